@@ -1,0 +1,94 @@
+// Command stprobe is a terminal console for ST-LINK bench work: it finds out
+// why an STM32 will not connect, reads and edits option bytes without
+// bricking the chip, and runs on a simulated bench when no probe is plugged in.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+)
+
+// globalFlags are the probe selectors shared by every sub-command.
+type globalFlags struct {
+	sim    string // simulated bench scenario; empty means a real probe
+	server string // stlink-server HOST:PORT; empty means USB
+	serial string // probe serial number to pick among several
+}
+
+// command is one sub-command of stprobe.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, g *globalFlags, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"info", "probe, firmware, voltage and a connect report", cmdInfo},
+		{"list", "ST-LINK probes found", cmdList},
+		{"sim", "the simulated bench: list scenarios, serve a simulated probe", cmdSim},
+		{"ob", "option bytes: read, plan, apply", cmdOB},
+		{"sweep", "connection matrix: every mode x AP x frequency, diagnosed", cmdSweep},
+	}
+}
+
+// errUsage marks a command-line mistake; the usage text has been printed.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var g globalFlags
+	fs := flag.NewFlagSet("stprobe", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&g.sim, "sim", "", "use the simulated bench `SCENARIO` (see: stprobe sim list)")
+	fs.StringVar(&g.server, "server", "", "reach probes through stlink-server at `HOST:PORT`")
+	fs.StringVar(&g.serial, "probe", "", "use the probe with this `SERIAL`")
+	fs.Usage = func() { usage(stderr, fs) }
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		usage(stderr, fs)
+		return 2
+	}
+	for _, c := range commands() {
+		if c.name != rest[0] {
+			continue
+		}
+		err := c.run(ctx, &g, rest[1:], stdout, stderr)
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
+			return 2
+		default:
+			fmt.Fprintf(stderr, "stprobe %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "stprobe: unknown command %q\n", rest[0])
+	usage(stderr, fs)
+	return 2
+}
+
+func usage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintln(w, "usage: stprobe [--sim SCENARIO | --server HOST:PORT] [--probe SERIAL] COMMAND [ARGS]")
+	fmt.Fprintln(w, "\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-6s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nglobal flags:")
+	fs.PrintDefaults()
+}
