@@ -60,7 +60,10 @@ func DecodeVersionExt(b []byte) (Version, error) {
 // EncodeVersion builds the 6-byte GET_VERSION reply for v (used by the simulator).
 func EncodeVersion(v Version) []byte {
 	x, y := v.JTAG, v.SWIM
-	if IsV21PID(v.PID) {
+	switch {
+	case IsV21PID(v.PID) && v.JTAG == 0 && v.SWIM != 0:
+		x, y = v.MSD, v.SWIM // STM8-only V2-1
+	case IsV21PID(v.PID):
 		y = v.MSD
 	}
 	if v.Hardware >= 3 {
