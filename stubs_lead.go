@@ -4,29 +4,7 @@ package main
 // Whoever writes the real sub-command deletes its stub from this file.
 
 import (
-	"context"
 	"errors"
-	"io"
 )
 
 var errNotBuilt = errors.New("not built yet")
-
-func cmdInfo(ctx context.Context, g *globalFlags, args []string, stdout, stderr io.Writer) error {
-	return errNotBuilt
-}
-
-func cmdList(ctx context.Context, g *globalFlags, args []string, stdout, stderr io.Writer) error {
-	return errNotBuilt
-}
-
-func cmdSim(ctx context.Context, g *globalFlags, args []string, stdout, stderr io.Writer) error {
-	return errNotBuilt
-}
-
-func cmdOB(ctx context.Context, g *globalFlags, args []string, stdout, stderr io.Writer) error {
-	return errNotBuilt
-}
-
-func cmdSweep(ctx context.Context, g *globalFlags, args []string, stdout, stderr io.Writer) error {
-	return errNotBuilt
-}

@@ -120,34 +120,38 @@ func (f Family) PackageName(code uint16) string {
 	return fmt.Sprintf("package 0x%02X", code)
 }
 
-// STM32H5 addresses (security reference §2.1, §3.1, §3.3).
+// STM32H5 addresses, register offsets and values (security reference §2.1,
+// §2.2, §2.3, §3.1, §3.3, §4.3).
 const (
-	H5DBGMCUAP0      = 0xE0044000 // DBGMCU through AP0 (debug APB)
-	H5DBGMCUAP1      = 0x44024000 // DBGMCU through AP1 (system bus)
-	H5FlashRegs      = 0x40022000 // FLASH registers, non-secure
-	H5FlashRegsSec   = 0x50022000 // FLASH registers, secure alias
-	H5UID            = 0x08FFF800
-	H5FlashSize      = 0x08FFF80C
-	H5Package        = 0x08FFF80E
-	H5OTP            = 0x08FFF000
-	H5OTPSize        = 2048
-	H5OBKDA          = 0x0FFD0100 // DA provisioning data (OBK HDPL1 area, secure alias)
-	H5DPIDR          = 0x6BA02477 // SW-DP observed on H563
-	H5DPIDRCfg       = 0x0BE12477 // value ST's OpenOCD configuration expects
-	DBGMCUIDCode     = 0x000      // DBGMCU register offsets
-	DBGMCUCR         = 0x004
-	DBGMCUSR         = 0x0FC
-	DBGMCUAuthHost   = 0x100
-	DBGMCUAuthDev    = 0x104
-	DBGMCUAuthAck    = 0x108
-	FlashOPTKEYR     = 0x00C // FLASH register offsets used outside obytes
-	FlashOPTCR       = 0x01C
-	FlashNSSR        = 0x020
-	FlashNSCCR       = 0x030
-	FlashOPTSRCur    = 0x050
-	FlashOPTSRPrg    = 0x054
-	FlashOPTSR2Cur   = 0x070
-	FlashOPTSR2Prg   = 0x074
+	H5DBGMCUAP0    = 0xE0044000 // DBGMCU through AP0 (debug APB)
+	H5DBGMCUAP1    = 0x44024000 // DBGMCU through AP1 (system bus)
+	H5FlashRegs    = 0x40022000 // FLASH registers, non-secure
+	H5FlashRegsSec = 0x50022000 // FLASH registers, secure alias
+	H5UID          = 0x08FFF800 // 96-bit unique ID, three words
+	H5FlashSize    = 0x08FFF80C // flash size in KiB, u16
+	H5Package      = 0x08FFF80E // package code, u16
+	H5OTP          = 0x08FFF000 // one-time-programmable area
+	H5OTPSize      = 2048       // bytes of OTP
+	H5OBKDA        = 0x0FFD0100 // DA provisioning data (OBK HDPL1 area, secure alias)
+	H5DPIDR        = 0x6BA02477 // SW-DP observed on H563
+	H5DPIDRCfg     = 0x0BE12477 // SW-DP value ST's OpenOCD configuration expects
+
+	DBGMCUIDCode   = 0x000 // DBGMCU_IDCODE offset: DEV_ID[11:0], REV_ID[31:16]
+	DBGMCUCR       = 0x004 // DBGMCU_CR offset
+	DBGMCUSR       = 0x0FC // DBGMCU_SR offset: AP_PRESENT[15:0], AP_ENABLED[31:16]
+	DBGMCUAuthHost = 0x100 // DBG_AUTH_HOST offset: host → device mailbox
+	DBGMCUAuthDev  = 0x104 // DBG_AUTH_DEV offset: device → host mailbox
+	DBGMCUAuthAck  = 0x108 // DBG_AUTH_ACK offset: HOST_ACK b0, DEV_ACK b1
+
+	FlashOPTKEYR   = 0x00C // FLASH_OPTKEYR offset: option-byte unlock keys
+	FlashOPTCR     = 0x01C // FLASH_OPTCR offset: OPTLOCK b0, OPTSTRT b1
+	FlashNSSR      = 0x020 // FLASH_NSSR offset: BSY b0, error flags b16..23
+	FlashNSCCR     = 0x030 // FLASH_NSCCR offset: write 1 to clear NSSR flags
+	FlashOPTSRCur  = 0x050 // FLASH_OPTSR_CUR offset: PRODUCT_STATE[15:8]
+	FlashOPTSRPrg  = 0x054 // FLASH_OPTSR_PRG offset
+	FlashOPTSR2Cur = 0x070 // FLASH_OPTSR2_CUR offset: TZEN[31:24]
+	FlashOPTSR2Prg = 0x074 // FLASH_OPTSR2_PRG offset
+
 	OptKey1          = 0x08192A3B // OPTKEYR unlock, first word
 	OptKey2          = 0x4C5D6E7F // OPTKEYR unlock, second word
 	NSSROptChangeErr = 1 << 23    // NSSR.OPTCHANGEERR: refused option change

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/targets"
+)
+
+// infoJSON is the output of `stprobe info --json`.
+type infoJSON struct {
+	Probe        probeJSON   `json:"probe"`
+	Voltage      *float64    `json:"target_voltage_v"`
+	VoltageError string      `json:"target_voltage_error,omitempty"`
+	Chip         *chipJSON   `json:"chip,omitempty"`
+	ChipError    string      `json:"chip_error,omitempty"`
+	Connect      connectJSON `json:"connect"`
+}
+
+// chipJSON is the identified target.
+type chipJSON struct {
+	Name     string `json:"name"`
+	Family   string `json:"family"`
+	DevID    string `json:"dev_id"`
+	RevID    string `json:"rev_id"`
+	IDCode   string `json:"idcode"`
+	IDCodeAP uint8  `json:"idcode_ap"`
+	CoreAP   uint8  `json:"core_ap"`
+	FlashKB  int    `json:"flash_kb,omitempty"`
+	Package  string `json:"package,omitempty"`
+	UID      string `json:"uid,omitempty"`
+}
+
+// connectJSON is a probe.ConnectReport.
+type connectJSON struct {
+	Mode         string     `json:"mode"`
+	AP           uint8      `json:"ap"`
+	RequestedKHz int        `json:"requested_khz"`
+	FrequencyKHz int        `json:"frequency_khz"`
+	OK           bool       `json:"ok"`
+	DPOK         bool       `json:"dp_ok"`
+	DPIDR        string     `json:"dpidr"`
+	CtrlStat     string     `json:"ctrl_stat"`
+	APOK         bool       `json:"ap_ok"`
+	APIDR        string     `json:"ap_idr"`
+	CoreFound    bool       `json:"core_found"`
+	CPUID        string     `json:"cpuid"`
+	CoreName     string     `json:"core_name,omitempty"`
+	CoreState    string     `json:"core_state"`
+	Steps        []stepJSON `json:"steps"`
+	FailedStep   string     `json:"failed_step,omitempty"`
+	Error        string     `json:"error,omitempty"`
+	ErrorLayer   string     `json:"error_layer,omitempty"`
+}
+
+// stepJSON is one connect step.
+type stepJSON struct {
+	Name  string `json:"name"`
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}
+
+func hex32(v uint32) string { return fmt.Sprintf("0x%08X", v) }
+
+func toConnectJSON(r *probe.ConnectReport) connectJSON {
+	c := connectJSON{
+		Mode: r.Mode.String(), AP: r.AP, RequestedKHz: r.RequestedKHz, FrequencyKHz: r.FrequencyKHz,
+		OK: r.OK(), DPOK: r.DPOK, DPIDR: hex32(r.DPIDR), CtrlStat: hex32(r.CtrlStat),
+		APOK: r.APOK, APIDR: hex32(r.APIDR), CoreFound: r.CoreFound, CPUID: hex32(r.CPUID),
+		CoreName: probe.CoreName(r.CPUID), CoreState: r.Core.String(), Steps: []stepJSON{},
+		FailedStep: r.FailedStep,
+	}
+	if r.Err != nil {
+		c.Error, c.ErrorLayer = r.Err.Error(), string(probe.LayerOf(r.Err))
+	}
+	for _, s := range r.Steps {
+		j := stepJSON{Name: s.Name, OK: s.Err == nil}
+		if s.Err != nil {
+			j.Error = s.Err.Error()
+		}
+		c.Steps = append(c.Steps, j)
+	}
+	return c
+}
+
+func toChipJSON(c *targets.Chip) *chipJSON {
+	j := &chipJSON{
+		Name: c.Name(), Family: c.Family.Name, DevID: fmt.Sprintf("0x%03X", c.DevID), RevID: fmt.Sprintf("0x%04X", c.RevID),
+		IDCode: hex32(c.IDCode), IDCodeAP: c.IDCodeAP, CoreAP: c.Family.CoreAP, UID: c.UIDString(),
+	}
+	if c.HasFlashSize {
+		j.FlashKB = int(c.FlashKB)
+	}
+	if c.HasPackage {
+		j.Package = c.Package
+	}
+	return j
+}
+
+// cmdInfo opens the probe, reads its identity and the target voltage,
+// connects in the chosen mode and prints the connect report.
+func cmdInfo(ctx context.Context, g *globalFlags, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("info", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	modeName := fs.String("mode", "hotplug", "connect `MODE`: normal (attach and halt), hotplug (attach only, nothing written to the core) or under-reset")
+	apFlag := fs.Int("ap", -1, "access port `N` to connect on (default: the identified chip's core port, else 0)")
+	freq := fs.Int("freq", 0, "SWD clock in `KHZ` (default: the probe's current clock)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: stprobe info [--json] [--mode normal|hotplug|under-reset] [--ap N] [--freq KHZ]")
+		fmt.Fprintln(stderr, "\nShows the probe, its firmware and the target voltage, connects in the chosen mode and reports every step.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	mode, err := probe.ParseConnectMode(*modeName)
+	if err == nil && (*apFlag > 255 || *apFlag < -1) {
+		err = fmt.Errorf("access port %d: want 0..255", *apFlag)
+	}
+	if err == nil && *freq < 0 {
+		err = fmt.Errorf("frequency %d kHz: want a positive number", *freq)
+	}
+	if err != nil || fs.NArg() > 0 {
+		if err != nil {
+			fmt.Fprintf(stderr, "stprobe info: %v\n", err)
+		}
+		fs.Usage()
+		return errUsage
+	}
+
+	b, err := openBench(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	l := b.Link
+
+	out := infoJSON{Probe: toProbeJSON(b.Info)}
+	if v, err := l.TargetVoltage(ctx); err != nil {
+		if errors.Is(err, probe.ErrDisconnected) || ctx.Err() != nil {
+			return err
+		}
+		out.VoltageError = err.Error()
+	} else {
+		out.Voltage = &v
+	}
+
+	ap, auto := uint8(max(*apFlag, 0)), *apFlag < 0
+	o := probe.ConnectOptions{Mode: mode, AP: ap, FrequencyKHz: *freq}
+	rep, err := probe.Connect(ctx, l, o)
+	if err != nil {
+		return fmt.Errorf("connecting: %w", err)
+	}
+	var chip *targets.Chip
+	if rep.DPOK {
+		var idErr error
+		chip, idErr = targets.Identify(ctx, l, rep.DPIDR)
+		if idErr != nil {
+			if ctx.Err() != nil || errors.Is(idErr, probe.ErrDisconnected) {
+				return idErr
+			}
+			out.ChipError = idErr.Error()
+		}
+	}
+	// With no --ap, connect on the identified chip's core port.
+	if auto && chip != nil && chip.Family.CoreAP != ap {
+		if err := probe.Disconnect(ctx, l); err != nil && errors.Is(err, probe.ErrDisconnected) {
+			return err
+		}
+		o.AP = chip.Family.CoreAP
+		if rep, err = probe.Connect(ctx, l, o); err != nil {
+			return fmt.Errorf("connecting: %w", err)
+		}
+	}
+	if err := probe.Disconnect(ctx, l); err != nil && errors.Is(err, probe.ErrDisconnected) {
+		return err
+	}
+	out.Connect = toConnectJSON(rep)
+	if chip != nil {
+		out.Chip = toChipJSON(chip)
+	}
+
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return fmt.Errorf("writing info: %w", err)
+		}
+	} else if err := printInfo(stdout, b.Info, out, rep); err != nil {
+		return fmt.Errorf("writing info: %w", err)
+	}
+	if rep.Err != nil {
+		return fmt.Errorf("%s connect on AP%d failed at %q: %w", rep.Mode.Title(), rep.AP, rep.FailedStep, rep.Err)
+	}
+	return nil
+}
+
+// printInfo renders the info as aligned text.
+func printInfo(w io.Writer, info probe.Info, out infoJSON, rep *probe.ConnectReport) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, a...)...) }
+	where := info.Backend
+	switch {
+	case strings.HasPrefix(info.Address, info.Backend+":"):
+		where = info.Address
+	case info.Address != "":
+		where += " " + info.Address
+	}
+	row("Probe", "%s (%s)", dash(info.Model), where)
+	row("Serial", "%s", dash(info.Serial))
+	row("Firmware", "%s", dash(info.Firmware))
+	row("USB ID", "%04X:%04X", info.VID, info.PID)
+	if out.Voltage != nil {
+		note := ""
+		if *out.Voltage < 1.5 {
+			note = "  (low: is the target powered?)"
+		}
+		row("Target voltage", "%.2f V%s", *out.Voltage, note)
+	} else {
+		row("Target voltage", "unavailable: %s", out.VoltageError)
+	}
+	switch {
+	case out.Chip != nil:
+		row("Chip", "%s (DEV_ID %s via AP%d)", out.Chip.Name, out.Chip.DevID, out.Chip.IDCodeAP)
+	case out.ChipError != "":
+		row("Chip", "not identified: %s", out.ChipError)
+	}
+	result := "ok"
+	if rep.Err != nil {
+		result = fmt.Sprintf("FAILED at %q", rep.FailedStep)
+	}
+	row("Connect", "%s on AP%d at %s: %s", rep.Mode.Title(), rep.AP, khz(rep.FrequencyKHz), result)
+	if rep.DPOK {
+		row("  DPIDR", "0x%08X", rep.DPIDR)
+		row("  CTRL/STAT", "0x%08X", rep.CtrlStat)
+	}
+	if rep.APIDR != 0 {
+		row("  AP IDR", "0x%08X (%s)", rep.APIDR, okWord(rep.APOK, "memory access ok", "no memory access"))
+	}
+	if rep.CoreFound {
+		row("  CPUID", "0x%08X (%s)", rep.CPUID, probe.CoreName(rep.CPUID))
+	} else if rep.APOK {
+		row("  CPUID", "no Cortex-M core on this AP")
+	}
+	row("  Core", "%s", rep.Core)
+	if rep.Err != nil {
+		row("  Error", "[%s] %v", dash(string(probe.LayerOf(rep.Err))), rep.Err)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "Steps:")
+	for _, s := range rep.Steps {
+		mark := "ok  "
+		if s.Err != nil {
+			mark = "FAIL"
+		}
+		line := fmt.Sprintf("  %s  %s", mark, s.Name)
+		if s.Err != nil && s.Name != rep.FailedStep {
+			line += ": " + strings.TrimPrefix(s.Err.Error(), s.Name+": ")
+		}
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func khz(k int) string {
+	switch {
+	case k == 0:
+		return "the probe's current SWD clock"
+	case k >= 1000 && k%1000 == 0:
+		return fmt.Sprintf("%d MHz", k/1000)
+	}
+	return fmt.Sprintf("%d kHz", k)
+}
+
+func okWord(ok bool, yes, no string) string {
+	if ok {
+		return yes
+	}
+	return no
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// runCmd runs stprobe with args and returns exit code, stdout and stderr.
+func runCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestInfoJSON(t *testing.T) {
+	tests := []struct {
+		scenario string
+		mode     string
+		code     int
+		ok       bool
+		ap       uint8
+		state    string
+		failed   string
+	}{
+		{"h533-open", "normal", 0, true, 1, "halted", ""},
+		{"h533-open", "hotplug", 0, true, 1, "running", ""},
+		{"h533-open", "under-reset", 0, true, 1, "halted", ""},
+		{"h533-provisioning", "normal", 1, false, 1, "running", "wait for halt"},
+		{"h533-provisioning", "hotplug", 0, true, 1, "running", ""},
+		{"h533-tz-closed-no-da", "hotplug", 1, false, 1, "unknown", "read CPUID"},
+		{"no-target", "hotplug", 1, false, 0, "unknown", "enter SWD"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scenario+"/"+tt.mode, func(t *testing.T) {
+			code, out, errOut := runCmd(t, "--sim", tt.scenario, "info", "--json", "--mode", tt.mode, "--freq", "4000")
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d; stderr %s", code, tt.code, errOut)
+			}
+			var got infoJSON
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("output is not JSON: %v\n%s", err, out)
+			}
+			c := got.Connect
+			if c.OK != tt.ok || c.AP != tt.ap || c.CoreState != tt.state || c.FailedStep != tt.failed || c.Mode != tt.mode {
+				t.Errorf("connect %+v", c)
+			}
+			if c.FrequencyKHz != 4000 || c.RequestedKHz != 4000 {
+				t.Errorf("frequency %d (asked %d)", c.FrequencyKHz, c.RequestedKHz)
+			}
+			if got.Probe.Firmware != "V2J46S7" || got.Probe.Backend != "sim" || got.Probe.USBID != "0483:3748" || len(got.Probe.Serial) != 24 {
+				t.Errorf("probe %+v", got.Probe)
+			}
+			if got.Voltage == nil || *got.Voltage < 3.28 || *got.Voltage > 3.30 {
+				t.Errorf("voltage %v", got.Voltage)
+			}
+			if tt.scenario != "no-target" && (got.Chip == nil || got.Chip.Family != "STM32H5" || got.Chip.CoreAP != 1) {
+				t.Errorf("chip %+v (%s)", got.Chip, got.ChipError)
+			}
+			if !tt.ok && (c.Error == "" || c.ErrorLayer == "" || !strings.Contains(errOut, "failed at")) {
+				t.Errorf("failure not explained: %+v; stderr %q", c, errOut)
+			}
+			if len(c.Steps) == 0 {
+				t.Errorf("no steps")
+			}
+		})
+	}
+}
+
+func TestInfoText(t *testing.T) {
+	code, out, _ := runCmd(t, "--sim", "h533-open", "info", "--mode", "normal", "--ap", "1")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"V2J46S7", "3.29 V", "Cortex-M33 r0p4", "Normal on AP1", "halted", "0x6BA02477", "STM32H5"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// the value column is aligned
+	col := -1
+	for _, line := range strings.Split(out, "\n") {
+		if line == "" || strings.HasPrefix(line, " ") || strings.HasPrefix(line, "Steps") {
+			continue
+		}
+		i := strings.Index(line, "  ")
+		for i >= 0 && i+1 < len(line) && line[i+1] == ' ' {
+			i++
+		}
+		if col < 0 {
+			col = i
+		} else if i != col {
+			t.Errorf("value column at %d, want %d: %q", i, col, line)
+		}
+	}
+}
+
+func TestInfoUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"info", "--mode", "sideways"}, {"info", "--ap", "300"}, {"info", "--freq", "-5"}, {"info", "extra"},
+	} {
+		if code, _, errOut := runCmd(t, append([]string{"--sim", "h533-open"}, args...)...); code != 2 || !strings.Contains(errOut, "usage: stprobe info") {
+			t.Errorf("%q: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+}

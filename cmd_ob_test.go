@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/sim"
+	"github.com/stprobe/stprobe/probe/sim/scenario"
+	"github.com/stprobe/stprobe/targets"
+)
+
+// runCLI runs stprobe with args and returns the exit code and outputs.
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// simBench opens a simulated bench the test can look into.
+func simBench(t *testing.T, name string) *bench {
+	t.Helper()
+	b, err := openSim(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// runOBOn runs an ob sub-command on an open bench.
+func runOBOn(t *testing.T, b *bench, dir string, onEvent func(obytes.Event), args ...string) (error, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	f, err := parseOBFlags(args[0], args[1:], &errOut)
+	if err != nil {
+		t.Fatalf("flags %v: %v", args, err)
+	}
+	env := &obEnv{stdout: &out, stderr: &errOut, stateDir: dir, user: "tester", onEvent: onEvent}
+	err = runOB(context.Background(), b, args[0], f, env)
+	return err, out.String() + errOut.String()
+}
+
+func TestOBReadJSONSeedBoard(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := runCLI(t, "--sim", "h533-provisioning", "ob", "read", "--json", "--state-dir", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var r obReadJSON
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !r.AP1Open || r.ProductState == nil || r.ProductState.Raw != 0x17 || r.ProductState.Name != "PROVISIONING" {
+		t.Errorf("product state %+v", r.ProductState)
+	}
+	if r.TZEN == nil || r.TZEN.Raw != 0xB4 {
+		t.Errorf("TZEN %+v", r.TZEN)
+	}
+	if r.DA == nil || !r.DA.Checked || r.DA.Provisioned {
+		t.Errorf("DA %+v", r.DA)
+	}
+	if len(r.Registers) != 14 {
+		t.Errorf("%d registers", len(r.Registers))
+	}
+	// Text form: product state and TZEN first.
+	code, out, _ = runCLI(t, "--sim", "h533-provisioning", "ob", "read", "--state-dir", dir)
+	lines := strings.Split(out, "\n")
+	if code != 0 || len(lines) < 3 || !strings.HasPrefix(lines[0], "product state: PROVISIONING (0x17)") || !strings.HasPrefix(lines[1], "TZEN:          ENABLED (0xB4)") {
+		t.Errorf("exit %d, text:\n%s", code, out)
+	}
+}
+
+func TestOBSeedStoryOnSim(t *testing.T) {
+	dir := t.TempDir()
+	b := simBench(t, "h533-provisioning")
+	m := scenario.Model(b.Sim)
+
+	// 0x17 → 0xED: refused before any write, explaining regression.
+	err, out := runOBOn(t, b, dir, nil, "apply", "PRODUCT_STATE=0xED", "--confirm", "apply")
+	if err == nil || !strings.Contains(out, "REFUSED before any write") || !strings.Contains(out, "full regression") {
+		t.Fatalf("apply 0xED: %v\n%s", err, out)
+	}
+	for _, r := range []string{"OPTSR", "OPTSR2", "NSBOOTR", "WRP1R"} {
+		cur, prg, _ := m.OptionRegister(r)
+		if cur != prg {
+			t.Errorf("%s staged: CUR 0x%08X PRG 0x%08X", r, cur, prg)
+		}
+	}
+	if m.ProductState() != targets.StateProvisioning || m.NSSR() != 0 || m.Resets() != 0 {
+		t.Errorf("chip touched: state %v NSSR 0x%X resets %d", m.ProductState(), m.NSSR(), m.Resets())
+	}
+
+	// 0xC6 without DA: brick; apply refuses without the override.
+	code, out, _ := runCLI(t, "--sim", "h533-provisioning", "ob", "plan", "PRODUCT_STATE=0xC6", "--json", "--state-dir", dir)
+	var pj obPlanJSON
+	if err := json.Unmarshal([]byte(out), &pj); err != nil || code != 0 || pj.Plan == nil {
+		t.Fatalf("plan: exit %d %v\n%s", code, err, out)
+	}
+	if pj.Plan.Risk != obytes.Brick || !pj.Plan.NeedsOverride {
+		t.Fatalf("plan risk %v", pj.Plan.Risk)
+	}
+	phrase := pj.Plan.Phrase
+	if !strings.Contains(phrase, "00450499") {
+		t.Errorf("phrase %q lacks the UID part", phrase)
+	}
+	err, out = runOBOn(t, b, dir, nil, "apply", "PRODUCT_STATE=0xC6", "--confirm", phrase)
+	if err == nil || !strings.Contains(err.Error(), "override") || m.ProductState() != targets.StateProvisioning {
+		t.Fatalf("apply without override: %v\n%s", err, out)
+	}
+
+	// With the override and the phrase: TZ_CLOSED, and only AP0 answers.
+	err, out = runOBOn(t, b, dir, nil, "apply", "PRODUCT_STATE=0xC6", "--confirm", phrase, "--override-brick")
+	if err != nil {
+		t.Fatalf("apply with override: %v\n%s", err, out)
+	}
+	if m.ProductState() != targets.StateTZClosed || m.AP1Enabled() {
+		t.Fatalf("after apply: state %v AP1 %v", m.ProductState(), m.AP1Enabled())
+	}
+	if !strings.Contains(out, "only AP0") {
+		t.Errorf("output:\n%s", out)
+	}
+	ctx := context.Background()
+	rep, err := probe.Connect(ctx, b.Link, hotPlugAP1)
+	if err != nil || rep.OK() {
+		t.Errorf("Hot Plug AP1 after TZ_CLOSED: ok=%v err=%v", rep != nil && rep.OK(), err)
+	}
+	rep, err = probe.Connect(ctx, b.Link, probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: 0, FrequencyKHz: 4000})
+	if err != nil || !rep.APOK {
+		t.Errorf("AP0 after TZ_CLOSED: %+v %v", rep, err)
+	}
+	if _, en, err := targets.ReadAPStatus(ctx, b.Link); err != nil || en&2 != 0 {
+		t.Errorf("DBGMCU_SR enabled 0x%X, %v", en, err)
+	}
+	checkOBFiles(t, dir, "ok")
+
+	// ob read now reports what AP0 tells and why the option bytes are unreadable.
+	err, out = runOBOn(t, b, dir, nil, "read")
+	if err == nil || !strings.Contains(out, "AP1:           closed") || !strings.Contains(out, "not enabled") {
+		t.Errorf("read after TZ_CLOSED: %v\n%s", err, out)
+	}
+}
+
+// checkOBFiles asserts a backup and a last audit record with result.
+func checkOBFiles(t *testing.T, dir, result string) {
+	t.Helper()
+	backups, _ := filepath.Glob(filepath.Join(dir, "backups", "*.json"))
+	if len(backups) == 0 {
+		t.Error("no backup file")
+	}
+	recs, err := obytes.ReadAudit(dir)
+	if err != nil || len(recs) == 0 {
+		t.Fatalf("audit log: %v", err)
+	}
+	if last := recs[len(recs)-1]; last.Result != result || last.ProbeSerial == "" || last.ChipUID == "" || last.User != "tester" {
+		t.Errorf("last audit record %+v", last)
+	}
+}
+
+func TestOBProvisionedDAIrreversible(t *testing.T) {
+	dir := t.TempDir()
+	b := simBench(t, "h533-provisioning-da")
+	m := scenario.Model(b.Sim)
+	err, out := runOBOn(t, b, dir, nil, "plan", "PRODUCT_STATE=0xC6")
+	if err == nil || !strings.Contains(out, "TZEN=0xB4") {
+		t.Errorf("0xC6 with TrustZone off: %v\n%s", err, out)
+	}
+	err, out = runOBOn(t, b, dir, nil, "plan", "PRODUCT_STATE=CLOSED")
+	if err != nil || !strings.Contains(out, "risk: IRREVERSIBLE") || !strings.Contains(out, "confirmation phrase: irreversible PRODUCT_STATE=0x72") {
+		t.Fatalf("plan: %v\n%s", err, out)
+	}
+	err, out = runOBOn(t, b, dir, nil, "apply", "PRODUCT_STATE=CLOSED", "--confirm", "irreversible PRODUCT_STATE=0x72")
+	if err != nil || m.ProductState() != targets.StateClosed {
+		t.Fatalf("apply: %v state %v\n%s", err, m.ProductState(), out)
+	}
+	checkOBFiles(t, dir, "ok")
+}
+
+func TestOBSafeApplyVerified(t *testing.T) {
+	dir := t.TempDir()
+	b := simBench(t, "h563-open")
+	m := scenario.Model(b.Sim)
+	err, out := runOBOn(t, b, dir, nil, "apply", "WRPSGn1=0xFFFFFFFE", "BOR_LEV=LEVEL3", "--confirm", "apply")
+	if err != nil || !strings.Contains(out, "verified") {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	if cur, _, _ := m.OptionRegister("WRP1R"); cur != 0xFFFFFFFE {
+		t.Errorf("WRP1R_CUR 0x%08X", cur)
+	}
+	checkOBFiles(t, dir, "ok")
+}
+
+func TestOBInterruptedWriteJournal(t *testing.T) {
+	dir := t.TempDir()
+	b := simBench(t, "h533-open")
+	m := scenario.Model(b.Sim)
+	before, _, _ := m.OptionRegister("OPTSR")
+	unplug := func(e obytes.Event) {
+		if e.Step == "start" {
+			b.Sim.Inject(sim.Fault{Kind: sim.FaultUnplug})
+		}
+	}
+	err, out := runOBOn(t, b, dir, unplug, "apply", "IWDG_SW=HARDWARE", "--confirm", "apply")
+	if err == nil || !strings.Contains(err.Error(), "registers seen") && !strings.Contains(err.Error(), "programming had started") {
+		t.Fatalf("apply with unplug: %v\n%s", err, out)
+	}
+	if after, _, _ := m.OptionRegister("OPTSR"); after != before {
+		t.Errorf("OPTSR changed although OPTSTRT never arrived: 0x%08X → 0x%08X", before, after)
+	}
+	checkOBFiles(t, dir, "failed")
+	// The next run says so, in text and in JSON.
+	code, out, errOut := runCLI(t, "--sim", "h533-open", "ob", "read", "--json", "--state-dir", dir)
+	if code != 0 || !strings.Contains(errOut, "PENDING WRITE") || !strings.Contains(out, "pending_write") {
+		t.Errorf("next read: exit %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
+	code, out, _ = runCLI(t, "ob", "journal", "--clear", "--state-dir", dir)
+	if code != 0 || !strings.Contains(out, "IWDG_SW=0x0") || !strings.Contains(out, "journal cleared") {
+		t.Errorf("journal: exit %d %s", code, out)
+	}
+	if j, _ := obytes.CheckJournal(dir); j != nil {
+		t.Error("journal not cleared")
+	}
+}
+
+func TestOBUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"ob"}, {"ob", "frob"}, {"ob", "plan"}, {"ob", "apply", "IWDG_SW=0"}, {"ob", "read", "X=1"},
+		{"ob", "plan", "IWDG_SW=0", "--da-method", "telepathy"},
+	} {
+		if code, _, _ := runCLI(t, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+	// Unknown field on a connected chip: exit 1 with the valid names.
+	code, _, errOut := runCLI(t, "--sim", "h503-open", "ob", "plan", "TZEN=0xB4", "--state-dir", t.TempDir())
+	if code != 1 || !strings.Contains(errOut, "has no field") {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+}
+
+func TestOBOptChangeErrReportedWithRegisters(t *testing.T) {
+	dir := t.TempDir()
+	b := simBench(t, "h533-provisioning")
+	m := scenario.Model(b.Sim)
+	before, _, _ := m.OptionRegister("OPTSR")
+	// Just before OPTSTRT, something else (firmware, a second tool) stages a
+	// backward product state in OPTSR_PRG: the chip refuses the change.
+	tamper := func(e obytes.Event) {
+		if e.Step == "start" {
+			if err := b.Link.Write32(context.Background(), 1, obytes.FlashBase+0x54, before&^0xFF00|0xED00); err != nil {
+				t.Errorf("tamper: %v", err)
+			}
+		}
+	}
+	err, out := runOBOn(t, b, dir, tamper, "apply", "NRST_STOP=0", "--confirm", "apply")
+	if err == nil || !strings.Contains(err.Error(), "OPTCHANGEERR") || !strings.Contains(err.Error(), "OPTSR_CUR=0x") || !strings.Contains(err.Error(), "NSSR=0x00800000") {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	if after, _, _ := m.OptionRegister("OPTSR"); after != before {
+		t.Errorf("OPTSR_CUR changed 0x%08X → 0x%08X", before, after)
+	}
+	if !strings.Contains(out, "backup of the option bytes before the write") {
+		t.Errorf("output lacks the backup:\n%s", out)
+	}
+	checkOBFiles(t, dir, "failed")
+	j, jerr := obytes.CheckJournal(dir)
+	if jerr != nil || j == nil || j.Seen["NSSR"] == 0 {
+		t.Fatalf("journal %+v %v", j, jerr)
+	}
+	err, out = runOBOn(t, b, dir, nil, "read")
+	if err != nil || !strings.Contains(out, "PENDING WRITE: the interrupted write of NRST_STOP=0x0 is not applied on this chip") {
+		t.Errorf("read after the failure: %v\n%s", err, out)
+	}
+	// Another apply is refused until the journal is cleared.
+	err, _ = runOBOn(t, b, dir, nil, "apply", "NRST_STOP=0", "--confirm", "apply")
+	if err == nil || !strings.Contains(err.Error(), "interrupted or failed") {
+		t.Errorf("apply with a pending journal: %v", err)
+	}
+}
+
+func TestOBPlanFromBackup(t *testing.T) {
+	dir := t.TempDir()
+	b := simBench(t, "h533-provisioning")
+	m := scenario.Model(b.Sim)
+	if err, out := runOBOn(t, b, dir, nil, "apply", "WRPSGn1=0xF0", "SWAP_BANK=1", "--confirm", "apply"); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	backups, _ := filepath.Glob(filepath.Join(dir, "backups", "*.json"))
+	if len(backups) != 1 {
+		t.Fatalf("backups %v", backups)
+	}
+	err, out := runOBOn(t, b, dir, nil, "apply", "--from-backup", backups[0], "--confirm", "apply")
+	if err != nil || !strings.Contains(out, "WRPSGn1") || !strings.Contains(out, "SWAP_BANK") {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	if cur, _, _ := m.OptionRegister("WRP1R"); cur != 0xFF {
+		t.Errorf("WRP1R_CUR 0x%X after restore", cur)
+	}
+	if code, _, _ := runCLI(t, "ob", "plan", "IWDG_SW=0", "--from-backup", backups[0]); code != 2 {
+		t.Errorf("both FIELD=VALUE and --from-backup: exit %d", code)
+	}
+}

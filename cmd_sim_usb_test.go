@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stprobe/stprobe/probe/sim/usbrelay"
+)
+
+func TestSimUSBRelayRunsStInfo(t *testing.T) {
+	if err := usbrelay.Available(); err != nil {
+		t.Skipf("cannot simulate USB probes: %v", err)
+	}
+	if _, err := exec.LookPath("st-info"); err != nil {
+		t.Skip("st-info is not installed (package stlink-tools)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--", "st-info", "--probe"}, []string{"version:    V2J46S7", "serial:     55FF6B065177495619420887"}},
+		{[]string{"--probe-kind", "v3", "st-info", "--probe"}, []string{"Found 1 stlink programmers", "serial:     002F00283137510B33333639"}},
+		{[]string{"--raw-serial", "st-info", "--serial"}, []string{"55FF6B065177495619420887"}},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if err := cmdSimUSBRelay(ctx, &globalFlags{}, tc.args, &stdout, &stderr); err != nil {
+				t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, stdout.String())
+				}
+			}
+		})
+	}
+}
+
+func TestSimUSBRelayUsage(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	for _, args := range [][]string{nil, {"--probe-kind", "v9", "true"}} {
+		if err := cmdSimUSBRelay(context.Background(), &globalFlags{}, args, &stdout, &stderr); !errors.Is(err, errUsage) {
+			t.Errorf("args %q: %v, want errUsage", args, err)
+		}
+	}
+	if err := cmdSimUSBRelay(context.Background(), &globalFlags{sim: "no-such-board"}, []string{"true"}, &stdout, &stderr); err == nil || errors.Is(err, errUsage) {
+		t.Errorf("unknown scenario: %v", err)
+	}
+}
+
+// stprobeArgsEnv carries the arguments of a stprobe run to the test binary
+// started by TestSimUSBRelayRunsStprobe, which then acts as stprobe.
+const stprobeArgsEnv = "STPROBE_TEST_RUN_ARGS"
+
+// stprobe's own USB path (libusb through gousb) finds and uses the
+// simulated probe: `stprobe sim usb-relay -- stprobe list` and `... info`.
+func TestSimUSBRelayRunsStprobe(t *testing.T) {
+	if args := os.Getenv(stprobeArgsEnv); args != "" {
+		os.Exit(run(context.Background(), strings.Fields(args), os.Stdout, os.Stderr))
+	}
+	if err := usbrelay.Available(); err != nil {
+		t.Skipf("cannot simulate USB probes: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, tc := range []struct {
+		args string
+		want []string
+	}{
+		{"list", []string{"55FF6B065177495619420887", "ST-LINK/V2", "bus 001 device 002"}},
+		{"info", []string{"55FF6B065177495619420887", "V2J46S7", "3.29 V", "bus 001 device 002"}},
+	} {
+		t.Run(tc.args, func(t *testing.T) {
+			t.Setenv(stprobeArgsEnv, tc.args)
+			var stdout, stderr bytes.Buffer
+			err := cmdSimUSBRelay(ctx, &globalFlags{}, []string{os.Args[0], "-test.run=^TestSimUSBRelayRunsStprobe$"}, &stdout, &stderr)
+			if err != nil {
+				t.Fatalf("stprobe %s: %v\n%s\n%s", tc.args, err, stdout.String(), stderr.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("stprobe %s output lacks %q:\n%s", tc.args, w, stdout.String())
+				}
+			}
+			if strings.Contains(stderr.String(), "simulated bench") {
+				t.Errorf("stprobe %s fell back to the in-process simulator:\n%s", tc.args, stderr.String())
+			}
+		})
+	}
+}

@@ -1,0 +1,214 @@
+package obytes
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// snapshotOf builds a snapshot of a line in a product state with TZEN.
+func snapshotOf(t *testing.T, dev uint16, state, tzen uint32) PlanInput {
+	t.Helper()
+	l, err := ForDevID(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := map[string]uint32{}
+	for _, r := range l.Registers {
+		cur[r.Name] = 0
+	}
+	cur["OPTSR"] = 0x003000D8 | state<<8
+	cur["NSBOOTR"] = 0x080000C3
+	cur["WRP1R"], cur["WRP2R"] = 0xFF, 0xFF
+	if dev != DevH503 {
+		cur["OPTSR2"] = tzen << 24
+		cur["OPTSR"] |= 0xB4 << 22
+		cur["SECBOOTR"] = 0x0C0000C3
+	}
+	prg := map[string]uint32{}
+	for k, v := range cur {
+		prg[k] = v
+	}
+	return PlanInput{Layout: l, UID: "0045049931335A0A36383530", Before: &Snapshot{DevID: dev, LineName: l.LineName, Cur: cur, Prg: prg}}
+}
+
+var (
+	noDA   = DAStatus{Checked: true, Source: "test"}
+	unkDA  = DAStatus{Checked: false, Source: "test: unreadable"}
+	pwdDA  = DAStatus{Checked: true, Provisioned: true, Method: DAPassword, Source: "test"}
+	certDA = DAStatus{Checked: true, Provisioned: true, Method: DACertificate, Source: "test"}
+	anyDA  = DAStatus{Checked: true, Provisioned: true, Method: DAMethodUnknown, Source: "test"}
+)
+
+// The rules table: each row is one planned change on one chip, and the
+// class it gets (or the refusal, by a word of its reason).
+func TestRulesTable(t *testing.T) {
+	const refused = Risk(-1)
+	cases := []struct {
+		name   string
+		dev    uint16
+		state  uint32
+		tzen   uint32
+		da     DAStatus
+		args   []string
+		want   Risk
+		reason string // refusal reason (or change explanation) must contain it
+	}{
+		// Product state forward.
+		{"open→prov", DevH52x, 0xED, 0xC3, noDA, []string{"PRODUCT_STATE=0x17"}, Irreversible, "full regression"},
+		{"open→closed direct", DevH52x, 0xED, 0xC3, pwdDA, []string{"PRODUCT_STATE=0x72"}, refused, "PROVISIONING (0x17) first"},
+		{"open→locked direct", DevH56x, 0xED, 0xC3, pwdDA, []string{"PRODUCT_STATE=LOCKED"}, refused, "PROVISIONING (0x17) first"},
+		{"prov→tzclosed no DA", DevH52x, 0x17, 0xB4, noDA, []string{"PRODUCT_STATE=0xC6"}, Brick, "no DA data"},
+		{"prov→tzclosed DA unknown", DevH52x, 0x17, 0xB4, unkDA, []string{"PRODUCT_STATE=0xC6"}, Brick, "could not be checked"},
+		{"prov→tzclosed cert", DevH52x, 0x17, 0xB4, certDA, []string{"PRODUCT_STATE=0xC6"}, Irreversible, "certificate"},
+		{"prov→tzclosed pwd+TZ", DevH52x, 0x17, 0xB4, pwdDA, []string{"PRODUCT_STATE=0xC6"}, Brick, "accepts a password only with TZEN=0xC3"},
+		{"prov→tzclosed TZ off", DevH52x, 0x17, 0xC3, pwdDA, []string{"PRODUCT_STATE=0xC6"}, refused, "TZEN=0xB4"},
+		{"prov→closed pwd", DevH52x, 0x17, 0xC3, pwdDA, []string{"PRODUCT_STATE=0x72"}, Irreversible, "password"},
+		{"prov→closed cert TZ off", DevH56x, 0x17, 0xC3, certDA, []string{"PRODUCT_STATE=0x72"}, Brick, "certificate only with TZEN=0xB4"},
+		{"prov→closed method unknown", DevH56x, 0x17, 0xC3, anyDA, []string{"PRODUCT_STATE=0x72"}, Brick, "method is not known"},
+		{"prov→closed + TZEN on, cert", DevH56x, 0x17, 0xC3, certDA, []string{"PRODUCT_STATE=0x72", "TZEN=0xB4"}, Irreversible, ""},
+		{"prov→closed + TZEN on, pwd", DevH56x, 0x17, 0xC3, pwdDA, []string{"PRODUCT_STATE=0x72", "TZEN=0xB4"}, Brick, "password"},
+		{"prov→irot pwd", DevH52x, 0x17, 0xC3, pwdDA, []string{"PRODUCT_STATE=0x2E"}, Irreversible, ""},
+		{"prov→locked", DevH52x, 0x17, 0xC3, pwdDA, []string{"PRODUCT_STATE=0x5C"}, Brick, "permanent"},
+		{"closed→locked", DevH52x, 0x72, 0xC3, pwdDA, []string{"PRODUCT_STATE=0x5C"}, Brick, "permanent"},
+		{"h503 prov→closed OTP", DevH503, 0x17, 0, pwdDA, []string{"PRODUCT_STATE=0x72"}, Irreversible, ""},
+		{"h503 prov→closed no OTP", DevH503, 0x17, 0, noDA, []string{"PRODUCT_STATE=0x72"}, Brick, "no DA data"},
+		// Backward and request codes.
+		{"prov→open", DevH52x, 0x17, 0xB4, noDA, []string{"PRODUCT_STATE=0xED"}, refused, "only moves forward"},
+		{"closed→prov", DevH52x, 0x72, 0xB4, certDA, []string{"PRODUCT_STATE=0x17"}, refused, "full regression"},
+		{"tzclosed→closed", DevH56x, 0xC6, 0xB4, certDA, []string{"PRODUCT_STATE=0x72"}, refused, "secure firmware"},
+		{"regression code", DevH52x, 0x17, 0xC3, pwdDA, []string{"PRODUCT_STATE=0x9A"}, refused, "request code"},
+		{"locked anything", DevH52x, 0x5C, 0xC3, pwdDA, []string{"IWDG_SW=0"}, refused, "LOCKED"},
+		// TZEN.
+		{"tzen in open", DevH52x, 0xED, 0xC3, noDA, []string{"TZEN=0xB4"}, Caution, "resets"},
+		{"tzen in prov", DevH52x, 0x17, 0xB4, noDA, []string{"TZEN=0xC3"}, Caution, "resets"},
+		{"tzen in closed", DevH52x, 0x72, 0xB4, certDA, []string{"TZEN=0xC3"}, refused, "only in OPEN or PROVISIONING"},
+		{"tzen in irot", DevH56x, 0x2E, 0xB4, certDA, []string{"TZEN=0xC3"}, refused, "only in OPEN or PROVISIONING"},
+		// Protections.
+		{"wrp in open", DevH52x, 0xED, 0xC3, noDA, []string{"WRPSGn1=0xFE"}, Safe, ""},
+		{"wrp in irot", DevH52x, 0x2E, 0xC3, pwdDA, []string{"WRPSGn1=0xFE"}, refused, "only in OPEN or PROVISIONING"},
+		{"hdp in open", DevH56x, 0xED, 0xC3, noDA, []string{"HDP1_STRT=0", "HDP1_END=3"}, Safe, ""},
+		{"secwm", DevH56x, 0xED, 0xB4, noDA, []string{"SECWM1_END=0x7F"}, Caution, "secure"},
+		{"edata", DevH52x, 0xED, 0xC3, noDA, []string{"EDATA1_EN=1"}, Caution, "content is lost"},
+		{"otp lock", DevH503, 0xED, 0, noDA, []string{"LOCKBL=0x1"}, Irreversible, "for ever"},
+		{"nsboot lock", DevH52x, 0xED, 0xC3, noDA, []string{"NSBOOT_LOCK=0xB4"}, Irreversible, "regression"},
+		{"sram erase", DevH503, 0xED, 0, noDA, []string{"SRAM1_RST=1"}, Caution, "erases"},
+		{"iwdg hw", DevH56x, 0xED, 0xC3, noDA, []string{"IWDG_SW=0"}, Caution, "watchdog"},
+		{"iwdg sw", DevH56x, 0xED, 0xC3, noDA, []string{"IWDG_STOP=0"}, Safe, ""},
+		{"hslv", DevH56x, 0xED, 0xC3, noDA, []string{"IO_VDD_HSLV=1"}, Caution, "2.7 V"},
+		{"swap", DevH52x, 0x17, 0xC3, noDA, []string{"SWAP_BANK=1"}, Caution, "next reset"},
+		{"boot addr", DevH52x, 0xED, 0xC3, noDA, []string{"NSBOOTADD=0x80400"}, Safe, ""},
+		{"ube", DevH52x, 0xED, 0xC3, noDA, []string{"BOOT_UBE=ST_IROT"}, Caution, "boots"},
+		{"priv", DevH52x, 0xED, 0xC3, noDA, []string{"NSPRIV=1"}, Safe, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in := snapshotOf(t, c.dev, c.state, c.tzen)
+			in.DA = c.da
+			as, err := in.Layout.ParseAssignments(c.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := MakePlan(in, as)
+			if c.want == refused {
+				var re *RefusedError
+				if !errors.As(err, &re) {
+					t.Fatalf("got plan %v / %v, want a refusal", p, err)
+				}
+				if !strings.Contains(err.Error(), c.reason) {
+					t.Errorf("refusal %q lacks %q", err, c.reason)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("MakePlan: %v", err)
+			}
+			if p.Risk != c.want {
+				t.Errorf("risk %v, want %v (%+v)", p.Risk, c.want, p.Changes)
+			}
+			var whys []string
+			for _, ch := range p.Changes {
+				whys = append(whys, ch.Why)
+			}
+			if !strings.Contains(strings.Join(whys, " "), c.reason) {
+				t.Errorf("explanations %q lack %q", whys, c.reason)
+			}
+			switch p.Risk {
+			case Brick:
+				if !p.NeedsOverride || !strings.HasPrefix(p.Phrase, "brick 36383530 ") {
+					t.Errorf("brick plan: override %v phrase %q", p.NeedsOverride, p.Phrase)
+				}
+			case Irreversible:
+				if p.NeedsOverride || !strings.HasPrefix(p.Phrase, "irreversible ") {
+					t.Errorf("irreversible plan: override %v phrase %q", p.NeedsOverride, p.Phrase)
+				}
+			default:
+				if p.Phrase != "apply" {
+					t.Errorf("phrase %q", p.Phrase)
+				}
+			}
+		})
+	}
+}
+
+func TestPlanPhases(t *testing.T) {
+	in := snapshotOf(t, DevH56x, 0x17, 0xC3)
+	in.DA = certDA
+	as, _ := in.Layout.ParseAssignments([]string{"PRODUCT_STATE=0x72", "TZEN=0xB4", "IWDG_SW=0", "NSPRIV=1"})
+	p, err := MakePlan(in, as)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Phases) != 3 {
+		t.Fatalf("phases %+v", p.Phases)
+	}
+	if !p.Phases[0].Direct || p.Phases[0].Writes[0].Register != "PRIVCFGR" {
+		t.Errorf("phase 0 %+v", p.Phases[0])
+	}
+	if ph := p.Phases[1]; !ph.Resets || len(ph.Writes) != 2 || ph.Writes[0].Register != "OPTSR" || ph.Writes[0].Mask != 1<<3 {
+		t.Errorf("phase 1 %+v", ph)
+	}
+	if ph := p.Phases[2]; !ph.Resets || !ph.MayCloseDebug || ph.Writes[0].Mask != 0xFF00 || ph.Writes[0].Value != 0x7200 {
+		t.Errorf("phase 2 %+v", ph)
+	}
+	if p.After["OPTSR"]>>8&0xFF != 0x72 || p.After["OPTSR2"]>>24 != 0xB4 {
+		t.Errorf("after %v", p.After)
+	}
+	if _, err := MakePlan(in, nil); !errors.Is(err, ErrNoChange) {
+		t.Errorf("empty plan: %v", err)
+	}
+}
+
+func TestMakePlanRechecksAssignments(t *testing.T) {
+	in := snapshotOf(t, DevH52x, 0xED, 0xC3)
+	in.DA = noDA
+	h56x, _ := ForDevID(DevH56x)
+	wide, _ := h56x.Field("WRPSGn1")
+	ps, _ := in.Layout.Field("PRODUCT_STATE")
+	cases := []struct {
+		as   []Assignment
+		want error
+	}{
+		{[]Assignment{{}}, ErrUnknownField},
+		{[]Assignment{{Field: wide, Value: 0xFFFFFFFE}}, ErrUnknownField},
+		{[]Assignment{{Field: ps, Value: 0x42}}, ErrInvalidValue},
+		{[]Assignment{{Field: ps, Value: 0x17}, {Field: ps, Value: 0x17}}, ErrInvalidValue},
+	}
+	for i, c := range cases {
+		if _, err := MakePlan(in, c.as); !errors.Is(err, c.want) {
+			t.Errorf("case %d: %v, want %v", i, err, c.want)
+		}
+	}
+}
+
+func TestRestoreNeverGoesBackwards(t *testing.T) {
+	old := snapshotOf(t, DevH52x, 0xED, 0xC3)
+	in := snapshotOf(t, DevH52x, 0x17, 0xC3)
+	in.DA = noDA
+	as := in.Layout.AssignmentsTo(in.Before.Cur, old.Before.Cur)
+	_, err := MakePlan(in, as)
+	var re *RefusedError
+	if !errors.As(err, &re) || re.Refusals[0].Field != "PRODUCT_STATE" || !strings.Contains(re.Refusals[0].WayBack, "full regression") {
+		t.Errorf("restore of an OPEN backup on a PROVISIONING chip: %v", err)
+	}
+}

@@ -1,0 +1,497 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/stprobe/stprobe/probe/proto"
+)
+
+// ConnectMode is one of the three ways to attach that users know from
+// STM32CubeProgrammer.
+type ConnectMode int
+
+// Connect modes.
+const (
+	// ModeNormal attaches and halts the core (DHCSR C_HALT), without reset.
+	ModeNormal ConnectMode = iota
+	// ModeHotPlug attaches without reset and without halting: nothing is
+	// written to the core, only DHCSR and CPUID are read.
+	ModeHotPlug
+	// ModeUnderReset holds NRST low while attaching, arms reset vector catch,
+	// releases NRST and expects the core halted at the reset vector.
+	ModeUnderReset
+)
+
+// ConnectModes lists every mode in the order a UI shows them.
+var ConnectModes = []ConnectMode{ModeNormal, ModeHotPlug, ModeUnderReset}
+
+// String is the mode's command-line name: "normal", "hotplug", "under-reset".
+func (m ConnectMode) String() string {
+	switch m {
+	case ModeNormal:
+		return "normal"
+	case ModeHotPlug:
+		return "hotplug"
+	case ModeUnderReset:
+		return "under-reset"
+	}
+	return fmt.Sprintf("mode(%d)", int(m))
+}
+
+// Title is the mode's name as STM32CubeProgrammer shows it.
+func (m ConnectMode) Title() string {
+	switch m {
+	case ModeNormal:
+		return "Normal"
+	case ModeHotPlug:
+		return "Hot Plug"
+	case ModeUnderReset:
+		return "Under Reset"
+	}
+	return m.String()
+}
+
+// ParseConnectMode accepts the names String returns, case-insensitively,
+// and the spellings "hot-plug", "hot plug", "underreset", "under reset".
+func ParseConnectMode(s string) (ConnectMode, error) {
+	k := strings.NewReplacer("-", "", "_", "", " ", "").Replace(strings.ToLower(strings.TrimSpace(s)))
+	switch k {
+	case "normal":
+		return ModeNormal, nil
+	case "hotplug":
+		return ModeHotPlug, nil
+	case "underreset":
+		return ModeUnderReset, nil
+	}
+	return 0, fmt.Errorf("connect mode %q: want normal, hotplug or under-reset", s)
+}
+
+// CoreState is what the core was doing when the connect finished.
+type CoreState int
+
+// Core states.
+const (
+	CoreUnknown CoreState = iota // no core reached, or not read
+	CoreRunning                  // executing (or sleeping)
+	CoreHalted                   // in debug state (DHCSR S_HALT)
+	CoreInReset                  // held in reset (NRST low, DHCSR S_RESET_ST)
+	CoreLocked                   // locked up (DHCSR S_LOCKUP): a fault while handling a fault
+)
+
+// String names the state.
+func (s CoreState) String() string {
+	switch s {
+	case CoreRunning:
+		return "running"
+	case CoreHalted:
+		return "halted"
+	case CoreInReset:
+		return "in reset"
+	case CoreLocked:
+		return "locked up"
+	}
+	return "unknown"
+}
+
+// Cortex-M debug registers and bits (ARMv7-M/ARMv8-M).
+const (
+	RegCPUID = 0xE000ED00
+	RegDHCSR = 0xE000EDF0
+	RegDEMCR = 0xE000EDFC
+
+	DHCSRDebugKey  = 0xA05F << 16
+	DHCSRCDebugEn  = 1 << 0
+	DHCSRCHalt     = 1 << 1
+	DHCSRSRegRdy   = 1 << 16
+	DHCSRSHalt     = 1 << 17
+	DHCSRSSleep    = 1 << 18
+	DHCSRSLockup   = 1 << 19
+	DHCSRSRetireSt = 1 << 24
+	DHCSRSResetSt  = 1 << 25
+
+	DEMCRVCCoreReset = 1 << 0
+	DEMCRTrcEna      = 1 << 24
+
+	// haltPollBudget bounds the DHCSR reads while waiting for S_HALT.
+	haltPollBudget = 32
+)
+
+// DHCSRHalt is the DHCSR value that enables debug and halts the core (0xA05F0003).
+const DHCSRHalt = DHCSRDebugKey | DHCSRCDebugEn | DHCSRCHalt
+
+// Step names of a connect, in the order they can happen.
+const (
+	StepAssertNRST    = "assert NRST"
+	StepSetFrequency  = "set SWD frequency"
+	StepEnterSWD      = "enter SWD"
+	StepReassertNRST  = "assert NRST again"
+	StepReadDPIDR     = "read DPIDR"
+	StepPowerUp       = "power up debug"
+	StepOpenAP        = "open AP"
+	StepReadAPIDR     = "read AP IDR"
+	StepReadCSW       = "read AP CSW"
+	StepReadCPUID     = "read CPUID"
+	StepNoCore        = "no core on this AP"
+	StepReadDHCSR     = "read DHCSR"
+	StepHalt          = "halt core"
+	StepWaitHalt      = "wait for halt"
+	StepCatchReset    = "arm reset vector catch"
+	StepReleaseNRST   = "release NRST"
+	StepConfirmHalt   = "confirm halted at reset"
+	StepRestoreDEMCR  = "restore DEMCR"
+	connectEventOp    = "connect"
+	connectEventTotal = 0
+)
+
+// ConnectOptions choose how to connect.
+type ConnectOptions struct {
+	Mode         ConnectMode
+	AP           uint8 // access port of the core (or the port to check)
+	FrequencyKHz int   // SWD clock wanted; 0 keeps the probe's current clock
+}
+
+// Step is one action of a connect and its outcome.
+type Step struct {
+	Name string
+	Err  error
+}
+
+// ConnectReport is everything a connect found out, including how far it got.
+type ConnectReport struct {
+	Mode         ConnectMode
+	AP           uint8
+	RequestedKHz int // what was asked
+	FrequencyKHz int // what the probe runs at
+
+	DPIDR    uint32
+	CtrlStat uint32
+	DPOK     bool // the debug port answered and powered up
+
+	APIDR uint32
+	APOK  bool // the AP answered (IDR non-zero) and permits memory access
+
+	CPUID     uint32
+	CoreFound bool // a Cortex-M core answered on this AP
+	Core      CoreState
+
+	Steps      []Step // what was done, in order, each with its error
+	FailedStep string // name of the first failed step ("" on success)
+	Err        error  // the first failure (nil when the mode succeeded)
+}
+
+// OK reports whether the mode succeeded.
+func (r *ConnectReport) OK() bool { return r.Err == nil }
+
+// connector runs one Connect and fills its report.
+type connector struct {
+	l *Link
+	r *ConnectReport
+	o ConnectOptions
+}
+
+// step runs fn as the named step and records it. It returns false when the
+// step failed (the first failure is kept in the report).
+func (c *connector) step(name string, fn func() error) bool {
+	err := fn()
+	c.record(name, err)
+	if err != nil && c.r.Err == nil {
+		c.r.FailedStep, c.r.Err = name, err
+	}
+	return err == nil
+}
+
+// record adds a step to the report and announces it, without judging it.
+func (c *connector) record(name string, err error) {
+	c.r.Steps = append(c.r.Steps, Step{Name: name, Err: err})
+	msg := name + ": ok"
+	if err != nil {
+		msg = name + ": " + err.Error()
+	}
+	c.l.emit(connectEventOp, msg, len(c.r.Steps), connectEventTotal)
+}
+
+// fail records a failure found by the driver (not by a command).
+func (c *connector) fail(name string, err error) {
+	c.step(name, func() error { return err })
+}
+
+// Connect attaches to the target in the chosen mode on access port o.AP at
+// o.FrequencyKHz and reports every step. Protocol failures (no ACK, fault,
+// core not halting) are in the report; the error is non-nil only when the
+// probe itself became unreachable or ctx ended. Call Disconnect afterwards,
+// whatever happened, to leave the probe clean.
+func Connect(ctx context.Context, l *Link, o ConnectOptions) (*ConnectReport, error) {
+	c := &connector{l: l, o: o, r: &ConnectReport{Mode: o.Mode, AP: o.AP, RequestedKHz: o.FrequencyKHz}}
+	c.run(ctx)
+	if c.r.Err != nil && isTransport(c.r.Err) {
+		return c.r, c.r.Err
+	}
+	return c.r, nil
+}
+
+func (c *connector) run(ctx context.Context) {
+	l, r, o := c.l, c.r, c.o
+	switch o.Mode {
+	case ModeNormal, ModeHotPlug, ModeUnderReset:
+	default:
+		c.fail("check options", fmt.Errorf("unknown connect mode %d", int(o.Mode)))
+		return
+	}
+	under := o.Mode == ModeUnderReset
+	if under && !c.step(StepAssertNRST, func() error { return l.DriveNRST(ctx, proto.NRSTLow) }) {
+		return
+	}
+	r.FrequencyKHz = l.SWDFrequency()
+	if o.FrequencyKHz > 0 && !c.step(StepSetFrequency, func() error {
+		khz, err := l.SetSWDFrequency(ctx, o.FrequencyKHz)
+		if err == nil {
+			r.FrequencyKHz = khz
+		}
+		return err
+	}) {
+		return
+	}
+	if !c.step(StepEnterSWD, func() error { return l.EnterSWD(ctx) }) {
+		return
+	}
+	if under && !c.step(StepReassertNRST, func() error { return l.DriveNRST(ctx, proto.NRSTLow) }) {
+		return
+	}
+	if !c.step(StepReadDPIDR, func() error {
+		id, err := l.ReadIDCode(ctx)
+		r.DPIDR = id
+		if err == nil && (id == 0 || id == 0xFFFFFFFF) {
+			err = &OpError{Where: LayerDP, What: fmt.Sprintf("DPIDR reads 0x%08X", id), Next: hintWiring}
+		}
+		return err
+	}) {
+		return
+	}
+	if !c.step(StepPowerUp, func() error {
+		cs, err := l.PowerUpDebug(ctx)
+		r.CtrlStat = cs
+		return err
+	}) {
+		return
+	}
+	r.DPOK = true
+	if !c.step(StepOpenAP, func() error { return l.OpenAP(ctx, o.AP) }) {
+		return
+	}
+	if !c.step(StepReadAPIDR, func() error {
+		idr, err := l.ReadAPReg(ctx, o.AP, APIDR)
+		r.APIDR = idr
+		if err == nil && idr == 0 {
+			err = &OpError{Where: LayerAP, What: fmt.Sprintf("no access port %d (IDR reads 0)", o.AP), Next: "choose another AP"}
+		}
+		return err
+	}) {
+		return
+	}
+	var csw uint32
+	if !c.step(StepReadCSW, func() error {
+		var err error
+		csw, err = l.ReadAPReg(ctx, o.AP, APCSW)
+		return err
+	}) {
+		return
+	}
+	// The CPUID read decides whether a core is there. A fault is not the end
+	// when the port permits transfers: the port simply reaches no core.
+	cpuid, cpuErr := l.Read32(ctx, o.AP, RegCPUID)
+	if cpuErr != nil && isTransport(cpuErr) {
+		c.fail(StepReadCPUID, cpuErr)
+		return
+	}
+	r.APOK = csw&CSWDeviceEn != 0 || cpuErr == nil
+	if !r.APOK {
+		c.fail(StepReadCPUID, &OpError{Where: LayerAP,
+			What: fmt.Sprintf("AP%d refuses memory access (CSW 0x%08X, DeviceEn clear)", o.AP, csw), Err: cpuErr,
+			Next: "the port is disabled or locked (product state, security); try another AP or debug authentication"})
+		return
+	}
+	r.CPUID = cpuid
+	r.CoreFound = cpuErr == nil && IsCortexM(cpuid)
+	c.record(StepReadCPUID, cpuErr) // a fault here is a finding, judged below
+	if !r.CoreFound {
+		if o.Mode == ModeHotPlug {
+			r.Core = CoreUnknown
+			return
+		}
+		what := fmt.Sprintf("no Cortex-M core on AP%d (CPUID 0x%08X)", o.AP, cpuid)
+		if cpuErr != nil {
+			what = fmt.Sprintf("no Cortex-M core readable on AP%d", o.AP)
+		}
+		c.fail(StepNoCore, &OpError{Where: LayerAP, What: what, Err: cpuErr,
+			Next: "this port does not reach a core; try another AP, or Hot Plug to inspect it"})
+		return
+	}
+	switch o.Mode {
+	case ModeHotPlug:
+		c.hotPlug(ctx)
+	case ModeNormal:
+		c.normal(ctx)
+	case ModeUnderReset:
+		c.underReset(ctx)
+	}
+}
+
+func (c *connector) readDHCSR(ctx context.Context) (uint32, error) {
+	return c.l.Read32(ctx, c.o.AP, RegDHCSR)
+}
+
+func (c *connector) hotPlug(ctx context.Context) {
+	c.step(StepReadDHCSR, func() error {
+		d, err := c.readDHCSR(ctx)
+		if err == nil {
+			c.r.Core = coreStateOf(d, c.l.NRSTAsserted())
+		}
+		return err
+	})
+}
+
+func (c *connector) normal(ctx context.Context) {
+	if !c.step(StepHalt, func() error { return c.l.Write32(ctx, c.o.AP, RegDHCSR, DHCSRHalt) }) {
+		return
+	}
+	c.step(StepWaitHalt, func() error {
+		var d uint32
+		for range haltPollBudget {
+			var err error
+			if d, err = c.readDHCSR(ctx); err != nil {
+				return err
+			}
+			c.r.Core = coreStateOf(d, false)
+			if d&DHCSRSHalt != 0 {
+				return nil
+			}
+		}
+		return &OpError{Where: LayerTarget, What: fmt.Sprintf("core did not halt (DHCSR 0x%08X)", d),
+			Next: "the core may sleep deeply, or the product state keeps it from halting; try Hot Plug or Under Reset"}
+	})
+}
+
+func (c *connector) underReset(ctx context.Context) {
+	l, r, ap := c.l, c.r, c.o.AP
+	seenReset := false
+	if !c.step(StepHalt, func() error {
+		if err := l.Write32(ctx, ap, RegDHCSR, DHCSRHalt); err != nil {
+			return err
+		}
+		// S_RESET_ST is sticky: this read clears a stale one (power-on), so
+		// that seeing it later means a reset really happened now.
+		_, err := c.readDHCSR(ctx)
+		return err
+	}) {
+		return
+	}
+	var demcr uint32
+	armed := c.step(StepCatchReset, func() error {
+		var err error
+		if demcr, err = l.Read32(ctx, ap, RegDEMCR); err != nil {
+			return err
+		}
+		if err = l.Write32(ctx, ap, RegDEMCR, demcr|DEMCRVCCoreReset); err != nil {
+			return err
+		}
+		d, err := c.readDHCSR(ctx)
+		if err == nil && d&DHCSRSResetSt != 0 {
+			seenReset = true
+		}
+		return err
+	})
+	if armed && c.step(StepReleaseNRST, func() error { return l.DriveNRST(ctx, proto.NRSTHigh) }) {
+		c.step(StepConfirmHalt, func() error {
+			var d uint32
+			for range haltPollBudget {
+				var err error
+				if d, err = c.readDHCSR(ctx); err != nil {
+					return err
+				}
+				seenReset = seenReset || d&DHCSRSResetSt != 0
+				r.Core = coreStateOf(d, false)
+				if d&DHCSRSHalt != 0 {
+					break
+				}
+			}
+			switch {
+			case d&DHCSRSHalt == 0:
+				return &OpError{Where: LayerTarget, What: fmt.Sprintf("core did not halt after reset (DHCSR 0x%08X)", d),
+					Next: "debug may be closed while the chip boots (product state); try Hot Plug"}
+			case !seenReset:
+				return &OpError{Where: LayerTarget, What: "core halted but never went through reset (DHCSR S_RESET_ST not seen)",
+					Next: "NRST does not reach the chip: check that the probe's NRST pin is wired"}
+			}
+			return nil
+		})
+	}
+	if armed && demcr&DEMCRVCCoreReset == 0 {
+		c.step(StepRestoreDEMCR, func() error { return l.Write32(ctx, ap, RegDEMCR, demcr) })
+	}
+}
+
+// coreStateOf reads a core state from DHCSR; inReset says NRST is held low.
+func coreStateOf(dhcsr uint32, inReset bool) CoreState {
+	switch {
+	case dhcsr&DHCSRSLockup != 0:
+		return CoreLocked
+	case dhcsr&DHCSRSHalt != 0:
+		return CoreHalted
+	case inReset && dhcsr&DHCSRSResetSt != 0:
+		return CoreInReset
+	}
+	return CoreRunning
+}
+
+// cortexM names the Cortex-M part numbers (CPUID[15:4]).
+var cortexM = map[uint32]string{
+	0xC20: "Cortex-M0", 0xC60: "Cortex-M0+", 0xC21: "Cortex-M1", 0xC23: "Cortex-M3",
+	0xC24: "Cortex-M4", 0xC27: "Cortex-M7", 0xD20: "Cortex-M23", 0xD21: "Cortex-M33",
+	0xD22: "Cortex-M55", 0xD23: "Cortex-M85", 0xD24: "Cortex-M52", 0xD31: "Cortex-M35P",
+}
+
+// IsCortexM reports whether cpuid is the CPUID of an Arm Cortex-M core
+// (implementer Arm, M-profile architecture field).
+func IsCortexM(cpuid uint32) bool {
+	arch := (cpuid >> 16) & 0xF
+	return cpuid>>24 == 0x41 && (arch == 0xC || arch == 0xF) && (cpuid>>4)&0xF00 != 0
+}
+
+// CoreName renders a CPUID as "Cortex-M33 r0p4", or "" when it is not a Cortex-M.
+func CoreName(cpuid uint32) string {
+	if !IsCortexM(cpuid) {
+		return ""
+	}
+	name, ok := cortexM[(cpuid>>4)&0xFFF]
+	if !ok {
+		name = fmt.Sprintf("Cortex-M (part 0x%03X)", (cpuid>>4)&0xFFF)
+	}
+	return fmt.Sprintf("%s r%dp%d", name, (cpuid>>20)&0xF, cpuid&0xF)
+}
+
+// Disconnect leaves the probe clean after a connect, whatever happened:
+// NRST released if this Link drove it low, every opened AP closed, debug
+// mode left. It carries on past failures and returns them joined; it stops
+// early only when the probe is gone.
+func Disconnect(ctx context.Context, l *Link) error {
+	var errs []error
+	keep := func(err error) bool {
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return err == nil || !isTransport(err)
+	}
+	if l.NRSTAsserted() && !keep(l.DriveNRST(ctx, proto.NRSTHigh)) {
+		return errors.Join(errs...)
+	}
+	for _, ap := range l.OpenedAPs() {
+		if !keep(l.CloseAP(ctx, ap)) {
+			return errors.Join(errs...)
+		}
+	}
+	keep(l.ExitDebug(ctx))
+	return errors.Join(errs...)
+}

@@ -1,0 +1,231 @@
+package probe_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/proto"
+	"github.com/stprobe/stprobe/probe/sim"
+	"github.com/stprobe/stprobe/targets/chipsim"
+)
+
+func stepNames(r *probe.ConnectReport) []string {
+	var out []string
+	for _, s := range r.Steps {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+func TestConnectModesGenericM33(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		mode     probe.ConnectMode
+		cpuAP    uint8
+		ap       uint8
+		ok       bool
+		apOK     bool
+		core     bool
+		state    probe.CoreState
+		failed   string
+		haltedAt bool // the core is halted in the model afterwards
+	}{
+		{probe.ModeNormal, 0, 0, true, true, true, probe.CoreHalted, "", true},
+		{probe.ModeHotPlug, 0, 0, true, true, true, probe.CoreRunning, "", false},
+		{probe.ModeUnderReset, 0, 0, true, true, true, probe.CoreHalted, "", true},
+		{probe.ModeNormal, 1, 1, true, true, true, probe.CoreHalted, "", true},
+		{probe.ModeHotPlug, 1, 1, true, true, true, probe.CoreRunning, "", false},
+		{probe.ModeUnderReset, 1, 1, true, true, true, probe.CoreHalted, "", true},
+		// AP0 of a board whose core is on AP1: the port answers, no core there
+		{probe.ModeNormal, 1, 0, false, true, false, probe.CoreUnknown, probe.StepNoCore, false},
+		{probe.ModeHotPlug, 1, 0, true, true, false, probe.CoreUnknown, "", false},
+		{probe.ModeUnderReset, 1, 0, false, true, false, probe.CoreUnknown, probe.StepNoCore, false},
+		// no AP at all at 2
+		{probe.ModeHotPlug, 1, 2, false, false, false, probe.CoreUnknown, probe.StepReadAPIDR, false},
+	}
+	for _, tt := range tests {
+		name := tt.mode.String() + "/cpu-AP" + string('0'+tt.cpuAP) + "/AP" + string('0'+tt.ap)
+		t.Run(name, func(t *testing.T) {
+			chip := chipsim.NewGeneric(tt.cpuAP)
+			p, l := newSim(t, "V2J46S7", chip)
+			dhcsrWrites := 0
+			_ = dhcsrWrites
+			rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: tt.mode, AP: tt.ap, FrequencyKHz: 4000})
+			if err != nil {
+				t.Fatalf("transport error %v", err)
+			}
+			t.Logf("steps %v; failed %q: %v", stepNames(rep), rep.FailedStep, rep.Err)
+			if rep.OK() != tt.ok || rep.FailedStep != tt.failed {
+				t.Errorf("ok %v failed %q (%v), want ok %v failed %q", rep.OK(), rep.FailedStep, rep.Err, tt.ok, tt.failed)
+			}
+			if !rep.DPOK || rep.DPIDR != 0x6BA02477 || rep.CtrlStat&probe.CtrlPowerUpAcks != probe.CtrlPowerUpAcks {
+				t.Errorf("DP: ok %v DPIDR %#x CTRL/STAT %#x", rep.DPOK, rep.DPIDR, rep.CtrlStat)
+			}
+			if rep.APOK != tt.apOK || rep.CoreFound != tt.core || rep.Core != tt.state {
+				t.Errorf("APOK %v CoreFound %v Core %v, want %v %v %v", rep.APOK, rep.CoreFound, rep.Core, tt.apOK, tt.core, tt.state)
+			}
+			if tt.core && probe.CoreName(rep.CPUID) != "Cortex-M33 r0p4" {
+				t.Errorf("CPUID %#x", rep.CPUID)
+			}
+			if rep.FrequencyKHz != 4000 || rep.RequestedKHz != 4000 {
+				t.Errorf("frequency %d (asked %d)", rep.FrequencyKHz, rep.RequestedKHz)
+			}
+			if chip.Core().Halted() != tt.haltedAt {
+				t.Errorf("model core halted = %v, want %v", chip.Core().Halted(), tt.haltedAt)
+			}
+			if tt.mode == probe.ModeUnderReset && tt.ok {
+				demcr, err := l.Read32(ctx, tt.ap, probe.RegDEMCR)
+				if err != nil || demcr&probe.DEMCRVCCoreReset != 0 {
+					t.Errorf("DEMCR %#x after Under Reset (%v): vector catch left armed", demcr, err)
+				}
+				if chip.NRSTLow() {
+					t.Errorf("NRST still low after Under Reset")
+				}
+			}
+			if rep.Err != nil && probe.LayerOf(rep.Err) == "" {
+				t.Errorf("failure %v names no layer", rep.Err)
+			}
+			if err := probe.Disconnect(ctx, l); err != nil {
+				t.Errorf("Disconnect: %v", err)
+			}
+			if m, _ := l.Mode(ctx); m == proto.ModeDebug {
+				t.Errorf("Disconnect left debug mode on")
+			}
+			if len(l.OpenedAPs()) != 0 || chip.NRSTLow() {
+				t.Errorf("Disconnect left APs %v open or NRST low", l.OpenedAPs())
+			}
+			_ = p
+		})
+	}
+}
+
+func TestConnectHotPlugWritesNothingToTheCore(t *testing.T) {
+	ctx := context.Background()
+	chip := chipsim.NewGeneric(0)
+	p, l := newSim(t, "V2J46S7", chip)
+	// record every memory write command the link sends
+	rec := &recorder{Transport: p}
+	l, err := probe.NewLink(ctx, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: probe.ModeHotPlug})
+	if err != nil || !rep.OK() {
+		t.Fatalf("%v %v", err, rep.Err)
+	}
+	if rec.memWrites != 0 {
+		t.Errorf("Hot Plug sent %d memory writes", rec.memWrites)
+	}
+	if chip.Core().Halted() || chip.Core().DebugEnabled() {
+		t.Errorf("Hot Plug changed the core (halted %v, debug %v)", chip.Core().Halted(), chip.Core().DebugEnabled())
+	}
+}
+
+// recorder counts memory write commands passing through a transport.
+type recorder struct {
+	probe.Transport
+	memWrites int
+}
+
+func (r *recorder) Xfer(ctx context.Context, cmd [16]byte, out, in []byte) error {
+	if cmd[0] == proto.CmdDebug {
+		switch cmd[1] {
+		case proto.DebugWriteMem8, proto.DebugWriteMem16, proto.DebugWriteMem32:
+			r.memWrites++
+		}
+	}
+	return r.Transport.Xfer(ctx, cmd, out, in)
+}
+
+func TestConnectFailures(t *testing.T) {
+	ctx := context.Background()
+	t.Run("no target", func(t *testing.T) {
+		_, l := newSim(t, "V2J46S7", nil)
+		for _, m := range probe.ConnectModes {
+			rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: m})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.FailedStep != probe.StepEnterSWD || !errors.Is(rep.Err, probe.ErrGetIDCode) || probe.LayerOf(rep.Err) != probe.LayerTarget || rep.DPOK {
+				t.Errorf("%s: failed %q %v", m, rep.FailedStep, rep.Err)
+			}
+			if err := probe.Disconnect(ctx, l); err != nil {
+				t.Errorf("Disconnect: %v", err)
+			}
+		}
+	})
+	t.Run("NRST not wired", func(t *testing.T) {
+		chip := noNRST{chipsim.NewGeneric(0)}
+		_, l := newSim(t, "V2J46S7", chip)
+		rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: probe.ModeUnderReset})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.FailedStep != probe.StepConfirmHalt || !strings.Contains(rep.Err.Error(), "NRST") {
+			t.Errorf("failed %q: %v", rep.FailedStep, rep.Err)
+		}
+		if last := rep.Steps[len(rep.Steps)-1]; last.Name != probe.StepRestoreDEMCR || last.Err != nil {
+			t.Errorf("DEMCR not restored after the failure: %+v", last)
+		}
+	})
+	t.Run("V2J27 AP1", func(t *testing.T) {
+		_, l := newSim(t, "V2J27S7", chipsim.NewGenericM33(1))
+		rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.FailedStep != probe.StepOpenAP || !errors.Is(rep.Err, probe.ErrFirmwareTooOld) || !rep.DPOK {
+			t.Errorf("failed %q: %v", rep.FailedStep, rep.Err)
+		}
+	})
+	t.Run("unplug mid-connect", func(t *testing.T) {
+		p, l := newSim(t, "V2J46S7", chipsim.NewGenericM33(0))
+		var seen int
+		l2, err := probe.NewLink(ctx, p, probe.WithEvents(func(e probe.Event) {
+			seen++
+			if seen == 3 {
+				p.Inject(sim.Fault{Kind: sim.FaultUnplug})
+			}
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = l
+		rep, err := probe.Connect(ctx, l2, probe.ConnectOptions{Mode: probe.ModeUnderReset})
+		if !errors.Is(err, probe.ErrDisconnected) || rep == nil || rep.Err == nil {
+			t.Fatalf("err %v, want ErrDisconnected with a report", err)
+		}
+		if err := probe.Disconnect(ctx, l2); !errors.Is(err, probe.ErrDisconnected) {
+			t.Errorf("Disconnect: %v", err)
+		}
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		_, l := newSim(t, "V2J46S7", chipsim.NewGenericM33(0))
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		_, err := probe.Connect(cctx, l, probe.ConnectOptions{Mode: probe.ModeNormal})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("err %v, want context.Canceled", err)
+		}
+	})
+}
+
+func TestConnectEvents(t *testing.T) {
+	ctx := context.Background()
+	p := sim.New(sim.Config{Firmware: simFirmware(t, "V2J46S7"), Serial: simSerial, TargetMillivolts: 3290, Chip: chipsim.NewGenericM33(0)})
+	var events []probe.Event
+	l, err := probe.NewLink(ctx, p, probe.WithEvents(func(e probe.Event) { events = append(events, e) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: probe.ModeNormal})
+	if err != nil || !rep.OK() {
+		t.Fatal(err, rep.Err)
+	}
+	if len(events) == 0 || events[0].Op != "connect" || !strings.Contains(events[0].Message, probe.StepEnterSWD) {
+		t.Errorf("events %+v", events)
+	}
+}

@@ -1,0 +1,292 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stprobe/stprobe/probe/proto"
+	"github.com/stprobe/stprobe/probe/stlinkserver"
+)
+
+// DefaultServerAddr is where ST's stlink-server listens by default.
+const DefaultServerAddr = "127.0.0.1:7184"
+
+// stlink-server client settings.
+const (
+	srvClientAPI   = 1  // API version this client speaks (as OpenOCD)
+	srvMaxDevices  = 64 // a larger device count is taken as a broken reply
+	srvBusyRetries = 8
+	srvDefaultWait = 3 * time.Second // per request when ctx has no deadline
+)
+
+// ServerStatusError is a non-OK status word from stlink-server.
+type ServerStatusError struct {
+	Op     string
+	Status stlinkserver.Status
+}
+
+// Layer is LayerUSB: the server stands between the host and the probe.
+func (e *ServerStatusError) Layer() Layer { return LayerUSB }
+
+// Error names the status and what to try.
+func (e *ServerStatusError) Error() string {
+	return fmt.Sprintf("%s: stlink-server says %s (0x%X): the probe may be in use by another tool; close it, replug the probe or restart stlink-server",
+		e.Op, e.Status, uint32(e.Status))
+}
+
+// serverConn is one TCP connection to stlink-server.
+type serverConn struct {
+	c net.Conn
+}
+
+// dialServer connects to addr ("" means DefaultServerAddr).
+func dialServer(ctx context.Context, addr string) (*serverConn, error) {
+	if addr == "" {
+		addr = DefaultServerAddr
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to stlink-server at %s: %w: is stlink-server running?", addr, mapTransportError(ctx, err))
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	return &serverConn{c: c}, nil
+}
+
+// do sends req and returns its reply (ResponseSize bytes), under ctx.
+func (s *serverConn) do(ctx context.Context, req stlinkserver.Request) ([]byte, error) {
+	resp := make([]byte, stlinkserver.ResponseSize(req))
+	return resp, s.roundTrip(ctx, req.Encode(), resp)
+}
+
+// roundTrip sends req and reads exactly len(resp) bytes, under ctx.
+func (s *serverConn) roundTrip(ctx context.Context, req, resp []byte) error {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(srvDefaultWait)
+	}
+	if err := s.c.SetDeadline(deadline); err != nil {
+		return mapTransportError(ctx, err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = s.c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if _, err := s.c.Write(req); err != nil {
+		return mapTransportError(ctx, err)
+	}
+	if _, err := io.ReadFull(s.c, resp); err != nil {
+		if ctx.Err() != nil {
+			return mapTransportError(ctx, ctx.Err())
+		}
+		return mapTransportError(ctx, err)
+	}
+	return nil
+}
+
+// srvStatus checks the leading status word of a reply.
+func srvStatus(op string, resp []byte) error {
+	st, err := stlinkserver.DecodeStatus(resp)
+	if err != nil {
+		return &ReplyError{Op: op, Reason: err.Error()}
+	}
+	if st != stlinkserver.StatusOK {
+		return &ServerStatusError{Op: op, Status: st}
+	}
+	return nil
+}
+
+// devices refreshes and reads the server's device list.
+func (s *serverConn) devices(ctx context.Context) ([]stlinkserver.DeviceInfo, error) {
+	if _, err := s.do(ctx, stlinkserver.Request{Op: stlinkserver.OpGetServerVersion, ClientAPI: srvClientAPI}); err != nil {
+		return nil, fmt.Errorf("stlink-server version: %w", err)
+	}
+	resp, err := s.do(ctx, stlinkserver.Request{Op: stlinkserver.OpRefreshDeviceList})
+	if err != nil {
+		return nil, fmt.Errorf("stlink-server refresh: %w", err)
+	}
+	if err := srvStatus("stlink-server refresh", resp); err != nil {
+		return nil, err
+	}
+	if resp, err = s.do(ctx, stlinkserver.Request{Op: stlinkserver.OpGetNbDev}); err != nil {
+		return nil, fmt.Errorf("stlink-server device count: %w", err)
+	}
+	n, _ := stlinkserver.DecodeCount(resp)
+	if n > srvMaxDevices {
+		return nil, &ReplyError{Op: "stlink-server device count", Reason: fmt.Sprintf("%d devices", n)}
+	}
+	var out []stlinkserver.DeviceInfo
+	for i := range n {
+		op := fmt.Sprintf("stlink-server device %d", i)
+		resp, err := s.do(ctx, stlinkserver.Request{Op: stlinkserver.OpGetDevInfo, Index: uint8(i), InfoSize: stlinkserver.DevInfoSize})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		st, d, err := stlinkserver.DecodeDeviceInfo(resp)
+		if err != nil {
+			return nil, &ReplyError{Op: op, Reason: err.Error()}
+		}
+		if st != stlinkserver.StatusOK {
+			return nil, &ServerStatusError{Op: op, Status: st}
+		}
+		d.Serial = strings.TrimSpace(d.Serial)
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// serverInfo describes a server device as an Info.
+func serverInfo(d stlinkserver.DeviceInfo, addr string) Info {
+	model := fmt.Sprintf("unknown ST-LINK (PID 0x%04X)", d.PID)
+	if m, ok := proto.ModelByPID(d.PID); ok {
+		model = m.Name
+	}
+	return Info{Backend: BackendServer, Serial: d.Serial, Model: model, VID: d.VID, PID: d.PID, Address: addrOrDefault(addr)}
+}
+
+// ListServer lists the probes stlink-server at addr ("" for the default
+// address) offers, including those another client is using.
+func ListServer(ctx context.Context, addr string) ([]Info, error) {
+	s, err := dialServer(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	defer s.c.Close()
+	devs, err := s.devices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Info, 0, len(devs))
+	for _, d := range devs {
+		out = append(out, serverInfo(d, addr))
+	}
+	return out, nil
+}
+
+// OpenServer opens a probe through stlink-server at addr: the one with the
+// given serial, or the first one no other client uses when serial is "".
+// A dropped connection surfaces as ErrDisconnected, a missed deadline as
+// ErrTimeout (after which the connection is closed).
+func OpenServer(ctx context.Context, addr, serial string) (Transport, Info, error) {
+	s, err := dialServer(ctx, addr)
+	if err != nil {
+		return nil, Info{}, err
+	}
+	devs, err := s.devices(ctx)
+	if err != nil {
+		s.c.Close()
+		return nil, Info{}, err
+	}
+	var pick *stlinkserver.DeviceInfo
+	for i := range devs {
+		d := &devs[i]
+		if serial == "" && !d.Used || serial != "" && strings.EqualFold(d.Serial, serial) {
+			pick = d
+			break
+		}
+	}
+	if pick == nil {
+		s.c.Close()
+		if serial == "" {
+			return nil, Info{}, fmt.Errorf("stlink-server at %s: no free ST-LINK (%d listed): plug one in or close the tool using it", addrOrDefault(addr), len(devs))
+		}
+		return nil, Info{}, fmt.Errorf("stlink-server at %s: no ST-LINK with serial %s", addrOrDefault(addr), serial)
+	}
+	resp, err := s.do(ctx, stlinkserver.Request{Op: stlinkserver.OpOpenDev, DeviceID: pick.ID})
+	if err != nil {
+		s.c.Close()
+		return nil, Info{}, fmt.Errorf("stlink-server open %s: %w", pick.Serial, err)
+	}
+	st, id, err := stlinkserver.DecodeOpen(resp)
+	if err == nil && st != stlinkserver.StatusOK {
+		err = &ServerStatusError{Op: "stlink-server open " + pick.Serial, Status: st}
+	}
+	if err != nil {
+		s.c.Close()
+		return nil, Info{}, err
+	}
+	t := &serverTransport{s: s, id: id}
+	return t, serverInfo(*pick, addr), nil
+}
+
+func addrOrDefault(addr string) string {
+	if addr == "" {
+		return DefaultServerAddr
+	}
+	return addr
+}
+
+// serverTransport carries ST-LINK commands through an opened server device.
+type serverTransport struct {
+	mu   sync.Mutex
+	s    *serverConn
+	id   uint32 // connect id from OPEN_DEV
+	dead error  // once set, every call returns it
+}
+
+// Xfer wraps the command in a SEND_USB_CMD request: type WRITE with out as
+// payload, or type READ for len(in) bytes (0 for commands without reply).
+func (t *serverTransport) Xfer(ctx context.Context, cmd [16]byte, out, in []byte) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.dead != nil {
+		return t.dead
+	}
+	if len(out) > 0 && len(in) > 0 {
+		return errors.New("stlink-server: a command cannot both send and receive data")
+	}
+	req := stlinkserver.Request{Op: stlinkserver.OpSendUSBCmd, ConnectID: t.id,
+		USB: stlinkserver.USBCommand{Cmd: cmd, Type: stlinkserver.USBRead, Length: uint32(len(in))}}
+	if len(out) > 0 {
+		req.USB.Type, req.USB.Length, req.USB.Data = stlinkserver.USBWrite, uint32(len(out)), out
+	}
+	for try := 0; ; try++ {
+		resp, err := t.s.do(ctx, req)
+		if err != nil {
+			// the stream is out of step after a failure: drop it
+			t.s.c.Close()
+			t.dead = fmt.Errorf("stlink-server connection closed after an error: %w", ErrDisconnected)
+			return fmt.Errorf("stlink-server: %w", err)
+		}
+		st, data, _ := stlinkserver.DecodeUSBReply(resp, len(in))
+		if st == stlinkserver.StatusTCPBusy && try < srvBusyRetries {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("stlink-server busy: %w", mapTransportError(ctx, ctx.Err()))
+			case <-time.After(time.Millisecond << try):
+			}
+			continue
+		}
+		if st != stlinkserver.StatusOK {
+			return &ServerStatusError{Op: "stlink-server USB command", Status: st}
+		}
+		copy(in, data)
+		return nil
+	}
+}
+
+// Close closes the device on the server and the connection.
+func (t *serverTransport) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.dead != nil {
+		return nil
+	}
+	t.dead = fmt.Errorf("stlink-server transport closed: %w", ErrDisconnected)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	resp, err := t.s.do(ctx, stlinkserver.Request{Op: stlinkserver.OpCloseDev, ConnectID: t.id})
+	if err == nil {
+		err = srvStatus("stlink-server close", resp)
+	}
+	if cerr := t.s.c.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

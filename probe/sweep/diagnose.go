@@ -1,0 +1,669 @@
+package sweep
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/targets"
+)
+
+// Severity ranks a finding; higher is more urgent.
+type Severity int
+
+// Severities, least urgent first.
+const (
+	// SeverityInfo: context worth knowing; nothing is wrong.
+	SeverityInfo Severity = iota
+	// SeverityWarning: something keeps some ways in from working.
+	SeverityWarning
+	// SeverityCritical: the board cannot be debugged, or a wrong next step
+	// would lose it; act on this first.
+	SeverityCritical
+)
+
+// String names the severity: "info", "warning" or "critical".
+func (s Severity) String() string {
+	switch s {
+	case SeverityInfo:
+		return "info"
+	case SeverityWarning:
+		return "warning"
+	case SeverityCritical:
+		return "critical"
+	}
+	return fmt.Sprintf("severity(%d)", int(s))
+}
+
+// Finding is one conclusion drawn from the whole matrix.
+type Finding struct {
+	// Rule is a stable identifier of the rule that produced the finding,
+	// e.g. "no-dp" or "provisioning".
+	Rule     string
+	Severity Severity
+	// Title says the conclusion in one line, Detail what the pattern
+	// means, Next the next thing to try.
+	Title, Detail, Next string
+	// Cells are the cells that support the finding, in plan order.
+	Cells []Key
+}
+
+// Rules lists the identifiers of every diagnosis rule, most important
+// first, as Diagnose orders findings of equal severity.
+func Rules() []string {
+	out := make([]string, len(rules))
+	for i, r := range rules {
+		out[i] = r.id
+	}
+	return out
+}
+
+// rule is one diagnosis rule; it returns nil when its pattern is absent.
+type rule struct {
+	id string
+	fn func(f *facts) *Finding
+}
+
+var rules = []rule{
+	{"no-dp", ruleNoDP},
+	{"debug-closed", ruleDebugClosed},
+	{"provisioning", ruleProvisioning},
+	{"probe-fault", ruleProbeFault},
+	{"only-under-reset", ruleOnlyUnderReset},
+	{"only-hotplug", ruleOnlyHotPlug},
+	{"nrst-not-wired", ruleNRSTNotWired},
+	{"debug-opens-late", ruleDebugOpensLate},
+	{"low-frequency-only", ruleLowFrequencyOnly},
+	{"wait", ruleWait},
+	{"dp-only", ruleDPOnly},
+	{"absent-ap", ruleAbsentAP},
+	{"firmware", ruleFirmware},
+	{"product-state", ruleProductState},
+	{"identity", ruleIdentity},
+	{"all-ok", ruleAllOK},
+	{"incomplete", ruleIncomplete},
+}
+
+// Diagnose reads the whole matrix and returns what its pattern means, most
+// important first. It accepts any matrix, including an empty or partial
+// one from a cancelled sweep, and never fails.
+func Diagnose(m *Matrix) []Finding {
+	f := newFacts(m)
+	var out []Finding
+	for _, r := range rules {
+		if fd := r.fn(f); fd != nil {
+			fd.Rule = r.id
+			out = append(out, *fd)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Finding) int { return cmp.Compare(b.Severity, a.Severity) })
+	return out
+}
+
+// facts are what the rules share: the cells grouped, and what the target
+// said about itself anywhere in the matrix.
+type facts struct {
+	m         *Matrix
+	cells     []Cell // every cell, plan order
+	attempted []Cell // cells that were really tried
+	aps       []uint8
+	modes     []probe.ConnectMode
+
+	family    *targets.Family
+	line      targets.Line
+	chip      string
+	idCell    *Cell // a cell that identified the chip
+	coreAP    int   // -1 when unknown
+	debugAP   int   // -1 when unknown
+	state     targets.ProductState
+	tzen      targets.TZEN
+	stateCell []Key
+	apStatus  *Cell // a cell that read DBGMCU_SR
+}
+
+func newFacts(m *Matrix) *facts {
+	f := &facts{m: m, coreAP: -1, debugAP: -1}
+	if m == nil {
+		f.m = &Matrix{}
+		return f
+	}
+	f.cells = m.Cells
+	for i := range m.Cells {
+		c := &m.Cells[i]
+		if c.Outcome.Attempted() {
+			f.attempted = append(f.attempted, *c)
+		}
+		if !slices.Contains(f.aps, c.AP) {
+			f.aps = append(f.aps, c.AP)
+		}
+		if !slices.Contains(f.modes, c.Mode) {
+			f.modes = append(f.modes, c.Mode)
+		}
+		if f.family == nil && c.IDCode != 0 {
+			devID, _ := targets.DecodeIDCode(c.IDCode)
+			if fam, l, ok := targets.LookupDevID(devID); ok {
+				f.family, f.line, f.idCell = &fam, l, c
+				f.chip = c.Chip
+				if f.chip == "" {
+					f.chip = l.Name
+				}
+			}
+		}
+		if c.State.Valid() {
+			if f.state == 0 {
+				f.state, f.tzen = c.State, c.TZEN
+			}
+			if c.State == f.state {
+				f.stateCell = append(f.stateCell, c.Key)
+			}
+		}
+		if c.HasAPStatus && f.apStatus == nil {
+			f.apStatus = c
+		}
+	}
+	slices.Sort(f.aps)
+	if f.family != nil {
+		f.coreAP, f.debugAP = int(f.family.CoreAP), int(f.family.DebugAP)
+	} else {
+		for _, c := range m.Cells {
+			if c.CPUID != 0 {
+				f.coreAP = int(c.AP)
+				break
+			}
+		}
+	}
+	return f
+}
+
+// where selects attempted cells.
+func (f *facts) where(keep func(c Cell) bool) []Cell {
+	var out []Cell
+	for _, c := range f.attempted {
+		if keep(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func keys(cs []Cell) []Key {
+	out := make([]Key, len(cs))
+	for i, c := range cs {
+		out[i] = c.Key
+	}
+	return out
+}
+
+func isOK(c Cell) bool { return c.Outcome == OutcomeOK }
+
+func anyOK(cs []Cell) bool { return slices.ContainsFunc(cs, isOK) }
+
+// onAP and onAPMode build cell filters.
+func onAP(ap uint8) func(Cell) bool { return func(c Cell) bool { return c.AP == ap } }
+
+func onAPMode(ap uint8, m probe.ConnectMode) func(Cell) bool {
+	return func(c Cell) bool { return c.AP == ap && c.Mode == m }
+}
+
+func (f *facts) voltage() string {
+	v := f.m.Header.Voltage
+	switch {
+	case !f.m.Header.HasVoltage:
+		return "The target voltage was not measured."
+	case v < 1.5:
+		return fmt.Sprintf("The probe measures %.2f V on its target-voltage pin: the target looks unpowered, or that pin is not connected to the target's VDD.", v)
+	case v > 3.7:
+		return fmt.Sprintf("The probe measures %.2f V on its target-voltage pin, above what an STM32 tolerates: check the supply.", v)
+	}
+	return fmt.Sprintf("The probe measures %.2f V on its target-voltage pin, so the target is powered and that pin is wired.", v)
+}
+
+func ruleNoDP(f *facts) *Finding {
+	if len(f.attempted) == 0 || slices.ContainsFunc(f.attempted, func(c Cell) bool { return c.Outcome.DPAnswered() }) {
+		return nil
+	}
+	noAck := f.where(func(c Cell) bool { return c.Outcome == OutcomeNoAck || c.Outcome == OutcomeWaitTimeout })
+	if len(noAck) == 0 {
+		return nil // every attempt failed in the probe or USB: ruleProbeFault says so
+	}
+	var d strings.Builder
+	fmt.Fprintf(&d, "No debug port acknowledged in any of the %d attempts, at any frequency, in any mode. ", len(f.attempted))
+	d.WriteString(f.voltage())
+	ur := f.where(func(c Cell) bool { return c.Mode == probe.ModeUnderReset })
+	if len(ur) > 0 {
+		d.WriteString(" Under Reset did not help either, so firmware turning the SWD pins off is unlikely (unless NRST is not wired either).")
+	}
+	next := "Check SWDIO, SWCLK and GND between probe and board (not swapped, right header pins, a common ground), that the chip is powered and not held in reset by the board, then sweep again."
+	if h := f.m.Header; h.HasVoltage && h.Voltage < 1.5 {
+		next = "Power the target and connect the probe's target-voltage pin to its VDD, then check SWDIO, SWCLK and GND and sweep again."
+	}
+	if len(ur) == 0 {
+		next += " Include Under Reset in the sweep, in case the firmware disables the SWD pins."
+	}
+	return &Finding{Severity: SeverityCritical,
+		Title:  "No debug port answers: wiring, power or target voltage",
+		Detail: d.String(), Next: next, Cells: keys(noAck)}
+}
+
+// closedStates lists the states of the identified line in which the core
+// AP does not answer a debugger from reset.
+func (f *facts) closedStates() []targets.StateInfo {
+	if f.family == nil {
+		return nil
+	}
+	var out []targets.StateInfo
+	for _, s := range f.family.States {
+		if s.AP1NonSecure != targets.ReachYes && f.family.HasState(f.line, s.State) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func ruleDebugClosed(f *facts) *Finding {
+	for _, a := range f.aps {
+		on := f.where(onAP(a))
+		closed := f.where(func(c Cell) bool { return c.AP == a && c.Outcome == OutcomeAPClosed })
+		if len(on) == 0 || len(closed) == 0 || slices.ContainsFunc(on, func(c Cell) bool {
+			return c.Outcome == OutcomeOK || c.Outcome == OutcomeModeFailed
+		}) {
+			continue
+		}
+		others := f.where(func(c Cell) bool { return c.AP != a && isOK(c) })
+		if len(others) == 0 {
+			continue
+		}
+		return f.debugClosedFinding(a, closed, others)
+	}
+	return nil
+}
+
+func (f *facts) debugClosedFinding(a uint8, closed, others []Cell) *Finding {
+	other := others[0].AP
+	var d strings.Builder
+	fmt.Fprintf(&d, "AP%d refuses access in every mode and at every frequency tried, while AP%d answers: the wiring and the debug port are fine, ", a, other)
+	isCore := f.coreAP == int(a)
+	if !isCore {
+		fmt.Fprintf(&d, "but AP%d is locked.", a)
+		return &Finding{Severity: SeverityWarning,
+			Title:  fmt.Sprintf("AP%d is closed while AP%d answers", a, other),
+			Detail: d.String(),
+			Next:   fmt.Sprintf("Check which access port reaches the core on this chip; use AP%d for identification.", other),
+			Cells:  keys(append(slices.Clone(closed), others...))}
+	}
+	d.WriteString("and the chip's product state keeps debug closed.")
+	if f.apStatus != nil && f.apStatus.APEnabled&(1<<a) == 0 && f.apStatus.APPresent&(1<<a) != 0 {
+		fmt.Fprintf(&d, " DBGMCU_SR read through AP%d confirms it: AP%d is present but not enabled (AP_ENABLED 0x%04X).", f.apStatus.AP, a, f.apStatus.APEnabled)
+	}
+	if f.chip != "" {
+		fmt.Fprintf(&d, " The chip is %s.", f.chip)
+	}
+	next := "Do not try option-byte writes or a mass erase: both need the closed port. "
+	if info, ok := stateInfo(f.family, f.state); ok && !(f.state == targets.StateOpen || f.state == targets.StateProvisioning) {
+		fmt.Fprintf(&d, " Product state %v: %s. Way back: %s.", f.state, info.Debug, info.WayBack)
+	} else if states := f.closedStates(); len(states) > 0 {
+		var names, ways []string
+		for _, s := range states {
+			names = append(names, s.Name)
+			ways = append(ways, fmt.Sprintf("%s: %s", s.Name, s.WayBack))
+		}
+		fmt.Fprintf(&d, " AP%d alone cannot tell which closed state it is: %s. Ways back: %s.", other, strings.Join(names, ", "), strings.Join(ways, "; "))
+		d.WriteString(" A chip closed without debug authentication provisioned has no known way back.")
+	}
+	next += fmt.Sprintf("Run a debug-authentication discovery through AP%d (NRST must be wired): it reports the product state and whether DA is provisioned (integrity 0xEAEAEAEA) or not (0xF5F5F5F5). "+
+		"If DA is provisioned, a DA regression with its password or certificate brings the chip back to OPEN (erasing it). "+
+		"If it is not, or the state is LOCKED, there is no way back: replace the chip.", other)
+	return &Finding{Severity: SeverityCritical,
+		Title:  fmt.Sprintf("Debug closed by the product state: AP%d closed in every mode while AP%d answers", a, other),
+		Detail: d.String(), Next: next,
+		Cells: keys(slices.Concat(closed, others))}
+}
+
+// stateInfo looks a state up on a possibly unknown (nil) family.
+func stateInfo(fam *targets.Family, s targets.ProductState) (targets.StateInfo, bool) {
+	if fam == nil {
+		return targets.StateInfo{}, false
+	}
+	return fam.State(s)
+}
+
+func ruleProvisioning(f *facts) *Finding {
+	if f.state != targets.StateProvisioning {
+		return nil
+	}
+	var d strings.Builder
+	d.WriteString("The chip is in PROVISIONING (0x17): user code never runs, the ROM keeps running, and debug is open through Hot Plug on the core port. ")
+	if f.tzen != targets.TZENAbsent {
+		fmt.Fprintf(&d, "TrustZone is %v. ", f.tzen)
+	}
+	hot := f.where(func(c Cell) bool { return c.Mode == probe.ModeHotPlug && isOK(c) && int(c.AP) == f.coreAP })
+	resetting := f.where(func(c Cell) bool {
+		return int(c.AP) == f.coreAP && c.Mode != probe.ModeHotPlug && !isOK(c)
+	})
+	if len(hot) > 0 && len(resetting) > 0 {
+		d.WriteString("Normal and Under Reset fail, as on the board of the forum thread: both stop the core (halt it, or catch it at reset), " +
+			"which the ROM running in PROVISIONING does not allow (observed with ST's tools, not documented); Hot Plug attaches without stopping it. ")
+	}
+	d.WriteString("This state is still recoverable, as long as debug authentication (DA) gets provisioned before the chip is closed. " +
+		"A sweep cannot see whether DA is provisioned (a DA discovery reports it). " +
+		"Never write PRODUCT_STATE 0xC6 (TZ_CLOSED) or 0x72 (CLOSED) now: closed without DA, the chip can never come back.")
+	var next strings.Builder
+	next.WriteString("Do this before anything else, connected with Hot Plug on AP1: ")
+	step := 1
+	if f.tzen == targets.TZENEnabled {
+		fmt.Fprintf(&next, "(%d) set TZEN to 0xC3 (password DA works only with TrustZone disabled); ", step)
+		step++
+	}
+	if f.family != nil && !f.line.OBK {
+		fmt.Fprintf(&next, "(%d) while still in PROVISIONING, provision the DA password: its SHA-256 goes into OTP and is locked there, so a wrong hash cannot be undone; ", step)
+		fmt.Fprintf(&next, "(%d) run a DA full regression with that password: the chip erases itself and returns to OPEN. ", step+1)
+		next.WriteString("Only then close the chip again, DA first.")
+	} else {
+		fmt.Fprintf(&next, "(%d) while still in PROVISIONING, provision the password DA configuration (ST's default DA_Config_Password.obk, or your own password's OBK file; encrypted by the ROM on crypto parts); ", step)
+		fmt.Fprintf(&next, "(%d) run a DA full regression with the matching password: the chip erases itself and returns to OPEN with TZEN 0xC3. ", step+1)
+		next.WriteString("Only then set up TrustZone and close the chip again, DA first.")
+	}
+	return &Finding{Severity: SeverityCritical,
+		Title:  "PROVISIONING, DA not known to be provisioned: still recoverable, do this first",
+		Detail: d.String(), Next: next.String(),
+		Cells: slices.Concat(f.stateCell, keys(resetting))}
+}
+
+func ruleProbeFault(f *facts) *Finding {
+	bad := f.where(func(c Cell) bool {
+		return c.Outcome == OutcomeFault && (c.Layer == probe.LayerUSB || c.Layer == probe.LayerProbe)
+	})
+	if len(bad) == 0 {
+		return nil
+	}
+	sev := SeverityWarning
+	if len(bad) == len(f.attempted) {
+		sev = SeverityCritical
+	}
+	return &Finding{Severity: sev,
+		Title:  fmt.Sprintf("The probe itself failed in %d of %d attempts", len(bad), len(f.attempted)),
+		Detail: fmt.Sprintf("These failures come from the ST-LINK or its USB link, not from the target (first: %s).", bad[0].Err),
+		Next:   "Replug the ST-LINK, close other programs using it, try another USB port or cable, update its firmware, then sweep again.",
+		Cells:  keys(bad)}
+}
+
+func ruleOnlyUnderReset(f *facts) *Finding {
+	ok := f.where(isOK)
+	if len(ok) == 0 || slices.ContainsFunc(ok, func(c Cell) bool { return c.Mode != probe.ModeUnderReset }) {
+		return nil
+	}
+	other := f.where(func(c Cell) bool { return c.Mode != probe.ModeUnderReset })
+	if len(other) == 0 {
+		return nil
+	}
+	return &Finding{Severity: SeverityWarning,
+		Title: "Only Under Reset works: the firmware turns SWD off or sleeps",
+		Detail: "The target answers while NRST holds it in reset, and not once its firmware runs: the firmware reuses the SWD pins as GPIO, " +
+			"or enters a low-power mode that stops the debug clock, soon after it starts.",
+		Next: "Connect Under Reset and halt the core, then erase or reflash the firmware. In the firmware, keep the SWD pins in their debug function " +
+			"and keep debug alive in low power (DBGMCU_CR DBG_STOP/DBG_STANDBY) while developing.",
+		Cells: keys(slices.Concat(ok, other))}
+}
+
+func ruleOnlyHotPlug(f *facts) *Finding {
+	if f.state == targets.StateProvisioning {
+		return nil // ruleProvisioning explains this pattern
+	}
+	for _, a := range f.aps {
+		hot := f.where(func(c Cell) bool { return c.AP == a && c.Mode == probe.ModeHotPlug && isOK(c) })
+		resetting := f.where(func(c Cell) bool { return c.AP == a && c.Mode != probe.ModeHotPlug })
+		if len(hot) == 0 || len(resetting) == 0 || anyOK(resetting) {
+			continue
+		}
+		return &Finding{Severity: SeverityWarning,
+			Title: fmt.Sprintf("On AP%d only Hot Plug works: stopping the core is refused", a),
+			Detail: "Attaching to the running chip works, but every mode that halts the core or resets it fails: what runs keeps the core " +
+				"from being stopped (the boot ROM in PROVISIONING, a secure boot that opens debug only later, firmware that resets the debug configuration).",
+			Next:  fmt.Sprintf("Work with Hot Plug on AP%d and read the product state (option bytes) before changing anything.", a),
+			Cells: keys(slices.Concat(hot, resetting))}
+	}
+	return nil
+}
+
+func ruleNRSTNotWired(f *facts) *Finding {
+	for _, a := range f.aps {
+		ur := f.where(onAPMode(a, probe.ModeUnderReset))
+		normal := f.where(onAPMode(a, probe.ModeNormal))
+		hot := f.where(onAPMode(a, probe.ModeHotPlug))
+		if len(ur) == 0 || anyOK(ur) || len(normal)+len(hot) == 0 ||
+			slices.ContainsFunc(ur, func(c Cell) bool { return c.Outcome != OutcomeModeFailed }) {
+			continue // a closed port under reset is ruleDebugOpensLate's pattern
+		}
+		if (len(normal) > 0 && !anyOK(normal)) || (len(hot) > 0 && !anyOK(hot)) {
+			continue
+		}
+		return &Finding{Severity: SeverityWarning,
+			Title: "Under Reset fails while Normal and Hot Plug work: NRST is not wired",
+			Detail: fmt.Sprintf("On AP%d the other modes connect, but Under Reset never catches the core in reset: the probe's NRST does not reach the chip "+
+				"(a 4-wire SWD cable, a clone probe without NRST, NRST on another header pin, or a reset supervisor overriding it). First failure: %s.", a, ur[0].Reason),
+			Next: "Wire the probe's NRST (pin 15 of the ST-LINK/V2 20-pin connector) to the MCU's NRST and sweep again. " +
+				"Debug authentication needs NRST too; until then use Normal or Hot Plug.",
+			Cells: keys(slices.Concat(ur, normal, hot))}
+	}
+	return nil
+}
+
+func ruleDebugOpensLate(f *facts) *Finding {
+	if f.state == targets.StateProvisioning {
+		return nil // ruleProvisioning explains this pattern
+	}
+	for _, a := range f.aps {
+		ur := f.where(onAPMode(a, probe.ModeUnderReset))
+		running := f.where(func(c Cell) bool { return c.AP == a && c.Mode != probe.ModeUnderReset && isOK(c) })
+		normal := f.where(onAPMode(a, probe.ModeNormal))
+		hot := f.where(onAPMode(a, probe.ModeHotPlug))
+		if len(ur) == 0 || len(running) == 0 || slices.ContainsFunc(ur, func(c Cell) bool { return c.Outcome != OutcomeAPClosed }) ||
+			(len(normal) > 0 && !anyOK(normal)) || (len(hot) > 0 && !anyOK(hot)) {
+			continue
+		}
+		var d strings.Builder
+		fmt.Fprintf(&d, "AP%d is closed while the chip is held in reset, and open once it runs: debug is opened late in the boot, by code that runs after reset. ", a)
+		if info, ok := stateInfo(f.family, f.state); ok && f.state != targets.StateOpen {
+			fmt.Fprintf(&d, "That matches product state %v: %s.", f.state, info.Debug)
+		} else {
+			d.WriteString("Typical of TZ_CLOSED or iROT_PROVISIONED boards whose application opens non-secure debug.")
+		}
+		return &Finding{Severity: SeverityWarning,
+			Title:  fmt.Sprintf("Under Reset finds AP%d closed, the running chip opens it: debug opens late in the boot", a),
+			Detail: d.String(),
+			Next:   "Connect with Hot Plug or Normal while the application runs; debugging from reset needs a debug-authentication \"open debug\".",
+			Cells:  keys(slices.Concat(ur, running))}
+	}
+	return nil
+}
+
+func ruleAbsentAP(f *facts) *Finding {
+	for _, a := range f.aps {
+		on := f.where(onAP(a))
+		if len(on) == 0 || slices.ContainsFunc(on, func(c Cell) bool { return c.Outcome != OutcomeDPOnly }) {
+			continue
+		}
+		others := f.where(func(c Cell) bool { return c.AP != a && isOK(c) })
+		if len(others) == 0 {
+			continue
+		}
+		return &Finding{Severity: SeverityInfo,
+			Title:  fmt.Sprintf("Nothing answers at AP%d on this chip; AP%d works", a, others[0].AP),
+			Detail: fmt.Sprintf("AP%d's identification register reads 0 in every attempt: the chip has no access port there.", a),
+			Next:   fmt.Sprintf("Use AP%d.", others[0].AP),
+			Cells:  keys(on)}
+	}
+	return nil
+}
+
+func ruleLowFrequencyOnly(f *facts) *Finding {
+	maxOK, minFail := 0, 0
+	var support []Cell
+	for _, a := range f.aps {
+		for _, m := range f.modes {
+			row := f.where(onAPMode(a, m))
+			ok := 0
+			for _, c := range row {
+				if isOK(c) && c.KHz > ok {
+					ok = c.KHz
+				}
+			}
+			if ok == 0 {
+				continue
+			}
+			for _, c := range row {
+				if !isOK(c) && c.KHz > ok && c.Outcome != OutcomeFault {
+					support = append(support, c)
+					if minFail == 0 || c.KHz < minFail {
+						minFail = c.KHz
+					}
+					maxOK = max(maxOK, ok)
+				}
+			}
+		}
+	}
+	if len(support) == 0 {
+		return nil
+	}
+	return &Finding{Severity: SeverityWarning,
+		Title: fmt.Sprintf("Only low SWD clocks work: fine at %d kHz, failing from %d kHz", maxOK, minFail),
+		Detail: "The same mode and port connect at a low clock and fail at a higher one: the SWD signals are degraded " +
+			"(long or loose wires, no ground next to SWCLK, series resistors or capacitance on the lines).",
+		Next:  fmt.Sprintf("Use %d kHz or less for now; shorten the SWD wires, add a ground wire next to SWCLK, check the header and any series parts, then sweep again.", maxOK),
+		Cells: keys(support)}
+}
+
+func ruleWait(f *facts) *Finding {
+	wait := f.where(func(c Cell) bool { return c.Outcome == OutcomeWaitTimeout })
+	if len(wait) == 0 || len(wait)*2 < len(f.attempted) || anyOK(f.attempted) {
+		return nil
+	}
+	return &Finding{Severity: SeverityWarning,
+		Title: fmt.Sprintf("The target keeps the debug port busy (%d of %d attempts ended in WAIT or timeout)", len(wait), len(f.attempted)),
+		Detail: "The debug port is there but does not finish transfers: the chip is in a low-power mode with its clocks off, " +
+			"or its bus is stuck.",
+		Next:  "Try Under Reset at a low clock; power-cycle the board; hold BOOT0 high so the firmware does not start.",
+		Cells: keys(wait)}
+}
+
+func ruleDPOnly(f *facts) *Finding {
+	dp := f.where(func(c Cell) bool { return c.Outcome.DPAnswered() })
+	if len(dp) == 0 || slices.ContainsFunc(dp, func(c Cell) bool { return c.Outcome != OutcomeDPOnly }) {
+		return nil
+	}
+	return &Finding{Severity: SeverityWarning,
+		Title:  "The debug port answers but no access port does",
+		Detail: fmt.Sprintf("DPIDR 0x%08X reads, but nothing answers at the access ports tried.", dp[0].DPIDR),
+		Next:   "Check the access port numbers for this chip (STM32H5: AP1 reaches the core, AP0 the DBGMCU); try Under Reset in case debug power-up is refused.",
+		Cells:  keys(dp)}
+}
+
+func ruleFirmware(f *facts) *Finding {
+	var gated []Cell
+	for _, c := range f.cells {
+		if c.Outcome == OutcomeUnsupported {
+			gated = append(gated, c)
+		}
+	}
+	if len(gated) == 0 {
+		return nil
+	}
+	sev := SeverityInfo
+	if !anyOK(f.attempted) || (f.coreAP >= 0 && slices.ContainsFunc(gated, func(c Cell) bool { return int(c.AP) == f.coreAP })) {
+		sev = SeverityWarning
+	}
+	fw := f.m.Header.Firmware
+	if fw == "" {
+		fw = "this firmware"
+	}
+	return &Finding{Severity: sev,
+		Title:  fmt.Sprintf("%d cells need newer probe firmware than %s", len(gated), fw),
+		Detail: gated[0].Reason,
+		Next:   "Update the ST-LINK firmware (or use a newer probe), then sweep again.",
+		Cells:  keys(gated)}
+}
+
+func ruleProductState(f *facts) *Finding {
+	if !f.state.Valid() || f.state == targets.StateProvisioning {
+		return nil
+	}
+	info, ok := stateInfo(f.family, f.state)
+	if !ok {
+		return nil
+	}
+	sev := SeverityInfo
+	if f.state != targets.StateOpen {
+		sev = SeverityWarning
+	}
+	tz := ""
+	if f.tzen != targets.TZENAbsent {
+		tz = fmt.Sprintf(", TrustZone %v", f.tzen)
+	}
+	return &Finding{Severity: sev,
+		Title:  fmt.Sprintf("Product state %v (0x%02X)%s", f.state, uint8(f.state), tz),
+		Detail: fmt.Sprintf("Debug: %s. Boot: %s. Bootloader: %s.", info.Debug, info.Boot, info.Bootloader),
+		Next:   "Way back to OPEN: " + info.WayBack + ".",
+		Cells:  f.stateCell}
+}
+
+func ruleIdentity(f *facts) *Finding {
+	if f.idCell == nil {
+		for _, c := range f.attempted {
+			if c.CPUID == 0 || !isOK(c) {
+				continue
+			}
+			core := probe.CoreName(c.CPUID)
+			if core == "" {
+				core = fmt.Sprintf("CPUID 0x%08X", c.CPUID)
+			}
+			return &Finding{Severity: SeverityInfo,
+				Title: fmt.Sprintf("Target not identified: a %s on AP%d", core, c.AP),
+				Detail: fmt.Sprintf("DPIDR 0x%08X; no DBGMCU IDCODE of a known family was readable, so product-state rules do not apply.",
+					c.DPIDR),
+				Cells: []Key{c.Key}}
+		}
+		return nil
+	}
+	c := f.idCell
+	devID, revID := targets.DecodeIDCode(c.IDCode)
+	return &Finding{Severity: SeverityInfo,
+		Title: fmt.Sprintf("Target: %s", f.chip),
+		Detail: fmt.Sprintf("DBGMCU IDCODE 0x%08X (DEV_ID 0x%03X, REV_ID 0x%04X) read through AP%d; DPIDR 0x%08X.",
+			c.IDCode, devID, revID, c.AP, c.DPIDR),
+		Cells: []Key{c.Key}}
+}
+
+func ruleAllOK(f *facts) *Finding {
+	if len(f.attempted) == 0 || slices.ContainsFunc(f.attempted, func(c Cell) bool { return !isOK(c) }) ||
+		slices.ContainsFunc(f.cells, func(c Cell) bool { return c.Outcome == OutcomeUnsupported }) {
+		return nil
+	}
+	return &Finding{Severity: SeverityInfo,
+		Title:  "Every way in works",
+		Detail: fmt.Sprintf("All %d attempts connected.", len(f.attempted)),
+		Next:   "Nothing to fix on the connection; use the fastest clock that worked.",
+		Cells:  keys(f.attempted)}
+}
+
+func ruleIncomplete(f *facts) *Finding {
+	var skipped []Cell
+	for _, c := range f.cells {
+		if c.Outcome == OutcomeSkipped || !c.Outcome.Valid() {
+			skipped = append(skipped, c)
+		}
+	}
+	if len(f.cells) == 0 {
+		return &Finding{Severity: SeverityInfo, Title: "Nothing was tried", Detail: "The matrix has no cells.",
+			Next: "Run a sweep."}
+	}
+	if len(skipped) == 0 {
+		return nil
+	}
+	return &Finding{Severity: SeverityInfo,
+		Title:  fmt.Sprintf("%d of %d cells were not tried", len(skipped), len(f.cells)),
+		Detail: fmt.Sprintf("The sweep stopped early (%s); the findings rest on the cells that were tried.", skipped[0].Reason),
+		Next:   "Sweep again to complete the matrix.",
+		Cells:  keys(skipped)}
+}

@@ -1,0 +1,121 @@
+package sweep
+
+import (
+	"time"
+
+	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/proto"
+	"github.com/stprobe/stprobe/targets"
+)
+
+// Cell is one connect attempt and what it found. Identification values are
+// zero when they were not read (no valid DPIDR, AP IDR, IDCODE or product
+// state is zero).
+type Cell struct {
+	Key
+	// SetKHz is the SWD clock the probe really set (0 when not attempted).
+	SetKHz int
+	// Outcome classifies the attempt; Reason says why in one line (the
+	// failed step, the firmware needed, why it was skipped).
+	Outcome Outcome
+	Reason  string
+
+	// What the debug port and the access port said.
+	DPIDR    uint32
+	CtrlStat uint32
+	APIDR    uint32
+	CPUID    uint32 // Cortex-M CPUID when a core answered on this AP
+	Core     probe.CoreState
+
+	// What the target said about itself through this cell's AP.
+	IDCode uint32 // DBGMCU_IDCODE
+	Chip   string // the identified line and revision, e.g. "STM32H523/H533 rev A"
+	// APPresent and APEnabled are DBGMCU_SR's bit masks (bit n = APn),
+	// valid when HasAPStatus (read through AP0 on STM32H5).
+	APPresent, APEnabled uint16
+	HasAPStatus          bool
+	// State and TZEN come from FLASH_OPTSR/OPTSR2 through the core AP.
+	State targets.ProductState
+	TZEN  targets.TZEN
+
+	// The first failure: the connect step, the error text, the probe
+	// status byte (0 when the failure was not a probe status) and the
+	// layer it names.
+	FailedStep string
+	Err        string
+	Status     proto.Status
+	Layer      probe.Layer
+	// TeardownErr is the error of the clean-up after the attempt, if any.
+	TeardownErr string
+
+	// Wall is the elapsed real time of the cell, connect to teardown; Wire
+	// the modelled wire time (from the simulator's wire clock; 0 on real
+	// hardware).
+	Wall, Wire time.Duration
+}
+
+// Header says where a matrix comes from; the caller fills it.
+type Header struct {
+	Probe    string  // probe model, e.g. "ST-LINK/V2"
+	Serial   string  // probe serial number
+	Backend  string  // "usb", "stlink-server" or "sim"
+	Firmware string  // e.g. "V2J46S7"
+	Voltage  float64 // target voltage in volts, valid when HasVoltage
+	// HasVoltage is true when the probe measured the target voltage.
+	HasVoltage bool
+	Target     string    // what is on the other end: a scenario, a board name, the identified chip
+	Time       time.Time // when the sweep started
+}
+
+// Matrix is the result of a sweep: its plan, one cell per key in plan
+// order, and the totals.
+type Matrix struct {
+	Header Header
+	Plan   Plan
+	Cells  []Cell
+	// Cancelled is true when the sweep stopped early (context cancelled,
+	// probe gone); the cells not tried are OutcomeSkipped.
+	Cancelled bool
+	// Wall and Wire are the sums of the cells' durations.
+	Wall, Wire time.Duration
+}
+
+// Find returns the cell for k, or nil.
+func (m *Matrix) Find(k Key) *Cell {
+	if m == nil {
+		return nil
+	}
+	for i := range m.Cells {
+		if m.Cells[i].Key == k {
+			return &m.Cells[i]
+		}
+	}
+	return nil
+}
+
+// Count returns how many cells have outcome o.
+func (m *Matrix) Count(o Outcome) int {
+	n := 0
+	if m == nil {
+		return 0
+	}
+	for _, c := range m.Cells {
+		if c.Outcome == o {
+			n++
+		}
+	}
+	return n
+}
+
+// Chip returns the first identified chip name in the matrix, or "".
+func (m *Matrix) Chip() string {
+	if m == nil {
+		return ""
+	}
+	for _, c := range m.Cells {
+		if c.Chip != "" {
+			return c.Chip
+		}
+	}
+	return ""
+}

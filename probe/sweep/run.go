@@ -1,0 +1,267 @@
+package sweep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/proto"
+)
+
+// DefaultCellTimeout bounds one connect attempt when Options.CellTimeout is 0.
+const DefaultCellTimeout = 5 * time.Second
+
+// teardownTimeout bounds the clean-up after each cell. It runs even when the
+// sweep's context is cancelled, so that a ctrl-c leaves the probe clean.
+const teardownTimeout = 2 * time.Second
+
+// Options tune a sweep. The zero value is usable.
+type Options struct {
+	// CellTimeout bounds each connect attempt (DefaultCellTimeout when 0).
+	CellTimeout time.Duration
+	// WireClock returns the modelled wire time spent so far; the simulator
+	// provides one (sim.Probe.Stats().Wire). Nil on real hardware: cells
+	// then have no modelled time.
+	WireClock func() time.Duration
+	// Progress, when set, is called before and after each cell.
+	Progress func(Progress)
+}
+
+// Progress reports one step of a sweep, for a progress line or a UI.
+type Progress struct {
+	// Index is the cell's position in plan order, Total the plan's size.
+	Index, Total int
+	// Done is false when the cell is about to be tried, true when it has
+	// its outcome.
+	Done bool
+	// Cell is the cell: its key before the attempt, everything after.
+	Cell Cell
+}
+
+// session is what a sweep needs from a probe connection. *probe.Link is
+// adapted to it by linkSession; tests use a scripted one.
+type session interface {
+	Version() proto.Version
+	SWDFrequencies() []int
+	Connect(ctx context.Context, o probe.ConnectOptions) (*probe.ConnectReport, error)
+	Disconnect(ctx context.Context) error
+	// Resume lets a core the attempt halted (or asked to halt) run again
+	// with halting debug off, as it was before the cell.
+	Resume(ctx context.Context, ap uint8) error
+	// Inspect reads what the target says about itself through the cell's
+	// access port and fills the cell's identification fields.
+	Inspect(ctx context.Context, c *Cell) error
+}
+
+// linkSession runs a sweep over a real (or simulated) probe link.
+type linkSession struct{ l *probe.Link }
+
+func (s linkSession) Version() proto.Version { return s.l.Version() }
+func (s linkSession) SWDFrequencies() []int  { return s.l.SWDFrequencies() }
+func (s linkSession) Connect(ctx context.Context, o probe.ConnectOptions) (*probe.ConnectReport, error) {
+	return probe.Connect(ctx, s.l, o)
+}
+func (s linkSession) Disconnect(ctx context.Context) error { return probe.Disconnect(ctx, s.l) }
+func (s linkSession) Resume(ctx context.Context, ap uint8) error {
+	// DHCSR with only the key: C_HALT and C_DEBUGEN clear, the core runs.
+	if err := s.l.Write32(ctx, ap, probe.RegDHCSR, probe.DHCSRDebugKey); err != nil {
+		return fmt.Errorf("resuming the core on AP%d: %w", ap, err)
+	}
+	return nil
+}
+func (s linkSession) Inspect(ctx context.Context, c *Cell) error {
+	return inspect(ctx, s.l, c)
+}
+
+// Run sweeps the plan over the probe link l: one connect attempt per cell,
+// each bounded by Options.CellTimeout and followed by a clean teardown
+// (resume a core the mode halted, release NRST, close the access ports,
+// leave debug mode), so cells do not disturb each other. Empty lists in p
+// are filled from DefaultPlan with the probe's own frequency ladder. Run
+// never waits on the wall clock: every wait is the protocol's own.
+//
+// Run always returns a matrix with one cell per planned key. When ctx is
+// cancelled it tears down the current cell, marks the remaining cells
+// skipped and returns the partial matrix with ctx's error; when the probe
+// goes away it does the same with the transport error.
+func Run(ctx context.Context, l *probe.Link, p Plan, o Options) (*Matrix, error) {
+	if l == nil {
+		return nil, errors.New("sweep: no probe link")
+	}
+	return run(ctx, linkSession{l}, p, o)
+}
+
+func run(ctx context.Context, s session, p Plan, o Options) (*Matrix, error) {
+	def := DefaultPlan(s.SWDFrequencies())
+	if len(p.Modes) == 0 {
+		p.Modes = def.Modes
+	}
+	if len(p.APs) == 0 {
+		p.APs = def.APs
+	}
+	if len(p.FrequenciesKHz) == 0 {
+		p.FrequenciesKHz = def.FrequenciesKHz
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if o.CellTimeout <= 0 {
+		o.CellTimeout = DefaultCellTimeout
+	}
+	keys := p.Keys()
+	m := &Matrix{Plan: p, Cells: make([]Cell, len(keys))}
+	for i, k := range keys {
+		m.Cells[i] = Cell{Key: k, Outcome: OutcomeSkipped, Reason: "not tried"}
+	}
+	fw := s.Version()
+	var stopErr error
+	for i, k := range keys {
+		if stopErr == nil && ctx.Err() != nil {
+			stopErr = ctx.Err()
+		}
+		if stopErr != nil {
+			m.Cancelled = true
+			m.Cells[i].Reason = skipReason(stopErr)
+			continue
+		}
+		if o.Progress != nil {
+			o.Progress(Progress{Index: i, Total: len(keys), Cell: m.Cells[i]})
+		}
+		c, err := runCell(ctx, s, fw, k, o)
+		m.Cells[i] = c
+		m.Wall += c.Wall
+		m.Wire += c.Wire
+		if o.Progress != nil {
+			o.Progress(Progress{Index: i, Total: len(keys), Done: true, Cell: c})
+		}
+		if err != nil {
+			stopErr, m.Cancelled = err, true
+		}
+	}
+	if m.Cancelled {
+		return m, stopErr
+	}
+	return m, nil
+}
+
+// skipReason says why the cells after a stop were not tried.
+func skipReason(err error) string {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "sweep cancelled"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "sweep deadline reached"
+	case errors.Is(err, probe.ErrDisconnected):
+		return "probe disconnected"
+	}
+	return "sweep stopped: " + err.Error()
+}
+
+// firmwareGate returns why the probe's firmware cannot try k, or nil.
+func firmwareGate(fw proto.Version, k Key) error {
+	if k.AP == 0 {
+		return nil
+	}
+	if fw.Hardware < 3 && !fw.HasMultiAP() {
+		return &probe.FirmwareError{Op: "connect", Feature: fmt.Sprintf("AP%d", k.AP),
+			Need: proto.Version{Hardware: 2, JTAG: proto.MinV2JMultiAP}, Have: fw}
+	}
+	if int(k.AP) > fw.MaxAP() {
+		need := proto.Version{Hardware: 2, JTAG: proto.MinV2JBankedDP}
+		if k.AP > proto.MaxAPV2J32 {
+			need = proto.Version{Hardware: 3, JTAG: 1}
+		}
+		return &probe.FirmwareError{Op: "connect", Feature: fmt.Sprintf("AP%d", k.AP), Need: need, Have: fw}
+	}
+	return nil
+}
+
+// runCell makes one attempt. Its error is non-nil only when the sweep must
+// stop: the parent context ended or the probe went away.
+func runCell(ctx context.Context, s session, fw proto.Version, k Key, o Options) (Cell, error) {
+	c := Cell{Key: k}
+	if err := firmwareGate(fw, k); err != nil {
+		c.Outcome, c.Reason = OutcomeUnsupported, err.Error()
+		c.Err, c.Layer = err.Error(), probe.LayerOf(err)
+		return c, nil
+	}
+	start := time.Now()
+	var wire0 time.Duration
+	if o.WireClock != nil {
+		wire0 = o.WireClock()
+	}
+
+	cctx, cancel := context.WithTimeout(ctx, o.CellTimeout)
+	rep, err := s.Connect(cctx, probe.ConnectOptions{Mode: k.Mode, AP: k.AP, FrequencyKHz: k.KHz})
+	c.Outcome, c.Reason = Classify(rep, err)
+	fill(&c, rep, err)
+	if err == nil && rep != nil && rep.DPOK && rep.APIDR != 0 {
+		// Identification is best effort: a closed AP simply reads less.
+		if ierr := s.Inspect(cctx, &c); ierr != nil && c.Err == "" && c.Outcome != OutcomeOK {
+			c.Err = ierr.Error()
+		}
+	}
+	cancel()
+
+	// Tear down even when the sweep is being cancelled: resume a core the
+	// mode halted, so that the firmware runs again as before the cell, then
+	// release NRST, close the APs and leave debug mode.
+	tctx, tcancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+	var terrs []error
+	if rep != nil && rep.CoreFound && k.Mode != probe.ModeHotPlug {
+		if rerr := s.Resume(tctx, k.AP); rerr != nil {
+			terrs = append(terrs, rerr)
+		}
+	}
+	if derr := s.Disconnect(tctx); derr != nil {
+		terrs = append(terrs, derr)
+	}
+	if terr := errors.Join(terrs...); terr != nil {
+		c.TeardownErr = terr.Error()
+		if errors.Is(terr, probe.ErrDisconnected) {
+			err = terr
+		}
+	}
+	tcancel()
+
+	c.Wall = time.Since(start)
+	if o.WireClock != nil {
+		c.Wire = o.WireClock() - wire0
+	}
+	switch {
+	case ctx.Err() != nil:
+		// The sweep was cancelled during this cell: its outcome says
+		// nothing about the target.
+		c.Outcome, c.Reason = OutcomeSkipped, "sweep cancelled during this cell"
+		return c, ctx.Err()
+	case err != nil && errors.Is(err, probe.ErrDisconnected):
+		return c, err
+	}
+	return c, nil
+}
+
+// fill copies what the connect report says into the cell.
+func fill(c *Cell, rep *probe.ConnectReport, err error) {
+	if rep != nil {
+		c.SetKHz = rep.FrequencyKHz
+		if rep.DPIDR != 0 && rep.DPIDR != 0xFFFFFFFF {
+			c.DPIDR, c.CtrlStat = rep.DPIDR, rep.CtrlStat
+		}
+		c.APIDR = rep.APIDR
+		if rep.CoreFound {
+			c.CPUID = rep.CPUID
+		}
+		c.Core = rep.Core
+		c.FailedStep = rep.FailedStep
+		if err == nil {
+			err = rep.Err
+		}
+	}
+	if err != nil {
+		c.Err = err.Error()
+		c.Status = statusOf(err)
+		c.Layer = probe.LayerOf(err)
+	}
+}

@@ -1,0 +1,262 @@
+package chipsim
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func mustRead(t *testing.T, ap AP, addr uint32) uint32 {
+	t.Helper()
+	v, err := ap.Read(addr, Word, 0)
+	if err != nil {
+		t.Fatalf("read 0x%08X: %v", addr, err)
+	}
+	return v
+}
+
+func mustWrite(t *testing.T, ap AP, addr, v uint32) {
+	t.Helper()
+	if err := ap.Write(addr, Word, v, 0); err != nil {
+		t.Fatalf("write 0x%08X: %v", addr, err)
+	}
+}
+
+func TestRAMLanes(t *testing.T) {
+	m := NewRAM(0x20000000, 16)
+	if err := m.Write(0x20000000, Word, 0x44332211, 0); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		addr uint32
+		size Size
+		want uint32
+	}{
+		{0x20000000, Byte, 0x11},
+		{0x20000001, Byte, 0x22},
+		{0x20000003, Byte, 0x44},
+		{0x20000002, Halfword, 0x4433},
+		{0x20000000, Word, 0x44332211},
+	}
+	for _, tc := range tests {
+		got, err := m.Read(tc.addr, tc.size, 0)
+		if err != nil || got != tc.want {
+			t.Errorf("Read(0x%X, %d) = 0x%X, %v; want 0x%X", tc.addr, tc.size, got, err, tc.want)
+		}
+	}
+	_ = m.Write(0x20000001, Byte, 0xAA, 0)
+	if got, _ := m.Read(0x20000000, Word, 0); got != 0x4433AA11 {
+		t.Errorf("after byte write word = 0x%08X", got)
+	}
+}
+
+func TestBusFaults(t *testing.T) {
+	var b Bus
+	b.Map(NewRAM(0x1000, 0x100))
+	if _, err := b.Read(0x2000, Word, 0); !errors.Is(err, ErrBusFault) {
+		t.Errorf("unmapped read: %v, want ErrBusFault", err)
+	}
+	if err := b.Write(0x1002, Word, 0, 0); !errors.Is(err, ErrBusFault) {
+		t.Errorf("unaligned write: %v, want ErrBusFault", err)
+	}
+	if _, err := b.Read(0x10FC, Word, 0); err != nil {
+		t.Errorf("last word: %v", err)
+	}
+}
+
+func TestRegistersNarrowWrite(t *testing.T) {
+	var reg uint32 = 0x11223344
+	r := &Registers{Base: 0x4000, Size: 4,
+		ReadFn:  func(off uint32) (uint32, error) { return reg, nil },
+		WriteFn: func(off, v uint32) error { reg = v; return nil },
+	}
+	if err := r.Write(0x4001, Byte, 0xAB, 0); err != nil {
+		t.Fatal(err)
+	}
+	if reg != 0x1122AB44 {
+		t.Errorf("reg = 0x%08X, want 0x1122AB44", reg)
+	}
+	if v, _ := r.Read(0x4002, Halfword, 0); v != 0x1122 {
+		t.Errorf("halfword = 0x%X", v)
+	}
+}
+
+func TestGenericIdentity(t *testing.T) {
+	g := NewGeneric(1)
+	if g.DPIDR() != 0x6BA02477 {
+		t.Errorf("DPIDR 0x%08X", g.DPIDR())
+	}
+	if g.AP(2) != nil {
+		t.Error("AP2 should not exist")
+	}
+	if g.AP(0).IDR() != IDRAPBAP || g.AP(1).IDR() != IDRAHB5AP {
+		t.Errorf("IDRs 0x%08X 0x%08X", g.AP(0).IDR(), g.AP(1).IDR())
+	}
+	cpu := g.AP(1)
+	if v := mustRead(t, cpu, RegCPUID); v != CPUIDCortexM33r0p4 {
+		t.Errorf("CPUID 0x%08X", v)
+	}
+	if v := mustRead(t, cpu, 0xE000EFF4); v != 0x90 {
+		t.Errorf("SCS CIDR1 0x%X, want 0x90", v)
+	}
+	if v := mustRead(t, cpu, ROMTableBase); v != 0xFFF0F003 {
+		t.Errorf("ROM entry 0 = 0x%08X", v)
+	}
+	if v := mustRead(t, cpu, RegDWTCtrl); v != 0 {
+		t.Errorf("DWT_CTRL = 0x%08X", v)
+	}
+	if _, err := g.AP(0).Read(0x20000000, Word, 0); !errors.Is(err, ErrBusFault) {
+		t.Errorf("AP0 does not reach RAM: %v", err)
+	}
+}
+
+func TestDHCSR(t *testing.T) {
+	g := NewGeneric(1)
+	cpu := g.AP(1)
+	// power-on: S_RESET_ST sticky until read
+	if v := mustRead(t, cpu, RegDHCSR); v&DHCSRResetSt == 0 {
+		t.Errorf("first DHCSR 0x%08X lacks S_RESET_ST", v)
+	}
+	if v := mustRead(t, cpu, RegDHCSR); v&DHCSRResetSt != 0 {
+		t.Errorf("second DHCSR 0x%08X still has S_RESET_ST", v)
+	}
+	g.Advance(time.Millisecond)
+	if v := mustRead(t, cpu, RegDHCSR); v&DHCSRRetireSt == 0 {
+		t.Errorf("running core: DHCSR 0x%08X lacks S_RETIRE_ST", v)
+	}
+	// without the key nothing happens
+	mustWrite(t, cpu, RegDHCSR, DHCSRDebugEn|DHCSRHalt)
+	if g.Core().Halted() {
+		t.Fatal("halted without DBGKEY")
+	}
+	// halt needs C_DEBUGEN
+	mustWrite(t, cpu, RegDHCSR, DHCSRKey|DHCSRHalt)
+	if g.Core().Halted() {
+		t.Fatal("halted without C_DEBUGEN")
+	}
+	mustWrite(t, cpu, RegDHCSR, DHCSRKey|DHCSRDebugEn|DHCSRHalt)
+	v := mustRead(t, cpu, RegDHCSR)
+	if v&(DHCSRSHalt|DHCSRRegRdy) != DHCSRSHalt|DHCSRRegRdy {
+		t.Errorf("halted DHCSR 0x%08X", v)
+	}
+	if mustRead(t, cpu, RegDFSR)&DFSRHalted == 0 {
+		t.Error("DFSR.HALTED not set")
+	}
+	// register transfer
+	mustWrite(t, cpu, RegDCRSR, RegSelPC)
+	if pc := mustRead(t, cpu, RegDCRDR); pc != 0x08000000 {
+		t.Errorf("PC 0x%08X", pc)
+	}
+	mustWrite(t, cpu, RegDCRDR, 0x08001234)
+	mustWrite(t, cpu, RegDCRSR, DCRSRRegWnR|RegSelPC)
+	if g.Core().Reg(RegSelPC) != 0x08001234 {
+		t.Errorf("PC after write 0x%08X", g.Core().Reg(RegSelPC))
+	}
+	// resume
+	mustWrite(t, cpu, RegDHCSR, DHCSRKey|DHCSRDebugEn)
+	if g.Core().Halted() {
+		t.Error("still halted after clearing C_HALT")
+	}
+}
+
+func TestVectorCatchOnSysReset(t *testing.T) {
+	g := NewGeneric(1)
+	cpu := g.AP(1)
+	mustWrite(t, cpu, RegDHCSR, DHCSRKey|DHCSRDebugEn)
+	// multi-word write spanning DCRDR and DEMCR, as OpenOCD does
+	mustWrite(t, cpu, RegDCRDR, 0)
+	mustWrite(t, cpu, RegDEMCR, DEMCRTrcEna|DEMCRVCCoreReset)
+	mustRead(t, cpu, RegDHCSR)
+	// AIRCR without key: ignored
+	mustWrite(t, cpu, RegAIRCR, AIRCRSysResetReq)
+	if g.Core().Halted() {
+		t.Fatal("reset without VECTKEY")
+	}
+	mustWrite(t, cpu, RegAIRCR, AIRCRVectKey|AIRCRSysResetReq)
+	v := mustRead(t, cpu, RegDHCSR)
+	if v&DHCSRSHalt == 0 || v&DHCSRResetSt == 0 {
+		t.Errorf("after SYSRESETREQ DHCSR 0x%08X, want S_HALT|S_RESET_ST", v)
+	}
+	if mustRead(t, cpu, RegDFSR)&DFSRVCatch == 0 {
+		t.Error("DFSR.VCATCH not set")
+	}
+	if r := mustRead(t, cpu, RegAIRCR); r>>16 != 0xFA05 {
+		t.Errorf("AIRCR reads 0x%08X", r)
+	}
+}
+
+func TestNRSTHeldThenCaught(t *testing.T) {
+	g := NewGeneric(1)
+	cpu := g.AP(1)
+	g.SetNRST(true)
+	mustWrite(t, cpu, RegDHCSR, DHCSRKey|DHCSRDebugEn|DHCSRHalt)
+	mustWrite(t, cpu, RegDEMCR, DEMCRVCCoreReset)
+	if g.Core().Halted() {
+		t.Fatal("halted while held in reset")
+	}
+	for i := 0; i < 2; i++ {
+		if v := mustRead(t, cpu, RegDHCSR); v&DHCSRResetSt == 0 {
+			t.Errorf("held in reset: DHCSR 0x%08X lacks S_RESET_ST", v)
+		}
+	}
+	if mustRead(t, cpu, RegDEMCR) != DEMCRVCCoreReset {
+		t.Error("DEMCR not writable while held in reset")
+	}
+	g.SetNRST(false)
+	if !g.Core().Halted() {
+		t.Fatal("not caught at reset vector on NRST release")
+	}
+}
+
+func TestNRSTReleaseWithoutCatchRuns(t *testing.T) {
+	g := NewGeneric(1)
+	cpu := g.AP(1)
+	mustWrite(t, cpu, RegDHCSR, DHCSRKey|DHCSRDebugEn|DHCSRHalt)
+	if !g.Core().Halted() {
+		t.Fatal("not halted")
+	}
+	g.SetNRST(true)
+	g.SetNRST(false)
+	if g.Core().Halted() {
+		t.Error("halted after reset without VC_CORERESET")
+	}
+}
+
+func TestPendingHaltWaitsForCanHalt(t *testing.T) {
+	allowed := false
+	c := NewCore(CoreConfig{CPUID: CPUIDCortexM33r0p4, CanHalt: func() bool { return allowed }})
+	r := c.Region()
+	_ = r.Write(RegDHCSR, Word, DHCSRKey|DHCSRDebugEn|DHCSRHalt, 0)
+	if c.Halted() {
+		t.Fatal("halted although CanHalt is false")
+	}
+	allowed = true
+	c.Advance(time.Microsecond)
+	if !c.Halted() {
+		t.Error("pending halt not honoured once allowed")
+	}
+}
+
+func TestDSCSR(t *testing.T) {
+	g := NewGeneric(1)
+	g.Core().SetSecureState(true)
+	if v := mustRead(t, g.AP(1), RegDSCSR); v&DSCSRCDS == 0 {
+		t.Errorf("DSCSR 0x%08X lacks CDS", v)
+	}
+}
+
+func TestFPCtrlEnable(t *testing.T) {
+	g := NewGeneric(1)
+	cpu := g.AP(1)
+	mustWrite(t, cpu, RegFPCtrl, 1) // without KEY: ignored
+	if v := mustRead(t, cpu, RegFPCtrl); v&1 != 0 {
+		t.Errorf("FP_CTRL 0x%08X enabled without KEY", v)
+	}
+	mustWrite(t, cpu, RegFPCtrl, 3)
+	if v := mustRead(t, cpu, RegFPCtrl); v != 0x10000001 {
+		t.Errorf("FP_CTRL 0x%08X, want 0x10000001", v)
+	}
+	if v := mustRead(t, g.AP(0), 0xE0044000); v != 0 {
+		t.Errorf("AP0 DBGMCU block reads 0x%08X", v)
+	}
+}

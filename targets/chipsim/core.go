@@ -1,0 +1,490 @@
+package chipsim
+
+import (
+	"sync"
+	"time"
+)
+
+// Cortex-M core debug registers and bits (ARMv8-M), as addresses on the
+// core's bus.
+const (
+	RegCPUID       = 0xE000ED00
+	RegAIRCR       = 0xE000ED0C
+	RegDFSR        = 0xE000ED30
+	RegDHCSR       = 0xE000EDF0
+	RegDCRSR       = 0xE000EDF4
+	RegDCRDR       = 0xE000EDF8
+	RegDEMCR       = 0xE000EDFC
+	RegDSCSR       = 0xE000EE08
+	RegMVFR0       = 0xE000EF40
+	RegMVFR1       = 0xE000EF44
+	RegDAUTHSTATUS = 0xE000EFB8
+	RegDWTCtrl     = 0xE0001000
+	RegFPCtrl      = 0xE0002000
+	ROMTableBase   = 0xE00FF000
+
+	DHCSRKey      = 0xA05F << 16 // DBGKEY, required in [31:16] of every DHCSR write
+	DHCSRDebugEn  = 1 << 0       // C_DEBUGEN
+	DHCSRHalt     = 1 << 1       // C_HALT
+	DHCSRStep     = 1 << 2       // C_STEP
+	DHCSRMaskInts = 1 << 3       // C_MASKINTS
+	DHCSRRegRdy   = 1 << 16      // S_REGRDY
+	DHCSRSHalt    = 1 << 17      // S_HALT
+	DHCSRSleep    = 1 << 18      // S_SLEEP
+	DHCSRLockup   = 1 << 19      // S_LOCKUP
+	DHCSRSDE      = 1 << 20      // S_SDE: secure debug enabled
+	DHCSRRetireSt = 1 << 24      // S_RETIRE_ST, sticky until DHCSR is read
+	DHCSRResetSt  = 1 << 25      // S_RESET_ST, sticky until DHCSR is read
+
+	DCRSRRegWnR = 1 << 16 // DCRSR: 1 = write DCRDR into the register
+
+	DEMCRVCCoreReset = 1 << 0  // VC_CORERESET: halt at the reset vector
+	DEMCRTrcEna      = 1 << 24 // TRCENA
+
+	AIRCRVectKey     = 0x05FA << 16 // VECTKEY, required in [31:16] of AIRCR writes
+	AIRCRVectKeyStat = 0xFA05 << 16 // what AIRCR[31:16] reads
+	AIRCRSysResetReq = 1 << 2       // SYSRESETREQ
+
+	DFSRHalted   = 1 << 0
+	DFSRBkpt     = 1 << 1
+	DFSRVCatch   = 1 << 3
+	DFSRExternal = 1 << 4
+
+	DSCSRCDS = 1 << 16 // DSCSR.CDS: the core is in the secure state
+
+	// CPUIDCortexM33r0p4 is the CPUID of a Cortex-M33 r0p4 (STM32H5).
+	CPUIDCortexM33r0p4 = 0x410FD214
+)
+
+// Core register selectors (DCRSR.REGSEL numbering).
+const (
+	RegSelSP      = 13
+	RegSelLR      = 14
+	RegSelPC      = 15
+	RegSelXPSR    = 16
+	RegSelMSP     = 17
+	RegSelPSP     = 18
+	RegSelControl = 20
+)
+
+// CoreConfig sets up a Core.
+type CoreConfig struct {
+	// CPUID is the value of 0xE000ED00, e.g. CPUIDCortexM33r0p4.
+	CPUID uint32
+	// CanHalt reports whether debug may halt the core now (false while a
+	// boot ROM runs with debug closed, or when the product state forbids
+	// it). nil means always.
+	CanHalt func() bool
+	// OnSysResetRequest is called (outside the core's lock) when the
+	// debugger writes AIRCR.SYSRESETREQ; the chip resets itself, which
+	// normally includes Core.Reset. nil means the core just calls Reset.
+	OnSysResetRequest func()
+	// SecureDebug reports DHCSR.S_SDE (secure debug enabled); nil means false.
+	SecureDebug func() bool
+	// ResetPC and ResetSP are the PC and SP after a reset (defaults
+	// 0x08000000 and 0x20010000).
+	ResetPC, ResetSP uint32
+}
+
+// Core is the debug view of a Cortex-M33: the System Control Space
+// registers a debugger uses (DHCSR, DCRSR/DCRDR, DEMCR, AIRCR, CPUID, DFSR,
+// DSCSR) and a register file. It does not execute instructions: a running
+// core only marks S_RETIRE_ST when time passes. It is safe for concurrent use.
+type Core struct {
+	cfg CoreConfig
+
+	mu          sync.Mutex
+	ctrl        uint32 // DHCSR control bits [5:0]
+	halted      bool
+	held        bool // NRST low: the core is in reset
+	resetSticky bool
+	retire      bool
+	regs        [128]uint32
+	dcrdr       uint32
+	demcr       uint32
+	dfsr        uint32
+	prigroup    uint32
+	dscsr       uint32
+	vtor        uint32
+	fpEnable    bool // FP_CTRL.ENABLE
+}
+
+// NewCore returns a core that has just been powered on: running, debug
+// disabled, S_RESET_ST set.
+func NewCore(cfg CoreConfig) *Core {
+	if cfg.ResetPC == 0 {
+		cfg.ResetPC = 0x08000000
+	}
+	if cfg.ResetSP == 0 {
+		cfg.ResetSP = 0x20010000
+	}
+	c := &Core{cfg: cfg, resetSticky: true}
+	c.resetRegsLocked()
+	return c
+}
+
+func (c *Core) resetRegsLocked() {
+	for i := range c.regs {
+		c.regs[i] = 0
+	}
+	c.regs[RegSelSP] = c.cfg.ResetSP
+	c.regs[RegSelMSP] = c.cfg.ResetSP
+	c.regs[RegSelLR] = 0xFFFFFFFF
+	c.regs[RegSelPC] = c.cfg.ResetPC
+	c.regs[RegSelXPSR] = 1 << 24 // Thumb
+	c.prigroup = 0
+	c.vtor = 0
+}
+
+func (c *Core) canHalt() bool {
+	return c.cfg.CanHalt == nil || c.cfg.CanHalt()
+}
+
+// Reset is a system reset (SYSRESETREQ, NRST pulse, power-on of the core
+// domain): registers go back to their reset values, S_RESET_ST is set and,
+// if C_DEBUGEN and DEMCR.VC_CORERESET are set and CanHalt allows it, the core
+// stops at the reset vector (halted, DFSR.VCATCH); otherwise it runs. A
+// pending C_HALT is dropped by the reset. While the core is held in reset
+// (SetHeldInReset) the reset only takes effect on release.
+func (c *Core) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.resetLocked()
+}
+
+func (c *Core) resetLocked() {
+	c.resetRegsLocked()
+	c.resetSticky = true
+	c.halted = false
+	c.ctrl &^= DHCSRHalt | DHCSRStep
+	if c.held {
+		return
+	}
+	if c.ctrl&DHCSRDebugEn != 0 && c.demcr&DEMCRVCCoreReset != 0 && c.canHalt() {
+		c.halted = true
+		c.ctrl |= DHCSRHalt
+		c.dfsr |= DFSRVCatch
+	}
+}
+
+// PowerOn resets the debug logic too (DHCSR, DEMCR, DFSR): the core domain
+// was powered down and up.
+func (c *Core) PowerOn() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ctrl, c.demcr, c.dfsr, c.dcrdr, c.dscsr = 0, 0, 0, 0, 0
+	c.retire = false
+	c.resetLocked()
+}
+
+// SetHeldInReset holds the core in reset (NRST low) or releases it. Held,
+// the core neither runs nor halts and DHCSR reads S_RESET_ST, but DHCSR and
+// DEMCR stay writable. Release is a reset exit: see Reset.
+func (c *Core) SetHeldInReset(held bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if held == c.held {
+		return
+	}
+	c.held = held
+	if held {
+		c.halted = false
+		c.resetSticky = true
+		return
+	}
+	c.resetLocked()
+}
+
+// HeldInReset reports whether the core is held in reset.
+func (c *Core) HeldInReset() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.held
+}
+
+// Halted reports whether the core is in debug state.
+func (c *Core) Halted() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.halted
+}
+
+// DebugEnabled reports DHCSR.C_DEBUGEN.
+func (c *Core) DebugEnabled() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ctrl&DHCSRDebugEn != 0
+}
+
+// SetSecureState sets DSCSR.CDS: whether the core executes in the secure state.
+func (c *Core) SetSecureState(secure bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if secure {
+		c.dscsr |= DSCSRCDS
+	} else {
+		c.dscsr &^= DSCSRCDS
+	}
+}
+
+// Reg returns core register regsel (DCRSR numbering).
+func (c *Core) Reg(regsel int) uint32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.regs[regsel&0x7F]
+}
+
+// SetReg sets core register regsel (DCRSR numbering).
+func (c *Core) SetReg(regsel int, v uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.regs[regsel&0x7F] = v
+}
+
+// Advance lets d of modelled time pass: a running core retires
+// instructions (S_RETIRE_ST) and a pending halt request is honoured once
+// CanHalt allows it.
+func (c *Core) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.held || c.halted {
+		return
+	}
+	if c.ctrl&DHCSRDebugEn != 0 && c.ctrl&DHCSRHalt != 0 && c.canHalt() {
+		c.halted = true
+		c.dfsr |= DFSRHalted
+		return
+	}
+	if d > 0 {
+		c.retire = true
+	}
+}
+
+// Region returns the System Control Space window 0xE000E000-0xE000EFFF.
+func (c *Core) Region() Region {
+	return &Registers{Base: 0xE000E000, Size: 0x1000, ReadFn: c.readSCS, WriteFn: c.writeSCS}
+}
+
+// PPB returns the whole private peripheral bus 0xE0000000-0xE00FFFFF as a
+// debugger sees it on a Cortex-M33: the SCS, a ROM table at 0xE00FF000
+// listing SCS, DWT, FPB and ITM, identification registers, and everything
+// else reading as zero and ignoring writes (no DWT or FPB comparators;
+// FP_CTRL.ENABLE holds what the debugger writes).
+// Map chip registers that live in this window (DBGMCU at 0xE0044000) before it.
+func (c *Core) PPB() Region {
+	scs := c.Region()
+	return &Registers{Base: 0xE0000000, Size: 0x100000,
+		ReadFn: func(off uint32) (uint32, error) {
+			addr := 0xE0000000 + off
+			if scs.Contains(addr) {
+				return scs.Read(addr, Word, 0)
+			}
+			if addr == RegFPCtrl {
+				c.mu.Lock()
+				defer c.mu.Unlock()
+				v := uint32(0x10000000) // FPBv2, no comparators
+				if c.fpEnable {
+					v |= 1
+				}
+				return v, nil
+			}
+			return ppbRead(addr), nil
+		},
+		WriteFn: func(off, v uint32) error {
+			addr := 0xE0000000 + off
+			if scs.Contains(addr) {
+				return scs.Write(addr, Word, v, 0)
+			}
+			if addr == RegFPCtrl && v&2 != 0 { // KEY bit set: ENABLE is written
+				c.mu.Lock()
+				c.fpEnable = v&1 != 0
+				c.mu.Unlock()
+			}
+			return nil
+		},
+	}
+}
+
+// ppbRead returns the fixed values of the PPB outside the SCS.
+func ppbRead(addr uint32) uint32 {
+	switch addr {
+	case ROMTableBase + 0x000:
+		return 0xFFF0F003 // SCS
+	case ROMTableBase + 0x004:
+		return 0xFFF02003 // DWT
+	case ROMTableBase + 0x008:
+		return 0xFFF03003 // FPB
+	case ROMTableBase + 0x00C:
+		return 0xFFF01003 // ITM
+	case ROMTableBase + 0xFCC:
+		return 1 // MEMTYPE: system memory present
+	case 0xE0001FBC:
+		return 0x47701A02 // DWT DEVARCH
+	case 0xE0002FBC:
+		return 0x47701A03 // FPB DEVARCH
+	case 0xE0000FBC:
+		return 0x47701A01 // ITM DEVARCH
+	}
+	base := addr &^ 0xFFF
+	switch off := addr & 0xFFF; {
+	case off >= 0xFD0:
+		return coresightID(base, off)
+	}
+	return 0
+}
+
+// coresightID returns PIDR/CIDR bytes (offsets 0xFD0-0xFFC) of the
+// component at base.
+func coresightID(base, off uint32) uint32 {
+	class := uint32(0x90) // CoreSight component
+	part := uint32(0xD21) // Cortex-M33 parts
+	switch base {
+	case ROMTableBase:
+		class, part = 0x10, 0x4C9
+	case 0xE000E000, 0xE0001000, 0xE0002000, 0xE0000000:
+	default:
+		return 0
+	}
+	switch off {
+	case 0xFD0: // PIDR4
+		return 0x04
+	case 0xFE0: // PIDR0
+		return part & 0xFF
+	case 0xFE4: // PIDR1: part[11:8], JEP106 id[3:0] (ARM 0x3B)
+		return (part>>8)&0xF | 0xB0
+	case 0xFE8: // PIDR2: revision 0, JEDEC, id[6:4]
+		return 0x0B
+	case 0xFF0:
+		return 0x0D
+	case 0xFF4:
+		return class
+	case 0xFF8:
+		return 0x05
+	case 0xFFC:
+		return 0xB1
+	}
+	return 0
+}
+
+func (c *Core) readSCS(off uint32) (uint32, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch 0xE000E000 + off {
+	case RegCPUID:
+		return c.cfg.CPUID, nil
+	case 0xE000ED08:
+		return c.vtor, nil
+	case RegAIRCR:
+		return AIRCRVectKeyStat | c.prigroup<<8, nil
+	case RegDFSR:
+		return c.dfsr, nil
+	case RegDHCSR:
+		v := c.ctrl
+		if c.halted {
+			v |= DHCSRSHalt | DHCSRRegRdy
+		}
+		if c.cfg.SecureDebug != nil && c.cfg.SecureDebug() {
+			v |= DHCSRSDE
+		}
+		if c.retire {
+			v |= DHCSRRetireSt
+		}
+		if c.resetSticky || c.held {
+			v |= DHCSRResetSt
+		}
+		c.retire, c.resetSticky = false, false
+		return v, nil
+	case RegDCRDR:
+		return c.dcrdr, nil
+	case RegDEMCR:
+		return c.demcr, nil
+	case RegDSCSR:
+		return c.dscsr, nil
+	case RegMVFR0:
+		return 0x10110021, nil // single precision FPU
+	case RegMVFR1:
+		return 0x11000011, nil
+	case RegMVFR0 + 8: // MVFR2
+		return 0x00000040, nil
+	case 0xE000EFBC: // DEVARCH
+		return 0x47702A04, nil
+	}
+	if off >= 0xFD0 {
+		return coresightID(0xE000E000, off), nil
+	}
+	return 0, nil
+}
+
+func (c *Core) writeSCS(off, v uint32) error {
+	var resetReq func()
+	c.mu.Lock()
+	switch 0xE000E000 + off {
+	case 0xE000ED08:
+		c.vtor = v &^ 0x7F
+	case RegAIRCR:
+		if v&0xFFFF0000 != AIRCRVectKey {
+			break
+		}
+		c.prigroup = (v >> 8) & 7
+		if v&AIRCRSysResetReq != 0 {
+			resetReq = c.cfg.OnSysResetRequest
+			if resetReq == nil {
+				resetReq = c.Reset
+			}
+		}
+	case RegDFSR:
+		c.dfsr &^= v // write one to clear
+	case RegDHCSR:
+		c.writeDHCSRLocked(v)
+	case RegDCRSR:
+		if c.halted {
+			sel := v & 0x7F
+			if v&DCRSRRegWnR != 0 {
+				c.regs[sel] = c.dcrdr
+			} else {
+				c.dcrdr = c.regs[sel]
+			}
+		}
+	case RegDCRDR:
+		c.dcrdr = v
+	case RegDEMCR:
+		c.demcr = v & 0x010F0FF1
+	case RegDSCSR:
+		c.dscsr = c.dscsr&DSCSRCDS | v&3
+	}
+	c.mu.Unlock()
+	if resetReq != nil {
+		resetReq()
+	}
+	return nil
+}
+
+func (c *Core) writeDHCSRLocked(v uint32) {
+	if v&0xFFFF0000 != DHCSRKey {
+		return // writes without DBGKEY are ignored
+	}
+	c.ctrl = v & 0x2F
+	if c.ctrl&DHCSRDebugEn == 0 {
+		c.halted = false
+		return
+	}
+	if c.held {
+		return
+	}
+	switch {
+	case c.ctrl&DHCSRHalt != 0 && !c.halted:
+		if c.canHalt() {
+			c.halted = true
+			c.dfsr |= DFSRHalted
+		}
+	case c.ctrl&DHCSRHalt == 0 && c.halted:
+		c.halted = false
+		if c.ctrl&DHCSRStep != 0 {
+			// one instruction, then back in debug state
+			c.retire = true
+			c.halted = true
+			c.ctrl |= DHCSRHalt
+			c.dfsr |= DFSRHalted
+		}
+	}
+}

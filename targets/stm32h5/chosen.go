@@ -1,0 +1,150 @@
+package stm32h5
+
+import (
+	"time"
+
+	"github.com/stprobe/stprobe/targets"
+	"github.com/stprobe/stprobe/targets/chipsim"
+)
+
+// This file is the ONE place for behaviour that real silicon does not
+// document (security reference: marked UNCONFIRMED) and that the model
+// therefore chooses, mostly to match the seed thread and scenarios.md.
+// Correct it here when a real chip says otherwise.
+
+// Access-port identification. Not found in public sources: AP0 is modelled
+// as an Arm APB-AP, AP1 as an Arm AHB5-AP (the values Armv8-M STM32 parts are
+// commonly reported with). BASE points at the ROM tables (AP0's at
+// 0xE00E0000 per probe-rs' log; bit 0 = entry present, bit 1 = ADIv5 format).
+const (
+	ap0IDR  = 0x54770002
+	ap0BASE = 0xE00E0003
+	ap1IDR  = 0x84770001
+	ap1BASE = 0xE00FF003
+)
+
+// dbgmcuAPPresent is DBGMCU_SR.AP_PRESENT: AP0 and AP1 (the security
+// reference expects 0x0003 without a public source).
+const dbgmcuAPPresent = 0x0003
+
+// The DA mailbox (DBG_AUTH_HOST/DEV/ACK) is plain storage for now: writing
+// DBG_AUTH_HOST sets HOST_ACK (bit 0) as §5.2 infers from ST device code,
+// nothing consumes it (no ROM agent yet), and DBG_AUTH_DEV reads do not
+// clear DEV_ACK.
+
+// cpuidM33 is the Cortex-M33 r0p4 CPUID.
+const cpuidM33 = chipsim.CPUIDCortexM33r0p4
+
+// Modelled durations.
+const (
+	// defaultOptionDelay is how long NSSR.BSY (and OPTCR.OPTSTRT) stay set
+	// after OPTSTRT before the option change completes; a host must poll.
+	defaultOptionDelay = 20 * time.Millisecond
+	// defaultSleepAfter is how long sleepy firmware keeps SWD answering
+	// after it starts running (reset release or resume from halt).
+	defaultSleepAfter = 500 * time.Microsecond
+)
+
+// canHalt decides whether the Cortex-M33 can be halted (DHCSR.C_HALT or a
+// reset vector catch). Chosen: in PROVISIONING the core runs the ROM loop
+// with debug not open to halting, so Normal (attach + halt) and Under Reset
+// (vector catch) both fail while Hot Plug (no halt) works and reads 0x17 —
+// as the seed thread reports for Normal and Hot Plug; Under Reset is chosen
+// to match.
+func canHalt(state targets.ProductState) bool {
+	return state != targets.StateProvisioning
+}
+
+// ap1Open decides whether AP1 (the core's bus) answers at all, per security
+// reference §4.2 and scenarios.md. nsDebugApp says whether the board's
+// non-secure application opens debug once it runs (iROT_PROVISIONED and
+// TZ_CLOSED: chosen to need an application that really runs, i.e. the chip
+// is out of reset and not running the ROM). daOpened is a debug-
+// authentication "open debug" in force.
+func ap1Open(state targets.ProductState, nsDebugApp, appRunning, daOpened bool) bool {
+	switch state {
+	case targets.StateOpen, targets.StateProvisioning:
+		return true
+	case targets.StateIROTProvisioned, targets.StateTZClosed:
+		return daOpened || (nsDebugApp && appRunning)
+	case targets.StateClosed:
+		return daOpened
+	}
+	return false // LOCKED and anything invalid
+}
+
+// ap1SecureOpen decides whether AP1 transfers to secure aliases (0x0C…,
+// 0x0FFD…, 0x5002…) succeed. Chosen: the aliases only exist with TrustZone
+// enabled (TZEN=0xB4; with 0xC3 they fault, and ST's tools use them only
+// with 0xB4); secure debug is open in OPEN and PROVISIONING only, unless DA
+// opened it.
+func ap1SecureOpen(state targets.ProductState, tzen targets.TZEN, daOpened bool) bool {
+	if tzen != targets.TZENEnabled {
+		return false
+	}
+	return state == targets.StateOpen || state == targets.StateProvisioning || daOpened
+}
+
+// Factory option-byte values. The real factory values are not public
+// (security reference §2.4 says: read them, do not assume them); these are
+// plausible defaults: watchdogs in software mode, no reset on Stop/Standby,
+// BOOT_UBE = OEM-iRoT, nothing write-protected, no secure or HDP area, boot
+// from the start of flash.
+func factoryOptions(line targets.Line, state targets.ProductState, tzen targets.TZEN) map[string]uint32 {
+	o := map[string]uint32{
+		"OPTSR":   0x003000D8 | uint32(state)<<8,
+		"NSBOOTR": 0x080000C3,
+		"OTPBLR":  0,
+	}
+	switch line.DevID {
+	case 0x474: // H503: 8 WRP bits per bank, 3-bit HDP fields, no TrustZone
+		o["OPTSR2"] = 0x00000658
+		o["WRP1R"], o["WRP2R"] = 0x000000FF, 0x000000FF
+		o["HDP1R"], o["HDP2R"] = 0x00000007, 0x00000007
+	case 0x478: // H523/H533: 8 WRP bits, 5-bit sector fields
+		o["OPTSR"] |= 0xB4 << 22
+		o["OPTSR2"] = 0x0000015C | uint32(tzen)<<24
+		o["WRP1R"], o["WRP2R"] = 0x000000FF, 0x000000FF
+		o["HDP1R"], o["HDP2R"] = 0x0000001F, 0x0000001F
+		o["SECWM1R"], o["SECWM2R"] = 0x0000001F, 0x0000001F
+	default: // H562/H563/H573: 32 WRP bits, 7-bit sector fields
+		o["OPTSR"] |= 0xB4 << 22
+		o["OPTSR2"] = 0x0000017C | uint32(tzen)<<24
+		o["WRP1R"], o["WRP2R"] = 0xFFFFFFFF, 0xFFFFFFFF
+		o["HDP1R"], o["HDP2R"] = 0x0000007F, 0x0000007F
+		o["SECWM1R"], o["SECWM2R"] = 0x0000007F, 0x0000007F
+	}
+	if line.TrustZone {
+		o["SECBOOTR"] = 0x0C0000C3
+		o["EDATA1R"], o["EDATA2R"] = 0, 0
+		o["NSEPOCHR"], o["SECEPOCHR"] = 0, 0
+	}
+	return o
+}
+
+// Option-change rules beyond "product state forward only" (security
+// reference §8 rule 2, several parts UNCONFIRMED):
+//   - A refused change rejects the whole OPTSTRT: no _CUR register changes.
+//   - Debugger writes of the request codes 0x9A/0xA3 are refused like any
+//     invalid state.
+//   - A direct jump from OPEN to a state beyond PROVISIONING is allowed
+//     unless Config.OpenOnlyToProvisioning is set.
+//   - TZEN may change only in OPEN and PROVISIONING, and only to 0xB4/0xC3.
+//   - WRP, HDP and SECWM may change only in OPEN and PROVISIONING.
+//   - OTPBLR bits only go from 0 to 1; clearing a lock bit is ignored.
+//   - Other option changes take effect at once, without a reset; a
+//     PRODUCT_STATE or TZEN change resets the chip and drops the debug link.
+//   - A system reset (NRST, SYSRESETREQ) relocks OPTCR and NSCR, clears the
+//     wrong-key lock and the NSSR flags, and reloads every _PRG from _CUR.
+var protectedBeyondProvisioning = []string{"WRP1R", "WRP2R", "HDP1R", "HDP2R", "SECWM1R", "SECWM2R"}
+
+// OTP rules (chosen): programming needs NSCR unlocked with PG set; each
+// 16-bit word can be written once (even with the same value); writing a
+// programmed word or a word in a locked block sets NSSR.WRPERR and changes
+// nothing; byte writes set PGSERR. An unprogrammed word reads 0xFFFF (real
+// parts may report an ECC error instead).
+const otpErased = 0xFFFF
+
+// Debug-authentication data as seen on the bus (chosen): the 96-byte OBK
+// record at 0x0FFD0100 reads back in clear through a secure AP1 access
+// while secure debug is open, although crypto parts store it encrypted.
