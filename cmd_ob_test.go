@@ -164,14 +164,31 @@ func checkOBFiles(t *testing.T, dir, result string) {
 }
 
 func TestOBProvisionedDAIrreversible(t *testing.T) {
+	// The seed board done right: the same plan as the thread's attempt 2 is
+	// irreversible, not a brick, because password DA is provisioned and
+	// matches TZEN=0xC3.
 	dir := t.TempDir()
 	b := simBench(t, "h533-provisioning-da")
 	m := scenario.Model(b.Sim)
 	err, out := runOBOn(t, b, dir, nil, "plan", "PRODUCT_STATE=0xC6")
-	if err == nil || !strings.Contains(out, "TZEN=0xB4") {
-		t.Errorf("0xC6 with TrustZone off: %v\n%s", err, out)
+	if err != nil || !strings.Contains(out, "risk: IRREVERSIBLE") || !strings.Contains(out, "confirmation phrase: irreversible PRODUCT_STATE=0xC6") {
+		t.Fatalf("plan: %v\n%s", err, out)
 	}
-	err, out = runOBOn(t, b, dir, nil, "plan", "PRODUCT_STATE=CLOSED")
+	err, out = runOBOn(t, b, dir, nil, "apply", "PRODUCT_STATE=0xC6", "--confirm", "irreversible PRODUCT_STATE=0xC6")
+	if err != nil || m.ProductState() != targets.StateTZClosed {
+		t.Fatalf("apply: %v state %v\n%s", err, m.ProductState(), out)
+	}
+	checkOBFiles(t, dir, "ok")
+	if m.AP1Enabled() {
+		t.Error("AP1 still enabled in TZ_CLOSED with no non-secure application")
+	}
+}
+
+func TestOBProvisionedDAClosed(t *testing.T) {
+	dir := t.TempDir()
+	b := simBench(t, "h533-provisioning-da")
+	m := scenario.Model(b.Sim)
+	err, out := runOBOn(t, b, dir, nil, "plan", "PRODUCT_STATE=CLOSED")
 	if err != nil || !strings.Contains(out, "risk: IRREVERSIBLE") || !strings.Contains(out, "confirmation phrase: irreversible PRODUCT_STATE=0x72") {
 		t.Fatalf("plan: %v\n%s", err, out)
 	}

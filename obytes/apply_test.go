@@ -136,12 +136,13 @@ func TestProvisionedDAIrreversible(t *testing.T) {
 	if !in.DA.Provisioned || in.DA.Method != DAPassword {
 		t.Fatalf("DA %v", in.DA)
 	}
-	// TZ_CLOSED needs TrustZone on, which a password record cannot work with.
-	_, err := plan(t, in, "PRODUCT_STATE=0xC6")
-	if !strings.Contains(errString(err), "TZEN=0xB4") {
-		t.Errorf("0xC6 with TZEN=0xC3: %v", err)
+	// TZ_CLOSED with TrustZone off keeps the password method usable.
+	p, err := plan(t, in, "PRODUCT_STATE=0xC6")
+	if err != nil || p.Risk != Irreversible || p.NeedsOverride || p.Phrase != "irreversible PRODUCT_STATE=0xC6" {
+		t.Fatalf("0xC6 with TZEN=0xC3 and password DA: %v %v, want irreversible", p, err)
 	}
-	p, err := plan(t, in, "PRODUCT_STATE=0xC6", "TZEN=0xB4")
+	// Turning TrustZone on as well would leave a password record the ROM cannot use.
+	p, err = plan(t, in, "PRODUCT_STATE=0xC6", "TZEN=0xB4")
 	if err != nil || p.Risk != Brick {
 		t.Fatalf("0xC6 + TZEN=0xB4 with password DA: %v %v, want brick", p, err)
 	}
@@ -430,5 +431,25 @@ func TestEditedPlanRefused(t *testing.T) {
 	var re *RefusedError
 	if _, err := Apply(context.Background(), c, p2, opts(t, c, p2)); !errors.As(err, &re) || c.flashWrites != 0 {
 		t.Errorf("backward change in a plan: %v", err)
+	}
+}
+
+func TestCertificateDAStatedMethod(t *testing.T) {
+	c := newChip(t, stm32h5.Config{Line: stm32h5.LineH563, ProductState: targets.StateProvisioning, TZEN: targets.TZENEnabled, DA: stm32h5.DACertificate, NRSTWired: true})
+	in := c.setup(t)
+	if !in.DA.Provisioned || in.DA.Method != DAMethodUnknown {
+		t.Fatalf("DA %v: a root-key record cannot tell its method", in.DA)
+	}
+	if p, err := plan(t, in, "PRODUCT_STATE=TZ_CLOSED"); err != nil || p.Risk != Brick {
+		t.Fatalf("method unknown: %v %v, want brick", p, err)
+	}
+	in.DA.Method = DACertificate // stated by the user
+	p, err := plan(t, in, "PRODUCT_STATE=TZ_CLOSED")
+	if err != nil || p.Risk != Irreversible {
+		t.Fatalf("certificate with TZEN=0xB4: %v %v", p, err)
+	}
+	res, err := Apply(context.Background(), c, p, opts(t, c, p))
+	if err != nil || c.chip.ProductState() != targets.StateTZClosed || !res.DebugClosed {
+		t.Fatalf("apply: %+v %v", res, err)
 	}
 }

@@ -415,12 +415,8 @@ func classifyState(in *planInput, f *Field, from, to uint32, refuse func(string,
 		return refuse("in TZ_CLOSED the secure side is closed to the debugger; only secure firmware can move the chip on to CLOSED.", way)
 	}
 	if _, line, ok := targets.LookupDevID(l.DevID); ok {
-		if err := line.Transition(targets.ProductState(from), targets.ProductState(to), targets.TZEN(in.tzenAfter)); err != nil {
-			alt := way
-			if to == stateTZClosed {
-				alt = "TZ_CLOSED is for TrustZone on with certificate DA (plan TZEN=0xB4 with certificate DA data); with TrustZone off and password DA, close with CLOSED (0x72)."
-			}
-			return refuse(err.Error()+".", alt)
+		if err := line.Transition(targets.ProductState(from), targets.ProductState(to)); err != nil {
+			return refuse(err.Error()+".", way)
 		}
 	}
 	switch {

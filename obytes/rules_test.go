@@ -62,7 +62,7 @@ func TestRulesTable(t *testing.T) {
 		{"prov→tzclosed DA unknown", DevH52x, 0x17, 0xB4, unkDA, []string{"PRODUCT_STATE=0xC6"}, Brick, "could not be checked"},
 		{"prov→tzclosed cert", DevH52x, 0x17, 0xB4, certDA, []string{"PRODUCT_STATE=0xC6"}, Irreversible, "certificate"},
 		{"prov→tzclosed pwd+TZ", DevH52x, 0x17, 0xB4, pwdDA, []string{"PRODUCT_STATE=0xC6"}, Brick, "accepts a password only with TZEN=0xC3"},
-		{"prov→tzclosed TZ off", DevH52x, 0x17, 0xC3, pwdDA, []string{"PRODUCT_STATE=0xC6"}, refused, "TZEN=0xB4"},
+		{"prov→tzclosed TZ off", DevH52x, 0x17, 0xC3, pwdDA, []string{"PRODUCT_STATE=0xC6"}, Irreversible, "password"},
 		{"prov→closed pwd", DevH52x, 0x17, 0xC3, pwdDA, []string{"PRODUCT_STATE=0x72"}, Irreversible, "password"},
 		{"prov→closed cert TZ off", DevH56x, 0x17, 0xC3, certDA, []string{"PRODUCT_STATE=0x72"}, Brick, "certificate only with TZEN=0xB4"},
 		{"prov→closed method unknown", DevH56x, 0x17, 0xC3, anyDA, []string{"PRODUCT_STATE=0x72"}, Brick, "method is not known"},

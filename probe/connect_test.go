@@ -229,3 +229,24 @@ func TestConnectEvents(t *testing.T) {
 		t.Errorf("events %+v", events)
 	}
 }
+
+func TestConnectAcrossFirmware(t *testing.T) {
+	ctx := context.Background()
+	for _, fw := range []string{"V2J28S7", "V2J40M27", "V2J46S7", "V3J7M3"} {
+		for _, mode := range probe.ConnectModes {
+			t.Run(fw+"/"+mode.String(), func(t *testing.T) {
+				_, l := newSim(t, fw, chipsim.NewGenericM33(1))
+				rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: mode, AP: 1, FrequencyKHz: 1000})
+				if err != nil || !rep.OK() || !rep.CoreFound {
+					t.Fatalf("%v; failed %q: %v", err, rep.FailedStep, rep.Err)
+				}
+				if want := proto.NearestKHz(l.SWDFrequencies(), 1000); rep.FrequencyKHz != want {
+					t.Errorf("frequency %d, want %d", rep.FrequencyKHz, want)
+				}
+				if err := probe.Disconnect(ctx, l); err != nil {
+					t.Errorf("Disconnect: %v", err)
+				}
+			})
+		}
+	}
+}

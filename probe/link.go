@@ -85,7 +85,8 @@ type Event struct {
 
 // NewLink takes over a probe: it reads the firmware version (GET_VERSION,
 // and GET_VERSION_EXT on V3 and later), leaves DFU, mass-storage, SWIM or
-// debug mode so the probe is idle, and on V3 reads the SWD clock list.
+// debug mode so the probe is idle, and on V3 reads the SWD clock list. On
+// error the transport is left open for the caller to close.
 func NewLink(ctx context.Context, t Transport, opts ...Option) (*Link, error) {
 	l := &Link{t: t, cfg: linkConfig{
 		waitTries: DefaultWaitTries, waitFirst: DefaultWaitFirst, waitMax: DefaultWaitMax,
@@ -145,11 +146,17 @@ func (l *Link) readVersion(ctx context.Context) error {
 // Version is the probe's firmware version as read by NewLink.
 func (l *Link) Version() proto.Version { return l.v }
 
+// ErrClosed is returned by the methods of a Link after Close.
+var ErrClosed = errors.New("probe link is closed")
+
 // Close leaves debug mode (best effort, releasing NRST first if this Link
-// drove it low) and closes the transport.
+// drove it low) and closes the transport. Closing twice does nothing.
 func (l *Link) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.dead == ErrClosed {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if l.dead == nil {
@@ -161,7 +168,7 @@ func (l *Link) Close() error {
 		}
 	}
 	if l.dead == nil {
-		l.dead = fmt.Errorf("link closed: %w", ErrDisconnected)
+		l.dead = ErrClosed
 	}
 	return l.t.Close()
 }

@@ -717,7 +717,28 @@ func TestCloseLeavesProbeIdle(t *testing.T) {
 	if !f.closed {
 		t.Error("transport not closed")
 	}
-	if _, err := l.Mode(ctx); !errors.Is(err, probe.ErrDisconnected) {
+	if _, err := l.Mode(ctx); !errors.Is(err, probe.ErrClosed) {
 		t.Errorf("after Close: %v", err)
+	}
+}
+
+func TestNames(t *testing.T) {
+	for m, want := range map[probe.ConnectMode]string{probe.ModeNormal: "Normal", probe.ModeHotPlug: "Hot Plug", probe.ModeUnderReset: "Under Reset"} {
+		if m.Title() != want {
+			t.Errorf("%v.Title() = %q", m, m.Title())
+		}
+	}
+	for s, want := range map[probe.CoreState]string{probe.CoreUnknown: "unknown", probe.CoreRunning: "running", probe.CoreHalted: "halted", probe.CoreInReset: "in reset", probe.CoreLocked: "locked up"} {
+		if s.String() != want {
+			t.Errorf("CoreState %d = %q", s, s)
+		}
+	}
+}
+
+func TestLeaveMode(t *testing.T) {
+	l, f := openFake(t, "V2J46S7")
+	f.mode = proto.ModeSWIM
+	if err := l.LeaveMode(context.Background()); err != nil || f.mode != proto.ModeMass {
+		t.Errorf("LeaveMode: %v, mode %s", err, f.mode)
 	}
 }

@@ -106,8 +106,9 @@ func TestServerNotRunning(t *testing.T) {
 }
 
 // scriptedServer answers the listing and OPEN_DEV, then handles
-// SEND_USB_CMD with onUSB (which may close the connection or stay silent).
-func scriptedServer(t *testing.T, onUSB func(c net.Conn)) string {
+// SEND_USB_CMD with onUSB (which may close the connection or stay silent);
+// the connection ends when onUSB returns false.
+func scriptedServer(t *testing.T, onUSB func(c net.Conn, req stlinkserver.Request) bool) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -136,8 +137,10 @@ func scriptedServer(t *testing.T, onUSB func(c net.Conn)) string {
 			case stlinkserver.OpOpenDev:
 				resp = stlinkserver.EncodeOpen(stlinkserver.StatusOK, 0xC0DE0001)
 			case stlinkserver.OpSendUSBCmd:
-				onUSB(c)
-				return
+				if !onUSB(c, req) {
+					return
+				}
+				continue
 			default:
 				resp = stlinkserver.EncodeStatus(stlinkserver.StatusOK)
 			}
@@ -151,7 +154,7 @@ func scriptedServer(t *testing.T, onUSB func(c net.Conn)) string {
 
 func TestServerDropAndTimeout(t *testing.T) {
 	t.Run("drop", func(t *testing.T) {
-		addr := scriptedServer(t, func(c net.Conn) { c.Close() })
+		addr := scriptedServer(t, func(c net.Conn, _ stlinkserver.Request) bool { c.Close(); return false })
 		tr, _, err := probe.OpenServer(context.Background(), addr, "")
 		if err != nil {
 			t.Fatal(err)
@@ -164,7 +167,7 @@ func TestServerDropAndTimeout(t *testing.T) {
 	t.Run("deadline", func(t *testing.T) {
 		hold := make(chan struct{})
 		t.Cleanup(func() { close(hold) })
-		addr := scriptedServer(t, func(c net.Conn) { <-hold })
+		addr := scriptedServer(t, func(c net.Conn, _ stlinkserver.Request) bool { <-hold; return false })
 		tr, _, err := probe.OpenServer(context.Background(), addr, "")
 		if err != nil {
 			t.Fatal(err)
@@ -181,4 +184,27 @@ func TestServerDropAndTimeout(t *testing.T) {
 			t.Errorf("after a timeout: %v, want ErrDisconnected", err)
 		}
 	})
+}
+
+func TestServerStatus(t *testing.T) {
+	script := make(chan stlinkserver.Status, 3)
+	script <- stlinkserver.StatusTCPBusy
+	script <- stlinkserver.StatusTCPBusy
+	script <- stlinkserver.StatusTransferError
+	addr := scriptedServer(t, func(c net.Conn, req stlinkserver.Request) bool {
+		_, err := c.Write(stlinkserver.EncodeUSBReply(<-script, nil, int(req.USB.Length)))
+		return err == nil && len(script) > 0
+	})
+	tr, _, err := probe.OpenServer(context.Background(), addr, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = probe.NewLink(context.Background(), tr)
+	var se *probe.ServerStatusError
+	if !errors.As(err, &se) || se.Status != stlinkserver.StatusTransferError || probe.LayerOf(err) != probe.LayerUSB {
+		t.Fatalf("err %v, want the transfer error after two busy answers", err)
+	}
+	if len(script) != 0 {
+		t.Errorf("busy answers were not retried")
+	}
 }

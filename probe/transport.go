@@ -13,6 +13,11 @@ import "context"
 // command, then out as the OUT data phase when it is not empty, then reads
 // exactly len(in) bytes of reply into in when in is not empty. Every call
 // honours the context deadline; a transport never blocks past it.
+//
+// A transport reports a probe that went away by wrapping ErrDisconnected
+// and a missed deadline by wrapping ErrTimeout. Link also recognises errors
+// whose Timeout() or Disconnected() method returns true (net.Error, the
+// simulator), end of stream and reset connections.
 type Transport interface {
 	Xfer(ctx context.Context, cmd [16]byte, out, in []byte) error
 	// Close releases the probe. It does not change the probe's mode.

@@ -213,6 +213,27 @@ func TestUSBTransportUnderUmockdev(t *testing.T) {
 		}
 	})
 
+	t.Run("stale reply flushed at open", func(t *testing.T) {
+		// A previous program sent GET_VERSION and never read the reply.
+		tr, _, err := probe.OpenUSB(ctx, usbSerialV2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Xfer(ctx, [16]byte{proto.CmdGetVersion}, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		tr.Close()
+		tr, _, err = probe.OpenUSB(ctx, usbSerialV2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
+		in := make([]byte, 8)
+		if err := tr.Xfer(ctx, [16]byte{proto.CmdGetTargetVoltage}, nil, in); err != nil {
+			t.Fatalf("first command after open: %v (the stale reply was not flushed?)", err)
+		}
+	})
+
 	t.Run("timeout then recovery", func(t *testing.T) {
 		tr, _, err := probe.OpenUSB(ctx, usbSerialV2)
 		if err != nil {

@@ -201,11 +201,14 @@ func productStates() []StateInfo {
 }
 
 // Transition checks whether a debugger's option-byte write may move the
-// product state from → to on a line whose TrustZone setting is tzen. It
+// product state from → to on line l. It
 // returns nil for an allowed (forward or unchanged) transition and an error
 // saying why otherwise. The model follows security reference §1.3: writes
-// only move forward; TZ_CLOSED needs TrustZone enabled; LOCKED is final.
-func (l Line) Transition(from, to ProductState, tzen TZEN) error {
+// only move forward; TZ_CLOSED exists only on TrustZone lines; LOCKED is
+// final. TZ_CLOSED with TrustZone disabled (TZEN=0xC3) is accepted: the
+// reference calls it meaningful only with TZEN=0xB4 but no public source says
+// the flash controller refuses it (chosen, unconfirmed on silicon).
+func (l Line) Transition(from, to ProductState) error {
 	switch {
 	case !to.Valid():
 		return fmt.Errorf("product state 0x%02X is not a lifecycle state", uint8(to))
@@ -217,8 +220,6 @@ func (l Line) Transition(from, to ProductState, tzen TZEN) error {
 		return fmt.Errorf("%v → %v goes backwards: only a regression (debug authentication) returns to an earlier state", from, to)
 	case to == StateTZClosed && !l.TrustZone:
 		return fmt.Errorf("%s has no TrustZone, so no TZ_CLOSED state", l.Name)
-	case to == StateTZClosed && tzen != TZENEnabled:
-		return fmt.Errorf("TZ_CLOSED needs TrustZone enabled (TZEN=0xB4), TZEN is %v", tzen)
 	}
 	return nil
 }

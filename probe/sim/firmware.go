@@ -122,8 +122,7 @@ func (f *firmware) handle(cmd [16]byte, out []byte) ([]byte, bool) {
 	return nil, false // unknown top-level command: the probe stays silent
 }
 
-// gate returns false (and the reply for an unknown command) when the
-// firmware lacks a sub-command.
+// unknownCmd is the reply to a DEBUG sub-command the firmware does not have.
 func unknownCmd() ([]byte, bool) { return status2(proto.StatusUnknownCmd), true }
 
 // needsDebugMode lists the sub-commands that only work after ENTER.

@@ -22,7 +22,7 @@ const openocdPath = "/usr/bin/openocd"
 // stlink-server backend, the H5-like target of testdata) with cmds.
 func runOpenOCD(t *testing.T, p *Probe, cmds ...string) string {
 	t.Helper()
-	return runOpenOCDWith(t, p, dapDirect, "testdata/h5like.cfg", cmds...)
+	return runOpenOCDWith(t, []*Probe{p}, dapDirect, "testdata/h5like.cfg", cmds...)
 }
 
 // OpenOCD interface set-ups: the interface cfg and the backend command.
@@ -31,9 +31,9 @@ var (
 	hla       = []string{"-f", "interface/stlink.cfg", "-c", "hla_stlink_backend tcp %d"}
 )
 
-// runOpenOCDWith runs OpenOCD with the interface set-up iface (its "%d" is
-// the port) and target cfg.
-func runOpenOCDWith(t *testing.T, p *Probe, iface []string, target string, cmds ...string) string {
+// runOpenOCDWith serves probes and runs OpenOCD with the interface set-up
+// iface (its "%d" is the port), target cfg and cmds.
+func runOpenOCDWith(t *testing.T, probes []*Probe, iface []string, target string, cmds ...string) string {
 	t.Helper()
 	if _, err := os.Stat(openocdPath); err != nil {
 		t.Skipf("OpenOCD peer test needs %s (Debian package openocd 0.12): %v", openocdPath, err)
@@ -49,7 +49,7 @@ func runOpenOCDWith(t *testing.T, p *Probe, iface []string, target string, cmds 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, l, p) }()
+	go func() { served <- Serve(ctx, l, probes...) }()
 	port := l.Addr().(*net.TCPAddr).Port
 
 	var args []string
@@ -117,10 +117,7 @@ func TestOpenOCDHaltAndRAM(t *testing.T) {
 	if !chip.Core().Halted() {
 		t.Error("the simulated core is not halted after OpenOCD's halt")
 	}
-	p.mu.Lock()
-	misc := p.fw.debugCount[proto.DebugRWMiscOut]
-	p.mu.Unlock()
-	if misc == 0 {
+	if p.DebugCommandCount(proto.DebugRWMiscOut) == 0 {
 		t.Error("OpenOCD never used RW_MISC although the server reports API 3")
 	}
 }
@@ -166,10 +163,7 @@ func TestOpenOCDConnectUnderReset(t *testing.T) {
 	if !chip.Core().Halted() {
 		t.Error("core not halted after reset halt under connect_assert_srst")
 	}
-	p.mu.Lock()
-	nrst := p.fw.debugCount[proto.DebugDriveNRST]
-	p.mu.Unlock()
-	if nrst < 3 {
+	if nrst := p.DebugCommandCount(proto.DebugDriveNRST); nrst < 3 {
 		t.Errorf("OpenOCD drove NRST %d times, want at least 3 (assert around ENTER and at connect)", nrst)
 	}
 }
@@ -177,7 +171,7 @@ func TestOpenOCDConnectUnderReset(t *testing.T) {
 func TestOpenOCDHLA(t *testing.T) {
 	chip := chipsim.NewGeneric(0)
 	p := newTestProbe(t, "V2J40M27", chip)
-	out := runOpenOCDWith(t, p, hla, "testdata/m33hla.cfg",
+	out := runOpenOCDWith(t, []*Probe{p}, hla, "testdata/m33hla.cfg",
 		"init", "halt", "mww 0x20000040 0x0BADCAFE", "mdw 0x20000040", "reg r0 0x1234", "reset halt", "reg pc", "shutdown")
 	mustContain(t, out,
 		"STLINK V2J40M27 (API v2) VID:PID 0483:374B",
@@ -186,12 +180,10 @@ func TestOpenOCDHLA(t *testing.T) {
 		"0x20000040: 0badcafe",
 		"pc (/32): 0x08000000",
 	)
-	p.mu.Lock()
 	var hlaUsed bool
 	for _, sub := range []byte{proto.DebugReadDebugReg, proto.DebugWriteDebugReg, proto.DebugReadReg, proto.DebugResetSys} {
-		hlaUsed = hlaUsed || p.fw.debugCount[sub] > 0
+		hlaUsed = hlaUsed || p.DebugCommandCount(sub) > 0
 	}
-	p.mu.Unlock()
 	if !hlaUsed {
 		t.Error("OpenOCD HLA never used the HLA register commands")
 	}
@@ -203,34 +195,10 @@ func TestOpenOCDAdapterSerial(t *testing.T) {
 	v, _ := proto.ParseVersion("V2J40M27")
 	v.VID, v.PID = proto.VendorST, 0x374B
 	second := New(Config{Firmware: v, Serial: "066DFF485550755187121723", TargetMillivolts: 1800, Chip: secondChip})
-	if _, err := os.Stat(openocdPath); err != nil {
-		t.Skipf("OpenOCD peer test needs %s (Debian package openocd 0.12): %v", openocdPath, err)
-	}
-	cfg, _ := filepath.Abs("testdata/h5like.cfg")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, l, first, second) }()
-	out, err := exec.CommandContext(ctx, openocdPath,
-		"-f", "interface/stlink-dap.cfg",
-		"-c", fmt.Sprintf("st-link backend tcp %d", l.Addr().(*net.TCPAddr).Port),
-		"-c", "transport select dapdirect_swd",
-		"-c", "adapter serial 066DFF485550755187121723",
-		"-c", "gdb_port disabled", "-c", "tcl_port disabled", "-c", "telnet_port disabled",
-		"-f", cfg,
-		"-c", "init", "-c", "mww 0x20000000 0x5EC0DD00", "-c", "shutdown").CombinedOutput()
-	cancel()
-	if serr := <-served; serr != nil {
-		t.Errorf("Serve: %v", serr)
-	}
-	if err != nil {
-		t.Fatalf("openocd: %v\n%s", err, out)
-	}
-	mustContain(t, string(out), "Target voltage: 1.8")
+	iface := append(append([]string(nil), dapDirect...), "-c", "adapter serial 066DFF485550755187121723")
+	out := runOpenOCDWith(t, []*Probe{first, second}, iface, "testdata/h5like.cfg",
+		"init", "mww 0x20000000 0x5EC0DD00", "shutdown")
+	mustContain(t, out, "Target voltage: 1.8")
 	if b := secondChip.RAM().Bytes(0x20000000, 4); binary.LittleEndian.Uint32(b) != 0x5EC0DD00 {
 		t.Errorf("the selected probe's RAM holds % X", b)
 	}

@@ -50,15 +50,24 @@ func dial(t *testing.T, addr string) *client {
 // call sends req and reads its whole reply.
 func (cl *client) call(req stlinkserver.Request) []byte {
 	cl.t.Helper()
+	b, err := cl.tryCall(req)
+	if err != nil {
+		cl.t.Fatalf("op %d: %v", req.Op, err)
+	}
+	return b
+}
+
+// tryCall is call returning the error (for goroutines other than the test's).
+func (cl *client) tryCall(req stlinkserver.Request) ([]byte, error) {
 	cl.c.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := cl.c.Write(req.Encode()); err != nil {
-		cl.t.Fatal(err)
+		return nil, err
 	}
 	b := make([]byte, stlinkserver.ResponseSize(req))
 	if _, err := io.ReadFull(cl.c, b); err != nil {
-		cl.t.Fatalf("reply to op %d: %v", req.Op, err)
+		return nil, err
 	}
-	return b
+	return b, nil
 }
 
 func (cl *client) info(i uint8) (stlinkserver.Status, stlinkserver.DeviceInfo) {
@@ -250,4 +259,57 @@ func FuzzHandle(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestServeConcurrentClients: two clients share one probe, each writing and
+// reading back its own RAM words; every command is answered correctly.
+func TestServeConcurrentClients(t *testing.T) {
+	g := chipsim.NewGeneric(1)
+	p := newTestProbe(t, "V2J46S7", g)
+	addr := startServer(t, p)
+	setup := dial(t, addr)
+	_, d := setup.info(0)
+	_, conn := setup.open(d.ID)
+	setup.usbRead(conn, dbg(proto.DebugEnter, []byte{proto.EnterSWD}), 2)
+	setup.usbRead(conn, dbg(proto.DebugInitAP, []byte{1}), 2)
+
+	errs := make(chan string, 2)
+	for k := 0; k < 2; k++ {
+		cl := dial(t, addr)
+		_, conn := cl.open(d.ID)
+		go func(k int) {
+			base := 0x20000000 + uint32(k)*0x1000
+			for i := uint32(0); i < 100; i++ {
+				a := base + 4*i
+				w := stlinkserver.Request{Op: stlinkserver.OpSendUSBCmd, ConnectID: conn, USB: stlinkserver.USBCommand{
+					Cmd: memCmdBlock(proto.DebugWriteMem32, a, 4, 1, 0), Type: stlinkserver.USBWrite, Length: 4, Data: u32(a ^ 0x5A5A5A5A)}}
+				b, err := cl.tryCall(w)
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				if st, _ := stlinkserver.DecodeStatus(b); st != stlinkserver.StatusOK {
+					errs <- "write status " + st.String()
+					return
+				}
+				r := stlinkserver.Request{Op: stlinkserver.OpSendUSBCmd, ConnectID: conn, USB: stlinkserver.USBCommand{
+					Cmd: memCmdBlock(proto.DebugReadMem32, a, 4, 1, 0), Type: stlinkserver.USBRead, Length: 4}}
+				if b, err = cl.tryCall(r); err != nil {
+					errs <- err.Error()
+					return
+				}
+				st, data, _ := stlinkserver.DecodeUSBReply(b, 4)
+				if st != stlinkserver.StatusOK || binary.LittleEndian.Uint32(data) != a^0x5A5A5A5A {
+					errs <- "read back wrong"
+					return
+				}
+			}
+			errs <- ""
+		}(k)
+	}
+	for k := 0; k < 2; k++ {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
+	}
 }

@@ -214,6 +214,15 @@ func (p *Probe) Now() time.Duration {
 	return p.now
 }
 
+// DebugCommandCount returns how many DEBUG (0xF2) commands with
+// sub-command sub the probe has handled since New (for tests that check
+// what a host sent, e.g. a GETLASTRWSTATUS2 after every memory command).
+func (p *Probe) DebugCommandCount(sub byte) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.fw.debugCount[sub]
+}
+
 // Inject queues a fault; see FaultKind.
 func (p *Probe) Inject(f Fault) {
 	p.mu.Lock()

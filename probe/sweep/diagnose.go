@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/targets"
 )
@@ -121,6 +122,8 @@ type facts struct {
 	tzen      targets.TZEN
 	stateCell []Key
 	apStatus  *Cell // a cell that read DBGMCU_SR
+	da        *obytes.DAStatus
+	daCell    []Key // the cell that read da
 }
 
 func newFacts(m *Matrix) *facts {
@@ -162,6 +165,9 @@ func newFacts(m *Matrix) *facts {
 		if c.HasAPStatus && f.apStatus == nil {
 			f.apStatus = c
 		}
+		if c.DA != nil && f.da == nil {
+			f.da, f.daCell = c.DA, []Key{c.Key}
+		}
 	}
 	slices.Sort(f.aps)
 	if f.family != nil {
@@ -175,6 +181,21 @@ func newFacts(m *Matrix) *facts {
 		}
 	}
 	return f
+}
+
+// everyModeTried reports whether every mode of the plan (or, without a
+// plan, every mode in the matrix) has at least one attempted cell on ap.
+func (f *facts) everyModeTried(ap uint8) bool {
+	modes := f.m.Plan.Modes
+	if len(modes) == 0 {
+		modes = f.modes
+	}
+	for _, m := range modes {
+		if len(f.where(onAPMode(ap, m))) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // where selects attempted cells.
@@ -272,8 +293,11 @@ func ruleDebugClosed(f *facts) *Finding {
 			continue
 		}
 		others := f.where(func(c Cell) bool { return c.AP != a && isOK(c) })
-		if len(others) == 0 {
+		if len(others) == 0 || !f.everyModeTried(a) {
 			continue
+		}
+		if st := f.apStatus; st != nil && st.APPresent&(1<<a) != 0 && st.APEnabled&(1<<a) != 0 {
+			continue // DBGMCU_SR says the port is enabled: not the product state
 		}
 		return f.debugClosedFinding(a, closed, others)
 	}
@@ -346,8 +370,19 @@ func ruleProvisioning(f *facts) *Finding {
 		d.WriteString("Normal and Under Reset fail, as on the board of the forum thread: both stop the core (halt it, or catch it at reset), " +
 			"which the ROM running in PROVISIONING does not allow (observed with ST's tools, not documented); Hot Plug attaches without stopping it. ")
 	}
-	d.WriteString("This state is still recoverable, as long as debug authentication (DA) gets provisioned before the chip is closed. " +
-		"A sweep cannot see whether DA is provisioned (a DA discovery reports it). " +
+	cells := slices.Concat(f.stateCell, keys(resetting))
+	if f.da != nil && f.da.Checked && f.da.Provisioned {
+		return f.provisionedDA(&d, cells)
+	}
+	switch {
+	case f.da != nil && f.da.Checked:
+		fmt.Fprintf(&d, "Debug authentication is NOT provisioned (%s). ", f.da.Source)
+	case f.da != nil:
+		fmt.Fprintf(&d, "Whether debug authentication is provisioned could not be read (%s); treat it as not provisioned. ", f.da.Source)
+	default:
+		d.WriteString("Whether debug authentication is provisioned was not read; treat it as not provisioned. ")
+	}
+	d.WriteString("The chip can still be saved, because it is still in PROVISIONING. " +
 		"Never write PRODUCT_STATE 0xC6 (TZ_CLOSED) or 0x72 (CLOSED) now: closed without DA, the chip can never come back.")
 	var next strings.Builder
 	next.WriteString("Do this before anything else, connected with Hot Plug on AP1: ")
@@ -365,10 +400,37 @@ func ruleProvisioning(f *facts) *Finding {
 		fmt.Fprintf(&next, "(%d) run a DA full regression with the matching password: the chip erases itself and returns to OPEN with TZEN 0xC3. ", step+1)
 		next.WriteString("Only then set up TrustZone and close the chip again, DA first.")
 	}
-	return &Finding{Severity: SeverityCritical,
-		Title:  "PROVISIONING, DA not known to be provisioned: still recoverable, do this first",
-		Detail: d.String(), Next: next.String(),
-		Cells: slices.Concat(f.stateCell, keys(resetting))}
+	title := "PROVISIONING, DA not known to be provisioned: still recoverable, do this first"
+	if f.da != nil && f.da.Checked {
+		title = "PROVISIONING, no DA provisioned: still recoverable, do this first"
+	}
+	return &Finding{Severity: SeverityCritical, Title: title, Detail: d.String(), Next: next.String(),
+		Cells: append(cells, f.daCell...)}
+}
+
+// provisionedDA is the PROVISIONING finding when DA data is in place.
+func (f *facts) provisionedDA(d *strings.Builder, cells []Key) *Finding {
+	da := f.da
+	fmt.Fprintf(d, "Debug authentication is provisioned (%s): a DA full regression can bring the chip back to OPEN from here, and from the closed states too. ", da.Source)
+	sev := SeverityWarning
+	title := fmt.Sprintf("PROVISIONING with DA provisioned (%s): recoverable", da.Method)
+	// The ROM takes a password only with TrustZone off and a certificate
+	// only with it on (security reference §1.4).
+	mismatch := (da.Method == obytes.DAPassword && f.tzen == targets.TZENEnabled) ||
+		(da.Method == obytes.DACertificate && f.tzen == targets.TZENDisabled)
+	next := "To go back to OPEN, run a DA full regression with the provisioned " + da.Method.String() + ". " +
+		"Before closing the chip (0xC6 or 0x72), check that the password or key is kept safe: it is the only way back."
+	if mismatch {
+		sev = SeverityCritical
+		title = fmt.Sprintf("PROVISIONING: %s DA does not match TrustZone %v: do not close the chip", da.Method, f.tzen)
+		fmt.Fprintf(d, "But the ROM accepts %s DA only with TrustZone %s: closing the chip now would lock it for ever. ",
+			da.Method, map[obytes.DAMethod]string{obytes.DAPassword: "disabled (0xC3)", obytes.DACertificate: "enabled (0xB4)"}[da.Method])
+		next = "Fix TZEN (or provision the matching DA method) while still in PROVISIONING, or regress to OPEN first. " + next
+	}
+	if da.SamplePassword {
+		d.WriteString("The record holds ST's published sample password: anyone can regress or open this chip. Fine on a bench, not in a product.")
+	}
+	return &Finding{Severity: sev, Title: title, Detail: d.String(), Next: next, Cells: append(cells, f.daCell...)}
 }
 
 func ruleProbeFault(f *facts) *Finding {
@@ -414,7 +476,7 @@ func ruleOnlyHotPlug(f *facts) *Finding {
 	for _, a := range f.aps {
 		hot := f.where(func(c Cell) bool { return c.AP == a && c.Mode == probe.ModeHotPlug && isOK(c) })
 		resetting := f.where(func(c Cell) bool { return c.AP == a && c.Mode != probe.ModeHotPlug })
-		if len(hot) == 0 || len(resetting) == 0 || anyOK(resetting) {
+		if len(hot) == 0 || len(resetting) == 0 || anyOK(resetting) || !f.everyModeTried(a) {
 			continue
 		}
 		return &Finding{Severity: SeverityWarning,
@@ -432,7 +494,7 @@ func ruleNRSTNotWired(f *facts) *Finding {
 		ur := f.where(onAPMode(a, probe.ModeUnderReset))
 		normal := f.where(onAPMode(a, probe.ModeNormal))
 		hot := f.where(onAPMode(a, probe.ModeHotPlug))
-		if len(ur) == 0 || anyOK(ur) || len(normal)+len(hot) == 0 ||
+		if len(ur) == 0 || anyOK(ur) || !f.everyModeTried(a) ||
 			slices.ContainsFunc(ur, func(c Cell) bool { return c.Outcome != OutcomeModeFailed }) {
 			continue // a closed port under reset is ruleDebugOpensLate's pattern
 		}
@@ -459,7 +521,8 @@ func ruleDebugOpensLate(f *facts) *Finding {
 		running := f.where(func(c Cell) bool { return c.AP == a && c.Mode != probe.ModeUnderReset && isOK(c) })
 		normal := f.where(onAPMode(a, probe.ModeNormal))
 		hot := f.where(onAPMode(a, probe.ModeHotPlug))
-		if len(ur) == 0 || len(running) == 0 || slices.ContainsFunc(ur, func(c Cell) bool { return c.Outcome != OutcomeAPClosed }) ||
+		if len(ur) == 0 || len(running) == 0 || !f.everyModeTried(a) ||
+			slices.ContainsFunc(ur, func(c Cell) bool { return c.Outcome != OutcomeAPClosed }) ||
 			(len(normal) > 0 && !anyOK(normal)) || (len(hot) > 0 && !anyOK(hot)) {
 			continue
 		}

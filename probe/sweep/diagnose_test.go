@@ -299,3 +299,38 @@ func TestSeverityString(t *testing.T) {
 		}
 	}
 }
+
+// "Closed in every mode" needs every mode tried, and a DBGMCU_SR that does
+// not say the port is enabled.
+func TestDebugClosedNeedsEvidence(t *testing.T) {
+	p := defaultTestPlan()
+	closedExceptHotPlug := build(p, thread(), func(k Key) Cell {
+		switch {
+		case k.AP == 0:
+			return okAP0(0x1)
+		case k.Mode == probe.ModeHotPlug:
+			return Cell{Outcome: OutcomeSkipped, Reason: "sweep cancelled"}
+		}
+		return closedAP1()
+	})
+	mustNotFind(t, Diagnose(closedExceptHotPlug), "debug-closed")
+
+	enabled := build(p, thread(), func(k Key) Cell {
+		if k.AP == 0 {
+			return okAP0(0x3)
+		}
+		return closedAP1()
+	})
+	mustNotFind(t, Diagnose(enabled), "debug-closed")
+
+	// Without DBGMCU_SR (AP0 not swept) the pattern still speaks.
+	onlyAP1 := build(Plan{Modes: DefaultModes(), APs: []uint8{1, 2}, FrequenciesKHz: []int{100}}, thread(), func(k Key) Cell {
+		if k.AP == 2 {
+			c := okAP0(0)
+			c.HasAPStatus = false
+			return c
+		}
+		return closedAP1()
+	})
+	mustFind(t, Diagnose(onlyAP1), "debug-closed", SeverityCritical, "AP1", "AP2")
+}

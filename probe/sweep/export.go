@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets"
@@ -46,31 +47,32 @@ type jsonPlan struct {
 }
 
 type jsonCell struct {
-	Mode         string `json:"mode"`
-	AP           uint8  `json:"ap"`
-	KHz          int    `json:"khz"`
-	SetKHz       int    `json:"set_khz,omitempty"`
-	Outcome      string `json:"outcome"`
-	Reason       string `json:"reason,omitempty"`
-	DPIDR        string `json:"dpidr,omitempty"`
-	CtrlStat     string `json:"ctrl_stat,omitempty"`
-	APIDR        string `json:"ap_idr,omitempty"`
-	CPUID        string `json:"cpuid,omitempty"`
-	Core         string `json:"core,omitempty"`
-	IDCode       string `json:"idcode,omitempty"`
-	Chip         string `json:"chip,omitempty"`
-	APPresent    string `json:"ap_present,omitempty"`
-	APEnabled    string `json:"ap_enabled,omitempty"`
-	ProductState string `json:"product_state,omitempty"`
-	StateName    string `json:"product_state_name,omitempty"`
-	TZEN         string `json:"tzen,omitempty"`
-	FailedStep   string `json:"failed_step,omitempty"`
-	Error        string `json:"error,omitempty"`
-	Status       string `json:"status,omitempty"`
-	Layer        string `json:"layer,omitempty"`
-	TeardownErr  string `json:"teardown_error,omitempty"`
-	WallUS       int64  `json:"wall_us"`
-	WireUS       int64  `json:"wire_us"`
+	Mode         string           `json:"mode"`
+	AP           uint8            `json:"ap"`
+	KHz          int              `json:"khz"`
+	SetKHz       int              `json:"set_khz,omitempty"`
+	Outcome      string           `json:"outcome"`
+	Reason       string           `json:"reason,omitempty"`
+	DPIDR        string           `json:"dpidr,omitempty"`
+	CtrlStat     string           `json:"ctrl_stat,omitempty"`
+	APIDR        string           `json:"ap_idr,omitempty"`
+	CPUID        string           `json:"cpuid,omitempty"`
+	Core         string           `json:"core,omitempty"`
+	IDCode       string           `json:"idcode,omitempty"`
+	Chip         string           `json:"chip,omitempty"`
+	APPresent    string           `json:"ap_present,omitempty"`
+	APEnabled    string           `json:"ap_enabled,omitempty"`
+	ProductState string           `json:"product_state,omitempty"`
+	StateName    string           `json:"product_state_name,omitempty"`
+	TZEN         string           `json:"tzen,omitempty"`
+	DA           *obytes.DAStatus `json:"da,omitempty"`
+	FailedStep   string           `json:"failed_step,omitempty"`
+	Error        string           `json:"error,omitempty"`
+	Status       string           `json:"status,omitempty"`
+	Layer        string           `json:"layer,omitempty"`
+	TeardownErr  string           `json:"teardown_error,omitempty"`
+	WallUS       int64            `json:"wall_us"`
+	WireUS       int64            `json:"wire_us"`
 }
 
 type jsonFinding struct {
@@ -113,8 +115,8 @@ func toJSONCell(c Cell) jsonCell {
 		Core: coreString(c), IDCode: hex32(c.IDCode), Chip: c.Chip,
 		ProductState: hex8(uint8(c.State)), TZEN: hex8(uint8(c.TZEN)),
 		FailedStep: c.FailedStep, Error: c.Err, Status: hex8(uint8(c.Status)), Layer: string(c.Layer),
-		TeardownErr: c.TeardownErr,
-		WallUS:      c.Wall.Microseconds(), WireUS: c.Wire.Microseconds(),
+		TeardownErr: c.TeardownErr, DA: c.DA,
+		WallUS: c.Wall.Microseconds(), WireUS: c.Wire.Microseconds(),
 	}
 	if c.State != 0 {
 		j.StateName = c.State.String()
@@ -218,7 +220,7 @@ func fromJSONCell(j jsonCell) (Cell, error) {
 	c := Cell{
 		Key: Key{Mode: mode, AP: j.AP, KHz: j.KHz}, SetKHz: j.SetKHz,
 		Outcome: Outcome(j.Outcome), Reason: j.Reason, Chip: j.Chip,
-		FailedStep: j.FailedStep, Err: j.Error, Layer: probe.Layer(j.Layer), TeardownErr: j.TeardownErr,
+		FailedStep: j.FailedStep, Err: j.Error, Layer: probe.Layer(j.Layer), TeardownErr: j.TeardownErr, DA: j.DA,
 		Wall: time.Duration(j.WallUS) * time.Microsecond, Wire: time.Duration(j.WireUS) * time.Microsecond,
 	}
 	if !c.Outcome.Valid() {
@@ -271,7 +273,7 @@ func parseCore(s string) (probe.CoreState, bool) {
 
 // csvColumns are the CSV header, one column per cell field.
 var csvColumns = []string{"mode", "ap", "khz", "set_khz", "outcome", "reason", "dpidr", "ctrl_stat", "ap_idr",
-	"cpuid", "core", "idcode", "chip", "ap_present", "ap_enabled", "product_state", "product_state_name", "tzen",
+	"cpuid", "core", "idcode", "chip", "ap_present", "ap_enabled", "product_state", "product_state_name", "tzen", "da",
 	"failed_step", "status", "layer", "error", "teardown_error", "wall_us", "wire_us"}
 
 // WriteCSV writes one row per cell, with a header row.
@@ -285,7 +287,7 @@ func WriteCSV(w io.Writer, m *Matrix) error {
 			j := toJSONCell(c)
 			row := []string{j.Mode, strconv.Itoa(int(j.AP)), strconv.Itoa(j.KHz), strconv.Itoa(j.SetKHz), j.Outcome, j.Reason,
 				j.DPIDR, j.CtrlStat, j.APIDR, j.CPUID, j.Core, j.IDCode, j.Chip, j.APPresent, j.APEnabled,
-				j.ProductState, j.StateName, j.TZEN, j.FailedStep, j.Status, j.Layer, j.Error, j.TeardownErr,
+				j.ProductState, j.StateName, j.TZEN, daText(c.DA), j.FailedStep, j.Status, j.Layer, j.Error, j.TeardownErr,
 				strconv.FormatInt(j.WallUS, 10), strconv.FormatInt(j.WireUS, 10)}
 			if err := cw.Write(row); err != nil {
 				return fmt.Errorf("writing sweep CSV: %w", err)
@@ -297,6 +299,14 @@ func WriteCSV(w io.Writer, m *Matrix) error {
 		return fmt.Errorf("writing sweep CSV: %w", err)
 	}
 	return nil
+}
+
+// daText summarises a DA status, "" when not read.
+func daText(d *obytes.DAStatus) string {
+	if d == nil {
+		return ""
+	}
+	return d.String()
 }
 
 // gridText is the short text of a cell in the matrix grid: the outcome,
@@ -382,6 +392,11 @@ func ids(m *Matrix) []string {
 				s += fmt.Sprintf(", TZEN 0x%02X", uint8(c.TZEN))
 			}
 			add(s)
+		}
+	}
+	for _, c := range m.Cells {
+		if c.DA != nil {
+			add("debug authentication " + c.DA.String())
 		}
 	}
 	return out

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -86,4 +87,23 @@ func identify(ctx context.Context, r targets.MemReader, c *Cell) (*targets.Chip,
 		}
 	}
 	return nil, errors.Join(errs...)
+}
+
+// checkDA reads the option bytes and the debug-authentication data (the
+// OBK record, or the OTP hash on STM32H503) through the core AP, and keeps
+// what they say in c.DA. It costs a few dozen word reads, so a sweep does
+// it once.
+func checkDA(ctx context.Context, t obytes.Target, c *Cell) error {
+	devID, _ := targets.DecodeIDCode(c.IDCode)
+	l, err := obytes.ForDevID(devID)
+	if err != nil {
+		return fmt.Errorf("checking DA provisioning: %w", err)
+	}
+	snap, err := obytes.ReadSnapshot(ctx, t, l)
+	if err != nil {
+		return fmt.Errorf("checking DA provisioning: %w", err)
+	}
+	st := obytes.ReadDAStatus(ctx, t, l, snap)
+	c.DA = &st
+	return nil
 }

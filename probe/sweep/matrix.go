@@ -3,6 +3,7 @@ package sweep
 import (
 	"time"
 
+	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets"
@@ -37,6 +38,10 @@ type Cell struct {
 	// State and TZEN come from FLASH_OPTSR/OPTSR2 through the core AP.
 	State targets.ProductState
 	TZEN  targets.TZEN
+	// DA is what the chip holds for debug authentication, read through the
+	// core AP once per sweep (in the first cell that finds PROVISIONING);
+	// nil when not read.
+	DA *obytes.DAStatus
 
 	// The first failure: the connect step, the error text, the probe
 	// status byte (0 when the failure was not a probe status) and the

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/proto"
+	"github.com/stprobe/stprobe/targets"
 )
 
 // DefaultCellTimeout bounds one connect attempt when Options.CellTimeout is 0.
@@ -53,6 +55,9 @@ type session interface {
 	// Inspect reads what the target says about itself through the cell's
 	// access port and fills the cell's identification fields.
 	Inspect(ctx context.Context, c *Cell) error
+	// CheckDA reads whether debug authentication is provisioned through
+	// the cell's (open, core) access port and fills c.DA.
+	CheckDA(ctx context.Context, c *Cell) error
 }
 
 // linkSession runs a sweep over a real (or simulated) probe link.
@@ -73,6 +78,9 @@ func (s linkSession) Resume(ctx context.Context, ap uint8) error {
 }
 func (s linkSession) Inspect(ctx context.Context, c *Cell) error {
 	return inspect(ctx, s.l, c)
+}
+func (s linkSession) CheckDA(ctx context.Context, c *Cell) error {
+	return checkDA(ctx, s.l, c)
 }
 
 // Run sweeps the plan over the probe link l: one connect attempt per cell,
@@ -116,6 +124,7 @@ func run(ctx context.Context, s session, p Plan, o Options) (*Matrix, error) {
 		m.Cells[i] = Cell{Key: k, Outcome: OutcomeSkipped, Reason: "not tried"}
 	}
 	fw := s.Version()
+	st := &runState{}
 	var stopErr error
 	for i, k := range keys {
 		if stopErr == nil && ctx.Err() != nil {
@@ -129,7 +138,7 @@ func run(ctx context.Context, s session, p Plan, o Options) (*Matrix, error) {
 		if o.Progress != nil {
 			o.Progress(Progress{Index: i, Total: len(keys), Cell: m.Cells[i]})
 		}
-		c, err := runCell(ctx, s, fw, k, o)
+		c, err := runCell(ctx, s, fw, k, o, st)
 		m.Cells[i] = c
 		m.Wall += c.Wall
 		m.Wire += c.Wire
@@ -178,9 +187,17 @@ func firmwareGate(fw proto.Version, k Key) error {
 	return nil
 }
 
+// runState is what a sweep remembers from cell to cell.
+type runState struct {
+	// daChecked is set once the DA provisioning has been read: it is read
+	// once per sweep, in the first cell that finds the chip in
+	// PROVISIONING, where it decides the advice.
+	daChecked bool
+}
+
 // runCell makes one attempt. Its error is non-nil only when the sweep must
 // stop: the parent context ended or the probe went away.
-func runCell(ctx context.Context, s session, fw proto.Version, k Key, o Options) (Cell, error) {
+func runCell(ctx context.Context, s session, fw proto.Version, k Key, o Options, st *runState) (Cell, error) {
 	c := Cell{Key: k}
 	if err := firmwareGate(fw, k); err != nil {
 		c.Outcome, c.Reason = OutcomeUnsupported, err.Error()
@@ -201,6 +218,12 @@ func runCell(ctx context.Context, s session, fw proto.Version, k Key, o Options)
 		// Identification is best effort: a closed AP simply reads less.
 		if ierr := s.Inspect(cctx, &c); ierr != nil && c.Err == "" && c.Outcome != OutcomeOK {
 			c.Err = ierr.Error()
+		}
+		if c.State == targets.StateProvisioning && !st.daChecked && ctx.Err() == nil {
+			st.daChecked = true
+			if derr := s.CheckDA(cctx, &c); derr != nil && c.DA == nil {
+				c.DA = &obytes.DAStatus{Source: derr.Error()}
+			}
 		}
 	}
 	cancel()

@@ -49,6 +49,10 @@ func (s *scripted) Resume(ctx context.Context, ap uint8) error {
 	s.log = append(s.log, fmt.Sprintf("resume AP%d", ap))
 	return nil
 }
+func (s *scripted) CheckDA(ctx context.Context, c *Cell) error {
+	s.log = append(s.log, "check DA")
+	return nil
+}
 func (s *scripted) Inspect(ctx context.Context, c *Cell) error {
 	if s.inspect == nil {
 		return nil

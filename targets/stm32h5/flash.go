@@ -299,7 +299,7 @@ func (m *Model) validateOptionChangeLocked() error {
 	if m.cfg.OpenOnlyToProvisioning && from == targets.StateOpen && to.Valid() && to.Rank() > targets.StateProvisioning.Rank() {
 		return fmt.Errorf("OPEN may only move to PROVISIONING")
 	}
-	if err := m.line.Transition(from, to, tzTo); err != nil {
+	if err := m.line.Transition(from, to); err != nil {
 		return err
 	}
 	if !early {

@@ -185,9 +185,6 @@ func New(cfg Config) (*Model, error) {
 	case cfg.TZEN != targets.TZENEnabled && cfg.TZEN != targets.TZENDisabled:
 		return nil, fmt.Errorf("stm32h5: TZEN 0x%02X is neither 0xB4 nor 0xC3", uint8(cfg.TZEN))
 	}
-	if cfg.ProductState == targets.StateTZClosed && cfg.TZEN != targets.TZENEnabled {
-		return nil, fmt.Errorf("stm32h5: TZ_CLOSED needs TZEN=0xB4")
-	}
 	if cfg.DA == DACertificate && !line.OBK {
 		return nil, fmt.Errorf("stm32h5: %s only supports password debug authentication", line.Name)
 	}

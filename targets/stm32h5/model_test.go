@@ -196,7 +196,6 @@ func TestRefusedChanges(t *testing.T) {
 		optsr2 *uint32
 	}{
 		{"backward PROVISIONING→OPEN (the seed's attempt 1)", Config{Line: LineH533, ProductState: 0x17, TZEN: 0xB4}, targets.StateOpen, nil},
-		{"TZ_CLOSED with TZEN=0xC3", Config{Line: LineH533, ProductState: 0x17, TZEN: 0xC3}, targets.StateTZClosed, nil},
 		{"TZ_CLOSED on H503", Config{Line: LineH503, ProductState: 0x17}, targets.StateTZClosed, nil},
 		{"invalid code", Config{Line: LineH533}, targets.ProductState(0x42), nil},
 		{"regression request by debugger", Config{Line: LineH533, ProductState: 0x17}, targets.RequestRegression, nil},

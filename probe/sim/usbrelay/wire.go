@@ -15,12 +15,11 @@ const (
 	kindPoll    = 4 // the host reaps with nothing completed while URBs are in flight
 )
 
-// URB types of struct usbdevfs_urb.
+// URB types of struct usbdevfs_urb the relay handles (isochronous and
+// interrupt URBs are refused: an ST-LINK's debug interface has none).
 const (
-	urbIso       = 0
-	urbInterrupt = 1
-	urbControl   = 2
-	urbBulk      = 3
+	urbControl = 2
+	urbBulk    = 3
 )
 
 // usbdevfs ioctl numbers the Go side answers (x86-64 and arm64 values).
@@ -42,7 +41,6 @@ const (
 // Linux errno values used in replies and URB status.
 const (
 	errnoENOENT  = 2
-	errnoEAGAIN  = 11
 	errnoENODEV  = 19
 	errnoEINVAL  = 22
 	errnoENOTTY  = 25
