@@ -96,10 +96,22 @@ func Diagnose(m *Matrix) []Finding {
 	for _, r := range rules {
 		if fd := r.fn(f); fd != nil {
 			fd.Rule = r.id
+			fd.Cells = uniqueKeys(fd.Cells)
 			out = append(out, *fd)
 		}
 	}
 	slices.SortStableFunc(out, func(a, b Finding) int { return cmp.Compare(b.Severity, a.Severity) })
+	return out
+}
+
+// uniqueKeys drops repeated keys, keeping the first of each.
+func uniqueKeys(ks []Key) []Key {
+	var out []Key
+	for _, k := range ks {
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
 	return out
 }
 
@@ -250,7 +262,14 @@ func ruleNoDP(f *facts) *Finding {
 		return nil // every attempt failed in the probe or USB: ruleProbeFault says so
 	}
 	var d strings.Builder
-	fmt.Fprintf(&d, "No debug port acknowledged in any of the %d attempts, at any frequency, in any mode. ", len(f.attempted))
+	lo, hi := 0, 0
+	for _, c := range f.attempted {
+		if c.KHz > 0 && (lo == 0 || c.KHz < lo) {
+			lo = c.KHz
+		}
+		hi = max(hi, c.KHz)
+	}
+	fmt.Fprintf(&d, "No debug port acknowledged in any of the %d attempts (SWD clocks %d to %d kHz). ", len(f.attempted), lo, hi)
 	d.WriteString(f.voltage())
 	ur := f.where(func(c Cell) bool { return c.Mode == probe.ModeUnderReset })
 	if len(ur) > 0 {
@@ -430,7 +449,7 @@ func (f *facts) provisionedDA(d *strings.Builder, cells []Key) *Finding {
 	if da.SamplePassword {
 		d.WriteString("The record holds ST's published sample password: anyone can regress or open this chip. Fine on a bench, not in a product.")
 	}
-	return &Finding{Severity: sev, Title: title, Detail: d.String(), Next: next, Cells: append(cells, f.daCell...)}
+	return &Finding{Severity: sev, Title: title, Detail: strings.TrimSpace(d.String()), Next: next, Cells: append(cells, f.daCell...)}
 }
 
 func ruleProbeFault(f *facts) *Finding {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets"
@@ -333,4 +334,53 @@ func TestDebugClosedNeedsEvidence(t *testing.T) {
 		return closedAP1()
 	})
 	mustFind(t, Diagnose(onlyAP1), "debug-closed", SeverityCritical, "AP1", "AP2")
+}
+
+// What the PROVISIONING finding says depends on the DA data read.
+func TestDiagnoseProvisioningDA(t *testing.T) {
+	p := defaultTestPlan()
+	board := func(tzen targets.TZEN, da *obytes.DAStatus) *Matrix {
+		first := true
+		return build(p, thread(), func(k Key) Cell {
+			switch {
+			case k.AP == 0:
+				return okAP0(0x3)
+			case k.Mode == probe.ModeHotPlug:
+				c := okAP1(targets.StateProvisioning, tzen, probe.CoreRunning)
+				if first {
+					c.DA, first = da, false
+				}
+				return c
+			}
+			return closedAP1()
+		})
+	}
+	none := &obytes.DAStatus{Checked: true, Source: "OBK DA record is blank"}
+	password := &obytes.DAStatus{Checked: true, Provisioned: true, Method: obytes.DAPassword, Source: "OBK DA record valid"}
+	unread := &obytes.DAStatus{Source: "OBK record unreadable through AP1"}
+	tests := []struct {
+		name string
+		tzen targets.TZEN
+		da   *obytes.DAStatus
+		sev  Severity
+		want []string
+	}{
+		{"not read", targets.TZENEnabled, nil, SeverityCritical, []string{"DA not known to be provisioned", "was not read", "TZEN to 0xC3"}},
+		{"unreadable", targets.TZENEnabled, unread, SeverityCritical, []string{"DA not known", "could not be read", "unreadable"}},
+		{"none", targets.TZENEnabled, none, SeverityCritical, []string{"no DA provisioned: still recoverable, do this first", "blank", "0xC6", "0x72"}},
+		{"password, TrustZone off", targets.TZENDisabled, password, SeverityWarning, []string{"DA provisioned (password): recoverable", "DA full regression"}},
+		{"password, TrustZone on", targets.TZENEnabled, password, SeverityCritical, []string{"does not match", "lock it for ever", "Fix TZEN"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := Diagnose(board(tt.tzen, tt.da))
+			f := mustFind(t, fs, "provisioning", tt.sev, tt.want...)
+			if fs[0].Rule != "provisioning" {
+				t.Errorf("first finding %q", fs[0].Rule)
+			}
+			if len(uniqueKeys(f.Cells)) != len(f.Cells) {
+				t.Errorf("repeated cells %v", f.Cells)
+			}
+		})
+	}
 }

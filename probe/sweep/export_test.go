@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/targets"
 )
@@ -42,6 +43,9 @@ func seedMatrix() *Matrix {
 		m.Wire += c.Wire
 		m.Wall += c.Wall
 	}
+	// The sweep reads the DA data once, in the first cell that finds
+	// PROVISIONING.
+	m.Find(Key{Mode: probe.ModeHotPlug, AP: 1, KHz: 4000}).DA = &obytes.DAStatus{Checked: true, Source: "OBK DA record is blank"}
 	return m
 }
 
@@ -75,7 +79,8 @@ func TestMarkdownGolden(t *testing.T) {
 	for _, want := range []string{"| probe | ST-LINK/V2 (serial 066DFF3638514E4B43223243) via sim |", "| firmware | V2J46S7 |",
 		"| target voltage | 3.29 V |", "| target | h533-provisioning |", "| time | 2026-11-24 03:00:00 UTC |",
 		"| hotplug | AP1 | ok, PROVISIONING | ok, PROVISIONING |", "| normal | AP1 | ap-closed (0x11) |",
-		"1. **CRITICAL: PROVISIONING"} {
+		"1. **CRITICAL: PROVISIONING, no DA provisioned: still recoverable, do this first.**",
+		"debug authentication not provisioned (OBK DA record is blank)"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("Markdown lacks %q", want)
 		}

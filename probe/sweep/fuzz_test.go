@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets"
@@ -69,6 +70,10 @@ func matrixFromBytes(b []byte) *Matrix {
 		if b[10]&8 != 0 {
 			c.HasAPStatus, c.APPresent, c.APEnabled = true, uint16(b[11]&3), uint16(b[11]>>2&3)
 		}
+		if b[10]&16 != 0 {
+			c.DA = &obytes.DAStatus{Checked: b[11]&16 != 0, Provisioned: b[11]&32 != 0,
+				Method: obytes.DAMethod(b[11] >> 6), SamplePassword: b[11]&1 != 0, Source: "fuzz"}
+		}
 		c.Wire = time.Duration(binary.LittleEndian.Uint16(b[10:12])) * time.Microsecond
 		m.Cells = append(m.Cells, c)
 		b = b[12:]
@@ -113,6 +118,7 @@ func FuzzDiagnose(f *testing.F) {
 	f.Add(bytes.Repeat([]byte{1, 1, 100, 2, 4, 0xB4, 4, 1, 0x11, 0, 3, 1}, 30))
 	f.Add(bytes.Repeat([]byte{2, 0, 100, 5, 0, 0, 3, 0, 0x16, 0, 0, 0}, 30))
 	f.Add(bytes.Repeat([]byte{3, 1, 2, 0, 2, 0xB4, 0, 1, 0, 1, 15, 7, 1, 1, 2, 2, 2, 0xB4, 4, 1, 0x11, 0, 3, 1}, 10))
+	f.Add(bytes.Repeat([]byte{3, 1, 2, 0, 2, 0xB4, 0, 1, 0, 1, 31, 0x71, 1, 1, 2, 0, 2, 0xC3, 4, 1, 0, 0, 31, 0x30}, 10))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkAny(t, matrixFromBytes(b))
 	})
@@ -129,6 +135,8 @@ func FuzzReadJSON(f *testing.F) {
 	f.Add(`{"cells":[{"mode":"hotplug","ap":1,"khz":0,"outcome":"ok","product_state":"0x17","tzen":"0xB4","idcode":"0x10006478"}]}`)
 	f.Add(`{"plan":{"modes":["normal"],"aps":[7],"frequencies_khz":[-1]},"cells":[{"mode":"normal","outcome":"skipped","ap_enabled":"0x0"}]}`)
 	f.Add(`{}`)
+	f.Add(`{"cells":[{"mode":"hotplug","ap":1,"outcome":"ok","product_state":"0x17","idcode":"0x10006478","da":{"checked":true,"provisioned":true,"method":"certificate","source":"x"}}]}`)
+	f.Add(`{"cells":[{"mode":"hotplug","ap":1,"outcome":"ok","da":{"method":"sideways"}}]}`)
 	f.Fuzz(func(t *testing.T, doc string) {
 		m, err := ReadJSON(strings.NewReader(doc))
 		if err != nil {

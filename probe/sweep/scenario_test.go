@@ -67,20 +67,21 @@ func TestScenarioSweeps(t *testing.T) {
 		"h533-provisioning": {
 			rows:  h5Rows(OutcomeOK, OutcomeModeFailed, OutcomeOK, OutcomeModeFailed),
 			state: targets.StateProvisioning, ap1On: true, first: "provisioning",
-			finds: map[string][]string{"provisioning": {"PROVISIONING", "still recoverable", "TZEN to 0xC3", "password DA",
-				"full regression", "Never write PRODUCT_STATE 0xC6", "0x72"}},
+			finds: map[string][]string{"provisioning": {"PROVISIONING, no DA provisioned: still recoverable, do this first",
+				"OBK DA record is blank", "TZEN to 0xC3", "password DA", "full regression", "Never write PRODUCT_STATE 0xC6", "0x72"}},
 			noRules: []string{"debug-closed", "nrst-not-wired", "debug-opens-late", "all-ok", "no-dp"},
 		},
 		"h533-provisioning-da": {
 			rows:  h5Rows(OutcomeOK, OutcomeModeFailed, OutcomeOK, OutcomeModeFailed),
 			state: targets.StateProvisioning, ap1On: true, first: "provisioning",
-			finds:   map[string][]string{"provisioning": {"PROVISIONING", "TrustZone is disabled", "(1) while still in PROVISIONING"}},
+			finds: map[string][]string{"provisioning": {"PROVISIONING with DA provisioned (password): recoverable",
+				"TrustZone is disabled", "sample password", "DA full regression"}},
 			noRules: []string{"debug-closed", "nrst-not-wired", "all-ok"},
 		},
 		"h503-provisioning-da": {
 			rows:  h5Rows(OutcomeOK, OutcomeModeFailed, OutcomeOK, OutcomeModeFailed),
 			state: targets.StateProvisioning, ap1On: true, first: "provisioning",
-			finds:   map[string][]string{"provisioning": {"OTP", "cannot be undone", "full regression"}, "identity": {"STM32H503", "0x474"}},
+			finds:   map[string][]string{"provisioning": {"DA provisioned (password)", "OTP hash", "locked", "full regression"}, "identity": {"STM32H503", "0x474"}},
 			noRules: []string{"debug-closed", "nrst-not-wired", "all-ok"},
 		},
 		"h533-open": {

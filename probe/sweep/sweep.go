@@ -2,7 +2,7 @@
 // (connect mode × access port × SWD frequency), records what each attempt
 // found, and explains the pattern in plain language.
 //
-// A sweep has four steps, one file each: a Plan says which cells to try; Run
+// A sweep has four steps: a Plan says which cells to try; Run
 // makes one real connect attempt per cell, with a bounded time and a clean
 // teardown, and fills a Matrix; Diagnose reads the whole Matrix and returns
 // Findings, most important first; the export functions write the Matrix as
