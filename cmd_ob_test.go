@@ -35,7 +35,7 @@ func simBench(t *testing.T, name string) *bench {
 }
 
 // runOBOn runs an ob sub-command on an open bench.
-func runOBOn(t *testing.T, b *bench, dir string, onEvent func(obytes.Event), args ...string) (error, string) {
+func runOBOn(t *testing.T, b *bench, dir string, onEvent func(obytes.Event), args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	f, err := parseOBFlags(args[0], args[1:], &errOut)
@@ -44,7 +44,7 @@ func runOBOn(t *testing.T, b *bench, dir string, onEvent func(obytes.Event), arg
 	}
 	env := &obEnv{stdout: &out, stderr: &errOut, stateDir: dir, user: "tester", onEvent: onEvent}
 	err = runOB(context.Background(), b, args[0], f, env)
-	return err, out.String() + errOut.String()
+	return out.String() + errOut.String(), err
 }
 
 func TestOBReadJSONSeedBoard(t *testing.T) {
@@ -83,7 +83,7 @@ func TestOBSeedStoryOnSim(t *testing.T) {
 	m := scenario.Model(b.Sim)
 
 	// 0x17 → 0xED: refused before any write, explaining regression.
-	err, out := runOBOn(t, b, dir, nil, "apply", "PRODUCT_STATE=0xED", "--confirm", "apply")
+	out, err := runOBOn(t, b, dir, nil, "apply", "PRODUCT_STATE=0xED", "--confirm", "apply")
 	if err == nil || !strings.Contains(out, "REFUSED before any write") || !strings.Contains(out, "full regression") {
 		t.Fatalf("apply 0xED: %v\n%s", err, out)
 	}
@@ -110,13 +110,13 @@ func TestOBSeedStoryOnSim(t *testing.T) {
 	if !strings.Contains(phrase, "00450499") {
 		t.Errorf("phrase %q lacks the UID part", phrase)
 	}
-	err, out = runOBOn(t, b, dir, nil, "apply", "PRODUCT_STATE=0xC6", "--confirm", phrase)
+	out, err = runOBOn(t, b, dir, nil, "apply", "PRODUCT_STATE=0xC6", "--confirm", phrase)
 	if err == nil || !strings.Contains(err.Error(), "override") || m.ProductState() != targets.StateProvisioning {
 		t.Fatalf("apply without override: %v\n%s", err, out)
 	}
 
 	// With the override and the phrase: TZ_CLOSED, and only AP0 answers.
-	err, out = runOBOn(t, b, dir, nil, "apply", "PRODUCT_STATE=0xC6", "--confirm", phrase, "--override-brick")
+	out, err = runOBOn(t, b, dir, nil, "apply", "PRODUCT_STATE=0xC6", "--confirm", phrase, "--override-brick")
 	if err != nil {
 		t.Fatalf("apply with override: %v\n%s", err, out)
 	}
@@ -141,7 +141,7 @@ func TestOBSeedStoryOnSim(t *testing.T) {
 	checkOBFiles(t, dir, "ok")
 
 	// ob read now reports what AP0 tells and why the option bytes are unreadable.
-	err, out = runOBOn(t, b, dir, nil, "read")
+	out, err = runOBOn(t, b, dir, nil, "read")
 	if err == nil || !strings.Contains(out, "AP1:           closed") || !strings.Contains(out, "not enabled") {
 		t.Errorf("read after TZ_CLOSED: %v\n%s", err, out)
 	}
@@ -170,11 +170,11 @@ func TestOBProvisionedDAIrreversible(t *testing.T) {
 	dir := t.TempDir()
 	b := simBench(t, "h533-provisioning-da")
 	m := scenario.Model(b.Sim)
-	err, out := runOBOn(t, b, dir, nil, "plan", "PRODUCT_STATE=0xC6")
+	out, err := runOBOn(t, b, dir, nil, "plan", "PRODUCT_STATE=0xC6")
 	if err != nil || !strings.Contains(out, "risk: IRREVERSIBLE") || !strings.Contains(out, "confirmation phrase: irreversible PRODUCT_STATE=0xC6") {
 		t.Fatalf("plan: %v\n%s", err, out)
 	}
-	err, out = runOBOn(t, b, dir, nil, "apply", "PRODUCT_STATE=0xC6", "--confirm", "irreversible PRODUCT_STATE=0xC6")
+	out, err = runOBOn(t, b, dir, nil, "apply", "PRODUCT_STATE=0xC6", "--confirm", "irreversible PRODUCT_STATE=0xC6")
 	if err != nil || m.ProductState() != targets.StateTZClosed {
 		t.Fatalf("apply: %v state %v\n%s", err, m.ProductState(), out)
 	}
@@ -188,11 +188,11 @@ func TestOBProvisionedDAClosed(t *testing.T) {
 	dir := t.TempDir()
 	b := simBench(t, "h533-provisioning-da")
 	m := scenario.Model(b.Sim)
-	err, out := runOBOn(t, b, dir, nil, "plan", "PRODUCT_STATE=CLOSED")
+	out, err := runOBOn(t, b, dir, nil, "plan", "PRODUCT_STATE=CLOSED")
 	if err != nil || !strings.Contains(out, "risk: IRREVERSIBLE") || !strings.Contains(out, "confirmation phrase: irreversible PRODUCT_STATE=0x72") {
 		t.Fatalf("plan: %v\n%s", err, out)
 	}
-	err, out = runOBOn(t, b, dir, nil, "apply", "PRODUCT_STATE=CLOSED", "--confirm", "irreversible PRODUCT_STATE=0x72")
+	out, err = runOBOn(t, b, dir, nil, "apply", "PRODUCT_STATE=CLOSED", "--confirm", "irreversible PRODUCT_STATE=0x72")
 	if err != nil || m.ProductState() != targets.StateClosed {
 		t.Fatalf("apply: %v state %v\n%s", err, m.ProductState(), out)
 	}
@@ -203,7 +203,7 @@ func TestOBSafeApplyVerified(t *testing.T) {
 	dir := t.TempDir()
 	b := simBench(t, "h563-open")
 	m := scenario.Model(b.Sim)
-	err, out := runOBOn(t, b, dir, nil, "apply", "WRPSGn1=0xFFFFFFFE", "BOR_LEV=LEVEL3", "--confirm", "apply")
+	out, err := runOBOn(t, b, dir, nil, "apply", "WRPSGn1=0xFFFFFFFE", "BOR_LEV=LEVEL3", "--confirm", "apply")
 	if err != nil || !strings.Contains(out, "verified") {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
@@ -223,7 +223,7 @@ func TestOBInterruptedWriteJournal(t *testing.T) {
 			b.Sim.Inject(sim.Fault{Kind: sim.FaultUnplug})
 		}
 	}
-	err, out := runOBOn(t, b, dir, unplug, "apply", "IWDG_SW=HARDWARE", "--confirm", "apply")
+	out, err := runOBOn(t, b, dir, unplug, "apply", "IWDG_SW=HARDWARE", "--confirm", "apply")
 	if err == nil || !strings.Contains(err.Error(), "registers seen") && !strings.Contains(err.Error(), "programming had started") {
 		t.Fatalf("apply with unplug: %v\n%s", err, out)
 	}
@@ -275,7 +275,7 @@ func TestOBOptChangeErrReportedWithRegisters(t *testing.T) {
 			}
 		}
 	}
-	err, out := runOBOn(t, b, dir, tamper, "apply", "NRST_STOP=0", "--confirm", "apply")
+	out, err := runOBOn(t, b, dir, tamper, "apply", "NRST_STOP=0", "--confirm", "apply")
 	if err == nil || !strings.Contains(err.Error(), "OPTCHANGEERR") || !strings.Contains(err.Error(), "OPTSR_CUR=0x") || !strings.Contains(err.Error(), "NSSR=0x00800000") {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
@@ -290,12 +290,12 @@ func TestOBOptChangeErrReportedWithRegisters(t *testing.T) {
 	if jerr != nil || j == nil || j.Seen["NSSR"] == 0 {
 		t.Fatalf("journal %+v %v", j, jerr)
 	}
-	err, out = runOBOn(t, b, dir, nil, "read")
+	out, err = runOBOn(t, b, dir, nil, "read")
 	if err != nil || !strings.Contains(out, "PENDING WRITE: the interrupted write of NRST_STOP=0x0 is not applied on this chip") {
 		t.Errorf("read after the failure: %v\n%s", err, out)
 	}
 	// Another apply is refused until the journal is cleared.
-	err, _ = runOBOn(t, b, dir, nil, "apply", "NRST_STOP=0", "--confirm", "apply")
+	_, err = runOBOn(t, b, dir, nil, "apply", "NRST_STOP=0", "--confirm", "apply")
 	if err == nil || !strings.Contains(err.Error(), "interrupted or failed") {
 		t.Errorf("apply with a pending journal: %v", err)
 	}
@@ -305,14 +305,14 @@ func TestOBPlanFromBackup(t *testing.T) {
 	dir := t.TempDir()
 	b := simBench(t, "h533-provisioning")
 	m := scenario.Model(b.Sim)
-	if err, out := runOBOn(t, b, dir, nil, "apply", "WRPSGn1=0xF0", "SWAP_BANK=1", "--confirm", "apply"); err != nil {
+	if out, err := runOBOn(t, b, dir, nil, "apply", "WRPSGn1=0xF0", "SWAP_BANK=1", "--confirm", "apply"); err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
 	backups, _ := filepath.Glob(filepath.Join(dir, "backups", "*.json"))
 	if len(backups) != 1 {
 		t.Fatalf("backups %v", backups)
 	}
-	err, out := runOBOn(t, b, dir, nil, "apply", "--from-backup", backups[0], "--confirm", "apply")
+	out, err := runOBOn(t, b, dir, nil, "apply", "--from-backup", backups[0], "--confirm", "apply")
 	if err != nil || !strings.Contains(out, "WRPSGn1") || !strings.Contains(out, "SWAP_BANK") {
 		t.Fatalf("restore: %v\n%s", err, out)
 	}

@@ -167,13 +167,6 @@ func TestProvisionedDAIrreversible(t *testing.T) {
 	checkFiles(t, o.StateDir, 1, "ok")
 }
 
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}
-
 func TestApplySafeVerified(t *testing.T) {
 	c := newChip(t, stm32h5.Config{Line: stm32h5.LineH563})
 	in := c.setup(t)
