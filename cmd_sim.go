@@ -25,6 +25,8 @@ func cmdSim(ctx context.Context, g *globalFlags, args []string, stdout, stderr i
 		return cmdSimList(ctx, g, args[1:], stdout, stderr)
 	case "serve":
 		return cmdSimServe(ctx, g, args[1:], stdout, stderr)
+	case "usb-relay":
+		return cmdSimUSBRelay(ctx, g, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		simUsage(stderr)
 		return flag.ErrHelp
@@ -37,6 +39,7 @@ func cmdSim(ctx context.Context, g *globalFlags, args []string, stdout, stderr i
 func simUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: stprobe [--sim SCENARIO] sim list [--json]")
 	fmt.Fprintln(w, "       stprobe [--sim SCENARIO] sim serve [--listen ADDR] [--firmware VERSION]")
+	fmt.Fprintln(w, "       stprobe [--sim SCENARIO] sim usb-relay [--probe-kind v2|v2-1|v3] -- PROGRAM [ARGS...]")
 }
 
 // cmdSimServe serves the selected scenario's simulated ST-LINK with the
