@@ -27,10 +27,12 @@ const (
 // reference expects 0x0003 without a public source).
 const dbgmcuAPPresent = 0x0003
 
-// The DA mailbox (DBG_AUTH_HOST/DEV/ACK) is plain storage for now: writing
-// DBG_AUTH_HOST sets HOST_ACK (bit 0) as §5.2 infers from ST device code,
-// nothing consumes it (no ROM agent yet), and DBG_AUTH_DEV reads do not
-// clear DEV_ACK.
+// The DA mailbox (DBG_AUTH_HOST/DEV/ACK) follows security reference §5.2
+// (inferred from ST device code, UNCONFIRMED on H5 silicon): writing
+// DBG_AUTH_HOST sets HOST_ACK (bit 0), the ROM agent consuming the word
+// clears it; the agent writing DBG_AUTH_DEV sets DEV_ACK (bit 1), a
+// debugger read of DBG_AUTH_DEV clears it. Writes to DBG_AUTH_ACK store
+// both bits (an explicit clear by the host). See da.go.
 
 // cpuidM33 is the Cortex-M33 r0p4 CPUID.
 const cpuidM33 = chipsim.CPUIDCortexM33r0p4
@@ -148,3 +150,70 @@ const otpErased = 0xFFFF
 // Debug-authentication data as seen on the bus (chosen): the 96-byte OBK
 // record at 0x0FFD0100 reads back in clear through a secure AP1 access
 // while secure debug is open, although crypto parts store it encrypted.
+
+// ---- Debug authentication (the ROM's DA agent, da.go) ----
+//
+// The H5 ROM's DA words and codes are not public (DA session notes §7);
+// these are the model's choices. A host must use the same values, which
+// probe/da takes as its documented defaults.
+
+// The session-start words (UNCONFIRMED for H5): the N6 OEM firmware's
+// request "OEDA" and reply "DAOK", ASCII packed first character in the top
+// byte. The request must reach DBG_AUTH_HOST while NRST is held low.
+const (
+	daRequestWord = 0x4F454441 // "OEDA"
+	daReplyWord   = 0x44414F4B // "DAOK"
+)
+
+// daBootDelay is the modelled ROM boot time between NRST release and the
+// agent's reply word; a host must poll DBG_AUTH_ACK for it.
+const daBootDelay = 2 * time.Millisecond
+
+// daMaxRequestWords bounds the payload a request may announce; a longer one
+// is answered INVALID_PARAMETERS at once.
+const daMaxRequestWords = 256
+
+// daLifecycle is the PSA_LIFECYCLE u16 the agent reports per product state
+// (UNCONFIRMED: the ST codes are not public). Chosen: 0x20 in the high byte
+// and the product-state byte in the low one, after the N6 sample's two
+// lifecycle bytes {0x20, 0x17} (0x17 = PROVISIONING). probe/da keeps the
+// same table.
+var daLifecycle = map[targets.ProductState]uint16{
+	targets.StateOpen:            0x20ED,
+	targets.StateProvisioning:    0x2017,
+	targets.StateIROTProvisioned: 0x202E,
+	targets.StateTZClosed:        0x20C6,
+	targets.StateClosed:          0x2072,
+	targets.StateLocked:          0x205C,
+}
+
+// daVendorID is the VENDOR_ID TLV value: JEP106 ST (bank 0, code 0x20),
+// byte order as the N6 sample sends it (UNCONFIRMED).
+var daVendorID = []byte{0x20, 0x00}
+
+// daSDAVersion is the SDA_ID TLV value, "2.4.0" as CubeProgrammer prints
+// for H5 parts (encoding UNCONFIRMED).
+var daSDAVersion = []byte{0x02, 0x04, 0x00, 0x00}
+
+// daHDPLStatus is the HDPL1..3 status word reported (meaning UNCONFIRMED).
+const daHDPLStatus = 0xFFFFFFFF
+
+// daCryptosystem is the method the ROM offers: ECDSA P-256 with TrustZone
+// enabled, the ST password otherwise (H503 and TZEN 0xC3), per security
+// reference §5.1.
+func daCryptosystem(tzen targets.TZEN) byte {
+	if tzen.Enabled() {
+		return 0x01
+	}
+	return 0x80
+}
+
+// daPermissionsMask is the HW_PERMISSIONS_MASK word reported: the
+// provisioned permission word, none when nothing is provisioned or the chip
+// is LOCKED (chosen).
+func daPermissionsMask(state targets.ProductState, provisioned bool, perms uint32) uint32 {
+	if !provisioned || state == targets.StateLocked {
+		return 0
+	}
+	return perms
+}

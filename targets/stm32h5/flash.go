@@ -396,8 +396,9 @@ func (m *Model) readDBGMCU(off uint32) (uint32, error) {
 	case targets.DBGMCUAuthHost:
 		return m.dbgAuthHost, nil
 	case targets.DBGMCUAuthDev:
-		return m.dbgAuthDev, nil
+		return m.daDevReadLocked(), nil
 	case targets.DBGMCUAuthAck:
+		m.daStepLocked()
 		return m.dbgAuthAck, nil
 	}
 	if off >= 0x008 && off < 0x028 {
@@ -415,8 +416,7 @@ func (m *Model) writeDBGMCU(off, v uint32) error {
 	case targets.DBGMCUCR:
 		m.dbgCR = v
 	case targets.DBGMCUAuthHost:
-		m.dbgAuthHost = v
-		m.dbgAuthAck |= 1
+		m.daHostWriteLocked(v)
 	case targets.DBGMCUAuthAck:
 		m.dbgAuthAck = v & 3
 	default:

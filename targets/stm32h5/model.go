@@ -151,6 +151,7 @@ type Model struct {
 	// DBGMCU
 	dbgCR, dbgAuthHost, dbgAuthDev, dbgAuthAck uint32
 	dbgFreeze                                  [8]uint32
+	da                                         daAgent // the ROM's DA agent (da.go)
 
 	// OTP: 1024 16-bit words and whether each was programmed.
 	otp        [targets.H5OTPSize / 2]uint16
@@ -381,9 +382,11 @@ func (m *Model) SetNRST(low bool) {
 	m.nrstLow = low
 	if low && !was {
 		m.resetFlashRegs()
+		m.daResetLocked()
 	}
 	if !low && was {
 		m.runSince = m.now
+		m.daReleaseLocked()
 	}
 	m.mu.Unlock()
 	if low != was {
@@ -398,6 +401,7 @@ func (m *Model) Advance(d time.Duration) {
 	m.mu.Lock()
 	m.observeLocked(halted)
 	m.now += d
+	m.daStepLocked()
 	reset := false
 	if m.busy && m.now >= m.busyUntil {
 		reset = m.completeOptionChangeLocked()
@@ -429,6 +433,7 @@ func (m *Model) systemReset(dropLink bool) {
 		m.epoch++
 	}
 	m.resetFlashRegs()
+	m.daResetLocked()
 	m.runSince = m.now
 	m.resetsApplied++
 	m.mu.Unlock()
@@ -440,7 +445,8 @@ func (m *Model) systemReset(dropLink bool) {
 func (m *Model) PowerCycle() {
 	m.mu.Lock()
 	m.daOpened = false
-	m.dbgCR, m.dbgAuthHost, m.dbgAuthDev, m.dbgAuthAck = 0, 0, 0, 0
+	m.dbgCR = 0
+	m.daResetLocked()
 	m.dbgFreeze = [8]uint32{}
 	m.mu.Unlock()
 	m.core.PowerOn()

@@ -1,0 +1,239 @@
+// Package da is the host side of STM32H5 debug authentication (DA): the
+// Arm PSA-ADAC packets and TLVs, the DBGMCU mailbox word transport through
+// AP0, the session start under NRST, and a read-only Discover that asks the
+// chip's ROM what it is (SoC class and ID, PSA lifecycle, whether DA is
+// provisioned, which method it takes, which permissions it could grant).
+// Authentication (regression, debug opening) is not implemented yet.
+//
+// Several values the H5 ROM uses are not public (DA session notes §7): the
+// request and reply words, the lifecycle codes, the ACK bit roles. They are
+// Options with documented defaults, kept in one place (options.go and
+// lifecycle.go), so they can be corrected against a real chip.
+package da
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Command is a PSA-ADAC request command (security reference §5.4).
+type Command uint16
+
+// PSA-ADAC commands.
+const (
+	CmdDiscovery    Command = 0x0001
+	CmdAuthStart    Command = 0x0002
+	CmdAuthResponse Command = 0x0003
+	CmdResumeBoot   Command = 0x0005
+	CmdLockDebug    Command = 0x0006
+	CmdLCSChange    Command = 0x0007
+)
+
+// Status is a PSA-ADAC response status.
+type Status uint16
+
+// PSA-ADAC statuses.
+const (
+	StatusSuccess        Status = 0x0000
+	StatusFailure        Status = 0x0001
+	StatusNeedMoreData   Status = 0x0002
+	StatusUnsupported    Status = 0x0003
+	StatusUnauthorized   Status = 0x0004
+	StatusInvalidParams  Status = 0x0005
+	StatusInvalidCommand Status = 0x7FFF
+)
+
+// String names the status, e.g. "UNSUPPORTED (0x0003)".
+func (s Status) String() string {
+	names := map[Status]string{
+		StatusSuccess: "SUCCESS", StatusFailure: "FAILURE", StatusNeedMoreData: "NEED_MORE_DATA",
+		StatusUnsupported: "UNSUPPORTED", StatusUnauthorized: "UNAUTHORIZED",
+		StatusInvalidParams: "INVALID_PARAMETERS", StatusInvalidCommand: "INVALID_COMMAND",
+	}
+	if n, ok := names[s]; ok {
+		return fmt.Sprintf("%s (0x%04X)", n, uint16(s))
+	}
+	return fmt.Sprintf("status 0x%04X", uint16(s))
+}
+
+// TLV types of a discovery answer (PSA-ADAC, and ST's 0x8000 range).
+const (
+	TypeAuthVersion     uint16 = 0x0001
+	TypeVendorID        uint16 = 0x0002
+	TypeSoCClass        uint16 = 0x0003
+	TypeSoCID           uint16 = 0x0004
+	TypeTargetIdentity  uint16 = 0x0005
+	TypeHWPermFixed     uint16 = 0x0006
+	TypeHWPermMask      uint16 = 0x0007
+	TypePSALifecycle    uint16 = 0x0008
+	TypeSWPartitionID   uint16 = 0x0009
+	TypeSDAID           uint16 = 0x000A
+	TypeSDAVersion      uint16 = 0x000B
+	TypeEffectivePerm   uint16 = 0x000C
+	TypeTokenFormats    uint16 = 0x0100
+	TypeCertFormats     uint16 = 0x0101
+	TypeCryptosystems   uint16 = 0x0102
+	TypeSTPassword      uint16 = 0x8000 // discovery: provisioning integrity word
+	TypeSTHDPL1Status   uint16 = 0x8001
+	TypeSTHDPL3Status   uint16 = 0x8003
+	maxResponseWords           = 1024 // bound on a response payload
+	maxTLVs                    = 256  // bound on TLVs decoded from one payload
+	headerWords                = 2
+	tlvHeaderBytes             = 8
+)
+
+// ErrMalformed is wrapped by every decoder error: the device sent bytes
+// that are not a valid PSA-ADAC packet or TLV list.
+var ErrMalformed = errors.New("malformed PSA-ADAC data")
+
+// EncodeRequest returns the mailbox words of a request: {u16 0, u16
+// command}, the payload length, then the payload padded with zeros to
+// whole words. The length counts 32-bit words (PSA-ADAC core), or bytes
+// when countInBytes is set (one ST transport reads it so; UNCONFIRMED).
+func EncodeRequest(cmd Command, payload []byte, countInBytes bool) []uint32 {
+	n := (len(payload) + 3) / 4
+	count := uint32(n)
+	if countInBytes {
+		count = uint32(4 * n)
+	}
+	out := make([]uint32, 0, headerWords+n)
+	out = append(out, uint32(cmd)<<16, count)
+	padded := make([]byte, 4*n)
+	copy(padded, payload)
+	for i := 0; i < len(padded); i += 4 {
+		out = append(out, binary.LittleEndian.Uint32(padded[i:]))
+	}
+	return out
+}
+
+// DecodeHeader decodes the two header words of a response: the status
+// and the number of payload words to read next. It rejects a non-zero
+// reserved field and a payload longer than maxResponseWords.
+func DecodeHeader(w0, w1 uint32, countInBytes bool) (Status, int, error) {
+	if w0&0xFFFF != 0 {
+		return 0, 0, fmt.Errorf("response header 0x%08X: reserved half not zero: %w", w0, ErrMalformed)
+	}
+	n := w1
+	if countInBytes {
+		if n%4 != 0 {
+			return 0, 0, fmt.Errorf("response length %d bytes is not whole words: %w", n, ErrMalformed)
+		}
+		n /= 4
+	}
+	if n > maxResponseWords {
+		return 0, 0, fmt.Errorf("response announces %d words (more than %d): %w", n, maxResponseWords, ErrMalformed)
+	}
+	return Status(w0 >> 16), int(n), nil
+}
+
+// WordsToBytes turns mailbox payload words into their little-endian bytes.
+func WordsToBytes(ws []uint32) []byte {
+	b := make([]byte, 0, 4*len(ws))
+	for _, w := range ws {
+		b = binary.LittleEndian.AppendUint32(b, w)
+	}
+	return b
+}
+
+// DecodeResponse decodes a whole response given as mailbox words: the
+// header, then exactly the announced payload.
+func DecodeResponse(ws []uint32, countInBytes bool) (Status, []byte, error) {
+	if len(ws) < headerWords {
+		return 0, nil, fmt.Errorf("response of %d words, shorter than its header: %w", len(ws), ErrMalformed)
+	}
+	st, n, err := DecodeHeader(ws[0], ws[1], countInBytes)
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(ws)-headerWords != n {
+		return 0, nil, fmt.Errorf("response announces %d payload words, carries %d: %w", n, len(ws)-headerWords, ErrMalformed)
+	}
+	return st, WordsToBytes(ws[headerWords:]), nil
+}
+
+// TLV is one type-length-value item: {u16 reserved, u16 type, u32 length
+// in bytes, value}.
+type TLV struct {
+	Type  uint16 `json:"type"`
+	Value []byte `json:"value"`
+}
+
+// EncodeTLV returns t's bytes, the value padded with zeros to a 4-byte
+// multiple.
+func EncodeTLV(t TLV) []byte {
+	b := make([]byte, tlvHeaderBytes, tlvHeaderBytes+len(t.Value)+3)
+	binary.LittleEndian.PutUint16(b[2:], t.Type)
+	binary.LittleEndian.PutUint32(b[4:], uint32(len(t.Value)))
+	b = append(b, t.Value...)
+	for len(b)%4 != 0 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+// DecodeTLVs decodes a TLV list. Values may be padded to a 4-byte multiple
+// (ST's MP2 template) or packed (the N6 sample): after each value the
+// decoder skips zero padding up to the next word boundary only when the
+// padded position still leaves room for a TLV header or is the end of the
+// data, so both layouts decode. Trailing zero bytes (word padding of the
+// whole payload) are accepted.
+func DecodeTLVs(b []byte) ([]TLV, error) {
+	var out []TLV
+	i := 0
+	for i < len(b) {
+		if allZero(b[i:]) && len(b)-i < tlvHeaderBytes {
+			break // padding of the last word
+		}
+		if len(out) == maxTLVs {
+			return out, fmt.Errorf("more than %d TLVs: %w", maxTLVs, ErrMalformed)
+		}
+		if len(b)-i < tlvHeaderBytes {
+			return out, fmt.Errorf("TLV header at byte %d truncated (%d bytes left): %w", i, len(b)-i, ErrMalformed)
+		}
+		if r := binary.LittleEndian.Uint16(b[i:]); r != 0 {
+			return out, fmt.Errorf("TLV at byte %d: reserved field 0x%04X not zero: %w", i, r, ErrMalformed)
+		}
+		typ := binary.LittleEndian.Uint16(b[i+2:])
+		n := binary.LittleEndian.Uint32(b[i+4:])
+		start := i + tlvHeaderBytes
+		if uint64(n) > uint64(len(b)-start) {
+			return out, fmt.Errorf("TLV 0x%04X at byte %d: length %d runs past the end (%d bytes left): %w", typ, i, n, len(b)-start, ErrMalformed)
+		}
+		end := start + int(n)
+		out = append(out, TLV{Type: typ, Value: append([]byte(nil), b[start:end]...)})
+		i = end
+		if pad := (4 - i%4) % 4; pad > 0 && i+pad <= len(b) && allZero(b[i:i+pad]) {
+			// Padded layout when the padded position is a plausible start
+			// (end of data, or a header with a zero reserved field).
+			if j := i + pad; j == len(b) || (len(b)-j >= tlvHeaderBytes && b[j] == 0 && b[j+1] == 0) {
+				if !(len(b)-i >= tlvHeaderBytes && b[i] == 0 && b[i+1] == 0 && plausibleAt(b, i) && !plausibleAt(b, j)) {
+					i = j
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// plausibleAt reports whether a TLV header at i has a zero reserved field
+// and a length that fits the data.
+func plausibleAt(b []byte, i int) bool {
+	if i == len(b) {
+		return true
+	}
+	if len(b)-i < tlvHeaderBytes || b[i] != 0 || b[i+1] != 0 {
+		return false
+	}
+	n := binary.LittleEndian.Uint32(b[i+4:])
+	return uint64(n) <= uint64(len(b)-i-tlvHeaderBytes)
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
