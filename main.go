@@ -34,6 +34,7 @@ func commands() []command {
 		{"sim", "the simulated bench: list scenarios, serve a simulated probe", cmdSim},
 		{"ob", "option bytes: read, plan, apply", cmdOB},
 		{"sweep", "connection matrix: every mode x AP x frequency, diagnosed", cmdSweep},
+		{"da", "debug authentication: discover what the chip's ROM reports", cmdDA},
 	}
 }
 

@@ -59,28 +59,28 @@ func (s Status) String() string {
 
 // TLV types of a discovery answer (PSA-ADAC, and ST's 0x8000 range).
 const (
-	TypeAuthVersion     uint16 = 0x0001
-	TypeVendorID        uint16 = 0x0002
-	TypeSoCClass        uint16 = 0x0003
-	TypeSoCID           uint16 = 0x0004
-	TypeTargetIdentity  uint16 = 0x0005
-	TypeHWPermFixed     uint16 = 0x0006
-	TypeHWPermMask      uint16 = 0x0007
-	TypePSALifecycle    uint16 = 0x0008
-	TypeSWPartitionID   uint16 = 0x0009
-	TypeSDAID           uint16 = 0x000A
-	TypeSDAVersion      uint16 = 0x000B
-	TypeEffectivePerm   uint16 = 0x000C
-	TypeTokenFormats    uint16 = 0x0100
-	TypeCertFormats     uint16 = 0x0101
-	TypeCryptosystems   uint16 = 0x0102
-	TypeSTPassword      uint16 = 0x8000 // discovery: provisioning integrity word
-	TypeSTHDPL1Status   uint16 = 0x8001
-	TypeSTHDPL3Status   uint16 = 0x8003
-	maxResponseWords           = 1024 // bound on a response payload
-	maxTLVs                    = 256  // bound on TLVs decoded from one payload
-	headerWords                = 2
-	tlvHeaderBytes             = 8
+	TypeAuthVersion    uint16 = 0x0001
+	TypeVendorID       uint16 = 0x0002
+	TypeSoCClass       uint16 = 0x0003
+	TypeSoCID          uint16 = 0x0004
+	TypeTargetIdentity uint16 = 0x0005
+	TypeHWPermFixed    uint16 = 0x0006
+	TypeHWPermMask     uint16 = 0x0007
+	TypePSALifecycle   uint16 = 0x0008
+	TypeSWPartitionID  uint16 = 0x0009
+	TypeSDAID          uint16 = 0x000A
+	TypeSDAVersion     uint16 = 0x000B
+	TypeEffectivePerm  uint16 = 0x000C
+	TypeTokenFormats   uint16 = 0x0100
+	TypeCertFormats    uint16 = 0x0101
+	TypeCryptosystems  uint16 = 0x0102
+	TypeSTPassword     uint16 = 0x8000 // discovery: provisioning integrity word
+	TypeSTHDPL1Status  uint16 = 0x8001
+	TypeSTHDPL3Status  uint16 = 0x8003
+	maxResponseWords          = 1024 // bound on a response payload
+	maxTLVs                   = 256  // bound on TLVs decoded from one payload
+	headerWords               = 2
+	tlvHeaderBytes            = 8
 )
 
 // ErrMalformed is wrapped by every decoder error: the device sent bytes
@@ -174,9 +174,8 @@ func EncodeTLV(t TLV) []byte {
 
 // DecodeTLVs decodes a TLV list. Values may be padded to a 4-byte multiple
 // (ST's MP2 template) or packed (the N6 sample): after each value the
-// decoder skips zero padding up to the next word boundary only when the
-// padded position still leaves room for a TLV header or is the end of the
-// data, so both layouts decode. Trailing zero bytes (word padding of the
+// decoder skips zero padding up to the next word boundary when a plausible
+// TLV header (or the end of the data) follows it, so both layouts decode. Trailing zero bytes (word padding of the
 // whole payload) are accepted.
 func DecodeTLVs(b []byte) ([]TLV, error) {
 	var out []TLV
@@ -203,14 +202,10 @@ func DecodeTLVs(b []byte) ([]TLV, error) {
 		end := start + int(n)
 		out = append(out, TLV{Type: typ, Value: append([]byte(nil), b[start:end]...)})
 		i = end
-		if pad := (4 - i%4) % 4; pad > 0 && i+pad <= len(b) && allZero(b[i:i+pad]) {
-			// Padded layout when the padded position is a plausible start
-			// (end of data, or a header with a zero reserved field).
-			if j := i + pad; j == len(b) || (len(b)-j >= tlvHeaderBytes && b[j] == 0 && b[j+1] == 0) {
-				if !(len(b)-i >= tlvHeaderBytes && b[i] == 0 && b[i+1] == 0 && plausibleAt(b, i) && !plausibleAt(b, j)) {
-					i = j
-				}
-			}
+		// Padded layout: zero bytes up to the word boundary, then a
+		// plausible header (or the end). Otherwise the next TLV is packed.
+		if pad := (4 - i%4) % 4; pad > 0 && i+pad <= len(b) && allZero(b[i:i+pad]) && plausibleAt(b, i+pad) {
+			i += pad
 		}
 	}
 	return out, nil

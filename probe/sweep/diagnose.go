@@ -8,6 +8,7 @@ import (
 
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -136,6 +137,10 @@ type facts struct {
 	apStatus  *Cell // a cell that read DBGMCU_SR
 	da        *obytes.DAStatus
 	daCell    []Key // the cell that read da
+	// disc is the sweep's DA discovery result (nil when none ran or it
+	// failed); discNote says why there is none when one was due.
+	disc     *da.Discovery
+	discNote string
 }
 
 func newFacts(m *Matrix) *facts {
@@ -182,6 +187,14 @@ func newFacts(m *Matrix) *facts {
 		}
 	}
 	slices.Sort(f.aps)
+	if d := m.Discovery; d != nil {
+		f.disc = d.Result
+		if d.Result == nil {
+			f.discNote = d.Summary()
+		} else if f.state == 0 && d.Result.State.Valid() {
+			f.state = d.Result.State
+		}
+	}
 	if f.family != nil {
 		f.coreAP, f.debugAP = int(f.family.CoreAP), int(f.family.DebugAP)
 	} else {
@@ -303,6 +316,27 @@ func (f *facts) closedStates() []targets.StateInfo {
 }
 
 func ruleDebugClosed(f *facts) *Finding {
+	a, ok := f.debugClosedAP()
+	if !ok {
+		return nil
+	}
+	closed := f.where(func(c Cell) bool { return c.AP == a && c.Outcome == OutcomeAPClosed })
+	others := f.where(func(c Cell) bool { return c.AP != a && isOK(c) })
+	return f.debugClosedFinding(a, closed, others)
+}
+
+// nrstNotWired reports whether the matrix shows the probe's NRST does not
+// reach the chip.
+func (f *facts) nrstNotWired() bool {
+	return ruleNRSTNotWired(f) != nil || slices.ContainsFunc(f.attempted, func(c Cell) bool {
+		return strings.Contains(c.Err, "NRST does not reach the chip")
+	})
+}
+
+// debugClosedAP finds an access port that refuses access in every mode
+// tried, while another port answers and DBGMCU_SR (when read) does not
+// show it enabled.
+func (f *facts) debugClosedAP() (uint8, bool) {
 	for _, a := range f.aps {
 		on := f.where(onAP(a))
 		closed := f.where(func(c Cell) bool { return c.AP == a && c.Outcome == OutcomeAPClosed })
@@ -318,9 +352,9 @@ func ruleDebugClosed(f *facts) *Finding {
 		if st := f.apStatus; st != nil && st.APPresent&(1<<a) != 0 && st.APEnabled&(1<<a) != 0 {
 			continue // DBGMCU_SR says the port is enabled: not the product state
 		}
-		return f.debugClosedFinding(a, closed, others)
+		return a, true
 	}
-	return nil
+	return 0, false
 }
 
 func (f *facts) debugClosedFinding(a uint8, closed, others []Cell) *Finding {
@@ -344,6 +378,12 @@ func (f *facts) debugClosedFinding(a uint8, closed, others []Cell) *Finding {
 		fmt.Fprintf(&d, " The chip is %s.", f.chip)
 	}
 	next := "Do not try option-byte writes or a mass erase: both need the closed port. "
+	if f.disc != nil {
+		return f.discoveredClosed(a, other, &d, next, slices.Concat(closed, others))
+	}
+	if f.discNote != "" {
+		fmt.Fprintf(&d, " DA discovery through AP%d %s.", other, f.discNote)
+	}
 	if info, ok := stateInfo(f.family, f.state); ok && !(f.state == targets.StateOpen || f.state == targets.StateProvisioning) {
 		fmt.Fprintf(&d, " Product state %v: %s. Way back: %s.", f.state, info.Debug, info.WayBack)
 	} else if states := f.closedStates(); len(states) > 0 {
@@ -362,6 +402,39 @@ func (f *facts) debugClosedFinding(a uint8, closed, others []Cell) *Finding {
 		Title:  fmt.Sprintf("Debug closed by the product state: AP%d closed in every mode while AP%d answers", a, other),
 		Detail: d.String(), Next: next,
 		Cells: keys(slices.Concat(closed, others))}
+}
+
+// discoveredClosed is the debug-closed finding when a DA discovery told the
+// product state and whether DA is provisioned.
+func (f *facts) discoveredClosed(a, other uint8, d *strings.Builder, next string, cells []Cell) *Finding {
+	disc := f.disc
+	fmt.Fprintf(d, " AP%d reports %s through the DA mailbox (%s).", other, disc.StateName(), disc)
+	if info, ok := stateInfo(f.family, disc.State); ok {
+		fmt.Fprintf(d, " Product state %v: %s.", disc.State, info.Debug)
+	}
+	var verdict string
+	switch {
+	case disc.State == targets.StateLocked:
+		verdict = "LOCKED: no way back"
+		d.WriteString(" LOCKED is permanent: the ROM refuses every DA permission, whatever is provisioned.")
+		next += "There is no way back from LOCKED: replace the chip."
+	case disc.Provisioned():
+		method := disc.Method()
+		if method == "" {
+			method = "provisioned credentials"
+		}
+		verdict = fmt.Sprintf("DA provisioned (%s): the way back is a DA regression", method)
+		fmt.Fprintf(d, " DA is provisioned (%s, integrity 0x%08X): the way back is a DA regression with the %s.", method, disc.Integrity, method)
+		next += fmt.Sprintf("Run a DA full regression (permission bit 14) with the provisioned %s: the chip erases itself and returns to OPEN with TZEN 0xC3. "+
+			"A partial (to TZ) regression keeps TZ_CLOSED; a DA \"open debug\" reopens AP%d without erasing.", method, a)
+	default:
+		verdict = "no DA provisioned: no way back"
+		fmt.Fprintf(d, " The ROM reports no DA provisioned (integrity 0x%08X): nothing can authenticate a regression or reopen debug, so there is no way back.", disc.Integrity)
+		next += "There is no known way back from a closed state without DA: replace the chip, and next time provision DA before closing."
+	}
+	return &Finding{Severity: SeverityCritical,
+		Title:  fmt.Sprintf("AP%d reports %s: debug closed by product state; %s", other, disc.StateName(), verdict),
+		Detail: d.String(), Next: next, Cells: keys(cells)}
 }
 
 // stateInfo looks a state up on a possibly unknown (nil) family.

@@ -27,6 +27,7 @@ type jsonDoc struct {
 	WallUS    int64         `json:"wall_us"`
 	WireUS    int64         `json:"wire_us"`
 	Cells     []jsonCell    `json:"cells"`
+	Discovery *Discovery    `json:"da_discovery,omitempty"`
 	Findings  []jsonFinding `json:"findings"`
 }
 
@@ -138,8 +139,9 @@ func WriteJSON(w io.Writer, m *Matrix, findings []Finding) error {
 		Plan:      jsonPlan{APs: []int{}, FrequenciesKHz: m.Plan.FrequenciesKHz},
 		Cancelled: m.Cancelled,
 		WallUS:    m.Wall.Microseconds(), WireUS: m.Wire.Microseconds(),
-		Cells:    make([]jsonCell, 0, len(m.Cells)),
-		Findings: make([]jsonFinding, 0, len(findings)),
+		Cells:     make([]jsonCell, 0, len(m.Cells)),
+		Discovery: m.Discovery,
+		Findings:  make([]jsonFinding, 0, len(findings)),
 	}
 	if m.Header.HasVoltage {
 		v := m.Header.Voltage
@@ -185,6 +187,7 @@ func ReadJSON(r io.Reader) (*Matrix, error) {
 		Cancelled: doc.Cancelled,
 		Wall:      time.Duration(doc.WallUS) * time.Microsecond,
 		Wire:      time.Duration(doc.WireUS) * time.Microsecond,
+		Discovery: doc.Discovery,
 	}
 	if doc.Header.Voltage != nil {
 		m.Header.Voltage, m.Header.HasVoltage = *doc.Header.Voltage, true
@@ -458,6 +461,9 @@ func WriteMarkdown(w io.Writer, m *Matrix, findings []Finding) error {
 	if id := ids(m); len(id) > 0 {
 		b.WriteString("\nSeen: " + mdEscape(strings.Join(id, "; ")) + ".\n")
 	}
+	if m.Discovery != nil {
+		b.WriteString("\nDA discovery: " + mdEscape(m.Discovery.Summary()) + ".\n")
+	}
 	if m.Cancelled {
 		b.WriteString("\n*The sweep was cancelled; cells marked skipped were not tried.*\n")
 	}
@@ -551,6 +557,9 @@ func WriteText(w io.Writer, m *Matrix, findings []Finding) error {
 	tw.Flush()
 	if id := ids(m); len(id) > 0 {
 		b.WriteString("\nseen: " + strings.Join(id, "; ") + "\n")
+	}
+	if m.Discovery != nil {
+		b.WriteString("DA discovery: " + m.Discovery.Summary() + "\n")
 	}
 	if m.Wire > 0 {
 		fmt.Fprintf(&b, "modelled wire time %v, wall %v\n", m.Wire.Round(time.Microsecond), m.Wall.Round(time.Millisecond))

@@ -5,6 +5,7 @@ import (
 
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets"
 )
@@ -83,6 +84,39 @@ type Matrix struct {
 	Cancelled bool
 	// Wall and Wire are the sums of the cells' durations.
 	Wall, Wire time.Duration
+	// Discovery is the debug-authentication discovery run after the cells
+	// when the core AP was closed in every mode while the debug AP
+	// answered; nil when that pattern did not occur.
+	Discovery *Discovery
+}
+
+// Discovery is the outcome of the DA discovery a sweep ran (or skipped):
+// exactly one of Result, Err and Skipped is set.
+type Discovery struct {
+	// Result is what the chip's DA agent reported.
+	Result *da.Discovery `json:"result,omitempty"`
+	// Err says why the discovery failed; Skipped why it was not run.
+	Err     string `json:"error,omitempty"`
+	Skipped string `json:"skipped,omitempty"`
+	// FrequencyKHz is the SWD clock asked for; Wall and Wire its real and
+	// modelled durations (not included in the matrix's sums).
+	FrequencyKHz int           `json:"khz,omitempty"`
+	Wall         time.Duration `json:"wall_ns,omitempty"`
+	Wire         time.Duration `json:"wire_ns,omitempty"`
+}
+
+// Summary is one line for reports: the result, the error or the reason it
+// was skipped.
+func (d *Discovery) Summary() string {
+	switch {
+	case d == nil:
+		return ""
+	case d.Result != nil:
+		return d.Result.String()
+	case d.Err != "":
+		return "failed: " + d.Err
+	}
+	return "not run: " + d.Skipped
 }
 
 // Find returns the cell for k, or nil.

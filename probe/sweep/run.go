@@ -8,6 +8,7 @@ import (
 
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets"
 )
@@ -29,6 +30,11 @@ type Options struct {
 	WireClock func() time.Duration
 	// Progress, when set, is called before and after each cell.
 	Progress func(Progress)
+	// DA tunes the debug-authentication discovery a sweep runs when the
+	// core AP is closed in every mode while the debug AP answers;
+	// NoDiscovery turns it off.
+	DA          da.Options
+	NoDiscovery bool
 }
 
 // Progress reports one step of a sweep, for a progress line or a UI.
@@ -94,11 +100,66 @@ func (s linkSession) CheckDA(ctx context.Context, c *Cell) error {
 // cancelled it tears down the current cell, marks the remaining cells
 // skipped and returns the partial matrix with ctx's error; when the probe
 // goes away it does the same with the transport error.
+//
+// When the cells show the core AP closed in every mode while the debug AP
+// answers, Run then asks the chip's ROM for a debug-authentication
+// discovery through the debug AP (product state, DA provisioned or not)
+// and keeps it in Matrix.Discovery for the diagnosis; it records why it
+// skipped it when NRST is known not to be wired or the sweep was cancelled.
 func Run(ctx context.Context, l *probe.Link, p Plan, o Options) (*Matrix, error) {
 	if l == nil {
 		return nil, errors.New("sweep: no probe link")
 	}
-	return run(ctx, linkSession{l}, p, o)
+	m, err := run(ctx, linkSession{l}, p, o)
+	if m != nil && !o.NoDiscovery {
+		m.Discovery = discover(ctx, m, o, func(ctx context.Context, do da.Options) (*da.Discovery, error) {
+			return da.Discover(ctx, l, do)
+		})
+	}
+	return m, err
+}
+
+// discover runs one DA discovery when the matrix shows the core AP closed
+// in every mode while the debug AP answers (the debug-closed pattern),
+// unless NRST is known not to be wired or the sweep was cancelled; then it
+// records why it was skipped. It returns nil when the pattern is absent.
+func discover(ctx context.Context, m *Matrix, o Options, run func(context.Context, da.Options) (*da.Discovery, error)) *Discovery {
+	f := newFacts(m)
+	a, ok := f.debugClosedAP()
+	if !ok || int(a) != f.coreAP || f.debugAP < 0 {
+		return nil
+	}
+	switch {
+	case m.Cancelled || ctx.Err() != nil:
+		return &Discovery{Skipped: "sweep cancelled"}
+	case f.nrstNotWired():
+		return &Discovery{Skipped: "NRST is not wired (Under Reset never reset the chip); DA needs it"}
+	}
+	do := o.DA
+	if do.FrequencyKHz == 0 {
+		// the fastest clock at which the debug AP answered
+		for _, c := range f.where(func(c Cell) bool { return int(c.AP) == f.debugAP && isOK(c) }) {
+			do.FrequencyKHz = max(do.FrequencyKHz, c.KHz)
+		}
+	}
+	do.AP = uint8(f.debugAP)
+	out := &Discovery{FrequencyKHz: do.FrequencyKHz}
+	start := time.Now()
+	var wire0 time.Duration
+	if o.WireClock != nil {
+		wire0 = o.WireClock()
+	}
+	d, err := run(ctx, do)
+	out.Wall = time.Since(start)
+	if o.WireClock != nil {
+		out.Wire = o.WireClock() - wire0
+	}
+	if err != nil {
+		out.Err = err.Error()
+		return out
+	}
+	out.Result = d
+	return out
 }
 
 func run(ctx context.Context, s session, p Plan, o Options) (*Matrix, error) {

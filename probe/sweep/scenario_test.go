@@ -19,6 +19,17 @@ import (
 // and fills the header the way the CLI does.
 func sweepScenario(t testing.TB, sc scenario.Scenario, p Plan) (*Matrix, *sim.Probe) {
 	t.Helper()
+	return sweepScenarioPlan(t, sc, p, Options{})
+}
+
+// sweepScenarioOpts is sweepScenario with the default plan and options o.
+func sweepScenarioOpts(t testing.TB, sc scenario.Scenario, o Options) (*Matrix, *sim.Probe) {
+	t.Helper()
+	return sweepScenarioPlan(t, sc, Plan{}, o)
+}
+
+func sweepScenarioPlan(t testing.TB, sc scenario.Scenario, p Plan, o Options) (*Matrix, *sim.Probe) {
+	t.Helper()
 	ctx := context.Background()
 	sp := sc.NewProbe()
 	l, err := probe.NewLink(ctx, sp)
@@ -31,7 +42,8 @@ func sweepScenario(t testing.TB, sc scenario.Scenario, p Plan) (*Matrix, *sim.Pr
 		t.Fatalf("%s: target voltage: %v", sc.Name, err)
 	}
 	start := time.Date(2026, 11, 24, 4, 0, 0, 0, time.UTC)
-	m, err := Run(ctx, l, p, Options{WireClock: func() time.Duration { return sp.Stats().Wire }})
+	o.WireClock = func() time.Duration { return sp.Stats().Wire }
+	m, err := Run(ctx, l, p, o)
 	if err != nil {
 		t.Fatalf("%s: sweep: %v", sc.Name, err)
 	}
@@ -55,12 +67,14 @@ func h5Rows(ap0, normal1, hot1, ur1 Outcome) rowWant {
 // Every scenario of the simulated bench, swept with the default plan: the
 // pattern of the matrix (scenarios.md) and the findings it must produce.
 func TestScenarioSweeps(t *testing.T) {
-	closedDebug := []string{"closed by the product state", "DBGMCU_SR", "not enabled", "no known way back", "0xF5F5F5F5", "LOCKED"}
+	closedDebug := []string{"debug closed by product state", "DBGMCU_SR", "not enabled", "through the DA mailbox"}
 	tests := map[string]struct {
 		rows    rowWant
 		state   targets.ProductState // read through AP1 Hot Plug (0: not readable)
 		ap1On   bool                 // DBGMCU_SR shows AP1 enabled (through AP0)
 		first   string               // the most important finding
+		title   string               // a phrase the first finding's title must hold
+		disc    targets.ProductState // the state the DA discovery reports (0: no discovery ran)
 		finds   map[string][]string  // rule → phrases its text must hold
 		noRules []string
 	}{
@@ -99,17 +113,22 @@ func TestScenarioSweeps(t *testing.T) {
 		},
 		"h533-tz-closed-no-da": {
 			rows: h5Rows(OutcomeOK, OutcomeAPClosed, OutcomeAPClosed, OutcomeAPClosed), first: "debug-closed",
-			finds:   map[string][]string{"debug-closed": append(closedDebug, "TZ_CLOSED")},
+			title: "debug closed by product state", disc: targets.StateTZClosed,
+			finds: map[string][]string{"debug-closed": append(closedDebug,
+				"AP0 reports TZ_CLOSED", "no DA provisioned: no way back", "0xF5F5F5F5", "replace the chip")},
 			noRules: []string{"provisioning", "all-ok", "nrst-not-wired", "debug-opens-late", "no-dp"},
 		},
 		"h533-closed-da": {
 			rows: h5Rows(OutcomeOK, OutcomeAPClosed, OutcomeAPClosed, OutcomeAPClosed), first: "debug-closed",
-			finds:   map[string][]string{"debug-closed": append(closedDebug, "CLOSED", "DA regression")},
+			title: "debug closed by product state", disc: targets.StateClosed,
+			finds: map[string][]string{"debug-closed": append(closedDebug,
+				"AP0 reports CLOSED", "DA provisioned (certificate)", "the way back is a DA regression with the certificate", "0xEAEAEAEA")},
 			noRules: []string{"provisioning", "all-ok"},
 		},
 		"h533-locked": {
 			rows: h5Rows(OutcomeOK, OutcomeAPClosed, OutcomeAPClosed, OutcomeAPClosed), first: "debug-closed",
-			finds:   map[string][]string{"debug-closed": append(closedDebug, "LOCKED is permanent")},
+			title: "LOCKED: no way back", disc: targets.StateLocked,
+			finds:   map[string][]string{"debug-closed": append(closedDebug, "AP0 reports LOCKED", "LOCKED is permanent", "replace the chip")},
 			noRules: []string{"provisioning", "all-ok"},
 		},
 		"h563-tz-closed-app": {
@@ -194,6 +213,16 @@ func TestScenarioSweeps(t *testing.T) {
 			checkOrdered(t, fs)
 			if len(fs) == 0 || fs[0].Rule != tt.first {
 				t.Errorf("first finding %v, want %q", ruleIDs(fs), tt.first)
+			} else if !strings.Contains(fs[0].Title, tt.title) {
+				t.Errorf("first finding's title %q lacks %q", fs[0].Title, tt.title)
+			}
+			switch d := m.Discovery; {
+			case tt.disc == 0 && d != nil:
+				t.Errorf("unexpected DA discovery: %s", d.Summary())
+			case tt.disc != 0 && (d == nil || d.Result == nil):
+				t.Errorf("no DA discovery result: %s", d.Summary())
+			case tt.disc != 0 && d.Result.State != tt.disc:
+				t.Errorf("DA discovery %s, want %v", d.Summary(), tt.disc)
 			}
 			for rule, phrases := range tt.finds {
 				f := findRule(fs, rule)

@@ -157,12 +157,13 @@ const otpErased = 0xFFFF
 // these are the model's choices. A host must use the same values, which
 // probe/da takes as its documented defaults.
 
-// The session-start words (UNCONFIRMED for H5): the N6 OEM firmware's
-// request "OEDA" and reply "DAOK", ASCII packed first character in the top
-// byte. The request must reach DBG_AUTH_HOST while NRST is held low.
+// The session-start words (UNCONFIRMED for H5): request "STDA", echoed
+// back as ST's STM32MP21 device does (the DA session notes' recommended
+// default), ASCII packed first character in the top byte. The request must
+// reach DBG_AUTH_HOST while NRST is held low.
 const (
-	daRequestWord = 0x4F454441 // "OEDA"
-	daReplyWord   = 0x44414F4B // "DAOK"
+	daRequestWord = 0x53544441 // "STDA"
+	daReplyWord   = daRequestWord
 )
 
 // daBootDelay is the modelled ROM boot time between NRST release and the

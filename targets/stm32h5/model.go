@@ -336,8 +336,8 @@ func (m *Model) SWDResponds() bool {
 	if m.cfg.Firmware != FirmwareSleepy || m.nrstLow || halted {
 		return true
 	}
-	if !m.userCodeRunsLocked() {
-		return true // the ROM runs, not the sleepy program
+	if !m.userCodeRunsLocked() || m.da.active {
+		return true // the ROM runs (or its DA loop), not the sleepy program
 	}
 	return m.now-m.runSince < m.cfg.SleepAfter
 }
@@ -487,7 +487,7 @@ func (m *Model) ap1Enabled() bool {
 }
 
 func (m *Model) ap1EnabledLocked() bool {
-	running := !m.nrstLow && m.userCodeRunsLocked()
+	running := !m.nrstLow && m.userCodeRunsLocked() && !m.da.active
 	return ap1Open(m.stateLocked(), m.cfg.NSDebugApp, running, m.daOpened)
 }
 

@@ -528,11 +528,11 @@ func TestConcurrentUse(t *testing.T) {
 func TestDBGMCUAndEngineeringArea(t *testing.T) {
 	m := newModel(t, Config{Line: LineH563, ProductState: targets.StateClosed, TZEN: 0xB4, DA: DACertificate, Package: 0x07, FlashKB: 1024})
 	// The DA mailbox answers through AP0 in CLOSED.
-	wr(t, m, 0, targets.H5DBGMCUAP0+targets.DBGMCUAuthHost, 0x4F454441)
+	wr(t, m, 0, targets.H5DBGMCUAP0+targets.DBGMCUAuthHost, 0x53544441)
 	if v := rd(t, m, 0, targets.H5DBGMCUAP0+targets.DBGMCUAuthAck); v&1 == 0 {
 		t.Errorf("DBG_AUTH_ACK 0x%08X: HOST_ACK not set by a host write", v)
 	}
-	if v := rd(t, m, 0, targets.H5DBGMCUAP0+targets.DBGMCUAuthHost); v != 0x4F454441 {
+	if v := rd(t, m, 0, targets.H5DBGMCUAP0+targets.DBGMCUAuthHost); v != 0x53544441 {
 		t.Errorf("DBG_AUTH_HOST 0x%08X", v)
 	}
 	wr(t, m, 0, targets.H5DBGMCUAP0+targets.DBGMCUCR, 6)
