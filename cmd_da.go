@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,11 +32,8 @@ func cmdDA(ctx context.Context, g *globalFlags, args []string, stdout, stderr io
 		fmt.Fprintln(stderr, "wired) and leaves it in the ROM's DA loop until its next reset.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
 	}
 	var o da.Options
 	var err error

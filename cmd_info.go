@@ -118,11 +118,8 @@ func cmdInfo(ctx context.Context, g *globalFlags, args []string, stdout, stderr 
 		fmt.Fprintln(stderr, "\nShows the probe, its firmware and the target voltage, connects in the chosen mode and reports every step.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	mode, err := probe.ParseConnectMode(*modeName)
 	if err == nil && (*apFlag > 255 || *apFlag < -1) {

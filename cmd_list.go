@@ -42,11 +42,8 @@ func cmdList(ctx context.Context, g *globalFlags, args []string, stdout, stderr 
 		fmt.Fprintln(stderr, "\nLists ST-LINK probes on USB, behind stlink-server (--server) and the simulated bench (--sim).")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()

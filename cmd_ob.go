@@ -123,8 +123,8 @@ func parseOBFlags(sub string, args []string, stderr io.Writer) (*obFlags, error)
 		return nil, errUsage
 	}
 	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, errUsage
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
 		}
 		args = fs.Args()
 		if len(args) == 0 {

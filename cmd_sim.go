@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -55,11 +54,8 @@ func cmdSimServe(ctx context.Context, g *globalFlags, args []string, stdout, std
 		fmt.Fprintln(stderr, "and stprobe --server. Stop with ctrl-c.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "stprobe sim serve: unexpected argument %q\n", fs.Arg(0))

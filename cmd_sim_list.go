@@ -31,11 +31,8 @@ func cmdSimList(ctx context.Context, g *globalFlags, args []string, stdout, stde
 		fmt.Fprintln(stderr, "\nLists the simulated bench scenarios; use one with --sim NAME.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()

@@ -43,11 +43,8 @@ func cmdSweep(ctx context.Context, g *globalFlags, args []string, stdout, stderr
 		fmt.Fprintln(stderr, "attempt and prints the partial matrix.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	var plan sweep.Plan
 	var err error

@@ -70,9 +70,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		err := c.run(ctx, &g, rest[1:], stdout, stderr)
 		switch {
-		case err == nil:
+		case err == nil, errors.Is(err, flag.ErrHelp):
 			return 0
-		case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
+		case errors.Is(err, errUsage):
 			return 2
 		default:
 			fmt.Fprintf(stderr, "stprobe %s: %v\n", c.name, err)
@@ -82,6 +82,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "stprobe: unknown command %q\n", rest[0])
 	usage(stderr, fs)
 	return 2
+}
+
+// parseFlags parses a sub-command's flags. The flag set has already told
+// the user what was wrong; the error is flag.ErrHelp for -h, else errUsage.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		return err
+	}
+	return errUsage
 }
 
 func usage(w io.Writer, fs *flag.FlagSet) {

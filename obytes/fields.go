@@ -223,16 +223,16 @@ func ForDevID(devID uint16) (*Layout, error) {
 
 // Product-state codes as field values (security reference §1.1).
 const (
-	stateOpen         = 0xED
-	stateProvisioning = 0x17
-	stateIROT         = 0x2E
-	stateTZClosed     = 0xC6
-	stateClosed       = 0x72
-	stateLocked       = 0x5C
-	reqRegression     = 0x9A
-	reqNSRegression   = 0xA3
-	tzenOn            = 0xB4
-	tzenOff           = 0xC3
+	stateOpen         = uint32(targets.StateOpen)
+	stateProvisioning = uint32(targets.StateProvisioning)
+	stateIROT         = uint32(targets.StateIROTProvisioned)
+	stateTZClosed     = uint32(targets.StateTZClosed)
+	stateClosed       = uint32(targets.StateClosed)
+	stateLocked       = uint32(targets.StateLocked)
+	reqRegression     = uint32(targets.RequestRegression)
+	reqNSRegression   = uint32(targets.RequestNSRegression)
+	tzenOn            = uint32(targets.TZENEnabled)
+	tzenOff           = uint32(targets.TZENDisabled)
 )
 
 // registerTable lists every option-byte register of the STM32H5 lines

@@ -216,39 +216,12 @@ func (e *RefusedError) Error() string {
 // ErrNoChange is returned by MakePlan when every assignment already holds.
 var ErrNoChange = errors.New("nothing to change: every field already has the requested value")
 
-// stateName names a product-state byte.
-func stateName(v uint32) string {
-	switch v {
-	case stateOpen:
-		return "OPEN"
-	case stateProvisioning:
-		return "PROVISIONING"
-	case stateIROT:
-		return "iROT_PROVISIONED"
-	case stateTZClosed:
-		return "TZ_CLOSED"
-	case stateClosed:
-		return "CLOSED"
-	case stateLocked:
-		return "LOCKED"
-	case reqRegression:
-		return "REGRESSION"
-	case reqNSRegression:
-		return "NS_REGRESSION"
-	}
-	return fmt.Sprintf("0x%02X", v)
-}
+// stateName names a PRODUCT_STATE field value as ST tools print it.
+func stateName(v uint32) string { return targets.ProductState(v).String() }
 
 // stateRank is the forward lifecycle order (OPEN = 0 … LOCKED = 5), -1 for
 // codes that are not states.
-func stateRank(v uint32) int {
-	for i, s := range []uint32{stateOpen, stateProvisioning, stateIROT, stateTZClosed, stateClosed, stateLocked} {
-		if s == v {
-			return i
-		}
-	}
-	return -1
-}
+func stateRank(v uint32) int { return targets.ProductState(v).Rank() }
 
 // wayBack says how a chip in state `from` really returns to OPEN.
 func wayBack(l *Layout, from uint32, da DAStatus) string {

@@ -105,7 +105,7 @@ func TestConnectModesGenericM33(t *testing.T) {
 func TestConnectHotPlugWritesNothingToTheCore(t *testing.T) {
 	ctx := context.Background()
 	chip := chipsim.NewGeneric(0)
-	p, l := newSim(t, "V2J46S7", chip)
+	p, _ := newSim(t, "V2J46S7", chip)
 	// record every memory write command the link sends
 	rec := &recorder{Transport: p}
 	l, err := probe.NewLink(ctx, rec)
