@@ -1,14 +1,14 @@
 # stprobe — two commands on a fresh machine: `make run` and `make test`.
 # Both install the system packages they need (Debian, as root) first.
 
-GO      ?= go
-BIN     := bin/stprobe
-SCENARIO ?= h533-provisioning
+GO          ?= go
+BIN         := bin/stprobe
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 RUN_PKGS  := libusb-1.0-0-dev pkg-config
 TEST_PKGS := $(RUN_PKGS) openocd stlink-tools umockdev gir1.2-umockdev-1.0 python3-gi tmux openssh-client
 
-.PHONY: run test build deps-run deps-test vet clean
+.PHONY: run test build deps-run deps-test lint clean
 
 run: deps-run build
 	./$(BIN) info
@@ -16,11 +16,14 @@ run: deps-run build
 build:
 	$(GO) build -o $(BIN) .
 
-test: deps-test vet
+test: deps-test lint
 	$(GO) test -race -count=1 ./...
 
-vet:
+# gofmt, go vet and staticcheck must all be clean.
+lint:
+	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 deps-run:
 	@scripts/install-deps.sh $(RUN_PKGS)
