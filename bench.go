@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/proto"
@@ -36,7 +37,12 @@ func openBench(ctx context.Context, g *globalFlags) (*bench, error) {
 func openBenchNotify(ctx context.Context, g *globalFlags, notice io.Writer) (*bench, error) {
 	switch {
 	case g.sim != "":
-		return openSim(ctx, g.sim)
+		b, err := openSim(ctx, g.sim)
+		if err == nil && g.serial != "" && !strings.EqualFold(g.serial, b.Info.Serial) {
+			b.Close()
+			return nil, fmt.Errorf("--probe %s: the simulated bench %q has one probe, serial %s (drop --probe, or drop --sim to use a real probe)", g.serial, g.sim, b.Info.Serial)
+		}
+		return b, err
 	case g.server != "":
 		t, info, err := probe.OpenServer(ctx, g.server, g.serial)
 		if err != nil {
@@ -57,6 +63,9 @@ func openBenchNotify(ctx context.Context, g *globalFlags, notice io.Writer) (*be
 	}
 	t, info, err := probe.OpenUSB(ctx, g.serial)
 	if err != nil {
+		if g.serial != "" {
+			return nil, fmt.Errorf("opening the USB probe with serial %s (see: stprobe list): %w", g.serial, err)
+		}
 		return nil, fmt.Errorf("opening USB probe: %w", err)
 	}
 	return newBench(ctx, t, info, nil)

@@ -15,8 +15,18 @@ import (
 // cmdDA runs debug-authentication commands. Only the read-only discovery
 // exists so far; regression and debug opening come later.
 func cmdDA(ctx context.Context, g *globalFlags, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "discover" {
-		fmt.Fprintln(stderr, "usage: stprobe da discover [--json] [--request WORD] [--reply WORD[,WORD]] [--khz KHZ]")
+	const usage = "usage: stprobe da discover [--json] [--request WORD] [--reply WORD[,WORD]] [--khz KHZ]\n\n" +
+		"Debug authentication: only discovery (read-only) is built so far; regression and debug opening are not.\n"
+	switch {
+	case len(args) == 0:
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	case args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help":
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	case args[0] != "discover":
+		fmt.Fprintf(stderr, "stprobe da: unknown sub-command %q (only discover is built so far)\n", args[0])
+		fmt.Fprint(stderr, usage)
 		return errUsage
 	}
 	fs := flag.NewFlagSet("da discover", flag.ContinueOnError)

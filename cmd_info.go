@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -111,7 +112,8 @@ func cmdInfo(ctx context.Context, g *globalFlags, args []string, stdout, stderr 
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
 	modeName := fs.String("mode", "hotplug", "connect `MODE`: normal (attach and halt), hotplug (attach only, nothing written to the core) or under-reset")
-	apFlag := fs.Int("ap", -1, "access port `N` to connect on (default: the identified chip's core port, else 0)")
+	var apFlag optionalAP
+	fs.Var(&apFlag, "ap", "access port `N` to connect on, 0..255 (default: the identified chip's core port, else 0)")
 	freq := fs.Int("freq", 0, "SWD clock in `KHZ` (default: the probe's current clock)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: stprobe info [--json] [--mode normal|hotplug|under-reset] [--ap N] [--freq KHZ]")
@@ -122,16 +124,14 @@ func cmdInfo(ctx context.Context, g *globalFlags, args []string, stdout, stderr 
 		return err
 	}
 	mode, err := probe.ParseConnectMode(*modeName)
-	if err == nil && (*apFlag > 255 || *apFlag < -1) {
-		err = fmt.Errorf("access port %d: want 0..255", *apFlag)
-	}
 	if err == nil && *freq < 0 {
-		err = fmt.Errorf("frequency %d kHz: want a positive number", *freq)
+		err = fmt.Errorf("frequency %d kHz: want a positive number of kHz (or 0 for the probe's current clock)", *freq)
 	}
-	if err != nil || fs.NArg() > 0 {
-		if err != nil {
-			fmt.Fprintf(stderr, "stprobe info: %v\n", err)
-		}
+	if err == nil && fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "stprobe info: %v\n", err)
 		fs.Usage()
 		return errUsage
 	}
@@ -153,7 +153,7 @@ func cmdInfo(ctx context.Context, g *globalFlags, args []string, stdout, stderr 
 		out.Voltage = &v
 	}
 
-	ap, auto := uint8(max(*apFlag, 0)), *apFlag < 0
+	ap, auto := apFlag.ap, !apFlag.set
 	o := probe.ConnectOptions{Mode: mode, AP: ap, FrequencyKHz: *freq}
 	rep, err := probe.Connect(ctx, l, o)
 	if err != nil {
@@ -198,9 +198,16 @@ func cmdInfo(ctx context.Context, g *globalFlags, args []string, stdout, stderr 
 		return fmt.Errorf("writing info: %w", err)
 	}
 	if rep.Err != nil {
-		return fmt.Errorf("%s connect on AP%d failed at %q: %w", rep.Mode.Title(), rep.AP, rep.FailedStep, rep.Err)
+		return fmt.Errorf("%s connect on AP%d failed at %q: %s (for a diagnosis, try every mode, AP and clock: stprobe sweep)",
+			rep.Mode.Title(), rep.AP, rep.FailedStep, stepError(rep.FailedStep, rep.Err))
 	}
 	return nil
+}
+
+// stepError is err's text without the step name it often starts with
+// (the step is already named next to it).
+func stepError(step string, err error) string {
+	return strings.TrimPrefix(err.Error(), step+": ")
 }
 
 // printInfo renders the info as aligned text.
@@ -237,7 +244,11 @@ func printInfo(w io.Writer, info probe.Info, out infoJSON, rep *probe.ConnectRep
 	if rep.Err != nil {
 		result = fmt.Sprintf("FAILED at %q", rep.FailedStep)
 	}
-	row("Connect", "%s on AP%d at %s: %s", rep.Mode.Title(), rep.AP, khz(rep.FrequencyKHz), result)
+	clock := khz(rep.FrequencyKHz)
+	if rep.RequestedKHz != 0 && rep.FrequencyKHz != 0 && rep.RequestedKHz != rep.FrequencyKHz {
+		clock += fmt.Sprintf(" (asked %s; the nearest the probe supports)", khz(rep.RequestedKHz))
+	}
+	row("Connect", "%s on AP%d at %s: %s", rep.Mode.Title(), rep.AP, clock, result)
 	if rep.DPOK {
 		row("  DPIDR", "0x%08X", rep.DPIDR)
 		row("  CTRL/STAT", "0x%08X", rep.CtrlStat)
@@ -252,7 +263,7 @@ func printInfo(w io.Writer, info probe.Info, out infoJSON, rep *probe.ConnectRep
 	}
 	row("  Core", "%s", rep.Core)
 	if rep.Err != nil {
-		row("  Error", "[%s] %v", dash(string(probe.LayerOf(rep.Err))), rep.Err)
+		row("  Error", "[%s] %s", dash(string(probe.LayerOf(rep.Err))), stepError(rep.FailedStep, rep.Err))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -271,6 +282,28 @@ func printInfo(w io.Writer, info probe.Info, out infoJSON, rep *probe.ConnectRep
 			return err
 		}
 	}
+	return nil
+}
+
+// optionalAP is the --ap flag: an access port number, or unset.
+type optionalAP struct {
+	ap  uint8
+	set bool
+}
+
+func (a *optionalAP) String() string {
+	if a == nil || !a.set {
+		return ""
+	}
+	return strconv.Itoa(int(a.ap))
+}
+
+func (a *optionalAP) Set(s string) error {
+	n, err := strconv.ParseUint(s, 0, 8)
+	if err != nil {
+		return fmt.Errorf("want an access port number from 0 to 255")
+	}
+	a.ap, a.set = uint8(n), true
 	return nil
 }
 

@@ -107,3 +107,37 @@ func TestInfoUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestInfoArgumentMistakes(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--ap", "300"}, "from 0 to 255"},
+		{[]string{"--ap", "-1"}, "from 0 to 255"},
+		{[]string{"--freq", "-1"}, "want a positive number of kHz"},
+		{[]string{"--mode", "sideways"}, "sideways"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+	}
+	for _, tt := range tests {
+		code, out, errOut := runCmd(t, append([]string{"--sim", "h533-open", "info"}, tt.args...)...)
+		if code != 2 || out != "" || !strings.Contains(errOut, tt.want) {
+			t.Errorf("info %v: exit %d, stdout %q, stderr %q; want exit 2 and %q", tt.args, code, out, errOut, tt.want)
+		}
+		if strings.Contains(errOut, "(default -1)") {
+			t.Errorf("info %v: usage shows the internal default -1:\n%s", tt.args, errOut)
+		}
+	}
+}
+
+func TestInfoShowsRequestedClock(t *testing.T) {
+	// 7 kHz is not on the ST-LINK/V2 ladder: the probe sets 5 kHz, and the
+	// report says both.
+	code, out, errOut := runCmd(t, "--sim", "h533-open", "info", "--ap", "1", "--freq", "7")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "at 5 kHz (asked 7 kHz") {
+		t.Errorf("connect line does not show the requested clock:\n%s", out)
+	}
+}

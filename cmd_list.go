@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/stprobe/stprobe/probe"
@@ -46,6 +47,7 @@ func cmdList(ctx context.Context, g *globalFlags, args []string, stdout, stderr 
 		return err
 	}
 	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "stprobe list: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
 		return errUsage
 	}
@@ -83,6 +85,22 @@ func cmdList(ctx context.Context, g *globalFlags, args []string, stdout, stderr 
 	}
 	for _, e := range errs {
 		fmt.Fprintf(stderr, "stprobe list: warning: %v\n", e)
+	}
+	if g.serial != "" {
+		all := found
+		found = nil
+		for _, i := range all {
+			if strings.EqualFold(i.Serial, g.serial) {
+				found = append(found, i)
+			}
+		}
+		if len(found) == 0 && len(all) > 0 {
+			var serials []string
+			for _, i := range all {
+				serials = append(serials, dash(i.Serial))
+			}
+			return fmt.Errorf("no probe with serial %s among those found (%s)", g.serial, strings.Join(serials, ", "))
+		}
 	}
 
 	if *asJSON {

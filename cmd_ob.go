@@ -37,6 +37,42 @@ type obEnv struct {
 	stateDir       string
 	user           string
 	onEvent        func(obytes.Event)
+	// rerun is the command line that reaches the same probe and state
+	// directory again ("stprobe --sim NAME ob" and its flags), for the
+	// "to apply" hint; empty means plain "stprobe ob".
+	rerun obRerun
+}
+
+// obRerun is how plan spells the apply command it suggests: the global
+// selectors before "ob", and the ob flags that must be repeated after it.
+type obRerun struct {
+	global []string // e.g. --sim h533-open
+	flags  []string // e.g. --state-dir DIR
+}
+
+// newOBRerun records the selectors and ob flags a suggested command needs.
+func newOBRerun(g *globalFlags, f *obFlags) obRerun {
+	var r obRerun
+	for _, kv := range [][2]string{{"--sim", g.sim}, {"--server", g.server}, {"--probe", g.serial}} {
+		if kv[1] != "" {
+			r.global = append(r.global, kv[0], shellQuote(kv[1]))
+		}
+	}
+	for _, kv := range [][2]string{{"--state-dir", f.stateDir}, {"--da-method", f.daMethod}} {
+		if kv[1] != "" {
+			r.flags = append(r.flags, kv[0], shellQuote(kv[1]))
+		}
+	}
+	return r
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but plain
+// word characters.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=@%+,-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 const obUsage = `usage:
@@ -60,6 +96,16 @@ func cmdOB(ctx context.Context, g *globalFlags, args []string, stdout, stderr io
 		return errUsage
 	}
 	sub := args[0]
+	switch sub {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stderr, obUsage)
+		return flag.ErrHelp
+	}
+	if strings.HasPrefix(sub, "-") {
+		fmt.Fprintf(stderr, "stprobe ob: %s before the sub-command: give the sub-command first (stprobe ob read|plan|apply|journal [FLAGS])\n", sub)
+		fmt.Fprint(stderr, obUsage)
+		return errUsage
+	}
 	f, err := parseOBFlags(sub, args[1:], stderr)
 	if err != nil {
 		return err
@@ -68,8 +114,12 @@ func cmdOB(ctx context.Context, g *globalFlags, args []string, stdout, stderr io
 	if err != nil {
 		return err
 	}
+	env.rerun = newOBRerun(g, f)
 	if sub == "journal" {
 		return obJournal(env, f)
+	}
+	if err := checkApplyTarget(ctx, g, sub, probe.ListUSB); err != nil {
+		return err
 	}
 	b, err := openBench(ctx, g)
 	if err != nil {
@@ -77,6 +127,24 @@ func cmdOB(ctx context.Context, g *globalFlags, args []string, stdout, stderr io
 	}
 	defer b.Close()
 	return runOB(ctx, b, sub, f, env)
+}
+
+// checkApplyTarget keeps ob apply from writing to the simulated bench that
+// openBench falls back to when no probe was chosen and none is on USB: a
+// write goes only to a probe the user chose, or to a board named with --sim.
+func checkApplyTarget(ctx context.Context, g *globalFlags, sub string, listUSB func(context.Context) ([]probe.Info, error)) error {
+	if sub != "apply" || g.sim != "" || g.server != "" || g.serial != "" {
+		return nil
+	}
+	found, err := listUSB(ctx)
+	if len(found) > 0 {
+		return nil
+	}
+	why := "no ST-LINK found on USB"
+	if err != nil {
+		why = fmt.Sprintf("no ST-LINK usable on USB (%v)", err)
+	}
+	return fmt.Errorf("%s: ob apply does not fall back to the simulated bench; plug the probe in, or rehearse the change with --sim SCENARIO (see: stprobe sim list)", why)
 }
 
 // newOBEnv resolves the state directory and the user name.
@@ -108,7 +176,9 @@ func parseOBFlags(sub string, args []string, stderr io.Writer) (*obFlags, error)
 	case "read":
 		fs.BoolVar(&f.json, "json", false, "print JSON")
 	case "plan", "apply":
-		fs.BoolVar(&f.json, "json", false, "print JSON")
+		if sub == "plan" {
+			fs.BoolVar(&f.json, "json", false, "print JSON")
+		}
 		fs.StringVar(&f.daMethod, "da-method", "", "the provisioned DA method when the chip cannot tell (password or certificate)")
 		fs.StringVar(&f.fromBackup, "from-backup", "", "plan the return to the option bytes saved in this backup `FILE` (instead of FIELD=VALUE)")
 		if sub == "apply" {
@@ -211,6 +281,7 @@ func connectOB(ctx context.Context, b *bench, daMethod string) (*obSession, erro
 	}
 	chip, err := targets.Identify(ctx, b.Link, rep.DPIDR)
 	if err != nil {
+		err = fmt.Errorf("identifying the chip (the ob commands know the STM32H5 only): %w", err)
 		if s.closed != nil {
 			return nil, fmt.Errorf("%v; and through AP0: %w", s.closed, err)
 		}
@@ -255,11 +326,20 @@ func runOB(ctx context.Context, b *bench, sub string, f *obFlags, env *obEnv) er
 		return obRead(s, f, env, j)
 	case "plan":
 		_, err := obPlan(s, f, env)
-		return err
+		return inputMistake(err)
 	case "apply":
-		return obApply(ctx, s, f, env)
+		return inputMistake(obApply(ctx, s, f, env))
 	}
 	return errUsage
+}
+
+// inputMistake marks the errors that are mistakes in the FIELD=VALUE
+// arguments (exit status 2) rather than failures of the chip or the probe.
+func inputMistake(err error) error {
+	if errors.Is(err, obytes.ErrUnknownField) || errors.Is(err, obytes.ErrInvalidValue) {
+		return &inputError{err}
+	}
+	return err
 }
 
 // fieldOf returns the decoded field of the session's _CUR values.
@@ -365,7 +445,7 @@ func closedWhy(s *obSession) string {
 	case s.apErr != nil:
 		fmt.Fprintf(&b, "; DBGMCU_SR unreadable through AP0: %v", s.apErr)
 	case s.enable&2 == 0:
-		b.WriteString("; DBGMCU_SR says AP1 is not enabled: the product state closes debug (TZ_CLOSED without an application that opens it, CLOSED or LOCKED); debug authentication can reopen it if DA data was provisioned, never in LOCKED")
+		b.WriteString("; DBGMCU_SR says AP1 is not enabled: the product state closes debug (TZ_CLOSED without an application that opens it, CLOSED or LOCKED); debug authentication can reopen it if DA data was provisioned, never in LOCKED (stprobe da discover tells the product state and whether DA is provisioned)")
 	default:
 		b.WriteString("; DBGMCU_SR says AP1 is enabled, so check the wiring, the SWD clock and the connect mode")
 	}
@@ -411,7 +491,7 @@ func obPlan(s *obSession, f *obFlags, env *obEnv) (*obytes.Plan, error) {
 		}
 		return nil, err
 	}
-	printPlan(env.stdout, s, p)
+	printPlan(env.stdout, s, p, env.rerun)
 	return p, nil
 }
 
@@ -429,9 +509,9 @@ func (s *obSession) assignments(f *obFlags) ([]obytes.Assignment, error) {
 	case bk.Snapshot == nil:
 		return nil, fmt.Errorf("backup %s holds no option bytes", f.fromBackup)
 	case bk.DevID != s.layout.DevID:
-		return nil, fmt.Errorf("backup %s is of a %s, this chip is a %s", f.fromBackup, bk.LineName, s.layout.LineName)
+		return nil, fmt.Errorf("backup %s holds the option bytes of an %s; this chip is an %s", f.fromBackup, bk.LineName, s.layout.LineName)
 	case bk.UID != s.chip.UIDString():
-		return nil, fmt.Errorf("backup %s is of chip %s, this is chip %s", f.fromBackup, bk.UID, s.chip.UIDString())
+		return nil, fmt.Errorf("backup %s holds the option bytes of the chip with UID %s; this chip's UID is %s (backups are restored only to the chip they came from)", f.fromBackup, bk.UID, s.chip.UIDString())
 	}
 	as := s.layout.AssignmentsTo(s.snap.Cur, bk.Snapshot.Cur)
 	if len(as) == 0 {
@@ -452,7 +532,7 @@ func printRefusals(w io.Writer, re *obytes.RefusedError) {
 }
 
 // printPlan shows the diff, the risk and the phrase.
-func printPlan(w io.Writer, s *obSession, p *obytes.Plan) {
+func printPlan(w io.Writer, s *obSession, p *obytes.Plan, rerun obRerun) {
 	fmt.Fprintf(w, "chip:    %s\n", s.chip.String())
 	fmt.Fprintf(w, "DA data: %v\n\n", p.DA)
 	for _, c := range p.Changes {
@@ -474,16 +554,18 @@ func printPlan(w io.Writer, s *obSession, p *obytes.Plan) {
 		fmt.Fprintf(w, "step: %s%s\n", ph.Name, extra)
 	}
 	fmt.Fprintf(w, "confirmation phrase: %s\n", p.Phrase)
-	args := make([]string, 0, len(p.Changes))
+	args := append([]string{"stprobe"}, rerun.global...)
+	args = append(args, "ob", "apply")
 	for _, c := range p.Changes {
 		args = append(args, fmt.Sprintf("%s=0x%X", c.Field, c.To.Raw))
 	}
-	override := ""
+	args = append(args, rerun.flags...)
+	args = append(args, "--confirm", shellQuote(p.Phrase))
 	if p.NeedsOverride {
-		override = " --override-brick"
+		args = append(args, "--override-brick")
 		fmt.Fprintln(w, "THIS CAN NEVER BE UNDONE AND MAY LEAVE THE CHIP UNREACHABLE: apply needs --override-brick and the phrase.")
 	}
-	fmt.Fprintf(w, "to apply: stprobe ob apply %s --confirm %q%s\n", strings.Join(args, " "), p.Phrase, override)
+	fmt.Fprintf(w, "to apply: %s\n", strings.Join(args, " "))
 }
 
 // obApply plans again, checks the confirmation and applies.
@@ -510,6 +592,9 @@ func obApply(ctx context.Context, s *obSession, f *obFlags, env *obEnv) error {
 		},
 	}
 	res, err := obytes.Apply(ctx, b.Link, p, o)
+	if errors.Is(err, obytes.ErrNeedsOverride) {
+		err = fmt.Errorf("%w; nothing was written. Add --override-brick only if you accept that this chip may never be debugged again", err)
+	}
 	if err != nil {
 		if res != nil && res.Backup != "" {
 			fmt.Fprintf(env.stdout, "backup of the option bytes before the write: %s\n", res.Backup)

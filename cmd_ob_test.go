@@ -249,15 +249,30 @@ func TestOBUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"ob"}, {"ob", "frob"}, {"ob", "plan"}, {"ob", "apply", "IWDG_SW=0"}, {"ob", "read", "X=1"},
 		{"ob", "plan", "IWDG_SW=0", "--da-method", "telepathy"},
+		{"ob", "--state-dir", "x", "read"},                           // flags after the sub-command
+		{"ob", "apply", "IWDG_SW=0", "--confirm", "apply", "--json"}, // apply prints text only
 	} {
 		if code, _, _ := runCLI(t, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}
 	}
-	// Unknown field on a connected chip: exit 1 with the valid names.
-	code, _, errOut := runCLI(t, "--sim", "h503-open", "ob", "plan", "TZEN=0xB4", "--state-dir", t.TempDir())
-	if code != 1 || !strings.Contains(errOut, "has no field") {
-		t.Errorf("exit %d: %s", code, errOut)
+	// A field the chip does not have, or a value it does not take, is a
+	// mistake in the arguments: usage status 2, with the valid choices.
+	for _, tt := range []struct{ scenario, arg, want string }{
+		{"h503-open", "TZEN=0xB4", "has no field"},
+		{"h563-open", "FOO=1", "has no field"},
+		{"h533-provisioning", "PRODUCT_STATE=0x42", "not a valid encoding"},
+		{"h563-open", "BOR_LEV=9", "does not fit"},
+	} {
+		for _, sub := range []string{"plan", "apply"} {
+			code, out, errOut := runCLI(t, "--sim", tt.scenario, "ob", sub, tt.arg, "--confirm", "apply", "--state-dir", t.TempDir())
+			if sub == "plan" {
+				code, out, errOut = runCLI(t, "--sim", tt.scenario, "ob", sub, tt.arg, "--state-dir", t.TempDir())
+			}
+			if code != 2 || !strings.Contains(errOut, tt.want) || out != "" {
+				t.Errorf("%s ob %s %s: exit %d, stdout %q, stderr %q; want exit 2 and %q", tt.scenario, sub, tt.arg, code, out, errOut, tt.want)
+			}
+		}
 	}
 }
 
@@ -321,5 +336,124 @@ func TestOBPlanFromBackup(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t, "ob", "plan", "IWDG_SW=0", "--from-backup", backups[0]); code != 2 {
 		t.Errorf("both FIELD=VALUE and --from-backup: exit %d", code)
+	}
+}
+
+// shellWords splits a command line printed for a POSIX shell (words
+// separated by spaces, single quotes as shellQuote writes them).
+func shellWords(line string) []string {
+	var words []string
+	var cur strings.Builder
+	inWord, quoted := false, false
+	for _, r := range line {
+		switch {
+		case r == '\'':
+			quoted, inWord = !quoted, true
+		case r == ' ' && !quoted:
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words
+}
+
+func TestOBPlanSuggestsRunnableApply(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state dir")
+	tests := []struct {
+		scenario, change string
+		override         bool
+	}{
+		{"h563-open", "BOR_LEV=2", false},
+		{"h533-provisioning-da", "PRODUCT_STATE=0xC6", false},
+		{"h533-provisioning", "PRODUCT_STATE=0xC6", true},
+	}
+	for _, tt := range tests {
+		code, out, errOut := runCLI(t, "--sim", tt.scenario, "ob", "plan", tt.change, "--state-dir", dir)
+		if code != 0 {
+			t.Fatalf("%s plan: exit %d: %s", tt.scenario, code, errOut)
+		}
+		var line string
+		for l := range strings.Lines(out) {
+			if s, ok := strings.CutPrefix(l, "to apply: "); ok {
+				line = strings.TrimSpace(s)
+			}
+		}
+		words := shellWords(line)
+		if len(words) < 4 || words[0] != "stprobe" || words[1] != "--sim" || words[2] != tt.scenario {
+			t.Fatalf("%s: suggested command %q does not select the same bench", tt.scenario, line)
+		}
+		if !strings.Contains(line, "--state-dir '"+dir+"'") {
+			t.Errorf("%s: suggested command %q does not keep the state directory", tt.scenario, line)
+		}
+		if got := strings.Contains(line, "--override-brick"); got != tt.override {
+			t.Errorf("%s: --override-brick in %q: %v, want %v", tt.scenario, line, got, tt.override)
+		}
+		// The suggestion, run as printed, applies the change.
+		code, out, errOut = runCLI(t, words[1:]...)
+		if code != 0 || !strings.Contains(out, "APPLIED") {
+			t.Errorf("%s: running %q: exit %d\n%s%s", tt.scenario, line, code, out, errOut)
+		}
+	}
+}
+
+func TestOBApplyBrickWithoutOverrideSaysWhatToAdd(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errOut := runCLI(t, "--sim", "h533-provisioning", "ob", "apply", "PRODUCT_STATE=0xC6",
+		"--confirm", "brick 00450499 PRODUCT_STATE=0xC6", "--state-dir", dir)
+	if code != 1 || !strings.Contains(errOut, "nothing was written") || !strings.Contains(errOut, "--override-brick") {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+	if j, _ := obytes.CheckJournal(dir); j != nil {
+		t.Errorf("a refused apply left a journal: %v", j)
+	}
+}
+
+func TestOBFlagBeforeSubCommand(t *testing.T) {
+	code, out, errOut := runCLI(t, "--sim", "h533-open", "ob", "--state-dir", t.TempDir(), "read")
+	if code != 2 || out != "" || !strings.Contains(errOut, "give the sub-command first") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if code, _, errOut := runCLI(t, "ob", "-h"); code != 0 {
+		t.Errorf("ob -h: exit %d: %s", code, errOut)
+	}
+}
+
+func TestOBApplyNeverFallsBackToTheSimulator(t *testing.T) {
+	none := func(context.Context) ([]probe.Info, error) { return nil, nil }
+	one := func(context.Context) ([]probe.Info, error) {
+		return []probe.Info{{Backend: probe.BackendUSB, Serial: "0670FF"}}, nil
+	}
+	tests := []struct {
+		name    string
+		g       globalFlags
+		sub     string
+		list    func(context.Context) ([]probe.Info, error)
+		refused bool
+	}{
+		{"apply, nothing chosen, no USB probe", globalFlags{}, "apply", none, true},
+		{"apply, a USB probe present", globalFlags{}, "apply", one, false},
+		{"apply on a named simulated board", globalFlags{sim: "h533-open"}, "apply", none, false},
+		{"apply through stlink-server", globalFlags{server: "127.0.0.1:7184"}, "apply", none, false},
+		{"apply to a chosen serial", globalFlags{serial: "0670FF"}, "apply", none, false},
+		{"read falls back", globalFlags{}, "read", none, false},
+		{"plan falls back", globalFlags{}, "plan", none, false},
+	}
+	for _, tt := range tests {
+		err := checkApplyTarget(context.Background(), &tt.g, tt.sub, tt.list)
+		if (err != nil) != tt.refused {
+			t.Errorf("%s: %v, refused want %v", tt.name, err, tt.refused)
+		}
+		if err != nil && !strings.Contains(err.Error(), "--sim") {
+			t.Errorf("%s: %v does not say how to rehearse", tt.name, err)
+		}
 	}
 }

@@ -94,6 +94,8 @@ func cmdSimServe(ctx context.Context, g *globalFlags, args []string, stdout, std
 		model, v, v.VID, v.PID, p.Config().Serial, sc.Name, l.Addr())
 	if port := l.Addr().(*net.TCPAddr).Port; port != 0 {
 		fmt.Fprintf(stdout, "OpenOCD: openocd -f interface/stlink-dap.cfg -c \"st-link backend tcp %d\" -c \"transport select dapdirect_swd\" -f TARGET.cfg\n", port)
+		fmt.Fprintf(stdout, "         (TARGET.cfg: testdata/stm32h5-openocd.cfg in the stprobe sources for an STM32H5)\n")
+		fmt.Fprintf(stdout, "stprobe: stprobe --server 127.0.0.1:%d info\n", port)
 	}
 	if err := sim.Serve(ctx, l, p); err != nil {
 		return fmt.Errorf("serving %s: %w", l.Addr(), err)

@@ -35,6 +35,7 @@ func cmdSimList(ctx context.Context, g *globalFlags, args []string, stdout, stde
 		return err
 	}
 	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "stprobe sim list: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
 		return errUsage
 	}

@@ -76,8 +76,14 @@ func cmdSweep(ctx context.Context, g *globalFlags, args []string, stdout, stderr
 	if err == nil && *freqsFlag != "" {
 		plan.FrequenciesKHz, err = sweep.ParseFrequencies(*freqsFlag)
 	}
-	if err == nil && len(plan.FrequenciesKHz) > 0 {
-		err = plan.Validate()
+	if err == nil {
+		// The default clocks come from the probe, once it is open: check
+		// the rest of the plan now, so that a mistake is a usage error.
+		check := plan
+		if len(check.FrequenciesKHz) == 0 {
+			check.FrequenciesKHz = []int{100}
+		}
+		err = check.Validate()
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "stprobe sweep: %v\n", err)
@@ -153,7 +159,11 @@ func sweepBench(ctx context.Context, b *bench, cfg sweepConfig, stdout io.Writer
 	}
 	if runErr != nil {
 		tried := len(m.Cells) - m.Count(sweep.OutcomeSkipped)
-		return fmt.Errorf("sweep stopped after %d of %d cells (the matrix above is partial): %w", tried, len(m.Cells), runErr)
+		why := "sweep stopped"
+		if errors.Is(runErr, context.Canceled) {
+			why = "sweep interrupted"
+		}
+		return fmt.Errorf("%s after %d of %d cells (the matrix above is partial): %w", why, tried, len(m.Cells), runErr)
 	}
 	return nil
 }

@@ -83,6 +83,7 @@ func TestCmdSweepUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"--json", "--md"}, {"--modes", "sideways"}, {"--aps", "300"}, {"--freqs", "0"},
 		{"--freqs", "100,100"}, {"extra"}, {"--cell-timeout", "0s"},
+		{"--modes", "normal,normal"}, {"--aps", "1,1"}, // duplicates with the default clocks
 	} {
 		_, errOut, err := runSweep(t, context.Background(), "h533-open", args...)
 		if !errors.Is(err, errUsage) || !strings.Contains(errOut, "usage: stprobe sweep") {
@@ -111,7 +112,7 @@ func TestCmdSweepCancelled(t *testing.T) {
 		}}
 	var out bytes.Buffer
 	err = sweepBench(ctx, b, cfg, &out)
-	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "after 3 of 6 cells") {
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "sweep interrupted after 3 of 6 cells") {
 		t.Fatalf("err %v", err)
 	}
 	if !strings.Contains(out.String(), "skipped") || !strings.Contains(out.String(), "3 of 6 cells were not tried") {

@@ -11,6 +11,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
+
+	"github.com/stprobe/stprobe/probe/sim/scenario"
 )
 
 // globalFlags are the probe selectors shared by every sub-command.
@@ -57,11 +60,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&g.serial, "probe", "", "use the probe with this `SERIAL`")
 	fs.Usage = func() { usage(stderr, fs) }
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
 		usage(stderr, fs)
+		return 2
+	}
+	if err := checkSelectors(&g, rest[0]); err != nil {
+		fmt.Fprintf(stderr, "stprobe: %v\n", err)
 		return 2
 	}
 	for _, c := range commands() {
@@ -74,14 +84,47 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 0
 		case errors.Is(err, errUsage):
 			return 2
+		case errors.As(err, new(*inputError)):
+			fmt.Fprintf(stderr, "stprobe %s: %s\n", c.name, oneLine(err))
+			return 2
 		default:
-			fmt.Fprintf(stderr, "stprobe %s: %v\n", c.name, err)
+			fmt.Fprintf(stderr, "stprobe %s: %s\n", c.name, oneLine(err))
 			return 1
 		}
 	}
 	fmt.Fprintf(stderr, "stprobe: unknown command %q\n", rest[0])
 	usage(stderr, fs)
 	return 2
+}
+
+// oneLine is err's text on one line: joined errors are separated by "; "
+// so that every line of stderr starts with the command that failed.
+func oneLine(err error) string {
+	return strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+}
+
+// inputError is a mistake in the command's arguments found only once the
+// target was reached (an option-byte field the chip does not have, say): it
+// is printed like a failure but exits with the usage status 2.
+type inputError struct{ err error }
+
+func (e *inputError) Error() string { return e.err.Error() }
+func (e *inputError) Unwrap() error { return e.err }
+
+// checkSelectors rejects global selectors that contradict each other or
+// name no simulated board, before any command runs. Only list takes both
+// --sim and --server (it lists every source it is given).
+func checkSelectors(g *globalFlags, cmd string) error {
+	if g.sim == "" {
+		return nil
+	}
+	if g.server != "" && cmd != "list" {
+		return fmt.Errorf("--sim %s and --server %s both choose the probe: give one of them", g.sim, g.server)
+	}
+	if _, err := scenario.Lookup(g.sim); err != nil {
+		return fmt.Errorf("--sim: %w", err)
+	}
+	return nil
 }
 
 // parseFlags parses a sub-command's flags. The flag set has already told
