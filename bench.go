@@ -46,7 +46,7 @@ func openBenchNotify(ctx context.Context, g *globalFlags, notice io.Writer) (*be
 	case g.server != "":
 		t, info, err := probe.OpenServer(ctx, g.server, g.serial)
 		if err != nil {
-			return nil, fmt.Errorf("opening probe through stlink-server %s: %w", g.server, err)
+			return nil, fmt.Errorf("opening the probe: %w", err)
 		}
 		return newBench(ctx, t, info, nil)
 	}

@@ -42,7 +42,45 @@ func (e *ServerStatusError) Error() string {
 
 // serverConn is one TCP connection to stlink-server.
 type serverConn struct {
-	c net.Conn
+	c    net.Conn
+	addr string
+}
+
+// ServerError is a failure to reach or hear from stlink-server, worded for
+// the server rather than for a USB cable. It still matches ErrDisconnected
+// or ErrTimeout with errors.Is.
+type ServerError struct {
+	Addr     string
+	What     string // what went wrong, e.g. "connection refused"
+	Next     string // what to try
+	sentinel error
+	cause    error
+}
+
+// Error says what failed at which address and what to try next.
+func (e *ServerError) Error() string {
+	return fmt.Sprintf("stlink-server at %s: %s (%v): %s", e.Addr, e.What, e.cause, e.Next)
+}
+
+// Layer is LayerUSB: the probe is out of reach.
+func (e *ServerError) Layer() Layer { return LayerUSB }
+
+// Unwrap returns the sentinel (ErrDisconnected or ErrTimeout) and the cause.
+func (e *ServerError) Unwrap() []error { return []error{e.sentinel, e.cause} }
+
+// serverFailure rewords a transport failure of the connection to addr; other
+// errors (a cancelled context) are returned mapped but unchanged.
+func serverFailure(ctx context.Context, addr string, err error) error {
+	mapped := mapTransportError(ctx, err)
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		return mapped
+	case errors.Is(mapped, ErrTimeout):
+		return &ServerError{Addr: addr, What: "no answer in time", Next: "check that stlink-server is running and not stuck, then retry", sentinel: ErrTimeout, cause: err}
+	case errors.Is(mapped, ErrDisconnected):
+		return &ServerError{Addr: addr, What: "connection lost or refused", Next: "check that stlink-server is running there (is the address right?), then retry", sentinel: ErrDisconnected, cause: err}
+	}
+	return mapped
 }
 
 // dialServer connects to addr ("" means DefaultServerAddr).
@@ -53,12 +91,12 @@ func dialServer(ctx context.Context, addr string) (*serverConn, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to stlink-server at %s: %w: is stlink-server running?", addr, mapTransportError(ctx, err))
+		return nil, serverFailure(ctx, addr, err)
 	}
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
-	return &serverConn{c: c}, nil
+	return &serverConn{c: c, addr: addr}, nil
 }
 
 // do sends req and returns its reply (ResponseSize bytes), under ctx.
@@ -74,18 +112,18 @@ func (s *serverConn) roundTrip(ctx context.Context, req, resp []byte) error {
 		deadline = time.Now().Add(srvDefaultWait)
 	}
 	if err := s.c.SetDeadline(deadline); err != nil {
-		return mapTransportError(ctx, err)
+		return serverFailure(ctx, s.addr, err)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = s.c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if _, err := s.c.Write(req); err != nil {
-		return mapTransportError(ctx, err)
+		return serverFailure(ctx, s.addr, err)
 	}
 	if _, err := io.ReadFull(s.c, resp); err != nil {
 		if ctx.Err() != nil {
-			return mapTransportError(ctx, ctx.Err())
+			err = ctx.Err()
 		}
-		return mapTransportError(ctx, err)
+		return serverFailure(ctx, s.addr, err)
 	}
 	return nil
 }
@@ -251,8 +289,8 @@ func (t *serverTransport) Xfer(ctx context.Context, cmd [16]byte, out, in []byte
 		if err != nil {
 			// the stream is out of step after a failure: drop it
 			t.s.c.Close()
-			t.dead = fmt.Errorf("stlink-server connection closed after an error: %w", ErrDisconnected)
-			return fmt.Errorf("stlink-server: %w", err)
+			t.dead = &ServerError{Addr: t.s.addr, What: "connection closed after an earlier error", Next: "open the probe again (run the command again)", sentinel: ErrDisconnected, cause: err}
+			return err
 		}
 		st, data, _ := stlinkserver.DecodeUSBReply(resp, len(in))
 		if st == stlinkserver.StatusTCPBusy && try < srvBusyRetries {

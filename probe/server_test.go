@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,8 +101,12 @@ func TestServerNotRunning(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	_, err = probe.ListServer(context.Background(), addr)
-	if err == nil || probe.LayerOf(err) != probe.LayerUSB {
-		t.Fatalf("err %v (layer %q), want a USB-layer error", err, probe.LayerOf(err))
+	if err == nil || probe.LayerOf(err) != probe.LayerUSB || !errors.Is(err, probe.ErrDisconnected) {
+		t.Fatalf("err %v (layer %q), want a USB-layer disconnect", err, probe.LayerOf(err))
+	}
+	// worded for the server, not for a USB cable
+	if msg := err.Error(); !strings.Contains(msg, "stlink-server at "+addr) || !strings.Contains(msg, "is the address right") || strings.Contains(msg, "replug") {
+		t.Errorf("message %q", msg)
 	}
 }
 
@@ -177,6 +182,9 @@ func TestServerDropAndTimeout(t *testing.T) {
 		_, err = probe.NewLink(ctx, tr)
 		if !errors.Is(err, probe.ErrTimeout) || probe.LayerOf(err) != probe.LayerUSB {
 			t.Fatalf("err %v, want ErrTimeout", err)
+		}
+		if msg := err.Error(); !strings.Contains(msg, "stlink-server at "+addr+": no answer in time") || strings.Contains(msg, "USB cable") {
+			t.Errorf("message %q", msg)
 		}
 		// the connection is out of step afterwards: dropped
 		err = tr.Xfer(context.Background(), [16]byte{0xF1}, nil, make([]byte, 6))
