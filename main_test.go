@@ -18,7 +18,7 @@ func TestGlobalSelectorMistakes(t *testing.T) {
 		{"probe serial not the simulated one", []string{"--sim", "h533-open", "--probe", "NOSUCH", "info"}, 1, "has one probe, serial"},
 		{"unknown command", []string{"--sim", "h533-open", "frob"}, 2, `unknown command "frob"`},
 		{"bad global flag", []string{"--simm", "h533-open", "info"}, 2, "flag provided but not defined"},
-		{"unreachable server", []string{"--server", "127.0.0.1:1", "info"}, 1, "is stlink-server running?"},
+		{"unreachable server", []string{"--server", "127.0.0.1:1", "info"}, 1, "check that stlink-server is running there"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
