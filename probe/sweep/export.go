@@ -562,7 +562,7 @@ func WriteText(w io.Writer, m *Matrix, findings []Finding) error {
 		b.WriteString("DA discovery: " + m.Discovery.Summary() + "\n")
 	}
 	if m.Wire > 0 {
-		fmt.Fprintf(&b, "modelled wire time %v, wall %v\n", m.Wire.Round(time.Microsecond), m.Wall.Round(time.Millisecond))
+		fmt.Fprintf(&b, "modelled wire time %v, wall %v\n", m.Wire.Round(time.Millisecond), m.Wall.Round(time.Millisecond))
 	}
 	for _, f := range findings {
 		fmt.Fprintf(&b, "\n[%s] %s\n", f.Severity, f.Title)
