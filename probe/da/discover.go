@@ -314,6 +314,10 @@ func discover(ctx context.Context, l *probe.Link, o Options) (*Discovery, error)
 	// it reads while NRST is low on every part).
 	if v, err := l.Read32(ctx, o.AP, o.Base+targets.DBGMCUIDCode); err == nil {
 		d.IDCode = v
+		if devID, _ := targets.DecodeIDCode(v); !knownDevID(devID) {
+			return nil, fail(probe.LayerTarget, fmt.Sprintf("no STM32H5 DBGMCU on AP%d (IDCODE at 0x%08X reads 0x%08X)", o.AP, o.Base+targets.DBGMCUIDCode, v),
+				"debug authentication through the DBGMCU mailbox is for STM32H5 parts; check which chip is on the board (stprobe info)", nil)
+		}
 	} else if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -361,4 +365,10 @@ func discover(ctx context.Context, l *probe.Link, o Options) (*Discovery, error)
 	}
 	got.RequestWord, got.ReplyWord, got.IDCode = d.RequestWord, d.ReplyWord, d.IDCode
 	return got, nil
+}
+
+// knownDevID reports whether devID is a chip family stprobe knows.
+func knownDevID(devID uint16) bool {
+	_, _, ok := targets.LookupDevID(devID)
+	return ok
 }
