@@ -3,6 +3,7 @@ package obytes
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"testing"
 )
@@ -121,4 +122,125 @@ func TestDecodeOBKDASample(t *testing.T) {
 	if st := DecodeOBKDA(other); !st.Provisioned || st.Method != DAMethodUnknown {
 		t.Errorf("other key record: %v", st)
 	}
+}
+
+// FuzzDecodeBackup: any backup file content decodes without panicking, and
+// the assignments planned from a decoded backup name only this line's
+// fields, fit them, and turn the chip's registers into the backup's
+// (field bits of every register both hold).
+func FuzzDecodeBackup(f *testing.F) {
+	l, err := ForDevID(allDevIDs[0])
+	if err != nil {
+		f.Fatal(err)
+	}
+	snap := &Snapshot{DevID: l.DevID, LineName: l.LineName, Cur: map[string]uint32{}, Prg: map[string]uint32{}}
+	for i, r := range l.Registers {
+		snap.Cur[r.Name] = 0xB4C31700 ^ uint32(i)*0x01010101
+		snap.Prg[r.Name] = snap.Cur[r.Name]
+	}
+	good, err := json.Marshal(Backup{DevID: l.DevID, LineName: l.LineName, UID: "0123", Snapshot: snap, Fields: l.DecodeAll(snap.Cur)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for i := range allDevIDs {
+		f.Add(uint8(i), uint32(0), good)
+	}
+	f.Add(uint8(1), uint32(0xFFFFFFFF), []byte(`{"snapshot":{"cur":{"OPTSR":4294967295,"NOPE":1}}}`))
+	f.Add(uint8(2), uint32(0x12345678), []byte(`{"snapshot":null}`))
+	f.Add(uint8(0), uint32(1), []byte(`{"snapshot":{"cur":{"OPTSR":-1}}}`))
+	f.Add(uint8(0), uint32(1), []byte(`{"snapshot":{"cur":{"OPTSR":4294967296}}}`))
+	f.Add(uint8(0), uint32(1), []byte(`[`))
+	f.Fuzz(func(t *testing.T, line uint8, seed uint32, data []byte) {
+		l, err := ForDevID(allDevIDs[int(line)%len(allDevIDs)])
+		if err != nil {
+			t.Fatal(err)
+		}
+		bk, err := DecodeBackup(data)
+		if err != nil {
+			return
+		}
+		if bk.Snapshot == nil {
+			return // the caller refuses a backup without option bytes
+		}
+		cur := map[string]uint32{}
+		for i, r := range l.Registers {
+			cur[r.Name] = seed ^ uint32(i)*0x9E3779B9
+		}
+		want := bk.Snapshot.Cur
+		as := l.AssignmentsTo(cur, want)
+		seen := map[string]bool{}
+		for _, a := range as {
+			fd, ok := l.Field(a.Field.Name)
+			if !ok || fd != a.Field {
+				t.Fatalf("assignment to %s, not a field of %s", a.Field.Name, l.LineName)
+			}
+			if a.Value > fd.Max() {
+				t.Fatalf("%s: 0x%X beyond %s", fd.Name, a.Value, fd.Bits())
+			}
+			if seen[fd.Name] {
+				t.Fatalf("%s assigned twice", fd.Name)
+			}
+			seen[fd.Name] = true
+		}
+		after := l.Encode(cur, as)
+		for _, r := range l.Registers {
+			w, ok := want[r.Name]
+			if !ok {
+				continue
+			}
+			for _, fd := range l.FieldsOf(r.Name) {
+				if fd.Get(after[r.Name]) != fd.Get(w) {
+					t.Fatalf("%s: 0x%X after the assignments, backup holds 0x%X", fd.Name, fd.Get(after[r.Name]), fd.Get(w))
+				}
+			}
+		}
+		if d := l.Diff(after, want); len(d) != 0 {
+			t.Fatalf("still differs from the backup: %+v", d)
+		}
+	})
+}
+
+// FuzzDecodeJournal: any journal file content decodes without panicking or
+// is refused; a decoded journal describes itself, and its outcome against
+// any register values is one of the four documented answers, "applied"
+// only when every wanted value is there.
+func FuzzDecodeJournal(f *testing.F) {
+	good, err := json.Marshal(Journal{ChipUID: "0123", Line: "STM32H56x/H57x", Phase: "option bytes",
+		Changes: []string{"TZEN=0xB4"}, Before: map[string]uint32{"OPTSR2": 0xC3000000}, Want: map[string]uint32{"OPTSR2": 0xB4000000}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good, uint32(0xB4000000))
+	f.Add(good, uint32(0xC3000000))
+	f.Add([]byte(`{"want":{"OPTSR2":1,"OPTSR":2},"before":null,"failure":"step x"}`), uint32(1))
+	f.Add([]byte(`{"want":{}}`), uint32(0))
+	f.Add([]byte(`{"time":"not a time"}`), uint32(0))
+	f.Add([]byte(`null`), uint32(0))
+	f.Fuzz(func(t *testing.T, data []byte, v uint32) {
+		j, err := DecodeJournal(data)
+		if err != nil {
+			return
+		}
+		if j.String() == "" {
+			t.Fatal("journal without a description")
+		}
+		cur := map[string]uint32{}
+		for name := range j.Want {
+			cur[name] = v
+		}
+		switch out := j.Outcome(cur); out {
+		case "applied":
+			for name, want := range j.Want {
+				if cur[name] != want {
+					t.Fatalf("applied, but %s is 0x%X, want 0x%X", name, cur[name], want)
+				}
+			}
+		case "not applied", "partly applied", "unknown":
+		default:
+			t.Fatalf("outcome %q", out)
+		}
+		if out := j.Outcome(nil); out != "unknown" {
+			t.Fatalf("outcome without registers: %q", out)
+		}
+	})
 }

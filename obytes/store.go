@@ -102,9 +102,18 @@ func ReadBackup(path string) (*Backup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading backup: %w", err)
 	}
+	b, err := DecodeBackup(data)
+	if err != nil {
+		return nil, fmt.Errorf("backup %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// DecodeBackup decodes the content of a backup file.
+func DecodeBackup(data []byte) (*Backup, error) {
 	var b Backup
 	if err := json.Unmarshal(data, &b); err != nil {
-		return nil, fmt.Errorf("decoding backup %s: %w", path, err)
+		return nil, fmt.Errorf("decoding backup: %w", err)
 	}
 	return &b, nil
 }
@@ -276,9 +285,18 @@ func CheckJournal(dir string) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading pending-write journal: %w", err)
 	}
+	j, err := DecodeJournal(data)
+	if err != nil {
+		return nil, fmt.Errorf("pending-write journal %s is damaged (a write was interrupted): %w", filepath.Join(dir, JournalFile), err)
+	}
+	return j, nil
+}
+
+// DecodeJournal decodes the content of a pending-write journal file.
+func DecodeJournal(data []byte) (*Journal, error) {
 	var j Journal
 	if err := json.Unmarshal(data, &j); err != nil {
-		return nil, fmt.Errorf("pending-write journal %s is damaged (a write was interrupted): %w", filepath.Join(dir, JournalFile), err)
+		return nil, err
 	}
 	return &j, nil
 }

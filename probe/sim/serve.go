@@ -29,7 +29,7 @@ const deviceIDBase = 0x1234
 // Serve returns nil once ctx is cancelled (it closes l and every
 // connection), or the listener's error.
 func Serve(ctx context.Context, l net.Listener, probes ...*Probe) error {
-	s := &server{probes: probes, conns: map[uint32]*Probe{}, users: map[*Probe]int{}, nextConn: 0xC0DE0001}
+	s := newServer(probes)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -70,6 +70,11 @@ type server struct {
 	conns    map[uint32]*Probe // connect id → probe
 	users    map[*Probe]int    // open connect ids per probe
 	nextConn uint32
+}
+
+// newServer returns the shared state of a server for probes.
+func newServer(probes []*Probe) *server {
+	return &server{probes: probes, conns: map[uint32]*Probe{}, users: map[*Probe]int{}, nextConn: 0xC0DE0001}
 }
 
 // visible returns the probes still plugged in, in list order.

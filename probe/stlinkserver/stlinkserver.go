@@ -462,8 +462,11 @@ func DecodeStatus(b []byte) (Status, error) {
 }
 
 // DecodeUSBReply splits a SEND_USB_CMD reply of a read of length bytes.
+// A negative length, or one the reply cannot hold, gives ErrShort.
 func DecodeUSBReply(b []byte, length int) (Status, []byte, error) {
-	if len(b) < 4+length || length < 0 {
+	// length > len(b)-4, not len(b) < 4+length: the sum overflows for a
+	// length near the largest int.
+	if length < 0 || len(b) < 4 || length > len(b)-4 {
 		return 0, nil, ErrShort
 	}
 	return Status(binary.LittleEndian.Uint32(b)), b[4 : 4+length], nil

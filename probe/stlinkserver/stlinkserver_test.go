@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"io"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -189,6 +191,7 @@ func FuzzDecodeReplies(f *testing.F) {
 	f.Add(EncodeOpen(StatusOK, 7), 0)
 	f.Add(EncodeServerVersion(ServerVersion{3, 2, 1, 0}), 12)
 	f.Add([]byte{}, -1)
+	f.Add([]byte{1, 0, 0, 0}, math.MaxInt-3) // 4+n overflowed and the slice panicked
 	f.Fuzz(func(t *testing.T, b []byte, n int) {
 		DecodeDeviceInfo(b)
 		DecodeOpen(b)
@@ -197,6 +200,114 @@ func FuzzDecodeReplies(f *testing.F) {
 		DecodeCount(b)
 		if _, data, err := DecodeUSBReply(b, n); err == nil && len(data) != n {
 			t.Fatalf("DecodeUSBReply gave %d bytes for length %d", len(data), n)
+		}
+	})
+}
+
+// A read length the reply cannot hold is ErrShort, however large: the
+// bound check must not overflow.
+func TestDecodeUSBReplyLengths(t *testing.T) {
+	reply := EncodeUSBReply(StatusOK, []byte{1, 2}, 2)
+	for _, n := range []int{-1, 3, 1 << 40, math.MaxInt - 3, math.MaxInt} {
+		if _, _, err := DecodeUSBReply(reply, n); !errors.Is(err, ErrShort) {
+			t.Errorf("length %d: %v, want ErrShort", n, err)
+		}
+	}
+	if st, data, err := DecodeUSBReply(reply, 2); err != nil || st != StatusOK || !bytes.Equal(data, []byte{1, 2}) {
+		t.Errorf("length 2: %v % x %v", st, data, err)
+	}
+}
+
+// FuzzReplyRoundTrip: every reply the encoders build decodes back to the
+// values it was built from.
+func FuzzReplyRoundTrip(f *testing.F) {
+	f.Add(uint32(StatusOK), uint32(0x1234), "0123456789ABCDEF01234567", uint16(0x483), uint16(0x3748), true, []byte{0x80, 0}, 2)
+	f.Add(uint32(StatusNoDevice), uint32(0), "", uint16(0), uint16(0), false, []byte{}, 0)
+	f.Add(uint32(StatusTruncatedData), uint32(7), "short\x00tail", uint16(1), uint16(2), false, []byte{1, 2, 3}, 8)
+	f.Fuzz(func(t *testing.T, st, id uint32, serial string, vid, pid uint16, used bool, data []byte, length int) {
+		s := Status(st)
+		d := DeviceInfo{ID: id, Serial: serial, VID: vid, PID: pid, Used: used}
+		gs, gd, err := DecodeDeviceInfo(EncodeDeviceInfo(s, d, DevInfoSize))
+		if err != nil {
+			t.Fatalf("device info: %v", err)
+		}
+		// the record holds the serial up to its first NUL, at most SerialSize bytes
+		want := d
+		want.Serial = serial[:min(len(serial), SerialSize)]
+		if i := strings.IndexByte(want.Serial, 0); i >= 0 {
+			want.Serial = want.Serial[:i]
+		}
+		if gs != s || gd != want {
+			t.Fatalf("device info %v %+v, want %v %+v", gs, gd, s, want)
+		}
+		if gs, gid, err := DecodeOpen(EncodeOpen(s, id)); err != nil || gs != s || gid != id {
+			t.Fatalf("open: %v %d %v", gs, gid, err)
+		}
+		v := ServerVersion{API: st, Major: id, Minor: uint32(vid), Build: uint32(pid)}
+		if gv, err := DecodeServerVersion(EncodeServerVersion(v)); err != nil || gv != v {
+			t.Fatalf("server version %+v %v, want %+v", gv, err, v)
+		}
+		if n, err := DecodeCount(EncodeCount(id)); err != nil || n != id {
+			t.Fatalf("count %d %v", n, err)
+		}
+		if gs, err := DecodeStatus(EncodeStatus(s)); err != nil || gs != s {
+			t.Fatalf("status %v %v", gs, err)
+		}
+		length %= MaxUSBRead + 1 // the largest read a request may ask for
+		if length < 0 {
+			length = -length
+		}
+		gs, got, err := DecodeUSBReply(EncodeUSBReply(s, data, length), length)
+		if err != nil || gs != s || len(got) != length {
+			t.Fatalf("USB reply of %d bytes: %v, %d bytes, %v", length, gs, len(got), err)
+		}
+		n := min(len(data), length)
+		if !bytes.Equal(got[:n], data[:n]) || !allZero(got[n:]) {
+			t.Fatalf("USB reply data % x, sent % x", got, data)
+		}
+	})
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzReadRequest: reading requests one by one from a byte stream never
+// panics, never reads past the request it returns, and agrees with
+// DecodeRequest on what each request is.
+func FuzzReadRequest(f *testing.F) {
+	var all []byte
+	for _, tc := range goldenRequests {
+		all = append(all, mustHex(f, tc.hex)...)
+	}
+	f.Add(all)
+	f.Add(mustHex(f, "05 000000 01000000"+strings.Repeat("00", 16)+"00 000000 ffffffff"))
+	f.Add(mustHex(f, "05 000000 01000000"+strings.Repeat("00", 16)+"07 000000 00000000"))
+	f.Add([]byte{0x02, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := bytes.NewReader(b)
+		for i := 0; ; i++ {
+			off := len(b) - r.Len()
+			req, err := ReadRequest(r)
+			if err != nil {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, ErrMalformed) {
+					t.Fatalf("request %d: untyped error %v", i, err)
+				}
+				return
+			}
+			used := len(b) - r.Len() - off
+			dec, n, err := DecodeRequest(b[off:])
+			if err != nil || n != used || !reflect.DeepEqual(dec, req) {
+				t.Fatalf("request %d: read %+v (%d bytes), decoded %+v (%d bytes, %v)", i, req, used, dec, n, err)
+			}
+			if size := ResponseSize(req); size < 4 || size > 4+MaxUSBRead && req.Op != OpGetDevInfo {
+				t.Fatalf("request %+v: response of %d bytes", req, size)
+			}
 		}
 	})
 }

@@ -16,6 +16,10 @@ type firmware interface {
 	Unplugged() bool
 }
 
+// setupPacketSize is the size of a control transfer's setup packet, which
+// starts the buffer of every control URB.
+const setupPacketSize = 8
+
 // usbfsCaps is what USBDEVFS_GET_CAPABILITIES reports: zero-length packets,
 // bulk continuation, no packet size limit, bulk scatter-gather.
 const usbfsCaps = 0x0F
@@ -198,7 +202,7 @@ func (d *device) ioctl(nr uint32) reply {
 // enumerating and reading strings. Anything else stalls, like on a real probe.
 func (d *device) control(r request) completion {
 	stall := completion{ID: r.ID, Status: -errnoEPIPE}
-	if len(r.Data) < 8 {
+	if len(r.Data) < setupPacketSize {
 		return stall
 	}
 	bmRequestType, bRequest := r.Data[0], r.Data[1]
@@ -208,7 +212,7 @@ func (d *device) control(r request) completion {
 		return stall
 	}
 	if bmRequestType&0x80 == 0 { // standard OUT request: accepted
-		return completion{ID: r.ID, Actual: uint32(max(0, min(len(r.Data), int(r.Length))-8))}
+		return completion{ID: r.ID, Actual: uint32(max(0, min(len(r.Data), int(r.Length))-setupPacketSize))}
 	}
 	var data []byte
 	switch bRequest {
@@ -236,9 +240,9 @@ func (d *device) control(r request) completion {
 	default:
 		return stall
 	}
-	room := max(0, int(r.Length)-8) // the URB's data stage, whatever wLength says
+	room := max(0, int(r.Length)-setupPacketSize) // the URB's data stage, whatever wLength says
 	data = data[:min(len(data), wLength, room)]
-	return completion{ID: r.ID, Actual: uint32(len(data)), Offset: 8, Data: data}
+	return completion{ID: r.ID, Actual: uint32(len(data)), Offset: setupPacketSize, Data: data}
 }
 
 // inFlight is the number of URBs the host has submitted and not got back,

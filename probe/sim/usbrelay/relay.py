@@ -124,6 +124,8 @@ class Relay:
             raw = bytes(urb.retrieve())
             urb_type, endpoint = raw[0], raw[1]
             length = struct.unpack_from('<i', raw, URB_BUFFER_LENGTH)[0]
+            if length < 0:
+                return errno.EINVAL  # as usbdevfs answers a negative buffer length
             buf = urb.resolve(URB_BUFFER, length)
             data = b''
             if urb_type == 2 or not endpoint & 0x80:

@@ -62,7 +62,7 @@ type request struct {
 	URBType  uint8
 	Endpoint uint8
 	Length   uint32 // URB buffer length
-	Data     []byte // OUT bytes (control: the setup packet and data stage)
+	Data     []byte // OUT bytes (control: the setup packet and data stage); at most Length
 }
 
 // completion hands one URB back to the host: it becomes reapable with this
@@ -101,6 +101,11 @@ func decodeRequest(b []byte) (request, error) {
 	}
 	if r.Kind < kindSubmit || r.Kind > kindPoll {
 		return request{}, fmt.Errorf("relay request kind %d unknown", r.Kind)
+	}
+	// The OUT bytes are read from the URB's buffer, so they never outnumber
+	// it; more would let a completion land past the buffer's end.
+	if uint64(len(r.Data)) > uint64(r.Length) {
+		return request{}, fmt.Errorf("relay request carries %d data bytes for a %d-byte URB", len(r.Data), r.Length)
 	}
 	return r, nil
 }
