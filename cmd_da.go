@@ -83,7 +83,16 @@ func cmdDA(ctx context.Context, g *globalFlags, args []string, stdout, stderr io
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(d)
+		return enc.Encode(daDiscoverJSON{
+			State:       d.StateName(),
+			Provisioned: d.Provisioned(),
+			Method:      d.Method(),
+			DevID:       fmt.Sprintf("0x%03X", d.SoCClass),
+			UID:         fmt.Sprintf("%08X%08X%08X", d.UID[2], d.UID[1], d.UID[0]),
+			Integrity:   fmt.Sprintf("0x%08X", d.Integrity),
+			Permissions: fmt.Sprintf("0x%08X", d.PermissionWord()),
+			Discovery:   d,
+		})
 	}
 	_, err = fmt.Fprintf(stdout, "DA discovery: %s\nSoC ID (UID): %08X %08X %08X\nreply word:   0x%08X\n",
 		d, d.UID[2], d.UID[1], d.UID[0], d.ReplyWord)
@@ -101,4 +110,17 @@ func parseWord(s string) (uint32, error) {
 		return uint32(s[0])<<24 | uint32(s[1])<<16 | uint32(s[2])<<8 | uint32(s[3]), nil
 	}
 	return 0, fmt.Errorf("word %q: want 0xNNNNNNNN or four ASCII characters", s)
+}
+
+// daDiscoverJSON is the JSON form of da discover: the answers a script
+// needs, in the notation of the text output, then the full discovery.
+type daDiscoverJSON struct {
+	State       string        `json:"state"`
+	Provisioned bool          `json:"provisioned"`
+	Method      string        `json:"method,omitempty"`
+	DevID       string        `json:"dev_id"`
+	UID         string        `json:"uid"`
+	Integrity   string        `json:"integrity"`
+	Permissions string        `json:"permissions"`
+	Discovery   *da.Discovery `json:"discovery"`
 }

@@ -22,12 +22,21 @@ func TestCmdDADiscover(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var d da.Discovery
-	if err := json.Unmarshal([]byte(out), &d); err != nil {
+	var got struct {
+		State       string        `json:"state"`
+		Provisioned bool          `json:"provisioned"`
+		DevID       string        `json:"dev_id"`
+		UID         string        `json:"uid"`
+		Discovery   *da.Discovery `json:"discovery"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("%v in %s", err, out)
 	}
-	if d.State != targets.StateTZClosed || d.Provisioned() || d.SoCClass != 0x478 {
-		t.Errorf("discovery %s", d.String())
+	if got.State != "TZ_CLOSED" || got.Provisioned || got.DevID != "0x478" || len(got.UID) != 24 {
+		t.Errorf("summary %+v", got)
+	}
+	if d := got.Discovery; d == nil || d.State != targets.StateTZClosed || d.Provisioned() || d.SoCClass != 0x478 {
+		t.Errorf("discovery %v", d)
 	}
 	code, out, _ = runDA("--sim", "h533-closed-da", "da", "discover", "--request", "STDA", "--reply", "0x53544441")
 	if code != 0 || !strings.Contains(out, "CLOSED (lifecycle 0x2072), DA provisioned") {
