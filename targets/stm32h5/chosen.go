@@ -132,6 +132,8 @@ func factoryOptions(line targets.Line, state targets.ProductState, tzen targets.
 //   - A direct jump from OPEN to a state beyond PROVISIONING is allowed
 //     unless Config.OpenOnlyToProvisioning is set.
 //   - TZEN may change only in OPEN and PROVISIONING, and only to 0xB4/0xC3.
+//   - TZ_CLOSED is accepted with TrustZone disabled (TZEN=0xC3) as well; the
+//     rule itself lives in targets.Line.Transition, shared with obytes.
 //   - WRP, HDP and SECWM may change only in OPEN and PROVISIONING.
 //   - OTPBLR bits only go from 0 to 1; clearing a lock bit is ignored.
 //   - Other option changes take effect at once, without a reset; a
