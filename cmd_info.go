@@ -37,6 +37,9 @@ type chipJSON struct {
 	FlashKB  int    `json:"flash_kb,omitempty"`
 	Package  string `json:"package,omitempty"`
 	UID      string `json:"uid,omitempty"`
+	// ProductState and TZEN are read through the core port when it is open.
+	ProductState string `json:"product_state,omitempty"`
+	TZEN         string `json:"tzen,omitempty"`
 }
 
 // connectJSON is a probe.ConnectReport.
@@ -180,12 +183,24 @@ func cmdInfo(ctx context.Context, g *globalFlags, args []string, stdout, stderr 
 			return fmt.Errorf("connecting: %w", err)
 		}
 	}
+	var state targets.ProductState
+	var tzen targets.TZEN
+	stateErr := errors.New("core port not open")
+	if chip != nil && rep.APOK && rep.AP == chip.Family.CoreAP {
+		state, tzen, stateErr = targets.ReadProductState(ctx, l, chip)
+	}
 	if err := probe.Disconnect(ctx, l); err != nil && errors.Is(err, probe.ErrDisconnected) {
 		return err
 	}
 	out.Connect = toConnectJSON(rep)
 	if chip != nil {
 		out.Chip = toChipJSON(chip)
+		if stateErr == nil {
+			out.Chip.ProductState = fmt.Sprintf("%v (0x%02X)", state, uint8(state))
+			if tzen != targets.TZENAbsent {
+				out.Chip.TZEN = tzen.String()
+			}
+		}
 	}
 
 	if *asJSON {
@@ -237,6 +252,13 @@ func printInfo(w io.Writer, info probe.Info, out infoJSON, rep *probe.ConnectRep
 	switch {
 	case out.Chip != nil:
 		row("Chip", "%s (DEV_ID %s via AP%d)", out.Chip.Name, out.Chip.DevID, out.Chip.IDCodeAP)
+		if out.Chip.ProductState != "" {
+			tz := ""
+			if out.Chip.TZEN != "" {
+				tz = ", TrustZone " + out.Chip.TZEN
+			}
+			row("Product state", "%s%s", out.Chip.ProductState, tz)
+		}
 	case out.ChipError != "":
 		row("Chip", "not identified: %s", out.ChipError)
 	}

@@ -98,6 +98,29 @@ func TestInfoText(t *testing.T) {
 	}
 }
 
+// TestInfoProductState: info reads the product state through an open core
+// port and says nothing about it when the port is closed.
+func TestInfoProductState(t *testing.T) {
+	tests := []struct{ scenario, want string }{
+		{"h533-provisioning", "Product state   PROVISIONING (0x17), TrustZone enabled (0xB4)"},
+		{"h533-open", "Product state   OPEN (0xED), TrustZone disabled (0xC3)"},
+		{"h503-open", "Product state   OPEN (0xED)\n"},
+		{"h533-tz-closed-no-da", ""},
+	}
+	for _, tt := range tests {
+		_, out, _ := runCmd(t, "--sim", tt.scenario, "info")
+		if tt.want == "" {
+			if strings.Contains(out, "Product state") {
+				t.Errorf("%s: product state shown through a closed port:\n%s", tt.scenario, out)
+			}
+			continue
+		}
+		if !strings.Contains(out, tt.want) {
+			t.Errorf("%s: output lacks %q:\n%s", tt.scenario, tt.want, out)
+		}
+	}
+}
+
 func TestInfoUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"info", "--mode", "sideways"}, {"info", "--ap", "300"}, {"info", "--freq", "-5"}, {"info", "extra"},
