@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/stprobe/stprobe/probe/adi"
 	"github.com/stprobe/stprobe/probe/proto"
 )
 
@@ -96,31 +97,12 @@ func (s CoreState) String() string {
 	return "unknown"
 }
 
-// Cortex-M debug registers and bits (ARMv7-M/ARMv8-M).
-const (
-	RegCPUID = 0xE000ED00
-	RegDHCSR = 0xE000EDF0
-	RegDEMCR = 0xE000EDFC
+// haltPollBudget bounds the DHCSR reads while waiting for S_HALT.
+const haltPollBudget = 32
 
-	DHCSRDebugKey  = 0xA05F << 16
-	DHCSRCDebugEn  = 1 << 0
-	DHCSRCHalt     = 1 << 1
-	DHCSRSRegRdy   = 1 << 16
-	DHCSRSHalt     = 1 << 17
-	DHCSRSSleep    = 1 << 18
-	DHCSRSLockup   = 1 << 19
-	DHCSRSRetireSt = 1 << 24
-	DHCSRSResetSt  = 1 << 25
-
-	DEMCRVCCoreReset = 1 << 0
-	DEMCRTrcEna      = 1 << 24
-
-	// haltPollBudget bounds the DHCSR reads while waiting for S_HALT.
-	haltPollBudget = 32
-)
-
-// DHCSRHalt is the DHCSR value that enables debug and halts the core (0xA05F0003).
-const DHCSRHalt = DHCSRDebugKey | DHCSRCDebugEn | DHCSRCHalt
+// DHCSRHaltRequest is the DHCSR value that enables debug and halts the core
+// (0xA05F0003).
+const DHCSRHaltRequest = adi.DHCSRDebugKey | adi.DHCSRCDebugEn | adi.DHCSRCHalt
 
 // Step names of a connect, in the order they can happen.
 const (
@@ -282,7 +264,7 @@ func (c *connector) run(ctx context.Context) {
 		return
 	}
 	if !c.step(StepReadAPIDR, func() error {
-		idr, err := l.ReadAPReg(ctx, o.AP, APIDR)
+		idr, err := l.ReadAPReg(ctx, o.AP, adi.APIDR)
 		r.APIDR = idr
 		if err == nil && idr == 0 {
 			err = &OpError{Where: LayerAP, What: fmt.Sprintf("no access port %d (IDR reads 0)", o.AP), Next: "choose another AP"}
@@ -294,19 +276,19 @@ func (c *connector) run(ctx context.Context) {
 	var csw uint32
 	if !c.step(StepReadCSW, func() error {
 		var err error
-		csw, err = l.ReadAPReg(ctx, o.AP, APCSW)
+		csw, err = l.ReadAPReg(ctx, o.AP, adi.APCSW)
 		return err
 	}) {
 		return
 	}
 	// The CPUID read decides whether a core is there. A fault is not the end
 	// when the port permits transfers: the port simply reaches no core.
-	cpuid, cpuErr := l.Read32(ctx, o.AP, RegCPUID)
+	cpuid, cpuErr := l.Read32(ctx, o.AP, adi.RegCPUID)
 	if cpuErr != nil && isTransport(cpuErr) {
 		c.fail(StepReadCPUID, cpuErr)
 		return
 	}
-	r.APOK = csw&CSWDeviceEn != 0 || cpuErr == nil
+	r.APOK = csw&adi.CSWDeviceEn != 0 || cpuErr == nil
 	if !r.APOK {
 		c.fail(StepReadCPUID, &OpError{Where: LayerAP,
 			What: fmt.Sprintf("AP%d refuses memory access (CSW 0x%08X, DeviceEn clear)", o.AP, csw), Err: cpuErr,
@@ -340,7 +322,7 @@ func (c *connector) run(ctx context.Context) {
 }
 
 func (c *connector) readDHCSR(ctx context.Context) (uint32, error) {
-	return c.l.Read32(ctx, c.o.AP, RegDHCSR)
+	return c.l.Read32(ctx, c.o.AP, adi.RegDHCSR)
 }
 
 func (c *connector) hotPlug(ctx context.Context) {
@@ -354,7 +336,7 @@ func (c *connector) hotPlug(ctx context.Context) {
 }
 
 func (c *connector) normal(ctx context.Context) {
-	if !c.step(StepHalt, func() error { return c.l.Write32(ctx, c.o.AP, RegDHCSR, DHCSRHalt) }) {
+	if !c.step(StepHalt, func() error { return c.l.Write32(ctx, c.o.AP, adi.RegDHCSR, DHCSRHaltRequest) }) {
 		return
 	}
 	c.step(StepWaitHalt, func() error {
@@ -365,7 +347,7 @@ func (c *connector) normal(ctx context.Context) {
 				return err
 			}
 			c.r.Core = coreStateOf(d, false)
-			if d&DHCSRSHalt != 0 {
+			if d&adi.DHCSRSHalt != 0 {
 				return nil
 			}
 		}
@@ -378,7 +360,7 @@ func (c *connector) underReset(ctx context.Context) {
 	l, r, ap := c.l, c.r, c.o.AP
 	seenReset := false
 	if !c.step(StepHalt, func() error {
-		if err := l.Write32(ctx, ap, RegDHCSR, DHCSRHalt); err != nil {
+		if err := l.Write32(ctx, ap, adi.RegDHCSR, DHCSRHaltRequest); err != nil {
 			return err
 		}
 		// S_RESET_ST is sticky: this read clears a stale one (power-on), so
@@ -391,14 +373,14 @@ func (c *connector) underReset(ctx context.Context) {
 	var demcr uint32
 	armed := c.step(StepCatchReset, func() error {
 		var err error
-		if demcr, err = l.Read32(ctx, ap, RegDEMCR); err != nil {
+		if demcr, err = l.Read32(ctx, ap, adi.RegDEMCR); err != nil {
 			return err
 		}
-		if err = l.Write32(ctx, ap, RegDEMCR, demcr|DEMCRVCCoreReset); err != nil {
+		if err = l.Write32(ctx, ap, adi.RegDEMCR, demcr|adi.DEMCRVCCoreReset); err != nil {
 			return err
 		}
 		d, err := c.readDHCSR(ctx)
-		if err == nil && d&DHCSRSResetSt != 0 {
+		if err == nil && d&adi.DHCSRSResetSt != 0 {
 			seenReset = true
 		}
 		return err
@@ -411,14 +393,14 @@ func (c *connector) underReset(ctx context.Context) {
 				if d, err = c.readDHCSR(ctx); err != nil {
 					return err
 				}
-				seenReset = seenReset || d&DHCSRSResetSt != 0
+				seenReset = seenReset || d&adi.DHCSRSResetSt != 0
 				r.Core = coreStateOf(d, false)
-				if d&DHCSRSHalt != 0 {
+				if d&adi.DHCSRSHalt != 0 {
 					break
 				}
 			}
 			switch {
-			case d&DHCSRSHalt == 0:
+			case d&adi.DHCSRSHalt == 0:
 				return &OpError{Where: LayerTarget, What: fmt.Sprintf("core did not halt after reset (DHCSR 0x%08X)", d),
 					Next: "debug may be closed while the chip boots (product state); try Hot Plug"}
 			case !seenReset:
@@ -428,19 +410,19 @@ func (c *connector) underReset(ctx context.Context) {
 			return nil
 		})
 	}
-	if armed && demcr&DEMCRVCCoreReset == 0 {
-		c.step(StepRestoreDEMCR, func() error { return l.Write32(ctx, ap, RegDEMCR, demcr) })
+	if armed && demcr&adi.DEMCRVCCoreReset == 0 {
+		c.step(StepRestoreDEMCR, func() error { return l.Write32(ctx, ap, adi.RegDEMCR, demcr) })
 	}
 }
 
 // coreStateOf reads a core state from DHCSR; inReset says NRST is held low.
 func coreStateOf(dhcsr uint32, inReset bool) CoreState {
 	switch {
-	case dhcsr&DHCSRSLockup != 0:
+	case dhcsr&adi.DHCSRSLockup != 0:
 		return CoreLocked
-	case dhcsr&DHCSRSHalt != 0:
+	case dhcsr&adi.DHCSRSHalt != 0:
 		return CoreHalted
-	case inReset && dhcsr&DHCSRSResetSt != 0:
+	case inReset && dhcsr&adi.DHCSRSResetSt != 0:
 		return CoreInReset
 	}
 	return CoreRunning

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/adi"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/targets/chipsim"
@@ -61,7 +62,7 @@ func TestConnectModesGenericM33(t *testing.T) {
 			if rep.OK() != tt.ok || rep.FailedStep != tt.failed {
 				t.Errorf("ok %v failed %q (%v), want ok %v failed %q", rep.OK(), rep.FailedStep, rep.Err, tt.ok, tt.failed)
 			}
-			if !rep.DPOK || rep.DPIDR != 0x6BA02477 || rep.CtrlStat&probe.CtrlPowerUpAcks != probe.CtrlPowerUpAcks {
+			if !rep.DPOK || rep.DPIDR != 0x6BA02477 || rep.CtrlStat&adi.CtrlPowerUpAcks != adi.CtrlPowerUpAcks {
 				t.Errorf("DP: ok %v DPIDR %#x CTRL/STAT %#x", rep.DPOK, rep.DPIDR, rep.CtrlStat)
 			}
 			if rep.APOK != tt.apOK || rep.CoreFound != tt.core || rep.Core != tt.state {
@@ -77,8 +78,8 @@ func TestConnectModesGenericM33(t *testing.T) {
 				t.Errorf("model core halted = %v, want %v", chip.Core().Halted(), tt.haltedAt)
 			}
 			if tt.mode == probe.ModeUnderReset && tt.ok {
-				demcr, err := l.Read32(ctx, tt.ap, probe.RegDEMCR)
-				if err != nil || demcr&probe.DEMCRVCCoreReset != 0 {
+				demcr, err := l.Read32(ctx, tt.ap, adi.RegDEMCR)
+				if err != nil || demcr&adi.DEMCRVCCoreReset != 0 {
 					t.Errorf("DEMCR %#x after Under Reset (%v): vector catch left armed", demcr, err)
 				}
 				if chip.NRSTLow() {

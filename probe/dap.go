@@ -6,57 +6,13 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/stprobe/stprobe/probe/adi"
 	"github.com/stprobe/stprobe/probe/proto"
 )
 
-// SW-DP registers (READ/WRITE_DAP_REG addresses on port proto.DAPPortDP).
-// Bits [7:4] select a DP bank (needs banked-DP firmware).
-const (
-	DPIDR    uint16 = 0x0 // read: identification
-	DPAbort  uint16 = 0x0 // write: ABORT
-	DPCtrl   uint16 = 0x4 // CTRL/STAT (bank 0)
-	DPSelect uint16 = 0x8 // write: SELECT
-	DPRdBuff uint16 = 0xC // read: RDBUFF
-)
-
-// DP ABORT bits.
-const (
-	AbortDAPAbort   = 1 << 0
-	AbortStkCmpClr  = 1 << 1
-	AbortStkErrClr  = 1 << 2
-	AbortWDErrClr   = 1 << 3
-	AbortOrunErrClr = 1 << 4
-	// AbortClearAll clears every sticky flag (0x1E).
-	AbortClearAll = AbortStkCmpClr | AbortStkErrClr | AbortWDErrClr | AbortOrunErrClr
-)
-
-// DP CTRL/STAT bits.
-const (
-	CtrlStickyOrun    = 1 << 1
-	CtrlStickyCmp     = 1 << 4
-	CtrlStickyErr     = 1 << 5
-	CtrlWDataErr      = 1 << 7
-	CtrlCDbgPwrUpReq  = 1 << 28
-	CtrlCDbgPwrUpAck  = 1 << 29
-	CtrlCSysPwrUpReq  = 1 << 30
-	CtrlCSysPwrUpAck  = 1 << 31
-	CtrlPowerUpReqs   = CtrlCDbgPwrUpReq | CtrlCSysPwrUpReq
-	CtrlPowerUpAcks   = CtrlCDbgPwrUpAck | CtrlCSysPwrUpAck
-	powerUpPollBudget = 16 // CTRL/STAT reads before giving up on the ACKs
-)
-
-// MEM-AP registers.
-const (
-	APCSW  uint16 = 0x00
-	APTAR  uint16 = 0x04
-	APDRW  uint16 = 0x0C
-	APCFG  uint16 = 0xF4
-	APBASE uint16 = 0xF8
-	APIDR  uint16 = 0xFC
-)
-
-// CSWDeviceEn is MEM-AP CSW bit 6: transfers through the AP are permitted.
-const CSWDeviceEn = 1 << 6
+// powerUpPollBudget is how many CTRL/STAT reads PowerUpDebug makes before
+// giving up on the power-up ACKs.
+const powerUpPollBudget = 16
 
 // ReadDP reads a DP register (bank in bits [7:4], needs banked-DP firmware).
 func (l *Link) ReadDP(ctx context.Context, reg uint16) (uint32, error) {
@@ -240,20 +196,20 @@ func (l *Link) PowerUpDebug(ctx context.Context) (uint32, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	const op = "power up debug"
-	if err := l.writeDAP(ctx, op, proto.DAPPortDP, DPAbort, AbortClearAll); err != nil {
+	if err := l.writeDAP(ctx, op, proto.DAPPortDP, adi.DPAbort, adi.AbortClearAll); err != nil {
 		return 0, err
 	}
-	if err := l.writeDAP(ctx, op, proto.DAPPortDP, DPCtrl, CtrlPowerUpReqs); err != nil {
+	if err := l.writeDAP(ctx, op, proto.DAPPortDP, adi.DPCtrlStat, adi.CtrlPowerUpReqs); err != nil {
 		return 0, err
 	}
 	var cs uint32
 	for range powerUpPollBudget {
 		var err error
-		cs, err = l.readDAP(ctx, op, proto.DAPPortDP, DPCtrl)
+		cs, err = l.readDAP(ctx, op, proto.DAPPortDP, adi.DPCtrlStat)
 		if err != nil {
 			return cs, err
 		}
-		if cs&CtrlPowerUpAcks == CtrlPowerUpAcks {
+		if cs&adi.CtrlPowerUpAcks == adi.CtrlPowerUpAcks {
 			return cs, nil
 		}
 	}
@@ -266,7 +222,7 @@ func (l *Link) PowerUpDebug(ctx context.Context) (uint32, error) {
 func (l *Link) ClearErrors(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.writeDAP(ctx, "clear sticky errors", proto.DAPPortDP, DPAbort, AbortClearAll)
+	return l.writeDAP(ctx, "clear sticky errors", proto.DAPPortDP, adi.DPAbort, adi.AbortClearAll)
 }
 
 // afterFault clears sticky errors after an AP or DP fault so the next access
@@ -276,11 +232,11 @@ func (l *Link) afterFault(ctx context.Context, err error) {
 	if err == nil || !errors.As(err, &se) || !needsStickyClear(se.Status) || !l.v.HasDAPRegister() {
 		return
 	}
-	abort := uint32(AbortClearAll)
+	abort := uint32(adi.AbortClearAll)
 	if se.IsWait() {
-		abort |= AbortDAPAbort // give up the transfer the target kept waiting
+		abort |= adi.AbortDAPAbort // give up the transfer the target kept waiting
 	}
-	cerr := l.writeDAP(ctx, "clear sticky errors", proto.DAPPortDP, DPAbort, abort)
+	cerr := l.writeDAP(ctx, "clear sticky errors", proto.DAPPortDP, adi.DPAbort, abort)
 	if cerr != nil && l.cfg.log != nil {
 		l.cfg.log.WithError(cerr).Debug("clearing sticky errors after a fault failed")
 	}

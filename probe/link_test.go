@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/adi"
 	"github.com/stprobe/stprobe/probe/proto"
 )
 
@@ -461,7 +462,7 @@ func TestFirmwareGates(t *testing.T) {
 		{"V2J46S7", "AP8", func(l *probe.Link) error { return l.OpenAP(ctx, 8) }, ""},
 		{"V2J46S7", "AP9", func(l *probe.Link) error { return l.OpenAP(ctx, 9) }, "STLINK-V3"},
 		{"V3J7M3", "AP200", func(l *probe.Link) error { return l.OpenAP(ctx, 200) }, ""},
-		{"V2J23S7", "DP register", func(l *probe.Link) error { _, err := l.ReadDP(ctx, probe.DPCtrl); return err }, "V2J24 or later"},
+		{"V2J23S7", "DP register", func(l *probe.Link) error { _, err := l.ReadDP(ctx, adi.DPCtrlStat); return err }, "V2J24 or later"},
 		{"V2J30S7", "banked DP", func(l *probe.Link) error { _, err := l.ReadDP(ctx, 0x24); return err }, "V2J32 or later"},
 		{"V2J32S7", "banked DP", func(l *probe.Link) error { _, err := l.ReadDP(ctx, 0x24); return err }, ""},
 		{"V3J2M1", "banked DP", func(l *probe.Link) error { _, err := l.ReadDP(ctx, 0x24); return err }, ""},
@@ -497,7 +498,7 @@ func TestFirmwareGates(t *testing.T) {
 func TestOpenCloseAP(t *testing.T) {
 	l, f := openFake(t, "V2J46S7")
 	ctx := context.Background()
-	if _, err := l.ReadAPReg(ctx, 1, probe.APIDR); err != nil {
+	if _, err := l.ReadAPReg(ctx, 1, adi.APIDR); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := l.Read32(ctx, 1, 0x20000000); err != nil {
@@ -534,7 +535,7 @@ func TestPowerUpDebug(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cs&probe.CtrlPowerUpAcks != probe.CtrlPowerUpAcks {
+	if cs&adi.CtrlPowerUpAcks != adi.CtrlPowerUpAcks {
 		t.Errorf("CTRL/STAT %#x without ACKs", cs)
 	}
 	// a DP that never acknowledges: bounded poll, DP-layer error

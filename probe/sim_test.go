@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/adi"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/targets/chipsim"
@@ -98,13 +99,13 @@ func TestSimCommands(t *testing.T) {
 				t.Errorf("DPIDR %#x %v", id, err)
 			}
 			cs, err := l.PowerUpDebug(ctx)
-			if err != nil || cs&probe.CtrlPowerUpAcks != probe.CtrlPowerUpAcks {
+			if err != nil || cs&adi.CtrlPowerUpAcks != adi.CtrlPowerUpAcks {
 				t.Errorf("power-up CTRL/STAT %#x %v", cs, err)
 			}
-			if id, err := l.ReadDP(ctx, probe.DPIDR); err != nil || id != 0x6BA02477 {
+			if id, err := l.ReadDP(ctx, adi.DPIDR); err != nil || id != 0x6BA02477 {
 				t.Errorf("DP 0x0 %#x %v", id, err)
 			}
-			if err := l.WriteDP(ctx, probe.DPSelect, 0); err != nil {
+			if err := l.WriteDP(ctx, adi.DPSelect, 0); err != nil {
 				t.Errorf("write SELECT: %v", err)
 			}
 			if err := l.ClearErrors(ctx); err != nil {
@@ -113,16 +114,16 @@ func TestSimCommands(t *testing.T) {
 			if err := l.OpenAP(ctx, 1); err != nil {
 				t.Fatal(err)
 			}
-			if idr, err := l.ReadAPReg(ctx, 1, probe.APIDR); err != nil || idr == 0 {
+			if idr, err := l.ReadAPReg(ctx, 1, adi.APIDR); err != nil || idr == 0 {
 				t.Errorf("AP1 IDR %#x %v", idr, err)
 			}
-			if err := l.WriteAPReg(ctx, 1, probe.APTAR, 0x20000100); err != nil {
+			if err := l.WriteAPReg(ctx, 1, adi.APTAR, 0x20000100); err != nil {
 				t.Errorf("write TAR: %v", err)
 			}
-			if tar, err := l.ReadAPReg(ctx, 1, probe.APTAR); err != nil || tar != 0x20000100 {
+			if tar, err := l.ReadAPReg(ctx, 1, adi.APTAR); err != nil || tar != 0x20000100 {
 				t.Errorf("TAR %#x %v", tar, err)
 			}
-			if cpuid, err := l.Read32(ctx, 1, probe.RegCPUID); err != nil || !probe.IsCortexM(cpuid) {
+			if cpuid, err := l.Read32(ctx, 1, adi.RegCPUID); err != nil || !probe.IsCortexM(cpuid) {
 				t.Errorf("CPUID %#x %v", cpuid, err)
 			}
 			for _, width := range []int{1, 2, 4} {
@@ -192,7 +193,7 @@ func TestSimStatusCodes(t *testing.T) {
 		{"DP WAIT exhausted", func(t *testing.T) (*sim.Probe, *probe.Link) { return entered(t, "V2J46S7", chipsim.NewGenericM33(0)) },
 			func(p *sim.Probe, l *probe.Link) error {
 				p.Inject(sim.Fault{Kind: sim.FaultWait, Count: 100})
-				_, err := l.ReadDP(ctx, probe.DPCtrl)
+				_, err := l.ReadDP(ctx, adi.DPCtrlStat)
 				return err
 			}, probe.ErrSWDDPWait, probe.LayerDP},
 		{"AP WAIT exhausted", func(t *testing.T) (*sim.Probe, *probe.Link) { return entered(t, "V2J46S7", chipsim.NewGenericM33(0)) },
@@ -201,7 +202,7 @@ func TestSimStatusCodes(t *testing.T) {
 					return err
 				}
 				p.Inject(sim.Fault{Kind: sim.FaultWait, Count: 100})
-				_, err := l.ReadAPReg(ctx, 0, probe.APCSW)
+				_, err := l.ReadAPReg(ctx, 0, adi.APCSW)
 				return err
 			}, probe.ErrSWDAPWait, probe.LayerAP},
 		{"bad AP", func(t *testing.T) (*sim.Probe, *probe.Link) { return entered(t, "V2J46S7", chipsim.NewGenericM33(0)) },
@@ -211,7 +212,7 @@ func TestSimStatusCodes(t *testing.T) {
 			p, l := entered(t, "V2J46S7", q)
 			q.off = true
 			return p, l
-		}, func(p *sim.Probe, l *probe.Link) error { _, err := l.ReadDP(ctx, probe.DPCtrl); return err }, probe.ErrSWDDPError, probe.LayerDP},
+		}, func(p *sim.Probe, l *probe.Link) error { _, err := l.ReadDP(ctx, adi.DPCtrlStat); return err }, probe.ErrSWDDPError, probe.LayerDP},
 		{"AP no response", func(t *testing.T) (*sim.Probe, *probe.Link) {
 			q := &quiet{Generic: chipsim.NewGeneric(0)}
 			p, l := entered(t, "V2J46S7", q)
@@ -220,7 +221,7 @@ func TestSimStatusCodes(t *testing.T) {
 			}
 			q.off = true
 			return p, l
-		}, func(p *sim.Probe, l *probe.Link) error { _, err := l.ReadAPReg(ctx, 0, probe.APCSW); return err }, nil, ""},
+		}, func(p *sim.Probe, l *probe.Link) error { _, err := l.ReadAPReg(ctx, 0, adi.APCSW); return err }, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -256,7 +257,7 @@ func TestSimFirmwareGates(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("V2J27 AP1: %v", err)
 	}
-	if _, err := l.Read32(ctx, 1, probe.RegCPUID); !errors.Is(err, probe.ErrFirmwareTooOld) {
+	if _, err := l.Read32(ctx, 1, adi.RegCPUID); !errors.Is(err, probe.ErrFirmwareTooOld) {
 		t.Errorf("V2J27 memory on AP1: %v", err)
 	}
 	if p.Stats().Commands != before {
@@ -266,7 +267,7 @@ func TestSimFirmwareGates(t *testing.T) {
 	if err := l.OpenAP(ctx, 1); err != nil {
 		t.Fatalf("V2J46S7 AP1: %v", err)
 	}
-	if cpuid, err := l.Read32(ctx, 1, probe.RegCPUID); err != nil || probe.CoreName(cpuid) == "" {
+	if cpuid, err := l.Read32(ctx, 1, adi.RegCPUID); err != nil || probe.CoreName(cpuid) == "" {
 		t.Errorf("V2J46S7 CPUID on AP1: %#x %v", cpuid, err)
 	}
 }
@@ -315,8 +316,8 @@ func TestSimWaitRetry(t *testing.T) {
 	p, l := entered(t, "V2J46S7", chipsim.NewGenericM33(0))
 	p.ResetStats()
 	p.Inject(sim.Fault{Kind: sim.FaultWait, Count: 3})
-	cs, err := l.ReadDP(ctx, probe.DPCtrl)
-	if err != nil || cs&probe.CtrlPowerUpAcks != probe.CtrlPowerUpAcks {
+	cs, err := l.ReadDP(ctx, adi.DPCtrlStat)
+	if err != nil || cs&adi.CtrlPowerUpAcks != adi.CtrlPowerUpAcks {
 		t.Fatalf("after 3 WAITs: %#x %v", cs, err)
 	}
 	if got := p.Stats().Commands; got != 4 {
@@ -333,7 +334,7 @@ func TestSimWaitRetry(t *testing.T) {
 	// too many: bounded
 	p.ResetStats()
 	p.Inject(sim.Fault{Kind: sim.FaultWait, Count: 1000})
-	if _, err := l.ReadDP(ctx, probe.DPCtrl); !errors.Is(err, probe.ErrSWDDPWait) {
+	if _, err := l.ReadDP(ctx, adi.DPCtrlStat); !errors.Is(err, probe.ErrSWDDPWait) {
 		t.Errorf("endless WAIT: %v", err)
 	}
 	if got := p.Stats().Commands; got > probe.DefaultWaitTries+1 {
@@ -357,8 +358,8 @@ func TestSimFaultAddress(t *testing.T) {
 	if err := l.Write32(ctx, 0, 0x20000000, 1); err != nil {
 		t.Errorf("access after a fault: %v", err)
 	}
-	cs, err := l.ReadDP(ctx, probe.DPCtrl)
-	if err != nil || cs&probe.CtrlStickyErr != 0 {
+	cs, err := l.ReadDP(ctx, adi.DPCtrlStat)
+	if err != nil || cs&adi.CtrlStickyErr != 0 {
 		t.Errorf("CTRL/STAT %#x after the fault (%v): sticky error not cleared", cs, err)
 	}
 }

@@ -3,55 +3,16 @@ package sim
 import (
 	"time"
 
+	"github.com/stprobe/stprobe/probe/adi"
 	"github.com/stprobe/stprobe/targets/chipsim"
 )
 
-// DP CTRL/STAT bits.
+// Layer-specific CTRL/STAT and CSW values of the simulated DP and MEM-APs.
 const (
-	CtrlCSYSPWRUPACK = 1 << 31
-	CtrlCSYSPWRUPREQ = 1 << 30
-	CtrlCDBGPWRUPACK = 1 << 29
-	CtrlCDBGPWRUPREQ = 1 << 28
-	CtrlCDBGRSTACK   = 1 << 27
-	CtrlCDBGRSTREQ   = 1 << 26
-	CtrlWDATAERR     = 1 << 7
-	CtrlREADOK       = 1 << 6
-	CtrlSTICKYERR    = 1 << 5
-	CtrlSTICKYCMP    = 1 << 4
-	CtrlSTICKYORUN   = 1 << 1
-	CtrlORUNDETECT   = 1 << 0
-
-	ctrlWritable = CtrlCSYSPWRUPREQ | CtrlCDBGPWRUPREQ | CtrlCDBGRSTREQ | 0x00FFFF00 | 0xC | CtrlORUNDETECT
-)
-
-// DP ABORT bits.
-const (
-	AbortDAPABORT   = 1 << 0
-	AbortSTKCMPCLR  = 1 << 1
-	AbortSTKERRCLR  = 1 << 2
-	AbortWDERRCLR   = 1 << 3
-	AbortORUNERRCLR = 1 << 4
-)
-
-// MEM-AP register addresses and CSW fields.
-const (
-	APRegCSW   = 0x00
-	APRegTAR   = 0x04
-	APRegTAR2  = 0x08
-	APRegDRW   = 0x0C
-	APRegBD0   = 0x10
-	APRegBD3   = 0x1C
-	APRegBASE2 = 0xF0
-	APRegCFG   = 0xF4
-	APRegBASE  = 0xF8
-	APRegIDR   = 0xFC
-
-	CSWSizeMask      = 0x7
-	CSWAddrIncMask   = 0x30
-	CSWAddrIncSingle = 0x10
-	CSWDeviceEn      = 1 << 6
-	CSWTrInProg      = 1 << 7
-	cswWritable      = 0xFF800F37
+	// ctrlWritable are the CTRL/STAT bits a host can write.
+	ctrlWritable = adi.CtrlCSysPwrUpReq | adi.CtrlCDbgPwrUpReq | adi.CtrlCDbgRstReq | 0x00FFFF00 | 0xC | adi.CtrlOrunDetect
+	// cswWritable are the CSW bits a host can write.
+	cswWritable = 0xFF800F37
 
 	// DefaultCSW is the CSW[31:8] the firmware uses when a memory command
 	// carries none (CSW bytes 0, or firmware before V2J32/V3J2): debug
@@ -126,20 +87,20 @@ func (f *firmware) checkEpoch() {
 // ctrlStat returns CTRL/STAT as read now.
 func (f *firmware) ctrlStat() uint32 {
 	v := f.dp.ctrl
-	if v&CtrlCDBGPWRUPREQ != 0 && f.now() >= f.dp.dbgAckAt {
-		v |= CtrlCDBGPWRUPACK
+	if v&adi.CtrlCDbgPwrUpReq != 0 && f.now() >= f.dp.dbgAckAt {
+		v |= adi.CtrlCDbgPwrUpAck
 	}
-	if v&CtrlCSYSPWRUPREQ != 0 && f.now() >= f.dp.sysAckAt {
-		v |= CtrlCSYSPWRUPACK
+	if v&adi.CtrlCSysPwrUpReq != 0 && f.now() >= f.dp.sysAckAt {
+		v |= adi.CtrlCSysPwrUpAck
 	}
-	if v&CtrlCDBGRSTREQ != 0 {
-		v |= CtrlCDBGRSTACK
+	if v&adi.CtrlCDbgRstReq != 0 {
+		v |= adi.CtrlCDbgRstAck
 	}
 	return v
 }
 
 func (f *firmware) poweredUp() bool {
-	return f.ctrlStat()&CtrlCDBGPWRUPACK != 0
+	return f.ctrlStat()&adi.CtrlCDbgPwrUpAck != 0
 }
 
 // writeCtrlStat applies a CTRL/STAT write; a rising request bit starts the
@@ -147,26 +108,26 @@ func (f *firmware) poweredUp() bool {
 func (f *firmware) writeCtrlStat(v uint32) {
 	old := f.dp.ctrl
 	f.dp.ctrl = old&^ctrlWritable | v&ctrlWritable
-	if v&CtrlCDBGPWRUPREQ != 0 && old&CtrlCDBGPWRUPREQ == 0 {
+	if v&adi.CtrlCDbgPwrUpReq != 0 && old&adi.CtrlCDbgPwrUpReq == 0 {
 		f.dp.dbgAckAt = f.now() + PowerUpDelay
 	}
-	if v&CtrlCSYSPWRUPREQ != 0 && old&CtrlCSYSPWRUPREQ == 0 {
+	if v&adi.CtrlCSysPwrUpReq != 0 && old&adi.CtrlCSysPwrUpReq == 0 {
 		f.dp.sysAckAt = f.now() + PowerUpDelay
 	}
 }
 
 func (f *firmware) writeAbort(v uint32) {
-	if v&AbortSTKCMPCLR != 0 {
-		f.dp.ctrl &^= CtrlSTICKYCMP
+	if v&adi.AbortStkCmpClr != 0 {
+		f.dp.ctrl &^= adi.CtrlStickyCmp
 	}
-	if v&AbortSTKERRCLR != 0 {
-		f.dp.ctrl &^= CtrlSTICKYERR
+	if v&adi.AbortStkErrClr != 0 {
+		f.dp.ctrl &^= adi.CtrlStickyErr
 	}
-	if v&AbortWDERRCLR != 0 {
-		f.dp.ctrl &^= CtrlWDATAERR
+	if v&adi.AbortWDErrClr != 0 {
+		f.dp.ctrl &^= adi.CtrlWDataErr
 	}
-	if v&AbortORUNERRCLR != 0 {
-		f.dp.ctrl &^= CtrlSTICKYORUN
+	if v&adi.AbortOrunErrClr != 0 {
+		f.dp.ctrl &^= adi.CtrlStickyOrun
 	}
 }
 
@@ -194,14 +155,14 @@ func (f *firmware) dpRead(addr uint16) (uint32, ack) {
 		return 0, ackNone
 	}
 	reg, bank := addr&0xC, uint32(addr>>4)&0xF
-	if reg == 0x4 {
+	if reg == adi.DPCtrlStat {
 		f.selectDPBank(bank)
 	}
 	f.txn(1)
 	switch reg {
-	case 0x0:
+	case adi.DPIDR:
 		return f.chip.DPIDR(), ackOK
-	case 0x4:
+	case adi.DPCtrlStat:
 		switch bank {
 		case 0:
 			return f.ctrlStat(), ackOK
@@ -209,7 +170,7 @@ func (f *firmware) dpRead(addr uint16) (uint32, ack) {
 			return 0x00000001, ackOK // DLPIDR: protocol version 1
 		}
 		return 0, ackOK
-	case 0x8, 0xC:
+	case adi.DPResend, adi.DPRdBuff:
 		return f.dp.rdbuff, ackOK
 	}
 	return 0, ackOK
@@ -222,18 +183,18 @@ func (f *firmware) dpWrite(addr uint16, v uint32) ack {
 		return ackNone
 	}
 	reg, bank := addr&0xC, uint32(addr>>4)&0xF
-	if reg == 0x4 {
+	if reg == adi.DPCtrlStat {
 		f.selectDPBank(bank)
 	}
 	f.txn(1)
 	switch reg {
-	case 0x0:
+	case adi.DPAbort:
 		f.writeAbort(v)
-	case 0x4:
+	case adi.DPCtrlStat:
 		if bank == 0 {
 			f.writeCtrlStat(v)
 		}
-	case 0x8:
+	case adi.DPSelect:
 		f.dp.sel = v
 	}
 	return ackOK
@@ -245,13 +206,13 @@ func (f *firmware) apAccessible() ack {
 		f.txn(1)
 		return ackNone
 	}
-	if f.dp.ctrl&CtrlSTICKYERR != 0 {
+	if f.dp.ctrl&adi.CtrlStickyErr != 0 {
 		f.txn(1)
 		return ackFault
 	}
 	if !f.poweredUp() {
 		f.txn(1)
-		f.dp.ctrl |= CtrlSTICKYERR
+		f.dp.ctrl |= adi.CtrlStickyErr
 		return ackFault
 	}
 	return ackOK
@@ -259,7 +220,7 @@ func (f *firmware) apAccessible() ack {
 
 // fault records a bus fault on the DP.
 func (f *firmware) fault() ack {
-	f.dp.ctrl |= CtrlSTICKYERR
+	f.dp.ctrl |= adi.CtrlStickyErr
 	return ackFault
 }
 
@@ -278,31 +239,31 @@ func (f *firmware) apRead(n uint8, reg uint16) (uint32, ack) {
 	st := &f.aps[n]
 	var v uint32
 	switch reg & 0xFC {
-	case APRegCSW:
+	case adi.APCSW:
 		v = st.csw
 		if ap.Enabled() {
-			v |= CSWDeviceEn
+			v |= adi.CSWDeviceEn
 		}
-	case APRegTAR:
+	case adi.APTAR:
 		v = st.tar
-	case APRegDRW:
+	case adi.APDRW:
 		var a ack
 		v, a = f.drw(ap, st, st.tar, false, 0)
 		if a != ackOK {
 			return 0, a
 		}
 		st.tar = incTAR(st.tar, st.csw)
-	case APRegBD0, APRegBD0 + 4, APRegBD0 + 8, APRegBD3:
+	case adi.APBD0, adi.APBD0 + 4, adi.APBD0 + 8, adi.APBD3:
 		var a ack
 		v, a = f.drw(ap, st, st.tar&^0xF|uint32(reg&0xC), false, 0)
 		if a != ackOK {
 			return 0, a
 		}
-	case APRegCFG:
+	case adi.APCFG:
 		v = ap.CFG()
-	case APRegBASE:
+	case adi.APBASE:
 		v = ap.BASE()
-	case APRegIDR:
+	case adi.APIDR:
 		v = ap.IDR()
 	}
 	f.dp.rdbuff = v
@@ -322,16 +283,16 @@ func (f *firmware) apWrite(n uint8, reg uint16, v uint32) ack {
 	}
 	st := &f.aps[n]
 	switch reg & 0xFC {
-	case APRegCSW:
+	case adi.APCSW:
 		st.csw = v & cswWritable
-	case APRegTAR:
+	case adi.APTAR:
 		st.tar = v
-	case APRegDRW:
+	case adi.APDRW:
 		if _, a := f.drw(ap, st, st.tar, true, v); a != ackOK {
 			return a
 		}
 		st.tar = incTAR(st.tar, st.csw)
-	case APRegBD0, APRegBD0 + 4, APRegBD0 + 8, APRegBD3:
+	case adi.APBD0, adi.APBD0 + 4, adi.APBD0 + 8, adi.APBD3:
 		if _, a := f.drw(ap, st, st.tar&^0xF|uint32(reg&0xC), true, v); a != ackOK {
 			return a
 		}
@@ -341,7 +302,7 @@ func (f *firmware) apWrite(n uint8, reg uint16, v uint32) ack {
 
 // cswSize returns the access size CSW selects (word for reserved values).
 func cswSize(csw uint32) chipsim.Size {
-	switch csw & CSWSizeMask {
+	switch csw & adi.CSWSizeMask {
 	case 0:
 		return chipsim.Byte
 	case 1:
@@ -353,7 +314,7 @@ func cswSize(csw uint32) chipsim.Size {
 // incTAR advances TAR after a DRW access when CSW asks for it; the
 // increment wraps inside the 1 KiB block, as MEM-APs are allowed to.
 func incTAR(tar, csw uint32) uint32 {
-	if csw&CSWAddrIncMask == 0 {
+	if csw&adi.CSWAddrIncMask == 0 {
 		return tar
 	}
 	next := tar + uint32(cswSize(csw))

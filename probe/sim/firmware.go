@@ -3,6 +3,7 @@ package sim
 import (
 	"time"
 
+	"github.com/stprobe/stprobe/probe/adi"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets/chipsim"
 )
@@ -294,7 +295,7 @@ func (f *firmware) debug(cmd [16]byte, out []byte) ([]byte, bool) {
 		}
 		return f.rwMiscIn(), true
 	case proto.DebugResetSys:
-		return status2(f.hlaWrite32(chipsim.RegAIRCR, chipsim.AIRCRVectKey|chipsim.AIRCRSysResetReq)), true
+		return status2(f.hlaWrite32(adi.RegAIRCR, adi.AIRCRVectKey|adi.AIRCRSysResetReq)), true
 	case proto.DebugReadReg:
 		val, st := f.hlaReadReg(uint32(cmd[2]))
 		return status8(st, val), true
@@ -364,10 +365,10 @@ func (f *firmware) enter(param byte) proto.Status {
 	f.entered = true
 	f.dp.sel = 0
 	f.txn(1) // DPIDR
-	f.writeAbort(AbortSTKCMPCLR | AbortSTKERRCLR | AbortWDERRCLR | AbortORUNERRCLR)
+	f.writeAbort(adi.AbortStkCmpClr | adi.AbortStkErrClr | adi.AbortWDErrClr | adi.AbortOrunErrClr)
 	f.txn(1)
-	if f.dp.ctrl&(CtrlCDBGPWRUPREQ|CtrlCSYSPWRUPREQ) != CtrlCDBGPWRUPREQ|CtrlCSYSPWRUPREQ {
-		f.writeCtrlStat(f.dp.ctrl | CtrlCDBGPWRUPREQ | CtrlCSYSPWRUPREQ)
+	if f.dp.ctrl&(adi.CtrlCDbgPwrUpReq|adi.CtrlCSysPwrUpReq) != adi.CtrlCDbgPwrUpReq|adi.CtrlCSysPwrUpReq {
+		f.writeCtrlStat(f.dp.ctrl | adi.CtrlCDbgPwrUpReq | adi.CtrlCSysPwrUpReq)
 		f.txn(2) // write, first poll
 		f.extra += PowerUpDelay
 		f.dp.dbgAckAt, f.dp.sysAckAt = f.now(), f.now()
@@ -417,8 +418,8 @@ func (f *firmware) waitInjected() bool {
 	}
 	f.waitLeft--
 	f.txn(1)
-	if f.dp.ctrl&CtrlORUNDETECT != 0 {
-		f.dp.ctrl |= CtrlSTICKYORUN
+	if f.dp.ctrl&adi.CtrlOrunDetect != 0 {
+		f.dp.ctrl |= adi.CtrlStickyOrun
 	}
 	return true
 }
@@ -480,7 +481,7 @@ func (f *firmware) readDAPReg(port, addr uint16) (uint32, proto.Status) {
 		return 0, proto.StatusBadAP
 	}
 	reg := addr & 0xFF
-	if st := f.checkAP(uint8(port), reg != APRegIDR); st != proto.StatusOK {
+	if st := f.checkAP(uint8(port), reg != adi.APIDR); st != proto.StatusOK {
 		return 0, st
 	}
 	if f.waitInjected() {
@@ -521,7 +522,7 @@ func (f *firmware) initAP(ap uint8) proto.Status {
 	if f.waitInjected() {
 		return proto.StatusSWDAPWait
 	}
-	if _, a := f.apRead(ap, APRegIDR); a != ackOK {
+	if _, a := f.apRead(ap, adi.APIDR); a != ackOK {
 		return apStatus(a)
 	}
 	f.opened[ap] = true

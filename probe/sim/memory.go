@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"github.com/stprobe/stprobe/probe/adi"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets/chipsim"
 )
@@ -124,9 +125,9 @@ func (f *firmware) memXfer(m memCmd, buf []byte, write bool) (proto.Status, uint
 		f.txn(1)
 		return proto.StatusSWDAPError, 0
 	}
-	if f.dp.ctrl&(CtrlSTICKYERR|CtrlSTICKYORUN|CtrlWDATAERR) != 0 {
+	if f.dp.ctrl&(adi.CtrlStickyErr|adi.CtrlStickyOrun|adi.CtrlWDataErr) != 0 {
 		f.txn(1)
-		f.writeAbort(AbortSTKERRCLR | AbortORUNERRCLR | AbortWDERRCLR | AbortSTKCMPCLR)
+		f.writeAbort(adi.AbortStkErrClr | adi.AbortOrunErrClr | adi.AbortWDErrClr | adi.AbortStkCmpClr)
 	}
 	if !f.poweredUp() {
 		f.txn(1)
@@ -138,10 +139,10 @@ func (f *firmware) memXfer(m memCmd, buf []byte, write bool) (proto.Status, uint
 	}
 	csw := hi&^0xFF | sizeBits(m.width)
 	if m.inc {
-		csw |= CSWAddrIncSingle
+		csw |= adi.CSWAddrIncSingle
 	}
 	st := &f.aps[m.ap]
-	f.selectAP(m.ap, APRegCSW)
+	f.selectAP(m.ap, adi.APCSW)
 	if st.csw != csw {
 		f.txn(1)
 		st.csw = csw
@@ -229,23 +230,23 @@ func (f *firmware) hlaWrite32(addr, v uint32) proto.Status {
 }
 
 func (f *firmware) hlaReadReg(sel uint32) (uint32, proto.Status) {
-	if st := f.hlaWrite32(chipsim.RegDCRSR, sel&0x7F); st != proto.StatusOK {
+	if st := f.hlaWrite32(adi.RegDCRSR, sel&0x7F); st != proto.StatusOK {
 		return 0, st
 	}
-	if _, st := f.hlaRead32(chipsim.RegDHCSR); st != proto.StatusOK {
+	if _, st := f.hlaRead32(adi.RegDHCSR); st != proto.StatusOK {
 		return 0, st
 	}
-	return f.hlaRead32(chipsim.RegDCRDR)
+	return f.hlaRead32(adi.RegDCRDR)
 }
 
 func (f *firmware) hlaWriteReg(sel, v uint32) proto.Status {
-	if st := f.hlaWrite32(chipsim.RegDCRDR, v); st != proto.StatusOK {
+	if st := f.hlaWrite32(adi.RegDCRDR, v); st != proto.StatusOK {
 		return st
 	}
-	if st := f.hlaWrite32(chipsim.RegDCRSR, sel&0x7F|chipsim.DCRSRRegWnR); st != proto.StatusOK {
+	if st := f.hlaWrite32(adi.RegDCRSR, sel&0x7F|adi.DCRSRRegWnR); st != proto.StatusOK {
 		return st
 	}
-	_, st := f.hlaRead32(chipsim.RegDHCSR)
+	_, st := f.hlaRead32(adi.RegDHCSR)
 	return st
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/probe/adi"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets/chipsim"
 )
@@ -124,7 +125,7 @@ func TestOpenOCDHaltAndRAM(t *testing.T) {
 
 func TestOpenOCDResetHalt(t *testing.T) {
 	p, chip := newOpenOCDProbe(t)
-	chip.Core().SetReg(chipsim.RegSelPC, 0x08000123)
+	chip.Core().SetReg(adi.RegSelPC, 0x08000123)
 	out := runOpenOCD(t, p, "init", "reset halt", "reg pc", "shutdown")
 	mustContain(t, out, "halted due to debug-request", "pc (/32): 0x08000000")
 	if !chip.Core().Halted() {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/probe/adi"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets/chipsim"
 )
@@ -382,8 +383,8 @@ func (silentChip) SWDResponds() bool { return false }
 func TestPowerUpHandshake(t *testing.T) {
 	p := newTestProbe(t, "V2J46S7", chipsim.NewGenericM33(1))
 	enterSWD(t, p)
-	const req = CtrlCDBGPWRUPREQ | CtrlCSYSPWRUPREQ
-	const acks = CtrlCDBGPWRUPACK | CtrlCSYSPWRUPACK
+	const req = adi.CtrlCDbgPwrUpReq | adi.CtrlCSysPwrUpReq
+	const acks = adi.CtrlCDbgPwrUpAck | adi.CtrlCSysPwrUpAck
 	// ENTER powered the debug domain up
 	if v, _ := dapRead(t, p, proto.DAPPortDP, 4); v&acks != acks {
 		t.Fatalf("CTRL/STAT after ENTER 0x%08X", v)
@@ -396,7 +397,7 @@ func TestPowerUpHandshake(t *testing.T) {
 	if _, st := dapRead(t, p, 0, 0xFC); st != proto.StatusSWDAPFault {
 		t.Errorf("AP read powered down: 0x%02X, want SWD_AP_FAULT", st)
 	}
-	dapWrite(t, p, proto.DAPPortDP, 0, AbortSTKERRCLR)
+	dapWrite(t, p, proto.DAPPortDP, 0, adi.AbortStkErrClr)
 	dapWrite(t, p, proto.DAPPortDP, 4, req)
 	polls := 0
 	for {
@@ -422,28 +423,28 @@ func TestStickyErrorAndAbort(t *testing.T) {
 	enterSWD(t, p)
 	do(t, p, dbg(proto.DebugInitAP, []byte{1}), nil)
 	// DRW read of an unmapped address through the AP registers
-	if st := dapWrite(t, p, 1, APRegCSW, 0xA2000012); st != proto.StatusOK {
+	if st := dapWrite(t, p, 1, adi.APCSW, 0xA2000012); st != proto.StatusOK {
 		t.Fatal(st)
 	}
-	dapWrite(t, p, 1, APRegTAR, 0x60000000)
-	if _, st := dapRead(t, p, 1, APRegDRW); st != proto.StatusSWDAPFault {
+	dapWrite(t, p, 1, adi.APTAR, 0x60000000)
+	if _, st := dapRead(t, p, 1, adi.APDRW); st != proto.StatusSWDAPFault {
 		t.Errorf("faulting DRW: 0x%02X", st)
 	}
 	v, _ := dapRead(t, p, proto.DAPPortDP, 4)
-	if v&CtrlSTICKYERR == 0 {
+	if v&adi.CtrlStickyErr == 0 {
 		t.Errorf("CTRL/STAT 0x%08X lacks STICKYERR", v)
 	}
 	// every AP access faults until ABORT clears it
-	dapWrite(t, p, 1, APRegTAR, 0x20000000)
-	if _, st := dapRead(t, p, 1, APRegDRW); st != proto.StatusSWDAPFault {
+	dapWrite(t, p, 1, adi.APTAR, 0x20000000)
+	if _, st := dapRead(t, p, 1, adi.APDRW); st != proto.StatusSWDAPFault {
 		t.Errorf("DRW with sticky error: 0x%02X", st)
 	}
-	dapWrite(t, p, proto.DAPPortDP, 0, AbortSTKERRCLR)
-	if v, _ := dapRead(t, p, proto.DAPPortDP, 4); v&CtrlSTICKYERR != 0 {
+	dapWrite(t, p, proto.DAPPortDP, 0, adi.AbortStkErrClr)
+	if v, _ := dapRead(t, p, proto.DAPPortDP, 4); v&adi.CtrlStickyErr != 0 {
 		t.Errorf("STICKYERR survives ABORT: 0x%08X", v)
 	}
-	dapWrite(t, p, 1, APRegTAR, 0x20000000)
-	if _, st := dapRead(t, p, 1, APRegDRW); st != proto.StatusOK {
+	dapWrite(t, p, 1, adi.APTAR, 0x20000000)
+	if _, st := dapRead(t, p, 1, adi.APDRW); st != proto.StatusOK {
 		t.Errorf("DRW after ABORT: 0x%02X", st)
 	}
 }
@@ -456,41 +457,41 @@ func TestDRWLanesAndAutoIncrement(t *testing.T) {
 	enterSWD(t, p)
 	do(t, p, dbg(proto.DebugInitAP, []byte{1}), nil)
 	// byte access at offset 2: data on lane 2
-	dapWrite(t, p, 1, APRegCSW, 0xA2000010) // byte, increment
-	dapWrite(t, p, 1, APRegTAR, 0x200003FE)
-	if v, _ := dapRead(t, p, 1, APRegDRW); v != 0x00330000 {
+	dapWrite(t, p, 1, adi.APCSW, 0xA2000010) // byte, increment
+	dapWrite(t, p, 1, adi.APTAR, 0x200003FE)
+	if v, _ := dapRead(t, p, 1, adi.APDRW); v != 0x00330000 {
 		t.Errorf("byte DRW at 0x3FE = 0x%08X, want 0x00330000", v)
 	}
-	if tar, _ := dapRead(t, p, 1, APRegTAR); tar != 0x200003FF {
+	if tar, _ := dapRead(t, p, 1, adi.APTAR); tar != 0x200003FF {
 		t.Errorf("TAR after byte read 0x%08X", tar)
 	}
 	// word access wraps inside the 1 KiB block
-	dapWrite(t, p, 1, APRegCSW, 0xA2000012)
-	dapWrite(t, p, 1, APRegTAR, 0x200003FC)
-	if v, _ := dapRead(t, p, 1, APRegDRW); v != 0x44332211 {
+	dapWrite(t, p, 1, adi.APCSW, 0xA2000012)
+	dapWrite(t, p, 1, adi.APTAR, 0x200003FC)
+	if v, _ := dapRead(t, p, 1, adi.APDRW); v != 0x44332211 {
 		t.Errorf("word DRW 0x%08X", v)
 	}
-	if tar, _ := dapRead(t, p, 1, APRegTAR); tar != 0x20000000 {
+	if tar, _ := dapRead(t, p, 1, adi.APTAR); tar != 0x20000000 {
 		t.Errorf("TAR wrapped to 0x%08X, want 0x20000000", tar)
 	}
-	if v, _ := dapRead(t, p, 1, APRegDRW); v != 0xA3A2A1A0 {
+	if v, _ := dapRead(t, p, 1, adi.APDRW); v != 0xA3A2A1A0 {
 		t.Errorf("second DRW 0x%08X", v)
 	}
 	// halfword write at offset 2 takes lanes 2-3
-	dapWrite(t, p, 1, APRegCSW, 0xA2000001)
-	dapWrite(t, p, 1, APRegTAR, 0x20000002)
-	dapWrite(t, p, 1, APRegDRW, 0xBEEF0000)
+	dapWrite(t, p, 1, adi.APCSW, 0xA2000001)
+	dapWrite(t, p, 1, adi.APTAR, 0x20000002)
+	dapWrite(t, p, 1, adi.APDRW, 0xBEEF0000)
 	if b := g.RAM().Bytes(0x20000000, 4); !bytes.Equal(b, []byte{0xA0, 0xA1, 0xEF, 0xBE}) {
 		t.Errorf("RAM after halfword write % X", b)
 	}
 	// banked data registers
-	dapWrite(t, p, 1, APRegCSW, 0xA2000002)
-	dapWrite(t, p, 1, APRegTAR, 0x200003F0)
-	if v, _ := dapRead(t, p, 1, APRegBD3); v != 0x44332211 {
+	dapWrite(t, p, 1, adi.APCSW, 0xA2000002)
+	dapWrite(t, p, 1, adi.APTAR, 0x200003F0)
+	if v, _ := dapRead(t, p, 1, adi.APBD3); v != 0x44332211 {
 		t.Errorf("BD3 0x%08X", v)
 	}
 	// CSW shows DeviceEn
-	if v, _ := dapRead(t, p, 1, APRegCSW); v&CSWDeviceEn == 0 {
+	if v, _ := dapRead(t, p, 1, adi.APCSW); v&adi.CSWDeviceEn == 0 {
 		t.Errorf("CSW 0x%08X lacks DeviceEn", v)
 	}
 }
@@ -609,18 +610,18 @@ func TestHLACommands(t *testing.T) {
 	g := chipsim.NewGeneric(0) // CPU on AP0, as HLA needs
 	p := newTestProbe(t, "V2J46S7", g)
 	enterSWD(t, p)
-	if r := do(t, p, dbg(proto.DebugWriteDebugReg, u32(chipsim.RegDHCSR), u32(0xA05F0003)), nil); r[0] != byte(proto.StatusOK) {
+	if r := do(t, p, dbg(proto.DebugWriteDebugReg, u32(adi.RegDHCSR), u32(0xA05F0003)), nil); r[0] != byte(proto.StatusOK) {
 		t.Fatalf("WRITEDEBUGREG 0x%02X", r[0])
 	}
-	r := do(t, p, dbg(proto.DebugReadDebugReg, u32(chipsim.RegDHCSR)), nil)
-	if binary.LittleEndian.Uint32(r[4:])&chipsim.DHCSRSHalt == 0 {
+	r := do(t, p, dbg(proto.DebugReadDebugReg, u32(adi.RegDHCSR)), nil)
+	if binary.LittleEndian.Uint32(r[4:])&adi.DHCSRSHalt == 0 {
 		t.Errorf("DHCSR 0x%08X not halted", binary.LittleEndian.Uint32(r[4:]))
 	}
 	do(t, p, dbg(proto.DebugWriteReg, []byte{2}, u32(0xCAFE)), nil)
 	if g.Core().Reg(2) != 0xCAFE {
 		t.Errorf("R2 = 0x%X", g.Core().Reg(2))
 	}
-	r = do(t, p, dbg(proto.DebugReadReg, []byte{chipsim.RegSelPC}), nil)
+	r = do(t, p, dbg(proto.DebugReadReg, []byte{adi.RegSelPC}), nil)
 	if r[0] != byte(proto.StatusOK) || binary.LittleEndian.Uint32(r[4:]) != 0x08000000 {
 		t.Errorf("READREG PC % X", r)
 	}
@@ -629,7 +630,7 @@ func TestHLACommands(t *testing.T) {
 		t.Errorf("READALLREGS % X", r)
 	}
 	// RESETSYS with vector catch halts at the reset vector
-	do(t, p, dbg(proto.DebugWriteDebugReg, u32(chipsim.RegDEMCR), u32(chipsim.DEMCRVCCoreReset)), nil)
+	do(t, p, dbg(proto.DebugWriteDebugReg, u32(adi.RegDEMCR), u32(adi.DEMCRVCCoreReset)), nil)
 	do(t, p, dbg(proto.DebugResetSys), nil)
 	if g.Core().Reg(2) != 0 || !g.Core().Halted() {
 		t.Error("RESETSYS did not reset the core into the vector catch")
@@ -677,8 +678,8 @@ func TestNRSTAndLinkEpoch(t *testing.T) {
 	}
 	enterSWD(t, p)
 	do(t, p, dbg(proto.DebugInitAP, []byte{1}), nil)
-	r := do(t, p, memCmdBlock(proto.DebugReadMem32, chipsim.RegDHCSR, 4, 1, 0), nil)
-	if binary.LittleEndian.Uint32(r)&chipsim.DHCSRResetSt == 0 {
+	r := do(t, p, memCmdBlock(proto.DebugReadMem32, adi.RegDHCSR, 4, 1, 0), nil)
+	if binary.LittleEndian.Uint32(r)&adi.DHCSRSResetSt == 0 {
 		t.Errorf("DHCSR under reset 0x%08X lacks S_RESET_ST", binary.LittleEndian.Uint32(r))
 	}
 	do(t, p, dbg(proto.DebugDriveNRST, []byte{proto.NRSTPulse}), nil)
@@ -706,7 +707,7 @@ func (c *epochChip) LinkEpoch() uint64 { return c.epoch }
 func TestWaitInjection(t *testing.T) {
 	p := newTestProbe(t, "V2J46S7", chipsim.NewGenericM33(1))
 	enterSWD(t, p)
-	dapWrite(t, p, proto.DAPPortDP, 4, CtrlCDBGPWRUPREQ|CtrlCSYSPWRUPREQ|CtrlORUNDETECT)
+	dapWrite(t, p, proto.DAPPortDP, 4, adi.CtrlCDbgPwrUpReq|adi.CtrlCSysPwrUpReq|adi.CtrlOrunDetect)
 	p.Inject(Fault{Kind: FaultWait, Count: 3})
 	if _, st := dapRead(t, p, proto.DAPPortDP, 0); st != proto.StatusSWDDPWait {
 		t.Errorf("DP read: 0x%02X, want SWD_DP_WAIT", st)
@@ -719,7 +720,7 @@ func TestWaitInjection(t *testing.T) {
 		t.Errorf("memory: 0x%02X, want SWD_AP_WAIT", st)
 	}
 	v, st := dapRead(t, p, proto.DAPPortDP, 4)
-	if st != proto.StatusOK || v&CtrlSTICKYORUN == 0 {
+	if st != proto.StatusOK || v&adi.CtrlStickyOrun == 0 {
 		t.Errorf("after the burst: 0x%02X, CTRL/STAT 0x%08X (want STICKYORUN)", st, v)
 	}
 }
@@ -895,21 +896,21 @@ func TestResetHaltSequence(t *testing.T) {
 		t.Helper()
 		return binary.LittleEndian.Uint32(do(t, p, memCmdBlock(proto.DebugReadMem32, addr, 4, 1, 0xA2000000), nil))
 	}
-	write(chipsim.RegDHCSR, chipsim.DHCSRKey|chipsim.DHCSRDebugEn)
-	write(chipsim.RegDCRDR, 0, chipsim.DEMCRTrcEna|chipsim.DEMCRVCCoreReset)
-	if d := read(chipsim.RegDEMCR); d != chipsim.DEMCRTrcEna|chipsim.DEMCRVCCoreReset {
+	write(adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn)
+	write(adi.RegDCRDR, 0, adi.DEMCRTrcEna|adi.DEMCRVCCoreReset)
+	if d := read(adi.RegDEMCR); d != adi.DEMCRTrcEna|adi.DEMCRVCCoreReset {
 		t.Fatalf("DEMCR 0x%08X after the spanning write", d)
 	}
-	read(chipsim.RegDHCSR)
-	write(chipsim.RegAIRCR, chipsim.AIRCRVectKey|chipsim.AIRCRSysResetReq)
-	d := read(chipsim.RegDHCSR)
-	if d&chipsim.DHCSRSHalt == 0 || d&chipsim.DHCSRResetSt == 0 {
+	read(adi.RegDHCSR)
+	write(adi.RegAIRCR, adi.AIRCRVectKey|adi.AIRCRSysResetReq)
+	d := read(adi.RegDHCSR)
+	if d&adi.DHCSRSHalt == 0 || d&adi.DHCSRSResetSt == 0 {
 		t.Errorf("DHCSR 0x%08X after reset: want S_HALT and S_RESET_ST", d)
 	}
-	if d := read(chipsim.RegDHCSR); d&chipsim.DHCSRResetSt != 0 {
+	if d := read(adi.RegDHCSR); d&adi.DHCSRSResetSt != 0 {
 		t.Errorf("S_RESET_ST not cleared by the read: 0x%08X", d)
 	}
-	if read(chipsim.RegDFSR)&chipsim.DFSRVCatch == 0 {
+	if read(adi.RegDFSR)&adi.DFSRVCatch == 0 {
 		t.Error("DFSR.VCATCH not set")
 	}
 }

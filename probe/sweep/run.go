@@ -8,6 +8,7 @@ import (
 
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/adi"
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets"
@@ -77,7 +78,7 @@ func (s linkSession) Connect(ctx context.Context, o probe.ConnectOptions) (*prob
 func (s linkSession) Disconnect(ctx context.Context) error { return probe.Disconnect(ctx, s.l) }
 func (s linkSession) Resume(ctx context.Context, ap uint8) error {
 	// DHCSR with only the key: C_HALT and C_DEBUGEN clear, the core runs.
-	if err := s.l.Write32(ctx, ap, probe.RegDHCSR, probe.DHCSRDebugKey); err != nil {
+	if err := s.l.Write32(ctx, ap, adi.RegDHCSR, adi.DHCSRDebugKey); err != nil {
 		return fmt.Errorf("resuming the core on AP%d: %w", ap, err)
 	}
 	return nil

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/stprobe/stprobe/probe/adi"
 )
 
 func mustRead(t *testing.T, ap AP, addr uint32) uint32 {
@@ -93,16 +95,16 @@ func TestGenericIdentity(t *testing.T) {
 		t.Errorf("IDRs 0x%08X 0x%08X", g.AP(0).IDR(), g.AP(1).IDR())
 	}
 	cpu := g.AP(1)
-	if v := mustRead(t, cpu, RegCPUID); v != CPUIDCortexM33r0p4 {
+	if v := mustRead(t, cpu, adi.RegCPUID); v != CPUIDCortexM33r0p4 {
 		t.Errorf("CPUID 0x%08X", v)
 	}
 	if v := mustRead(t, cpu, 0xE000EFF4); v != 0x90 {
 		t.Errorf("SCS CIDR1 0x%X, want 0x90", v)
 	}
-	if v := mustRead(t, cpu, ROMTableBase); v != 0xFFF0F003 {
+	if v := mustRead(t, cpu, adi.ROMTableBase); v != 0xFFF0F003 {
 		t.Errorf("ROM entry 0 = 0x%08X", v)
 	}
-	if v := mustRead(t, cpu, RegDWTCtrl); v != 0 {
+	if v := mustRead(t, cpu, adi.RegDWTCtrl); v != 0 {
 		t.Errorf("DWT_CTRL = 0x%08X", v)
 	}
 	if _, err := g.AP(0).Read(0x20000000, Word, 0); !errors.Is(err, ErrBusFault) {
@@ -114,46 +116,46 @@ func TestDHCSR(t *testing.T) {
 	g := NewGeneric(1)
 	cpu := g.AP(1)
 	// power-on: S_RESET_ST sticky until read
-	if v := mustRead(t, cpu, RegDHCSR); v&DHCSRResetSt == 0 {
+	if v := mustRead(t, cpu, adi.RegDHCSR); v&adi.DHCSRSResetSt == 0 {
 		t.Errorf("first DHCSR 0x%08X lacks S_RESET_ST", v)
 	}
-	if v := mustRead(t, cpu, RegDHCSR); v&DHCSRResetSt != 0 {
+	if v := mustRead(t, cpu, adi.RegDHCSR); v&adi.DHCSRSResetSt != 0 {
 		t.Errorf("second DHCSR 0x%08X still has S_RESET_ST", v)
 	}
 	g.Advance(time.Millisecond)
-	if v := mustRead(t, cpu, RegDHCSR); v&DHCSRRetireSt == 0 {
+	if v := mustRead(t, cpu, adi.RegDHCSR); v&adi.DHCSRSRetireSt == 0 {
 		t.Errorf("running core: DHCSR 0x%08X lacks S_RETIRE_ST", v)
 	}
 	// without the key nothing happens
-	mustWrite(t, cpu, RegDHCSR, DHCSRDebugEn|DHCSRHalt)
+	mustWrite(t, cpu, adi.RegDHCSR, adi.DHCSRCDebugEn|adi.DHCSRCHalt)
 	if g.Core().Halted() {
 		t.Fatal("halted without DBGKEY")
 	}
 	// halt needs C_DEBUGEN
-	mustWrite(t, cpu, RegDHCSR, DHCSRKey|DHCSRHalt)
+	mustWrite(t, cpu, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCHalt)
 	if g.Core().Halted() {
 		t.Fatal("halted without C_DEBUGEN")
 	}
-	mustWrite(t, cpu, RegDHCSR, DHCSRKey|DHCSRDebugEn|DHCSRHalt)
-	v := mustRead(t, cpu, RegDHCSR)
-	if v&(DHCSRSHalt|DHCSRRegRdy) != DHCSRSHalt|DHCSRRegRdy {
+	mustWrite(t, cpu, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt)
+	v := mustRead(t, cpu, adi.RegDHCSR)
+	if v&(adi.DHCSRSHalt|adi.DHCSRSRegRdy) != adi.DHCSRSHalt|adi.DHCSRSRegRdy {
 		t.Errorf("halted DHCSR 0x%08X", v)
 	}
-	if mustRead(t, cpu, RegDFSR)&DFSRHalted == 0 {
+	if mustRead(t, cpu, adi.RegDFSR)&adi.DFSRHalted == 0 {
 		t.Error("DFSR.HALTED not set")
 	}
 	// register transfer
-	mustWrite(t, cpu, RegDCRSR, RegSelPC)
-	if pc := mustRead(t, cpu, RegDCRDR); pc != 0x08000000 {
+	mustWrite(t, cpu, adi.RegDCRSR, adi.RegSelPC)
+	if pc := mustRead(t, cpu, adi.RegDCRDR); pc != 0x08000000 {
 		t.Errorf("PC 0x%08X", pc)
 	}
-	mustWrite(t, cpu, RegDCRDR, 0x08001234)
-	mustWrite(t, cpu, RegDCRSR, DCRSRRegWnR|RegSelPC)
-	if g.Core().Reg(RegSelPC) != 0x08001234 {
-		t.Errorf("PC after write 0x%08X", g.Core().Reg(RegSelPC))
+	mustWrite(t, cpu, adi.RegDCRDR, 0x08001234)
+	mustWrite(t, cpu, adi.RegDCRSR, adi.DCRSRRegWnR|adi.RegSelPC)
+	if g.Core().Reg(adi.RegSelPC) != 0x08001234 {
+		t.Errorf("PC after write 0x%08X", g.Core().Reg(adi.RegSelPC))
 	}
 	// resume
-	mustWrite(t, cpu, RegDHCSR, DHCSRKey|DHCSRDebugEn)
+	mustWrite(t, cpu, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn)
 	if g.Core().Halted() {
 		t.Error("still halted after clearing C_HALT")
 	}
@@ -162,25 +164,25 @@ func TestDHCSR(t *testing.T) {
 func TestVectorCatchOnSysReset(t *testing.T) {
 	g := NewGeneric(1)
 	cpu := g.AP(1)
-	mustWrite(t, cpu, RegDHCSR, DHCSRKey|DHCSRDebugEn)
+	mustWrite(t, cpu, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn)
 	// multi-word write spanning DCRDR and DEMCR, as OpenOCD does
-	mustWrite(t, cpu, RegDCRDR, 0)
-	mustWrite(t, cpu, RegDEMCR, DEMCRTrcEna|DEMCRVCCoreReset)
-	mustRead(t, cpu, RegDHCSR)
+	mustWrite(t, cpu, adi.RegDCRDR, 0)
+	mustWrite(t, cpu, adi.RegDEMCR, adi.DEMCRTrcEna|adi.DEMCRVCCoreReset)
+	mustRead(t, cpu, adi.RegDHCSR)
 	// AIRCR without key: ignored
-	mustWrite(t, cpu, RegAIRCR, AIRCRSysResetReq)
+	mustWrite(t, cpu, adi.RegAIRCR, adi.AIRCRSysResetReq)
 	if g.Core().Halted() {
 		t.Fatal("reset without VECTKEY")
 	}
-	mustWrite(t, cpu, RegAIRCR, AIRCRVectKey|AIRCRSysResetReq)
-	v := mustRead(t, cpu, RegDHCSR)
-	if v&DHCSRSHalt == 0 || v&DHCSRResetSt == 0 {
+	mustWrite(t, cpu, adi.RegAIRCR, adi.AIRCRVectKey|adi.AIRCRSysResetReq)
+	v := mustRead(t, cpu, adi.RegDHCSR)
+	if v&adi.DHCSRSHalt == 0 || v&adi.DHCSRSResetSt == 0 {
 		t.Errorf("after SYSRESETREQ DHCSR 0x%08X, want S_HALT|S_RESET_ST", v)
 	}
-	if mustRead(t, cpu, RegDFSR)&DFSRVCatch == 0 {
+	if mustRead(t, cpu, adi.RegDFSR)&adi.DFSRVCatch == 0 {
 		t.Error("DFSR.VCATCH not set")
 	}
-	if r := mustRead(t, cpu, RegAIRCR); r>>16 != 0xFA05 {
+	if r := mustRead(t, cpu, adi.RegAIRCR); r>>16 != 0xFA05 {
 		t.Errorf("AIRCR reads 0x%08X", r)
 	}
 }
@@ -189,17 +191,17 @@ func TestNRSTHeldThenCaught(t *testing.T) {
 	g := NewGeneric(1)
 	cpu := g.AP(1)
 	g.SetNRST(true)
-	mustWrite(t, cpu, RegDHCSR, DHCSRKey|DHCSRDebugEn|DHCSRHalt)
-	mustWrite(t, cpu, RegDEMCR, DEMCRVCCoreReset)
+	mustWrite(t, cpu, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt)
+	mustWrite(t, cpu, adi.RegDEMCR, adi.DEMCRVCCoreReset)
 	if g.Core().Halted() {
 		t.Fatal("halted while held in reset")
 	}
 	for i := 0; i < 2; i++ {
-		if v := mustRead(t, cpu, RegDHCSR); v&DHCSRResetSt == 0 {
+		if v := mustRead(t, cpu, adi.RegDHCSR); v&adi.DHCSRSResetSt == 0 {
 			t.Errorf("held in reset: DHCSR 0x%08X lacks S_RESET_ST", v)
 		}
 	}
-	if mustRead(t, cpu, RegDEMCR) != DEMCRVCCoreReset {
+	if mustRead(t, cpu, adi.RegDEMCR) != adi.DEMCRVCCoreReset {
 		t.Error("DEMCR not writable while held in reset")
 	}
 	g.SetNRST(false)
@@ -211,7 +213,7 @@ func TestNRSTHeldThenCaught(t *testing.T) {
 func TestNRSTReleaseWithoutCatchRuns(t *testing.T) {
 	g := NewGeneric(1)
 	cpu := g.AP(1)
-	mustWrite(t, cpu, RegDHCSR, DHCSRKey|DHCSRDebugEn|DHCSRHalt)
+	mustWrite(t, cpu, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt)
 	if !g.Core().Halted() {
 		t.Fatal("not halted")
 	}
@@ -226,7 +228,7 @@ func TestPendingHaltWaitsForCanHalt(t *testing.T) {
 	allowed := false
 	c := NewCore(CoreConfig{CPUID: CPUIDCortexM33r0p4, CanHalt: func() bool { return allowed }})
 	r := c.Region()
-	_ = r.Write(RegDHCSR, Word, DHCSRKey|DHCSRDebugEn|DHCSRHalt, 0)
+	_ = r.Write(adi.RegDHCSR, Word, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt, 0)
 	if c.Halted() {
 		t.Fatal("halted although CanHalt is false")
 	}
@@ -240,7 +242,7 @@ func TestPendingHaltWaitsForCanHalt(t *testing.T) {
 func TestDSCSR(t *testing.T) {
 	g := NewGeneric(1)
 	g.Core().SetSecureState(true)
-	if v := mustRead(t, g.AP(1), RegDSCSR); v&DSCSRCDS == 0 {
+	if v := mustRead(t, g.AP(1), adi.RegDSCSR); v&adi.DSCSRCDS == 0 {
 		t.Errorf("DSCSR 0x%08X lacks CDS", v)
 	}
 }
@@ -248,12 +250,12 @@ func TestDSCSR(t *testing.T) {
 func TestFPCtrlEnable(t *testing.T) {
 	g := NewGeneric(1)
 	cpu := g.AP(1)
-	mustWrite(t, cpu, RegFPCtrl, 1) // without KEY: ignored
-	if v := mustRead(t, cpu, RegFPCtrl); v&1 != 0 {
+	mustWrite(t, cpu, adi.RegFPCtrl, 1) // without KEY: ignored
+	if v := mustRead(t, cpu, adi.RegFPCtrl); v&1 != 0 {
 		t.Errorf("FP_CTRL 0x%08X enabled without KEY", v)
 	}
-	mustWrite(t, cpu, RegFPCtrl, 3)
-	if v := mustRead(t, cpu, RegFPCtrl); v != 0x10000001 {
+	mustWrite(t, cpu, adi.RegFPCtrl, 3)
+	if v := mustRead(t, cpu, adi.RegFPCtrl); v != 0x10000001 {
 		t.Errorf("FP_CTRL 0x%08X, want 0x10000001", v)
 	}
 	if v := mustRead(t, g.AP(0), 0xE0044000); v != 0 {

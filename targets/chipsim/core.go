@@ -3,69 +3,12 @@ package chipsim
 import (
 	"sync"
 	"time"
+
+	"github.com/stprobe/stprobe/probe/adi"
 )
 
-// Cortex-M core debug registers and bits (ARMv8-M), as addresses on the
-// core's bus.
-const (
-	RegCPUID       = 0xE000ED00
-	RegAIRCR       = 0xE000ED0C
-	RegDFSR        = 0xE000ED30
-	RegDHCSR       = 0xE000EDF0
-	RegDCRSR       = 0xE000EDF4
-	RegDCRDR       = 0xE000EDF8
-	RegDEMCR       = 0xE000EDFC
-	RegDSCSR       = 0xE000EE08
-	RegMVFR0       = 0xE000EF40
-	RegMVFR1       = 0xE000EF44
-	RegDAUTHSTATUS = 0xE000EFB8
-	RegDWTCtrl     = 0xE0001000
-	RegFPCtrl      = 0xE0002000
-	ROMTableBase   = 0xE00FF000
-
-	DHCSRKey      = 0xA05F << 16 // DBGKEY, required in [31:16] of every DHCSR write
-	DHCSRDebugEn  = 1 << 0       // C_DEBUGEN
-	DHCSRHalt     = 1 << 1       // C_HALT
-	DHCSRStep     = 1 << 2       // C_STEP
-	DHCSRMaskInts = 1 << 3       // C_MASKINTS
-	DHCSRRegRdy   = 1 << 16      // S_REGRDY
-	DHCSRSHalt    = 1 << 17      // S_HALT
-	DHCSRSleep    = 1 << 18      // S_SLEEP
-	DHCSRLockup   = 1 << 19      // S_LOCKUP
-	DHCSRSDE      = 1 << 20      // S_SDE: secure debug enabled
-	DHCSRRetireSt = 1 << 24      // S_RETIRE_ST, sticky until DHCSR is read
-	DHCSRResetSt  = 1 << 25      // S_RESET_ST, sticky until DHCSR is read
-
-	DCRSRRegWnR = 1 << 16 // DCRSR: 1 = write DCRDR into the register
-
-	DEMCRVCCoreReset = 1 << 0  // VC_CORERESET: halt at the reset vector
-	DEMCRTrcEna      = 1 << 24 // TRCENA
-
-	AIRCRVectKey     = 0x05FA << 16 // VECTKEY, required in [31:16] of AIRCR writes
-	AIRCRVectKeyStat = 0xFA05 << 16 // what AIRCR[31:16] reads
-	AIRCRSysResetReq = 1 << 2       // SYSRESETREQ
-
-	DFSRHalted   = 1 << 0
-	DFSRBkpt     = 1 << 1
-	DFSRVCatch   = 1 << 3
-	DFSRExternal = 1 << 4
-
-	DSCSRCDS = 1 << 16 // DSCSR.CDS: the core is in the secure state
-
-	// CPUIDCortexM33r0p4 is the CPUID of a Cortex-M33 r0p4 (STM32H5).
-	CPUIDCortexM33r0p4 = 0x410FD214
-)
-
-// Core register selectors (DCRSR.REGSEL numbering).
-const (
-	RegSelSP      = 13
-	RegSelLR      = 14
-	RegSelPC      = 15
-	RegSelXPSR    = 16
-	RegSelMSP     = 17
-	RegSelPSP     = 18
-	RegSelControl = 20
-)
+// CPUIDCortexM33r0p4 is the CPUID of a Cortex-M33 r0p4 (STM32H5).
+const CPUIDCortexM33r0p4 = 0x410FD214
 
 // CoreConfig sets up a Core.
 type CoreConfig struct {
@@ -127,11 +70,11 @@ func (c *Core) resetRegsLocked() {
 	for i := range c.regs {
 		c.regs[i] = 0
 	}
-	c.regs[RegSelSP] = c.cfg.ResetSP
-	c.regs[RegSelMSP] = c.cfg.ResetSP
-	c.regs[RegSelLR] = 0xFFFFFFFF
-	c.regs[RegSelPC] = c.cfg.ResetPC
-	c.regs[RegSelXPSR] = 1 << 24 // Thumb
+	c.regs[adi.RegSelSP] = c.cfg.ResetSP
+	c.regs[adi.RegSelMSP] = c.cfg.ResetSP
+	c.regs[adi.RegSelLR] = 0xFFFFFFFF
+	c.regs[adi.RegSelPC] = c.cfg.ResetPC
+	c.regs[adi.RegSelXPSR] = 1 << 24 // Thumb
 	c.prigroup = 0
 	c.vtor = 0
 }
@@ -156,14 +99,14 @@ func (c *Core) resetLocked() {
 	c.resetRegsLocked()
 	c.resetSticky = true
 	c.halted = false
-	c.ctrl &^= DHCSRHalt | DHCSRStep
+	c.ctrl &^= adi.DHCSRCHalt | adi.DHCSRCStep
 	if c.held {
 		return
 	}
-	if c.ctrl&DHCSRDebugEn != 0 && c.demcr&DEMCRVCCoreReset != 0 && c.canHalt() {
+	if c.ctrl&adi.DHCSRCDebugEn != 0 && c.demcr&adi.DEMCRVCCoreReset != 0 && c.canHalt() {
 		c.halted = true
-		c.ctrl |= DHCSRHalt
-		c.dfsr |= DFSRVCatch
+		c.ctrl |= adi.DHCSRCHalt
+		c.dfsr |= adi.DFSRVCatch
 	}
 }
 
@@ -213,7 +156,7 @@ func (c *Core) Halted() bool {
 func (c *Core) DebugEnabled() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.ctrl&DHCSRDebugEn != 0
+	return c.ctrl&adi.DHCSRCDebugEn != 0
 }
 
 // SetSecureState sets DSCSR.CDS: whether the core executes in the secure state.
@@ -221,9 +164,9 @@ func (c *Core) SetSecureState(secure bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if secure {
-		c.dscsr |= DSCSRCDS
+		c.dscsr |= adi.DSCSRCDS
 	} else {
-		c.dscsr &^= DSCSRCDS
+		c.dscsr &^= adi.DSCSRCDS
 	}
 }
 
@@ -250,9 +193,9 @@ func (c *Core) Advance(d time.Duration) {
 	if c.held || c.halted {
 		return
 	}
-	if c.ctrl&DHCSRDebugEn != 0 && c.ctrl&DHCSRHalt != 0 && c.canHalt() {
+	if c.ctrl&adi.DHCSRCDebugEn != 0 && c.ctrl&adi.DHCSRCHalt != 0 && c.canHalt() {
 		c.halted = true
-		c.dfsr |= DFSRHalted
+		c.dfsr |= adi.DFSRHalted
 		return
 	}
 	if d > 0 {
@@ -279,7 +222,7 @@ func (c *Core) PPB() Region {
 			if scs.Contains(addr) {
 				return scs.Read(addr, Word, 0)
 			}
-			if addr == RegFPCtrl {
+			if addr == adi.RegFPCtrl {
 				c.mu.Lock()
 				defer c.mu.Unlock()
 				v := uint32(0x10000000) // FPBv2, no comparators
@@ -295,7 +238,7 @@ func (c *Core) PPB() Region {
 			if scs.Contains(addr) {
 				return scs.Write(addr, Word, v, 0)
 			}
-			if addr == RegFPCtrl && v&2 != 0 { // KEY bit set: ENABLE is written
+			if addr == adi.RegFPCtrl && v&2 != 0 { // KEY bit set: ENABLE is written
 				c.mu.Lock()
 				c.fpEnable = v&1 != 0
 				c.mu.Unlock()
@@ -308,15 +251,15 @@ func (c *Core) PPB() Region {
 // ppbRead returns the fixed values of the PPB outside the SCS.
 func ppbRead(addr uint32) uint32 {
 	switch addr {
-	case ROMTableBase + 0x000:
+	case adi.ROMTableBase + 0x000:
 		return 0xFFF0F003 // SCS
-	case ROMTableBase + 0x004:
+	case adi.ROMTableBase + 0x004:
 		return 0xFFF02003 // DWT
-	case ROMTableBase + 0x008:
+	case adi.ROMTableBase + 0x008:
 		return 0xFFF03003 // FPB
-	case ROMTableBase + 0x00C:
+	case adi.ROMTableBase + 0x00C:
 		return 0xFFF01003 // ITM
-	case ROMTableBase + 0xFCC:
+	case adi.ROMTableBase + 0xFCC:
 		return 1 // MEMTYPE: system memory present
 	case 0xE0001FBC:
 		return 0x47701A02 // DWT DEVARCH
@@ -339,7 +282,7 @@ func coresightID(base, off uint32) uint32 {
 	class := uint32(0x90) // CoreSight component
 	part := uint32(0xD21) // Cortex-M33 parts
 	switch base {
-	case ROMTableBase:
+	case adi.ROMTableBase:
 		class, part = 0x10, 0x4C9
 	case 0xE000E000, 0xE0001000, 0xE0002000, 0xE0000000:
 	default:
@@ -370,41 +313,41 @@ func (c *Core) readSCS(off uint32) (uint32, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch 0xE000E000 + off {
-	case RegCPUID:
+	case adi.RegCPUID:
 		return c.cfg.CPUID, nil
 	case 0xE000ED08:
 		return c.vtor, nil
-	case RegAIRCR:
-		return AIRCRVectKeyStat | c.prigroup<<8, nil
-	case RegDFSR:
+	case adi.RegAIRCR:
+		return adi.AIRCRVectKeyStat | c.prigroup<<8, nil
+	case adi.RegDFSR:
 		return c.dfsr, nil
-	case RegDHCSR:
+	case adi.RegDHCSR:
 		v := c.ctrl
 		if c.halted {
-			v |= DHCSRSHalt | DHCSRRegRdy
+			v |= adi.DHCSRSHalt | adi.DHCSRSRegRdy
 		}
 		if c.cfg.SecureDebug != nil && c.cfg.SecureDebug() {
-			v |= DHCSRSDE
+			v |= adi.DHCSRSSDE
 		}
 		if c.retire {
-			v |= DHCSRRetireSt
+			v |= adi.DHCSRSRetireSt
 		}
 		if c.resetSticky || c.held {
-			v |= DHCSRResetSt
+			v |= adi.DHCSRSResetSt
 		}
 		c.retire, c.resetSticky = false, false
 		return v, nil
-	case RegDCRDR:
+	case adi.RegDCRDR:
 		return c.dcrdr, nil
-	case RegDEMCR:
+	case adi.RegDEMCR:
 		return c.demcr, nil
-	case RegDSCSR:
+	case adi.RegDSCSR:
 		return c.dscsr, nil
-	case RegMVFR0:
+	case adi.RegMVFR0:
 		return 0x10110021, nil // single precision FPU
-	case RegMVFR1:
+	case adi.RegMVFR1:
 		return 0x11000011, nil
-	case RegMVFR0 + 8: // MVFR2
+	case adi.RegMVFR0 + 8: // MVFR2
 		return 0x00000040, nil
 	case 0xE000EFBC: // DEVARCH
 		return 0x47702A04, nil
@@ -421,36 +364,36 @@ func (c *Core) writeSCS(off, v uint32) error {
 	switch 0xE000E000 + off {
 	case 0xE000ED08:
 		c.vtor = v &^ 0x7F
-	case RegAIRCR:
-		if v&0xFFFF0000 != AIRCRVectKey {
+	case adi.RegAIRCR:
+		if v&0xFFFF0000 != adi.AIRCRVectKey {
 			break
 		}
 		c.prigroup = (v >> 8) & 7
-		if v&AIRCRSysResetReq != 0 {
+		if v&adi.AIRCRSysResetReq != 0 {
 			resetReq = c.cfg.OnSysResetRequest
 			if resetReq == nil {
 				resetReq = c.Reset
 			}
 		}
-	case RegDFSR:
+	case adi.RegDFSR:
 		c.dfsr &^= v // write one to clear
-	case RegDHCSR:
+	case adi.RegDHCSR:
 		c.writeDHCSRLocked(v)
-	case RegDCRSR:
+	case adi.RegDCRSR:
 		if c.halted {
 			sel := v & 0x7F
-			if v&DCRSRRegWnR != 0 {
+			if v&adi.DCRSRRegWnR != 0 {
 				c.regs[sel] = c.dcrdr
 			} else {
 				c.dcrdr = c.regs[sel]
 			}
 		}
-	case RegDCRDR:
+	case adi.RegDCRDR:
 		c.dcrdr = v
-	case RegDEMCR:
+	case adi.RegDEMCR:
 		c.demcr = v & 0x010F0FF1
-	case RegDSCSR:
-		c.dscsr = c.dscsr&DSCSRCDS | v&3
+	case adi.RegDSCSR:
+		c.dscsr = c.dscsr&adi.DSCSRCDS | v&3
 	}
 	c.mu.Unlock()
 	if resetReq != nil {
@@ -460,11 +403,11 @@ func (c *Core) writeSCS(off, v uint32) error {
 }
 
 func (c *Core) writeDHCSRLocked(v uint32) {
-	if v&0xFFFF0000 != DHCSRKey {
+	if v&0xFFFF0000 != adi.DHCSRDebugKey {
 		return // writes without DBGKEY are ignored
 	}
 	c.ctrl = v & 0x2F
-	if c.ctrl&DHCSRDebugEn == 0 {
+	if c.ctrl&adi.DHCSRCDebugEn == 0 {
 		c.halted = false
 		return
 	}
@@ -472,19 +415,19 @@ func (c *Core) writeDHCSRLocked(v uint32) {
 		return
 	}
 	switch {
-	case c.ctrl&DHCSRHalt != 0 && !c.halted:
+	case c.ctrl&adi.DHCSRCHalt != 0 && !c.halted:
 		if c.canHalt() {
 			c.halted = true
-			c.dfsr |= DFSRHalted
+			c.dfsr |= adi.DFSRHalted
 		}
-	case c.ctrl&DHCSRHalt == 0 && c.halted:
+	case c.ctrl&adi.DHCSRCHalt == 0 && c.halted:
 		c.halted = false
-		if c.ctrl&DHCSRStep != 0 {
+		if c.ctrl&adi.DHCSRCStep != 0 {
 			// one instruction, then back in debug state
 			c.retire = true
 			c.halted = true
-			c.ctrl |= DHCSRHalt
-			c.dfsr |= DFSRHalted
+			c.ctrl |= adi.DHCSRCHalt
+			c.dfsr |= adi.DFSRHalted
 		}
 	}
 }

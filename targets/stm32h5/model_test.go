@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/probe/adi"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
 )
@@ -315,15 +316,15 @@ func TestAP1PerState(t *testing.T) {
 
 // haltCore enables debug and asks for a halt, as Normal mode does.
 func haltCore(t *testing.T, m *Model) {
-	wr(t, m, 1, chipsim.RegDHCSR, chipsim.DHCSRKey|chipsim.DHCSRDebugEn|chipsim.DHCSRHalt)
+	wr(t, m, 1, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt)
 	m.Advance(time.Millisecond)
 }
 
 // underReset arms vector catch with NRST low and releases it.
 func underReset(t *testing.T, m *Model) {
 	m.SetNRST(true)
-	wr(t, m, 1, chipsim.RegDHCSR, chipsim.DHCSRKey|chipsim.DHCSRDebugEn)
-	wr(t, m, 1, chipsim.RegDEMCR, chipsim.DEMCRVCCoreReset)
+	wr(t, m, 1, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn)
+	wr(t, m, 1, adi.RegDEMCR, adi.DEMCRVCCoreReset)
 	m.SetNRST(false)
 	m.Advance(time.Millisecond)
 }
@@ -374,14 +375,14 @@ func TestSleepyFirmware(t *testing.T) {
 	if !m.SWDResponds() {
 		t.Fatal("no SWD with NRST low")
 	}
-	wr(t, m, 1, chipsim.RegDHCSR, chipsim.DHCSRKey|chipsim.DHCSRDebugEn)
-	wr(t, m, 1, chipsim.RegDEMCR, chipsim.DEMCRVCCoreReset)
+	wr(t, m, 1, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn)
+	wr(t, m, 1, adi.RegDEMCR, adi.DEMCRVCCoreReset)
 	m.SetNRST(false)
 	m.Advance(10 * time.Millisecond)
 	if !m.Core().Halted() || !m.SWDResponds() {
 		t.Fatal("not halted at the reset vector, or SWD gone while halted")
 	}
-	wr(t, m, 1, chipsim.RegDHCSR, chipsim.DHCSRKey|chipsim.DHCSRDebugEn) // resume
+	wr(t, m, 1, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn) // resume
 	m.Advance(100 * time.Microsecond)
 	if !m.SWDResponds() {
 		t.Fatal("SWD gone at once after resume")
@@ -392,7 +393,7 @@ func TestSleepyFirmware(t *testing.T) {
 	}
 	// A plain reset pulse gives a short window, then silence.
 	m.SetNRST(true)
-	wr(t, m, 1, chipsim.RegDEMCR, 0)
+	wr(t, m, 1, adi.RegDEMCR, 0)
 	m.SetNRST(false)
 	if !m.SWDResponds() {
 		t.Fatal("no window after reset release")
@@ -517,7 +518,7 @@ func TestConcurrentUse(t *testing.T) {
 		m.SetNRST(false)
 		haltCore(t, m)
 		_ = rd(t, m, 0, targets.H5DBGMCUAP0+targets.DBGMCUSR)
-		wr(t, m, 1, chipsim.RegAIRCR, chipsim.AIRCRVectKey|chipsim.AIRCRSysResetReq)
+		wr(t, m, 1, adi.RegAIRCR, adi.AIRCRVectKey|adi.AIRCRSysResetReq)
 	}
 	<-done
 	if m.Resets() != 50 {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/probe/adi"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
 )
@@ -46,11 +47,11 @@ func attempt(t *testing.T, s Scenario, mode string, ap uint8) Outcome {
 		}
 		return OK
 	}
-	if cpuid, err := p.Read(chipsim.RegCPUID, chipsim.Word, csw); err != nil || cpuid>>24 != 0x41 {
+	if cpuid, err := p.Read(adi.RegCPUID, chipsim.Word, csw); err != nil || cpuid>>24 != 0x41 {
 		return Fails
 	}
 	dhcsr := func() uint32 {
-		v, err := p.Read(chipsim.RegDHCSR, chipsim.Word, csw)
+		v, err := p.Read(adi.RegDHCSR, chipsim.Word, csw)
 		if err != nil {
 			return 0
 		}
@@ -58,16 +59,16 @@ func attempt(t *testing.T, s Scenario, mode string, ap uint8) Outcome {
 	}
 	switch mode {
 	case "hotplug":
-		if _, err := p.Read(chipsim.RegDHCSR, chipsim.Word, csw); err != nil {
+		if _, err := p.Read(adi.RegDHCSR, chipsim.Word, csw); err != nil {
 			return Fails
 		}
 		return OK
 	case "normal":
-		if p.Write(chipsim.RegDHCSR, chipsim.Word, chipsim.DHCSRKey|chipsim.DHCSRDebugEn|chipsim.DHCSRHalt, csw) != nil {
+		if p.Write(adi.RegDHCSR, chipsim.Word, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt, csw) != nil {
 			return Fails
 		}
 		chip.Advance(time.Millisecond)
-		if dhcsr()&chipsim.DHCSRSHalt == 0 {
+		if dhcsr()&adi.DHCSRSHalt == 0 {
 			return Fails
 		}
 		return OK
@@ -75,9 +76,9 @@ func attempt(t *testing.T, s Scenario, mode string, ap uint8) Outcome {
 	// Under Reset: the core must really be in reset (S_RESET_ST still set on
 	// a second read), then halted at the vector after release.
 	dhcsr()
-	held := dhcsr()&chipsim.DHCSRResetSt != 0
-	if p.Write(chipsim.RegDHCSR, chipsim.Word, chipsim.DHCSRKey|chipsim.DHCSRDebugEn, csw) != nil ||
-		p.Write(chipsim.RegDEMCR, chipsim.Word, chipsim.DEMCRVCCoreReset, csw) != nil {
+	held := dhcsr()&adi.DHCSRSResetSt != 0
+	if p.Write(adi.RegDHCSR, chipsim.Word, adi.DHCSRDebugKey|adi.DHCSRCDebugEn, csw) != nil ||
+		p.Write(adi.RegDEMCR, chipsim.Word, adi.DEMCRVCCoreReset, csw) != nil {
 		return Fails
 	}
 	chip.SetNRST(false)
@@ -85,7 +86,7 @@ func attempt(t *testing.T, s Scenario, mode string, ap uint8) Outcome {
 	if !chip.SWDResponds() {
 		return NoACK
 	}
-	if !held || dhcsr()&chipsim.DHCSRSHalt == 0 {
+	if !held || dhcsr()&adi.DHCSRSHalt == 0 {
 		return Fails
 	}
 	return OK
