@@ -71,6 +71,14 @@ func openBenchNotify(ctx context.Context, g *globalFlags, notice io.Writer) (*be
 	return newBench(ctx, t, info, nil)
 }
 
+// selectedScenario is the simulated board --sim names, or the default one.
+func selectedScenario(g *globalFlags) (scenario.Scenario, error) {
+	if g.sim == "" {
+		return scenario.Lookup(scenario.DefaultName)
+	}
+	return scenario.Lookup(g.sim)
+}
+
 func openSim(ctx context.Context, name string) (*bench, error) {
 	sc, err := scenario.Lookup(name)
 	if err != nil {

@@ -66,9 +66,7 @@ func cmdDA(ctx context.Context, g *globalFlags, args []string, stdout, stderr io
 		err = fmt.Errorf("SWD clock %d kHz: want a positive number", *khz)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "stprobe da discover: %v\n", err)
-		fs.Usage()
-		return errUsage
+		return usageError(fs, stderr, err)
 	}
 	o.FrequencyKHz = *khz
 	b, err := openBench(ctx, g)

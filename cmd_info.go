@@ -134,9 +134,7 @@ func cmdInfo(ctx context.Context, g *globalFlags, args []string, stdout, stderr 
 		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "stprobe info: %v\n", err)
-		fs.Usage()
-		return errUsage
+		return usageError(fs, stderr, err)
 	}
 
 	b, err := openBench(ctx, g)

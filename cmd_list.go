@@ -47,9 +47,7 @@ func cmdList(ctx context.Context, g *globalFlags, args []string, stdout, stderr 
 		return err
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "stprobe list: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return errUsage
+		return usageError(fs, stderr, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
 
 	var found []probe.Info

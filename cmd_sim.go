@@ -10,7 +10,6 @@ import (
 
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/probe/sim"
-	"github.com/stprobe/stprobe/probe/sim/scenario"
 )
 
 // cmdSim dispatches the simulated-bench sub-commands: list and serve.
@@ -58,15 +57,9 @@ func cmdSimServe(ctx context.Context, g *globalFlags, args []string, stdout, std
 		return err
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "stprobe sim serve: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return errUsage
+		return usageError(fs, stderr, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
-	name := g.sim
-	if name == "" {
-		name = scenario.DefaultName
-	}
-	sc, err := scenario.Lookup(name)
+	sc, err := selectedScenario(g)
 	if err != nil {
 		return err
 	}

@@ -35,9 +35,7 @@ func cmdSimList(ctx context.Context, g *globalFlags, args []string, stdout, stde
 		return err
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "stprobe sim list: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return errUsage
+		return usageError(fs, stderr, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
 	list := scenario.List()
 	if *asJSON {

@@ -36,11 +36,7 @@ func cmdSimUSBRelay(ctx context.Context, g *globalFlags, args []string, stdout, 
 		fs.Usage()
 		return errUsage
 	}
-	name := g.sim
-	if name == "" {
-		name = scenario.DefaultName
-	}
-	sc, err := scenario.Lookup(name)
+	sc, err := selectedScenario(g)
 	if err != nil {
 		return err
 	}

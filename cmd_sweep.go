@@ -86,9 +86,7 @@ func cmdSweep(ctx context.Context, g *globalFlags, args []string, stdout, stderr
 		err = check.Validate()
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "stprobe sweep: %v\n", err)
-		fs.Usage()
-		return errUsage
+		return usageError(fs, stderr, err)
 	}
 
 	b, err := openBench(ctx, g)

@@ -140,6 +140,14 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return errUsage
 }
 
+// usageError reports a command-line mistake found after parsing: the
+// sub-command's name and err on stderr, then its usage. It returns errUsage.
+func usageError(fs *flag.FlagSet, stderr io.Writer, err error) error {
+	fmt.Fprintf(stderr, "stprobe %s: %v\n", fs.Name(), err)
+	fs.Usage()
+	return errUsage
+}
+
 func usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintln(w, "usage: stprobe [--sim SCENARIO | --server HOST:PORT] [--probe SERIAL] COMMAND [ARGS]")
 	fmt.Fprintln(w, "\ncommands:")
