@@ -51,7 +51,7 @@ func TestConnectModesGenericM33(t *testing.T) {
 		name := tt.mode.String() + "/cpu-AP" + string('0'+tt.cpuAP) + "/AP" + string('0'+tt.ap)
 		t.Run(name, func(t *testing.T) {
 			chip := chipsim.NewGeneric(tt.cpuAP)
-			p, l := newSim(t, "V2J46S7", chip)
+			_, l := newSim(t, "V2J46S7", chip)
 			dhcsrWrites := 0
 			_ = dhcsrWrites
 			rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: tt.mode, AP: tt.ap, FrequencyKHz: 4000})
@@ -98,7 +98,6 @@ func TestConnectModesGenericM33(t *testing.T) {
 			if len(l.OpenedAPs()) != 0 || chip.NRSTLow() {
 				t.Errorf("Disconnect left APs %v open or NRST low", l.OpenedAPs())
 			}
-			_ = p
 		})
 	}
 }
