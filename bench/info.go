@@ -1,0 +1,127 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/targets"
+)
+
+// InfoRequest is how the info job connects. With AutoAP the job connects on
+// the identified chip's core port (AP1 on an STM32H5) rather than AP.
+type InfoRequest struct {
+	Mode         probe.ConnectMode
+	AP           uint8
+	AutoAP       bool
+	FrequencyKHz int // 0: the probe's current clock
+}
+
+// InfoResult is what the info job found: the probe, the target voltage, the
+// chip and its product state, and the report of the connect it made.
+type InfoResult struct {
+	Probe      probe.Info
+	Voltage    float64
+	HasVoltage bool
+	VoltageErr error
+	Chip       *targets.Chip
+	ChipErr    error
+	State      targets.ProductState
+	TZEN       targets.TZEN
+	StateErr   error // why the state could not be read (core port not open ...)
+	Connect    *probe.ConnectReport
+}
+
+// Info measures the target voltage, connects as r asks, identifies the
+// chip, reads its product state through the core port when it is open, and
+// disconnects. A connect that fails at some step is a result (its report
+// names the step), not an error; errors are the probe going away or ctx.
+func (b *Bench) Info(ctx context.Context, t Token, r InfoRequest) (*InfoResult, error) {
+	var res *InfoResult
+	err := b.run(ctx, t, "info", limitShort, func(ctx context.Context) error {
+		var err error
+		res, err = b.info(ctx, r)
+		return err
+	})
+	return res, err
+}
+
+func (b *Bench) info(ctx context.Context, r InfoRequest) (*InfoResult, error) {
+	l := b.link
+	out := &InfoResult{Probe: b.Snapshot().Probe}
+	if err := b.readVoltage(ctx, &out.Voltage, &out.HasVoltage, &out.VoltageErr); err != nil {
+		return nil, err
+	}
+	o := probe.ConnectOptions{Mode: r.Mode, AP: r.AP, FrequencyKHz: r.FrequencyKHz}
+	rep, err := probe.Connect(ctx, l, o)
+	if err != nil {
+		return nil, fmt.Errorf("connecting: %w", err)
+	}
+	if rep.DPOK {
+		chip, idErr := targets.Identify(ctx, l, rep.DPIDR)
+		if idErr != nil && (ctx.Err() != nil || errors.Is(idErr, probe.ErrDisconnected)) {
+			return nil, idErr
+		}
+		out.Chip, out.ChipErr = chip, idErr
+	}
+	if r.AutoAP && out.Chip != nil && out.Chip.Family.CoreAP != r.AP {
+		if err := probe.Disconnect(ctx, l); err != nil && errors.Is(err, probe.ErrDisconnected) {
+			return nil, err
+		}
+		o.AP = out.Chip.Family.CoreAP
+		if rep, err = probe.Connect(ctx, l, o); err != nil {
+			return nil, fmt.Errorf("connecting: %w", err)
+		}
+	}
+	out.Connect = rep
+	out.StateErr = errors.New("core port not open")
+	if out.Chip != nil && rep.APOK && rep.AP == out.Chip.Family.CoreAP {
+		out.State, out.TZEN, out.StateErr = targets.ReadProductState(ctx, l, out.Chip)
+	}
+	if err := probe.Disconnect(ctx, l); err != nil && errors.Is(err, probe.ErrDisconnected) {
+		return nil, err
+	}
+	b.update(func(s *Snapshot) {
+		s.Voltage, s.HasVoltage = out.Voltage, out.HasVoltage
+		s.Connection = connectionText(rep)
+		if out.Chip != nil {
+			s.Chip = out.Chip
+		}
+		if out.StateErr == nil {
+			s.State, s.TZEN, s.HasState = out.State, out.TZEN, true
+		}
+	})
+	return out, nil
+}
+
+// readVoltage measures the target voltage. A probe that cannot measure is a
+// result (verr); the probe going away or ctx is the error.
+func (b *Bench) readVoltage(ctx context.Context, v *float64, ok *bool, verr *error) error {
+	got, err := b.link.TargetVoltage(ctx)
+	if err != nil {
+		if errors.Is(err, probe.ErrDisconnected) || ctx.Err() != nil {
+			return fmt.Errorf("reading the target voltage: %w", err)
+		}
+		*verr = err
+		return nil
+	}
+	*v, *ok = got, true
+	return nil
+}
+
+// connectionText says how a connect went, for the header.
+func connectionText(r *probe.ConnectReport) string {
+	s := fmt.Sprintf("%s on AP%d at %d kHz", r.Mode.Title(), r.AP, r.FrequencyKHz)
+	if r.Err != nil {
+		s += fmt.Sprintf(": failed at %q", r.FailedStep)
+	}
+	return s
+}
+
+// Disconnect leaves debug mode and releases NRST.
+func (b *Bench) Disconnect(ctx context.Context, t Token) error {
+	return b.run(ctx, t, "disconnect", limitShort, func(ctx context.Context) error {
+		return probe.Disconnect(ctx, b.link)
+	})
+}

@@ -1,0 +1,315 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/targets"
+)
+
+// OptionBytes is a connected chip with its option bytes read (Hot Plug on
+// AP1), or, when AP1 is closed, what AP0 could tell (Closed is then set).
+type OptionBytes struct {
+	Chip    *targets.Chip
+	Connect *probe.ConnectReport
+	Layout  *obytes.Layout
+	Snap    *obytes.Snapshot
+	DA      obytes.DAStatus
+	// Closed is set when AP1 does not answer.
+	Closed *ClosedAP
+}
+
+// ClosedAP is why AP1 does not answer, with DBGMCU_SR as read through AP0.
+type ClosedAP struct {
+	Err              error
+	Present, Enabled uint16
+	StatusErr        error // why DBGMCU_SR could not be read
+}
+
+// Why explains why the option bytes cannot be read, and what to do.
+func (c *ClosedAP) Why() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v", c.Err)
+	switch {
+	case c.StatusErr != nil:
+		fmt.Fprintf(&b, "; DBGMCU_SR unreadable through AP0: %v", c.StatusErr)
+	case c.Enabled&2 == 0:
+		b.WriteString("; DBGMCU_SR says AP1 is not enabled: the product state closes debug (TZ_CLOSED without an application that opens it, CLOSED or LOCKED); debug authentication can reopen it if DA data was provisioned, never in LOCKED (stprobe da discover tells the product state and whether DA is provisioned)")
+	default:
+		b.WriteString("; DBGMCU_SR says AP1 is enabled, so check the wiring, the SWD clock and the connect mode")
+	}
+	return b.String()
+}
+
+// ErrOptionBytesUnreadable is returned when AP1 is closed.
+var ErrOptionBytesUnreadable = errors.New("option bytes unreadable")
+
+// Field is the decoded field name of the _CUR values, or nil when the chip
+// has no such field.
+func (o *OptionBytes) Field(name string) *obytes.FieldValue {
+	if o.Layout == nil || o.Snap == nil {
+		return nil
+	}
+	fd, ok := o.Layout.Field(name)
+	if !ok {
+		return nil
+	}
+	v := o.Layout.DecodeField(fd, o.Snap.Cur[fd.Register])
+	return &v
+}
+
+// unreadable is the error of a plan or apply on a closed AP1.
+func (o *OptionBytes) unreadable() error {
+	if o.Closed == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrOptionBytesUnreadable, o.Closed.Why())
+}
+
+// HotPlugAP1 are the connect options of every option-byte job.
+var HotPlugAP1 = probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: 1, FrequencyKHz: 4000}
+
+// OBRequest is what an option-byte job needs besides the chip: the method
+// of debug authentication when the chip cannot tell (empty: unknown).
+type OBRequest struct {
+	DAMethod string
+}
+
+// ReadOptionBytes connects Hot Plug on AP1 and reads the chip's option
+// bytes. With AP1 closed it returns what AP0 told (Closed set) and no error.
+func (b *Bench) ReadOptionBytes(ctx context.Context, t Token, r OBRequest) (*OptionBytes, error) {
+	var o *OptionBytes
+	err := b.run(ctx, t, "ob read", limitShort, func(ctx context.Context) error {
+		var err error
+		o, err = b.readOB(ctx, r.DAMethod)
+		return err
+	})
+	return o, err
+}
+
+// readOB connects Hot Plug on AP1 and reads the chip and its option bytes.
+// When AP1 is closed it falls back to AP0 and fills Closed.
+func (b *Bench) readOB(ctx context.Context, daMethod string) (*OptionBytes, error) {
+	l := b.link
+	o := &OptionBytes{}
+	rep, err := probe.Connect(ctx, l, HotPlugAP1)
+	if err != nil {
+		return nil, fmt.Errorf("connecting Hot Plug on AP1: %w", err)
+	}
+	o.Connect = rep
+	if !rep.OK() {
+		if !rep.DPOK {
+			return nil, fmt.Errorf("connecting Hot Plug on AP1: the debug port does not answer (step %q): %w", rep.FailedStep, rep.Err)
+		}
+		o.Closed = &ClosedAP{Err: fmt.Errorf("AP1 does not answer Hot Plug (step %q): %w", rep.FailedStep, rep.Err)}
+		_ = l.OpenAP(ctx, 0)
+	}
+	chip, err := targets.Identify(ctx, l, rep.DPIDR)
+	if err != nil {
+		err = fmt.Errorf("identifying the chip (the ob commands know the STM32H5 only): %w", err)
+		if o.Closed != nil {
+			return nil, fmt.Errorf("%v; and through AP0: %w", o.Closed.Err, err)
+		}
+		return nil, err
+	}
+	o.Chip = chip
+	if o.Closed != nil {
+		o.Closed.Present, o.Closed.Enabled, o.Closed.StatusErr = targets.ReadAPStatus(ctx, l)
+		b.update(func(s *Snapshot) { s.Chip, s.OptionBytes, s.Connection = chip, o, connectionText(rep) })
+		return o, nil
+	}
+	if o.Layout, err = obytes.ForLine(chip.Line); err != nil {
+		return nil, err
+	}
+	if o.Snap, err = obytes.ReadSnapshot(ctx, l, o.Layout); err != nil {
+		return nil, err
+	}
+	o.DA = obytes.ReadDAStatus(ctx, l, o.Layout, o.Snap)
+	if m, _ := obytes.ParseDAMethod(daMethod); m != obytes.DAMethodUnknown && o.DA.Provisioned && o.DA.Method != m {
+		if o.DA.Method != obytes.DAMethodUnknown || o.Layout.DevID == obytes.DevH503 && m != obytes.DAPassword {
+			return nil, fmt.Errorf("--da-method %s contradicts what the chip shows (%v)", m, o.DA)
+		}
+		o.DA.Method = m
+		o.DA.Source += "; method " + m.String() + " stated with --da-method"
+	}
+	b.update(func(s *Snapshot) {
+		s.Chip, s.OptionBytes, s.Connection = chip, o, connectionText(rep)
+		da := o.DA
+		s.DA = &da
+		if ps := o.Field("PRODUCT_STATE"); ps != nil {
+			s.State, s.HasState = targets.ProductState(ps.Raw), true
+		}
+		s.TZEN = targets.TZENAbsent
+		if tz := o.Field("TZEN"); tz != nil {
+			s.TZEN = targets.TZEN(tz.Raw)
+		}
+	})
+	return o, nil
+}
+
+// Change is a requested option-byte change: FIELD=VALUE assignments, or the
+// return to the option bytes saved in a backup of this chip.
+type Change struct {
+	Assignments []string
+	FromBackup  string
+	DAMethod    string
+}
+
+// PlanResult is a plan with the chip it was made for.
+type PlanResult struct {
+	OptionBytes *OptionBytes
+	Plan        *obytes.Plan
+}
+
+// PlanOptionBytes reads the option bytes and plans c: the diff, the risk
+// class, the phrase that confirms it. A change the rules refuse returns an
+// *obytes.RefusedError; nothing is written.
+func (b *Bench) PlanOptionBytes(ctx context.Context, t Token, c Change) (*PlanResult, error) {
+	var res *PlanResult
+	err := b.run(ctx, t, "ob plan", limitShort, func(ctx context.Context) error {
+		var err error
+		res, err = b.plan(ctx, c)
+		return err
+	})
+	return res, err
+}
+
+func (b *Bench) plan(ctx context.Context, c Change) (*PlanResult, error) {
+	o, err := b.readOB(ctx, c.DAMethod)
+	if err != nil {
+		return nil, err
+	}
+	res := &PlanResult{OptionBytes: o}
+	if err := o.unreadable(); err != nil {
+		return res, err
+	}
+	as, err := o.assignments(c)
+	if err != nil {
+		return res, err
+	}
+	p, err := obytes.MakePlan(obytes.PlanInput{Layout: o.Layout, UID: o.Chip.UIDString(), Before: o.Snap, DA: o.DA}, as)
+	res.Plan = p
+	if p != nil {
+		b.update(func(s *Snapshot) { s.Plan = p })
+	}
+	return res, err
+}
+
+// assignments are the requested changes: the FIELD=VALUE arguments, or
+// every field that differs from a backup of this chip.
+func (o *OptionBytes) assignments(c Change) ([]obytes.Assignment, error) {
+	if c.FromBackup == "" {
+		return o.Layout.ParseAssignments(c.Assignments)
+	}
+	bk, err := obytes.ReadBackup(c.FromBackup)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case bk.Snapshot == nil:
+		return nil, fmt.Errorf("backup %s holds no option bytes", c.FromBackup)
+	case bk.DevID != o.Layout.DevID:
+		return nil, fmt.Errorf("backup %s holds the option bytes of an %s; this chip is an %s", c.FromBackup, bk.LineName, o.Layout.LineName)
+	case bk.UID != o.Chip.UIDString():
+		return nil, fmt.Errorf("backup %s holds the option bytes of the chip with UID %s; this chip's UID is %s (backups are restored only to the chip they came from)", c.FromBackup, bk.UID, o.Chip.UIDString())
+	}
+	as := o.Layout.AssignmentsTo(o.Snap.Cur, bk.Snapshot.Cur)
+	if len(as) == 0 {
+		return nil, obytes.ErrNoChange
+	}
+	return as, nil
+}
+
+// ApplyRequest is a confirmed change: the phrase the plan printed, the
+// override a brick change needs, and where backups, the audit log and the
+// journal go.
+type ApplyRequest struct {
+	Change
+	Confirm       string
+	OverrideBrick bool
+	StateDir      string
+}
+
+// ApplyResult is a plan and the outcome of its guarded write.
+type ApplyResult struct {
+	PlanResult
+	Result *obytes.Result
+}
+
+// ApplyOptionBytes plans c once, checks the confirmation and runs the
+// guarded write: backup, the chip's programming sequence, the reconnect
+// after the chip resets, verification, the audit line (which names the
+// lease holder). Each step is an ApplyStep event.
+func (b *Bench) ApplyOptionBytes(ctx context.Context, t Token, r ApplyRequest) (*ApplyResult, error) {
+	var res *ApplyResult
+	b.mu.Lock()
+	var who string
+	if b.lease != nil && b.lease.token == t {
+		who = b.lease.holder.String()
+	}
+	b.mu.Unlock()
+	err := b.run(ctx, t, "ob apply", limitWrite, func(ctx context.Context) error {
+		var err error
+		res, err = b.apply(ctx, r, who)
+		return err
+	})
+	return res, err
+}
+
+func (b *Bench) apply(ctx context.Context, r ApplyRequest, who string) (*ApplyResult, error) {
+	pr, err := b.plan(ctx, r.Change)
+	res := &ApplyResult{}
+	if pr != nil {
+		res.PlanResult = *pr
+	}
+	if err != nil {
+		return res, err
+	}
+	o := obytes.ApplyOptions{
+		Confirm: r.Confirm, OverrideBrick: r.OverrideBrick, StateDir: r.StateDir,
+		User: who, ProbeSerial: b.Snapshot().Probe.Serial,
+		Reconnect: b.reconnectAP1,
+		Events: func(e obytes.Event) {
+			b.publish(func(m EventMeta) Event { return ApplyStep{EventMeta: m, Step: e} })
+		},
+	}
+	res.Result, err = obytes.Apply(ctx, b.link, pr.Plan, o)
+	if errors.Is(err, obytes.ErrNeedsOverride) {
+		err = fmt.Errorf("%w; nothing was written. Add --override-brick only if you accept that this chip may never be debugged again", err)
+	}
+	if res.Result != nil && res.Result.After != nil {
+		after := &OptionBytes{Chip: pr.OptionBytes.Chip, Layout: pr.OptionBytes.Layout, Snap: res.Result.After, DA: pr.OptionBytes.DA}
+		b.update(func(s *Snapshot) {
+			s.OptionBytes = after
+			if ps := after.Field("PRODUCT_STATE"); ps != nil {
+				s.State, s.HasState = targets.ProductState(ps.Raw), true
+			}
+			if tz := after.Field("TZEN"); tz != nil {
+				s.TZEN = targets.TZEN(tz.Raw)
+			}
+		})
+	}
+	return res, err
+}
+
+// reconnectAP1 is the apply's Reconnect hook: Hot Plug on AP1 again; when
+// the debug port answers but AP1 does not, it opens AP0 and wraps
+// obytes.ErrCoreAPClosed.
+func (b *Bench) reconnectAP1(ctx context.Context) error {
+	rep, err := probe.Connect(ctx, b.link, HotPlugAP1)
+	if err != nil {
+		return fmt.Errorf("reconnecting Hot Plug on AP1: %w", err)
+	}
+	if rep.OK() {
+		return nil
+	}
+	if rep.DPOK {
+		_ = b.link.OpenAP(ctx, 0)
+		return fmt.Errorf("%w: step %q: %v", obytes.ErrCoreAPClosed, rep.FailedStep, rep.Err)
+	}
+	return fmt.Errorf("reconnecting Hot Plug on AP1: step %q: %w", rep.FailedStep, rep.Err)
+}

@@ -1,0 +1,153 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/proto"
+	"github.com/stprobe/stprobe/probe/sim"
+	"github.com/stprobe/stprobe/probe/sim/scenario"
+)
+
+// Selector names the probe a bench opens. At most one of Server and Sim is
+// set; Serial picks one probe among several (on USB or behind the server).
+// The zero Selector means: the one ST-LINK on USB, or the simulated seed
+// board when there is none.
+type Selector struct {
+	Serial string // probe serial number
+	Server string // stlink-server HOST:PORT
+	Sim    string // simulated scenario name
+}
+
+// Check rejects selectors that contradict each other or name no simulated
+// board, before anything is opened.
+func (s Selector) Check() error {
+	if s.Sim == "" {
+		return nil
+	}
+	if s.Server != "" {
+		return fmt.Errorf("--sim %s and --server %s both choose the probe: give one of them", s.Sim, s.Server)
+	}
+	if _, err := scenario.Lookup(s.Sim); err != nil {
+		return fmt.Errorf("--sim: %w", err)
+	}
+	return nil
+}
+
+// Chosen reports whether the user chose a probe (rather than leaving it to
+// the fall-back).
+func (s Selector) Chosen() bool { return s.Sim != "" || s.Server != "" || s.Serial != "" }
+
+// Open opens the probe sel names and starts its bench: a simulated scenario,
+// a probe behind stlink-server, or a USB probe. With no selector and no
+// ST-LINK on USB it falls back to the simulated seed board and says so in a
+// Notice (the returned notice text; the CLI prints it on stderr).
+func Open(ctx context.Context, sel Selector, o Options) (b *Bench, notice string, err error) {
+	if err := sel.Check(); err != nil {
+		return nil, "", err
+	}
+	var fwd forwarder
+	opts := []probe.Option{probe.WithEvents(fwd.event)}
+	if o.Log != nil {
+		opts = append(opts, probe.WithLogger(o.Log))
+	}
+	switch {
+	case sel.Sim != "":
+		b, err = openSim(ctx, sel.Sim, o, opts)
+		if err == nil && sel.Serial != "" && !strings.EqualFold(sel.Serial, b.state.Probe.Serial) {
+			serial := b.state.Probe.Serial
+			b.Close()
+			return nil, "", fmt.Errorf("--probe %s: the simulated bench %q has one probe, serial %s (drop --probe, or drop --sim to use a real probe)", sel.Serial, sel.Sim, serial)
+		}
+	case sel.Server != "":
+		t, info, oerr := probe.OpenServer(ctx, sel.Server, sel.Serial)
+		if oerr != nil {
+			return nil, "", fmt.Errorf("opening the probe: %w", oerr)
+		}
+		b, err = start(ctx, t, info, nil, o, opts)
+	default:
+		if sel.Serial == "" {
+			found, lerr := probe.ListUSB(ctx)
+			if len(found) == 0 {
+				why := "no ST-LINK found on USB"
+				if lerr != nil {
+					why = fmt.Sprintf("no ST-LINK usable on USB (%v)", lerr)
+				}
+				notice = fmt.Sprintf("%s; using the simulated bench %q (choose another with --sim, see: stprobe sim list)", why, scenario.DefaultName)
+				b, err = openSim(ctx, scenario.DefaultName, o, opts)
+				break
+			}
+		}
+		t, info, oerr := probe.OpenUSB(ctx, sel.Serial)
+		if oerr != nil {
+			if sel.Serial != "" {
+				return nil, "", fmt.Errorf("opening the USB probe with serial %s (see: stprobe list): %w", sel.Serial, oerr)
+			}
+			return nil, "", fmt.Errorf("opening USB probe: %w", oerr)
+		}
+		b, err = start(ctx, t, info, nil, o, opts)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	fwd.set(b)
+	if notice != "" {
+		b.Notify(notice)
+		b.log.Warn(notice)
+	}
+	return b, notice, nil
+}
+
+// openSim opens a simulated board.
+func openSim(ctx context.Context, name string, o Options, opts []probe.Option) (*Bench, error) {
+	sc, err := scenario.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	p := sc.NewProbe()
+	cfg := p.Config()
+	info := probe.Info{
+		Backend: probe.BackendSim, Serial: cfg.Serial, VID: cfg.Firmware.VID, PID: cfg.Firmware.PID,
+		Firmware: cfg.Firmware.String(), Address: "sim:" + sc.Name,
+	}
+	b, err := start(ctx, p, info, p, o, opts)
+	if err == nil {
+		b.state.Scenario = sc.Name
+	}
+	return b, err
+}
+
+// start takes over an open transport: reads the probe's version and starts
+// the owner goroutine.
+func start(ctx context.Context, t probe.Transport, info probe.Info, s *sim.Probe, o Options, opts []probe.Option) (*Bench, error) {
+	l, err := probe.NewLink(ctx, t, opts...)
+	if err != nil {
+		t.Close()
+		return nil, fmt.Errorf("talking to probe %s: %w", info.Serial, err)
+	}
+	info.Firmware = l.Version().String()
+	if m, ok := proto.ModelByPID(info.PID); ok && info.Model == "" {
+		info.Model = m.Name
+	}
+	return newBench(l, s, info, o), nil
+}
+
+// forwarder hands the driver's progress events to the bench once it exists.
+type forwarder struct{ b *Bench }
+
+func (f *forwarder) set(b *Bench) { f.b = b }
+
+func (f *forwarder) event(e probe.Event) {
+	if f.b == nil {
+		return
+	}
+	kind := ""
+	f.b.mu.Lock()
+	if f.b.job != nil {
+		kind = f.b.job.info.Kind
+	}
+	f.b.mu.Unlock()
+	f.b.publish(func(m EventMeta) Event { return ProbeProgress{EventMeta: m, Job: kind, Progress: e} })
+}

@@ -1,0 +1,67 @@
+package bench
+
+import (
+	"time"
+
+	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/da"
+	"github.com/stprobe/stprobe/probe/sweep"
+	"github.com/stprobe/stprobe/targets"
+)
+
+// Snapshot is the whole state of the bench at one moment: what a subscriber
+// that joins late draws before it follows the events. The values it points
+// to are never changed once published; treat them as read-only.
+type Snapshot struct {
+	// Probe is the probe the bench owns; Simulated is true on the
+	// simulated bench, Scenario then names its board.
+	Probe     probe.Info
+	Simulated bool
+	Scenario  string
+	// Notice is the last notice given (the fall-back to the simulator).
+	Notice string
+	// Voltage is the target voltage last measured, when HasVoltage.
+	Voltage    float64
+	HasVoltage bool
+	// Chip is the chip last identified; nil before.
+	Chip *targets.Chip
+	// State and TZEN are the product state and TrustZone option last read,
+	// when HasState.
+	State    targets.ProductState
+	TZEN     targets.TZEN
+	HasState bool
+	// Connection says how the bench last connected ("Hot Plug on AP1 at 4000 kHz").
+	Connection string
+	// DA is what the chip's option bytes say of debug authentication, when
+	// they were read; Discovery the last DA discovery.
+	DA        *obytes.DAStatus
+	Discovery *da.Discovery
+	// Matrix and Findings are the last sweep and its diagnosis.
+	Matrix   *sweep.Matrix
+	Findings []sweep.Finding
+	// OptionBytes is the last option-byte read, Plan the last plan made.
+	OptionBytes *OptionBytes
+	Plan        *obytes.Plan
+	// Job is the job running now, nil when the probe is idle.
+	Job *JobInfo
+	// Lease is who holds the operator lease, nil when nobody does.
+	Lease *LeaseInfo
+	// Gone is set once the probe went away (unplugged, server gone).
+	Gone string
+}
+
+// JobInfo names a job and who started it.
+type JobInfo struct {
+	ID      uint64
+	Kind    string // "info", "sweep", "ob read", ...
+	Holder  Holder
+	Started time.Time
+}
+
+// LeaseInfo is the operator lease as others see it.
+type LeaseInfo struct {
+	Holder  Holder
+	Since   time.Time
+	Expires time.Time // when it lapses if the holder stays idle
+}

@@ -1,0 +1,135 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/stprobe/stprobe/probe/da"
+	"github.com/stprobe/stprobe/probe/sweep"
+)
+
+// SweepRequest is a sweep's plan (empty fields: the defaults) and the time
+// each connect attempt may take.
+type SweepRequest struct {
+	Plan        sweep.Plan
+	CellTimeout time.Duration
+	// DA tunes the discovery the sweep runs through AP0 when the core AP
+	// is closed everywhere.
+	DA da.Options
+}
+
+// SweepResult is the matrix and its diagnosis.
+type SweepResult struct {
+	Matrix   *sweep.Matrix
+	Findings []sweep.Finding
+}
+
+// Sweep tries every connect mode × access port × SWD frequency of r's plan,
+// reporting each cell as a SweepCell event, then diagnoses the matrix. A
+// cancelled or interrupted sweep still returns the partial matrix, with the
+// error that stopped it.
+func (b *Bench) Sweep(ctx context.Context, t Token, r SweepRequest) (*SweepResult, error) {
+	cell := r.CellTimeout
+	if cell <= 0 {
+		cell = sweep.DefaultCellTimeout
+	}
+	plan := r.Plan
+	if len(plan.FrequenciesKHz) == 0 {
+		plan.FrequenciesKHz = sweep.DefaultPlan(b.link.SWDFrequencies()).FrequenciesKHz
+	}
+	if len(plan.Modes) == 0 {
+		plan.Modes = sweep.DefaultModes()
+	}
+	if len(plan.APs) == 0 {
+		plan.APs = sweep.DefaultAPs()
+	}
+	// every cell may take its timeout and its teardown; the discovery after
+	// them gets a minute.
+	limit := time.Duration(len(plan.Keys()))*(cell+3*time.Second) + time.Minute
+	var res *SweepResult
+	err := b.run(ctx, t, "sweep", limit, func(ctx context.Context) error {
+		var err error
+		res, err = b.sweep(ctx, plan, cell, r.DA)
+		return err
+	})
+	return res, err
+}
+
+func (b *Bench) sweep(ctx context.Context, plan sweep.Plan, cell time.Duration, do da.Options) (*SweepResult, error) {
+	info := b.Snapshot().Probe
+	h := sweep.Header{Probe: info.Model, Serial: info.Serial, Backend: info.Backend, Firmware: info.Firmware, Time: b.now().UTC()}
+	if h.Probe == "" {
+		h.Probe = "ST-LINK"
+	}
+	var verr error
+	if err := b.readVoltage(ctx, &h.Voltage, &h.HasVoltage, &verr); err != nil {
+		return nil, err
+	}
+	b.update(func(s *Snapshot) { s.Voltage, s.HasVoltage = h.Voltage, h.HasVoltage })
+
+	opts := sweep.Options{CellTimeout: cell, DA: do, Progress: func(p sweep.Progress) {
+		b.publish(func(m EventMeta) Event { return SweepCell{EventMeta: m, Progress: p} })
+	}}
+	if b.sim != nil {
+		opts.WireClock = func() time.Duration { return b.sim.Stats().Wire }
+	}
+	m, runErr := sweep.Run(ctx, b.link, plan, opts)
+	if m == nil {
+		return nil, runErr
+	}
+	m.Header = h
+	m.Header.Target = b.sweepTarget(m.Chip())
+	res := &SweepResult{Matrix: m, Findings: sweep.Diagnose(m)}
+	b.update(func(s *Snapshot) {
+		s.Matrix, s.Findings = res.Matrix, res.Findings
+		if m.Discovery != nil && m.Discovery.Result != nil {
+			s.Discovery = m.Discovery.Result
+		}
+	})
+	if runErr != nil {
+		tried := len(m.Cells) - m.Count(sweep.OutcomeSkipped)
+		why := "sweep stopped"
+		if errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded) {
+			why = "sweep interrupted"
+		}
+		return res, fmt.Errorf("%s after %d of %d cells (the matrix is partial): %w", why, tried, len(m.Cells), runErr)
+	}
+	return res, nil
+}
+
+// sweepTarget names what the sweep ran against: the simulated scenario and
+// the chip the sweep identified, either when known.
+func (b *Bench) sweepTarget(chip string) string {
+	var parts []string
+	if sc := b.Snapshot().Scenario; sc != "" {
+		parts = append(parts, "simulated "+sc)
+	}
+	if chip != "" {
+		parts = append(parts, chip)
+	}
+	if len(parts) == 0 {
+		return "not identified"
+	}
+	return strings.Join(parts, ": ")
+}
+
+// Discover asks the chip's ROM for a debug-authentication discovery through
+// the debug access port (it resets the chip through NRST).
+func (b *Bench) Discover(ctx context.Context, t Token, o da.Options) (*da.Discovery, error) {
+	var d *da.Discovery
+	err := b.run(ctx, t, "da discover", time.Minute, func(ctx context.Context) error {
+		var err error
+		if d, err = da.Discover(ctx, b.link, o); err != nil {
+			return err
+		}
+		b.update(func(s *Snapshot) { s.Discovery = d })
+		return nil
+	})
+	return d, err
+}
+
+// SWDFrequencies is the probe's SWD clock ladder, fastest first.
+func (b *Bench) SWDFrequencies() []int { return b.link.SWDFrequencies() }
