@@ -1,0 +1,379 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/sweep"
+)
+
+// openSimBench opens a simulated board and takes the lease for it.
+func openSimBench(t *testing.T, scenario string, o Options) (*Bench, Token) {
+	t.Helper()
+	b, _, err := Open(context.Background(), Selector{Sim: scenario}, o)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", scenario, err)
+	}
+	t.Cleanup(func() { b.Close() })
+	tok, err := b.Acquire(Holder{Name: "tester"})
+	if err != nil {
+		t.Fatalf("Acquire: %v", err)
+	}
+	return b, tok
+}
+
+// smallPlan is a sweep of 12 cells.
+var smallPlan = sweep.Plan{
+	Modes:          []probe.ConnectMode{probe.ModeNormal, probe.ModeHotPlug, probe.ModeUnderReset},
+	APs:            []uint8{0, 1},
+	FrequenciesKHz: []int{4000, 100},
+}
+
+// done is a context that is already over: drain(done(), s) reads what s
+// holds and returns.
+func done() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}
+
+// drain reads events until ctx ends and none is left, keeping them.
+func drain(ctx context.Context, s *Subscription) []Event {
+	var out []Event
+	for {
+		ev, err := s.Next(ctx)
+		if err != nil {
+			return out
+		}
+		out = append(out, ev)
+	}
+}
+
+// outcomes lists the cells' outcomes in plan order.
+func outcomes(m *sweep.Matrix) []sweep.Outcome {
+	var out []sweep.Outcome
+	for _, c := range m.Cells {
+		out = append(out, c.Outcome)
+	}
+	return out
+}
+
+func TestSubscribersDoNotChangeTheSweep(t *testing.T) {
+	for _, sc := range []string{"h533-provisioning", "h533-tz-closed-no-da"} {
+		t.Run(sc, func(t *testing.T) {
+			alone, tok := openSimBench(t, sc, Options{})
+			want, err := alone.Sweep(context.Background(), tok, SweepRequest{Plan: smallPlan})
+			if err != nil {
+				t.Fatalf("sweep without subscribers: %v", err)
+			}
+
+			b, tok := openSimBench(t, sc, Options{})
+			ctx, stop := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			live := make([][]Event, 2)
+			for i := range live {
+				_, s := b.Subscribe(0)
+				wg.Add(1)
+				go func() { defer wg.Done(); live[i] = drain(ctx, s) }()
+			}
+			const stalledSize = 4
+			_, stalled := b.Subscribe(stalledSize)
+			got, err := b.Sweep(context.Background(), tok, SweepRequest{Plan: smallPlan})
+			if err != nil {
+				t.Fatalf("sweep with subscribers: %v", err)
+			}
+			// every event is published before Sweep returns; the drains
+			// read what is buffered, then stop
+			stop()
+			wg.Wait()
+
+			if got.Matrix.Wire != want.Matrix.Wire {
+				t.Errorf("modelled time with subscribers %v, without %v", got.Matrix.Wire, want.Matrix.Wire)
+			}
+			if !reflect.DeepEqual(outcomes(got.Matrix), outcomes(want.Matrix)) {
+				t.Errorf("outcomes with subscribers %v, without %v", outcomes(got.Matrix), outcomes(want.Matrix))
+			}
+			seqs := func(evs []Event) []uint64 {
+				var out []uint64
+				for _, e := range evs {
+					out = append(out, e.Meta().Seq)
+				}
+				return out
+			}
+			if !reflect.DeepEqual(seqs(live[0]), seqs(live[1])) {
+				t.Errorf("the live subscribers saw different events")
+			}
+			cells := 0
+			for i, e := range live[0] {
+				if _, ok := e.(Dropped); ok {
+					t.Errorf("a live subscriber was told it dropped events")
+				}
+				if i > 0 && e.Meta().Seq != live[0][i-1].Meta().Seq+1 {
+					t.Errorf("event %d: seq %d after %d: a gap", i, e.Meta().Seq, live[0][i-1].Meta().Seq)
+				}
+				if _, ok := e.(SweepCell); ok {
+					cells++
+				}
+			}
+			if want := 2 * len(got.Matrix.Cells); cells != want {
+				t.Errorf("live subscriber saw %d sweep-cell events, want %d", cells, want)
+			}
+
+			// the stalled subscriber is told how many it lost, then gets the newest
+			first, err := stalled.Next(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, ok := first.(Dropped)
+			if !ok {
+				t.Fatalf("stalled subscriber's first event is %T, want Dropped", first)
+			}
+			if want := len(live[0]) - stalledSize; d.Count != want {
+				t.Errorf("stalled subscriber dropped %d, want %d", d.Count, want)
+			}
+			var rest []Event
+			for range stalledSize {
+				ev, err := stalled.Next(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				rest = append(rest, ev)
+			}
+			if !reflect.DeepEqual(seqs(rest), seqs(live[0][len(live[0])-stalledSize:])) {
+				t.Errorf("stalled subscriber kept %v, want the newest %v", seqs(rest), seqs(live[0][len(live[0])-stalledSize:]))
+			}
+		})
+	}
+}
+
+func TestCancelledJobLeavesTheProbeClean(t *testing.T) {
+	b, tok := openSimBench(t, "h533-provisioning", Options{})
+	_, sub := b.Subscribe(0)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for {
+			ev, err := sub.Next(context.Background())
+			if err != nil {
+				return
+			}
+			if c, ok := ev.(SweepCell); ok && c.Progress.Done && c.Progress.Index == 2 {
+				cancel()
+				return
+			}
+		}
+	}()
+	res, err := b.Sweep(ctx, tok, SweepRequest{Plan: smallPlan})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled sweep: err %v, want context.Canceled", err)
+	}
+	if res == nil || !res.Matrix.Cancelled || res.Matrix.Count(sweep.OutcomeSkipped) == 0 {
+		t.Fatalf("cancelled sweep: want a partial matrix, got %+v", res)
+	}
+	if b.Snapshot().Job != nil {
+		t.Errorf("a job is still shown running after the cancelled sweep")
+	}
+	info, err := b.Info(context.Background(), tok, InfoRequest{Mode: probe.ModeHotPlug, AutoAP: true})
+	if err != nil {
+		t.Fatalf("info after the cancelled sweep: %v", err)
+	}
+	if !info.Connect.OK() {
+		t.Errorf("info after the cancelled sweep failed at %q: %v", info.Connect.FailedStep, info.Connect.Err)
+	}
+	again, err := b.Sweep(context.Background(), tok, SweepRequest{Plan: smallPlan})
+	if err != nil || again.Matrix.Count(sweep.OutcomeSkipped) != 0 {
+		t.Errorf("the next sweep: err %v, skipped %d", err, again.Matrix.Count(sweep.OutcomeSkipped))
+	}
+}
+
+func TestJobsNeedTheLease(t *testing.T) {
+	b, _, err := Open(context.Background(), Selector{Sim: "h533-open"}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := b.Info(context.Background(), "", InfoRequest{}); err == nil || !strings.Contains(err.Error(), "nobody holds the probe") {
+		t.Errorf("job with no lease held: err %v", err)
+	}
+	alice, err := b.Acquire(Holder{Name: "alice", Session: "ssh 1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.Acquire(Holder{Name: "bob"})
+	var le *LeaseError
+	if !errors.As(err, &le) || le.Holder == nil || le.Holder.Name != "alice" || !strings.Contains(err.Error(), "alice") {
+		t.Errorf("bob's Acquire while alice holds it: %v", err)
+	}
+	for _, tok := range []Token{"", "forged"} {
+		_, err := b.ReadOptionBytes(context.Background(), tok, OBRequest{})
+		if !errors.As(err, &le) || !strings.Contains(err.Error(), "alice") {
+			t.Errorf("job with token %q: err %v, want a refusal naming alice", tok, err)
+		}
+	}
+	if _, err := b.Info(context.Background(), alice, InfoRequest{Mode: probe.ModeHotPlug, AutoAP: true}); err != nil {
+		t.Errorf("alice's job: %v", err)
+	}
+	bob, err := b.HandOver(alice, Holder{Name: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Info(context.Background(), alice, InfoRequest{}); !errors.As(err, &le) || le.Holder.Name != "bob" {
+		t.Errorf("alice's job after the hand-over: %v", err)
+	}
+	if got := b.Snapshot().Lease; got == nil || got.Holder.Name != "bob" {
+		t.Errorf("snapshot lease after hand-over: %+v", got)
+	}
+	if err := b.Release(alice); err == nil {
+		t.Errorf("alice released bob's lease")
+	}
+	if err := b.Release(bob); err != nil {
+		t.Errorf("bob's release: %v", err)
+	}
+	if b.Snapshot().Lease != nil {
+		t.Errorf("lease still held after release")
+	}
+}
+
+// fakeClock is a clock tests move by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func TestLeaseLapsesWhenIdle(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	b, _, err := Open(context.Background(), Selector{Sim: "h533-open"}, Options{LeaseIdle: time.Minute, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	_, sub := b.Subscribe(0)
+	alice, err := b.Acquire(Holder{Name: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(50 * time.Second)
+	if err := b.Touch(alice); err != nil {
+		t.Fatalf("touch within the idle time: %v", err)
+	}
+	clock.Advance(50 * time.Second)
+	if b.Snapshot().Lease == nil {
+		t.Fatalf("lease lapsed 50 s after a touch with 1 min idle")
+	}
+	clock.Advance(11 * time.Second)
+	if l := b.Snapshot().Lease; l != nil {
+		t.Fatalf("lease still held after 61 s idle: %+v", l)
+	}
+	if _, err := b.Info(context.Background(), alice, InfoRequest{}); err == nil {
+		t.Errorf("alice's job after her lease lapsed was not refused")
+	}
+	if _, err := b.Acquire(Holder{Name: "bob"}); err != nil {
+		t.Errorf("bob could not take the lapsed lease: %v", err)
+	}
+	var reasons []string
+	for _, ev := range drain(done(), sub) {
+		if lc, ok := ev.(LeaseChanged); ok {
+			reasons = append(reasons, lc.Reason)
+		}
+	}
+	if len(reasons) != 3 || !strings.Contains(reasons[1], "lapsed") {
+		t.Errorf("lease events: %q, want acquired, lapsed, acquired", reasons)
+	}
+}
+
+func TestLateSubscriberSeesTheLiveState(t *testing.T) {
+	b, tok := openSimBench(t, "h533-provisioning", Options{})
+	_, early := b.Subscribe(0)
+	ctx := context.Background()
+	if _, err := b.Info(ctx, tok, InfoRequest{Mode: probe.ModeHotPlug, AutoAP: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Sweep(ctx, tok, SweepRequest{Plan: smallPlan}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.ReadOptionBytes(ctx, tok, OBRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.PlanOptionBytes(ctx, tok, Change{Assignments: []string{"TZEN=0xC3"}}); err != nil {
+		t.Fatal(err)
+	}
+	late, _ := b.Subscribe(0)
+	// the early subscriber's picture: the state of its last StateChanged
+	var live Snapshot
+	for _, ev := range drain(done(), early) {
+		if sc, ok := ev.(StateChanged); ok {
+			live = sc.State
+		}
+	}
+	if !reflect.DeepEqual(late, live) {
+		t.Errorf("late snapshot differs from the live state:\n late %+v\n live %+v", late, live)
+	}
+	if late.Matrix == nil || late.OptionBytes == nil || late.Plan == nil || !late.HasState || late.Chip == nil {
+		t.Errorf("late snapshot is missing parts: matrix %v, ob %v, plan %v, state %v, chip %v",
+			late.Matrix != nil, late.OptionBytes != nil, late.Plan != nil, late.HasState, late.Chip != nil)
+	}
+	if late.Lease == nil || late.Lease.Holder.Name != "tester" || late.Job != nil {
+		t.Errorf("late snapshot lease %+v job %+v", late.Lease, late.Job)
+	}
+}
+
+func TestJobsRunOneAtATime(t *testing.T) {
+	b, tok := openSimBench(t, "h533-open", Options{})
+	_, sub := b.Subscribe(0)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := b.Info(context.Background(), tok, InfoRequest{Mode: probe.ModeHotPlug, AutoAP: true}); err != nil {
+				t.Errorf("info: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	running := 0
+	for _, ev := range drain(done(), sub) {
+		switch ev.(type) {
+		case JobStarted:
+			running++
+			if running > 1 {
+				t.Fatalf("two jobs ran at once")
+			}
+		case JobFinished:
+			running--
+		}
+	}
+}
+
+func TestUnpluggedProbeIsReported(t *testing.T) {
+	b, tok := openSimBench(t, "h533-open", Options{})
+	b.Simulated().Inject(simUnplug())
+	_, err := b.Info(context.Background(), tok, InfoRequest{})
+	if !errors.Is(err, probe.ErrDisconnected) {
+		t.Fatalf("info on an unplugged probe: %v", err)
+	}
+	s := b.Snapshot()
+	if s.Gone == "" || !strings.Contains(s.Notice, "went away") {
+		t.Errorf("snapshot after unplug: gone %q notice %q", s.Gone, s.Notice)
+	}
+	if _, err := b.Info(context.Background(), tok, InfoRequest{}); !errors.Is(err, probe.ErrDisconnected) {
+		t.Errorf("a job after the unplug: %v", err)
+	}
+}

@@ -1,0 +1,207 @@
+package layering
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/stprobe/stprobe"
+
+// rule says which project packages a package (and, with a trailing "/...",
+// every package below it) may import. The most specific rule applies.
+type rule struct {
+	pkg   string
+	may   []string
+	leaf  bool // imports nothing of the project
+	about string
+}
+
+// rules is the architecture. A pattern ending in "/..." matches the package
+// and every package below it.
+var rules = []rule{
+	{pkg: ".", about: "the entry point wires everything", may: []string{"..."}},
+	{pkg: "cli/...", about: "the CLI renders bench jobs", may: []string{"bench/...", "probe/...", "obytes/...", "targets/..."}},
+	{pkg: "tui/...", about: "the console sits on the bench", may: []string{"tui/...", "bench/...", "probe/...", "obytes/...", "targets/..."}},
+	{pkg: "serve/...", about: "the SSH server serves the console", may: []string{"serve/...", "tui/...", "bench/...", "probe/...", "obytes/...", "targets/..."}},
+	{pkg: "bench/...", about: "the bench owns the probe", may: []string{"probe/...", "obytes/...", "targets/..."}},
+	{pkg: "obytes/...", about: "option bytes know chips, not the driver's users", may: []string{"probe", "probe/proto", "probe/adi", "targets/..."}},
+	{pkg: "probe/sweep/...", about: "the sweep drives the probe", may: []string{"probe", "probe/proto", "probe/adi", "targets/..."}},
+	{pkg: "probe/da/...", about: "debug authentication drives the probe", may: []string{"probe/da/...", "probe", "probe/proto", "probe/adi", "targets/..."}},
+	{pkg: "probe/boot/...", about: "the bootloader probes", may: []string{"probe/boot/...", "probe", "probe/proto", "targets/..."}},
+	{pkg: "probe/sim/...", about: "the simulated probe hosts the chip models", may: []string{"probe/sim/...", "probe/proto", "probe/adi", "probe/stlinkserver", "targets/..."}},
+	{pkg: "probe", about: "the driver knows the ADI interface, not chips", may: []string{"probe/proto", "probe/adi", "probe/stlinkserver"}},
+	{pkg: "probe/proto", leaf: true, about: "protocol tables"},
+	{pkg: "probe/adi", leaf: true, about: "debug register definitions"},
+	{pkg: "probe/stlinkserver", leaf: true, about: "the stlink-server wire format"},
+	{pkg: "targets", leaf: true, about: "chip facts"},
+	{pkg: "targets/...", about: "chip models", may: []string{"targets/...", "probe/adi"}},
+	{pkg: "internal/...", leaf: true, about: "tests of the project itself"},
+}
+
+// match reports whether pattern matches pkg, and how specific the match is.
+func match(pattern, pkg string) (bool, int) {
+	switch {
+	case pattern == "...":
+		return true, 0
+	case strings.HasSuffix(pattern, "/..."):
+		base := strings.TrimSuffix(pattern, "/...")
+		if pkg == base || strings.HasPrefix(pkg, base+"/") {
+			return true, len(base)
+		}
+		return false, 0
+	}
+	return pattern == pkg, len(pattern) + 1
+}
+
+// ruleFor is the most specific rule for pkg.
+func ruleFor(pkg string) (rule, bool) {
+	var best rule
+	bestLen := -1
+	for _, r := range rules {
+		if ok, n := match(r.pkg, pkg); ok && n > bestLen {
+			best, bestLen = r, n
+		}
+	}
+	return best, bestLen >= 0
+}
+
+// projectImports maps each package directory (relative, "." for the root)
+// to the project packages its non-test files import.
+func projectImports(t *testing.T, root string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "bin") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		rel = filepath.ToSlash(rel)
+		if _, ok := out[rel]; !ok {
+			out[rel] = nil
+		}
+		for _, im := range f.Imports {
+			p, _ := strconv.Unquote(im.Path.Value)
+			switch {
+			case p == module:
+				out[rel] = append(out[rel], ".")
+			case strings.HasPrefix(p, module+"/"):
+				out[rel] = append(out[rel], strings.TrimPrefix(p, module+"/"))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("reading the sources: %v", err)
+	}
+	return out
+}
+
+// check returns one line per import against the architecture.
+func check(imports map[string][]string) []string {
+	var bad []string
+	for pkg, ims := range imports {
+		r, ok := ruleFor(pkg)
+		if !ok {
+			bad = append(bad, pkg+": no layering rule names this package; add one")
+			continue
+		}
+		seen := map[string]bool{}
+		for _, im := range ims {
+			if im == pkg || seen[im] {
+				continue
+			}
+			seen[im] = true
+			allowed := false
+			if !r.leaf {
+				for _, m := range r.may {
+					if ok, _ := match(m, im); ok {
+						allowed = true
+					}
+				}
+			}
+			if im == "cli" || strings.HasPrefix(im, "cli/") {
+				allowed = pkg == "."
+			}
+			if (im == "tui" || strings.HasPrefix(im, "tui/")) && !strings.HasPrefix(pkg, "tui") {
+				allowed = pkg == "." || pkg == "serve" || strings.HasPrefix(pkg, "serve/")
+			}
+			if !allowed {
+				bad = append(bad, pkg+" imports "+im+" against the layering ("+r.about+")")
+			}
+		}
+	}
+	sort.Strings(bad)
+	return bad
+}
+
+func TestImportsPointOneWay(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("module root not found: %v", err)
+	}
+	imports := projectImports(t, root)
+	if len(imports) < 10 {
+		t.Fatalf("found only %d packages: the walk is wrong", len(imports))
+	}
+	for _, line := range check(imports) {
+		t.Error(line)
+	}
+}
+
+// TestTheRulesCatchViolations proves the check fails on imports against the
+// direction, so that a passing run means something.
+func TestTheRulesCatchViolations(t *testing.T) {
+	cases := []struct {
+		pkg, imports string
+		bad          bool
+	}{
+		{"bench", "probe/sweep", false},
+		{"bench", "tui", true},
+		{"bench", "cli", true},
+		{"probe/sweep", "obytes", true},
+		{"probe/sweep", "probe/da", true},
+		{"obytes", "probe/sweep", true},
+		{"probe", "targets", true},
+		{"probe/proto", "probe/adi", true},
+		{"targets", "probe", true},
+		{"probe/sim", "probe", true},
+		{"probe/sim/scenario", "targets/stm32h5", false},
+		{"tui", "bench", false},
+		{"tui/matrix", "cli", true},
+		{"serve", "tui", false},
+		{"cli", "tui", true},
+		{".", "cli", false},
+		{"probe/da", "obytes", true},
+		{"newpkg", "probe", true},
+	}
+	for _, c := range cases {
+		got := len(check(map[string][]string{c.pkg: {c.imports}})) > 0
+		if got != c.bad {
+			t.Errorf("%s importing %s: flagged %v, want %v", c.pkg, c.imports, got, c.bad)
+		}
+	}
+}
