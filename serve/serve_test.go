@@ -1,0 +1,353 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/creack/pty"
+	"github.com/sirupsen/logrus"
+
+	"github.com/stprobe/stprobe/bench"
+)
+
+// needTool skips when name is missing, except in CI where it fails.
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required in CI (Debian package openssh-client): %v", name, err)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	return p
+}
+
+// testKey makes an ed25519 key pair in dir and returns the private key path.
+func testKey(t *testing.T, dir, name string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ssh-keygen: %v: %s", err, out)
+	}
+	return path
+}
+
+func pub(t *testing.T, key string) string {
+	t.Helper()
+	b, err := os.ReadFile(key + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// stubConsole shows who the session is and quits on q.
+type stubConsole struct {
+	who      bench.Holder
+	observer bool
+}
+
+func (m stubConsole) Init() tea.Cmd { return nil }
+func (m stubConsole) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok && k.String() == "q" {
+		return m, tea.Quit
+	}
+	return m, nil
+}
+func (m stubConsole) View() tea.View {
+	return tea.NewView(fmt.Sprintf("CONSOLE user=%s observer=%v fp=%s", m.who.Name, m.observer, m.who.Fingerprint))
+}
+
+// testServer serves a simulated bench on loopback.
+type testServer struct {
+	dir, port string
+	srv       *Server
+	log       *bytes.Buffer
+	logMu     *sync.Mutex
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (ts *testServer) logText() string {
+	ts.logMu.Lock()
+	defer ts.logMu.Unlock()
+	return ts.log.String()
+}
+
+func startServer(t *testing.T, authorized []string, cfg Config, console Console) *testServer {
+	t.Helper()
+	needTool(t, "ssh")
+	dir := t.TempDir()
+	ts := &testServer{dir: dir, log: &bytes.Buffer{}, logMu: &sync.Mutex{}}
+	lg := logrus.New()
+	lg.SetOutput(lockedWriter{ts.logMu, ts.log})
+	lg.SetLevel(logrus.InfoLevel)
+	lg.SetFormatter(&logrus.JSONFormatter{})
+	b, _, err := bench.Open(context.Background(), bench.Selector{Sim: "h533-provisioning"}, bench.Options{Log: lg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	ak := filepath.Join(dir, "authorized_keys")
+	if err := os.WriteFile(ak, []byte(strings.Join(authorized, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.AuthorizedKeys, cfg.HostKey, cfg.Bench, cfg.Log = ak, filepath.Join(dir, "host", "ed25519"), b, lg
+	if console == nil {
+		console = func(_ *bench.Bench, who bench.Holder, observer bool) tea.Model { return stubConsole{who, observer} }
+	}
+	cfg.Console = console
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listen = ln.Addr().String()
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.srv = srv
+	ts.port = fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); srv.ServeListener(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return ts
+}
+
+// sshArgs are the client options of every test: no config, no known hosts,
+// only the given key.
+func (ts *testServer) sshArgs(key string, extra ...string) []string {
+	args := []string{"-F", "/dev/null", "-p", ts.port,
+		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+		"-o", "ConnectTimeout=10"}
+	if key != "" {
+		args = append(args, "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-i", key)
+	}
+	return append(args, extra...)
+}
+
+// runSSH runs ssh to completion with a deadline.
+func runSSH(t *testing.T, args []string, stdin string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ssh", args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// interactive is an ssh session on a terminal (a pty of 100×30) whose
+// output is watched.
+type interactive struct {
+	cmd   *exec.Cmd
+	stdin io.Writer
+	mu    sync.Mutex
+	out   bytes.Buffer
+	done  chan error
+}
+
+func (ts *testServer) open(t *testing.T, key, user string) *interactive {
+	t.Helper()
+	args := ts.sshArgs(key, "-tt", user+"@127.0.0.1")
+	s := &interactive{cmd: exec.Command("ssh", args...), done: make(chan error, 1)}
+	s.cmd.Env = append(os.Environ(), "TERM=xterm-256color")
+	tty, err := pty.StartWithSize(s.cmd, &pty.Winsize{Rows: 30, Cols: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.stdin = tty
+	copied := make(chan struct{})
+	go func() { defer close(copied); io.Copy(lockedWriter{&s.mu, &s.out}, tty) }()
+	go func() { err := s.cmd.Wait(); tty.Close(); <-copied; s.done <- err }()
+	t.Cleanup(func() {
+		s.cmd.Process.Kill()
+		select {
+		case <-s.done:
+		case <-time.After(10 * time.Second):
+		}
+	})
+	return s
+}
+
+func (s *interactive) output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.out.String()
+}
+
+// waitFor waits until the output holds want (bounded: the test fails after
+// a generous deadline, it never measures speed).
+func (s *interactive) waitFor(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(s.output(), want) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("waited for %q; output:\n%s", want, s.output())
+}
+
+func TestListedKeyGetsTheConsole(t *testing.T) {
+	dir := t.TempDir()
+	alice := testKey(t, dir, "alice")
+	ts := startServer(t, []string{pub(t, alice)}, Config{}, nil)
+	s := ts.open(t, alice, "alice")
+	s.waitFor(t, "CONSOLE user=alice observer=false fp=SHA256:")
+	io.WriteString(s.stdin, "q")
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the session did not end after q")
+	}
+	if !strings.Contains(ts.logText(), `"msg":"authenticated"`) || !strings.Contains(ts.logText(), `"msg":"session started"`) {
+		t.Errorf("server log lacks authentication and session lines:\n%s", ts.logText())
+	}
+}
+
+func TestUnlistedKeyAndPasswordAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	alice, mallory := testKey(t, dir, "alice"), testKey(t, dir, "mallory")
+	ts := startServer(t, []string{pub(t, alice)}, Config{}, nil)
+	out, err := runSSH(t, ts.sshArgs(mallory, "-o", "BatchMode=yes", "-tt", "mallory@127.0.0.1"), "")
+	if err == nil || !strings.Contains(out, "Permission denied") {
+		t.Errorf("unlisted key: err %v, output %q", err, out)
+	}
+	out, err = runSSH(t, ts.sshArgs("", "-o", "BatchMode=yes", "-o", "PubkeyAuthentication=no",
+		"-o", "PreferredAuthentications=password,keyboard-interactive", "-tt", "alice@127.0.0.1"), "")
+	if err == nil || !strings.Contains(out, "Permission denied (publickey)") {
+		t.Errorf("password attempt: err %v, output %q", err, out)
+	}
+	if !strings.Contains(ts.logText(), "authentication refused: key not authorized") {
+		t.Errorf("server log lacks the refusal:\n%s", ts.logText())
+	}
+}
+
+func TestSessionWithoutPTYGetsTheMessage(t *testing.T) {
+	dir := t.TempDir()
+	alice := testKey(t, dir, "alice")
+	ts := startServer(t, []string{pub(t, alice)}, Config{}, nil)
+	out, err := runSSH(t, ts.sshArgs(alice, "-T", "alice@127.0.0.1", "sweep"), "")
+	if err == nil || !strings.Contains(out, NoPTYMessage) {
+		t.Errorf("no-PTY command: err %v, output %q", err, out)
+	}
+}
+
+func TestAuthorizedKeysAreReadAgainWhenChanged(t *testing.T) {
+	dir := t.TempDir()
+	alice, bob := testKey(t, dir, "alice"), testKey(t, dir, "bob")
+	ts := startServer(t, []string{pub(t, alice)}, Config{}, nil)
+	if out, err := runSSH(t, ts.sshArgs(bob, "-o", "BatchMode=yes", "-tt", "bob@127.0.0.1"), ""); err == nil {
+		t.Fatalf("bob got in before his key was added: %s", out)
+	}
+	lines := pub(t, alice) + "\n" + RoleOption + " " + pub(t, bob) + "\n"
+	// a different size makes the change visible whatever the clock's grain
+	if err := os.WriteFile(filepath.Join(ts.dir, "authorized_keys"), []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := ts.open(t, bob, "bob")
+	s.waitFor(t, "CONSOLE user=bob observer=true")
+}
+
+func TestReadOnlyServerMakesEveryoneAnObserver(t *testing.T) {
+	dir := t.TempDir()
+	alice := testKey(t, dir, "alice")
+	ts := startServer(t, []string{pub(t, alice)}, Config{ReadOnly: true}, nil)
+	ts.open(t, alice, "alice").waitFor(t, "CONSOLE user=alice observer=true")
+}
+
+func TestRolesFileLimitsAKey(t *testing.T) {
+	dir := t.TempDir()
+	alice := testKey(t, dir, "alice")
+	roles := filepath.Join(dir, "roles")
+	os.WriteFile(roles, []byte("# who role\nalice observer\n"), 0o600)
+	ts := startServer(t, []string{pub(t, alice)}, Config{Roles: roles}, nil)
+	ts.open(t, alice, "alice").waitFor(t, "CONSOLE user=alice observer=true")
+}
+
+func TestAPanickingSessionDoesNotStopTheServer(t *testing.T) {
+	dir := t.TempDir()
+	alice := testKey(t, dir, "alice")
+	calls := 0
+	var mu sync.Mutex
+	console := func(_ *bench.Bench, who bench.Holder, observer bool) tea.Model {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls == 1 {
+			panic("console exploded")
+		}
+		return stubConsole{who, observer}
+	}
+	ts := startServer(t, []string{pub(t, alice)}, Config{}, console)
+	runSSH(t, ts.sshArgs(alice, "-tt", "alice@127.0.0.1"), "")
+	ts.open(t, alice, "alice").waitFor(t, "CONSOLE user=alice")
+	if !strings.Contains(ts.logText(), "session panicked") {
+		t.Errorf("the panic was not logged:\n%s", ts.logText())
+	}
+}
+
+func TestSessionCap(t *testing.T) {
+	dir := t.TempDir()
+	alice := testKey(t, dir, "alice")
+	ts := startServer(t, []string{pub(t, alice)}, Config{MaxSessions: 1}, nil)
+	ts.open(t, alice, "alice").waitFor(t, "CONSOLE")
+	out, _ := runSSH(t, ts.sshArgs(alice, "-tt", "alice@127.0.0.1"), "")
+	if !strings.Contains(out, "already serves 1 sessions") {
+		t.Errorf("second session past the cap: %q", out)
+	}
+}
+
+func TestParseRoles(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		bad  bool
+		want map[string]Role
+	}{
+		{in: "alice observer\nSHA256:abc operator # the lead\n", want: map[string]Role{"alice": RoleObserver, "SHA256:abc": RoleOperator}},
+		{in: "", want: map[string]Role{}},
+		{in: "alice admin\n", bad: true},
+		{in: "alice\n", bad: true},
+	} {
+		got, err := ParseRoles([]byte(c.in))
+		if (err != nil) != c.bad {
+			t.Errorf("%q: err %v", c.in, err)
+			continue
+		}
+		if !c.bad && fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%q: %v, want %v", c.in, got, c.want)
+		}
+	}
+	if _, err := ParseAuthorizedKeys([]byte("ssh-ed25519 notbase64!! x\n")); err == nil {
+		t.Errorf("a broken key line was accepted")
+	}
+	if _, err := New(Config{}); err == nil || errors.Is(err, nil) {
+		t.Errorf("New without a bench was accepted")
+	}
+}
