@@ -8,11 +8,12 @@ import (
 	"github.com/stprobe/stprobe/targets"
 )
 
-// DEV_IDs of the STM32H5 lines, the keys of the layout tables.
+// DEV_IDs of the STM32H5 lines, the keys of the layout tables (the values
+// live in package targets).
 const (
-	DevH503 uint16 = 0x474 // STM32H503
-	DevH52x uint16 = 0x478 // STM32H523/H533
-	DevH56x uint16 = 0x484 // STM32H562/H563/H573
+	DevH503 = targets.DevIDH503 // STM32H503
+	DevH52x = targets.DevIDH52x // STM32H523/H533
+	DevH56x = targets.DevIDH56x // STM32H562/H563/H573
 )
 
 // Lines groups DEV_IDs that have a register, field or value.
@@ -126,8 +127,10 @@ func (f *Field) Bits() string {
 
 // Layout is the option-byte table of one line.
 type Layout struct {
-	DevID     uint16
-	LineName  string
+	DevID    uint16
+	LineName string
+	// Line is the chip line the layout is for.
+	Line      targets.Line
 	Registers []Register
 	Fields    []Field
 }
@@ -196,18 +199,11 @@ func ForLine(line targets.Line) (*Layout, error) {
 
 // ForDevID returns the option-byte layout of the line with this DEV_ID.
 func ForDevID(devID uint16) (*Layout, error) {
-	name := ""
-	switch devID {
-	case DevH503:
-		name = "STM32H503"
-	case DevH52x:
-		name = "STM32H523/H533"
-	case DevH56x:
-		name = "STM32H562/H563/H573"
-	default:
+	_, line, ok := targets.LookupDevID(devID)
+	if !ok || !allLines.Has(devID) {
 		return nil, fmt.Errorf("target: no option-byte table for DEV_ID 0x%03X (known: STM32H503 0x474, STM32H523/H533 0x478, STM32H562/H563/H573 0x484)", devID)
 	}
-	l := &Layout{DevID: devID, LineName: name}
+	l := &Layout{DevID: devID, LineName: line.Name, Line: line}
 	for _, r := range registerTable() {
 		if r.Lines.Has(devID) {
 			l.Registers = append(l.Registers, r)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"github.com/stprobe/stprobe/targets"
 	"testing"
 )
 
@@ -78,20 +79,20 @@ func FuzzDecodeRegister(f *testing.F) {
 
 func FuzzDecodeOBKDA(f *testing.F) {
 	h := sha256.Sum256([]byte("0123456789012345"))
-	rec := make([]byte, OBKDASize)
+	rec := make([]byte, targets.OBKDASize)
 	copy(rec[32:], h[:])
 	rec[64] = 0x77
 	rec[65] = 0x50
 	sum := sha256.Sum256(rec[32:])
 	copy(rec, sum[:])
 	f.Add(rec)
-	f.Add(bytes.Repeat([]byte{0xFF}, OBKDASize))
+	f.Add(bytes.Repeat([]byte{0xFF}, targets.OBKDASize))
 	f.Add(make([]byte, 10))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		st := DecodeOBKDA(b)
+		st := targets.DecodeOBKDA(b)
 		if st.Provisioned {
 			s := sha256.Sum256(b[32:])
-			if len(b) != OBKDASize || !bytes.Equal(s[:], b[:32]) {
+			if len(b) != targets.OBKDASize || !bytes.Equal(s[:], b[:32]) {
 				t.Fatalf("provisioned without a valid hash: %x", b)
 			}
 		}
@@ -104,22 +105,22 @@ func FuzzDecodeOBKDA(f *testing.F) {
 
 func TestDecodeOBKDASample(t *testing.T) {
 	h := sha256.Sum256([]byte("0123456789012345"))
-	rec := make([]byte, OBKDASize)
+	rec := make([]byte, targets.OBKDASize)
 	copy(rec[32:], h[:])
 	sum := sha256.Sum256(rec[32:])
 	copy(rec, sum[:])
-	if st := DecodeOBKDA(rec); !st.Provisioned || st.Method != DAPassword {
+	if st := targets.DecodeOBKDA(rec); !st.Provisioned || st.Method != targets.DAPassword {
 		t.Errorf("sample password record: %v", st)
 	}
 	rec[40] ^= 1
-	if st := DecodeOBKDA(rec); st.Provisioned || !st.Checked {
+	if st := targets.DecodeOBKDA(rec); st.Provisioned || !st.Checked {
 		t.Errorf("corrupt record: %v", st)
 	}
-	other := make([]byte, OBKDASize)
+	other := make([]byte, targets.OBKDASize)
 	other[33] = 1
 	sum = sha256.Sum256(other[32:])
 	copy(other, sum[:])
-	if st := DecodeOBKDA(other); !st.Provisioned || st.Method != DAMethodUnknown {
+	if st := targets.DecodeOBKDA(other); !st.Provisioned || st.Method != targets.DAMethodUnknown {
 		t.Errorf("other key record: %v", st)
 	}
 }

@@ -2,6 +2,7 @@ package obytes
 
 import (
 	"errors"
+	"github.com/stprobe/stprobe/targets"
 	"strings"
 	"testing"
 )
@@ -33,11 +34,11 @@ func snapshotOf(t *testing.T, dev uint16, state, tzen uint32) PlanInput {
 }
 
 var (
-	noDA   = DAStatus{Checked: true, Source: "test"}
-	unkDA  = DAStatus{Checked: false, Source: "test: unreadable"}
-	pwdDA  = DAStatus{Checked: true, Provisioned: true, Method: DAPassword, Source: "test"}
-	certDA = DAStatus{Checked: true, Provisioned: true, Method: DACertificate, Source: "test"}
-	anyDA  = DAStatus{Checked: true, Provisioned: true, Method: DAMethodUnknown, Source: "test"}
+	noDA   = targets.DAStatus{Checked: true, Source: "test"}
+	unkDA  = targets.DAStatus{Checked: false, Source: "test: unreadable"}
+	pwdDA  = targets.DAStatus{Checked: true, Provisioned: true, Method: targets.DAPassword, Source: "test"}
+	certDA = targets.DAStatus{Checked: true, Provisioned: true, Method: targets.DACertificate, Source: "test"}
+	anyDA  = targets.DAStatus{Checked: true, Provisioned: true, Method: targets.DAMethodUnknown, Source: "test"}
 )
 
 // The rules table: each row is one planned change on one chip, and the
@@ -49,7 +50,7 @@ func TestRulesTable(t *testing.T) {
 		dev    uint16
 		state  uint32
 		tzen   uint32
-		da     DAStatus
+		da     targets.DAStatus
 		args   []string
 		want   Risk
 		reason string // refusal reason (or change explanation) must contain it

@@ -25,8 +25,10 @@ type Family struct {
 	// OTPAddr and OTPSize locate the one-time-programmable area.
 	OTPAddr, OTPSize uint32
 	// OBKDAAddr is where the debug-authentication data lives in the OBK area
-	// (secure alias); 0 when the family keeps it elsewhere.
-	OBKDAAddr uint32
+	// (secure alias), OBKDAAddrNS the same record through the non-secure
+	// alias (reachable with TrustZone disabled); 0 when the family keeps it
+	// elsewhere.
+	OBKDAAddr, OBKDAAddrNS uint32
 	// Packages names the package codes read at PackageAddr.
 	Packages map[uint16]string
 	// States is the product-state lifecycle, in forward order.
@@ -133,6 +135,7 @@ const (
 	H5OTP          = 0x08FFF000 // one-time-programmable area
 	H5OTPSize      = 2048       // bytes of OTP
 	H5OBKDA        = 0x0FFD0100 // DA provisioning data (OBK HDPL1 area, secure alias)
+	H5OBKDANS      = 0x0BFD0100 // the same record through the non-secure alias
 	H5DPIDR        = 0x6BA02477 // SW-DP observed on H563
 	H5DPIDRCfg     = 0x0BE12477 // SW-DP value ST's OpenOCD configuration expects
 
@@ -151,10 +154,18 @@ const (
 	FlashOPTSRPrg  = 0x054 // FLASH_OPTSR_PRG offset
 	FlashOPTSR2Cur = 0x070 // FLASH_OPTSR2_CUR offset: TZEN[31:24]
 	FlashOPTSR2Prg = 0x074 // FLASH_OPTSR2_PRG offset
+	FlashOTPBLRCur = 0x090 // FLASH_OTPBLR_CUR offset: LOCKBL, one bit per OTP block
 
 	OptKey1          = 0x08192A3B // OPTKEYR unlock, first word
 	OptKey2          = 0x4C5D6E7F // OPTKEYR unlock, second word
 	NSSROptChangeErr = 1 << 23    // NSSR.OPTCHANGEERR: refused option change
+)
+
+// DEV_IDs of the STM32H5 lines (DBGMCU_IDCODE[11:0]).
+const (
+	DevIDH503 uint16 = 0x474 // STM32H503
+	DevIDH52x uint16 = 0x478 // STM32H523/H533
+	DevIDH56x uint16 = 0x484 // STM32H562/H563/H573
 )
 
 // STM32H5 returns the STM32H5 family table (security reference §1–§4).
@@ -170,7 +181,7 @@ func STM32H5() Family {
 		FlashRegs: H5FlashRegs, FlashRegsSecure: H5FlashRegsSec,
 		UIDAddr: H5UID, FlashSizeAddr: H5FlashSize, PackageAddr: H5Package,
 		OTPAddr: H5OTP, OTPSize: H5OTPSize,
-		OBKDAAddr: H5OBKDA,
+		OBKDAAddr: H5OBKDA, OBKDAAddrNS: H5OBKDANS,
 		Packages: map[uint16]string{
 			0x00: "LQFP64", 0x01: "VFQFPN68", 0x02: "LQFP100", 0x03: "UFBGA176+25", 0x04: "LQFP144",
 			0x05: "LQFP48", 0x06: "UFBGA169", 0x07: "LQFP176", 0x09: "UFQFPN32", 0x0A: "LQFP100-SMPS",
@@ -180,17 +191,17 @@ func STM32H5() Family {
 		States: productStates(),
 		Lines: []Line{
 			{
-				DevID: 0x474, Name: "STM32H503", Parts: []string{"STM32H503"}, RefManual: "RM0492",
+				DevID: DevIDH503, Name: "STM32H503", Parts: []string{"STM32H503"}, RefManual: "RM0492",
 				TrustZone: false, OBK: false, MaxFlashKB: 128, DefaultPackage: 0x00,
 				Revisions: []Revision{{0x1000, "A", true}, {0x1001, "Z", true}, {0x1003, "Y", true}},
 			},
 			{
-				DevID: 0x478, Name: "STM32H523/H533", Parts: []string{"STM32H523", "STM32H533"}, RefManual: "RM0481",
+				DevID: DevIDH52x, Name: "STM32H523/H533", Parts: []string{"STM32H523", "STM32H533"}, RefManual: "RM0481",
 				TrustZone: true, OBK: true, MaxFlashKB: 512, DefaultPackage: 0x00,
 				Revisions: []Revision{{0x1000, "A", false}},
 			},
 			{
-				DevID: 0x484, Name: "STM32H562/H563/H573", Parts: []string{"STM32H562", "STM32H563", "STM32H573"}, RefManual: "RM0481",
+				DevID: DevIDH56x, Name: "STM32H562/H563/H573", Parts: []string{"STM32H562", "STM32H563", "STM32H573"}, RefManual: "RM0481",
 				TrustZone: true, OBK: true, MaxFlashKB: 2048, DefaultPackage: 0x04,
 				Revisions: []Revision{{0x1000, "A", true}, {0x1001, "Z", true}, {0x1007, "X", true}, {0x100F, "W", true}},
 			},

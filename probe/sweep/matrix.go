@@ -3,7 +3,6 @@ package sweep
 import (
 	"time"
 
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/proto"
@@ -42,7 +41,7 @@ type Cell struct {
 	// DA is what the chip holds for debug authentication, read through the
 	// core AP once per sweep (in the first cell that finds PROVISIONING);
 	// nil when not read.
-	DA *obytes.DAStatus
+	DA *targets.DAStatus
 
 	// The first failure: the connect step, the error text, the probe
 	// status byte (0 when the failure was not a probe status) and the

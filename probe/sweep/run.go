@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/adi"
 	"github.com/stprobe/stprobe/probe/da"
@@ -232,18 +231,7 @@ func skipReason(err error) string {
 
 // firmwareGate returns why the probe's firmware cannot try k, or nil.
 func firmwareGate(fw proto.Version, k Key) error {
-	if k.AP == 0 {
-		return nil
-	}
-	if fw.Hardware < 3 && !fw.HasMultiAP() {
-		return &probe.FirmwareError{Op: "connect", Feature: fmt.Sprintf("AP%d", k.AP),
-			Need: proto.Version{Hardware: 2, JTAG: proto.MinV2JMultiAP}, Have: fw}
-	}
-	if int(k.AP) > fw.MaxAP() {
-		need := proto.Version{Hardware: 2, JTAG: proto.MinV2JBankedDP}
-		if k.AP > proto.MaxAPV2J32 {
-			need = proto.Version{Hardware: 3, JTAG: 1}
-		}
+	if need, ok := fw.APNeed(k.AP); !ok {
 		return &probe.FirmwareError{Op: "connect", Feature: fmt.Sprintf("AP%d", k.AP), Need: need, Have: fw}
 	}
 	return nil
@@ -284,7 +272,7 @@ func runCell(ctx context.Context, s session, fw proto.Version, k Key, o Options,
 		if c.State == targets.StateProvisioning && !st.daChecked && ctx.Err() == nil {
 			st.daChecked = true
 			if derr := s.CheckDA(cctx, &c); derr != nil && c.DA == nil {
-				c.DA = &obytes.DAStatus{Source: derr.Error()}
+				c.DA = &targets.DAStatus{Source: derr.Error()}
 			}
 		}
 	}
