@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/stprobe/stprobe/probe"
-	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -138,7 +137,7 @@ type facts struct {
 	daCell    []Key // the cell that read da
 	// disc is the sweep's DA discovery result (nil when none ran or it
 	// failed); discNote says why there is none when one was due.
-	disc     *da.Discovery
+	disc     *DAReport
 	discNote string
 }
 
@@ -417,9 +416,9 @@ func (f *facts) discoveredClosed(a, other uint8, d *strings.Builder, next string
 		verdict = "LOCKED: no way back"
 		d.WriteString(" LOCKED is permanent: the ROM refuses every DA permission, whatever is provisioned.")
 		next += "There is no way back from LOCKED: replace the chip."
-	case disc.Provisioned():
-		method := disc.Method()
-		if method == "" {
+	case disc.Provisioned:
+		method := disc.Method.String()
+		if disc.Method == targets.DAMethodUnknown {
 			method = "provisioned credentials"
 		}
 		verdict = fmt.Sprintf("DA provisioned (%s): the way back is a DA regression", method)
