@@ -235,20 +235,20 @@ const (
 // (security reference §2.2).
 func registerTable() []Register {
 	return []Register{
-		{Name: "OPTSR", Cur: 0x050, Prg: 0x054, Lines: allLines, Meaning: "product state, watchdogs, reset and brown-out options, bank swap"},
-		{Name: "OPTSR2", Cur: 0x070, Prg: 0x074, Lines: allLines, Meaning: "TrustZone, SRAM erase-on-reset and ECC options"},
-		{Name: "NSBOOTR", Cur: 0x080, Prg: 0x084, Lines: allLines, Meaning: "non-secure boot address and its lock"},
-		{Name: "SECBOOTR", Cur: 0x088, Prg: 0x08C, Lines: tzLines, Meaning: "secure boot address and its lock"},
-		{Name: "PRIVCFGR", Cur: 0x03C, Prg: 0x03C, Direct: true, Lines: allLines, Meaning: "privileged-only access to the flash registers (plain register, not an option byte: applies at once, lost at reset)"},
-		{Name: "OTPBLR", Cur: 0x090, Prg: 0x094, Lines: allLines, Meaning: "OTP block locks (one bit per 64-byte block, permanent)"},
-		{Name: "SECWM1R", Cur: 0x0E0, Prg: 0x0E4, Lines: tzLines, Meaning: "bank 1 secure watermark"},
-		{Name: "WRP1R", Cur: 0x0E8, Prg: 0x0EC, Lines: allLines, Meaning: "bank 1 write protection"},
-		{Name: "EDATA1R", Cur: 0x0F0, Prg: 0x0F4, Lines: tzLines, Meaning: "bank 1 high-cycle data area"},
-		{Name: "HDP1R", Cur: 0x0F8, Prg: 0x0FC, Lines: allLines, Meaning: "bank 1 hide-protection area"},
-		{Name: "SECWM2R", Cur: 0x1E0, Prg: 0x1E4, Lines: tzLines, Meaning: "bank 2 secure watermark"},
-		{Name: "WRP2R", Cur: 0x1E8, Prg: 0x1EC, Lines: allLines, Meaning: "bank 2 write protection"},
-		{Name: "EDATA2R", Cur: 0x1F0, Prg: 0x1F4, Lines: tzLines, Meaning: "bank 2 high-cycle data area"},
-		{Name: "HDP2R", Cur: 0x1F8, Prg: 0x1FC, Lines: allLines, Meaning: "bank 2 hide-protection area"},
+		{Name: "OPTSR", Cur: targets.FlashOPTSRCur, Prg: targets.FlashOPTSRPrg, Lines: allLines, Meaning: "product state, watchdogs, reset and brown-out options, bank swap"},
+		{Name: "OPTSR2", Cur: targets.FlashOPTSR2Cur, Prg: targets.FlashOPTSR2Prg, Lines: allLines, Meaning: "TrustZone, SRAM erase-on-reset and ECC options"},
+		{Name: "NSBOOTR", Cur: targets.FlashNSBOOTRCur, Prg: targets.FlashNSBOOTRCur + targets.FlashPrgOffset, Lines: allLines, Meaning: "non-secure boot address and its lock"},
+		{Name: "SECBOOTR", Cur: targets.FlashSECBOOTRCur, Prg: targets.FlashSECBOOTRCur + targets.FlashPrgOffset, Lines: tzLines, Meaning: "secure boot address and its lock"},
+		{Name: "PRIVCFGR", Cur: targets.FlashPRIVCFGR, Prg: targets.FlashPRIVCFGR, Direct: true, Lines: allLines, Meaning: "privileged-only access to the flash registers (plain register, not an option byte: applies at once, lost at reset)"},
+		{Name: "OTPBLR", Cur: targets.FlashOTPBLRCur, Prg: targets.FlashOTPBLRCur + targets.FlashPrgOffset, Lines: allLines, Meaning: "OTP block locks (one bit per 64-byte block, permanent)"},
+		{Name: "SECWM1R", Cur: targets.FlashSECWM1RCur, Prg: targets.FlashSECWM1RCur + targets.FlashPrgOffset, Lines: tzLines, Meaning: "bank 1 secure watermark"},
+		{Name: "WRP1R", Cur: targets.FlashWRP1RCur, Prg: targets.FlashWRP1RCur + targets.FlashPrgOffset, Lines: allLines, Meaning: "bank 1 write protection"},
+		{Name: "EDATA1R", Cur: targets.FlashEDATA1RCur, Prg: targets.FlashEDATA1RCur + targets.FlashPrgOffset, Lines: tzLines, Meaning: "bank 1 high-cycle data area"},
+		{Name: "HDP1R", Cur: targets.FlashHDP1RCur, Prg: targets.FlashHDP1RCur + targets.FlashPrgOffset, Lines: allLines, Meaning: "bank 1 hide-protection area"},
+		{Name: "SECWM2R", Cur: targets.FlashSECWM2RCur, Prg: targets.FlashSECWM2RCur + targets.FlashPrgOffset, Lines: tzLines, Meaning: "bank 2 secure watermark"},
+		{Name: "WRP2R", Cur: targets.FlashWRP2RCur, Prg: targets.FlashWRP2RCur + targets.FlashPrgOffset, Lines: allLines, Meaning: "bank 2 write protection"},
+		{Name: "EDATA2R", Cur: targets.FlashEDATA2RCur, Prg: targets.FlashEDATA2RCur + targets.FlashPrgOffset, Lines: tzLines, Meaning: "bank 2 high-cycle data area"},
+		{Name: "HDP2R", Cur: targets.FlashHDP2RCur, Prg: targets.FlashHDP2RCur + targets.FlashPrgOffset, Lines: allLines, Meaning: "bank 2 hide-protection area"},
 	}
 }
 

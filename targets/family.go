@@ -150,15 +150,48 @@ const (
 	FlashOPTCR     = 0x01C // FLASH_OPTCR offset: OPTLOCK b0, OPTSTRT b1
 	FlashNSSR      = 0x020 // FLASH_NSSR offset: BSY b0, error flags b16..23
 	FlashNSCCR     = 0x030 // FLASH_NSCCR offset: write 1 to clear NSSR flags
+	FlashPRIVCFGR  = 0x03C // FLASH_PRIVCFGR offset: a plain register, not an option byte
 	FlashOPTSRCur  = 0x050 // FLASH_OPTSR_CUR offset: PRODUCT_STATE[15:8]
 	FlashOPTSRPrg  = 0x054 // FLASH_OPTSR_PRG offset
 	FlashOPTSR2Cur = 0x070 // FLASH_OPTSR2_CUR offset: TZEN[31:24]
 	FlashOPTSR2Prg = 0x074 // FLASH_OPTSR2_PRG offset
 	FlashOTPBLRCur = 0x090 // FLASH_OTPBLR_CUR offset: LOCKBL, one bit per OTP block
 
-	OptKey1          = 0x08192A3B // OPTKEYR unlock, first word
-	OptKey2          = 0x4C5D6E7F // OPTKEYR unlock, second word
+	// The other option registers, by their _CUR offset; each _PRG half
+	// sits FlashPrgOffset after its _CUR half.
+	FlashNSEPOCHRCur  = 0x060
+	FlashSECEPOCHRCur = 0x068
+	FlashNSBOOTRCur   = 0x080
+	FlashSECBOOTRCur  = 0x088
+	FlashSECWM1RCur   = 0x0E0
+	FlashWRP1RCur     = 0x0E8
+	FlashEDATA1RCur   = 0x0F0
+	FlashHDP1RCur     = 0x0F8
+	FlashSECWM2RCur   = 0x1E0
+	FlashWRP2RCur     = 0x1E8
+	FlashEDATA2RCur   = 0x1F0
+	FlashHDP2RCur     = 0x1F8
+	FlashPrgOffset    = 4
+
+	OptKey1 = 0x08192A3B // OPTKEYR unlock, first word
+	OptKey2 = 0x4C5D6E7F // OPTKEYR unlock, second word
+
+	OPTCROptLock     = 1 << 0     // OPTCR.OPTLOCK: option registers locked
+	OPTCROptStart    = 1 << 1     // OPTCR.OPTSTRT: start the option change
+	NSSRBusy         = 1 << 0     // NSSR.BSY: an operation is running
+	NSSRWriteBuf     = 1 << 1     // NSSR.WBNE: write buffer not empty
+	NSSRDataBuf      = 1 << 3     // NSSR.DBNE: data buffer not empty
+	NSSRWRPErr       = 1 << 17    // NSSR.WRPERR: write-protection error
+	NSSRPGSErr       = 1 << 18    // NSSR.PGSERR: programming-sequence error
 	NSSROptChangeErr = 1 << 23    // NSSR.OPTCHANGEERR: refused option change
+	NSSRErrors       = 0xFE << 16 // NSSR error flags WRPERR … OPTCHANGEERR, bits 17–23
+)
+
+// STM32H5 access ports: AP0 is the debug APB (DBGMCU, DA mailbox), AP1 the
+// Cortex-M33 system bus.
+const (
+	H5DebugAP = 0
+	H5CoreAP  = 1
 )
 
 // DEV_IDs of the STM32H5 lines (DBGMCU_IDCODE[11:0]).
@@ -177,7 +210,7 @@ func STM32H5() Family {
 			{AP: 0, Kind: "APB-AP", Role: "debug APB: DBGMCU and the debug-authentication mailbox; answers in every product state", DBGMCU: H5DBGMCUAP0},
 			{AP: 1, Kind: "AHB-AP", Role: "Cortex-M33 system bus: core debug, memory, flash and option bytes; closed in CLOSED and LOCKED", DBGMCU: H5DBGMCUAP1, ReachesCore: true},
 		},
-		DebugAP: 0, CoreAP: 1,
+		DebugAP: H5DebugAP, CoreAP: H5CoreAP,
 		FlashRegs: H5FlashRegs, FlashRegsSecure: H5FlashRegsSec,
 		UIDAddr: H5UID, FlashSizeAddr: H5FlashSize, PackageAddr: H5Package,
 		OTPAddr: H5OTP, OTPSize: H5OTPSize,
