@@ -5,8 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"github.com/stprobe/stprobe/targets"
 	"testing"
+
+	"github.com/stprobe/stprobe/targets"
 )
 
 func FuzzParseAssignment(f *testing.F) {

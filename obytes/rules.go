@@ -1,6 +1,8 @@
 package obytes
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -108,6 +110,21 @@ type Plan struct {
 	// NeedsOverride is true for brick plans: they also need the explicit
 	// override flag.
 	NeedsOverride bool `json:"needs_override"`
+
+	// made is the plan as MakePlan returned it (its JSON form), so that
+	// Apply need not run the rules again on an unchanged plan.
+	made []byte
+}
+
+// fromRules reports whether p is exactly what MakePlan returned, unchanged
+// since. A plan read from a file, or edited, is not: Apply then runs the
+// rules on it again.
+func (p *Plan) fromRules() bool {
+	if p == nil || p.made == nil {
+		return false
+	}
+	b, err := json.Marshal(p)
+	return err == nil && bytes.Equal(b, p.made)
 }
 
 // Refusal is one change the chip would refuse (or that the tool refuses on
@@ -419,6 +436,7 @@ func MakePlan(in PlanInput, as []Assignment) (*Plan, error) {
 	p.Phases = makePhases(l, cur, as, pi)
 	p.NeedsOverride = p.Risk == Brick
 	p.Phrase = phrase(p)
+	p.made, _ = json.Marshal(p)
 	return p, nil
 }
 

@@ -3,11 +3,12 @@ package obytes
 import (
 	"encoding/json"
 	"errors"
-	"github.com/stprobe/stprobe/targets"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stprobe/stprobe/targets"
 )
 
 func TestDefaultStateDir(t *testing.T) {
