@@ -169,7 +169,7 @@ func stateRank(v uint32) int { return targets.ProductState(v).Rank() }
 func wayBack(l *Layout, from uint32, da targets.DAStatus) string {
 	provisioned := da.Checked && da.Provisioned
 	pwdTZ := "with TZEN=0xC3"
-	if l.DevID == DevH503 {
+	if !l.Line.OBK {
 		pwdTZ = "(password hash in OTP, LOCKBL bit 0)"
 	}
 	switch {
@@ -291,7 +291,7 @@ func classify(in *planInput, f *Field, from, to uint32) (Risk, string, *Refusal)
 		if in.nsbootLock == tzenOn && in.tzenAfter != tzenOn {
 			return refuse("SWAP_BANK is frozen by NSBOOT_LOCK=0xB4 while TrustZone is off.", "a DA full regression returns every option byte to its default.")
 		}
-		if in.secLck == tzenOn && in.tzenAfter != tzenOff && l.DevID != DevH503 {
+		if in.secLck == tzenOn && in.tzenAfter != tzenOff && l.Line.TrustZone {
 			return refuse("SWAP_BANK is frozen by SECBOOT_LOCK=0xB4 while TrustZone is on.", "a DA full regression returns every option byte to its default.")
 		}
 		return Caution, "the banks swap at the next reset, so other firmware runs; write it back to undo.", nil
@@ -322,8 +322,8 @@ func classifyState(in *planInput, f *Field, from, to uint32, refuse func(string,
 		return refuse(fmt.Sprintf("0x%02X is a request code that secure firmware at HDPL1 writes to ask the ROM for a regression; a debugger regresses through debug authentication.", to), way)
 	case stateRank(to) < 0:
 		return refuse(fmt.Sprintf("0x%02X is not a product state.", to), "")
-	case to == stateTZClosed && l.DevID == DevH503:
-		return refuse("STM32H503 has no TrustZone, so no TZ_CLOSED state.", "use CLOSED (0x72) once DA is provisioned.")
+	case to == stateTZClosed && !l.Line.TrustZone:
+		return refuse(l.LineName+" has no TrustZone, so no TZ_CLOSED state.", "use CLOSED (0x72) once DA is provisioned.")
 	case stateRank(to) < stateRank(from):
 		return refuse(fmt.Sprintf("the product state only moves forward; the chip would keep %s and raise OPTCHANGEERR (STM32CubeProgrammer: \"Expected value 0x%02X, found 0x%02X\").", stateName(from), to, from), way)
 	case from == stateOpen && to != stateProvisioning:
@@ -332,10 +332,8 @@ func classifyState(in *planInput, f *Field, from, to uint32, refuse func(string,
 	case from == stateTZClosed && to == stateClosed:
 		return refuse("in TZ_CLOSED the secure side is closed to the debugger; only secure firmware can move the chip on to CLOSED.", way)
 	}
-	if _, line, ok := targets.LookupDevID(l.DevID); ok {
-		if err := line.Transition(targets.ProductState(from), targets.ProductState(to)); err != nil {
-			return refuse(err.Error()+".", way)
-		}
+	if err := l.Line.Transition(targets.ProductState(from), targets.ProductState(to)); err != nil {
+		return refuse(err.Error()+".", way)
 	}
 	switch {
 	case to == stateLocked:
@@ -355,7 +353,7 @@ func classifyState(in *planInput, f *Field, from, to uint32, refuse func(string,
 	if m := daMismatch(l, in.da, in.tzenAfter); m != "" {
 		return Brick, fmt.Sprintf("%s: once %s is active no debug authentication can succeed, so nothing can bring the chip back.", m, target), nil
 	}
-	if in.da.Method == targets.DAMethodUnknown && l.DevID != DevH503 {
+	if in.da.Method == targets.DAMethodUnknown && l.Line.TrustZone {
 		return Brick, fmt.Sprintf("DA data is provisioned but its method is not known; if it does not match TZEN=0x%02X (password needs 0xC3, certificate 0xB4) nothing can bring the chip back from %s. State the method to plan this as irreversible.", in.tzenAfter, target), nil
 	}
 	return Irreversible, fmt.Sprintf("only a DA full regression (%s) returns the chip to OPEN, erasing everything.", in.da.Method), nil
