@@ -83,9 +83,9 @@ type Matrix struct {
 	Cancelled bool
 	// Wall and Wire are the sums of the cells' durations.
 	Wall, Wire time.Duration
-	// Discovery is the debug-authentication discovery run after the cells
-	// when the core AP was closed in every mode while the debug AP
-	// answered; nil when that pattern did not occur.
+	// Discovery is the debug-authentication discovery the caller ran after
+	// the cells (Matrix.Discover) because the core AP was closed in every
+	// mode while the debug AP answered; nil when none was attached.
 	Discovery *Discovery
 }
 

@@ -23,12 +23,6 @@ func sweepScenario(t testing.TB, sc scenario.Scenario, p Plan) (*Matrix, *sim.Pr
 	return sweepScenarioPlan(t, sc, p, Options{})
 }
 
-// sweepScenarioOpts is sweepScenario with the default plan and options o.
-func sweepScenarioOpts(t testing.TB, sc scenario.Scenario, o Options) (*Matrix, *sim.Probe) {
-	t.Helper()
-	return sweepScenarioPlan(t, sc, Plan{}, o)
-}
-
 func sweepScenarioPlan(t testing.TB, sc scenario.Scenario, p Plan, o Options) (*Matrix, *sim.Probe) {
 	t.Helper()
 	return sweepScenarioDA(t, sc, p, o, true)
