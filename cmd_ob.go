@@ -215,7 +215,7 @@ func parseOBFlags(sub string, args []string, stderr io.Writer) (*obFlags, error)
 		fmt.Fprintln(stderr, "stprobe ob apply: --confirm PHRASE is required (run `stprobe ob plan` with the same changes to get it)")
 		return nil, errUsage
 	}
-	if _, err := obytes.ParseDAMethod(f.daMethod); err != nil {
+	if _, err := targets.ParseDAMethod(f.daMethod); err != nil {
 		fmt.Fprintf(stderr, "stprobe ob %s: %v\n", sub, err)
 		return nil, errUsage
 	}
@@ -252,7 +252,7 @@ type obSession struct {
 	chip   *targets.Chip
 	layout *obytes.Layout
 	snap   *obytes.Snapshot
-	da     obytes.DAStatus
+	da     targets.DAStatus
 	// closed is set when AP1 does not answer; present and enable then hold
 	// DBGMCU_SR as read through AP0, apErr why it could not be read.
 	closed          error
@@ -298,9 +298,9 @@ func connectOB(ctx context.Context, b *bench, daMethod string) (*obSession, erro
 	if s.snap, err = obytes.ReadSnapshot(ctx, b.Link, s.layout); err != nil {
 		return nil, err
 	}
-	s.da = obytes.ReadDAStatus(ctx, b.Link, s.layout, s.snap)
-	if m, _ := obytes.ParseDAMethod(daMethod); m != obytes.DAMethodUnknown && s.da.Provisioned && s.da.Method != m {
-		if s.da.Method != obytes.DAMethodUnknown || s.layout.DevID == obytes.DevH503 && m != obytes.DAPassword {
+	s.da = targets.ReadDAStatus(ctx, b.Link, chip, targets.TZENOf(s.snap.Cur["OPTSR2"]))
+	if m, _ := targets.ParseDAMethod(daMethod); m != targets.DAMethodUnknown && s.da.Provisioned && s.da.Method != m {
+		if s.da.Method != targets.DAMethodUnknown || s.layout.DevID == targets.DevIDH503 && m != targets.DAPassword {
 			return nil, fmt.Errorf("--da-method %s contradicts what the chip shows (%v)", m, s.da)
 		}
 		s.da.Method = m
@@ -360,7 +360,7 @@ type obReadJSON struct {
 	AP1Open      bool               `json:"ap1_open"`
 	ProductState *obytes.FieldValue `json:"product_state,omitempty"`
 	TZEN         *obytes.FieldValue `json:"tzen,omitempty"`
-	DA           *obytes.DAStatus   `json:"da,omitempty"`
+	DA           *targets.DAStatus  `json:"da,omitempty"`
 	Registers    []obRegJSON        `json:"registers,omitempty"`
 	APPresent    uint16             `json:"ap_present,omitempty"`
 	APEnabled    uint16             `json:"ap_enabled,omitempty"`

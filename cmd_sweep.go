@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/sweep"
+	"github.com/stprobe/stprobe/targets"
 )
 
 // sweepFormat is how `stprobe sweep` prints the matrix.
@@ -131,6 +133,11 @@ func sweepBench(ctx context.Context, b *bench, cfg sweepConfig, stdout io.Writer
 		opts.WireClock = func() time.Duration { return b.Sim.Stats().Wire }
 	}
 	m, runErr := sweep.Run(ctx, b.Link, cfg.plan, opts)
+	if m != nil {
+		m.Discover(ctx, opts.WireClock, func(ctx context.Context, req sweep.DiscoveryRequest) (*sweep.DAReport, error) {
+			return discoverDA(ctx, b.Link, req)
+		})
+	}
 	if cfg.done != nil {
 		cfg.done()
 	}
@@ -216,4 +223,17 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// discoverDA runs the DA discovery a sweep matrix asks for and turns it
+// into what the sweep's diagnosis reads.
+func discoverDA(ctx context.Context, l *probe.Link, req sweep.DiscoveryRequest) (*sweep.DAReport, error) {
+	d, err := da.Discover(ctx, l, da.Options{AP: req.AP, FrequencyKHz: req.FrequencyKHz})
+	if err != nil {
+		return nil, err
+	}
+	method, _ := targets.ParseDAMethod(d.Method())
+	return &sweep.DAReport{Summary: d.String(), Lifecycle: d.Lifecycle, State: d.State,
+		Integrity: d.Integrity, HasIntegrity: d.HasIntegrity, Provisioned: d.Provisioned(),
+		Method: method, Record: d}, nil
 }

@@ -8,35 +8,37 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/stprobe/stprobe/targets"
 )
 
 // FLASH register offsets and bits of the option-byte programming sequence
 // (security reference §2.2, §2.3, §2.6, §2.8).
 const (
-	offOPTKEYR = 0x00C
-	offOPTCR   = 0x01C
-	offNSSR    = 0x020
-	offNSCCR   = 0x030
+	offOPTKEYR = targets.FlashOPTKEYR
+	offOPTCR   = targets.FlashOPTCR
+	offNSSR    = targets.FlashNSSR
+	offNSCCR   = targets.FlashNSCCR
 
-	optKey1 = 0x08192A3B
-	optKey2 = 0x4C5D6E7F
+	optKey1 = targets.OptKey1
+	optKey2 = targets.OptKey2
 
-	optcrOPTLOCK = 1 << 0
-	optcrOPTSTRT = 1 << 1
+	optcrOPTLOCK = targets.OPTCROptLock
+	optcrOPTSTRT = targets.OPTCROptStart
 
-	nssrBSY          = 1 << 0
-	nssrWBNE         = 1 << 1
-	nssrDBNE         = 1 << 3
-	nssrWRPERR       = 1 << 17
-	nssrPGSERR       = 1 << 18
-	nssrOPTCHANGEERR = 1 << 23
-	nssrErrors       = 0xFE << 16 // WRPERR … OPTCHANGEERR, bits 17–23
+	nssrBSY          = targets.NSSRBusy
+	nssrWBNE         = targets.NSSRWriteBuf
+	nssrDBNE         = targets.NSSRDataBuf
+	nssrWRPERR       = targets.NSSRWRPErr
+	nssrPGSERR       = targets.NSSRPGSErr
+	nssrOPTCHANGEERR = targets.NSSROptChangeErr
+	nssrErrors       = targets.NSSRErrors // WRPERR … OPTCHANGEERR, bits 17–23
 )
 
 // DBGMCU_SR through AP0: bit 17 says AP1 is enabled (security reference §3.1).
 const (
-	dbgmcuSRAP0   = 0xE00440FC
-	srAP1Enabled  = 1 << 17
+	dbgmcuSRAP0   = targets.H5DBGMCUAP0 + targets.DBGMCUSR
+	srAP1Enabled  = 1 << (16 + targets.H5CoreAP)
 	defaultPolls  = 10000
 	applyStepsFor = 4 // check, backup, verify, audit (besides the phases)
 )
@@ -62,7 +64,7 @@ var (
 var ErrCoreAPClosed = errors.New("AP1 (core access port) is closed")
 
 // UIDAddr is the 96-bit unique ID in the engineering area (three words).
-const UIDAddr = 0x08FFF800
+const UIDAddr = targets.H5UID
 
 // ReadUID reads the unique ID through AP1 and renders it as ST tools do
 // (word 2, word 1, word 0 in hex), like targets.Chip.UIDString.
@@ -267,6 +269,9 @@ var ErrPlanMismatch = errors.New("the plan does not match what the rules make of
 // recheck runs the rules again on the plan's own changes and snapshot, so
 // that a plan edited after MakePlan (risk lowered, phases added) is refused.
 func (x *executor) recheck() error {
+	if x.p.fromRules() {
+		return nil // straight from MakePlan: the rules ran once already
+	}
 	as := make([]Assignment, 0, len(x.p.Changes))
 	for _, c := range x.p.Changes {
 		f, ok := x.l.Field(c.Field)

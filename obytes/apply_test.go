@@ -133,7 +133,7 @@ func checkFiles(t *testing.T, dir string, n int, result string) {
 func TestProvisionedDAIrreversible(t *testing.T) {
 	c := newChip(t, stm32h5.Config{Line: stm32h5.LineH533, ProductState: targets.StateProvisioning, TZEN: targets.TZENDisabled, DA: stm32h5.DAPassword, NRSTWired: true})
 	in := c.setup(t)
-	if !in.DA.Provisioned || in.DA.Method != DAPassword {
+	if !in.DA.Provisioned || in.DA.Method != targets.DAPassword {
 		t.Fatalf("DA %v", in.DA)
 	}
 	// TZ_CLOSED with TrustZone off keeps the password method usable.
@@ -362,7 +362,7 @@ func TestStalePlanRefused(t *testing.T) {
 func TestH503OTPLockAndDA(t *testing.T) {
 	c := newChip(t, stm32h5.Config{Line: stm32h5.LineH503, ProductState: targets.StateProvisioning, DA: stm32h5.DAPassword, NRSTWired: true})
 	in := c.setup(t)
-	if !in.DA.Provisioned || in.DA.Method != DAPassword {
+	if !in.DA.Provisioned || in.DA.Method != targets.DAPassword {
 		t.Fatalf("DA %v", in.DA)
 	}
 	if _, err := in.Layout.ParseAssignment("PRODUCT_STATE=0xC6"); !errors.Is(err, ErrInvalidValue) || !strings.Contains(err.Error(), "does not exist on STM32H503") {
@@ -430,13 +430,13 @@ func TestEditedPlanRefused(t *testing.T) {
 func TestCertificateDAStatedMethod(t *testing.T) {
 	c := newChip(t, stm32h5.Config{Line: stm32h5.LineH563, ProductState: targets.StateProvisioning, TZEN: targets.TZENEnabled, DA: stm32h5.DACertificate, NRSTWired: true})
 	in := c.setup(t)
-	if !in.DA.Provisioned || in.DA.Method != DAMethodUnknown {
+	if !in.DA.Provisioned || in.DA.Method != targets.DAMethodUnknown {
 		t.Fatalf("DA %v: a root-key record cannot tell its method", in.DA)
 	}
 	if p, err := plan(t, in, "PRODUCT_STATE=TZ_CLOSED"); err != nil || p.Risk != Brick {
 		t.Fatalf("method unknown: %v %v, want brick", p, err)
 	}
-	in.DA.Method = DACertificate // stated by the user
+	in.DA.Method = targets.DACertificate // stated by the user
 	p, err := plan(t, in, "PRODUCT_STATE=TZ_CLOSED")
 	if err != nil || p.Risk != Irreversible {
 		t.Fatalf("certificate with TZEN=0xB4: %v %v", p, err)

@@ -6,15 +6,17 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/stprobe/stprobe/targets"
 )
 
-// FlashBase is the non-secure FLASH register block of every STM32H5 line;
-// option bytes are programmed through it (security reference §2.1, §2.8).
-const FlashBase = 0x40022000
+// FlashBase is the non-secure FLASH register block of every STM32H5 line
+// (targets.H5FlashRegs); option bytes are programmed through it.
+const FlashBase = targets.H5FlashRegs
 
-// CoreAP is the access port that reaches the FLASH registers (AP1, the
-// Cortex-M33 system bus).
-const CoreAP = 1
+// CoreAP is the access port that reaches the FLASH registers
+// (targets.H5CoreAP: AP1, the Cortex-M33 system bus).
+const CoreAP = targets.H5CoreAP
 
 // Target reads and writes 32-bit words through an access port.
 // *probe.Link satisfies it.

@@ -8,11 +8,12 @@ import (
 	"github.com/stprobe/stprobe/targets"
 )
 
-// DEV_IDs of the STM32H5 lines, the keys of the layout tables.
+// DEV_IDs of the STM32H5 lines, the keys of the layout tables (the values
+// live in package targets).
 const (
-	DevH503 uint16 = 0x474 // STM32H503
-	DevH52x uint16 = 0x478 // STM32H523/H533
-	DevH56x uint16 = 0x484 // STM32H562/H563/H573
+	DevH503 = targets.DevIDH503 // STM32H503
+	DevH52x = targets.DevIDH52x // STM32H523/H533
+	DevH56x = targets.DevIDH56x // STM32H562/H563/H573
 )
 
 // Lines groups DEV_IDs that have a register, field or value.
@@ -126,8 +127,10 @@ func (f *Field) Bits() string {
 
 // Layout is the option-byte table of one line.
 type Layout struct {
-	DevID     uint16
-	LineName  string
+	DevID    uint16
+	LineName string
+	// Line is the chip line the layout is for.
+	Line      targets.Line
 	Registers []Register
 	Fields    []Field
 }
@@ -196,18 +199,11 @@ func ForLine(line targets.Line) (*Layout, error) {
 
 // ForDevID returns the option-byte layout of the line with this DEV_ID.
 func ForDevID(devID uint16) (*Layout, error) {
-	name := ""
-	switch devID {
-	case DevH503:
-		name = "STM32H503"
-	case DevH52x:
-		name = "STM32H523/H533"
-	case DevH56x:
-		name = "STM32H562/H563/H573"
-	default:
+	_, line, ok := targets.LookupDevID(devID)
+	if !ok || !allLines.Has(devID) {
 		return nil, fmt.Errorf("target: no option-byte table for DEV_ID 0x%03X (known: STM32H503 0x474, STM32H523/H533 0x478, STM32H562/H563/H573 0x484)", devID)
 	}
-	l := &Layout{DevID: devID, LineName: name}
+	l := &Layout{DevID: devID, LineName: line.Name, Line: line}
 	for _, r := range registerTable() {
 		if r.Lines.Has(devID) {
 			l.Registers = append(l.Registers, r)
@@ -239,20 +235,20 @@ const (
 // (security reference §2.2).
 func registerTable() []Register {
 	return []Register{
-		{Name: "OPTSR", Cur: 0x050, Prg: 0x054, Lines: allLines, Meaning: "product state, watchdogs, reset and brown-out options, bank swap"},
-		{Name: "OPTSR2", Cur: 0x070, Prg: 0x074, Lines: allLines, Meaning: "TrustZone, SRAM erase-on-reset and ECC options"},
-		{Name: "NSBOOTR", Cur: 0x080, Prg: 0x084, Lines: allLines, Meaning: "non-secure boot address and its lock"},
-		{Name: "SECBOOTR", Cur: 0x088, Prg: 0x08C, Lines: tzLines, Meaning: "secure boot address and its lock"},
-		{Name: "PRIVCFGR", Cur: 0x03C, Prg: 0x03C, Direct: true, Lines: allLines, Meaning: "privileged-only access to the flash registers (plain register, not an option byte: applies at once, lost at reset)"},
-		{Name: "OTPBLR", Cur: 0x090, Prg: 0x094, Lines: allLines, Meaning: "OTP block locks (one bit per 64-byte block, permanent)"},
-		{Name: "SECWM1R", Cur: 0x0E0, Prg: 0x0E4, Lines: tzLines, Meaning: "bank 1 secure watermark"},
-		{Name: "WRP1R", Cur: 0x0E8, Prg: 0x0EC, Lines: allLines, Meaning: "bank 1 write protection"},
-		{Name: "EDATA1R", Cur: 0x0F0, Prg: 0x0F4, Lines: tzLines, Meaning: "bank 1 high-cycle data area"},
-		{Name: "HDP1R", Cur: 0x0F8, Prg: 0x0FC, Lines: allLines, Meaning: "bank 1 hide-protection area"},
-		{Name: "SECWM2R", Cur: 0x1E0, Prg: 0x1E4, Lines: tzLines, Meaning: "bank 2 secure watermark"},
-		{Name: "WRP2R", Cur: 0x1E8, Prg: 0x1EC, Lines: allLines, Meaning: "bank 2 write protection"},
-		{Name: "EDATA2R", Cur: 0x1F0, Prg: 0x1F4, Lines: tzLines, Meaning: "bank 2 high-cycle data area"},
-		{Name: "HDP2R", Cur: 0x1F8, Prg: 0x1FC, Lines: allLines, Meaning: "bank 2 hide-protection area"},
+		{Name: "OPTSR", Cur: targets.FlashOPTSRCur, Prg: targets.FlashOPTSRPrg, Lines: allLines, Meaning: "product state, watchdogs, reset and brown-out options, bank swap"},
+		{Name: "OPTSR2", Cur: targets.FlashOPTSR2Cur, Prg: targets.FlashOPTSR2Prg, Lines: allLines, Meaning: "TrustZone, SRAM erase-on-reset and ECC options"},
+		{Name: "NSBOOTR", Cur: targets.FlashNSBOOTRCur, Prg: targets.FlashNSBOOTRCur + targets.FlashPrgOffset, Lines: allLines, Meaning: "non-secure boot address and its lock"},
+		{Name: "SECBOOTR", Cur: targets.FlashSECBOOTRCur, Prg: targets.FlashSECBOOTRCur + targets.FlashPrgOffset, Lines: tzLines, Meaning: "secure boot address and its lock"},
+		{Name: "PRIVCFGR", Cur: targets.FlashPRIVCFGR, Prg: targets.FlashPRIVCFGR, Direct: true, Lines: allLines, Meaning: "privileged-only access to the flash registers (plain register, not an option byte: applies at once, lost at reset)"},
+		{Name: "OTPBLR", Cur: targets.FlashOTPBLRCur, Prg: targets.FlashOTPBLRCur + targets.FlashPrgOffset, Lines: allLines, Meaning: "OTP block locks (one bit per 64-byte block, permanent)"},
+		{Name: "SECWM1R", Cur: targets.FlashSECWM1RCur, Prg: targets.FlashSECWM1RCur + targets.FlashPrgOffset, Lines: tzLines, Meaning: "bank 1 secure watermark"},
+		{Name: "WRP1R", Cur: targets.FlashWRP1RCur, Prg: targets.FlashWRP1RCur + targets.FlashPrgOffset, Lines: allLines, Meaning: "bank 1 write protection"},
+		{Name: "EDATA1R", Cur: targets.FlashEDATA1RCur, Prg: targets.FlashEDATA1RCur + targets.FlashPrgOffset, Lines: tzLines, Meaning: "bank 1 high-cycle data area"},
+		{Name: "HDP1R", Cur: targets.FlashHDP1RCur, Prg: targets.FlashHDP1RCur + targets.FlashPrgOffset, Lines: allLines, Meaning: "bank 1 hide-protection area"},
+		{Name: "SECWM2R", Cur: targets.FlashSECWM2RCur, Prg: targets.FlashSECWM2RCur + targets.FlashPrgOffset, Lines: tzLines, Meaning: "bank 2 secure watermark"},
+		{Name: "WRP2R", Cur: targets.FlashWRP2RCur, Prg: targets.FlashWRP2RCur + targets.FlashPrgOffset, Lines: allLines, Meaning: "bank 2 write protection"},
+		{Name: "EDATA2R", Cur: targets.FlashEDATA2RCur, Prg: targets.FlashEDATA2RCur + targets.FlashPrgOffset, Lines: tzLines, Meaning: "bank 2 high-cycle data area"},
+		{Name: "HDP2R", Cur: targets.FlashHDP2RCur, Prg: targets.FlashHDP2RCur + targets.FlashPrgOffset, Lines: allLines, Meaning: "bank 2 hide-protection area"},
 	}
 }
 

@@ -1,10 +1,7 @@
 package obytes
 
 import (
-	"bytes"
-	"crypto/sha256"
 	"encoding/json"
-	"fmt"
 	"testing"
 )
 
@@ -74,54 +71,6 @@ func FuzzDecodeRegister(f *testing.F) {
 			t.Fatalf("diff of equal values: %v", d)
 		}
 	})
-}
-
-func FuzzDecodeOBKDA(f *testing.F) {
-	h := sha256.Sum256([]byte("0123456789012345"))
-	rec := make([]byte, OBKDASize)
-	copy(rec[32:], h[:])
-	rec[64] = 0x77
-	rec[65] = 0x50
-	sum := sha256.Sum256(rec[32:])
-	copy(rec, sum[:])
-	f.Add(rec)
-	f.Add(bytes.Repeat([]byte{0xFF}, OBKDASize))
-	f.Add(make([]byte, 10))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		st := DecodeOBKDA(b)
-		if st.Provisioned {
-			s := sha256.Sum256(b[32:])
-			if len(b) != OBKDASize || !bytes.Equal(s[:], b[:32]) {
-				t.Fatalf("provisioned without a valid hash: %x", b)
-			}
-		}
-		if st.Source == "" {
-			t.Fatal("no source")
-		}
-		_ = fmt.Sprint(st)
-	})
-}
-
-func TestDecodeOBKDASample(t *testing.T) {
-	h := sha256.Sum256([]byte("0123456789012345"))
-	rec := make([]byte, OBKDASize)
-	copy(rec[32:], h[:])
-	sum := sha256.Sum256(rec[32:])
-	copy(rec, sum[:])
-	if st := DecodeOBKDA(rec); !st.Provisioned || st.Method != DAPassword {
-		t.Errorf("sample password record: %v", st)
-	}
-	rec[40] ^= 1
-	if st := DecodeOBKDA(rec); st.Provisioned || !st.Checked {
-		t.Errorf("corrupt record: %v", st)
-	}
-	other := make([]byte, OBKDASize)
-	other[33] = 1
-	sum = sha256.Sum256(other[32:])
-	copy(other, sum[:])
-	if st := DecodeOBKDA(other); !st.Provisioned || st.Method != DAMethodUnknown {
-		t.Errorf("other key record: %v", st)
-	}
 }
 
 // FuzzDecodeBackup: any backup file content decodes without panicking, and

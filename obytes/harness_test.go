@@ -120,7 +120,7 @@ func (c *chipTarget) setup(t *testing.T) PlanInput {
 	if err != nil {
 		t.Fatalf("ReadSnapshot: %v", err)
 	}
-	return PlanInput{Layout: l, UID: chip.UIDString(), Before: snap, DA: ReadDAStatus(ctx, c, l, snap)}
+	return PlanInput{Layout: l, UID: chip.UIDString(), Before: snap, DA: targets.ReadDAStatus(ctx, c, chip, targets.TZENOf(snap.Cur["OPTSR2"]))}
 }
 
 // plan parses args and makes a plan.

@@ -1,6 +1,8 @@
 package obytes
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -54,81 +56,6 @@ func (r *Risk) UnmarshalText(b []byte) error {
 	return fmt.Errorf("unknown risk class %q", b)
 }
 
-// DAMethod is the debug-authentication method the provisioned data is for.
-type DAMethod int
-
-// DA methods. The ROM accepts a password only with TZEN=0xC3 (and always on
-// STM32H503) and a certificate only with TZEN=0xB4.
-const (
-	DAMethodUnknown DAMethod = iota
-	DAPassword
-	DACertificate
-)
-
-// String names the method.
-func (m DAMethod) String() string {
-	switch m {
-	case DAPassword:
-		return "password"
-	case DACertificate:
-		return "certificate"
-	}
-	return "unknown"
-}
-
-// MarshalText encodes the method by name (for JSON).
-func (m DAMethod) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
-
-// UnmarshalText decodes a method name.
-func (m *DAMethod) UnmarshalText(b []byte) error {
-	v, err := ParseDAMethod(string(b))
-	if err != nil {
-		return err
-	}
-	*m = v
-	return nil
-}
-
-// ParseDAMethod reads "password", "certificate" or "unknown".
-func ParseDAMethod(s string) (DAMethod, error) {
-	switch strings.ToLower(s) {
-	case "password":
-		return DAPassword, nil
-	case "certificate", "cert":
-		return DACertificate, nil
-	case "", "unknown":
-		return DAMethodUnknown, nil
-	}
-	return DAMethodUnknown, fmt.Errorf("unknown DA method %q (valid: password, certificate)", s)
-}
-
-// DAStatus is what is known about the chip's debug-authentication
-// provisioning: whether the DA data (OBK on TrustZone lines, the OTP hash on
-// STM32H503) is there, and for which method.
-type DAStatus struct {
-	// Checked is false when it could not be found out; the rules then treat
-	// the chip as not provisioned.
-	Checked     bool     `json:"checked"`
-	Provisioned bool     `json:"provisioned"`
-	Method      DAMethod `json:"method"`
-	// Source says how the status was found (or why not).
-	Source string `json:"source"`
-	// SamplePassword is true when the record holds the hash of one of ST's
-	// published sample passwords: anyone can regress or open the chip.
-	SamplePassword bool `json:"sample_password,omitempty"`
-}
-
-// String summarises the status in a few words.
-func (d DAStatus) String() string {
-	switch {
-	case !d.Checked:
-		return "unknown (" + d.Source + ")"
-	case !d.Provisioned:
-		return "not provisioned (" + d.Source + ")"
-	}
-	return fmt.Sprintf("provisioned, method %s (%s)", d.Method, d.Source)
-}
-
 // Change is one field of a plan.
 type Change struct {
 	Field    string     `json:"field"`
@@ -173,7 +100,7 @@ type Plan struct {
 	After   map[string]uint32 `json:"after"`
 	Changes []Change          `json:"changes"`
 	Phases  []Phase           `json:"phases"`
-	DA      DAStatus          `json:"da"`
+	DA      targets.DAStatus  `json:"da"`
 	// Risk is the highest class of any change.
 	Risk Risk `json:"risk"`
 	// Notes are warnings that do not change the class.
@@ -183,6 +110,21 @@ type Plan struct {
 	// NeedsOverride is true for brick plans: they also need the explicit
 	// override flag.
 	NeedsOverride bool `json:"needs_override"`
+
+	// made is the plan as MakePlan returned it (its JSON form), so that
+	// Apply need not run the rules again on an unchanged plan.
+	made []byte
+}
+
+// fromRules reports whether p is exactly what MakePlan returned, unchanged
+// since. A plan read from a file, or edited, is not: Apply then runs the
+// rules on it again.
+func (p *Plan) fromRules() bool {
+	if p == nil || p.made == nil {
+		return false
+	}
+	b, err := json.Marshal(p)
+	return err == nil && bytes.Equal(b, p.made)
 }
 
 // Refusal is one change the chip would refuse (or that the tool refuses on
@@ -224,10 +166,10 @@ func stateName(v uint32) string { return targets.ProductState(v).String() }
 func stateRank(v uint32) int { return targets.ProductState(v).Rank() }
 
 // wayBack says how a chip in state `from` really returns to OPEN.
-func wayBack(l *Layout, from uint32, da DAStatus) string {
+func wayBack(l *Layout, from uint32, da targets.DAStatus) string {
 	provisioned := da.Checked && da.Provisioned
 	pwdTZ := "with TZEN=0xC3"
-	if l.DevID == DevH503 {
+	if !l.Line.OBK {
 		pwdTZ = "(password hash in OTP, LOCKBL bit 0)"
 	}
 	switch {
@@ -247,21 +189,24 @@ func wayBack(l *Layout, from uint32, da DAStatus) string {
 	return "none known: the chip left PROVISIONING without DA data, so no regression is possible."
 }
 
-// daMatchesTZ says whether the provisioned DA method works with tzen on
-// this line; "" when it does.
-func daMismatch(l *Layout, da DAStatus, tzen uint32) string {
-	if l.DevID == DevH503 {
+// daMismatch says why the provisioned DA method will not work with tzen on
+// this line (targets.Line.DAMethodFor); "" when it does or the method is
+// not known.
+func daMismatch(l *Layout, da targets.DAStatus, tzen uint32) string {
+	if da.Method == targets.DAMethodUnknown {
+		return ""
+	}
+	if want, ok := l.Line.DAMethodFor(targets.TZEN(tzen)); ok && want == da.Method {
 		return ""
 	}
 	switch da.Method {
-	case DAPassword:
-		if tzen != tzenOff {
-			return fmt.Sprintf("the provisioned DA data is for a password, but TZEN will be 0x%02X: the ROM accepts a password only with TZEN=0xC3", tzen)
+	case targets.DAPassword:
+		return fmt.Sprintf("the provisioned DA data is for a password, but TZEN will be 0x%02X: the ROM accepts a password only with TZEN=0xC3", tzen)
+	case targets.DACertificate:
+		if !l.Line.TrustZone {
+			return fmt.Sprintf("the provisioned DA data is for a certificate, but %s has no TrustZone: its ROM accepts only a password", l.LineName)
 		}
-	case DACertificate:
-		if tzen != tzenOn {
-			return fmt.Sprintf("the provisioned DA data is for a certificate, but TZEN will be 0x%02X: the ROM accepts a certificate only with TZEN=0xB4", tzen)
-		}
+		return fmt.Sprintf("the provisioned DA data is for a certificate, but TZEN will be 0x%02X: the ROM accepts a certificate only with TZEN=0xB4", tzen)
 	}
 	return ""
 }
@@ -283,7 +228,7 @@ type planInput struct {
 	state, stateAfter  uint32
 	tzen, tzenAfter    uint32
 	nsbootLock, secLck uint32
-	da                 DAStatus
+	da                 targets.DAStatus
 }
 
 // get reads a field from a register set ("" field missing: 0, false).
@@ -346,7 +291,7 @@ func classify(in *planInput, f *Field, from, to uint32) (Risk, string, *Refusal)
 		if in.nsbootLock == tzenOn && in.tzenAfter != tzenOn {
 			return refuse("SWAP_BANK is frozen by NSBOOT_LOCK=0xB4 while TrustZone is off.", "a DA full regression returns every option byte to its default.")
 		}
-		if in.secLck == tzenOn && in.tzenAfter != tzenOff && l.DevID != DevH503 {
+		if in.secLck == tzenOn && in.tzenAfter != tzenOff && l.Line.TrustZone {
 			return refuse("SWAP_BANK is frozen by SECBOOT_LOCK=0xB4 while TrustZone is on.", "a DA full regression returns every option byte to its default.")
 		}
 		return Caution, "the banks swap at the next reset, so other firmware runs; write it back to undo.", nil
@@ -377,8 +322,8 @@ func classifyState(in *planInput, f *Field, from, to uint32, refuse func(string,
 		return refuse(fmt.Sprintf("0x%02X is a request code that secure firmware at HDPL1 writes to ask the ROM for a regression; a debugger regresses through debug authentication.", to), way)
 	case stateRank(to) < 0:
 		return refuse(fmt.Sprintf("0x%02X is not a product state.", to), "")
-	case to == stateTZClosed && l.DevID == DevH503:
-		return refuse("STM32H503 has no TrustZone, so no TZ_CLOSED state.", "use CLOSED (0x72) once DA is provisioned.")
+	case to == stateTZClosed && !l.Line.TrustZone:
+		return refuse(l.LineName+" has no TrustZone, so no TZ_CLOSED state.", "use CLOSED (0x72) once DA is provisioned.")
 	case stateRank(to) < stateRank(from):
 		return refuse(fmt.Sprintf("the product state only moves forward; the chip would keep %s and raise OPTCHANGEERR (STM32CubeProgrammer: \"Expected value 0x%02X, found 0x%02X\").", stateName(from), to, from), way)
 	case from == stateOpen && to != stateProvisioning:
@@ -387,10 +332,8 @@ func classifyState(in *planInput, f *Field, from, to uint32, refuse func(string,
 	case from == stateTZClosed && to == stateClosed:
 		return refuse("in TZ_CLOSED the secure side is closed to the debugger; only secure firmware can move the chip on to CLOSED.", way)
 	}
-	if _, line, ok := targets.LookupDevID(l.DevID); ok {
-		if err := line.Transition(targets.ProductState(from), targets.ProductState(to)); err != nil {
-			return refuse(err.Error()+".", way)
-		}
+	if err := l.Line.Transition(targets.ProductState(from), targets.ProductState(to)); err != nil {
+		return refuse(err.Error()+".", way)
 	}
 	switch {
 	case to == stateLocked:
@@ -410,7 +353,7 @@ func classifyState(in *planInput, f *Field, from, to uint32, refuse func(string,
 	if m := daMismatch(l, in.da, in.tzenAfter); m != "" {
 		return Brick, fmt.Sprintf("%s: once %s is active no debug authentication can succeed, so nothing can bring the chip back.", m, target), nil
 	}
-	if in.da.Method == DAMethodUnknown && l.DevID != DevH503 {
+	if in.da.Method == targets.DAMethodUnknown && l.Line.TrustZone {
 		return Brick, fmt.Sprintf("DA data is provisioned but its method is not known; if it does not match TZEN=0x%02X (password needs 0xC3, certificate 0xB4) nothing can bring the chip back from %s. State the method to plan this as irreversible.", in.tzenAfter, target), nil
 	}
 	return Irreversible, fmt.Sprintf("only a DA full regression (%s) returns the chip to OPEN, erasing everything.", in.da.Method), nil
@@ -422,7 +365,7 @@ type PlanInput struct {
 	// UID is the chip's unique ID as ST tools print it (24 hex digits).
 	UID    string
 	Before *Snapshot
-	DA     DAStatus
+	DA     targets.DAStatus
 }
 
 // MakePlan checks the assignments against the chip's current option bytes
@@ -491,6 +434,7 @@ func MakePlan(in PlanInput, as []Assignment) (*Plan, error) {
 	p.Phases = makePhases(l, cur, as, pi)
 	p.NeedsOverride = p.Risk == Brick
 	p.Phrase = phrase(p)
+	p.made, _ = json.Marshal(p)
 	return p, nil
 }
 

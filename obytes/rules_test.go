@@ -1,9 +1,13 @@
 package obytes
 
 import (
+	"encoding/json"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
+
+	"github.com/stprobe/stprobe/targets"
 )
 
 // snapshotOf builds a snapshot of a line in a product state with TZEN.
@@ -33,11 +37,11 @@ func snapshotOf(t *testing.T, dev uint16, state, tzen uint32) PlanInput {
 }
 
 var (
-	noDA   = DAStatus{Checked: true, Source: "test"}
-	unkDA  = DAStatus{Checked: false, Source: "test: unreadable"}
-	pwdDA  = DAStatus{Checked: true, Provisioned: true, Method: DAPassword, Source: "test"}
-	certDA = DAStatus{Checked: true, Provisioned: true, Method: DACertificate, Source: "test"}
-	anyDA  = DAStatus{Checked: true, Provisioned: true, Method: DAMethodUnknown, Source: "test"}
+	noDA   = targets.DAStatus{Checked: true, Source: "test"}
+	unkDA  = targets.DAStatus{Checked: false, Source: "test: unreadable"}
+	pwdDA  = targets.DAStatus{Checked: true, Provisioned: true, Method: targets.DAPassword, Source: "test"}
+	certDA = targets.DAStatus{Checked: true, Provisioned: true, Method: targets.DACertificate, Source: "test"}
+	anyDA  = targets.DAStatus{Checked: true, Provisioned: true, Method: targets.DAMethodUnknown, Source: "test"}
 )
 
 // The rules table: each row is one planned change on one chip, and the
@@ -49,7 +53,7 @@ func TestRulesTable(t *testing.T) {
 		dev    uint16
 		state  uint32
 		tzen   uint32
-		da     DAStatus
+		da     targets.DAStatus
 		args   []string
 		want   Risk
 		reason string // refusal reason (or change explanation) must contain it
@@ -210,5 +214,48 @@ func TestRestoreNeverGoesBackwards(t *testing.T) {
 	var re *RefusedError
 	if !errors.As(err, &re) || re.Refusals[0].Field != "PRODUCT_STATE" || !strings.Contains(re.Refusals[0].WayBack, "full regression") {
 		t.Errorf("restore of an OPEN backup on a PROVISIONING chip: %v", err)
+	}
+}
+
+// A plan straight from MakePlan is known to Apply as such (the rules need
+// not run twice); an edited plan, or one read back from JSON, is not.
+func TestPlanFromRules(t *testing.T) {
+	in := snapshotOf(t, DevH56x, 0x17, 0xC3)
+	in.DA = certDA
+	as, _ := in.Layout.ParseAssignments([]string{"PRODUCT_STATE=0x72", "TZEN=0xB4"})
+	p, err := MakePlan(in, as)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.fromRules() {
+		t.Fatal("fresh plan not recognised")
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Plan
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.fromRules() {
+		t.Error("plan read from JSON taken as fresh")
+	}
+	edits := map[string]func(q *Plan){
+		"risk":     func(q *Plan) { q.Risk = Safe },
+		"phase":    func(q *Plan) { q.Phases[0].Writes[0].Value ^= 1 },
+		"snapshot": func(q *Plan) { q.Before.Cur["OPTSR"] ^= 1 },
+	}
+	for name, edit := range edits {
+		q, err := MakePlan(in, as)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.Before = &Snapshot{DevID: in.Before.DevID, LineName: in.Before.LineName, Cur: maps.Clone(in.Before.Cur), Prg: maps.Clone(in.Before.Prg)}
+		q.made, _ = json.Marshal(q)
+		edit(q)
+		if q.fromRules() {
+			t.Errorf("%s edited: plan taken as fresh", name)
+		}
 	}
 }

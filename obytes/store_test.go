@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stprobe/stprobe/targets"
 )
 
 func TestDefaultStateDir(t *testing.T) {
@@ -42,7 +44,7 @@ func TestPlanJSONRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(data, &back); err != nil {
 		t.Fatal(err)
 	}
-	if back.Risk != p.Risk || back.Phrase != p.Phrase || back.DA.Method != DACertificate || len(back.Phases) != len(p.Phases) || back.After["OPTSR2"] != p.After["OPTSR2"] {
+	if back.Risk != p.Risk || back.Phrase != p.Phrase || back.DA.Method != targets.DACertificate || len(back.Phases) != len(p.Phases) || back.After["OPTSR2"] != p.After["OPTSR2"] {
 		t.Errorf("round trip: %+v", back)
 	}
 	if !strings.Contains(string(data), `"risk":"irreversible"`) {

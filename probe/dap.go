@@ -111,19 +111,10 @@ func (l *Link) OpenAP(ctx context.Context, ap uint8) error {
 
 // apGate returns a FirmwareError when the firmware cannot reach port ap.
 func (l *Link) apGate(op string, ap uint8) error {
-	if int(ap) <= l.v.MaxAP() {
-		return nil
+	if need, ok := l.v.APNeed(ap); !ok {
+		return &FirmwareError{Op: op, Feature: fmt.Sprintf("AP%d", ap), Need: need, Have: l.v}
 	}
-	feature := fmt.Sprintf("AP%d", ap)
-	switch {
-	case l.v.Hardware >= 3:
-		return &FirmwareError{Op: op, Feature: feature, Need: proto.Version{Hardware: 3, JTAG: proto.MinV3JBankedDP}, Have: l.v}
-	case !l.v.HasMultiAP():
-		return l.needV2(op, feature, proto.MinV2JMultiAP)
-	case int(ap) <= proto.MaxAPV2J32:
-		return l.needV2(op, feature, proto.MinV2JBankedDP)
-	}
-	return &FirmwareError{Op: op, Feature: feature, Need: proto.Version{Hardware: 3, JTAG: 1}, Have: l.v}
+	return nil
 }
 
 func (l *Link) openAP(ctx context.Context, op string, ap uint8) error {

@@ -25,8 +25,10 @@ type Family struct {
 	// OTPAddr and OTPSize locate the one-time-programmable area.
 	OTPAddr, OTPSize uint32
 	// OBKDAAddr is where the debug-authentication data lives in the OBK area
-	// (secure alias); 0 when the family keeps it elsewhere.
-	OBKDAAddr uint32
+	// (secure alias), OBKDAAddrNS the same record through the non-secure
+	// alias (reachable with TrustZone disabled); 0 when the family keeps it
+	// elsewhere.
+	OBKDAAddr, OBKDAAddrNS uint32
 	// Packages names the package codes read at PackageAddr.
 	Packages map[uint16]string
 	// States is the product-state lifecycle, in forward order.
@@ -133,6 +135,7 @@ const (
 	H5OTP          = 0x08FFF000 // one-time-programmable area
 	H5OTPSize      = 2048       // bytes of OTP
 	H5OBKDA        = 0x0FFD0100 // DA provisioning data (OBK HDPL1 area, secure alias)
+	H5OBKDANS      = 0x0BFD0100 // the same record through the non-secure alias
 	H5DPIDR        = 0x6BA02477 // SW-DP observed on H563
 	H5DPIDRCfg     = 0x0BE12477 // SW-DP value ST's OpenOCD configuration expects
 
@@ -147,14 +150,55 @@ const (
 	FlashOPTCR     = 0x01C // FLASH_OPTCR offset: OPTLOCK b0, OPTSTRT b1
 	FlashNSSR      = 0x020 // FLASH_NSSR offset: BSY b0, error flags b16..23
 	FlashNSCCR     = 0x030 // FLASH_NSCCR offset: write 1 to clear NSSR flags
+	FlashPRIVCFGR  = 0x03C // FLASH_PRIVCFGR offset: a plain register, not an option byte
 	FlashOPTSRCur  = 0x050 // FLASH_OPTSR_CUR offset: PRODUCT_STATE[15:8]
 	FlashOPTSRPrg  = 0x054 // FLASH_OPTSR_PRG offset
 	FlashOPTSR2Cur = 0x070 // FLASH_OPTSR2_CUR offset: TZEN[31:24]
 	FlashOPTSR2Prg = 0x074 // FLASH_OPTSR2_PRG offset
+	FlashOTPBLRCur = 0x090 // FLASH_OTPBLR_CUR offset: LOCKBL, one bit per OTP block
 
-	OptKey1          = 0x08192A3B // OPTKEYR unlock, first word
-	OptKey2          = 0x4C5D6E7F // OPTKEYR unlock, second word
+	// The other option registers, by their _CUR offset; each _PRG half
+	// sits FlashPrgOffset after its _CUR half.
+	FlashNSEPOCHRCur  = 0x060
+	FlashSECEPOCHRCur = 0x068
+	FlashNSBOOTRCur   = 0x080
+	FlashSECBOOTRCur  = 0x088
+	FlashSECWM1RCur   = 0x0E0
+	FlashWRP1RCur     = 0x0E8
+	FlashEDATA1RCur   = 0x0F0
+	FlashHDP1RCur     = 0x0F8
+	FlashSECWM2RCur   = 0x1E0
+	FlashWRP2RCur     = 0x1E8
+	FlashEDATA2RCur   = 0x1F0
+	FlashHDP2RCur     = 0x1F8
+	FlashPrgOffset    = 4
+
+	OptKey1 = 0x08192A3B // OPTKEYR unlock, first word
+	OptKey2 = 0x4C5D6E7F // OPTKEYR unlock, second word
+
+	OPTCROptLock     = 1 << 0     // OPTCR.OPTLOCK: option registers locked
+	OPTCROptStart    = 1 << 1     // OPTCR.OPTSTRT: start the option change
+	NSSRBusy         = 1 << 0     // NSSR.BSY: an operation is running
+	NSSRWriteBuf     = 1 << 1     // NSSR.WBNE: write buffer not empty
+	NSSRDataBuf      = 1 << 3     // NSSR.DBNE: data buffer not empty
+	NSSRWRPErr       = 1 << 17    // NSSR.WRPERR: write-protection error
+	NSSRPGSErr       = 1 << 18    // NSSR.PGSERR: programming-sequence error
 	NSSROptChangeErr = 1 << 23    // NSSR.OPTCHANGEERR: refused option change
+	NSSRErrors       = 0xFE << 16 // NSSR error flags WRPERR … OPTCHANGEERR, bits 17–23
+)
+
+// STM32H5 access ports: AP0 is the debug APB (DBGMCU, DA mailbox), AP1 the
+// Cortex-M33 system bus.
+const (
+	H5DebugAP = 0
+	H5CoreAP  = 1
+)
+
+// DEV_IDs of the STM32H5 lines (DBGMCU_IDCODE[11:0]).
+const (
+	DevIDH503 uint16 = 0x474 // STM32H503
+	DevIDH52x uint16 = 0x478 // STM32H523/H533
+	DevIDH56x uint16 = 0x484 // STM32H562/H563/H573
 )
 
 // STM32H5 returns the STM32H5 family table (security reference §1–§4).
@@ -166,11 +210,11 @@ func STM32H5() Family {
 			{AP: 0, Kind: "APB-AP", Role: "debug APB: DBGMCU and the debug-authentication mailbox; answers in every product state", DBGMCU: H5DBGMCUAP0},
 			{AP: 1, Kind: "AHB-AP", Role: "Cortex-M33 system bus: core debug, memory, flash and option bytes; closed in CLOSED and LOCKED", DBGMCU: H5DBGMCUAP1, ReachesCore: true},
 		},
-		DebugAP: 0, CoreAP: 1,
+		DebugAP: H5DebugAP, CoreAP: H5CoreAP,
 		FlashRegs: H5FlashRegs, FlashRegsSecure: H5FlashRegsSec,
 		UIDAddr: H5UID, FlashSizeAddr: H5FlashSize, PackageAddr: H5Package,
 		OTPAddr: H5OTP, OTPSize: H5OTPSize,
-		OBKDAAddr: H5OBKDA,
+		OBKDAAddr: H5OBKDA, OBKDAAddrNS: H5OBKDANS,
 		Packages: map[uint16]string{
 			0x00: "LQFP64", 0x01: "VFQFPN68", 0x02: "LQFP100", 0x03: "UFBGA176+25", 0x04: "LQFP144",
 			0x05: "LQFP48", 0x06: "UFBGA169", 0x07: "LQFP176", 0x09: "UFQFPN32", 0x0A: "LQFP100-SMPS",
@@ -180,17 +224,17 @@ func STM32H5() Family {
 		States: productStates(),
 		Lines: []Line{
 			{
-				DevID: 0x474, Name: "STM32H503", Parts: []string{"STM32H503"}, RefManual: "RM0492",
+				DevID: DevIDH503, Name: "STM32H503", Parts: []string{"STM32H503"}, RefManual: "RM0492",
 				TrustZone: false, OBK: false, MaxFlashKB: 128, DefaultPackage: 0x00,
 				Revisions: []Revision{{0x1000, "A", true}, {0x1001, "Z", true}, {0x1003, "Y", true}},
 			},
 			{
-				DevID: 0x478, Name: "STM32H523/H533", Parts: []string{"STM32H523", "STM32H533"}, RefManual: "RM0481",
+				DevID: DevIDH52x, Name: "STM32H523/H533", Parts: []string{"STM32H523", "STM32H533"}, RefManual: "RM0481",
 				TrustZone: true, OBK: true, MaxFlashKB: 512, DefaultPackage: 0x00,
 				Revisions: []Revision{{0x1000, "A", false}},
 			},
 			{
-				DevID: 0x484, Name: "STM32H562/H563/H573", Parts: []string{"STM32H562", "STM32H563", "STM32H573"}, RefManual: "RM0481",
+				DevID: DevIDH56x, Name: "STM32H562/H563/H573", Parts: []string{"STM32H562", "STM32H563", "STM32H573"}, RefManual: "RM0481",
 				TrustZone: true, OBK: true, MaxFlashKB: 2048, DefaultPackage: 0x04,
 				Revisions: []Revision{{0x1000, "A", true}, {0x1001, "Z", true}, {0x1007, "X", true}, {0x100F, "W", true}},
 			},

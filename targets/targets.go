@@ -116,9 +116,39 @@ func idPaths() []idPath {
 // in Chip.EngineeringAreaErr, not returned, since AP1 is closed in the closed
 // product states. dpidr is the SW-DP IDCODE the caller already read.
 func Identify(ctx context.Context, r MemReader, dpidr uint32) (*Chip, error) {
+	c, err := identify(ctx, r, dpidr, idPaths())
+	if err != nil {
+		return nil, err
+	}
+	if err := c.readEngineeringArea(ctx, r); err != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("target: reading engineering area: %w", ctx.Err())
+	}
+	return c, nil
+}
+
+// IdentifyAP is Identify restricted to one access port, without the
+// engineering area: it reads DBGMCU_IDCODE only where a known family puts
+// it behind port ap, one word in all. It returns nil, nil when no family
+// has a DBGMCU behind that port.
+func IdentifyAP(ctx context.Context, r MemReader, ap uint8, dpidr uint32) (*Chip, error) {
+	var paths []idPath
+	for _, p := range idPaths() {
+		if p.ap == ap {
+			paths = append(paths, p)
+		}
+	}
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	return identify(ctx, r, dpidr, paths)
+}
+
+// identify reads DBGMCU_IDCODE at each path in turn and returns the first
+// chip whose DEV_ID a family lists.
+func identify(ctx context.Context, r MemReader, dpidr uint32, paths []idPath) (*Chip, error) {
 	var errs []error
 	var unknown []string
-	for _, p := range idPaths() {
+	for _, p := range paths {
 		v, err := r.Read32(ctx, p.ap, p.addr)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -146,9 +176,6 @@ func Identify(ctx context.Context, r MemReader, dpidr uint32) (*Chip, error) {
 			if d == dpidr {
 				c.DPIDRKnownForFamily = true
 			}
-		}
-		if err := c.readEngineeringArea(ctx, r); err != nil && ctx.Err() != nil {
-			return nil, fmt.Errorf("target: reading engineering area: %w", ctx.Err())
 		}
 		return c, nil
 	}

@@ -130,6 +130,31 @@ func TestIdentifyTriesAP0First(t *testing.T) {
 	}
 }
 
+// IdentifyAP reads one IDCODE, through the given port only, and never the
+// engineering area.
+func TestIdentifyAP(t *testing.T) {
+	ctx := context.Background()
+	m := board(0x10016484, true, true)
+	c, err := IdentifyAP(ctx, m, 1, H5DPIDR)
+	if err != nil || c == nil || c.IDCodeAP != 1 || c.Line.DevID != DevIDH56x || c.HasUID {
+		t.Fatalf("AP1: %+v, %v", c, err)
+	}
+	if len(m.reads) != 1 || m.reads[0] != fmt.Sprintf("AP1:%08X", H5DBGMCUAP1) {
+		t.Errorf("reads %v", m.reads)
+	}
+	if c, err := IdentifyAP(ctx, m, 7, H5DPIDR); c != nil || err != nil {
+		t.Errorf("AP7 (no DBGMCU behind it): %+v, %v", c, err)
+	}
+	closed := board(0x10016484, true, false)
+	if _, err := IdentifyAP(ctx, closed, 1, H5DPIDR); err == nil {
+		t.Error("AP1 closed: no error")
+	}
+	unknown := board(0x10000999, true, false)
+	if _, err := IdentifyAP(ctx, unknown, 0, H5DPIDR); !errors.Is(err, ErrUnknownChip) {
+		t.Errorf("unknown DEV_ID: %v", err)
+	}
+}
+
 func TestIdentifyCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

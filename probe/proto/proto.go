@@ -222,3 +222,20 @@ func (v Version) MaxMem8() int {
 	}
 	return MaxMem8TransferFS
 }
+
+// APNeed reports whether the firmware can reach access port ap and, when it
+// cannot, the lowest firmware that can: INIT_AP (V2J28) for any port but 0,
+// V2J32 for ports 4 to 8, an STLINK-V3 above 8.
+func (v Version) APNeed(ap uint8) (need Version, ok bool) {
+	switch {
+	case ap == 0 || int(ap) <= v.MaxAP():
+		return Version{}, true
+	case v.Hardware >= 3:
+		return Version{Hardware: 3, JTAG: MinV3JBankedDP}, false
+	case !v.HasMultiAP():
+		return Version{Hardware: 2, JTAG: MinV2JMultiAP}, false
+	case ap <= MaxAPV2J32:
+		return Version{Hardware: 2, JTAG: MinV2JBankedDP}, false
+	}
+	return Version{Hardware: 3, JTAG: 1}, false
+}

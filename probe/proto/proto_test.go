@@ -172,3 +172,30 @@ func FuzzParseVersion(f *testing.F) {
 		}
 	})
 }
+
+func TestAPNeed(t *testing.T) {
+	tests := []struct {
+		fw   string
+		ap   uint8
+		ok   bool
+		need string
+	}{
+		{"V2J27S7", 0, true, ""},
+		{"V2J27S7", 1, false, "V2J28S0"},
+		{"V2J28S7", 3, true, ""},
+		{"V2J28S7", 4, false, "V2J32S0"},
+		{"V2J46S7", 8, true, ""},
+		{"V2J46S7", 9, false, "V3J1"},
+		{"V3J7M3", 255, true, ""},
+	}
+	for _, tc := range tests {
+		v, err := ParseVersion(tc.fw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		need, ok := v.APNeed(tc.ap)
+		if ok != tc.ok || (!ok && need.String() != tc.need) {
+			t.Errorf("%s AP%d: need %v, ok %v; want %s, %v", tc.fw, tc.ap, need, ok, tc.need, tc.ok)
+		}
+	}
+}

@@ -6,9 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
-	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -135,11 +133,11 @@ type facts struct {
 	tzen      targets.TZEN
 	stateCell []Key
 	apStatus  *Cell // a cell that read DBGMCU_SR
-	da        *obytes.DAStatus
+	da        *targets.DAStatus
 	daCell    []Key // the cell that read da
 	// disc is the sweep's DA discovery result (nil when none ran or it
 	// failed); discNote says why there is none when one was due.
-	disc     *da.Discovery
+	disc     *DAReport
 	discNote string
 }
 
@@ -418,9 +416,9 @@ func (f *facts) discoveredClosed(a, other uint8, d *strings.Builder, next string
 		verdict = "LOCKED: no way back"
 		d.WriteString(" LOCKED is permanent: the ROM refuses every DA permission, whatever is provisioned.")
 		next += "There is no way back from LOCKED: replace the chip."
-	case disc.Provisioned():
-		method := disc.Method()
-		if method == "" {
+	case disc.Provisioned:
+		method := disc.Method.String()
+		if disc.Method == targets.DAMethodUnknown {
 			method = "provisioned credentials"
 		}
 		verdict = fmt.Sprintf("DA provisioned (%s): the way back is a DA regression", method)
@@ -508,15 +506,15 @@ func (f *facts) provisionedDA(d *strings.Builder, cells []Key) *Finding {
 	title := fmt.Sprintf("PROVISIONING with DA provisioned (%s): recoverable", da.Method)
 	// The ROM takes a password only with TrustZone off and a certificate
 	// only with it on (security reference §1.4).
-	mismatch := (da.Method == obytes.DAPassword && f.tzen == targets.TZENEnabled) ||
-		(da.Method == obytes.DACertificate && f.tzen == targets.TZENDisabled)
+	want, known := f.line.DAMethodFor(f.tzen)
+	mismatch := known && f.family != nil && da.Method != targets.DAMethodUnknown && da.Method != want
 	next := "To go back to OPEN, run a DA full regression with the provisioned " + da.Method.String() + ". " +
 		"Before closing the chip (0xC6 or 0x72), check that the password or key is kept safe: it is the only way back."
 	if mismatch {
 		sev = SeverityCritical
 		title = fmt.Sprintf("PROVISIONING: %s DA does not match TrustZone %v: do not close the chip", da.Method, f.tzen)
 		fmt.Fprintf(d, "But the ROM accepts %s DA only with TrustZone %s: closing the chip now would lock it for ever. ",
-			da.Method, map[obytes.DAMethod]string{obytes.DAPassword: "disabled (0xC3)", obytes.DACertificate: "enabled (0xB4)"}[da.Method])
+			da.Method, map[targets.DAMethod]string{targets.DAPassword: "disabled (0xC3)", targets.DACertificate: "enabled (0xB4)"}[da.Method])
 		next = "Fix TZEN (or provision the matching DA method) while still in PROVISIONING, or regress to OPEN first. " + next
 	}
 	if da.SamplePassword {

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets"
@@ -339,7 +338,7 @@ func TestDebugClosedNeedsEvidence(t *testing.T) {
 // What the PROVISIONING finding says depends on the DA data read.
 func TestDiagnoseProvisioningDA(t *testing.T) {
 	p := defaultTestPlan()
-	board := func(tzen targets.TZEN, da *obytes.DAStatus) *Matrix {
+	board := func(tzen targets.TZEN, da *targets.DAStatus) *Matrix {
 		first := true
 		return build(p, thread(), func(k Key) Cell {
 			switch {
@@ -355,13 +354,13 @@ func TestDiagnoseProvisioningDA(t *testing.T) {
 			return closedAP1()
 		})
 	}
-	none := &obytes.DAStatus{Checked: true, Source: "OBK DA record is blank"}
-	password := &obytes.DAStatus{Checked: true, Provisioned: true, Method: obytes.DAPassword, Source: "OBK DA record valid"}
-	unread := &obytes.DAStatus{Source: "OBK record unreadable through AP1"}
+	none := &targets.DAStatus{Checked: true, Source: "OBK DA record is blank"}
+	password := &targets.DAStatus{Checked: true, Provisioned: true, Method: targets.DAPassword, Source: "OBK DA record valid"}
+	unread := &targets.DAStatus{Source: "OBK record unreadable through AP1"}
 	tests := []struct {
 		name string
 		tzen targets.TZEN
-		da   *obytes.DAStatus
+		da   *targets.DAStatus
 		sev  Severity
 		want []string
 	}{

@@ -19,9 +19,9 @@ func closedMatrix(t *testing.T) *Matrix {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _ := sweepScenarioOpts(t, sc, Options{NoDiscovery: true})
+	m, _ := sweepScenarioDA(t, sc, Plan{}, Options{}, false)
 	if m.Discovery != nil {
-		t.Fatal("NoDiscovery ran a discovery")
+		t.Fatal("Run ran a discovery")
 	}
 	return m
 }
@@ -30,33 +30,45 @@ func closedMatrix(t *testing.T) *Matrix {
 // a reason when the sweep was cancelled or NRST is known not to be wired;
 // a failure is recorded and the diagnosis says so.
 func TestSweepDiscoveryGate(t *testing.T) {
-	found := &da.Discovery{Lifecycle: 0x20C6, State: targets.StateTZClosed, Integrity: da.IntegrityNotProvisioned, HasIntegrity: true}
+	found := daReport(&da.Discovery{Lifecycle: 0x20C6, State: targets.StateTZClosed, Integrity: da.IntegrityNotProvisioned, HasIntegrity: true})
 	ran := 0
-	ok := func(context.Context, da.Options) (*da.Discovery, error) { ran++; return found, nil }
+	var asked DiscoveryRequest
+	ok := func(_ context.Context, req DiscoveryRequest) (*DAReport, error) {
+		ran, asked = ran+1, req
+		return found, nil
+	}
 	bg := context.Background()
 
 	m := closedMatrix(t)
-	if d := discover(bg, m, Options{}, ok); d == nil || d.Result != found || ran != 1 {
-		t.Fatalf("closed board: %+v, ran %d", d, ran)
+	if req, need := m.NeedsDiscovery(); !need || req.AP != 0 || req.FrequencyKHz != 4000 || req.Skip != "" {
+		t.Fatalf("closed board: NeedsDiscovery %+v, %v", req, need)
 	}
-	if d := discover(bg, seedMatrix(), Options{}, ok); d != nil || ran != 1 {
-		t.Errorf("PROVISIONING board ran a discovery: %+v", d)
+	if m.Discover(bg, nil, ok); m.Discovery == nil || m.Discovery.Result != found || ran != 1 || asked.AP != 0 {
+		t.Fatalf("closed board: %+v, ran %d, asked %+v", m.Discovery, ran, asked)
+	}
+	seed := seedMatrix()
+	if _, need := seed.NeedsDiscovery(); need {
+		t.Error("PROVISIONING board needs a discovery")
+	}
+	if seed.Discover(bg, nil, ok); seed.Discovery != nil || ran != 1 {
+		t.Errorf("PROVISIONING board ran a discovery: %+v", seed.Discovery)
 	}
 	cancelled, cancel := context.WithCancel(bg)
 	cancel()
-	if d := discover(cancelled, m, Options{}, ok); d == nil || d.Skipped != "sweep cancelled" || ran != 1 {
-		t.Errorf("cancelled: %+v", d)
+	m = closedMatrix(t)
+	if m.Discover(cancelled, nil, ok); m.Discovery == nil || m.Discovery.Skipped != "sweep cancelled" || ran != 1 {
+		t.Errorf("cancelled: %+v", m.Discovery)
 	}
 	noNRST := closedMatrix(t)
 	noNRST.Cells[4].Err = "core halted but never went through reset (DHCSR S_RESET_ST not seen): NRST does not reach the chip: check that the probe's NRST pin is wired"
-	if d := discover(bg, noNRST, Options{}, ok); d == nil || !strings.Contains(d.Skipped, "NRST is not wired") || ran != 1 {
-		t.Errorf("NRST not wired: %+v", d)
+	if noNRST.Discover(bg, nil, ok); noNRST.Discovery == nil || !strings.Contains(noNRST.Discovery.Skipped, "NRST is not wired") || ran != 1 {
+		t.Errorf("NRST not wired: %+v", noNRST.Discovery)
 	}
 
-	failed := discover(bg, m, Options{}, func(context.Context, da.Options) (*da.Discovery, error) {
+	m = closedMatrix(t)
+	m.Discover(bg, nil, func(context.Context, DiscoveryRequest) (*DAReport, error) {
 		return nil, errors.New("DA discovery: no DA reply: NRST must be wired to the probe")
 	})
-	m.Discovery = failed
 	f := mustFind(t, Diagnose(m), "debug-closed", SeverityCritical, "DA discovery through AP0 failed: DA discovery: no DA reply", "0xF5F5F5F5")
 	if strings.Contains(f.Title, "no way back") {
 		t.Errorf("title claims a verdict without a discovery: %q", f.Title)
@@ -79,7 +91,7 @@ func TestSweepDiscoveryExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	if back.Discovery == nil || back.Discovery.Result == nil || back.Discovery.Result.State != targets.StateTZClosed ||
-		back.Discovery.Result.Provisioned() || back.Discovery.Summary() != m.Discovery.Summary() {
+		back.Discovery.Result.Provisioned || back.Discovery.Summary() != m.Discovery.Summary() {
 		t.Fatalf("discovery after JSON: %+v", back.Discovery)
 	}
 	if a, b := Diagnose(back)[0].Title, Diagnose(m)[0].Title; a != b {

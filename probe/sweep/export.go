@@ -11,7 +11,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets"
@@ -48,32 +47,32 @@ type jsonPlan struct {
 }
 
 type jsonCell struct {
-	Mode         string           `json:"mode"`
-	AP           uint8            `json:"ap"`
-	KHz          int              `json:"khz"`
-	SetKHz       int              `json:"set_khz,omitempty"`
-	Outcome      string           `json:"outcome"`
-	Reason       string           `json:"reason,omitempty"`
-	DPIDR        string           `json:"dpidr,omitempty"`
-	CtrlStat     string           `json:"ctrl_stat,omitempty"`
-	APIDR        string           `json:"ap_idr,omitempty"`
-	CPUID        string           `json:"cpuid,omitempty"`
-	Core         string           `json:"core,omitempty"`
-	IDCode       string           `json:"idcode,omitempty"`
-	Chip         string           `json:"chip,omitempty"`
-	APPresent    string           `json:"ap_present,omitempty"`
-	APEnabled    string           `json:"ap_enabled,omitempty"`
-	ProductState string           `json:"product_state,omitempty"`
-	StateName    string           `json:"product_state_name,omitempty"`
-	TZEN         string           `json:"tzen,omitempty"`
-	DA           *obytes.DAStatus `json:"da,omitempty"`
-	FailedStep   string           `json:"failed_step,omitempty"`
-	Error        string           `json:"error,omitempty"`
-	Status       string           `json:"status,omitempty"`
-	Layer        string           `json:"layer,omitempty"`
-	TeardownErr  string           `json:"teardown_error,omitempty"`
-	WallUS       int64            `json:"wall_us"`
-	WireUS       int64            `json:"wire_us"`
+	Mode         string            `json:"mode"`
+	AP           uint8             `json:"ap"`
+	KHz          int               `json:"khz"`
+	SetKHz       int               `json:"set_khz,omitempty"`
+	Outcome      string            `json:"outcome"`
+	Reason       string            `json:"reason,omitempty"`
+	DPIDR        string            `json:"dpidr,omitempty"`
+	CtrlStat     string            `json:"ctrl_stat,omitempty"`
+	APIDR        string            `json:"ap_idr,omitempty"`
+	CPUID        string            `json:"cpuid,omitempty"`
+	Core         string            `json:"core,omitempty"`
+	IDCode       string            `json:"idcode,omitempty"`
+	Chip         string            `json:"chip,omitempty"`
+	APPresent    string            `json:"ap_present,omitempty"`
+	APEnabled    string            `json:"ap_enabled,omitempty"`
+	ProductState string            `json:"product_state,omitempty"`
+	StateName    string            `json:"product_state_name,omitempty"`
+	TZEN         string            `json:"tzen,omitempty"`
+	DA           *targets.DAStatus `json:"da,omitempty"`
+	FailedStep   string            `json:"failed_step,omitempty"`
+	Error        string            `json:"error,omitempty"`
+	Status       string            `json:"status,omitempty"`
+	Layer        string            `json:"layer,omitempty"`
+	TeardownErr  string            `json:"teardown_error,omitempty"`
+	WallUS       int64             `json:"wall_us"`
+	WireUS       int64             `json:"wire_us"`
 }
 
 type jsonFinding struct {
@@ -305,7 +304,7 @@ func WriteCSV(w io.Writer, m *Matrix) error {
 }
 
 // daText summarises a DA status, "" when not read.
-func daText(d *obytes.DAStatus) string {
+func daText(d *targets.DAStatus) string {
 	if d == nil {
 		return ""
 	}

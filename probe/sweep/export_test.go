@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/targets"
 )
@@ -45,7 +44,7 @@ func seedMatrix() *Matrix {
 	}
 	// The sweep reads the DA data once, in the first cell that finds
 	// PROVISIONING.
-	m.Find(Key{Mode: probe.ModeHotPlug, AP: 1, KHz: 4000}).DA = &obytes.DAStatus{Checked: true, Source: "OBK DA record is blank"}
+	m.Find(Key{Mode: probe.ModeHotPlug, AP: 1, KHz: 4000}).DA = &targets.DAStatus{Checked: true, Source: "OBK DA record is blank"}
 	return m
 }
 

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets"
@@ -71,8 +70,8 @@ func matrixFromBytes(b []byte) *Matrix {
 			c.HasAPStatus, c.APPresent, c.APEnabled = true, uint16(b[11]&3), uint16(b[11]>>2&3)
 		}
 		if b[10]&16 != 0 {
-			c.DA = &obytes.DAStatus{Checked: b[11]&16 != 0, Provisioned: b[11]&32 != 0,
-				Method: obytes.DAMethod(b[11] >> 6), SamplePassword: b[11]&1 != 0, Source: "fuzz"}
+			c.DA = &targets.DAStatus{Checked: b[11]&16 != 0, Provisioned: b[11]&32 != 0,
+				Method: targets.DAMethod(b[11] >> 6), SamplePassword: b[11]&1 != 0, Source: "fuzz"}
 		}
 		c.Wire = time.Duration(binary.LittleEndian.Uint16(b[10:12])) * time.Microsecond
 		m.Cells = append(m.Cells, c)

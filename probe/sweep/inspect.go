@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -33,7 +32,7 @@ func (c cellReader) Read32(ctx context.Context, ap uint8, addr uint32) (uint32, 
 // words per cell.
 func inspect(ctx context.Context, r targets.MemReader, c *Cell) error {
 	cr := cellReader{r: r, ap: c.AP}
-	chip, err := identify(ctx, cr, c)
+	chip, err := targets.IdentifyAP(ctx, cr, c.AP, c.DPIDR)
 	if err != nil || chip == nil {
 		return err
 	}
@@ -60,50 +59,18 @@ func inspect(ctx context.Context, r targets.MemReader, c *Cell) error {
 	return errors.Join(errs...)
 }
 
-// identify reads DBGMCU_IDCODE where a known family puts it behind the
-// cell's access port and looks the DEV_ID up. It returns nil, nil when no
-// family has a DBGMCU behind this port.
-func identify(ctx context.Context, r targets.MemReader, c *Cell) (*targets.Chip, error) {
-	var errs []error
-	for _, f := range targets.Families() {
-		for _, role := range f.APs {
-			if role.AP != c.AP || role.DBGMCU == 0 {
-				continue
-			}
-			addr := role.DBGMCU + targets.DBGMCUIDCode
-			v, err := r.Read32(ctx, c.AP, addr)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("reading DBGMCU_IDCODE at 0x%08X through AP%d: %w", addr, c.AP, err))
-				continue
-			}
-			devID, revID := targets.DecodeIDCode(v)
-			fam, line, ok := targets.LookupDevID(devID)
-			if !ok {
-				errs = append(errs, fmt.Errorf("DBGMCU_IDCODE 0x%08X through AP%d: %w", v, c.AP, targets.ErrUnknownChip))
-				continue
-			}
-			return &targets.Chip{Family: fam, Line: line, DPIDR: c.DPIDR, IDCode: v, DevID: devID, RevID: revID,
-				Revision: line.RevisionName(revID), IDCodeAP: c.AP}, nil
-		}
-	}
-	return nil, errors.Join(errs...)
-}
-
-// checkDA reads the option bytes and the debug-authentication data (the
-// OBK record, or the OTP hash on STM32H503) through the core AP, and keeps
-// what they say in c.DA. It costs a few dozen word reads, so a sweep does
-// it once.
-func checkDA(ctx context.Context, t obytes.Target, c *Cell) error {
+// checkDA reads whether debug-authentication data is provisioned (the OBK
+// record, or the OTP hash on STM32H503) through the core AP, and keeps what
+// it finds in c.DA. It costs a few dozen word reads, so a sweep does it
+// once.
+func checkDA(ctx context.Context, r targets.MemReader, c *Cell) error {
 	devID, _ := targets.DecodeIDCode(c.IDCode)
-	l, err := obytes.ForDevID(devID)
-	if err != nil {
-		return fmt.Errorf("checking DA provisioning: %w", err)
+	fam, line, ok := targets.LookupDevID(devID)
+	if !ok {
+		return fmt.Errorf("checking DA provisioning: DEV_ID 0x%03X: %w", devID, targets.ErrUnknownChip)
 	}
-	snap, err := obytes.ReadSnapshot(ctx, t, l)
-	if err != nil {
-		return fmt.Errorf("checking DA provisioning: %w", err)
-	}
-	st := obytes.ReadDAStatus(ctx, t, l, snap)
+	chip := &targets.Chip{Family: fam, Line: line, IDCode: c.IDCode, DevID: devID}
+	st := targets.ReadDAStatus(ctx, cellReader{r: r, ap: c.AP}, chip, c.TZEN)
 	c.DA = &st
 	return nil
 }

@@ -1,11 +1,10 @@
 package sweep
 
 import (
+	"fmt"
 	"time"
 
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
-	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets"
 )
@@ -42,7 +41,7 @@ type Cell struct {
 	// DA is what the chip holds for debug authentication, read through the
 	// core AP once per sweep (in the first cell that finds PROVISIONING);
 	// nil when not read.
-	DA *obytes.DAStatus
+	DA *targets.DAStatus
 
 	// The first failure: the connect step, the error text, the probe
 	// status byte (0 when the failure was not a probe status) and the
@@ -84,17 +83,17 @@ type Matrix struct {
 	Cancelled bool
 	// Wall and Wire are the sums of the cells' durations.
 	Wall, Wire time.Duration
-	// Discovery is the debug-authentication discovery run after the cells
-	// when the core AP was closed in every mode while the debug AP
-	// answered; nil when that pattern did not occur.
+	// Discovery is the debug-authentication discovery the caller ran after
+	// the cells (Matrix.Discover) because the core AP was closed in every
+	// mode while the debug AP answered; nil when none was attached.
 	Discovery *Discovery
 }
 
-// Discovery is the outcome of the DA discovery a sweep ran (or skipped):
-// exactly one of Result, Err and Skipped is set.
+// Discovery is the outcome of the DA discovery run (or skipped) after a
+// sweep: exactly one of Result, Err and Skipped is set.
 type Discovery struct {
 	// Result is what the chip's DA agent reported.
-	Result *da.Discovery `json:"result,omitempty"`
+	Result *DAReport `json:"result,omitempty"`
 	// Err says why the discovery failed; Skipped why it was not run.
 	Err     string `json:"error,omitempty"`
 	Skipped string `json:"skipped,omitempty"`
@@ -104,6 +103,45 @@ type Discovery struct {
 	Wall         time.Duration `json:"wall_ns,omitempty"`
 	Wire         time.Duration `json:"wire_ns,omitempty"`
 }
+
+// DAReport is what a debug-authentication discovery through the debug AP
+// reported, in the terms the diagnosis uses. Build it from probe/da's
+// Discovery d:
+//
+//	method, _ := targets.ParseDAMethod(d.Method())
+//	&sweep.DAReport{Summary: d.String(), Lifecycle: d.Lifecycle, State: d.State,
+//		Integrity: d.Integrity, HasIntegrity: d.HasIntegrity, Provisioned: d.Provisioned(),
+//		Method: method, Record: d}
+type DAReport struct {
+	// Summary is the discovery in one line.
+	Summary string `json:"summary"`
+	// Lifecycle is the raw PSA lifecycle value, State the product state it
+	// maps to (0 when it maps to none).
+	Lifecycle uint16               `json:"lifecycle"`
+	State     targets.ProductState `json:"state,omitempty"`
+	// Integrity is ST's provisioning-integrity word, valid when
+	// HasIntegrity; Provisioned says DA data is in place.
+	Integrity    uint32 `json:"integrity"`
+	HasIntegrity bool   `json:"has_integrity"`
+	Provisioned  bool   `json:"provisioned"`
+	// Method is the method the chip offers (unknown when neither).
+	Method targets.DAMethod `json:"method"`
+	// Record is the whole discovery as the DA layer decoded it, kept for
+	// the JSON export (it reads back as generic JSON).
+	Record any `json:"record,omitempty"`
+}
+
+// StateName is the product state's name, or the raw lifecycle value when
+// it maps to no state.
+func (r *DAReport) StateName() string {
+	if r.State.Valid() {
+		return r.State.String()
+	}
+	return fmt.Sprintf("unknown lifecycle 0x%04X", r.Lifecycle)
+}
+
+// String is the one-line summary.
+func (r *DAReport) String() string { return r.Summary }
 
 // Summary is one line for reports: the result, the error or the reason it
 // was skipped.

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/adi"
-	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets"
 )
@@ -31,11 +29,6 @@ type Options struct {
 	WireClock func() time.Duration
 	// Progress, when set, is called before and after each cell.
 	Progress func(Progress)
-	// DA tunes the debug-authentication discovery a sweep runs when the
-	// core AP is closed in every mode while the debug AP answers;
-	// NoDiscovery turns it off.
-	DA          da.Options
-	NoDiscovery bool
 }
 
 // Progress reports one step of a sweep, for a progress line or a UI.
@@ -103,65 +96,95 @@ func (s linkSession) CheckDA(ctx context.Context, c *Cell) error {
 // goes away it does the same with the transport error.
 //
 // When the cells show the core AP closed in every mode while the debug AP
-// answers, Run then asks the chip's ROM for a debug-authentication
-// discovery through the debug AP (product state, DA provisioned or not)
-// and keeps it in Matrix.Discovery for the diagnosis; it records why it
-// skipped it when NRST is known not to be wired or the sweep was cancelled.
+// answers, the caller should then ask the chip's ROM for a
+// debug-authentication discovery through the debug AP and attach it with
+// Matrix.Discover (see NeedsDiscovery).
 func Run(ctx context.Context, l *probe.Link, p Plan, o Options) (*Matrix, error) {
 	if l == nil {
 		return nil, errors.New("sweep: no probe link")
 	}
-	m, err := run(ctx, linkSession{l}, p, o)
-	if m != nil && !o.NoDiscovery {
-		m.Discovery = discover(ctx, m, o, func(ctx context.Context, do da.Options) (*da.Discovery, error) {
-			return da.Discover(ctx, l, do)
-		})
-	}
-	return m, err
+	return run(ctx, linkSession{l}, p, o)
 }
 
-// discover runs one DA discovery when the matrix shows the core AP closed
-// in every mode while the debug AP answers (the debug-closed pattern),
-// unless NRST is known not to be wired or the sweep was cancelled; then it
-// records why it was skipped. It returns nil when the pattern is absent.
-func discover(ctx context.Context, m *Matrix, o Options, run func(context.Context, da.Options) (*da.Discovery, error)) *Discovery {
+// DiscoveryRequest is the debug-authentication discovery a matrix calls
+// for: through the debug access port AP, at the fastest SWD clock that port
+// answered at in the sweep.
+type DiscoveryRequest struct {
+	AP           uint8
+	FrequencyKHz int
+	// Skip, when set, says why the discovery should not run although the
+	// pattern calls for it (the sweep was cancelled, NRST is known not to
+	// be wired).
+	Skip string
+}
+
+// NeedsDiscovery reports whether the matrix shows the core AP closed in
+// every mode while the debug AP answers (the debug-closed pattern), where
+// only a debug-authentication discovery through the debug AP tells the
+// product state and whether DA is provisioned; and which discovery to run.
+func (m *Matrix) NeedsDiscovery() (DiscoveryRequest, bool) {
 	f := newFacts(m)
 	a, ok := f.debugClosedAP()
 	if !ok || int(a) != f.coreAP || f.debugAP < 0 {
-		return nil
+		return DiscoveryRequest{}, false
+	}
+	req := DiscoveryRequest{AP: uint8(f.debugAP)}
+	for _, c := range f.where(func(c Cell) bool { return int(c.AP) == f.debugAP && isOK(c) }) {
+		req.FrequencyKHz = max(req.FrequencyKHz, c.KHz)
 	}
 	switch {
-	case m.Cancelled || ctx.Err() != nil:
-		return &Discovery{Skipped: "sweep cancelled"}
+	case m.Cancelled:
+		req.Skip = "sweep cancelled"
 	case f.nrstNotWired():
-		return &Discovery{Skipped: "NRST is not wired (Under Reset never reset the chip); DA needs it"}
+		req.Skip = "NRST is not wired (Under Reset never reset the chip); DA needs it"
 	}
-	do := o.DA
-	if do.FrequencyKHz == 0 {
-		// the fastest clock at which the debug AP answered
-		for _, c := range f.where(func(c Cell) bool { return int(c.AP) == f.debugAP && isOK(c) }) {
-			do.FrequencyKHz = max(do.FrequencyKHz, c.KHz)
-		}
+	return req, true
+}
+
+// Discover runs the discovery the matrix calls for (NeedsDiscovery) with
+// run, and attaches its outcome, or why it was skipped, as m.Discovery,
+// for Diagnose and the exports. It does nothing when the pattern is
+// absent. run gets the request (debug AP and SWD clock) and returns what
+// the chip's ROM reported; the caller builds it from probe/da's discovery
+// (see DAReport). wire, when not nil, is the modelled wire clock
+// (Options.WireClock) used to time it.
+func (m *Matrix) Discover(ctx context.Context, wire func() time.Duration, run func(context.Context, DiscoveryRequest) (*DAReport, error)) {
+	req, ok := m.NeedsDiscovery()
+	if !ok {
+		return
 	}
-	do.AP = uint8(f.debugAP)
-	out := &Discovery{FrequencyKHz: do.FrequencyKHz}
+	if req.Skip == "" && ctx.Err() != nil {
+		req.Skip = "sweep cancelled"
+	}
+	if req.Skip != "" {
+		m.SetDiscovery(&Discovery{Skipped: req.Skip})
+		return
+	}
+	out := &Discovery{FrequencyKHz: req.FrequencyKHz}
 	start := time.Now()
 	var wire0 time.Duration
-	if o.WireClock != nil {
-		wire0 = o.WireClock()
+	if wire != nil {
+		wire0 = wire()
 	}
-	d, err := run(ctx, do)
+	d, err := run(ctx, req)
 	out.Wall = time.Since(start)
-	if o.WireClock != nil {
-		out.Wire = o.WireClock() - wire0
+	if wire != nil {
+		out.Wire = wire() - wire0
 	}
-	if err != nil {
+	switch {
+	case err != nil:
 		out.Err = err.Error()
-		return out
+	case d == nil:
+		out.Err = "the discovery returned no report"
+	default:
+		out.Result = d
 	}
-	out.Result = d
-	return out
+	m.SetDiscovery(out)
 }
+
+// SetDiscovery attaches a discovery the caller ran (or skipped) itself;
+// nil removes it.
+func (m *Matrix) SetDiscovery(d *Discovery) { m.Discovery = d }
 
 func run(ctx context.Context, s session, p Plan, o Options) (*Matrix, error) {
 	def := DefaultPlan(s.SWDFrequencies())
@@ -232,18 +255,7 @@ func skipReason(err error) string {
 
 // firmwareGate returns why the probe's firmware cannot try k, or nil.
 func firmwareGate(fw proto.Version, k Key) error {
-	if k.AP == 0 {
-		return nil
-	}
-	if fw.Hardware < 3 && !fw.HasMultiAP() {
-		return &probe.FirmwareError{Op: "connect", Feature: fmt.Sprintf("AP%d", k.AP),
-			Need: proto.Version{Hardware: 2, JTAG: proto.MinV2JMultiAP}, Have: fw}
-	}
-	if int(k.AP) > fw.MaxAP() {
-		need := proto.Version{Hardware: 2, JTAG: proto.MinV2JBankedDP}
-		if k.AP > proto.MaxAPV2J32 {
-			need = proto.Version{Hardware: 3, JTAG: 1}
-		}
+	if need, ok := fw.APNeed(k.AP); !ok {
 		return &probe.FirmwareError{Op: "connect", Feature: fmt.Sprintf("AP%d", k.AP), Need: need, Have: fw}
 	}
 	return nil
@@ -284,7 +296,7 @@ func runCell(ctx context.Context, s session, fw proto.Version, k Key, o Options,
 		if c.State == targets.StateProvisioning && !st.daChecked && ctx.Err() == nil {
 			st.daChecked = true
 			if derr := s.CheckDA(cctx, &c); derr != nil && c.DA == nil {
-				c.DA = &obytes.DAStatus{Source: derr.Error()}
+				c.DA = &targets.DAStatus{Source: derr.Error()}
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
@@ -22,13 +23,23 @@ func sweepScenario(t testing.TB, sc scenario.Scenario, p Plan) (*Matrix, *sim.Pr
 	return sweepScenarioPlan(t, sc, p, Options{})
 }
 
-// sweepScenarioOpts is sweepScenario with the default plan and options o.
-func sweepScenarioOpts(t testing.TB, sc scenario.Scenario, o Options) (*Matrix, *sim.Probe) {
+func sweepScenarioPlan(t testing.TB, sc scenario.Scenario, p Plan, o Options) (*Matrix, *sim.Probe) {
 	t.Helper()
-	return sweepScenarioPlan(t, sc, Plan{}, o)
+	return sweepScenarioDA(t, sc, p, o, true)
 }
 
-func sweepScenarioPlan(t testing.TB, sc scenario.Scenario, p Plan, o Options) (*Matrix, *sim.Probe) {
+// daReport turns a DA discovery into what the sweep's diagnosis reads, as
+// the CLI does.
+func daReport(d *da.Discovery) *DAReport {
+	method, _ := targets.ParseDAMethod(d.Method())
+	return &DAReport{Summary: d.String(), Lifecycle: d.Lifecycle, State: d.State,
+		Integrity: d.Integrity, HasIntegrity: d.HasIntegrity, Provisioned: d.Provisioned(),
+		Method: method, Record: d}
+}
+
+// sweepScenarioDA sweeps and, when discover is set, runs the DA discovery
+// the matrix calls for, as the CLI does.
+func sweepScenarioDA(t testing.TB, sc scenario.Scenario, p Plan, o Options, discover bool) (*Matrix, *sim.Probe) {
 	t.Helper()
 	ctx := context.Background()
 	sp := sc.NewProbe()
@@ -46,6 +57,15 @@ func sweepScenarioPlan(t testing.TB, sc scenario.Scenario, p Plan, o Options) (*
 	m, err := Run(ctx, l, p, o)
 	if err != nil {
 		t.Fatalf("%s: sweep: %v", sc.Name, err)
+	}
+	if discover {
+		m.Discover(ctx, o.WireClock, func(ctx context.Context, req DiscoveryRequest) (*DAReport, error) {
+			d, err := da.Discover(ctx, l, da.Options{AP: req.AP, FrequencyKHz: req.FrequencyKHz})
+			if err != nil {
+				return nil, err
+			}
+			return daReport(d), nil
+		})
 	}
 	m.Header = Header{Probe: sp.Model().Name, Serial: sp.Config().Serial, Backend: "sim",
 		Firmware: l.Version().String(), Voltage: volts, HasVoltage: true, Target: sc.Name, Time: start}

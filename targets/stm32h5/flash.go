@@ -89,13 +89,13 @@ const (
 	offNSSR     = targets.FlashNSSR
 	offNSCR     = 0x028
 	offNSCCR    = targets.FlashNSCCR
-	offPRIVCFGR = 0x03C
+	offPRIVCFGR = targets.FlashPRIVCFGR
 
-	optcrOPTLOCK = 1 << 0
-	optcrOPTSTRT = 1 << 1
-	nssrBSY      = 1 << 0
-	nssrWRPERR   = 1 << 17
-	nssrPGSERR   = 1 << 18
+	optcrOPTLOCK = targets.OPTCROptLock
+	optcrOPTSTRT = targets.OPTCROptStart
+	nssrBSY      = targets.NSSRBusy
+	nssrWRPERR   = targets.NSSRWRPErr
+	nssrPGSERR   = targets.NSSRPGSErr
 	nssrOPTCHG   = targets.NSSROptChangeErr
 	nscrLOCK     = 1 << 0
 	nscrPG       = 1 << 1
@@ -104,12 +104,13 @@ const (
 	nsKey2 = 0xCDEF89AB
 )
 
-// optionPairs maps each _CUR offset to its register name; _PRG is at +4.
+// optionPairs maps each _CUR offset to its register name; _PRG is at
+// +targets.FlashPrgOffset.
 var optionPairs = map[uint32]string{
-	0x050: "OPTSR", 0x060: "NSEPOCHR", 0x068: "SECEPOCHR", 0x070: "OPTSR2",
-	0x080: "NSBOOTR", 0x088: "SECBOOTR", 0x090: "OTPBLR",
-	0x0E0: "SECWM1R", 0x0E8: "WRP1R", 0x0F0: "EDATA1R", 0x0F8: "HDP1R",
-	0x1E0: "SECWM2R", 0x1E8: "WRP2R", 0x1F0: "EDATA2R", 0x1F8: "HDP2R",
+	targets.FlashOPTSRCur: "OPTSR", targets.FlashNSEPOCHRCur: "NSEPOCHR", targets.FlashSECEPOCHRCur: "SECEPOCHR", targets.FlashOPTSR2Cur: "OPTSR2",
+	targets.FlashNSBOOTRCur: "NSBOOTR", targets.FlashSECBOOTRCur: "SECBOOTR", targets.FlashOTPBLRCur: "OTPBLR",
+	targets.FlashSECWM1RCur: "SECWM1R", targets.FlashWRP1RCur: "WRP1R", targets.FlashEDATA1RCur: "EDATA1R", targets.FlashHDP1RCur: "HDP1R",
+	targets.FlashSECWM2RCur: "SECWM2R", targets.FlashWRP2RCur: "WRP2R", targets.FlashEDATA2RCur: "EDATA2R", targets.FlashHDP2RCur: "HDP2R",
 }
 
 // optionAt finds the option register at word offset off: its name and
@@ -118,7 +119,7 @@ var optionPairs = map[uint32]string{
 func (m *Model) optionAt(off uint32) (name string, prg, ok bool) {
 	if n, found := optionPairs[off]; found {
 		name = n
-	} else if n, found := optionPairs[off-4]; found && off >= 4 {
+	} else if n, found := optionPairs[off-targets.FlashPrgOffset]; found && off >= targets.FlashPrgOffset {
 		name, prg = n, true
 	} else {
 		return "", false, false
