@@ -18,7 +18,7 @@ type OptionBytes struct {
 	Connect *probe.ConnectReport
 	Layout  *obytes.Layout
 	Snap    *obytes.Snapshot
-	DA      obytes.DAStatus
+	DA      targets.DAStatus
 	// Closed is set when AP1 does not answer.
 	Closed *ClosedAP
 }
@@ -128,9 +128,9 @@ func (b *Bench) readOB(ctx context.Context, daMethod string) (*OptionBytes, erro
 	if o.Snap, err = obytes.ReadSnapshot(ctx, l, o.Layout); err != nil {
 		return nil, err
 	}
-	o.DA = obytes.ReadDAStatus(ctx, l, o.Layout, o.Snap)
-	if m, _ := obytes.ParseDAMethod(daMethod); m != obytes.DAMethodUnknown && o.DA.Provisioned && o.DA.Method != m {
-		if o.DA.Method != obytes.DAMethodUnknown || o.Layout.DevID == obytes.DevH503 && m != obytes.DAPassword {
+	o.DA = targets.ReadDAStatus(ctx, l, chip, targets.TZENOf(o.Snap.Cur["OPTSR2"]))
+	if m, _ := targets.ParseDAMethod(daMethod); m != targets.DAMethodUnknown && o.DA.Provisioned && o.DA.Method != m {
+		if o.DA.Method != targets.DAMethodUnknown || o.Layout.DevID == targets.DevIDH503 && m != targets.DAPassword {
 			return nil, fmt.Errorf("--da-method %s contradicts what the chip shows (%v)", m, o.DA)
 		}
 		o.DA.Method = m

@@ -35,7 +35,7 @@ type Snapshot struct {
 	Connection string
 	// DA is what the chip's option bytes say of debug authentication, when
 	// they were read; Discovery the last DA discovery.
-	DA        *obytes.DAStatus
+	DA        *targets.DAStatus
 	Discovery *da.Discovery
 	// Matrix and Findings are the last sweep and its diagnosis.
 	Matrix   *sweep.Matrix

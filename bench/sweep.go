@@ -9,6 +9,7 @@ import (
 
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/sweep"
+	"github.com/stprobe/stprobe/targets"
 )
 
 // SweepRequest is a sweep's plan (empty fields: the defaults) and the time
@@ -70,7 +71,7 @@ func (b *Bench) sweep(ctx context.Context, plan sweep.Plan, cell time.Duration, 
 	}
 	b.update(func(s *Snapshot) { s.Voltage, s.HasVoltage = h.Voltage, h.HasVoltage })
 
-	opts := sweep.Options{CellTimeout: cell, DA: do, Progress: func(p sweep.Progress) {
+	opts := sweep.Options{CellTimeout: cell, Progress: func(p sweep.Progress) {
 		b.publish(func(m EventMeta) Event { return SweepCell{EventMeta: m, Progress: p} })
 	}}
 	if b.sim != nil {
@@ -80,13 +81,29 @@ func (b *Bench) sweep(ctx context.Context, plan sweep.Plan, cell time.Duration, 
 	if m == nil {
 		return nil, runErr
 	}
+	// when the core port is closed everywhere while the debug port answers,
+	// ask the chip's ROM through the debug port what state it is in
+	var found *da.Discovery
+	m.Discover(ctx, opts.WireClock, func(ctx context.Context, req sweep.DiscoveryRequest) (*sweep.DAReport, error) {
+		o := do
+		o.AP = req.AP
+		if o.FrequencyKHz == 0 {
+			o.FrequencyKHz = req.FrequencyKHz
+		}
+		d, err := da.Discover(ctx, b.link, o)
+		if err != nil {
+			return nil, err
+		}
+		found = d
+		return DAReport(d), nil
+	})
 	m.Header = h
 	m.Header.Target = b.sweepTarget(m.Chip())
 	res := &SweepResult{Matrix: m, Findings: sweep.Diagnose(m)}
 	b.update(func(s *Snapshot) {
 		s.Matrix, s.Findings = res.Matrix, res.Findings
-		if m.Discovery != nil && m.Discovery.Result != nil {
-			s.Discovery = m.Discovery.Result
+		if found != nil {
+			s.Discovery = found
 		}
 	})
 	if runErr != nil {
@@ -133,3 +150,11 @@ func (b *Bench) Discover(ctx context.Context, t Token, o da.Options) (*da.Discov
 
 // SWDFrequencies is the probe's SWD clock ladder, fastest first.
 func (b *Bench) SWDFrequencies() []int { return b.link.SWDFrequencies() }
+
+// DAReport is what the sweep's diagnosis needs of a discovery.
+func DAReport(d *da.Discovery) *sweep.DAReport {
+	method, _ := targets.ParseDAMethod(d.Method())
+	return &sweep.DAReport{Summary: d.String(), Lifecycle: d.Lifecycle, State: d.State,
+		Integrity: d.Integrity, HasIntegrity: d.HasIntegrity, Provisioned: d.Provisioned(),
+		Method: method, Record: d}
+}
