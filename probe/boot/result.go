@@ -57,11 +57,11 @@ func (o Outcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil 
 
 // Memory is one DfuSe memory (one alternate setting's layout string).
 type Memory struct {
-	Alt     int    `json:"alt"`
-	Name    string `json:"name"`
-	Start   uint32 `json:"start"`
+	Alt     int       `json:"alt"`
+	Name    string    `json:"name"`
+	Start   uint32    `json:"start"`
 	Sectors []Sectors `json:"sectors"`
-	Raw     string `json:"raw"`
+	Raw     string    `json:"raw"`
 }
 
 // Sectors is a run of equal sectors in a DfuSe layout.
