@@ -46,8 +46,14 @@ func (p *fakePort) Read(b []byte) (int, error) {
 
 func (p *fakePort) SetReadTimeout(t time.Duration) error { p.timeout = t; return nil }
 func (p *fakePort) ResetInputBuffer() error              { p.pending = nil; return nil }
-func (p *fakePort) SetDTR(v bool) error                  { p.lines = append(p.lines, fmt.Sprintf("dtr=%v", v)); return nil }
-func (p *fakePort) SetRTS(v bool) error                  { p.lines = append(p.lines, fmt.Sprintf("rts=%v", v)); return nil }
+func (p *fakePort) SetDTR(v bool) error {
+	p.lines = append(p.lines, fmt.Sprintf("dtr=%v", v))
+	return nil
+}
+func (p *fakePort) SetRTS(v bool) error {
+	p.lines = append(p.lines, fmt.Sprintf("rts=%v", v))
+	return nil
+}
 
 func (p *fakePort) sent() int {
 	n := 0
