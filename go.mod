@@ -3,8 +3,11 @@ module github.com/stprobe/stprobe
 go 1.26.0
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/google/gousb v1.1.3
 	github.com/sirupsen/logrus v1.10.2
+	go.bug.st/serial v1.8.0
+	golang.org/x/sys v0.47.0
 )
 
 // The console (Bubble Tea) and the SSH bench (wish) are built on exactly these
@@ -31,16 +34,13 @@ require (
 	github.com/charmbracelet/x/windows v0.2.2 // indirect
 	github.com/clipperhouse/displaywidth v0.11.0 // indirect
 	github.com/clipperhouse/uax29/v2 v2.7.0 // indirect
-	github.com/creack/pty v1.1.24 // indirect
 	github.com/go-logfmt/logfmt v0.6.1 // indirect
 	github.com/lucasb-eyer/go-colorful v1.4.1 // indirect
 	github.com/mattn/go-runewidth v0.0.30 // indirect
 	github.com/muesli/cancelreader v0.2.2 // indirect
 	github.com/rivo/uniseg v0.4.7 // indirect
 	github.com/xo/terminfo v1.0.0 // indirect
-	go.bug.st/serial v1.8.0 // indirect
 	golang.org/x/crypto v0.50.0 // indirect
 	golang.org/x/exp v0.0.0-20251023183803-a4bb9ffd2546 // indirect
 	golang.org/x/sync v0.22.0 // indirect
-	golang.org/x/sys v0.47.0 // indirect
 )

@@ -72,7 +72,9 @@ type Finding struct {
 	Text string `json:"text"`
 	// Consistent lists the product states the evidence allows (empty when
 	// the finding says nothing about the state).
-	Consistent []targets.ProductState `json:"consistent,omitempty"`
+	Consistent []targets.ProductState `json:"-"`
+	// States names Consistent, for JSON.
+	States []string `json:"consistent_states,omitempty"`
 	// Checks are what only a person at the bench can verify.
 	Checks []string `json:"checks,omitempty"`
 }
@@ -133,6 +135,12 @@ func Diagnose(swd SWD, boot0 Level, results []Result) []Finding {
 			Text:   r.Detail + ". " + failedAdvice(r.Path),
 			Checks: pathChecks(r.Path, devID),
 		})
+	}
+	for i := range out {
+		out[i].States = nil
+		for _, s := range out[i].Consistent {
+			out[i].States = append(out[i].States, s.String())
+		}
 	}
 	return out
 }

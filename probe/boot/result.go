@@ -131,9 +131,10 @@ type Result struct {
 	HasPID bool   `json:"has_pid"`
 	Line   string `json:"line,omitempty"`
 	// ProductState is FLASH_OPTSR_CUR's state byte read through the
-	// bootloader, when it allowed the read.
-	ProductState    targets.ProductState `json:"product_state,omitempty"`
+	// bootloader, when it allowed the read (HasProductState); State names it.
+	ProductState    targets.ProductState `json:"-"`
 	HasProductState bool                 `json:"has_product_state"`
+	State           string               `json:"product_state,omitempty"`
 	// OptionBytes are the first bytes of the option-byte area the
 	// bootloader let us read (FLASH_OPTSR_CUR first), nil when refused.
 	OptionBytes []byte `json:"option_bytes,omitempty"`
@@ -198,6 +199,17 @@ func LineName(pid uint16) string {
 		return l.Name
 	}
 	return ""
+}
+
+// SetOptionBytes records option-area bytes read at OPTSRAddr and the
+// product state they hold.
+func (r *Result) SetOptionBytes(b []byte) {
+	r.OptionBytes = append([]byte(nil), b...)
+	r.ProductState, r.HasProductState = StateAt(b)
+	r.State = ""
+	if r.HasProductState {
+		r.State = r.ProductState.String()
+	}
 }
 
 // StateAt decodes the product state from option-area bytes read at

@@ -46,7 +46,7 @@ func TestBootUARTExchange(t *testing.T) {
 		{[]byte{0x92, 0x6D}, []byte{0x1F}},                                     // readout unprotect refused
 		{[]byte{0x11, 0xEE}, []byte{0x79}},                                     // Read Memory
 		{[]byte{0x40, 0x02, 0x20, 0x50, 0x32}, []byte{0x79}},                   // FLASH_OPTSR_CUR + XOR
-		{[]byte{0x03, 0xFC}, []byte{0x79}},                         // 4 bytes: state 0xED in byte 1
+		{[]byte{0x03, 0xFC}, []byte{0x79}},                                     // 4 bytes: state 0xED in byte 1
 		{[]byte{0x11, 0xEE, 0xFF, 0xFF, 0xFF, 0x00, 0x00}, []byte{0x79, 0x1F}}, // unmapped address
 	}
 	for i, s := range steps {

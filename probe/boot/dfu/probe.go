@@ -185,8 +185,7 @@ func Probe(ctx context.Context, dev Device, opts Options) boot.Result {
 		s.recover(ctx)
 	}
 	if b, err := s.Read(ctx, boot.OPTSRAddr, 16); err == nil {
-		r.OptionBytes = b
-		r.ProductState, r.HasProductState = boot.StateAt(b)
+		r.SetOptionBytes(b)
 	} else {
 		r.Unreadable = fmt.Sprintf("reading 0x%08X: %v", boot.OPTSRAddr, err)
 		s.recover(ctx)

@@ -169,8 +169,7 @@ func Probe(ctx context.Context, port Port, name string, opts Options) boot.Resul
 	b, err := s.ReadMemory(ctx, boot.OPTSRAddr, 16)
 	switch {
 	case err == nil:
-		r.OptionBytes = b
-		r.ProductState, r.HasProductState = boot.StateAt(b)
+		r.SetOptionBytes(b)
 	case errors.Is(err, ErrNACK):
 		r.Unreadable = fmt.Sprintf("Read Memory at 0x%08X refused (NACK)", boot.OPTSRAddr)
 	default:
