@@ -135,6 +135,10 @@ type Result struct {
 	ProductState    targets.ProductState `json:"-"`
 	HasProductState bool                 `json:"has_product_state"`
 	State           string               `json:"product_state,omitempty"`
+	// BootloaderID is the bootloader ID byte read from system memory at the
+	// line's documented address (AN2606), when the ROM allowed it.
+	BootloaderID    byte `json:"bootloader_id,omitempty"`
+	HasBootloaderID bool `json:"has_bootloader_id"`
 	// OptionBytes are the first bytes of the option-byte area the
 	// bootloader let us read (FLASH_OPTSR_CUR first), nil when refused.
 	OptionBytes []byte `json:"option_bytes,omitempty"`
@@ -182,6 +186,9 @@ func (r Result) Summary() string {
 	}
 	if r.DFU != nil && r.Outcome == Answered {
 		fmt.Fprintf(&b, ", %q %d memories", r.DFU.Product, len(r.DFU.Memories))
+	}
+	if r.HasBootloaderID {
+		fmt.Fprintf(&b, ", bootloader ID 0x%02X", r.BootloaderID)
 	}
 	if r.HasProductState {
 		fmt.Fprintf(&b, ", state %v", r.ProductState)

@@ -82,6 +82,9 @@ func checkAnswered(t *testing.T, r boot.Result, s scenario.Scenario) {
 	if !r.HasProductState || r.ProductState != s.Chip.ProductState {
 		t.Errorf("state %v (has %v), want %v", r.ProductState, r.HasProductState, s.Chip.ProductState)
 	}
+	if bl, _ := stm32h5.Bootloader(s.Chip.Line); !r.HasBootloaderID || r.BootloaderID != bl.ID {
+		t.Errorf("bootloader ID 0x%02X (has %v), want 0x%02X", r.BootloaderID, r.HasBootloaderID, bl.ID)
+	}
 	d := r.DFU
 	if d.DFUVersion != 0x011A || d.TransferSize != 1024 || d.State != 2 || d.Product != "DFU in FS Mode" {
 		t.Errorf("DFU info %+v", d)

@@ -16,6 +16,7 @@ import (
 	"github.com/google/gousb"
 
 	"github.com/stprobe/stprobe/probe/boot"
+	"github.com/stprobe/stprobe/targets/stm32h5"
 )
 
 // USB identity of every STM32 ROM DFU.
@@ -40,8 +41,10 @@ func ProbeUSB(ctx context.Context, opts Options) boot.Result {
 	uctx := gousb.NewContext()
 	defer uctx.Close()
 	var others []string
+	matched := 0
 	devs, err := uctx.OpenDevices(func(d *gousb.DeviceDesc) bool {
 		if d.Vendor == VendorST && d.Product == ProductID {
+			matched++
 			return true
 		}
 		if d.Vendor == VendorST {
@@ -54,6 +57,11 @@ func ProbeUSB(ctx context.Context, opts Options) boot.Result {
 			d.Close()
 		}
 	}()
+	if len(devs) == 0 && matched > 0 {
+		r.Outcome = boot.Failed
+		r.Detail = fmt.Sprintf("dfu: found 0483:DF11 but could not open it (check the udev rules or run with access to the USB device): %v", err)
+		return r
+	}
 	if len(devs) == 0 {
 		r.Outcome = boot.Silent
 		r.Detail = "no 0483:DF11 (STM32 ROM DFU) on the USB bus"
@@ -183,6 +191,13 @@ func Probe(ctx context.Context, dev Device, opts Options) boot.Result {
 		r.Line = boot.LineName(r.PID)
 	} else {
 		s.recover(ctx)
+	}
+	if bl, ok := stm32h5.Bootloader(r.PID); ok && r.HasPID {
+		if b, err := s.Read(ctx, bl.IDAddr, 1); err == nil && len(b) == 1 {
+			r.BootloaderID, r.HasBootloaderID = b[0], true
+		} else {
+			s.recover(ctx)
+		}
 	}
 	if b, err := s.Read(ctx, boot.OPTSRAddr, 16); err == nil {
 		r.SetOptionBytes(b)

@@ -16,6 +16,7 @@ import (
 	"go.bug.st/serial"
 
 	"github.com/stprobe/stprobe/probe/boot"
+	"github.com/stprobe/stprobe/targets/stm32h5"
 )
 
 // DefaultBaud is the probe's baud rate unless told otherwise.
@@ -166,6 +167,11 @@ func Probe(ctx context.Context, port Port, name string, opts Options) boot.Resul
 		return fail(err)
 	}
 	r.Outcome, r.PID, r.HasPID, r.Line = boot.Answered, pid, true, boot.LineName(pid)
+	if bl, ok := stm32h5.Bootloader(pid); ok {
+		if b, err := s.ReadMemory(ctx, bl.IDAddr, 1); err == nil {
+			r.BootloaderID, r.HasBootloaderID = b[0], true
+		}
+	}
 	b, err := s.ReadMemory(ctx, boot.OPTSRAddr, 16)
 	switch {
 	case err == nil:

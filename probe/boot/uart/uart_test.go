@@ -99,6 +99,9 @@ func TestProbeEveryScenario(t *testing.T) {
 				if !r.HasProductState || r.ProductState != state {
 					t.Errorf("product state %v (has %v), want %v", r.ProductState, r.HasProductState, state)
 				}
+				if bl, _ := stm32h5.Bootloader(s.Chip.Line); !r.HasBootloaderID || r.BootloaderID != bl.ID {
+					t.Errorf("bootloader ID 0x%02X (has %v), want 0x%02X", r.BootloaderID, r.HasBootloaderID, bl.ID)
+				}
 				if !slices.Contains(r.UART.Commands, 0x11) {
 					t.Errorf("Get list % X lacks Read Memory", r.UART.Commands)
 				}
