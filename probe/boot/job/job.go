@@ -6,6 +6,9 @@ package job
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"strings"
 
 	"github.com/stprobe/stprobe/probe/boot"
 	"github.com/stprobe/stprobe/probe/boot/dfu"
@@ -59,4 +62,33 @@ func Run(ctx context.Context, opts Options, swd boot.SWD) Report {
 	}
 	rep.Findings = boot.Diagnose(swd, opts.BOOT0, rep.Results)
 	return rep
+}
+
+// WriteText renders the report for a terminal: one line per path, then
+// each finding with its consistent states and the hand-checks.
+func (r Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	for _, res := range r.Results {
+		fmt.Fprintf(&b, "%s\n", res.Summary())
+		if res.Unreadable != "" {
+			fmt.Fprintf(&b, "  memory: %s\n", res.Unreadable)
+		}
+		if res.DFU != nil {
+			for _, m := range res.DFU.Memories {
+				fmt.Fprintf(&b, "  alt %d: %s\n", m.Alt, m.Raw)
+			}
+		}
+		fmt.Fprintf(&b, "  means: %s\n", res.Implies())
+	}
+	for _, f := range r.Findings {
+		fmt.Fprintf(&b, "\n%s\n  %s\n", f.Title, f.Text)
+		if s := f.StateNames(); s != "" {
+			fmt.Fprintf(&b, "  consistent with: %s\n", s)
+		}
+		for _, c := range f.Checks {
+			fmt.Fprintf(&b, "  check: %s\n", c)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/probe/proto"
+	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/probe/sim/usbrelay"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
@@ -62,4 +64,45 @@ func TestDFUUtilListsSimulatedROM(t *testing.T) {
 			t.Errorf("dfu-util output lacks %s", want)
 		}
 	}
+}
+
+// TestDFUUtilFindsNothingOnAClosedChip: a CLOSED chip with BOOT0 high puts
+// no DFU device on the bus (only its ST-LINK), and dfu-util -l lists none.
+func TestDFUUtilFindsNothingOnAClosedChip(t *testing.T) {
+	needPeer(t, "dfu-util")
+	if err := usbrelay.Available(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("umockdev relay unavailable and CI=true: %v", err)
+		}
+		t.Skipf("cannot simulate USB: %v", err)
+	}
+	m, err := stm32h5.New(stm32h5.Config{Line: stm32h5.LineH533, ProductState: targets.StateClosed, TZEN: targets.TZENEnabled, NRSTWired: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := usbrelay.StartBus(ctx, nil, []usbrelay.DFUFunction{m.ROMBootloader(true).NewDFU()}); err == nil {
+		t.Fatal("a bus with only a silent DFU function started")
+	}
+	r, err := usbrelay.StartBus(ctx, []usbrelay.Device{{Probe: stlinkProbe(t)}}, []usbrelay.DFUFunction{m.ROMBootloader(true).NewDFU()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	out, err := r.Command(ctx, "dfu-util", "-l").CombinedOutput()
+	if err != nil || strings.Contains(string(out), "Found DFU") {
+		t.Fatalf("dfu-util -l (%v):\n%s", err, out)
+	}
+}
+
+// stlinkProbe is a simulated ST-LINK/V2 with nothing wired.
+func stlinkProbe(t *testing.T) *sim.Probe {
+	t.Helper()
+	v, err := proto.ParseVersion("V2J46S7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.VID, v.PID = proto.VendorST, 0x3748
+	return sim.New(sim.Config{Firmware: v, Serial: "55FF6B065177495619420887", TargetMillivolts: 3290})
 }
