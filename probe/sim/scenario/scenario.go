@@ -117,6 +117,10 @@ type Scenario struct {
 	Probe ProbeKind
 	// Expect is what each connect mode should find.
 	Expect Expect
+	// Boot0 is the BOOT0 pin level at reset (true: high), which with the
+	// product state decides whether the ROM bootloader answers on UART and
+	// USB DFU (see boot.go).
+	Boot0 bool
 }
 
 // WithProbe returns a copy of s on another ST-LINK.
@@ -231,6 +235,7 @@ func List() []Scenario {
 			Chip:        h533(targets.StateProvisioning, targets.TZENEnabled, stm32h5.DANone),
 			Millivolts:  thread,
 			Expect:      Expect{NormalAP1: Fails, HotPlugAP1: OK, UnderResetAP1: Fails, AP0: OK},
+			Boot0:       true, // the seed thread's user set BOOT0 high
 		},
 		{
 			Name:        "h533-open",
@@ -250,6 +255,7 @@ func List() []Scenario {
 			Description: "what the seed board became: TZ_CLOSED (0xC6), TZEN 0xB4, no DA, no application opening debug; AP1 closed, only AP0 answers",
 			Chip:        h533(targets.StateTZClosed, targets.TZENEnabled, stm32h5.DANone),
 			Millivolts:  thread, Expect: closedAP1(),
+			Boot0: true, // BOOT0 high and still silent: the seed thread's end
 		},
 		{
 			Name:        "h533-closed-da",

@@ -26,7 +26,7 @@ type Device struct {
 // an unplugged probe fails every transfer with "no device". Close the relay
 // when done.
 func Start(ctx context.Context, devs ...Device) (*Relay, error) {
-	var ds []*device
+	var ds []busDevice
 	for i, d := range devs {
 		if d.Probe == nil {
 			return nil, fmt.Errorf("usbrelay: device %d has no probe", i)

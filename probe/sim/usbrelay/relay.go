@@ -52,7 +52,7 @@ const startTimeout = 20 * time.Second
 // Relay is a running umockdev test bed with simulated probes on bus 1.
 type Relay struct {
 	root    string
-	devices []*device
+	devices []busDevice
 	cmd     *exec.Cmd
 	stdin   io.WriteCloser
 	conn    net.Conn
@@ -65,7 +65,7 @@ type Relay struct {
 }
 
 // start launches the relay script for devs and serves its requests.
-func start(ctx context.Context, devs []*device) (*Relay, error) {
+func start(ctx context.Context, devs []busDevice) (*Relay, error) {
 	if len(devs) == 0 {
 		return nil, errors.New("usbrelay: no probe to put on the bus")
 	}
@@ -130,7 +130,7 @@ func (r *Relay) handshake(ctx context.Context, stdout io.Reader) error {
 		Devices []devSetup `json:"devices"`
 	}
 	for _, d := range r.devices {
-		setup.Devices = append(setup.Devices, devSetup{d.id.node(), d.id.description()})
+		setup.Devices = append(setup.Devices, devSetup{d.node(), d.description()})
 	}
 	line, err := json.Marshal(setup)
 	if err != nil {
