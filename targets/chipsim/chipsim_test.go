@@ -306,6 +306,9 @@ func TestBreakpointAndWatchpointUnits(t *testing.T) {
 	if len(wp) != 1 || wp[0].Addr != 0x20000040 {
 		t.Errorf("Watchpoints() = %+v", wp)
 	}
+	if bp, wp := g.Core().Armed(); bp != NumFPBCode || wp != 1 {
+		t.Errorf("Armed() = %d, %d; want %d, 1", bp, wp, NumFPBCode)
+	}
 	// a system reset keeps them, a power-on clears them
 	g.Core().Reset()
 	if len(g.Core().Breakpoints()) != NumFPBCode || len(g.Core().Watchpoints()) != 1 {
@@ -368,4 +371,36 @@ func TestResetLoadsVectorTable(t *testing.T) {
 	table = [2]uint32{0xFFFFFFFF, 0xFFFFFFFF}
 	c.Reset()
 	check("erased", 0xFFFFFFFC, 0xFFFFFFFE, 1<<24)
+}
+
+func TestBreakpointAtResumePCFires(t *testing.T) {
+	g := NewGeneric(1)
+	cpu := g.AP(1)
+	mustWrite(t, cpu, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt)
+	pc := g.Core().Reg(adi.RegSelPC)
+	mustWrite(t, cpu, adi.RegFPCtrl, 3)
+	mustWrite(t, cpu, 0xE0002008, pc+0x10|1) // elsewhere: does not fire
+	mustWrite(t, cpu, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn)
+	if g.Core().Halted() {
+		t.Fatal("halted on a breakpoint away from the PC")
+	}
+	mustWrite(t, cpu, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt)
+	mustWrite(t, cpu, adi.RegDFSR, 0x1F)
+	mustWrite(t, cpu, 0xE000200C, pc|1)
+	mustWrite(t, cpu, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn)
+	if !g.Core().Halted() {
+		t.Fatal("a breakpoint at the resume PC did not halt the core")
+	}
+	if v := mustRead(t, cpu, adi.RegDFSR); v != adi.DFSRBkpt {
+		t.Errorf("DFSR 0x%X, want BKPT", v)
+	}
+	if v := mustRead(t, cpu, adi.RegDHCSR); v&adi.DHCSRCHalt == 0 || v&adi.DHCSRSHalt == 0 {
+		t.Errorf("DHCSR 0x%08X", v)
+	}
+	// FP_CTRL.ENABLE clear: nothing fires
+	mustWrite(t, cpu, adi.RegFPCtrl, 2)
+	mustWrite(t, cpu, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn)
+	if g.Core().Halted() {
+		t.Error("halted with the FPB disabled")
+	}
 }

@@ -63,9 +63,11 @@ const (
 
 // Breakpoint and watchpoint units of the modelled Cortex-M33: an FPBv2 with
 // eight instruction comparators and no literal comparators, a DWT with four
-// comparators. The comparators are programmable and read back, but never
-// fire: the core executes no code, so a breakpoint or watchpoint a debugger
-// sets is only recorded.
+// comparators. The comparators are programmable and read back, but as the
+// core executes no code a breakpoint or watchpoint a debugger sets is
+// mostly just recorded: the one case that fires is a breakpoint on the
+// instruction the core resumes at (its first fetch), which halts it again
+// at once with DFSR.BKPT, as on silicon. Watchpoints never fire.
 const (
 	NumFPBCode = 8
 	NumDWTComp = 4
@@ -119,6 +121,8 @@ type Core struct {
 	dwtCycCnt   uint32
 	dwtComp     [NumDWTComp]uint32
 	dwtFunc     [NumDWTComp]uint32 // writable bits of DWT_FUNCTIONn
+	bpArmed     int                // FP_COMPn writes that set BE on a clear comparator
+	wpArmed     int                // DWT_FUNCTIONn writes that set MATCH on a clear one
 }
 
 // NewCore returns a core that has just been powered on: running, debug
@@ -195,6 +199,7 @@ func (c *Core) PowerOn() {
 	c.fpEnable, c.fpComp = false, [NumFPBCode]uint32{}
 	c.dwtCtrl, c.dwtCycCnt = 0, 0
 	c.dwtComp, c.dwtFunc = [NumDWTComp]uint32{}, [NumDWTComp]uint32{}
+	c.bpArmed, c.wpArmed = 0, 0
 	c.resetLocked()
 }
 
@@ -361,7 +366,11 @@ func (c *Core) writeUnits(addr, v uint32) {
 			c.fpEnable = v&1 != 0
 		}
 	case addr >= regFPComp0 && addr < regFPComp0+4*NumFPBCode:
-		c.fpComp[(addr-regFPComp0)/4] = v & fpCompWritable
+		n := (addr - regFPComp0) / 4
+		if c.fpComp[n]&1 == 0 && v&1 != 0 {
+			c.bpArmed++
+		}
+		c.fpComp[n] = v & fpCompWritable
 	case addr == adi.RegDWTCtrl:
 		c.dwtCtrl = v & dwtCtrlWritable
 	case addr == dwtCycCnt:
@@ -372,14 +381,17 @@ func (c *Core) writeUnits(addr, v uint32) {
 		case 0:
 			c.dwtComp[n] = v
 		case dwtFunctionOffset:
+			if c.dwtFunc[n]&0xF == 0 && v&0xF != 0 {
+				c.wpArmed++
+			}
 			c.dwtFunc[n] = v & dwtFuncWritable
 		}
 	}
 }
 
 // Breakpoints returns the instruction addresses of the enabled FPB
-// comparators (FP_COMPn.BE set) while FP_CTRL.ENABLE is set. They never
-// fire: the core executes no code.
+// comparators (FP_COMPn.BE set) while FP_CTRL.ENABLE is set. Only one at
+// the PC the core resumes at fires: the core executes no code.
 func (c *Core) Breakpoints() []uint32 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -393,6 +405,16 @@ func (c *Core) Breakpoints() []uint32 {
 		}
 	}
 	return out
+}
+
+// Armed counts, since power-on, how many times a debugger enabled an FPB
+// comparator (breakpoints) and a DWT comparator (watchpoints). Debuggers
+// remove breakpoints and watchpoints whenever the core stops, so this is
+// the record that they were set.
+func (c *Core) Armed() (breakpoints, watchpoints int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bpArmed, c.wpArmed
 }
 
 // Watchpoint is one DWT comparator a debugger armed: the address it
@@ -603,12 +625,34 @@ func (c *Core) writeDHCSRLocked(v uint32) {
 		}
 	case c.ctrl&adi.DHCSRCHalt == 0 && c.halted:
 		c.halted = false
-		if c.ctrl&adi.DHCSRCStep != 0 {
+		switch {
+		case c.ctrl&adi.DHCSRCStep != 0:
 			// one instruction, then back in debug state
 			c.retire = true
 			c.halted = true
 			c.ctrl |= adi.DHCSRCHalt
 			c.dfsr |= adi.DFSRHalted
+		case c.breakpointAtPCLocked():
+			// the first fetch matches a comparator: back in debug state
+			c.halted = true
+			c.ctrl |= adi.DHCSRCHalt
+			c.dfsr |= adi.DFSRBkpt
 		}
 	}
+}
+
+// breakpointAtPCLocked reports whether an enabled FPB comparator matches
+// the instruction at the PC. As the core executes no code, that first fetch
+// after a resume is the only one a breakpoint can match.
+func (c *Core) breakpointAtPCLocked() bool {
+	if !c.fpEnable {
+		return false
+	}
+	pc := c.regs[adi.RegSelPC] &^ 1
+	for _, v := range c.fpComp {
+		if v&1 != 0 && v&^1 == pc {
+			return true
+		}
+	}
+	return false
 }
