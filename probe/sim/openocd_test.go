@@ -33,6 +33,12 @@ var (
 // iface (its "%d" is the port), target cfg and cmds.
 func runOpenOCDWith(t *testing.T, probes []*Probe, iface []string, target string, cmds ...string) string {
 	t.Helper()
+	return runOpenOCDCost(t, probes, CostOptions{}, iface, target, cmds...)
+}
+
+// runOpenOCDCost is runOpenOCDWith with the server accounting as opts asks.
+func runOpenOCDCost(t *testing.T, probes []*Probe, opts CostOptions, iface []string, target string, cmds ...string) string {
+	t.Helper()
 	openocd := needPeer(t, "openocd", "openocd")
 	cfg, err := filepath.Abs(target)
 	if err != nil {
@@ -45,7 +51,7 @@ func runOpenOCDWith(t *testing.T, probes []*Probe, iface []string, target string
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, l, probes...) }()
+	go func() { served <- ServeWith(ctx, l, opts, probes...) }()
 	port := l.Addr().(*net.TCPAddr).Port
 
 	var args []string

@@ -210,3 +210,29 @@ func TestGDBHardwareBreakAndWatch(t *testing.T) {
 func vectorTable(sp, pc uint32) []byte {
 	return binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, sp), pc)
 }
+
+// TestOpenOCDCostLog: an OpenOCD session through the simulated
+// stlink-server leaves exactly one JSON line in the cost log, and its
+// transfers, SWD bits and modelled time are the probe's own counts of
+// what OpenOCD sent (it was the only client).
+func TestOpenOCDCostLog(t *testing.T) {
+	p, _ := newH5Probe(t, stm32h5.Config{Line: stm32h5.LineH563})
+	var costLog, summary syncBuffer
+	runOpenOCDCost(t, []*Probe{p}, CostOptions{CostLog: &costLog, Summary: &summary}, dapDirect, projectOpenOCDConfig,
+		"init", "halt", "mdw 0x20000000 16", "shutdown")
+	logged := decodeCostLog(t, costLog.String())
+	if len(logged) != 1 {
+		t.Fatalf("cost log has %d lines, want 1:\n%s", len(logged), costLog.String())
+	}
+	got, want := logged[0], p.Stats()
+	if got.Commands != want.Commands || got.USBTransfers != want.USBTransfers || got.SWDBits != want.SWDBits || got.Modelled != want.Wire {
+		t.Errorf("cost log %+v, probe counted %+v", got, want)
+	}
+	if got.Commands == 0 || got.CommandsByKind["READ_IDCODES"] == 0 || got.CommandsByKind["RW_MISC_OUT"] == 0 {
+		t.Errorf("the session does not show OpenOCD's commands: %v", got.CommandsByKind)
+	}
+	if !strings.HasPrefix(summary.String(), "stlink-server session 1 (127.0.0.1:") {
+		t.Errorf("summary %q", summary.String())
+	}
+	t.Logf("%s", summary.String())
+}
