@@ -167,9 +167,13 @@ func (s *Session) Add(probe string, cmd [16]byte, c Stats) {
 }
 
 // Pace waits d when the options ask for paced replies.
-func (s *Session) Pace(d time.Duration) {
-	if s.a.opts.Pace && d > 0 {
-		s.a.sleep(d)
+func (s *Session) Pace(d time.Duration) { s.a.Pace(d) }
+
+// Pace waits d when the options ask for paced replies (for a server that
+// paces outside a session's calls).
+func (a *Accountant) Pace(d time.Duration) {
+	if a.opts.Pace && d > 0 {
+		a.sleep(d)
 	}
 }
 
