@@ -34,6 +34,11 @@ type CoreConfig struct {
 	// and bit 0 as EPSR.T, VTOR at the table. nil uses ResetPC and ResetSP.
 	// It is called under the core's lock and must not call back into it.
 	VectorTable func() (addr, sp, pc uint32)
+	// BootSecure reports, at each reset of a core with the Security
+	// Extension, whether it starts in the Secure state (DSCSR.CDS set, the
+	// initial SP also in MSP_S) or the Non-secure one (MSP_NS). nil means
+	// Secure, as Armv8-M resets. Called under the core's lock.
+	BootSecure func() bool
 	// Security says whether the core implements the Armv8-M Security
 	// Extension: ID_PFR1.Security reads 1 and the secure banked registers
 	// exist.
@@ -73,6 +78,8 @@ const (
 	NumDWTComp = 4
 
 	regIDPFR1   = 0xE000ED44
+	regSelMSPNS = 0x18 // DCRSR REGSEL of MSP_NS
+	regSelMSPS  = 0x1A // DCRSR REGSEL of MSP_S
 	regFPComp0  = 0xE0002008
 	regDWTComp0 = 0xE0001020
 	// FP_CTRL: REV [31:28] = 1 (FPBv2), NUM_CODE[6:4] [14:12],
@@ -153,6 +160,15 @@ func (c *Core) resetRegsLocked() {
 	c.regs[adi.RegSelLR] = 0xFFFFFFFF
 	c.regs[adi.RegSelPC] = pc &^ 1
 	c.regs[adi.RegSelXPSR] = (pc & 1) << 24 // EPSR.T from the reset vector
+	if c.cfg.Security {
+		if c.cfg.BootSecure == nil || c.cfg.BootSecure() {
+			c.regs[regSelMSPS] = sp
+			c.dscsr |= adi.DSCSRCDS
+		} else {
+			c.regs[regSelMSPNS] = sp
+			c.dscsr &^= adi.DSCSRCDS
+		}
+	}
 	c.prigroup = 0
 	c.vtor = table &^ 0x7F
 }

@@ -157,3 +157,29 @@ func TestBreakpointUnitsOnH5(t *testing.T) {
 		t.Errorf("DWT_CTRL 0x%08X: want 4 comparators", v)
 	}
 }
+
+func TestResetSecurityState(t *testing.T) {
+	tests := []struct {
+		name   string
+		cfg    Config
+		secure bool
+		bank   int // DCRSR REGSEL holding the initial SP too; 0: none
+	}{
+		{"TrustZone enabled", Config{Line: LineH563, TZEN: targets.TZENEnabled}, true, 0x1A},
+		{"TrustZone disabled", Config{Line: LineH563, TZEN: targets.TZENDisabled}, false, 0x18},
+		{"H503", Config{Line: LineH503}, false, 0},
+	}
+	for _, tc := range tests {
+		m := newModel(t, tc.cfg)
+		if err := m.LoadFlash(0x08000000, vectors(0x20002000, 0x08000101)); err != nil {
+			t.Fatal(err)
+		}
+		m.Core().Reset()
+		if cds := rd(t, m, 1, adi.RegDSCSR)&adi.DSCSRCDS != 0; cds != tc.secure {
+			t.Errorf("%s: DSCSR.CDS %v, want %v", tc.name, cds, tc.secure)
+		}
+		if tc.bank != 0 && m.Core().Reg(tc.bank) != 0x20002000 {
+			t.Errorf("%s: banked SP 0x%02X = 0x%08X", tc.name, tc.bank, m.Core().Reg(tc.bank))
+		}
+	}
+}

@@ -292,6 +292,7 @@ func (m *Model) build() {
 		Security:          coreHasSecurity(m.line),
 		DAuthStatus:       m.dauthStatus,
 		VectorTable:       m.vectorTable,
+		BootSecure:        m.bootSecure,
 	})
 	readDBGMCU := func(off uint32) (uint32, error) {
 		if v, ok := dbgmcuID(off, m.line.DevID); ok {
@@ -510,6 +511,14 @@ func (m *Model) vectorTable() (addr, sp, pc uint32) {
 	}
 	addr = bootAddress(tzen, m.cur["NSBOOTR"], m.cur["SECBOOTR"])
 	return addr, m.bootWordLocked(addr), m.bootWordLocked(addr + 4)
+}
+
+// bootSecure is the core's reset hook: with TrustZone enabled the core
+// starts Secure at SECBOOTADD, otherwise Non-secure.
+func (m *Model) bootSecure() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.line.TrustZone && targets.TZENOf(m.cur["OPTSR2"]).Enabled()
 }
 
 // bootWordLocked reads a vector-table word at addr: from the user flash
