@@ -6,7 +6,9 @@
 //
 // Time is modelled, not measured: every exchange costs USB latency plus
 // payload at the bus rate plus SWD bits at the set clock, and the chip is
-// advanced by that much. Nothing here sleeps.
+// advanced by that much. Nothing here sleeps, unless a server is asked to
+// pace its replies (CostOptions.Pace); servers can account for that cost
+// per client session (ServeWith, the USB relay's StartWith).
 //
 // Where public sources do not say what the real firmware does, the model
 // makes one choice and keeps it in one place:
