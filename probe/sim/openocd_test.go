@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -16,8 +15,6 @@ import (
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets/chipsim"
 )
-
-const openocdPath = "/usr/bin/openocd"
 
 // runOpenOCD serves p on a free port and runs OpenOCD (dap-direct over the
 // stlink-server backend, the H5-like target of testdata) with cmds.
@@ -36,9 +33,13 @@ var (
 // iface (its "%d" is the port), target cfg and cmds.
 func runOpenOCDWith(t *testing.T, probes []*Probe, iface []string, target string, cmds ...string) string {
 	t.Helper()
-	if _, err := os.Stat(openocdPath); err != nil {
-		t.Skipf("OpenOCD peer test needs %s (Debian package openocd 0.12): %v", openocdPath, err)
-	}
+	return runOpenOCDCost(t, probes, CostOptions{}, iface, target, cmds...)
+}
+
+// runOpenOCDCost is runOpenOCDWith with the server accounting as opts asks.
+func runOpenOCDCost(t *testing.T, probes []*Probe, opts CostOptions, iface []string, target string, cmds ...string) string {
+	t.Helper()
+	openocd := needPeer(t, "openocd", "openocd")
 	cfg, err := filepath.Abs(target)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +51,7 @@ func runOpenOCDWith(t *testing.T, probes []*Probe, iface []string, target string
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, l, probes...) }()
+	go func() { served <- ServeWith(ctx, l, opts, probes...) }()
 	port := l.Addr().(*net.TCPAddr).Port
 
 	var args []string
@@ -65,7 +66,7 @@ func runOpenOCDWith(t *testing.T, probes []*Probe, iface []string, target string
 	for _, c := range cmds {
 		args = append(args, "-c", c)
 	}
-	out, err := exec.CommandContext(ctx, openocdPath, args...).CombinedOutput()
+	out, err := exec.CommandContext(ctx, openocd, args...).CombinedOutput()
 	cancel()
 	if serr := <-served; serr != nil {
 		t.Errorf("Serve: %v", serr)

@@ -29,7 +29,20 @@ const deviceIDBase = 0x1234
 // Serve returns nil once ctx is cancelled (it closes l and every
 // connection), or the listener's error.
 func Serve(ctx context.Context, l net.Listener, probes ...*Probe) error {
+	return ServeWith(ctx, l, CostOptions{}, probes...)
+}
+
+// ServeWith is Serve that accounts for each client (one TCP connection is
+// one session) as opts asks: a summary when the client leaves, a JSON line
+// in the cost log, replies paced to their modelled time.
+func ServeWith(ctx context.Context, l net.Listener, opts CostOptions, probes ...*Probe) error {
+	return serve(ctx, l, NewAccountant("stlink-server", opts), probes)
+}
+
+// serve is ServeWith with its accountant.
+func serve(ctx context.Context, l net.Listener, acct *Accountant, probes []*Probe) error {
 	s := newServer(probes)
+	s.acct = acct
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -65,6 +78,7 @@ func Serve(ctx context.Context, l net.Listener, probes ...*Probe) error {
 // server is the state shared by Serve's clients.
 type server struct {
 	probes []*Probe
+	acct   *Accountant
 
 	mu       sync.Mutex
 	conns    map[uint32]*Probe // connect id → probe
@@ -74,7 +88,8 @@ type server struct {
 
 // newServer returns the shared state of a server for probes.
 func newServer(probes []*Probe) *server {
-	return &server{probes: probes, conns: map[uint32]*Probe{}, users: map[*Probe]int{}, nextConn: 0xC0DE0001}
+	return &server{probes: probes, acct: NewAccountant("stlink-server", CostOptions{}),
+		conns: map[uint32]*Probe{}, users: map[*Probe]int{}, nextConn: 0xC0DE0001}
 }
 
 // visible returns the probes still plugged in, in list order.
@@ -99,6 +114,8 @@ func (s *server) deviceID(p *Probe) uint32 {
 
 // client serves one TCP connection until it closes or breaks the protocol.
 func (s *server) client(c net.Conn) {
+	sess := s.acct.Begin(c.RemoteAddr().String())
+	defer sess.End()
 	mine := map[uint32]bool{}
 	defer func() {
 		s.mu.Lock()
@@ -116,14 +133,15 @@ func (s *server) client(c net.Conn) {
 		if err != nil {
 			return // EOF, or a request we cannot frame: drop the client
 		}
-		if _, err := c.Write(s.reply(req, mine)); err != nil {
+		sess.Request()
+		if _, err := c.Write(s.reply(req, mine, sess)); err != nil {
 			return
 		}
 	}
 }
 
 // reply computes the answer to one request.
-func (s *server) reply(req stlinkserver.Request, mine map[uint32]bool) []byte {
+func (s *server) reply(req stlinkserver.Request, mine map[uint32]bool, sess *Session) []byte {
 	switch req.Op {
 	case stlinkserver.OpRefreshDeviceList:
 		return stlinkserver.EncodeStatus(stlinkserver.StatusOK)
@@ -186,13 +204,13 @@ func (s *server) reply(req stlinkserver.Request, mine map[uint32]bool) []byte {
 		s.mu.Unlock()
 		return stlinkserver.EncodeClients(stlinkserver.StatusOK, uint32(n))
 	case stlinkserver.OpSendUSBCmd:
-		return s.usb(req, mine)
+		return s.usb(req, mine, sess)
 	}
 	return stlinkserver.EncodeStatus(stlinkserver.StatusCmdNotAvailable)
 }
 
-// usb passes one SEND_USB_CMD to the probe.
-func (s *server) usb(req stlinkserver.Request, mine map[uint32]bool) []byte {
+// usb passes one SEND_USB_CMD to the probe, accounting for it in sess.
+func (s *server) usb(req stlinkserver.Request, mine map[uint32]bool, sess *Session) []byte {
 	u := req.USB
 	want := 0
 	if u.Type != stlinkserver.USBWrite {
@@ -210,7 +228,11 @@ func (s *server) usb(req stlinkserver.Request, mine map[uint32]bool) []byte {
 		}
 		return stlinkserver.EncodeUSBReply(stlinkserver.StatusOK, nil, want) // no trace data
 	}
-	reply, hasIn, err := p.exchange(u.Cmd, u.Data)
+	reply, hasIn, cost, err := p.exchange(u.Cmd, u.Data)
+	if err == nil {
+		sess.Add(p.Config().Serial, u.Cmd, cost)
+		sess.Pace(cost.Wire)
+	}
 	switch {
 	case errors.Is(err, ErrUnplugged):
 		return stlinkserver.EncodeUSBReply(stlinkserver.StatusTransferError, nil, want)

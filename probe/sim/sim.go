@@ -6,7 +6,9 @@
 //
 // Time is modelled, not measured: every exchange costs USB latency plus
 // payload at the bus rate plus SWD bits at the set clock, and the chip is
-// advanced by that much. Nothing here sleeps.
+// advanced by that much. Nothing here sleeps, unless a server is asked to
+// pace its replies (CostOptions.Pace); servers can account for that cost
+// per client session (ServeWith, the USB relay's StartWith).
 //
 // Where public sources do not say what the real firmware does, the model
 // makes one choice and keeps it in one place:
@@ -276,23 +278,32 @@ func (p *Probe) takeFault() (FaultKind, bool) {
 // them; false means the command has no IN phase (or the probe did not
 // answer: unplugged, injected timeout). Injected reply faults apply.
 func (p *Probe) Handle(cmd [16]byte, out []byte) ([]byte, bool) {
-	reply, hasIn, _ := p.exchange(cmd, out)
+	reply, hasIn, _, _ := p.exchange(cmd, out)
 	return reply, hasIn
 }
 
-// exchange is Handle with the reason a reply is missing.
-func (p *Probe) exchange(cmd [16]byte, out []byte) ([]byte, bool, error) {
+// HandleCost is Handle that also returns what the exchange cost on the
+// modelled clock (zero when the probe did not answer), for servers that
+// account per client (see Session).
+func (p *Probe) HandleCost(cmd [16]byte, out []byte) ([]byte, bool, Stats) {
+	reply, hasIn, cost, _ := p.exchange(cmd, out)
+	return reply, hasIn, cost
+}
+
+// exchange is Handle with the exchange's cost and the reason a reply is
+// missing.
+func (p *Probe) exchange(cmd [16]byte, out []byte) ([]byte, bool, Stats, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.unplugged {
-		return nil, false, ErrUnplugged
+		return nil, false, Stats{}, ErrUnplugged
 	}
 	if len(p.faults) > 0 && p.faults[0].Kind == FaultTimeout {
 		p.takeFault()
-		return nil, false, fmt.Errorf("command %02X %02X: %w (%w)", cmd[0], cmd[1], ErrTimeout, context.DeadlineExceeded)
+		return nil, false, Stats{}, fmt.Errorf("command %02X %02X: %w (%w)", cmd[0], cmd[1], ErrTimeout, context.DeadlineExceeded)
 	}
 	reply, hasIn := p.fw.handle(cmd, out)
-	p.account(len(out), len(reply), hasIn)
+	cost := p.account(len(out), len(reply), hasIn)
 	if hasIn {
 		if kind, ok := p.takeFault(); ok {
 			switch kind {
@@ -307,7 +318,7 @@ func (p *Probe) exchange(cmd [16]byte, out []byte) ([]byte, bool, error) {
 			}
 		}
 	}
-	return reply, hasIn, nil
+	return reply, hasIn, cost, nil
 }
 
 // Xfer is the in-process transport: it sends cmd and out, then reads
@@ -325,7 +336,7 @@ func (p *Probe) Xfer(ctx context.Context, cmd [16]byte, out, in []byte) error {
 	if closed {
 		return ErrClosed
 	}
-	reply, hasIn, err := p.exchange(cmd, out)
+	reply, hasIn, _, err := p.exchange(cmd, out)
 	if err != nil {
 		return err
 	}
@@ -351,8 +362,8 @@ const (
 )
 
 // account adds the cost of one exchange (the firmware has added its SWD
-// bits to fw.bits) and advances the chip by it.
-func (p *Probe) account(outLen, replyLen int, hasIn bool) {
+// bits to fw.bits), advances the chip by it and returns it.
+func (p *Probe) account(outLen, replyLen int, hasIn bool) Stats {
 	transfers := 1
 	if outLen > 0 {
 		transfers++
@@ -373,14 +384,21 @@ func (p *Probe) account(outLen, replyLen int, hasIn bool) {
 	}
 	d += p.fw.extra
 	p.fw.extra = 0
-	p.stats.Commands++
-	p.stats.USBTransfers += transfers
-	p.stats.SWDBits += bits
-	p.stats.Wire += d
+	cost := Stats{Commands: 1, USBTransfers: transfers, SWDBits: bits, Wire: d}
+	p.stats.add(cost)
 	p.now += d
 	if p.cfg.Chip != nil {
 		p.cfg.Chip.Advance(d)
 	}
+	return cost
+}
+
+// add adds o to s.
+func (s *Stats) add(o Stats) {
+	s.Commands += o.Commands
+	s.USBTransfers += o.USBTransfers
+	s.SWDBits += o.SWDBits
+	s.Wire += o.Wire
 }
 
 // OutDataLen returns the number of OUT data bytes the firmware expects

@@ -104,8 +104,8 @@ func TestGenericIdentity(t *testing.T) {
 	if v := mustRead(t, cpu, adi.ROMTableBase); v != 0xFFF0F003 {
 		t.Errorf("ROM entry 0 = 0x%08X", v)
 	}
-	if v := mustRead(t, cpu, adi.RegDWTCtrl); v != 0 {
-		t.Errorf("DWT_CTRL = 0x%08X", v)
+	if v := mustRead(t, cpu, adi.RegDWTCtrl); v != 0x40000000 {
+		t.Errorf("DWT_CTRL = 0x%08X, want NUMCOMP 4", v)
 	}
 	if _, err := g.AP(0).Read(0x20000000, Word, 0); !errors.Is(err, ErrBusFault) {
 		t.Errorf("AP0 does not reach RAM: %v", err)
@@ -255,10 +255,152 @@ func TestFPCtrlEnable(t *testing.T) {
 		t.Errorf("FP_CTRL 0x%08X enabled without KEY", v)
 	}
 	mustWrite(t, cpu, adi.RegFPCtrl, 3)
-	if v := mustRead(t, cpu, adi.RegFPCtrl); v != 0x10000001 {
-		t.Errorf("FP_CTRL 0x%08X, want 0x10000001", v)
+	if v := mustRead(t, cpu, adi.RegFPCtrl); v != 0x10000081 {
+		t.Errorf("FP_CTRL 0x%08X, want 0x10000081", v)
 	}
 	if v := mustRead(t, g.AP(0), 0xE0044000); v != 0 {
 		t.Errorf("AP0 DBGMCU block reads 0x%08X", v)
+	}
+}
+
+func TestBreakpointAndWatchpointUnits(t *testing.T) {
+	g := NewGeneric(1)
+	cpu := g.AP(1)
+	// FP_CTRL: FPBv2, NUM_CODE 8 (bits [14:12] and [7:4]), NUM_LIT 0
+	v := mustRead(t, cpu, adi.RegFPCtrl)
+	if rev, code, lit := v>>28, (v>>12&7)<<4|v>>4&0xF, v>>8&0xF; rev != 1 || code != 8 || lit != 0 {
+		t.Errorf("FP_CTRL 0x%08X: REV %d NUM_CODE %d NUM_LIT %d, want 1 8 0", v, rev, code, lit)
+	}
+	mustWrite(t, cpu, adi.RegFPCtrl, 3)
+	for i := uint32(0); i < NumFPBCode; i++ {
+		mustWrite(t, cpu, 0xE0002008+4*i, 0x08000100+8*i|1)
+	}
+	for i := uint32(0); i < NumFPBCode; i++ {
+		if got := mustRead(t, cpu, 0xE0002008+4*i); got != 0x08000100+8*i|1 {
+			t.Errorf("FP_COMP%d = 0x%08X", i, got)
+		}
+	}
+	if bp := g.Core().Breakpoints(); len(bp) != NumFPBCode || bp[0] != 0x08000100 {
+		t.Errorf("Breakpoints() = %#x", bp)
+	}
+	if mustRead(t, cpu, 0xE0002008+4*NumFPBCode) != 0 {
+		t.Error("a ninth comparator reads back")
+	}
+
+	// DWT: NUMCOMP 4, COMPn and FUNCTIONn read back, ID fields fixed
+	if n := mustRead(t, cpu, adi.RegDWTCtrl) >> 28; n != NumDWTComp {
+		t.Errorf("DWT_CTRL.NUMCOMP = %d", n)
+	}
+	mustWrite(t, cpu, 0xE0001020+16*2, 0x20000040)
+	mustWrite(t, cpu, 0xE0001028+16*2, 0xFFFFFFFF&^(1<<24)|0x815) // ID and MATCHED are read-only
+	if got := mustRead(t, cpu, 0xE0001020+16*2); got != 0x20000040 {
+		t.Errorf("DWT_COMP2 = 0x%08X", got)
+	}
+	if got := mustRead(t, cpu, 0xE0001028+16*2); got != dwtFuncIDEven|0xC3F {
+		t.Errorf("DWT_FUNCTION2 = 0x%08X", got)
+	}
+	if got := mustRead(t, cpu, 0xE0001028+16*1); got != dwtFuncIDOdd {
+		t.Errorf("DWT_FUNCTION1 = 0x%08X", got)
+	}
+	wp := g.Core().Watchpoints()
+	if len(wp) != 1 || wp[0].Addr != 0x20000040 {
+		t.Errorf("Watchpoints() = %+v", wp)
+	}
+	if bp, wp := g.Core().Armed(); bp != NumFPBCode || wp != 1 {
+		t.Errorf("Armed() = %d, %d; want %d, 1", bp, wp, NumFPBCode)
+	}
+	// a system reset keeps them, a power-on clears them
+	g.Core().Reset()
+	if len(g.Core().Breakpoints()) != NumFPBCode || len(g.Core().Watchpoints()) != 1 {
+		t.Error("a system reset cleared the comparators")
+	}
+	g.Core().PowerOn()
+	if len(g.Core().Breakpoints()) != 0 || len(g.Core().Watchpoints()) != 0 {
+		t.Error("power-on kept the comparators")
+	}
+}
+
+func TestSecurityIdentification(t *testing.T) {
+	tests := []struct {
+		name      string
+		cfg       CoreConfig
+		pfr1, dau uint32
+	}{
+		{"no Security Extension", CoreConfig{}, IDPFR1NoSecurity, DAuthNoSecurity},
+		{"Security Extension", CoreConfig{Security: true}, IDPFR1Security, DAuthSecureOpen},
+		{"secure debug closed", CoreConfig{Security: true, DAuthStatus: func() uint32 { return DAuthSecureClosed }}, IDPFR1Security, DAuthSecureClosed},
+	}
+	for _, tc := range tests {
+		c := NewCore(tc.cfg)
+		r := c.Region()
+		if v, _ := r.Read(0xE000ED44, Word, 0); v != tc.pfr1 {
+			t.Errorf("%s: ID_PFR1 0x%08X, want 0x%08X", tc.name, v, tc.pfr1)
+		}
+		if v, _ := r.Read(adi.RegDAUTHSTATUS, Word, 0); v != tc.dau {
+			t.Errorf("%s: DAUTHSTATUS 0x%08X, want 0x%08X", tc.name, v, tc.dau)
+		}
+	}
+}
+
+func TestResetLoadsVectorTable(t *testing.T) {
+	table := [2]uint32{0x2000FFFF, 0x08000401} // SP with low bits set, Thumb reset handler
+	c := NewCore(CoreConfig{VectorTable: func() (uint32, uint32, uint32) { return 0x08000000, table[0], table[1] }})
+	check := func(when string, sp, pc, xpsr uint32) {
+		t.Helper()
+		if got := c.Reg(adi.RegSelSP); got != sp {
+			t.Errorf("%s: SP 0x%08X, want 0x%08X", when, got, sp)
+		}
+		if got := c.Reg(adi.RegSelMSP); got != sp {
+			t.Errorf("%s: MSP 0x%08X, want 0x%08X", when, got, sp)
+		}
+		if got := c.Reg(adi.RegSelPC); got != pc {
+			t.Errorf("%s: PC 0x%08X, want 0x%08X", when, got, pc)
+		}
+		if got := c.Reg(adi.RegSelXPSR); got != xpsr {
+			t.Errorf("%s: xPSR 0x%08X, want 0x%08X", when, got, xpsr)
+		}
+	}
+	check("power-on", 0x2000FFFC, 0x08000400, 1<<24)
+	table = [2]uint32{0x20001000, 0x08000800}
+	c.Reset()
+	check("reset", 0x20001000, 0x08000800, 0) // bit 0 clear: EPSR.T clear
+	if v, _ := c.Region().Read(0xE000ED08, Word, 0); v != 0x08000000 {
+		t.Errorf("VTOR 0x%08X", v)
+	}
+	// erased flash: the values a blank chip shows
+	table = [2]uint32{0xFFFFFFFF, 0xFFFFFFFF}
+	c.Reset()
+	check("erased", 0xFFFFFFFC, 0xFFFFFFFE, 1<<24)
+}
+
+func TestBreakpointAtResumePCFires(t *testing.T) {
+	g := NewGeneric(1)
+	cpu := g.AP(1)
+	mustWrite(t, cpu, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt)
+	pc := g.Core().Reg(adi.RegSelPC)
+	mustWrite(t, cpu, adi.RegFPCtrl, 3)
+	mustWrite(t, cpu, 0xE0002008, pc+0x10|1) // elsewhere: does not fire
+	mustWrite(t, cpu, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn)
+	if g.Core().Halted() {
+		t.Fatal("halted on a breakpoint away from the PC")
+	}
+	mustWrite(t, cpu, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt)
+	mustWrite(t, cpu, adi.RegDFSR, 0x1F)
+	mustWrite(t, cpu, 0xE000200C, pc|1)
+	mustWrite(t, cpu, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn)
+	if !g.Core().Halted() {
+		t.Fatal("a breakpoint at the resume PC did not halt the core")
+	}
+	if v := mustRead(t, cpu, adi.RegDFSR); v != adi.DFSRBkpt {
+		t.Errorf("DFSR 0x%X, want BKPT", v)
+	}
+	if v := mustRead(t, cpu, adi.RegDHCSR); v&adi.DHCSRCHalt == 0 || v&adi.DHCSRSHalt == 0 {
+		t.Errorf("DHCSR 0x%08X", v)
+	}
+	// FP_CTRL.ENABLE clear: nothing fires
+	mustWrite(t, cpu, adi.RegFPCtrl, 2)
+	mustWrite(t, cpu, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn)
+	if g.Core().Halted() {
+		t.Error("halted with the FPB disabled")
 	}
 }

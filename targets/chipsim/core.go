@@ -24,10 +24,83 @@ type CoreConfig struct {
 	OnSysResetRequest func()
 	// SecureDebug reports DHCSR.S_SDE (secure debug enabled); nil means false.
 	SecureDebug func() bool
-	// ResetPC and ResetSP are the PC and SP after a reset (defaults
-	// 0x08000000 and 0x20010000).
+	// ResetPC and ResetSP are the PC and SP after a reset when VectorTable
+	// is nil (defaults 0x08000000 and 0x20010000).
 	ResetPC, ResetSP uint32
+	// VectorTable returns, at each reset, the address of the vector table
+	// the core boots from and its first two words (initial SP, reset
+	// vector); the core then starts as an Armv8-M core does: SP and MSP
+	// from word 0 (bits [1:0] cleared), PC from word 1 with bit 0 cleared
+	// and bit 0 as EPSR.T, VTOR at the table. nil uses ResetPC and ResetSP.
+	// It is called under the core's lock and must not call back into it.
+	VectorTable func() (addr, sp, pc uint32)
+	// BootSecure reports, at each reset of a core with the Security
+	// Extension, whether it starts in the Secure state (DSCSR.CDS set, the
+	// initial SP also in MSP_S) or the Non-secure one (MSP_NS). nil means
+	// Secure, as Armv8-M resets. Called under the core's lock.
+	BootSecure func() bool
+	// Security says whether the core implements the Armv8-M Security
+	// Extension: ID_PFR1.Security reads 1 and the secure banked registers
+	// exist.
+	Security bool
+	// DAuthStatus returns DAUTHSTATUS (0xE000EFB8); nil reads
+	// DAuthNoSecurity or DAuthSecureOpen per Security. It is called under
+	// the core's lock and must not call back into it.
+	DAuthStatus func() uint32
 }
+
+// DAUTHSTATUS values (Armv8-M: NSID [1:0], NSNID [3:2], SID [5:4], SNID
+// [7:6]; 0b11 implemented and allowed, 0b10 implemented and not allowed,
+// 0b00 for SID/SNID: no Security Extension).
+const (
+	DAuthNoSecurity    = 0x0000000F // non-secure debug allowed, no Security Extension
+	DAuthSecureOpen    = 0x000000FF // secure and non-secure debug allowed
+	DAuthSecureClosed  = 0x000000AF // non-secure debug allowed, secure debug not
+	DAuthAllClosed     = 0x000000AA // Security Extension, no debug allowed
+	DAuthNoSecNSClosed = 0x0000000A // no Security Extension, non-secure debug not allowed
+)
+
+// ID_PFR1 values (Armv8-M: Security [7:4], MProgMod [11:8] = 0b0010).
+const (
+	IDPFR1NoSecurity = 0x00000200
+	IDPFR1Security   = 0x00000210
+)
+
+// Breakpoint and watchpoint units of the modelled Cortex-M33: an FPBv2 with
+// eight instruction comparators and no literal comparators, a DWT with four
+// comparators. The comparators are programmable and read back, but as the
+// core executes no code a breakpoint or watchpoint a debugger sets is
+// mostly just recorded: the one case that fires is a breakpoint on the
+// instruction the core resumes at (its first fetch), which halts it again
+// at once with DFSR.BKPT, as on silicon. Watchpoints never fire.
+const (
+	NumFPBCode = 8
+	NumDWTComp = 4
+
+	regIDPFR1   = 0xE000ED44
+	regSelMSPNS = 0x18 // DCRSR REGSEL of MSP_NS
+	regSelMSPS  = 0x1A // DCRSR REGSEL of MSP_S
+	regFPComp0  = 0xE0002008
+	regDWTComp0 = 0xE0001020
+	// FP_CTRL: REV [31:28] = 1 (FPBv2), NUM_CODE[6:4] [14:12],
+	// NUM_LIT [11:8], NUM_CODE[3:0] [7:4], KEY [1], ENABLE [0].
+	fpCtrlFixed = 1<<28 | (NumFPBCode>>4)<<12 | (NumFPBCode&0xF)<<4
+	// DWT_CTRL: NUMCOMP [31:28]; the low control bits are read/write.
+	dwtCtrlFixed    = NumDWTComp << 28
+	dwtCtrlWritable = 0x00FFFFFF
+	// DWT_FUNCTIONn: ID [31:27] (what comparator n can match; even
+	// comparators instruction and data address, odd ones also data value
+	// and the cycle counter, as Cortex-M33 parts are commonly reported),
+	// MATCHED [24] (never set here), DATAVSIZE [11:10], ACTION [5:4],
+	// MATCH [3:0].
+	dwtFuncIDEven     = 0x58000000
+	dwtFuncIDOdd      = 0xF0000000
+	dwtFuncWritable   = 0x00000C3F
+	fpCompWritable    = 0xFFFFFFFF
+	dwtCycCnt         = 0xE0001004
+	dwtCompStride     = 16
+	dwtFunctionOffset = 8
+)
 
 // Core is the debug view of a Cortex-M33: the System Control Space
 // registers a debugger uses (DHCSR, DCRSR/DCRDR, DEMCR, AIRCR, CPUID, DFSR,
@@ -50,6 +123,13 @@ type Core struct {
 	dscsr       uint32
 	vtor        uint32
 	fpEnable    bool // FP_CTRL.ENABLE
+	fpComp      [NumFPBCode]uint32
+	dwtCtrl     uint32 // writable bits of DWT_CTRL
+	dwtCycCnt   uint32
+	dwtComp     [NumDWTComp]uint32
+	dwtFunc     [NumDWTComp]uint32 // writable bits of DWT_FUNCTIONn
+	bpArmed     int                // FP_COMPn writes that set BE on a clear comparator
+	wpArmed     int                // DWT_FUNCTIONn writes that set MATCH on a clear one
 }
 
 // NewCore returns a core that has just been powered on: running, debug
@@ -70,13 +150,27 @@ func (c *Core) resetRegsLocked() {
 	for i := range c.regs {
 		c.regs[i] = 0
 	}
-	c.regs[adi.RegSelSP] = c.cfg.ResetSP
-	c.regs[adi.RegSelMSP] = c.cfg.ResetSP
+	table, sp, pc := uint32(0), c.cfg.ResetSP, c.cfg.ResetPC|1
+	if c.cfg.VectorTable != nil {
+		table, sp, pc = c.cfg.VectorTable()
+	}
+	sp &^= 3
+	c.regs[adi.RegSelSP] = sp
+	c.regs[adi.RegSelMSP] = sp
 	c.regs[adi.RegSelLR] = 0xFFFFFFFF
-	c.regs[adi.RegSelPC] = c.cfg.ResetPC
-	c.regs[adi.RegSelXPSR] = 1 << 24 // Thumb
+	c.regs[adi.RegSelPC] = pc &^ 1
+	c.regs[adi.RegSelXPSR] = (pc & 1) << 24 // EPSR.T from the reset vector
+	if c.cfg.Security {
+		if c.cfg.BootSecure == nil || c.cfg.BootSecure() {
+			c.regs[regSelMSPS] = sp
+			c.dscsr |= adi.DSCSRCDS
+		} else {
+			c.regs[regSelMSPNS] = sp
+			c.dscsr &^= adi.DSCSRCDS
+		}
+	}
 	c.prigroup = 0
-	c.vtor = 0
+	c.vtor = table &^ 0x7F
 }
 
 func (c *Core) canHalt() bool {
@@ -110,13 +204,18 @@ func (c *Core) resetLocked() {
 	}
 }
 
-// PowerOn resets the debug logic too (DHCSR, DEMCR, DFSR): the core domain
-// was powered down and up.
+// PowerOn resets the debug logic too (DHCSR, DEMCR, DFSR, the FPB and DWT
+// comparators): the core domain was powered down and up. A system reset
+// (Reset) leaves the debug logic alone, as on Armv8-M.
 func (c *Core) PowerOn() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.ctrl, c.demcr, c.dfsr, c.dcrdr, c.dscsr = 0, 0, 0, 0, 0
 	c.retire = false
+	c.fpEnable, c.fpComp = false, [NumFPBCode]uint32{}
+	c.dwtCtrl, c.dwtCycCnt = 0, 0
+	c.dwtComp, c.dwtFunc = [NumDWTComp]uint32{}, [NumDWTComp]uint32{}
+	c.bpArmed, c.wpArmed = 0, 0
 	c.resetLocked()
 }
 
@@ -210,9 +309,10 @@ func (c *Core) Region() Region {
 
 // PPB returns the whole private peripheral bus 0xE0000000-0xE00FFFFF as a
 // debugger sees it on a Cortex-M33: the SCS, a ROM table at 0xE00FF000
-// listing SCS, DWT, FPB and ITM, identification registers, and everything
-// else reading as zero and ignoring writes (no DWT or FPB comparators;
-// FP_CTRL.ENABLE holds what the debugger writes).
+// listing SCS, DWT, FPB and ITM, identification registers, the FPB with
+// NumFPBCode instruction comparators and the DWT with NumDWTComp
+// comparators (programmable, read back, never firing), and everything else
+// reading as zero and ignoring writes.
 // Map chip registers that live in this window (DBGMCU at 0xE0044000) before it.
 func (c *Core) PPB() Region {
 	scs := c.Region()
@@ -222,13 +322,7 @@ func (c *Core) PPB() Region {
 			if scs.Contains(addr) {
 				return scs.Read(addr, Word, 0)
 			}
-			if addr == adi.RegFPCtrl {
-				c.mu.Lock()
-				defer c.mu.Unlock()
-				v := uint32(0x10000000) // FPBv2, no comparators
-				if c.fpEnable {
-					v |= 1
-				}
+			if v, ok := c.readUnits(addr); ok {
 				return v, nil
 			}
 			return ppbRead(addr), nil
@@ -238,14 +332,126 @@ func (c *Core) PPB() Region {
 			if scs.Contains(addr) {
 				return scs.Write(addr, Word, v, 0)
 			}
-			if addr == adi.RegFPCtrl && v&2 != 0 { // KEY bit set: ENABLE is written
-				c.mu.Lock()
-				c.fpEnable = v&1 != 0
-				c.mu.Unlock()
-			}
+			c.writeUnits(addr, v)
 			return nil
 		},
 	}
+}
+
+// readUnits reads the FPB and DWT registers; ok is false for other addresses.
+func (c *Core) readUnits(addr uint32) (v uint32, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case addr == adi.RegFPCtrl:
+		v = fpCtrlFixed
+		if c.fpEnable {
+			v |= 1
+		}
+		return v, true
+	case addr >= regFPComp0 && addr < regFPComp0+4*NumFPBCode:
+		return c.fpComp[(addr-regFPComp0)/4], true
+	case addr == adi.RegDWTCtrl:
+		return dwtCtrlFixed | c.dwtCtrl, true
+	case addr == dwtCycCnt:
+		return c.dwtCycCnt, true
+	case addr >= regDWTComp0 && addr < regDWTComp0+dwtCompStride*NumDWTComp:
+		n, off := (addr-regDWTComp0)/dwtCompStride, (addr-regDWTComp0)%dwtCompStride
+		switch off {
+		case 0:
+			return c.dwtComp[n], true
+		case dwtFunctionOffset:
+			id := uint32(dwtFuncIDEven)
+			if n%2 == 1 {
+				id = dwtFuncIDOdd
+			}
+			return id | c.dwtFunc[n], true
+		}
+		return 0, true // Armv8-M has no DWT_MASKn
+	}
+	return 0, false
+}
+
+// writeUnits writes the FPB and DWT registers and ignores other addresses.
+func (c *Core) writeUnits(addr, v uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case addr == adi.RegFPCtrl:
+		if v&2 != 0 { // KEY bit set: ENABLE is written
+			c.fpEnable = v&1 != 0
+		}
+	case addr >= regFPComp0 && addr < regFPComp0+4*NumFPBCode:
+		n := (addr - regFPComp0) / 4
+		if c.fpComp[n]&1 == 0 && v&1 != 0 {
+			c.bpArmed++
+		}
+		c.fpComp[n] = v & fpCompWritable
+	case addr == adi.RegDWTCtrl:
+		c.dwtCtrl = v & dwtCtrlWritable
+	case addr == dwtCycCnt:
+		c.dwtCycCnt = v
+	case addr >= regDWTComp0 && addr < regDWTComp0+dwtCompStride*NumDWTComp:
+		n, off := (addr-regDWTComp0)/dwtCompStride, (addr-regDWTComp0)%dwtCompStride
+		switch off {
+		case 0:
+			c.dwtComp[n] = v
+		case dwtFunctionOffset:
+			if c.dwtFunc[n]&0xF == 0 && v&0xF != 0 {
+				c.wpArmed++
+			}
+			c.dwtFunc[n] = v & dwtFuncWritable
+		}
+	}
+}
+
+// Breakpoints returns the instruction addresses of the enabled FPB
+// comparators (FP_COMPn.BE set) while FP_CTRL.ENABLE is set. Only one at
+// the PC the core resumes at fires: the core executes no code.
+func (c *Core) Breakpoints() []uint32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.fpEnable {
+		return nil
+	}
+	var out []uint32
+	for _, v := range c.fpComp {
+		if v&1 != 0 {
+			out = append(out, v&^1)
+		}
+	}
+	return out
+}
+
+// Armed counts, since power-on, how many times a debugger enabled an FPB
+// comparator (breakpoints) and a DWT comparator (watchpoints). Debuggers
+// remove breakpoints and watchpoints whenever the core stops, so this is
+// the record that they were set.
+func (c *Core) Armed() (breakpoints, watchpoints int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bpArmed, c.wpArmed
+}
+
+// Watchpoint is one DWT comparator a debugger armed: the address it
+// compares and the DWT_FUNCTION bits it wrote (ACTION, MATCH, DATAVSIZE).
+type Watchpoint struct {
+	Addr     uint32
+	Function uint32
+}
+
+// Watchpoints returns the DWT comparators with a MATCH field other than
+// zero (disabled). They never fire: the core executes no code.
+func (c *Core) Watchpoints() []Watchpoint {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Watchpoint
+	for i, f := range c.dwtFunc {
+		if f&0xF != 0 {
+			out = append(out, Watchpoint{Addr: c.dwtComp[i], Function: f})
+		}
+	}
+	return out
 }
 
 // ppbRead returns the fixed values of the PPB outside the SCS.
@@ -343,6 +549,19 @@ func (c *Core) readSCS(off uint32) (uint32, error) {
 		return c.demcr, nil
 	case adi.RegDSCSR:
 		return c.dscsr, nil
+	case regIDPFR1:
+		if c.cfg.Security {
+			return IDPFR1Security, nil
+		}
+		return IDPFR1NoSecurity, nil
+	case adi.RegDAUTHSTATUS:
+		switch {
+		case c.cfg.DAuthStatus != nil:
+			return c.cfg.DAuthStatus(), nil
+		case c.cfg.Security:
+			return DAuthSecureOpen, nil
+		}
+		return DAuthNoSecurity, nil
 	case adi.RegMVFR0:
 		return 0x10110021, nil // single precision FPU
 	case adi.RegMVFR1:
@@ -422,12 +641,34 @@ func (c *Core) writeDHCSRLocked(v uint32) {
 		}
 	case c.ctrl&adi.DHCSRCHalt == 0 && c.halted:
 		c.halted = false
-		if c.ctrl&adi.DHCSRCStep != 0 {
+		switch {
+		case c.ctrl&adi.DHCSRCStep != 0:
 			// one instruction, then back in debug state
 			c.retire = true
 			c.halted = true
 			c.ctrl |= adi.DHCSRCHalt
 			c.dfsr |= adi.DFSRHalted
+		case c.breakpointAtPCLocked():
+			// the first fetch matches a comparator: back in debug state
+			c.halted = true
+			c.ctrl |= adi.DHCSRCHalt
+			c.dfsr |= adi.DFSRBkpt
 		}
 	}
+}
+
+// breakpointAtPCLocked reports whether an enabled FPB comparator matches
+// the instruction at the PC. As the core executes no code, that first fetch
+// after a resume is the only one a breakpoint can match.
+func (c *Core) breakpointAtPCLocked() bool {
+	if !c.fpEnable {
+		return false
+	}
+	pc := c.regs[adi.RegSelPC] &^ 1
+	for _, v := range c.fpComp {
+		if v&1 != 0 && v&^1 == pc {
+			return true
+		}
+	}
+	return false
 }

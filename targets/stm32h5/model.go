@@ -2,11 +2,17 @@
 // wire, for the simulated bench: DBGMCU on both access ports, the FLASH
 // option-byte registers with their real unlock keys and busy time, the
 // forward-only product state, AP1 locking per state, the engineering area,
-// OTP, the debug-authentication provisioning data, NRST wiring and firmware
-// that turns SWD off. It implements chipsim.Chip.
+// OTP, the debug-authentication provisioning data, NRST wiring, firmware
+// that turns SWD off, and a Cortex-M33 that boots from the vector table in
+// flash (LoadFlash) and reports its Security Extension and debug
+// authentication per TZEN and product state. It implements chipsim.Chip.
 //
-// Behaviour that real silicon does not document is chosen in chosen.go and
-// only there.
+// The core executes no code: breakpoints and watchpoints a debugger sets in
+// the FPB and DWT are recorded and read back, but never fire.
+//
+// Behaviour that real silicon does not document is chosen in chosen.go
+// (option bytes, access ports, debug authentication) and chosen_core.go
+// (core debug view, DBGMCU identification) and only there.
 package stm32h5
 
 import (
@@ -159,6 +165,10 @@ type Model struct {
 
 	// OBK debug-authentication record (96 bytes) or nil.
 	obkDA []byte
+
+	// flash holds the programmed words of the user flash by word offset;
+	// a word not in it reads erased (0xFFFFFFFF).
+	flash map[uint32]uint32
 }
 
 // New builds a powered-on model from cfg. An unknown Line or an invalid
@@ -222,6 +232,7 @@ func New(cfg Config) (*Model, error) {
 	m.cur = factoryOptions(line, cfg.ProductState, cfg.TZEN)
 	m.prg = map[string]uint32{}
 	m.plain = map[uint32]uint32{}
+	m.flash = map[uint32]uint32{}
 	m.provision()
 	m.resetFlashRegs()
 	m.build()
@@ -272,14 +283,25 @@ func placeholderRootKey() []byte {
 
 // build wires the buses, ports and core.
 func (m *Model) build() {
+	m.sram = chipsim.NewRAM(0x20000000, sramSize(m.line.DevID))
 	m.core = chipsim.NewCore(chipsim.CoreConfig{
 		CPUID:             cpuidM33,
 		CanHalt:           m.canHalt,
 		OnSysResetRequest: m.onSysResetRequest,
 		SecureDebug:       m.secureDebug,
+		Security:          coreHasSecurity(m.line),
+		DAuthStatus:       m.dauthStatus,
+		VectorTable:       m.vectorTable,
+		BootSecure:        m.bootSecure,
 	})
+	readDBGMCU := func(off uint32) (uint32, error) {
+		if v, ok := dbgmcuID(off, m.line.DevID); ok {
+			return v, nil
+		}
+		return m.readDBGMCU(off)
+	}
 	dbgmcu := func(base uint32) *chipsim.Registers {
-		return &chipsim.Registers{Base: base, Size: 0x1000, ReadFn: m.readDBGMCU, WriteFn: m.writeDBGMCU}
+		return &chipsim.Registers{Base: base, Size: 0x1000, ReadFn: readDBGMCU, WriteFn: m.writeDBGMCU}
 	}
 	bus0 := &chipsim.Bus{}
 	bus0.Map(dbgmcu(targets.H5DBGMCUAP0))
@@ -291,10 +313,10 @@ func (m *Model) build() {
 	bus1.Map(dbgmcu(targets.H5DBGMCUAP1))
 	bus1.Map(&region{m: m, base: targets.H5FlashRegs, size: 0x400, read: m.readFlash, write: m.writeFlash})
 	bus1.Map(&region{m: m, base: targets.H5OTP, size: 0x1000, read: m.readOTPArea, write: m.writeOTPArea})
-	bus1.Map(&region{m: m, base: 0x08000000, size: uint32(m.flashKB) * 1024, read: erasedFlash})
+	bus1.Map(&region{m: m, base: flashBase, size: uint32(m.flashKB) * 1024, read: m.readFlashMemory})
 	if m.line.TrustZone {
 		bus1.Map(&region{m: m, base: targets.H5FlashRegsSec, size: 0x400, secure: true, read: m.readFlash, write: m.writeFlash})
-		bus1.Map(&region{m: m, base: 0x0C000000, size: uint32(m.flashKB) * 1024, secure: true, read: erasedFlash})
+		bus1.Map(&region{m: m, base: flashBaseSec, size: uint32(m.flashKB) * 1024, secure: true, read: m.readFlashMemory})
 	}
 	if m.line.OBK {
 		bus1.Map(&region{m: m, base: 0x0FFD0000, size: 0x2000, secure: true, read: m.readOBK})
@@ -308,7 +330,6 @@ func (m *Model) build() {
 			return m.readOBK(off, size)
 		}})
 	}
-	m.sram = chipsim.NewRAM(0x20000000, sramSize(m.line.DevID))
 	bus1.Map(m.sram)
 	m.ap1 = &chipsim.MemAP{IDRValue: ap1IDR, BASEValue: ap1BASE, Bus: bus1, EnabledFn: m.ap1Enabled}
 }
@@ -470,6 +491,83 @@ func (m *Model) canHalt() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return canHalt(m.stateLocked())
+}
+
+// dauthStatus is the core's DAUTHSTATUS hook: see chosen_core.go.
+func (m *Model) dauthStatus() uint32 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return dauthStatus(coreHasSecurity(m.line), m.ap1EnabledLocked(), m.secureOpenLocked())
+}
+
+// vectorTable is the core's reset hook: the vector table at the boot
+// address (chosen_core.go) and its first two words.
+func (m *Model) vectorTable() (addr, sp, pc uint32) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	tzen := targets.TZENAbsent
+	if m.line.TrustZone {
+		tzen = targets.TZENOf(m.cur["OPTSR2"])
+	}
+	addr = bootAddress(tzen, m.cur["NSBOOTR"], m.cur["SECBOOTR"])
+	return addr, m.bootWordLocked(addr), m.bootWordLocked(addr + 4)
+}
+
+// bootSecure is the core's reset hook: with TrustZone enabled the core
+// starts Secure at SECBOOTADD, otherwise Non-secure.
+func (m *Model) bootSecure() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.line.TrustZone && targets.TZENOf(m.cur["OPTSR2"]).Enabled()
+}
+
+// bootWordLocked reads a vector-table word at addr: from the user flash
+// (either alias), from SRAM, or erased anywhere else.
+func (m *Model) bootWordLocked(addr uint32) uint32 {
+	size := uint32(m.flashKB) * 1024
+	for _, base := range []uint32{flashBase, flashBaseSec} {
+		if addr >= base && addr-base < size {
+			v, _ := m.readFlashMemory(addr-base, chipsim.Word)
+			return v
+		}
+	}
+	if m.sram.Contains(addr) {
+		v, _ := m.sram.Read(addr, chipsim.Word, 0)
+		return v
+	}
+	return 0xFFFFFFFF
+}
+
+// LoadFlash programs b into the user flash at addr (0x08000000 or the
+// secure alias 0x0C000000 onwards), as a production programmer would
+// before the board reaches the bench (a scenario and test helper: the
+// model has no flash programming interface). Reset then boots from it.
+func (m *Model) LoadFlash(addr uint32, b []byte) error {
+	size := uint32(m.flashKB) * 1024
+	var off uint32
+	switch {
+	case addr >= flashBase && addr-flashBase < size:
+		off = addr - flashBase
+	case m.line.TrustZone && addr >= flashBaseSec && addr-flashBaseSec < size:
+		off = addr - flashBaseSec
+	default:
+		return fmt.Errorf("stm32h5: loading flash at 0x%08X: not in the %d KiB user flash", addr, m.flashKB)
+	}
+	if uint64(off)+uint64(len(b)) > uint64(size) {
+		return fmt.Errorf("stm32h5: loading %d bytes at 0x%08X: runs past the end of flash", len(b), addr)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, c := range b {
+		o := off + uint32(i)
+		w, ok := m.flash[o&^3]
+		if !ok {
+			w = 0xFFFFFFFF
+		}
+		shift := 8 * (o & 3)
+		m.flash[o&^3] = w&^(0xFF<<shift) | uint32(c)<<shift
+	}
+	return nil
 }
 
 // secureDebug is the core's DHCSR.S_SDE hook.

@@ -2,9 +2,12 @@ package usbrelay
 
 import (
 	"encoding/binary"
+	"fmt"
 	"sync"
+	"time"
 
 	"github.com/stprobe/stprobe/probe/proto"
+	"github.com/stprobe/stprobe/probe/sim"
 )
 
 // firmware is the part of a simulated probe the relay drives: one command
@@ -14,6 +17,12 @@ import (
 type firmware interface {
 	Handle(cmd [16]byte, out []byte) ([]byte, bool)
 	Unplugged() bool
+}
+
+// costFirmware is a firmware that also tells what an exchange cost on the
+// modelled clock (a *sim.Probe).
+type costFirmware interface {
+	HandleCost(cmd [16]byte, out []byte) ([]byte, bool, sim.Stats)
 }
 
 // setupPacketSize is the size of a control transfer's setup packet, which
@@ -38,15 +47,55 @@ type device struct {
 	fw         firmware
 	outDataLen func(cmd [16]byte) int
 
+	acct *sim.Accountant // accounts the client sessions of this device
+
 	mu      sync.Mutex
-	out     []byte   // OUT bytes received that do not form a whole command yet
-	replies [][]byte // IN messages waiting for the host, oldest first
+	sess    *sim.Session  // the client session: from claiming the interface to releasing it
+	owed    time.Duration // modelled time of commands run and not yet paced
+	out     []byte        // OUT bytes received that do not form a whole command yet
+	replies [][]byte      // IN messages waiting for the host, oldest first
 	pending []pendingURB
 	changed chan struct{} // closed and replaced whenever pending changes
 }
 
 func newDevice(id identity, fw firmware, outDataLen func([16]byte) int) *device {
-	return &device{id: id, fw: fw, outDataLen: outDataLen, changed: make(chan struct{})}
+	return &device{id: id, fw: fw, outDataLen: outDataLen, changed: make(chan struct{}),
+		acct: sim.NewAccountant("usb-relay", sim.CostOptions{})}
+}
+
+// client names the device's client in its sessions.
+func (d *device) client() string { return fmt.Sprintf("usb bus 001 device %03d", d.id.devnum) }
+
+// beginLocked starts a client session unless one is open.
+func (d *device) beginLocked() {
+	if d.sess == nil {
+		d.sess = d.acct.Begin(d.client())
+	}
+}
+
+// endLocked ends the open client session, if any.
+func (d *device) endLocked() {
+	if d.sess != nil {
+		d.sess.End()
+		d.sess = nil
+	}
+}
+
+// end ends the open client session, if any (the relay closes).
+func (d *device) end() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.endLocked()
+}
+
+// takeOwed returns the modelled time of the commands run since the last
+// call, for pacing.
+func (d *device) takeOwed() time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	owed := d.owed
+	d.owed = 0
+	return owed
 }
 
 // serve answers one request of the relay script.
@@ -60,6 +109,9 @@ func (d *device) serve(r request) reply {
 			d.changed = make(chan struct{})
 		}
 	}()
+	if d.sess != nil && r.Kind != kindPoll {
+		d.sess.Request()
+	}
 	switch r.Kind {
 	case kindSubmit:
 		return d.submit(r)
@@ -109,7 +161,23 @@ func (d *device) runCommands() {
 		}
 		data := append([]byte(nil), d.out[proto.CommandSize:need]...)
 		d.out = append(d.out[:0], d.out[need:]...)
-		if answer, ok := d.fw.Handle(cmd, data); ok {
+		var answer []byte
+		var ok bool
+		if cf, costs := d.fw.(costFirmware); costs {
+			var cost sim.Stats
+			answer, ok, cost = cf.HandleCost(cmd, data)
+			if cost.Commands > 0 {
+				if d.sess == nil { // a host that never claimed the interface
+					d.beginLocked()
+					d.sess.Request()
+				}
+				d.sess.Add(d.id.serial, cmd, cost)
+				d.owed += cost.Wire
+			}
+		} else {
+			answer, ok = d.fw.Handle(cmd, data)
+		}
+		if ok {
 			d.replies = append(d.replies, answer)
 		}
 	}
@@ -191,8 +259,16 @@ func (d *device) ioctl(nr uint32) reply {
 	case ioctlReset:
 		d.out, d.replies = nil, nil
 		return reply{}
-	case ioctlClaimInterface, ioctlReleaseInterface, ioctlSetInterface, ioctlSetConfiguration,
-		ioctlClearHalt, ioctlDisconnectClaim:
+	case ioctlClaimInterface, ioctlDisconnectClaim:
+		if d.sess == nil {
+			d.beginLocked()
+			d.sess.Request()
+		}
+		return reply{}
+	case ioctlReleaseInterface:
+		d.endLocked()
+		return reply{}
+	case ioctlSetInterface, ioctlSetConfiguration, ioctlClearHalt:
 		return reply{}
 	}
 	return reply{Errno: errnoENOTTY}

@@ -26,6 +26,17 @@ type Device struct {
 // an unplugged probe fails every transfer with "no device". Close the relay
 // when done.
 func Start(ctx context.Context, devs ...Device) (*Relay, error) {
+	return StartWith(ctx, sim.CostOptions{}, devs...)
+}
+
+// StartWith is Start that accounts for each client session as opts asks:
+// a session runs from the host claiming a probe's interface to releasing it
+// (or the relay closing); it counts the commands the host sent, their USB
+// transfers, SWD bits and modelled time as the probe models them, and the
+// URBs and ioctls the host made. Pace delays each reply by its modelled
+// time.
+func StartWith(ctx context.Context, opts sim.CostOptions, devs ...Device) (*Relay, error) {
+	acct := sim.NewAccountant("usb-relay", opts)
 	var ds []busDevice
 	for i, d := range devs {
 		if d.Probe == nil {
@@ -35,7 +46,9 @@ func Start(ctx context.Context, devs ...Device) (*Relay, error) {
 		if err != nil {
 			return nil, fmt.Errorf("usbrelay: device %d: %w", i, err)
 		}
-		ds = append(ds, newDevice(id, d.Probe, sim.OutDataLen))
+		dev := newDevice(id, d.Probe, sim.OutDataLen)
+		dev.acct = acct
+		ds = append(ds, dev)
 	}
 	return start(ctx, ds)
 }

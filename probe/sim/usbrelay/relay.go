@@ -17,6 +17,10 @@
 //     re-runs its own binary) can Start a relay itself and set UMOCKDEV_DIR
 //     to Relay.Root before it first uses libusb; it then owns the simulated
 //     probes and can inject faults while it talks to them.
+//
+// StartWith also accounts for each client session (claim to release of a
+// probe's interface) on the probe's modelled clock and can pace replies to
+// it; see sim.CostOptions.
 package usbrelay
 
 import (
@@ -181,7 +185,13 @@ func (r *Relay) serve() error {
 		case int(req.Device) >= len(r.devices):
 			rep = reply{Errno: errnoENODEV}
 		default:
-			rep = r.devices[req.Device].serve(req)
+			dev := r.devices[req.Device]
+			rep = dev.serve(req)
+			if st, ok := dev.(*device); ok {
+				if owed := st.takeOwed(); owed > 0 {
+					st.acct.Pace(owed) // outside the device's lock
+				}
+			}
 		}
 		if err := writeFrame(r.conn, encodeReply(rep)); err != nil {
 			return fmt.Errorf("usbrelay: writing a reply: %w", err)
@@ -267,6 +277,11 @@ func (r *Relay) Close() error {
 		r.conn.Close()
 		if serr := <-r.served; serr != nil && err == nil {
 			err = serr
+		}
+		for _, d := range r.devices {
+			if st, ok := d.(*device); ok {
+				st.end() // a host that never released its interface
+			}
 		}
 		if err != nil {
 			r.closeErr = fmt.Errorf("usbrelay: relay script: %w%s", err, r.scriptErrors())
