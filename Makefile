@@ -6,7 +6,7 @@ BIN         := bin/stprobe
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 RUN_PKGS  := libusb-1.0-0-dev pkg-config
-TEST_PKGS := $(RUN_PKGS) openocd stlink-tools umockdev gir1.2-umockdev-1.0 python3-gi tmux openssh-client
+TEST_PKGS := $(RUN_PKGS) openocd stlink-tools umockdev gir1.2-umockdev-1.0 python3-gi tmux openssh-client gdb-multiarch python3-pyocd stm32flash dfu-util
 
 .PHONY: run test build deps-run deps-test lint clean
 

@@ -5,12 +5,9 @@
 package bootsim
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 
-	"github.com/stprobe/stprobe/probe/boot"
-	"github.com/stprobe/stprobe/probe/boot/dfu"
 	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/probe/sim/bootuart"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
@@ -25,7 +22,7 @@ type Bench struct {
 
 // Start serves the ROM bootloader of the STM32H5 that p hosts, with BOOT0
 // as s sets it: the UART on a new pty (UARTPath) and the DFU function
-// (ProbeDFU, DFU). A board without an STM32H5 is an error. Close when done.
+// (Device, DFU). A board without an STM32H5 is an error. Close when done.
 func Start(s scenario.Scenario, p *sim.Probe) (*Bench, error) {
 	bl := s.Bootloader(p)
 	if bl == nil {
@@ -44,19 +41,15 @@ func (b *Bench) UARTPath() string { return b.uart.Path() }
 // DFU is the simulated DFU function (for usbrelay.StartBus).
 func (b *Bench) DFU() *stm32h5.BootDFU { return b.dfu }
 
-// ProbeDFU runs the DFU probe against the simulated function, as
-// dfu.ProbeUSB does against a bus: silent when the ROM does not run.
-func (b *Bench) ProbeDFU(ctx context.Context, opts dfu.Options) boot.Result {
-	if !b.dfu.Present() {
-		return boot.Result{Path: boot.PathDFU, Outcome: boot.Silent, Detail: "no 0483:DF11 (STM32 ROM DFU) on the simulated bus"}
-	}
-	return dfu.Probe(ctx, Device{b.dfu}, opts)
-}
+// Present reports whether the DFU function is on the bus: the ROM
+// bootloader runs (OPEN with BOOT0 high, or PROVISIONING).
+func (b *Bench) Present() bool { return b.dfu.Present() }
 
 // Close stops the pty.
 func (b *Bench) Close() error { return b.uart.Close() }
 
-// Device puts a simulated DFU function behind dfu.Device, as a USB stack
+// Device puts a simulated DFU function behind the host probe's control-transfer
+// interface (dfu.Device), as a USB stack
 // would: IN data copied to the caller's buffer, a stall as an error.
 type Device struct{ Fn *stm32h5.BootDFU }
 

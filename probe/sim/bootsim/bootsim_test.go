@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stprobe/stprobe/probe/boot"
+	"github.com/stprobe/stprobe/probe/boot/dfu"
 	"github.com/stprobe/stprobe/probe/boot/job"
 	"github.com/stprobe/stprobe/probe/boot/uart"
 	"github.com/stprobe/stprobe/probe/sim/bootsim"
@@ -64,7 +65,7 @@ func TestBootProbeJobPerScenario(t *testing.T) {
 			}
 			rep := job.Run(context.Background(), job.Options{
 				UART: b.UARTPath(), UARTOptions: uart.Options{Timeout: 200 * time.Millisecond},
-				USB: true, ProbeDFU: b.ProbeDFU, BOOT0: level,
+				USB: true, ProbeDFU: probeDFU(b), BOOT0: level,
 			}, swdFacts(s))
 			if len(rep.Results) != 2 {
 				t.Fatalf("%d results", len(rep.Results))
@@ -89,5 +90,16 @@ func TestBootProbeJobPerScenario(t *testing.T) {
 				t.Errorf("finding %q lacks %q", f.Text, tt.text)
 			}
 		})
+	}
+}
+
+// probeDFU runs the host's DFU probe against the simulated function, as
+// the bench does on the simulated bench.
+func probeDFU(b *bootsim.Bench) func(context.Context, dfu.Options) boot.Result {
+	return func(ctx context.Context, opts dfu.Options) boot.Result {
+		if !b.Present() {
+			return boot.Result{Path: boot.PathDFU, Outcome: boot.Silent, Detail: "no 0483:DF11 (STM32 ROM DFU) on the simulated bus"}
+		}
+		return dfu.Probe(ctx, bootsim.Device{Fn: b.DFU()}, opts)
 	}
 }
