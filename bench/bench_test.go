@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/boot"
 	"github.com/stprobe/stprobe/probe/sweep"
 )
 
@@ -375,5 +376,42 @@ func TestUnpluggedProbeIsReported(t *testing.T) {
 	}
 	if _, err := b.Info(context.Background(), tok, InfoRequest{}); !errors.Is(err, probe.ErrDisconnected) {
 		t.Errorf("a job after the unplug: %v", err)
+	}
+}
+
+func TestBootProbeOnTheSimulatedBench(t *testing.T) {
+	cases := []struct {
+		scenario string
+		answers  bool
+	}{
+		{"h533-provisioning", true},     // the ROM runs in PROVISIONING whatever BOOT0 says
+		{"h533-tz-closed-no-da", false}, // closed: the chip boots its flash
+		{"h533-locked", false},
+	}
+	for _, c := range cases {
+		t.Run(c.scenario, func(t *testing.T) {
+			b, tok := openSimBench(t, c.scenario, Options{})
+			if _, err := b.Sweep(context.Background(), tok, SweepRequest{Plan: smallPlan}); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := b.BootProbe(context.Background(), tok, BootRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Results) != 2 {
+				t.Fatalf("want both paths, got %+v", rep.Results)
+			}
+			for _, r := range rep.Results {
+				if answered := r.Outcome == boot.Answered; answered != c.answers {
+					t.Errorf("%s: %s", r.Path, r.Summary())
+				}
+			}
+			if len(rep.Findings) == 0 {
+				t.Errorf("no finding")
+			}
+			if b.Snapshot().Boot == nil {
+				t.Errorf("the snapshot does not keep the boot report")
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/stprobe/stprobe/obytes"
+	bootjob "github.com/stprobe/stprobe/probe/boot/job"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/sweep"
@@ -40,6 +41,8 @@ type Snapshot struct {
 	// Matrix and Findings are the last sweep and its diagnosis.
 	Matrix   *sweep.Matrix
 	Findings []sweep.Finding
+	// Boot is the last probe of the ROM bootloader paths (USB DFU, UART).
+	Boot *bootjob.Report
 	// OptionBytes is the last option-byte read, Plan the last plan made.
 	OptionBytes *OptionBytes
 	Plan        *obytes.Plan
