@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"reflect"
@@ -413,5 +414,49 @@ func TestBootProbeOnTheSimulatedBench(t *testing.T) {
 				t.Errorf("the snapshot does not keep the boot report")
 			}
 		})
+	}
+}
+
+func TestMemoryReadWrite(t *testing.T) {
+	b, tok := openSimBench(t, "h533-open", Options{})
+	ctx := context.Background()
+	data := make([]byte, 4099) // unaligned length, crosses 1 KiB boundaries
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	if err := b.WriteMemory(ctx, tok, MemRequest{AutoAP: true, Addr: 0x20000003}, data); err != nil {
+		t.Fatalf("write to SRAM: %v", err)
+	}
+	_, sub := b.Subscribe(0)
+	got, err := b.ReadMemory(ctx, tok, MemRequest{AutoAP: true, Addr: 0x20000003, Len: len(data)})
+	if err != nil {
+		t.Fatalf("read back: %v", err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Errorf("read back differs from what was written")
+	}
+	progress := 0
+	for _, ev := range drain(done(), sub) {
+		if p, ok := ev.(ProbeProgress); ok && p.Job == "mem read" && p.Progress.Total > 0 {
+			progress++
+		}
+	}
+	if progress == 0 {
+		t.Errorf("a 4 KiB read reported no progress")
+	}
+	for _, c := range []struct {
+		addr uint32
+		n    int
+		want string
+	}{
+		{0x08000000, 16, "flash"},
+		{0x0C000000, 16, "flash"},
+		{0x40022000, 4, "not in the SRAM"},
+		{0x20000000 + 272<<10 - 2, 4, "runs past the end"},
+	} {
+		err := b.WriteMemory(ctx, tok, MemRequest{AutoAP: true, Addr: c.addr}, make([]byte, c.n))
+		if !errors.Is(err, ErrNotRAM) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("write at 0x%08X: %v, want a refusal saying %q", c.addr, err, c.want)
+		}
 	}
 }

@@ -62,6 +62,8 @@ type Line struct {
 	OBK bool
 	// MaxFlashKB is the largest flash of the line.
 	MaxFlashKB int
+	// SRAMKB is the contiguous SRAM from SRAMBase (SRAM1, SRAM2, SRAM3).
+	SRAMKB int
 	// Revisions names REV_ID values.
 	Revisions []Revision
 	// DefaultPackage is a package code this line is commonly sold in, for
@@ -225,17 +227,17 @@ func STM32H5() Family {
 		Lines: []Line{
 			{
 				DevID: DevIDH503, Name: "STM32H503", Parts: []string{"STM32H503"}, RefManual: "RM0492",
-				TrustZone: false, OBK: false, MaxFlashKB: 128, DefaultPackage: 0x00,
+				TrustZone: false, OBK: false, MaxFlashKB: 128, SRAMKB: 32, DefaultPackage: 0x00,
 				Revisions: []Revision{{0x1000, "A", true}, {0x1001, "Z", true}, {0x1003, "Y", true}},
 			},
 			{
 				DevID: DevIDH52x, Name: "STM32H523/H533", Parts: []string{"STM32H523", "STM32H533"}, RefManual: "RM0481",
-				TrustZone: true, OBK: true, MaxFlashKB: 512, DefaultPackage: 0x00,
+				TrustZone: true, OBK: true, MaxFlashKB: 512, SRAMKB: 272, DefaultPackage: 0x00,
 				Revisions: []Revision{{0x1000, "A", false}},
 			},
 			{
 				DevID: DevIDH56x, Name: "STM32H562/H563/H573", Parts: []string{"STM32H562", "STM32H563", "STM32H573"}, RefManual: "RM0481",
-				TrustZone: true, OBK: true, MaxFlashKB: 2048, DefaultPackage: 0x04,
+				TrustZone: true, OBK: true, MaxFlashKB: 2048, SRAMKB: 640, DefaultPackage: 0x04,
 				Revisions: []Revision{{0x1000, "A", true}, {0x1001, "Z", true}, {0x1007, "X", true}, {0x100F, "W", true}},
 			},
 		},

@@ -283,7 +283,7 @@ func placeholderRootKey() []byte {
 
 // build wires the buses, ports and core.
 func (m *Model) build() {
-	m.sram = chipsim.NewRAM(0x20000000, sramSize(m.line.DevID))
+	m.sram = chipsim.NewRAM(targets.SRAMBase, uint32(m.line.SRAMKB)<<10)
 	m.core = chipsim.NewCore(chipsim.CoreConfig{
 		CPUID:             cpuidM33,
 		CanHalt:           m.canHalt,
@@ -332,17 +332,6 @@ func (m *Model) build() {
 	}
 	bus1.Map(m.sram)
 	m.ap1 = &chipsim.MemAP{IDRValue: ap1IDR, BASEValue: ap1BASE, Bus: bus1, EnabledFn: m.ap1Enabled}
-}
-
-// sramSize is the contiguous SRAM modelled at 0x20000000.
-func sramSize(devID uint16) uint32 {
-	switch devID {
-	case LineH503:
-		return 32 << 10
-	case LineH533:
-		return 272 << 10
-	}
-	return 640 << 10
 }
 
 // ---- chipsim.Chip ----
