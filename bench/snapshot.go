@@ -4,8 +4,8 @@ import (
 	"time"
 
 	"github.com/stprobe/stprobe/obytes"
-	bootjob "github.com/stprobe/stprobe/probe/boot/job"
 	"github.com/stprobe/stprobe/probe"
+	bootjob "github.com/stprobe/stprobe/probe/boot/job"
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/sweep"
 	"github.com/stprobe/stprobe/targets"
