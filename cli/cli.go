@@ -21,6 +21,7 @@ import (
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/sim/scenario"
 )
 
 // Config is what the entry point wires into the command line.
@@ -98,11 +99,9 @@ func (a *app) execute(ctx context.Context, args []string) int {
 // rootCommand is `stprobe` and its sub-commands.
 func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
-		Use:   "stprobe",
-		Short: "ST-LINK bench console: why a chip will not connect, option bytes without bricking, a simulated bench",
-		Long: "stprobe finds out why an STM32 will not connect (every connect mode x access port x SWD clock,\n" +
-			"diagnosed), reads and edits option bytes without bricking the chip, and runs on a simulated\n" +
-			"bench when no ST-LINK is plugged in (see: stprobe sim list).",
+		Use:                   "stprobe",
+		Short:                 "ST-LINK bench console: why a chip will not connect, option bytes without bricking, a simulated bench",
+		Long:                  "stprobe finds out why an STM32 will not connect (every connect mode x access port x SWD clock, diagnosed), reads and edits option bytes without bricking the chip, and runs on a simulated bench when no ST-LINK is plugged in (see: stprobe sim list).",
 		Args:                  a.noArgs,
 		DisableFlagsInUseLine: true,
 		PersistentPreRunE:     a.before,
@@ -115,8 +114,17 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.sel.Serial, "probe", "", "use the probe with this SERIAL")
 	pf.StringVar(&a.logLevel, "log-level", "warn", "log LEVEL: error, warn, info, debug or trace (every probe transfer, in hex)")
 	pf.StringVar(&a.logFile, "log-file", "", "write the log to FILE (appended) instead of stderr")
+	complete(root, "sim", scenario.Names()...)
+	complete(root, "log-level", "error", "warn", "info", "debug", "trace")
 	root.AddCommand(a.infoCommand(), a.listCommand(), a.simCommand(), a.obCommand(), a.sweepCommand(), a.daCommand())
 	return root
+}
+
+// complete offers values as the shell completions of c's flag name.
+func complete(c *cobra.Command, name string, values ...string) {
+	_ = c.RegisterFlagCompletionFunc(name, func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return values, cobra.ShellCompDirectiveNoFileComp
+	})
 }
 
 // noArgs rejects positional arguments where a command takes none: on the

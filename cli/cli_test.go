@@ -1,8 +1,19 @@
 package cli
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stprobe/stprobe/bench"
 )
 
 func TestGlobalSelectorMistakes(t *testing.T) {
@@ -75,5 +86,140 @@ func TestListFiltersBySerial(t *testing.T) {
 	code, out, errOut = runCmd(t, "--sim", "h533-open", "--probe", "55ff6b065177495619420887", "list")
 	if code != 0 || !strings.Contains(out, "sim:h533-open") {
 		t.Errorf("matching serial: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, errOut := runCmd(t, "--version")
+	if code != 0 || !strings.HasPrefix(out, "stprobe version ") || errOut != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	var buf bytes.Buffer
+	if code := Run(context.Background(), Config{Version: "v1.2.3"}, []string{"--version"}, nil, &buf, io.Discard); code != 0 || !strings.Contains(buf.String(), "v1.2.3") {
+		t.Errorf("Config.Version: exit %d, stdout %q", code, buf.String())
+	}
+}
+
+func TestCompletion(t *testing.T) {
+	for shell, want := range map[string]string{
+		"bash": "__start_stprobe",
+		"zsh":  "#compdef stprobe",
+		"fish": "complete -c stprobe",
+	} {
+		code, out, errOut := runCmd(t, "completion", shell)
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("completion %s: exit %d, stderr %q, script lacks %q", shell, code, errOut, want)
+		}
+	}
+	// What the scripts ask stprobe for: scenario names, connect modes.
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"__complete", "--sim", ""}, "h533-provisioning\n"},
+		{[]string{"__complete", "info", "--mode", ""}, "under-reset\n"},
+		{[]string{"__complete", "--log-level", ""}, "trace\n"},
+		{[]string{"__complete", "o"}, "ob\t"},
+	} {
+		code, out, _ := runCmd(t, tt.args...)
+		if code != 0 || !strings.Contains(out, tt.want) {
+			t.Errorf("%v: exit %d, completions %q lack %q", tt.args, code, out, tt.want)
+		}
+	}
+}
+
+// manEnv makes the test binary act as `stprobe man` (which writes to the
+// process's standard output).
+const manEnv = "STPROBE_TEST_MAN"
+
+func TestManPage(t *testing.T) {
+	if os.Getenv(manEnv) != "" {
+		os.Exit(Run(context.Background(), Config{}, []string{"man"}, nil, os.Stdout, os.Stderr))
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestManPage$")
+	cmd.Env = append(os.Environ(), manEnv+"=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("stprobe man: %v\n%s", err, out)
+	}
+	for _, want := range []string{".TH STPROBE 1", ".SH NAME", "--sim", "--log-level", "sweep", "ob"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("man page lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestTraceLogShowsTransfers(t *testing.T) {
+	code, out, errOut := runCmd(t, "--log-level", "trace", "--sim", "h533-open", "info")
+	if code != 0 || !strings.Contains(out, "Connect") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	// The first transfer of every session: GET_VERSION (0xF1), its six
+	// reply bytes, its status.
+	getVersion := regexp.MustCompile(`level=trace msg="get version" cmd="f1( 00){15}" reply="([0-9a-f]{2} ){5}[0-9a-f]{2}" status=ok`)
+	if !getVersion.MatchString(errOut) {
+		t.Errorf("trace log lacks the GET_VERSION transfer in hex:\n%s", errOut)
+	}
+	// A memory read: the command with its address, the data read.
+	if !regexp.MustCompile(`level=trace msg="read memory: 4 bytes at 0x[0-9A-F]{8} on AP1" cmd="f2 07 [0-9a-f ]+" reply="([0-9a-f]{2} ){3}[0-9a-f]{2}" status=ok`).MatchString(errOut) {
+		t.Errorf("trace log lacks a memory read with its data:\n%s", errOut)
+	}
+	// At the default level (warn) the log says nothing on a good run.
+	code, _, errOut = runCmd(t, "--sim", "h533-open", "info")
+	if code != 0 || errOut != "" {
+		t.Errorf("default log level: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestLogFileAndLevel(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "stprobe.log")
+	code, _, errOut := runCmd(t, "--sim", "h533-open", "info", "--log-level", "info", "--log-file", file)
+	if code != 0 || errOut != "" {
+		t.Fatalf("exit %d, stderr %q (the log belongs in the file)", code, errOut)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil || !strings.Contains(string(data), `msg="job started"`) || !strings.Contains(string(data), "job=info") || strings.Contains(string(data), "level=trace") {
+		t.Errorf("log file (%v):\n%s", err, data)
+	}
+	for _, args := range [][]string{
+		{"--log-level", "loud", "--sim", "h533-open", "info"},
+		{"--log-level", "panic", "--sim", "h533-open", "info"},
+	} {
+		if code, out, errOut := runCmd(t, args...); code != 2 || out != "" || !strings.Contains(errOut, "--log-level") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+	}
+	if code, _, errOut := runCmd(t, "--log-file", filepath.Join(t.TempDir(), "no", "such", "dir"), "sim", "list"); code != 1 || !strings.Contains(errOut, "--log-file") {
+		t.Errorf("unwritable log file: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestNoCommand(t *testing.T) {
+	// No console built in: the help, exit 0.
+	code, out, errOut := runCmd(t)
+	if code != 0 || !strings.Contains(out, "sweep") || errOut != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	// With a console: it runs on the bench the selectors name, lease held.
+	var seen bench.Snapshot
+	cfg := Config{Console: func(ctx context.Context, b *bench.Bench, stdin io.Reader, stdout io.Writer) error {
+		seen = b.Snapshot()
+		fmt.Fprintln(stdout, "console")
+		return errors.New("console gave up")
+	}}
+	var stdout, stderr bytes.Buffer
+	code = Run(context.Background(), cfg, []string{"--sim", "h533-open"}, strings.NewReader(""), &stdout, &stderr)
+	if code != 1 || stdout.String() != "console\n" || !strings.Contains(stderr.String(), "stprobe: console gave up") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+	if seen.Scenario != "h533-open" || seen.Lease == nil || seen.Lease.Holder.Session != "cli" {
+		t.Errorf("console saw scenario %q, lease %+v", seen.Scenario, seen.Lease)
+	}
+}
+
+func TestGlobalFlagsAfterTheCommand(t *testing.T) {
+	code, out, errOut := runCmd(t, "info", "--json", "--sim", "h503-open")
+	if code != 0 || !strings.Contains(out, `"address": "sim:h503-open"`) {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }

@@ -42,12 +42,10 @@ func (a *app) daDiscoverCommand() *cobra.Command {
 		khz            int
 	)
 	c := &cobra.Command{
-		Use:         "discover",
-		Annotations: synopsis("da discover [--json] [--request WORD] [--reply WORD[,WORD]] [--khz KHZ]"),
-		Short:       "what the chip's ROM reports: product state, whether DA is provisioned",
-		Long: "Asks the chip's ROM, through the DBGMCU mailbox on AP0, for its product state and whether debug\n" +
-			"authentication is provisioned. Read-only, but it resets the chip through NRST (which must be\n" +
-			"wired) and leaves it in the ROM's DA loop until its next reset.",
+		Use:                   "discover",
+		Annotations:           synopsis("da discover [--json] [--request WORD] [--reply WORD[,WORD]] [--khz KHZ]"),
+		Short:                 "what the chip's ROM reports: product state, whether DA is provisioned",
+		Long:                  "Asks the chip's ROM, through the DBGMCU mailbox on AP0, for its product state and whether debug authentication is provisioned. Read-only, but it resets the chip through NRST (which must be wired) and leaves it in the ROM's DA loop until its next reset.",
 		DisableFlagsInUseLine: true,
 		Args:                  a.noArgs,
 	}

@@ -129,6 +129,11 @@ func (a *app) infoCommand() *cobra.Command {
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
 	fs.StringVar(&modeName, "mode", "hotplug", "connect MODE: normal (attach and halt), hotplug (attach only, nothing written to the core) or under-reset")
 	fs.Var(&apFlag, "ap", "access port N to connect on, 0..255 (default: the identified chip's core port, else 0)")
+	var modes []string
+	for _, m := range probe.ConnectModes {
+		modes = append(modes, m.String())
+	}
+	complete(c, "mode", modes...)
 	fs.IntVar(&freq, "freq", 0, "SWD clock in KHZ (default: the probe's current clock)")
 	c.RunE = func(c *cobra.Command, _ []string) error {
 		mode, err := probe.ParseConnectMode(modeName)

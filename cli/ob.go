@@ -62,12 +62,11 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-const obLong = `Option bytes of the connected STM32H5 (Hot Plug on AP1). FIELD names are
-STM32CubeProgrammer's (PRODUCT_STATE, TZEN, NSBOOTADD, WRPSGn1, HDP1_STRT...);
-VALUE is a number (0x.., decimal) or a value name (OPEN, ENABLED...).
-plan prints the diff, the risk class and the phrase apply needs.
-Backups, the audit log and the pending-write journal live in --state-dir
-(default $STPROBE_STATE_DIR, $XDG_STATE_HOME/stprobe or ~/.local/state/stprobe).`
+const obLong = "Option bytes of the connected STM32H5 (Hot Plug on AP1). FIELD names are " +
+	"STM32CubeProgrammer's (PRODUCT_STATE, TZEN, NSBOOTADD, WRPSGn1, HDP1_STRT...); VALUE is a number " +
+	"(0x.., decimal) or a value name (OPEN, ENABLED...). plan prints the diff, the risk class and the " +
+	"phrase apply needs. Backups, the audit log and the pending-write journal live in --state-dir " +
+	"(default $STPROBE_STATE_DIR, $XDG_STATE_HOME/stprobe or ~/.local/state/stprobe)."
 
 // obCommand is `stprobe ob`: read, plan and apply option bytes.
 func (a *app) obCommand() *cobra.Command {

@@ -92,8 +92,7 @@ func beforeOPTSTRT(t *testing.T, name string, args ...string) int {
 	t.Helper()
 	dir := t.TempDir()
 	first := 0
-	var twin *bench.Bench
-	twin = simBench(t, name, func(n int, _ *logrus.Entry) {
+	twin := simBench(t, name, func(n int, _ *logrus.Entry) {
 		if _, err := os.Stat(filepath.Join(dir, obytes.JournalFile)); err == nil && first == 0 {
 			first = n
 		}

@@ -46,11 +46,10 @@ func (a *app) selectedScenario() (scenario.Scenario, error) {
 func (a *app) simServeCommand() *cobra.Command {
 	var listen, firmware string
 	c := &cobra.Command{
-		Use:         "serve",
-		Annotations: synopsis("[--sim SCENARIO] sim serve [--listen ADDR] [--firmware VERSION]"),
-		Short:       "serve a simulated probe as an stlink-server",
-		Long: "Serves a simulated ST-LINK as stlink-server does, for OpenOCD (st-link backend tcp PORT)\n" +
-			"and stprobe --server. Stop with ctrl-c.",
+		Use:                   "serve",
+		Annotations:           synopsis("[--sim SCENARIO] sim serve [--listen ADDR] [--firmware VERSION]"),
+		Short:                 "serve a simulated probe as an stlink-server",
+		Long:                  "Serves a simulated ST-LINK as stlink-server does, for OpenOCD (st-link backend tcp PORT) and stprobe --server. Stop with ctrl-c.",
 		DisableFlagsInUseLine: true,
 		Args:                  a.noArgs,
 	}

@@ -20,12 +20,10 @@ func (a *app) simUSBRelayCommand() *cobra.Command {
 		raw, verbose bool
 	)
 	c := &cobra.Command{
-		Use:         "usb-relay -- PROGRAM [ARGS...]",
-		Annotations: synopsis("[--sim SCENARIO] sim usb-relay [--probe-kind v2|v2-1|v3] [--raw-serial] [-v] -- PROGRAM [ARGS...]"),
-		Short:       "run a libusb program against a simulated probe",
-		Long: "Runs PROGRAM with the scenario's simulated ST-LINK on a simulated USB bus\n" +
-			"(umockdev), so that libusb programs such as st-info or openocd reach it unmodified.\n" +
-			"Also usable as: go test -exec 'stprobe sim usb-relay --' ./...",
+		Use:                   "usb-relay -- PROGRAM [ARGS...]",
+		Annotations:           synopsis("[--sim SCENARIO] sim usb-relay [--probe-kind v2|v2-1|v3] [--raw-serial] [-v] -- PROGRAM [ARGS...]"),
+		Short:                 "run a libusb program against a simulated probe",
+		Long:                  "Runs PROGRAM with the scenario's simulated ST-LINK on a simulated USB bus (umockdev), so that libusb programs such as st-info or openocd reach it unmodified. Also usable as: go test -exec 'stprobe sim usb-relay --' ./...",
 		DisableFlagsInUseLine: true,
 		Args:                  cobra.ArbitraryArgs,
 	}

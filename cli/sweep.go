@@ -33,12 +33,10 @@ func (a *app) sweepCommand() *cobra.Command {
 		cellTimeout                   time.Duration
 	)
 	c := &cobra.Command{
-		Use:         "sweep",
-		Annotations: synopsis("sweep [--modes normal,hotplug,under-reset] [--aps 0,1] [--freqs 4000,100] [--cell-timeout 5s] [--json | --csv | --md]"),
-		Short:       "connection matrix: every mode x AP x frequency, diagnosed",
-		Long: "Tries every connect mode x access port x SWD frequency, each a real connect attempt torn down\n" +
-			"cleanly, then says what the pattern means and what to try next. Ctrl-C stops after the current\n" +
-			"attempt and prints the partial matrix.",
+		Use:                   "sweep",
+		Annotations:           synopsis("sweep [--modes normal,hotplug,under-reset] [--aps 0,1] [--freqs 4000,100] [--cell-timeout 5s] [--json | --csv | --md]"),
+		Short:                 "connection matrix: every mode x AP x frequency, diagnosed",
+		Long:                  "Tries every connect mode x access port x SWD frequency, each a real connect attempt torn down cleanly, then says what the pattern means and what to try next. Ctrl-C stops after the current attempt and prints the partial matrix.",
 		DisableFlagsInUseLine: true,
 		Args:                  a.noArgs,
 	}
