@@ -32,6 +32,8 @@ type Config struct {
 	// the caller holds; `stprobe` with no sub-command starts it. Nil: no
 	// console is built in, and `stprobe` alone prints the help.
 	Console func(ctx context.Context, b *bench.Bench, stdin io.Reader, stdout io.Writer) error
+	// The SSH server will come the same way, as a field filled by the entry
+	// point, so that this package imports neither the console nor the server.
 }
 
 // Exit statuses.
