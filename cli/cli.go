@@ -93,6 +93,7 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	if a.logClose != nil {
 		if cerr := a.logClose(); cerr != nil && err == nil {
 			fmt.Fprintf(a.stderr, "stprobe: closing the log file: %v\n", cerr)
+			return ExitFailure
 		}
 	}
 	return exitCode(err)
