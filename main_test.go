@@ -1,79 +1,66 @@
 package main
 
 import (
+	"bufio"
+	"io"
+	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
-func TestGlobalSelectorMistakes(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		code int
-		want string // in stderr
-	}{
-		{"unknown scenario", []string{"--sim", "nosuch", "info"}, 2, `no simulated scenario "nosuch"`},
-		{"unknown scenario before ob", []string{"--sim", "nosuch", "ob", "read"}, 2, "valid names"},
-		{"sim and server", []string{"--sim", "h533-open", "--server", "127.0.0.1:1", "info"}, 2, "give one of them"},
-		{"probe serial not the simulated one", []string{"--sim", "h533-open", "--probe", "NOSUCH", "info"}, 1, "has one probe, serial"},
-		{"unknown command", []string{"--sim", "h533-open", "frob"}, 2, `unknown command "frob"`},
-		{"bad global flag", []string{"--simm", "h533-open", "info"}, 2, "flag provided but not defined"},
-		{"unreachable server", []string{"--server", "127.0.0.1:1", "info"}, 1, "check that stlink-server is running there"},
+// mainArgsEnv makes the test binary run main with these arguments.
+const mainArgsEnv = "STPROBE_TEST_MAIN_ARGS"
+
+func TestMain(m *testing.M) {
+	if args := os.Getenv(mainArgsEnv); args != "" {
+		os.Args = append([]string{"stprobe"}, strings.Fields(args)...)
+		main()
+		return
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, out, errOut := runCmd(t, tt.args...)
-			if code != tt.code || !strings.Contains(errOut, tt.want) {
-				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, errOut, tt.code, tt.want)
+	os.Exit(m.Run())
+}
+
+// Every one of SIGINT, SIGTERM, SIGHUP and SIGPIPE stops the running
+// command cleanly: `sim serve` says it stopped and exits 0.
+func TestSignalsStopTheCommand(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd := exec.Command(os.Args[0])
+			cmd.Env = append(os.Environ(), mainArgsEnv+"=--sim h533-open sim serve --listen 127.0.0.1:0")
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
 			}
-			if out != "" {
-				t.Errorf("stdout %q, want nothing", out)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			r := bufio.NewReader(stdout)
+			line, err := r.ReadString('\n')
+			if err != nil || !strings.HasPrefix(line, "serving simulated") {
+				cmd.Process.Kill()
+				t.Fatalf("first line %q: %v", line, err)
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			var rest []byte
+			done := make(chan error, 1)
+			go func() {
+				rest, _ = io.ReadAll(r)
+				done <- cmd.Wait()
+			}()
+			select {
+			case err := <-done:
+				if err != nil || !strings.Contains(string(rest), "stopped") {
+					t.Errorf("after %v: %v, output %q", sig, err, rest)
+				}
+			case <-time.After(time.Minute):
+				cmd.Process.Kill()
+				t.Fatalf("still running a minute after %v", sig)
 			}
 		})
-	}
-	// The simulated probe's own serial, in any case, is accepted.
-	if code, _, errOut := runCmd(t, "--sim", "h533-open", "--probe", "55ff6b065177495619420887", "info"); code != 0 {
-		t.Errorf("matching --probe: exit %d: %s", code, errOut)
-	}
-}
-
-func TestHelpExitsZero(t *testing.T) {
-	for _, args := range [][]string{{"-h"}, {"--help"}, {"info", "-h"}, {"ob", "-h"}, {"ob", "plan", "-h"}, {"da", "-h"}, {"sweep", "-h"}, {"sim", "-h"}} {
-		code, out, errOut := runCmd(t, args...)
-		if code != 0 || out != "" || !strings.Contains(errOut, "usage") {
-			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 0 and the usage on stderr", args, code, out, errOut)
-		}
-	}
-}
-
-func TestErrorsOnOneLine(t *testing.T) {
-	// A generic Cortex-M33 has no DBGMCU: identification fails on every AP
-	// and the joined error must still be one stderr line naming the command.
-	code, _, errOut := runCmd(t, "--sim", "generic-m33", "ob", "read", "--state-dir", t.TempDir())
-	if code != 1 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.HasPrefix(errOut, "stprobe ob: ") {
-		t.Errorf("exit %d, stderr:\n%s", code, errOut)
-	}
-	if !strings.Contains(errOut, "STM32H5 only") {
-		t.Errorf("stderr does not say the ob commands need an STM32H5:\n%s", errOut)
-	}
-}
-
-func TestUnexpectedArgumentIsNamed(t *testing.T) {
-	for _, args := range [][]string{{"list", "foo"}, {"sim", "list", "foo"}, {"info", "foo"}, {"sweep", "foo"}, {"da", "discover", "foo"}, {"da", "foo"}} {
-		code, out, errOut := runCmd(t, append([]string{"--sim", "h533-open"}, args...)...)
-		if code != 2 || out != "" || !strings.Contains(errOut, `"foo"`) {
-			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 naming \"foo\"", args, code, out, errOut)
-		}
-	}
-}
-
-func TestListFiltersBySerial(t *testing.T) {
-	code, out, errOut := runCmd(t, "--sim", "h533-open", "--probe", "NOSUCH", "list")
-	if code != 1 || out != "" || !strings.Contains(errOut, "no probe with serial NOSUCH") || !strings.Contains(errOut, "55FF6B065177495619420887") {
-		t.Errorf("unknown serial: exit %d, stdout %q, stderr %q", code, out, errOut)
-	}
-	code, out, errOut = runCmd(t, "--sim", "h533-open", "--probe", "55ff6b065177495619420887", "list")
-	if code != 0 || !strings.Contains(out, "sim:h533-open") {
-		t.Errorf("matching serial: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }

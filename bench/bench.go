@@ -209,7 +209,7 @@ func (b *Bench) run(ctx context.Context, t Token, kind string, limit time.Durati
 	}
 	if err := b.checkLocked(t); err != nil {
 		b.mu.Unlock()
-		b.log.WithField("job", kind).WithError(err).Warn("job refused")
+		b.log.WithField("job", kind).WithError(err).Info("job refused")
 		return err
 	}
 	holder := b.lease.holder
@@ -291,7 +291,7 @@ func (b *Bench) runJob(j *job) error {
 	b.mu.Unlock()
 	entry := b.log.WithFields(logrus.Fields{"job": info.Kind, "took": b.now().Sub(info.Started).Round(time.Millisecond)})
 	if err != nil {
-		entry.WithError(err).Warn("job failed")
+		entry.WithError(err).Info("job failed")
 	} else {
 		entry.Info("job done")
 	}

@@ -95,7 +95,7 @@ func Open(ctx context.Context, sel Selector, o Options) (b *Bench, notice string
 	fwd.set(b)
 	if notice != "" {
 		b.Notify(notice)
-		b.log.Warn(notice)
+		b.log.Info(notice)
 	}
 	return b, notice, nil
 }

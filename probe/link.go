@@ -43,7 +43,8 @@ type linkConfig struct {
 // Option configures a Link.
 type Option func(*linkConfig)
 
-// WithLogger logs every command and reply at debug level on l.
+// WithLogger logs to l: every transfer (command, data, reply, status) at
+// trace level, retries at debug level.
 func WithLogger(l *logrus.Logger) Option { return func(c *linkConfig) { c.log = l } }
 
 // WithEvents delivers progress events (long memory transfers, connect
@@ -423,28 +424,25 @@ func (l *Link) xfer(ctx context.Context, op string, c [16]byte, out, in []byte) 
 	return nil
 }
 
-// logXfer logs one command at debug level.
+// logXfer logs one transfer at trace level: the full 16-byte command, the
+// OUT data and the IN reply in hex, and its status (ok, or the error).
 func (l *Link) logXfer(op string, c [16]byte, out, in []byte, err error) {
 	lg := l.cfg.log
-	if lg == nil || !lg.IsLevelEnabled(logrus.DebugLevel) {
+	if lg == nil || !lg.IsLevelEnabled(logrus.TraceLevel) {
 		return
 	}
-	f := logrus.Fields{"cmd": fmt.Sprintf("% x", c[:])}
+	f := logrus.Fields{"cmd": fmt.Sprintf("% x", c[:]), "status": "ok"}
 	if len(out) > 0 {
-		f["out"] = len(out)
+		f["out"] = fmt.Sprintf("% x", out)
 	}
 	if len(in) > 0 && err == nil {
-		shown := in
-		if len(shown) > 16 {
-			shown = shown[:16]
-		}
-		f["in"] = fmt.Sprintf("% x", shown)
-		f["in_len"] = len(in)
+		f["reply"] = fmt.Sprintf("% x", in)
 	}
 	if err != nil {
+		f["status"] = "error"
 		f["err"] = err.Error()
 	}
-	lg.WithFields(f).Debug(op)
+	lg.WithFields(f).Trace(op)
 }
 
 // emit delivers a progress event.

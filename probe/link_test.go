@@ -619,15 +619,15 @@ func TestLoggingAndEvents(t *testing.T) {
 	var buf bytes.Buffer
 	lg := logrus.New()
 	lg.SetOutput(&buf)
-	lg.SetLevel(logrus.DebugLevel)
+	lg.SetLevel(logrus.TraceLevel)
 	var events []probe.Event
 	l, _ := openFake(t, "V2J46S7", probe.WithLogger(lg), probe.WithEvents(func(e probe.Event) { events = append(events, e) }))
 	ctx := context.Background()
 	if err := l.EnterSWD(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(buf.String(), "enter SWD") || !strings.Contains(buf.String(), "f2 30 a3") {
-		t.Errorf("debug log lacks the command:\n%s", buf.String())
+	if !strings.Contains(buf.String(), "enter SWD") || !strings.Contains(buf.String(), "f2 30 a3") || !strings.Contains(buf.String(), "status=ok") {
+		t.Errorf("trace log lacks the command or its status:\n%s", buf.String())
 	}
 	if err := l.ReadMem(ctx, 0, 0x20000000, 4, make([]byte, 4096)); err != nil {
 		t.Fatal(err)

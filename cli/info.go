@@ -1,16 +1,16 @@
-package main
+package cli
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+
+	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/targets"
 )
@@ -108,106 +108,81 @@ func toChipJSON(c *targets.Chip) *chipJSON {
 	return j
 }
 
-// cmdInfo opens the probe, reads its identity and the target voltage,
-// connects in the chosen mode and prints the connect report.
-func cmdInfo(ctx context.Context, g *globalFlags, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("info", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "print JSON")
-	modeName := fs.String("mode", "hotplug", "connect `MODE`: normal (attach and halt), hotplug (attach only, nothing written to the core) or under-reset")
-	var apFlag optionalAP
-	fs.Var(&apFlag, "ap", "access port `N` to connect on, 0..255 (default: the identified chip's core port, else 0)")
-	freq := fs.Int("freq", 0, "SWD clock in `KHZ` (default: the probe's current clock)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: stprobe info [--json] [--mode normal|hotplug|under-reset] [--ap N] [--freq KHZ]")
-		fmt.Fprintln(stderr, "\nShows the probe, its firmware and the target voltage, connects in the chosen mode and reports every step.")
-		fs.PrintDefaults()
+// infoCommand is `stprobe info`: the probe, its firmware and the target
+// voltage, a connect in the chosen mode and the report of every step.
+func (a *app) infoCommand() *cobra.Command {
+	var (
+		asJSON   bool
+		modeName string
+		apFlag   optionalAP
+		freq     int
+	)
+	c := &cobra.Command{
+		Use:                   "info",
+		Annotations:           synopsis("info [--json] [--mode normal|hotplug|under-reset] [--ap N] [--freq KHZ]"),
+		Short:                 "probe, firmware, voltage and a connect report",
+		Long:                  "Shows the probe, its firmware and the target voltage, connects in the chosen mode and reports every step.",
+		DisableFlagsInUseLine: true,
+		Args:                  a.noArgs,
 	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	fs := c.Flags()
+	fs.BoolVar(&asJSON, "json", false, "print JSON")
+	fs.StringVar(&modeName, "mode", "hotplug", "connect MODE: normal (attach and halt), hotplug (attach only, nothing written to the core) or under-reset")
+	fs.Var(&apFlag, "ap", "access port N to connect on, 0..255 (default: the identified chip's core port, else 0)")
+	var modes []string
+	for _, m := range probe.ConnectModes {
+		modes = append(modes, m.String())
 	}
-	mode, err := probe.ParseConnectMode(*modeName)
-	if err == nil && *freq < 0 {
-		err = fmt.Errorf("frequency %d kHz: want a positive number of kHz (or 0 for the probe's current clock)", *freq)
-	}
-	if err == nil && fs.NArg() > 0 {
-		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if err != nil {
-		return usageError(fs, stderr, err)
-	}
-
-	b, err := openBench(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	l := b.Link
-
-	out := infoJSON{Probe: toProbeJSON(b.Info)}
-	if v, err := l.TargetVoltage(ctx); err != nil {
-		if errors.Is(err, probe.ErrDisconnected) || ctx.Err() != nil {
-			return err
+	complete(c, "mode", modes...)
+	fs.IntVar(&freq, "freq", 0, "SWD clock in KHZ (default: the probe's current clock)")
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		mode, err := probe.ParseConnectMode(modeName)
+		if err == nil && freq < 0 {
+			err = fmt.Errorf("frequency %d kHz: want a positive number of kHz (or 0 for the probe's current clock)", freq)
 		}
-		out.VoltageError = err.Error()
-	} else {
+		if err != nil {
+			return usage(c, err)
+		}
+		req := bench.InfoRequest{Mode: mode, AP: apFlag.ap, AutoAP: !apFlag.set, FrequencyKHz: freq}
+		return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
+			res, err := b.Info(ctx, tok, req)
+			if err != nil {
+				return err
+			}
+			return a.printInfoResult(res, asJSON)
+		})
+	}
+	return c
+}
+
+// printInfoResult renders what the info job found; a connect that failed
+// at some step is the command's error.
+func (a *app) printInfoResult(res *bench.InfoResult, asJSON bool) error {
+	rep := res.Connect
+	out := infoJSON{Probe: toProbeJSON(res.Probe), Connect: toConnectJSON(rep)}
+	if res.HasVoltage {
+		v := res.Voltage
 		out.Voltage = &v
+	} else if res.VoltageErr != nil {
+		out.VoltageError = res.VoltageErr.Error()
 	}
-
-	ap, auto := apFlag.ap, !apFlag.set
-	o := probe.ConnectOptions{Mode: mode, AP: ap, FrequencyKHz: *freq}
-	rep, err := probe.Connect(ctx, l, o)
-	if err != nil {
-		return fmt.Errorf("connecting: %w", err)
+	if res.ChipErr != nil {
+		out.ChipError = res.ChipErr.Error()
 	}
-	var chip *targets.Chip
-	if rep.DPOK {
-		var idErr error
-		chip, idErr = targets.Identify(ctx, l, rep.DPIDR)
-		if idErr != nil {
-			if ctx.Err() != nil || errors.Is(idErr, probe.ErrDisconnected) {
-				return idErr
-			}
-			out.ChipError = idErr.Error()
-		}
-	}
-	// With no --ap, connect on the identified chip's core port.
-	if auto && chip != nil && chip.Family.CoreAP != ap {
-		if err := probe.Disconnect(ctx, l); err != nil && errors.Is(err, probe.ErrDisconnected) {
-			return err
-		}
-		o.AP = chip.Family.CoreAP
-		if rep, err = probe.Connect(ctx, l, o); err != nil {
-			return fmt.Errorf("connecting: %w", err)
-		}
-	}
-	var state targets.ProductState
-	var tzen targets.TZEN
-	stateErr := errors.New("core port not open")
-	if chip != nil && rep.APOK && rep.AP == chip.Family.CoreAP {
-		state, tzen, stateErr = targets.ReadProductState(ctx, l, chip)
-	}
-	if err := probe.Disconnect(ctx, l); err != nil && errors.Is(err, probe.ErrDisconnected) {
-		return err
-	}
-	out.Connect = toConnectJSON(rep)
-	if chip != nil {
-		out.Chip = toChipJSON(chip)
-		if stateErr == nil {
-			out.Chip.ProductState = fmt.Sprintf("%v (0x%02X)", state, uint8(state))
-			if tzen != targets.TZENAbsent {
-				out.Chip.TZEN = tzen.String()
+	if res.Chip != nil {
+		out.Chip = toChipJSON(res.Chip)
+		if res.StateErr == nil {
+			out.Chip.ProductState = fmt.Sprintf("%v (0x%02X)", res.State, uint8(res.State))
+			if res.TZEN != targets.TZENAbsent {
+				out.Chip.TZEN = res.TZEN.String()
 			}
 		}
 	}
-
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+	if asJSON {
+		if err := writeJSON(a.stdout, out); err != nil {
 			return fmt.Errorf("writing info: %w", err)
 		}
-	} else if err := printInfo(stdout, b.Info, out, rep); err != nil {
+	} else if err := printInfo(a.stdout, res.Probe, out, rep); err != nil {
 		return fmt.Errorf("writing info: %w", err)
 	}
 	if rep.Err != nil {
@@ -311,6 +286,7 @@ type optionalAP struct {
 	set bool
 }
 
+// String is the access port, or "" when unset.
 func (a *optionalAP) String() string {
 	if a == nil || !a.set {
 		return ""
@@ -318,6 +294,10 @@ func (a *optionalAP) String() string {
 	return strconv.Itoa(int(a.ap))
 }
 
+// Type names the flag's value in the help.
+func (a *optionalAP) Type() string { return "N" }
+
+// Set parses an access port number.
 func (a *optionalAP) Set(s string) error {
 	n, err := strconv.ParseUint(s, 0, 8)
 	if err != nil {

@@ -1,11 +1,10 @@
-package main
+package cli
 
 import (
-	"context"
-	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
+
+	"github.com/spf13/cobra"
 
 	"github.com/stprobe/stprobe/probe/sim/scenario"
 )
@@ -20,25 +19,29 @@ type simListEntry struct {
 	Expect      map[string]string `json:"expect"`
 }
 
-// cmdSimList prints the simulated bench scenarios, one line each (or a JSON
-// array with --json).
-func cmdSimList(ctx context.Context, g *globalFlags, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("sim list", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "print a JSON array")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: stprobe sim list [--json]")
-		fmt.Fprintln(stderr, "\nLists the simulated bench scenarios; use one with --sim NAME.")
-		fs.PrintDefaults()
+// simListCommand is `stprobe sim list`: the simulated bench scenarios, one
+// line each (or a JSON array with --json).
+func (a *app) simListCommand() *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:                   "list",
+		Annotations:           synopsis("sim list [--json]"),
+		Short:                 "the simulated boards",
+		Long:                  "Lists the simulated bench scenarios; use one with --sim NAME.",
+		DisableFlagsInUseLine: true,
+		Args:                  a.noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			return simList(a.stdout, asJSON)
+		},
 	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError(fs, stderr, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
-	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
+	return c
+}
+
+// simList prints the scenarios.
+func simList(stdout io.Writer, asJSON bool) error {
 	list := scenario.List()
-	if *asJSON {
+	if asJSON {
 		out := make([]simListEntry, 0, len(list))
 		for _, s := range list {
 			e := s.Expect
@@ -55,9 +58,7 @@ func cmdSimList(ctx context.Context, g *globalFlags, args []string, stdout, stde
 				},
 			})
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := writeJSON(stdout, out); err != nil {
 			return fmt.Errorf("writing scenario list: %w", err)
 		}
 		return nil

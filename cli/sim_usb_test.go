@@ -1,9 +1,8 @@
-package main
+package cli
 
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -33,8 +32,8 @@ func TestSimUSBRelayRunsStInfo(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if err := cmdSimUSBRelay(ctx, &globalFlags{}, tc.args, &stdout, &stderr); err != nil {
-				t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+			if code := Run(ctx, Config{}, append([]string{"sim", "usb-relay"}, tc.args...), nil, &stdout, &stderr); code != 0 {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(stdout.String(), w) {
@@ -46,14 +45,15 @@ func TestSimUSBRelayRunsStInfo(t *testing.T) {
 }
 
 func TestSimUSBRelayUsage(t *testing.T) {
-	var stdout, stderr bytes.Buffer
 	for _, args := range [][]string{nil, {"--probe-kind", "v9", "true"}} {
-		if err := cmdSimUSBRelay(context.Background(), &globalFlags{}, args, &stdout, &stderr); !errors.Is(err, errUsage) {
-			t.Errorf("args %q: %v, want errUsage", args, err)
+		if code, _, errOut := runCmd(t, append([]string{"sim", "usb-relay"}, args...)...); code != 2 {
+			t.Errorf("args %q: exit %d, want 2: %s", args, code, errOut)
 		}
 	}
-	if err := cmdSimUSBRelay(context.Background(), &globalFlags{sim: "no-such-board"}, []string{"true"}, &stdout, &stderr); err == nil || errors.Is(err, errUsage) {
-		t.Errorf("unknown scenario: %v", err)
+	// An unknown scenario is a mistake in the global flags, found before
+	// the relay starts.
+	if code, _, _ := runCmd(t, "--sim", "no-such-board", "sim", "usb-relay", "true"); code != 2 {
+		t.Errorf("unknown scenario: exit %d, want 2", code)
 	}
 }
 
@@ -65,7 +65,7 @@ const stprobeArgsEnv = "STPROBE_TEST_RUN_ARGS"
 // simulated probe: `stprobe sim usb-relay -- stprobe list` and `... info`.
 func TestSimUSBRelayRunsStprobe(t *testing.T) {
 	if args := os.Getenv(stprobeArgsEnv); args != "" {
-		os.Exit(run(context.Background(), strings.Fields(args), os.Stdout, os.Stderr))
+		os.Exit(Run(context.Background(), Config{}, strings.Fields(args), os.Stdin, os.Stdout, os.Stderr))
 	}
 	if err := usbrelay.Available(); err != nil {
 		t.Skipf("cannot simulate USB probes: %v", err)
@@ -82,9 +82,9 @@ func TestSimUSBRelayRunsStprobe(t *testing.T) {
 		t.Run(tc.args, func(t *testing.T) {
 			t.Setenv(stprobeArgsEnv, tc.args)
 			var stdout, stderr bytes.Buffer
-			err := cmdSimUSBRelay(ctx, &globalFlags{}, []string{os.Args[0], "-test.run=^TestSimUSBRelayRunsStprobe$"}, &stdout, &stderr)
-			if err != nil {
-				t.Fatalf("stprobe %s: %v\n%s\n%s", tc.args, err, stdout.String(), stderr.String())
+			code := Run(ctx, Config{}, []string{"sim", "usb-relay", os.Args[0], "-test.run=^TestSimUSBRelayRunsStprobe$"}, nil, &stdout, &stderr)
+			if code != 0 {
+				t.Fatalf("stprobe %s: exit %d\n%s\n%s", tc.args, code, stdout.String(), stderr.String())
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(stdout.String(), w) {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -16,11 +16,11 @@ func TestSimServe(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	pr, pw := io.Pipe()
-	done := make(chan error, 1)
+	done := make(chan int, 1)
 	go func() {
-		err := cmdSim(ctx, &globalFlags{}, []string{"serve", "--listen", "127.0.0.1:0", "--firmware", "V2J40M27"}, pw, io.Discard)
+		code := Run(ctx, Config{}, []string{"sim", "serve", "--listen", "127.0.0.1:0", "--firmware", "V2J40M27"}, nil, pw, io.Discard)
 		pw.Close()
-		done <- err
+		done <- code
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
 	if err != nil {
@@ -49,18 +49,18 @@ func TestSimServe(t *testing.T) {
 		t.Errorf("GET_DEV_INFO: %v %v %+v", st, err, info)
 	}
 	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("sim serve after cancel: %v", err)
+	if code := <-done; code != 0 {
+		t.Errorf("sim serve after cancel: exit %d", code)
 	}
 }
 
 func TestSimServeUsage(t *testing.T) {
 	for _, args := range [][]string{{}, {"bogus"}, {"serve", "--firmware", "nonsense"}, {"serve", "extra"}} {
-		if err := cmdSim(context.Background(), &globalFlags{}, args, io.Discard, io.Discard); err != errUsage {
-			t.Errorf("cmdSim %q = %v, want errUsage", args, err)
+		if code, _, errOut := runCmd(t, append([]string{"sim"}, args...)...); code != 2 {
+			t.Errorf("sim %q: exit %d, want 2: %s", args, code, errOut)
 		}
 	}
-	if err := cmdSim(context.Background(), &globalFlags{sim: "no-such-board"}, []string{"serve"}, io.Discard, io.Discard); err == nil {
+	if code, _, _ := runCmd(t, "--sim", "no-such-board", "sim", "serve"); code == 0 {
 		t.Error("unknown scenario accepted")
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -55,7 +55,7 @@ func TestOpenOCDReadsSameOPTSR(t *testing.T) {
 		"-f", "interface/stlink-dap.cfg",
 		"-c", "st-link backend tcp "+port,
 		"-c", "transport select dapdirect_swd",
-		"-f", "testdata/stm32h5-openocd.cfg",
+		"-f", "../testdata/stm32h5-openocd.cfg",
 		"-c", "init", "-c", "mdw 0x40022050", "-c", "stm32h5.ap0 mdw 0xE0044000", "-c", "shutdown").CombinedOutput()
 	if err != nil {
 		t.Fatalf("openocd: %v\n%s", err, out)

@@ -1,27 +1,34 @@
-package main
+package cli
 
 import (
 	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/sirupsen/logrus"
+
+	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/probe/sweep"
 )
 
-func runSweep(t *testing.T, ctx context.Context, scenario string, args ...string) (string, string, error) {
+// runSweep runs stprobe --sim SCENARIO sweep ARGS.
+func runSweep(t *testing.T, scenario string, args ...string) (string, string, error) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	err := cmdSweep(ctx, &globalFlags{sim: scenario}, args, &out, &errOut)
-	return out.String(), errOut.String(), err
+	code, out, errOut := runCmd(t, append([]string{"--sim", scenario, "sweep"}, args...)...)
+	var err error
+	if code != 0 {
+		err = fmt.Errorf("exit %d: %s", code, errOut)
+	}
+	return out, errOut, err
 }
 
 func TestCmdSweepText(t *testing.T) {
-	out, errOut, err := runSweep(t, context.Background(), "h533-provisioning", "--freqs", "4000,100")
+	out, errOut, err := runSweep(t, "h533-provisioning", "--freqs", "4000,100")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errOut)
 	}
@@ -37,7 +44,7 @@ func TestCmdSweepText(t *testing.T) {
 }
 
 func TestCmdSweepFormats(t *testing.T) {
-	out, _, err := runSweep(t, context.Background(), "h533-tz-closed-no-da", "--json", "--aps", "0,1", "--freqs", "100")
+	out, _, err := runSweep(t, "h533-tz-closed-no-da", "--json", "--aps", "0,1", "--freqs", "100")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +63,7 @@ func TestCmdSweepFormats(t *testing.T) {
 		t.Errorf("our JSON does not read back: %v", err)
 	}
 
-	out, _, err = runSweep(t, context.Background(), "no-target", "--csv", "--modes", "hotplug", "--freqs", "4000,5")
+	out, _, err = runSweep(t, "no-target", "--csv", "--modes", "hotplug", "--freqs", "4000,5")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +75,7 @@ func TestCmdSweepFormats(t *testing.T) {
 		t.Errorf("CSV outcome %q", rows[1][4])
 	}
 
-	out, _, err = runSweep(t, context.Background(), "sleepy", "--md", "--freqs", "480")
+	out, _, err = runSweep(t, "sleepy", "--md", "--freqs", "480")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,9 +92,9 @@ func TestCmdSweepUsage(t *testing.T) {
 		{"--freqs", "100,100"}, {"extra"}, {"--cell-timeout", "0s"},
 		{"--modes", "normal,normal"}, {"--aps", "1,1"}, // duplicates with the default clocks
 	} {
-		_, errOut, err := runSweep(t, context.Background(), "h533-open", args...)
-		if !errors.Is(err, errUsage) || !strings.Contains(errOut, "usage: stprobe sweep") {
-			t.Errorf("%v: err %v, stderr %q", args, err, errOut)
+		code, _, errOut := runCmd(t, append([]string{"--sim", "h533-open", "sweep"}, args...)...)
+		if code != 2 || !strings.Contains(errOut, "usage: stprobe sweep") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
 		}
 	}
 }
@@ -95,37 +102,49 @@ func TestCmdSweepUsage(t *testing.T) {
 // Ctrl-C in the middle of a sweep: the partial matrix is printed, the
 // error says so, and the probe is left out of debug mode with NRST released.
 func TestCmdSweepCancelled(t *testing.T) {
-	b, err := openSim(context.Background(), "h533-open")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var events []sweep.Progress
-	cfg := sweepConfig{plan: sweep.Plan{FrequenciesKHz: []int{100}}, cellTimeout: sweep.DefaultCellTimeout,
-		progress: func(p sweep.Progress) {
-			events = append(events, p)
-			if p.Index == 2 && p.Done {
+	var b *bench.Bench
+	connects := 0
+	b = simBench(t, "h533-open", func(_ int, e *logrus.Entry) {
+		// ctrl-c as the fourth cell starts to connect
+		if e.Message == "enter SWD" {
+			if connects++; connects == 4 {
 				cancel()
 			}
-		}}
-	var out bytes.Buffer
-	err = sweepBench(ctx, b, cfg, &out)
-	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "sweep interrupted after 3 of 6 cells") {
-		t.Fatalf("err %v", err)
+		}
+	})
+	_, sub := b.Subscribe(1 << 16)
+	var out, errOut bytes.Buffer
+	a := newApp(Config{}, nil, &out, &errOut)
+	a.bench = b
+	code := a.execute(ctx, []string{"--sim", "h533-open", "sweep", "--freqs", "100"})
+	if code != 1 || !strings.Contains(errOut.String(), "sweep interrupted after 3 of 6 cells") {
+		t.Fatalf("exit %d, stderr %s", code, errOut.String())
 	}
 	if !strings.Contains(out.String(), "skipped") || !strings.Contains(out.String(), "3 of 6 cells were not tried") {
 		t.Errorf("no partial matrix printed:\n%s", out.String())
 	}
-	if len(events) != 6 {
-		t.Errorf("%d progress events, want 6 (3 cells, start and end)", len(events))
+	sub.Close()
+	cells := 0
+	for {
+		ev, err := sub.Next(context.Background())
+		if err != nil {
+			break
+		}
+		if _, ok := ev.(bench.SweepCell); ok {
+			cells++
+		}
 	}
-	if b.Link.NRSTAsserted() || len(b.Link.OpenedAPs()) != 0 {
-		t.Errorf("probe left with NRST low %v, APs open %v", b.Link.NRSTAsserted(), b.Link.OpenedAPs())
+	if cells != 8 {
+		t.Errorf("%d sweep cell events, want 8 (4 cells started and ended, the last one cancelled)", cells)
 	}
-	if mode, err := b.Link.Mode(context.Background()); err != nil || mode == proto.ModeDebug {
-		t.Errorf("probe mode %v (%v), want out of debug mode", mode, err)
+	m := model(b)
+	if m.Core().HeldInReset() {
+		t.Error("probe left with NRST low")
+	}
+	if reply, _ := b.Simulated().Handle([16]byte{proto.CmdGetCurrentMode}, nil); len(reply) == 0 || proto.Mode(reply[0]) == proto.ModeDebug {
+		t.Errorf("probe mode %v, want out of debug mode", reply)
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 
 func runDA(args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), args, &out, &errOut)
+	code := Run(context.Background(), Config{}, args, nil, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 

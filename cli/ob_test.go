@@ -1,32 +1,65 @@
-package main
+package cli
 
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/sirupsen/logrus"
+
+	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
 	"github.com/stprobe/stprobe/targets"
+	"github.com/stprobe/stprobe/targets/stm32h5"
 )
 
 // runCLI runs stprobe with args and returns the exit code and outputs.
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), args, &out, &errOut)
+	code := Run(context.Background(), Config{}, args, nil, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
-// simBench opens a simulated bench the test can look into.
-func simBench(t *testing.T, name string) *bench {
+// xferHook counts the probe transfers a bench logs at trace level and calls
+// at after each, on the bench's own goroutine, between two transfers.
+type xferHook struct {
+	n  int
+	at func(n int, e *logrus.Entry)
+}
+
+func (h *xferHook) Levels() []logrus.Level { return []logrus.Level{logrus.TraceLevel} }
+
+func (h *xferHook) Fire(e *logrus.Entry) error {
+	if _, ok := e.Data["cmd"]; ok {
+		h.n++
+		if h.at != nil {
+			h.at(h.n, e)
+		}
+	}
+	return nil
+}
+
+// simBench opens a simulated bench the test can look into; at, when not
+// nil, is called after every probe transfer with its number.
+func simBench(t *testing.T, name string, at func(n int, e *logrus.Entry)) *bench.Bench {
 	t.Helper()
-	b, err := openSim(context.Background(), name)
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	log.SetLevel(logrus.TraceLevel)
+	log.AddHook(&xferHook{at: at})
+	b, _, err := bench.Open(context.Background(), bench.Selector{Sim: name}, bench.Options{Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,17 +67,43 @@ func simBench(t *testing.T, name string) *bench {
 	return b
 }
 
-// runOBOn runs an ob sub-command on an open bench.
-func runOBOn(t *testing.T, b *bench, dir string, onEvent func(obytes.Event), args ...string) (string, error) {
+// model is the STM32H5 behind a simulated bench.
+func model(b *bench.Bench) *stm32h5.Model { return scenario.Model(b.Simulated()) }
+
+// runOBOn runs an ob sub-command on an open bench, as the user "tester";
+// the error carries stderr when the command fails.
+func runOBOn(t *testing.T, b *bench.Bench, dir string, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	f, err := parseOBFlags(args[0], args[1:], &errOut)
-	if err != nil {
-		t.Fatalf("flags %v: %v", args, err)
+	a := newApp(Config{}, nil, &out, &errOut)
+	a.bench, a.user = b, "tester"
+	argv := append([]string{"--sim", b.Snapshot().Scenario, "ob"}, args...)
+	argv = append(argv, "--state-dir", dir)
+	var err error
+	if code := a.execute(context.Background(), argv); code != 0 {
+		err = fmt.Errorf("exit %d: %s", code, errOut.String())
 	}
-	env := &obEnv{stdout: &out, stderr: &errOut, stateDir: dir, user: "tester", onEvent: onEvent}
-	err = runOB(context.Background(), b, args[0], f, env)
 	return out.String() + errOut.String(), err
+}
+
+// beforeOPTSTRT is the number of the last probe transfer before an apply
+// sets OPTSTRT, found on a twin of the board: args is the ob apply.
+func beforeOPTSTRT(t *testing.T, name string, args ...string) int {
+	t.Helper()
+	dir := t.TempDir()
+	first := 0
+	twin := simBench(t, name, func(n int, _ *logrus.Entry) {
+		if _, err := os.Stat(filepath.Join(dir, obytes.JournalFile)); err == nil && first == 0 {
+			first = n
+		}
+	})
+	if out, err := runOBOn(t, twin, dir, args...); err != nil {
+		t.Fatalf("twin apply: %v\n%s", err, out)
+	}
+	if first < 2 {
+		t.Fatalf("the twin's apply wrote no journal (first transfer after it: %d)", first)
+	}
+	return first - 1
 }
 
 func TestOBReadJSONSeedBoard(t *testing.T) {
@@ -79,11 +138,11 @@ func TestOBReadJSONSeedBoard(t *testing.T) {
 
 func TestOBSeedStoryOnSim(t *testing.T) {
 	dir := t.TempDir()
-	b := simBench(t, "h533-provisioning")
-	m := scenario.Model(b.Sim)
+	b := simBench(t, "h533-provisioning", nil)
+	m := model(b)
 
 	// 0x17 → 0xED: refused before any write, explaining regression.
-	out, err := runOBOn(t, b, dir, nil, "apply", "PRODUCT_STATE=0xED", "--confirm", "apply")
+	out, err := runOBOn(t, b, dir, "apply", "PRODUCT_STATE=0xED", "--confirm", "apply")
 	if err == nil || !strings.Contains(out, "REFUSED before any write") || !strings.Contains(out, "full regression") {
 		t.Fatalf("apply 0xED: %v\n%s", err, out)
 	}
@@ -110,13 +169,13 @@ func TestOBSeedStoryOnSim(t *testing.T) {
 	if !strings.Contains(phrase, "00450499") {
 		t.Errorf("phrase %q lacks the UID part", phrase)
 	}
-	out, err = runOBOn(t, b, dir, nil, "apply", "PRODUCT_STATE=0xC6", "--confirm", phrase)
+	out, err = runOBOn(t, b, dir, "apply", "PRODUCT_STATE=0xC6", "--confirm", phrase)
 	if err == nil || !strings.Contains(err.Error(), "override") || m.ProductState() != targets.StateProvisioning {
 		t.Fatalf("apply without override: %v\n%s", err, out)
 	}
 
 	// With the override and the phrase: TZ_CLOSED, and only AP0 answers.
-	out, err = runOBOn(t, b, dir, nil, "apply", "PRODUCT_STATE=0xC6", "--confirm", phrase, "--override-brick")
+	out, err = runOBOn(t, b, dir, "apply", "PRODUCT_STATE=0xC6", "--confirm", phrase, "--override-brick")
 	if err != nil {
 		t.Fatalf("apply with override: %v\n%s", err, out)
 	}
@@ -127,21 +186,29 @@ func TestOBSeedStoryOnSim(t *testing.T) {
 		t.Errorf("output:\n%s", out)
 	}
 	ctx := context.Background()
-	rep, err := probe.Connect(ctx, b.Link, hotPlugAP1)
-	if err != nil || rep.OK() {
-		t.Errorf("Hot Plug AP1 after TZ_CLOSED: ok=%v err=%v", rep != nil && rep.OK(), err)
+	tok, err := b.Acquire(bench.Holder{Name: "tester", Session: "test"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	rep, err = probe.Connect(ctx, b.Link, probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: 0, FrequencyKHz: 4000})
-	if err != nil || !rep.APOK {
-		t.Errorf("AP0 after TZ_CLOSED: %+v %v", rep, err)
+	res, err := b.Info(ctx, tok, bench.InfoRequest{Mode: probe.ModeHotPlug, AP: 1, FrequencyKHz: 4000})
+	if err != nil || res.Connect.OK() {
+		t.Errorf("Hot Plug AP1 after TZ_CLOSED: %v", err)
 	}
-	if _, en, err := targets.ReadAPStatus(ctx, b.Link); err != nil || en&2 != 0 {
-		t.Errorf("DBGMCU_SR enabled 0x%X, %v", en, err)
+	res, err = b.Info(ctx, tok, bench.InfoRequest{Mode: probe.ModeHotPlug, AP: 0, FrequencyKHz: 4000})
+	if err != nil || !res.Connect.APOK {
+		t.Errorf("AP0 after TZ_CLOSED: %+v %v", res, err)
+	}
+	o, err := b.ReadOptionBytes(ctx, tok, bench.OBRequest{})
+	if err != nil || o.Closed == nil || o.Closed.StatusErr != nil || o.Closed.Enabled&2 != 0 {
+		t.Errorf("DBGMCU_SR after TZ_CLOSED: %+v %v", o, err)
+	}
+	if err := b.Release(tok); err != nil {
+		t.Fatal(err)
 	}
 	checkOBFiles(t, dir, "ok")
 
 	// ob read now reports what AP0 tells and why the option bytes are unreadable.
-	out, err = runOBOn(t, b, dir, nil, "read")
+	out, err = runOBOn(t, b, dir, "read")
 	if err == nil || !strings.Contains(out, "AP1:           closed") || !strings.Contains(out, "not enabled") {
 		t.Errorf("read after TZ_CLOSED: %v\n%s", err, out)
 	}
@@ -158,7 +225,7 @@ func checkOBFiles(t *testing.T, dir, result string) {
 	if err != nil || len(recs) == 0 {
 		t.Fatalf("audit log: %v", err)
 	}
-	if last := recs[len(recs)-1]; last.Result != result || last.ProbeSerial == "" || last.ChipUID == "" || last.User != "tester" {
+	if last := recs[len(recs)-1]; last.Result != result || last.ProbeSerial == "" || last.ChipUID == "" || last.User != "tester (cli)" {
 		t.Errorf("last audit record %+v", last)
 	}
 }
@@ -168,13 +235,13 @@ func TestOBProvisionedDAIrreversible(t *testing.T) {
 	// irreversible, not a brick, because password DA is provisioned and
 	// matches TZEN=0xC3.
 	dir := t.TempDir()
-	b := simBench(t, "h533-provisioning-da")
-	m := scenario.Model(b.Sim)
-	out, err := runOBOn(t, b, dir, nil, "plan", "PRODUCT_STATE=0xC6")
+	b := simBench(t, "h533-provisioning-da", nil)
+	m := model(b)
+	out, err := runOBOn(t, b, dir, "plan", "PRODUCT_STATE=0xC6")
 	if err != nil || !strings.Contains(out, "risk: IRREVERSIBLE") || !strings.Contains(out, "confirmation phrase: irreversible PRODUCT_STATE=0xC6") {
 		t.Fatalf("plan: %v\n%s", err, out)
 	}
-	out, err = runOBOn(t, b, dir, nil, "apply", "PRODUCT_STATE=0xC6", "--confirm", "irreversible PRODUCT_STATE=0xC6")
+	out, err = runOBOn(t, b, dir, "apply", "PRODUCT_STATE=0xC6", "--confirm", "irreversible PRODUCT_STATE=0xC6")
 	if err != nil || m.ProductState() != targets.StateTZClosed {
 		t.Fatalf("apply: %v state %v\n%s", err, m.ProductState(), out)
 	}
@@ -186,13 +253,13 @@ func TestOBProvisionedDAIrreversible(t *testing.T) {
 
 func TestOBProvisionedDAClosed(t *testing.T) {
 	dir := t.TempDir()
-	b := simBench(t, "h533-provisioning-da")
-	m := scenario.Model(b.Sim)
-	out, err := runOBOn(t, b, dir, nil, "plan", "PRODUCT_STATE=CLOSED")
+	b := simBench(t, "h533-provisioning-da", nil)
+	m := model(b)
+	out, err := runOBOn(t, b, dir, "plan", "PRODUCT_STATE=CLOSED")
 	if err != nil || !strings.Contains(out, "risk: IRREVERSIBLE") || !strings.Contains(out, "confirmation phrase: irreversible PRODUCT_STATE=0x72") {
 		t.Fatalf("plan: %v\n%s", err, out)
 	}
-	out, err = runOBOn(t, b, dir, nil, "apply", "PRODUCT_STATE=CLOSED", "--confirm", "irreversible PRODUCT_STATE=0x72")
+	out, err = runOBOn(t, b, dir, "apply", "PRODUCT_STATE=CLOSED", "--confirm", "irreversible PRODUCT_STATE=0x72")
 	if err != nil || m.ProductState() != targets.StateClosed {
 		t.Fatalf("apply: %v state %v\n%s", err, m.ProductState(), out)
 	}
@@ -201,9 +268,9 @@ func TestOBProvisionedDAClosed(t *testing.T) {
 
 func TestOBSafeApplyVerified(t *testing.T) {
 	dir := t.TempDir()
-	b := simBench(t, "h563-open")
-	m := scenario.Model(b.Sim)
-	out, err := runOBOn(t, b, dir, nil, "apply", "WRPSGn1=0xFFFFFFFE", "BOR_LEV=LEVEL3", "--confirm", "apply")
+	b := simBench(t, "h563-open", nil)
+	m := model(b)
+	out, err := runOBOn(t, b, dir, "apply", "WRPSGn1=0xFFFFFFFE", "BOR_LEV=LEVEL3", "--confirm", "apply")
 	if err != nil || !strings.Contains(out, "verified") {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
@@ -215,15 +282,17 @@ func TestOBSafeApplyVerified(t *testing.T) {
 
 func TestOBInterruptedWriteJournal(t *testing.T) {
 	dir := t.TempDir()
-	b := simBench(t, "h533-open")
-	m := scenario.Model(b.Sim)
-	before, _, _ := m.OptionRegister("OPTSR")
-	unplug := func(e obytes.Event) {
-		if e.Step == "start" {
-			b.Sim.Inject(sim.Fault{Kind: sim.FaultUnplug})
+	apply := []string{"apply", "IWDG_SW=HARDWARE", "--confirm", "apply"}
+	last := beforeOPTSTRT(t, "h533-open", apply...)
+	var b *bench.Bench
+	b = simBench(t, "h533-open", func(n int, _ *logrus.Entry) {
+		if n == last { // the probe goes away just before OPTSTRT
+			b.Simulated().Inject(sim.Fault{Kind: sim.FaultUnplug})
 		}
-	}
-	out, err := runOBOn(t, b, dir, unplug, "apply", "IWDG_SW=HARDWARE", "--confirm", "apply")
+	})
+	m := model(b)
+	before, _, _ := m.OptionRegister("OPTSR")
+	out, err := runOBOn(t, b, dir, apply...)
 	if err == nil || !strings.Contains(err.Error(), "registers seen") && !strings.Contains(err.Error(), "programming had started") {
 		t.Fatalf("apply with unplug: %v\n%s", err, out)
 	}
@@ -278,19 +347,21 @@ func TestOBUsage(t *testing.T) {
 
 func TestOBOptChangeErrReportedWithRegisters(t *testing.T) {
 	dir := t.TempDir()
-	b := simBench(t, "h533-provisioning")
-	m := scenario.Model(b.Sim)
-	before, _, _ := m.OptionRegister("OPTSR")
-	// Just before OPTSTRT, something else (firmware, a second tool) stages a
-	// backward product state in OPTSR_PRG: the chip refuses the change.
-	tamper := func(e obytes.Event) {
-		if e.Step == "start" {
-			if err := b.Link.Write32(context.Background(), 1, obytes.FlashBase+0x54, before&^0xFF00|0xED00); err != nil {
-				t.Errorf("tamper: %v", err)
-			}
+	apply := []string{"apply", "NRST_STOP=0", "--confirm", "apply"}
+	last := beforeOPTSTRT(t, "h533-provisioning", apply...)
+	var b *bench.Bench
+	var before uint32
+	b = simBench(t, "h533-provisioning", func(n int, _ *logrus.Entry) {
+		// Just before OPTSTRT, something else (firmware, a second tool)
+		// stages a backward product state in OPTSR_PRG: the chip refuses
+		// the change.
+		if n == last {
+			tamperWrite32(t, b.Simulated(), 1, obytes.FlashBase+0x54, before&^0xFF00|0xED00)
 		}
-	}
-	out, err := runOBOn(t, b, dir, tamper, "apply", "NRST_STOP=0", "--confirm", "apply")
+	})
+	m := model(b)
+	before, _, _ = m.OptionRegister("OPTSR")
+	out, err := runOBOn(t, b, dir, apply...)
 	if err == nil || !strings.Contains(err.Error(), "OPTCHANGEERR") || !strings.Contains(err.Error(), "OPTSR_CUR=0x") || !strings.Contains(err.Error(), "NSSR=0x00800000") {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
@@ -305,12 +376,12 @@ func TestOBOptChangeErrReportedWithRegisters(t *testing.T) {
 	if jerr != nil || j == nil || j.Seen["NSSR"] == 0 {
 		t.Fatalf("journal %+v %v", j, jerr)
 	}
-	out, err = runOBOn(t, b, dir, nil, "read")
+	out, err = runOBOn(t, b, dir, "read")
 	if err != nil || !strings.Contains(out, "PENDING WRITE: the interrupted write of NRST_STOP=0x0 is not applied on this chip") {
 		t.Errorf("read after the failure: %v\n%s", err, out)
 	}
 	// Another apply is refused until the journal is cleared.
-	_, err = runOBOn(t, b, dir, nil, "apply", "NRST_STOP=0", "--confirm", "apply")
+	_, err = runOBOn(t, b, dir, "apply", "NRST_STOP=0", "--confirm", "apply")
 	if err == nil || !strings.Contains(err.Error(), "interrupted or failed") {
 		t.Errorf("apply with a pending journal: %v", err)
 	}
@@ -318,16 +389,16 @@ func TestOBOptChangeErrReportedWithRegisters(t *testing.T) {
 
 func TestOBPlanFromBackup(t *testing.T) {
 	dir := t.TempDir()
-	b := simBench(t, "h533-provisioning")
-	m := scenario.Model(b.Sim)
-	if out, err := runOBOn(t, b, dir, nil, "apply", "WRPSGn1=0xF0", "SWAP_BANK=1", "--confirm", "apply"); err != nil {
+	b := simBench(t, "h533-provisioning", nil)
+	m := model(b)
+	if out, err := runOBOn(t, b, dir, "apply", "WRPSGn1=0xF0", "SWAP_BANK=1", "--confirm", "apply"); err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
 	backups, _ := filepath.Glob(filepath.Join(dir, "backups", "*.json"))
 	if len(backups) != 1 {
 		t.Fatalf("backups %v", backups)
 	}
-	out, err := runOBOn(t, b, dir, nil, "apply", "--from-backup", backups[0], "--confirm", "apply")
+	out, err := runOBOn(t, b, dir, "apply", "--from-backup", backups[0], "--confirm", "apply")
 	if err != nil || !strings.Contains(out, "WRPSGn1") || !strings.Contains(out, "SWAP_BANK") {
 		t.Fatalf("restore: %v\n%s", err, out)
 	}
@@ -337,6 +408,20 @@ func TestOBPlanFromBackup(t *testing.T) {
 	if code, _, _ := runCLI(t, "ob", "plan", "IWDG_SW=0", "--from-backup", backups[0]); code != 2 {
 		t.Errorf("both FIELD=VALUE and --from-backup: exit %d", code)
 	}
+}
+
+// tamperWrite32 writes one word to the simulated chip behind the bench's
+// back, as another tool would, straight through the simulated probe.
+func tamperWrite32(t *testing.T, p *sim.Probe, ap uint8, addr, v uint32) {
+	t.Helper()
+	var c [16]byte
+	c[0], c[1] = proto.CmdDebug, proto.DebugWriteMem32
+	binary.LittleEndian.PutUint32(c[2:6], addr)
+	binary.LittleEndian.PutUint16(c[6:8], 4)
+	c[8] = ap
+	var data [4]byte
+	binary.LittleEndian.PutUint32(data[:], v)
+	p.Handle(c, data[:])
 }
 
 // shellWords splits a command line printed for a POSIX shell (words
@@ -434,21 +519,21 @@ func TestOBApplyNeverFallsBackToTheSimulator(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		g       globalFlags
+		g       bench.Selector
 		sub     string
 		list    func(context.Context) ([]probe.Info, error)
 		refused bool
 	}{
-		{"apply, nothing chosen, no USB probe", globalFlags{}, "apply", none, true},
-		{"apply, a USB probe present", globalFlags{}, "apply", one, false},
-		{"apply on a named simulated board", globalFlags{sim: "h533-open"}, "apply", none, false},
-		{"apply through stlink-server", globalFlags{server: "127.0.0.1:7184"}, "apply", none, false},
-		{"apply to a chosen serial", globalFlags{serial: "0670FF"}, "apply", none, false},
-		{"read falls back", globalFlags{}, "read", none, false},
-		{"plan falls back", globalFlags{}, "plan", none, false},
+		{"apply, nothing chosen, no USB probe", bench.Selector{}, "apply", none, true},
+		{"apply, a USB probe present", bench.Selector{}, "apply", one, false},
+		{"apply on a named simulated board", bench.Selector{Sim: "h533-open"}, "apply", none, false},
+		{"apply through stlink-server", bench.Selector{Server: "127.0.0.1:7184"}, "apply", none, false},
+		{"apply to a chosen serial", bench.Selector{Serial: "0670FF"}, "apply", none, false},
+		{"read falls back", bench.Selector{}, "read", none, false},
+		{"plan falls back", bench.Selector{}, "plan", none, false},
 	}
 	for _, tt := range tests {
-		err := checkApplyTarget(context.Background(), &tt.g, tt.sub, tt.list)
+		err := checkApplyTarget(context.Background(), tt.g, tt.sub, tt.list)
 		if (err != nil) != tt.refused {
 			t.Errorf("%s: %v, refused want %v", tt.name, err, tt.refused)
 		}

@@ -1,16 +1,17 @@
-package main
+package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+
 	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/proto"
+	"github.com/stprobe/stprobe/probe/sim/scenario"
 )
 
 // probeJSON is one probe in `stprobe list --json` and `stprobe info --json`.
@@ -32,45 +33,49 @@ func toProbeJSON(i probe.Info) probeJSON {
 	}
 }
 
-// cmdList prints the ST-LINK probes found: on USB, behind stlink-server when
-// --server is given, and the simulated bench when --sim is given.
-func cmdList(ctx context.Context, g *globalFlags, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("list", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "print a JSON array")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: stprobe [--server HOST:PORT] [--sim SCENARIO] list [--json]")
-		fmt.Fprintln(stderr, "\nLists ST-LINK probes on USB, behind stlink-server (--server) and the simulated bench (--sim).")
-		fs.PrintDefaults()
+// listCommand is `stprobe list`: the ST-LINK probes found on USB, behind
+// stlink-server when --server is given, and the simulated bench when --sim
+// is given. It opens no bench.
+func (a *app) listCommand() *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:                   "list",
+		Annotations:           synopsis("[--server HOST:PORT] [--sim SCENARIO] list [--json]"),
+		Short:                 "the ST-LINK probes found: USB, stlink-server, simulated",
+		Long:                  "Lists ST-LINK probes on USB, behind stlink-server (--server) and the simulated bench (--sim); list is the one command that takes --sim and --server together.",
+		DisableFlagsInUseLine: true,
+		Args:                  a.noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return a.list(c.Context(), asJSON)
+		},
 	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError(fs, stderr, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
-	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
+	return c
+}
 
+// list finds and prints the probes.
+func (a *app) list(ctx context.Context, asJSON bool) error {
+	g, stdout, stderr := a.sel, a.stdout, a.stderr
 	var found []probe.Info
 	var errs []error
-	usb, err := probe.ListUSB(ctx)
+	usb, err := a.listUSB(ctx)
 	found = append(found, usb...)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("USB: %w", err))
 	}
-	if g.server != "" {
-		srv, err := probe.ListServer(ctx, g.server)
+	if g.Server != "" {
+		srv, err := probe.ListServer(ctx, g.Server)
 		found = append(found, srv...)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("stlink-server %s: %w", g.server, err))
+			errs = append(errs, fmt.Errorf("stlink-server %s: %w", g.Server, err))
 		}
 	}
-	if g.sim != "" {
-		b, err := openSim(ctx, g.sim)
+	if g.Sim != "" {
+		info, err := simProbeInfo(g.Sim)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("simulated bench: %w", err))
 		} else {
-			found = append(found, b.Info)
-			b.Close()
+			found = append(found, info)
 		}
 	}
 	if ctx.Err() != nil {
@@ -84,11 +89,11 @@ func cmdList(ctx context.Context, g *globalFlags, args []string, stdout, stderr 
 	for _, e := range errs {
 		fmt.Fprintf(stderr, "stprobe list: warning: %v\n", e)
 	}
-	if g.serial != "" {
+	if g.Serial != "" {
 		all := found
 		found = nil
 		for _, i := range all {
-			if strings.EqualFold(i.Serial, g.serial) {
+			if strings.EqualFold(i.Serial, g.Serial) {
 				found = append(found, i)
 			}
 		}
@@ -97,18 +102,16 @@ func cmdList(ctx context.Context, g *globalFlags, args []string, stdout, stderr 
 			for _, i := range all {
 				serials = append(serials, dash(i.Serial))
 			}
-			return fmt.Errorf("no probe with serial %s among those found (%s)", g.serial, strings.Join(serials, ", "))
+			return fmt.Errorf("no probe with serial %s among those found (%s)", g.Serial, strings.Join(serials, ", "))
 		}
 	}
 
-	if *asJSON {
+	if asJSON {
 		out := make([]probeJSON, 0, len(found))
 		for _, i := range found {
 			out = append(out, toProbeJSON(i))
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := writeJSON(stdout, out); err != nil {
 			return fmt.Errorf("writing probe list: %w", err)
 		}
 	} else if len(found) > 0 {
@@ -126,10 +129,19 @@ func cmdList(ctx context.Context, g *globalFlags, args []string, stdout, stderr 
 	return nil
 }
 
-// dash shows "-" for an empty field.
-func dash(s string) string {
-	if s == "" {
-		return "-"
+// simProbeInfo is the simulated board's probe as list shows it.
+func simProbeInfo(name string) (probe.Info, error) {
+	sc, err := scenario.Lookup(name)
+	if err != nil {
+		return probe.Info{}, err
 	}
-	return s
+	cfg := sc.NewProbe().Config()
+	info := probe.Info{
+		Backend: probe.BackendSim, Serial: cfg.Serial, VID: cfg.Firmware.VID, PID: cfg.Firmware.PID,
+		Firmware: cfg.Firmware.String(), Address: "sim:" + sc.Name,
+	}
+	if m, ok := proto.ModelByPID(info.PID); ok {
+		info.Model = m.Name
+	}
+	return info, nil
 }

@@ -1,0 +1,344 @@
+// Package cli is stprobe's command line: the sub-commands (cobra, styled by
+// fang), their flags, and the rendering of what the bench's jobs return as
+// text, JSON, CSV or Markdown. It holds no use-case logic: every command
+// that talks to a probe opens a bench, takes its operator lease, runs jobs
+// and prints their results.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"strings"
+
+	"charm.land/fang/v2"
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/sim/scenario"
+)
+
+// Config is what the entry point wires into the command line.
+type Config struct {
+	// Version is printed by --version; empty: the module's build version.
+	Version string
+	// Console runs the full-screen console on an open bench, whose lease
+	// the caller holds; `stprobe` with no sub-command starts it. Nil: no
+	// console is built in, and `stprobe` alone prints the help.
+	Console func(ctx context.Context, b *bench.Bench, stdin io.Reader, stdout io.Writer) error
+	// The SSH server will come the same way, as a field filled by the entry
+	// point, so that this package imports neither the console nor the server.
+}
+
+// Exit statuses.
+const (
+	ExitOK      = 0 // the command did its job
+	ExitFailure = 1 // the probe, the target or the chip failed
+	ExitUsage   = 2 // a mistake on the command line
+)
+
+// Run runs the command line args (without the program name) and returns the
+// exit status. Cancelling ctx stops the running job: the bench finishes or
+// undoes the current step, records it, and the command exits.
+func Run(ctx context.Context, cfg Config, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := newApp(cfg, stdin, stdout, stderr)
+	return a.execute(ctx, args)
+}
+
+// app is one run of the command line.
+type app struct {
+	cfg            Config
+	stdin          io.Reader
+	stdout, stderr io.Writer
+
+	sel      bench.Selector
+	logLevel string
+	logFile  string
+	log      *logrus.Logger
+	logClose func() error
+
+	args []string       // the command line, for the checks cobra cannot make
+	cur  *cobra.Command // the command being run
+
+	// What tests replace.
+	user    string                                      // the lease holder's name; empty: the OS user
+	bench   *bench.Bench                                // an open bench to use (not closed); nil: open one
+	listUSB func(context.Context) ([]probe.Info, error) // probe.ListUSB
+}
+
+func newApp(cfg Config, stdin io.Reader, stdout, stderr io.Writer) *app {
+	return &app{cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr, listUSB: probe.ListUSB}
+}
+
+// execute builds the command tree, runs it through fang and maps the
+// outcome to an exit status.
+func (a *app) execute(ctx context.Context, args []string) int {
+	a.args = args
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	opts := []fang.Option{fang.WithErrorHandler(a.printError)}
+	if a.cfg.Version != "" {
+		opts = append(opts, fang.WithVersion(a.cfg.Version))
+	}
+	err := fang.Execute(ctx, root, opts...)
+	if a.logClose != nil {
+		if cerr := a.logClose(); cerr != nil && err == nil {
+			fmt.Fprintf(a.stderr, "stprobe: closing the log file: %v\n", cerr)
+			return ExitFailure
+		}
+	}
+	return exitCode(err)
+}
+
+// rootCommand is `stprobe` and its sub-commands.
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:                   "stprobe",
+		Short:                 "ST-LINK bench console: why a chip will not connect, option bytes without bricking, a simulated bench",
+		Long:                  "stprobe finds out why an STM32 will not connect (every connect mode x access port x SWD clock, diagnosed), reads and edits option bytes without bricking the chip, and runs on a simulated bench when no ST-LINK is plugged in (see: stprobe sim list).",
+		Args:                  a.noArgs,
+		DisableFlagsInUseLine: true,
+		PersistentPreRunE:     a.before,
+		RunE:                  a.runConsole,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usage(c, err) })
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.sel.Sim, "sim", "", "use the simulated bench SCENARIO (see: stprobe sim list)")
+	pf.StringVar(&a.sel.Server, "server", "", "reach probes through stlink-server at HOST:PORT")
+	pf.StringVar(&a.sel.Serial, "probe", "", "use the probe with this SERIAL")
+	pf.StringVar(&a.logLevel, "log-level", "warn", "log LEVEL: error, warn, info, debug or trace (every probe transfer, in hex)")
+	pf.StringVar(&a.logFile, "log-file", "", "write the log to FILE (appended) instead of stderr")
+	complete(root, "sim", scenario.Names()...)
+	complete(root, "log-level", "error", "warn", "info", "debug", "trace")
+	root.AddCommand(a.infoCommand(), a.listCommand(), a.simCommand(), a.obCommand(), a.sweepCommand(), a.daCommand())
+	return root
+}
+
+// complete offers values as the shell completions of c's flag name.
+func complete(c *cobra.Command, name string, values ...string) {
+	_ = c.RegisterFlagCompletionFunc(name, func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return values, cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+// noArgs rejects positional arguments where a command takes none: on the
+// root, an unknown sub-command.
+func (a *app) noArgs(c *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if !c.HasParent() {
+		return usage(c, fmt.Errorf("unknown command %q", args[0]))
+	}
+	return usage(c, fmt.Errorf("unexpected argument %q", args[0]))
+}
+
+// before runs ahead of every command: it checks the global selectors and
+// makes the logger.
+func (a *app) before(c *cobra.Command, _ []string) error {
+	a.cur = c
+	if err := a.checkSelectors(c); err != nil {
+		return &globalError{usage(c, err)}
+	}
+	lvl, err := logrus.ParseLevel(a.logLevel)
+	if err != nil || lvl < logrus.ErrorLevel {
+		return &globalError{usage(c, fmt.Errorf("--log-level %q: want error, warn, info, debug or trace", a.logLevel))}
+	}
+	out := a.stderr
+	if a.logFile != "" {
+		f, err := os.OpenFile(a.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return &globalError{fmt.Errorf("--log-file: %w", err)}
+		}
+		out, a.logClose = f, f.Close
+	}
+	a.log = newLogger(out, lvl)
+	return nil
+}
+
+// checkSelectors rejects global selectors that contradict each other or
+// name no simulated board, before any command runs. Only list takes both
+// --sim and --server (it lists every source it is given).
+func (a *app) checkSelectors(c *cobra.Command) error {
+	sel := a.sel
+	if topName(c) == "list" {
+		sel.Server = ""
+	}
+	return sel.Check()
+}
+
+// runConsole is `stprobe` with no sub-command: the console when one is
+// built in, else the help.
+func (a *app) runConsole(c *cobra.Command, _ []string) error {
+	if a.cfg.Console == nil {
+		return c.Help()
+	}
+	return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, _ bench.Token) error {
+		return a.cfg.Console(ctx, b, a.stdin, a.stdout)
+	})
+}
+
+// withBench opens the bench the global selectors name (printing its notice
+// on stderr), takes the operator lease, runs fn and closes the bench.
+func (a *app) withBench(ctx context.Context, fn func(ctx context.Context, b *bench.Bench, tok bench.Token) error) error {
+	b := a.bench
+	if b == nil {
+		var notice string
+		var err error
+		b, notice, err = bench.Open(ctx, a.sel, bench.Options{Log: a.log})
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		if notice != "" {
+			fmt.Fprintf(a.stderr, "stprobe: %s\n", notice)
+		}
+	}
+	tok, err := b.Acquire(bench.Holder{Name: a.userName(), Session: "cli"})
+	if err != nil {
+		return err
+	}
+	defer b.Release(tok)
+	return fn(ctx, b, tok)
+}
+
+// userName is the name the lease (and so the audit log) gives the operator.
+func (a *app) userName() string {
+	if a.user != "" {
+		return a.user
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if n := os.Getenv("USER"); n != "" {
+		return n
+	}
+	return "unknown"
+}
+
+// usageError is a mistake on the command line: exit status 2, with the
+// command's usage line.
+type usageError struct {
+	cmd *cobra.Command
+	err error
+}
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// usage marks err as a mistake in c's command line.
+func usage(c *cobra.Command, err error) error { return &usageError{cmd: c, err: err} }
+
+// inputError is a mistake in the command's arguments found only once the
+// target was reached (an option-byte field the chip does not have, say): it
+// is printed like a failure but exits with the usage status 2.
+type inputError struct{ err error }
+
+func (e *inputError) Error() string { return e.err.Error() }
+func (e *inputError) Unwrap() error { return e.err }
+
+// globalError is a mistake in the global flags: printed as "stprobe: ...".
+type globalError struct{ err error }
+
+func (e *globalError) Error() string { return e.err.Error() }
+func (e *globalError) Unwrap() error { return e.err }
+
+// exitCode maps the outcome of a command to the exit status.
+func exitCode(err error) int {
+	switch {
+	case err == nil, errors.Is(err, pflag.ErrHelp):
+		return ExitOK
+	case errors.As(err, new(*usageError)), errors.As(err, new(*inputError)), isCobraUsage(err):
+		return ExitUsage
+	}
+	return ExitFailure
+}
+
+// isCobraUsage recognises the command-line mistakes cobra reports as plain
+// errors (its argument checks).
+func isCobraUsage(err error) bool {
+	s := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "requires at most"} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// printError writes err on stderr, one line starting with the command that
+// failed; a usage mistake adds the command's usage line.
+func (a *app) printError(w io.Writer, styles fang.Styles, err error) {
+	prefix := "stprobe"
+	var ue *usageError
+	var ge *globalError
+	switch {
+	case errors.As(err, &ge):
+	case errors.As(err, &ue) && ue.cmd != nil && ue.cmd.HasParent():
+		prefix = strings.TrimSpace(ue.cmd.CommandPath())
+	case a.cur != nil && a.cur.HasParent():
+		prefix += " " + topName(a.cur)
+	}
+	line := prefix + ": " + oneLine(err)
+	if isTerminal(a.stderr) {
+		line = styles.ErrorHeader.UnsetMargins().Render(prefix) + " " + oneLine(err)
+	}
+	fmt.Fprintln(w, line)
+	if ge == nil && errors.As(err, &ue) && ue.cmd != nil {
+		line := ue.cmd.UseLine()
+		if s := ue.cmd.Annotations[synopsisKey]; s != "" {
+			line = "stprobe " + s
+		}
+		fmt.Fprintf(w, "usage: %s\n(see: %s --help)\n", line, ue.cmd.CommandPath())
+	}
+}
+
+// synopsisKey is the annotation that holds a command's full synopsis.
+const synopsisKey = "synopsis"
+
+// synopsis is the annotation of a command whose synopsis (after
+// "stprobe ") is s: usage mistakes print it.
+func synopsis(s string) map[string]string { return map[string]string{synopsisKey: s} }
+
+// topName is the name of the sub-command of stprobe that c is or is under
+// ("ob" for `stprobe ob plan`).
+func topName(c *cobra.Command) string {
+	for c.HasParent() && c.Parent().HasParent() {
+		c = c.Parent()
+	}
+	return c.Name()
+}
+
+// oneLine is err's text on one line: joined errors are separated by "; "
+// so that every line of stderr starts with the command that failed.
+func oneLine(err error) string {
+	return strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+}
+
+// isTerminal reports whether w is a character device (a terminal), so that
+// progress lines and styles are not written into files or pipes.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// dash shows "-" for an empty field.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,133 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/probe/da"
+)
+
+// daCommand is `stprobe da`: debug authentication. Only the read-only
+// discovery exists so far; regression and debug opening come later.
+func (a *app) daCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:                   "da",
+		Annotations:           synopsis("da discover [--json] [--request WORD] [--reply WORD[,WORD]] [--khz KHZ]"),
+		Short:                 "debug authentication: discover what the chip's ROM reports",
+		Long:                  "Debug authentication: only discovery (read-only) is built so far; regression and debug opening are not.",
+		DisableFlagsInUseLine: true,
+		Args:                  cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usage(c, errors.New("give a sub-command: discover"))
+			}
+			return usage(c, fmt.Errorf("unknown sub-command %q (only discover is built so far)", args[0]))
+		},
+	}
+	c.AddCommand(a.daDiscoverCommand())
+	return c
+}
+
+// daDiscoverCommand is `stprobe da discover`.
+func (a *app) daDiscoverCommand() *cobra.Command {
+	var (
+		asJSON         bool
+		request, reply string
+		khz            int
+	)
+	c := &cobra.Command{
+		Use:                   "discover",
+		Annotations:           synopsis("da discover [--json] [--request WORD] [--reply WORD[,WORD]] [--khz KHZ]"),
+		Short:                 "what the chip's ROM reports: product state, whether DA is provisioned",
+		Long:                  "Asks the chip's ROM, through the DBGMCU mailbox on AP0, for its product state and whether debug authentication is provisioned. Read-only, but it resets the chip through NRST (which must be wired) and leaves it in the ROM's DA loop until its next reset.",
+		DisableFlagsInUseLine: true,
+		Args:                  a.noArgs,
+	}
+	fs := c.Flags()
+	fs.BoolVar(&asJSON, "json", false, "print the discovery as JSON")
+	fs.StringVar(&request, "request", "", "session request WORD written under NRST (default 0x53544441 \"STDA\"; the STM32H5 value is not public)")
+	fs.StringVar(&reply, "reply", "", "accepted reply WORDS, comma-separated (default an echo of the request, or 0x44414F4B \"DAOK\")")
+	fs.IntVar(&khz, "khz", 0, "SWD clock in KHZ (default: the probe's current clock)")
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		var o da.Options
+		var err error
+		if request != "" {
+			o.RequestWord, err = parseWord(request)
+		}
+		if err == nil && reply != "" {
+			for _, s := range strings.Split(reply, ",") {
+				var w uint32
+				if w, err = parseWord(s); err != nil {
+					break
+				}
+				o.ReplyWords = append(o.ReplyWords, w)
+			}
+		}
+		if err == nil && khz < 0 {
+			err = fmt.Errorf("SWD clock %d kHz: want a positive number", khz)
+		}
+		if err != nil {
+			return usage(c, err)
+		}
+		o.FrequencyKHz = khz
+		return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
+			d, err := b.Discover(ctx, tok, o)
+			if err != nil {
+				return err
+			}
+			return a.printDiscovery(d, asJSON)
+		})
+	}
+	return c
+}
+
+// printDiscovery renders a discovery as text or JSON.
+func (a *app) printDiscovery(d *da.Discovery, asJSON bool) error {
+	if asJSON {
+		return writeJSON(a.stdout, daDiscoverJSON{
+			State:       d.StateName(),
+			Provisioned: d.Provisioned(),
+			Method:      d.Method(),
+			DevID:       fmt.Sprintf("0x%03X", d.SoCClass),
+			UID:         fmt.Sprintf("%08X%08X%08X", d.UID[2], d.UID[1], d.UID[0]),
+			Integrity:   fmt.Sprintf("0x%08X", d.Integrity),
+			Permissions: fmt.Sprintf("0x%08X", d.PermissionWord()),
+			Discovery:   d,
+		})
+	}
+	_, err := fmt.Fprintf(a.stdout, "DA discovery: %s\nSoC ID (UID): %08X %08X %08X\nreply word:   0x%08X\n",
+		d, d.UID[2], d.UID[1], d.UID[0], d.ReplyWord)
+	return err
+}
+
+// parseWord parses a 32-bit word in Go syntax (0x… hex, decimal) or four
+// ASCII characters packed first character highest ("STDA").
+func parseWord(s string) (uint32, error) {
+	s = strings.TrimSpace(s)
+	if v, err := strconv.ParseUint(s, 0, 32); err == nil {
+		return uint32(v), nil
+	}
+	if len(s) == 4 {
+		return uint32(s[0])<<24 | uint32(s[1])<<16 | uint32(s[2])<<8 | uint32(s[3]), nil
+	}
+	return 0, fmt.Errorf("word %q: want 0xNNNNNNNN or four ASCII characters", s)
+}
+
+// daDiscoverJSON is the JSON form of da discover: the answers a script
+// needs, in the notation of the text output, then the full discovery.
+type daDiscoverJSON struct {
+	State       string        `json:"state"`
+	Provisioned bool          `json:"provisioned"`
+	Method      string        `json:"method,omitempty"`
+	DevID       string        `json:"dev_id"`
+	UID         string        `json:"uid"`
+	Integrity   string        `json:"integrity"`
+	Permissions string        `json:"permissions"`
+	Discovery   *da.Discovery `json:"discovery"`
+}

@@ -1,0 +1,507 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/targets"
+)
+
+// obFlags are the flags of the ob sub-commands.
+type obFlags struct {
+	json          bool
+	confirm       string
+	overrideBrick bool
+	stateDir      string
+	daMethod      string
+	clear         bool
+	fromBackup    string
+	assignments   []string
+}
+
+// obRerun is how plan spells the apply command it suggests: the global
+// selectors before "ob", and the ob flags that must be repeated after it.
+type obRerun struct {
+	global []string // e.g. --sim h533-open
+	flags  []string // e.g. --state-dir DIR
+}
+
+// newOBRerun records the selectors and ob flags a suggested command needs.
+func newOBRerun(g bench.Selector, f *obFlags) obRerun {
+	var r obRerun
+	for _, kv := range [][2]string{{"--sim", g.Sim}, {"--server", g.Server}, {"--probe", g.Serial}} {
+		if kv[1] != "" {
+			r.global = append(r.global, kv[0], shellQuote(kv[1]))
+		}
+	}
+	for _, kv := range [][2]string{{"--state-dir", f.stateDir}, {"--da-method", f.daMethod}} {
+		if kv[1] != "" {
+			r.flags = append(r.flags, kv[0], shellQuote(kv[1]))
+		}
+	}
+	return r
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but plain
+// word characters.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=@%+,-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+const obLong = "Option bytes of the connected STM32H5 (Hot Plug on AP1). FIELD names are " +
+	"STM32CubeProgrammer's (PRODUCT_STATE, TZEN, NSBOOTADD, WRPSGn1, HDP1_STRT...); VALUE is a number " +
+	"(0x.., decimal) or a value name (OPEN, ENABLED...). plan prints the diff, the risk class and the " +
+	"phrase apply needs. Backups, the audit log and the pending-write journal live in --state-dir " +
+	"(default $STPROBE_STATE_DIR, $XDG_STATE_HOME/stprobe or ~/.local/state/stprobe)."
+
+// obCommand is `stprobe ob`: read, plan and apply option bytes.
+func (a *app) obCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:                   "ob",
+		Annotations:           synopsis("ob read|plan|apply|journal [FLAGS]"),
+		Short:                 "option bytes: read, plan, apply",
+		Long:                  obLong,
+		DisableFlagsInUseLine: true,
+		Args:                  cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usage(c, errors.New("give a sub-command: read, plan, apply or journal"))
+			}
+			return usage(c, fmt.Errorf("unknown sub-command %q", args[0]))
+		},
+	}
+	for _, sub := range []struct{ use, syn, short string }{
+		{"read", "read [--json]", "option bytes, product state and TZEN first"},
+		{"plan FIELD=VALUE...", "plan (FIELD=VALUE... | --from-backup FILE) [--json] [--da-method password|certificate]", "a change, diffed and risk-classified, with the apply command"},
+		{"apply FIELD=VALUE...", "apply (FIELD=VALUE... | --from-backup FILE) --confirm PHRASE [--override-brick] [--da-method password|certificate]", "the guarded write: backup, program, verify, audit"},
+		{"journal", "journal [--clear]", "the write that was interrupted or failed, if any"},
+	} {
+		c.AddCommand(a.obSubCommand(sub.use, sub.syn, sub.short))
+	}
+	return c
+}
+
+// obSubCommand is one of read, plan, apply and journal.
+func (a *app) obSubCommand(use, syn, short string) *cobra.Command {
+	f := &obFlags{}
+	c := &cobra.Command{Use: use, Annotations: synopsis("ob " + syn), Short: short, Long: obLong, DisableFlagsInUseLine: true, Args: cobra.ArbitraryArgs}
+	sub := c.Name()
+	fs := c.Flags()
+	fs.StringVar(&f.stateDir, "state-dir", "", "directory for backups, the audit log and the journal")
+	switch sub {
+	case "read":
+		fs.BoolVar(&f.json, "json", false, "print JSON")
+	case "plan", "apply":
+		if sub == "plan" {
+			fs.BoolVar(&f.json, "json", false, "print JSON")
+		}
+		fs.StringVar(&f.daMethod, "da-method", "", "the provisioned DA METHOD when the chip cannot tell (password or certificate)")
+		fs.StringVar(&f.fromBackup, "from-backup", "", "plan the return to the option bytes saved in this backup FILE (instead of FIELD=VALUE)")
+		if sub == "apply" {
+			fs.StringVar(&f.confirm, "confirm", "", "the confirmation PHRASE printed by plan")
+			fs.BoolVar(&f.overrideBrick, "override-brick", false, "allow a change that can never be undone and may leave the chip unreachable")
+		}
+	case "journal":
+		fs.BoolVar(&f.clear, "clear", false, "remove the pending-write record once the chip has been checked")
+	}
+	c.RunE = func(c *cobra.Command, args []string) error {
+		f.assignments = args
+		if err := a.checkOBArgs(c, sub, f); err != nil {
+			return err
+		}
+		if f.stateDir == "" {
+			d, err := obytes.DefaultStateDir()
+			if err != nil {
+				return err
+			}
+			f.stateDir = d
+		}
+		if sub == "journal" {
+			return obJournal(a.stdout, f)
+		}
+		if err := checkApplyTarget(c.Context(), a.sel, sub, a.listUSB); err != nil {
+			return err
+		}
+		return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
+			return a.runOB(ctx, b, tok, sub, f)
+		})
+	}
+	return c
+}
+
+// checkOBArgs rejects mistakes in an ob sub-command's arguments.
+func (a *app) checkOBArgs(c *cobra.Command, sub string, f *obFlags) error {
+	if flag := a.flagBeforeSub(); flag != "" {
+		return usage(c.Parent(), fmt.Errorf("%s before the sub-command: give the sub-command first (stprobe ob read|plan|apply|journal [FLAGS])", flag))
+	}
+	switch {
+	case (sub == "plan" || sub == "apply") && (len(f.assignments) == 0) == (f.fromBackup == ""):
+		return usage(c, errors.New("give FIELD=VALUE arguments or --from-backup FILE (not both)"))
+	case (sub == "read" || sub == "journal") && len(f.assignments) > 0:
+		return usage(c, fmt.Errorf("unexpected argument %q", f.assignments[0]))
+	case sub == "apply" && f.confirm == "":
+		return usage(c, errors.New("--confirm PHRASE is required (run `stprobe ob plan` with the same changes to get it)"))
+	}
+	if _, err := targets.ParseDAMethod(f.daMethod); err != nil {
+		return usage(c, err)
+	}
+	return nil
+}
+
+// flagBeforeSub is the flag given between "ob" and its sub-command, if
+// any: the ob flags belong after the sub-command.
+func (a *app) flagBeforeSub() string {
+	args := a.args
+	for i := 0; i < len(args); i++ {
+		s := args[i]
+		switch {
+		case s == "--":
+			return ""
+		case strings.HasPrefix(s, "-"):
+			if !strings.Contains(s, "=") && globalTakesValue(s) {
+				i++
+			}
+		case s == "ob":
+			if i+1 < len(args) && strings.HasPrefix(args[i+1], "-") {
+				return args[i+1]
+			}
+			return ""
+		default:
+			return ""
+		}
+	}
+	return ""
+}
+
+// globalTakesValue reports whether the global flag s takes a value.
+func globalTakesValue(s string) bool {
+	switch strings.TrimLeft(s, "-") {
+	case "sim", "server", "probe", "log-level", "log-file":
+		return true
+	}
+	return false
+}
+
+// checkApplyTarget keeps ob apply from writing to the simulated bench that
+// the bench falls back to when no probe was chosen and none is on USB: a
+// write goes only to a probe the user chose, or to a board named with --sim.
+func checkApplyTarget(ctx context.Context, sel bench.Selector, sub string, listUSB func(context.Context) ([]probe.Info, error)) error {
+	if sub != "apply" || sel.Chosen() {
+		return nil
+	}
+	found, err := listUSB(ctx)
+	if len(found) > 0 {
+		return nil
+	}
+	why := "no ST-LINK found on USB"
+	if err != nil {
+		why = fmt.Sprintf("no ST-LINK usable on USB (%v)", err)
+	}
+	return fmt.Errorf("%s: ob apply does not fall back to the simulated bench; plug the probe in, or rehearse the change with --sim SCENARIO (see: stprobe sim list)", why)
+}
+
+// obJournal shows (and optionally clears) the pending-write journal.
+func obJournal(w io.Writer, f *obFlags) error {
+	j, err := obytes.CheckJournal(f.stateDir)
+	if err != nil {
+		return err
+	}
+	if j == nil {
+		fmt.Fprintln(w, "no interrupted option-byte write recorded")
+		return nil
+	}
+	fmt.Fprintln(w, "PENDING WRITE: "+j.String())
+	if len(j.Seen) > 0 {
+		fmt.Fprintf(w, "registers seen when it failed: %s\n", regList(j.Seen))
+	}
+	if f.clear {
+		if err := obytes.ClearJournal(f.stateDir); err != nil {
+			return err
+		}
+		fmt.Fprintln(w, "journal cleared")
+	}
+	return nil
+}
+
+// runOB runs one of read, plan and apply on an open bench.
+func (a *app) runOB(ctx context.Context, b *bench.Bench, tok bench.Token, sub string, f *obFlags) error {
+	j, jerr := obytes.CheckJournal(f.stateDir)
+	if jerr != nil {
+		fmt.Fprintf(a.stderr, "WARNING: %v\n", jerr)
+	} else if j != nil {
+		fmt.Fprintf(a.stderr, "WARNING: PENDING WRITE: %s\n  (see `stprobe ob journal`; clear it with `stprobe ob journal --clear` once checked)\n", j)
+	}
+	change := bench.Change{Assignments: f.assignments, FromBackup: f.fromBackup, DAMethod: f.daMethod}
+	switch sub {
+	case "read":
+		o, err := b.ReadOptionBytes(ctx, tok, bench.OBRequest{DAMethod: f.daMethod})
+		if err != nil {
+			return err
+		}
+		return a.obRead(o, f, j)
+	case "plan":
+		pr, err := b.PlanOptionBytes(ctx, tok, change)
+		return inputMistake(a.obPlan(pr, err, f))
+	}
+	return inputMistake(a.obApply(ctx, b, tok, f, change))
+}
+
+// inputMistake marks the errors that are mistakes in the FIELD=VALUE
+// arguments (exit status 2) rather than failures of the chip or the probe.
+func inputMistake(err error) error {
+	if errors.Is(err, obytes.ErrUnknownField) || errors.Is(err, obytes.ErrInvalidValue) {
+		return &inputError{err}
+	}
+	return err
+}
+
+// obReadJSON is the JSON form of ob read.
+type obReadJSON struct {
+	Chip         string             `json:"chip"`
+	DevID        uint16             `json:"dev_id"`
+	UID          string             `json:"uid,omitempty"`
+	AP1Open      bool               `json:"ap1_open"`
+	ProductState *obytes.FieldValue `json:"product_state,omitempty"`
+	TZEN         *obytes.FieldValue `json:"tzen,omitempty"`
+	DA           *targets.DAStatus   `json:"da,omitempty"`
+	Registers    []obRegJSON        `json:"registers,omitempty"`
+	APPresent    uint16             `json:"ap_present,omitempty"`
+	APEnabled    uint16             `json:"ap_enabled,omitempty"`
+	Error        string             `json:"error,omitempty"`
+	PendingWrite *obytes.Journal    `json:"pending_write,omitempty"`
+}
+
+// obRegJSON is one register in ob read --json.
+type obRegJSON struct {
+	Name    string              `json:"name"`
+	Meaning string              `json:"meaning"`
+	Addr    uint32              `json:"addr_cur"`
+	Cur     uint32              `json:"cur"`
+	Prg     uint32              `json:"prg"`
+	Fields  []obytes.FieldValue `json:"fields"`
+}
+
+// obRead renders the option bytes read (or why they cannot be read).
+func (a *app) obRead(o *bench.OptionBytes, f *obFlags, j *obytes.Journal) error {
+	out := obReadJSON{Chip: o.Chip.String(), DevID: o.Chip.DevID, UID: o.Chip.UIDString(), AP1Open: o.Closed == nil, PendingWrite: j}
+	var result error
+	if o.Closed != nil {
+		why := o.Closed.Why()
+		out.Error, out.APPresent, out.APEnabled = why, o.Closed.Present, o.Closed.Enabled
+		result = fmt.Errorf("%w: %s", bench.ErrOptionBytesUnreadable, why)
+	} else {
+		out.ProductState, out.TZEN = o.Field("PRODUCT_STATE"), o.Field("TZEN")
+		out.DA = &o.DA
+		for _, r := range o.Layout.Registers {
+			out.Registers = append(out.Registers, obRegJSON{
+				Name: r.Name, Meaning: r.Meaning, Addr: obytes.FlashBase + r.Cur, Cur: o.Snap.Cur[r.Name], Prg: o.Snap.Prg[r.Name],
+				Fields: o.Layout.Decode(r.Name, o.Snap.Cur[r.Name]),
+			})
+		}
+	}
+	if f.json {
+		if err := writeJSON(a.stdout, out); err != nil {
+			return err
+		}
+		return result
+	}
+	w := a.stdout
+	if o.Closed != nil {
+		fmt.Fprintf(w, "chip:          %s\n", out.Chip)
+		fmt.Fprintf(w, "AP1:           closed\n")
+		if o.Closed.StatusErr == nil {
+			fmt.Fprintf(w, "DBGMCU_SR:     AP present 0x%04X, enabled 0x%04X (through AP0)\n", o.Closed.Present, o.Closed.Enabled)
+		}
+		fmt.Fprintf(w, "option bytes:  cannot be read: %s\n", out.Error)
+		return result
+	}
+	fmt.Fprintf(w, "product state: %s — %s\n", out.ProductState.Text(), out.ProductState.Meaning)
+	if out.TZEN != nil {
+		fmt.Fprintf(w, "TZEN:          %s — %s\n", out.TZEN.Text(), out.TZEN.Meaning)
+	} else {
+		fmt.Fprintf(w, "TZEN:          absent (no TrustZone on %s)\n", o.Layout.LineName)
+	}
+	fmt.Fprintf(w, "chip:          %s\n", out.Chip)
+	fmt.Fprintf(w, "DA data:       %v\n", o.DA)
+	if j != nil && j.ChipUID == out.UID {
+		fmt.Fprintf(w, "PENDING WRITE: the interrupted write of %s is %s on this chip\n", strings.Join(j.Changes, " "), j.Outcome(o.Snap.Cur))
+	}
+	for _, r := range out.Registers {
+		fmt.Fprintf(w, "\n%-9s CUR 0x%08X  PRG 0x%08X  @0x%08X  %s\n", r.Name, r.Cur, r.Prg, r.Addr, r.Meaning)
+		if r.Cur != r.Prg {
+			fmt.Fprintf(w, "          note: _PRG differs from _CUR (a change was staged but not applied)\n")
+		}
+		for _, fv := range r.Fields {
+			fmt.Fprintf(w, "  %-15s %-8s %-24s %s\n", fv.Field, fv.Bits, fv.Text(), fv.Meaning)
+		}
+	}
+	return nil
+}
+
+// obPlanJSON is the JSON form of ob plan (a plan or its refusals).
+type obPlanJSON struct {
+	Plan    *obytes.Plan     `json:"plan,omitempty"`
+	Refused []obytes.Refusal `json:"refused,omitempty"`
+	Error   string           `json:"error,omitempty"`
+}
+
+// obPlan renders the plan job's outcome: the plan, or the refusals.
+func (a *app) obPlan(pr *bench.PlanResult, err error, f *obFlags) error {
+	var re *obytes.RefusedError
+	refused := errors.As(err, &re)
+	if f.json && (err == nil || refused || pr != nil && pr.Plan != nil) {
+		out := obPlanJSON{}
+		if pr != nil {
+			out.Plan = pr.Plan
+		}
+		if refused {
+			out.Refused = re.Refusals
+		}
+		if err != nil {
+			out.Error = err.Error()
+		}
+		if jerr := writeJSON(a.stdout, out); jerr != nil {
+			return jerr
+		}
+		return err
+	}
+	if refused {
+		printRefusals(a.stdout, re)
+		return errors.New("refused before any write (nothing was written)")
+	}
+	if err != nil {
+		return err
+	}
+	printPlan(a.stdout, pr.OptionBytes.Chip, pr.Plan, newOBRerun(a.sel, f))
+	return nil
+}
+
+// obApply runs the guarded write: the plan is printed as soon as the bench
+// has made it, each step on stderr as it goes, then the outcome.
+func (a *app) obApply(ctx context.Context, b *bench.Bench, tok bench.Token, f *obFlags, change bench.Change) error {
+	req := bench.ApplyRequest{Change: change, Confirm: f.confirm, OverrideBrick: f.overrideBrick, StateDir: f.stateDir}
+	var res *bench.ApplyResult
+	var err error
+	var shown *obytes.Plan
+	followFrom(b, func(s bench.Snapshot) { shown = s.Plan }, func(ev bench.Event) {
+		switch ev := ev.(type) {
+		case bench.StateChanged:
+			if p := ev.State.Plan; p != nil && p != shown && ev.State.Chip != nil {
+				shown = p
+				printPlan(a.stdout, ev.State.Chip, p, newOBRerun(a.sel, f))
+			}
+		case bench.ApplyStep:
+			e := ev.Step
+			fmt.Fprintf(a.stderr, "  [%d/%d] %s: %s\n", e.Done, e.Total, e.Step, e.Message)
+		}
+	}, func() { res, err = b.ApplyOptionBytes(ctx, tok, req) })
+
+	var re *obytes.RefusedError
+	if errors.As(err, &re) {
+		printRefusals(a.stdout, re)
+		return errors.New("refused before any write (nothing was written)")
+	}
+	if err != nil {
+		if res != nil && res.Result != nil && res.Result.Backup != "" {
+			fmt.Fprintf(a.stdout, "backup of the option bytes before the write: %s\n", res.Result.Backup)
+		}
+		return err
+	}
+	r, w := res.Result, a.stdout
+	fmt.Fprintf(w, "\nAPPLIED. backup: %s\n", r.Backup)
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	switch {
+	case r.Verified:
+		fmt.Fprintln(w, "verified: every _CUR register reads what was asked")
+	case r.DebugClosed:
+		fmt.Fprintln(w, "AP1 no longer answers; only AP0 (DBGMCU, DA mailbox) does, as the new product state intends")
+	}
+	if r.After != nil && res.OptionBytes != nil && res.OptionBytes.Layout != nil {
+		for _, d := range res.OptionBytes.Layout.Diff(res.Plan.Before.Cur, r.After.Cur) {
+			fmt.Fprintf(w, "  %-15s %s → %s\n", d.Field, d.From.Text(), d.To.Text())
+		}
+	}
+	fmt.Fprintf(w, "audit log: %s\n", filepath.Join(f.stateDir, obytes.AuditFile))
+	return nil
+}
+
+// printRefusals explains each refused change.
+func printRefusals(w io.Writer, re *obytes.RefusedError) {
+	fmt.Fprintln(w, "REFUSED before any write:")
+	for _, r := range re.Refusals {
+		fmt.Fprintf(w, "  %s %s → %s\n    why: %s\n", r.Field, r.From, r.To, r.Reason)
+		if r.WayBack != "" {
+			fmt.Fprintf(w, "    instead: %s\n", r.WayBack)
+		}
+	}
+}
+
+// printPlan shows the diff, the risk, the phrase and the apply command.
+func printPlan(w io.Writer, chip *targets.Chip, p *obytes.Plan, rerun obRerun) {
+	fmt.Fprintf(w, "chip:    %s\n", chip.String())
+	fmt.Fprintf(w, "DA data: %v\n\n", p.DA)
+	for _, c := range p.Changes {
+		fmt.Fprintf(w, "  %-13s %-15s %s → %s\n      %s\n", strings.ToUpper(c.Risk.String()), c.Field, c.From.Text(), c.To.Text(), c.To.Meaning)
+		fmt.Fprintf(w, "      %s\n", c.Why)
+	}
+	for _, n := range p.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+	fmt.Fprintf(w, "\nrisk: %s\n", strings.ToUpper(p.Risk.String()))
+	for _, ph := range p.Phases {
+		extra := ""
+		if ph.Resets {
+			extra = " (the chip resets; reconnect Hot Plug on AP1)"
+		}
+		if ph.MayCloseDebug {
+			extra += " (AP1 may stay closed afterwards)"
+		}
+		fmt.Fprintf(w, "step: %s%s\n", ph.Name, extra)
+	}
+	fmt.Fprintf(w, "confirmation phrase: %s\n", p.Phrase)
+	args := append([]string{"stprobe"}, rerun.global...)
+	args = append(args, "ob", "apply")
+	for _, c := range p.Changes {
+		args = append(args, fmt.Sprintf("%s=0x%X", c.Field, c.To.Raw))
+	}
+	args = append(args, rerun.flags...)
+	args = append(args, "--confirm", shellQuote(p.Phrase))
+	if p.NeedsOverride {
+		args = append(args, "--override-brick")
+		fmt.Fprintln(w, "THIS CAN NEVER BE UNDONE AND MAY LEAVE THE CHIP UNREACHABLE: apply needs --override-brick and the phrase.")
+	}
+	fmt.Fprintf(w, "to apply: %s\n", strings.Join(args, " "))
+}
+
+// regList renders register values sorted by name.
+func regList(m map[string]uint32) string {
+	var parts []string
+	for k, v := range m {
+		parts = append(parts, fmt.Sprintf("%s=0x%08X", k, v))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
+}
+
+// writeJSON prints v indented.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stprobe/stprobe/probe/proto"
+	"github.com/stprobe/stprobe/probe/sim"
+	"github.com/stprobe/stprobe/probe/sim/scenario"
+)
+
+// simCommand is `stprobe sim`: the simulated bench. Its sub-commands open
+// no bench: they build the scenario's probe themselves.
+func (a *app) simCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:                   "sim",
+		Annotations:           synopsis("[--sim SCENARIO] sim list|serve|usb-relay"),
+		Short:                 "the simulated bench: list scenarios, serve a simulated probe",
+		DisableFlagsInUseLine: true,
+		Args:                  cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usage(c, errors.New("give a sub-command: list, serve or usb-relay"))
+			}
+			return usage(c, fmt.Errorf("unknown sub-command %q", args[0]))
+		},
+	}
+	c.AddCommand(a.simListCommand(), a.simServeCommand(), a.simUSBRelayCommand())
+	return c
+}
+
+// selectedScenario is the simulated board --sim names, or the default one.
+func (a *app) selectedScenario() (scenario.Scenario, error) {
+	if a.sel.Sim == "" {
+		return scenario.Lookup(scenario.DefaultName)
+	}
+	return scenario.Lookup(a.sel.Sim)
+}
+
+// simServeCommand is `stprobe sim serve`: a simulated ST-LINK served as
+// stlink-server does, until ctx ends.
+func (a *app) simServeCommand() *cobra.Command {
+	var listen, firmware string
+	c := &cobra.Command{
+		Use:                   "serve",
+		Annotations:           synopsis("[--sim SCENARIO] sim serve [--listen ADDR] [--firmware VERSION]"),
+		Short:                 "serve a simulated probe as an stlink-server",
+		Long:                  "Serves a simulated ST-LINK as stlink-server does, for OpenOCD (st-link backend tcp PORT) and stprobe --server. Stop with ctrl-c.",
+		DisableFlagsInUseLine: true,
+		Args:                  a.noArgs,
+	}
+	c.Flags().StringVar(&listen, "listen", fmt.Sprintf("127.0.0.1:%d", 7184), "TCP ADDR to listen on (OpenOCD only connects to 127.0.0.1)")
+	c.Flags().StringVar(&firmware, "firmware", "", "present this firmware VERSION instead of the scenario's, e.g. V2J40M27, V2J46S7, V3J7M3")
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		return a.simServe(c, listen, firmware)
+	}
+	return c
+}
+
+func (a *app) simServe(c *cobra.Command, listen, firmware string) error {
+	ctx, stdout := c.Context(), a.stdout
+	sc, err := a.selectedScenario()
+	if err != nil {
+		return err
+	}
+	p, err := sc.Build()
+	if err != nil {
+		return err
+	}
+	if firmware != "" {
+		v, err := firmwareForServe(firmware)
+		if err != nil {
+			return usage(c, err)
+		}
+		cfg := p.Config()
+		cfg.Firmware = v
+		p = sim.New(cfg)
+	}
+	l, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", listen, err)
+	}
+	v := p.Config().Firmware
+	model := p.Model().Name
+	fmt.Fprintf(stdout, "serving simulated %s %s (VID:PID %04X:%04X, serial %s), scenario %s, on %s\n",
+		model, v, v.VID, v.PID, p.Config().Serial, sc.Name, l.Addr())
+	if port := l.Addr().(*net.TCPAddr).Port; port != 0 {
+		fmt.Fprintf(stdout, "OpenOCD: openocd -f interface/stlink-dap.cfg -c \"st-link backend tcp %d\" -c \"transport select dapdirect_swd\" -f TARGET.cfg\n", port)
+		fmt.Fprintf(stdout, "         (TARGET.cfg: testdata/stm32h5-openocd.cfg in the stprobe sources for an STM32H5)\n")
+		fmt.Fprintf(stdout, "stprobe: stprobe --server 127.0.0.1:%d info\n", port)
+	}
+	if err := sim.Serve(ctx, l, p); err != nil {
+		return fmt.Errorf("serving %s: %w", l.Addr(), err)
+	}
+	fmt.Fprintln(stdout, "stopped")
+	return nil
+}
+
+// firmwareForServe parses a firmware version and gives it the USB identity
+// of the matching probe: V3 → STLINK-V3E (0x374E), V2 with an MSD number →
+// V2-1 (0x374B), other V2 → ST-LINK/V2 (0x3748).
+func firmwareForServe(s string) (proto.Version, error) {
+	v, err := proto.ParseVersion(s)
+	if err != nil {
+		return v, err
+	}
+	v.VID = proto.VendorST
+	switch {
+	case v.Hardware == 4:
+		return v, fmt.Errorf("firmware %s: STLINK-V3PWR is unknown to OpenOCD 0.12; use a V2 or V3 version", strings.ToUpper(s))
+	case v.Hardware == 3:
+		v.PID = 0x374E
+	case v.MSD != 0:
+		v.PID = 0x374B
+	default:
+		v.PID = 0x3748
+	}
+	if !v.HasDAPRegister() {
+		return v, fmt.Errorf("firmware %s lacks the DAP register commands (V2J24+): OpenOCD's st-link driver refuses it", v)
+	}
+	return v, nil
+}

@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/probe/sweep"
+)
+
+// sweepFormat is how `stprobe sweep` prints the matrix.
+type sweepFormat int
+
+const (
+	sweepText sweepFormat = iota
+	sweepJSON
+	sweepCSV
+	sweepMarkdown
+)
+
+// sweepCommand is `stprobe sweep`: every connect mode × access port × SWD
+// frequency, the connection matrix and what its pattern means.
+func (a *app) sweepCommand() *cobra.Command {
+	var (
+		modesFlag, apsFlag, freqsFlag string
+		asJSON, asCSV, asMD           bool
+		cellTimeout                   time.Duration
+	)
+	c := &cobra.Command{
+		Use:                   "sweep",
+		Annotations:           synopsis("sweep [--modes normal,hotplug,under-reset] [--aps 0,1] [--freqs 4000,100] [--cell-timeout 5s] [--json | --csv | --md]"),
+		Short:                 "connection matrix: every mode x AP x frequency, diagnosed",
+		Long:                  "Tries every connect mode x access port x SWD frequency, each a real connect attempt torn down cleanly, then says what the pattern means and what to try next. Ctrl-C stops after the current attempt and prints the partial matrix.",
+		DisableFlagsInUseLine: true,
+		Args:                  a.noArgs,
+	}
+	fs := c.Flags()
+	fs.StringVar(&modesFlag, "modes", "normal,hotplug,under-reset", "connect MODES to try, comma-separated")
+	fs.StringVar(&apsFlag, "aps", "0,1", "access PORTS to try, comma-separated")
+	fs.StringVar(&freqsFlag, "freqs", "", "SWD clocks in KHZ, comma-separated (default: about five rungs of the probe's own ladder)")
+	fs.BoolVar(&asJSON, "json", false, "print the matrix and the diagnosis as JSON")
+	fs.BoolVar(&asCSV, "csv", false, "print one CSV row per cell")
+	fs.BoolVar(&asMD, "md", false, "print a Markdown table ready to paste into a forum post")
+	fs.DurationVar(&cellTimeout, "cell-timeout", sweep.DefaultCellTimeout, "give up on one connect attempt after DURATION")
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		var plan sweep.Plan
+		var err error
+		format := sweepText
+		nFormats := 0
+		for _, f := range []struct {
+			set bool
+			fmt sweepFormat
+		}{{asJSON, sweepJSON}, {asCSV, sweepCSV}, {asMD, sweepMarkdown}} {
+			if f.set {
+				format = f.fmt
+				nFormats++
+			}
+		}
+		switch {
+		case nFormats > 1:
+			err = errors.New("choose one of --json, --csv and --md")
+		case cellTimeout <= 0:
+			err = fmt.Errorf("cell timeout %v: want a positive duration", cellTimeout)
+		}
+		if err == nil {
+			plan.Modes, err = sweep.ParseModes(modesFlag)
+		}
+		if err == nil {
+			plan.APs, err = sweep.ParseAPs(apsFlag)
+		}
+		if err == nil && freqsFlag != "" {
+			plan.FrequenciesKHz, err = sweep.ParseFrequencies(freqsFlag)
+		}
+		if err == nil {
+			// The default clocks come from the probe, once it is open:
+			// check the rest of the plan now, so that a mistake is a
+			// usage error.
+			check := plan
+			if len(check.FrequenciesKHz) == 0 {
+				check.FrequenciesKHz = []int{100}
+			}
+			err = check.Validate()
+		}
+		if err != nil {
+			return usage(c, err)
+		}
+		req := bench.SweepRequest{Plan: plan, CellTimeout: cellTimeout}
+		return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
+			return a.sweep(ctx, b, tok, req, format)
+		})
+	}
+	return c
+}
+
+// sweep runs the sweep job, shows its progress on a terminal, and prints
+// the matrix and its diagnosis. A cancelled sweep still prints the partial
+// matrix, then returns the cancellation.
+func (a *app) sweep(ctx context.Context, b *bench.Bench, tok bench.Token, req bench.SweepRequest, format sweepFormat) error {
+	var res *bench.SweepResult
+	var runErr error
+	if isTerminal(a.stderr) {
+		line := &progressLine{w: a.stderr}
+		follow(b, func(ev bench.Event) {
+			if c, ok := ev.(bench.SweepCell); ok {
+				line.show(c.Progress)
+			}
+		}, func() { res, runErr = b.Sweep(ctx, tok, req) })
+		line.clear()
+	} else {
+		res, runErr = b.Sweep(ctx, tok, req)
+	}
+	if res == nil || res.Matrix == nil {
+		return runErr
+	}
+	var err error
+	switch format {
+	case sweepJSON:
+		err = sweep.WriteJSON(a.stdout, res.Matrix, res.Findings)
+	case sweepCSV:
+		err = sweep.WriteCSV(a.stdout, res.Matrix)
+	case sweepMarkdown:
+		err = sweep.WriteMarkdown(a.stdout, res.Matrix, res.Findings)
+	default:
+		err = sweep.WriteText(a.stdout, res.Matrix, res.Findings)
+	}
+	if err != nil {
+		return err
+	}
+	return runErr
+}
+
+// progressLine redraws one status line on a terminal as cells go.
+type progressLine struct {
+	w     io.Writer
+	width int
+}
+
+func (p *progressLine) show(ev sweep.Progress) {
+	state := "..."
+	if ev.Done {
+		state = string(ev.Cell.Outcome)
+	}
+	s := fmt.Sprintf("sweep %d/%d  %-11s AP%d %5d kHz  %s", ev.Index+1, ev.Total, ev.Cell.Mode, ev.Cell.AP, ev.Cell.KHz, state)
+	pad := max(p.width-len(s), 0)
+	fmt.Fprintf(p.w, "\r%s%s", s, strings.Repeat(" ", pad))
+	p.width = len(s)
+}
+
+func (p *progressLine) clear() {
+	if p.width == 0 {
+		return
+	}
+	fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", p.width))
+	p.width = 0
+}
