@@ -277,7 +277,7 @@ type obReadJSON struct {
 	AP1Open      bool               `json:"ap1_open"`
 	ProductState *obytes.FieldValue `json:"product_state,omitempty"`
 	TZEN         *obytes.FieldValue `json:"tzen,omitempty"`
-	DA           *targets.DAStatus   `json:"da,omitempty"`
+	DA           *targets.DAStatus  `json:"da,omitempty"`
 	Registers    []obRegJSON        `json:"registers,omitempty"`
 	APPresent    uint16             `json:"ap_present,omitempty"`
 	APEnabled    uint16             `json:"ap_enabled,omitempty"`
