@@ -31,9 +31,12 @@ type Config struct {
 	// Console runs the full-screen console on an open bench, whose lease
 	// the caller holds; `stprobe` with no sub-command starts it. Nil: no
 	// console is built in, and `stprobe` alone prints the help.
-	Console func(ctx context.Context, b *bench.Bench, stdin io.Reader, stdout io.Writer) error
-	// The SSH server will come the same way, as a field filled by the entry
-	// point, so that this package imports neither the console nor the server.
+	Console func(ctx context.Context, b *bench.Bench, who bench.Holder, stdin io.Reader, stdout io.Writer) error
+	// Serve serves the console over SSH on an open bench until ctx ends;
+	// `stprobe serve` starts it. Nil: no SSH server is built in. Both are
+	// filled by the entry point, so that this package imports neither the
+	// console nor the server.
+	Serve func(ctx context.Context, b *bench.Bench, o ServeOptions) error
 }
 
 // Exit statuses.
@@ -119,7 +122,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.logFile, "log-file", "", "write the log to FILE (appended) instead of stderr")
 	complete(root, "sim", scenario.Names()...)
 	complete(root, "log-level", "error", "warn", "info", "debug", "trace")
-	root.AddCommand(a.infoCommand(), a.listCommand(), a.simCommand(), a.obCommand(), a.sweepCommand(), a.daCommand())
+	root.AddCommand(a.infoCommand(), a.listCommand(), a.simCommand(), a.obCommand(), a.sweepCommand(), a.daCommand(), a.serveCommand())
 	return root
 }
 
@@ -182,9 +185,17 @@ func (a *app) runConsole(c *cobra.Command, _ []string) error {
 	if a.cfg.Console == nil {
 		return c.Help()
 	}
-	return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, _ bench.Token) error {
-		return a.cfg.Console(ctx, b, a.stdin, a.stdout)
-	})
+	ctx := c.Context()
+	b, notice, err := bench.Open(ctx, a.sel, bench.Options{Log: a.log})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	if notice != "" {
+		fmt.Fprintf(a.stderr, "stprobe: %s\n", notice)
+	}
+	// the console takes the lease itself, and shows who holds it
+	return a.cfg.Console(ctx, b, bench.Holder{Name: a.userName(), Session: "console"}, a.stdin, a.stdout)
 }
 
 // withBench opens the bench the global selectors name (printing its notice

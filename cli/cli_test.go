@@ -200,10 +200,12 @@ func TestNoCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "sweep") || errOut != "" {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	// With a console: it runs on the bench the selectors name, lease held.
+	// With a console: it runs on the bench the selectors name, as the
+	// user, and takes the lease itself.
 	var seen bench.Snapshot
-	cfg := Config{Console: func(ctx context.Context, b *bench.Bench, stdin io.Reader, stdout io.Writer) error {
-		seen = b.Snapshot()
+	var who bench.Holder
+	cfg := Config{Console: func(ctx context.Context, b *bench.Bench, h bench.Holder, stdin io.Reader, stdout io.Writer) error {
+		seen, who = b.Snapshot(), h
 		fmt.Fprintln(stdout, "console")
 		return errors.New("console gave up")
 	}}
@@ -212,8 +214,8 @@ func TestNoCommand(t *testing.T) {
 	if code != 1 || stdout.String() != "console\n" || !strings.Contains(stderr.String(), "stprobe: console gave up") {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
 	}
-	if seen.Scenario != "h533-open" || seen.Lease == nil || seen.Lease.Holder.Session != "cli" {
-		t.Errorf("console saw scenario %q, lease %+v", seen.Scenario, seen.Lease)
+	if seen.Scenario != "h533-open" || seen.Lease != nil || who.Session != "console" || who.Name == "" {
+		t.Errorf("console saw scenario %q, lease %+v, holder %+v", seen.Scenario, seen.Lease, who)
 	}
 }
 

@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/obytes"
+)
+
+// ServeOptions are the flags of `stprobe serve`, handed to Config.Serve.
+type ServeOptions struct {
+	Listen         string
+	AuthorizedKeys string
+	HostKey        string
+	Roles          string
+	ReadOnly       bool
+	IdleTimeout    time.Duration
+	MaxSessions    int
+}
+
+// serveCommand is `stprobe serve`: the console over SSH, on the one bench
+// of this machine.
+func (a *app) serveCommand() *cobra.Command {
+	var (
+		o         ServeOptions
+		leaseIdle time.Duration
+	)
+	c := &cobra.Command{
+		Use:         "serve",
+		Annotations: synopsis("serve [--listen ADDR] --authorized-keys FILE [--host-key FILE] [--roles FILE] [--read-only] [--idle-timeout D] [--lease-idle D] [--max-sessions N]"),
+		Short:       "serve the console over SSH: one probe, one operator, many observers",
+		Long: "Serves the console over SSH on this machine's bench. Public keys only (the authorized-keys file, read again when it changes); " +
+			"one session at a time holds the probe and may run jobs, the others watch; a key given the option " +
+			`environment="STPROBE_ROLE=observer" (or listed as observer in --roles) only watches. The host key is made on first start.`,
+		DisableFlagsInUseLine: true,
+		Args:                  a.noArgs,
+	}
+	fs := c.Flags()
+	fs.StringVar(&o.Listen, "listen", "127.0.0.1:2222", "listen on ADDR (HOST:PORT); 0.0.0.0:2222 to be reached from other machines")
+	fs.StringVar(&o.AuthorizedKeys, "authorized-keys", "", "FILE of the public keys let in, in OpenSSH's authorized_keys format (required)")
+	fs.StringVar(&o.HostKey, "host-key", "", "the server's private key FILE, made on first start (default: host_ed25519 in the state directory)")
+	fs.StringVar(&o.Roles, "roles", "", "FILE of lines \"FINGERPRINT-or-COMMENT observer|operator\" limiting keys to watching")
+	fs.BoolVar(&o.ReadOnly, "read-only", false, "every session only watches: nobody can run jobs")
+	fs.DurationVar(&o.IdleTimeout, "idle-timeout", 30*time.Minute, "close a connection with no traffic for D")
+	fs.DurationVar(&leaseIdle, "lease-idle", bench.DefaultLeaseIdle, "the operator's lease lapses after D without a job or a key press (and D after a dropped connection)")
+	fs.IntVar(&o.MaxSessions, "max-sessions", 32, "serve at most N sessions at once")
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		switch {
+		case a.cfg.Serve == nil:
+			return errors.New("this build of stprobe has no SSH server")
+		case o.AuthorizedKeys == "":
+			return usage(c, errors.New("--authorized-keys FILE is required (the public keys allowed in)"))
+		case o.IdleTimeout <= 0 || leaseIdle <= 0:
+			return usage(c, errors.New("--idle-timeout and --lease-idle want positive durations"))
+		case o.MaxSessions <= 0:
+			return usage(c, fmt.Errorf("--max-sessions %d: want at least 1", o.MaxSessions))
+		}
+		if _, err := os.Stat(o.AuthorizedKeys); err != nil {
+			return usage(c, fmt.Errorf("--authorized-keys: %w", err))
+		}
+		if o.HostKey == "" {
+			dir, err := obytes.DefaultStateDir()
+			if err != nil {
+				return err
+			}
+			o.HostKey = filepath.Join(dir, "host_ed25519")
+		}
+		ctx := c.Context()
+		b, notice, err := bench.Open(ctx, a.sel, bench.Options{Log: a.log, LeaseIdle: leaseIdle})
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		if notice != "" {
+			fmt.Fprintf(a.stderr, "stprobe: %s\n", notice)
+		}
+		fmt.Fprintf(a.stderr, "stprobe: serving the bench over SSH on %s (ctrl-c stops)\n", o.Listen)
+		return a.cfg.Serve(ctx, b, o)
+	}
+	return c
+}
