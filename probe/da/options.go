@@ -72,6 +72,13 @@ type Options struct {
 	// Timeout bounds the whole discovery in real time (0: DefaultTimeout).
 	MaxPolls int
 	Timeout  time.Duration
+	// ResetPolls bounds the reconnect attempts after an authentication
+	// (0: DefaultResetPolls), ResetTimeout their real time (0:
+	// DefaultResetTimeout); ResetPause is slept between attempts (0: none;
+	// the probe's own round trips pace them).
+	ResetPolls   int
+	ResetTimeout time.Duration
+	ResetPause   time.Duration
 	// Trace, when set, receives every mailbox transfer, so the unconfirmed
 	// points can be settled on real hardware.
 	Trace func(Transfer)
@@ -100,6 +107,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
+	}
+	if o.ResetPolls <= 0 {
+		o.ResetPolls = DefaultResetPolls
+	}
+	if o.ResetTimeout <= 0 {
+		o.ResetTimeout = DefaultResetTimeout
 	}
 	return o
 }
@@ -151,3 +164,13 @@ func LifecycleOfState(s targets.ProductState) (uint16, bool) {
 	}
 	return 0, false
 }
+
+// Defaults of the reconnect after an authentication.
+const (
+	// DefaultResetPolls bounds the reconnect attempts while the chip
+	// erases and resets.
+	DefaultResetPolls = 2000
+	// DefaultResetTimeout bounds the wait in real time (a real full
+	// regression erases for seconds).
+	DefaultResetTimeout = 60 * time.Second
+)

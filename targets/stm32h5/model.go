@@ -291,10 +291,10 @@ func (m *Model) build() {
 	bus1.Map(dbgmcu(targets.H5DBGMCUAP1))
 	bus1.Map(&region{m: m, base: targets.H5FlashRegs, size: 0x400, read: m.readFlash, write: m.writeFlash})
 	bus1.Map(&region{m: m, base: targets.H5OTP, size: 0x1000, read: m.readOTPArea, write: m.writeOTPArea})
-	bus1.Map(&region{m: m, base: 0x08000000, size: uint32(m.flashKB) * 1024, read: erasedFlash})
+	bus1.Map(&region{m: m, base: 0x08000000, size: uint32(m.flashKB) * 1024, read: m.readUserFlash})
 	if m.line.TrustZone {
 		bus1.Map(&region{m: m, base: targets.H5FlashRegsSec, size: 0x400, secure: true, read: m.readFlash, write: m.writeFlash})
-		bus1.Map(&region{m: m, base: 0x0C000000, size: uint32(m.flashKB) * 1024, secure: true, read: erasedFlash})
+		bus1.Map(&region{m: m, base: 0x0C000000, size: uint32(m.flashKB) * 1024, secure: true, read: m.readUserFlash})
 	}
 	if m.line.OBK {
 		bus1.Map(&region{m: m, base: 0x0FFD0000, size: 0x2000, secure: true, read: m.readOBK})
@@ -401,10 +401,9 @@ func (m *Model) Advance(d time.Duration) {
 	m.mu.Lock()
 	m.observeLocked(halted)
 	m.now += d
-	m.daStepLocked()
-	reset := false
+	reset := m.daTickLocked()
 	if m.busy && m.now >= m.busyUntil {
-		reset = m.completeOptionChangeLocked()
+		reset = m.completeOptionChangeLocked() || reset
 	}
 	m.mu.Unlock()
 	if reset {
