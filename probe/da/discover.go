@@ -230,4 +230,3 @@ func u16s(v []byte) []uint16 {
 	}
 	return out
 }
-

@@ -3,7 +3,6 @@ package da
 import (
 	"context"
 	"fmt"
-
 )
 
 // Mailbox moves 32-bit words through the DBGMCU debug-authentication

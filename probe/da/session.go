@@ -34,7 +34,7 @@ const (
 	opDiscovery = "DA discovery"
 	// HintNRST is the advice when the ROM does not answer the session
 	// request.
-	HintNRST = "NRST must be wired to the probe for Debug Authentication; power-cycle the board if a previous DA attempt left it waiting"
+	HintNRST   = "NRST must be wired to the probe for Debug Authentication; power-cycle the board if a previous DA attempt left it waiting"
 	hintWiring = "check SWDIO, SWCLK, GND and target power, then sweep the connection"
 )
 

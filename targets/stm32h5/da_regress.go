@@ -120,7 +120,7 @@ func (m *Model) FlashErased() bool {
 func userProgram(uid [3]uint32, flashBytes uint32) map[uint32]uint32 {
 	w := map[uint32]uint32{}
 	for _, base := range []uint32{0, flashBytes / 2} {
-		w[base] = 0x20008000                     // initial stack pointer
+		w[base] = 0x20008000                      // initial stack pointer
 		w[base+4] = 0x08000000 + base + 0x200 | 1 // reset handler (Thumb)
 		for i := uint32(2); i < userProgramWords; i++ {
 			w[base+4*i] = uid[i%3] ^ (0x9E3779B9 * i) ^ base

@@ -11,7 +11,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/big"
-
 )
 
 // PSA binary certificate (ECDSA P-256, security reference §5.6).

@@ -12,8 +12,10 @@ import (
 // make-password and make-certs use: password.bin and the .obk file (the
 // H503's OTP image instead) for a password board; the keys, certificates,
 // chain file and DA_Config.obk for a certificate board. They are derived
-// from the scenario's name, so every run hands out the same files, and
-// they match what the simulated chip holds.
+// from the scenario (password boards hold ST's sample password, which
+// ST's recovery recipe provisions; certificate boards a chain derived from
+// the scenario's name), so every run hands out the same files, and they
+// match what the simulated chip holds.
 func Credentials(name, dir string) error {
 	fs, err := CredentialFiles(name)
 	if err != nil {
@@ -34,6 +36,10 @@ func CredentialFiles(name string) (cred.Files, error) {
 	part := scenarioPart(s.Chip.Line)
 	o := cred.MakeOptions{Seed: seed(name), Permissions: s.Chip.DAPermissions}
 	if s.Chip.DA == stm32h5.DAPassword {
+		o.Password = s.Chip.DASecret
+		if len(o.Password) == 0 {
+			o.Password = []byte(stm32h5.DefaultPassword)
+		}
 		return cred.MakePassword(part, o)
 	}
 	return cred.MakeCerts(part, o)
@@ -56,15 +62,11 @@ func seed(name string) []byte { return []byte("stprobe scenario " + name) }
 // scenarioPart is the part the model of a line stands for.
 func scenarioPart(line uint16) stm32h5.Part { return stm32h5.ModelPart(line) }
 
-// daSecret is the secret a DA scenario's chip holds the hash of: the
-// derived password, or the derived root key X‖Y.
+// daSecret is the secret a DA scenario's chip holds the hash of: ST's
+// sample password (the model's default), or the derived root key X‖Y.
 func daSecret(name string, c *stm32h5.Config) []byte {
 	if c.DA == stm32h5.DAPassword {
-		pw, err := cred.RandomPassword(seed(name))
-		if err != nil {
-			return nil
-		}
-		return pw
+		return nil
 	}
 	ch, err := cred.NewChain(scenarioPart(c.Line), seed(name))
 	if err != nil {
