@@ -1,0 +1,204 @@
+package da
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/da/cred"
+	"github.com/stprobe/stprobe/probe/sim/scenario"
+	"github.com/stprobe/stprobe/targets"
+	"github.com/stprobe/stprobe/targets/stm32h5"
+)
+
+var hotPlugAP1 = probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: 1}
+
+// obApply writes option bytes as `ob apply` does: plan, confirm, apply.
+func obApply(t *testing.T, l *probe.Link, args ...string) *obytes.Result {
+	t.Helper()
+	ctx := context.Background()
+	if rep, err := probe.Connect(ctx, l, hotPlugAP1); err != nil || !rep.OK() {
+		t.Fatalf("hot plug: %v %v", err, rep.Err)
+	}
+	defer func() { _ = probe.Disconnect(ctx, l) }()
+	id, err := l.ReadIDCode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chip, err := targets.Identify(ctx, l, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lay, err := obytes.ForLine(chip.Line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := obytes.ReadSnapshot(ctx, l, lay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as, err := lay.ParseAssignments(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := obytes.MakePlan(obytes.PlanInput{Layout: lay, UID: chip.UIDString(), Before: snap, DA: obytes.ReadDAStatus(ctx, l, lay, snap)}, as)
+	if err != nil {
+		t.Fatalf("plan %v: %v", args, err)
+	}
+	res, err := obytes.Apply(ctx, l, p, obytes.ApplyOptions{
+		Confirm: p.Phrase, OverrideBrick: p.NeedsOverride, StateDir: t.TempDir(),
+		Reconnect: func(ctx context.Context) error {
+			rep, err := probe.Connect(ctx, l, hotPlugAP1)
+			if err != nil {
+				return err
+			}
+			if !rep.OK() {
+				_ = l.OpenAP(ctx, 0)
+				return fmt.Errorf("%w: %v", obytes.ErrCoreAPClosed, rep.Err)
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatalf("apply %v: %v", args, err)
+	}
+	return res
+}
+
+// The seed board rescued end to end: h533-provisioning → TZEN=0xC3 → make
+// and provision the password configuration → prove the way back → close →
+// full regression with the password → OPEN, TZEN 0xC3, flash and OBK
+// erased.
+func TestRescueSeedBoard(t *testing.T) {
+	for _, closed := range []string{"0x72", "0xC6"} {
+		t.Run(closed, func(t *testing.T) {
+			ctx := context.Background()
+			l, sp := openScenario(t, "h533-provisioning")
+			m := scenario.Model(sp)
+			obApply(t, l, "TZEN=0xC3")
+			if m.TZEN() != targets.TZENDisabled {
+				t.Fatalf("TZEN %v", m.TZEN())
+			}
+			part, err := stm32h5.LookupPart("H533")
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			fs, err := cred.MakePassword(part, cred.MakeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := fs.Write(dir); err != nil {
+				t.Fatal(err)
+			}
+			obk, err := os.ReadFile(filepath.Join(dir, cred.PasswordOBKFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := NewHost(LinkPort(l), Options{})
+			pr, err := h.Provision(ctx, part, obk)
+			if err != nil {
+				t.Fatalf("provision: %v", err)
+			}
+			if !pr.ReadBack || pr.State != targets.StateProvisioning || m.OBKProvisionCalls() != 1 {
+				t.Errorf("provisioned: %+v", pr)
+			}
+			d, err := h.Discover(ctx)
+			if err != nil || !d.Provisioned() || d.Method() != "password" {
+				t.Fatalf("discovery after provisioning: %v, %v", d, err)
+			}
+			c, err := LoadPassword(filepath.Join(dir, cred.PasswordFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ms := ProveWayBack(WayBack{Part: part, TZEN: m.TZEN(), OBK: obk, Credentials: c, Discovery: d, Record: pr.Record}); len(ms) != 0 {
+				t.Fatalf("way back not proven: %v", ms)
+			}
+			obApply(t, l, "PRODUCT_STATE="+closed)
+			if m.ProductState() == targets.StateProvisioning || m.FlashErased() {
+				t.Fatalf("not closed: %v", m.ProductState())
+			}
+			res, err := h.Regress(ctx, c, PermFull)
+			if err != nil {
+				t.Fatalf("regression: %v", err)
+			}
+			a := res.After
+			if a.State != targets.StateOpen || a.TZEN != targets.TZENDisabled || !a.FlashErased || !a.OBKErased || !a.OBKChecked {
+				t.Errorf("after: %+v", a)
+			}
+			if m.ProductState() != targets.StateOpen || m.TZEN() != targets.TZENDisabled || !m.FlashErased() || m.DAProvisioned() != stm32h5.DANone {
+				t.Errorf("chip: %v %v erased %v DA %v", m.ProductState(), m.TZEN(), m.FlashErased(), m.DAProvisioned())
+			}
+			checkClean(t, l)
+		})
+	}
+}
+
+// A wrong password is refused UNAUTHORIZED and the chip keeps its state,
+// flash and DA data; the right one then regresses it.
+func TestRegressWrongPassword(t *testing.T) {
+	ctx := context.Background()
+	l, sp := openScenario(t, "h533-provisioning-da")
+	m := scenario.Model(sp)
+	h := NewHost(LinkPort(l), Options{})
+	_, err := h.Regress(ctx, Credentials{Password: []byte("0123456789012346")}, PermFull)
+	if !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if m.ProductState() != targets.StateProvisioning || m.FlashErased() || m.DAProvisioned() != stm32h5.DAPassword {
+		t.Fatalf("chip changed after a refusal")
+	}
+	if _, err := h.Regress(ctx, Credentials{Password: []byte("0123456789012346")}, PermToTZ); !errors.Is(err, ErrNotPermitted) {
+		t.Errorf("password to-tz: %v", err)
+	}
+	res, err := h.Regress(ctx, scenarioCreds(t, "h533-provisioning-da"), PermFull)
+	if err != nil || res.After.State != targets.StateOpen {
+		t.Fatalf("right password: %v", err)
+	}
+}
+
+// The H503 regresses with its OTP password; the hash stays in OTP.
+func TestRegressH503(t *testing.T) {
+	l, sp := openScenario(t, "h503-provisioning-da")
+	m := scenario.Model(sp)
+	res, err := NewHost(LinkPort(l), Options{}).Regress(context.Background(), scenarioCreds(t, "h503-provisioning-da"), PermFull)
+	if err != nil {
+		t.Fatalf("regression: %v", err)
+	}
+	if res.After.State != targets.StateOpen || !res.After.FlashErased || m.DAProvisioned() != stm32h5.DAPassword {
+		t.Errorf("after %+v, DA %v", res.After, m.DAProvisioned())
+	}
+}
+
+// LOCKED is refused before anything is sent; no NRST fails with the NRST
+// sentence; a chip without DA says so.
+func TestRegressRefusedBoards(t *testing.T) {
+	cases := []struct {
+		name string
+		want error
+		text string
+	}{
+		{"h533-locked", ErrLocked, "LOCKED is final"},
+		{"no-nrst", ErrNoReply, "NRST must be wired to the probe for Debug Authentication"},
+		{"h533-tz-closed-no-da", ErrNotProvisioned, "not provisioned"},
+		{"h533-open", ErrNotPermitted, "OPEN"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			l, _ := openScenario(t, tc.name)
+			_, err := NewHost(LinkPort(l), Options{}).Regress(context.Background(), Credentials{Password: []byte("x")}, PermFull)
+			if !errors.Is(err, tc.want) || !contains(err, tc.text) {
+				t.Fatalf("got %v, want %v with %q", err, tc.want, tc.text)
+			}
+			checkClean(t, l)
+		})
+	}
+}
+
+func contains(err error, s string) bool { return err != nil && strings.Contains(err.Error(), s) }
