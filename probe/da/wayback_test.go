@@ -61,10 +61,10 @@ func TestProveWayBack(t *testing.T) {
 		return b
 	}
 	cases := []struct {
-		name  string
-		base  WayBack
-		break_ func(w *WayBack)
-		want  string
+		name    string
+		base    WayBack
+		breakIt func(w *WayBack)
+		want    string
 	}{
 		{"no obk", pw0, func(w *WayBack) { w.OBK = nil }, CheckOBKFile},
 		{"short obk", pw0, func(w *WayBack) { w.OBK = w.OBK[:80]; w.Record = nil }, CheckOBKSize},
@@ -107,7 +107,13 @@ func TestProveWayBack(t *testing.T) {
 		{"chip not provisioned", pw0, func(w *WayBack) { w.Discovery.Integrity = IntegrityNotProvisioned }, CheckChipProvisioned},
 		{"chip mask lacks it", cert0, func(w *WayBack) { w.Discovery.Permissions = make([]byte, 16) }, CheckChipPermission},
 		{"chip holds another record", pw0, func(w *WayBack) { w.Record = make([]byte, 96) }, CheckChipRecord},
-		{"H503 OTP image size", pw0, func(w *WayBack) { w.Part = h503; w.OBK = w.OBK[:20]; w.TZEN = targets.TZENAbsent; w.Record = nil; w.Discovery.SoCClass = uint32(h503.DevID) }, CheckOTPImage},
+		{"H503 OTP image size", pw0, func(w *WayBack) {
+			w.Part = h503
+			w.OBK = w.OBK[:20]
+			w.TZEN = targets.TZENAbsent
+			w.Record = nil
+			w.Discovery.SoCClass = uint32(h503.DevID)
+		}, CheckOTPImage},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,7 +121,7 @@ func TestProveWayBack(t *testing.T) {
 			d := *w.Discovery
 			w.Discovery = &d
 			w.Credentials.Chain = append([]*cred.Certificate(nil), w.Credentials.Chain...)
-			tc.break_(&w)
+			tc.breakIt(&w)
 			ms := ProveWayBack(w)
 			found := false
 			for _, m := range ms {
