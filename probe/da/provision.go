@@ -32,8 +32,16 @@ const opProvision = "DA provisioning"
 // refuses it), the chip must be that part and in PROVISIONING, and the
 // record is read back where readable. The hand-over itself is the
 // simulator's choice (targets/stm32h5 chosen.go): ST's is not public.
+//
+// On the H503 file is the OTP image (the 32-byte password hash,
+// cred.OTPImageFile): it is programmed into OTP block 0, which is then
+// locked for ever, as ST's H503 scripts do.
 func (h *Host) Provision(ctx context.Context, part stm32h5.Part, file []byte) (res *Provisioned, err error) {
-	if ms := CheckOBK(file, part); len(ms) > 0 {
+	if !part.OBK && len(file) != stm32h5.DAHashSize {
+		return nil, tag(fail(opProvision, probe.LayerTarget, fmt.Sprintf("the %s takes a 32-byte OTP image (the password's SHA-256), not %d bytes", part.Name, len(file)),
+			"give the "+cred.OTPImageFile+" make-password wrote for the H503", nil), ErrProvision)
+	}
+	if ms := CheckOBK(file, part); part.OBK && len(ms) > 0 {
 		var ps []string
 		for _, m := range ms {
 			ps = append(ps, m.Problem)
@@ -86,6 +94,9 @@ func (h *Host) Provision(ctx context.Context, part stm32h5.Part, file []byte) (r
 	if res.State != targets.StateProvisioning {
 		return res, tag(fail(opProvision, probe.LayerTarget, fmt.Sprintf("the chip is %v, not PROVISIONING (0x17)", res.State),
 			"the ROM takes OBK data only in PROVISIONING: move the chip there first (ob apply PRODUCT_STATE=0x17 from OPEN)", nil), ErrNotProvisioning)
+	}
+	if !part.OBK {
+		return h.provisionOTP(ctx, res, file)
 	}
 	// The hand-over: file, length, cleared status, then the command.
 	blk := uint32(stm32h5.OBKProvBlock)

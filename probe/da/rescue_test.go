@@ -202,3 +202,80 @@ func TestRegressRefusedBoards(t *testing.T) {
 }
 
 func contains(err error, s string) bool { return err != nil && strings.Contains(err.Error(), s) }
+
+// The H503 way: OTP image provisioned and locked in PROVISIONING, then
+// the password regresses the chip; the hash stays in OTP.
+func TestProvisionH503(t *testing.T) {
+	ctx := context.Background()
+	l, sp := openScenario(t, "h503-open")
+	m := scenario.Model(sp)
+	obApply(t, l, "PRODUCT_STATE=0x17")
+	part, _ := stm32h5.LookupPart("H503")
+	fs, err := cred.MakePassword(part, cred.MakeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := NewHost(LinkPort(l), Options{})
+	if _, err := h.Provision(ctx, part, fs.Get(cred.PasswordOBKFile)); !errors.Is(err, ErrProvision) {
+		t.Errorf("H503 with no OTP image: %v", err)
+	}
+	pr, err := h.Provision(ctx, part, fs.Get(cred.OTPImageFile))
+	if err != nil || !pr.ReadBack {
+		t.Fatalf("provision: %+v %v", pr, err)
+	}
+	if cur, _, _ := m.OptionRegister("OTPBLR"); cur&1 == 0 {
+		t.Error("OTP block 0 not locked")
+	}
+	d, err := h.Discover(ctx)
+	if err != nil || !d.Provisioned() {
+		t.Fatalf("discovery: %v %v", d, err)
+	}
+	pw, _ := cred.DecodePasswordFile(fs.Get(cred.PasswordFile))
+	c := Credentials{Password: pw}
+	if ms := ProveWayBack(WayBack{Part: part, OBK: fs.Get(cred.OTPImageFile), Credentials: c, Discovery: d, Record: pr.Record}); len(ms) != 0 {
+		t.Fatalf("way back: %v", ms)
+	}
+	obApply(t, l, "PRODUCT_STATE=0x72")
+	if _, err := h.Regress(ctx, c, PermFull); err != nil {
+		t.Fatalf("regression: %v", err)
+	}
+	if m.ProductState() != targets.StateOpen || m.DAProvisioned() != stm32h5.DAPassword {
+		t.Errorf("chip %v, DA %v", m.ProductState(), m.DAProvisioned())
+	}
+}
+
+// Provisioning outside PROVISIONING, or with a file unfit for the part,
+// is refused before anything is written.
+func TestProvisionRefused(t *testing.T) {
+	ctx := context.Background()
+	h533, _ := stm32h5.LookupPart("H533")
+	h563, _ := stm32h5.LookupPart("H563")
+	good, _ := cred.MakePassword(h533, cred.MakeOptions{})
+	plain, _ := cred.MakePassword(h563, cred.MakeOptions{})
+	cases := []struct {
+		scenario string
+		part     stm32h5.Part
+		file     []byte
+		want     error
+	}{
+		{"h533-open", h533, good.Get(cred.PasswordOBKFile), ErrNotProvisioning},
+		{"h533-closed-da", h533, good.Get(cred.PasswordOBKFile), ErrNotProvisioning},
+		{"h533-provisioning", h533, plain.Get(cred.PasswordOBKFile), ErrProvision}, // DoEncryption=0 on a crypto part
+		{"h533-provisioning", h533, good.Get(cred.PasswordOBKFile)[:80], ErrProvision},
+		{"h533-provisioning", h563, plain.Get(cred.PasswordOBKFile), nil}, // wrong part: refused by DEV_ID
+	}
+	for i, tc := range cases {
+		t.Run(fmt.Sprint(i, tc.scenario), func(t *testing.T) {
+			l, sp := openScenario(t, tc.scenario)
+			m := scenario.Model(sp)
+			_, err := NewHost(LinkPort(l), Options{}).Provision(ctx, tc.part, tc.file)
+			if err == nil || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			if m.OBKProvisionCalls() != 0 {
+				t.Error("the ROM was asked")
+			}
+			checkClean(t, l)
+		})
+	}
+}

@@ -96,3 +96,32 @@ const (
 
 // DefaultDAPermissions is ST's default permission word (DA_Config.xml).
 const DefaultDAPermissions = DefaultPermissions
+
+// PartsOf lists the parts of a line (DEV_ID): the H523/H533 line cannot
+// tell its two members apart by DEV_ID, so a caller must pick.
+func PartsOf(devID uint16) []Part {
+	var out []Part
+	for _, p := range Parts() {
+		if p.DevID == devID {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// FLASH registers and keys for programming the H503's OTP hash (RM0492;
+// the same sequence the model implements in flash.go).
+const (
+	FlashNSKEYR    = 0x004      // FLASH_NSKEYR offset: flash/OTP unlock keys
+	FlashNSCR      = 0x028      // FLASH_NSCR offset: LOCK b0, PG b1
+	FlashOTPBLRCur = 0x090      // FLASH_OTPBLR_CUR offset: LOCKBL, one bit per 64-byte OTP block
+	FlashOTPBLRPrg = 0x094      // FLASH_OTPBLR_PRG offset
+	NSKey1         = 0x45670123 // NSKEYR unlock, first word
+	NSKey2         = 0xCDEF89AB // NSKEYR unlock, second word
+	NSCRLock       = 1 << 0
+	NSCRPG         = 1 << 1
+	OPTCROptLock   = 1 << 0
+	OPTCROptStart  = 1 << 1
+	NSSRBusy       = 1 << 0
+	NSSRErrors     = 0x00FF0000 // NSSR error flags (WRPERR, PGSERR, ..., OPTCHANGEERR)
+)

@@ -579,6 +579,9 @@ func (m *Model) DAProvisioned() DA {
 	if m.obkDA == nil && !(m.line.DevID == LineH503 && m.otpWritten[0]) {
 		return DANone
 	}
+	if !m.line.OBK {
+		return DAPassword // the H503 knows only passwords
+	}
 	return m.cfg.DA
 }
 
