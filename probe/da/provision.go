@@ -30,7 +30,9 @@ const opProvision = "DA provisioning"
 // does, on a chip in PROVISIONING reached by Hot Plug on the core's port
 // (AP1). The file is checked against part first (CheckOBK; any mismatch
 // refuses it), the chip must be that part and in PROVISIONING, and the
-// record is read back where readable. The hand-over itself is the
+// record is read back where readable. It pulses NRST first, since a chip
+// left in the ROM's DA loop by a discovery serves no provisioning. The
+// hand-over itself is the
 // simulator's choice (targets/stm32h5 chosen.go): ST's is not public.
 //
 // On the H503 file is the OTP image (the 32-byte password hash,
@@ -58,6 +60,9 @@ func (h *Host) Provision(ctx context.Context, part stm32h5.Part, file []byte) (r
 		}
 	}()
 	const core = 1
+	// A discovery leaves the chip in the ROM's DA loop, which serves no
+	// provisioning: reset it first (the ROM loop of PROVISIONING restarts).
+	h.pulseReset(ctx)
 	rep, err := h.p.Connect(ctx, probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: core, FrequencyKHz: h.o.FrequencyKHz})
 	if err != nil {
 		return nil, probeFail(opProvision, "attaching Hot Plug", err)
@@ -155,4 +160,44 @@ func provStatus(s uint32) string {
 		return "bad encryption flag for this part"
 	}
 	return fmt.Sprintf("status 0x%08X", s)
+}
+
+// ReadDARecord reads the provisioned DA data through the core's port (Hot
+// Plug on AP1): the 96-byte OBK record (through the non-secure alias with
+// TrustZone off, the secure one with it on), or the H503's 32-byte OTP
+// hash. It fails where AP1 or the alias is closed (closed states).
+func (h *Host) ReadDARecord(ctx context.Context, part stm32h5.Part) (rec []byte, err error) {
+	const op, core = "reading the DA record", 1
+	ctx, cancel := context.WithTimeout(ctx, h.o.Timeout)
+	defer cancel()
+	defer func() {
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+		defer cancel()
+		if derr := h.p.Disconnect(tctx); derr != nil && err == nil {
+			err = fmt.Errorf("%s: leaving the probe clean: %w", op, derr)
+		}
+	}()
+	rep, err := h.p.Connect(ctx, probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: core, FrequencyKHz: h.o.FrequencyKHz})
+	if err != nil {
+		return nil, probeFail(op, "attaching Hot Plug", err)
+	}
+	if !rep.OK() {
+		return nil, fail(op, probe.LayerAP, "the core's port (AP1) does not answer", "the record is readable only while debug is open (OPEN, PROVISIONING)", rep.Err)
+	}
+	addr, n := uint32(stm32h5.OTPDAAddr), stm32h5.DAHashSize
+	if part.OBK {
+		addr, n = stm32h5.OBKDAAddrNS, stm32h5.OBKDASize
+		v, err := h.p.Read32(ctx, core, targets.H5FlashRegs+targets.FlashOPTSR2Cur)
+		if err != nil {
+			return nil, probeFail(op, "reading FLASH_OPTSR2_CUR", err)
+		}
+		if targets.TZENOf(v).Enabled() {
+			addr = stm32h5.OBKDAAddr
+		}
+	}
+	rec = make([]byte, n)
+	if err := h.p.ReadMem(ctx, core, addr, 4, rec); err != nil {
+		return nil, probeFail(op, fmt.Sprintf("reading 0x%08X", addr), err)
+	}
+	return rec, nil
 }

@@ -178,7 +178,53 @@ func ProveWayBack(w WayBack) []Mismatch {
 	}
 
 	// The chip.
-	d := w.Discovery
+	return append(out, checkChip(part, perm, w.Discovery, w.Record, fileRecord, secret)...)
+}
+
+// CheckOBKChip checks an .obk file (on the H503: its OTP image) against a
+// chip: the file against the part (CheckOBK, the permissions in need), then
+// the chip's discovery (d; nil when not run) and the DA record read from it
+// (nil when unreadable) against the file.
+func CheckOBKChip(file []byte, part stm32h5.Part, d *Discovery, record []byte, need ...Permission) []Mismatch {
+	var out []Mismatch
+	var fileRecord, secret []byte
+	if part.OBK {
+		out = CheckOBK(file, part, need...)
+		if f, err := cred.DecodeOBK(file); err == nil && len(f.Payload) == stm32h5.OBKDASize {
+			fileRecord = f.Payload
+		}
+	} else if len(file) == stm32h5.DAHashSize {
+		secret = file
+	} else {
+		out = append(out, Mismatch{CheckOTPImage, fmt.Sprintf("the OTP image is %d bytes; the H503 keeps the 32-byte SHA-256 of the password", len(file)), "make it again (stprobe da make-password --part H503)"})
+	}
+	for _, p := range need {
+		out = append(out, checkChip(part, p, d, record, fileRecord, secret)...)
+	}
+	if len(need) == 0 {
+		out = append(out, checkChip(part, PermFull, d, record, fileRecord, secret)...)
+	}
+	return dedupe(out)
+}
+
+// dedupe drops repeated mismatches, keeping the order.
+func dedupe(ms []Mismatch) []Mismatch {
+	seen := map[Mismatch]bool{}
+	var out []Mismatch
+	for _, m := range ms {
+		if !seen[m] {
+			seen[m] = true
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// checkChip checks the chip: its discovery, and the record read from it
+// against the file's (OBK parts) or the OTP image (secret, H503).
+func checkChip(part stm32h5.Part, perm Permission, d *Discovery, record, fileRecord, secret []byte) []Mismatch {
+	var out []Mismatch
+	add := func(check, problem, fix string) { out = append(out, Mismatch{check, problem, fix}) }
 	if d == nil {
 		add(CheckDiscovery, "the chip's debug-authentication discovery was not run, so nothing shows the ROM accepted the file", "run da discover after provisioning (NRST must be wired)")
 		return out
@@ -192,12 +238,12 @@ func ProveWayBack(w WayBack) []Mismatch {
 	} else if w := d.PermissionWord(); w&perm.Bit() == 0 {
 		add(CheckChipPermission, fmt.Sprintf("the chip's permission mask 0x%08X does not allow %s", w, perm.Title()), "provision a file whose permission word includes it")
 	}
-	if w.Record != nil {
+	if record != nil {
 		want := fileRecord
 		if !part.OBK {
 			want = secret
 		}
-		if want != nil && !bytes.Equal(w.Record, want) {
+		if want != nil && !bytes.Equal(record, want) {
 			add(CheckChipRecord, "the DA record read from the chip differs from the file: the chip holds other credentials (or an unencrypted file on a crypto part)", "provision this file again in PROVISIONING and read it back")
 		}
 	}

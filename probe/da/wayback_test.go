@@ -1,6 +1,7 @@
 package da
 
 import (
+	"context"
 	"encoding/binary"
 	"testing"
 
@@ -161,5 +162,42 @@ func TestCheckOBKMadeFiles(t *testing.T) {
 		if ms := CheckOBK(cs.Get(cred.CertOBKFile), p, PermFull, PermToTZ, PermOpenDebug); len(ms) != 0 {
 			t.Errorf("%s certificates: %v", p.Name, ms)
 		}
+	}
+}
+
+// check-obk against a chip: the seed board before and after provisioning.
+func TestCheckOBKChip(t *testing.T) {
+	ctx := context.Background()
+	l, _ := openScenario(t, "h533-provisioning")
+	obApply(t, l, "TZEN=0xC3")
+	h533, _ := stm32h5.LookupPart("H533")
+	fs, _ := cred.MakePassword(h533, cred.MakeOptions{})
+	obk := fs.Get(cred.PasswordOBKFile)
+	h := NewHost(LinkPort(l), Options{})
+	d, err := h.Discover(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := h.ReadDARecord(ctx, h533)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func(ms []Mismatch) map[string]bool {
+		out := map[string]bool{}
+		for _, m := range ms {
+			out[m.Check] = true
+		}
+		return out
+	}
+	if got := names(CheckOBKChip(obk, h533, d, rec)); !got[CheckChipProvisioned] || !got[CheckChipRecord] || len(got) != 2 {
+		t.Errorf("before provisioning: %v", got)
+	}
+	if _, err := h.Provision(ctx, h533, obk); err != nil {
+		t.Fatal(err)
+	}
+	d, _ = h.Discover(ctx)
+	rec, _ = h.ReadDARecord(ctx, h533)
+	if ms := CheckOBKChip(obk, h533, d, rec, PermFull); len(ms) != 0 {
+		t.Errorf("after provisioning: %v", ms)
 	}
 }
