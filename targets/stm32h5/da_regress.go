@@ -99,7 +99,7 @@ func (m *Model) readUserFlash(off uint32, size chipsim.Size) (uint32, error) {
 	}
 	w, ok := f.words[off&^3]
 	if !ok {
-		w = 0xFFFFFFFF
+		return erasedFlash(off, size)
 	}
 	return lanes(w, off, size), nil
 }
