@@ -71,6 +71,38 @@ func (p Permission) Title() string {
 	return p.String()
 }
 
+// MarshalText is String, for JSON.
+func (p Permission) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText is ParsePermission.
+func (p *Permission) UnmarshalText(b []byte) error {
+	v, err := ParsePermission(string(b))
+	if err == nil {
+		*p = v
+	}
+	return err
+}
+
+// Erases says what the permission erases on part, for the guard before a
+// regression.
+func (p Permission) Erases(part stm32h5.Part) string {
+	switch p {
+	case PermFull:
+		s := "all user flash, SRAM and every option byte (back to factory values: OPEN"
+		if part.TrustZone {
+			s += ", TrustZone off"
+		}
+		s += ")"
+		if part.OBK {
+			return s + ", and the OBK area with the DA provisioning"
+		}
+		return s + "; the password hash in OTP stays"
+	case PermToTZ:
+		return "the non-secure user flash; the secure side and the DA provisioning stay"
+	}
+	return "nothing"
+}
+
 // Bit is the permission's bit in the DA permission word.
 func (p Permission) Bit() uint32 {
 	switch p {
@@ -142,9 +174,7 @@ type Result struct {
 	// Before is the discovery that opened the session.
 	Before *Discovery `json:"before"`
 	// Permission is what was granted.
-	Permission Permission `json:"-"`
-	// PermissionName is Permission.String(), for JSON.
-	PermissionName string `json:"permission"`
+	Permission Permission `json:"permission"`
 	// After is what the chip showed when it came back.
 	After *After `json:"after,omitempty"`
 }
@@ -178,12 +208,13 @@ func (h *Host) Authenticate(ctx context.Context, c Credentials, perm Permission)
 	if c.Method() == "" {
 		return nil, tag(fail(op, probe.LayerTarget, "no credentials", "give a password file, or the leaf key and the certificate chain", nil), ErrWrongMethod)
 	}
-	res := &Result{Permission: perm, PermissionName: perm.String()}
+	res := &Result{Permission: perm}
 	err := h.withSession(ctx, op, func(ctx context.Context, s *session) error {
 		res.Before = s.disc
 		if err := precheck(op, s.disc, c, perm); err != nil {
 			return err
 		}
+		h.event("authenticate", "asking for %s with the %s", perm.Title(), c.Method())
 		chal, err := s.transact(ctx, CmdAuthStart, nil, "AUTH_START")
 		if err != nil {
 			return err
@@ -198,6 +229,7 @@ func (h *Host) Authenticate(ctx context.Context, c Credentials, perm Permission)
 		}
 		for i, cert := range c.Chain {
 			what := fmt.Sprintf("AUTH_RESPONSE (certificate %d of %d)", i+1, len(c.Chain))
+			h.event("authenticate", "sending certificate %d of %d", i+1, len(c.Chain))
 			st, _, err := s.exchange(ctx, CmdAuthResponse, cred.AppendTLV(nil, cred.TypeCert, cert.Encode(), true), what)
 			if err != nil {
 				return err
@@ -216,7 +248,11 @@ func (h *Host) Authenticate(ctx context.Context, c Credentials, perm Permission)
 	if err != nil {
 		return res, err
 	}
+	h.event("granted", "the chip granted %s", perm.Title())
 	res.After, err = h.verify(ctx, op, res.Before, perm)
+	if err == nil {
+		h.event("verified", "the chip came back %v", res.After.State)
+	}
 	return res, err
 }
 
@@ -298,8 +334,10 @@ func (h *Host) verify(ctx context.Context, op string, before *Discovery, perm Pe
 		want = before.State
 	}
 	if perm != PermOpenDebug {
+		h.event("reset", "waiting while the ROM erases and resets the chip")
 		h.waitReset(ctx)
 	}
+	h.event("reconnect", "reconnecting to check the chip")
 	if perm == PermToTZ {
 		// AP1 stays closed in TZ_CLOSED: ask the ROM, then let the chip
 		// boot out of the DA loop.
@@ -423,6 +461,7 @@ func (h *Host) flashErased(ctx context.Context, ap uint8) (int, bool, error) {
 	}
 	buf := make([]byte, flashChunk)
 	for off := 0; off < kb*1024; off += flashChunk {
+		h.event("flash", "checking flash is erased: %d of %d KiB", off/1024, kb)
 		if err := h.p.ReadMem(ctx, ap, 0x08000000+uint32(off), 4, buf); err != nil {
 			return off, false, err
 		}

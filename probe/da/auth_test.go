@@ -40,9 +40,15 @@ func TestRegressClosedCertificate(t *testing.T) {
 		t.Fatal("the closed board has no program to erase")
 	}
 	c := scenarioCreds(t, "h533-closed-da")
-	res, err := NewHost(LinkPort(l), Options{}).Regress(context.Background(), c, PermFull)
+	steps := map[string]int{}
+	res, err := NewHost(LinkPort(l), Options{Events: func(e Event) { steps[e.Step]++ }}).Regress(context.Background(), c, PermFull)
 	if err != nil {
 		t.Fatalf("regression: %v", err)
+	}
+	for _, s := range []string{"session", "discovery", "authenticate", "granted", "reset", "reconnect", "flash", "verified"} {
+		if steps[s] == 0 {
+			t.Errorf("no %q event (%v)", s, steps)
+		}
 	}
 	checkClean(t, l)
 	a := res.After

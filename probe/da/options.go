@@ -79,9 +79,19 @@ type Options struct {
 	ResetPolls   int
 	ResetTimeout time.Duration
 	ResetPause   time.Duration
+	// Events, when set, receives the steps of a long operation (session,
+	// authentication, reset wait, reconnect, flash check) for a progress
+	// display.
+	Events func(Event)
 	// Trace, when set, receives every mailbox transfer, so the unconfirmed
 	// points can be settled on real hardware.
 	Trace func(Transfer)
+}
+
+// Event is one step of an operation, for Options.Events.
+type Event struct {
+	Step    string // "session", "discovery", "authenticate", "granted", "reset", "reconnect", "flash", "verified", "provision"
+	Message string
 }
 
 // Transfer is one mailbox word, for Options.Trace.

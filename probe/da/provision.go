@@ -103,6 +103,7 @@ func (h *Host) Provision(ctx context.Context, part stm32h5.Part, file []byte) (r
 	if !part.OBK {
 		return h.provisionOTP(ctx, res, file)
 	}
+	h.event("provision", "handing %d bytes to the ROM", len(file))
 	// The hand-over: file, length, cleared status, then the command.
 	blk := uint32(stm32h5.OBKProvBlock)
 	padded := append(bytes.Clone(file), make([]byte, (4-len(file)%4)%4)...)

@@ -100,6 +100,7 @@ func (h *Host) withSession(ctx context.Context, op string, fn func(context.Conte
 // start opens a session and runs DISCOVERY.
 func (h *Host) start(ctx context.Context, op string) (*session, error) {
 	o := h.o
+	h.event("session", "attaching under reset through AP%d", o.AP)
 	rep, err := h.p.Connect(ctx, probe.ConnectOptions{Mode: probe.ModeUnderReset, AP: o.AP, FrequencyKHz: o.FrequencyKHz})
 	if err != nil {
 		return nil, probeFail(op, "attaching under reset", err)
@@ -167,6 +168,7 @@ func (h *Host) start(ctx context.Context, op string) (*session, error) {
 		return nil, fail(op, probe.LayerTarget, fmt.Sprintf("unexpected DA reply word 0x%08X", reply),
 			"the chip's request/reply words differ from the configured ones (they are not public for STM32H5); power-cycle the board and retry with other words", nil)
 	}
+	h.event("discovery", "the ROM answered 0x%08X; asking what it is", reply)
 	payload, err := s.transact(ctx, CmdDiscovery, nil, "DISCOVERY")
 	if err != nil {
 		return nil, err
@@ -215,6 +217,13 @@ func (s *session) statusFail(what string, st Status) error {
 func knownDevID(devID uint16) bool {
 	_, _, ok := targets.LookupDevID(devID)
 	return ok
+}
+
+// event reports a step to Options.Events.
+func (h *Host) event(step, format string, args ...any) {
+	if h.o.Events != nil {
+		h.o.Events(Event{Step: step, Message: fmt.Sprintf(format, args...)})
+	}
 }
 
 // pause sleeps d or until ctx ends.

@@ -165,3 +165,19 @@ func FuzzDAAuthResponse(f *testing.F) {
 		}
 	})
 }
+
+// A LOCKED chip refuses AUTH_START and AUTH_RESPONSE.
+func TestDALockedRefuses(t *testing.T) {
+	m, err := New(Config{ProductState: targets.StateLocked, TZEN: targets.TZENDisabled, DA: DAPassword, NRSTWired: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if got := m.daAuthStartLocked(); got[0]>>16 != daStatusUnauthorized {
+		t.Errorf("AUTH_START: %08X", got)
+	}
+	if got := m.daAuthResponseLocked(appendTLV(nil, 0x8000, []byte(DefaultPassword))); got[0]>>16 != daStatusUnauthorized {
+		t.Errorf("AUTH_RESPONSE: %08X", got)
+	}
+}
