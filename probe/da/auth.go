@@ -442,10 +442,18 @@ func (h *Host) waitReset(ctx context.Context) {
 
 // pulseReset pulses NRST so that a chip left in the ROM's DA loop by a
 // discovery boots normally.
-func (h *Host) pulseReset(ctx context.Context) {
-	if h.p.SetNRST(ctx, true) == nil {
-		_ = h.p.SetNRST(ctx, false)
+func (h *Host) pulseReset(ctx context.Context) { _ = h.Reboot(ctx) }
+
+// Reboot pulses NRST so that a chip left in the ROM's DA loop (after a
+// discovery or a refused authentication) boots normally.
+func (h *Host) Reboot(ctx context.Context) error {
+	if err := h.p.SetNRST(ctx, true); err != nil {
+		return probeFail("DA reboot", "asserting NRST", err)
 	}
+	if err := h.p.SetNRST(ctx, false); err != nil {
+		return probeFail("DA reboot", "releasing NRST", err)
+	}
+	return nil
 }
 
 // flashErased reads the whole user flash (its size from the engineering
@@ -474,3 +482,15 @@ func (h *Host) flashErased(ctx context.Context, ap uint8) (int, bool, error) {
 
 // flashChunk is the read size of the erase check.
 const flashChunk = 4096
+
+// LoadCredentials loads what the command line names: a password file, or
+// a leaf key and a chain file (exactly one of the two).
+func LoadCredentials(passwordPath, keyPath, chainPath string) (Credentials, error) {
+	switch {
+	case passwordPath != "" && keyPath == "" && chainPath == "":
+		return LoadPassword(passwordPath)
+	case passwordPath == "" && keyPath != "" && chainPath != "":
+		return LoadCertificate(keyPath, chainPath)
+	}
+	return Credentials{}, fmt.Errorf("give either a password file, or a key and a certificate chain")
+}

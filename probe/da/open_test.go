@@ -9,6 +9,7 @@ import (
 	"github.com/stprobe/stprobe/probe/da/cred"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
 	"github.com/stprobe/stprobe/targets"
+	"github.com/stprobe/stprobe/targets/stm32h5"
 )
 
 // Debug opening on the production board: AP1 answers afterwards, the chip
@@ -91,6 +92,59 @@ func TestTamperedToken(t *testing.T) {
 			m.Advance(time.Second) // past any regression the model could run
 			if m.ProductState() != targets.StateClosed || m.FlashErased() || m.Regressing() || m.OBKDARecord() == nil {
 				t.Error("chip changed")
+			}
+		})
+	}
+}
+
+// After a discovery the chip waits in the DA loop; Reboot lets it boot.
+func TestReboot(t *testing.T) {
+	l, sp := openScenario(t, "h533-closed-da")
+	m := scenario.Model(sp)
+	h := NewHost(LinkPort(l), Options{})
+	if _, err := h.Discover(context.Background()); err != nil || !m.DASessionActive() {
+		t.Fatalf("discover: %v", err)
+	}
+	if err := h.Reboot(context.Background()); err != nil || m.DASessionActive() {
+		t.Fatalf("reboot: %v, DA loop %v", err, m.DASessionActive())
+	}
+	checkClean(t, l)
+}
+
+// LoadCredentials takes one method.
+func TestLoadCredentials(t *testing.T) {
+	dir := t.TempDir()
+	if err := scenario.Credentials("h533-closed-da", dir); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadCredentials("", dir+"/"+cred.LeafKeyFile, dir+"/"+cred.ChainFile)
+	if err != nil || c.Method() != "certificate" {
+		t.Fatalf("%v %v", c.Method(), err)
+	}
+	if _, err := LoadCredentials(dir+"/x", dir+"/"+cred.LeafKeyFile, ""); err == nil {
+		t.Error("two methods accepted")
+	}
+}
+
+// Every board that comes with DA provisioned regresses with the
+// credentials `sim credentials` hands out (LOCKED refuses).
+func TestScenarioCredentialsRegress(t *testing.T) {
+	for _, sc := range scenario.List() {
+		if sc.Chip == nil || sc.Chip.DA == stm32h5.DANone {
+			continue
+		}
+		t.Run(sc.Name, func(t *testing.T) {
+			l, sp := openScenario(t, sc.Name)
+			m := scenario.Model(sp)
+			_, err := NewHost(LinkPort(l), Options{}).Regress(context.Background(), scenarioCreds(t, sc.Name), PermFull)
+			if sc.Chip.ProductState == targets.StateLocked {
+				if !errors.Is(err, ErrLocked) {
+					t.Fatalf("LOCKED: %v", err)
+				}
+				return
+			}
+			if err != nil || m.ProductState() != targets.StateOpen || !m.FlashErased() {
+				t.Fatalf("regression: %v; chip %v", err, m.ProductState())
 			}
 		})
 	}
