@@ -279,3 +279,50 @@ func TestProvisionRefused(t *testing.T) {
 		})
 	}
 }
+
+// The seed board kept with TrustZone on: certificates made and
+// provisioned, the way back proven, closed, then regressed with the chain.
+func TestRescueWithCertificates(t *testing.T) {
+	ctx := context.Background()
+	l, sp := openScenario(t, "h533-provisioning")
+	m := scenario.Model(sp)
+	part, _ := stm32h5.LookupPart("H533")
+	fs, err := cred.MakeCerts(part, cred.MakeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := fs.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	h := NewHost(LinkPort(l), Options{})
+	pr, err := h.Provision(ctx, part, fs.Get(cred.CertOBKFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := h.Discover(ctx)
+	if err != nil || d.Method() != "certificate" || !d.Provisioned() {
+		t.Fatalf("discovery %v %v", d, err)
+	}
+	c, err := LoadCredentials("", filepath.Join(dir, cred.LeafKeyFile), filepath.Join(dir, cred.ChainFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := WayBack{Part: part, TZEN: m.TZEN(), OBK: fs.Get(cred.CertOBKFile), Credentials: c, Discovery: d, Record: pr.Record}
+	if ms := ProveWayBack(w); len(ms) != 0 {
+		t.Fatalf("way back: %v", ms)
+	}
+	// The same files with TrustZone off would be a brick: named.
+	w.TZEN = targets.TZENDisabled
+	if ms := ProveWayBack(w); len(ms) != 1 || ms[0].Check != CheckMethodTZEN {
+		t.Errorf("TrustZone off: %v", ms)
+	}
+	obApply(t, l, "PRODUCT_STATE=0x72")
+	res, err := h.Regress(ctx, c, PermFull)
+	if err != nil {
+		t.Fatalf("regression: %v", err)
+	}
+	if res.After.State != targets.StateOpen || res.After.TZEN != targets.TZENDisabled || !res.After.FlashErased || !res.After.OBKErased {
+		t.Errorf("after %+v", res.After)
+	}
+}
