@@ -3,6 +3,8 @@ package stm32h5
 import (
 	"fmt"
 	"strings"
+
+	"github.com/stprobe/stprobe/targets"
 )
 
 // Debug-authentication facts of the STM32H5 parts (security reference §5.7,
@@ -64,7 +66,7 @@ func LookupPart(name string) (Part, error) {
 const (
 	// OBKDAAddr is the DA record in the OBK HDPL1 area (secure alias), the
 	// destination an .obk file for DA names.
-	OBKDAAddr = 0x0FFD0100
+	OBKDAAddr = targets.H5OBKDA
 	// OBKDAAddrNS is the same record through the non-secure alias (readable
 	// with TrustZone disabled; chosen.go).
 	OBKDAAddrNS = 0x0BFD0100

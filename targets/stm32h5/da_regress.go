@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/stprobe/stprobe/targets"
-	"github.com/stprobe/stprobe/targets/chipsim"
 )
 
 // Regression (security reference §1.3, §7): the ROM erases what the
@@ -38,7 +37,7 @@ func (m *Model) daTickLocked() bool {
 func (m *Model) regressLocked(perm uint32) {
 	if perm == PermTZRegression {
 		m.cur["OPTSR"] = m.cur["OPTSR"]&^0xFF00 | uint32(targets.StateTZClosed)<<8
-		m.da.keep.flash.erase(m.flashBytes()/2, m.flashBytes())
+		m.eraseFlashLocked(m.flashBytes()/2, m.flashBytes())
 		return
 	}
 	tz := targets.TZENAbsent
@@ -52,9 +51,14 @@ func (m *Model) regressLocked(perm uint32) {
 		m.obkDA = nil
 		m.cfg.DA = DANone
 	}
-	m.da.keep.flash.erase(0, m.flashBytes())
+	m.eraseFlashLocked(0, m.flashBytes())
 	m.daOpened = false
-	_ = m.sram.Load(0x20000000, make([]byte, sramSize(m.line.DevID)))
+	zero := make([]byte, 4096)
+	for a := uint32(0x20000000); ; a += uint32(len(zero)) {
+		if m.sram.Load(a, zero) != nil {
+			break // past the end of SRAM
+		}
+	}
 }
 
 // Regressing reports whether a regression is in progress.
@@ -62,69 +66,4 @@ func (m *Model) Regressing() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.da.keep.pending != nil
-}
-
-// ---- user flash ----
-
-// userFlash is the user flash content as sparse programmed words; the rest
-// reads erased (0xFF).
-type userFlash struct {
-	init  bool
-	words map[uint32]uint32
-}
-
-// erase erases [from, to).
-func (f *userFlash) erase(from, to uint32) {
-	f.init = true
-	for off := range f.words {
-		if off >= from && off < to {
-			delete(f.words, off)
-		}
-	}
-}
-
-// flashBytes is the user flash size.
-func (m *Model) flashBytes() uint32 { return uint32(m.flashKB) * 1024 }
-
-// readUserFlash serves user flash (non-secure 0x08000000 and secure alias
-// 0x0C000000). A board built beyond OPEN carries a user program (chosen.go);
-// a fresh OPEN board is erased.
-func (m *Model) readUserFlash(off uint32, size chipsim.Size) (uint32, error) {
-	f := &m.da.keep.flash
-	if !f.init {
-		f.init = true
-		if m.cfg.ProductState != targets.StateOpen {
-			f.words = userProgram(m.cfg.UID, m.flashBytes())
-		}
-	}
-	w, ok := f.words[off&^3]
-	if !ok {
-		return erasedFlash(off, size)
-	}
-	return lanes(w, off, size), nil
-}
-
-// FlashErased reports whether the whole user flash reads erased.
-func (m *Model) FlashErased() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.da.keep.flash.init {
-		return m.cfg.ProductState == targets.StateOpen
-	}
-	return len(m.da.keep.flash.words) == 0
-}
-
-// userProgram is the modelled user program: a secure boot image at the
-// start of flash and a non-secure application at its middle, each a vector
-// table and a deterministic body of userProgramWords words.
-func userProgram(uid [3]uint32, flashBytes uint32) map[uint32]uint32 {
-	w := map[uint32]uint32{}
-	for _, base := range []uint32{0, flashBytes / 2} {
-		w[base] = 0x20008000                      // initial stack pointer
-		w[base+4] = 0x08000000 + base + 0x200 | 1 // reset handler (Thumb)
-		for i := uint32(2); i < userProgramWords; i++ {
-			w[base+4*i] = uid[i%3] ^ (0x9E3779B9 * i) ^ base
-		}
-	}
-	return w
 }
