@@ -47,7 +47,7 @@ func obApply(t *testing.T, l *probe.Link, args ...string) *obytes.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := obytes.MakePlan(obytes.PlanInput{Layout: lay, UID: chip.UIDString(), Before: snap, DA: obytes.ReadDAStatus(ctx, l, lay, snap)}, as)
+	p, err := obytes.MakePlan(obytes.PlanInput{Layout: lay, UID: chip.UIDString(), Before: snap}, as)
 	if err != nil {
 		t.Fatalf("plan %v: %v", args, err)
 	}

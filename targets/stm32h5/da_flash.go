@@ -7,8 +7,10 @@ import (
 
 // The user flash content a regression erases. This file is the one place
 // that knows how the model stores user flash: readUserFlash serves the
-// flash regions (model.go build), eraseFlashLocked erases a range,
-// FlashErased tells a test whether anything is left.
+// flash regions (model.go build), userProgramLocked loads the modelled
+// program of a board built beyond OPEN (chosen.go), eraseFlashLocked erases
+// a range, FlashErased tells a test whether anything is left.
+
 // userFlash is the user flash content as sparse programmed words; the rest
 // reads erased (0xFF).
 type userFlash struct {
@@ -16,15 +18,25 @@ type userFlash struct {
 	words map[uint32]uint32
 }
 
-// eraseFlashLocked erases the user flash in [from, to) (offsets).
-func (m *Model) eraseFlashLocked(from, to uint32) { m.da.keep.flash.erase(from, to) }
-
-// erase erases [from, to).
-func (f *userFlash) erase(from, to uint32) {
+// userProgramLocked loads the modelled user program once, on a board built
+// beyond OPEN.
+func (m *Model) userProgramLocked() {
+	f := &m.da.keep.flash
+	if f.init {
+		return
+	}
 	f.init = true
-	for off := range f.words {
+	if m.cfg.ProductState != targets.StateOpen {
+		f.words = userProgram(m.cfg.UID, m.flashBytes())
+	}
+}
+
+// eraseFlashLocked erases the user flash in [from, to) (offsets).
+func (m *Model) eraseFlashLocked(from, to uint32) {
+	m.userProgramLocked()
+	for off := range m.da.keep.flash.words {
 		if off >= from && off < to {
-			delete(f.words, off)
+			delete(m.da.keep.flash.words, off)
 		}
 	}
 }
@@ -33,17 +45,10 @@ func (f *userFlash) erase(from, to uint32) {
 func (m *Model) flashBytes() uint32 { return uint32(m.flashKB) * 1024 }
 
 // readUserFlash serves user flash (non-secure 0x08000000 and secure alias
-// 0x0C000000). A board built beyond OPEN carries a user program (chosen.go);
-// a fresh OPEN board is erased.
+// 0x0C000000).
 func (m *Model) readUserFlash(off uint32, size chipsim.Size) (uint32, error) {
-	f := &m.da.keep.flash
-	if !f.init {
-		f.init = true
-		if m.cfg.ProductState != targets.StateOpen {
-			f.words = userProgram(m.cfg.UID, m.flashBytes())
-		}
-	}
-	w, ok := f.words[off&^3]
+	m.userProgramLocked()
+	w, ok := m.da.keep.flash.words[off&^3]
 	if !ok {
 		return erasedFlash(off, size)
 	}
@@ -54,9 +59,7 @@ func (m *Model) readUserFlash(off uint32, size chipsim.Size) (uint32, error) {
 func (m *Model) FlashErased() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.da.keep.flash.init {
-		return m.cfg.ProductState == targets.StateOpen
-	}
+	m.userProgramLocked()
 	return len(m.da.keep.flash.words) == 0
 }
 

@@ -22,6 +22,7 @@ type daPending struct {
 // the OBK provisioning service and a regression in progress. It reports
 // whether the chip must now reset (a regression is over).
 func (m *Model) daTickLocked() bool {
+	m.userProgramLocked()
 	m.daStepLocked()
 	m.obkServiceLocked()
 	p := m.da.keep.pending
