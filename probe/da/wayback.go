@@ -42,6 +42,7 @@ const (
 	CheckChipProvisioned    = "chip-provisioned"    // the chip does not report DA provisioned
 	CheckChipPermission     = "chip-permission"     // the chip's permission mask lacks it
 	CheckChipRecord         = "chip-record"         // the record read from the chip differs
+	CheckTarget             = "target"              // the state planned has no way back at all
 )
 
 // CheckOBK decodes an .obk file and checks it against part: size,
@@ -110,6 +111,8 @@ type WayBack struct {
 	Credentials Credentials
 	// Permission is the regression the user will need (zero: full).
 	Permission Permission
+	// Target is the product state the plan goes to (zero: not checked).
+	Target targets.ProductState
 	// Discovery is the chip's discovery after provisioning (nil: not run).
 	Discovery *Discovery
 	// Record is the 96-byte DA record read from the chip, or the H503's
@@ -126,6 +129,12 @@ func ProveWayBack(w WayBack) []Mismatch {
 	var out []Mismatch
 	add := func(check, problem, fix string) { out = append(out, Mismatch{check, problem, fix}) }
 	part, perm, c := w.Part, w.Permission, w.Credentials
+	switch {
+	case w.Target == targets.StateLocked:
+		add(CheckTarget, "LOCKED is final: debug authentication can never regress or open a LOCKED chip", "close to CLOSED (0x72) instead, which DA can regress")
+	case perm == PermToTZ && w.Target.Valid() && w.Target != targets.StateTZClosed && w.Target != targets.StateClosed:
+		add(CheckTarget, fmt.Sprintf("a regression to TZ_CLOSED works from TZ_CLOSED or CLOSED, not from %v", w.Target), "plan a full regression as the way back")
+	}
 
 	// The file, and the hash the chip will compare the credentials with.
 	var secret []byte

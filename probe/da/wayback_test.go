@@ -103,6 +103,8 @@ func TestProveWayBack(t *testing.T) {
 			ch, _ := cred.NewChain(h563, []byte("t"))
 			w.Credentials.Chain = ch.Certificates()
 		}, CheckChainSoC},
+		{"closing to LOCKED", pw0, func(w *WayBack) { w.Target = targets.StateLocked }, CheckTarget},
+		{"to-tz from iROT_PROVISIONED", cert0, func(w *WayBack) { w.Target = targets.StateIROTProvisioned }, CheckTarget},
 		{"no discovery", pw0, func(w *WayBack) { w.Discovery = nil }, CheckDiscovery},
 		{"another part on the board", pw0, func(w *WayBack) { w.Discovery.SoCClass = 0x484 }, CheckPart},
 		{"chip not provisioned", pw0, func(w *WayBack) { w.Discovery.Integrity = IntegrityNotProvisioned }, CheckChipProvisioned},
