@@ -10,9 +10,9 @@ import (
 	"strings"
 
 	"github.com/stprobe/stprobe/probe"
-	"github.com/stprobe/stprobe/probe/da/cred"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
+	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
 )
 
 // Permission is what an authentication asks for.
@@ -120,7 +120,7 @@ func (p Permission) Bit() uint32 {
 // certificate chain (root first) and the leaf's private key.
 type Credentials struct {
 	Password []byte
-	Chain    []*cred.Certificate
+	Chain    []*dacred.Certificate
 	Key      *ecdsa.PrivateKey
 }
 
@@ -141,7 +141,7 @@ func LoadPassword(path string) (Credentials, error) {
 	if err != nil {
 		return Credentials{}, fmt.Errorf("file: reading the password file: %w", err)
 	}
-	pw, err := cred.DecodePasswordFile(b)
+	pw, err := dacred.DecodePasswordFile(b)
 	if err != nil {
 		return Credentials{}, fmt.Errorf("file %s: %w", path, err)
 	}
@@ -154,7 +154,7 @@ func LoadCertificate(keyPath, chainPath string) (Credentials, error) {
 	if err != nil {
 		return Credentials{}, fmt.Errorf("file: reading the key: %w", err)
 	}
-	key, err := cred.DecodeKeyPEM(kb)
+	key, err := dacred.DecodeKeyPEM(kb)
 	if err != nil {
 		return Credentials{}, fmt.Errorf("file %s: %w", keyPath, err)
 	}
@@ -162,7 +162,7 @@ func LoadCertificate(keyPath, chainPath string) (Credentials, error) {
 	if err != nil {
 		return Credentials{}, fmt.Errorf("file: reading the certificate chain: %w", err)
 	}
-	chain, err := cred.DecodeChain(cb)
+	chain, err := dacred.DecodeChain(cb)
 	if err != nil {
 		return Credentials{}, fmt.Errorf("file %s: %w", chainPath, err)
 	}
@@ -224,13 +224,13 @@ func (h *Host) Authenticate(ctx context.Context, c Credentials, perm Permission)
 		}
 		challenge := chal[4 : 4+32]
 		if c.Method() == "password" {
-			_, err := s.transact(ctx, CmdAuthResponse, cred.AppendTLV(nil, cred.TypePassword, c.Password, true), "AUTH_RESPONSE (password)")
+			_, err := s.transact(ctx, CmdAuthResponse, dacred.AppendTLV(nil, dacred.TypePassword, c.Password, true), "AUTH_RESPONSE (password)")
 			return err
 		}
 		for i, cert := range c.Chain {
 			what := fmt.Sprintf("AUTH_RESPONSE (certificate %d of %d)", i+1, len(c.Chain))
 			h.event("authenticate", "sending certificate %d of %d", i+1, len(c.Chain))
-			st, _, err := s.exchange(ctx, CmdAuthResponse, cred.AppendTLV(nil, cred.TypeCert, cert.Encode(), true), what)
+			st, _, err := s.exchange(ctx, CmdAuthResponse, dacred.AppendTLV(nil, dacred.TypeCert, cert.Encode(), true), what)
 			if err != nil {
 				return err
 			}
@@ -238,11 +238,11 @@ func (h *Host) Authenticate(ctx context.Context, c Credentials, perm Permission)
 				return s.statusFail(what, st)
 			}
 		}
-		tok, err := cred.NewToken(perm.Bit(), challenge, c.Key)
+		tok, err := dacred.NewToken(perm.Bit(), challenge, c.Key)
 		if err != nil {
 			return fail(op, probe.LayerTarget, "making the token", "", err)
 		}
-		_, err = s.transact(ctx, CmdAuthResponse, cred.AppendTLV(nil, cred.TypeToken, tok.Encode(), true), "AUTH_RESPONSE (token)")
+		_, err = s.transact(ctx, CmdAuthResponse, dacred.AppendTLV(nil, dacred.TypeToken, tok.Encode(), true), "AUTH_RESPONSE (token)")
 		return err
 	})
 	if err != nil {

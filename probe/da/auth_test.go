@@ -6,10 +6,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/stprobe/stprobe/probe/da/cred"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
+	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
 )
 
 // scenarioCreds writes a scenario's credentials and loads them back as a
@@ -20,11 +20,11 @@ func scenarioCreds(t *testing.T, name string) Credentials {
 	if err := scenario.Credentials(name, dir); err != nil {
 		t.Fatal(err)
 	}
-	c, err := LoadPassword(filepath.Join(dir, cred.PasswordFile))
+	c, err := LoadPassword(filepath.Join(dir, dacred.PasswordFile))
 	if err == nil {
 		return c
 	}
-	c, err = LoadCertificate(filepath.Join(dir, cred.LeafKeyFile), filepath.Join(dir, cred.ChainFile))
+	c, err = LoadCertificate(filepath.Join(dir, dacred.LeafKeyFile), filepath.Join(dir, dacred.ChainFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestRegressClosedCertificate(t *testing.T) {
 // Wrong credentials are refused UNAUTHORIZED and leave the chip as it was.
 func TestRegressRefused(t *testing.T) {
 	good := scenarioCreds(t, "h533-closed-da")
-	foreign, err := cred.NewChain(stm32h5.ModelPart(stm32h5.LineH533), []byte("someone else"))
+	foreign, err := dacred.NewChain(stm32h5.ModelPart(stm32h5.LineH533), []byte("someone else"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestRegressRefused(t *testing.T) {
 		c := good
 		leaf := *c.Chain[2]
 		leaf.Permissions[15] ^= 1
-		c.Chain = []*cred.Certificate{c.Chain[0], c.Chain[1], &leaf}
+		c.Chain = []*dacred.Certificate{c.Chain[0], c.Chain[1], &leaf}
 		return c
 	}
 	cases := []struct {

@@ -15,7 +15,8 @@
 //     could not be regressed, in plain words with the fix.
 //
 // Everything goes through the narrow Port interface (LinkPort adapts a
-// *probe.Link). The files live in package cred.
+// *probe.Link). The files (password, certificates, keys, .obk) live in
+// package targets/stm32h5/dacred, which the simulated boards share.
 //
 // Several values the H5 ROM uses are not public (DA session notes §7): the
 // request and reply words, the lifecycle codes, the ACK bit roles. They are

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stprobe/stprobe/probe/da/cred"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
+	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
 )
 
 // Debug opening on the production board: AP1 answers afterwards, the chip
@@ -57,7 +57,7 @@ func TestTamperedToken(t *testing.T) {
 		{"old challenge", func(_ []byte, chal []byte) []byte {
 			old := append([]byte(nil), chal...)
 			old[0] ^= 1
-			tk, _ := cred.NewToken(PermFull.Bit(), old, c.Key)
+			tk, _ := dacred.NewToken(PermFull.Bit(), old, c.Key)
 			return tk.Encode()
 		}},
 	} {
@@ -71,15 +71,15 @@ func TestTamperedToken(t *testing.T) {
 					return err
 				}
 				for _, cert := range c.Chain {
-					if st, _, err := s.exchange(ctx, CmdAuthResponse, cred.AppendTLV(nil, cred.TypeCert, cert.Encode(), true), "cert"); err != nil || st != StatusNeedMoreData {
+					if st, _, err := s.exchange(ctx, CmdAuthResponse, dacred.AppendTLV(nil, dacred.TypeCert, cert.Encode(), true), "cert"); err != nil || st != StatusNeedMoreData {
 						t.Fatalf("certificate: %v %v", st, err)
 					}
 				}
-				tok, err := cred.NewToken(PermFull.Bit(), chal[4:], c.Key)
+				tok, err := dacred.NewToken(PermFull.Bit(), chal[4:], c.Key)
 				if err != nil {
 					return err
 				}
-				_, err = s.transact(ctx, CmdAuthResponse, cred.AppendTLV(nil, cred.TypeToken, tc.tamper(tok.Encode(), chal[4:]), true), "token")
+				_, err = s.transact(ctx, CmdAuthResponse, dacred.AppendTLV(nil, dacred.TypeToken, tc.tamper(tok.Encode(), chal[4:]), true), "token")
 				return err
 			})
 			if !errors.Is(err, ErrUnauthorized) {
@@ -117,11 +117,11 @@ func TestLoadCredentials(t *testing.T) {
 	if err := scenario.Credentials("h533-closed-da", dir); err != nil {
 		t.Fatal(err)
 	}
-	c, err := LoadCredentials("", dir+"/"+cred.LeafKeyFile, dir+"/"+cred.ChainFile)
+	c, err := LoadCredentials("", dir+"/"+dacred.LeafKeyFile, dir+"/"+dacred.ChainFile)
 	if err != nil || c.Method() != "certificate" {
 		t.Fatalf("%v %v", c.Method(), err)
 	}
-	if _, err := LoadCredentials(dir+"/x", dir+"/"+cred.LeafKeyFile, ""); err == nil {
+	if _, err := LoadCredentials(dir+"/x", dir+"/"+dacred.LeafKeyFile, ""); err == nil {
 		t.Error("two methods accepted")
 	}
 }

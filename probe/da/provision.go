@@ -8,9 +8,9 @@ import (
 	"strings"
 
 	"github.com/stprobe/stprobe/probe"
-	"github.com/stprobe/stprobe/probe/da/cred"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
+	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
 )
 
 // Provisioned is what Provision found and did.
@@ -36,12 +36,12 @@ const opProvision = "DA provisioning"
 // simulator's choice (targets/stm32h5 chosen.go): ST's is not public.
 //
 // On the H503 file is the OTP image (the 32-byte password hash,
-// cred.OTPImageFile): it is programmed into OTP block 0, which is then
+// dacred.OTPImageFile): it is programmed into OTP block 0, which is then
 // locked for ever, as ST's H503 scripts do.
 func (h *Host) Provision(ctx context.Context, part stm32h5.Part, file []byte) (res *Provisioned, err error) {
 	if !part.OBK && len(file) != stm32h5.DAHashSize {
 		return nil, tag(fail(opProvision, probe.LayerTarget, fmt.Sprintf("the %s takes a 32-byte OTP image (the password's SHA-256), not %d bytes", part.Name, len(file)),
-			"give the "+cred.OTPImageFile+" make-password wrote for the H503", nil), ErrProvision)
+			"give the "+dacred.OTPImageFile+" make-password wrote for the H503", nil), ErrProvision)
 	}
 	if ms := CheckOBK(file, part); part.OBK && len(ms) > 0 {
 		var ps []string
@@ -143,7 +143,7 @@ func (h *Host) Provision(ctx context.Context, part stm32h5.Part, file []byte) (r
 	rec := make([]byte, stm32h5.OBKDASize)
 	if err := h.p.ReadMem(ctx, core, addr, 4, rec); err == nil {
 		res.ReadBack, res.Record = true, rec
-		if f, _ := cred.DecodeOBK(file); !bytes.Equal(rec, f.Payload) {
+		if f, _ := dacred.DecodeOBK(file); !bytes.Equal(rec, f.Payload) {
 			return res, tag(fail(opProvision, probe.LayerTarget, "the DA record read back differs from the file", "provision again; on a crypto part the file must ask for encryption", nil), ErrProvision)
 		}
 	}

@@ -11,10 +11,10 @@ import (
 
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
-	"github.com/stprobe/stprobe/probe/da/cred"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
+	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
 )
 
 var hotPlugAP1 = probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: 1}
@@ -90,14 +90,14 @@ func TestRescueSeedBoard(t *testing.T) {
 				t.Fatal(err)
 			}
 			dir := t.TempDir()
-			fs, err := cred.MakePassword(part, cred.MakeOptions{})
+			fs, err := dacred.MakePassword(part, dacred.MakeOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if err := fs.Write(dir); err != nil {
 				t.Fatal(err)
 			}
-			obk, err := os.ReadFile(filepath.Join(dir, cred.PasswordOBKFile))
+			obk, err := os.ReadFile(filepath.Join(dir, dacred.PasswordOBKFile))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +113,7 @@ func TestRescueSeedBoard(t *testing.T) {
 			if err != nil || !d.Provisioned() || d.Method() != "password" {
 				t.Fatalf("discovery after provisioning: %v, %v", d, err)
 			}
-			c, err := LoadPassword(filepath.Join(dir, cred.PasswordFile))
+			c, err := LoadPassword(filepath.Join(dir, dacred.PasswordFile))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -211,15 +211,15 @@ func TestProvisionH503(t *testing.T) {
 	m := scenario.Model(sp)
 	obApply(t, l, "PRODUCT_STATE=0x17")
 	part, _ := stm32h5.LookupPart("H503")
-	fs, err := cred.MakePassword(part, cred.MakeOptions{})
+	fs, err := dacred.MakePassword(part, dacred.MakeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := NewHost(LinkPort(l), Options{})
-	if _, err := h.Provision(ctx, part, fs.Get(cred.PasswordOBKFile)); !errors.Is(err, ErrProvision) {
+	if _, err := h.Provision(ctx, part, fs.Get(dacred.PasswordOBKFile)); !errors.Is(err, ErrProvision) {
 		t.Errorf("H503 with no OTP image: %v", err)
 	}
-	pr, err := h.Provision(ctx, part, fs.Get(cred.OTPImageFile))
+	pr, err := h.Provision(ctx, part, fs.Get(dacred.OTPImageFile))
 	if err != nil || !pr.ReadBack {
 		t.Fatalf("provision: %+v %v", pr, err)
 	}
@@ -230,9 +230,9 @@ func TestProvisionH503(t *testing.T) {
 	if err != nil || !d.Provisioned() {
 		t.Fatalf("discovery: %v %v", d, err)
 	}
-	pw, _ := cred.DecodePasswordFile(fs.Get(cred.PasswordFile))
+	pw, _ := dacred.DecodePasswordFile(fs.Get(dacred.PasswordFile))
 	c := Credentials{Password: pw}
-	if ms := ProveWayBack(WayBack{Part: part, OBK: fs.Get(cred.OTPImageFile), Credentials: c, Discovery: d, Record: pr.Record}); len(ms) != 0 {
+	if ms := ProveWayBack(WayBack{Part: part, OBK: fs.Get(dacred.OTPImageFile), Credentials: c, Discovery: d, Record: pr.Record}); len(ms) != 0 {
 		t.Fatalf("way back: %v", ms)
 	}
 	obApply(t, l, "PRODUCT_STATE=0x72")
@@ -250,19 +250,19 @@ func TestProvisionRefused(t *testing.T) {
 	ctx := context.Background()
 	h533, _ := stm32h5.LookupPart("H533")
 	h563, _ := stm32h5.LookupPart("H563")
-	good, _ := cred.MakePassword(h533, cred.MakeOptions{})
-	plain, _ := cred.MakePassword(h563, cred.MakeOptions{})
+	good, _ := dacred.MakePassword(h533, dacred.MakeOptions{})
+	plain, _ := dacred.MakePassword(h563, dacred.MakeOptions{})
 	cases := []struct {
 		scenario string
 		part     stm32h5.Part
 		file     []byte
 		want     error
 	}{
-		{"h533-open", h533, good.Get(cred.PasswordOBKFile), ErrNotProvisioning},
-		{"h533-closed-da", h533, good.Get(cred.PasswordOBKFile), ErrNotProvisioning},
-		{"h533-provisioning", h533, plain.Get(cred.PasswordOBKFile), ErrProvision}, // DoEncryption=0 on a crypto part
-		{"h533-provisioning", h533, good.Get(cred.PasswordOBKFile)[:80], ErrProvision},
-		{"h533-provisioning", h563, plain.Get(cred.PasswordOBKFile), nil}, // wrong part: refused by DEV_ID
+		{"h533-open", h533, good.Get(dacred.PasswordOBKFile), ErrNotProvisioning},
+		{"h533-closed-da", h533, good.Get(dacred.PasswordOBKFile), ErrNotProvisioning},
+		{"h533-provisioning", h533, plain.Get(dacred.PasswordOBKFile), ErrProvision}, // DoEncryption=0 on a crypto part
+		{"h533-provisioning", h533, good.Get(dacred.PasswordOBKFile)[:80], ErrProvision},
+		{"h533-provisioning", h563, plain.Get(dacred.PasswordOBKFile), nil}, // wrong part: refused by DEV_ID
 	}
 	for i, tc := range cases {
 		t.Run(fmt.Sprint(i, tc.scenario), func(t *testing.T) {
@@ -287,7 +287,7 @@ func TestRescueWithCertificates(t *testing.T) {
 	l, sp := openScenario(t, "h533-provisioning")
 	m := scenario.Model(sp)
 	part, _ := stm32h5.LookupPart("H533")
-	fs, err := cred.MakeCerts(part, cred.MakeOptions{})
+	fs, err := dacred.MakeCerts(part, dacred.MakeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ func TestRescueWithCertificates(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := NewHost(LinkPort(l), Options{})
-	pr, err := h.Provision(ctx, part, fs.Get(cred.CertOBKFile))
+	pr, err := h.Provision(ctx, part, fs.Get(dacred.CertOBKFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,11 +304,11 @@ func TestRescueWithCertificates(t *testing.T) {
 	if err != nil || d.Method() != "certificate" || !d.Provisioned() {
 		t.Fatalf("discovery %v %v", d, err)
 	}
-	c, err := LoadCredentials("", filepath.Join(dir, cred.LeafKeyFile), filepath.Join(dir, cred.ChainFile))
+	c, err := LoadCredentials("", filepath.Join(dir, dacred.LeafKeyFile), filepath.Join(dir, dacred.ChainFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := WayBack{Part: part, TZEN: m.TZEN(), OBK: fs.Get(cred.CertOBKFile), Credentials: c, Discovery: d, Record: pr.Record}
+	w := WayBack{Part: part, TZEN: m.TZEN(), OBK: fs.Get(dacred.CertOBKFile), Credentials: c, Discovery: d, Record: pr.Record}
 	if ms := ProveWayBack(w); len(ms) != 0 {
 		t.Fatalf("way back: %v", ms)
 	}

@@ -5,9 +5,9 @@ import (
 	"crypto/sha256"
 	"fmt"
 
-	"github.com/stprobe/stprobe/probe/da/cred"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
+	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
 )
 
 // Mismatch is one reason the way back is not proven, in plain words, with
@@ -53,18 +53,18 @@ func CheckOBK(file []byte, part stm32h5.Part, need ...Permission) []Mismatch {
 	add := func(check, problem, fix string) { out = append(out, Mismatch{check, problem, fix}) }
 	regen := fmt.Sprintf("make the file again for this part (stprobe da make-password or make-certs --part %s)", part.Name)
 	if !part.OBK {
-		add(CheckOBKFile, fmt.Sprintf("the %s keeps its DA password hash in OTP, not in an .obk file", part.Name), "use the OTP image make-password writes ("+cred.OTPImageFile+")")
+		add(CheckOBKFile, fmt.Sprintf("the %s keeps its DA password hash in OTP, not in an .obk file", part.Name), "use the OTP image make-password writes ("+dacred.OTPImageFile+")")
 		return out
 	}
 	if len(file) == 0 {
-		add(CheckOBKFile, "no .obk file was given", "give the .obk file that was provisioned ("+cred.PasswordOBKFile+" or "+cred.CertOBKFile+")")
+		add(CheckOBKFile, "no .obk file was given", "give the .obk file that was provisioned ("+dacred.PasswordOBKFile+" or "+dacred.CertOBKFile+")")
 		return out
 	}
 	if len(file) < stm32h5.OBKHeaderSize {
 		add(CheckOBKFile, fmt.Sprintf("the file is %d bytes, too short for the 12-byte .obk header", len(file)), regen)
 		return out
 	}
-	f, err := cred.DecodeOBK(file)
+	f, err := dacred.DecodeOBK(file)
 	if f == nil {
 		add(CheckOBKFile, "the file is not an .obk file: "+err.Error(), regen)
 		return out
@@ -85,7 +85,7 @@ func CheckOBK(file []byte, part stm32h5.Part, need ...Permission) []Mismatch {
 	if len(f.Payload) != stm32h5.OBKDASize {
 		return out
 	}
-	rec, _ := cred.DecodeRecord(f.Payload)
+	rec, _ := dacred.DecodeRecord(f.Payload)
 	if !rec.IntegrityOK {
 		add(CheckOBKHash, "the record's first 32 bytes are not the SHA-256 of the rest: the ROM would report it not provisioned (0xF5F5F5F5)", regen)
 	}
@@ -141,7 +141,7 @@ func ProveWayBack(w WayBack) []Mismatch {
 	var fileRecord []byte
 	if part.OBK {
 		out = append(out, CheckOBK(w.OBK, part, perm)...)
-		if f, err := cred.DecodeOBK(w.OBK); err == nil && len(f.Payload) == stm32h5.OBKDASize {
+		if f, err := dacred.DecodeOBK(w.OBK); err == nil && len(f.Payload) == stm32h5.OBKDASize {
 			fileRecord = f.Payload
 			secret = f.Payload[32:64]
 		}
@@ -199,7 +199,7 @@ func CheckOBKChip(file []byte, part stm32h5.Part, d *Discovery, record []byte, n
 	var fileRecord, secret []byte
 	if part.OBK {
 		out = CheckOBK(file, part, need...)
-		if f, err := cred.DecodeOBK(file); err == nil && len(f.Payload) == stm32h5.OBKDASize {
+		if f, err := dacred.DecodeOBK(file); err == nil && len(f.Payload) == stm32h5.OBKDASize {
 			fileRecord = f.Payload
 		}
 	} else if len(file) == stm32h5.DAHashSize {
@@ -270,12 +270,12 @@ func checkChain(c Credentials, perm Permission, part stm32h5.Part, d *Discovery)
 		return out
 	}
 	for i, cert := range chain {
-		role := cred.RoleIntermediate
+		role := dacred.RoleIntermediate
 		switch i {
 		case 0:
-			role = cred.RoleRoot
+			role = dacred.RoleRoot
 		case len(chain) - 1:
-			role = cred.RoleLeaf
+			role = dacred.RoleLeaf
 		}
 		if cert.Role != role {
 			add(CheckChain, fmt.Sprintf("certificate %d has role %d where the chain needs role %d", i+1, cert.Role, role), fix)
@@ -295,9 +295,9 @@ func checkChain(c Credentials, perm Permission, part stm32h5.Part, d *Discovery)
 			add(CheckChainSoC, fmt.Sprintf("certificate %d is for another chip (SoC ID %X)", i+1, cert.SoCID), fix)
 		}
 	}
-	leafPub, err := cred.PublicKeyBytes(&c.Key.PublicKey)
+	leafPub, err := dacred.PublicKeyBytes(&c.Key.PublicKey)
 	if err != nil || leafPub != chain[len(chain)-1].PublicKey {
-		add(CheckChain, "the key is not the leaf certificate's key: the token it signs would be refused", "give the leaf key made with this chain ("+cred.LeafKeyFile+")")
+		add(CheckChain, "the key is not the leaf certificate's key: the token it signs would be refused", "give the leaf key made with this chain ("+dacred.LeafKeyFile+")")
 	}
 	return out
 }

@@ -5,9 +5,9 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"github.com/stprobe/stprobe/probe/da/cred"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
+	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
 )
 
 // wayBackFixture is a proven way back for an H533 with a password and one
@@ -15,24 +15,24 @@ import (
 func wayBackFixture(t *testing.T) (pw, cert WayBack) {
 	t.Helper()
 	h533, _ := stm32h5.LookupPart("H533")
-	fs, err := cred.MakePassword(h533, cred.MakeOptions{Seed: []byte("t")})
+	fs, err := dacred.MakePassword(h533, dacred.MakeOptions{Seed: []byte("t")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := cred.DecodePasswordFile(fs.Get(cred.PasswordFile))
+	p, _ := dacred.DecodePasswordFile(fs.Get(dacred.PasswordFile))
 	disc := func() *Discovery {
 		perms := make([]byte, 16)
 		binary.LittleEndian.PutUint32(perms, stm32h5.DefaultDAPermissions)
 		return &Discovery{SoCClass: uint32(h533.DevID), SoCID: make([]byte, 16), State: targets.StateClosed,
 			Integrity: IntegrityProvisioned, HasIntegrity: true, Permissions: perms}
 	}
-	obk := fs.Get(cred.PasswordOBKFile)
+	obk := fs.Get(dacred.PasswordOBKFile)
 	pw = WayBack{Part: h533, TZEN: targets.TZENDisabled, OBK: obk, Credentials: Credentials{Password: p}, Discovery: disc(), Record: obk[12:]}
-	ch, err := cred.NewChain(h533, []byte("t"))
+	ch, err := dacred.NewChain(h533, []byte("t"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cobk := cred.NewDAOBK(h533, ch.Root.KeyHash(), stm32h5.DefaultDAPermissions).Encode()
+	cobk := dacred.NewDAOBK(h533, ch.Root.KeyHash(), stm32h5.DefaultDAPermissions).Encode()
 	cert = WayBack{Part: h533, TZEN: targets.TZENEnabled, OBK: cobk, Credentials: Credentials{Chain: ch.Certificates(), Key: ch.LeafKey},
 		Discovery: disc(), Record: cobk[12:], Permission: PermToTZ}
 	return pw, cert
@@ -48,9 +48,9 @@ func TestProveWayBack(t *testing.T) {
 	}
 	h563, _ := stm32h5.LookupPart("H563")
 	h503, _ := stm32h5.LookupPart("H503")
-	other, _ := cred.NewChain(pw0.Part, []byte("other"))
+	other, _ := dacred.NewChain(pw0.Part, []byte("other"))
 	rehash := func(obk []byte) []byte {
-		f, _ := cred.DecodeOBK(obk)
+		f, _ := dacred.DecodeOBK(obk)
 		var h [32]byte
 		copy(h[:], f.Payload[32:64])
 		f.Payload = stm32h5.DARecord(h, binary.LittleEndian.Uint32(f.Payload[64:]))
@@ -91,16 +91,16 @@ func TestProveWayBack(t *testing.T) {
 		{"tampered certificate", cert0, func(w *WayBack) {
 			leaf := *w.Credentials.Chain[2]
 			leaf.Usage ^= 1
-			w.Credentials.Chain = []*cred.Certificate{w.Credentials.Chain[0], w.Credentials.Chain[1], &leaf}
+			w.Credentials.Chain = []*dacred.Certificate{w.Credentials.Chain[0], w.Credentials.Chain[1], &leaf}
 		}, CheckChain},
 		{"certificate withholds the permission", cert0, func(w *WayBack) {
-			ch, _ := cred.NewChain(w.Part, []byte("t"))
+			ch, _ := dacred.NewChain(w.Part, []byte("t"))
 			ch.Leaf.Permissions[1] &^= 0x10 // bit 12
 			_ = ch.Leaf.Sign(ch.IntermediateKey)
 			w.Credentials.Chain = ch.Certificates()
 		}, CheckChainPermission},
 		{"certificate for another SoC", cert0, func(w *WayBack) {
-			ch, _ := cred.NewChain(h563, []byte("t"))
+			ch, _ := dacred.NewChain(h563, []byte("t"))
 			w.Credentials.Chain = ch.Certificates()
 		}, CheckChainSoC},
 		{"closing to LOCKED", pw0, func(w *WayBack) { w.Target = targets.StateLocked }, CheckTarget},
@@ -123,7 +123,7 @@ func TestProveWayBack(t *testing.T) {
 			w := tc.base
 			d := *w.Discovery
 			w.Discovery = &d
-			w.Credentials.Chain = append([]*cred.Certificate(nil), w.Credentials.Chain...)
+			w.Credentials.Chain = append([]*dacred.Certificate(nil), w.Credentials.Chain...)
 			tc.breakIt(&w)
 			ms := ProveWayBack(w)
 			found := false
@@ -144,24 +144,24 @@ func TestProveWayBack(t *testing.T) {
 // part: no mismatch.
 func TestCheckOBKMadeFiles(t *testing.T) {
 	for _, p := range stm32h5.Parts() {
-		fs, err := cred.MakePassword(p, cred.MakeOptions{})
+		fs, err := dacred.MakePassword(p, dacred.MakeOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !p.OBK {
-			if len(fs.Get(cred.OTPImageFile)) != 32 || fs.Get(cred.PasswordOBKFile) != nil {
+			if len(fs.Get(dacred.OTPImageFile)) != 32 || fs.Get(dacred.PasswordOBKFile) != nil {
 				t.Errorf("%s: files %v", p.Name, fs)
 			}
 			continue
 		}
-		if ms := CheckOBK(fs.Get(cred.PasswordOBKFile), p, PermFull); len(ms) != 0 {
+		if ms := CheckOBK(fs.Get(dacred.PasswordOBKFile), p, PermFull); len(ms) != 0 {
 			t.Errorf("%s password: %v", p.Name, ms)
 		}
-		cs, err := cred.MakeCerts(p, cred.MakeOptions{})
+		cs, err := dacred.MakeCerts(p, dacred.MakeOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ms := CheckOBK(cs.Get(cred.CertOBKFile), p, PermFull, PermToTZ, PermOpenDebug); len(ms) != 0 {
+		if ms := CheckOBK(cs.Get(dacred.CertOBKFile), p, PermFull, PermToTZ, PermOpenDebug); len(ms) != 0 {
 			t.Errorf("%s certificates: %v", p.Name, ms)
 		}
 	}
@@ -173,8 +173,8 @@ func TestCheckOBKChip(t *testing.T) {
 	l, _ := openScenario(t, "h533-provisioning")
 	obApply(t, l, "TZEN=0xC3")
 	h533, _ := stm32h5.LookupPart("H533")
-	fs, _ := cred.MakePassword(h533, cred.MakeOptions{})
-	obk := fs.Get(cred.PasswordOBKFile)
+	fs, _ := dacred.MakePassword(h533, dacred.MakeOptions{})
+	obk := fs.Get(dacred.PasswordOBKFile)
 	h := NewHost(LinkPort(l), Options{})
 	d, err := h.Discover(ctx)
 	if err != nil {

@@ -3,8 +3,8 @@ package scenario
 import (
 	"fmt"
 
-	"github.com/stprobe/stprobe/probe/da/cred"
 	"github.com/stprobe/stprobe/targets/stm32h5"
+	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
 )
 
 // Credentials writes into dir the debug-authentication credentials of a
@@ -25,7 +25,7 @@ func Credentials(name, dir string) error {
 }
 
 // CredentialFiles returns the files Credentials writes.
-func CredentialFiles(name string) (cred.Files, error) {
+func CredentialFiles(name string) (dacred.Files, error) {
 	s, err := Lookup(name)
 	if err != nil {
 		return nil, err
@@ -34,15 +34,15 @@ func CredentialFiles(name string) (cred.Files, error) {
 		return nil, fmt.Errorf("scenario %s has no debug authentication provisioned; these do: %v", name, withDA())
 	}
 	part := scenarioPart(s.Chip.Line)
-	o := cred.MakeOptions{Seed: seed(name), Permissions: s.Chip.DAPermissions}
+	o := dacred.MakeOptions{Seed: seed(name), Permissions: s.Chip.DAPermissions}
 	if s.Chip.DA == stm32h5.DAPassword {
 		o.Password = s.Chip.DASecret
 		if len(o.Password) == 0 {
 			o.Password = []byte(stm32h5.DefaultPassword)
 		}
-		return cred.MakePassword(part, o)
+		return dacred.MakePassword(part, o)
 	}
-	return cred.MakeCerts(part, o)
+	return dacred.MakeCerts(part, o)
 }
 
 // withDA lists the scenarios that hand out credentials.
@@ -68,7 +68,7 @@ func daSecret(name string, c *stm32h5.Config) []byte {
 	if c.DA == stm32h5.DAPassword {
 		return nil
 	}
-	ch, err := cred.NewChain(scenarioPart(c.Line), seed(name))
+	ch, err := dacred.NewChain(scenarioPart(c.Line), seed(name))
 	if err != nil {
 		return nil
 	}

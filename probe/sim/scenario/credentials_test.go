@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/stprobe/stprobe/probe/da/cred"
 	"github.com/stprobe/stprobe/targets/stm32h5"
+	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
 )
 
 // Every board with DA provisioned hands out credentials whose hash is the
@@ -45,24 +45,24 @@ func TestCredentials(t *testing.T) {
 			var hash [32]byte
 			switch {
 			case s.Chip.DA == stm32h5.DAPassword:
-				pw, err := cred.DecodePasswordFile(read(cred.PasswordFile))
+				pw, err := dacred.DecodePasswordFile(read(dacred.PasswordFile))
 				if err != nil {
 					t.Fatal(err)
 				}
 				hash = sha256.Sum256(pw)
 				if !m.Line().OBK {
-					if !bytes.Equal(read(cred.OTPImageFile), hash[:]) {
+					if !bytes.Equal(read(dacred.OTPImageFile), hash[:]) {
 						t.Error("OTP image is not the password hash")
 					}
 					return
 				}
-				read(cred.PasswordOBKFile)
+				read(dacred.PasswordOBKFile)
 			default:
-				chain, err := cred.DecodeChain(read(cred.ChainFile))
+				chain, err := dacred.DecodeChain(read(dacred.ChainFile))
 				if err != nil {
 					t.Fatal(err)
 				}
-				read(cred.LeafKeyFile)
+				read(dacred.LeafKeyFile)
 				hash = chain[0].KeyHash()
 			}
 			if rec := m.OBKDARecord(); !bytes.Equal(rec[32:64], hash[:]) {

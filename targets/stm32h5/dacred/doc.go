@@ -1,4 +1,4 @@
-// Package cred holds the files of STM32H5 debug authentication and makes
+// Package dacred holds the files of STM32H5 debug authentication and makes
 // them: ST's password file (an ST password TLV), PSA-ADAC binary
 // certificates and ST's base64 chain file, the PSA binary token, the ECDSA
 // P-256 keys in PEM, the .obk file that provisions the DA record, and the
@@ -7,7 +7,7 @@
 //
 // Every decoder takes untrusted bytes and never panics; errors wrap
 // ErrFormat and say what is wrong and what to do.
-package cred
+package dacred
 
 import "errors"
 
