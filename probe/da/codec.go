@@ -1,14 +1,28 @@
 // Package da is the host side of STM32H5 debug authentication (DA): the
 // Arm PSA-ADAC packets and TLVs, the DBGMCU mailbox word transport through
-// AP0, the session start under NRST, and a read-only Discover that asks the
-// chip's ROM what it is (SoC class and ID, PSA lifecycle, whether DA is
-// provisioned, which method it takes, which permissions it could grant).
-// Authentication (regression, debug opening) is not implemented yet.
+// AP0, the session start under NRST (the driver's Under Reset steps), and
+// on top of it:
+//
+//   - Discover: what the chip's ROM says it is (SoC class and ID, PSA
+//     lifecycle, whether DA is provisioned, which method it takes, which
+//     permissions it could grant);
+//   - Regress and OpenDebug: authentication by ST password or by PSA
+//     certificate chain and token signed with the leaf key, then the
+//     reconnect and the check of what the chip became;
+//   - Provision: the .obk file (or the H503's OTP hash) handed to the ROM
+//     in PROVISIONING;
+//   - CheckOBK, CheckOBKChip and ProveWayBack: every reason a closed chip
+//     could not be regressed, in plain words with the fix.
+//
+// Everything goes through the narrow Port interface (LinkPort adapts a
+// *probe.Link). The files (password, certificates, keys, .obk) live in
+// package targets/stm32h5/dacred, which the simulated boards share.
 //
 // Several values the H5 ROM uses are not public (DA session notes §7): the
 // request and reply words, the lifecycle codes, the ACK bit roles. They are
-// Options with documented defaults, kept in one place (options.go and
-// lifecycle.go), so they can be corrected against a real chip.
+// Options with documented defaults, kept in one place (options.go), so they
+// can be corrected against a real chip; the simulated chip's choices are
+// in targets/stm32h5 chosen.go.
 package da
 
 import (

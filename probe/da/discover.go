@@ -1,15 +1,11 @@
 package da
 
 import (
-	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
-	"github.com/stprobe/stprobe/probe"
-	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -233,142 +229,4 @@ func u16s(v []byte) []uint16 {
 		out = append(out, binary.LittleEndian.Uint16(v[i:]))
 	}
 	return out
-}
-
-// Step names of a discovery, used in its errors.
-const (
-	opDiscovery = "DA discovery"
-	hintNRST    = "NRST must be wired to the probe; power-cycle the board if a previous DA attempt left it waiting"
-)
-
-// Discover runs a read-only DA discovery (DA session notes §8.1): hold NRST
-// low, connect SWD and power up the debug port, write the request word to
-// DBG_AUTH_HOST through the mailbox AP, release NRST, wait for the ROM's
-// reply word, send DISCOVERY and decode the answer. Afterwards the probe is
-// left clean (NRST released, APs closed, debug mode left) even when ctx
-// ended; the chip itself stays in the ROM's DA loop until its next reset,
-// as real STM32H5 parts do.
-//
-// Errors are *probe.OpError values naming the layer: DP when nothing
-// answers SWD, target when the ROM does not reply (NRST not wired) or
-// answers something unexpected.
-func Discover(ctx context.Context, l *probe.Link, o Options) (d *Discovery, err error) {
-	if l == nil {
-		return nil, errors.New("DA discovery: no probe link")
-	}
-	o = o.withDefaults()
-	defer func() {
-		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
-		defer cancel()
-		if derr := probe.Disconnect(tctx, l); derr != nil && err == nil {
-			err = fmt.Errorf("DA discovery: leaving the probe clean: %w", derr)
-		}
-	}()
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
-	return discover(ctx, l, o)
-}
-
-func discover(ctx context.Context, l *probe.Link, o Options) (*Discovery, error) {
-	fail := func(where probe.Layer, what, next string, err error) error {
-		return &probe.OpError{Op: opDiscovery, Where: where, What: what, Next: next, Err: err}
-	}
-	probeErr := func(what string, err error) error {
-		if lay := probe.LayerOf(err); lay != "" {
-			return fail(lay, what, "", err)
-		}
-		return fail(probe.LayerProbe, what, "", err)
-	}
-	if err := l.DriveNRST(ctx, proto.NRSTLow); err != nil {
-		return nil, probeErr("asserting NRST", err)
-	}
-	if o.FrequencyKHz > 0 {
-		if _, err := l.SetSWDFrequency(ctx, o.FrequencyKHz); err != nil {
-			return nil, probeErr("setting the SWD clock", err)
-		}
-	}
-	if err := l.EnterSWD(ctx); err != nil {
-		if ctx.Err() != nil || probe.LayerOf(err) == probe.LayerUSB {
-			return nil, probeErr("entering SWD", err)
-		}
-		return nil, fail(probe.LayerDP, "no debug port answers", "check SWDIO, SWCLK, GND and target power, then sweep the connection", err)
-	}
-	if err := l.DriveNRST(ctx, proto.NRSTLow); err != nil {
-		return nil, probeErr("asserting NRST again", err)
-	}
-	id, err := l.ReadIDCode(ctx)
-	if err == nil && (id == 0 || id == 0xFFFFFFFF) {
-		err = fmt.Errorf("DPIDR reads 0x%08X", id)
-	}
-	if err != nil {
-		return nil, fail(probe.LayerDP, "no debug port answers", "check SWDIO, SWCLK, GND and target power, then sweep the connection", err)
-	}
-	if _, err := l.PowerUpDebug(ctx); err != nil {
-		return nil, fail(probe.LayerDP, "debug power-up refused", "power-cycle the board and retry", err)
-	}
-	if err := l.OpenAP(ctx, o.AP); err != nil {
-		return nil, fail(probe.LayerAP, fmt.Sprintf("opening AP%d", o.AP), "the DA mailbox is on AP0 on STM32H5", err)
-	}
-	d := &Discovery{RequestWord: o.RequestWord}
-	// Identification under reset is a sanity check only (UNCONFIRMED that
-	// it reads while NRST is low on every part).
-	if v, err := l.Read32(ctx, o.AP, o.Base+targets.DBGMCUIDCode); err == nil {
-		d.IDCode = v
-		if devID, _ := targets.DecodeIDCode(v); !knownDevID(devID) {
-			return nil, fail(probe.LayerTarget, fmt.Sprintf("no STM32H5 DBGMCU on AP%d (IDCODE at 0x%08X reads 0x%08X)", o.AP, o.Base+targets.DBGMCUIDCode, v),
-				"debug authentication through the DBGMCU mailbox is for STM32H5 parts; check which chip is on the board (stprobe info)", nil)
-		}
-	} else if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	mb := NewMailbox(l, o)
-	// A word left by an earlier session would be taken for the reply.
-	if ack, err := mb.Ack(ctx); err != nil {
-		return nil, fail(probe.LayerAP, "reading the DA mailbox", "", err)
-	} else if ack&mb.devBit != 0 {
-		if _, err := mb.take(ctx); err != nil {
-			return nil, fail(probe.LayerAP, "emptying the DA mailbox", "", err)
-		}
-	}
-	if err := mb.put(ctx, o.RequestWord); err != nil {
-		return nil, fail(probe.LayerAP, "writing the DA request word", "", err)
-	}
-	if _, err := mb.Ack(ctx); err != nil { // logged: which bit the write set
-		return nil, fail(probe.LayerAP, "reading the DA mailbox", "", err)
-	}
-	if err := l.DriveNRST(ctx, proto.NRSTHigh); err != nil {
-		return nil, probeErr("releasing NRST", err)
-	}
-	reply, err := mb.Read(ctx)
-	if err != nil {
-		var nw *errNoWord
-		if errors.As(err, &nw) {
-			return nil, fail(probe.LayerTarget, "no DA reply", fmt.Sprintf("%s (DBG_AUTH_ACK 0x%08X after %d polls)", hintNRST, nw.ack, nw.polls), nil)
-		}
-		return nil, fail(probe.LayerAP, "waiting for the DA reply", hintNRST, err)
-	}
-	d.ReplyWord = reply
-	if !slices.Contains(o.ReplyWords, reply) {
-		return nil, fail(probe.LayerTarget, fmt.Sprintf("unexpected DA reply word 0x%08X", reply),
-			"the chip's request/reply words differ from the configured ones (they are not public for STM32H5); power-cycle the board and retry with other words", nil)
-	}
-	st, payload, err := mb.Transact(ctx, CmdDiscovery, nil)
-	if err != nil {
-		return nil, fail(probe.LayerTarget, "DISCOVERY exchange failed", "power-cycle the board and retry", err)
-	}
-	if st != StatusSuccess {
-		return nil, fail(probe.LayerTarget, fmt.Sprintf("DISCOVERY answered %v", st), "the ROM refused discovery", nil)
-	}
-	got, err := DecodeDiscovery(payload)
-	if err != nil {
-		return nil, fail(probe.LayerTarget, "decoding the DISCOVERY answer", "", err)
-	}
-	got.RequestWord, got.ReplyWord, got.IDCode = d.RequestWord, d.ReplyWord, d.IDCode
-	return got, nil
-}
-
-// knownDevID reports whether devID is a chip family stprobe knows.
-func knownDevID(devID uint16) bool {
-	_, _, ok := targets.LookupDevID(devID)
-	return ok
 }

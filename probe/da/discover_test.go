@@ -104,6 +104,9 @@ func TestDiscoverScenarios(t *testing.T) {
 			perm := uint32(0)
 			if d.Provisioned() && d.State != targets.StateLocked {
 				perm = stm32h5.DefaultPermissions
+				if !m.Line().OBK {
+					perm = stm32h5.PermFullRegression | stm32h5.PermOpenDebug
+				}
 			}
 			if d.PermissionWord() != perm {
 				t.Errorf("permissions 0x%08X, want 0x%08X", d.PermissionWord(), perm)

@@ -3,15 +3,13 @@ package da
 import (
 	"context"
 	"fmt"
-
-	"github.com/stprobe/stprobe/probe"
 )
 
 // Mailbox moves 32-bit words through the DBGMCU debug-authentication
 // mailbox (DBG_AUTH_HOST, DBG_AUTH_DEV, DBG_AUTH_ACK) with word reads and
 // writes on one access port. Every wait is a bounded poll of DBG_AUTH_ACK.
 type Mailbox struct {
-	l        *probe.Link
+	l        Port
 	o        Options
 	hostBit  uint32
 	devBit   uint32
@@ -21,7 +19,7 @@ type Mailbox struct {
 }
 
 // NewMailbox returns the mailbox of l as o describes it (defaults filled).
-func NewMailbox(l *probe.Link, o Options) *Mailbox {
+func NewMailbox(l Port, o Options) *Mailbox {
 	o = o.withDefaults()
 	h, d := o.ackBits()
 	return &Mailbox{l: l, o: o, hostBit: h, devBit: d}

@@ -72,9 +72,26 @@ type Options struct {
 	// Timeout bounds the whole discovery in real time (0: DefaultTimeout).
 	MaxPolls int
 	Timeout  time.Duration
+	// ResetPolls bounds the reconnect attempts after an authentication
+	// (0: DefaultResetPolls), ResetTimeout their real time (0:
+	// DefaultResetTimeout); ResetPause is slept between attempts (0: none;
+	// the probe's own round trips pace them).
+	ResetPolls   int
+	ResetTimeout time.Duration
+	ResetPause   time.Duration
+	// Events, when set, receives the steps of a long operation (session,
+	// authentication, reset wait, reconnect, flash check) for a progress
+	// display.
+	Events func(Event)
 	// Trace, when set, receives every mailbox transfer, so the unconfirmed
 	// points can be settled on real hardware.
 	Trace func(Transfer)
+}
+
+// Event is one step of an operation, for Options.Events.
+type Event struct {
+	Step    string // "session", "discovery", "authenticate", "granted", "reset", "reconnect", "flash", "verified", "provision"
+	Message string
 }
 
 // Transfer is one mailbox word, for Options.Trace.
@@ -100,6 +117,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
+	}
+	if o.ResetPolls <= 0 {
+		o.ResetPolls = DefaultResetPolls
+	}
+	if o.ResetTimeout <= 0 {
+		o.ResetTimeout = DefaultResetTimeout
 	}
 	return o
 }
@@ -151,3 +174,13 @@ func LifecycleOfState(s targets.ProductState) (uint16, bool) {
 	}
 	return 0, false
 }
+
+// Defaults of the reconnect after an authentication.
+const (
+	// DefaultResetPolls bounds the reconnect attempts while the chip
+	// erases and resets.
+	DefaultResetPolls = 2000
+	// DefaultResetTimeout bounds the wait in real time (a real full
+	// regression erases for seconds).
+	DefaultResetTimeout = 60 * time.Second
+)

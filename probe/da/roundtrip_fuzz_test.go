@@ -105,3 +105,27 @@ func FuzzResponseOfRequest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeDiscovery: a DISCOVERY payload from the device never panics
+// the decoder; errors wrap ErrMalformed.
+func FuzzDecodeDiscovery(f *testing.F) {
+	var b []byte
+	for _, t := range sampleTLVs() {
+		b = append(b, EncodeTLV(t)...)
+	}
+	f.Add(b)
+	f.Add(EncodeTLV(TLV{Type: TypeSoCID, Value: []byte{1, 2}}))
+	f.Add(EncodeTLV(TLV{Type: TypeSTPassword, Value: []byte{0xEA, 0xEA, 0xEA, 0xEA}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := DecodeDiscovery(b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error %v does not wrap ErrMalformed", err)
+			}
+			return
+		}
+		_ = d.String()
+		_ = d.Method()
+		_ = d.PermissionWord()
+	})
+}

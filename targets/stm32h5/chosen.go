@@ -220,3 +220,93 @@ func daPermissionsMask(state targets.ProductState, provisioned bool, perms uint3
 	}
 	return perms
 }
+
+// ---- Debug authentication: authentication, regression, OBK provisioning ----
+//
+// Choices of the DA session beyond discovery (security reference §5.6–§5.8,
+// DA session notes §4, §7), each UNCONFIRMED on silicon.
+
+// daStateMask is what the ROM may grant per product state. Chosen after the
+// CubeH5 DA README ("DA can be used from PROVISIONING up to CLOSED") and the
+// permission lines discovery prints: full regression from PROVISIONING to
+// CLOSED; regression to TZ_CLOSED only from TZ_CLOSED or CLOSED with
+// TrustZone on; debug opening once the chip is beyond PROVISIONING. OPEN
+// needs nothing and LOCKED gets nothing.
+func daStateMask(state targets.ProductState, tzen targets.TZEN) uint32 {
+	switch state {
+	case targets.StateProvisioning:
+		return PermFullRegression
+	case targets.StateIROTProvisioned, targets.StateTZClosed, targets.StateClosed:
+		mask := PermFullRegression | PermOpenDebug
+		if tzen.Enabled() && state != targets.StateIROTProvisioned {
+			mask |= PermTZRegression
+		}
+		return mask
+	}
+	return 0
+}
+
+// The debug-opening permission bit (PermOpenDebug, bit 6) stands for "open
+// debug at HDPL3", the CubeProgrammer letter c the community reports; which
+// of bits 0–2 and 4–6 means which level is not public. Chosen: one bit, and
+// the opening lasts until the next power cycle (DBGMCU_CR.DCRT is not
+// modelled).
+
+// The password method grants full regression only (AN6008, ST wiki); the
+// password AUTH_RESPONSE carries the 0x8000 TLV alone, no permission.
+
+// h503DAPermissions is the permission word of an H503, which keeps only
+// the password hash in OTP: full regression and debug opening (chosen).
+const h503DAPermissions = PermFullRegression | PermOpenDebug
+
+// Refusals (chosen statuses): AUTH_START and AUTH_RESPONSE on a LOCKED chip
+// → UNAUTHORIZED; AUTH_RESPONSE without AUTH_START → FAILURE; nothing
+// provisioned (or the record fails its integrity hash) → FAILURE; a wrong
+// password, a chain not rooted in the provisioned key, a bad signature, a
+// certificate for another SoC, or a permission outside the effective mask
+// → UNAUTHORIZED; the method the TrustZone setting does not offer (password
+// with TZEN 0xB4, certificates with 0xC3) → UNSUPPORTED; malformed TLVs →
+// INVALID_PARAMETERS. Every final answer consumes the challenge.
+
+// daRegressionTime is the modelled erase time between the SUCCESS answer
+// being read and the reset that ends a regression (real parts take
+// seconds). SWD keeps answering meanwhile; AP1 follows the old state.
+const daRegressionTime = 30 * time.Millisecond
+
+// userProgramWords is the size, in words, of each half of the modelled
+// user program. A board built in any state but OPEN carries one (a secure
+// boot image at the start of flash, a non-secure application at its
+// middle); a fresh OPEN board is erased. A regression to TZ_CLOSED erases
+// the upper half of flash, taken as the non-secure side (the real split
+// follows the secure watermarks).
+const userProgramWords = 256
+
+// OBK provisioning hand-over (STM32CubeProgrammer -sdp is not public).
+// Chosen: in PROVISIONING the ROM loop watches a command block at the start
+// of SRAM1. The host writes the .obk file at OBKProvBlock+OBKProvData, its
+// length at +4, clears the status at +8, then writes OBKProvCommand at +0;
+// within obkServiceTime the ROM clears the command word and writes a
+// status. The ROM checks the destination (the DA record only), the size
+// (RSSLIB_SETOBKEY_BAD_SIZE is public) and the encryption flag: a non-
+// crypto part has no DHUK and refuses DoEncryption=1; a crypto part stores
+// a DoEncryption=0 file unencrypted, so the ROM's DHUK decryption later
+// reads noise — the record fails its integrity hash and discovery reports
+// 0xF5F5F5F5 (ST community: such a chip closes and never regresses). The
+// model's OBK area reads back as the ROM sees it, after that decryption.
+const (
+	OBKProvBlock   = 0x20000000 // SRAM1 start
+	OBKProvData    = 0x10       // offset of the file in the block
+	OBKProvMaxFile = 0x400      // largest file the block takes
+	OBKProvCommand = 0x4F424B50 // "OBKP"
+
+	OBKProvDone           = 0x00000001 // stored
+	OBKProvBadSize        = 0x80000001 // header size or file length wrong
+	OBKProvBadDestination = 0x80000002 // not the DA record (or no OBK: H503)
+	OBKProvBadEncryption  = 0x80000003 // DoEncryption=1 on a part without DHUK, or not 0/1
+)
+
+// obkServiceTime is how long the ROM takes to serve a provisioning request.
+const obkServiceTime = 5 * time.Millisecond
+
+// The model's line 0x478 stands for the crypto STM32H533 and line 0x484 for
+// the plain STM32H563 (Model.Part); the OBK encryption rule follows that.

@@ -14,17 +14,26 @@ import (
 // the probe); after daBootDelay of modelled time it consumes the request,
 // answers the reply word and serves commands until the next reset.
 //
-// Only DISCOVERY is implemented; every other command (AUTH_START,
-// AUTH_RESPONSE, LOCK_DEBUG, ...) answers UNSUPPORTED for now: regression
-// and debug opening are a later step.
+// DISCOVERY reports the state and provisioning; AUTH_START hands out a
+// challenge; AUTH_RESPONSE takes the ST password TLV or the certificate
+// chain and token (da_auth.go). A granted permission ends the session:
+// regressions run in da_regress.go, a debug opening lets the boot go on
+// with debug open. Every choice the public sources leave open is in
+// chosen.go.
 
 // PSA-ADAC codes used by the agent (security reference §5.4).
 const (
-	daCmdDiscovery = 0x0001
+	daCmdDiscovery    = 0x0001
+	daCmdAuthStart    = 0x0002
+	daCmdAuthResponse = 0x0003
 
 	daStatusSuccess       = 0x0000
+	daStatusFailure       = 0x0001
+	daStatusNeedMoreData  = 0x0002
 	daStatusUnsupported   = 0x0003
+	daStatusUnauthorized  = 0x0004
 	daStatusInvalidParams = 0x0005
+	daStatusInvalidCmd    = 0x7FFF
 )
 
 // Mailbox acknowledge bits of DBG_AUTH_ACK.
@@ -33,7 +42,8 @@ const (
 	daDevAck  = 1 << 1 // a device word waits in DBG_AUTH_DEV
 )
 
-// daAgent is the agent's state; it lives in Model under m.mu.
+// daAgent is the agent's state; it lives in Model under m.mu. The session
+// fields end at every reset; keep survives resets.
 type daAgent struct {
 	armed   bool // the request word was written while NRST was low
 	active  bool // NRST released after arming: the ROM runs the agent
@@ -41,12 +51,33 @@ type daAgent struct {
 	greeted bool     // the reply word was sent
 	rx      []uint32 // words of the request being received
 	tx      []uint32 // words of the response still to send
+
+	challenge []byte   // the last AUTH_START challenge, nil when none
+	certs     [][]byte // certificates received since AUTH_START
+	// done is the permission granted; the session ends once its answer
+	// has been read.
+	done uint32
+	seq  uint64 // challenges handed out, for distinct challenges
+
+	keep daKeep
+}
+
+// daKeep is what survives a reset: a regression in progress, the OBK
+// provisioning service.
+type daKeep struct {
+	pending  *daPending
+	obkCalls int // OBK provisioning requests served
+	// obkWaiting is set while a provisioning command is seen and being
+	// served (since obkSeen).
+	obkWaiting bool
+	obkSeen    time.Duration
 }
 
 // daResetLocked ends any session (power-on, NRST low, system reset) and
 // empties the mailbox.
 func (m *Model) daResetLocked() {
-	m.da = daAgent{}
+	keep, seq := m.da.keep, m.da.seq
+	m.da = daAgent{keep: keep, seq: seq}
 	m.dbgAuthHost, m.dbgAuthDev, m.dbgAuthAck = 0, 0, 0
 }
 
@@ -66,6 +97,7 @@ func (m *Model) daDevReadLocked() uint32 {
 	m.daStepLocked()
 	v := m.dbgAuthDev
 	m.dbgAuthAck &^= daDevAck
+	m.daStepLocked()
 	return v
 }
 
@@ -90,7 +122,7 @@ func (m *Model) daStepLocked() {
 		}
 		a.greeted = true
 		a.tx = append(a.tx, daReplyWord)
-	} else if m.dbgAuthAck&daHostAck != 0 {
+	} else if m.dbgAuthAck&daHostAck != 0 && a.done == 0 {
 		m.dbgAuthAck &^= daHostAck
 		a.rx = append(a.rx, m.dbgAuthHost)
 		if len(a.rx) >= 2 {
@@ -100,7 +132,11 @@ func (m *Model) daStepLocked() {
 				a.tx = append(a.tx, daHeader(daStatusInvalidParams, nil)...)
 				a.rx = nil
 			case uint32(len(a.rx)-2) >= n:
-				a.tx = append(a.tx, m.daAnswerLocked(uint16(a.rx[0]>>16))...)
+				payload := make([]byte, 0, 4*n)
+				for _, w := range a.rx[2:] {
+					payload = binary.LittleEndian.AppendUint32(payload, w)
+				}
+				a.tx = append(a.tx, m.daAnswerLocked(uint16(a.rx[0]>>16), payload)...)
 				a.rx = nil
 			}
 		}
@@ -110,29 +146,36 @@ func (m *Model) daStepLocked() {
 		a.tx = a.tx[1:]
 		m.dbgAuthAck |= daDevAck
 	}
+	if a.done != 0 && len(a.tx) == 0 && m.dbgAuthAck&daDevAck == 0 {
+		m.daGrantLocked(a.done) // the host has the answer: act on it
+	}
 }
 
 // daAnswerLocked builds the response words to one command.
-func (m *Model) daAnswerLocked(cmd uint16) []uint32 {
-	if cmd != daCmdDiscovery {
+func (m *Model) daAnswerLocked(cmd uint16, payload []byte) []uint32 {
+	switch cmd {
+	case daCmdDiscovery:
+		return m.daDiscoveryLocked()
+	case daCmdAuthStart:
+		return m.daAuthStartLocked()
+	case daCmdAuthResponse:
+		return m.daAuthResponseLocked(payload)
+	case 0x0005, 0x0006, 0x0007:
 		return daHeader(daStatusUnsupported, nil)
 	}
+	return daHeader(daStatusInvalidCmd, nil)
+}
+
+// daDiscoveryLocked answers DISCOVERY: the TLV list of security reference
+// §5.5, in the N6 sample's order.
+func (m *Model) daDiscoveryLocked() []uint32 {
 	state := m.stateLocked()
 	provisioned := m.daProvisionedLocked()
-	tzen := targets.TZENAbsent
-	if m.line.TrustZone {
-		tzen = targets.TZENOf(m.cur["OPTSR2"])
-	}
 	var b []byte
 	u16 := func(v uint16) []byte { return binary.LittleEndian.AppendUint16(nil, v) }
 	u32 := func(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
-	socID := make([]byte, 0, 16)
-	for _, w := range m.cfg.UID {
-		socID = binary.LittleEndian.AppendUint32(socID, w)
-	}
-	socID = append(socID, 0, 0, 0, 0)
 	perms := make([]byte, 16)
-	binary.LittleEndian.PutUint32(perms, daPermissionsMask(state, provisioned, m.cfg.DAPermissions))
+	binary.LittleEndian.PutUint32(perms, daPermissionsMask(state, provisioned, m.daPermissionWordLocked()))
 	integrity := uint32(0xF5F5F5F5)
 	if provisioned {
 		integrity = 0xEAEAEAEA
@@ -140,13 +183,13 @@ func (m *Model) daAnswerLocked(cmd uint16) []uint32 {
 	b = appendTLV(b, 0x0001, []byte{1, 0})
 	b = appendTLV(b, 0x0002, daVendorID)
 	b = appendTLV(b, 0x0003, u32(uint32(m.line.DevID)))
-	b = appendTLV(b, 0x0004, socID)
+	b = appendTLV(b, 0x0004, m.socIDLocked())
 	b = appendTLV(b, 0x0007, perms)
 	b = appendTLV(b, 0x0008, u16(daLifecycle[state]))
 	b = appendTLV(b, 0x000A, daSDAVersion)
 	b = appendTLV(b, 0x0100, u16(0x0200))
 	b = appendTLV(b, 0x0101, u16(0x0201))
-	b = appendTLV(b, 0x0102, []byte{daCryptosystem(tzen)})
+	b = appendTLV(b, 0x0102, []byte{daCryptosystem(m.tzenLocked())})
 	b = appendTLV(b, 0x8000, u32(integrity))
 	for t := uint16(0x8001); t <= 0x8003; t++ {
 		b = appendTLV(b, t, u32(daHDPLStatus))
@@ -154,10 +197,21 @@ func (m *Model) daAnswerLocked(cmd uint16) []uint32 {
 	return daHeader(daStatusSuccess, b)
 }
 
-// daProvisionedLocked reports whether DA data is in place (OBK record, or
-// the OTP hash on STM32H503).
-func (m *Model) daProvisionedLocked() bool {
-	return m.obkDA != nil || (m.line.DevID == LineH503 && m.otpWritten[0])
+// socIDLocked is the SOC_ID value: the 96-bit UID and 32 zero bits.
+func (m *Model) socIDLocked() []byte {
+	socID := make([]byte, 0, 16)
+	for _, w := range m.cfg.UID {
+		socID = binary.LittleEndian.AppendUint32(socID, w)
+	}
+	return append(socID, 0, 0, 0, 0)
+}
+
+// tzenLocked is the applied TZEN (TZENAbsent on the H503).
+func (m *Model) tzenLocked() targets.TZEN {
+	if !m.line.TrustZone {
+		return targets.TZENAbsent
+	}
+	return targets.TZENOf(m.cur["OPTSR2"])
 }
 
 // appendTLV adds one TLV {u16 0, u16 type, u32 length, value}, padded with

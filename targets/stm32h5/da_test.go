@@ -94,8 +94,14 @@ func TestDAMailboxHandshake(t *testing.T) {
 	if disc[0] != 0 || disc[1] == 0 || len(disc) != 2+int(disc[1]) {
 		t.Fatalf("discovery header %08X", disc[:2])
 	}
-	if got := exchange(0x00020000, 0); got[0]>>16 != daStatusUnsupported || got[1] != 0 {
-		t.Errorf("AUTH_START answered %08X, want UNSUPPORTED", got)
+	if got := exchange(0x00020000, 0); got[0]>>16 != daStatusSuccess || got[1] != 9 || got[2] != 1 {
+		t.Errorf("AUTH_START answered %08X, want SUCCESS and a 9-word challenge", got)
+	}
+	if got := exchange(0x00060000, 0); got[0]>>16 != daStatusUnsupported || got[1] != 0 {
+		t.Errorf("LOCK_DEBUG answered %08X, want UNSUPPORTED", got)
+	}
+	if got := exchange(0x00090000, 0); got[0]>>16 != daStatusInvalidCmd {
+		t.Errorf("command 9 answered %08X, want INVALID_COMMAND", got)
 	}
 	if got := exchange(0x00030000, daMaxRequestWords+1); got[0]>>16 != daStatusInvalidParams {
 		t.Errorf("oversized request answered %08X", got)

@@ -233,6 +233,7 @@ func New(cfg Config) (*Model, error) {
 	m.prg = map[string]uint32{}
 	m.plain = map[uint32]uint32{}
 	m.flash = map[uint32]uint32{}
+	m.loadUserProgram()
 	m.provision()
 	m.resetFlashRegs()
 	m.build()
@@ -411,10 +412,9 @@ func (m *Model) Advance(d time.Duration) {
 	m.mu.Lock()
 	m.observeLocked(halted)
 	m.now += d
-	m.daStepLocked()
-	reset := false
+	reset := m.daTickLocked()
 	if m.busy && m.now >= m.busyUntil {
-		reset = m.completeOptionChangeLocked()
+		reset = m.completeOptionChangeLocked() || reset
 	}
 	m.mu.Unlock()
 	if reset {
@@ -666,6 +666,9 @@ func (m *Model) DAProvisioned() DA {
 	defer m.mu.Unlock()
 	if m.obkDA == nil && !(m.line.DevID == LineH503 && m.otpWritten[0]) {
 		return DANone
+	}
+	if !m.line.OBK {
+		return DAPassword // the H503 knows only passwords
 	}
 	return m.cfg.DA
 }

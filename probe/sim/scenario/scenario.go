@@ -228,7 +228,7 @@ func List() []Scenario {
 	noNRST.NRSTWired = false
 	tzApp := &stm32h5.Config{Line: stm32h5.LineH563, ProductState: targets.StateTZClosed, TZEN: targets.TZENEnabled,
 		DA: stm32h5.DACertificate, NSDebugApp: true, NRSTWired: true}
-	return []Scenario{
+	list := []Scenario{
 		{
 			Name:        "h533-provisioning",
 			Description: "the seed board: H533 stuck in PROVISIONING (0x17), TZEN 0xB4, no DA; only Hot Plug on AP1 connects",
@@ -332,4 +332,12 @@ func List() []Scenario {
 			Expect: Expect{NormalAP1: Fails, HotPlugAP1: Fails, UnderResetAP1: Fails, AP0: Fails},
 		},
 	}
+	// Boards with DA provisioned hold the hash of the credentials
+	// Credentials hands out (credentials.go).
+	for _, sc := range list {
+		if sc.Chip != nil && sc.Chip.DA != stm32h5.DANone {
+			sc.Chip.DASecret = daSecret(sc.Name, sc.Chip)
+		}
+	}
+	return list
 }

@@ -1,0 +1,40 @@
+// Package dacred holds the files of STM32H5 debug authentication and makes
+// them: ST's password file (an ST password TLV), PSA-ADAC binary
+// certificates and ST's base64 chain file, the PSA binary token, the ECDSA
+// P-256 keys in PEM, the .obk file that provisions the DA record, and the
+// H503's OTP image. File names are the ones ST's scripts and
+// STM32CubeProgrammer use, so the files work with either tool.
+//
+// Every decoder takes untrusted bytes and never panics; errors wrap
+// ErrFormat and say what is wrong and what to do.
+package dacred
+
+import "errors"
+
+// ErrFormat is wrapped by every decoding error.
+var ErrFormat = errors.New("not a valid debug-authentication file")
+
+// File names, as ST's CubeH5 DA scripts name them.
+const (
+	PasswordFile      = "password.bin"              // ST password TLV
+	PasswordOBKFile   = "DA_ConfigWithPassword.obk" // DA record holding the password hash
+	OTPImageFile      = "board_password.bin"        // H503: SHA-256 of the password, for OTP
+	CertOBKFile       = "DA_Config.obk"             // DA record holding the root-key hash
+	RootKeyFile       = "key_1_root.pem"
+	IntermediateKey   = "key_2_intermediate.pem"
+	LeafKeyFile       = "key_3_leaf.pem"
+	RootCertFile      = "cert_root.cert"
+	IntermediateCert  = "cert_intermediate.cert"
+	LeafCertFile      = "cert_leaf.cert"
+	ChainFile         = "cert_leaf_chain.b64"
+	maxTLVs           = 16
+	tlvHeaderSize     = 8
+	maxPasswordLength = 64
+)
+
+// TLV types used in files (PSA-ADAC and ST).
+const (
+	TypeToken    uint16 = 0x0200 // PSA binary token
+	TypeCert     uint16 = 0x0201 // PSA binary certificate
+	TypePassword uint16 = 0x8000 // ST password
+)
