@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/boot"
@@ -154,22 +157,29 @@ func TestSubscribersDoNotChangeTheSweep(t *testing.T) {
 	}
 }
 
+// cancelAfter is a log hook that cancels after n probe transfers: it runs
+// on the bench's goroutine, in the middle of a job, so the cancellation
+// lands at the same step every run.
+type cancelAfter struct {
+	n      int
+	cancel context.CancelFunc
+}
+
+func (h *cancelAfter) Levels() []logrus.Level { return []logrus.Level{logrus.TraceLevel} }
+func (h *cancelAfter) Fire(*logrus.Entry) error {
+	if h.n--; h.n == 0 {
+		h.cancel()
+	}
+	return nil
+}
+
 func TestCancelledJobLeavesTheProbeClean(t *testing.T) {
-	b, tok := openSimBench(t, "h533-provisioning", Options{})
-	_, sub := b.Subscribe(0)
+	lg := logrus.New()
+	lg.SetOutput(io.Discard)
+	lg.SetLevel(logrus.TraceLevel)
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		for {
-			ev, err := sub.Next(context.Background())
-			if err != nil {
-				return
-			}
-			if c, ok := ev.(SweepCell); ok && c.Progress.Done && c.Progress.Index == 2 {
-				cancel()
-				return
-			}
-		}
-	}()
+	b, tok := openSimBench(t, "h533-provisioning", Options{Log: lg})
+	lg.AddHook(&cancelAfter{n: 60, cancel: cancel})
 	res, err := b.Sweep(ctx, tok, SweepRequest{Plan: smallPlan})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled sweep: err %v, want context.Canceled", err)
