@@ -1,0 +1,64 @@
+package probe_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/sim"
+	"github.com/stprobe/stprobe/targets/chipsim"
+)
+
+// A probe another client of the server has open is refused unless the
+// caller asks to share it.
+func TestServerProbeInUseRefused(t *testing.T) {
+	ctx := context.Background()
+	p := sim.New(sim.Config{Firmware: simFirmware(t, "V2J46S7"), Serial: simSerial, TargetMillivolts: 3290, Chip: chipsim.NewGeneric(1)})
+	addr := serveSim(t, p)
+	first, _, err := probe.OpenServer(ctx, addr, simSerial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	_, _, err = probe.OpenServer(ctx, addr, simSerial)
+	if !errors.Is(err, probe.ErrProbeInUse) || probe.LayerOf(err) != probe.LayerUSB {
+		t.Fatalf("second open of a used probe: %v, want ErrProbeInUse", err)
+	}
+	if _, _, err := probe.OpenServer(ctx, addr, ""); err == nil {
+		t.Error("opened a used probe when asked for any free one")
+	}
+	shared, _, err := probe.OpenServerWith(ctx, addr, simSerial, probe.ServerOpenOptions{Share: true})
+	if err != nil {
+		t.Fatalf("shared open: %v", err)
+	}
+	shared.Close()
+	first.Close()
+	// Once closed, it opens again (the server drops the client on CLOSE_DEV).
+	again, _, err := probe.OpenServer(ctx, addr, simSerial)
+	if err != nil {
+		t.Fatalf("open after the other client closed: %v", err)
+	}
+	again.Close()
+}
+
+// A request whose ctx is already done is not sent, and the connection
+// stays usable (a cancelled step can still be undone over it).
+func TestServerCancelledRequestKeepsConnection(t *testing.T) {
+	p := sim.New(sim.Config{Firmware: simFirmware(t, "V2J46S7"), Serial: simSerial, TargetMillivolts: 3290, Chip: chipsim.NewGeneric(1)})
+	addr := serveSim(t, p)
+	tr, _, err := probe.OpenServer(context.Background(), addr, simSerial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := tr.Xfer(ctx, [16]byte{0xF1}, nil, make([]byte, 6)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled request: %v", err)
+	}
+	if err := tr.Xfer(context.Background(), [16]byte{0xF1}, nil, make([]byte, 6)); err != nil {
+		t.Fatalf("request after a cancelled one: %v", err)
+	}
+}
+
