@@ -243,4 +243,3 @@ func ReadAudit(dir string) ([]AuditRecord, error) {
 	}
 	return out, nil
 }
-

@@ -61,4 +61,3 @@ func TestServerCancelledRequestKeepsConnection(t *testing.T) {
 		t.Fatalf("request after a cancelled one: %v", err)
 	}
 }
-
