@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"sort"
 	"strings"
 	"time"
 )
@@ -188,15 +189,20 @@ func (e *WriteError) Error() string {
 	if len(e.Seen) > 0 {
 		b.WriteString("; registers seen: " + regText(e.Seen))
 	}
+	unchanged := e.Outcome == "" || e.Outcome == OutcomeNotApplied || e.Outcome == OutcomeUndone
 	switch {
 	case e.Started && e.Outcome != "" && e.Outcome != OutcomeUnknown:
 		fmt.Fprintf(&b, "; the programming had started: read back, the change is %s and OPTLOCK is set again; the journal records it", strings.ToUpper(e.Outcome))
 	case e.Started:
 		b.WriteString("; the programming had started: reconnect (Hot Plug, AP1) and read the option bytes; the journal records it")
-	case e.Staged && e.Undone:
+	case e.Staged && e.Undone && unchanged:
 		b.WriteString("; the staged _PRG values were restored from _CUR and OPTLOCK set again (read back): nothing was applied")
+	case e.Staged && e.Undone:
+		fmt.Fprintf(&b, "; the staged _PRG values of this phase were restored from _CUR and OPTLOCK set again (read back); earlier phases changed the chip: it is %s; the journal records it", strings.ToUpper(e.Outcome))
 	case e.Staged:
 		fmt.Fprintf(&b, "; THE CHANGE MAY STILL BE STAGED (FLASH_OPTCR unlocked, _PRG values written) and could not be undone (%v): any later OPTSTRT, by another tool or by firmware, would apply it. Reset the chip (NRST or power cycle): a reset reloads _PRG from the option bytes and sets OPTLOCK; the journal records the registers", e.UndoErr)
+	case !unchanged:
+		fmt.Fprintf(&b, "; earlier phases changed the chip: it is %s; the journal records it", strings.ToUpper(e.Outcome))
 	default:
 		b.WriteString("; nothing was written")
 	}
@@ -427,7 +433,8 @@ func (x *executor) run(ctx context.Context) error {
 			if len(x.applied) == 0 {
 				return fmt.Errorf("cancelled before phase %q (nothing written): %w", ph.Name, err)
 			}
-			return fmt.Errorf("cancelled before phase %q (phases %s are applied): %w", ph.Name, strings.Join(x.applied, ", "), err)
+			cerr := fmt.Errorf("cancelled before phase %q (phases %s are applied): %w", ph.Name, strings.Join(x.applied, ", "), err)
+			return x.note(&WriteError{Phase: ph.Name, Step: "start", Outcome: x.readBack(ctx), Seen: x.regs, Err: cerr})
 		}
 		if ph.Direct {
 			err = x.direct(ctx, ph)
@@ -560,15 +567,22 @@ func (x *executor) saveJournal() (string, error) {
 // note records a failure in the journal. A journal that cannot be written
 // is joined to the error the caller returns.
 func (x *executor) note(we *WriteError) error {
-	x.outcome = we.Outcome
+	changed := x.started || len(x.applied) > 0
 	switch {
-	case we.Staged && we.Undone:
-		x.outcome = OutcomeUndone
-	case we.Staged:
+	case we.Staged && !we.Undone:
 		x.outcome = OutcomeNotUndone
-	case !we.Started && x.outcome == "":
+	case we.Outcome != "":
+		x.outcome = we.Outcome
+	case changed && curOf(we.Seen) != nil:
+		x.outcome = outcomeOf(x.planWant(), x.p.Before.Cur, we.Seen)
+	case changed:
+		x.outcome = OutcomeUnknown
+	case we.Staged:
+		x.outcome = OutcomeUndone
+	default:
 		x.outcome = OutcomeNotApplied
 	}
+	we.Outcome = x.outcome
 	if len(we.Seen) > 0 {
 		x.regs = we.Seen
 	}
@@ -608,7 +622,7 @@ func (x *executor) verifyAll(after *Snapshot) error {
 	}
 	if bad {
 		ph := x.p.Phases[len(x.p.Phases)-1]
-		return x.note(&WriteError{Phase: ph.Name, Step: "compare", Started: true, Outcome: OutcomePartly, Seen: seen, Err: ErrVerify})
+		return x.note(&WriteError{Phase: ph.Name, Step: "compare", Started: true, Outcome: (&Journal{Want: x.planWant(), Before: x.p.Before.Cur}).Outcome(after.Cur), Seen: seen, Err: ErrVerify})
 	}
 	return nil
 }
@@ -672,9 +686,15 @@ func (x *executor) program(ctx context.Context, ph Phase) error {
 	staged := false
 	fail := func(step string, err error) error {
 		we := &WriteError{Phase: ph.Name, Step: step, Err: err}
-		if staged {
+		switch {
+		case staged:
 			x.undo(ctx, ph, we)
-		} else {
+		case len(x.applied) > 0:
+			// Nothing staged by this phase, but earlier ones changed the
+			// chip: read it back for the records.
+			x.undo(ctx, ph, we)
+			we.Staged, we.Undone, we.UndoErr = false, false, nil
+		default:
 			we.Seen = x.seen(ctx, ph)
 		}
 		return x.note(we)
@@ -798,10 +818,10 @@ func (x *executor) program(ctx context.Context, ph Phase) error {
 	if sr&(nssrOPTCHANGEERR|nssrPGSERR|nssrWRPERR) != 0 {
 		we := &WriteError{Phase: ph.Name, Step: "check NSSR", Started: true, Err: fmt.Errorf("%w: NSSR=0x%08X (%s)", ErrOptionChangeRefused, sr, nssrText(sr)), Seen: x.seen(fctx, ph)}
 		_ = x.write(fctx, offNSCCR, sr&nssrErrors)
-		regs, derr := x.recovering(fctx, func(t Target) (map[string]uint32, error) { return Disarm(fctx, t, x.l, regNames(ph)...) })
-		we.Outcome = outcomeOf(want, x.p.Before.Cur, regs)
+		regs, derr := x.recovering(fctx, func(t Target) (map[string]uint32, error) { return Disarm(fctx, t, x.l, x.planRegs()...) })
+		we.Outcome = outcomeOf(x.planWant(), x.p.Before.Cur, regs)
 		if derr != nil {
-			we.UndoErr = derr
+			we.UndoErr, we.Outcome = derr, OutcomeUnknown
 		}
 		return x.note(we)
 	}
@@ -824,7 +844,7 @@ func (x *executor) undo(ctx context.Context, ph Phase, we *WriteError) {
 	x.event("undo", "restoring _PRG from _CUR and setting OPTLOCK")
 	we.Staged = true
 	regs, err := x.recovering(uctx, func(t Target) (map[string]uint32, error) {
-		return Disarm(uctx, t, x.l, regNames(ph)...)
+		return Disarm(uctx, t, x.l, x.planRegs()...)
 	})
 	we.Seen = regs
 	if err != nil {
@@ -850,7 +870,7 @@ func (x *executor) startedError(ph Phase, step string, cause error) error {
 		if _, err := pollIdle(fctx, t, x.o.MaxPolls); err != nil {
 			return nil, err
 		}
-		return Disarm(fctx, t, x.l, regNames(ph)...)
+		return Disarm(fctx, t, x.l, x.planRegs()...)
 	})
 	we.Seen = regs
 	if err != nil {
@@ -860,16 +880,24 @@ func (x *executor) startedError(ph Phase, step string, cause error) error {
 			we.Seen = x.seen(fctx, ph)
 		}
 	} else {
-		var want map[string]uint32
-		if x.jr != nil {
-			want = x.jr.Want
-		}
-		if want == nil {
-			want = map[string]uint32{}
-		}
-		we.Outcome = outcomeOf(want, x.p.Before.Cur, regs)
+		we.Outcome = outcomeOf(x.planWant(), x.p.Before.Cur, regs)
 	}
 	return x.note(we)
+}
+
+// readBack reads what the plan's registers hold (making sure nothing is
+// staged), over a fresh handle when needed, and returns the outcome.
+func (x *executor) readBack(ctx context.Context) string {
+	fctx, cancel := x.finishCtx(ctx)
+	defer cancel()
+	regs, err := x.recovering(fctx, func(t Target) (map[string]uint32, error) {
+		return Disarm(fctx, t, x.l, x.planRegs()...)
+	})
+	x.regs = regs
+	if err != nil {
+		return OutcomeUnknown
+	}
+	return outcomeOf(x.planWant(), x.p.Before.Cur, regs)
 }
 
 // outcomeOf compares the _CUR values in regs with want.
@@ -1022,6 +1050,13 @@ func Disarm(ctx context.Context, t Target, l *Layout, also ...string) (map[strin
 		var out []pair
 		for _, r := range l.Registers {
 			if r.Direct {
+				if named[r.Name] {
+					cur, err := rd(r.Cur)
+					if err != nil {
+						return out, fmt.Errorf("reading %s: %w", r.Name, err)
+					}
+					regs[r.Name+"_CUR"] = cur
+				}
 				continue
 			}
 			cur, err := rd(r.Cur)
@@ -1101,12 +1136,28 @@ func Disarm(ctx context.Context, t Target, l *Layout, also ...string) (map[strin
 	return regs, nil
 }
 
-// regNames lists the registers a phase writes.
-func regNames(ph Phase) []string {
-	out := make([]string, 0, len(ph.Writes))
-	for _, w := range ph.Writes {
-		out = append(out, w.Register)
+// planWant is the _CUR value the plan gives every register it changes
+// (plain registers only when no phase resets the chip: a reset loses them).
+func (x *executor) planWant() map[string]uint32 {
+	out := map[string]uint32{}
+	for _, r := range x.l.Registers {
+		if r.Direct && x.resets() {
+			continue
+		}
+		if a, ok := x.p.After[r.Name]; ok && a != x.p.Before.Cur[r.Name] {
+			out[r.Name] = a
+		}
 	}
+	return out
+}
+
+// planRegs names the registers the plan changes.
+func (x *executor) planRegs() []string {
+	var out []string
+	for name := range x.planWant() {
+		out = append(out, name)
+	}
+	sort.Strings(out)
 	return out
 }
 
