@@ -84,7 +84,15 @@ type injector struct {
 // handle is one register-access handle (one connection).
 type handle struct {
 	in   *injector
+	t    Target // nil: in.base
 	dead bool
+}
+
+func (h *handle) target() Target {
+	if h.t != nil {
+		return h.t
+	}
+	return h.in.base
 }
 
 var errHandleDead = errors.New("connection closed after an earlier error")
@@ -120,14 +128,14 @@ func (h *handle) Read32(ctx context.Context, ap uint8, addr uint32) (uint32, err
 	if err := h.gate(); err != nil {
 		return 0, err
 	}
-	return h.in.base.Read32(ctx, ap, addr)
+	return h.target().Read32(ctx, ap, addr)
 }
 
 func (h *handle) Write32(ctx context.Context, ap uint8, addr uint32, v uint32) error {
 	if err := h.gate(); err != nil {
 		return err
 	}
-	return h.in.base.Write32(ctx, ap, addr, v)
+	return h.target().Write32(ctx, ap, addr, v)
 }
 
 // faultPlan is one write the suite breaks at every step.
