@@ -159,7 +159,7 @@ func (l *Layout) ParseValue(f *Field, s string) (uint32, error) {
 	}
 	n, err := parseNumber(s)
 	if errors.Is(err, strconv.ErrRange) || err == nil && n > uint64(f.Max()) {
-		return 0, fmt.Errorf("%w: %s=%s is too wide for the field: %s holds %d bits, at most 0x%X (valid: %s)", ErrInvalidValue, f.Name, s, f.Name, f.Width, f.Max(), strings.Join(l.ValidValues(f), ", "))
+		return 0, fmt.Errorf("%w: %s=%s is too wide for the field: it does not fit in %d bits (at most 0x%X; valid: %s)", ErrInvalidValue, f.Name, s, f.Width, f.Max(), strings.Join(l.ValidValues(f), ", "))
 	}
 	if err != nil {
 		return 0, fmt.Errorf("%w: %s=%s: %v (valid: %s)", ErrInvalidValue, f.Name, s, err, strings.Join(l.ValidValues(f), ", "))
