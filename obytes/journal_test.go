@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,7 +21,6 @@ type freezeAt struct {
 	match   func(addr, v uint32) bool
 	reached chan struct{}
 	release chan error
-	once    sync.Once
 	hit     bool
 }
 
