@@ -133,6 +133,32 @@ func (j *Journal) Outcome(cur map[string]uint32) string {
 	return OutcomePartly
 }
 
+// OutcomeArmed: a wanted value sits in _PRG but not in _CUR, with the
+// write's journal still there: the change is staged and any later OPTSTRT
+// (another tool, firmware) applies it. Not "not applied".
+const OutcomeArmed = "STAGED in _PRG, not in _CUR: any OPTSTRT would apply it (reset the chip to drop it)"
+
+// OutcomeOn is Outcome on a snapshot of the chip: a wanted value found in
+// _PRG while _CUR differs gives OutcomeArmed, never OutcomeNotApplied.
+func (j *Journal) OutcomeOn(s *Snapshot) string {
+	if s == nil {
+		return OutcomeUnknown
+	}
+	for name, want := range j.Want {
+		if cur, ok := s.Cur[name]; ok && cur != want && s.Prg[name] == want {
+			return OutcomeArmed
+		}
+	}
+	for name, prg := range s.Prg {
+		if cur, ok := s.Cur[name]; ok && prg != cur {
+			if _, wanted := j.Want[name]; wanted || len(j.Want) == 0 {
+				return OutcomeArmed
+			}
+		}
+	}
+	return j.Outcome(s.Cur)
+}
+
 // ErrDamagedJournal is wrapped by *DamagedJournalError.
 var ErrDamagedJournal = errors.New("the pending-write journal is damaged")
 

@@ -386,3 +386,23 @@ func TestClearJournalAudits(t *testing.T) {
 		t.Error("journal still there")
 	}
 }
+
+// A staged change is reported as staged, not as "not applied".
+func TestOutcomeOnStaged(t *testing.T) {
+	j := &Journal{Before: map[string]uint32{"OPTSR": 0xED00}, Want: map[string]uint32{"OPTSR": 0x1700}}
+	cases := []struct {
+		cur, prg uint32
+		want     string
+	}{
+		{0xED00, 0xED00, OutcomeNotApplied},
+		{0xED00, 0x1700, OutcomeArmed},
+		{0x1700, 0x1700, OutcomeApplied},
+		{0xED00, 0x5C00, OutcomeArmed},
+	}
+	for _, c := range cases {
+		s := &Snapshot{Cur: map[string]uint32{"OPTSR": c.cur}, Prg: map[string]uint32{"OPTSR": c.prg}}
+		if got := j.OutcomeOn(s); got != c.want {
+			t.Errorf("cur 0x%X prg 0x%X: %q, want %q", c.cur, c.prg, got, c.want)
+		}
+	}
+}
