@@ -15,9 +15,21 @@ import (
 // pending-write journal).
 const StateDirEnv = "STPROBE_STATE_DIR"
 
-// File names inside the state directory.
+// File names inside the state directory:
+//
+//	audit.jsonl          append-only audit log, one JSON record a line
+//	backups/ob-UID-TIME.json
+//	                     every option byte before a write
+//	journal/UID.json     the pending-write journal of one chip
+//	locks/UID.lock       held (flock) while a write to that chip runs
+//	pending-write.json   the single journal of earlier versions, still read
+//
+// Every file is written whole (temporary file, sync, rename) or appended
+// and synced; every file read must be a regular file of bounded size.
 const (
-	AuditFile   = "audit.jsonl"
+	AuditFile = "audit.jsonl"
+	// JournalFile is the single journal of earlier versions; journals are
+	// now per chip (see JournalPath).
 	JournalFile = "pending-write.json"
 	backupsDir  = "backups"
 )
