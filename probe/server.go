@@ -22,7 +22,7 @@ const (
 	srvClientAPI   = 1  // API version this client speaks (as OpenOCD)
 	srvMaxDevices  = 64 // a larger device count is taken as a broken reply
 	srvBusyRetries = 8
-	srvDefaultWait = 3 * time.Second // per request when ctx has no deadline
+	srvDefaultWait = 3 * time.Second // per request at most, and when ctx has no deadline
 	srvDialTimeout = 3 * time.Second // per dial, whatever ctx allows
 )
 
@@ -114,9 +114,11 @@ func (s *serverConn) roundTrip(ctx context.Context, req, resp []byte) error {
 	if err := ctx.Err(); err != nil {
 		return errNotSent{serverFailure(ctx, s.addr, err)}
 	}
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(srvDefaultWait)
+	// Every request is bounded, even under a generous ctx: the server
+	// answers in milliseconds or not at all.
+	deadline := time.Now().Add(srvDefaultWait)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
 	}
 	if err := s.c.SetDeadline(deadline); err != nil {
 		return serverFailure(ctx, s.addr, err)
