@@ -3,10 +3,13 @@ package probe_test
 import (
 	"context"
 	"errors"
+	"net"
 	"testing"
+	"time"
 
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/sim"
+	"github.com/stprobe/stprobe/probe/stlinkserver"
 	"github.com/stprobe/stprobe/targets/chipsim"
 )
 
@@ -59,5 +62,30 @@ func TestServerCancelledRequestKeepsConnection(t *testing.T) {
 	}
 	if err := tr.Xfer(context.Background(), [16]byte{0xF1}, nil, make([]byte, 6)); err != nil {
 		t.Fatalf("request after a cancelled one: %v", err)
+	}
+}
+
+// A stalled server is given up on after the per-request bound even when
+// the caller's deadline is far away.
+func TestServerRequestBounded(t *testing.T) {
+	hold := make(chan struct{})
+	t.Cleanup(func() { close(hold) })
+	addr := scriptedServer(t, func(c net.Conn, _ stlinkserver.Request) bool { <-hold; return false })
+	tr, _, err := probe.OpenServer(context.Background(), addr, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- tr.Xfer(ctx, [16]byte{0xF1}, nil, make([]byte, 6)) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, probe.ErrTimeout) {
+			t.Errorf("stalled request: %v, want ErrTimeout", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the request is not bounded")
 	}
 }
