@@ -22,8 +22,9 @@ const (
 	srvClientAPI   = 1  // API version this client speaks (as OpenOCD)
 	srvMaxDevices  = 64 // a larger device count is taken as a broken reply
 	srvBusyRetries = 8
-	srvDefaultWait = 3 * time.Second // per request at most, and when ctx has no deadline
-	srvDialTimeout = 3 * time.Second // per dial, whatever ctx allows
+	srvDefaultWait = 3 * time.Second        // per request at most, and when ctx has no deadline
+	srvDialTimeout = 3 * time.Second        // per dial, whatever ctx allows
+	srvCancelGrace = 500 * time.Millisecond // for the reply of a request cancelled while out
 )
 
 // ServerStatusError is a non-OK status word from stlink-server.
@@ -123,7 +124,19 @@ func (s *serverConn) roundTrip(ctx context.Context, req, resp []byte) error {
 	if err := s.c.SetDeadline(deadline); err != nil {
 		return serverFailure(ctx, s.addr, err)
 	}
-	stop := context.AfterFunc(ctx, func() { _ = s.c.SetDeadline(time.Unix(1, 0)) })
+	// A cancel while the request is out gives the reply a short grace
+	// instead of cutting it: the server answers in milliseconds, and a
+	// connection cut mid-reply is out of step and lost for the undo that
+	// usually follows a cancel. A passed deadline cuts at once.
+	stop := context.AfterFunc(ctx, func() {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			if grace := time.Now().Add(srvCancelGrace); grace.Before(deadline) {
+				_ = s.c.SetDeadline(grace)
+			}
+			return
+		}
+		_ = s.c.SetDeadline(time.Unix(1, 0))
+	})
 	defer stop()
 	if _, err := s.c.Write(req); err != nil {
 		return serverFailure(ctx, s.addr, err)

@@ -89,3 +89,30 @@ func TestServerRequestBounded(t *testing.T) {
 		t.Fatal("the request is not bounded")
 	}
 }
+
+// A cancel that arrives while a request is out lets its reply come in: the
+// connection stays in step for the undo that follows.
+func TestServerCancelMidRequestKeepsConnection(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	n := 0
+	addr := scriptedServer(t, func(c net.Conn, req stlinkserver.Request) bool {
+		n++
+		if n == 1 {
+			cancel() // the signal arrives while the server works on it
+			time.Sleep(20 * time.Millisecond)
+		}
+		_, err := c.Write(stlinkserver.EncodeUSBReply(stlinkserver.StatusOK, []byte{1, 2, 3, 4, 5, 6}, int(req.USB.Length)))
+		return err == nil
+	})
+	tr, _, err := probe.OpenServer(context.Background(), addr, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if err := tr.Xfer(ctx, [16]byte{0xF1}, nil, make([]byte, 6)); err != nil {
+		t.Fatalf("request cancelled while out: %v, want its reply", err)
+	}
+	if err := tr.Xfer(context.Background(), [16]byte{0xF1}, nil, make([]byte, 6)); err != nil {
+		t.Fatalf("next request: %v", err)
+	}
+}
