@@ -186,7 +186,8 @@ func runServerFault(t *testing.T, args []string, class faultClass, at int, label
 
 // TestFaultEveryStepServerKilled kills the stlink-server at every register
 // access of a write, once restarted (Reopen reaches the probe again) and
-// once for good (Reopen fails), and checks the chip and the records.
+// once for good (Reopen fails), cancels the context there too, and checks
+// the chip and the records.
 func TestFaultEveryStepServerKilled(t *testing.T) {
 	stats := newFaultStats()
 	for _, args := range serverPlans {
@@ -196,7 +197,7 @@ func TestFaultEveryStepServerKilled(t *testing.T) {
 		if testing.Short() {
 			stride = 9
 		}
-		for _, class := range []faultClass{faultServerKill, faultServerGone} {
+		for _, class := range []faultClass{faultServerKill, faultServerGone, faultCancel} {
 			for at := 0; at < steps; at += stride {
 				label := fmt.Sprintf("%v, %s at access %d/%d", args, class, at, steps)
 				_, out := runServerFault(t, args, class, at, label)
