@@ -82,6 +82,7 @@ func TestTwoChipsOneStateDirKilledAfterStart(t *testing.T) {
 	if err != nil || len(es) != 1 || es[0].UID != pa.UID {
 		t.Fatalf("journals %+v %v", es, err)
 	}
+	a.failAfterStart = true // nothing reaches the chip any more
 	fa.release <- errors.New("USB: device unplugged (process killed)")
 	if err := <-doneA; err == nil {
 		t.Fatal("A succeeded")
