@@ -10,7 +10,6 @@ import (
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
-	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 )
 
@@ -99,6 +98,13 @@ func newServerBench(t *testing.T) *serverBench {
 	return b
 }
 
+// setup reads what ob plan needs, straight from the board's chip (the
+// same values the link reads).
+func (b *serverBench) setup(t *testing.T) PlanInput {
+	t.Helper()
+	return (&chipTarget{chip: b.model, epoch: b.model.LinkEpoch()}).setup(t)
+}
+
 func (b *serverBench) open(ctx context.Context) (*probe.Link, error) {
 	reopen := len(b.links) > 0
 	for _, l := range b.links {
@@ -116,25 +122,6 @@ func (b *serverBench) open(ctx context.Context) (*probe.Link, error) {
 // shared reopen needs the serial (any probe of the bench: there is one).
 func simSerialOf(string) string { return "55FF6B065177495619420887" }
 
-// setupOn reads what ob plan needs through t.
-func setupOn(t *testing.T, r Target) PlanInput {
-	t.Helper()
-	ctx := context.Background()
-	chip, err := targets.Identify(ctx, r, targets.H5DPIDR)
-	if err != nil {
-		t.Fatalf("Identify: %v", err)
-	}
-	l, err := ForLine(chip.Line)
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := ReadSnapshot(ctx, r, l)
-	if err != nil {
-		t.Fatalf("ReadSnapshot: %v", err)
-	}
-	return PlanInput{Layout: l, UID: chip.UIDString(), Before: snap, DA: ReadDAStatus(ctx, r, l, snap)}
-}
-
 // serverPlans are the writes broken over stlink-server.
 var serverPlans = [][]string{{"PRODUCT_STATE=0x17"}, {"WRPSGn2=0x0F", "IWDG_STOP=0"}}
 
@@ -148,7 +135,7 @@ func runServerFault(t *testing.T, args []string, class faultClass, at int, label
 	if err != nil {
 		t.Fatalf("opening over the server: %v", err)
 	}
-	in := setupOn(t, l)
+	in := b.setup(t)
 	as, err := in.Layout.ParseAssignments(args)
 	if err != nil {
 		t.Fatal(err)
@@ -216,7 +203,7 @@ func TestCancelOverServerUndoes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := setupOn(t, l)
+	in := b.setup(t)
 	as, _ := in.Layout.ParseAssignments([]string{"PRODUCT_STATE=0x17"})
 	p, err := MakePlan(in, as)
 	if err != nil {
