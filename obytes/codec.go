@@ -142,9 +142,11 @@ var ErrInvalidValue = errors.New("invalid option-byte value")
 // ErrUnknownField is wrapped when a field name is not in the line's table.
 var ErrUnknownField = errors.New("unknown option-byte field")
 
-// ParseValue reads a value for f: a number (0x.., 0b.., decimal) or, for
-// enum fields, a value name (case-insensitive). It refuses values that do
-// not fit or are not defined on this line, listing the valid ones.
+// ParseValue reads a value for f: a number or, for enum fields, a value
+// name (case-insensitive). A number is hexadecimal with a 0x or 0X prefix
+// (0x1F) or plain decimal (31); nothing else: no octal (017 is refused, not
+// read as 15), no 0b, no underscores, no sign. It refuses values that do not
+// fit or are not defined on this line, listing the valid ones.
 func (l *Layout) ParseValue(f *Field, s string) (uint32, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -157,18 +159,45 @@ func (l *Layout) ParseValue(f *Field, s string) (uint32, error) {
 			}
 		}
 	}
-	n, err := strconv.ParseUint(strings.ReplaceAll(s, "_", ""), 0, 32)
+	n, err := parseNumber(s)
+	if errors.Is(err, strconv.ErrRange) || err == nil && n > uint64(f.Max()) {
+		return 0, fmt.Errorf("%w: %s=%s is too wide for the field: it does not fit in %d bits (at most 0x%X; valid: %s)", ErrInvalidValue, f.Name, s, f.Width, f.Max(), strings.Join(l.ValidValues(f), ", "))
+	}
 	if err != nil {
-		return 0, fmt.Errorf("%w: %s=%s is neither a number nor a value name (valid: %s)", ErrInvalidValue, f.Name, s, strings.Join(l.ValidValues(f), ", "))
+		return 0, fmt.Errorf("%w: %s=%s: %v (valid: %s)", ErrInvalidValue, f.Name, s, err, strings.Join(l.ValidValues(f), ", "))
 	}
 	raw := uint32(n)
-	if raw > f.Max() {
-		return 0, fmt.Errorf("%w: %s=%s does not fit in %d bits (valid: %s)", ErrInvalidValue, f.Name, s, f.Width, strings.Join(l.ValidValues(f), ", "))
-	}
 	if f.Kind == KindEnum {
 		return l.checkEnum(f, raw)
 	}
 	return raw, nil
+}
+
+// parseNumber reads 0x-prefixed hexadecimal or plain decimal; a number too
+// large for 64 bits wraps strconv.ErrRange.
+func parseNumber(s string) (uint64, error) {
+	const syntax = "neither a value name nor a number (numbers are 0x-prefixed hexadecimal, e.g. 0x1F, or plain decimal, e.g. 31)"
+	digits, base := s, 10
+	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+		digits, base = s[2:], 16
+	}
+	for _, c := range digits {
+		ok := c >= '0' && c <= '9' || base == 16 && (c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F')
+		if !ok {
+			return 0, errors.New(syntax)
+		}
+	}
+	if base == 10 && len(digits) > 1 && digits[0] == '0' {
+		return 0, fmt.Errorf("a leading 0 is ambiguous (octal is not read): write %s in decimal without the 0, or with 0x for hexadecimal", strings.TrimLeft(digits, "0"))
+	}
+	n, err := strconv.ParseUint(digits, base, 64)
+	if err != nil {
+		if errors.Is(err, strconv.ErrRange) {
+			return 0, strconv.ErrRange
+		}
+		return 0, errors.New(syntax)
+	}
+	return n, nil
 }
 
 // checkEnum accepts raw if it is one of f's values on this line.

@@ -179,7 +179,7 @@ func TestRoundTripEveryField(t *testing.T) {
 
 // valueTexts lists the ways a user may write v: hex, decimal, and the name.
 func valueTexts(l *Layout, f *Field, v uint32) []string {
-	out := []string{fmt.Sprintf("0x%X", v), fmt.Sprintf("%d", v), fmt.Sprintf("%#b", v)}
+	out := []string{fmt.Sprintf("0x%X", v), fmt.Sprintf("%d", v)}
 	if fv := l.DecodeField(f, f.Set(0, v)); fv.Name != "" {
 		out = append(out, fv.Name, strings.ToLower(fv.Name))
 	}

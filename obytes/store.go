@@ -15,9 +15,21 @@ import (
 // pending-write journal).
 const StateDirEnv = "STPROBE_STATE_DIR"
 
-// File names inside the state directory.
+// File names inside the state directory:
+//
+//	audit.jsonl          append-only audit log, one JSON record a line
+//	backups/ob-UID-TIME.json
+//	                     every option byte before a write
+//	journal/UID.json     the pending-write journal of one chip
+//	locks/UID.lock       held (flock) while a write to that chip runs
+//	pending-write.json   the single journal of earlier versions, still read
+//
+// Every file is written whole (temporary file, sync, rename) or appended
+// and synced; every file read must be a regular file of bounded size.
 const (
-	AuditFile   = "audit.jsonl"
+	AuditFile = "audit.jsonl"
+	// JournalFile is the single journal of earlier versions; journals are
+	// now per chip (see JournalPath).
 	JournalFile = "pending-write.json"
 	backupsDir  = "backups"
 )
@@ -51,71 +63,121 @@ type Backup struct {
 }
 
 // WriteBackup saves every option byte of the snapshot to a new timestamped
-// JSON file under dir/backups and returns its path. The file is synced
-// before WriteBackup returns.
+// JSON file under dir/backups and returns its path. The file appears whole
+// or not at all: it is written to a temporary file, synced, then linked
+// into place and the directory synced.
 func WriteBackup(dir string, l *Layout, uid string, s *Snapshot, now time.Time) (string, error) {
+	if err := ensureDir(dir); err != nil {
+		return "", err
+	}
 	bdir := filepath.Join(dir, backupsDir)
 	if err := os.MkdirAll(bdir, 0o700); err != nil {
-		return "", fmt.Errorf("creating backup directory: %w", err)
+		return "", fmt.Errorf("file: creating backup directory: %w", err)
 	}
 	b := Backup{Time: now.UTC(), DevID: l.DevID, LineName: l.LineName, UID: uid, Snapshot: s, Fields: l.DecodeAll(s.Cur)}
 	data, err := json.MarshalIndent(b, "", "  ")
 	if err != nil {
 		return "", fmt.Errorf("encoding backup: %w", err)
 	}
-	id := uid
-	if id == "" {
-		id = "no-uid"
-	}
-	base := fmt.Sprintf("ob-%s-%s", id, now.UTC().Format("20060102T150405.000000000Z"))
-	for i := 0; ; i++ {
+	data = append(data, '\n')
+	base := fmt.Sprintf("ob-%s-%s", fileKey(uid), now.UTC().Format("20060102T150405.000000000Z"))
+	for i := 0; i < 1000; i++ {
 		name := base + ".json"
 		if i > 0 {
 			name = fmt.Sprintf("%s-%d.json", base, i)
 		}
 		path := filepath.Join(bdir, name)
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		err := createFileDurable(path, data)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
 		if err != nil {
-			return "", fmt.Errorf("creating backup file: %w", err)
-		}
-		if _, err := f.Write(append(data, '\n')); err != nil {
-			f.Close()
-			return "", fmt.Errorf("writing backup %s: %w", path, err)
-		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return "", fmt.Errorf("syncing backup %s: %w", path, err)
-		}
-		if err := f.Close(); err != nil {
-			return "", fmt.Errorf("closing backup %s: %w", path, err)
+			return "", fmt.Errorf("file: backup %s: %w", path, err)
 		}
 		return path, nil
 	}
+	return "", fmt.Errorf("file: no free backup name for %s in %s", base, bdir)
 }
 
-// ReadBackup loads a backup file.
+// ReadBackup loads a backup file (a regular file of bounded size) and
+// checks it (see DecodeBackup).
 func ReadBackup(path string) (*Backup, error) {
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path, "backup", maxBackupSize)
 	if err != nil {
-		return nil, fmt.Errorf("reading backup: %w", err)
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			return nil, fmt.Errorf("file: reading backup: %w", err)
+		}
+		return nil, err
 	}
 	b, err := DecodeBackup(data)
 	if err != nil {
-		return nil, fmt.Errorf("backup %s: %w", path, err)
+		return nil, fmt.Errorf("file: backup %s: %w", path, err)
 	}
 	return b, nil
 }
 
-// DecodeBackup decodes the content of a backup file.
+// ErrIncompleteBackup is wrapped when a backup lacks registers of its
+// chip's layout: restoring from it would silently leave those unrestored.
+var ErrIncompleteBackup = errors.New("the backup does not hold every option-byte register")
+
+// DecodeBackup decodes the content of a backup file and checks that it
+// names a known chip line and holds every register of that line's layout.
 func DecodeBackup(data []byte) (*Backup, error) {
 	var b Backup
 	if err := json.Unmarshal(data, &b); err != nil {
 		return nil, fmt.Errorf("decoding backup: %w", err)
 	}
+	if err := b.Check(); err != nil {
+		return nil, err
+	}
 	return &b, nil
+}
+
+// Check verifies that the backup holds the _CUR value of every register of
+// its chip's layout.
+func (b *Backup) Check() error {
+	l, err := ForDevID(b.DevID)
+	if err != nil {
+		return fmt.Errorf("backup of DEV_ID 0x%03X: %w", b.DevID, err)
+	}
+	if b.Snapshot == nil || len(b.Snapshot.Cur) == 0 {
+		return fmt.Errorf("%w: it holds no register values", ErrIncompleteBackup)
+	}
+	var missing []string
+	for _, r := range l.Registers {
+		if _, ok := b.Snapshot.Cur[r.Name]; !ok {
+			missing = append(missing, r.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w of %s: %s missing; restore from a complete backup (nothing was planned)", ErrIncompleteBackup, l.LineName, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// RestoreAssignments plans the return of the chip whose layout is l, UID
+// uid and current _CUR values cur to the backup's values. It refuses a
+// backup of another line or chip, or one that lacks registers.
+func (b *Backup) RestoreAssignments(l *Layout, uid string, cur map[string]uint32) ([]Assignment, error) {
+	if err := b.Check(); err != nil {
+		return nil, err
+	}
+	switch {
+	case b.DevID != l.DevID:
+		return nil, fmt.Errorf("the backup holds the option bytes of an %s; this chip is an %s", b.LineName, l.LineName)
+	case b.UID != uid:
+		return nil, fmt.Errorf("the backup holds the option bytes of the chip with UID %s; this chip's UID is %s (backups are restored only to the chip they came from)", b.UID, uid)
+	}
+	for _, r := range l.Registers {
+		if _, ok := cur[r.Name]; !ok {
+			return nil, fmt.Errorf("target: the chip's %s was not read; read the option bytes again", r.Name)
+		}
+	}
+	as := l.AssignmentsTo(cur, b.Snapshot.Cur)
+	if len(as) == 0 {
+		return nil, ErrNoChange
+	}
+	return as, nil
 }
 
 // AuditRecord is one line of the append-only audit log.
@@ -132,181 +194,64 @@ type AuditRecord struct {
 	Result      string            `json:"result"`
 	Error       string            `json:"error,omitempty"`
 	Backup      string            `json:"backup,omitempty"`
+	// Outcome says what the chip holds: one of the Outcome… constants.
+	Outcome string `json:"outcome,omitempty"`
+	// Registers are the register values read last (OPTCR, <REG>_CUR,
+	// <REG>_PRG) when the write did not end cleanly.
+	Registers map[string]uint32 `json:"registers,omitempty"`
+	// Journal is the pending-write journal that stays (or was cleared or
+	// set aside, for the journal results).
+	Journal string `json:"journal,omitempty"`
+	// Note is free text (the copy a discarded journal was moved to).
+	Note string `json:"note,omitempty"`
 }
 
-// AppendAudit appends one JSON line to dir/audit.jsonl.
+// Audit results besides "ok", "refused", "failed" and "cancelled".
+const (
+	ResultJournalCleared   = "journal cleared"
+	ResultJournalDiscarded = "journal discarded"
+)
+
+// AppendAudit appends one JSON line to dir/audit.jsonl, under a lock on the
+// file, and syncs it; on failure nothing of the line stays.
 func AppendAudit(dir string, r AuditRecord) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("creating state directory: %w", err)
+	if err := ensureDir(dir); err != nil {
+		return err
 	}
 	data, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("encoding audit record: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, AuditFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("opening audit log: %w", err)
-	}
-	if _, err := f.Write(append(data, '\n')); err != nil {
-		f.Close()
-		return fmt.Errorf("writing audit log: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("syncing audit log: %w", err)
-	}
-	return f.Close()
+	return appendLine(filepath.Join(dir, AuditFile), append(data, '\n'))
 }
 
 // ReadAudit loads every record of dir/audit.jsonl (none when it does not
-// exist).
+// exist). The log must be a regular file of bounded size.
 func ReadAudit(dir string) ([]AuditRecord, error) {
-	data, err := os.ReadFile(filepath.Join(dir, AuditFile))
+	path := filepath.Join(dir, AuditFile)
+	data, err := readBounded(path, "audit log", maxAuditSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading audit log: %w", err)
+		if errors.Is(err, ErrNotRegular) || errors.Is(err, ErrTooLarge) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("file: reading audit log: %w", err)
 	}
 	var out []AuditRecord
 	for i, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
 		if line == "" {
 			continue
 		}
+		if len(line) > maxAuditLineSize {
+			return out, fmt.Errorf("file: audit log %s line %d is longer than %d bytes", path, i+1, maxAuditLineSize)
+		}
 		var r AuditRecord
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			return out, fmt.Errorf("audit log line %d: %w", i+1, err)
+			return out, fmt.Errorf("file: audit log %s line %d: %w", path, i+1, err)
 		}
 		out = append(out, r)
 	}
 	return out, nil
-}
-
-// Journal is the pending-write record: written before OPTSTRT, removed once
-// the result is verified. Finding one means a write was interrupted or
-// failed, and the chip may hold neither the old nor the new values.
-type Journal struct {
-	Time        time.Time         `json:"time"`
-	ChipUID     string            `json:"chip_uid"`
-	Line        string            `json:"line"`
-	ProbeSerial string            `json:"probe_serial"`
-	Phase       string            `json:"phase"`
-	Changes     []string          `json:"changes"`
-	Before      map[string]uint32 `json:"before"`
-	Want        map[string]uint32 `json:"want"`
-	Backup      string            `json:"backup"`
-	// Failure is filled in when the executor saw the write fail.
-	Failure string `json:"failure,omitempty"`
-	// Seen are the register values read when it failed.
-	Seen map[string]uint32 `json:"seen,omitempty"`
-}
-
-// String tells the user what the journal means.
-func (j *Journal) String() string {
-	what := "was interrupted"
-	if j.Failure != "" {
-		what = "failed (" + j.Failure + ")"
-	}
-	return fmt.Sprintf("an option-byte write to chip %s (%s) at %s %s during phase %q (%s); the backup taken before it is %s. Read the option bytes to see what the chip holds now.",
-		j.ChipUID, j.Line, j.Time.Format(time.RFC3339), what, j.Phase, strings.Join(j.Changes, " "), j.Backup)
-}
-
-// Outcome compares the journal with the chip's current _CUR values and
-// says whether the recorded write took effect: "applied", "not applied"
-// (every register still holds its value from before) or "partly applied".
-// It returns "unknown" when the journal records no wanted values or the
-// chip's registers are missing.
-func (j *Journal) Outcome(cur map[string]uint32) string {
-	if len(j.Want) == 0 || cur == nil {
-		return "unknown"
-	}
-	applied, kept := 0, 0
-	for name, want := range j.Want {
-		got, ok := cur[name]
-		switch {
-		case !ok:
-			return "unknown"
-		case got == want:
-			applied++
-		case got == j.Before[name]:
-			kept++
-		}
-	}
-	switch {
-	case applied == len(j.Want):
-		return "applied"
-	case kept == len(j.Want):
-		return "not applied"
-	}
-	return "partly applied"
-}
-
-// writeJournal stores j atomically (temp file, sync, rename).
-func writeJournal(dir string, j *Journal) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("creating state directory: %w", err)
-	}
-	data, err := json.MarshalIndent(j, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding journal: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, JournalFile+".*")
-	if err != nil {
-		return fmt.Errorf("creating journal: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing journal: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("syncing journal: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("closing journal: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, JournalFile)); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("placing journal: %w", err)
-	}
-	return nil
-}
-
-// CheckJournal reports an interrupted or failed write recorded in dir: nil,
-// nil when there is none.
-func CheckJournal(dir string) (*Journal, error) {
-	data, err := os.ReadFile(filepath.Join(dir, JournalFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading pending-write journal: %w", err)
-	}
-	j, err := DecodeJournal(data)
-	if err != nil {
-		return nil, fmt.Errorf("pending-write journal %s is damaged (a write was interrupted): %w", filepath.Join(dir, JournalFile), err)
-	}
-	return j, nil
-}
-
-// DecodeJournal decodes the content of a pending-write journal file.
-func DecodeJournal(data []byte) (*Journal, error) {
-	var j Journal
-	if err := json.Unmarshal(data, &j); err != nil {
-		return nil, err
-	}
-	return &j, nil
-}
-
-// ClearJournal removes the pending-write journal once the user has looked
-// at the chip.
-func ClearJournal(dir string) error {
-	err := os.Remove(filepath.Join(dir, JournalFile))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("removing pending-write journal: %w", err)
-	}
-	return nil
 }

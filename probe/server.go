@@ -22,7 +22,9 @@ const (
 	srvClientAPI   = 1  // API version this client speaks (as OpenOCD)
 	srvMaxDevices  = 64 // a larger device count is taken as a broken reply
 	srvBusyRetries = 8
-	srvDefaultWait = 3 * time.Second // per request when ctx has no deadline
+	srvDefaultWait = 3 * time.Second        // per request at most, and when ctx has no deadline
+	srvDialTimeout = 3 * time.Second        // per dial, whatever ctx allows
+	srvCancelGrace = 500 * time.Millisecond // for the reply of a request cancelled while out
 )
 
 // ServerStatusError is a non-OK status word from stlink-server.
@@ -88,7 +90,9 @@ func dialServer(ctx context.Context, addr string) (*serverConn, error) {
 	if addr == "" {
 		addr = DefaultServerAddr
 	}
-	var d net.Dialer
+	// A server that drops connection attempts would otherwise hold the
+	// dial for the system's SYN retries (over two minutes).
+	d := net.Dialer{Timeout: srvDialTimeout}
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, serverFailure(ctx, addr, err)
@@ -105,16 +109,34 @@ func (s *serverConn) do(ctx context.Context, req stlinkserver.Request) ([]byte, 
 	return resp, s.roundTrip(ctx, req.Encode(), resp)
 }
 
-// roundTrip sends req and reads exactly len(resp) bytes, under ctx.
+// roundTrip sends req and reads exactly len(resp) bytes, under ctx. A ctx
+// already done sends nothing (and leaves the connection in step).
 func (s *serverConn) roundTrip(ctx context.Context, req, resp []byte) error {
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(srvDefaultWait)
+	if err := ctx.Err(); err != nil {
+		return errNotSent{serverFailure(ctx, s.addr, err)}
+	}
+	// Every request is bounded, even under a generous ctx: the server
+	// answers in milliseconds or not at all.
+	deadline := time.Now().Add(srvDefaultWait)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
 	}
 	if err := s.c.SetDeadline(deadline); err != nil {
 		return serverFailure(ctx, s.addr, err)
 	}
-	stop := context.AfterFunc(ctx, func() { _ = s.c.SetDeadline(time.Unix(1, 0)) })
+	// A cancel while the request is out gives the reply a short grace
+	// instead of cutting it: the server answers in milliseconds, and a
+	// connection cut mid-reply is out of step and lost for the undo that
+	// usually follows a cancel. A passed deadline cuts at once.
+	stop := context.AfterFunc(ctx, func() {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			if grace := time.Now().Add(srvCancelGrace); grace.Before(deadline) {
+				_ = s.c.SetDeadline(grace)
+			}
+			return
+		}
+		_ = s.c.SetDeadline(time.Unix(1, 0))
+	})
 	defer stop()
 	if _, err := s.c.Write(req); err != nil {
 		return serverFailure(ctx, s.addr, err)
@@ -207,11 +229,38 @@ func ListServer(ctx context.Context, addr string) ([]Info, error) {
 	return out, nil
 }
 
+// errNotSent marks a request that was not sent (ctx was already done): the
+// connection is still in step.
+type errNotSent struct{ error }
+
+func (e errNotSent) Unwrap() error { return e.error }
+
+// ErrProbeInUse is wrapped when a probe is already opened by another client
+// of the same stlink-server and the caller did not ask to share it.
+var ErrProbeInUse = errors.New("the ST-LINK is already opened by another client of stlink-server")
+
+// ServerOpenOptions are the choices of OpenServerWith.
+type ServerOpenOptions struct {
+	// Share opens a probe even when another client of the server has it
+	// open (their commands are then interleaved, one at a time). Without
+	// it such a probe is refused with ErrProbeInUse.
+	Share bool
+}
+
 // OpenServer opens a probe through stlink-server at addr: the one with the
 // given serial, or the first one no other client uses when serial is "".
-// A dropped connection surfaces as ErrDisconnected, a missed deadline as
-// ErrTimeout (after which the connection is closed).
+// A probe another client has open is refused (see OpenServerWith to share
+// it). A dropped connection surfaces as ErrDisconnected, a missed deadline
+// as ErrTimeout (after which the connection is closed).
 func OpenServer(ctx context.Context, addr, serial string) (Transport, Info, error) {
+	return OpenServerWith(ctx, addr, serial, ServerOpenOptions{})
+}
+
+// OpenServerWith is OpenServer with options. Without Share, a probe the
+// server lists as used is refused, as OpenOCD does. (Two clients opening a
+// free probe at the same instant are not told apart: the server's client
+// count request is not confirmed against ST's server, so it is not used.)
+func OpenServerWith(ctx context.Context, addr, serial string, o ServerOpenOptions) (Transport, Info, error) {
 	s, err := dialServer(ctx, addr)
 	if err != nil {
 		return nil, Info{}, err
@@ -236,6 +285,10 @@ func OpenServer(ctx context.Context, addr, serial string) (Transport, Info, erro
 		}
 		return nil, Info{}, fmt.Errorf("stlink-server at %s: no ST-LINK with serial %s", addrOrDefault(addr), serial)
 	}
+	if pick.Used && !o.Share {
+		s.c.Close()
+		return nil, Info{}, inUse(addr, pick.Serial)
+	}
 	resp, err := s.do(ctx, stlinkserver.Request{Op: stlinkserver.OpOpenDev, DeviceID: pick.ID})
 	if err != nil {
 		s.c.Close()
@@ -252,6 +305,17 @@ func OpenServer(ctx context.Context, addr, serial string) (Transport, Info, erro
 	t := &serverTransport{s: s, id: id}
 	return t, serverInfo(*pick, addr), nil
 }
+
+// inUse is the refusal of a probe another client has open.
+func inUse(addr, serial string) error {
+	return &usbLayerError{fmt.Errorf("stlink-server at %s: %w (serial %s): close the other tool (STM32CubeProgrammer, OpenOCD, another stprobe) or ask to share the probe", addrOrDefault(addr), ErrProbeInUse, serial)}
+}
+
+// usbLayerError puts an error in the USB layer (the probe is out of reach).
+type usbLayerError struct{ error }
+
+func (e *usbLayerError) Layer() Layer  { return LayerUSB }
+func (e *usbLayerError) Unwrap() error { return e.error }
 
 func addrOrDefault(addr string) string {
 	if addr == "" {
@@ -286,6 +350,10 @@ func (t *serverTransport) Xfer(ctx context.Context, cmd [16]byte, out, in []byte
 	}
 	for try := 0; ; try++ {
 		resp, err := t.s.do(ctx, req)
+		var notSent errNotSent
+		if errors.As(err, &notSent) {
+			return notSent.error
+		}
 		if err != nil {
 			// the stream is out of step after a failure: drop it
 			t.s.c.Close()

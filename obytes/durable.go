@@ -1,0 +1,216 @@
+package obytes
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Size limits of the files the package reads. A file larger than its limit
+// is refused instead of read whole.
+const (
+	maxJournalSize   = 1 << 20  // a journal is a few KiB
+	maxBackupSize    = 4 << 20  // a backup is a few tens of KiB
+	maxAuditLineSize = 1 << 20  // one audit record
+	maxAuditSize     = 64 << 20 // the whole audit log, for ReadAudit
+)
+
+// ErrStateDir is wrapped when the state directory cannot be used (it is a
+// file, or cannot be created).
+var ErrStateDir = errors.New("the state directory is unusable")
+
+// checkStateDir accepts a missing directory (it is created on the first
+// write) or an existing one; anything else is a usage problem, not an
+// interrupted write.
+func checkStateDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("file: %w: %v", ErrStateDir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("file: %w: %s is a %s, not a directory; remove it or choose another state directory (--state-dir or %s)", ErrStateDir, dir, kindOf(fi.Mode()), StateDirEnv)
+	}
+	return nil
+}
+
+// ensureDir creates dir (and its parents) and checks that it is a directory.
+func ensureDir(dir string) error {
+	if err := checkStateDir(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("file: %w: creating %s: %v", ErrStateDir, dir, err)
+	}
+	return nil
+}
+
+// kindOf names a file mode for a message.
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return "regular file"
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeSymlink != 0:
+		return "symbolic link"
+	}
+	return "special file"
+}
+
+// ErrNotRegular is wrapped when a file to read is a FIFO, a device or
+// anything else but a regular file.
+var ErrNotRegular = errors.New("not a regular file")
+
+// ErrTooLarge is wrapped when a file to read exceeds its size limit.
+var ErrTooLarge = errors.New("file too large")
+
+// readBounded reads a regular file of at most max bytes. It never blocks on
+// a FIFO and never reads a device: what is not a regular file is refused.
+// what names the file for messages ("backup", "journal").
+func readBounded(path, what string, max int64) ([]byte, error) {
+	f, err := openNoBlock(path)
+	if err != nil {
+		return nil, err // callers test fs.ErrNotExist
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("file: %s %s: %w", what, path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("file: %s %s is a %s: %w; give the path of a %s file", what, path, kindOf(fi.Mode()), ErrNotRegular, what)
+	}
+	if fi.Size() > max {
+		return nil, fmt.Errorf("file: %s %s is %d bytes, more than any %s can be (%d): %w", what, path, fi.Size(), what, max, ErrTooLarge)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("file: reading %s %s: %w", what, path, err)
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("file: %s %s grew past %d bytes while read: %w", what, path, max, ErrTooLarge)
+	}
+	return data, nil
+}
+
+// writeFileAtomic replaces path with data durably: a temporary file in the
+// same directory, written and synced, renamed over path, then the directory
+// synced. A failure leaves path as it was.
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("file: creating a temporary file in %s: %w", dir, err)
+	}
+	name := tmp.Name()
+	if err := writeSyncClose(tmp, data); err != nil {
+		os.Remove(name)
+		return fmt.Errorf("file: writing %s: %w", path, err)
+	}
+	if err := os.Rename(name, path); err != nil {
+		os.Remove(name)
+		return fmt.Errorf("file: placing %s: %w", path, err)
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("file: syncing directory %s after writing %s: %w", dir, path, err)
+	}
+	return nil
+}
+
+// createFileDurable writes data to a new file at path (failing when it
+// exists) durably: temporary file, sync, hard link to path, directory sync.
+// It never leaves a truncated file at path.
+func createFileDurable(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("file: creating a temporary file in %s: %w", dir, err)
+	}
+	name := tmp.Name()
+	defer os.Remove(name)
+	if err := writeSyncClose(tmp, data); err != nil {
+		return fmt.Errorf("file: writing %s: %w", path, err)
+	}
+	if err := os.Link(name, path); err != nil {
+		return err // callers test fs.ErrExist
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("file: syncing directory %s after writing %s: %w", dir, path, err)
+	}
+	return nil
+}
+
+func writeSyncClose(f *os.File, data []byte) error {
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// syncDir makes a rename or a new link in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	if err := d.Sync(); err != nil && !errors.Is(err, errSyncUnsupported) {
+		d.Close()
+		return err
+	}
+	return d.Close()
+}
+
+// appendLine appends line (which ends in '\n') to path under an exclusive
+// lock on the file and syncs it. When the write or the sync fails, the file
+// is cut back to its previous length so that no half record stays.
+func appendLine(path string, line []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("file: opening %s: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("file: %s: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("file: %s is a %s: %w", path, kindOf(fi.Mode()), ErrNotRegular)
+	}
+	unlock, err := lockFile(f, 5*time.Second)
+	if err != nil {
+		return fmt.Errorf("file: locking %s: %w", path, err)
+	}
+	defer unlock()
+	if fi, err = f.Stat(); err != nil {
+		return fmt.Errorf("file: %s: %w", path, err)
+	}
+	size := fi.Size()
+	if _, err := f.Write(line); err != nil {
+		_ = f.Truncate(size)
+		return fmt.Errorf("file: appending to %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Truncate(size)
+		return fmt.Errorf("file: syncing %s: %w", path, err)
+	}
+	return nil
+}
