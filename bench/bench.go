@@ -50,8 +50,10 @@ type Bench struct {
 	idle time.Duration
 
 	// owned by the loop goroutine once Open returns
-	link *probe.Link
-	sim  *sim.Probe
+	link     *probe.Link
+	sim      *sim.Probe
+	sel      Selector
+	linkOpts []probe.Option
 
 	jobs    chan *job
 	quit    chan struct{}

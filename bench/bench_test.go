@@ -470,3 +470,19 @@ func TestMemoryReadWrite(t *testing.T) {
 		}
 	}
 }
+
+func TestApplyReopensADeadLink(t *testing.T) {
+	b, tok := openSimBench(t, "h563-open", Options{})
+	ctx := context.Background()
+	// what the write path's Reopen hook does, as a job on the bench
+	err := b.run(ctx, tok, "reopen", limitShort, func(ctx context.Context) error {
+		_, err := b.reopenAP1(ctx)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("reopen on the simulated bench: %v", err)
+	}
+	if _, err := b.ReadOptionBytes(ctx, tok, OBRequest{}); err != nil {
+		t.Errorf("a job on the reopened link: %v", err)
+	}
+}

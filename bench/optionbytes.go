@@ -273,6 +273,7 @@ func (b *Bench) apply(ctx context.Context, r ApplyRequest, who string) (*ApplyRe
 		Confirm: r.Confirm, OverrideBrick: r.OverrideBrick, StateDir: r.StateDir,
 		User: who, ProbeSerial: b.Snapshot().Probe.Serial,
 		Reconnect: b.reconnectAP1,
+		Reopen:    b.reopenAP1,
 		Events: func(e obytes.Event) {
 			b.publish(func(m EventMeta) Event { return ApplyStep{EventMeta: m, Step: e} })
 		},
@@ -294,6 +295,17 @@ func (b *Bench) apply(ctx context.Context, r ApplyRequest, who string) (*ApplyRe
 		})
 	}
 	return res, err
+}
+
+// reopenAP1 is the apply's Reopen hook: a new link to the probe when the
+// old one died, connected Hot Plug on AP1 (or on AP0, wrapping
+// obytes.ErrCoreAPClosed, when AP1 stays closed).
+func (b *Bench) reopenAP1(ctx context.Context) (obytes.Target, error) {
+	l, err := b.reopen(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return l, b.reconnectAP1(ctx)
 }
 
 // reconnectAP1 is the apply's Reconnect hook: Hot Plug on AP1 again; when

@@ -19,6 +19,9 @@ type Selector struct {
 	Serial string // probe serial number
 	Server string // stlink-server HOST:PORT
 	Sim    string // simulated scenario name
+	// Share opens a probe of the stlink-server that another client is
+	// using (their commands interleave); without it such a probe is refused.
+	Share bool
 }
 
 // Check rejects selectors that contradict each other or name no simulated
@@ -62,7 +65,7 @@ func Open(ctx context.Context, sel Selector, o Options) (b *Bench, notice string
 			return nil, "", fmt.Errorf("--probe %s: the simulated bench %q has one probe, serial %s (drop --probe, or drop --sim to use a real probe)", sel.Serial, sel.Sim, serial)
 		}
 	case sel.Server != "":
-		t, info, oerr := probe.OpenServer(ctx, sel.Server, sel.Serial)
+		t, info, oerr := probe.OpenServerWith(ctx, sel.Server, sel.Serial, probe.ServerOpenOptions{Share: sel.Share})
 		if oerr != nil {
 			return nil, "", fmt.Errorf("opening the probe: %w", oerr)
 		}
@@ -93,6 +96,7 @@ func Open(ctx context.Context, sel Selector, o Options) (b *Bench, notice string
 		return nil, "", err
 	}
 	fwd.set(b)
+	b.sel, b.linkOpts = sel, opts
 	if notice != "" {
 		b.Notify(notice)
 		b.log.Info(notice)
@@ -150,4 +154,35 @@ func (f *forwarder) event(e probe.Event) {
 	}
 	f.b.mu.Unlock()
 	f.b.publish(func(m EventMeta) Event { return ProbeProgress{EventMeta: m, Job: kind, Progress: e} })
+}
+
+// reopen replaces a link whose transport died (a server restarted, a
+// stalled round trip) by a new one to the same probe, and returns it. It
+// runs on the owner goroutine, inside a job.
+func (b *Bench) reopen(ctx context.Context) (*probe.Link, error) {
+	var t probe.Transport
+	var err error
+	switch {
+	case b.sim != nil:
+		t = b.sim // in-process: the same simulated probe, a new link
+	case b.sel.Server != "":
+		_ = b.link.Close() // the server must see the old client go before the probe is free
+		t, _, err = probe.OpenServerWith(ctx, b.sel.Server, b.state.Probe.Serial, probe.ServerOpenOptions{Share: b.sel.Share})
+	default:
+		_ = b.link.Close()
+		t, _, err = probe.OpenUSB(ctx, b.state.Probe.Serial)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reopening the probe: %w", err)
+	}
+	l, err := probe.NewLink(ctx, t, b.linkOpts...)
+	if err != nil {
+		if b.sim == nil {
+			t.Close()
+		}
+		return nil, fmt.Errorf("reopening the probe: %w", err)
+	}
+	b.link = l
+	b.log.Info("probe reopened")
+	return l, nil
 }
