@@ -1,0 +1,16 @@
+package tui
+
+import (
+	"github.com/stprobe/stprobe/tui/common"
+	"github.com/stprobe/stprobe/tui/matrix"
+)
+
+// newPanes builds the session's panes, in tab order (common.PaneID).
+func newPanes(c *common.Context) []common.Pane {
+	return []common.Pane{
+		matrix.New(c),
+		&placeholder{c: c, title: "Option bytes", text: "The option-byte pane is not built into this console yet."},
+		&placeholder{c: c, title: "Debug auth", text: "The debug-authentication pane is not built into this console yet."},
+		&placeholder{c: c, title: "Log", text: "The log is not built yet."},
+	}
+}
