@@ -2,6 +2,7 @@ package tui
 
 import (
 	"github.com/stprobe/stprobe/tui/common"
+	"github.com/stprobe/stprobe/tui/logpane"
 	"github.com/stprobe/stprobe/tui/matrix"
 )
 
@@ -11,6 +12,6 @@ func newPanes(c *common.Context) []common.Pane {
 		matrix.New(c),
 		&placeholder{c: c, title: "Option bytes", text: "The option-byte pane is not built into this console yet."},
 		&placeholder{c: c, title: "Debug auth", text: "The debug-authentication pane is not built into this console yet."},
-		&placeholder{c: c, title: "Log", text: "The log is not built yet."},
+		logpane.New(c),
 	}
 }
