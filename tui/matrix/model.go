@@ -270,20 +270,19 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	return m, nil
 }
 
-// jobDone reports the end of a job this pane started.
+// jobDone reports the end of a job this pane started. The grid follows
+// the bench's events only (they may still be on their way when the job's
+// result arrives), so this only tells the user.
 func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 	switch msg.Kind {
 	case kindSweep:
-		m.live, m.trying = false, nil
-		if res, ok := msg.Value.(*bench.SweepResult); ok && res != nil && res.Matrix != nil {
-			m.load(bench.Snapshot{Matrix: res.Matrix, Findings: res.Findings})
-		}
+		res, _ := msg.Value.(*bench.SweepResult)
 		switch {
-		case msg.Err == nil:
-			return common.Status(m.summary())
+		case msg.Err == nil && res != nil:
+			return common.Status(summary(res.Matrix, res.Findings))
 		case errors.Is(msg.Err, context.Canceled):
 			return common.Status("sweep cancelled: the matrix is partial")
-		default:
+		case msg.Err != nil:
 			return common.StatusErr("sweep: " + msg.Err.Error())
 		}
 	case kindDiscover:
@@ -297,18 +296,18 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 	return nil
 }
 
-// summary counts the matrix's outcomes in one line.
-func (m *Model) summary() string {
-	if m.matrix == nil {
+// summary counts a matrix's outcomes in one line.
+func summary(mx *sweep.Matrix, findings []sweep.Finding) string {
+	if mx == nil {
 		return "sweep done"
 	}
 	var parts []string
 	for _, o := range sweep.Outcomes() {
-		if n := m.matrix.Count(o); n > 0 {
+		if n := mx.Count(o); n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, lookOf(o).word))
 		}
 	}
-	return fmt.Sprintf("sweep done: %s; %d findings", strings.Join(parts, ", "), len(m.findings))
+	return fmt.Sprintf("sweep done: %s; %d findings", strings.Join(parts, ", "), len(findings))
 }
 
 // key handles a key press.

@@ -39,17 +39,20 @@ func (m *Model) View() string {
 		right := m.findingsView(rightW, m.h, leftW+1, 0)
 		return join(clip(left, leftW, m.h), right, leftW, m.h, st.Muted.Render("│"))
 	}
-	// narrow: the grid, then the cell's details or the selected finding,
-	// then the findings' titles.
+	// narrow: the grid, the cell's details and the findings' titles; or,
+	// when the findings have the focus, the findings alone.
+	if m.area == areaFindings {
+		out := []string{m.statusLine()}
+		out = append(out, m.findingsView(m.w, m.h-1, 0, 1)...)
+		return strings.Join(clip(out, m.w, m.h), "\n")
+	}
 	out := left
 	rest := m.h - len(out)
-	if m.area == areaGrid {
-		d := m.details(m.w - 2)
-		if len(m.findings) > 0 {
-			d = d[:min(len(d), max(2, rest-min(len(m.findings), 4)-1))]
-		}
-		out = append(out, d...)
+	d := m.details(m.w - 2)
+	if len(m.findings) > 0 {
+		d = d[:min(len(d), max(2, rest-min(len(m.findings), 4)-1))]
 	}
+	out = append(out, d...)
 	if rest = m.h - len(out); rest > 1 {
 		out = append(out, m.findingsView(m.w, rest, 0, len(out))...)
 	}
@@ -280,18 +283,21 @@ func (m *Model) findingsView(w, h, x0, y0 int) []string {
 		if !expand || i != m.selF {
 			continue
 		}
-		room := h - len(out) - (len(m.findings) - 1 - i) - 1
-		var body []string
-		if w >= 60 && m.area == areaFindings || m.w >= wide {
-			body = append(body, wrapStyled(st.Normal, "   "+f.Detail, w)...)
-		}
-		body = append(body, wrapStyled(st.Info, "   Next: "+f.Next, w)...)
+		room := h - len(out) - (len(m.findings) - 1 - i)
 		acts := m.actions(f)
-		if room > 0 && len(acts) > 0 {
+		if len(acts) > 0 {
 			room-- // keep a line for the actions
 		}
+		body := wrapStyled(st.Info, "   Next: "+f.Next, w)
+		if m.area == areaFindings {
+			body = append(body, wrapStyled(st.Normal, "   "+f.Detail, w)...)
+		}
+		if room < 1 {
+			room = 1
+		}
 		if len(body) > room {
-			body = body[max(0, len(body)-max(room, 0)):] // keep the end: "Next" matters most
+			body = body[:room]
+			body[room-1] = truncate(body[room-1], w-1) + "…"
 		}
 		out = append(out, body...)
 		if len(acts) > 0 && len(out) < h {
