@@ -63,6 +63,11 @@ type Model struct {
 	input     textinput.Model
 
 	zones []zone // where things were drawn, for the mouse
+
+	// caches of drawn texts, valid for cacheStyles
+	cacheStyles *common.Styles
+	wrapCache   map[wrapKey][]string
+	cellCache   map[cellKey]string
 }
 
 // zone is a clickable region of the last View.

@@ -2,10 +2,12 @@ package matrix
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/stprobe/stprobe/probe/sweep"
 )
@@ -114,24 +116,46 @@ func (m *Model) grid() []string {
 	return lines
 }
 
+// cellKey names a drawn grid cell in the cache.
+type cellKey struct {
+	o     sweep.Outcome
+	state int // 0 done, 1 being tried, 2 waiting, 3 not in this sweep
+	sel   bool
+}
+
 // cellText draws one grid cell.
 func (m *Model) cellText(k sweep.Key, r, ci int) string {
-	st := m.c.Styles
-	sel := m.area == areaGrid && r == m.selR && ci == m.selC
-	var s string
+	ck := cellKey{sel: m.area == areaGrid && r == m.selR && ci == m.selC}
 	if c, ok := m.cells[k]; ok {
-		l := lookOf(c.Outcome)
-		s = l.style(st).Render(pad(" "+l.symbol+" "+l.word, cellW))
+		ck.o = c.Outcome
 	} else if m.trying != nil && *m.trying == k {
-		s = st.Accent.Render(pad(" ▶ trying", cellW))
+		ck.state = 1
 	} else if m.live {
-		s = st.Muted.Render(pad(" ·", cellW))
+		ck.state = 2
 	} else {
-		s = st.Muted.Render(pad(" ", cellW))
+		ck.state = 3
 	}
-	if sel {
-		return st.Selected.Render(s)
+	m.checkCache()
+	if s, ok := m.cellCache[ck]; ok {
+		return s
 	}
+	st := m.c.Styles
+	var s string
+	switch ck.state {
+	case 0:
+		l := lookOf(ck.o)
+		s = l.style(st).Render(pad(" "+l.symbol+" "+l.word, cellW))
+	case 1:
+		s = st.Accent.Render(pad(" ▶ trying", cellW))
+	case 2:
+		s = st.Muted.Render(pad(" ·", cellW))
+	default:
+		s = pad(" ", cellW)
+	}
+	if ck.sel {
+		s = st.Selected.Render(s)
+	}
+	m.cellCache[ck] = s
 	return s
 }
 
@@ -223,7 +247,7 @@ func (m *Model) details(w int) []string {
 	}
 	lines := []string{head}
 	if c.Reason != "" {
-		lines = append(lines, wrap(" "+c.Reason, w)...)
+		lines = append(lines, m.wrapStyled("normal", " "+c.Reason, w)...)
 	}
 	if c.Err != "" {
 		e := " failed"
@@ -238,10 +262,10 @@ func (m *Model) details(w int) []string {
 			}
 			e += ")"
 		}
-		lines = append(lines, wrapStyled(st.Bad, e, w)...)
+		lines = append(lines, m.wrapStyled("bad", e, w)...)
 	}
 	if len(facts) > 0 {
-		lines = append(lines, wrapStyled(st.Muted, " "+strings.Join(facts, " · "), w)...)
+		lines = append(lines, m.wrapStyled("muted", " "+strings.Join(facts, " · "), w)...)
 	}
 	return lines
 }
@@ -288,9 +312,9 @@ func (m *Model) findingsView(w, h, x0, y0 int) []string {
 		if len(acts) > 0 {
 			room-- // keep a line for the actions
 		}
-		body := wrapStyled(st.Info, "   Next: "+f.Next, w)
+		body := m.wrapStyled("info", "   Next: "+f.Next, w)
 		if m.area == areaFindings {
-			body = append(body, wrapStyled(st.Normal, "   "+f.Detail, w)...)
+			body = append(body, m.wrapStyled("normal", "   "+f.Detail, w)...)
 		}
 		if room < 1 {
 			room = 1
@@ -346,36 +370,68 @@ func khzText(khz int) string { return fmt.Sprintf("%d kHz", khz) }
 
 // pad pads s with spaces to width w (cutting it when longer).
 func pad(s string, w int) string {
-	n := lipgloss.Width(s)
-	if n >= w {
-		return truncate(s, w)
+	n := ansi.StringWidth(s)
+	if n > w {
+		return ansi.Truncate(s, w, "")
 	}
 	return s + strings.Repeat(" ", w-n)
 }
 
 // truncate cuts s to width w.
 func truncate(s string, w int) string {
-	if lipgloss.Width(s) <= w {
+	if ansi.StringWidth(s) <= w {
 		return s
 	}
-	return lipgloss.NewStyle().MaxWidth(w).Render(s)
+	return ansi.Truncate(s, max(w, 0), "")
 }
 
 // wrap wraps plain text to width w, indenting the following lines as the
 // first one.
 func wrap(s string, w int) []string {
 	t := strings.TrimLeft(s, " ")
-	ind := len(s) - len(t)
-	return strings.Split(lipgloss.NewStyle().Width(max(w, 10+ind)).PaddingLeft(ind).Render(t), "\n")
+	ind := strings.Repeat(" ", len(s)-len(t))
+	lines := strings.Split(ansi.Wrap(t, max(w-len(ind), 10), ""), "\n")
+	for i, l := range lines {
+		lines[i] = ind + strings.TrimRight(l, " ")
+	}
+	return lines
 }
 
-// wrapStyled wraps text and styles each line.
-func wrapStyled(sty lipgloss.Style, s string, w int) []string {
+// wrapKey names a wrapped, styled text in the cache.
+type wrapKey struct {
+	text, style string
+	w           int
+}
+
+// wrapStyled wraps text to width w and styles each line with the style
+// named (normal, info, muted, bad); the result is cached, as the texts
+// change only with a new matrix.
+func (m *Model) wrapStyled(style, s string, w int) []string {
+	m.checkCache()
+	k := wrapKey{s, style, w}
+	if v, ok := m.wrapCache[k]; ok {
+		return slices.Clone(v)
+	}
+	st := m.c.Styles
+	sty := map[string]lipgloss.Style{"normal": st.Normal, "info": st.Info, "muted": st.Muted, "bad": st.Bad}[style]
 	lines := wrap(s, w)
 	for i, l := range lines {
 		lines[i] = sty.Render(l)
 	}
-	return lines
+	if len(m.wrapCache) > 512 {
+		clear(m.wrapCache)
+	}
+	m.wrapCache[k] = lines
+	return slices.Clone(lines)
+}
+
+// checkCache empties the caches when the styles changed.
+func (m *Model) checkCache() {
+	if m.cacheStyles != m.c.Styles || m.wrapCache == nil {
+		m.cacheStyles = m.c.Styles
+		m.wrapCache = map[wrapKey][]string{}
+		m.cellCache = map[cellKey]string{}
+	}
 }
 
 // clip keeps at most h lines, each at most w wide.
