@@ -32,14 +32,26 @@ var Clock = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
 // Seed is the simulated seed board.
 const Seed = "h533-provisioning"
 
+// fixedTime stamps every log entry with Clock.
+type fixedTime struct{}
+
+func (fixedTime) Levels() []logrus.Level { return logrus.AllLevels }
+
+func (fixedTime) Fire(e *logrus.Entry) error {
+	e.Time = Clock
+	return nil
+}
+
 // Open opens a simulated bench on scenario with a fixed clock, a lease
-// that never lapses and a logger that logs to nowhere (at info level);
+// that never lapses and a logger that logs to nowhere (at info level,
+// every entry stamped with Clock);
 // it is closed when the test ends.
 func Open(tb testing.TB, scenario string) *bench.Bench {
 	tb.Helper()
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	log.SetLevel(logrus.InfoLevel)
+	log.AddHook(fixedTime{}) // before the bench's hook: every entry at Clock
 	b, _, err := bench.Open(context.Background(), bench.Selector{Sim: scenario},
 		bench.Options{Log: log, LeaseIdle: -1, Now: func() time.Time { return Clock }})
 	if err != nil {
