@@ -24,7 +24,7 @@ var update = flag.Bool("update", false, "rewrite the golden screens in testdata"
 // it: commands run to completion, bench events delivered before the job's
 // result, the snapshot kept current.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	b      *bench.Bench
 	c      *common.Context
 	m      *Model
@@ -37,7 +37,18 @@ type env struct {
 
 // newEnv opens scenario on a simulated bench. With operator set the session
 // holds the lease; otherwise it only observes, while another holder does.
-func newEnv(t *testing.T, scenarioName string, operator bool) *env {
+func newEnv(t testing.TB, scenarioName string, operator bool) *env {
+	t.Helper()
+	return newEnvDir(t, scenarioName, operator, t.TempDir())
+}
+
+// goldenStateDir is the state directory of golden screens: fixed, so that
+// the screens do not depend on the temporary directory's name. Nothing is
+// written there (golden tests do not apply).
+const goldenStateDir = "/state"
+
+// newEnvDir is newEnv with a state directory.
+func newEnvDir(t testing.TB, scenarioName string, operator bool, dir string) *env {
 	t.Helper()
 	ctx := context.Background()
 	b, _, err := bench.Open(ctx, bench.Selector{Sim: scenarioName}, bench.Options{})
@@ -61,7 +72,6 @@ func newEnv(t *testing.T, scenarioName string, operator bool) *env {
 	_, sub := b.Subscribe(0)
 	t.Cleanup(sub.Close)
 	c.SetSnapshot(b.Snapshot())
-	dir := t.TempDir()
 	e := &env{t: t, b: b, c: c, sub: sub, dir: dir, jobs: map[string]int{}}
 	e.m = New(c, WithStateDir(dir))
 	e.m.SetSize(80, 24)
@@ -123,12 +133,44 @@ func (e *env) run(cmd tea.Cmd) {
 // keys sends key presses: names ("enter", "esc", "tab", "space", "up",
 // "down", "backspace") or, prefixed with "type:", text typed rune by rune;
 // anything else is one printable key.
+//
+// Two test helpers stand for navigation: "select:FIELD" selects a field of
+// the table, "choose:VALUE" moves the open chooser to a value with up and
+// down keys.
 func (e *env) keys(ks ...string) {
 	for _, k := range ks {
+		if name, ok := strings.CutPrefix(k, "select:"); ok {
+			e.m.selectField(name)
+			continue
+		}
+		if name, ok := strings.CutPrefix(k, "choose:"); ok {
+			e.choose(name)
+			continue
+		}
 		for _, msg := range keyMsgs(k) {
 			e.send(msg)
 		}
 	}
+}
+
+// choose moves the open value chooser to the value called name.
+func (e *env) choose(name string) {
+	e.t.Helper()
+	if e.m.edit == nil || e.m.edit.input != nil {
+		e.t.Fatalf("choose:%s: no value chooser open", name)
+	}
+	for i, v := range e.m.edit.values {
+		if v.Name == name {
+			for range e.m.edit.values {
+				e.keys("up")
+			}
+			for range i {
+				e.keys("down")
+			}
+			return
+		}
+	}
+	e.t.Fatalf("choose:%s: not offered", name)
 }
 
 func keyMsgs(k string) []tea.Msg {
@@ -136,6 +178,9 @@ func keyMsgs(k string) []tea.Msg {
 		"enter": tea.KeyEnter, "esc": tea.KeyEscape, "tab": tea.KeyTab, "space": tea.KeySpace,
 		"up": tea.KeyUp, "down": tea.KeyDown, "backspace": tea.KeyBackspace, "pgdown": tea.KeyPgDown,
 		"home": tea.KeyHome, "end": tea.KeyEnd,
+	}
+	if k == "ctrl+u" {
+		return []tea.Msg{tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}}
 	}
 	if r, ok := special[k]; ok {
 		if r == tea.KeySpace {
@@ -188,7 +233,7 @@ func (e *env) golden(name string, w, h int) {
 }
 
 // checkSize fails unless view is exactly w columns × h rows.
-func checkSize(t *testing.T, view string, w, h int) {
+func checkSize(t testing.TB, view string, w, h int) {
 	t.Helper()
 	lines := strings.Split(view, "\n")
 	if len(lines) != h {

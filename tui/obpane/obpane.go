@@ -56,6 +56,8 @@ type Model struct {
 	c        *common.Context
 	keys     keyMap
 	w, h     int
+	plain    *common.Styles
+	pens     *pens
 	stateDir string
 	dirErr   error
 
@@ -299,6 +301,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			return m.say("cleared every edit")
 		}
 	case key.Matches(msg, k.Plan):
+		if why := m.runWhy(); why != "" {
+			return m.unavailable("plan", why)
+		}
 		if len(m.staged) == 0 {
 			return m.fail("nothing to plan: edit a field first (enter)")
 		}

@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"charm.land/lipgloss/v2"
-
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/tui/common"
@@ -40,12 +38,25 @@ func (m *Model) bottomLines() int {
 // tableRows is how many table rows fit.
 func (m *Model) tableRows() int { return max(0, m.h-tableY-m.bottomLines()) }
 
-// st is the session's styles (plain ones when the pane has no session).
-func (m *Model) st() *common.Styles {
+// styles are the session's styles (plain ones when the pane has no
+// session).
+func (m *Model) styles() *common.Styles {
 	if m.c != nil && m.c.Styles != nil {
 		return m.c.Styles
 	}
-	return common.NewStyles(common.Theme{NoColor: true})
+	if m.plain == nil {
+		m.plain = common.NewStyles(common.Theme{NoColor: true})
+	}
+	return m.plain
+}
+
+// st is the session's styles as pens, rebuilt when the theme changes.
+func (m *Model) st() *pens {
+	s := m.styles()
+	if m.pens == nil || m.pens.from != s {
+		m.pens = newPens(s)
+	}
+	return m.pens
 }
 
 // View draws the pane in exactly the size SetSize gave.
@@ -74,7 +85,7 @@ func (m *Model) View() string {
 }
 
 // riskBadge is the risk class as a symbol and a word, coloured.
-func riskBadge(s *common.Styles, r obytes.Risk) string {
+func riskBadge(s *pens, r obytes.Risk) string {
 	switch r {
 	case obytes.Safe:
 		return s.OK.Render("✓ safe")
@@ -131,7 +142,7 @@ func (m *Model) summary() string {
 		if narrow {
 			label = ""
 		}
-		parts = append(parts, label+s.StateStyle(targets.ProductState(ps.Raw)).Render(ps.Text()))
+		parts = append(parts, label+m.styles().StateStyle(targets.ProductState(ps.Raw)).Render(ps.Text()))
 	}
 	if tz := o.Field("TZEN"); tz != nil {
 		parts = append(parts, s.Muted.Render("TZEN ")+tz.Text())
@@ -206,7 +217,7 @@ func (m *Model) viewRow(i int, wide bool) string {
 		case cur != prg:
 			right += s.Warn.Render(fmt.Sprintf(" PRG 0x%08X", prg))
 		}
-		rw := lipgloss.Width(right)
+		rw := width(right)
 		left := "▾ " + r.reg.Name + " "
 		avail := m.w - rw - 1 - len(left)
 		mean := ""
@@ -243,6 +254,9 @@ func (m *Model) viewRow(i int, wide bool) string {
 		if wide {
 			line += cell(prg, valW) + " " + cell(next, valW) + " " + r.cur.Meaning
 		} else {
+			if prg != "" {
+				prg += " ≠ CUR"
+			}
 			line += joinNonEmpty("  ", next, prg, r.cur.Meaning)
 		}
 		return s.Selected.Render(cell(line, m.w))
@@ -284,9 +298,7 @@ func (m *Model) viewDetail(p *page) {
 		f := r.field
 		var d []string
 		d = append(d, s.Accent.Render(f.Name)+s.Muted.Render(fmt.Sprintf(" %s%s %s · ", f.Register, f.Bits(), f.Kind))+f.Meaning)
-		for _, l := range wrap("now: "+r.cur.Text()+" — "+r.cur.Meaning, m.w) {
-			d = append(d, l)
-		}
+		d = append(d, wrap("now: "+r.cur.Text()+" — "+r.cur.Meaning, m.w)...)
 		if r.differs {
 			d = append(d, s.Warn.Render("to program (_PRG): "+r.prg.Text()+" — written to _CUR at the next option-byte start"))
 		}
@@ -397,7 +409,7 @@ func (m *Model) viewPlan() []string {
 	s := m.st()
 	var out []string
 	add := func(l ...string) { out = append(out, l...) }
-	addWrap := func(st lipgloss.Style, indent, text string) {
+	addWrap := func(st pen, indent, text string) {
 		for _, l := range wrap(text, m.w-len(indent)) {
 			add(indent + st.Render(l))
 		}
@@ -442,7 +454,7 @@ func (m *Model) viewPlan() []string {
 }
 
 // planLines renders a plan.
-func (m *Model) planLines(add func(...string), addWrap func(lipgloss.Style, string, string)) {
+func (m *Model) planLines(add func(...string), addWrap func(pen, string, string)) {
 	s := m.st()
 	p := m.plan
 	add(s.Muted.Render("risk: ") + riskBadge(s, p.Risk) + s.Muted.Render(" — "+riskMeaning(p.Risk)))
@@ -502,7 +514,7 @@ func (m *Model) viewApply() []string {
 	s := m.st()
 	var out []string
 	add := func(l ...string) { out = append(out, l...) }
-	addWrap := func(st lipgloss.Style, indent, text string) {
+	addWrap := func(st pen, indent, text string) {
 		for _, l := range wrap(text, m.w-len(indent)) {
 			add(indent + st.Render(l))
 		}
@@ -622,7 +634,7 @@ func (m *Model) viewBackups() []string {
 	start := max(0, m.bsel-listH+1)
 	for i := start; i < len(m.backups) && i < start+listH; i++ {
 		e := m.backups[i]
-		line := "  " + cell(e.when(), 24) + " " + filepath.Base(e.path) + "  "
+		line := "  " + cell(e.when(), 24) + " "
 		switch {
 		case e.err != nil:
 			line += "damaged: " + e.err.Error()
@@ -630,10 +642,11 @@ func (m *Model) viewBackups() []string {
 			d := m.backupDiff(e)
 			switch len(d) {
 			case 0:
-				line += "same as the chip now"
+				line += cell("same as the chip now", 22)
 			default:
-				line += fmt.Sprintf("%d field(s) differ", len(d))
+				line += cell(fmt.Sprintf("%d field(s) differ", len(d)), 22)
 			}
+			line += " " + filepath.Base(e.path)
 		}
 		if i == m.bsel {
 			p.add(s.Selected.Render(cell("▸"+line[1:], m.w)))
@@ -712,7 +725,7 @@ func (m *Model) viewEditor() string {
 	for i := range b {
 		b[i] = cell(b[i], w)
 	}
-	return s.Dialog.Render(strings.Join(b, "\n"))
+	return s.Dialog.Render(b, w)
 }
 
 // viewGuard is the guard dialog.
@@ -732,9 +745,7 @@ func (m *Model) viewGuard() string {
 			continue
 		}
 		b = append(b, s.Accent.Render(c.Field)+"  "+c.From.Text()+" → "+c.To.Text())
-		for _, l := range wrap(c.Why, w) {
-			b = append(b, l)
-		}
+		b = append(b, wrap(c.Why, w)...)
 	}
 	b = append(b, "", "Type this phrase to confirm:", "  "+s.Accent.Render(g.plan.Phrase))
 	g.input.SetWidth(w - len(g.input.Prompt) - 1)
@@ -764,5 +775,5 @@ func (m *Model) viewGuard() string {
 	for i := range b {
 		b[i] = cell(b[i], w)
 	}
-	return s.DialogDanger.Render(strings.Join(b, "\n"))
+	return s.DialogDanger.Render(b, w)
 }
