@@ -13,6 +13,7 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/sirupsen/logrus"
 
 	"github.com/stprobe/stprobe/bench"
@@ -29,6 +30,11 @@ type entry struct {
 	msg    string
 	fields string
 	lower  string // msg and fields in lower case, for filter and search
+
+	// the line as last drawn, for width drawnW with drawnSt
+	drawn   string
+	drawnW  int
+	drawnSt *common.Styles
 }
 
 // input is what the text input is typed for.
@@ -382,20 +388,24 @@ func (m *Model) statusLine() string {
 	return truncate(" "+strings.Join(parts, st.Muted.Render(" · ")), m.w)
 }
 
-// line draws shown entry i.
+// line draws shown entry i (each entry is drawn once per width and
+// theme).
 func (m *Model) line(i int) string {
 	st := m.c.Styles
 	e := &m.entries[m.shown[i]]
-	loc := m.Location
-	if loc == nil {
-		loc = time.Local
+	if e.drawnW != m.w || e.drawnSt != st {
+		loc := m.Location
+		if loc == nil {
+			loc = time.Local
+		}
+		lv, sty := levelLook(st, e.level)
+		s := " " + st.Muted.Render(e.t.In(loc).Format("15:04:05.000")) + " " + sty.Render(lv) + " " + e.msg
+		if e.fields != "" {
+			s += " " + st.Muted.Render(e.fields)
+		}
+		e.drawn, e.drawnW, e.drawnSt = truncate(s, m.w), m.w, st
 	}
-	lv, sty := levelLook(st, e.level)
-	s := " " + st.Muted.Render(e.t.In(loc).Format("15:04:05.000")) + " " + sty.Render(lv) + " " + e.msg
-	if e.fields != "" {
-		s += " " + st.Muted.Render(e.fields)
-	}
-	s = truncate(s, m.w)
+	s := e.drawn
 	if m.search != "" && strings.Contains(e.lower, m.search) {
 		if i == m.matchAt {
 			return st.Selected.Render(pad(s, m.w))
@@ -423,14 +433,14 @@ func levelLook(st *common.Styles, l logrus.Level) (string, lipgloss.Style) {
 func levelName(l logrus.Level) string { return l.String() }
 
 func truncate(s string, w int) string {
-	if lipgloss.Width(s) <= w {
+	if ansi.StringWidth(s) <= w {
 		return s
 	}
-	return lipgloss.NewStyle().MaxWidth(w).Render(s)
+	return ansi.Truncate(s, max(w, 0), "")
 }
 
 func pad(s string, w int) string {
-	if n := lipgloss.Width(s); n < w {
+	if n := ansi.StringWidth(s); n < w {
 		return s + strings.Repeat(" ", w-n)
 	}
 	return s
