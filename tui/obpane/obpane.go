@@ -356,6 +356,11 @@ func (m *Model) request(r any) tea.Cmd {
 		if r != nil {
 			return m.request(*r)
 		}
+	case nil:
+		// Opened with nothing read yet: read, when this session can.
+		if m.ob == nil && m.runWhy() == "" {
+			return m.startRead()
+		}
 	}
 	return nil
 }

@@ -294,6 +294,25 @@ func TestPlanRequest(t *testing.T) {
 	}
 }
 
+// TestOpenReads: opened with no request and nothing read, the pane reads
+// (the matrix's "Read the option bytes"); an observer only sees why not.
+func TestOpenReads(t *testing.T) {
+	e := newEnv(t, "h533-provisioning", true)
+	e.send(common.OpenPaneMsg{Pane: common.PaneOptionBytes})
+	if e.jobs[KindRead] != 1 || e.m.ob == nil {
+		t.Fatalf("read jobs %d", e.jobs[KindRead])
+	}
+	e.send(common.OpenPaneMsg{Pane: common.PaneOptionBytes})
+	if e.jobs[KindRead] != 1 {
+		t.Errorf("opened again: read jobs %d", e.jobs[KindRead])
+	}
+	o := newEnv(t, "h533-provisioning", false)
+	o.send(common.OpenPaneMsg{Pane: common.PaneOptionBytes})
+	if o.jobs[KindRead] != 0 {
+		t.Errorf("observer read jobs %d", o.jobs[KindRead])
+	}
+}
+
 // TestRestoreFromBackup: a write leaves a backup; the backups screen lists
 // it and plans the return to it.
 func TestRestoreFromBackup(t *testing.T) {
