@@ -3,7 +3,6 @@ package tui
 import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 
 	"github.com/stprobe/stprobe/tui/common"
 )
@@ -22,5 +21,5 @@ func (p *placeholder) SetSize(w, h int)                      { p.w, p.h = w, h }
 func (p *placeholder) Keys() []key.Binding                   { return nil }
 func (p *placeholder) Title() string                         { return p.title }
 func (p *placeholder) View() string {
-	return lipgloss.NewStyle().Width(p.w).Height(p.h).Padding(1, 2).Render(p.c.Styles.Muted.Render(p.text))
+	return "\n  " + p.c.Styles.Muted.Render(p.text)
 }

@@ -68,8 +68,9 @@ type Model struct {
 	status    string
 	statusErr bool
 	statusSeq int
-	progress  string // the running job's progress ("cell 12/30")
-	ended     string // why the event stream ended
+	statusFor time.Duration // how long a footer message stays (0: until replaced)
+	progress  string        // the running job's progress ("cell 12/30")
+	ended     string        // why the event stream ended
 	closed    bool
 
 	width, height int
@@ -105,7 +106,7 @@ func New(ctx context.Context, b *bench.Bench, who bench.Holder, opts Options) *M
 	theme := common.Theme{Dark: !opts.Light, NoColor: noColor(opts.Env)}
 	c := common.NewContext(ctx, b, who, theme)
 	c.ReadOnly = opts.ReadOnly
-	m := &Model{c: c, opts: opts, keys: newKeyMap(), ctx: ctx, cancel: cancel, width: 80, height: 24}
+	m := &Model{c: c, opts: opts, keys: newKeyMap(), ctx: ctx, cancel: cancel, width: 80, height: 24, statusFor: statusTime}
 	snap, sub := b.Subscribe(0)
 	m.sub = sub
 	c.SetSnapshot(snap)
@@ -352,7 +353,10 @@ func (m *Model) setStatus(text string, isErr bool) tea.Cmd {
 	m.status, m.statusErr = text, isErr
 	m.statusSeq++
 	seq := m.statusSeq
-	return tea.Tick(statusTime, func(time.Time) tea.Msg { return clearStatusMsg{seq} })
+	if m.statusFor <= 0 {
+		return nil
+	}
+	return tea.Tick(m.statusFor, func(time.Time) tea.Msg { return clearStatusMsg{seq} })
 }
 
 // toAll hands msg to every pane.
@@ -519,6 +523,7 @@ func (m *Model) applyTheme() {
 		m.help.Styles.FullKey = st.Key
 	}
 	m.spin.Style = st.Accent
+	m.headerLines = header.Lines(m.c, m.width)
 }
 
 // layout sizes the panes for the terminal and the header's height.

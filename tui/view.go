@@ -5,6 +5,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+
+	"github.com/stprobe/stprobe/tui/common"
 )
 
 // View draws the header, the tab bar, the banner, the focused pane (or
@@ -39,7 +41,7 @@ func (m *Model) Render() string {
 	} else {
 		body = m.panes[m.focus].View()
 	}
-	b.WriteString(lipgloss.NewStyle().Width(m.width).Height(m.paneH).MaxWidth(m.width).MaxHeight(m.paneH).Render(body))
+	b.WriteString(common.Fit(body, m.width, m.paneH))
 	b.WriteByte('\n')
 	b.WriteString(m.footer())
 	return b.String()
@@ -62,7 +64,10 @@ func (m *Model) tabBar() string {
 		x += w
 		b.WriteString(s)
 	}
-	right := m.leaseText()
+	right := m.leaseText(false)
+	if m.width-x-lipgloss.Width(right)-1 < 1 {
+		right = m.leaseText(true)
+	}
 	pad := m.width - x - lipgloss.Width(right) - 1
 	if pad < 1 {
 		// too narrow: keep the tabs, cut the lease text
@@ -74,14 +79,16 @@ func (m *Model) tabBar() string {
 	return lipgloss.NewStyle().MaxWidth(m.width).Render(b.String())
 }
 
-// leaseText says who holds the probe.
-func (m *Model) leaseText() string {
+// leaseText says who holds the probe (in fewer words when short).
+func (m *Model) leaseText(short bool) string {
 	st := m.c.Styles
 	c := m.c
 	l := c.Snapshot().Lease
 	switch {
 	case c.HasLease():
 		return st.OK.Render("● you hold the probe")
+	case l != nil && short:
+		return st.Warn.Render("◌ " + l.Holder.Name + " holds the probe")
 	case l != nil:
 		return st.Warn.Render("◌ observing: " + l.Holder.Name + " holds the probe")
 	case c.ReadOnly:
