@@ -8,7 +8,7 @@ import "charm.land/bubbles/v2/key"
 type keyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
 
-	Read, Edit, Unstage, Clear, Plan, Method, Backups key.Binding
+	Read, Edit, Unstage, Clear, Plan, Method, Backups, Journal key.Binding
 
 	Apply, Back, Restore key.Binding
 
@@ -34,6 +34,7 @@ func newKeyMap() keyMap {
 		Plan:    b("p", "plan", "p"),
 		Method:  b("m", "DA method", "m"),
 		Backups: b("b", "backups", "b"),
+		Journal: b("J", "clear pending-write record", "J"),
 
 		Apply:   b("a", "apply", "a"),
 		Back:    b("esc", "back", "esc"),

@@ -94,6 +94,10 @@ type Model struct {
 	auditErr error
 	watching string // another session's write in progress
 
+	// journal is an interrupted write found in the state directory.
+	journal    *obytes.Journal
+	journalErr error
+
 	backups    []backupEntry
 	backupsErr error
 	listed     bool
@@ -161,7 +165,11 @@ func (m *Model) Keys() []key.Binding {
 	case screenBackups:
 		return []key.Binding{k.Up, k.Down, act(k.Restore), k.Read, k.Back}
 	}
-	return []key.Binding{k.Up, k.Down, act(k.Edit), k.Unstage, k.Clear, act(k.Plan), act(k.Read), k.Backups, k.Method, k.PageUp, k.PageDown, k.Top, k.Bottom}
+	out := []key.Binding{k.Up, k.Down, act(k.Edit), k.Unstage, k.Clear, act(k.Plan), act(k.Read), k.Backups, k.Method, k.PageUp, k.PageDown, k.Top, k.Bottom}
+	if m.journal != nil || m.journalErr != nil {
+		out = append(out, act(k.Journal))
+	}
+	return out
 }
 
 // Update handles one message.
@@ -318,6 +326,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Backups):
 		m.screen = screenBackups
 		return m.listBackups()
+	case key.Matches(msg, k.Journal):
+		return m.clearJournal()
 	}
 	return nil
 }
@@ -370,12 +380,43 @@ func (m *Model) startRead() tea.Cmd {
 	if why := m.runWhy(); why != "" {
 		return m.unavailable("read the option bytes", why)
 	}
-	b, dam := m.c.Bench, m.daMethod
+	b, dam, dir := m.c.Bench, m.daMethod, m.stateDir
 	m.busy = KindRead
 	m.say("reading the option bytes (Hot Plug on AP1)…")
 	return m.c.Job(KindRead, func(ctx context.Context, t bench.Token) (any, error) {
-		return b.ReadOptionBytes(ctx, t, bench.OBRequest{DAMethod: dam})
+		o, err := b.ReadOptionBytes(ctx, t, bench.OBRequest{DAMethod: dam})
+		out := &readOutcome{ob: o}
+		if dir != "" {
+			out.journal, out.journalErr = obytes.CheckJournal(dir)
+		}
+		return out, err
 	})
+}
+
+// readOutcome is what the read job returns: the option bytes, and an
+// interrupted write recorded in the state directory.
+type readOutcome struct {
+	ob         *bench.OptionBytes
+	journal    *obytes.Journal
+	journalErr error
+}
+
+// clearJournal removes the pending-write record once the user has looked
+// at the chip.
+func (m *Model) clearJournal() tea.Cmd {
+	if m.journal == nil && m.journalErr == nil {
+		return m.fail("no interrupted write is recorded")
+	}
+	if m.c != nil {
+		if why := m.c.Unavailable(); why != "" {
+			return m.unavailable("clear the pending-write record", why)
+		}
+	}
+	if err := obytes.ClearJournal(m.stateDir); err != nil {
+		return m.fail(err.Error())
+	}
+	m.journal, m.journalErr = nil, nil
+	return m.say("pending-write record cleared")
 }
 
 // startPlan plans a change on the bench (nothing is written).
@@ -454,8 +495,9 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 	m.busy = ""
 	switch msg.Kind {
 	case KindRead:
-		if o, ok := msg.Value.(*bench.OptionBytes); ok && o != nil {
-			m.setOB(o)
+		if r, ok := msg.Value.(*readOutcome); ok && r != nil {
+			m.setOB(r.ob)
+			m.journal, m.journalErr = r.journal, r.journalErr
 		}
 		if msg.Err != nil {
 			return m.fail("reading the option bytes: " + msg.Err.Error())

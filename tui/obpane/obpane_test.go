@@ -2,9 +2,13 @@ package obpane
 
 import (
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/obytes"
@@ -310,6 +314,29 @@ func TestOpenReads(t *testing.T) {
 	o.send(common.OpenPaneMsg{Pane: common.PaneOptionBytes})
 	if o.jobs[KindRead] != 0 {
 		t.Errorf("observer read jobs %d", o.jobs[KindRead])
+	}
+}
+
+// TestPendingWrite: an interrupted write recorded in the state directory
+// shows on the next read, with what the chip holds now; J clears it.
+func TestPendingWrite(t *testing.T) {
+	e := newEnv(t, "h533-open", true)
+	j := obytes.Journal{
+		Time: time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC), ChipUID: "363835303133510A00450499", Line: "STM32H523/H533",
+		Phase: "option bytes", Changes: []string{"BOR_LEV=0x2"},
+		Before: map[string]uint32{"OPTSR": 0x2D30EDD8}, Want: map[string]uint32{"OPTSR": 0x2D30EDDA}, Backup: "b.json",
+	}
+	data, _ := json.Marshal(j)
+	if err := os.WriteFile(filepath.Join(e.dir, obytes.JournalFile), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.keys("r")
+	if s := e.screen(); !strings.Contains(s, "PENDING WRITE (not applied on the chip now)") {
+		t.Errorf("no pending-write warning:\n%s", s)
+	}
+	e.keys("J")
+	if j, _ := obytes.CheckJournal(e.dir); j != nil || strings.Contains(e.screen(), "PENDING WRITE") {
+		t.Errorf("journal not cleared: %v", j)
 	}
 }
 

@@ -293,7 +293,11 @@ func joinNonEmpty(sep string, parts ...string) string {
 // edits, and the pane's message or why actions are unavailable.
 func (m *Model) viewDetail(p *page) {
 	s := m.st()
+	journal := m.journalLine()
 	detail := p.room() - 2
+	if journal != "" {
+		detail--
+	}
 	if r := m.selected(); r != nil && detail > 0 {
 		f := r.field
 		var d []string
@@ -317,12 +321,31 @@ func (m *Model) viewDetail(p *page) {
 			}
 		}
 	}
+	if journal != "" {
+		p.add(journal)
+	}
 	if len(m.staged) > 0 {
 		p.add(s.Accent.Render("edits: ") + strings.Join(m.assignments(), " ") + s.Muted.Render(" · p plan · x drop · c clear"))
 	} else {
 		p.add(s.Muted.Render("no edits · enter edits the selected field · b backups · r re-read"))
 	}
 	p.add(m.statusLine())
+}
+
+// journalLine warns of an interrupted write ("" when none is recorded).
+func (m *Model) journalLine() string {
+	s := m.st()
+	switch {
+	case m.journalErr != nil:
+		return s.Danger.Render("⚠ PENDING WRITE: " + m.journalErr.Error() + " · J clears it once the chip is checked")
+	case m.journal != nil:
+		out := ""
+		if m.ob != nil && m.ob.Snap != nil {
+			out = " (" + m.journal.Outcome(m.ob.Snap.Cur) + " on the chip now)"
+		}
+		return s.Danger.Render("⚠ PENDING WRITE" + out + ": " + m.journal.String() + " · J clears it once checked")
+	}
+	return ""
 }
 
 // statusLine is the pane's last message, a write watched, or why actions
