@@ -201,13 +201,13 @@ func (m *Model) Init() tea.Cmd {
 // halt) on the chip's core port.
 func (m *Model) identify() tea.Cmd {
 	b := m.c.Bench
-	khz := 0
-	for _, f := range b.SWDFrequencies() { // the fastest clock at or below 1.8 MHz
-		if f <= identifyKHz && f > khz {
-			khz = f
-		}
-	}
 	return m.c.Job("identify", func(ctx context.Context, t bench.Token) (any, error) {
+		khz := 0
+		for _, f := range b.SWDFrequencies() { // the fastest clock at or below 1.8 MHz
+			if f <= identifyKHz && f > khz {
+				khz = f
+			}
+		}
 		return b.Info(ctx, t, bench.InfoRequest{Mode: probe.ModeHotPlug, AutoAP: true, FrequencyKHz: khz})
 	})
 }

@@ -87,13 +87,26 @@ func (m *Model) discover() tea.Cmd {
 }
 
 // startSweep runs the default sweep: every mode × AP0, AP1 × about five
-// SWD clocks.
+// SWD clocks. The plan is made off the UI goroutine (the probe's clock
+// ladder sits behind the driver's lock, held during transfers); the grid
+// takes the plan's shape when it arrives, then the sweep starts.
 func (m *Model) startSweep() tea.Cmd {
+	if why := m.c.UnavailableNow(); why != "" {
+		return common.StatusErr(why)
+	}
+	b := m.c.Bench
+	return func() tea.Msg { return planMsg{sweep.DefaultPlan(b.SWDFrequencies())} }
+}
+
+// planMsg carries the plan of a sweep about to start.
+type planMsg struct{ plan sweep.Plan }
+
+// runSweep starts the sweep of plan.
+func (m *Model) runSweep(plan sweep.Plan) tea.Cmd {
 	c := m.c
 	if why := c.UnavailableNow(); why != "" {
 		return common.StatusErr(why)
 	}
-	plan := sweep.DefaultPlan(c.Bench.SWDFrequencies())
 	m.begin(plan)
 	b := c.Bench
 	return c.Job(kindSweep, func(ctx context.Context, t bench.Token) (any, error) {

@@ -28,7 +28,7 @@ func swept(t testing.TB, w, h int) (*Model, *common.Context) {
 	defer sub.Close()
 	m := New(c)
 	m.SetSize(w, h)
-	msgs := tuitest.Run(m.startSweep())
+	msgs := tuitest.Run(sweepCmd(t, m))
 	if len(msgs) != 1 {
 		t.Fatalf("the sweep command gave %d messages, want 1", len(msgs))
 	}
@@ -37,6 +37,17 @@ func swept(t testing.TB, w, h int) (*Model, *common.Context) {
 	}
 	p, _ := tuitest.Drain(c, sub, m)
 	return p.(*Model), c
+}
+
+// sweepCmd is the command that runs the sweep s asks for (after its plan).
+func sweepCmd(t testing.TB, m *Model) tea.Cmd {
+	t.Helper()
+	msgs := tuitest.Run(m.startSweep())
+	if len(msgs) != 1 {
+		t.Fatalf("s gave %v, want the plan", msgs)
+	}
+	_, cmd := m.Update(msgs[0])
+	return cmd
 }
 
 func TestGridFillsLive(t *testing.T) {
@@ -147,7 +158,7 @@ func TestCancelThenSweepAgain(t *testing.T) {
 	reached, pressed := make(chan struct{}), make(chan struct{})
 	b.Log().SetLevel(logrus.DebugLevel)
 	b.Log().AddHook(&pauseHook{at: 300, reached: reached, resume: pressed})
-	cmd := m.startSweep()
+	cmd := sweepCmd(t, m)
 	res := make(chan tea.Msg, 1)
 	go func() { res <- cmd() }()
 	<-reached
@@ -170,7 +181,7 @@ func TestCancelThenSweepAgain(t *testing.T) {
 	if !strings.Contains(tuitest.Plain(m.View()), "cancelled: partial") {
 		t.Errorf("the partial matrix is not marked:\n%s", tuitest.Plain(m.View()))
 	}
-	msgs := tuitest.Run(m.startSweep())
+	msgs := tuitest.Run(sweepCmd(t, m))
 	if done := msgs[0].(common.JobDoneMsg); done.Err != nil {
 		t.Fatalf("the sweep after a cancel: %v", done.Err)
 	}
@@ -247,7 +258,7 @@ func TestNoColour(t *testing.T) {
 	defer sub.Close()
 	m := New(c)
 	m.SetSize(160, 42)
-	tuitest.Run(m.startSweep())
+	tuitest.Run(sweepCmd(t, m))
 	tuitest.Drain(c, sub, m)
 	for _, v := range []string{m.View(), func() string { m.Update(tuitest.Key("f")); return m.View() }()} {
 		if esc := tuitest.ColourEscapes(v); len(esc) > 0 {

@@ -251,6 +251,8 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		return m, nil
 	case common.JobDoneMsg:
 		return m, m.jobDone(msg)
+	case planMsg:
+		return m, m.runSweep(msg.plan)
 	case exportDoneMsg:
 		if msg.err != nil {
 			return m, common.StatusErr(msg.err.Error())
