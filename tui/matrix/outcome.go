@@ -34,15 +34,24 @@ func lookOf(o sweep.Outcome) look {
 	return look{"?", string(o), func(s *common.Styles) lipgloss.Style { return s.Bad }}
 }
 
-// Legend is one line naming every symbol.
-func Legend(st *common.Styles) string {
-	out := ""
-	for i, o := range sweep.Outcomes() {
+// Legend names every symbol, on as many lines of width w as it needs.
+func Legend(st *common.Styles, w int) []string {
+	var lines []string
+	line, lineW := "", 0
+	for _, o := range sweep.Outcomes() {
 		l := lookOf(o)
-		if i > 0 {
-			out += "  "
+		item := l.style(st).Render(l.symbol) + " " + st.Muted.Render(l.word)
+		itemW := 2 + len([]rune(l.word))
+		if lineW > 0 && lineW+2+itemW > w {
+			lines = append(lines, line)
+			line, lineW = "", 0
 		}
-		out += l.style(st).Render(l.symbol) + " " + st.Muted.Render(l.word)
+		if lineW > 0 {
+			line += "  "
+			lineW += 2
+		}
+		line += item
+		lineW += itemW
 	}
-	return out
+	return append(lines, line)
 }

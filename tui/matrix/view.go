@@ -34,9 +34,16 @@ func (m *Model) View() string {
 	}
 	if m.w >= wide {
 		gridW := m.gridWidth()
-		leftW := max(gridW+2, m.w*11/20)
+		leftW := max(gridW+2, m.w*9/20)
+		for _, l := range Legend(st, leftW-2) {
+			left = append(left, " "+l)
+		}
 		left = append(left, "")
 		left = append(left, m.details(leftW-2)...)
+		if rows := m.rowSummaries(leftW - 2); len(rows) > 0 && len(left)+len(rows)+2 <= m.h {
+			left = append(left, "", st.Muted.Render(" By row"))
+			left = append(left, rows...)
+		}
 		rightW := m.w - leftW - 1
 		right := m.findingsView(rightW, m.h, leftW+1, 0)
 		return join(clip(left, leftW, m.h), right, leftW, m.h, st.Muted.Render("│"))
@@ -76,7 +83,10 @@ func (m *Model) empty() string {
 	if why := m.c.APUnavailable(1); why != "" {
 		lines = append(lines, "", "  "+st.Muted.Render(why))
 	}
-	lines = append(lines, "", "  "+Legend(st))
+	lines = append(lines, "")
+	for _, l := range Legend(st, m.w-3) {
+		lines = append(lines, "  "+l)
+	}
 	return strings.Join(clip(lines, m.w, m.h), "\n")
 }
 
@@ -119,13 +129,16 @@ func (m *Model) grid() []string {
 // cellKey names a drawn grid cell in the cache.
 type cellKey struct {
 	o     sweep.Outcome
-	state int // 0 done, 1 being tried, 2 waiting, 3 not in this sweep
-	sel   bool
+	state int  // 0 done, 1 being tried, 2 waiting, 3 not in this sweep
+	sel   bool // the selected cell, or one the selected finding rests on
 }
 
 // cellText draws one grid cell.
 func (m *Model) cellText(k sweep.Key, r, ci int) string {
 	ck := cellKey{sel: m.area == areaGrid && r == m.selR && ci == m.selC}
+	if m.area == areaFindings && m.selF < len(m.findings) {
+		ck.sel = slices.Contains(m.findings[m.selF].Cells, k)
+	}
 	if c, ok := m.cells[k]; ok {
 		ck.o = c.Outcome
 	} else if m.trying != nil && *m.trying == k {
@@ -194,6 +207,44 @@ func (m *Model) statusLine() string {
 		s += st.Muted.Render("  modelled " + m.matrix.Wire.Round(time.Millisecond).String())
 	}
 	return s
+}
+
+// rowSummaries say, for each grid row, how its cells went and why the
+// first failing one failed.
+func (m *Model) rowSummaries(w int) []string {
+	st := m.c.Styles
+	var out []string
+	for _, r := range m.rows {
+		counts := map[sweep.Outcome]int{}
+		var first *sweep.Cell
+		for _, khz := range m.cols {
+			c, ok := m.cells[sweep.Key{Mode: r.Mode, AP: r.AP, KHz: khz}]
+			if !ok {
+				continue
+			}
+			counts[c.Outcome]++
+			if first == nil && c.Outcome != sweep.OutcomeOK {
+				cc := c
+				first = &cc
+			}
+		}
+		if len(counts) == 0 {
+			continue
+		}
+		var parts []string
+		for _, o := range sweep.Outcomes() {
+			if n := counts[o]; n > 0 {
+				l := lookOf(o)
+				parts = append(parts, l.style(st).Render(fmt.Sprintf("%s%d", l.symbol, n)))
+			}
+		}
+		line := fmt.Sprintf(" %-16s %s", fmt.Sprintf("%s AP%d", r.Mode.Title(), r.AP), strings.Join(parts, " "))
+		if first != nil && first.Reason != "" {
+			line += st.Muted.Render("  " + first.Reason)
+		}
+		out = append(out, truncate(line, w))
+	}
+	return out
 }
 
 // details describes the selected cell.
