@@ -159,13 +159,13 @@ func (m *Model) Keys() []key.Binding {
 	}
 	switch m.screen {
 	case screenPlan:
-		return []key.Binding{act(k.Apply), k.Up, k.Down, k.Back}
+		return []key.Binding{act(k.Apply), k.Back, k.Up, k.Down}
 	case screenApply:
-		return []key.Binding{k.Up, k.Down, k.Back}
+		return []key.Binding{k.Back, k.Up, k.Down}
 	case screenBackups:
-		return []key.Binding{k.Up, k.Down, act(k.Restore), k.Read, k.Back}
+		return []key.Binding{act(k.Restore), k.Read, k.Back, k.Up, k.Down}
 	}
-	out := []key.Binding{k.Up, k.Down, act(k.Edit), k.Unstage, k.Clear, act(k.Plan), act(k.Read), k.Backups, k.Method, k.PageUp, k.PageDown, k.Top, k.Bottom}
+	out := []key.Binding{act(k.Edit), act(k.Plan), act(k.Read), k.Backups, k.Unstage, k.Clear, k.Method, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 	if m.journal != nil || m.journalErr != nil {
 		out = append(out, act(k.Journal))
 	}
@@ -179,6 +179,8 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		return m, m.key(msg)
 	case tea.MouseClickMsg:
 		m.click(msg.Mouse())
+	case tea.MouseWheelMsg:
+		m.wheel(msg.Mouse().Button)
 	case common.JobDoneMsg:
 		return m, m.jobDone(msg)
 	case common.EventMsg:

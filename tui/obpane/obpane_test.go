@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/targets"
@@ -418,6 +420,24 @@ func TestClosedAP1(t *testing.T) {
 	}
 	if e.m.edit != nil {
 		t.Error("an editor opened on a closed chip")
+	}
+}
+
+// TestMouse: a click selects the field under it, the wheel moves.
+func TestMouse(t *testing.T) {
+	e := newEnv(t, "h533-open", true)
+	e.keys("r")
+	e.send(tea.MouseClickMsg{X: 5, Y: tableY + 3, Button: tea.MouseLeft})
+	if r := e.m.selected(); r == nil || r.field.Name != "BORH_EN" {
+		t.Fatalf("clicked row 3: selected %+v", r)
+	}
+	e.send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
+	if r := e.m.selected(); r.field.Name != "IWDG_SW" {
+		t.Errorf("wheel down: %s", r.field.Name)
+	}
+	e.send(tea.MouseClickMsg{X: 5, Y: tableY, Button: tea.MouseLeft}) // a register heading
+	if r := e.m.selected(); r.field.Name != "IWDG_SW" {
+		t.Errorf("click on a heading moved the selection to %s", r.field.Name)
 	}
 }
 

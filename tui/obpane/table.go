@@ -171,6 +171,28 @@ func (m *Model) click(mo tea.Mouse) {
 	}
 }
 
+// wheel scrolls the screen under the mouse wheel.
+func (m *Model) wheel(b tea.MouseButton) {
+	d := 0
+	switch b {
+	case tea.MouseWheelUp:
+		d = -1
+	case tea.MouseWheelDown:
+		d = 1
+	default:
+		return
+	}
+	switch {
+	case m.edit != nil || m.guard != nil:
+	case m.screen == screenTable:
+		m.move(d)
+	case m.screen == screenBackups:
+		m.bsel = max(0, min(len(m.backups)-1, m.bsel+d))
+	default:
+		m.scroll = max(0, m.scroll+d)
+	}
+}
+
 // editor is the value chooser of one field: a list of its valid values
 // (enum fields) or a typed number checked by the layout's parser.
 type editor struct {
