@@ -8,7 +8,7 @@ import "charm.land/bubbles/v2/key"
 type keyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
 
-	Read, Edit, Unstage, Clear, Plan, Method, Backups, Journal key.Binding
+	Read, Edit, Unstage, Clear, Plan, Method, Backups, Journal, View key.Binding
 
 	Apply, Back, Restore key.Binding
 
@@ -35,6 +35,7 @@ func newKeyMap() keyMap {
 		Method:  b("m", "DA method", "m"),
 		Backups: b("b", "backups", "b"),
 		Journal: b("J", "clear pending-write record", "J"),
+		View:    b("v", "view their plan", "v"),
 
 		Apply:   b("a", "apply", "a"),
 		Back:    b("esc", "back", "esc"),

@@ -94,6 +94,12 @@ type Model struct {
 	auditErr error
 	watching string // another session's write in progress
 
+	// otherPlan is a plan another session made (seenPlan the last plan
+	// seen in the bench's state), for observers to look at.
+	otherPlan *obytes.Plan
+	otherBy   string
+	seenPlan  *obytes.Plan
+
 	// journal is an interrupted write found in the state directory.
 	journal    *obytes.Journal
 	journalErr error
@@ -168,6 +174,9 @@ func (m *Model) Keys() []key.Binding {
 	out := []key.Binding{act(k.Edit), act(k.Plan), act(k.Read), k.Backups, k.Unstage, k.Clear, k.Method, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 	if m.journal != nil || m.journalErr != nil {
 		out = append(out, act(k.Journal))
+	}
+	if m.otherPlan != nil {
+		out = append(out, k.View)
 	}
 	return out
 }
@@ -330,7 +339,26 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.listBackups()
 	case key.Matches(msg, k.Journal):
 		return m.clearJournal()
+	case key.Matches(msg, k.View):
+		return m.viewOtherPlan()
 	}
+	return nil
+}
+
+// viewOtherPlan shows the plan another session made, read-only.
+func (m *Model) viewOtherPlan() tea.Cmd {
+	p := m.otherPlan
+	if p == nil {
+		return m.fail("no plan from another session to look at")
+	}
+	m.otherPlan = nil
+	ch := bench.Change{}
+	for _, c := range p.Changes {
+		ch.Assignments = append(ch.Assignments, fmt.Sprintf("%s=0x%X", c.Field, c.To.Raw))
+	}
+	m.change, m.plan, m.refused, m.planErr, m.scroll = ch, p, nil, nil, 0
+	m.reason = "planned by " + m.otherBy
+	m.screen = screenPlan
 	return nil
 }
 
@@ -570,6 +598,15 @@ func (m *Model) event(ev bench.Event) {
 	case bench.StateChanged:
 		if o := ev.State.OptionBytes; o != nil && o != m.ob && m.busy == "" {
 			m.setOB(o)
+		}
+		ours := m.c != nil && ev.State.Lease != nil && ev.State.Lease.Holder == m.c.Holder
+		if p := ev.State.Plan; p != nil && p != m.plan && p != m.seenPlan && m.busy == "" && !ours {
+			m.seenPlan = p
+			m.otherPlan = p
+			m.otherBy = "another session"
+			if l := ev.State.Lease; l != nil {
+				m.otherBy = l.Holder.String()
+			}
 		}
 	case bench.JobStarted:
 		if ev.Job.Kind == benchApplyKind && m.busy != KindApply {

@@ -120,6 +120,9 @@ func TestKeySequences(t *testing.T) {
 				if recs, _ := obytes.ReadAudit(e.dir); len(recs) != 1 || recs[0].Result != "ok" {
 					t.Errorf("audit %+v", recs)
 				}
+				if e.m.otherPlan != nil {
+					t.Error("the session's own plan is shown as another session's")
+				}
 			},
 		},
 		{
@@ -391,6 +394,22 @@ func TestObserverFollowsTheOperator(t *testing.T) {
 			t.Errorf("key %s: status %q", k, e.lastStatus())
 		}
 	}
+	if _, err := e.b.PlanOptionBytes(context.Background(), alice, bench.Change{Assignments: []string{"PRODUCT_STATE=0x17"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.pump()
+	if s := e.screen(); !strings.Contains(s, "alice planned 1 change(s), risk irreversible: v shows the plan") {
+		t.Errorf("observer is not told of the plan:\n%s", s)
+	}
+	e.keys("v")
+	if s := e.screen(); !strings.Contains(s, "planned by alice") || !strings.Contains(s, "PRODUCT_STATE  OPEN (0xED) → PROVISIONING (0x17)") || !strings.Contains(s, "apply unavailable: another session holds the probe: alice") {
+		t.Errorf("observer's view of the plan:\n%s", s)
+	}
+	e.keys("a")
+	if e.m.guard != nil || e.jobs[KindApply] != 0 {
+		t.Error("an observer reached the guard")
+	}
+	e.keys("esc")
 	if _, err := e.b.ApplyOptionBytes(context.Background(), alice, bench.ApplyRequest{
 		Change: bench.Change{Assignments: []string{"BOR_LEV=2"}}, Confirm: "apply", StateDir: t.TempDir(),
 	}); err != nil {

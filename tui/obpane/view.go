@@ -362,6 +362,8 @@ func (m *Model) statusLine() string {
 		return s.Warn.Render("⟳ " + m.watching + ": " + msg)
 	case m.busy != "":
 		return s.Info.Render("⟳ " + m.notice)
+	case m.otherPlan != nil && m.screen == screenTable:
+		return s.Warn.Render(fmt.Sprintf("%s planned %d change(s), risk %s: v shows the plan", m.otherBy, len(m.otherPlan.Changes), m.otherPlan.Risk))
 	case m.notice != "" && m.bad:
 		return s.Bad.Render("✖ " + m.notice)
 	case m.notice != "":
