@@ -2,17 +2,22 @@ package tui
 
 import (
 	"github.com/stprobe/stprobe/tui/common"
+	"github.com/stprobe/stprobe/tui/dapane"
 	"github.com/stprobe/stprobe/tui/logpane"
 	"github.com/stprobe/stprobe/tui/matrix"
 	"github.com/stprobe/stprobe/tui/obpane"
 )
 
 // newPanes builds the session's panes, in tab order (common.PaneID).
-func newPanes(c *common.Context) []common.Pane {
+func newPanes(c *common.Context, o Options) []common.Pane {
+	var obOpts []obpane.Option
+	if o.StateDir != "" {
+		obOpts = append(obOpts, obpane.WithStateDir(o.StateDir))
+	}
 	return []common.Pane{
 		matrix.New(c),
-		obpane.New(c),
-		&placeholder{c: c, title: "Debug auth", text: "The debug-authentication pane is not built into this console yet."},
+		obpane.New(c, obOpts...),
+		dapane.New(c),
 		logpane.New(c),
 	}
 }

@@ -44,6 +44,9 @@ type Options struct {
 	// NoIdentify skips the identification job (a Hot Plug info job) the
 	// console runs at start when it holds the lease and no chip is known.
 	NoIdentify bool
+	// StateDir is where option-byte backups, the audit log and the
+	// pending-write journal live (the option-byte pane's default when "").
+	StateDir string
 	// ProgramOptions are added to the program Run starts (input, output,
 	// window size, colour profile).
 	ProgramOptions []tea.ProgramOption
@@ -119,7 +122,7 @@ func New(ctx context.Context, b *bench.Bench, who bench.Holder, opts Options) *M
 	m.help = help.New()
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	m.applyTheme()
-	m.panes = newPanes(c)
+	m.panes = newPanes(c, opts)
 	m.layout()
 	return m
 }

@@ -21,6 +21,9 @@ import (
 // events so far applied.
 func console(t testing.TB, b *bench.Bench, name string, w, h int, o Options) *Model {
 	t.Helper()
+	if o.StateDir == "" {
+		o.StateDir = t.TempDir()
+	}
 	m := New(context.Background(), b, bench.Holder{Name: name, Session: "test"}, o)
 	t.Cleanup(m.Close)
 	m.statusFor = 0

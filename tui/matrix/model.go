@@ -68,6 +68,8 @@ type Model struct {
 	cacheStyles *common.Styles
 	wrapCache   map[wrapKey][]string
 	cellCache   map[cellKey]string
+	rowsKey     rowsKey
+	rowsCache   []string
 }
 
 // zone is a clickable region of the last View.

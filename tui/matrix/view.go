@@ -35,7 +35,7 @@ func (m *Model) View() string {
 	if m.w >= wide {
 		gridW := m.gridWidth()
 		leftW := max(gridW+2, m.w*9/20)
-		for _, l := range Legend(st, leftW-2) {
+		for _, l := range m.legend(leftW - 2) {
 			left = append(left, " "+l)
 		}
 		left = append(left, "")
@@ -84,7 +84,7 @@ func (m *Model) empty() string {
 		lines = append(lines, "", "  "+st.Muted.Render(why))
 	}
 	lines = append(lines, "")
-	for _, l := range Legend(st, m.w-3) {
+	for _, l := range m.legend(m.w - 3) {
 		lines = append(lines, "  "+l)
 	}
 	return strings.Join(clip(lines, m.w, m.h), "\n")
@@ -212,6 +212,11 @@ func (m *Model) statusLine() string {
 // rowSummaries say, for each grid row, how its cells went and why the
 // first failing one failed.
 func (m *Model) rowSummaries(w int) []string {
+	m.checkCache()
+	k := rowsKey{m.matrix, m.done, m.live, w}
+	if m.rowsCache != nil && m.rowsKey == k {
+		return m.rowsCache
+	}
 	st := m.c.Styles
 	var out []string
 	for _, r := range m.rows {
@@ -244,7 +249,28 @@ func (m *Model) rowSummaries(w int) []string {
 		}
 		out = append(out, truncate(line, w))
 	}
+	m.rowsKey, m.rowsCache = k, out
 	return out
+}
+
+// legend is Legend at width w, cached.
+func (m *Model) legend(w int) []string {
+	m.checkCache()
+	k := wrapKey{style: "legend", w: w}
+	if v, ok := m.wrapCache[k]; ok {
+		return v
+	}
+	v := Legend(m.c.Styles, w)
+	m.wrapCache[k] = v
+	return v
+}
+
+// rowsKey names the state a row summary was drawn for.
+type rowsKey struct {
+	mx   *sweep.Matrix
+	done int
+	live bool
+	w    int
 }
 
 // details describes the selected cell.
@@ -482,6 +508,7 @@ func (m *Model) checkCache() {
 		m.cacheStyles = m.c.Styles
 		m.wrapCache = map[wrapKey][]string{}
 		m.cellCache = map[cellKey]string{}
+		m.rowsCache = nil
 	}
 }
 
