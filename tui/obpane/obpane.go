@@ -639,6 +639,9 @@ func (m *Model) setOB(o *bench.OptionBytes) {
 		name = f.field.Name
 	}
 	m.ob = o
+	if m.edit != nil && (o.Layout == nil || o.Snap == nil) {
+		m.edit = nil // the chip closed under the editor
+	}
 	m.rebuild()
 	if name != "" {
 		m.selectField(name)

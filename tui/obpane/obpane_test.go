@@ -3,6 +3,8 @@ package obpane
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -111,7 +113,7 @@ func TestKeySequences(t *testing.T) {
 		{
 			name: "safe change: plan, apply, verify, backup, audit", scenario: "h533-open",
 			keys:   []string{"r", "select:BOR_LEV", "enter", "choose:LEVEL3", "enter", "p", "a"},
-			want:   []string{"applied and verified", "backup: ", "audit: ", "ok STM32H523/H533 by tester", "BOR_LEV=0x2"},
+			want:   []string{"applied and verified", "BOR_LEV         now LEVEL3 (0x2)", "backup: ", "audit: ", "ok STM32H523/H533 by tester", "BOR_LEV=0x2"},
 			status: "option bytes applied",
 			check: func(t *testing.T, e *env) {
 				if got := field(t, e.readOB(), "BOR_LEV"); got != 2 {
@@ -442,6 +444,19 @@ func TestClosedAP1(t *testing.T) {
 	}
 }
 
+// TestChipClosesUnderTheEditor: a read by another session that finds AP1
+// closed closes an open editor instead of failing.
+func TestChipClosesUnderTheEditor(t *testing.T) {
+	e := newEnv(t, "h533-open", true)
+	e.keys("r", "select:BOR_LEV", "enter")
+	closed := &bench.OptionBytes{Chip: e.m.ob.Chip, Closed: &bench.ClosedAP{Err: errors.New("AP1 does not answer")}}
+	e.send(common.EventMsg{Event: bench.StateChanged{State: bench.Snapshot{OptionBytes: closed}}})
+	e.keys("enter")
+	if e.m.edit != nil || !strings.Contains(e.screen(), "AP1 does not answer") {
+		t.Errorf("editor %v, screen:\n%s", e.m.edit, e.screen())
+	}
+}
+
 // TestMouse: a click selects the field under it, the wheel moves.
 func TestMouse(t *testing.T) {
 	e := newEnv(t, "h533-open", true)
@@ -514,4 +529,32 @@ func TestViewSizes(t *testing.T) {
 	check("guard")
 	e.keys("esc", "esc", "b")
 	check("backups")
+}
+
+// TestMonkey presses random keys (fixed seed) on every scenario kind: the
+// pane never panics, always draws its exact size, and never writes a
+// product state (the guard's phrase is never typed by chance).
+func TestMonkey(t *testing.T) {
+	keys := []string{"up", "down", "enter", "esc", "tab", "space", "backspace", "pgdown", "home", "end",
+		"r", "e", "x", "c", "p", "a", "b", "m", "J", "v", "j", "k", "g", "G", "0", "1", "y",
+		"down", "down", "enter", "enter", "p", "p", "a", "a", "esc"}
+	for _, sc := range []string{"h533-open", "h533-provisioning", "h533-tz-closed-no-da", "h503-open"} {
+		t.Run(sc, func(t *testing.T) {
+			e := newEnv(t, sc, true)
+			before := e.model().ProductState()
+			rng := rand.New(rand.NewPCG(1, uint64(len(sc))))
+			for i := range 1500 {
+				e.keys(keys[rng.IntN(len(keys))])
+				if i%100 == 0 {
+					w, h := 20+rng.IntN(200), 3+rng.IntN(60)
+					e.m.SetSize(w, h)
+					checkSize(t, e.m.View(), w, h)
+				}
+			}
+			t.Logf("jobs %v, screen %d", e.jobs, e.m.screen)
+			if got := e.model().ProductState(); got != before {
+				t.Errorf("product state moved from %v to %v", before, got)
+			}
+		})
+	}
 }

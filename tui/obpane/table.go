@@ -270,6 +270,10 @@ func (m *Model) editKey(msg tea.KeyPressMsg) tea.Cmd {
 // the current one).
 func (m *Model) editDone() tea.Cmd {
 	e := m.edit
+	if m.ob == nil || m.ob.Layout == nil || m.ob.Snap == nil {
+		m.edit = nil
+		return m.fail("the option bytes are no longer readable: read them again (r)")
+	}
 	l := m.ob.Layout
 	var v uint32
 	if e.input == nil {

@@ -578,6 +578,15 @@ func (m *Model) viewApply() []string {
 	default:
 		add(s.OK.Render("✓ applied"))
 	}
+	if r != nil && r.Result != nil && r.Result.After != nil && r.Result.Plan != nil && r.OptionBytes != nil && r.OptionBytes.Layout != nil {
+		l := r.OptionBytes.Layout
+		for _, c := range r.Result.Plan.Changes {
+			if f, ok := l.Field(c.Field); ok {
+				v := l.DecodeField(f, r.Result.After.Cur[f.Register])
+				add("  " + s.Accent.Render(cell(c.Field, nameW)) + " now " + v.Text())
+			}
+		}
+	}
 	if r != nil && r.Result != nil {
 		if r.Result.Backup != "" {
 			addWrap(s.Normal, "", "backup: "+r.Result.Backup)
