@@ -94,6 +94,13 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
+	case tea.MouseWheelMsg:
+		switch msg.Mouse().Button {
+		case tea.MouseWheelUp:
+			m.scroll = max(0, m.scroll-1)
+		case tea.MouseWheelDown:
+			m.scroll++
+		}
 	case common.JobDoneMsg:
 		if msg.Kind != KindDiscover || !m.busy {
 			return m, nil

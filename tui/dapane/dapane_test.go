@@ -2,9 +2,12 @@ package dapane
 
 import (
 	"context"
+	"math/rand/v2"
 	"regexp"
 	"strings"
 	"testing"
+
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/probe/da"
@@ -182,6 +185,22 @@ func TestScroll(t *testing.T) {
 	if e.m.scroll != 0 {
 		t.Errorf("scroll %d", e.m.scroll)
 	}
+}
+
+// TestMonkey presses random keys (fixed seed): no panic, exact size.
+func TestMonkey(t *testing.T) {
+	keys := []string{"up", "down", "d", "R", "o", "j", "k", "enter", "esc", "x"}
+	e := newEnv(t, "h533-provisioning-da", true)
+	rng := rand.New(rand.NewPCG(2, 3))
+	for i := range 300 {
+		e.keys(keys[rng.IntN(len(keys))])
+		if i%30 == 0 {
+			w, h := 10+rng.IntN(200), 2+rng.IntN(60)
+			e.m.SetSize(w, h)
+			checkSize(t, e.m.View(), w, h)
+		}
+	}
+	e.send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
 }
 
 func TestGolden(t *testing.T) {
