@@ -5,6 +5,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/stprobe/stprobe/tui/common"
 )
@@ -32,7 +33,8 @@ func (m *Model) Render() string {
 	b.WriteString(m.tabBar())
 	b.WriteByte('\n')
 	if bn := m.banner(); bn != "" {
-		b.WriteString(m.c.Styles.Banner.Width(m.width).MaxWidth(m.width).Render(bn))
+		bn = ansi.Truncate(bn, max(0, m.width-2), "…")
+		b.WriteString(m.c.Styles.Banner.Render(bn + strings.Repeat(" ", max(0, m.width-2-ansi.StringWidth(bn)))))
 		b.WriteByte('\n')
 	}
 	var body string

@@ -53,6 +53,7 @@ type Model struct {
 	done, total int
 	matrix      *sweep.Matrix // the last matrix the bench published
 	findings    []sweep.Finding
+	failed      string // why the last sweep this pane started failed
 
 	area       area
 	selR, selC int
@@ -180,6 +181,7 @@ func (m *Model) begin(p sweep.Plan) {
 	m.cells = map[sweep.Key]sweep.Cell{}
 	m.findings = nil
 	m.live, m.trying, m.done, m.total = true, nil, 0, len(p.Keys())
+	m.failed = ""
 	m.clampSel()
 }
 
@@ -292,6 +294,7 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 		case errors.Is(msg.Err, context.Canceled):
 			return common.Status("sweep cancelled: the matrix is partial")
 		case msg.Err != nil:
+			m.failed = msg.Err.Error()
 			return common.StatusErr("sweep: " + msg.Err.Error())
 		}
 	case kindDiscover:

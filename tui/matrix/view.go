@@ -189,6 +189,9 @@ func (m *Model) statusLine() string {
 		}
 		return s + st.Muted.Render("  x cancels")
 	}
+	if m.failed != "" && (m.matrix == nil || m.done == 0) {
+		return " " + st.Bad.Render("✖ the sweep did not run: "+m.failed)
+	}
 	if m.matrix == nil {
 		return ""
 	}
