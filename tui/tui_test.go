@@ -197,6 +197,12 @@ func TestScreens(t *testing.T) {
 		press(m, "s")
 		m.status = ""
 		tuitest.Golden(t, name("matrix"), m.Render())
+		press(m, "4")
+		for _, k := range []string{"F", "l", "e", "a", "s", "e", "enter"} {
+			m.Update(tuitest.Key(k)) // typing: the cursor's blink is not run
+		}
+		tuitest.Golden(t, name("log"), m.Render())
+		press(m, "1")
 		press(m, "?")
 		tuitest.Golden(t, name("help"), m.Render())
 	}
