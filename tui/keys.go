@@ -48,7 +48,7 @@ type helpKeys struct {
 func (h helpKeys) ShortHelp() []key.Binding {
 	out := make([]key.Binding, 0, len(h.pane)+3)
 	for _, b := range h.pane {
-		if b.Enabled() {
+		if b.Enabled() && b.Help().Key != "" {
 			out = append(out, b)
 		}
 	}
@@ -56,13 +56,19 @@ func (h helpKeys) ShortHelp() []key.Binding {
 }
 
 func (h helpKeys) FullHelp() [][]key.Binding {
+	pane := make([]key.Binding, 0, len(h.pane))
+	for _, b := range h.pane {
+		if b.Help().Key != "" {
+			pane = append(pane, b)
+		}
+	}
 	rows := h.rows
 	if rows < 4 {
 		rows = 4
 	}
 	cols := [][]key.Binding{h.global}
-	for i := 0; i < len(h.pane); i += rows {
-		cols = append(cols, h.pane[i:min(i+rows, len(h.pane))])
+	for i := 0; i < len(pane); i += rows {
+		cols = append(cols, pane[i:min(i+rows, len(pane))])
 	}
 	return cols
 }
