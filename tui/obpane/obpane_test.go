@@ -262,6 +262,14 @@ func TestBrickNeedsTheOverride(t *testing.T) {
 		t.Fatalf("chip touched: resets %d AP1 %v", m.Resets(), m.AP1Enabled())
 	}
 
+	// On a short pane the guard drops the consequences but keeps the
+	// phrase, the override and the keys.
+	e.m.SetSize(80, 14)
+	if s := e.screen(); !strings.Contains(s, phrase) || !strings.Contains(s, "[ ] override") || !strings.Contains(s, "enter write") {
+		t.Errorf("short guard:\n%s", s)
+	}
+	e.m.SetSize(80, 24)
+
 	// esc cancels; nothing written either.
 	e.keys("esc")
 	if e.m.guard != nil || e.jobs[KindApply] != 0 {

@@ -472,10 +472,50 @@ func (m *Model) viewPlan() []string {
 	case m.plan != nil:
 		m.planLines(add, addWrap)
 	}
-	add("")
-	add(s.Muted.Render("esc back to the table"))
-	m.scroll = max(0, min(m.scroll, len(out)-m.h))
-	return out[m.scroll:]
+	return m.pinned(out, m.planFooter())
+}
+
+// planFooter is what stays at the bottom of the plan screen: how to go on.
+func (m *Model) planFooter() []string {
+	s := m.st()
+	back := s.Muted.Render(" · esc back to the table")
+	p := m.plan
+	if p == nil || m.busy == KindPlan {
+		return []string{s.Muted.Render("esc back to the table")}
+	}
+	if why := m.runWhy(); m.c != nil && why != "" {
+		var out []string
+		for _, l := range wrap("apply unavailable: "+why, m.w) {
+			out = append(out, s.Warn.Render(l))
+		}
+		return append(out, s.Muted.Render("esc back to the table"))
+	}
+	switch p.Risk {
+	case obytes.Brick:
+		return []string{s.Danger.Render("a opens the guard: type the phrase and tick the override") + back, "  " + s.Accent.Render(p.Phrase)}
+	case obytes.Irreversible:
+		return []string{s.Danger.Render("a opens the guard: type the phrase") + back, "  " + s.Accent.Render(p.Phrase)}
+	}
+	return []string{"press " + s.Key.Render("a") + " to apply (this screen is the confirmation)" + back}
+}
+
+// pinned scrolls body over the pane's height less the footer's, marks
+// hidden lines, and keeps footer at the bottom.
+func (m *Model) pinned(body, footer []string) []string {
+	s := m.st()
+	bodyH := max(1, m.h-len(footer)-1)
+	m.scroll = max(0, min(m.scroll, len(body)-bodyH))
+	end := min(len(body), m.scroll+bodyH)
+	out := make([]string, 0, m.h)
+	out = append(out, body[m.scroll:end]...)
+	if end < len(body) {
+		out[len(out)-1] = s.Muted.Render(fmt.Sprintf("↓ %d more line(s): ↓/j scrolls", len(body)-end))
+	}
+	for len(out) < bodyH {
+		out = append(out, "")
+	}
+	out = append(out, "")
+	return append(out, footer...)
 }
 
 // planLines renders a plan.
@@ -516,22 +556,6 @@ func (m *Model) planLines(add func(...string), addWrap func(pen, string, string)
 		add(fmt.Sprintf("  %d. %s", i+2, what))
 	}
 	add(fmt.Sprintf("  %d. read back and verify, then append to the audit log", len(p.Phases)+2))
-	add("")
-	switch {
-	case p.Risk == obytes.Brick:
-		addWrap(s.Danger, "", "press a: the guard asks you to type the phrase below and to tick the override")
-		add("  " + s.Accent.Render(p.Phrase))
-	case p.Risk == obytes.Irreversible:
-		addWrap(s.Danger, "", "press a: the guard asks you to type the phrase below")
-		add("  " + s.Accent.Render(p.Phrase))
-	default:
-		add("press " + s.Key.Render("a") + " to apply (this screen is the confirmation)")
-	}
-	if m.c != nil {
-		if why := m.runWhy(); why != "" {
-			addWrap(s.Warn, "", "apply unavailable: "+why)
-		}
-	}
 }
 
 // viewApply is the write's progress and outcome.
@@ -559,9 +583,7 @@ func (m *Model) viewApply() []string {
 		add(fmt.Sprintf("  %s %-8s %s", mark, e.Step, e.Message))
 	}
 	if m.busy == KindApply {
-		add("")
-		add(s.Muted.Render("the write runs on the bench; " + common.CancelKey + " stops it between phases"))
-		return m.scrolled(out)
+		return m.pinned(out, []string{s.Muted.Render("the write runs on the bench; " + common.CancelKey + " stops it between phases")})
 	}
 	add("")
 	r := m.applyRes
@@ -604,15 +626,7 @@ func (m *Model) viewApply() []string {
 	default:
 		add(s.Muted.Render("audit: no record (the bench refused before the write)"))
 	}
-	add("")
-	add(s.Muted.Render("esc back to the table"))
-	return m.scrolled(out)
-}
-
-// scrolled applies the screen's scroll to out.
-func (m *Model) scrolled(out []string) []string {
-	m.scroll = max(0, min(m.scroll, len(out)-m.h))
-	return out[m.scroll:]
+	return m.pinned(out, []string{s.Muted.Render("esc back to the table")})
 }
 
 // fromBackupText names the backup being restored, if any.
@@ -764,24 +778,43 @@ func (m *Model) viewEditor() string {
 
 // viewGuard is the guard dialog.
 func (m *Model) viewGuard() string {
+	b := m.guardLines(false)
+	if len(b)+2 > m.h {
+		b = m.guardLines(true)
+	}
+	return m.st().DialogDanger.Render(b, m.boxWidth())
+}
+
+// guardLines are the guard's content; compact leaves out the consequences
+// and the spacing, for short panes (the plan screen under it says them).
+func (m *Model) guardLines(compact bool) []string {
 	s := m.st()
 	g := m.guard
 	w := m.boxWidth()
+	gap := func() []string {
+		if compact {
+			return nil
+		}
+		return []string{""}
+	}
 	var b []string
 	if g.brick {
 		b = append(b, s.Danger.Render("✖ BRICK: this change can never be undone"))
 	} else {
 		b = append(b, s.Danger.Render("‼ IRREVERSIBLE: only a DA regression undoes this"))
 	}
-	b = append(b, "")
+	b = append(b, gap()...)
 	for _, c := range g.plan.Changes {
 		if c.Risk < obytes.Irreversible {
 			continue
 		}
 		b = append(b, s.Accent.Render(c.Field)+"  "+c.From.Text()+" → "+c.To.Text())
-		b = append(b, wrap(c.Why, w)...)
+		if !compact {
+			b = append(b, wrap(c.Why, w)...)
+		}
 	}
-	b = append(b, "", "Type this phrase to confirm:", "  "+s.Accent.Render(g.plan.Phrase))
+	b = append(b, gap()...)
+	b = append(b, "Type this phrase to confirm:", "  "+s.Accent.Render(g.plan.Phrase))
 	g.input.SetWidth(w - len(g.input.Prompt) - 1)
 	b = append(b, g.input.View())
 	if g.brick {
@@ -793,10 +826,11 @@ func (m *Model) viewGuard() string {
 		if g.onOverride {
 			line = s.Selected.Render(cell(line, w))
 		}
-		b = append(b, "", line)
+		b = append(b, gap()...)
+		b = append(b, line)
 	}
 	if g.err != "" {
-		b = append(b, "")
+		b = append(b, gap()...)
 		for _, l := range wrap(g.err, w) {
 			b = append(b, s.Bad.Render(l))
 		}
@@ -805,9 +839,10 @@ func (m *Model) viewGuard() string {
 	if g.brick {
 		help = "enter write · tab phrase/override · space tick · esc cancel"
 	}
-	b = append(b, "", s.Muted.Render(help))
+	b = append(b, gap()...)
+	b = append(b, s.Muted.Render(help))
 	for i := range b {
 		b[i] = cell(b[i], w)
 	}
-	return s.DialogDanger.Render(b, w)
+	return b
 }
