@@ -7,7 +7,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/sweep"
 	"github.com/stprobe/stprobe/tui/common"
 )
@@ -22,11 +21,8 @@ type Action struct {
 	Run func() tea.Cmd
 }
 
-// Job kinds the matrix pane starts.
-const (
-	kindSweep    = "sweep"
-	kindDiscover = "da discover"
-)
+// kindSweep is the job kind of the sweep the matrix pane starts.
+const kindSweep = "sweep"
 
 // actions are the steps of f's advice that stprobe can take, in the order
 // the advice gives them.
@@ -47,7 +43,9 @@ func (m *Model) actions(f sweep.Finding) []Action {
 		out = append(out, Action{
 			Label:       "Read the state through AP0",
 			Unavailable: c.UnavailableNow,
-			Run:         m.discover,
+			Run: func() tea.Cmd {
+				return openPane(common.PaneDA, common.DARequest{Action: "discover", Reason: f.Title})
+			},
 		})
 	}
 	if strings.Contains(f.Next, "regression") || strings.Contains(f.Next, "provision") || strings.Contains(f.Next, "debug-authentication") {
@@ -76,14 +74,13 @@ func openPane(p common.PaneID, req any) tea.Cmd {
 	return func() tea.Msg { return common.OpenPaneMsg{Pane: p, Request: req} }
 }
 
-// discover runs a debug-authentication discovery (through AP0, under
-// reset): it reports the product state when the core port is closed.
+// discover opens the DA pane on a discovery (through AP0, under reset): it
+// reports the product state when the core port is closed.
 func (m *Model) discover() tea.Cmd {
-	b := m.c.Bench
-	return tea.Batch(common.Status("discovery through AP0 (the chip is reset)…"),
-		m.c.Job(kindDiscover, func(ctx context.Context, t bench.Token) (any, error) {
-			return b.Discover(ctx, t, da.Options{})
-		}))
+	if why := m.c.UnavailableNow(); why != "" {
+		return common.StatusErr(why)
+	}
+	return openPane(common.PaneDA, common.DARequest{Action: "discover", Reason: "asked from the matrix"})
 }
 
 // startSweep runs the default sweep: every mode × AP0, AP1 × about five

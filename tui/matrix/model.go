@@ -19,7 +19,6 @@ import (
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/probe"
-	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/sweep"
 	"github.com/stprobe/stprobe/tui/common"
 )
@@ -297,13 +296,6 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 			m.failed = msg.Err.Error()
 			return common.StatusErr("sweep: " + msg.Err.Error())
 		}
-	case kindDiscover:
-		if msg.Err != nil {
-			return common.StatusErr("discovery: " + msg.Err.Error())
-		}
-		if d, ok := msg.Value.(*da.Discovery); ok && d != nil {
-			return common.Status("discovery: " + d.String())
-		}
 	}
 	return nil
 }
@@ -360,9 +352,6 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Export):
 		return m.startExport()
 	case key.Matches(msg, k.Discover):
-		if why := m.c.UnavailableNow(); why != "" {
-			return common.StatusErr(why)
-		}
 		return m.discover()
 	}
 	return nil
