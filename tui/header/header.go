@@ -62,11 +62,14 @@ func Items(st *common.Styles, s bench.Snapshot) (probeItems, targetItems []Item)
 		chip.Value, chip.Style = m.Chip(), st.HeaderValue
 	}
 	targetItems = append(targetItems, chip)
-	state, tzen, ok := productState(s)
+	state, tzen, tzKnown, ok := productState(s)
 	if ok {
 		targetItems = append(targetItems, Item{Label: "state", Value: stateSymbol(state) + " " + state.String(), Style: st.StateStyle(state).Bold(true)})
 		tz := Item{Label: "TZEN", Value: tzen.String(), Style: st.Normal}
-		if tzen == targets.TZENEnabled {
+		switch {
+		case !tzKnown:
+			tz.Value, tz.Style = "not read", st.Muted
+		case tzen == targets.TZENEnabled:
 			tz.Style = st.Info
 		}
 		targetItems = append(targetItems, tz)
@@ -86,23 +89,24 @@ func chipName(c *targets.Chip) string {
 	return s
 }
 
-// productState is the product state from the freshest source: a read of
-// the option bytes, a DA discovery, or the last sweep.
-func productState(s bench.Snapshot) (targets.ProductState, targets.TZEN, bool) {
+// productState is the product state from the freshest source: a read
+// through the core port (info, option bytes), the last sweep, or a DA
+// discovery (which does not tell TZEN: tzKnown is false then).
+func productState(s bench.Snapshot) (st targets.ProductState, tz targets.TZEN, tzKnown, ok bool) {
 	if s.HasState {
-		return s.State, s.TZEN, true
+		return s.State, s.TZEN, true, true
 	}
 	if m := s.Matrix; m != nil {
 		for _, c := range m.Cells {
 			if c.State.Valid() {
-				return c.State, c.TZEN, true
+				return c.State, c.TZEN, true, true
 			}
 		}
 	}
 	if d := s.Discovery; d != nil && d.State.Valid() {
-		return d.State, s.TZEN, true
+		return d.State, 0, false, true
 	}
-	return 0, 0, false
+	return 0, 0, false, false
 }
 
 // stateSymbol marks how locked a state is, readable without colour.

@@ -376,14 +376,22 @@ func (m *Model) findingsView(w, h, x0, y0 int) []string {
 			break
 		}
 		sym, sty := severityLook(m, f.Severity)
-		line := " " + sty.Render(sym) + " " + f.Title
 		sel := i == m.selF && m.area == areaFindings
-		line = truncate(line, w)
-		if sel {
-			line = st.Selected.Render(line)
+		title := []string{truncate(" "+sty.Render(sym)+" "+f.Title, w)}
+		if sel { // the whole title, wrapped
+			title = wrap("   "+f.Title, w)
+			title[0] = " " + sty.Render(sym) + title[0][2:]
+			for j := range title {
+				title[j] = st.Selected.Render(title[j])
+			}
 		}
-		m.zones = append(m.zones, zone{x0: x0, y0: y0 + len(out), x1: x0 + w, y1: y0 + len(out) + 1, kind: zoneFinding, a: i})
-		out = append(out, line)
+		for _, line := range title {
+			if len(out) >= h {
+				break
+			}
+			m.zones = append(m.zones, zone{x0: x0, y0: y0 + len(out), x1: x0 + w, y1: y0 + len(out) + 1, kind: zoneFinding, a: i})
+			out = append(out, line)
+		}
 		if !expand || i != m.selF {
 			continue
 		}
