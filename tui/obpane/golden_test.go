@@ -1,7 +1,9 @@
 package obpane
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stprobe/stprobe/tui/common"
 )
@@ -52,4 +54,45 @@ func sizeName(sz [2]int) string {
 		return "160x48"
 	}
 	return "other"
+}
+
+// TestGoldenOutcome draws the outcome of real writes; the backup's name and
+// the audit line's time, which follow the wall clock, are replaced by fixed
+// ones before drawing.
+func TestGoldenOutcome(t *testing.T) {
+	tests := []struct {
+		name, scenario string
+		keys           func(phrase string) []string
+	}{
+		{name: "outcome-verified", scenario: "h533-open", keys: func(string) []string { return []string{"a"} }},
+		{name: "outcome-debug-closed", scenario: "h533-provisioning", keys: func(p string) []string { return []string{"a", "type:" + p, "tab", "space", "enter"} }},
+	}
+	plan := map[string][]string{
+		"outcome-verified":     {"r", "select:BOR_LEV", "enter", "choose:LEVEL3", "enter", "select:NSBOOTADD", "enter", "ctrl+u", "type:0x80400", "enter", "p"},
+		"outcome-debug-closed": {"r", "select:PRODUCT_STATE", "enter", "choose:TZ_CLOSED", "enter", "p"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, sz := range [][2]int{{80, 24}, {160, 48}} {
+				e := newEnv(t, tt.scenario, true)
+				e.keys(plan[tt.name]...)
+				if e.m.plan == nil {
+					t.Fatalf("no plan: %v", e.m.planErr)
+				}
+				e.keys(tt.keys(e.m.plan.Phrase)...)
+				if e.m.applyErr != nil || e.m.applyRes == nil || e.m.applyRes.Result == nil || e.m.audit == nil {
+					t.Fatalf("apply: %v", e.m.applyErr)
+				}
+				e.m.stateDir = goldenStateDir
+				e.m.applyRes.Result.Backup = goldenStateDir + "/backups/ob-363835303133510A00450499-20260314T092653.000000000Z.json"
+				e.m.audit.Time = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
+				for i, st := range e.m.steps {
+					if strings.HasPrefix(st.Message, "saved ") {
+						e.m.steps[i].Message = "saved " + e.m.applyRes.Result.Backup
+					}
+				}
+				e.golden(tt.name+"-"+sizeName(sz), sz[0], sz[1])
+			}
+		})
+	}
 }

@@ -558,7 +558,8 @@ func (m *Model) planLines(add func(...string), addWrap func(pen, string, string)
 	add(fmt.Sprintf("  %d. read back and verify, then append to the audit log", len(p.Phases)+2))
 }
 
-// viewApply is the write's progress and outcome.
+// viewApply is the write's progress while it runs, then its outcome
+// followed by its steps.
 func (m *Model) viewApply() []string {
 	s := m.st()
 	var out []string
@@ -575,17 +576,20 @@ func (m *Model) viewApply() []string {
 	}
 	add(progressBar(min(40, m.w-12), done, total) + fmt.Sprintf(" %d/%d", done, total))
 	add("")
-	for i, e := range m.steps {
-		mark := s.OK.Render("✓")
-		if i == len(m.steps)-1 && m.busy == KindApply {
-			mark = s.Info.Render("⟳")
+	steps := func() {
+		for i, e := range m.steps {
+			mark := s.OK.Render("✓")
+			if i == len(m.steps)-1 && m.busy == KindApply {
+				mark = s.Info.Render("⟳")
+			}
+			add(fmt.Sprintf("  %s %-9s %s", mark, e.Step, e.Message))
 		}
-		add(fmt.Sprintf("  %s %-8s %s", mark, e.Step, e.Message))
 	}
 	if m.busy == KindApply {
+		steps()
+		m.scroll = len(out) // follow the latest step
 		return m.pinned(out, []string{s.Muted.Render("the write runs on the bench; " + common.CancelKey + " stops it between phases")})
 	}
-	add("")
 	r := m.applyRes
 	switch {
 	case m.applyErr != nil:
@@ -625,6 +629,10 @@ func (m *Model) viewApply() []string {
 		addWrap(s.Bad, "", "audit log unreadable: "+m.auditErr.Error())
 	default:
 		add(s.Muted.Render("audit: no record (the bench refused before the write)"))
+	}
+	if len(m.steps) > 0 {
+		add("", s.Muted.Render("steps:"))
+		steps()
 	}
 	return m.pinned(out, []string{s.Muted.Render("esc back to the table")})
 }
