@@ -566,3 +566,27 @@ func TestMonkey(t *testing.T) {
 		})
 	}
 }
+
+// TestSeedStory is the story on the seed board with plain keys
+// only, as a person (or tmux send-keys) types them: open the pane (it
+// reads), ask for OPEN (refused, with the real way back), ask for
+// TZ_CLOSED (brick), and nothing is written without the override.
+func TestSeedStory(t *testing.T) {
+	e := newEnv(t, "h533-provisioning", true)
+	e.send(common.OpenPaneMsg{Pane: common.PaneOptionBytes})
+	e.keys("enter", "up", "enter", "p")
+	if s := e.screen(); !strings.Contains(s, "REFUSED before any write") || !strings.Contains(s, "the real way: DA regression") {
+		t.Fatalf("OPEN not refused:\n%s", s)
+	}
+	e.keys("esc", "enter", "down", "down", "down", "enter", "p")
+	if s := e.screen(); !strings.Contains(s, "✖ BRICK") {
+		t.Fatalf("TZ_CLOSED is not a brick plan:\n%s", s)
+	}
+	e.keys("a", "type:"+e.m.plan.Phrase, "enter")
+	if s := e.screen(); !strings.Contains(s, "tick the override") {
+		t.Fatalf("guard:\n%s", s)
+	}
+	if got := field(t, e.readOB(), "PRODUCT_STATE"); got != 0x17 || e.jobs[KindApply] != 0 {
+		t.Fatalf("PRODUCT_STATE 0x%X, apply jobs %d", got, e.jobs[KindApply])
+	}
+}
