@@ -73,6 +73,7 @@ type Model struct {
 	statusSeq int
 	statusFor time.Duration // how long a footer message stays (0: until replaced)
 	progress  string        // the running job's progress ("cell 12/30")
+	percent   int           // the same in percent, -1 when not known
 	ended     string        // why the event stream ended
 	closed    bool
 
@@ -109,7 +110,7 @@ func New(ctx context.Context, b *bench.Bench, who bench.Holder, opts Options) *M
 	theme := common.Theme{Dark: !opts.Light, NoColor: noColor(opts.Env)}
 	c := common.NewContext(ctx, b, who, theme)
 	c.ReadOnly = opts.ReadOnly
-	m := &Model{c: c, opts: opts, keys: newKeyMap(), ctx: ctx, cancel: cancel, width: 80, height: 24, statusFor: statusTime}
+	m := &Model{c: c, opts: opts, keys: newKeyMap(), ctx: ctx, cancel: cancel, width: 80, height: 24, statusFor: statusTime, percent: -1}
 	snap, sub := b.Subscribe(0)
 	m.sub = sub
 	c.SetSnapshot(snap)
@@ -330,7 +331,7 @@ func (m *Model) events(evs eventsMsg) tea.Cmd {
 		case bench.Notice:
 			cmds = append(cmds, m.setStatus(e.Text, false))
 		case bench.JobStarted:
-			m.progress = ""
+			m.progress, m.percent = "", -1
 			if !m.spinning {
 				m.spinning = true
 				cmds = append(cmds, m.spin.Tick)
@@ -338,8 +339,15 @@ func (m *Model) events(evs eventsMsg) tea.Cmd {
 		case bench.SweepCell:
 			p := e.Progress
 			m.progress = fmt.Sprintf("cell %d/%d", p.Index+1, p.Total)
+			if p.Total > 0 {
+				done := p.Index
+				if p.Done {
+					done++
+				}
+				m.percent = done * 100 / p.Total
+			}
 		case bench.JobFinished:
-			m.progress = ""
+			m.progress, m.percent = "", -1
 			if e.Err != nil && e.Job.Holder == m.c.Holder && !common.IsUnavailable(e.Err) {
 				cmds = append(cmds, m.setStatus(e.Job.Kind+": "+e.Err.Error(), true))
 			}

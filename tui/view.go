@@ -20,6 +20,12 @@ func (m *Model) View() tea.View {
 	if s := m.c.Snapshot(); s.Simulated {
 		v.WindowTitle = "stprobe — simulated " + s.Scenario
 	}
+	switch {
+	case m.c.Busy() != "" && m.percent >= 0:
+		v.ProgressBar = tea.NewProgressBar(tea.ProgressBarDefault, m.percent)
+	case m.c.Busy() != "":
+		v.ProgressBar = tea.NewProgressBar(tea.ProgressBarIndeterminate, 0)
+	}
 	return v
 }
 
