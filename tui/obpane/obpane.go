@@ -61,8 +61,11 @@ type Model struct {
 	stateDir string
 	dirErr   error
 
-	ob   *bench.OptionBytes
-	rows []row
+	ob *bench.OptionBytes
+	// stale is a read the bench's state may still carry that no longer
+	// tells the truth (the read before a write that closed debug).
+	stale *bench.OptionBytes
+	rows  []row
 	// fields are the indexes in rows of the field rows; sel indexes fields.
 	fields []int
 	sel    int
@@ -571,6 +574,9 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 		}
 		m.staged = nil
 		m.rebuild()
+		if r := m.applyRes; r != nil && r.Result != nil && r.Result.DebugClosed {
+			return m.say("option bytes applied; debug is closed now, as planned: r reads what AP0 tells")
+		}
 		return m.say("option bytes applied")
 	}
 	return nil
@@ -587,6 +593,7 @@ func (m *Model) afterApply() {
 		o := r.OptionBytes
 		m.setOB(&bench.OptionBytes{Chip: o.Chip, Layout: o.Layout, Snap: r.Result.After, DA: o.DA})
 	case r.Result.DebugClosed:
+		m.stale = r.OptionBytes
 		m.ob = nil
 		m.rebuild()
 	}
@@ -596,7 +603,7 @@ func (m *Model) afterApply() {
 func (m *Model) event(ev bench.Event) {
 	switch ev := ev.(type) {
 	case bench.StateChanged:
-		if o := ev.State.OptionBytes; o != nil && o != m.ob && m.busy == "" {
+		if o := ev.State.OptionBytes; o != nil && o != m.ob && o != m.stale && m.busy == "" {
 			m.setOB(o)
 		}
 		ours := m.c != nil && ev.State.Lease != nil && ev.State.Lease.Holder == m.c.Holder

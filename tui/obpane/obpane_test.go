@@ -290,6 +290,17 @@ func TestBrickNeedsTheOverride(t *testing.T) {
 	if s := e.screen(); !strings.Contains(s, "debug is closed now") || !strings.Contains(s, "backup: ") {
 		t.Errorf("outcome:\n%s", s)
 	}
+	// The bench's state still carries the read from before the write; the
+	// table must not show it as the chip's.
+	e.send(common.EventMsg{Event: bench.StateChanged{State: e.b.Snapshot()}})
+	e.keys("esc")
+	if s := e.screen(); strings.Contains(s, "PROVISIONING (0x17)") || !strings.Contains(s, "not read yet") {
+		t.Errorf("stale table after debug closed:\n%s", s)
+	}
+	e.keys("r")
+	if s := e.screen(); !strings.Contains(s, "AP1 (the core's access port) does not answer") {
+		t.Errorf("read after debug closed:\n%s", s)
+	}
 }
 
 // TestPlanRequest: the matrix pane's "plan TZEN=0xC3" arrives as an
