@@ -100,8 +100,8 @@ const statusTime = 6 * time.Second
 // New makes the console for one session on b, as who. It subscribes to the
 // bench and takes the operator lease when it is free (unless
 // opts.ReadOnly); the session observes otherwise. ctx bounds the session:
-// when it ends, the session's jobs are cancelled. Call Close when the
-// program has ended (Run does) to release the lease.
+// when it ends, the session's jobs are cancelled and its lease released.
+// Close does the same at once (Run calls it when the program ends).
 func New(ctx context.Context, b *bench.Bench, who bench.Holder, opts Options) *Model {
 	if ctx == nil {
 		ctx = context.Background()
@@ -120,6 +120,14 @@ func New(ctx context.Context, b *bench.Bench, who bench.Holder, opts Options) *M
 			c.SetSnapshot(b.Snapshot())
 		}
 	}
+	// the session's end releases the lease even when nobody calls Close
+	// (an SSH connection dropped)
+	context.AfterFunc(ctx, func() {
+		if tok := c.Token(); tok != "" {
+			_ = b.Release(tok)
+		}
+		sub.Close()
+	})
 	m.help = help.New()
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	m.applyTheme()

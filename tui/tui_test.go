@@ -325,3 +325,20 @@ func BenchmarkRender(b *testing.B) {
 		})
 	}
 }
+
+func TestSessionEndReleasesLease(t *testing.T) {
+	b := tuitest.Open(t, tuitest.Seed)
+	ctx, end := context.WithCancel(context.Background())
+	m := New(ctx, b, bench.Holder{Name: "ssh-user", Session: "s1"}, Options{StateDir: t.TempDir()})
+	if !m.c.HasLease() {
+		t.Fatal("the session did not take the free lease")
+	}
+	end() // the connection dropped; nobody calls Close
+	deadline := time.Now().Add(5 * time.Second)
+	for b.Snapshot().Lease != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the ended session still holds the lease")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -33,8 +34,9 @@ type Context struct {
 	ReadOnly bool
 
 	ctx   context.Context
-	token bench.Token
 	snap  bench.Snapshot
+	mu    sync.Mutex // guards token: the session's end may release it from another goroutine
+	token bench.Token
 }
 
 // NewContext makes a session's context. ctx bounds every job the session
@@ -63,16 +65,24 @@ func (c *Context) Snapshot() bench.Snapshot { return c.snap }
 func (c *Context) SetSnapshot(s bench.Snapshot) { c.snap = s }
 
 // Token is the session's lease token ("" when it holds no lease).
-func (c *Context) Token() bench.Token { return c.token }
+func (c *Context) Token() bench.Token {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.token
+}
 
 // SetToken records the session's lease token; only the root model calls it.
-func (c *Context) SetToken(t bench.Token) { c.token = t }
+func (c *Context) SetToken(t bench.Token) {
+	c.mu.Lock()
+	c.token = t
+	c.mu.Unlock()
+}
 
 // HasLease reports whether this session holds the operator lease, as far
 // as the latest snapshot says.
 func (c *Context) HasLease() bool {
 	l := c.snap.Lease
-	return c.token != "" && l != nil && l.Holder == c.Holder
+	return c.Token() != "" && l != nil && l.Holder == c.Holder
 }
 
 // Busy names the job running on the bench ("" when the probe is idle).
@@ -171,7 +181,7 @@ func (c *Context) Job(kind string, fn func(ctx context.Context, t bench.Token) (
 	if why := c.Unavailable(); why != "" {
 		return func() tea.Msg { return JobDoneMsg{Kind: kind, Err: &UnavailableError{Why: why}} }
 	}
-	ctx, tok := c.ctx, c.token
+	ctx, tok := c.ctx, c.Token()
 	return func() tea.Msg {
 		v, err := fn(ctx, tok)
 		return JobDoneMsg{Kind: kind, Value: v, Err: err}
@@ -187,5 +197,5 @@ func (c *Context) CancelJob() error {
 	if !c.HasLease() {
 		return &UnavailableError{Why: c.Unavailable()}
 	}
-	return c.Bench.Cancel(c.token)
+	return c.Bench.Cancel(c.Token())
 }
