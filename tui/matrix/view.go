@@ -326,12 +326,12 @@ func (m *Model) details(w int) []string {
 		facts = append(facts, "modelled "+c.Wire.Round(time.Microsecond).String())
 	}
 	lines := []string{head}
-	if c.Reason != "" {
+	if c.Reason != "" && !strings.Contains(c.Err, c.Reason) {
 		lines = append(lines, m.wrapStyled("normal", " "+c.Reason, w)...)
 	}
 	if c.Err != "" {
 		e := " failed"
-		if c.FailedStep != "" {
+		if c.FailedStep != "" && !strings.HasPrefix(c.Err, c.FailedStep) {
 			e += " at " + c.FailedStep
 		}
 		e += ": " + c.Err
