@@ -336,6 +336,8 @@ func (m *Model) events(evs eventsMsg) tea.Cmd {
 			if tok := m.c.Token(); tok != "" && (e.State.Lease == nil || e.State.Lease.Holder != m.c.Holder) {
 				m.c.SetToken("") // the lease lapsed or was handed over
 			}
+		case bench.Dropped: // this session fell behind: take the whole state again
+			m.c.SetSnapshot(m.c.Bench.Snapshot())
 		case bench.Notice:
 			cmds = append(cmds, m.setStatus(e.Text, false))
 		case bench.JobStarted:
@@ -499,6 +501,9 @@ func (m *Model) lease() tea.Cmd {
 	case err == nil:
 		c.SetToken(tok)
 		c.SetSnapshot(c.Bench.Snapshot())
+		if s := c.Snapshot(); s.Chip == nil && s.Gone == "" && !m.opts.NoIdentify {
+			return tea.Batch(m.setStatus("you hold the probe", false), m.identify())
+		}
 		return m.setStatus("you hold the probe", false)
 	case errors.As(err, &le) && le.Holder != nil:
 		c.Bench.Notify(fmt.Sprintf("%s asks for the probe (hand it over, or release it with %s)", c.Holder.Name, common.TakeKey))
