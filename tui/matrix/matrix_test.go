@@ -295,3 +295,28 @@ func (h *pauseHook) Fire(e *logrus.Entry) error {
 	}
 	return nil
 }
+
+func TestObserverSeesAnotherSessionsSweep(t *testing.T) {
+	b := tuitest.Open(t, tuitest.Seed)
+	alice := tuitest.Context(t, b, "alice", common.Theme{})
+	bob := common.NewContext(context.Background(), b, bench.Holder{Name: "bob"}, common.Theme{})
+	_, sub := b.Subscribe(0)
+	defer sub.Close()
+	watcher := New(bob)
+	watcher.SetSize(80, 18)
+	if _, err := b.Sweep(context.Background(), alice.Token(), bench.SweepRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	tuitest.Drain(bob, sub, watcher)
+	if len(watcher.rows) != 6 || len(watcher.cols) != 5 || len(watcher.cells) != 30 {
+		t.Fatalf("bob's grid: %d rows, %d columns, %d cells", len(watcher.rows), len(watcher.cols), len(watcher.cells))
+	}
+	if watcher.live || len(watcher.findings) == 0 {
+		t.Errorf("bob's pane: live %v, %d findings", watcher.live, len(watcher.findings))
+	}
+	if acts := watcher.actions(watcher.findings[0]); len(acts) == 0 {
+		t.Error("no actions offered to the observer")
+	} else if why := acts[len(acts)-1].Unavailable(); why != "" && !strings.Contains(why, "alice") {
+		t.Errorf("the observer's unavailable action says %q", why)
+	}
+}
