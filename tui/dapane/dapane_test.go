@@ -1,0 +1,245 @@
+package dapane
+
+import (
+	"context"
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/probe/da"
+	"github.com/stprobe/stprobe/tui/common"
+)
+
+func TestKeySequences(t *testing.T) {
+	tests := []struct {
+		name     string
+		scenario string
+		observer bool
+		keys     []string
+		send     any
+		want     []string
+		status   string
+		check    func(t *testing.T, e *env)
+	}{
+		{
+			name: "before any discovery", scenario: "h533-provisioning",
+			want: []string{"No discovery yet. Press d", "Not available yet", "Regression", "Debug opening", "Why: the debug-authentication actions"},
+		},
+		{
+			name: "discover the seed board", scenario: "h533-provisioning",
+			keys:   []string{"d"},
+			want:   []string{"PROVISIONING", "lifecycle 0x2017", "✖ not provisioned", "integrity 0xF5F5F5F5", "permissions", "SoC ID", "0x478", "STM32H523/H533"},
+			status: "DA discovery done",
+		},
+		{
+			name: "provisioned board", scenario: "h533-provisioning-da",
+			keys: []string{"d"},
+			want: []string{"✓ provisioned", "integrity 0xEAEAEAEA", "method offered"},
+		},
+		{
+			name: "closed board with certificate DA", scenario: "h533-closed-da",
+			keys: []string{"d"},
+			want: []string{"CLOSED", "✓ provisioned", "certificate"},
+		},
+		{
+			name: "no NRST: the failure says what to do", scenario: "no-nrst",
+			keys:   []string{"d"},
+			want:   []string{"the last discovery failed", "NRST must be wired", "Press d to try again"},
+			status: "DA discovery: no DA reply",
+		},
+		{
+			name: "regression says why it is not available", scenario: "h533-provisioning",
+			keys:   []string{"R"},
+			status: "regression is not available yet: the debug-authentication actions",
+		},
+		{
+			name: "debug opening says why it is not available", scenario: "h533-provisioning",
+			keys:   []string{"o"},
+			status: "debug opening is not available yet",
+		},
+		{
+			name: "observer cannot discover, and says why", scenario: "h533-provisioning", observer: true,
+			keys:   []string{"d"},
+			want:   []string{"No discovery yet"},
+			status: "cannot run a DA discovery: another session holds the probe: alice",
+			check: func(t *testing.T, e *env) {
+				if e.jobs[KindDiscover] != 0 {
+					t.Error("a discovery ran")
+				}
+			},
+		},
+		{
+			name: "request from the matrix opens with its reason", scenario: "h533-provisioning",
+			send: common.OpenPaneMsg{Pane: common.PaneDA, Request: common.DARequest{Reason: "stuck in PROVISIONING"}},
+			want: []string{"opened for: stuck in PROVISIONING"},
+			check: func(t *testing.T, e *env) {
+				if e.jobs[KindDiscover] != 0 {
+					t.Error("a request without an action ran a discovery")
+				}
+			},
+		},
+		{
+			name: "discover request runs a discovery", scenario: "h533-provisioning",
+			send: common.OpenPaneMsg{Pane: common.PaneDA, Request: common.DARequest{Action: "discover"}},
+			want: []string{"lifecycle 0x2017"},
+		},
+		{
+			name: "regression request is refused with the reason", scenario: "h533-provisioning",
+			send:   common.OpenPaneMsg{Pane: common.PaneDA, Request: common.DARequest{Action: "regression"}},
+			status: "regression is not available yet",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, tt.scenario, !tt.observer)
+			if tt.send != nil {
+				e.send(tt.send)
+			}
+			e.keys(tt.keys...)
+			s := e.screen()
+			for _, w := range tt.want {
+				if !strings.Contains(s, w) {
+					t.Errorf("screen lacks %q:\n%s", w, s)
+				}
+			}
+			if tt.status != "" && !strings.Contains(e.lastStatus(), tt.status) {
+				t.Errorf("status %q, want %q", e.lastStatus(), tt.status)
+			}
+			if tt.check != nil {
+				tt.check(t, e)
+			}
+		})
+	}
+}
+
+// TestObserverSeesTheOperatorsDiscovery: the discovery travels in the
+// bench's state to every session.
+func TestObserverSeesTheOperatorsDiscovery(t *testing.T) {
+	e := newEnv(t, "h533-provisioning", false)
+	alice, _ := e.b.Acquire(bench.Holder{Name: "alice"})
+	if _, err := e.b.Discover(context.Background(), alice, da.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	e.pump()
+	if s := e.screen(); !strings.Contains(s, "lifecycle 0x2017") || !strings.Contains(s, "read-only: another session holds the probe: alice") {
+		t.Errorf("observer screen:\n%s", s)
+	}
+	if k := e.m.Keys(); k[0].Enabled() {
+		t.Error("discover is enabled for an observer")
+	}
+}
+
+// TestOptionBytesSection shows what the option bytes said, once read.
+func TestOptionBytesSection(t *testing.T) {
+	e := newEnv(t, "h533-provisioning", true)
+	if _, err := e.b.ReadOptionBytes(context.Background(), e.c.Token(), bench.OBRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	e.pump()
+	s := e.screen()
+	for _, w := range []string{"What the option bytes say", "TZEN", "not provisioned (OBK DA record is blank)"} {
+		if !strings.Contains(s, w) {
+			t.Errorf("screen lacks %q:\n%s", w, s)
+		}
+	}
+}
+
+var colour = regexp.MustCompile(`\x1b\[[0-9;]*(?:3[0-9]|4[0-9]|9[0-7]|10[0-7])(?:;[0-9;]*)?m`)
+
+func TestNoColorAndSizes(t *testing.T) {
+	e := newEnv(t, "h533-closed-da", true)
+	for _, stage := range []string{"", "d"} {
+		e.keys(stage)
+		for _, sz := range [][2]int{{80, 24}, {160, 48}, {200, 60}, {30, 6}, {1, 1}} {
+			e.m.SetSize(sz[0], sz[1])
+			v := e.m.View()
+			checkSize(t, v, sz[0], sz[1])
+			if colour.MatchString(v) {
+				t.Errorf("colour escape with NO_COLOR at %v", sz)
+			}
+		}
+	}
+	e.c.SetTheme(common.Theme{Dark: true})
+	if !colour.MatchString(e.m.View()) {
+		t.Error("the dark theme draws no colour")
+	}
+}
+
+// TestScroll: at 80×24 the pane scrolls to the not-built section.
+func TestScroll(t *testing.T) {
+	e := newEnv(t, "h533-provisioning", true)
+	e.keys("d")
+	for range 30 {
+		e.keys("down")
+	}
+	if s := e.screen(); !strings.Contains(s, "Not available yet") {
+		t.Errorf("scrolled screen:\n%s", s)
+	}
+	for range 30 {
+		e.keys("up")
+	}
+	if e.m.scroll != 0 {
+		t.Errorf("scroll %d", e.m.scroll)
+	}
+}
+
+// TestMonkey presses random keys (fixed seed): no panic, exact size.
+func TestMonkey(t *testing.T) {
+	keys := []string{"up", "down", "d", "R", "o", "j", "k", "enter", "esc", "x"}
+	e := newEnv(t, "h533-provisioning-da", true)
+	rng := rand.New(rand.NewPCG(2, 3))
+	for i := range 300 {
+		e.keys(keys[rng.IntN(len(keys))])
+		if i%30 == 0 {
+			w, h := 10+rng.IntN(200), 2+rng.IntN(60)
+			e.m.SetSize(w, h)
+			checkSize(t, e.m.View(), w, h)
+		}
+	}
+	e.send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
+}
+
+func TestGolden(t *testing.T) {
+	tests := []struct {
+		name     string
+		scenario string
+		observer bool
+		keys     []string
+	}{
+		{name: "empty", scenario: "h533-provisioning"},
+		{name: "empty-observer", scenario: "h533-provisioning", observer: true},
+		{name: "seed", scenario: "h533-provisioning", keys: []string{"d"}},
+		{name: "closed-da", scenario: "h533-closed-da", keys: []string{"d"}},
+		{name: "failed", scenario: "no-nrst", keys: []string{"d"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, sz := range [][2]int{{80, 24}, {160, 48}} {
+				e := newEnv(t, tt.scenario, !tt.observer)
+				e.m.SetSize(sz[0], sz[1])
+				e.keys(tt.keys...)
+				e.golden(tt.name+"-"+sizeName(sz), sz[0], sz[1])
+			}
+		})
+	}
+}
+
+func sizeName(sz [2]int) string {
+	return map[[2]int]string{{80, 24}: "80x24", {160, 48}: "160x48"}[sz]
+}
+
+// BenchmarkRender draws the pane at 200×60 after a discovery.
+func BenchmarkRender(b *testing.B) {
+	e := newEnv(b, "h533-closed-da", true)
+	e.c.SetTheme(common.Theme{Dark: true})
+	e.keys("d")
+	e.m.SetSize(200, 60)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = e.m.View()
+	}
+}

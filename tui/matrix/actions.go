@@ -1,0 +1,112 @@
+package matrix
+
+import (
+	"context"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/probe/sweep"
+	"github.com/stprobe/stprobe/tui/common"
+)
+
+// Action is a finding's next step that the console can take.
+type Action struct {
+	// Label is the button's text.
+	Label string
+	// Unavailable says why it cannot be taken now ("" when it can).
+	Unavailable func() string
+	// Run takes it.
+	Run func() tea.Cmd
+}
+
+// kindSweep is the job kind of the sweep the matrix pane starts.
+const kindSweep = "sweep"
+
+// actions are the steps of f's advice that stprobe can take, in the order
+// the advice gives them.
+func (m *Model) actions(f sweep.Finding) []Action {
+	c := m.c
+	text := f.Next + " " + f.Detail
+	var out []Action
+	if strings.Contains(text, "TZEN to 0xC3") || strings.Contains(text, "Fix TZEN") {
+		out = append(out, Action{
+			Label:       "Plan TZEN=0xC3",
+			Unavailable: func() string { return "" },
+			Run: func() tea.Cmd {
+				return openPane(common.PaneOptionBytes, common.PlanRequest{Assignments: []string{"TZEN=0xC3"}, Reason: f.Title})
+			},
+		})
+	}
+	if strings.Contains(f.Next, "discovery") {
+		out = append(out, Action{
+			Label:       "Read the state through AP0",
+			Unavailable: c.UnavailableNow,
+			Run: func() tea.Cmd {
+				return openPane(common.PaneDA, common.DARequest{Action: "discover", Reason: f.Title})
+			},
+		})
+	}
+	if strings.Contains(f.Next, "regression") || strings.Contains(f.Next, "provision") || strings.Contains(f.Next, "debug-authentication") {
+		out = append(out, Action{
+			Label:       "Open the DA pane",
+			Unavailable: func() string { return "" },
+			Run: func() tea.Cmd {
+				return openPane(common.PaneDA, common.DARequest{Reason: f.Title})
+			},
+		})
+	}
+	if strings.Contains(f.Next, "product state (option bytes)") || f.Rule == "product-state" {
+		out = append(out, Action{
+			Label:       "Read the option bytes",
+			Unavailable: func() string { return "" },
+			Run:         func() tea.Cmd { return openPane(common.PaneOptionBytes, nil) },
+		})
+	}
+	if strings.Contains(strings.ToLower(f.Next), "sweep again") || strings.Contains(f.Next, "Run a sweep") {
+		out = append(out, Action{Label: "Sweep again", Unavailable: c.UnavailableNow, Run: m.startSweep})
+	}
+	return out
+}
+
+func openPane(p common.PaneID, req any) tea.Cmd {
+	return func() tea.Msg { return common.OpenPaneMsg{Pane: p, Request: req} }
+}
+
+// discover opens the DA pane on a discovery (through AP0, under reset): it
+// reports the product state when the core port is closed.
+func (m *Model) discover() tea.Cmd {
+	if why := m.c.UnavailableNow(); why != "" {
+		return common.StatusErr(why)
+	}
+	return openPane(common.PaneDA, common.DARequest{Action: "discover", Reason: "asked from the matrix"})
+}
+
+// startSweep runs the default sweep: every mode × AP0, AP1 × about five
+// SWD clocks. The plan is made off the UI goroutine (the probe's clock
+// ladder sits behind the driver's lock, held during transfers); the grid
+// takes the plan's shape when it arrives, then the sweep starts.
+func (m *Model) startSweep() tea.Cmd {
+	if why := m.c.UnavailableNow(); why != "" {
+		return common.StatusErr(why)
+	}
+	b := m.c.Bench
+	return func() tea.Msg { return planMsg{sweep.DefaultPlan(b.SWDFrequencies())} }
+}
+
+// planMsg carries the plan of a sweep about to start.
+type planMsg struct{ plan sweep.Plan }
+
+// runSweep starts the sweep of plan.
+func (m *Model) runSweep(plan sweep.Plan) tea.Cmd {
+	c := m.c
+	if why := c.UnavailableNow(); why != "" {
+		return common.StatusErr(why)
+	}
+	m.begin(plan)
+	b := c.Bench
+	return c.Job(kindSweep, func(ctx context.Context, t bench.Token) (any, error) {
+		return b.Sweep(ctx, t, bench.SweepRequest{Plan: plan})
+	})
+}

@@ -1,0 +1,679 @@
+// Package obpane is the console's option-byte pane: the chip's option bytes
+// grouped by register, each field with its decoded value and meaning, the
+// to-program value beside the current one where they differ; edits that
+// offer only the field's valid values; the plan of the edits (diff, risk
+// class, consequences) or the refusal with the real way back; the guard
+// that asks for the typed phrase (and the override for a brick change);
+// the guarded write's progress, verification, backup and audit line; and
+// the return to a backup of this chip.
+package obpane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/tui/common"
+)
+
+// Job kinds this pane starts (JobDoneMsg.Kind).
+const (
+	KindRead  = "obpane: read"
+	KindPlan  = "obpane: plan"
+	KindApply = "obpane: apply"
+)
+
+// benchApplyKind is the bench's kind of an option-byte write, as other
+// sessions see it in JobStarted and JobFinished.
+const benchApplyKind = "ob apply"
+
+// screen is what the pane shows.
+type screen int
+
+const (
+	screenTable screen = iota
+	screenPlan
+	screenApply
+	screenBackups
+)
+
+// Option configures a Model.
+type Option func(*Model)
+
+// WithStateDir sets the directory of backups and the audit log (default
+// obytes.DefaultStateDir).
+func WithStateDir(dir string) Option { return func(m *Model) { m.stateDir = dir } }
+
+// Model is the option-byte pane. Create it with New.
+type Model struct {
+	c        *common.Context
+	keys     keyMap
+	w, h     int
+	plain    *common.Styles
+	pens     *pens
+	stateDir string
+	dirErr   error
+
+	ob *bench.OptionBytes
+	// stale is a read the bench's state may still carry that no longer
+	// tells the truth (the read before a write that closed debug).
+	stale *bench.OptionBytes
+	rows  []row
+	// fields are the indexes in rows of the field rows; sel indexes fields.
+	fields []int
+	sel    int
+	top    int
+
+	staged   []staged
+	daMethod string
+
+	screen screen
+	edit   *editor
+	guard  *guard
+	busy   string // the job kind this pane waits for
+	notice string
+	bad    bool
+
+	// The plan on screen, or why there is none.
+	change  bench.Change
+	reason  string
+	plan    *obytes.Plan
+	refused *obytes.RefusedError
+	planErr error
+	scroll  int
+
+	// The write: progress, and its outcome.
+	steps    []obytes.Event
+	applyRes *bench.ApplyResult
+	applyErr error
+	audit    *obytes.AuditRecord
+	auditErr error
+	watching string // another session's write in progress
+
+	// otherPlan is a plan another session made (seenPlan the last plan
+	// seen in the bench's state), for observers to look at.
+	otherPlan *obytes.Plan
+	otherBy   string
+	seenPlan  *obytes.Plan
+
+	// journal is an interrupted write found in the state directory.
+	journal    *obytes.Journal
+	journalErr error
+
+	backups    []backupEntry
+	backupsErr error
+	listed     bool
+	bsel       int
+}
+
+// New returns the option-byte pane of the session c.
+func New(c *common.Context, opts ...Option) *Model {
+	m := &Model{c: c, keys: newKeyMap()}
+	for _, o := range opts {
+		o(m)
+	}
+	if m.stateDir == "" {
+		m.stateDir, m.dirErr = obytes.DefaultStateDir()
+	}
+	if c != nil {
+		m.setOB(c.Snapshot().OptionBytes)
+	}
+	return m
+}
+
+// Init starts nothing: the pane shows what the bench last read.
+func (m *Model) Init() tea.Cmd { return nil }
+
+// Title is the pane's name in the tab bar.
+func (m *Model) Title() string { return common.PaneOptionBytes.String() }
+
+// SetSize sets the area the pane draws in.
+func (m *Model) SetSize(w, h int) {
+	m.w, m.h = w, h
+	m.follow()
+}
+
+// Capturing reports whether the pane takes every key (an edit or the
+// guard dialog is open).
+func (m *Model) Capturing() bool { return m.edit != nil || m.guard != nil }
+
+// Keys are the pane's bindings for the current screen; actions this
+// session cannot run are disabled.
+func (m *Model) Keys() []key.Binding {
+	k := m.keys
+	act := func(b key.Binding) key.Binding {
+		if m.c == nil || m.c.Unavailable() != "" {
+			return disabled(b)
+		}
+		return b
+	}
+	switch {
+	case m.guard != nil:
+		if m.guard.brick {
+			return []key.Binding{k.Confirm, k.Next, k.Toggle, k.Cancel}
+		}
+		return []key.Binding{k.Confirm, k.Cancel}
+	case m.edit != nil:
+		if m.edit.input != nil {
+			return []key.Binding{k.Confirm, k.Cancel}
+		}
+		return []key.Binding{k.Up, k.Down, k.Confirm, k.Cancel}
+	}
+	switch m.screen {
+	case screenPlan:
+		return []key.Binding{act(k.Apply), k.Back, k.Up, k.Down}
+	case screenApply:
+		return []key.Binding{k.Back, k.Up, k.Down}
+	case screenBackups:
+		return []key.Binding{act(k.Restore), k.Read, k.Back, k.Up, k.Down}
+	}
+	out := []key.Binding{act(k.Edit), act(k.Plan), act(k.Read), k.Backups, k.Unstage, k.Clear, k.Method, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
+	if m.journal != nil || m.journalErr != nil {
+		out = append(out, act(k.Journal))
+	}
+	if m.otherPlan != nil {
+		out = append(out, k.View)
+	}
+	return out
+}
+
+// Update handles one message.
+func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg:
+		return m, m.key(msg)
+	case tea.MouseClickMsg:
+		m.click(msg.Mouse())
+	case tea.MouseWheelMsg:
+		m.wheel(msg.Mouse().Button)
+	case common.JobDoneMsg:
+		return m, m.jobDone(msg)
+	case common.EventMsg:
+		m.event(msg.Event)
+	case common.OpenPaneMsg:
+		if msg.Pane == common.PaneOptionBytes {
+			return m, m.request(msg.Request)
+		}
+	case backupsMsg:
+		m.listed = true
+		m.backups, m.backupsErr = msg.list, msg.err
+		m.bsel = min(m.bsel, max(0, len(m.backups)-1))
+	}
+	return m, nil
+}
+
+// say puts a message in the pane (and in the footer).
+func (m *Model) say(text string) tea.Cmd {
+	m.notice, m.bad = text, false
+	return common.Status(text)
+}
+
+// fail puts a failure in the pane (and in the footer).
+func (m *Model) fail(text string) tea.Cmd {
+	m.notice, m.bad = text, true
+	return common.StatusErr(text)
+}
+
+// unavailable says why an action cannot run.
+func (m *Model) unavailable(action, why string) tea.Cmd {
+	return m.fail(fmt.Sprintf("cannot %s: %s", action, why))
+}
+
+// runWhy is why this session cannot run a job now ("" when it can).
+func (m *Model) runWhy() string {
+	if m.c == nil {
+		return "no console session"
+	}
+	if m.busy != "" {
+		return "this pane is waiting for its " + strings.TrimPrefix(m.busy, "obpane: ") + " job"
+	}
+	return m.c.UnavailableNow()
+}
+
+// key handles a key press on the current screen.
+func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case m.guard != nil:
+		return m.guardKey(msg)
+	case m.edit != nil:
+		return m.editKey(msg)
+	}
+	k := m.keys
+	switch m.screen {
+	case screenPlan:
+		switch {
+		case key.Matches(msg, k.Apply):
+			return m.startApply()
+		case key.Matches(msg, k.Back):
+			m.screen = screenTable
+		case key.Matches(msg, k.Up):
+			m.scroll = max(0, m.scroll-1)
+		case key.Matches(msg, k.Down):
+			m.scroll++
+		}
+		return nil
+	case screenApply:
+		switch {
+		case key.Matches(msg, k.Back):
+			if m.busy == KindApply {
+				return m.fail("the write is running: wait for it (" + common.CancelKey + " stops it between phases)")
+			}
+			m.screen = screenTable
+		case key.Matches(msg, k.Up):
+			m.scroll = max(0, m.scroll-1)
+		case key.Matches(msg, k.Down):
+			m.scroll++
+		}
+		return nil
+	case screenBackups:
+		switch {
+		case key.Matches(msg, k.Back):
+			m.screen = screenTable
+		case key.Matches(msg, k.Up):
+			m.bsel = max(0, m.bsel-1)
+		case key.Matches(msg, k.Down):
+			m.bsel = min(max(0, len(m.backups)-1), m.bsel+1)
+		case key.Matches(msg, k.Read):
+			return m.listBackups()
+		case key.Matches(msg, k.Restore):
+			if m.bsel < len(m.backups) {
+				e := m.backups[m.bsel]
+				if e.err != nil {
+					return m.fail("this backup cannot be read: " + e.err.Error())
+				}
+				m.reason = "return to the backup of " + e.when()
+				return m.startPlan(bench.Change{FromBackup: e.path})
+			}
+		}
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.Up):
+		m.move(-1)
+	case key.Matches(msg, k.Down):
+		m.move(1)
+	case key.Matches(msg, k.PageUp):
+		m.move(-max(1, m.tableRows()-1))
+	case key.Matches(msg, k.PageDown):
+		m.move(max(1, m.tableRows()-1))
+	case key.Matches(msg, k.Top):
+		m.move(-len(m.fields))
+	case key.Matches(msg, k.Bottom):
+		m.move(len(m.fields))
+	case key.Matches(msg, k.Read):
+		return m.startRead()
+	case key.Matches(msg, k.Edit):
+		return m.openEditor()
+	case key.Matches(msg, k.Unstage):
+		if f := m.selected(); f != nil && m.unstage(f.field.Name) {
+			m.rebuild()
+			return m.say("dropped the edit of " + f.field.Name)
+		}
+	case key.Matches(msg, k.Clear):
+		if len(m.staged) > 0 {
+			m.staged = nil
+			m.rebuild()
+			return m.say("cleared every edit")
+		}
+	case key.Matches(msg, k.Plan):
+		if why := m.runWhy(); why != "" {
+			return m.unavailable("plan", why)
+		}
+		if len(m.staged) == 0 {
+			return m.fail("nothing to plan: edit a field first (enter)")
+		}
+		m.reason = ""
+		return m.startPlan(bench.Change{Assignments: m.assignments()})
+	case key.Matches(msg, k.Method):
+		m.daMethod = nextMethod(m.daMethod)
+		if m.daMethod == "" {
+			return m.say("DA method: as the chip tells")
+		}
+		return m.say("DA method stated for plans: " + m.daMethod + " (used only when the chip cannot tell)")
+	case key.Matches(msg, k.Backups):
+		m.screen = screenBackups
+		return m.listBackups()
+	case key.Matches(msg, k.Journal):
+		return m.clearJournal()
+	case key.Matches(msg, k.View):
+		return m.viewOtherPlan()
+	}
+	return nil
+}
+
+// viewOtherPlan shows the plan another session made, read-only.
+func (m *Model) viewOtherPlan() tea.Cmd {
+	p := m.otherPlan
+	if p == nil {
+		return m.fail("no plan from another session to look at")
+	}
+	m.otherPlan = nil
+	ch := bench.Change{}
+	for _, c := range p.Changes {
+		ch.Assignments = append(ch.Assignments, fmt.Sprintf("%s=0x%X", c.Field, c.To.Raw))
+	}
+	m.change, m.plan, m.refused, m.planErr, m.scroll = ch, p, nil, nil, 0
+	m.reason = "planned by " + m.otherBy
+	m.screen = screenPlan
+	return nil
+}
+
+// nextMethod cycles the DA method stated for plans.
+func nextMethod(s string) string {
+	switch s {
+	case "":
+		return "password"
+	case "password":
+		return "certificate"
+	}
+	return ""
+}
+
+// request acts on an OpenPaneMsg's request.
+func (m *Model) request(r any) tea.Cmd {
+	switch r := r.(type) {
+	case common.PlanRequest:
+		m.reason = r.Reason
+		m.edit, m.guard = nil, nil
+		if r.FromBackup != "" {
+			return m.startPlan(bench.Change{FromBackup: r.FromBackup})
+		}
+		m.staged = nil
+		for _, a := range r.Assignments {
+			name, val, _ := strings.Cut(a, "=")
+			m.stage(strings.TrimSpace(name), strings.TrimSpace(val))
+		}
+		m.rebuild()
+		if len(m.staged) == 0 {
+			return nil
+		}
+		return m.startPlan(bench.Change{Assignments: m.assignments()})
+	case *common.PlanRequest:
+		if r != nil {
+			return m.request(*r)
+		}
+	case nil:
+		// Opened with nothing read yet: read, when this session can.
+		if m.ob == nil && m.runWhy() == "" {
+			return m.startRead()
+		}
+	}
+	return nil
+}
+
+// startRead reads the option bytes on the bench.
+func (m *Model) startRead() tea.Cmd {
+	if why := m.runWhy(); why != "" {
+		return m.unavailable("read the option bytes", why)
+	}
+	b, dam, dir := m.c.Bench, m.daMethod, m.stateDir
+	m.busy = KindRead
+	m.say("reading the option bytes (Hot Plug on AP1)…")
+	return m.c.Job(KindRead, func(ctx context.Context, t bench.Token) (any, error) {
+		o, err := b.ReadOptionBytes(ctx, t, bench.OBRequest{DAMethod: dam})
+		out := &readOutcome{ob: o}
+		if dir != "" {
+			out.journal, out.journalErr = obytes.CheckJournal(dir)
+		}
+		return out, err
+	})
+}
+
+// readOutcome is what the read job returns: the option bytes, and an
+// interrupted write recorded in the state directory.
+type readOutcome struct {
+	ob         *bench.OptionBytes
+	journal    *obytes.Journal
+	journalErr error
+}
+
+// clearJournal removes the pending-write record once the user has looked
+// at the chip.
+func (m *Model) clearJournal() tea.Cmd {
+	if m.journal == nil && m.journalErr == nil {
+		return m.fail("no interrupted write is recorded")
+	}
+	if m.c != nil {
+		if why := m.c.Unavailable(); why != "" {
+			return m.unavailable("clear the pending-write record", why)
+		}
+	}
+	if err := obytes.ClearJournal(m.stateDir); err != nil {
+		return m.fail(err.Error())
+	}
+	m.journal, m.journalErr = nil, nil
+	return m.say("pending-write record cleared")
+}
+
+// startPlan plans a change on the bench (nothing is written).
+func (m *Model) startPlan(ch bench.Change) tea.Cmd {
+	if why := m.runWhy(); why != "" {
+		return m.unavailable("plan the change", why)
+	}
+	ch.DAMethod = m.daMethod
+	m.change = ch
+	m.plan, m.refused, m.planErr, m.scroll = nil, nil, nil, 0
+	m.screen = screenPlan
+	m.busy = KindPlan
+	b := m.c.Bench
+	m.say("planning: reading the chip and checking the rules (nothing is written)…")
+	return m.c.Job(KindPlan, func(ctx context.Context, t bench.Token) (any, error) {
+		return b.PlanOptionBytes(ctx, t, ch)
+	})
+}
+
+// startApply applies the plan on screen: at once for safe and caution
+// plans (the plan on screen is the confirmation), through the guard for
+// irreversible and brick ones.
+func (m *Model) startApply() tea.Cmd {
+	if m.plan == nil {
+		return m.fail("no plan to apply")
+	}
+	if why := m.runWhy(); why != "" {
+		return m.unavailable("apply", why)
+	}
+	if m.plan.Risk >= obytes.Irreversible {
+		m.guard = newGuard(m.c, m.plan)
+		return m.guard.input.Focus()
+	}
+	return m.apply(m.plan.Phrase, false)
+}
+
+// apply runs the guarded write of m.change with the given confirmation.
+func (m *Model) apply(confirm string, override bool) tea.Cmd {
+	if why := m.runWhy(); why != "" {
+		return m.unavailable("apply", why)
+	}
+	req := bench.ApplyRequest{Change: m.change, Confirm: confirm, OverrideBrick: override, StateDir: m.stateDir}
+	b, dir := m.c.Bench, m.stateDir
+	m.guard = nil
+	m.screen = screenApply
+	m.busy = KindApply
+	m.steps, m.applyRes, m.applyErr, m.audit, m.auditErr, m.scroll = nil, nil, nil, nil, nil, 0
+	m.say("applying: backup, programming, verification…")
+	return m.c.Job(KindApply, func(ctx context.Context, t bench.Token) (any, error) {
+		before, _ := obytes.ReadAudit(dir)
+		res, err := b.ApplyOptionBytes(ctx, t, req)
+		out := &applyOutcome{res: res}
+		after, aerr := obytes.ReadAudit(dir)
+		switch {
+		case aerr != nil:
+			out.auditErr = aerr
+		case len(after) > len(before):
+			out.audit = &after[len(after)-1]
+		}
+		return out, err
+	})
+}
+
+// applyOutcome is what the apply job returns.
+type applyOutcome struct {
+	res      *bench.ApplyResult
+	audit    *obytes.AuditRecord
+	auditErr error
+}
+
+// jobDone takes the result of a job this pane started.
+func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
+	if msg.Kind != m.busy {
+		return nil
+	}
+	m.busy = ""
+	switch msg.Kind {
+	case KindRead:
+		if r, ok := msg.Value.(*readOutcome); ok && r != nil {
+			m.setOB(r.ob)
+			m.journal, m.journalErr = r.journal, r.journalErr
+		}
+		if msg.Err != nil {
+			return m.fail("reading the option bytes: " + msg.Err.Error())
+		}
+		if m.ob != nil && m.ob.Closed != nil {
+			return m.fail("AP1 is closed: the option bytes cannot be read")
+		}
+		return m.say("option bytes read")
+	case KindPlan:
+		if pr, ok := msg.Value.(*bench.PlanResult); ok && pr != nil {
+			if pr.OptionBytes != nil {
+				m.setOB(pr.OptionBytes)
+			}
+			m.plan = pr.Plan
+		}
+		var ref *obytes.RefusedError
+		switch {
+		case errors.As(msg.Err, &ref):
+			m.plan, m.refused = nil, ref
+			return m.fail("refused before any write")
+		case msg.Err != nil:
+			m.plan, m.planErr = nil, msg.Err
+			if common.IsUnavailable(msg.Err) {
+				return m.unavailable("plan the change", msg.Err.Error())
+			}
+			return m.fail("no plan: " + msg.Err.Error())
+		case m.plan == nil:
+			m.planErr = errors.New("the bench returned no plan")
+			return m.fail("no plan")
+		}
+		return m.say(fmt.Sprintf("plan ready: %s; press a to apply", m.plan.Risk))
+	case KindApply:
+		out, _ := msg.Value.(*applyOutcome)
+		if out != nil {
+			m.applyRes, m.audit, m.auditErr = out.res, out.audit, out.auditErr
+		}
+		m.applyErr = msg.Err
+		m.afterApply()
+		if msg.Err != nil {
+			return m.fail("the write failed or was refused: see the pane")
+		}
+		m.staged = nil
+		m.rebuild()
+		if r := m.applyRes; r != nil && r.Result != nil && r.Result.DebugClosed {
+			return m.say("option bytes applied; debug is closed now, as planned: r reads what AP0 tells")
+		}
+		return m.say("option bytes applied")
+	}
+	return nil
+}
+
+// afterApply shows the chip as it is after a write.
+func (m *Model) afterApply() {
+	r := m.applyRes
+	if r == nil || r.Result == nil || r.OptionBytes == nil {
+		return
+	}
+	switch {
+	case r.Result.After != nil:
+		o := r.OptionBytes
+		m.setOB(&bench.OptionBytes{Chip: o.Chip, Layout: o.Layout, Snap: r.Result.After, DA: o.DA})
+	case r.Result.DebugClosed:
+		m.stale = r.OptionBytes
+		m.ob = nil
+		m.rebuild()
+	}
+}
+
+// event follows the bench: new reads by anyone, and writes in progress.
+func (m *Model) event(ev bench.Event) {
+	switch ev := ev.(type) {
+	case bench.StateChanged:
+		if o := ev.State.OptionBytes; o != nil && o != m.ob && o != m.stale && m.busy == "" {
+			m.setOB(o)
+		}
+		ours := m.c != nil && ev.State.Lease != nil && ev.State.Lease.Holder == m.c.Holder
+		if p := ev.State.Plan; p != nil && p != m.plan && p != m.seenPlan && m.busy == "" && !ours {
+			m.seenPlan = p
+			m.otherPlan = p
+			m.otherBy = "another session"
+			if l := ev.State.Lease; l != nil {
+				m.otherBy = l.Holder.String()
+			}
+		}
+	case bench.JobStarted:
+		if ev.Job.Kind == benchApplyKind && m.busy != KindApply {
+			m.watching = ev.Job.Holder.String()
+			m.steps = nil
+		}
+	case bench.ApplyStep:
+		if len(m.steps) < 500 {
+			m.steps = append(m.steps, ev.Step)
+		}
+	case bench.JobFinished:
+		if ev.Job.Kind == benchApplyKind && m.busy != KindApply && m.watching != "" {
+			if ev.Err != nil {
+				m.notice, m.bad = fmt.Sprintf("the write by %s failed: %v", m.watching, ev.Err), true
+			} else {
+				m.notice, m.bad = "the write by "+m.watching+" is done", false
+			}
+			m.watching = ""
+		}
+	}
+}
+
+// setOB shows a new read of the option bytes.
+func (m *Model) setOB(o *bench.OptionBytes) {
+	if o == nil || o == m.ob {
+		return
+	}
+	var name string
+	if f := m.selected(); f != nil {
+		name = f.field.Name
+	}
+	m.ob = o
+	if m.edit != nil && (o.Layout == nil || o.Snap == nil) {
+		m.edit = nil // the chip closed under the editor
+	}
+	m.rebuild()
+	if name != "" {
+		m.selectField(name)
+	}
+}
+
+// assignments are the staged edits as FIELD=VALUE arguments.
+func (m *Model) assignments() []string {
+	out := make([]string, 0, len(m.staged))
+	for _, s := range m.staged {
+		out = append(out, s.field+"="+s.value)
+	}
+	return out
+}
+
+// textInput is a text field styled from the session's styles, without a
+// blinking cursor.
+func textInput(c *common.Context, prompt string) textinput.Model {
+	in := textinput.New()
+	in.Prompt = prompt
+	st := textinput.Styles{Cursor: textinput.CursorStyle{Blink: false}}
+	if c != nil && c.Styles != nil {
+		st.Focused = textinput.StyleState{Prompt: c.Styles.Accent, Text: c.Styles.Normal, Placeholder: c.Styles.Muted}
+		st.Blurred = textinput.StyleState{Prompt: c.Styles.Muted, Text: c.Styles.Muted, Placeholder: c.Styles.Muted}
+	}
+	in.SetStyles(st)
+	return in
+}

@@ -1,0 +1,856 @@
+package obpane
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/targets"
+	"github.com/stprobe/stprobe/tui/common"
+)
+
+// tableY is the first line of the table's rows (after the summary and the
+// column headings).
+const tableY = 2
+
+// Column widths of the table.
+const (
+	nameW = 15
+	valW  = 24
+)
+
+// wide reports whether the table has room for the PRG and edit columns.
+func (m *Model) wide() bool { return m.w >= 120 }
+
+// bottomLines is the height of the detail area under the table.
+func (m *Model) bottomLines() int {
+	switch {
+	case m.h >= 40:
+		return 10
+	case m.h >= 16:
+		return 5
+	}
+	return 2
+}
+
+// tableRows is how many table rows fit.
+func (m *Model) tableRows() int { return max(0, m.h-tableY-m.bottomLines()) }
+
+// styles are the session's styles (plain ones when the pane has no
+// session).
+func (m *Model) styles() *common.Styles {
+	if m.c != nil && m.c.Styles != nil {
+		return m.c.Styles
+	}
+	if m.plain == nil {
+		m.plain = common.NewStyles(common.Theme{NoColor: true})
+	}
+	return m.plain
+}
+
+// st is the session's styles as pens, rebuilt when the theme changes.
+func (m *Model) st() *pens {
+	s := m.styles()
+	if m.pens == nil || m.pens.from != s {
+		m.pens = newPens(s)
+	}
+	return m.pens
+}
+
+// View draws the pane in exactly the size SetSize gave.
+func (m *Model) View() string {
+	if m.w <= 0 || m.h <= 0 {
+		return ""
+	}
+	var lines []string
+	switch m.screen {
+	case screenPlan:
+		lines = m.viewPlan()
+	case screenApply:
+		lines = m.viewApply()
+	case screenBackups:
+		lines = m.viewBackups()
+	default:
+		lines = m.viewTable()
+	}
+	if m.edit != nil {
+		lines = overlay(lines, m.viewEditor(), m.w, m.h)
+	}
+	if m.guard != nil {
+		lines = overlay(lines, m.viewGuard(), m.w, m.h)
+	}
+	return fit(lines, m.w, m.h)
+}
+
+// riskBadge is the risk class as a symbol and a word, coloured.
+func riskBadge(s *pens, r obytes.Risk) string {
+	switch r {
+	case obytes.Safe:
+		return s.OK.Render("✓ safe")
+	case obytes.Caution:
+		return s.Warn.Render("! caution")
+	case obytes.Irreversible:
+		return s.Danger.Render("‼ IRREVERSIBLE")
+	case obytes.Brick:
+		return s.Danger.Render("✖ BRICK")
+	}
+	return s.Bad.Render(r.String())
+}
+
+// riskMeaning says in a few words what a risk class means.
+func riskMeaning(r obytes.Risk) string {
+	switch r {
+	case obytes.Safe:
+		return "undone by writing the old value back"
+	case obytes.Caution:
+		return "reversible, but the chip resets or something is erased"
+	case obytes.Irreversible:
+		return "only a debug-authentication regression undoes it"
+	case obytes.Brick:
+		return "can never be undone: the chip may never answer a debugger again"
+	}
+	return ""
+}
+
+// summary is the first line: chip, product state, TZEN, DA.
+func (m *Model) summary() string {
+	s := m.st()
+	o := m.ob
+	if o == nil {
+		return s.Accent.Render("Option bytes") + s.Muted.Render(" · not read yet")
+	}
+	var parts []string
+	narrow := m.w < 120
+	if o.Chip != nil {
+		chip := o.Chip.Line.Name
+		switch {
+		case narrow && o.Chip.HasUID:
+			chip = "UID …" + lastN(o.Chip.UIDString(), 8)
+		case o.Chip.HasUID:
+			chip += " UID " + o.Chip.UIDString()
+		}
+		parts = append(parts, s.Accent.Render(chip))
+	}
+	if o.Layout == nil || o.Snap == nil {
+		parts = append(parts, s.Bad.Render("AP1 closed"))
+		return strings.Join(parts, s.Muted.Render(" │ "))
+	}
+	if ps := o.Field("PRODUCT_STATE"); ps != nil {
+		label := s.Muted.Render("state ")
+		if narrow {
+			label = ""
+		}
+		parts = append(parts, label+m.styles().StateStyle(targets.ProductState(ps.Raw)).Render(ps.Text()))
+	}
+	if tz := o.Field("TZEN"); tz != nil {
+		parts = append(parts, s.Muted.Render("TZEN ")+tz.Text())
+	}
+	parts = append(parts, s.Muted.Render("DA ")+daShort(o.DA))
+	if m.daMethod != "" {
+		parts = append(parts, s.Muted.Render("stated method ")+m.daMethod)
+	}
+	return strings.Join(parts, s.Muted.Render(" │ "))
+}
+
+// lastN is the last n bytes of s.
+func lastN(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}
+
+// daShort is the DA status in a few words.
+func daShort(d targets.DAStatus) string {
+	switch {
+	case !d.Checked:
+		return "unknown"
+	case !d.Provisioned:
+		return "not provisioned"
+	}
+	return "provisioned (" + d.Method.String() + ")"
+}
+
+// viewTable is the table screen.
+func (m *Model) viewTable() []string {
+	s := m.st()
+	p := newPage(m.h)
+	p.add(m.summary())
+	o := m.ob
+	switch {
+	case o == nil:
+		m.viewEmpty(p)
+		return p.lines
+	case o.Closed != nil:
+		m.viewClosed(p)
+		return p.lines
+	}
+	wide := m.wide()
+	head := "  " + cell("FIELD", nameW) + " " + cell("CURRENT (CUR)", valW) + " "
+	if wide {
+		head += cell("TO PROGRAM (PRG)", valW) + " " + cell("EDIT", valW) + " "
+	}
+	p.add(s.Muted.Render(head + "MEANING"))
+	n := m.tableRows()
+	for i := m.top; i < len(m.rows) && i < m.top+n; i++ {
+		p.add(m.viewRow(i, wide))
+	}
+	for p.room() > m.bottomLines() {
+		p.add("")
+	}
+	m.viewDetail(p)
+	return p.lines
+}
+
+// viewRow renders table row i.
+func (m *Model) viewRow(i int, wide bool) string {
+	s := m.st()
+	r := &m.rows[i]
+	if r.field == nil {
+		cur, prg := m.ob.Snap.Cur[r.reg.Name], m.ob.Snap.Prg[r.reg.Name]
+		right := fmt.Sprintf("CUR 0x%08X", cur)
+		switch {
+		case r.reg.Direct:
+			right += " (plain register)"
+		case cur != prg:
+			right += s.Warn.Render(fmt.Sprintf(" PRG 0x%08X", prg))
+		}
+		rw := width(right)
+		left := "▾ " + r.reg.Name + " "
+		avail := m.w - rw - 1 - len(left)
+		mean := ""
+		if avail > 4 {
+			mean = cell(r.reg.Meaning, avail)
+		} else if avail > 0 {
+			mean = strings.Repeat(" ", avail)
+		}
+		return s.Accent.Render(left) + s.Muted.Render(mean) + " " + right
+	}
+	sel := m.sel < len(m.fields) && m.fields[m.sel] == i
+	mark := "  "
+	switch {
+	case sel && r.next != nil || sel && r.nextRaw != "":
+		mark = "▸*"
+	case sel:
+		mark = "▸ "
+	case r.next != nil || r.nextRaw != "":
+		mark = " *"
+	}
+	next := ""
+	switch {
+	case r.next != nil:
+		next = "→ " + r.next.Text()
+	case r.nextRaw != "":
+		next = "→ " + r.nextRaw + " (invalid)"
+	}
+	prg := ""
+	if r.differs {
+		prg = "PRG " + r.prg.Text()
+	}
+	if sel {
+		line := mark + cell(r.field.Name, nameW) + " " + cell(r.cur.Text(), valW) + " "
+		if wide {
+			line += cell(prg, valW) + " " + cell(next, valW) + " " + r.cur.Meaning
+		} else {
+			if prg != "" {
+				prg += " ≠ CUR"
+			}
+			line += joinNonEmpty("  ", next, prg, r.cur.Meaning)
+		}
+		return s.Selected.Render(cell(line, m.w))
+	}
+	cur := cell(r.cur.Text(), valW)
+	if !r.cur.Valid {
+		cur = s.Bad.Render(cur)
+	}
+	line := mark + cell(r.field.Name, nameW) + " " + cur + " "
+	if wide {
+		return line + s.Warn.Render(cell(prg, valW)) + " " + s.Accent.Render(cell(next, valW)) + " " + r.cur.Meaning
+	}
+	if next != "" {
+		line += s.Accent.Render(next) + "  "
+	}
+	if prg != "" {
+		line += s.Warn.Render(prg+" ≠ CUR") + "  "
+	}
+	return line + r.cur.Meaning
+}
+
+// joinNonEmpty joins the non-empty strings with sep.
+func joinNonEmpty(sep string, parts ...string) string {
+	out := make([]string, 0, len(parts))
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, sep)
+}
+
+// viewDetail fills the area under the table: the selected field, the
+// edits, and the pane's message or why actions are unavailable.
+func (m *Model) viewDetail(p *page) {
+	s := m.st()
+	journal := m.journalLine()
+	detail := p.room() - 2
+	if journal != "" {
+		detail--
+	}
+	if r := m.selected(); r != nil && detail > 0 {
+		f := r.field
+		var d []string
+		d = append(d, s.Accent.Render(f.Name)+s.Muted.Render(fmt.Sprintf(" %s%s %s · ", f.Register, f.Bits(), f.Kind))+f.Meaning)
+		d = append(d, wrap("now: "+r.cur.Text()+" — "+r.cur.Meaning, m.w)...)
+		if r.differs {
+			d = append(d, s.Warn.Render("to program (_PRG): "+r.prg.Text()+" — written to _CUR at the next option-byte start"))
+		}
+		vals := "values: " + strings.Join(m.ob.Layout.ValidValues(f), ", ")
+		for _, l := range wrap(vals, m.w) {
+			d = append(d, s.Muted.Render(l))
+		}
+		if detail >= 6 {
+			d = append(d, s.Muted.Render("DA: "+m.ob.DA.String()))
+		}
+		for i := 0; i < detail; i++ {
+			if i < len(d) {
+				p.add(d[i])
+			} else {
+				p.add("")
+			}
+		}
+	}
+	if journal != "" {
+		p.add(journal)
+	}
+	if len(m.staged) > 0 {
+		p.add(s.Accent.Render("edits: ") + strings.Join(m.assignments(), " ") + s.Muted.Render(" · p plan · x drop · c clear"))
+	} else {
+		p.add(s.Muted.Render("no edits · enter edits the selected field · b backups · r re-read"))
+	}
+	p.add(m.statusLine())
+}
+
+// journalLine warns of an interrupted write ("" when none is recorded).
+func (m *Model) journalLine() string {
+	s := m.st()
+	switch {
+	case m.journalErr != nil:
+		return s.Danger.Render("⚠ PENDING WRITE: " + m.journalErr.Error() + " · J clears it once the chip is checked")
+	case m.journal != nil:
+		out := ""
+		if m.ob != nil && m.ob.Snap != nil {
+			out = " (" + m.journal.Outcome(m.ob.Snap.Cur) + " on the chip now)"
+		}
+		return s.Danger.Render("⚠ PENDING WRITE" + out + ": " + m.journal.String() + " · J clears it once checked")
+	}
+	return ""
+}
+
+// statusLine is the pane's last message, a write watched, or why actions
+// are unavailable.
+func (m *Model) statusLine() string {
+	s := m.st()
+	switch {
+	case m.watching != "":
+		msg := "writing option bytes"
+		if n := len(m.steps); n > 0 {
+			e := m.steps[n-1]
+			msg = fmt.Sprintf("%s (%d/%d)", e.Message, e.Done, e.Total)
+		}
+		return s.Warn.Render("⟳ " + m.watching + ": " + msg)
+	case m.busy != "":
+		return s.Info.Render("⟳ " + m.notice)
+	case m.otherPlan != nil && m.screen == screenTable:
+		return s.Warn.Render(fmt.Sprintf("%s planned %d change(s), risk %s: v shows the plan", m.otherBy, len(m.otherPlan.Changes), m.otherPlan.Risk))
+	case m.notice != "" && m.bad:
+		return s.Bad.Render("✖ " + m.notice)
+	case m.notice != "":
+		return s.Info.Render(m.notice)
+	}
+	if m.c != nil {
+		if why := m.c.Unavailable(); why != "" {
+			return s.Warn.Render("read-only: " + why)
+		}
+	}
+	return ""
+}
+
+// viewEmpty is the table screen before any read.
+func (m *Model) viewEmpty(p *page) {
+	s := m.st()
+	p.add("")
+	if m.busy == KindRead {
+		p.add(s.Info.Render("⟳ reading the option bytes (Hot Plug on AP1)…"))
+		return
+	}
+	for _, l := range wrap("The option bytes have not been read yet. Press r to read them: stprobe connects Hot Plug on AP1, which leaves the running firmware alone, and decodes every option-byte register of the chip, product state first.", m.w) {
+		p.add(l)
+	}
+	p.add("")
+	if m.c != nil {
+		if why := m.c.Unavailable(); why != "" {
+			for _, l := range wrap("read-only: "+why, m.w) {
+				p.add(s.Warn.Render(l))
+			}
+		}
+	}
+	if m.notice != "" {
+		for _, l := range wrap(m.notice, m.w) {
+			if m.bad {
+				p.add(s.Bad.Render(l))
+			} else {
+				p.add(s.Info.Render(l))
+			}
+		}
+	}
+}
+
+// viewClosed explains a chip whose AP1 does not answer.
+func (m *Model) viewClosed(p *page) {
+	s := m.st()
+	c := m.ob.Closed
+	p.add("")
+	p.add(s.Bad.Render("✖ AP1 (the core's access port) does not answer: the option bytes cannot be read or written."))
+	p.add("")
+	for _, l := range wrap(c.Why(), m.w) {
+		p.add(l)
+	}
+	p.add("")
+	if c.StatusErr == nil {
+		p.add(s.Muted.Render(fmt.Sprintf("DBGMCU_SR through AP0: APs present 0x%04X, enabled 0x%04X", c.Present, c.Enabled)))
+	}
+	for _, l := range wrap("The Debug auth pane runs a DA discovery through AP0: it tells the product state and whether DA data is provisioned, which decides whether a regression can bring the chip back.", m.w) {
+		p.add(s.Info.Render(l))
+	}
+	p.add("")
+	p.add(m.statusLine())
+}
+
+// viewPlan is the plan screen: the diff with risk and consequences, or the
+// refusal with the real way back.
+func (m *Model) viewPlan() []string {
+	s := m.st()
+	var out []string
+	add := func(l ...string) { out = append(out, l...) }
+	addWrap := func(st pen, indent, text string) {
+		for _, l := range wrap(text, m.w-len(indent)) {
+			add(indent + st.Render(l))
+		}
+	}
+	title := s.Accent.Render("Plan")
+	if m.reason != "" {
+		title += s.Muted.Render(" · proposed: ") + m.reason
+	}
+	add(title)
+	if m.change.FromBackup != "" {
+		add(s.Muted.Render("change: ") + "return to the backup " + filepath.Base(m.change.FromBackup))
+	} else {
+		add(s.Muted.Render("change: ") + strings.Join(m.change.Assignments, " "))
+	}
+	add("")
+	switch {
+	case m.busy == KindPlan:
+		add(s.Info.Render("⟳ planning: reading the chip and checking the rules; nothing is written"))
+	case m.refused != nil:
+		add(s.Danger.Render("✖ REFUSED before any write: nothing was written"))
+		for _, r := range m.refused.Refusals {
+			add("")
+			add("  " + s.Accent.Render(r.Field) + "  " + r.From + " → " + r.To)
+			addWrap(s.Normal, "    ", "why: "+r.Reason)
+			if r.WayBack != "" {
+				addWrap(s.OK, "    ", "the real way: "+r.WayBack)
+			}
+		}
+	case m.planErr != nil:
+		msg := m.planErr.Error()
+		if errors.Is(m.planErr, obytes.ErrNoChange) {
+			msg = "nothing to change: every field already holds the requested value"
+		}
+		addWrap(s.Bad, "", "✖ no plan: "+msg)
+	case m.plan != nil:
+		m.planLines(add, addWrap)
+	}
+	return m.pinned(out, m.planFooter())
+}
+
+// planFooter is what stays at the bottom of the plan screen: how to go on.
+func (m *Model) planFooter() []string {
+	s := m.st()
+	back := s.Muted.Render(" · esc back to the table")
+	p := m.plan
+	if p == nil || m.busy == KindPlan {
+		return []string{s.Muted.Render("esc back to the table")}
+	}
+	if why := m.runWhy(); m.c != nil && why != "" {
+		var out []string
+		for _, l := range wrap("apply unavailable: "+why, m.w) {
+			out = append(out, s.Warn.Render(l))
+		}
+		return append(out, s.Muted.Render("esc back to the table"))
+	}
+	switch p.Risk {
+	case obytes.Brick:
+		return []string{s.Danger.Render("a opens the guard: type the phrase and tick the override") + back, "  " + s.Accent.Render(p.Phrase)}
+	case obytes.Irreversible:
+		return []string{s.Danger.Render("a opens the guard: type the phrase") + back, "  " + s.Accent.Render(p.Phrase)}
+	}
+	return []string{"press " + s.Key.Render("a") + " to apply (this screen is the confirmation)" + back}
+}
+
+// pinned scrolls body over the pane's height less the footer's, marks
+// hidden lines, and keeps footer at the bottom.
+func (m *Model) pinned(body, footer []string) []string {
+	s := m.st()
+	bodyH := max(1, m.h-len(footer)-1)
+	m.scroll = max(0, min(m.scroll, len(body)-bodyH))
+	end := min(len(body), m.scroll+bodyH)
+	out := make([]string, 0, m.h)
+	out = append(out, body[m.scroll:end]...)
+	if end < len(body) {
+		out[len(out)-1] = s.Muted.Render(fmt.Sprintf("↓ %d more line(s): ↓/j scrolls", len(body)-end))
+	}
+	for len(out) < bodyH {
+		out = append(out, "")
+	}
+	out = append(out, "")
+	return append(out, footer...)
+}
+
+// planLines renders a plan.
+func (m *Model) planLines(add func(...string), addWrap func(pen, string, string)) {
+	s := m.st()
+	p := m.plan
+	add(s.Muted.Render("risk: ") + riskBadge(s, p.Risk) + s.Muted.Render(" — "+riskMeaning(p.Risk)))
+	add(s.Muted.Render("chip: ") + p.LineName + " UID " + p.UID)
+	addWrap(s.Muted, "", "DA: "+p.DA.String())
+	add("")
+	for _, c := range p.Changes {
+		add("  " + s.Accent.Render(c.Field) + "  " + c.From.Text() + " → " + c.To.Text() + "  " + riskBadge(s, c.Risk))
+		addWrap(s.Normal, "    ", c.Why)
+	}
+	if len(p.Notes) > 0 {
+		add("")
+		for _, n := range p.Notes {
+			addWrap(s.Warn, "  ", "note: "+n)
+		}
+	}
+	add("")
+	add(s.Muted.Render("steps:"))
+	add(fmt.Sprintf("  1. save every option byte to %s", filepath.Join(m.stateDir, backupsSubdir)))
+	for i, ph := range p.Phases {
+		regs := make([]string, 0, len(ph.Writes))
+		for _, w := range ph.Writes {
+			regs = append(regs, w.Register)
+		}
+		what := ph.Name + ": " + strings.Join(regs, ", ")
+		switch {
+		case ph.MayCloseDebug:
+			what += s.Warn.Render(" (the chip resets; debug may close)")
+		case ph.Resets:
+			what += s.Warn.Render(" (the chip resets)")
+		case ph.Direct:
+			what += " (written at once)"
+		}
+		add(fmt.Sprintf("  %d. %s", i+2, what))
+	}
+	add(fmt.Sprintf("  %d. read back and verify, then append to the audit log", len(p.Phases)+2))
+}
+
+// viewApply is the write's progress while it runs, then its outcome
+// followed by its steps.
+func (m *Model) viewApply() []string {
+	s := m.st()
+	var out []string
+	add := func(l ...string) { out = append(out, l...) }
+	addWrap := func(st pen, indent, text string) {
+		for _, l := range wrap(text, m.w-len(indent)) {
+			add(indent + st.Render(l))
+		}
+	}
+	add(s.Accent.Render("Writing option bytes") + s.Muted.Render(" · "+strings.Join(m.change.Assignments, " ")+m.fromBackupText()))
+	done, total := 0, 0
+	if n := len(m.steps); n > 0 {
+		done, total = m.steps[n-1].Done, m.steps[n-1].Total
+	}
+	add(progressBar(min(40, m.w-12), done, total) + fmt.Sprintf(" %d/%d", done, total))
+	add("")
+	steps := func() {
+		for i, e := range m.steps {
+			mark := s.OK.Render("✓")
+			if i == len(m.steps)-1 && m.busy == KindApply {
+				mark = s.Info.Render("⟳")
+			}
+			add(fmt.Sprintf("  %s %-9s %s", mark, e.Step, e.Message))
+		}
+	}
+	if m.busy == KindApply {
+		steps()
+		m.scroll = len(out) // follow the latest step
+		return m.pinned(out, []string{s.Muted.Render("the write runs on the bench; " + common.CancelKey + " stops it between phases")})
+	}
+	r := m.applyRes
+	switch {
+	case m.applyErr != nil:
+		addWrap(s.Bad, "", "✖ "+m.applyErr.Error())
+		if errors.Is(m.applyErr, obytes.ErrNotConfirmed) || errors.Is(m.applyErr, obytes.ErrNeedsOverride) || common.IsUnavailable(m.applyErr) {
+			add(s.OK.Render("nothing was written"))
+		}
+	case r != nil && r.Result != nil && r.Result.Verified:
+		add(s.OK.Render("✓ applied and verified: the option bytes read back as planned"))
+	case r != nil && r.Result != nil && r.Result.DebugClosed:
+		addWrap(s.Warn, "", "✓ applied; debug is closed now, as the new product state intends: the result was checked through AP0 (DBGMCU_SR)")
+	default:
+		add(s.OK.Render("✓ applied"))
+	}
+	if r != nil && r.Result != nil && r.Result.After != nil && r.Result.Plan != nil && r.OptionBytes != nil && r.OptionBytes.Layout != nil {
+		l := r.OptionBytes.Layout
+		for _, c := range r.Result.Plan.Changes {
+			if f, ok := l.Field(c.Field); ok {
+				v := l.DecodeField(f, r.Result.After.Cur[f.Register])
+				add("  " + s.Accent.Render(cell(c.Field, nameW)) + " now " + v.Text())
+			}
+		}
+	}
+	if r != nil && r.Result != nil {
+		if r.Result.Backup != "" {
+			addWrap(s.Normal, "", "backup: "+r.Result.Backup)
+		}
+		for _, n := range r.Result.Notes {
+			addWrap(s.Warn, "", "note: "+n)
+		}
+	}
+	switch {
+	case m.audit != nil:
+		addWrap(s.Normal, "", "audit: "+auditLine(m.audit))
+		add(s.Muted.Render("       in " + filepath.Join(m.stateDir, obytes.AuditFile)))
+	case m.auditErr != nil:
+		addWrap(s.Bad, "", "audit log unreadable: "+m.auditErr.Error())
+	default:
+		add(s.Muted.Render("audit: no record (the bench refused before the write)"))
+	}
+	if len(m.steps) > 0 {
+		add("", s.Muted.Render("steps:"))
+		steps()
+	}
+	return m.pinned(out, []string{s.Muted.Render("esc back to the table")})
+}
+
+// fromBackupText names the backup being restored, if any.
+func (m *Model) fromBackupText() string {
+	if m.change.FromBackup == "" {
+		return ""
+	}
+	return "return to " + filepath.Base(m.change.FromBackup)
+}
+
+// auditLine is one audit record in a line.
+func auditLine(r *obytes.AuditRecord) string {
+	line := fmt.Sprintf("%s %s %s by %s: %s (%s)", r.Time.UTC().Format("2006-01-02 15:04:05Z"), r.Result, r.Line, r.User, strings.Join(r.Changes, " "), r.Risk)
+	if r.Error != "" {
+		line += " — " + r.Error
+	}
+	return line
+}
+
+// progressBar draws done/total in w cells.
+func progressBar(w, done, total int) string {
+	if w < 4 {
+		return ""
+	}
+	fill := 0
+	if total > 0 {
+		fill = min(w, done*w/total)
+	}
+	return "[" + strings.Repeat("█", fill) + strings.Repeat("░", w-fill) + "]"
+}
+
+// viewBackups is the list of this chip's backups.
+func (m *Model) viewBackups() []string {
+	s := m.st()
+	p := newPage(m.h)
+	uid := ""
+	if m.ob != nil && m.ob.Chip != nil {
+		uid = " of chip " + m.ob.Chip.UIDString()
+	}
+	p.add(s.Accent.Render("Backups"+uid) + s.Muted.Render(" · in "+filepath.Join(m.stateDir, backupsSubdir)))
+	p.add("")
+	switch {
+	case m.backupsErr != nil:
+		p.add(s.Bad.Render("✖ listing the backups: " + m.backupsErr.Error()))
+	case !m.listed:
+		p.add(s.Muted.Render("read the option bytes first (r on the table): backups are matched to the chip's UID"))
+	case len(m.backups) == 0:
+		for _, l := range wrap("No backup of this chip yet. Every write saves one before it touches the chip.", m.w) {
+			p.add(l)
+		}
+	}
+	listH := max(1, m.h-10)
+	start := max(0, m.bsel-listH+1)
+	for i := start; i < len(m.backups) && i < start+listH; i++ {
+		e := m.backups[i]
+		line := "  " + cell(e.when(), 24) + " "
+		switch {
+		case e.err != nil:
+			line += "damaged: " + e.err.Error()
+		default:
+			d := m.backupDiff(e)
+			switch len(d) {
+			case 0:
+				line += cell("same as the chip now", 22)
+			default:
+				line += cell(fmt.Sprintf("%d field(s) differ", len(d)), 22)
+			}
+			line += " " + filepath.Base(e.path)
+		}
+		if i == m.bsel {
+			p.add(s.Selected.Render(cell("▸"+line[1:], m.w)))
+		} else {
+			p.add(line)
+		}
+	}
+	if m.bsel < len(m.backups) && m.backups[m.bsel].err == nil {
+		p.add("")
+		d := m.backupDiff(m.backups[m.bsel])
+		for i, x := range d {
+			if p.room() <= 2 {
+				p.add(s.Muted.Render(fmt.Sprintf("  … and %d more", len(d)-i)))
+				break
+			}
+			p.add("  " + cell(x.Field, nameW) + " now " + x.From.Text() + " → backup " + x.To.Text())
+		}
+		if len(d) > 0 {
+			p.add(s.Muted.Render("enter plans the return to this backup: the plan shows risk and refusals before anything is written"))
+		}
+	}
+	for p.room() > 1 {
+		p.add("")
+	}
+	p.add(m.statusLine())
+	return p.lines
+}
+
+// backupDiff lists the fields that differ between the chip now and a backup.
+func (m *Model) backupDiff(e backupEntry) []obytes.FieldDiff {
+	if m.ob == nil || m.ob.Layout == nil || m.ob.Snap == nil || e.b == nil || e.b.Snapshot == nil {
+		return nil
+	}
+	return m.ob.Layout.Diff(m.ob.Snap.Cur, e.b.Snapshot.Cur)
+}
+
+// boxWidth is the width of a dialog box's content.
+func (m *Model) boxWidth() int { return max(20, min(m.w-6, 74)) }
+
+// viewEditor is the value chooser box.
+func (m *Model) viewEditor() string {
+	s := m.st()
+	e := m.edit
+	w := m.boxWidth()
+	f := e.field
+	var b []string
+	b = append(b, s.Accent.Render("Edit "+f.Name)+s.Muted.Render(" "+f.Register+f.Bits()))
+	for _, l := range wrap(f.Meaning, w) {
+		b = append(b, s.Muted.Render(l))
+	}
+	if r := m.selected(); r != nil {
+		b = append(b, "now: "+r.cur.Text())
+	}
+	b = append(b, "")
+	if e.input == nil {
+		for i, v := range e.values {
+			line := cell(fmt.Sprintf("%s (0x%X) — %s", v.Name, v.Raw, v.Meaning), w-2)
+			if i == e.sel {
+				b = append(b, s.Selected.Render("▸ "+line))
+			} else {
+				b = append(b, "  "+line)
+			}
+		}
+		b = append(b, "", s.Muted.Render("↑/↓ choose · enter stage · esc cancel"))
+	} else {
+		e.input.SetWidth(w - len(e.input.Prompt) - 1)
+		b = append(b, e.input.View())
+		b = append(b, s.Muted.Render("valid: "+strings.Join(m.ob.Layout.ValidValues(f), ", ")))
+		if e.err != "" {
+			for _, l := range wrap(e.err, w) {
+				b = append(b, s.Bad.Render(l))
+			}
+		}
+		b = append(b, "", s.Muted.Render("enter stage · esc cancel"))
+	}
+	for i := range b {
+		b[i] = cell(b[i], w)
+	}
+	return s.Dialog.Render(b, w)
+}
+
+// viewGuard is the guard dialog.
+func (m *Model) viewGuard() string {
+	b := m.guardLines(false)
+	if len(b)+2 > m.h {
+		b = m.guardLines(true)
+	}
+	return m.st().DialogDanger.Render(b, m.boxWidth())
+}
+
+// guardLines are the guard's content; compact leaves out the consequences
+// and the spacing, for short panes (the plan screen under it says them).
+func (m *Model) guardLines(compact bool) []string {
+	s := m.st()
+	g := m.guard
+	w := m.boxWidth()
+	gap := func() []string {
+		if compact {
+			return nil
+		}
+		return []string{""}
+	}
+	var b []string
+	if g.brick {
+		b = append(b, s.Danger.Render("✖ BRICK: this change can never be undone"))
+	} else {
+		b = append(b, s.Danger.Render("‼ IRREVERSIBLE: only a DA regression undoes this"))
+	}
+	b = append(b, gap()...)
+	for _, c := range g.plan.Changes {
+		if c.Risk < obytes.Irreversible {
+			continue
+		}
+		b = append(b, s.Accent.Render(c.Field)+"  "+c.From.Text()+" → "+c.To.Text())
+		if !compact {
+			b = append(b, wrap(c.Why, w)...)
+		}
+	}
+	b = append(b, gap()...)
+	b = append(b, "Type this phrase to confirm:", "  "+s.Accent.Render(g.plan.Phrase))
+	g.input.SetWidth(w - len(g.input.Prompt) - 1)
+	b = append(b, g.input.View())
+	if g.brick {
+		box := "[ ]"
+		if g.override {
+			box = "[x]"
+		}
+		line := box + " override: I accept that this chip may never be debugged again"
+		if g.onOverride {
+			line = s.Selected.Render(cell(line, w))
+		}
+		b = append(b, gap()...)
+		b = append(b, line)
+	}
+	if g.err != "" {
+		b = append(b, gap()...)
+		for _, l := range wrap(g.err, w) {
+			b = append(b, s.Bad.Render(l))
+		}
+	}
+	help := "enter write · esc cancel"
+	if g.brick {
+		help = "enter write · tab phrase/override · space tick · esc cancel"
+	}
+	b = append(b, gap()...)
+	b = append(b, s.Muted.Render(help))
+	for i := range b {
+		b[i] = cell(b[i], w)
+	}
+	return b
+}

@@ -1,0 +1,584 @@
+// Package tui is the console: a Bubble Tea program that follows a bench's
+// events, draws its state (header, matrix, option bytes, debug
+// authentication, log) and submits jobs to it on behalf of one session.
+//
+// The root Model owns the session's common.Context, routes keys and mouse
+// clicks to the focused pane and everything else to every pane, and turns
+// the bench's event stream into messages. New builds one per session (the
+// SSH server calls it with the session's environment); Run runs one on the
+// local terminal.
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/tui/common"
+	"github.com/stprobe/stprobe/tui/header"
+)
+
+// Options tune a console session. The zero value is usable.
+type Options struct {
+	// Env is the session's environment (NO_COLOR is honoured). Run uses the
+	// process's environment when nil; over SSH pass the client's (the
+	// program also reports it as a tea.EnvMsg, which the model honours).
+	Env []string
+	// Light starts with colours for a light background; the terminal's
+	// answer to the background-colour query replaces the guess.
+	Light bool
+	// ReadOnly sessions observe and never take the operator lease.
+	ReadOnly bool
+	// NoIdentify skips the identification job (a Hot Plug info job) the
+	// console runs at start when it holds the lease and no chip is known.
+	NoIdentify bool
+	// StateDir is where option-byte backups, the audit log and the
+	// pending-write journal live (the option-byte pane's default when "").
+	StateDir string
+	// ProgramOptions are added to the program Run starts (input, output,
+	// window size, colour profile).
+	ProgramOptions []tea.ProgramOption
+}
+
+// Model is the console's root model for one session.
+type Model struct {
+	c      *common.Context
+	opts   Options
+	keys   keyMap
+	panes  []common.Pane
+	focus  int
+	sub    *bench.Subscription
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	help     help.Model
+	showHelp bool
+	spin     spinner.Model
+	spinning bool
+
+	status    string
+	statusErr bool
+	statusSeq int
+	statusFor time.Duration // how long a footer message stays (0: until replaced)
+	progress  string        // the running job's progress ("cell 12/30")
+	percent   int           // the same in percent, -1 when not known
+	ended     string        // why the event stream ended
+	closed    bool
+
+	width, height int
+	headerLines   []string
+	paneTop       int // first screen row of the pane area
+	paneH         int
+	tabs          []tabSpan
+}
+
+// tabSpan is where a tab is drawn in the tab bar, for mouse clicks.
+type tabSpan struct{ x0, x1 int }
+
+// Messages private to the root model.
+type (
+	eventsMsg      []bench.Event
+	streamEndedMsg struct{ err error }
+	clearStatusMsg struct{ seq int }
+)
+
+// statusTime is how long a footer message stays.
+const statusTime = 6 * time.Second
+
+// New makes the console for one session on b, as who. It subscribes to the
+// bench and takes the operator lease when it is free (unless
+// opts.ReadOnly); the session observes otherwise. ctx bounds the session:
+// when it ends, the session's jobs are cancelled and its lease released.
+// Close does the same at once (Run calls it when the program ends).
+func New(ctx context.Context, b *bench.Bench, who bench.Holder, opts Options) *Model {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	theme := common.Theme{Dark: !opts.Light, NoColor: noColor(opts.Env)}
+	c := common.NewContext(ctx, b, who, theme)
+	c.ReadOnly = opts.ReadOnly
+	m := &Model{c: c, opts: opts, keys: newKeyMap(), ctx: ctx, cancel: cancel, width: 80, height: 24, statusFor: statusTime, percent: -1}
+	snap, sub := b.Subscribe(0)
+	m.sub = sub
+	c.SetSnapshot(snap)
+	if !opts.ReadOnly {
+		if tok, err := b.Acquire(who); err == nil {
+			c.SetToken(tok)
+			c.SetSnapshot(b.Snapshot())
+		}
+	}
+	// the session's end releases the lease even when nobody calls Close
+	// (an SSH connection dropped)
+	context.AfterFunc(ctx, func() {
+		if tok := c.Token(); tok != "" {
+			_ = b.Release(tok)
+		}
+		sub.Close()
+	})
+	m.help = help.New()
+	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
+	m.applyTheme()
+	m.panes = newPanes(c, opts)
+	m.layout()
+	return m
+}
+
+// Context is the session's shared context.
+func (m *Model) Context() *common.Context { return m.c }
+
+// noColor reports whether env asks for no colour (NO_COLOR set, not empty).
+func noColor(env []string) bool {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "NO_COLOR="); ok && v != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// LocalHolder names the person at this terminal for the operator lease:
+// user@host, session "console".
+func LocalHolder() bench.Holder {
+	name := "someone"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		name += "@" + h
+	}
+	return bench.Holder{Name: name, Session: "console"}
+}
+
+// Run runs the console on the terminal until the user quits or ctx ends,
+// then releases the lease. The bench stays open (the caller closes it).
+func Run(ctx context.Context, b *bench.Bench, who bench.Holder, opts Options) error {
+	if opts.Env == nil {
+		opts.Env = os.Environ()
+	}
+	m := New(ctx, b, who, opts)
+	defer m.Close()
+	po := append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithEnvironment(opts.Env)}, opts.ProgramOptions...)
+	_, err := tea.NewProgram(m, po...).Run()
+	if err != nil && ctx.Err() != nil && errors.Is(err, tea.ErrProgramKilled) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	return nil
+}
+
+// Close ends the session: cancels its jobs, releases the lease when it
+// holds it and ends its subscription. It is safe to call more than once.
+func (m *Model) Close() {
+	if m.closed {
+		return
+	}
+	m.closed = true
+	if tok := m.c.Token(); tok != "" {
+		_ = m.c.Bench.Release(tok)
+		m.c.SetToken("")
+	}
+	m.cancel()
+	m.sub.Close()
+}
+
+// Init starts following the bench, asks the terminal for its background
+// colour and identifies the chip when the session holds the lease.
+func (m *Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{m.waitEvents(), tea.RequestBackgroundColor}
+	for _, p := range m.panes {
+		cmds = append(cmds, p.Init())
+	}
+	if !m.opts.NoIdentify && m.c.HasLease() && m.c.Snapshot().Chip == nil && m.c.Snapshot().Gone == "" {
+		cmds = append(cmds, m.identify())
+	}
+	return tea.Batch(cmds...)
+}
+
+// identify runs the info job the header needs: Hot Plug (no reset, no
+// halt) on the chip's core port.
+func (m *Model) identify() tea.Cmd {
+	b := m.c.Bench
+	return m.c.Job("identify", func(ctx context.Context, t bench.Token) (any, error) {
+		khz := 0
+		for _, f := range b.SWDFrequencies() { // the fastest clock at or below 1.8 MHz
+			if f <= identifyKHz && f > khz {
+				khz = f
+			}
+		}
+		return b.Info(ctx, t, bench.InfoRequest{Mode: probe.ModeHotPlug, AutoAP: true, FrequencyKHz: khz})
+	})
+}
+
+// identifyKHz bounds the SWD clock of the identification: slow enough for
+// long wires.
+const identifyKHz = 1800
+
+// waitEvents waits for the bench's next events: the first one, and every
+// other one already waiting (up to a batch), so that a burst of trace
+// entries is one message.
+func (m *Model) waitEvents() tea.Cmd {
+	sub, ctx := m.sub, m.ctx
+	return func() tea.Msg {
+		ev, err := sub.Next(ctx)
+		if err != nil {
+			return streamEndedMsg{err}
+		}
+		evs := eventsMsg{ev}
+		now, stop := context.WithCancel(context.Background())
+		stop()
+		for len(evs) < 256 {
+			e, err := sub.Next(now)
+			if err != nil {
+				break
+			}
+			evs = append(evs, e)
+		}
+		return evs
+	}
+}
+
+// Update routes one message.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.layout()
+		return m, nil
+	case tea.BackgroundColorMsg:
+		t := m.c.Styles.Theme
+		t.Dark = msg.IsDark()
+		m.c.SetTheme(t)
+		m.applyTheme()
+		return m, nil
+	case tea.EnvMsg:
+		if v := msg.Getenv("NO_COLOR"); v != "" && !m.c.Styles.Theme.NoColor {
+			t := m.c.Styles.Theme
+			t.NoColor = true
+			m.c.SetTheme(t)
+			m.applyTheme()
+		}
+		return m, nil
+	case eventsMsg:
+		return m, m.events(msg)
+	case streamEndedMsg:
+		if !m.closed {
+			m.ended = "the bench closed: nothing more will happen here; quit with q"
+		}
+		return m, nil
+	case clearStatusMsg:
+		if msg.seq == m.statusSeq {
+			m.status = ""
+		}
+		return m, nil
+	case common.StatusMsg:
+		return m, m.setStatus(msg.Text, msg.Err)
+	case common.JobDoneMsg:
+		cmds := m.toAll(msg)
+		if msg.Kind == "identify" && msg.Err != nil {
+			cmds = append(cmds, m.setStatus("identifying the chip: "+msg.Err.Error(), true))
+		} else if msg.Err != nil && common.IsUnavailable(msg.Err) {
+			cmds = append(cmds, m.setStatus(msg.Err.Error(), true))
+		}
+		return m, tea.Batch(cmds...)
+	case common.OpenPaneMsg:
+		if i := int(msg.Pane); i >= 0 && i < len(m.panes) {
+			m.setFocus(i)
+			var cmd tea.Cmd
+			m.panes[i], cmd = m.panes[i].Update(msg)
+			return m, cmd
+		}
+		return m, nil
+	case spinner.TickMsg:
+		if m.c.Busy() == "" {
+			m.spinning = false
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.spin, cmd = m.spin.Update(msg)
+		return m, cmd
+	case tea.KeyPressMsg:
+		return m, m.key(msg)
+	case tea.MouseClickMsg:
+		return m, m.click(msg)
+	case tea.MouseWheelMsg:
+		mm := msg.Mouse()
+		if mm.Y >= m.paneTop && mm.Y < m.paneTop+m.paneH && !m.showHelp {
+			mm.Y -= m.paneTop
+			return m, m.toFocused(tea.MouseWheelMsg(mm))
+		}
+		return m, nil
+	}
+	return m, tea.Batch(m.toAll(msg)...)
+}
+
+// events applies a batch of bench events and hands each to every pane.
+func (m *Model) events(evs eventsMsg) tea.Cmd {
+	var cmds []tea.Cmd
+	for _, ev := range evs {
+		switch e := ev.(type) {
+		case bench.StateChanged:
+			m.c.SetSnapshot(e.State)
+			if tok := m.c.Token(); tok != "" && (e.State.Lease == nil || e.State.Lease.Holder != m.c.Holder) {
+				m.c.SetToken("") // the lease lapsed or was handed over
+			}
+		case bench.Dropped: // this session fell behind: take the whole state again
+			m.c.SetSnapshot(m.c.Bench.Snapshot())
+		case bench.Notice:
+			cmds = append(cmds, m.setStatus(e.Text, false))
+		case bench.JobStarted:
+			m.progress, m.percent = "", -1
+			if !m.spinning {
+				m.spinning = true
+				cmds = append(cmds, m.spin.Tick)
+			}
+		case bench.SweepCell:
+			p := e.Progress
+			m.progress = fmt.Sprintf("cell %d/%d", p.Index+1, p.Total)
+			if p.Total > 0 {
+				done := p.Index
+				if p.Done {
+					done++
+				}
+				m.percent = done * 100 / p.Total
+			}
+		case bench.JobFinished:
+			m.progress, m.percent = "", -1
+			if e.Err != nil && e.Job.Holder == m.c.Holder && !common.IsUnavailable(e.Err) {
+				cmds = append(cmds, m.setStatus(e.Job.Kind+": "+e.Err.Error(), true))
+			}
+		}
+		cmds = append(cmds, m.toAll(common.EventMsg{Event: ev})...)
+	}
+	m.layout()
+	cmds = append(cmds, m.waitEvents())
+	return tea.Batch(cmds...)
+}
+
+// setStatus shows text in the footer for a while.
+func (m *Model) setStatus(text string, isErr bool) tea.Cmd {
+	m.status, m.statusErr = text, isErr
+	m.statusSeq++
+	seq := m.statusSeq
+	if m.statusFor <= 0 {
+		return nil
+	}
+	return tea.Tick(m.statusFor, func(time.Time) tea.Msg { return clearStatusMsg{seq} })
+}
+
+// toAll hands msg to every pane.
+func (m *Model) toAll(msg tea.Msg) []tea.Cmd {
+	var cmds []tea.Cmd
+	for i, p := range m.panes {
+		var cmd tea.Cmd
+		m.panes[i], cmd = p.Update(msg)
+		if cmd != nil {
+			cmds = append(cmds, cmd)
+		}
+	}
+	return cmds
+}
+
+// toFocused hands msg to the focused pane.
+func (m *Model) toFocused(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	m.panes[m.focus], cmd = m.panes[m.focus].Update(msg)
+	return cmd
+}
+
+// setFocus moves the focus to pane i.
+func (m *Model) setFocus(i int) {
+	if i == m.focus {
+		return
+	}
+	if f, ok := m.panes[m.focus].(common.Focuser); ok {
+		f.Blur()
+	}
+	m.focus = i
+	if f, ok := m.panes[m.focus].(common.Focuser); ok {
+		f.Focus()
+	}
+}
+
+// capturing reports whether the focused pane takes every key now.
+func (m *Model) capturing() bool {
+	c, ok := m.panes[m.focus].(common.Capturer)
+	return ok && c.Capturing()
+}
+
+// key handles a key press: the focused pane's text input first, then the
+// global keys, then the focused pane.
+func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
+	if key.Matches(msg, m.keys.ForceQuit) {
+		return m.quit()
+	}
+	if m.capturing() {
+		return m.toFocused(msg)
+	}
+	if m.showHelp {
+		if key.Matches(msg, m.keys.Help) || msg.String() == "esc" || msg.String() == "q" {
+			m.showHelp = false
+		}
+		return nil
+	}
+	switch {
+	case key.Matches(msg, m.keys.Quit):
+		return m.quit()
+	case key.Matches(msg, m.keys.Help):
+		m.showHelp = true
+		return nil
+	case key.Matches(msg, m.keys.Next):
+		m.setFocus((m.focus + 1) % len(m.panes))
+		return nil
+	case key.Matches(msg, m.keys.Prev):
+		m.setFocus((m.focus + len(m.panes) - 1) % len(m.panes))
+		return nil
+	case key.Matches(msg, m.keys.Cancel):
+		return m.cancelJob()
+	case key.Matches(msg, m.keys.Lease):
+		return m.lease()
+	}
+	for i, b := range m.keys.Pane {
+		if key.Matches(msg, b) && i < len(m.panes) {
+			m.setFocus(i)
+			return nil
+		}
+	}
+	return m.toFocused(msg)
+}
+
+// quit ends the session.
+func (m *Model) quit() tea.Cmd {
+	m.Close()
+	return tea.Quit
+}
+
+// cancelJob stops the job running on the bench.
+func (m *Model) cancelJob() tea.Cmd {
+	if m.c.Busy() == "" {
+		return m.setStatus("no job is running", false)
+	}
+	if err := m.c.CancelJob(); err != nil {
+		return m.setStatus("cannot cancel: "+err.Error(), true)
+	}
+	return m.setStatus("cancelling the "+m.c.Busy()+" job…", false)
+}
+
+// lease takes the probe when it is free, asks its holder for it when
+// another session holds it, and releases it when this session holds it.
+func (m *Model) lease() tea.Cmd {
+	c := m.c
+	switch {
+	case c.ReadOnly:
+		return m.setStatus("this session may only observe", true)
+	case c.HasLease():
+		if c.Busy() != "" {
+			return m.setStatus("a "+c.Busy()+" job is running: cancel it (ctrl+x) before releasing the probe", true)
+		}
+		if err := c.Bench.Release(c.Token()); err != nil {
+			return m.setStatus(err.Error(), true)
+		}
+		c.SetToken("")
+		return m.setStatus("released the probe: another session may take it", false)
+	}
+	tok, err := c.Bench.Acquire(c.Holder)
+	var le *bench.LeaseError
+	switch {
+	case err == nil:
+		c.SetToken(tok)
+		c.SetSnapshot(c.Bench.Snapshot())
+		if s := c.Snapshot(); s.Chip == nil && s.Gone == "" && !m.opts.NoIdentify {
+			return tea.Batch(m.setStatus("you hold the probe", false), m.identify())
+		}
+		return m.setStatus("you hold the probe", false)
+	case errors.As(err, &le) && le.Holder != nil:
+		c.Bench.Notify(fmt.Sprintf("%s asks for the probe (hand it over, or release it with %s)", c.Holder.Name, common.TakeKey))
+		return m.setStatus("asked "+le.Holder.Name+" for the probe", false)
+	default:
+		return m.setStatus(err.Error(), true)
+	}
+}
+
+// click selects a tab, or hands the click to the focused pane.
+func (m *Model) click(msg tea.MouseClickMsg) tea.Cmd {
+	mm := msg.Mouse()
+	tabRow := len(m.headerLines)
+	if mm.Y == tabRow {
+		for i, t := range m.tabs {
+			if mm.X >= t.x0 && mm.X < t.x1 {
+				m.showHelp = false
+				m.setFocus(i)
+				return nil
+			}
+		}
+		return nil
+	}
+	if mm.Y >= m.paneTop && mm.Y < m.paneTop+m.paneH && !m.showHelp {
+		mm.Y -= m.paneTop
+		return m.toFocused(tea.MouseClickMsg(mm))
+	}
+	return nil
+}
+
+// applyTheme restyles the help and the spinner.
+func (m *Model) applyTheme() {
+	st := m.c.Styles
+	if st.Theme.NoColor {
+		plain := lipgloss.NewStyle()
+		m.help.Styles = help.Styles{Ellipsis: plain, ShortKey: plain.Bold(true), ShortDesc: plain, ShortSeparator: plain,
+			FullKey: plain.Bold(true), FullDesc: plain, FullSeparator: plain}
+	} else {
+		m.help.Styles = help.DefaultStyles(st.Theme.Dark)
+		m.help.Styles.ShortKey = st.Key
+		m.help.Styles.FullKey = st.Key
+	}
+	m.spin.Style = st.Accent
+	m.headerLines = header.Lines(m.c, m.width)
+}
+
+// layout sizes the panes for the terminal and the header's height.
+func (m *Model) layout() {
+	m.headerLines = header.Lines(m.c, m.width)
+	top := len(m.headerLines) + 1 // the tab bar
+	if m.banner() != "" {
+		top++
+	}
+	h := m.height - top - 1 // the footer
+	if h < 1 {
+		h = 1
+	}
+	if top != m.paneTop || h != m.paneH || m.c.Width != m.width {
+		m.paneTop, m.paneH = top, h
+		m.c.Width, m.c.Height = m.width, h
+		for _, p := range m.panes {
+			p.SetSize(m.width, h)
+		}
+	}
+	m.help.SetWidth(m.width)
+}
+
+// banner is the line across the screen when something is badly wrong.
+func (m *Model) banner() string {
+	s := m.c.Snapshot()
+	switch {
+	case s.Gone != "":
+		return "PROBE GONE — " + s.Gone
+	case m.ended != "":
+		return m.ended
+	}
+	return ""
+}

@@ -1,0 +1,344 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/probe/sim"
+	"github.com/stprobe/stprobe/probe/sweep"
+	"github.com/stprobe/stprobe/tui/common"
+	"github.com/stprobe/stprobe/tui/internal/tuitest"
+)
+
+// console is a root model on b as name, sized w×h, with the bench's
+// events so far applied.
+func console(t testing.TB, b *bench.Bench, name string, w, h int, o Options) *Model {
+	t.Helper()
+	if o.StateDir == "" {
+		o.StateDir = t.TempDir()
+	}
+	m := New(context.Background(), b, bench.Holder{Name: name, Session: "test"}, o)
+	t.Cleanup(m.Close)
+	m.statusFor = 0
+	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	pump(m)
+	return m
+}
+
+// pump applies every bench event waiting for m (the commands the events
+// give, other than the next wait, are dropped).
+func pump(m *Model) {
+	now, stop := context.WithCancel(context.Background())
+	stop()
+	var evs eventsMsg
+	for {
+		ev, err := m.sub.Next(now)
+		if err != nil {
+			break
+		}
+		evs = append(evs, ev)
+	}
+	if len(evs) > 0 {
+		m.Update(evs)
+	}
+}
+
+// press sends a key and runs what it asks for (jobs included), feeding the
+// results back; then applies the bench's events.
+func press(m *Model, k string) {
+	_, cmd := m.Update(tuitest.Key(k))
+	feed(m, cmd)
+}
+
+// feed runs cmd and hands its messages back to m, one level deep.
+func feed(m *Model, cmd tea.Cmd) {
+	for _, msg := range tuitest.Run(cmd) {
+		if _, ok := msg.(clearStatusMsg); ok {
+			continue
+		}
+		_, next := m.Update(msg)
+		pump(m)
+		for _, msg := range tuitest.Run(next) {
+			if _, ok := msg.(eventsMsg); ok {
+				continue
+			}
+			m.Update(msg)
+		}
+	}
+	pump(m)
+}
+
+// identify runs the start-up identification the program would run.
+func identify(m *Model) {
+	feed(m, m.identify())
+}
+
+func TestLeaseObserverAskRelease(t *testing.T) {
+	b := tuitest.Open(t, tuitest.Seed)
+	alice := console(t, b, "alice", 80, 24, Options{})
+	bob := console(t, b, "bob", 80, 24, Options{})
+	pump(alice)
+	if !alice.c.HasLease() || bob.c.HasLease() {
+		t.Fatalf("alice holds %v, bob holds %v; want alice only", alice.c.HasLease(), bob.c.HasLease())
+	}
+	if v := tuitest.Plain(bob.Render()); !strings.Contains(v, "alice holds the probe") {
+		t.Errorf("bob's screen does not say who holds the probe:\n%s", v)
+	}
+	press(bob, "s")
+	if !bob.statusErr || bob.status != "another session holds the probe: alice" {
+		t.Errorf("bob's sweep: status %q", bob.status)
+	}
+	press(bob, "L") // ask
+	pump(alice)
+	if !strings.Contains(alice.status, "bob asks for the probe") {
+		t.Errorf("alice was not told bob asks: %q", alice.status)
+	}
+	press(alice, "L") // release
+	pump(bob)
+	if alice.c.HasLease() {
+		t.Fatal("alice still holds the probe after L")
+	}
+	press(bob, "L") // take
+	if !bob.c.HasLease() {
+		t.Fatalf("bob could not take the free probe: %q", bob.status)
+	}
+	bob.Close()
+	pump(alice)
+	if l := alice.c.Snapshot().Lease; l != nil {
+		t.Errorf("bob's session ended but %v holds the lease", l.Holder)
+	}
+}
+
+func TestReadOnlyNeverTakes(t *testing.T) {
+	b := tuitest.Open(t, tuitest.Seed)
+	m := console(t, b, "eve", 80, 24, Options{ReadOnly: true})
+	press(m, "L")
+	if m.c.HasLease() || !strings.Contains(m.status, "may only observe") {
+		t.Errorf("read-only session: lease %v, status %q", m.c.HasLease(), m.status)
+	}
+}
+
+func TestNavigation(t *testing.T) {
+	b := tuitest.Open(t, tuitest.Seed)
+	m := console(t, b, "alice", 80, 24, Options{})
+	steps := []struct {
+		key  string
+		want int
+	}{{"tab", 1}, {"tab", 2}, {"shift+tab", 1}, {"4", 3}, {"tab", 0}, {"3", 2}, {"1", 0}}
+	for _, s := range steps {
+		press(m, s.key)
+		if m.focus != s.want {
+			t.Fatalf("after %s: pane %d, want %d", s.key, m.focus, s.want)
+		}
+	}
+	m.Render()
+	tab := m.tabs[3]
+	m.Update(tea.MouseClickMsg{X: tab.x0 + 1, Y: len(m.headerLines), Button: tea.MouseLeft})
+	if m.focus != 3 {
+		t.Errorf("click on the fourth tab: pane %d", m.focus)
+	}
+	press(m, "?")
+	if !m.showHelp || !strings.Contains(tuitest.Plain(m.Render()), "take / ask for / release the probe") {
+		t.Fatalf("? did not show the full help:\n%s", tuitest.Plain(m.Render()))
+	}
+	press(m, "esc")
+	if m.showHelp {
+		t.Error("esc did not close the help")
+	}
+}
+
+func TestOpenPaneWithRequest(t *testing.T) {
+	b := tuitest.Open(t, tuitest.Seed)
+	m := console(t, b, "alice", 80, 24, Options{})
+	m.Update(common.OpenPaneMsg{Pane: common.PaneLog})
+	if m.focus != int(common.PaneLog) {
+		t.Errorf("OpenPaneMsg to the log: pane %d", m.focus)
+	}
+}
+
+func TestSeedStory(t *testing.T) {
+	b := tuitest.Open(t, tuitest.Seed)
+	m := console(t, b, "alice", 80, 24, Options{})
+	identify(m)
+	if s := m.c.Snapshot(); s.Chip == nil || !s.HasState {
+		t.Fatalf("identification: chip %v, state read %v (%s)", s.Chip, s.HasState, m.status)
+	}
+	press(m, "s")
+	v := tuitest.Plain(m.Render())
+	for _, want := range []string{"SIMULATED h533-provisioning", "PROVISIONING", "TZEN enabled (0xB4)", "DA not provisioned", "‼ PROVISIONING"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("after the sweep the screen lacks %q:\n%s", want, v)
+		}
+	}
+	press(m, "f")
+	_, cmd := m.Update(tuitest.Key("enter")) // Plan TZEN=0xC3
+	for _, msg := range tuitest.Run(cmd) {
+		m.Update(msg)
+	}
+	if m.focus != int(common.PaneOptionBytes) {
+		t.Errorf("the finding's first step did not open the option-byte pane (pane %d)", m.focus)
+	}
+}
+
+func TestScreens(t *testing.T) {
+	for _, sz := range []struct{ w, h int }{{80, 24}, {160, 48}} {
+		b := tuitest.Open(t, tuitest.Seed)
+		m := console(t, b, "alice", sz.w, sz.h, Options{NoIdentify: true})
+		name := func(s string) string { return fmt.Sprintf("%s-%dx%d", s, sz.w, sz.h) }
+		tuitest.Golden(t, name("start"), m.Render())
+		identify(m)
+		press(m, "s")
+		m.status = ""
+		tuitest.Golden(t, name("matrix"), m.Render())
+		press(m, "4")
+		for _, k := range []string{"F", "l", "e", "a", "s", "e", "enter"} {
+			m.Update(tuitest.Key(k)) // typing: the cursor's blink is not run
+		}
+		tuitest.Golden(t, name("log"), m.Render())
+		press(m, "1")
+		press(m, "?")
+		tuitest.Golden(t, name("help"), m.Render())
+	}
+}
+
+func TestNoColor(t *testing.T) {
+	b := tuitest.Open(t, tuitest.Seed)
+	m := console(t, b, "alice", 160, 48, Options{Env: []string{"NO_COLOR=1"}})
+	identify(m)
+	press(m, "s")
+	screens := map[string]string{}
+	for i := range m.panes {
+		m.setFocus(i)
+		screens[m.panes[i].Title()] = m.Render()
+	}
+	m.showHelp = true
+	screens["help"] = m.Render()
+	m.showHelp = false
+	b.Simulated().Inject(sim.Fault{Kind: sim.FaultUnplug})
+	m.setFocus(0)
+	press(m, "s")
+	screens["gone"] = m.Render()
+	for name, s := range screens {
+		if esc := tuitest.ColourEscapes(s); len(esc) > 0 {
+			t.Errorf("NO_COLOR screen %s has colour escapes %q", name, esc[:min(3, len(esc))])
+		}
+	}
+	// and with colour, the same screens do have colour (the check works)
+	c := console(t, b, "bob", 160, 48, Options{})
+	if len(tuitest.ColourEscapes(c.Render())) == 0 {
+		t.Error("the coloured screen has no colour escapes: the check is broken")
+	}
+}
+
+func TestNoColorFromClientEnvironment(t *testing.T) {
+	b := tuitest.Open(t, tuitest.Seed)
+	m := console(t, b, "alice", 80, 24, Options{})
+	m.Update(tea.EnvMsg{"TERM=xterm-256color", "NO_COLOR=1"})
+	if esc := tuitest.ColourEscapes(m.Render()); len(esc) > 0 {
+		t.Errorf("NO_COLOR from the session's environment ignored: %q", esc[:min(3, len(esc))])
+	}
+}
+
+func TestProbeGone(t *testing.T) {
+	b := tuitest.Open(t, tuitest.Seed)
+	m := console(t, b, "alice", 80, 24, Options{})
+	identify(m)
+	b.Simulated().Inject(sim.Fault{Kind: sim.FaultUnplug})
+	press(m, "s")
+	v := tuitest.Plain(m.Render())
+	if !strings.Contains(v, "PROBE GONE") {
+		t.Fatalf("no banner after the probe went away:\n%s", v)
+	}
+	press(m, "4")
+	if m.focus != 3 {
+		t.Error("the console stopped taking keys after the probe went away")
+	}
+	press(m, "1")
+	press(m, "s")
+	if !strings.Contains(m.status, "the probe went away") {
+		t.Errorf("a sweep after the probe went away: status %q", m.status)
+	}
+}
+
+// TestSweepTimeWithConsole checks that a console following the bench (a
+// real program, drawing every frame) does not change the sweep's modelled
+// time.
+func TestSweepTimeWithConsole(t *testing.T) {
+	plain := tuitest.Open(t, tuitest.Seed)
+	tok, err := plain.Acquire(bench.Holder{Name: "cli"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := plain.Sweep(context.Background(), tok, bench.SweepRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	b := tuitest.Open(t, tuitest.Seed)
+	m := New(context.Background(), b, bench.Holder{Name: "alice"}, Options{NoIdentify: true})
+	defer m.Close()
+	p := tea.NewProgram(m, tea.WithInput(nil), tea.WithOutput(io.Discard), tea.WithWindowSize(200, 60),
+		tea.WithoutSignals(), tea.WithEnvironment([]string{"TERM=xterm-256color"}))
+	done := make(chan error, 1)
+	go func() { _, err := p.Run(); done <- err }()
+	got, err := b.Sweep(context.Background(), m.c.Token(), bench.SweepRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // let the console draw the end
+	p.Quit()
+	if err := <-done; err != nil {
+		t.Fatalf("console: %v", err)
+	}
+	if got.Matrix.Wire != want.Matrix.Wire {
+		t.Errorf("modelled sweep time %v with the console, %v without", got.Matrix.Wire, want.Matrix.Wire)
+	}
+	for i := range got.Matrix.Cells {
+		if g, w := got.Matrix.Cells[i], want.Matrix.Cells[i]; g.Wire != w.Wire || g.Outcome != w.Outcome {
+			t.Errorf("cell %v: %v %v with the console, %v %v without", g.Key, g.Outcome, g.Wire, w.Outcome, w.Wire)
+		}
+	}
+	if got.Matrix.Count(sweep.OutcomeOK) == 0 {
+		t.Error("no cell connected")
+	}
+}
+
+func BenchmarkRender(b *testing.B) {
+	bn := tuitest.Open(b, tuitest.Seed)
+	m := console(b, bn, "alice", 200, 60, Options{})
+	identify(m)
+	press(m, "s")
+	for i, p := range m.panes {
+		b.Run(p.Title(), func(b *testing.B) {
+			m.setFocus(i)
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = m.Render()
+			}
+		})
+	}
+}
+
+func TestSessionEndReleasesLease(t *testing.T) {
+	b := tuitest.Open(t, tuitest.Seed)
+	ctx, end := context.WithCancel(context.Background())
+	m := New(ctx, b, bench.Holder{Name: "ssh-user", Session: "s1"}, Options{StateDir: t.TempDir()})
+	if !m.c.HasLease() {
+		t.Fatal("the session did not take the free lease")
+	}
+	end() // the connection dropped; nobody calls Close
+	deadline := time.Now().Add(5 * time.Second)
+	for b.Snapshot().Lease != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the ended session still holds the lease")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -1,0 +1,149 @@
+package tui
+
+import (
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/stprobe/stprobe/tui/common"
+)
+
+// View draws the header, the tab bar, the banner, the focused pane (or
+// the full help) and the footer.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.Render())
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	v.WindowTitle = "stprobe"
+	if s := m.c.Snapshot(); s.Simulated {
+		v.WindowTitle = "stprobe — simulated " + s.Scenario
+	}
+	switch {
+	case m.c.Busy() != "" && m.percent >= 0:
+		v.ProgressBar = tea.NewProgressBar(tea.ProgressBarDefault, m.percent)
+	case m.c.Busy() != "":
+		v.ProgressBar = tea.NewProgressBar(tea.ProgressBarIndeterminate, 0)
+	}
+	return v
+}
+
+// Render is the screen as a string (what View shows).
+func (m *Model) Render() string {
+	var b strings.Builder
+	for _, l := range m.headerLines {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	b.WriteString(m.tabBar())
+	b.WriteByte('\n')
+	if bn := m.banner(); bn != "" {
+		bn = ansi.Truncate(bn, max(0, m.width-2), "…")
+		b.WriteString(m.c.Styles.Banner.Render(bn + strings.Repeat(" ", max(0, m.width-2-ansi.StringWidth(bn)))))
+		b.WriteByte('\n')
+	}
+	var body string
+	if m.showHelp {
+		body = m.fullHelp()
+	} else {
+		body = m.panes[m.focus].View()
+	}
+	b.WriteString(common.Fit(body, m.width, m.paneH))
+	b.WriteByte('\n')
+	b.WriteString(m.footer())
+	return b.String()
+}
+
+// tabBar draws the tabs and, on the right, who holds the probe.
+func (m *Model) tabBar() string {
+	st := m.c.Styles
+	var b strings.Builder
+	m.tabs = m.tabs[:0]
+	x := 0
+	for i, p := range m.panes {
+		label := string(rune('1'+i)) + " " + p.Title()
+		s := st.TabInactive.Render(label)
+		if i == m.focus && !m.showHelp {
+			s = st.TabActive.Render("▸" + label)
+		}
+		w := lipgloss.Width(s)
+		m.tabs = append(m.tabs, tabSpan{x, x + w})
+		x += w
+		b.WriteString(s)
+	}
+	right := m.leaseText(false)
+	if m.width-x-lipgloss.Width(right)-1 < 1 {
+		right = m.leaseText(true)
+	}
+	pad := m.width - x - lipgloss.Width(right) - 1
+	if pad < 1 {
+		// too narrow: keep the tabs, cut the lease text
+		right = lipgloss.NewStyle().MaxWidth(max(0, m.width-x-2)).Render(right)
+		pad = max(1, m.width-x-lipgloss.Width(right)-1)
+	}
+	b.WriteString(strings.Repeat(" ", pad))
+	b.WriteString(right)
+	return lipgloss.NewStyle().MaxWidth(m.width).Render(b.String())
+}
+
+// leaseText says who holds the probe (in fewer words when short).
+func (m *Model) leaseText(short bool) string {
+	st := m.c.Styles
+	c := m.c
+	l := c.Snapshot().Lease
+	switch {
+	case c.HasLease():
+		return st.OK.Render("● you hold the probe")
+	case l != nil && short:
+		return st.Warn.Render("◌ " + l.Holder.Name + " holds the probe")
+	case l != nil:
+		return st.Warn.Render("◌ observing: " + l.Holder.Name + " holds the probe")
+	case c.ReadOnly:
+		return st.Muted.Render("◌ observing")
+	}
+	return st.Muted.Render("○ probe free: L takes it")
+}
+
+// footer is the status or the short help on the left, the running job on
+// the right.
+func (m *Model) footer() string {
+	st := m.c.Styles
+	right := ""
+	if k := m.c.Busy(); k != "" {
+		right = m.spin.View() + " " + k
+		if m.progress != "" {
+			right += " " + m.progress
+		}
+		if m.c.HasLease() {
+			right += st.Muted.Render(" · ctrl+x stops")
+		}
+	}
+	w := m.width - lipgloss.Width(right) - 2
+	var left string
+	switch {
+	case m.status != "" && m.statusErr:
+		left = st.Bad.Render("✖ " + m.status)
+	case m.status != "":
+		left = st.Info.Render("ℹ " + m.status)
+	default:
+		m.help.SetWidth(max(0, w))
+		left = m.help.ShortHelpView(append(m.paneHelp().ShortHelp(), m.keys.Help, m.keys.Quit))
+	}
+	left = lipgloss.NewStyle().MaxWidth(max(0, w)).Render(left)
+	pad := max(1, m.width-lipgloss.Width(left)-lipgloss.Width(right)-1)
+	return " " + left + strings.Repeat(" ", pad-1) + right
+}
+
+// paneHelp is the help of the focused pane.
+func (m *Model) paneHelp() helpKeys {
+	return helpKeys{global: m.keys.global(), pane: m.panes[m.focus].Keys(), rows: m.paneH - 3}
+}
+
+// fullHelp is the help screen: the global keys, then the focused pane's.
+func (m *Model) fullHelp() string {
+	st := m.c.Styles
+	m.help.SetWidth(m.width - 2)
+	title := st.Accent.Render("Keys") + st.Muted.Render("  — global, then "+m.panes[m.focus].Title()+" (? or esc closes)")
+	return lipgloss.NewStyle().Padding(1, 1).Render(title + "\n\n" + m.help.FullHelpView(m.paneHelp().FullHelp()))
+}
