@@ -3,6 +3,7 @@ package sweep
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -203,6 +204,9 @@ func ReadJSON(r io.Reader) (*Matrix, error) {
 			continue
 		}
 		sev, err := ParseSeverity(jf.Severity)
+		if err == nil && (jf.Rule == "" || jf.Title == "") {
+			err = errors.New("a finding of the other paths needs a rule and a title")
+		}
 		if err != nil {
 			return nil, fmt.Errorf("reading sweep JSON: finding %d: %w", i, err)
 		}
