@@ -146,9 +146,7 @@ func (a *app) bootProbeCommand() *cobra.Command {
 			if b.Simulated() == nil && !req.USB && req.UART == "" {
 				return usage(c, errors.New("give --usb, --uart DEV or both"))
 			}
-			if b.Simulated() != nil && req.UART != "" {
-				fmt.Fprintf(a.stderr, "stprobe: the simulated bench probes its board's own UART (a pty); --uart %s is not opened\n", req.UART)
-			}
+			a.noteSimulatedUART(b, req.UART)
 			rep, err := b.BootProbe(ctx, tok, req)
 			if err != nil {
 				return err
@@ -159,6 +157,14 @@ func (a *app) bootProbeCommand() *cobra.Command {
 		})
 	}
 	return c
+}
+
+// noteSimulatedUART says on stderr that the simulated bench does not open
+// the UART port the user named.
+func (a *app) noteSimulatedUART(b *bench.Bench, port string) {
+	if b.Simulated() != nil && port != "" {
+		fmt.Fprintf(a.stderr, "stprobe: the simulated bench probes its board's own UART (a pty); --uart %s is not opened\n", port)
+	}
 }
 
 // printBootReport renders the report; it fails when no path answered.

@@ -108,6 +108,7 @@ func (a *app) sweepCommand() *cobra.Command {
 			req.Boot = &boot
 		}
 		return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
+			a.noteSimulatedUART(b, bf.uart)
 			return a.sweep(ctx, b, tok, req, format)
 		})
 	}
@@ -125,6 +126,9 @@ func (a *app) sweep(ctx context.Context, b *bench.Bench, tok bench.Token, req be
 		follow(b, func(ev bench.Event) {
 			if c, ok := ev.(bench.SweepCell); ok {
 				line.show(c.Progress)
+				if p := c.Progress; req.Boot != nil && p.Done && p.Index+1 == p.Total {
+					line.say("sweep: probing the ROM bootloader paths (read-only)")
+				}
 			}
 		}, func() { res, runErr = b.Sweep(ctx, tok, req) })
 		line.clear()
@@ -162,7 +166,11 @@ func (p *progressLine) show(ev sweep.Progress) {
 	if ev.Done {
 		state = string(ev.Cell.Outcome)
 	}
-	s := fmt.Sprintf("sweep %d/%d  %-11s AP%d %5d kHz  %s", ev.Index+1, ev.Total, ev.Cell.Mode, ev.Cell.AP, ev.Cell.KHz, state)
+	p.say(fmt.Sprintf("sweep %d/%d  %-11s AP%d %5d kHz  %s", ev.Index+1, ev.Total, ev.Cell.Mode, ev.Cell.AP, ev.Cell.KHz, state))
+}
+
+// say redraws the line with s.
+func (p *progressLine) say(s string) {
 	pad := max(p.width-len(s), 0)
 	fmt.Fprintf(p.w, "\r%s%s", s, strings.Repeat(" ", pad))
 	p.width = len(s)
