@@ -165,3 +165,16 @@ func TestCmdSweepBoot(t *testing.T) {
 		t.Errorf("paths without asking (%v):\n%s", err, out)
 	}
 }
+
+func TestCmdBootHelp(t *testing.T) {
+	for _, args := range [][]string{{"boot", "-h"}, {"boot", "probe", "--help"}, {"sim", "boot", "-h"}} {
+		code, out, errOut := runCmd(t, args...)
+		if code != 0 || errOut != "" || !strings.Contains(strings.ToLower(out), "usage") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+	code, out, _ := runCmd(t, "__complete", "boot", "probe", "--parity", "")
+	if code != 0 || !strings.Contains(out, "even\nnone\nodd") {
+		t.Errorf("completion of --parity: %q", out)
+	}
+}
