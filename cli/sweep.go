@@ -53,7 +53,7 @@ func (a *app) sweepCommand() *cobra.Command {
 	fs.BoolVar(&asCSV, "csv", false, "print one CSV row per cell")
 	fs.BoolVar(&asMD, "md", false, "print a Markdown table ready to paste into a forum post")
 	fs.DurationVar(&cellTimeout, "cell-timeout", sweep.DefaultCellTimeout, "give up on one connect attempt after DURATION")
-	fs.BoolVar(&bootAsked, "boot", false, "also probe the ROM bootloader paths (USB DFU; --uart DEV adds the UART) and show them beside the cells")
+	fs.BoolVar(&bootAsked, "boot", false, "also probe the ROM bootloader: USB DFU, and the UART with --uart DEV (--usb or --uart alone: only that path; --boot0 implies --boot)")
 	bf.addPaths(fs)
 	bf.baud, bf.parity = uart.DefaultBaud, string(uart.ParityEven)
 	completeBoot(c)
@@ -105,6 +105,7 @@ func (a *app) sweepCommand() *cobra.Command {
 		}
 		req := bench.SweepRequest{Plan: plan, CellTimeout: cellTimeout}
 		if bootAsked || bf.usb || bf.uart != "" || bf.boot0 != "" {
+			boot.USB = boot.USB || bootAsked
 			req.Boot = &boot
 		}
 		return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
