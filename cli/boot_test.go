@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stprobe/stprobe/probe/boot"
+	"github.com/stprobe/stprobe/probe/boot/uart"
 	"github.com/stprobe/stprobe/probe/sweep"
 )
 
@@ -176,5 +178,18 @@ func TestCmdBootHelp(t *testing.T) {
 	code, out, _ := runCmd(t, "__complete", "boot", "probe", "--parity", "")
 	if code != 0 || !strings.Contains(out, "even\nnone\nodd") {
 		t.Errorf("completion of --parity: %q", out)
+	}
+}
+
+func TestBootFlagsRequest(t *testing.T) {
+	f := bootFlags{uart: "/dev/ttyUSB0", baud: 57600, parity: "none", boot0: "high", boot0Line: "DTR", nrstLine: "rts"}
+	r, err := f.request()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := r.Options.UARTOptions
+	if r.UART != "/dev/ttyUSB0" || r.USB || r.Options.BOOT0 != boot.LevelHigh || o.Baud != 57600 || o.Parity != uart.ParityNone ||
+		o.Wiring != (uart.Wiring{BOOT0: uart.SignalDTR, NRST: uart.SignalRTS}) {
+		t.Errorf("request %+v", r)
 	}
 }
