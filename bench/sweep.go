@@ -109,6 +109,9 @@ func (b *Bench) sweep(ctx context.Context, plan sweep.Plan, cell time.Duration, 
 			rep := bootjob.Run(ctx, o, matrixFacts(m))
 			stop()
 			bootRep, bootOpts = &rep, o
+			if err := ctx.Err(); err != nil {
+				runErr = fmt.Errorf("during the bootloader probe: %w", err)
+			}
 		}
 	}
 	// when the core port is closed everywhere while the debug port answers,
