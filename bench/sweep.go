@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stprobe/stprobe/probe/boot"
+	bootjob "github.com/stprobe/stprobe/probe/boot/job"
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/sweep"
 	"github.com/stprobe/stprobe/targets"
@@ -20,6 +22,15 @@ type SweepRequest struct {
 	// DA tunes the discovery the sweep runs through AP0 when the core AP
 	// is closed everywhere.
 	DA da.Options
+	// Boot, when set, also probes the ROM bootloader paths it names, after
+	// the cells and before any DA discovery (read-only), and shows them
+	// beside the cells (Matrix.OtherPaths), their findings merged into the
+	// diagnosis with what SWD found. On real hardware a Boot naming neither
+	// USB nor a UART probes USB DFU; on the simulated bench any Boot probes
+	// both simulated paths (see BootRequest). Nil: SWD only, as the
+	// simulated bench's sweeps stay by default (a silent UART costs a
+	// second). The report is also kept in Snapshot.Boot.
+	Boot *BootRequest
 }
 
 // SweepResult is the matrix and its diagnosis.
@@ -50,17 +61,21 @@ func (b *Bench) Sweep(ctx context.Context, t Token, r SweepRequest) (*SweepResul
 	// every cell may take its timeout and its teardown; the discovery after
 	// them gets a minute.
 	limit := time.Duration(len(plan.Keys()))*(cell+3*time.Second) + time.Minute
+	if r.Boot != nil {
+		limit += limitShort
+	}
 	var res *SweepResult
 	err := b.run(ctx, t, "sweep", limit, func(ctx context.Context) error {
 		var err error
-		res, err = b.sweep(ctx, plan, cell, r.DA)
+		res, err = b.sweep(ctx, plan, cell, r)
 		return err
 	})
 	return res, err
 }
 
-func (b *Bench) sweep(ctx context.Context, plan sweep.Plan, cell time.Duration, do da.Options) (*SweepResult, error) {
-	info := b.Snapshot().Probe
+func (b *Bench) sweep(ctx context.Context, plan sweep.Plan, cell time.Duration, r SweepRequest) (*SweepResult, error) {
+	snap := b.Snapshot()
+	info := snap.Probe
 	h := sweep.Header{Probe: info.Model, Serial: info.Serial, Backend: info.Backend, Firmware: info.Firmware, Time: b.now().UTC()}
 	if h.Probe == "" {
 		h.Probe = "ST-LINK"
@@ -81,8 +96,27 @@ func (b *Bench) sweep(ctx context.Context, plan sweep.Plan, cell time.Duration, 
 	if m == nil {
 		return nil, runErr
 	}
+	// the bootloader paths go before the DA discovery, which leaves the
+	// chip in its ROM's DA loop until the next reset
+	var bootRep *bootjob.Report
+	var bootOpts bootjob.Options
+	var bootRow []sweep.PathRow
+	if r.Boot != nil && runErr == nil {
+		o, stop, err := b.bootOptions(*r.Boot, snap.Scenario, true)
+		if err != nil {
+			bootRow = []sweep.PathRow{bootNotProbed(err)}
+		} else {
+			rep := bootjob.Run(ctx, o, matrixFacts(m))
+			stop()
+			bootRep, bootOpts = &rep, o
+			if err := ctx.Err(); err != nil {
+				runErr = fmt.Errorf("during the bootloader probe: %w", err)
+			}
+		}
+	}
 	// when the core port is closed everywhere while the debug port answers,
 	// ask the chip's ROM through the debug port what state it is in
+	do := r.DA
 	var found *da.Discovery
 	m.Discover(ctx, opts.WireClock, func(ctx context.Context, req sweep.DiscoveryRequest) (*sweep.DAReport, error) {
 		o := do
@@ -99,11 +133,21 @@ func (b *Bench) sweep(ctx context.Context, plan sweep.Plan, cell time.Duration, 
 	})
 	m.Header = h
 	m.Header.Target = b.sweepTarget(m.Chip())
+	if bootRep != nil {
+		// diagnosed again, now with what the DA discovery found
+		bootRep.Findings = boot.Diagnose(matrixFacts(m), bootOpts.BOOT0, bootRep.Results)
+		m.AddPaths(BootPaths(*bootRep))
+	} else if bootRow != nil {
+		m.AddPaths(bootRow, nil)
+	}
 	res := &SweepResult{Matrix: m, Findings: sweep.Diagnose(m)}
 	b.update(func(s *Snapshot) {
 		s.Matrix, s.Findings = res.Matrix, res.Findings
 		if found != nil {
 			s.Discovery = found
+		}
+		if bootRep != nil {
+			s.Boot = bootRep
 		}
 	})
 	if runErr != nil {

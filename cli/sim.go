@@ -29,7 +29,7 @@ func (a *app) simCommand() *cobra.Command {
 			return usage(c, fmt.Errorf("unknown sub-command %q", args[0]))
 		},
 	}
-	c.AddCommand(a.simListCommand(), a.simServeCommand(), a.simUSBRelayCommand())
+	c.AddCommand(a.simListCommand(), a.simServeCommand(), a.simUSBRelayCommand(), a.simBootCommand())
 	return c
 }
 

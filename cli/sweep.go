@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/probe/boot/uart"
 	"github.com/stprobe/stprobe/probe/sweep"
 )
 
@@ -31,12 +32,16 @@ func (a *app) sweepCommand() *cobra.Command {
 		modesFlag, apsFlag, freqsFlag string
 		asJSON, asCSV, asMD           bool
 		cellTimeout                   time.Duration
+		bootAsked                     bool
+		bf                            bootFlags
 	)
 	c := &cobra.Command{
-		Use:                   "sweep",
-		Annotations:           synopsis("sweep [--modes normal,hotplug,under-reset] [--aps 0,1] [--freqs 4000,100] [--cell-timeout 5s] [--json | --csv | --md]"),
-		Short:                 "connection matrix: every mode x AP x frequency, diagnosed",
-		Long:                  "Tries every connect mode x access port x SWD frequency, each a real connect attempt torn down cleanly, then says what the pattern means and what to try next. Ctrl-C stops after the current attempt and prints the partial matrix.",
+		Use:         "sweep",
+		Annotations: synopsis("sweep [--modes normal,hotplug,under-reset] [--aps 0,1] [--freqs 4000,100] [--cell-timeout 5s] [--boot] [--usb] [--uart DEV] [--boot0 high|low] [--json | --csv | --md]"),
+		Short:       "connection matrix: every mode x AP x frequency, diagnosed",
+		Long: "Tries every connect mode x access port x SWD frequency, each a real connect attempt torn down cleanly, then says what the pattern means and what to try next. Ctrl-C stops after the current attempt and prints the partial matrix. " +
+			"With --boot (or --usb, --uart DEV) it also probes the ROM bootloader, read-only, and shows USB DFU and UART beside the SWD cells, the diagnosis combining both: " +
+			"on real hardware --boot alone probes USB DFU, on the simulated bench both simulated paths.",
 		DisableFlagsInUseLine: true,
 		Args:                  a.noArgs,
 	}
@@ -48,6 +53,10 @@ func (a *app) sweepCommand() *cobra.Command {
 	fs.BoolVar(&asCSV, "csv", false, "print one CSV row per cell")
 	fs.BoolVar(&asMD, "md", false, "print a Markdown table ready to paste into a forum post")
 	fs.DurationVar(&cellTimeout, "cell-timeout", sweep.DefaultCellTimeout, "give up on one connect attempt after DURATION")
+	fs.BoolVar(&bootAsked, "boot", false, "also probe the ROM bootloader: USB DFU, and the UART with --uart DEV (--usb or --uart alone: only that path; --boot0 implies --boot)")
+	bf.addPaths(fs)
+	bf.baud, bf.parity = uart.DefaultBaud, string(uart.ParityEven)
+	completeBoot(c)
 	c.RunE = func(c *cobra.Command, _ []string) error {
 		var plan sweep.Plan
 		var err error
@@ -77,6 +86,10 @@ func (a *app) sweepCommand() *cobra.Command {
 		if err == nil && freqsFlag != "" {
 			plan.FrequenciesKHz, err = sweep.ParseFrequencies(freqsFlag)
 		}
+		var boot bench.BootRequest
+		if err == nil {
+			boot, err = bf.request()
+		}
 		if err == nil {
 			// The default clocks come from the probe, once it is open:
 			// check the rest of the plan now, so that a mistake is a
@@ -91,7 +104,12 @@ func (a *app) sweepCommand() *cobra.Command {
 			return usage(c, err)
 		}
 		req := bench.SweepRequest{Plan: plan, CellTimeout: cellTimeout}
+		if bootAsked || bf.usb || bf.uart != "" || bf.boot0 != "" {
+			boot.USB = boot.USB || bootAsked
+			req.Boot = &boot
+		}
 		return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
+			a.noteSimulatedUART(b, bf.uart)
 			return a.sweep(ctx, b, tok, req, format)
 		})
 	}
@@ -109,6 +127,9 @@ func (a *app) sweep(ctx context.Context, b *bench.Bench, tok bench.Token, req be
 		follow(b, func(ev bench.Event) {
 			if c, ok := ev.(bench.SweepCell); ok {
 				line.show(c.Progress)
+				if p := c.Progress; req.Boot != nil && p.Done && p.Index+1 == p.Total {
+					line.say("sweep: probing the ROM bootloader paths (read-only)")
+				}
 			}
 		}, func() { res, runErr = b.Sweep(ctx, tok, req) })
 		line.clear()
@@ -146,7 +167,11 @@ func (p *progressLine) show(ev sweep.Progress) {
 	if ev.Done {
 		state = string(ev.Cell.Outcome)
 	}
-	s := fmt.Sprintf("sweep %d/%d  %-11s AP%d %5d kHz  %s", ev.Index+1, ev.Total, ev.Cell.Mode, ev.Cell.AP, ev.Cell.KHz, state)
+	p.say(fmt.Sprintf("sweep %d/%d  %-11s AP%d %5d kHz  %s", ev.Index+1, ev.Total, ev.Cell.Mode, ev.Cell.AP, ev.Cell.KHz, state))
+}
+
+// say redraws the line with s.
+func (p *progressLine) say(s string) {
 	pad := max(p.width-len(s), 0)
 	fmt.Fprintf(p.w, "\r%s%s", s, strings.Repeat(" ", pad))
 	p.width = len(s)

@@ -48,6 +48,12 @@ type Finding struct {
 	Title, Detail, Next string
 	// Cells are the cells that support the finding, in plan order.
 	Cells []Key
+	// Checks are what only a person at the bench can verify (a pin level,
+	// a wire), listed with the finding.
+	Checks []string
+	// OtherPaths is true for a finding drawn from the paths other than SWD
+	// (Matrix.AddPaths) rather than from a rule of the matrix.
+	OtherPaths bool
 }
 
 // Rules lists the identifiers of every diagnosis rule, most important
@@ -88,7 +94,9 @@ var rules = []rule{
 
 // Diagnose reads the whole matrix and returns what its pattern means, most
 // important first. It accepts any matrix, including an empty or partial
-// one from a cancelled sweep, and never fails.
+// one from a cancelled sweep, and never fails. The findings the caller
+// added with Matrix.AddPaths are merged in, by severity, after the
+// matrix's own findings of equal severity.
 func Diagnose(m *Matrix) []Finding {
 	f := newFacts(m)
 	var out []Finding
@@ -97,6 +105,12 @@ func Diagnose(m *Matrix) []Finding {
 			fd.Rule = r.id
 			fd.Cells = uniqueKeys(fd.Cells)
 			out = append(out, *fd)
+		}
+	}
+	if m != nil {
+		for _, pf := range m.PathFindings {
+			pf.OtherPaths = true
+			out = append(out, pf)
 		}
 	}
 	slices.SortStableFunc(out, func(a, b Finding) int { return cmp.Compare(b.Severity, a.Severity) })

@@ -3,6 +3,7 @@ package sweep
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -20,14 +21,16 @@ import (
 // values are hex strings ("0x6BA02477"), absent when not read; durations
 // are microseconds.
 type jsonDoc struct {
-	Header    jsonHeader    `json:"header"`
-	Plan      jsonPlan      `json:"plan"`
-	Cancelled bool          `json:"cancelled,omitempty"`
-	WallUS    int64         `json:"wall_us"`
-	WireUS    int64         `json:"wire_us"`
-	Cells     []jsonCell    `json:"cells"`
-	Discovery *Discovery    `json:"da_discovery,omitempty"`
-	Findings  []jsonFinding `json:"findings"`
+	Header    jsonHeader `json:"header"`
+	Plan      jsonPlan   `json:"plan"`
+	Cancelled bool       `json:"cancelled,omitempty"`
+	WallUS    int64      `json:"wall_us"`
+	WireUS    int64      `json:"wire_us"`
+	Cells     []jsonCell `json:"cells"`
+	Discovery *Discovery `json:"da_discovery,omitempty"`
+	// OtherPaths are the ways in other than SWD (Matrix.OtherPaths).
+	OtherPaths []PathRow     `json:"other_paths,omitempty"`
+	Findings   []jsonFinding `json:"findings"`
 }
 
 type jsonHeader struct {
@@ -82,6 +85,10 @@ type jsonFinding struct {
 	Detail   string   `json:"detail,omitempty"`
 	Next     string   `json:"next,omitempty"`
 	Cells    []string `json:"cells,omitempty"`
+	Checks   []string `json:"checks,omitempty"`
+	// OtherPath marks a finding drawn from the other paths (read back
+	// into Matrix.PathFindings).
+	OtherPath bool `json:"other_path,omitempty"`
 }
 
 func hex32(v uint32) string {
@@ -138,9 +145,10 @@ func WriteJSON(w io.Writer, m *Matrix, findings []Finding) error {
 		Plan:      jsonPlan{APs: []int{}, FrequenciesKHz: m.Plan.FrequenciesKHz},
 		Cancelled: m.Cancelled,
 		WallUS:    m.Wall.Microseconds(), WireUS: m.Wire.Microseconds(),
-		Cells:     make([]jsonCell, 0, len(m.Cells)),
-		Discovery: m.Discovery,
-		Findings:  make([]jsonFinding, 0, len(findings)),
+		Cells:      make([]jsonCell, 0, len(m.Cells)),
+		Discovery:  m.Discovery,
+		OtherPaths: m.OtherPaths,
+		Findings:   make([]jsonFinding, 0, len(findings)),
 	}
 	if m.Header.HasVoltage {
 		v := m.Header.Voltage
@@ -156,7 +164,8 @@ func WriteJSON(w io.Writer, m *Matrix, findings []Finding) error {
 		doc.Cells = append(doc.Cells, toJSONCell(c))
 	}
 	for _, f := range findings {
-		jf := jsonFinding{Rule: f.Rule, Severity: f.Severity.String(), Title: f.Title, Detail: f.Detail, Next: f.Next}
+		jf := jsonFinding{Rule: f.Rule, Severity: f.Severity.String(), Title: f.Title, Detail: f.Detail, Next: f.Next,
+			Checks: f.Checks, OtherPath: f.OtherPaths}
 		for _, k := range f.Cells {
 			jf.Cells = append(jf.Cells, k.String())
 		}
@@ -171,7 +180,8 @@ func WriteJSON(w io.Writer, m *Matrix, findings []Finding) error {
 }
 
 // ReadJSON reads a matrix written by WriteJSON (the findings are not read
-// back: Diagnose recomputes them). It rejects malformed documents with an
+// back: Diagnose recomputes them, except those drawn from the other paths,
+// which go back into PathFindings without their cells). It rejects malformed documents with an
 // error naming the first bad field.
 func ReadJSON(r io.Reader) (*Matrix, error) {
 	var doc jsonDoc
@@ -182,11 +192,26 @@ func ReadJSON(r io.Reader) (*Matrix, error) {
 	m := &Matrix{
 		Header: Header{Probe: doc.Header.Probe, Serial: doc.Header.Serial, Backend: doc.Header.Backend,
 			Firmware: doc.Header.Firmware, Target: doc.Header.Target, Time: doc.Header.Time},
-		Plan:      Plan{FrequenciesKHz: doc.Plan.FrequenciesKHz},
-		Cancelled: doc.Cancelled,
-		Wall:      time.Duration(doc.WallUS) * time.Microsecond,
-		Wire:      time.Duration(doc.WireUS) * time.Microsecond,
-		Discovery: doc.Discovery,
+		Plan:       Plan{FrequenciesKHz: doc.Plan.FrequenciesKHz},
+		Cancelled:  doc.Cancelled,
+		Wall:       time.Duration(doc.WallUS) * time.Microsecond,
+		Wire:       time.Duration(doc.WireUS) * time.Microsecond,
+		Discovery:  doc.Discovery,
+		OtherPaths: doc.OtherPaths,
+	}
+	for i, jf := range doc.Findings {
+		if !jf.OtherPath {
+			continue
+		}
+		sev, err := ParseSeverity(jf.Severity)
+		if err == nil && (jf.Rule == "" || jf.Title == "") {
+			err = errors.New("a finding of the other paths needs a rule and a title")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading sweep JSON: finding %d: %w", i, err)
+		}
+		m.PathFindings = append(m.PathFindings, Finding{Rule: jf.Rule, Severity: sev, Title: jf.Title,
+			Detail: jf.Detail, Next: jf.Next, Checks: jf.Checks, OtherPaths: true})
 	}
 	if doc.Header.Voltage != nil {
 		m.Header.Voltage, m.Header.HasVoltage = *doc.Header.Voltage, true
@@ -278,7 +303,8 @@ var csvColumns = []string{"mode", "ap", "khz", "set_khz", "outcome", "reason", "
 	"cpuid", "core", "idcode", "chip", "ap_present", "ap_enabled", "product_state", "product_state_name", "tzen", "da",
 	"failed_step", "status", "layer", "error", "teardown_error", "wall_us", "wire_us"}
 
-// WriteCSV writes one row per cell, with a header row.
+// WriteCSV writes one row per cell, with a header row, then one row per
+// other path (pathCSVRow).
 func WriteCSV(w io.Writer, m *Matrix) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvColumns); err != nil {
@@ -295,12 +321,41 @@ func WriteCSV(w io.Writer, m *Matrix) error {
 				return fmt.Errorf("writing sweep CSV: %w", err)
 			}
 		}
+		for _, p := range m.OtherPaths {
+			if err := cw.Write(pathCSVRow(p)); err != nil {
+				return fmt.Errorf("writing sweep CSV: %w", err)
+			}
+		}
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
 		return fmt.Errorf("writing sweep CSV: %w", err)
 	}
 	return nil
+}
+
+// pathCSVRow is an other path as a CSV row: its name in the mode column,
+// no AP or clock, its outcome, its summary and what it implies as the
+// reason, the product state it read.
+func pathCSVRow(p PathRow) []string {
+	row := make([]string, len(csvColumns))
+	reason := p.Summary
+	if p.Implies != "" {
+		reason += "; means: " + p.Implies
+	}
+	for i, col := range csvColumns {
+		switch col {
+		case "mode":
+			row[i] = p.Path
+		case "outcome":
+			row[i] = p.Outcome
+		case "reason":
+			row[i] = reason
+		case "product_state_name":
+			row[i] = p.State
+		}
+	}
+	return row
 }
 
 // daText summarises a DA status, "" when not read.
@@ -457,11 +512,32 @@ func WriteMarkdown(w io.Writer, m *Matrix, findings []Finding) error {
 		}
 		b.WriteString("\n")
 	}
+	for _, p := range m.OtherPaths {
+		fmt.Fprintf(&b, "| %s | — |", mdEscape(p.Path))
+		for i := range cols {
+			s := ""
+			if i == 0 {
+				s = p.GridText()
+			}
+			fmt.Fprintf(&b, " %s |", mdEscape(s))
+		}
+		b.WriteString("\n")
+	}
 	if id := ids(m); len(id) > 0 {
 		b.WriteString("\nSeen: " + mdEscape(strings.Join(id, "; ")) + ".\n")
 	}
 	if m.Discovery != nil {
 		b.WriteString("\nDA discovery: " + mdEscape(m.Discovery.Summary()) + ".\n")
+	}
+	if len(m.OtherPaths) > 0 {
+		b.WriteString("\nOther paths:\n\n")
+		for _, p := range m.OtherPaths {
+			b.WriteString("- " + mdEscape(p.Summary))
+			if p.Implies != "" {
+				b.WriteString(" *Means:* " + mdEscape(p.Implies) + ".")
+			}
+			b.WriteString("\n")
+		}
 	}
 	if m.Cancelled {
 		b.WriteString("\n*The sweep was cancelled; cells marked skipped were not tried.*\n")
@@ -479,6 +555,9 @@ func WriteMarkdown(w io.Writer, m *Matrix, findings []Finding) error {
 		}
 		if len(f.Cells) > 0 {
 			b.WriteString(" (cells: " + CellsSummary(m, f.Cells) + ")")
+		}
+		if len(f.Checks) > 0 {
+			b.WriteString(" *Check by hand:* " + mdEscape(strings.Join(f.Checks, "; ")) + ".")
 		}
 		b.WriteString("\n")
 	}
@@ -553,12 +632,18 @@ func WriteText(w io.Writer, m *Matrix, findings []Finding) error {
 		}
 		fmt.Fprintln(tw)
 	}
+	for _, p := range m.OtherPaths {
+		fmt.Fprintf(tw, "%s\t-\t%s\n", p.Path, p.GridText())
+	}
 	tw.Flush()
 	if id := ids(m); len(id) > 0 {
 		b.WriteString("\nseen: " + strings.Join(id, "; ") + "\n")
 	}
 	if m.Discovery != nil {
 		b.WriteString("DA discovery: " + m.Discovery.Summary() + "\n")
+	}
+	if lines := pathLines(m, "  "); len(lines) > 0 {
+		b.WriteString("\n" + strings.Join(lines, "\n") + "\n")
 	}
 	if m.Wire > 0 {
 		fmt.Fprintf(&b, "modelled wire time %v, wall %v\n", m.Wire.Round(time.Millisecond), m.Wall.Round(time.Millisecond))
@@ -573,6 +658,9 @@ func WriteText(w io.Writer, m *Matrix, findings []Finding) error {
 		}
 		if len(f.Cells) > 0 {
 			fmt.Fprintf(&b, "  cells: %s\n", CellsSummary(m, f.Cells))
+		}
+		for _, c := range f.Checks {
+			fmt.Fprintf(&b, "  check: %s\n", c)
 		}
 	}
 	if _, err := io.WriteString(w, b.String()); err != nil {

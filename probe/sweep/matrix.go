@@ -87,6 +87,12 @@ type Matrix struct {
 	// the cells (Matrix.Discover) because the core AP was closed in every
 	// mode while the debug AP answered; nil when none was attached.
 	Discovery *Discovery
+	// OtherPaths are the ways in other than SWD the caller probed (the ROM
+	// bootloader over USB DFU and UART), shown beside the cells;
+	// PathFindings what the caller concluded from them, which Diagnose
+	// merges into the matrix's own findings. Both are set by AddPaths.
+	OtherPaths   []PathRow
+	PathFindings []Finding
 }
 
 // Discovery is the outcome of the DA discovery run (or skipped) after a

@@ -7,6 +7,11 @@
 // teardown, and fills a Matrix; Diagnose reads the whole Matrix and returns
 // Findings, most important first; the export functions write the Matrix as
 // JSON, CSV or a Markdown table for a forum post.
+//
+// Ways in other than SWD (the ROM bootloader over USB DFU or UART) are
+// probed by the caller and handed to Matrix.AddPaths as rows shown beside
+// the cells and findings merged into the diagnosis; this package only
+// shows them.
 package sweep
 
 import (
