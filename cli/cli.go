@@ -119,7 +119,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.logFile, "log-file", "", "write the log to FILE (appended) instead of stderr")
 	complete(root, "sim", scenario.Names()...)
 	complete(root, "log-level", "error", "warn", "info", "debug", "trace")
-	root.AddCommand(a.infoCommand(), a.listCommand(), a.simCommand(), a.obCommand(), a.sweepCommand(), a.daCommand())
+	root.AddCommand(a.infoCommand(), a.listCommand(), a.simCommand(), a.obCommand(), a.sweepCommand(), a.daCommand(), a.memCommand())
 	return root
 }
 
