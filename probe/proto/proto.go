@@ -183,9 +183,9 @@ const (
 	// its stlink_usb.c uses 4 KiB blocks only when the CPUID part is M3/M4
 	// and 1 KiB otherwise, and pyOCD 0.13 (pyocd/coresight/ap.py) gives
 	// 4 KiB to that IDR alone, keeping 1 KiB for the Cortex-M33's AHB5-AP
-	// (IDR 0x14770005). Neither the Cortex-M33 TRM nor ST's STM32H5
-	// reference manual (RM0481, debug support) states a larger range for
-	// the STM32H5's AHB-AP, so 1 KiB it stays.
+	// (IDR 0x14770005). No public source found (the Cortex-M33 TRM, ST's
+	// STM32H5 reference manual RM0481 on debug support) states a larger
+	// range for the STM32H5's AHB-AP, so 1 KiB it stays.
 	MaxTARAutoIncrement = 1024
 )
 
