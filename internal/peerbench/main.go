@@ -423,7 +423,11 @@ func benchRead(ctx context.Context, o options, s *server, dir string) (compariso
 	if err := os.WriteFile(img, want, 0o644); err != nil {
 		return c, err
 	}
-	// The pattern goes in first, outside the measured sessions.
+	// The clock is set and the pattern goes in first, outside the measured
+	// sessions.
+	if err := s.setClock(ctx, o); err != nil {
+		return c, err
+	}
 	before, err := s.log.sessions()
 	if err != nil {
 		return c, err
@@ -432,9 +436,6 @@ func benchRead(ctx context.Context, o options, s *server, dir string) (compariso
 		return c, err
 	}
 	if _, err := s.log.settle(ctx, len(before)); err != nil {
-		return c, err
-	}
-	if err := s.setClock(ctx, o); err != nil {
 		return c, err
 	}
 	got := filepath.Join(dir, "stprobe.bin")

@@ -185,7 +185,12 @@ const (
 	// 4 KiB to that IDR alone, keeping 1 KiB for the Cortex-M33's AHB5-AP
 	// (IDR 0x14770005). No public source found (the Cortex-M33 TRM, ST's
 	// STM32H5 reference manual RM0481 on debug support) states a larger
-	// range for the STM32H5's AHB-AP, so 1 KiB it stays.
+	// range for the STM32H5's AHB-AP, so 1 KiB it stays. (Measured
+	// against the simulator, Debian's OpenOCD 0.12 in dap-direct mode
+	// reads an H5's AP1 with 4 KiB READMEM_32BIT commands, one per
+	// dump_image buffer, although its driver logs a 1 KiB TAR block: that
+	// is safe only if the ST-LINK firmware itself rewrites TAR at each
+	// boundary, which no public ST document states.)
 	MaxTARAutoIncrement = 1024
 )
 
