@@ -2,11 +2,15 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/creack/pty"
 
 	"github.com/stprobe/stprobe/bench"
 )
@@ -171,4 +175,31 @@ func FuzzParseLen(f *testing.F) {
 			t.Errorf("parseLen(%q) = %d: out of range", s, n)
 		}
 	})
+}
+
+// On a terminal, a long read shows its progress on stderr and clears the
+// line when it is done; the dump itself goes to stdout.
+func TestMemReadProgressOnTerminal(t *testing.T) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	seen := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(ptmx) // ends when the tty side closes
+		seen <- string(b)
+	}()
+	var out bytes.Buffer
+	a := newApp(Config{}, nil, &out, tty)
+	a.bench = simBench(t, "h533-open", nil)
+	code := a.execute(context.Background(), []string{"mem", "read", "0x20000000", "8K", "-o", "-"})
+	tty.Close()
+	shown := <-seen
+	if code != 0 || out.Len() != 8<<10 {
+		t.Fatalf("exit %d, %d bytes on stdout; terminal:\n%q", code, out.Len(), shown)
+	}
+	if !strings.Contains(shown, "read memory  8192/8192 bytes  100%") || !strings.HasSuffix(shown, "\r") {
+		t.Errorf("terminal shows %q; want the progress line, cleared", shown)
+	}
 }
