@@ -219,10 +219,19 @@ func hexDump(w io.Writer, addr uint32, data []byte) {
 	}
 }
 
+// parseNum parses an unsigned number of at most bits bits: 0x hex, else
+// decimal (a leading 0 is not octal).
+func parseNum(s string, bits int) (uint64, error) {
+	if h, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
+		return strconv.ParseUint(h, 16, bits)
+	}
+	return strconv.ParseUint(s, 10, bits)
+}
+
 // parseAddr parses a 32-bit address, decimal or 0x hex.
 func parseAddr(s string) (uint32, error) {
-	v, err := strconv.ParseUint(strings.ReplaceAll(s, "_", ""), 0, 32)
-	if err != nil || s == "" {
+	v, err := parseNum(s, 32)
+	if err != nil {
 		return 0, fmt.Errorf("address %q: want a 32-bit number, decimal or 0x hex (0x20000000)", s)
 	}
 	return uint32(v), nil
@@ -244,7 +253,7 @@ func parseLen(s string) (int, error) {
 			break
 		}
 	}
-	v, err := strconv.ParseUint(num, 0, 32)
+	v, err := parseNum(num, 32)
 	if err != nil || v == 0 || v > bench.MaxMemRead/mult {
 		return 0, fmt.Errorf("length %q: want 1 byte to 16 MiB, decimal or 0x hex, optionally with K, KiB, M or MiB (64K)", s)
 	}

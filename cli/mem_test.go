@@ -143,14 +143,28 @@ func TestParseLen(t *testing.T) {
 	}{
 		{"1", 1}, {"4096", 4096}, {"0x400", 1024}, {"4K", 4096}, {"4k", 4096}, {"64KiB", 65536},
 		{"64kib", 65536}, {"1M", 1 << 20}, {"16MiB", 16 << 20}, {"0x10K", 16 << 10}, {"16777216", 16 << 20},
+		{"010", 10}, {"0X1f", 31},
 	} {
 		if got, err := parseLen(tc.in); err != nil || got != tc.want {
 			t.Errorf("parseLen(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
 		}
 	}
-	for _, bad := range []string{"", "0", "0K", "-1", "16777217", "17M", "1G", "K", "KiB", "4KB", "4 K", "0x", "1.5K", "99999999999K"} {
+	for _, bad := range []string{"", "0", "0K", "-1", "16777217", "17M", "1G", "K", "KiB", "4KB", "4 K", "0x", "1.5K", "99999999999K", "0o17", "0b1", "1_000", "+4", "0x-1"} {
 		if got, err := parseLen(bad); err == nil {
 			t.Errorf("parseLen(%q) = %d, want an error", bad, got)
+		}
+	}
+}
+
+func TestParseAddr(t *testing.T) {
+	for in, want := range map[string]uint32{"0x20000000": 0x20000000, "0XFFFFFFFF": 0xFFFFFFFF, "536870912": 0x20000000, "0": 0, "0100": 100} {
+		if got, err := parseAddr(in); err != nil || got != want {
+			t.Errorf("parseAddr(%q) = %#x, %v; want %#x", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "0x", "0x100000000", "4294967296", "0o7", "0b1", "1_0", "-1", "sram"} {
+		if got, err := parseAddr(bad); err == nil {
+			t.Errorf("parseAddr(%q) = %#x, want an error", bad, got)
 		}
 	}
 }
