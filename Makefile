@@ -8,7 +8,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 RUN_PKGS  := libusb-1.0-0-dev pkg-config
 TEST_PKGS := $(RUN_PKGS) openocd stlink-tools umockdev gir1.2-umockdev-1.0 python3-gi tmux openssh-client gdb-multiarch python3-pyocd stm32flash dfu-util
 
-.PHONY: run test build deps-run deps-test lint clean
+.PHONY: run test build deps-run deps-test lint clean bench
 
 run: deps-run build
 	./$(BIN) info
@@ -18,6 +18,11 @@ build:
 
 test: deps-test lint
 	$(GO) test -race -count=1 ./...
+
+# stprobe against OpenOCD and pyOCD on one simulated server and modelled
+# clock: modelled time, USB transfers, their ratio and wall-clock time.
+bench: deps-test build
+	GO="$(GO)" scripts/bench.sh
 
 # gofmt, go vet and staticcheck must all be clean.
 lint:

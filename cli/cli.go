@@ -122,7 +122,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.logFile, "log-file", "", "write the log to FILE (appended) instead of stderr")
 	complete(root, "sim", scenario.Names()...)
 	complete(root, "log-level", "error", "warn", "info", "debug", "trace")
-	root.AddCommand(a.infoCommand(), a.listCommand(), a.simCommand(), a.obCommand(), a.sweepCommand(), a.daCommand(), a.bootCommand(), a.serveCommand())
+	root.AddCommand(a.infoCommand(), a.listCommand(), a.simCommand(), a.obCommand(), a.sweepCommand(), a.daCommand(), a.bootCommand(), a.memCommand(), a.serveCommand())
 	return root
 }
 

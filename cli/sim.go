@@ -45,23 +45,25 @@ func (a *app) selectedScenario() (scenario.Scenario, error) {
 // stlink-server does, until ctx ends.
 func (a *app) simServeCommand() *cobra.Command {
 	var listen, firmware string
+	var cost costFlags
 	c := &cobra.Command{
 		Use:                   "serve",
-		Annotations:           synopsis("[--sim SCENARIO] sim serve [--listen ADDR] [--firmware VERSION]"),
+		Annotations:           synopsis("[--sim SCENARIO] sim serve [--listen ADDR] [--firmware VERSION] [--cost-log FILE] [--pace]"),
 		Short:                 "serve a simulated probe as an stlink-server",
-		Long:                  "Serves a simulated ST-LINK as stlink-server does, for OpenOCD (st-link backend tcp PORT) and stprobe --server. Stop with ctrl-c.",
+		Long:                  "Serves a simulated ST-LINK as stlink-server does, for OpenOCD (st-link backend tcp PORT) and stprobe --server. Each client's cost (commands, USB transfers, SWD bits, modelled time) is summed up on stderr when it leaves. Stop with ctrl-c.",
 		DisableFlagsInUseLine: true,
 		Args:                  a.noArgs,
 	}
 	c.Flags().StringVar(&listen, "listen", fmt.Sprintf("127.0.0.1:%d", 7184), "TCP ADDR to listen on (OpenOCD only connects to 127.0.0.1)")
 	c.Flags().StringVar(&firmware, "firmware", "", "present this firmware VERSION instead of the scenario's, e.g. V2J40M27, V2J46S7, V3J7M3")
+	cost.register(c)
 	c.RunE = func(c *cobra.Command, _ []string) error {
-		return a.simServe(c, listen, firmware)
+		return a.simServe(c, listen, firmware, cost)
 	}
 	return c
 }
 
-func (a *app) simServe(c *cobra.Command, listen, firmware string) error {
+func (a *app) simServe(c *cobra.Command, listen, firmware string, cost costFlags) (err error) {
 	ctx, stdout := c.Context(), a.stdout
 	sc, err := a.selectedScenario()
 	if err != nil {
@@ -80,6 +82,15 @@ func (a *app) simServe(c *cobra.Command, listen, firmware string) error {
 		cfg.Firmware = v
 		p = sim.New(cfg)
 	}
+	opts, closeLog, err := cost.options(a.stderr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := closeLog(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
 	l, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", listen, err)
@@ -93,7 +104,7 @@ func (a *app) simServe(c *cobra.Command, listen, firmware string) error {
 		fmt.Fprintf(stdout, "         (TARGET.cfg: testdata/stm32h5-openocd.cfg in the stprobe sources for an STM32H5)\n")
 		fmt.Fprintf(stdout, "stprobe: stprobe --server 127.0.0.1:%d info\n", port)
 	}
-	if err := sim.Serve(ctx, l, p); err != nil {
+	if err := sim.ServeWith(ctx, l, opts, p); err != nil {
 		return fmt.Errorf("serving %s: %w", l.Addr(), err)
 	}
 	fmt.Fprintln(stdout, "stopped")

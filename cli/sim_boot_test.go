@@ -14,17 +14,6 @@ import (
 	"github.com/stprobe/stprobe/probe/sim/usbrelay"
 )
 
-// needTool skips the test when a peer tool is missing, unless CI=true.
-func needTool(t *testing.T, name, pkg string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed (package %s) and CI=true", name, pkg)
-		}
-		t.Skipf("%s is not installed (package %s)", name, pkg)
-	}
-}
-
 // TestSimBootDFUUtil runs dfu-util -l on the simulated bus: the ROM's DFU
 // function is there when the bootloader runs, absent on a closed chip.
 func TestSimBootDFUUtil(t *testing.T) {

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -18,12 +19,13 @@ func (a *app) simUSBRelayCommand() *cobra.Command {
 	var (
 		kind         string
 		raw, verbose bool
+		cost         costFlags
 	)
 	c := &cobra.Command{
 		Use:                   "usb-relay -- PROGRAM [ARGS...]",
-		Annotations:           synopsis("[--sim SCENARIO] sim usb-relay [--probe-kind v2|v2-1|v3] [--raw-serial] [-v] -- PROGRAM [ARGS...]"),
+		Annotations:           synopsis("[--sim SCENARIO] sim usb-relay [--probe-kind v2|v2-1|v3] [--raw-serial] [-v] [--cost-log FILE] [--pace] -- PROGRAM [ARGS...]"),
 		Short:                 "run a libusb program against a simulated probe",
-		Long:                  "Runs PROGRAM with the scenario's simulated ST-LINK on a simulated USB bus (umockdev), so that libusb programs such as st-info or openocd reach it unmodified. Also usable as: go test -exec 'stprobe sim usb-relay --' ./...",
+		Long:                  "Runs PROGRAM with the scenario's simulated ST-LINK on a simulated USB bus (umockdev), so that libusb programs such as st-info or openocd reach it unmodified. With -v or --cost-log, each session's cost (from the program claiming the probe to releasing it) is summed up on stderr. Also usable as: go test -exec 'stprobe sim usb-relay --' ./...",
 		DisableFlagsInUseLine: true,
 		Args:                  cobra.ArbitraryArgs,
 	}
@@ -31,14 +33,15 @@ func (a *app) simUSBRelayCommand() *cobra.Command {
 	c.Flags().SetInterspersed(false)
 	c.Flags().StringVar(&kind, "probe-kind", "", "simulate this ST-LINK instead of the scenario's: v2, v2-1 or v3")
 	c.Flags().BoolVar(&raw, "raw-serial", false, "report the serial as 12 raw bytes, like early ST-LINK/V2 firmware")
-	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "say on stderr which probe is on the bus")
+	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "say on stderr which probe is on the bus, and what each session cost")
+	cost.register(c)
 	c.RunE = func(c *cobra.Command, argv []string) error {
-		return a.simUSBRelay(c, argv, kind, raw, verbose)
+		return a.simUSBRelay(c, argv, kind, raw, verbose, cost)
 	}
 	return c
 }
 
-func (a *app) simUSBRelay(c *cobra.Command, argv []string, kind string, raw, verbose bool) error {
+func (a *app) simUSBRelay(c *cobra.Command, argv []string, kind string, raw, verbose bool, cost costFlags) (err error) {
 	ctx, stdout, stderr := c.Context(), a.stdout, a.stderr
 	if len(argv) == 0 {
 		return usage(c, errors.New("give the PROGRAM to run"))
@@ -58,7 +61,22 @@ func (a *app) simUSBRelay(c *cobra.Command, argv []string, kind string, raw, ver
 	if err != nil {
 		return err
 	}
-	relay, err := usbrelay.Start(ctx, usbrelay.Device{Probe: p, RawSerial: raw})
+	// The program's stderr is the relay's: the summaries join it only when
+	// asked for.
+	var summary io.Writer
+	if verbose || cost.logFile != "" {
+		summary = stderr
+	}
+	opts, closeLog, err := cost.options(summary)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := closeLog(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	relay, err := usbrelay.StartWith(ctx, opts, usbrelay.Device{Probe: p, RawSerial: raw})
 	if err != nil {
 		return fmt.Errorf("starting the USB relay: %w", err)
 	}

@@ -1,0 +1,333 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stprobe/stprobe/bench"
+)
+
+// memCommand is `stprobe mem`: target memory through an access port.
+func (a *app) memCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:                   "mem",
+		Annotations:           synopsis("mem read ADDR LEN [-o FILE] [--ap N] | mem write ADDR FILE [--ap N]"),
+		Short:                 "read target memory, write target RAM",
+		Long:                  "Reads target memory, or writes a file into the target's RAM, through an access port, connecting Hot Plug (nothing written to the core).",
+		DisableFlagsInUseLine: true,
+		Args:                  cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usage(c, errors.New("give a sub-command: read or write"))
+			}
+			return usage(c, fmt.Errorf("unknown sub-command %q", args[0]))
+		},
+	}
+	c.AddCommand(a.memReadCommand(), a.memWriteCommand())
+	return c
+}
+
+// memReadCommand is `stprobe mem read ADDR LEN`.
+func (a *app) memReadCommand() *cobra.Command {
+	var (
+		out string
+		ap  optionalAP
+	)
+	c := &cobra.Command{
+		Use:         "read ADDR LEN",
+		Annotations: synopsis("mem read ADDR LEN [-o FILE] [--ap N]"),
+		Short:       "read LEN bytes at ADDR: a hex dump, or the bytes into FILE",
+		Long: "Reads LEN bytes of target memory at ADDR and prints them as a hex dump (address, 16 bytes, ASCII), or writes them as they are to FILE (-o; - for stdout). " +
+			"ADDR and LEN are decimal or 0x hex; LEN also takes the binary suffixes K, KiB, M and MiB (64K = 65536 bytes), up to 16 MiB.",
+		DisableFlagsInUseLine: true,
+		Args:                  a.exactArgs(2),
+	}
+	c.Flags().StringVarP(&out, "output", "o", "", "write the bytes to FILE instead of a hex dump (- for stdout)")
+	c.Flags().Var(&ap, "ap", "access port N to read through, 0..255 (default: the identified chip's core port, else 0)")
+	c.RunE = func(c *cobra.Command, args []string) error {
+		addr, err := parseAddr(args[0])
+		if err != nil {
+			return usage(c, err)
+		}
+		n, err := parseLen(args[1])
+		if err == nil {
+			err = checkRange(addr, n)
+		}
+		if err != nil {
+			return usage(c, err)
+		}
+		req := bench.MemRequest{AP: ap.ap, AutoAP: !ap.set, Addr: addr, Len: n}
+		return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
+			var data []byte
+			err := a.withMemProgress(b, func() error {
+				var err error
+				data, err = b.ReadMemory(ctx, tok, req)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			return a.writeMemOutput(out, addr, data)
+		})
+	}
+	return c
+}
+
+// writeMemOutput prints what mem read got: a hex dump on stdout, or the
+// bytes themselves to the file out (stdout for "-").
+func (a *app) writeMemOutput(out string, addr uint32, data []byte) error {
+	switch out {
+	case "":
+		w := bufio.NewWriter(a.stdout)
+		hexDump(w, addr, data)
+		if err := w.Flush(); err != nil {
+			return fmt.Errorf("writing the dump: %w", err)
+		}
+	case "-":
+		if _, err := a.stdout.Write(data); err != nil {
+			return fmt.Errorf("writing the bytes to stdout: %w", err)
+		}
+	default:
+		if err := os.WriteFile(out, data, 0o644); err != nil {
+			return fmt.Errorf("file: %w (the %d bytes read are lost; try another -o FILE)", err, len(data))
+		}
+	}
+	return nil
+}
+
+// memWriteCommand is `stprobe mem write ADDR FILE`.
+func (a *app) memWriteCommand() *cobra.Command {
+	var ap optionalAP
+	c := &cobra.Command{
+		Use:         "write ADDR FILE",
+		Annotations: synopsis("mem write ADDR FILE [--ap N]"),
+		Short:       "write FILE into the target's RAM at ADDR",
+		Long: "Writes the bytes of FILE (a regular file of at most 16 MiB) into target RAM at ADDR (decimal or 0x hex). " +
+			"Only the identified chip's SRAM is written: flash takes its erase-and-program sequence and is refused, as is every other region.",
+		DisableFlagsInUseLine: true,
+		Args:                  a.exactArgs(2),
+	}
+	c.Flags().Var(&ap, "ap", "access port N to write through, 0..255 (default: the identified chip's core port, else 0)")
+	c.RunE = func(c *cobra.Command, args []string) error {
+		addr, err := parseAddr(args[0])
+		if err != nil {
+			return usage(c, err)
+		}
+		data, err := readInputFile(args[1])
+		if err == nil {
+			err = checkRange(addr, len(data))
+		}
+		if err != nil {
+			return usage(c, err)
+		}
+		req := bench.MemRequest{AP: ap.ap, AutoAP: !ap.set, Addr: addr}
+		return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
+			err := a.withMemProgress(b, func() error { return b.WriteMemory(ctx, tok, req, data) })
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "wrote %d bytes at 0x%08X\n", len(data), addr)
+			return nil
+		})
+	}
+	return c
+}
+
+// exactArgs accepts exactly n positional arguments; a missing or an extra
+// one is a usage mistake that names it.
+func (a *app) exactArgs(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		switch {
+		case len(args) > n:
+			return usage(c, fmt.Errorf("unexpected argument %q", args[n]))
+		case len(args) < n:
+			return usage(c, fmt.Errorf("want %d arguments: %s", n, strings.TrimPrefix(c.Use, c.Name()+" ")))
+		}
+		return nil
+	}
+}
+
+// withMemProgress runs job, showing the memory transfer's progress on a
+// terminal.
+func (a *app) withMemProgress(b *bench.Bench, job func() error) error {
+	if !isTerminal(a.stderr) {
+		return job()
+	}
+	var err error
+	line := &statusLine{w: a.stderr}
+	follow(b, func(ev bench.Event) {
+		if p, ok := ev.(bench.ProbeProgress); ok && p.Progress.Total > 0 && strings.Contains(p.Progress.Op, "memory") {
+			line.show(fmt.Sprintf("%s  %d/%d bytes  %3d%%", p.Progress.Op, p.Progress.Done, p.Progress.Total, 100*p.Progress.Done/p.Progress.Total))
+		}
+	}, func() { err = job() })
+	line.clear()
+	return err
+}
+
+// statusLine redraws one line on a terminal.
+type statusLine struct {
+	w     io.Writer
+	width int
+}
+
+func (p *statusLine) show(s string) {
+	fmt.Fprintf(p.w, "\r%s%s", s, strings.Repeat(" ", max(p.width-len(s), 0)))
+	p.width = len(s)
+}
+
+func (p *statusLine) clear() {
+	if p.width > 0 {
+		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", p.width))
+		p.width = 0
+	}
+}
+
+// hexDump writes data as lines of its address, 16 bytes in hex and the
+// same bytes as ASCII ('.' for the rest).
+func hexDump(w io.Writer, addr uint32, data []byte) {
+	var line []byte
+	for off := 0; off < len(data); off += 16 {
+		row := data[off:min(off+16, len(data))]
+		line = fmt.Appendf(line[:0], "%08X ", addr+uint32(off))
+		for i := range 16 {
+			if i == 8 {
+				line = append(line, ' ')
+			}
+			if i < len(row) {
+				line = fmt.Appendf(line, " %02X", row[i])
+			} else {
+				line = append(line, "   "...)
+			}
+		}
+		line = append(line, "  |"...)
+		for _, c := range row {
+			if c < 0x20 || c > 0x7E {
+				c = '.'
+			}
+			line = append(line, c)
+		}
+		line = append(line, "|\n"...)
+		w.Write(line)
+	}
+}
+
+// parseNum parses an unsigned number of at most bits bits: 0x hex, else
+// decimal (a leading 0 is not octal).
+func parseNum(s string, bits int) (uint64, error) {
+	if h, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
+		return strconv.ParseUint(h, 16, bits)
+	}
+	return strconv.ParseUint(s, 10, bits)
+}
+
+// parseAddr parses a 32-bit address, decimal or 0x hex.
+func parseAddr(s string) (uint32, error) {
+	v, err := parseNum(s, 32)
+	if err != nil {
+		return 0, fmt.Errorf("address %q: want a 32-bit number, decimal or 0x hex (0x20000000)", s)
+	}
+	return uint32(v), nil
+}
+
+// lenSuffixes are the binary multipliers parseLen accepts.
+var lenSuffixes = []struct {
+	suffix string
+	mult   uint64
+}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"K", 1 << 10}, {"M", 1 << 20}}
+
+// parseLen parses a byte count from 1 to bench.MaxMemRead: decimal or 0x
+// hex, with an optional binary suffix K, KiB, M or MiB (any case).
+func parseLen(s string) (int, error) {
+	num, mult := s, uint64(1)
+	for _, sf := range lenSuffixes {
+		if len(num) > len(sf.suffix) && strings.EqualFold(num[len(num)-len(sf.suffix):], sf.suffix) {
+			num, mult = num[:len(num)-len(sf.suffix)], sf.mult
+			break
+		}
+	}
+	v, err := parseNum(num, 32)
+	if err != nil || v == 0 || v > bench.MaxMemRead/mult {
+		return 0, fmt.Errorf("length %q: want 1 byte to 16 MiB, decimal or 0x hex, optionally with K, KiB, M or MiB (64K)", s)
+	}
+	return int(v * mult), nil
+}
+
+// checkRange refuses a transfer that would run past the end of the 32-bit
+// address space.
+func checkRange(addr uint32, n int) error {
+	if uint64(addr)+uint64(n) > 1<<32 {
+		return fmt.Errorf("0x%08X + %d bytes runs past the end of the address space (0xFFFFFFFF)", addr, n)
+	}
+	return nil
+}
+
+// readInputFile reads a regular file of 1 byte to bench.MaxMemRead.
+func readInputFile(path string) ([]byte, error) {
+	const limit = bench.MaxMemRead
+	// Look before opening: opening a FIFO would wait for a writer.
+	if err := checkInputFile(os.Stat(path)); err != nil {
+		return nil, fmt.Errorf("file %s: %w", path, err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("file: %w", err)
+	}
+	defer f.Close()
+	if err := checkInputFile(f.Stat()); err != nil {
+		return nil, fmt.Errorf("file %s: %w", path, err)
+	}
+	// The file may grow while it is read: read one byte past the limit.
+	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("file %s: %w", path, err)
+	case len(data) > limit:
+		return nil, fmt.Errorf("file %s: more than the %d bytes a write takes", path, limit)
+	case len(data) == 0:
+		return nil, fmt.Errorf("file %s is empty: nothing to write", path)
+	}
+	return data, nil
+}
+
+// checkInputFile accepts what Stat says of a regular file of 1 byte to
+// bench.MaxMemRead.
+func checkInputFile(st os.FileInfo, err error) error {
+	switch {
+	case err != nil:
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return pe.Err // the caller names the path
+		}
+		return err
+	case !st.Mode().IsRegular():
+		return fmt.Errorf("%s, not a regular file; give a file of the bytes to write", fileKind(st.Mode()))
+	case st.Size() == 0:
+		return errors.New("empty: nothing to write")
+	case st.Size() > bench.MaxMemRead:
+		return fmt.Errorf("%d bytes, more than the %d a write takes", st.Size(), bench.MaxMemRead)
+	}
+	return nil
+}
+
+// fileKind names what a path that is not a regular file is.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file"
+}
