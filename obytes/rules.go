@@ -360,7 +360,7 @@ func classifyState(in *planInput, f *Field, from, to uint32, refuse func(string,
 		return Brick, fmt.Sprintf("%s: once %s is active no debug authentication can succeed, so nothing can bring the chip back.", m, target), nil
 	}
 	wb := in.wayBack
-	if in.da.Method == targets.DAMethodUnknown && l.Line.TrustZone && !wb.proven() {
+	if in.da.Method == targets.DAMethodUnknown && l.Line.TrustZone && wb == nil {
 		return Brick, fmt.Sprintf("DA data is provisioned but its method is not known; if it does not match TZEN=0x%02X (password needs 0xC3, certificate 0xB4) nothing can bring the chip back from %s. Prove the way back (the credentials and the .obk file) to plan this as irreversible.", in.tzenAfter, target), nil
 	}
 	return classifyWayBack(wb, target, in.da.Method)
