@@ -126,7 +126,9 @@ func daPlanOf(t *testing.T, out string) (risk, phrase string, override bool, wb 
 func TestCLIRescueSeedBoard(t *testing.T) {
 	srv := []string{"--server", serveSim(t, "h533-provisioning")}
 	state, creds := t.TempDir(), t.TempDir()
-	on := func(args ...string) []string { return append(append(append([]string{}, srv...), args...), "--state-dir", state) }
+	on := func(args ...string) []string {
+		return append(append(append([]string{}, srv...), args...), "--state-dir", state)
+	}
 
 	step(t, 0, on("ob", "apply", "TZEN=0xC3", "--confirm", "apply")...)
 	step(t, 0, "da", "make-password", "--part", "H533", "--out", creds)
