@@ -473,7 +473,11 @@ func (b *Bench) applyDA(ctx context.Context, r DAApplyRequest, who string) (*DAR
 			return res, fmt.Errorf("file: backing up the option bytes before the DA write (nothing was written): %w", err)
 		}
 	} else {
-		res.Notes = append(res.Notes, "the option bytes were not backed up: AP1 does not read them (a full regression returns them to factory values)")
+		note := "the option bytes were not backed up: AP1 does not read them"
+		if r.Action == DARegress && r.Permission == da.PermFull {
+			note += " (a full regression returns them to factory values)"
+		}
+		res.Notes = append(res.Notes, note)
 	}
 	if r.SaveFlash != "" {
 		if err := b.saveFlash(ctx, r.SaveFlash, before.Chip, res); err != nil {

@@ -221,3 +221,92 @@ func TestDARefusals(t *testing.T) {
 		})
 	}
 }
+
+// The proof of the way back in option-byte plans: each kind of mismatch
+// the bench can meet on the seed board done right is named, with its fix,
+// and keeps the close brick; the right files make it irreversible.
+func TestPlanWayBackMismatches(t *testing.T) {
+	ctx := context.Background()
+	const name = "h533-provisioning-da"
+	files, err := scenario.CredentialFiles(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, _ := dacred.DecodePasswordFile(files.Get(dacred.PasswordFile))
+	good := da.Credentials{Password: pw}
+	obk := files.Get(dacred.PasswordOBKFile)
+	h563, _ := stm32h5.LookupPart("H563")
+	plain, _ := dacred.MakePassword(h563, dacred.MakeOptions{Password: pw}) // DoEncryption=0
+	h533, _ := stm32h5.LookupPart("H533")
+	other, _ := dacred.MakePassword(h533, dacred.MakeOptions{})
+	otherPW, _ := dacred.DecodePasswordFile(other.Get(dacred.PasswordFile))
+	certs, _ := dacred.MakeCerts(h533, dacred.MakeOptions{})
+	key, _ := dacred.DecodeKeyPEM(certs.Get(dacred.LeafKeyFile))
+	chain, _ := dacred.DecodeChain(certs.Get(dacred.ChainFile))
+	cases := []struct {
+		name   string
+		args   []string
+		wb     *WayBackFiles
+		want   obytes.Risk
+		checks []string
+	}{
+		{"proven", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{Credentials: good, OBK: obk, Part: "H533"}, obytes.Irreversible, nil},
+		{"no part", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{Credentials: good, OBK: obk}, obytes.Brick, []string{da.CheckPart}},
+		{"no credentials", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{OBK: obk, Part: "H533"}, obytes.Brick, []string{da.CheckCredentials}},
+		{"no file", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{Credentials: good, Part: "H533"}, obytes.Brick, []string{da.CheckOBKFile}},
+		{"another password", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{Credentials: da.Credentials{Password: otherPW}, OBK: obk, Part: "H533"}, obytes.Brick, []string{da.CheckCredentialsMatch}},
+		{"unencrypted file", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{Credentials: good, OBK: plain.Get(dacred.PasswordOBKFile), Part: "H533"}, obytes.Brick, []string{da.CheckOBKEncryption}},
+		{"file not provisioned", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{Credentials: da.Credentials{Password: otherPW}, OBK: other.Get(dacred.PasswordOBKFile), Part: "H533"}, obytes.Brick, []string{da.CheckChipRecord}},
+		{"password with TrustZone on", []string{"PRODUCT_STATE=0x72", "TZEN=0xB4"}, &WayBackFiles{Credentials: good, OBK: obk, Part: "H533"}, obytes.Brick, []string{da.CheckMethodTZEN}},
+		{"certificates on a password chip", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{Credentials: da.Credentials{Chain: chain, Key: key}, OBK: certs.Get(dacred.CertOBKFile), Part: "H533"}, obytes.Brick, []string{da.CheckMethodTZEN, da.CheckChipRecord}},
+		{"not closing: no proof needed", []string{"SWAP_BANK=1"}, &WayBackFiles{}, obytes.Caution, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b, tok := openSimBench(t, name, Options{})
+			pr, err := b.PlanOptionBytes(ctx, tok, Change{Assignments: tc.args, WayBack: tc.wb})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := pr.Plan
+			if p.Risk != tc.want {
+				t.Errorf("risk %v, want %v: %+v", p.Risk, tc.want, p.WayBack)
+			}
+			if tc.want == obytes.Caution {
+				if p.WayBack != nil {
+					t.Errorf("a proof for a plan that does not close: %+v", p.WayBack)
+				}
+				return
+			}
+			got := map[string]bool{}
+			for _, m := range p.WayBack.Mismatches {
+				got[m.Check] = true
+				if m.Problem == "" || m.Fix == "" {
+					t.Errorf("mismatch without words: %+v", m)
+				}
+				var why string
+				for _, c := range p.Changes {
+					why += c.Why
+				}
+				// The plan names each mismatch in its proof (the CLI's
+				// checklist); where the proof decided the class, its
+				// explanation names them too.
+				if strings.Contains(why, "NOT proven") && (!strings.Contains(why, m.Problem) || !strings.Contains(why, m.Fix)) {
+					t.Errorf("the plan does not name %q with its fix", m.Problem)
+				}
+			}
+			for _, c := range tc.checks {
+				if !got[c] {
+					t.Errorf("mismatch %s not named: %+v", c, p.WayBack.Mismatches)
+				}
+			}
+			if len(tc.checks) == 0 && len(got) > 0 {
+				t.Errorf("mismatches %+v", p.WayBack.Mismatches)
+			}
+			// The plan left the chip as it was, and the apply can follow.
+			if m := scenario.Model(b.Simulated()); m.ProductState() != targets.StateProvisioning {
+				t.Errorf("the proof changed the chip: %v", m.ProductState())
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -285,4 +286,40 @@ func wayBackFlags(t *testing.T, name string) []string {
 	dir := t.TempDir()
 	step(t, 0, "sim", "credentials", name, "--out", dir)
 	return []string{"--password", filepath.Join(dir, dacred.PasswordFile), "--obk", filepath.Join(dir, dacred.PasswordOBKFile), "--part", "H533"}
+}
+
+// The regression saves the user flash first where AP1 reads it, with its
+// progress on stderr; a debug opening leaves the chip closed but AP1 open.
+func TestCLISaveFlashAndOpenDebug(t *testing.T) {
+	dir := t.TempDir()
+	step(t, 0, "sim", "credentials", "h533-provisioning-da", "--out", filepath.Join(dir, "pw"))
+	b := simBench(t, "h533-provisioning-da", nil)
+	args := []string{"da", "regress", "--password", filepath.Join(dir, "pw", dacred.PasswordFile), "--state-dir", dir}
+	code, out, errOut := runOn(t, b, append(args, "--json")...)
+	if code != 0 {
+		t.Fatalf("plan: %s", errOut)
+	}
+	_, phrase, _, _ := daPlanOf(t, out)
+	flash := filepath.Join(dir, "flash.bin")
+	code, out, errOut = runOn(t, b, append(args, "--save-flash", flash, "--confirm", phrase)...)
+	if code != 0 || !strings.Contains(out, "user flash saved: "+flash) || !strings.Contains(errOut, "[100%] save-flash") {
+		t.Fatalf("regress: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if st, err := os.Stat(flash); err != nil || st.Size() != 512<<10 {
+		t.Errorf("saved flash: %v %v", st, err)
+	}
+
+	step(t, 0, "sim", "credentials", "h533-closed-da", "--out", filepath.Join(dir, "cert"))
+	b = simBench(t, "h533-closed-da", nil)
+	args = []string{"da", "open-debug", "--key", filepath.Join(dir, "cert", dacred.LeafKeyFile), "--cert", filepath.Join(dir, "cert", dacred.ChainFile), "--state-dir", dir}
+	code, out, _ = runOn(t, b, append(args, "--json")...)
+	risk, phrase, _, _ := daPlanOf(t, out)
+	if code != 0 || risk != "safe" {
+		t.Fatalf("open-debug plan: %d %s", code, out)
+	}
+	code, out, errOut = runOn(t, b, append(args, "--confirm", phrase)...)
+	m := scenario.Model(b.Simulated())
+	if code != 0 || !strings.Contains(out, "AP1 open: true") || m.ProductState() != targets.StateClosed || !m.AP1Enabled() {
+		t.Fatalf("open-debug: exit %d\n%s\n%s", code, out, errOut)
+	}
 }
