@@ -508,10 +508,18 @@ func (b *Bench) applyDA(ctx context.Context, r DAApplyRequest, who string) (*DAR
 	}
 	b.afterDA(ctx, r, res)
 	b.auditDA(r, res, who, err)
+	// Published last: the result is read-only once in the snapshot.
+	b.update(func(s *Snapshot) {
+		s.DAResult = res
+		if r.Action == DARegress && res.Outcome == "ok" {
+			s.Discovery = nil // the discovery before the regression is stale
+		}
+	})
 	return res, err
 }
 
-// afterDA reads the chip again and updates the snapshot.
+// afterDA reads the chip again (the option bytes, when AP1 reads them)
+// and updates the snapshot's state.
 func (b *Bench) afterDA(ctx context.Context, r DAApplyRequest, res *DAResult) {
 	if res.Auth != nil && res.Auth.After != nil {
 		a := res.Auth.After
@@ -530,12 +538,6 @@ func (b *Bench) afterDA(ctx context.Context, r DAApplyRequest, res *DAResult) {
 		res.After = o
 	}
 	_ = probe.Disconnect(ctx, b.link)
-	b.update(func(s *Snapshot) {
-		s.DAResult = res
-		if r.Action == DARegress && res.Outcome == "ok" {
-			s.Discovery = nil // the discovery before the regression is stale
-		}
-	})
 }
 
 // auditDA appends the DA write and its outcome to the audit log.
