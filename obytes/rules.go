@@ -413,7 +413,7 @@ func classifyWayBack(wb *WayBackProof, target string, method targets.DAMethod) (
 	if m == "" {
 		m = method.String()
 	}
-	return Irreversible, fmt.Sprintf("the way back is proven (%s credentials, the .obk file and the chip agree): only a DA full regression returns the chip to OPEN, erasing everything.", m), nil
+	return Irreversible, fmt.Sprintf("the way back is proven (%s credentials, the file provisioned and the chip agree): only a DA full regression returns the chip to OPEN, erasing everything.", m), nil
 }
 
 // PlanInput is what MakePlan needs besides the assignments.
