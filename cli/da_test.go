@@ -323,3 +323,27 @@ func TestCLISaveFlashAndOpenDebug(t *testing.T) {
 		t.Fatalf("open-debug: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// check-obk names each mismatch with its fix and exits 1; the board's own
+// file passes.
+func TestCLICheckOBK(t *testing.T) {
+	dir := t.TempDir()
+	step(t, 0, "sim", "credentials", "h533-provisioning-da", "--out", filepath.Join(dir, "good"))
+	step(t, 0, "da", "make-password", "--part", "H563", "--out", filepath.Join(dir, "plain"))
+	good := filepath.Join(dir, "good", dacred.PasswordOBKFile)
+	plain := filepath.Join(dir, "plain", dacred.PasswordOBKFile)
+	out := step(t, 0, "--sim", "h533-provisioning-da", "da", "check-obk", good, "--part", "H533")
+	if !strings.Contains(out, "OK: the file fits the part and the chip") || !strings.Contains(out, "record read back: true") {
+		t.Errorf("good file: %s", out)
+	}
+	out = step(t, 1, "--sim", "h533-provisioning-da", "da", "check-obk", plain, "--part", "H533")
+	if !strings.Contains(out, "MISMATCH obk-encryption") || !strings.Contains(out, "fix: make the file again") || !strings.Contains(out, "MISMATCH chip-record") {
+		t.Errorf("unencrypted file for another part: %s", out)
+	}
+	var res bench.OBKCheck
+	if err := json.Unmarshal([]byte(step(t, 1, "--sim", "h533-provisioning-da", "da", "check-obk", plain, "--part", "H533", "--json")), &res); err != nil || len(res.Mismatches) == 0 {
+		t.Errorf("JSON: %v %+v", err, res)
+	}
+	step(t, 2, "--sim", "h533-provisioning-da", "da", "check-obk", good) // H523 or H533?
+	step(t, 2, "--sim", "h533-provisioning-da", "da", "check-obk")
+}
