@@ -9,6 +9,7 @@ import (
 
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/sweep"
 )
 
@@ -68,6 +69,16 @@ type SweepCell struct {
 type ApplyStep struct {
 	EventMeta
 	Step obytes.Event
+}
+
+// DAStep is one step of a debug-authentication job: the library's steps
+// (session, discovery, authenticate, granted, reset, reconnect, flash,
+// verified, provision) and the bench's own (backup, save-flash, audit).
+// Done and Total count bytes for save-flash; zero otherwise.
+type DAStep struct {
+	EventMeta
+	Step        da.Event
+	Done, Total int
 }
 
 // StateChanged carries the bench's new state snapshot.

@@ -157,6 +157,9 @@ type Change struct {
 	Assignments []string
 	FromBackup  string
 	DAMethod    string
+	// WayBack, when set, proves the way back of a plan that closes the
+	// chip (see WayBackFiles); without it such a plan is brick.
+	WayBack *WayBackFiles
 }
 
 // PlanResult is a plan with the chip it was made for.
@@ -191,7 +194,13 @@ func (b *Bench) plan(ctx context.Context, c Change) (*PlanResult, error) {
 	if err != nil {
 		return res, err
 	}
-	p, err := obytes.MakePlan(obytes.PlanInput{Layout: o.Layout, UID: o.Chip.UIDString(), Before: o.Snap, DA: o.DA}, as)
+	in := obytes.PlanInput{Layout: o.Layout, UID: o.Chip.UIDString(), Before: o.Snap, DA: o.DA}
+	if c.WayBack != nil { // the proof of the way back (da.go)
+		if in.WayBack, err = b.wayBackFor(ctx, o, as, c.WayBack); err != nil {
+			return res, err
+		}
+	}
+	p, err := obytes.MakePlan(in, as)
 	res.Plan = p
 	if p != nil {
 		b.update(func(s *Snapshot) { s.Plan = p })

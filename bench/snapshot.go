@@ -38,6 +38,9 @@ type Snapshot struct {
 	// they were read; Discovery the last DA discovery.
 	DA        *targets.DAStatus
 	Discovery *da.Discovery
+	// DAPlan is the last DA write planned, DAResult the last one run.
+	DAPlan   *DAPlan
+	DAResult *DAResult
 	// Matrix and Findings are the last sweep and its diagnosis.
 	Matrix   *sweep.Matrix
 	Findings []sweep.Finding

@@ -13,24 +13,24 @@ import (
 	"github.com/stprobe/stprobe/probe/da"
 )
 
-// daCommand is `stprobe da`: debug authentication. Only the read-only
-// discovery exists so far; regression and debug opening come later.
+// daCommand is `stprobe da`: debug authentication.
 func (a *app) daCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:                   "da",
-		Annotations:           synopsis("da discover [--json] [--request WORD] [--reply WORD[,WORD]] [--khz KHZ]"),
-		Short:                 "debug authentication: discover what the chip's ROM reports",
-		Long:                  "Debug authentication: only discovery (read-only) is built so far; regression and debug opening are not.",
+		Annotations:           synopsis("da discover|regress|open-debug|provision|check-obk|make-password|make-certs [FLAGS]"),
+		Short:                 "debug authentication: discover, provision, regress, open debug",
+		Long:                  "Debug authentication of STM32H5 chips: discover what the ROM reports, make credentials (make-password, make-certs), provision them in PROVISIONING, check an .obk file against the chip, and regress or open a closed chip. Every write is planned first and runs only with --confirm PHRASE, with a backup of the option bytes and a line in the audit log.",
 		DisableFlagsInUseLine: true,
 		Args:                  cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return usage(c, errors.New("give a sub-command: discover"))
+				return usage(c, errors.New("give a sub-command: discover, regress, open-debug, provision, check-obk, make-password or make-certs"))
 			}
-			return usage(c, fmt.Errorf("unknown sub-command %q (only discover is built so far)", args[0]))
+			return usage(c, fmt.Errorf("unknown sub-command %q", args[0]))
 		},
 	}
-	c.AddCommand(a.daDiscoverCommand())
+	c.AddCommand(a.daDiscoverCommand(), a.daAuthCommand(bench.DARegress), a.daAuthCommand(bench.DAOpenDebug),
+		a.daProvisionCommand(), a.daCheckOBKCommand(), a.daMakeCommand(false), a.daMakeCommand(true))
 	return c
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -28,6 +29,10 @@ type obFlags struct {
 	clear         bool
 	fromBackup    string
 	assignments   []string
+	// The proof of the way back: the credentials, the .obk file, the part.
+	wayBack daCreds
+	obk     string
+	part    string
 }
 
 // obRerun is how plan spells the apply command it suggests: the global
@@ -45,7 +50,8 @@ func newOBRerun(g bench.Selector, f *obFlags) obRerun {
 			r.global = append(r.global, kv[0], shellQuote(kv[1]))
 		}
 	}
-	for _, kv := range [][2]string{{"--state-dir", f.stateDir}, {"--da-method", f.daMethod}} {
+	for _, kv := range [][2]string{{"--state-dir", f.stateDir}, {"--da-method", f.daMethod},
+		{"--password", f.wayBack.password}, {"--key", f.wayBack.key}, {"--cert", f.wayBack.cert}, {"--obk", f.obk}, {"--part", f.part}} {
 		if kv[1] != "" {
 			r.flags = append(r.flags, kv[0], shellQuote(kv[1]))
 		}
@@ -86,8 +92,8 @@ func (a *app) obCommand() *cobra.Command {
 	}
 	for _, sub := range []struct{ use, syn, short string }{
 		{"read", "read [--json]", "option bytes, product state and TZEN first"},
-		{"plan FIELD=VALUE...", "plan (FIELD=VALUE... | --from-backup FILE) [--json] [--da-method password|certificate]", "a change, diffed and risk-classified, with the apply command"},
-		{"apply FIELD=VALUE...", "apply (FIELD=VALUE... | --from-backup FILE) --confirm PHRASE [--override-brick] [--da-method password|certificate]", "the guarded write: backup, program, verify, audit"},
+		{"plan FIELD=VALUE...", "plan (FIELD=VALUE... | --from-backup FILE) [--json] [--da-method password|certificate] [(--password FILE | --key FILE --cert FILE) --obk FILE [--part PART]]", "a change, diffed and risk-classified, with the apply command"},
+		{"apply FIELD=VALUE...", "apply (FIELD=VALUE... | --from-backup FILE) --confirm PHRASE [--override-brick] [--da-method password|certificate] [(--password FILE | --key FILE --cert FILE) --obk FILE [--part PART]]", "the guarded write: backup, program, verify, audit"},
 		{"journal", "journal [--clear]", "the write that was interrupted or failed, if any"},
 	} {
 		c.AddCommand(a.obSubCommand(sub.use, sub.syn, sub.short))
@@ -111,6 +117,9 @@ func (a *app) obSubCommand(use, syn, short string) *cobra.Command {
 		}
 		fs.StringVar(&f.daMethod, "da-method", "", "the provisioned DA METHOD when the chip cannot tell (password or certificate)")
 		fs.StringVar(&f.fromBackup, "from-backup", "", "plan the return to the option bytes saved in this backup FILE (instead of FIELD=VALUE)")
+		f.wayBack.register(fs)
+		fs.StringVar(&f.obk, "obk", "", "the .obk FILE provisioned (H503: the OTP image): with the credentials, proves the way back of a plan that closes the chip")
+		fs.StringVar(&f.part, "part", "", "the PART (H523, H533...) where the chip's line has several, for the proof of the way back")
 		if sub == "apply" {
 			fs.StringVar(&f.confirm, "confirm", "", "the confirmation PHRASE printed by plan")
 			fs.BoolVar(&f.overrideBrick, "override-brick", false, "allow a change that can never be undone and may leave the chip unreachable")
@@ -159,7 +168,41 @@ func (a *app) checkOBArgs(c *cobra.Command, sub string, f *obFlags) error {
 	if _, err := targets.ParseDAMethod(f.daMethod); err != nil {
 		return usage(c, err)
 	}
+	if f.wayBack.given() {
+		if _, err := f.wayBack.load(); err != nil {
+			return usage(c, err)
+		}
+	}
+	if f.obk != "" {
+		if _, err := os.Stat(f.obk); err != nil {
+			return usage(c, fmt.Errorf("--obk: %w", err))
+		}
+	}
 	return nil
+}
+
+// wayBackFiles loads the proof-of-the-way-back files the flags name (nil
+// when none is given).
+func (f *obFlags) wayBackFiles() (*bench.WayBackFiles, error) {
+	if !f.wayBack.given() && f.obk == "" && f.part == "" {
+		return nil, nil
+	}
+	w := &bench.WayBackFiles{Part: f.part}
+	if f.wayBack.given() {
+		c, err := f.wayBack.load()
+		if err != nil {
+			return nil, err
+		}
+		w.Credentials = c
+	}
+	if f.obk != "" {
+		b, err := os.ReadFile(f.obk)
+		if err != nil {
+			return nil, fmt.Errorf("file: --obk: %w", err)
+		}
+		w.OBK = b
+	}
+	return w, nil
 }
 
 // flagBeforeSub is the flag given between "ob" and its sub-command, if
@@ -246,6 +289,11 @@ func (a *app) runOB(ctx context.Context, b *bench.Bench, tok bench.Token, sub st
 		fmt.Fprintf(a.stderr, "WARNING: PENDING WRITE: %s\n  (see `stprobe ob journal`; clear it with `stprobe ob journal --clear` once checked)\n", j)
 	}
 	change := bench.Change{Assignments: f.assignments, FromBackup: f.fromBackup, DAMethod: f.daMethod}
+	wb, err := f.wayBackFiles()
+	if err != nil {
+		return err
+	}
+	change.WayBack = wb
 	switch sub {
 	case "read":
 		o, err := b.ReadOptionBytes(ctx, tok, bench.OBRequest{DAMethod: f.daMethod})
@@ -463,6 +511,7 @@ func printPlan(w io.Writer, chip *targets.Chip, p *obytes.Plan, rerun obRerun) {
 	for _, n := range p.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
 	}
+	printWayBack(w, p.WayBack)
 	fmt.Fprintf(w, "\nrisk: %s\n", strings.ToUpper(p.Risk.String()))
 	for _, ph := range p.Phases {
 		extra := ""
@@ -504,4 +553,22 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// printWayBack shows the proof of the way back as a checklist.
+func printWayBack(w io.Writer, wb *obytes.WayBackProof) {
+	if wb == nil {
+		return
+	}
+	if wb.Proven() {
+		fmt.Fprintln(w, "\nway back: PROVEN")
+	} else {
+		fmt.Fprintln(w, "\nway back: NOT PROVEN")
+	}
+	for _, c := range wb.Checked {
+		fmt.Fprintf(w, "  checked: %s\n", c)
+	}
+	for _, m := range wb.Mismatches {
+		fmt.Fprintf(w, "  MISMATCH %s: %s\n    fix: %s\n", m.Check, m.Problem, m.Fix)
+	}
 }

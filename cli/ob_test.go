@@ -237,11 +237,12 @@ func TestOBProvisionedDAIrreversible(t *testing.T) {
 	dir := t.TempDir()
 	b := simBench(t, "h533-provisioning-da", nil)
 	m := model(b)
-	out, err := runOBOn(t, b, dir, "plan", "PRODUCT_STATE=0xC6")
+	proof := wayBackFlags(t, "h533-provisioning-da")
+	out, err := runOBOn(t, b, dir, append([]string{"plan", "PRODUCT_STATE=0xC6"}, proof...)...)
 	if err != nil || !strings.Contains(out, "risk: IRREVERSIBLE") || !strings.Contains(out, "confirmation phrase: irreversible PRODUCT_STATE=0xC6") {
 		t.Fatalf("plan: %v\n%s", err, out)
 	}
-	out, err = runOBOn(t, b, dir, "apply", "PRODUCT_STATE=0xC6", "--confirm", "irreversible PRODUCT_STATE=0xC6")
+	out, err = runOBOn(t, b, dir, append([]string{"apply", "PRODUCT_STATE=0xC6", "--confirm", "irreversible PRODUCT_STATE=0xC6"}, proof...)...)
 	if err != nil || m.ProductState() != targets.StateTZClosed {
 		t.Fatalf("apply: %v state %v\n%s", err, m.ProductState(), out)
 	}
@@ -255,11 +256,12 @@ func TestOBProvisionedDAClosed(t *testing.T) {
 	dir := t.TempDir()
 	b := simBench(t, "h533-provisioning-da", nil)
 	m := model(b)
-	out, err := runOBOn(t, b, dir, "plan", "PRODUCT_STATE=CLOSED")
+	proof := wayBackFlags(t, "h533-provisioning-da")
+	out, err := runOBOn(t, b, dir, append([]string{"plan", "PRODUCT_STATE=CLOSED"}, proof...)...)
 	if err != nil || !strings.Contains(out, "risk: IRREVERSIBLE") || !strings.Contains(out, "confirmation phrase: irreversible PRODUCT_STATE=0x72") {
 		t.Fatalf("plan: %v\n%s", err, out)
 	}
-	out, err = runOBOn(t, b, dir, "apply", "PRODUCT_STATE=CLOSED", "--confirm", "irreversible PRODUCT_STATE=0x72")
+	out, err = runOBOn(t, b, dir, append([]string{"apply", "PRODUCT_STATE=CLOSED", "--confirm", "irreversible PRODUCT_STATE=0x72"}, proof...)...)
 	if err != nil || m.ProductState() != targets.StateClosed {
 		t.Fatalf("apply: %v state %v\n%s", err, m.ProductState(), out)
 	}
@@ -456,13 +458,15 @@ func TestOBPlanSuggestsRunnableApply(t *testing.T) {
 	tests := []struct {
 		scenario, change string
 		override         bool
+		proof            []string // the proof of the way back
 	}{
-		{"h563-open", "BOR_LEV=2", false},
-		{"h533-provisioning-da", "PRODUCT_STATE=0xC6", false},
-		{"h533-provisioning", "PRODUCT_STATE=0xC6", true},
+		{"h563-open", "BOR_LEV=2", false, nil},
+		{"h533-provisioning-da", "PRODUCT_STATE=0xC6", false, wayBackFlags(t, "h533-provisioning-da")},
+		{"h533-provisioning-da", "PRODUCT_STATE=0xC6", true, nil},
+		{"h533-provisioning", "PRODUCT_STATE=0xC6", true, nil},
 	}
 	for _, tt := range tests {
-		code, out, errOut := runCLI(t, "--sim", tt.scenario, "ob", "plan", tt.change, "--state-dir", dir)
+		code, out, errOut := runCLI(t, append([]string{"--sim", tt.scenario, "ob", "plan", tt.change, "--state-dir", dir}, tt.proof...)...)
 		if code != 0 {
 			t.Fatalf("%s plan: exit %d: %s", tt.scenario, code, errOut)
 		}

@@ -18,7 +18,7 @@ import (
 func (a *app) simCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:                   "sim",
-		Annotations:           synopsis("[--sim SCENARIO] sim list|serve|usb-relay"),
+		Annotations:           synopsis("[--sim SCENARIO] sim list|serve|usb-relay|credentials"),
 		Short:                 "the simulated bench: list scenarios, serve a simulated probe",
 		DisableFlagsInUseLine: true,
 		Args:                  cobra.ArbitraryArgs,
@@ -29,7 +29,7 @@ func (a *app) simCommand() *cobra.Command {
 			return usage(c, fmt.Errorf("unknown sub-command %q", args[0]))
 		},
 	}
-	c.AddCommand(a.simListCommand(), a.simServeCommand(), a.simUSBRelayCommand(), a.simBootCommand())
+	c.AddCommand(a.simListCommand(), a.simServeCommand(), a.simUSBRelayCommand(), a.simBootCommand(), a.simCredentialsCommand())
 	return c
 }
 

@@ -136,6 +136,7 @@ func TestProvisionedDAIrreversible(t *testing.T) {
 	if !in.DA.Provisioned || in.DA.Method != targets.DAPassword {
 		t.Fatalf("DA %v", in.DA)
 	}
+	in.WayBack = proven
 	// TZ_CLOSED with TrustZone off keeps the password method usable.
 	p, err := plan(t, in, "PRODUCT_STATE=0xC6")
 	if err != nil || p.Risk != Irreversible || p.NeedsOverride || p.Phrase != "irreversible PRODUCT_STATE=0xC6" {
@@ -381,6 +382,7 @@ func TestH503OTPLockAndDA(t *testing.T) {
 		t.Fatalf("apply %v %v", res, err)
 	}
 	in = c.setup(t)
+	in.WayBack = proven
 	p, err = plan(t, in, "PRODUCT_STATE=0x72")
 	if err != nil || p.Risk != Irreversible {
 		t.Fatalf("H503 PROVISIONING→CLOSED with the OTP hash: %v %v", p, err)
@@ -437,6 +439,7 @@ func TestCertificateDAStatedMethod(t *testing.T) {
 		t.Fatalf("method unknown: %v %v, want brick", p, err)
 	}
 	in.DA.Method = targets.DACertificate // stated by the user
+	in.WayBack = proven
 	p, err := plan(t, in, "PRODUCT_STATE=TZ_CLOSED")
 	if err != nil || p.Risk != Irreversible {
 		t.Fatalf("certificate with TZEN=0xB4: %v %v", p, err)

@@ -110,6 +110,8 @@ type Plan struct {
 	// NeedsOverride is true for brick plans: they also need the explicit
 	// override flag.
 	NeedsOverride bool `json:"needs_override"`
+	// WayBack is the proof of the way back the plan was given (nil: none).
+	WayBack *WayBackProof `json:"way_back,omitempty"`
 
 	// made is the plan as MakePlan returned it (its JSON form), so that
 	// Apply need not run the rules again on an unchanged plan.
@@ -229,6 +231,7 @@ type planInput struct {
 	tzen, tzenAfter    uint32
 	nsbootLock, secLck uint32
 	da                 targets.DAStatus
+	wayBack            *WayBackProof
 }
 
 // get reads a field from a register set ("" field missing: 0, false).
@@ -342,9 +345,12 @@ func classifyState(in *planInput, f *Field, from, to uint32, refuse func(string,
 		return Irreversible, "only a DA full regression returns to OPEN (provision the DA data while in PROVISIONING); user code stops running: the chip boots the ROM.", nil
 	}
 	// Leaving PROVISIONING (or going on from iROT_PROVISIONED): the chip
-	// is only recoverable with DA data that matches TZEN.
+	// is only recoverable with DA data that matches TZEN, and only
+	// irreversible (not brick) once the way back is proven.
 	target := stateName(to)
 	switch {
+	case !in.da.Checked && in.wayBack.proven():
+		// The chip's own discovery, in the proof, says DA is provisioned.
 	case !in.da.Checked:
 		return Brick, fmt.Sprintf("%s closes debug, and whether DA data is provisioned could not be checked (%s): without it nothing can bring the chip back. Provision DA in PROVISIONING first.", target, in.da.Source), nil
 	case !in.da.Provisioned:
@@ -353,10 +359,61 @@ func classifyState(in *planInput, f *Field, from, to uint32, refuse func(string,
 	if m := daMismatch(l, in.da, in.tzenAfter); m != "" {
 		return Brick, fmt.Sprintf("%s: once %s is active no debug authentication can succeed, so nothing can bring the chip back.", m, target), nil
 	}
-	if in.da.Method == targets.DAMethodUnknown && l.Line.TrustZone {
-		return Brick, fmt.Sprintf("DA data is provisioned but its method is not known; if it does not match TZEN=0x%02X (password needs 0xC3, certificate 0xB4) nothing can bring the chip back from %s. State the method to plan this as irreversible.", in.tzenAfter, target), nil
+	wb := in.wayBack
+	if in.da.Method == targets.DAMethodUnknown && l.Line.TrustZone && wb == nil {
+		return Brick, fmt.Sprintf("DA data is provisioned but its method is not known; if it does not match TZEN=0x%02X (password needs 0xC3, certificate 0xB4) nothing can bring the chip back from %s. Prove the way back (the credentials and the .obk file) to plan this as irreversible.", in.tzenAfter, target), nil
 	}
-	return Irreversible, fmt.Sprintf("only a DA full regression (%s) returns the chip to OPEN, erasing everything.", in.da.Method), nil
+	return classifyWayBack(wb, target, in.da.Method)
+}
+
+// WayBackProof is the outcome of checking, before a chip leaves
+// PROVISIONING, that it can be brought back: the .obk file provisioned, the
+// credentials the user will regress with, the chip's own answer (the
+// caller runs the checks; stprobe's bench runs probe/da's ProveWayBack).
+// Only a proof with no mismatch lets such a change be irreversible rather
+// than brick.
+type WayBackProof struct {
+	// Method is the DA method of the credentials ("password",
+	// "certificate").
+	Method string `json:"method,omitempty"`
+	// Checked lists what was checked, in plain words.
+	Checked []string `json:"checked,omitempty"`
+	// Mismatches are the reasons the way back is not proven; empty: proven.
+	Mismatches []WayBackMismatch `json:"mismatches,omitempty"`
+}
+
+// WayBackMismatch is one reason the way back is not proven, with the fix.
+type WayBackMismatch struct {
+	Check   string `json:"check"`
+	Problem string `json:"problem"`
+	Fix     string `json:"fix"`
+}
+
+// Proven reports whether the proof has no mismatch.
+func (w *WayBackProof) Proven() bool { return w.proven() }
+
+func (w *WayBackProof) proven() bool { return w != nil && len(w.Mismatches) == 0 }
+
+// classifyWayBack classifies leaving PROVISIONING for target once the DA
+// status allows it: brick without a proof of the way back or with any
+// mismatch in it, irreversible with a proof.
+func classifyWayBack(wb *WayBackProof, target string, method targets.DAMethod) (Risk, string, *Refusal) {
+	switch {
+	case wb == nil:
+		return Brick, fmt.Sprintf("DA data is provisioned (%s), but the way back is not proven: nothing shows that the credentials you hold open this chip once %s is active. Plan again with the credentials you will regress with and the .obk file provisioned (--password FILE or --key FILE --cert FILE, and --obk FILE).", method, target), nil
+	case len(wb.Mismatches) > 0:
+		var b strings.Builder
+		fmt.Fprintf(&b, "the way back is NOT proven, so once %s is active nothing may bring the chip back:", target)
+		for _, m := range wb.Mismatches {
+			fmt.Fprintf(&b, " %s (fix: %s);", m.Problem, m.Fix)
+		}
+		return Brick, strings.TrimSuffix(b.String(), ";") + ".", nil
+	}
+	m := wb.Method
+	if m == "" {
+		m = method.String()
+	}
+	return Irreversible, fmt.Sprintf("the way back is proven (%s credentials, the file provisioned and the chip agree): only a DA full regression returns the chip to OPEN, erasing everything.", m), nil
 }
 
 // PlanInput is what MakePlan needs besides the assignments.
@@ -366,6 +423,10 @@ type PlanInput struct {
 	UID    string
 	Before *Snapshot
 	DA     targets.DAStatus
+	// WayBack is the proof of the way back (nil: none given). A change
+	// that leaves PROVISIONING for a closed state is brick without a
+	// proof that has no mismatch.
+	WayBack *WayBackProof
 }
 
 // MakePlan checks the assignments against the chip's current option bytes
@@ -386,7 +447,7 @@ func MakePlan(in PlanInput, as []Assignment) (*Plan, error) {
 	}
 	cur := in.Before.Cur
 	after := l.Encode(cur, as)
-	pi := &planInput{l: l, cur: cur, after: after, da: in.DA}
+	pi := &planInput{l: l, cur: cur, after: after, da: in.DA, wayBack: in.WayBack}
 	pi.state, _ = get(l, cur, "PRODUCT_STATE")
 	pi.stateAfter, _ = get(l, after, "PRODUCT_STATE")
 	pi.tzen, _ = get(l, cur, "TZEN")
@@ -394,7 +455,7 @@ func MakePlan(in PlanInput, as []Assignment) (*Plan, error) {
 	pi.nsbootLock, _ = get(l, cur, "NSBOOT_LOCK")
 	pi.secLck, _ = get(l, cur, "SECBOOT_LOCK")
 
-	p := &Plan{DevID: l.DevID, LineName: l.LineName, UID: in.UID, Before: in.Before, After: after, DA: in.DA}
+	p := &Plan{DevID: l.DevID, LineName: l.LineName, UID: in.UID, Before: in.Before, After: after, DA: in.DA, WayBack: in.WayBack}
 	var refused []Refusal
 	for _, a := range as {
 		f := a.Field

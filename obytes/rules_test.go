@@ -42,6 +42,7 @@ var (
 	pwdDA  = targets.DAStatus{Checked: true, Provisioned: true, Method: targets.DAPassword, Source: "test"}
 	certDA = targets.DAStatus{Checked: true, Provisioned: true, Method: targets.DACertificate, Source: "test"}
 	anyDA  = targets.DAStatus{Checked: true, Provisioned: true, Method: targets.DAMethodUnknown, Source: "test"}
+	proven = &WayBackProof{Method: "password", Checked: []string{"test"}}
 )
 
 // The rules table: each row is one planned change on one chip, and the
@@ -109,6 +110,9 @@ func TestRulesTable(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			in := snapshotOf(t, c.dev, c.state, c.tzen)
 			in.DA = c.da
+			if c.da.Provisioned && c.da.Method != targets.DAMethodUnknown {
+				in.WayBack = &WayBackProof{Method: c.da.Method.String()} // the way back itself: TestWayBackTable
+			}
 			as, err := in.Layout.ParseAssignments(c.args)
 			if err != nil {
 				t.Fatal(err)
@@ -257,5 +261,66 @@ func TestPlanFromRules(t *testing.T) {
 		if q.fromRules() {
 			t.Errorf("%s edited: plan taken as fresh", name)
 		}
+	}
+}
+
+// The proof of the way back: leaving PROVISIONING for a closed state is
+// irreversible only with a proof that has no mismatch; without one, or
+// with any mismatch (named with its fix in the explanation), it is brick.
+func TestWayBackTable(t *testing.T) {
+	mismatch := &WayBackProof{Method: "password", Mismatches: []WayBackMismatch{
+		{Check: "obk-encryption", Problem: "the file asks for no encryption", Fix: "make the file again for this part"},
+		{Check: "credentials-match", Problem: "the password's SHA-256 is not the hash the file provisions", Fix: "give the password file made with this .obk file"},
+	}}
+	cases := []struct {
+		name  string
+		dev   uint16
+		tzen  uint32
+		da    targets.DAStatus
+		proof *WayBackProof
+		args  string
+		want  Risk
+		why   []string
+	}{
+		{"no proof", DevH52x, 0xC3, pwdDA, nil, "PRODUCT_STATE=0x72", Brick, []string{"not proven", "--obk FILE"}},
+		{"no proof tz", DevH52x, 0xC3, pwdDA, nil, "PRODUCT_STATE=0xC6", Brick, []string{"not proven"}},
+		{"no proof h503", DevH503, 0, pwdDA, nil, "PRODUCT_STATE=0x72", Brick, []string{"not proven"}},
+		{"mismatches", DevH52x, 0xC3, pwdDA, mismatch, "PRODUCT_STATE=0x72", Brick, []string{"NOT proven", "asks for no encryption (fix: make the file again", "SHA-256 is not the hash", "(fix: give the password file"}},
+		{"proven", DevH52x, 0xC3, pwdDA, proven, "PRODUCT_STATE=0x72", Irreversible, []string{"way back is proven (password"}},
+		{"proven, DA status unreadable", DevH52x, 0xC3, unkDA, proven, "PRODUCT_STATE=0x72", Irreversible, []string{"proven"}},
+		{"proven, DA status says none", DevH52x, 0xC3, noDA, proven, "PRODUCT_STATE=0x72", Brick, []string{"no DA data"}},
+		{"proven, method unknown", DevH56x, 0xB4, anyDA, &WayBackProof{Method: "certificate"}, "PRODUCT_STATE=0xC6", Irreversible, []string{"certificate"}},
+		{"proven but password with TZ on", DevH52x, 0xB4, pwdDA, proven, "PRODUCT_STATE=0xC6", Brick, []string{"TZEN=0xC3"}},
+		{"locked stays brick", DevH52x, 0xC3, pwdDA, proven, "PRODUCT_STATE=0x5C", Brick, []string{"permanent"}},
+		{"open to provisioning needs none", DevH52x, 0xC3, noDA, nil, "PRODUCT_STATE=0x17", Irreversible, []string{"full regression"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			state := uint32(0x17)
+			if c.args == "PRODUCT_STATE=0x17" {
+				state = 0xED
+			}
+			in := snapshotOf(t, c.dev, state, c.tzen)
+			in.DA, in.WayBack = c.da, c.proof
+			as, err := in.Layout.ParseAssignments([]string{c.args})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := MakePlan(in, as)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Risk != c.want || p.NeedsOverride != (c.want == Brick) {
+				t.Errorf("risk %v override %v, want %v: %s", p.Risk, p.NeedsOverride, c.want, p.Changes[0].Why)
+			}
+			for _, w := range c.why {
+				if !strings.Contains(p.Changes[0].Why, w) {
+					t.Errorf("explanation %q lacks %q", p.Changes[0].Why, w)
+				}
+			}
+			if p.WayBack != c.proof {
+				t.Errorf("plan carries proof %v, want %v", p.WayBack, c.proof)
+			}
+		})
 	}
 }

@@ -31,6 +31,7 @@ func TestDefaultStateDir(t *testing.T) {
 func TestPlanJSONRoundTrip(t *testing.T) {
 	in := snapshotOf(t, DevH56x, 0x17, 0xC3)
 	in.DA = certDA
+	in.WayBack = proven
 	as, _ := in.Layout.ParseAssignments([]string{"PRODUCT_STATE=0x72", "TZEN=0xB4"})
 	p, err := MakePlan(in, as)
 	if err != nil {
