@@ -45,6 +45,9 @@ func newOBRerun(g bench.Selector, f *obFlags) obRerun {
 			r.global = append(r.global, kv[0], shellQuote(kv[1]))
 		}
 	}
+	if g.Share {
+		r.global = append(r.global, "--share")
+	}
 	for _, kv := range [][2]string{{"--state-dir", f.stateDir}, {"--da-method", f.daMethod}} {
 		if kv[1] != "" {
 			r.flags = append(r.flags, kv[0], shellQuote(kv[1]))
