@@ -534,10 +534,11 @@ func (g *gatedProxy) set(closed bool) {
 	g.cond.Broadcast()
 }
 
-// Two applies to the same chip at once, each its own stprobe process (the
-// second shares the probe): the second is refused with ErrChipBusy's
-// message, writes nothing, and the first ends with the chip and the
-// records in agreement.
+// Two applies to the same chip at once, each its own stprobe process: the
+// second is refused — without --share because the probe is in use, with
+// --share by the chip's lock (ErrChipBusy's message) — and writes nothing;
+// the first ends with the chip and the records in agreement (the second's
+// reads through the shared probe may make it fail, never half-done).
 func TestTwoAppliesSameChip(t *testing.T) {
 	bin := buildStprobe(t)
 	sc, err := scenario.Lookup("h563-open")
@@ -556,9 +557,16 @@ func TestTwoAppliesSameChip(t *testing.T) {
 	}
 	// The first apply holds the chip's lock; hold its next request too.
 	proxy.set(true)
+	// Without --share the second run does not even open the probe.
+	noShare := exec.Command(bin, append(append([]string{"--server", b.addr, "--probe", b.serial, "ob", "apply"}, change...), "--confirm", p.Phrase, "--state-dir", dir)...)
+	noShare.Env = append(os.Environ(), obytes.StateDirEnv+"="+t.TempDir())
+	out, err := noShare.CombinedOutput()
+	if code := noShare.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), "already opened by another client") || !strings.Contains(string(out), "--share") {
+		t.Errorf("the second apply without --share: exit %d %v\n%s", code, err, out)
+	}
 	second := exec.Command(bin, append(append([]string{"--server", b.addr, "--probe", b.serial, "--share", "ob", "apply"}, change...), "--confirm", p.Phrase, "--state-dir", dir)...)
 	second.Env = append(os.Environ(), obytes.StateDirEnv+"="+t.TempDir())
-	out, err := second.CombinedOutput()
+	out, err = second.CombinedOutput()
 	proxy.set(false)
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), obytes.ErrChipBusy.Error()) || !strings.Contains(string(out), p.UID) {
@@ -569,10 +577,16 @@ func TestTwoAppliesSameChip(t *testing.T) {
 	}
 	code := first.wait(t, "first apply")
 	outcome := checkAfterChild(t, "first apply", b, p, dir, code, first.out.String())
-	t.Logf("second apply refused: %s", strings.TrimSpace(string(out)))
-	t.Logf("first apply: exit %d, %s\n%s", code, outcome, first.out)
+	t.Logf("second apply (--share): %s", lastLine(string(out)))
+	t.Logf("first apply: exit %d, %s: %s", code, outcome, lastLine(first.out.String()))
 	recs, _ := obytes.ReadAudit(dir)
 	if len(recs) != 1 {
 		t.Errorf("%d audit lines, want the first apply's only: %+v", len(recs), recs)
 	}
+}
+
+// lastLine is the last non-empty line of s.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }
