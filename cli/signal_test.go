@@ -449,40 +449,47 @@ func countLines(m map[string]int) string {
 	return strings.Join(lines, "\n")
 }
 
-// gatedProxy relays TCP connections to addr; while closed, what clients
-// send is held (not forwarded) until it opens again.
+// gatedProxy relays TCP connections to an stlink-server. While its gate is
+// closed, what the gated clients send is held, not forwarded (a stalled
+// network); a client that closes its connection meanwhile loses what was
+// held, and the server sees the close at once.
 type gatedProxy struct {
-	addr   string
+	addr string
+	// only, when not negative, gates the connection of that number only
+	// (0: the first); the others always pass.
+	only int
+	// holdClose: a gated client's close reaches the server only when the
+	// gate opens (the whole connection stalls, its end too).
+	holdClose bool
+
 	mu     sync.Mutex
-	cond   *sync.Cond
 	closed bool
 }
 
-func newGatedProxy(t *testing.T, to string) *gatedProxy {
+func newGatedProxy(t *testing.T, to string, only int) *gatedProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &gatedProxy{addr: ln.Addr().String()}
-	g.cond = sync.NewCond(&g.mu)
+	g := &gatedProxy{addr: ln.Addr().String(), only: only}
 	var wg sync.WaitGroup
 	var conns []net.Conn
 	var cmu sync.Mutex
 	t.Cleanup(func() {
 		ln.Close()
-		g.set(false)
 		cmu.Lock()
 		for _, c := range conns {
 			c.Close()
 		}
 		cmu.Unlock()
+		g.set(false)
 		wg.Wait()
 	})
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for {
+		for n := 0; ; n++ {
 			c, err := ln.Accept()
 			if err != nil {
 				return
@@ -495,43 +502,68 @@ func newGatedProxy(t *testing.T, to string) *gatedProxy {
 			cmu.Lock()
 			conns = append(conns, c, s)
 			cmu.Unlock()
+			gated := g.only < 0 || g.only == n
 			wg.Add(2)
-			go func() { defer wg.Done(); g.relay(s, c, true); s.Close() }()
+			go func() { defer wg.Done(); g.relay(s, c, gated); s.Close() }()
 			go func() { defer wg.Done(); _, _ = io.Copy(c, s); c.Close() }()
 		}
 	}()
 	return g
 }
 
-// relay copies from src to dst, holding each chunk while the gate is closed.
+// relay copies from src (the client) to dst (the server); a gated relay
+// holds what comes while the gate is closed, and drops it when the client
+// closes meanwhile (the caller then closes dst: the server sees the close).
 func (g *gatedProxy) relay(dst, src net.Conn, gated bool) {
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			if gated {
-				g.mu.Lock()
-				for g.closed {
-					g.cond.Wait()
-				}
-				g.mu.Unlock()
+	chunks := make(chan []byte, 64)
+	go func() {
+		defer close(chunks)
+		for {
+			buf := make([]byte, 64<<10)
+			n, err := src.Read(buf)
+			if n > 0 {
+				chunks <- buf[:n]
 			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
+			if err != nil {
 				return
 			}
 		}
-		if err != nil {
-			return
+	}()
+	for chunk := range chunks {
+		held := [][]byte{chunk}
+		for gated && g.isClosed() {
+			select {
+			case next, ok := <-chunks:
+				if !ok {
+					for g.holdClose && g.isClosed() {
+						time.Sleep(time.Millisecond)
+					}
+					return // the client went away: what was held is lost
+				}
+				held = append(held, next)
+			case <-time.After(time.Millisecond):
+			}
+		}
+		for _, c := range held {
+			if _, err := dst.Write(c); err != nil {
+				return
+			}
 		}
 	}
+}
+
+// isClosed reports whether the gate is closed.
+func (g *gatedProxy) isClosed() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.closed
 }
 
 // set closes (true) or opens (false) the gate.
 func (g *gatedProxy) set(closed bool) {
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	g.closed = closed
-	g.mu.Unlock()
-	g.cond.Broadcast()
 }
 
 // Two applies to the same chip at once, each its own stprobe process: the
@@ -550,7 +582,7 @@ func TestTwoAppliesSameChip(t *testing.T) {
 	dir := t.TempDir()
 	change := []string{"IWDG_STOP=0"}
 	p := planOver(t, b, dir, change)
-	proxy := newGatedProxy(t, b.addr)
+	proxy := newGatedProxy(t, b.addr, -1)
 	first := startApply(t, bin, append(append([]string{"--server", proxy.addr, "--probe", b.serial, "ob", "apply"}, change...), "--confirm", p.Phrase, "--state-dir", dir))
 	if !first.waitStep(t, "backup: saved") {
 		t.Fatalf("the first apply ended early:\n%s", first.out)
@@ -589,4 +621,49 @@ func TestTwoAppliesSameChip(t *testing.T) {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// knownBugsEnv, set to 1, runs the cases of known, reported bugs.
+const knownBugsEnv = "STPROBE_TEST_KNOWN_BUGS"
+
+// A stalled stlink-server connection while the change is being staged
+// (the connection's requests no longer reach the server): the request
+// times out and the transport is dead; the apply must reopen the probe
+// over a new connection, restore _PRG and set OPTLOCK, and say so.
+func TestStallWhileStagingCLI(t *testing.T) {
+	bin := buildStprobe(t)
+	for _, tt := range []struct{ share, holdClose bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		share := tt.share
+		label := fmt.Sprintf("stall after \"program:\", --share %v, close seen by the server only after the stall: %v", share, tt.holdClose)
+		t.Run(label, func(t *testing.T) {
+			if tt.holdClose && !share && os.Getenv(knownBugsEnv) == "" {
+				// The bench reopens with the user's Share: the server still
+				// counts the dead connection as a client, refuses the reopen
+				// (ErrProbeInUse), and the staged change stays armed (the
+				// records say "staged and NOT undone").
+				t.Skipf("known bug in bench.reopen (reopen refused while the server has not seen the dead connection close); run with %s=1", knownBugsEnv)
+			}
+			t.Parallel()
+			b := newSimBoard(t, "h533-open")
+			dir := t.TempDir()
+			change := []string{"PRODUCT_STATE=0x17"}
+			p := planOver(t, b, dir, change)
+			proxy := newGatedProxy(t, b.addr, 0) // the apply's first connection only
+			proxy.holdClose = tt.holdClose
+			args := []string{"--server", proxy.addr, "--probe", b.serial}
+			if share {
+				args = append(args, "--share")
+			}
+			args = append(append(append(args, "ob", "apply"), change...), "--confirm", p.Phrase, "--state-dir", dir)
+			c := startApply(t, bin, args)
+			if !c.waitStep(t, "program:") {
+				t.Fatalf("no program step:\n%s", c.out)
+			}
+			proxy.set(true)
+			code := c.wait(t, label)
+			proxy.set(false)
+			outcome := checkAfterChild(t, label, b, p, dir, code, c.out.String())
+			t.Logf("%s: exit %d, %s: %s", label, code, outcome, lastLine(c.out.String()))
+		})
+	}
 }
