@@ -95,7 +95,7 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	err := fang.Execute(ctx, root, opts...)
 	if a.logClose != nil {
 		if cerr := a.logClose(); cerr != nil && err == nil {
-			fmt.Fprintf(a.stderr, "stprobe: closing the log file: %v\n", cerr)
+			fmt.Fprintf(a.stderr, "stprobe: file: closing the log file %s: %v\n", a.logFile, cerr)
 			return ExitFailure
 		}
 	}
@@ -190,7 +190,7 @@ func (a *app) runConsole(c *cobra.Command, _ []string) error {
 		return c.Help()
 	}
 	ctx := c.Context()
-	b, notice, err := a.openBench(ctx)
+	b, notice, err := a.openBench(ctx, bench.Options{Log: a.log})
 	if err != nil {
 		return err
 	}
@@ -209,7 +209,7 @@ func (a *app) withBench(ctx context.Context, fn func(ctx context.Context, b *ben
 	if b == nil {
 		var notice string
 		var err error
-		b, notice, err = a.openBench(ctx)
+		b, notice, err = a.openBench(ctx, bench.Options{Log: a.log})
 		if err != nil {
 			return err
 		}
@@ -229,8 +229,8 @@ func (a *app) withBench(ctx context.Context, fn func(ctx context.Context, b *ben
 // openBench opens the bench the global selectors name. A probe another
 // client of the stlink-server is using is refused unless --share was given;
 // the error says so.
-func (a *app) openBench(ctx context.Context) (*bench.Bench, string, error) {
-	b, notice, err := bench.Open(ctx, a.sel, bench.Options{Log: a.log})
+func (a *app) openBench(ctx context.Context, o bench.Options) (*bench.Bench, string, error) {
+	b, notice, err := bench.Open(ctx, a.sel, o)
 	if errors.Is(err, probe.ErrProbeInUse) {
 		err = fmt.Errorf("%w; to use it anyway add --share (stprobe --server %s --share ...): the other tool's commands and ours then interleave, so stop it from writing while stprobe writes", err, a.sel.Server)
 	}
