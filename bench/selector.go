@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 
 	"github.com/stprobe/stprobe/probe"
@@ -24,9 +26,22 @@ type Selector struct {
 	Share bool
 }
 
-// Check rejects selectors that contradict each other or name no simulated
-// board, before anything is opened.
+// Check rejects selectors that contradict each other, a server address
+// that is not HOST:PORT, or a name of no simulated board, before anything
+// is opened.
 func (s Selector) Check() error {
+	if s.Server != "" {
+		host, port, err := net.SplitHostPort(s.Server)
+		if err != nil {
+			return fmt.Errorf("--server %q: want HOST:PORT, e.g. localhost:7184 (stlink-server's port is 7184): %v", s.Server, err)
+		}
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+			return fmt.Errorf("--server %q: port %q is not a number from 1 to 65535 (stlink-server's port is 7184)", s.Server, port)
+		}
+		if strings.ContainsAny(host, " /") {
+			return fmt.Errorf("--server %q: host %q is not a host name or an IP address", s.Server, host)
+		}
+	}
 	if s.Sim == "" {
 		return nil
 	}

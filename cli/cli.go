@@ -95,7 +95,7 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	err := fang.Execute(ctx, root, opts...)
 	if a.logClose != nil {
 		if cerr := a.logClose(); cerr != nil && err == nil {
-			fmt.Fprintf(a.stderr, "stprobe: closing the log file: %v\n", cerr)
+			fmt.Fprintf(a.stderr, "stprobe: file: closing the log file %s: %v\n", a.logFile, cerr)
 			return ExitFailure
 		}
 	}
@@ -118,6 +118,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.sel.Sim, "sim", "", "use the simulated bench SCENARIO (see: stprobe sim list)")
 	pf.StringVar(&a.sel.Server, "server", "", "reach probes through stlink-server at HOST:PORT")
 	pf.StringVar(&a.sel.Serial, "probe", "", "use the probe with this SERIAL")
+	pf.BoolVar(&a.sel.Share, "share", false, "open a probe another stlink-server client is using (their commands interleave with ours)")
 	pf.StringVar(&a.logLevel, "log-level", "warn", "log LEVEL: error, warn, info, debug or trace (every probe transfer, in hex)")
 	pf.StringVar(&a.logFile, "log-file", "", "write the log to FILE (appended) instead of stderr")
 	complete(root, "sim", scenario.Names()...)
@@ -160,7 +161,7 @@ func (a *app) before(c *cobra.Command, _ []string) error {
 	if a.logFile != "" {
 		f, err := os.OpenFile(a.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
-			return &globalError{fmt.Errorf("--log-file: %w", err)}
+			return &globalError{fmt.Errorf("file: --log-file: %w", err)}
 		}
 		out, a.logClose = f, f.Close
 	}
@@ -174,6 +175,9 @@ func (a *app) before(c *cobra.Command, _ []string) error {
 func (a *app) checkSelectors(c *cobra.Command) error {
 	sel := a.sel
 	if topName(c) == "list" {
+		if err := (bench.Selector{Server: sel.Server}).Check(); err != nil {
+			return err
+		}
 		sel.Server = ""
 	}
 	return sel.Check()
@@ -186,7 +190,7 @@ func (a *app) runConsole(c *cobra.Command, _ []string) error {
 		return c.Help()
 	}
 	ctx := c.Context()
-	b, notice, err := bench.Open(ctx, a.sel, bench.Options{Log: a.log})
+	b, notice, err := a.openBench(ctx, bench.Options{Log: a.log})
 	if err != nil {
 		return err
 	}
@@ -205,7 +209,7 @@ func (a *app) withBench(ctx context.Context, fn func(ctx context.Context, b *ben
 	if b == nil {
 		var notice string
 		var err error
-		b, notice, err = bench.Open(ctx, a.sel, bench.Options{Log: a.log})
+		b, notice, err = a.openBench(ctx, bench.Options{Log: a.log})
 		if err != nil {
 			return err
 		}
@@ -220,6 +224,17 @@ func (a *app) withBench(ctx context.Context, fn func(ctx context.Context, b *ben
 	}
 	defer b.Release(tok)
 	return fn(ctx, b, tok)
+}
+
+// openBench opens the bench the global selectors name. A probe another
+// client of the stlink-server is using is refused unless --share was given;
+// the error says so.
+func (a *app) openBench(ctx context.Context, o bench.Options) (*bench.Bench, string, error) {
+	b, notice, err := bench.Open(ctx, a.sel, o)
+	if errors.Is(err, probe.ErrProbeInUse) {
+		err = fmt.Errorf("%w; to use it anyway add --share (stprobe --server %s --share ...): the other tool's commands and ours then interleave, so stop it from writing while stprobe writes", err, a.sel.Server)
+	}
+	return b, notice, err
 }
 
 // userName is the name the lease (and so the audit log) gives the operator.

@@ -26,13 +26,13 @@ type obFlags struct {
 	overrideBrick bool
 	stateDir      string
 	daMethod      string
-	clear         bool
 	fromBackup    string
 	assignments   []string
 	// The proof of the way back: the credentials, the .obk file, the part.
 	wayBack daCreds
 	obk     string
 	part    string
+	journalFlags
 }
 
 // obRerun is how plan spells the apply command it suggests: the global
@@ -49,6 +49,9 @@ func newOBRerun(g bench.Selector, f *obFlags) obRerun {
 		if kv[1] != "" {
 			r.global = append(r.global, kv[0], shellQuote(kv[1]))
 		}
+	}
+	if g.Share {
+		r.global = append(r.global, "--share")
 	}
 	for _, kv := range [][2]string{{"--state-dir", f.stateDir}, {"--da-method", f.daMethod},
 		{"--password", f.wayBack.password}, {"--key", f.wayBack.key}, {"--cert", f.wayBack.cert}, {"--obk", f.obk}, {"--part", f.part}} {
@@ -94,7 +97,7 @@ func (a *app) obCommand() *cobra.Command {
 		{"read", "read [--json]", "option bytes, product state and TZEN first"},
 		{"plan FIELD=VALUE...", "plan (FIELD=VALUE... | --from-backup FILE) [--json] [--da-method password|certificate] [(--password FILE | --key FILE --cert FILE) --obk FILE [--part PART]]", "a change, diffed and risk-classified, with the apply command"},
 		{"apply FIELD=VALUE...", "apply (FIELD=VALUE... | --from-backup FILE) --confirm PHRASE [--override-brick] [--da-method password|certificate] [(--password FILE | --key FILE --cert FILE) --obk FILE [--part PART]]", "the guarded write: backup, program, verify, audit"},
-		{"journal", "journal [--clear]", "the write that was interrupted or failed, if any"},
+		{"journal", "journal [--clear | --discard] [--uid UID]", "every write that was interrupted or failed: list, clear, set aside"},
 	} {
 		c.AddCommand(a.obSubCommand(sub.use, sub.syn, sub.short))
 	}
@@ -125,7 +128,7 @@ func (a *app) obSubCommand(use, syn, short string) *cobra.Command {
 			fs.BoolVar(&f.overrideBrick, "override-brick", false, "allow a change that can never be undone and may leave the chip unreachable")
 		}
 	case "journal":
-		fs.BoolVar(&f.clear, "clear", false, "remove the pending-write record once the chip has been checked")
+		addJournalFlags(fs, &f.journalFlags)
 	}
 	c.RunE = func(c *cobra.Command, args []string) error {
 		f.assignments = args
@@ -140,7 +143,7 @@ func (a *app) obSubCommand(use, syn, short string) *cobra.Command {
 			f.stateDir = d
 		}
 		if sub == "journal" {
-			return obJournal(a.stdout, f)
+			return a.obJournal(c, f)
 		}
 		if err := checkApplyTarget(c.Context(), a.sel, sub, a.listUSB); err != nil {
 			return err
@@ -257,37 +260,8 @@ func checkApplyTarget(ctx context.Context, sel bench.Selector, sub string, listU
 	return fmt.Errorf("%s: ob apply does not fall back to the simulated bench; plug the probe in, or rehearse the change with --sim SCENARIO (see: stprobe sim list)", why)
 }
 
-// obJournal shows (and optionally clears) the pending-write journal.
-func obJournal(w io.Writer, f *obFlags) error {
-	j, err := obytes.CheckJournal(f.stateDir)
-	if err != nil {
-		return err
-	}
-	if j == nil {
-		fmt.Fprintln(w, "no interrupted option-byte write recorded")
-		return nil
-	}
-	fmt.Fprintln(w, "PENDING WRITE: "+j.String())
-	if len(j.Seen) > 0 {
-		fmt.Fprintf(w, "registers seen when it failed: %s\n", regList(j.Seen))
-	}
-	if f.clear {
-		if err := obytes.ClearJournal(f.stateDir); err != nil {
-			return err
-		}
-		fmt.Fprintln(w, "journal cleared")
-	}
-	return nil
-}
-
 // runOB runs one of read, plan and apply on an open bench.
 func (a *app) runOB(ctx context.Context, b *bench.Bench, tok bench.Token, sub string, f *obFlags) error {
-	j, jerr := obytes.CheckJournal(f.stateDir)
-	if jerr != nil {
-		fmt.Fprintf(a.stderr, "WARNING: %v\n", jerr)
-	} else if j != nil {
-		fmt.Fprintf(a.stderr, "WARNING: PENDING WRITE: %s\n  (see `stprobe ob journal`; clear it with `stprobe ob journal --clear` once checked)\n", j)
-	}
 	change := bench.Change{Assignments: f.assignments, FromBackup: f.fromBackup, DAMethod: f.daMethod}
 	wb, err := f.wayBackFiles()
 	if err != nil {
@@ -300,12 +274,19 @@ func (a *app) runOB(ctx context.Context, b *bench.Bench, tok bench.Token, sub st
 		if err != nil {
 			return err
 		}
-		return a.obRead(o, f, j)
+		return a.obRead(o, f, a.warnPending(f.stateDir, o.Chip.UIDString()))
 	case "plan":
 		pr, err := b.PlanOptionBytes(ctx, tok, change)
+		if pr != nil && pr.OptionBytes != nil && pr.OptionBytes.Chip != nil {
+			a.warnPending(f.stateDir, pr.OptionBytes.Chip.UIDString())
+		}
 		return inputMistake(a.obPlan(pr, err, f))
 	}
-	return inputMistake(a.obApply(ctx, b, tok, f, change))
+	err = a.obApply(ctx, b, tok, f, change)
+	if chip := b.Snapshot().Chip; chip != nil {
+		err = pendingHint(err, f.stateDir, chip.UIDString())
+	}
+	return inputMistake(err)
 }
 
 // inputMistake marks the errors that are mistakes in the FIELD=VALUE
@@ -331,6 +312,8 @@ type obReadJSON struct {
 	APEnabled    uint16             `json:"ap_enabled,omitempty"`
 	Error        string             `json:"error,omitempty"`
 	PendingWrite *obytes.Journal    `json:"pending_write,omitempty"`
+	// PendingOutcome is what the chip read now holds of the pending write.
+	PendingOutcome string `json:"pending_write_outcome,omitempty"`
 }
 
 // obRegJSON is one register in ob read --json.
@@ -354,6 +337,9 @@ func (a *app) obRead(o *bench.OptionBytes, f *obFlags, j *obytes.Journal) error 
 	} else {
 		out.ProductState, out.TZEN = o.Field("PRODUCT_STATE"), o.Field("TZEN")
 		out.DA = &o.DA
+		if j != nil {
+			out.PendingOutcome = j.OutcomeOn(o.Snap)
+		}
 		for _, r := range o.Layout.Registers {
 			out.Registers = append(out.Registers, obRegJSON{
 				Name: r.Name, Meaning: r.Meaning, Addr: obytes.FlashBase + r.Cur, Cur: o.Snap.Cur[r.Name], Prg: o.Snap.Prg[r.Name],
@@ -385,8 +371,12 @@ func (a *app) obRead(o *bench.OptionBytes, f *obFlags, j *obytes.Journal) error 
 	}
 	fmt.Fprintf(w, "chip:          %s\n", out.Chip)
 	fmt.Fprintf(w, "DA data:       %v\n", o.DA)
-	if j != nil && j.ChipUID == out.UID {
-		fmt.Fprintf(w, "PENDING WRITE: the interrupted write of %s is %s on this chip\n", strings.Join(j.Changes, " "), j.Outcome(o.Snap.Cur))
+	switch {
+	case j == nil:
+	case out.PendingOutcome == obytes.OutcomeArmed:
+		fmt.Fprintf(w, "PENDING WRITE: the interrupted write of %s is on this chip: %s\n", strings.Join(j.Changes, " "), out.PendingOutcome)
+	default:
+		fmt.Fprintf(w, "PENDING WRITE: the interrupted write of %s is %s on this chip\n", strings.Join(j.Changes, " "), out.PendingOutcome)
 	}
 	for _, r := range out.Registers {
 		fmt.Fprintf(w, "\n%-9s CUR 0x%08X  PRG 0x%08X  @0x%08X  %s\n", r.Name, r.Cur, r.Prg, r.Addr, r.Meaning)

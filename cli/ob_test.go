@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -93,7 +92,8 @@ func beforeOPTSTRT(t *testing.T, name string, args ...string) int {
 	dir := t.TempDir()
 	first := 0
 	twin := simBench(t, name, func(n int, _ *logrus.Entry) {
-		if _, err := os.Stat(filepath.Join(dir, obytes.JournalFile)); err == nil && first == 0 {
+		// The journal says "started" just before OPTSTRT is written.
+		if es, _ := obytes.ListJournals(dir); len(es) > 0 && es[0].Journal != nil && es[0].Journal.State == obytes.OutcomeStarted && first == 0 {
 			first = n
 		}
 	})

@@ -25,6 +25,10 @@ const (
 	sweepMarkdown
 )
 
+// minCellTimeout is the shortest --cell-timeout: one USB round trip to a
+// probe takes about a millisecond, so a shorter timeout fails every cell.
+const minCellTimeout = time.Millisecond
+
 // sweepCommand is `stprobe sweep`: every connect mode × access port × SWD
 // frequency, the connection matrix and what its pattern means.
 func (a *app) sweepCommand() *cobra.Command {
@@ -74,8 +78,8 @@ func (a *app) sweepCommand() *cobra.Command {
 		switch {
 		case nFormats > 1:
 			err = errors.New("choose one of --json, --csv and --md")
-		case cellTimeout <= 0:
-			err = fmt.Errorf("cell timeout %v: want a positive duration", cellTimeout)
+		case cellTimeout < minCellTimeout:
+			err = fmt.Errorf("--cell-timeout %v is shorter than one USB round trip to the probe (about 1 ms): every cell would time out, whatever the board does; give %v or more (default %v)", cellTimeout, minCellTimeout, sweep.DefaultCellTimeout)
 		}
 		if err == nil {
 			plan.Modes, err = sweep.ParseModes(modesFlag)
