@@ -181,8 +181,10 @@ func (b *Bench) reopen(ctx context.Context) (*probe.Link, error) {
 	case b.sim != nil:
 		t = b.sim // in-process: the same simulated probe, a new link
 	case b.sel.Server != "":
-		_ = b.link.Close() // the server must see the old client go before the probe is free
-		t, _, err = probe.OpenServerWith(ctx, b.sel.Server, b.state.Probe.Serial, probe.ServerOpenOptions{Share: b.sel.Share})
+		// the server may not have seen our dead connection go yet, so it
+		// may still count this probe as used — by us: share it
+		_ = b.link.Close()
+		t, _, err = probe.OpenServerWith(ctx, b.sel.Server, b.state.Probe.Serial, probe.ServerOpenOptions{Share: true})
 	default:
 		_ = b.link.Close()
 		t, _, err = probe.OpenUSB(ctx, b.state.Probe.Serial)

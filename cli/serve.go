@@ -72,7 +72,7 @@ func (a *app) serveCommand() *cobra.Command {
 			o.HostKey = filepath.Join(dir, "host_ed25519")
 		}
 		ctx := c.Context()
-		b, notice, err := bench.Open(ctx, a.sel, bench.Options{Log: a.log, LeaseIdle: leaseIdle})
+		b, notice, err := a.openBench(ctx, bench.Options{Log: a.log, LeaseIdle: leaseIdle})
 		if err != nil {
 			return err
 		}

@@ -391,7 +391,7 @@ func (x *executor) recheck() error {
 		}
 		as = append(as, Assignment{Field: f, Value: c.To.Raw})
 	}
-	again, err := MakePlan(PlanInput{Layout: x.l, UID: x.p.UID, Before: x.p.Before, DA: x.p.DA}, as)
+	again, err := MakePlan(PlanInput{Layout: x.l, UID: x.p.UID, Before: x.p.Before, DA: x.p.DA, WayBack: x.p.WayBack}, as)
 	if err != nil {
 		return err
 	}

@@ -278,10 +278,16 @@ func OpenServerWith(ctx context.Context, addr, serial string, o ServerOpenOption
 			break
 		}
 	}
+	if pick == nil && serial == "" && o.Share && len(devs) > 0 {
+		pick = &devs[0] // every probe is in use; sharing takes the first
+	}
 	if pick == nil {
 		s.c.Close()
+		if serial == "" && len(devs) > 0 {
+			return nil, Info{}, fmt.Errorf("stlink-server at %s: %w: all %d ST-LINKs listed are used by other clients (close the other tool, or share one with --share)", addrOrDefault(addr), ErrProbeInUse, len(devs))
+		}
 		if serial == "" {
-			return nil, Info{}, fmt.Errorf("stlink-server at %s: no free ST-LINK (%d listed): plug one in or close the tool using it", addrOrDefault(addr), len(devs))
+			return nil, Info{}, fmt.Errorf("stlink-server at %s: no ST-LINK listed: plug one in", addrOrDefault(addr))
 		}
 		return nil, Info{}, fmt.Errorf("stlink-server at %s: no ST-LINK with serial %s", addrOrDefault(addr), serial)
 	}
