@@ -32,6 +32,10 @@ type Config struct {
 	// the caller holds; `stprobe` with no sub-command starts it. Nil: no
 	// console is built in, and `stprobe` alone prints the help.
 	Console func(ctx context.Context, b *bench.Bench, who bench.Holder, stdin io.Reader, stdout io.Writer) error
+	// Choose asks the user which probe the console opens (USB probes, an
+	// stlink-server address, the simulated boards); `stprobe --choose`
+	// and several ST-LINKs on USB start it. Nil: no chooser.
+	Choose func(ctx context.Context) (bench.Selector, error)
 	// Serve serves the console over SSH on an open bench until ctx ends;
 	// `stprobe serve` starts it. Nil: no SSH server is built in. Both are
 	// filled by the entry point, so that this package imports neither the
@@ -61,6 +65,7 @@ type app struct {
 	stdout, stderr io.Writer
 
 	sel      bench.Selector
+	choose   bool
 	logLevel string
 	logFile  string
 	log      *logrus.Logger
@@ -121,6 +126,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.BoolVar(&a.sel.Share, "share", false, "open a probe another stlink-server client is using (their commands interleave with ours)")
 	pf.StringVar(&a.logLevel, "log-level", "warn", "log LEVEL: error, warn, info, debug or trace (every probe transfer, in hex)")
 	pf.StringVar(&a.logFile, "log-file", "", "write the log to FILE (appended) instead of stderr")
+	root.Flags().BoolVar(&a.choose, "choose", false, "the console: choose the probe from a list (USB probes, an stlink-server, the simulated boards)")
 	complete(root, "sim", scenario.Names()...)
 	complete(root, "log-level", "error", "warn", "info", "debug", "trace")
 	root.AddCommand(a.infoCommand(), a.listCommand(), a.simCommand(), a.obCommand(), a.sweepCommand(), a.daCommand(), a.bootCommand(), a.memCommand(), a.serveCommand())
@@ -190,14 +196,30 @@ func (a *app) runConsole(c *cobra.Command, _ []string) error {
 		return c.Help()
 	}
 	ctx := c.Context()
+	if !a.sel.Chosen() && a.cfg.Choose != nil {
+		usb, _ := probe.ListUSB(ctx)
+		if a.choose || len(usb) > 1 {
+			sel, err := a.cfg.Choose(ctx)
+			if err != nil {
+				return err
+			}
+			a.sel = sel
+		}
+	}
+	// the log goes to the console's log pane, and to --log-file if given:
+	// never onto the screen
+	if a.logFile == "" {
+		a.log.SetOutput(io.Discard)
+	}
+	if !c.Flags().Changed("log-level") {
+		a.log.SetLevel(logrus.InfoLevel)
+	}
 	b, notice, err := a.openBench(ctx, bench.Options{Log: a.log})
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	if notice != "" {
-		fmt.Fprintf(a.stderr, "stprobe: %s\n", notice)
-	}
+	_ = notice // the console shows the bench's notice itself
 	// the console takes the lease itself, and shows who holds it
 	return a.cfg.Console(ctx, b, bench.Holder{Name: a.userName(), Session: "console"}, a.stdin, a.stdout)
 }

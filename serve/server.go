@@ -26,9 +26,10 @@ import (
 	"github.com/stprobe/stprobe/bench"
 )
 
-// Console makes the console model of one session: b is the shared bench, who
-// the session's user, observer true when the session may only watch.
-type Console func(b *bench.Bench, who bench.Holder, observer bool) tea.Model
+// Console makes the console model of one session: ctx ends with the
+// session, b is the shared bench, who the session's user, observer true when
+// the session may only watch, env the client's environment (TERM, NO_COLOR).
+type Console func(ctx context.Context, b *bench.Bench, who bench.Holder, observer bool, env []string) tea.Model
 
 // Config is how the server runs.
 type Config struct {
@@ -205,7 +206,7 @@ func (s *Server) console(sess ssh.Session) (tea.Model, []tea.ProgramOption) {
 		<-sess.Context().Done()
 		s.log.WithFields(logrus.Fields{"user": who.Name, "remote": sess.RemoteAddr().String()}).Info("session ended")
 	}()
-	return s.cfg.Console(s.cfg.Bench, who, role == RoleObserver), []tea.ProgramOption{tea.WithoutSignalHandler()}
+	return s.cfg.Console(sess.Context(), s.cfg.Bench, who, role == RoleObserver, sess.Environ()), []tea.ProgramOption{tea.WithoutSignalHandler()}
 }
 
 // Serve listens and serves until ctx is done, then shuts down: it closes
