@@ -117,7 +117,9 @@ func startServer(t *testing.T, authorized []string, cfg Config, console Console)
 	}
 	cfg.AuthorizedKeys, cfg.HostKey, cfg.Bench, cfg.Log = ak, filepath.Join(dir, "host", "ed25519"), b, lg
 	if console == nil {
-		console = func(_ context.Context, _ *bench.Bench, who bench.Holder, observer bool, _ []string) tea.Model { return stubConsole{who, observer} }
+		console = func(_ context.Context, _ *bench.Bench, who bench.Holder, observer bool, _ []string) tea.Model {
+			return stubConsole{who, observer}
+		}
 	}
 	cfg.Console = console
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
