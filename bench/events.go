@@ -94,6 +94,13 @@ type LeaseChanged struct {
 	Reason string
 }
 
+// LeaseAsked says a session asks the holder to hand the lease over.
+type LeaseAsked struct {
+	EventMeta
+	Asker  Holder
+	Holder Holder // who holds it now
+}
+
 // LogEntry is one entry of the bench's log.
 type LogEntry struct {
 	EventMeta

@@ -105,6 +105,25 @@ func (b *Bench) HandOver(t Token, to Holder) (Token, error) {
 	return b.grantLocked(to, "handed over by "+from.String()), nil
 }
 
+// AskLease asks the holder to hand the lease over to who: a LeaseAsked
+// event for the holder's session to show. With nobody holding it, it says
+// so (take it with Acquire).
+func (b *Bench) AskLease(who Holder) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.expireLocked()
+	if b.lease == nil {
+		return &LeaseError{Reason: "nobody to ask"}
+	}
+	if b.lease.holder == who {
+		return nil
+	}
+	h := b.lease.holder
+	b.publishLocked(func(m EventMeta) Event { return LeaseAsked{EventMeta: m, Asker: who, Holder: h} })
+	b.log.WithFields(map[string]any{"asker": who.String(), "holder": h.String()}).Info("lease asked for")
+	return nil
+}
+
 // Touch keeps the lease of t alive, as a job does.
 func (b *Bench) Touch(t Token) error {
 	b.mu.Lock()

@@ -8,6 +8,7 @@ type keyMap struct {
 	Pane       [4]key.Binding
 	Help       key.Binding
 	Lease      key.Binding
+	HandOver   key.Binding
 	Cancel     key.Binding
 	Quit       key.Binding
 	ForceQuit  key.Binding
@@ -19,6 +20,7 @@ func newKeyMap() keyMap {
 		Prev:      key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Lease:     key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "take / ask for / release the probe")),
+		HandOver:  key.NewBinding(key.WithKeys("H"), key.WithHelp("H", "hand the probe to who asked")),
 		Cancel:    key.NewBinding(key.WithKeys("ctrl+x"), key.WithHelp("ctrl+x", "cancel the job")),
 		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
@@ -34,7 +36,7 @@ func newKeyMap() keyMap {
 func (k keyMap) global() []key.Binding {
 	return []key.Binding{k.Next, k.Prev,
 		key.NewBinding(key.WithKeys("1", "2", "3", "4"), key.WithHelp("1-4", "go to pane")),
-		k.Lease, k.Cancel, k.Help, k.Quit}
+		k.Lease, k.HandOver, k.Cancel, k.Help, k.Quit}
 }
 
 // helpKeys adapts bindings to the help bubble: the short help is the

@@ -67,6 +67,7 @@ type Model struct {
 	showHelp bool
 	spin     spinner.Model
 	spinning bool
+	asker    *bench.Holder // the session that last asked this one for the probe
 
 	status    string
 	statusErr bool
@@ -336,6 +337,22 @@ func (m *Model) events(evs eventsMsg) tea.Cmd {
 			if tok := m.c.Token(); tok != "" && (e.State.Lease == nil || e.State.Lease.Holder != m.c.Holder) {
 				m.c.SetToken("") // the lease lapsed or was handed over
 			}
+			if l := e.State.Lease; l != nil && l.Holder == m.c.Holder && m.c.Token() == "" && !m.c.ReadOnly {
+				// handed over to this session: take the token that goes with it
+				if tok, err := m.c.Bench.Acquire(m.c.Holder); err == nil {
+					m.c.SetToken(tok)
+					cmds = append(cmds, m.setStatus("the probe was handed to you", false))
+				}
+			}
+			if l := e.State.Lease; l == nil || l.Holder != m.c.Holder {
+				m.asker = nil
+			}
+		case bench.LeaseAsked:
+			if m.c.HasLease() && e.Holder == m.c.Holder {
+				asker := e.Asker
+				m.asker = &asker
+				cmds = append(cmds, m.setStatus(fmt.Sprintf("%s asks for the probe: press %s to hand it over", asker.Name, m.keys.HandOver.Help().Key), false))
+			}
 		case bench.Dropped: // this session fell behind: take the whole state again
 			m.c.SetSnapshot(m.c.Bench.Snapshot())
 		case bench.Notice:
@@ -451,6 +468,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.cancelJob()
 	case key.Matches(msg, m.keys.Lease):
 		return m.lease()
+	case key.Matches(msg, m.keys.HandOver):
+		return m.handOver()
 	}
 	for i, b := range m.keys.Pane {
 		if key.Matches(msg, b) && i < len(m.panes) {
@@ -506,11 +525,33 @@ func (m *Model) lease() tea.Cmd {
 		}
 		return m.setStatus("you hold the probe", false)
 	case errors.As(err, &le) && le.Holder != nil:
-		c.Bench.Notify(fmt.Sprintf("%s asks for the probe (hand it over, or release it with %s)", c.Holder.Name, common.TakeKey))
+		if err := c.Bench.AskLease(c.Holder); err != nil {
+			return m.setStatus(err.Error(), true)
+		}
 		return m.setStatus("asked "+le.Holder.Name+" for the probe", false)
 	default:
 		return m.setStatus(err.Error(), true)
 	}
+}
+
+// handOver passes the probe to the session that last asked for it.
+func (m *Model) handOver() tea.Cmd {
+	c := m.c
+	switch {
+	case !c.HasLease():
+		return m.setStatus("this session does not hold the probe", true)
+	case m.asker == nil:
+		return m.setStatus("nobody has asked for the probe", true)
+	case c.Busy() != "":
+		return m.setStatus("a "+c.Busy()+" job is running: cancel it (ctrl+x) before handing the probe over", true)
+	}
+	to := *m.asker
+	if _, err := c.Bench.HandOver(c.Token(), to); err != nil {
+		return m.setStatus(err.Error(), true)
+	}
+	c.SetToken("")
+	m.asker = nil
+	return m.setStatus("handed the probe to "+to.Name, false)
 }
 
 // click selects a tab, or hands the click to the focused pane.

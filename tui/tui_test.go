@@ -342,3 +342,35 @@ func TestSessionEndReleasesLease(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestLeaseHandOver(t *testing.T) {
+	b := tuitest.Open(t, tuitest.Seed)
+	alice := console(t, b, "alice", 80, 24, Options{})
+	bob := console(t, b, "bob", 80, 24, Options{})
+	pump(alice)
+	press(alice, "H")
+	if !alice.statusErr || !strings.Contains(alice.status, "nobody has asked") {
+		t.Errorf("hand-over before anyone asked: %q", alice.status)
+	}
+	press(bob, "L") // ask
+	pump(alice)
+	if !strings.Contains(alice.status, "bob asks for the probe: press H") {
+		t.Fatalf("alice was not told bob asks: %q", alice.status)
+	}
+	press(alice, "H")
+	pump(bob)
+	pump(alice)
+	if alice.c.HasLease() || !bob.c.HasLease() || bob.c.Token() == "" {
+		t.Fatalf("after the hand-over: alice holds %v, bob holds %v (token %q)", alice.c.HasLease(), bob.c.HasLease(), bob.c.Token())
+	}
+	if !strings.Contains(bob.status, "handed to you") {
+		t.Errorf("bob's status: %q", bob.status)
+	}
+	press(bob, "s") // bob's sweep runs now
+	if bob.statusErr {
+		t.Errorf("bob's sweep after the hand-over: %q", bob.status)
+	}
+	if s := b.Snapshot(); s.Matrix == nil {
+		t.Errorf("bob's sweep did not run")
+	}
+}
