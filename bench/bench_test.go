@@ -13,6 +13,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/boot"
 	"github.com/stprobe/stprobe/probe/sweep"
@@ -484,5 +485,34 @@ func TestApplyReopensADeadLink(t *testing.T) {
 	}
 	if _, err := b.ReadOptionBytes(ctx, tok, OBRequest{}); err != nil {
 		t.Errorf("a job on the reopened link: %v", err)
+	}
+}
+
+func TestAuditNamesTheLeaseHolderAndKey(t *testing.T) {
+	b, _, err := Open(context.Background(), Selector{Sim: "h563-open"}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	who := Holder{Name: "alice", Session: "ssh 127.0.0.1:5555", Fingerprint: "SHA256:abcdef"}
+	tok, err := b.Acquire(who)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, dir := context.Background(), t.TempDir()
+	pr, err := b.PlanOptionBytes(ctx, tok, Change{Assignments: []string{"NSBOOTADD=0x080100"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.ApplyOptionBytes(ctx, tok, ApplyRequest{Change: Change{Assignments: []string{"NSBOOTADD=0x080100"}}, Confirm: pr.Plan.Phrase, StateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := obytes.ReadAudit(dir)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("audit: %v, %d records", err, len(recs))
+	}
+	if u := recs[0].User; !strings.Contains(u, "alice") || !strings.Contains(u, "SHA256:abcdef") {
+		t.Errorf("audit user %q does not name the holder and the key", u)
 	}
 }

@@ -23,7 +23,7 @@ import (
 )
 
 // needTool skips when name is missing, except in CI where it fails.
-func needTool(t *testing.T, name string) string {
+func needTool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
@@ -97,7 +97,7 @@ func (ts *testServer) logText() string {
 	return ts.log.String()
 }
 
-func startServer(t *testing.T, authorized []string, cfg Config, console Console) *testServer {
+func startServer(t testing.TB, authorized []string, cfg Config, console Console) *testServer {
 	t.Helper()
 	needTool(t, "ssh")
 	dir := t.TempDir()
