@@ -23,6 +23,7 @@ test: deps-test lint
 # clock: modelled time, USB transfers, their ratio and wall-clock time.
 bench: deps-test build
 	GO="$(GO)" scripts/bench.sh
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./bench ./serve ./tui/...
 
 # gofmt, go vet and staticcheck must all be clean.
 lint:
