@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 )
@@ -253,5 +254,52 @@ func ReadAudit(dir string) ([]AuditRecord, error) {
 		}
 		out = append(out, r)
 	}
+	return out, nil
+}
+
+// BackupFile is one backup found in a state directory: read whole, or with
+// the error that kept it from being read.
+type BackupFile struct {
+	Path   string
+	Backup *Backup // nil when Err is set
+	Err    error
+}
+
+// ListBackups lists the backups of the chip with the given UID and DEV_ID in
+// the state directory dir, newest first; a damaged backup whose file name
+// carries the UID is listed with its error. A directory without backups
+// gives an empty list.
+func ListBackups(dir, uid string, devID uint16) ([]BackupFile, error) {
+	bdir := filepath.Join(dir, backupsDir)
+	ents, err := os.ReadDir(bdir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("file: listing backups: %w", err)
+	}
+	var out []BackupFile
+	for _, e := range ents {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		p := filepath.Join(bdir, e.Name())
+		b, err := ReadBackup(p)
+		switch {
+		case err != nil:
+			if strings.Contains(e.Name(), uid) {
+				out = append(out, BackupFile{Path: p, Err: err})
+			}
+		case b.UID == uid && b.DevID == devID && b.Snapshot != nil:
+			out = append(out, BackupFile{Path: p, Backup: b})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		bi, bj := out[i].Backup, out[j].Backup
+		if bi == nil || bj == nil {
+			return bj == nil && bi != nil
+		}
+		return bi.Time.After(bj.Time)
+	})
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stprobe/stprobe/targets"
 )
@@ -109,5 +110,38 @@ func TestJournalOutcome(t *testing.T) {
 		if got := j.Outcome(c.cur); got != c.want {
 			t.Errorf("Outcome(%v) = %q, want %q", c.cur, got, c.want)
 		}
+	}
+}
+
+func TestListBackups(t *testing.T) {
+	dir := t.TempDir()
+	if got, err := ListBackups(dir, "UID", DevH56x); err != nil || len(got) != 0 {
+		t.Fatalf("empty state dir: %v, %v", got, err)
+	}
+	l, err := ForDevID(DevH56x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := snapshotOf(t, DevH56x, 0xED, 0xC3).Before
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	older, err := WriteBackup(dir, l, "AAAA", snap, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer, err := WriteBackup(dir, l, "AAAA", snap, t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WriteBackup(dir, l, "BBBB", snap, t0); err != nil {
+		t.Fatal(err)
+	}
+	damaged := filepath.Join(dir, "backups", "ob-AAAA-broken.json")
+	os.WriteFile(damaged, []byte("{"), 0o600)
+	got, err := ListBackups(dir, "AAAA", DevH56x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].Path != newer || got[1].Path != older || got[2].Path != damaged || got[2].Err == nil {
+		t.Errorf("ListBackups: %+v", got)
 	}
 }
