@@ -283,6 +283,7 @@ func (b *Bench) apply(ctx context.Context, r ApplyRequest, who string) (*ApplyRe
 		User: who, ProbeSerial: b.Snapshot().Probe.Serial,
 		Reconnect: b.reconnectAP1,
 		Reopen:    b.reopenAP1,
+		Now:       b.now,
 		Events: func(e obytes.Event) {
 			b.publish(func(m EventMeta) Event { return ApplyStep{EventMeta: m, Step: e} })
 		},
