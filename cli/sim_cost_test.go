@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -14,24 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/internal/peertest"
 	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/probe/sim/usbrelay"
 )
-
-// needTool returns the path of a peer tool; a missing one skips the test,
-// or fails it under CI=true.
-func needTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("peer test needs %s (Debian package %s): %v", name, pkg, err)
-	}
-	t.Skipf("peer test needs %s (Debian package %s): %v", name, pkg, err)
-	return ""
-}
 
 // startSimServe runs `stprobe [global...] sim serve --listen 127.0.0.1:0
 // extra...` and returns its address; stop ends it and returns its exit
@@ -77,7 +64,7 @@ func startSimServe(t *testing.T, global []string, extra ...string) (addr string,
 // the log with its commands, transfers and modelled time, and one summary
 // line on stderr.
 func TestSimServeCostLogOpenOCD(t *testing.T) {
-	openocd := needTool(t, "openocd", "openocd")
+	openocd := peertest.Need(t, "openocd", "openocd")
 	logPath := filepath.Join(t.TempDir(), "cost.jsonl")
 	addr, stop := startSimServe(t, []string{"--sim", "h533-open"}, "--cost-log", logPath)
 	_, port, _ := net.SplitHostPort(addr)
@@ -154,12 +141,9 @@ func TestSimCostLogUnwritable(t *testing.T) {
 // st-info through `sim usb-relay --cost-log` is one session of the relay.
 func TestSimUSBRelayCostLog(t *testing.T) {
 	if err := usbrelay.Available(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("cannot simulate USB probes: %v", err)
-		}
-		t.Skipf("cannot simulate USB probes: %v", err)
+		peertest.Missing(t, fmt.Sprintf("cannot simulate USB probes: %v", err))
 	}
-	needTool(t, "st-info", "stlink-tools")
+	peertest.Need(t, "st-info", "stlink-tools")
 	logPath := filepath.Join(t.TempDir(), "cost.jsonl")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/internal/peertest"
 	"github.com/stprobe/stprobe/tui"
 )
 
@@ -30,7 +31,7 @@ type tmuxTerm struct {
 
 func (ts *testServer) tmux(t *testing.T, key, user string) *tmuxTerm {
 	t.Helper()
-	needTool(t, "tmux")
+	peertest.Need(t, "tmux", "tmux")
 	tt := &tmuxTerm{t: t, socket: "stprobe-serve-test-" + fmt.Sprint(os.Getpid()), name: user}
 	args := append([]string{"-L", tt.socket, "new-session", "-d", "-s", user, "-x", "100", "-y", "30",
 		"env", "TERM=xterm-256color", "ssh"}, ts.sshArgs(key, "-tt", user+"@127.0.0.1")...)

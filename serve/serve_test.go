@@ -20,20 +20,8 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/internal/peertest"
 )
-
-// needTool skips when name is missing, except in CI where it fails.
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI (Debian package openssh-client): %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
 
 // testKey makes an ed25519 key pair in dir and returns the private key path.
 func testKey(t *testing.T, dir, name string) string {
@@ -99,7 +87,7 @@ func (ts *testServer) logText() string {
 
 func startServer(t testing.TB, authorized []string, cfg Config, console Console) *testServer {
 	t.Helper()
-	needTool(t, "ssh")
+	peertest.Need(t, "ssh", "openssh-client")
 	dir := t.TempDir()
 	ts := &testServer{dir: dir, log: &bytes.Buffer{}, logMu: &sync.Mutex{}}
 	lg := logrus.New()

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/internal/peertest"
 	"github.com/stprobe/stprobe/probe/adi"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets/chipsim"
@@ -39,7 +40,7 @@ func runOpenOCDWith(t *testing.T, probes []*Probe, iface []string, target string
 // runOpenOCDCost is runOpenOCDWith with the server accounting as opts asks.
 func runOpenOCDCost(t *testing.T, probes []*Probe, opts CostOptions, iface []string, target string, cmds ...string) string {
 	t.Helper()
-	openocd := needPeer(t, "openocd", "openocd")
+	openocd := peertest.Need(t, "openocd", "openocd")
 	cfg, err := filepath.Abs(target)
 	if err != nil {
 		t.Fatal(err)

@@ -5,13 +5,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/internal/peertest"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 )
@@ -19,21 +19,6 @@ import (
 // projectOpenOCDConfig is the repository's OpenOCD configuration for an
 // STM32H5 (AP0 debug APB, Cortex-M33 on AP1).
 const projectOpenOCDConfig = "../../testdata/stm32h5-openocd.cfg"
-
-// needPeer returns the path of a peer tool, skipping the test when it is
-// missing, unless CI is "true": then a missing peer fails the test.
-func needPeer(t *testing.T, name, pkg string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("peer test needs %s (Debian package %s): %v", name, pkg, err)
-	}
-	t.Skipf("peer test needs %s (Debian package %s): %v", name, pkg, err)
-	return ""
-}
 
 // newH5Probe returns an ST-LINK/V3 wired to a simulated STM32H5.
 func newH5Probe(t *testing.T, cfg stm32h5.Config) (*Probe, *stm32h5.Model) {
@@ -144,8 +129,8 @@ func TestOpenOCDResetHaltLoadsVectors(t *testing.T) {
 // core executes no code, so neither fires: the model records that the
 // debugger armed an FPB and a DWT comparator.
 func TestGDBHardwareBreakAndWatch(t *testing.T) {
-	gdb := needPeer(t, "gdb-multiarch", "gdb-multiarch")
-	openocd := needPeer(t, "openocd", "openocd")
+	gdb := peertest.Need(t, "gdb-multiarch", "gdb-multiarch")
+	openocd := peertest.Need(t, "openocd", "openocd")
 	p, m := newH5Probe(t, stm32h5.Config{Line: stm32h5.LineH563, NRSTWired: true})
 	if err := m.LoadFlash(0x08000000, vectorTable(0x20004000, 0x080001C5)); err != nil {
 		t.Fatal(err)

@@ -5,13 +5,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
+	"fmt"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/internal/peertest"
 	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/probe/sim/usbrelay"
 )
@@ -47,10 +48,7 @@ func needPeers(t *testing.T, tools ...string) {
 	if missing == nil {
 		return
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("peer test: %v", missing)
-	}
-	t.Skipf("peer test: %v", missing)
+	peertest.Missing(t, fmt.Sprintf("peer test: %v", missing))
 }
 
 // OpenOCD through the USB relay with a cost log: one JSON line for the

@@ -2,12 +2,12 @@ package usbrelay_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/internal/peertest"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/probe/sim/usbrelay"
@@ -15,27 +15,13 @@ import (
 	"github.com/stprobe/stprobe/targets/stm32h5"
 )
 
-// needPeer skips (or, with CI=true, fails) when a peer tool is missing.
-func needPeer(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed and CI=true: %v", name, err)
-		}
-		t.Skipf("%s is not installed: %v", name, err)
-	}
-}
-
 // TestDFUUtilListsSimulatedROM runs an unmodified dfu-util -l against the
 // simulated H5 ROM DFU: it must find 0483:df11 with one line per memory
 // alternate setting, named by the simulator's layout strings.
 func TestDFUUtilListsSimulatedROM(t *testing.T) {
-	needPeer(t, "dfu-util")
+	peertest.Need(t, "dfu-util", "dfu-util")
 	if err := usbrelay.Available(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("umockdev relay unavailable and CI=true: %v", err)
-		}
-		t.Skipf("cannot simulate USB: %v", err)
+		peertest.Missing(t, fmt.Sprintf("cannot simulate USB: %v", err))
 	}
 	m, err := stm32h5.New(stm32h5.Config{Line: stm32h5.LineH533, ProductState: targets.StateOpen, NRSTWired: true})
 	if err != nil {
@@ -69,12 +55,9 @@ func TestDFUUtilListsSimulatedROM(t *testing.T) {
 // TestDFUUtilFindsNothingOnAClosedChip: a CLOSED chip with BOOT0 high puts
 // no DFU device on the bus (only its ST-LINK), and dfu-util -l lists none.
 func TestDFUUtilFindsNothingOnAClosedChip(t *testing.T) {
-	needPeer(t, "dfu-util")
+	peertest.Need(t, "dfu-util", "dfu-util")
 	if err := usbrelay.Available(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("umockdev relay unavailable and CI=true: %v", err)
-		}
-		t.Skipf("cannot simulate USB: %v", err)
+		peertest.Missing(t, fmt.Sprintf("cannot simulate USB: %v", err))
 	}
 	m, err := stm32h5.New(stm32h5.Config{Line: stm32h5.LineH533, ProductState: targets.StateClosed, TZEN: targets.TZENEnabled, NRSTWired: true})
 	if err != nil {
