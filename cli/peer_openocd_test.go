@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/internal/peertest"
 	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
 	"github.com/stprobe/stprobe/targets/stm32h5"
@@ -42,10 +43,7 @@ func serveScenario(t *testing.T, name string) string {
 // read FLASH_OPTSR_CUR of the seed board through the simulated
 // stlink-server and must see the same value.
 func TestOpenOCDReadsSameOPTSR(t *testing.T) {
-	openocd, err := exec.LookPath("openocd")
-	if err != nil {
-		t.Skip("openocd is not installed (Debian package openocd); make test installs it")
-	}
+	openocd := peertest.Need(t, "openocd", "openocd")
 	addr := serveScenario(t, "h533-provisioning")
 	_, port, _ := net.SplitHostPort(addr)
 

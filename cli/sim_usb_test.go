@@ -3,22 +3,21 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/internal/peertest"
 	"github.com/stprobe/stprobe/probe/sim/usbrelay"
 )
 
 func TestSimUSBRelayRunsStInfo(t *testing.T) {
 	if err := usbrelay.Available(); err != nil {
-		t.Skipf("cannot simulate USB probes: %v", err)
+		peertest.Missing(t, fmt.Sprintf("cannot simulate USB probes: %v", err))
 	}
-	if _, err := exec.LookPath("st-info"); err != nil {
-		t.Skip("st-info is not installed (package stlink-tools)")
-	}
+	peertest.Need(t, "st-info", "stlink-tools")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	tests := []struct {
@@ -68,7 +67,7 @@ func TestSimUSBRelayRunsStprobe(t *testing.T) {
 		os.Exit(Run(context.Background(), Config{}, strings.Fields(args), os.Stdin, os.Stdout, os.Stderr))
 	}
 	if err := usbrelay.Available(); err != nil {
-		t.Skipf("cannot simulate USB probes: %v", err)
+		peertest.Missing(t, fmt.Sprintf("cannot simulate USB probes: %v", err))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

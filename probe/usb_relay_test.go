@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/internal/peertest"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/probe/sim"
@@ -45,7 +47,7 @@ func usbSimVersion(t *testing.T, s string, pid uint16) proto.Version {
 func usbRunUnderPreload(t *testing.T) bool {
 	t.Helper()
 	if err := usbrelay.Available(); err != nil {
-		t.Skipf("cannot simulate USB probes: %v", err)
+		peertest.Missing(t, fmt.Sprintf("cannot simulate USB probes: %v", err))
 	}
 	if usbrelay.Preloaded() {
 		return false

@@ -2,11 +2,12 @@ package usbrelay_test
 
 import (
 	"context"
-	"os/exec"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/internal/peertest"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/probe/sim/usbrelay"
@@ -16,7 +17,7 @@ import (
 func needRelay(t *testing.T) {
 	t.Helper()
 	if err := usbrelay.Available(); err != nil {
-		t.Skipf("cannot simulate USB probes: %v", err)
+		peertest.Missing(t, fmt.Sprintf("cannot simulate USB probes: %v", err))
 	}
 }
 
@@ -34,9 +35,7 @@ func newProbe(t *testing.T, firmware string, pid uint16, serial string) *sim.Pro
 // libusb and reads its firmware version and serial number.
 func TestStInfoProbe(t *testing.T) {
 	needRelay(t)
-	if _, err := exec.LookPath("st-info"); err != nil {
-		t.Skip("st-info is not installed (package stlink-tools)")
-	}
+	peertest.Need(t, "st-info", "stlink-tools")
 	tests := []struct {
 		firmware string
 		pid      uint16
@@ -72,9 +71,7 @@ func TestStInfoProbe(t *testing.T) {
 // not answer; st-info must not hang on it.
 func TestStInfoUnpluggedProbe(t *testing.T) {
 	needRelay(t)
-	if _, err := exec.LookPath("st-info"); err != nil {
-		t.Skip("st-info is not installed (package stlink-tools)")
-	}
+	peertest.Need(t, "st-info", "stlink-tools")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	p := newProbe(t, "V2J46S7", 0x3748, "0670FF485550755187121723")
@@ -109,9 +106,7 @@ func TestStartRejectsBadProbes(t *testing.T) {
 // voltage and DPIDR, finds the Cortex-M33 on AP1 and writes and reads RAM.
 func TestOpenOCDThroughRelay(t *testing.T) {
 	needRelay(t)
-	if _, err := exec.LookPath("openocd"); err != nil {
-		t.Skip("openocd is not installed (package openocd)")
-	}
+	peertest.Need(t, "openocd", "openocd")
 	tests := []struct {
 		firmware string
 		pid      uint16
