@@ -104,8 +104,9 @@ shot() {
 }
 
 # The seed story at 120×36: the sweep, its findings, the first step of the
-# rescue (TZEN=0xC3) planned in the option-byte pane, the product state
-# written back refused, and the DA discovery.
+# rescue (TZEN=0xC3) planned and applied in the option-byte pane, the
+# product state written back refused, and the DA discovery. (The applied
+# screen names the backup, with its time, and the user in the audit line.)
 start 120 36
 keys s
 wait_for "sweep done" "Hot Plug AP1" "PROVISIONING, no DA provisioned"
@@ -119,7 +120,12 @@ shot console-ob-plan
 keys Escape
 wait_for "edits: TZEN=0xC3"
 shot console-ob-table
-keys c
+keys p
+wait_for "change: TZEN=0xC3" "press a to apply"
+keys a
+wait_for "applied and verified" "option bytes applied"
+shot console-ob-applied
+keys Escape
 wait_for "no edits"
 keys g Enter Up Enter p
 wait_for "REFUSED before any write"
