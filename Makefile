@@ -8,10 +8,11 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 RUN_PKGS  := libusb-1.0-0-dev pkg-config
 TEST_PKGS := $(RUN_PKGS) openocd stlink-tools umockdev gir1.2-umockdev-1.0 python3-gi tmux openssh-client gdb-multiarch python3-pyocd stm32flash dfu-util
 
-.PHONY: run test build deps-run deps-test lint clean bench
+.PHONY: run test build deps-run deps-test lint clean bench screenshots
 
+# The console; on the simulated seed board when no ST-LINK is plugged in.
 run: deps-run build
-	./$(BIN) info
+	./$(BIN)
 
 build:
 	$(GO) build -o $(BIN) .
@@ -24,6 +25,11 @@ test: deps-test lint
 bench: deps-test build
 	GO="$(GO)" scripts/bench.sh
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./bench ./serve ./tui/...
+
+# The README's pictures of the console (docs/images/), from the real binary
+# in tmux on the simulated seed board, drawn by freeze.
+screenshots: deps-run
+	GO="$(GO)" scripts/screenshots.sh
 
 # gofmt, go vet and staticcheck must all be clean.
 lint:

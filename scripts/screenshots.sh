@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Renders the README's screenshots of the console into docs/images/.
+#
+# The real binary (bin/stprobe, built here) runs in tmux at a fixed size on
+# the simulated seed board (h533-provisioning); tmux send-keys drives it as a
+# person would, capture-pane -e keeps the colours, and freeze
+# (github.com/charmbracelet/freeze) draws each screen as SVG, which
+# rsvg-convert turns into PNG.
+#
+# Needs Go, tmux, rsvg-convert (librsvg2-bin) and the DejaVu fonts (installed
+# here on Debian when missing); freeze is built from its module. Takes about
+# half a minute (a few more the first time, to build freeze).
+#
+#   scripts/screenshots.sh [-keep]    -keep leaves the captures (.ans) and SVGs
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+FREEZE=github.com/charmbracelet/freeze@v0.2.2
+OUT=docs/images
+keep=false
+[ "${1:-}" = "-keep" ] && keep=true
+
+scripts/install-deps.sh tmux librsvg2-bin fonts-dejavu-core
+
+work=$(mktemp -d)
+sock="stprobe-screenshots-$$"
+cleanup() {
+	tmux -L "$sock" kill-server 2>/dev/null || true
+	if $keep; then echo "captures kept in $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+echo "building bin/stprobe and freeze"
+$GO build -o bin/stprobe .
+GOBIN="$work/bin" $GO install "$FREEZE"
+mkdir -p "$OUT"
+
+# The console sees a truecolor xterm (inside tmux it would ask tmux, which
+# has no client here, and fall back to 256 colours).
+echo 'set -g default-terminal xterm-256color' >"$work/tmux.conf"
+
+# start W H: a fresh console on the seed board in a W×H terminal. It runs in
+# a directory of its own with STPROBE_STATE_DIR="~/.local/state/stprobe" (a
+# relative path, so nothing is written outside it): the plan then names the
+# default place of the backups, the same on every run.
+start() {
+	tmux -L "$sock" kill-server 2>/dev/null || true
+	local run="$work/run-$1x$2"
+	rm -rf "$run" && mkdir -p "$run"
+	tmux -L "$sock" -f "$work/tmux.conf" new-session -d -s console -x "$1" -y "$2" -c "$run" \
+		-e COLORTERM=truecolor \
+		-e STPROBE_STATE_DIR='~/.local/state/stprobe' \
+		"$PWD/bin/stprobe" --sim h533-provisioning
+	tmux -L "$sock" set-option -t console remain-on-exit on >/dev/null
+	wait_for "SIMULATED h533-provisioning" "you hold the probe"
+}
+
+screen() { tmux -L "$sock" capture-pane -p -t console; }
+
+keys() { tmux -L "$sock" send-keys -t console "$@"; }
+
+# wait_for TEXT...: until the screen shows every TEXT, then until it stops
+# changing (a spinner or a late frame); fails after 30 s.
+wait_for() {
+	local deadline=$((SECONDS + 30)) s t missing
+	while :; do
+		s=$(screen)
+		missing=""
+		for t in "$@"; do
+			if [[ $s != *"$t"* ]]; then missing=$t; break; fi
+		done
+		[ -z "$missing" ] && break
+		if [ $SECONDS -ge $deadline ]; then
+			echo "the console never showed \"$missing\"; the screen:" >&2
+			echo "$s" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+	local prev=""
+	while [ "$s" != "$prev" ] && [ $SECONDS -lt $deadline ]; do
+		prev=$s
+		sleep 0.3
+		s=$(screen)
+	done
+}
+
+# shot NAME: the screen as it is, with colours and every column (-N keeps
+# trailing spaces, such as a badge's padding), into $OUT/NAME.png. freeze
+# places backgrounds by column at 1/1.68 of the font size, and DejaVu Sans
+# Mono (which has every symbol the console draws) is 0.0068 em wider: the
+# letter spacing takes that back so text and backgrounds stay aligned.
+# freeze's own PNG is 4x; the SVG through rsvg-convert at 2x is plenty.
+shot() {
+	tmux -L "$sock" capture-pane -e -p -N -t console >"$work/$1.ans"
+	"$work/bin/freeze" --language ansi --font.family "DejaVu Sans Mono" --font.size 14 \
+		--window --border.radius 8 --border.width 1 --border.color "#515151" \
+		-o "$work/$1.svg" <"$work/$1.ans" >/dev/null
+	sed -i 's/<g font-family="DejaVu Sans Mono" font-size="14.00px"/& letter-spacing="-0.095px"/' "$work/$1.svg"
+	grep -q 'letter-spacing=' "$work/$1.svg" || { echo "freeze's SVG has changed: no letter spacing set" >&2; exit 1; }
+	rsvg-convert --zoom 2 -o "$OUT/$1.png" "$work/$1.svg"
+	echo "wrote $OUT/$1.png"
+}
+
+# The seed story at 120×36: the sweep, its findings, the first step of the
+# rescue (TZEN=0xC3) planned and applied in the option-byte pane, the
+# product state written back refused, and the DA discovery. (The applied
+# screen names the backup, with its time, and the user in the audit line.)
+start 120 36
+keys s
+wait_for "sweep done" "Hot Plug AP1" "PROVISIONING, no DA provisioned"
+shot console-matrix
+keys f
+wait_for "enter take it" "[ Plan TZEN=0xC3 ]"
+shot console-findings
+keys Enter
+wait_for "change: TZEN=0xC3" "plan ready"
+shot console-ob-plan
+keys Escape
+wait_for "edits: TZEN=0xC3"
+shot console-ob-table
+keys p
+wait_for "change: TZEN=0xC3" "press a to apply"
+keys a
+wait_for "applied and verified" "option bytes applied"
+shot console-ob-applied
+keys Escape
+wait_for "no edits"
+keys g Enter Up Enter p
+wait_for "REFUSED before any write"
+shot console-ob-refused
+keys 3 d
+wait_for "DA discovery done" "SoC ID"
+shot console-da
+keys q
+
+# The smallest size the console is made for.
+start 80 24
+keys s
+wait_for "sweep done" "Under Reset AP1"
+shot console-matrix-80x24
+keys q
