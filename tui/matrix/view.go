@@ -342,7 +342,13 @@ func (m *Model) details(w int) []string {
 			}
 			e += ")"
 		}
-		lines = append(lines, m.wrapStyled("bad", e, w)...)
+		style := "bad"
+		if c.Outcome == sweep.OutcomeOK {
+			// the cell did what it could (a debug port with no core behind
+			// it): the step that stopped is a fact, not a failure
+			e, style = " stopped at"+strings.TrimPrefix(e, " failed"), "muted"
+		}
+		lines = append(lines, m.wrapStyled(style, e, w)...)
 	}
 	if len(facts) > 0 {
 		lines = append(lines, m.wrapStyled("muted", " "+strings.Join(facts, " · "), w)...)
