@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"charm.land/bubbles/v2/key"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
@@ -127,8 +128,14 @@ func (m *Model) footer() string {
 	case m.status != "":
 		left = st.Info.Render("ℹ " + m.status)
 	default:
-		m.help.SetWidth(max(0, w))
-		left = m.help.ShortHelpView(append(m.paneHelp().ShortHelp(), m.keys.Help, m.keys.Quit))
+		// "? help" and "q quit" always show; the pane's keys get the rest
+		fixed := m.help.ShortHelpView([]key.Binding{m.keys.Help, m.keys.Quit})
+		m.help.SetWidth(max(0, w-lipgloss.Width(fixed)-3))
+		left = m.help.ShortHelpView(m.paneHelp().ShortHelp())
+		if left != "" {
+			left += st.Muted.Render(" • ")
+		}
+		left += fixed
 	}
 	left = lipgloss.NewStyle().MaxWidth(max(0, w)).Render(left)
 	pad := max(1, m.width-lipgloss.Width(left)-lipgloss.Width(right)-1)
