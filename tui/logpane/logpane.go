@@ -436,7 +436,7 @@ func truncate(s string, w int) string {
 	if ansi.StringWidth(s) <= w {
 		return s
 	}
-	return ansi.Truncate(s, max(w, 0), "")
+	return ansi.Truncate(s, max(w, 0), "…")
 }
 
 func pad(s string, w int) string {
