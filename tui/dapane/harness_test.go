@@ -34,7 +34,7 @@ type env struct {
 
 // newEnv opens scenario on a simulated bench. With operator set the session
 // holds the lease; otherwise it only observes, while another holder does.
-func newEnv(t testing.TB, scenarioName string, operator bool) *env {
+func newEnv(t testing.TB, scenarioName string, operator bool, opts ...Option) *env {
 	t.Helper()
 	ctx := context.Background()
 	b, _, err := bench.Open(ctx, bench.Selector{Sim: scenarioName}, bench.Options{})
@@ -59,7 +59,10 @@ func newEnv(t testing.TB, scenarioName string, operator bool) *env {
 	t.Cleanup(sub.Close)
 	c.SetSnapshot(b.Snapshot())
 	e := &env{t: t, b: b, c: c, sub: sub, jobs: map[string]int{}}
-	e.m = New(c)
+	if len(opts) == 0 {
+		opts = []Option{WithStateDir(t.TempDir()), WithSearchDirs()}
+	}
+	e.m = New(c, opts...)
 	e.m.SetSize(80, 24)
 	return e
 }
