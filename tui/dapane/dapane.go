@@ -49,7 +49,7 @@ const (
 // keyMap is every binding of the pane.
 type keyMap struct {
 	Discover, Up, Down, Provision, Regress, Open, View key.Binding
-	Apply, Back, Confirm, Cancel                     key.Binding
+	Apply, Back, Confirm, Cancel                       key.Binding
 }
 
 func newKeyMap() keyMap {
