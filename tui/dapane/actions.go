@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"charm.land/bubbles/v2/textinput"
@@ -80,6 +81,12 @@ func (m *Model) openForm(a bench.DAAction) tea.Cmd {
 			}
 		}
 	}
+	if f := m.forms[a]; f != nil {
+		// The form as the user left it, for another try.
+		m.action, m.form, m.screen, m.scroll = a, f, screenForm, 0
+		m.plan, m.planErr, m.viewing = nil, nil, false
+		return m.say(actionTitle(a) + ": the files as you left them; enter plans again (nothing is written)")
+	}
 	var f *credform.Form
 	switch a {
 	case bench.DAProvision:
@@ -91,6 +98,10 @@ func (m *Model) openForm(a bench.DAAction) tea.Cmd {
 		f = credform.New("Debug opening: the certificate chain and its leaf key (or a password file)", o,
 			credform.Password, credform.Key, credform.Chain)
 	}
+	if m.forms == nil {
+		m.forms = map[bench.DAAction]*credform.Form{}
+	}
+	m.forms[a] = f
 	m.action, m.form, m.screen, m.scroll = a, f, screenForm, 0
 	m.plan, m.planErr, m.viewing = nil, nil, false
 	return m.say(actionTitle(a) + ": name the files, then enter plans (nothing is written)")
@@ -283,7 +294,7 @@ func (m *Model) checklist() []check {
 func (m *Model) provisionChecks() []check {
 	p := m.plan
 	names := []struct{ check, what string }{
-		{da.CheckOBKFile, "an .obk file"},
+		{da.CheckOBKFile, "an .obk file: " + m.pathText(credform.OBK)},
 		{da.CheckOBKSize, "its size (12-byte header + 96-byte DA record)"},
 		{da.CheckOBKDestination, "its destination: the DA record's address"},
 		{da.CheckOBKEncryption, "its encryption flag fits the part"},
@@ -343,12 +354,20 @@ func (m *Model) credText() string {
 	}
 	p := m.vals.Paths
 	if p[credform.Password] != "" {
-		return "password file " + p[credform.Password]
+		return "password file " + m.pathText(credform.Password)
 	}
 	if p[credform.Key] != "" || p[credform.Chain] != "" {
-		return "key " + p[credform.Key] + ", chain " + p[credform.Chain]
+		return "key " + m.pathText(credform.Key) + ", chain " + m.pathText(credform.Chain)
 	}
 	return "none"
+}
+
+// pathText is the base name of a file the form named.
+func (m *Model) pathText(fd credform.Field) string {
+	if m.vals == nil || m.vals.Paths[fd] == "" {
+		return "none"
+	}
+	return filepath.Base(m.vals.Paths[fd])
 }
 
 // orNone is s, or "none".

@@ -113,6 +113,8 @@ type Model struct {
 	screen screen
 	action bench.DAAction
 	form   *credform.Form
+	// forms are the forms as last left, by action.
+	forms map[bench.DAAction]*credform.Form
 	vals   *credform.Values
 	req    bench.DARequest
 
@@ -440,7 +442,8 @@ func isDAWrite(kind string) bool {
 
 // addStep records a step, folding a run of progress steps into one.
 func (m *Model) addStep(s bench.DAStep) {
-	if n := len(m.steps); n > 0 && s.Total > 0 && m.steps[n-1].Step.Step == s.Step.Step {
+	progress := s.Total > 0 || s.Step.Step == "flash" || s.Step.Step == "save-flash"
+	if n := len(m.steps); n > 0 && progress && m.steps[n-1].Step.Step == s.Step.Step {
 		m.steps[n-1] = s
 		return
 	}

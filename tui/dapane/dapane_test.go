@@ -3,6 +3,7 @@ package dapane
 import (
 	"context"
 	"math/rand/v2"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/probe/da"
+	"github.com/stprobe/stprobe/probe/sim/scenario"
 	"github.com/stprobe/stprobe/tui/common"
 )
 
@@ -239,11 +241,33 @@ func TestGolden(t *testing.T) {
 		{name: "failed", scenario: "no-nrst", keys: []string{"d"}},
 		{name: "locked", scenario: "h533-locked", keys: []string{"d"}},
 		{name: "regress-form", scenario: "h533-closed-da", keys: []string{"d", "R"}},
+		{name: "regress-plan", scenario: "h533-closed-da", keys: []string{"d", "R", "enter"}},
+		{name: "regress-guard", scenario: "h533-closed-da", keys: []string{"d", "R", "enter", "a", "type:regress"}},
+		{name: "provision-plan", scenario: "h533-provisioning", keys: []string{"d", "p", "tab", "type:H533", "enter"}},
+	}
+	testdata, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, sz := range [][2]int{{80, 24}, {160, 48}} {
-				e := newEnv(t, tt.scenario, !tt.observer)
+				// The credentials in the current directory, so that the
+				// screens name them the same on every run.
+				creds := t.TempDir()
+				t.Chdir(creds)
+				switch tt.scenario {
+				case "h533-closed-da":
+					if err := scenario.Credentials(tt.scenario, creds); err != nil {
+						t.Fatal(err)
+					}
+				case "h533-provisioning":
+					if err := scenario.Credentials("h533-provisioning-da", creds); err != nil {
+						t.Fatal(err)
+					}
+				}
+				e := newEnv(t, tt.scenario, !tt.observer, WithStateDir(t.TempDir()), WithSearchDirs("."))
+				e.testdata = testdata
 				e.m.SetSize(sz[0], sz[1])
 				e.keys(tt.keys...)
 				e.golden(tt.name+"-"+sizeName(sz), sz[0], sz[1])

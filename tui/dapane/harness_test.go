@@ -30,6 +30,8 @@ type env struct {
 	status []common.StatusMsg
 	// jobs counts the JobDoneMsg of each kind the pane received.
 	jobs map[string]int
+	// testdata is the golden screens' directory (default "testdata").
+	testdata string
 }
 
 // newEnv opens scenario on a simulated bench. With operator set the session
@@ -171,9 +173,13 @@ func (e *env) golden(name string, w, h int) {
 	e.m.SetSize(w, h)
 	got := e.screen()
 	checkSize(e.t, got, w, h)
-	path := filepath.Join("testdata", name+".golden")
+	dir := e.testdata
+	if dir == "" {
+		dir = "testdata"
+	}
+	path := filepath.Join(dir, name+".golden")
 	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			e.t.Fatal(err)
 		}
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {

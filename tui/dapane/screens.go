@@ -262,18 +262,21 @@ func (m *Model) viewRun() []string {
 		}
 	}
 	add(s.Accent.Render("DA " + string(m.action) + ": the write"))
-	for i, e := range m.steps {
-		mark := "✔ "
-		p := s.Normal
-		if i == len(m.steps)-1 && m.busy == KindApply {
-			mark, p = "⟳ ", s.Info
+	steps := func() {
+		for i, e := range m.steps {
+			mark := "✔ "
+			p := s.Normal
+			if i == len(m.steps)-1 && m.busy == KindApply {
+				mark, p = "⟳ ", s.Info
+			}
+			addWrap(p, "  ", mark+stepText(e))
 		}
-		addWrap(p, "", mark+stepText(e))
 	}
 	if m.busy == KindApply {
+		steps()
+		m.scroll = len(out) // the newest step stays in view
 		return m.pinned(out, []string{s.Muted.Render(runningHint)})
 	}
-	add("")
 	r := m.res
 	switch {
 	case m.applyErr != nil && (r == nil || r.Outcome == ""):
@@ -300,6 +303,10 @@ func (m *Model) viewRun() []string {
 			strings.Join(a.Changes, "; "), a.Result, filepath.Join(m.stateDir, obytes.AuditFile)))
 	case m.auditErr != nil:
 		addWrap(s.Bad, "", "audit log: "+m.auditErr.Error())
+	}
+	if len(m.steps) > 0 {
+		add("", s.Muted.Render("steps:"))
+		steps()
 	}
 	return m.pinned(out, []string{s.Muted.Render("esc back · d discovers again")})
 }

@@ -1,0 +1,160 @@
+package dapane
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/probe/sim/scenario"
+	"github.com/stprobe/stprobe/targets"
+	"github.com/stprobe/stprobe/targets/stm32h5"
+	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
+)
+
+// mustContain fails unless the screen shows every text.
+func mustContain(t *testing.T, s string, texts ...string) {
+	t.Helper()
+	for _, x := range texts {
+		if !strings.Contains(s, x) {
+			t.Errorf("screen lacks %q:\n%s", x, s)
+		}
+	}
+}
+
+// TestRegressFromKeys: h533-closed-da regresses with the chain and key the
+// simulator hands out, found by the form in the search directory; the plan
+// shows every check ✔ and what the regression erases; the guard wants the
+// phrase; the outcome shows the chip OPEN, flash and OBK erased, the
+// backup and the audit line.
+func TestRegressFromKeys(t *testing.T) {
+	creds, state := t.TempDir(), t.TempDir()
+	if err := scenario.Credentials("h533-closed-da", filepath.Join(creds, "board")); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, "h533-closed-da", true, WithStateDir(state), WithSearchDirs(creds))
+	e.m.SetSize(100, 60)
+	e.keys("d", "R")
+	if e.m.screen != screenForm {
+		t.Fatalf("R did not open the form: %s\n%s", e.lastStatus(), e.screen())
+	}
+	if got := e.m.form.Value(0); got != "" {
+		t.Errorf("password pre-filled with %q on a certificate board", got)
+	}
+	mustContain(t, e.screen(), filepath.Join(creds, "board", dacred.LeafKeyFile), filepath.Join(creds, "board", dacred.ChainFile))
+	e.keys("enter")
+	s := e.screen()
+	mustContain(t, s, "DA plan: Regression (full)", "✔ credentials read: key", "✔ the product state allows it: the ROM reports CLOSED",
+		"✔ DA data provisioned", "✔ the credentials are a certificate; the chip offers the certificate method", "✔ the permission word",
+		"ERASES: all user flash", "OBK area", "! caution", "a opens the guard")
+	if strings.Contains(s, "✖") {
+		t.Errorf("a check failed:\n%s", s)
+	}
+	phrase := e.m.plan.Phrase
+	if !strings.HasPrefix(phrase, "regress full ") {
+		t.Fatalf("phrase %q", phrase)
+	}
+	// A wrong phrase writes nothing.
+	e.keys("a", "type:regress", "enter")
+	mustContain(t, e.screen(), "the phrase does not match", "‼ REGRESSION of", "erases: all user flash")
+	if m := scenario.Model(e.b.Simulated()); m.ProductState() != targets.StateClosed {
+		t.Fatalf("a wrong phrase changed the chip: %v", m.ProductState())
+	}
+	e.keys("ctrl+u", "type:"+phrase, "enter")
+	s = e.screen()
+	mustContain(t, s, "✓ DA regress: OK", "reconnected: the chip is OPEN", "user flash erased: yes", "OBK DA record erased: yes",
+		"audit: ", "DA regression full (certificate)", "→ ok", "authenticate", "verified")
+	if m := scenario.Model(e.b.Simulated()); m.ProductState() != targets.StateOpen {
+		t.Errorf("after the regression the chip is %v", m.ProductState())
+	}
+	recs, err := obytes.ReadAudit(state)
+	if err != nil || len(recs) != 1 || recs[0].Result != "ok" {
+		t.Errorf("audit: %v %+v", err, recs)
+	}
+	// Back on the main screen the chip is OPEN: nothing to regress.
+	e.keys("esc")
+	mustContain(t, e.screen(), "✖ R Regression", "the chip is OPEN", "Last DA write", "regress full: OK")
+}
+
+// TestWrongPasswordUnauthorized: a password that is not the board's is
+// refused by the chip (UNAUTHORIZED); the chip is unchanged.
+func TestWrongPasswordUnauthorized(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	fs, err := dacred.MakePassword(stm32h5.ModelPart(0x478), dacred.MakeOptions{Password: []byte("not-the-password")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, "h533-provisioning-da", true, WithStateDir(state), WithSearchDirs(dir))
+	e.m.SetSize(100, 60)
+	before := scenario.Model(e.b.Simulated()).ProductState()
+	e.keys("d", "R", "enter")
+	mustContain(t, e.screen(), "✔ credentials read: password file", "✔ the credentials are a password")
+	e.keys("a", "type:"+e.m.plan.Phrase, "enter")
+	s := e.screen()
+	mustContain(t, s, "REFUSED by the chip: it is unchanged", "UNAUTHORIZED")
+	if after := scenario.Model(e.b.Simulated()).ProductState(); after != before {
+		t.Errorf("the chip went from %v to %v", before, after)
+	}
+	if !strings.Contains(e.lastStatus(), "failed or was refused") {
+		t.Errorf("status %q", e.lastStatus())
+	}
+}
+
+// TestProvisionAndBadFile: the seed board takes the password file
+// make-password writes for the H533; the H523's file (no encryption) is
+// refused with the check named and its fix.
+func TestProvisionAndBadFile(t *testing.T) {
+	good, bad, state := t.TempDir(), t.TempDir(), t.TempDir()
+	for dir, part := range map[string]string{good: "H533", bad: "H523"} {
+		p, _ := stm32h5.LookupPart(part)
+		fs, err := dacred.MakePassword(p, dacred.MakeOptions{Seed: []byte(part)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fs.Write(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := newEnv(t, "h533-provisioning", true, WithStateDir(state), WithSearchDirs(bad))
+	e.m.SetSize(100, 60)
+	e.keys("d", "p")
+	e.m.form.Set(4, "H533")
+	e.keys("enter")
+	s := e.screen()
+	mustContain(t, s, "REFUSED before any write", "✖ its encryption flag fits the part", "fix:", "apply unavailable")
+	e.keys("a")
+	if e.m.guard != nil {
+		t.Fatal("the guard opened on a refused plan")
+	}
+	e.keys("esc", "p")
+	e.m.form.Set(3, filepath.Join(good, dacred.PasswordOBKFile))
+	e.keys("enter")
+	mustContain(t, e.screen(), "✔ its encryption flag fits the part", "✔ the chip is in PROVISIONING", "part H533")
+	e.keys("a", "type:"+e.m.plan.Phrase, "enter")
+	mustContain(t, e.screen(), "✓ DA provision: OK", "record read back: yes", "backup of the option bytes: ", "DA provisioning H533")
+	if _, err := os.Stat(filepath.Join(state, obytes.AuditFile)); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestFormChecksFiles: the form names the field that is wrong and plans
+// nothing.
+func TestFormChecksFiles(t *testing.T) {
+	e := newEnv(t, "h533-closed-da", true)
+	e.keys("d", "R", "enter")
+	mustContain(t, e.screen(), "✖ give a password file, or the leaf key and the certificate chain")
+	e.m.form.Set(1, "/nonexistent/key.pem")
+	e.keys("enter")
+	mustContain(t, e.screen(), "✖ give the certificate chain that goes with the key")
+	if e.jobs[KindPlan] != 0 || e.m.screen != screenForm {
+		t.Error("a plan ran from a bad form")
+	}
+	e.keys("esc")
+	if e.m.screen != screenMain || !strings.Contains(e.lastStatus(), "nothing was planned") {
+		t.Errorf("esc: %v %q", e.m.screen, e.lastStatus())
+	}
+}
