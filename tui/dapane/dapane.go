@@ -115,8 +115,8 @@ type Model struct {
 	form   *credform.Form
 	// forms are the forms as last left, by action.
 	forms map[bench.DAAction]*credform.Form
-	vals   *credform.Values
-	req    bench.DARequest
+	vals  *credform.Values
+	req   bench.DARequest
 
 	plan    *bench.DAPlan
 	planErr error
