@@ -21,6 +21,7 @@ import (
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/tui/common"
+	"github.com/stprobe/stprobe/tui/dapane/credform"
 )
 
 // Job kinds this pane starts (JobDoneMsg.Kind).
@@ -50,6 +51,13 @@ type Option func(*Model)
 // WithStateDir sets the directory of backups and the audit log (default
 // obytes.DefaultStateDir).
 func WithStateDir(dir string) Option { return func(m *Model) { m.stateDir = dir } }
+
+// WithSearchDirs sets where the proof-of-the-way-back form looks for
+// credential files (default: the state directory and the current
+// directory).
+func WithSearchDirs(dirs ...string) Option {
+	return func(m *Model) { m.credDirs = append([]string{}, dirs...) }
+}
 
 // Model is the option-byte pane. Create it with New.
 type Model struct {
@@ -107,6 +115,13 @@ type Model struct {
 	journal    *obytes.Journal
 	journalErr error
 
+	// The proof of the way back: its form, whether it is open, and the
+	// files it named for the plan on screen.
+	wbForm   *credform.Form
+	wbOpen   bool
+	wbPaths  map[credform.Field]string
+	credDirs []string
+
 	backups    []backupEntry
 	backupsErr error
 	listed     bool
@@ -142,7 +157,7 @@ func (m *Model) SetSize(w, h int) {
 
 // Capturing reports whether the pane takes every key (an edit or the
 // guard dialog is open).
-func (m *Model) Capturing() bool { return m.edit != nil || m.guard != nil }
+func (m *Model) Capturing() bool { return m.edit != nil || m.guard != nil || m.wbOpen }
 
 // Keys are the pane's bindings for the current screen; actions this
 // session cannot run are disabled.
@@ -155,6 +170,8 @@ func (m *Model) Keys() []key.Binding {
 		return b
 	}
 	switch {
+	case m.wbOpen:
+		return credform.Keys()
 	case m.guard != nil:
 		if m.guard.brick {
 			return []key.Binding{k.Confirm, k.Next, k.Toggle, k.Cancel}
@@ -168,6 +185,9 @@ func (m *Model) Keys() []key.Binding {
 	}
 	switch m.screen {
 	case screenPlan:
+		if _, ok := closes(m.plan); ok {
+			return []key.Binding{act(k.Apply), act(k.WayBack), k.Back, k.Up, k.Down}
+		}
 		return []key.Binding{act(k.Apply), k.Back, k.Up, k.Down}
 	case screenApply:
 		return []key.Binding{k.Back, k.Up, k.Down}
@@ -240,6 +260,8 @@ func (m *Model) runWhy() string {
 // key handles a key press on the current screen.
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
+	case m.wbOpen:
+		return m.wayBackKey(msg)
 	case m.guard != nil:
 		return m.guardKey(msg)
 	case m.edit != nil:
@@ -251,6 +273,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		switch {
 		case key.Matches(msg, k.Apply):
 			return m.startApply()
+		case key.Matches(msg, k.WayBack):
+			return m.openWayBack()
 		case key.Matches(msg, k.Back):
 			m.screen = screenTable
 		case key.Matches(msg, k.Up):
@@ -459,6 +483,9 @@ func (m *Model) startPlan(ch bench.Change) tea.Cmd {
 	}
 	ch.DAMethod = m.daMethod
 	m.change = ch
+	if ch.WayBack == nil {
+		m.wbPaths = nil
+	}
 	m.plan, m.refused, m.planErr, m.scroll = nil, nil, nil, 0
 	m.screen = screenPlan
 	m.busy = KindPlan
