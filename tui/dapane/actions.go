@@ -59,11 +59,22 @@ func (m *Model) why(a bench.DAAction) string {
 		case targets.StateOpen:
 			return "the chip is OPEN: debug is already open, there is nothing to regress or open"
 		}
+		if da := m.snapDA(); st == targets.StateProvisioning && da != nil && da.Checked && !da.Provisioned {
+			return "no DA data is provisioned (the option bytes say so): provision an .obk file first (p)"
+		}
 		if a == bench.DAOpenDebug && m.disc != nil && m.disc.Method() == "password" {
 			return "the chip offers the password method, which does only a full regression; debug opening needs the certificate method"
 		}
 	}
 	return ""
+}
+
+// snapDA is what the option bytes last said of DA (nil: not read).
+func (m *Model) snapDA() *targets.DAStatus {
+	if m.c == nil {
+		return nil
+	}
+	return m.c.Snapshot().DA
 }
 
 // openForm opens the form of action a, when the session and the chip
@@ -75,9 +86,12 @@ func (m *Model) openForm(a bench.DAAction) tea.Cmd {
 	o := credform.Options{Dirs: m.searchDirs}
 	if m.c != nil {
 		o.Styles = m.c.Styles
-		if ch := m.c.Snapshot().Chip; ch != nil {
+		snap := m.c.Snapshot()
+		if ch := snap.Chip; ch != nil {
 			if parts := stm32h5.PartsOf(ch.DevID); len(parts) == 1 {
 				o.Part = parts[0].Name
+			} else if p := snap.DAPlan; p != nil && p.Part != "" && ch.HasUID && p.UID == ch.UIDString() {
+				o.Part = p.Part // the part named for this chip before
 			}
 		}
 	}

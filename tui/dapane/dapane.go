@@ -263,6 +263,12 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case screenForm:
 		return m.formKey(msg)
 	case screenPlan, screenRun:
+		done := m.screen == screenRun && m.busy != KindApply
+		if done && (key.Matches(msg, k.Discover) || key.Matches(msg, k.Provision) || key.Matches(msg, k.Regress) || key.Matches(msg, k.Open)) {
+			// From the outcome, straight on to the next action.
+			m.screen, m.scroll = screenMain, 0
+			return m.key(msg)
+		}
 		switch {
 		case m.screen == screenPlan && key.Matches(msg, k.Apply):
 			return m.openGuard()

@@ -308,7 +308,7 @@ func (m *Model) viewRun() []string {
 		add("", s.Muted.Render("steps:"))
 		steps()
 	}
-	return m.pinned(out, []string{s.Muted.Render("esc back · d discovers again")})
+	return m.pinned(out, []string{s.Muted.Render("esc back · d discovers again · p, R, o the next action")})
 }
 
 // runningHint is the hint while a write runs.

@@ -52,6 +52,10 @@ func (m *Model) openWayBack() tea.Cmd {
 		if m.ob != nil && m.ob.Chip != nil {
 			if parts := stm32h5.PartsOf(m.ob.Chip.DevID); len(parts) == 1 {
 				o.Part = parts[0].Name
+			} else if m.c != nil {
+				if p := m.c.Snapshot().DAPlan; p != nil && p.Part != "" && p.UID == m.ob.Chip.UIDString() {
+					o.Part = p.Part // the part this chip was provisioned for
+				}
 			}
 		}
 		m.wbForm = credform.New("Prove the way back: the credentials you will regress with and the .obk file provisioned", o,
