@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +18,7 @@ func buildStprobe(t *testing.T) string {
 	t.Helper()
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
-		goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
+		t.Fatalf("the go command is needed to build stprobe: %v", err)
 	}
 	bin := filepath.Join(t.TempDir(), "stprobe")
 	cmd := exec.Command(goCmd, "build", "-o", bin, "github.com/stprobe/stprobe")

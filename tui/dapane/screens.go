@@ -55,9 +55,7 @@ func (m *Model) lastWriteLines(w int) []string {
 	}
 	out = append(out, p.Render(strings.TrimSpace(strings.ReplaceAll(line, "  ", " "))))
 	for _, l := range m.afterLines(r) {
-		for _, x := range wrap(l, w) {
-			out = append(out, x)
-		}
+		out = append(out, wrap(l, w)...)
 	}
 	return out
 }
