@@ -1,12 +1,15 @@
 package dapane
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
@@ -156,5 +159,67 @@ func TestFormChecksFiles(t *testing.T) {
 	e.keys("esc")
 	if e.m.screen != screenMain || !strings.Contains(e.lastStatus(), "nothing was planned") {
 		t.Errorf("esc: %v %q", e.m.screen, e.lastStatus())
+	}
+}
+
+// TestRegressSavesFlash: on a chip in PROVISIONING AP1 reads the flash,
+// so the regression saves it to the file named in the form first.
+func TestRegressSavesFlash(t *testing.T) {
+	creds, state := t.TempDir(), t.TempDir()
+	if err := scenario.Credentials("h533-provisioning-da", creds); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, "h533-provisioning-da", true, WithStateDir(state), WithSearchDirs(creds))
+	e.m.SetSize(100, 60)
+	save := filepath.Join(t.TempDir(), "flash.bin")
+	e.keys("d", "R")
+	e.m.form.Set(6, save)
+	e.keys("enter")
+	mustContain(t, e.screen(), "✔ the user flash is saved to "+save+" first")
+	e.keys("a", "type:"+e.m.plan.Phrase, "enter")
+	mustContain(t, e.screen(), "✓ DA regress: OK", "user flash saved: "+save, "reconnected: the chip is OPEN")
+	if st, err := os.Stat(save); err != nil || st.Size() != 512*1024 {
+		t.Errorf("flash file: %v %v", st, err)
+	}
+	// The file exists now: the form refuses to overwrite it.
+	e.keys("esc", "R")
+	if e.m.screen == screenForm {
+		t.Error("the regression form opened on an OPEN chip")
+	}
+}
+
+// TestObserverSeesTheWrite: another session's DA write reaches an
+// observer: the steps while it runs, then the last write and its plan.
+func TestObserverSeesTheWrite(t *testing.T) {
+	creds := t.TempDir()
+	if err := scenario.Credentials("h533-closed-da", creds); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, "h533-closed-da", false)
+	e.m.SetSize(100, 60)
+	alice, err := e.b.Acquire(bench.Holder{Name: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := da.LoadCertificate(filepath.Join(creds, dacred.LeafKeyFile), filepath.Join(creds, dacred.ChainFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := bench.DARequest{Action: bench.DARegress, Credentials: c}
+	p, err := e.b.PlanDA(context.Background(), alice, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.b.ApplyDA(context.Background(), alice, bench.DAApplyRequest{DARequest: req, Confirm: p.Phrase, StateDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	e.pump()
+	mustContain(t, e.screen(), "Last DA write", "regress full: OK", "reconnected: the chip is OPEN", "the DA write by alice is done",
+		"unavailable: another session holds the probe: alice")
+	e.keys("v")
+	mustContain(t, e.screen(), "DA plan: Regression (full)", "the bench's last plan", "ERASES: all user flash", "apply unavailable: this is the bench's last plan")
+	e.keys("a")
+	if e.m.guard != nil {
+		t.Error("an observer opened the guard")
 	}
 }
