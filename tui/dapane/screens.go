@@ -214,6 +214,11 @@ func (m *Model) guardLines() []string {
 		for _, l := range wrap("erases: "+p.Erases, m.w) {
 			out = append(out, s.Danger.Render(l))
 		}
+		if f := m.saveFlash(); f != "" {
+			out = append(out, s.OK.Render("the user flash is saved to "+f+" first"))
+		} else {
+			out = append(out, s.Warn.Render("the user flash is not saved first: what is erased is gone"))
+		}
 	}
 	out = append(out, "type "+s.Accent.Render(p.Phrase)+" and press enter (esc cancels):", m.guard.View())
 	if m.guardErr != "" {
