@@ -223,3 +223,45 @@ func TestObserverSeesTheWrite(t *testing.T) {
 		t.Error("an observer opened the guard")
 	}
 }
+
+// TestClosedDARefusals: on h533-closed-da a password is refused by the
+// plan (the chip offers the certificate method, named in the checklist),
+// and a foreign chain and key by the chip (UNAUTHORIZED); the chip stays
+// CLOSED.
+func TestClosedDARefusals(t *testing.T) {
+	pwDir, foreign := t.TempDir(), t.TempDir()
+	part := stm32h5.ModelPart(0x478)
+	for dir, make := range map[string]func() (dacred.Files, error){
+		pwDir:   func() (dacred.Files, error) { return dacred.MakePassword(part, dacred.MakeOptions{Password: []byte("pw")}) },
+		foreign: func() (dacred.Files, error) { return dacred.MakeCerts(part, dacred.MakeOptions{Seed: []byte("foreign")}) },
+	} {
+		fs, err := make()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fs.Write(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := newEnv(t, "h533-closed-da", true, WithStateDir(t.TempDir()), WithSearchDirs(pwDir))
+	e.m.SetSize(100, 60)
+	e.keys("d", "R", "enter")
+	mustContain(t, e.screen(), "REFUSED before any write", "✖ the credentials are a password; the chip offers the certificate method", "fix: TrustZone decides")
+	e.keys("a")
+	if e.m.guard != nil {
+		t.Fatal("the guard opened on a refused plan")
+	}
+	e.keys("esc", "R")
+	e.m.form.Set(0, "")
+	e.m.form.Set(1, filepath.Join(foreign, dacred.LeafKeyFile))
+	e.m.form.Set(2, filepath.Join(foreign, dacred.ChainFile))
+	e.keys("enter")
+	if e.m.plan == nil {
+		t.Fatalf("no plan:\n%s", e.screen())
+	}
+	e.keys("a", "type:"+e.m.plan.Phrase, "enter")
+	mustContain(t, e.screen(), "REFUSED by the chip: it is unchanged", "UNAUTHORIZED")
+	if st := scenario.Model(e.b.Simulated()).ProductState(); st != targets.StateClosed {
+		t.Errorf("the chip is %v", st)
+	}
+}
