@@ -232,8 +232,12 @@ func TestClosedDARefusals(t *testing.T) {
 	pwDir, foreign := t.TempDir(), t.TempDir()
 	part := stm32h5.ModelPart(0x478)
 	for dir, make := range map[string]func() (dacred.Files, error){
-		pwDir:   func() (dacred.Files, error) { return dacred.MakePassword(part, dacred.MakeOptions{Password: []byte("pw")}) },
-		foreign: func() (dacred.Files, error) { return dacred.MakeCerts(part, dacred.MakeOptions{Seed: []byte("foreign")}) },
+		pwDir: func() (dacred.Files, error) {
+			return dacred.MakePassword(part, dacred.MakeOptions{Password: []byte("pw")})
+		},
+		foreign: func() (dacred.Files, error) {
+			return dacred.MakeCerts(part, dacred.MakeOptions{Seed: []byte("foreign")})
+		},
 	} {
 		fs, err := make()
 		if err != nil {
