@@ -2,8 +2,11 @@
 // grouped by register, each field with its decoded value and meaning, the
 // to-program value beside the current one where they differ; edits that
 // offer only the field's valid values; the plan of the edits (diff, risk
-// class, consequences) or the refusal with the real way back; the guard
-// that asks for the typed phrase (and the override for a brick change);
+// class, consequences) or the refusal with the real way back; for a plan
+// that closes the chip, the proof of the way back (the credentials and the
+// .obk file, checked by the bench: a proven close is irreversible, not
+// brick); the guard that asks for the typed phrase (and the override for
+// a brick change);
 // the guarded write's progress, verification, backup and audit line; and
 // the return to a backup of this chip.
 package obpane
