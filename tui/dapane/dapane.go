@@ -1,31 +1,55 @@
 // Package dapane is the console's debug-authentication pane: what the
 // chip's DA agent reports to a discovery (product state, lifecycle, whether
 // DA data is provisioned, the method, the permissions, the SoC ID), what
-// the option bytes say of DA, and a plain statement of the DA actions that
-// are not built yet.
+// the option bytes say of DA, and the DA writes the product state allows —
+// provisioning an .obk file (PROVISIONING), a full regression or one to
+// TZ_CLOSED, a debug opening. Each write is chosen in a small form (the
+// credentials, the permission, the file), planned on the bench with the
+// checks shown as a checklist, confirmed in a guard by the typed phrase,
+// and followed step by step to the reconnect, the verification, the
+// backup and the audit line. Observers see all of it, and why each action
+// is unavailable to them.
 package dapane
 
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe/da"
+	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/tui/common"
+	"github.com/stprobe/stprobe/tui/dapane/credform"
 )
 
-// KindDiscover is the job kind of this pane's discovery (JobDoneMsg.Kind).
-const KindDiscover = "dapane: discover"
+// Job kinds this pane starts (JobDoneMsg.Kind).
+const (
+	KindDiscover = "dapane: discover"
+	KindPlan     = "dapane: plan"
+	KindApply    = "dapane: apply"
+)
 
-// notBuiltWhy is why the DA actions are missing from this console.
-const notBuiltWhy = "the debug-authentication actions (authenticating with a password, or with a certificate and its key) are still being built; stprobe can only discover for now"
+// screen is what the pane shows.
+type screen int
+
+const (
+	screenMain screen = iota
+	screenForm
+	screenPlan
+	screenRun
+)
 
 // keyMap is every binding of the pane.
 type keyMap struct {
-	Discover, Up, Down, Regress, Open key.Binding
+	Discover, Up, Down, Provision, Regress, Open, View key.Binding
+	Apply, Back, Confirm, Cancel                       key.Binding
 }
 
 func newKeyMap() keyMap {
@@ -33,35 +57,108 @@ func newKeyMap() keyMap {
 		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
 	}
 	return keyMap{
-		Discover: b("d", "discover", "d"),
-		Up:       b("↑/k", "up", "up", "k"),
-		Down:     b("↓/j", "down", "down", "j"),
-		Regress:  b("R", "regression (not built yet)", "R"),
-		Open:     b("o", "open debug (not built yet)", "o"),
+		Discover:  b("d", "discover", "d"),
+		Up:        b("↑/k", "up", "up", "k"),
+		Down:      b("↓/j", "down", "down", "j"),
+		Provision: b("p", "provision .obk", "p"),
+		Regress:   b("R", "regression", "R"),
+		Open:      b("o", "open debug", "o"),
+		View:      b("v", "view the last DA plan", "v"),
+		Apply:     b("a", "apply (guard)", "a"),
+		Back:      b("esc", "back", "esc"),
+		Confirm:   b("enter", "confirm", "enter"),
+		Cancel:    b("esc", "cancel", "esc"),
 	}
+}
+
+// Option configures a Model.
+type Option func(*Model)
+
+// WithStateDir sets the directory of the option-byte backups and the audit
+// log (default obytes.DefaultStateDir), also searched for credentials.
+func WithStateDir(dir string) Option { return func(m *Model) { m.stateDir = dir } }
+
+// WithSearchDirs sets the directories the credential form searches for
+// files under their usual names (default: the state directory and the
+// current directory).
+func WithSearchDirs(dirs ...string) Option {
+	return func(m *Model) { m.searchDirs = append([]string{}, dirs...) }
 }
 
 // Model is the DA pane. Create it with New.
 type Model struct {
-	c      *common.Context
-	keys   keyMap
-	w, h   int
-	plain  *common.Styles
-	pens   *pens
+	c          *common.Context
+	keys       keyMap
+	w, h       int
+	plain      *common.Styles
+	pens       *pens
+	stateDir   string
+	searchDirs []string
+
 	disc   *da.Discovery
 	err    error
-	busy   bool
+	busy   string
 	notice string
 	bad    bool
 	reason string
 	scroll int
+
+	// state is the chip's product state as last reported, by the
+	// discovery or the option bytes, whichever came last.
+	state     targets.ProductState
+	hasState  bool
+	snapState targets.ProductState
+	snapHas   bool
+
+	screen screen
+	action bench.DAAction
+	form   *credform.Form
+	// forms are the forms as last left, by action.
+	forms map[bench.DAAction]*credform.Form
+	vals  *credform.Values
+	req   bench.DARequest
+
+	plan    *bench.DAPlan
+	planErr error
+	// viewing is true when the plan on screen is the bench's last one,
+	// shown read-only.
+	viewing bool
+
+	guard    *textinput.Model
+	guardErr string
+
+	steps    []bench.DAStep
+	res      *bench.DAResult
+	applyErr error
+	audit    *obytes.AuditRecord
+	auditErr error
+	// watching names another session whose DA write is running.
+	watching string
 }
 
 // New returns the DA pane of the session c.
-func New(c *common.Context) *Model {
+func New(c *common.Context, opts ...Option) *Model {
 	m := &Model{c: c, keys: newKeyMap()}
+	for _, o := range opts {
+		o(m)
+	}
+	if m.stateDir == "" {
+		m.stateDir, _ = obytes.DefaultStateDir()
+	}
+	if m.searchDirs == nil {
+		wd, _ := os.Getwd()
+		m.searchDirs = []string{m.stateDir, wd}
+	}
 	if c != nil {
-		m.disc = c.Snapshot().Discovery
+		s := c.Snapshot()
+		m.disc = s.Discovery
+		m.snapState, m.snapHas = s.State, s.HasState
+		switch {
+		case s.HasState:
+			m.state, m.hasState = s.State, true
+		case s.Discovery != nil:
+			m.state, m.hasState = s.Discovery.State, true
+		}
 	}
 	return m
 }
@@ -75,18 +172,38 @@ func (m *Model) Title() string { return common.PaneDA.String() }
 // SetSize sets the area the pane draws in.
 func (m *Model) SetSize(w, h int) { m.w, m.h = w, h }
 
-// Keys are the pane's bindings; the actions that are not built yet, or
-// that this session cannot run, are disabled.
+// Capturing reports whether the pane takes every key (the form or the
+// guard is open).
+func (m *Model) Capturing() bool { return m.screen == screenForm || m.guard != nil }
+
+// Keys are the pane's bindings on the current screen; the actions this
+// session cannot run now are disabled.
 func (m *Model) Keys() []key.Binding {
 	k := m.keys
-	d := k.Discover
-	if m.c == nil || m.c.Unavailable() != "" {
-		d.SetEnabled(false)
+	off := func(b key.Binding, why string) key.Binding {
+		if why != "" {
+			b.SetEnabled(false)
+		}
+		return b
 	}
-	r, o := k.Regress, k.Open
-	r.SetEnabled(false)
-	o.SetEnabled(false)
-	return []key.Binding{d, k.Up, k.Down, r, o}
+	switch {
+	case m.guard != nil:
+		return []key.Binding{k.Confirm, k.Cancel}
+	case m.screen == screenForm:
+		return credform.Keys()
+	case m.screen == screenPlan:
+		why := m.applyWhy()
+		return []key.Binding{off(k.Apply, why), k.Back, k.Up, k.Down}
+	case m.screen == screenRun:
+		return []key.Binding{k.Back, k.Up, k.Down}
+	}
+	d := off(k.Discover, m.discoverWhy())
+	out := []key.Binding{d, off(k.Provision, m.why(bench.DAProvision)), off(k.Regress, m.why(bench.DARegress)),
+		off(k.Open, m.why(bench.DAOpenDebug)), k.Up, k.Down}
+	if m.c != nil && m.c.Snapshot().DAPlan != nil {
+		out = append(out, k.View)
+	}
+	return out
 }
 
 // Update handles one message.
@@ -102,22 +219,9 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 			m.scroll++
 		}
 	case common.JobDoneMsg:
-		if msg.Kind != KindDiscover || !m.busy {
-			return m, nil
-		}
-		m.busy = false
-		if d, ok := msg.Value.(*da.Discovery); ok && d != nil {
-			m.disc = d
-		}
-		m.err = msg.Err
-		if msg.Err != nil {
-			return m, m.fail(msg.Err.Error())
-		}
-		return m, m.say("DA discovery done; the chip waits in the ROM's DA loop until its next reset")
+		return m, m.jobDone(msg)
 	case common.EventMsg:
-		if sc, ok := msg.Event.(bench.StateChanged); ok && sc.State.Discovery != nil && !m.busy {
-			m.disc = sc.State.Discovery
-		}
+		m.event(msg.Event)
 	case common.OpenPaneMsg:
 		if msg.Pane == common.PaneDA {
 			return m, m.request(msg.Request)
@@ -126,7 +230,8 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	return m, nil
 }
 
-// request acts on an OpenPaneMsg's request.
+// request acts on an OpenPaneMsg's request: "discover", or an action
+// ("provision", "regress", "open-debug") that opens its form.
 func (m *Model) request(r any) tea.Cmd {
 	req, ok := r.(common.DARequest)
 	if !ok {
@@ -138,13 +243,47 @@ func (m *Model) request(r any) tea.Cmd {
 		return nil
 	case "discover":
 		return m.discover()
+	case string(bench.DAProvision), string(bench.DARegress), "regression", string(bench.DAOpenDebug):
+		a := bench.DAAction(req.Action)
+		if req.Action == "regression" {
+			a = bench.DARegress
+		}
+		return m.openForm(a)
 	}
-	return m.fail(fmt.Sprintf("%s is not available yet: %s", req.Action, notBuiltWhy))
+	return m.fail(fmt.Sprintf("unknown DA action %q: the pane does discover, provision, regress and open-debug", req.Action))
 }
 
-// key handles a key press.
+// key handles a key press on the current screen.
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
+	if m.guard != nil {
+		return m.guardKey(msg)
+	}
 	k := m.keys
+	switch m.screen {
+	case screenForm:
+		return m.formKey(msg)
+	case screenPlan, screenRun:
+		done := m.screen == screenRun && m.busy != KindApply
+		if done && (key.Matches(msg, k.Discover) || key.Matches(msg, k.Provision) || key.Matches(msg, k.Regress) || key.Matches(msg, k.Open)) {
+			// From the outcome, straight on to the next action.
+			m.screen, m.scroll = screenMain, 0
+			return m.key(msg)
+		}
+		switch {
+		case m.screen == screenPlan && key.Matches(msg, k.Apply):
+			return m.openGuard()
+		case key.Matches(msg, k.Back):
+			if m.busy == KindApply {
+				return m.fail("the DA write is running: wait for it (" + common.CancelKey + " stops it)")
+			}
+			m.screen, m.scroll, m.viewing = screenMain, 0, false
+		case key.Matches(msg, k.Up):
+			m.scroll = max(0, m.scroll-1)
+		case key.Matches(msg, k.Down):
+			m.scroll++
+		}
+		return nil
+	}
 	switch {
 	case key.Matches(msg, k.Discover):
 		return m.discover()
@@ -152,34 +291,171 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		m.scroll = max(0, m.scroll-1)
 	case key.Matches(msg, k.Down):
 		m.scroll++
+	case key.Matches(msg, k.Provision):
+		return m.openForm(bench.DAProvision)
 	case key.Matches(msg, k.Regress):
-		return m.fail("regression is not available yet: " + notBuiltWhy)
+		return m.openForm(bench.DARegress)
 	case key.Matches(msg, k.Open):
-		return m.fail("debug opening is not available yet: " + notBuiltWhy)
+		return m.openForm(bench.DAOpenDebug)
+	case key.Matches(msg, k.View):
+		return m.viewLastPlan()
 	}
 	return nil
 }
 
-// discover runs a DA discovery on the bench.
-func (m *Model) discover() tea.Cmd {
-	why := ""
+// viewLastPlan shows the bench's last DA plan, read-only.
+func (m *Model) viewLastPlan() tea.Cmd {
+	if m.c == nil || m.c.Snapshot().DAPlan == nil {
+		return m.fail("no DA plan to look at")
+	}
+	m.plan, m.planErr, m.viewing, m.scroll = m.c.Snapshot().DAPlan, nil, true, 0
+	m.action = m.plan.Action
+	m.screen = screenPlan
+	return nil
+}
+
+// discoverWhy is why a discovery cannot run now ("" when it can).
+func (m *Model) discoverWhy() string {
 	switch {
 	case m.c == nil:
-		why = "no console session"
-	case m.busy:
-		why = "a discovery is running"
-	default:
-		why = m.c.UnavailableNow()
+		return "no console session"
+	case m.busy != "":
+		return "this pane is waiting for its " + strings.TrimPrefix(m.busy, "dapane: ") + " job"
 	}
-	if why != "" {
+	return m.c.UnavailableNow()
+}
+
+// discover runs a DA discovery on the bench.
+func (m *Model) discover() tea.Cmd {
+	if why := m.discoverWhy(); why != "" {
 		return m.fail("cannot run a DA discovery: " + why)
 	}
-	m.busy, m.err = true, nil
+	m.busy, m.err = KindDiscover, nil
 	b := m.c.Bench
 	m.say("DA discovery: NRST low, request word, NRST released, waiting for the ROM…")
 	return m.c.Job(KindDiscover, func(ctx context.Context, t bench.Token) (any, error) {
 		return b.Discover(ctx, t, da.Options{})
 	})
+}
+
+// jobDone takes the result of a job this pane started.
+func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
+	if msg.Kind != m.busy {
+		return nil
+	}
+	m.busy = ""
+	switch msg.Kind {
+	case KindDiscover:
+		if d, ok := msg.Value.(*da.Discovery); ok && d != nil {
+			m.setDiscovery(d)
+		}
+		m.err = msg.Err
+		if msg.Err != nil {
+			return m.fail(msg.Err.Error())
+		}
+		return m.say("DA discovery done; the chip waits in the ROM's DA loop until its next reset")
+	case KindPlan:
+		p, _ := msg.Value.(*bench.DAPlan)
+		m.plan, m.planErr = p, msg.Err
+		if p != nil && p.Discovery != nil {
+			m.setDiscovery(p.Discovery)
+		}
+		if msg.Err != nil {
+			return m.fail("refused or failed before any write: " + msg.Err.Error())
+		}
+		if m.plan == nil {
+			return m.fail("the bench returned no plan")
+		}
+		return m.say(fmt.Sprintf("plan ready: %s; press a to confirm", m.plan.Risk))
+	case KindApply:
+		if out, ok := msg.Value.(*applyOutcome); ok && out != nil {
+			m.res, m.audit, m.auditErr = out.res, out.audit, out.auditErr
+		}
+		m.applyErr = msg.Err
+		if r := m.res; r != nil && r.Auth != nil && r.Auth.After != nil {
+			m.state, m.hasState = r.Auth.After.State, true
+		}
+		if msg.Err != nil {
+			return m.fail("the DA write failed or was refused: see the pane")
+		}
+		return m.say("DA " + string(m.action) + " done: " + m.outcomeText())
+	}
+	return nil
+}
+
+// outcomeText is the write's result in a few words.
+func (m *Model) outcomeText() string {
+	r := m.res
+	if r == nil {
+		return "no result"
+	}
+	if r.Auth != nil && r.Auth.After != nil {
+		return fmt.Sprintf("the chip is %v now", r.Auth.After.State)
+	}
+	if r.Provisioned != nil {
+		return fmt.Sprintf("provisioned, record read back: %v", yesNo(r.Provisioned.ReadBack))
+	}
+	return r.Outcome
+}
+
+// setDiscovery records a new discovery and the state it reports.
+func (m *Model) setDiscovery(d *da.Discovery) {
+	if d == nil || d == m.disc {
+		return
+	}
+	m.disc = d
+	m.state, m.hasState = d.State, true
+}
+
+// event follows the bench: discoveries and reads by anyone, and DA writes
+// in progress (ours and other sessions').
+func (m *Model) event(ev bench.Event) {
+	switch ev := ev.(type) {
+	case bench.StateChanged:
+		s := ev.State
+		if s.Discovery != nil && s.Discovery != m.disc && m.busy != KindDiscover {
+			m.setDiscovery(s.Discovery)
+		}
+		if s.HasState && (!m.snapHas || s.State != m.snapState) {
+			m.state, m.hasState = s.State, true
+		}
+		m.snapState, m.snapHas = s.State, s.HasState
+	case bench.JobStarted:
+		if isDAWrite(ev.Job.Kind) && m.busy != KindApply {
+			m.watching = ev.Job.Holder.String()
+			m.steps = nil
+		}
+	case bench.DAStep:
+		if m.busy == KindApply || m.watching != "" {
+			m.addStep(ev)
+		}
+	case bench.JobFinished:
+		if isDAWrite(ev.Job.Kind) && m.watching != "" && m.busy != KindApply {
+			if ev.Err != nil {
+				m.notice, m.bad = fmt.Sprintf("the DA write by %s failed: %v", m.watching, ev.Err), true
+			} else {
+				m.notice, m.bad = "the DA write by "+m.watching+" is done", false
+			}
+			m.watching = ""
+		}
+	}
+}
+
+// isDAWrite reports whether a bench job kind is a DA write.
+func isDAWrite(kind string) bool {
+	return kind == "da "+string(bench.DAProvision) || kind == "da "+string(bench.DARegress) || kind == "da "+string(bench.DAOpenDebug)
+}
+
+// addStep records a step, folding a run of progress steps into one.
+func (m *Model) addStep(s bench.DAStep) {
+	progress := s.Total > 0 || s.Step.Step == "flash" || s.Step.Step == "save-flash"
+	if n := len(m.steps); n > 0 && progress && m.steps[n-1].Step.Step == s.Step.Step {
+		m.steps[n-1] = s
+		return
+	}
+	if len(m.steps) < 200 {
+		m.steps = append(m.steps, s)
+	}
 }
 
 // say puts a message in the pane and in the footer.
@@ -192,4 +468,12 @@ func (m *Model) say(text string) tea.Cmd {
 func (m *Model) fail(text string) tea.Cmd {
 	m.notice, m.bad = text, true
 	return common.StatusErr(text)
+}
+
+// yesNo is "yes" or "no".
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }

@@ -3,6 +3,7 @@ package dapane
 import (
 	"context"
 	"math/rand/v2"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/probe/da"
+	"github.com/stprobe/stprobe/probe/sim/scenario"
 	"github.com/stprobe/stprobe/tui/common"
 )
 
@@ -27,23 +29,28 @@ func TestKeySequences(t *testing.T) {
 	}{
 		{
 			name: "before any discovery", scenario: "h533-provisioning",
-			want: []string{"No discovery yet. Press d", "Not available yet", "Regression", "Debug opening", "Why: the debug-authentication actions"},
+			want: []string{"No discovery yet. Press d", "Actions", "unavailable: discover first (d)"},
+			check: func(t *testing.T, e *env) {
+				if strings.Contains(e.screen(), "Not available yet") {
+					t.Error("the not-available section is still there")
+				}
+			},
 		},
 		{
 			name: "discover the seed board", scenario: "h533-provisioning",
 			keys:   []string{"d"},
-			want:   []string{"PROVISIONING", "lifecycle 0x2017", "✖ not provisioned", "integrity 0xF5F5F5F5", "permissions", "SoC ID", "0x478", "STM32H523/H533"},
+			want:   []string{"PROVISIONING", "lifecycle 0x2017", "✖ not provisioned", "integrity 0xF5F5F5F5", "permissions", "SoC ID", "0x478", "STM32H523/H533", "✓ p Provision an .obk file"},
 			status: "DA discovery done",
 		},
 		{
 			name: "provisioned board", scenario: "h533-provisioning-da",
 			keys: []string{"d"},
-			want: []string{"✓ provisioned", "integrity 0xEAEAEAEA", "method offered"},
+			want: []string{"✓ provisioned", "integrity 0xEAEAEAEA", "method offered", "✓ R Regression"},
 		},
 		{
 			name: "closed board with certificate DA", scenario: "h533-closed-da",
 			keys: []string{"d"},
-			want: []string{"CLOSED", "✓ provisioned", "certificate"},
+			want: []string{"CLOSED", "✓ provisioned", "certificate", "✓ R Regression", "✓ o Debug opening", "✖ p Provision"},
 		},
 		{
 			name: "no NRST: the failure says what to do", scenario: "no-nrst",
@@ -52,14 +59,31 @@ func TestKeySequences(t *testing.T) {
 			status: "DA discovery: no DA reply",
 		},
 		{
-			name: "regression says why it is not available", scenario: "h533-provisioning",
-			keys:   []string{"R"},
-			status: "regression is not available yet: the debug-authentication actions",
+			name: "LOCKED: every action unavailable with the reason", scenario: "h533-locked",
+			keys:   []string{"d", "R"},
+			want:   []string{"✖ R Regression", "✖ o Debug opening", "✖ p Provision", "LOCKED is final"},
+			status: "regression is unavailable: the chip is LOCKED (0x5C): LOCKED is final",
+			check: func(t *testing.T, e *env) {
+				if e.m.screen != screenMain || e.m.Keys()[2].Enabled() {
+					t.Error("the regression opened on a LOCKED chip")
+				}
+			},
 		},
 		{
-			name: "debug opening says why it is not available", scenario: "h533-provisioning",
-			keys:   []string{"o"},
-			status: "debug opening is not available yet",
+			name: "regression before a discovery says what to do", scenario: "h533-provisioning",
+			keys:   []string{"R"},
+			status: "regression is unavailable: discover first (d)",
+		},
+		{
+			name: "provision on a closed chip says why not", scenario: "h533-closed-da",
+			keys:   []string{"d", "p"},
+			status: "the ROM takes DA data only in PROVISIONING (0x17); the chip is CLOSED",
+		},
+		{
+			name: "observer: actions unavailable with the reason", scenario: "h533-provisioning", observer: true,
+			keys:   []string{"R"},
+			want:   []string{"unavailable: another session holds the probe: alice"},
+			status: "regression is unavailable: another session holds the probe: alice",
 		},
 		{
 			name: "observer cannot discover, and says why", scenario: "h533-provisioning", observer: true,
@@ -88,9 +112,9 @@ func TestKeySequences(t *testing.T) {
 			want: []string{"lifecycle 0x2017"},
 		},
 		{
-			name: "regression request is refused with the reason", scenario: "h533-provisioning",
+			name: "regression request before a discovery", scenario: "h533-provisioning",
 			send:   common.OpenPaneMsg{Pane: common.PaneDA, Request: common.DARequest{Action: "regression"}},
-			status: "regression is not available yet",
+			status: "regression is unavailable: discover first",
 		},
 	}
 	for _, tt := range tests {
@@ -169,14 +193,14 @@ func TestNoColorAndSizes(t *testing.T) {
 	}
 }
 
-// TestScroll: at 80×24 the pane scrolls to the not-built section.
+// TestScroll: at 80×24 the pane scrolls to the option-byte section.
 func TestScroll(t *testing.T) {
 	e := newEnv(t, "h533-provisioning", true)
 	e.keys("d")
 	for range 30 {
 		e.keys("down")
 	}
-	if s := e.screen(); !strings.Contains(s, "Not available yet") {
+	if s := e.screen(); !strings.Contains(s, "What the option bytes say") {
 		t.Errorf("scrolled screen:\n%s", s)
 	}
 	for range 30 {
@@ -189,7 +213,7 @@ func TestScroll(t *testing.T) {
 
 // TestMonkey presses random keys (fixed seed): no panic, exact size.
 func TestMonkey(t *testing.T) {
-	keys := []string{"up", "down", "d", "R", "o", "j", "k", "enter", "esc", "x"}
+	keys := []string{"up", "down", "d", "R", "o", "p", "v", "a", "j", "k", "enter", "esc", "x", "tab", "space"}
 	e := newEnv(t, "h533-provisioning-da", true)
 	rng := rand.New(rand.NewPCG(2, 3))
 	for i := range 300 {
@@ -215,11 +239,35 @@ func TestGolden(t *testing.T) {
 		{name: "seed", scenario: "h533-provisioning", keys: []string{"d"}},
 		{name: "closed-da", scenario: "h533-closed-da", keys: []string{"d"}},
 		{name: "failed", scenario: "no-nrst", keys: []string{"d"}},
+		{name: "locked", scenario: "h533-locked", keys: []string{"d"}},
+		{name: "regress-form", scenario: "h533-closed-da", keys: []string{"d", "R"}},
+		{name: "regress-plan", scenario: "h533-closed-da", keys: []string{"d", "R", "enter"}},
+		{name: "regress-guard", scenario: "h533-closed-da", keys: []string{"d", "R", "enter", "a", "type:regress"}},
+		{name: "provision-plan", scenario: "h533-provisioning", keys: []string{"d", "p", "tab", "type:H533", "enter"}},
+	}
+	testdata, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, sz := range [][2]int{{80, 24}, {160, 48}} {
-				e := newEnv(t, tt.scenario, !tt.observer)
+				// The credentials in the current directory, so that the
+				// screens name them the same on every run.
+				creds := t.TempDir()
+				t.Chdir(creds)
+				switch tt.scenario {
+				case "h533-closed-da":
+					if err := scenario.Credentials(tt.scenario, creds); err != nil {
+						t.Fatal(err)
+					}
+				case "h533-provisioning":
+					if err := scenario.Credentials("h533-provisioning-da", creds); err != nil {
+						t.Fatal(err)
+					}
+				}
+				e := newEnv(t, tt.scenario, !tt.observer, WithStateDir(t.TempDir()), WithSearchDirs("."))
+				e.testdata = testdata
 				e.m.SetSize(sz[0], sz[1])
 				e.keys(tt.keys...)
 				e.golden(tt.name+"-"+sizeName(sz), sz[0], sz[1])

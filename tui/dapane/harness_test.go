@@ -30,11 +30,13 @@ type env struct {
 	status []common.StatusMsg
 	// jobs counts the JobDoneMsg of each kind the pane received.
 	jobs map[string]int
+	// testdata is the golden screens' directory (default "testdata").
+	testdata string
 }
 
 // newEnv opens scenario on a simulated bench. With operator set the session
 // holds the lease; otherwise it only observes, while another holder does.
-func newEnv(t testing.TB, scenarioName string, operator bool) *env {
+func newEnv(t testing.TB, scenarioName string, operator bool, opts ...Option) *env {
 	t.Helper()
 	ctx := context.Background()
 	b, _, err := bench.Open(ctx, bench.Selector{Sim: scenarioName}, bench.Options{})
@@ -59,7 +61,10 @@ func newEnv(t testing.TB, scenarioName string, operator bool) *env {
 	t.Cleanup(sub.Close)
 	c.SetSnapshot(b.Snapshot())
 	e := &env{t: t, b: b, c: c, sub: sub, jobs: map[string]int{}}
-	e.m = New(c)
+	if len(opts) == 0 {
+		opts = []Option{WithStateDir(t.TempDir()), WithSearchDirs()}
+	}
+	e.m = New(c, opts...)
 	e.m.SetSize(80, 24)
 	return e
 }
@@ -168,9 +173,13 @@ func (e *env) golden(name string, w, h int) {
 	e.m.SetSize(w, h)
 	got := e.screen()
 	checkSize(e.t, got, w, h)
-	path := filepath.Join("testdata", name+".golden")
+	dir := e.testdata
+	if dir == "" {
+		dir = "testdata"
+	}
+	path := filepath.Join(dir, name+".golden")
 	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			e.t.Fatal(err)
 		}
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {

@@ -41,7 +41,7 @@ func fit(lines []string, w, h int) string {
 
 // narrowRunes are the non-ASCII characters the pane draws, each one column
 // wide.
-const narrowRunes = "▸▾→←…✓✖‼⟳█░│┃━┏┓┗┛╭╮╰╯─≠•·—"
+const narrowRunes = "▸▾→←…✓✔✖‼⟳█░│┃━┏┓┗┛╭╮╰╯─≠•·—"
 
 // width is the display width of s. Text made of ASCII, SGR escapes and the
 // pane's own symbols is measured here; anything else by ansi.StringWidth,

@@ -37,6 +37,14 @@ func (m *Model) View() string {
 	if m.w <= 0 || m.h <= 0 {
 		return ""
 	}
+	switch m.screen {
+	case screenForm:
+		return fit(m.viewForm(), m.w, m.h)
+	case screenPlan:
+		return fit(m.viewPlan(), m.w, m.h)
+	case screenRun:
+		return fit(m.viewRun(), m.w, m.h)
+	}
 	s := m.st()
 	title := s.Accent.Render("Debug authentication") + s.Muted.Render(" · discovery through the DA mailbox on AP0")
 	sub := ""
@@ -50,8 +58,12 @@ func (m *Model) View() string {
 		lw := m.w * 11 / 20
 		rw := m.w - lw - 3
 		left := m.discoveryLines(lw)
-		right := append(m.optionByteLines(rw), "")
-		right = append(right, m.notBuiltLines(rw)...)
+		right := m.actionLines(rw)
+		right = append(right, "")
+		right = append(right, m.optionByteLines(rw)...)
+		if l := m.lastWriteLines(rw); len(l) > 0 {
+			right = append(append(right, ""), l...)
+		}
 		sep := s.Muted.Render(" │ ")
 		for i := 0; i < max(len(left), len(right)); i++ {
 			var l, r string
@@ -64,11 +76,14 @@ func (m *Model) View() string {
 			body = append(body, cell(l, lw)+sep+r)
 		}
 	} else {
-		body = m.discoveryLines(m.w)
+		body = m.actionLines(m.w)
+		body = append(body, "")
+		body = append(body, m.discoveryLines(m.w)...)
 		body = append(body, "")
 		body = append(body, m.optionByteLines(m.w)...)
-		body = append(body, "")
-		body = append(body, m.notBuiltLines(m.w)...)
+		if l := m.lastWriteLines(m.w); len(l) > 0 {
+			body = append(append(body, ""), l...)
+		}
 	}
 	m.scroll = max(0, min(m.scroll, len(body)-bodyH))
 	body = body[m.scroll:]
@@ -101,7 +116,7 @@ func (m *Model) discoveryLines(w int) []string {
 			out = append(out, p.Render(l))
 		}
 	}
-	if m.busy {
+	if m.busy == KindDiscover {
 		out = append(out, s.Info.Render("⟳ discovering: NRST low, request word, NRST released, waiting for the ROM's reply…"))
 	}
 	if m.err != nil {
@@ -256,27 +271,17 @@ func (m *Model) optionByteLines(w int) []string {
 	return out
 }
 
-// notBuiltLines are the clearly separated statement of what this pane
-// cannot do yet, and why.
-func (m *Model) notBuiltLines(w int) []string {
-	s := m.st()
-	head := "── Not available yet "
-	out := []string{s.Warn.Render(head + strings.Repeat("─", max(0, min(w, 60)-width(head))))}
-	out = append(out,
-		s.Muted.Render("✖ ")+"Regression"+s.Muted.Render(" (full, or to TZ_CLOSED)")+s.Muted.Render("   R"),
-		s.Muted.Render("✖ ")+"Debug opening"+s.Muted.Render(" (password, or certificate and key)")+s.Muted.Render("   o"),
-	)
-	for _, l := range wrap("Why: "+notBuiltWhy+".", w) {
-		out = append(out, s.Muted.Render(l))
-	}
-	return out
-}
-
 // statusLine is the pane's last message, or why actions are unavailable.
 func (m *Model) statusLine() string {
 	s := m.st()
 	switch {
-	case m.busy:
+	case m.watching != "":
+		msg := "DA write"
+		if n := len(m.steps); n > 0 {
+			msg = stepText(m.steps[n-1])
+		}
+		return s.Warn.Render("⟳ " + m.watching + ": " + msg)
+	case m.busy != "":
 		return s.Info.Render("⟳ " + m.notice)
 	case m.notice != "" && m.bad:
 		return s.Bad.Render("✖ " + m.notice)
@@ -288,5 +293,5 @@ func (m *Model) statusLine() string {
 			return s.Warn.Render("read-only: " + why)
 		}
 	}
-	return s.Muted.Render("d discovers (read-only)")
+	return s.Muted.Render("d discovers (read-only) · p provision · R regression · o debug opening")
 }

@@ -48,7 +48,7 @@ func newEnv(t testing.TB, scenarioName string, operator bool) *env {
 const goldenStateDir = "/state"
 
 // newEnvDir is newEnv with a state directory.
-func newEnvDir(t testing.TB, scenarioName string, operator bool, dir string) *env {
+func newEnvDir(t testing.TB, scenarioName string, operator bool, dir string, opts ...Option) *env {
 	t.Helper()
 	ctx := context.Background()
 	b, _, err := bench.Open(ctx, bench.Selector{Sim: scenarioName}, bench.Options{})
@@ -73,7 +73,7 @@ func newEnvDir(t testing.TB, scenarioName string, operator bool, dir string) *en
 	t.Cleanup(sub.Close)
 	c.SetSnapshot(b.Snapshot())
 	e := &env{t: t, b: b, c: c, sub: sub, dir: dir, jobs: map[string]int{}}
-	e.m = New(c, WithStateDir(dir))
+	e.m = New(c, append([]Option{WithStateDir(dir), WithSearchDirs()}, opts...)...)
 	e.m.SetSize(80, 24)
 	return e
 }

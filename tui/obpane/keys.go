@@ -10,7 +10,7 @@ type keyMap struct {
 
 	Read, Edit, Unstage, Clear, Plan, Method, Backups, Journal, View key.Binding
 
-	Apply, Back, Restore key.Binding
+	Apply, Back, Restore, WayBack key.Binding
 
 	Confirm, Next, Toggle, Cancel key.Binding
 }
@@ -40,6 +40,7 @@ func newKeyMap() keyMap {
 		Apply:   b("a", "apply", "a"),
 		Back:    b("esc", "back", "esc"),
 		Restore: b("enter", "plan restore", "enter"),
+		WayBack: b("w", "prove the way back", "w"),
 
 		Confirm: b("enter", "confirm", "enter"),
 		Next:    b("tab", "next", "tab", "shift+tab"),

@@ -2,8 +2,11 @@
 // grouped by register, each field with its decoded value and meaning, the
 // to-program value beside the current one where they differ; edits that
 // offer only the field's valid values; the plan of the edits (diff, risk
-// class, consequences) or the refusal with the real way back; the guard
-// that asks for the typed phrase (and the override for a brick change);
+// class, consequences) or the refusal with the real way back; for a plan
+// that closes the chip, the proof of the way back (the credentials and the
+// .obk file, checked by the bench: a proven close is irreversible, not
+// brick); the guard that asks for the typed phrase (and the override for
+// a brick change);
 // the guarded write's progress, verification, backup and audit line; and
 // the return to a backup of this chip.
 package obpane
@@ -21,6 +24,7 @@ import (
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/tui/common"
+	"github.com/stprobe/stprobe/tui/dapane/credform"
 )
 
 // Job kinds this pane starts (JobDoneMsg.Kind).
@@ -50,6 +54,13 @@ type Option func(*Model)
 // WithStateDir sets the directory of backups and the audit log (default
 // obytes.DefaultStateDir).
 func WithStateDir(dir string) Option { return func(m *Model) { m.stateDir = dir } }
+
+// WithSearchDirs sets where the proof-of-the-way-back form looks for
+// credential files (default: the state directory and the current
+// directory).
+func WithSearchDirs(dirs ...string) Option {
+	return func(m *Model) { m.credDirs = append([]string{}, dirs...) }
+}
 
 // Model is the option-byte pane. Create it with New.
 type Model struct {
@@ -107,6 +118,13 @@ type Model struct {
 	journal    *obytes.Journal
 	journalErr error
 
+	// The proof of the way back: its form, whether it is open, and the
+	// files it named for the plan on screen.
+	wbForm   *credform.Form
+	wbOpen   bool
+	wbPaths  map[credform.Field]string
+	credDirs []string
+
 	backups    []backupEntry
 	backupsErr error
 	listed     bool
@@ -142,7 +160,7 @@ func (m *Model) SetSize(w, h int) {
 
 // Capturing reports whether the pane takes every key (an edit or the
 // guard dialog is open).
-func (m *Model) Capturing() bool { return m.edit != nil || m.guard != nil }
+func (m *Model) Capturing() bool { return m.edit != nil || m.guard != nil || m.wbOpen }
 
 // Keys are the pane's bindings for the current screen; actions this
 // session cannot run are disabled.
@@ -155,6 +173,8 @@ func (m *Model) Keys() []key.Binding {
 		return b
 	}
 	switch {
+	case m.wbOpen:
+		return credform.Keys()
 	case m.guard != nil:
 		if m.guard.brick {
 			return []key.Binding{k.Confirm, k.Next, k.Toggle, k.Cancel}
@@ -168,6 +188,9 @@ func (m *Model) Keys() []key.Binding {
 	}
 	switch m.screen {
 	case screenPlan:
+		if _, ok := closes(m.plan); ok {
+			return []key.Binding{act(k.Apply), act(k.WayBack), k.Back, k.Up, k.Down}
+		}
 		return []key.Binding{act(k.Apply), k.Back, k.Up, k.Down}
 	case screenApply:
 		return []key.Binding{k.Back, k.Up, k.Down}
@@ -240,6 +263,8 @@ func (m *Model) runWhy() string {
 // key handles a key press on the current screen.
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
+	case m.wbOpen:
+		return m.wayBackKey(msg)
 	case m.guard != nil:
 		return m.guardKey(msg)
 	case m.edit != nil:
@@ -251,6 +276,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		switch {
 		case key.Matches(msg, k.Apply):
 			return m.startApply()
+		case key.Matches(msg, k.WayBack):
+			return m.openWayBack()
 		case key.Matches(msg, k.Back):
 			m.screen = screenTable
 		case key.Matches(msg, k.Up):
@@ -459,6 +486,9 @@ func (m *Model) startPlan(ch bench.Change) tea.Cmd {
 	}
 	ch.DAMethod = m.daMethod
 	m.change = ch
+	if ch.WayBack == nil {
+		m.wbPaths = nil
+	}
 	m.plan, m.refused, m.planErr, m.scroll = nil, nil, nil, 0
 	m.screen = screenPlan
 	m.busy = KindPlan

@@ -9,6 +9,7 @@ import (
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/tui/common"
+	"github.com/stprobe/stprobe/tui/dapane/credform"
 )
 
 // tableY is the first line of the table's rows (after the summary and the
@@ -80,6 +81,17 @@ func (m *Model) View() string {
 	}
 	if m.guard != nil {
 		lines = overlay(lines, m.viewGuard(), m.w, m.h)
+	}
+	if m.wbOpen && m.wbForm != nil {
+		s := m.st()
+		lines = m.wbForm.View(m.w, credform.Pens{Normal: s.Normal, Muted: s.Muted, Accent: s.Accent, Bad: s.Bad, Selected: s.Selected})
+		for _, l := range wrap("The bench checks every field of the .obk file against the chip, the credentials against the file, the DA method against TZEN, and the chip's own discovery. Only when all match is closing irreversible instead of brick.", m.w) {
+			lines = append(lines, s.Muted.Render(l))
+		}
+		for len(lines) < m.h-1 {
+			lines = append(lines, "")
+		}
+		lines = append(lines, m.statusLine())
 	}
 	return fit(lines, m.w, m.h)
 }
@@ -490,6 +502,10 @@ func (m *Model) planFooter() []string {
 		}
 		return append(out, s.Muted.Render("esc back to the table"))
 	}
+	switch _, closing := closes(p); {
+	case p.Risk == obytes.Brick && closing:
+		return []string{s.Key.Render("w") + " attaches the proof of the way back" + s.Muted.Render(" · ") + s.Danger.Render("a opens the guard (phrase + override)") + back, "  " + s.Accent.Render(p.Phrase)}
+	}
 	switch p.Risk {
 	case obytes.Brick:
 		return []string{s.Danger.Render("a opens the guard: type the phrase and tick the override") + back, "  " + s.Accent.Render(p.Phrase)}
@@ -530,6 +546,7 @@ func (m *Model) planLines(add func(...string), addWrap func(pen, string, string)
 		add("  " + s.Accent.Render(c.Field) + "  " + c.From.Text() + " → " + c.To.Text() + "  " + riskBadge(s, c.Risk))
 		addWrap(s.Normal, "    ", c.Why)
 	}
+	m.wayBackLines(add, addWrap)
 	if len(p.Notes) > 0 {
 		add("")
 		for _, n := range p.Notes {

@@ -1,0 +1,409 @@
+package dapane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/probe/da"
+	"github.com/stprobe/stprobe/targets"
+	"github.com/stprobe/stprobe/targets/stm32h5"
+	"github.com/stprobe/stprobe/tui/common"
+	"github.com/stprobe/stprobe/tui/dapane/credform"
+)
+
+// actionTitle names an action in plain words.
+func actionTitle(a bench.DAAction) string {
+	switch a {
+	case bench.DAProvision:
+		return "Provision an .obk file"
+	case bench.DARegress:
+		return "Regression"
+	case bench.DAOpenDebug:
+		return "Debug opening"
+	}
+	return string(a)
+}
+
+// why says why this session cannot start action a now ("" when it can):
+// the session (observer, no lease, a job running), then what the chip's
+// product state allows.
+func (m *Model) why(a bench.DAAction) string {
+	if why := m.discoverWhy(); why != "" {
+		return why
+	}
+	if !m.hasState {
+		return "discover first (d): what the chip allows depends on its product state"
+	}
+	st := m.state
+	switch a {
+	case bench.DAProvision:
+		switch st {
+		case targets.StateProvisioning:
+			return ""
+		case targets.StateOpen:
+			return "the ROM takes DA data only in PROVISIONING (0x17); the chip is OPEN: plan PRODUCT_STATE=0x17 in the option-byte pane first"
+		}
+		return fmt.Sprintf("the ROM takes DA data only in PROVISIONING (0x17); the chip is %v", st)
+	default:
+		switch st {
+		case targets.StateLocked:
+			return "the chip is LOCKED (0x5C): LOCKED is final, no debug authentication can regress or open it"
+		case targets.StateOpen:
+			return "the chip is OPEN: debug is already open, there is nothing to regress or open"
+		}
+		if da := m.snapDA(); st == targets.StateProvisioning && da != nil && da.Checked && !da.Provisioned {
+			return "no DA data is provisioned (the option bytes say so): provision an .obk file first (p)"
+		}
+		if a == bench.DAOpenDebug && m.disc != nil && m.disc.Method() == "password" {
+			return "the chip offers the password method, which does only a full regression; debug opening needs the certificate method"
+		}
+	}
+	return ""
+}
+
+// snapDA is what the option bytes last said of DA (nil: not read).
+func (m *Model) snapDA() *targets.DAStatus {
+	if m.c == nil {
+		return nil
+	}
+	return m.c.Snapshot().DA
+}
+
+// openForm opens the form of action a, when the session and the chip
+// allow it.
+func (m *Model) openForm(a bench.DAAction) tea.Cmd {
+	if why := m.why(a); why != "" {
+		return m.fail(strings.ToLower(actionTitle(a)[:1]) + actionTitle(a)[1:] + " is unavailable: " + why)
+	}
+	o := credform.Options{Dirs: m.searchDirs}
+	if m.c != nil {
+		o.Styles = m.c.Styles
+		snap := m.c.Snapshot()
+		if ch := snap.Chip; ch != nil {
+			if parts := stm32h5.PartsOf(ch.DevID); len(parts) == 1 {
+				o.Part = parts[0].Name
+			} else if p := snap.DAPlan; p != nil && p.Part != "" && ch.HasUID && p.UID == ch.UIDString() {
+				o.Part = p.Part // the part named for this chip before
+			}
+		}
+	}
+	if f := m.forms[a]; f != nil {
+		// The form as the user left it, for another try.
+		m.action, m.form, m.screen, m.scroll = a, f, screenForm, 0
+		m.plan, m.planErr, m.viewing = nil, nil, false
+		return m.say(actionTitle(a) + ": the files as you left them; enter plans again (nothing is written)")
+	}
+	var f *credform.Form
+	switch a {
+	case bench.DAProvision:
+		f = credform.New("Provision: the .obk file to hand to the ROM (the chip stays in PROVISIONING)", o, credform.OBK, credform.Part)
+	case bench.DARegress:
+		f = credform.New("Regression: the credentials, the regression, and where to save the flash first", o,
+			credform.Password, credform.Key, credform.Chain, credform.Permission, credform.SaveFlash)
+	case bench.DAOpenDebug:
+		f = credform.New("Debug opening: the certificate chain and its leaf key (or a password file)", o,
+			credform.Password, credform.Key, credform.Chain)
+	}
+	if m.forms == nil {
+		m.forms = map[bench.DAAction]*credform.Form{}
+	}
+	m.forms[a] = f
+	m.action, m.form, m.screen, m.scroll = a, f, screenForm, 0
+	m.plan, m.planErr, m.viewing = nil, nil, false
+	return m.say(actionTitle(a) + ": name the files, then enter plans (nothing is written)")
+}
+
+// formKey handles a key in the form.
+func (m *Model) formKey(msg tea.KeyPressMsg) tea.Cmd {
+	res, cmd := m.form.Update(msg)
+	switch res {
+	case credform.Cancelled:
+		m.screen, m.form = screenMain, nil
+		return m.say("cancelled: nothing was planned or written")
+	case credform.Submitted:
+		v, err := m.form.Check()
+		if err != nil {
+			return m.fail(err.Error())
+		}
+		m.vals = v
+		return m.startPlan()
+	}
+	return cmd
+}
+
+// daRequest is the bench request of the form's values.
+func (m *Model) daRequest() bench.DARequest {
+	v := m.vals
+	r := bench.DARequest{Action: m.action, Credentials: v.Credentials, OBK: v.OBK, Part: v.Part, Permission: v.Permission}
+	if m.action == bench.DAOpenDebug {
+		r.Permission = da.PermOpenDebug
+	}
+	return r
+}
+
+// startPlan plans the form's write on the bench (nothing is written).
+func (m *Model) startPlan() tea.Cmd {
+	if why := m.discoverWhy(); why != "" {
+		return m.fail("cannot plan: " + why)
+	}
+	m.req = m.daRequest()
+	m.plan, m.planErr, m.scroll, m.viewing = nil, nil, 0, false
+	m.screen = screenPlan
+	m.busy = KindPlan
+	b, req := m.c.Bench, m.req
+	what := "reading the chip and checking the file"
+	if req.Action != bench.DAProvision {
+		what = "a discovery (NRST pulses), then AP1 for the backup"
+	}
+	m.say("planning: " + what + "; nothing is written…")
+	return m.c.Job(KindPlan, func(ctx context.Context, t bench.Token) (any, error) {
+		return b.PlanDA(ctx, t, req)
+	})
+}
+
+// applyWhy is why the plan on screen cannot be applied ("" when it can).
+func (m *Model) applyWhy() string {
+	switch {
+	case m.viewing:
+		return "this is the bench's last plan, shown to look at: plan it yourself to run it"
+	case m.plan == nil:
+		return "no plan"
+	case len(m.plan.Mismatches) > 0 || m.planErr != nil:
+		return "the plan was refused: fix what the checklist names and plan again"
+	}
+	return m.discoverWhy()
+}
+
+// openGuard opens the guard dialog in front of the write.
+func (m *Model) openGuard() tea.Cmd {
+	if why := m.applyWhy(); why != "" {
+		return m.fail("cannot apply: " + why)
+	}
+	in := newInput(m.c)
+	m.guard, m.guardErr = &in, ""
+	return in.Focus()
+}
+
+// guardKey handles a key while the guard is open.
+func (m *Model) guardKey(msg tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case msg.String() == "esc":
+		m.guard = nil
+		return m.say("cancelled: nothing was written")
+	case msg.String() == "enter":
+		typed := strings.TrimSpace(m.guard.Value())
+		if typed != m.plan.Phrase {
+			m.guardErr = "the phrase does not match: type it exactly as shown. Nothing was written."
+			return m.fail(m.guardErr)
+		}
+		m.guard = nil
+		return m.apply(typed)
+	}
+	in, cmd := m.guard.Update(msg)
+	*m.guard = in
+	m.guardErr = ""
+	return cmd
+}
+
+// saveFlash is the save-flash file the write uses: the form's, when the
+// plan says AP1 reads the flash.
+func (m *Model) saveFlash() string {
+	if m.vals == nil || m.action != bench.DARegress || m.plan == nil || !m.plan.FlashReadable {
+		return ""
+	}
+	return m.vals.SaveFlash
+}
+
+// apply runs the confirmed write on the bench.
+func (m *Model) apply(confirm string) tea.Cmd {
+	if why := m.discoverWhy(); why != "" {
+		return m.fail("cannot apply: " + why)
+	}
+	req := bench.DAApplyRequest{DARequest: m.req, Confirm: confirm, StateDir: m.stateDir, SaveFlash: m.saveFlash()}
+	b, dir := m.c.Bench, m.stateDir
+	m.screen, m.busy, m.scroll = screenRun, KindApply, 0
+	m.steps, m.res, m.applyErr, m.audit, m.auditErr, m.watching = nil, nil, nil, nil, nil, ""
+	m.say("DA " + string(m.action) + ": backup, authentication, reconnect, verification…")
+	return m.c.Job(KindApply, func(ctx context.Context, t bench.Token) (any, error) {
+		before, _ := obytes.ReadAudit(dir)
+		res, err := b.ApplyDA(ctx, t, req)
+		out := &applyOutcome{res: res}
+		after, aerr := obytes.ReadAudit(dir)
+		switch {
+		case aerr != nil:
+			out.auditErr = aerr
+		case len(after) > len(before):
+			out.audit = &after[len(after)-1]
+		}
+		return out, err
+	})
+}
+
+// applyOutcome is what the apply job returns.
+type applyOutcome struct {
+	res      *bench.DAResult
+	audit    *obytes.AuditRecord
+	auditErr error
+}
+
+// check is one line of the plan's checklist.
+type check struct {
+	ok        bool
+	what, fix string
+}
+
+// checklist is what the plan checked before any write, each with its
+// outcome: for a regression or a debug opening the chip's discovery
+// against the credentials and the permission (the bench refuses the same
+// things; its error stays the authority), for provisioning the file
+// against the part.
+func (m *Model) checklist() []check {
+	p := m.plan
+	if m.action == bench.DAProvision {
+		return m.provisionChecks()
+	}
+	d := m.disc
+	if p != nil && p.Discovery != nil {
+		d = p.Discovery
+	}
+	c := m.req.Credentials
+	perm := m.req.Permission
+	var out []check
+	method := c.Method()
+	out = append(out, check{ok: method != "", what: "credentials read: " + m.credText(), fix: "give a password file, or the leaf key and the certificate chain"})
+	if d == nil {
+		if m.planErr != nil {
+			out = append(out, check{what: "the chip's discovery: " + m.planErr.Error(), fix: "see the error: NRST must be wired, the chip powered"})
+		}
+		return out
+	}
+	st := d.StateName()
+	out = append(out, check{ok: d.State != targets.StateLocked && d.State != targets.StateOpen,
+		what: "the product state allows it: the ROM reports " + st,
+		fix:  "none from LOCKED (final); an OPEN chip needs no authentication"})
+	out = append(out, check{ok: d.Provisioned(), what: fmt.Sprintf("DA data provisioned (integrity 0x%08X)", d.Integrity),
+		fix: "provision the .obk file while the chip is in PROVISIONING (p)"})
+	out = append(out, check{ok: method != "" && method == d.Method(),
+		what: fmt.Sprintf("the credentials are a %s; the chip offers the %s method", orNone(method), orNone(d.Method())),
+		fix:  "TrustZone decides: password with TZEN=0xC3, certificate with 0xB4; give the matching credentials"})
+	if method == "password" {
+		out = append(out, check{ok: perm == da.PermFull, what: "the password method does a full regression only",
+			fix: "choose the full regression, or use the certificate method"})
+	}
+	w := d.PermissionWord()
+	out = append(out, check{ok: w&perm.Bit() != 0, what: fmt.Sprintf("the permission word 0x%08X grants the %s", w, perm.Title()),
+		fix: "the provisioned .obk file decides: provision one that grants it"})
+	return out
+}
+
+// provisionChecks are the file's checks against the part.
+func (m *Model) provisionChecks() []check {
+	p := m.plan
+	names := []struct{ check, what string }{
+		{da.CheckOBKFile, "an .obk file: " + m.pathText(credform.OBK)},
+		{da.CheckOBKSize, "its size (12-byte header + 96-byte DA record)"},
+		{da.CheckOBKDestination, "its destination: the DA record's address"},
+		{da.CheckOBKEncryption, "its encryption flag fits the part"},
+		{da.CheckOBKHash, "its payload hash"},
+		{da.CheckOBKPermission, "its permission word grants a full regression"},
+	}
+	part := m.req.Part
+	if p != nil && p.Part != "" {
+		part = p.Part
+	}
+	if lp, err := stm32h5.LookupPart(part); err == nil && !lp.OBK {
+		names = []struct{ check, what string }{{da.CheckOTPImage, "a 32-byte OTP image (the password's SHA-256)"}}
+	}
+	var out []check
+	if p == nil {
+		if m.planErr != nil {
+			out = append(out, check{what: m.planErr.Error(), fix: fixOf(m.planErr)})
+		}
+		return out
+	}
+	seen := map[string]bool{}
+	for _, n := range names {
+		c := check{ok: true, what: n.what}
+		for _, mm := range p.Mismatches {
+			if mm.Check == n.check {
+				c = check{what: n.what + ": " + mm.Problem, fix: mm.Fix}
+				seen[mm.Check] = true
+			}
+		}
+		out = append(out, c)
+	}
+	for _, mm := range p.Mismatches {
+		if !seen[mm.Check] {
+			out = append(out, check{what: mm.Problem, fix: mm.Fix})
+		}
+	}
+	out = append(out, check{ok: p.State == targets.StateProvisioning, what: fmt.Sprintf("the chip is in PROVISIONING (it is %v)", p.State),
+		fix: "the ROM takes DA data only in PROVISIONING (0x17)"})
+	return out
+}
+
+// fixOf is what to do about a plan error.
+func fixOf(err error) string {
+	switch {
+	case errors.Is(err, bench.ErrPartAmbiguous):
+		return "give the part (H533 or H523; H562, H563 or H573) in the form"
+	case errors.Is(err, da.ErrNotProvisioning):
+		return "the ROM takes DA data only in PROVISIONING (0x17)"
+	}
+	return "see the error, then plan again"
+}
+
+// credText names the credential files.
+func (m *Model) credText() string {
+	if m.vals == nil {
+		return "none"
+	}
+	p := m.vals.Paths
+	if p[credform.Password] != "" {
+		return "password file " + m.pathText(credform.Password)
+	}
+	if p[credform.Key] != "" || p[credform.Chain] != "" {
+		return "key " + m.pathText(credform.Key) + ", chain " + m.pathText(credform.Chain)
+	}
+	return "none"
+}
+
+// pathText is the base name of a file the form named.
+func (m *Model) pathText(fd credform.Field) string {
+	if m.vals == nil || m.vals.Paths[fd] == "" {
+		return "none"
+	}
+	return filepath.Base(m.vals.Paths[fd])
+}
+
+// orNone is s, or "none".
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// newInput is a text field styled from the session's styles, without a
+// blinking cursor.
+func newInput(c *common.Context) textinput.Model {
+	in := textinput.New()
+	in.Prompt = "> "
+	in.Placeholder = "type the phrase"
+	in.CharLimit = 200
+	st := textinput.Styles{Cursor: textinput.CursorStyle{Blink: false}}
+	if c != nil && c.Styles != nil {
+		st.Focused = textinput.StyleState{Prompt: c.Styles.Accent, Text: c.Styles.Normal, Placeholder: c.Styles.Muted}
+		st.Blurred = textinput.StyleState{Prompt: c.Styles.Muted, Text: c.Styles.Muted, Placeholder: c.Styles.Muted}
+	}
+	in.SetStyles(st)
+	return in
+}

@@ -1,0 +1,271 @@
+package dapane
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/probe/da"
+	"github.com/stprobe/stprobe/probe/sim/scenario"
+	"github.com/stprobe/stprobe/targets"
+	"github.com/stprobe/stprobe/targets/stm32h5"
+	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
+)
+
+// mustContain fails unless the screen shows every text.
+func mustContain(t *testing.T, s string, texts ...string) {
+	t.Helper()
+	for _, x := range texts {
+		if !strings.Contains(s, x) {
+			t.Errorf("screen lacks %q:\n%s", x, s)
+		}
+	}
+}
+
+// TestRegressFromKeys: h533-closed-da regresses with the chain and key the
+// simulator hands out, found by the form in the search directory; the plan
+// shows every check ✔ and what the regression erases; the guard wants the
+// phrase; the outcome shows the chip OPEN, flash and OBK erased, the
+// backup and the audit line.
+func TestRegressFromKeys(t *testing.T) {
+	creds, state := t.TempDir(), t.TempDir()
+	if err := scenario.Credentials("h533-closed-da", filepath.Join(creds, "board")); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, "h533-closed-da", true, WithStateDir(state), WithSearchDirs(creds))
+	e.m.SetSize(100, 60)
+	e.keys("d", "R")
+	if e.m.screen != screenForm {
+		t.Fatalf("R did not open the form: %s\n%s", e.lastStatus(), e.screen())
+	}
+	if got := e.m.form.Value(0); got != "" {
+		t.Errorf("password pre-filled with %q on a certificate board", got)
+	}
+	mustContain(t, e.screen(), filepath.Join(creds, "board", dacred.LeafKeyFile), filepath.Join(creds, "board", dacred.ChainFile))
+	e.keys("enter")
+	s := e.screen()
+	mustContain(t, s, "DA plan: Regression (full)", "✔ credentials read: key", "✔ the product state allows it: the ROM reports CLOSED",
+		"✔ DA data provisioned", "✔ the credentials are a certificate; the chip offers the certificate method", "✔ the permission word",
+		"ERASES: all user flash", "OBK area", "! caution", "a opens the guard")
+	if strings.Contains(s, "✖") {
+		t.Errorf("a check failed:\n%s", s)
+	}
+	phrase := e.m.plan.Phrase
+	if !strings.HasPrefix(phrase, "regress full ") {
+		t.Fatalf("phrase %q", phrase)
+	}
+	// A wrong phrase writes nothing.
+	e.keys("a", "type:regress", "enter")
+	mustContain(t, e.screen(), "the phrase does not match", "‼ REGRESSION of", "erases: all user flash")
+	if m := scenario.Model(e.b.Simulated()); m.ProductState() != targets.StateClosed {
+		t.Fatalf("a wrong phrase changed the chip: %v", m.ProductState())
+	}
+	e.keys("ctrl+u", "type:"+phrase, "enter")
+	s = e.screen()
+	mustContain(t, s, "✓ DA regress: OK", "reconnected: the chip is OPEN", "user flash erased: yes", "OBK DA record erased: yes",
+		"audit: ", "DA regression full (certificate)", "→ ok", "authenticate", "verified")
+	if m := scenario.Model(e.b.Simulated()); m.ProductState() != targets.StateOpen {
+		t.Errorf("after the regression the chip is %v", m.ProductState())
+	}
+	recs, err := obytes.ReadAudit(state)
+	if err != nil || len(recs) != 1 || recs[0].Result != "ok" {
+		t.Errorf("audit: %v %+v", err, recs)
+	}
+	// Back on the main screen the chip is OPEN: nothing to regress.
+	e.keys("esc")
+	mustContain(t, e.screen(), "✖ R Regression", "the chip is OPEN", "Last DA write", "regress full: OK")
+}
+
+// TestWrongPasswordUnauthorized: a password that is not the board's is
+// refused by the chip (UNAUTHORIZED); the chip is unchanged.
+func TestWrongPasswordUnauthorized(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	fs, err := dacred.MakePassword(stm32h5.ModelPart(0x478), dacred.MakeOptions{Password: []byte("not-the-password")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, "h533-provisioning-da", true, WithStateDir(state), WithSearchDirs(dir))
+	e.m.SetSize(100, 60)
+	before := scenario.Model(e.b.Simulated()).ProductState()
+	e.keys("d", "R", "enter")
+	mustContain(t, e.screen(), "✔ credentials read: password file", "✔ the credentials are a password")
+	e.keys("a", "type:"+e.m.plan.Phrase, "enter")
+	s := e.screen()
+	mustContain(t, s, "REFUSED by the chip: it is unchanged", "UNAUTHORIZED")
+	if after := scenario.Model(e.b.Simulated()).ProductState(); after != before {
+		t.Errorf("the chip went from %v to %v", before, after)
+	}
+	if !strings.Contains(e.lastStatus(), "failed or was refused") {
+		t.Errorf("status %q", e.lastStatus())
+	}
+}
+
+// TestProvisionAndBadFile: the seed board takes the password file
+// make-password writes for the H533; the H523's file (no encryption) is
+// refused with the check named and its fix.
+func TestProvisionAndBadFile(t *testing.T) {
+	good, bad, state := t.TempDir(), t.TempDir(), t.TempDir()
+	for dir, part := range map[string]string{good: "H533", bad: "H523"} {
+		p, _ := stm32h5.LookupPart(part)
+		fs, err := dacred.MakePassword(p, dacred.MakeOptions{Seed: []byte(part)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fs.Write(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := newEnv(t, "h533-provisioning", true, WithStateDir(state), WithSearchDirs(bad))
+	e.m.SetSize(100, 60)
+	e.keys("d", "p")
+	e.m.form.Set(4, "H533")
+	e.keys("enter")
+	s := e.screen()
+	mustContain(t, s, "REFUSED before any write", "✖ its encryption flag fits the part", "fix:", "apply unavailable")
+	e.keys("a")
+	if e.m.guard != nil {
+		t.Fatal("the guard opened on a refused plan")
+	}
+	e.keys("esc", "p")
+	e.m.form.Set(3, filepath.Join(good, dacred.PasswordOBKFile))
+	e.keys("enter")
+	mustContain(t, e.screen(), "✔ its encryption flag fits the part", "✔ the chip is in PROVISIONING", "part H533")
+	e.keys("a", "type:"+e.m.plan.Phrase, "enter")
+	mustContain(t, e.screen(), "✓ DA provision: OK", "record read back: yes", "backup of the option bytes: ", "DA provisioning H533")
+	if _, err := os.Stat(filepath.Join(state, obytes.AuditFile)); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestFormChecksFiles: the form names the field that is wrong and plans
+// nothing.
+func TestFormChecksFiles(t *testing.T) {
+	e := newEnv(t, "h533-closed-da", true)
+	e.keys("d", "R", "enter")
+	mustContain(t, e.screen(), "✖ give a password file, or the leaf key and the certificate chain")
+	e.m.form.Set(1, "/nonexistent/key.pem")
+	e.keys("enter")
+	mustContain(t, e.screen(), "✖ give the certificate chain that goes with the key")
+	if e.jobs[KindPlan] != 0 || e.m.screen != screenForm {
+		t.Error("a plan ran from a bad form")
+	}
+	e.keys("esc")
+	if e.m.screen != screenMain || !strings.Contains(e.lastStatus(), "nothing was planned") {
+		t.Errorf("esc: %v %q", e.m.screen, e.lastStatus())
+	}
+}
+
+// TestRegressSavesFlash: on a chip in PROVISIONING AP1 reads the flash,
+// so the regression saves it to the file named in the form first.
+func TestRegressSavesFlash(t *testing.T) {
+	creds, state := t.TempDir(), t.TempDir()
+	if err := scenario.Credentials("h533-provisioning-da", creds); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, "h533-provisioning-da", true, WithStateDir(state), WithSearchDirs(creds))
+	e.m.SetSize(100, 60)
+	save := filepath.Join(t.TempDir(), "flash.bin")
+	e.keys("d", "R")
+	e.m.form.Set(6, save)
+	e.keys("enter")
+	mustContain(t, e.screen(), "✔ the user flash is saved to "+save+" first")
+	e.keys("a", "type:"+e.m.plan.Phrase, "enter")
+	mustContain(t, e.screen(), "✓ DA regress: OK", "user flash saved: "+save, "reconnected: the chip is OPEN")
+	if st, err := os.Stat(save); err != nil || st.Size() != 512*1024 {
+		t.Errorf("flash file: %v %v", st, err)
+	}
+	// The file exists now: the form refuses to overwrite it.
+	e.keys("esc", "R")
+	if e.m.screen == screenForm {
+		t.Error("the regression form opened on an OPEN chip")
+	}
+}
+
+// TestObserverSeesTheWrite: another session's DA write reaches an
+// observer: the steps while it runs, then the last write and its plan.
+func TestObserverSeesTheWrite(t *testing.T) {
+	creds := t.TempDir()
+	if err := scenario.Credentials("h533-closed-da", creds); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, "h533-closed-da", false)
+	e.m.SetSize(100, 60)
+	alice, err := e.b.Acquire(bench.Holder{Name: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := da.LoadCertificate(filepath.Join(creds, dacred.LeafKeyFile), filepath.Join(creds, dacred.ChainFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := bench.DARequest{Action: bench.DARegress, Credentials: c}
+	p, err := e.b.PlanDA(context.Background(), alice, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.b.ApplyDA(context.Background(), alice, bench.DAApplyRequest{DARequest: req, Confirm: p.Phrase, StateDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	e.pump()
+	mustContain(t, e.screen(), "Last DA write", "regress full: OK", "reconnected: the chip is OPEN", "the DA write by alice is done",
+		"unavailable: another session holds the probe: alice")
+	e.keys("v")
+	mustContain(t, e.screen(), "DA plan: Regression (full)", "the bench's last plan", "ERASES: all user flash", "apply unavailable: this is the bench's last plan")
+	e.keys("a")
+	if e.m.guard != nil {
+		t.Error("an observer opened the guard")
+	}
+}
+
+// TestClosedDARefusals: on h533-closed-da a password is refused by the
+// plan (the chip offers the certificate method, named in the checklist),
+// and a foreign chain and key by the chip (UNAUTHORIZED); the chip stays
+// CLOSED.
+func TestClosedDARefusals(t *testing.T) {
+	pwDir, foreign := t.TempDir(), t.TempDir()
+	part := stm32h5.ModelPart(0x478)
+	for dir, make := range map[string]func() (dacred.Files, error){
+		pwDir: func() (dacred.Files, error) {
+			return dacred.MakePassword(part, dacred.MakeOptions{Password: []byte("pw")})
+		},
+		foreign: func() (dacred.Files, error) {
+			return dacred.MakeCerts(part, dacred.MakeOptions{Seed: []byte("foreign")})
+		},
+	} {
+		fs, err := make()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fs.Write(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := newEnv(t, "h533-closed-da", true, WithStateDir(t.TempDir()), WithSearchDirs(pwDir))
+	e.m.SetSize(100, 60)
+	e.keys("d", "R", "enter")
+	mustContain(t, e.screen(), "REFUSED before any write", "✖ the credentials are a password; the chip offers the certificate method", "fix: TrustZone decides")
+	e.keys("a")
+	if e.m.guard != nil {
+		t.Fatal("the guard opened on a refused plan")
+	}
+	e.keys("esc", "R")
+	e.m.form.Set(0, "")
+	e.m.form.Set(1, filepath.Join(foreign, dacred.LeafKeyFile))
+	e.m.form.Set(2, filepath.Join(foreign, dacred.ChainFile))
+	e.keys("enter")
+	if e.m.plan == nil {
+		t.Fatalf("no plan:\n%s", e.screen())
+	}
+	e.keys("a", "type:"+e.m.plan.Phrase, "enter")
+	mustContain(t, e.screen(), "REFUSED by the chip: it is unchanged", "UNAUTHORIZED")
+	if st := scenario.Model(e.b.Simulated()).ProductState(); st != targets.StateClosed {
+		t.Errorf("the chip is %v", st)
+	}
+}

@@ -1,0 +1,367 @@
+package dapane
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/tui/dapane/credform"
+)
+
+// actionLines list the DA writes, each available or with why not.
+func (m *Model) actionLines(w int) []string {
+	s := m.st()
+	out := []string{s.Accent.Render("Actions")}
+	for _, a := range []struct {
+		key    string
+		action bench.DAAction
+		more   string
+	}{
+		{"p", bench.DAProvision, " (PROVISIONING only)"},
+		{"R", bench.DARegress, " (full, or to TZ_CLOSED)"},
+		{"o", bench.DAOpenDebug, " (until the next power cycle)"},
+	} {
+		why := m.why(a.action)
+		if why == "" {
+			out = append(out, s.OK.Render("✓ ")+s.Key.Render(a.key)+" "+actionTitle(a.action)+s.Muted.Render(a.more))
+			continue
+		}
+		out = append(out, s.Muted.Render("✖ "+a.key+" ")+actionTitle(a.action)+s.Muted.Render(a.more))
+		for _, l := range wrap("unavailable: "+why, max(10, w-4)) {
+			out = append(out, "    "+s.Muted.Render(l))
+		}
+	}
+	return out
+}
+
+// lastWriteLines summarise the bench's last DA write, as every session
+// sees it.
+func (m *Model) lastWriteLines(w int) []string {
+	if m.c == nil {
+		return nil
+	}
+	r := m.c.Snapshot().DAResult
+	if r == nil || r.Plan == nil {
+		return nil
+	}
+	s := m.st()
+	out := []string{s.Accent.Render("Last DA write")}
+	line := fmt.Sprintf("%s %s: %s", r.Plan.Action, r.Plan.Permission, strings.ToUpper(r.Outcome))
+	p := s.OK
+	if r.Outcome != "ok" {
+		p = s.Bad
+	}
+	out = append(out, p.Render(strings.TrimSpace(strings.ReplaceAll(line, "  ", " "))))
+	for _, l := range m.afterLines(r) {
+		out = append(out, wrap(l, w)...)
+	}
+	return out
+}
+
+// viewForm is the form screen.
+func (m *Model) viewForm() []string {
+	s := m.st()
+	out := []string{s.Accent.Render("Debug authentication") + s.Muted.Render(" · "+actionTitle(m.action)), ""}
+	if m.form != nil {
+		out = append(out, m.form.View(m.w, credform.Pens{Normal: s.Normal, Muted: s.Muted, Accent: s.Accent, Bad: s.Bad, Selected: s.Selected})...)
+	}
+	out = append(out, "")
+	switch m.action {
+	case bench.DARegress:
+		for _, l := range wrap("A full regression needs the password (TZEN=0xC3) or the certificate chain and leaf key (TZEN=0xB4); to-tz needs the certificate. The flash can be saved first only where AP1 reads it.", m.w) {
+			out = append(out, s.Muted.Render(l))
+		}
+	case bench.DAProvision:
+		for _, l := range wrap("make-password or make-certs wrote the file (stprobe da make-password --part PART --out DIR). The crypto parts (H533, H573) take a file that asks for encryption: name the part.", m.w) {
+			out = append(out, s.Muted.Render(l))
+		}
+	}
+	for len(out) < m.h-1 {
+		out = append(out, "")
+	}
+	return append(out, m.statusLine())
+}
+
+// viewPlan is the plan screen: the plan or the refusal, the checklist,
+// what the write erases, the steps, the risk and the phrase.
+func (m *Model) viewPlan() []string {
+	s := m.st()
+	var out []string
+	add := func(l ...string) { out = append(out, l...) }
+	addWrap := func(p pen, indent, text string) {
+		for _, l := range wrap(text, m.w-len(indent)) {
+			add(indent + p.Render(l))
+		}
+	}
+	title := "DA plan: " + actionTitle(m.action)
+	if m.plan != nil && m.plan.Action == bench.DARegress {
+		title += " (" + m.plan.Permission + ")"
+	} else if m.action == bench.DARegress {
+		title += " (" + m.req.Permission.String() + ")"
+	}
+	if m.viewing {
+		title += s.Muted.Render(" · the bench's last plan, to look at")
+	}
+	add(s.Accent.Render(title))
+	p := m.plan
+	if m.busy == KindPlan {
+		add("", s.Info.Render("⟳ planning; nothing is written"))
+		return m.pinned(out, []string{s.Muted.Render("esc back")})
+	}
+	if p != nil {
+		chip := p.Line + " UID " + p.UID
+		if p.Part != "" {
+			chip += " · part " + p.Part
+		}
+		add(s.Muted.Render("chip: ") + chip)
+		st := p.State.String()
+		if p.TZEN != 0 {
+			st += " · TZEN " + p.TZEN.String()
+		}
+		add(s.Muted.Render("state: ") + m.styles().StateStyle(p.State).Render(st))
+		if p.Method != "" {
+			add(s.Muted.Render("method: ") + p.Method)
+		}
+	}
+	if m.planErr != nil {
+		add("")
+		addWrap(s.Danger, "", "✖ REFUSED before any write: nothing was written")
+		addWrap(s.Bad, "  ", m.planErr.Error())
+	}
+	if !m.viewing {
+		add("", s.Accent.Render("Checks before any write"))
+		for _, c := range m.checklist() {
+			if c.ok {
+				addWrap(s.Normal, "  ", "✔ "+c.what)
+				continue
+			}
+			addWrap(s.Bad, "  ", "✖ "+c.what)
+			addWrap(s.Muted, "      ", "fix: "+c.fix)
+		}
+	}
+	if p != nil && len(p.Mismatches) == 0 && m.planErr == nil {
+		add("")
+		erases := p.Erases
+		if p.Action == bench.DARegress {
+			addWrap(s.Danger, "", "ERASES: "+erases)
+		} else {
+			addWrap(s.Muted, "", "erases: "+erases)
+		}
+		if p.Action == bench.DARegress {
+			m.flashLines(addWrap)
+		}
+		add(s.Muted.Render("steps:"))
+		for i, st := range p.Steps {
+			addWrap(s.Normal, "  ", fmt.Sprintf("%d. %s", i+1, st))
+		}
+		for _, n := range p.Notes {
+			addWrap(s.Warn, "  ", "note: "+n)
+		}
+		add("")
+		add(s.Muted.Render("risk: ") + riskBadge(s, p.Risk))
+		addWrap(s.Normal, "  ", p.Why)
+	}
+	return m.pinned(out, m.planFooter())
+}
+
+// flashLines say whether the flash is saved before the regression.
+func (m *Model) flashLines(addWrap func(pen, string, string)) {
+	s := m.st()
+	p := m.plan
+	path := ""
+	if m.vals != nil {
+		path = m.vals.SaveFlash
+	}
+	switch {
+	case path != "" && p.FlashReadable:
+		addWrap(s.OK, "", "✔ the user flash is saved to "+path+" first")
+	case path != "":
+		addWrap(s.Warn, "", "! the user flash cannot be saved: AP1 does not read it in "+p.State.String()+"; the regression erases it unsaved")
+	case p.FlashReadable:
+		addWrap(s.Warn, "", "! AP1 reads the flash now: esc, R and give \"save flash to\" to keep a copy of what the regression erases")
+	default:
+		addWrap(s.Muted, "", "the user flash cannot be saved first: AP1 does not read it in "+p.State.String())
+	}
+}
+
+// planFooter is what stays at the bottom of the plan screen.
+func (m *Model) planFooter() []string {
+	s := m.st()
+	if m.guard != nil {
+		return m.guardLines()
+	}
+	back := s.Muted.Render(" · esc back")
+	if why := m.applyWhy(); why != "" {
+		var out []string
+		for _, l := range wrap("apply unavailable: "+why, m.w) {
+			out = append(out, s.Warn.Render(l))
+		}
+		return append(out, s.Muted.Render("esc back"))
+	}
+	return []string{s.Key.Render("a") + " opens the guard: type the phrase" + back, "  " + s.Accent.Render(m.plan.Phrase)}
+}
+
+// guardLines are the guard dialog: what the write does and erases, the
+// phrase and the field to type it in.
+func (m *Model) guardLines() []string {
+	s := m.st()
+	p := m.plan
+	bar := s.Danger.Render(strings.Repeat("━", max(1, min(m.w, 100))))
+	out := []string{bar, s.Danger.Render("‼ " + strings.ToUpper(actionTitle(p.Action)) + " of " + p.Line + " UID " + p.UID)}
+	if p.Action == bench.DARegress {
+		for _, l := range wrap("erases: "+p.Erases, m.w) {
+			out = append(out, s.Danger.Render(l))
+		}
+		if f := m.saveFlash(); f != "" {
+			out = append(out, s.OK.Render("the user flash is saved to "+f+" first"))
+		} else {
+			out = append(out, s.Warn.Render("the user flash is not saved first: what is erased is gone"))
+		}
+	}
+	out = append(out, "type "+s.Accent.Render(p.Phrase)+" and press enter (esc cancels):", m.guard.View())
+	if m.guardErr != "" {
+		out = append(out, s.Bad.Render("✖ "+m.guardErr))
+	}
+	return append(out, bar)
+}
+
+// pinned scrolls body over the pane's height less the footer's and keeps
+// footer at the bottom.
+func (m *Model) pinned(body, footer []string) []string {
+	s := m.st()
+	bodyH := max(1, m.h-len(footer)-1)
+	m.scroll = max(0, min(m.scroll, len(body)-bodyH))
+	end := min(len(body), m.scroll+bodyH)
+	out := make([]string, 0, m.h)
+	out = append(out, body[m.scroll:end]...)
+	if end < len(body) && len(out) > 0 {
+		out[len(out)-1] = s.Muted.Render(fmt.Sprintf("↓ %d more line(s): ↓/j scrolls", len(body)-end))
+	}
+	for len(out) < bodyH {
+		out = append(out, "")
+	}
+	out = append(out, "")
+	return append(out, footer...)
+}
+
+// stepText is a DA step in a few words.
+func stepText(e bench.DAStep) string {
+	if e.Total > 0 {
+		return fmt.Sprintf("%s %d%%: %s", e.Step.Step, e.Done*100/e.Total, e.Step.Message)
+	}
+	return e.Step.Step + ": " + e.Step.Message
+}
+
+// viewRun is the write's progress and outcome.
+func (m *Model) viewRun() []string {
+	s := m.st()
+	var out []string
+	add := func(l ...string) { out = append(out, l...) }
+	addWrap := func(p pen, indent, text string) {
+		for _, l := range wrap(text, m.w-len(indent)) {
+			add(indent + p.Render(l))
+		}
+	}
+	add(s.Accent.Render("DA " + string(m.action) + ": the write"))
+	steps := func() {
+		for i, e := range m.steps {
+			mark := "✔ "
+			p := s.Normal
+			if i == len(m.steps)-1 && m.busy == KindApply {
+				mark, p = "⟳ ", s.Info
+			}
+			addWrap(p, "  ", mark+stepText(e))
+		}
+	}
+	if m.busy == KindApply {
+		steps()
+		m.scroll = len(out) // the newest step stays in view
+		return m.pinned(out, []string{s.Muted.Render(runningHint)})
+	}
+	r := m.res
+	switch {
+	case m.applyErr != nil && (r == nil || r.Outcome == ""):
+		addWrap(s.Danger, "", "✖ nothing was written: "+m.applyErr.Error())
+	case r != nil && r.Outcome == "ok":
+		add(s.OK.Render("✓ DA " + string(m.action) + ": OK"))
+	case r != nil && r.Outcome == "refused":
+		addWrap(s.Bad, "", "✖ REFUSED by the chip: it is unchanged")
+	case r != nil:
+		addWrap(s.Danger, "", "✖ "+strings.ToUpper(r.Outcome))
+	}
+	if m.applyErr != nil && r != nil && r.Outcome != "" {
+		addWrap(s.Bad, "  ", m.applyErr.Error())
+	}
+	if r != nil {
+		for _, l := range m.afterLines(r) {
+			addWrap(s.Normal, "", l)
+		}
+	}
+	switch {
+	case m.audit != nil:
+		a := m.audit
+		addWrap(s.Muted, "", fmt.Sprintf("audit: %s %s: %s → %s (%s)", a.Time.UTC().Format("2006-01-02 15:04:05"), a.User,
+			strings.Join(a.Changes, "; "), a.Result, filepath.Join(m.stateDir, obytes.AuditFile)))
+	case m.auditErr != nil:
+		addWrap(s.Bad, "", "audit log: "+m.auditErr.Error())
+	}
+	if len(m.steps) > 0 {
+		add("", s.Muted.Render("steps:"))
+		steps()
+	}
+	return m.pinned(out, []string{s.Muted.Render("esc back · d discovers again · p, R, o the next action")})
+}
+
+// runningHint is the hint while a write runs.
+const runningHint = "the write is running: ctrl+x stops it"
+
+// afterLines say what a DA write left: the chip after it, the saved
+// files, the notes.
+func (m *Model) afterLines(r *bench.DAResult) []string {
+	var out []string
+	if r.Auth != nil && r.Auth.After != nil {
+		a := r.Auth.After
+		line := fmt.Sprintf("reconnected: the chip is %v", a.State)
+		if a.TZEN != 0 {
+			line += fmt.Sprintf(", TZEN %v", a.TZEN)
+		}
+		out = append(out, line)
+		if a.FlashChecked > 0 {
+			out = append(out, fmt.Sprintf("user flash erased: %s (%d bytes checked)", yesNo(a.FlashErased), a.FlashChecked))
+		}
+		if a.OBKChecked {
+			out = append(out, "OBK DA record erased: "+yesNo(a.OBKErased))
+		}
+		out = append(out, "AP1 open: "+yesNo(a.AP1Open))
+	}
+	if p := r.Provisioned; p != nil {
+		out = append(out, fmt.Sprintf("provisioned in %v; record read back: %s", p.State, yesNo(p.ReadBack)))
+	}
+	if r.Backup != "" {
+		out = append(out, "backup of the option bytes: "+r.Backup)
+	}
+	if r.FlashFile != "" {
+		out = append(out, fmt.Sprintf("user flash saved: %s (%d bytes)", r.FlashFile, r.FlashBytes))
+	}
+	for _, n := range r.Notes {
+		out = append(out, "note: "+n)
+	}
+	return out
+}
+
+// riskBadge is the risk class as a symbol and a word.
+func riskBadge(s *pens, r obytes.Risk) string {
+	switch r {
+	case obytes.Safe:
+		return s.OK.Render("✓ safe")
+	case obytes.Caution:
+		return s.Warn.Render("! caution")
+	case obytes.Irreversible:
+		return s.Danger.Render("‼ IRREVERSIBLE")
+	case obytes.Brick:
+		return s.Danger.Render("✖ BRICK")
+	}
+	return s.Bad.Render(r.String())
+}
