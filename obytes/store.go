@@ -303,3 +303,6 @@ func ListBackups(dir, uid string, devID uint16) ([]BackupFile, error) {
 	})
 	return out, nil
 }
+
+// BackupsDir is where the backups of the state directory dir are kept.
+func BackupsDir(dir string) string { return filepath.Join(dir, backupsDir) }

@@ -26,7 +26,7 @@ func (m *Model) styles() *common.Styles {
 // st is the session's styles as pens, rebuilt when the theme changes.
 func (m *Model) st() *pens {
 	s := m.styles()
-	if m.pens == nil || m.pens.from != s {
+	if !m.pens.Of(s) {
 		m.pens = newPens(s)
 	}
 	return m.pens

@@ -1,19 +1,12 @@
 package obpane
 
 import (
-	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stprobe/stprobe/obytes"
 )
-
-// backupsSubdir is where obytes.WriteBackup puts backups inside the state
-// directory.
-const backupsSubdir = "backups"
 
 // backupEntry is one backup file of this chip.
 type backupEntry struct {
@@ -48,44 +41,18 @@ func (m *Model) listBackups() tea.Cmd {
 	}
 	dir, uid, dev := m.stateDir, m.ob.Chip.UIDString(), m.ob.Layout.DevID
 	return func() tea.Msg {
-		list, err := findBackups(filepath.Join(dir, backupsSubdir), uid, dev)
+		list, err := findBackups(dir, uid, dev)
 		return backupsMsg{list: list, err: err}
 	}
 }
 
-// findBackups reads every backup in dir and keeps those of chip uid (and
-// the damaged ones, which are shown with their error), newest first.
-func findBackups(dir, uid string, dev uint16) ([]backupEntry, error) {
-	ents, err := os.ReadDir(dir)
-	if os.IsNotExist(err) {
-		return nil, nil
+// findBackups lists the backups of chip uid in the state directory (and
+// the damaged ones, shown with their error), newest first.
+func findBackups(stateDir, uid string, dev uint16) ([]backupEntry, error) {
+	files, err := obytes.ListBackups(stateDir, uid, dev)
+	out := make([]backupEntry, 0, len(files))
+	for _, f := range files {
+		out = append(out, backupEntry{path: f.Path, b: f.Backup, err: f.Err})
 	}
-	if err != nil {
-		return nil, err
-	}
-	var out []backupEntry
-	for _, e := range ents {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") {
-			continue
-		}
-		p := filepath.Join(dir, e.Name())
-		b, err := obytes.ReadBackup(p)
-		switch {
-		case err != nil:
-			if strings.Contains(e.Name(), uid) {
-				out = append(out, backupEntry{path: p, err: err})
-			}
-		case b.UID == uid && b.DevID == dev && b.Snapshot != nil:
-			out = append(out, backupEntry{path: p, b: b})
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		bi, bj := out[i].b, out[j].b
-		switch {
-		case bi == nil || bj == nil:
-			return bj == nil && bi != nil
-		}
-		return bi.Time.After(bj.Time)
-	})
-	return out, nil
+	return out, err
 }

@@ -54,7 +54,7 @@ func (m *Model) styles() *common.Styles {
 // st is the session's styles as pens, rebuilt when the theme changes.
 func (m *Model) st() *pens {
 	s := m.styles()
-	if m.pens == nil || m.pens.from != s {
+	if !m.pens.Of(s) {
 		m.pens = newPens(s)
 	}
 	return m.pens
@@ -555,7 +555,7 @@ func (m *Model) planLines(add func(...string), addWrap func(pen, string, string)
 	}
 	add("")
 	add(s.Muted.Render("steps:"))
-	add(fmt.Sprintf("  1. save every option byte to %s", filepath.Join(m.stateDir, backupsSubdir)))
+	add(fmt.Sprintf("  1. save every option byte to %s", obytes.BackupsDir(m.stateDir)))
 	for i, ph := range p.Phases {
 		regs := make([]string, 0, len(ph.Writes))
 		for _, w := range ph.Writes {
@@ -691,7 +691,7 @@ func (m *Model) viewBackups() []string {
 	if m.ob != nil && m.ob.Chip != nil {
 		uid = " of chip " + m.ob.Chip.UIDString()
 	}
-	p.add(s.Accent.Render("Backups"+uid) + s.Muted.Render(" · in "+filepath.Join(m.stateDir, backupsSubdir)))
+	p.add(s.Accent.Render("Backups"+uid) + s.Muted.Render(" · in "+obytes.BackupsDir(m.stateDir)))
 	p.add("")
 	switch {
 	case m.backupsErr != nil:

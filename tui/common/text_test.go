@@ -1,4 +1,4 @@
-package obpane
+package common
 
 import (
 	"strings"
@@ -16,8 +16,8 @@ var widthSamples = []string{
 
 func TestWidthMatchesAnsi(t *testing.T) {
 	for _, s := range widthSamples {
-		if got, want := width(s), ansi.StringWidth(s); got != want {
-			t.Errorf("width(%q) = %d, ansi says %d", s, got, want)
+		if got, want := Width(s), ansi.StringWidth(s); got != want {
+			t.Errorf("Width(%q) = %d, ansi says %d", s, got, want)
 		}
 	}
 }
@@ -27,20 +27,20 @@ func FuzzWidth(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := width(s), ansi.StringWidth(s); got != want {
-			t.Errorf("width(%q) = %d, ansi says %d", s, got, want)
+		if got, want := Width(s), ansi.StringWidth(s); got != want {
+			t.Errorf("Width(%q) = %d, ansi says %d", s, got, want)
 		}
 	})
 }
 
 func TestFitAndOverlay(t *testing.T) {
-	got := fit([]string{"abc", strings.Repeat("x", 12), "\x1b[1mbold\x1b[m"}, 8, 4)
+	got := FitLines([]string{"abc", strings.Repeat("x", 12), "\x1b[1mbold\x1b[m"}, 8, 4)
 	want := "abc     \nxxxxxxx…\nbold    \n        "
 	if ansi.Strip(got) != want {
 		t.Errorf("fit:\n%q\nwant\n%q", ansi.Strip(got), want)
 	}
 	bg := []string{"0123456789", "0123456789", "0123456789"}
-	out := overlay(bg, "AB\nCD", 10, 3)
+	out := Overlay(bg, "AB\nCD", 10, 3)
 	if strings.Join(out, "|") != "012 AB 789|012 CD 789|0123456789" {
 		t.Errorf("overlay: %q", out)
 	}

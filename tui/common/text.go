@@ -1,0 +1,241 @@
+package common
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// Text helpers for panes that draw many cells a frame: exact fitting, a
+// fast display width, wrapping, and styles taken once as escape codes.
+
+// FitLines renders lines as exactly h rows of exactly w columns: long lines are
+// cut with an ellipsis, short ones padded, missing rows left blank.
+func FitLines(lines []string, w, h int) string {
+	if w <= 0 || h <= 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.Grow(h * (w + 16))
+	for i := 0; i < h; i++ {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		var l string
+		if i < len(lines) {
+			l = lines[i]
+		}
+		lw := Width(l)
+		if lw > w {
+			l = ansi.Truncate(l, w, "…")
+			lw = ansi.StringWidth(l)
+		}
+		b.WriteString(l)
+		if lw < w {
+			b.WriteString(strings.Repeat(" ", w-lw))
+		}
+	}
+	return b.String()
+}
+
+// narrowRunes are the non-ASCII characters the panes draw, each one
+// column wide.
+const narrowRunes = "▸▾→←…✓✔✖‼⟳█░│┃━┏┓┗┛╭╮╰╯─≠•·—"
+
+// Width is the display width of s. Text made of ASCII, SGR escapes and the
+// panes' own symbols is measured here; anything else by ansi.StringWidth,
+// which is exact but slow.
+func Width(s string) int {
+	n := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == 0x1b:
+			j := skipCSI(s, i)
+			if j < 0 {
+				return ansi.StringWidth(s)
+			}
+			i = j
+		case c < 0x20 || c == 0x7f:
+			i++ // control characters take no column
+		case c < 0x80:
+			n++
+			i++
+		default:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if !strings.ContainsRune(narrowRunes, r) {
+				return ansi.StringWidth(s)
+			}
+			n++
+			i += size
+		}
+	}
+	return n
+}
+
+// skipCSI returns the index after the CSI sequence at s[i], or -1 when
+// s[i:] is not a complete CSI sequence.
+func skipCSI(s string, i int) int {
+	if i+1 >= len(s) || s[i+1] != '[' {
+		return -1
+	}
+	for j := i + 2; j < len(s); j++ {
+		c := s[j]
+		switch {
+		case c >= 0x40 && c <= 0x7e:
+			return j + 1
+		case c < 0x20 || c > 0x7e:
+			return -1
+		}
+	}
+	return -1
+}
+
+// Cell cuts or pads plain text s to exactly w columns.
+func Cell(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	sw := Width(s)
+	if sw > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	return s + strings.Repeat(" ", w-sw)
+}
+
+// Wrap breaks plain text into lines of at most w columns.
+func Wrap(s string, w int) []string {
+	if w < 8 {
+		w = 8
+	}
+	return strings.Split(ansi.Wrap(s, w, ""), "\n")
+}
+
+// resetSGR ends any style a cut line left open.
+const resetSGR = "\x1b[m"
+
+// Overlay draws box (a rendered block) centred over the rows of bg.
+func Overlay(bg []string, box string, w, h int) []string {
+	rows := strings.Split(box, "\n")
+	bw := 0
+	for _, r := range rows {
+		bw = max(bw, ansi.StringWidth(r))
+	}
+	x := max(0, (w-bw)/2)
+	y := max(0, (h-len(rows))/2)
+	out := make([]string, max(h, len(bg)))
+	for i, l := range bg {
+		if ansi.StringWidth(l) > w {
+			l = ansi.Truncate(l, w, "")
+		}
+		out[i] = l
+	}
+	for i, r := range rows {
+		if y+i >= len(out) {
+			break
+		}
+		// One blank column each side keeps the box apart from what is
+		// under it.
+		base := out[y+i]
+		lx := max(0, x-1)
+		left := ansi.Truncate(base, lx, "")
+		if lw := ansi.StringWidth(left); lw < x {
+			left += strings.Repeat(" ", x-lw)
+		}
+		right := ""
+		if rx := x + bw + 1; ansi.StringWidth(base) > rx {
+			right = " " + ansi.TruncateLeft(base, rx, "")
+		}
+		rw := ansi.StringWidth(r)
+		if rw < bw {
+			r += strings.Repeat(" ", bw-rw)
+		}
+		if strings.Contains(base, "\x1b") {
+			left += resetSGR
+			r += resetSGR
+		}
+		out[y+i] = left + r + right
+	}
+	return out
+}
+
+// Pen paints one-line text with a style's escape codes, without going
+// through lipgloss for every cell: the codes are taken once from the
+// style. Only for styles without padding, borders or sizes.
+type Pen struct{ pre, post string }
+
+// NewPen takes the escape codes of s.
+func NewPen(s lipgloss.Style) Pen {
+	const mark = "\x00"
+	out := s.Render(mark)
+	pre, post, ok := strings.Cut(out, mark)
+	if !ok {
+		return Pen{}
+	}
+	return Pen{pre: pre, post: post}
+}
+
+// Render paints s.
+func (p Pen) Render(s string) string {
+	if p.pre == "" && p.post == "" {
+		return s
+	}
+	return p.pre + s + p.post
+}
+
+// Pens are the console's styles as pens, built once per Styles.
+type Pens struct {
+	from                                                    *Styles
+	Normal, Muted, Accent, OK, Info, Warn, Bad, Danger, Key Pen
+	Selected                                                Pen
+	Dialog, DialogDanger                                    Frame
+}
+
+// Of reports whether p was built from s (a theme change makes new styles).
+func (p *Pens) Of(s *Styles) bool { return p != nil && p.from == s }
+
+// NewPens builds the pens of s.
+func NewPens(s *Styles) *Pens {
+	return &Pens{
+		from: s, Normal: NewPen(s.Normal), Muted: NewPen(s.Muted), Accent: NewPen(s.Accent), OK: NewPen(s.OK),
+		Info: NewPen(s.Info), Warn: NewPen(s.Warn), Bad: NewPen(s.Bad), Danger: NewPen(s.Danger), Key: NewPen(s.Key),
+		Selected: NewPen(s.Selected), Dialog: NewFrame(s.Dialog), DialogDanger: NewFrame(s.DialogDanger),
+	}
+}
+
+// Frame draws a dialog's border as a lipgloss style describes it (border
+// characters, border colour, horizontal padding), cheaply.
+type Frame struct {
+	b          lipgloss.Border
+	ink        Pen
+	padL, padR int
+}
+
+// NewFrame takes the border, its colour and the padding of s.
+func NewFrame(s lipgloss.Style) Frame {
+	return Frame{
+		b:    s.GetBorderStyle(),
+		ink:  NewPen(lipgloss.NewStyle().Foreground(s.GetBorderTopForeground())),
+		padL: s.GetPaddingLeft(), padR: s.GetPaddingRight(),
+	}
+}
+
+// Render frames lines, each already exactly w columns wide.
+func (f Frame) Render(lines []string, w int) string {
+	inner := w + f.padL + f.padR
+	var b strings.Builder
+	b.WriteString(f.ink.Render(f.b.TopLeft + strings.Repeat(f.b.Top, inner) + f.b.TopRight))
+	left := f.ink.Render(f.b.Left) + strings.Repeat(" ", f.padL)
+	right := strings.Repeat(" ", f.padR) + f.ink.Render(f.b.Right)
+	for _, l := range lines {
+		b.WriteByte('\n')
+		b.WriteString(left)
+		b.WriteString(l)
+		b.WriteString(right)
+	}
+	b.WriteByte('\n')
+	b.WriteString(f.ink.Render(f.b.BottomLeft + strings.Repeat(f.b.Bottom, inner) + f.b.BottomRight))
+	return b.String()
+}
