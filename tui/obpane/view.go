@@ -591,15 +591,22 @@ func (m *Model) viewApply() []string {
 	if n := len(m.steps); n > 0 {
 		done, total = m.steps[n-1].Done, m.steps[n-1].Total
 	}
+	if m.busy != KindApply && m.applyErr == nil && m.applyRes != nil {
+		done = total // finished: the last step's event comes before its end
+	}
 	add(progressBar(min(40, m.w-12), done, total) + fmt.Sprintf(" %d/%d", done, total))
 	add("")
+	stepW := 0
+	for _, e := range m.steps {
+		stepW = max(stepW, len(e.Step))
+	}
 	steps := func() {
 		for i, e := range m.steps {
 			mark := s.OK.Render("✓")
 			if i == len(m.steps)-1 && m.busy == KindApply {
 				mark = s.Info.Render("⟳")
 			}
-			add(fmt.Sprintf("  %s %-9s %s", mark, e.Step, e.Message))
+			add(fmt.Sprintf("  %s %-*s %s", mark, stepW, e.Step, e.Message))
 		}
 	}
 	if m.busy == KindApply {
