@@ -190,7 +190,7 @@ func (k *keyring) lookup(key gossh.PublicKey) (fingerprint string, role Role, ok
 		if !bytes.Equal(ak.key.Marshal(), want) {
 			continue
 		}
-		fp := gossh.FingerprintSHA256(key)
+		fp := fingerprintOf(key)
 		role := ak.role
 		for _, id := range []string{fp, ak.comment} {
 			if r, found := k.roles[id]; found && id != "" && r == RoleObserver {
@@ -202,5 +202,10 @@ func (k *keyring) lookup(key gossh.PublicKey) (fingerprint string, role Role, ok
 	return "", RoleObserver, false
 }
 
-// gosshFingerprint is the SHA256 fingerprint of key as ssh-keygen -l prints it.
-func gosshFingerprint(key gossh.PublicKey) string { return gossh.FingerprintSHA256(key) }
+// fingerprintOf is key's SHA256 fingerprint as ssh-keygen -l prints it.
+func fingerprintOf(key gossh.PublicKey) string {
+	if key == nil {
+		return ""
+	}
+	return gossh.FingerprintSHA256(key)
+}

@@ -278,14 +278,6 @@ func (s *Server) logLease(ctx context.Context) (stop func()) {
 	return cancel
 }
 
-// fingerprintOf is key's SHA256 fingerprint.
-func fingerprintOf(key ssh.PublicKey) string {
-	if key == nil {
-		return ""
-	}
-	return gosshFingerprint(key)
-}
-
 // logPrinter adapts logrus to the recover middleware's logger.
 type logPrinter struct{ l *logrus.Logger }
 
