@@ -239,3 +239,30 @@ func (f Frame) Render(lines []string, w int) string {
 	b.WriteString(f.ink.Render(f.b.BottomLeft + strings.Repeat(f.b.Bottom, inner) + f.b.BottomRight))
 	return b.String()
 }
+
+// Look is a pane's styles: the session's, or plain ones until the session
+// has any; and their pens, rebuilt when the theme changes.
+type Look struct {
+	plain *Styles
+	pens  *Pens
+}
+
+// Styles are the styles to draw with.
+func (l *Look) Styles(c *Context) *Styles {
+	if c != nil && c.Styles != nil {
+		return c.Styles
+	}
+	if l.plain == nil {
+		l.plain = NewStyles(Theme{NoColor: true})
+	}
+	return l.plain
+}
+
+// Pens are the styles as pens.
+func (l *Look) Pens(c *Context) *Pens {
+	s := l.Styles(c)
+	if !l.pens.Of(s) {
+		l.pens = NewPens(s)
+	}
+	return l.pens
+}

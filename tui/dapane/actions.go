@@ -233,17 +233,10 @@ func (m *Model) apply(confirm string) tea.Cmd {
 	m.steps, m.res, m.applyErr, m.audit, m.auditErr, m.watching = nil, nil, nil, nil, nil, ""
 	m.say("DA " + string(m.action) + ": backup, authentication, reconnect, verification…")
 	return m.c.Job(KindApply, func(ctx context.Context, t bench.Token) (any, error) {
-		before, _ := obytes.ReadAudit(dir)
-		res, err := b.ApplyDA(ctx, t, req)
-		out := &applyOutcome{res: res}
-		after, aerr := obytes.ReadAudit(dir)
-		switch {
-		case aerr != nil:
-			out.auditErr = aerr
-		case len(after) > len(before):
-			out.audit = &after[len(after)-1]
-		}
-		return out, err
+		var res *bench.DAResult
+		var err error
+		audit, aerr := common.NewAuditLine(dir, func() { res, err = b.ApplyDA(ctx, t, req) })
+		return &applyOutcome{res: res, audit: audit, auditErr: aerr}, err
 	})
 }
 

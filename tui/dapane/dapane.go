@@ -90,8 +90,7 @@ type Model struct {
 	c          *common.Context
 	keys       keyMap
 	w, h       int
-	plain      *common.Styles
-	pens       *pens
+	look       common.Look
 	stateDir   string
 	searchDirs []string
 

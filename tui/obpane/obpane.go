@@ -67,8 +67,7 @@ type Model struct {
 	c        *common.Context
 	keys     keyMap
 	w, h     int
-	plain    *common.Styles
-	pens     *pens
+	look     common.Look
 	stateDir string
 	dirErr   error
 
@@ -529,17 +528,10 @@ func (m *Model) apply(confirm string, override bool) tea.Cmd {
 	m.steps, m.applyRes, m.applyErr, m.audit, m.auditErr, m.scroll = nil, nil, nil, nil, nil, 0
 	m.say("applying: backup, programming, verification…")
 	return m.c.Job(KindApply, func(ctx context.Context, t bench.Token) (any, error) {
-		before, _ := obytes.ReadAudit(dir)
-		res, err := b.ApplyOptionBytes(ctx, t, req)
-		out := &applyOutcome{res: res}
-		after, aerr := obytes.ReadAudit(dir)
-		switch {
-		case aerr != nil:
-			out.auditErr = aerr
-		case len(after) > len(before):
-			out.audit = &after[len(after)-1]
-		}
-		return out, err
+		var res *bench.ApplyResult
+		var err error
+		audit, aerr := common.NewAuditLine(dir, func() { res, err = b.ApplyOptionBytes(ctx, t, req) })
+		return &applyOutcome{res: res, audit: audit, auditErr: aerr}, err
 	})
 }
 

@@ -41,7 +41,6 @@ var (
 	cell    = common.Cell
 	wrap    = common.Wrap
 	overlay = common.Overlay
-	newPens = common.NewPens
 )
 
 type (

@@ -41,24 +41,10 @@ func (m *Model) tableRows() int { return max(0, m.h-tableY-m.bottomLines()) }
 
 // styles are the session's styles (plain ones when the pane has no
 // session).
-func (m *Model) styles() *common.Styles {
-	if m.c != nil && m.c.Styles != nil {
-		return m.c.Styles
-	}
-	if m.plain == nil {
-		m.plain = common.NewStyles(common.Theme{NoColor: true})
-	}
-	return m.plain
-}
+func (m *Model) styles() *common.Styles { return m.look.Styles(m.c) }
 
 // st is the session's styles as pens, rebuilt when the theme changes.
-func (m *Model) st() *pens {
-	s := m.styles()
-	if !m.pens.Of(s) {
-		m.pens = newPens(s)
-	}
-	return m.pens
-}
+func (m *Model) st() *pens { return m.look.Pens(m.c) }
 
 // View draws the pane in exactly the size SetSize gave.
 func (m *Model) View() string {
