@@ -346,7 +346,7 @@ func (m *Model) details(w int) []string {
 		if c.Outcome == sweep.OutcomeOK {
 			// the cell did what it could (a debug port with no core behind
 			// it): the step that stopped is a fact, not a failure
-			e, style = " stopped at"+strings.TrimPrefix(e, " failed"), "muted"
+			e, style = " stopped"+strings.TrimPrefix(e, " failed"), "muted"
 		}
 		lines = append(lines, m.wrapStyled(style, e, w)...)
 	}
