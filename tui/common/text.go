@@ -6,6 +6,7 @@ import (
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/stprobe/stprobe/obytes"
 )
 
 // Text helpers for panes that draw many cells a frame: exact fitting, a
@@ -265,4 +266,20 @@ func (l *Look) Pens(c *Context) *Pens {
 		l.pens = NewPens(s)
 	}
 	return l.pens
+}
+
+// RiskBadge is a risk class as the panes show it: a symbol and a word, so
+// that it reads without colour.
+func RiskBadge(p *Pens, r obytes.Risk) string {
+	switch r {
+	case obytes.Safe:
+		return p.OK.Render("✓ safe")
+	case obytes.Caution:
+		return p.Warn.Render("! caution")
+	case obytes.Irreversible:
+		return p.Danger.Render("‼ IRREVERSIBLE")
+	case obytes.Brick:
+		return p.Danger.Render("✖ BRICK")
+	}
+	return p.Bad.Render(r.String())
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/tui/common"
 	"github.com/stprobe/stprobe/tui/dapane/credform"
 )
 
@@ -160,7 +161,7 @@ func (m *Model) viewPlan() []string {
 			addWrap(s.Warn, "  ", "note: "+n)
 		}
 		add("")
-		add(s.Muted.Render("risk: ") + riskBadge(s, p.Risk))
+		add(s.Muted.Render("risk: ") + common.RiskBadge(s, p.Risk))
 		addWrap(s.Normal, "  ", p.Why)
 	}
 	return m.pinned(out, m.planFooter())
@@ -349,19 +350,4 @@ func (m *Model) afterLines(r *bench.DAResult) []string {
 		out = append(out, "note: "+n)
 	}
 	return out
-}
-
-// riskBadge is the risk class as a symbol and a word.
-func riskBadge(s *pens, r obytes.Risk) string {
-	switch r {
-	case obytes.Safe:
-		return s.OK.Render("✓ safe")
-	case obytes.Caution:
-		return s.Warn.Render("! caution")
-	case obytes.Irreversible:
-		return s.Danger.Render("‼ IRREVERSIBLE")
-	case obytes.Brick:
-		return s.Danger.Render("✖ BRICK")
-	}
-	return s.Bad.Render(r.String())
 }

@@ -82,21 +82,6 @@ func (m *Model) View() string {
 	return fit(lines, m.w, m.h)
 }
 
-// riskBadge is the risk class as a symbol and a word, coloured.
-func riskBadge(s *pens, r obytes.Risk) string {
-	switch r {
-	case obytes.Safe:
-		return s.OK.Render("✓ safe")
-	case obytes.Caution:
-		return s.Warn.Render("! caution")
-	case obytes.Irreversible:
-		return s.Danger.Render("‼ IRREVERSIBLE")
-	case obytes.Brick:
-		return s.Danger.Render("✖ BRICK")
-	}
-	return s.Bad.Render(r.String())
-}
-
 // riskMeaning says in a few words what a risk class means.
 func riskMeaning(r obytes.Risk) string {
 	switch r {
@@ -524,12 +509,12 @@ func (m *Model) pinned(body, footer []string) []string {
 func (m *Model) planLines(add func(...string), addWrap func(pen, string, string)) {
 	s := m.st()
 	p := m.plan
-	add(s.Muted.Render("risk: ") + riskBadge(s, p.Risk) + s.Muted.Render(" — "+riskMeaning(p.Risk)))
+	add(s.Muted.Render("risk: ") + common.RiskBadge(s, p.Risk) + s.Muted.Render(" — "+riskMeaning(p.Risk)))
 	add(s.Muted.Render("chip: ") + p.LineName + " UID " + p.UID)
 	addWrap(s.Muted, "", "DA: "+p.DA.String())
 	add("")
 	for _, c := range p.Changes {
-		add("  " + s.Accent.Render(c.Field) + "  " + c.From.Text() + " → " + c.To.Text() + "  " + riskBadge(s, c.Risk))
+		add("  " + s.Accent.Render(c.Field) + "  " + c.From.Text() + " → " + c.To.Text() + "  " + common.RiskBadge(s, c.Risk))
 		addWrap(s.Normal, "    ", c.Why)
 	}
 	m.wayBackLines(add, addWrap)
