@@ -219,7 +219,7 @@ func (a *app) runConsole(c *cobra.Command, _ []string) error {
 		return err
 	}
 	defer b.Close()
-	_ = notice // the console shows the bench's notice itself
+	_ = notice // the console shows the bench's notice (Snapshot.Notice) in its footer
 	// the console takes the lease itself, and shows who holds it
 	return a.cfg.Console(ctx, b, bench.Holder{Name: a.userName(), Session: "console"}, a.stdin, a.stdout)
 }

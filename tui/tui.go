@@ -207,6 +207,10 @@ func (m *Model) Init() tea.Cmd {
 	if !m.opts.NoIdentify && m.c.HasLease() && m.c.Snapshot().Chip == nil && m.c.Snapshot().Gone == "" {
 		cmds = append(cmds, m.identify())
 	}
+	if n := m.c.Snapshot().Notice; n != "" {
+		// said before this session joined (the fall-back to the simulated bench)
+		cmds = append(cmds, m.setStatus(n, false))
+	}
 	return tea.Batch(cmds...)
 }
 

@@ -374,3 +374,14 @@ func TestLeaseHandOver(t *testing.T) {
 		t.Errorf("bob's sweep did not run")
 	}
 }
+
+func TestStartShowsTheBenchNotice(t *testing.T) {
+	b := tuitest.Open(t, tuitest.Seed)
+	b.Notify("no ST-LINK found on USB; using the simulated bench")
+	m := New(context.Background(), b, bench.Holder{Name: "alice", Session: "test"}, Options{StateDir: t.TempDir(), NoIdentify: true})
+	t.Cleanup(m.Close)
+	m.Init()
+	if !strings.Contains(m.status, "using the simulated bench") {
+		t.Errorf("the notice given before the console started is not shown: status %q", m.status)
+	}
+}
