@@ -283,3 +283,12 @@ func RiskBadge(p *Pens, r obytes.Risk) string {
 	}
 	return p.Bad.Render(r.String())
 }
+
+// Truncate cuts s (which may hold escape codes) to w columns, ending a cut
+// line with an ellipsis so that the reader sees there is more.
+func Truncate(s string, w int) string {
+	if ansi.StringWidth(s) <= w {
+		return s
+	}
+	return ansi.Truncate(s, max(w, 0), "…")
+}

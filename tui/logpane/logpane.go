@@ -385,7 +385,7 @@ func (m *Model) statusLine() string {
 	if m.lost > 0 {
 		parts = append(parts, st.Warn.Render(fmt.Sprintf("%d events lost", m.lost)))
 	}
-	return truncate(" "+strings.Join(parts, st.Muted.Render(" · ")), m.w)
+	return common.Truncate(" "+strings.Join(parts, st.Muted.Render(" · ")), m.w)
 }
 
 // line draws shown entry i (each entry is drawn once per width and
@@ -403,7 +403,7 @@ func (m *Model) line(i int) string {
 		if e.fields != "" {
 			s += " " + st.Muted.Render(e.fields)
 		}
-		e.drawn, e.drawnW, e.drawnSt = truncate(s, m.w), m.w, st
+		e.drawn, e.drawnW, e.drawnSt = common.Truncate(s, m.w), m.w, st
 	}
 	s := e.drawn
 	if m.search != "" && strings.Contains(e.lower, m.search) {
@@ -431,13 +431,6 @@ func levelLook(st *common.Styles, l logrus.Level) (string, lipgloss.Style) {
 }
 
 func levelName(l logrus.Level) string { return l.String() }
-
-func truncate(s string, w int) string {
-	if ansi.StringWidth(s) <= w {
-		return s
-	}
-	return ansi.Truncate(s, max(w, 0), "…")
-}
 
 func pad(s string, w int) string {
 	if n := ansi.StringWidth(s); n < w {

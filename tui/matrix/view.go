@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/stprobe/stprobe/probe/sweep"
+	"github.com/stprobe/stprobe/tui/common"
 )
 
 // wide is the width from which the findings go beside the grid.
@@ -250,7 +251,7 @@ func (m *Model) rowSummaries(w int) []string {
 		if first != nil && first.Reason != "" {
 			line += st.Muted.Render("  " + first.Reason)
 		}
-		out = append(out, truncate(line, w))
+		out = append(out, common.Truncate(line, w))
 	}
 	m.rowsKey, m.rowsCache = k, out
 	return out
@@ -383,7 +384,7 @@ func (m *Model) findingsView(w, h, x0, y0 int) []string {
 		}
 		sym, sty := severityLook(m, f.Severity)
 		sel := i == m.selF && m.area == areaFindings
-		title := []string{truncate(" "+sty.Render(sym)+" "+f.Title, w)}
+		title := []string{common.Truncate(" "+sty.Render(sym)+" "+f.Title, w)}
 		if sel { // the whole title, wrapped
 			title = wrap("   "+f.Title, w)
 			title[0] = " " + sty.Render(sym) + title[0][2:]
@@ -415,7 +416,7 @@ func (m *Model) findingsView(w, h, x0, y0 int) []string {
 		}
 		if len(body) > room {
 			body = body[:room]
-			body[room-1] = truncate(body[room-1], w-1) + "…"
+			body[room-1] = common.Truncate(body[room-1], w-1) + "…"
 		}
 		out = append(out, body...)
 		if len(acts) > 0 && len(out) < h {
@@ -472,13 +473,6 @@ func pad(s string, w int) string {
 }
 
 // truncate cuts s to width w.
-func truncate(s string, w int) string {
-	if ansi.StringWidth(s) <= w {
-		return s
-	}
-	return ansi.Truncate(s, max(w, 0), "")
-}
-
 // wrap wraps plain text to width w, indenting the following lines as the
 // first one.
 func wrap(s string, w int) []string {
@@ -535,7 +529,7 @@ func clip(lines []string, w, h int) []string {
 		lines = lines[:h]
 	}
 	for i, l := range lines {
-		lines[i] = truncate(l, w)
+		lines[i] = common.Truncate(l, w)
 	}
 	return lines
 }
