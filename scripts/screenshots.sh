@@ -93,7 +93,10 @@ wait_for() {
 # letter spacing takes that back so text and backgrounds stay aligned.
 # freeze's own PNG is 4x; the SVG through rsvg-convert at 2x is plenty.
 shot() {
-	tmux -L "$sock" capture-pane -e -p -N -t console >"$work/$1.ans"
+	# tmux lets a colour run on into the next lines and ends it with
+	# "default colour" codes; freeze starts every line afresh and does not
+	# know those: sgr-lines.pl spells the state out (perl is in every Debian).
+	tmux -L "$sock" capture-pane -e -p -N -t console | perl scripts/sgr-lines.pl >"$work/$1.ans"
 	"$work/bin/freeze" --language ansi --font.family "DejaVu Sans Mono" --font.size 14 \
 		--window --border.radius 8 --border.width 1 --border.color "#515151" \
 		-o "$work/$1.svg" <"$work/$1.ans" >/dev/null
