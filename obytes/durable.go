@@ -3,7 +3,7 @@ package obytes
 import (
 	"errors"
 	"fmt"
-	"io"
+	"github.com/stprobe/stprobe/safefile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -34,7 +34,7 @@ func checkStateDir(dir string) error {
 	case err != nil:
 		return fmt.Errorf("file: %w: %v", ErrStateDir, err)
 	case !fi.IsDir():
-		return fmt.Errorf("file: %w: %s is a %s, not a directory; remove it or choose another state directory (--state-dir or %s)", ErrStateDir, dir, kindOf(fi.Mode()), StateDirEnv)
+		return fmt.Errorf("file: %w: %s is a %s, not a directory; remove it or choose another state directory (--state-dir or %s)", ErrStateDir, dir, safefile.Kind(fi.Mode()), StateDirEnv)
 	}
 	return nil
 }
@@ -50,62 +50,12 @@ func ensureDir(dir string) error {
 	return nil
 }
 
-// kindOf names a file mode for a message.
-func kindOf(m fs.FileMode) string {
-	switch {
-	case m.IsRegular():
-		return "regular file"
-	case m.IsDir():
-		return "directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "FIFO"
-	case m&fs.ModeCharDevice != 0:
-		return "character device"
-	case m&fs.ModeDevice != 0:
-		return "device"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	case m&fs.ModeSymlink != 0:
-		return "symbolic link"
-	}
-	return "special file"
-}
-
 // ErrNotRegular is wrapped when a file to read is a FIFO, a device or
 // anything else but a regular file.
-var ErrNotRegular = errors.New("not a regular file")
+var ErrNotRegular = safefile.ErrNotRegular
 
 // ErrTooLarge is wrapped when a file to read exceeds its size limit.
-var ErrTooLarge = errors.New("file too large")
-
-// readBounded reads a regular file of at most max bytes. It never blocks on
-// a FIFO and never reads a device: what is not a regular file is refused.
-// what names the file for messages ("backup", "journal").
-func readBounded(path, what string, max int64) ([]byte, error) {
-	f, err := openNoBlock(path)
-	if err != nil {
-		return nil, err // callers test fs.ErrNotExist
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("file: %s %s: %w", what, path, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("file: %s %s is a %s: %w; give the path of a %s file", what, path, kindOf(fi.Mode()), ErrNotRegular, what)
-	}
-	if fi.Size() > max {
-		return nil, fmt.Errorf("file: %s %s is %d bytes, more than any %s can be (%d): %w", what, path, fi.Size(), what, max, ErrTooLarge)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("file: reading %s %s: %w", what, path, err)
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("file: %s %s grew past %d bytes while read: %w", what, path, max, ErrTooLarge)
-	}
-	return data, nil
-}
+var ErrTooLarge = safefile.ErrTooLarge
 
 // writeFileAtomic replaces path with data durably: a temporary file in the
 // same directory, written and synced, renamed over path, then the directory
@@ -193,7 +143,7 @@ func appendLine(path string, line []byte) error {
 		return fmt.Errorf("file: %s: %w", path, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("file: %s is a %s: %w", path, kindOf(fi.Mode()), ErrNotRegular)
+		return fmt.Errorf("file: %s is a %s: %w", path, safefile.Kind(fi.Mode()), ErrNotRegular)
 	}
 	unlock, err := lockFile(f, 5*time.Second)
 	if err != nil {

@@ -10,10 +10,6 @@ import (
 
 var errSyncUnsupported = errors.New("sync unsupported")
 
-func openNoBlock(path string) (*os.File, error) { return os.Open(path) }
-
-var errLocked = errors.New("locked by another process or writer")
-
 // tryLock cannot lock on this platform; concurrent writers are not detected.
 func tryLock(f *os.File) error { return nil }
 

@@ -13,12 +13,6 @@ import (
 // cannot be synced.
 var errSyncUnsupported = syscall.EINVAL
 
-// openNoBlock opens path for reading without blocking on a FIFO that has
-// no writer.
-func openNoBlock(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-}
-
 // errLocked is returned by tryLock when another open file holds the lock.
 var errLocked = errors.New("locked by another process or writer")
 

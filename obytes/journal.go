@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/stprobe/stprobe/safefile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -239,7 +240,7 @@ func JournalPath(dir, uid string) string {
 
 // loadJournal reads one journal file: nil, nil when it does not exist.
 func loadJournal(path, uid string) (*Journal, error) {
-	data, err := readBounded(path, "journal", maxJournalSize)
+	data, err := safefile.Read(path, "journal", maxJournalSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -533,7 +534,7 @@ func lockChip(dir, uid string) (*chipLock, error) {
 		f.Close()
 		if errors.Is(err, errLocked) {
 			holder := "holder unknown"
-			if data, rerr := readBounded(path, "lock", 4096); rerr == nil && len(strings.TrimSpace(string(data))) > 0 {
+			if data, rerr := safefile.Read(path, "lock", 4096); rerr == nil && len(strings.TrimSpace(string(data))) > 0 {
 				holder = strings.TrimSpace(string(data))
 			}
 			return nil, fmt.Errorf("%w: chip %s is being written by another run (%s; lock %s); wait for it to end, then read the option bytes and plan again", ErrChipBusy, uid, holder, path)

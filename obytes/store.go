@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/stprobe/stprobe/safefile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -103,7 +104,7 @@ func WriteBackup(dir string, l *Layout, uid string, s *Snapshot, now time.Time) 
 // ReadBackup loads a backup file (a regular file of bounded size) and
 // checks it (see DecodeBackup).
 func ReadBackup(path string) (*Backup, error) {
-	data, err := readBounded(path, "backup", maxBackupSize)
+	data, err := safefile.Read(path, "backup", maxBackupSize)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 			return nil, fmt.Errorf("file: reading backup: %w", err)
@@ -230,7 +231,7 @@ func AppendAudit(dir string, r AuditRecord) error {
 // exist). The log must be a regular file of bounded size.
 func ReadAudit(dir string) ([]AuditRecord, error) {
 	path := filepath.Join(dir, AuditFile)
-	data, err := readBounded(path, "audit log", maxAuditSize)
+	data, err := safefile.Read(path, "audit log", maxAuditSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

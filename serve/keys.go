@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/stprobe/stprobe/safefile"
 	"os"
 	"strings"
 	"sync"
@@ -67,17 +68,7 @@ func fileStamp(path string) string {
 
 // readBounded reads a regular file of at most MaxKeysFileSize bytes.
 func readBounded(path string) ([]byte, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	if st.Size() > MaxKeysFileSize {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, MaxKeysFileSize)
-	}
-	return os.ReadFile(path)
+	return safefile.Read(path, "keys file", MaxKeysFileSize)
 }
 
 // refresh re-reads the files when they changed. It reports whether they

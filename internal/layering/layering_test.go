@@ -27,13 +27,13 @@ type rule struct {
 // and every package below it.
 var rules = []rule{
 	{pkg: ".", about: "the entry point wires everything", may: []string{"..."}},
-	{pkg: "cli/...", about: "the CLI renders bench jobs", may: []string{"bench/...", "probe/...", "obytes/...", "targets/..."}},
-	{pkg: "tui/...", about: "the console sits on the bench", may: []string{"tui/...", "bench/...", "probe/...", "obytes/...", "targets/..."}},
-	{pkg: "serve/...", about: "the SSH server serves the console", may: []string{"serve/...", "tui/...", "bench/...", "probe/...", "obytes/...", "targets/..."}},
-	{pkg: "bench/...", about: "the bench owns the probe", may: []string{"probe/...", "obytes/...", "targets/..."}},
-	{pkg: "obytes/...", about: "option bytes know chips, not the driver's users", may: []string{"probe", "probe/proto", "probe/adi", "targets/..."}},
+	{pkg: "cli/...", about: "the CLI renders bench jobs", may: []string{"safefile", "bench/...", "probe/...", "obytes/...", "targets/..."}},
+	{pkg: "tui/...", about: "the console sits on the bench", may: []string{"safefile", "tui/...", "bench/...", "probe/...", "obytes/...", "targets/..."}},
+	{pkg: "serve/...", about: "the SSH server serves the console", may: []string{"safefile", "serve/...", "tui/...", "bench/...", "probe/...", "obytes/...", "targets/..."}},
+	{pkg: "bench/...", about: "the bench owns the probe", may: []string{"safefile", "probe/...", "obytes/...", "targets/..."}},
+	{pkg: "obytes/...", about: "option bytes know chips, not the driver's users", may: []string{"safefile", "probe", "probe/proto", "probe/adi", "targets/..."}},
 	{pkg: "probe/sweep/...", about: "the sweep drives the probe", may: []string{"probe", "probe/proto", "probe/adi", "targets/..."}},
-	{pkg: "probe/da/...", about: "debug authentication drives the probe", may: []string{"probe/da/...", "probe", "probe/proto", "probe/adi", "targets/..."}},
+	{pkg: "probe/da/...", about: "debug authentication drives the probe", may: []string{"safefile", "probe/da/...", "probe", "probe/proto", "probe/adi", "targets/..."}},
 	{pkg: "probe/boot/...", about: "the bootloader probes", may: []string{"probe/boot/...", "probe", "probe/proto", "targets/..."}},
 	{pkg: "probe/sim/...", about: "the simulated probe hosts the chip models", may: []string{"probe/sim/...", "probe/proto", "probe/adi", "probe/stlinkserver", "targets/..."}},
 	{pkg: "probe", about: "the driver knows the ADI interface, not chips", may: []string{"probe/proto", "probe/adi", "probe/stlinkserver"}},
@@ -41,6 +41,7 @@ var rules = []rule{
 	{pkg: "probe/adi", leaf: true, about: "debug register definitions"},
 	{pkg: "probe/stlinkserver", leaf: true, about: "the stlink-server wire format"},
 	{pkg: "targets", leaf: true, about: "chip facts"},
+	{pkg: "safefile", leaf: true, about: "bounded reads of the files users hand in"},
 	{pkg: "targets/...", about: "chip models", may: []string{"targets/...", "probe/adi"}},
 	{pkg: "internal/...", leaf: true, about: "tests of the project itself"},
 }
