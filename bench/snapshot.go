@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"fmt"
+	"github.com/stprobe/stprobe/probe/proto"
 	"time"
 
 	"github.com/stprobe/stprobe/obytes"
@@ -70,4 +72,23 @@ type LeaseInfo struct {
 	Holder  Holder
 	Since   time.Time
 	Expires time.Time // when it lapses if the holder stays idle
+}
+
+// APUnavailable says why access port ap cannot be used with the probe's
+// firmware ("AP1 needs ST-LINK firmware V2J28 or later (this probe has
+// V2J27S6)"), or "" when it can, or when the firmware is not known yet.
+// The gate is the driver's own (proto.Version.APNeed).
+func (s Snapshot) APUnavailable(ap uint8) string {
+	if s.Probe.Firmware == "" {
+		return ""
+	}
+	v, err := proto.ParseVersion(s.Probe.Firmware)
+	if err != nil {
+		return ""
+	}
+	need, ok := v.APNeed(ap)
+	if ok {
+		return ""
+	}
+	return fmt.Sprintf("AP%d needs ST-LINK firmware V%dJ%d or later (this probe has %s)", ap, need.Hardware, need.JTAG, s.Probe.Firmware)
 }

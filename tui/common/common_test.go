@@ -78,6 +78,8 @@ func TestAPUnavailable(t *testing.T) {
 		{"V2J27S6", 1, "AP1 needs ST-LINK firmware V2J28 or later (this probe has V2J27S6)"},
 		{"V2J27S6", 0, ""},
 		{"V3J7M3", 1, ""},
+		{"V2J30S7", 3, ""},
+		{"V2J30S7", 4, "AP4 needs ST-LINK firmware V2J32 or later (this probe has V2J30S7)"},
 		{"", 1, ""},
 	}
 	for _, tc := range tests {

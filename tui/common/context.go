@@ -7,8 +7,6 @@ package common
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strings"
 	"sync"
 
 	tea "charm.land/bubbletea/v2"
@@ -126,38 +124,9 @@ func (c *Context) UnavailableNow() string {
 }
 
 // APUnavailable says why access port ap cannot be used with this probe's
-// firmware ("AP1 needs ST-LINK firmware V2J28 or later"), or "".
-func (c *Context) APUnavailable(ap uint8) string {
-	if ap == 0 {
-		return ""
-	}
-	fw := c.snap.Probe.Firmware
-	v2, j, ok := parseV2J(fw)
-	if !ok || !v2 || j >= minV2JMultiAP {
-		return ""
-	}
-	return fmt.Sprintf("AP%d needs ST-LINK firmware V2J%d or later (this probe has %s)", ap, minV2JMultiAP, fw)
-}
-
-// minV2JMultiAP mirrors the driver's gate for access ports other than 0.
-const minV2JMultiAP = 28
-
-// parseV2J reads "V2J46S7" as (true, 46).
-func parseV2J(fw string) (v2 bool, j int, ok bool) {
-	if !strings.HasPrefix(fw, "V2J") {
-		return false, 0, strings.HasPrefix(fw, "V3")
-	}
-	n := 0
-	digits := 0
-	for _, r := range fw[3:] {
-		if r < '0' || r > '9' {
-			break
-		}
-		n = n*10 + int(r-'0')
-		digits++
-	}
-	return true, n, digits > 0
-}
+// firmware ("AP1 needs ST-LINK firmware V2J28 or later"), or "": the
+// bench's answer, from the driver's own gate.
+func (c *Context) APUnavailable(ap uint8) string { return c.snap.APUnavailable(ap) }
 
 // UnavailableError is a job refused before it reached the bench.
 type UnavailableError struct{ Why string }
