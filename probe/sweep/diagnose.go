@@ -54,6 +54,46 @@ type Finding struct {
 	// OtherPaths is true for a finding drawn from the paths other than SWD
 	// (Matrix.AddPaths) rather than from a rule of the matrix.
 	OtherPaths bool
+	// Steps are the next steps the bench can take for the user, in the
+	// order Next gives them; the faces draw them as buttons.
+	Steps []Step
+}
+
+// Action is a next step of a finding that stprobe can take itself.
+type Action string
+
+// The actions a finding can offer.
+const (
+	// ActionPlanOptionBytes plans the option-byte assignment of the step.
+	ActionPlanOptionBytes Action = "plan-option-bytes"
+	// ActionDiscoverDA runs a DA discovery through the debug port's AP0.
+	ActionDiscoverDA Action = "da-discover"
+	// ActionDebugAuth turns to debug authentication (provision, regress, open).
+	ActionDebugAuth Action = "debug-auth"
+	// ActionReadOptionBytes reads and decodes the option bytes.
+	ActionReadOptionBytes Action = "read-option-bytes"
+	// ActionSweep runs the sweep again.
+	ActionSweep Action = "sweep"
+)
+
+// Step is one next step of a finding: an action and, for an option-byte
+// plan, the assignment to plan ("TZEN=0xC3").
+type Step struct {
+	Action     Action `json:"action"`
+	Assignment string `json:"assignment,omitempty"`
+}
+
+// tzenOff is the option-byte step that disables TrustZone, which password
+// debug authentication needs.
+func tzenOff() Step { return Step{Action: ActionPlanOptionBytes, Assignment: "TZEN=0xC3"} }
+
+// steps lists actions as steps.
+func steps(actions ...Action) []Step {
+	out := make([]Step, len(actions))
+	for i, a := range actions {
+		out[i] = Step{Action: a}
+	}
+	return out
 }
 
 // Rules lists the identifiers of every diagnosis rule, most important
@@ -309,7 +349,7 @@ func ruleNoDP(f *facts) *Finding {
 	}
 	return &Finding{Severity: SeverityCritical,
 		Title:  "No debug port answers: wiring, power or target voltage",
-		Detail: d.String(), Next: next, Cells: keys(noAck)}
+		Detail: d.String(), Next: next, Cells: keys(noAck), Steps: steps(ActionSweep)}
 }
 
 // closedStates lists the states of the identified line in which the core
@@ -413,7 +453,7 @@ func (f *facts) debugClosedFinding(a uint8, closed, others []Cell) *Finding {
 	return &Finding{Severity: SeverityCritical,
 		Title:  fmt.Sprintf("Debug closed by the product state: AP%d closed in every mode while AP%d answers", a, other),
 		Detail: d.String(), Next: next,
-		Cells: keys(slices.Concat(closed, others))}
+		Cells: keys(slices.Concat(closed, others)), Steps: steps(ActionDiscoverDA, ActionDebugAuth)}
 }
 
 // discoveredClosed is the debug-closed finding when a DA discovery told the
@@ -444,9 +484,13 @@ func (f *facts) discoveredClosed(a, other uint8, d *strings.Builder, next string
 		fmt.Fprintf(d, " The ROM reports no DA provisioned (integrity 0x%08X): nothing can authenticate a regression or reopen debug, so there is no way back.", disc.Integrity)
 		next += "There is no known way back from a closed state without DA: replace the chip, and next time provision DA before closing."
 	}
+	var actions []Step
+	if disc.State != targets.StateLocked {
+		actions = steps(ActionDebugAuth)
+	}
 	return &Finding{Severity: SeverityCritical,
 		Title:  fmt.Sprintf("AP%d reports %s: debug closed by product state; %s", other, disc.StateName(), verdict),
-		Detail: d.String(), Next: next, Cells: keys(cells)}
+		Detail: d.String(), Next: next, Cells: keys(cells), Steps: actions}
 }
 
 // stateInfo looks a state up on a possibly unknown (nil) family.
@@ -508,8 +552,12 @@ func ruleProvisioning(f *facts) *Finding {
 	if f.da != nil && f.da.Checked {
 		title = "PROVISIONING, no DA provisioned: still recoverable, do this first"
 	}
+	var todo []Step
+	if f.tzen == targets.TZENEnabled {
+		todo = append(todo, tzenOff())
+	}
 	return &Finding{Severity: SeverityCritical, Title: title, Detail: d.String(), Next: next.String(),
-		Cells: append(cells, f.daCell...)}
+		Cells: append(cells, f.daCell...), Steps: append(todo, steps(ActionDebugAuth)...)}
 }
 
 // provisionedDA is the PROVISIONING finding when DA data is in place.
@@ -534,7 +582,12 @@ func (f *facts) provisionedDA(d *strings.Builder, cells []Key) *Finding {
 	if da.SamplePassword {
 		d.WriteString("The record holds ST's published sample password: anyone can regress or open this chip. Fine on a bench, not in a product.")
 	}
-	return &Finding{Severity: sev, Title: title, Detail: strings.TrimSpace(d.String()), Next: next, Cells: append(cells, f.daCell...)}
+	var todo []Step
+	if mismatch {
+		todo = append(todo, tzenOff())
+	}
+	return &Finding{Severity: sev, Title: title, Detail: strings.TrimSpace(d.String()), Next: next, Cells: append(cells, f.daCell...),
+		Steps: append(todo, steps(ActionDebugAuth)...)}
 }
 
 func ruleProbeFault(f *facts) *Finding {
@@ -552,7 +605,7 @@ func ruleProbeFault(f *facts) *Finding {
 		Title:  fmt.Sprintf("The probe itself failed in %d of %d attempts", len(bad), len(f.attempted)),
 		Detail: fmt.Sprintf("These failures come from the ST-LINK or its USB link, not from the target (first: %s).", bad[0].Err),
 		Next:   "Replug the ST-LINK, close other programs using it, try another USB port or cable, update its firmware, then sweep again.",
-		Cells:  keys(bad)}
+		Cells:  keys(bad), Steps: steps(ActionSweep)}
 }
 
 func ruleOnlyUnderReset(f *facts) *Finding {
@@ -588,7 +641,7 @@ func ruleOnlyHotPlug(f *facts) *Finding {
 			Detail: "Attaching to the running chip works, but every mode that halts the core or resets it fails: what runs keeps the core " +
 				"from being stopped (the boot ROM in PROVISIONING, a secure boot that opens debug only later, firmware that resets the debug configuration).",
 			Next:  fmt.Sprintf("Work with Hot Plug on AP%d and read the product state (option bytes) before changing anything.", a),
-			Cells: keys(slices.Concat(hot, resetting))}
+			Cells: keys(slices.Concat(hot, resetting)), Steps: steps(ActionReadOptionBytes)}
 	}
 	return nil
 }
@@ -611,7 +664,7 @@ func ruleNRSTNotWired(f *facts) *Finding {
 				"(a 4-wire SWD cable, a clone probe without NRST, NRST on another header pin, or a reset supervisor overriding it). First failure: %s.", a, ur[0].Reason),
 			Next: "Wire the probe's NRST (pin 15 of the ST-LINK/V2 20-pin connector) to the MCU's NRST and sweep again. " +
 				"Debug authentication needs NRST too; until then use Normal or Hot Plug.",
-			Cells: keys(slices.Concat(ur, normal, hot))}
+			Cells: keys(slices.Concat(ur, normal, hot)), Steps: steps(ActionSweep)}
 	}
 	return nil
 }
@@ -641,7 +694,7 @@ func ruleDebugOpensLate(f *facts) *Finding {
 			Title:  fmt.Sprintf("Under Reset finds AP%d closed, the running chip opens it: debug opens late in the boot", a),
 			Detail: d.String(),
 			Next:   "Connect with Hot Plug or Normal while the application runs; debugging from reset needs a debug-authentication \"open debug\".",
-			Cells:  keys(slices.Concat(ur, running))}
+			Cells:  keys(slices.Concat(ur, running)), Steps: steps(ActionDebugAuth)}
 	}
 	return nil
 }
@@ -699,7 +752,7 @@ func ruleLowFrequencyOnly(f *facts) *Finding {
 		Detail: "The same mode and port connect at a low clock and fail at a higher one: the SWD signals are degraded " +
 			"(long or loose wires, no ground next to SWCLK, series resistors or capacitance on the lines).",
 		Next:  fmt.Sprintf("Use %d kHz or less for now; shorten the SWD wires, add a ground wire next to SWCLK, check the header and any series parts, then sweep again.", maxOK),
-		Cells: keys(support)}
+		Cells: keys(support), Steps: steps(ActionSweep)}
 }
 
 func ruleWait(f *facts) *Finding {
@@ -749,7 +802,7 @@ func ruleFirmware(f *facts) *Finding {
 		Title:  fmt.Sprintf("%d cells need newer probe firmware than %s", len(gated), fw),
 		Detail: gated[0].Reason,
 		Next:   "Update the ST-LINK firmware (or use a newer probe), then sweep again.",
-		Cells:  keys(gated)}
+		Cells:  keys(gated), Steps: steps(ActionSweep)}
 }
 
 func ruleProductState(f *facts) *Finding {
@@ -772,7 +825,17 @@ func ruleProductState(f *facts) *Finding {
 		Title:  fmt.Sprintf("Product state %v (0x%02X)%s", f.state, uint8(f.state), tz),
 		Detail: fmt.Sprintf("Debug: %s. Boot: %s. Bootloader: %s.", info.Debug, info.Boot, info.Bootloader),
 		Next:   "Way back to OPEN: " + info.WayBack + ".",
-		Cells:  f.stateCell}
+		Cells:  f.stateCell, Steps: f.productStateSteps()}
+}
+
+// productStateSteps are the steps of the product-state finding: read the
+// option bytes, and turn to debug authentication where it is the way back.
+func (f *facts) productStateSteps() []Step {
+	switch f.state {
+	case targets.StateOpen, targets.StateLocked:
+		return steps(ActionReadOptionBytes)
+	}
+	return steps(ActionReadOptionBytes, ActionDebugAuth)
 }
 
 func ruleIdentity(f *facts) *Finding {
@@ -823,7 +886,7 @@ func ruleIncomplete(f *facts) *Finding {
 	}
 	if len(f.cells) == 0 {
 		return &Finding{Severity: SeverityInfo, Title: "Nothing was tried", Detail: "The matrix has no cells.",
-			Next: "Run a sweep."}
+			Next: "Run a sweep.", Steps: steps(ActionSweep)}
 	}
 	if len(skipped) == 0 {
 		return nil
@@ -832,5 +895,5 @@ func ruleIncomplete(f *facts) *Finding {
 		Title:  fmt.Sprintf("%d of %d cells were not tried", len(skipped), len(f.cells)),
 		Detail: fmt.Sprintf("The sweep stopped early (%s); the findings rest on the cells that were tried.", skipped[0].Reason),
 		Next:   "Sweep again to complete the matrix.",
-		Cells:  keys(skipped)}
+		Cells:  keys(skipped), Steps: steps(ActionSweep)}
 }

@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,7 +33,9 @@ func TestDiagnosePatterns(t *testing.T) {
 			check: func(t *testing.T, fs []Finding) {
 				mustFind(t, fs, "all-ok", SeverityInfo, "Every way in works")
 				mustFind(t, fs, "identity", SeverityInfo, "STM32H523/H533", "0x478")
-				mustFind(t, fs, "product-state", SeverityInfo, "OPEN")
+				if f := mustFind(t, fs, "product-state", SeverityInfo, "OPEN"); !slices.Equal(f.Steps, []Step{{Action: ActionReadOptionBytes}}) {
+					t.Errorf("product-state steps on an OPEN chip %v, want only reading the option bytes", f.Steps)
+				}
 			},
 			noRules: []string{"no-dp", "debug-closed", "provisioning", "nrst-not-wired", "only-under-reset", "low-frequency-only"},
 		},
@@ -53,6 +56,10 @@ func TestDiagnosePatterns(t *testing.T) {
 					"TZEN to 0xC3", "password DA", "full regression", "0xC6", "0x72", "Hot Plug")
 				if fs[0].Rule != "provisioning" {
 					t.Errorf("first finding is %q, want provisioning: %v", fs[0].Rule, ruleIDs(fs))
+				}
+				wantSteps := []Step{{Action: ActionPlanOptionBytes, Assignment: "TZEN=0xC3"}, {Action: ActionDebugAuth}}
+				if !slices.Equal(f.Steps, wantSteps) {
+					t.Errorf("provisioning steps %v, want %v", f.Steps, wantSteps)
 				}
 				if got := CellsSummary(nil, f.Cells); !strings.Contains(got, "hotplug AP1") || !strings.Contains(got, "normal AP1") {
 					t.Errorf("provisioning cites %s", got)
@@ -218,7 +225,9 @@ func TestDiagnosePatterns(t *testing.T) {
 				return Cell{Outcome: OutcomeSkipped, Reason: "probe disconnected"}
 			},
 			check: func(t *testing.T, fs []Finding) {
-				mustFind(t, fs, "probe-fault", SeverityWarning, "replug", "Replug")
+				if f := mustFind(t, fs, "probe-fault", SeverityWarning, "replug", "Replug"); !slices.Equal(f.Steps, []Step{{Action: ActionSweep}}) {
+					t.Errorf("probe-fault steps %v, want a sweep", f.Steps)
+				}
 				mustFind(t, fs, "incomplete", SeverityInfo, "probe disconnected")
 			},
 			noRules: []string{"all-ok", "no-dp"},

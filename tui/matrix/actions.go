@@ -2,7 +2,6 @@ package matrix
 
 import (
 	"context"
-	"strings"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -24,48 +23,47 @@ type Action struct {
 // kindSweep is the job kind of the sweep the matrix pane starts.
 const kindSweep = "sweep"
 
-// actions are the steps of f's advice that stprobe can take, in the order
-// the advice gives them.
+// actions are the buttons of f's next steps (the diagnosis's typed
+// steps), in the order the advice gives them.
 func (m *Model) actions(f sweep.Finding) []Action {
 	c := m.c
-	text := f.Next + " " + f.Detail
+	always := func() string { return "" }
 	var out []Action
-	if strings.Contains(text, "TZEN to 0xC3") || strings.Contains(text, "Fix TZEN") {
-		out = append(out, Action{
-			Label:       "Plan TZEN=0xC3",
-			Unavailable: func() string { return "" },
-			Run: func() tea.Cmd {
-				return openPane(common.PaneOptionBytes, common.PlanRequest{Assignments: []string{"TZEN=0xC3"}, Reason: f.Title})
-			},
-		})
-	}
-	if strings.Contains(f.Next, "discovery") {
-		out = append(out, Action{
-			Label:       "Read the state through AP0",
-			Unavailable: c.UnavailableNow,
-			Run: func() tea.Cmd {
-				return openPane(common.PaneDA, common.DARequest{Action: "discover", Reason: f.Title})
-			},
-		})
-	}
-	if strings.Contains(f.Next, "regression") || strings.Contains(f.Next, "provision") || strings.Contains(f.Next, "debug-authentication") {
-		out = append(out, Action{
-			Label:       "Open the DA pane",
-			Unavailable: func() string { return "" },
-			Run: func() tea.Cmd {
-				return openPane(common.PaneDA, common.DARequest{Reason: f.Title})
-			},
-		})
-	}
-	if strings.Contains(f.Next, "product state (option bytes)") || f.Rule == "product-state" {
-		out = append(out, Action{
-			Label:       "Read the option bytes",
-			Unavailable: func() string { return "" },
-			Run:         func() tea.Cmd { return openPane(common.PaneOptionBytes, nil) },
-		})
-	}
-	if strings.Contains(strings.ToLower(f.Next), "sweep again") || strings.Contains(f.Next, "Run a sweep") {
-		out = append(out, Action{Label: "Sweep again", Unavailable: c.UnavailableNow, Run: m.startSweep})
+	for _, st := range f.Steps {
+		switch st.Action {
+		case sweep.ActionPlanOptionBytes:
+			out = append(out, Action{
+				Label:       "Plan " + st.Assignment,
+				Unavailable: always,
+				Run: func() tea.Cmd {
+					return openPane(common.PaneOptionBytes, common.PlanRequest{Assignments: []string{st.Assignment}, Reason: f.Title})
+				},
+			})
+		case sweep.ActionDiscoverDA:
+			out = append(out, Action{
+				Label:       "Read the state through AP0",
+				Unavailable: c.UnavailableNow,
+				Run: func() tea.Cmd {
+					return openPane(common.PaneDA, common.DARequest{Action: "discover", Reason: f.Title})
+				},
+			})
+		case sweep.ActionDebugAuth:
+			out = append(out, Action{
+				Label:       "Open the DA pane",
+				Unavailable: always,
+				Run: func() tea.Cmd {
+					return openPane(common.PaneDA, common.DARequest{Reason: f.Title})
+				},
+			})
+		case sweep.ActionReadOptionBytes:
+			out = append(out, Action{
+				Label:       "Read the option bytes",
+				Unavailable: always,
+				Run:         func() tea.Cmd { return openPane(common.PaneOptionBytes, nil) },
+			})
+		case sweep.ActionSweep:
+			out = append(out, Action{Label: "Sweep again", Unavailable: c.UnavailableNow, Run: m.startSweep})
+		}
 	}
 	return out
 }
