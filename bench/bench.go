@@ -27,7 +27,22 @@ var (
 	ErrClosed = errors.New("bench: closed")
 	// ErrUnsubscribed is returned by Next once the subscription is closed.
 	ErrUnsubscribed = errors.New("bench: subscription closed")
+	// ErrFallbackBoard refuses a write to the simulated board the bench fell
+	// back to when no probe was chosen and none was on USB.
+	ErrFallbackBoard = errors.New("the simulated board the bench fell back to is for looking, not for writes")
 )
+
+// checkWritable refuses a write to the fall-back board: a write goes only to
+// a probe the user chose, or to a simulated board named with --sim. It is
+// the one rule for the CLI, the console and the SSH bench.
+func (b *Bench) checkWritable(kind string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state.Fallback == "" {
+		return nil
+	}
+	return fmt.Errorf("bench: %s: %s: %w; plug the probe in, or rehearse the change on a board named with --sim SCENARIO (see: stprobe sim list)", kind, b.state.Fallback, ErrFallbackBoard)
+}
 
 // Options tune a Bench. The zero value is usable.
 type Options struct {
@@ -39,6 +54,9 @@ type Options struct {
 	LeaseIdle time.Duration
 	// Now is the clock (time.Now when nil); tests give a fake one.
 	Now func() time.Time
+	// ListUSB lists the ST-LINKs on USB (probe.ListUSB when nil); tests
+	// give a fake bus.
+	ListUSB func(context.Context) ([]probe.Info, error)
 }
 
 // Bench owns one probe. Its methods are safe for concurrent use by any

@@ -516,3 +516,37 @@ func TestAuditNamesTheLeaseHolderAndKey(t *testing.T) {
 		t.Errorf("audit user %q does not name the holder and the key", u)
 	}
 }
+
+// With no probe chosen and none on USB the bench opens the simulated seed
+// board and says why; that board takes reads and refuses every write, with
+// the same error whichever face asks.
+func TestFallbackBoardIsForLooking(t *testing.T) {
+	ctx := context.Background()
+	noUSB := func(context.Context) ([]probe.Info, error) { return nil, nil }
+	b, notice, err := Open(ctx, Selector{}, Options{ListUSB: noUSB, LeaseIdle: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	snap := b.Snapshot()
+	if notice == "" || snap.Fallback != "no ST-LINK found on USB" || !snap.Simulated {
+		t.Fatalf("notice %q, fallback %q, simulated %v", notice, snap.Fallback, snap.Simulated)
+	}
+	tok, err := b.Acquire(Holder{Name: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, err := b.ReadOptionBytes(ctx, tok, OBRequest{}); err != nil {
+		t.Fatalf("reading the fall-back board: %v", err)
+	}
+	if _, err := b.ApplyOptionBytes(ctx, tok, ApplyRequest{Change: Change{Assignments: []string{"TZEN=0xC3"}}, Confirm: "apply", StateDir: dir}); !errors.Is(err, ErrFallbackBoard) {
+		t.Errorf("ob apply on the fall-back board: %v, want ErrFallbackBoard", err)
+	}
+	if _, err := b.ApplyDA(ctx, tok, DAApplyRequest{Confirm: "yes", StateDir: dir}); !errors.Is(err, ErrFallbackBoard) {
+		t.Errorf("a DA write on the fall-back board: %v, want ErrFallbackBoard", err)
+	}
+	if err := b.WriteMemory(ctx, tok, MemRequest{Addr: 0x20000000}, []byte{1, 2, 3, 4}); !errors.Is(err, ErrFallbackBoard) {
+		t.Errorf("mem write on the fall-back board: %v, want ErrFallbackBoard", err)
+	}
+}

@@ -179,6 +179,9 @@ func (b *Bench) PlanDA(ctx context.Context, t Token, r DARequest) (*DAPlan, erro
 // audit line naming the lease holder. Each step is a DAStep event. Without
 // the right phrase nothing is written.
 func (b *Bench) ApplyDA(ctx context.Context, t Token, r DAApplyRequest) (*DAResult, error) {
+	if err := b.checkWritable("da " + string(r.Action)); err != nil {
+		return nil, err
+	}
 	b.mu.Lock()
 	var who string
 	if b.lease != nil && b.lease.token == t {

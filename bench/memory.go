@@ -53,6 +53,9 @@ var ErrNotRAM = errors.New("memory write refused")
 // program sequence, and a plain write elsewhere (peripherals, option
 // registers) could change the chip behind the guards.
 func (b *Bench) WriteMemory(ctx context.Context, t Token, r MemRequest, data []byte) error {
+	if err := b.checkWritable("mem write"); err != nil {
+		return err
+	}
 	if len(data) == 0 || len(data) > MaxMemRead {
 		return fmt.Errorf("write of %d bytes: want 1 to %d", len(data), MaxMemRead)
 	}

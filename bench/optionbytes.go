@@ -254,6 +254,9 @@ type ApplyResult struct {
 // after the chip resets, verification, the audit line (which names the
 // lease holder). Each step is an ApplyStep event.
 func (b *Bench) ApplyOptionBytes(ctx context.Context, t Token, r ApplyRequest) (*ApplyResult, error) {
+	if err := b.checkWritable("ob apply"); err != nil {
+		return nil, err
+	}
 	var res *ApplyResult
 	b.mu.Lock()
 	var who string

@@ -87,7 +87,7 @@ func Open(ctx context.Context, sel Selector, o Options) (b *Bench, notice string
 		b, err = start(ctx, t, info, nil, o, opts)
 	default:
 		if sel.Serial == "" {
-			found, lerr := probe.ListUSB(ctx)
+			found, lerr := o.listUSB(ctx)
 			if len(found) == 0 {
 				why := "no ST-LINK found on USB"
 				if lerr != nil {
@@ -95,6 +95,9 @@ func Open(ctx context.Context, sel Selector, o Options) (b *Bench, notice string
 				}
 				notice = fmt.Sprintf("%s; using the simulated bench %q (choose another with --sim, see: stprobe sim list)", why, scenario.DefaultName)
 				b, err = openSim(ctx, scenario.DefaultName, o, opts)
+				if err == nil {
+					b.state.Fallback = why
+				}
 				break
 			}
 		}
@@ -125,12 +128,11 @@ func openSim(ctx context.Context, name string, o Options, opts []probe.Option) (
 	if err != nil {
 		return nil, err
 	}
-	p := sc.NewProbe()
-	cfg := p.Config()
-	info := probe.Info{
-		Backend: probe.BackendSim, Serial: cfg.Serial, VID: cfg.Firmware.VID, PID: cfg.Firmware.PID,
-		Firmware: cfg.Firmware.String(), Address: "sim:" + sc.Name,
+	info, err := SimProbe(name)
+	if err != nil {
+		return nil, err
 	}
+	p := sc.NewProbe()
 	b, err := start(ctx, p, info, p, o, opts)
 	if err == nil {
 		b.state.Scenario = sc.Name

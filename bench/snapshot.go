@@ -24,6 +24,10 @@ type Snapshot struct {
 	Scenario  string
 	// Notice is the last notice given (the fall-back to the simulator).
 	Notice string
+	// Fallback says why the bench fell back to the simulated seed board
+	// ("no ST-LINK found on USB"), "" when the probe was chosen or found.
+	// The fall-back board is for looking: the bench refuses writes to it.
+	Fallback string
 	// Voltage is the target voltage last measured, when HasVoltage.
 	Voltage    float64
 	HasVoltage bool

@@ -77,11 +77,11 @@ type app struct {
 	// What tests replace.
 	user    string                                      // the lease holder's name; empty: the OS user
 	bench   *bench.Bench                                // an open bench to use (not closed); nil: open one
-	listUSB func(context.Context) ([]probe.Info, error) // probe.ListUSB
+	listUSB func(context.Context) ([]probe.Info, error) // nil: the USB bus; tests give a fake one
 }
 
 func newApp(cfg Config, stdin io.Reader, stdout, stderr io.Writer) *app {
-	return &app{cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr, listUSB: probe.ListUSB}
+	return &app{cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr}
 }
 
 // execute builds the command tree, runs it through fang and maps the
@@ -197,7 +197,7 @@ func (a *app) runConsole(c *cobra.Command, _ []string) error {
 	}
 	ctx := c.Context()
 	if !a.sel.Chosen() && a.cfg.Choose != nil {
-		usb, _ := probe.ListUSB(ctx)
+		usb := bench.List(ctx, bench.Selector{}, a.benchOptions())[0].Probes
 		if a.choose || len(usb) > 1 {
 			sel, err := a.cfg.Choose(ctx)
 			if err != nil {
@@ -214,7 +214,7 @@ func (a *app) runConsole(c *cobra.Command, _ []string) error {
 	if !c.Flags().Changed("log-level") {
 		a.log.SetLevel(logrus.InfoLevel)
 	}
-	b, notice, err := a.openBench(ctx, bench.Options{Log: a.log})
+	b, notice, err := a.openBench(ctx, a.benchOptions())
 	if err != nil {
 		return err
 	}
@@ -231,7 +231,7 @@ func (a *app) withBench(ctx context.Context, fn func(ctx context.Context, b *ben
 	if b == nil {
 		var notice string
 		var err error
-		b, notice, err = a.openBench(ctx, bench.Options{Log: a.log})
+		b, notice, err = a.openBench(ctx, a.benchOptions())
 		if err != nil {
 			return err
 		}
@@ -246,6 +246,11 @@ func (a *app) withBench(ctx context.Context, fn func(ctx context.Context, b *ben
 	}
 	defer b.Release(tok)
 	return fn(ctx, b, tok)
+}
+
+// benchOptions are the options of every bench the CLI opens.
+func (a *app) benchOptions() bench.Options {
+	return bench.Options{Log: a.log, ListUSB: a.listUSB}
 }
 
 // openBench opens the bench the global selectors name. A probe another

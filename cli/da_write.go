@@ -195,11 +195,6 @@ func (a *app) runDAWrite(c *cobra.Command, w *daWrite, req bench.DARequest, save
 		}
 		w.stateDir = d
 	}
-	if w.confirm != "" {
-		if err := checkApplyTarget(ctx, a.sel, "apply", a.listUSB); err != nil {
-			return err
-		}
-	}
 	return a.withBench(ctx, func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
 		if w.confirm == "" {
 			p, err := b.PlanDA(ctx, tok, req)

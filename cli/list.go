@@ -9,9 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/probe"
-	"github.com/stprobe/stprobe/probe/proto"
-	"github.com/stprobe/stprobe/probe/sim/scenario"
 )
 
 // probeJSON is one probe in `stprobe list --json` and `stprobe info --json`.
@@ -58,24 +57,10 @@ func (a *app) list(ctx context.Context, asJSON bool) error {
 	g, stdout, stderr := a.sel, a.stdout, a.stderr
 	var found []probe.Info
 	var errs []error
-	usb, err := a.listUSB(ctx)
-	found = append(found, usb...)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("USB: %w", err))
-	}
-	if g.Server != "" {
-		srv, err := probe.ListServer(ctx, g.Server)
-		found = append(found, srv...)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("stlink-server %s: %w", g.Server, err))
-		}
-	}
-	if g.Sim != "" {
-		info, err := simProbeInfo(g.Sim)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("simulated bench: %w", err))
-		} else {
-			found = append(found, info)
+	for _, src := range bench.List(ctx, g, a.benchOptions()) {
+		found = append(found, src.Probes...)
+		if src.Err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", src.Name, src.Err))
 		}
 	}
 	if ctx.Err() != nil {
@@ -127,21 +112,4 @@ func (a *app) list(ctx context.Context, asJSON bool) error {
 		fmt.Fprintln(stdout, "no ST-LINK found: plug one in, or use --server HOST:PORT or --sim SCENARIO (see: stprobe sim list)")
 	}
 	return nil
-}
-
-// simProbeInfo is the simulated board's probe as list shows it.
-func simProbeInfo(name string) (probe.Info, error) {
-	sc, err := scenario.Lookup(name)
-	if err != nil {
-		return probe.Info{}, err
-	}
-	cfg := sc.NewProbe().Config()
-	info := probe.Info{
-		Backend: probe.BackendSim, Serial: cfg.Serial, VID: cfg.Firmware.VID, PID: cfg.Firmware.PID,
-		Firmware: cfg.Firmware.String(), Address: "sim:" + sc.Name,
-	}
-	if m, ok := proto.ModelByPID(info.PID); ok {
-		info.Model = m.Name
-	}
-	return info, nil
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/obytes"
-	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -145,9 +144,6 @@ func (a *app) obSubCommand(use, syn, short string) *cobra.Command {
 		if sub == "journal" {
 			return a.obJournal(c, f)
 		}
-		if err := checkApplyTarget(c.Context(), a.sel, sub, a.listUSB); err != nil {
-			return err
-		}
 		return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
 			return a.runOB(ctx, b, tok, sub, f)
 		})
@@ -240,24 +236,6 @@ func globalTakesValue(s string) bool {
 		return true
 	}
 	return false
-}
-
-// checkApplyTarget keeps ob apply from writing to the simulated bench that
-// the bench falls back to when no probe was chosen and none is on USB: a
-// write goes only to a probe the user chose, or to a board named with --sim.
-func checkApplyTarget(ctx context.Context, sel bench.Selector, sub string, listUSB func(context.Context) ([]probe.Info, error)) error {
-	if sub != "apply" || sel.Chosen() {
-		return nil
-	}
-	found, err := listUSB(ctx)
-	if len(found) > 0 {
-		return nil
-	}
-	why := "no ST-LINK found on USB"
-	if err != nil {
-		why = fmt.Sprintf("no ST-LINK usable on USB (%v)", err)
-	}
-	return fmt.Errorf("%s: ob apply does not fall back to the simulated bench; plug the probe in, or rehearse the change with --sim SCENARIO (see: stprobe sim list)", why)
 }
 
 // runOB runs one of read, plan and apply on an open bench.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -516,33 +517,37 @@ func TestOBFlagBeforeSubCommand(t *testing.T) {
 	}
 }
 
-func TestOBApplyNeverFallsBackToTheSimulator(t *testing.T) {
-	none := func(context.Context) ([]probe.Info, error) { return nil, nil }
-	one := func(context.Context) ([]probe.Info, error) {
-		return []probe.Info{{Backend: probe.BackendUSB, Serial: "0670FF"}}, nil
+// The simulated board the bench falls back to is for looking: with no
+// probe chosen and none on USB, ob apply and the DA writes are refused by
+// the bench (the same rule the console and the SSH bench meet); a board
+// named with --sim takes the write.
+func TestWritesNeverGoToTheFallbackBoard(t *testing.T) {
+	noUSB := func(context.Context) ([]probe.Info, error) { return nil, nil }
+	run := func(args ...string) (int, string) {
+		var out, errOut bytes.Buffer
+		a := newApp(Config{}, nil, &out, &errOut)
+		a.listUSB = noUSB
+		return a.execute(context.Background(), args), errOut.String()
 	}
-	tests := []struct {
-		name    string
-		g       bench.Selector
-		sub     string
-		list    func(context.Context) ([]probe.Info, error)
-		refused bool
-	}{
-		{"apply, nothing chosen, no USB probe", bench.Selector{}, "apply", none, true},
-		{"apply, a USB probe present", bench.Selector{}, "apply", one, false},
-		{"apply on a named simulated board", bench.Selector{Sim: "h533-open"}, "apply", none, false},
-		{"apply through stlink-server", bench.Selector{Server: "127.0.0.1:7184"}, "apply", none, false},
-		{"apply to a chosen serial", bench.Selector{Serial: "0670FF"}, "apply", none, false},
-		{"read falls back", bench.Selector{}, "read", none, false},
-		{"plan falls back", bench.Selector{}, "plan", none, false},
+	dir := t.TempDir()
+	payload := filepath.Join(dir, "payload.bin")
+	if err := os.WriteFile(payload, []byte{1, 2, 3, 4}, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		err := checkApplyTarget(context.Background(), tt.g, tt.sub, tt.list)
-		if (err != nil) != tt.refused {
-			t.Errorf("%s: %v, refused want %v", tt.name, err, tt.refused)
+	for _, args := range [][]string{
+		{"ob", "apply", "TZEN=0xC3", "--state-dir", dir, "--confirm", "apply"},
+		{"mem", "write", "0x20000000", payload},
+	} {
+		code, errOut := run(args...)
+		if code != ExitFailure || !strings.Contains(errOut, "fell back to is for looking") || !strings.Contains(errOut, "--sim SCENARIO") ||
+			!strings.Contains(errOut, "no ST-LINK found on USB") {
+			t.Errorf("%v on the fall-back board: exit %d, stderr %q; want refused, naming --sim", args, code, errOut)
 		}
-		if err != nil && !strings.Contains(err.Error(), "--sim") {
-			t.Errorf("%s: %v does not say how to rehearse", tt.name, err)
-		}
+	}
+	if code, errOut := run("ob", "read", "--state-dir", dir); code != ExitOK {
+		t.Errorf("ob read on the fall-back board: exit %d: %s", code, errOut)
+	}
+	if code, errOut := run("--sim", "h533-open", "ob", "apply", "TZEN=0xB4", "--state-dir", dir, "--confirm", "apply"); code != ExitOK {
+		t.Errorf("ob apply on a board named with --sim: exit %d: %s", code, errOut)
 	}
 }

@@ -72,7 +72,9 @@ func (a *app) serveCommand() *cobra.Command {
 			o.HostKey = filepath.Join(dir, "host_ed25519")
 		}
 		ctx := c.Context()
-		b, notice, err := a.openBench(ctx, bench.Options{Log: a.log, LeaseIdle: leaseIdle})
+		bo := a.benchOptions()
+		bo.LeaseIdle = leaseIdle
+		b, notice, err := a.openBench(ctx, bo)
 		if err != nil {
 			return err
 		}

@@ -25,6 +25,8 @@ type ChooseOptions struct {
 	// Env and Light as in Options.
 	Env   []string
 	Light bool
+	// ListUSB lists the ST-LINKs on USB (the bus itself when nil).
+	ListUSB func(context.Context) ([]probe.Info, error)
 	// ProgramOptions are added to the chooser's program.
 	ProgramOptions []tea.ProgramOption
 }
@@ -36,7 +38,8 @@ type ChooseOptions struct {
 // CLI's --sim, --server and --probe skip Choose). ErrNotChosen: the user
 // left.
 func Choose(ctx context.Context, o ChooseOptions) (bench.Selector, error) {
-	usb, err := probe.ListUSB(ctx)
+	src := bench.List(ctx, bench.Selector{}, bench.Options{ListUSB: o.ListUSB})[0]
+	usb, err := src.Probes, src.Err
 	if len(usb) == 1 && !o.Always {
 		return bench.Selector{Serial: usb[0].Serial}, nil
 	}
