@@ -277,7 +277,7 @@ func (b *Bench) planAuth(ctx context.Context, r DARequest) (*DAPlan, error) {
 		return nil, err
 	}
 	// What AP1 shows now: the option bytes to back up, the flash to save.
-	o, err := b.readOB(ctx, "")
+	o, err := b.readOB(ctx, OBRequest{})
 	if err != nil {
 		p.Notes = append(p.Notes, "AP1 could not be read: "+err.Error())
 	} else {
@@ -347,7 +347,7 @@ func (b *Bench) planProvision(ctx context.Context, r DARequest) (*DAPlan, error)
 	if len(r.OBK) == 0 {
 		return nil, refuseDA(da.ErrProvision, "no file to provision")
 	}
-	o, err := b.readOB(ctx, "")
+	o, err := b.readOB(ctx, OBRequest{})
 	if err != nil {
 		return nil, err
 	}
@@ -536,7 +536,7 @@ func (b *Bench) afterDA(ctx context.Context, r DAApplyRequest, res *DAResult) {
 	if r.Action == DARegress && r.Permission == da.PermToTZ {
 		return // AP1 stays closed in TZ_CLOSED
 	}
-	o, err := b.readOB(ctx, "")
+	o, err := b.readOB(ctx, OBRequest{})
 	if err == nil && o.Closed == nil {
 		res.After = o
 	}
@@ -669,7 +669,7 @@ type OBKCheck struct {
 func (b *Bench) CheckOBK(ctx context.Context, t Token, r OBKCheckRequest) (*OBKCheck, error) {
 	var res *OBKCheck
 	err := b.run(ctx, t, "da check-obk", time.Minute, func(ctx context.Context) error {
-		o, err := b.readOB(ctx, "")
+		o, err := b.readOB(ctx, OBRequest{})
 		if err != nil {
 			return err
 		}

@@ -21,6 +21,11 @@ type OptionBytes struct {
 	DA      targets.DAStatus
 	// Closed is set when AP1 does not answer.
 	Closed *ClosedAP
+	// Pending is the interrupted or failed write recorded for this chip
+	// (by its UID) in the state directory the read was given; PendingErr
+	// says why that record could not be read (damaged: treat it as pending).
+	Pending    *obytes.Journal
+	PendingErr error
 }
 
 // ClosedAP is why AP1 does not answer, with DBGMCU_SR as read through AP0.
@@ -77,6 +82,9 @@ var HotPlugAP1 = probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: 1, FrequencyK
 // of debug authentication when the chip cannot tell (empty: unknown).
 type OBRequest struct {
 	DAMethod string
+	// StateDir, when set, is where the interrupted writes are recorded:
+	// the read reports the pending write of the chip it identified.
+	StateDir string
 }
 
 // ReadOptionBytes connects Hot Plug on AP1 and reads the chip's option
@@ -85,7 +93,7 @@ func (b *Bench) ReadOptionBytes(ctx context.Context, t Token, r OBRequest) (*Opt
 	var o *OptionBytes
 	err := b.run(ctx, t, "ob read", limitShort, func(ctx context.Context) error {
 		var err error
-		o, err = b.readOB(ctx, r.DAMethod)
+		o, err = b.readOB(ctx, r)
 		return err
 	})
 	return o, err
@@ -93,7 +101,7 @@ func (b *Bench) ReadOptionBytes(ctx context.Context, t Token, r OBRequest) (*Opt
 
 // readOB connects Hot Plug on AP1 and reads the chip and its option bytes.
 // When AP1 is closed it falls back to AP0 and fills Closed.
-func (b *Bench) readOB(ctx context.Context, daMethod string) (*OptionBytes, error) {
+func (b *Bench) readOB(ctx context.Context, r OBRequest) (*OptionBytes, error) {
 	l := b.link
 	o := &OptionBytes{}
 	rep, err := probe.Connect(ctx, l, HotPlugAP1)
@@ -117,6 +125,9 @@ func (b *Bench) readOB(ctx context.Context, daMethod string) (*OptionBytes, erro
 		return nil, err
 	}
 	o.Chip = chip
+	if r.StateDir != "" {
+		o.Pending, o.PendingErr = obytes.CheckChipJournal(r.StateDir, chip.UIDString())
+	}
 	if o.Closed != nil {
 		o.Closed.Present, o.Closed.Enabled, o.Closed.StatusErr = targets.ReadAPStatus(ctx, l)
 		b.update(func(s *Snapshot) { s.Chip, s.OptionBytes, s.Connection = chip, o, connectionText(rep) })
@@ -129,7 +140,7 @@ func (b *Bench) readOB(ctx context.Context, daMethod string) (*OptionBytes, erro
 		return nil, err
 	}
 	o.DA = targets.ReadDAStatus(ctx, l, chip, targets.TZENOf(o.Snap.Cur["OPTSR2"]))
-	if m, _ := targets.ParseDAMethod(daMethod); m != targets.DAMethodUnknown && o.DA.Provisioned && o.DA.Method != m {
+	if m, _ := targets.ParseDAMethod(r.DAMethod); m != targets.DAMethodUnknown && o.DA.Provisioned && o.DA.Method != m {
 		if o.DA.Method != targets.DAMethodUnknown || o.Layout.DevID == targets.DevIDH503 && m != targets.DAPassword {
 			return nil, fmt.Errorf("--da-method %s contradicts what the chip shows (%v)", m, o.DA)
 		}
@@ -182,7 +193,7 @@ func (b *Bench) PlanOptionBytes(ctx context.Context, t Token, c Change) (*PlanRe
 }
 
 func (b *Bench) plan(ctx context.Context, c Change) (*PlanResult, error) {
-	o, err := b.readOB(ctx, c.DAMethod)
+	o, err := b.readOB(ctx, OBRequest{DAMethod: c.DAMethod})
 	if err != nil {
 		return nil, err
 	}
@@ -337,4 +348,41 @@ func (b *Bench) reconnectAP1(ctx context.Context) error {
 		return fmt.Errorf("%w: step %q: %v", obytes.ErrCoreAPClosed, rep.FailedStep, rep.Err)
 	}
 	return fmt.Errorf("reconnecting Hot Plug on AP1: step %q: %w", rep.FailedStep, rep.Err)
+}
+
+// ClearPending removes the pending-write record of the chip the bench last
+// read (by its UID, never another chip's), once the user has checked the
+// chip: an audit line records what the record said and what the chip's
+// option bytes hold now. A running write of that chip makes it fail.
+func (b *Bench) ClearPending(ctx context.Context, t Token, stateDir, reason string) error {
+	return b.run(ctx, t, "ob journal clear", limitShort, func(ctx context.Context) error {
+		b.mu.Lock()
+		o := b.state.OptionBytes
+		who := ""
+		if b.lease != nil && b.lease.token == t {
+			who = b.lease.holder.String()
+		}
+		b.mu.Unlock()
+		if o == nil || o.Chip == nil {
+			return errors.New("bench: no chip read yet: read the option bytes first, so that the record cleared is this chip's")
+		}
+		if o.Pending == nil && o.PendingErr == nil {
+			return fmt.Errorf("bench: no interrupted write is recorded for chip %s", o.Chip.UIDString())
+		}
+		act := obytes.JournalAction{User: who, Reason: reason, Now: b.now}
+		if o.Snap != nil {
+			act.Cur = o.Snap.Cur
+		}
+		if err := obytes.ClearChipJournal(stateDir, o.Chip.UIDString(), act); err != nil {
+			return err
+		}
+		cleared := *o
+		cleared.Pending, cleared.PendingErr = nil, nil
+		b.update(func(s *Snapshot) {
+			if s.OptionBytes == o {
+				s.OptionBytes = &cleared
+			}
+		})
+		return nil
+	})
 }

@@ -248,11 +248,11 @@ func (a *app) runOB(ctx context.Context, b *bench.Bench, tok bench.Token, sub st
 	change.WayBack = wb
 	switch sub {
 	case "read":
-		o, err := b.ReadOptionBytes(ctx, tok, bench.OBRequest{DAMethod: f.daMethod})
+		o, err := b.ReadOptionBytes(ctx, tok, bench.OBRequest{DAMethod: f.daMethod, StateDir: f.stateDir})
 		if err != nil {
 			return err
 		}
-		return a.obRead(o, f, a.warnPending(f.stateDir, o.Chip.UIDString()))
+		return a.obRead(o, f, a.warnJournal(o.Pending, o.PendingErr, o.Chip.UIDString()))
 	case "plan":
 		pr, err := b.PlanOptionBytes(ctx, tok, change)
 		if pr != nil && pr.OptionBytes != nil && pr.OptionBytes.Chip != nil {

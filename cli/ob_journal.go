@@ -147,6 +147,12 @@ func printJournals(w io.Writer, es []obytes.JournalEntry) {
 // just read (or a damaged journal that may be it) and returns the record.
 func (a *app) warnPending(dir, uid string) *obytes.Journal {
 	j, err := obytes.CheckChipJournal(dir, uid)
+	return a.warnJournal(j, err, uid)
+}
+
+// warnJournal warns on stderr about the pending-write record j of the chip
+// with this UID, or the error that kept it from being read; it returns j.
+func (a *app) warnJournal(j *obytes.Journal, err error, uid string) *obytes.Journal {
 	switch {
 	case err != nil:
 		fmt.Fprintf(a.stderr, "WARNING: %v\n", err)

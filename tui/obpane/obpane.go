@@ -32,6 +32,8 @@ const (
 	KindRead  = "obpane: read"
 	KindPlan  = "obpane: plan"
 	KindApply = "obpane: apply"
+	// KindClearPending clears the chip's pending-write record.
+	KindClearPending = "obpane: clear pending"
 )
 
 // benchApplyKind is the bench's kind of an option-byte write, as other
@@ -113,10 +115,6 @@ type Model struct {
 	otherBy   string
 	seenPlan  *obytes.Plan
 
-	// journal is an interrupted write found in the state directory.
-	journal    *obytes.Journal
-	journalErr error
-
 	// The proof of the way back: its form, whether it is open, and the
 	// files it named for the plan on screen.
 	wbForm   *credform.Form
@@ -197,7 +195,7 @@ func (m *Model) Keys() []key.Binding {
 		return []key.Binding{act(k.Restore), k.Read, k.Back, k.Up, k.Down}
 	}
 	out := []key.Binding{act(k.Edit), act(k.Plan), act(k.Read), k.Backups, k.Unstage, k.Clear, k.Method, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
-	if m.journal != nil || m.journalErr != nil {
+	if m.pending() {
 		out = append(out, act(k.Journal))
 	}
 	if m.otherPlan != nil {
@@ -443,39 +441,30 @@ func (m *Model) startRead() tea.Cmd {
 	m.busy = KindRead
 	m.say("reading the option bytes (Hot Plug on AP1)…")
 	return m.c.Job(KindRead, func(ctx context.Context, t bench.Token) (any, error) {
-		o, err := b.ReadOptionBytes(ctx, t, bench.OBRequest{DAMethod: dam})
-		out := &readOutcome{ob: o}
-		if dir != "" {
-			out.journal, out.journalErr = obytes.CheckJournal(dir)
-		}
-		return out, err
+		return b.ReadOptionBytes(ctx, t, bench.OBRequest{DAMethod: dam, StateDir: dir})
 	})
 }
 
-// readOutcome is what the read job returns: the option bytes, and an
-// interrupted write recorded in the state directory.
-type readOutcome struct {
-	ob         *bench.OptionBytes
-	journal    *obytes.Journal
-	journalErr error
+// pending reports whether the bench found an interrupted write of the chip
+// on screen in the state directory.
+func (m *Model) pending() bool {
+	return m.ob != nil && (m.ob.Pending != nil || m.ob.PendingErr != nil)
 }
 
-// clearJournal removes the pending-write record once the user has looked
-// at the chip.
+// clearJournal asks the bench to remove the chip's pending-write record
+// once the user has looked at the chip.
 func (m *Model) clearJournal() tea.Cmd {
-	if m.journal == nil && m.journalErr == nil {
-		return m.fail("no interrupted write is recorded")
+	if !m.pending() {
+		return m.fail("no interrupted write is recorded for this chip")
 	}
-	if m.c != nil {
-		if why := m.c.Unavailable(); why != "" {
-			return m.unavailable("clear the pending-write record", why)
-		}
+	if why := m.runWhy(); why != "" {
+		return m.unavailable("clear the pending-write record", why)
 	}
-	if err := obytes.ClearJournal(m.stateDir); err != nil {
-		return m.fail(err.Error())
-	}
-	m.journal, m.journalErr = nil, nil
-	return m.say("pending-write record cleared")
+	b, dir := m.c.Bench, m.stateDir
+	m.busy = KindClearPending
+	return m.c.Job(KindClearPending, func(ctx context.Context, t bench.Token) (any, error) {
+		return nil, b.ClearPending(ctx, t, dir, "cleared in the console after checking the chip")
+	})
 }
 
 // startPlan plans a change on the bench (nothing is written).
@@ -550,9 +539,8 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 	m.busy = ""
 	switch msg.Kind {
 	case KindRead:
-		if r, ok := msg.Value.(*readOutcome); ok && r != nil {
-			m.setOB(r.ob)
-			m.journal, m.journalErr = r.journal, r.journalErr
+		if o, ok := msg.Value.(*bench.OptionBytes); ok && o != nil {
+			m.setOB(o)
 		}
 		if msg.Err != nil {
 			return m.fail("reading the option bytes: " + msg.Err.Error())
@@ -561,6 +549,14 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 			return m.fail("AP1 is closed: the option bytes cannot be read")
 		}
 		return m.say("option bytes read")
+	case KindClearPending:
+		if msg.Err != nil {
+			return m.fail("clearing the pending-write record: " + msg.Err.Error())
+		}
+		if o := m.c.Snapshot().OptionBytes; o != nil {
+			m.setOB(o)
+		}
+		return m.say("pending-write record cleared")
 	case KindPlan:
 		if pr, ok := msg.Value.(*bench.PlanResult); ok && pr != nil {
 			if pr.OptionBytes != nil {

@@ -366,6 +366,35 @@ func TestPendingWrite(t *testing.T) {
 	}
 }
 
+// TestPendingWriteOfAnotherChip: connected to one chip, the console shows
+// nothing of another chip's pending write in the state directory, and J
+// clears nothing: the record stays for the chip it belongs to.
+func TestPendingWriteOfAnotherChip(t *testing.T) {
+	e := newEnv(t, "h533-open", true)
+	other := "0123456789ABCDEF01234567"
+	j := obytes.Journal{
+		Time: time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC), ChipUID: other, Line: "STM32H523/H533",
+		Phase: "option bytes", Changes: []string{"BOR_LEV=0x2"},
+		Before: map[string]uint32{"OPTSR": 0x2D30EDD8}, Want: map[string]uint32{"OPTSR": 0x2D30EDDA}, Backup: "b.json",
+	}
+	data, _ := json.Marshal(j)
+	path := obytes.JournalPath(e.dir, other)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.keys("r")
+	if s := e.screen(); strings.Contains(s, "PENDING WRITE") {
+		t.Errorf("another chip's pending write shown:\n%s", s)
+	}
+	e.keys("J")
+	if got, err := obytes.CheckChipJournal(e.dir, other); err != nil || got == nil {
+		t.Errorf("another chip's record was cleared: %v, %v", got, err)
+	}
+}
+
 // TestRestoreFromBackup: a write leaves a backup; the backups screen lists
 // it and plans the return to it.
 func TestRestoreFromBackup(t *testing.T) {

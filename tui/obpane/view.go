@@ -319,14 +319,15 @@ func (m *Model) viewDetail(p *page) {
 func (m *Model) journalLine() string {
 	s := m.st()
 	switch {
-	case m.journalErr != nil:
-		return s.Danger.Render("⚠ PENDING WRITE: " + m.journalErr.Error() + " · J clears it once the chip is checked")
-	case m.journal != nil:
+	case m.ob == nil:
+	case m.ob.PendingErr != nil:
+		return s.Danger.Render("⚠ PENDING WRITE: " + m.ob.PendingErr.Error() + " · J clears it once the chip is checked")
+	case m.ob.Pending != nil:
 		out := ""
-		if m.ob != nil && m.ob.Snap != nil {
-			out = " (" + m.journal.Outcome(m.ob.Snap.Cur) + " on the chip now)"
+		if m.ob.Snap != nil {
+			out = " (" + m.ob.Pending.Outcome(m.ob.Snap.Cur) + " on the chip now)"
 		}
-		return s.Danger.Render("⚠ PENDING WRITE" + out + ": " + m.journal.String() + " · J clears it once checked")
+		return s.Danger.Render("⚠ PENDING WRITE" + out + ": " + m.ob.Pending.String() + " · J clears it once checked")
 	}
 	return ""
 }
