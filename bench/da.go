@@ -154,6 +154,9 @@ type DAResult struct {
 	// chip refused: it is unchanged).
 	Outcome string   `json:"outcome"`
 	Notes   []string `json:"notes,omitempty"`
+	// Audit is the line this write added to the audit log (nil when it
+	// could not be written: Notes says why).
+	Audit *obytes.AuditRecord `json:"-"`
 }
 
 // PlanDA plans a DA write without writing anything: for a regression or a
@@ -581,6 +584,7 @@ func (b *Bench) auditDA(r DAApplyRequest, res *DAResult, who string, err error) 
 		b.log.WithError(aerr).Warn("DA write not recorded in the audit log")
 		return
 	}
+	res.Audit = &rec
 	b.daStep("audit", 0, 0, "recorded in the audit log: %s, %s", what, res.Outcome)
 	b.log.WithFields(logrus.Fields{"write": what, "result": res.Outcome}).Info("DA write recorded")
 }

@@ -148,8 +148,10 @@ type Result struct {
 	// Journal is the pending-write journal left for this chip ("" when the
 	// write ended cleanly and none remains).
 	Journal string `json:"journal,omitempty"`
-	// Audited is true once the audit line of this run was written.
-	Audited bool `json:"audited"`
+	// Audited is true once the audit line of this run was written; Audit
+	// is that line.
+	Audited bool         `json:"audited"`
+	Audit   *AuditRecord `json:"-"`
 }
 
 // WriteError is a write that failed or was interrupted, with the register
@@ -1234,7 +1236,11 @@ func (x *executor) auditWith(result string, err error, after map[string]uint32) 
 	if err != nil {
 		rec.Error = err.Error()
 	}
-	return AppendAudit(x.o.StateDir, rec)
+	if err := AppendAudit(x.o.StateDir, rec); err != nil {
+		return err
+	}
+	x.res.Audit = &rec
+	return nil
 }
 
 // changeList renders a plan's changes as FIELD=0xVALUE.

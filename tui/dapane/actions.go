@@ -11,7 +11,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
@@ -228,23 +227,13 @@ func (m *Model) apply(confirm string) tea.Cmd {
 		return m.fail("cannot apply: " + why)
 	}
 	req := bench.DAApplyRequest{DARequest: m.req, Confirm: confirm, StateDir: m.stateDir, SaveFlash: m.saveFlash()}
-	b, dir := m.c.Bench, m.stateDir
+	b := m.c.Bench
 	m.screen, m.busy, m.scroll = screenRun, KindApply, 0
-	m.steps, m.res, m.applyErr, m.audit, m.auditErr, m.watching = nil, nil, nil, nil, nil, ""
+	m.steps, m.res, m.applyErr, m.watching = nil, nil, nil, ""
 	m.say("DA " + string(m.action) + ": backup, authentication, reconnect, verification…")
 	return m.c.Job(KindApply, func(ctx context.Context, t bench.Token) (any, error) {
-		var res *bench.DAResult
-		var err error
-		audit, aerr := common.NewAuditLine(dir, func() { res, err = b.ApplyDA(ctx, t, req) })
-		return &applyOutcome{res: res, audit: audit, auditErr: aerr}, err
+		return b.ApplyDA(ctx, t, req)
 	})
-}
-
-// applyOutcome is what the apply job returns.
-type applyOutcome struct {
-	res      *bench.DAResult
-	audit    *obytes.AuditRecord
-	auditErr error
 }
 
 // check is one line of the plan's checklist.

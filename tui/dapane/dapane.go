@@ -129,8 +129,6 @@ type Model struct {
 	steps    []bench.DAStep
 	res      *bench.DAResult
 	applyErr error
-	audit    *obytes.AuditRecord
-	auditErr error
 	// watching names another session whose DA write is running.
 	watching string
 }
@@ -367,8 +365,8 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 		}
 		return m.say(fmt.Sprintf("plan ready: %s; press a to confirm", m.plan.Risk))
 	case KindApply:
-		if out, ok := msg.Value.(*applyOutcome); ok && out != nil {
-			m.res, m.audit, m.auditErr = out.res, out.audit, out.auditErr
+		if res, ok := msg.Value.(*bench.DAResult); ok && res != nil {
+			m.res = res
 		}
 		m.applyErr = msg.Err
 		if r := m.res; r != nil && r.Auth != nil && r.Auth.After != nil {

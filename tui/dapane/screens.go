@@ -300,13 +300,10 @@ func (m *Model) viewRun() []string {
 			addWrap(s.Normal, "", l)
 		}
 	}
-	switch {
-	case m.audit != nil:
-		a := m.audit
+	if r != nil && r.Audit != nil {
+		a := r.Audit
 		addWrap(s.Muted, "", fmt.Sprintf("audit: %s %s: %s → %s (%s)", a.Time.UTC().Format("2006-01-02 15:04:05"), a.User,
 			strings.Join(a.Changes, "; "), a.Result, filepath.Join(m.stateDir, obytes.AuditFile)))
-	case m.auditErr != nil:
-		addWrap(s.Bad, "", "audit log: "+m.auditErr.Error())
 	}
 	if len(m.steps) > 0 {
 		add("", s.Muted.Render("steps:"))

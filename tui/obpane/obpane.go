@@ -105,8 +105,6 @@ type Model struct {
 	steps    []obytes.Event
 	applyRes *bench.ApplyResult
 	applyErr error
-	audit    *obytes.AuditRecord
-	auditErr error
 	watching string // another session's write in progress
 
 	// otherPlan is a plan another session made (seenPlan the last plan
@@ -510,25 +508,23 @@ func (m *Model) apply(confirm string, override bool) tea.Cmd {
 		return m.unavailable("apply", why)
 	}
 	req := bench.ApplyRequest{Change: m.change, Confirm: confirm, OverrideBrick: override, StateDir: m.stateDir}
-	b, dir := m.c.Bench, m.stateDir
+	b := m.c.Bench
 	m.guard = nil
 	m.screen = screenApply
 	m.busy = KindApply
-	m.steps, m.applyRes, m.applyErr, m.audit, m.auditErr, m.scroll = nil, nil, nil, nil, nil, 0
+	m.steps, m.applyRes, m.applyErr, m.scroll = nil, nil, nil, 0
 	m.say("applying: backup, programming, verification…")
 	return m.c.Job(KindApply, func(ctx context.Context, t bench.Token) (any, error) {
-		var res *bench.ApplyResult
-		var err error
-		audit, aerr := common.NewAuditLine(dir, func() { res, err = b.ApplyOptionBytes(ctx, t, req) })
-		return &applyOutcome{res: res, audit: audit, auditErr: aerr}, err
+		return b.ApplyOptionBytes(ctx, t, req)
 	})
 }
 
-// applyOutcome is what the apply job returns.
-type applyOutcome struct {
-	res      *bench.ApplyResult
-	audit    *obytes.AuditRecord
-	auditErr error
+// audit is the audit line the last write added (nil when none).
+func (m *Model) audit() *obytes.AuditRecord {
+	if m.applyRes == nil || m.applyRes.Result == nil {
+		return nil
+	}
+	return m.applyRes.Result.Audit
 }
 
 // jobDone takes the result of a job this pane started.
@@ -581,9 +577,8 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 		}
 		return m.say(fmt.Sprintf("plan ready: %s; press a to apply", m.plan.Risk))
 	case KindApply:
-		out, _ := msg.Value.(*applyOutcome)
-		if out != nil {
-			m.applyRes, m.audit, m.auditErr = out.res, out.audit, out.auditErr
+		if res, ok := msg.Value.(*bench.ApplyResult); ok && res != nil {
+			m.applyRes = res
 		}
 		m.applyErr = msg.Err
 		m.afterApply()

@@ -617,12 +617,10 @@ func (m *Model) viewApply() []string {
 			addWrap(s.Warn, "", "note: "+n)
 		}
 	}
-	switch {
-	case m.audit != nil:
-		addWrap(s.Normal, "", "audit: "+auditLine(m.audit))
+	switch a := m.audit(); {
+	case a != nil:
+		addWrap(s.Normal, "", "audit: "+auditLine(a))
 		add(s.Muted.Render("       in " + filepath.Join(m.stateDir, obytes.AuditFile)))
-	case m.auditErr != nil:
-		addWrap(s.Bad, "", "audit log unreadable: "+m.auditErr.Error())
 	default:
 		add(s.Muted.Render("audit: no record (the bench refused before the write)"))
 	}
