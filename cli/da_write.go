@@ -297,12 +297,7 @@ func (a *app) printDAPlan(p *bench.DAPlan, w *daWrite, c *cobra.Command, saveFla
 	}
 	fmt.Fprintf(o, "\nrisk: %s\n  %s\n", strings.ToUpper(p.Risk.String()), p.Why)
 	fmt.Fprintf(o, "confirmation phrase: %s\n", p.Phrase)
-	args := []string{"stprobe"}
-	for _, kv := range [][2]string{{"--sim", a.sel.Sim}, {"--server", a.sel.Server}, {"--probe", a.sel.Serial}} {
-		if kv[1] != "" {
-			args = append(args, kv[0], shellQuote(kv[1]))
-		}
-	}
+	args := append([]string{"stprobe"}, selectorArgs(a.sel)...)
 	args = append(args, strings.Fields(c.CommandPath())[1:]...)
 	inherited := c.InheritedFlags()
 	c.Flags().Visit(func(f *pflag.Flag) {

@@ -43,15 +43,7 @@ type obRerun struct {
 
 // newOBRerun records the selectors and ob flags a suggested command needs.
 func newOBRerun(g bench.Selector, f *obFlags) obRerun {
-	var r obRerun
-	for _, kv := range [][2]string{{"--sim", g.Sim}, {"--server", g.Server}, {"--probe", g.Serial}} {
-		if kv[1] != "" {
-			r.global = append(r.global, kv[0], shellQuote(kv[1]))
-		}
-	}
-	if g.Share {
-		r.global = append(r.global, "--share")
-	}
+	r := obRerun{global: selectorArgs(g)}
 	for _, kv := range [][2]string{{"--state-dir", f.stateDir}, {"--da-method", f.daMethod},
 		{"--password", f.wayBack.password}, {"--key", f.wayBack.key}, {"--cert", f.wayBack.cert}, {"--obk", f.obk}, {"--part", f.part}} {
 		if kv[1] != "" {
@@ -59,6 +51,21 @@ func newOBRerun(g bench.Selector, f *obFlags) obRerun {
 		}
 	}
 	return r
+}
+
+// selectorArgs are the global flags that choose the probe g names, as a
+// suggested command line spells them (--sim, --server, --probe, --share).
+func selectorArgs(g bench.Selector) []string {
+	var out []string
+	for _, kv := range [][2]string{{"--sim", g.Sim}, {"--server", g.Server}, {"--probe", g.Serial}} {
+		if kv[1] != "" {
+			out = append(out, kv[0], shellQuote(kv[1]))
+		}
+	}
+	if g.Share {
+		out = append(out, "--share")
+	}
+	return out
 }
 
 // shellQuote quotes s for a POSIX shell when it holds anything but plain

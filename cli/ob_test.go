@@ -551,3 +551,21 @@ func TestWritesNeverGoToTheFallbackBoard(t *testing.T) {
 		t.Errorf("ob apply on a board named with --sim: exit %d: %s", code, errOut)
 	}
 }
+
+// Both suggested command lines (ob plan's "to apply", the DA plans' "to
+// run") spell the probe the same way, --share included.
+func TestSelectorArgs(t *testing.T) {
+	for _, tc := range []struct {
+		sel  bench.Selector
+		want string
+	}{
+		{bench.Selector{}, ""},
+		{bench.Selector{Sim: "h533-open"}, "--sim h533-open"},
+		{bench.Selector{Server: "bench:7184", Serial: "0670FF", Share: true}, "--server bench:7184 --probe 0670FF --share"},
+		{bench.Selector{Sim: "a b"}, "--sim 'a b'"},
+	} {
+		if got := strings.Join(selectorArgs(tc.sel), " "); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.sel, got, tc.want)
+		}
+	}
+}
