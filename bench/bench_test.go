@@ -13,9 +13,9 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/stprobe/stprobe/boot"
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
-	"github.com/stprobe/stprobe/probe/boot"
 	"github.com/stprobe/stprobe/probe/sweep"
 )
 

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stprobe/stprobe/boot"
+	bootjob "github.com/stprobe/stprobe/boot/job"
+	"github.com/stprobe/stprobe/boot/uart"
 	"github.com/stprobe/stprobe/probe"
-	"github.com/stprobe/stprobe/probe/boot"
-	bootjob "github.com/stprobe/stprobe/probe/boot/job"
-	"github.com/stprobe/stprobe/probe/boot/uart"
 	"github.com/stprobe/stprobe/probe/sweep"
 )
 

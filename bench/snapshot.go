@@ -5,9 +5,9 @@ import (
 	"github.com/stprobe/stprobe/probe/proto"
 	"time"
 
+	bootjob "github.com/stprobe/stprobe/boot/job"
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
-	bootjob "github.com/stprobe/stprobe/probe/boot/job"
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/sweep"
 	"github.com/stprobe/stprobe/targets"

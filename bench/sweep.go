@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stprobe/stprobe/probe/boot"
-	bootjob "github.com/stprobe/stprobe/probe/boot/job"
+	"github.com/stprobe/stprobe/boot"
+	bootjob "github.com/stprobe/stprobe/boot/job"
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/sweep"
 	"github.com/stprobe/stprobe/targets"

@@ -10,9 +10,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/probe/boot"
-	bootjob "github.com/stprobe/stprobe/probe/boot/job"
-	"github.com/stprobe/stprobe/probe/boot/uart"
+	"github.com/stprobe/stprobe/boot"
+	bootjob "github.com/stprobe/stprobe/boot/job"
+	"github.com/stprobe/stprobe/boot/uart"
 )
 
 // bootCommand is `stprobe boot`: the ROM (system) bootloader, the other

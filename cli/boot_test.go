@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stprobe/stprobe/probe/boot"
-	"github.com/stprobe/stprobe/probe/boot/uart"
+	"github.com/stprobe/stprobe/boot"
+	"github.com/stprobe/stprobe/boot/uart"
 	"github.com/stprobe/stprobe/probe/sweep"
 )
 

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stprobe/stprobe/probe/boot"
+	"github.com/stprobe/stprobe/boot"
 	"github.com/stprobe/stprobe/probe/sim/bootsim"
 	"github.com/stprobe/stprobe/probe/sim/usbrelay"
 )

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/probe/boot/uart"
+	"github.com/stprobe/stprobe/boot/uart"
 	"github.com/stprobe/stprobe/probe/sweep"
 )
 

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/stprobe/stprobe/probe/adi"
+	"github.com/stprobe/stprobe/adi"
 	"github.com/stprobe/stprobe/probe/proto"
 )
 

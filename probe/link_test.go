@@ -13,8 +13,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/stprobe/stprobe/adi"
 	"github.com/stprobe/stprobe/probe"
-	"github.com/stprobe/stprobe/probe/adi"
 	"github.com/stprobe/stprobe/probe/proto"
 )
 

@@ -3,7 +3,7 @@ package sim
 import (
 	"time"
 
-	"github.com/stprobe/stprobe/probe/adi"
+	"github.com/stprobe/stprobe/adi"
 	"github.com/stprobe/stprobe/targets/chipsim"
 )
 

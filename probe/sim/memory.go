@@ -1,7 +1,7 @@
 package sim
 
 import (
-	"github.com/stprobe/stprobe/probe/adi"
+	"github.com/stprobe/stprobe/adi"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets/chipsim"
 )

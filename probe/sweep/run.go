@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/stprobe/stprobe/adi"
 	"github.com/stprobe/stprobe/probe"
-	"github.com/stprobe/stprobe/probe/adi"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets"
 )

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stprobe/stprobe/probe/adi"
+	"github.com/stprobe/stprobe/adi"
 )
 
 func mustRead(t *testing.T, ap AP, addr uint32) uint32 {

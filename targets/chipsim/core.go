@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/stprobe/stprobe/probe/adi"
+	"github.com/stprobe/stprobe/adi"
 )
 
 // CPUIDCortexM33r0p4 is the CPUID of a Cortex-M33 r0p4 (STM32H5).

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/boot"
+	"github.com/stprobe/stprobe/boot/uart"
 	"github.com/stprobe/stprobe/internal/peertest"
-	"github.com/stprobe/stprobe/probe/boot"
-	"github.com/stprobe/stprobe/probe/boot/uart"
 	"github.com/stprobe/stprobe/probe/sim/bootuart"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
 )

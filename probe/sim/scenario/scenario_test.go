@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stprobe/stprobe/probe/adi"
+	"github.com/stprobe/stprobe/adi"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
 )

@@ -15,7 +15,7 @@ import (
 
 	"github.com/google/gousb"
 
-	"github.com/stprobe/stprobe/probe/boot"
+	"github.com/stprobe/stprobe/boot"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 )
 

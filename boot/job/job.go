@@ -10,9 +10,9 @@ import (
 	"io"
 	"strings"
 
-	"github.com/stprobe/stprobe/probe/boot"
-	"github.com/stprobe/stprobe/probe/boot/dfu"
-	"github.com/stprobe/stprobe/probe/boot/uart"
+	"github.com/stprobe/stprobe/boot"
+	"github.com/stprobe/stprobe/boot/dfu"
+	"github.com/stprobe/stprobe/boot/uart"
 )
 
 // Options say which paths to probe and how.

@@ -3,7 +3,7 @@ package uart_test
 import (
 	"testing"
 
-	"github.com/stprobe/stprobe/probe/boot/uart"
+	"github.com/stprobe/stprobe/boot/uart"
 )
 
 // FuzzParseReplies feeds arbitrary bytes to the three reply decoders: they

@@ -3,7 +3,7 @@ package dfu_test
 import (
 	"testing"
 
-	"github.com/stprobe/stprobe/probe/boot/dfu"
+	"github.com/stprobe/stprobe/boot/dfu"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
 )
 

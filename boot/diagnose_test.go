@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stprobe/stprobe/probe/boot"
+	"github.com/stprobe/stprobe/boot"
 	"github.com/stprobe/stprobe/targets"
 )
 

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stprobe/stprobe/probe/boot"
-	"github.com/stprobe/stprobe/probe/boot/dfu"
-	"github.com/stprobe/stprobe/probe/boot/job"
-	"github.com/stprobe/stprobe/probe/boot/uart"
+	"github.com/stprobe/stprobe/boot"
+	"github.com/stprobe/stprobe/boot/dfu"
+	"github.com/stprobe/stprobe/boot/job"
+	"github.com/stprobe/stprobe/boot/uart"
 	"github.com/stprobe/stprobe/targets"
 )
 

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stprobe/stprobe/probe/boot"
-	"github.com/stprobe/stprobe/probe/boot/dfu"
+	"github.com/stprobe/stprobe/boot"
+	"github.com/stprobe/stprobe/boot/dfu"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 )

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stprobe/stprobe/probe/boot"
-	"github.com/stprobe/stprobe/probe/boot/uart"
+	"github.com/stprobe/stprobe/boot"
+	"github.com/stprobe/stprobe/boot/uart"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 )

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unicode/utf16"
 
-	"github.com/stprobe/stprobe/probe/boot"
+	"github.com/stprobe/stprobe/boot"
 )
 
 // DeviceDescriptor is the part of the standard device descriptor the probe uses.
