@@ -218,7 +218,7 @@ func (m *Model) Init() tea.Cmd {
 // halt) on the chip's core port.
 func (m *Model) identify() tea.Cmd {
 	b := m.c.Bench
-	return m.c.Job("identify", func(ctx context.Context, t bench.Token) (any, error) {
+	return m.c.Job(common.PaneNone, jobIdentify, func(ctx context.Context, t bench.Token) (any, error) {
 		khz := 0
 		for _, f := range b.SWDFrequencies() { // the fastest clock at or below 1.8 MHz
 			if f <= identifyKHz && f > khz {
@@ -228,6 +228,9 @@ func (m *Model) identify() tea.Cmd {
 		return b.Info(ctx, t, bench.InfoRequest{Mode: probe.ModeHotPlug, AutoAP: true, FrequencyKHz: khz})
 	})
 }
+
+// jobIdentify is the root model's own job: identifying the chip.
+const jobIdentify = "identify"
 
 // identifyKHz bounds the SWD clock of the identification: slow enough for
 // long wires.
@@ -293,8 +296,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case common.StatusMsg:
 		return m, m.setStatus(msg.Text, msg.Err)
 	case common.JobDoneMsg:
-		cmds := m.toAll(msg)
-		if msg.Kind == "identify" && msg.Err != nil {
+		var cmds []tea.Cmd
+		if i := int(msg.From); i >= 0 && i < len(m.panes) {
+			var cmd tea.Cmd
+			m.panes[i], cmd = m.panes[i].Update(msg)
+			cmds = append(cmds, cmd)
+		}
+		if msg.From == common.PaneNone && msg.Kind == jobIdentify && msg.Err != nil {
 			cmds = append(cmds, m.setStatus("identifying the chip: "+msg.Err.Error(), true))
 		} else if msg.Err != nil && common.IsUnavailable(msg.Err) {
 			cmds = append(cmds, m.setStatus(msg.Err.Error(), true))

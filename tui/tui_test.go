@@ -163,6 +163,25 @@ func TestOpenPaneWithRequest(t *testing.T) {
 	}
 }
 
+// A job's result goes to the pane that started it and to no other: a
+// result that names the matrix's job kind but comes from the DA pane
+// leaves the matrix as it was.
+func TestJobDoneGoesToItsPane(t *testing.T) {
+	b := tuitest.Open(t, tuitest.Seed)
+	m := console(t, b, "alice", 120, 40, Options{})
+	failed := func() bool { return strings.Contains(m.status, "sweep: boom") }
+	_, cmd := m.Update(common.JobDoneMsg{From: common.PaneDA, Kind: "sweep", Err: fmt.Errorf("boom")})
+	feed(m, cmd)
+	if failed() {
+		t.Fatalf("the matrix took another pane's result: status %q", m.status)
+	}
+	_, cmd = m.Update(common.JobDoneMsg{From: common.PaneMatrix, Kind: "sweep", Err: fmt.Errorf("boom")})
+	feed(m, cmd)
+	if !failed() {
+		t.Errorf("the matrix did not take its own result: status %q", m.status)
+	}
+}
+
 func TestSeedStory(t *testing.T) {
 	b := tuitest.Open(t, tuitest.Seed)
 	m := console(t, b, "alice", 80, 24, Options{})

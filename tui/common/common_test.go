@@ -124,9 +124,9 @@ func TestUnavailable(t *testing.T) {
 func TestJobRefusedWithoutLease(t *testing.T) {
 	c := NewContext(context.Background(), nil, bench.Holder{Name: "bob"}, Theme{})
 	called := false
-	msg := c.Job("sweep", func(context.Context, bench.Token) (any, error) { called = true; return nil, nil })()
+	msg := c.Job(PaneMatrix, "sweep", func(context.Context, bench.Token) (any, error) { called = true; return nil, nil })()
 	done := msg.(JobDoneMsg)
-	if called || !IsUnavailable(done.Err) || done.Kind != "sweep" {
+	if called || !IsUnavailable(done.Err) || done.Kind != "sweep" || done.From != PaneMatrix {
 		t.Errorf("job without a bench: called %v, %#v", called, done)
 	}
 }

@@ -146,14 +146,14 @@ func IsUnavailable(err error) bool {
 // and the command returns JobDoneMsg{Kind: kind, Value, Err} when it ends.
 // When the session cannot run jobs the command returns at once with an
 // *UnavailableError saying why. Cancel with CancelJob.
-func (c *Context) Job(kind string, fn func(ctx context.Context, t bench.Token) (any, error)) tea.Cmd {
+func (c *Context) Job(from PaneID, kind string, fn func(ctx context.Context, t bench.Token) (any, error)) tea.Cmd {
 	if why := c.Unavailable(); why != "" {
-		return func() tea.Msg { return JobDoneMsg{Kind: kind, Err: &UnavailableError{Why: why}} }
+		return func() tea.Msg { return JobDoneMsg{From: from, Kind: kind, Err: &UnavailableError{Why: why}} }
 	}
 	ctx, tok := c.ctx, c.Token()
 	return func() tea.Msg {
 		v, err := fn(ctx, tok)
-		return JobDoneMsg{Kind: kind, Value: v, Err: err}
+		return JobDoneMsg{From: from, Kind: kind, Value: v, Err: err}
 	}
 }
 

@@ -46,9 +46,11 @@ type Capturer interface {
 // PaneID names a pane, for OpenPaneMsg and the digit keys.
 type PaneID int
 
-// The panes, in tab order.
+// The panes, in tab order; PaneNone is the root model itself (the jobs it
+// starts, such as identifying the chip).
 const (
-	PaneMatrix PaneID = iota
+	PaneNone   PaneID = -1
+	PaneMatrix PaneID = iota - 1
 	PaneOptionBytes
 	PaneDA
 	PaneLog
@@ -79,9 +81,11 @@ const (
 // already recorded a StateChanged event's snapshot in the Context.
 type EventMsg struct{ Event bench.Event }
 
-// JobDoneMsg is the result of a job started with Context.Job. Every pane
-// receives it; each acts on the Kinds it started.
+// JobDoneMsg is the result of a job started with Context.Job. The root
+// model hands it to the pane that started it (From) and to no other; Kind
+// tells that pane which of its jobs ended, Value is the job's typed result.
 type JobDoneMsg struct {
+	From  PaneID
 	Kind  string
 	Value any
 	Err   error

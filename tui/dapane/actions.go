@@ -163,7 +163,7 @@ func (m *Model) startPlan() tea.Cmd {
 		what = "a discovery (NRST pulses), then AP1 for the backup"
 	}
 	m.say("planning: " + what + "; nothing is written…")
-	return m.c.Job(KindPlan, func(ctx context.Context, t bench.Token) (any, error) {
+	return m.c.Job(common.PaneDA, KindPlan, func(ctx context.Context, t bench.Token) (any, error) {
 		return b.PlanDA(ctx, t, req)
 	})
 }
@@ -231,7 +231,7 @@ func (m *Model) apply(confirm string) tea.Cmd {
 	m.screen, m.busy, m.scroll = screenRun, KindApply, 0
 	m.steps, m.res, m.applyErr, m.watching = nil, nil, nil, ""
 	m.say("DA " + string(m.action) + ": backup, authentication, reconnect, verification…")
-	return m.c.Job(KindApply, func(ctx context.Context, t bench.Token) (any, error) {
+	return m.c.Job(common.PaneDA, KindApply, func(ctx context.Context, t bench.Token) (any, error) {
 		return b.ApplyDA(ctx, t, req)
 	})
 }

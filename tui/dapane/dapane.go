@@ -330,7 +330,7 @@ func (m *Model) discover() tea.Cmd {
 	m.busy, m.err = KindDiscover, nil
 	b := m.c.Bench
 	m.say("DA discovery: NRST low, request word, NRST released, waiting for the ROM…")
-	return m.c.Job(KindDiscover, func(ctx context.Context, t bench.Token) (any, error) {
+	return m.c.Job(common.PaneDA, KindDiscover, func(ctx context.Context, t bench.Token) (any, error) {
 		return b.Discover(ctx, t, da.Options{})
 	})
 }

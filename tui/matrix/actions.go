@@ -104,7 +104,7 @@ func (m *Model) runSweep(plan sweep.Plan) tea.Cmd {
 	}
 	m.begin(plan)
 	b := c.Bench
-	return c.Job(kindSweep, func(ctx context.Context, t bench.Token) (any, error) {
+	return c.Job(common.PaneMatrix, kindSweep, func(ctx context.Context, t bench.Token) (any, error) {
 		return b.Sweep(ctx, t, bench.SweepRequest{Plan: plan})
 	})
 }

@@ -438,7 +438,7 @@ func (m *Model) startRead() tea.Cmd {
 	b, dam, dir := m.c.Bench, m.daMethod, m.stateDir
 	m.busy = KindRead
 	m.say("reading the option bytes (Hot Plug on AP1)…")
-	return m.c.Job(KindRead, func(ctx context.Context, t bench.Token) (any, error) {
+	return m.c.Job(common.PaneOptionBytes, KindRead, func(ctx context.Context, t bench.Token) (any, error) {
 		return b.ReadOptionBytes(ctx, t, bench.OBRequest{DAMethod: dam, StateDir: dir})
 	})
 }
@@ -460,7 +460,7 @@ func (m *Model) clearJournal() tea.Cmd {
 	}
 	b, dir := m.c.Bench, m.stateDir
 	m.busy = KindClearPending
-	return m.c.Job(KindClearPending, func(ctx context.Context, t bench.Token) (any, error) {
+	return m.c.Job(common.PaneOptionBytes, KindClearPending, func(ctx context.Context, t bench.Token) (any, error) {
 		return nil, b.ClearPending(ctx, t, dir, "cleared in the console after checking the chip")
 	})
 }
@@ -480,7 +480,7 @@ func (m *Model) startPlan(ch bench.Change) tea.Cmd {
 	m.busy = KindPlan
 	b := m.c.Bench
 	m.say("planning: reading the chip and checking the rules (nothing is written)…")
-	return m.c.Job(KindPlan, func(ctx context.Context, t bench.Token) (any, error) {
+	return m.c.Job(common.PaneOptionBytes, KindPlan, func(ctx context.Context, t bench.Token) (any, error) {
 		return b.PlanOptionBytes(ctx, t, ch)
 	})
 }
@@ -514,7 +514,7 @@ func (m *Model) apply(confirm string, override bool) tea.Cmd {
 	m.busy = KindApply
 	m.steps, m.applyRes, m.applyErr, m.scroll = nil, nil, nil, 0
 	m.say("applying: backup, programming, verification…")
-	return m.c.Job(KindApply, func(ctx context.Context, t bench.Token) (any, error) {
+	return m.c.Job(common.PaneOptionBytes, KindApply, func(ctx context.Context, t bench.Token) (any, error) {
 		return b.ApplyOptionBytes(ctx, t, req)
 	})
 }
