@@ -8,9 +8,9 @@ import (
 )
 
 // Pane is one screen of the console (matrix, option bytes, DA, log). The
-// root model routes key and mouse messages to the focused pane only, and
-// every other message (EventMsg, JobDoneMsg, OpenPaneMsg, spinner ticks...)
-// to every pane. Mouse messages arrive with X/Y relative to the pane's
+// root model routes key and mouse messages to the focused pane only, a
+// JobDoneMsg to the pane that started the job, and every other message
+// (EventMsg, OpenPaneMsg, spinner ticks...) to every pane. Mouse messages arrive with X/Y relative to the pane's
 // top-left corner (inside its border).
 type Pane interface {
 	// Init starts the pane (usually nil).

@@ -15,7 +15,7 @@ import (
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 	"github.com/stprobe/stprobe/tui/common"
-	"github.com/stprobe/stprobe/tui/dapane/credform"
+	"github.com/stprobe/stprobe/tui/credform"
 )
 
 // actionTitle names an action in plain words.

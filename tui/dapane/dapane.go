@@ -26,7 +26,7 @@ import (
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/tui/common"
-	"github.com/stprobe/stprobe/tui/dapane/credform"
+	"github.com/stprobe/stprobe/tui/credform"
 )
 
 // Job kinds this pane starts (JobDoneMsg.Kind).

@@ -14,6 +14,7 @@ import (
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
 	"github.com/stprobe/stprobe/tui/common"
+	"github.com/stprobe/stprobe/tui/internal/tuitest"
 )
 
 func TestKeySequences(t *testing.T) {
@@ -31,7 +32,7 @@ func TestKeySequences(t *testing.T) {
 			name: "before any discovery", scenario: "h533-provisioning",
 			want: []string{"No discovery yet. Press d", "Actions", "unavailable: discover first (d)"},
 			check: func(t *testing.T, e *env) {
-				if strings.Contains(e.screen(), "Not available yet") {
+				if strings.Contains(e.Screen(), "Not available yet") {
 					t.Error("the not-available section is still there")
 				}
 			},
@@ -91,7 +92,7 @@ func TestKeySequences(t *testing.T) {
 			want:   []string{"No discovery yet"},
 			status: "cannot run a DA discovery: another session holds the probe: alice",
 			check: func(t *testing.T, e *env) {
-				if e.jobs[KindDiscover] != 0 {
+				if e.Jobs[KindDiscover] != 0 {
 					t.Error("a discovery ran")
 				}
 			},
@@ -101,7 +102,7 @@ func TestKeySequences(t *testing.T) {
 			send: common.OpenPaneMsg{Pane: common.PaneDA, Request: common.DARequest{Reason: "stuck in PROVISIONING"}},
 			want: []string{"opened for: stuck in PROVISIONING"},
 			check: func(t *testing.T, e *env) {
-				if e.jobs[KindDiscover] != 0 {
+				if e.Jobs[KindDiscover] != 0 {
 					t.Error("a request without an action ran a discovery")
 				}
 			},
@@ -121,17 +122,17 @@ func TestKeySequences(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, tt.scenario, !tt.observer)
 			if tt.send != nil {
-				e.send(tt.send)
+				e.Send(tt.send)
 			}
-			e.keys(tt.keys...)
-			s := e.screen()
+			e.Keys(tt.keys...)
+			s := e.Screen()
 			for _, w := range tt.want {
 				if !strings.Contains(s, w) {
 					t.Errorf("screen lacks %q:\n%s", w, s)
 				}
 			}
-			if tt.status != "" && !strings.Contains(e.lastStatus(), tt.status) {
-				t.Errorf("status %q, want %q", e.lastStatus(), tt.status)
+			if tt.status != "" && !strings.Contains(e.LastStatus(), tt.status) {
+				t.Errorf("status %q, want %q", e.LastStatus(), tt.status)
 			}
 			if tt.check != nil {
 				tt.check(t, e)
@@ -144,12 +145,12 @@ func TestKeySequences(t *testing.T) {
 // bench's state to every session.
 func TestObserverSeesTheOperatorsDiscovery(t *testing.T) {
 	e := newEnv(t, "h533-provisioning", false)
-	alice, _ := e.b.Acquire(bench.Holder{Name: "alice"})
-	if _, err := e.b.Discover(context.Background(), alice, da.Options{}); err != nil {
+	alice, _ := e.B.Acquire(bench.Holder{Name: "alice"})
+	if _, err := e.B.Discover(context.Background(), alice, da.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	e.pump()
-	if s := e.screen(); !strings.Contains(s, "lifecycle 0x2017") || !strings.Contains(s, "read-only: another session holds the probe: alice") {
+	e.Pump()
+	if s := e.Screen(); !strings.Contains(s, "lifecycle 0x2017") || !strings.Contains(s, "read-only: another session holds the probe: alice") {
 		t.Errorf("observer screen:\n%s", s)
 	}
 	if k := e.m.Keys(); k[0].Enabled() {
@@ -160,11 +161,11 @@ func TestObserverSeesTheOperatorsDiscovery(t *testing.T) {
 // TestOptionBytesSection shows what the option bytes said, once read.
 func TestOptionBytesSection(t *testing.T) {
 	e := newEnv(t, "h533-provisioning", true)
-	if _, err := e.b.ReadOptionBytes(context.Background(), e.c.Token(), bench.OBRequest{}); err != nil {
+	if _, err := e.B.ReadOptionBytes(context.Background(), e.C.Token(), bench.OBRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	e.pump()
-	s := e.screen()
+	e.Pump()
+	s := e.Screen()
 	for _, w := range []string{"What the option bytes say", "TZEN", "not provisioned (OBK DA record is blank)"} {
 		if !strings.Contains(s, w) {
 			t.Errorf("screen lacks %q:\n%s", w, s)
@@ -177,17 +178,17 @@ var colour = regexp.MustCompile(`\x1b\[[0-9;]*(?:3[0-9]|4[0-9]|9[0-7]|10[0-7])(?
 func TestNoColorAndSizes(t *testing.T) {
 	e := newEnv(t, "h533-closed-da", true)
 	for _, stage := range []string{"", "d"} {
-		e.keys(stage)
+		e.Keys(stage)
 		for _, sz := range [][2]int{{80, 24}, {160, 48}, {200, 60}, {30, 6}, {1, 1}} {
 			e.m.SetSize(sz[0], sz[1])
 			v := e.m.View()
-			checkSize(t, v, sz[0], sz[1])
+			tuitest.CheckSize(t, v, sz[0], sz[1])
 			if colour.MatchString(v) {
 				t.Errorf("colour escape with NO_COLOR at %v", sz)
 			}
 		}
 	}
-	e.c.SetTheme(common.Theme{Dark: true})
+	e.C.SetTheme(common.Theme{Dark: true})
 	if !colour.MatchString(e.m.View()) {
 		t.Error("the dark theme draws no colour")
 	}
@@ -196,15 +197,15 @@ func TestNoColorAndSizes(t *testing.T) {
 // TestScroll: at 80×24 the pane scrolls to the option-byte section.
 func TestScroll(t *testing.T) {
 	e := newEnv(t, "h533-provisioning", true)
-	e.keys("d")
+	e.Keys("d")
 	for range 30 {
-		e.keys("down")
+		e.Keys("down")
 	}
-	if s := e.screen(); !strings.Contains(s, "What the option bytes say") {
+	if s := e.Screen(); !strings.Contains(s, "What the option bytes say") {
 		t.Errorf("scrolled screen:\n%s", s)
 	}
 	for range 30 {
-		e.keys("up")
+		e.Keys("up")
 	}
 	if e.m.scroll != 0 {
 		t.Errorf("scroll %d", e.m.scroll)
@@ -217,14 +218,14 @@ func TestMonkey(t *testing.T) {
 	e := newEnv(t, "h533-provisioning-da", true)
 	rng := rand.New(rand.NewPCG(2, 3))
 	for i := range 300 {
-		e.keys(keys[rng.IntN(len(keys))])
+		e.Keys(keys[rng.IntN(len(keys))])
 		if i%30 == 0 {
 			w, h := 10+rng.IntN(200), 2+rng.IntN(60)
 			e.m.SetSize(w, h)
-			checkSize(t, e.m.View(), w, h)
+			tuitest.CheckSize(t, e.m.View(), w, h)
 		}
 	}
-	e.send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
+	e.Send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
 }
 
 func TestGolden(t *testing.T) {
@@ -269,7 +270,7 @@ func TestGolden(t *testing.T) {
 				e := newEnv(t, tt.scenario, !tt.observer, WithStateDir(t.TempDir()), WithSearchDirs("."))
 				e.testdata = testdata
 				e.m.SetSize(sz[0], sz[1])
-				e.keys(tt.keys...)
+				e.Keys(tt.keys...)
 				e.golden(tt.name+"-"+sizeName(sz), sz[0], sz[1])
 			}
 		})
@@ -283,8 +284,8 @@ func sizeName(sz [2]int) string {
 // BenchmarkRender draws the pane at 200×60 after a discovery.
 func BenchmarkRender(b *testing.B) {
 	e := newEnv(b, "h533-closed-da", true)
-	e.c.SetTheme(common.Theme{Dark: true})
-	e.keys("d")
+	e.C.SetTheme(common.Theme{Dark: true})
+	e.Keys("d")
 	e.m.SetSize(200, 60)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -38,16 +38,16 @@ func TestRegressFromKeys(t *testing.T) {
 	}
 	e := newEnv(t, "h533-closed-da", true, WithStateDir(state), WithSearchDirs(creds))
 	e.m.SetSize(100, 60)
-	e.keys("d", "R")
+	e.Keys("d", "R")
 	if e.m.screen != screenForm {
-		t.Fatalf("R did not open the form: %s\n%s", e.lastStatus(), e.screen())
+		t.Fatalf("R did not open the form: %s\n%s", e.LastStatus(), e.Screen())
 	}
 	if got := e.m.form.Value(0); got != "" {
 		t.Errorf("password pre-filled with %q on a certificate board", got)
 	}
-	mustContain(t, e.screen(), filepath.Join(creds, "board", dacred.LeafKeyFile), filepath.Join(creds, "board", dacred.ChainFile))
-	e.keys("enter")
-	s := e.screen()
+	mustContain(t, e.Screen(), filepath.Join(creds, "board", dacred.LeafKeyFile), filepath.Join(creds, "board", dacred.ChainFile))
+	e.Keys("enter")
+	s := e.Screen()
 	mustContain(t, s, "DA plan: Regression (full)", "✔ credentials read: key", "✔ the product state allows it: the ROM reports CLOSED",
 		"✔ DA data provisioned", "✔ the credentials are a certificate; the chip offers the certificate method", "✔ the permission word",
 		"ERASES: all user flash", "OBK area", "! caution", "a opens the guard")
@@ -59,16 +59,16 @@ func TestRegressFromKeys(t *testing.T) {
 		t.Fatalf("phrase %q", phrase)
 	}
 	// A wrong phrase writes nothing.
-	e.keys("a", "type:regress", "enter")
-	mustContain(t, e.screen(), "the phrase does not match", "‼ REGRESSION of", "erases: all user flash")
-	if m := scenario.Model(e.b.Simulated()); m.ProductState() != targets.StateClosed {
+	e.Keys("a", "type:regress", "enter")
+	mustContain(t, e.Screen(), "the phrase does not match", "‼ REGRESSION of", "erases: all user flash")
+	if m := scenario.Model(e.B.Simulated()); m.ProductState() != targets.StateClosed {
 		t.Fatalf("a wrong phrase changed the chip: %v", m.ProductState())
 	}
-	e.keys("ctrl+u", "type:"+phrase, "enter")
-	s = e.screen()
+	e.Keys("ctrl+u", "type:"+phrase, "enter")
+	s = e.Screen()
 	mustContain(t, s, "✓ DA regress: OK", "reconnected: the chip is OPEN", "user flash erased: yes", "OBK DA record erased: yes",
 		"audit: ", "DA regression full (certificate)", "→ ok", "authenticate", "verified")
-	if m := scenario.Model(e.b.Simulated()); m.ProductState() != targets.StateOpen {
+	if m := scenario.Model(e.B.Simulated()); m.ProductState() != targets.StateOpen {
 		t.Errorf("after the regression the chip is %v", m.ProductState())
 	}
 	recs, err := obytes.ReadAudit(state)
@@ -76,8 +76,8 @@ func TestRegressFromKeys(t *testing.T) {
 		t.Errorf("audit: %v %+v", err, recs)
 	}
 	// Back on the main screen the chip is OPEN: nothing to regress.
-	e.keys("esc")
-	mustContain(t, e.screen(), "✖ R Regression", "the chip is OPEN", "Last DA write", "regress full: OK")
+	e.Keys("esc")
+	mustContain(t, e.Screen(), "✖ R Regression", "the chip is OPEN", "Last DA write", "regress full: OK")
 }
 
 // TestWrongPasswordUnauthorized: a password that is not the board's is
@@ -93,17 +93,17 @@ func TestWrongPasswordUnauthorized(t *testing.T) {
 	}
 	e := newEnv(t, "h533-provisioning-da", true, WithStateDir(state), WithSearchDirs(dir))
 	e.m.SetSize(100, 60)
-	before := scenario.Model(e.b.Simulated()).ProductState()
-	e.keys("d", "R", "enter")
-	mustContain(t, e.screen(), "✔ credentials read: password file", "✔ the credentials are a password")
-	e.keys("a", "type:"+e.m.plan.Phrase, "enter")
-	s := e.screen()
+	before := scenario.Model(e.B.Simulated()).ProductState()
+	e.Keys("d", "R", "enter")
+	mustContain(t, e.Screen(), "✔ credentials read: password file", "✔ the credentials are a password")
+	e.Keys("a", "type:"+e.m.plan.Phrase, "enter")
+	s := e.Screen()
 	mustContain(t, s, "REFUSED by the chip: it is unchanged", "UNAUTHORIZED")
-	if after := scenario.Model(e.b.Simulated()).ProductState(); after != before {
+	if after := scenario.Model(e.B.Simulated()).ProductState(); after != before {
 		t.Errorf("the chip went from %v to %v", before, after)
 	}
-	if !strings.Contains(e.lastStatus(), "failed or was refused") {
-		t.Errorf("status %q", e.lastStatus())
+	if !strings.Contains(e.LastStatus(), "failed or was refused") {
+		t.Errorf("status %q", e.LastStatus())
 	}
 }
 
@@ -124,21 +124,21 @@ func TestProvisionAndBadFile(t *testing.T) {
 	}
 	e := newEnv(t, "h533-provisioning", true, WithStateDir(state), WithSearchDirs(bad))
 	e.m.SetSize(100, 60)
-	e.keys("d", "p")
+	e.Keys("d", "p")
 	e.m.form.Set(4, "H533")
-	e.keys("enter")
-	s := e.screen()
+	e.Keys("enter")
+	s := e.Screen()
 	mustContain(t, s, "REFUSED before any write", "✖ its encryption flag fits the part", "fix:", "apply unavailable")
-	e.keys("a")
+	e.Keys("a")
 	if e.m.guard != nil {
 		t.Fatal("the guard opened on a refused plan")
 	}
-	e.keys("esc", "p")
+	e.Keys("esc", "p")
 	e.m.form.Set(3, filepath.Join(good, dacred.PasswordOBKFile))
-	e.keys("enter")
-	mustContain(t, e.screen(), "✔ its encryption flag fits the part", "✔ the chip is in PROVISIONING", "part H533")
-	e.keys("a", "type:"+e.m.plan.Phrase, "enter")
-	mustContain(t, e.screen(), "✓ DA provision: OK", "record read back: yes", "backup of the option bytes: ", "DA provisioning H533")
+	e.Keys("enter")
+	mustContain(t, e.Screen(), "✔ its encryption flag fits the part", "✔ the chip is in PROVISIONING", "part H533")
+	e.Keys("a", "type:"+e.m.plan.Phrase, "enter")
+	mustContain(t, e.Screen(), "✓ DA provision: OK", "record read back: yes", "backup of the option bytes: ", "DA provisioning H533")
 	if _, err := os.Stat(filepath.Join(state, obytes.AuditFile)); err != nil {
 		t.Error(err)
 	}
@@ -148,17 +148,17 @@ func TestProvisionAndBadFile(t *testing.T) {
 // nothing.
 func TestFormChecksFiles(t *testing.T) {
 	e := newEnv(t, "h533-closed-da", true)
-	e.keys("d", "R", "enter")
-	mustContain(t, e.screen(), "✖ give a password file, or the leaf key and the certificate chain")
+	e.Keys("d", "R", "enter")
+	mustContain(t, e.Screen(), "✖ give a password file, or the leaf key and the certificate chain")
 	e.m.form.Set(1, "/nonexistent/key.pem")
-	e.keys("enter")
-	mustContain(t, e.screen(), "✖ give the certificate chain that goes with the key")
-	if e.jobs[KindPlan] != 0 || e.m.screen != screenForm {
+	e.Keys("enter")
+	mustContain(t, e.Screen(), "✖ give the certificate chain that goes with the key")
+	if e.Jobs[KindPlan] != 0 || e.m.screen != screenForm {
 		t.Error("a plan ran from a bad form")
 	}
-	e.keys("esc")
-	if e.m.screen != screenMain || !strings.Contains(e.lastStatus(), "nothing was planned") {
-		t.Errorf("esc: %v %q", e.m.screen, e.lastStatus())
+	e.Keys("esc")
+	if e.m.screen != screenMain || !strings.Contains(e.LastStatus(), "nothing was planned") {
+		t.Errorf("esc: %v %q", e.m.screen, e.LastStatus())
 	}
 }
 
@@ -172,17 +172,17 @@ func TestRegressSavesFlash(t *testing.T) {
 	e := newEnv(t, "h533-provisioning-da", true, WithStateDir(state), WithSearchDirs(creds))
 	e.m.SetSize(100, 60)
 	save := filepath.Join(t.TempDir(), "flash.bin")
-	e.keys("d", "R")
+	e.Keys("d", "R")
 	e.m.form.Set(6, save)
-	e.keys("enter")
-	mustContain(t, e.screen(), "✔ the user flash is saved to "+save+" first")
-	e.keys("a", "type:"+e.m.plan.Phrase, "enter")
-	mustContain(t, e.screen(), "✓ DA regress: OK", "user flash saved: "+save, "reconnected: the chip is OPEN")
+	e.Keys("enter")
+	mustContain(t, e.Screen(), "✔ the user flash is saved to "+save+" first")
+	e.Keys("a", "type:"+e.m.plan.Phrase, "enter")
+	mustContain(t, e.Screen(), "✓ DA regress: OK", "user flash saved: "+save, "reconnected: the chip is OPEN")
 	if st, err := os.Stat(save); err != nil || st.Size() != 512*1024 {
 		t.Errorf("flash file: %v %v", st, err)
 	}
 	// The file exists now: the form refuses to overwrite it.
-	e.keys("esc", "R")
+	e.Keys("esc", "R")
 	if e.m.screen == screenForm {
 		t.Error("the regression form opened on an OPEN chip")
 	}
@@ -197,7 +197,7 @@ func TestObserverSeesTheWrite(t *testing.T) {
 	}
 	e := newEnv(t, "h533-closed-da", false)
 	e.m.SetSize(100, 60)
-	alice, err := e.b.Acquire(bench.Holder{Name: "alice"})
+	alice, err := e.B.Acquire(bench.Holder{Name: "alice"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,19 +206,19 @@ func TestObserverSeesTheWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := bench.DARequest{Action: bench.DARegress, Credentials: c}
-	p, err := e.b.PlanDA(context.Background(), alice, req)
+	p, err := e.B.PlanDA(context.Background(), alice, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.b.ApplyDA(context.Background(), alice, bench.DAApplyRequest{DARequest: req, Confirm: p.Phrase, StateDir: t.TempDir()}); err != nil {
+	if _, err := e.B.ApplyDA(context.Background(), alice, bench.DAApplyRequest{DARequest: req, Confirm: p.Phrase, StateDir: t.TempDir()}); err != nil {
 		t.Fatal(err)
 	}
-	e.pump()
-	mustContain(t, e.screen(), "Last DA write", "regress full: OK", "reconnected: the chip is OPEN", "the DA write by alice is done",
+	e.Pump()
+	mustContain(t, e.Screen(), "Last DA write", "regress full: OK", "reconnected: the chip is OPEN", "the DA write by alice is done",
 		"unavailable: another session holds the probe: alice")
-	e.keys("v")
-	mustContain(t, e.screen(), "DA plan: Regression (full)", "the bench's last plan", "ERASES: all user flash", "apply unavailable: this is the bench's last plan")
-	e.keys("a")
+	e.Keys("v")
+	mustContain(t, e.Screen(), "DA plan: Regression (full)", "the bench's last plan", "ERASES: all user flash", "apply unavailable: this is the bench's last plan")
+	e.Keys("a")
 	if e.m.guard != nil {
 		t.Error("an observer opened the guard")
 	}
@@ -249,23 +249,23 @@ func TestClosedDARefusals(t *testing.T) {
 	}
 	e := newEnv(t, "h533-closed-da", true, WithStateDir(t.TempDir()), WithSearchDirs(pwDir))
 	e.m.SetSize(100, 60)
-	e.keys("d", "R", "enter")
-	mustContain(t, e.screen(), "REFUSED before any write", "✖ the credentials are a password; the chip offers the certificate method", "fix: TrustZone decides")
-	e.keys("a")
+	e.Keys("d", "R", "enter")
+	mustContain(t, e.Screen(), "REFUSED before any write", "✖ the credentials are a password; the chip offers the certificate method", "fix: TrustZone decides")
+	e.Keys("a")
 	if e.m.guard != nil {
 		t.Fatal("the guard opened on a refused plan")
 	}
-	e.keys("esc", "R")
+	e.Keys("esc", "R")
 	e.m.form.Set(0, "")
 	e.m.form.Set(1, filepath.Join(foreign, dacred.LeafKeyFile))
 	e.m.form.Set(2, filepath.Join(foreign, dacred.ChainFile))
-	e.keys("enter")
+	e.Keys("enter")
 	if e.m.plan == nil {
-		t.Fatalf("no plan:\n%s", e.screen())
+		t.Fatalf("no plan:\n%s", e.Screen())
 	}
-	e.keys("a", "type:"+e.m.plan.Phrase, "enter")
-	mustContain(t, e.screen(), "REFUSED by the chip: it is unchanged", "UNAUTHORIZED")
-	if st := scenario.Model(e.b.Simulated()).ProductState(); st != targets.StateClosed {
+	e.Keys("a", "type:"+e.m.plan.Phrase, "enter")
+	mustContain(t, e.Screen(), "REFUSED by the chip: it is unchanged", "UNAUTHORIZED")
+	if st := scenario.Model(e.B.Simulated()).ProductState(); st != targets.StateClosed {
 		t.Errorf("the chip is %v", st)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/tui/common"
-	"github.com/stprobe/stprobe/tui/dapane/credform"
+	"github.com/stprobe/stprobe/tui/credform"
 )
 
 // actionLines list the DA writes, each available or with why not.

@@ -20,8 +20,8 @@ func BenchmarkRender(b *testing.B) {
 	for _, sc := range screens {
 		b.Run(sc.name, func(b *testing.B) {
 			e := newEnvDir(b, "h533-provisioning", true, b.TempDir())
-			e.c.SetTheme(common.Theme{Dark: true})
-			e.keys(sc.keys...)
+			e.C.SetTheme(common.Theme{Dark: true})
+			e.Keys(sc.keys...)
 			e.m.SetSize(200, 60)
 			b.ReportAllocs()
 			for b.Loop() {

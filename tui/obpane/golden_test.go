@@ -37,9 +37,9 @@ func TestGolden(t *testing.T) {
 				e := newEnvDir(t, tt.scenario, !tt.observer, goldenStateDir)
 				e.m.SetSize(sz[0], sz[1])
 				if tt.send != nil {
-					e.send(tt.send)
+					e.Send(tt.send)
 				}
-				e.keys(tt.keys...)
+				e.Keys(tt.keys...)
 				e.golden(tt.name+"-"+sizeName(sz), sz[0], sz[1])
 			}
 		})
@@ -75,11 +75,11 @@ func TestGoldenOutcome(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, sz := range [][2]int{{80, 24}, {160, 48}} {
 				e := newEnv(t, tt.scenario, true)
-				e.keys(plan[tt.name]...)
+				e.Keys(plan[tt.name]...)
 				if e.m.plan == nil {
 					t.Fatalf("no plan: %v", e.m.planErr)
 				}
-				e.keys(tt.keys(e.m.plan.Phrase)...)
+				e.Keys(tt.keys(e.m.plan.Phrase)...)
 				if e.m.applyErr != nil || e.m.applyRes == nil || e.m.applyRes.Result == nil || e.m.audit() == nil {
 					t.Fatalf("apply: %v", e.m.applyErr)
 				}

@@ -19,25 +19,26 @@ import (
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
 	"github.com/stprobe/stprobe/tui/common"
+	"github.com/stprobe/stprobe/tui/internal/tuitest"
 )
 
 // readOB reads the option bytes straight from the bench (as another
 // client would), for checks behind the pane's back.
 func (e *env) readOB() *bench.OptionBytes {
-	e.t.Helper()
-	tok := e.c.Token()
+	e.T.Helper()
+	tok := e.C.Token()
 	if tok == "" {
-		t, err := e.b.Acquire(bench.Holder{Name: "alice"})
+		t, err := e.B.Acquire(bench.Holder{Name: "alice"})
 		if err != nil {
-			e.t.Fatal(err)
+			e.T.Fatal(err)
 		}
 		tok = t
 	}
-	o, err := e.b.ReadOptionBytes(context.Background(), tok, bench.OBRequest{})
+	o, err := e.B.ReadOptionBytes(context.Background(), tok, bench.OBRequest{})
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
-	e.pump()
+	e.Pump()
 	return o
 }
 
@@ -105,7 +106,7 @@ func TestKeySequences(t *testing.T) {
 				if got := field(t, e.readOB(), "PRODUCT_STATE"); got != 0x17 {
 					t.Errorf("PRODUCT_STATE 0x%X after a refusal", got)
 				}
-				if e.jobs[KindApply] != 0 {
+				if e.Jobs[KindApply] != 0 {
 					t.Error("an apply job ran")
 				}
 			},
@@ -143,8 +144,8 @@ func TestKeySequences(t *testing.T) {
 				if _, prg, _ := m.OptionRegister("OPTSR"); prg != cur|3 {
 					t.Fatalf("OPTSR_PRG 0x%08X, want 0x%08X", prg, cur|3)
 				}
-				e.keys("r", "select:BOR_LEV")
-				s := e.screen()
+				e.Keys("r", "select:BOR_LEV")
+				s := e.Screen()
 				if !strings.Contains(s, "PRG LEVEL1_ALT (0x3) ≠ CUR") {
 					t.Errorf("PRG not shown beside CUR:\n%s", s)
 				}
@@ -166,8 +167,8 @@ func TestKeySequences(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, tt.scenario, !tt.observer)
-			e.keys(tt.keys...)
-			s := e.screen()
+			e.Keys(tt.keys...)
+			s := e.Screen()
 			for _, w := range tt.want {
 				if !strings.Contains(s, w) {
 					t.Errorf("screen lacks %q:\n%s", w, s)
@@ -178,8 +179,8 @@ func TestKeySequences(t *testing.T) {
 					t.Errorf("screen shows %q:\n%s", w, s)
 				}
 			}
-			if tt.status != "" && !strings.Contains(e.lastStatus(), tt.status) {
-				t.Errorf("status %q, want %q", e.lastStatus(), tt.status)
+			if tt.status != "" && !strings.Contains(e.LastStatus(), tt.status) {
+				t.Errorf("status %q, want %q", e.LastStatus(), tt.status)
 			}
 			if tt.check != nil {
 				tt.check(t, e)
@@ -192,26 +193,26 @@ func TestKeySequences(t *testing.T) {
 // nothing to the bench and the chip keeps its option bytes.
 func TestIrreversibleNeedsThePhrase(t *testing.T) {
 	e := newEnv(t, "h533-open", true)
-	e.keys("r", "select:PRODUCT_STATE", "enter", "choose:PROVISIONING", "enter", "p")
+	e.Keys("r", "select:PRODUCT_STATE", "enter", "choose:PROVISIONING", "enter", "p")
 	if e.m.plan == nil || e.m.plan.Risk != obytes.Irreversible {
 		t.Fatalf("plan %+v err %v", e.m.plan, e.m.planErr)
 	}
 	phrase := e.m.plan.Phrase
-	e.keys("a")
+	e.Keys("a")
 	if e.m.guard == nil || !e.m.Capturing() {
 		t.Fatal("no guard for an irreversible plan")
 	}
 	for _, typed := range []string{"", "irreversible", "apply", strings.ToLower(phrase) + "x"} {
 		e.m.guard.input.SetValue("")
-		e.keys("type:"+typed, "enter")
+		e.Keys("type:"+typed, "enter")
 		if e.m.guard == nil || !strings.Contains(e.m.guard.err, "does not match") {
 			t.Fatalf("typed %q: guard %+v", typed, e.m.guard)
 		}
 	}
-	if !strings.Contains(e.screen(), "Nothing was written") {
-		t.Errorf("guard does not say nothing was written:\n%s", e.screen())
+	if !strings.Contains(e.Screen(), "Nothing was written") {
+		t.Errorf("guard does not say nothing was written:\n%s", e.Screen())
 	}
-	if e.jobs[KindApply] != 0 {
+	if e.Jobs[KindApply] != 0 {
 		t.Fatal("an apply job ran without the phrase")
 	}
 	o := e.readOB()
@@ -224,14 +225,14 @@ func TestIrreversibleNeedsThePhrase(t *testing.T) {
 
 	// With the phrase, the write goes through.
 	e.m.guard.input.SetValue("")
-	e.keys("type:"+phrase, "enter")
-	if e.jobs[KindApply] != 1 || e.m.applyErr != nil {
-		t.Fatalf("apply jobs %d, err %v", e.jobs[KindApply], e.m.applyErr)
+	e.Keys("type:"+phrase, "enter")
+	if e.Jobs[KindApply] != 1 || e.m.applyErr != nil {
+		t.Fatalf("apply jobs %d, err %v", e.Jobs[KindApply], e.m.applyErr)
 	}
 	if got := field(t, e.readOB(), "PRODUCT_STATE"); got != uint32(targets.StateProvisioning) {
 		t.Fatalf("PRODUCT_STATE 0x%X after the confirmed write", got)
 	}
-	if s := e.screen(); !strings.Contains(s, "applied and verified") {
+	if s := e.Screen(); !strings.Contains(s, "applied and verified") {
 		t.Errorf("outcome not shown:\n%s", s)
 	}
 }
@@ -240,18 +241,18 @@ func TestIrreversibleNeedsThePhrase(t *testing.T) {
 // plan; the override must be ticked too.
 func TestBrickNeedsTheOverride(t *testing.T) {
 	e := newEnv(t, "h533-provisioning", true)
-	e.keys("r", "select:PRODUCT_STATE", "enter", "choose:TZ_CLOSED", "enter", "p")
+	e.Keys("r", "select:PRODUCT_STATE", "enter", "choose:TZ_CLOSED", "enter", "p")
 	if e.m.plan == nil || e.m.plan.Risk != obytes.Brick {
 		t.Fatalf("plan %+v err %v", e.m.plan, e.m.planErr)
 	}
 	phrase := e.m.plan.Phrase
-	e.keys("a", "type:"+phrase, "enter")
+	e.Keys("a", "type:"+phrase, "enter")
 	if e.m.guard == nil || !strings.Contains(e.m.guard.err, "override") {
 		t.Fatalf("guard %+v", e.m.guard)
 	}
 	// Ticking and unticking leaves it unticked.
-	e.keys("tab", "space", "space", "tab", "enter")
-	if e.jobs[KindApply] != 0 {
+	e.Keys("tab", "space", "space", "tab", "enter")
+	if e.Jobs[KindApply] != 0 {
 		t.Fatal("an apply job ran without the override")
 	}
 	if got := field(t, e.readOB(), "PRODUCT_STATE"); got != uint32(targets.StateProvisioning) {
@@ -265,21 +266,21 @@ func TestBrickNeedsTheOverride(t *testing.T) {
 	// On a short pane the guard drops the consequences but keeps the
 	// phrase, the override and the keys.
 	e.m.SetSize(80, 14)
-	if s := e.screen(); !strings.Contains(s, phrase) || !strings.Contains(s, "[ ] override") || !strings.Contains(s, "enter write") {
+	if s := e.Screen(); !strings.Contains(s, phrase) || !strings.Contains(s, "[ ] override") || !strings.Contains(s, "enter write") {
 		t.Errorf("short guard:\n%s", s)
 	}
 	e.m.SetSize(80, 24)
 
 	// esc cancels; nothing written either.
-	e.keys("esc")
-	if e.m.guard != nil || e.jobs[KindApply] != 0 {
+	e.Keys("esc")
+	if e.m.guard != nil || e.Jobs[KindApply] != 0 {
 		t.Fatal("esc did not cancel")
 	}
 
 	// Phrase and override: the chip goes to TZ_CLOSED and debug closes.
-	e.keys("a", "type:"+phrase, "tab", "space", "enter")
-	if e.jobs[KindApply] != 1 {
-		t.Fatalf("apply jobs %d", e.jobs[KindApply])
+	e.Keys("a", "type:"+phrase, "tab", "space", "enter")
+	if e.Jobs[KindApply] != 1 {
+		t.Fatalf("apply jobs %d", e.Jobs[KindApply])
 	}
 	if e.m.applyErr != nil {
 		t.Fatalf("apply: %v", e.m.applyErr)
@@ -287,18 +288,18 @@ func TestBrickNeedsTheOverride(t *testing.T) {
 	if m.ProductState() != targets.StateTZClosed || m.AP1Enabled() {
 		t.Fatalf("state %v AP1 %v", m.ProductState(), m.AP1Enabled())
 	}
-	if s := e.screen(); !strings.Contains(s, "debug is closed now") || !strings.Contains(s, "backup: ") {
+	if s := e.Screen(); !strings.Contains(s, "debug is closed now") || !strings.Contains(s, "backup: ") {
 		t.Errorf("outcome:\n%s", s)
 	}
 	// The bench's state still carries the read from before the write; the
 	// table must not show it as the chip's.
-	e.send(common.EventMsg{Event: bench.StateChanged{State: e.b.Snapshot()}})
-	e.keys("esc")
-	if s := e.screen(); strings.Contains(s, "PROVISIONING (0x17)") || !strings.Contains(s, "not read yet") {
+	e.Send(common.EventMsg{Event: bench.StateChanged{State: e.B.Snapshot()}})
+	e.Keys("esc")
+	if s := e.Screen(); strings.Contains(s, "PROVISIONING (0x17)") || !strings.Contains(s, "not read yet") {
 		t.Errorf("stale table after debug closed:\n%s", s)
 	}
-	e.keys("r")
-	if s := e.screen(); !strings.Contains(s, "AP1 (the core's access port) does not answer") {
+	e.Keys("r")
+	if s := e.Screen(); !strings.Contains(s, "AP1 (the core's access port) does not answer") {
 		t.Errorf("read after debug closed:\n%s", s)
 	}
 }
@@ -307,20 +308,20 @@ func TestBrickNeedsTheOverride(t *testing.T) {
 // OpenPaneMsg and becomes a plan on screen, nothing written.
 func TestPlanRequest(t *testing.T) {
 	e := newEnv(t, "h533-provisioning", true)
-	e.send(common.OpenPaneMsg{Pane: common.PaneOptionBytes, Request: common.PlanRequest{Assignments: []string{"TZEN=0xC3"}, Reason: "password DA needs TrustZone off"}})
-	s := e.screen()
+	e.Send(common.OpenPaneMsg{Pane: common.PaneOptionBytes, Request: common.PlanRequest{Assignments: []string{"TZEN=0xC3"}, Reason: "password DA needs TrustZone off"}})
+	s := e.Screen()
 	for _, w := range []string{"proposed: password DA needs TrustZone off", "TZEN  ENABLED (0xB4) → DISABLED (0xC3)", "! caution", "press a to apply"} {
 		if !strings.Contains(s, w) {
 			t.Errorf("screen lacks %q:\n%s", w, s)
 		}
 	}
-	if e.jobs[KindApply] != 0 || field(t, e.readOB(), "TZEN") != 0xB4 {
+	if e.Jobs[KindApply] != 0 || field(t, e.readOB(), "TZEN") != 0xB4 {
 		t.Error("the request wrote something")
 	}
 	// A request for another pane is ignored.
-	e.send(common.OpenPaneMsg{Pane: common.PaneDA, Request: common.PlanRequest{Assignments: []string{"BOR_LEV=1"}}})
-	if e.jobs[KindPlan] != 1 {
-		t.Errorf("plan jobs %d", e.jobs[KindPlan])
+	e.Send(common.OpenPaneMsg{Pane: common.PaneDA, Request: common.PlanRequest{Assignments: []string{"BOR_LEV=1"}}})
+	if e.Jobs[KindPlan] != 1 {
+		t.Errorf("plan jobs %d", e.Jobs[KindPlan])
 	}
 }
 
@@ -328,18 +329,18 @@ func TestPlanRequest(t *testing.T) {
 // (the matrix's "Read the option bytes"); an observer only sees why not.
 func TestOpenReads(t *testing.T) {
 	e := newEnv(t, "h533-provisioning", true)
-	e.send(common.OpenPaneMsg{Pane: common.PaneOptionBytes})
-	if e.jobs[KindRead] != 1 || e.m.ob == nil {
-		t.Fatalf("read jobs %d", e.jobs[KindRead])
+	e.Send(common.OpenPaneMsg{Pane: common.PaneOptionBytes})
+	if e.Jobs[KindRead] != 1 || e.m.ob == nil {
+		t.Fatalf("read jobs %d", e.Jobs[KindRead])
 	}
-	e.send(common.OpenPaneMsg{Pane: common.PaneOptionBytes})
-	if e.jobs[KindRead] != 1 {
-		t.Errorf("opened again: read jobs %d", e.jobs[KindRead])
+	e.Send(common.OpenPaneMsg{Pane: common.PaneOptionBytes})
+	if e.Jobs[KindRead] != 1 {
+		t.Errorf("opened again: read jobs %d", e.Jobs[KindRead])
 	}
 	o := newEnv(t, "h533-provisioning", false)
-	o.send(common.OpenPaneMsg{Pane: common.PaneOptionBytes})
-	if o.jobs[KindRead] != 0 {
-		t.Errorf("observer read jobs %d", o.jobs[KindRead])
+	o.Send(common.OpenPaneMsg{Pane: common.PaneOptionBytes})
+	if o.Jobs[KindRead] != 0 {
+		t.Errorf("observer read jobs %d", o.Jobs[KindRead])
 	}
 }
 
@@ -356,12 +357,12 @@ func TestPendingWrite(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(e.dir, obytes.JournalFile), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e.keys("r")
-	if s := e.screen(); !strings.Contains(s, "PENDING WRITE (not applied on the chip now)") {
+	e.Keys("r")
+	if s := e.Screen(); !strings.Contains(s, "PENDING WRITE (not applied on the chip now)") {
 		t.Errorf("no pending-write warning:\n%s", s)
 	}
-	e.keys("J")
-	if j, _ := obytes.CheckJournal(e.dir); j != nil || strings.Contains(e.screen(), "PENDING WRITE") {
+	e.Keys("J")
+	if j, _ := obytes.CheckJournal(e.dir); j != nil || strings.Contains(e.Screen(), "PENDING WRITE") {
 		t.Errorf("journal not cleared: %v", j)
 	}
 }
@@ -385,11 +386,11 @@ func TestPendingWriteOfAnotherChip(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e.keys("r")
-	if s := e.screen(); strings.Contains(s, "PENDING WRITE") {
+	e.Keys("r")
+	if s := e.Screen(); strings.Contains(s, "PENDING WRITE") {
 		t.Errorf("another chip's pending write shown:\n%s", s)
 	}
-	e.keys("J")
+	e.Keys("J")
 	if got, err := obytes.CheckChipJournal(e.dir, other); err != nil || got == nil {
 		t.Errorf("another chip's record was cleared: %v, %v", got, err)
 	}
@@ -399,24 +400,24 @@ func TestPendingWriteOfAnotherChip(t *testing.T) {
 // it and plans the return to it.
 func TestRestoreFromBackup(t *testing.T) {
 	e := newEnv(t, "h533-open", true)
-	e.keys("r", "select:BOR_LEV", "enter", "choose:LEVEL3", "enter", "p", "a", "esc", "b")
+	e.Keys("r", "select:BOR_LEV", "enter", "choose:LEVEL3", "enter", "p", "a", "esc", "b")
 	if len(e.m.backups) != 1 {
 		t.Fatalf("backups %+v err %v", e.m.backups, e.m.backupsErr)
 	}
-	s := e.screen()
+	s := e.Screen()
 	for _, w := range []string{"Backups of chip", "1 field(s) differ", "BOR_LEV", "now LEVEL3 (0x2) → backup LEVEL1 (0x0)"} {
 		if !strings.Contains(s, w) {
 			t.Errorf("screen lacks %q:\n%s", w, s)
 		}
 	}
-	e.keys("enter")
+	e.Keys("enter")
 	if e.m.plan == nil || e.m.plan.Risk != obytes.Safe {
 		t.Fatalf("plan %+v err %v", e.m.plan, e.m.planErr)
 	}
-	if s := e.screen(); !strings.Contains(s, "return to the backup") {
+	if s := e.Screen(); !strings.Contains(s, "return to the backup") {
 		t.Errorf("plan screen:\n%s", s)
 	}
-	e.keys("a")
+	e.Keys("a")
 	if e.m.applyErr != nil {
 		t.Fatal(e.m.applyErr)
 	}
@@ -429,50 +430,50 @@ func TestRestoreFromBackup(t *testing.T) {
 // the progress of the operator's write, and cannot act.
 func TestObserverFollowsTheOperator(t *testing.T) {
 	e := newEnv(t, "h533-open", false)
-	alice, _ := e.b.Acquire(bench.Holder{Name: "alice"})
-	if _, err := e.b.ReadOptionBytes(context.Background(), alice, bench.OBRequest{}); err != nil {
+	alice, _ := e.B.Acquire(bench.Holder{Name: "alice"})
+	if _, err := e.B.ReadOptionBytes(context.Background(), alice, bench.OBRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	e.pump()
-	if s := e.screen(); !strings.Contains(s, "OPEN (0xED)") {
+	e.Pump()
+	if s := e.Screen(); !strings.Contains(s, "OPEN (0xED)") {
 		t.Fatalf("observer does not see the read:\n%s", s)
 	}
 	for _, k := range []string{"enter", "p", "r"} {
-		e.status = nil
-		e.keys(k)
-		if !strings.Contains(e.lastStatus(), "another session holds the probe: alice") {
-			t.Errorf("key %s: status %q", k, e.lastStatus())
+		e.Status = nil
+		e.Keys(k)
+		if !strings.Contains(e.LastStatus(), "another session holds the probe: alice") {
+			t.Errorf("key %s: status %q", k, e.LastStatus())
 		}
 	}
-	if _, err := e.b.PlanOptionBytes(context.Background(), alice, bench.Change{Assignments: []string{"PRODUCT_STATE=0x17"}}); err != nil {
+	if _, err := e.B.PlanOptionBytes(context.Background(), alice, bench.Change{Assignments: []string{"PRODUCT_STATE=0x17"}}); err != nil {
 		t.Fatal(err)
 	}
-	e.pump()
-	if s := e.screen(); !strings.Contains(s, "alice planned 1 change(s), risk irreversible: v shows the plan") {
+	e.Pump()
+	if s := e.Screen(); !strings.Contains(s, "alice planned 1 change(s), risk irreversible: v shows the plan") {
 		t.Errorf("observer is not told of the plan:\n%s", s)
 	}
-	e.keys("v")
-	if s := e.screen(); !strings.Contains(s, "planned by alice") || !strings.Contains(s, "PRODUCT_STATE  OPEN (0xED) → PROVISIONING (0x17)") || !strings.Contains(s, "apply unavailable: another session holds the probe: alice") {
+	e.Keys("v")
+	if s := e.Screen(); !strings.Contains(s, "planned by alice") || !strings.Contains(s, "PRODUCT_STATE  OPEN (0xED) → PROVISIONING (0x17)") || !strings.Contains(s, "apply unavailable: another session holds the probe: alice") {
 		t.Errorf("observer's view of the plan:\n%s", s)
 	}
-	e.keys("a")
-	if e.m.guard != nil || e.jobs[KindApply] != 0 {
+	e.Keys("a")
+	if e.m.guard != nil || e.Jobs[KindApply] != 0 {
 		t.Error("an observer reached the guard")
 	}
-	e.keys("esc")
-	if _, err := e.b.ApplyOptionBytes(context.Background(), alice, bench.ApplyRequest{
+	e.Keys("esc")
+	if _, err := e.B.ApplyOptionBytes(context.Background(), alice, bench.ApplyRequest{
 		Change: bench.Change{Assignments: []string{"BOR_LEV=2"}}, Confirm: "apply", StateDir: t.TempDir(),
 	}); err != nil {
 		t.Fatal(err)
 	}
-	e.pump()
+	e.Pump()
 	if len(e.m.steps) == 0 {
 		t.Error("observer saw no apply step")
 	}
 	if !strings.Contains(e.m.notice, "the write by alice is done") {
 		t.Errorf("notice %q", e.m.notice)
 	}
-	if s := e.screen(); !strings.Contains(s, "LEVEL3 (0x2)") {
+	if s := e.Screen(); !strings.Contains(s, "LEVEL3 (0x2)") {
 		t.Errorf("observer does not see the new value:\n%s", s)
 	}
 }
@@ -480,8 +481,8 @@ func TestObserverFollowsTheOperator(t *testing.T) {
 // TestClosedAP1 explains a chip whose core port is closed.
 func TestClosedAP1(t *testing.T) {
 	e := newEnv(t, "h533-tz-closed-no-da", true)
-	e.keys("r", "enter")
-	s := e.screen()
+	e.Keys("r", "enter")
+	s := e.Screen()
 	for _, w := range []string{"AP1 (the core's access port) does not answer", "DBGMCU_SR", "Debug auth pane"} {
 		if !strings.Contains(s, w) {
 			t.Errorf("screen lacks %q:\n%s", w, s)
@@ -496,28 +497,28 @@ func TestClosedAP1(t *testing.T) {
 // closed closes an open editor instead of failing.
 func TestChipClosesUnderTheEditor(t *testing.T) {
 	e := newEnv(t, "h533-open", true)
-	e.keys("r", "select:BOR_LEV", "enter")
+	e.Keys("r", "select:BOR_LEV", "enter")
 	closed := &bench.OptionBytes{Chip: e.m.ob.Chip, Closed: &bench.ClosedAP{Err: errors.New("AP1 does not answer")}}
-	e.send(common.EventMsg{Event: bench.StateChanged{State: bench.Snapshot{OptionBytes: closed}}})
-	e.keys("enter")
-	if e.m.edit != nil || !strings.Contains(e.screen(), "AP1 does not answer") {
-		t.Errorf("editor %v, screen:\n%s", e.m.edit, e.screen())
+	e.Send(common.EventMsg{Event: bench.StateChanged{State: bench.Snapshot{OptionBytes: closed}}})
+	e.Keys("enter")
+	if e.m.edit != nil || !strings.Contains(e.Screen(), "AP1 does not answer") {
+		t.Errorf("editor %v, screen:\n%s", e.m.edit, e.Screen())
 	}
 }
 
 // TestMouse: a click selects the field under it, the wheel moves.
 func TestMouse(t *testing.T) {
 	e := newEnv(t, "h533-open", true)
-	e.keys("r")
-	e.send(tea.MouseClickMsg{X: 5, Y: tableY + 3, Button: tea.MouseLeft})
+	e.Keys("r")
+	e.Send(tea.MouseClickMsg{X: 5, Y: tableY + 3, Button: tea.MouseLeft})
 	if r := e.m.selected(); r == nil || r.field.Name != "BORH_EN" {
 		t.Fatalf("clicked row 3: selected %+v", r)
 	}
-	e.send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
+	e.Send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
 	if r := e.m.selected(); r.field.Name != "IWDG_SW" {
 		t.Errorf("wheel down: %s", r.field.Name)
 	}
-	e.send(tea.MouseClickMsg{X: 5, Y: tableY, Button: tea.MouseLeft}) // a register heading
+	e.Send(tea.MouseClickMsg{X: 5, Y: tableY, Button: tea.MouseLeft}) // a register heading
 	if r := e.m.selected(); r.field.Name != "IWDG_SW" {
 		t.Errorf("click on a heading moved the selection to %s", r.field.Name)
 	}
@@ -531,13 +532,13 @@ var colour = regexp.MustCompile(`\x1b\[[0-9;]*(?:3[0-9]|4[0-9]|9[0-7]|10[0-7])(?
 func TestNoColor(t *testing.T) {
 	e := newEnv(t, "h533-provisioning", true)
 	views := []string{}
-	e.keys("r")
+	e.Keys("r")
 	views = append(views, e.m.View())
-	e.keys("select:PRODUCT_STATE", "enter")
+	e.Keys("select:PRODUCT_STATE", "enter")
 	views = append(views, e.m.View())
-	e.keys("choose:TZ_CLOSED", "enter", "p")
+	e.Keys("choose:TZ_CLOSED", "enter", "p")
 	views = append(views, e.m.View())
-	e.keys("a")
+	e.Keys("a")
 	views = append(views, e.m.View())
 	for i, v := range views {
 		if loc := colour.FindStringIndex(v); loc != nil {
@@ -545,7 +546,7 @@ func TestNoColor(t *testing.T) {
 		}
 	}
 	// The dark theme does colour it.
-	e.c.SetTheme(common.Theme{Dark: true})
+	e.C.SetTheme(common.Theme{Dark: true})
 	if !colour.MatchString(e.m.View()) {
 		t.Error("the dark theme draws no colour")
 	}
@@ -559,7 +560,7 @@ func TestViewSizes(t *testing.T) {
 	check := func(stage string) {
 		for _, sz := range sizes {
 			e.m.SetSize(sz[0], sz[1])
-			checkSize(t, e.m.View(), sz[0], sz[1])
+			tuitest.CheckSize(t, e.m.View(), sz[0], sz[1])
 		}
 		e.m.SetSize(80, 24)
 		if t.Failed() {
@@ -567,15 +568,15 @@ func TestViewSizes(t *testing.T) {
 		}
 	}
 	check("empty")
-	e.keys("r")
+	e.Keys("r")
 	check("table")
-	e.keys("select:PRODUCT_STATE", "enter")
+	e.Keys("select:PRODUCT_STATE", "enter")
 	check("chooser")
-	e.keys("choose:TZ_CLOSED", "enter", "p")
+	e.Keys("choose:TZ_CLOSED", "enter", "p")
 	check("plan")
-	e.keys("a")
+	e.Keys("a")
 	check("guard")
-	e.keys("esc", "esc", "b")
+	e.Keys("esc", "esc", "b")
 	check("backups")
 }
 
@@ -592,14 +593,14 @@ func TestMonkey(t *testing.T) {
 			before := e.model().ProductState()
 			rng := rand.New(rand.NewPCG(1, uint64(len(sc))))
 			for i := range 1500 {
-				e.keys(keys[rng.IntN(len(keys))])
+				e.Keys(keys[rng.IntN(len(keys))])
 				if i%100 == 0 {
 					w, h := 20+rng.IntN(200), 3+rng.IntN(60)
 					e.m.SetSize(w, h)
-					checkSize(t, e.m.View(), w, h)
+					tuitest.CheckSize(t, e.m.View(), w, h)
 				}
 			}
-			t.Logf("jobs %v, screen %d", e.jobs, e.m.screen)
+			t.Logf("jobs %v, screen %d", e.Jobs, e.m.screen)
 			if got := e.model().ProductState(); got != before {
 				t.Errorf("product state moved from %v to %v", before, got)
 			}
@@ -613,20 +614,20 @@ func TestMonkey(t *testing.T) {
 // TZ_CLOSED (brick), and nothing is written without the override.
 func TestSeedStory(t *testing.T) {
 	e := newEnv(t, "h533-provisioning", true)
-	e.send(common.OpenPaneMsg{Pane: common.PaneOptionBytes})
-	e.keys("enter", "up", "enter", "p")
-	if s := e.screen(); !strings.Contains(s, "REFUSED before any write") || !strings.Contains(s, "the real way: DA regression") {
+	e.Send(common.OpenPaneMsg{Pane: common.PaneOptionBytes})
+	e.Keys("enter", "up", "enter", "p")
+	if s := e.Screen(); !strings.Contains(s, "REFUSED before any write") || !strings.Contains(s, "the real way: DA regression") {
 		t.Fatalf("OPEN not refused:\n%s", s)
 	}
-	e.keys("esc", "enter", "down", "down", "down", "enter", "p")
-	if s := e.screen(); !strings.Contains(s, "✖ BRICK") {
+	e.Keys("esc", "enter", "down", "down", "down", "enter", "p")
+	if s := e.Screen(); !strings.Contains(s, "✖ BRICK") {
 		t.Fatalf("TZ_CLOSED is not a brick plan:\n%s", s)
 	}
-	e.keys("a", "type:"+e.m.plan.Phrase, "enter")
-	if s := e.screen(); !strings.Contains(s, "tick the override") {
+	e.Keys("a", "type:"+e.m.plan.Phrase, "enter")
+	if s := e.Screen(); !strings.Contains(s, "tick the override") {
 		t.Fatalf("guard:\n%s", s)
 	}
-	if got := field(t, e.readOB(), "PRODUCT_STATE"); got != 0x17 || e.jobs[KindApply] != 0 {
-		t.Fatalf("PRODUCT_STATE 0x%X, apply jobs %d", got, e.jobs[KindApply])
+	if got := field(t, e.readOB(), "PRODUCT_STATE"); got != 0x17 || e.Jobs[KindApply] != 0 {
+		t.Fatalf("PRODUCT_STATE 0x%X, apply jobs %d", got, e.Jobs[KindApply])
 	}
 }

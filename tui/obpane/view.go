@@ -9,7 +9,7 @@ import (
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/tui/common"
-	"github.com/stprobe/stprobe/tui/dapane/credform"
+	"github.com/stprobe/stprobe/tui/credform"
 )
 
 // tableY is the first line of the table's rows (after the summary and the

@@ -10,7 +10,7 @@ import (
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
-	"github.com/stprobe/stprobe/tui/dapane/credform"
+	"github.com/stprobe/stprobe/tui/credform"
 )
 
 // The proof of the way back: a plan that takes the product state beyond

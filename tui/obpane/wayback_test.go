@@ -9,7 +9,7 @@ import (
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
-	"github.com/stprobe/stprobe/tui/dapane/credform"
+	"github.com/stprobe/stprobe/tui/credform"
 )
 
 // TestWayBackProof: closing a provisioned chip is brick until the proof
@@ -32,42 +32,42 @@ func TestWayBackProof(t *testing.T) {
 	}
 	e := newEnvDir(t, "h533-provisioning-da", true, t.TempDir(), WithSearchDirs(creds))
 	e.m.SetSize(120, 80)
-	e.keys("r", "select:PRODUCT_STATE", "enter", "choose:CLOSED", "enter", "p")
-	s := e.screen()
+	e.Keys("r", "select:PRODUCT_STATE", "enter", "choose:CLOSED", "enter", "p")
+	s := e.Screen()
 	for _, w := range []string{"✖ BRICK", "Proof of the way back (PRODUCT_STATE → CLOSED)", "✖ not proven", "w attaches the proof"} {
 		if !strings.Contains(s, w) {
 			t.Errorf("brick plan lacks %q:\n%s", w, s)
 		}
 	}
 	// The brick guard without the override writes nothing.
-	e.keys("a", "type:"+e.m.plan.Phrase, "enter")
-	if !strings.Contains(e.lastStatus(), "tick the override") {
-		t.Errorf("brick guard: %q", e.lastStatus())
+	e.Keys("a", "type:"+e.m.plan.Phrase, "enter")
+	if !strings.Contains(e.LastStatus(), "tick the override") {
+		t.Errorf("brick guard: %q", e.LastStatus())
 	}
-	e.keys("esc")
-	if m := scenario.Model(e.b.Simulated()); m.ProductState() != targets.StateProvisioning {
+	e.Keys("esc")
+	if m := scenario.Model(e.B.Simulated()); m.ProductState() != targets.StateProvisioning {
 		t.Fatalf("the chip changed: %v", m.ProductState())
 	}
 
 	// The H523's file: the proof fails, named with its fix.
-	e.keys("w")
+	e.Keys("w")
 	if !e.m.Capturing() || e.m.wbForm.Value(credform.Password) != filepath.Join(creds, dacred.PasswordFile) {
-		t.Fatalf("the form did not open pre-filled:\n%s", e.screen())
+		t.Fatalf("the form did not open pre-filled:\n%s", e.Screen())
 	}
 	e.m.wbForm.Set(credform.OBK, filepath.Join(other, dacred.PasswordOBKFile))
 	e.m.wbForm.Set(credform.Part, "H533")
-	e.keys("enter")
-	s = e.screen()
+	e.Keys("enter")
+	s = e.Screen()
 	for _, w := range []string{"✖ BRICK", "✖ obk-", "fix: ", "✖ not proven: the plan stays brick"} {
 		if !strings.Contains(s, w) {
 			t.Errorf("failed proof lacks %q:\n%s", w, s)
 		}
 	}
 	// The right files: irreversible, the checklist all ✔.
-	e.keys("w")
+	e.Keys("w")
 	e.m.wbForm.Set(credform.OBK, filepath.Join(creds, dacred.PasswordOBKFile))
-	e.keys("enter")
-	s = e.screen()
+	e.Keys("enter")
+	s = e.Screen()
 	for _, w := range []string{"‼ IRREVERSIBLE", "✔ the .obk file against the H533", "✔ the password against the file", "✓ proven"} {
 		if !strings.Contains(s, w) {
 			t.Errorf("proven plan lacks %q:\n%s", w, s)
@@ -79,9 +79,9 @@ func TestWayBackProof(t *testing.T) {
 	if e.m.plan.Risk.String() != "irreversible" || e.m.plan.NeedsOverride {
 		t.Fatalf("plan %v override %v", e.m.plan.Risk, e.m.plan.NeedsOverride)
 	}
-	e.keys("a", "type:"+e.m.plan.Phrase, "enter")
-	if m := scenario.Model(e.b.Simulated()); m.ProductState() != targets.StateClosed {
-		t.Errorf("after the proven close the chip is %v:\n%s", m.ProductState(), e.screen())
+	e.Keys("a", "type:"+e.m.plan.Phrase, "enter")
+	if m := scenario.Model(e.B.Simulated()); m.ProductState() != targets.StateClosed {
+		t.Errorf("after the proven close the chip is %v:\n%s", m.ProductState(), e.Screen())
 	}
 }
 
@@ -94,9 +94,9 @@ func TestGoldenWayBack(t *testing.T) {
 	for _, sz := range [][2]int{{80, 24}, {160, 48}} {
 		e := newEnvDir(t, "h533-provisioning-da", true, goldenStateDir, WithSearchDirs(creds))
 		e.m.SetSize(sz[0], sz[1])
-		e.keys("r", "select:PRODUCT_STATE", "enter", "choose:TZ_CLOSED", "enter", "p", "w")
+		e.Keys("r", "select:PRODUCT_STATE", "enter", "choose:TZ_CLOSED", "enter", "p", "w")
 		e.m.wbForm.Set(credform.Part, "H533")
-		e.keys("enter")
+		e.Keys("enter")
 		e.golden("plan-proven-"+sizeName(sz), sz[0], sz[1])
 	}
 }
