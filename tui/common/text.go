@@ -1,6 +1,7 @@
 package common
 
 import (
+	"charm.land/bubbles/v2/textinput"
 	"strings"
 	"unicode/utf8"
 
@@ -291,4 +292,20 @@ func Truncate(s string, w int) string {
 		return s
 	}
 	return ansi.Truncate(s, max(w, 0), "…")
+}
+
+// TextInput is a one-line text field in the session's styles, with the
+// cursor not blinking (the console draws no timer of its own for it).
+func TextInput(c *Context, prompt, placeholder string) textinput.Model {
+	in := textinput.New()
+	in.Prompt = prompt
+	in.Placeholder = placeholder
+	in.CharLimit = 200
+	st := textinput.Styles{Cursor: textinput.CursorStyle{Blink: false}}
+	if c != nil && c.Styles != nil {
+		st.Focused = textinput.StyleState{Prompt: c.Styles.Accent, Text: c.Styles.Normal, Placeholder: c.Styles.Muted}
+		st.Blurred = textinput.StyleState{Prompt: c.Styles.Muted, Text: c.Styles.Muted, Placeholder: c.Styles.Muted}
+	}
+	in.SetStyles(st)
+	return in
 }

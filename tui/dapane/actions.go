@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stprobe/stprobe/bench"
@@ -16,6 +15,7 @@ import (
 	"github.com/stprobe/stprobe/targets/stm32h5"
 	"github.com/stprobe/stprobe/tui/common"
 	"github.com/stprobe/stprobe/tui/credform"
+	"github.com/stprobe/stprobe/tui/guard"
 )
 
 // actionTitle names an action in plain words.
@@ -181,34 +181,41 @@ func (m *Model) applyWhy() string {
 	return m.discoverWhy()
 }
 
-// openGuard opens the guard dialog in front of the write.
+// openGuard opens the guard dialog in front of the write: what it does
+// and erases, then the phrase.
 func (m *Model) openGuard() tea.Cmd {
 	if why := m.applyWhy(); why != "" {
 		return m.fail("cannot apply: " + why)
 	}
-	in := newInput(m.c)
-	m.guard, m.guardErr = &in, ""
-	return in.Focus()
+	p := m.plan
+	d := guard.Dialog{Phrase: p.Phrase, Title: "‼ " + strings.ToUpper(actionTitle(p.Action)) + " of " + p.Line + " UID " + p.UID}
+	if p.Action == bench.DARegress {
+		d.Lines = append(d.Lines, guard.Line{Text: "erases: " + p.Erases, Tone: guard.Danger})
+		if f := m.saveFlash(); f != "" {
+			d.Lines = append(d.Lines, guard.Line{Text: "the user flash is saved to " + f + " first", Tone: guard.OK})
+		} else {
+			d.Lines = append(d.Lines, guard.Line{Text: "the user flash is not saved first: what is erased is gone", Tone: guard.Warn})
+		}
+	}
+	m.guard = guard.New(m.c, d)
+	return m.guard.Focus()
 }
 
 // guardKey handles a key while the guard is open.
 func (m *Model) guardKey(msg tea.KeyPressMsg) tea.Cmd {
-	switch {
-	case msg.String() == "esc":
+	out, cmd := m.guard.Update(msg)
+	switch out {
+	case guard.Cancelled:
 		m.guard = nil
 		return m.say("cancelled: nothing was written")
-	case msg.String() == "enter":
-		typed := strings.TrimSpace(m.guard.Value())
-		if typed != m.plan.Phrase {
-			m.guardErr = "the phrase does not match: type it exactly as shown. Nothing was written."
-			return m.fail(m.guardErr)
-		}
+	case guard.Confirmed:
+		typed := m.guard.Typed()
 		m.guard = nil
 		return m.apply(typed)
 	}
-	in, cmd := m.guard.Update(msg)
-	*m.guard = in
-	m.guardErr = ""
+	if why := m.guard.Err(); why != "" {
+		return m.fail(why)
+	}
 	return cmd
 }
 
@@ -375,17 +382,3 @@ func orNone(s string) string {
 }
 
 // newInput is a text field styled from the session's styles, without a
-// blinking cursor.
-func newInput(c *common.Context) textinput.Model {
-	in := textinput.New()
-	in.Prompt = "> "
-	in.Placeholder = "type the phrase"
-	in.CharLimit = 200
-	st := textinput.Styles{Cursor: textinput.CursorStyle{Blink: false}}
-	if c != nil && c.Styles != nil {
-		st.Focused = textinput.StyleState{Prompt: c.Styles.Accent, Text: c.Styles.Normal, Placeholder: c.Styles.Muted}
-		st.Blurred = textinput.StyleState{Prompt: c.Styles.Muted, Text: c.Styles.Muted, Placeholder: c.Styles.Muted}
-	}
-	in.SetStyles(st)
-	return in
-}

@@ -18,7 +18,6 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stprobe/stprobe/bench"
@@ -27,6 +26,7 @@ import (
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/tui/common"
 	"github.com/stprobe/stprobe/tui/credform"
+	"github.com/stprobe/stprobe/tui/guard"
 )
 
 // Job kinds this pane starts (JobDoneMsg.Kind).
@@ -49,7 +49,7 @@ const (
 // keyMap is every binding of the pane.
 type keyMap struct {
 	Discover, Up, Down, Provision, Regress, Open, View key.Binding
-	Apply, Back, Confirm, Cancel                       key.Binding
+	Apply, Back                                        key.Binding
 }
 
 func newKeyMap() keyMap {
@@ -66,8 +66,6 @@ func newKeyMap() keyMap {
 		View:      b("v", "view the last DA plan", "v"),
 		Apply:     b("a", "apply (guard)", "a"),
 		Back:      b("esc", "back", "esc"),
-		Confirm:   b("enter", "confirm", "enter"),
-		Cancel:    b("esc", "cancel", "esc"),
 	}
 }
 
@@ -123,8 +121,7 @@ type Model struct {
 	// shown read-only.
 	viewing bool
 
-	guard    *textinput.Model
-	guardErr string
+	guard *guard.Model
 
 	steps    []bench.DAStep
 	res      *bench.DAResult
@@ -185,7 +182,7 @@ func (m *Model) Keys() []key.Binding {
 	}
 	switch {
 	case m.guard != nil:
-		return []key.Binding{k.Confirm, k.Cancel}
+		return m.guard.KeyBindings()
 	case m.screen == screenForm:
 		return credform.Keys()
 	case m.screen == screenPlan:

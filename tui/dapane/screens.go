@@ -190,9 +190,6 @@ func (m *Model) flashLines(addWrap func(pen, string, string)) {
 // planFooter is what stays at the bottom of the plan screen.
 func (m *Model) planFooter() []string {
 	s := m.st()
-	if m.guard != nil {
-		return m.guardLines()
-	}
 	back := s.Muted.Render(" · esc back")
 	if why := m.applyWhy(); why != "" {
 		var out []string
@@ -202,30 +199,6 @@ func (m *Model) planFooter() []string {
 		return append(out, s.Muted.Render("esc back"))
 	}
 	return []string{s.Key.Render("a") + " opens the guard: type the phrase" + back, "  " + s.Accent.Render(m.plan.Phrase)}
-}
-
-// guardLines are the guard dialog: what the write does and erases, the
-// phrase and the field to type it in.
-func (m *Model) guardLines() []string {
-	s := m.st()
-	p := m.plan
-	bar := s.Danger.Render(strings.Repeat("━", max(1, min(m.w, 100))))
-	out := []string{bar, s.Danger.Render("‼ " + strings.ToUpper(actionTitle(p.Action)) + " of " + p.Line + " UID " + p.UID)}
-	if p.Action == bench.DARegress {
-		for _, l := range wrap("erases: "+p.Erases, m.w) {
-			out = append(out, s.Danger.Render(l))
-		}
-		if f := m.saveFlash(); f != "" {
-			out = append(out, s.OK.Render("the user flash is saved to "+f+" first"))
-		} else {
-			out = append(out, s.Warn.Render("the user flash is not saved first: what is erased is gone"))
-		}
-	}
-	out = append(out, "type "+s.Accent.Render(p.Phrase)+" and press enter (esc cancels):", m.guard.View())
-	if m.guardErr != "" {
-		out = append(out, s.Bad.Render("✖ "+m.guardErr))
-	}
-	return append(out, bar)
 }
 
 // pinned scrolls body over the pane's height less the footer's and keeps

@@ -27,7 +27,11 @@ func (m *Model) View() string {
 	case screenForm:
 		return fit(m.viewForm(), m.w, m.h)
 	case screenPlan:
-		return fit(m.viewPlan(), m.w, m.h)
+		lines := m.viewPlan()
+		if m.guard != nil {
+			lines = common.Overlay(lines, m.guard.View(m.st(), m.w, m.h), m.w, m.h)
+		}
+		return fit(lines, m.w, m.h)
 	case screenRun:
 		return fit(m.viewRun(), m.w, m.h)
 	}

@@ -12,7 +12,7 @@ type keyMap struct {
 
 	Apply, Back, Restore, WayBack key.Binding
 
-	Confirm, Next, Toggle, Cancel key.Binding
+	Confirm, Cancel key.Binding
 }
 
 func newKeyMap() keyMap {
@@ -43,8 +43,6 @@ func newKeyMap() keyMap {
 		WayBack: b("w", "prove the way back", "w"),
 
 		Confirm: b("enter", "confirm", "enter"),
-		Next:    b("tab", "next", "tab", "shift+tab"),
-		Toggle:  b("space", "toggle", "space"),
 		Cancel:  b("esc", "cancel", "esc"),
 	}
 }

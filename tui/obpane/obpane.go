@@ -18,13 +18,13 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/tui/common"
 	"github.com/stprobe/stprobe/tui/credform"
+	"github.com/stprobe/stprobe/tui/guard"
 )
 
 // Job kinds this pane starts (JobDoneMsg.Kind).
@@ -88,7 +88,7 @@ type Model struct {
 
 	screen screen
 	edit   *editor
-	guard  *guard
+	guard  *guard.Model
 	busy   string // the job kind this pane waits for
 	notice string
 	bad    bool
@@ -171,10 +171,7 @@ func (m *Model) Keys() []key.Binding {
 	case m.wbOpen:
 		return credform.Keys()
 	case m.guard != nil:
-		if m.guard.brick {
-			return []key.Binding{k.Confirm, k.Next, k.Toggle, k.Cancel}
-		}
-		return []key.Binding{k.Confirm, k.Cancel}
+		return m.guard.KeyBindings()
 	case m.edit != nil:
 		if m.edit.input != nil {
 			return []key.Binding{k.Confirm, k.Cancel}
@@ -496,8 +493,8 @@ func (m *Model) startApply() tea.Cmd {
 		return m.unavailable("apply", why)
 	}
 	if m.plan.Risk >= obytes.Irreversible {
-		m.guard = newGuard(m.c, m.plan)
-		return m.guard.input.Focus()
+		m.guard = m.newGuard(m.plan)
+		return m.guard.Focus()
 	}
 	return m.apply(m.plan.Phrase, false)
 }
@@ -678,15 +675,3 @@ func (m *Model) assignments() []string {
 }
 
 // textInput is a text field styled from the session's styles, without a
-// blinking cursor.
-func textInput(c *common.Context, prompt string) textinput.Model {
-	in := textinput.New()
-	in.Prompt = prompt
-	st := textinput.Styles{Cursor: textinput.CursorStyle{Blink: false}}
-	if c != nil && c.Styles != nil {
-		st.Focused = textinput.StyleState{Prompt: c.Styles.Accent, Text: c.Styles.Normal, Placeholder: c.Styles.Muted}
-		st.Blurred = textinput.StyleState{Prompt: c.Styles.Muted, Text: c.Styles.Muted, Placeholder: c.Styles.Muted}
-	}
-	in.SetStyles(st)
-	return in
-}

@@ -203,9 +203,9 @@ func TestIrreversibleNeedsThePhrase(t *testing.T) {
 		t.Fatal("no guard for an irreversible plan")
 	}
 	for _, typed := range []string{"", "irreversible", "apply", strings.ToLower(phrase) + "x"} {
-		e.m.guard.input.SetValue("")
+		e.Keys("ctrl+u")
 		e.Keys("type:"+typed, "enter")
-		if e.m.guard == nil || !strings.Contains(e.m.guard.err, "does not match") {
+		if e.m.guard == nil || !strings.Contains(e.m.guard.Err(), "does not match") {
 			t.Fatalf("typed %q: guard %+v", typed, e.m.guard)
 		}
 	}
@@ -224,7 +224,7 @@ func TestIrreversibleNeedsThePhrase(t *testing.T) {
 	}
 
 	// With the phrase, the write goes through.
-	e.m.guard.input.SetValue("")
+	e.Keys("ctrl+u")
 	e.Keys("type:"+phrase, "enter")
 	if e.Jobs[KindApply] != 1 || e.m.applyErr != nil {
 		t.Fatalf("apply jobs %d, err %v", e.Jobs[KindApply], e.m.applyErr)
@@ -247,7 +247,7 @@ func TestBrickNeedsTheOverride(t *testing.T) {
 	}
 	phrase := e.m.plan.Phrase
 	e.Keys("a", "type:"+phrase, "enter")
-	if e.m.guard == nil || !strings.Contains(e.m.guard.err, "override") {
+	if e.m.guard == nil || !strings.Contains(e.m.guard.Err(), "override") {
 		t.Fatalf("guard %+v", e.m.guard)
 	}
 	// Ticking and unticking leaves it unticked.

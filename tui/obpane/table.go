@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/tui/common"
 )
 
 // row is one line of the table: a register heading (field nil) or a field
@@ -233,7 +234,7 @@ func (m *Model) openEditor() tea.Cmd {
 		m.edit = e
 		return nil
 	}
-	in := textInput(m.c, r.field.Name+" = ")
+	in := common.TextInput(m.c, r.field.Name+" = ", "")
 	in.SetValue(fmt.Sprintf("0x%X", want))
 	in.CharLimit = 34
 	e.input = &in
