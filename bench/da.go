@@ -207,6 +207,9 @@ func (b *Bench) daOptions(o da.Options) da.Options {
 			next(e)
 		}
 	}
+	if o.Debug == nil {
+		o.Debug = b.log.Debugf
+	}
 	return o
 }
 
