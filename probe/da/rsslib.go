@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/adi"
@@ -127,16 +128,9 @@ func (h *Host) runRSSCall(ctx context.Context, c *rssCall) (err error) {
 	if err := wr(adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt, "DHCSR: C_HALT"); err != nil {
 		return err
 	}
-	halted := false
-	var d uint32
-	for range haltPolls {
-		if d, err = rd(adi.RegDHCSR, "DHCSR"); err != nil {
-			return err
-		}
-		if d&adi.DHCSRSHalt != 0 {
-			halted = true
-			break
-		}
+	d, halted, err := h.pollHalt(ctx, haltPolls/10, 0)
+	if err != nil {
+		return err
 	}
 	if !halted {
 		return tag(fail(opProvision, probe.LayerTarget, fmt.Sprintf("the core will not halt in PROVISIONING (DHCSR 0x%08X), so the ROM's provisioning function cannot be called; nothing was written", d),
@@ -192,16 +186,8 @@ func (h *Host) runRSSCall(ctx context.Context, c *rssCall) (err error) {
 	if err := wr(adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn, "DHCSR: run"); err != nil {
 		return err
 	}
-	halted = false
-	for range haltPolls {
-		if d, err = rd(adi.RegDHCSR, "DHCSR"); err != nil {
-			return err
-		}
-		if d&adi.DHCSRSHalt != 0 {
-			halted = true
-			break
-		}
-		pause(ctx, h.o.ResetPause)
+	if _, halted, err = h.pollHalt(ctx, haltPolls, h.o.ResetPause); err != nil {
+		return err
 	}
 	if !halted {
 		_ = wr(adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt, "DHCSR: C_HALT")
@@ -224,6 +210,28 @@ func (h *Host) runRSSCall(ctx context.Context, c *rssCall) (err error) {
 		return tag(fail(opProvision, probe.LayerTarget, "the ROM refused the data: "+stm32h5.RSSLIBStatusText(r0), "check the file with stprobe da check-obk; nothing was provisioned", nil), ErrProvision)
 	}
 	return nil
+}
+
+// pollHalt reads DHCSR until S_HALT is set, at most n times with pause
+// between reads; the debug log gets the first and last value and the count.
+func (h *Host) pollHalt(ctx context.Context, n int, between time.Duration) (d uint32, halted bool, err error) {
+	var first uint32
+	i := 0
+	for i < n && !halted {
+		if d, err = h.p.Read32(ctx, 1, adi.RegDHCSR); err != nil {
+			h.debug("read  0x%08X (DHCSR) failed after %d reads: %v", uint32(adi.RegDHCSR), i, err)
+			return d, false, probeFail(opProvision, "reading DHCSR", err)
+		}
+		if i == 0 {
+			first = d
+		}
+		i++
+		if halted = d&adi.DHCSRSHalt != 0; !halted {
+			pause(ctx, between)
+		}
+	}
+	h.debug("read  0x%08X (DHCSR) %d times: first 0x%08X, last 0x%08X, S_HALT %v", uint32(adi.RegDHCSR), i, first, d, halted)
+	return d, halted, nil
 }
 
 // writeReg writes core register sel through DCRDR/DCRSR and waits for
