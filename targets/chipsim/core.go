@@ -117,8 +117,9 @@ const (
 
 // Core is the debug view of a Cortex-M33: the System Control Space
 // registers a debugger uses (DHCSR, DCRSR/DCRDR, DEMCR, AIRCR, CPUID, DFSR,
-// DSCSR) and a register file. It does not execute instructions: a running
-// core only marks S_RETIRE_ST when time passes. It is safe for concurrent use.
+// DSCSR) and a register file. It executes no instructions, only the native
+// code of CoreConfig.Call: a running core marks S_RETIRE_ST when time
+// passes. It is safe for concurrent use.
 type Core struct {
 	cfg CoreConfig
 
@@ -429,7 +430,8 @@ func (c *Core) writeUnits(addr, v uint32) {
 
 // Breakpoints returns the instruction addresses of the enabled FPB
 // comparators (FP_COMPn.BE set) while FP_CTRL.ENABLE is set. Only one at
-// the PC the core resumes at fires: the core executes no code.
+// the PC the core resumes at, or returns to from CoreConfig.Call, fires:
+// the core executes no other code.
 func (c *Core) Breakpoints() []uint32 {
 	c.mu.Lock()
 	defer c.mu.Unlock()

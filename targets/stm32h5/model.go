@@ -7,8 +7,10 @@
 // flash (LoadFlash) and reports its Security Extension and debug
 // authentication per TZEN and product state. It implements chipsim.Chip.
 //
-// The core executes no code: breakpoints and watchpoints a debugger sets in
-// the FPB and DWT are recorded and read back, but never fire.
+// The core executes no code but one ROM function, RSSLIB_DataProvisioning
+// (obk_provision.go), run when a debugger resumes the core at its entry;
+// an FPB breakpoint at the PC the core resumes or returns at fires, other
+// breakpoints and watchpoints are recorded and read back, but never fire.
 //
 // Behaviour that real silicon does not document is chosen in chosen.go
 // (option bytes, access ports, debug authentication) and chosen_core.go
