@@ -213,6 +213,9 @@ func (b *Bench) daOptions(o da.Options) da.Options {
 			next(e)
 		}
 	}
+	if o.Debug == nil {
+		o.Debug = b.log.Debugf
+	}
 	return o
 }
 
@@ -398,7 +401,7 @@ func (b *Bench) planProvision(ctx context.Context, r DARequest) (*DAPlan, error)
 	if p.part.OBK {
 		p.Risk, p.Erases = obytes.Caution, "nothing (the DA record it replaces, if any)"
 		p.Why = "writes the DA record into the OBK area; it can be provisioned again while the chip is in PROVISIONING, and a full regression erases it. It closes nothing: closing is an option-byte plan, brick until the way back is proven."
-		p.Steps = []string{"back up the option bytes", "hand the file to the ROM (Hot Plug on AP1)", "read the DA record back and compare", "append the outcome to the audit log"}
+		p.Steps = []string{"back up the option bytes", "halt the core and run the ROM's RSSLIB_DataProvisioning", "read the DA record back and compare", "append the outcome to the audit log"}
 		p.Phrase = fmt.Sprintf("provision %s %s", p.part.Name, uidTail(p.UID))
 	} else {
 		p.Risk, p.Erases = obytes.Irreversible, "nothing"

@@ -81,6 +81,9 @@ type app struct {
 }
 
 func newApp(cfg Config, stdin io.Reader, stdout, stderr io.Writer) *app {
+	if stderr != nil {
+		stderr = &lockedWriter{w: stderr}
+	}
 	return &app{cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr}
 }
 
@@ -92,7 +95,7 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	root.SetArgs(args)
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
-	root.SetErr(a.stderr)
+	root.SetErr(rawWriter(a.stderr))
 	opts := []fang.Option{fang.WithErrorHandler(a.printError)}
 	if a.cfg.Version != "" {
 		opts = append(opts, fang.WithVersion(a.cfg.Version))
@@ -380,7 +383,7 @@ func oneLine(err error) string {
 // isTerminal reports whether w is a character device (a terminal), so that
 // progress lines and styles are not written into files or pipes.
 func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+	f, ok := rawWriter(w).(*os.File)
 	if !ok {
 		return false
 	}

@@ -347,3 +347,26 @@ func TestCLICheckOBK(t *testing.T) {
 	step(t, 2, "--sim", "h533-provisioning-da", "da", "check-obk", good) // H523 or H533?
 	step(t, 2, "--sim", "h533-provisioning-da", "da", "check-obk")
 }
+
+// --log-level trace (or debug) shows the provisioning call in full: the
+// halt, the SRAM3 writes, the run and r0; a board that will not halt in
+// PROVISIONING exits 1 with the next step.
+func TestCLIProvisionTrace(t *testing.T) {
+	creds := t.TempDir()
+	step(t, 0, "da", "make-password", "--part", "H533", "--out", creds)
+	obk := filepath.Join(creds, dacred.PasswordOBKFile)
+	_, phrase, _, _ := daPlanOf(t, step(t, 0, "--sim", "h533-provisioning-da", "da", "provision", "--obk", obk, "--part", "H533", "--json"))
+	code, _, errOut := runDA("--sim", "h533-provisioning-da", "--log-level", "trace", "da", "provision", "--obk", obk, "--part", "H533", "--confirm", phrase, "--state-dir", t.TempDir())
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"(DHCSR: C_HALT)", "S_HALT true", "(config.Crc)", "(SRAM3 data)", "(DHCSR: run)", "returned r0 = 0xEAEAEAEA"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("trace lacks %q", want)
+		}
+	}
+	code, _, errOut = runDA("--sim", "h533-provisioning-no-halt", "da", "provision", "--obk", obk, "--part", "H533", "--confirm", phrase, "--state-dir", t.TempDir())
+	if code != 1 || !strings.Contains(errOut, "will not halt in PROVISIONING") || !strings.Contains(errOut, "power-cycle") {
+		t.Errorf("no-halt board: exit %d: %s", code, errOut)
+	}
+}

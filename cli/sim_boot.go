@@ -98,7 +98,7 @@ func (a *app) simBoot(c *cobra.Command, argv []string, boot0 string, verbose boo
 	}
 	cmd := relay.Command(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(cmd.Env, uartEnv+"="+bs.UARTPath())
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = a.stdin, a.stdout, a.stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = a.stdin, a.stdout, rawWriter(a.stderr)
 	runErr := cmd.Run()
 	closeErr := relay.Close()
 	if runErr != nil {

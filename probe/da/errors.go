@@ -23,6 +23,7 @@ var (
 	ErrVerify          = errors.New("the chip is not as the operation should have left it")
 	ErrNotProvisioning = errors.New("the chip is not in PROVISIONING")
 	ErrProvision       = errors.New("the ROM refused the OBK file")
+	ErrWillNotHalt     = errors.New("the core will not halt in PROVISIONING")
 )
 
 // StatusError is a PSA-ADAC answer other than SUCCESS.

@@ -86,6 +86,15 @@ type Options struct {
 	// Trace, when set, receives every mailbox transfer, so the unconfirmed
 	// points can be settled on real hardware.
 	Trace func(Transfer)
+	// Debug, when set, receives one line for every exchange of a step
+	// whose mechanism is not confirmed on silicon (OBK provisioning: the
+	// halt, each word written and read, the run and r0), so that a log from
+	// a real board settles it.
+	Debug func(format string, args ...any)
+	// ProvisionRAM is the RAM address OBK provisioning builds its call
+	// around (0: the start of the part's SRAM3); the data and the structure
+	// must stay inside SRAM3, where RSSLIB_DataProvisioning wants them.
+	ProvisionRAM uint32
 }
 
 // Event is one step of an operation, for Options.Events.

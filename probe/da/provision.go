@@ -3,7 +3,6 @@ package da
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"strings"
 
@@ -26,14 +25,17 @@ type Provisioned struct {
 
 const opProvision = "DA provisioning"
 
-// Provision hands an .obk file to the ROM, as STM32CubeProgrammer's -sdp
-// does, on a chip in PROVISIONING reached by Hot Plug on the core's port
-// (AP1). The file is checked against part first (CheckOBK; any mismatch
-// refuses it), the chip must be that part and in PROVISIONING, and the
-// record is read back where readable. It pulses NRST first, since a chip
-// left in the ROM's DA loop by a discovery serves no provisioning. The
-// hand-over itself is the
-// simulator's choice (targets/stm32h5 chosen.go): ST's is not public.
+// Provision writes an .obk file's data into the OBK area the way ST's own
+// debugger code does (STMicroelectronics/OpenOCD stm32h5x.c write_obk,
+// stm32h5x.cfg enter_provisionning_pstate; targets/stm32h5 rsslib.go): on a
+// chip in PROVISIONING it resets the chip with the debugger attached, halts
+// the core, puts the data and an RSSLIB_DataProvisioningConf_t in SRAM3,
+// and runs the ROM's RSSLIB_DataProvisioning (its address read from
+// RSSLIB_PFUNC_BASE) with r0 = &config and LR = a return address guarded
+// by an FPB breakpoint; r0 at the breakpoint is the ROM's status. The file
+// is checked against part first (CheckOBK; any mismatch refuses it), the
+// chip must be that part and in PROVISIONING, and the record is read back
+// where readable. Every exchange of the call is given to Options.Debug.
 //
 // On the H503 file is the OTP image (the 32-byte password hash,
 // dacred.OTPImageFile): it is programmed into OTP block 0, which is then
@@ -49,6 +51,12 @@ func (h *Host) Provision(ctx context.Context, part stm32h5.Part, file []byte) (r
 			ps = append(ps, m.Problem)
 		}
 		return nil, tag(fail(opProvision, probe.LayerTarget, "the .obk file is not fit for the "+part.Name+": "+strings.Join(ps, "; "), ms[0].Fix, nil), ErrProvision)
+	}
+	var call *rssCall
+	if part.OBK {
+		if call, err = h.planRSSCall(part, file); err != nil {
+			return nil, err
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.o.Timeout)
 	defer cancel()
@@ -103,36 +111,9 @@ func (h *Host) Provision(ctx context.Context, part stm32h5.Part, file []byte) (r
 	if !part.OBK {
 		return h.provisionOTP(ctx, res, file)
 	}
-	h.event("provision", "handing %d bytes to the ROM", len(file))
-	// The hand-over: file, length, cleared status, then the command.
-	blk := uint32(stm32h5.OBKProvBlock)
-	padded := append(bytes.Clone(file), make([]byte, (4-len(file)%4)%4)...)
-	for i := 0; i < len(padded); i += 4 {
-		if err := h.p.Write32(ctx, core, blk+stm32h5.OBKProvData+uint32(i), binary.LittleEndian.Uint32(padded[i:])); err != nil {
-			return res, probeFail(opProvision, "writing the file to SRAM", err)
-		}
-	}
-	for _, w := range [][2]uint32{{4, uint32(len(file))}, {8, 0}, {0, stm32h5.OBKProvCommand}} {
-		if err := h.p.Write32(ctx, core, blk+w[0], w[1]); err != nil {
-			return res, probeFail(opProvision, "writing the provisioning command", err)
-		}
-	}
-	var status uint32
-	for range h.o.ResetPolls {
-		if status, err = read(blk+8, "the provisioning status"); err != nil {
-			return res, err
-		}
-		if status != 0 {
-			break
-		}
-		pause(ctx, h.o.ResetPause)
-	}
-	switch status {
-	case stm32h5.OBKProvDone:
-	case 0:
-		return res, tag(fail(opProvision, probe.LayerTarget, "the ROM did not take the file", "power-cycle the board (it must boot into PROVISIONING) and retry", nil), ErrProvision)
-	default:
-		return res, tag(fail(opProvision, probe.LayerTarget, fmt.Sprintf("the ROM refused the file: %s", provStatus(status)), "check the file with stprobe da check-obk", nil), ErrProvision)
+	h.event("provision", "calling the ROM's RSSLIB_DataProvisioning with %d bytes for 0x%08X", call.size, call.dest)
+	if err := h.runRSSCall(ctx, call); err != nil {
+		return res, err
 	}
 	// Read back where readable: the non-secure alias with TrustZone off,
 	// the secure one with it on.
@@ -142,25 +123,15 @@ func (h *Host) Provision(ctx context.Context, part stm32h5.Part, file []byte) (r
 	}
 	rec := make([]byte, stm32h5.OBKDASize)
 	if err := h.p.ReadMem(ctx, core, addr, 4, rec); err == nil {
+		h.debug("read back %d bytes at 0x%08X: % X", len(rec), addr, rec)
 		res.ReadBack, res.Record = true, rec
 		if f, _ := dacred.DecodeOBK(file); !bytes.Equal(rec, f.Payload) {
 			return res, tag(fail(opProvision, probe.LayerTarget, "the DA record read back differs from the file", "provision again; on a crypto part the file must ask for encryption", nil), ErrProvision)
 		}
+	} else {
+		h.debug("read back at 0x%08X failed: %v", addr, err)
 	}
 	return res, nil
-}
-
-// provStatus names a provisioning status word.
-func provStatus(s uint32) string {
-	switch s {
-	case stm32h5.OBKProvBadSize:
-		return "bad size (RSSLIB_SETOBKEY_BAD_SIZE)"
-	case stm32h5.OBKProvBadDestination:
-		return "bad destination (not the DA record, or no OBK area on this part)"
-	case stm32h5.OBKProvBadEncryption:
-		return "bad encryption flag for this part"
-	}
-	return fmt.Sprintf("status 0x%08X", s)
 }
 
 // ReadDARecord reads the provisioned DA data through the core's port (Hot

@@ -112,6 +112,12 @@ func TestScenarioSweeps(t *testing.T) {
 				"TrustZone is disabled", "sample password", "DA full regression"}},
 			noRules: []string{"debug-closed", "nrst-not-wired", "all-ok"},
 		},
+		"h533-provisioning-no-halt": {
+			rows:  h5Rows(OutcomeOK, OutcomeModeFailed, OutcomeOK, OutcomeModeFailed),
+			state: targets.StateProvisioning, ap1On: true, first: "provisioning",
+			finds:   map[string][]string{"provisioning": {"PROVISIONING, no DA provisioned: still recoverable, do this first", "TZEN"}},
+			noRules: []string{"debug-closed", "nrst-not-wired", "all-ok"},
+		},
 		"h503-provisioning-da": {
 			rows:  h5Rows(OutcomeOK, OutcomeModeFailed, OutcomeOK, OutcomeModeFailed),
 			state: targets.StateProvisioning, ap1On: true, first: "provisioning",

@@ -18,6 +18,19 @@ type CoreConfig struct {
 	// boot ROM runs with debug closed, or when the product state forbids
 	// it). nil means always.
 	CanHalt func() bool
+	// HaltGate, when set, decides instead of CanHalt: vectorCatch is true
+	// for a reset vector catch, attached reports whether a debugger has
+	// held DHCSR.C_DEBUGEN without a break since the core's last reset
+	// ended. It is called under the core's lock.
+	HaltGate func(vectorCatch, attached bool) bool
+	// Call, when set, is code the model runs in place of instructions: when
+	// the core resumes from debug state with EPSR.T set and no breakpoint
+	// at the PC, Call gets the PC and r0-r3; if it handles that PC it
+	// returns the new r0 and true, and the core returns to LR (PC = LR with
+	// bit 0 cleared), where an enabled FPB comparator halts it again
+	// (DFSR.BKPT); without one it runs on. It is called under the core's
+	// lock and must not call back into the core.
+	Call func(pc uint32, r [4]uint32) (r0 uint32, handled bool)
 	// OnSysResetRequest is called (outside the core's lock) when the
 	// debugger writes AIRCR.SYSRESETREQ; the chip resets itself, which
 	// normally includes Core.Reset. nil means the core just calls Reset.
@@ -104,8 +117,9 @@ const (
 
 // Core is the debug view of a Cortex-M33: the System Control Space
 // registers a debugger uses (DHCSR, DCRSR/DCRDR, DEMCR, AIRCR, CPUID, DFSR,
-// DSCSR) and a register file. It does not execute instructions: a running
-// core only marks S_RETIRE_ST when time passes. It is safe for concurrent use.
+// DSCSR) and a register file. It executes no instructions, only the native
+// code of CoreConfig.Call: a running core marks S_RETIRE_ST when time
+// passes. It is safe for concurrent use.
 type Core struct {
 	cfg CoreConfig
 
@@ -129,6 +143,8 @@ type Core struct {
 	dwtComp     [NumDWTComp]uint32
 	dwtFunc     [NumDWTComp]uint32 // writable bits of DWT_FUNCTIONn
 	bpArmed     int                // FP_COMPn writes that set BE on a clear comparator
+	attached    bool               // C_DEBUGEN held since the last reset ended
+	calls       int                // Call invocations that were handled
 	wpArmed     int                // DWT_FUNCTIONn writes that set MATCH on a clear one
 }
 
@@ -173,7 +189,13 @@ func (c *Core) resetRegsLocked() {
 	c.vtor = table &^ 0x7F
 }
 
-func (c *Core) canHalt() bool {
+func (c *Core) canHalt() bool { return c.gate(false) }
+
+// gate asks HaltGate (or CanHalt) whether the core may halt now.
+func (c *Core) gate(vectorCatch bool) bool {
+	if c.cfg.HaltGate != nil {
+		return c.cfg.HaltGate(vectorCatch, c.attached)
+	}
 	return c.cfg.CanHalt == nil || c.cfg.CanHalt()
 }
 
@@ -197,7 +219,8 @@ func (c *Core) resetLocked() {
 	if c.held {
 		return
 	}
-	if c.ctrl&adi.DHCSRCDebugEn != 0 && c.demcr&adi.DEMCRVCCoreReset != 0 && c.canHalt() {
+	c.attached = c.ctrl&adi.DHCSRCDebugEn != 0
+	if c.ctrl&adi.DHCSRCDebugEn != 0 && c.demcr&adi.DEMCRVCCoreReset != 0 && c.gate(true) {
 		c.halted = true
 		c.ctrl |= adi.DHCSRCHalt
 		c.dfsr |= adi.DFSRVCatch
@@ -407,7 +430,8 @@ func (c *Core) writeUnits(addr, v uint32) {
 
 // Breakpoints returns the instruction addresses of the enabled FPB
 // comparators (FP_COMPn.BE set) while FP_CTRL.ENABLE is set. Only one at
-// the PC the core resumes at fires: the core executes no code.
+// the PC the core resumes at, or returns to from CoreConfig.Call, fires:
+// the core executes no other code.
 func (c *Core) Breakpoints() []uint32 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -628,6 +652,7 @@ func (c *Core) writeDHCSRLocked(v uint32) {
 	c.ctrl = v & 0x2F
 	if c.ctrl&adi.DHCSRCDebugEn == 0 {
 		c.halted = false
+		c.attached = false
 		return
 	}
 	if c.held {
@@ -653,8 +678,48 @@ func (c *Core) writeDHCSRLocked(v uint32) {
 			c.halted = true
 			c.ctrl |= adi.DHCSRCHalt
 			c.dfsr |= adi.DFSRBkpt
+		case c.callLocked():
+			c.retire = true
+			if c.breakpointAtPCLocked() {
+				c.halted = true
+				c.ctrl |= adi.DHCSRCHalt
+				c.dfsr |= adi.DFSRBkpt
+			}
 		}
 	}
+}
+
+// callLocked runs Call at the PC the core resumes at; it reports whether
+// Call handled it (the core is then at the return address).
+func (c *Core) callLocked() bool {
+	if c.cfg.Call == nil || c.regs[adi.RegSelXPSR]&(1<<24) == 0 {
+		return false // no EPSR.T: a real core faults at once
+	}
+	r0, ok := c.cfg.Call(c.regs[adi.RegSelPC]&^1, [4]uint32{c.regs[0], c.regs[1], c.regs[2], c.regs[3]})
+	if !ok {
+		return false
+	}
+	c.calls++
+	c.regs[0] = r0
+	lr := c.regs[adi.RegSelLR]
+	c.regs[adi.RegSelPC] = lr &^ 1
+	c.regs[adi.RegSelXPSR] = c.regs[adi.RegSelXPSR]&^(1<<24) | (lr&1)<<24
+	return true
+}
+
+// Calls counts the times Call ran code since the core was made.
+func (c *Core) Calls() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls
+}
+
+// AttachedSinceReset reports whether a debugger has held C_DEBUGEN since
+// the core's last reset ended (see CoreConfig.HaltGate).
+func (c *Core) AttachedSinceReset() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.attached
 }
 
 // breakpointAtPCLocked reports whether an enabled FPB comparator matches

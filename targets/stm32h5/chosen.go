@@ -47,14 +47,23 @@ const (
 	defaultSleepAfter = 500 * time.Microsecond
 )
 
-// canHalt decides whether the Cortex-M33 can be halted (DHCSR.C_HALT or a
-// reset vector catch). Chosen: in PROVISIONING the core runs the ROM loop
-// with debug not open to halting, so Normal (attach + halt) and Under Reset
-// (vector catch) both fail while Hot Plug (no halt) works and reads 0x17 —
-// as the seed thread reports for Normal and Hot Plug; Under Reset is chosen
-// to match.
-func canHalt(state targets.ProductState) bool {
-	return state != targets.StateProvisioning
+// canHalt decides whether the Cortex-M33 can be halted (DHCSR.C_HALT, or
+// a reset vector catch when vectorCatch is set). Chosen, to fit both public
+// accounts of PROVISIONING: the seed thread's Normal and Under Reset
+// connections fail on a board found in PROVISIONING (Hot Plug works and
+// reads 0x17), while ST's OpenOCD (tcl/target/stm32h5x.cfg,
+// enter_provisionning_pstate) resets the chip with the debugger attached
+// and then halts it to call RSSLIB_DataProvisioning. So in PROVISIONING:
+// the ROM boot is never caught at the reset vector; a halt request is
+// honoured only when a debugger has held C_DEBUGEN since the last reset
+// (it was attached while the ROM booted), and never on a board with
+// Config.NoHaltInProvisioning (the public sources disagree on whether the
+// core halts there at all: that board is the other reading).
+func canHalt(state targets.ProductState, vectorCatch, attached, noHaltInProvisioning bool) bool {
+	if state != targets.StateProvisioning {
+		return true
+	}
+	return !vectorCatch && attached && !noHaltInProvisioning
 }
 
 // ap1Open decides whether AP1 (the core's bus) answers at all, per security
@@ -281,32 +290,30 @@ const daRegressionTime = 30 * time.Millisecond
 // follows the secure watermarks).
 const userProgramWords = 256
 
-// OBK provisioning hand-over (STM32CubeProgrammer -sdp is not public).
-// Chosen: in PROVISIONING the ROM loop watches a command block at the start
-// of SRAM1. The host writes the .obk file at OBKProvBlock+OBKProvData, its
-// length at +4, clears the status at +8, then writes OBKProvCommand at +0;
-// within obkServiceTime the ROM clears the command word and writes a
-// status. The ROM checks the destination (the DA record only), the size
-// (RSSLIB_SETOBKEY_BAD_SIZE is public) and the encryption flag: a non-
-// crypto part has no DHUK and refuses DoEncryption=1; a crypto part stores
-// a DoEncryption=0 file unencrypted, so the ROM's DHUK decryption later
-// reads noise — the record fails its integrity hash and discovery reports
-// 0xF5F5F5F5 (ST community: such a chip closes and never regresses). The
-// model's OBK area reads back as the ROM sees it, after that decryption.
-const (
-	OBKProvBlock   = 0x20000000 // SRAM1 start
-	OBKProvData    = 0x10       // offset of the file in the block
-	OBKProvMaxFile = 0x400      // largest file the block takes
-	OBKProvCommand = 0x4F424B50 // "OBKP"
-
-	OBKProvDone           = 0x00000001 // stored
-	OBKProvBadSize        = 0x80000001 // header size or file length wrong
-	OBKProvBadDestination = 0x80000002 // not the DA record (or no OBK: H503)
-	OBKProvBadEncryption  = 0x80000003 // DoEncryption=1 on a part without DHUK, or not 0/1
-)
-
-// obkServiceTime is how long the ROM takes to serve a provisioning request.
-const obkServiceTime = 5 * time.Millisecond
+// OBK provisioning (rsslib.go has the public facts). Chosen where the
+// sources stop:
+//   - rsslibDataProvisioningEntry is the entry point the word at
+//     RSSLIBPFuncBase holds (the ROM's own addresses are not public; this
+//     one is in the non-secure system memory, Thumb bit set). The other
+//     words of the table read as zero.
+//   - RSSLIB_DataProvisioning serves in PROVISIONING only (elsewhere, or
+//     with a structure the core cannot read: RSSLIBError). It checks, in
+//     this order: the size (0, not a multiple of 16, or larger than the
+//     HDPL3 section: RSSLIBBadSize); the destination (outside the secure
+//     OBK alias 0x0FFD0000-0x0FFD1FFF or in ST's HDPL0 section:
+//     RSSLIBBadDestination); the source inside SRAM3, the destination
+//     16-byte aligned and the data inside one section
+//     (RSSLIBBadAddressRange); the DoEncryption magic word
+//     (RSSLIBBadEncryption); the CRC (RSSLIBBadCRC); encryption asked of a
+//     part without DHUK (RSSLIBEncryptionError). Then it stores the data.
+//   - A crypto part stores data given with ProvNoEncrypt as they are, so
+//     the ROM's DHUK decryption later reads noise: the DA record fails its
+//     integrity hash and discovery reports 0xF5F5F5F5 (ST community: such a
+//     chip closes and never regresses). The model's OBK area reads back as
+//     the ROM sees it, after that decryption.
+//   - The call takes no modelled time: the core is back at the return
+//     address as soon as it resumes.
+const rsslibDataProvisioningEntry = 0x0BF9A4C1
 
 // The model's line 0x478 stands for the crypto STM32H533 and line 0x484 for
 // the plain STM32H563 (Model.Part); the OBK encryption rule follows that.

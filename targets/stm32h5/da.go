@@ -66,11 +66,7 @@ type daAgent struct {
 // provisioning service.
 type daKeep struct {
 	pending  *daPending
-	obkCalls int // OBK provisioning requests served
-	// obkWaiting is set while a provisioning command is seen and being
-	// served (since obkSeen).
-	obkWaiting bool
-	obkSeen    time.Duration
+	obkCalls int // RSSLIB_DataProvisioning calls run
 }
 
 // daResetLocked ends any session (power-on, NRST low, system reset) and

@@ -1,13 +1,10 @@
 package stm32h5
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
 	"testing"
 	"time"
 
 	"github.com/stprobe/stprobe/targets"
-	"github.com/stprobe/stprobe/targets/chipsim"
 )
 
 // closedWithPassword is a CLOSED H533 with the sample password, its agent
@@ -76,66 +73,6 @@ func TestDARegressionApplies(t *testing.T) {
 	m.Advance(daRegressionTime)
 	if m.ProductState() != targets.StateOpen || m.TZEN() != targets.TZENDisabled || !m.FlashErased() || m.OBKDARecord() != nil || m.LinkEpoch() == epoch {
 		t.Errorf("after: %v %v erased %v", m.ProductState(), m.TZEN(), m.FlashErased())
-	}
-}
-
-// OBK provisioning through the SRAM block: only in PROVISIONING; the size,
-// destination and encryption rules; a crypto part given an unencrypted
-// file ends up with a record that fails its integrity hash.
-func TestOBKProvisioning(t *testing.T) {
-	file := func(enc uint32, size int) []byte {
-		rec := DARecord(sha256.Sum256([]byte("pw")), DefaultPermissions)
-		b := binary.LittleEndian.AppendUint32(nil, OBKDAAddr)
-		b = binary.LittleEndian.AppendUint32(b, uint32(size))
-		b = binary.LittleEndian.AppendUint32(b, enc)
-		return append(b, rec[:size]...)
-	}
-	cases := []struct {
-		name        string
-		line        uint16
-		state       targets.ProductState
-		file        []byte
-		status      uint32
-		provisioned bool
-	}{
-		{"H533 encrypted", LineH533, targets.StateProvisioning, file(1, 96), OBKProvDone, true},
-		{"H533 unencrypted", LineH533, targets.StateProvisioning, file(0, 96), OBKProvDone, false},
-		{"H563 plain", LineH563, targets.StateProvisioning, file(0, 96), OBKProvDone, true},
-		{"H563 asks for encryption", LineH563, targets.StateProvisioning, file(1, 96), OBKProvBadEncryption, false},
-		{"80 bytes", LineH533, targets.StateProvisioning, file(1, 68), OBKProvBadSize, false},
-		{"H503", LineH503, targets.StateProvisioning, file(0, 96), OBKProvBadDestination, false},
-		{"OPEN", LineH533, targets.StateOpen, file(1, 96), 0, false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			m, err := New(Config{Line: tc.line, ProductState: tc.state, NRSTWired: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ap := m.AP(1)
-			put := func(addr, v uint32) {
-				if err := ap.Write(addr, chipsim.Word, v, 0); err != nil {
-					t.Fatal(err)
-				}
-			}
-			f := append(tc.file, make([]byte, (4-len(tc.file)%4)%4)...)
-			for i := 0; i < len(f); i += 4 {
-				put(OBKProvBlock+OBKProvData+uint32(i), binary.LittleEndian.Uint32(f[i:]))
-			}
-			put(OBKProvBlock+4, uint32(len(tc.file)))
-			put(OBKProvBlock, OBKProvCommand)
-			m.Advance(time.Millisecond)
-			m.Advance(obkServiceTime)
-			if st := rd(t, m, 1, OBKProvBlock+8); st != tc.status {
-				t.Errorf("status 0x%08X, want 0x%08X", st, tc.status)
-			}
-			m.mu.Lock()
-			got := m.daProvisionedLocked()
-			m.mu.Unlock()
-			if got != tc.provisioned {
-				t.Errorf("provisioned %v, want %v", got, tc.provisioned)
-			}
-		})
 	}
 }
 

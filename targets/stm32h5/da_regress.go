@@ -18,12 +18,11 @@ type daPending struct {
 	at   time.Duration // when the erase is over and the chip resets
 }
 
-// daTickLocked lets the ROM work as modelled time passes: the DA agent,
-// the OBK provisioning service and a regression in progress. It reports
-// whether the chip must now reset (a regression is over).
+// daTickLocked lets the ROM work as modelled time passes: the DA agent
+// and a regression in progress. It reports whether the chip must now reset
+// (a regression is over).
 func (m *Model) daTickLocked() bool {
 	m.daStepLocked()
-	m.obkServiceLocked()
 	p := m.da.keep.pending
 	if p == nil || m.now < p.at {
 		return false
@@ -48,7 +47,7 @@ func (m *Model) regressLocked(perm uint32) {
 	m.cur = factoryOptions(m.line, targets.StateOpen, tz)
 	m.cur["OTPBLR"] = otpLocks
 	if m.line.OBK {
-		m.obkDA = nil
+		m.obkDA, m.obkOther = nil, nil
 		m.cfg.DA = DANone
 	}
 	m.eraseFlashLocked(0, m.flashBytes())

@@ -365,13 +365,20 @@ func (m *Model) writeOTPArea(off uint32, size chipsim.Size, v uint32) error {
 	return nil
 }
 
-// readOBK serves the OBK area: the DA record at 0x100, erased elsewhere.
+// readOBK serves the OBK area: the DA record at 0x100, what else
+// RSSLIB_DataProvisioning stored, erased elsewhere.
 func (m *Model) readOBK(off uint32, size chipsim.Size) (uint32, error) {
 	var v uint32
 	for i := uint32(0); i < uint32(size); i++ {
 		b := byte(0xFF)
-		if o := off + i; o >= 0x100 && o < 0x100+uint32(len(m.obkDA)) {
+		o := off + i
+		if o >= 0x100 && o < 0x100+uint32(len(m.obkDA)) {
 			b = m.obkDA[o-0x100]
+		}
+		for dest, data := range m.obkOther {
+			if d := dest - 0x0FFD0000; o >= d && o < d+uint32(len(data)) {
+				b = data[o-d]
+			}
 		}
 		v |= uint32(b) << (8 * i)
 	}

@@ -7,8 +7,10 @@
 // flash (LoadFlash) and reports its Security Extension and debug
 // authentication per TZEN and product state. It implements chipsim.Chip.
 //
-// The core executes no code: breakpoints and watchpoints a debugger sets in
-// the FPB and DWT are recorded and read back, but never fire.
+// The core executes no code but one ROM function, RSSLIB_DataProvisioning
+// (obk_provision.go), run when a debugger resumes the core at its entry;
+// an FPB breakpoint at the PC the core resumes or returns at fires, other
+// breakpoints and watchpoints are recorded and read back, but never fire.
 //
 // Behaviour that real silicon does not document is chosen in chosen.go
 // (option bytes, access ports, debug authentication) and chosen_core.go
@@ -104,6 +106,10 @@ type Config struct {
 	// OpenOnlyToProvisioning refuses option writes that jump from OPEN
 	// straight past PROVISIONING.
 	OpenOnlyToProvisioning bool
+	// NoHaltInProvisioning keeps the core from halting in PROVISIONING at
+	// all, even after a reset with a debugger attached (chosen.go: the
+	// public sources disagree; ST's OpenOCD flow, the default, halts).
+	NoHaltInProvisioning bool
 	// UID is the 96-bit unique ID (default derived from Line).
 	UID [3]uint32
 	// FlashKB is the flash size in KiB (default the line's largest).
@@ -163,8 +169,10 @@ type Model struct {
 	otp        [targets.H5OTPSize / 2]uint16
 	otpWritten [targets.H5OTPSize / 2]bool
 
-	// OBK debug-authentication record (96 bytes) or nil.
-	obkDA []byte
+	// OBK debug-authentication record (96 bytes) or nil, and the other
+	// data RSSLIB_DataProvisioning stored, by destination.
+	obkDA    []byte
+	obkOther map[uint32][]byte
 
 	// flash holds the programmed words of the user flash by word offset;
 	// a word not in it reads erased (0xFFFFFFFF).
@@ -287,7 +295,8 @@ func (m *Model) build() {
 	m.sram = chipsim.NewRAM(targets.SRAMBase, uint32(m.line.SRAMKB)<<10)
 	m.core = chipsim.NewCore(chipsim.CoreConfig{
 		CPUID:             cpuidM33,
-		CanHalt:           m.canHalt,
+		HaltGate:          m.haltGate,
+		Call:              m.rsslibCall,
 		OnSysResetRequest: m.onSysResetRequest,
 		SecureDebug:       m.secureDebug,
 		Security:          coreHasSecurity(m.line),
@@ -329,6 +338,14 @@ func (m *Model) build() {
 				return 0, fmt.Errorf("non-secure OBK alias 0x%08X with TrustZone enabled: %w", 0x0BFD0000+off, chipsim.ErrBusFault)
 			}
 			return m.readOBK(off, size)
+		}})
+		// The ROM's RSSLIB function-pointer table (rsslib.go, chosen.go).
+		bus1.Map(&region{m: m, base: RSSLIBPFuncBase &^ 0xFF, size: 0x100, read: func(off uint32, size chipsim.Size) (uint32, error) {
+			v := uint32(0)
+			if RSSLIBPFuncBase&^0xFF+off&^3 == RSSLIBDataProvisioningSlot {
+				v = rsslibDataProvisioningEntry
+			}
+			return v >> (8 * (off & 3)) & (1<<(8*uint(size)) - 1), nil
 		}})
 	}
 	bus1.Map(m.sram)
@@ -475,11 +492,11 @@ func (m *Model) resetFlashRegs() {
 	m.busy = false
 }
 
-// canHalt is the core's hook: see chosen.go.
-func (m *Model) canHalt() bool {
+// haltGate is the core's hook: see canHalt in chosen.go.
+func (m *Model) haltGate(vectorCatch, attached bool) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return canHalt(m.stateLocked())
+	return canHalt(m.stateLocked(), vectorCatch, attached, m.cfg.NoHaltInProvisioning)
 }
 
 // dauthStatus is the core's DAUTHSTATUS hook: see chosen_core.go.

@@ -8,11 +8,12 @@ import (
 	"github.com/stprobe/stprobe/targets"
 )
 
-// OBK provisioning as the ROM does it in PROVISIONING (STM32CubeProgrammer
-// -sdp): the host hands the .obk file to the ROM loop, which checks the
-// header and stores the record, encrypted by the DHUK on crypto parts. The
-// hand-over is not public; the model's is chosen (chosen.go: an SRAM
-// command block at OBKProvBlock).
+// OBK provisioning as ST's OpenOCD does it (rsslib.go): the debugger halts
+// the core in PROVISIONING, puts the data and a configuration structure in
+// SRAM3 and runs the ROM's RSSLIB_DataProvisioning with r0 = &config; the
+// function checks the structure and stores the data, encrypted by the DHUK
+// on crypto parts, and returns a status word in r0. Nothing else a host
+// writes provisions anything.
 
 // Part is the part the model stands for (ModelPart of its line).
 func (m *Model) Part() Part { return ModelPart(m.line.DevID) }
@@ -26,59 +27,63 @@ func ModelPart(line uint16) Part {
 	return p
 }
 
-// obkServiceLocked serves a provisioning request in the SRAM command block
-// when the ROM loop runs (PROVISIONING, out of reset, no DA session), once
-// obkServiceTime has passed since it saw the command.
-func (m *Model) obkServiceLocked() {
-	if m.nrstLow || m.da.active || m.stateLocked() != targets.StateProvisioning {
-		return
+// rsslibCall is the core's Call hook: the ROM's RSSLIB_DataProvisioning
+// at its entry point (chosen.go) on the lines that have it; every other PC
+// runs as the model always did (nothing happens).
+func (m *Model) rsslibCall(pc uint32, r [4]uint32) (uint32, bool) {
+	if !m.line.OBK || pc != rsslibDataProvisioningEntry&^1 {
+		return 0, false
 	}
-	blk := m.sram.Bytes(OBKProvBlock, 16)
-	if len(blk) < 16 || binary.LittleEndian.Uint32(blk) != OBKProvCommand {
-		m.da.keep.obkWaiting = false
-		return
-	}
-	if !m.da.keep.obkWaiting {
-		m.da.keep.obkWaiting, m.da.keep.obkSeen = true, m.now
-		return
-	}
-	if m.now < m.da.keep.obkSeen+obkServiceTime {
-		return
-	}
-	m.da.keep.obkWaiting = false
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.da.keep.obkCalls++
-	status := uint32(OBKProvBadSize)
-	if n := binary.LittleEndian.Uint32(blk[4:]); n <= OBKProvMaxFile {
-		status = m.provisionOBKLocked(m.sram.Bytes(OBKProvBlock+OBKProvData, int(n)))
-	}
-	reply := binary.LittleEndian.AppendUint32(nil, 0)
-	reply = binary.LittleEndian.AppendUint32(reply, binary.LittleEndian.Uint32(blk[4:]))
-	reply = binary.LittleEndian.AppendUint32(reply, status)
-	_ = m.sram.Load(OBKProvBlock, reply)
+	return m.dataProvisioningLocked(r[0]), true
 }
 
-// provisionOBKLocked checks and stores one .obk file; it returns the
-// status word for the host.
-func (m *Model) provisionOBKLocked(file []byte) uint32 {
-	if !m.line.OBK {
-		return OBKProvBadDestination
+// dataProvisioningLocked is RSSLIB_DataProvisioning(pConfig): it reads the
+// configuration structure, checks it in the order chosen.go gives, and
+// stores the data in the OBK area; it returns the status word for r0.
+func (m *Model) dataProvisioningLocked(conf uint32) uint32 {
+	raw := m.sram.Bytes(conf, ProvConfSize)
+	if raw == nil || m.stateLocked() != targets.StateProvisioning {
+		return RSSLIBError
 	}
-	if len(file) < OBKHeaderSize {
-		return OBKProvBadSize
-	}
-	dest := binary.LittleEndian.Uint32(file)
-	size := binary.LittleEndian.Uint32(file[4:])
-	enc := binary.LittleEndian.Uint32(file[8:])
+	src := binary.LittleEndian.Uint32(raw)
+	dest := binary.LittleEndian.Uint32(raw[4:])
+	size := binary.LittleEndian.Uint32(raw[8:])
+	enc := binary.LittleEndian.Uint32(raw[12:])
+	crc := binary.LittleEndian.Uint32(raw[16:])
+	s3, s3size, _ := SRAM3(m.line.DevID)
 	switch {
-	case dest != OBKDAAddr:
-		return OBKProvBadDestination
-	case size != OBKDASize || len(file) != OBKFileSize:
-		return OBKProvBadSize
-	case enc > 1 || enc == 1 && !m.Part().Crypto:
-		return OBKProvBadEncryption
+	case size == 0 || size%16 != 0 || size > OBKSections()[3].Size:
+		return RSSLIBBadSize
+	case dest&^0x3FFF != 0x0FFD0000 || dest < 0x0FFD0000+OBKSections()[0].Size:
+		return RSSLIBBadDestination // not the secure OBK alias, or ST's HDPL0 section
+	case src < s3 || uint64(src)+uint64(size) > uint64(s3)+uint64(s3size) || dest%16 != 0:
+		return RSSLIBBadAddressRange
 	}
-	rec := append([]byte(nil), file[OBKHeaderSize:]...)
-	if m.Part().Crypto && enc == 0 {
+	if _, ok := OBKSectionOf(dest, size); !ok {
+		return RSSLIBBadAddressRange
+	}
+	if enc != ProvEncrypt && enc != ProvNoEncrypt {
+		return RSSLIBBadEncryption
+	}
+	data := m.sram.Bytes(src, int(size))
+	if ProvisioningCRC(data, dest, size, enc) != crc {
+		return RSSLIBBadCRC
+	}
+	if enc == ProvEncrypt && !m.Part().Crypto {
+		return RSSLIBEncryptionError // no DHUK on this part
+	}
+	if dest != OBKDAAddr || size != OBKDASize {
+		if m.obkOther == nil {
+			m.obkOther = map[uint32][]byte{}
+		}
+		m.obkOther[dest] = data
+		return RSSLIBSuccess
+	}
+	rec := data
+	if m.Part().Crypto && enc == ProvNoEncrypt {
 		rec = m.dhukView(rec)
 	}
 	m.obkDA = rec
@@ -86,7 +91,7 @@ func (m *Model) provisionOBKLocked(file []byte) uint32 {
 	if m.tzenLocked().Enabled() {
 		m.cfg.DA = DACertificate
 	}
-	return OBKProvDone
+	return RSSLIBSuccess
 }
 
 // dhukView is what the ROM reads back from a record stored without
@@ -104,7 +109,8 @@ func (m *Model) dhukView(rec []byte) []byte {
 	return out
 }
 
-// OBKProvisionCalls counts the provisioning requests the ROM served.
+// OBKProvisionCalls counts the calls of RSSLIB_DataProvisioning the core
+// ran (whatever their status).
 func (m *Model) OBKProvisionCalls() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -225,6 +225,9 @@ func List() []Scenario {
 	sleepy := h533(targets.StateOpen, targets.TZENDisabled, stm32h5.DANone)
 	sleepy.Firmware = stm32h5.FirmwareSleepy
 	noNRST := h533(targets.StateOpen, targets.TZENDisabled, stm32h5.DANone)
+	// The other reading of PROVISIONING (targets/stm32h5 chosen.go canHalt).
+	noHalt := h533(targets.StateProvisioning, targets.TZENDisabled, stm32h5.DANone)
+	noHalt.NoHaltInProvisioning = true
 	noNRST.NRSTWired = false
 	tzApp := &stm32h5.Config{Line: stm32h5.LineH563, ProductState: targets.StateTZClosed, TZEN: targets.TZENEnabled,
 		DA: stm32h5.DACertificate, NSDebugApp: true, NRSTWired: true}
@@ -247,6 +250,13 @@ func List() []Scenario {
 			Name:        "h533-provisioning-da",
 			Description: "the seed board done right: PROVISIONING (0x17), TZEN 0xC3, password DA provisioned; recoverable by regression",
 			Chip:        h533(targets.StateProvisioning, targets.TZENDisabled, stm32h5.DAPassword),
+			Millivolts:  thread,
+			Expect:      Expect{NormalAP1: Fails, HotPlugAP1: OK, UnderResetAP1: Fails, AP0: OK},
+		},
+		{
+			Name:        "h533-provisioning-no-halt",
+			Description: "the seed board whose core never halts in PROVISIONING, even after a reset under debug: the ROM's provisioning function cannot be called",
+			Chip:        noHalt,
 			Millivolts:  thread,
 			Expect:      Expect{NormalAP1: Fails, HotPlugAP1: OK, UnderResetAP1: Fails, AP0: OK},
 		},

@@ -187,8 +187,8 @@ func TestListAndLookup(t *testing.T) {
 			t.Errorf("%s: %v", s.Name, err)
 		}
 	}
-	for _, want := range []string{"h533-open", "h533-provisioning", "h533-provisioning-da", "h533-tz-closed-no-da",
-		"h533-closed-da", "h533-locked", "h503-open", "h563-open", "no-target", "sleepy", "no-nrst", "generic-m33"} {
+	for _, want := range []string{"h533-open", "h533-provisioning", "h533-provisioning-da", "h533-provisioning-no-halt",
+		"h533-tz-closed-no-da", "h533-closed-da", "h533-locked", "h503-open", "h563-open", "no-target", "sleepy", "no-nrst", "generic-m33"} {
 		if !seen[want] {
 			t.Errorf("scenario %s missing", want)
 		}
