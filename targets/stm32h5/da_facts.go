@@ -125,5 +125,17 @@ const (
 	OPTCROptLock   = 1 << 0
 	OPTCROptStart  = 1 << 1
 	NSSRBusy       = 1 << 0
-	NSSRErrors     = 0x00FF0000 // NSSR error flags (WRPERR, PGSERR, ..., OPTCHANGEERR)
+	// NSSRWait are the flags ST's HAL polls until clear after each
+	// programming step (FLASH_WaitForLastOperation in
+	// STMicroelectronics/stm32h5xx-hal-driver Src/stm32h5xx_hal_flash.c:
+	// BSY, WBNE, DBNE).
+	NSSRWait = targets.NSSRBusy | targets.NSSRWriteBuf | targets.NSSRDataBuf
+	// NSSRErrors are the error flags the HAL checks after a programming
+	// step (FLASH_FLAG_SR_ERRORS in Inc/stm32h5xx_hal_flash.h: WRPERR,
+	// PGSERR, STRBERR, INCERR, OBKERR, OBKWERR, OPTCHANGEERR; the H503 has
+	// no OBK flags, bits 21-22 read 0 there). EOP, bit 16, is no error: it
+	// says an operation ended.
+	NSSRErrors = targets.NSSRErrors
+	// NSSREndOfOp is NSSR.EOP, cleared through NSCCR like the errors.
+	NSSREndOfOp = targets.NSSREndOfOp
 )
