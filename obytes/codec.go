@@ -200,9 +200,13 @@ func parseNumber(s string) (uint64, error) {
 	return n, nil
 }
 
-// checkEnum accepts raw if it is one of f's values on this line.
+// checkEnum accepts raw if it is one of f's values on this line and a plan
+// may write it.
 func (l *Layout) checkEnum(f *Field, raw uint32) (uint32, error) {
-	if _, ok := l.lookupRaw(f, raw); ok {
+	if v, ok := l.lookupRaw(f, raw); ok {
+		if v.Refused != "" {
+			return 0, fmt.Errorf("%w: %s=%s (0x%X) is refused: %s (valid: %s)", ErrInvalidValue, f.Name, v.Name, raw, v.Refused, strings.Join(l.ValidValues(f), ", "))
+		}
 		return raw, nil
 	}
 	for _, v := range f.Values {
