@@ -147,6 +147,7 @@ func (b *Bench) readOB(ctx context.Context, daMethod string) (*OptionBytes, erro
 		if tz := o.Field("TZEN"); tz != nil {
 			s.TZEN = targets.TZEN(tz.Raw)
 		}
+		s.OptionsUnlocked = o.Snap.Unlocked
 	})
 	return o, nil
 }
@@ -302,7 +303,58 @@ func (b *Bench) apply(ctx context.Context, r ApplyRequest, who string) (*ApplyRe
 			if tz := after.Field("TZEN"); tz != nil {
 				s.TZEN = targets.TZEN(tz.Raw)
 			}
+			s.OptionsUnlocked = after.Snap.Unlocked
 		})
+	}
+	return res, err
+}
+
+// LockRequest is where a lock's audit record goes.
+type LockRequest struct {
+	StateDir string
+}
+
+// LockResult is the chip and what the lock found and did.
+type LockResult struct {
+	OptionBytes *OptionBytes
+	Lock        *obytes.LockResult
+}
+
+// LockOptionBytes connects Hot Plug on AP1 and leaves the option registers
+// locked: a _PRG value an interrupted write staged is set back to _CUR and
+// FLASH_OPTCR.OPTLOCK is set, read back and audited (obytes.Lock). A chip
+// already locked with nothing staged is left alone.
+func (b *Bench) LockOptionBytes(ctx context.Context, t Token, r LockRequest) (*LockResult, error) {
+	var res *LockResult
+	b.mu.Lock()
+	var who string
+	if b.lease != nil && b.lease.token == t {
+		who = b.lease.holder.String()
+	}
+	b.mu.Unlock()
+	err := b.run(ctx, t, "ob lock", limitWrite, func(ctx context.Context) error {
+		var err error
+		res, err = b.lock(ctx, r, who)
+		return err
+	})
+	return res, err
+}
+
+func (b *Bench) lock(ctx context.Context, r LockRequest, who string) (*LockResult, error) {
+	o, err := b.readOB(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	res := &LockResult{OptionBytes: o}
+	if err := o.unreadable(); err != nil {
+		return res, err
+	}
+	res.Lock, err = obytes.Lock(ctx, b.link, o.Layout, o.Chip.UIDString(), obytes.LockOptions{
+		StateDir: r.StateDir, User: who, ProbeSerial: b.Snapshot().Probe.Serial, Now: b.now,
+	})
+	if res.Lock != nil && res.Lock.After != nil {
+		after := &OptionBytes{Chip: o.Chip, Layout: o.Layout, Snap: res.Lock.After, DA: o.DA}
+		b.update(func(s *Snapshot) { s.OptionBytes, s.OptionsUnlocked = after, after.Snap.Unlocked })
 	}
 	return res, err
 }
