@@ -33,7 +33,7 @@ type InfoResult struct {
 	// OptionsUnlocked is set when FLASH_OPTCR.OPTLOCK read 0 (read with
 	// the state; see targets.ReadOptionsUnlocked).
 	OptionsUnlocked bool
-	Connect    *probe.ConnectReport
+	Connect         *probe.ConnectReport
 }
 
 // Info measures the target voltage, connects as r asks, identifies the
