@@ -185,12 +185,7 @@ func (b *Bench) ApplyDA(ctx context.Context, t Token, r DAApplyRequest) (*DAResu
 	if err := b.checkWritable("da " + string(r.Action)); err != nil {
 		return nil, err
 	}
-	b.mu.Lock()
-	var who string
-	if b.lease != nil && b.lease.token == t {
-		who = b.lease.holder.String()
-	}
-	b.mu.Unlock()
+	who := b.holderName(t)
 	limit := limitWrite + da.DefaultResetTimeout
 	if r.SaveFlash != "" {
 		limit += memLimit(MaxMemRead)

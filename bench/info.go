@@ -30,7 +30,10 @@ type InfoResult struct {
 	State      targets.ProductState
 	TZEN       targets.TZEN
 	StateErr   error // why the state could not be read (core port not open ...)
-	Connect    *probe.ConnectReport
+	// OptionsUnlocked is set when FLASH_OPTCR.OPTLOCK read 0 (read with
+	// the state; see targets.ReadOptionsUnlocked).
+	OptionsUnlocked bool
+	Connect         *probe.ConnectReport
 }
 
 // Info measures the target voltage, connects as r asks, identifies the
@@ -78,6 +81,10 @@ func (b *Bench) info(ctx context.Context, r InfoRequest) (*InfoResult, error) {
 	out.StateErr = errors.New("core port not open")
 	if out.Chip != nil && rep.APOK && rep.AP == out.Chip.Family.CoreAP {
 		out.State, out.TZEN, out.StateErr = targets.ReadProductState(ctx, l, out.Chip)
+		if out.StateErr == nil {
+			// Best effort: an unreadable OPTCR leaves the flag clear.
+			out.OptionsUnlocked, _ = targets.ReadOptionsUnlocked(ctx, l, out.Chip)
+		}
 	}
 	if err := probe.Disconnect(ctx, l); err != nil && errors.Is(err, probe.ErrDisconnected) {
 		return nil, err
@@ -90,6 +97,7 @@ func (b *Bench) info(ctx context.Context, r InfoRequest) (*InfoResult, error) {
 		}
 		if out.StateErr == nil {
 			s.State, s.TZEN, s.HasState = out.State, out.TZEN, true
+			s.OptionsUnlocked = out.OptionsUnlocked
 		}
 	})
 	return out, nil

@@ -188,3 +188,14 @@ func (b *Bench) leaseInfoLocked() *LeaseInfo {
 	}
 	return &LeaseInfo{Holder: b.lease.holder, Since: b.lease.since, Expires: b.lease.lastUse.Add(b.idle)}
 }
+
+// holderName is the name of the lease holder whose token t is, for the
+// audit line of a write ("" when t does not hold the lease).
+func (b *Bench) holderName(t Token) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.lease != nil && b.lease.token == t {
+		return b.lease.holder.String()
+	}
+	return ""
+}

@@ -158,6 +158,7 @@ func (b *Bench) readOB(ctx context.Context, r OBRequest) (*OptionBytes, error) {
 		if tz := o.Field("TZEN"); tz != nil {
 			s.TZEN = targets.TZEN(tz.Raw)
 		}
+		s.OptionsUnlocked = o.Snap.Unlocked
 	})
 	return o, nil
 }
@@ -269,12 +270,7 @@ func (b *Bench) ApplyOptionBytes(ctx context.Context, t Token, r ApplyRequest) (
 		return nil, err
 	}
 	var res *ApplyResult
-	b.mu.Lock()
-	var who string
-	if b.lease != nil && b.lease.token == t {
-		who = b.lease.holder.String()
-	}
-	b.mu.Unlock()
+	who := b.holderName(t)
 	err := b.run(ctx, t, "ob apply", limitWrite, func(ctx context.Context) error {
 		var err error
 		res, err = b.apply(ctx, r, who)
@@ -316,7 +312,56 @@ func (b *Bench) apply(ctx context.Context, r ApplyRequest, who string) (*ApplyRe
 			if tz := after.Field("TZEN"); tz != nil {
 				s.TZEN = targets.TZEN(tz.Raw)
 			}
+			s.OptionsUnlocked = after.Snap.Unlocked
 		})
+	}
+	return res, err
+}
+
+// LockRequest is where a lock's audit record goes.
+type LockRequest struct {
+	StateDir string
+}
+
+// LockResult is the chip and what the lock found and did.
+type LockResult struct {
+	OptionBytes *OptionBytes
+	Lock        *obytes.LockResult
+}
+
+// LockOptionBytes connects Hot Plug on AP1 and leaves the option registers
+// locked: a _PRG value an interrupted write staged is set back to _CUR and
+// FLASH_OPTCR.OPTLOCK is set, read back and audited (obytes.Lock). A chip
+// already locked with nothing staged is left alone.
+func (b *Bench) LockOptionBytes(ctx context.Context, t Token, r LockRequest) (*LockResult, error) {
+	if err := b.checkWritable("ob lock"); err != nil {
+		return nil, err
+	}
+	var res *LockResult
+	who := b.holderName(t)
+	err := b.run(ctx, t, "ob lock", limitWrite, func(ctx context.Context) error {
+		var err error
+		res, err = b.lock(ctx, r, who)
+		return err
+	})
+	return res, err
+}
+
+func (b *Bench) lock(ctx context.Context, r LockRequest, who string) (*LockResult, error) {
+	o, err := b.readOB(ctx, OBRequest{})
+	if err != nil {
+		return nil, err
+	}
+	res := &LockResult{OptionBytes: o}
+	if err := o.unreadable(); err != nil {
+		return res, err
+	}
+	res.Lock, err = obytes.Lock(ctx, b.link, o.Layout, o.Chip.UIDString(), obytes.LockOptions{
+		StateDir: r.StateDir, User: who, ProbeSerial: b.Snapshot().Probe.Serial, Now: b.now,
+	})
+	if res.Lock != nil && res.Lock.After != nil {
+		after := &OptionBytes{Chip: o.Chip, Layout: o.Layout, Snap: res.Lock.After, DA: o.DA}
+		b.update(func(s *Snapshot) { s.OptionBytes, s.OptionsUnlocked = after, after.Snap.Unlocked })
 	}
 	return res, err
 }
@@ -356,12 +401,9 @@ func (b *Bench) reconnectAP1(ctx context.Context) error {
 // option bytes hold now. A running write of that chip makes it fail.
 func (b *Bench) ClearPending(ctx context.Context, t Token, stateDir, reason string) error {
 	return b.run(ctx, t, "ob journal clear", limitShort, func(ctx context.Context) error {
+		who := b.holderName(t)
 		b.mu.Lock()
 		o := b.state.OptionBytes
-		who := ""
-		if b.lease != nil && b.lease.token == t {
-			who = b.lease.holder.String()
-		}
 		b.mu.Unlock()
 		if o == nil || o.Chip == nil {
 			return errors.New("bench: no chip read yet: read the option bytes first, so that the record cleared is this chip's")

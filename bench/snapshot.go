@@ -38,6 +38,9 @@ type Snapshot struct {
 	State    targets.ProductState
 	TZEN     targets.TZEN
 	HasState bool
+	// OptionsUnlocked is set when the last read found FLASH_OPTCR.OPTLOCK
+	// clear: the option registers were left unlocked (ob lock locks them).
+	OptionsUnlocked bool
 	// Connection says how the bench last connected ("Hot Plug on AP1 at 4000 kHz").
 	Connection string
 	// DA is what the chip's option bytes say of debug authentication, when

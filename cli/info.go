@@ -40,6 +40,8 @@ type chipJSON struct {
 	// ProductState and TZEN are read through the core port when it is open.
 	ProductState string `json:"product_state,omitempty"`
 	TZEN         string `json:"tzen,omitempty"`
+	// OptionsUnlocked is set when FLASH_OPTCR.OPTLOCK reads 0.
+	OptionsUnlocked bool `json:"option_registers_unlocked,omitempty"`
 }
 
 // connectJSON is a probe.ConnectReport.
@@ -176,6 +178,7 @@ func (a *app) printInfoResult(res *bench.InfoResult, asJSON bool) error {
 			if res.TZEN != targets.TZENAbsent {
 				out.Chip.TZEN = res.TZEN.String()
 			}
+			out.Chip.OptionsUnlocked = res.OptionsUnlocked
 		}
 	}
 	if asJSON {
@@ -231,6 +234,9 @@ func printInfo(w io.Writer, info probe.Info, out infoJSON, rep *probe.ConnectRep
 				tz = ", TrustZone " + out.Chip.TZEN
 			}
 			row("Product state", "%s%s", out.Chip.ProductState, tz)
+		}
+		if out.Chip.OptionsUnlocked {
+			row("Option regs", "UNLOCKED: %s", unlockedText)
 		}
 	case out.ChipError != "":
 		row("Chip", "not identified: %s", out.ChipError)

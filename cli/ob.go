@@ -87,14 +87,14 @@ const obLong = "Option bytes of the connected STM32H5 (Hot Plug on AP1). FIELD n
 func (a *app) obCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:                   "ob",
-		Annotations:           synopsis("ob read|plan|apply|journal [FLAGS]"),
+		Annotations:           synopsis("ob read|plan|apply|lock|journal [FLAGS]"),
 		Short:                 "option bytes: read, plan, apply",
 		Long:                  obLong,
 		DisableFlagsInUseLine: true,
 		Args:                  cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return usage(c, errors.New("give a sub-command: read, plan, apply or journal"))
+				return usage(c, errors.New("give a sub-command: read, plan, apply, lock or journal"))
 			}
 			return usage(c, fmt.Errorf("unknown sub-command %q", args[0]))
 		},
@@ -103,6 +103,7 @@ func (a *app) obCommand() *cobra.Command {
 		{"read", "read [--json]", "option bytes, product state and TZEN first"},
 		{"plan FIELD=VALUE...", "plan (FIELD=VALUE... | --from-backup FILE) [--json] [--da-method password|certificate] [(--password FILE | --key FILE --cert FILE) --obk FILE [--part PART]]", "a change, diffed and risk-classified, with the apply command"},
 		{"apply FIELD=VALUE...", "apply (FIELD=VALUE... | --from-backup FILE) --confirm PHRASE [--override-brick] [--da-method password|certificate] [(--password FILE | --key FILE --cert FILE) --obk FILE [--part PART]]", "the guarded write: backup, program, verify, audit"},
+		{"lock", "lock", "lock the option registers an interrupted write left unlocked (staged _PRG values set back), audited"},
 		{"journal", "journal [--clear | --discard] [--uid UID]", "every write that was interrupted or failed: list, clear, set aside"},
 	} {
 		c.AddCommand(a.obSubCommand(sub.use, sub.syn, sub.short))
@@ -110,7 +111,7 @@ func (a *app) obCommand() *cobra.Command {
 	return c
 }
 
-// obSubCommand is one of read, plan, apply and journal.
+// obSubCommand is one of read, plan, apply, lock and journal.
 func (a *app) obSubCommand(use, syn, short string) *cobra.Command {
 	f := &obFlags{}
 	c := &cobra.Command{Use: use, Annotations: synopsis("ob " + syn), Short: short, Long: obLong, DisableFlagsInUseLine: true, Args: cobra.ArbitraryArgs}
@@ -161,12 +162,12 @@ func (a *app) obSubCommand(use, syn, short string) *cobra.Command {
 // checkOBArgs rejects mistakes in an ob sub-command's arguments.
 func (a *app) checkOBArgs(c *cobra.Command, sub string, f *obFlags) error {
 	if flag := a.flagBeforeSub(); flag != "" {
-		return usage(c.Parent(), fmt.Errorf("%s before the sub-command: give the sub-command first (stprobe ob read|plan|apply|journal [FLAGS])", flag))
+		return usage(c.Parent(), fmt.Errorf("%s before the sub-command: give the sub-command first (stprobe ob read|plan|apply|lock|journal [FLAGS])", flag))
 	}
 	switch {
 	case (sub == "plan" || sub == "apply") && (len(f.assignments) == 0) == (f.fromBackup == ""):
 		return usage(c, errors.New("give FIELD=VALUE arguments or --from-backup FILE (not both)"))
-	case (sub == "read" || sub == "journal") && len(f.assignments) > 0:
+	case (sub == "read" || sub == "lock" || sub == "journal") && len(f.assignments) > 0:
 		return usage(c, fmt.Errorf("unexpected argument %q", f.assignments[0]))
 	case sub == "apply" && f.confirm == "":
 		return usage(c, errors.New("--confirm PHRASE is required (run `stprobe ob plan` with the same changes to get it)"))
@@ -266,6 +267,8 @@ func (a *app) runOB(ctx context.Context, b *bench.Bench, tok bench.Token, sub st
 			a.warnPending(f.stateDir, pr.OptionBytes.Chip.UIDString())
 		}
 		return inputMistake(a.obPlan(pr, err, f))
+	case "lock":
+		return a.obLock(ctx, b, tok, f)
 	}
 	err = a.obApply(ctx, b, tok, f, change)
 	if chip := b.Snapshot().Chip; chip != nil {
@@ -299,6 +302,8 @@ type obReadJSON struct {
 	PendingWrite *obytes.Journal    `json:"pending_write,omitempty"`
 	// PendingOutcome is what the chip read now holds of the pending write.
 	PendingOutcome string `json:"pending_write_outcome,omitempty"`
+	// OptionsUnlocked is set when FLASH_OPTCR.OPTLOCK reads 0.
+	OptionsUnlocked bool `json:"option_registers_unlocked,omitempty"`
 }
 
 // obRegJSON is one register in ob read --json.
@@ -322,6 +327,7 @@ func (a *app) obRead(o *bench.OptionBytes, f *obFlags, j *obytes.Journal) error 
 	} else {
 		out.ProductState, out.TZEN = o.Field("PRODUCT_STATE"), o.Field("TZEN")
 		out.DA = &o.DA
+		out.OptionsUnlocked = o.Snap.Unlocked
 		if j != nil {
 			out.PendingOutcome = j.OutcomeOn(o.Snap)
 		}
@@ -356,6 +362,9 @@ func (a *app) obRead(o *bench.OptionBytes, f *obFlags, j *obytes.Journal) error 
 	}
 	fmt.Fprintf(w, "chip:          %s\n", out.Chip)
 	fmt.Fprintf(w, "DA data:       %v\n", o.DA)
+	if out.OptionsUnlocked {
+		fmt.Fprintf(w, "UNLOCKED:      %s\n", unlockedText)
+	}
 	switch {
 	case j == nil:
 	case out.PendingOutcome == obytes.OutcomeArmed:
@@ -372,6 +381,38 @@ func (a *app) obRead(o *bench.OptionBytes, f *obFlags, j *obytes.Journal) error 
 			fmt.Fprintf(w, "  %-15s %-8s %-24s %s\n", fv.Field, fv.Bits, fv.Text(), fv.Meaning)
 		}
 	}
+	return nil
+}
+
+// unlockedText says what an unlocked FLASH_OPTCR means and what to do.
+const unlockedText = "the option registers are unlocked (FLASH_OPTCR.OPTLOCK reads 0): a write was interrupted or another tool left them so, and any OPTSTRT would apply what the _PRG registers hold. Lock them: stprobe ob lock (the next ob apply, or a reset, also locks them)"
+
+// obLock locks the option registers and says what it found and did.
+func (a *app) obLock(ctx context.Context, b *bench.Bench, tok bench.Token, f *obFlags) error {
+	res, err := b.LockOptionBytes(ctx, tok, bench.LockRequest{StateDir: f.stateDir})
+	w := a.stdout
+	if res != nil && res.OptionBytes != nil && res.OptionBytes.Chip != nil {
+		fmt.Fprintf(w, "chip:          %s\n", res.OptionBytes.Chip.String())
+	}
+	if res == nil || res.Lock == nil {
+		return err
+	}
+	l := res.Lock
+	if !l.Wrote {
+		fmt.Fprintln(w, "option registers: already locked, nothing staged; nothing written")
+		return err
+	}
+	if l.WasUnlocked {
+		fmt.Fprintln(w, "found:         FLASH_OPTCR unlocked (OPTLOCK 0)")
+	}
+	if len(l.Restored) > 0 {
+		fmt.Fprintf(w, "found:         staged _PRG values in %s, set back to _CUR\n", strings.Join(l.Restored, ", "))
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "LOCKED:        FLASH_OPTCR.OPTLOCK set and read back")
+	fmt.Fprintf(w, "audit log:     %s\n", filepath.Join(f.stateDir, obytes.AuditFile))
 	return nil
 }
 

@@ -32,6 +32,11 @@ type Snapshot struct {
 	LineName string            `json:"line"`
 	Cur      map[string]uint32 `json:"cur"`
 	Prg      map[string]uint32 `json:"prg"`
+	// Unlocked is set when FLASH_OPTCR.OPTLOCK read 0: the option
+	// registers were left unlocked (a write interrupted by a kill or a
+	// stall, another tool), so any OPTSTRT would apply whatever _PRG holds.
+	// Lock (stprobe ob lock) or the next write locks them again.
+	Unlocked bool `json:"unlocked,omitempty"`
 }
 
 // ReadSnapshot reads the _CUR and _PRG value of every register of the layout
@@ -54,7 +59,23 @@ func ReadSnapshot(ctx context.Context, t Target, l *Layout) (*Snapshot, error) {
 		}
 		s.Prg[r.Name] = p
 	}
+	optcr, err := t.Read32(ctx, CoreAP, FlashBase+offOPTCR)
+	if err != nil {
+		return nil, fmt.Errorf("target: reading FLASH_OPTCR at 0x%08X through AP%d: %w", FlashBase+offOPTCR, CoreAP, err)
+	}
+	s.Unlocked = optcr&optcrOPTLOCK == 0
 	return s, nil
+}
+
+// Staged lists the registers whose _PRG differs from _CUR, in table order.
+func (s *Snapshot) Staged(l *Layout) []string {
+	var out []string
+	for _, r := range l.Registers {
+		if cur, ok := s.Cur[r.Name]; ok && !r.Direct && s.Prg[r.Name] != cur {
+			out = append(out, r.Name)
+		}
+	}
+	return out
 }
 
 // FieldValue is one decoded field.
@@ -200,9 +221,13 @@ func parseNumber(s string) (uint64, error) {
 	return n, nil
 }
 
-// checkEnum accepts raw if it is one of f's values on this line.
+// checkEnum accepts raw if it is one of f's values on this line and a plan
+// may write it.
 func (l *Layout) checkEnum(f *Field, raw uint32) (uint32, error) {
-	if _, ok := l.lookupRaw(f, raw); ok {
+	if v, ok := l.lookupRaw(f, raw); ok {
+		if v.Refused != "" {
+			return 0, fmt.Errorf("%w: %s=%s (0x%X) is refused: %s (valid: %s)", ErrInvalidValue, f.Name, v.Name, raw, v.Refused, strings.Join(l.ValidValues(f), ", "))
+		}
 		return raw, nil
 	}
 	for _, v := range f.Values {

@@ -70,6 +70,10 @@ type Value struct {
 	Meaning string
 	// Lines restricts the value to some lines (nil: every line with the field).
 	Lines Lines
+	// Refused, when set, says why a plan may not write the value: it is
+	// named when read from a chip, but ST's HAL does not accept it (its
+	// IS_OB_* check), so stprobe never writes it.
+	Refused string
 }
 
 // Register is one option-byte register: its current (read-only) and
@@ -175,13 +179,14 @@ func (l *Layout) FieldNames() []string {
 	return out
 }
 
-// ValidValues lists the values a field takes on this line, for messages.
+// ValidValues lists the values a plan may write into a field on this line,
+// for messages (values read but refused in a plan are not listed).
 func (l *Layout) ValidValues(f *Field) []string {
 	switch f.Kind {
 	case KindEnum:
 		var out []string
 		for _, v := range f.Values {
-			if v.Lines == nil || v.Lines.Has(l.DevID) {
+			if (v.Lines == nil || v.Lines.Has(l.DevID)) && v.Refused == "" {
 				out = append(out, fmt.Sprintf("%s (0x%X)", v.Name, v.Raw))
 			}
 		}
@@ -361,7 +366,8 @@ func fieldTable() []Field {
 				{Raw: 0, Name: "LEVEL1", Meaning: "BOR level 1 (about 2.1 V)"},
 				{Raw: 1, Name: "LEVEL2", Meaning: "BOR level 2 (about 2.4 V)"},
 				{Raw: 2, Name: "LEVEL3", Meaning: "BOR level 3 (about 2.7 V)"},
-				{Raw: 3, Name: "LEVEL1_ALT", Meaning: "BOR level 1 (about 2.1 V), second encoding"},
+				{Raw: 3, Name: "LEVEL1_ALT", Meaning: "BOR level 1 (about 2.1 V), second encoding; never written by ST's HAL",
+					Refused: "ST's HAL accepts BOR levels 0-2 only (IS_OB_USER_BOR_LEVEL, stm32h5xx_hal_flash_ex.h)"},
 			},
 		},
 		bit("BORH_EN", "OPTSR", 2, allLines, "brown-out high threshold", "DISABLED", "BOR high disabled", "ENABLED", "BOR high enabled"),

@@ -127,13 +127,13 @@ func TestLayoutConsistent(t *testing.T) {
 	}
 }
 
-// sampleValues lists values worth trying for a field: every enum value, or
-// 0, 1, max and a middle value.
+// sampleValues lists values worth trying for a field: every enum value a
+// plan may write, or 0, 1, max and a middle value.
 func sampleValues(l *Layout, f *Field) []uint32 {
 	if f.Kind == KindEnum {
 		var out []uint32
 		for _, v := range f.Values {
-			if v.Lines == nil || v.Lines.Has(l.DevID) {
+			if (v.Lines == nil || v.Lines.Has(l.DevID)) && v.Refused == "" {
 				out = append(out, v.Raw)
 			}
 		}

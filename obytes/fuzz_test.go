@@ -96,6 +96,9 @@ func FuzzDecodeBackup(f *testing.F) {
 	}
 	f.Add(uint8(1), uint32(0xFFFFFFFF), []byte(`{"snapshot":{"cur":{"OPTSR":4294967295,"NOPE":1}}}`))
 	f.Add(uint8(2), uint32(0x12345678), []byte(`{"snapshot":null}`))
+	if unknownPrg, err := json.Marshal(Backup{DevID: l.DevID, LineName: l.LineName, UID: "0123", Snapshot: &Snapshot{DevID: l.DevID, Cur: snap.Cur, Prg: map[string]uint32{"OPTSR3": 1}}}); err == nil {
+		f.Add(uint8(0), uint32(2), unknownPrg) // a _PRG name the line lacks: refused
+	}
 	f.Add(uint8(0), uint32(1), []byte(`{"snapshot":{"cur":{"OPTSR":-1}}}`))
 	f.Add(uint8(0), uint32(1), []byte(`{"snapshot":{"cur":{"OPTSR":4294967296}}}`))
 	f.Add(uint8(0), uint32(1), []byte(`[`))

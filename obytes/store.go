@@ -122,8 +122,14 @@ func ReadBackup(path string) (*Backup, error) {
 // chip's layout: restoring from it would silently leave those unrestored.
 var ErrIncompleteBackup = errors.New("the backup does not hold every option-byte register")
 
+// ErrUnknownRegister is wrapped when a backup names a register its chip's
+// layout does not have: the file was edited, damaged or written for another
+// line, and restoring from it would silently drop that value.
+var ErrUnknownRegister = errors.New("the backup names a register its chip does not have")
+
 // DecodeBackup decodes the content of a backup file and checks that it
-// names a known chip line and holds every register of that line's layout.
+// names a known chip line, holds every register of that line's layout and
+// no register outside it.
 func DecodeBackup(data []byte) (*Backup, error) {
 	var b Backup
 	if err := json.Unmarshal(data, &b); err != nil {
@@ -136,7 +142,7 @@ func DecodeBackup(data []byte) (*Backup, error) {
 }
 
 // Check verifies that the backup holds the _CUR value of every register of
-// its chip's layout.
+// its chip's layout, and names no register (in _CUR or _PRG) outside it.
 func (b *Backup) Check() error {
 	l, err := ForDevID(b.DevID)
 	if err != nil {
@@ -144,6 +150,26 @@ func (b *Backup) Check() error {
 	}
 	if b.Snapshot == nil || len(b.Snapshot.Cur) == 0 {
 		return fmt.Errorf("%w: it holds no register values", ErrIncompleteBackup)
+	}
+	var unknown []string
+	for _, half := range []struct {
+		name string
+		regs map[string]uint32
+	}{{"", b.Snapshot.Cur}, {"_PRG", b.Snapshot.Prg}} {
+		for name := range half.regs {
+			if _, ok := l.Register(name); !ok {
+				unknown = append(unknown, fmt.Sprintf("%q%s", name, half.name))
+			}
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		known := make([]string, len(l.Registers))
+		for i, r := range l.Registers {
+			known[i] = r.Name
+		}
+		return fmt.Errorf("%w: %s not on the %s (its registers: %s); the file was edited or is not this line's backup: restore from an untouched backup (nothing was planned)",
+			ErrUnknownRegister, strings.Join(unknown, ", "), l.LineName, strings.Join(known, ", "))
 	}
 	var missing []string
 	for _, r := range l.Registers {

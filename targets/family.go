@@ -183,6 +183,7 @@ const (
 	NSSRBusy         = 1 << 0     // NSSR.BSY: an operation is running
 	NSSRWriteBuf     = 1 << 1     // NSSR.WBNE: write buffer not empty
 	NSSRDataBuf      = 1 << 3     // NSSR.DBNE: data buffer not empty
+	NSSREndOfOp      = 1 << 16    // NSSR.EOP: an operation ended (not an error)
 	NSSRWRPErr       = 1 << 17    // NSSR.WRPERR: write-protection error
 	NSSRPGSErr       = 1 << 18    // NSSR.PGSERR: programming-sequence error
 	NSSROptChangeErr = 1 << 23    // NSSR.OPTCHANGEERR: refused option change

@@ -244,6 +244,19 @@ func ReadProductState(ctx context.Context, r MemReader, chip *Chip) (ProductStat
 	return state, TZENOf(optsr2), nil
 }
 
+// ReadOptionsUnlocked reads FLASH_OPTCR through the core port and reports
+// whether OPTLOCK is clear: the option registers were left unlocked (a
+// write interrupted after the OPTKEYR keys, another tool), so any OPTSTRT
+// would apply what the _PRG registers hold. A reset sets OPTLOCK again.
+func ReadOptionsUnlocked(ctx context.Context, r MemReader, chip *Chip) (bool, error) {
+	f := chip.Family
+	optcr, err := r.Read32(ctx, f.CoreAP, f.FlashRegs+FlashOPTCR)
+	if err != nil {
+		return false, fmt.Errorf("target: reading FLASH_OPTCR at 0x%08X through AP%d: %w", f.FlashRegs+FlashOPTCR, f.CoreAP, err)
+	}
+	return optcr&OPTCROptLock == 0, nil
+}
+
 // ReadAPStatus reads STM32H5 DBGMCU_SR through AP0 (0xE00440FC): bit n of
 // present says access port n exists, bit n of enabled that it is open
 // (AP1's bit is clear in the closed product states).

@@ -2,6 +2,7 @@ package da
 
 import (
 	"context"
+	"encoding/binary"
 
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/proto"
@@ -23,6 +24,9 @@ type Port interface {
 	// Read32 and Write32 move one word through access port ap.
 	Read32(ctx context.Context, ap uint8, addr uint32) (uint32, error)
 	Write32(ctx context.Context, ap uint8, addr uint32, v uint32) error
+	// Write16 stores one 16-bit half-word through ap (OTP is programmed
+	// by half-words).
+	Write16(ctx context.Context, ap uint8, addr uint32, v uint16) error
 	// ReadMem reads len(buf) bytes at addr through ap in width-byte
 	// accesses (4 here).
 	ReadMem(ctx context.Context, ap uint8, addr uint32, width int, buf []byte) error
@@ -52,6 +56,10 @@ func (p linkPort) Read32(ctx context.Context, ap uint8, addr uint32) (uint32, er
 
 func (p linkPort) Write32(ctx context.Context, ap uint8, addr uint32, v uint32) error {
 	return p.l.Write32(ctx, ap, addr, v)
+}
+
+func (p linkPort) Write16(ctx context.Context, ap uint8, addr uint32, v uint16) error {
+	return p.l.WriteMem(ctx, ap, addr, 2, binary.LittleEndian.AppendUint16(nil, v))
 }
 
 func (p linkPort) ReadMem(ctx context.Context, ap uint8, addr uint32, width int, buf []byte) error {

@@ -43,6 +43,7 @@ const (
 	CheckChipPermission     = "chip-permission"     // the chip's permission mask lacks it
 	CheckChipRecord         = "chip-record"         // the record read from the chip differs
 	CheckTarget             = "target"              // the state planned has no way back at all
+	CheckPartUnsettled      = "part-unsettled"      // a fact of the part's DA no public source settles
 )
 
 // CheckOBK decodes an .obk file and checks it against part: size,
@@ -129,6 +130,10 @@ func ProveWayBack(w WayBack) []Mismatch {
 	var out []Mismatch
 	add := func(check, problem, fix string) { out = append(out, Mismatch{check, problem, fix}) }
 	part, perm, c := w.Part, w.Permission, w.Credentials
+	if part.Unsettled != "" {
+		add(CheckPartUnsettled, "the way back of an "+part.Name+" cannot be proven: "+part.Unsettled,
+			"none from stprobe yet: keep the chip in PROVISIONING, or close it knowing it may never regress (--override-brick), ideally after closing and regressing a spare "+part.Name+" with the same files")
+	}
 	switch {
 	case w.Target == targets.StateLocked:
 		add(CheckTarget, "LOCKED is final: debug authentication can never regress or open a LOCKED chip", "close to CLOSED (0x72) instead, which DA can regress")

@@ -151,11 +151,17 @@ func factoryOptions(line targets.Line, state targets.ProductState, tzen targets.
 //     wrong-key lock and the NSSR flags, and reloads every _PRG from _CUR.
 var protectedBeyondProvisioning = []string{"WRP1R", "WRP2R", "HDP1R", "HDP2R", "SECWM1R", "SECWM2R"}
 
-// OTP rules (chosen): programming needs NSCR unlocked with PG set; each
-// 16-bit word can be written once (even with the same value); writing a
-// programmed word or a word in a locked block sets NSSR.WRPERR and changes
-// nothing; byte writes set PGSERR. An unprogrammed word reads 0xFFFF (real
-// parts may report an ECC error instead).
+// OTP rules: programming needs NSCR unlocked with PG set, and is done one
+// 16-bit half-word per write, as ST's HAL does it (HAL_FLASH_Program with
+// FLASH_TYPEPROGRAM_HALFWORD_OTP calls FLASH_Program_HalfWord, a single
+// 16-bit store, then waits on BSY/WBNE/DBNE: stm32h5xx-hal-driver
+// Src/stm32h5xx_hal_flash.c, whose header says OTP is programmed "by 16
+// bits"). A programmed half-word sets NSSR.EOP. Chosen where no public
+// source settles it: a write of any other size (byte, word) sets PGSERR
+// and programs nothing; each half-word can be written once (even with the
+// same value); writing a programmed half-word or one in a locked block
+// sets WRPERR and changes nothing. An unprogrammed half-word reads 0xFFFF
+// (real parts may report an ECC error instead).
 const otpErased = 0xFFFF
 
 // Debug-authentication data as seen on the bus (chosen): the 96-byte OBK

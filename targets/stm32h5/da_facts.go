@@ -27,13 +27,26 @@ type Part struct {
 	// OBK is true when the DA data lives in the OBK area; false means the
 	// password hash lives in OTP (H503).
 	OBK bool
+	// Unsettled, when set, says which fact of the part's DA no public
+	// source settles: closing such a part is never planned as more than
+	// brick, whatever the proof of the way back (docs/da-sources.md).
+	Unsettled string
 }
+
+// h523Unsettled is why closing an H523 stays brick: whether its ROM
+// encrypts OBK data is not settled. ST's DA configuration template lists
+// the H523 with DoEncryption 1, while ST's CMSIS header for it
+// (cmsis-device-h5 Include/stm32h523xx.h) defines no SAES, the engine that
+// encryption would need; stprobe makes DoEncryption 0 files for it. A file
+// with the wrong flag provisions without complaint, and the chip, once
+// closed, never regresses.
+const h523Unsettled = "whether the H523's ROM encrypts OBK data is not settled by any public source (ST's DA template lists the H523 with DoEncryption 1, ST's CMSIS header for it defines no SAES); a .obk file with the wrong flag provisions without complaint and the closed chip never regresses"
 
 // Parts lists every STM32H5 part debug authentication knows.
 func Parts() []Part {
 	return []Part{
 		{Name: "H503", DevID: LineH503},
-		{Name: "H523", DevID: LineH533, TrustZone: true, OBK: true},
+		{Name: "H523", DevID: LineH533, TrustZone: true, OBK: true, Unsettled: h523Unsettled},
 		{Name: "H533", DevID: LineH533, TrustZone: true, OBK: true, Crypto: true},
 		{Name: "H562", DevID: LineH563, TrustZone: true, OBK: true},
 		{Name: "H563", DevID: LineH563, TrustZone: true, OBK: true},
@@ -125,5 +138,17 @@ const (
 	OPTCROptLock   = 1 << 0
 	OPTCROptStart  = 1 << 1
 	NSSRBusy       = 1 << 0
-	NSSRErrors     = 0x00FF0000 // NSSR error flags (WRPERR, PGSERR, ..., OPTCHANGEERR)
+	// NSSRWait are the flags ST's HAL polls until clear after each
+	// programming step (FLASH_WaitForLastOperation in
+	// STMicroelectronics/stm32h5xx-hal-driver Src/stm32h5xx_hal_flash.c:
+	// BSY, WBNE, DBNE).
+	NSSRWait = targets.NSSRBusy | targets.NSSRWriteBuf | targets.NSSRDataBuf
+	// NSSRErrors are the error flags the HAL checks after a programming
+	// step (FLASH_FLAG_SR_ERRORS in Inc/stm32h5xx_hal_flash.h: WRPERR,
+	// PGSERR, STRBERR, INCERR, OBKERR, OBKWERR, OPTCHANGEERR; the H503 has
+	// no OBK flags, bits 21-22 read 0 there). EOP, bit 16, is no error: it
+	// says an operation ended.
+	NSSRErrors = targets.NSSRErrors
+	// NSSREndOfOp is NSSR.EOP, cleared through NSCCR like the errors.
+	NSSREndOfOp = targets.NSSREndOfOp
 )

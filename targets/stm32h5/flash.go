@@ -94,6 +94,7 @@ const (
 	optcrOPTLOCK = targets.OPTCROptLock
 	optcrOPTSTRT = targets.OPTCROptStart
 	nssrBSY      = targets.NSSRBusy
+	nssrEOP      = targets.NSSREndOfOp
 	nssrWRPERR   = targets.NSSRWRPErr
 	nssrPGSERR   = targets.NSSRPGSErr
 	nssrOPTCHG   = targets.NSSROptChangeErr
@@ -348,20 +349,18 @@ func (m *Model) writeOTPArea(off uint32, size chipsim.Size, v uint32) error {
 	if off >= targets.H5OTPSize {
 		return fmt.Errorf("write to read-only engineering area 0x%08X: %w", targets.H5OTP+off, chipsim.ErrBusFault)
 	}
-	if m.nsLocked || m.nscr&nscrPG == 0 || size == chipsim.Byte {
+	if m.nsLocked || m.nscr&nscrPG == 0 || size != chipsim.Halfword {
 		m.nssr |= nssrPGSERR
 		return nil
 	}
-	for i := uint32(0); i < uint32(size); i += 2 {
-		idx := (off + i) / 2
-		block := idx / 32
-		if m.cur["OTPBLR"]&(1<<block) != 0 || m.otpWritten[idx] {
-			m.nssr |= nssrWRPERR
-			continue
-		}
-		m.otp[idx] = uint16(v >> (8 * i))
-		m.otpWritten[idx] = true
+	idx := off / 2
+	if m.cur["OTPBLR"]&(1<<(idx/32)) != 0 || m.otpWritten[idx] {
+		m.nssr |= nssrWRPERR
+		return nil
 	}
+	m.otp[idx] = uint16(v)
+	m.otpWritten[idx] = true
+	m.nssr |= nssrEOP
 	return nil
 }
 

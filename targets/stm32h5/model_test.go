@@ -419,8 +419,12 @@ func TestOTPWriteOnce(t *testing.T) {
 	wr(t, m, 1, flash+0x004, nsKey1)
 	wr(t, m, 1, flash+0x004, nsKey2)
 	wr(t, m, 1, flash+0x028, nscrPG)
-	wr(t, m, 1, otp, 0x12345678)
-	wr(t, m, 1, otp, 0x00000000)
+	wr16(t, m, otp, 0x5678)
+	wr16(t, m, otp+2, 0x1234)
+	if sr := rd(t, m, 1, flash+targets.FlashNSSR); sr&nssrEOP == 0 || sr&targets.NSSRErrors != 0 {
+		t.Fatalf("NSSR 0x%08X after programming OTP, want EOP and no error", sr)
+	}
+	wr16(t, m, otp, 0x0000)
 	if v := rd(t, m, 1, otp); v != 0x12345678 {
 		t.Fatalf("OTP word 0x%08X after a second write, want the first value", v)
 	}
@@ -432,7 +436,7 @@ func TestOTPWriteOnce(t *testing.T) {
 	wr(t, m, 1, flash+0x094, 2)
 	wr(t, m, 1, flash+targets.FlashOPTCR, optcrOPTSTRT)
 	m.Advance(25 * time.Millisecond)
-	wr(t, m, 1, otp+64, 0xAAAA5555)
+	wr16(t, m, otp+64, 0x5555)
 	if v := rd(t, m, 1, otp+64); v != 0xFFFFFFFF {
 		t.Fatalf("locked OTP block programmed: 0x%08X", v)
 	}
@@ -441,6 +445,45 @@ func TestOTPWriteOnce(t *testing.T) {
 	m.Advance(25 * time.Millisecond)
 	if cur, _, _ := m.OptionRegister("OTPBLR"); cur&2 == 0 {
 		t.Fatal("OTP lock removed")
+	}
+}
+
+// wr16 stores a half-word through AP1.
+func wr16(t *testing.T, m *Model, addr uint32, v uint16) {
+	t.Helper()
+	if err := m.AP(1).Write(addr, chipsim.Halfword, uint32(v), csSecure); err != nil {
+		t.Fatalf("write16 0x%08X: %v", addr, err)
+	}
+}
+
+// OTP is programmed by half-words, as ST's HAL does it: a word or a byte
+// store programs nothing and raises PGSERR, even with PG set.
+func TestOTPHalfWordsOnly(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		size chipsim.Size
+		v    uint32
+		ok   bool
+	}{
+		{"byte", chipsim.Byte, 0x12, false},
+		{"half-word", chipsim.Halfword, 0x1234, true},
+		{"word", chipsim.Word, 0x12345678, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newModel(t, Config{Line: LineH503, ProductState: 0x17, NRSTWired: true})
+			otp := uint32(targets.H5OTP)
+			wr(t, m, 1, flash+0x004, nsKey1)
+			wr(t, m, 1, flash+0x004, nsKey2)
+			wr(t, m, 1, flash+0x028, nscrPG)
+			if err := m.AP(1).Write(otp, tc.size, tc.v, csSecure); err != nil {
+				t.Fatal(err)
+			}
+			sr := rd(t, m, 1, flash+targets.FlashNSSR)
+			programmed := rd(t, m, 1, otp) != 0xFFFFFFFF
+			if programmed != tc.ok || (sr&nssrPGSERR != 0) == tc.ok || (sr&nssrEOP != 0) != tc.ok {
+				t.Fatalf("%s store: programmed %v, NSSR 0x%08X; want programmed %v", tc.name, programmed, sr, tc.ok)
+			}
+		})
 	}
 }
 

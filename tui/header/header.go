@@ -76,6 +76,10 @@ func Items(st *common.Styles, s bench.Snapshot) (probeItems, targetItems []Item)
 		targetItems = append(targetItems, Item{Label: "state", Value: "not read", Style: st.Muted})
 	}
 	targetItems = append(targetItems, daItem(st, s))
+	if s.OptionsUnlocked {
+		// FLASH_OPTCR.OPTLOCK read 0: a write was interrupted (ob lock).
+		targetItems = append(targetItems, Item{Label: "option regs", Value: "UNLOCKED", Style: st.Bad.Bold(true)})
+	}
 	return probeItems, targetItems
 }
 

@@ -64,3 +64,23 @@ func TestDAAndState(t *testing.T) {
 		t.Errorf("LOCKED is drawn %q", ti[1].Value)
 	}
 }
+
+// Option registers left unlocked are named in the header, and only then.
+func TestOptionsUnlockedShown(t *testing.T) {
+	st := common.NewStyles(common.Theme{})
+	has := func(s bench.Snapshot) bool {
+		_, ti := Items(st, s)
+		for _, it := range ti {
+			if it.Label == "option regs" && it.Value == "UNLOCKED" {
+				return true
+			}
+		}
+		return false
+	}
+	if !has(bench.Snapshot{HasState: true, State: targets.StateOpen, OptionsUnlocked: true}) {
+		t.Error("unlocked option registers not shown")
+	}
+	if has(bench.Snapshot{HasState: true, State: targets.StateOpen}) {
+		t.Error("locked option registers shown as unlocked")
+	}
+}

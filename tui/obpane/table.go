@@ -224,7 +224,7 @@ func (m *Model) openEditor() tea.Cmd {
 	}
 	if r.field.Kind == obytes.KindEnum {
 		for _, v := range r.field.Values {
-			if v.Lines == nil || v.Lines.Has(l.DevID) {
+			if (v.Lines == nil || v.Lines.Has(l.DevID)) && v.Refused == "" {
 				if v.Raw == want {
 					e.sel = len(e.values)
 				}
