@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -164,7 +163,7 @@ func (a *app) daProvisionCommand() *cobra.Command {
 		if obk == "" {
 			return usage(c, errors.New("--obk FILE is required"))
 		}
-		data, err := os.ReadFile(obk)
+		data, err := da.LoadOBK(obk)
 		if err != nil {
 			return usage(c, fmt.Errorf("--obk: %w", err))
 		}
@@ -382,7 +381,7 @@ func (a *app) daCheckOBKCommand() *cobra.Command {
 		if len(args) != 1 {
 			return usage(c, errors.New("give one .obk FILE"))
 		}
-		data, err := os.ReadFile(args[0])
+		data, err := da.LoadOBK(args[0])
 		if err != nil {
 			return usage(c, err)
 		}

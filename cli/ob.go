@@ -16,6 +16,7 @@ import (
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -199,7 +200,7 @@ func (f *obFlags) wayBackFiles() (*bench.WayBackFiles, error) {
 		w.Credentials = c
 	}
 	if f.obk != "" {
-		b, err := os.ReadFile(f.obk)
+		b, err := da.LoadOBK(f.obk)
 		if err != nil {
 			return nil, fmt.Errorf("file: --obk: %w", err)
 		}

@@ -323,7 +323,7 @@ func (f *Form) Check() (*Values, error) {
 	}
 	if f.has(OBK) {
 		p := v.Paths[OBK]
-		switch b, err := os.ReadFile(p); {
+		switch b, err := da.LoadOBK(p); {
 		case p == "":
 			bad(OBK, errors.New("give the .obk file"))
 		case err != nil:
