@@ -179,12 +179,21 @@ func NewToken(perm uint32, challenge []byte, leaf *ecdsa.PrivateKey) (*Token, er
 	// host (psa-adac psa_adac_sign_token) writes it; not SHA-256 of nothing.
 	t := &Token{Major: 1, SignatureType: SigECDSAP256}
 	binary.LittleEndian.PutUint32(t.Requested[:], perm)
+	if err := t.Sign(leaf, challenge); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Sign signs the token's first 56 bytes and challenge with the leaf key
+// (deterministic, RFC 6979).
+func (t *Token) Sign(leaf *ecdsa.PrivateKey, challenge []byte) error {
 	sig, err := signRaw(leaf, append(t.Encode()[:tokenSignedSize], challenge...))
 	if err != nil {
-		return nil, fmt.Errorf("signing the token: %w", err)
+		return fmt.Errorf("signing the token: %w", err)
 	}
 	t.Signature = sig
-	return t, nil
+	return nil
 }
 
 // DecodeToken decodes a 120-byte token.
