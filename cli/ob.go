@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -178,7 +177,7 @@ func (a *app) checkOBArgs(c *cobra.Command, sub string, f *obFlags) error {
 		}
 	}
 	if f.obk != "" {
-		if _, err := os.Stat(f.obk); err != nil {
+		if _, err := da.LoadOBK(f.obk); err != nil {
 			return usage(c, fmt.Errorf("--obk: %w", err))
 		}
 	}
