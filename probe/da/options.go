@@ -18,14 +18,13 @@ const (
 	// OEDAWord is the STM32N6 OEM firmware's request word (answered "DAOK").
 	OEDAWord uint32 = 0x4F454441
 	// STMailboxInitWord is what ST's STM32MP21 mailbox driver writes into
-	// DBG_AUTH_DEV at init, "in case it was already written" (DA session
-	// notes §2.2): a host that reads the device word too early sees it
-	// before the reply.
+	// DBG_AUTH_DEV when it starts (docs/da-sources-adac.md): a host that
+	// reads the device word too early sees it before the reply.
 	STMailboxInitWord uint32 = 0xBADF00D0
+	// STMailboxDummyWord is what the same driver writes when the host
+	// reads DBG_AUTH_DEV with no answer pending.
+	STMailboxDummyWord uint32 = 0xBADF00D1
 )
-
-// DefaultStaleWords are the device words drained before the reply.
-var DefaultStaleWords = []uint32{STMailboxInitWord}
 
 // maxStaleWords bounds the device words drained in one session start.
 const maxStaleWords = 8
@@ -85,8 +84,9 @@ type Options struct {
 	RequestCountInBytes  bool
 	ResponseCountInBytes bool
 	// StaleWords are device words that a device may leave in DBG_AUTH_DEV
-	// before its reply (nil: DefaultStaleWords): they are drained and
-	// reported (Events, step "drain"), never taken as the reply.
+	// before its reply (nil: ST's STMailboxInitWord and
+	// STMailboxDummyWord): they are drained and reported (Events, step
+	// "drain"), never taken as the reply.
 	StaleWords []uint32
 	// MaxPolls bounds the ACK reads per mailbox word (0: DefaultMaxPolls);
 	// Timeout bounds the whole discovery in real time (0: DefaultTimeout).
@@ -133,7 +133,7 @@ func (o Options) withDefaults() Options {
 		o.ReplyWords = []uint32{DefaultReplyWord, o.RequestWord}
 	}
 	if o.StaleWords == nil {
-		o.StaleWords = DefaultStaleWords
+		o.StaleWords = []uint32{STMailboxInitWord, STMailboxDummyWord}
 	}
 	if o.MaxPolls <= 0 {
 		o.MaxPolls = DefaultMaxPolls
