@@ -152,7 +152,7 @@ func (c Credentials) Check() error {
 // LoadPassword reads ST's password file (password.bin), refusing at once
 // anything but a regular file of at most dacred.MaxPasswordFileSize bytes.
 func LoadPassword(path string) (Credentials, error) {
-	b, err := safefile.Read(path, "password file", dacred.MaxPasswordFileSize)
+	b, err := safefile.Read(path, "password", dacred.MaxPasswordFileSize)
 	if err != nil {
 		return Credentials{}, err
 	}
@@ -169,7 +169,7 @@ func LoadPassword(path string) (Credentials, error) {
 // key is the chain's leaf key (Credentials.Check): a key from another
 // chain is refused here, before the chip is reset into its DA loop.
 func LoadCertificate(keyPath, chainPath string) (Credentials, error) {
-	kb, err := safefile.Read(keyPath, "key file", dacred.MaxKeyFileSize)
+	kb, err := safefile.Read(keyPath, "key", dacred.MaxKeyFileSize)
 	if err != nil {
 		return Credentials{}, err
 	}
@@ -196,7 +196,7 @@ func LoadCertificate(keyPath, chainPath string) (Credentials, error) {
 // read: a FIFO, a device or a file larger than the OBK area is refused at
 // once. Its content is judged by CheckOBK and the provisioning.
 func LoadOBK(path string) ([]byte, error) {
-	return safefile.Read(path, "OBK file", dacred.MaxOBKFileSize)
+	return safefile.Read(path, ".obk", dacred.MaxOBKFileSize)
 }
 
 // Result is what an authentication did.
