@@ -37,13 +37,12 @@ func (a *app) daCommand() *cobra.Command {
 // daDiscoverCommand is `stprobe da discover`.
 func (a *app) daDiscoverCommand() *cobra.Command {
 	var (
-		asJSON         bool
-		request, reply string
-		khz            int
+		asJSON  bool
+		session daSession
 	)
 	c := &cobra.Command{
 		Use:                   "discover",
-		Annotations:           synopsis("da discover [--json] [--request WORD] [--reply WORD[,WORD]] [--khz KHZ]"),
+		Annotations:           synopsis("da discover [--json] [--request WORD] [--reply WORD[,WORD]] [--khz KHZ] [--request-count UNIT] [--response-count UNIT]"),
 		Short:                 "what the chip's ROM reports: product state, whether DA is provisioned",
 		Long:                  "Asks the chip's ROM, through the DBGMCU mailbox on AP0, for its product state and whether debug authentication is provisioned. Read-only, but it resets the chip through NRST (which must be wired) and leaves it in the ROM's DA loop until its next reset.",
 		DisableFlagsInUseLine: true,
@@ -51,31 +50,12 @@ func (a *app) daDiscoverCommand() *cobra.Command {
 	}
 	fs := c.Flags()
 	fs.BoolVar(&asJSON, "json", false, "print the discovery as JSON")
-	fs.StringVar(&request, "request", "", "session request WORD written under NRST (default 0x53544441 \"STDA\"; the STM32H5 value is not public)")
-	fs.StringVar(&reply, "reply", "", "accepted reply WORDS, comma-separated (default an echo of the request, or 0x44414F4B \"DAOK\")")
-	fs.IntVar(&khz, "khz", 0, "SWD clock in KHZ (default: the probe's current clock)")
+	session.register(fs)
 	c.RunE = func(c *cobra.Command, _ []string) error {
-		var o da.Options
-		var err error
-		if request != "" {
-			o.RequestWord, err = parseWord(request)
-		}
-		if err == nil && reply != "" {
-			for _, s := range strings.Split(reply, ",") {
-				var w uint32
-				if w, err = parseWord(s); err != nil {
-					break
-				}
-				o.ReplyWords = append(o.ReplyWords, w)
-			}
-		}
-		if err == nil && khz < 0 {
-			err = fmt.Errorf("SWD clock %d kHz: want a positive number", khz)
-		}
+		o, err := session.options()
 		if err != nil {
 			return usage(c, err)
 		}
-		o.FrequencyKHz = khz
 		return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
 			d, err := b.Discover(ctx, tok, o)
 			if err != nil {
@@ -103,6 +83,11 @@ func (a *app) printDiscovery(d *da.Discovery, asJSON bool) error {
 	}
 	_, err := fmt.Fprintf(a.stdout, "DA discovery: %s\nSoC ID (UID): %08X %08X %08X\nreply word:   0x%08X\n",
 		d, d.UID[2], d.UID[1], d.UID[0], d.ReplyWord)
+	for _, w := range d.Drained {
+		if err == nil {
+			_, err = fmt.Fprintf(a.stdout, "drained:      0x%08X (a stale word in DBG_AUTH_DEV, not taken as the reply)\n", w)
+		}
+	}
 	return err
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -22,12 +21,27 @@ import (
 type daSession struct {
 	request, reply string
 	khz            int
+	reqCount       string
+	respCount      string
 }
 
 func (s *daSession) register(fs *pflag.FlagSet) {
 	fs.StringVar(&s.request, "request", "", "session request WORD written under NRST (default 0x53544441 \"STDA\"; the STM32H5 value is not public)")
 	fs.StringVar(&s.reply, "reply", "", "accepted reply WORDS, comma-separated (default an echo of the request, or 0x44414F4B \"DAOK\")")
 	fs.IntVar(&s.khz, "khz", 0, "SWD clock in KHZ (default: the probe's current clock)")
+	fs.StringVar(&s.reqCount, "request-count", "words", "the UNIT of a request's data_count: words (PSA-ADAC) or bytes (ST's STM32MP21 port); not public for STM32H5")
+	fs.StringVar(&s.respCount, "response-count", "words", "the UNIT of a response's data_count: words (PSA-ADAC, ST's ports) or bytes")
+}
+
+// countInBytes parses a data_count unit flag.
+func countInBytes(flag, v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "words", "word":
+		return false, nil
+	case "bytes", "byte":
+		return true, nil
+	}
+	return false, fmt.Errorf("%s %q: want words or bytes", flag, v)
 }
 
 // options parses the flags into da.Options.
@@ -52,6 +66,12 @@ func (s *daSession) options() (da.Options, error) {
 		return o, fmt.Errorf("SWD clock %d kHz: want a positive number", s.khz)
 	}
 	o.FrequencyKHz = s.khz
+	if o.RequestCountInBytes, err = countInBytes("--request-count", s.reqCount); err != nil {
+		return o, err
+	}
+	if o.ResponseCountInBytes, err = countInBytes("--response-count", s.respCount); err != nil {
+		return o, err
+	}
 	return o, nil
 }
 
@@ -164,7 +184,7 @@ func (a *app) daProvisionCommand() *cobra.Command {
 		if obk == "" {
 			return usage(c, errors.New("--obk FILE is required"))
 		}
-		data, err := os.ReadFile(obk)
+		data, err := da.LoadOBK(obk)
 		if err != nil {
 			return usage(c, fmt.Errorf("--obk: %w", err))
 		}
@@ -372,7 +392,7 @@ func (a *app) daCheckOBKCommand() *cobra.Command {
 		if len(args) != 1 {
 			return usage(c, errors.New("give one .obk FILE"))
 		}
-		data, err := os.ReadFile(args[0])
+		data, err := da.LoadOBK(args[0])
 		if err != nil {
 			return usage(c, err)
 		}

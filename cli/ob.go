@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -181,7 +181,7 @@ func (a *app) checkOBArgs(c *cobra.Command, sub string, f *obFlags) error {
 		}
 	}
 	if f.obk != "" {
-		if _, err := os.Stat(f.obk); err != nil {
+		if _, err := da.LoadOBK(f.obk); err != nil {
 			return usage(c, fmt.Errorf("--obk: %w", err))
 		}
 	}
@@ -203,7 +203,7 @@ func (f *obFlags) wayBackFiles() (*bench.WayBackFiles, error) {
 		w.Credentials = c
 	}
 	if f.obk != "" {
-		b, err := os.ReadFile(f.obk)
+		b, err := da.LoadOBK(f.obk)
 		if err != nil {
 			return nil, fmt.Errorf("file: --obk: %w", err)
 		}

@@ -6,10 +6,10 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/safefile"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
@@ -135,11 +135,26 @@ func (c Credentials) Method() string {
 	return ""
 }
 
-// LoadPassword reads ST's password file.
+// Check checks the credentials offline, before anything touches the
+// chip: a certificate chain that holds together (roles, signatures) and a
+// key that is the leaf's (dacred.CheckChain). A password is checked by
+// the chip alone.
+func (c Credentials) Check() error {
+	if len(c.Password) > 0 || (len(c.Chain) == 0 && c.Key == nil) {
+		return nil
+	}
+	if err := dacred.CheckChain(c.Chain, c.Key); err != nil {
+		return fmt.Errorf("credentials: %w", err)
+	}
+	return nil
+}
+
+// LoadPassword reads ST's password file (password.bin), refusing at once
+// anything but a regular file of at most dacred.MaxPasswordFileSize bytes.
 func LoadPassword(path string) (Credentials, error) {
-	b, err := os.ReadFile(path)
+	b, err := safefile.Read(path, "password", dacred.MaxPasswordFileSize)
 	if err != nil {
-		return Credentials{}, fmt.Errorf("file: reading the password file: %w", err)
+		return Credentials{}, err
 	}
 	pw, err := dacred.DecodePasswordFile(b)
 	if err != nil {
@@ -148,25 +163,40 @@ func LoadPassword(path string) (Credentials, error) {
 	return Credentials{Password: pw}, nil
 }
 
-// LoadCertificate reads the leaf key (PEM) and ST's chain file.
+// LoadCertificate reads the leaf key (PEM: PKCS #8 as ST's key_3_leaf.pem,
+// or SEC 1) and the certificate chain (ST's base64 .b64, or the raw
+// certificates), each through a bounded read, and checks offline that the
+// key is the chain's leaf key (Credentials.Check): a key from another
+// chain is refused here, before the chip is reset into its DA loop.
 func LoadCertificate(keyPath, chainPath string) (Credentials, error) {
-	kb, err := os.ReadFile(keyPath)
+	kb, err := safefile.Read(keyPath, "key", dacred.MaxKeyFileSize)
 	if err != nil {
-		return Credentials{}, fmt.Errorf("file: reading the key: %w", err)
+		return Credentials{}, err
 	}
 	key, err := dacred.DecodeKeyPEM(kb)
 	if err != nil {
 		return Credentials{}, fmt.Errorf("file %s: %w", keyPath, err)
 	}
-	cb, err := os.ReadFile(chainPath)
+	cb, err := safefile.Read(chainPath, "certificate chain", dacred.MaxChainFileSize)
 	if err != nil {
-		return Credentials{}, fmt.Errorf("file: reading the certificate chain: %w", err)
+		return Credentials{}, err
 	}
 	chain, err := dacred.DecodeChain(cb)
 	if err != nil {
 		return Credentials{}, fmt.Errorf("file %s: %w", chainPath, err)
 	}
-	return Credentials{Chain: chain, Key: key}, nil
+	c := Credentials{Chain: chain, Key: key}
+	if err := c.Check(); err != nil {
+		return Credentials{}, fmt.Errorf("file %s with %s: %w", keyPath, chainPath, err)
+	}
+	return c, nil
+}
+
+// LoadOBK reads an .obk file (on the H503 the OTP image) through a bounded
+// read: a FIFO, a device or a file larger than the OBK area is refused at
+// once. Its content is judged by CheckOBK and the provisioning.
+func LoadOBK(path string) ([]byte, error) {
+	return safefile.Read(path, ".obk", dacred.MaxOBKFileSize)
 }
 
 // Result is what an authentication did.
@@ -207,6 +237,9 @@ func (h *Host) Authenticate(ctx context.Context, c Credentials, perm Permission)
 	}
 	if c.Method() == "" {
 		return nil, tag(fail(op, probe.LayerTarget, "no credentials", "give a password file, or the leaf key and the certificate chain", nil), ErrWrongMethod)
+	}
+	if err := c.Check(); err != nil {
+		return nil, tag(fail(op, probe.LayerTarget, "the credentials do not hold together (checked before touching the chip)", "give the leaf key and the chain made together (key_3_leaf.pem and cert_leaf_chain.b64)", err), ErrBadCredentials)
 	}
 	res := &Result{Permission: perm}
 	err := h.withSession(ctx, op, func(ctx context.Context, s *session) error {

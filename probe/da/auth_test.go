@@ -60,7 +60,10 @@ func TestRegressClosedCertificate(t *testing.T) {
 	}
 }
 
-// Wrong credentials are refused UNAUTHORIZED and leave the chip as it was.
+// Wrong credentials are refused and leave the chip as it was: a key that
+// is not the chain's leaf key, or a chain that does not hold together, is
+// caught offline before the chip is reset into its DA loop; a chain the
+// chip does not trust is refused UNAUTHORIZED by the chip.
 func TestRegressRefused(t *testing.T) {
 	good := scenarioCreds(t, "h533-closed-da")
 	foreign, err := dacred.NewChain(stm32h5.ModelPart(stm32h5.LineH533), []byte("someone else"))
@@ -75,22 +78,27 @@ func TestRegressRefused(t *testing.T) {
 		return c
 	}
 	cases := []struct {
-		name string
-		c    Credentials
-		want error
+		name    string
+		c       Credentials
+		want    error
+		offline bool // refused before the chip is touched
 	}{
-		{"foreign key", Credentials{Chain: good.Chain, Key: foreign.LeafKey}, ErrUnauthorized},
-		{"foreign chain", Credentials{Chain: foreign.Certificates(), Key: foreign.LeafKey}, ErrUnauthorized},
-		{"tampered certificate", tamperedCert(), ErrUnauthorized},
-		{"password on a certificate chip", Credentials{Password: []byte("0123456789012345")}, ErrWrongMethod},
+		{"foreign key", Credentials{Chain: good.Chain, Key: foreign.LeafKey}, dacred.ErrKeyMismatch, true},
+		{"foreign chain", Credentials{Chain: foreign.Certificates(), Key: foreign.LeafKey}, ErrUnauthorized, false},
+		{"tampered certificate", tamperedCert(), dacred.ErrKeyMismatch, true},
+		{"password on a certificate chip", Credentials{Password: []byte("0123456789012345")}, ErrWrongMethod, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			l, sp := openScenario(t, "h533-closed-da")
 			m := scenario.Model(sp)
-			_, err := NewHost(LinkPort(l), Options{}).Regress(context.Background(), tc.c, PermFull)
+			var steps []Event
+			_, err := NewHost(LinkPort(l), Options{Events: func(e Event) { steps = append(steps, e) }}).Regress(context.Background(), tc.c, PermFull)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			if tc.offline && (!errors.Is(err, ErrBadCredentials) || len(steps) != 0 || m.DASessionActive()) {
+				t.Errorf("refused after touching the chip (steps %v, DA loop %v): %v", steps, m.DASessionActive(), err)
 			}
 			checkClean(t, l)
 			if m.ProductState() != targets.StateClosed || m.FlashErased() || m.OBKDARecord() == nil || m.Regressing() {

@@ -104,7 +104,9 @@ var ErrMalformed = errors.New("malformed PSA-ADAC data")
 // EncodeRequest returns the mailbox words of a request: {u16 0, u16
 // command}, the payload length, then the payload padded with zeros to
 // whole words. The length counts 32-bit words (PSA-ADAC core), or bytes
-// when countInBytes is set (one ST transport reads it so; UNCONFIRMED).
+// when countInBytes is set (ST's STM32MP21 port reads a request's so;
+// UNCONFIRMED on H5). A response may count otherwise: DecodeHeader takes
+// its own flag.
 func EncodeRequest(cmd Command, payload []byte, countInBytes bool) []uint32 {
 	n := (len(payload) + 3) / 4
 	count := uint32(n)

@@ -47,6 +47,9 @@ type Discovery struct {
 	// RequestWord and ReplyWord are the session-start words used and seen.
 	RequestWord uint32 `json:"request_word"`
 	ReplyWord   uint32 `json:"reply_word"`
+	// Drained are the stale device words emptied from DBG_AUTH_DEV before
+	// the reply (a word left by an earlier session, ST's 0xBADF00D0).
+	Drained []uint32 `json:"drained,omitempty"`
 	// IDCode is DBGMCU_IDCODE read through the mailbox AP under reset
 	// (0 when unreadable).
 	IDCode uint32 `json:"idcode,omitempty"`

@@ -24,6 +24,11 @@ var (
 	ErrNotProvisioning = errors.New("the chip is not in PROVISIONING")
 	ErrProvision       = errors.New("the ROM refused the OBK file")
 	ErrWillNotHalt     = errors.New("the core will not halt in PROVISIONING")
+	// ErrBadCredentials is a key that is not the chain's leaf key, or a
+	// chain that does not hold together, found offline before the chip is
+	// touched (the wrapped error also matches dacred.ErrKeyMismatch or
+	// dacred.ErrFormat).
+	ErrBadCredentials = errors.New("the credentials do not hold together")
 )
 
 // StatusError is a PSA-ADAC answer other than SUCCESS.

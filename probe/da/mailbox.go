@@ -120,7 +120,7 @@ func (m *Mailbox) take(ctx context.Context) (uint32, error) {
 // Transact sends one request and returns the response status and payload
 // bytes.
 func (m *Mailbox) Transact(ctx context.Context, cmd Command, payload []byte) (Status, []byte, error) {
-	for i, w := range EncodeRequest(cmd, payload, m.o.CountInBytes) {
+	for i, w := range EncodeRequest(cmd, payload, m.o.RequestCountInBytes) {
 		if err := m.Write(ctx, w); err != nil {
 			return 0, nil, fmt.Errorf("sending request word %d: %w", i, err)
 		}
@@ -133,7 +133,7 @@ func (m *Mailbox) Transact(ctx context.Context, cmd Command, payload []byte) (St
 	if err != nil {
 		return 0, nil, fmt.Errorf("reading the response length: %w", err)
 	}
-	st, n, err := DecodeHeader(w0, w1, m.o.CountInBytes)
+	st, n, err := DecodeHeader(w0, w1, m.o.ResponseCountInBytes)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -2,6 +2,8 @@ package da
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"testing"
 	"time"
@@ -45,7 +47,9 @@ func TestRegressToTZ(t *testing.T) {
 }
 
 // A token whose bytes were changed after signing, or signed over another
-// challenge, is refused and the chip is unchanged.
+// challenge, or signed properly but not as ARM's reference host makes it
+// (a non-zero extensions hash with no extensions, extensions announced
+// that are not there), is refused and the chip is unchanged.
 func TestTamperedToken(t *testing.T) {
 	c := scenarioCreds(t, "h533-closed-da")
 	for _, tc := range []struct {
@@ -54,6 +58,22 @@ func TestTamperedToken(t *testing.T) {
 	}{
 		{"flipped permission", func(tok, _ []byte) []byte { tok[8] ^= 0x01; return tok }},
 		{"flipped signature", func(tok, _ []byte) []byte { tok[100] ^= 0x80; return tok }},
+		{"extensions hash of nothing, signed", func(_ []byte, chal []byte) []byte {
+			tk := dacred.Token{Major: 1, SignatureType: dacred.SigECDSAP256, ExtensionsHash: sha256.Sum256(nil)}
+			binary.LittleEndian.PutUint32(tk.Requested[:], PermFull.Bit())
+			if err := tk.Sign(c.Key, chal); err != nil {
+				t.Fatal(err)
+			}
+			return tk.Encode()
+		}},
+		{"extensions announced, none sent, signed", func(_ []byte, chal []byte) []byte {
+			tk := dacred.Token{Major: 1, SignatureType: dacred.SigECDSAP256, ExtensionsSize: 4}
+			binary.LittleEndian.PutUint32(tk.Requested[:], PermFull.Bit())
+			if err := tk.Sign(c.Key, chal); err != nil {
+				t.Fatal(err)
+			}
+			return tk.Encode()
+		}},
 		{"old challenge", func(_ []byte, chal []byte) []byte {
 			old := append([]byte(nil), chal...)
 			old[0] ^= 1

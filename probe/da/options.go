@@ -17,7 +17,17 @@ const (
 	DefaultReplyWord   uint32 = 0x44414F4B // "DAOK", accepted besides the echo
 	// OEDAWord is the STM32N6 OEM firmware's request word (answered "DAOK").
 	OEDAWord uint32 = 0x4F454441
+	// STMailboxInitWord is what ST's STM32MP21 mailbox driver writes into
+	// DBG_AUTH_DEV when it starts (docs/da-sources-adac.md): a host that
+	// reads the device word too early sees it before the reply.
+	STMailboxInitWord uint32 = 0xBADF00D0
+	// STMailboxDummyWord is what the same driver writes when the host
+	// reads DBG_AUTH_DEV with no answer pending.
+	STMailboxDummyWord uint32 = 0xBADF00D1
 )
+
+// maxStaleWords bounds the device words drained in one session start.
+const maxStaleWords = 8
 
 // Defaults of the other Options.
 const (
@@ -65,9 +75,19 @@ type Options struct {
 	// the simulated STM32H5): the device may already have posted its next
 	// word, whose flag the write would then clear, losing that word.
 	ClearDevAck bool
-	// CountInBytes reads and writes data_count in bytes instead of 32-bit
-	// words (UNCONFIRMED which one H5 uses; words by default).
-	CountInBytes bool
+	// RequestCountInBytes writes a request's data_count in bytes instead
+	// of 32-bit words; ResponseCountInBytes reads a response's so. The two
+	// are separate because a device may count them differently: PSA-ADAC
+	// core counts both in words, ST's STM32MP21 port reads the request's in
+	// bytes and answers in words (DA session notes §2.2, §4). Which one the
+	// H5 ROM uses is UNCONFIRMED; words for both by default.
+	RequestCountInBytes  bool
+	ResponseCountInBytes bool
+	// StaleWords are device words that a device may leave in DBG_AUTH_DEV
+	// before its reply (nil: ST's STMailboxInitWord and
+	// STMailboxDummyWord): they are drained and reported (Events, step
+	// "drain"), never taken as the reply.
+	StaleWords []uint32
 	// MaxPolls bounds the ACK reads per mailbox word (0: DefaultMaxPolls);
 	// Timeout bounds the whole discovery in real time (0: DefaultTimeout).
 	MaxPolls int
@@ -99,7 +119,7 @@ type Options struct {
 
 // Event is one step of an operation, for Options.Events.
 type Event struct {
-	Step    string // "session", "discovery", "authenticate", "granted", "reset", "reconnect", "flash", "verified", "provision"
+	Step    string // "session", "drain", "discovery", "authenticate", "granted", "reset", "reconnect", "flash", "verified", "provision"
 	Message string
 }
 
@@ -120,6 +140,9 @@ func (o Options) withDefaults() Options {
 	}
 	if len(o.ReplyWords) == 0 {
 		o.ReplyWords = []uint32{DefaultReplyWord, o.RequestWord}
+	}
+	if o.StaleWords == nil {
+		o.StaleWords = []uint32{STMailboxInitWord, STMailboxDummyWord}
 	}
 	if o.MaxPolls <= 0 {
 		o.MaxPolls = DefaultMaxPolls

@@ -135,13 +135,23 @@ func (h *Host) start(ctx context.Context, op string) (*session, error) {
 		return nil, ctx.Err()
 	}
 	mb := s.mb
-	// A word left by an earlier session would be taken for the reply.
-	if ack, err := mb.Ack(ctx); err != nil {
-		return nil, fail(op, probe.LayerAP, "reading the DA mailbox", "", err)
-	} else if ack&mb.devBit != 0 {
-		if _, err := mb.take(ctx); err != nil {
+	// A word left in DBG_AUTH_DEV by an earlier session would be taken for
+	// the reply: drain it (bounded) and say so.
+	var drained []uint32
+	for range maxStaleWords {
+		ack, err := mb.Ack(ctx)
+		if err != nil {
+			return nil, fail(op, probe.LayerAP, "reading the DA mailbox", "", err)
+		}
+		if ack&mb.devBit == 0 {
+			break
+		}
+		w, err := mb.take(ctx)
+		if err != nil {
 			return nil, fail(op, probe.LayerAP, "emptying the DA mailbox", "", err)
 		}
+		drained = append(drained, w)
+		h.event("drain", "drained a stale word 0x%08X left in DBG_AUTH_DEV before the request", w)
 	}
 	if err := mb.put(ctx, o.RequestWord); err != nil {
 		return nil, fail(op, probe.LayerAP, "writing the DA request word", "", err)
@@ -152,22 +162,33 @@ func (h *Host) start(ctx context.Context, op string) (*session, error) {
 	if err := h.p.SetNRST(ctx, false); err != nil {
 		return nil, probeFail(op, "releasing NRST", err)
 	}
-	reply, err := mb.Read(ctx)
-	if err != nil {
-		var nw *errNoWord
-		if errors.As(err, &nw) {
-			return nil, tag(fail(op, probe.LayerTarget, "no DA reply", fmt.Sprintf("%s (DBG_AUTH_ACK 0x%08X after %d polls)", HintNRST, nw.ack, nw.polls), nil), ErrNoReply)
+	// The reply, past the stale words a device may post first (ST's ports
+	// write 0xBADF00D0 into DBG_AUTH_DEV when their mailbox starts).
+	var reply uint32
+	for {
+		w, err := mb.Read(ctx)
+		if err != nil {
+			var nw *errNoWord
+			if errors.As(err, &nw) {
+				return nil, tag(fail(op, probe.LayerTarget, "no DA reply", fmt.Sprintf("%s (DBG_AUTH_ACK 0x%08X after %d polls)", HintNRST, nw.ack, nw.polls), nil), ErrNoReply)
+			}
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, fail(op, probe.LayerAP, "waiting for the DA reply", HintNRST, err)
 		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		if slices.Contains(o.ReplyWords, w) {
+			reply = w
+			break
 		}
-		return nil, fail(op, probe.LayerAP, "waiting for the DA reply", HintNRST, err)
+		if !slices.Contains(o.StaleWords, w) || len(drained) >= maxStaleWords {
+			return nil, fail(op, probe.LayerTarget, fmt.Sprintf("unexpected DA reply word 0x%08X", w),
+				"the chip's request/reply words differ from the configured ones (they are not public for STM32H5); power-cycle the board and retry with other words", nil)
+		}
+		drained = append(drained, w)
+		h.event("drain", "drained the stale device word 0x%08X (a mailbox's start-up value), waiting for the reply", w)
 	}
 	s.reply = reply
-	if !slices.Contains(o.ReplyWords, reply) {
-		return nil, fail(op, probe.LayerTarget, fmt.Sprintf("unexpected DA reply word 0x%08X", reply),
-			"the chip's request/reply words differ from the configured ones (they are not public for STM32H5); power-cycle the board and retry with other words", nil)
-	}
 	h.event("discovery", "the ROM answered 0x%08X; asking what it is", reply)
 	payload, err := s.transact(ctx, CmdDiscovery, nil, "DISCOVERY")
 	if err != nil {
@@ -177,7 +198,7 @@ func (h *Host) start(ctx context.Context, op string) (*session, error) {
 	if err != nil {
 		return nil, fail(op, probe.LayerTarget, "decoding the DISCOVERY answer", "", err)
 	}
-	d.RequestWord, d.ReplyWord, d.IDCode = o.RequestWord, reply, s.id
+	d.RequestWord, d.ReplyWord, d.IDCode, d.Drained = o.RequestWord, reply, s.id, drained
 	s.disc = d
 	return s, nil
 }

@@ -100,7 +100,7 @@ func TestProveWayBack(t *testing.T) {
 			w.Credentials.Chain = ch.Certificates()
 		}, CheckChainPermission},
 		{"certificate for another SoC", cert0, func(w *WayBack) {
-			ch, _ := dacred.NewChain(h563, []byte("t"))
+			ch, _ := dacred.MakeChain(dacred.MakeOptions{Seed: []byte("t"), SoCClass: uint32(h563.DevID)})
 			w.Credentials.Chain = ch.Certificates()
 		}, CheckChainSoC},
 		{"closing to LOCKED", pw0, func(w *WayBack) { w.Target = targets.StateLocked }, CheckTarget},

@@ -173,7 +173,10 @@ func (m *Model) daTokenLocked(tok []byte) uint16 {
 		case i == len(certs)-1:
 			role = 3
 		}
-		if len(c) != daCertSize || c[0] != 1 || c[1] != 0 || c[2] != 1 || c[3] != 1 || c[4] != role {
+		// A 212-byte certificate has no room for extensions: its
+		// extensions_bytes must say none (PSA-ADAC checks the size adds up).
+		if len(c) != daCertSize || c[0] != 1 || c[1] != 0 || c[2] != 1 || c[3] != 1 || c[4] != role ||
+			binary.LittleEndian.Uint16(c[6:]) != 0 || binary.LittleEndian.Uint32(c[12:]) != 0 {
 			return daStatusUnauthorized
 		}
 		pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append([]byte{4}, c[52:116]...))
@@ -199,7 +202,7 @@ func (m *Model) daTokenLocked(tok []byte) uint16 {
 		mask &= binary.LittleEndian.Uint32(c[36:])
 		issuer = pub
 	}
-	if len(certs) == 1 || tok[0] != 1 || tok[1] != 0 || tok[2] != 1 {
+	if len(certs) == 1 || !daTokenHeaderOK(tok) {
 		return daStatusUnauthorized
 	}
 	if !daVerify(issuer, append(bytes.Clone(tok[:daTokenSigned]), chal...), tok[daTokenSigned:]) {
@@ -216,6 +219,25 @@ func (m *Model) daTokenLocked(tok []byte) uint16 {
 		}
 	}
 	return daStatusUnauthorized
+}
+
+// daTokenHeaderOK checks a token's head as PSA-ADAC's verifier does
+// (psa-adac core adac_token.c psa_adac_token_verify_info, as vendored in
+// phytec/optee_os-phytec-stm32mp core/lib/psa-adac): version 1.0, ECDSA
+// P-256, the reserved byte zero, and the size adding up (120 bytes and no
+// extensions_bytes). With no extensions, the extensions hash must be the
+// 32 zero bytes ARM's reference host writes (sdm_token.c
+// psa_adac_sign_token memsets it); the reference verifier leaves that
+// check as a FIXME, the model makes it, so that a host sending anything
+// else (SHA-256 of nothing, say) is caught here rather than on a chip.
+func daTokenHeaderOK(tok []byte) bool {
+	if len(tok) != daTokenSize || tok[0] != 1 || tok[1] != 0 || tok[2] != 1 || tok[3] != 0 {
+		return false
+	}
+	if binary.LittleEndian.Uint32(tok[4:]) != 0 {
+		return false
+	}
+	return bytes.Equal(tok[24:56], make([]byte, 32))
 }
 
 // daVerify checks an ECDSA P-256 signature r‖s over SHA-256(msg).

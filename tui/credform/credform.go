@@ -323,7 +323,7 @@ func (f *Form) Check() (*Values, error) {
 	}
 	if f.has(OBK) {
 		p := v.Paths[OBK]
-		switch b, err := os.ReadFile(p); {
+		switch b, err := da.LoadOBK(p); {
 		case p == "":
 			bad(OBK, errors.New("give the .obk file"))
 		case err != nil:
@@ -384,7 +384,7 @@ func LoadCredentials(password, keyPath, chain string) (da.Credentials, Field, er
 	c, err := da.LoadCertificate(keyPath, chain)
 	if err != nil {
 		fd := Key
-		if msg := err.Error(); strings.Contains(msg, "certificate chain") || chain != keyPath && strings.Contains(msg, chain) {
+		if msg := err.Error(); !errors.Is(err, dacred.ErrKeyMismatch) && (strings.Contains(msg, "certificate chain") || chain != keyPath && strings.Contains(msg, chain)) {
 			fd = Chain
 		}
 		return c, fd, unwrapPath(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
+	"github.com/stprobe/stprobe/targets/stm32h5"
 	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
 )
 
@@ -52,6 +53,12 @@ func TestLoadCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	key, chain := filepath.Join(dir, dacred.LeafKeyFile), filepath.Join(dir, dacred.ChainFile)
+	otherDir := t.TempDir()
+	h533, _ := stm32h5.LookupPart("H533")
+	if fs, err := dacred.MakeCerts(h533, dacred.MakeOptions{Seed: []byte("other")}); err != nil || fs.Write(otherDir) != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(otherDir, dacred.LeafKeyFile)
 	tests := []struct {
 		pw, key, chain string
 		field          Field
@@ -65,6 +72,10 @@ func TestLoadCredentials(t *testing.T) {
 		{filepath.Join(dir, "none"), "", "", Password, "no such file", ""},
 		{"", chain, chain, Key, "", ""},
 		{"", key, chain, Key, "", "certificate"},
+		{"", other, chain, Key, "not the one the leaf certificate certifies", ""},
+		{"", "/dev/zero", chain, Key, "character device", ""},
+		{"", key, "/dev/zero", Chain, "character device", ""},
+		{"/dev/zero", "", "", Password, "character device", ""},
 	}
 	for i, tc := range tests {
 		c, f, err := LoadCredentials(tc.pw, tc.key, tc.chain)
@@ -123,6 +134,10 @@ func TestFormKeys(t *testing.T) {
 	}
 	if r := press(tea.KeyPressMsg{Code: tea.KeyEscape}); r != Cancelled {
 		t.Errorf("esc: %v", r)
+	}
+	f.Set(OBK, "/dev/zero") // a device is refused at once, not read
+	if _, err := f.Check(); err == nil || !strings.Contains(err.Error(), "character device") {
+		t.Errorf("check /dev/zero: %v", err)
 	}
 }
 

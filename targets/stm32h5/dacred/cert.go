@@ -1,13 +1,11 @@
 package dacred
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/sha256"
 	"encoding/asn1"
-	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"math/big"
@@ -157,46 +155,6 @@ func verifyRaw(pub *ecdsa.PublicKey, msg []byte, sig [64]byte) bool {
 	return ecdsa.Verify(pub, h[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:]))
 }
 
-// EncodeChain returns ST's chain file: base64 of the certificates, each
-// as a 0x0201 TLV, root first.
-func EncodeChain(chain []*Certificate) []byte {
-	var raw []byte
-	for _, c := range chain {
-		raw = AppendTLV(raw, TypeCert, c.Encode(), true)
-	}
-	out := base64.StdEncoding.AppendEncode(nil, raw)
-	return append(out, '\n')
-}
-
-// DecodeChain decodes a chain file (base64, whitespace ignored) into its
-// certificates, root first.
-func DecodeChain(b []byte) ([]*Certificate, error) {
-	clean := bytes.Join(bytes.Fields(b), nil)
-	raw, err := base64.StdEncoding.AppendDecode(nil, clean)
-	if err != nil {
-		return nil, fmt.Errorf("chain file is not base64 (%v): %w", err, ErrFormat)
-	}
-	items, err := splitTLVs(raw)
-	if err != nil {
-		return nil, fmt.Errorf("chain file: %w", err)
-	}
-	if len(items) == 0 {
-		return nil, fmt.Errorf("chain file holds no certificate: %w", ErrFormat)
-	}
-	var chain []*Certificate
-	for i, it := range items {
-		if it.typ != TypeCert {
-			return nil, fmt.Errorf("chain file item %d has type 0x%04X, want 0x0201 (PSA binary certificate): %w", i+1, it.typ, ErrFormat)
-		}
-		c, err := DecodeCertificate(it.value)
-		if err != nil {
-			return nil, fmt.Errorf("chain file certificate %d: %w", i+1, err)
-		}
-		chain = append(chain, c)
-	}
-	return chain, nil
-}
-
 // PSA binary token (security reference §5.6).
 const (
 	TokenSize       = 120
@@ -217,14 +175,25 @@ type Token struct {
 // NewToken builds and signs a token asking for the permission bits in
 // perm, answering challenge.
 func NewToken(perm uint32, challenge []byte, leaf *ecdsa.PrivateKey) (*Token, error) {
-	t := &Token{Major: 1, SignatureType: SigECDSAP256, ExtensionsHash: sha256.Sum256(nil)}
+	// No extensions: the extensions hash is all zeros, as ARM's reference
+	// host (psa-adac psa_adac_sign_token) writes it; not SHA-256 of nothing.
+	t := &Token{Major: 1, SignatureType: SigECDSAP256}
 	binary.LittleEndian.PutUint32(t.Requested[:], perm)
+	if err := t.Sign(leaf, challenge); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Sign signs the token's first 56 bytes and challenge with the leaf key
+// (deterministic, RFC 6979).
+func (t *Token) Sign(leaf *ecdsa.PrivateKey, challenge []byte) error {
 	sig, err := signRaw(leaf, append(t.Encode()[:tokenSignedSize], challenge...))
 	if err != nil {
-		return nil, fmt.Errorf("signing the token: %w", err)
+		return fmt.Errorf("signing the token: %w", err)
 	}
 	t.Signature = sig
-	return t, nil
+	return nil
 }
 
 // DecodeToken decodes a 120-byte token.

@@ -21,15 +21,33 @@ const (
 	OTPImageFile      = "board_password.bin"        // H503: SHA-256 of the password, for OTP
 	CertOBKFile       = "DA_Config.obk"             // DA record holding the root-key hash
 	RootKeyFile       = "key_1_root.pem"
+	RootPubKeyFile    = "key_1_root_pub.pem"
 	IntermediateKey   = "key_2_intermediate.pem"
 	LeafKeyFile       = "key_3_leaf.pem"
-	RootCertFile      = "cert_root.cert"
-	IntermediateCert  = "cert_intermediate.cert"
-	LeafCertFile      = "cert_leaf.cert"
-	ChainFile         = "cert_leaf_chain.b64"
+	RootCertFile      = "cert_root.b64"
+	IntermediateCert  = "cert_intermediate.b64"
+	LeafCertFile      = "cert_leaf.b64"
+	IntermediateChain = "cert_intermediate_chain.b64" // root and intermediate
+	ChainFile         = "cert_leaf_chain.b64"         // root, intermediate and leaf
 	maxTLVs           = 16
 	tlvHeaderSize     = 8
 	maxPasswordLength = 64
+)
+
+// Bounds of each file's format: what a file can hold at most, so that a
+// larger one (or /dev/zero) is refused before it is read whole.
+const (
+	// MaxPasswordFileSize is an ST password TLV: the 8-byte header and at
+	// most 64 bytes of password.
+	MaxPasswordFileSize = tlvHeaderSize + maxPasswordLength
+	// MaxKeyFileSize bounds a PEM key file (a P-256 key in PKCS #8 is 241
+	// bytes; SEC 1 with an EC PARAMETERS block about 300).
+	MaxKeyFileSize = 8 << 10
+	// MaxChainFileSize bounds a certificate file: MaxChainCerts
+	// certificates as TLVs, in base64 with line breaks, fit well within it.
+	MaxChainFileSize = 4 << 10
+	// MaxOBKFileSize bounds an .obk file: at most the whole OBK area.
+	MaxOBKFileSize = maxOBKFile
 )
 
 // TLV types used in files (PSA-ADAC and ST).

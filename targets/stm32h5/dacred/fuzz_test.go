@@ -2,6 +2,7 @@ package dacred
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"reflect"
 	"testing"
@@ -34,8 +35,13 @@ func checkErr(t *testing.T, err error) {
 // certificate that decodes to the same fields.
 func FuzzDecodeCertificate(f *testing.F) {
 	fs := seeds(f)
-	f.Add(fs.Get(RootCertFile))
-	f.Add(fs.Get(LeafCertFile))
+	for _, name := range []string{RootCertFile, LeafCertFile} {
+		chain, err := DecodeChain(fs.Get(name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(chain[0].Encode())
+	}
 	f.Add(make([]byte, CertSize))
 	f.Add([]byte{1, 0, 1, 1, 9})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -101,6 +107,17 @@ func FuzzDecodeOBK(f *testing.F) {
 func FuzzDecodeChain(f *testing.F) {
 	fs := seeds(f)
 	f.Add(fs.Get(ChainFile))
+	f.Add(fs.Get(RootCertFile))
+	if chain, err := DecodeChain(fs.Get(ChainFile)); err == nil {
+		var raw, bare []byte
+		for _, c := range chain {
+			raw = AppendTLV(raw, TypeCert, c.Encode(), true)
+			bare = append(bare, c.Encode()...)
+		}
+		f.Add(raw)
+		f.Add(bare)
+		f.Add(base64.StdEncoding.AppendEncode(nil, chain[0].Encode()))
+	}
 	f.Add([]byte("AAAAAA==\n"))
 	f.Add([]byte("not base64"))
 	f.Fuzz(func(t *testing.T, b []byte) {

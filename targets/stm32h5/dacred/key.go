@@ -32,9 +32,20 @@ func NewKey(seed []byte, label string) (*ecdsa.PrivateKey, error) {
 	return nil, fmt.Errorf("deriving a P-256 key for %q: no valid scalar", label)
 }
 
-// EncodeKeyPEM returns key as a PEM "EC PRIVATE KEY" (SEC 1), the form
-// ST's scripts use.
+// EncodeKeyPEM returns key as ST's tools write it (CubeH5's
+// ROT_Provisioning/DA/Keys/key_3_leaf.pem): a PEM "PRIVATE KEY" block
+// holding PKCS #8.
 func EncodeKeyPEM(key *ecdsa.PrivateKey) ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// EncodeKeySEC1PEM returns key as a PEM "EC PRIVATE KEY" block (SEC 1),
+// the form OpenSSL's ecparam -genkey writes.
+func EncodeKeySEC1PEM(key *ecdsa.PrivateKey) ([]byte, error) {
 	der, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the key: %w", err)
@@ -42,10 +53,23 @@ func EncodeKeyPEM(key *ecdsa.PrivateKey) ([]byte, error) {
 	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), nil
 }
 
+// EncodePublicKeyPEM returns a public key as a PEM "PUBLIC KEY" block
+// (PKIX), as ST ships key_1_root_pub.pem.
+func EncodePublicKeyPEM(pub *ecdsa.PublicKey) ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the public key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+}
+
 // DecodeKeyPEM reads a P-256 private key from PEM: "EC PRIVATE KEY" (SEC 1)
 // or "PRIVATE KEY" (PKCS #8). Other blocks before it (EC PARAMETERS) are
 // skipped.
 func DecodeKeyPEM(b []byte) (*ecdsa.PrivateKey, error) {
+	if len(b) > MaxKeyFileSize {
+		return nil, fmt.Errorf("key file of %d bytes: a PEM key fits in %d: %w", len(b), MaxKeyFileSize, ErrFormat)
+	}
 	for {
 		var blk *pem.Block
 		blk, b = pem.Decode(b)
@@ -59,6 +83,8 @@ func DecodeKeyPEM(b []byte) (*ecdsa.PrivateKey, error) {
 			key, err = x509.ParseECPrivateKey(blk.Bytes)
 		case "PRIVATE KEY":
 			key, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
+		case "ENCRYPTED PRIVATE KEY":
+			return nil, fmt.Errorf("the PEM key is encrypted: decrypt it first (openssl pkcs8 -in KEY -out PLAIN): %w", ErrFormat)
 		default:
 			continue
 		}

@@ -3,6 +3,7 @@ package dacred
 import (
 	"bytes"
 	"crypto/ecdsa"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -60,6 +61,14 @@ type MakeOptions struct {
 	// Seed makes random passwords and keys deterministic (simulated
 	// boards); nil uses the system's randomness.
 	Seed []byte
+	// SoCClass is what the certificates' soc_class holds: 0, "any chip",
+	// as in ST's sample certificates, unless set (a DEV_ID, 0x478 for the
+	// H523/H533, restricts the chain to that line).
+	SoCClass uint32
+	// CertPermissions is the first word of the certificates' 128-bit
+	// permission mask, the rest zeros as in ST's samples (0: the DA
+	// record's word, Permissions, whose default is ST's 0x00005077).
+	CertPermissions uint32
 }
 
 func (o MakeOptions) permissions() uint32 {
@@ -103,10 +112,27 @@ func (c *Chain) Certificates() []*Certificate {
 	return []*Certificate{c.Root, c.Intermediate, c.Leaf}
 }
 
-// NewChain makes root, intermediate and leaf keys and certificates: each
-// certificate allows every permission (the DA record's word limits them)
-// for any chip of part's line.
-func NewChain(part stm32h5.Part, seed []byte) (*Chain, error) {
+func (o MakeOptions) certPermissions() uint32 {
+	if o.CertPermissions == 0 {
+		return o.permissions()
+	}
+	return o.CertPermissions
+}
+
+// NewChain makes root, intermediate and leaf keys and certificates as
+// MakeChain does with the default options and seed; part is kept for the
+// callers that name it (the certificates are for any chip, soc_class 0).
+func NewChain(_ stm32h5.Part, seed []byte) (*Chain, error) {
+	return MakeChain(MakeOptions{Seed: seed})
+}
+
+// MakeChain makes root, intermediate and leaf keys and certificates as
+// ST's tools make them: soc_class o.SoCClass (0: any chip), soc_id zeros
+// (any chip), no extensions (the extensions hash all zeros), and the
+// permission mask's first word o.CertPermissions (ST's 0x00005077 by
+// default; the DA record's word and the product state limit it further).
+func MakeChain(o MakeOptions) (*Chain, error) {
+	seed := o.Seed
 	c := &Chain{}
 	var err error
 	if c.RootKey, err = NewKey(seed, "root"); err != nil {
@@ -120,10 +146,8 @@ func NewChain(part stm32h5.Part, seed []byte) (*Chain, error) {
 	}
 	make1 := func(role uint8, key, issuer *ecdsa.PrivateKey) (*Certificate, error) {
 		cert := &Certificate{Major: 1, SignatureType: SigECDSAP256, KeyType: KeyECDSAP256, Role: role, Usage: 1,
-			SoCClass: uint32(part.DevID)}
-		for i := range cert.Permissions {
-			cert.Permissions[i] = 0xFF
-		}
+			SoCClass: o.SoCClass}
+		binary.LittleEndian.PutUint32(cert.Permissions[:], o.certPermissions())
 		pub, err := PublicKeyBytes(&key.PublicKey)
 		if err != nil {
 			return nil, err
@@ -144,15 +168,17 @@ func NewChain(part stm32h5.Part, seed []byte) (*Chain, error) {
 	return c, nil
 }
 
-// MakeCerts makes the certificate credentials for part: the three keys
-// (PEM), the three certificates (212 bytes each), the chain file and
-// CertOBKFile (the record with SHA-256 of the root key). The H503 has no
-// certificate method.
+// MakeCerts makes the certificate credentials for part as ST's tools
+// write them (CubeH5's ROT_Provisioning/DA): the three keys (PEM, PKCS
+// #8) and the root's public key (PEM), each certificate as base64 text
+// (.b64), the intermediate and leaf chain files, and CertOBKFile (the
+// record with SHA-256 of the root key). The H503 has no certificate
+// method.
 func MakeCerts(part stm32h5.Part, o MakeOptions) (Files, error) {
 	if !part.OBK || !part.TrustZone {
 		return nil, fmt.Errorf("%s: debug authentication by certificate needs TrustZone and the OBK area; this part takes a password (make-password)", part.Name)
 	}
-	c, err := NewChain(part, o.Seed)
+	c, err := MakeChain(o)
 	if err != nil {
 		return nil, err
 	}
@@ -167,10 +193,16 @@ func MakeCerts(part stm32h5.Part, o MakeOptions) (Files, error) {
 		}
 		fs = append(fs, File{Name: k.name, Data: b, Secret: true})
 	}
+	rootPub, err := EncodePublicKeyPEM(&c.RootKey.PublicKey)
+	if err != nil {
+		return nil, err
+	}
 	fs = append(fs,
-		File{Name: RootCertFile, Data: c.Root.Encode()},
-		File{Name: IntermediateCert, Data: c.Intermediate.Encode()},
-		File{Name: LeafCertFile, Data: c.Leaf.Encode()},
+		File{Name: RootPubKeyFile, Data: rootPub},
+		File{Name: RootCertFile, Data: EncodeCertFile(c.Root)},
+		File{Name: IntermediateCert, Data: EncodeCertFile(c.Intermediate)},
+		File{Name: LeafCertFile, Data: EncodeCertFile(c.Leaf)},
+		File{Name: IntermediateChain, Data: EncodeChain(c.Certificates()[:2])},
 		File{Name: ChainFile, Data: EncodeChain(c.Certificates())},
 		File{Name: CertOBKFile, Data: NewDAOBK(part, c.Root.KeyHash(), o.permissions()).Encode()},
 	)

@@ -15,6 +15,9 @@ func EncodePasswordFile(password []byte) []byte {
 
 // DecodePasswordFile returns the password a password file carries.
 func DecodePasswordFile(b []byte) ([]byte, error) {
+	if len(b) > MaxPasswordFileSize {
+		return nil, fmt.Errorf("password file of %d bytes: ST's password file is at most %d (an 8-byte header and up to %d bytes of password): %w", len(b), MaxPasswordFileSize, maxPasswordLength, ErrFormat)
+	}
 	items, err := splitTLVs(b)
 	if err != nil {
 		return nil, fmt.Errorf("password file: %w", err)
