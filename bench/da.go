@@ -323,22 +323,8 @@ func (b *Bench) planAuth(ctx context.Context, r DARequest) (*DAPlan, error) {
 // that the plan says it before any confirmation (the library checks the
 // same again before it sends anything).
 func refuseAuth(d *da.Discovery, c da.Credentials, perm da.Permission) error {
-	switch {
-	case d.State == targets.StateLocked:
-		return refuseDA(da.ErrLocked, "the chip is LOCKED (0x5C): LOCKED is final, no debug authentication can regress or open it")
-	case d.State == targets.StateOpen:
-		return refuseDA(da.ErrNotPermitted, "the chip is OPEN: nothing to regress or open, debug is already open")
-	case !d.Provisioned():
-		return refuseDA(da.ErrNotProvisioned, "the chip reports DA not provisioned (integrity 0x%08X): a chip without DA data cannot be regressed or opened", d.Integrity)
-	}
-	if m := c.Method(); m != d.Method() {
-		return refuseDA(da.ErrWrongMethod, "the chip offers the %s method (TrustZone decides: password with TZEN=0xC3, certificate with 0xB4), the credentials are a %s", d.Method(), m)
-	}
-	if c.Method() == "password" && perm != da.PermFull {
-		return refuseDA(da.ErrNotPermitted, "the password method does only a full regression, not %s", perm.Title())
-	}
-	if w := d.PermissionWord(); w&perm.Bit() == 0 {
-		return refuseDA(da.ErrNotPermitted, "the provisioned permission word 0x%08X lacks %s", w, perm.Title())
+	if u := da.Unmet(da.Preconditions(d, c, perm)); u != nil {
+		return refuseDA(u.Cause, "%s: %s", u.Problem, u.Next)
 	}
 	return nil
 }

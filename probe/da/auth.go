@@ -289,38 +289,6 @@ func (h *Host) Authenticate(ctx context.Context, c Credentials, perm Permission)
 	return res, err
 }
 
-// precheck refuses what the chip cannot grant, before anything is sent.
-func precheck(op string, d *Discovery, c Credentials, perm Permission) error {
-	refuse := func(cause error, what, next string) error {
-		return tag(fail(op, probe.LayerTarget, what, next, nil), cause)
-	}
-	switch {
-	case d.State == targets.StateLocked:
-		return refuse(ErrLocked, "the chip is LOCKED (0x5C)", "LOCKED is final: no debug authentication can regress or open it")
-	case d.State == targets.StateOpen:
-		return refuse(ErrNotPermitted, "the chip is OPEN", "nothing to regress or open: debug is already open")
-	case !d.Provisioned():
-		return refuse(ErrNotProvisioned, fmt.Sprintf("the chip reports DA not provisioned (integrity 0x%08X)", d.Integrity),
-			"provision the DA data in PROVISIONING (stprobe da provision); a closed chip without it cannot be regressed")
-	}
-	offered := d.Method()
-	if c.Method() != offered {
-		next := "use the leaf key and the certificate chain (TrustZone on: TZEN=0xB4)"
-		if offered == "password" {
-			next = "use the password file (TrustZone off: TZEN=0xC3, or an H503)"
-		}
-		return refuse(ErrWrongMethod, fmt.Sprintf("the chip offers the %s method, the credentials are a %s", offered, c.Method()), next)
-	}
-	if c.Method() == "password" && perm != PermFull {
-		return refuse(ErrNotPermitted, fmt.Sprintf("the password method does only a full regression, not %v", perm), "use --permission full, or certificates with TrustZone on")
-	}
-	if w := d.PermissionWord(); w&perm.Bit() == 0 {
-		return refuse(ErrNotPermitted, fmt.Sprintf("the provisioned permission word 0x%08X lacks %s (bit %d)", w, perm.Title(), bitIndex(perm.Bit())),
-			"re-provision with a permission word that includes it (in PROVISIONING), or ask for another permission")
-	}
-	return nil
-}
-
 func bitIndex(b uint32) int {
 	for i := range 32 {
 		if b == 1<<i {

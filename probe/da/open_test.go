@@ -169,3 +169,50 @@ func TestScenarioCredentialsRegress(t *testing.T) {
 		})
 	}
 }
+
+// The preconditions of a regression, one table for the bench's plan, the
+// host's last check and the console's checklist: the first that fails
+// names its cause, and a failed state or provisioning check hides the rest.
+func TestPreconditions(t *testing.T) {
+	disc := func(st targets.ProductState, integrity uint32, crypto uint8, perm uint32) *Discovery {
+		d := &Discovery{State: st, Integrity: integrity, HasIntegrity: true, Cryptosystems: []uint8{crypto},
+			Permissions: binary.LittleEndian.AppendUint32(nil, perm)}
+		return d
+	}
+	pw := Credentials{Password: []byte("pw")}
+	closedPW := disc(targets.StateClosed, IntegrityProvisioned, CryptoPassword, 0x5077)
+	for _, tc := range []struct {
+		name   string
+		d      *Discovery
+		c      Credentials
+		perm   Permission
+		checks int
+		cause  error
+	}{
+		{"closed, password, full", closedPW, pw, PermFull, 5, nil},
+		{"locked", disc(targets.StateLocked, IntegrityProvisioned, CryptoPassword, 0x5077), pw, PermFull, 2, ErrLocked},
+		{"open", disc(targets.StateOpen, IntegrityProvisioned, CryptoPassword, 0x5077), pw, PermFull, 2, ErrNotPermitted},
+		{"not provisioned", disc(targets.StateClosed, IntegrityNotProvisioned, CryptoPassword, 0x5077), pw, PermFull, 2, ErrNotProvisioned},
+		{"password to TZ", closedPW, pw, PermToTZ, 5, ErrNotPermitted},
+		{"certificate offered, password given", disc(targets.StateTZClosed, IntegrityProvisioned, CryptoECDSAP256, 0x5077), pw, PermFull, 5, ErrWrongMethod},
+		{"permission word lacks the full regression", disc(targets.StateClosed, IntegrityProvisioned, CryptoPassword, 0), pw, PermFull, 5, ErrNotPermitted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := Preconditions(tc.d, tc.c, tc.perm)
+			if len(cs) != tc.checks {
+				t.Errorf("%d checks, want %d: %+v", len(cs), tc.checks, cs)
+			}
+			u := Unmet(cs)
+			switch {
+			case tc.cause == nil && u != nil:
+				t.Errorf("unmet %+v, want all to hold", *u)
+			case tc.cause != nil && (u == nil || !errors.Is(u.Cause, tc.cause) || u.Problem == "" || u.Next == ""):
+				t.Errorf("unmet %+v, want cause %v with a problem and a next step", u, tc.cause)
+			}
+			err := precheck("test", tc.d, tc.c, tc.perm)
+			if (err == nil) != (tc.cause == nil) || (tc.cause != nil && !errors.Is(err, tc.cause)) {
+				t.Errorf("precheck: %v, want %v", err, tc.cause)
+			}
+		})
+	}
+}

@@ -274,22 +274,9 @@ func (m *Model) checklist() []check {
 		}
 		return out
 	}
-	st := d.StateName()
-	out = append(out, check{ok: d.State != targets.StateLocked && d.State != targets.StateOpen,
-		what: "the product state allows it: the ROM reports " + st,
-		fix:  "none from LOCKED (final); an OPEN chip needs no authentication"})
-	out = append(out, check{ok: d.Provisioned(), what: fmt.Sprintf("DA data provisioned (integrity 0x%08X)", d.Integrity),
-		fix: "provision the .obk file while the chip is in PROVISIONING (p)"})
-	out = append(out, check{ok: method != "" && method == d.Method(),
-		what: fmt.Sprintf("the credentials are a %s; the chip offers the %s method", orNone(method), orNone(d.Method())),
-		fix:  "TrustZone decides: password with TZEN=0xC3, certificate with 0xB4; give the matching credentials"})
-	if method == "password" {
-		out = append(out, check{ok: perm == da.PermFull, what: "the password method does a full regression only",
-			fix: "choose the full regression, or use the certificate method"})
+	for _, pc := range da.Preconditions(d, c, perm) {
+		out = append(out, check{ok: pc.OK, what: pc.What, fix: pc.Next})
 	}
-	w := d.PermissionWord()
-	out = append(out, check{ok: w&perm.Bit() != 0, what: fmt.Sprintf("the permission word 0x%08X grants the %s", w, perm.Title()),
-		fix: "the provisioned .obk file decides: provision one that grants it"})
 	return out
 }
 
@@ -373,12 +360,5 @@ func (m *Model) pathText(fd credform.Field) string {
 	return filepath.Base(m.vals.Paths[fd])
 }
 
-// orNone is s, or "none".
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
-}
 
 // newInput is a text field styled from the session's styles, without a
