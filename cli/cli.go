@@ -20,7 +20,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
 )
 
@@ -75,9 +74,9 @@ type app struct {
 	cur  *cobra.Command // the command being run
 
 	// What tests replace.
-	user    string                                      // the lease holder's name; empty: the OS user
-	bench   *bench.Bench                                // an open bench to use (not closed); nil: open one
-	listUSB func(context.Context) ([]probe.Info, error) // nil: the USB bus; tests give a fake one
+	user    string                                           // the lease holder's name; empty: the OS user
+	bench   *bench.Bench                                     // an open bench to use (not closed); nil: open one
+	listUSB func(context.Context) ([]bench.ProbeInfo, error) // nil: the USB bus; tests give a fake one
 }
 
 func newApp(cfg Config, stdin io.Reader, stdout, stderr io.Writer) *app {
@@ -261,7 +260,7 @@ func (a *app) benchOptions() bench.Options {
 // the error says so.
 func (a *app) openBench(ctx context.Context, o bench.Options) (*bench.Bench, string, error) {
 	b, notice, err := bench.Open(ctx, a.sel, o)
-	if errors.Is(err, probe.ErrProbeInUse) {
+	if errors.Is(err, bench.ErrProbeInUse) {
 		err = fmt.Errorf("%w; to use it anyway add --share (stprobe --server %s --share ...): the other tool's commands and ours then interleave, so stop it from writing while stprobe writes", err, a.sel.Server)
 	}
 	return b, notice, err

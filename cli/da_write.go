@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe/da"
 )
 
@@ -209,7 +208,7 @@ type daWriteJSON struct {
 func (a *app) runDAWrite(c *cobra.Command, w *daWrite, req bench.DARequest, saveFlash string) error {
 	ctx := c.Context()
 	if w.stateDir == "" {
-		d, err := obytes.DefaultStateDir()
+		d, err := bench.DefaultStateDir()
 		if err != nil {
 			return err
 		}
@@ -365,7 +364,7 @@ func (a *app) printDAResult(r *bench.DAResult, stateDir string) {
 	for _, n := range r.Notes {
 		fmt.Fprintf(o, "note: %s\n", n)
 	}
-	fmt.Fprintf(o, "audit log: %s\n", filepath.Join(stateDir, obytes.AuditFile))
+	fmt.Fprintf(o, "audit log: %s\n", filepath.Join(stateDir, bench.AuditFile))
 }
 
 // daCheckOBKCommand is `stprobe da check-obk FILE`.

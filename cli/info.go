@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -44,7 +43,7 @@ type chipJSON struct {
 	OptionsUnlocked bool `json:"option_registers_unlocked,omitempty"`
 }
 
-// connectJSON is a probe.ConnectReport.
+// connectJSON is a bench.ConnectReport.
 type connectJSON struct {
 	Mode         string     `json:"mode"`
 	AP           uint8      `json:"ap"`
@@ -75,16 +74,16 @@ type stepJSON struct {
 
 func hex32(v uint32) string { return fmt.Sprintf("0x%08X", v) }
 
-func toConnectJSON(r *probe.ConnectReport) connectJSON {
+func toConnectJSON(r *bench.ConnectReport) connectJSON {
 	c := connectJSON{
 		Mode: r.Mode.String(), AP: r.AP, RequestedKHz: r.RequestedKHz, FrequencyKHz: r.FrequencyKHz,
 		OK: r.OK(), DPOK: r.DPOK, DPIDR: hex32(r.DPIDR), CtrlStat: hex32(r.CtrlStat),
 		APOK: r.APOK, APIDR: hex32(r.APIDR), CoreFound: r.CoreFound, CPUID: hex32(r.CPUID),
-		CoreName: probe.CoreName(r.CPUID), CoreState: r.Core.String(), Steps: []stepJSON{},
+		CoreName: bench.CoreName(r.CPUID), CoreState: r.Core.String(), Steps: []stepJSON{},
 		FailedStep: r.FailedStep,
 	}
 	if r.Err != nil {
-		c.Error, c.ErrorLayer = r.Err.Error(), string(probe.LayerOf(r.Err))
+		c.Error, c.ErrorLayer = r.Err.Error(), bench.LayerOf(r.Err)
 	}
 	for _, s := range r.Steps {
 		j := stepJSON{Name: s.Name, OK: s.Err == nil}
@@ -132,13 +131,13 @@ func (a *app) infoCommand() *cobra.Command {
 	fs.StringVar(&modeName, "mode", "hotplug", "connect MODE: normal (attach and halt), hotplug (attach only, nothing written to the core) or under-reset")
 	fs.Var(&apFlag, "ap", "access port N to connect on, 0..255 (default: the identified chip's core port, else 0)")
 	var modes []string
-	for _, m := range probe.ConnectModes {
+	for _, m := range bench.ConnectModes() {
 		modes = append(modes, m.String())
 	}
 	complete(c, "mode", modes...)
 	fs.IntVar(&freq, "freq", 0, "SWD clock in KHZ (default: the probe's current clock)")
 	c.RunE = func(c *cobra.Command, _ []string) error {
-		mode, err := probe.ParseConnectMode(modeName)
+		mode, err := bench.ParseConnectMode(modeName)
 		if err == nil && freq < 0 {
 			err = fmt.Errorf("frequency %d kHz: want a positive number of kHz (or 0 for the probe's current clock)", freq)
 		}
@@ -202,7 +201,7 @@ func stepError(step string, err error) string {
 }
 
 // printInfo renders the info as aligned text.
-func printInfo(w io.Writer, info probe.Info, out infoJSON, rep *probe.ConnectReport) error {
+func printInfo(w io.Writer, info bench.ProbeInfo, out infoJSON, rep *bench.ConnectReport) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, a...)...) }
 	where := info.Backend
@@ -258,13 +257,13 @@ func printInfo(w io.Writer, info probe.Info, out infoJSON, rep *probe.ConnectRep
 		row("  AP IDR", "0x%08X (%s)", rep.APIDR, okWord(rep.APOK, "memory access ok", "no memory access"))
 	}
 	if rep.CoreFound {
-		row("  CPUID", "0x%08X (%s)", rep.CPUID, probe.CoreName(rep.CPUID))
+		row("  CPUID", "0x%08X (%s)", rep.CPUID, bench.CoreName(rep.CPUID))
 	} else if rep.APOK {
 		row("  CPUID", "no Cortex-M core on this AP")
 	}
 	row("  Core", "%s", rep.Core)
 	if rep.Err != nil {
-		row("  Error", "[%s] %s", dash(string(probe.LayerOf(rep.Err))), stepError(rep.FailedStep, rep.Err))
+		row("  Error", "[%s] %s", dash(bench.LayerOf(rep.Err)), stepError(rep.FailedStep, rep.Err))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

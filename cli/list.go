@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/probe"
 )
 
 // probeJSON is one probe in `stprobe list --json` and `stprobe info --json`.
@@ -25,7 +24,7 @@ type probeJSON struct {
 	Address  string `json:"address,omitempty"`
 }
 
-func toProbeJSON(i probe.Info) probeJSON {
+func toProbeJSON(i bench.ProbeInfo) probeJSON {
 	return probeJSON{
 		Backend: i.Backend, Serial: i.Serial, Model: i.Model, VID: i.VID, PID: i.PID,
 		USBID: fmt.Sprintf("%04X:%04X", i.VID, i.PID), Firmware: i.Firmware, Address: i.Address,
@@ -55,7 +54,7 @@ func (a *app) listCommand() *cobra.Command {
 // list finds and prints the probes.
 func (a *app) list(ctx context.Context, asJSON bool) error {
 	g, stdout, stderr := a.sel, a.stdout, a.stderr
-	var found []probe.Info
+	var found []bench.ProbeInfo
 	var errs []error
 	for _, src := range bench.List(ctx, g, a.benchOptions()) {
 		found = append(found, src.Probes...)

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/targets"
 )
@@ -143,7 +142,7 @@ func (a *app) obSubCommand(use, syn, short string) *cobra.Command {
 			return err
 		}
 		if f.stateDir == "" {
-			d, err := obytes.DefaultStateDir()
+			d, err := bench.DefaultStateDir()
 			if err != nil {
 				return err
 			}
@@ -280,7 +279,7 @@ func (a *app) runOB(ctx context.Context, b *bench.Bench, tok bench.Token, sub st
 // inputMistake marks the errors that are mistakes in the FIELD=VALUE
 // arguments (exit status 2) rather than failures of the chip or the probe.
 func inputMistake(err error) error {
-	if errors.Is(err, obytes.ErrUnknownField) || errors.Is(err, obytes.ErrInvalidValue) {
+	if errors.Is(err, bench.ErrUnknownField) || errors.Is(err, bench.ErrInvalidValue) {
 		return &inputError{err}
 	}
 	return err
@@ -288,18 +287,18 @@ func inputMistake(err error) error {
 
 // obReadJSON is the JSON form of ob read.
 type obReadJSON struct {
-	Chip         string             `json:"chip"`
-	DevID        uint16             `json:"dev_id"`
-	UID          string             `json:"uid,omitempty"`
-	AP1Open      bool               `json:"ap1_open"`
-	ProductState *obytes.FieldValue `json:"product_state,omitempty"`
-	TZEN         *obytes.FieldValue `json:"tzen,omitempty"`
-	DA           *targets.DAStatus  `json:"da,omitempty"`
-	Registers    []obRegJSON        `json:"registers,omitempty"`
-	APPresent    uint16             `json:"ap_present,omitempty"`
-	APEnabled    uint16             `json:"ap_enabled,omitempty"`
-	Error        string             `json:"error,omitempty"`
-	PendingWrite *obytes.Journal    `json:"pending_write,omitempty"`
+	Chip         string            `json:"chip"`
+	DevID        uint16            `json:"dev_id"`
+	UID          string            `json:"uid,omitempty"`
+	AP1Open      bool              `json:"ap1_open"`
+	ProductState *bench.FieldValue `json:"product_state,omitempty"`
+	TZEN         *bench.FieldValue `json:"tzen,omitempty"`
+	DA           *targets.DAStatus `json:"da,omitempty"`
+	Registers    []obRegJSON       `json:"registers,omitempty"`
+	APPresent    uint16            `json:"ap_present,omitempty"`
+	APEnabled    uint16            `json:"ap_enabled,omitempty"`
+	Error        string            `json:"error,omitempty"`
+	PendingWrite *bench.Journal    `json:"pending_write,omitempty"`
 	// PendingOutcome is what the chip read now holds of the pending write.
 	PendingOutcome string `json:"pending_write_outcome,omitempty"`
 	// OptionsUnlocked is set when FLASH_OPTCR.OPTLOCK reads 0.
@@ -308,16 +307,16 @@ type obReadJSON struct {
 
 // obRegJSON is one register in ob read --json.
 type obRegJSON struct {
-	Name    string              `json:"name"`
-	Meaning string              `json:"meaning"`
-	Addr    uint32              `json:"addr_cur"`
-	Cur     uint32              `json:"cur"`
-	Prg     uint32              `json:"prg"`
-	Fields  []obytes.FieldValue `json:"fields"`
+	Name    string             `json:"name"`
+	Meaning string             `json:"meaning"`
+	Addr    uint32             `json:"addr_cur"`
+	Cur     uint32             `json:"cur"`
+	Prg     uint32             `json:"prg"`
+	Fields  []bench.FieldValue `json:"fields"`
 }
 
 // obRead renders the option bytes read (or why they cannot be read).
-func (a *app) obRead(o *bench.OptionBytes, f *obFlags, j *obytes.Journal) error {
+func (a *app) obRead(o *bench.OptionBytes, f *obFlags, j *bench.Journal) error {
 	out := obReadJSON{Chip: o.Chip.String(), DevID: o.Chip.DevID, UID: o.Chip.UIDString(), AP1Open: o.Closed == nil, PendingWrite: j}
 	var result error
 	if o.Closed != nil {
@@ -333,7 +332,7 @@ func (a *app) obRead(o *bench.OptionBytes, f *obFlags, j *obytes.Journal) error 
 		}
 		for _, r := range o.Layout.Registers {
 			out.Registers = append(out.Registers, obRegJSON{
-				Name: r.Name, Meaning: r.Meaning, Addr: obytes.FlashBase + r.Cur, Cur: o.Snap.Cur[r.Name], Prg: o.Snap.Prg[r.Name],
+				Name: r.Name, Meaning: r.Meaning, Addr: r.CurAddr(), Cur: o.Snap.Cur[r.Name], Prg: o.Snap.Prg[r.Name],
 				Fields: o.Layout.Decode(r.Name, o.Snap.Cur[r.Name]),
 			})
 		}
@@ -367,7 +366,7 @@ func (a *app) obRead(o *bench.OptionBytes, f *obFlags, j *obytes.Journal) error 
 	}
 	switch {
 	case j == nil:
-	case out.PendingOutcome == obytes.OutcomeArmed:
+	case out.PendingOutcome == bench.OutcomeArmed:
 		fmt.Fprintf(w, "PENDING WRITE: the interrupted write of %s is on this chip: %s\n", strings.Join(j.Changes, " "), out.PendingOutcome)
 	default:
 		fmt.Fprintf(w, "PENDING WRITE: the interrupted write of %s is %s on this chip\n", strings.Join(j.Changes, " "), out.PendingOutcome)
@@ -412,20 +411,20 @@ func (a *app) obLock(ctx context.Context, b *bench.Bench, tok bench.Token, f *ob
 		return err
 	}
 	fmt.Fprintln(w, "LOCKED:        FLASH_OPTCR.OPTLOCK set and read back")
-	fmt.Fprintf(w, "audit log:     %s\n", filepath.Join(f.stateDir, obytes.AuditFile))
+	fmt.Fprintf(w, "audit log:     %s\n", filepath.Join(f.stateDir, bench.AuditFile))
 	return nil
 }
 
 // obPlanJSON is the JSON form of ob plan (a plan or its refusals).
 type obPlanJSON struct {
-	Plan    *obytes.Plan     `json:"plan,omitempty"`
-	Refused []obytes.Refusal `json:"refused,omitempty"`
-	Error   string           `json:"error,omitempty"`
+	Plan    *bench.OBPlan   `json:"plan,omitempty"`
+	Refused []bench.Refusal `json:"refused,omitempty"`
+	Error   string          `json:"error,omitempty"`
 }
 
 // obPlan renders the plan job's outcome: the plan, or the refusals.
 func (a *app) obPlan(pr *bench.PlanResult, err error, f *obFlags) error {
-	var re *obytes.RefusedError
+	var re *bench.RefusedError
 	refused := errors.As(err, &re)
 	if f.json && (err == nil || refused || pr != nil && pr.Plan != nil) {
 		out := obPlanJSON{}
@@ -460,7 +459,7 @@ func (a *app) obApply(ctx context.Context, b *bench.Bench, tok bench.Token, f *o
 	req := bench.ApplyRequest{Change: change, Confirm: f.confirm, OverrideBrick: f.overrideBrick, StateDir: f.stateDir}
 	var res *bench.ApplyResult
 	var err error
-	var shown *obytes.Plan
+	var shown *bench.OBPlan
 	followFrom(b, func(s bench.Snapshot) { shown = s.Plan }, func(ev bench.Event) {
 		switch ev := ev.(type) {
 		case bench.StateChanged:
@@ -474,7 +473,7 @@ func (a *app) obApply(ctx context.Context, b *bench.Bench, tok bench.Token, f *o
 		}
 	}, func() { res, err = b.ApplyOptionBytes(ctx, tok, req) })
 
-	var re *obytes.RefusedError
+	var re *bench.RefusedError
 	if errors.As(err, &re) {
 		printRefusals(a.stdout, re)
 		return errors.New("refused before any write (nothing was written)")
@@ -501,12 +500,12 @@ func (a *app) obApply(ctx context.Context, b *bench.Bench, tok bench.Token, f *o
 			fmt.Fprintf(w, "  %-15s %s → %s\n", d.Field, d.From.Text(), d.To.Text())
 		}
 	}
-	fmt.Fprintf(w, "audit log: %s\n", filepath.Join(f.stateDir, obytes.AuditFile))
+	fmt.Fprintf(w, "audit log: %s\n", filepath.Join(f.stateDir, bench.AuditFile))
 	return nil
 }
 
 // printRefusals explains each refused change.
-func printRefusals(w io.Writer, re *obytes.RefusedError) {
+func printRefusals(w io.Writer, re *bench.RefusedError) {
 	fmt.Fprintln(w, "REFUSED before any write:")
 	for _, r := range re.Refusals {
 		fmt.Fprintf(w, "  %s %s → %s\n    why: %s\n", r.Field, r.From, r.To, r.Reason)
@@ -517,7 +516,7 @@ func printRefusals(w io.Writer, re *obytes.RefusedError) {
 }
 
 // printPlan shows the diff, the risk, the phrase and the apply command.
-func printPlan(w io.Writer, chip *targets.Chip, p *obytes.Plan, rerun obRerun) {
+func printPlan(w io.Writer, chip *targets.Chip, p *bench.OBPlan, rerun obRerun) {
 	fmt.Fprintf(w, "chip:    %s\n", chip.String())
 	fmt.Fprintf(w, "DA data: %v\n\n", p.DA)
 	for _, c := range p.Changes {
@@ -572,7 +571,7 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 // printWayBack shows the proof of the way back as a checklist.
-func printWayBack(w io.Writer, wb *obytes.WayBackProof) {
+func printWayBack(w io.Writer, wb *bench.WayBackProof) {
 	if wb == nil {
 		return
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/obytes"
 )
 
 // journalFlags are the flags of ob journal.
@@ -36,7 +35,7 @@ func (a *app) obJournal(c *cobra.Command, f *obFlags) error {
 	if jf.clear && jf.discard {
 		return usage(c, errors.New("give one of --clear and --discard"))
 	}
-	es, err := obytes.ListJournals(f.stateDir)
+	es, err := bench.ListJournals(f.stateDir)
 	if err != nil {
 		return err
 	}
@@ -76,14 +75,14 @@ func (a *app) obJournal(c *cobra.Command, f *obFlags) error {
 	}
 	e := sel[0]
 	printJournals(w, sel)
-	act := obytes.JournalAction{User: bench.Holder{Name: a.userName(), Session: "cli"}.String(), Reason: "stprobe ob journal " + flag}
-	audit := filepath.Join(f.stateDir, obytes.AuditFile)
+	act := bench.JournalAction{User: bench.Holder{Name: a.userName(), Session: "cli"}.String(), Reason: "stprobe ob journal " + flag}
+	audit := filepath.Join(f.stateDir, bench.AuditFile)
 	if jf.discard {
 		uid := e.UID
-		if filepath.Base(e.Path) == obytes.JournalFile {
+		if filepath.Base(e.Path) == bench.JournalFile {
 			uid = "" // the single journal file of earlier versions
 		}
-		kept, err := obytes.DiscardJournal(f.stateDir, uid, act)
+		kept, err := bench.DiscardJournal(f.stateDir, uid, act)
 		if err != nil {
 			return err
 		}
@@ -93,7 +92,7 @@ func (a *app) obJournal(c *cobra.Command, f *obFlags) error {
 	if e.Err != nil {
 		return e.Err // damaged: the error names the file and --discard
 	}
-	if err := obytes.ClearChipJournal(f.stateDir, e.UID, act); err != nil {
+	if err := bench.ClearChipJournal(f.stateDir, e.UID, act); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "journal cleared: %s removed; audit line appended to %s\n", e.Path, audit)
@@ -102,13 +101,13 @@ func (a *app) obJournal(c *cobra.Command, f *obFlags) error {
 
 // journalMatches reports whether the record e is the one --uid names: by
 // the chip's UID, or by the journal's file name or path.
-func journalMatches(e obytes.JournalEntry, uid string) bool {
+func journalMatches(e bench.JournalEntry, uid string) bool {
 	base := filepath.Base(e.Path)
 	return strings.EqualFold(e.UID, uid) || uid == e.Path || uid == base || uid == strings.TrimSuffix(base, ".json")
 }
 
 // journalUIDs names the records for a message.
-func journalUIDs(es []obytes.JournalEntry) string {
+func journalUIDs(es []bench.JournalEntry) string {
 	names := make([]string, 0, len(es))
 	for _, e := range es {
 		n := e.UID
@@ -121,7 +120,7 @@ func journalUIDs(es []obytes.JournalEntry) string {
 }
 
 // printJournals shows each record: what it says, or why it is damaged.
-func printJournals(w io.Writer, es []obytes.JournalEntry) {
+func printJournals(w io.Writer, es []bench.JournalEntry) {
 	for i, e := range es {
 		if i > 0 {
 			fmt.Fprintln(w)
@@ -145,14 +144,14 @@ func printJournals(w io.Writer, es []obytes.JournalEntry) {
 
 // warnPending warns on stderr about the pending-write record of the chip
 // just read (or a damaged journal that may be it) and returns the record.
-func (a *app) warnPending(dir, uid string) *obytes.Journal {
-	j, err := obytes.CheckChipJournal(dir, uid)
+func (a *app) warnPending(dir, uid string) *bench.Journal {
+	j, err := bench.CheckChipJournal(dir, uid)
 	return a.warnJournal(j, err, uid)
 }
 
 // warnJournal warns on stderr about the pending-write record j of the chip
 // with this UID, or the error that kept it from being read; it returns j.
-func (a *app) warnJournal(j *obytes.Journal, err error, uid string) *obytes.Journal {
+func (a *app) warnJournal(j *bench.Journal, err error, uid string) *bench.Journal {
 	switch {
 	case err != nil:
 		fmt.Fprintf(a.stderr, "WARNING: %v\n", err)
@@ -165,10 +164,10 @@ func (a *app) warnJournal(j *obytes.Journal, err error, uid string) *obytes.Jour
 // pendingHint adds the journal commands to an apply refused because of an
 // earlier write's record (a damaged record's message names them already).
 func pendingHint(err error, dir, uid string) error {
-	if !errors.Is(err, obytes.ErrPendingWrite) {
+	if !errors.Is(err, bench.ErrPendingWrite) {
 		return err
 	}
-	if _, jerr := obytes.CheckChipJournal(dir, uid); jerr != nil {
+	if _, jerr := bench.CheckChipJournal(dir, uid); jerr != nil {
 		return err
 	}
 	return fmt.Errorf("%w (see `stprobe ob journal`; once the chip is checked: `stprobe ob journal --clear --uid %s`)", err, uid)

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/obytes"
 )
 
 // ServeOptions are the flags of `stprobe serve`, handed to Config.Serve.
@@ -65,7 +64,7 @@ func (a *app) serveCommand() *cobra.Command {
 			return usage(c, fmt.Errorf("--authorized-keys: %w", err))
 		}
 		if o.HostKey == "" {
-			dir, err := obytes.DefaultStateDir()
+			dir, err := bench.DefaultStateDir()
 			if err != nil {
 				return err
 			}

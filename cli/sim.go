@@ -4,11 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
 )
@@ -74,7 +72,7 @@ func (a *app) simServe(c *cobra.Command, listen, firmware string, cost costFlags
 		return err
 	}
 	if firmware != "" {
-		v, err := firmwareForServe(firmware)
+		v, err := sim.FirmwareForServe(firmware)
 		if err != nil {
 			return usage(c, err)
 		}
@@ -109,29 +107,4 @@ func (a *app) simServe(c *cobra.Command, listen, firmware string, cost costFlags
 	}
 	fmt.Fprintln(stdout, "stopped")
 	return nil
-}
-
-// firmwareForServe parses a firmware version and gives it the USB identity
-// of the matching probe: V3 → STLINK-V3E (0x374E), V2 with an MSD number →
-// V2-1 (0x374B), other V2 → ST-LINK/V2 (0x3748).
-func firmwareForServe(s string) (proto.Version, error) {
-	v, err := proto.ParseVersion(s)
-	if err != nil {
-		return v, err
-	}
-	v.VID = proto.VendorST
-	switch {
-	case v.Hardware == 4:
-		return v, fmt.Errorf("firmware %s: STLINK-V3PWR is unknown to OpenOCD 0.12; use a V2 or V3 version", strings.ToUpper(s))
-	case v.Hardware == 3:
-		v.PID = 0x374E
-	case v.MSD != 0:
-		v.PID = 0x374B
-	default:
-		v.PID = 0x3748
-	}
-	if !v.HasDAPRegister() {
-		return v, fmt.Errorf("firmware %s lacks the DAP register commands (V2J24+): OpenOCD's st-link driver refuses it", v)
-	}
-	return v, nil
 }

@@ -89,6 +89,9 @@ type Register struct {
 	Meaning  string
 }
 
+// CurAddr is the address of the register's _CUR word.
+func (r Register) CurAddr() uint32 { return FlashBase + r.Cur }
+
 // Field is one option-byte field, named as STM32CubeProgrammer spells it.
 type Field struct {
 	Name     string

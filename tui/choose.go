@@ -8,8 +8,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/probe"
-	"github.com/stprobe/stprobe/probe/sim/scenario"
 	"github.com/stprobe/stprobe/tui/chooser"
 	"github.com/stprobe/stprobe/tui/common"
 )
@@ -26,7 +24,7 @@ type ChooseOptions struct {
 	Env   []string
 	Light bool
 	// ListUSB lists the ST-LINKs on USB (the bus itself when nil).
-	ListUSB func(context.Context) ([]probe.Info, error)
+	ListUSB func(context.Context) ([]bench.ProbeInfo, error)
 	// ProgramOptions are added to the chooser's program.
 	ProgramOptions []tea.ProgramOption
 }
@@ -47,7 +45,7 @@ func Choose(ctx context.Context, o ChooseOptions) (bench.Selector, error) {
 		o.Env = os.Environ()
 	}
 	st := common.NewStyles(common.Theme{Dark: !o.Light, NoColor: noColor(o.Env)})
-	m := chooser.New(st, usb, err, scenario.List())
+	m := chooser.New(st, usb, err, bench.Scenarios())
 	po := append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithEnvironment(o.Env)}, o.ProgramOptions...)
 	if _, err := tea.NewProgram(m, po...).Run(); err != nil {
 		return bench.Selector{}, fmt.Errorf("probe chooser: %w", err)

@@ -25,7 +25,6 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/tui/common"
 	"github.com/stprobe/stprobe/tui/header"
 )
@@ -225,7 +224,7 @@ func (m *Model) identify() tea.Cmd {
 				khz = f
 			}
 		}
-		return b.Info(ctx, t, bench.InfoRequest{Mode: probe.ModeHotPlug, AutoAP: true, FrequencyKHz: khz})
+		return b.Info(ctx, t, bench.InfoRequest{Mode: bench.ModeHotPlug, AutoAP: true, FrequencyKHz: khz})
 	})
 }
 

@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"strings"
 	"sync"
 
+	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/probe/stlinkserver"
 )
 
@@ -246,4 +249,29 @@ func (s *server) usb(req stlinkserver.Request, mine map[uint32]bool, sess *Sessi
 		return stlinkserver.EncodeUSBReply(stlinkserver.StatusTruncatedData, reply, want)
 	}
 	return stlinkserver.EncodeUSBReply(stlinkserver.StatusOK, reply, want)
+}
+
+// FirmwareForServe parses a firmware version and gives it the USB identity
+// of the matching probe: V3 → STLINK-V3E (0x374E), V2 with an MSD number →
+// V2-1 (0x374B), other V2 → ST-LINK/V2 (0x3748).
+func FirmwareForServe(s string) (proto.Version, error) {
+	v, err := proto.ParseVersion(s)
+	if err != nil {
+		return v, err
+	}
+	v.VID = proto.VendorST
+	switch {
+	case v.Hardware == 4:
+		return v, fmt.Errorf("firmware %s: STLINK-V3PWR is unknown to OpenOCD 0.12; use a V2 or V3 version", strings.ToUpper(s))
+	case v.Hardware == 3:
+		v.PID = 0x374E
+	case v.MSD != 0:
+		v.PID = 0x374B
+	default:
+		v.PID = 0x3748
+	}
+	if !v.HasDAPRegister() {
+		return v, fmt.Errorf("firmware %s lacks the DAP register commands (V2J24+): OpenOCD's st-link driver refuses it", v)
+	}
+	return v, nil
 }

@@ -13,8 +13,6 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/probe"
-	"github.com/stprobe/stprobe/probe/sim/scenario"
 	"github.com/stprobe/stprobe/tui/common"
 )
 
@@ -60,7 +58,7 @@ type Model struct {
 
 // New makes a chooser for the USB probes found (usbErr: why the USB
 // search failed, if it did) and the simulated boards.
-func New(st *common.Styles, usb []probe.Info, usbErr error, sims []scenario.Scenario) *Model {
+func New(st *common.Styles, usb []bench.ProbeInfo, usbErr error, sims []bench.Scenario) *Model {
 	m := &Model{st: st, w: 80, h: 24,
 		up:    key.NewBinding(key.WithKeys("up", "k")),
 		down:  key.NewBinding(key.WithKeys("down", "j", "tab")),
@@ -94,7 +92,7 @@ func New(st *common.Styles, usb []probe.Info, usbErr error, sims []scenario.Scen
 	m.server.SetWidth(32)
 	if len(usb) == 0 { // start on the seed board when there is no probe
 		for i, it := range m.items {
-			if it.kind == kindSim && it.sel.Sim == scenario.DefaultName {
+			if it.kind == kindSim && it.sel.Sim == bench.DefaultScenario {
 				m.cur = i
 			}
 		}

@@ -1,13 +1,15 @@
 package common
 
 import (
-	"charm.land/bubbles/v2/textinput"
 	"strings"
 	"unicode/utf8"
 
+	"charm.land/bubbles/v2/textinput"
+
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/stprobe/stprobe/obytes"
+
+	"github.com/stprobe/stprobe/bench"
 )
 
 // Text helpers for panes that draw many cells a frame: exact fitting, a
@@ -271,15 +273,15 @@ func (l *Look) Pens(c *Context) *Pens {
 
 // RiskBadge is a risk class as the panes show it: a symbol and a word, so
 // that it reads without colour.
-func RiskBadge(p *Pens, r obytes.Risk) string {
+func RiskBadge(p *Pens, r bench.Risk) string {
 	switch r {
-	case obytes.Safe:
+	case bench.RiskSafe:
 		return p.OK.Render("✓ safe")
-	case obytes.Caution:
+	case bench.RiskCaution:
 		return p.Warn.Render("! caution")
-	case obytes.Irreversible:
+	case bench.RiskIrreversible:
 		return p.Danger.Render("‼ IRREVERSIBLE")
-	case obytes.Brick:
+	case bench.RiskBrick:
 		return p.Danger.Render("✖ BRICK")
 	}
 	return p.Bad.Render(r.String())

@@ -360,5 +360,4 @@ func (m *Model) pathText(fd credform.Field) string {
 	return filepath.Base(m.vals.Paths[fd])
 }
 
-
 // newInput is a text field styled from the session's styles, without a

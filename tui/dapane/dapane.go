@@ -21,7 +21,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/tui/common"
@@ -73,7 +72,7 @@ func newKeyMap() keyMap {
 type Option func(*Model)
 
 // WithStateDir sets the directory of the option-byte backups and the audit
-// log (default obytes.DefaultStateDir), also searched for credentials.
+// log (default bench.DefaultStateDir), also searched for credentials.
 func WithStateDir(dir string) Option { return func(m *Model) { m.stateDir = dir } }
 
 // WithSearchDirs sets the directories the credential form searches for
@@ -137,7 +136,7 @@ func New(c *common.Context, opts ...Option) *Model {
 		o(m)
 	}
 	if m.stateDir == "" {
-		m.stateDir, _ = obytes.DefaultStateDir()
+		m.stateDir, _ = bench.DefaultStateDir()
 	}
 	if m.searchDirs == nil {
 		wd, _ := os.Getwd()

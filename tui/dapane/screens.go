@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/tui/common"
 	"github.com/stprobe/stprobe/tui/credform"
 )
@@ -276,7 +275,7 @@ func (m *Model) viewRun() []string {
 	if r != nil && r.Audit != nil {
 		a := r.Audit
 		addWrap(s.Muted, "", fmt.Sprintf("audit: %s %s: %s → %s (%s)", a.Time.UTC().Format("2006-01-02 15:04:05"), a.User,
-			strings.Join(a.Changes, "; "), a.Result, filepath.Join(m.stateDir, obytes.AuditFile)))
+			strings.Join(a.Changes, "; "), a.Result, filepath.Join(m.stateDir, bench.AuditFile)))
 	}
 	if len(m.steps) > 0 {
 		add("", s.Muted.Render("steps:"))

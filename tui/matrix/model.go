@@ -18,14 +18,13 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/sweep"
 	"github.com/stprobe/stprobe/tui/common"
 )
 
 // row is one grid row: a connect mode on an access port.
 type row struct {
-	Mode probe.ConnectMode
+	Mode bench.ConnectMode
 	AP   uint8
 }
 

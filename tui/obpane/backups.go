@@ -5,13 +5,13 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/bench"
 )
 
 // backupEntry is one backup file of this chip.
 type backupEntry struct {
 	path string
-	b    *obytes.Backup
+	b    *bench.Backup
 	err  error
 }
 
@@ -49,7 +49,7 @@ func (m *Model) listBackups() tea.Cmd {
 // findBackups lists the backups of chip uid in the state directory (and
 // the damaged ones, shown with their error), newest first.
 func findBackups(stateDir, uid string, dev uint16) ([]backupEntry, error) {
-	files, err := obytes.ListBackups(stateDir, uid, dev)
+	files, err := bench.ListBackups(stateDir, uid, dev)
 	out := make([]backupEntry, 0, len(files))
 	for _, f := range files {
 		out = append(out, backupEntry{path: f.Path, b: f.Backup, err: f.Err})

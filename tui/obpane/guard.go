@@ -3,21 +3,21 @@ package obpane
 import (
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/tui/guard"
 )
 
 // newGuard opens the guard in front of an irreversible or brick plan: the
 // changes that cannot be undone, each with why, then the phrase (and the
 // override for a brick).
-func (m *Model) newGuard(p *obytes.Plan) *guard.Model {
-	d := guard.Dialog{Phrase: p.Phrase, Brick: p.NeedsOverride || p.Risk == obytes.Brick,
+func (m *Model) newGuard(p *bench.OBPlan) *guard.Model {
+	d := guard.Dialog{Phrase: p.Phrase, Brick: p.NeedsOverride || p.Risk == bench.RiskBrick,
 		Title: "‼ IRREVERSIBLE: only a DA regression undoes this"}
 	if d.Brick {
 		d.Title = "✖ BRICK: this change can never be undone"
 	}
 	for _, c := range p.Changes {
-		if c.Risk < obytes.Irreversible {
+		if c.Risk < bench.RiskIrreversible {
 			continue
 		}
 		d.Lines = append(d.Lines, guard.Line{Text: c.Field + "  " + c.From.Text() + " → " + c.To.Text(), Tone: guard.Accent})

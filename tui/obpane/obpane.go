@@ -21,7 +21,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/tui/common"
 	"github.com/stprobe/stprobe/tui/credform"
 	"github.com/stprobe/stprobe/tui/guard"
@@ -54,7 +53,7 @@ const (
 type Option func(*Model)
 
 // WithStateDir sets the directory of backups and the audit log (default
-// obytes.DefaultStateDir).
+// bench.DefaultStateDir).
 func WithStateDir(dir string) Option { return func(m *Model) { m.stateDir = dir } }
 
 // WithSearchDirs sets where the proof-of-the-way-back form looks for
@@ -96,22 +95,22 @@ type Model struct {
 	// The plan on screen, or why there is none.
 	change  bench.Change
 	reason  string
-	plan    *obytes.Plan
-	refused *obytes.RefusedError
+	plan    *bench.OBPlan
+	refused *bench.RefusedError
 	planErr error
 	scroll  int
 
 	// The write: progress, and its outcome.
-	steps    []obytes.Event
+	steps    []bench.WriteEvent
 	applyRes *bench.ApplyResult
 	applyErr error
 	watching string // another session's write in progress
 
 	// otherPlan is a plan another session made (seenPlan the last plan
 	// seen in the bench's state), for observers to look at.
-	otherPlan *obytes.Plan
+	otherPlan *bench.OBPlan
 	otherBy   string
-	seenPlan  *obytes.Plan
+	seenPlan  *bench.OBPlan
 
 	// The proof of the way back: its form, whether it is open, and the
 	// files it named for the plan on screen.
@@ -133,7 +132,7 @@ func New(c *common.Context, opts ...Option) *Model {
 		o(m)
 	}
 	if m.stateDir == "" {
-		m.stateDir, m.dirErr = obytes.DefaultStateDir()
+		m.stateDir, m.dirErr = bench.DefaultStateDir()
 	}
 	if c != nil {
 		m.setOB(c.Snapshot().OptionBytes)
@@ -492,7 +491,7 @@ func (m *Model) startApply() tea.Cmd {
 	if why := m.runWhy(); why != "" {
 		return m.unavailable("apply", why)
 	}
-	if m.plan.Risk >= obytes.Irreversible {
+	if m.plan.Risk >= bench.RiskIrreversible {
 		m.guard = m.newGuard(m.plan)
 		return m.guard.Focus()
 	}
@@ -517,7 +516,7 @@ func (m *Model) apply(confirm string, override bool) tea.Cmd {
 }
 
 // audit is the audit line the last write added (nil when none).
-func (m *Model) audit() *obytes.AuditRecord {
+func (m *Model) audit() *bench.AuditRecord {
 	if m.applyRes == nil || m.applyRes.Result == nil {
 		return nil
 	}
@@ -557,7 +556,7 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 			}
 			m.plan = pr.Plan
 		}
-		var ref *obytes.RefusedError
+		var ref *bench.RefusedError
 		switch {
 		case errors.As(msg.Err, &ref):
 			m.plan, m.refused = nil, ref

@@ -8,21 +8,21 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/tui/common"
 )
 
 // row is one line of the table: a register heading (field nil) or a field
 // with its decoded current and to-program values.
 type row struct {
-	reg   *obytes.Register
-	field *obytes.Field
-	cur   obytes.FieldValue
-	prg   obytes.FieldValue
+	reg   *bench.Register
+	field *bench.Field
+	cur   bench.FieldValue
+	prg   bench.FieldValue
 	// differs is true when _PRG holds another value than _CUR.
 	differs bool
 	// next is the staged value, when the field has an edit.
-	next    *obytes.FieldValue
+	next    *bench.FieldValue
 	nextRaw string // the staged value as typed, when it does not parse
 }
 
@@ -197,8 +197,8 @@ func (m *Model) wheel(b tea.MouseButton) {
 // editor is the value chooser of one field: a list of its valid values
 // (enum fields) or a typed number checked by the layout's parser.
 type editor struct {
-	field  *obytes.Field
-	values []obytes.Value
+	field  *bench.Field
+	values []bench.Value
 	sel    int
 	input  *textinput.Model
 	err    string
@@ -222,7 +222,7 @@ func (m *Model) openEditor() tea.Cmd {
 	if r.next != nil {
 		want = r.next.Raw
 	}
-	if r.field.Kind == obytes.KindEnum {
+	if r.field.Kind == bench.KindEnum {
 		for _, v := range r.field.Values {
 			if (v.Lines == nil || v.Lines.Has(l.DevID)) && v.Refused == "" {
 				if v.Raw == want {

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/tui/common"
 	"github.com/stprobe/stprobe/tui/credform"
@@ -83,15 +83,15 @@ func (m *Model) View() string {
 }
 
 // riskMeaning says in a few words what a risk class means.
-func riskMeaning(r obytes.Risk) string {
+func riskMeaning(r bench.Risk) string {
 	switch r {
-	case obytes.Safe:
+	case bench.RiskSafe:
 		return "undone by writing the old value back"
-	case obytes.Caution:
+	case bench.RiskCaution:
 		return "reversible, but the chip resets or something is erased"
-	case obytes.Irreversible:
+	case bench.RiskIrreversible:
 		return "only a debug-authentication regression undoes it"
-	case obytes.Brick:
+	case bench.RiskBrick:
 		return "can never be undone: the chip may never answer a debugger again"
 	}
 	return ""
@@ -449,7 +449,7 @@ func (m *Model) viewPlan() []string {
 		}
 	case m.planErr != nil:
 		msg := m.planErr.Error()
-		if errors.Is(m.planErr, obytes.ErrNoChange) {
+		if errors.Is(m.planErr, bench.ErrNoChange) {
 			msg = "nothing to change: every field already holds the requested value"
 		}
 		addWrap(s.Bad, "", "✖ no plan: "+msg)
@@ -475,13 +475,13 @@ func (m *Model) planFooter() []string {
 		return append(out, s.Muted.Render("esc back to the table"))
 	}
 	switch _, closing := closes(p); {
-	case p.Risk == obytes.Brick && closing:
+	case p.Risk == bench.RiskBrick && closing:
 		return []string{s.Key.Render("w") + " attaches the proof of the way back" + s.Muted.Render(" · ") + s.Danger.Render("a opens the guard (phrase + override)") + back, "  " + s.Accent.Render(p.Phrase)}
 	}
 	switch p.Risk {
-	case obytes.Brick:
+	case bench.RiskBrick:
 		return []string{s.Danger.Render("a opens the guard: type the phrase and tick the override") + back, "  " + s.Accent.Render(p.Phrase)}
-	case obytes.Irreversible:
+	case bench.RiskIrreversible:
 		return []string{s.Danger.Render("a opens the guard: type the phrase") + back, "  " + s.Accent.Render(p.Phrase)}
 	}
 	return []string{"press " + s.Key.Render("a") + " to apply (this screen is the confirmation)" + back}
@@ -527,7 +527,7 @@ func (m *Model) planLines(add func(...string), addWrap func(pen, string, string)
 	}
 	add("")
 	add(s.Muted.Render("steps:"))
-	add(fmt.Sprintf("  1. save every option byte to %s", obytes.BackupsDir(m.stateDir)))
+	add(fmt.Sprintf("  1. save every option byte to %s", bench.BackupsDir(m.stateDir)))
 	for i, ph := range p.Phases {
 		regs := make([]string, 0, len(ph.Writes))
 		for _, w := range ph.Writes {
@@ -590,7 +590,7 @@ func (m *Model) viewApply() []string {
 	switch {
 	case m.applyErr != nil:
 		addWrap(s.Bad, "", "✖ "+m.applyErr.Error())
-		if errors.Is(m.applyErr, obytes.ErrNotConfirmed) || errors.Is(m.applyErr, obytes.ErrNeedsOverride) || common.IsUnavailable(m.applyErr) {
+		if errors.Is(m.applyErr, bench.ErrNotConfirmed) || errors.Is(m.applyErr, bench.ErrNeedsOverride) || common.IsUnavailable(m.applyErr) {
 			add(s.OK.Render("nothing was written"))
 		}
 	case r != nil && r.Result != nil && r.Result.Verified:
@@ -620,7 +620,7 @@ func (m *Model) viewApply() []string {
 	switch a := m.audit(); {
 	case a != nil:
 		addWrap(s.Normal, "", "audit: "+auditLine(a))
-		add(s.Muted.Render("       in " + filepath.Join(m.stateDir, obytes.AuditFile)))
+		add(s.Muted.Render("       in " + filepath.Join(m.stateDir, bench.AuditFile)))
 	default:
 		add(s.Muted.Render("audit: no record (the bench refused before the write)"))
 	}
@@ -640,7 +640,7 @@ func (m *Model) fromBackupText() string {
 }
 
 // auditLine is one audit record in a line.
-func auditLine(r *obytes.AuditRecord) string {
+func auditLine(r *bench.AuditRecord) string {
 	line := fmt.Sprintf("%s %s %s by %s: %s (%s)", r.Time.UTC().Format("2006-01-02 15:04:05Z"), r.Result, r.Line, r.User, strings.Join(r.Changes, " "), r.Risk)
 	if r.Error != "" {
 		line += " — " + r.Error
@@ -668,7 +668,7 @@ func (m *Model) viewBackups() []string {
 	if m.ob != nil && m.ob.Chip != nil {
 		uid = " of chip " + m.ob.Chip.UIDString()
 	}
-	p.add(s.Accent.Render("Backups"+uid) + s.Muted.Render(" · in "+obytes.BackupsDir(m.stateDir)))
+	p.add(s.Accent.Render("Backups"+uid) + s.Muted.Render(" · in "+bench.BackupsDir(m.stateDir)))
 	p.add("")
 	switch {
 	case m.backupsErr != nil:
@@ -726,7 +726,7 @@ func (m *Model) viewBackups() []string {
 }
 
 // backupDiff lists the fields that differ between the chip now and a backup.
-func (m *Model) backupDiff(e backupEntry) []obytes.FieldDiff {
+func (m *Model) backupDiff(e backupEntry) []bench.FieldDiff {
 	if m.ob == nil || m.ob.Layout == nil || m.ob.Snap == nil || e.b == nil || e.b.Snapshot == nil {
 		return nil
 	}

@@ -7,7 +7,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 	"github.com/stprobe/stprobe/tui/credform"
@@ -22,7 +21,7 @@ import (
 
 // closes reports whether plan p moves the product state beyond
 // PROVISIONING, where the bench wants the proof of the way back.
-func closes(p *obytes.Plan) (targets.ProductState, bool) {
+func closes(p *bench.OBPlan) (targets.ProductState, bool) {
 	if p == nil {
 		return 0, false
 	}

@@ -1,0 +1,153 @@
+package bench
+
+import (
+	"slices"
+
+	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/sim/scenario"
+)
+
+// The words of the bench's answers. The faces (the console, the SSH
+// server) name the types of a plan, a backup or a probe here, so that they
+// never import the driver, the simulator, the option-byte rules or the
+// state files: the bench is the one door to those.
+
+// Option-byte plans, their fields and the guarded write's events.
+type (
+	// OBPlan is an option-byte change planned: the diff, the risk, the
+	// phrase, the proof of the way back.
+	OBPlan = obytes.Plan
+	// Risk is a write's risk class (RiskSafe … RiskBrick).
+	Risk = obytes.Risk
+	// Field is one option-byte field of a chip's line, Register one
+	// register, Value one named value of an enumerated field.
+	Field    = obytes.Field
+	Register = obytes.Register
+	Value    = obytes.Value
+	// FieldValue is a field's decoded value, FieldDiff a field that
+	// differs between two snapshots.
+	FieldValue = obytes.FieldValue
+	FieldDiff  = obytes.FieldDiff
+	// RefusedError is a plan the rules refuse, with the way back instead.
+	RefusedError = obytes.RefusedError
+	// WriteEvent is one step of a guarded write.
+	WriteEvent = obytes.Event
+	// AuditRecord is one line of the audit log.
+	AuditRecord = obytes.AuditRecord
+	// Backup is a saved set of option bytes, BackupFile one backup on disk.
+	Backup     = obytes.Backup
+	BackupFile = obytes.BackupFile
+	// WayBackProof is what a plan proved of the way back, Refusal one
+	// reason a plan was refused.
+	WayBackProof = obytes.WayBackProof
+	Refusal      = obytes.Refusal
+	// Journal is the record of a write that did not end cleanly,
+	// JournalEntry one found in the state directory, JournalAction who
+	// clears or discards one and why.
+	Journal       = obytes.Journal
+	JournalEntry  = obytes.JournalEntry
+	JournalAction = obytes.JournalAction
+)
+
+// The risk classes, lowest first.
+const (
+	RiskSafe         = obytes.Safe
+	RiskCaution      = obytes.Caution
+	RiskIrreversible = obytes.Irreversible
+	RiskBrick        = obytes.Brick
+)
+
+// KindEnum is the kind of a field that takes one of a listed set of values.
+const KindEnum = obytes.KindEnum
+
+// AuditFile is the audit log's name in the state directory; JournalFile
+// the old single pending-write journal's.
+const (
+	AuditFile   = obytes.AuditFile
+	JournalFile = obytes.JournalFile
+)
+
+// OutcomeArmed is a pending write's outcome when its values are staged in
+// _PRG but not in _CUR.
+const OutcomeArmed = obytes.OutcomeArmed
+
+// Errors of a plan or a write the faces tell apart.
+var (
+	ErrNoChange      = obytes.ErrNoChange
+	ErrNotConfirmed  = obytes.ErrNotConfirmed
+	ErrNeedsOverride = obytes.ErrNeedsOverride
+	ErrUnknownField  = obytes.ErrUnknownField
+	ErrInvalidValue  = obytes.ErrInvalidValue
+	ErrPendingWrite  = obytes.ErrPendingWrite
+)
+
+// DefaultStateDir is where backups, journals and the audit log go unless
+// the user names another directory.
+func DefaultStateDir() (string, error) { return obytes.DefaultStateDir() }
+
+// BackupsDir is the backups' directory in the state directory dir.
+func BackupsDir(dir string) string { return obytes.BackupsDir(dir) }
+
+// ListBackups lists the backups of the chip uid (of line devID) in dir,
+// newest first.
+func ListBackups(dir, uid string, devID uint16) ([]BackupFile, error) {
+	return obytes.ListBackups(dir, uid, devID)
+}
+
+// ListJournals lists every pending-write record of the state directory dir.
+func ListJournals(dir string) ([]JournalEntry, error) { return obytes.ListJournals(dir) }
+
+// CheckChipJournal is the pending-write record of the chip uid in dir (nil
+// when there is none).
+func CheckChipJournal(dir, uid string) (*Journal, error) { return obytes.CheckChipJournal(dir, uid) }
+
+// ClearChipJournal removes the record of the chip uid once checked, after
+// an audit line says what it held.
+func ClearChipJournal(dir, uid string, a JournalAction) error {
+	return obytes.ClearChipJournal(dir, uid, a)
+}
+
+// DiscardJournal sets the record of the chip uid aside (kept, renamed),
+// damaged or not, and audits it; it returns the copy's path.
+func DiscardJournal(dir, uid string, a JournalAction) (string, error) {
+	return obytes.DiscardJournal(dir, uid, a)
+}
+
+// Probes and simulated boards.
+type (
+	// ProbeInfo is a probe as listed and opened.
+	ProbeInfo = probe.Info
+	// ConnectMode is how a connection attaches (Normal, Hot Plug, Under
+	// Reset).
+	ConnectMode = probe.ConnectMode
+	// Scenario is a simulated board.
+	Scenario = scenario.Scenario
+	// ConnectReport is what a connection did, step by step.
+	ConnectReport = probe.ConnectReport
+)
+
+// ModeHotPlug attaches without reset and without halting the core.
+const ModeHotPlug = probe.ModeHotPlug
+
+// ConnectModes are the connection modes, in the order users know them.
+func ConnectModes() []ConnectMode { return slices.Clone(probe.ConnectModes) }
+
+// ParseConnectMode reads a connection mode's name ("normal", "hotplug",
+// "underreset").
+func ParseConnectMode(s string) (ConnectMode, error) { return probe.ParseConnectMode(s) }
+
+// CoreName names the core a CPUID identifies ("Cortex-M33"), "" when unknown.
+func CoreName(cpuid uint32) string { return probe.CoreName(cpuid) }
+
+// LayerOf names the layer an error comes from (USB, probe, DP, AP, target).
+func LayerOf(err error) string { return string(probe.LayerOf(err)) }
+
+// ErrProbeInUse is a probe another client of the stlink-server is using.
+var ErrProbeInUse = probe.ErrProbeInUse
+
+// DefaultScenario is the simulated board the bench falls back to.
+const DefaultScenario = scenario.DefaultName
+
+// Scenarios are the simulated boards, in the order `sim list` shows them.
+func Scenarios() []Scenario { return scenario.List() }
