@@ -44,7 +44,9 @@ func (a *app) serveCommand() *cobra.Command {
 		Short:       "serve the console over SSH: one probe, one operator, many observers",
 		Long: "Serves the console over SSH on this machine's bench. Public keys only (the authorized-keys file, read again when it changes); " +
 			"one session at a time holds the probe and may run jobs, the others watch; a key given the option " +
-			`environment="STPROBE_ROLE=observer" (or listed as observer in --roles) only watches. The host key is made on first start.`,
+			`environment="STPROBE_ROLE=observer" or restrict (or listed as observer in --roles) only watches; from= and expiry-time= are honoured, ` +
+			"a line with options stprobe does not understand lets nobody in, and a removed key's sessions end within seconds. " +
+			"SIGHUP reads the keys again; SIGPIPE is ignored. The host key is made on first start and must be readable by its owner only.",
 		DisableFlagsInUseLine: true,
 		Args:                  a.noArgs,
 	}
