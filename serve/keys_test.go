@@ -183,11 +183,15 @@ func leaseConsole(ctx context.Context, b *bench.Bench, who bench.Holder, observe
 // A key removed while its session holds the probe: the session ends
 // within seconds, told why, and the lease is released; the log says why.
 func TestRemovedKeyEndsItsSession(t *testing.T) {
-	for _, how := range []string{"line removed", "narrowed to observer", "file deleted"} {
+	for _, how := range []string{"line removed", "narrowed to observer", "file deleted", "expired"} {
 		t.Run(how, func(t *testing.T) {
 			dir := t.TempDir()
 			alice, bob := testKey(t, dir, "alice"), testKey(t, dir, "bob")
-			ts := startServer(t, []string{pub(t, alice), pub(t, bob)}, Config{KeysPoll: 100 * time.Millisecond}, leaseConsole)
+			aliceLine := pub(t, alice)
+			if how == "expired" { // expires while her session runs
+				aliceLine = `expiry-time="` + time.Now().Add(6*time.Second).UTC().Format("20060102150405") + `Z" ` + aliceLine
+			}
+			ts := startServer(t, []string{aliceLine, pub(t, bob)}, Config{KeysPoll: 100 * time.Millisecond}, leaseConsole)
 			s := ts.open(t, alice, "alice")
 			s.waitFor(t, "CONSOLE user=alice observer=false")
 			b := ts.srv.cfg.Bench
@@ -203,15 +207,19 @@ func TestRemovedKeyEndsItsSession(t *testing.T) {
 			case "file deleted":
 				os.Remove(ak)
 			}
+			t0 := time.Now()
 			s.waitFor(t, RevokedMessage)
+			t.Logf("revoked after %v", time.Since(t0))
 			select {
 			case err := <-s.done:
+				s.done <- err // for the cleanup
 				if err == nil {
 					t.Errorf("ssh exited 0 after the revocation")
 				}
 			case <-time.After(30 * time.Second):
 				t.Fatalf("the session did not end")
 			}
+			t.Logf("ssh ended after %v", time.Since(t0))
 			if l := b.Snapshot().Lease; l != nil {
 				t.Errorf("the lease is still held: %+v", l)
 			}
