@@ -7,9 +7,8 @@ package main
 import (
 	"context"
 	"io"
+	"net"
 	"os"
-	"os/signal"
-	"syscall"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -20,12 +19,15 @@ import (
 )
 
 func main() {
-	// Any of these stops the running job: the bench finishes or undoes the
-	// current step, records it, and the command exits.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
-	cfg := cli.Config{Console: console, Choose: choose, Serve: serveSSH}
-	code := cli.Run(ctx, cfg, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
+	// SIGINT, SIGTERM, SIGHUP, SIGPIPE (or a closed pipe on stdout or
+	// stderr) stop the running job: the bench finishes or undoes the
+	// current step, records it, and the command exits. While serving over
+	// SSH, SIGHUP reads the keys again and SIGPIPE is ignored (signals.go).
+	sig := newSignals()
+	serve := func(ctx context.Context, b *bench.Bench, o cli.ServeOptions) error { return serveSSH(ctx, b, o, sig) }
+	cfg := cli.Config{Console: console, Choose: choose, Serve: serve}
+	code := cli.Run(sig.ctx, cfg, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	sig.stop()
 	os.Exit(code)
 }
 
@@ -41,10 +43,16 @@ func choose(ctx context.Context) (bench.Selector, error) {
 
 // serveSSH serves the console over SSH, one console per session on the one
 // bench.
-func serveSSH(ctx context.Context, b *bench.Bench, o cli.ServeOptions) error {
+func serveSSH(ctx context.Context, b *bench.Bench, o cli.ServeOptions, sig *signals) error {
 	srv, err := serve.New(serve.Config{
 		Listen: o.Listen, AuthorizedKeys: o.AuthorizedKeys, HostKey: o.HostKey, Roles: o.Roles,
 		ReadOnly: o.ReadOnly, IdleTimeout: o.IdleTimeout, MaxSessions: o.MaxSessions,
+		HandshakeTimeout: o.HandshakeTimeout, MaxConnections: o.MaxConnections, MaxPerAddress: o.MaxPerAddress,
+		Listening: func(a net.Addr) {
+			if o.Listening != nil {
+				o.Listening(a.String())
+			}
+		},
 		Bench: b, Log: b.Log(),
 		Console: func(ctx context.Context, b *bench.Bench, who bench.Holder, observer bool, env []string) tea.Model {
 			return tui.New(ctx, b, who, tui.Options{Env: env, ReadOnly: observer})
@@ -53,5 +61,6 @@ func serveSSH(ctx context.Context, b *bench.Bench, o cli.ServeOptions) error {
 	if err != nil {
 		return err
 	}
+	defer sig.serving(srv.Reload)()
 	return srv.Serve(ctx)
 }

@@ -130,6 +130,10 @@ func Diagnose(swd SWD, boot0 Level, results []Result) []Finding {
 		out = append(out, silentFinding(swd, boot0, silent, devID))
 	}
 	for _, r := range failed {
+		if r.PortUnusable {
+			out = append(out, unusableFinding(r))
+			continue
+		}
 		out = append(out, Finding{
 			Title:  fmt.Sprintf("%s: something answered, but not the ROM bootloader", r.Path),
 			Text:   r.Detail + ". " + failedAdvice(r.Path),
@@ -261,6 +265,20 @@ func pathChecks(p Path, devID uint16) []string {
 		}
 	}
 	return nil
+}
+
+// unusableFinding says that a path's port could not be used: the host's
+// problem, not the chip's.
+func unusableFinding(r Result) Finding {
+	f := Finding{
+		Title:  fmt.Sprintf("%s: the port could not be used", r.Path),
+		Text:   r.Detail + ". Nothing was sent, so this says nothing about the chip.",
+		Checks: []string{"give the USB-serial adapter's port, e.g. /dev/ttyUSB0 or /dev/ttyACM0 (ls -l /dev/serial/by-id/ lists the plugged-in adapters)"},
+	}
+	if strings.Contains(r.Detail, "permission denied") {
+		f.Checks = append(f.Checks, "this user may not open the port: add it to the port's group (dialout on Debian and Ubuntu) and log in again")
+	}
+	return f
 }
 
 // failedAdvice says what to try when a path answered garbage.

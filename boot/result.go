@@ -124,6 +124,10 @@ type Result struct {
 	Outcome Outcome `json:"outcome"`
 	// Detail says what happened in a sentence (why silent, what failed).
 	Detail string `json:"detail"`
+	// PortUnusable says the host could not use the path at all (no such
+	// device, not a serial port, no permission): nothing was sent, so the
+	// result says nothing about the chip.
+	PortUnusable bool `json:"port_unusable,omitempty"`
 	// PID is the product ID the bootloader reported (UART Get ID; on DFU
 	// DBGMCU_IDCODE's DEV_ID where the ROM lets it be read); HasPID says
 	// whether one was read, Line names it.
@@ -158,6 +162,9 @@ func (r Result) StateName() string {
 
 // Implies says in a sentence what the result tells about the product state.
 func (r Result) Implies() string {
+	if r.PortUnusable {
+		return "not probed: the port could not be used, so nothing is known about the chip from this path"
+	}
 	switch r.Outcome {
 	case Answered:
 		if r.HasProductState {

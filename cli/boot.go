@@ -181,12 +181,19 @@ func (a *app) printBootReport(rep *bootjob.Report, asJSON, swdKnown bool) error 
 	if err != nil {
 		return fmt.Errorf("writing the boot probe report: %w", err)
 	}
-	var paths []string
+	var paths, unusable []string
 	for _, r := range rep.Results {
 		if r.Outcome == boot.Answered {
 			return nil
 		}
+		if r.PortUnusable {
+			unusable = append(unusable, r.Detail)
+			continue
+		}
 		paths = append(paths, string(r.Path))
+	}
+	if len(paths) == 0 && len(unusable) > 0 {
+		return fmt.Errorf("nothing probed: %s", strings.Join(unusable, "; "))
 	}
 	return fmt.Errorf("no ROM bootloader answered on %s (the findings above say what that means)", strings.Join(paths, " or "))
 }

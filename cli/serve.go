@@ -21,6 +21,13 @@ type ServeOptions struct {
 	ReadOnly       bool
 	IdleTimeout    time.Duration
 	MaxSessions    int
+	// HandshakeTimeout, MaxConnections and MaxPerAddress bound the
+	// connections that have not logged in (zero: the server's defaults).
+	HandshakeTimeout time.Duration
+	MaxConnections   int
+	MaxPerAddress    int
+	// Listening is called once the server listens, with its address.
+	Listening func(addr string)
 }
 
 // serveCommand is `stprobe serve`: the console over SSH, on the one bench
@@ -32,11 +39,13 @@ func (a *app) serveCommand() *cobra.Command {
 	)
 	c := &cobra.Command{
 		Use:         "serve",
-		Annotations: synopsis("serve [--listen ADDR] --authorized-keys FILE [--host-key FILE] [--roles FILE] [--read-only] [--idle-timeout D] [--lease-idle D] [--max-sessions N]"),
+		Annotations: synopsis("serve [--listen ADDR] --authorized-keys FILE [--host-key FILE] [--roles FILE] [--read-only] [--idle-timeout D] [--lease-idle D] [--max-sessions N] [--handshake-timeout D] [--max-connections N] [--max-per-address N]"),
 		Short:       "serve the console over SSH: one probe, one operator, many observers",
 		Long: "Serves the console over SSH on this machine's bench. Public keys only (the authorized-keys file, read again when it changes); " +
 			"one session at a time holds the probe and may run jobs, the others watch; a key given the option " +
-			`environment="STPROBE_ROLE=observer" (or listed as observer in --roles) only watches. The host key is made on first start.`,
+			`environment="STPROBE_ROLE=observer" or restrict (or listed as observer in --roles) only watches; from= and expiry-time= are honoured, ` +
+			"a line with options stprobe does not understand lets nobody in, and a removed key's sessions end within seconds. " +
+			"SIGHUP reads the keys again; SIGPIPE is ignored. The host key is made on first start and must be readable by its owner only.",
 		DisableFlagsInUseLine: true,
 		Args:                  a.noArgs,
 	}
@@ -49,6 +58,9 @@ func (a *app) serveCommand() *cobra.Command {
 	fs.DurationVar(&o.IdleTimeout, "idle-timeout", 30*time.Minute, "close a connection with no traffic for D")
 	fs.DurationVar(&leaseIdle, "lease-idle", bench.DefaultLeaseIdle, "the operator's lease lapses after D without a job or a key press (and D after a dropped connection)")
 	fs.IntVar(&o.MaxSessions, "max-sessions", 32, "serve at most N sessions at once")
+	fs.DurationVar(&o.HandshakeTimeout, "handshake-timeout", 10*time.Second, "close a connection that has not logged in within D")
+	fs.IntVar(&o.MaxConnections, "max-connections", 0, "hold at most N connections at once (default: from the limit on open files)")
+	fs.IntVar(&o.MaxPerAddress, "max-per-address", 10, "at most N connections of one client address awaiting login")
 	c.RunE = func(c *cobra.Command, _ []string) error {
 		switch {
 		case a.cfg.Serve == nil:
@@ -59,6 +71,10 @@ func (a *app) serveCommand() *cobra.Command {
 			return usage(c, errors.New("--idle-timeout and --lease-idle want positive durations"))
 		case o.MaxSessions <= 0:
 			return usage(c, fmt.Errorf("--max-sessions %d: want at least 1", o.MaxSessions))
+		case o.HandshakeTimeout <= 0:
+			return usage(c, errors.New("--handshake-timeout wants a positive duration"))
+		case o.MaxConnections < 0 || o.MaxPerAddress <= 0:
+			return usage(c, errors.New("--max-connections wants 0 (from the file limit) or more, --max-per-address at least 1"))
 		}
 		if _, err := os.Stat(o.AuthorizedKeys); err != nil {
 			return usage(c, fmt.Errorf("--authorized-keys: %w", err))
@@ -81,7 +97,9 @@ func (a *app) serveCommand() *cobra.Command {
 		if notice != "" {
 			fmt.Fprintf(a.stderr, "stprobe: %s\n", notice)
 		}
-		fmt.Fprintf(a.stderr, "stprobe: serving the bench over SSH on %s (ctrl-c stops)\n", o.Listen)
+		o.Listening = func(addr string) {
+			fmt.Fprintf(a.stderr, "stprobe: serving the bench over SSH on %s (ctrl-c stops; kill -HUP reads the keys again)\n", addr)
+		}
 		return a.cfg.Serve(ctx, b, o)
 	}
 	return c

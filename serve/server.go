@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +19,7 @@ import (
 	"charm.land/wish/v2/ratelimiter"
 	"charm.land/wish/v2/recover"
 	"github.com/sirupsen/logrus"
+	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/time/rate"
 
 	"github.com/stprobe/stprobe/bench"
@@ -51,6 +50,21 @@ type Config struct {
 	// Rate and Burst limit new sessions per client address (per second).
 	Rate  float64
 	Burst int
+	// HandshakeTimeout closes a connection that has not logged in this
+	// long after it opened.
+	HandshakeTimeout time.Duration
+	// MaxConnections caps the TCP connections held at once; zero derives
+	// it from the process's limit on open files (MaxConnectionsFor).
+	MaxConnections int
+	// MaxPerAddress caps the connections of one client address that are
+	// still awaiting login.
+	MaxPerAddress int
+	// KeysPoll is how often the keys files are checked for changes; a
+	// session whose key was removed ends within about this time.
+	KeysPoll time.Duration
+	// Listening, when set, is called once the server listens (before
+	// then nothing should say it serves).
+	Listening func(addr net.Addr)
 	// Bench is the bench every session shares; Console makes their views.
 	Bench   *bench.Bench
 	Console Console
@@ -64,7 +78,27 @@ const (
 	DefaultMaxSessions = 32
 	DefaultRate        = 2.0
 	DefaultBurst       = 10
+	// DefaultHandshakeTimeout bounds the time from connecting to logging
+	// in (sshd's LoginGraceTime is 120 s for people typing passwords; keys
+	// need seconds).
+	DefaultHandshakeTimeout = 10 * time.Second
+	// DefaultMaxPerAddress is how many connections of one address may
+	// await login at once (sshd starts refusing at 10: MaxStartups
+	// 10:30:100 in sshd_config(5)).
+	DefaultMaxPerAddress = 10
+	// DefaultKeysPoll is how often the keys files are checked.
+	DefaultKeysPoll = time.Second
 )
+
+// MaxConnectionsFor is the cap on connections for a process allowed
+// fdLimit open files: three quarters of it, less a reserve for the
+// listener, the probe, the logs and the files jobs write (at least 8).
+func MaxConnectionsFor(fdLimit uint64) int {
+	if fdLimit == 0 || fdLimit > 1<<20 {
+		fdLimit = 1 << 20
+	}
+	return max(8, int(fdLimit)*3/4-32)
+}
 
 // NoPTYMessage is what a session without a terminal is told.
 const NoPTYMessage = "stprobe serves an interactive console: connect with a terminal (ssh -t), not a command"
@@ -75,13 +109,18 @@ type Server struct {
 	ssh  *ssh.Server
 	keys *keyring
 	log  *logrus.Logger
+	gate *gate
 
 	sessions atomic.Int64
 	mu       sync.Mutex
 	ln       net.Listener
+	live     map[ssh.Session]*liveSession
+	reloadMu sync.Mutex
+
+	refusals *logLimiter // refused connections, logged at a bounded rate
 }
 
-// New checks cfg, loads the keys and makes (or reads) the host key.
+// New checks cfg, loads the keys and reads (or makes) the host key.
 func New(cfg Config) (*Server, error) {
 	switch {
 	case cfg.Bench == nil || cfg.Console == nil:
@@ -103,23 +142,40 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Burst <= 0 {
 		cfg.Burst = DefaultBurst
 	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = MaxConnectionsFor(fdLimit())
+	}
+	if cfg.MaxPerAddress <= 0 {
+		cfg.MaxPerAddress = DefaultMaxPerAddress
+	}
+	if cfg.KeysPoll <= 0 {
+		cfg.KeysPoll = DefaultKeysPoll
+	}
 	if cfg.Log == nil {
 		cfg.Log = cfg.Bench.Log()
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, keys: &keyring{path: cfg.AuthorizedKeys, rolesPath: cfg.Roles}}
-	if _, err := s.keys.refresh(); err != nil {
+	s := &Server{cfg: cfg, log: cfg.Log, keys: &keyring{path: cfg.AuthorizedKeys, rolesPath: cfg.Roles},
+		gate: newGate(cfg.MaxConnections, cfg.MaxPerAddress), live: map[ssh.Session]*liveSession{},
+		refusals: newLogLimiter()}
+	if _, err := s.keys.refresh(true); err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(cfg.HostKey), 0o700); err != nil {
-		return nil, fmt.Errorf("serve: host key directory: %w", err)
+	s.logRefusedLines()
+	signer, err := loadHostKey(cfg.HostKey)
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
 	}
 	srv, err := wish.NewServer(
 		wish.WithAddress(cfg.Listen),
-		wish.WithHostKeyPath(cfg.HostKey),
+		func(srv *ssh.Server) error { srv.AddHostKey(signer); return nil },
 		wish.WithIdleTimeout(cfg.IdleTimeout),
 		wish.WithPublicKeyAuth(s.authorize),
 		wish.WithMiddleware(
 			recover.MiddlewareWithLogger(logPrinter{s.log},
+				s.farewell,
 				bm.Middleware(s.console),
 				s.noPTY,
 				s.limit,
@@ -130,34 +186,66 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
+	srv.HandshakeTimeout = cfg.HandshakeTimeout
+	srv.ServerConfigCallback = func(ctx ssh.Context) *gossh.ServerConfig {
+		return &gossh.ServerConfig{VerifiedPublicKeyCallback: func(c gossh.ConnMetadata, key gossh.PublicKey, p *gossh.Permissions, _ string) (*gossh.Permissions, error) {
+			return p, s.verified(ctx, c, key)
+		}}
+	}
 	srv.ConnectionFailedCallback = func(c net.Conn, err error) {
 		s.log.WithFields(logrus.Fields{"remote": c.RemoteAddr().String()}).WithError(err).Info("connection failed")
 	}
 	srv.ConnCallback = func(ctx ssh.Context, c net.Conn) net.Conn {
+		gc, evicted, refused := s.gate.admit(c)
+		if evicted != nil {
+			s.refusals.log(s.log.WithField("remote", evicted.RemoteAddr().String()), "connection closed to make room: the server is full and it had not logged in")
+		}
+		if gc == nil {
+			total, pending := s.gate.counts()
+			s.refusals.log(s.log.WithFields(logrus.Fields{"remote": c.RemoteAddr().String(), "open": total, "awaiting_login": pending}), "connection refused: "+refused)
+			return nil
+		}
+		ctx.SetValue(gateKey, gc)
 		s.log.WithField("remote", c.RemoteAddr().String()).Info("connection")
-		return c
+		return gc
 	}
 	s.ssh = srv
 	return s, nil
 }
 
+// gateKey holds a connection's *gatedConn in its context.
+var gateKey = &struct{ name string }{"stprobe-gate"}
+
 // authorize is the public-key check: the key must be in the authorized
-// keys (read again when the file changed). Passwords and keyboard-interactive
-// are never offered.
+// keys, on a line whose options admit it (read again when the file
+// changed). It runs for keys the client only offers, too; a login counts
+// once the client proves it holds the key (verified). Passwords and
+// keyboard-interactive are never offered.
 func (s *Server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
-	if reread, err := s.keys.refresh(); reread && err != nil {
-		s.log.WithError(err).Error("authorized keys unreadable; keeping the keys read before")
-	} else if reread {
-		s.log.WithField("file", s.cfg.AuthorizedKeys).Info("authorized keys read")
-	}
-	fp, role, ok := s.keys.lookup(key)
-	entry := s.log.WithFields(logrus.Fields{"user": ctx.User(), "remote": ctx.RemoteAddr().String(), "key": fingerprintOf(key)})
-	if !ok {
-		entry.Warn("authentication refused: key not authorized")
+	s.refreshKeys(false)
+	_, err := s.keys.lookup(key, ctx.RemoteAddr(), time.Now())
+	if err != nil {
+		s.log.WithFields(logrus.Fields{"user": ctx.User(), "remote": ctx.RemoteAddr().String(), "key": fingerprintOf(key)}).
+			Warn("authentication refused: " + err.Error())
 		return false
 	}
-	entry.WithFields(logrus.Fields{"role": role.String(), "fingerprint": fp}).Info("authenticated")
 	return true
+}
+
+// verified runs once the client proved it holds an admitted key: the
+// login counts, and the connection no longer awaits login.
+func (s *Server) verified(ctx ssh.Context, c gossh.ConnMetadata, key gossh.PublicKey) error {
+	g, err := s.keys.lookup(key, c.RemoteAddr(), time.Now())
+	entry := s.log.WithFields(logrus.Fields{"user": c.User(), "remote": c.RemoteAddr().String(), "key": fingerprintOf(key)})
+	if err != nil { // the file changed since the key was offered
+		entry.Warn("authentication refused: " + err.Error())
+		return err
+	}
+	if gc, ok := ctx.Value(gateKey).(*gatedConn); ok {
+		s.gate.loggedIn(gc)
+	}
+	entry.WithFields(logrus.Fields{"role": g.role.String(), "fingerprint": g.fingerprint, "line": g.line}).Info("authenticated")
+	return nil
 }
 
 // noPTY refuses sessions without a terminal, with a message.
@@ -192,21 +280,26 @@ func (s *Server) console(sess ssh.Session) (tea.Model, []tea.ProgramOption) {
 	if key == nil {
 		return nil, nil
 	}
-	fp, role, ok := s.keys.lookup(key)
-	if !ok { // the key was removed since authentication
+	g, err := s.keys.lookup(key, sess.RemoteAddr(), time.Now())
+	if err != nil { // the key was removed since authentication
+		s.log.WithFields(logrus.Fields{"user": sess.User(), "remote": sess.RemoteAddr().String()}).Warn("session refused: " + err.Error())
 		wish.Fatalln(sess, "stprobe: your key is no longer authorized on this bench")
 		return nil, nil
 	}
+	role := g.role
 	if s.cfg.ReadOnly {
 		role = RoleObserver
 	}
-	who := bench.Holder{Name: sess.User(), Session: "ssh " + sess.RemoteAddr().String(), Fingerprint: fp}
-	s.log.WithFields(logrus.Fields{"user": who.Name, "remote": sess.RemoteAddr().String(), "role": role.String(), "fingerprint": fp}).Info("session started")
+	who := bench.Holder{Name: sess.User(), Session: "ssh " + sess.RemoteAddr().String(), Fingerprint: g.fingerprint}
+	s.log.WithFields(logrus.Fields{"user": who.Name, "remote": sess.RemoteAddr().String(), "role": role.String(), "fingerprint": g.fingerprint}).Info("session started")
+	ctx, ls := s.track(sess, key, role)
 	go func() {
 		<-sess.Context().Done()
+		s.untrack(sess)
 		s.log.WithFields(logrus.Fields{"user": who.Name, "remote": sess.RemoteAddr().String()}).Info("session ended")
 	}()
-	return s.cfg.Console(sess.Context(), s.cfg.Bench, who, role == RoleObserver, sess.Environ()), []tea.ProgramOption{tea.WithoutSignalHandler()}
+	m := s.cfg.Console(ctx, s.cfg.Bench, who, role == RoleObserver, sess.Environ())
+	return revocable{Model: m, quit: ls.quit}, []tea.ProgramOption{tea.WithoutSignalHandler()}
 }
 
 // Serve listens and serves until ctx is done, then shuts down: it closes
@@ -219,30 +312,51 @@ func (s *Server) Serve(ctx context.Context) error {
 	return s.ServeListener(ctx, ln)
 }
 
-// ServeListener serves on ln until ctx is done.
+// ServeListener serves on ln until ctx is done. It never returns before
+// then without an error, and it logs why it stops either way.
 func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
+	ln = &loggingListener{Listener: ln, log: s.log, limit: newLogLimiter()}
 	s.mu.Lock()
 	s.ln = ln
 	s.mu.Unlock()
-	s.log.WithFields(logrus.Fields{"listen": ln.Addr().String(), "read_only": s.cfg.ReadOnly}).Info("serving the bench over SSH")
+	s.log.WithFields(logrus.Fields{"listen": ln.Addr().String(), "read_only": s.cfg.ReadOnly,
+		"max_connections": s.cfg.MaxConnections, "max_per_address": s.cfg.MaxPerAddress,
+		"handshake_timeout": s.cfg.HandshakeTimeout.String()}).Info("serving the bench over SSH")
 	stop := s.logLease(ctx)
 	defer stop()
+	wctx, cancelWatch := context.WithCancel(ctx)
+	defer cancelWatch()
+	go s.watchKeys(wctx)
 	errc := make(chan error, 1)
 	go func() { errc <- s.ssh.Serve(ln) }()
+	if s.cfg.Listening != nil {
+		s.cfg.Listening(ln.Addr())
+	}
 	select {
 	case err := <-errc:
-		if errors.Is(err, ssh.ErrServerClosed) {
-			return nil
+		if err == nil || errors.Is(err, ssh.ErrServerClosed) {
+			err = errors.New("the listener closed")
 		}
+		s.log.WithError(err).Error("server stopped: it can no longer accept connections")
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	s.log.WithField("reason", reason(ctx)).Info("server stopping")
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := s.ssh.Shutdown(sctx); err != nil {
 		s.ssh.Close()
 	}
+	s.log.Info("server stopped")
 	return nil
+}
+
+// reason is why ctx ended, for the log.
+func reason(ctx context.Context) string {
+	if c := context.Cause(ctx); c != nil {
+		return c.Error()
+	}
+	return "stopped"
 }
 
 // Addr is the address the server listens on, once serving.

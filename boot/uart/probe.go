@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -98,8 +100,13 @@ func (o Options) withDefaults() Options {
 }
 
 // Open opens a serial port at opts' baud rate and parity, 8 data bits, 1
-// stop bit.
+// stop bit. A path that is missing, is not a terminal device (a plain
+// file, a directory, /dev/null) or may not be opened is refused with
+// ErrNoDevice, ErrNotSerial or an error wrapping fs.ErrPermission.
 func Open(name string, opts Options) (serial.Port, error) {
+	if err := checkPort(name); err != nil {
+		return nil, err
+	}
 	opts = opts.withDefaults()
 	mode := &serial.Mode{BaudRate: opts.Baud, DataBits: 8, StopBits: serial.OneStopBit, Parity: serial.EvenParity}
 	switch opts.Parity {
@@ -110,9 +117,64 @@ func Open(name string, opts Options) (serial.Port, error) {
 	}
 	p, err := serial.Open(name, mode)
 	if err != nil {
-		return nil, fmt.Errorf("uart: opening %s (does it exist, and may this user open it? try the dialout group): %w", name, err)
+		var pe *serial.PortError
+		switch {
+		case errors.As(err, &pe) && pe.Code() == serial.InvalidSerialPort:
+			// the device refused the terminal settings (TCGETS: ENOTTY)
+			return nil, fmt.Errorf("uart: %s is %w (a character device that is not a terminal)", name, ErrNotSerial)
+		case errors.As(err, &pe) && pe.Code() == serial.PortNotFound:
+			return nil, fmt.Errorf("uart: %s: %w", name, ErrNoDevice)
+		case errors.As(err, &pe) && pe.Code() == serial.PermissionDenied, errors.Is(err, fs.ErrPermission):
+			return nil, fmt.Errorf("uart: opening %s: permission denied (add this user to the port's group, dialout on Debian and Ubuntu): %w", name, fs.ErrPermission)
+		}
+		return nil, fmt.Errorf("uart: opening %s: %w", name, err)
 	}
 	return p, nil
+}
+
+// Errors of Open for ports the host cannot use.
+var (
+	ErrNoDevice  = errors.New("no such device (is the adapter plugged in?)")
+	ErrNotSerial = errors.New("not a serial port")
+)
+
+// checkPort refuses a path that cannot be a serial port before opening it
+// (opening a FIFO would block; a plain file would be "probed").
+func checkPort(name string) error {
+	fi, err := os.Stat(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("uart: %s: %w", name, ErrNoDevice)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("uart: %s: permission denied (add this user to the port's group, dialout on Debian and Ubuntu): %w", name, err)
+	case err != nil:
+		return fmt.Errorf("uart: %s: %w", name, err)
+	case fi.Mode()&fs.ModeCharDevice == 0:
+		return fmt.Errorf("uart: %s is %w (it is %s)", name, ErrNotSerial, kindOf(fi.Mode()))
+	}
+	return nil
+}
+
+// kindOf names a file mode that is not a character device.
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return "a regular file"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	}
+	return "not a character device"
+}
+
+// unusable reports whether err says the port itself cannot be used.
+func unusable(err error) bool {
+	return errors.Is(err, ErrNoDevice) || errors.Is(err, ErrNotSerial) || errors.Is(err, fs.ErrPermission)
 }
 
 // ProbePort opens the port name, probes it and closes it. A port that cannot
@@ -120,7 +182,7 @@ func Open(name string, opts Options) (serial.Port, error) {
 func ProbePort(ctx context.Context, name string, opts Options) boot.Result {
 	p, err := Open(name, opts)
 	if err != nil {
-		return boot.Result{Path: boot.PathUART, Outcome: boot.Failed, Detail: err.Error(),
+		return boot.Result{Path: boot.PathUART, Outcome: boot.Failed, Detail: err.Error(), PortUnusable: unusable(err),
 			UART: &boot.UARTInfo{Port: name, Baud: opts.withDefaults().Baud, Parity: string(opts.withDefaults().Parity)}}
 	}
 	defer p.Close()
