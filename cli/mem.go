@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/safefile"
 )
 
 // memCommand is `stprobe mem`: target memory through an access port.
@@ -271,63 +272,9 @@ func checkRange(addr uint32, n int) error {
 
 // readInputFile reads a regular file of 1 byte to bench.MaxMemRead.
 func readInputFile(path string) ([]byte, error) {
-	const limit = bench.MaxMemRead
-	// Look before opening: opening a FIFO would wait for a writer.
-	if err := checkInputFile(os.Stat(path)); err != nil {
-		return nil, fmt.Errorf("file %s: %w", path, err)
+	data, err := safefile.Read(path, "file of the bytes to write", bench.MaxMemRead)
+	if err == nil && len(data) == 0 {
+		return nil, fmt.Errorf("file: %s is empty: nothing to write", path)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("file: %w", err)
-	}
-	defer f.Close()
-	if err := checkInputFile(f.Stat()); err != nil {
-		return nil, fmt.Errorf("file %s: %w", path, err)
-	}
-	// The file may grow while it is read: read one byte past the limit.
-	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("file %s: %w", path, err)
-	case len(data) > limit:
-		return nil, fmt.Errorf("file %s: more than the %d bytes a write takes", path, limit)
-	case len(data) == 0:
-		return nil, fmt.Errorf("file %s is empty: nothing to write", path)
-	}
-	return data, nil
-}
-
-// checkInputFile accepts what Stat says of a regular file of 1 byte to
-// bench.MaxMemRead.
-func checkInputFile(st os.FileInfo, err error) error {
-	switch {
-	case err != nil:
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			return pe.Err // the caller names the path
-		}
-		return err
-	case !st.Mode().IsRegular():
-		return fmt.Errorf("%s, not a regular file; give a file of the bytes to write", fileKind(st.Mode()))
-	case st.Size() == 0:
-		return errors.New("empty: nothing to write")
-	case st.Size() > bench.MaxMemRead:
-		return fmt.Errorf("%d bytes, more than the %d a write takes", st.Size(), bench.MaxMemRead)
-	}
-	return nil
-}
-
-// fileKind names what a path that is not a regular file is.
-func fileKind(m os.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&os.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&os.ModeSocket != 0:
-		return "a socket"
-	case m&os.ModeDevice != 0:
-		return "a device"
-	}
-	return "a special file"
+	return data, err
 }

@@ -121,11 +121,11 @@ func TestMemUsage(t *testing.T) {
 		{[]string{"mem", "read", "0x20000000", "4", "--ap", "256"}, "access port number"},
 		{[]string{"mem", "write", "0x20000000"}, "want 2 arguments: ADDR FILE"},
 		{[]string{"mem", "write", "0x20000000", filepath.Join(dir, "missing")}, "no such file"},
-		{[]string{"mem", "write", "0x20000000", dir}, "a directory, not a regular file"},
-		{[]string{"mem", "write", "0x20000000", fifo}, "a named pipe, not a regular file"},
-		{[]string{"mem", "write", "0x20000000", "/dev/null"}, "a device, not a regular file"},
+		{[]string{"mem", "write", "0x20000000", dir}, "is a directory"},
+		{[]string{"mem", "write", "0x20000000", fifo}, "is a FIFO"},
+		{[]string{"mem", "write", "0x20000000", "/dev/null"}, "is a character device"},
 		{[]string{"mem", "write", "0x20000000", empty}, "empty"},
-		{[]string{"mem", "write", "0x20000000", big}, "more than the 16777216"},
+		{[]string{"mem", "write", "0x20000000", big}, "(16777216)"},
 		{[]string{"mem", "write", "0xFFFFFFFE", small}, "past the end of the address space"},
 	}
 	for _, tc := range tests {

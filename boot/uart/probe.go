@@ -18,6 +18,7 @@ import (
 	"go.bug.st/serial"
 
 	"github.com/stprobe/stprobe/boot"
+	"github.com/stprobe/stprobe/safefile"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 )
 
@@ -150,26 +151,9 @@ func checkPort(name string) error {
 	case err != nil:
 		return fmt.Errorf("uart: %s: %w", name, err)
 	case fi.Mode()&fs.ModeCharDevice == 0:
-		return fmt.Errorf("uart: %s is %w (it is %s)", name, ErrNotSerial, kindOf(fi.Mode()))
+		return fmt.Errorf("uart: %s is %w (it is a %s)", name, ErrNotSerial, safefile.Kind(fi.Mode()))
 	}
 	return nil
-}
-
-// kindOf names a file mode that is not a character device.
-func kindOf(m fs.FileMode) string {
-	switch {
-	case m.IsRegular():
-		return "a regular file"
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a block device"
-	}
-	return "not a character device"
 }
 
 // unusable reports whether err says the port itself cannot be used.

@@ -38,7 +38,7 @@ var rules = []rule{
 	{pkg: "obytes/...", about: "option bytes know chips, not the driver's users", may: []string{"safefile", "probe", "probe/proto", "adi", "targets/..."}},
 	{pkg: "probe/sweep/...", about: "the sweep drives the probe", may: []string{"probe", "probe/proto", "adi", "targets/..."}},
 	{pkg: "probe/da/...", about: "debug authentication drives the probe", may: []string{"safefile", "probe/da/...", "probe", "probe/proto", "adi", "targets/..."}},
-	{pkg: "boot/...", about: "the ROM bootloader over DFU and UART, beside the driver", may: []string{"boot/...", "targets/..."}},
+	{pkg: "boot/...", about: "the ROM bootloader over DFU and UART, beside the driver", may: []string{"boot/...", "targets/...", "safefile"}},
 	{pkg: "probe/sim/...", about: "the simulated probe hosts the chip models", may: []string{"probe/sim/...", "probe/proto", "adi", "probe/stlinkserver", "targets/..."}},
 	{pkg: "probe", about: "the driver knows the ADI interface, not chips", may: []string{"probe/proto", "adi", "probe/stlinkserver"}},
 	{pkg: "probe/proto", leaf: true, about: "protocol tables"},
