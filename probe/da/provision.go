@@ -60,13 +60,7 @@ func (h *Host) Provision(ctx context.Context, part stm32h5.Part, file []byte) (r
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.o.Timeout)
 	defer cancel()
-	defer func() {
-		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
-		defer cancel()
-		if derr := h.p.Disconnect(tctx); derr != nil && err == nil {
-			err = fmt.Errorf("%s: leaving the probe clean: %w", opProvision, derr)
-		}
-	}()
+	defer h.leaveClean(ctx, opProvision, &err)
 	const core = 1
 	// A discovery leaves the chip in the ROM's DA loop, which serves no
 	// provisioning: reset it first (the ROM loop of PROVISIONING restarts).
@@ -142,13 +136,7 @@ func (h *Host) ReadDARecord(ctx context.Context, part stm32h5.Part) (rec []byte,
 	const op, core = "reading the DA record", 1
 	ctx, cancel := context.WithTimeout(ctx, h.o.Timeout)
 	defer cancel()
-	defer func() {
-		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
-		defer cancel()
-		if derr := h.p.Disconnect(tctx); derr != nil && err == nil {
-			err = fmt.Errorf("%s: leaving the probe clean: %w", op, derr)
-		}
-	}()
+	defer h.leaveClean(ctx, op, &err)
 	rep, err := h.p.Connect(ctx, probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: core, FrequencyKHz: h.o.FrequencyKHz})
 	if err != nil {
 		return nil, probeFail(op, "attaching Hot Plug", err)

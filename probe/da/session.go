@@ -79,15 +79,20 @@ func (h *Host) Discover(ctx context.Context) (d *Discovery, err error) {
 	return d, err
 }
 
+// leaveClean disconnects (out of debug, NRST released) within the
+// teardown time even when ctx is done, and reports a failure to do so in
+// *err unless the operation op already failed.
+func (h *Host) leaveClean(ctx context.Context, op string, err *error) {
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+	defer cancel()
+	if derr := h.p.Disconnect(tctx); derr != nil && *err == nil {
+		*err = fmt.Errorf("%s: leaving the probe clean: %w", op, derr)
+	}
+}
+
 // withSession starts a session, runs fn, and leaves the probe clean.
 func (h *Host) withSession(ctx context.Context, op string, fn func(context.Context, *session) error) (err error) {
-	defer func() {
-		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
-		defer cancel()
-		if derr := h.p.Disconnect(tctx); derr != nil && err == nil {
-			err = fmt.Errorf("%s: leaving the probe clean: %w", op, derr)
-		}
-	}()
+	defer h.leaveClean(ctx, op, &err)
 	ctx, cancel := context.WithTimeout(ctx, h.o.Timeout)
 	defer cancel()
 	s, err := h.start(ctx, op)
