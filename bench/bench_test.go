@@ -431,7 +431,7 @@ func TestBootProbeOnTheSimulatedBench(t *testing.T) {
 func TestMemoryReadWrite(t *testing.T) {
 	b, tok := openSimBench(t, "h533-open", Options{})
 	ctx := context.Background()
-	data := make([]byte, 4099) // unaligned length, crosses 1 KiB boundaries
+	data := make([]byte, 16387) // unaligned length, crosses 1 KiB boundaries, three blocks
 	for i := range data {
 		data[i] = byte(i * 7)
 	}
@@ -453,7 +453,7 @@ func TestMemoryReadWrite(t *testing.T) {
 		}
 	}
 	if progress == 0 {
-		t.Errorf("a 4 KiB read reported no progress")
+		t.Errorf("a 16 KiB read reported no progress")
 	}
 	for _, c := range []struct {
 		addr uint32
