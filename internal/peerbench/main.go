@@ -128,12 +128,6 @@ type result struct {
 	skipped  string // why the side did not run
 }
 
-// comparison is one workload done by stprobe and by a peer.
-type comparison struct {
-	name          string
-	stprobe, peer result
-}
-
 func run(ctx context.Context, o options, out io.Writer) error {
 	bin, err := filepath.Abs(o.stprobe)
 	if err != nil {
