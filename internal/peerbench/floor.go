@@ -8,11 +8,52 @@ import (
 	"math"
 	"net"
 	"time"
-
-	"github.com/stprobe/stprobe/probe/adi"
-	"github.com/stprobe/stprobe/probe/proto"
-	"github.com/stprobe/stprobe/probe/stlinkserver"
 )
+
+// The few protocol facts the floor client needs, written out here so that
+// the measuring program imports nothing of the project (the layering test
+// holds it to that). ST-LINK command bytes as ST's sources and OpenOCD's
+// src/jtag/drivers/stlink_usb.c name them; the stlink-server framing as
+// OpenOCD's stlink_tcp_* functions send it; Armv8-M debug registers from
+// the Armv8-M Architecture Reference Manual (DHCSR, CPUID); DBGMCU_IDCODE
+// of the STM32H5 from RM0481.
+const (
+	cmdDebug         = 0xF2
+	dbgReadMem32     = 0x07
+	dbgWriteMem32    = 0x08
+	dbgExit          = 0x21
+	dbgEnter         = 0x30
+	enterSWD         = 0xA3
+	dbgDriveNRST     = 0x3C
+	nrstLow, nrstHi  = 0x00, 0x01
+	dbgLastRWStatus2 = 0x3E
+	dbgSWDSetFreq    = 0x43
+	dbgInitAP        = 0x4B
+	dbgSetComFreq    = 0x61
+
+	tcpRefresh    = 0x00
+	tcpGetDevInfo = 0x02
+	tcpOpenDev    = 0x03
+	tcpCloseDev   = 0x04
+	tcpSendUSB    = 0x05
+	tcpStatusOK   = 1
+	tcpDevInfo    = 41 // TDeviceInfo2: id, serial[32], VID, PID, used
+	usbWrite      = 0
+	usbRead       = 1
+
+	regCPUID      = 0xE000ED00
+	regDHCSR      = 0xE000EDF0
+	dhcsrHalt     = 0xA05F<<16 | 1<<1 | 1<<0 // DBGKEY, C_HALT, C_DEBUGEN
+	regH5IDCODE   = 0xE0044000
+	pidV2, pidV21 = 0x3748, 0x374B
+)
+
+// v2Divisors is the ST-LINK/V2 SWD_SET_FREQ table (kHz, divisor), fastest
+// first, as OpenOCD's stlink_khz_to_speed_map_swd has it.
+var v2Divisors = []struct{ khz, div int }{
+	{4000, 0}, {1800, 1}, {1200, 2}, {950, 3}, {480, 7}, {240, 15},
+	{125, 31}, {100, 40}, {50, 79}, {25, 158}, {15, 265}, {5, 798},
+}
 
 // cellKey is one cell of the connection matrix.
 type cellKey struct {
@@ -27,8 +68,7 @@ type cellKey struct {
 // halt or reset the mode needs, one ID read (DBGMCU_IDCODE through AP0,
 // CPUID through a core's AP) and its status, and exit. The server's cost
 // log then says what that floor costs on the same modelled clock as the
-// tools. It borrows the protocol's framing (probe/stlinkserver) and
-// command bytes (probe/proto, probe/adi) from the project, nothing else.
+// tools.
 type floorClient struct {
 	c    net.Conn
 	conn uint32
@@ -43,47 +83,46 @@ func dialFloor(ctx context.Context, addr string) (*floorClient, error) {
 		return nil, err
 	}
 	f := &floorClient{c: c}
-	if _, err := f.call(stlinkserver.Request{Op: stlinkserver.OpRefreshDeviceList}, 4); err != nil {
+	fail := func(err error) (*floorClient, error) {
 		c.Close()
-		return nil, err
+		return nil, fmt.Errorf("stlink-server: %w", err)
 	}
-	b, err := f.call(stlinkserver.Request{Op: stlinkserver.OpGetDevInfo, InfoSize: stlinkserver.DevInfoSize}, 4+stlinkserver.DevInfoSize)
+	if _, err := f.call([]byte{tcpRefresh, 0}, 4); err != nil {
+		return fail(err)
+	}
+	req := make([]byte, 8)
+	req[0] = tcpGetDevInfo
+	binary.LittleEndian.PutUint32(req[4:], tcpDevInfo)
+	info, err := f.call(req, 4+tcpDevInfo)
 	if err != nil {
-		c.Close()
-		return nil, err
+		return fail(err)
 	}
-	st, info, err := stlinkserver.DecodeDeviceInfo(b)
-	if err == nil && st != stlinkserver.StatusOK {
-		err = fmt.Errorf("device info: %v", st)
-	}
+	id := binary.LittleEndian.Uint32(info[4:])
+	pid := binary.LittleEndian.Uint16(info[4+38:])
+	f.hw3 = pid != pidV2 && pid != pidV21
+	req = make([]byte, 8)
+	req[0] = tcpOpenDev
+	binary.LittleEndian.PutUint32(req[4:], id)
+	open, err := f.call(req, 8)
 	if err != nil {
-		c.Close()
-		return nil, err
+		return fail(err)
 	}
-	f.hw3 = info.PID != 0x3748 && info.PID != 0x374B
-	if b, err = f.call(stlinkserver.Request{Op: stlinkserver.OpOpenDev, DeviceID: info.ID}, 8); err != nil {
-		c.Close()
-		return nil, err
-	}
-	if st, f.conn, err = stlinkserver.DecodeOpen(b); err == nil && st != stlinkserver.StatusOK {
-		err = fmt.Errorf("open: %v", st)
-	}
-	if err != nil {
-		c.Close()
-		return nil, err
-	}
+	f.conn = binary.LittleEndian.Uint32(open[4:])
 	return f, nil
 }
 
-// call sends req and reads an n-byte reply.
-func (f *floorClient) call(req stlinkserver.Request, n int) ([]byte, error) {
+// call sends req and reads an n-byte reply whose first word is the status.
+func (f *floorClient) call(req []byte, n int) ([]byte, error) {
 	f.c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := f.c.Write(req.Encode()); err != nil {
+	if _, err := f.c.Write(req); err != nil {
 		return nil, err
 	}
 	b := make([]byte, n)
 	if _, err := io.ReadFull(f.c, b); err != nil {
 		return nil, err
+	}
+	if st := binary.LittleEndian.Uint32(b); st != tcpStatusOK {
+		return b, fmt.Errorf("request 0x%02X: status 0x%X", req[0], st)
 	}
 	return b, nil
 }
@@ -91,19 +130,23 @@ func (f *floorClient) call(req stlinkserver.Request, n int) ([]byte, error) {
 // cmd sends one ST-LINK command with out data (a write) or reading n reply
 // bytes, and returns the reply.
 func (f *floorClient) cmd(c [16]byte, out []byte, n int) ([]byte, error) {
-	u := stlinkserver.USBCommand{Cmd: c, Type: stlinkserver.USBRead, Length: uint32(n)}
+	h := make([]byte, 32)
+	h[0] = tcpSendUSB
+	binary.LittleEndian.PutUint32(h[4:], f.conn)
+	copy(h[8:24], c[:])
+	h[24] = usbRead
+	binary.LittleEndian.PutUint32(h[28:], uint32(n))
 	if out != nil {
-		u = stlinkserver.USBCommand{Cmd: c, Type: stlinkserver.USBWrite, Length: uint32(len(out)), Data: out}
+		h[24] = usbWrite
+		binary.LittleEndian.PutUint32(h[28:], uint32(len(out)))
+		h = append(h, out...)
+		n = 0
 	}
-	b, err := f.call(stlinkserver.Request{Op: stlinkserver.OpSendUSBCmd, ConnectID: f.conn, USB: u}, 4+n)
+	b, err := f.call(h, 4+n)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("command % X: %w", c[:2], err)
 	}
-	st, data, err := stlinkserver.DecodeUSBReply(b, n)
-	if err == nil && st != stlinkserver.StatusOK {
-		err = fmt.Errorf("command % X: %v", c[:2], st)
-	}
-	return data, err
+	return b[4:], nil
 }
 
 func block(b ...byte) [16]byte {
@@ -113,7 +156,7 @@ func block(b ...byte) [16]byte {
 }
 
 func memBlock(sub byte, addr uint32, n, ap int) [16]byte {
-	c := block(proto.CmdDebug, sub)
+	c := block(cmdDebug, sub)
 	binary.LittleEndian.PutUint32(c[2:], addr)
 	binary.LittleEndian.PutUint16(c[6:], uint16(n))
 	c[8] = byte(ap)
@@ -122,30 +165,30 @@ func memBlock(sub byte, addr uint32, n, ap int) [16]byte {
 
 // write32 writes one word and fetches its status.
 func (f *floorClient) write32(ap int, addr, v uint32) error {
-	if _, err := f.cmd(memBlock(proto.DebugWriteMem32, addr, 4, ap), binary.LittleEndian.AppendUint32(nil, v), 0); err != nil {
+	if _, err := f.cmd(memBlock(dbgWriteMem32, addr, 4, ap), binary.LittleEndian.AppendUint32(nil, v), 0); err != nil {
 		return err
 	}
-	_, err := f.cmd(block(proto.CmdDebug, proto.DebugGetLastRWStatus2), nil, 12)
+	_, err := f.cmd(block(cmdDebug, dbgLastRWStatus2), nil, 12)
 	return err
 }
 
 // setClock is SWD_SET_FREQ (V2, by divisor) or SET_COM_FREQ (V3).
 func (f *floorClient) setClock(khz int) error {
 	if f.hw3 {
-		c := block(proto.CmdDebug, proto.DebugSetComFreq, 0)
+		c := block(cmdDebug, dbgSetComFreq, 0)
 		binary.LittleEndian.PutUint32(c[4:], uint32(khz))
 		_, err := f.cmd(c, nil, 8)
 		return err
 	}
-	div := proto.V2SWDTable[len(proto.V2SWDTable)-1].Divisor
-	for _, d := range proto.V2SWDTable {
-		if d.KHz <= khz {
-			div = d.Divisor
+	div := v2Divisors[len(v2Divisors)-1].div
+	for _, d := range v2Divisors {
+		if d.khz <= khz {
+			div = d.div
 			break
 		}
 	}
-	c := block(proto.CmdDebug, proto.DebugSWDSetFreq)
-	binary.LittleEndian.PutUint16(c[2:], div)
+	c := block(cmdDebug, dbgSWDSetFreq)
+	binary.LittleEndian.PutUint16(c[2:], uint16(div))
 	_, err := f.cmd(c, nil, 2)
 	return err
 }
@@ -154,43 +197,43 @@ func (f *floorClient) setClock(khz int) error {
 // judged: the floor is what the commands cost, whatever they find.
 func (f *floorClient) cell(k cellKey) error {
 	nrst := func(a byte) error {
-		_, err := f.cmd(block(proto.CmdDebug, proto.DebugDriveNRST, a), nil, 2)
+		_, err := f.cmd(block(cmdDebug, dbgDriveNRST, a), nil, 2)
 		return err
 	}
 	if err := f.setClock(k.khz); err != nil {
 		return err
 	}
 	if k.mode == "under-reset" {
-		if err := nrst(proto.NRSTLow); err != nil {
+		if err := nrst(nrstLow); err != nil {
 			return err
 		}
 	}
-	if _, err := f.cmd(block(proto.CmdDebug, proto.DebugEnter, proto.EnterSWD), nil, 2); err != nil {
+	if _, err := f.cmd(block(cmdDebug, dbgEnter, enterSWD), nil, 2); err != nil {
 		return err
 	}
 	if k.ap != 0 {
-		if _, err := f.cmd(block(proto.CmdDebug, proto.DebugInitAP, byte(k.ap)), nil, 2); err != nil {
+		if _, err := f.cmd(block(cmdDebug, dbgInitAP, byte(k.ap)), nil, 2); err != nil {
 			return err
 		}
 	}
-	id := uint32(0xE0044000) // DBGMCU_IDCODE of an STM32H5, through AP0
+	id := uint32(regH5IDCODE) // DBGMCU_IDCODE of an STM32H5, through AP0
 	if k.ap != 0 {
-		id = adi.RegCPUID
+		id = regCPUID
 		if k.mode != "hotplug" { // Normal halts the core; Under Reset catches it halted
-			if err := f.write32(k.ap, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCHalt|adi.DHCSRCDebugEn); err != nil {
+			if err := f.write32(k.ap, regDHCSR, dhcsrHalt); err != nil {
 				return err
 			}
 		}
 	}
 	if k.mode == "under-reset" {
-		if err := nrst(proto.NRSTHigh); err != nil {
+		if err := nrst(nrstHi); err != nil {
 			return err
 		}
 	}
-	if _, err := f.cmd(memBlock(proto.DebugReadMem32, id, 4, k.ap), nil, 4); err != nil {
+	if _, err := f.cmd(memBlock(dbgReadMem32, id, 4, k.ap), nil, 4); err != nil {
 		return err
 	}
-	if _, err := f.cmd(block(proto.CmdDebug, proto.DebugGetLastRWStatus2), nil, 12); err != nil {
+	if _, err := f.cmd(block(cmdDebug, dbgLastRWStatus2), nil, 12); err != nil {
 		return err
 	}
 	return f.exit()
@@ -198,13 +241,16 @@ func (f *floorClient) cell(k cellKey) error {
 
 // exit leaves debug mode (no reply): the server answers a write of no data.
 func (f *floorClient) exit() error {
-	_, err := f.cmd(block(proto.CmdDebug, proto.DebugExit), []byte{}, 0)
+	_, err := f.cmd(block(cmdDebug, dbgExit), []byte{}, 0)
 	return err
 }
 
 // close ends the session.
 func (f *floorClient) close() error {
-	f.call(stlinkserver.Request{Op: stlinkserver.OpCloseDev, ConnectID: f.conn}, 4)
+	req := make([]byte, 8)
+	req[0] = tcpCloseDev
+	binary.LittleEndian.PutUint32(req[4:], f.conn)
+	f.call(req, 4)
 	return f.c.Close()
 }
 

@@ -21,8 +21,9 @@
 // rows skipped. Run it from the repository root after building stprobe
 // (make bench does both).
 //
-// It drives the stprobe binary and reads the cost log, as a user would;
-// only the floor client borrows the protocol's framing from the project.
+// It imports nothing of the project: it drives the stprobe binary and
+// reads the cost log, as a user would, and the floor client speaks the
+// stlink-server protocol itself.
 package main
 
 import (
