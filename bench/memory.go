@@ -13,10 +13,11 @@ import (
 // MemRequest is a memory transfer: Len bytes from Addr through an access
 // port (AutoAP: the identified chip's core port, AP1 on an STM32H5).
 type MemRequest struct {
-	AP     uint8
-	AutoAP bool
-	Addr   uint32
-	Len    int
+	AP           uint8
+	AutoAP       bool
+	Addr         uint32
+	Len          int
+	FrequencyKHz int // SWD clock wanted; 0 keeps the probe's current clock
 }
 
 // MaxMemRead bounds one memory read (16 MiB): more is a mistake, not a dump.
@@ -91,7 +92,7 @@ func memLimit(n int) time.Duration { return limitShort + time.Duration(n/16)*tim
 // attach connects Hot Plug on the request's port and identifies the chip.
 func (b *Bench) attach(ctx context.Context, r MemRequest) (uint8, *targets.Chip, error) {
 	ap := r.AP
-	o := probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: ap}
+	o := probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: ap, FrequencyKHz: r.FrequencyKHz}
 	rep, err := probe.Connect(ctx, b.link, o)
 	if err != nil {
 		return 0, nil, fmt.Errorf("connecting Hot Plug on AP%d: %w", ap, err)
@@ -102,7 +103,7 @@ func (b *Bench) attach(ctx context.Context, r MemRequest) (uint8, *targets.Chip,
 	chip, _ := targets.Identify(ctx, b.link, rep.DPIDR)
 	if r.AutoAP && chip != nil && chip.Family.CoreAP != ap {
 		ap = chip.Family.CoreAP
-		o.AP = ap
+		o.AP, o.FrequencyKHz = ap, 0 // the clock is set already
 		if rep, err = probe.Connect(ctx, b.link, o); err != nil {
 			return 0, nil, fmt.Errorf("connecting Hot Plug on AP%d: %w", ap, err)
 		}

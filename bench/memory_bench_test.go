@@ -39,8 +39,8 @@ func reportSim(b *testing.B, bn *Bench) {
 }
 
 // BenchmarkMemRead64K is `stprobe mem read 0x20000000 64K` as a bench job:
-// a Hot Plug connect on the core's port, 64 KiB in 1 KiB TAR blocks, and
-// the disconnect.
+// a Hot Plug connect on the core's port, 64 KiB in the firmware's 6 KiB
+// blocks, and the disconnect.
 func BenchmarkMemRead64K(b *testing.B) {
 	bn, tok := benchMem(b)
 	ctx := context.Background()

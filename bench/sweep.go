@@ -19,6 +19,9 @@ import (
 type SweepRequest struct {
 	Plan        sweep.Plan
 	CellTimeout time.Duration
+	// Full tries every cell (sweep.Options.Full); without it a cell an
+	// earlier, faster cell implies is not tried.
+	Full bool
 	// DA tunes the discovery the sweep runs through AP0 when the core AP
 	// is closed everywhere.
 	DA da.Options
@@ -86,7 +89,7 @@ func (b *Bench) sweep(ctx context.Context, plan sweep.Plan, cell time.Duration, 
 	}
 	b.update(func(s *Snapshot) { s.Voltage, s.HasVoltage = h.Voltage, h.HasVoltage })
 
-	opts := sweep.Options{CellTimeout: cell, Progress: func(p sweep.Progress) {
+	opts := sweep.Options{CellTimeout: cell, Full: r.Full, Progress: func(p sweep.Progress) {
 		b.publish(func(m EventMeta) Event { return SweepCell{EventMeta: m, Progress: p} })
 	}}
 	if b.sim != nil {

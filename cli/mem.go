@@ -41,10 +41,11 @@ func (a *app) memReadCommand() *cobra.Command {
 	var (
 		out string
 		ap  optionalAP
+		khz int
 	)
 	c := &cobra.Command{
 		Use:         "read ADDR LEN",
-		Annotations: synopsis("mem read ADDR LEN [-o FILE] [--ap N]"),
+		Annotations: synopsis("mem read ADDR LEN [-o FILE] [--ap N] [--khz KHZ]"),
 		Short:       "read LEN bytes at ADDR: a hex dump, or the bytes into FILE",
 		Long: "Reads LEN bytes of target memory at ADDR and prints them as a hex dump (address, 16 bytes, ASCII), or writes them as they are to FILE (-o; - for stdout). " +
 			"ADDR and LEN are decimal or 0x hex; LEN also takes the binary suffixes K, KiB, M and MiB (64K = 65536 bytes), up to 16 MiB.",
@@ -53,6 +54,7 @@ func (a *app) memReadCommand() *cobra.Command {
 	}
 	c.Flags().StringVarP(&out, "output", "o", "", "write the bytes to FILE instead of a hex dump (- for stdout)")
 	c.Flags().Var(&ap, "ap", "access port N to read through, 0..255 (default: the identified chip's core port, else 0)")
+	c.Flags().IntVar(&khz, "khz", 0, "SWD clock in KHZ (default: the probe's current clock)")
 	c.RunE = func(c *cobra.Command, args []string) error {
 		addr, err := parseAddr(args[0])
 		if err != nil {
@@ -62,10 +64,13 @@ func (a *app) memReadCommand() *cobra.Command {
 		if err == nil {
 			err = checkRange(addr, n)
 		}
+		if err == nil {
+			err = checkKHz(khz)
+		}
 		if err != nil {
 			return usage(c, err)
 		}
-		req := bench.MemRequest{AP: ap.ap, AutoAP: !ap.set, Addr: addr, Len: n}
+		req := bench.MemRequest{AP: ap.ap, AutoAP: !ap.set, Addr: addr, Len: n, FrequencyKHz: khz}
 		return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
 			var data []byte
 			err := a.withMemProgress(b, func() error {
@@ -106,10 +111,13 @@ func (a *app) writeMemOutput(out string, addr uint32, data []byte) error {
 
 // memWriteCommand is `stprobe mem write ADDR FILE`.
 func (a *app) memWriteCommand() *cobra.Command {
-	var ap optionalAP
+	var (
+		ap  optionalAP
+		khz int
+	)
 	c := &cobra.Command{
 		Use:         "write ADDR FILE",
-		Annotations: synopsis("mem write ADDR FILE [--ap N]"),
+		Annotations: synopsis("mem write ADDR FILE [--ap N] [--khz KHZ]"),
 		Short:       "write FILE into the target's RAM at ADDR",
 		Long: "Writes the bytes of FILE (a regular file of at most 16 MiB) into target RAM at ADDR (decimal or 0x hex). " +
 			"Only the identified chip's SRAM is written: flash takes its erase-and-program sequence and is refused, as is every other region.",
@@ -117,19 +125,24 @@ func (a *app) memWriteCommand() *cobra.Command {
 		Args:                  a.exactArgs(2),
 	}
 	c.Flags().Var(&ap, "ap", "access port N to write through, 0..255 (default: the identified chip's core port, else 0)")
+	c.Flags().IntVar(&khz, "khz", 0, "SWD clock in KHZ (default: the probe's current clock)")
 	c.RunE = func(c *cobra.Command, args []string) error {
 		addr, err := parseAddr(args[0])
 		if err != nil {
 			return usage(c, err)
 		}
-		data, err := readInputFile(args[1])
+		err = checkKHz(khz)
+		var data []byte
+		if err == nil {
+			data, err = readInputFile(args[1])
+		}
 		if err == nil {
 			err = checkRange(addr, len(data))
 		}
 		if err != nil {
 			return usage(c, err)
 		}
-		req := bench.MemRequest{AP: ap.ap, AutoAP: !ap.set, Addr: addr}
+		req := bench.MemRequest{AP: ap.ap, AutoAP: !ap.set, Addr: addr, FrequencyKHz: khz}
 		return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
 			err := a.withMemProgress(b, func() error { return b.WriteMemory(ctx, tok, req, data) })
 			if err != nil {
@@ -140,6 +153,14 @@ func (a *app) memWriteCommand() *cobra.Command {
 		})
 	}
 	return c
+}
+
+// checkKHz refuses a negative SWD clock (0 keeps the probe's current one).
+func checkKHz(khz int) error {
+	if khz < 0 {
+		return fmt.Errorf("SWD clock %d kHz: want a positive number of kHz (or 0 for the probe's current clock)", khz)
+	}
+	return nil
 }
 
 // exactArgs accepts exactly n positional arguments; a missing or an extra

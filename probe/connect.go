@@ -455,8 +455,8 @@ func CoreName(cpuid uint32) string {
 }
 
 // Disconnect leaves the probe clean after a connect, whatever happened:
-// NRST released if this Link drove it low, every opened AP closed, debug
-// mode left. It carries on past failures and returns them joined; it stops
+// NRST released if this Link drove it low, debug mode left (which closes
+// every opened AP; CLOSE_AP only when leaving fails). It carries on past failures and returns them joined; it stops
 // early only when the probe is gone.
 func Disconnect(ctx context.Context, l *Link) error {
 	var errs []error
@@ -469,11 +469,17 @@ func Disconnect(ctx context.Context, l *Link) error {
 	if l.NRSTAsserted() && !keep(l.DriveNRST(ctx, proto.NRSTHigh)) {
 		return errors.Join(errs...)
 	}
+	// Leaving debug mode closes every access port the firmware opened
+	// (INIT_AP firmware, V2J28 and later: "on new FW, calling mode-leave
+	// closes all the opened AP", OpenOCD src/jtag/drivers/stlink_usb.c,
+	// stlink_reconnect), so CLOSE_AP is sent only if EXIT fails.
+	if keep(l.ExitDebug(ctx)) && len(errs) == 0 {
+		return nil
+	}
 	for _, ap := range l.OpenedAPs() {
 		if !keep(l.CloseAP(ctx, ap)) {
-			return errors.Join(errs...)
+			break
 		}
 	}
-	keep(l.ExitDebug(ctx))
 	return errors.Join(errs...)
 }

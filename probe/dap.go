@@ -182,20 +182,31 @@ func (l *Link) OpenedAPs() []uint8 {
 
 // PowerUpDebug clears sticky errors, requests debug and system power-up in
 // CTRL/STAT and polls (a bounded number of reads) until both are
-// acknowledged. It returns the last CTRL/STAT read.
+// acknowledged. It reads CTRL/STAT first: when both requests are already
+// acknowledged and no sticky flag is set, it writes nothing. It returns the
+// last CTRL/STAT read.
 func (l *Link) PowerUpDebug(ctx context.Context) (uint32, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	const op = "power up debug"
+	// ENTER already powers the debug domain up and clears the sticky
+	// errors (the firmware's connect sequence): one read shows it, and the
+	// writes are then skipped.
+	cs, err := l.readDAP(ctx, op, proto.DAPPortDP, adi.DPCtrlStat)
+	if err != nil {
+		return cs, err
+	}
+	const sticky = adi.CtrlStickyOrun | adi.CtrlStickyCmp | adi.CtrlStickyErr | adi.CtrlWDataErr
+	if cs&(adi.CtrlPowerUpReqs|adi.CtrlPowerUpAcks) == adi.CtrlPowerUpReqs|adi.CtrlPowerUpAcks && cs&sticky == 0 {
+		return cs, nil
+	}
 	if err := l.writeDAP(ctx, op, proto.DAPPortDP, adi.DPAbort, adi.AbortClearAll); err != nil {
 		return 0, err
 	}
 	if err := l.writeDAP(ctx, op, proto.DAPPortDP, adi.DPCtrlStat, adi.CtrlPowerUpReqs); err != nil {
 		return 0, err
 	}
-	var cs uint32
 	for range powerUpPollBudget {
-		var err error
 		cs, err = l.readDAP(ctx, op, proto.DAPPortDP, adi.DPCtrlStat)
 		if err != nil {
 			return cs, err

@@ -147,14 +147,17 @@ func TestMemoryChunking(t *testing.T) {
 		n      int
 		chunks []int
 	}{
-		{"32-bit 4 KiB", "V2J46S7", 4, 0x20000000, 4096, []int{1024, 1024, 1024, 1024}},
-		{"32-bit across 1 KiB", "V2J46S7", 4, 0x200003F0, 64, []int{16, 48}},
+		{"32-bit 4 KiB", "V2J46S7", 4, 0x20000000, 4096, []int{4096}},
+		{"32-bit 16 KiB", "V2J46S7", 4, 0x20000000, 16384, []int{6144, 6144, 4096}},
+		{"32-bit V3 16 KiB", "V3J7M3", 4, 0x20000004, 16384, []int{6144, 6144, 4096}},
+		{"32-bit V2-1 across 1 KiB", "V2J40M27", 4, 0x200003F0, 64, []int{64}},
 		{"32-bit one word", "V2J46S7", 4, 0x20000010, 4, []int{4}},
-		{"16-bit", "V2J46S7", 2, 0x200003FE, 6, []int{2, 4}},
+		{"16-bit", "V2J46S7", 2, 0x200003FE, 6, []int{6}},
+		{"16-bit 8 KiB", "V2J46S7", 2, 0x20000002, 8192, []int{6144, 2048}},
 		{"8-bit V2 64 B", "V2J46S7", 1, 0x20000000, 200, []int{64, 64, 64, 8}},
 		{"8-bit V3J6 512 B", "V3J7M3", 1, 0x20000000, 1500, []int{512, 512, 476}},
 		{"8-bit V3J5 64 B", "V3J5M3", 1, 0x20000000, 130, []int{64, 64, 2}},
-		{"8-bit across 1 KiB", "V3J7M3", 1, 0x200003FF, 3, []int{1, 2}},
+		{"8-bit across 1 KiB", "V3J7M3", 1, 0x200003FF, 3, []int{3}},
 		{"8-bit one byte", "V2J46S7", 1, 0x20000001, 1, []int{1}},
 	}
 	for _, tt := range tests {
@@ -191,9 +194,6 @@ func TestMemoryChunking(t *testing.T) {
 				for i, a := range addrs {
 					if a != next {
 						t.Errorf("chunk %d at 0x%08X, want 0x%08X", i, a, next)
-					}
-					if a/1024 != (a+uint32(lens[i])-1)/1024 {
-						t.Errorf("chunk %d at 0x%08X+%d crosses a 1 KiB boundary", i, a, lens[i])
 					}
 					want := lens[i]
 					if write {
@@ -263,8 +263,8 @@ func TestLastRWStatusV1(t *testing.T) {
 
 func TestMemoryFault(t *testing.T) {
 	l, f := openFake(t, "V2J46S7")
-	f.faultLo, f.faultHi = 0x20000800, 0x20000900
-	buf := make([]byte, 4096)
+	f.faultLo, f.faultHi = 0x20003800, 0x20003900
+	buf := make([]byte, 16384)
 	err := l.ReadMem(context.Background(), 0, 0x20000000, 4, buf)
 	var se *probe.StatusError
 	if !errors.As(err, &se) {
@@ -273,16 +273,16 @@ func TestMemoryFault(t *testing.T) {
 	if !errors.Is(err, probe.ErrSWDAPFault) || errors.Is(err, probe.ErrSWDDPFault) {
 		t.Errorf("errors.Is mismatch for %v", err)
 	}
-	if !se.HasAddr || se.FaultAddr != 0x20000800 {
-		t.Errorf("fault address %#x (has %v), want 0x20000800", se.FaultAddr, se.HasAddr)
+	if !se.HasAddr || se.FaultAddr != 0x20003800 {
+		t.Errorf("fault address %#x (has %v), want 0x20003800", se.FaultAddr, se.HasAddr)
 	}
 	if probe.LayerOf(err) != probe.LayerAP {
 		t.Errorf("layer %q, want AP", probe.LayerOf(err))
 	}
-	if !strings.Contains(err.Error(), "0x20000800") || !strings.Contains(err.Error(), "status 0x11") {
+	if !strings.Contains(err.Error(), "0x20003800") || !strings.Contains(err.Error(), "status 0x11") {
 		t.Errorf("message %q lacks address or status", err)
 	}
-	// the third chunk faulted: no fourth chunk, and ABORT 0x1E was written
+	// the third chunk (from 0x20003000) faulted: no fourth, and ABORT 0x1E was written
 	if addrs, _, _ := f.memCmds(); len(addrs) != 3 {
 		t.Errorf("%d chunks sent, want 3", len(addrs))
 	}
@@ -629,14 +629,14 @@ func TestLoggingAndEvents(t *testing.T) {
 	if !strings.Contains(buf.String(), "enter SWD") || !strings.Contains(buf.String(), "f2 30 a3") || !strings.Contains(buf.String(), "status=ok") {
 		t.Errorf("trace log lacks the command or its status:\n%s", buf.String())
 	}
-	if err := l.ReadMem(ctx, 0, 0x20000000, 4, make([]byte, 4096)); err != nil {
+	if err := l.ReadMem(ctx, 0, 0x20000000, 4, make([]byte, 16384)); err != nil {
 		t.Fatal(err)
 	}
-	if len(events) != 4 {
-		t.Fatalf("%d events for 4 chunks", len(events))
+	if len(events) != 3 {
+		t.Fatalf("%d events for 3 chunks", len(events))
 	}
 	for i, e := range events {
-		if e.Total != 4096 || e.Done != 1024*(i+1) || e.Op != "read memory" {
+		if e.Total != 16384 || e.Done != min(6144*(i+1), 16384) || e.Op != "read memory" {
 			t.Errorf("event %d: %+v", i, e)
 		}
 	}

@@ -8,10 +8,6 @@ import (
 	"github.com/stprobe/stprobe/probe/proto"
 )
 
-// progressMin is the transfer size from which memory transfers report
-// progress events (more than one chunk).
-const progressMin = proto.MaxTARAutoIncrement + 1
-
 // memOp holds what one ReadMem or WriteMem call needs per chunk.
 type memOp struct {
 	name  string // "read memory" or "write memory"
@@ -56,15 +52,12 @@ func (l *Link) planMem(write bool, ap uint8, addr uint32, width, n int) (memOp, 
 	return op, nil
 }
 
-// chunkLen is the size of the next chunk at addr: within the firmware limit
-// and never crossing a 1 KiB TAR auto-increment boundary.
-func chunkLen(addr uint32, left, limit int) int {
-	n := min(left, limit)
-	if toBoundary := proto.MaxTARAutoIncrement - int(addr%proto.MaxTARAutoIncrement); n > toBoundary {
-		n = toBoundary
-	}
-	return n
-}
+// chunkLen is the size of the next chunk: as much as the firmware takes in
+// one command. A chunk may cross the MEM-AP's TAR auto-increment boundary:
+// in SWD mode the firmware rewrites TAR itself (see
+// proto.MaxTARAutoIncrement), so the largest block is the firmware's
+// buffer, never the AP's increment range.
+func chunkLen(left, limit int) int { return min(left, limit) }
 
 // memCmd builds a memory command block (firmware-default CSW).
 func memCmd(sub byte, addr uint32, n int, ap uint8) [16]byte {
@@ -77,10 +70,13 @@ func memCmd(sub byte, addr uint32, n int, ap uint8) [16]byte {
 
 // ReadMem reads len(buf) bytes at addr through access port ap with width-byte
 // accesses (1, 2 or 4; addr and length aligned to it). The transfer is cut
-// into chunks within the firmware limits that never cross a 1 KiB boundary;
-// the status of each chunk is fetched (GETLASTRWSTATUS2, with the fault
-// address) and WAIT is retried. After a fault the DP sticky errors are
-// cleared and a *StatusError is returned.
+// into the largest chunks the firmware takes (6144 bytes for 16- and 32-bit
+// accesses, 64 or 512 for 8-bit ones); the status of each chunk is fetched
+// (GETLASTRWSTATUS2, with the fault address) and WAIT is retried. The
+// status is asked after every chunk because the firmware keeps only the
+// last command's: no public source says a fault survives the next memory
+// command. After a fault the DP sticky errors are cleared and a
+// *StatusError is returned.
 func (l *Link) ReadMem(ctx context.Context, ap uint8, addr uint32, width int, buf []byte) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -105,7 +101,7 @@ func (l *Link) transferMem(ctx context.Context, write bool, ap uint8, addr uint3
 	total := len(buf)
 	for done := 0; done < total; {
 		a := addr + uint32(done)
-		n := chunkLen(a, total-done, op.limit)
+		n := chunkLen(total-done, op.limit)
 		name := fmt.Sprintf("%s: %d bytes at 0x%08X on AP%d", op.name, n, a, ap)
 		c := memCmd(op.sub, a, n, ap)
 		chunk := buf[done : done+n]
@@ -131,7 +127,7 @@ func (l *Link) transferMem(ctx context.Context, write bool, ap uint8, addr uint3
 			return err
 		}
 		done += n
-		if total >= progressMin {
+		if total > op.limit {
 			l.emit(op.name, fmt.Sprintf("%s at 0x%08X: %d of %d bytes", op.name, addr, done, total), done, total)
 		}
 	}

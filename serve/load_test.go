@@ -128,7 +128,7 @@ func BenchmarkObservers(b *testing.B) {
 	var cells []time.Time
 	b.ResetTimer()
 	for range b.N {
-		if _, err := bch.Sweep(context.Background(), tok, bench.SweepRequest{}); err != nil {
+		if _, err := bch.Sweep(context.Background(), tok, bench.SweepRequest{Full: true}); err != nil {
 			b.Fatal(err)
 		}
 	}

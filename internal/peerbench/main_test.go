@@ -56,17 +56,52 @@ func TestOpenOCDCell(t *testing.T) {
 
 func TestReport(t *testing.T) {
 	var b bytes.Buffer
-	report(&b, options{scenario: "h533-open", khz: 4000}, []comparison{{
-		name:    "(b) 64 KiB RAM read",
-		stprobe: result{tool: "stprobe mem read", sessions: 1, cost: cost{Commands: 100, USBTransfers: 200, Modelled: 400 * time.Millisecond}, wall: time.Second},
-		peer:    result{tool: "OpenOCD dump_image", sessions: 1, cost: cost{Commands: 150, USBTransfers: 300, Modelled: 600 * time.Millisecond}, wall: 2 * time.Second},
-	}, {
-		name: "(c) 64 KiB RAM read over USB", stprobe: result{tool: "stprobe mem read", skipped: "no umockdev"}, peer: result{tool: "pyOCD savemem", skipped: "no umockdev"},
-	}}, time.Second)
+	c := func(cmds int, d time.Duration, khz int) cost {
+		return cost{Commands: cmds, USBTransfers: 2 * cmds, Modelled: d, SWDKHz: khz, SWDKHzSet: []int{khz}}
+	}
+	r := benchReport{
+		matrix: matrixBench{
+			def: result{tool: "stprobe sweep", sessions: 1, cost: c(100, 200*time.Millisecond, 4000)}, tried: 6,
+			full:     result{tool: "stprobe sweep --full", sessions: 1, cost: c(500, 2000*time.Millisecond, 4000)},
+			floorDef: result{sessions: 1, cost: c(50, 100*time.Millisecond, 4000)},
+			floor:    result{sessions: 1, cost: c(300, 1000*time.Millisecond, 4000)},
+			openocd:  result{tool: "OpenOCD, 30 runs", skipped: "no openocd"},
+		},
+		memory: []memBench{{probe: "V2", khz: 4000,
+			read: result{cost: c(30, 300*time.Millisecond, 4000)}, smallRead: result{cost: c(10, 20*time.Millisecond, 4000)},
+			write: result{cost: c(30, 300*time.Millisecond, 4000)}, smallWrite: result{cost: c(10, 20*time.Millisecond, 4000)},
+			openocd: result{skipped: "x"}, openocdInit: result{skipped: "x"}}},
+		relay: relayBench{stprobe: result{tool: "stprobe mem read", skipped: "no umockdev"}, pyocd: result{tool: "pyOCD savemem", skipped: "no umockdev"}},
+	}
+	r.write(&b, options{scenario: "h533-open", khz: 4000})
 	s := b.String()
-	for _, want := range []string{"400 ms", "600 ms", "1.50x", "2.00x", "(skipped: no umockdev)", "unpaced"} {
+	for _, want := range []string{"200 ms", "2.00x its own cells' floor", "0.20x the 30 cells' floor", "0.10x of --full",
+		"2.00x the 30 cells' floor", "280 ms", "265 ms", "95%", "188 ms", "4000 kHz", "(skipped: no umockdev)", "unpaced"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("report lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+// The probe's floor for 64 KiB: 16384 words of 46 bits, 64 KiB over USB,
+// 11 blocks of 6 KiB, each a round trip.
+func TestMemFloor(t *testing.T) {
+	floor, swd := memFloor(64<<10, 4000, false)
+	if swd != 188416*time.Microsecond || floor != swd+65536*time.Microsecond+11*time.Millisecond {
+		t.Errorf("V2 at 4 MHz: floor %v, SWD %v", floor, swd)
+	}
+	floor, swd = memFloor(64<<10, 24000, true)
+	if want := swd + 1638400*time.Nanosecond + 11*125*time.Microsecond; floor != want {
+		t.Errorf("V3 at 24 MHz: floor %v, want %v", floor, want)
+	}
+}
+
+// pyOCD names ST's divisor 0 (4 MHz) 4.6 MHz: asking for 4000 kHz would
+// get 1.8 MHz.
+func TestPyOCDLabel(t *testing.T) {
+	for khz, want := range map[int]int{4000: 4600, 1800: 1800, 480: 650, 100: 100} {
+		if got := pyOCDLabel(khz); got != want {
+			t.Errorf("%d kHz: ask pyOCD for %d, want %d", khz, got, want)
 		}
 	}
 }

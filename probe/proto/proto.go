@@ -171,26 +171,20 @@ const (
 	MaxMem8TransferFS    = 64
 	MaxMem8TransferV3J6  = 512
 
-	// MaxTARAutoIncrement is the block a memory command never crosses:
-	// the MEM-AP's TAR auto-increments only within it, and what happens
-	// past it is implementation defined (a 1 KiB-only AP wraps to the
-	// block's start). The ADI specifications (ARM IHI 0031, ADIv5, and
-	// IHI 0074, ADIv6, MEM-AP TAR) guarantee at least 10 bits, 1 KiB; a
-	// larger size is the implementation's to document. The only larger one
-	// public sources confirm is 4 KiB on the AHB-AP of the Cortex-M3 and
-	// Cortex-M4 (their TRMs; AP IDR 0x24770011): OpenOCD's cortex_m.c sets
-	// 4 KiB for those two cores only (CORTEX_M_F_TAR_AUTOINCR_BLOCK_4K),
-	// its stlink_usb.c uses 4 KiB blocks only when the CPUID part is M3/M4
-	// and 1 KiB otherwise, and pyOCD 0.13 (pyocd/coresight/ap.py) gives
-	// 4 KiB to that IDR alone, keeping 1 KiB for the Cortex-M33's AHB5-AP
-	// (IDR 0x14770005). No public source found (the Cortex-M33 TRM, ST's
-	// STM32H5 reference manual RM0481 on debug support) states a larger
-	// range for the STM32H5's AHB-AP, so 1 KiB it stays. (Measured
-	// against the simulator, Debian's OpenOCD 0.12 in dap-direct mode
-	// reads an H5's AP1 with 4 KiB READMEM_32BIT commands, one per
-	// dump_image buffer, although its driver logs a 1 KiB TAR block: that
-	// is safe only if the ST-LINK firmware itself rewrites TAR at each
-	// boundary, which no public ST document states.)
+	// MaxTARAutoIncrement is the MEM-AP's TAR auto-increment range that
+	// every AP guarantees: past it the increment wraps to the block's start
+	// (ARM IHI 0031 ADIv5 and IHI 0074 ADIv6, MEM-AP TAR: at least 10
+	// bits, 1 KiB). 4 KiB is documented only for the Cortex-M3/M4 AHB-AP
+	// (OpenOCD cortex_m.c CORTEX_M_F_TAR_AUTOINCR_BLOCK_4K; pyOCD
+	// coresight/ap.py keeps 1 KiB for the Cortex-M33's AHB5-AP), so an
+	// STM32H5 has 1 KiB. A memory command may still cross it: in SWD mode
+	// the ST-LINK firmware does not rely on the increment across pages
+	// ("according to ST they do single access in SWD mode", OpenOCD
+	// src/jtag/drivers/stlink_usb.c, stlink_usb_read_ap_mem), and its
+	// 16/32-bit limit is its internal buffer (STLINK_DATA_SIZE, 6144 bytes,
+	// ibid.); probe-rs (probe-rs/src/probe/stlink/mod.rs) reads 6144-byte
+	// blocks at any alignment. The simulator models the AP's wrap and the
+	// firmware's TAR rewrite at each boundary (probe/sim memory.go).
 	MaxTARAutoIncrement = 1024
 )
 

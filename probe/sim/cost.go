@@ -52,6 +52,11 @@ type SessionCost struct {
 	USBTransfers   int            `json:"usb_transfers"`
 	SWDBits        int64          `json:"swd_bits"`
 	Modelled       time.Duration  `json:"modelled_ns"`
+	// SWDKHz is the SWD clock that drove most of the session's SWD bits
+	// (0 when none were driven); SWDKHzSet lists every clock the client
+	// set (SWD_SET_FREQ or SET_COM_FREQ), in order, as the probe took it.
+	SWDKHz    int   `json:"swd_khz"`
+	SWDKHzSet []int `json:"swd_khz_set"`
 	// Wall is how long the client stayed connected, by the host's clock.
 	Wall time.Duration `json:"wall_ns"`
 }
@@ -59,8 +64,8 @@ type SessionCost struct {
 // String is the one-line summary written to CostOptions.Summary.
 func (c SessionCost) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s session %d (%s): %d commands, %d USB transfers, %d SWD bits, modelled %v, wall %v",
-		c.Server, c.Session, c.Client, c.Commands, c.USBTransfers, c.SWDBits, c.Modelled, c.Wall.Round(time.Millisecond))
+	fmt.Fprintf(&b, "%s session %d (%s): %d commands, %d USB transfers, %d SWD bits at %d kHz, modelled %v, wall %v",
+		c.Server, c.Session, c.Client, c.Commands, c.USBTransfers, c.SWDBits, c.SWDKHz, c.Modelled, c.Wall.Round(time.Millisecond))
 	type kind struct {
 		name string
 		n    int
@@ -113,7 +118,7 @@ func (a *Accountant) Begin(client string) *Session {
 	n := a.next
 	a.mu.Unlock()
 	return &Session{a: a, start: time.Now(), cost: SessionCost{
-		Server: a.server, Session: n, Client: client, Probes: []string{}, CommandsByKind: map[string]int{},
+		Server: a.server, Session: n, Client: client, Probes: []string{}, CommandsByKind: map[string]int{}, SWDKHzSet: []int{},
 	}}
 }
 
@@ -139,9 +144,10 @@ type Session struct {
 	a     *Accountant
 	start time.Time
 
-	mu    sync.Mutex
-	cost  SessionCost
-	ended bool
+	mu     sync.Mutex
+	cost   SessionCost
+	bitsAt map[int]int64 // SWD bits driven at each clock
+	ended  bool
 }
 
 // Request counts one request of the client.
@@ -164,6 +170,15 @@ func (s *Session) Add(probe string, cmd [16]byte, c Stats) {
 	s.cost.USBTransfers += c.USBTransfers
 	s.cost.SWDBits += c.SWDBits
 	s.cost.Modelled += c.Wire
+	if c.SWDBits > 0 {
+		if s.bitsAt == nil {
+			s.bitsAt = map[int]int64{}
+		}
+		s.bitsAt[c.SWDKHz] += c.SWDBits
+	}
+	if cmd[0] == proto.CmdDebug && (cmd[1] == proto.DebugSWDSetFreq || cmd[1] == proto.DebugSetComFreq && cmd[2] == 0) {
+		s.cost.SWDKHzSet = append(s.cost.SWDKHzSet, c.SWDKHz)
+	}
 }
 
 // Pace waits d when the options ask for paced replies.
@@ -188,9 +203,16 @@ func (s *Session) End() SessionCost {
 	}
 	s.ended = true
 	s.cost.Wall = time.Since(s.start)
+	var most int64
+	for khz, bits := range s.bitsAt {
+		if bits > most || bits == most && khz > s.cost.SWDKHz {
+			most, s.cost.SWDKHz = bits, khz
+		}
+	}
 	c := s.cost
 	c.CommandsByKind = maps.Clone(s.cost.CommandsByKind)
 	c.Probes = slices.Clone(s.cost.Probes)
+	c.SWDKHzSet = slices.Clone(s.cost.SWDKHzSet)
 	s.mu.Unlock()
 	s.a.report(c)
 	return c

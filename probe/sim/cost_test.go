@@ -178,6 +178,13 @@ func TestCostLogOfScriptedSession(t *testing.T) {
 	if sa.Modelled != want {
 		t.Errorf("modelled %v, want %v (USB %v, %d SWD bits at 1 MHz, power-up %v)", sa.Modelled, want, wantUSB, sa.SWDBits, PowerUpDelay)
 	}
+	// the clock the client set, and the one its SWD bits ran at
+	if sa.SWDKHz != 1000 || len(sa.SWDKHzSet) != 1 || sa.SWDKHzSet[0] != 1000 {
+		t.Errorf("SWD clock %d kHz, set %v; want 1000 and [1000]", sa.SWDKHz, sa.SWDKHzSet)
+	}
+	if sb.SWDKHz != 0 || len(sb.SWDKHzSet) != 0 {
+		t.Errorf("second session: SWD clock %d kHz, set %v; want none", sb.SWDKHz, sb.SWDKHzSet)
+	}
 	if sb.Commands != 1 || sb.USBTransfers != 2 || sb.SWDBits != 0 || sb.Modelled != 125*time.Microsecond+22*25*time.Nanosecond {
 		t.Errorf("second session %+v", sb)
 	}
@@ -197,7 +204,7 @@ func TestCostLogOfScriptedSession(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(summary.String()), "\n")
 	if len(lines) != 2 || !strings.Contains(summary.String(), "stlink-server session") ||
-		!strings.Contains(summary.String(), "9 commands, 18 USB transfers") {
+		!strings.Contains(summary.String(), "9 commands, 18 USB transfers") || !strings.Contains(summary.String(), " SWD bits at 1000 kHz") {
 		t.Errorf("summary:\n%s", summary.String())
 	}
 }

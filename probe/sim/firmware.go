@@ -39,6 +39,11 @@ type firmware struct {
 
 	waitLeft int // injected WAIT answers still to give
 
+	// noTARRewrite makes memory commands rely on the AP's TAR
+	// auto-increment across 1 KiB boundaries, as the firmware is said to
+	// do in JTAG mode (tests use it to show that the wrap is modelled).
+	noTARRewrite bool
+
 	debugCount [256]int // DEBUG sub-commands handled, for tests
 
 	bits  int64         // SWD bits of the current exchange

@@ -110,10 +110,18 @@ func (f *firmware) writeMemCmd(cmd [16]byte, out []byte) ([]byte, bool) {
 	return nil, false
 }
 
+// tarBlock is the MEM-AP's TAR auto-increment range: past it the
+// increment wraps to the block's start (ADIv5/ADIv6 MEM-AP TAR guarantee
+// 10 bits; see proto.MaxTARAutoIncrement).
+const tarBlock = proto.MaxTARAutoIncrement
+
 // memXfer moves buf through MEM-AP m.ap the way the firmware does: clear
 // sticky errors left from an earlier command, write CSW and TAR, stream
-// DRW, rewrite TAR at every 1 KiB boundary. It returns the transfer status
-// and, for a fault, the faulting address.
+// DRW. The AP's TAR auto-increment wraps at every 1 KiB boundary; the
+// firmware, in SWD mode, writes TAR again there (one more transaction) so
+// that the transfer goes on at the right address — unless noTARRewrite is
+// set, when the access wraps as the bare AP would. It returns the transfer
+// status and, for a fault, the faulting address.
 func (f *firmware) memXfer(m memCmd, buf []byte, write bool) (proto.Status, uint32) {
 	if len(buf) == 0 {
 		return proto.StatusOK, 0
@@ -150,15 +158,18 @@ func (f *firmware) memXfer(m memCmd, buf []byte, write bool) (proto.Status, uint
 	f.txn(1) // TAR
 	st.tar = m.addr
 	ap := f.chip.AP(m.ap)
-	w := int(m.width)
-	addr := m.addr
-	for i := 0; i < len(buf); i += w {
+	w := uint32(m.width)
+	want := m.addr // where the host asked this access to go
+	for i := 0; i < len(buf); i += int(w) {
 		if i > 0 && m.inc {
-			addr += uint32(w)
-			if addr&0x3FF == 0 {
-				f.txn(1) // firmware rewrites TAR at the 1 KiB boundary
+			want += w
+			st.tar = st.tar&^(tarBlock-1) | (st.tar+w)&(tarBlock-1) // the AP's increment
+			if st.tar != want && !f.noTARRewrite {
+				f.txn(1) // the firmware writes TAR again at the boundary
+				st.tar = want
 			}
 		}
+		addr := st.tar
 		f.txn(1)
 		if ap == nil {
 			continue // no AP: reads as zero, writes ignored
@@ -169,7 +180,7 @@ func (f *firmware) memXfer(m memCmd, buf []byte, write bool) (proto.Status, uint
 		}
 		if write {
 			var v uint32
-			for j := w - 1; j >= 0; j-- {
+			for j := int(w) - 1; j >= 0; j-- {
 				v = v<<8 | uint32(buf[i+j])
 			}
 			if err := ap.Write(addr, m.width, v, csw); err != nil {
@@ -183,7 +194,7 @@ func (f *firmware) memXfer(m memCmd, buf []byte, write bool) (proto.Status, uint
 			f.fault()
 			return proto.StatusSWDAPFault, addr
 		}
-		for j := 0; j < w; j++ {
+		for j := 0; j < int(w); j++ {
 			buf[i+j] = byte(v >> (8 * j))
 		}
 	}
@@ -191,7 +202,7 @@ func (f *firmware) memXfer(m memCmd, buf []byte, write bool) (proto.Status, uint
 		f.txn(1) // RDBUFF for the last posted read
 	}
 	if m.inc {
-		st.tar = addr&^0x3FF | (addr+uint32(w))&0x3FF
+		st.tar = st.tar&^(tarBlock-1) | (st.tar+w)&(tarBlock-1)
 	}
 	return proto.StatusOK, 0
 }

@@ -73,6 +73,9 @@ type Stats struct {
 	USBTransfers int           // bulk transfers: command, OUT data and IN reply each count one
 	SWDBits      int64         // SWD clock cycles driven
 	Wire         time.Duration // modelled time: USB latency and payload plus SWD bits
+	// SWDKHz is the SWD clock after the exchange (for one exchange; in a
+	// sum, after the last one).
+	SWDKHz int
 }
 
 // FaultKind selects what Inject breaks.
@@ -384,7 +387,7 @@ func (p *Probe) account(outLen, replyLen int, hasIn bool) Stats {
 	}
 	d += p.fw.extra
 	p.fw.extra = 0
-	cost := Stats{Commands: 1, USBTransfers: transfers, SWDBits: bits, Wire: d}
+	cost := Stats{Commands: 1, USBTransfers: transfers, SWDBits: bits, Wire: d, SWDKHz: p.fw.khz}
 	p.stats.add(cost)
 	p.now += d
 	if p.cfg.Chip != nil {
@@ -399,6 +402,7 @@ func (s *Stats) add(o Stats) {
 	s.USBTransfers += o.USBTransfers
 	s.SWDBits += o.SWDBits
 	s.Wire += o.Wire
+	s.SWDKHz = o.SWDKHz
 }
 
 // OutDataLen returns the number of OUT data bytes the firmware expects

@@ -540,6 +540,8 @@ func TestMemoryCommands(t *testing.T) {
 		{"unaligned 32", memCmdBlock(proto.DebugReadMem32, 0x20000002, 4, 1, 0), proto.StatusAlignmentError, 0},
 		{"odd length 32", memCmdBlock(proto.DebugReadMem32, 0x20000000, 6, 1, 0), proto.StatusAlignmentError, 0},
 		{"too long 8", memCmdBlock(proto.DebugReadMem8, 0x20000000, 65, 1, 0), proto.StatusCmdError, 0},
+		{"too long 32", memCmdBlock(proto.DebugReadMem32, 0x20000000, 6148, 1, 0), proto.StatusCmdError, 0},
+		{"too long 16", memCmdBlock(proto.DebugWriteMem16, 0x20000000, 6146, 1, 0), proto.StatusCmdError, 0},
 		{"AP above max", memCmdBlock(proto.DebugReadMem32, 0x20000000, 4, 9, 0), proto.StatusBadAP, 0},
 		{"fault past RAM", memCmdBlock(proto.DebugReadMem32, 0x2000FFF8, 16, 1, 0), proto.StatusSWDAPFault, 0x20010000},
 		{"AP0 has no RAM", memCmdBlock(proto.DebugReadMem32, 0x20000000, 4, 0, 0), proto.StatusSWDAPFault, 0x20000000},
@@ -556,6 +558,48 @@ func TestMemoryCommands(t *testing.T) {
 	p.Handle(memCmdBlock(proto.DebugReadMem32, 0x60000000, 4, 1, 0), nil)
 	if r := do(t, p, dbg(proto.DebugGetLastRWStatus), nil); proto.Status(r[0]) != proto.StatusSWDAPFault {
 		t.Errorf("GETLASTRWSTATUS 0x%02X", r[0])
+	}
+}
+
+// TestTARWrap checks the model of the MEM-AP's 1 KiB auto-increment: a
+// command crossing a 1 KiB boundary lands right because the firmware writes
+// TAR again there (one SWD transaction per boundary); without that rewrite
+// the access wraps to the start of the block, as a bare AP's does.
+func TestTARWrap(t *testing.T) {
+	for _, rewrite := range []bool{true, false} {
+		g := chipsim.NewGeneric(1)
+		p := newTestProbe(t, "V2J46S7", g)
+		p.fw.noTARRewrite = !rewrite
+		enterSWD(t, p)
+		do(t, p, dbg(proto.DebugInitAP, []byte{1}), nil)
+		data := make([]byte, 2048)
+		for i := range data {
+			data[i] = byte(i*7 + i>>8)
+		}
+		p.ResetStats()
+		p.Handle(memCmdBlock(proto.DebugWriteMem32, 0x20000200, 2048, 1, 0), data)
+		bits := p.Stats().SWDBits
+		if st, _ := lastStatus(t, p); st != proto.StatusOK {
+			t.Fatalf("write status 0x%02X", st)
+		}
+		ram := g.RAM().Bytes(0x20000000, 0xC00)
+		if rewrite {
+			if !bytes.Equal(ram[0x200:0xA00], data) {
+				t.Error("with the firmware's TAR rewrite, the 2 KiB across two boundaries did not land in place")
+			}
+			// CSW, TAR, 512 DRW, two TAR rewrites
+			if want := int64(515+2) * (bitsPerTransaction + idleBits); bits != want {
+				t.Errorf("%d SWD bits, want %d", bits, want)
+			}
+			continue
+		}
+		// without it: 0x200..0x3FF, then wrapped to 0x000..0x3FF, then 0x000..0x1FF again
+		if !bytes.Equal(ram[0x000:0x200], data[0x600:0x800]) || !bytes.Equal(ram[0x200:0x400], data[0x400:0x600]) {
+			t.Error("without the TAR rewrite, the write did not wrap within the first 1 KiB block")
+		}
+		if !bytes.Equal(ram[0x400:0x800], make([]byte, 0x400)) {
+			t.Error("without the TAR rewrite, the write went past the 1 KiB block")
+		}
 	}
 }
 

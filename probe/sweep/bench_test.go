@@ -37,7 +37,7 @@ func minimalCost(t testing.TB, sc scenario.Scenario, k Key) time.Duration {
 	return sp.Stats().Wire - before
 }
 
-// sweepCost runs a default sweep on a fresh bench and returns its modelled
+// sweepCost runs a full sweep (every cell tried) on a fresh bench and returns its modelled
 // wire time and the sum of its cells' minimal costs.
 func sweepCost(t testing.TB, name string) (sweep, minimal time.Duration, m *Matrix) {
 	t.Helper()
@@ -53,7 +53,7 @@ func sweepCost(t testing.TB, name string) (sweep, minimal time.Duration, m *Matr
 	}
 	defer l.Close()
 	before := sp.Stats().Wire
-	m, err = Run(ctx, l, Plan{}, Options{WireClock: func() time.Duration { return sp.Stats().Wire }})
+	m, err = Run(ctx, l, Plan{}, Options{Full: true, WireClock: func() time.Duration { return sp.Stats().Wire }})
 	if err != nil {
 		t.Fatal(err)
 	}

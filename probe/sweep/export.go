@@ -74,6 +74,7 @@ type jsonCell struct {
 	Status       string            `json:"status,omitempty"`
 	Layer        string            `json:"layer,omitempty"`
 	TeardownErr  string            `json:"teardown_error,omitempty"`
+	ImpliedBy    string            `json:"implied_by,omitempty"`
 	WallUS       int64             `json:"wall_us"`
 	WireUS       int64             `json:"wire_us"`
 }
@@ -127,6 +128,9 @@ func toJSONCell(c Cell) jsonCell {
 	}
 	if c.State != 0 {
 		j.StateName = c.State.String()
+	}
+	if c.ImpliedBy != nil {
+		j.ImpliedBy = c.ImpliedBy.String()
 	}
 	if c.HasAPStatus {
 		j.APPresent, j.APEnabled = hex16(c.APPresent), hex16(c.APEnabled)
@@ -253,6 +257,13 @@ func fromJSONCell(j jsonCell) (Cell, error) {
 	if !c.Outcome.Valid() {
 		return Cell{}, fmt.Errorf("outcome %q is not one of %v", j.Outcome, Outcomes())
 	}
+	if j.ImpliedBy != "" {
+		by, err := ParseKey(j.ImpliedBy)
+		if err != nil {
+			return Cell{}, fmt.Errorf("implied_by: %w", err)
+		}
+		c.ImpliedBy = &by
+	}
 	var u uint64
 	for _, f := range []struct {
 		name string
@@ -378,6 +389,9 @@ func gridText(c *Cell) string {
 		s += ", " + c.State.String()
 	case c.Outcome != OutcomeOK && c.Status != 0:
 		s += fmt.Sprintf(" (0x%02X)", uint8(c.Status))
+	}
+	if c.ImpliedBy != nil {
+		s += fmt.Sprintf(" (implied by %d kHz)", c.ImpliedBy.KHz)
 	}
 	return s
 }

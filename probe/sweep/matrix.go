@@ -52,6 +52,9 @@ type Cell struct {
 	Layer      probe.Layer
 	// TeardownErr is the error of the clean-up after the attempt, if any.
 	TeardownErr string
+	// ImpliedBy, when set, names the cell at a faster clock whose outcome
+	// this one carries without being tried (see Options.Full).
+	ImpliedBy *Key
 
 	// Wall is the elapsed real time of the cell, connect to teardown; Wire
 	// the modelled wire time (from the simulator's wire clock; 0 on real

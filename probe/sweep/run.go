@@ -29,6 +29,13 @@ type Options struct {
 	WireClock func() time.Duration
 	// Progress, when set, is called before and after each cell.
 	Progress func(Progress)
+	// Full tries every cell. Without it a cell is not tried when a faster
+	// clock on the same mode and access port already gave an outcome a
+	// slower clock cannot change (ok, mode-failed, ap-closed): the cell
+	// then carries that outcome with ImpliedBy naming the cell tried. The
+	// slower clocks run only where a faster one failed in a way a slower
+	// clock can fix (no-ack, wait-timeout, fault, dp-only).
+	Full bool
 }
 
 // Progress reports one step of a sweep, for a progress line or a UI.
@@ -220,6 +227,15 @@ func run(ctx context.Context, s session, p Plan, o Options) (*Matrix, error) {
 			m.Cells[i].Reason = skipReason(stopErr)
 			continue
 		}
+		if !o.Full {
+			if by, ok := impliedBy(m.Cells[:i], k); ok {
+				m.Cells[i] = implied(by, k)
+				if o.Progress != nil {
+					o.Progress(Progress{Index: i, Total: len(keys), Done: true, Cell: m.Cells[i]})
+				}
+				continue
+			}
+		}
 		if o.Progress != nil {
 			o.Progress(Progress{Index: i, Total: len(keys), Cell: m.Cells[i]})
 		}
@@ -238,6 +254,46 @@ func run(ctx context.Context, s session, p Plan, o Options) (*Matrix, error) {
 		return m, stopErr
 	}
 	return m, nil
+}
+
+// clockProof reports whether outcome o, reached at some clock, holds at
+// every slower clock too: the debug and access ports answered, so a slower
+// clock only drives the same transactions more slowly. What stopped them
+// (the mode's promise, the AP's permission) does not depend on the clock.
+func clockProof(o Outcome) bool {
+	switch o {
+	case OutcomeOK, OutcomeModeFailed, OutcomeAPClosed:
+		return true
+	}
+	return false
+}
+
+// impliedBy finds, among the cells done so far, the tried cell that implies
+// the outcome of k: same mode and access port, a faster clock, and an
+// outcome a slower clock cannot change.
+func impliedBy(done []Cell, k Key) (Cell, bool) {
+	for _, c := range done {
+		if c.ImpliedBy == nil && c.Mode == k.Mode && c.AP == k.AP && c.KHz > k.KHz && clockProof(c.Outcome) {
+			return c, true
+		}
+	}
+	return Cell{}, false
+}
+
+// implied is the cell for k that by implies: its outcome and what the ports
+// said, no time spent, and ImpliedBy naming it. The DA provisioning, read
+// once per sweep, stays with the cell that read it.
+func implied(by Cell, k Key) Cell {
+	c := by
+	c.Key = k
+	c.SetKHz = 0
+	c.DA = nil
+	c.TeardownErr = ""
+	c.Wall, c.Wire = 0, 0
+	from := by.Key
+	c.ImpliedBy = &from
+	c.Reason = fmt.Sprintf("implied by %s: %s at %d kHz, which a slower clock does not change", from, by.Outcome, by.KHz)
+	return c
 }
 
 // skipReason says why the cells after a stop were not tried.

@@ -72,7 +72,7 @@ func v2(j int) proto.Version {
 func TestRunAllCellsInPlanOrder(t *testing.T) {
 	s := &scripted{fw: v2(46), connect: func(ctx context.Context, k Key) (*probe.ConnectReport, error) { return okReport(k), nil }}
 	var events []Progress
-	m, err := run(context.Background(), s, Plan{}, Options{WireClock: func() time.Duration { return s.wire }, Progress: func(p Progress) { events = append(events, p) }})
+	m, err := run(context.Background(), s, Plan{}, Options{Full: true, WireClock: func() time.Duration { return s.wire }, Progress: func(p Progress) { events = append(events, p) }})
 	if err != nil {
 		t.Fatal(err)
 	}

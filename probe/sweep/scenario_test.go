@@ -217,8 +217,12 @@ func TestScenarioSweeps(t *testing.T) {
 				if c.TeardownErr != "" {
 					t.Errorf("%v: teardown: %s", c.Key, c.TeardownErr)
 				}
-				if c.Wire <= 0 || c.SetKHz != c.KHz {
+				switch by := c.ImpliedBy; {
+				case by == nil && (c.Wire <= 0 || c.SetKHz != c.KHz):
 					t.Errorf("%v: wire %v, set %d kHz", c.Key, c.Wire, c.SetKHz)
+				case by != nil && (c.Wire != 0 || by.Mode != c.Mode || by.AP != c.AP || by.KHz <= c.KHz ||
+					!strings.Contains(c.Reason, "implied by "+by.String())):
+					t.Errorf("%v: implied by %v, wire %v, reason %q", c.Key, by, c.Wire, c.Reason)
 				}
 				if c.Outcome.DPAnswered() && c.DPIDR != targets.H5DPIDR {
 					t.Errorf("%v: DPIDR 0x%08X", c.Key, c.DPIDR)
@@ -365,4 +369,35 @@ func TestScenarioSweepOldFirmware(t *testing.T) {
 		}
 	}
 	mustFind(t, Diagnose(m), "firmware", SeverityWarning, "V2J27S6", "V2J28")
+}
+
+// The default sweep skips the cells an earlier cell implies (a slower
+// clock after ok, mode-failed or ap-closed), yet reaches the same diagnosis
+// as the full sweep on every simulated board, at less modelled time.
+func TestImpliedCellsKeepTheDiagnosis(t *testing.T) {
+	for _, sc := range scenario.List() {
+		t.Run(sc.Name, func(t *testing.T) {
+			full, _ := sweepScenarioPlan(t, sc, Plan{}, Options{Full: true})
+			def, _ := sweepScenarioPlan(t, sc, Plan{}, Options{})
+			if fb, db := fmt.Sprintf("%+v", Diagnose(full)), fmt.Sprintf("%+v", Diagnose(def)); fb != db {
+				t.Errorf("findings differ\nfull:\n%s\ndefault:\n%s", fb, db)
+			}
+			implied := 0
+			for i, c := range def.Cells {
+				if f := full.Cells[i]; c.Outcome != f.Outcome {
+					t.Errorf("%v: %v by default, %v with Full", c.Key, c.Outcome, f.Outcome)
+				}
+				if full.Cells[i].ImpliedBy != nil {
+					t.Errorf("%v: implied in a full sweep", c.Key)
+				}
+				if c.ImpliedBy != nil {
+					implied++
+				}
+			}
+			if implied > 0 && def.Wire >= full.Wire {
+				t.Errorf("%d cells implied, yet the default sweep took %v against %v", implied, def.Wire, full.Wire)
+			}
+			t.Logf("%s: %d of %d cells implied; modelled %v against %v with Full", sc.Name, implied, len(def.Cells), def.Wire, full.Wire)
+		})
+	}
 }

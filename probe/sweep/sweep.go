@@ -93,6 +93,27 @@ func (k Key) String() string {
 	return fmt.Sprintf("%v/AP%d/%dkHz", k.Mode, k.AP, k.KHz)
 }
 
+// ParseKey parses a key as Key.String writes it, e.g. "hotplug/AP1/4000kHz".
+func ParseKey(s string) (Key, error) {
+	parts := strings.Split(s, "/")
+	if len(parts) != 3 || !strings.HasPrefix(parts[1], "AP") || !strings.HasSuffix(parts[2], "kHz") {
+		return Key{}, fmt.Errorf("cell %q: want MODE/APn/FkHz, e.g. hotplug/AP1/4000kHz", s)
+	}
+	m, err := probe.ParseConnectMode(parts[0])
+	if err != nil {
+		return Key{}, fmt.Errorf("cell %q: %w", s, err)
+	}
+	ap, err := strconv.ParseUint(strings.TrimPrefix(parts[1], "AP"), 10, 8)
+	if err != nil {
+		return Key{}, fmt.Errorf("cell %q: access port: want 0 to 255", s)
+	}
+	khz, err := strconv.Atoi(strings.TrimSuffix(parts[2], "kHz"))
+	if err != nil || khz <= 0 {
+		return Key{}, fmt.Errorf("cell %q: SWD frequency: want a positive number of kHz", s)
+	}
+	return Key{Mode: m, AP: uint8(ap), KHz: khz}, nil
+}
+
 // Plan is the set of cells to try: every mode × access port × frequency.
 type Plan struct {
 	Modes          []probe.ConnectMode

@@ -153,11 +153,12 @@ func TestCancelThenSweepAgain(t *testing.T) {
 	defer sub.Close()
 	m := New(c)
 	m.SetSize(80, 18)
-	// stop the sweep half-way: the 300th probe transfer waits until the
+	// stop the sweep half-way (six cells tried on this board, the rest
+	// implied): the 60th probe transfer waits until the
 	// user has pressed x.
 	reached, pressed := make(chan struct{}), make(chan struct{})
 	b.Log().SetLevel(logrus.TraceLevel)
-	b.Log().AddHook(&pauseHook{at: 300, reached: reached, resume: pressed})
+	b.Log().AddHook(&pauseHook{at: 60, reached: reached, resume: pressed})
 	cmd := sweepCmd(t, m)
 	res := make(chan tea.Msg, 1)
 	go func() { res <- cmd() }()

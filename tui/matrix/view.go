@@ -130,7 +130,7 @@ func (m *Model) grid() []string {
 // cellKey names a drawn grid cell in the cache.
 type cellKey struct {
 	o     sweep.Outcome
-	state int  // 0 done, 1 being tried, 2 waiting, 3 not in this sweep
+	state int  // 0 done, 1 being tried, 2 waiting, 3 not in this sweep, 4 implied by another cell
 	sel   bool // the selected cell, or one the selected finding rests on
 }
 
@@ -142,6 +142,9 @@ func (m *Model) cellText(k sweep.Key, r, ci int) string {
 	}
 	if c, ok := m.cells[k]; ok {
 		ck.o = c.Outcome
+		if c.ImpliedBy != nil {
+			ck.state = 4
+		}
 	} else if m.trying != nil && *m.trying == k {
 		ck.state = 1
 	} else if m.live {
@@ -163,6 +166,10 @@ func (m *Model) cellText(k sweep.Key, r, ci int) string {
 		s = st.Accent.Render(pad(" ▶ trying", cellW))
 	case 2:
 		s = st.Muted.Render(pad(" ·", cellW))
+	case 4:
+		// not tried: a faster clock on the row gave an outcome a slower
+		// one cannot change (the details say which)
+		s = lookOf(ck.o).style(st).Render(" "+lookOf(ck.o).symbol) + st.Muted.Render(pad(" implied", cellW-2))
 	default:
 		s = pad(" ", cellW)
 	}
@@ -327,6 +334,11 @@ func (m *Model) details(w int) []string {
 		facts = append(facts, "modelled "+c.Wire.Round(time.Microsecond).String())
 	}
 	lines := []string{head}
+	if by := c.ImpliedBy; by != nil {
+		lines = append(lines, m.wrapStyled("muted", fmt.Sprintf(" implied by %s on AP%d at %s: not tried, a slower clock does not change %s (sweep --full tries every cell)",
+			by.Mode.Title(), by.AP, khzText(by.KHz), c.Outcome), w)...)
+		return lines
+	}
 	if c.Reason != "" && !strings.Contains(c.Err, c.Reason) {
 		lines = append(lines, m.wrapStyled("normal", " "+c.Reason, w)...)
 	}
