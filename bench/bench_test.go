@@ -14,9 +14,9 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/stprobe/stprobe/boot"
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/sweep"
+	"github.com/stprobe/stprobe/statefile"
 )
 
 // openSimBench opens a simulated board and takes the lease for it.
@@ -515,7 +515,7 @@ func TestAuditNamesTheLeaseHolderAndKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := obytes.ReadAudit(dir)
+	recs, err := statefile.ReadAudit(dir)
 	if err != nil || len(recs) != 1 {
 		t.Fatalf("audit: %v, %d records", err, len(recs))
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/da"
+	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 )
@@ -83,7 +84,7 @@ type DAApplyRequest struct {
 	// Confirm must equal the plan's phrase.
 	Confirm string
 	// StateDir holds the option-byte backup and the audit log
-	// (obytes.DefaultStateDir).
+	// (statefile.DefaultStateDir).
 	StateDir string
 	// SaveFlash, for a regression, is a new file to save the user flash to
 	// before the regression erases it. It needs AP1 to read flash
@@ -156,7 +157,7 @@ type DAResult struct {
 	Notes   []string `json:"notes,omitempty"`
 	// Audit is the line this write added to the audit log (nil when it
 	// could not be written: Notes says why).
-	Audit *obytes.AuditRecord `json:"-"`
+	Audit *statefile.AuditRecord `json:"-"`
 }
 
 // PlanDA plans a DA write without writing anything: for a regression or a
@@ -550,9 +551,9 @@ func (b *Bench) auditDA(r DAApplyRequest, res *DAResult, who string, err error) 
 	if res.FlashFile != "" {
 		changes = append(changes, fmt.Sprintf("user flash saved to %s (%d bytes)", res.FlashFile, res.FlashBytes))
 	}
-	rec := obytes.AuditRecord{
+	rec := statefile.AuditRecord{
 		Time: b.now().UTC(), User: who, ProbeSerial: b.Snapshot().Probe.Serial, ChipUID: p.UID, Line: p.Line,
-		Changes: changes, Risk: p.Risk, Result: res.Outcome, Backup: res.Backup,
+		Changes: changes, Risk: p.Risk.String(), Result: res.Outcome, Backup: res.Backup,
 	}
 	if p.ob != nil && p.ob.Snap != nil {
 		rec.Before = p.ob.Snap.Cur
@@ -563,7 +564,7 @@ func (b *Bench) auditDA(r DAApplyRequest, res *DAResult, who string, err error) 
 	if err != nil {
 		rec.Error = err.Error()
 	}
-	if aerr := obytes.AppendAudit(r.StateDir, rec); aerr != nil {
+	if aerr := statefile.AppendAudit(r.StateDir, rec); aerr != nil {
 		res.Notes = append(res.Notes, "audit log: "+aerr.Error())
 		b.log.WithError(aerr).Warn("DA write not recorded in the audit log")
 		return

@@ -11,6 +11,7 @@ import (
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
+	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
@@ -108,7 +109,7 @@ func TestDARescueSeedBoard(t *testing.T) {
 	if snap.State != targets.StateOpen || snap.DAResult != rr || rr.After == nil {
 		t.Errorf("snapshot state %v, result %v", snap.State, snap.DAResult)
 	}
-	recs, err := obytes.ReadAudit(state)
+	recs, err := statefile.ReadAudit(state)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +215,7 @@ func TestDARefusals(t *testing.T) {
 			if m.ProductState() != before || m.FlashErased() != erased || m.DAProvisioned() == stm32h5.DANone {
 				t.Errorf("chip changed after a refusal")
 			}
-			recs, _ := obytes.ReadAudit(state)
+			recs, _ := statefile.ReadAudit(state)
 			if len(recs) != 1 || recs[0].Result != "refused" || !strings.Contains(recs[0].Error, "UNAUTHORIZED") {
 				t.Errorf("audit %+v", recs)
 			}

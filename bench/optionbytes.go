@@ -8,6 +8,7 @@ import (
 
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -24,7 +25,7 @@ type OptionBytes struct {
 	// Pending is the interrupted or failed write recorded for this chip
 	// (by its UID) in the state directory the read was given; PendingErr
 	// says why that record could not be read (damaged: treat it as pending).
-	Pending    *obytes.Journal
+	Pending    *statefile.Journal
 	PendingErr error
 }
 
@@ -126,7 +127,7 @@ func (b *Bench) readOB(ctx context.Context, r OBRequest) (*OptionBytes, error) {
 	}
 	o.Chip = chip
 	if r.StateDir != "" {
-		o.Pending, o.PendingErr = obytes.CheckChipJournal(r.StateDir, chip.UIDString())
+		o.Pending, o.PendingErr = statefile.CheckChipJournal(r.StateDir, chip.UIDString())
 	}
 	if o.Closed != nil {
 		o.Closed.Present, o.Closed.Enabled, o.Closed.StatusErr = targets.ReadAPStatus(ctx, l)
@@ -411,11 +412,11 @@ func (b *Bench) ClearPending(ctx context.Context, t Token, stateDir, reason stri
 		if o.Pending == nil && o.PendingErr == nil {
 			return fmt.Errorf("bench: no interrupted write is recorded for chip %s", o.Chip.UIDString())
 		}
-		act := obytes.JournalAction{User: who, Reason: reason, Now: b.now}
+		act := statefile.JournalAction{User: who, Reason: reason, Now: b.now}
 		if o.Snap != nil {
 			act.Cur = o.Snap.Cur
 		}
-		if err := obytes.ClearChipJournal(stateDir, o.Chip.UIDString(), act); err != nil {
+		if err := statefile.ClearChipJournal(stateDir, o.Chip.UIDString(), act); err != nil {
 			return err
 		}
 		cleared := *o

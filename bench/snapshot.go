@@ -2,8 +2,9 @@ package bench
 
 import (
 	"fmt"
-	"github.com/stprobe/stprobe/probe/proto"
 	"time"
+
+	"github.com/stprobe/stprobe/probe/proto"
 
 	bootjob "github.com/stprobe/stprobe/boot/job"
 	"github.com/stprobe/stprobe/obytes"

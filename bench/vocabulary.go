@@ -6,6 +6,7 @@ import (
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
+	"github.com/stprobe/stprobe/statefile"
 )
 
 // The words of the bench's answers. The faces (the console, the SSH
@@ -34,7 +35,7 @@ type (
 	// WriteEvent is one step of a guarded write.
 	WriteEvent = obytes.Event
 	// AuditRecord is one line of the audit log.
-	AuditRecord = obytes.AuditRecord
+	AuditRecord = statefile.AuditRecord
 	// Backup is a saved set of option bytes, BackupFile one backup on disk.
 	Backup     = obytes.Backup
 	BackupFile = obytes.BackupFile
@@ -45,9 +46,9 @@ type (
 	// Journal is the record of a write that did not end cleanly,
 	// JournalEntry one found in the state directory, JournalAction who
 	// clears or discards one and why.
-	Journal       = obytes.Journal
-	JournalEntry  = obytes.JournalEntry
-	JournalAction = obytes.JournalAction
+	Journal       = statefile.Journal
+	JournalEntry  = statefile.JournalEntry
+	JournalAction = statefile.JournalAction
 )
 
 // The risk classes, lowest first.
@@ -64,13 +65,13 @@ const KindEnum = obytes.KindEnum
 // AuditFile is the audit log's name in the state directory; JournalFile
 // the old single pending-write journal's.
 const (
-	AuditFile   = obytes.AuditFile
-	JournalFile = obytes.JournalFile
+	AuditFile   = statefile.AuditFile
+	JournalFile = statefile.JournalFile
 )
 
 // OutcomeArmed is a pending write's outcome when its values are staged in
 // _PRG but not in _CUR.
-const OutcomeArmed = obytes.OutcomeArmed
+const OutcomeArmed = statefile.OutcomeArmed
 
 // Errors of a plan or a write the faces tell apart.
 var (
@@ -84,10 +85,10 @@ var (
 
 // DefaultStateDir is where backups, journals and the audit log go unless
 // the user names another directory.
-func DefaultStateDir() (string, error) { return obytes.DefaultStateDir() }
+func DefaultStateDir() (string, error) { return statefile.DefaultStateDir() }
 
 // BackupsDir is the backups' directory in the state directory dir.
-func BackupsDir(dir string) string { return obytes.BackupsDir(dir) }
+func BackupsDir(dir string) string { return statefile.BackupsDir(dir) }
 
 // ListBackups lists the backups of the chip uid (of line devID) in dir,
 // newest first.
@@ -96,22 +97,22 @@ func ListBackups(dir, uid string, devID uint16) ([]BackupFile, error) {
 }
 
 // ListJournals lists every pending-write record of the state directory dir.
-func ListJournals(dir string) ([]JournalEntry, error) { return obytes.ListJournals(dir) }
+func ListJournals(dir string) ([]JournalEntry, error) { return statefile.ListJournals(dir) }
 
 // CheckChipJournal is the pending-write record of the chip uid in dir (nil
 // when there is none).
-func CheckChipJournal(dir, uid string) (*Journal, error) { return obytes.CheckChipJournal(dir, uid) }
+func CheckChipJournal(dir, uid string) (*Journal, error) { return statefile.CheckChipJournal(dir, uid) }
 
 // ClearChipJournal removes the record of the chip uid once checked, after
 // an audit line says what it held.
 func ClearChipJournal(dir, uid string, a JournalAction) error {
-	return obytes.ClearChipJournal(dir, uid, a)
+	return statefile.ClearChipJournal(dir, uid, a)
 }
 
 // DiscardJournal sets the record of the chip uid aside (kept, renamed),
 // damaged or not, and audits it; it returns the copy's path.
 func DiscardJournal(dir, uid string, a JournalAction) (string, error) {
-	return obytes.DiscardJournal(dir, uid, a)
+	return statefile.DiscardJournal(dir, uid, a)
 }
 
 // Probes and simulated boards.

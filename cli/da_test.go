@@ -15,6 +15,7 @@ import (
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
+	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
@@ -185,7 +186,7 @@ func TestCLIRescueSeedBoard(t *testing.T) {
 	if ob.ProductState.Raw != 0xED || ob.TZEN.Raw != 0xC3 || ob.DA.Provisioned {
 		t.Errorf("after the rescue: state 0x%X TZEN 0x%X DA %v", ob.ProductState.Raw, ob.TZEN.Raw, ob.DA)
 	}
-	recs, err := obytes.ReadAudit(state)
+	recs, err := statefile.ReadAudit(state)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
+	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
 )
@@ -28,7 +29,7 @@ const (
 // it after an interrupted write of IWDG_SW=0x0.
 func writeJournal(t *testing.T, dir, uid string, state string) string {
 	t.Helper()
-	j := obytes.Journal{
+	j := statefile.Journal{
 		Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), ChipUID: uid, Line: "STM32H523/H533", Phase: "program",
 		Changes: []string{"IWDG_SW=0x0"}, Before: map[string]uint32{"OPTSR": 0x2D30EDD8}, Want: map[string]uint32{"OPTSR": 0x2D30EDD0},
 		State: state,
@@ -37,7 +38,7 @@ func writeJournal(t *testing.T, dir, uid string, state string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return writeJournalFile(t, obytes.JournalPath(dir, uid), string(data))
+	return writeJournalFile(t, statefile.JournalPath(dir, uid), string(data))
 }
 
 func writeJournalFile(t *testing.T, path, content string) string {
@@ -52,9 +53,9 @@ func writeJournalFile(t *testing.T, path, content string) string {
 }
 
 // lastAudit is the last line of the audit log.
-func lastAudit(t *testing.T, dir string) obytes.AuditRecord {
+func lastAudit(t *testing.T, dir string) statefile.AuditRecord {
 	t.Helper()
-	recs, err := obytes.ReadAudit(dir)
+	recs, err := statefile.ReadAudit(dir)
 	if err != nil || len(recs) == 0 {
 		t.Fatalf("audit log: %v %v", recs, err)
 	}
@@ -65,9 +66,9 @@ func lastAudit(t *testing.T, dir string) obytes.AuditRecord {
 // and clears or sets aside one record at a time, each with an audit line.
 func TestOBJournalPerChip(t *testing.T) {
 	dir := t.TempDir()
-	writeJournal(t, dir, uidH533, obytes.OutcomeNotApplied)
-	writeJournal(t, dir, uidB, obytes.OutcomeStaging)
-	damaged := writeJournalFile(t, obytes.JournalPath(dir, "DEADBEEF"), "{}")
+	writeJournal(t, dir, uidH533, statefile.OutcomeNotApplied)
+	writeJournal(t, dir, uidB, statefile.OutcomeStaging)
+	damaged := writeJournalFile(t, statefile.JournalPath(dir, "DEADBEEF"), "{}")
 
 	code, out, errOut := runCLI(t, "ob", "journal", "--state-dir", dir)
 	if code != 0 || !strings.Contains(out, uidH533) || !strings.Contains(out, uidB) || !strings.Contains(out, "STAGED") ||
@@ -87,10 +88,10 @@ func TestOBJournalPerChip(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "journal cleared") {
 		t.Fatalf("--clear --uid: exit %d\n%s%s", code, out, errOut)
 	}
-	if a := lastAudit(t, dir); a.Result != obytes.ResultJournalCleared || a.ChipUID != uidB || a.Outcome != obytes.OutcomeStaging {
+	if a := lastAudit(t, dir); a.Result != statefile.ResultJournalCleared || a.ChipUID != uidB || a.Outcome != statefile.OutcomeStaging {
 		t.Errorf("audit %+v", a)
 	}
-	if j, _ := obytes.CheckChipJournal(dir, uidH533); j == nil {
+	if j, _ := statefile.CheckChipJournal(dir, uidH533); j == nil {
 		t.Error("the other chip's record was lost")
 	}
 	// A damaged record cannot be cleared; the message names the file and --discard.
@@ -106,7 +107,7 @@ func TestOBJournalPerChip(t *testing.T) {
 	if copies, _ := filepath.Glob(damaged + ".discarded-*"); len(copies) != 1 {
 		t.Errorf("copies %v", copies)
 	}
-	if a := lastAudit(t, dir); a.Result != obytes.ResultJournalDiscarded || a.Journal != damaged {
+	if a := lastAudit(t, dir); a.Result != statefile.ResultJournalDiscarded || a.Journal != damaged {
 		t.Errorf("audit %+v", a)
 	}
 	// One record left: --clear needs no --uid.
@@ -131,11 +132,11 @@ func TestOBDamagedJournalNamesTheFix(t *testing.T) {
 	for _, tt := range []struct{ name, file, content string }{
 		{"this chip's journal, empty", "", ""},
 		{"this chip's journal, null", "", "null"},
-		{"old single journal, truncated", obytes.JournalFile, `{"time":"2026-`},
+		{"old single journal, truncated", statefile.JournalFile, `{"time":"2026-`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			path := obytes.JournalPath(dir, uidH533)
+			path := statefile.JournalPath(dir, uidH533)
 			if tt.file != "" {
 				path = filepath.Join(dir, tt.file)
 			}
@@ -167,10 +168,10 @@ func TestOBReadStagedPendingWrite(t *testing.T) {
 	m := model(b)
 	cur, _, _ := m.OptionRegister("OPTSR")
 	want := cur&^0xFF00 | 0x1700
-	j := obytes.Journal{Time: time.Now().UTC(), ChipUID: uidH533, Line: "STM32H523/H533", Phase: "program", Changes: []string{"PRODUCT_STATE=0x17"},
-		Before: map[string]uint32{"OPTSR": cur}, Want: map[string]uint32{"OPTSR": want}, State: obytes.OutcomeNotUndone}
+	j := statefile.Journal{Time: time.Now().UTC(), ChipUID: uidH533, Line: "STM32H523/H533", Phase: "program", Changes: []string{"PRODUCT_STATE=0x17"},
+		Before: map[string]uint32{"OPTSR": cur}, Want: map[string]uint32{"OPTSR": want}, State: statefile.OutcomeNotUndone}
 	data, _ := json.Marshal(j)
-	writeJournalFile(t, obytes.JournalPath(dir, uidH533), string(data))
+	writeJournalFile(t, statefile.JournalPath(dir, uidH533), string(data))
 	// Stage the change behind the bench's back: unlock, write OPTSR_PRG.
 	ap := m.AP(1)
 	for _, w := range [][2]uint32{{targets.FlashOPTKEYR, targets.OptKey1}, {targets.FlashOPTKEYR, targets.OptKey2}, {targets.FlashOPTSRPrg, want}} {

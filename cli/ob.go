@@ -328,7 +328,7 @@ func (a *app) obRead(o *bench.OptionBytes, f *obFlags, j *bench.Journal) error {
 		out.DA = &o.DA
 		out.OptionsUnlocked = o.Snap.Unlocked
 		if j != nil {
-			out.PendingOutcome = j.OutcomeOn(o.Snap)
+			out.PendingOutcome = j.OutcomeOn(o.Snap.Cur, o.Snap.Prg)
 		}
 		for _, r := range o.Layout.Registers {
 			out.Registers = append(out.Registers, obRegJSON{

@@ -20,6 +20,7 @@ import (
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
+	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 )
@@ -94,7 +95,7 @@ func beforeOPTSTRT(t *testing.T, name string, args ...string) int {
 	first := 0
 	twin := simBench(t, name, func(n int, _ *logrus.Entry) {
 		// The journal says "started" just before OPTSTRT is written.
-		if es, _ := obytes.ListJournals(dir); len(es) > 0 && es[0].Journal != nil && es[0].Journal.State == obytes.OutcomeStarted && first == 0 {
+		if es, _ := statefile.ListJournals(dir); len(es) > 0 && es[0].Journal != nil && es[0].Journal.State == statefile.OutcomeStarted && first == 0 {
 			first = n
 		}
 	})
@@ -222,7 +223,7 @@ func checkOBFiles(t *testing.T, dir, result string) {
 	if len(backups) == 0 {
 		t.Error("no backup file")
 	}
-	recs, err := obytes.ReadAudit(dir)
+	recs, err := statefile.ReadAudit(dir)
 	if err != nil || len(recs) == 0 {
 		t.Fatalf("audit log: %v", err)
 	}
@@ -312,7 +313,7 @@ func TestOBInterruptedWriteJournal(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "IWDG_SW=0x0") || !strings.Contains(out, "journal cleared") {
 		t.Errorf("journal: exit %d %s", code, out)
 	}
-	if j, _ := obytes.CheckJournal(dir); j != nil {
+	if j, _ := statefile.CheckJournal(dir); j != nil {
 		t.Error("journal not cleared")
 	}
 }
@@ -375,7 +376,7 @@ func TestOBOptChangeErrReportedWithRegisters(t *testing.T) {
 		t.Errorf("output lacks the backup:\n%s", out)
 	}
 	checkOBFiles(t, dir, "failed")
-	j, jerr := obytes.CheckJournal(dir)
+	j, jerr := statefile.CheckJournal(dir)
 	if jerr != nil || j == nil || j.Seen["NSSR"] == 0 {
 		t.Fatalf("journal %+v %v", j, jerr)
 	}
@@ -502,7 +503,7 @@ func TestOBApplyBrickWithoutOverrideSaysWhatToAdd(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "nothing was written") || !strings.Contains(errOut, "--override-brick") {
 		t.Errorf("exit %d: %s", code, errOut)
 	}
-	if j, _ := obytes.CheckJournal(dir); j != nil {
+	if j, _ := statefile.CheckJournal(dir); j != nil {
 		t.Errorf("a refused apply left a journal: %v", j)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
 )
@@ -120,9 +121,9 @@ func TestOBApplyLocksUnlockedLeftover(t *testing.T) {
 	}
 }
 
-func mustAudit(t *testing.T, dir string) []obytes.AuditRecord {
+func mustAudit(t *testing.T, dir string) []statefile.AuditRecord {
 	t.Helper()
-	recs, err := obytes.ReadAudit(dir)
+	recs, err := statefile.ReadAudit(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

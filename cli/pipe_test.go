@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/statefile"
 )
 
 // `stprobe ob apply … | head -c1`: the reader of stdout goes away while
@@ -30,7 +30,7 @@ func TestClosedStdoutStopsApply(t *testing.T) {
 				args = append(args, "--override-brick")
 			}
 			cmd := exec.Command(bin, args...)
-			cmd.Env = append(os.Environ(), obytes.StateDirEnv+"="+t.TempDir())
+			cmd.Env = append(os.Environ(), statefile.StateDirEnv+"="+t.TempDir())
 			outR, outW, err := os.Pipe()
 			if err != nil {
 				t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
+	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
 	"github.com/stprobe/stprobe/targets/stm32h5"
@@ -112,7 +113,7 @@ func startApply(t *testing.T, bin string, args []string) *child {
 	}
 	c := &child{cmd: exec.Command(bin, args...), lines: make(chan string, 1024), out: &lockedBuffer{}, done: make(chan struct{}), pipeR: r}
 	c.cmd.Stdout, c.cmd.Stderr = w, w
-	c.cmd.Env = append(os.Environ(), obytes.StateDirEnv+"="+t.TempDir()) // never the user's own
+	c.cmd.Env = append(os.Environ(), statefile.StateDirEnv+"="+t.TempDir()) // never the user's own
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -254,16 +255,16 @@ func checkAfterChild(t *testing.T, label string, b simBoard, p *obytes.Plan, dir
 			want[r.Name] = p.After[r.Name]
 		}
 	}
-	onChip := (&obytes.Journal{Want: want, Before: p.Before.Cur}).Outcome(s.cur)
-	j, jerr := obytes.CheckChipJournal(dir, p.UID)
+	onChip := (&statefile.Journal{Want: want, Before: p.Before.Cur}).Outcome(s.cur)
+	j, jerr := statefile.CheckChipJournal(dir, p.UID)
 	if jerr != nil {
 		t.Fatalf("%s: journal: %v", label, jerr)
 	}
-	recs, err := obytes.ReadAudit(dir)
+	recs, err := statefile.ReadAudit(dir)
 	if err != nil {
 		t.Fatalf("%s: audit log: %v", label, err)
 	}
-	var last obytes.AuditRecord
+	var last statefile.AuditRecord
 	if len(recs) > 0 {
 		last = recs[len(recs)-1]
 	}
@@ -275,7 +276,7 @@ func checkAfterChild(t *testing.T, label string, b simBoard, p *obytes.Plan, dir
 		fail("the chip is left armed (a staged _PRG value or OPTCR unlocked)")
 	}
 	if code == 0 {
-		if onChip != obytes.OutcomeApplied || j != nil || last.Result != "ok" || last.Outcome != obytes.OutcomeApplied {
+		if onChip != statefile.OutcomeApplied || j != nil || last.Result != "ok" || last.Outcome != statefile.OutcomeApplied {
 			fail("exit 0 but the chip is %s", onChip)
 		}
 		return "finished: applied, audited ok"
@@ -290,12 +291,12 @@ func checkAfterChild(t *testing.T, label string, b simBoard, p *obytes.Plan, dir
 		fail("the journal says %q, the audit log %q", j.State, last.Outcome)
 	}
 	switch onChip {
-	case obytes.OutcomeNotApplied:
-		if j != nil && j.State != obytes.OutcomeNotApplied && j.State != obytes.OutcomeUndone {
+	case statefile.OutcomeNotApplied:
+		if j != nil && j.State != statefile.OutcomeNotApplied && j.State != statefile.OutcomeUndone {
 			fail("the chip is unchanged and locked, the journal says %q", j.State)
 		}
 		switch last.Outcome {
-		case "", obytes.OutcomeNotApplied, obytes.OutcomeUndone:
+		case "", statefile.OutcomeNotApplied, statefile.OutcomeUndone:
 		default:
 			fail("the chip is unchanged and locked, the audit log says %q", last.Outcome)
 		}
@@ -591,17 +592,17 @@ func TestTwoAppliesSameChip(t *testing.T) {
 	proxy.set(true)
 	// Without --share the second run does not even open the probe.
 	noShare := exec.Command(bin, append(append([]string{"--server", b.addr, "--probe", b.serial, "ob", "apply"}, change...), "--confirm", p.Phrase, "--state-dir", dir)...)
-	noShare.Env = append(os.Environ(), obytes.StateDirEnv+"="+t.TempDir())
+	noShare.Env = append(os.Environ(), statefile.StateDirEnv+"="+t.TempDir())
 	out, err := noShare.CombinedOutput()
 	if code := noShare.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), "already opened by another client") || !strings.Contains(string(out), "--share") {
 		t.Errorf("the second apply without --share: exit %d %v\n%s", code, err, out)
 	}
 	second := exec.Command(bin, append(append([]string{"--server", b.addr, "--probe", b.serial, "--share", "ob", "apply"}, change...), "--confirm", p.Phrase, "--state-dir", dir)...)
-	second.Env = append(os.Environ(), obytes.StateDirEnv+"="+t.TempDir())
+	second.Env = append(os.Environ(), statefile.StateDirEnv+"="+t.TempDir())
 	out, err = second.CombinedOutput()
 	proxy.set(false)
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), obytes.ErrChipBusy.Error()) || !strings.Contains(string(out), p.UID) {
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), statefile.ErrChipBusy.Error()) || !strings.Contains(string(out), p.UID) {
 		t.Errorf("the second apply: %v\n%s", err, out)
 	}
 	if strings.Contains(string(out), "APPLIED") {
@@ -611,7 +612,7 @@ func TestTwoAppliesSameChip(t *testing.T) {
 	outcome := checkAfterChild(t, "first apply", b, p, dir, code, first.out.String())
 	t.Logf("second apply (--share): %s", lastLine(string(out)))
 	t.Logf("first apply: exit %d, %s: %s", code, outcome, lastLine(first.out.String()))
-	recs, _ := obytes.ReadAudit(dir)
+	recs, _ := statefile.ReadAudit(dir)
 	if len(recs) != 1 {
 		t.Errorf("%d audit lines, want the first apply's only: %+v", len(recs), recs)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -150,8 +151,8 @@ type Result struct {
 	Journal string `json:"journal,omitempty"`
 	// Audited is true once the audit line of this run was written; Audit
 	// is that line.
-	Audited bool         `json:"audited"`
-	Audit   *AuditRecord `json:"-"`
+	Audited bool                   `json:"audited"`
+	Audit   *statefile.AuditRecord `json:"-"`
 }
 
 // WriteError is a write that failed or was interrupted, with the register
@@ -191,11 +192,11 @@ func (e *WriteError) Error() string {
 	}
 	fmt.Fprintf(&b, "%s: option-byte write, phase %q, step %s: %v", layer, e.Phase, e.Step, e.Err)
 	if len(e.Seen) > 0 {
-		b.WriteString("; registers seen: " + regText(e.Seen))
+		b.WriteString("; registers seen: " + statefile.RegText(e.Seen))
 	}
-	unchanged := e.Outcome == "" || e.Outcome == OutcomeNotApplied || e.Outcome == OutcomeUndone
+	unchanged := e.Outcome == "" || e.Outcome == statefile.OutcomeNotApplied || e.Outcome == statefile.OutcomeUndone
 	switch {
-	case e.Started && e.Outcome != "" && e.Outcome != OutcomeUnknown:
+	case e.Started && e.Outcome != "" && e.Outcome != statefile.OutcomeUnknown:
 		fmt.Fprintf(&b, "; the programming had started: read back, the change is %s and OPTLOCK is set again; the journal records it", strings.ToUpper(e.Outcome))
 	case e.Started:
 		b.WriteString("; the programming had started: reconnect (Hot Plug, AP1) and read the option bytes; the journal records it")
@@ -257,7 +258,7 @@ type executor struct {
 
 	// jr is the journal being kept for this run (nil until the first
 	// phase), jpath where it is.
-	jr    *Journal
+	jr    *statefile.Journal
 	jpath string
 	// started is set once any OPTSTRT (or direct write) was issued.
 	started bool
@@ -317,13 +318,13 @@ func Apply(ctx context.Context, t Target, p *Plan, o ApplyOptions) (*Result, err
 		o.RecoverTimeout = defaultRecoverTimeout
 	}
 	if o.StateDir == "" {
-		d, err := DefaultStateDir()
+		d, err := statefile.DefaultStateDir()
 		if err != nil {
 			return nil, err
 		}
 		o.StateDir = d
 	}
-	if err := checkStateDir(o.StateDir); err != nil {
+	if err := statefile.CheckDir(o.StateDir); err != nil {
 		return nil, err
 	}
 	l, err := ForDevID(p.DevID)
@@ -331,11 +332,11 @@ func Apply(ctx context.Context, t Target, p *Plan, o ApplyOptions) (*Result, err
 		return nil, err
 	}
 	x := &executor{t: t, l: l, p: p, o: o, total: len(p.Phases) + applyStepsFor, res: &Result{Plan: p}}
-	lk, err := lockChip(o.StateDir, p.UID)
+	lk, err := statefile.LockChip(o.StateDir, p.UID)
 	if err != nil {
 		return nil, err
 	}
-	defer lk.release()
+	defer lk.Release()
 	if err := x.preflight(); err != nil {
 		if aerr := x.audit("refused", err); aerr != nil {
 			return nil, errors.Join(err, &RecordError{What: "audit log", Err: aerr})
@@ -362,8 +363,8 @@ func (x *executor) preflight() error {
 			return fmt.Errorf("obytes: phase %q resets the chip and no Reconnect or Reopen hook was given", ph.Name)
 		}
 	}
-	j, err := CheckChipJournal(x.o.StateDir, x.p.UID)
-	var dj *DamagedJournalError
+	j, err := statefile.CheckChipJournal(x.o.StateDir, x.p.UID)
+	var dj *statefile.DamagedJournalError
 	switch {
 	case errors.As(err, &dj):
 		return fmt.Errorf("%w: %v", ErrPendingWrite, err)
@@ -500,7 +501,7 @@ func (x *executor) finish(runErr error) error {
 	result := "ok"
 	switch {
 	case runErr == nil:
-		x.outcome = OutcomeApplied
+		x.outcome = statefile.OutcomeApplied
 	case errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded):
 		result = "cancelled"
 	default:
@@ -508,12 +509,12 @@ func (x *executor) finish(runErr error) error {
 	}
 	if runErr != nil && x.outcome == "" {
 		if x.started || len(x.applied) > 0 {
-			x.outcome = OutcomeUnknown
+			x.outcome = statefile.OutcomeUnknown
 		} else {
-			x.outcome = OutcomeNotApplied // nothing was written
+			x.outcome = statefile.OutcomeNotApplied // nothing was written
 		}
 	}
-	clean := runErr == nil || (!x.started && len(x.applied) == 0 && (x.outcome == OutcomeUndone || x.outcome == OutcomeNotApplied))
+	clean := runErr == nil || (!x.started && len(x.applied) == 0 && (x.outcome == statefile.OutcomeUndone || x.outcome == statefile.OutcomeNotApplied))
 	x.res.Outcome, x.res.Registers = x.outcome, x.regs
 	if !clean {
 		x.res.Journal = x.jpath
@@ -534,7 +535,7 @@ func (x *executor) finish(runErr error) error {
 	}
 	x.res.Audited = true
 	if clean && x.jpath != "" {
-		if err := removeFileDurable(x.jpath); err != nil {
+		if err := statefile.RemoveDurable(x.jpath); err != nil {
 			x.res.Journal = x.jpath
 			return errors.Join(runErr, &RecordError{What: "pending-write journal (removal)", Applied: runErr == nil, Journal: x.jpath, Err: err})
 		}
@@ -548,7 +549,7 @@ func (x *executor) finish(runErr error) error {
 // record writes the journal of the current phase with the given state.
 func (x *executor) record(ph Phase, state string, want map[string]uint32) error {
 	if x.jr == nil {
-		x.jr = &Journal{
+		x.jr = &statefile.Journal{
 			Time: x.o.Now().UTC(), ChipUID: x.p.UID, Line: x.l.LineName, ProbeSerial: x.o.ProbeSerial,
 			Changes: changeList(x.p), Before: x.p.Before.Cur, Backup: x.backup, PID: os.Getpid(),
 		}
@@ -564,7 +565,7 @@ func (x *executor) record(ph Phase, state string, want map[string]uint32) error 
 // saveJournal writes x.jr.
 func (x *executor) saveJournal() (string, error) {
 	x.jr.Updated = x.o.Now().UTC()
-	path, err := writeChipJournal(x.o.StateDir, x.jr)
+	path, err := statefile.WriteChipJournal(x.o.StateDir, x.jr)
 	if err == nil {
 		x.jpath = path
 	}
@@ -577,17 +578,17 @@ func (x *executor) note(we *WriteError) error {
 	changed := x.started || len(x.applied) > 0
 	switch {
 	case we.Staged && !we.Undone:
-		x.outcome = OutcomeNotUndone
+		x.outcome = statefile.OutcomeNotUndone
 	case we.Outcome != "":
 		x.outcome = we.Outcome
 	case changed && curOf(we.Seen) != nil:
 		x.outcome = outcomeOf(x.planWant(), x.p.Before.Cur, we.Seen)
 	case changed:
-		x.outcome = OutcomeUnknown
+		x.outcome = statefile.OutcomeUnknown
 	case we.Staged:
-		x.outcome = OutcomeUndone
+		x.outcome = statefile.OutcomeUndone
 	default:
-		x.outcome = OutcomeNotApplied
+		x.outcome = statefile.OutcomeNotApplied
 	}
 	we.Outcome = x.outcome
 	if len(we.Seen) > 0 {
@@ -629,7 +630,7 @@ func (x *executor) verifyAll(after *Snapshot) error {
 	}
 	if bad {
 		ph := x.p.Phases[len(x.p.Phases)-1]
-		return x.note(&WriteError{Phase: ph.Name, Step: "compare", Started: true, Outcome: (&Journal{Want: x.planWant(), Before: x.p.Before.Cur}).Outcome(after.Cur), Seen: seen, Err: ErrVerify})
+		return x.note(&WriteError{Phase: ph.Name, Step: "compare", Started: true, Outcome: (&statefile.Journal{Want: x.planWant(), Before: x.p.Before.Cur}).Outcome(after.Cur), Seen: seen, Err: ErrVerify})
 	}
 	return nil
 }
@@ -649,7 +650,7 @@ func (x *executor) direct(ctx context.Context, ph Phase) error {
 	for _, w := range ph.Writes {
 		want[w.Register] = x.p.After[w.Register]
 	}
-	if err := x.record(ph, OutcomeStarted, want); err != nil {
+	if err := x.record(ph, statefile.OutcomeStarted, want); err != nil {
 		return &WriteError{Phase: ph.Name, Step: "journal", Layer: "file", Err: err}
 	}
 	for _, w := range ph.Writes {
@@ -687,7 +688,7 @@ func (x *executor) direct(ctx context.Context, ph Phase) error {
 
 // program runs the option-byte programming sequence for one phase.
 func (x *executor) program(ctx context.Context, ph Phase) error {
-	if err := x.record(ph, OutcomeStaging, nil); err != nil {
+	if err := x.record(ph, statefile.OutcomeStaging, nil); err != nil {
 		return &WriteError{Phase: ph.Name, Step: "journal", Layer: "file", Err: err}
 	}
 	staged := false
@@ -789,12 +790,12 @@ func (x *executor) program(ctx context.Context, ph Phase) error {
 		return fail("before OPTSTRT", fmt.Errorf("cancelled: %w", err))
 	}
 	// 4. Journal, then OPTSTRT.
-	if err := x.record(ph, OutcomeStarted, want); err != nil {
+	if err := x.record(ph, statefile.OutcomeStarted, want); err != nil {
 		we := &WriteError{Phase: ph.Name, Step: "journal", Layer: "file", Staged: true, Err: err}
 		x.undo(ctx, ph, we)
-		x.outcome = OutcomeNotUndone
+		x.outcome = statefile.OutcomeNotUndone
 		if we.Undone {
-			x.outcome = OutcomeUndone
+			x.outcome = statefile.OutcomeUndone
 		}
 		x.regs = we.Seen
 		return we
@@ -828,7 +829,7 @@ func (x *executor) program(ctx context.Context, ph Phase) error {
 		regs, derr := x.recovering(fctx, func(t Target) (map[string]uint32, error) { return Disarm(fctx, t, x.l, x.planRegs()...) })
 		we.Outcome = outcomeOf(x.planWant(), x.p.Before.Cur, regs)
 		if derr != nil {
-			we.UndoErr, we.Outcome = derr, OutcomeUnknown
+			we.UndoErr, we.Outcome = derr, statefile.OutcomeUnknown
 		}
 		return x.note(we)
 	}
@@ -882,7 +883,7 @@ func (x *executor) startedError(ph Phase, step string, cause error) error {
 	we.Seen = regs
 	if err != nil {
 		we.UndoErr = err
-		we.Outcome = OutcomeUnknown
+		we.Outcome = statefile.OutcomeUnknown
 		if len(regs) == 0 {
 			we.Seen = x.seen(fctx, ph)
 		}
@@ -910,7 +911,7 @@ func (x *executor) readBack(ctx context.Context) string {
 	})
 	x.regs = regs
 	if err != nil {
-		return OutcomeUnknown
+		return statefile.OutcomeUnknown
 	}
 	return outcomeOf(x.planWant(), x.p.Before.Cur, regs)
 }
@@ -930,7 +931,7 @@ func phaseDone(l *Layout, ph Phase, regs map[string]uint32) bool {
 
 // outcomeOf compares the _CUR values in regs with want.
 func outcomeOf(want, before, regs map[string]uint32) string {
-	j := &Journal{Want: want, Before: before}
+	j := &statefile.Journal{Want: want, Before: before}
 	return j.Outcome(curOf(regs))
 }
 
@@ -976,10 +977,10 @@ func (x *executor) afterReset(ctx context.Context, ph Phase, want map[string]uin
 	case errors.Is(err, ErrCoreAPClosed) && ph.MayCloseDebug:
 		sr, rerr := x.t.Read32(ctx, 0, dbgmcuSRAP0)
 		if rerr != nil {
-			return x.note(&WriteError{Phase: ph.Name, Step: "reconnect", Started: true, Outcome: OutcomeUnknown, Err: fmt.Errorf("AP1 closed and DBGMCU_SR unreadable through AP0: %w", errors.Join(err, rerr))})
+			return x.note(&WriteError{Phase: ph.Name, Step: "reconnect", Started: true, Outcome: statefile.OutcomeUnknown, Err: fmt.Errorf("AP1 closed and DBGMCU_SR unreadable through AP0: %w", errors.Join(err, rerr))})
 		}
 		if sr&srAP1Enabled != 0 {
-			return x.note(&WriteError{Phase: ph.Name, Step: "reconnect", Started: true, Outcome: OutcomeUnknown, Err: fmt.Errorf("AP1 does not answer although DBGMCU_SR=0x%08X says it is enabled: %w", sr, err)})
+			return x.note(&WriteError{Phase: ph.Name, Step: "reconnect", Started: true, Outcome: statefile.OutcomeUnknown, Err: fmt.Errorf("AP1 does not answer although DBGMCU_SR=0x%08X says it is enabled: %w", sr, err)})
 		}
 		x.res.DebugClosed = true
 		x.res.Notes = append(x.res.Notes, fmt.Sprintf("AP1 is closed after the change, as the new product state intends; DBGMCU_SR=0x%08X through AP0 confirms it. _CUR cannot be read back any more.", sr))
@@ -1228,15 +1229,15 @@ func (x *executor) audit(result string, err error) error {
 }
 
 func (x *executor) auditWith(result string, err error, after map[string]uint32) error {
-	rec := AuditRecord{
+	rec := statefile.AuditRecord{
 		Time: x.o.Now().UTC(), User: x.o.User, ProbeSerial: x.o.ProbeSerial, ChipUID: x.p.UID, Line: x.p.LineName,
-		Changes: changeList(x.p), Risk: x.p.Risk, Before: x.p.Before.Cur, After: after, Result: result, Backup: x.backup,
+		Changes: changeList(x.p), Risk: x.p.Risk.String(), Before: x.p.Before.Cur, After: after, Result: result, Backup: x.backup,
 		Outcome: x.outcome, Registers: x.regs, Journal: x.res.Journal,
 	}
 	if err != nil {
 		rec.Error = err.Error()
 	}
-	if err := AppendAudit(x.o.StateDir, rec); err != nil {
+	if err := statefile.AppendAudit(x.o.StateDir, rec); err != nil {
 		return err
 	}
 	x.res.Audit = &rec

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 )
@@ -117,7 +118,7 @@ func checkFiles(t *testing.T, dir string, n int, result string) {
 	} else if b, err := ReadBackup(backups[0]); err != nil || len(b.Snapshot.Cur) == 0 {
 		t.Errorf("backup: %v", err)
 	}
-	recs, err := ReadAudit(dir)
+	recs, err := statefile.ReadAudit(dir)
 	if err != nil || len(recs) != n {
 		t.Fatalf("audit: %d records (%v), want %d", len(recs), err, n)
 	}
@@ -125,7 +126,7 @@ func checkFiles(t *testing.T, dir string, n int, result string) {
 	if last.Result != result || last.User != "tester" || last.ProbeSerial != "SIMSERIAL" || last.ChipUID == "" || len(last.Before) == 0 {
 		t.Errorf("last audit record %+v", last)
 	}
-	if j, err := CheckJournal(dir); j != nil || err != nil {
+	if j, err := statefile.CheckJournal(dir); j != nil || err != nil {
 		t.Errorf("journal left: %v %v", j, err)
 	}
 }
@@ -261,11 +262,11 @@ func TestOptChangeErrReported(t *testing.T) {
 	if c.chip.NSSR()&nssrOPTCHANGEERR != 0 {
 		t.Error("OPTCHANGEERR left set")
 	}
-	j, err := CheckJournal(o.StateDir)
+	j, err := statefile.CheckJournal(o.StateDir)
 	if err != nil || j == nil || !strings.Contains(j.Failure, "OPTCHANGEERR") {
 		t.Fatalf("journal %+v %v", j, err)
 	}
-	recs, _ := ReadAudit(o.StateDir)
+	recs, _ := statefile.ReadAudit(o.StateDir)
 	if len(recs) != 1 || recs[0].Result != "failed" || !strings.Contains(recs[0].Error, "OPTCHANGEERR") {
 		t.Errorf("audit %+v", recs)
 	}
@@ -278,7 +279,7 @@ func TestOptChangeErrReported(t *testing.T) {
 	if !errors.Is(err, ErrPendingWrite) || !strings.Contains(err.Error(), "failed") {
 		t.Errorf("second apply: %v", err)
 	}
-	if err := ClearJournal(o.StateDir); err != nil {
+	if err := statefile.ClearJournal(o.StateDir); err != nil {
 		t.Fatal(err)
 	}
 	c.tamperAtStart = nil
@@ -301,7 +302,7 @@ func TestUnplugMidSequence(t *testing.T) {
 	if !errors.As(err, &we) || !we.Started {
 		t.Fatalf("got %v, want a started WriteError", err)
 	}
-	j, err := CheckJournal(o.StateDir)
+	j, err := statefile.CheckJournal(o.StateDir)
 	if err != nil || j == nil {
 		t.Fatalf("no journal after an interrupted write: %v", err)
 	}
@@ -335,7 +336,7 @@ func TestCancelBeforeStartLeavesChip(t *testing.T) {
 	if cur != 0xFF || prg != 0xFF || c.started {
 		t.Errorf("WRP2R cur 0x%X prg 0x%X started %v", cur, prg, c.started)
 	}
-	if j, _ := CheckJournal(o.StateDir); j != nil {
+	if j, _ := statefile.CheckJournal(o.StateDir); j != nil {
 		t.Errorf("journal after a clean cancel: %v", j)
 	}
 }

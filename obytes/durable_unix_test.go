@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/stprobe/stprobe/statefile"
 )
 
 // withFileSizeLimit runs fn with writes to regular files limited to limit
@@ -35,15 +37,15 @@ func withFileSizeLimit(t *testing.T, limit uint64, fn func()) {
 // line; a backup that cannot be written whole does not appear at all.
 func TestFullDiskRecords(t *testing.T) {
 	dir := t.TempDir()
-	if err := AppendAudit(dir, AuditRecord{Result: "ok", ChipUID: "A"}); err != nil {
+	if err := statefile.AppendAudit(dir, statefile.AuditRecord{Result: "ok", ChipUID: "A"}); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, AuditFile)
+	path := filepath.Join(dir, statefile.AuditFile)
 	before, _ := os.ReadFile(path)
 	in := snapshotOf(t, DevH56x, 0xED, 0xC3)
 	var aerr, berr error
 	withFileSizeLimit(t, uint64(len(before))+40, func() {
-		aerr = AppendAudit(dir, AuditRecord{Result: "ok", ChipUID: "B", Changes: []string{strings.Repeat("X", 200)}})
+		aerr = statefile.AppendAudit(dir, statefile.AuditRecord{Result: "ok", ChipUID: "B", Changes: []string{strings.Repeat("X", 200)}})
 		_, berr = WriteBackup(dir, in.Layout, "UID", in.Before, fixedNow())
 	})
 	if aerr == nil || !strings.HasPrefix(aerr.Error(), "file:") {
@@ -53,13 +55,13 @@ func TestFullDiskRecords(t *testing.T) {
 	if string(after) != string(before) {
 		t.Errorf("audit log changed by a failed append: %d bytes → %d", len(before), len(after))
 	}
-	if recs, err := ReadAudit(dir); err != nil || len(recs) != 1 {
+	if recs, err := statefile.ReadAudit(dir); err != nil || len(recs) != 1 {
 		t.Errorf("audit after the failure: %v %v", recs, err)
 	}
 	if berr == nil || !strings.HasPrefix(berr.Error(), "file:") {
 		t.Errorf("backup on a full disk: %v", berr)
 	}
-	ents, _ := os.ReadDir(filepath.Join(dir, backupsDir))
+	ents, _ := os.ReadDir(statefile.BackupsDir(dir))
 	if len(ents) != 0 {
 		t.Errorf("backup directory after a failed backup: %v", ents)
 	}

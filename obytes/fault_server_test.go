@@ -10,6 +10,7 @@ import (
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
+	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 )
 
@@ -218,7 +219,7 @@ func TestCancelOverServerUndoes(t *testing.T) {
 		}}
 	res, err := Apply(ctx, l, p, o)
 	var we *WriteError
-	if !errors.As(err, &we) || !we.Undone || res.Outcome != OutcomeUndone {
+	if !errors.As(err, &we) || !we.Undone || res.Outcome != statefile.OutcomeUndone {
 		t.Fatalf("got %v (outcome %q), want the staged change undone over the same connection", err, res.Outcome)
 	}
 	if v := viewChip(t, b.model, in.Layout); v.armed(in.Layout) {

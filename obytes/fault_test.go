@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
 	"github.com/stprobe/stprobe/targets/stm32h5"
@@ -244,18 +245,18 @@ func checkRecords(t *testing.T, label string, m *stm32h5.Model, p *Plan, dir str
 			want[r.Name] = p.After[r.Name]
 		}
 	}
-	onChip := (&Journal{Want: want, Before: p.Before.Cur}).Outcome(v.cur)
-	recs, rerr := ReadAudit(dir)
+	onChip := (&statefile.Journal{Want: want, Before: p.Before.Cur}).Outcome(v.cur)
+	recs, rerr := statefile.ReadAudit(dir)
 	if rerr != nil || len(recs) == 0 {
 		t.Fatalf("%s: audit %v %v", label, recs, rerr)
 	}
 	last := recs[len(recs)-1]
-	j, jerr := CheckChipJournal(dir, p.UID)
+	j, jerr := statefile.CheckChipJournal(dir, p.UID)
 	if jerr != nil {
 		t.Fatalf("%s: journal: %v", label, jerr)
 	}
 	if err == nil {
-		if onChip != OutcomeApplied || v.armed(l) || j != nil || last.Result != "ok" || last.Outcome != OutcomeApplied {
+		if onChip != statefile.OutcomeApplied || v.armed(l) || j != nil || last.Result != "ok" || last.Outcome != statefile.OutcomeApplied {
 			t.Fatalf("%s: success but chip %s armed %v, journal %v, audit %+v", label, onChip, v.armed(l), j, last)
 		}
 		return "applied, audited ok"
@@ -275,16 +276,16 @@ func checkRecords(t *testing.T, label string, m *stm32h5.Model, p *Plan, dir str
 	}
 	if v.armed(l) {
 		// Only when no fresh handle could be had: then it must say so.
-		if !mayArm || res.Outcome != OutcomeNotUndone && res.Outcome != OutcomeUnknown || j == nil || strings.Contains(msg, "nothing was") {
+		if !mayArm || res.Outcome != statefile.OutcomeNotUndone && res.Outcome != statefile.OutcomeUnknown || j == nil || strings.Contains(msg, "nothing was") {
 			t.Fatalf("%s: chip left armed (cur %v prg %v locked %v), reported %q, journal %v: %v", label, v.cur, v.prg, v.locked, res.Outcome, j, err)
 		}
 		return "left staged, recorded as " + res.Outcome
 	}
 	switch onChip {
-	case OutcomeNotApplied:
+	case statefile.OutcomeNotApplied:
 		switch res.Outcome {
-		case OutcomeNotApplied, OutcomeUndone:
-		case OutcomeUnknown, OutcomeNotUndone:
+		case statefile.OutcomeNotApplied, statefile.OutcomeUndone:
+		case statefile.OutcomeUnknown, statefile.OutcomeNotUndone:
 			if !mayArm {
 				t.Fatalf("%s: chip unchanged and locked, reported %q: %v", label, res.Outcome, err)
 			}
@@ -296,10 +297,10 @@ func checkRecords(t *testing.T, label string, m *stm32h5.Model, p *Plan, dir str
 		if j == nil {
 			t.Fatalf("%s: chip %s but no journal: %v", label, onChip, err)
 		}
-		if res.Outcome != onChip && !(mayArm && res.Outcome == OutcomeUnknown) {
+		if res.Outcome != onChip && !(mayArm && res.Outcome == statefile.OutcomeUnknown) {
 			t.Fatalf("%s: chip %s, reported %q: %v", label, onChip, res.Outcome, err)
 		}
-		if len(last.After) > 0 && res.Outcome != OutcomeUnknown {
+		if len(last.After) > 0 && res.Outcome != statefile.OutcomeUnknown {
 			for name, w := range want {
 				if last.After[name] != v.cur[name] {
 					t.Fatalf("%s: audit after %s=0x%08X, chip 0x%08X (want 0x%08X)", label, name, last.After[name], v.cur[name], w)
@@ -415,19 +416,19 @@ func TestFaultWithoutReopenSaysStaged(t *testing.T) {
 	if strings.Contains(msg, "nothing was") || !strings.Contains(msg, "STAGED") {
 		t.Errorf("message %q", msg)
 	}
-	if res.Outcome != OutcomeNotUndone {
+	if res.Outcome != statefile.OutcomeNotUndone {
 		t.Errorf("outcome %q", res.Outcome)
 	}
-	j, err := CheckChipJournal(o.StateDir, p.UID)
-	if err != nil || j == nil || j.State != OutcomeNotUndone || !strings.Contains(j.String(), "NOT undone") {
+	j, err := statefile.CheckChipJournal(o.StateDir, p.UID)
+	if err != nil || j == nil || j.State != statefile.OutcomeNotUndone || !strings.Contains(j.String(), "NOT undone") {
 		t.Fatalf("journal %+v %v", j, err)
 	}
 	v := viewChip(t, c.chip, in.Layout)
 	if !v.armed(in.Layout) {
 		t.Fatalf("the chip is not armed: the fault was not where intended")
 	}
-	recs, _ := ReadAudit(o.StateDir)
-	if len(recs) != 1 || recs[0].Outcome != OutcomeNotUndone || recs[0].Journal == "" {
+	recs, _ := statefile.ReadAudit(o.StateDir)
+	if len(recs) != 1 || recs[0].Outcome != statefile.OutcomeNotUndone || recs[0].Journal == "" {
 		t.Errorf("audit %+v", recs)
 	}
 	// The chip can be disarmed afterwards.
@@ -468,7 +469,7 @@ func TestRecordFailuresAreErrors(t *testing.T) {
 		in := c.setup(t)
 		p, _ := plan(t, in, "IWDG_STOP=0")
 		o := opts(t, c, p)
-		if err := os.Mkdir(filepath.Join(o.StateDir, AuditFile), 0o700); err != nil {
+		if err := os.Mkdir(filepath.Join(o.StateDir, statefile.AuditFile), 0o700); err != nil {
 			t.Fatal(err)
 		}
 		res, err := Apply(context.Background(), c, p, o)
@@ -479,8 +480,8 @@ func TestRecordFailuresAreErrors(t *testing.T) {
 		if res == nil || !res.Verified || res.Audited {
 			t.Errorf("result %+v", res)
 		}
-		j, jerr := CheckChipJournal(o.StateDir, p.UID)
-		if jerr != nil || j == nil || j.State != OutcomeApplied || !strings.Contains(j.Failure, "audit") {
+		j, jerr := statefile.CheckChipJournal(o.StateDir, p.UID)
+		if jerr != nil || j == nil || j.State != statefile.OutcomeApplied || !strings.Contains(j.Failure, "audit") {
 			t.Errorf("journal %+v %v: it must stay and say applied", j, jerr)
 		}
 	})
@@ -489,7 +490,7 @@ func TestRecordFailuresAreErrors(t *testing.T) {
 		in := c.setup(t)
 		p, _ := plan(t, in, "IWDG_STOP=0")
 		o := opts(t, c, p)
-		if err := os.WriteFile(filepath.Join(o.StateDir, journalDir), nil, 0o600); err != nil {
+		if err := os.WriteFile(filepath.Dir(statefile.JournalPath(o.StateDir, "X")), nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		_, err := Apply(context.Background(), c, p, o)
@@ -505,7 +506,7 @@ func TestRecordFailuresAreErrors(t *testing.T) {
 		in := c.setup(t)
 		p, _ := plan(t, in, "IWDG_STOP=0")
 		o := opts(t, c, p)
-		if err := os.WriteFile(filepath.Join(o.StateDir, backupsDir), nil, 0o600); err != nil {
+		if err := os.WriteFile(statefile.BackupsDir(o.StateDir), nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		_, err := Apply(context.Background(), c, p, o)

@@ -3,6 +3,8 @@ package obytes
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/stprobe/stprobe/statefile"
 )
 
 func FuzzParseAssignment(f *testing.F) {
@@ -157,7 +159,7 @@ func FuzzDecodeBackup(f *testing.F) {
 // any register values is one of the four documented answers, "applied"
 // only when every wanted value is there.
 func FuzzDecodeJournal(f *testing.F) {
-	good, err := json.Marshal(Journal{ChipUID: "0123", Line: "STM32H56x/H57x", Phase: "option bytes",
+	good, err := json.Marshal(statefile.Journal{ChipUID: "0123", Line: "STM32H56x/H57x", Phase: "option bytes",
 		Changes: []string{"TZEN=0xB4"}, Before: map[string]uint32{"OPTSR2": 0xC3000000}, Want: map[string]uint32{"OPTSR2": 0xB4000000}})
 	if err != nil {
 		f.Fatal(err)
@@ -169,7 +171,7 @@ func FuzzDecodeJournal(f *testing.F) {
 	f.Add([]byte(`{"time":"not a time"}`), uint32(0))
 	f.Add([]byte(`null`), uint32(0))
 	f.Fuzz(func(t *testing.T, data []byte, v uint32) {
-		j, err := DecodeJournal(data)
+		j, err := statefile.DecodeJournal(data)
 		if err != nil {
 			return
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 )
 
@@ -66,19 +67,19 @@ func TestTwoChipsOneStateDirKilledAfterStart(t *testing.T) {
 	}()
 	<-fa.reached
 	// A is "killed" after OPTSTRT: its journal says so.
-	ja, err := CheckChipJournal(dir, pa.UID)
-	if err != nil || ja == nil || ja.State != OutcomeStarted || ja.Want["WRP2R"] == 0 {
+	ja, err := statefile.CheckChipJournal(dir, pa.UID)
+	if err != nil || ja == nil || ja.State != statefile.OutcomeStarted || ja.Want["WRP2R"] == 0 {
 		t.Fatalf("A's journal while stopped after OPTSTRT: %+v %v", ja, err)
 	}
 	if _, err := Apply(context.Background(), b, pb, ob); err != nil {
 		t.Fatalf("B: %v", err)
 	}
-	if ja, err := CheckChipJournal(dir, pa.UID); err != nil || ja == nil || ja.State != OutcomeStarted {
+	if ja, err := statefile.CheckChipJournal(dir, pa.UID); err != nil || ja == nil || ja.State != statefile.OutcomeStarted {
 		t.Fatalf("A's journal after B's write: %+v %v", ja, err)
 	}
 	// The process of A never comes back: its journal is the record; a
 	// check of the state directory lists it.
-	es, err := ListJournals(dir)
+	es, err := statefile.ListJournals(dir)
 	if err != nil || len(es) != 1 || es[0].UID != pa.UID {
 		t.Fatalf("journals %+v %v", es, err)
 	}
@@ -87,7 +88,7 @@ func TestTwoChipsOneStateDirKilledAfterStart(t *testing.T) {
 	if err := <-doneA; err == nil {
 		t.Fatal("A succeeded")
 	}
-	recs, _ := ReadAudit(dir)
+	recs, _ := statefile.ReadAudit(dir)
 	var uids []string
 	for _, r := range recs {
 		uids = append(uids, r.ChipUID+" "+r.Result)
@@ -95,7 +96,7 @@ func TestTwoChipsOneStateDirKilledAfterStart(t *testing.T) {
 	if len(recs) != 2 || !strings.Contains(strings.Join(uids, ","), pb.UID+" ok") || !strings.Contains(strings.Join(uids, ","), pa.UID+" failed") {
 		t.Errorf("audit %v", uids)
 	}
-	if ja, _ := CheckChipJournal(dir, pa.UID); ja == nil {
+	if ja, _ := statefile.CheckChipJournal(dir, pa.UID); ja == nil {
 		t.Error("A's journal is gone")
 	}
 }
@@ -130,8 +131,8 @@ func TestTwoChipsOneStateDirCancelledAfterStart(t *testing.T) {
 	if cur, _, _ := a.chip.OptionRegister("WRP2R"); cur != 0x0F {
 		t.Errorf("A's WRP2R 0x%X", cur)
 	}
-	recs, _ := ReadAudit(dir)
-	if len(recs) != 2 || recs[0].ChipUID != pb.UID || recs[1].ChipUID != pa.UID || recs[1].Outcome != OutcomeApplied {
+	recs, _ := statefile.ReadAudit(dir)
+	if len(recs) != 2 || recs[0].ChipUID != pb.UID || recs[1].ChipUID != pa.UID || recs[1].Outcome != statefile.OutcomeApplied {
 		t.Errorf("audit %+v", recs)
 	}
 }
@@ -152,8 +153,8 @@ func TestSameChipTwiceRefused(t *testing.T) {
 	<-f.reached
 	second := &chipTarget{chip: c.chip, epoch: c.epoch}
 	_, err := Apply(context.Background(), second, p, o)
-	if !errors.Is(err, ErrChipBusy) || !strings.Contains(err.Error(), in.UID) || !strings.Contains(err.Error(), "wait for it") {
-		t.Errorf("second write: %v, want ErrChipBusy naming the chip", err)
+	if !errors.Is(err, statefile.ErrChipBusy) || !strings.Contains(err.Error(), in.UID) || !strings.Contains(err.Error(), "wait for it") {
+		t.Errorf("second write: %v, want statefile.ErrChipBusy naming the chip", err)
 	}
 	if second.flashWrites != 0 {
 		t.Errorf("the refused write made %d FLASH writes", second.flashWrites)
@@ -172,15 +173,15 @@ func TestDamagedJournals(t *testing.T) {
 		in := c.setup(t)
 		p, _ := plan(t, in, "WRPSGn2=0x0F")
 		o := opts(t, c, p)
-		path := JournalPath(o.StateDir, p.UID)
+		path := statefile.JournalPath(o.StateDir, p.UID)
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := CheckChipJournal(o.StateDir, p.UID)
-		var dj *DamagedJournalError
+		_, err := statefile.CheckChipJournal(o.StateDir, p.UID)
+		var dj *statefile.DamagedJournalError
 		if !errors.As(err, &dj) || dj.Path != path || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "ob journal --discard") {
 			t.Errorf("%q: %v", content, err)
 			continue
@@ -188,18 +189,18 @@ func TestDamagedJournals(t *testing.T) {
 		if _, err := Apply(context.Background(), c, p, o); !errors.Is(err, ErrPendingWrite) || !strings.Contains(err.Error(), "--discard") || c.flashWrites != 0 {
 			t.Errorf("%q: apply: %v", content, err)
 		}
-		if err := ClearJournal(o.StateDir); !errors.Is(err, ErrDamagedJournal) {
+		if err := statefile.ClearJournal(o.StateDir); !errors.Is(err, statefile.ErrDamagedJournal) {
 			t.Errorf("%q: clearing a damaged journal: %v", content, err)
 		}
-		kept, err := DiscardJournal(o.StateDir, p.UID, JournalAction{User: "tester", Now: fixedNow})
+		kept, err := statefile.DiscardJournal(o.StateDir, p.UID, statefile.JournalAction{User: "tester", Now: fixedNow})
 		if err != nil {
 			t.Fatalf("%q: discard: %v", content, err)
 		}
 		if data, err := os.ReadFile(kept); err != nil || string(data) != content {
 			t.Errorf("%q: copy %s: %q %v", content, kept, data, err)
 		}
-		recs, _ := ReadAudit(o.StateDir)
-		if n := len(recs); n == 0 || recs[n-1].Result != ResultJournalDiscarded || !strings.Contains(recs[n-1].Note, kept) {
+		recs, _ := statefile.ReadAudit(o.StateDir)
+		if n := len(recs); n == 0 || recs[n-1].Result != statefile.ResultJournalDiscarded || !strings.Contains(recs[n-1].Note, kept) {
 			t.Errorf("%q: audit %+v", content, recs)
 		}
 		if _, err := Apply(context.Background(), c, p, o); err != nil {
@@ -211,16 +212,16 @@ func TestDamagedJournals(t *testing.T) {
 // The old single journal file, damaged, is reported and discarded too.
 func TestDamagedLegacyJournal(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, JournalFile), []byte("null"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, statefile.JournalFile), []byte("null"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := CheckJournal(dir); !errors.Is(err, ErrDamagedJournal) {
+	if _, err := statefile.CheckJournal(dir); !errors.Is(err, statefile.ErrDamagedJournal) {
 		t.Fatalf("legacy null journal: %v", err)
 	}
-	if _, err := DiscardJournal(dir, "", JournalAction{}); err != nil {
+	if _, err := statefile.DiscardJournal(dir, "", statefile.JournalAction{}); err != nil {
 		t.Fatal(err)
 	}
-	if j, err := CheckJournal(dir); j != nil || err != nil {
+	if j, err := statefile.CheckJournal(dir); j != nil || err != nil {
 		t.Errorf("after discard: %v %v", j, err)
 	}
 }
@@ -282,9 +283,9 @@ func TestStateDirIsAFile(t *testing.T) {
 	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := CheckJournal(file)
-	if !errors.Is(err, ErrStateDir) || strings.Contains(err.Error(), "interrupted") || !strings.Contains(err.Error(), "not a directory") {
-		t.Errorf("CheckJournal: %v", err)
+	_, err := statefile.CheckJournal(file)
+	if !errors.Is(err, statefile.ErrStateDir) || strings.Contains(err.Error(), "interrupted") || !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("statefile.CheckJournal: %v", err)
 	}
 	c := newChip(t, stm32h5.Config{Line: stm32h5.LineH533})
 	in := c.setup(t)
@@ -292,7 +293,7 @@ func TestStateDirIsAFile(t *testing.T) {
 	o := opts(t, c, p)
 	o.StateDir = file
 	_, err = Apply(context.Background(), c, p, o)
-	if !errors.Is(err, ErrStateDir) || errors.Is(err, ErrPendingWrite) || strings.Contains(err.Error(), "target:") || c.flashWrites != 0 {
+	if !errors.Is(err, statefile.ErrStateDir) || errors.Is(err, ErrPendingWrite) || strings.Contains(err.Error(), "target:") || c.flashWrites != 0 {
 		t.Errorf("Apply: %v", err)
 	}
 }
@@ -308,51 +309,51 @@ func TestClearJournalAudits(t *testing.T) {
 	if _, err := Apply(context.Background(), c, p, o); err == nil {
 		t.Fatal("no failure")
 	}
-	auditDir := filepath.Join(o.StateDir, AuditFile)
+	auditDir := filepath.Join(o.StateDir, statefile.AuditFile)
 	if err := os.Rename(auditDir, auditDir+".bak"); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Mkdir(auditDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := ClearJournal(o.StateDir); err == nil {
+	if err := statefile.ClearJournal(o.StateDir); err == nil {
 		t.Error("cleared without an audit line")
 	}
-	if j, _ := CheckChipJournal(o.StateDir, p.UID); j == nil {
+	if j, _ := statefile.CheckChipJournal(o.StateDir, p.UID); j == nil {
 		t.Fatal("journal removed although its audit line failed")
 	}
 	os.Remove(auditDir)
 	if err := os.Rename(auditDir+".bak", auditDir); err != nil {
 		t.Fatal(err)
 	}
-	if err := ClearChipJournal(o.StateDir, p.UID, JournalAction{User: "tester", Reason: "checked with ob read", Now: fixedNow}); err != nil {
+	if err := statefile.ClearChipJournal(o.StateDir, p.UID, statefile.JournalAction{User: "tester", Reason: "checked with ob read", Now: fixedNow}); err != nil {
 		t.Fatal(err)
 	}
-	recs, _ := ReadAudit(o.StateDir)
+	recs, _ := statefile.ReadAudit(o.StateDir)
 	last := recs[len(recs)-1]
-	if last.Result != ResultJournalCleared || last.ChipUID != p.UID || len(last.Changes) == 0 || last.Journal == "" || last.Note == "" {
+	if last.Result != statefile.ResultJournalCleared || last.ChipUID != p.UID || len(last.Changes) == 0 || last.Journal == "" || last.Note == "" {
 		t.Errorf("audit line of the clear: %+v", last)
 	}
-	if j, _ := CheckChipJournal(o.StateDir, p.UID); j != nil {
+	if j, _ := statefile.CheckChipJournal(o.StateDir, p.UID); j != nil {
 		t.Error("journal still there")
 	}
 }
 
 // A staged change is reported as staged, not as "not applied".
 func TestOutcomeOnStaged(t *testing.T) {
-	j := &Journal{Before: map[string]uint32{"OPTSR": 0xED00}, Want: map[string]uint32{"OPTSR": 0x1700}}
+	j := &statefile.Journal{Before: map[string]uint32{"OPTSR": 0xED00}, Want: map[string]uint32{"OPTSR": 0x1700}}
 	cases := []struct {
 		cur, prg uint32
 		want     string
 	}{
-		{0xED00, 0xED00, OutcomeNotApplied},
-		{0xED00, 0x1700, OutcomeArmed},
-		{0x1700, 0x1700, OutcomeApplied},
-		{0xED00, 0x5C00, OutcomeArmed},
+		{0xED00, 0xED00, statefile.OutcomeNotApplied},
+		{0xED00, 0x1700, statefile.OutcomeArmed},
+		{0x1700, 0x1700, statefile.OutcomeApplied},
+		{0xED00, 0x5C00, statefile.OutcomeArmed},
 	}
 	for _, c := range cases {
 		s := &Snapshot{Cur: map[string]uint32{"OPTSR": c.cur}, Prg: map[string]uint32{"OPTSR": c.prg}}
-		if got := j.OutcomeOn(s); got != c.want {
+		if got := j.OutcomeOn(s.Cur, s.Prg); got != c.want {
 			t.Errorf("cur 0x%X prg 0x%X: %q, want %q", c.cur, c.prg, got, c.want)
 		}
 	}

@@ -10,12 +10,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stprobe/stprobe/statefile"
 )
 
 // Files that are not regular, or too large, are refused at once.
 func TestBoundedReads(t *testing.T) {
 	dir := t.TempDir()
-	fifo := JournalPath(dir, "ABC")
+	fifo := statefile.JournalPath(dir, "ABC")
 	if err := os.MkdirAll(filepath.Dir(fifo), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -34,22 +36,22 @@ func TestBoundedReads(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if _, err := CheckChipJournal(dir, "ABC"); !errors.Is(err, ErrNotRegular) || !errors.Is(err, ErrDamagedJournal) {
+		if _, err := statefile.CheckChipJournal(dir, "ABC"); !errors.Is(err, statefile.ErrNotRegular) || !errors.Is(err, statefile.ErrDamagedJournal) {
 			t.Errorf("FIFO journal: %v", err)
 		}
-		if _, err := ReadBackup(fifo); !errors.Is(err, ErrNotRegular) {
+		if _, err := ReadBackup(fifo); !errors.Is(err, statefile.ErrNotRegular) {
 			t.Errorf("FIFO backup: %v", err)
 		}
-		if _, err := ReadBackup("/dev/zero"); !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), "character device") {
+		if _, err := ReadBackup("/dev/zero"); !errors.Is(err, statefile.ErrNotRegular) || !strings.Contains(err.Error(), "character device") {
 			t.Errorf("/dev/zero backup: %v", err)
 		}
-		if _, err := ReadBackup(big); !errors.Is(err, ErrTooLarge) {
+		if _, err := ReadBackup(big); !errors.Is(err, statefile.ErrTooLarge) {
 			t.Errorf("300 MB backup: %v", err)
 		}
-		if err := os.Rename(big, JournalPath(dir, "BIG")); err != nil {
+		if err := os.Rename(big, statefile.JournalPath(dir, "BIG")); err != nil {
 			t.Error(err)
 		}
-		if _, err := CheckChipJournal(dir, "BIG"); !errors.Is(err, ErrTooLarge) {
+		if _, err := statefile.CheckChipJournal(dir, "BIG"); !errors.Is(err, statefile.ErrTooLarge) {
 			t.Errorf("300 MB journal: %v", err)
 		}
 	}()

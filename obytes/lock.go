@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/stprobe/stprobe/statefile"
 )
 
 // ResultLocked is the audit result of a Lock that wrote to the chip.
@@ -64,7 +66,7 @@ func Lock(ctx context.Context, t Target, l *Layout, uid string, o LockOptions) (
 	for _, r := range res.Restored {
 		changes = append(changes, r+"_PRG=_CUR")
 	}
-	rec := AuditRecord{
+	rec := statefile.AuditRecord{
 		Time: now().UTC(), User: o.User, ProbeSerial: o.ProbeSerial, ChipUID: uid, Line: l.LineName,
 		Changes: changes, Before: before.Cur, Result: ResultLocked, Registers: regs,
 	}
@@ -74,7 +76,7 @@ func Lock(ctx context.Context, t Target, l *Layout, uid string, o LockOptions) (
 	if derr != nil {
 		rec.Result, rec.Error = "failed", derr.Error()
 	}
-	if err := AppendAudit(o.StateDir, rec); err != nil {
+	if err := statefile.AppendAudit(o.StateDir, rec); err != nil {
 		if derr != nil {
 			return res, fmt.Errorf("target: locking the option registers: %w; and the audit log: %v", derr, err)
 		}

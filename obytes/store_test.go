@@ -9,22 +9,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 )
 
 func TestDefaultStateDir(t *testing.T) {
-	t.Setenv(StateDirEnv, "")
+	t.Setenv(statefile.StateDirEnv, "")
 	t.Setenv("XDG_STATE_HOME", "/x/state")
-	if d, err := DefaultStateDir(); err != nil || d != filepath.Join("/x/state", "stprobe") {
+	if d, err := statefile.DefaultStateDir(); err != nil || d != filepath.Join("/x/state", "stprobe") {
 		t.Errorf("XDG: %q %v", d, err)
 	}
 	t.Setenv("XDG_STATE_HOME", "")
 	t.Setenv("HOME", "/home/u")
-	if d, err := DefaultStateDir(); err != nil || d != "/home/u/.local/state/stprobe" {
+	if d, err := statefile.DefaultStateDir(); err != nil || d != "/home/u/.local/state/stprobe" {
 		t.Errorf("HOME: %q %v", d, err)
 	}
-	t.Setenv(StateDirEnv, "/override")
-	if d, _ := DefaultStateDir(); d != "/override" {
+	t.Setenv(statefile.StateDirEnv, "/override")
+	if d, _ := statefile.DefaultStateDir(); d != "/override" {
 		t.Errorf("env override: %q", d)
 	}
 }
@@ -73,10 +74,10 @@ func TestBackupFilesDistinct(t *testing.T) {
 
 func TestDamagedJournalReported(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, JournalFile), []byte("{trunc"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, statefile.JournalFile), []byte("{trunc"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := CheckJournal(dir); err == nil || !strings.Contains(err.Error(), "interrupted") {
+	if _, err := statefile.CheckJournal(dir); err == nil || !strings.Contains(err.Error(), "interrupted") {
 		t.Errorf("damaged journal: %v", err)
 	}
 }
@@ -95,7 +96,7 @@ func TestWriteErrorText(t *testing.T) {
 }
 
 func TestJournalOutcome(t *testing.T) {
-	j := &Journal{Before: map[string]uint32{"OPTSR": 1, "WRP1R": 0xFF}, Want: map[string]uint32{"OPTSR": 2, "WRP1R": 0xFE}}
+	j := &statefile.Journal{Before: map[string]uint32{"OPTSR": 1, "WRP1R": 0xFF}, Want: map[string]uint32{"OPTSR": 2, "WRP1R": 0xFE}}
 	cases := []struct {
 		cur  map[string]uint32
 		want string

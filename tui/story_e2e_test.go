@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/statefile"
 )
 
 // buildStprobe builds the real stprobe binary into a temporary directory.
@@ -186,7 +186,7 @@ func TestSeedBoardRescuedOnTerminal(t *testing.T) {
 	tm.waitFor("OPEN (0xED)", "TZEN DISABLED (0xC3)", "DA not provisioned")
 	tm.key("q")
 
-	recs, err := obytes.ReadAudit(state)
+	recs, err := statefile.ReadAudit(state)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,8 +34,8 @@ var rules = []rule{
 	{pkg: "cli/...", about: "the CLI renders bench jobs", may: []string{"bench", "targets/...", "probe/sweep", "probe/da", "boot/...", "safefile", "probe/sim/..."}},
 	{pkg: "tui/...", about: "the console sits on the bench", may: []string{"tui/...", "bench", "targets/...", "probe/sweep", "probe/da"}},
 	{pkg: "serve/...", about: "the SSH server serves the console", may: []string{"serve/...", "tui", "bench", "safefile"}},
-	{pkg: "bench/...", about: "the bench owns the probe", may: []string{"boot/...", "safefile", "probe/...", "obytes/...", "targets/..."}},
-	{pkg: "obytes/...", about: "option bytes know chips, not the driver's users", may: []string{"safefile", "probe", "probe/proto", "adi", "targets/..."}},
+	{pkg: "bench/...", about: "the bench owns the probe", may: []string{"statefile", "boot/...", "safefile", "probe/...", "obytes/...", "targets/..."}},
+	{pkg: "obytes/...", about: "option bytes know chips, not the driver's users", may: []string{"statefile", "safefile", "probe", "probe/proto", "adi", "targets/..."}},
 	{pkg: "probe/sweep/...", about: "the sweep drives the probe", may: []string{"probe", "probe/proto", "adi", "targets/..."}},
 	{pkg: "probe/da/...", about: "debug authentication drives the probe", may: []string{"safefile", "probe/da/...", "probe", "probe/proto", "adi", "targets/..."}},
 	{pkg: "boot/...", about: "the ROM bootloader over DFU and UART, beside the driver", may: []string{"boot/...", "targets/...", "safefile"}},
@@ -46,6 +46,7 @@ var rules = []rule{
 	{pkg: "probe/stlinkserver", leaf: true, about: "the stlink-server wire format"},
 	{pkg: "targets", leaf: true, about: "chip facts"},
 	{pkg: "safefile", leaf: true, about: "bounded reads of the files users hand in"},
+	{pkg: "statefile", about: "the state directory: backups, journals and locks, the audit log", may: []string{"safefile"}},
 	{pkg: "targets/...", about: "chip models", may: []string{"targets/...", "adi"}},
 	{pkg: "internal/...", leaf: true, about: "tests of the project itself"},
 }
@@ -213,6 +214,10 @@ func TestTheRulesCatchViolations(t *testing.T) {
 		{"cli", "probe/sim/scenario", false},
 		{"serve", "probe", true},
 		{"serve", "obytes", true},
+		{"tui/obpane", "statefile", true},
+		{"cli", "statefile", true},
+		{"statefile", "obytes", true},
+		{"obytes", "statefile", false},
 	}
 	for _, c := range cases {
 		got := len(check(map[string][]string{c.pkg: {c.imports}})) > 0

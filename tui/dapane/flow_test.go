@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
+	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
@@ -71,7 +71,7 @@ func TestRegressFromKeys(t *testing.T) {
 	if m := scenario.Model(e.B.Simulated()); m.ProductState() != targets.StateOpen {
 		t.Errorf("after the regression the chip is %v", m.ProductState())
 	}
-	recs, err := obytes.ReadAudit(state)
+	recs, err := statefile.ReadAudit(state)
 	if err != nil || len(recs) != 1 || recs[0].Result != "ok" {
 		t.Errorf("audit: %v %+v", err, recs)
 	}
@@ -139,7 +139,7 @@ func TestProvisionAndBadFile(t *testing.T) {
 	mustContain(t, e.Screen(), "✔ its encryption flag fits the part", "✔ the chip is in PROVISIONING", "part H533")
 	e.Keys("a", "type:"+e.m.plan.Phrase, "enter")
 	mustContain(t, e.Screen(), "✓ DA provision: OK", "record read back: yes", "backup of the option bytes: ", "DA provisioning H533")
-	if _, err := os.Stat(filepath.Join(state, obytes.AuditFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(state, statefile.AuditFile)); err != nil {
 		t.Error(err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
 	"github.com/stprobe/stprobe/tui/common"
@@ -120,7 +121,7 @@ func TestKeySequences(t *testing.T) {
 				if got := field(t, e.readOB(), "BOR_LEV"); got != 2 {
 					t.Errorf("BOR_LEV 0x%X, want 0x2", got)
 				}
-				if recs, _ := obytes.ReadAudit(e.dir); len(recs) != 1 || recs[0].Result != "ok" {
+				if recs, _ := statefile.ReadAudit(e.dir); len(recs) != 1 || recs[0].Result != "ok" {
 					t.Errorf("audit %+v", recs)
 				}
 				if e.m.otherPlan != nil {
@@ -348,13 +349,13 @@ func TestOpenReads(t *testing.T) {
 // shows on the next read, with what the chip holds now; J clears it.
 func TestPendingWrite(t *testing.T) {
 	e := newEnv(t, "h533-open", true)
-	j := obytes.Journal{
+	j := statefile.Journal{
 		Time: time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC), ChipUID: "363835303133510A00450499", Line: "STM32H523/H533",
 		Phase: "option bytes", Changes: []string{"BOR_LEV=0x2"},
 		Before: map[string]uint32{"OPTSR": 0x2D30EDD8}, Want: map[string]uint32{"OPTSR": 0x2D30EDDA}, Backup: "b.json",
 	}
 	data, _ := json.Marshal(j)
-	if err := os.WriteFile(filepath.Join(e.dir, obytes.JournalFile), data, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(e.dir, statefile.JournalFile), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e.Keys("r")
@@ -362,7 +363,7 @@ func TestPendingWrite(t *testing.T) {
 		t.Errorf("no pending-write warning:\n%s", s)
 	}
 	e.Keys("J")
-	if j, _ := obytes.CheckJournal(e.dir); j != nil || strings.Contains(e.Screen(), "PENDING WRITE") {
+	if j, _ := statefile.CheckJournal(e.dir); j != nil || strings.Contains(e.Screen(), "PENDING WRITE") {
 		t.Errorf("journal not cleared: %v", j)
 	}
 }
@@ -373,13 +374,13 @@ func TestPendingWrite(t *testing.T) {
 func TestPendingWriteOfAnotherChip(t *testing.T) {
 	e := newEnv(t, "h533-open", true)
 	other := "0123456789ABCDEF01234567"
-	j := obytes.Journal{
+	j := statefile.Journal{
 		Time: time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC), ChipUID: other, Line: "STM32H523/H533",
 		Phase: "option bytes", Changes: []string{"BOR_LEV=0x2"},
 		Before: map[string]uint32{"OPTSR": 0x2D30EDD8}, Want: map[string]uint32{"OPTSR": 0x2D30EDDA}, Backup: "b.json",
 	}
 	data, _ := json.Marshal(j)
-	path := obytes.JournalPath(e.dir, other)
+	path := statefile.JournalPath(e.dir, other)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +392,7 @@ func TestPendingWriteOfAnotherChip(t *testing.T) {
 		t.Errorf("another chip's pending write shown:\n%s", s)
 	}
 	e.Keys("J")
-	if got, err := obytes.CheckChipJournal(e.dir, other); err != nil || got == nil {
+	if got, err := statefile.CheckChipJournal(e.dir, other); err != nil || got == nil {
 		t.Errorf("another chip's record was cleared: %v, %v", got, err)
 	}
 }

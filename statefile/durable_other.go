@@ -1,6 +1,6 @@
 //go:build !unix
 
-package obytes
+package statefile
 
 import (
 	"errors"

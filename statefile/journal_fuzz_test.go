@@ -1,9 +1,10 @@
-package obytes
+package statefile
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzJournalRecord decodes journal files as the state directory holds
@@ -11,7 +12,7 @@ import (
 // describes itself and its outcome; damaged ones are refused, never
 // half-read.
 func FuzzJournalRecord(f *testing.F) {
-	good, err := json.Marshal(Journal{Time: fixedNow(), ChipUID: "0123", Line: "STM32H56x/H57x", Phase: "option bytes",
+	good, err := json.Marshal(Journal{Time: time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC), ChipUID: "0123", Line: "STM32H56x/H57x", Phase: "option bytes",
 		Changes: []string{"TZEN=0xB4"}, Before: map[string]uint32{"OPTSR2": 0xC3000000}, Want: map[string]uint32{"OPTSR2": 0xB4000000},
 		State: OutcomeNotUndone, Seen: map[string]uint32{"OPTCR": 0, "OPTSR2_PRG": 0xB4000000}})
 	if err != nil {

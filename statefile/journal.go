@@ -1,4 +1,4 @@
-package obytes
+package statefile
 
 import (
 	"crypto/sha256"
@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/stprobe/stprobe/safefile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/stprobe/stprobe/safefile"
 )
 
 // Directories inside the state directory: one journal and one lock file
@@ -98,7 +99,7 @@ func (j *Journal) String() string {
 		s += " State: " + j.State + "."
 	}
 	if len(j.Seen) > 0 {
-		s += " Registers seen: " + regText(j.Seen) + "."
+		s += " Registers seen: " + RegText(j.Seen) + "."
 	}
 	return s + " Read the option bytes to see what the chip holds now."
 }
@@ -139,25 +140,26 @@ func (j *Journal) Outcome(cur map[string]uint32) string {
 // (another tool, firmware) applies it. Not "not applied".
 const OutcomeArmed = "STAGED in _PRG, not in _CUR: any OPTSTRT would apply it (reset the chip to drop it)"
 
-// OutcomeOn is Outcome on a snapshot of the chip: a wanted value found in
-// _PRG while _CUR differs gives OutcomeArmed, never OutcomeNotApplied.
-func (j *Journal) OutcomeOn(s *Snapshot) string {
-	if s == nil {
+// OutcomeOn is Outcome on the chip's _CUR and _PRG values: a wanted value
+// found in _PRG while _CUR differs gives OutcomeArmed, never
+// OutcomeNotApplied.
+func (j *Journal) OutcomeOn(cur, prg map[string]uint32) string {
+	if cur == nil {
 		return OutcomeUnknown
 	}
 	for name, want := range j.Want {
-		if cur, ok := s.Cur[name]; ok && cur != want && s.Prg[name] == want {
+		if cur, ok := cur[name]; ok && cur != want && prg[name] == want {
 			return OutcomeArmed
 		}
 	}
-	for name, prg := range s.Prg {
-		if cur, ok := s.Cur[name]; ok && prg != cur {
+	for name, prg := range prg {
+		if cur, ok := cur[name]; ok && prg != cur {
 			if _, wanted := j.Want[name]; wanted || len(j.Want) == 0 {
 				return OutcomeArmed
 			}
 		}
 	}
-	return j.Outcome(s.Cur)
+	return j.Outcome(cur)
 }
 
 // ErrDamagedJournal is wrapped by *DamagedJournalError.
@@ -220,9 +222,9 @@ type JournalEntry struct {
 // uidKey is what a UID may look like to be used as a file name as is.
 var uidKey = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z-]{0,63}$`)
 
-// fileKey turns a chip UID into a file-name part: the UID itself when it
+// FileKey turns a chip UID into a file-name part: the UID itself when it
 // is plain letters and digits (ReadUID renders hex), else a digest.
-func fileKey(uid string) string {
+func FileKey(uid string) string {
 	switch {
 	case uid == "":
 		return "no-uid"
@@ -235,7 +237,7 @@ func fileKey(uid string) string {
 
 // JournalPath is where the journal of the chip with this UID lives.
 func JournalPath(dir, uid string) string {
-	return filepath.Join(dir, journalDir, fileKey(uid)+".json")
+	return filepath.Join(dir, journalDir, FileKey(uid)+".json")
 }
 
 // loadJournal reads one journal file: nil, nil when it does not exist.
@@ -261,7 +263,7 @@ func loadJournal(path, uid string) (*Journal, error) {
 // single file first (written by earlier versions), then one per chip in
 // name order. Damaged files are listed with their error.
 func ListJournals(dir string) ([]JournalEntry, error) {
-	if err := checkStateDir(dir); err != nil {
+	if err := CheckDir(dir); err != nil {
 		return nil, err
 	}
 	var out []JournalEntry
@@ -331,11 +333,11 @@ func CheckChipJournal(dir, uid string) (*Journal, error) {
 // chipEntry finds the journal file of a chip: its own, else the old single
 // file when it names the chip or is damaged.
 func chipEntry(dir, uid string) (*JournalEntry, error) {
-	if err := checkStateDir(dir); err != nil {
+	if err := CheckDir(dir); err != nil {
 		return nil, err
 	}
 	path := JournalPath(dir, uid)
-	j, err := loadJournal(path, fileKey(uid))
+	j, err := loadJournal(path, FileKey(uid))
 	if j != nil || err != nil {
 		return &JournalEntry{Path: path, UID: uid, Journal: j, Err: err}, nil
 	}
@@ -350,9 +352,9 @@ func chipEntry(dir, uid string) (*JournalEntry, error) {
 	return nil, nil
 }
 
-// writeChipJournal stores j as its chip's journal, durably.
-func writeChipJournal(dir string, j *Journal) (string, error) {
-	if err := ensureDir(dir); err != nil {
+// WriteChipJournal stores j as its chip's journal, durably.
+func WriteChipJournal(dir string, j *Journal) (string, error) {
+	if err := EnsureDir(dir); err != nil {
 		return "", err
 	}
 	if err := os.MkdirAll(filepath.Join(dir, journalDir), 0o700); err != nil {
@@ -363,15 +365,15 @@ func writeChipJournal(dir string, j *Journal) (string, error) {
 		return "", fmt.Errorf("encoding journal: %w", err)
 	}
 	path := JournalPath(dir, j.ChipUID)
-	if err := writeFileAtomic(path, append(data, '\n')); err != nil {
+	if err := WriteAtomic(path, append(data, '\n')); err != nil {
 		return "", fmt.Errorf("pending-write journal: %w", err)
 	}
 	return path, nil
 }
 
-// removeFileDurable removes path and syncs its directory; a missing file
+// RemoveDurable removes path and syncs its directory; a missing file
 // is no error.
-func removeFileDurable(path string) error {
+func RemoveDurable(path string) error {
 	if err := os.Remove(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
@@ -434,11 +436,11 @@ func ClearChipJournal(dir, uid string, a JournalAction) error {
 }
 
 func clearEntry(dir string, e JournalEntry, a JournalAction) error {
-	lk, err := lockChip(dir, e.UID)
+	lk, err := LockChip(dir, e.UID)
 	if err != nil {
 		return err
 	}
-	defer lk.release()
+	defer lk.Release()
 	j := e.Journal
 	rec := AuditRecord{
 		Time: a.now().UTC(), User: a.User, ProbeSerial: j.ProbeSerial, ChipUID: j.ChipUID, Line: j.Line,
@@ -451,7 +453,7 @@ func clearEntry(dir string, e JournalEntry, a JournalAction) error {
 	if err := AppendAudit(dir, rec); err != nil {
 		return fmt.Errorf("the journal %s stays: its audit line could not be written: %w", e.Path, err)
 	}
-	return removeFileDurable(e.Path)
+	return RemoveDurable(e.Path)
 }
 
 // DiscardJournal sets the journal of the chip with this UID aside, damaged
@@ -459,7 +461,7 @@ func clearEntry(dir string, e JournalEntry, a JournalAction) error {
 // (kept, not deleted) and an audit line records it. uid "" picks the old
 // single journal file. It returns the path of the copy.
 func DiscardJournal(dir, uid string, a JournalAction) (string, error) {
-	if err := checkStateDir(dir); err != nil {
+	if err := CheckDir(dir); err != nil {
 		return "", err
 	}
 	path := JournalPath(dir, uid)
@@ -476,11 +478,11 @@ func DiscardJournal(dir, uid string, a JournalAction) (string, error) {
 		}
 		return "", fmt.Errorf("file: %w", err)
 	}
-	lk, err := lockChip(dir, uid)
+	lk, err := LockChip(dir, uid)
 	if err != nil {
 		return "", err
 	}
-	defer lk.release()
+	defer lk.Release()
 	now := a.now().UTC()
 	kept := path + ".discarded-" + now.Format("20060102T150405.000000000Z")
 	if err := os.Rename(path, kept); err != nil {
@@ -511,21 +513,21 @@ func DiscardJournal(dir, uid string, a JournalAction) (string, error) {
 // lock (another process, or another goroutine of this one).
 var ErrChipBusy = errors.New("another option-byte write to this chip is running")
 
-// chipLock is the exclusive lock of one chip's records.
-type chipLock struct {
+// ChipLock is the exclusive lock of one chip's records.
+type ChipLock struct {
 	f *os.File
 }
 
-// lockChip takes the lock of the chip with this UID without waiting.
-func lockChip(dir, uid string) (*chipLock, error) {
-	if err := ensureDir(dir); err != nil {
+// LockChip takes the lock of the chip with this UID without waiting.
+func LockChip(dir, uid string) (*ChipLock, error) {
+	if err := EnsureDir(dir); err != nil {
 		return nil, err
 	}
 	ldir := filepath.Join(dir, locksDir)
 	if err := os.MkdirAll(ldir, 0o700); err != nil {
 		return nil, fmt.Errorf("file: creating the lock directory: %w", err)
 	}
-	path := filepath.Join(ldir, fileKey(uid)+".lock")
+	path := filepath.Join(ldir, FileKey(uid)+".lock")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("file: opening lock %s: %w", path, err)
@@ -544,17 +546,17 @@ func lockChip(dir, uid string) (*chipLock, error) {
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt([]byte(fmt.Sprintf("pid %d since %s\n", os.Getpid(), time.Now().UTC().Format(time.RFC3339))), 0)
 	}
-	return &chipLock{f: f}, nil
+	return &ChipLock{f: f}, nil
 }
 
-// release drops the lock.
-func (l *chipLock) release() {
+// Release drops the lock.
+func (l *ChipLock) Release() {
 	unlock(l.f)
 	l.f.Close()
 }
 
-// regText renders register values sorted by name.
-func regText(m map[string]uint32) string {
+// RegText renders register values sorted by name.
+func RegText(m map[string]uint32) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -1,13 +1,14 @@
-package obytes
+package statefile
 
 import (
 	"errors"
 	"fmt"
-	"github.com/stprobe/stprobe/safefile"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/stprobe/stprobe/safefile"
 )
 
 // Size limits of the files the package reads. A file larger than its limit
@@ -23,10 +24,10 @@ const (
 // file, or cannot be created).
 var ErrStateDir = errors.New("the state directory is unusable")
 
-// checkStateDir accepts a missing directory (it is created on the first
+// CheckDir accepts a missing directory (it is created on the first
 // write) or an existing one; anything else is a usage problem, not an
 // interrupted write.
-func checkStateDir(dir string) error {
+func CheckDir(dir string) error {
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -39,9 +40,9 @@ func checkStateDir(dir string) error {
 	return nil
 }
 
-// ensureDir creates dir (and its parents) and checks that it is a directory.
-func ensureDir(dir string) error {
-	if err := checkStateDir(dir); err != nil {
+// EnsureDir creates dir (and its parents) and checks that it is a directory.
+func EnsureDir(dir string) error {
+	if err := CheckDir(dir); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -57,10 +58,10 @@ var ErrNotRegular = safefile.ErrNotRegular
 // ErrTooLarge is wrapped when a file to read exceeds its size limit.
 var ErrTooLarge = safefile.ErrTooLarge
 
-// writeFileAtomic replaces path with data durably: a temporary file in the
+// WriteAtomic replaces path with data durably: a temporary file in the
 // same directory, written and synced, renamed over path, then the directory
 // synced. A failure leaves path as it was.
-func writeFileAtomic(path string, data []byte) error {
+func WriteAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -81,10 +82,10 @@ func writeFileAtomic(path string, data []byte) error {
 	return nil
 }
 
-// createFileDurable writes data to a new file at path (failing when it
+// CreateDurable writes data to a new file at path (failing when it
 // exists) durably: temporary file, sync, hard link to path, directory sync.
 // It never leaves a truncated file at path.
-func createFileDurable(path string, data []byte) error {
+func CreateDurable(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -129,10 +130,10 @@ func syncDir(dir string) error {
 	return d.Close()
 }
 
-// appendLine appends line (which ends in '\n') to path under an exclusive
+// AppendLine appends line (which ends in '\n') to path under an exclusive
 // lock on the file and syncs it. When the write or the sync fails, the file
 // is cut back to its previous length so that no half record stays.
-func appendLine(path string, line []byte) error {
+func AppendLine(path string, line []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("file: opening %s: %w", path, err)
