@@ -26,7 +26,7 @@ func (a *app) daCommand() *cobra.Command {
 			if len(args) == 0 {
 				return usage(c, errors.New("give a sub-command: discover, regress, open-debug, provision, check-obk, make-password or make-certs"))
 			}
-			return usage(c, fmt.Errorf("unknown sub-command %q", args[0]))
+			return unknownCommand(c, args[0], "")
 		},
 	}
 	c.AddCommand(a.daDiscoverCommand(), a.daAuthCommand(bench.DARegress), a.daAuthCommand(bench.DAOpenDebug),

@@ -96,7 +96,7 @@ func (a *app) obCommand() *cobra.Command {
 			if len(args) == 0 {
 				return usage(c, errors.New("give a sub-command: read, plan, apply, lock or journal"))
 			}
-			return usage(c, fmt.Errorf("unknown sub-command %q", args[0]))
+			return unknownCommand(c, args[0], "")
 		},
 	}
 	for _, sub := range []struct{ use, syn, short string }{
