@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"runtime/debug"
 	"strings"
 
 	"charm.land/fang/v2"
@@ -26,7 +27,8 @@ import (
 
 // Config is what the entry point wires into the command line.
 type Config struct {
-	// Version is printed by --version; empty: the module's build version.
+	// Version is printed by --version; empty: the build's own: a tagged
+	// module version, else "devel" and the commit it was built from.
 	Version string
 	// Console runs the full-screen console on an open bench, whose lease
 	// the caller holds; `stprobe` with no sub-command starts it. Nil: no
@@ -96,10 +98,11 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
 	root.SetErr(rawWriter(a.stderr))
-	opts := []fang.Option{fang.WithErrorHandler(a.printError)}
-	if a.cfg.Version != "" {
-		opts = append(opts, fang.WithVersion(a.cfg.Version))
+	version := a.cfg.Version
+	if version == "" {
+		version = buildVersion(debug.ReadBuildInfo())
 	}
+	opts := []fang.Option{fang.WithErrorHandler(a.printError), fang.WithVersion(version)}
 	err := fang.Execute(ctx, root, opts...)
 	if a.logClose != nil {
 		if cerr := a.logClose(); cerr != nil && err == nil {
