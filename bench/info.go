@@ -13,9 +13,9 @@ import (
 // InfoRequest is how the info job connects. With AutoAP the job connects on
 // the identified chip's core port (AP1 on an STM32H5) rather than AP.
 type InfoRequest struct {
-	Mode         probe.ConnectMode
-	AP           uint8
-	AutoAP       bool
+	Mode   probe.ConnectMode
+	AP     uint8
+	AutoAP bool
 	// FrequencyKHz is the SWD clock to ask for; 0: the probe's current
 	// clock when the probe says which (a V3 does), else the fastest rung
 	// of its ladder at or below the V2 power-on default, set explicitly so
