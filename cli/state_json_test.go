@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// TestProductStateHasOneJSONShape: info, sweep, ob read and da discover
-// print a product state the same way, {"code": "0x17", "name":
+// TestProductStateHasOneJSONShape: info, sweep, ob read, da discover and
+// boot probe print a product state the same way, {"code": "0x17", "name":
 // "PROVISIONING"}, under the key product_state.
 func TestProductStateHasOneJSONShape(t *testing.T) {
 	want := map[string]any{"code": "0x17", "name": "PROVISIONING"}
@@ -20,6 +20,7 @@ func TestProductStateHasOneJSONShape(t *testing.T) {
 		{[]string{"ob", "read", "--json"}, []any{"product_state"}},
 		{[]string{"da", "discover", "--json"}, []any{"product_state"}},
 		{[]string{"da", "discover", "--json"}, []any{"discovery", "state"}},
+		{[]string{"boot", "probe", "--json"}, []any{"results", 0, "product_state"}},
 	}
 	for _, tt := range tests {
 		args := append([]string{"--sim", "h533-provisioning-da"}, tt.args...)
