@@ -7,7 +7,7 @@ import (
 )
 
 // TestProductStateHasOneJSONShape: info, sweep, ob read, da discover and
-// boot probe print a product state the same way, {"code": "0x17", "name":
+// boot probe and the sweep's other paths print a product state the same way, {"code": "0x17", "name":
 // "PROVISIONING"}, under the key product_state.
 func TestProductStateHasOneJSONShape(t *testing.T) {
 	want := map[string]any{"code": "0x17", "name": "PROVISIONING"}
@@ -21,6 +21,7 @@ func TestProductStateHasOneJSONShape(t *testing.T) {
 		{[]string{"da", "discover", "--json"}, []any{"product_state"}},
 		{[]string{"da", "discover", "--json"}, []any{"discovery", "state"}},
 		{[]string{"boot", "probe", "--json"}, []any{"results", 0, "product_state"}},
+		{[]string{"sweep", "--boot", "--json", "--modes", "hotplug", "--aps", "1", "--freqs", "1800"}, []any{"other_paths", 0, "product_state"}},
 	}
 	for _, tt := range tests {
 		args := append([]string{"--sim", "h533-provisioning-da"}, tt.args...)

@@ -353,7 +353,7 @@ func pathCSVRow(p PathRow) []string {
 		case "reason":
 			row[i] = reason
 		case "product_state_name":
-			row[i] = p.State
+			row[i] = p.StateName()
 		}
 	}
 	return row
