@@ -207,8 +207,12 @@ func BootPaths(rep bootjob.Report) ([]sweep.PathRow, []sweep.Finding) {
 	var rows []sweep.PathRow
 	answered, silent := 0, 0
 	for _, r := range rep.Results {
-		rows = append(rows, sweep.PathRow{Path: string(r.Path), Outcome: r.Outcome.String(),
-			State: r.StateName(), Summary: r.Summary(), Implies: r.Implies()})
+		row := sweep.PathRow{Path: string(r.Path), Outcome: r.Outcome.String(),
+			State: r.StateName(), Summary: r.Summary(), Implies: r.Implies()}
+		if r.HasProductState {
+			row.ProductState = r.ProductState
+		}
+		rows = append(rows, row)
 		switch r.Outcome {
 		case boot.Answered:
 			answered++

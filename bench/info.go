@@ -6,16 +6,21 @@ import (
 	"fmt"
 
 	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets"
 )
 
 // InfoRequest is how the info job connects. With AutoAP the job connects on
 // the identified chip's core port (AP1 on an STM32H5) rather than AP.
 type InfoRequest struct {
-	Mode         probe.ConnectMode
-	AP           uint8
-	AutoAP       bool
-	FrequencyKHz int // 0: the probe's current clock
+	Mode   probe.ConnectMode
+	AP     uint8
+	AutoAP bool
+	// FrequencyKHz is the SWD clock to ask for; 0: the probe's current
+	// clock when the probe says which (a V3 does), else the fastest rung
+	// of its ladder at or below the V2 power-on default, set explicitly so
+	// that the report names the clock the connect really used.
+	FrequencyKHz int
 }
 
 // InfoResult is what the info job found: the probe, the target voltage, the
@@ -57,10 +62,17 @@ func (b *Bench) info(ctx context.Context, r InfoRequest) (*InfoResult, error) {
 		return nil, err
 	}
 	o := probe.ConnectOptions{Mode: r.Mode, AP: r.AP, FrequencyKHz: r.FrequencyKHz}
+	if o.FrequencyKHz == 0 && l.SWDFrequency() == 0 {
+		// A V2 cannot report its SWD clock: another tool may have changed
+		// it since power-on. 1.8 MHz is its power-on default (OpenOCD,
+		// src/jtag/drivers/stlink_usb.c, stlink_khz_to_speed_map_swd).
+		o.FrequencyKHz = proto.NearestKHz(l.SWDFrequencies(), proto.V2DefaultKHz)
+	}
 	rep, err := probe.Connect(ctx, l, o)
 	if err != nil {
 		return nil, fmt.Errorf("connecting: %w", err)
 	}
+	rep.RequestedKHz = r.FrequencyKHz
 	if rep.DPOK {
 		chip, idErr := targets.Identify(ctx, l, rep.DPIDR)
 		if idErr != nil && (ctx.Err() != nil || errors.Is(idErr, probe.ErrDisconnected)) {
@@ -76,6 +88,7 @@ func (b *Bench) info(ctx context.Context, r InfoRequest) (*InfoResult, error) {
 		if rep, err = probe.Connect(ctx, l, o); err != nil {
 			return nil, fmt.Errorf("connecting: %w", err)
 		}
+		rep.RequestedKHz = r.FrequencyKHz
 	}
 	out.Connect = rep
 	out.StateErr = errors.New("core port not open")

@@ -135,10 +135,12 @@ type Result struct {
 	HasPID bool   `json:"has_pid"`
 	Line   string `json:"line,omitempty"`
 	// ProductState is FLASH_OPTSR_CUR's state byte read through the
-	// bootloader, when it allowed the read (HasProductState); State names it.
-	ProductState    targets.ProductState `json:"-"`
+	// bootloader, when it allowed the read (HasProductState); State names
+	// it. The JSON holds the state in the shape of every product state
+	// stprobe prints, {"code": "0x17", "name": "PROVISIONING"}.
+	ProductState    targets.ProductState `json:"product_state,omitempty"`
 	HasProductState bool                 `json:"has_product_state"`
-	State           string               `json:"product_state,omitempty"`
+	State           string               `json:"-"`
 	// BootloaderID is the bootloader ID byte read from system memory at the
 	// line's documented address (AN2606), when the ROM allowed it.
 	BootloaderID    byte `json:"bootloader_id,omitempty"`

@@ -29,7 +29,7 @@ func (a *app) bootCommand() *cobra.Command {
 			if len(args) == 0 {
 				return usage(c, errors.New("give a sub-command: probe"))
 			}
-			return usage(c, fmt.Errorf("unknown sub-command %q (only probe is built)", args[0]))
+			return unknownCommand(c, args[0], "only probe is built")
 		},
 	}
 	c.AddCommand(a.bootProbeCommand())

@@ -16,7 +16,9 @@ type bootJSON struct {
 		Path, Outcome string
 		PID           uint16 `json:"pid"`
 		HasPID        bool   `json:"has_pid"`
-		State         string `json:"product_state"`
+		State         struct {
+			Name string `json:"name"`
+		} `json:"product_state"`
 	}
 	Findings []struct {
 		Title, Text string
@@ -77,7 +79,7 @@ func TestCmdBootProbe(t *testing.T) {
 				t.Fatalf("results %+v", doc.Results)
 			}
 			for _, r := range doc.Results {
-				if r.Outcome != tt.outcome || r.State != tt.state || (tt.outcome == "answered") != (r.HasPID && r.PID == 0x478) {
+				if r.Outcome != tt.outcome || r.State.Name != tt.state || (tt.outcome == "answered") != (r.HasPID && r.PID == 0x478) {
 					t.Errorf("result %+v", r)
 				}
 			}

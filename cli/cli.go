@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"runtime/debug"
 	"strings"
 
 	"charm.land/fang/v2"
@@ -25,7 +26,8 @@ import (
 
 // Config is what the entry point wires into the command line.
 type Config struct {
-	// Version is printed by --version; empty: the module's build version.
+	// Version is printed by --version; empty: the build's own: a tagged
+	// module version, else "devel" and the commit it was built from.
 	Version string
 	// Console runs the full-screen console on an open bench, whose lease
 	// the caller holds; `stprobe` with no sub-command starts it. Nil: no
@@ -95,10 +97,11 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
 	root.SetErr(rawWriter(a.stderr))
-	opts := []fang.Option{fang.WithErrorHandler(a.printError)}
-	if a.cfg.Version != "" {
-		opts = append(opts, fang.WithVersion(a.cfg.Version))
+	version := a.cfg.Version
+	if version == "" {
+		version = buildVersion(debug.ReadBuildInfo())
 	}
+	opts := []fang.Option{fang.WithErrorHandler(a.printError), fang.WithVersion(version)}
 	err := fang.Execute(ctx, root, opts...)
 	if a.logClose != nil {
 		if cerr := a.logClose(); cerr != nil && err == nil {
@@ -120,7 +123,14 @@ func (a *app) rootCommand() *cobra.Command {
 		PersistentPreRunE:     a.before,
 		RunE:                  a.runConsole,
 	}
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usage(c, err) })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if !c.HasParent() {
+			if uerr := unknownFirstCommand(c, a.args); uerr != nil {
+				return uerr
+			}
+		}
+		return usage(c, err)
+	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.sel.Sim, "sim", "", "use the simulated bench SCENARIO (see: stprobe sim list)")
 	pf.StringVar(&a.sel.Server, "server", "", "reach probes through stlink-server at HOST:PORT")
@@ -149,9 +159,72 @@ func (a *app) noArgs(c *cobra.Command, args []string) error {
 		return nil
 	}
 	if !c.HasParent() {
-		return usage(c, fmt.Errorf("unknown command %q", args[0]))
+		return unknownCommand(c, args[0], "")
 	}
 	return usage(c, fmt.Errorf("unexpected argument %q", args[0]))
+}
+
+// suggestDistance is how many edits apart a mistyped sub-command may be
+// from the one suggested (cobra's own default).
+const suggestDistance = 2
+
+// unknownCommand is the usage error for name, which is not a sub-command
+// of c: it names the sub-commands name is close to (cobra's suggestions:
+// a few edits away, or a prefix) and adds note, if any.
+func unknownCommand(c *cobra.Command, name, note string) error {
+	what := "sub-command"
+	if !c.HasParent() {
+		what = "command"
+	}
+	msg := fmt.Sprintf("unknown %s %q", what, name)
+	if note != "" {
+		msg += " (" + note + ")"
+	}
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = suggestDistance
+	}
+	if s := c.SuggestionsFor(name); len(s) > 0 {
+		alts := s[0]
+		if n := len(s); n > 1 {
+			alts = strings.Join(s[:n-1], ", ") + " or " + s[n-1]
+		}
+		msg += "; did you mean " + alts + "?"
+	}
+	return usage(c, errors.New(msg))
+}
+
+// unknownFirstCommand finds, in a command line the root could not parse,
+// a first positional argument that is no sub-command ("stprobe inf
+// --json"): the root knows no flag of a sub-command, so the mistyped
+// command, not the flag, is the mistake to report. It returns nil when
+// the first positional argument is a sub-command, or there is none.
+func unknownFirstCommand(root *cobra.Command, args []string) error {
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		switch {
+		case arg == "--":
+			return nil
+		case strings.HasPrefix(arg, "--"):
+			name, _, hasValue := strings.Cut(arg[2:], "=")
+			f := root.Flags().Lookup(name)
+			if f == nil {
+				f = root.PersistentFlags().Lookup(name)
+			}
+			if f != nil && !hasValue && f.NoOptDefVal == "" {
+				i++ // the flag's value
+			}
+			continue
+		case strings.HasPrefix(arg, "-") && len(arg) > 1:
+			continue
+		}
+		for _, sub := range root.Commands() {
+			if sub.Name() == arg || sub.HasAlias(arg) {
+				return nil
+			}
+		}
+		return unknownCommand(root, arg, "")
+	}
+	return nil
 }
 
 // before runs ahead of every command: it checks the global selectors and

@@ -94,6 +94,10 @@ func TestVersion(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "stprobe version ") || errOut != "" {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
+	// A build from a clone (a test binary is one) is "devel", never "unknown".
+	if !strings.HasPrefix(out, "stprobe version devel") || strings.Contains(out, "unknown") {
+		t.Errorf("--version of a build from source: %q, want \"devel\" and the commit if recorded", out)
+	}
 	var buf bytes.Buffer
 	if code := Run(context.Background(), Config{Version: "v1.2.3"}, []string{"--version"}, nil, &buf, io.Discard); code != 0 || !strings.Contains(buf.String(), "v1.2.3") {
 		t.Errorf("Config.Version: exit %d, stdout %q", code, buf.String())

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/probe/da"
+	"github.com/stprobe/stprobe/targets"
 )
 
 // daCommand is `stprobe da`: debug authentication.
@@ -26,7 +27,7 @@ func (a *app) daCommand() *cobra.Command {
 			if len(args) == 0 {
 				return usage(c, errors.New("give a sub-command: discover, regress, open-debug, provision, check-obk, make-password or make-certs"))
 			}
-			return usage(c, fmt.Errorf("unknown sub-command %q", args[0]))
+			return unknownCommand(c, args[0], "")
 		},
 	}
 	c.AddCommand(a.daDiscoverCommand(), a.daAuthCommand(bench.DARegress), a.daAuthCommand(bench.DAOpenDebug),
@@ -70,8 +71,8 @@ func (a *app) daDiscoverCommand() *cobra.Command {
 // printDiscovery renders a discovery as text or JSON.
 func (a *app) printDiscovery(d *da.Discovery, asJSON bool) error {
 	if asJSON {
-		return writeJSON(a.stdout, daDiscoverJSON{
-			State:       d.StateName(),
+		out := daDiscoverJSON{
+			Lifecycle:   fmt.Sprintf("0x%04X", d.Lifecycle),
 			Provisioned: d.Provisioned(),
 			Method:      d.Method(),
 			DevID:       fmt.Sprintf("0x%03X", d.SoCClass),
@@ -79,7 +80,12 @@ func (a *app) printDiscovery(d *da.Discovery, asJSON bool) error {
 			Integrity:   fmt.Sprintf("0x%08X", d.Integrity),
 			Permissions: fmt.Sprintf("0x%08X", d.PermissionWord()),
 			Discovery:   d,
-		})
+		}
+		if d.State.Valid() {
+			st := d.State
+			out.ProductState = &st
+		}
+		return writeJSON(a.stdout, out)
 	}
 	_, err := fmt.Fprintf(a.stdout, "DA discovery: %s\nSoC ID (UID): %08X %08X %08X\nreply word:   0x%08X\n",
 		d, d.UID[2], d.UID[1], d.UID[0], d.ReplyWord)
@@ -107,12 +113,15 @@ func parseWord(s string) (uint32, error) {
 // daDiscoverJSON is the JSON form of da discover: the answers a script
 // needs, in the notation of the text output, then the full discovery.
 type daDiscoverJSON struct {
-	State       string        `json:"state"`
-	Provisioned bool          `json:"provisioned"`
-	Method      string        `json:"method,omitempty"`
-	DevID       string        `json:"dev_id"`
-	UID         string        `json:"uid"`
-	Integrity   string        `json:"integrity"`
-	Permissions string        `json:"permissions"`
-	Discovery   *da.Discovery `json:"discovery"`
+	// ProductState is the state the ROM's lifecycle maps to, absent when
+	// the lifecycle is not one stprobe knows (Lifecycle says which).
+	ProductState *targets.ProductState `json:"product_state,omitempty"`
+	Lifecycle    string                `json:"lifecycle"`
+	Provisioned  bool                  `json:"provisioned"`
+	Method       string                `json:"method,omitempty"`
+	DevID        string                `json:"dev_id"`
+	UID          string                `json:"uid"`
+	Integrity    string                `json:"integrity"`
+	Permissions  string                `json:"permissions"`
+	Discovery    *da.Discovery         `json:"discovery"`
 }

@@ -33,16 +33,16 @@ func TestCmdDADiscover(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	var got struct {
-		State       string        `json:"state"`
-		Provisioned bool          `json:"provisioned"`
-		DevID       string        `json:"dev_id"`
-		UID         string        `json:"uid"`
-		Discovery   *da.Discovery `json:"discovery"`
+		State       *targets.ProductState `json:"product_state"`
+		Provisioned bool                  `json:"provisioned"`
+		DevID       string                `json:"dev_id"`
+		UID         string                `json:"uid"`
+		Discovery   *da.Discovery         `json:"discovery"`
 	}
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("%v in %s", err, out)
 	}
-	if got.State != "TZ_CLOSED" || got.Provisioned || got.DevID != "0x478" || len(got.UID) != 24 {
+	if got.State == nil || *got.State != targets.StateTZClosed || got.Provisioned || got.DevID != "0x478" || len(got.UID) != 24 {
 		t.Errorf("summary %+v", got)
 	}
 	if d := got.Discovery; d == nil || d.State != targets.StateTZClosed || d.Provisioned() || d.SoCClass != 0x478 {
@@ -183,8 +183,8 @@ func TestCLIRescueSeedBoard(t *testing.T) {
 	if err := json.Unmarshal([]byte(step(t, 0, on("ob", "read", "--json")...)), &ob); err != nil {
 		t.Fatal(err)
 	}
-	if ob.ProductState.Raw != 0xED || ob.TZEN.Raw != 0xC3 || ob.DA.Provisioned {
-		t.Errorf("after the rescue: state 0x%X TZEN 0x%X DA %v", ob.ProductState.Raw, ob.TZEN.Raw, ob.DA)
+	if ob.ProductState == nil || *ob.ProductState != targets.StateOpen || ob.TZEN.Raw != 0xC3 || ob.DA.Provisioned {
+		t.Errorf("after the rescue: state %v TZEN 0x%X DA %v", ob.ProductState, ob.TZEN.Raw, ob.DA)
 	}
 	recs, err := statefile.ReadAudit(state)
 	if err != nil {

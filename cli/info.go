@@ -37,8 +37,8 @@ type chipJSON struct {
 	Package  string `json:"package,omitempty"`
 	UID      string `json:"uid,omitempty"`
 	// ProductState and TZEN are read through the core port when it is open.
-	ProductState string `json:"product_state,omitempty"`
-	TZEN         string `json:"tzen,omitempty"`
+	ProductState *targets.ProductState `json:"product_state,omitempty"`
+	TZEN         string                `json:"tzen,omitempty"`
 	// OptionsUnlocked is set when FLASH_OPTCR.OPTLOCK reads 0.
 	OptionsUnlocked bool `json:"option_registers_unlocked,omitempty"`
 }
@@ -173,7 +173,8 @@ func (a *app) printInfoResult(res *bench.InfoResult, asJSON bool) error {
 	if res.Chip != nil {
 		out.Chip = toChipJSON(res.Chip)
 		if res.StateErr == nil {
-			out.Chip.ProductState = fmt.Sprintf("%v (0x%02X)", res.State, uint8(res.State))
+			st := res.State
+			out.Chip.ProductState = &st
 			if res.TZEN != targets.TZENAbsent {
 				out.Chip.TZEN = res.TZEN.String()
 			}
@@ -227,12 +228,12 @@ func printInfo(w io.Writer, info bench.ProbeInfo, out infoJSON, rep *bench.Conne
 	switch {
 	case out.Chip != nil:
 		row("Chip", "%s (DEV_ID %s via AP%d)", out.Chip.Name, out.Chip.DevID, out.Chip.IDCodeAP)
-		if out.Chip.ProductState != "" {
+		if ps := out.Chip.ProductState; ps != nil {
 			tz := ""
 			if out.Chip.TZEN != "" {
 				tz = ", TrustZone " + out.Chip.TZEN
 			}
-			row("Product state", "%s%s", out.Chip.ProductState, tz)
+			row("Product state", "%v (0x%02X)%s", *ps, uint8(*ps), tz)
 		}
 		if out.Chip.OptionsUnlocked {
 			row("Option regs", "UNLOCKED: %s", unlockedText)

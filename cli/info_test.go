@@ -164,3 +164,48 @@ func TestInfoShowsRequestedClock(t *testing.T) {
 		t.Errorf("connect line does not show the requested clock:\n%s", out)
 	}
 }
+
+// TestInfoReportsTheClockUsed: without --freq the report names the SWD
+// clock the connect really ran at, never 0. An ST-LINK/V2 cannot say which
+// clock it runs, so info sets its power-on default (1.8 MHz) and says so;
+// a clock already set on the bench is kept and reported.
+func TestInfoReportsTheClockUsed(t *testing.T) {
+	b := simBench(t, "h533-provisioning", nil)
+	run := func(args ...string) connectJSON {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		a := newApp(Config{}, nil, &out, &errOut)
+		a.bench = b
+		if code := a.execute(context.Background(), append([]string{"--sim", "h533-provisioning", "info", "--json"}, args...)); code != 0 {
+			t.Fatalf("info %v: exit %d: %s", args, code, errOut.String())
+		}
+		var got infoJSON
+		if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+			t.Fatalf("info %v: %v\n%s", args, err, out.String())
+		}
+		return got.Connect
+	}
+	c := run()
+	if c.FrequencyKHz != 1800 || c.RequestedKHz != 0 {
+		t.Errorf("no --freq on a V2: frequency_khz %d, requested_khz %d; want 1800 and 0", c.FrequencyKHz, c.RequestedKHz)
+	}
+	if len(c.Steps) == 0 || c.Steps[0].Name != "set SWD frequency" || !c.Steps[0].OK {
+		t.Errorf("the clock was not set: steps %+v", c.Steps)
+	}
+	if c := run("--freq", "4000"); c.FrequencyKHz != 4000 {
+		t.Errorf("--freq 4000: frequency_khz %d", c.FrequencyKHz)
+	}
+	c = run()
+	if c.FrequencyKHz != 4000 {
+		t.Errorf("after --freq 4000, no --freq: frequency_khz %d, want the 4000 the probe now runs", c.FrequencyKHz)
+	}
+	for _, s := range c.Steps {
+		if s.Name == "set SWD frequency" {
+			t.Errorf("a known clock was set again: steps %+v", c.Steps)
+		}
+	}
+	_, text, _ := runCmd(t, "--sim", "h533-provisioning", "info")
+	if !strings.Contains(text, "Hot Plug on AP1 at 1800 kHz: ok") {
+		t.Errorf("text does not name the clock:\n%s", text)
+	}
+}

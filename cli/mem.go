@@ -29,7 +29,7 @@ func (a *app) memCommand() *cobra.Command {
 			if len(args) == 0 {
 				return usage(c, errors.New("give a sub-command: read or write"))
 			}
-			return usage(c, fmt.Errorf("unknown sub-command %q", args[0]))
+			return unknownCommand(c, args[0], "")
 		},
 	}
 	c.AddCommand(a.memReadCommand(), a.memWriteCommand())

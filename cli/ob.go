@@ -95,7 +95,7 @@ func (a *app) obCommand() *cobra.Command {
 			if len(args) == 0 {
 				return usage(c, errors.New("give a sub-command: read, plan, apply, lock or journal"))
 			}
-			return usage(c, fmt.Errorf("unknown sub-command %q", args[0]))
+			return unknownCommand(c, args[0], "")
 		},
 	}
 	for _, sub := range []struct{ use, syn, short string }{
@@ -287,22 +287,26 @@ func inputMistake(err error) error {
 
 // obReadJSON is the JSON form of ob read.
 type obReadJSON struct {
-	Chip         string            `json:"chip"`
-	DevID        uint16            `json:"dev_id"`
-	UID          string            `json:"uid,omitempty"`
-	AP1Open      bool              `json:"ap1_open"`
-	ProductState *bench.FieldValue `json:"product_state,omitempty"`
-	TZEN         *bench.FieldValue `json:"tzen,omitempty"`
-	DA           *targets.DAStatus `json:"da,omitempty"`
-	Registers    []obRegJSON       `json:"registers,omitempty"`
-	APPresent    uint16            `json:"ap_present,omitempty"`
-	APEnabled    uint16            `json:"ap_enabled,omitempty"`
-	Error        string            `json:"error,omitempty"`
-	PendingWrite *bench.Journal    `json:"pending_write,omitempty"`
+	Chip    string `json:"chip"`
+	DevID   uint16 `json:"dev_id"`
+	UID     string `json:"uid,omitempty"`
+	AP1Open bool   `json:"ap1_open"`
+	// ProductState has the shape of every product state stprobe prints;
+	// the field itself, with its meaning, is in Registers.
+	ProductState *targets.ProductState `json:"product_state,omitempty"`
+	TZEN         *bench.FieldValue     `json:"tzen,omitempty"`
+	DA           *targets.DAStatus     `json:"da,omitempty"`
+	Registers    []obRegJSON           `json:"registers,omitempty"`
+	APPresent    uint16                `json:"ap_present,omitempty"`
+	APEnabled    uint16                `json:"ap_enabled,omitempty"`
+	Error        string                `json:"error,omitempty"`
+	PendingWrite *bench.Journal        `json:"pending_write,omitempty"`
 	// PendingOutcome is what the chip read now holds of the pending write.
 	PendingOutcome string `json:"pending_write_outcome,omitempty"`
 	// OptionsUnlocked is set when FLASH_OPTCR.OPTLOCK reads 0.
 	OptionsUnlocked bool `json:"option_registers_unlocked,omitempty"`
+
+	state *bench.FieldValue // PRODUCT_STATE decoded, for the text
 }
 
 // obRegJSON is one register in ob read --json.
@@ -324,7 +328,11 @@ func (a *app) obRead(o *bench.OptionBytes, f *obFlags, j *bench.Journal) error {
 		out.Error, out.APPresent, out.APEnabled = why, o.Closed.Present, o.Closed.Enabled
 		result = fmt.Errorf("%w: %s", bench.ErrOptionBytesUnreadable, why)
 	} else {
-		out.ProductState, out.TZEN = o.Field("PRODUCT_STATE"), o.Field("TZEN")
+		out.state, out.TZEN = o.Field("PRODUCT_STATE"), o.Field("TZEN")
+		if out.state != nil {
+			ps := targets.ProductState(out.state.Raw)
+			out.ProductState = &ps
+		}
 		out.DA = &o.DA
 		out.OptionsUnlocked = o.Snap.Unlocked
 		if j != nil {
@@ -353,7 +361,7 @@ func (a *app) obRead(o *bench.OptionBytes, f *obFlags, j *bench.Journal) error {
 		fmt.Fprintf(w, "option bytes:  cannot be read: %s\n", out.Error)
 		return result
 	}
-	fmt.Fprintf(w, "product state: %s — %s\n", out.ProductState.Text(), out.ProductState.Meaning)
+	fmt.Fprintf(w, "product state: %s — %s\n", out.state.Text(), out.state.Meaning)
 	if out.TZEN != nil {
 		fmt.Fprintf(w, "TZEN:          %s — %s\n", out.TZEN.Text(), out.TZEN.Meaning)
 	} else {

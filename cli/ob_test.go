@@ -118,7 +118,7 @@ func TestOBReadJSONSeedBoard(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if !r.AP1Open || r.ProductState == nil || r.ProductState.Raw != 0x17 || r.ProductState.Name != "PROVISIONING" {
+	if !r.AP1Open || r.ProductState == nil || *r.ProductState != targets.StateProvisioning {
 		t.Errorf("product state %+v", r.ProductState)
 	}
 	if r.TZEN == nil || r.TZEN.Raw != 0xB4 {

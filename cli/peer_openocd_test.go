@@ -84,7 +84,7 @@ func TestOpenOCDReadsSameOPTSR(t *testing.T) {
 	if uint64(optsr) != openocdOPTSR {
 		t.Fatalf("OPTSR: stprobe 0x%08X, openocd 0x%08X", optsr, openocdOPTSR)
 	}
-	if got.ProductState == nil || got.ProductState.Raw != 0x17 || uint64(got.ProductState.Raw) != openocdOPTSR>>8&0xFF {
+	if got.ProductState == nil || *got.ProductState != 0x17 || uint64(*got.ProductState) != openocdOPTSR>>8&0xFF {
 		t.Fatalf("product state %+v, openocd's OPTSR says %#x", got.ProductState, openocdOPTSR>>8&0xFF)
 	}
 }
@@ -115,7 +115,7 @@ func TestOBReadEveryScenario(t *testing.T) {
 			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 				t.Fatalf("%v\n%s", err, stdout)
 			}
-			if got.ProductState == nil || got.ProductState.Raw != uint32(sc.Chip.ProductState) || got.ProductState.Name == "" {
+			if got.ProductState == nil || *got.ProductState != sc.Chip.ProductState {
 				t.Fatalf("product state %+v, board built with 0x%02X", got.ProductState, uint8(sc.Chip.ProductState))
 			}
 			switch {

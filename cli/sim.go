@@ -24,7 +24,7 @@ func (a *app) simCommand() *cobra.Command {
 			if len(args) == 0 {
 				return usage(c, errors.New("give a sub-command: list, serve or usb-relay"))
 			}
-			return usage(c, fmt.Errorf("unknown sub-command %q", args[0]))
+			return unknownCommand(c, args[0], "")
 		},
 	}
 	c.AddCommand(a.simListCommand(), a.simServeCommand(), a.simUSBRelayCommand(), a.simBootCommand(), a.simCredentialsCommand())

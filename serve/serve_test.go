@@ -3,6 +3,7 @@ package serve
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -238,13 +239,30 @@ func TestUnlistedKeyAndPasswordAreRefused(t *testing.T) {
 	}
 }
 
+// TestSessionWithoutPTYGetsTheMessage: a session without a terminal, with
+// or without a command, is told in one line that the console needs one
+// (ssh -t) and ends with a non-zero status; a command is named as not run.
 func TestSessionWithoutPTYGetsTheMessage(t *testing.T) {
 	dir := t.TempDir()
 	alice := testKey(t, dir, "alice")
 	ts := startServer(t, []string{pub(t, alice)}, Config{}, nil)
-	out, err := runSSH(t, ts.sshArgs(alice, "-T", "alice@127.0.0.1", "sweep"), "")
-	if err == nil || !strings.Contains(out, NoPTYMessage) {
-		t.Errorf("no-PTY command: err %v, output %q", err, out)
+	tests := []struct {
+		name    string
+		command []string
+		want    string
+	}{
+		{"no command", nil, "stprobe: the console needs a terminal: connect with ssh -t (this session has none)\n"},
+		{"a command", []string{"sweep"}, "stprobe: the console needs a terminal: connect with ssh -t and no command: \"sweep\" is not run over SSH\n"},
+	}
+	for _, tt := range tests {
+		out, err := runSSH(t, ts.sshArgs(alice, append([]string{"-T", "alice@127.0.0.1"}, tt.command...)...), "")
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != ExitNoPTY {
+			t.Errorf("%s: err %v, want exit status %d", tt.name, err, ExitNoPTY)
+		}
+		if out != tt.want {
+			t.Errorf("%s: output %q, want %q", tt.name, out, tt.want)
+		}
 	}
 }
 

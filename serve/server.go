@@ -100,8 +100,13 @@ func MaxConnectionsFor(fdLimit uint64) int {
 	return max(8, int(fdLimit)*3/4-32)
 }
 
-// NoPTYMessage is what a session without a terminal is told.
-const NoPTYMessage = "stprobe serves an interactive console: connect with a terminal (ssh -t), not a command"
+// NoPTYMessage is what a session without a terminal is told; one that
+// also gave a command is told that the command is not run.
+const NoPTYMessage = "stprobe: the console needs a terminal: connect with ssh -t"
+
+// ExitNoPTY is the exit status of a session refused for having no
+// terminal: like the command line's usage mistakes, 2.
+const ExitNoPTY = 2
 
 // Server is the console over SSH.
 type Server struct {
@@ -252,8 +257,15 @@ func (s *Server) verified(ctx ssh.Context, c gossh.ConnMetadata, key gossh.Publi
 func (s *Server) noPTY(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		if _, _, ok := sess.Pty(); !ok {
-			s.log.WithFields(logrus.Fields{"user": sess.User(), "remote": sess.RemoteAddr().String()}).Info("session refused: no PTY")
-			wish.Fatalln(sess, NoPTYMessage)
+			s.log.WithFields(logrus.Fields{"user": sess.User(), "remote": sess.RemoteAddr().String(), "command": sess.RawCommand()}).Info("session refused: no PTY")
+			msg := NoPTYMessage + " (this session has none)"
+			if cmd := sess.RawCommand(); cmd != "" {
+				msg = fmt.Sprintf("%s and no command: %q is not run over SSH", NoPTYMessage, cmd)
+			}
+			// no terminal: a bare newline, not wish's "\r\n"
+			fmt.Fprintln(sess.Stderr(), msg)
+			_ = sess.Exit(ExitNoPTY)
+			_ = sess.Close()
 			return
 		}
 		next(sess)

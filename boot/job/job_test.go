@@ -50,7 +50,7 @@ func TestReportRenders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"outcome":"answered"`, `"outcome":"silent"`, `"product_state":"PROVISIONING"`, `"consistent_states":["PROVISIONING"]`} {
+	for _, want := range []string{`"outcome":"answered"`, `"outcome":"silent"`, `"product_state":{"code":"0x17","name":"PROVISIONING"}`, `"consistent_states":["PROVISIONING"]`} {
 		if !bytes.Contains(js, []byte(want)) {
 			t.Errorf("JSON lacks %s:\n%s", want, js)
 		}

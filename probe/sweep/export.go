@@ -50,33 +50,34 @@ type jsonPlan struct {
 }
 
 type jsonCell struct {
-	Mode         string            `json:"mode"`
-	AP           uint8             `json:"ap"`
-	KHz          int               `json:"khz"`
-	SetKHz       int               `json:"set_khz,omitempty"`
-	Outcome      string            `json:"outcome"`
-	Reason       string            `json:"reason,omitempty"`
-	DPIDR        string            `json:"dpidr,omitempty"`
-	CtrlStat     string            `json:"ctrl_stat,omitempty"`
-	APIDR        string            `json:"ap_idr,omitempty"`
-	CPUID        string            `json:"cpuid,omitempty"`
-	Core         string            `json:"core,omitempty"`
-	IDCode       string            `json:"idcode,omitempty"`
-	Chip         string            `json:"chip,omitempty"`
-	APPresent    string            `json:"ap_present,omitempty"`
-	APEnabled    string            `json:"ap_enabled,omitempty"`
-	ProductState string            `json:"product_state,omitempty"`
-	StateName    string            `json:"product_state_name,omitempty"`
-	TZEN         string            `json:"tzen,omitempty"`
-	DA           *targets.DAStatus `json:"da,omitempty"`
-	FailedStep   string            `json:"failed_step,omitempty"`
-	Error        string            `json:"error,omitempty"`
-	Status       string            `json:"status,omitempty"`
-	Layer        string            `json:"layer,omitempty"`
-	TeardownErr  string            `json:"teardown_error,omitempty"`
-	ImpliedBy    string            `json:"implied_by,omitempty"`
-	WallUS       int64             `json:"wall_us"`
-	WireUS       int64             `json:"wire_us"`
+	Mode      string `json:"mode"`
+	AP        uint8  `json:"ap"`
+	KHz       int    `json:"khz"`
+	SetKHz    int    `json:"set_khz,omitempty"`
+	Outcome   string `json:"outcome"`
+	Reason    string `json:"reason,omitempty"`
+	DPIDR     string `json:"dpidr,omitempty"`
+	CtrlStat  string `json:"ctrl_stat,omitempty"`
+	APIDR     string `json:"ap_idr,omitempty"`
+	CPUID     string `json:"cpuid,omitempty"`
+	Core      string `json:"core,omitempty"`
+	IDCode    string `json:"idcode,omitempty"`
+	Chip      string `json:"chip,omitempty"`
+	APPresent string `json:"ap_present,omitempty"`
+	APEnabled string `json:"ap_enabled,omitempty"`
+	// ProductState has the shape of every product state stprobe prints:
+	// {"code": "0x17", "name": "PROVISIONING"} (targets.ProductState).
+	ProductState targets.ProductState `json:"product_state,omitempty"`
+	TZEN         string               `json:"tzen,omitempty"`
+	DA           *targets.DAStatus    `json:"da,omitempty"`
+	FailedStep   string               `json:"failed_step,omitempty"`
+	Error        string               `json:"error,omitempty"`
+	Status       string               `json:"status,omitempty"`
+	Layer        string               `json:"layer,omitempty"`
+	TeardownErr  string               `json:"teardown_error,omitempty"`
+	ImpliedBy    string               `json:"implied_by,omitempty"`
+	WallUS       int64                `json:"wall_us"`
+	WireUS       int64                `json:"wire_us"`
 }
 
 type jsonFinding struct {
@@ -121,13 +122,10 @@ func toJSONCell(c Cell) jsonCell {
 		Outcome: string(c.Outcome), Reason: c.Reason,
 		DPIDR: hex32(c.DPIDR), CtrlStat: hex32(c.CtrlStat), APIDR: hex32(c.APIDR), CPUID: hex32(c.CPUID),
 		Core: coreString(c), IDCode: hex32(c.IDCode), Chip: c.Chip,
-		ProductState: hex8(uint8(c.State)), TZEN: hex8(uint8(c.TZEN)),
+		ProductState: c.State, TZEN: hex8(uint8(c.TZEN)),
 		FailedStep: c.FailedStep, Error: c.Err, Status: hex8(uint8(c.Status)), Layer: string(c.Layer),
 		TeardownErr: c.TeardownErr, DA: c.DA,
 		WallUS: c.Wall.Microseconds(), WireUS: c.Wire.Microseconds(),
-	}
-	if c.State != 0 {
-		j.StateName = c.State.String()
 	}
 	if c.ImpliedBy != nil {
 		j.ImpliedBy = c.ImpliedBy.String()
@@ -249,7 +247,7 @@ func fromJSONCell(j jsonCell) (Cell, error) {
 		return Cell{}, err
 	}
 	c := Cell{
-		Key: Key{Mode: mode, AP: j.AP, KHz: j.KHz}, SetKHz: j.SetKHz,
+		Key: Key{Mode: mode, AP: j.AP, KHz: j.KHz}, SetKHz: j.SetKHz, State: j.ProductState,
 		Outcome: Outcome(j.Outcome), Reason: j.Reason, Chip: j.Chip,
 		FailedStep: j.FailedStep, Err: j.Error, Layer: probe.Layer(j.Layer), TeardownErr: j.TeardownErr, DA: j.DA,
 		Wall: time.Duration(j.WallUS) * time.Microsecond, Wire: time.Duration(j.WireUS) * time.Microsecond,
@@ -276,7 +274,6 @@ func fromJSONCell(j jsonCell) (Cell, error) {
 		{"ap_idr", j.APIDR, 32, func(v uint64) { c.APIDR = uint32(v) }},
 		{"cpuid", j.CPUID, 32, func(v uint64) { c.CPUID = uint32(v) }},
 		{"idcode", j.IDCode, 32, func(v uint64) { c.IDCode = uint32(v) }},
-		{"product_state", j.ProductState, 8, func(v uint64) { c.State = targets.ProductState(v) }},
 		{"tzen", j.TZEN, 8, func(v uint64) { c.TZEN = targets.TZEN(v) }},
 		{"status", j.Status, 8, func(v uint64) { c.Status = proto.Status(v) }},
 		{"ap_present", j.APPresent, 16, func(v uint64) { c.APPresent = uint16(v) }},
@@ -324,9 +321,13 @@ func WriteCSV(w io.Writer, m *Matrix) error {
 	if m != nil {
 		for _, c := range m.Cells {
 			j := toJSONCell(c)
+			state, stateName := hex8(uint8(c.State)), ""
+			if c.State != 0 {
+				stateName = c.State.String()
+			}
 			row := []string{j.Mode, strconv.Itoa(int(j.AP)), strconv.Itoa(j.KHz), strconv.Itoa(j.SetKHz), j.Outcome, j.Reason,
 				j.DPIDR, j.CtrlStat, j.APIDR, j.CPUID, j.Core, j.IDCode, j.Chip, j.APPresent, j.APEnabled,
-				j.ProductState, j.StateName, j.TZEN, daText(c.DA), j.FailedStep, j.Status, j.Layer, j.Error, j.TeardownErr,
+				state, stateName, j.TZEN, daText(c.DA), j.FailedStep, j.Status, j.Layer, j.Error, j.TeardownErr,
 				strconv.FormatInt(j.WallUS, 10), strconv.FormatInt(j.WireUS, 10)}
 			if err := cw.Write(row); err != nil {
 				return fmt.Errorf("writing sweep CSV: %w", err)
@@ -363,7 +364,7 @@ func pathCSVRow(p PathRow) []string {
 		case "reason":
 			row[i] = reason
 		case "product_state_name":
-			row[i] = p.State
+			row[i] = p.StateName()
 		}
 	}
 	return row

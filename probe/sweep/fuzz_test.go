@@ -137,6 +137,7 @@ func FuzzReadJSON(f *testing.F) {
 	f.Add(b.String())
 	f.Add(`{"other_paths":[{"path":"uart"}],"findings":[{"other_path":true,"severity":"info","rule":"r","title":"t","checks":["x"]}]}`)
 	f.Add(`{"cells":[{"mode":"hotplug","ap":1,"khz":0,"outcome":"ok","product_state":"0x17","tzen":"0xB4","idcode":"0x10006478"}]}`)
+	f.Add(`{"cells":[{"mode":"hotplug","ap":1,"khz":1800,"outcome":"ok","product_state":{"code":"0x17","name":"PROVISIONING"},"tzen":"0xB4"}]}`)
 	f.Add(`{"plan":{"modes":["normal"],"aps":[7],"frequencies_khz":[-1]},"cells":[{"mode":"normal","outcome":"skipped","ap_enabled":"0x0"}]}`)
 	f.Add(`{}`)
 	f.Add(`{"cells":[{"mode":"hotplug","ap":1,"outcome":"ok","product_state":"0x17","idcode":"0x10006478","da":{"checked":true,"provisioned":true,"method":"certificate","source":"x"}}]}`)

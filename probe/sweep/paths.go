@@ -3,6 +3,8 @@ package sweep
 import (
 	"fmt"
 	"strings"
+
+	"github.com/stprobe/stprobe/targets"
 )
 
 // PathRow is one way into the chip other than SWD, shown beside the SWD
@@ -13,8 +15,11 @@ type PathRow struct {
 	Path string `json:"path"`
 	// Outcome is what the path found, e.g. "answered", "silent", "error".
 	Outcome string `json:"outcome"`
-	// State is the product state the path read, "" when it read none.
-	State string `json:"product_state,omitempty"`
+	// State names the product state the path read, "" when it read none;
+	// ProductState is that state, in the JSON in the shape of every
+	// product state stprobe prints (0 when none was read).
+	State        string               `json:"-"`
+	ProductState targets.ProductState `json:"product_state,omitempty"`
 	// Summary says what the path found in one line; Implies what that
 	// tells about the chip.
 	Summary string `json:"summary"`
@@ -24,10 +29,19 @@ type PathRow struct {
 // GridText is the row's short text in the matrix grid: the outcome and the
 // product state when one was read.
 func (r PathRow) GridText() string {
-	if r.State == "" {
+	if r.StateName() == "" {
 		return r.Outcome
 	}
-	return r.Outcome + ", " + r.State
+	return r.Outcome + ", " + r.StateName()
+}
+
+// StateName names the product state the path read, "" when none: State,
+// or the name of ProductState (a row read back from JSON has only that).
+func (r PathRow) StateName() string {
+	if r.State == "" && r.ProductState != 0 {
+		return r.ProductState.String()
+	}
+	return r.State
 }
 
 // AddPaths shows rows beside the SWD cells and adds findings, drawn from
