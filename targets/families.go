@@ -107,11 +107,11 @@ const (
 // Cortex-M0+ DP of G0 (v2, MINDP), the Cortex-M7 DP of H7 and the
 // Cortex-M33 DP of U5 (OpenOCD target/stm32*.cfg _CPUTAPID/_DAP_TAPID).
 const (
-	DPIDRCortexM3   = 0x1BA01477
-	DPIDRCortexM4   = 0x2BA01477
-	DPIDRCortexM0P  = 0x0BC11477
-	DPIDRCortexM7   = 0x6BA02477
-	DPIDRCortexM33  = 0x0BE12477
+	DPIDRCortexM3  = 0x1BA01477
+	DPIDRCortexM4  = 0x2BA01477
+	DPIDRCortexM0P = 0x0BC11477
+	DPIDRCortexM7  = 0x6BA02477
+	DPIDRCortexM33 = 0x0BE12477
 )
 
 // rdpFamily builds an RDP family whose core, DBGMCU and flash registers all

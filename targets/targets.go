@@ -187,6 +187,11 @@ func identify(ctx context.Context, r MemReader, dpidr uint32, paths []idPath) (*
 			unknown = append(unknown, fmt.Sprintf("AP%d 0x%08X reads 0x%08X (DEV_ID 0x%03X)", p.ap, p.addr, v, devID))
 			continue
 		}
+		if !f.hasIDPath(p) {
+			// A DEV_ID counts only where its own family keeps DBGMCU.
+			unknown = append(unknown, fmt.Sprintf("AP%d 0x%08X reads 0x%08X (DEV_ID 0x%03X of %s, which keeps DBGMCU elsewhere)", p.ap, p.addr, v, devID, f.Name))
+			continue
+		}
 		c := &Chip{
 			Family: f, Line: l, DPIDR: dpidr,
 			IDCode: v, DevID: devID, RevID: revID, Revision: l.RevisionName(revID),
@@ -314,4 +319,14 @@ func rdpText(c *Chip) string {
 		return "unread: " + c.ProtectionErr.Error()
 	}
 	return "not read"
+}
+
+// hasIDPath reports whether f keeps DBGMCU_IDCODE at p.
+func (f Family) hasIDPath(p idPath) bool {
+	for _, r := range f.APs {
+		if r.DBGMCU != 0 && r.AP == p.ap && r.DBGMCU+DBGMCUIDCode == p.addr {
+			return true
+		}
+	}
+	return false
 }
