@@ -174,7 +174,7 @@ func STM32F4() Family {
 // STM32G0 returns the STM32G0 family table (RM0444, RM0454; OpenOCD
 // stm32l4x.c).
 func STM32G0() Family {
-	f := rdpFamily("STM32G0", "Cortex-M0+", DPIDRCortexM0P, DBGMCUG0, l4RDP("STM32G0"), []Line{
+	f := rdpFamily("STM32G0", "Cortex-M0+", DPIDRCortexM0P, DBGMCUG0, l4RDP(), []Line{
 		line(DevIDG03x, "STM32G03x/G04x", "RM0454", 64, 8, "STM32G030", "STM32G031", "STM32G041"),
 		line(DevIDG05x, "STM32G05x/G06x", "RM0444", 64, 18, "STM32G050", "STM32G051", "STM32G061"),
 		line(DevIDG07x, "STM32G07x/G08x", "RM0444", 128, 36, "STM32G070", "STM32G071", "STM32G081"),
@@ -187,7 +187,7 @@ func STM32G0() Family {
 
 // STM32G4 returns the STM32G4 family table (RM0440; OpenOCD stm32l4x.c).
 func STM32G4() Family {
-	f := rdpFamily("STM32G4", "Cortex-M4", DPIDRCortexM4, DBGMCUCortexM3M4, l4RDP("STM32G4"), []Line{
+	f := rdpFamily("STM32G4", "Cortex-M4", DPIDRCortexM4, DBGMCUCortexM3M4, l4RDP(), []Line{
 		line(DevIDG43x, "STM32G43x/G44x", "RM0440", 128, 32, "STM32G431", "STM32G441"),
 		line(DevIDG47x, "STM32G47x/G48x", "RM0440", 512, 128, "STM32G471", "STM32G473", "STM32G474", "STM32G483", "STM32G484"),
 		line(DevIDG49x, "STM32G49x/G4Ax", "RM0440", 512, 112, "STM32G491", "STM32G4A1"),
@@ -199,7 +199,7 @@ func STM32G4() Family {
 // STM32L4 returns the STM32L4 family table (RM0351, RM0394, RM0432;
 // OpenOCD stm32l4x.c).
 func STM32L4() Family {
-	f := rdpFamily("STM32L4", "Cortex-M4", DPIDRCortexM4, DBGMCUCortexM3M4, l4RDP("STM32L4"), []Line{
+	f := rdpFamily("STM32L4", "Cortex-M4", DPIDRCortexM4, DBGMCUCortexM3M4, l4RDP(), []Line{
 		line(DevIDL47x, "STM32L47x/L48x", "RM0351", 1024, 96, "STM32L475", "STM32L476", "STM32L486"),
 		line(DevIDL49x, "STM32L49x/L4Ax", "RM0351", 1024, 256, "STM32L496", "STM32L4A6"),
 		line(DevIDL43x, "STM32L43x/L44x", "RM0394", 256, 48, "STM32L431", "STM32L432", "STM32L433", "STM32L443"),

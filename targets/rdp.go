@@ -104,7 +104,7 @@ func f4RDP() RDPScheme {
 	return RDPScheme{FlashRegs: F4FlashRegs, Reg: 0x14, Shift: 8, Level2: true, RegName: "FLASH_OPTCR"}
 }
 
-func l4RDP(string) RDPScheme {
+func l4RDP() RDPScheme {
 	return RDPScheme{FlashRegs: L4FlashRegs, Reg: 0x20, Shift: 0, Level2: true, RegName: "FLASH_OPTR"}
 }
 
