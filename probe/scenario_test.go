@@ -61,6 +61,13 @@ func TestConnectScenarios(t *testing.T) {
 				mode = probe.ModeUnderReset
 			}
 			rep := attempt(t, sc, mode, 0)
+			if sc.RDPChip != nil {
+				// F1, F4, G0, G4, L4: the core and DBGMCU share AP0.
+				if ok := rep.OK() && rep.CoreFound; ok != (sc.Expect.AP0 == scenario.OK) {
+					t.Errorf("%s on AP0: ok %v, core %v (failed %q: %v), want %s", mode, rep.OK(), rep.CoreFound, rep.FailedStep, rep.Err, sc.Expect.AP0)
+				}
+				return
+			}
 			if gotOK := rep.APOK; gotOK != (sc.Expect.AP0 == scenario.OK) {
 				t.Errorf("%s on AP0: APOK %v (failed %q: %v), want %s", mode, rep.APOK, rep.FailedStep, rep.Err, sc.Expect.AP0)
 			}

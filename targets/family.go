@@ -8,6 +8,12 @@ import "fmt"
 // apart by DBGMCU DEV_ID.
 type Family struct {
 	Name string // e.g. "STM32H5"
+	// Core names the CPU, e.g. "Cortex-M4".
+	Core string
+	// RDP, on the families protected by read-out protection levels (F1,
+	// F4, G0, G4, L4, U5, H7), says where the level is kept; nil on STM32H5,
+	// which has product states instead.
+	RDP *RDPScheme
 	// DPIDRs are SW-DP identification values seen on this family.
 	DPIDRs []uint32
 	// APs describes each access port's role.
@@ -20,7 +26,8 @@ type Family struct {
 	FlashRegs, FlashRegsSecure uint32
 	// UIDAddr, FlashSizeAddr and PackageAddr are the engineering area: the
 	// 96-bit unique ID (three words), the flash size in KiB (u16) and the
-	// package code (u16), read through CoreAP.
+	// package code (u16), read through CoreAP; PackageAddr is 0 on families
+	// without a package register.
 	UIDAddr, FlashSizeAddr, PackageAddr uint32
 	// OTPAddr and OTPSize locate the one-time-programmable area.
 	OTPAddr, OTPSize uint32
@@ -208,6 +215,7 @@ const (
 func STM32H5() Family {
 	return Family{
 		Name:   "STM32H5",
+		Core:   "Cortex-M33",
 		DPIDRs: []uint32{H5DPIDR, H5DPIDRCfg},
 		APs: []APRole{
 			{AP: 0, Kind: "APB-AP", Role: "debug APB: DBGMCU and the debug-authentication mailbox; answers in every product state", DBGMCU: H5DBGMCUAP0},
@@ -245,8 +253,11 @@ func STM32H5() Family {
 	}
 }
 
-// Families returns every family the tool knows, each a fresh copy.
-func Families() []Family { return []Family{STM32H5()} }
+// Families returns every family the tool knows, each a fresh copy,
+// STM32H5 first.
+func Families() []Family {
+	return []Family{STM32H5(), STM32F1(), STM32F4(), STM32G0(), STM32G4(), STM32L4(), STM32U5(), STM32H7()}
+}
 
 // DecodeIDCode splits a DBGMCU_IDCODE value into DEV_ID[11:0] and REV_ID[31:16].
 func DecodeIDCode(idcode uint32) (devID, revID uint16) {

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -49,6 +50,12 @@ type Chip struct {
 	IDCodeErrs []error
 	// DPIDRKnownForFamily is true when DPIDR is one the family is known to show.
 	DPIDRKnownForFamily bool
+	// Protection is the read-out protection level on the RDP families
+	// (HasProtection set when it was read through the core AP);
+	// ProtectionErr says why it could not be.
+	Protection    Protection
+	HasProtection bool
+	ProtectionErr error
 }
 
 // Name is the line name with the revision, e.g. "STM32H523/H533 rev A".
@@ -75,6 +82,9 @@ func (c *Chip) String() string {
 	if c.HasPackage {
 		fmt.Fprintf(&b, ", %s", c.Package)
 	}
+	if c.HasProtection {
+		fmt.Fprintf(&b, ", %v", c.Protection)
+	}
 	if c.HasUID {
 		fmt.Fprintf(&b, ", UID %s", c.UIDString())
 	}
@@ -92,7 +102,9 @@ type idPath struct {
 }
 
 // idPaths lists, without repeats, every (AP, DBGMCU address) of every
-// family, debug ports first (AP0 before AP1 on STM32H5).
+// family, lower ports first and, on one port, in the order of Families
+// (STM32H5's 0xE0044000 on AP0 first, then the F1/F4/G4/L4 0xE0042000, the
+// G0's 0x40015800, the H7's 0x5C001000; AP1 0x44024000 last).
 func idPaths() []idPath {
 	var out []idPath
 	seen := map[idPath]bool{}
@@ -106,6 +118,7 @@ func idPaths() []idPath {
 			out = append(out, p)
 		}
 	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ap < out[j].ap })
 	return out
 }
 
@@ -122,6 +135,13 @@ func Identify(ctx context.Context, r MemReader, dpidr uint32) (*Chip, error) {
 	}
 	if err := c.readEngineeringArea(ctx, r); err != nil && ctx.Err() != nil {
 		return nil, fmt.Errorf("target: reading engineering area: %w", ctx.Err())
+	}
+	if c.Family.RDP != nil {
+		c.Protection, c.ProtectionErr = ReadRDP(ctx, r, c)
+		if c.ProtectionErr != nil && ctx.Err() != nil {
+			return nil, fmt.Errorf("target: reading the protection level: %w", ctx.Err())
+		}
+		c.HasProtection = c.ProtectionErr == nil
 	}
 	return c, nil
 }
@@ -167,6 +187,11 @@ func identify(ctx context.Context, r MemReader, dpidr uint32, paths []idPath) (*
 			unknown = append(unknown, fmt.Sprintf("AP%d 0x%08X reads 0x%08X (DEV_ID 0x%03X)", p.ap, p.addr, v, devID))
 			continue
 		}
+		if !f.hasIDPath(p) {
+			// A DEV_ID counts only where its own family keeps DBGMCU.
+			unknown = append(unknown, fmt.Sprintf("AP%d 0x%08X reads 0x%08X (DEV_ID 0x%03X of %s, which keeps DBGMCU elsewhere)", p.ap, p.addr, v, devID, f.Name))
+			continue
+		}
 		c := &Chip{
 			Family: f, Line: l, DPIDR: dpidr,
 			IDCode: v, DevID: devID, RevID: revID, Revision: l.RevisionName(revID),
@@ -199,13 +224,17 @@ func (c *Chip) readEngineeringArea(ctx context.Context, r MemReader) error {
 	}
 	c.UID, c.HasUID = uid, true
 	// Flash size and package are the two halves of one word on STM32H5.
-	word := c.Family.FlashSizeAddr &^ 3
+	fsize := c.Family.FlashSizeAddrOf(c.Line)
+	word := fsize &^ 3
 	v, err := r.Read32(ctx, ap, word)
 	if err != nil {
-		c.EngineeringAreaErr = fmt.Errorf("reading flash size at 0x%08X through AP%d: %w", c.Family.FlashSizeAddr, ap, err)
+		c.EngineeringAreaErr = fmt.Errorf("reading flash size at 0x%08X through AP%d: %w", fsize, ap, err)
 		return c.EngineeringAreaErr
 	}
-	c.FlashKB, c.HasFlashSize = halfAt(v, c.Family.FlashSizeAddr), true
+	c.FlashKB, c.HasFlashSize = halfAt(v, fsize), true
+	if c.Family.PackageAddr == 0 {
+		return nil
+	}
 	if c.Family.PackageAddr&^3 != word {
 		if v, err = r.Read32(ctx, ap, c.Family.PackageAddr&^3); err != nil {
 			c.EngineeringAreaErr = fmt.Errorf("reading package at 0x%08X through AP%d: %w", c.Family.PackageAddr, ap, err)
@@ -228,6 +257,9 @@ func halfAt(v, addr uint32) uint16 {
 // is closed (CLOSED, LOCKED, TZ_CLOSED before the application opens debug).
 func ReadProductState(ctx context.Context, r MemReader, chip *Chip) (ProductState, TZEN, error) {
 	f := chip.Family
+	if f.RDP != nil {
+		return 0, 0, fmt.Errorf("target: %s: %w: its protection is a read-out protection level (%s)", f.Name, ErrNoProductState, rdpText(chip))
+	}
 	optsr, err := r.Read32(ctx, f.CoreAP, f.FlashRegs+FlashOPTSRCur)
 	if err != nil {
 		return 0, 0, fmt.Errorf("target: reading FLASH_OPTSR_CUR at 0x%08X through AP%d (closed in CLOSED/LOCKED; try Hot Plug): %w",
@@ -250,6 +282,9 @@ func ReadProductState(ctx context.Context, r MemReader, chip *Chip) (ProductStat
 // would apply what the _PRG registers hold. A reset sets OPTLOCK again.
 func ReadOptionsUnlocked(ctx context.Context, r MemReader, chip *Chip) (bool, error) {
 	f := chip.Family
+	if f.RDP != nil {
+		return false, fmt.Errorf("target: %s: the option-lock check knows the STM32H5 FLASH_OPTCR only", f.Name)
+	}
 	optcr, err := r.Read32(ctx, f.CoreAP, f.FlashRegs+FlashOPTCR)
 	if err != nil {
 		return false, fmt.Errorf("target: reading FLASH_OPTCR at 0x%08X through AP%d: %w", f.FlashRegs+FlashOPTCR, f.CoreAP, err)
@@ -273,4 +308,25 @@ func ReadAPStatus(ctx context.Context, r MemReader) (present, enabled uint16, er
 // AP_ENABLED[31:16].
 func DecodeAPStatus(sr uint32) (present, enabled uint16) {
 	return uint16(sr), uint16(sr >> 16)
+}
+
+// rdpText is the chip's protection level, or why it is unknown.
+func rdpText(c *Chip) string {
+	if c.HasProtection {
+		return c.Protection.String()
+	}
+	if c.ProtectionErr != nil {
+		return "unread: " + c.ProtectionErr.Error()
+	}
+	return "not read"
+}
+
+// hasIDPath reports whether f keeps DBGMCU_IDCODE at p.
+func (f Family) hasIDPath(p idPath) bool {
+	for _, r := range f.APs {
+		if r.DBGMCU != 0 && r.AP == p.ap && r.DBGMCU+DBGMCUIDCode == p.addr {
+			return true
+		}
+	}
+	return false
 }

@@ -61,6 +61,19 @@ func TestDiscoverScenarios(t *testing.T) {
 					t.Fatalf("got %v, %v; want a DP error", d, err)
 				}
 				return
+			case sc.RDPChip != nil && !sc.RDPChip.Family.RDP.Level2 || sc.RDPChip != nil && sc.Expect.AP0 == scenario.OK:
+				// F1, F4, G0, G4, L4: no DA mailbox; the discovery says so.
+				if err == nil || !strings.Contains(err.Error(), "no STM32H5 DBGMCU on AP0") || probe.LayerOf(err) != probe.LayerTarget {
+					t.Fatalf("discovery on %s: %v, %v; want the not-an-STM32H5 error", sc.Family(), d, err)
+				}
+				return
+			case sc.RDPChip != nil:
+				// RDP level 2: no debug port at all.
+				var oe *probe.OpError
+				if err == nil || !errors.As(err, &oe) || oe.Where != probe.LayerDP {
+					t.Fatalf("got %v, %v; want a DP error", d, err)
+				}
+				return
 			case sc.Name == "generic-m33":
 				if err == nil || !strings.Contains(err.Error(), "no STM32H5 DBGMCU on AP0") || probe.LayerOf(err) != probe.LayerTarget {
 					t.Fatalf("discovery on a generic Cortex-M33: %v, %v; want the not-an-STM32H5 error", d, err)

@@ -115,6 +115,8 @@ type rule struct {
 var rules = []rule{
 	{"no-dp", ruleNoDP},
 	{"debug-closed", ruleDebugClosed},
+	{"rdp-level-1", ruleRDP1},
+	{"rdp-level-2", ruleRDP2},
 	{"provisioning", ruleProvisioning},
 	{"probe-fault", ruleProbeFault},
 	{"only-under-reset", ruleOnlyUnderReset},
@@ -896,4 +898,59 @@ func ruleIncomplete(f *facts) *Finding {
 		Detail: fmt.Sprintf("The sweep stopped early (%s); the findings rest on the cells that were tried.", skipped[0].Reason),
 		Next:   "Sweep again to complete the matrix.",
 		Cells:  keys(skipped), Steps: steps(ActionSweep)}
+}
+
+// protectionCells are the cells that read an RDP family's protection level.
+func (f *facts) protectionCells(level targets.RDPLevel) []Cell {
+	return f.where(func(c Cell) bool { return c.Protection != nil && c.Protection.Level == level })
+}
+
+// ruleRDP1: a chip of an RDP family answers on its core port, and its
+// read-out protection is level 1: debug works, flash does not (RM0008
+// §2.5, RM0090 §3.7.3, RM0444 §3.5.1, RM0351 §3.5.1).
+func ruleRDP1(f *facts) *Finding {
+	cells := f.protectionCells(targets.RDPLevel1)
+	if len(cells) == 0 || f.family == nil {
+		return nil
+	}
+	c := cells[0]
+	var d strings.Builder
+	fmt.Fprintf(&d, "%s answers on AP%d and its %s reads %v: read-out protection is on. ", f.chip, c.AP, f.family.RDP.RegName, *c.Protection)
+	if c.FlashReadErr != "" {
+		fmt.Fprintf(&d, "A read of flash at 0x%08X failed as level 1 makes it (%s); ", targets.FlashMemBase, c.FlashReadErr)
+	}
+	d.WriteString("the core, SRAM and the flash registers stay reachable. Going back to level 0 mass-erases the whole flash (and, where the chip has them, the backup registers and SRAM2): the firmware is lost, not read out.")
+	next := "Save what the debugger can still read (SRAM, the option bytes, the engineering area: stprobe ob read), then, if the firmware can go, plan RDP=0xAA (level 0): the flash is mass-erased and the chip opens. " +
+		"Never write RDP=0xCC (level 2) to \"lock it properly\": on " + f.family.Name + " level 2 disables debug for ever."
+	if f.family.Name == "STM32F1" {
+		next = "Save what the debugger can still read (SRAM, the option bytes at 0x1FFFF800), then, if the firmware can go, erase the option bytes and write RDP=0xA5 (OpenOCD: stm32f1x unlock 0, then a power cycle): the flash is mass-erased and the chip opens. The F1 has no level 2."
+	}
+	return &Finding{Severity: SeverityCritical,
+		Title:  fmt.Sprintf("%s is read-protected (RDP level 1): debug works, flash reads fail", f.family.Name),
+		Detail: d.String(), Next: next, Cells: keys(cells), Steps: steps(ActionReadOptionBytes)}
+}
+
+// ruleRDP2: no debug port answered in any mode, Under Reset included, yet
+// the target is powered. That is wiring most of the time; it is also
+// exactly what a chip set to RDP level 2 (0xCC) shows, for ever.
+func ruleRDP2(f *facts) *Finding {
+	if len(f.attempted) == 0 || slices.ContainsFunc(f.attempted, func(c Cell) bool { return c.Outcome.DPAnswered() }) {
+		return nil
+	}
+	h := f.m.Header
+	if !h.HasVoltage || h.Voltage < 1.5 || h.Voltage > 3.7 {
+		return nil
+	}
+	ur := f.where(func(c Cell) bool { return c.Mode == probe.ModeUnderReset && c.Outcome == OutcomeNoAck })
+	if len(ur) == 0 {
+		return nil
+	}
+	return &Finding{Severity: SeverityWarning,
+		Title: "Powered, yet silent even Under Reset: wiring, or read-out protection level 2",
+		Detail: fmt.Sprintf("The target is powered (%.2f V) and no debug port answers in any mode, Under Reset included. "+
+			"If nothing is miswired, this is what an STM32 F4, G0, G4, L4, U5 or H7 set to RDP level 2 (0xCC) shows: "+
+			"level 2 disables the SW-DP for ever and no tool can bring it back.", h.Voltage),
+		Next: "Rule out wiring first (SWDIO/SWCLK swapped, no common ground, NRST held low by the board). If the chip was set to level 2, " +
+			"only the firmware it runs can still talk (its own bootloader or UART); never send RDP=0xCC to another board to \"check\".",
+		Cells: keys(ur), Steps: steps(ActionSweep)}
 }

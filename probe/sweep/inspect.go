@@ -39,6 +39,23 @@ func inspect(ctx context.Context, r targets.MemReader, c *Cell) error {
 	c.IDCode, c.Chip = chip.IDCode, chip.Name()
 	f := chip.Family
 	var errs []error
+	if c.AP == f.CoreAP && f.RDP != nil {
+		// An RDP family: the level, and whether flash reads (level 1
+		// closes flash to a debugger).
+		p, err := targets.ReadRDP(ctx, cr, chip)
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			c.Protection = &p
+		}
+		if _, err := cr.Read32(ctx, c.AP, targets.FlashMemBase); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			c.FlashReadErr = err.Error()
+		}
+		return errors.Join(errs...)
+	}
 	if c.AP == f.CoreAP {
 		state, tzen, err := targets.ReadProductState(ctx, cr, chip)
 		if err != nil {

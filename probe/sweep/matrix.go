@@ -38,6 +38,12 @@ type Cell struct {
 	// State and TZEN come from FLASH_OPTSR/OPTSR2 through the core AP.
 	State targets.ProductState
 	TZEN  targets.TZEN
+	// Protection is the read-out protection level of a chip of an RDP
+	// family (F1, F4, G0, G4, L4, U5, H7), read through the core AP; nil
+	// when not read. FlashReadErr is the error of reading the first word of
+	// flash through the same port ("" when it read, or was not tried).
+	Protection   *targets.Protection
+	FlashReadErr string
 	// DA is what the chip holds for debug authentication, read through the
 	// core AP once per sweep (in the first cell that finds PROVISIONING);
 	// nil when not read.

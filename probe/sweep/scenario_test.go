@@ -84,6 +84,15 @@ func h5Rows(ap0, normal1, hot1, ur1 Outcome) rowWant {
 	}
 }
 
+// ap0Rows is the pattern of a board whose core sits behind AP0 and which
+// has no AP1 (the RDP families): every mode on AP0, AP1 absent.
+func ap0Rows(ap0 Outcome) rowWant {
+	return rowWant{
+		"normal/AP0": ap0, "hotplug/AP0": ap0, "under-reset/AP0": ap0,
+		"normal/AP1": OutcomeDPOnly, "hotplug/AP1": OutcomeDPOnly, "under-reset/AP1": OutcomeDPOnly,
+	}
+}
+
 // Every scenario of the simulated bench, swept with the default plan: the
 // pattern of the matrix (scenarios.md) and the findings it must produce.
 func TestScenarioSweeps(t *testing.T) {
@@ -198,6 +207,59 @@ func TestScenarioSweeps(t *testing.T) {
 			finds:   map[string][]string{"absent-ap": {"AP1", "Use AP0"}, "identity": {"not identified", "Cortex-M33"}},
 			noRules: []string{"debug-closed", "product-state", "provisioning"},
 		},
+		"f103-open": {
+			rows: ap0Rows(OutcomeOK), first: "absent-ap",
+			finds:   map[string][]string{"identity": {"STM32F10x medium density", "0x410"}},
+			noRules: []string{"rdp-level-1", "rdp-level-2", "no-dp", "debug-closed", "product-state"},
+		},
+		"f103-rdp1": {
+			rows: ap0Rows(OutcomeOK), first: "rdp-level-1", title: "RDP level 1",
+			finds: map[string][]string{"rdp-level-1": {"STM32F1", "FLASH_OBR", "flash at 0x08000000 failed", "mass-erases",
+				"stm32f1x unlock", "RDP=0xA5", "no level 2"}},
+			noRules: []string{"rdp-level-2", "no-dp", "product-state"},
+		},
+		"f411-open": {
+			rows: ap0Rows(OutcomeOK), first: "absent-ap",
+			finds:   map[string][]string{"identity": {"STM32F411", "0x431"}},
+			noRules: []string{"rdp-level-1", "rdp-level-2"},
+		},
+		"f411-sleepy": {
+			rows: rowWant{
+				"normal/AP0": OutcomeNoAck, "hotplug/AP0": OutcomeNoAck, "under-reset/AP0": OutcomeOK,
+				"normal/AP1": OutcomeNoAck, "hotplug/AP1": OutcomeNoAck, "under-reset/AP1": OutcomeDPOnly,
+			},
+			first:   "only-under-reset",
+			finds:   map[string][]string{"only-under-reset": {"Only Under Reset", "DBG_STOP"}},
+			noRules: []string{"no-dp", "rdp-level-2", "rdp-level-1"},
+		},
+		"g071-open": {
+			rows: ap0Rows(OutcomeOK), first: "absent-ap",
+			finds:   map[string][]string{"identity": {"STM32G07x/G08x", "0x460"}},
+			noRules: []string{"rdp-level-1", "rdp-level-2"},
+		},
+		"g071-swd-as-gpio": {
+			rows: rowWant{
+				"normal/AP0": OutcomeNoAck, "hotplug/AP0": OutcomeNoAck, "under-reset/AP0": OutcomeOK,
+				"normal/AP1": OutcomeNoAck, "hotplug/AP1": OutcomeNoAck, "under-reset/AP1": OutcomeDPOnly,
+			},
+			first:   "only-under-reset",
+			finds:   map[string][]string{"only-under-reset": {"Only Under Reset", "SWD pins"}},
+			noRules: []string{"no-dp", "rdp-level-2"},
+		},
+		"g474-open": {
+			rows: ap0Rows(OutcomeOK), first: "absent-ap",
+			finds: map[string][]string{"identity": {"STM32G47x/G48x", "0x469"}},
+		},
+		"l476-open": {
+			rows: ap0Rows(OutcomeOK), first: "absent-ap",
+			finds:   map[string][]string{"identity": {"STM32L47x/L48x", "0x415"}},
+			noRules: []string{"rdp-level-1", "rdp-level-2"},
+		},
+		"l476-rdp2": {
+			rows: h5Rows(OutcomeNoAck, OutcomeNoAck, OutcomeNoAck, OutcomeNoAck), first: "no-dp",
+			finds:   map[string][]string{"no-dp": {"3.30 V", "so the target is powered"}, "rdp-level-2": {"RDP level 2 (0xCC)", "for ever", "Rule out wiring first", "never send RDP=0xCC"}},
+			noRules: []string{"identity", "all-ok", "rdp-level-1", "only-under-reset"},
+		},
 	}
 	for _, sc := range scenario.List() {
 		t.Run(sc.Name, func(t *testing.T) {
@@ -224,7 +286,11 @@ func TestScenarioSweeps(t *testing.T) {
 					!strings.Contains(c.Reason, "implied by "+by.String())):
 					t.Errorf("%v: implied by %v, wire %v, reason %q", c.Key, by, c.Wire, c.Reason)
 				}
-				if c.Outcome.DPAnswered() && c.DPIDR != targets.H5DPIDR {
+				wantDPIDR := uint32(targets.H5DPIDR)
+				if sc.RDPChip != nil {
+					wantDPIDR = sc.RDPChip.Family.DPIDRs[0]
+				}
+				if c.Outcome.DPAnswered() && c.DPIDR != wantDPIDR {
 					t.Errorf("%v: DPIDR 0x%08X", c.Key, c.DPIDR)
 				}
 				if c.AP == 1 && c.Outcome == OutcomeOK && c.State != tt.state {

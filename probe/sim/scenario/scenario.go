@@ -15,6 +15,7 @@ import (
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
 	"github.com/stprobe/stprobe/targets/stm32h5"
+	"github.com/stprobe/stprobe/targets/stm32rdp"
 )
 
 // DefaultName is the scenario used when none is given: the seed board.
@@ -111,6 +112,9 @@ type Scenario struct {
 	// Generic puts chipsim's generic Cortex-M33 board (CPU on AP0) on the
 	// wire instead.
 	Generic bool
+	// RDPChip puts a chip of a family protected by read-out protection
+	// levels (F1, F4, G0, G4, L4) on the wire instead (its core on AP0).
+	RDPChip *stm32rdp.Config
 	// Millivolts is the target voltage the probe reads.
 	Millivolts int
 	// Probe is the simulated ST-LINK.
@@ -134,6 +138,12 @@ func (s Scenario) NewChip() (chipsim.Chip, error) {
 	switch {
 	case s.Generic:
 		return chipsim.NewGenericM33(0), nil
+	case s.RDPChip != nil:
+		m, err := stm32rdp.New(*s.RDPChip)
+		if err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
+		}
+		return m, nil
 	case s.Chip == nil:
 		return nil, nil
 	}
@@ -174,6 +184,24 @@ func (s Scenario) NewProbe() *sim.Probe {
 		return sim.New(sim.Config{Firmware: v, Serial: id.serial, TargetMillivolts: s.Millivolts})
 	}
 	return p
+}
+
+// Family names the chip family a scenario puts on the wire ("STM32H5",
+// "STM32F1", …), or "" for a generic board or none.
+func (s Scenario) Family() string {
+	switch {
+	case s.RDPChip != nil:
+		return s.RDPChip.Family.Name
+	case s.Chip != nil:
+		return "STM32H5"
+	}
+	return ""
+}
+
+// RDPModel returns the RDP-family model hosted by p, or nil.
+func RDPModel(p *sim.Probe) *stm32rdp.Model {
+	m, _ := p.Chip().(*stm32rdp.Model)
+	return m
 }
 
 // Model returns the STM32H5 model hosted by p, or nil when p hosts another
@@ -342,6 +370,7 @@ func List() []Scenario {
 			Expect: Expect{NormalAP1: Fails, HotPlugAP1: Fails, UnderResetAP1: Fails, AP0: Fails},
 		},
 	}
+	list = append(list, familyBoards()...)
 	// Boards with DA provisioned hold the hash of the credentials
 	// Credentials hands out (credentials.go).
 	for _, sc := range list {

@@ -38,14 +38,21 @@ func attempt(t *testing.T, s Scenario, mode string, ap uint8) Outcome {
 		return Fails
 	}
 	if ap == 0 {
-		v, err := p.Read(targets.H5DBGMCUAP0, chipsim.Word, csw)
-		if err != nil {
-			return Fails
+		// DBGMCU wherever a family puts it behind AP0 (0xE0044000 on
+		// STM32H5, 0xE0042000 on F1/F4/G4/L4, 0x40015800 on G0).
+		for _, f := range targets.Families() {
+			if f.APs[0].AP != 0 {
+				continue
+			}
+			v, err := p.Read(f.APs[0].DBGMCU, chipsim.Word, csw)
+			if err != nil {
+				continue
+			}
+			if fam, _, ok := targets.LookupDevID(uint16(v & 0xFFF)); ok && fam.Name == f.Name {
+				return OK
+			}
 		}
-		if _, _, ok := targets.LookupDevID(uint16(v & 0xFFF)); !ok {
-			return Fails
-		}
-		return OK
+		return Fails
 	}
 	if cpuid, err := p.Read(adi.RegCPUID, chipsim.Word, csw); err != nil || cpuid>>24 != 0x41 {
 		return Fails

@@ -1,0 +1,326 @@
+// Package stm32rdp is the executable model of the STM32 families protected
+// by read-out protection levels (F1, F4, G0, L4; G4 shares the L4 model's
+// flash interface): one Cortex-M core behind AP0, DBGMCU, the engineering
+// area (flash size, unique ID, package), the flash interface's option
+// registers as they read after reset, and what each RDP level does to a
+// debugger. The facts come from package targets; docs/families.md cites
+// them. Option bytes are read-only here: the model has no programming
+// sequence, so a write to an option register is ignored.
+package stm32rdp
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/stprobe/stprobe/targets"
+	"github.com/stprobe/stprobe/targets/chipsim"
+)
+
+// Firmware is what the simulated user program does.
+type Firmware int
+
+// Firmware behaviours.
+const (
+	// FirmwareIdle loops and leaves the debug pins alone.
+	FirmwareIdle Firmware = iota
+	// FirmwareSWDAsGPIO reconfigures PA13/PA14 (SWDIO/SWCLK) as GPIO
+	// shortly after it starts: only a connect that holds NRST catches it.
+	FirmwareSWDAsGPIO
+	// FirmwareSleepy enters Stop mode shortly after it starts, without the
+	// DBGMCU_CR low-power debug bits: the debug port goes silent until a
+	// reset (only Under Reset catches it).
+	FirmwareSleepy
+)
+
+// defaultSWDOff is how long the firmware keeps SWD after it starts (chosen,
+// like the STM32H5 model's sleepy board).
+const defaultSWDOff = 500 * time.Microsecond
+
+// Config is one simulated chip.
+type Config struct {
+	// Family is the family table (targets.STM32F1() …); DevID the line.
+	Family targets.Family
+	DevID  uint16
+	RevID  uint16
+	// FlashKB is what the flash-size register reads (the line's maximum
+	// when 0); Package the package code on families that have one.
+	FlashKB uint16
+	Package uint16
+	// RDP is the RDP option byte (targets.RDPByteLevel0 … ; on the F1
+	// targets.F1RDPKey for level 0, anything else level 1).
+	RDP uint8
+	// Firmware is what the user program does; SWDOffAfter how long it keeps
+	// SWD (default 500 µs).
+	Firmware    Firmware
+	SWDOffAfter time.Duration
+	// NRSTWired is false for a 4-wire cable.
+	NRSTWired bool
+	// UID is the 96-bit unique ID.
+	UID [3]uint32
+}
+
+// Model is a simulated RDP-family chip. It implements chipsim.Chip.
+type Model struct {
+	cfg  Config
+	line targets.Line
+	core *chipsim.Core
+	ram  *chipsim.RAM
+	ap0  *chipsim.MemAP
+
+	mu        sync.Mutex
+	now       time.Duration
+	runSince  time.Duration
+	nrstLow   bool
+	wasHalted bool
+	dbgCR     uint32 // DBGMCU_CR
+	freeze    [2]uint32
+	flashRead int // flash reads refused under RDP 1
+}
+
+// New builds a chip from cfg.
+func New(cfg Config) (*Model, error) {
+	if cfg.Family.RDP == nil {
+		return nil, fmt.Errorf("stm32rdp: %s has no RDP scheme (use the STM32H5 model)", cfg.Family.Name)
+	}
+	switch cfg.Family.Name {
+	case "STM32F1", "STM32F4", "STM32G0", "STM32G4", "STM32L4":
+	default:
+		return nil, fmt.Errorf("stm32rdp: no executable model of %s yet (identification only)", cfg.Family.Name)
+	}
+	l, ok := cfg.Family.Line(cfg.DevID)
+	if !ok {
+		return nil, fmt.Errorf("stm32rdp: DEV_ID 0x%03X is not an %s line", cfg.DevID, cfg.Family.Name)
+	}
+	if cfg.FlashKB == 0 {
+		cfg.FlashKB = uint16(l.MaxFlashKB)
+	}
+	if cfg.SWDOffAfter == 0 {
+		cfg.SWDOffAfter = defaultSWDOff
+	}
+	m := &Model{cfg: cfg, line: l}
+	m.core = chipsim.NewCore(chipsim.CoreConfig{CPUID: cpuid(cfg.Family), OnSysResetRequest: m.sysReset})
+	m.ram = chipsim.NewRAM(targets.SRAMBase, uint32(l.SRAMKB)<<10)
+	bus := &chipsim.Bus{}
+	bus.Map(m.dbgmcu())
+	bus.Map(m.ram)
+	bus.Map(&chipsim.Registers{Base: targets.FlashMemBase, Size: uint32(cfg.FlashKB) << 10, ReadFn: m.readFlash})
+	bus.Map(m.engineering())
+	bus.Map(m.flashRegs())
+	if cfg.Family.Name == "STM32F1" {
+		bus.Map(&chipsim.Registers{Base: F1OptionBytes, Size: 16, ReadFn: m.readF1OptionBytes})
+	}
+	bus.Map(&chipsim.Registers{Base: 0x40000000, Size: 0x20000000}) // other peripherals: read as zero
+	bus.Map(m.core.PPB())
+	m.ap0 = &chipsim.MemAP{IDRValue: apIDR(cfg.Family), BASEValue: chipsim.BASEM33ROM, Bus: bus}
+	return m, nil
+}
+
+// cpuid is the family's Cortex-M CPUID.
+func cpuid(f targets.Family) uint32 {
+	switch f.Core {
+	case "Cortex-M0+":
+		return targets.CPUIDCortexM0Plus
+	case "Cortex-M3":
+		return targets.CPUIDCortexM3
+	case "Cortex-M7":
+		return targets.CPUIDCortexM7
+	case "Cortex-M33":
+		return targets.CPUIDCortexM33
+	}
+	return targets.CPUIDCortexM4
+}
+
+// apIDR is the AHB-AP IDR of the core (ARM CoreSight: AHB-AP of
+// Cortex-M3/M4 0x24770011, AHB-AP of Cortex-M0+ 0x04770031).
+func apIDR(f targets.Family) uint32 {
+	if f.Core == "Cortex-M0+" {
+		return 0x04770031
+	}
+	return 0x24770011
+}
+
+// F1OptionBytes is the F1's option-byte block in the information area
+// (RM0008 §2.5: RDP, USER, Data0, Data1, WRP0..3, each a byte and its
+// complement).
+const F1OptionBytes = 0x1FFFF800
+
+// protection is the chip's RDP level.
+func (m *Model) protection() targets.RDPLevel {
+	s := m.cfg.Family.RDP
+	if s.Bit {
+		if m.cfg.RDP == targets.F1RDPKey {
+			return targets.RDPLevel0
+		}
+		return targets.RDPLevel1
+	}
+	return targets.LevelOfByte(m.cfg.RDP, s.Level05, s.Level2)
+}
+
+// Level is the read-out protection level the chip applies.
+func (m *Model) Level() targets.RDPLevel { return m.protection() }
+
+// readFlash reads main flash: erased (0xFF) on an empty chip, a bus error
+// under RDP level 1 while the debugger is attached (RM0008 §2.5, RM0090
+// §3.7.3, RM0351 §3.5.1).
+func (m *Model) readFlash(off uint32) (uint32, error) {
+	if m.protection() >= targets.RDPLevel1 {
+		m.mu.Lock()
+		m.flashRead++
+		m.mu.Unlock()
+		return 0, fmt.Errorf("flash read at 0x%08X refused: read-out protection %v with a debugger attached: %w",
+			targets.FlashMemBase+off, m.protection(), chipsim.ErrBusFault)
+	}
+	return 0xFFFFFFFF, nil
+}
+
+// RefusedFlashReads counts flash reads refused under RDP level 1.
+func (m *Model) RefusedFlashReads() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.flashRead
+}
+
+// dbgmcu is the DBGMCU block: IDCODE, CR and the two freeze registers.
+func (m *Model) dbgmcu() *chipsim.Registers {
+	base := m.cfg.Family.APs[0].DBGMCU
+	return &chipsim.Registers{Base: base, Size: 0x400,
+		ReadFn: func(off uint32) (uint32, error) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			switch off {
+			case targets.DBGMCUIDCode:
+				return uint32(m.cfg.RevID)<<16 | uint32(m.cfg.DevID), nil
+			case targets.DBGMCUCR:
+				return m.dbgCR, nil
+			case 0x008, 0x00C:
+				return m.freeze[off/4-2], nil
+			}
+			return 0, nil
+		},
+		WriteFn: func(off, v uint32) error {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			switch off {
+			case targets.DBGMCUCR:
+				m.dbgCR = v
+			case 0x008, 0x00C:
+				m.freeze[off/4-2] = v
+			}
+			return nil
+		},
+	}
+}
+
+// engineering is the block holding the UID, the flash size and (G0, L4)
+// the package code, one 4 KiB page around them.
+func (m *Model) engineering() *chipsim.Registers {
+	f := m.cfg.Family
+	fsize := f.FlashSizeAddrOf(m.line)
+	base := f.UIDAddr &^ 0xFFF
+	return &chipsim.Registers{Base: base, Size: 0x1000,
+		ReadFn: func(off uint32) (uint32, error) {
+			addr := base + off
+			var v uint32
+			for i := uint32(0); i < 3; i++ {
+				if addr == f.UIDAddr+4*i {
+					v = m.cfg.UID[i]
+				}
+			}
+			if addr == fsize&^3 {
+				v = v&^(0xFFFF<<(8*(fsize&2))) | uint32(m.cfg.FlashKB)<<(8*(fsize&2))
+			}
+			if f.PackageAddr != 0 && addr == f.PackageAddr&^3 {
+				v = v&^(0xFFFF<<(8*(f.PackageAddr&2))) | uint32(m.cfg.Package)<<(8*(f.PackageAddr&2))
+			}
+			return v, nil
+		},
+	}
+}
+
+// ---- chipsim.Chip ----
+
+// SWDResponds is false under RDP level 2 (the debug port is disabled for
+// ever) and, with SWD-as-GPIO or sleepy firmware, once the program has run
+// for SWDOffAfter without NRST held low or the core halted.
+func (m *Model) SWDResponds() bool {
+	if m.protection() == targets.RDPLevel2 {
+		return false
+	}
+	halted := m.core.Halted()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.wasHalted && !halted {
+		m.runSince = m.now
+	}
+	m.wasHalted = halted
+	if m.cfg.Firmware == FirmwareIdle || m.nrstLow || halted {
+		return true
+	}
+	if m.cfg.Firmware == FirmwareSleepy && m.dbgCR&lowPowerDebug(m.cfg.Family) != 0 {
+		return true // DBG_STOP keeps the debug clock in Stop mode
+	}
+	return m.now-m.runSince < m.cfg.SWDOffAfter
+}
+
+// lowPowerDebug is the DBGMCU_CR bit keeping debug alive in Stop mode:
+// DBG_STOP, bit 1 on every family here (RM0008 §31.16.3, RM0090 §38.16.3,
+// RM0444 §40.9.3, RM0351 §48.16.3).
+func lowPowerDebug(targets.Family) uint32 { return 1 << 1 }
+
+// DPIDR is the family's SW-DP identification value.
+func (m *Model) DPIDR() uint32 { return m.cfg.Family.DPIDRs[0] }
+
+// AP returns AP0, the core's AHB-AP; nil above.
+func (m *Model) AP(n uint8) chipsim.AP {
+	if n == 0 {
+		return m.ap0
+	}
+	return nil
+}
+
+// SetNRST drives the reset pin (ignored when not wired); release restarts
+// the program.
+func (m *Model) SetNRST(low bool) {
+	if !m.cfg.NRSTWired {
+		return
+	}
+	m.mu.Lock()
+	was := m.nrstLow
+	m.nrstLow = low
+	if !low && was {
+		m.runSince = m.now
+		m.dbgCR = 0 // DBGMCU_CR is reset by a power-on reset only on some lines; chosen: cleared
+	}
+	m.mu.Unlock()
+	if low != was {
+		m.core.SetHeldInReset(low)
+	}
+}
+
+func (m *Model) sysReset() {
+	m.mu.Lock()
+	m.runSince = m.now
+	m.mu.Unlock()
+	m.core.Reset()
+}
+
+// Advance lets modelled time pass.
+func (m *Model) Advance(d time.Duration) {
+	m.mu.Lock()
+	m.now += d
+	m.mu.Unlock()
+	m.core.Advance(d)
+}
+
+// LinkEpoch is 0: option bytes are never reloaded by this model.
+func (m *Model) LinkEpoch() uint64 { return 0 }
+
+// Core returns the Cortex-M core.
+func (m *Model) Core() *chipsim.Core { return m.core }
+
+// Line is the simulated line.
+func (m *Model) Line() targets.Line { return m.line }
+
+// Config is the configuration the model was built from.
+func (m *Model) Config() Config { return m.cfg }
