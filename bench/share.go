@@ -601,20 +601,35 @@ func (tc *toolConn) handBack(reason string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), toolHandBackLimit)
 	defer cancel()
+	var before map[string]uint32
+	if ob := b.Snapshot().OptionBytes; ob != nil && ob.Snap != nil {
+		before = ob.Snap.Cur
+	}
 	stillHeld := b.Holds(tok)
+	var after *OptionBytes
+	var rerr error
 	if stillHeld {
+		// one job: leave the probe clean after the tool, read the option
+		// bytes again (the state re-checked), and leave it clean again
 		err := b.run(ctx, tok, "tool hand-back", toolHandBackLimit, func(ctx context.Context) error {
+			if err := probe.Disconnect(ctx, b.link); err != nil {
+				return err
+			}
+			after, rerr = b.readOB(ctx, OBRequest{StateDir: tc.opts.StateDir})
 			return probe.Disconnect(ctx, b.link)
 		})
 		if err != nil {
 			entry.WithError(err).Warn("leaving the probe clean after the tool")
+		}
+		if rerr != nil {
+			entry.WithError(rerr).Warn("reading the option bytes again after the tool left")
 		}
 	} else {
 		// the lease moved on: the probe is cleaned by the next holder's
 		// first job; say so rather than run without the lease
 		entry.Info("the tool's lease moved on before it left; the probe is left as the tool left it until the next job")
 	}
-	tc.audit(ctx, tok, info, stillHeld)
+	tc.audit(info, before, after, rerr)
 	if tc.fresh && stillHeld {
 		_ = b.Release(tok)
 	}
@@ -622,30 +637,17 @@ func (tc *toolConn) handBack(reason string) {
 }
 
 // audit records the tool's flash and option-byte writes with the holder's
-// name and reads the option bytes again, so that the header shows what the
-// tool left.
-func (tc *toolConn) audit(ctx context.Context, tok Token, info ToolInfo, held bool) {
+// name, with the option bytes before the tool and as read after it.
+func (tc *toolConn) audit(info ToolInfo, before map[string]uint32, o *OptionBytes, rerr error) {
 	b := tc.b
-	s := b.Snapshot()
-	var before map[string]uint32
-	if s.OptionBytes != nil && s.OptionBytes.Snap != nil {
-		before = s.OptionBytes.Snap.Cur
-	}
 	var after map[string]uint32
-	var rerr error
-	if held && s.Chip != nil {
-		var o *OptionBytes
-		o, rerr = b.ReadOptionBytes(ctx, tok, OBRequest{StateDir: tc.opts.StateDir})
-		if rerr == nil && o != nil && o.Snap != nil {
-			after = o.Snap.Cur
-		}
-		if rerr != nil {
-			b.log.WithError(rerr).Warn("reading the option bytes again after the tool left")
-		}
+	if o != nil && o.Snap != nil {
+		after = o.Snap.Cur
 	}
 	if tc.nWrites == 0 {
 		return
 	}
+	s := b.Snapshot() // the chip as the read identified it
 	dir := tc.opts.StateDir
 	if dir == "" {
 		d, err := DefaultStateDir()
@@ -658,6 +660,9 @@ func (tc *toolConn) audit(ctx context.Context, tok Token, info ToolInfo, held bo
 	changes := append([]string{fmt.Sprintf("%s via %s: %d writes to flash or option-byte registers in %d commands", info.Tool, info.Via, tc.nWrites, info.Commands)}, tc.writes...)
 	if tc.nWrites > len(tc.writes) {
 		changes = append(changes, fmt.Sprintf("... and %d more", tc.nWrites-len(tc.writes)))
+	}
+	if o != nil && o.Snap != nil && o.Snap.Unlocked {
+		changes = append(changes, UnlockedAfterTool)
 	}
 	rec := obytes.AuditRecord{
 		Time: b.now().UTC(), User: info.Holder.String(), ProbeSerial: s.Probe.Serial,
@@ -677,6 +682,10 @@ func (tc *toolConn) audit(ctx context.Context, tok Token, info ToolInfo, held bo
 	b.log.WithFields(logrus.Fields{"tool": info.Tool, "holder": info.Holder.String(), "writes": tc.nWrites}).Warn("the tool's flash and option-byte writes are recorded in the audit log")
 	b.Notify(fmt.Sprintf("%s via %s wrote flash or option-byte registers %d times: recorded in the audit log; option bytes read again", info.Tool, info.Via, tc.nWrites))
 }
+
+// UnlockedAfterTool is the audit line's note that a tool left the option
+// registers unlocked.
+const UnlockedAfterTool = "after the tool: the option registers are left unlocked (FLASH_OPTCR.OPTLOCK clear); stprobe ob lock locks them"
 
 // toolChangedLocked publishes a tool's change and the state. The caller
 // holds mu.
