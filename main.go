@@ -54,6 +54,8 @@ func serveSSH(ctx context.Context, b *bench.Bench, o cli.ServeOptions, sig *sign
 			}
 		},
 		Bench: b, Log: b.Log(),
+		StlinkServer: o.StlinkServer, StateDir: o.StateDir,
+		LocalHolder: bench.Holder{Name: o.User, Session: "stlink-server on this machine"},
 		Console: func(ctx context.Context, b *bench.Bench, who bench.Holder, observer bool, env []string) tea.Model {
 			return tui.New(ctx, b, who, tui.Options{Env: env, ReadOnly: observer})
 		},

@@ -84,6 +84,10 @@ type Bench struct {
 	lease *lease
 	job   *job // running now
 	done  bool
+
+	tools   map[uint64]*toolConn // the tools using the shared probe, by ID
+	toolSeq uint64
+	connSeq uint32
 }
 
 // job is one unit of work on the probe.
@@ -94,6 +98,8 @@ type job struct {
 	token  Token
 	fn     func(ctx context.Context) error
 	result chan error
+	// quiet marks a tool's command (runTool): no job events, no clean-up.
+	quiet bool
 }
 
 // newBench starts the owner goroutine for an open link.
@@ -197,6 +203,7 @@ func (b *Bench) publish(build func(EventMeta) Event) { b.hub.publish(build) }
 // stateChangedLocked publishes the state. The caller holds mu.
 func (b *Bench) stateChangedLocked() {
 	b.state.Lease = b.leaseInfoLocked()
+	b.state.Tools = b.toolsLocked()
 	st := b.state
 	b.publishLocked(func(m EventMeta) Event { return StateChanged{EventMeta: m, State: st} })
 }
@@ -259,6 +266,10 @@ func (b *Bench) loop() {
 	for {
 		select {
 		case j := <-b.jobs:
+			if j.quiet {
+				j.result <- b.runQuiet(j)
+				continue
+			}
 			j.result <- b.runJob(j)
 		case <-b.quit:
 			return

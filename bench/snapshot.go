@@ -65,6 +65,9 @@ type Snapshot struct {
 	Lease *LeaseInfo
 	// Gone is set once the probe went away (unplugged, server gone).
 	Gone string
+	// Tools are the tools using the shared probe (stlink-server clients
+	// such as OpenOCD), in the order they came.
+	Tools []ToolInfo
 }
 
 // JobInfo names a job and who started it.

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -28,6 +29,14 @@ type ServeOptions struct {
 	MaxPerAddress    int
 	// Listening is called once the server listens, with its address.
 	Listening func(addr string)
+	// StlinkServer, when set, is the address the bench's probe is shared
+	// on as an stlink-server (also reached by operators' SSH forwarding);
+	// StateDir holds the audit log of the tools' writes.
+	StlinkServer string
+	StateDir     string
+	// User is who runs the server: the holder of tools that connect to
+	// StlinkServer on this machine rather than through SSH.
+	User string
 }
 
 // serveCommand is `stprobe serve`: the console over SSH, on the one bench
@@ -39,12 +48,14 @@ func (a *app) serveCommand() *cobra.Command {
 	)
 	c := &cobra.Command{
 		Use:         "serve",
-		Annotations: synopsis("serve [--listen ADDR] --authorized-keys FILE [--host-key FILE] [--roles FILE] [--read-only] [--idle-timeout D] [--lease-idle D] [--max-sessions N] [--handshake-timeout D] [--max-connections N] [--max-per-address N]"),
+		Annotations: synopsis("serve [--listen ADDR] --authorized-keys FILE [--host-key FILE] [--roles FILE] [--read-only] [--idle-timeout D] [--lease-idle D] [--max-sessions N] [--handshake-timeout D] [--max-connections N] [--max-per-address N] [--stlink-server ADDR]"),
 		Short:       "serve the console over SSH: one probe, one operator, many observers",
 		Long: "Serves the console over SSH on this machine's bench. Public keys only (the authorized-keys file, read again when it changes); " +
 			"one session at a time holds the probe and may run jobs, the others watch; a key given the option " +
 			`environment="STPROBE_ROLE=observer" or restrict (or listed as observer in --roles) only watches; from= and expiry-time= are honoured, ` +
 			"a line with options stprobe does not understand lets nobody in, and a removed key's sessions end within seconds. " +
+			"With --stlink-server ADDR the bench's probe is also shared as an stlink-server on ADDR, and an operator's ssh -L PORT:ADDR forwarding reaches it " +
+			"(observers' and forwarding to anything else is refused): their OpenOCD runs under their lease while the console watches. " +
 			"SIGHUP reads the keys again; SIGPIPE is ignored. The host key is made on first start and must be readable by its owner only.",
 		DisableFlagsInUseLine: true,
 		Args:                  a.noArgs,
@@ -61,6 +72,7 @@ func (a *app) serveCommand() *cobra.Command {
 	fs.DurationVar(&o.HandshakeTimeout, "handshake-timeout", 10*time.Second, "close a connection that has not logged in within D")
 	fs.IntVar(&o.MaxConnections, "max-connections", 0, "hold at most N connections at once (default: from the limit on open files)")
 	fs.IntVar(&o.MaxPerAddress, "max-per-address", 10, "at most N connections of one client address awaiting login")
+	fs.StringVar(&o.StlinkServer, "stlink-server", "", "also share the probe as an stlink-server on ADDR (e.g. 127.0.0.1:7184), reached by operators with ssh -L")
 	c.RunE = func(c *cobra.Command, _ []string) error {
 		switch {
 		case a.cfg.Serve == nil:
@@ -85,6 +97,17 @@ func (a *app) serveCommand() *cobra.Command {
 				return err
 			}
 			o.HostKey = filepath.Join(dir, "host_ed25519")
+		}
+		if o.StlinkServer != "" {
+			if _, _, err := net.SplitHostPort(o.StlinkServer); err != nil {
+				return usage(c, fmt.Errorf("--stlink-server %q: want HOST:PORT: %w", o.StlinkServer, err))
+			}
+			dir, err := bench.DefaultStateDir()
+			if err != nil {
+				return err
+			}
+			o.StateDir = dir
+			o.User = a.userName()
 		}
 		ctx := c.Context()
 		bo := a.benchOptions()

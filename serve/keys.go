@@ -50,6 +50,9 @@ type authorizedKey struct {
 	from []string
 	// expires is the line's expiry-time= (zero: never).
 	expires time.Time
+	// noForward is set by no-port-forwarding (and restrict): the key may
+	// not reach the shared stlink-server through SSH forwarding.
+	noForward bool
 	// refused says why the line lets nobody in (an option stprobe cannot
 	// honour); empty when it may.
 	refused string
@@ -201,8 +204,10 @@ func ParseAuthorizedKeys(data []byte) ([]authorizedKey, error) {
 //   - no-pty (unless a later pty): the console needs a terminal, so the
 //     line is refused; command="...": stprobe runs no commands, so the line
 //     is refused;
-//   - no-agent-forwarding, no-port-forwarding, no-X11-forwarding,
-//     no-user-rc: always true of stprobe, accepted.
+//   - no-port-forwarding: the key may not forward to the shared
+//     stlink-server (restrict implies it; a later port-forwarding lifts it);
+//   - no-agent-forwarding, no-X11-forwarding, no-user-rc: always true of
+//     stprobe, accepted.
 //
 // Any other option refuses the line: the error names it.
 func parseOptions(ak *authorizedKey, options []string) error {
@@ -220,13 +225,18 @@ func parseOptions(ak *authorizedKey, options []string) error {
 		switch {
 		case !hasValue && name == "restrict":
 			ak.role = RoleObserver
+			ak.noForward = true
 			noPTY = false // the console checks the role, not the terminal
+		case !hasValue && name == "no-port-forwarding":
+			ak.noForward = true
+		case !hasValue && name == "port-forwarding":
+			ak.noForward = false
 		case !hasValue && name == "no-pty":
 			noPTY = true
 		case !hasValue && name == "pty":
 			noPTY = false
-		case !hasValue && (name == "no-agent-forwarding" || name == "no-port-forwarding" || name == "no-x11-forwarding" || name == "no-user-rc"):
-			// stprobe forwards nothing and runs no rc file
+		case !hasValue && (name == "no-agent-forwarding" || name == "no-x11-forwarding" || name == "no-user-rc"):
+			// stprobe forwards no agent nor X11 and runs no rc file
 		case hasValue && name == "from":
 			pats, err := parseFrom(value)
 			if err != nil {
@@ -376,6 +386,7 @@ type grant struct {
 	fingerprint string
 	role        Role
 	line        int
+	noForward   bool
 }
 
 // lookup finds key among the authorized keys for a client at remote, at
@@ -416,7 +427,7 @@ func (k *keyring) lookup(key gossh.PublicKey, remote net.Addr, now time.Time) (g
 				role = RoleObserver
 			}
 		}
-		return grant{fingerprint: fp, role: role, line: ak.line}, nil
+		return grant{fingerprint: fp, role: role, line: ak.line, noForward: ak.noForward}, nil
 	}
 	if why == nil {
 		why = errors.New("key not authorized")

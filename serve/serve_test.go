@@ -87,6 +87,12 @@ func (ts *testServer) logText() string {
 
 func startServer(t testing.TB, authorized []string, cfg Config, console Console) *testServer {
 	t.Helper()
+	return startServerOn(t, "h533-provisioning", authorized, cfg, console)
+}
+
+// startServerOn is startServer on the simulated board of scenario.
+func startServerOn(t testing.TB, scenario string, authorized []string, cfg Config, console Console) *testServer {
+	t.Helper()
 	peertest.Need(t, "ssh", "openssh-client")
 	dir := t.TempDir()
 	ts := &testServer{dir: dir, log: &bytes.Buffer{}, logMu: &sync.Mutex{}}
@@ -94,7 +100,7 @@ func startServer(t testing.TB, authorized []string, cfg Config, console Console)
 	lg.SetOutput(lockedWriter{ts.logMu, ts.log})
 	lg.SetLevel(logrus.InfoLevel)
 	lg.SetFormatter(&logrus.JSONFormatter{})
-	b, _, err := bench.Open(context.Background(), bench.Selector{Sim: "h533-provisioning"}, bench.Options{Log: lg})
+	b, _, err := bench.Open(context.Background(), bench.Selector{Sim: scenario}, bench.Options{Log: lg})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,6 +70,14 @@ type Config struct {
 	Console Console
 	// Log is the server log (connections, authentication, lease changes).
 	Log *logrus.Logger
+	// StlinkServer, when set, is the address the bench's probe is shared
+	// on as an stlink-server: tools of this machine connect to it as
+	// LocalHolder, and an operator's SSH forwarding (ssh -L) to it
+	// reaches it as that operator. StateDir holds the audit log of the
+	// tools' writes.
+	StlinkServer string
+	LocalHolder  bench.Holder
+	StateDir     string
 }
 
 // Defaults for the limits left zero.
@@ -120,6 +128,8 @@ type Server struct {
 	mu       sync.Mutex
 	ln       net.Listener
 	live     map[ssh.Session]*liveSession
+	shared   string // the address the probe is shared on, once listening
+	fwd      forwards
 	reloadMu sync.Mutex
 
 	refusals *logLimiter // refused connections, logged at a bounded rate
@@ -176,6 +186,16 @@ func New(cfg Config) (*Server, error) {
 	srv, err := wish.NewServer(
 		wish.WithAddress(cfg.Listen),
 		func(srv *ssh.Server) error { srv.AddHostKey(signer); return nil },
+		func(srv *ssh.Server) error {
+			// the library's handlers (sessions), and direct-tcpip to the
+			// shared stlink-server only: the server dials nothing
+			srv.ChannelHandlers = map[string]ssh.ChannelHandler{}
+			for k, v := range ssh.DefaultChannelHandlers {
+				srv.ChannelHandlers[k] = v
+			}
+			srv.ChannelHandlers["direct-tcpip"] = s.directTCPIPHandler
+			return nil
+		},
 		wish.WithIdleTimeout(cfg.IdleTimeout),
 		wish.WithPublicKeyAuth(s.authorize),
 		wish.WithMiddleware(
@@ -336,6 +356,13 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 		"handshake_timeout": s.cfg.HandshakeTimeout.String()}).Info("serving the bench over SSH")
 	stop := s.logLease(ctx)
 	defer stop()
+	stopShare, err := s.shareLocal(ctx)
+	if err != nil {
+		ln.Close()
+		s.log.WithError(err).Error("server not started")
+		return err
+	}
+	defer stopShare()
 	wctx, cancelWatch := context.WithCancel(ctx)
 	defer cancelWatch()
 	go s.watchKeys(wctx)

@@ -208,6 +208,7 @@ func (s *Server) checkLive() {
 	}
 	s.mu.Unlock()
 	now := time.Now()
+	s.checkForwards(now)
 	for _, ls := range all {
 		g, err := s.keys.lookup(ls.key, ls.remote, now)
 		switch {

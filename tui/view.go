@@ -2,6 +2,7 @@ package tui
 
 import (
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 
@@ -120,6 +121,9 @@ func (m *Model) footer() string {
 		if m.c.HasLease() {
 			right += st.Muted.Render(" · ctrl+x stops")
 		}
+	} else if tools := m.c.Snapshot().ToolLine(time.Now()); tools != "" {
+		// who uses the shared probe through which tool
+		right = st.Info.Render("⇄ " + tools)
 	}
 	w := m.width - lipgloss.Width(right) - 2
 	var left string

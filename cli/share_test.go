@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/internal/peertest"
+	"github.com/stprobe/stprobe/targets"
+)
+
+// syncBuffer is a buffer written by one goroutine and read by another.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestShareWithOpenOCD runs `stprobe share` on a simulated H533 and stock
+// OpenOCD through it: RAM written and read, the core halted and resumed,
+// then the option registers unlocked with the OPTKEYR keys. The unlock is
+// in the audit log under the name of the user running it once OpenOCD left, with the
+// option bytes read again (the registers left unlocked).
+func TestShareWithOpenOCD(t *testing.T) {
+	openocd := peertest.Need(t, "openocd", "openocd")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, Config{}, []string{"--sim", "h533-open", "share", "--listen", addr, "--state-dir", dir}, nil, &bytes.Buffer{}, &stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("share exited %d: %s", code, stderr.String())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stderr.String(), "sharing the probe as an stlink-server on "+addr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("share never said it shares: %s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	keyr := targets.H5FlashRegs + targets.FlashOPTKEYR
+	octx, ocancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer ocancel()
+	out, err := exec.CommandContext(octx, openocd,
+		"-f", "interface/stlink-dap.cfg", "-c", fmt.Sprintf("st-link backend tcp %d", port), "-c", "transport select dapdirect_swd",
+		"-f", "../testdata/stm32h5-openocd.cfg",
+		"-c", "init", "-c", "halt", "-c", "mww 0x20000010 0x5EC0DD00", "-c", "mdw 0x20000010",
+		"-c", "resume", "-c", "stm32h5.cpu curstate",
+		"-c", fmt.Sprintf("mww 0x%08X 0x%08X", keyr, targets.OptKey1), "-c", fmt.Sprintf("mww 0x%08X 0x%08X", keyr, targets.OptKey2),
+		"-c", "shutdown").CombinedOutput()
+	if err != nil {
+		t.Fatalf("openocd: %v\n%s", err, out)
+	}
+	for _, want := range []string{"halted due to debug-request", "0x20000010: 5ec0dd00", "\nrunning\n"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("OpenOCD output lacks %q:\n%s", want, out)
+		}
+	}
+	var rec struct {
+		User    string            `json:"user"`
+		Changes []string          `json:"changes"`
+		After   map[string]uint32 `json:"after"`
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		data, _ := os.ReadFile(filepath.Join(dir, bench.AuditFile))
+		if lines := strings.Split(strings.TrimSpace(string(data)), "\n"); len(data) > 0 {
+			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &rec); err != nil {
+				t.Fatalf("audit line: %v\n%s", err, data)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("OpenOCD's option-register writes never reached the audit log; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if want := (&app{}).userName() + " (share)"; rec.User != want {
+		t.Errorf("audit user %q, want %q", rec.User, want)
+	}
+	if text := strings.Join(rec.Changes, "\n"); !strings.Contains(text, "OpenOCD via TCP") || !strings.Contains(text, fmt.Sprintf("0x%08X", keyr)) {
+		t.Errorf("audit changes:\n%s", text)
+	}
+	if rec.After == nil || !strings.Contains(strings.Join(rec.Changes, "\n"), bench.UnlockedAfterTool) {
+		t.Errorf("the audit line does not show the option bytes read after OpenOCD, unlocked: %+v\nstderr:\n%s", rec, stderr.String())
+	}
+}
