@@ -13,9 +13,9 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/stlinkserver"
+	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -664,7 +664,7 @@ func (tc *toolConn) audit(info ToolInfo, before map[string]uint32, o *OptionByte
 	if o != nil && o.Snap != nil && o.Snap.Unlocked {
 		changes = append(changes, UnlockedAfterTool)
 	}
-	rec := obytes.AuditRecord{
+	rec := statefile.AuditRecord{
 		Time: b.now().UTC(), User: info.Holder.String(), ProbeSerial: s.Probe.Serial,
 		Changes: changes, Before: before, After: after, Result: "ok",
 		Note: "written by a tool through the shared probe, not by stprobe's guarded write",
@@ -675,7 +675,7 @@ func (tc *toolConn) audit(info ToolInfo, before map[string]uint32, o *OptionByte
 	if rerr != nil {
 		rec.Error = "reading the option bytes after the tool: " + rerr.Error()
 	}
-	if err := obytes.AppendAudit(dir, rec); err != nil {
+	if err := statefile.AppendAudit(dir, rec); err != nil {
 		b.log.WithError(err).Error("the tool's writes are not in the audit log")
 		return
 	}

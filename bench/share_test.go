@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/proto"
+	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -189,7 +189,7 @@ func TestShareAuditsOptionRegisterWritesAndRereads(t *testing.T) {
 	if !b.Snapshot().OptionsUnlocked {
 		t.Error("the snapshot was not refreshed: the tool left the option registers unlocked")
 	}
-	recs, err := obytes.ReadAudit(dir)
+	recs, err := statefile.ReadAudit(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
