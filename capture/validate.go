@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/stprobe/stprobe/targets"
@@ -75,43 +76,35 @@ func (f *File) validate(data []byte) error {
 	if s := f.Sweep; s != nil {
 		for i, c := range s.Cells {
 			if !outcomes[c.Outcome] {
-				return fmt.Errorf("capture: line %d: sweep cell %d (%s AP%d %d kHz): outcome %q is none of the sweep's outcomes", cellLine(data, i), i, c.Mode, c.AP, c.KHz, c.Outcome)
+				return fmt.Errorf("capture: line %d: sweep cell %d (%s AP%d %d kHz): outcome %q is none of the sweep's outcomes", cellLine(data, i, "outcome"), i, c.Mode, c.AP, c.KHz, c.Outcome)
 			}
 			if c.KHz <= 0 {
-				return fmt.Errorf("capture: line %d: sweep cell %d: khz %d is not a clock", cellLine(data, i), i, c.KHz)
+				return fmt.Errorf("capture: line %d: sweep cell %d: khz %d is not a clock", cellLine(data, i, "khz"), i, c.KHz)
 			}
 		}
 	}
 	return nil
 }
 
-// cellLine is the line of the i-th "mode" key after "cells" (0: unknown).
-func cellLine(data []byte, i int) int {
-	start := keyLine(data, "cells")
-	if start == 0 {
+// cellLine is the line of key in the i-th sweep cell: the cells are
+// found by their "mode" keys after "cells" (0: unknown).
+func cellLine(data []byte, i int, key string) int {
+	off := bytes.Index(data, []byte(`"cells"`))
+	if off < 0 {
 		return 0
 	}
-	off := 0
 	for n := 0; ; n++ {
-		j := indexFrom(data, off, `"mode"`)
+		j := bytes.Index(data[off:], []byte(`"mode"`))
 		if j < 0 {
-			return start
+			return lineAt(data, off)
 		}
+		off += j
 		if n == i {
-			return lineAt(data, j)
+			if k := bytes.Index(data[off:], []byte(`"`+key+`"`)); k >= 0 {
+				return lineAt(data, off+k)
+			}
+			return lineAt(data, off)
 		}
-		off = j + 1
+		off++
 	}
-}
-
-func indexFrom(data []byte, off int, s string) int {
-	if off >= len(data) {
-		return -1
-	}
-	for k := off; k+len(s) <= len(data); k++ {
-		if string(data[k:k+len(s)]) == s {
-			return k
-		}
-	}
-	return -1
 }
