@@ -21,6 +21,7 @@ type Selector struct {
 	Serial string // probe serial number
 	Server string // stlink-server HOST:PORT
 	Sim    string // simulated scenario name
+	Twin   string // capture file opened as a simulated board (twin.go)
 	// Share opens a probe of the stlink-server that another client is
 	// using (their commands interleave); without it such a probe is refused.
 	Share bool
@@ -42,6 +43,9 @@ func (s Selector) Check() error {
 			return fmt.Errorf("--server %q: host %q is not a host name or an IP address", s.Server, host)
 		}
 	}
+	if s.Twin != "" && (s.Sim != "" || s.Server != "") {
+		return fmt.Errorf("--twin %s chooses the probe, as --sim and --server do: give one of them", s.Twin)
+	}
 	if s.Sim == "" {
 		return nil
 	}
@@ -56,7 +60,9 @@ func (s Selector) Check() error {
 
 // Chosen reports whether the user chose a probe (rather than leaving it to
 // the fall-back).
-func (s Selector) Chosen() bool { return s.Sim != "" || s.Server != "" || s.Serial != "" }
+func (s Selector) Chosen() bool {
+	return s.Twin != "" || s.Sim != "" || s.Server != "" || s.Serial != ""
+}
 
 // Open opens the probe sel names and starts its bench: a simulated scenario,
 // a probe behind stlink-server, or a USB probe. With no selector and no
@@ -72,6 +78,8 @@ func Open(ctx context.Context, sel Selector, o Options) (b *Bench, notice string
 		opts = append(opts, probe.WithLogger(o.Log))
 	}
 	switch {
+	case sel.Twin != "":
+		b, notice, err = openTwin(ctx, sel.Twin, o, opts)
 	case sel.Sim != "":
 		b, err = openSim(ctx, sel.Sim, o, opts)
 		if err == nil && sel.Serial != "" && !strings.EqualFold(sel.Serial, b.state.Probe.Serial) {

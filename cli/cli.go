@@ -133,6 +133,7 @@ func (a *app) rootCommand() *cobra.Command {
 	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.sel.Sim, "sim", "", "use the simulated bench SCENARIO (see: stprobe sim list)")
+	pf.StringVar(&a.sel.Twin, "twin", "", "use the twin of the capture FILE: a simulated board built from it (see: stprobe capture)")
 	pf.StringVar(&a.sel.Server, "server", "", "reach probes through stlink-server at HOST:PORT")
 	pf.StringVar(&a.sel.Serial, "probe", "", "use the probe with this SERIAL")
 	pf.BoolVar(&a.sel.Share, "share", false, "open a probe another stlink-server client is using (their commands interleave with ours)")
@@ -141,7 +142,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.Flags().BoolVar(&a.choose, "choose", false, "the console: choose the probe from a list (USB probes, an stlink-server, the simulated boards)")
 	complete(root, "sim", scenario.Names()...)
 	complete(root, "log-level", "error", "warn", "info", "debug", "trace")
-	root.AddCommand(a.infoCommand(), a.listCommand(), a.simCommand(), a.obCommand(), a.sweepCommand(), a.daCommand(), a.bootCommand(), a.memCommand(), a.serveCommand(), a.shareCommand())
+	root.AddCommand(a.infoCommand(), a.listCommand(), a.simCommand(), a.obCommand(), a.sweepCommand(), a.daCommand(), a.bootCommand(), a.memCommand(), a.serveCommand(), a.shareCommand(), a.captureCommand())
 	return root
 }
 

@@ -30,6 +30,8 @@ type obFlags struct {
 	wayBack daCreds
 	obk     string
 	part    string
+	// rehearse runs the write on the chip's twin first (rehearse.go).
+	rehearse bool
 	journalFlags
 }
 
@@ -129,6 +131,7 @@ func (a *app) obSubCommand(use, syn, short string) *cobra.Command {
 		f.wayBack.register(fs)
 		fs.StringVar(&f.obk, "obk", "", "the .obk FILE provisioned (H503: the OTP image): with the credentials, proves the way back of a plan that closes the chip")
 		fs.StringVar(&f.part, "part", "", "the PART (H523, H533...) where the chip's line has several, for the proof of the way back")
+		fs.BoolVar(&f.rehearse, "rehearse", false, "first capture the chip (read-only) and run the same write on its twin; apply stops if it goes wrong there")
 		if sub == "apply" {
 			fs.StringVar(&f.confirm, "confirm", "", "the confirmation PHRASE printed by plan")
 			fs.BoolVar(&f.overrideBrick, "override-brick", false, "allow a change that can never be undone and may leave the chip unreachable")
@@ -253,6 +256,11 @@ func (a *app) runOB(ctx context.Context, b *bench.Bench, tok bench.Token, sub st
 		return err
 	}
 	change.WayBack = wb
+	if f.rehearse && (sub == "plan" || sub == "apply") {
+		if err := a.rehearse(ctx, b, tok, sub, f, change); err != nil {
+			return inputMistake(err)
+		}
+	}
 	switch sub {
 	case "read":
 		o, err := b.ReadOptionBytes(ctx, tok, bench.OBRequest{DAMethod: f.daMethod, StateDir: f.stateDir})

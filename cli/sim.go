@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 
 	"github.com/spf13/cobra"
 
+	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
 )
@@ -27,12 +29,22 @@ func (a *app) simCommand() *cobra.Command {
 			return unknownCommand(c, args[0], "")
 		},
 	}
-	c.AddCommand(a.simListCommand(), a.simServeCommand(), a.simUSBRelayCommand(), a.simBootCommand(), a.simCredentialsCommand())
+	c.AddCommand(a.simListCommand(), a.simServeCommand(), a.simUSBRelayCommand(), a.simBootCommand(), a.simCredentialsCommand(), a.simCaptureCommand())
 	return c
 }
 
 // selectedScenario is the simulated board --sim names, or the default one.
 func (a *app) selectedScenario() (scenario.Scenario, error) {
+	if a.sel.Twin != "" {
+		tw, err := bench.TwinScenario(context.Background(), a.sel.Twin)
+		if err != nil {
+			return scenario.Scenario{}, fmt.Errorf("--twin: %w", err)
+		}
+		if a.stderr != nil {
+			fmt.Fprintf(a.stderr, "stprobe: %s\n", tw.Notice())
+		}
+		return tw.Scenario, nil
+	}
 	if a.sel.Sim == "" {
 		return scenario.Lookup(scenario.DefaultName)
 	}

@@ -121,6 +121,9 @@ type Config struct {
 	OptionDelay time.Duration
 	// SleepAfter is how long sleepy firmware keeps SWD on (default 500 µs).
 	SleepAfter time.Duration
+	// Captured are option registers read from a real chip, by name without
+	// suffix: {_CUR, _PRG}. They replace the factory values (twin.go).
+	Captured map[string][2]uint32
 }
 
 // Model is a simulated STM32H5. It implements chipsim.Chip and is safe for
@@ -244,6 +247,9 @@ func New(cfg Config) (*Model, error) {
 	m.loadUserProgram()
 	m.provision()
 	m.resetFlashRegs()
+	if err := m.applyCaptured(); err != nil {
+		return nil, err
+	}
 	m.build()
 	// The firmware has been running since long before the probe arrives.
 	m.runSince = -time.Hour

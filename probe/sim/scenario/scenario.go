@@ -125,6 +125,9 @@ type Scenario struct {
 	// product state decides whether the ROM bootloader answers on UART and
 	// USB DFU (see boot.go).
 	Boot0 bool
+	// Identity, when set, replaces the probe kind's firmware, PID and
+	// serial: a twin's probe is the one its capture was taken with.
+	Identity *ProbeIdentity
 }
 
 // WithProbe returns a copy of s on another ST-LINK.
@@ -159,6 +162,9 @@ func (s Scenario) Build() (*sim.Probe, error) {
 	id, ok := probeIdentity[s.Probe]
 	if !ok {
 		return nil, fmt.Errorf("scenario %s: unknown probe kind %d", s.Name, int(s.Probe))
+	}
+	if c := s.Identity; c != nil {
+		id.firmware, id.pid, id.serial = c.Firmware, c.PID, c.Serial
 	}
 	v, err := proto.ParseVersion(id.firmware)
 	if err != nil {

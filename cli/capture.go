@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/probe/sim/scenario"
+)
+
+// captureCommand is `stprobe capture`: the board, read-only, as a file.
+func (a *app) captureCommand() *cobra.Command {
+	var out string
+	var withFlash bool
+	c := &cobra.Command{
+		Use:         "capture",
+		Annotations: synopsis("capture -o FILE [--with-flash]"),
+		Short:       "read the board read-only into a capture file to share or to open as a twin (--twin FILE)",
+		Long: "Reads the board without writing to it — the probe, the target voltage, every connect mode x access port x SWD clock with its outcome, " +
+			"the chip's identification, every option register (_CUR and _PRG), the product state and TZEN, which memory regions read, and the " +
+			"debug-authentication discovery word by word — and writes it as a capture (docs/capture-format.md). No flash contents, keys or " +
+			"passwords go in unless --with-flash; the file's header says what it holds. stprobe --twin FILE opens it as a simulated board.",
+		DisableFlagsInUseLine: true,
+		Args:                  a.noArgs,
+	}
+	c.Flags().StringVarP(&out, "output", "o", "", "write the capture to FILE (- for stdout)")
+	c.Flags().BoolVar(&withFlash, "with-flash", false, "also capture the user flash (the firmware, and any secret it holds)")
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		if out == "" {
+			return usage(c, errors.New("give the capture's file: -o FILE (- for stdout)"))
+		}
+		return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
+			f, err := b.Capture(ctx, tok, bench.CaptureRequest{WithFlash: withFlash})
+			if err != nil {
+				return err
+			}
+			return a.writeCapture(f, out)
+		})
+	}
+	return c
+}
+
+// simCaptureCommand is `stprobe sim capture SCENARIO`: a simulated board
+// exported as a capture.
+func (a *app) simCaptureCommand() *cobra.Command {
+	var out string
+	var withFlash bool
+	c := &cobra.Command{
+		Use:                   "capture SCENARIO",
+		Annotations:           synopsis("sim capture SCENARIO [-o FILE] [--with-flash]"),
+		Short:                 "export a simulated board as a capture file",
+		Long:                  "Captures the simulated board SCENARIO as stprobe capture would capture a real one, to compare with a real board's capture or to hand-edit and open with --twin.",
+		DisableFlagsInUseLine: true,
+		Args:                  cobra.ExactArgs(1),
+		ValidArgs:             scenario.Names(),
+	}
+	c.Flags().StringVarP(&out, "output", "o", "-", "write the capture to FILE (- for stdout)")
+	c.Flags().BoolVar(&withFlash, "with-flash", false, "also capture the user flash")
+	c.RunE = func(c *cobra.Command, args []string) error {
+		if _, err := scenario.Lookup(args[0]); err != nil {
+			return usage(c, err)
+		}
+		f, err := bench.CaptureSimulated(c.Context(), args[0], withFlash)
+		if err != nil {
+			return err
+		}
+		return a.writeCapture(f, out)
+	}
+	return c
+}
+
+// writeCapture writes f to out (- for stdout) and says what it holds.
+func (a *app) writeCapture(f *bench.CaptureFile, out string) error {
+	data, err := bench.EncodeCapture(f)
+	if err != nil {
+		return err
+	}
+	if out == "-" {
+		_, err := a.stdout.Write(data)
+		return err
+	}
+	if err := os.WriteFile(out, data, 0o644); err != nil {
+		return fmt.Errorf("file: %w (try another -o FILE)", err)
+	}
+	fmt.Fprintf(a.stdout, "wrote %s: %s\nsecrets: %s\n", out, strings.Join(f.Header.Holds, ", "), f.Header.Secrets)
+	for _, n := range f.Header.Notes {
+		fmt.Fprintf(a.stdout, "note: %s\n", n)
+	}
+	return nil
+}
