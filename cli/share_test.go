@@ -118,3 +118,81 @@ func TestShareWithOpenOCD(t *testing.T) {
 		t.Errorf("the audit line does not show the option bytes read after OpenOCD, unlocked: %+v\nstderr:\n%s", rec, stderr.String())
 	}
 }
+
+// freePort is a TCP port nobody listens on now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestGDBBreakpointThroughShare: gdb-multiarch, through stock OpenOCD on
+// the shared probe, sets a hardware breakpoint; with breakpoints always
+// inserted OpenOCD programs the core's FPB at once, and the comparator
+// reads back through the same chain (FPBv2: the address with enable bit 0).
+func TestGDBBreakpointThroughShare(t *testing.T) {
+	openocd := peertest.Need(t, "openocd", "openocd")
+	gdb := peertest.Need(t, "gdb-multiarch", "gdb-multiarch")
+	port, gdbPort := freePort(t), freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, Config{}, []string{"--sim", "h533-open", "share", "--listen", addr, "--state-dir", t.TempDir()}, nil, &bytes.Buffer{}, &stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("share exited %d: %s", code, stderr.String())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stderr.String(), "sharing the probe as an stlink-server on "+addr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("share never said it shares: %s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	octx, ocancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer ocancel()
+	var ocdOut syncBuffer
+	ocd := exec.CommandContext(octx, openocd,
+		"-f", "interface/stlink-dap.cfg", "-c", fmt.Sprintf("st-link backend tcp %d", port), "-c", "transport select dapdirect_swd",
+		"-f", "../testdata/stm32h5-openocd.cfg", "-c", fmt.Sprintf("gdb_port %d", gdbPort), "-c", "init")
+	ocd.Stdout, ocd.Stderr = &ocdOut, &ocdOut
+	if err := ocd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = ocd.Process.Kill()
+		_ = ocd.Wait()
+	}()
+	deadline = time.Now().Add(60 * time.Second)
+	for !strings.Contains(ocdOut.String(), fmt.Sprintf("Listening on port %d for gdb connections", gdbPort)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("OpenOCD never listened for gdb:\n%s", ocdOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	out, err := exec.CommandContext(octx, gdb, "-batch", "-nx",
+		"-ex", "set breakpoint always-inserted on",
+		"-ex", fmt.Sprintf("target extended-remote 127.0.0.1:%d", gdbPort),
+		"-ex", "hbreak *0x08000100",
+		"-ex", "monitor mdw 0xE0002008",
+		"-ex", "info breakpoints",
+		"-ex", "detach").CombinedOutput()
+	if err != nil {
+		t.Fatalf("gdb-multiarch: %v\n%s\nOpenOCD:\n%s", err, out, ocdOut.String())
+	}
+	t.Logf("gdb:\n%s", out)
+	for _, want := range []string{"Hardware assisted breakpoint 1 at 0x8000100", "0xe0002008: 08000101"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("gdb output lacks %q:\n%s\nOpenOCD:\n%s", want, out, ocdOut.String())
+		}
+	}
+}
