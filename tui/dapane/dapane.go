@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -105,6 +106,7 @@ type Model struct {
 	hasState  bool
 	snapState targets.ProductState
 	snapHas   bool
+	snapAt    time.Time
 
 	screen screen
 	action bench.DAAction
@@ -144,7 +146,7 @@ func New(c *common.Context, opts ...Option) *Model {
 	}
 	if c != nil {
 		s := c.Snapshot()
-		m.disc = s.Discovery
+		m.snapState, m.snapHas, m.snapAt = s.State, s.HasState, s.StateAt
 		m.snapState, m.snapHas = s.State, s.HasState
 		switch {
 		case s.HasState:
@@ -409,9 +411,12 @@ func (m *Model) event(ev bench.Event) {
 		if s.Discovery != nil && s.Discovery != m.disc && m.busy != KindDiscover {
 			m.setDiscovery(s.Discovery)
 		}
-		if s.HasState && (!m.snapHas || s.State != m.snapState) {
+		if s.HasState && (!m.snapHas || s.State != m.snapState || s.StateAt != m.snapAt) {
+			// The bench's state is the freshest: every job that looks at
+			// the chip (a discovery too) updates it.
 			m.state, m.hasState = s.State, true
 		}
+		m.snapAt = s.StateAt
 		m.snapState, m.snapHas = s.State, s.HasState
 	case bench.JobStarted:
 		if isDAWrite(ev.Job.Kind) && m.busy != KindApply {

@@ -247,7 +247,33 @@ func (m *Model) optionByteLines(w int) []string {
 	}
 	if snap.HasState {
 		st := m.styles().StateStyle(snap.State).Render(snap.State.String())
-		out = append(out, m.row("product state", st+s.Muted.Render(" TZEN "+snap.TZEN.String())))
+		tz := "TZEN not read"
+		if snap.StateAt.IsZero() || !snap.TZENAt.IsZero() {
+			tz = "TZEN " + snap.TZEN.String()
+		}
+		out = append(out, m.row("product state", st+s.Muted.Render(", "+tz)))
+		from := snap.StateFrom
+		if !snap.StateAt.IsZero() {
+			from += " at " + snap.StateAt.Format("15:04:05")
+		}
+		style := s.Muted
+		if snap.StateStale != "" {
+			from, style = "as of "+from+"; "+snap.StateStale, s.Warn
+		}
+		if from != "" {
+			for _, l := range wrap(from, max(10, w-labelW-1)) {
+				out = append(out, m.row("", style.Render(l)))
+			}
+		}
+	}
+	if snap.DA == nil {
+		for i, l := range wrap("not read yet (the Option bytes pane reads them through AP1)", max(10, w-labelW-1)) {
+			label := ""
+			if i == 0 {
+				label = "DA data"
+			}
+			out = append(out, m.row(label, s.Muted.Render(l)))
+		}
 	}
 	if snap.DA != nil {
 		for i, l := range wrap(snap.DA.String(), max(10, w-labelW-1)) {
