@@ -61,8 +61,20 @@ func (m *Model) why(a bench.DAAction) string {
 		if da := m.snapDA(); st == targets.StateProvisioning && da != nil && da.Checked && !da.Provisioned {
 			return "no DA data is provisioned (the option bytes say so): provision an .obk file first (p)"
 		}
-		if a == bench.DAOpenDebug && m.disc != nil && m.disc.Method() == "password" {
-			return "the chip offers the password method, which does only a full regression; debug opening needs the certificate method"
+		if d := m.disc; d != nil && d.HasIntegrity && !d.Provisioned() {
+			return "no DA data provisioned (the discovery says so): nothing can authenticate; provision an .obk file first (p)"
+		}
+		if d := m.disc; d != nil {
+			// What each method can do is one rule (targets.DAMethod.Grants),
+			// the same the sweep's findings and the bench's checks use.
+			method, _ := targets.ParseDAMethod(d.Method())
+			g := targets.DAGrantFull
+			if a == bench.DAOpenDebug {
+				g = targets.DAGrantOpenDebug
+			}
+			if ok, why := method.Grants(g); !ok {
+				return "the chip offers the " + method.String() + " method: " + why
+			}
 		}
 	}
 	return ""
