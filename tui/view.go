@@ -51,10 +51,31 @@ func (m *Model) Render() string {
 	} else {
 		body = m.panes[m.focus].View()
 	}
-	b.WriteString(common.Fit(body, m.width, m.paneH))
+	body = common.Fit(body, m.width, m.paneH)
+	if m.quitAsk {
+		body = strings.Join(common.Overlay(strings.Split(body, "\n"), m.quitDialog(), m.width, m.paneH), "\n")
+	}
+	b.WriteString(body)
 	b.WriteByte('\n')
 	b.WriteString(m.footer())
 	return b.String()
+}
+
+// quitDialog asks whether to quit while this session's write runs.
+func (m *Model) quitDialog() string {
+	st := m.c.Styles
+	kind := "write"
+	if j := m.ownWrite(); j != nil {
+		kind = j.Kind
+	}
+	w := max(20, min(60, m.width-6))
+	lines := []string{st.Danger.Render("Quit while the " + kind + " runs?")}
+	text := "Quitting cancels the write: the bench stops it where it safely can — staged values are undone, a started programming is finished and read back — and the console quits once it has, saying what the chip holds. The audit log records it."
+	for _, l := range common.Wrap(text, w) {
+		lines = append(lines, st.Normal.Render(l))
+	}
+	lines = append(lines, "", st.Key.Render("y")+st.Normal.Render(" cancel the write and quit   ")+st.Key.Render("n")+st.Normal.Render("/esc keep going"))
+	return st.DialogDanger.Render(strings.Join(lines, "\n"))
 }
 
 // tabBar draws the tabs and, on the right, who holds the probe.

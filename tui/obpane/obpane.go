@@ -579,7 +579,9 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 		m.applyErr = msg.Err
 		m.afterApply()
 		if msg.Err != nil {
-			return m.fail("the write failed or was refused: see the pane")
+			// how it ended, from the write's own report ("cancelled:
+			// staged and undone"), not the bare cause
+			return m.fail(applyOutcome(msg.Err))
 		}
 		m.staged = nil
 		m.rebuild()
@@ -674,3 +676,15 @@ func (m *Model) assignments() []string {
 }
 
 // textInput is a text field styled from the session's styles, without a
+
+
+// applyOutcome is how a write that returned err ended, for the footer:
+// the write's own report ("cancelled: staged and undone (nothing was
+// applied)"); a plain failure points at the pane, which says it all.
+func applyOutcome(err error) string {
+	o := bench.WriteOutcome(err)
+	if strings.HasPrefix(o, "failed: ") {
+		return "the write failed: see the pane"
+	}
+	return o
+}
