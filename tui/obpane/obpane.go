@@ -675,8 +675,6 @@ func (m *Model) assignments() []string {
 	return out
 }
 
-// textInput is a text field styled from the session's styles, without a
-
 // applyOutcome is how a write that returned err ended, for the footer:
 // the write's own report ("cancelled: staged and undone (nothing was
 // applied)"); a plain failure points at the pane, which says it all.
@@ -687,3 +685,5 @@ func applyOutcome(err error) string {
 	}
 	return o
 }
+
+// textInput is a text field styled from the session's styles, without a
