@@ -169,10 +169,92 @@ func (m *Model) paneHelp() helpKeys {
 	return helpKeys{global: m.keys.global(), pane: m.panes[m.focus].Keys(), rows: m.paneH - 3}
 }
 
-// fullHelp is the help screen: the global keys, then the focused pane's.
+// fullHelp is the help screen: the global keys, then the focused pane's,
+// every one of them (a key unavailable now is named, muted, with
+// "unavailable now"), flowed into as many columns as the width allows and
+// never cut: the same bindings the footer's short help draws from.
 func (m *Model) fullHelp() string {
 	st := m.c.Styles
-	m.help.SetWidth(m.width - 2)
+	h := m.paneHelp()
 	title := st.Accent.Render("Keys") + st.Muted.Render("  — global, then "+m.panes[m.focus].Title()+" (? or esc closes)")
-	return lipgloss.NewStyle().Padding(1, 1).Render(title + "\n\n" + m.help.FullHelpView(m.paneHelp().FullHelp()))
+	type item struct {
+		key, desc string
+		on        bool
+	}
+	var items []item
+	section := func(name string, bs []key.Binding) {
+		items = append(items, item{key: name})
+		for _, b := range bs {
+			if hb := b.Help(); hb.Key != "" {
+				items = append(items, item{key: hb.Key, desc: hb.Desc, on: b.Enabled()})
+			}
+		}
+	}
+	section("global", h.global)
+	section(m.panes[m.focus].Title(), h.pane)
+	keyW := 0
+	for _, it := range items {
+		if it.desc != "" {
+			keyW = max(keyW, ansi.StringWidth(it.key))
+		}
+	}
+	// lay out in the fewest columns that fit the rows: each item wrapped
+	// in its column (its description indented under itself), none cut
+	render := func(colW int) []string {
+		var out []string
+		for n, it := range items {
+			if it.desc == "" {
+				if n > 0 {
+					out = append(out, "")
+				}
+				out = append(out, st.Accent.Render(it.key))
+				continue
+			}
+			desc := it.desc
+			if !it.on {
+				desc += " (unavailable now)"
+			}
+			for k, l := range common.Wrap(desc, max(8, colW-keyW-3)) {
+				kk := pad("", keyW)
+				if k == 0 {
+					kk = pad(it.key, keyW)
+				}
+				if it.on {
+					out = append(out, st.Key.Render(kk)+" "+st.Normal.Render(l))
+				} else {
+					out = append(out, st.Muted.Render(kk+" "+l))
+				}
+			}
+		}
+		return out
+	}
+	rows := max(4, m.paneH-3)
+	var lines []string
+	perRow, colW := 1, m.width-2
+	for perRow = 1; ; perRow++ {
+		colW = max(16, (m.width-2)/perRow)
+		lines = render(colW)
+		if (len(lines)+perRow-1)/perRow <= rows || colW == 16 {
+			break
+		}
+	}
+	rows = (len(lines) + perRow - 1) / perRow
+	var b strings.Builder
+	b.WriteString(" " + title + "\n\n")
+	for r := 0; r < rows; r++ {
+		b.WriteString(" ")
+		for c := 0; c < perRow; c++ {
+			i := c*rows + r
+			if i >= len(lines) {
+				break
+			}
+			cell := lines[i]
+			b.WriteString(cell + strings.Repeat(" ", max(0, colW-ansi.StringWidth(cell))))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
+
+// pad pads s with spaces to w cells.
+func pad(s string, w int) string { return s + strings.Repeat(" ", max(0, w-ansi.StringWidth(s))) }

@@ -195,10 +195,12 @@ func (m *Model) Keys() []key.Binding {
 	d := off(k.Discover, m.discoverWhy())
 	out := []key.Binding{d, off(k.Provision, m.why(bench.DAProvision)), off(k.Regress, m.why(bench.DARegress)),
 		off(k.Open, m.why(bench.DAOpenDebug)), k.Up, k.Down}
-	if m.c != nil && m.c.Snapshot().DAPlan != nil {
-		out = append(out, k.View)
+	// v is named always, as unavailable before any DA plan
+	view := k.View
+	if m.c == nil || m.c.Snapshot().DAPlan == nil {
+		view.SetEnabled(false)
 	}
-	return out
+	return append(out, view)
 }
 
 // Update handles one message.

@@ -6,7 +6,7 @@ import "charm.land/bubbles/v2/key"
 type keyMap struct {
 	Sweep, Cancel, Switch, Run, Action, Export, Discover key.Binding
 	Up, Down, Left, Right, Move                          key.Binding
-	Confirm, Escape                                      key.Binding
+	Confirm, Escape, Findings                            key.Binding
 }
 
 func newKeyMap() keyMap {
@@ -22,7 +22,8 @@ func newKeyMap() keyMap {
 		Down:     key.NewBinding(key.WithKeys("down", "j")),
 		Left:     key.NewBinding(key.WithKeys("left", "h")),
 		Right:    key.NewBinding(key.WithKeys("right", "l")),
-		Move:     key.NewBinding(key.WithKeys("up", "down", "left", "right"), key.WithHelp("↑↓←→", "select")),
+		Move:     key.NewBinding(key.WithKeys("up", "down", "left", "right", "h", "j", "k", "l"), key.WithHelp("↑↓←→/hjkl", "select")),
+		Findings: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "to the findings")),
 		Confirm:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "write")),
 		Escape:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
 	}

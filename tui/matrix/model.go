@@ -123,13 +123,14 @@ func (m *Model) Keys() []key.Binding {
 	if m.exporting {
 		return []key.Binding{k.Confirm, k.Escape}
 	}
-	out := []key.Binding{k.Sweep}
-	if m.live {
-		out = append(out, k.Cancel)
-	}
-	out = append(out, k.Move, k.Switch)
-	if m.area == areaFindings {
+	cancel := k.Cancel
+	cancel.SetEnabled(m.live) // shown, as unavailable, when no sweep runs
+	out := []key.Binding{k.Sweep, cancel, k.Move, k.Switch}
+	switch {
+	case m.area == areaFindings:
 		out = append(out, k.Run, k.Action)
+	case len(m.findings) > 0:
+		out = append(out, k.Findings)
 	}
 	return append(out, k.Export, k.Discover)
 }

@@ -188,7 +188,7 @@ func (m *Model) statusLine() string {
 		if m.trying != nil {
 			s += st.Muted.Render(fmt.Sprintf("  %s AP%d %s", m.trying.Mode.Title(), m.trying.AP, khzText(m.trying.KHz)))
 		}
-		return s + st.Muted.Render("  x cancels")
+		return s + st.Muted.Render("  x or ctrl+x stops")
 	}
 	if m.failed != "" && (m.matrix == nil || m.done == 0) {
 		return " " + st.Bad.Render("✖ the sweep did not run: "+m.failed)
