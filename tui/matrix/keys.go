@@ -7,6 +7,7 @@ type keyMap struct {
 	Sweep, Cancel, Switch, Run, Action, Export, Discover key.Binding
 	Up, Down, Left, Right, Move                          key.Binding
 	Confirm, Escape, Findings                            key.Binding
+	Scroll, ScrollUp, ScrollDown                         key.Binding
 }
 
 func newKeyMap() keyMap {
@@ -24,6 +25,9 @@ func newKeyMap() keyMap {
 		Right:    key.NewBinding(key.WithKeys("right", "l")),
 		Move:     key.NewBinding(key.WithKeys("up", "down", "left", "right", "h", "j", "k", "l"), key.WithHelp("↑↓←→/hjkl", "select")),
 		Findings: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "to the findings")),
+		Scroll:     key.NewBinding(key.WithKeys("pgup", "pgdown"), key.WithHelp("pgup/pgdn", "scroll the finding")),
+		ScrollUp:   key.NewBinding(key.WithKeys("pgup")),
+		ScrollDown: key.NewBinding(key.WithKeys("pgdown")),
 		Confirm:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "write")),
 		Escape:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
 	}

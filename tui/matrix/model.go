@@ -56,6 +56,7 @@ type Model struct {
 	area       area
 	selR, selC int
 	selF       int // selected finding
+	fscroll    int // first line of the selected finding's text shown
 	selA       int // selected action of the selected finding
 
 	exporting bool
@@ -128,7 +129,7 @@ func (m *Model) Keys() []key.Binding {
 	out := []key.Binding{k.Sweep, cancel, k.Move, k.Switch}
 	switch {
 	case m.area == areaFindings:
-		out = append(out, k.Run, k.Action)
+		out = append(out, k.Run, k.Action, k.Scroll)
 	case len(m.findings) > 0:
 		out = append(out, k.Findings)
 	}
@@ -349,6 +350,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		if len(m.findings) > 0 {
 			m.area = areaFindings
 		}
+	case key.Matches(msg, k.ScrollUp) && m.area == areaFindings:
+		m.fscroll = max(0, m.fscroll-max(1, m.h/2))
+	case key.Matches(msg, k.ScrollDown) && m.area == areaFindings:
+		m.fscroll += max(1, m.h/2) // the view clamps it
 	case key.Matches(msg, k.Export):
 		return m.startExport()
 	case key.Matches(msg, k.Discover):
@@ -365,7 +370,7 @@ func (m *Model) move(dr, dc int) {
 	} else {
 		if dr != 0 {
 			m.selF += dr
-			m.selA = 0
+			m.selA, m.fscroll = 0, 0
 		}
 		m.selA += dc
 	}
@@ -398,7 +403,7 @@ func (m *Model) click(p tea.Mouse) tea.Cmd {
 		case zoneCell:
 			m.area, m.selR, m.selC = areaGrid, z.a, z.b
 		case zoneFinding:
-			m.area, m.selF, m.selA = areaFindings, z.a, 0
+			m.area, m.selF, m.selA, m.fscroll = areaFindings, z.a, 0, 0
 		case zoneAction:
 			m.area, m.selF, m.selA = areaFindings, z.a, z.b
 			m.clampSel()
