@@ -420,6 +420,13 @@ func (m *Model) events(evs eventsMsg) tea.Cmd {
 			if tok := m.c.Token(); tok != "" && (e.State.Lease == nil || e.State.Lease.Holder != m.c.Holder) {
 				m.c.SetToken("") // the lease lapsed or was handed over
 			}
+			if l := e.State.Lease; l != nil && l.Holder == m.c.Holder && m.c.Token() == "" && m.c.ReadOnly {
+				// handed to an observer: give it back at once, it never writes
+				if tok, err := m.c.Bench.Acquire(m.c.Holder); err == nil {
+					_ = m.c.Bench.Release(tok)
+					cmds = append(cmds, m.setStatus("the probe was handed to this session, which only observes: released it again", true))
+				}
+			}
 			if l := e.State.Lease; l != nil && l.Holder == m.c.Holder && m.c.Token() == "" && !m.c.ReadOnly {
 				// handed over to this session: take the token that goes with it
 				if tok, err := m.c.Bench.Acquire(m.c.Holder); err == nil {
@@ -635,7 +642,16 @@ func (m *Model) lease() tea.Cmd {
 	c := m.c
 	switch {
 	case c.ReadOnly:
-		return m.setStatus("this session may only observe", true)
+		// an observer may ask; it never takes the probe (a hand-over to
+		// it is given back at once)
+		l := c.Snapshot().Lease
+		if l == nil {
+			return m.setStatus("the probe is free, but this session only observes: an operator session takes it", true)
+		}
+		if err := c.Bench.AskLease(c.Holder); err != nil {
+			return m.setStatus(err.Error(), true)
+		}
+		return m.setStatus("asked "+l.Holder.Name+" for the probe (this session observes: they may hand it to an operator session of yours)", false)
 	case c.HasLease():
 		if c.Busy() != "" {
 			return m.setStatus("a "+c.Busy()+" job is running: cancel it (ctrl+x) before releasing the probe", true)

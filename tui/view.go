@@ -118,12 +118,16 @@ func (m *Model) leaseText(short bool) string {
 	switch {
 	case c.HasLease():
 		return st.OK.Render("● you hold the probe")
+	case c.ReadOnly && l != nil && short:
+		return st.Muted.Render("◌ observer · " + l.Holder.Name + " holds it")
+	case c.ReadOnly && l != nil:
+		return st.Muted.Render("◌ observer · " + l.Holder.Name + " holds the probe")
+	case c.ReadOnly:
+		return st.Muted.Render("◌ observer")
 	case l != nil && short:
 		return st.Warn.Render("◌ " + l.Holder.Name + " holds the probe")
 	case l != nil:
-		return st.Warn.Render("◌ observing: " + l.Holder.Name + " holds the probe")
-	case c.ReadOnly:
-		return st.Muted.Render("◌ observing")
+		return st.Warn.Render("◌ " + l.Holder.Name + " holds the probe: L asks for it")
 	}
 	return st.Muted.Render("○ probe free: L takes it")
 }

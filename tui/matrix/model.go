@@ -124,16 +124,21 @@ func (m *Model) Keys() []key.Binding {
 	if m.exporting {
 		return []key.Binding{k.Confirm, k.Escape}
 	}
-	cancel := k.Cancel
-	cancel.SetEnabled(m.live) // shown, as unavailable, when no sweep runs
-	out := []key.Binding{k.Sweep, cancel, k.Move, k.Switch}
+	// what this session cannot do now (an observer, no lease) is named
+	// as unavailable: the footer offers only what works
+	can := m.c == nil || m.c.Unavailable() == ""
+	onIf := func(b key.Binding, on bool) key.Binding {
+		b.SetEnabled(on)
+		return b
+	}
+	out := []key.Binding{onIf(k.Sweep, can), onIf(k.Cancel, can && m.live), k.Move, k.Switch}
 	switch {
 	case m.area == areaFindings:
-		out = append(out, k.Run, k.Action, k.Scroll)
+		out = append(out, onIf(k.Run, can), k.Action, k.Scroll)
 	case len(m.findings) > 0:
 		out = append(out, k.Findings)
 	}
-	return append(out, k.Export, k.Discover)
+	return append(out, onIf(k.Export, m.c == nil || !m.c.ReadOnly), onIf(k.Discover, can))
 }
 
 // load takes the matrix and findings of a snapshot when they are new.
