@@ -41,3 +41,35 @@ func TestWriteOutcome(t *testing.T) {
 		}
 	}
 }
+
+// Credentials made through the bench: the password and its .obk file, the
+// certificate kit; an existing file is never overwritten.
+func TestMakeCredentials(t *testing.T) {
+	dir := t.TempDir()
+	fs, err := MakeCredentials(CredentialRequest{Part: "H533", Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obk, secret int
+	for _, f := range fs {
+		if f.OBK {
+			obk++
+		}
+		if f.Secret {
+			secret++
+		}
+	}
+	if len(fs) != 2 || obk != 1 || secret != 1 {
+		t.Errorf("password files %+v", fs)
+	}
+	if _, err := MakeCredentials(CredentialRequest{Part: "H533", Dir: dir}); !errors.Is(err, ErrCredentialsExist) {
+		t.Errorf("made again into the same directory: %v", err)
+	}
+	if _, err := MakeCredentials(CredentialRequest{Part: "H503", Certificates: true, Dir: t.TempDir()}); err == nil {
+		t.Error("certificates for an H503 (no TrustZone)")
+	}
+	certs, err := MakeCredentials(CredentialRequest{Part: "H563", Certificates: true, Dir: t.TempDir()})
+	if err != nil || len(certs) < 5 {
+		t.Errorf("certificate kit %+v %v", certs, err)
+	}
+}

@@ -49,6 +49,7 @@ const (
 // keyMap is every binding of the pane.
 type keyMap struct {
 	Discover, Up, Down, Provision, Regress, Open, View key.Binding
+	Make                                               key.Binding
 	Apply, Back                                        key.Binding
 }
 
@@ -64,6 +65,7 @@ func newKeyMap() keyMap {
 		Regress:   b("R", "regression", "R"),
 		Open:      b("o", "open debug", "o"),
 		View:      b("v", "view the last DA plan", "v"),
+		Make:      b("c", "make credentials", "c"),
 		Apply:     b("a", "apply (guard)", "a"),
 		Back:      b("esc", "back", "esc"),
 	}
@@ -91,6 +93,9 @@ type Model struct {
 	look       common.Look
 	stateDir   string
 	searchDirs []string
+	// made are the credential files this pane last wrote, into madeDir.
+	made    []bench.CredentialFile
+	madeDir string
 
 	disc   *da.Discovery
 	err    error
@@ -193,7 +198,7 @@ func (m *Model) Keys() []key.Binding {
 		return []key.Binding{k.Back, k.Up, k.Down}
 	}
 	d := off(k.Discover, m.discoverWhy())
-	out := []key.Binding{d, off(k.Provision, m.why(bench.DAProvision)), off(k.Regress, m.why(bench.DARegress)),
+	out := []key.Binding{d, off(k.Make, m.why(actionMake)), off(k.Provision, m.why(bench.DAProvision)), off(k.Regress, m.why(bench.DARegress)),
 		off(k.Open, m.why(bench.DAOpenDebug)), k.Up, k.Down}
 	// v is named always, as unavailable before any DA plan
 	view := k.View
@@ -215,6 +220,8 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		case tea.MouseWheelDown:
 			m.scroll++
 		}
+	case credsMadeMsg:
+		return m, m.credsMade(msg)
 	case common.JobDoneMsg:
 		return m, m.jobDone(msg)
 	case common.EventMsg:
@@ -296,6 +303,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.openForm(bench.DAOpenDebug)
 	case key.Matches(msg, k.View):
 		return m.viewLastPlan()
+	case key.Matches(msg, k.Make):
+		return m.openForm(actionMake)
 	}
 	return nil
 }
