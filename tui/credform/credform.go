@@ -246,6 +246,7 @@ func (f *Form) setFocus(i int) tea.Cmd {
 		if in := f.inputs[fd]; in != nil {
 			if j == f.focus {
 				cmd = in.Focus()
+				in.CursorEnd() // a long path shows its end, the file's name
 			} else {
 				in.Blur()
 			}
@@ -579,8 +580,17 @@ func (f *Form) View(w int, p Pens) []string {
 		}
 		val := ""
 		if in := f.inputs[fd]; in != nil {
-			in.SetWidth(max(10, w-lw-4))
+			if in.Width() != max(10, w-lw-4) {
+				in.SetWidth(max(10, w-lw-4))
+				in.SetCursor(in.Position()) // the visible part follows the new width
+			}
 			val = in.View()
+			if v := in.Value(); i != f.focus && fd.isPath() && len([]rune(v)) > max(10, w-lw-4) {
+				// a long path not being edited: its end (the file's name)
+				// is what tells it apart
+				r := []rune(v)
+				val = p.Muted.Render("…" + string(r[len(r)-max(10, w-lw-4)+1:]))
+			}
 		} else {
 			var cs []string
 			for j, c := range f.choices[fd] {
