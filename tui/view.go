@@ -146,7 +146,7 @@ func (m *Model) footer() string {
 			right += st.Muted.Render(" · ctrl+x stops")
 		}
 	}
-	w := m.width - lipgloss.Width(right) - 2
+	w := m.width - lipgloss.Width(right) - 3 // a space on each side, one between
 	var left string
 	switch {
 	case m.status != "" && m.statusErr:
@@ -165,7 +165,7 @@ func (m *Model) footer() string {
 	}
 	left = lipgloss.NewStyle().MaxWidth(max(0, w)).Render(left)
 	pad := max(1, m.width-lipgloss.Width(left)-lipgloss.Width(right)-1)
-	return " " + left + strings.Repeat(" ", pad-1) + right
+	return " " + left + strings.Repeat(" ", max(1, pad-1)) + right
 }
 
 // paneHelp is the help of the focused pane.

@@ -194,7 +194,9 @@ func Lines(c *common.Context, w int) []string {
 		if name == "" {
 			name = "board"
 		}
-		parts = append(parts, st.Simulated.Render("SIMULATED "+name))
+		// the badge's own padding on the right only: the separator
+		// before it already leaves a space
+		parts = append(parts, st.Simulated.PaddingLeft(0).Render("SIMULATED "+name))
 	}
 	lines := flow(st, parts, w)
 	parts = parts[:0]

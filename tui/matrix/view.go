@@ -330,7 +330,10 @@ func (m *Model) details(w int) []string {
 	if c.Reason != "" && !strings.Contains(c.Err, c.Reason) {
 		lines = append(lines, m.wrapStyled("normal", " "+c.Reason, w)...)
 	}
-	if c.Err != "" {
+	if c.Err != "" && !(c.Outcome == sweep.OutcomeOK && c.Reason != "") {
+		// (an ok cell's reason says what it found, "AP0 answers; no core
+		// behind it": the driver's advice for a failed connect would
+		// contradict it)
 		e := " failed"
 		if c.FailedStep != "" && !strings.HasPrefix(c.Err, c.FailedStep) {
 			e += " at " + c.FailedStep
