@@ -234,7 +234,7 @@ func (m *Model) fullHelp() string {
 	}
 	rows := max(4, m.paneH-3)
 	var lines []string
-	perRow, colW := 1, m.width-2
+	var perRow, colW int
 	for perRow = 1; ; perRow++ {
 		colW = max(16, (m.width-2)/perRow)
 		lines = render(colW)

@@ -409,9 +409,7 @@ func (m *Model) findingsView(w, h, x0, y0 int) []string {
 		warns, next := splitWarnings(f.Next)
 		w2, detail := splitWarnings(f.Detail)
 		for _, wl := range append(warns, w2...) {
-			for _, l := range m.wrapStyled("danger", "   ⚠ "+wl, w) {
-				out = append(out, l)
-			}
+			out = append(out, m.wrapStyled("danger", "   ⚠ "+wl, w)...)
 		}
 		room := h - len(out) - (len(m.findings) - 1 - i)
 		acts := m.actions(f)
