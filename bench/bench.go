@@ -314,7 +314,7 @@ func (b *Bench) runJob(j *job) error {
 	case err != nil && IsWriteJob(info.Kind):
 		// a write cut short (a session gone mid-write, a cancel): the
 		// server's log says how it ended, beside the audit line
-		entry.WithError(err).WithField("outcome", WriteOutcome(err)).Warn("write job did not finish")
+		entry.WithError(err).WithField("outcome", WriteOutcome(err)).Info("write job did not finish")
 	case err != nil:
 		entry.WithError(err).Info("job failed")
 	default:
