@@ -180,7 +180,14 @@ func (m *Model) discoveryLines(w int) []string {
 		for _, v := range d.HDPLStatus {
 			hs = append(hs, fmt.Sprintf("0x%08X", v))
 		}
-		out = append(out, m.row("HDPL status", strings.Join(hs, " ")+s.Muted.Render(" (meaning unconfirmed)")))
+		// the values, and the caveat on a line of its own when the row
+		// has no room for both (it must not be cut)
+		vals := strings.Join(hs, " ")
+		if labelW+1+len(vals)+len(" (meaning unconfirmed)") <= w {
+			out = append(out, m.row("HDPL status", vals+s.Muted.Render(" (meaning unconfirmed)")))
+		} else {
+			out = append(out, m.row("HDPL status", vals), m.row("", s.Muted.Render("(meaning unconfirmed)")))
+		}
 	}
 	out = append(out, m.row("session words", fmt.Sprintf("request 0x%08X · reply 0x%08X", d.RequestWord, d.ReplyWord)))
 	if d.IDCode != 0 {

@@ -355,3 +355,18 @@ func TestFindingsScrollAndWarningsStay(t *testing.T) {
 		t.Errorf("200×60 lacks the finding's detail:\n%s", v)
 	}
 }
+
+// e in the findings draws the file-name prompt there too.
+func TestExportPromptInFindings(t *testing.T) {
+	m, _ := swept(t, 80, 18)
+	m.Update(tuitest.Key("f"))
+	m.Update(tuitest.Key("e"))
+	if !m.exporting {
+		t.Fatal("e did not start the export")
+	}
+	before := tuitest.Plain(m.View())
+	m.Update(tuitest.Key("x"))
+	if after := tuitest.Plain(m.View()); after == before {
+		t.Errorf("typing in the export prompt changes nothing on the findings screen:\n%s", after)
+	}
+}

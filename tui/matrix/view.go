@@ -53,7 +53,10 @@ func (m *Model) View() string {
 	// when the findings have the focus, the findings alone.
 	if m.area == areaFindings {
 		out := []string{m.statusLine()}
-		out = append(out, m.findingsView(m.w, m.h-1, 0, 1)...)
+		if m.exporting { // the file-name prompt, drawn in the findings too
+			out = append(out, " "+m.input.View())
+		}
+		out = append(out, m.findingsView(m.w, m.h-len(out), 0, len(out))...)
 		return strings.Join(clip(out, m.w, m.h), "\n")
 	}
 	out := left
