@@ -149,6 +149,8 @@ func (m *Model) footer() string {
 	w := m.width - lipgloss.Width(right) - 3 // a space on each side, one between
 	var left string
 	switch {
+	case m.quitAsk:
+		left = st.Key.Render("y") + st.Normal.Render(" cancel the write and quit") + st.Muted.Render(" • ") + st.Key.Render("n/esc") + st.Normal.Render(" keep going")
 	case m.status != "" && m.statusErr:
 		left = st.Bad.Render("✖ " + m.status)
 	case m.status != "":
