@@ -321,9 +321,14 @@ func (b *Bench) runJob(j *job) error {
 	b.stateChangedLocked()
 	b.mu.Unlock()
 	entry := b.log.WithFields(logrus.Fields{"job": info.Kind, "took": b.now().Sub(info.Started).Round(time.Millisecond)})
-	if err != nil {
+	switch {
+	case err != nil && IsWriteJob(info.Kind):
+		// a write cut short (a session gone mid-write, a cancel): the
+		// server's log says how it ended, beside the audit line
+		entry.WithError(err).WithField("outcome", WriteOutcome(err)).Info("write job did not finish")
+	case err != nil:
 		entry.WithError(err).Info("job failed")
-	} else {
+	default:
 		entry.Info("job done")
 	}
 	return err

@@ -253,7 +253,7 @@ func (b *Bench) planAuth(ctx context.Context, r DARequest) (*DAPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.update(func(s *Snapshot) { s.Discovery = d })
+	b.update(func(s *Snapshot) { s.setDiscovery(d, b.now()) })
 	// The discovery leaves the chip in the ROM's DA loop: let it boot.
 	if err := h.Reboot(ctx); err != nil {
 		return nil, err
@@ -515,10 +515,7 @@ func (b *Bench) afterDA(ctx context.Context, r DAApplyRequest, res *DAResult) {
 	if res.Auth != nil && res.Auth.After != nil {
 		a := res.Auth.After
 		b.update(func(s *Snapshot) {
-			s.State, s.HasState = a.State, true
-			if a.TZEN != 0 {
-				s.TZEN = a.TZEN
-			}
+			s.setState(a.State, a.TZEN, a.TZEN != 0, "DA "+string(r.Action)+": read after the authentication", b.now())
 		})
 	}
 	if r.Action == DARegress && r.Permission == da.PermToTZ {
@@ -700,7 +697,7 @@ func (b *Bench) readDA(ctx context.Context, part stm32h5.Part, ap1 bool, o da.Op
 		}
 		return nil, rec, err
 	}
-	b.update(func(s *Snapshot) { s.Discovery = d })
+	b.update(func(s *Snapshot) { s.setDiscovery(d, b.now()) })
 	if err := h.Reboot(ctx); err != nil {
 		return d, rec, err
 	}

@@ -86,6 +86,25 @@ func TestDARescueSeedBoard(t *testing.T) {
 	if res.Plan.Risk != obytes.Irreversible || !res.Plan.WayBack.Proven() || m.ProductState() != targets.StateClosed {
 		t.Fatalf("close: %v %+v %v", res.Plan.Risk, res.Plan.WayBack, m.ProductState())
 	}
+	// The state follows every job, read through AP0 once AP1 is closed,
+	// and says when it could not be read again.
+	wantState(t, b, "after the close", targets.StateClosed, targets.TZENDisabled, "AP0", false)
+	if _, err := b.Info(ctx, tok, InfoRequest{AutoAP: true, AP: 1}); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, b, "after info", targets.StateClosed, targets.TZENDisabled, "AP0", true)
+	if _, err := b.ReadOptionBytes(ctx, tok, OBRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, b, "after an option-byte read", targets.StateClosed, targets.TZENDisabled, "AP0", true)
+	if _, err := b.Sweep(ctx, tok, SweepRequest{Plan: smallPlan}); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, b, "after a sweep", targets.StateClosed, targets.TZENDisabled, "DA discovery", false)
+	if _, err := b.Discover(ctx, tok, da.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, b, "after a discovery", targets.StateClosed, targets.TZENDisabled, "DA discovery", false)
 
 	reg := DARequest{Action: DARegress, Permission: da.PermFull, Credentials: creds}
 	rp, err := b.PlanDA(ctx, tok, reg)
@@ -109,6 +128,7 @@ func TestDARescueSeedBoard(t *testing.T) {
 	if snap.State != targets.StateOpen || snap.DAResult != rr || rr.After == nil {
 		t.Errorf("snapshot state %v, result %v", snap.State, snap.DAResult)
 	}
+	wantState(t, b, "after the regression", targets.StateOpen, targets.TZENDisabled, "AP1", false)
 	recs, err := statefile.ReadAudit(state)
 	if err != nil {
 		t.Fatal(err)
@@ -125,6 +145,17 @@ func TestDARescueSeedBoard(t *testing.T) {
 		if !strings.HasPrefix(story[i], w) {
 			t.Errorf("audit line %d: %q, want %q", i, story[i], w)
 		}
+	}
+}
+
+// wantState checks the bench's product state and TZEN, the words of its
+// source, and whether it says the state may be stale.
+func wantState(t *testing.T, b *Bench, when string, ps targets.ProductState, tz targets.TZEN, from string, stale bool) {
+	t.Helper()
+	s := b.Snapshot()
+	if !s.HasState || s.State != ps || s.TZEN != tz || !strings.Contains(s.StateFrom, from) || (s.StateStale != "") != stale || s.StateAt.IsZero() {
+		t.Errorf("%s: state %v TZEN %v from %q stale %q at %v; want %v TZEN %v from %q stale %v",
+			when, s.State, s.TZEN, s.StateFrom, s.StateStale, s.StateAt, ps, tz, from, stale)
 	}
 }
 

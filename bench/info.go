@@ -109,8 +109,10 @@ func (b *Bench) info(ctx context.Context, r InfoRequest) (*InfoResult, error) {
 			s.Chip = out.Chip
 		}
 		if out.StateErr == nil {
-			s.State, s.TZEN, s.HasState = out.State, out.TZEN, true
+			s.setState(out.State, out.TZEN, true, fmt.Sprintf("read through AP%d", rep.AP), b.now())
 			s.OptionsUnlocked = out.OptionsUnlocked
+		} else if rep.DPOK {
+			s.markStale(fmt.Sprintf("not read by the last connect (%v)", out.StateErr))
 		}
 	})
 	return out, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
@@ -131,7 +132,10 @@ func (b *Bench) readOB(ctx context.Context, r OBRequest) (*OptionBytes, error) {
 	}
 	if o.Closed != nil {
 		o.Closed.Present, o.Closed.Enabled, o.Closed.StatusErr = targets.ReadAPStatus(ctx, l)
-		b.update(func(s *Snapshot) { s.Chip, s.OptionBytes, s.Connection = chip, o, connectionText(rep) })
+		b.update(func(s *Snapshot) {
+			s.Chip, s.OptionBytes, s.Connection = chip, o, connectionText(rep)+"; identified through AP0"
+			s.markStale(o.Closed.staleText())
+		})
 		return o, nil
 	}
 	if o.Layout, err = obytes.ForLine(chip.Line); err != nil {
@@ -152,16 +156,32 @@ func (b *Bench) readOB(ctx context.Context, r OBRequest) (*OptionBytes, error) {
 		s.Chip, s.OptionBytes, s.Connection = chip, o, connectionText(rep)
 		da := o.DA
 		s.DA = &da
-		if ps := o.Field("PRODUCT_STATE"); ps != nil {
-			s.State, s.HasState = targets.ProductState(ps.Raw), true
-		}
-		s.TZEN = targets.TZENAbsent
-		if tz := o.Field("TZEN"); tz != nil {
-			s.TZEN = targets.TZEN(tz.Raw)
-		}
+		s.setOptionBytesState(o, "option bytes read through AP1", b.now())
 		s.OptionsUnlocked = o.Snap.Unlocked
 	})
 	return o, nil
+}
+
+// setOptionBytesState records the product state and TZEN that option
+// bytes o hold, learned now by way of from.
+func (s *Snapshot) setOptionBytesState(o *OptionBytes, from string, at time.Time) {
+	ps := o.Field("PRODUCT_STATE")
+	if ps == nil {
+		return
+	}
+	tz := targets.TZENAbsent
+	if f := o.Field("TZEN"); f != nil {
+		tz = targets.TZEN(f.Raw)
+	}
+	s.setState(targets.ProductState(ps.Raw), tz, true, from, at)
+}
+
+// staleText says why a closed AP1 leaves the state unread.
+func (c *ClosedAP) staleText() string {
+	if c.StatusErr == nil && c.Present&2 != 0 && c.Enabled&2 == 0 {
+		return "AP1 is closed (DBGMCU_SR through AP0): the option bytes cannot be read"
+	}
+	return "AP1 does not answer: the option bytes were not read"
 }
 
 // Change is a requested option-byte change: FIELD=VALUE assignments, or the
@@ -307,13 +327,18 @@ func (b *Bench) apply(ctx context.Context, r ApplyRequest, who string) (*ApplyRe
 		after := &OptionBytes{Chip: pr.OptionBytes.Chip, Layout: pr.OptionBytes.Layout, Snap: res.Result.After, DA: pr.OptionBytes.DA}
 		b.update(func(s *Snapshot) {
 			s.OptionBytes = after
-			if ps := after.Field("PRODUCT_STATE"); ps != nil {
-				s.State, s.HasState = targets.ProductState(ps.Raw), true
-			}
-			if tz := after.Field("TZEN"); tz != nil {
-				s.TZEN = targets.TZEN(tz.Raw)
-			}
+			s.setOptionBytesState(after, "read back through AP1 after the write", b.now())
 			s.OptionsUnlocked = after.Snap.Unlocked
+		})
+	}
+	if res.Result != nil && res.Result.DebugClosed && pr.Plan != nil {
+		// AP1 closed as the plan intended and DBGMCU_SR through AP0 says
+		// so: the chip holds the planned values, which AP1 no longer reads.
+		planned := &OptionBytes{Chip: pr.OptionBytes.Chip, Layout: pr.OptionBytes.Layout,
+			Snap: &obytes.Snapshot{Cur: pr.Plan.After}, DA: pr.OptionBytes.DA}
+		b.update(func(s *Snapshot) {
+			s.setOptionBytesState(planned, "written; AP1 closed as planned (DBGMCU_SR read through AP0)", b.now())
+			s.Connection = "AP0 only: AP1 closed by the write"
 		})
 	}
 	return res, err

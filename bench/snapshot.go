@@ -39,6 +39,18 @@ type Snapshot struct {
 	State    targets.ProductState
 	TZEN     targets.TZEN
 	HasState bool
+	// StateFrom says how State was learned ("read through AP1", "DA
+	// discovery through AP0", "written; AP1 closed as planned, checked
+	// through AP0"), StateAt when. TZENAt is when TZEN was last learned: a
+	// DA discovery tells the state but not TZEN, which then keeps its
+	// earlier value and time.
+	StateFrom string
+	StateAt   time.Time
+	TZENAt    time.Time
+	// StateStale says why State may no longer be the chip's ("" when the
+	// last look at the chip read it): the chip was looked at since and its
+	// state could not be read ("AP1 does not answer: not read again").
+	StateStale string
 	// OptionsUnlocked is set when the last read found FLASH_OPTCR.OPTLOCK
 	// clear: the option registers were left unlocked (ob lock locks them).
 	OptionsUnlocked bool
@@ -68,6 +80,24 @@ type Snapshot struct {
 	// Tools are the tools using the shared probe (stlink-server clients
 	// such as OpenOCD), in the order they came.
 	Tools []ToolInfo
+}
+
+// setState records a product state read or proved now: tzKnown is false
+// when the source does not tell TZEN (a DA discovery).
+func (s *Snapshot) setState(ps targets.ProductState, tz targets.TZEN, tzKnown bool, from string, at time.Time) {
+	s.State, s.HasState = ps, true
+	s.StateFrom, s.StateAt, s.StateStale = from, at, ""
+	if tzKnown {
+		s.TZEN, s.TZENAt = tz, at
+	}
+}
+
+// markStale records that the chip was looked at and its state could not
+// be read: the state kept is the one learned at StateAt.
+func (s *Snapshot) markStale(why string) {
+	if s.HasState {
+		s.StateStale = why
+	}
 }
 
 // JobInfo names a job and who started it.

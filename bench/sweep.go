@@ -149,6 +149,7 @@ func (b *Bench) sweep(ctx context.Context, plan sweep.Plan, cell time.Duration, 
 		if found != nil {
 			s.Discovery = found
 		}
+		s.setSweepState(m, found, b.now())
 		if bootRep != nil {
 			s.Boot = bootRep
 		}
@@ -162,6 +163,31 @@ func (b *Bench) sweep(ctx context.Context, plan sweep.Plan, cell time.Duration, 
 		return res, fmt.Errorf("%s after %d of %d cells (the matrix is partial): %w", why, tried, len(m.Cells), runErr)
 	}
 	return res, nil
+}
+
+// setDiscovery keeps discovery d and the product state it tells.
+func (s *Snapshot) setDiscovery(d *da.Discovery, at time.Time) {
+	s.Discovery = d
+	if d != nil && d.State.Valid() {
+		s.setState(d.State, 0, false, "DA discovery through AP0", at)
+	}
+}
+
+// setSweepState records the product state the sweep read (a cell that
+// reached the core port) or, when the core port is closed everywhere, what
+// its DA discovery says; with neither, the state kept may be stale.
+func (s *Snapshot) setSweepState(m *sweep.Matrix, d *da.Discovery, at time.Time) {
+	for _, c := range m.Cells {
+		if c.State.Valid() {
+			s.setState(c.State, c.TZEN, true, fmt.Sprintf("sweep: %s on AP%d", c.Mode.Title(), c.AP), at)
+			return
+		}
+	}
+	if d != nil && d.State.Valid() {
+		s.setState(d.State, 0, false, "sweep: DA discovery through AP0", at)
+		return
+	}
+	s.markStale("the last sweep could not read it")
 }
 
 // sweepTarget names what the sweep ran against: the simulated scenario and
@@ -189,7 +215,7 @@ func (b *Bench) Discover(ctx context.Context, t Token, o da.Options) (*da.Discov
 		if d, err = da.Discover(ctx, b.link, o); err != nil {
 			return err
 		}
-		b.update(func(s *Snapshot) { s.Discovery = d })
+		b.update(func(s *Snapshot) { s.setDiscovery(d, b.now()) })
 		return nil
 	})
 	return d, err

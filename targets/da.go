@@ -73,6 +73,34 @@ func (l Line) DAMethodFor(tzen TZEN) (m DAMethod, ok bool) {
 	return DAMethodUnknown, false
 }
 
+// DAGrant is what a debug authentication asks the ROM for.
+type DAGrant int
+
+// What a debug authentication can ask for (ST's CubeProgrammer per=a, b, c).
+const (
+	DAGrantFull      DAGrant = iota // full regression: everything erased, back to OPEN
+	DAGrantToTZ                     // regression to TZ_CLOSED: the non-secure side erased
+	DAGrantOpenDebug                // debug open until the next power cycle, nothing erased
+)
+
+// Grants says whether method m can ask for g at all (before the provisioned
+// permission word is looked at), and when not, why. This is the one place
+// that knows it: the password method does a full regression only; the
+// certificate method can ask for any of the three, as its permission word
+// allows (AN6008; docs/da-sources.md).
+func (m DAMethod) Grants(g DAGrant) (ok bool, why string) {
+	switch m {
+	case DAPassword:
+		if g == DAGrantFull {
+			return true, ""
+		}
+		return false, "the password method does only a full regression; a regression to TZ_CLOSED or a debug opening needs the certificate method (TrustZone on)"
+	case DACertificate:
+		return true, ""
+	}
+	return true, "" // not known: nothing ruled out before the chip says its method
+}
+
 // DAStatus is what is known about the chip's debug-authentication
 // provisioning: whether the DA data (OBK on TrustZone lines, the OTP hash on
 // STM32H503) is there, and for which method.

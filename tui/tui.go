@@ -77,6 +77,14 @@ type Model struct {
 	ended     string        // why the event stream ended
 	closed    bool
 
+	// quitAsk is set while the console asks whether to quit during this
+	// session's own write; quitting is that write once the user insisted
+	// (the console quits when the bench has stopped it); exitErr is how
+	// the session ended when a write did not finish.
+	quitAsk  bool
+	quitting *bench.JobInfo
+	exitErr  error
+
 	width, height int
 	headerLines   []string
 	paneTop       int // first screen row of the pane area
@@ -172,6 +180,14 @@ func Run(ctx context.Context, b *bench.Bench, who bench.Holder, opts Options) er
 	defer m.Close()
 	po := append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithEnvironment(opts.Env)}, opts.ProgramOptions...)
 	_, err := tea.NewProgram(m, po...).Run()
+	if j := m.ownWrite(); j != nil && m.exitErr == nil && m.quitting == nil {
+		// ended (a signal, the terminal gone) while this session's write
+		// ran: closing the session cancels it; wait for what the bench did
+		m.exitErr = m.finishWrite(*j)
+	}
+	if m.exitErr != nil {
+		return m.exitErr
+	}
 	if err != nil && ctx.Err() != nil && errors.Is(err, tea.ErrProgramKilled) {
 		return nil
 	}
@@ -179,6 +195,62 @@ func Run(ctx context.Context, b *bench.Bench, who bench.Holder, opts Options) er
 		return fmt.Errorf("console: %w", err)
 	}
 	return nil
+}
+
+// WriteInterruptedError is how a console session ends when it quit while
+// its own write ran: the write was cancelled and Outcome says how it
+// ended (the audit log records it too).
+type WriteInterruptedError struct {
+	Kind    string // the job ("ob apply", "da regress")
+	Outcome string // bench.WriteOutcome's words
+}
+
+func (e *WriteInterruptedError) Error() string {
+	return fmt.Sprintf("console: quit during the %s: %s (the audit log in the state directory records it)", e.Kind, e.Outcome)
+}
+
+// ExitErr is how the session ended: a *WriteInterruptedError when it quit
+// while its own write ran, nil otherwise. The SSH server reads it for the
+// session's exit status.
+func (m *Model) ExitErr() error { return m.exitErr }
+
+// finishWrite closes the session, which cancels its write j, and waits
+// for the bench to end it (undoing what it safely can), within
+// writeWait.
+func (m *Model) finishWrite(j bench.JobInfo) error {
+	snap, sub := m.c.Bench.Subscribe(64)
+	defer sub.Close()
+	m.Close()
+	if snap.Job == nil || snap.Job.ID != j.ID {
+		return &WriteInterruptedError{Kind: j.Kind, Outcome: "it ended as the console closed: see the audit log for how"}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), writeWait)
+	defer cancel()
+	for {
+		ev, err := sub.Next(ctx)
+		if err != nil {
+			return &WriteInterruptedError{Kind: j.Kind, Outcome: "the bench did not end it within " + writeWait.String() + ": its result is not known; see the audit log"}
+		}
+		if f, ok := ev.(bench.JobFinished); ok && f.Job.ID == j.ID {
+			if f.Err == nil {
+				return nil
+			}
+			return &WriteInterruptedError{Kind: j.Kind, Outcome: bench.WriteOutcome(f.Err)}
+		}
+	}
+}
+
+// writeWait bounds how long a closing console waits for its cancelled
+// write to end (the bench's own write limit is two minutes).
+const writeWait = 2 * time.Minute
+
+// ownWrite is this session's write job running now, nil when none.
+func (m *Model) ownWrite() *bench.JobInfo {
+	j := m.c.Snapshot().Job
+	if j == nil || j.Holder != m.c.Holder || !bench.IsWriteJob(j.Kind) {
+		return nil
+	}
+	return j
 }
 
 // Close ends the session: cancels its jobs, releases the lease when it
@@ -348,6 +420,13 @@ func (m *Model) events(evs eventsMsg) tea.Cmd {
 			if tok := m.c.Token(); tok != "" && (e.State.Lease == nil || e.State.Lease.Holder != m.c.Holder) {
 				m.c.SetToken("") // the lease lapsed or was handed over
 			}
+			if l := e.State.Lease; l != nil && l.Holder == m.c.Holder && m.c.Token() == "" && m.c.ReadOnly {
+				// handed to an observer: give it back at once, it never writes
+				if tok, err := m.c.Bench.Acquire(m.c.Holder); err == nil {
+					_ = m.c.Bench.Release(tok)
+					cmds = append(cmds, m.setStatus("the probe was handed to this session, which only observes: released it again", true))
+				}
+			}
 			if l := e.State.Lease; l != nil && l.Holder == m.c.Holder && m.c.Token() == "" && !m.c.ReadOnly {
 				// handed over to this session: take the token that goes with it
 				if tok, err := m.c.Bench.Acquire(m.c.Holder); err == nil {
@@ -386,6 +465,18 @@ func (m *Model) events(evs eventsMsg) tea.Cmd {
 			}
 		case bench.JobFinished:
 			m.progress, m.percent = "", -1
+			if q := m.quitting; q != nil && e.Job.ID == q.ID {
+				// the write the user quit during has ended: say how, and go
+				if e.Err != nil {
+					m.exitErr = &WriteInterruptedError{Kind: q.Kind, Outcome: bench.WriteOutcome(e.Err)}
+				}
+				m.Close()
+				return tea.Quit
+			}
+			if m.quitAsk && bench.IsWriteJob(e.Job.Kind) && e.Job.Holder == m.c.Holder {
+				m.quitAsk = false
+				cmds = append(cmds, m.setStatus("the "+e.Job.Kind+" ended ("+bench.WriteOutcome(e.Err)+"): q quits now", e.Err != nil))
+			}
 			if e.Err != nil && e.Job.Holder == m.c.Holder && !common.IsUnavailable(e.Err) {
 				cmds = append(cmds, m.setStatus(e.Job.Kind+": "+e.Err.Error(), true))
 			}
@@ -451,6 +542,19 @@ func (m *Model) capturing() bool {
 // key handles a key press: the focused pane's text input first, then the
 // global keys, then the focused pane.
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
+	if m.quitting != nil {
+		return m.setStatus("cancelling the "+m.quitting.Kind+": the console quits once the bench has stopped it", false)
+	}
+	if m.quitAsk {
+		switch {
+		case msg.String() == "y" || key.Matches(msg, m.keys.ForceQuit):
+			return m.insistQuit()
+		case msg.String() == "n" || msg.String() == "esc":
+			m.quitAsk = false
+			return m.setStatus("the write goes on", false)
+		}
+		return nil
+	}
 	if key.Matches(msg, m.keys.ForceQuit) {
 		return m.quit()
 	}
@@ -491,10 +595,34 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	return m.toFocused(msg)
 }
 
-// quit ends the session.
+// quit ends the session; while this session's own write runs it asks
+// first.
 func (m *Model) quit() tea.Cmd {
+	if m.ownWrite() != nil {
+		m.quitAsk, m.showHelp = true, false
+		return nil
+	}
 	m.Close()
 	return tea.Quit
+}
+
+// insistQuit cancels this session's write; the console quits when the
+// bench has ended it (JobFinished), saying how.
+func (m *Model) insistQuit() tea.Cmd {
+	m.quitAsk = false
+	j := m.ownWrite()
+	if j == nil {
+		m.Close()
+		return tea.Quit
+	}
+	jj := *j
+	m.quitting = &jj
+	if err := m.c.CancelJob(); err != nil {
+		// the lease is gone: closing the session still cancels the job
+		m.exitErr = m.finishWrite(jj)
+		return tea.Quit
+	}
+	return m.setStatus("cancelling the "+jj.Kind+": the console quits once the bench has stopped it", false)
 }
 
 // cancelJob stops the job running on the bench.
@@ -514,7 +642,16 @@ func (m *Model) lease() tea.Cmd {
 	c := m.c
 	switch {
 	case c.ReadOnly:
-		return m.setStatus("this session may only observe", true)
+		// an observer may ask; it never takes the probe (a hand-over to
+		// it is given back at once)
+		l := c.Snapshot().Lease
+		if l == nil {
+			return m.setStatus("the probe is free, but this session only observes: an operator session takes it", true)
+		}
+		if err := c.Bench.AskLease(c.Holder); err != nil {
+			return m.setStatus(err.Error(), true)
+		}
+		return m.setStatus("asked "+l.Holder.Name+" for the probe (this session observes: they may hand it to an operator session of yours)", false)
 	case c.HasLease():
 		if c.Busy() != "" {
 			return m.setStatus("a "+c.Busy()+" job is running: cancel it (ctrl+x) before releasing the probe", true)

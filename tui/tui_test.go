@@ -116,13 +116,56 @@ func TestLeaseObserverAskRelease(t *testing.T) {
 	}
 }
 
-func TestReadOnlyNeverTakes(t *testing.T) {
+// An observer (a read-only session) never takes the probe; its badge says
+// "observer"; its footer offers nothing it cannot do (no sweep, no DA
+// discovery, no export, no finding's step); L asks the holder, and a
+// probe handed to it is given back at once.
+func TestObserverSession(t *testing.T) {
 	b := tuitest.Open(t, tuitest.Seed)
-	m := console(t, b, "eve", 80, 24, Options{ReadOnly: true})
-	press(m, "L")
-	if m.c.HasLease() || !strings.Contains(m.status, "may only observe") {
-		t.Errorf("read-only session: lease %v, status %q", m.c.HasLease(), m.status)
+	eve := console(t, b, "eve", 80, 24, Options{ReadOnly: true})
+	press(eve, "L")
+	if eve.c.HasLease() || !strings.Contains(eve.status, "only observes") {
+		t.Errorf("observer on a free probe: lease %v, status %q", eve.c.HasLease(), eve.status)
 	}
+	alice := console(t, b, "alice", 160, 48, Options{})
+	identify(alice)
+	press(alice, "s")
+	pump(eve)
+	eve.statusFor, eve.status = 0, ""
+	v := tuitest.Plain(eve.Render())
+	footer := lastLine(v)
+	if !strings.Contains(v, "observer · alice holds") {
+		t.Errorf("the observer's badge:\n%s", v)
+	}
+	for _, never := range []string{"s sweep", "D DA discovery", "e export", "take the step"} {
+		if strings.Contains(footer, never) {
+			t.Errorf("the observer's footer offers %q: %s", never, footer)
+		}
+	}
+	if !strings.Contains(footer, "? help") {
+		t.Errorf("footer %q", footer)
+	}
+	press(eve, "f")
+	if footer := lastLine(tuitest.Plain(eve.Render())); strings.Contains(footer, "take the step") {
+		t.Errorf("in the findings the observer's footer offers the step: %s", footer)
+	}
+	press(eve, "L") // ask
+	pump(alice)
+	if !strings.Contains(alice.status, "eve asks for the probe") {
+		t.Fatalf("alice was not told eve asks: %q", alice.status)
+	}
+	press(alice, "H") // hand over: eve gives it back
+	pump(eve)
+	pump(alice)
+	if eve.c.HasLease() || b.Snapshot().Lease != nil || !strings.Contains(eve.status, "only observes: released it") {
+		t.Errorf("after the hand-over: eve holds %v, lease %v, eve's status %q", eve.c.HasLease(), b.Snapshot().Lease, eve.status)
+	}
+}
+
+// lastLine is the last line of a screen.
+func lastLine(s string) string {
+	l := strings.Split(strings.TrimRight(s, "\n "), "\n")
+	return l[len(l)-1]
 }
 
 func TestNavigation(t *testing.T) {
@@ -145,7 +188,7 @@ func TestNavigation(t *testing.T) {
 		t.Errorf("click on the fourth tab: pane %d", m.focus)
 	}
 	press(m, "?")
-	if !m.showHelp || !strings.Contains(tuitest.Plain(m.Render()), "take / ask for / release the probe") {
+	if !m.showHelp || !strings.Contains(tuitest.Plain(m.Render()), "take / ask for") {
 		t.Fatalf("? did not show the full help:\n%s", tuitest.Plain(m.Render()))
 	}
 	press(m, "esc")

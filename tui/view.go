@@ -52,10 +52,31 @@ func (m *Model) Render() string {
 	} else {
 		body = m.panes[m.focus].View()
 	}
-	b.WriteString(common.Fit(body, m.width, m.paneH))
+	body = common.Fit(body, m.width, m.paneH)
+	if m.quitAsk {
+		body = strings.Join(common.Overlay(strings.Split(body, "\n"), m.quitDialog(), m.width, m.paneH), "\n")
+	}
+	b.WriteString(body)
 	b.WriteByte('\n')
 	b.WriteString(m.footer())
 	return b.String()
+}
+
+// quitDialog asks whether to quit while this session's write runs.
+func (m *Model) quitDialog() string {
+	st := m.c.Styles
+	kind := "write"
+	if j := m.ownWrite(); j != nil {
+		kind = j.Kind
+	}
+	w := max(20, min(60, m.width-6))
+	lines := []string{st.Danger.Render("Quit while the " + kind + " runs?")}
+	text := "Quitting cancels the write: the bench stops it where it safely can — staged values are undone, a started programming is finished and read back — and the console quits once it has, saying what the chip holds. The audit log records it."
+	for _, l := range common.Wrap(text, w) {
+		lines = append(lines, st.Normal.Render(l))
+	}
+	lines = append(lines, "", st.Key.Render("y")+st.Normal.Render(" cancel the write and quit   ")+st.Key.Render("n")+st.Normal.Render("/esc keep going"))
+	return st.DialogDanger.Render(strings.Join(lines, "\n"))
 }
 
 // tabBar draws the tabs and, on the right, who holds the probe.
@@ -98,12 +119,16 @@ func (m *Model) leaseText(short bool) string {
 	switch {
 	case c.HasLease():
 		return st.OK.Render("● you hold the probe")
+	case c.ReadOnly && l != nil && short:
+		return st.Muted.Render("◌ observer · " + l.Holder.Name + " holds it")
+	case c.ReadOnly && l != nil:
+		return st.Muted.Render("◌ observer · " + l.Holder.Name + " holds the probe")
+	case c.ReadOnly:
+		return st.Muted.Render("◌ observer")
 	case l != nil && short:
 		return st.Warn.Render("◌ " + l.Holder.Name + " holds the probe")
 	case l != nil:
-		return st.Warn.Render("◌ observing: " + l.Holder.Name + " holds the probe")
-	case c.ReadOnly:
-		return st.Muted.Render("◌ observing")
+		return st.Warn.Render("◌ " + l.Holder.Name + " holds the probe: L asks for it")
 	}
 	return st.Muted.Render("○ probe free: L takes it")
 }
@@ -125,9 +150,11 @@ func (m *Model) footer() string {
 		// who uses the shared probe through which tool
 		right = st.Info.Render("⇄ " + tools)
 	}
-	w := m.width - lipgloss.Width(right) - 2
+	w := m.width - lipgloss.Width(right) - 3 // a space on each side, one between
 	var left string
 	switch {
+	case m.quitAsk:
+		left = st.Key.Render("y") + st.Normal.Render(" cancel the write and quit") + st.Muted.Render(" • ") + st.Key.Render("n/esc") + st.Normal.Render(" keep going")
 	case m.status != "" && m.statusErr:
 		left = st.Bad.Render("✖ " + m.status)
 	case m.status != "":
@@ -144,7 +171,7 @@ func (m *Model) footer() string {
 	}
 	left = lipgloss.NewStyle().MaxWidth(max(0, w)).Render(left)
 	pad := max(1, m.width-lipgloss.Width(left)-lipgloss.Width(right)-1)
-	return " " + left + strings.Repeat(" ", pad-1) + right
+	return " " + left + strings.Repeat(" ", max(1, pad-1)) + right
 }
 
 // paneHelp is the help of the focused pane.
@@ -152,10 +179,92 @@ func (m *Model) paneHelp() helpKeys {
 	return helpKeys{global: m.keys.global(), pane: m.panes[m.focus].Keys(), rows: m.paneH - 3}
 }
 
-// fullHelp is the help screen: the global keys, then the focused pane's.
+// fullHelp is the help screen: the global keys, then the focused pane's,
+// every one of them (a key unavailable now is named, muted, with
+// "unavailable now"), flowed into as many columns as the width allows and
+// never cut: the same bindings the footer's short help draws from.
 func (m *Model) fullHelp() string {
 	st := m.c.Styles
-	m.help.SetWidth(m.width - 2)
+	h := m.paneHelp()
 	title := st.Accent.Render("Keys") + st.Muted.Render("  — global, then "+m.panes[m.focus].Title()+" (? or esc closes)")
-	return lipgloss.NewStyle().Padding(1, 1).Render(title + "\n\n" + m.help.FullHelpView(m.paneHelp().FullHelp()))
+	type item struct {
+		key, desc string
+		on        bool
+	}
+	var items []item
+	section := func(name string, bs []key.Binding) {
+		items = append(items, item{key: name})
+		for _, b := range bs {
+			if hb := b.Help(); hb.Key != "" {
+				items = append(items, item{key: hb.Key, desc: hb.Desc, on: b.Enabled()})
+			}
+		}
+	}
+	section("global", h.global)
+	section(m.panes[m.focus].Title(), h.pane)
+	keyW := 0
+	for _, it := range items {
+		if it.desc != "" {
+			keyW = max(keyW, ansi.StringWidth(it.key))
+		}
+	}
+	// lay out in the fewest columns that fit the rows: each item wrapped
+	// in its column (its description indented under itself), none cut
+	render := func(colW int) []string {
+		var out []string
+		for n, it := range items {
+			if it.desc == "" {
+				if n > 0 {
+					out = append(out, "")
+				}
+				out = append(out, st.Accent.Render(it.key))
+				continue
+			}
+			desc := it.desc
+			if !it.on {
+				desc += " (unavailable now)"
+			}
+			for k, l := range common.Wrap(desc, max(8, colW-keyW-3)) {
+				kk := pad("", keyW)
+				if k == 0 {
+					kk = pad(it.key, keyW)
+				}
+				if it.on {
+					out = append(out, st.Key.Render(kk)+" "+st.Normal.Render(l))
+				} else {
+					out = append(out, st.Muted.Render(kk+" "+l))
+				}
+			}
+		}
+		return out
+	}
+	rows := max(4, m.paneH-3)
+	var lines []string
+	var perRow, colW int
+	for perRow = 1; ; perRow++ {
+		colW = max(16, (m.width-2)/perRow)
+		lines = render(colW)
+		if (len(lines)+perRow-1)/perRow <= rows || colW == 16 {
+			break
+		}
+	}
+	rows = (len(lines) + perRow - 1) / perRow
+	var b strings.Builder
+	b.WriteString(" " + title + "\n\n")
+	for r := 0; r < rows; r++ {
+		b.WriteString(" ")
+		for c := 0; c < perRow; c++ {
+			i := c*rows + r
+			if i >= len(lines) {
+				break
+			}
+			cell := lines[i]
+			b.WriteString(cell + strings.Repeat(" ", max(0, colW-ansi.StringWidth(cell))))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
+
+// pad pads s with spaces to w cells.
+func pad(s string, w int) string { return s + strings.Repeat(" ", max(0, w-ansi.StringWidth(s))) }

@@ -103,6 +103,18 @@ func (p Permission) Erases(part stm32h5.Part) string {
 	return "nothing"
 }
 
+// Grant is what the permission asks the ROM for, in the words of the rule
+// of what each method can do (targets.DAMethod.Grants).
+func (p Permission) Grant() targets.DAGrant {
+	switch p {
+	case PermToTZ:
+		return targets.DAGrantToTZ
+	case PermOpenDebug:
+		return targets.DAGrantOpenDebug
+	}
+	return targets.DAGrantFull
+}
+
 // Bit is the permission's bit in the DA permission word.
 func (p Permission) Bit() uint32 {
 	switch p {

@@ -63,8 +63,9 @@ func Preconditions(d *Discovery, c Credentials, perm Permission) []Check {
 		}
 	}
 	out = append(out, method)
-	if given == "password" {
-		full := Check{What: "the password method does a full regression only", OK: perm == PermFull}
+	if m, _ := targets.ParseDAMethod(given); m == targets.DAPassword {
+		ok, _ := m.Grants(perm.Grant())
+		full := Check{What: "the password method does a full regression only", OK: ok}
 		if !full.OK {
 			full.Cause = ErrNotPermitted
 			full.Problem = fmt.Sprintf("the password method does only a full regression, not %s", perm.Title())

@@ -479,8 +479,12 @@ func (f *facts) discoveredClosed(a, other uint8, d *strings.Builder, next string
 		}
 		verdict = fmt.Sprintf("DA provisioned (%s): the way back is a DA regression", method)
 		fmt.Fprintf(d, " DA is provisioned (%s, integrity 0x%08X): the way back is a DA regression with the %s.", method, disc.Integrity, method)
-		next += fmt.Sprintf("Run a DA full regression (permission bit 14) with the provisioned %s: the chip erases itself and returns to OPEN with TZEN 0xC3. "+
-			"A partial (to TZ) regression keeps TZ_CLOSED; a DA \"open debug\" reopens AP%d without erasing.", method, a)
+		next += fmt.Sprintf("Run a DA full regression (permission bit 14) with the provisioned %s: the chip erases itself and returns to OPEN with TZEN 0xC3.", method)
+		if ok, why := disc.Method.Grants(targets.DAGrantOpenDebug); ok {
+			next += fmt.Sprintf(" A partial (to TZ) regression keeps TZ_CLOSED; a DA \"open debug\" reopens AP%d without erasing.", a)
+		} else {
+			next += " Nothing else: " + why + "."
+		}
 	default:
 		verdict = "no DA provisioned: no way back"
 		fmt.Fprintf(d, " The ROM reports no DA provisioned (integrity 0x%08X): nothing can authenticate a regression or reopen debug, so there is no way back.", disc.Integrity)

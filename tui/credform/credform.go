@@ -37,18 +37,24 @@ const (
 	Part
 	Permission
 	SaveFlash
+	// Method, Dir and Text are the fields of making credentials: the
+	// method (password or certificates), the directory the files go to,
+	// and the password's text (empty: a random one).
+	Method
+	Dir
+	Text
 )
 
 // label is the field's label.
 func (f Field) label() string {
-	return [...]string{"password file", "leaf key file", "chain file", ".obk file", "part", "permission", "save flash to"}[f]
+	return [...]string{"password file", "leaf key file", "chain file", ".obk file", "part", "permission", "save flash to", "method", "write into", "password text"}[f]
 }
 
 // hint is the field's placeholder.
 func (f Field) hint() string {
 	return [...]string{dacred.PasswordFile + " (or leave empty and give key + chain)", dacred.LeafKeyFile,
 		dacred.ChainFile, dacred.PasswordOBKFile + " or " + dacred.CertOBKFile, "H533, H523, ... (where the line has several)",
-		"", "a new file (optional; empty: not saved)"}[f]
+		"", "a new file (optional; empty: not saved)", "", "a directory (created if needed)", "empty: a random password (recommended)"}[f]
 }
 
 // Values are what a filled form holds, checked.
@@ -60,6 +66,10 @@ type Values struct {
 	Part       string
 	Permission da.Permission
 	SaveFlash  string
+	// Certificates is set when the method chosen is the certificate kit;
+	// Dir and Text are the directory and the password's text.
+	Certificates bool
+	Dir, Text    string
 }
 
 // Form is the form. Create it with New.
@@ -73,6 +83,9 @@ type Form struct {
 	focus   int
 	errs    map[Field]string
 	err     string
+	// matches are the paths a completion found several of, shown under
+	// the field.
+	matches []string
 }
 
 // Options tune New.
@@ -82,8 +95,11 @@ type Options struct {
 	Dirs []string
 	// Permissions are the permission choices (default full, to-tz).
 	Permissions []da.Permission
-	// Part pre-fills the part.
-	Part string
+	// Part pre-fills the part; Dir the directory; Certificates chooses
+	// the certificate method first.
+	Part         string
+	Dir          string
+	Certificates bool
 	// Styles style the inputs (nil: plain).
 	Styles *common.Styles
 }
@@ -94,6 +110,13 @@ func New(title string, o Options, fields ...Field) *Form {
 		chosen: map[Field]int{}, errs: map[Field]string{}}
 	found := Find(o.Dirs)
 	for _, fd := range fields {
+		if fd == Method {
+			f.choices[fd] = []string{"password", "certificates"}
+			if o.Certificates {
+				f.chosen[fd] = 1
+			}
+			continue
+		}
 		if fd == Permission {
 			perms := o.Permissions
 			if len(perms) == 0 {
@@ -117,6 +140,9 @@ func New(title string, o Options, fields ...Field) *Form {
 		switch fd {
 		case Part:
 			in.SetValue(o.Part)
+		case Dir:
+			in.SetValue(o.Dir)
+		case Text:
 		default:
 			in.SetValue(found[fd])
 		}
@@ -220,6 +246,7 @@ func (f *Form) setFocus(i int) tea.Cmd {
 		if in := f.inputs[fd]; in != nil {
 			if j == f.focus {
 				cmd = in.Focus()
+				in.CursorEnd() // a long path shows its end, the file's name
 			} else {
 				in.Blur()
 			}
@@ -249,7 +276,8 @@ var (
 // Keys are the form's bindings, for the help.
 func Keys() []key.Binding {
 	return []key.Binding{
-		key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab/↓", "next field")),
+		key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete a path, else next field")),
+		key.NewBinding(key.WithKeys("down", "up", "shift+tab"), key.WithHelp("↑/↓", "other field")),
 		key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "change choice")),
 		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "check and go on")),
 		key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
@@ -263,9 +291,13 @@ func (f *Form) Update(msg tea.KeyPressMsg) (Result, tea.Cmd) {
 		return Cancelled, nil
 	case key.Matches(msg, keySubmit):
 		return Submitted, nil
+	case msg.String() == "tab" && f.complete():
+		return Editing, nil
 	case key.Matches(msg, keyNext):
+		f.matches = nil
 		return Editing, f.setFocus(f.focus + 1)
 	case key.Matches(msg, keyPrev):
+		f.matches = nil
 		return Editing, f.setFocus(f.focus - 1)
 	}
 	if len(f.fields) == 0 {
@@ -287,8 +319,103 @@ func (f *Form) Update(msg tea.KeyPressMsg) (Result, tea.Cmd) {
 	n, cmd := in.Update(msg)
 	*in = n
 	delete(f.errs, fd)
-	f.err = ""
+	f.err, f.matches = "", nil
 	return Editing, cmd
+}
+
+// isPath reports whether fd holds a path.
+func (fd Field) isPath() bool {
+	switch fd {
+	case Password, Key, Chain, OBK, SaveFlash, Dir:
+		return true
+	}
+	return false
+}
+
+// complete completes the focused path field as a shell does: the one
+// name that starts with what is typed, or what all such names share;
+// several left are listed under the field. It reports whether it did
+// anything (else tab goes to the next field).
+func (f *Form) complete() bool {
+	if len(f.fields) == 0 {
+		return false
+	}
+	fd := f.fields[f.focus]
+	in := f.inputs[fd]
+	if in == nil || !fd.isPath() || strings.TrimSpace(in.Value()) == "" {
+		return false
+	}
+	got, matches := CompletePath(in.Value(), fd == Dir)
+	f.matches = nil
+	if got != in.Value() {
+		in.SetValue(got)
+		in.CursorEnd()
+		if len(matches) > 1 {
+			f.matches = matches
+		}
+		return true
+	}
+	if len(matches) > 1 {
+		f.matches = matches
+		return true
+	}
+	return false
+}
+
+// CompletePath completes path s: the directory entries whose names start
+// with its last element (directories only when dirs), and s extended by
+// what they all share ("/" after a directory that is the only match).
+func CompletePath(s string, dirs bool) (string, []string) {
+	dir, base := filepath.Split(s)
+	look := dir
+	if look == "" {
+		look = "."
+	}
+	if strings.HasPrefix(look, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			look = filepath.Join(home, look[2:])
+		}
+	}
+	ents, err := os.ReadDir(look)
+	if err != nil {
+		return s, nil
+	}
+	var names []string
+	isDir := map[string]bool{}
+	for _, e := range ents {
+		n := e.Name()
+		if !strings.HasPrefix(n, base) || strings.HasPrefix(n, ".") && !strings.HasPrefix(base, ".") {
+			continue
+		}
+		d := e.IsDir()
+		if !d && e.Type()&os.ModeSymlink != 0 {
+			if st, err := os.Stat(filepath.Join(look, n)); err == nil {
+				d = st.IsDir()
+			}
+		}
+		if dirs && !d {
+			continue
+		}
+		names = append(names, n)
+		isDir[n] = d
+	}
+	switch len(names) {
+	case 0:
+		return s, nil
+	case 1:
+		out := dir + names[0]
+		if isDir[names[0]] {
+			out += string(filepath.Separator)
+		}
+		return out, names
+	}
+	common := names[0]
+	for _, n := range names[1:] {
+		for !strings.HasPrefix(n, common) {
+			common = common[:len(common)-1]
+		}
+	}
+	return dir + common, names
 }
 
 // has reports whether the form has field fd.
@@ -345,6 +472,26 @@ func (f *Form) Check() (*Values, error) {
 			bad(Permission, err)
 		}
 		v.Permission = p
+	}
+	if f.has(Method) {
+		v.Certificates = v.Paths[Method] == "certificates"
+	}
+	if f.has(Dir) {
+		v.Dir = v.Paths[Dir]
+		if v.Dir == "" {
+			bad(Dir, errors.New("give the directory the files go into"))
+		} else if st, err := os.Stat(v.Dir); err == nil && !st.IsDir() {
+			bad(Dir, errors.New("this is a file, not a directory"))
+		}
+	}
+	if f.has(Text) {
+		v.Text = v.Paths[Text]
+		if v.Text != "" && v.Certificates {
+			bad(Text, errors.New("the certificate kit has no password: leave it empty"))
+		}
+	}
+	if f.has(Part) && v.Paths[Part] == "" && f.has(Dir) {
+		bad(Part, errors.New("give the part (H503, H523, H533, H562, H563 or H573)"))
 	}
 	if f.has(SaveFlash) {
 		if err := CheckNewFile(v.Paths[SaveFlash]); err != nil {
@@ -433,8 +580,17 @@ func (f *Form) View(w int, p Pens) []string {
 		}
 		val := ""
 		if in := f.inputs[fd]; in != nil {
-			in.SetWidth(max(10, w-lw-4))
+			if in.Width() != max(10, w-lw-4) {
+				in.SetWidth(max(10, w-lw-4))
+				in.SetCursor(in.Position()) // the visible part follows the new width
+			}
 			val = in.View()
+			if v := in.Value(); i != f.focus && fd.isPath() && len([]rune(v)) > max(10, w-lw-4) {
+				// a long path not being edited: its end (the file's name)
+				// is what tells it apart
+				r := []rune(v)
+				val = p.Muted.Render("…" + string(r[len(r)-max(10, w-lw-4)+1:]))
+			}
 		} else {
 			var cs []string
 			for j, c := range f.choices[fd] {
@@ -456,7 +612,18 @@ func (f *Form) View(w int, p Pens) []string {
 		if e, ok := f.errs[fd]; ok {
 			out = append(out, "    "+p.Bad.Render("✖ "+e))
 		}
+		if i == f.focus && len(f.matches) > 1 {
+			list := strings.Join(f.matches[:min(len(f.matches), 12)], "  ")
+			if len(f.matches) > 12 {
+				list += fmt.Sprintf("  … (%d in all)", len(f.matches))
+			}
+			out = append(out, "    "+p.Muted.Render(common.Truncate(list, max(10, w-4))))
+		}
 	}
-	out = append(out, p.Muted.Render("tab/↓ next field · enter checks the files and plans (nothing is written) · esc cancels"))
+	foot := "tab completes a path, else next field · enter checks the files and plans (nothing is written) · esc cancels"
+	if f.has(Dir) {
+		foot = "tab completes a path, else next field · enter makes the files (nothing touches the chip) · esc cancels"
+	}
+	out = append(out, p.Muted.Render(foot))
 	return out
 }

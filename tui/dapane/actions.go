@@ -18,9 +18,14 @@ import (
 	"github.com/stprobe/stprobe/tui/guard"
 )
 
+// actionMake is the pane's own action: making credentials (no probe).
+const actionMake bench.DAAction = "make credentials"
+
 // actionTitle names an action in plain words.
 func actionTitle(a bench.DAAction) string {
 	switch a {
+	case actionMake:
+		return "Make credentials: a password or the certificate kit"
 	case bench.DAProvision:
 		return "Provision an .obk file"
 	case bench.DARegress:
@@ -35,6 +40,13 @@ func actionTitle(a bench.DAAction) string {
 // the session (observer, no lease, a job running), then what the chip's
 // product state allows.
 func (m *Model) why(a bench.DAAction) string {
+	if a == actionMake {
+		// offline: files only, no probe; an observer writes no files
+		if m.c != nil && m.c.ReadOnly {
+			return "this session only observes: it writes no files"
+		}
+		return ""
+	}
 	if why := m.discoverWhy(); why != "" {
 		return why
 	}
@@ -61,8 +73,20 @@ func (m *Model) why(a bench.DAAction) string {
 		if da := m.snapDA(); st == targets.StateProvisioning && da != nil && da.Checked && !da.Provisioned {
 			return "no DA data is provisioned (the option bytes say so): provision an .obk file first (p)"
 		}
-		if a == bench.DAOpenDebug && m.disc != nil && m.disc.Method() == "password" {
-			return "the chip offers the password method, which does only a full regression; debug opening needs the certificate method"
+		if d := m.disc; d != nil && d.HasIntegrity && !d.Provisioned() {
+			return "no DA data provisioned (the discovery says so): nothing can authenticate; provision an .obk file first (p)"
+		}
+		if d := m.disc; d != nil {
+			// What each method can do is one rule (targets.DAMethod.Grants),
+			// the same the sweep's findings and the bench's checks use.
+			method, _ := targets.ParseDAMethod(d.Method())
+			g := targets.DAGrantFull
+			if a == bench.DAOpenDebug {
+				g = targets.DAGrantOpenDebug
+			}
+			if ok, why := method.Grants(g); !ok {
+				return "the chip offers the " + method.String() + " method: " + why
+			}
 		}
 	}
 	return ""
@@ -102,6 +126,16 @@ func (m *Model) openForm(a bench.DAAction) tea.Cmd {
 	}
 	var f *credform.Form
 	switch a {
+	case actionMake:
+		o.Dir = filepath.Join(m.stateDir, "credentials")
+		if o.Part != "" {
+			o.Dir = filepath.Join(m.stateDir, "credentials-"+strings.ToLower(o.Part))
+		}
+		if m.disc != nil && m.disc.Method() == "certificate" && m.c != nil && m.c.Snapshot().TZEN == targets.TZENEnabled {
+			o.Certificates = true
+		}
+		f = credform.New("Make credentials: the method follows TrustZone (password: TZEN=0xC3, certificates: 0xB4)", o,
+			credform.Method, credform.Part, credform.Dir, credform.Text)
 	case bench.DAProvision:
 		f = credform.New("Provision: the .obk file to hand to the ROM (the chip stays in PROVISIONING)", o, credform.OBK, credform.Part)
 	case bench.DARegress:
@@ -117,6 +151,9 @@ func (m *Model) openForm(a bench.DAAction) tea.Cmd {
 	m.forms[a] = f
 	m.action, m.form, m.screen, m.scroll = a, f, screenForm, 0
 	m.plan, m.planErr, m.viewing = nil, nil, false
+	if a == actionMake {
+		return m.say("make credentials: choose the method, the part and the directory; enter writes the files (nothing touches the chip)")
+	}
 	return m.say(actionTitle(a) + ": name the files, then enter plans (nothing is written)")
 }
 
@@ -133,6 +170,9 @@ func (m *Model) formKey(msg tea.KeyPressMsg) tea.Cmd {
 			return m.fail(err.Error())
 		}
 		m.vals = v
+		if m.action == actionMake {
+			return m.makeCredentials(v)
+		}
 		return m.startPlan()
 	}
 	return cmd
@@ -361,3 +401,37 @@ func (m *Model) pathText(fd credform.Field) string {
 }
 
 // newInput is a text field styled from the session's styles, without a
+
+// credsMadeMsg is the end of making credentials.
+type credsMadeMsg struct {
+	dir   string
+	files []bench.CredentialFile
+	err   error
+}
+
+// makeCredentials writes the credentials the form asks for (no probe,
+// no lease: files only).
+func (m *Model) makeCredentials(v *credform.Values) tea.Cmd {
+	r := bench.CredentialRequest{Part: v.Part, Certificates: v.Certificates, Password: v.Text, Dir: v.Dir}
+	m.say("making the credentials…")
+	return func() tea.Msg {
+		fs, err := bench.MakeCredentials(r)
+		return credsMadeMsg{dir: r.Dir, files: fs, err: err}
+	}
+}
+
+// credsMade shows what was written, and points the next forms at it: the
+// provisioning form finds the .obk file there, the regression form the
+// password or the key and chain.
+func (m *Model) credsMade(msg credsMadeMsg) tea.Cmd {
+	if msg.err != nil {
+		return m.fail(msg.err.Error())
+	}
+	m.made, m.madeDir = msg.files, msg.dir
+	m.searchDirs = append([]string{msg.dir}, m.searchDirs...)
+	for _, a := range []bench.DAAction{bench.DAProvision, bench.DARegress, bench.DAOpenDebug, actionMake} {
+		delete(m.forms, a) // pre-filled again from the new files
+	}
+	m.screen, m.form = screenMain, nil
+	return m.say(fmt.Sprintf("wrote %d files into %s: keep the secret ones, they are the way back; p provisions the .obk file", len(msg.files), msg.dir))
+}

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -48,6 +49,7 @@ const (
 // keyMap is every binding of the pane.
 type keyMap struct {
 	Discover, Up, Down, Provision, Regress, Open, View key.Binding
+	Make                                               key.Binding
 	Apply, Back                                        key.Binding
 }
 
@@ -63,6 +65,7 @@ func newKeyMap() keyMap {
 		Regress:   b("R", "regression", "R"),
 		Open:      b("o", "open debug", "o"),
 		View:      b("v", "view the last DA plan", "v"),
+		Make:      b("c", "make credentials", "c"),
 		Apply:     b("a", "apply (guard)", "a"),
 		Back:      b("esc", "back", "esc"),
 	}
@@ -90,6 +93,9 @@ type Model struct {
 	look       common.Look
 	stateDir   string
 	searchDirs []string
+	// made are the credential files this pane last wrote, into madeDir.
+	made    []bench.CredentialFile
+	madeDir string
 
 	disc   *da.Discovery
 	err    error
@@ -105,6 +111,7 @@ type Model struct {
 	hasState  bool
 	snapState targets.ProductState
 	snapHas   bool
+	snapAt    time.Time
 
 	screen screen
 	action bench.DAAction
@@ -144,7 +151,7 @@ func New(c *common.Context, opts ...Option) *Model {
 	}
 	if c != nil {
 		s := c.Snapshot()
-		m.disc = s.Discovery
+		m.snapState, m.snapHas, m.snapAt = s.State, s.HasState, s.StateAt
 		m.snapState, m.snapHas = s.State, s.HasState
 		switch {
 		case s.HasState:
@@ -191,12 +198,14 @@ func (m *Model) Keys() []key.Binding {
 		return []key.Binding{k.Back, k.Up, k.Down}
 	}
 	d := off(k.Discover, m.discoverWhy())
-	out := []key.Binding{d, off(k.Provision, m.why(bench.DAProvision)), off(k.Regress, m.why(bench.DARegress)),
+	out := []key.Binding{d, off(k.Make, m.why(actionMake)), off(k.Provision, m.why(bench.DAProvision)), off(k.Regress, m.why(bench.DARegress)),
 		off(k.Open, m.why(bench.DAOpenDebug)), k.Up, k.Down}
-	if m.c != nil && m.c.Snapshot().DAPlan != nil {
-		out = append(out, k.View)
+	// v is named always, as unavailable before any DA plan
+	view := k.View
+	if m.c == nil || m.c.Snapshot().DAPlan == nil {
+		view.SetEnabled(false)
 	}
-	return out
+	return append(out, view)
 }
 
 // Update handles one message.
@@ -211,6 +220,8 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		case tea.MouseWheelDown:
 			m.scroll++
 		}
+	case credsMadeMsg:
+		return m, m.credsMade(msg)
 	case common.JobDoneMsg:
 		return m, m.jobDone(msg)
 	case common.EventMsg:
@@ -292,6 +303,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.openForm(bench.DAOpenDebug)
 	case key.Matches(msg, k.View):
 		return m.viewLastPlan()
+	case key.Matches(msg, k.Make):
+		return m.openForm(actionMake)
 	}
 	return nil
 }
@@ -409,9 +422,12 @@ func (m *Model) event(ev bench.Event) {
 		if s.Discovery != nil && s.Discovery != m.disc && m.busy != KindDiscover {
 			m.setDiscovery(s.Discovery)
 		}
-		if s.HasState && (!m.snapHas || s.State != m.snapState) {
+		if s.HasState && (!m.snapHas || s.State != m.snapState || s.StateAt != m.snapAt) {
+			// The bench's state is the freshest: every job that looks at
+			// the chip (a discovery too) updates it.
 			m.state, m.hasState = s.State, true
 		}
+		m.snapAt = s.StateAt
 		m.snapState, m.snapHas = s.State, s.HasState
 	case bench.JobStarted:
 		if isDAWrite(ev.Job.Kind) && m.busy != KindApply {

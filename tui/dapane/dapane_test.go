@@ -39,8 +39,9 @@ func TestKeySequences(t *testing.T) {
 		},
 		{
 			name: "discover the seed board", scenario: "h533-provisioning",
-			keys:   []string{"d"},
-			want:   []string{"PROVISIONING", "lifecycle 0x2017", "✖ not provisioned", "integrity 0xF5F5F5F5", "permissions", "SoC ID", "0x478", "STM32H523/H533", "✓ p Provision an .obk file"},
+			keys: []string{"d"},
+			want: []string{"PROVISIONING", "lifecycle 0x2017", "✖ not provisioned", "integrity 0xF5F5F5F5", "permissions", "SoC ID", "0x478", "STM32H523/H533", "✓ p Provision an .obk file",
+				"✖ R Regression", "✖ o Debug opening", "no DA data provisioned (the discovery says so)"},
 			status: "DA discovery done",
 		},
 		{

@@ -14,6 +14,7 @@ import (
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
+	"github.com/stprobe/stprobe/tui/credform"
 )
 
 // mustContain fails unless the screen shows every text.
@@ -267,5 +268,54 @@ func TestClosedDARefusals(t *testing.T) {
 	mustContain(t, e.Screen(), "REFUSED by the chip: it is unchanged", "UNAUTHORIZED")
 	if st := scenario.Model(e.B.Simulated()).ProductState(); st != targets.StateClosed {
 		t.Errorf("the chip is %v", st)
+	}
+}
+
+// TestMakeCredentialsThenProvision: on the seed board, c makes a password
+// and its .obk file in a directory typed with tab completion; the files
+// are listed, and p's form is pre-filled with the .obk file just made; an
+// existing file is never overwritten.
+func TestMakeCredentialsThenProvision(t *testing.T) {
+	state := t.TempDir()
+	work := t.TempDir()
+	if err := os.Mkdir(filepath.Join(work, "keys-for-h533"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, "h533-provisioning", true, WithStateDir(state), WithSearchDirs())
+	e.m.SetSize(100, 40)
+	e.Keys("d", "c")
+	if e.m.screen != screenForm || e.m.action != actionMake {
+		t.Fatalf("c did not open the credentials form: %s\n%s", e.LastStatus(), e.Screen())
+	}
+	mustContain(t, e.Screen(), "Make credentials", "[password]", "write into")
+	e.m.form.Set(credform.Part, "H533") // the part (the seed's line has two)
+	// the directory, completed from a prefix with tab
+	e.m.form.Set(credform.Dir, filepath.Join(work, "keys-f"))
+	e.Keys("down", "down")
+	e.Keys("tab")
+	want := filepath.Join(work, "keys-for-h533") + string(filepath.Separator)
+	if got := e.m.form.Value(credform.Dir); got != want {
+		t.Fatalf("tab completed the directory to %q, want %q", got, want)
+	}
+	e.Keys("enter")
+	if e.m.screen != screenMain {
+		t.Fatalf("the credentials were not made: %s\n%s", e.LastStatus(), e.Screen())
+	}
+	for _, n := range []string{bench.PasswordFile, bench.PasswordOBKFile} {
+		if _, err := os.Stat(filepath.Join(want, n)); err != nil {
+			t.Errorf("%s not written: %v", n, err)
+		}
+	}
+	mustContain(t, e.Screen(), "Credentials made", bench.PasswordFile, "secret: keep it", bench.PasswordOBKFile, "to provision (p)")
+	e.Keys("p")
+	if got := e.m.form.Value(credform.OBK); got != filepath.Join(want, bench.PasswordOBKFile) {
+		t.Errorf("the provisioning form's .obk file: %q", got)
+	}
+	e.Keys("esc", "c")
+	e.m.form.Set(credform.Part, "H533")
+	e.m.form.Set(credform.Dir, want)
+	e.Keys("enter")
+	if !strings.Contains(e.LastStatus(), "credential files exist") {
+		t.Errorf("made again into the same directory: %s", e.LastStatus())
 	}
 }

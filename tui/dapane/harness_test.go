@@ -3,6 +3,7 @@ package dapane
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/tui/internal/tuitest"
@@ -20,7 +21,7 @@ type env struct {
 // holds the lease; otherwise it only observes, while another holder does.
 func newEnv(t testing.TB, scenarioName string, operator bool, opts ...Option) *env {
 	t.Helper()
-	b, _, err := bench.Open(context.Background(), bench.Selector{Sim: scenarioName}, bench.Options{})
+	b, _, err := bench.Open(context.Background(), bench.Selector{Sim: scenarioName}, bench.Options{Now: func() time.Time { return tuitest.Clock }})
 	if err != nil {
 		t.Fatal(err)
 	}

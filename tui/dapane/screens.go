@@ -19,6 +19,7 @@ func (m *Model) actionLines(w int) []string {
 		action bench.DAAction
 		more   string
 	}{
+		{"c", actionMake, ", files only"},
 		{"p", bench.DAProvision, " (PROVISIONING only)"},
 		{"R", bench.DARegress, " (full, or to TZ_CLOSED)"},
 		{"o", bench.DAOpenDebug, " (until the next power cycle)"},
@@ -31,6 +32,19 @@ func (m *Model) actionLines(w int) []string {
 		out = append(out, s.Muted.Render("✖ "+a.key+" ")+actionTitle(a.action)+s.Muted.Render(a.more))
 		for _, l := range wrap("unavailable: "+why, max(10, w-4)) {
 			out = append(out, "    "+s.Muted.Render(l))
+		}
+	}
+	if len(m.made) > 0 {
+		out = append(out, s.Accent.Render("Credentials made")+s.Muted.Render(" in "+m.madeDir))
+		for _, f := range m.made {
+			note := ""
+			switch {
+			case f.Secret:
+				note = " secret: keep it, the way back"
+			case f.OBK:
+				note = " to provision (p)"
+			}
+			out = append(out, "  "+filepath.Base(f.Path)+s.Muted.Render(note))
 		}
 	}
 	return out
@@ -73,8 +87,12 @@ func (m *Model) viewForm() []string {
 		for _, l := range wrap("A full regression needs the password (TZEN=0xC3) or the certificate chain and leaf key (TZEN=0xB4); to-tz needs the certificate. The flash can be saved first only where AP1 reads it.", m.w) {
 			out = append(out, s.Muted.Render(l))
 		}
+	case actionMake:
+		for _, l := range wrap("The password method works with TrustZone off (TZEN=0xC3) and does a full regression; the certificate kit needs TrustZone on (TZEN=0xB4) and can also regress to TZ_CLOSED or open debug. The files are ST's; nothing touches the chip.", m.w) {
+			out = append(out, s.Muted.Render(l))
+		}
 	case bench.DAProvision:
-		for _, l := range wrap("make-password or make-certs wrote the file (stprobe da make-password --part PART --out DIR). The crypto parts (H533, H573) take a file that asks for encryption: name the part.", m.w) {
+		for _, l := range wrap("c makes the file here (or stprobe da make-password --part PART --out DIR). The crypto parts (H533, H573) take a file that asks for encryption: name the part.", m.w) {
 			out = append(out, s.Muted.Render(l))
 		}
 	}

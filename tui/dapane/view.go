@@ -180,7 +180,14 @@ func (m *Model) discoveryLines(w int) []string {
 		for _, v := range d.HDPLStatus {
 			hs = append(hs, fmt.Sprintf("0x%08X", v))
 		}
-		out = append(out, m.row("HDPL status", strings.Join(hs, " ")+s.Muted.Render(" (meaning unconfirmed)")))
+		// the values, and the caveat on a line of its own when the row
+		// has no room for both (it must not be cut)
+		vals := strings.Join(hs, " ")
+		if labelW+1+len(vals)+len(" (meaning unconfirmed)") <= w {
+			out = append(out, m.row("HDPL status", vals+s.Muted.Render(" (meaning unconfirmed)")))
+		} else {
+			out = append(out, m.row("HDPL status", vals), m.row("", s.Muted.Render("(meaning unconfirmed)")))
+		}
 	}
 	out = append(out, m.row("session words", fmt.Sprintf("request 0x%08X · reply 0x%08X", d.RequestWord, d.ReplyWord)))
 	if d.IDCode != 0 {
@@ -247,7 +254,33 @@ func (m *Model) optionByteLines(w int) []string {
 	}
 	if snap.HasState {
 		st := m.styles().StateStyle(snap.State).Render(snap.State.String())
-		out = append(out, m.row("product state", st+s.Muted.Render(" TZEN "+snap.TZEN.String())))
+		tz := "TZEN not read"
+		if snap.StateAt.IsZero() || !snap.TZENAt.IsZero() {
+			tz = "TZEN " + snap.TZEN.String()
+		}
+		out = append(out, m.row("product state", st+s.Muted.Render(", "+tz)))
+		from := snap.StateFrom
+		if !snap.StateAt.IsZero() {
+			from += " at " + snap.StateAt.Format("15:04:05")
+		}
+		style := s.Muted
+		if snap.StateStale != "" {
+			from, style = "as of "+from+"; "+snap.StateStale, s.Warn
+		}
+		if from != "" {
+			for _, l := range wrap(from, max(10, w-labelW-1)) {
+				out = append(out, m.row("", style.Render(l)))
+			}
+		}
+	}
+	if snap.DA == nil {
+		for i, l := range wrap("not read yet (the Option bytes pane reads them through AP1)", max(10, w-labelW-1)) {
+			label := ""
+			if i == 0 {
+				label = "DA data"
+			}
+			out = append(out, m.row(label, s.Muted.Render(l)))
+		}
 	}
 	if snap.DA != nil {
 		for i, l := range wrap(snap.DA.String(), max(10, w-labelW-1)) {

@@ -6,6 +6,7 @@ package header
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/lipgloss/v2"
 
@@ -64,12 +65,20 @@ func Items(st *common.Styles, s bench.Snapshot) (probeItems, targetItems []Item)
 	state, tzen, tzKnown, ok := productState(s)
 	if ok {
 		targetItems = append(targetItems, Item{Label: "state", Value: stateSymbol(state) + " " + state.String(), Style: st.StateStyle(state).Bold(true)})
+		if s.StateStale != "" {
+			// The chip was looked at since and its state not read: say
+			// when the state shown was learned, and why it was not since.
+			targetItems = append(targetItems, Item{Label: "as of", Value: clock(s.StateAt) + " (" + s.StateStale + ")", Style: st.Warn})
+		}
 		tz := Item{Label: "TZEN", Value: tzen.String(), Style: st.Normal}
 		switch {
 		case !tzKnown:
 			tz.Value, tz.Style = "not read", st.Muted
 		case tzen == targets.TZENEnabled:
 			tz.Style = st.Info
+		}
+		if tzKnown && s.HasState && !s.TZENAt.IsZero() && s.TZENAt.Before(s.StateAt) {
+			tz.Value += " as of " + clock(s.TZENAt) // the state's source does not tell TZEN
 		}
 		targetItems = append(targetItems, tz)
 	} else {
@@ -97,7 +106,7 @@ func chipName(c *targets.Chip) string {
 // discovery (which does not tell TZEN: tzKnown is false then).
 func productState(s bench.Snapshot) (st targets.ProductState, tz targets.TZEN, tzKnown, ok bool) {
 	if s.HasState {
-		return s.State, s.TZEN, true, true
+		return s.State, s.TZEN, s.StateAt.IsZero() || !s.TZENAt.IsZero(), true
 	}
 	if m := s.Matrix; m != nil {
 		for _, c := range m.Cells {
@@ -110,6 +119,14 @@ func productState(s bench.Snapshot) (st targets.ProductState, tz targets.TZEN, t
 		return d.State, 0, false, true
 	}
 	return 0, 0, false, false
+}
+
+// clock is the time of day t was learned at ("?" when unknown).
+func clock(t time.Time) string {
+	if t.IsZero() {
+		return "?"
+	}
+	return t.Format("15:04:05")
 }
 
 // stateSymbol marks how locked a state is, readable without colour.
@@ -177,7 +194,9 @@ func Lines(c *common.Context, w int) []string {
 		if name == "" {
 			name = "board"
 		}
-		parts = append(parts, st.Simulated.Render("SIMULATED "+name))
+		// the badge's own padding on the right only: the separator
+		// before it already leaves a space
+		parts = append(parts, st.Simulated.PaddingLeft(0).Render("SIMULATED "+name))
 	}
 	lines := flow(st, parts, w)
 	parts = parts[:0]

@@ -108,7 +108,11 @@ func (m *Model) Keys() []key.Binding {
 	if m.editing != inputNone {
 		return []key.Binding{k.Confirm, k.Escape}
 	}
-	return []key.Binding{k.Scroll, k.Level, k.Filter, k.Search, k.Next, k.Prev, k.Trace, k.End}
+	// the help names every key that works: the scroll and match bindings
+	// are shown once each, with all their keys
+	scroll := key.NewBinding(key.WithKeys("up", "down", "k", "j", "pgup", "pgdown", "b", "space"), key.WithHelp("↑↓/jk/pgup/pgdn", "scroll"))
+	match := key.NewBinding(key.WithKeys("n", "N"), key.WithHelp("n/N", "next/prev match"))
+	return []key.Binding{scroll, k.Level, k.Filter, k.Search, match, k.Trace, k.Home, k.End}
 }
 
 // Len is the number of entries kept.

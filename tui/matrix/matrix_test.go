@@ -321,3 +321,53 @@ func TestObserverSeesAnotherSessionsSweep(t *testing.T) {
 		t.Errorf("the observer's unavailable action says %q", why)
 	}
 }
+
+// At 80×24 (a pane of 18 rows) the seed board's finding does not fit: its
+// "never" warning is pinned under the title whatever the scroll, the rest
+// scrolls with pgdn to its last words, and its buttons stay; at 200×60 the
+// whole detail is shown beside the grid.
+func TestFindingsScrollAndWarningsStay(t *testing.T) {
+	m, _ := swept(t, 80, 18)
+	m.Update(tuitest.Key("f"))
+	const never = "Never write PRODUCT_STATE 0xC6 (TZ_CLOSED) or 0x72 (CLOSED) now"
+	last := "because it is still in"
+	first := tuitest.Plain(m.View())
+	if !strings.Contains(first, never) || strings.Contains(first, last) || !strings.Contains(first, "pgup/pgdn scroll") {
+		t.Fatalf("the first screen of the finding:\n%s", first)
+	}
+	for i := 0; i < 4; i++ {
+		m.Update(tuitest.Key("pgdown"))
+	}
+	end := tuitest.Plain(m.View())
+	for _, want := range []string{never, last, "[ Plan TZEN=0xC3 ]"} {
+		if !strings.Contains(end, want) {
+			t.Errorf("scrolled to the end, the finding lacks %q:\n%s", want, end)
+		}
+	}
+	m.Update(tuitest.Key("pgup"))
+	m.Update(tuitest.Key("pgup"))
+	m.Update(tuitest.Key("pgup"))
+	m.Update(tuitest.Key("pgup"))
+	if back := tuitest.Plain(m.View()); back != first {
+		t.Errorf("pgup back to the top:\n%s", back)
+	}
+	big, _ := swept(t, 200, 54)
+	if v := tuitest.Plain(big.View()); !strings.Contains(strings.Join(strings.Fields(v), " "), "The chip can still be saved") {
+		t.Errorf("200×60 lacks the finding's detail:\n%s", v)
+	}
+}
+
+// e in the findings draws the file-name prompt there too.
+func TestExportPromptInFindings(t *testing.T) {
+	m, _ := swept(t, 80, 18)
+	m.Update(tuitest.Key("f"))
+	m.Update(tuitest.Key("e"))
+	if !m.exporting {
+		t.Fatal("e did not start the export")
+	}
+	before := tuitest.Plain(m.View())
+	m.Update(tuitest.Key("x"))
+	if after := tuitest.Plain(m.View()); after == before {
+		t.Errorf("typing in the export prompt changes nothing on the findings screen:\n%s", after)
+	}
+}

@@ -56,6 +56,7 @@ type Model struct {
 	area       area
 	selR, selC int
 	selF       int // selected finding
+	fscroll    int // first line of the selected finding's text shown
 	selA       int // selected action of the selected finding
 
 	exporting bool
@@ -123,15 +124,21 @@ func (m *Model) Keys() []key.Binding {
 	if m.exporting {
 		return []key.Binding{k.Confirm, k.Escape}
 	}
-	out := []key.Binding{k.Sweep}
-	if m.live {
-		out = append(out, k.Cancel)
+	// what this session cannot do now (an observer, no lease) is named
+	// as unavailable: the footer offers only what works
+	can := m.c == nil || m.c.Unavailable() == ""
+	onIf := func(b key.Binding, on bool) key.Binding {
+		b.SetEnabled(on)
+		return b
 	}
-	out = append(out, k.Move, k.Switch)
-	if m.area == areaFindings {
-		out = append(out, k.Run, k.Action)
+	out := []key.Binding{onIf(k.Sweep, can), onIf(k.Cancel, can && m.live), k.Move, k.Switch}
+	switch {
+	case m.area == areaFindings:
+		out = append(out, onIf(k.Run, can), k.Action, k.Scroll)
+	case len(m.findings) > 0:
+		out = append(out, k.Findings)
 	}
-	return append(out, k.Export, k.Discover)
+	return append(out, onIf(k.Export, m.c == nil || !m.c.ReadOnly), onIf(k.Discover, can))
 }
 
 // load takes the matrix and findings of a snapshot when they are new.
@@ -348,6 +355,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		if len(m.findings) > 0 {
 			m.area = areaFindings
 		}
+	case key.Matches(msg, k.ScrollUp) && m.area == areaFindings:
+		m.fscroll = max(0, m.fscroll-max(1, m.h/2))
+	case key.Matches(msg, k.ScrollDown) && m.area == areaFindings:
+		m.fscroll += max(1, m.h/2) // the view clamps it
 	case key.Matches(msg, k.Export):
 		return m.startExport()
 	case key.Matches(msg, k.Discover):
@@ -364,7 +375,7 @@ func (m *Model) move(dr, dc int) {
 	} else {
 		if dr != 0 {
 			m.selF += dr
-			m.selA = 0
+			m.selA, m.fscroll = 0, 0
 		}
 		m.selA += dc
 	}
@@ -397,7 +408,7 @@ func (m *Model) click(p tea.Mouse) tea.Cmd {
 		case zoneCell:
 			m.area, m.selR, m.selC = areaGrid, z.a, z.b
 		case zoneFinding:
-			m.area, m.selF, m.selA = areaFindings, z.a, 0
+			m.area, m.selF, m.selA, m.fscroll = areaFindings, z.a, 0, 0
 		case zoneAction:
 			m.area, m.selF, m.selA = areaFindings, z.a, z.b
 			m.clampSel()

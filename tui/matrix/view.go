@@ -53,7 +53,10 @@ func (m *Model) View() string {
 	// when the findings have the focus, the findings alone.
 	if m.area == areaFindings {
 		out := []string{m.statusLine()}
-		out = append(out, m.findingsView(m.w, m.h-1, 0, 1)...)
+		if m.exporting { // the file-name prompt, drawn in the findings too
+			out = append(out, " "+m.input.View())
+		}
+		out = append(out, m.findingsView(m.w, m.h-len(out), 0, len(out))...)
 		return strings.Join(clip(out, m.w, m.h), "\n")
 	}
 	out := left
@@ -195,7 +198,7 @@ func (m *Model) statusLine() string {
 		if m.trying != nil {
 			s += st.Muted.Render(fmt.Sprintf("  %s AP%d %s", m.trying.Mode.Title(), m.trying.AP, khzText(m.trying.KHz)))
 		}
-		return s + st.Muted.Render("  x cancels")
+		return s + st.Muted.Render("  x or ctrl+x stops")
 	}
 	if m.failed != "" && (m.matrix == nil || m.done == 0) {
 		return " " + st.Bad.Render("✖ the sweep did not run: "+m.failed)
@@ -342,7 +345,10 @@ func (m *Model) details(w int) []string {
 	if c.Reason != "" && !strings.Contains(c.Err, c.Reason) {
 		lines = append(lines, m.wrapStyled("normal", " "+c.Reason, w)...)
 	}
-	if c.Err != "" {
+	if c.Err != "" && !(c.Outcome == sweep.OutcomeOK && c.Reason != "") {
+		// (an ok cell's reason says what it found, "AP0 answers; no core
+		// behind it": the driver's advice for a failed connect would
+		// contradict it)
 		e := " failed"
 		if c.FailedStep != "" && !strings.HasPrefix(c.Err, c.FailedStep) {
 			e += " at " + c.FailedStep
@@ -414,26 +420,71 @@ func (m *Model) findingsView(w, h, x0, y0 int) []string {
 		if !expand || i != m.selF {
 			continue
 		}
+		// a "never do this" warning is pinned under the title: never cut
+		warns, next := splitWarnings(f.Next)
+		w2, detail := splitWarnings(f.Detail)
+		for _, wl := range append(warns, w2...) {
+			out = append(out, m.wrapStyled("danger", "   ⚠ "+wl, w)...)
+		}
 		room := h - len(out) - (len(m.findings) - 1 - i)
 		acts := m.actions(f)
 		if len(acts) > 0 {
 			room-- // keep a line for the actions
 		}
-		body := m.wrapStyled("info", "   Next: "+f.Next, w)
-		if m.area == areaFindings {
-			body = append(body, m.wrapStyled("normal", "   "+f.Detail, w)...)
+		body := m.wrapStyled("info", "   Next: "+next, w)
+		if detail != "" {
+			body = append(body, m.wrapStyled("normal", "   "+detail, w)...)
 		}
-		if room < 1 {
-			room = 1
-		}
+		room = max(room, 2)
 		if len(body) > room {
-			body = body[:room]
-			body[room-1] = common.Truncate(body[room-1], w-1) + "…"
+			// the rest scrolls (pgup/pgdn in the findings)
+			m.fscroll = min(m.fscroll, len(body)-(room-1))
+			from := m.fscroll
+			if m.area != areaFindings {
+				from = 0
+			}
+			more := fmt.Sprintf("   ↕ lines %d-%d of %d", from+1, from+room-1, len(body))
+			if m.area == areaFindings {
+				more += ": pgup/pgdn scroll"
+			} else {
+				more += ": f to read on"
+			}
+			body = append(append([]string{}, body[from:from+room-1]...), st.Muted.Render(common.Truncate(more, w)))
 		}
 		out = append(out, body...)
 		if len(acts) > 0 && len(out) < h {
 			out = append(out, m.actionLine(i, acts, x0, y0+len(out)))
 		}
+	}
+	return out
+}
+
+// splitWarnings takes the sentences of s that tell the user never to do
+// something ("Never write PRODUCT_STATE 0xC6 …") out of the rest, so that
+// they are drawn where no cut reaches them.
+func splitWarnings(s string) (warns []string, rest string) {
+	var keep []string
+	for _, sent := range sentences(s) {
+		t := strings.TrimSpace(sent)
+		if strings.HasPrefix(t, "Never ") || strings.HasPrefix(t, "Do not ") || strings.HasPrefix(t, "Don't ") {
+			warns = append(warns, t)
+			continue
+		}
+		keep = append(keep, sent)
+	}
+	return warns, strings.TrimSpace(strings.Join(keep, ""))
+}
+
+// sentences splits s after each ". " (the text keeps its spacing).
+func sentences(s string) []string {
+	var out []string
+	for s != "" {
+		i := strings.Index(s, ". ")
+		if i < 0 {
+			return append(out, s)
+		}
+		out = append(out, s[:i+2])
+		s = s[i+2:]
 	}
 	return out
 }
@@ -513,7 +564,7 @@ func (m *Model) wrapStyled(style, s string, w int) []string {
 		return slices.Clone(v)
 	}
 	st := m.c.Styles
-	sty := map[string]lipgloss.Style{"normal": st.Normal, "info": st.Info, "muted": st.Muted, "bad": st.Bad}[style]
+	sty := map[string]lipgloss.Style{"normal": st.Normal, "info": st.Info, "muted": st.Muted, "bad": st.Bad, "danger": st.Danger}[style]
 	lines := wrap(s, w)
 	for i, l := range lines {
 		lines[i] = sty.Render(l)

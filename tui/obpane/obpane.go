@@ -179,23 +179,27 @@ func (m *Model) Keys() []key.Binding {
 	}
 	switch m.screen {
 	case screenPlan:
-		if _, ok := closes(m.plan); ok {
-			return []key.Binding{act(k.Apply), act(k.WayBack), k.Back, k.Up, k.Down}
+		wb := act(k.WayBack) // named always: unavailable when the plan does not close the chip
+		if _, ok := closes(m.plan); !ok {
+			wb = disabled(wb)
 		}
-		return []key.Binding{act(k.Apply), k.Back, k.Up, k.Down}
+		return []key.Binding{act(k.Apply), wb, k.Back, k.Up, k.Down}
 	case screenApply:
 		return []key.Binding{k.Back, k.Up, k.Down}
 	case screenBackups:
 		return []key.Binding{act(k.Restore), k.Read, k.Back, k.Up, k.Down}
 	}
 	out := []key.Binding{act(k.Edit), act(k.Plan), act(k.Read), k.Backups, k.Unstage, k.Clear, k.Method, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
-	if m.pending() {
-		out = append(out, act(k.Journal))
+	// J and v are named always, as unavailable when there is nothing to
+	// clear or view: they answer why when pressed
+	j, v := act(k.Journal), k.View
+	if !m.pending() {
+		j = disabled(j)
 	}
-	if m.otherPlan != nil {
-		out = append(out, k.View)
+	if m.otherPlan == nil {
+		v = disabled(v)
 	}
-	return out
+	return append(out, j, v)
 }
 
 // Update handles one message.
@@ -579,7 +583,9 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 		m.applyErr = msg.Err
 		m.afterApply()
 		if msg.Err != nil {
-			return m.fail("the write failed or was refused: see the pane")
+			// how it ended, from the write's own report ("cancelled:
+			// staged and undone"), not the bare cause
+			return m.fail(applyOutcome(msg.Err))
 		}
 		m.staged = nil
 		m.rebuild()
@@ -671,6 +677,17 @@ func (m *Model) assignments() []string {
 		out = append(out, s.field+"="+s.value)
 	}
 	return out
+}
+
+// applyOutcome is how a write that returned err ended, for the footer:
+// the write's own report ("cancelled: staged and undone (nothing was
+// applied)"); a plain failure points at the pane, which says it all.
+func applyOutcome(err error) string {
+	o := bench.WriteOutcome(err)
+	if strings.HasPrefix(o, "failed: ") {
+		return "the write failed: see the pane"
+	}
+	return o
 }
 
 // textInput is a text field styled from the session's styles, without a

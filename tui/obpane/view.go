@@ -589,6 +589,9 @@ func (m *Model) viewApply() []string {
 	r := m.applyRes
 	switch {
 	case m.applyErr != nil:
+		if o := bench.WriteOutcome(m.applyErr); !strings.HasPrefix(o, "failed: ") {
+			addWrap(s.Bad, "", "✖ "+o)
+		}
 		addWrap(s.Bad, "", "✖ "+m.applyErr.Error())
 		if errors.Is(m.applyErr, bench.ErrNotConfirmed) || errors.Is(m.applyErr, bench.ErrNeedsOverride) || common.IsUnavailable(m.applyErr) {
 			add(s.OK.Render("nothing was written"))
