@@ -364,3 +364,30 @@ func TestParseRoles(t *testing.T) {
 		t.Errorf("New without a bench was accepted")
 	}
 }
+
+// quitDuringWrite is a console that ends at once the way the real one does
+// when its user insists on quitting during a write.
+type quitDuringWrite struct{ err error }
+
+func (q *quitDuringWrite) Init() tea.Cmd                       { return tea.Quit }
+func (q *quitDuringWrite) Update(tea.Msg) (tea.Model, tea.Cmd) { return q, nil }
+func (q *quitDuringWrite) View() tea.View                      { return tea.NewView("") }
+func (q *quitDuringWrite) ExitErr() error                      { return q.err }
+
+// A console that quit during its write: the client is told the write's
+// outcome and the session exits 1, as the command line does.
+func TestSessionEndedDuringWriteExitsNonZero(t *testing.T) {
+	dir := t.TempDir()
+	alice := testKey(t, dir, "alice")
+	ts := startServer(t, []string{pub(t, alice)}, Config{}, func(context.Context, *bench.Bench, bench.Holder, bool, []string) tea.Model {
+		return &quitDuringWrite{err: errors.New("console: quit during the ob apply: cancelled: staged and undone (nothing was applied)")}
+	})
+	out, err := runSSH(t, ts.sshArgs(alice, "-tt", "alice@127.0.0.1"), "")
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("exit: %v, want status 1", err)
+	}
+	if !strings.Contains(out, "stprobe: console: quit during the ob apply: cancelled: staged and undone") {
+		t.Errorf("output %q lacks the write's outcome", out)
+	}
+}

@@ -28,6 +28,8 @@ import (
 // Console makes the console model of one session: ctx ends with the
 // session, b is the shared bench, who the session's user, observer true when
 // the session may only watch, env the client's environment (TERM, NO_COLOR).
+// A model with an ExitErr() error method says how it ended: an error (a
+// write it quit during) is printed to the client, and the session exits 1.
 type Console func(ctx context.Context, b *bench.Bench, who bench.Holder, observer bool, env []string) tea.Model
 
 // Config is how the server runs.
@@ -331,6 +333,9 @@ func (s *Server) console(sess ssh.Session) (tea.Model, []tea.ProgramOption) {
 		s.log.WithFields(logrus.Fields{"user": who.Name, "remote": sess.RemoteAddr().String()}).Info("session ended")
 	}()
 	m := s.cfg.Console(ctx, s.cfg.Bench, who, role == RoleObserver, sess.Environ())
+	if er, ok := m.(interface{ ExitErr() error }); ok {
+		ls.exitErr = er.ExitErr
+	}
 	return revocable{Model: m, quit: ls.quit}, []tea.ProgramOption{tea.WithoutSignalHandler()}
 }
 

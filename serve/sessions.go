@@ -33,6 +33,9 @@ type liveSession struct {
 	cancel context.CancelFunc // ends the console's context: its jobs stop, its lease is released
 	quit   chan struct{}      // closed when the console must quit
 	conn   interface{ Close() error }
+	// exitErr is how the console ended (a write it left unfinished), nil
+	// when it ended cleanly or cannot say.
+	exitErr func() error
 
 	once   sync.Once
 	mu     sync.Mutex
@@ -98,16 +101,33 @@ func (s *Server) revokedReason(sess ssh.Session) string {
 	return ls.reason
 }
 
-// farewell runs after the console quit: a revoked session is told why and
-// exits with status 1.
+// farewell runs after the console quit: a revoked session is told why,
+// and a console that quit during its write prints the write's outcome;
+// both exit with status 1.
 func (s *Server) farewell(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		if why := s.revokedReason(sess); why != "" {
 			wish.Fatalln(sess, "stprobe: "+RevokedMessage)
 			return
 		}
+		if err := s.consoleExitErr(sess); err != nil {
+			s.log.WithFields(logrus.Fields{"user": sess.User(), "remote": sess.RemoteAddr().String()}).WithError(err).Warn("console quit during a write")
+			wish.Fatalln(sess, "stprobe: "+err.Error())
+			return
+		}
 		next(sess)
 	}
+}
+
+// consoleExitErr is how sess's console ended: nil when it ended cleanly.
+func (s *Server) consoleExitErr(sess ssh.Session) error {
+	s.mu.Lock()
+	ls := s.live[sess]
+	s.mu.Unlock()
+	if ls == nil || ls.exitErr == nil {
+		return nil
+	}
+	return ls.exitErr()
 }
 
 // revocable is a console that quits when its session is revoked.
