@@ -10,7 +10,7 @@ type keyMap struct {
 
 	Read, Edit, Unstage, Clear, Plan, Method, Backups, Journal, View key.Binding
 
-	Apply, Back, Restore, WayBack key.Binding
+	Apply, Back, Restore, WayBack, Rehearse key.Binding
 
 	Confirm, Cancel key.Binding
 }
@@ -37,10 +37,11 @@ func newKeyMap() keyMap {
 		Journal: b("J", "clear pending-write record", "J"),
 		View:    b("v", "view their plan", "v"),
 
-		Apply:   b("a", "apply", "a"),
-		Back:    b("esc", "back", "esc"),
-		Restore: b("enter", "plan restore", "enter"),
-		WayBack: b("w", "prove the way back", "w"),
+		Apply:    b("a", "apply", "a"),
+		Back:     b("esc", "back", "esc"),
+		Restore:  b("enter", "plan restore", "enter"),
+		WayBack:  b("w", "prove the way back", "w"),
+		Rehearse: b("t", "rehearse on the twin", "t"),
 
 		Confirm: b("enter", "confirm", "enter"),
 		Cancel:  b("esc", "cancel", "esc"),

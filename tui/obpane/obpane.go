@@ -31,6 +31,8 @@ const (
 	KindRead  = "obpane: read"
 	KindPlan  = "obpane: plan"
 	KindApply = "obpane: apply"
+	// KindRehearse runs the planned write on the chip's twin first.
+	KindRehearse = "obpane: rehearse"
 	// KindClearPending clears the chip's pending-write record.
 	KindClearPending = "obpane: clear pending"
 )
@@ -104,7 +106,11 @@ type Model struct {
 	steps    []bench.WriteEvent
 	applyRes *bench.ApplyResult
 	applyErr error
-	watching string // another session's write in progress
+	// rehearsal is the planned write run on the chip's twin (rehearseErr:
+	// why it could not be run).
+	rehearsal   *bench.Rehearsal
+	rehearseErr error
+	watching    string // another session's write in progress
 
 	// otherPlan is a plan another session made (seenPlan the last plan
 	// seen in the bench's state), for observers to look at.
@@ -183,7 +189,7 @@ func (m *Model) Keys() []key.Binding {
 		if _, ok := closes(m.plan); !ok {
 			wb = disabled(wb)
 		}
-		return []key.Binding{act(k.Apply), wb, k.Back, k.Up, k.Down}
+		return []key.Binding{act(k.Apply), act(k.Rehearse), wb, k.Back, k.Up, k.Down}
 	case screenApply:
 		return []key.Binding{k.Back, k.Up, k.Down}
 	case screenBackups:
@@ -273,6 +279,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			return m.startApply()
 		case key.Matches(msg, k.WayBack):
 			return m.openWayBack()
+		case key.Matches(msg, k.Rehearse):
+			return m.startRehearse()
 		case key.Matches(msg, k.Back):
 			m.screen = screenTable
 		case key.Matches(msg, k.Up):
@@ -476,6 +484,7 @@ func (m *Model) startPlan(ch bench.Change) tea.Cmd {
 		m.wbPaths = nil
 	}
 	m.plan, m.refused, m.planErr, m.scroll = nil, nil, nil, 0
+	m.rehearsal, m.rehearseErr = nil, nil
 	m.screen = screenPlan
 	m.busy = KindPlan
 	b := m.c.Bench
@@ -516,6 +525,25 @@ func (m *Model) apply(confirm string, override bool) tea.Cmd {
 	m.say("applying: backup, programming, verification…")
 	return m.c.Job(common.PaneOptionBytes, KindApply, func(ctx context.Context, t bench.Token) (any, error) {
 		return b.ApplyOptionBytes(ctx, t, req)
+	})
+}
+
+// startRehearse runs the planned (or refused) change on the chip's twin,
+// captured now: nothing is written to the chip, and the plan screen then
+// says what the twin ended in, or what went wrong there.
+func (m *Model) startRehearse() tea.Cmd {
+	if m.plan == nil && m.refused == nil {
+		return m.fail("no plan to rehearse")
+	}
+	if why := m.runWhy(); why != "" {
+		return m.unavailable("rehearse", why)
+	}
+	b, req := m.c.Bench, bench.ApplyRequest{Change: m.change}
+	m.busy = KindRehearse
+	m.rehearsal, m.rehearseErr = nil, nil
+	m.say("rehearsing: capturing the chip (read-only) and running the write on its twin…")
+	return m.c.Job(common.PaneOptionBytes, KindRehearse, func(ctx context.Context, t bench.Token) (any, error) {
+		return b.Rehearse(ctx, t, req)
 	})
 }
 
@@ -576,6 +604,16 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 			return m.fail("no plan")
 		}
 		return m.say(fmt.Sprintf("plan ready: %s; press a to apply", m.plan.Risk))
+	case KindRehearse:
+		m.rehearsal, _ = msg.Value.(*bench.Rehearsal)
+		m.rehearseErr = msg.Err
+		if msg.Err != nil {
+			return m.fail("rehearsal: " + msg.Err.Error())
+		}
+		if m.rehearsal == nil {
+			return m.fail("rehearsal: the bench returned nothing")
+		}
+		return m.say(m.rehearsal.Text())
 	case KindApply:
 		if res, ok := msg.Value.(*bench.ApplyResult); ok && res != nil {
 			m.applyRes = res

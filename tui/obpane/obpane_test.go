@@ -305,6 +305,37 @@ func TestBrickNeedsTheOverride(t *testing.T) {
 	}
 }
 
+// TestRehearseOnTheTwin: t on a plan runs it on the chip's twin first — the
+// seed story's TZEN=0xC3 ends there in PROVISIONING with TZEN 0xC3 while
+// the chip keeps 0xB4; a refused PRODUCT_STATE=0xED is refused on the twin
+// too. Nothing reaches the chip either way.
+func TestRehearseOnTheTwin(t *testing.T) {
+	e := newEnvDir(t, "h533-provisioning", true, t.TempDir())
+	e.m.SetSize(120, 40)
+	e.Send(common.OpenPaneMsg{Pane: common.PaneOptionBytes, Request: common.PlanRequest{Assignments: []string{"TZEN=0xC3"}}})
+	e.Keys("t")
+	if e.Jobs[KindRehearse] != 1 || e.m.rehearsal == nil {
+		t.Fatalf("rehearse jobs %d, rehearsal %v, err %v", e.Jobs[KindRehearse], e.m.rehearsal, e.m.rehearseErr)
+	}
+	if s := e.Screen(); !strings.Contains(s, "rehearsed: the twin ended PROVISIONING, TZEN 0xC3") {
+		t.Errorf("the plan screen does not show the rehearsal:\n%s", s)
+	}
+	if e.Jobs[KindApply] != 0 || field(t, e.readOB(), "TZEN") != 0xB4 {
+		t.Error("the rehearsal wrote to the chip")
+	}
+	e.Send(common.OpenPaneMsg{Pane: common.PaneOptionBytes, Request: common.PlanRequest{Assignments: []string{"PRODUCT_STATE=0xED"}}})
+	if e.m.refused == nil || e.m.rehearsal != nil {
+		t.Fatalf("0x17 → 0xED not refused, or an old rehearsal kept: %v %v", e.m.refused, e.m.rehearsal)
+	}
+	e.Keys("t")
+	if e.m.rehearsal == nil || e.m.rehearsal.Err == nil || !strings.Contains(e.Screen(), "went wrong on the twin") {
+		t.Errorf("the refused write's rehearsal: %+v\n%s", e.m.rehearsal, e.Screen())
+	}
+	if got := field(t, e.readOB(), "PRODUCT_STATE"); got != 0x17 {
+		t.Errorf("PRODUCT_STATE 0x%X after the rehearsals", got)
+	}
+}
+
 // TestPlanRequest: the matrix pane's "plan TZEN=0xC3" arrives as an
 // OpenPaneMsg and becomes a plan on screen, nothing written.
 func TestPlanRequest(t *testing.T) {

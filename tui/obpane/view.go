@@ -456,6 +456,19 @@ func (m *Model) viewPlan() []string {
 	case m.plan != nil:
 		m.planLines(add, addWrap)
 	}
+	switch {
+	case m.busy == KindRehearse:
+		add("", s.Info.Render("⟳ rehearsing on the chip's twin: capture (read-only), then the same write there"))
+	case m.rehearseErr != nil:
+		add("")
+		addWrap(s.Bad, "", "✖ no rehearsal: "+m.rehearseErr.Error())
+	case m.rehearsal != nil && m.rehearsal.Err != nil:
+		add("")
+		addWrap(s.Warn, "", "⚠ "+m.rehearsal.Text())
+	case m.rehearsal != nil:
+		add("")
+		addWrap(s.OK, "", "✓ "+m.rehearsal.Text())
+	}
 	return m.pinned(out, m.planFooter())
 }
 
