@@ -313,6 +313,12 @@ type obReadJSON struct {
 	PendingOutcome string `json:"pending_write_outcome,omitempty"`
 	// OptionsUnlocked is set when FLASH_OPTCR.OPTLOCK reads 0.
 	OptionsUnlocked bool `json:"option_registers_unlocked,omitempty"`
+	// Family, CoreAP and Protection are set on the families protected by
+	// read-out protection levels (F1, F4, G0, G4, L4), read through CoreAP.
+	Family     string              `json:"family,omitempty"`
+	CoreAP     *uint8              `json:"core_ap,omitempty"`
+	Protection *targets.Protection `json:"protection,omitempty"`
+	WriteNote  string              `json:"write_note,omitempty"`
 
 	state *bench.FieldValue // PRODUCT_STATE decoded, for the text
 }
@@ -335,6 +341,21 @@ func (a *app) obRead(o *bench.OptionBytes, f *obFlags, j *bench.Journal) error {
 		why := o.Closed.Why()
 		out.Error, out.APPresent, out.APEnabled = why, o.Closed.Present, o.Closed.Enabled
 		result = fmt.Errorf("%w: %s", bench.ErrOptionBytesUnreadable, why)
+	} else if o.RDPFamily() {
+		out.Family = o.Chip.Family.Name
+		ap := o.Layout.AP
+		out.CoreAP = &ap
+		if o.Chip.HasProtection {
+			p := o.Chip.Protection
+			out.Protection = &p
+		}
+		out.WriteNote = o.Layout.ApplyRefusal()
+		for _, r := range o.Layout.Registers {
+			out.Registers = append(out.Registers, obRegJSON{
+				Name: r.Name, Meaning: r.Meaning, Addr: r.CurAddr(), Cur: o.Snap.Cur[r.Name], Prg: o.Snap.Prg[r.Name],
+				Fields: o.Layout.Decode(r.Name, o.Snap.Cur[r.Name]),
+			})
+		}
 	} else {
 		out.state, out.TZEN = o.Field("PRODUCT_STATE"), o.Field("TZEN")
 		if out.state != nil {
@@ -369,6 +390,10 @@ func (a *app) obRead(o *bench.OptionBytes, f *obFlags, j *bench.Journal) error {
 		fmt.Fprintf(w, "option bytes:  cannot be read: %s\n", out.Error)
 		return result
 	}
+	if o.RDPFamily() {
+		a.obReadFamily(w, o, &out)
+		return nil
+	}
 	fmt.Fprintf(w, "product state: %s — %s\n", out.state.Text(), out.state.Meaning)
 	if out.TZEN != nil {
 		fmt.Fprintf(w, "TZEN:          %s — %s\n", out.TZEN.Text(), out.TZEN.Meaning)
@@ -397,6 +422,24 @@ func (a *app) obRead(o *bench.OptionBytes, f *obFlags, j *bench.Journal) error {
 		}
 	}
 	return nil
+}
+
+// obReadFamily prints the option bytes of a family protected by read-out
+// protection levels: one value per register (no _PRG copy) and each field
+// decoded.
+func (a *app) obReadFamily(w io.Writer, o *bench.OptionBytes, out *obReadJSON) {
+	fmt.Fprintf(w, "chip:          %s\n", out.Chip)
+	if out.Protection != nil {
+		fmt.Fprintf(w, "protection:    %v — %s\n", *out.Protection, out.Protection.Debug(o.Chip.Family))
+	}
+	fmt.Fprintf(w, "read through:  AP%d, the %s core port (FLASH registers at 0x%08X, loaded from the option bytes at reset)\n", *out.CoreAP, out.Family, o.Layout.RDP.FlashRegs)
+	for _, r := range out.Registers {
+		fmt.Fprintf(w, "\n%-9s 0x%08X  @0x%08X  %s\n", r.Name, r.Cur, r.Addr, r.Meaning)
+		for _, fv := range r.Fields {
+			fmt.Fprintf(w, "  %-17s %-8s %-24s %s\n", fv.Field, fv.Bits, fv.Text(), fv.Meaning)
+		}
+	}
+	fmt.Fprintf(w, "\nwrites:        %s\n", out.WriteNote)
 }
 
 // unlockedText says what an unlocked FLASH_OPTCR means and what to do.

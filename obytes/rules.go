@@ -249,6 +249,9 @@ func classify(in *planInput, f *Field, from, to uint32) (Risk, string, *Refusal)
 	refuse := func(reason, way string) (Risk, string, *Refusal) {
 		return 0, "", &Refusal{Field: f.Name, From: l.DecodeField(f, f.Set(0, from)).Text(), To: l.DecodeField(f, f.Set(0, to)).Text(), Reason: reason, WayBack: way}
 	}
+	if l.RDP != nil {
+		return classifyRDPFamily(in, f, from, to, refuse)
+	}
 	openish := in.state == stateOpen || in.state == stateProvisioning
 	if in.state == stateLocked {
 		return refuse("the chip is LOCKED: no option byte can change any more.", "none: LOCKED is permanent.")
