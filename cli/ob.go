@@ -577,7 +577,10 @@ func printRefusals(w io.Writer, re *bench.RefusedError) {
 // printPlan shows the diff, the risk, the phrase and the apply command.
 func printPlan(w io.Writer, chip *targets.Chip, p *bench.OBPlan, rerun obRerun) {
 	fmt.Fprintf(w, "chip:    %s\n", chip.String())
-	fmt.Fprintf(w, "DA data: %v\n\n", p.DA)
+	if chip.Family.RDP == nil {
+		fmt.Fprintf(w, "DA data: %v\n", p.DA)
+	}
+	fmt.Fprintln(w)
 	for _, c := range p.Changes {
 		fmt.Fprintf(w, "  %-13s %-15s %s → %s\n      %s\n", strings.ToUpper(c.Risk.String()), c.Field, c.From.Text(), c.To.Text(), c.To.Meaning)
 		fmt.Fprintf(w, "      %s\n", c.Why)
@@ -589,13 +592,20 @@ func printPlan(w io.Writer, chip *targets.Chip, p *bench.OBPlan, rerun obRerun) 
 	fmt.Fprintf(w, "\nrisk: %s\n", strings.ToUpper(p.Risk.String()))
 	for _, ph := range p.Phases {
 		extra := ""
-		if ph.Resets {
+		if ph.Resets && p.NotWritable == "" {
 			extra = " (the chip resets; reconnect Hot Plug on AP1)"
 		}
 		if ph.MayCloseDebug {
 			extra += " (AP1 may stay closed afterwards)"
 		}
 		fmt.Fprintf(w, "step: %s%s\n", ph.Name, extra)
+	}
+	if p.NotWritable != "" {
+		if p.NeedsOverride {
+			fmt.Fprintln(w, "THIS CAN NEVER BE UNDONE AND MAY LEAVE THE CHIP UNREACHABLE.")
+		}
+		fmt.Fprintf(w, "to apply: not with stprobe: %s\n", p.NotWritable)
+		return
 	}
 	fmt.Fprintf(w, "confirmation phrase: %s\n", p.Phrase)
 	args := append([]string{"stprobe"}, rerun.global...)

@@ -85,9 +85,9 @@ func (l *Layout) ApplyRefusal() string {
 	var peer string
 	switch l.Family {
 	case "STM32F1":
-		peer = "OpenOCD (target/stm32f1x.cfg): `stm32f1x unlock 0` for RDP level 0 (mass erase), `stm32f1x lock 0` for level 1, `stm32f1x options_write 0 ...` for the user options"
+		peer = "OpenOCD (target/stm32f1x.cfg): `stm32f1x unlock 0` for RDP level 0 (mass erase), `stm32f1x lock 0` for level 1, `stm32f1x options_write 0 SWWDG|HWWDG RSTSTNDBY|NORSTSTNDBY RSTSTOP|NORSTSTOP` for the user options"
 	case "STM32F4":
-		peer = "OpenOCD (target/stm32f4x.cfg): `stm32f2x unlock 0` for RDP level 0 (mass erase), `stm32f2x lock 0` for level 1, `stm32f2x options_write 0 user_options boot_addr0 boot_addr1` for the rest"
+		peer = "OpenOCD (target/stm32f4x.cfg): `stm32f2x unlock 0` for RDP level 0 (mass erase), `stm32f2x lock 0` for level 1, `stm32f2x options_write 0 USER_OPTIONS` for the user options"
 	default:
 		peer = "OpenOCD (target/stm32" + strings.ToLower(strings.TrimPrefix(l.Family, "STM32")) + "x.cfg, whose flash driver is stm32l4x): `stm32l4x unlock 0` for RDP level 0 (mass erase), `stm32l4x lock 0` for level 1, `stm32l4x option_write 0 0x20 VALUE MASK` for FLASH_OPTR fields"
 	}
