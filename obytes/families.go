@@ -59,7 +59,7 @@ func familyLayout(fam targets.Family, line targets.Line) (*Layout, error) {
 	case "STM32L4":
 		regs, fields = l4Registers(l4Lines, l4Dual), l4Fields()
 	default:
-		return nil, fmt.Errorf("target: no option-byte table for %s yet (identification and RDP level only)", fam.Name)
+		return nil, fmt.Errorf("target: no option-byte table for %s (DEV_ID 0x%03X) yet: identification and RDP level only", fam.Name, line.DevID)
 	}
 	l := &Layout{DevID: line.DevID, LineName: line.Name, Line: line, Family: fam.Name, AP: fam.CoreAP, RDP: fam.RDP}
 	for _, r := range regs {
