@@ -342,6 +342,7 @@ func (a *app) obRead(o *bench.OptionBytes, f *obFlags, j *bench.Journal) error {
 		out.Error, out.APPresent, out.APEnabled = why, o.Closed.Present, o.Closed.Enabled
 		result = fmt.Errorf("%w: %s", bench.ErrOptionBytesUnreadable, why)
 	} else if o.RDPFamily() {
+		out.AP1Open = false // these families have no AP1
 		out.Family = o.Chip.Family.Name
 		ap := o.Layout.AP
 		out.CoreAP = &ap
