@@ -218,6 +218,8 @@ func f1Fields() []Field {
 		watchdog("WDG_SW", "OBR", 2, f1Lines, "IWDG"),
 		resetOn("nRST_STOP", "OBR", 3, f1Lines, "Stop"),
 		resetOn("nRST_STDBY", "OBR", 4, f1Lines, "Standby"),
+		bit("BFB2", "OBR", 5, Lines{targets.DevIDF1XL}, "boot bank of the XL-density dual-bank parts (OpenOCD stm32f1x.c OPT_BFB2)",
+			"BANK2", "boot from bank 2 when it holds a valid image", "BANK1", "boot from bank 1 (factory default)"),
 		data("Data0", "OBR", 10, f1Lines),
 		data("Data1", "OBR", 18, f1Lines),
 		protMask("WRP", "WRPR", 0, 32, f1Lines, "group of pages (4 KiB on low/medium density, 4 KiB = 2 pages on high density, XL and connectivity lines; bit 31 covers the rest of flash)"),

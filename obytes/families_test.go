@@ -108,6 +108,7 @@ func TestFamilyDecodeFactory(t *testing.T) {
 		{targets.DevIDF1MD, "Data0", "0xFF"},
 		{targets.DevIDF1MD, "Data1", "0xFF"},
 		{targets.DevIDF1MD, "WRP", "nothing write-protected"},
+		{targets.DevIDF1XL, "BFB2", "BANK1 (0x1)"},
 		{targets.DevIDF411, "RDP", "level 0"},
 		{targets.DevIDF411, "BOR_LEV", "OFF (0x3)"},
 		{targets.DevIDF411, "WDG_SW", "SOFTWARE (0x1)"},
@@ -147,7 +148,7 @@ func TestFamilyDecodeFactory(t *testing.T) {
 	for _, c := range []struct {
 		dev   uint16
 		field string
-	}{{targets.DevIDF40x, "SPRMOD"}, {targets.DevIDF411, "nWRP2"}, {targets.DevIDL47x, "nSWBOOT0"}, {targets.DevIDG07x, "DUAL_BANK"}, {targets.DevIDG43x, "WRP2AR"}} {
+	}{{targets.DevIDF1MD, "BFB2"}, {targets.DevIDF40x, "SPRMOD"}, {targets.DevIDF411, "nWRP2"}, {targets.DevIDL47x, "nSWBOOT0"}, {targets.DevIDG07x, "DUAL_BANK"}, {targets.DevIDG43x, "WRP2AR"}} {
 		if _, ok := familyLayoutOf(t, c.dev).Field(c.field); ok {
 			t.Errorf("0x%03X has a field %s it should not", c.dev, c.field)
 		}
