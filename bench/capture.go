@@ -203,6 +203,9 @@ func captureChip(f *capture.File, o *OptionBytes) {
 		ob.Registers = append(ob.Registers, capture.Register{Name: r.Name, Cur: capture.Hex32(o.Snap.Cur[r.Name]), Prg: capture.Hex32(o.Snap.Prg[r.Name])})
 	}
 	f.OptionBytes = ob
+	if o.RDPFamily() {
+		return // no product state: the RDP level is in the chip's registers
+	}
 	st := &capture.State{ProductState: capture.Hex8(targets.ProductStateOf(o.Snap.Cur["OPTSR"])), OptionsUnlocked: o.Snap.Unlocked}
 	st.Name = targets.ProductState(st.ProductState).String()
 	if v, ok := o.Snap.Cur["OPTSR2"]; ok && o.Chip != nil && o.Chip.Line.TrustZone {

@@ -14,7 +14,9 @@ import (
 )
 
 // OptionBytes is a connected chip with its option bytes read (Hot Plug on
-// AP1), or, when AP1 is closed, what AP0 could tell (Closed is then set).
+// AP1 on the STM32H5, on the core port, AP0, on the families protected by
+// RDP levels), or, when the STM32H5's AP1 is closed, what AP0 could tell
+// (Closed is then set).
 type OptionBytes struct {
 	Chip    *targets.Chip
 	Connect *probe.ConnectReport
@@ -68,6 +70,11 @@ func (o *OptionBytes) Field(name string) *obytes.FieldValue {
 	v := o.Layout.DecodeField(fd, o.Snap.Cur[fd.Register])
 	return &v
 }
+
+// RDPFamily reports whether the chip is of a family protected by read-out
+// protection levels (F1, F4, G0, G4, L4): its option registers are read-only
+// images with no _PRG copy, and stprobe does not program them yet.
+func (o *OptionBytes) RDPFamily() bool { return o.Layout != nil && o.Layout.RDP != nil }
 
 // unreadable is the error of a plan or apply on a closed AP1.
 func (o *OptionBytes) unreadable() error {
@@ -130,6 +137,9 @@ func (b *Bench) readOB(ctx context.Context, r OBRequest) (*OptionBytes, error) {
 	if r.StateDir != "" {
 		o.Pending, o.PendingErr = statefile.CheckChipJournal(r.StateDir, chip.UIDString())
 	}
+	if chip.Family.RDP != nil {
+		return b.readFamilyOB(ctx, o, rep)
+	}
 	if o.Closed != nil {
 		o.Closed.Present, o.Closed.Enabled, o.Closed.StatusErr = targets.ReadAPStatus(ctx, l)
 		b.update(func(s *Snapshot) {
@@ -182,6 +192,56 @@ func (c *ClosedAP) staleText() string {
 		return "AP1 is closed (DBGMCU_SR through AP0): the option bytes cannot be read"
 	}
 	return "AP1 does not answer: the option bytes were not read"
+}
+
+// readFamilyOB reads the option registers of a family protected by RDP
+// levels (F1, F4, G0, G4, L4): they sit behind the core port, AP0, which
+// answers at RDP level 1 too, so the Hot Plug connect on AP1 the STM32H5
+// needs is replaced by one on the family's core port.
+func (b *Bench) readFamilyOB(ctx context.Context, o *OptionBytes, rep *probe.ConnectReport) (*OptionBytes, error) {
+	l, chip := b.link, o.Chip
+	o.Closed = nil
+	ap := chip.Family.CoreAP
+	if !rep.OK() || rep.AP != ap {
+		opts := probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: ap, FrequencyKHz: HotPlugAP1.FrequencyKHz}
+		r, err := probe.Connect(ctx, l, opts)
+		if err != nil {
+			return nil, fmt.Errorf("connecting Hot Plug on AP%d, the %s core port: %w", ap, chip.Family.Name, err)
+		}
+		if !r.OK() {
+			return nil, fmt.Errorf("connecting Hot Plug on AP%d, the %s core port (step %q; identification answered, so check the connect mode and the SWD clock): %w", ap, chip.Family.Name, r.FailedStep, r.Err)
+		}
+		rep = r
+	}
+	o.Connect = rep
+	var err error
+	if o.Layout, err = obytes.ForLine(chip.Line); err != nil {
+		return nil, err
+	}
+	if o.Snap, err = obytes.ReadSnapshot(ctx, l, o.Layout); err != nil {
+		return nil, err
+	}
+	b.update(func(s *Snapshot) {
+		s.Chip, s.OptionBytes, s.Connection = chip, o, connectionText(rep)
+		s.TZEN = targets.TZENAbsent
+	})
+	return o, nil
+}
+
+// ErrApplyNotImplemented is returned by ob apply and ob lock on a family
+// whose option-byte programming sequence stprobe does not implement.
+var ErrApplyNotImplemented = errors.New("option-byte programming not implemented for this family")
+
+// refuseFamilyWrite is the error of a write on a family stprobe cannot
+// program yet (nil on the STM32H5).
+func refuseFamilyWrite(o *OptionBytes) error {
+	if o == nil || o.Layout == nil {
+		return nil
+	}
+	if why := o.Layout.ApplyRefusal(); why != "" {
+		return fmt.Errorf("%w: %s; nothing was written", ErrApplyNotImplemented, why)
+	}
+	return nil
 }
 
 // Change is a requested option-byte change: FIELD=VALUE assignments, or the
@@ -309,6 +369,9 @@ func (b *Bench) apply(ctx context.Context, r ApplyRequest, who string) (*ApplyRe
 	if err != nil {
 		return res, err
 	}
+	if err := refuseFamilyWrite(pr.OptionBytes); err != nil {
+		return res, err
+	}
 	o := obytes.ApplyOptions{
 		Confirm: r.Confirm, OverrideBrick: r.OverrideBrick, StateDir: r.StateDir,
 		User: who, ProbeSerial: b.Snapshot().Probe.Serial,
@@ -380,6 +443,9 @@ func (b *Bench) lock(ctx context.Context, r LockRequest, who string) (*LockResul
 	}
 	res := &LockResult{OptionBytes: o}
 	if err := o.unreadable(); err != nil {
+		return res, err
+	}
+	if err := refuseFamilyWrite(o); err != nil {
 		return res, err
 	}
 	res.Lock, err = obytes.Lock(ctx, b.link, o.Layout, o.Chip.UIDString(), obytes.LockOptions{

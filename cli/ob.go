@@ -313,6 +313,12 @@ type obReadJSON struct {
 	PendingOutcome string `json:"pending_write_outcome,omitempty"`
 	// OptionsUnlocked is set when FLASH_OPTCR.OPTLOCK reads 0.
 	OptionsUnlocked bool `json:"option_registers_unlocked,omitempty"`
+	// Family, CoreAP and Protection are set on the families protected by
+	// read-out protection levels (F1, F4, G0, G4, L4), read through CoreAP.
+	Family     string              `json:"family,omitempty"`
+	CoreAP     *uint8              `json:"core_ap,omitempty"`
+	Protection *targets.Protection `json:"protection,omitempty"`
+	WriteNote  string              `json:"write_note,omitempty"`
 
 	state *bench.FieldValue // PRODUCT_STATE decoded, for the text
 }
@@ -335,6 +341,22 @@ func (a *app) obRead(o *bench.OptionBytes, f *obFlags, j *bench.Journal) error {
 		why := o.Closed.Why()
 		out.Error, out.APPresent, out.APEnabled = why, o.Closed.Present, o.Closed.Enabled
 		result = fmt.Errorf("%w: %s", bench.ErrOptionBytesUnreadable, why)
+	} else if o.RDPFamily() {
+		out.AP1Open = false // these families have no AP1
+		out.Family = o.Chip.Family.Name
+		ap := o.Layout.AP
+		out.CoreAP = &ap
+		if o.Chip.HasProtection {
+			p := o.Chip.Protection
+			out.Protection = &p
+		}
+		out.WriteNote = o.Layout.ApplyRefusal()
+		for _, r := range o.Layout.Registers {
+			out.Registers = append(out.Registers, obRegJSON{
+				Name: r.Name, Meaning: r.Meaning, Addr: r.CurAddr(), Cur: o.Snap.Cur[r.Name], Prg: o.Snap.Prg[r.Name],
+				Fields: o.Layout.Decode(r.Name, o.Snap.Cur[r.Name]),
+			})
+		}
 	} else {
 		out.state, out.TZEN = o.Field("PRODUCT_STATE"), o.Field("TZEN")
 		if out.state != nil {
@@ -369,6 +391,10 @@ func (a *app) obRead(o *bench.OptionBytes, f *obFlags, j *bench.Journal) error {
 		fmt.Fprintf(w, "option bytes:  cannot be read: %s\n", out.Error)
 		return result
 	}
+	if o.RDPFamily() {
+		a.obReadFamily(w, o, &out)
+		return nil
+	}
 	fmt.Fprintf(w, "product state: %s — %s\n", out.state.Text(), out.state.Meaning)
 	if out.TZEN != nil {
 		fmt.Fprintf(w, "TZEN:          %s — %s\n", out.TZEN.Text(), out.TZEN.Meaning)
@@ -397,6 +423,24 @@ func (a *app) obRead(o *bench.OptionBytes, f *obFlags, j *bench.Journal) error {
 		}
 	}
 	return nil
+}
+
+// obReadFamily prints the option bytes of a family protected by read-out
+// protection levels: one value per register (no _PRG copy) and each field
+// decoded.
+func (a *app) obReadFamily(w io.Writer, o *bench.OptionBytes, out *obReadJSON) {
+	fmt.Fprintf(w, "chip:          %s\n", out.Chip)
+	if out.Protection != nil {
+		fmt.Fprintf(w, "protection:    %v — %s\n", *out.Protection, out.Protection.Debug(o.Chip.Family))
+	}
+	fmt.Fprintf(w, "read through:  AP%d, the %s core port (FLASH registers at 0x%08X, loaded from the option bytes at reset)\n", *out.CoreAP, out.Family, o.Layout.RDP.FlashRegs)
+	for _, r := range out.Registers {
+		fmt.Fprintf(w, "\n%-9s 0x%08X  @0x%08X  %s\n", r.Name, r.Cur, r.Addr, r.Meaning)
+		for _, fv := range r.Fields {
+			fmt.Fprintf(w, "  %-17s %-8s %-24s %s\n", fv.Field, fv.Bits, fv.Text(), fv.Meaning)
+		}
+	}
+	fmt.Fprintf(w, "\nwrites:        %s\n", out.WriteNote)
 }
 
 // unlockedText says what an unlocked FLASH_OPTCR means and what to do.
@@ -534,7 +578,10 @@ func printRefusals(w io.Writer, re *bench.RefusedError) {
 // printPlan shows the diff, the risk, the phrase and the apply command.
 func printPlan(w io.Writer, chip *targets.Chip, p *bench.OBPlan, rerun obRerun) {
 	fmt.Fprintf(w, "chip:    %s\n", chip.String())
-	fmt.Fprintf(w, "DA data: %v\n\n", p.DA)
+	if chip.Family.RDP == nil {
+		fmt.Fprintf(w, "DA data: %v\n", p.DA)
+	}
+	fmt.Fprintln(w)
 	for _, c := range p.Changes {
 		fmt.Fprintf(w, "  %-13s %-15s %s → %s\n      %s\n", strings.ToUpper(c.Risk.String()), c.Field, c.From.Text(), c.To.Text(), c.To.Meaning)
 		fmt.Fprintf(w, "      %s\n", c.Why)
@@ -546,13 +593,20 @@ func printPlan(w io.Writer, chip *targets.Chip, p *bench.OBPlan, rerun obRerun) 
 	fmt.Fprintf(w, "\nrisk: %s\n", strings.ToUpper(p.Risk.String()))
 	for _, ph := range p.Phases {
 		extra := ""
-		if ph.Resets {
+		if ph.Resets && p.NotWritable == "" {
 			extra = " (the chip resets; reconnect Hot Plug on AP1)"
 		}
 		if ph.MayCloseDebug {
 			extra += " (AP1 may stay closed afterwards)"
 		}
 		fmt.Fprintf(w, "step: %s%s\n", ph.Name, extra)
+	}
+	if p.NotWritable != "" {
+		if p.NeedsOverride {
+			fmt.Fprintln(w, "THIS CAN NEVER BE UNDONE AND MAY LEAVE THE CHIP UNREACHABLE.")
+		}
+		fmt.Fprintf(w, "to apply: not with stprobe: %s\n", p.NotWritable)
+		return
 	}
 	fmt.Fprintf(w, "confirmation phrase: %s\n", p.Phrase)
 	args := append([]string{"stprobe"}, rerun.global...)

@@ -331,6 +331,9 @@ func Apply(ctx context.Context, t Target, p *Plan, o ApplyOptions) (*Result, err
 	if err != nil {
 		return nil, err
 	}
+	if why := l.ApplyRefusal(); why != "" {
+		return nil, fmt.Errorf("obytes: %s; nothing was written", why)
+	}
 	x := &executor{t: t, l: l, p: p, o: o, total: len(p.Phases) + applyStepsFor, res: &Result{Plan: p}}
 	lk, err := statefile.LockChip(o.StateDir, p.UID)
 	if err != nil {

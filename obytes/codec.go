@@ -44,20 +44,26 @@ type Snapshot struct {
 func ReadSnapshot(ctx context.Context, t Target, l *Layout) (*Snapshot, error) {
 	s := &Snapshot{DevID: l.DevID, LineName: l.LineName, Cur: map[string]uint32{}, Prg: map[string]uint32{}}
 	for _, r := range l.Registers {
-		v, err := t.Read32(ctx, CoreAP, FlashBase+r.Cur)
+		v, err := t.Read32(ctx, l.AP, r.CurAddr())
 		if err != nil {
-			return nil, fmt.Errorf("target: reading FLASH_%s_CUR at 0x%08X through AP%d: %w", r.Name, FlashBase+r.Cur, CoreAP, err)
+			if l.RDP != nil {
+				return nil, fmt.Errorf("target: reading FLASH_%s at 0x%08X through AP%d: %w", r.Name, r.CurAddr(), l.AP, err)
+			}
+			return nil, fmt.Errorf("target: reading FLASH_%s_CUR at 0x%08X through AP%d: %w", r.Name, r.CurAddr(), l.AP, err)
 		}
 		s.Cur[r.Name] = v
-		if r.Direct {
-			s.Prg[r.Name] = v
+		if r.Direct || l.RDP != nil {
+			s.Prg[r.Name] = v // no _PRG copy: nothing can be staged
 			continue
 		}
-		p, err := t.Read32(ctx, CoreAP, FlashBase+r.Prg)
+		p, err := t.Read32(ctx, l.AP, r.PrgAddr())
 		if err != nil {
-			return nil, fmt.Errorf("target: reading FLASH_%s_PRG at 0x%08X through AP%d: %w", r.Name, FlashBase+r.Prg, CoreAP, err)
+			return nil, fmt.Errorf("target: reading FLASH_%s_PRG at 0x%08X through AP%d: %w", r.Name, r.PrgAddr(), l.AP, err)
 		}
 		s.Prg[r.Name] = p
+	}
+	if l.RDP != nil {
+		return s, nil // the lock bits of these families are not read here
 	}
 	optcr, err := t.Read32(ctx, CoreAP, FlashBase+offOPTCR)
 	if err != nil {

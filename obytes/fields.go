@@ -87,10 +87,23 @@ type Register struct {
 	Direct   bool
 	Lines    Lines
 	Meaning  string
+	// Base is the flash register block the offsets count from (0: the
+	// STM32H5's FlashBase).
+	Base uint32
 }
 
 // CurAddr is the address of the register's _CUR word.
-func (r Register) CurAddr() uint32 { return FlashBase + r.Cur }
+func (r Register) CurAddr() uint32 { return r.base() + r.Cur }
+
+// PrgAddr is the address of the register's _PRG word.
+func (r Register) PrgAddr() uint32 { return r.base() + r.Prg }
+
+func (r Register) base() uint32 {
+	if r.Base == 0 {
+		return FlashBase
+	}
+	return r.Base
+}
 
 // Field is one option-byte field, named as STM32CubeProgrammer spells it.
 type Field struct {
@@ -140,6 +153,15 @@ type Layout struct {
 	Line      targets.Line
 	Registers []Register
 	Fields    []Field
+	// Family names the chip family ("STM32H5", "STM32F1" …); AP is the
+	// access port that reaches the flash registers.
+	Family string
+	AP     uint8
+	// RDP is set on the families protected by read-out protection levels
+	// (F1, F4, G0, G4, L4): their option registers are read-only images of
+	// the option bytes, loaded at reset, with no _PRG copy, and stprobe has
+	// no programming sequence for them (ApplyRefusal says what to use).
+	RDP *targets.RDPScheme
 }
 
 // Register returns the named register of the layout.
@@ -207,11 +229,14 @@ func ForLine(line targets.Line) (*Layout, error) {
 
 // ForDevID returns the option-byte layout of the line with this DEV_ID.
 func ForDevID(devID uint16) (*Layout, error) {
-	_, line, ok := targets.LookupDevID(devID)
-	if !ok || !allLines.Has(devID) {
-		return nil, fmt.Errorf("target: no option-byte table for DEV_ID 0x%03X (known: STM32H503 0x474, STM32H523/H533 0x478, STM32H562/H563/H573 0x484)", devID)
+	fam, line, ok := targets.LookupDevID(devID)
+	if ok && fam.RDP != nil {
+		return familyLayout(fam, line)
 	}
-	l := &Layout{DevID: devID, LineName: line.Name, Line: line}
+	if !ok || !allLines.Has(devID) {
+		return nil, fmt.Errorf("target: no option-byte table for DEV_ID 0x%03X (known: STM32H503 0x474, STM32H523/H533 0x478, STM32H562/H563/H573 0x484, and the STM32F1, F4, G0, G4 and L4 lines)", devID)
+	}
+	l := &Layout{DevID: devID, LineName: line.Name, Line: line, Family: fam.Name, AP: CoreAP}
 	for _, r := range registerTable() {
 		if r.Lines.Has(devID) {
 			l.Registers = append(l.Registers, r)

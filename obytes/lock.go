@@ -41,6 +41,9 @@ type LockResult struct {
 // chip already locked with nothing staged is left alone. A Lock that wrote
 // appends one record to the audit log in o.StateDir, also when it failed.
 func Lock(ctx context.Context, t Target, l *Layout, uid string, o LockOptions) (*LockResult, error) {
+	if why := l.ApplyRefusal(); why != "" {
+		return nil, fmt.Errorf("obytes: %s; nothing was locked", why)
+	}
 	now := o.Now
 	if now == nil {
 		now = time.Now

@@ -112,6 +112,9 @@ type Plan struct {
 	NeedsOverride bool `json:"needs_override"`
 	// WayBack is the proof of the way back the plan was given (nil: none).
 	WayBack *WayBackProof `json:"way_back,omitempty"`
+	// NotWritable, when set, says why stprobe cannot apply the plan on this
+	// chip's family and what to use instead (Layout.ApplyRefusal).
+	NotWritable string `json:"not_writable,omitempty"`
 
 	// made is the plan as MakePlan returned it (its JSON form), so that
 	// Apply need not run the rules again on an unchanged plan.
@@ -248,6 +251,9 @@ func classify(in *planInput, f *Field, from, to uint32) (Risk, string, *Refusal)
 	l := in.l
 	refuse := func(reason, way string) (Risk, string, *Refusal) {
 		return 0, "", &Refusal{Field: f.Name, From: l.DecodeField(f, f.Set(0, from)).Text(), To: l.DecodeField(f, f.Set(0, to)).Text(), Reason: reason, WayBack: way}
+	}
+	if l.RDP != nil {
+		return classifyRDPFamily(in, f, from, to, refuse)
 	}
 	openish := in.state == stateOpen || in.state == stateProvisioning
 	if in.state == stateLocked {
@@ -493,6 +499,7 @@ func MakePlan(in PlanInput, as []Assignment) (*Plan, error) {
 		p.Notes = append(p.Notes, "in PROVISIONING only Hot Plug on AP1 reaches the chip; provision the DA data there before any further state.")
 	}
 	p.Phases = makePhases(l, cur, as, pi)
+	p.NotWritable = l.ApplyRefusal()
 	p.NeedsOverride = p.Risk == Brick
 	p.Phrase = phrase(p)
 	p.made, _ = json.Marshal(p)

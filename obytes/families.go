@@ -1,0 +1,396 @@
+package obytes
+
+import (
+	"fmt"
+	"math/bits"
+	"strings"
+
+	"github.com/stprobe/stprobe/targets"
+)
+
+// The option-byte tables of the families protected by read-out protection
+// levels. Register offsets and bit positions are those of ST's CMSIS device
+// headers (stm32f103xb.h FLASH_OBR/FLASH_WRPR, stm32f4xx FLASH_OPTCR and
+// FLASH_OPTCR1, stm32g0xx/stm32g4xx/stm32l4xx FLASH_OPTR and FLASH_WRPxxR)
+// and of OpenOCD's src/flash/nor/stm32f1x.c, stm32f2x.c and stm32l4x.c;
+// docs/families.md lists them with their sources. On these families the
+// option registers are read-only images of the option bytes loaded at reset.
+
+// Line sets of the RDP families.
+var (
+	f1Lines = Lines{targets.DevIDF1LD, targets.DevIDF1MD, targets.DevIDF1HD, targets.DevIDF1XL, targets.DevIDF1CL, targets.DevIDF1VL, targets.DevIDF1VLHD}
+	f4Lines = Lines{targets.DevIDF40x, targets.DevIDF42x, targets.DevIDF446, targets.DevIDF401BC, targets.DevIDF411, targets.DevIDF401DE,
+		targets.DevIDF469, targets.DevIDF412, targets.DevIDF410, targets.DevIDF413}
+	// f4DualBank are the F4 lines with a second bank (FLASH_OPTCR1; BFB2
+	// and DB1M in FLASH_OPTCR): OpenOCD stm32f2x.c has_large_mem.
+	f4DualBank = Lines{targets.DevIDF42x, targets.DevIDF469}
+	// f4PCROP are the F4 lines with SPRMOD (FLASH_OPTCR bit 31): every F4
+	// line but the F405/F407/F415/F417 (RM0090 §3.9.10 lists it for the
+	// F42x/F43x only).
+	f4PCROP  = Lines{targets.DevIDF42x, targets.DevIDF446, targets.DevIDF401BC, targets.DevIDF411, targets.DevIDF401DE, targets.DevIDF469, targets.DevIDF412, targets.DevIDF410, targets.DevIDF413}
+	g0Lines  = Lines{targets.DevIDG03x, targets.DevIDG05x, targets.DevIDG07x, targets.DevIDG0Bx}
+	g0Small  = Lines{targets.DevIDG03x, targets.DevIDG05x, targets.DevIDG07x}
+	g0Bx     = Lines{targets.DevIDG0Bx}
+	g4Lines  = Lines{targets.DevIDG43x, targets.DevIDG47x, targets.DevIDG49x}
+	g4Dual   = Lines{targets.DevIDG47x}
+	l4Lines  = Lines{targets.DevIDL47x, targets.DevIDL43x, targets.DevIDL45x, targets.DevIDL41x, targets.DevIDL49x, targets.DevIDL4Rx, targets.DevIDL4Px}
+	l4Dual   = Lines{targets.DevIDL47x, targets.DevIDL49x, targets.DevIDL4Rx, targets.DevIDL4Px}
+	l4DualBk = Lines{targets.DevIDL47x, targets.DevIDL49x}
+	l4Plus   = Lines{targets.DevIDL4Rx, targets.DevIDL4Px}
+	// l4Boot0 are the L4 lines with nSWBOOT0/nBOOT0 (FLASH_OPTR bits 26,
+	// 27): not the L47x/L48x, whose CMSIS header (stm32l476xx.h) has no
+	// such bits.
+	l4Boot0 = Lines{targets.DevIDL43x, targets.DevIDL45x, targets.DevIDL41x, targets.DevIDL49x, targets.DevIDL4Rx, targets.DevIDL4Px}
+)
+
+// familyLayout builds the option-byte table of one line of an RDP family.
+func familyLayout(fam targets.Family, line targets.Line) (*Layout, error) {
+	var regs []Register
+	var fields []Field
+	switch fam.Name {
+	case "STM32F1":
+		regs, fields = f1Registers(), f1Fields()
+	case "STM32F4":
+		regs, fields = f4Registers(), f4Fields()
+	case "STM32G0":
+		regs, fields = g0Registers(), g0Fields()
+	case "STM32G4":
+		regs, fields = l4Registers(g4Lines, g4Dual), g4Fields()
+	case "STM32L4":
+		regs, fields = l4Registers(l4Lines, l4Dual), l4Fields()
+	default:
+		return nil, fmt.Errorf("target: no option-byte table for %s (DEV_ID 0x%03X) yet: identification and RDP level only", fam.Name, line.DevID)
+	}
+	l := &Layout{DevID: line.DevID, LineName: line.Name, Line: line, Family: fam.Name, AP: fam.CoreAP, RDP: fam.RDP}
+	for _, r := range regs {
+		if r.Lines.Has(line.DevID) {
+			r.Base, r.Prg = fam.RDP.FlashRegs, r.Cur
+			l.Registers = append(l.Registers, r)
+		}
+	}
+	for _, f := range fields {
+		if f.Lines.Has(line.DevID) {
+			l.Fields = append(l.Fields, f)
+		}
+	}
+	return l, nil
+}
+
+// ApplyRefusal says why stprobe does not program the option bytes of this
+// layout's family and what to use meanwhile; "" when it does (STM32H5).
+func (l *Layout) ApplyRefusal() string {
+	if l.RDP == nil {
+		return ""
+	}
+	var peer string
+	switch l.Family {
+	case "STM32F1":
+		peer = "OpenOCD (target/stm32f1x.cfg): `stm32f1x unlock 0` for RDP level 0 (mass erase), `stm32f1x lock 0` for level 1, `stm32f1x options_write 0 SWWDG|HWWDG RSTSTNDBY|NORSTSTNDBY RSTSTOP|NORSTSTOP` for the user options"
+	case "STM32F4":
+		peer = "OpenOCD (target/stm32f4x.cfg): `stm32f2x unlock 0` for RDP level 0 (mass erase), `stm32f2x lock 0` for level 1, `stm32f2x options_write 0 USER_OPTIONS` for the user options"
+	default:
+		peer = "OpenOCD (target/stm32" + strings.ToLower(strings.TrimPrefix(l.Family, "STM32")) + "x.cfg, whose flash driver is stm32l4x): `stm32l4x unlock 0` for RDP level 0 (mass erase), `stm32l4x lock 0` for level 1, `stm32l4x option_write 0 0x20 VALUE MASK` for FLASH_OPTR fields"
+	}
+	return fmt.Sprintf("stprobe cannot program the option bytes of the %s yet: its programming sequence is not implemented (this release reads, decodes and plans them only); meanwhile use %s, or STM32CubeProgrammer (-ob), after checking the plan stprobe printed", l.Family, peer)
+}
+
+// rdpLevelOf is the protection level an RDP field value selects on this
+// layout's family (the F1's field is its FLASH_OBR RDPRT bit).
+func (l *Layout) rdpLevelOf(v uint32) targets.RDPLevel {
+	if l.RDP.Bit {
+		if v&1 == 1 {
+			return targets.RDPLevel1
+		}
+		return targets.RDPLevel0
+	}
+	return targets.LevelOfByte(uint8(v), l.RDP.Level05, l.RDP.Level2)
+}
+
+// rdpByte is the byte-wide RDP field of F4, G0, G4 and L4.
+func rdpByte(reg string, shift uint, lines Lines) Field {
+	return Field{
+		Name: "RDP", Register: reg, Shift: shift, Width: 8, Kind: KindNumber, Lines: lines,
+		Meaning: "read-out protection: 0xAA level 0, 0xCC level 2 (permanent), any other value level 1",
+		Describe: func(v, _ uint32) string {
+			switch targets.LevelOfByte(uint8(v), false, true) {
+			case targets.RDPLevel0:
+				return "level 0: no protection, flash open to the debugger"
+			case targets.RDPLevel2:
+				return "level 2: debug disabled for ever, option bytes frozen"
+			}
+			return "level 1: flash closed to the debugger; going back to level 0 mass-erases it"
+		},
+	}
+}
+
+// enum builds an enum field from value, name, meaning triples.
+func enum(name, reg string, shift, width uint, lines Lines, meaning string, vals ...Value) Field {
+	return Field{Name: name, Register: reg, Shift: shift, Width: width, Kind: KindEnum, Lines: lines, Meaning: meaning, Values: vals}
+}
+
+// watchdog is a watchdog-start bit (0: hardware, 1: software).
+func watchdog(name, reg string, shift uint, lines Lines, which string) Field {
+	return bit(name, reg, shift, lines, which+" start",
+		"HARDWARE", which+" starts by itself at every reset; firmware must refresh it (a halted core is reset unless DBGMCU freezes it)",
+		"SOFTWARE", which+" starts only when firmware enables it")
+}
+
+// resetOn is a "reset on low-power mode entry" bit (0: reset, 1: no reset).
+func resetOn(name, reg string, shift uint, lines Lines, mode string) Field {
+	return bit(name, reg, shift, lines, "reset on "+mode+" entry",
+		"RESET", "entering "+mode+" mode resets the chip", "NO_RESET", mode+" mode entered without reset")
+}
+
+// iwdgIn is an IWDG low-power behaviour bit (0: frozen, 1: running).
+func iwdgIn(name, reg string, shift uint, lines Lines, mode string) Field {
+	return bit(name, reg, shift, lines, "independent watchdog in "+mode+" mode",
+		"FROZEN", "IWDG counter frozen in "+mode+" mode", "RUNNING", "IWDG keeps running in "+mode+" mode")
+}
+
+// data is a free user-data byte.
+func data(name, reg string, shift uint, lines Lines) Field {
+	return Field{Name: name, Register: reg, Shift: shift, Width: 8, Kind: KindNumber, Lines: lines,
+		Meaning: "user data byte, free for firmware (no effect on the chip)"}
+}
+
+// protMask is a write-protection mask, one bit per unit, 0 = protected.
+func protMask(name, reg string, shift, width uint, lines Lines, unit string) Field {
+	all := uint32(1)<<width - 1
+	if width >= 32 {
+		all = 0xFFFFFFFF
+	}
+	return Field{
+		Name: name, Register: reg, Shift: shift, Width: width, Kind: KindMask, Lines: lines,
+		Meaning: "write protection, one bit per " + unit + "; 0 = protected",
+		Describe: func(v, _ uint32) string {
+			prot := ^v & all
+			if prot == 0 {
+				return "nothing write-protected"
+			}
+			var on []string
+			for i := 0; i < int(width); i++ {
+				if prot&(1<<i) != 0 {
+					on = append(on, fmt.Sprint(i))
+				}
+			}
+			return fmt.Sprintf("%d %s bit(s) write-protected: %s", bits.OnesCount32(prot), unit, strings.Join(on, ","))
+		},
+	}
+}
+
+// pageArea is a start/end pair of page offsets (WRPxy_STRT/WRPxy_END): the
+// area is the pages STRT…END of the bank, none when STRT > END.
+func pageArea(prefix, reg string, width uint, lines Lines, what string) []Field {
+	mask := uint32(1)<<width - 1
+	start := Field{Name: prefix + "_STRT", Register: reg, Shift: 0, Width: width, Kind: KindNumber, Lines: lines,
+		Meaning: "first page of the " + what + " area (STRT > END: no area)",
+		Describe: func(v, reg uint32) string {
+			if end := reg >> 16 & mask; v > end {
+				return fmt.Sprintf("page %d; after END (%d): no %s area", v, end, what)
+			}
+			return fmt.Sprintf("%s area starts at page %d", what, v)
+		}}
+	end := Field{Name: prefix + "_END", Register: reg, Shift: 16, Width: width, Kind: KindNumber, Lines: lines,
+		Meaning: "last page of the " + what + " area",
+		Describe: func(v, reg uint32) string {
+			if s := reg & mask; s > v {
+				return fmt.Sprintf("page %d; STRT (%d) is after it: no %s area", v, s, what)
+			}
+			return fmt.Sprintf("%s area is pages %d…%d", what, reg&mask, v)
+		}}
+	return []Field{start, end}
+}
+
+// ---- STM32F1 (RM0008 §3.3.3, §4.3; stm32f103xb.h; OpenOCD stm32f1x.c) ----
+
+func f1Registers() []Register {
+	return []Register{
+		{Name: "OBR", Cur: 0x1C, Lines: f1Lines, Meaning: "read protection status, user options and the two data bytes, as loaded at reset"},
+		{Name: "WRPR", Cur: 0x20, Lines: f1Lines, Meaning: "write protection of flash pages, as loaded at reset"},
+	}
+}
+
+func f1Fields() []Field {
+	return []Field{
+		bit("RDP", "OBR", 1, f1Lines, "read-out protection (RDPRT; the RDP option byte is 0xA5 for level 0, anything else level 1; the F1 has no level 2)",
+			"LEVEL0", "no protection (RDP byte 0xA5): flash open to the debugger",
+			"LEVEL1", "flash closed to the debugger; going back to level 0 mass-erases it"),
+		watchdog("WDG_SW", "OBR", 2, f1Lines, "IWDG"),
+		resetOn("nRST_STOP", "OBR", 3, f1Lines, "Stop"),
+		resetOn("nRST_STDBY", "OBR", 4, f1Lines, "Standby"),
+		bit("BFB2", "OBR", 5, Lines{targets.DevIDF1XL}, "boot bank of the XL-density dual-bank parts (OpenOCD stm32f1x.c OPT_BFB2)",
+			"BANK2", "boot from bank 2 when it holds a valid image", "BANK1", "boot from bank 1 (factory default)"),
+		data("Data0", "OBR", 10, f1Lines),
+		data("Data1", "OBR", 18, f1Lines),
+		protMask("WRP", "WRPR", 0, 32, f1Lines, "group of pages (4 KiB on low/medium density, 4 KiB = 2 pages on high density, XL and connectivity lines; bit 31 covers the rest of flash)"),
+	}
+}
+
+// ---- STM32F4 (RM0090 §3.9.10, §3.9.11; stm32f4xx FLASH_OPTCR; OpenOCD stm32f2x.c) ----
+
+func f4Registers() []Register {
+	return []Register{
+		{Name: "OPTCR", Cur: 0x14, Lines: f4Lines, Meaning: "read protection, user options and bank-1 sector write protection"},
+		{Name: "OPTCR1", Cur: 0x18, Lines: f4DualBank, Meaning: "bank-2 sector write protection"},
+	}
+}
+
+func f4Fields() []Field {
+	return []Field{
+		rdpByte("OPTCR", 8, f4Lines),
+		enum("BOR_LEV", "OPTCR", 2, 2, f4Lines, "brown-out reset threshold",
+			Value{Raw: 0, Name: "LEVEL3", Meaning: "BOR level 3 (about 2.7 V)"},
+			Value{Raw: 1, Name: "LEVEL2", Meaning: "BOR level 2 (about 2.4 V)"},
+			Value{Raw: 2, Name: "LEVEL1", Meaning: "BOR level 1 (about 2.1 V)"},
+			Value{Raw: 3, Name: "OFF", Meaning: "BOR off: reset at the POR/PDR threshold only (factory default)"}),
+		bit("BFB2", "OPTCR", 4, f4DualBank, "dual-bank boot", "BANK1", "boot from bank 1 (or system memory)", "BANK2_IF_VALID", "the bootloader jumps to bank 2 when it holds a valid image"),
+		watchdog("WDG_SW", "OPTCR", 5, f4Lines, "IWDG"),
+		resetOn("nRST_STOP", "OPTCR", 6, f4Lines, "Stop"),
+		resetOn("nRST_STDBY", "OPTCR", 7, f4Lines, "Standby"),
+		protMask("nWRP", "OPTCR", 16, 12, f4Lines, "sector (sectors 0-11 of bank 1)"),
+		bit("DB1M", "OPTCR", 30, f4DualBank, "dual bank on 1 MiB parts", "SINGLE", "1 MiB parts use a single bank", "DUAL", "1 MiB parts use two banks of 512 KiB"),
+		bit("SPRMOD", "OPTCR", 31, f4PCROP, "what the nWRP bits select", "WRITE_PROTECT", "nWRP bits are write protection (0 = protected)", "PCROP", "nWRP bits are read protection of code (PCROP, 1 = protected)"),
+		protMask("nWRP2", "OPTCR1", 16, 12, f4DualBank, "sector (sectors 12-23, bank 2)"),
+	}
+}
+
+// ---- STM32G0 (RM0444 §3.7.8; stm32g0xx FLASH_OPTR; OpenOCD stm32l4x.c) ----
+
+func g0Registers() []Register {
+	return []Register{
+		{Name: "OPTR", Cur: 0x20, Lines: g0Lines, Meaning: "read protection, reset, watchdog, boot and NRST options"},
+		{Name: "WRP1AR", Cur: 0x2C, Lines: g0Lines, Meaning: "write-protected area A"},
+		{Name: "WRP1BR", Cur: 0x30, Lines: g0Lines, Meaning: "write-protected area B"},
+	}
+}
+
+func g0Fields() []Field {
+	borf := []Value{{Raw: 0, Name: "LEVEL0", Meaning: "rising threshold about 2.1 V"}, {Raw: 1, Name: "LEVEL1", Meaning: "rising threshold about 2.3 V"},
+		{Raw: 2, Name: "LEVEL2", Meaning: "rising threshold about 2.6 V"}, {Raw: 3, Name: "LEVEL3", Meaning: "rising threshold about 2.9 V"}}
+	borr := []Value{{Raw: 0, Name: "LEVEL0", Meaning: "falling threshold about 2.0 V"}, {Raw: 1, Name: "LEVEL1", Meaning: "falling threshold about 2.2 V"},
+		{Raw: 2, Name: "LEVEL2", Meaning: "falling threshold about 2.5 V"}, {Raw: 3, Name: "LEVEL3", Meaning: "falling threshold about 2.8 V"}}
+	f := []Field{
+		rdpByte("OPTR", 0, g0Lines),
+		bit("BOREN", "OPTR", 8, g0Lines, "brown-out reset", "DISABLED", "BOR off (factory default): reset at the POR threshold only", "ENABLED", "BOR on, thresholds BORF_LEV/BORR_LEV"),
+		enum("BORF_LEV", "OPTR", 9, 2, g0Lines, "BOR rising threshold", borf...),
+		enum("BORR_LEV", "OPTR", 11, 2, g0Lines, "BOR falling threshold", borr...),
+		resetOn("nRST_STOP", "OPTR", 13, g0Lines, "Stop"),
+		resetOn("nRST_STDBY", "OPTR", 14, g0Lines, "Standby"),
+		resetOn("nRST_SHDW", "OPTR", 15, g0Lines, "Shutdown"),
+		watchdog("IWDG_SW", "OPTR", 16, g0Lines, "IWDG"),
+		iwdgIn("IWDG_STOP", "OPTR", 17, g0Lines, "Stop"),
+		iwdgIn("IWDG_STDBY", "OPTR", 18, g0Lines, "Standby"),
+		watchdog("WWDG_SW", "OPTR", 19, g0Lines, "WWDG"),
+		bit("nSWAP_BANK", "OPTR", 20, g0Bx, "bank swap", "SWAPPED", "bank 2 mapped at 0x08000000", "NOT_SWAPPED", "bank 1 at 0x08000000"),
+		bit("DUAL_BANK", "OPTR", 21, g0Bx, "flash organisation (256 KiB parts)", "SINGLE", "one bank", "DUAL", "two banks"),
+		bit("RAM_PARITY_CHECK", "OPTR", 22, g0Lines, "SRAM parity check", "ENABLED", "SRAM parity check on", "DISABLED", "SRAM parity check off"),
+		bit("nBOOT_SEL", "OPTR", 24, g0Lines, "what selects the boot source", "BOOT0_PIN", "the BOOT0 pin (PA14, shared with SWCLK) selects", "nBOOT0_BIT", "the nBOOT0 option bit selects (factory default)"),
+		bit("nBOOT1", "OPTR", 25, g0Lines, "boot source when booting from system memory or SRAM", "SRAM", "embedded SRAM", "SYSTEM", "system memory (bootloader)"),
+		bit("nBOOT0", "OPTR", 26, g0Lines, "boot source when nBOOT_SEL=1", "SYSTEM_OR_SRAM", "system memory or SRAM (per nBOOT1): user flash does not run", "FLASH", "main flash"),
+		enum("NRST_MODE", "OPTR", 27, 2, g0Lines, "what the NRST pin is",
+			Value{Raw: 0, Name: "RESERVED", Meaning: "reserved encoding", Refused: "RM0444 §3.7.8 marks 0 as reserved"},
+			Value{Raw: 1, Name: "RESET_INPUT", Meaning: "NRST is a reset input only"},
+			Value{Raw: 2, Name: "GPIO", Meaning: "NRST is a GPIO (PF2): an external reset, and so a connect under reset, no longer reaches the chip"},
+			Value{Raw: 3, Name: "BIDIRECTIONAL", Meaning: "NRST is a bidirectional reset pin (factory default)"}),
+		bit("IRHEN", "OPTR", 29, g0Lines, "internal reset drives NRST", "NO_PULSE", "internal resets do not drive NRST low", "PULSE", "internal resets drive NRST low"),
+	}
+	f = append(f, pageArea("WRP1A", "WRP1AR", 6, g0Small, "write-protected")...)
+	f = append(f, pageArea("WRP1A", "WRP1AR", 7, g0Bx, "write-protected")...)
+	f = append(f, pageArea("WRP1B", "WRP1BR", 6, g0Small, "write-protected")...)
+	f = append(f, pageArea("WRP1B", "WRP1BR", 7, g0Bx, "write-protected")...)
+	return f
+}
+
+// ---- STM32L4 and STM32G4 (RM0351 §3.7.8, RM0394, RM0432, RM0440 §5.7.8;
+// stm32l4xx and stm32g4xx FLASH_OPTR; OpenOCD stm32l4x.c) ----
+
+// l4Registers are FLASH_OPTR and the write-protected areas; the second
+// bank's areas (WRP2AR/WRP2BR) exist on the dual-bank lines.
+func l4Registers(all, dual Lines) []Register {
+	return []Register{
+		{Name: "OPTR", Cur: 0x20, Lines: all, Meaning: "read protection, BOR, reset, watchdog, bank, SRAM and boot options"},
+		{Name: "WRP1AR", Cur: 0x2C, Lines: all, Meaning: "bank 1 write-protected area A"},
+		{Name: "WRP1BR", Cur: 0x30, Lines: all, Meaning: "bank 1 write-protected area B"},
+		{Name: "WRP2AR", Cur: 0x4C, Lines: dual, Meaning: "bank 2 write-protected area A"},
+		{Name: "WRP2BR", Cur: 0x50, Lines: dual, Meaning: "bank 2 write-protected area B"},
+	}
+}
+
+// l4Common are the OPTR fields L4 and G4 share.
+func l4Common(lines Lines) []Field {
+	return []Field{
+		rdpByte("OPTR", 0, lines),
+		enum("BOR_LEV", "OPTR", 8, 3, lines, "brown-out reset threshold",
+			Value{Raw: 0, Name: "LEVEL0", Meaning: "BOR level 0 (about 1.7 V; factory default)"},
+			Value{Raw: 1, Name: "LEVEL1", Meaning: "BOR level 1 (about 2.0 V)"},
+			Value{Raw: 2, Name: "LEVEL2", Meaning: "BOR level 2 (about 2.2 V)"},
+			Value{Raw: 3, Name: "LEVEL3", Meaning: "BOR level 3 (about 2.5 V)"},
+			Value{Raw: 4, Name: "LEVEL4", Meaning: "BOR level 4 (about 2.8 V)"}),
+		resetOn("nRST_STOP", "OPTR", 12, lines, "Stop"),
+		resetOn("nRST_STDBY", "OPTR", 13, lines, "Standby"),
+		resetOn("nRST_SHDW", "OPTR", 14, lines, "Shutdown"),
+		watchdog("IWDG_SW", "OPTR", 16, lines, "IWDG"),
+		iwdgIn("IWDG_STOP", "OPTR", 17, lines, "Stop"),
+		iwdgIn("IWDG_STDBY", "OPTR", 18, lines, "Standby"),
+		watchdog("WWDG_SW", "OPTR", 19, lines, "WWDG"),
+	}
+}
+
+func bfb2(lines Lines) Field {
+	return bit("BFB2", "OPTR", 20, lines, "dual-bank boot", "BANK1", "boot from bank 1", "BANK2", "boot from bank 2 when it holds a valid image (system memory decides)")
+}
+
+func nBoot1(lines Lines) Field {
+	return bit("nBOOT1", "OPTR", 23, lines, "boot source when BOOT0 selects system memory or SRAM", "SRAM", "embedded SRAM1", "SYSTEM", "system memory (bootloader)")
+}
+
+func swBoot0(lines Lines) []Field {
+	return []Field{
+		bit("nSWBOOT0", "OPTR", 26, lines, "what selects the boot source", "nBOOT0_BIT", "the nBOOT0 option bit selects, the BOOT0 pin is ignored", "BOOT0_PIN", "the BOOT0 pin selects (factory default)"),
+		bit("nBOOT0", "OPTR", 27, lines, "boot source when nSWBOOT0=0", "SYSTEM_OR_SRAM", "system memory or SRAM (per nBOOT1): user flash does not run", "FLASH", "main flash"),
+	}
+}
+
+func l4Fields() []Field {
+	f := l4Common(l4Lines)
+	f = append(f,
+		bfb2(l4Dual),
+		bit("DUALBANK", "OPTR", 21, l4DualBk, "flash organisation (512 KiB and 256 KiB parts)", "SINGLE", "single bank", "DUAL", "two banks"),
+		bit("DB1M", "OPTR", 21, l4Plus, "flash organisation of 1 MiB parts", "SINGLE", "single bank", "DUAL", "two banks"),
+		bit("DBANK", "OPTR", 22, l4Plus, "flash organisation", "SINGLE", "single bank, 128-bit reads", "DUAL", "two banks, 64-bit reads"),
+		nBoot1(l4Lines),
+		bit("SRAM2_PE", "OPTR", 24, l4Lines, "SRAM2 parity check", "ENABLED", "SRAM2 parity check on", "DISABLED", "SRAM2 parity check off"),
+		bit("SRAM2_RST", "OPTR", 25, l4Lines, "SRAM2 erase on system reset", "ERASED", "SRAM2 erased on every system reset", "KEPT", "SRAM2 kept across system reset"),
+	)
+	f = append(f, swBoot0(l4Boot0)...)
+	f = append(f, pageArea("WRP1A", "WRP1AR", 8, l4Lines, "write-protected")...)
+	f = append(f, pageArea("WRP1B", "WRP1BR", 8, l4Lines, "write-protected")...)
+	f = append(f, pageArea("WRP2A", "WRP2AR", 8, l4Dual, "write-protected")...)
+	f = append(f, pageArea("WRP2B", "WRP2BR", 8, l4Dual, "write-protected")...)
+	return f
+}
+
+func g4Fields() []Field {
+	f := l4Common(g4Lines)
+	f = append(f,
+		bfb2(g4Dual),
+		bit("DBANK", "OPTR", 22, g4Dual, "flash organisation", "SINGLE", "single bank, 128-bit reads", "DUAL", "two banks, 64-bit reads"),
+		nBoot1(g4Lines),
+		bit("SRAM_PE", "OPTR", 24, g4Lines, "SRAM1 and CCM SRAM parity check", "ENABLED", "parity check on", "DISABLED", "parity check off"),
+		bit("CCMSRAM_RST", "OPTR", 25, g4Lines, "CCM SRAM erase on system reset", "ERASED", "CCM SRAM erased on every system reset", "KEPT", "CCM SRAM kept across system reset"),
+	)
+	f = append(f, swBoot0(g4Lines)...)
+	f = append(f,
+		enum("NRST_MODE", "OPTR", 28, 2, g4Lines, "what the NRST pin is",
+			Value{Raw: 0, Name: "RESERVED", Meaning: "reserved encoding", Refused: "RM0440 §5.7.8 marks 0 as reserved"},
+			Value{Raw: 1, Name: "RESET_INPUT", Meaning: "NRST is a reset input only"},
+			Value{Raw: 2, Name: "GPIO", Meaning: "NRST is a GPIO (PG10): an external reset, and so a connect under reset, no longer reaches the chip"},
+			Value{Raw: 3, Name: "BIDIRECTIONAL", Meaning: "NRST is a bidirectional reset pin (factory default)"}),
+		bit("IRHEN", "OPTR", 30, g4Lines, "internal reset drives NRST", "NO_PULSE", "internal resets do not drive NRST low", "PULSE", "internal resets drive NRST low"),
+	)
+	f = append(f, pageArea("WRP1A", "WRP1AR", 7, g4Lines, "write-protected")...)
+	f = append(f, pageArea("WRP1B", "WRP1BR", 7, g4Lines, "write-protected")...)
+	f = append(f, pageArea("WRP2A", "WRP2AR", 7, g4Dual, "write-protected")...)
+	f = append(f, pageArea("WRP2B", "WRP2BR", 7, g4Dual, "write-protected")...)
+	return f
+}
