@@ -126,7 +126,7 @@ func TestOpenOCDThroughSSHForward(t *testing.T) {
 	}
 	ts, shared := startSharing(t, []string{pub(t, alice), RoleOption + " " + pub(t, olga)}, console)
 	watcher := ts.open(t, olga, "olga")
-	watcher.waitFor(t, "observing")
+	watcher.waitFor(t, "observer")
 
 	local := freePort(t)
 	fwd := exec.Command("ssh", ts.sshArgs(alice, "-N", "-o", "ExitOnForwardFailure=yes",
