@@ -18,7 +18,7 @@ const (
 	// OEDAWord is the STM32N6 OEM firmware's request word (answered "DAOK").
 	OEDAWord uint32 = 0x4F454441
 	// STMailboxInitWord is what ST's STM32MP21 mailbox driver writes into
-	// DBG_AUTH_DEV when it starts (docs/da-sources-adac.md): a host that
+	// DBG_AUTH_DEV when it starts (docs/da-sources.md, "ADAC session and credentials"): a host that
 	// reads the device word too early sees it before the reply.
 	STMailboxInitWord uint32 = 0xBADF00D0
 	// STMailboxDummyWord is what the same driver writes when the host

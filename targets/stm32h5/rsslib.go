@@ -6,7 +6,7 @@ import (
 )
 
 // OBK provisioning by the ROM's RSSLIB_DataProvisioning, as ST's own
-// debugger code does it (docs/da-sources-provisioning.md):
+// debugger code does it (docs/da-sources.md, "OBK provisioning"):
 //
 //   - STMicroelectronics/OpenOCD src/flash/nor/stm32h5x.c, write_obk: the
 //     .obk header gives destination, size and the encryption flag; the data

@@ -11,7 +11,7 @@ import (
 )
 
 // The public facts of RSSLIB_DataProvisioning, pinned to their values
-// (docs/da-sources-provisioning.md).
+// (docs/da-sources.md, "OBK provisioning").
 func TestRSSLIBFacts(t *testing.T) {
 	for _, c := range []struct {
 		name      string
