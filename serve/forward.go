@@ -135,7 +135,7 @@ func (s *Server) mayForward(ctx ssh.Context, d directTCPIP) (bench.Holder, gossh
 	case g.noForward:
 		return bench.Holder{}, nil, "the key's authorized_keys line says no-port-forwarding"
 	}
-	return bench.Holder{Name: ctx.User(), Session: "ssh " + ctx.RemoteAddr().String(), Fingerprint: g.fingerprint}, key, ""
+	return holderOf(g, ctx.User(), ctx.RemoteAddr()), key, ""
 }
 
 // sameService reports whether host:port names the served address: the

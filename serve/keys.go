@@ -383,6 +383,10 @@ func ParseRoles(data []byte) (map[string]Role, error) {
 
 // grant is what the keys allow one key from one address now.
 type grant struct {
+	// name is the key's own name: its authorized_keys comment, or its
+	// fingerprint when it has none. It is who the bench shows and audits,
+	// whatever user name the client logged in as.
+	name        string
 	fingerprint string
 	role        Role
 	line        int
@@ -427,7 +431,11 @@ func (k *keyring) lookup(key gossh.PublicKey, remote net.Addr, now time.Time) (g
 				role = RoleObserver
 			}
 		}
-		return grant{fingerprint: fp, role: role, line: ak.line, noForward: ak.noForward}, nil
+		name := ak.comment
+		if name == "" {
+			name = fp
+		}
+		return grant{name: name, fingerprint: fp, role: role, line: ak.line, noForward: ak.noForward}, nil
 	}
 	if why == nil {
 		why = errors.New("key not authorized")

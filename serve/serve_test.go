@@ -391,3 +391,17 @@ func TestSessionEndedDuringWriteExitsNonZero(t *testing.T) {
 		t.Errorf("output %q lacks the write's outcome", out)
 	}
 }
+
+// A key named op1 logging in as the user op2 is op1 on the bench: the name
+// others see and the audit records is the key's own, the login user only
+// beside it.
+func TestIdentityIsTheKeysOwnName(t *testing.T) {
+	dir := t.TempDir()
+	op1 := testKey(t, dir, "op1")
+	ts := startServer(t, []string{pub(t, op1)}, Config{}, func(_ context.Context, _ *bench.Bench, who bench.Holder, observer bool, _ []string) tea.Model {
+		return stubConsole{bench.Holder{Name: who.Name + " session=" + strings.ReplaceAll(who.Session, " ", "_")}, observer}
+	})
+	s := ts.open(t, op1, "op2")
+	s.waitFor(t, "CONSOLE user=op1 session=ssh_")
+	s.waitFor(t, ",_login_as_op2")
+}

@@ -308,6 +308,17 @@ func (s *Server) limit(next ssh.Handler) ssh.Handler {
 	}
 }
 
+// holderOf is who a session is on the bench: the key's own name (its
+// authorized_keys comment), with the user name the client logged in as
+// beside it only when it differs.
+func holderOf(g grant, loginUser string, remote net.Addr) bench.Holder {
+	session := "ssh " + remote.String()
+	if loginUser != g.name {
+		session += ", login as " + loginUser
+	}
+	return bench.Holder{Name: g.name, Session: session, Fingerprint: g.fingerprint}
+}
+
 // console makes the session's console.
 func (s *Server) console(sess ssh.Session) (tea.Model, []tea.ProgramOption) {
 	key := sess.PublicKey()
@@ -324,7 +335,7 @@ func (s *Server) console(sess ssh.Session) (tea.Model, []tea.ProgramOption) {
 	if s.cfg.ReadOnly {
 		role = RoleObserver
 	}
-	who := bench.Holder{Name: sess.User(), Session: "ssh " + sess.RemoteAddr().String(), Fingerprint: g.fingerprint}
+	who := holderOf(g, sess.User(), sess.RemoteAddr())
 	s.log.WithFields(logrus.Fields{"user": who.Name, "remote": sess.RemoteAddr().String(), "role": role.String(), "fingerprint": g.fingerprint}).Info("session started")
 	ctx, ls := s.track(sess, key, role)
 	go func() {
