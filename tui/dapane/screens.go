@@ -150,12 +150,22 @@ func (m *Model) viewPlan() []string {
 	}
 	if !m.viewing {
 		add("", s.Accent.Render("Checks before any write"))
+		// a check wraps under its own text, not under its mark
+		hang := func(p pen, mark, text string) {
+			for i, l := range wrap(text, m.w-4) {
+				if i == 0 {
+					add("  " + p.Render(mark+" "+l))
+				} else {
+					add("    " + p.Render(l))
+				}
+			}
+		}
 		for _, c := range m.checklist() {
 			if c.ok {
-				addWrap(s.Normal, "  ", "✔ "+c.what)
+				hang(s.Normal, "✔", c.what)
 				continue
 			}
-			addWrap(s.Bad, "  ", "✖ "+c.what)
+			hang(s.Bad, "✖", c.what)
 			addWrap(s.Muted, "      ", "fix: "+c.fix)
 		}
 	}
