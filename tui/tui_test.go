@@ -447,3 +447,19 @@ func TestStartShowsTheBenchNotice(t *testing.T) {
 		t.Errorf("the notice given before the console started is not shown: status %q", m.status)
 	}
 }
+
+// "? help" and "q quit" stay in the footer whatever the status says, at
+// 80 and 120 columns: a long status is cut to make room for them.
+func TestFooterKeepsHelpAndQuit(t *testing.T) {
+	for _, w := range []int{80, 120} {
+		b := tuitest.Open(t, tuitest.Seed)
+		m := console(t, b, "alice", w, 24, Options{NoIdentify: true})
+		for _, bad := range []bool{false, true} {
+			m.status, m.statusErr = strings.Repeat("a long message about what just happened ", 6), bad
+			footer := tuitest.Plain(m.footer())
+			if !strings.Contains(footer, "? help") || !strings.Contains(footer, "q quit") || !strings.Contains(footer, "…") {
+				t.Errorf("%d columns, error %v: footer %q", w, bad, footer)
+			}
+		}
+	}
+}

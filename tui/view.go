@@ -152,17 +152,19 @@ func (m *Model) footer() string {
 	}
 	w := m.width - lipgloss.Width(right) - 3 // a space on each side, one between
 	var left string
+	// "? help" and "q quit" always show; a status message or the pane's
+	// keys get the rest
+	fixed := m.help.ShortHelpView([]key.Binding{m.keys.Help, m.keys.Quit})
+	room := max(0, w-lipgloss.Width(fixed)-3)
 	switch {
 	case m.quitAsk:
 		left = st.Key.Render("y") + st.Normal.Render(" cancel the write and quit") + st.Muted.Render(" • ") + st.Key.Render("n/esc") + st.Normal.Render(" keep going")
 	case m.status != "" && m.statusErr:
-		left = st.Bad.Render("✖ " + m.status)
+		left = st.Bad.Render(common.Truncate("✖ "+m.status, room)) + st.Muted.Render(" • ") + fixed
 	case m.status != "":
-		left = st.Info.Render("ℹ " + m.status)
+		left = st.Info.Render(common.Truncate("ℹ "+m.status, room)) + st.Muted.Render(" • ") + fixed
 	default:
-		// "? help" and "q quit" always show; the pane's keys get the rest
-		fixed := m.help.ShortHelpView([]key.Binding{m.keys.Help, m.keys.Quit})
-		m.help.SetWidth(max(0, w-lipgloss.Width(fixed)-3))
+		m.help.SetWidth(room)
 		left = m.help.ShortHelpView(m.paneHelp().ShortHelp())
 		if left != "" {
 			left += st.Muted.Render(" • ")
