@@ -6,12 +6,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/stprobe/stprobe/capture"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/sweep"
+	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -298,4 +301,26 @@ func captureDA(d *da.Discovery, err error) *capture.DA {
 		out.TLVs = append(out.TLVs, capture.TLV{Type: capture.Hex16(t.Type), Value: hex.EncodeToString(t.Value)})
 	}
 	return out
+}
+
+// SaveCapture writes the capture f into the captures folder of the state
+// directory dir, named by when it was taken, and returns its path; the
+// file appears whole or not at all.
+func SaveCapture(dir string, f *CaptureFile, now time.Time) (string, error) {
+	data, err := EncodeCapture(f)
+	if err != nil {
+		return "", err
+	}
+	if err := statefile.EnsureDir(dir); err != nil {
+		return "", err
+	}
+	cdir := filepath.Join(dir, "captures")
+	if err := os.MkdirAll(cdir, 0o700); err != nil {
+		return "", fmt.Errorf("file: creating %s: %w", cdir, err)
+	}
+	path := filepath.Join(cdir, "capture-"+now.UTC().Format("20060102T150405Z")+".json")
+	if err := statefile.WriteAtomic(path, data); err != nil {
+		return "", err
+	}
+	return path, nil
 }

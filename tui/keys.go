@@ -9,6 +9,7 @@ type keyMap struct {
 	Help       key.Binding
 	Lease      key.Binding
 	HandOver   key.Binding
+	Capture    key.Binding
 	Cancel     key.Binding
 	Quit       key.Binding
 	ForceQuit  key.Binding
@@ -21,6 +22,7 @@ func newKeyMap() keyMap {
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Lease:     key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "take / ask for / release the probe")),
 		HandOver:  key.NewBinding(key.WithKeys("H"), key.WithHelp("H", "hand the probe to who asked")),
+		Capture:   key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "capture the board (read-only) to a file")),
 		Cancel:    key.NewBinding(key.WithKeys("ctrl+x"), key.WithHelp("ctrl+x", "cancel the job")),
 		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
@@ -36,7 +38,7 @@ func newKeyMap() keyMap {
 func (k keyMap) global() []key.Binding {
 	return []key.Binding{k.Next, k.Prev,
 		key.NewBinding(key.WithKeys("1", "2", "3", "4"), key.WithHelp("1-4", "go to pane")),
-		k.Lease, k.HandOver, k.Cancel, k.Help, k.Quit}
+		k.Lease, k.HandOver, k.Capture, k.Cancel, k.Help, k.Quit}
 }
 
 // helpKeys adapts bindings to the help bubble: the short help is the

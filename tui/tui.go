@@ -300,8 +300,36 @@ func (m *Model) identify() tea.Cmd {
 	})
 }
 
-// jobIdentify is the root model's own job: identifying the chip.
-const jobIdentify = "identify"
+// The root model's own jobs: identifying the chip, capturing the board.
+const (
+	jobIdentify = "identify"
+	jobCapture  = "capture"
+)
+
+// capture takes a read-only capture of the board into the state
+// directory, for a helper or a twin (stprobe --twin FILE).
+func (m *Model) capture() tea.Cmd {
+	if why := m.c.UnavailableNow(); why != "" {
+		return m.setStatus("capture: "+why, true)
+	}
+	dir := m.opts.StateDir
+	if dir == "" {
+		d, err := bench.DefaultStateDir()
+		if err != nil {
+			return m.setStatus("capture: "+err.Error(), true)
+		}
+		dir = d
+	}
+	b := m.c.Bench
+	cmd := m.setStatus("capturing the board, read-only: every connection, the option bytes, DA discovery…", false)
+	return tea.Batch(cmd, m.c.Job(common.PaneNone, jobCapture, func(ctx context.Context, t bench.Token) (any, error) {
+		f, err := b.Capture(ctx, t, bench.CaptureRequest{})
+		if err != nil {
+			return nil, err
+		}
+		return bench.SaveCapture(dir, f, time.Now())
+	}))
+}
 
 // identifyKHz bounds the SWD clock of the identification: slow enough for
 // long wires.
@@ -372,6 +400,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			var cmd tea.Cmd
 			m.panes[i], cmd = m.panes[i].Update(msg)
 			cmds = append(cmds, cmd)
+		}
+		switch {
+		case msg.From == common.PaneNone && msg.Kind == jobCapture && msg.Err != nil:
+			cmds = append(cmds, m.setStatus("capture: "+msg.Err.Error(), true))
+		case msg.From == common.PaneNone && msg.Kind == jobCapture:
+			path, _ := msg.Value.(string)
+			cmds = append(cmds, m.setStatus("captured to "+path+" (read-only; no flash, no secrets): send it to whoever helps, or open it with --twin", false))
 		}
 		if msg.From == common.PaneNone && msg.Kind == jobIdentify && msg.Err != nil {
 			cmds = append(cmds, m.setStatus("identifying the chip: "+msg.Err.Error(), true))
@@ -585,6 +620,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.lease()
 	case key.Matches(msg, m.keys.HandOver):
 		return m.handOver()
+	case key.Matches(msg, m.keys.Capture):
+		return m.capture()
 	}
 	for i, b := range m.keys.Pane {
 		if key.Matches(msg, b) && i < len(m.panes) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -461,5 +462,24 @@ func TestFooterKeepsHelpAndQuit(t *testing.T) {
 				t.Errorf("%d columns, error %v: footer %q", w, bad, footer)
 			}
 		}
+	}
+}
+
+// C captures the board read-only into the state directory and says where;
+// the file is a capture the twin can open.
+func TestCaptureKey(t *testing.T) {
+	b := tuitest.Open(t, tuitest.Seed)
+	dir := t.TempDir()
+	m := console(t, b, "alice", 120, 40, Options{StateDir: dir, NoIdentify: true})
+	press(m, "C")
+	if !strings.Contains(m.status, "captured to "+filepath.Join(dir, "captures")) {
+		t.Fatalf("status after C: %q", m.status)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "captures", "capture-*.json"))
+	if len(files) != 1 {
+		t.Fatalf("captures written: %v", files)
+	}
+	if _, err := bench.LoadCapture(files[0]); err != nil {
+		t.Errorf("the capture does not load: %v", err)
 	}
 }
