@@ -8,11 +8,13 @@ import (
 	"strings"
 
 	"github.com/stprobe/stprobe/capture"
+	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
 	"github.com/stprobe/stprobe/safefile"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
+	"github.com/stprobe/stprobe/targets/stm32rdp"
 )
 
 // LoadCapture reads and validates the capture file at path.
@@ -120,6 +122,51 @@ func TwinScenario(ctx context.Context, path string) (*Twin, error) {
 // can be built on yet.
 var ErrNoTwinModel = errors.New("no twin model for this family")
 
+// rdpModelled reports whether the simulator has a model of fam's chips
+// (targets/stm32rdp: F1, F4, G0, G4, L4).
+func rdpModelled(fam targets.Family) bool {
+	for _, f := range []targets.Family{targets.STM32F1(), targets.STM32F4(), targets.STM32G0(), targets.STM32G4(), targets.STM32L4()} {
+		if f.Name == fam.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// rdpTwin is the chip of an RDP family a capture states: its identity
+// and its RDP byte as the option registers read (level 0 when they could
+// not be read); the firmware and NRST wiring are chosen among candidates.
+func rdpTwin(f *capture.File, fam targets.Family, devID, revID uint16) *stm32rdp.Config {
+	cfg := &stm32rdp.Config{Family: fam, DevID: devID, RevID: revID, NRSTWired: true, RDP: targets.RDPByteLevel0}
+	if fam.RDP.Bit {
+		cfg.RDP = targets.F1RDPKey
+	}
+	if c := f.Chip; c != nil {
+		cfg.FlashKB, cfg.Package = uint16(c.FlashKB), uint16(c.Package)
+		if len(c.UID) == 3 {
+			cfg.UID = [3]uint32{uint32(c.UID[0]), uint32(c.UID[1]), uint32(c.UID[2])}
+		}
+	}
+	if f.OptionBytes == nil {
+		return cfg
+	}
+	l, err := obytes.ForDevID(devID)
+	if err != nil {
+		return cfg
+	}
+	for _, r := range l.Registers {
+		if r.Cur != fam.RDP.Reg {
+			continue
+		}
+		for _, cr := range f.OptionBytes.Registers {
+			if cr.Name == r.Name {
+				_, cfg.RDP = fam.RDP.Level(uint32(cr.Cur))
+			}
+		}
+	}
+	return cfg
+}
+
 // twinBase is the board a capture states outright.
 func twinBase(f *capture.File, name string) (scenario.Scenario, error) {
 	sc := scenario.Scenario{
@@ -146,8 +193,12 @@ func twinBase(f *capture.File, name string) (scenario.Scenario, error) {
 		}
 	}
 	if fam, line, ok := targets.LookupDevID(devID); ok && fam.Name != targets.STM32H5().Name {
-		return sc, fmt.Errorf("twin of %s: the capture holds an %s (%s); twins are built for the STM32H5 so far, its family's model cannot be twinned yet: %w",
-			name, line.Name, fam.Name, ErrNoTwinModel)
+		if fam.RDP == nil || !rdpModelled(fam) {
+			return sc, fmt.Errorf("twin of %s: the capture holds an %s (%s), a family without a simulated model yet: %w",
+				name, line.Name, fam.Name, ErrNoTwinModel)
+		}
+		sc.RDPChip = rdpTwin(f, fam, devID, revID)
+		return sc, nil
 	}
 	if _, ok := targets.STM32H5().Line(devID); !ok {
 		// no known chip identified: the generic Cortex-M33 board
@@ -212,6 +263,9 @@ type candidate struct {
 // twinCandidates varies what a capture cannot read directly, the plainest
 // board first.
 func twinCandidates(base scenario.Scenario) []candidate {
+	if base.RDPChip != nil {
+		return rdpCandidates(base)
+	}
 	if base.Chip == nil {
 		return []candidate{{sc: base}}
 	}
@@ -293,4 +347,31 @@ func (t *Twin) Notice() string {
 		s += fmt.Sprintf("; it differs from the capture at %d places, where the model answers: %s", len(t.Differs), strings.Join(t.Differs, "; "))
 	}
 	return s
+}
+
+// rdpCandidates are the boards of an RDP-family twin: what the user
+// program does with the debug pins and whether NRST is wired, which a
+// capture shows only through its sweep.
+func rdpCandidates(base scenario.Scenario) []candidate {
+	var out []candidate
+	for _, nrst := range []bool{true, false} {
+		for _, fw := range []struct {
+			fw  stm32rdp.Firmware
+			why string
+		}{{stm32rdp.FirmwareIdle, ""}, {stm32rdp.FirmwareSleepy, "firmware that enters Stop mode without DBG_STOP"}, {stm32rdp.FirmwareSWDAsGPIO, "firmware that turns the SWD pins into GPIO"}} {
+			cfg := *base.RDPChip
+			cfg.NRSTWired, cfg.Firmware = nrst, fw.fw
+			var chosen []string
+			if !nrst {
+				chosen = append(chosen, "NRST not wired to the probe")
+			}
+			if fw.why != "" {
+				chosen = append(chosen, fw.why)
+			}
+			sc := base
+			sc.RDPChip = &cfg
+			out = append(out, candidate{sc: sc, chosen: chosen})
+		}
+	}
+	return out
 }
