@@ -77,6 +77,12 @@ type Model struct {
 	ended     string        // why the event stream ended
 	closed    bool
 
+	// the last rendered screen, redrawn at most once a frame (see View)
+	frame        tea.View
+	frameAt      time.Time
+	frameStale   bool // something changed since frame was drawn
+	framePending bool // a frameMsg is on its way
+
 	width, height int
 	headerLines   []string
 	paneTop       int // first screen row of the pane area
@@ -92,7 +98,14 @@ type (
 	eventsMsg      []bench.Event
 	streamEndedMsg struct{ err error }
 	clearStatusMsg struct{ seq int }
+	frameMsg       struct{} // time to draw the changes held back
 )
+
+// frameEvery is the shortest time between two drawings of the screen: the
+// program asks for the view after every message, and a burst of bench
+// events (a sweep) would otherwise draw the whole screen for each one in
+// every session, when the terminal is only sent a frame per 1/60 s.
+const frameEvery = time.Second / 60
 
 // statusTime is how long a footer message stays.
 const statusTime = 6 * time.Second
@@ -259,8 +272,38 @@ func (m *Model) waitEvents() tea.Cmd {
 	}
 }
 
-// Update routes one message.
+// Update routes one message. The screen is redrawn at most once a frame:
+// a change that comes sooner after the last drawing is drawn when a
+// frameMsg says the frame is over.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if _, ok := msg.(frameMsg); ok {
+		m.framePending = false
+		return m, m.nextFrame()
+	}
+	m.frameStale = true
+	mm, cmd := m.update(msg)
+	if next := m.nextFrame(); next != nil {
+		cmd = tea.Batch(cmd, next)
+	}
+	return mm, cmd
+}
+
+// nextFrame asks for a frameMsg when the screen changed sooner than a
+// frame after its last drawing (View draws it then).
+func (m *Model) nextFrame() tea.Cmd {
+	if !m.frameStale || m.framePending {
+		return nil
+	}
+	wait := frameEvery - time.Since(m.frameAt)
+	if wait <= 0 {
+		return nil
+	}
+	m.framePending = true
+	return tea.Tick(wait, func(time.Time) tea.Msg { return frameMsg{} })
+}
+
+// update routes one message.
+func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height

@@ -14,8 +14,18 @@ import (
 )
 
 // View draws the header, the tab bar, the banner, the focused pane (or
-// the full help) and the footer.
+// the full help) and the footer. Within a frame of the last drawing it
+// gives that drawing again (Update has asked for a frameMsg, after which
+// the changes are drawn); a closed session is drawn at once.
 func (m *Model) View() tea.View {
+	if m.frameAt.IsZero() || m.closed || m.frameStale && time.Since(m.frameAt) >= frameEvery {
+		m.frame, m.frameAt, m.frameStale = m.view(), time.Now(), false
+	}
+	return m.frame
+}
+
+// view draws the screen now.
+func (m *Model) view() tea.View {
 	v := tea.NewView(m.Render())
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
