@@ -85,6 +85,9 @@ type Model struct {
 
 	width, height int
 	headerLines   []string
+	headerStale   bool // the snapshot changed: layout before drawing
+	tabCache      tabKey
+	tabDrawn      string
 	paneTop       int // first screen row of the pane area
 	paneH         int
 	tabs          []tabSpan
@@ -384,9 +387,11 @@ func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // events applies a batch of bench events and hands each to every pane.
 func (m *Model) events(evs eventsMsg) tea.Cmd {
 	var cmds []tea.Cmd
+	changed := false // the snapshot, which the header draws
 	for _, ev := range evs {
 		switch e := ev.(type) {
 		case bench.StateChanged:
+			changed = true
 			m.c.SetSnapshot(e.State)
 			if tok := m.c.Token(); tok != "" && (e.State.Lease == nil || e.State.Lease.Holder != m.c.Holder) {
 				m.c.SetToken("") // the lease lapsed or was handed over
@@ -408,6 +413,7 @@ func (m *Model) events(evs eventsMsg) tea.Cmd {
 				cmds = append(cmds, m.setStatus(fmt.Sprintf("%s asks for the probe: press %s to hand it over", asker.Name, m.keys.HandOver.Help().Key), false))
 			}
 		case bench.Dropped: // this session fell behind: take the whole state again
+			changed = true
 			m.c.SetSnapshot(m.c.Bench.Snapshot())
 		case bench.Notice:
 			cmds = append(cmds, m.setStatus(e.Text, false))
@@ -435,7 +441,9 @@ func (m *Model) events(evs eventsMsg) tea.Cmd {
 		}
 		cmds = append(cmds, m.toAll(common.EventMsg{Event: ev})...)
 	}
-	m.layout()
+	if changed {
+		m.headerStale = true // laid out when the frame is drawn
+	}
 	cmds = append(cmds, m.waitEvents())
 	return tea.Batch(cmds...)
 }
@@ -647,6 +655,7 @@ func (m *Model) applyTheme() {
 
 // layout sizes the panes for the terminal and the header's height.
 func (m *Model) layout() {
+	m.headerStale = false
 	m.headerLines = header.Lines(m.c, m.width)
 	top := len(m.headerLines) + 1 // the tab bar
 	if m.banner() != "" {

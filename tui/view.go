@@ -44,6 +44,9 @@ func (m *Model) view() tea.View {
 
 // Render is the screen as a string (what View shows).
 func (m *Model) Render() string {
+	if m.headerStale {
+		m.layout()
+	}
 	var b strings.Builder
 	for _, l := range m.headerLines {
 		b.WriteString(l)
@@ -68,8 +71,38 @@ func (m *Model) Render() string {
 	return b.String()
 }
 
-// tabBar draws the tabs and, on the right, who holds the probe.
+// tabKey is what the tab bar is drawn from.
+type tabKey struct {
+	styles      *common.Styles
+	width       int
+	focus       int
+	help        bool
+	titles      string
+	lease       bool   // this session holds the probe
+	holder      string // who does, when another session
+	readOnly    bool
+	initialized bool
+}
+
+// tabBar draws the tabs and, on the right, who holds the probe; the
+// drawing is kept until one of these changes.
 func (m *Model) tabBar() string {
+	k := tabKey{styles: m.c.Styles, width: m.width, focus: m.focus, help: m.showHelp, lease: m.c.HasLease(), readOnly: m.c.ReadOnly, initialized: true}
+	for _, p := range m.panes {
+		k.titles += p.Title() + "\x00"
+	}
+	if l := m.c.Snapshot().Lease; l != nil {
+		k.holder = l.Holder.Name
+	}
+	if k == m.tabCache {
+		return m.tabDrawn
+	}
+	m.tabCache, m.tabDrawn = k, m.drawTabBar()
+	return m.tabDrawn
+}
+
+// drawTabBar draws the tab bar now.
+func (m *Model) drawTabBar() string {
 	st := m.c.Styles
 	var b strings.Builder
 	m.tabs = m.tabs[:0]
