@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/stprobe/stprobe/bench"
@@ -171,7 +172,7 @@ func BenchmarkObservers(b *testing.B) {
 	signer, _ := gossh.NewSignerFromKey(priv)
 	sshPub, _ := gossh.NewPublicKey(pubKey)
 	line := RoleOption + " " + string(gossh.MarshalAuthorizedKey(sshPub))
-	ts := startServer(b, []string{line}, Config{MaxSessions: sessions + 1, Rate: 1000, Burst: 1000}, realConsole)
+	ts := startServer(b, []string{line}, Config{MaxSessions: sessions + 1, Rate: 1000, Burst: 1000}, func(ctx context.Context, bb *bench.Bench, who bench.Holder, observer bool, env []string) tea.Model { return countingModel{realConsole(ctx, bb, who, observer, env)} })
 	bch := ts.srv.cfg.Bench
 	tok, err := bch.Acquire(bench.Holder{Name: "operator"})
 	if err != nil {
@@ -214,6 +215,8 @@ func BenchmarkObservers(b *testing.B) {
 	now, stop := context.WithCancel(context.Background())
 	stop()
 	cpu0 := cpuTime()
+	viewCalls.Store(0)
+	updateCalls.Store(0)
 	b.ResetTimer()
 	for k := 1; k <= b.N; k++ {
 		if _, err := bch.Sweep(context.Background(), tok, bench.SweepRequest{Full: true}); err != nil {
@@ -265,6 +268,13 @@ func BenchmarkObservers(b *testing.B) {
 		b.Fatal("no observer saw a sweep cell")
 	}
 	slices.Sort(delays)
+	reads := 0
+	for _, o := range obs {
+		reads += len(o.reads)
+	}
+	b.ReportMetric(float64(viewCalls.Load())/float64(b.N*sessions), "views/sweep/session")
+	b.ReportMetric(float64(updateCalls.Load())/float64(b.N*sessions), "updates/sweep/session")
+	b.ReportMetric(float64(reads)/float64(b.N*sessions), "reads/sweep/session")
 	b.ReportMetric(perSession, "MB/session")
 	b.ReportMetric(float64(delays[len(delays)/2].Microseconds())/1000, "ms-delay-p50")
 	b.ReportMetric(float64(delays[len(delays)*95/100].Microseconds())/1000, "ms-delay-p95")

@@ -85,7 +85,8 @@ type Model struct {
 
 	width, height int
 	headerLines   []string
-	headerStale   bool // the snapshot changed: layout before drawing
+	headerStale   bool   // the snapshot changed: layout before drawing
+	headerKey     string // what headerLines were drawn from
 	tabCache      tabKey
 	tabDrawn      string
 	paneTop       int // first screen row of the pane area
@@ -656,7 +657,9 @@ func (m *Model) applyTheme() {
 // layout sizes the panes for the terminal and the header's height.
 func (m *Model) layout() {
 	m.headerStale = false
-	m.headerLines = header.Lines(m.c, m.width)
+	if k := m.headerFrom(); k != m.headerKey || m.headerLines == nil {
+		m.headerKey, m.headerLines = k, header.Lines(m.c, m.width)
+	}
 	top := len(m.headerLines) + 1 // the tab bar
 	if m.banner() != "" {
 		top++
@@ -673,6 +676,21 @@ func (m *Model) layout() {
 		}
 	}
 	m.help.SetWidth(m.width)
+}
+
+// headerFrom names what the header draws (its items, their styles' looks,
+// the simulated board, the width and the styles): the header is drawn
+// again only when it changes (a sweep changes the snapshot at every cell,
+// the header seldom).
+func (m *Model) headerFrom() string {
+	s := m.c.Snapshot()
+	pi, ti := header.Items(m.c.Styles, s)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%p %d %t %q", m.c.Styles, m.width, s.Simulated, s.Scenario)
+	for _, it := range append(pi, ti...) {
+		fmt.Fprintf(&b, "\x00%s\x00%s\x00%v %v %v", it.Label, it.Value, it.Style.GetForeground(), it.Style.GetBackground(), it.Style.GetBold())
+	}
+	return b.String()
 }
 
 // banner is the line across the screen when something is badly wrong.
