@@ -172,7 +172,9 @@ func BenchmarkObservers(b *testing.B) {
 	signer, _ := gossh.NewSignerFromKey(priv)
 	sshPub, _ := gossh.NewPublicKey(pubKey)
 	line := RoleOption + " " + string(gossh.MarshalAuthorizedKey(sshPub))
-	ts := startServer(b, []string{line}, Config{MaxSessions: sessions + 1, Rate: 1000, Burst: 1000}, func(ctx context.Context, bb *bench.Bench, who bench.Holder, observer bool, env []string) tea.Model { return countingModel{realConsole(ctx, bb, who, observer, env)} })
+	ts := startServer(b, []string{line}, Config{MaxSessions: sessions + 1, Rate: 1000, Burst: 1000}, func(ctx context.Context, bb *bench.Bench, who bench.Holder, observer bool, env []string) tea.Model {
+		return countingModel{realConsole(ctx, bb, who, observer, env)}
+	})
 	bch := ts.srv.cfg.Bench
 	tok, err := bch.Acquire(bench.Holder{Name: "operator"})
 	if err != nil {
