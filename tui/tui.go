@@ -82,6 +82,7 @@ type Model struct {
 	frameAt      time.Time
 	frameStale   bool // something changed since frame was drawn
 	framePending bool // a frameMsg is on its way
+	now          func() time.Time
 
 	width, height int
 	headerLines   []string
@@ -127,7 +128,7 @@ func New(ctx context.Context, b *bench.Bench, who bench.Holder, opts Options) *M
 	theme := common.Theme{Dark: !opts.Light, NoColor: noColor(opts.Env)}
 	c := common.NewContext(ctx, b, who, theme)
 	c.ReadOnly = opts.ReadOnly
-	m := &Model{c: c, opts: opts, keys: newKeyMap(), ctx: ctx, cancel: cancel, width: 80, height: 24, statusFor: statusTime, percent: -1}
+	m := &Model{c: c, opts: opts, keys: newKeyMap(), ctx: ctx, cancel: cancel, width: 80, height: 24, statusFor: statusTime, percent: -1, now: time.Now}
 	snap, sub := b.Subscribe(0)
 	m.sub = sub
 	c.SetSnapshot(snap)
@@ -298,7 +299,7 @@ func (m *Model) nextFrame() tea.Cmd {
 	if !m.frameStale || m.framePending {
 		return nil
 	}
-	wait := frameEvery - time.Since(m.frameAt)
+	wait := frameEvery - m.now().Sub(m.frameAt)
 	if wait <= 0 {
 		return nil
 	}
@@ -311,6 +312,7 @@ func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
+		m.frameAt = time.Time{} // a new size is drawn at once
 		m.layout()
 		return m, nil
 	case tea.BackgroundColorMsg:

@@ -18,8 +18,8 @@ import (
 // gives that drawing again (Update has asked for a frameMsg, after which
 // the changes are drawn); a closed session is drawn at once.
 func (m *Model) View() tea.View {
-	if m.frameAt.IsZero() || m.closed || m.frameStale && time.Since(m.frameAt) >= frameEvery {
-		m.frame, m.frameAt, m.frameStale = m.view(), time.Now(), false
+	if m.frameAt.IsZero() || m.closed || m.frameStale && m.now().Sub(m.frameAt) >= frameEvery {
+		m.frame, m.frameAt, m.frameStale = m.view(), m.now(), false
 	}
 	return m.frame
 }
