@@ -90,6 +90,8 @@ type Model struct {
 	headerKey     string // what headerLines were drawn from
 	tabCache      tabKey
 	tabDrawn      string
+	footerKey     string // what footerDrawn shows
+	footerDrawn   string
 	paneTop       int // first screen row of the pane area
 	paneH         int
 	tabs          []tabSpan

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -169,6 +170,27 @@ func (m *Model) footer() string {
 		right = st.Info.Render("⇄ " + tools)
 	}
 	w := m.width - lipgloss.Width(right) - 2
+	left := m.footerLeft(w)
+	pad := max(1, m.width-lipgloss.Width(left)-lipgloss.Width(right)-1)
+	return " " + left + strings.Repeat(" ", pad-1) + right
+}
+
+// footerLeft is the footer's left part in width w: the status, or the
+// short help. It is drawn again only when what it shows changed.
+func (m *Model) footerLeft(w int) string {
+	var k strings.Builder
+	fmt.Fprintf(&k, "%p %d %t %q", m.c.Styles, w, m.statusErr, m.status)
+	short := m.paneHelp().ShortHelp()
+	if m.status == "" {
+		for _, b := range append([]key.Binding{m.keys.Help, m.keys.Quit}, short...) {
+			h := b.Help()
+			fmt.Fprintf(&k, "\x00%s\x00%s\x00%t", h.Key, h.Desc, b.Enabled())
+		}
+	}
+	if k.String() == m.footerKey {
+		return m.footerDrawn
+	}
+	st := m.c.Styles
 	var left string
 	switch {
 	case m.status != "" && m.statusErr:
@@ -179,15 +201,14 @@ func (m *Model) footer() string {
 		// "? help" and "q quit" always show; the pane's keys get the rest
 		fixed := m.help.ShortHelpView([]key.Binding{m.keys.Help, m.keys.Quit})
 		m.help.SetWidth(max(0, w-lipgloss.Width(fixed)-3))
-		left = m.help.ShortHelpView(m.paneHelp().ShortHelp())
+		left = m.help.ShortHelpView(short)
 		if left != "" {
 			left += st.Muted.Render(" • ")
 		}
 		left += fixed
 	}
-	left = lipgloss.NewStyle().MaxWidth(max(0, w)).Render(left)
-	pad := max(1, m.width-lipgloss.Width(left)-lipgloss.Width(right)-1)
-	return " " + left + strings.Repeat(" ", pad-1) + right
+	m.footerKey, m.footerDrawn = k.String(), lipgloss.NewStyle().MaxWidth(max(0, w)).Render(left)
+	return m.footerDrawn
 }
 
 // paneHelp is the help of the focused pane.
