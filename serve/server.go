@@ -335,9 +335,9 @@ func (s *Server) console(sess ssh.Session) (tea.Model, []tea.ProgramOption) {
 }
 
 // rendererFPS is how often a session's renderer looks for a new frame to
-// send. The console draws at most 60 frames a second itself; looking twice
-// as often sends each frame sooner after it was drawn (a look that finds
-// no new frame costs next to nothing).
+// send. The console draws at most 30 frames a second itself; looking more
+// often sends each frame sooner after it was drawn (a look that finds no
+// new frame costs next to nothing).
 const rendererFPS = 120
 
 // Serve listens and serves until ctx is done, then shuts down: it closes
