@@ -263,6 +263,13 @@ func BenchmarkObservers(b *testing.B) {
 			}
 		}
 	}
+	for _, o := range obs {
+		o.poll()
+		if len(o.scr.unknown) > 0 {
+			b.Errorf("the observer's terminal did not follow %v: the delays may be wrong", o.scr.unknown)
+			break
+		}
+	}
 	if missed > 0 {
 		b.Errorf("%d of %d cells never reached an observer's screen", missed, len(cells)*len(obs))
 	}
