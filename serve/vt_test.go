@@ -3,6 +3,7 @@ package serve
 import (
 	"fmt"
 	"strings"
+	"testing"
 
 	"github.com/charmbracelet/x/ansi"
 )
@@ -207,7 +208,7 @@ func (s *vtScreen) csi() {
 	}
 	clampX := func(x int) int { return min(max(0, x), s.w-1) }
 	clampY := func(y int) int { return min(max(0, y), s.h-1) }
-	if cmd.Prefix() == '?' || cmd.Prefix() == '>' || cmd.Prefix() == '=' || cmd.Intermediate() != 0 {
+	if cmd.Prefix() != 0 || cmd.Intermediate() != 0 { // private modes, keyboard and terminal queries
 		if cmd.Prefix() == '?' && (cmd.Final() == 'h' || cmd.Final() == 'l') {
 			on := cmd.Final() == 'h'
 			for _, prm := range s.parser.Params() {
@@ -327,8 +328,46 @@ func (s *vtScreen) csi() {
 		if v, _ := s.parser.Param(0, 0); v == 4 {
 			s.insert = cmd.Final() == 'h'
 		}
+	case 's':
+		s.savedX, s.savedY = s.x, s.y
+	case 'u':
+		s.x, s.y = s.savedX, s.savedY
 	case 'm', 'q', 'n', 'c', 't':
 	default:
 		s.unknown[fmt.Sprintf("CSI %q", string(cmd.Final()))]++
+	}
+}
+
+// TestVTScreen: the benchmark's terminal follows the sequences the
+// console's renderer sends.
+func TestVTScreen(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     []string // the first rows, trimmed on the right
+	}{
+		{"print and move", "ab\x1b[2;3Hcd\r\ne", []string{"ab", "  cd", "e"}},
+		{"erase to the end of the line", "abcdef\x1b[1;3H\x1b[K", []string{"ab"}},
+		{"repeat", "x\x1b[3b", []string{"xxxx"}},
+		{"insert and delete characters", "abcd\x1b[1;2H\x1b[2@\x1b[1;1H\x1b[1P", []string{"  bcd"}},
+		{"erase characters", "abcd\x1b[1;2H\x1b[2X", []string{"a  d"}},
+		{"insert a line", "1\r\n2\r\n3\x1b[2;1H\x1b[L", []string{"1", "", "2", "3"}},
+		{"delete a line", "1\r\n2\r\n3\x1b[1;1H\x1b[M", []string{"2", "3"}},
+		{"horizontal and vertical positions", "\x1b[3d\x1b[4Gz\x1b[2`y", []string{"", "", " y z"}},
+		{"a cut sequence", "a\x1b[", []string{"a"}},
+		{"wide characters", "界x", []string{"界x"}},
+		{"styles are ignored", "\x1b[1;38;5;75ma\x1b[m\x1b]8;;http://x\x07b", []string{"ab"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newVTScreen(10, 5)
+			s.write([]byte(tc.in))
+			for y, w := range tc.want {
+				if got := strings.TrimRight(s.line(y), " "); got != w {
+					t.Errorf("row %d: %q, want %q\n%s", y, got, w, s.text())
+				}
+			}
+			if len(s.unknown) > 0 {
+				t.Errorf("not followed: %v", s.unknown)
+			}
+		})
 	}
 }
