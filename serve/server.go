@@ -347,8 +347,14 @@ func (s *Server) console(sess ssh.Session) (tea.Model, []tea.ProgramOption) {
 	if er, ok := m.(interface{ ExitErr() error }); ok {
 		ls.exitErr = er.ExitErr
 	}
-	return revocable{Model: m, quit: ls.quit}, []tea.ProgramOption{tea.WithoutSignalHandler()}
+	return revocable{Model: m, quit: ls.quit}, []tea.ProgramOption{tea.WithoutSignalHandler(), tea.WithFPS(rendererFPS)}
 }
+
+// rendererFPS is how often a session's renderer looks for a new frame to
+// send. The console draws at most 30 frames a second itself; looking more
+// often sends each frame sooner after it was drawn (a look that finds no
+// new frame costs next to nothing).
+const rendererFPS = 120
 
 // Serve listens and serves until ctx is done, then shuts down: it closes
 // the listener and waits (a few seconds at most) for sessions to end.

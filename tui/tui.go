@@ -84,9 +84,21 @@ type Model struct {
 	quitAsk  bool
 	quitting *bench.JobInfo
 	exitErr  error
+	// the last rendered screen, redrawn at most once a frame (see View)
+	frame        tea.View
+	frameAt      time.Time
+	frameStale   bool // something changed since frame was drawn
+	framePending bool // a frameMsg is on its way
+	now          func() time.Time
 
 	width, height int
 	headerLines   []string
+	headerStale   bool   // the snapshot changed: layout before drawing
+	headerKey     string // what headerLines were drawn from
+	tabCache      tabKey
+	tabDrawn      string
+	footerKey     string // what footerDrawn shows
+	footerDrawn   string
 	paneTop       int // first screen row of the pane area
 	paneH         int
 	tabs          []tabSpan
@@ -100,7 +112,18 @@ type (
 	eventsMsg      []bench.Event
 	streamEndedMsg struct{ err error }
 	clearStatusMsg struct{ seq int }
+	frameMsg       struct{} // time to draw the changes held back
 )
+
+// frameEvery is the shortest time between two drawings of the screen: the
+// program asks for the view after every message, and a burst of bench
+// events (a sweep) would otherwise draw the whole screen again and again in
+// every session. A change after a quiet spell is drawn at once; the changes
+// of a burst, at most 30 times a second (measured with 20 SSH observers on
+// two busy cores, 30 rather than 60 a second cut the CPU time the
+// sessions cost and the delay before an observer sees a sweep cell: see
+// the serve package's BenchmarkObservers).
+const frameEvery = time.Second / 30
 
 // statusTime is how long a footer message stays.
 const statusTime = 6 * time.Second
@@ -118,7 +141,7 @@ func New(ctx context.Context, b *bench.Bench, who bench.Holder, opts Options) *M
 	theme := common.Theme{Dark: !opts.Light, NoColor: noColor(opts.Env)}
 	c := common.NewContext(ctx, b, who, theme)
 	c.ReadOnly = opts.ReadOnly
-	m := &Model{c: c, opts: opts, keys: newKeyMap(), ctx: ctx, cancel: cancel, width: 80, height: 24, statusFor: statusTime, percent: -1}
+	m := &Model{c: c, opts: opts, keys: newKeyMap(), ctx: ctx, cancel: cancel, width: 80, height: 24, statusFor: statusTime, percent: -1, now: time.Now}
 	snap, sub := b.Subscribe(0)
 	m.sub = sub
 	c.SetSnapshot(snap)
@@ -359,11 +382,42 @@ func (m *Model) waitEvents() tea.Cmd {
 	}
 }
 
-// Update routes one message.
+// Update routes one message. The screen is redrawn at most once a frame:
+// a change that comes sooner after the last drawing is drawn when a
+// frameMsg says the frame is over.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if _, ok := msg.(frameMsg); ok {
+		m.framePending = false
+		return m, m.nextFrame()
+	}
+	m.frameStale = true
+	mm, cmd := m.update(msg)
+	if next := m.nextFrame(); next != nil {
+		cmd = tea.Batch(cmd, next)
+	}
+	return mm, cmd
+}
+
+// nextFrame asks for a frameMsg when the screen changed sooner than a
+// frame after its last drawing (View draws it then).
+func (m *Model) nextFrame() tea.Cmd {
+	if !m.frameStale || m.framePending {
+		return nil
+	}
+	wait := frameEvery - m.now().Sub(m.frameAt)
+	if wait <= 0 {
+		return nil
+	}
+	m.framePending = true
+	return tea.Tick(wait, func(time.Time) tea.Msg { return frameMsg{} })
+}
+
+// update routes one message.
+func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
+		m.frameAt = time.Time{} // a new size is drawn at once
 		m.layout()
 		return m, nil
 	case tea.BackgroundColorMsg:
@@ -448,9 +502,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // events applies a batch of bench events and hands each to every pane.
 func (m *Model) events(evs eventsMsg) tea.Cmd {
 	var cmds []tea.Cmd
+	changed := false // the snapshot, which the header draws
 	for _, ev := range evs {
 		switch e := ev.(type) {
 		case bench.StateChanged:
+			changed = true
 			m.c.SetSnapshot(e.State)
 			if tok := m.c.Token(); tok != "" && (e.State.Lease == nil || e.State.Lease.Holder != m.c.Holder) {
 				m.c.SetToken("") // the lease lapsed or was handed over
@@ -479,6 +535,7 @@ func (m *Model) events(evs eventsMsg) tea.Cmd {
 				cmds = append(cmds, m.setStatus(fmt.Sprintf("%s asks for the probe: press %s to hand it over", asker.Name, m.keys.HandOver.Help().Key), false))
 			}
 		case bench.Dropped: // this session fell behind: take the whole state again
+			changed = true
 			m.c.SetSnapshot(m.c.Bench.Snapshot())
 		case bench.Notice:
 			cmds = append(cmds, m.setStatus(e.Text, false))
@@ -518,7 +575,9 @@ func (m *Model) events(evs eventsMsg) tea.Cmd {
 		}
 		cmds = append(cmds, m.toAll(common.EventMsg{Event: ev})...)
 	}
-	m.layout()
+	if changed {
+		m.headerStale = true // laid out when the frame is drawn
+	}
 	cmds = append(cmds, m.waitEvents())
 	return tea.Batch(cmds...)
 }
@@ -778,7 +837,10 @@ func (m *Model) applyTheme() {
 
 // layout sizes the panes for the terminal and the header's height.
 func (m *Model) layout() {
-	m.headerLines = header.Lines(m.c, m.width)
+	m.headerStale = false
+	if k := m.headerFrom(); k != m.headerKey || m.headerLines == nil {
+		m.headerKey, m.headerLines = k, header.Lines(m.c, m.width)
+	}
 	top := len(m.headerLines) + 1 // the tab bar
 	if m.banner() != "" {
 		top++
@@ -795,6 +857,21 @@ func (m *Model) layout() {
 		}
 	}
 	m.help.SetWidth(m.width)
+}
+
+// headerFrom names what the header draws (its items, their styles' looks,
+// the simulated board, the width and the styles): the header is drawn
+// again only when it changes (a sweep changes the snapshot at every cell,
+// the header seldom).
+func (m *Model) headerFrom() string {
+	s := m.c.Snapshot()
+	pi, ti := header.Items(m.c.Styles, s)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%p %d %t %q", m.c.Styles, m.width, s.Simulated, s.Scenario)
+	for _, it := range append(pi, ti...) {
+		fmt.Fprintf(&b, "\x00%s\x00%s\x00%v %v %v", it.Label, it.Value, it.Style.GetForeground(), it.Style.GetBackground(), it.Style.GetBold())
+	}
+	return b.String()
 }
 
 // banner is the line across the screen when something is badly wrong.

@@ -483,3 +483,64 @@ func TestCaptureKey(t *testing.T) {
 		t.Errorf("the capture does not load: %v", err)
 	}
 }
+
+// TestViewOncePerFrame: the screen is drawn at most once a frame; a change
+// within a frame of the last drawing is drawn when the frameMsg the update
+// asked for arrives, and a new size is drawn at once.
+func TestViewOncePerFrame(t *testing.T) {
+	b := tuitest.Open(t, tuitest.Seed)
+	m := console(t, b, "alice", 80, 24, Options{})
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	now := t0
+	m.now = func() time.Time { return now }
+	m.frameAt = time.Time{}
+	first := m.View().Content
+	if strings.Contains(tuitest.Plain(first), "take / ask for / release") {
+		t.Fatal("the help shows before ? was pressed")
+	}
+
+	now = t0.Add(frameEvery / 4)
+	_, cmd := m.Update(tuitest.Key("?"))
+	if !m.showHelp {
+		t.Fatal("? did not open the help")
+	}
+	if got := m.View().Content; got != first {
+		t.Error("the screen was drawn again within a frame")
+	}
+	var asked bool
+	for _, msg := range tuitest.Run(cmd) {
+		if _, ok := msg.(frameMsg); ok {
+			asked = true
+		}
+	}
+	if !asked {
+		t.Fatal("a change within a frame asked for no frameMsg")
+	}
+	if _, again := m.Update(tuitest.Key("up")); again != nil {
+		for _, msg := range tuitest.Run(again) {
+			if _, ok := msg.(frameMsg); ok {
+				t.Error("a second frameMsg was asked for while one is on its way")
+			}
+		}
+	}
+
+	now = t0.Add(frameEvery)
+	m.Update(frameMsg{})
+	if got := tuitest.Plain(m.View().Content); !strings.Contains(got, "take / ask for / release") {
+		t.Errorf("the frameMsg did not draw the help:\n%s", got)
+	}
+
+	// long after the last drawing, a change is drawn at once
+	now = t0.Add(10 * frameEvery)
+	m.Update(tuitest.Key("esc"))
+	if got := tuitest.Plain(m.View().Content); strings.Contains(got, "take / ask for / release") {
+		t.Error("a change long after the last frame was not drawn at once")
+	}
+
+	// a new size is drawn at once, even within a frame
+	now = now.Add(time.Millisecond)
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	if got := strings.Count(m.View().Content, "\n") + 1; got != 30 {
+		t.Errorf("the resize was not drawn at once: %d lines, want 30", got)
+	}
+}

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -14,8 +15,18 @@ import (
 )
 
 // View draws the header, the tab bar, the banner, the focused pane (or
-// the full help) and the footer.
+// the full help) and the footer. Within a frame of the last drawing it
+// gives that drawing again (Update has asked for a frameMsg, after which
+// the changes are drawn); a closed session is drawn at once.
 func (m *Model) View() tea.View {
+	if m.frameAt.IsZero() || m.closed || m.frameStale && m.now().Sub(m.frameAt) >= frameEvery {
+		m.frame, m.frameAt, m.frameStale = m.view(), m.now(), false
+	}
+	return m.frame
+}
+
+// view draws the screen now.
+func (m *Model) view() tea.View {
 	v := tea.NewView(m.Render())
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
@@ -34,6 +45,9 @@ func (m *Model) View() tea.View {
 
 // Render is the screen as a string (what View shows).
 func (m *Model) Render() string {
+	if m.headerStale {
+		m.layout()
+	}
 	var b strings.Builder
 	for _, l := range m.headerLines {
 		b.WriteString(l)
@@ -79,8 +93,38 @@ func (m *Model) quitDialog() string {
 	return st.DialogDanger.Render(strings.Join(lines, "\n"))
 }
 
-// tabBar draws the tabs and, on the right, who holds the probe.
+// tabKey is what the tab bar is drawn from.
+type tabKey struct {
+	styles      *common.Styles
+	width       int
+	focus       int
+	help        bool
+	titles      string
+	lease       bool   // this session holds the probe
+	holder      string // who does, when another session
+	readOnly    bool
+	initialized bool
+}
+
+// tabBar draws the tabs and, on the right, who holds the probe; the
+// drawing is kept until one of these changes.
 func (m *Model) tabBar() string {
+	k := tabKey{styles: m.c.Styles, width: m.width, focus: m.focus, help: m.showHelp, lease: m.c.HasLease(), readOnly: m.c.ReadOnly, initialized: true}
+	for _, p := range m.panes {
+		k.titles += p.Title() + "\x00"
+	}
+	if l := m.c.Snapshot().Lease; l != nil {
+		k.holder = l.Holder.Name
+	}
+	if k == m.tabCache {
+		return m.tabDrawn
+	}
+	m.tabCache, m.tabDrawn = k, m.drawTabBar()
+	return m.tabDrawn
+}
+
+// drawTabBar draws the tab bar now.
+func (m *Model) drawTabBar() string {
 	st := m.c.Styles
 	var b strings.Builder
 	m.tabs = m.tabs[:0]
@@ -151,9 +195,27 @@ func (m *Model) footer() string {
 		right = st.Info.Render("⇄ " + tools)
 	}
 	w := m.width - lipgloss.Width(right) - 3 // a space on each side, one between
+	left := m.footerLeft(w)
+	pad := max(1, m.width-lipgloss.Width(left)-lipgloss.Width(right)-1)
+	return " " + left + strings.Repeat(" ", max(1, pad-1)) + right
+}
+
+// footerLeft is the footer's left part in width w: the quit question, the
+// status, or the short help — "? help" and "q quit" always. It is drawn
+// again only when what it shows changed.
+func (m *Model) footerLeft(w int) string {
+	var k strings.Builder
+	fmt.Fprintf(&k, "%p %d %t %t %q", m.c.Styles, w, m.quitAsk, m.statusErr, m.status)
+	short := m.paneHelp().ShortHelp()
+	for _, b := range append([]key.Binding{m.keys.Help, m.keys.Quit}, short...) {
+		h := b.Help()
+		fmt.Fprintf(&k, "\x00%s\x00%s\x00%t", h.Key, h.Desc, b.Enabled())
+	}
+	if k.String() == m.footerKey {
+		return m.footerDrawn
+	}
+	st := m.c.Styles
 	var left string
-	// "? help" and "q quit" always show; a status message or the pane's
-	// keys get the rest
 	fixed := m.help.ShortHelpView([]key.Binding{m.keys.Help, m.keys.Quit})
 	room := max(0, w-lipgloss.Width(fixed)-3)
 	switch {
@@ -165,15 +227,14 @@ func (m *Model) footer() string {
 		left = st.Info.Render(common.Truncate("ℹ "+m.status, room)) + st.Muted.Render(" • ") + fixed
 	default:
 		m.help.SetWidth(room)
-		left = m.help.ShortHelpView(m.paneHelp().ShortHelp())
+		left = m.help.ShortHelpView(short)
 		if left != "" {
 			left += st.Muted.Render(" • ")
 		}
 		left += fixed
 	}
-	left = lipgloss.NewStyle().MaxWidth(max(0, w)).Render(left)
-	pad := max(1, m.width-lipgloss.Width(left)-lipgloss.Width(right)-1)
-	return " " + left + strings.Repeat(" ", max(1, pad-1)) + right
+	m.footerKey, m.footerDrawn = k.String(), lipgloss.NewStyle().MaxWidth(max(0, w)).Render(left)
+	return m.footerDrawn
 }
 
 // paneHelp is the help of the focused pane.

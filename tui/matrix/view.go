@@ -107,18 +107,19 @@ func (m *Model) grid() []string {
 	st := m.c.Styles
 	lines := make([]string, 0, len(m.rows)+1)
 	var b strings.Builder
-	b.WriteString(" " + st.Muted.Render(pad("mode / AP", labelW)) + st.Muted.Render("│"))
+	sep := st.Muted.Render("│")
+	b.WriteString(" " + st.Muted.Render(pad("mode / AP", labelW)) + sep)
 	for _, khz := range m.cols {
-		b.WriteString(st.Muted.Render(pad(" "+khzText(khz), cellW)))
+		b.WriteString(" " + khzText(khz))
 	}
-	lines = append(lines, b.String())
+	lines = append(lines, m.headRow(b.String()))
 	for r, rw := range m.rows {
 		b.Reset()
 		label := pad(fmt.Sprintf("%s AP%d", rw.Mode.Title(), rw.AP), labelW)
 		if m.area == areaGrid && r == m.selR {
 			label = st.Accent.Render(label)
 		}
-		b.WriteString(" " + label + st.Muted.Render("│"))
+		b.WriteString(" " + label + sep)
 		for ci, khz := range m.cols {
 			k := sweep.Key{Mode: rw.Mode, AP: rw.AP, KHz: khz}
 			x0 := 1 + labelW + 1 + ci*cellW
@@ -128,6 +129,24 @@ func (m *Model) grid() []string {
 		lines = append(lines, b.String())
 	}
 	return lines
+}
+
+// headRow is the grid's header row, cached under key (the row's plain
+// text): it changes only with the sweep's clocks.
+func (m *Model) headRow(key string) string {
+	m.checkCache()
+	k := wrapKey{text: key, style: "grid head"}
+	if v, ok := m.wrapCache[k]; ok {
+		return v[0]
+	}
+	st := m.c.Styles
+	var b strings.Builder
+	b.WriteString(" " + st.Muted.Render(pad("mode / AP", labelW)) + st.Muted.Render("│"))
+	for _, khz := range m.cols {
+		b.WriteString(st.Muted.Render(pad(" "+khzText(khz), cellW)))
+	}
+	m.wrapCache[k] = []string{b.String()}
+	return b.String()
 }
 
 // cellKey names a drawn grid cell in the cache.
