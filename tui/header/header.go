@@ -81,10 +81,22 @@ func Items(st *common.Styles, s bench.Snapshot) (probeItems, targetItems []Item)
 			tz.Value += " as of " + clock(s.TZENAt) // the state's source does not tell TZEN
 		}
 		targetItems = append(targetItems, tz)
+	} else if c := s.Chip; c != nil && c.HasProtection {
+		// a family protected by RDP levels, not product states
+		p := Item{Label: "protection", Value: c.Protection.String(), Style: st.OK}
+		switch c.Protection.Level {
+		case targets.RDPLevel1, targets.RDPLevel05:
+			p.Style = st.Warn.Bold(true)
+		case targets.RDPLevel2:
+			p.Style = st.Bad.Bold(true)
+		}
+		targetItems = append(targetItems, p)
 	} else {
 		targetItems = append(targetItems, Item{Label: "state", Value: "not read", Style: st.Muted})
 	}
-	targetItems = append(targetItems, daItem(st, s))
+	if c := s.Chip; ok || c == nil || !c.HasProtection {
+		targetItems = append(targetItems, daItem(st, s)) // DA is the STM32H5's
+	}
 	if s.OptionsUnlocked {
 		// FLASH_OPTCR.OPTLOCK read 0: a write was interrupted (ob lock).
 		targetItems = append(targetItems, Item{Label: "option regs", Value: "UNLOCKED", Style: st.Bad.Bold(true)})

@@ -84,3 +84,18 @@ func TestOptionsUnlockedShown(t *testing.T) {
 		t.Error("locked option registers shown as unlocked")
 	}
 }
+
+// A chip of a family protected by RDP levels shows its level where an
+// STM32H5 shows its product state, and no DA item (DA is the H5's).
+func TestRDPFamilyHeader(t *testing.T) {
+	b := tuitest.Open(t, "f103-rdp1")
+	c := tuitest.Context(t, b, "alice", common.Theme{})
+	if _, err := b.Info(context.Background(), c.Token(), bench.InfoRequest{Mode: probe.ModeHotPlug, AutoAP: true, FrequencyKHz: 1800}); err != nil {
+		t.Fatal(err)
+	}
+	c.SetSnapshot(b.Snapshot())
+	all := ansi.Strip(strings.Join(Lines(c, 120), "\n"))
+	if !strings.Contains(all, "protection RDP level 1") || strings.Contains(all, "DA ") || strings.Contains(all, "state not read") {
+		t.Errorf("header of an F1 at RDP level 1:\n%s", all)
+	}
+}
