@@ -44,33 +44,8 @@ func (s *syncBuffer) String() string {
 // option bytes read again (the registers left unlocked).
 func TestShareWithOpenOCD(t *testing.T) {
 	openocd := peertest.Need(t, "openocd", "openocd")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	var stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, Config{}, []string{"--sim", "h533-open", "share", "--listen", addr, "--state-dir", dir}, nil, &bytes.Buffer{}, &stderr)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("share exited %d: %s", code, stderr.String())
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(stderr.String(), "sharing the probe as an stlink-server on "+addr) {
-		if time.Now().After(deadline) {
-			t.Fatalf("share never said it shares: %s", stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	port, stderr := startShare(t, dir)
 	keyr := targets.H5FlashRegs + targets.FlashOPTKEYR
 	octx, ocancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer ocancel()
@@ -94,7 +69,7 @@ func TestShareWithOpenOCD(t *testing.T) {
 		Changes []string          `json:"changes"`
 		After   map[string]uint32 `json:"after"`
 	}
-	deadline = time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		data, _ := os.ReadFile(filepath.Join(dir, bench.AuditFile))
 		if lines := strings.Split(strings.TrimSpace(string(data)), "\n"); len(data) > 0 {
@@ -119,6 +94,35 @@ func TestShareWithOpenOCD(t *testing.T) {
 	}
 }
 
+// startShare runs `stprobe --sim h533-open share` on a free loopback port
+// with the state directory dir until the test ends, once it says it
+// shares; it returns the port and the command's stderr.
+func startShare(t *testing.T, dir string) (int, *syncBuffer) {
+	t.Helper()
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, Config{}, []string{"--sim", "h533-open", "share", "--listen", addr, "--state-dir", dir}, nil, &bytes.Buffer{}, stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("share exited %d: %s", code, stderr.String())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stderr.String(), "sharing the probe as an stlink-server on "+addr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("share never said it shares: %s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return port, stderr
+}
+
 // freePort is a TCP port nobody listens on now.
 func freePort(t *testing.T) int {
 	t.Helper()
@@ -137,27 +141,8 @@ func freePort(t *testing.T) int {
 func TestGDBBreakpointThroughShare(t *testing.T) {
 	openocd := peertest.Need(t, "openocd", "openocd")
 	gdb := peertest.Need(t, "gdb-multiarch", "gdb-multiarch")
-	port, gdbPort := freePort(t), freePort(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	ctx, cancel := context.WithCancel(context.Background())
-	var stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, Config{}, []string{"--sim", "h533-open", "share", "--listen", addr, "--state-dir", t.TempDir()}, nil, &bytes.Buffer{}, &stderr)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("share exited %d: %s", code, stderr.String())
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(stderr.String(), "sharing the probe as an stlink-server on "+addr) {
-		if time.Now().After(deadline) {
-			t.Fatalf("share never said it shares: %s", stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	port, _ := startShare(t, t.TempDir())
+	gdbPort := freePort(t)
 	octx, ocancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer ocancel()
 	var ocdOut syncBuffer
@@ -172,7 +157,7 @@ func TestGDBBreakpointThroughShare(t *testing.T) {
 		_ = ocd.Process.Kill()
 		_ = ocd.Wait()
 	}()
-	deadline = time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for !strings.Contains(ocdOut.String(), fmt.Sprintf("Listening on port %d for gdb connections", gdbPort)) {
 		if time.Now().After(deadline) {
 			t.Fatalf("OpenOCD never listened for gdb:\n%s", ocdOut.String())
