@@ -324,6 +324,14 @@ func (a *app) withBench(ctx context.Context, fn func(ctx context.Context, b *ben
 	return fn(ctx, b, tok)
 }
 
+// stateDirOr is dir, or the default state directory when dir is empty.
+func stateDirOr(dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	return bench.DefaultStateDir()
+}
+
 // benchOptions are the options of every bench the CLI opens.
 func (a *app) benchOptions() bench.Options {
 	return bench.Options{Log: a.log, ListUSB: a.listUSB}

@@ -207,13 +207,11 @@ type daWriteJSON struct {
 // runDAWrite plans the write, and with --confirm runs it.
 func (a *app) runDAWrite(c *cobra.Command, w *daWrite, req bench.DARequest, saveFlash string) error {
 	ctx := c.Context()
-	if w.stateDir == "" {
-		d, err := bench.DefaultStateDir()
-		if err != nil {
-			return err
-		}
-		w.stateDir = d
+	d, err := stateDirOr(w.stateDir)
+	if err != nil {
+		return err
 	}
+	w.stateDir = d
 	return a.withBench(ctx, func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
 		if w.confirm == "" {
 			p, err := b.PlanDA(ctx, tok, req)

@@ -144,13 +144,11 @@ func (a *app) obSubCommand(use, syn, short string) *cobra.Command {
 		if err := a.checkOBArgs(c, sub, f); err != nil {
 			return err
 		}
-		if f.stateDir == "" {
-			d, err := bench.DefaultStateDir()
-			if err != nil {
-				return err
-			}
-			f.stateDir = d
+		d, err := stateDirOr(f.stateDir)
+		if err != nil {
+			return err
 		}
+		f.stateDir = d
 		if sub == "journal" {
 			return a.obJournal(c, f)
 		}

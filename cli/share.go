@@ -43,12 +43,9 @@ func (a *app) shareCommand() *cobra.Command {
 		if leaseIdle <= 0 {
 			return usage(c, errors.New("--lease-idle wants a positive duration"))
 		}
-		if stateDir == "" {
-			d, err := bench.DefaultStateDir()
-			if err != nil {
-				return err
-			}
-			stateDir = d
+		stateDir, err := stateDirOr(stateDir)
+		if err != nil {
+			return err
 		}
 		ctx := c.Context()
 		bo := a.benchOptions()
