@@ -39,7 +39,8 @@ type liveSession struct {
 
 	once   sync.Once
 	mu     sync.Mutex
-	reason string // why it was revoked; empty while it stands
+	reason string      // why it was revoked; empty while it stands
+	cut    *time.Timer // cuts the connection of a revoked console that does not quit
 }
 
 // track registers sess's console; the returned context ends when the
@@ -84,12 +85,16 @@ func (s *Server) revoke(ls *liveSession, why string) {
 	ls.cancel()
 	ls.once.Do(func() { close(ls.quit) })
 	if ls.conn != nil {
-		time.AfterFunc(revokeGrace, func() { ls.conn.Close() })
+		t := time.AfterFunc(revokeGrace, func() { ls.conn.Close() })
+		ls.mu.Lock()
+		ls.cut = t
+		ls.mu.Unlock()
 	}
 }
 
-// revokedReason is why sess was revoked ("" when it was not).
-func (s *Server) revokedReason(sess ssh.Session) string {
+// quitRevoked is why sess was revoked ("" when it was not), asked once its
+// console has quit: the connection need no longer be cut.
+func (s *Server) quitRevoked(sess ssh.Session) string {
 	s.mu.Lock()
 	ls := s.live[sess]
 	s.mu.Unlock()
@@ -98,6 +103,11 @@ func (s *Server) revokedReason(sess ssh.Session) string {
 	}
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
+	if ls.reason != "" && ls.cut != nil {
+		// the console quit in time: the client is told why, then the
+		// session ends by itself
+		ls.cut.Stop()
+	}
 	return ls.reason
 }
 
@@ -106,7 +116,7 @@ func (s *Server) revokedReason(sess ssh.Session) string {
 // both exit with status 1.
 func (s *Server) farewell(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
-		if why := s.revokedReason(sess); why != "" {
+		if why := s.quitRevoked(sess); why != "" {
 			wish.Fatalln(sess, "stprobe: "+RevokedMessage)
 			return
 		}
