@@ -14,6 +14,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/stprobe/stprobe/internal/peertest"
 )
 
 // serveProc is `stprobe serve` run as a process on the simulated bench,
@@ -228,7 +230,7 @@ func TestServeLoginPastTheFileLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out lockedBuilder
+	var out peertest.Output
 	sess.Stdout = &out
 	if err := sess.RequestPty("xterm-256color", 30, 100, gossh.TerminalModes{}); err != nil {
 		t.Fatal(err)
@@ -249,22 +251,4 @@ func TestServeLoginPastTheFileLimit(t *testing.T) {
 	if !strings.Contains(p.stderr(), "connection closed to make room") {
 		t.Errorf("the log does not say connections gave way")
 	}
-}
-
-// lockedBuilder is a strings.Builder safe for two goroutines.
-type lockedBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuilder) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuilder) Len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Len()
 }

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,24 +17,6 @@ import (
 	"github.com/stprobe/stprobe/internal/peertest"
 	"github.com/stprobe/stprobe/targets"
 )
-
-// syncBuffer is a buffer written by one goroutine and read by another.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestShareWithOpenOCD runs `stprobe share` on a simulated H533 and stock
 // OpenOCD through it: RAM written and read, the core halted and resumed,
@@ -97,12 +78,12 @@ func TestShareWithOpenOCD(t *testing.T) {
 // startShare runs `stprobe --sim h533-open share` on a free loopback port
 // with the state directory dir until the test ends, once it says it
 // shares; it returns the port and the command's stderr.
-func startShare(t *testing.T, dir string) (int, *syncBuffer) {
+func startShare(t *testing.T, dir string) (int, *peertest.Output) {
 	t.Helper()
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	ctx, cancel := context.WithCancel(context.Background())
-	stderr := &syncBuffer{}
+	stderr := &peertest.Output{}
 	done := make(chan int, 1)
 	go func() {
 		done <- Run(ctx, Config{}, []string{"--sim", "h533-open", "share", "--listen", addr, "--state-dir", dir}, nil, &bytes.Buffer{}, stderr)
@@ -145,7 +126,7 @@ func TestGDBBreakpointThroughShare(t *testing.T) {
 	gdbPort := freePort(t)
 	octx, ocancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer ocancel()
-	var ocdOut syncBuffer
+	var ocdOut peertest.Output
 	ocd := exec.CommandContext(octx, openocd,
 		"-f", "interface/stlink-dap.cfg", "-c", fmt.Sprintf("st-link backend tcp %d", port), "-c", "transport select dapdirect_swd",
 		"-f", "../testdata/stm32h5-openocd.cfg", "-c", fmt.Sprintf("gdb_port %d", gdbPort), "-c", "init")

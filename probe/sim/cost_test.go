@@ -11,28 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/internal/peertest"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/probe/stlinkserver"
 	"github.com/stprobe/stprobe/targets/chipsim"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // serveAccounted serves probes with acct until the returned stop is called.
 func serveAccounted(t *testing.T, acct *Accountant, probes ...*Probe) (addr string, stop func()) {
@@ -98,7 +81,7 @@ var scripted = []struct {
 // session on the same probe counts only its own command.
 func TestCostLogOfScriptedSession(t *testing.T) {
 	p := newTestProbe(t, "V3J7M3", chipsim.NewGeneric(0))
-	var costLog, summary syncBuffer
+	var costLog, summary peertest.Output
 	addr, stop := serveAccounted(t, NewAccountant("stlink-server", CostOptions{CostLog: &costLog, Summary: &summary}), p)
 
 	a := dial(t, addr)

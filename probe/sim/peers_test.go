@@ -202,7 +202,7 @@ func vectorTable(sp, pc uint32) []byte {
 // what OpenOCD sent (it was the only client).
 func TestOpenOCDCostLog(t *testing.T) {
 	p, _ := newH5Probe(t, stm32h5.Config{Line: stm32h5.LineH563})
-	var costLog, summary syncBuffer
+	var costLog, summary peertest.Output
 	runOpenOCDCost(t, []*Probe{p}, CostOptions{CostLog: &costLog, Summary: &summary}, dapDirect, projectOpenOCDConfig,
 		"init", "halt", "mdw 0x20000000 16", "shutdown")
 	logged := decodeCostLog(t, costLog.String())
