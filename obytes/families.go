@@ -287,11 +287,7 @@ func g0Fields() []Field {
 		bit("nBOOT_SEL", "OPTR", 24, g0Lines, "what selects the boot source", "BOOT0_PIN", "the BOOT0 pin (PA14, shared with SWCLK) selects", "nBOOT0_BIT", "the nBOOT0 option bit selects (factory default)"),
 		bit("nBOOT1", "OPTR", 25, g0Lines, "boot source when booting from system memory or SRAM", "SRAM", "embedded SRAM", "SYSTEM", "system memory (bootloader)"),
 		bit("nBOOT0", "OPTR", 26, g0Lines, "boot source when nBOOT_SEL=1", "SYSTEM_OR_SRAM", "system memory or SRAM (per nBOOT1): user flash does not run", "FLASH", "main flash"),
-		enum("NRST_MODE", "OPTR", 27, 2, g0Lines, "what the NRST pin is",
-			Value{Raw: 0, Name: "RESERVED", Meaning: "reserved encoding", Refused: "RM0444 §3.7.8 marks 0 as reserved"},
-			Value{Raw: 1, Name: "RESET_INPUT", Meaning: "NRST is a reset input only"},
-			Value{Raw: 2, Name: "GPIO", Meaning: "NRST is a GPIO (PF2): an external reset, and so a connect under reset, no longer reaches the chip"},
-			Value{Raw: 3, Name: "BIDIRECTIONAL", Meaning: "NRST is a bidirectional reset pin (factory default)"}),
+		nrstMode(27, g0Lines, "RM0444 §3.7.8", "PF2"),
 		bit("IRHEN", "OPTR", 29, g0Lines, "internal reset drives NRST", "NO_PULSE", "internal resets do not drive NRST low", "PULSE", "internal resets drive NRST low"),
 	}
 	f = append(f, pageArea("WRP1A", "WRP1AR", 6, g0Small, "write-protected")...)
@@ -381,11 +377,7 @@ func g4Fields() []Field {
 	)
 	f = append(f, swBoot0(g4Lines)...)
 	f = append(f,
-		enum("NRST_MODE", "OPTR", 28, 2, g4Lines, "what the NRST pin is",
-			Value{Raw: 0, Name: "RESERVED", Meaning: "reserved encoding", Refused: "RM0440 §5.7.8 marks 0 as reserved"},
-			Value{Raw: 1, Name: "RESET_INPUT", Meaning: "NRST is a reset input only"},
-			Value{Raw: 2, Name: "GPIO", Meaning: "NRST is a GPIO (PG10): an external reset, and so a connect under reset, no longer reaches the chip"},
-			Value{Raw: 3, Name: "BIDIRECTIONAL", Meaning: "NRST is a bidirectional reset pin (factory default)"}),
+		nrstMode(28, g4Lines, "RM0440 §5.7.8", "PG10"),
 		bit("IRHEN", "OPTR", 30, g4Lines, "internal reset drives NRST", "NO_PULSE", "internal resets do not drive NRST low", "PULSE", "internal resets drive NRST low"),
 	)
 	f = append(f, pageArea("WRP1A", "WRP1AR", 7, g4Lines, "write-protected")...)
@@ -393,4 +385,15 @@ func g4Fields() []Field {
 	f = append(f, pageArea("WRP2A", "WRP2AR", 7, g4Dual, "write-protected")...)
 	f = append(f, pageArea("WRP2B", "WRP2BR", 7, g4Dual, "write-protected")...)
 	return f
+}
+
+// nrstMode is FLASH_OPTR.NRST_MODE at bit shift on lines, as manual
+// (the reference manual's section) defines it; pin is the GPIO NRST
+// becomes in mode 2.
+func nrstMode(shift uint, lines Lines, manual, pin string) Field {
+	return enum("NRST_MODE", "OPTR", shift, 2, lines, "what the NRST pin is",
+		Value{Raw: 0, Name: "RESERVED", Meaning: "reserved encoding", Refused: manual + " marks 0 as reserved"},
+		Value{Raw: 1, Name: "RESET_INPUT", Meaning: "NRST is a reset input only"},
+		Value{Raw: 2, Name: "GPIO", Meaning: "NRST is a GPIO (" + pin + "): an external reset, and so a connect under reset, no longer reaches the chip"},
+		Value{Raw: 3, Name: "BIDIRECTIONAL", Meaning: "NRST is a bidirectional reset pin (factory default)"})
 }
