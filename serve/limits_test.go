@@ -80,8 +80,12 @@ func TestPerAddressCap(t *testing.T) {
 	if got != 3 {
 		t.Errorf("%d of 5 connections from one address were served, want 3", got)
 	}
-	if !strings.Contains(ts.logText(), refusedPerAddr) {
-		t.Errorf("the refusals were not logged:\n%s", ts.logText())
+	// the refusal is logged as the connection is dropped, which the client
+	// may see first
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(ts.logText(), refusedPerAddr); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the refusals were not logged:\n%s", ts.logText())
+		}
 	}
 	ts.open(t, alice, "alice").waitFor(t, "CONSOLE user=alice")
 }
