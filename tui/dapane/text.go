@@ -4,7 +4,6 @@ import "github.com/stprobe/stprobe/tui/common"
 
 // The console's shared text helpers, by the short names this pane uses.
 var (
-	fit  = common.FitLines
 	cell = common.Cell
 	wrap = common.Wrap
 )
