@@ -301,7 +301,7 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 		}
 		m.err = msg.Err
 		if msg.Err != nil {
-			return m.Fail(msg.Err.Error())
+			return m.Fail("the DA discovery failed: see the pane")
 		}
 		return m.Say("DA discovery done; the chip waits in the ROM's DA loop until its next reset")
 	case KindPlan:

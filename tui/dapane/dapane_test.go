@@ -58,8 +58,8 @@ func TestKeySequences(t *testing.T) {
 		{
 			name: "no NRST: the failure says what to do", scenario: "no-nrst",
 			keys:   []string{"d"},
-			want:   []string{"the last discovery failed", "NRST must be wired", "Press d to try again"},
-			status: "DA discovery: no DA reply",
+			want:   []string{"the last discovery failed", "DA discovery: no DA reply", "NRST must be wired", "Press d to try again"},
+			status: "the DA discovery failed: see the pane",
 		},
 		{
 			name: "LOCKED: every action unavailable with the reason", scenario: "h533-locked",
@@ -191,6 +191,7 @@ func TestNoColorAndSizes(t *testing.T) {
 		}
 	}
 	e.C.SetTheme(common.Theme{Dark: true})
+	e.m.SetSize(80, 24)
 	if !colour.MatchString(e.m.View()) {
 		t.Error("the dark theme draws no colour")
 	}

@@ -14,7 +14,7 @@ const labelW = 15
 
 // View draws the pane in exactly the size SetSize gave.
 func (m *Model) View() string {
-	if m.W <= 0 || m.H <= 0 {
+	if m.Empty() {
 		return ""
 	}
 	switch m.Screen {

@@ -58,6 +58,8 @@ type Model struct {
 	keys keyMap
 
 	ob *bench.OptionBytes
+	// readErr is why the last read failed (shown while nothing is read).
+	readErr error
 	// stale is a read the bench's state may still carry that no longer
 	// tells the truth (the read before a write that closed debug).
 	stale *bench.OptionBytes
@@ -479,6 +481,10 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 	case KindRead:
 		if o, ok := msg.Value.(*bench.OptionBytes); ok && o != nil {
 			m.setOB(o)
+		}
+		m.readErr = msg.Err
+		if msg.Err != nil && m.ob == nil {
+			return m.Fail("reading the option bytes failed: see the pane")
 		}
 		if msg.Err != nil {
 			return m.Fail("reading the option bytes: " + msg.Err.Error())

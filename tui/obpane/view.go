@@ -42,7 +42,7 @@ func (m *Model) tableRows() int { return max(0, m.H-tableY-m.bottomLines()) }
 
 // View draws the pane in exactly the size SetSize gave.
 func (m *Model) View() string {
-	if m.W <= 0 || m.H <= 0 {
+	if m.Empty() {
 		return ""
 	}
 	var lines []string
@@ -354,13 +354,9 @@ func (m *Model) viewEmpty(p *page) {
 			}
 		}
 	}
-	if text, bad := m.Notice(); text != "" {
-		for _, l := range wrap(text, m.W) {
-			if bad {
-				p.add(s.Bad.Render(l))
-			} else {
-				p.add(s.Info.Render(l))
-			}
+	if m.readErr != nil {
+		for _, l := range wrap("✖ the last read failed: "+m.readErr.Error(), m.W) {
+			p.add(s.Bad.Render(l))
 		}
 	}
 }

@@ -212,8 +212,9 @@ func AuditLine(r *bench.AuditRecord) string {
 }
 
 // StatusLine is the pane's own line under its main screen: another
-// session's write step by step, this pane's job while it runs, the pane's
-// last message, why this session cannot act, or idle ("" for nothing).
+// session's write step by step, this pane's job while it runs, why this
+// session cannot act, or idle ("" for nothing). The pane's messages (Say,
+// Fail) are the footer's: a message shows in one place only.
 func (f *Flow) StatusLine(idle string) string {
 	s := f.Pens()
 	switch {
@@ -224,11 +225,7 @@ func (f *Flow) StatusLine(idle string) string {
 		}
 		return s.Warn.Render("⟳ " + f.Watching + ": " + msg)
 	case f.busy != "":
-		return s.Info.Render("⟳ " + f.notice)
-	case f.notice != "" && f.bad:
-		return s.Bad.Render("✖ " + f.notice)
-	case f.notice != "":
-		return s.Info.Render(f.notice)
+		return s.Info.Render("⟳ " + f.doing)
 	}
 	if f.C != nil {
 		if why := f.C.Unavailable(); why != "" {

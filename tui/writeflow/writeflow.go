@@ -72,7 +72,7 @@ const (
 // Margin is the blank column left of a pane's content: the same as the
 // header's and the other panes'. Mouse X positions are this much right of
 // the content's.
-const Margin = 0
+const Margin = 1
 
 // Config says which pane a Flow belongs to and how to tell its writes.
 type Config struct {
@@ -118,7 +118,8 @@ type Flow struct {
 	// not be found.
 	DirErr error
 	// W and H are the size of the pane's content (the margin taken off).
-	W, H int
+	W, H   int
+	outerW int
 	// Screen is the screen on show; Scroll the first line of a scrolled
 	// screen.
 	Screen Screen
@@ -131,11 +132,11 @@ type Flow struct {
 	// Watching names the other session whose write is running.
 	Watching string
 
-	cfg    Config
-	busy   string // the job kind the pane waits for
-	notice string
-	bad    bool
-	look   common.Look
+	cfg  Config
+	busy string // the job kind the pane waits for
+	// doing says what the job does, on the status line while it runs.
+	doing string
+	look  common.Look
 }
 
 // New makes the Flow of a pane on session c.
@@ -158,7 +159,10 @@ func New(c *common.Context, cfg Config, opts ...Option) Flow {
 }
 
 // SetSize takes the pane's size; the content is one margin narrower.
-func (f *Flow) SetSize(w, h int) { f.W, f.H = max(0, w-Margin), h }
+func (f *Flow) SetSize(w, h int) { f.W, f.H, f.outerW = max(0, w-Margin), h, w }
+
+// Empty reports whether the pane has no room to draw in (its View is "").
+func (f *Flow) Empty() bool { return f.outerW <= 0 || f.H <= 0 }
 
 // Styles are the session's styles (plain ones without a session).
 func (f *Flow) Styles() *common.Styles { return f.look.Styles(f.C) }
@@ -177,25 +181,16 @@ func (f *Flow) Fit(lines []string) string {
 	return common.FitLines(out, f.W+Margin, f.H)
 }
 
-// Say gives a message in the footer.
-func (f *Flow) Say(text string) tea.Cmd {
-	f.notice, f.bad = text, false
-	return common.Status(text)
-}
+// Say gives a message in the footer (only there).
+func (f *Flow) Say(text string) tea.Cmd { return common.Status(text) }
 
-// Fail gives a failure in the footer.
-func (f *Flow) Fail(text string) tea.Cmd {
-	f.notice, f.bad = text, true
-	return common.StatusErr(text)
-}
+// Fail gives a failure in the footer (only there).
+func (f *Flow) Fail(text string) tea.Cmd { return common.StatusErr(text) }
 
 // Unavailable says why an action cannot run.
 func (f *Flow) Unavailable(action, why string) tea.Cmd {
 	return f.Fail("cannot " + action + ": " + why)
 }
-
-// Notice is the pane's last message and whether it is a failure.
-func (f *Flow) Notice() (string, bool) { return f.notice, f.bad }
 
 // Waiting is the kind of the job the pane waits for ("" when none).
 func (f *Flow) Waiting() string { return f.busy }
@@ -225,7 +220,7 @@ func (f *Flow) RunWhy() string {
 // Start runs fn on the bench as the pane's job of this kind; what says
 // what it does, on the pane's status line while it runs.
 func (f *Flow) Start(kind, what string, fn func(ctx context.Context, t bench.Token) (any, error)) tea.Cmd {
-	f.busy, f.notice, f.bad = kind, what, false
+	f.busy, f.doing = kind, what
 	return f.C.Job(f.cfg.Pane, kind, fn)
 }
 
