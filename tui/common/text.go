@@ -122,23 +122,37 @@ const resetSGR = "\x1b[m"
 
 // Overlay draws box (a rendered block) centred over the rows of bg.
 func Overlay(bg []string, box string, w, h int) []string {
+	bw, bh := BlockSize(box)
+	return OverlayAt(bg, box, max(0, (w-bw)/2), max(0, (h-bh)/2), w, h)
+}
+
+// BlockSize is the width and height of a rendered block.
+func BlockSize(box string) (w, h int) {
 	rows := strings.Split(box, "\n")
-	bw := 0
 	for _, r := range rows {
-		bw = max(bw, ansi.StringWidth(r))
+		w = max(w, ansi.StringWidth(r))
 	}
-	x := max(0, (w-bw)/2)
-	y := max(0, (h-len(rows))/2)
+	return w, len(rows)
+}
+
+// OverlayAt draws box over the rows of bg (w×h) with its top-left corner
+// at column x, row y; what is under it stays visible around it.
+func OverlayAt(bg []string, box string, x, y, w, h int) []string {
+	rows := strings.Split(box, "\n")
+	bw, _ := BlockSize(box)
 	out := make([]string, max(h, len(bg)))
 	for i, l := range bg {
 		if ansi.StringWidth(l) > w {
-			l = ansi.Truncate(l, w, "")
+			l = ansi.Truncate(l, w, "…")
 		}
 		out[i] = l
 	}
 	for i, r := range rows {
 		if y+i >= len(out) {
 			break
+		}
+		if y+i < 0 {
+			continue
 		}
 		// One blank column each side keeps the box apart from what is
 		// under it.

@@ -57,7 +57,15 @@ func (m *Model) View() string {
 		lines = m.viewTable()
 	}
 	if m.edit != nil {
-		lines = overlay(lines, m.viewEditor(), m.W, m.H)
+		box := m.viewEditor()
+		x, y := m.editorAt(box)
+		// the rows beside the box keep their start (the field names),
+		// not the cut-off tail of their meaning
+		_, bh := common.BlockSize(box)
+		for i := y; i < y+bh && i < len(lines); i++ {
+			lines[i] = common.Truncate(lines[i], x)
+		}
+		lines = common.OverlayAt(lines, box, x, y, m.W, m.H)
 	}
 	if m.Guard != nil {
 		lines = overlay(lines, m.viewGuard(), m.W, m.H)
@@ -450,7 +458,8 @@ func (m *Model) planFooter() []string {
 	}
 	switch _, closing := closes(p); {
 	case p.Risk == bench.RiskBrick && closing:
-		return []string{s.Key.Render("w") + " attaches the proof of the way back" + s.Muted.Render(" · ") + s.Danger.Render("a opens the guard (phrase + override)") + back, "  " + s.Accent.Render(p.Phrase)}
+		return append([]string{s.Key.Render("w") + " attaches the proof of the way back"},
+			m.GuardFooter("a opens the guard (phrase + override)", "esc back to the table", p.Phrase)...)
 	}
 	switch p.Risk {
 	case bench.RiskBrick:
@@ -638,24 +647,58 @@ func (m *Model) backupDiff(e backupEntry) []bench.FieldDiff {
 	return m.ob.Layout.Diff(m.ob.Snap.Cur, e.b.Snapshot.Cur)
 }
 
-// boxWidth is the width of a dialog box's content.
-func (m *Model) boxWidth() int { return max(20, min(m.W-6, 74)) }
+// editorX is where the value chooser starts: right of the FIELD column,
+// so that the field names stay in view beside it.
+const editorX = 2 + nameW + 1
 
-// viewEditor is the value chooser box.
+// editorWidth is the width of the value chooser's content: from editorX
+// to the right edge (less the frame), at most 74; a narrow pane gets a
+// centred box instead.
+func (m *Model) editorWidth() int {
+	if w := m.W - editorX - 4; w >= 40 {
+		return min(w, 74)
+	}
+	return max(20, min(m.W-6, 74))
+}
+
+// editorAt is where the chooser box is drawn: under the selected row when
+// it fits there, else above it, else as low as it fits; the table stays
+// in view around it.
+func (m *Model) editorAt(box string) (x, y int) {
+	bw, bh := common.BlockSize(box)
+	x = max(0, (m.W-bw)/2)
+	if m.W-editorX-4 >= 40 {
+		x = editorX
+	}
+	row := tableY
+	if m.sel < len(m.fields) {
+		row = tableY + m.fields[m.sel] - m.top
+	}
+	switch {
+	case row+1+bh <= m.H:
+		return x, row + 1
+	case row-bh >= 0:
+		return x, row - bh
+	}
+	return x, max(0, m.H-bh)
+}
+
+// viewEditor is the value chooser box: the field, its value now and what
+// it means, the values to choose from (or the number typed), the keys.
 func (m *Model) viewEditor() string {
 	s := m.Pens()
 	e := m.edit
-	w := m.boxWidth()
+	w := m.editorWidth()
 	f := e.field
 	var b []string
-	b = append(b, s.Accent.Render("Edit "+f.Name)+s.Muted.Render(" "+f.Register+f.Bits()))
+	head := s.Accent.Render("Edit "+f.Name) + s.Muted.Render(" "+f.Register+f.Bits())
+	if r := m.selected(); r != nil {
+		head += s.Muted.Render(" · now ") + r.cur.Text()
+	}
+	b = append(b, head)
 	for _, l := range wrap(f.Meaning, w) {
 		b = append(b, s.Muted.Render(l))
 	}
-	if r := m.selected(); r != nil {
-		b = append(b, "now: "+r.cur.Text())
-	}
-	b = append(b, "")
 	if e.input == nil {
 		for i, v := range e.values {
 			line := cell(fmt.Sprintf("%s (0x%X) — %s", v.Name, v.Raw, v.Meaning), w-2)
@@ -665,7 +708,7 @@ func (m *Model) viewEditor() string {
 				b = append(b, "  "+line)
 			}
 		}
-		b = append(b, "", s.Muted.Render("↑/↓ choose · enter stage · esc cancel"))
+		b = append(b, s.Muted.Render("↑/↓ choose · enter stage · esc cancel"))
 	} else {
 		e.input.SetWidth(w - len(e.input.Prompt) - 1)
 		b = append(b, e.input.View())
@@ -675,7 +718,7 @@ func (m *Model) viewEditor() string {
 				b = append(b, s.Bad.Render(l))
 			}
 		}
-		b = append(b, "", s.Muted.Render("enter stage · esc cancel"))
+		b = append(b, s.Muted.Render("enter stage · esc cancel"))
 	}
 	for i := range b {
 		b[i] = cell(b[i], w)

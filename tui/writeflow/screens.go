@@ -104,10 +104,15 @@ func (f *Flow) Wheel(b tea.MouseButton) bool {
 }
 
 // GuardFooter is the plan screen's bottom for a write behind the guard:
-// what a does, and the phrase to type.
+// what a does and how to go back (on a line of its own when both do not
+// fit), and the phrase to type.
 func (f *Flow) GuardFooter(what, back, phrase string) []string {
 	s := f.Pens()
-	return []string{s.Danger.Render(what) + s.Muted.Render(" · "+back), "  " + s.Accent.Render(phrase)}
+	out := []string{s.Danger.Render(what) + s.Muted.Render(" · "+back)}
+	if common.Width(what)+3+common.Width(back) > f.W {
+		out = []string{s.Danger.Render(what), s.Muted.Render(back)}
+	}
+	return append(out, "  "+s.Accent.Render(phrase))
 }
 
 // UnavailableFooter is the plan screen's bottom when the write cannot run:
