@@ -462,6 +462,22 @@ func TestFooterKeepsHelpAndQuit(t *testing.T) {
 				t.Errorf("%d columns, error %v: footer %q", w, bad, footer)
 			}
 		}
+		// without a status, each pane's short help makes room for them
+		// too (the help model let an item overflow when not even its
+		// ellipsis fitted: the DA pane pushed "? help" off at 80)
+		m.status = ""
+		// the option bytes read: provisioning offered, the regression not
+		press(m, "2")
+		press(m, "r")
+		pump(m)
+		m.status = ""
+		for _, k := range []string{"1", "2", "3", "4"} {
+			press(m, k)
+			footer := tuitest.Plain(m.footer())
+			if !strings.HasSuffix(strings.TrimSpace(footer), "? help • q quit") || len([]rune(footer)) > w {
+				t.Errorf("%d columns, pane %s: footer %q", w, k, footer)
+			}
+		}
 	}
 }
 
