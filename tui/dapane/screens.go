@@ -99,7 +99,7 @@ func (m *Model) viewForm() []string {
 	for len(out) < m.H-1 {
 		out = append(out, "")
 	}
-	return append(out, m.statusLine())
+	return append(out, m.StatusLine(""))
 }
 
 // viewPlan is the plan screen: the plan or the refusal, the checklist,

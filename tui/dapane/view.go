@@ -70,9 +70,14 @@ func (m *Model) View() string {
 		}
 	}
 	m.Scroll = max(0, min(m.Scroll, len(body)-bodyH))
+	more := len(body) - m.Scroll - bodyH
 	body = body[m.Scroll:]
 	if len(body) > bodyH {
 		body = body[:bodyH]
+	}
+	if more > 0 && bodyH > 0 {
+		// what is below is said, never silently cut
+		body[bodyH-1] = s.Muted.Render(fmt.Sprintf("↓ %d more line(s): ↓/j scrolls", more+1))
 	}
 	lines := make([]string, 0, m.H)
 	lines = append(lines, title, sub)
