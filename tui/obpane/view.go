@@ -374,7 +374,9 @@ func (m *Model) viewClosed(p *page) {
 	s := m.Pens()
 	c := m.ob.Closed
 	p.add("")
-	p.add(s.Bad.Render("✖ AP1 (the core's access port) does not answer: the option bytes cannot be read or written."))
+	for _, l := range wrap("✖ AP1 (the core's access port) does not answer: the option bytes cannot be read or written.", m.W) {
+		p.add(s.Bad.Render(l))
+	}
 	p.add("")
 	for _, l := range wrap(c.Why(), m.W) {
 		p.add(l)
@@ -396,11 +398,16 @@ func (m *Model) viewPlan() []string {
 	s := m.Pens()
 	b := m.NewBody()
 	add, addWrap := b.Add, b.Wrap
-	title := s.Accent.Render("Plan")
+	add(s.Accent.Render("Plan"))
 	if m.reason != "" {
-		title += s.Muted.Render(" · proposed: ") + m.reason
+		// why it is proposed, whole: a finding's title can be long
+		b.Lines[0] += s.Muted.Render(" · proposed:")
+		if common.Width("Plan · proposed: "+m.reason) <= m.W {
+			b.Lines[0] += " " + m.reason
+		} else {
+			b.Wrap(s.Normal, "  ", m.reason)
+		}
 	}
-	add(title)
 	if m.change.FromBackup != "" {
 		add(s.Muted.Render("change: ") + "return to the backup " + filepath.Base(m.change.FromBackup))
 	} else {
@@ -556,7 +563,7 @@ func (m *Model) viewApply() []string {
 	}
 	if r != nil && r.Result != nil {
 		if r.Result.Backup != "" {
-			b.Wrap(s.Normal, "", "backup: "+r.Result.Backup)
+			b.Hang(s.Normal, "", "backup:", r.Result.Backup)
 		}
 		for _, n := range r.Result.Notes {
 			b.Wrap(s.Warn, "", "note: "+n)
