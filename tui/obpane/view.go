@@ -278,10 +278,13 @@ func joinNonEmpty(sep string, parts ...string) string {
 // edits, and the pane's message or why actions are unavailable.
 func (m *Model) viewDetail(p *page) {
 	s := m.Pens()
-	journal := m.journalLine()
-	detail := p.room() - 2
+	journal, status := m.journalLine(), m.statusLine()
+	detail := p.room() - 1
 	if journal != "" {
 		detail--
+	}
+	if status != "" {
+		detail-- // else the detail has the status line's room
 	}
 	if r := m.selected(); r != nil && detail > 0 {
 		f := r.field
@@ -297,6 +300,10 @@ func (m *Model) viewDetail(p *page) {
 		}
 		if detail >= 6 {
 			d = append(d, s.Muted.Render("DA: "+m.ob.DA.String()))
+		}
+		if len(d) > detail {
+			// what does not fit is marked, not silently cut
+			d[detail-1] = common.Truncate(d[detail-1], m.W-1) + s.Muted.Render("…")
 		}
 		for i := 0; i < detail; i++ {
 			if i < len(d) {
@@ -314,7 +321,9 @@ func (m *Model) viewDetail(p *page) {
 	} else {
 		p.add(s.Muted.Render("no edits · enter edits the selected field · b backups · r re-read"))
 	}
-	p.add(m.statusLine())
+	if status != "" {
+		p.add(status)
+	}
 }
 
 // journalLine warns of an interrupted write ("" when none is recorded).
