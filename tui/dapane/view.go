@@ -6,7 +6,6 @@ import (
 
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/targets"
-	"github.com/stprobe/stprobe/tui/common"
 )
 
 // labelW is the width of the labels of the discovery's fields.
@@ -23,7 +22,7 @@ func (m *Model) View() string {
 	case screenPlan:
 		lines := m.viewPlan()
 		if m.Guard != nil {
-			lines = common.Overlay(lines, m.Guard.View(m.Pens(), m.W, m.H), m.W, m.H)
+			lines = m.WithGuard(lines)
 		}
 		return m.Fit(lines)
 	case screenRun:

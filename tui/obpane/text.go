@@ -36,11 +36,10 @@ func (p *page) room() int { return p.max - len(p.lines) }
 
 // The console's shared text helpers, by the short names this pane uses.
 var (
-	fit     = common.FitLines
-	width   = common.Width
-	cell    = common.Cell
-	wrap    = common.Wrap
-	overlay = common.Overlay
+	fit   = common.FitLines
+	width = common.Width
+	cell  = common.Cell
+	wrap  = common.Wrap
 )
 
 type (

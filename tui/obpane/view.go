@@ -68,7 +68,7 @@ func (m *Model) View() string {
 		lines = common.OverlayAt(lines, box, x, y, m.W, m.H)
 	}
 	if m.Guard != nil {
-		lines = overlay(lines, m.viewGuard(), m.W, m.H)
+		lines = m.WithGuard(lines)
 	}
 	if m.wbOpen && m.wbForm != nil {
 		s := m.Pens()
@@ -741,6 +741,3 @@ func (m *Model) viewEditor() string {
 	}
 	return s.Dialog.Render(b, w)
 }
-
-// viewGuard is the guard dialog.
-func (m *Model) viewGuard() string { return m.Guard.View(m.Pens(), m.W, m.H) }

@@ -56,6 +56,7 @@ func (f *Flow) Pinned(body, footer []string) []string {
 	end := min(len(body), f.Scroll+bodyH)
 	out := make([]string, 0, f.H)
 	out = append(out, body[f.Scroll:end]...)
+	f.shown, f.free = len(out), bodyH-len(out)
 	if end < len(body) && len(out) > 0 {
 		out[len(out)-1] = s.Muted.Render(fmt.Sprintf("↓ %d more line(s): ↓/j scrolls", len(body)-end))
 	}
@@ -64,6 +65,22 @@ func (f *Flow) Pinned(body, footer []string) []string {
 	}
 	out = append(out, "")
 	return append(out, footer...)
+}
+
+// WithGuard draws the open guard over lines (a screen Pinned drew): under
+// the last line of the plan when it fits there, so that the plan stays in
+// view above it, else centred.
+func (f *Flow) WithGuard(lines []string) []string {
+	if f.Guard == nil {
+		return lines
+	}
+	box := f.Guard.View(f.Pens(), f.W, f.H)
+	bw, bh := common.BlockSize(box)
+	x, y := max(0, (f.W-bw)/2), max(0, (f.H-bh)/2)
+	if bh <= f.free-1 {
+		y = f.shown + 1
+	}
+	return common.OverlayAt(lines, box, x, y, f.W, f.H)
 }
 
 // ScreenKey handles the keys the plan and run screens share: up and down

@@ -132,7 +132,11 @@ type Flow struct {
 	// Watching names the other session whose write is running.
 	Watching string
 
-	cfg  Config
+	cfg Config
+	// shown and free are the body lines the last Pinned screen showed
+	// and the blank lines under them, where the guard goes.
+	shown, free int
+
 	busy string // the job kind the pane waits for
 	// doing says what the job does, on the status line while it runs.
 	doing string
