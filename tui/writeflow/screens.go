@@ -58,7 +58,8 @@ func (f *Flow) Pinned(body, footer []string) []string {
 	out = append(out, body[f.Scroll:end]...)
 	f.shown, f.free = len(out), bodyH-len(out)
 	if end < len(body) && len(out) > 0 {
-		out[len(out)-1] = s.Muted.Render(fmt.Sprintf("↓ %d more line(s): ↓/j scrolls", len(body)-end))
+		// the marker takes the last row: that row is hidden too
+		out[len(out)-1] = s.Muted.Render(fmt.Sprintf("↓ %d more line(s): ↓/j scrolls", len(body)-end+1))
 	}
 	for len(out) < bodyH {
 		out = append(out, "")
