@@ -8,7 +8,4 @@ var (
 	wrap = common.Wrap
 )
 
-type (
-	pen  = common.Pen
-	pens = common.Pens
-)
+type pen = common.Pen
