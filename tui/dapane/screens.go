@@ -168,10 +168,10 @@ func (m *Model) viewPlan() []string {
 		}
 		add(s.Muted.Render("steps:"))
 		for i, st := range p.Steps {
-			addWrap(s.Normal, "  ", fmt.Sprintf("%d. %s", i+1, st))
+			b.Hang(s.Normal, "  ", fmt.Sprintf("%d.", i+1), st)
 		}
 		for _, n := range p.Notes {
-			addWrap(s.Warn, "  ", "note: "+n)
+			b.Hang(s.Warn, "  ", "note:", n)
 		}
 		add("")
 		add(s.Muted.Render("risk: ") + common.RiskBadge(s, p.Risk))
@@ -232,6 +232,11 @@ func (m *Model) viewRun() []string {
 	}
 	if r != nil {
 		for _, l := range m.afterLines(r) {
+			// "label: text" wraps under its text
+			if label, text, ok := strings.Cut(l, ": "); ok && len(label) < 30 {
+				b.Hang(s.Normal, "", label+":", text)
+				continue
+			}
 			b.Wrap(s.Normal, "", l)
 		}
 	}
