@@ -37,7 +37,7 @@ func (m *Model) View() string {
 	status := m.statusLine()
 	bodyH := max(0, m.H-3)
 	var body []string
-	if m.W >= 120 {
+	if m.Wide() {
 		lw := m.W * 11 / 20
 		rw := m.W - lw - 3
 		left := m.discoveryLines(lw)

@@ -24,7 +24,7 @@ const (
 )
 
 // wide reports whether the table has room for the PRG and edit columns.
-func (m *Model) wide() bool { return m.W >= 120 }
+func (m *Model) wide() bool { return m.Wide() }
 
 // bottomLines is the height of the detail area under the table.
 func (m *Model) bottomLines() int {
@@ -107,7 +107,7 @@ func (m *Model) summary() string {
 		return s.Accent.Render("Option bytes") + s.Muted.Render(" · not read yet")
 	}
 	var parts []string
-	narrow := m.W < 120
+	narrow := !m.Wide()
 	if o.Chip != nil {
 		chip := o.Chip.Line.Name
 		switch {

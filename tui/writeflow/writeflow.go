@@ -165,6 +165,10 @@ func New(c *common.Context, cfg Config, opts ...Option) Flow {
 // SetSize takes the pane's size; the content is one margin narrower.
 func (f *Flow) SetSize(w, h int) { f.W, f.H, f.outerW = max(0, w-Margin), h, w }
 
+// Wide reports whether the pane is at least 120 columns wide (margin
+// included): room for the panes' side-by-side layouts.
+func (f *Flow) Wide() bool { return f.outerW >= 120 }
+
 // Empty reports whether the pane has no room to draw in (its View is "").
 func (f *Flow) Empty() bool { return f.outerW <= 0 || f.H <= 0 }
 
