@@ -48,7 +48,7 @@ const (
 type keyMap struct {
 	Discover, Up, Down, Provision, Regress, Open, View key.Binding
 	Make                                               key.Binding
-	Apply, Back                                        key.Binding
+	Apply                                              key.Binding
 }
 
 func newKeyMap() keyMap {
@@ -65,7 +65,6 @@ func newKeyMap() keyMap {
 		View:      b("v", "view the last DA plan", "v"),
 		Make:      b("c", "make credentials", "c"),
 		Apply:     b("a", "apply (guard)", "a"),
-		Back:      b("esc", "back", "esc"),
 	}
 }
 
@@ -156,9 +155,9 @@ func (m *Model) Keys() []key.Binding {
 		return credform.Keys()
 	case m.Screen == screenPlan:
 		why := m.applyWhy()
-		return []key.Binding{off(k.Apply, why), k.Back, k.Up, k.Down}
+		return append([]key.Binding{off(k.Apply, why)}, m.ScreenBindings()...)
 	case m.Screen == screenRun:
-		return []key.Binding{k.Back, k.Up, k.Down}
+		return m.ScreenBindings()
 	}
 	d := off(k.Discover, m.RunWhy())
 	out := []key.Binding{d, off(k.Make, m.why(actionMake)), off(k.Provision, m.why(bench.DAProvision)), off(k.Regress, m.why(bench.DARegress)),
@@ -239,7 +238,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		if m.Screen == screenPlan && key.Matches(msg, k.Apply) {
 			return m.openGuard()
 		}
-		cmd, _ := m.ScreenKey(msg, k.Back, k.Up, k.Down)
+		cmd, _ := m.ScreenKey(msg)
 		if m.Screen == screenMain {
 			m.viewing = false
 		}

@@ -161,9 +161,9 @@ func (m *Model) Keys() []key.Binding {
 		if _, ok := closes(m.plan); !ok {
 			wb = disabled(wb)
 		}
-		return []key.Binding{act(k.Apply), act(k.Rehearse), wb, k.Back, k.Up, k.Down}
+		return append([]key.Binding{act(k.Apply), act(k.Rehearse), wb}, m.ScreenBindings()...)
 	case screenApply:
-		return []key.Binding{k.Back, k.Up, k.Down}
+		return m.ScreenBindings()
 	case screenBackups:
 		return []key.Binding{act(k.Restore), k.Read, k.Back, k.Up, k.Down}
 	}
@@ -226,10 +226,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(msg, k.Rehearse):
 			return m.startRehearse()
 		}
-		cmd, _ := m.ScreenKey(msg, k.Back, k.Up, k.Down)
+		cmd, _ := m.ScreenKey(msg)
 		return cmd
 	case screenApply:
-		cmd, _ := m.ScreenKey(msg, k.Back, k.Up, k.Down)
+		cmd, _ := m.ScreenKey(msg)
 		return cmd
 	case screenBackups:
 		switch {

@@ -84,10 +84,31 @@ func (f *Flow) WithGuard(lines []string) []string {
 	return common.OverlayAt(lines, box, x, y, f.W, f.H)
 }
 
+// KeyMap are the keys the plan and run screens share.
+type KeyMap struct {
+	Back, Up, Down key.Binding
+}
+
+// NewKeyMap is the shared keys with their help.
+func NewKeyMap() KeyMap {
+	return KeyMap{
+		Back: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Up:   key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down: key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+	}
+}
+
+// ScreenBindings are the shared keys, for a pane's Keys on its plan and
+// run screens (after its own).
+func (f *Flow) ScreenBindings() []key.Binding {
+	return []key.Binding{f.FlowKeys.Back, f.FlowKeys.Up, f.FlowKeys.Down}
+}
+
 // ScreenKey handles the keys the plan and run screens share: up and down
 // scroll, back returns to Main (not while the pane's write runs). It
 // reports whether the key was one of them.
-func (f *Flow) ScreenKey(msg tea.KeyPressMsg, back, up, down key.Binding) (tea.Cmd, bool) {
+func (f *Flow) ScreenKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
+	back, up, down := f.FlowKeys.Back, f.FlowKeys.Up, f.FlowKeys.Down
 	switch {
 	case key.Matches(msg, back):
 		if f.Applying() {

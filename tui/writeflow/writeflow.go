@@ -131,6 +131,8 @@ type Flow struct {
 	Steps []Step
 	// Watching names the other session whose write is running.
 	Watching string
+	// FlowKeys are the keys the plan and run screens share.
+	FlowKeys KeyMap
 
 	cfg Config
 	// shown and free are the body lines the last Pinned screen showed
@@ -145,7 +147,7 @@ type Flow struct {
 
 // New makes the Flow of a pane on session c.
 func New(c *common.Context, cfg Config, opts ...Option) Flow {
-	f := Flow{C: c, cfg: cfg}
+	f := Flow{C: c, cfg: cfg, FlowKeys: NewKeyMap()}
 	if f.cfg.Write == "" {
 		f.cfg.Write = "write"
 	}

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -262,30 +261,26 @@ func TestWithGuard(t *testing.T) {
 func TestScreenKey(t *testing.T) {
 	f := flow(80, 24)
 	k := func(s string) tea.KeyPressMsg { return tea.KeyPressMsg{Code: rune(s[0]), Text: s} }
-	back, up, down := keyOf("esc"), keyOf("k"), keyOf("j")
 	f.Screen = Plan
 	for _, s := range []string{"j", "j", "k"} {
-		if _, ok := f.ScreenKey(k(s), back, up, down); !ok {
+		if _, ok := f.ScreenKey(k(s)); !ok {
 			t.Fatalf("%s not taken", s)
 		}
 	}
 	if f.Scroll != 1 {
 		t.Errorf("scroll %d", f.Scroll)
 	}
-	if _, ok := f.ScreenKey(k("x"), back, up, down); ok {
+	if _, ok := f.ScreenKey(k("x")); ok {
 		t.Error("x taken")
 	}
 	f.Screen, f.busy = Run, "pane: apply"
-	cmd, _ := f.ScreenKey(tea.KeyPressMsg{Code: tea.KeyEscape}, back, up, down)
+	cmd, _ := f.ScreenKey(tea.KeyPressMsg{Code: tea.KeyEscape})
 	if f.Screen != Run || !status(t, cmd).Err {
 		t.Error("esc left the run screen while the write runs")
 	}
 	f.busy = ""
-	f.ScreenKey(tea.KeyPressMsg{Code: tea.KeyEscape}, back, up, down)
+	f.ScreenKey(tea.KeyPressMsg{Code: tea.KeyEscape})
 	if f.Screen != Main || f.Scroll != 0 {
 		t.Errorf("esc after the write: screen %v scroll %d", f.Screen, f.Scroll)
 	}
 }
-
-// keyOf is a binding of one key.
-func keyOf(k string) key.Binding { return key.NewBinding(key.WithKeys(k)) }
