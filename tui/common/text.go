@@ -17,16 +17,24 @@ import (
 
 // FitLines renders lines as exactly h rows of exactly w columns: long lines are
 // cut with an ellipsis, short ones padded, missing rows left blank.
-func FitLines(lines []string, w, h int) string {
+func FitLines(lines []string, w, h int) string { return FitIndented(lines, 0, w, h) }
+
+// FitIndented is FitLines with indent blank columns before every line
+// (within the w columns).
+func FitIndented(lines []string, indent, w, h int) string {
 	if w <= 0 || h <= 0 {
 		return ""
 	}
+	indent = min(max(0, indent), w)
+	pad := strings.Repeat(" ", indent)
+	w -= indent
 	var b strings.Builder
-	b.Grow(h * (w + 16))
+	b.Grow(h * (w + indent + 16))
 	for i := 0; i < h; i++ {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
+		b.WriteString(pad)
 		var l string
 		if i < len(lines) {
 			l = lines[i]

@@ -183,12 +183,7 @@ func (f *Flow) Pens() *common.Pens { return f.look.Pens(f.C) }
 // Fit draws lines as the pane's view: the margin on the left, cut or
 // padded to exactly the size SetSize gave.
 func (f *Flow) Fit(lines []string) string {
-	pad := strings.Repeat(" ", Margin)
-	out := make([]string, len(lines))
-	for i, l := range lines {
-		out[i] = pad + l
-	}
-	return common.FitLines(out, f.W+Margin, f.H)
+	return common.FitIndented(lines, Margin, f.outerW, f.H)
 }
 
 // Say gives a message in the footer (only there).
