@@ -241,12 +241,20 @@ func TestSeedStory(t *testing.T) {
 		}
 	}
 	press(m, "f")
-	_, cmd := m.Update(tuitest.Key("enter")) // Plan TZEN=0xC3
-	for _, msg := range tuitest.Run(cmd) {
-		m.Update(msg)
-	}
+	press(m, "enter") // Plan TZEN=0xC3
 	if m.focus != int(common.PaneOptionBytes) {
 		t.Errorf("the finding's first step did not open the option-byte pane (pane %d)", m.focus)
+	}
+	// apply: the message shows once, in the footer, not in the pane too
+	press(m, "a")
+	pump(m)
+	v = tuitest.Plain(m.Render())
+	if n := strings.Count(v, "option bytes applied"); n != 1 || !strings.Contains(tuitest.Plain(m.footer()), "option bytes applied") {
+		t.Errorf("\"option bytes applied\" shows %d times, want once in the footer:\n%s", n, v)
+	}
+	press(m, "esc")
+	if v := tuitest.Plain(m.Render()); strings.Count(v, "option bytes applied") != 1 {
+		t.Errorf("on the table the message shows again:\n%s", v)
 	}
 }
 
