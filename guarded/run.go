@@ -26,6 +26,10 @@ type Write struct {
 	// it has read the chip again).
 	Backup func(ctx context.Context, emit Emit) (string, error)
 	// Execute does the write and reports what it did, also when it fails.
+	// A nil Done with an error says the executor refused before it
+	// touched the chip and recorded the refusal itself, if at all (the
+	// option-byte executor, when another write holds the chip): Run then
+	// records nothing.
 	Execute func(ctx context.Context, emit Emit) (*Done, error)
 }
 
@@ -48,10 +52,13 @@ type Done struct {
 	// pending-write journal that stays.
 	Registers map[string]uint32
 	Journal   string
-	// Audit is the line the executor appended itself (the option-byte
-	// executor records before it removes its journal); Run then writes
-	// none.
-	Audit *statefile.AuditRecord
+	// Recorded is set by an executor that writes its own audit line (the
+	// option-byte executor records before it removes its journal, and
+	// keeps the journal when the line cannot be written); Run then writes
+	// none. Audit is that line (nil when it could not be written: the
+	// executor's error says so).
+	Recorded bool
+	Audit    *statefile.AuditRecord
 }
 
 // Recorder says where and for whom a write is recorded.
@@ -108,13 +115,16 @@ func Run(ctx context.Context, w Write, c Confirmation, r Recorder, emit Emit) (*
 	}
 	d, err := w.Execute(ctx, emit)
 	if d == nil {
-		d = &Done{}
+		if err == nil {
+			err = errors.New("guarded: the executor reported nothing")
+		}
+		return out, err
 	}
 	out.Done = d
 	if d.Backup != "" {
 		out.Backup = d.Backup
 	}
-	if d.Audit != nil {
+	if d.Recorded || d.Audit != nil {
 		out.Audit = d.Audit
 		return out, err
 	}

@@ -1,6 +1,7 @@
 package obytes
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -38,4 +39,14 @@ func (p *Plan) Header() *guarded.Plan {
 		h.WayBack = "NOT proven: " + strings.Join(ms, "; ")
 	}
 	return h
+}
+
+// EndOf is how far a write that returned err got on the chip, from its
+// *WriteError (the zero End when err is none: nothing is known beyond it).
+func EndOf(err error) guarded.End {
+	var we *WriteError
+	if !errors.As(err, &we) {
+		return guarded.End{}
+	}
+	return guarded.End{Started: we.Started, Staged: we.Staged, Undone: we.Undone, Holds: we.Outcome}
 }
