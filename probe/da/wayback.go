@@ -46,7 +46,9 @@ const (
 // need, the permission word. An empty list means the file is good.
 func CheckOBK(file []byte, part stm32h5.Part, need ...Permission) []Mismatch {
 	var out []Mismatch
-	add := func(check, problem, fix string) { out = append(out, Mismatch{Check: check, Problem: problem, Fix: fix}) }
+	add := func(check, problem, fix string) {
+		out = append(out, Mismatch{Check: check, Problem: problem, Fix: fix})
+	}
 	regen := fmt.Sprintf("make the file again for this part (stprobe da make-password or make-certs --part %s)", part.Name)
 	if !part.OBK {
 		add(CheckOBKFile, fmt.Sprintf("the %s keeps its DA password hash in OTP, not in an .obk file", part.Name), "use the OTP image make-password writes ("+dacred.OTPImageFile+")")
@@ -123,7 +125,9 @@ type WayBack struct {
 // matches). It returns every mismatch; an empty list is the proof.
 func ProveWayBack(w WayBack) []Mismatch {
 	var out []Mismatch
-	add := func(check, problem, fix string) { out = append(out, Mismatch{Check: check, Problem: problem, Fix: fix}) }
+	add := func(check, problem, fix string) {
+		out = append(out, Mismatch{Check: check, Problem: problem, Fix: fix})
+	}
 	part, perm, c := w.Part, w.Permission, w.Credentials
 	if part.Unsettled != "" {
 		add(CheckPartUnsettled, "the way back of an "+part.Name+" cannot be proven: "+part.Unsettled,
@@ -233,7 +237,9 @@ func dedupe(ms []Mismatch) []Mismatch {
 // against the file's (OBK parts) or the OTP image (secret, H503).
 func checkChip(part stm32h5.Part, perm Permission, d *Discovery, record, fileRecord, secret []byte) []Mismatch {
 	var out []Mismatch
-	add := func(check, problem, fix string) { out = append(out, Mismatch{Check: check, Problem: problem, Fix: fix}) }
+	add := func(check, problem, fix string) {
+		out = append(out, Mismatch{Check: check, Problem: problem, Fix: fix})
+	}
 	if d == nil {
 		add(CheckDiscovery, "the chip's debug-authentication discovery was not run, so nothing shows the ROM accepted the file", "run da discover after provisioning (NRST must be wired)")
 		return out
@@ -262,7 +268,9 @@ func checkChip(part stm32h5.Part, perm Permission, d *Discovery, record, fileRec
 // checkChain checks the certificate chain and the leaf key.
 func checkChain(c Credentials, perm Permission, part stm32h5.Part, d *Discovery) []Mismatch {
 	var out []Mismatch
-	add := func(check, problem, fix string) { out = append(out, Mismatch{Check: check, Problem: problem, Fix: fix}) }
+	add := func(check, problem, fix string) {
+		out = append(out, Mismatch{Check: check, Problem: problem, Fix: fix})
+	}
 	fix := "make the certificates again (stprobe da make-certs) and provision the matching DA_Config.obk"
 	chain := c.Chain
 	if len(chain) < 2 {
