@@ -332,9 +332,13 @@ func (o *OptionBytes) assignments(c Change) ([]obytes.Assignment, error) {
 // journal go.
 type ApplyRequest struct {
 	Change
+	// Confirm is the phrase exactly as the user typed it.
 	Confirm       string
 	OverrideBrick bool
-	StateDir      string
+	// Seen says the user confirmed the plan shown on screen without
+	// typing: the guard takes it for a safe or caution plan only.
+	Seen     bool
+	StateDir string
 }
 
 // ApplyResult is a plan and the outcome of its guarded write.
@@ -356,7 +360,7 @@ func (b *Bench) ApplyOptionBytes(ctx context.Context, t Token, r ApplyRequest) (
 	res := &ApplyResult{}
 	out, err := b.guardedWrite(ctx, t, write{
 		job: "ob apply", limit: limitWrite, step: applyStep,
-		confirm:  guarded.Confirmation{Phrase: r.Confirm, Override: r.OverrideBrick},
+		confirm:  guarded.Confirmation{Phrase: r.Confirm, Override: r.OverrideBrick, Seen: r.Seen},
 		stateDir: r.StateDir,
 		build:    func(rec guarded.Recorder) guarded.Write { return b.obWrite(r, rec, res) },
 		done:     func(context.Context, *guarded.Outcome, error) { b.afterApply(res) },
@@ -390,7 +394,7 @@ func (b *Bench) obWrite(r ApplyRequest, rec guarded.Recorder, res *ApplyResult) 
 		},
 		Execute: func(ctx context.Context, emit guarded.Emit) (*guarded.Done, error) {
 			o := obytes.ApplyOptions{
-				Confirm: r.Confirm, OverrideBrick: r.OverrideBrick, StateDir: r.StateDir,
+				Confirm: r.Confirm, OverrideBrick: r.OverrideBrick, Seen: r.Seen, StateDir: r.StateDir,
 				User: rec.User, ProbeSerial: rec.ProbeSerial,
 				Reconnect: b.reconnectAP1,
 				Reopen:    b.reopenAP1,
