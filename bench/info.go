@@ -66,7 +66,7 @@ func (b *Bench) info(ctx context.Context, r InfoRequest) (*InfoResult, error) {
 		// A V2 cannot report its SWD clock: another tool may have changed
 		// it since power-on. 1.8 MHz is its power-on default (OpenOCD,
 		// src/jtag/drivers/stlink_usb.c, stlink_khz_to_speed_map_swd).
-		o.FrequencyKHz = proto.NearestKHz(l.SWDFrequencies(), proto.V2DefaultKHz)
+		o.FrequencyKHz = proto.StartKHz(l.SWDFrequencies())
 	}
 	rep, err := probe.Connect(ctx, l, o)
 	if err != nil {
