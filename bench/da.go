@@ -141,6 +141,24 @@ func (p *DAPlan) setHeader(h *guarded.Plan) {
 	p.Notes = append(p.Notes, h.Notes...)
 }
 
+// KnownPart is the part of the connected chip as far as the bench knows
+// it: the only part of its line, or the part a DA plan named for this chip
+// (by its UID); "" when the line has several parts and none was named. A
+// form asking for the part starts from it.
+func (s Snapshot) KnownPart() string {
+	ch := s.Chip
+	if ch == nil {
+		return ""
+	}
+	if parts := stm32h5.PartsOf(ch.DevID); len(parts) == 1 {
+		return parts[0].Name
+	}
+	if p := s.DAPlan; p != nil && p.Part != "" && ch.HasUID && p.UID == ch.UIDString() {
+		return p.Part
+	}
+	return ""
+}
+
 // DAResult is a DA write done (or failed, with what was done).
 type DAResult struct {
 	Plan *DAPlan `json:"plan"`

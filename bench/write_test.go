@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stprobe/stprobe/statefile"
+	"github.com/stprobe/stprobe/targets"
+	"github.com/stprobe/stprobe/targets/stm32h5"
 )
 
 // The guard is the bench's: a safe plan accepted on screen (Seen) runs, an
@@ -61,6 +63,26 @@ func TestGuardedWriteConfirmation(t *testing.T) {
 	for i := range want {
 		if got[i] != want[i] {
 			t.Errorf("audit line %d: %q, want %q", i, got[i], want[i])
+		}
+	}
+}
+
+func TestKnownPart(t *testing.T) {
+	h533 := &targets.Chip{DevID: stm32h5.LineH533, HasUID: true, UID: [3]uint32{0x00450499, 0x3133510A, 0x36383530}}
+	h503 := &targets.Chip{DevID: stm32h5.LineH503}
+	for _, tc := range []struct {
+		name string
+		s    Snapshot
+		want string
+	}{
+		{"no chip", Snapshot{}, ""},
+		{"one part", Snapshot{Chip: h503}, "H503"},
+		{"several, none named", Snapshot{Chip: h533}, ""},
+		{"several, named for this chip", Snapshot{Chip: h533, DAPlan: &DAPlan{Part: "H523", UID: h533.UIDString()}}, "H523"},
+		{"several, named for another chip", Snapshot{Chip: h533, DAPlan: &DAPlan{Part: "H523", UID: "000000000000000000000001"}}, ""},
+	} {
+		if got := tc.s.KnownPart(); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }
