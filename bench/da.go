@@ -192,13 +192,9 @@ type DAResult struct {
 // cannot take is refused with an error matching ErrDARefused and the
 // probe/da sentinel of the cause.
 func (b *Bench) PlanDA(ctx context.Context, t Token, r DARequest) (*DAPlan, error) {
-	var p *DAPlan
-	err := b.run(ctx, t, "da plan", limitShort, func(ctx context.Context) error {
-		var err error
-		p, err = b.planDA(ctx, r)
-		return err
+	return do(b, ctx, t, "da plan", limitShort, func(ctx context.Context) (*DAPlan, error) {
+		return b.planDA(ctx, r)
 	})
-	return p, err
 }
 
 // ApplyDA plans r again, checks the confirmation, backs up the option

@@ -100,13 +100,9 @@ type OBRequest struct {
 // ReadOptionBytes connects Hot Plug on AP1 and reads the chip's option
 // bytes. With AP1 closed it returns what AP0 told (Closed set) and no error.
 func (b *Bench) ReadOptionBytes(ctx context.Context, t Token, r OBRequest) (*OptionBytes, error) {
-	var o *OptionBytes
-	err := b.run(ctx, t, "ob read", limitShort, func(ctx context.Context) error {
-		var err error
-		o, err = b.readOB(ctx, r)
-		return err
+	return do(b, ctx, t, "ob read", limitShort, func(ctx context.Context) (*OptionBytes, error) {
+		return b.readOB(ctx, r)
 	})
-	return o, err
 }
 
 // readOB connects Hot Plug on AP1 and reads the chip and its option bytes.
@@ -266,13 +262,9 @@ type PlanResult struct {
 // class, the phrase that confirms it. A change the rules refuse returns an
 // *obytes.RefusedError; nothing is written.
 func (b *Bench) PlanOptionBytes(ctx context.Context, t Token, c Change) (*PlanResult, error) {
-	var res *PlanResult
-	err := b.run(ctx, t, "ob plan", limitShort, func(ctx context.Context) error {
-		var err error
-		res, err = b.plan(ctx, c)
-		return err
+	return do(b, ctx, t, "ob plan", limitShort, func(ctx context.Context) (*PlanResult, error) {
+		return b.plan(ctx, c)
 	})
-	return res, err
 }
 
 func (b *Bench) plan(ctx context.Context, c Change) (*PlanResult, error) {
@@ -455,14 +447,10 @@ func (b *Bench) LockOptionBytes(ctx context.Context, t Token, r LockRequest) (*L
 	if err := b.checkWritable("ob lock"); err != nil {
 		return nil, err
 	}
-	var res *LockResult
 	who := b.holderName(t)
-	err := b.run(ctx, t, "ob lock", limitWrite, func(ctx context.Context) error {
-		var err error
-		res, err = b.lock(ctx, r, who)
-		return err
+	return do(b, ctx, t, "ob lock", limitWrite, func(ctx context.Context) (*LockResult, error) {
+		return b.lock(ctx, r, who)
 	})
-	return res, err
 }
 
 func (b *Bench) lock(ctx context.Context, r LockRequest, who string) (*LockResult, error) {
