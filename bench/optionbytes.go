@@ -444,35 +444,52 @@ type LockResult struct {
 // FLASH_OPTCR.OPTLOCK is set, read back and audited (obytes.Lock). A chip
 // already locked with nothing staged is left alone.
 func (b *Bench) LockOptionBytes(ctx context.Context, t Token, r LockRequest) (*LockResult, error) {
-	if err := b.checkWritable("ob lock"); err != nil {
-		return nil, err
-	}
-	who := b.holderName(t)
-	return do(b, ctx, t, "ob lock", limitWrite, func(ctx context.Context) (*LockResult, error) {
-		return b.lock(ctx, r, who)
+	res := &LockResult{}
+	out, err := b.guardedWrite(ctx, t, write{
+		job: "ob lock", limit: limitWrite, step: applyStep,
+		confirm:  guarded.Confirmation{Seen: true}, // asking for the lock confirms it: it is safe
+		stateDir: r.StateDir,
+		build:    func(rec guarded.Recorder) guarded.Write { return b.lockWrite(r, rec, res) },
+		done: func(context.Context, *guarded.Outcome, error) {
+			if o := res.OptionBytes; res.Lock != nil && res.Lock.After != nil {
+				after := &OptionBytes{Chip: o.Chip, Layout: o.Layout, Snap: res.Lock.After, DA: o.DA}
+				b.update(func(s *Snapshot) { s.OptionBytes, s.OptionsUnlocked = after, after.Snap.Unlocked })
+			}
+		},
 	})
-}
-
-func (b *Bench) lock(ctx context.Context, r LockRequest, who string) (*LockResult, error) {
-	o, err := b.readOB(ctx, OBRequest{})
-	if err != nil {
+	if out == nil {
 		return nil, err
-	}
-	res := &LockResult{OptionBytes: o}
-	if err := o.unreadable(); err != nil {
-		return res, err
-	}
-	if err := refuseFamilyWrite(o); err != nil {
-		return res, err
-	}
-	res.Lock, err = obytes.Lock(ctx, b.link, o.Layout, o.Chip.UIDString(), obytes.LockOptions{
-		StateDir: r.StateDir, User: who, ProbeSerial: b.Snapshot().Probe.Serial, Now: b.now,
-	})
-	if res.Lock != nil && res.Lock.After != nil {
-		after := &OptionBytes{Chip: o.Chip, Layout: o.Layout, Snap: res.Lock.After, DA: o.DA}
-		b.update(func(s *Snapshot) { s.OptionBytes, s.OptionsUnlocked = after, after.Snap.Unlocked })
 	}
 	return res, err
+}
+
+// lockWrite is the lock as a guarded write; obytes.Lock reads the chip
+// again, writes and records.
+func (b *Bench) lockWrite(r LockRequest, rec guarded.Recorder, res *LockResult) guarded.Write {
+	return guarded.Write{
+		Plan: func(ctx context.Context) (*guarded.Plan, error) {
+			o, err := b.readOB(ctx, OBRequest{})
+			if err != nil {
+				return nil, err
+			}
+			res.OptionBytes = o
+			if err := o.unreadable(); err != nil {
+				return nil, err
+			}
+			if err := refuseFamilyWrite(o); err != nil {
+				return nil, err
+			}
+			return obytes.LockPlan(o.Layout, o.Chip.UIDString(), o.Snap.Staged(o.Layout)), nil
+		},
+		Execute: func(ctx context.Context, emit guarded.Emit) (*guarded.Done, error) {
+			o := res.OptionBytes
+			var err error
+			res.Lock, err = obytes.Lock(ctx, b.link, o.Layout, o.Chip.UIDString(), obytes.LockOptions{
+				StateDir: r.StateDir, User: rec.User, ProbeSerial: rec.ProbeSerial, Now: b.now,
+			})
+			return &guarded.Done{Recorded: true}, err
+		},
+	}
 }
 
 // reopenAP1 is the apply's Reopen hook: a new link to the probe when the
