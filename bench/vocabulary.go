@@ -89,6 +89,12 @@ var (
 	ErrPendingWrite  = obytes.ErrPendingWrite
 )
 
+// CheckConfirmation is the guard: nil when c lets plan p run, else an
+// error matching ErrNotConfirmed or ErrNeedsOverride. The bench asks it
+// again before it writes; a dialog asks it to tell the user what is
+// missing.
+func CheckConfirmation(p *WritePlan, c Confirmation) error { return guarded.Check(p, c) }
+
 // ConfirmationMissing says what a confirmation still lacks for plan p (""
 // when the guard would let the write run), for a dialog to show while the
 // user types; the bench checks the same again before it writes.
