@@ -487,7 +487,11 @@ func (b *Bench) lockWrite(r LockRequest, rec guarded.Recorder, res *LockResult) 
 			res.Lock, err = obytes.Lock(ctx, b.link, o.Layout, o.Chip.UIDString(), obytes.LockOptions{
 				StateDir: r.StateDir, User: rec.User, ProbeSerial: rec.ProbeSerial, Now: b.now,
 			})
-			return &guarded.Done{Recorded: true}, err
+			d := &guarded.Done{Recorded: true}
+			if res.Lock != nil {
+				d.Audit = res.Lock.Audit
+			}
+			return d, err
 		},
 	}
 }

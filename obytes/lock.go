@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stprobe/stprobe/guarded"
+	"github.com/stprobe/stprobe/statefile"
 )
 
 // ResultLocked is the audit result of a Lock that wrote to the chip.
@@ -33,6 +34,9 @@ type LockResult struct {
 	Registers map[string]uint32 `json:"registers,omitempty"`
 	// After is the option bytes read back afterwards.
 	After *Snapshot `json:"after,omitempty"`
+	// Audit is the line the lock added to the audit log (nil when it
+	// wrote nothing, or the line could not be written).
+	Audit *statefile.AuditRecord `json:"-"`
 }
 
 // Lock leaves the option registers locked: a _PRG value staged by an
@@ -73,7 +77,8 @@ func Lock(ctx context.Context, t Target, l *Layout, uid string, o LockOptions) (
 	if derr != nil {
 		result = guarded.ResultFailed
 	}
-	_, aerr := guarded.Record(o.StateDir, guarded.Entry{
+	var aerr error
+	res.Audit, aerr = guarded.Record(o.StateDir, guarded.Entry{
 		Plan: LockPlan(l, uid, res.Restored), User: o.User, ProbeSerial: o.ProbeSerial, Result: result,
 		Before: before.Cur, After: after, Registers: regs, Err: derr, Time: now(),
 	})
