@@ -460,9 +460,6 @@ func (b *Bench) planProvision(ctx context.Context, r DARequest) (*DAPlan, error)
 		return nil, err
 	}
 	p.Part = p.part.Name
-	if o.Closed != nil {
-		return nil, da.Refuse(da.ErrNotProvisioning, "the core's port (AP1) does not answer, so the chip is not in PROVISIONING: %s", o.Closed.Why())
-	}
 	if ps := o.Field("PRODUCT_STATE"); ps != nil {
 		p.State = targets.ProductState(ps.Raw)
 	}
@@ -470,17 +467,16 @@ func (b *Bench) planProvision(ctx context.Context, r DARequest) (*DAPlan, error)
 		p.TZEN = targets.TZEN(tz.Raw)
 	}
 	p.OptionBytesReadable = o.Snap != nil
-	if p.State != targets.StateProvisioning {
-		return nil, da.Refuse(da.ErrNotProvisioning, "the chip is %v: the ROM takes DA data only in PROVISIONING (0x17); from OPEN, ob apply PRODUCT_STATE=0x17 first", p.State)
+	closed := ""
+	if o.Closed != nil {
+		closed = o.Closed.Why()
 	}
-	p.Mismatches = da.CheckProvisionFile(r.OBK, p.part)
-	if len(p.Mismatches) > 0 {
-		var ps []string
-		for _, m := range p.Mismatches {
-			ps = append(ps, m.Problem+" (fix: "+m.Fix+")")
+	if p.Mismatches, err = da.CheckProvisioning(p.State, closed, r.OBK, p.part); err != nil {
+		if p.Mismatches != nil {
+			b.update(func(s *Snapshot) { s.DAPlan = p })
+			return p, err
 		}
-		b.update(func(s *Snapshot) { s.DAPlan = p })
-		return p, da.Refuse(da.ErrProvision, "the file is not fit for the %s: %s", p.part.Name, strings.Join(ps, "; "))
+		return nil, err
 	}
 	if o.DA.Checked && o.DA.Provisioned {
 		p.Notes = append(p.Notes, fmt.Sprintf("the chip already holds DA data (%v): provisioning replaces it", o.DA))

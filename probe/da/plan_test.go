@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stprobe/stprobe/guarded"
+	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 )
 
@@ -90,5 +91,31 @@ func TestCheckProvisionFile(t *testing.T) {
 	h533, _ := stm32h5.LookupPart("H533")
 	if ms := CheckProvisionFile(nil, h533); len(ms) == 0 {
 		t.Error("no file for the H533 passed")
+	}
+}
+
+func TestCheckProvisioning(t *testing.T) {
+	h503, _ := stm32h5.LookupPart("H503")
+	image := make([]byte, stm32h5.DAHashSize)
+	for _, tc := range []struct {
+		name       string
+		state      targets.ProductState
+		closed     string
+		file       []byte
+		err        error
+		mismatches bool
+	}{
+		{"fits", targets.StateProvisioning, "", image, nil, false},
+		{"AP1 closed", targets.StateProvisioning, "AP1 does not answer", image, ErrNotProvisioning, false},
+		{"open", targets.StateOpen, "", image, ErrNotProvisioning, false},
+		{"the file does not fit", targets.StateProvisioning, "", image[:4], ErrProvision, true},
+	} {
+		ms, err := CheckProvisioning(tc.state, tc.closed, tc.file, h503)
+		if tc.err == nil && err != nil || tc.err != nil && (!errors.Is(err, tc.err) || !errors.Is(err, ErrRefused)) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.err)
+		}
+		if (len(ms) > 0) != tc.mismatches {
+			t.Errorf("%s: mismatches %v", tc.name, ms)
+		}
 	}
 }
