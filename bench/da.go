@@ -267,6 +267,12 @@ func (b *Bench) daWrite(r DAApplyRequest, res *DAResult) guarded.Write {
 			res.Plan = p
 			return p.Header(), err
 		},
+		Before: func() map[string]uint32 {
+			if p.ob == nil || p.ob.Snap == nil {
+				return nil
+			}
+			return p.ob.Snap.Cur
+		},
 		Ready: func(*guarded.Plan) error {
 			switch {
 			case r.StateDir == "":

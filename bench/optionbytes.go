@@ -384,6 +384,7 @@ func (b *Bench) obWrite(r ApplyRequest, rec guarded.Recorder, res *ApplyResult) 
 			}
 			return pr.Plan.Header(), nil
 		},
+		Before: func() map[string]uint32 { return res.Plan.Before.Cur },
 		Execute: func(ctx context.Context, emit guarded.Emit) (*guarded.Done, error) {
 			o := obytes.ApplyOptions{
 				Confirm: r.Confirm, OverrideBrick: r.OverrideBrick, Seen: r.Seen, StateDir: r.StateDir,

@@ -55,6 +55,9 @@ func TestGuardedWriteConfirmation(t *testing.T) {
 	var got []string
 	for _, r := range recs {
 		got = append(got, r.Result+" "+r.Kind+" "+map[bool]string{true: "confirmed", false: "unconfirmed"}[r.Confirmed])
+		if len(r.Before) == 0 || r.User == "" || r.Risk == "" {
+			t.Errorf("audit line %+v: the registers before, the holder, the risk", r)
+		}
 	}
 	want := []string{"refused option bytes unconfirmed", "refused option bytes unconfirmed", "ok option bytes confirmed"}
 	if len(got) != len(want) {

@@ -117,6 +117,7 @@ func (f *fakeWrite) write(p *Plan) Write {
 			f.calls = append(f.calls, "plan")
 			return p, f.planErr
 		},
+		Before: func() map[string]uint32 { return map[string]uint32{"R": 1} },
 		Ready: func(*Plan) error {
 			f.calls = append(f.calls, "ready")
 			return f.readyErr
@@ -194,8 +195,11 @@ func TestRun(t *testing.T) {
 				r.ProbeSerial != "P1" || r.ChipUID != plan.UID || r.Risk != "caution" || !r.Time.Equal(now) {
 				t.Errorf("audit line %+v", r)
 			}
+			if r.Before["R"] != 1 {
+				t.Errorf("audit line %+v: the registers before", r)
+			}
 			if tc.result != ResultRefused {
-				if r.Backup != "backup.json" || r.Before["R"] != 1 || r.After["R"] != 2 {
+				if r.Backup != "backup.json" || r.After["R"] != 2 {
 					t.Errorf("audit line %+v: backup, before, after", r)
 				}
 				if events[len(events)-1] != "audit" {

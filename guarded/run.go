@@ -16,6 +16,9 @@ type Write struct {
 	// common header; the kind keeps its own details. A plan the rules
 	// refuse returns an error (and may return the plan with it).
 	Plan func(ctx context.Context) (*Plan, error)
+	// Before, when set, is what the chip held when the plan was made (its
+	// registers), for the audit line of a write the guard refuses.
+	Before func() map[string]uint32
 	// Ready, when set, checks what the confirmed write needs besides the
 	// confirmation (a state directory, a file to save to); an error
 	// refuses the write before anything is written.
@@ -102,7 +105,11 @@ func Run(ctx context.Context, w Write, c Confirmation, r Recorder, emit Emit) (*
 		return out, errors.New("guarded: the write's planner returned no plan")
 	}
 	if err := Check(p, c); err != nil {
-		return out, r.refused(out, err)
+		var before map[string]uint32
+		if w.Before != nil {
+			before = w.Before()
+		}
+		return out, r.refused(out, before, err)
 	}
 	if w.Ready != nil {
 		if err := w.Ready(p); err != nil {
@@ -147,11 +154,11 @@ func Run(ctx context.Context, w Write, c Confirmation, r Recorder, emit Emit) (*
 }
 
 // refused records a write the guard refused, and returns why.
-func (r Recorder) refused(out *Outcome, why error) error {
+func (r Recorder) refused(out *Outcome, before map[string]uint32, why error) error {
 	if r.Dir == "" {
 		return why
 	}
-	rec, err := Record(r.Dir, Entry{Plan: out.Plan, User: r.User, ProbeSerial: r.ProbeSerial, Result: ResultRefused, Err: why, Time: r.Now()})
+	rec, err := Record(r.Dir, Entry{Plan: out.Plan, User: r.User, ProbeSerial: r.ProbeSerial, Result: ResultRefused, Before: before, Err: why, Time: r.Now()})
 	if err != nil {
 		return errors.Join(why, &RecordError{What: "audit log", Kind: out.Plan.Kind, Err: err})
 	}
