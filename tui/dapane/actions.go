@@ -105,7 +105,7 @@ func (m *Model) openForm(a bench.DAAction) tea.Cmd {
 	if why := m.why(a); why != "" {
 		return m.Fail(strings.ToLower(actionTitle(a)[:1]) + actionTitle(a)[1:] + " is unavailable: " + why)
 	}
-	o := m.FormOptions(nil)
+	o := m.FormOptions()
 	if f := m.forms[a]; f != nil {
 		// The form as the user left it, for another try.
 		m.action, m.form, m.Screen, m.Scroll = a, f, screenForm, 0

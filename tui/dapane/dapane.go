@@ -378,10 +378,10 @@ func (m *Model) event(ev bench.Event) tea.Cmd {
 	case bench.DAStep:
 		if m.Following() {
 			// a run of progress steps folds into one
-			fold := ev.Total > 0 || ev.Step.Step == "flash" || ev.Step.Step == "save-flash"
+			fold := ev.Step.Total > 0 || ev.Step.Step == "flash" || ev.Step.Step == "save-flash"
 			msg := ev.Step.Message
-			if ev.Total > 0 {
-				msg = fmt.Sprintf("%d%%: %s", ev.Done*100/ev.Total, msg)
+			if ev.Step.Total > 0 {
+				msg = fmt.Sprintf("%d%%: %s", ev.Step.Done*100/ev.Step.Total, msg)
 			}
 			m.AddStep(writeflow.Step{Name: ev.Step.Step, Message: msg}, fold)
 		}

@@ -428,10 +428,10 @@ func (m *Model) startApply() tea.Cmd {
 	if why := m.RunWhy(); why != "" {
 		return m.Unavailable("apply", why)
 	}
-	if m.plan.Risk >= bench.RiskIrreversible {
+	if m.plan.Header().Typed() {
 		return m.OpenGuard(m.guardDialog(m.plan))
 	}
-	return m.apply(m.plan.Phrase, false)
+	return m.apply("", false) // the plan on screen is the confirmation (bench.ApplyRequest.Seen)
 }
 
 // apply runs the guarded write of m.change with the given confirmation.
@@ -439,7 +439,7 @@ func (m *Model) apply(confirm string, override bool) tea.Cmd {
 	if why := m.RunWhy(); why != "" {
 		return m.Unavailable("apply", why)
 	}
-	req := bench.ApplyRequest{Change: m.change, Confirm: confirm, OverrideBrick: override, StateDir: m.StateDir}
+	req := bench.ApplyRequest{Change: m.change, Confirm: confirm, OverrideBrick: override, Seen: confirm == "", StateDir: m.StateDir}
 	b := m.C.Bench
 	m.applyRes, m.applyErr = nil, nil
 	return m.StartApply("applying: backup, programming, verification…", func(ctx context.Context, t bench.Token) (any, error) {

@@ -42,11 +42,7 @@ func (m *Model) openWayBack() tea.Cmd {
 		return m.Unavailable("prove the way back", why)
 	}
 	if m.wbForm == nil {
-		var chip *targets.Chip
-		if m.ob != nil {
-			chip = m.ob.Chip
-		}
-		o := m.FormOptions(chip)
+		o := m.FormOptions()
 		m.wbForm = credform.New("Prove the way back: the credentials you will regress with and the .obk file provisioned", o,
 			credform.Password, credform.Key, credform.Chain, credform.OBK, credform.Part, credform.Permission)
 	}

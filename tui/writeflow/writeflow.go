@@ -20,8 +20,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/targets"
-	"github.com/stprobe/stprobe/targets/stm32h5"
 	"github.com/stprobe/stprobe/tui/common"
 	"github.com/stprobe/stprobe/tui/credform"
 	"github.com/stprobe/stprobe/tui/guard"
@@ -325,27 +323,14 @@ func (f *Flow) AddStep(s Step, fold bool) {
 	}
 }
 
-// FormOptions are the options of a credential form for chip (nil: the
-// chip the bench identified last): where it looks for files, the
-// session's styles, and the part when the chip tells it (its device id
-// names one part) or a DA plan of this very chip named it before.
-func (f *Flow) FormOptions(chip *targets.Chip) credform.Options {
+// FormOptions are the options of a credential form: where it looks for
+// files, the session's styles, and the part as far as the bench knows it
+// (bench.Snapshot.KnownPart).
+func (f *Flow) FormOptions() credform.Options {
 	o := credform.Options{Dirs: f.SearchDirs}
-	if f.C == nil {
-		return o
-	}
-	o.Styles = f.C.Styles
-	snap := f.C.Snapshot()
-	if chip == nil {
-		chip = snap.Chip
-	}
-	if chip == nil {
-		return o
-	}
-	if parts := stm32h5.PartsOf(chip.DevID); len(parts) == 1 {
-		o.Part = parts[0].Name
-	} else if p := snap.DAPlan; p != nil && p.Part != "" && chip.HasUID && p.UID == chip.UIDString() {
-		o.Part = p.Part
+	if f.C != nil {
+		o.Styles = f.C.Styles
+		o.Part = f.C.Snapshot().KnownPart()
 	}
 	return o
 }
