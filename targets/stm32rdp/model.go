@@ -58,6 +58,11 @@ type Config struct {
 	NRSTWired bool
 	// UID is the 96-bit unique ID.
 	UID [3]uint32
+	// TZEN sets the U5's FLASH_OPTR.TZEN (TrustZone); SecurePages is then
+	// how many flash pages from the start of bank 1 the secure watermark
+	// covers (u5h7.go).
+	TZEN        bool
+	SecurePages int
 }
 
 // Model is a simulated RDP-family chip. It implements chipsim.Chip.
@@ -67,6 +72,7 @@ type Model struct {
 	core *chipsim.Core
 	ram  *chipsim.RAM
 	ap0  *chipsim.MemAP
+	more []chipsim.AP // the access ports above AP0 (H7)
 
 	mu        sync.Mutex
 	now       time.Duration
@@ -83,9 +89,7 @@ func New(cfg Config) (*Model, error) {
 	if cfg.Family.RDP == nil {
 		return nil, fmt.Errorf("stm32rdp: %s has no RDP scheme (use the STM32H5 model)", cfg.Family.Name)
 	}
-	switch cfg.Family.Name {
-	case "STM32F1", "STM32F4", "STM32G0", "STM32G4", "STM32L4":
-	default:
+	if !familyModel(cfg.Family.Name) {
 		return nil, fmt.Errorf("stm32rdp: no executable model of %s yet (identification only)", cfg.Family.Name)
 	}
 	l, ok := cfg.Family.Line(cfg.DevID)
@@ -99,9 +103,10 @@ func New(cfg Config) (*Model, error) {
 		cfg.SWDOffAfter = defaultSWDOff
 	}
 	m := &Model{cfg: cfg, line: l}
-	m.core = chipsim.NewCore(chipsim.CoreConfig{CPUID: cpuid(cfg.Family), OnSysResetRequest: m.sysReset})
+	m.core = chipsim.NewCore(m.coreConfig())
 	m.ram = chipsim.NewRAM(targets.SRAMBase, uint32(l.SRAMKB)<<10)
 	bus := &chipsim.Bus{}
+	m.mapFamilyFirst(bus)
 	bus.Map(m.dbgmcu())
 	bus.Map(m.ram)
 	bus.Map(&chipsim.Registers{Base: targets.FlashMemBase, Size: uint32(cfg.FlashKB) << 10, ReadFn: m.readFlash})
@@ -153,6 +158,9 @@ func (m *Model) protection() targets.RDPLevel {
 			return targets.RDPLevel0
 		}
 		return targets.RDPLevel1
+	}
+	if s.Level05 && m.cfg.RDP == targets.RDPByteLevel05 && !m.cfg.TZEN {
+		return targets.RDPLevel1 // 0x55 is level 0.5 only with TrustZone on (RM0456 §7.6.2)
 	}
 	return targets.LevelOfByte(m.cfg.RDP, s.Level05, s.Level2)
 }
@@ -271,12 +279,13 @@ func lowPowerDebug(targets.Family) uint32 { return 1 << 1 }
 // DPIDR is the family's SW-DP identification value.
 func (m *Model) DPIDR() uint32 { return m.cfg.Family.DPIDRs[0] }
 
-// AP returns AP0, the core's AHB-AP; nil above.
+// AP returns AP0, the core's AHB-AP, and the ports above it where the
+// family has them (H7: AP1, AP2); nil elsewhere.
 func (m *Model) AP(n uint8) chipsim.AP {
 	if n == 0 {
 		return m.ap0
 	}
-	return nil
+	return m.moreAP(n)
 }
 
 // SetNRST drives the reset pin (ignored when not wired); release restarts
