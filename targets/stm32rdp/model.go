@@ -31,6 +31,14 @@ const (
 	// DBGMCU_CR low-power debug bits: the debug port goes silent until a
 	// reset (only Under Reset catches it).
 	FirmwareSleepy
+	// FirmwareEmpty is no program at all: main flash is erased, its vector
+	// table reads 0xFFFFFFFF, so the core locks up in a fault at reset.
+	FirmwareEmpty
+	// FirmwareWatchdog starts the independent watchdog and refreshes it
+	// while it runs: a core halted by a debugger longer than the
+	// watchdog's period is reset, unless DBGMCU freezes the watchdog
+	// (firmware.go).
+	FirmwareWatchdog
 )
 
 // defaultSWDOff is how long the firmware keeps SWD after it starts (chosen,
@@ -63,6 +71,10 @@ type Config struct {
 	// covers (u5h7.go).
 	TZEN        bool
 	SecurePages int
+	// Boot0 is the BOOT0 pin held high: on the families that alias the
+	// boot memory at 0x00000000 the system-memory bootloader runs instead
+	// of the program (firmware.go).
+	Boot0 bool
 }
 
 // Model is a simulated RDP-family chip. It implements chipsim.Chip.
@@ -73,6 +85,7 @@ type Model struct {
 	ram  *chipsim.RAM
 	ap0  *chipsim.MemAP
 	more []chipsim.AP // the access ports above AP0 (H7)
+	fw   firmwareState
 
 	mu        sync.Mutex
 	now       time.Duration
@@ -107,6 +120,7 @@ func New(cfg Config) (*Model, error) {
 	m.ram = chipsim.NewRAM(targets.SRAMBase, uint32(l.SRAMKB)<<10)
 	bus := &chipsim.Bus{}
 	m.mapFamilyFirst(bus)
+	m.mapFirmware(bus)
 	bus.Map(m.dbgmcu())
 	bus.Map(m.ram)
 	bus.Map(&chipsim.Registers{Base: targets.FlashMemBase, Size: uint32(cfg.FlashKB) << 10, ReadFn: m.readFlash})
@@ -179,7 +193,7 @@ func (m *Model) readFlash(off uint32) (uint32, error) {
 		return 0, fmt.Errorf("flash read at 0x%08X refused: read-out protection %v with a debugger attached: %w",
 			targets.FlashMemBase+off, m.protection(), chipsim.ErrBusFault)
 	}
-	return 0xFFFFFFFF, nil
+	return m.flashWord(off &^ 3), nil
 }
 
 // RefusedFlashReads counts flash reads refused under RDP level 1.
@@ -262,7 +276,7 @@ func (m *Model) SWDResponds() bool {
 		m.runSince = m.now
 	}
 	m.wasHalted = halted
-	if m.cfg.Firmware == FirmwareIdle || m.nrstLow || halted {
+	if !m.cfg.Firmware.silencesSWD() || m.nrstLow || halted {
 		return true
 	}
 	if m.cfg.Firmware == FirmwareSleepy && m.dbgCR&lowPowerDebug(m.cfg.Family) != 0 {
@@ -320,6 +334,7 @@ func (m *Model) Advance(d time.Duration) {
 	m.now += d
 	m.mu.Unlock()
 	m.core.Advance(d)
+	m.tickWatchdog(d)
 }
 
 // LinkEpoch is 0: option bytes are never reloaded by this model.

@@ -378,6 +378,7 @@ func List() []Scenario {
 	}
 	list = append(list, familyBoards()...)
 	list = append(list, u5h7Boards()...)
+	list = append(list, diagnosisBoards()...)
 	// Boards with DA provisioned hold the hash of the credentials
 	// Credentials hands out (credentials.go).
 	for _, sc := range list {
