@@ -94,7 +94,7 @@ const (
 	// (stm32u585xx.h AHB1PERIPH_BASE_S + 0x2000; OpenOCD stm32l4x.c uses it when TZEN
 	// is set at RDP level 0).
 	U5FlashRegsSec = 0x50022000
-	H7FlashRegs = 0x52002000 // FLASH on H7 (OPTSR_CUR at +0x1C)
+	H7FlashRegs    = 0x52002000 // FLASH on H7 (OPTSR_CUR at +0x1C)
 )
 
 // Cortex-M CPUID values of the RDP families' cores (ARMv7-M/ARMv6-M/ARMv8-M

@@ -76,7 +76,9 @@ func ruleWatchdog(f *facts) *Finding {
 	if !fw.IWDGReset {
 		which = "window watchdog (WWDG)"
 	}
-	lost := f.where(func(c Cell) bool { return c.Mode == probe.ModeNormal && c.Outcome == OutcomeModeFailed && int(c.AP) == f.coreAP })
+	lost := f.where(func(c Cell) bool {
+		return c.Mode == probe.ModeNormal && c.Outcome == OutcomeModeFailed && int(c.AP) == f.coreAP
+	})
 	also := ""
 	if len(lost) > 0 {
 		also = fmt.Sprintf(" That is why Normal failed on AP%d (%s): the watchdog reset the core the debugger had just halted.", lost[0].AP, lost[0].Reason)

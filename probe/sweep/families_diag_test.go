@@ -58,7 +58,7 @@ func familySweepWants() map[string]sweepWant {
 		},
 		"l476-empty": {
 			rows: ap0Rows(OutcomeOK), first: "empty-flash", title: "Main flash is empty",
-			finds: map[string][]string{"empty-flash": {"0xFFFFFFFF", "locks up", "Program the firmware", "never change option bytes or RDP"}},
+			finds:   map[string][]string{"empty-flash": {"0xFFFFFFFF", "locks up", "Program the firmware", "never change option bytes or RDP"}},
 			noRules: []string{"watchdog", "boot-memory", "rdp-level-1", "only-under-reset"},
 		},
 		"f411-boot0": {

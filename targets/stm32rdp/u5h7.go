@@ -169,7 +169,7 @@ func (m *Model) h7OptionRegs() map[uint32]uint32 {
 		targets.H7FlashOPTCR: h7OPTCRLocked, targets.H7FlashOPTSRCur: optsr, targets.H7FlashOPTSRPrg: optsr,
 		targets.H7FlashPRAR1: h7NoArea, targets.H7FlashSCAR1: h7NoArea, targets.H7FlashWPSN1: h7WPSNNone,
 		targets.H7FlashBOOTCur: h7BootCur,
-		targets.H7FlashPRAR2: h7NoArea, targets.H7FlashSCAR2: h7NoArea, targets.H7FlashWPSN2: h7WPSNNone,
+		targets.H7FlashPRAR2:   h7NoArea, targets.H7FlashSCAR2: h7NoArea, targets.H7FlashWPSN2: h7WPSNNone,
 		0x0C: 0x00000031, 0x10C: 0x00000031, // FLASH_CR1/CR2 after reset: LOCK, PSIZE 0b11 (RM0433 §4.9.4)
 	}
 }
