@@ -91,7 +91,7 @@ func u5RDP() Field {
 // u5BootAddress is an NSBOOTADDx/SECBOOTADD0 field: address bits 31:7.
 func u5BootAddress(name, reg string) Field {
 	return Field{Name: name, Register: reg, Shift: 7, Width: 25, Kind: KindNumber, Lines: u5Lines,
-		Meaning: "boot address, bits 31:7 (128-byte aligned)",
+		Meaning:  "boot address, bits 31:7 (128-byte aligned)",
 		Describe: func(v, _ uint32) string { return fmt.Sprintf("boots at 0x%08X", v<<7) }}
 }
 
