@@ -29,6 +29,8 @@ func u5h7Factory(l *Layout) map[string]uint32 {
 			cur[r.Name] = 0x0C000000
 		case "SECWM1R2", "SECWM2R2", "NSSR":
 			cur[r.Name] = 0
+		case "WRP1AR", "WRP1BR", "WRP2AR", "WRP2BR":
+			cur[r.Name] = 0x8000007F
 		case "OPTSR_CUR":
 			cur[r.Name] = 0x0006AAF0
 		case "PRAR_CUR1", "SCAR_CUR1", "PRAR_CUR2", "SCAR_CUR2":
@@ -93,6 +95,7 @@ func TestU5H7Decode(t *testing.T) {
 		{targets.DevIDU57x, "", 0, "NSBOOTADD1", "boots at 0x0BF90000"},
 		{targets.DevIDU57x, "", 0, "SECWM1_P_STRT", "page 127; after END (0)"},
 		{targets.DevIDU57x, "", 0, "OEM1LOCK", "NO_KEY (0x0)"},
+		{targets.DevIDU57x, "", 0, "WRP1A_UNLOCK", "UNLOCKED (0x1)"},
 		{targets.DevIDU57x, "OPTR", 0x9FEFF855, "RDP", "level 0.5"},
 		{targets.DevIDU57x, "OPTR", 0x1FEFF855, "RDP", "level 1"},
 		{targets.DevIDU57x, "OPTR", 0x9FEFF855, "TZEN", "ENABLED (0x1)"},

@@ -38,8 +38,11 @@ const (
 	// u5NSCRLocked is FLASH_NSCR after reset: LOCK (b31) and OPTLOCK (b30).
 	u5NSCRLocked = 0xC0000000
 	// u5NoArea is a watermark or WRP register whose start page is above its
-	// end page: no area (RM0456 §7.9.17, §7.9.19).
+	// end page: no area (RM0456 §7.9.17, §7.9.19); u5NoWRP is a WRP
+	// register with no area and UNLOCK (bit 31) set, so the area may still
+	// be defined (stm32u585xx.h FLASH_WRP1AR_UNLOCK).
 	u5NoArea = 0x0000007F
+	u5NoWRP  = 0x8000007F
 	// u5BootAdd0/1 are NSBOOTADD0R/1R: user flash and the system memory
 	// bootloader (RM0456 §7.4.1 defaults 0x0800_0000 and 0x0BF9_0000);
 	// u5SecBootAdd is SECBOOTADD0R, the secure flash alias.
@@ -157,7 +160,7 @@ func (m *Model) u5OptionRegs() map[uint32]uint32 {
 		targets.U5FlashNSCR: u5NSCRLocked, targets.U5FlashOPTR: optr,
 		targets.U5FlashNSBOOTADD0: u5BootAdd0, targets.U5FlashNSBOOTADD1: u5BootAdd1, targets.U5FlashSECBOOTADD: u5SecBootAdd,
 		targets.U5FlashSECWM1R1: secwm1, targets.U5FlashSECWM2R1: u5NoArea,
-		targets.U5FlashWRP1AR: u5NoArea, targets.U5FlashWRP1BR: u5NoArea, targets.U5FlashWRP2AR: u5NoArea, targets.U5FlashWRP2BR: u5NoArea,
+		targets.U5FlashWRP1AR: u5NoWRP, targets.U5FlashWRP1BR: u5NoWRP, targets.U5FlashWRP2AR: u5NoWRP, targets.U5FlashWRP2BR: u5NoWRP,
 		// OEM1KEYR1 … OEM2KEYR2 are write-only: absent here, they read 0.
 	}
 }
