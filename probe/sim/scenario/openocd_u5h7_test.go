@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stprobe/stprobe/targets"
 )
@@ -66,5 +67,48 @@ func TestOpenOCDU5H7Drivers(t *testing.T) {
 				t.Log(out)
 			}
 		})
+	}
+}
+
+// TestOpenOCDFreezesWatchdog holds the watchdog board to OpenOCD's stock
+// target/stm32g4x.cfg, whose examine-end handler sets DBGMCU_APB1FZR1
+// DBG_IWDG_STOP|DBG_WWDG_STOP (0xE0042008 |= 0x1800): with those bits the
+// model's watchdog stops while OpenOCD keeps the core halted through many
+// reads, and RCC_CSR shows no watchdog reset; with them cleared OpenOCD
+// itself reports the reset ("external reset detected") and RCC_CSR holds
+// IWDGRSTF, as does a halt on the model alone.
+func TestOpenOCDFreezesWatchdog(t *testing.T) {
+	cmds := []string{"init", "halt"}
+	for i := 0; i < 8; i++ {
+		cmds = append(cmds, "mdw 0x20000000 256")
+	}
+	out := openocdOn(t, "g474-watchdog", "stm32g4x.cfg", append(cmds, "mdw 0xE0042008", "mdw 0x40021094", "shutdown")...)
+	for _, w := range []string{"0xe0042008: 00001800", "0x40021094: 00000000"} {
+		if !strings.Contains(strings.ToLower(out), w) {
+			t.Errorf("OpenOCD output lacks %q:\n%s", w, out)
+		}
+	}
+
+	// OpenOCD clearing the freeze bits once the core is halted sees the
+	// watchdog reset it.
+	cmds = append([]string{"init", "halt", "mww 0xE0042008 0"}, cmds[2:]...)
+	out = openocdOn(t, "g474-watchdog", "stm32g4x.cfg", append(cmds, "mdw 0x40021094", "shutdown")...)
+	if !strings.Contains(strings.ToLower(out), "0x40021094: 20000000") || !strings.Contains(out, "external reset detected") {
+		t.Errorf("without the freeze bits, RCC_CSR shows no IWDG reset:\n%s", out)
+	}
+
+	// The model alone: without the freeze bits a halt ends in a watchdog reset.
+	s, _ := Lookup("g474-watchdog")
+	chip, err := s.NewChip()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !halts(t, chip, false) {
+		t.Fatal("the core did not halt")
+	}
+	chip.Advance(10 * time.Millisecond)
+	m := chip.(interface{ WatchdogResets() bool })
+	if !m.WatchdogResets() {
+		t.Error("a core halted 10 ms without DBG_IWDG_STOP was not reset by the watchdog")
 	}
 }
