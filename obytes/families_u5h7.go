@@ -165,7 +165,7 @@ func h7Registers() []Register {
 }
 
 // area is a 12-bit start/end pair in 256-byte units (PRAR, SCAR): none when
-// start > end (RM0433 §4.9.11, §4.9.13).
+// start > end (RM0433 §4.9, FLASH_PRAR and FLASH_SCAR).
 func area(prefix, reg string, lines Lines, what string) []Field {
 	start := Field{Name: prefix + "_START", Register: reg, Shift: 0, Width: 12, Kind: KindNumber, Lines: lines,
 		Meaning: "first 256-byte block of the " + what + " area (START > END: no area)",

@@ -1,8 +1,7 @@
 package targets
 
 // The STM32H7 and STM32U5 facts beyond identification: the H7's three
-// access ports and where each reaches (OpenOCD target/stm32h7x.cfg; RM0433
-// §60.4 "STM32H7 debug access ports"), the U5's secure aliases and option
+// access ports and where each reaches (OpenOCD target/stm32h7x.cfg; RM0433, debug infrastructure "STM32H7 debug access ports"), the U5's secure aliases and option
 // registers (ST's CMSIS device header stm32u585xx.h; RM0456 §7.9). Every
 // value is cited in docs/families.md.
 
@@ -51,8 +50,7 @@ const (
 	U5FlashSECWM2R2   = 0x64
 	U5FlashWRP2AR     = 0x68
 	U5FlashWRP2BR     = 0x6C
-	// The OEM keys are write-only: they read as zero (RM0456 §7.9.24 to
-	// §7.9.27, FLASH_OEM1KEYR1 … FLASH_OEM2KEYR2).
+	// The OEM keys are write-only: they read as zero (RM0456 §7.9, FLASH_OEM1KEYR1 … FLASH_OEM2KEYR2).
 	U5FlashOEM1KEYR1 = 0x70
 	U5FlashOEM1KEYR2 = 0x74
 	U5FlashOEM2KEYR1 = 0x78
@@ -64,7 +62,7 @@ const (
 	// (stm32u585xx.h FLASH_BASE_S); U5SRAMSecure the secure alias of SRAM1.
 	U5FlashSecure = 0x0C000000
 	U5SRAMSecure  = 0x30000000
-	// U5PageSize is the U5's flash page (8 KiB; RM0456 §7.3.1).
+	// U5PageSize is the U5's flash page (8 KiB; RM0456, flash memory organization).
 	U5PageSize = 8 << 10
 )
 

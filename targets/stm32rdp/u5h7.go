@@ -31,20 +31,20 @@ const (
 	// u5OPTRRest is FLASH_OPTR without RDP and TZEN: BOR_LEV 0,
 	// nRST_STOP/STDBY/SHDW, SRAM_RST, IWDG_SW/STOP/STDBY, WWDG_SW,
 	// DUALBANK, BKPRAM_ECC, SRAM3_ECC, SRAM2_ECC, SRAM2_RST, nSWBOOT0,
-	// nBOOT0 and PA15_PUPEN set, bit 11 reserved reading 1 (RM0456 §7.4.1
+	// nBOOT0 and PA15_PUPEN set, bit 11 reserved reading 1 (RM0456, option bytes
 	// option-byte defaults; the register then reads 0x1FEFF8AA at level
 	// 0 with TrustZone off).
 	u5OPTRRest = 0x1FEFF800
 	// u5NSCRLocked is FLASH_NSCR after reset: LOCK (b31) and OPTLOCK (b30).
 	u5NSCRLocked = 0xC0000000
 	// u5NoArea is a watermark or WRP register whose start page is above its
-	// end page: no area (RM0456 §7.9.17, §7.9.19); u5NoWRP is a WRP
+	// end page: no area (RM0456 §7.9, FLASH_SECWMxR1 and FLASH_WRPxyR); u5NoWRP is a WRP
 	// register with no area and UNLOCK (bit 31) set, so the area may still
 	// be defined (stm32u585xx.h FLASH_WRP1AR_UNLOCK).
 	u5NoArea = 0x0000007F
 	u5NoWRP  = 0x8000007F
 	// u5BootAdd0/1 are NSBOOTADD0R/1R: user flash and the system memory
-	// bootloader (RM0456 §7.4.1 defaults 0x0800_0000 and 0x0BF9_0000);
+	// bootloader (RM0456, option bytes defaults 0x0800_0000 and 0x0BF9_0000);
 	// u5SecBootAdd is SECBOOTADD0R, the secure flash alias.
 	u5BootAdd0   = 0x08000000
 	u5BootAdd1   = 0x0BF90000
@@ -52,17 +52,16 @@ const (
 
 	// h7OPTSRRest is FLASH_OPTSR_CUR without RDP: IWDG1_SW, NRST_STOP_D1,
 	// NRST_STBY_D1, FZ_IWDG_STOP, FZ_IWDG_SDBY set, BOR_LEV 0, SECURITY 0
-	// (RM0433 §4.9.8 option-byte defaults; reserved bit 5 reads 1).
+	// (RM0433 §4.9, FLASH_OPTSR_CUR option-byte defaults; reserved bit 5 reads 1).
 	h7OPTSRRest = 0x000600F0
 	// h7OPTCRLocked is FLASH_OPTCR after reset: OPTLOCK set.
 	h7OPTCRLocked = 0x00000001
 	// h7NoArea is a PRAR/SCAR register whose start is above its end (no
-	// area); h7WPSNNone leaves every sector unprotected (RM0433 §4.9.11,
-	// §4.9.13, §4.9.15).
+	// area); h7WPSNNone leaves every sector unprotected (RM0433 §4.9, FLASH_PRAR, FLASH_SCAR, FLASH_WPSN).
 	h7NoArea   = 0x000000FF
 	h7WPSNNone = 0x000000FF
 	// h7BootCur is BOOT_CUR: BOOT_ADD0 0x0800 (user flash), BOOT_ADD1
-	// 0x1FF0 (system memory) (RM0433 §4.9.17 defaults).
+	// 0x1FF0 (system memory) (RM0433 §4.9, FLASH_BOOT_CUR defaults).
 	h7BootCur = 0x1FF00800
 
 	// apIDRAPB is the APB-AP identification value (ARM IHI 0031 AP IDR:
@@ -173,7 +172,7 @@ func (m *Model) h7OptionRegs() map[uint32]uint32 {
 		targets.H7FlashPRAR1: h7NoArea, targets.H7FlashSCAR1: h7NoArea, targets.H7FlashWPSN1: h7WPSNNone,
 		targets.H7FlashBOOTCur: h7BootCur,
 		targets.H7FlashPRAR2:   h7NoArea, targets.H7FlashSCAR2: h7NoArea, targets.H7FlashWPSN2: h7WPSNNone,
-		0x0C: 0x00000031, 0x10C: 0x00000031, // FLASH_CR1/CR2 after reset: LOCK, PSIZE 0b11 (RM0433 §4.9.4)
+		0x0C: 0x00000031, 0x10C: 0x00000031, // FLASH_CR1/CR2 after reset: LOCK, PSIZE 0b11 (RM0433 §4.9, FLASH_CR1)
 	}
 }
 
@@ -276,7 +275,7 @@ func sizeMask(s chipsim.Size) uint32 {
 
 // h7DBGMCU is the H7's DBGMCU, the same registers at 0x5C001000 (through
 // AP0) and 0xE00E1000 (through AP2): IDCODE, CR (kept in Model.dbgCR for
-// the low-power checks) and the freeze registers (RM0433 §60.5.8).
+// the low-power checks) and the freeze registers (RM0433, DBGMCU registers).
 type h7DBGMCU struct {
 	m      *Model
 	mu     sync.Mutex
