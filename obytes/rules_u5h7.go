@@ -153,7 +153,7 @@ func classifyH7(f *Field, from, to uint32, refuse func(string, string) (Risk, st
 		if to == 1 {
 			return Irreversible, "secure-access mode hands the secure areas to ST's root secure services; stprobe knows no debugger path that turns it off again (RM0433, secure access mode).", nil
 		}
-		return refuse("turning secure-access mode off is not a plain option-byte change.", "see RM0433, secure access mode and ST's secure-services documentation.")
+		return refuse("turning secure-access mode off is not a plain option-byte change.", "see RM0433 (secure access mode) and ST's secure-services documentation.")
 	case "IWDG1_SW":
 		if to == 0 {
 			return Caution, "the watchdog then starts by itself at every reset and resets the core under the debugger (a halted core cannot refresh it) unless DBGMCU freezes it while halted; write 1 back to undo.", nil

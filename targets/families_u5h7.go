@@ -1,9 +1,10 @@
 package targets
 
 // The STM32H7 and STM32U5 facts beyond identification: the H7's three
-// access ports and where each reaches (OpenOCD target/stm32h7x.cfg; RM0433, debug infrastructure "STM32H7 debug access ports"), the U5's secure aliases and option
-// registers (ST's CMSIS device header stm32u585xx.h; RM0456 §7.9). Every
-// value is cited in docs/families.md.
+// access ports and where each reaches (OpenOCD target/stm32h7x.cfg; RM0433,
+// debug infrastructure), the U5's secure aliases and option registers
+// (ST's CMSIS device header stm32u585xx.h; RM0456 §7.9). Every value is
+// cited in docs/families.md.
 
 // STM32H7 debug ports and addresses.
 const (
