@@ -52,7 +52,8 @@ const (
 
 	// h7OPTSRRest is FLASH_OPTSR_CUR without RDP: IWDG1_SW, NRST_STOP_D1,
 	// NRST_STBY_D1, FZ_IWDG_STOP, FZ_IWDG_SDBY set, BOR_LEV 0, SECURITY 0
-	// (RM0433 §4.9, FLASH_OPTSR_CUR option-byte defaults; reserved bit 5 reads 1).
+	// (RM0433 §4.9, FLASH_OPTSR_CUR option-byte defaults; reserved bit 5 set:
+	// chosen).
 	h7OPTSRRest = 0x000600F0
 	// h7OPTCRLocked is FLASH_OPTCR after reset: OPTLOCK set.
 	h7OPTCRLocked = 0x00000001
