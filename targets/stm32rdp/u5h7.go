@@ -151,9 +151,9 @@ func (m *Model) u5OptionRegs() map[uint32]uint32 {
 	secwm1 := uint32(u5NoArea)
 	if m.cfg.TZEN {
 		optr |= targets.U5TZEN
-		secwm1 = uint32(m.cfg.SecurePages-1)<<16 | 0 // pages 0 … SecurePages-1
-		if m.cfg.SecurePages == 0 {
-			secwm1 = u5NoArea
+		if m.cfg.SecurePages > 0 {
+			// PSTRT 0, PEND SecurePages-1: pages 0 … SecurePages-1.
+			secwm1 = uint32(m.cfg.SecurePages-1) << 16
 		}
 	}
 	return map[uint32]uint32{
