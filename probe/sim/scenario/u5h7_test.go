@@ -9,6 +9,7 @@ import (
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
+	"github.com/stprobe/stprobe/targets/stm32rdp"
 )
 
 // TestU5H7BoardsIdentify identifies the STM32U5 and STM32H7 boards through
@@ -174,5 +175,25 @@ func TestH7Ports(t *testing.T) {
 	}
 	if chip.AP(3) != nil {
 		t.Error("an AP3 on a single-core H743")
+	}
+}
+
+// TestU5H7Level2: a U5 or an H7 set to RDP level 2 (0xCC) does not answer
+// SWD at all, with NRST held low or not (RM0456 §7.6.2, RM0433 §4.5.3).
+func TestU5H7Level2(t *testing.T) {
+	for _, cfg := range []*stm32rdp.Config{
+		rdpBoard(targets.STM32U5(), targets.DevIDU57x, 0x2000, 2048, targets.RDPByteLevel2, stm32rdp.FirmwareIdle),
+		rdpBoard(targets.STM32H7(), targets.DevIDH74x, 0x2003, 2048, targets.RDPByteLevel2, stm32rdp.FirmwareIdle),
+	} {
+		m, err := stm32rdp.New(*cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, held := range []bool{false, true} {
+			m.SetNRST(held)
+			if m.SWDResponds() || m.Level() != targets.RDPLevel2 {
+				t.Errorf("%s at 0xCC, NRST held %v: SWD answers %v, level %v", cfg.Family.Name, held, m.SWDResponds(), m.Level())
+			}
+		}
 	}
 }
