@@ -1,9 +1,10 @@
 // Package stm32rdp is the executable model of the STM32 families protected
 // by read-out protection levels (F1, F4, G0, L4; G4 shares the L4 model's
-// flash interface): one Cortex-M core behind AP0, DBGMCU, the engineering
-// area (flash size, unique ID, package), the flash interface's option
-// registers as they read after reset, and what each RDP level does to a
-// debugger. The facts come from package targets; docs/families.md cites
+// flash interface; U5 and H7 in u5h7.go): one Cortex-M core behind AP0
+// (the H7 adds its D3 and debug-APB ports), DBGMCU, the engineering area
+// (flash size, unique ID, package), the flash interface's option registers
+// as they read after reset, what each RDP level does to a debugger, and
+// what the user program does to debug (firmware.go). The facts come from package targets; docs/families.md cites
 // them. Option bytes are read-only here: the model has no programming
 // sequence, so a write to an option register is ignored.
 package stm32rdp

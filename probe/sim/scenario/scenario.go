@@ -113,7 +113,8 @@ type Scenario struct {
 	// wire instead.
 	Generic bool
 	// RDPChip puts a chip of a family protected by read-out protection
-	// levels (F1, F4, G0, G4, L4) on the wire instead (its core on AP0).
+	// levels (F1, F4, G0, G4, L4, U5, H7) on the wire instead (its core on
+	// AP0).
 	RDPChip *stm32rdp.Config
 	// Millivolts is the target voltage the probe reads.
 	Millivolts int
