@@ -59,7 +59,10 @@ func familyLayout(fam targets.Family, line targets.Line) (*Layout, error) {
 	case "STM32L4":
 		regs, fields = l4Registers(l4Lines, l4Dual), l4Fields()
 	default:
-		return nil, fmt.Errorf("target: no option-byte table for %s (DEV_ID 0x%03X) yet: identification and RDP level only", fam.Name, line.DevID)
+		var ok bool
+		if regs, fields, ok = u5h7Tables(fam.Name); !ok { // families_u5h7.go
+			return nil, fmt.Errorf("target: no option-byte table for %s (DEV_ID 0x%03X) yet: identification and RDP level only", fam.Name, line.DevID)
+		}
 	}
 	l := &Layout{DevID: line.DevID, LineName: line.Name, Line: line, Family: fam.Name, AP: fam.CoreAP, RDP: fam.RDP}
 	for _, r := range regs {
@@ -82,11 +85,12 @@ func (l *Layout) ApplyRefusal() string {
 	if l.RDP == nil {
 		return ""
 	}
-	var peer string
-	switch l.Family {
-	case "STM32F1":
+	peer := u5h7ApplyRefusal(l.Family)
+	switch {
+	case peer != "":
+	case l.Family == "STM32F1":
 		peer = "OpenOCD (target/stm32f1x.cfg): `stm32f1x unlock 0` for RDP level 0 (mass erase), `stm32f1x lock 0` for level 1, `stm32f1x options_write 0 SWWDG|HWWDG RSTSTNDBY|NORSTSTNDBY RSTSTOP|NORSTSTOP` for the user options"
-	case "STM32F4":
+	case l.Family == "STM32F4":
 		peer = "OpenOCD (target/stm32f4x.cfg): `stm32f2x unlock 0` for RDP level 0 (mass erase), `stm32f2x lock 0` for level 1, `stm32f2x options_write 0 USER_OPTIONS` for the user options"
 	default:
 		peer = "OpenOCD (target/stm32" + strings.ToLower(strings.TrimPrefix(l.Family, "STM32")) + "x.cfg, whose flash driver is stm32l4x): `stm32l4x unlock 0` for RDP level 0 (mass erase), `stm32l4x lock 0` for level 1, `stm32l4x option_write 0 0x20 VALUE MASK` for FLASH_OPTR fields"
