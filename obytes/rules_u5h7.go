@@ -56,7 +56,7 @@ func oem2Locked(in *planInput) bool {
 
 // oemProven reports whether the plan holds a checked proof of the OEM1 key.
 func oemProven(in *planInput) bool {
-	return in.wayBack.proven() && in.wayBack.Method == OEMKeyMethod
+	return in.wayBack.Proven() && in.wayBack.Method == OEMKeyMethod
 }
 
 // u5OEMWay is how a U5 whose OEM1 key is provisioned leaves level 1.
