@@ -47,6 +47,7 @@ var rules = []rule{
 	{pkg: "targets", leaf: true, about: "chip facts"},
 	{pkg: "capture", about: "the capture file format: chip facts only", may: []string{"targets"}},
 	{pkg: "safefile", leaf: true, about: "bounded reads of the files users hand in"},
+	{pkg: "flashimage/...", about: "firmware files (BIN, Intel HEX, ELF) as segments", may: []string{"flashimage/..."}},
 	{pkg: "statefile", about: "the state directory: backups, journals and locks, the audit log", may: []string{"safefile"}},
 	{pkg: "targets/...", about: "chip models", may: []string{"targets/...", "adi"}},
 	{pkg: "internal/...", leaf: true, about: "tests of the project itself"},
