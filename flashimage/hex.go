@@ -11,12 +11,12 @@ import (
 // Intel HEX record types (Intel, "Hexadecimal Object File Format
 // Specification", revision A, 1988).
 const (
-	recData           = 0x00 // data bytes at the current base + offset
-	recEOF            = 0x01 // end of file
-	recExtSegment     = 0x02 // base = value << 4 (8086 segment)
-	recStartSegment   = 0x03 // CS:IP start address
-	recExtLinear      = 0x04 // base = value << 16
-	recStartLinear    = 0x05 // 32-bit start address (EIP)
+	recData           = 0x00                      // data bytes at the current base + offset
+	recEOF            = 0x01                      // end of file
+	recExtSegment     = 0x02                      // base = value << 4 (8086 segment)
+	recStartSegment   = 0x03                      // CS:IP start address
+	recExtLinear      = 0x04                      // base = value << 16
+	recStartLinear    = 0x05                      // 32-bit start address (EIP)
 	maxHexLineLength  = 1 + 2 + 4 + 2 + 2*255 + 2 // ':' LL AAAA TT data CC
 	hexRecordOverhead = 5                         // length, address (2), type, checksum
 )
