@@ -106,7 +106,11 @@ func TestFlashProgram(t *testing.T) {
 	}{
 		{name: "locked: PGSERR", run: func(f *flashBench) { f.quad(a, 1, 2, 3, 4) }, wantErr: targets.NSSRPGSErr, want: bytes.Repeat([]byte{0xFF}, 16)},
 		{name: "no PG: PGSERR", run: func(f *flashBench) { f.unlock(); f.quad(a, 1, 2, 3, 4) }, wantErr: targets.NSSRPGSErr, want: bytes.Repeat([]byte{0xFF}, 16)},
-		{name: "quad-word", run: func(f *flashBench) { f.unlock(); f.cr(targets.NSCRPG); f.quad(a, 0x03020100, 0x07060504, 0x0B0A0908, 0x0F0E0D0C) },
+		{name: "quad-word", run: func(f *flashBench) {
+			f.unlock()
+			f.cr(targets.NSCRPG)
+			f.quad(a, 0x03020100, 0x07060504, 0x0B0A0908, 0x0F0E0D0C)
+		},
 			want: []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}},
 		{name: "twice: PGSERR, first kept", run: func(f *flashBench) {
 			f.unlock()
