@@ -128,7 +128,9 @@ func TestRefusedBeforeErase(t *testing.T) {
 		want string
 	}{
 		{name: "larger than the flash", cfg: stm32h5.Config{Line: stm32h5.LineH503},
-			im:   func(*testing.T) (*flashimage.Image, error) { return flashimage.ParseBIN(make([]byte, 129<<10), targets.FlashMemBase) },
+			im: func(*testing.T) (*flashimage.Image, error) {
+				return flashimage.ParseBIN(make([]byte, 129<<10), targets.FlashMemBase)
+			},
 			want: "more than the 128 KiB flash"},
 		{name: "ELF segment in RAM", cfg: stm32h5.Config{Line: stm32h5.LineH533},
 			im: func(*testing.T) (*flashimage.Image, error) {
@@ -138,7 +140,9 @@ func TestRefusedBeforeErase(t *testing.T) {
 			},
 			want: "64 bytes at 0x20000000..0x2000003F are not in 0x08000000..0x0807FFFF"},
 		{name: "runs past the end", cfg: stm32h5.Config{Line: stm32h5.LineH503},
-			im:   func(*testing.T) (*flashimage.Image, error) { return flashimage.ParseBIN(make([]byte, 32), targets.FlashMemBase+128<<10-16) },
+			im: func(*testing.T) (*flashimage.Image, error) {
+				return flashimage.ParseBIN(make([]byte, 32), targets.FlashMemBase+128<<10-16)
+			},
 			want: "not in 0x08000000..0x0801FFFF"},
 	}
 	for _, tc := range tests {
