@@ -7,9 +7,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
-	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/sweep"
 )
 
@@ -68,17 +66,16 @@ type SweepCell struct {
 // ApplyStep is one step of a guarded option-byte write.
 type ApplyStep struct {
 	EventMeta
-	Step obytes.Event
+	Step WriteEvent
 }
 
 // DAStep is one step of a debug-authentication job: the library's steps
 // (session, discovery, authenticate, granted, reset, reconnect, flash,
 // verified, provision) and the bench's own (backup, save-flash, audit).
-// Done and Total count bytes for save-flash; zero otherwise.
+// Step.Done and Step.Total count bytes for save-flash; zero otherwise.
 type DAStep struct {
 	EventMeta
-	Step        da.Event
-	Done, Total int
+	Step WriteEvent
 }
 
 // StateChanged carries the bench's new state snapshot.

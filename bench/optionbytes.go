@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/statefile"
@@ -347,45 +348,70 @@ type ApplyResult struct {
 // after the chip resets, verification, the audit line (which names the
 // lease holder). Each step is an ApplyStep event.
 func (b *Bench) ApplyOptionBytes(ctx context.Context, t Token, r ApplyRequest) (*ApplyResult, error) {
-	if err := b.checkWritable("ob apply"); err != nil {
+	if r.StateDir == "" {
+		// The executor's default, resolved here so that a refusal by the
+		// guard is recorded where the write would have been.
+		r.StateDir, _ = statefile.DefaultStateDir()
+	}
+	res := &ApplyResult{}
+	out, err := b.guardedWrite(ctx, t, write{
+		job: "ob apply", limit: limitWrite, step: applyStep,
+		confirm:  guarded.Confirmation{Phrase: r.Confirm, Override: r.OverrideBrick},
+		stateDir: r.StateDir,
+		build:    func(rec guarded.Recorder) guarded.Write { return b.obWrite(r, rec, res) },
+		done:     func(context.Context, *guarded.Outcome, error) { b.afterApply(res) },
+	})
+	if out == nil {
 		return nil, err
 	}
-	var res *ApplyResult
-	who := b.holderName(t)
-	err := b.run(ctx, t, "ob apply", limitWrite, func(ctx context.Context) error {
-		var err error
-		res, err = b.apply(ctx, r, who)
-		return err
-	})
-	return res, err
-}
-
-func (b *Bench) apply(ctx context.Context, r ApplyRequest, who string) (*ApplyResult, error) {
-	pr, err := b.plan(ctx, r.Change)
-	res := &ApplyResult{}
-	if pr != nil {
-		res.PlanResult = *pr
-	}
-	if err != nil {
-		return res, err
-	}
-	if err := refuseFamilyWrite(pr.OptionBytes); err != nil {
-		return res, err
-	}
-	o := obytes.ApplyOptions{
-		Confirm: r.Confirm, OverrideBrick: r.OverrideBrick, StateDir: r.StateDir,
-		User: who, ProbeSerial: b.Snapshot().Probe.Serial,
-		Reconnect: b.reconnectAP1,
-		Reopen:    b.reopenAP1,
-		Now:       b.now,
-		Events: func(e obytes.Event) {
-			b.publish(func(m EventMeta) Event { return ApplyStep{EventMeta: m, Step: e} })
-		},
-	}
-	res.Result, err = obytes.Apply(ctx, b.link, pr.Plan, o)
 	if errors.Is(err, obytes.ErrNeedsOverride) {
 		err = fmt.Errorf("%w; nothing was written. Add --override-brick only if you accept that this chip may never be debugged again", err)
 	}
+	return res, err
+}
+
+// obWrite is the option-byte change r as a guarded write; it fills res as
+// it goes. The executor (obytes.Apply) backs up, keeps the journal and
+// writes the audit line itself, under the chip's lock.
+func (b *Bench) obWrite(r ApplyRequest, rec guarded.Recorder, res *ApplyResult) guarded.Write {
+	return guarded.Write{
+		Plan: func(ctx context.Context) (*guarded.Plan, error) {
+			pr, err := b.plan(ctx, r.Change)
+			if pr != nil {
+				res.PlanResult = *pr
+			}
+			if err != nil {
+				return nil, err
+			}
+			if err := refuseFamilyWrite(pr.OptionBytes); err != nil {
+				return nil, err
+			}
+			return pr.Plan.Header(), nil
+		},
+		Execute: func(ctx context.Context, emit guarded.Emit) (*guarded.Done, error) {
+			o := obytes.ApplyOptions{
+				Confirm: r.Confirm, OverrideBrick: r.OverrideBrick, StateDir: r.StateDir,
+				User: rec.User, ProbeSerial: rec.ProbeSerial,
+				Reconnect: b.reconnectAP1,
+				Reopen:    b.reopenAP1,
+				Now:       b.now,
+				Events:    emit,
+			}
+			var err error
+			res.Result, err = obytes.Apply(ctx, b.link, res.Plan, o)
+			if res.Result == nil {
+				return nil, err
+			}
+			d := &guarded.Done{Backup: res.Result.Backup, Recorded: true, Audit: res.Result.Audit, Journal: res.Result.Journal, Registers: res.Result.Registers}
+			d.End = obytes.EndOf(err)
+			return d, err
+		},
+	}
+}
+
+// afterApply publishes what an option-byte write left on the chip.
+func (b *Bench) afterApply(res *ApplyResult) {
+	pr := res.PlanResult
 	if res.Result != nil && res.Result.After != nil {
 		after := &OptionBytes{Chip: pr.OptionBytes.Chip, Layout: pr.OptionBytes.Layout, Snap: res.Result.After, DA: pr.OptionBytes.DA}
 		b.update(func(s *Snapshot) {
@@ -404,7 +430,6 @@ func (b *Bench) apply(ctx context.Context, r ApplyRequest, who string) (*ApplyRe
 			s.Connection = "AP0 only: AP1 closed by the write"
 		})
 	}
-	return res, err
 }
 
 // LockRequest is where a lock's audit record goes.

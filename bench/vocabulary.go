@@ -3,6 +3,7 @@ package bench
 import (
 	"slices"
 
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
@@ -33,7 +34,7 @@ type (
 	// RefusedError is a plan the rules refuse, with the way back instead.
 	RefusedError = obytes.RefusedError
 	// WriteEvent is one step of a guarded write.
-	WriteEvent = obytes.Event
+	WriteEvent = guarded.Event
 	// AuditRecord is one line of the audit log.
 	AuditRecord = statefile.AuditRecord
 	// Backup is a saved set of option bytes, BackupFile one backup on disk.

@@ -237,7 +237,7 @@ func (a *app) runDAWrite(c *cobra.Command, w *daWrite, req bench.DARequest, save
 		follow(b, func(ev bench.Event) {
 			if s, ok := ev.(bench.DAStep); ok && !w.json {
 				// One line for a run of progress steps (flash check, flash save).
-				if s.Step.Step != last || s.Step.Step != "flash" && s.Step.Step != "save-flash" || s.Total > 0 && s.Done == s.Total {
+				if s.Step.Step != last || s.Step.Step != "flash" && s.Step.Step != "save-flash" || s.Step.Total > 0 && s.Step.Done == s.Step.Total {
 					printDAStep(a.stderr, s)
 				}
 				last = s.Step.Step
@@ -276,8 +276,8 @@ func daMistake(err error) error {
 
 // printDAStep shows one step of a DA job on stderr.
 func printDAStep(w io.Writer, s bench.DAStep) {
-	if s.Total > 0 {
-		fmt.Fprintf(w, "  [%3d%%] %s: %s\n", s.Done*100/s.Total, s.Step.Step, s.Step.Message)
+	if s.Step.Total > 0 {
+		fmt.Fprintf(w, "  [%3d%%] %s: %s\n", s.Step.Done*100/s.Step.Total, s.Step.Step, s.Step.Message)
 		return
 	}
 	fmt.Fprintf(w, "  %s: %s\n", s.Step.Step, s.Step.Message)

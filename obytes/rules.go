@@ -8,53 +8,26 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/targets"
 )
 
-// Risk is how hard a planned change is to undo.
-type Risk int
+// Risk is how hard a planned change is to undo: the class every guarded
+// write is planned with (guarded.Risk).
+type Risk = guarded.Risk
 
 // Risk classes, from harmless to fatal.
 const (
 	// Safe changes are undone by writing the old value back.
-	Safe Risk = iota
+	Safe = guarded.Safe
 	// Caution changes are reversible but reset the chip or erase something.
-	Caution
+	Caution = guarded.Caution
 	// Irreversible changes can only be undone by a debug-authentication
 	// regression (or, for OTP locks, never, though the chip stays usable).
-	Irreversible
+	Irreversible = guarded.Irreversible
 	// Brick changes can never be undone and leave the chip unreachable.
-	Brick
+	Brick = guarded.Brick
 )
-
-// String names the class as the CLI prints it.
-func (r Risk) String() string {
-	switch r {
-	case Safe:
-		return "safe"
-	case Caution:
-		return "caution"
-	case Irreversible:
-		return "irreversible"
-	case Brick:
-		return "brick"
-	}
-	return fmt.Sprintf("Risk(%d)", int(r))
-}
-
-// MarshalText encodes the class by name (for JSON).
-func (r Risk) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
-
-// UnmarshalText decodes a class name.
-func (r *Risk) UnmarshalText(b []byte) error {
-	for _, c := range []Risk{Safe, Caution, Irreversible, Brick} {
-		if c.String() == string(b) {
-			*r = c
-			return nil
-		}
-	}
-	return fmt.Errorf("unknown risk class %q", b)
-}
 
 // Change is one field of a plan.
 type Change struct {
@@ -597,18 +570,6 @@ func sorted(l *Layout, m map[string]*RegWrite) []RegWrite {
 	return out
 }
 
-// uidPart is the part of the UID a brick confirmation quotes: its last 8
-// hex digits.
-func uidPart(uid string) string {
-	if len(uid) > 8 {
-		return uid[len(uid)-8:]
-	}
-	if uid == "" {
-		return "NO-UID"
-	}
-	return uid
-}
-
 // phrase builds the confirmation the user must type for a plan.
 func phrase(p *Plan) string {
 	var grave []string
@@ -619,7 +580,7 @@ func phrase(p *Plan) string {
 	}
 	switch p.Risk {
 	case Brick:
-		return fmt.Sprintf("brick %s %s", uidPart(p.UID), strings.Join(grave, " "))
+		return fmt.Sprintf("brick %s %s", guarded.UIDTail(p.UID), strings.Join(grave, " "))
 	case Irreversible:
 		return "irreversible " + strings.Join(grave, " ")
 	}

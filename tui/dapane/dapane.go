@@ -457,7 +457,7 @@ func isDAWrite(kind string) bool {
 
 // addStep records a step, folding a run of progress steps into one.
 func (m *Model) addStep(s bench.DAStep) {
-	progress := s.Total > 0 || s.Step.Step == "flash" || s.Step.Step == "save-flash"
+	progress := s.Step.Total > 0 || s.Step.Step == "flash" || s.Step.Step == "save-flash"
 	if n := len(m.steps); n > 0 && progress && m.steps[n-1].Step.Step == s.Step.Step {
 		m.steps[n-1] = s
 		return

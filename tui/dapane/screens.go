@@ -249,8 +249,8 @@ func (m *Model) pinned(body, footer []string) []string {
 
 // stepText is a DA step in a few words.
 func stepText(e bench.DAStep) string {
-	if e.Total > 0 {
-		return fmt.Sprintf("%s %d%%: %s", e.Step.Step, e.Done*100/e.Total, e.Step.Message)
+	if e.Step.Total > 0 {
+		return fmt.Sprintf("%s %d%%: %s", e.Step.Step, e.Step.Done*100/e.Step.Total, e.Step.Message)
 	}
 	return e.Step.Step + ": " + e.Step.Message
 }
