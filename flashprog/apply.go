@@ -6,55 +6,48 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"strings"
 	"time"
 
 	"github.com/stprobe/stprobe/flashimage"
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/statefile"
 )
 
 // ErrVerify: the flash read back differs from the image.
 var ErrVerify = errors.New("flash read back differs from the image")
 
-// Event is one progress step of Apply, for a UI to render.
-type Event struct {
-	// Phase is "save", "erase", "program" or "verify".
-	Phase string
-	// Done and Total count bytes in that phase.
-	Done, Total int
-	Message     string
-}
-
-// Options are the confirmation, places and hooks of Apply.
+// Options are the places and choices of a flash write.
 type Options struct {
-	// Confirm must equal Plan.Phrase.
-	Confirm string
 	// StateDir holds the journal, the lock and the audit log.
 	StateDir string
-	// User and ProbeSerial go into the journal and the audit line.
+	// User and ProbeSerial go into the journal.
 	User, ProbeSerial string
 	// Verify reads the flash back and compares it with the image (and the
 	// CRC-32 of both) after programming.
 	Verify bool
 	// SaveFlash, when set, receives an Intel HEX copy of the sectors that
-	// hold data, before anything is erased; an error stops the write.
-	SaveFlash func(hexFile []byte) error
-	// Events receives progress; nil discards it.
-	Events func(Event)
-	// Now stamps records (default time.Now).
+	// hold data, before anything is erased, and returns where it put it;
+	// an error stops the write before the erase.
+	SaveFlash func(hexFile []byte) (string, error)
+	// Now stamps the journal (default time.Now).
 	Now func() time.Time
 }
 
-// Result is what Apply did.
+// Result is what a flash write did.
 type Result struct {
 	Plan       *Plan  `json:"plan"`
 	Erased     int    `json:"erased_sectors"`
 	Programmed int    `json:"programmed_bytes"`
 	Verified   bool   `json:"verified"`
 	CRC32      uint32 `json:"crc32,omitempty"`
-	Saved      int    `json:"saved_bytes,omitempty"`
+	// Saved is where the copy of the sectors went ("" when none was made).
+	Saved string `json:"saved,omitempty"`
 	// Journal is the journal left behind ("" when the write ended cleanly).
 	Journal string `json:"journal,omitempty"`
-	Audited bool   `json:"audited"`
+	// Holds is the journal's record of what each sector holds, after a
+	// write that did not end cleanly.
+	Holds *Journal `json:"holds,omitempty"`
 }
 
 // WriteError is a write that failed or was interrupted after the journal
@@ -83,21 +76,115 @@ func (e *WriteError) Error() string {
 // Unwrap returns the cause.
 func (e *WriteError) Unwrap() error { return e.Err }
 
-// Apply runs the plan: lock the chip's records, save the sectors that hold
-// data when asked, write the journal, unlock, erase sector by sector,
-// program the image sector by sector, lock, verify, audit. Every step
-// before the first erase that fails leaves the chip untouched.
-func Apply(ctx context.Context, c Controller, t Target, p *Plan, o Options) (*Result, error) {
-	if o.Confirm != p.Phrase {
-		return nil, fmt.Errorf("%w: type %q", ErrNotConfirmed, p.Phrase)
+// Job is one flash write or erase as a guarded write: Plan makes its plan
+// on the chip as it is; Write gives guarded.Run its parts. Result holds
+// what the execution did once it ran.
+type Job struct {
+	Controller Controller
+	Target     Target
+	// Plan plans the write (PlanWrite or PlanErase on the same controller).
+	Plan    func(ctx context.Context) (*Plan, error)
+	Options Options
+
+	// Planned is the plan the last Plan call made; Result the execution's.
+	Planned *Plan
+	Result  *Result
+}
+
+// Write is the job as guarded.Run takes it: the plan's header, the copy
+// of the sectors that hold data as the backup (when SaveFlash is set), and
+// the execution.
+func (j *Job) Write() guarded.Write {
+	w := guarded.Write{
+		Plan: func(ctx context.Context) (*guarded.Plan, error) {
+			p, err := j.Plan(ctx)
+			j.Planned = p
+			if err != nil {
+				return nil, err
+			}
+			return p.Header(), nil
+		},
+		Execute: func(ctx context.Context, emit guarded.Emit) (*guarded.Done, error) {
+			res, err := Execute(ctx, j.Controller, j.Target, j.Planned, j.Options, emit)
+			if res == nil {
+				return nil, err
+			}
+			if j.Result != nil && j.Result.Saved != "" {
+				res.Saved = j.Result.Saved
+			}
+			j.Result = res
+			return res.done(err), err
+		},
+	}
+	if j.Options.SaveFlash != nil {
+		w.Backup = func(ctx context.Context, emit guarded.Emit) (string, error) {
+			if j.Planned.NotEmpty == 0 {
+				return "", nil
+			}
+			data, err := saveSectors(ctx, j.Target, j.Planned, emit)
+			if err != nil {
+				return "", err
+			}
+			where, err := j.Options.SaveFlash(data)
+			if err != nil {
+				return "", err
+			}
+			j.Result = &Result{Saved: where}
+			return where, nil
+		}
+	}
+	return w
+}
+
+// Header is the plan as every guarded write is planned.
+func (p *Plan) Header() *guarded.Plan {
+	if p == nil {
+		return nil
+	}
+	h := &guarded.Plan{Kind: guarded.Flash, Line: p.Line, UID: p.UID, Risk: guarded.Caution, Phrase: p.Phrase, Notes: append([]string(nil), p.Notes...)}
+	if len(p.Erase) > 0 {
+		first, last := p.Erase[0], p.Erase[len(p.Erase)-1]
+		h.Changes = append(h.Changes, fmt.Sprintf("erase %d sectors 0x%08X..0x%08X (%s … %s), %d holding data", len(p.Erase), first.Addr, last.End()-1, first.Name, last.Name, p.NotEmpty))
+		h.Erases = fmt.Sprintf("%d sectors, %d of them holding data", len(p.Erase), p.NotEmpty)
+	}
+	if p.Image != nil {
+		h.Changes = append(h.Changes, fmt.Sprintf("program %s (%s, %d bytes, SHA-256 %s)", p.Image.Name, p.Image.Format, p.Image.Bytes, p.Image.SHA256))
+	}
+	h.Reasons = []string{"caution: erasing loses what the sectors hold (keep a copy with --save-flash); the write neither locks nor bricks the chip"}
+	h.Steps = []string{"unlock the flash controller", "erase sector by sector", "lock"}
+	if p.Image != nil {
+		h.Steps = []string{"unlock the flash controller", "erase sector by sector", "program quad-word by quad-word", "lock", "verify by read-back and CRC-32 (when asked)"}
+	}
+	return h
+}
+
+// done is the execution's report for guarded.Run.
+func (r *Result) done(err error) *guarded.Done {
+	d := &guarded.Done{Journal: r.Journal, Changes: r.Plan.Header().Changes}
+	d.End.Started = r.Erased > 0 || err != nil && r.Journal != ""
+	if r.Verified {
+		d.Changes = append(d.Changes, fmt.Sprintf("verified: read back equal, CRC-32 0x%08X", r.CRC32))
+	}
+	if r.Saved != "" {
+		d.Changes = append(d.Changes, "the sectors' data saved to "+r.Saved)
+	}
+	if r.Holds != nil {
+		d.End.Holds = r.Holds.Summary()
+	}
+	return d
+}
+
+// Execute runs a plan whose confirmation guarded.Check accepted: lock the
+// chip's records, write the journal, unlock, erase sector by sector,
+// program the image sector by sector, lock, verify. A failure before the
+// journal is written leaves the chip untouched (a nil Result); after it,
+// the journal stays and says what each sector holds.
+func Execute(ctx context.Context, c Controller, t Target, p *Plan, o Options, emit guarded.Emit) (*Result, error) {
+	if p == nil {
+		return nil, errors.New("flash: no plan to execute")
 	}
 	if o.Now == nil {
 		o.Now = time.Now
-	}
-	emit := func(e Event) {
-		if o.Events != nil {
-			o.Events(e)
-		}
 	}
 	lock, err := statefile.LockChip(o.StateDir, p.UID)
 	if err != nil {
@@ -109,31 +196,6 @@ func Apply(ctx context.Context, c Controller, t Target, p *Plan, o Options) (*Re
 	if p.image != nil {
 		kind = "flash write"
 	}
-	audit := func(result string, werr error, journal string) {
-		rec := statefile.AuditRecord{
-			Time: o.Now(), User: o.User, ProbeSerial: o.ProbeSerial, ChipUID: p.UID, Line: p.Line,
-			Changes: []string{fmt.Sprintf("%s: %d sectors erased", kind, len(p.Erase))}, Risk: p.Risk, Result: result, Journal: journal,
-		}
-		if p.Image != nil {
-			rec.Changes = append(rec.Changes, fmt.Sprintf("image %s (%s, %d bytes) SHA-256 %s", p.Image.Name, p.Image.Format, p.Image.Bytes, p.Image.SHA256))
-		}
-		if werr != nil {
-			rec.Error = werr.Error()
-		}
-		if statefile.AppendAudit(o.StateDir, rec) == nil {
-			res.Audited = true
-		}
-	}
-
-	if o.SaveFlash != nil && p.NotEmpty > 0 {
-		n, err := saveSectors(ctx, t, p, o.SaveFlash, emit)
-		if err != nil {
-			audit("refused", err, "")
-			return res, fmt.Errorf("saving the flash before erasing it (nothing was erased): %w", err)
-		}
-		res.Saved = n
-	}
-
 	j := &Journal{Kind: kind, ChipUID: p.UID, Line: p.Line, User: o.User, ProbeSerial: o.ProbeSerial, Started: o.Now(), Phase: "unlock"}
 	if p.Image != nil {
 		j.Image, j.ImageSHA256 = p.Image.Name, p.Image.SHA256
@@ -147,8 +209,7 @@ func Apply(ctx context.Context, c Controller, t Target, p *Plan, o Options) (*Re
 	}
 	path, err := writeJournal(o.StateDir, j)
 	if err != nil {
-		audit("refused", err, "")
-		return res, fmt.Errorf("%w (nothing was erased)", err)
+		return nil, fmt.Errorf("%w (nothing was erased)", err)
 	}
 	res.Journal = path
 	// record updates the journal; a failure to write it stops the write.
@@ -163,25 +224,22 @@ func Apply(ctx context.Context, c Controller, t Target, p *Plan, o Options) (*Re
 	fail := func(phase, sector string, err error) (*Result, error) {
 		j.Error = err.Error()
 		_ = record(phase, -1, "")
-		// Lock the controller again on a fresh context: the run's may be
-		// cancelled.
+		// Lock the controller again on a context of its own: the run's
+		// may be cancelled.
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		_ = c.Lock(lctx)
 		cancel()
-		result := "failed"
-		if ctx.Err() != nil {
-			result = "cancelled"
-		}
-		audit(result, err, path)
+		res.Holds = j
 		return res, &WriteError{Phase: phase, Sector: sector, Journal: path, Holds: j, Err: err}
 	}
 
+	emit.Send(guarded.Event{Step: "unlock", Message: "unlocking the flash controller"})
 	if err := c.Unlock(ctx); err != nil {
 		return fail("unlock", "", err)
 	}
 	total := len(p.Erase)
 	for i, s := range p.Erase {
-		emit(Event{Phase: "erase", Done: i, Total: total, Message: "erasing " + s.Name})
+		emit.Send(guarded.Event{Step: "erase", Done: i, Total: total, Message: "erasing " + s.Name})
 		if err := record("erase", i, SectorErasing); err != nil {
 			return fail("erase", s.Name, err)
 		}
@@ -193,7 +251,7 @@ func Apply(ctx context.Context, c Controller, t Target, p *Plan, o Options) (*Re
 		}
 		res.Erased++
 	}
-	emit(Event{Phase: "erase", Done: total, Total: total, Message: fmt.Sprintf("%d sectors erased", total)})
+	emit.Send(guarded.Event{Step: "erase", Done: total, Total: total, Message: fmt.Sprintf("%d sectors erased", total)})
 
 	if p.image != nil {
 		total := 0
@@ -212,7 +270,7 @@ func Apply(ctx context.Context, c Controller, t Target, p *Plan, o Options) (*Re
 			}
 			base := done
 			err := c.Program(ctx, s.Addr, p.imageBytes(s), func(n int) {
-				emit(Event{Phase: "program", Done: base + n, Total: total, Message: "programming " + s.Name})
+				emit.Send(guarded.Event{Step: "program", Done: base + n, Total: total, Message: "programming " + s.Name})
 			})
 			if err != nil {
 				return fail("program", s.Name, err)
@@ -234,19 +292,29 @@ func Apply(ctx context.Context, c Controller, t Target, p *Plan, o Options) (*Re
 			return fail("verify", "", err)
 		}
 		res.Verified, res.CRC32 = true, crc
-		for i, s := range p.Erase {
-			if p.hasData(s) {
-				j.Sectors[i].Holds = SectorVerified
-			}
-		}
 	}
 	if err := statefile.RemoveDurable(path); err != nil {
-		audit("ok", fmt.Errorf("the write ended but its journal stays: %w", err), path)
-		return res, nil
+		return res, fmt.Errorf("the write ended but its journal %s stays: %w", path, err)
 	}
 	res.Journal = ""
-	audit("ok", nil, "")
 	return res, nil
+}
+
+// Summary says in one line what the sectors hold, for the audit line.
+func (j *Journal) Summary() string {
+	counts := map[string]int{}
+	var order []string
+	for _, s := range j.Sectors {
+		if counts[s.Holds] == 0 {
+			order = append(order, s.Holds)
+		}
+		counts[s.Holds]++
+	}
+	parts := make([]string, len(order))
+	for i, h := range order {
+		parts[i] = fmt.Sprintf("%d %s", counts[h], h)
+	}
+	return "sectors: " + strings.Join(parts, "; ")
 }
 
 // bytesIn counts the image's bytes inside s.
@@ -265,7 +333,7 @@ func (p *Plan) bytesIn(s Sector) int {
 // verify reads every segment back and compares it; it returns the CRC-32
 // (IEEE) of the image's bytes in address order, equal to the one of the
 // bytes read.
-func verify(ctx context.Context, t Target, im *flashimage.Image, emit func(Event)) (uint32, error) {
+func verify(ctx context.Context, t Target, im *flashimage.Image, emit guarded.Emit) (uint32, error) {
 	total, done := im.Size(), 0
 	want, got := crc32.NewIEEE(), crc32.NewIEEE()
 	for _, s := range im.Segments {
@@ -277,7 +345,7 @@ func verify(ctx context.Context, t Target, im *flashimage.Image, emit func(Event
 			if err := t.ReadMem(ctx, lo+uint32(off), buf[off:end]); err != nil {
 				return 0, fmt.Errorf("target: reading back 0x%08X: %w", lo+uint32(off), err)
 			}
-			emit(Event{Phase: "verify", Done: done + min(end, len(s.Data)), Total: total, Message: "reading back"})
+			emit.Send(guarded.Event{Step: "verify", Done: done + min(end, len(s.Data)), Total: total, Message: "reading back"})
 		}
 		back := buf[s.Addr-lo : uint64(s.Addr-lo)+uint64(len(s.Data))]
 		want.Write(s.Data)
@@ -299,16 +367,13 @@ func verify(ctx context.Context, t Target, im *flashimage.Image, emit func(Event
 
 // Verify compares the flash with an image without writing: the first
 // difference, or the CRC-32 of the image when all match.
-func Verify(ctx context.Context, t Target, im *flashimage.Image, events func(Event)) (uint32, error) {
-	if events == nil {
-		events = func(Event) {}
-	}
-	return verify(ctx, t, im, events)
+func Verify(ctx context.Context, t Target, im *flashimage.Image, emit guarded.Emit) (uint32, error) {
+	return verify(ctx, t, im, emit)
 }
 
-// saveSectors reads the sectors that hold data and hands them over as
-// Intel HEX.
-func saveSectors(ctx context.Context, t Target, p *Plan, save func([]byte) error, emit func(Event)) (int, error) {
+// saveSectors reads the sectors that hold data and returns them as Intel
+// HEX.
+func saveSectors(ctx context.Context, t Target, p *Plan, emit guarded.Emit) ([]byte, error) {
 	var segs []flashimage.Segment
 	total, done := 0, 0
 	for _, s := range p.Erase {
@@ -322,14 +387,11 @@ func saveSectors(ctx context.Context, t Target, p *Plan, save func([]byte) error
 		}
 		b := make([]byte, s.Size)
 		if err := t.ReadMem(ctx, s.Addr, b); err != nil {
-			return 0, fmt.Errorf("target: reading %s at 0x%08X: %w", s.Name, s.Addr, err)
+			return nil, fmt.Errorf("target: reading %s at 0x%08X: %w", s.Name, s.Addr, err)
 		}
 		segs = append(segs, flashimage.Segment{Addr: s.Addr, Data: b})
 		done += int(s.Size)
-		emit(Event{Phase: "save", Done: done, Total: total, Message: "saving " + s.Name})
+		emit.Send(guarded.Event{Step: "save", Done: done, Total: total, Message: "saving " + s.Name})
 	}
-	if err := save(flashimage.EncodeHEX(segs, 0, false)); err != nil {
-		return 0, err
-	}
-	return done, nil
+	return flashimage.EncodeHEX(segs, 0, false), nil
 }

@@ -3,9 +3,11 @@ package flashprog
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stprobe/stprobe/flashimage"
+	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 )
@@ -121,6 +123,13 @@ func TestFaultAtEachPhase(t *testing.T) {
 			}
 			if s := j.String(); !bytes.Contains([]byte(s), []byte("0x08000000")) {
 				t.Errorf("journal text: %s", s)
+			}
+			recs, err := statefile.ReadAudit(bd.dir)
+			if err != nil || len(recs) != 1 {
+				t.Fatalf("audit: %v, %v", recs, err)
+			}
+			if r := recs[0]; r.Result != "failed" || r.Journal == "" || !strings.HasPrefix(r.Outcome, "sectors: ") || !strings.Contains(strings.Join(r.Changes, " "), j.ImageSHA256) {
+				t.Errorf("audit line %+v", r)
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stprobe/stprobe/flashimage"
 	"github.com/stprobe/stprobe/flashimage/flashimagetest"
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
@@ -48,16 +49,27 @@ func images(t *testing.T, bankOff uint32) map[string]*flashimage.Image {
 	return out
 }
 
+// write runs the guarded write of im with the plan's own phrase.
 func write(t *testing.T, bd *board, im *flashimage.Image, o Options) (*Plan, *Result, error) {
 	t.Helper()
-	ctx := context.Background()
-	p, err := PlanWrite(ctx, bd.c, bd.t, "UID1", "app", im)
-	if err != nil {
-		return nil, nil, err
+	return run(t, bd, func(ctx context.Context) (*Plan, error) {
+		return PlanWrite(ctx, bd.c, bd.t, "UID1", "app", im)
+	}, o, "")
+}
+
+// run runs a guarded flash job; confirm "" types the phrase of a plan
+// made (read-only) just before.
+func run(t *testing.T, bd *board, plan func(context.Context) (*Plan, error), o Options, confirm string) (*Plan, *Result, error) {
+	t.Helper()
+	if confirm == "" {
+		if p, err := plan(context.Background()); err == nil {
+			confirm = p.Phrase
+		}
 	}
-	o.Confirm, o.StateDir, o.User = p.Phrase, bd.dir, "tester"
-	res, err := Apply(ctx, bd.c, bd.t, p, o)
-	return p, res, err
+	o.StateDir, o.User = bd.dir, "tester"
+	j := &Job{Controller: bd.c, Target: bd.t, Options: o, Plan: plan}
+	_, err := guarded.Run(context.Background(), j.Write(), guarded.Confirmation{Phrase: confirm}, guarded.Recorder{Dir: bd.dir, User: "tester"}, nil)
+	return j.Planned, j.Result, err
 }
 
 // TestRoundTrip writes BIN, HEX and ELF images on every simulated H5 line
@@ -81,7 +93,7 @@ func TestRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !res.Verified || res.Journal != "" || !res.Audited {
+				if !res.Verified || res.Journal != "" {
 					t.Errorf("result %+v", res)
 				}
 				if p.NotEmpty != 1 || !strings.Contains(strings.Join(p.Notes, " "), "--save-flash") {
@@ -103,7 +115,7 @@ func TestRoundTrip(t *testing.T) {
 					t.Errorf("the sector after the image lost its data: % X", got)
 				}
 				recs, err := statefile.ReadAudit(bd.dir)
-				if err != nil || len(recs) != 1 || recs[0].Result != "ok" || !strings.Contains(strings.Join(recs[0].Changes, " "), p.Image.SHA256) {
+				if err != nil || len(recs) != 1 || recs[0].Result != "ok" || !strings.Contains(strings.Join(recs[0].Changes, " "), p.Image.SHA256) || recs[0].Risk != "caution" || !recs[0].Confirmed {
 					t.Errorf("audit %+v, %v", recs, err)
 				}
 				if j, err := ReadJournal(bd.dir, "UID1"); j != nil || err != nil {
@@ -211,18 +223,29 @@ func TestSwapBank(t *testing.T) {
 	}
 }
 
+// TestNotConfirmed: a wrong phrase writes nothing and is recorded as a
+// refusal.
 func TestNotConfirmed(t *testing.T) {
 	bd := newBoard(t, stm32h5.Config{Line: stm32h5.LineH503})
-	im, _ := flashimage.ParseBIN(pattern(16, 0), targets.FlashMemBase)
-	p, err := PlanWrite(context.Background(), bd.c, bd.t, "UID1", "app", im)
-	if err != nil {
+	if err := bd.m.LoadFlash(targets.FlashMemBase, []byte{1, 2, 3, 4}); err != nil {
 		t.Fatal(err)
 	}
-	if p.Phrase != "erase 1 sectors" || p.Risk != RiskCaution {
-		t.Errorf("phrase %q risk %q", p.Phrase, p.Risk)
-	}
-	if _, err := Apply(context.Background(), bd.c, bd.t, p, Options{Confirm: "yes", StateDir: bd.dir}); !errors.Is(err, ErrNotConfirmed) {
+	im, _ := flashimage.ParseBIN(pattern(16, 0), targets.FlashMemBase)
+	p, _, err := run(t, bd, func(ctx context.Context) (*Plan, error) {
+		return PlanWrite(ctx, bd.c, bd.t, "UID1", "app", im)
+	}, Options{}, "yes")
+	if !errors.Is(err, guarded.ErrNotConfirmed) {
 		t.Fatalf("err = %v", err)
+	}
+	if p.Phrase != "erase 1 sectors" || p.Risk != guarded.Caution {
+		t.Errorf("phrase %q risk %v", p.Phrase, p.Risk)
+	}
+	if !bytes.Equal(bd.m.FlashBytes(targets.FlashMemBase, 4), []byte{1, 2, 3, 4}) {
+		t.Error("the chip was written")
+	}
+	recs, _ := statefile.ReadAudit(bd.dir)
+	if len(recs) != 1 || recs[0].Result != guarded.ResultRefused || recs[0].Kind != string(guarded.Flash) {
+		t.Errorf("audit %+v", recs)
 	}
 }
 
@@ -235,7 +258,7 @@ func TestSaveFlash(t *testing.T) {
 	}
 	im, _ := flashimage.ParseBIN(pattern(0x2010, 1), targets.FlashMemBase)
 	var saved []byte
-	_, res, err := write(t, bd, im, Options{SaveFlash: func(b []byte) error { saved = b; return nil }})
+	_, res, err := write(t, bd, im, Options{SaveFlash: func(b []byte) (string, error) { saved = b; return "copy.hex", nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,8 +266,8 @@ func TestSaveFlash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Saved != 0x2000 || !bytes.Equal(back.Bytes(targets.FlashMemBase+0x2000, 40, 0), old) {
-		t.Errorf("saved %d bytes: % X", res.Saved, back.Bytes(targets.FlashMemBase+0x2000, 40, 0))
+	if res.Saved != "copy.hex" || !bytes.Equal(back.Bytes(targets.FlashMemBase+0x2000, 40, 0), old) {
+		t.Errorf("saved to %q: % X", res.Saved, back.Bytes(targets.FlashMemBase+0x2000, 40, 0))
 	}
 }
 
@@ -269,7 +292,9 @@ func TestErasePlans(t *testing.T) {
 			if err := bd.m.LoadFlash(targets.FlashMemBase, pattern(128<<10, 1)); err != nil {
 				t.Fatal(err)
 			}
-			p, err := PlanErase(context.Background(), bd.c, bd.t, "UID1", tc.r)
+			p, _, err := run(t, bd, func(ctx context.Context) (*Plan, error) {
+				return PlanErase(ctx, bd.c, bd.t, "UID1", tc.r)
+			}, Options{}, "")
 			if tc.err != "" {
 				if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err = %v, want %q", err, tc.err)
@@ -281,9 +306,6 @@ func TestErasePlans(t *testing.T) {
 			}
 			if len(p.Erase) != tc.n || p.Erase[0].Name != tc.first || p.NotEmpty != tc.n {
 				t.Fatalf("plan erases %d from %s (%d not empty)", len(p.Erase), p.Erase[0].Name, p.NotEmpty)
-			}
-			if _, err := Apply(context.Background(), bd.c, bd.t, p, Options{Confirm: p.Phrase, StateDir: bd.dir}); err != nil {
-				t.Fatal(err)
 			}
 			for _, s := range p.Erase {
 				if got := bd.m.FlashBytes(s.Addr, int(s.Size)); !bytes.Equal(got, bytes.Repeat([]byte{0xFF}, int(s.Size))) {

@@ -7,19 +7,13 @@ import (
 	"fmt"
 
 	"github.com/stprobe/stprobe/flashimage"
+	"github.com/stprobe/stprobe/guarded"
 )
-
-// RiskCaution is the class of every flash write: it erases what the
-// sectors held (restorable only from a copy), but it can neither lock nor
-// brick the chip.
-const RiskCaution = "caution"
 
 // Errors of planning: nothing was erased when they are returned.
 var (
 	// ErrRefused wraps every reason a plan refuses an image or a range.
 	ErrRefused = errors.New("flash write refused before anything was erased")
-	// ErrNotConfirmed: the phrase typed does not match the plan's.
-	ErrNotConfirmed = errors.New("confirmation phrase does not match the plan")
 )
 
 // Plan is what a flash write or erase will do.
@@ -36,10 +30,12 @@ type Plan struct {
 	NotEmpty int `json:"not_empty"`
 	// Image is what a write programs (nil for an erase).
 	Image *ImageInfo `json:"image,omitempty"`
-	// Risk is RiskCaution; Phrase is what the user types to confirm.
-	Risk   string   `json:"risk"`
-	Phrase string   `json:"phrase"`
-	Notes  []string `json:"notes,omitempty"`
+	// Risk is guarded.Caution: erasing loses what the sectors held, but
+	// it neither locks nor bricks the chip. Phrase is what the user types
+	// to confirm.
+	Risk   guarded.Risk `json:"risk"`
+	Phrase string       `json:"phrase"`
+	Notes  []string     `json:"notes,omitempty"`
 
 	image *flashimage.Image
 }
@@ -89,7 +85,7 @@ func PlanWrite(ctx context.Context, c Controller, t Target, uid, name string, im
 			return nil, fmt.Errorf("%w: the image covers %s (0x%08X): %s", ErrRefused, s.Name, s.Addr, s.Protected)
 		}
 	}
-	p := &Plan{UID: uid, Line: l.Line, Layout: l, Risk: RiskCaution, image: im}
+	p := &Plan{UID: uid, Line: l.Line, Layout: l, Risk: guarded.Caution, image: im}
 	sum := im.SHA256
 	p.Image = &ImageInfo{Name: name, Format: im.Format, Bytes: im.Size(), SHA256: hex.EncodeToString(sum[:]), Entry: im.Entry}
 	for _, s := range im.Segments {
@@ -146,7 +142,7 @@ func PlanErase(ctx context.Context, c Controller, t Target, uid string, r EraseR
 			return nil, fmt.Errorf("%w: %s (0x%08X): %s", ErrRefused, s.Name, s.Addr, s.Protected)
 		}
 	}
-	p := &Plan{UID: uid, Line: l.Line, Layout: l, Risk: RiskCaution}
+	p := &Plan{UID: uid, Line: l.Line, Layout: l, Risk: guarded.Caution}
 	if err := p.fill(ctx, t, pick); err != nil {
 		return nil, err
 	}
