@@ -35,7 +35,7 @@ var rules = []rule{
 	{pkg: "tui/...", about: "the console sits on the bench", may: []string{"tui/...", "bench", "targets/...", "probe/sweep", "probe/da"}},
 	{pkg: "serve/...", about: "the SSH server serves the console", may: []string{"serve/...", "tui", "bench", "safefile"}},
 	{pkg: "bench/...", about: "the bench owns the probe", may: []string{"guarded", "statefile", "capture", "boot/...", "safefile", "probe/...", "obytes/...", "flashprog/...", "flashimage/...", "targets/..."}},
-	{pkg: "flashprog/...", about: "flash erase and program: plans, the guarded write's executor, journals", may: []string{"guarded", "statefile", "safefile", "flashimage/...", "targets/..."}},
+	{pkg: "flashprog/...", about: "flash erase and program: plans, the guarded write's executor, journals", may: []string{"guarded", "statefile", "safefile", "flashimage/...", "adi", "targets/..."}},
 	{pkg: "obytes/...", about: "option bytes know chips, not the driver's users", may: []string{"guarded", "statefile", "safefile", "probe", "probe/proto", "adi", "targets/..."}},
 	{pkg: "probe/sweep/...", about: "the sweep drives the probe", may: []string{"probe", "probe/proto", "adi", "targets/..."}},
 	{pkg: "probe/da/...", about: "debug authentication drives the probe", may: []string{"guarded", "safefile", "probe/da/...", "probe", "probe/proto", "adi", "targets/..."}},
