@@ -36,6 +36,14 @@ type (
 // ErrFlashRefused wraps every refusal of a flash plan: nothing was erased.
 var ErrFlashRefused = flashprog.ErrRefused
 
+// FlashImageFormat names a firmware file format ("bin", "hex", "elf").
+type FlashImageFormat = flashimage.Format
+
+// EncodeHEX renders data read at addr as Intel HEX.
+func EncodeHEX(addr uint32, data []byte) []byte {
+	return flashimage.EncodeHEX([]flashimage.Segment{{Addr: addr, Data: data}}, 0, false)
+}
+
 // ParseFlashImage decodes a firmware file (BIN with an address, Intel HEX,
 // ELF) without touching the probe, so a malformed file is refused first.
 func ParseFlashImage(name string, data []byte, o FlashImageOptions) (*FlashImage, error) {

@@ -237,7 +237,7 @@ func TestNotConfirmed(t *testing.T) {
 	if !errors.Is(err, guarded.ErrNotConfirmed) {
 		t.Fatalf("err = %v", err)
 	}
-	if p.Phrase != "erase 1 sectors" || p.Risk != guarded.Caution {
+	if p.Phrase != "erase 1 sector" || p.Risk != guarded.Caution {
 		t.Errorf("phrase %q risk %v", p.Phrase, p.Risk)
 	}
 	if !bytes.Equal(bd.m.FlashBytes(targets.FlashMemBase, 4), []byte{1, 2, 3, 4}) {

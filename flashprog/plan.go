@@ -94,7 +94,7 @@ func PlanWrite(ctx context.Context, c Controller, t Target, uid, name string, im
 	if err := p.fill(ctx, t, touched); err != nil {
 		return nil, err
 	}
-	p.Phrase = fmt.Sprintf("erase %d sectors", len(p.Erase))
+	p.Phrase = erasePhrase(len(p.Erase))
 	if p.Image.Entry != 0 && len(im.Segments) > 0 && p.Image.Entry >= l.Base && uint64(p.Image.Entry) < uint64(l.Base)+uint64(l.Size) {
 		p.Notes = append(p.Notes, fmt.Sprintf("the image's entry point is 0x%08X", p.Image.Entry))
 	}
@@ -146,7 +146,7 @@ func PlanErase(ctx context.Context, c Controller, t Target, uid string, r EraseR
 	if err := p.fill(ctx, t, pick); err != nil {
 		return nil, err
 	}
-	p.Phrase = fmt.Sprintf("erase %d sectors", len(p.Erase))
+	p.Phrase = erasePhrase(len(p.Erase))
 	return p, nil
 }
 
@@ -190,4 +190,12 @@ func (p *Plan) hasData(s Sector) bool {
 		}
 	}
 	return false
+}
+
+// erasePhrase is the confirmation phrase of a plan erasing n sectors.
+func erasePhrase(n int) string {
+	if n == 1 {
+		return "erase 1 sector"
+	}
+	return fmt.Sprintf("erase %d sectors", n)
 }
