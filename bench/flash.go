@@ -135,21 +135,41 @@ func (b *Bench) flashAttach(ctx context.Context, r FlashRequest) (flashprog.Cont
 	return c, t, chip, nil
 }
 
-// flashPlan plans r on the attached chip.
+// flashPlan plans r on the attached chip; a journal an earlier write of
+// this chip left is named in the plan's notes.
 func flashPlan(ctx context.Context, c flashprog.Controller, t coreTarget, chip *targets.Chip, r FlashRequest) (*FlashPlan, error) {
 	uid := chip.UIDString()
+	var (
+		p   *FlashPlan
+		err error
+	)
 	switch {
 	case r.Image != nil:
-		return flashprog.PlanWrite(ctx, c, t, uid, r.Name, r.Image)
+		p, err = flashprog.PlanWrite(ctx, c, t, uid, r.Name, r.Image)
 	case r.Erase != nil:
-		return flashprog.PlanErase(ctx, c, t, uid, *r.Erase)
+		p, err = flashprog.PlanErase(ctx, c, t, uid, *r.Erase)
+	default:
+		return nil, errors.New("bench: a flash request names neither an image nor an erase")
 	}
-	return nil, errors.New("bench: a flash request names neither an image nor an erase")
+	if err != nil {
+		return p, err
+	}
+	if r.StateDir != "" {
+		if j, jerr := flashprog.ReadJournal(r.StateDir, uid); jerr != nil {
+			p.Notes = append(p.Notes, jerr.Error())
+		} else if j != nil {
+			p.Notes = append(p.Notes, fmt.Sprintf("an earlier %s of this chip was cut short (journal %s: %s); this one replaces its journal", j.Kind, flashprog.JournalPath(r.StateDir, uid), j.Summary()))
+		}
+	}
+	return p, nil
 }
 
 // PlanFlash plans a flash write or erase without writing anything: the
 // sectors, what they hold, the phrase. A refusal wraps ErrFlashRefused.
 func (b *Bench) PlanFlash(ctx context.Context, t Token, r FlashRequest) (*FlashPlan, error) {
+	if r.StateDir == "" {
+		r.StateDir, _ = statefile.DefaultStateDir()
+	}
 	var p *FlashPlan
 	err := b.run(ctx, t, "flash plan", flashLimit(r), func(ctx context.Context) error {
 		c, tg, chip, err := b.flashAttach(ctx, r)

@@ -255,7 +255,7 @@ func printFlashPlan(w io.Writer, p *bench.FlashPlan, req bench.FlashRequest) {
 	for _, n := range p.Layout.Notes {
 		fmt.Fprintf(w, "  %s\n", n)
 	}
-	fmt.Fprintf(w, "erase %d sectors:\n", len(p.Erase))
+	fmt.Fprintf(w, "sectors to erase (%d):\n", len(p.Erase))
 	for i := 0; i < len(p.Erase); {
 		k := i
 		for k+1 < len(p.Erase) && p.Erase[k+1].Empty == p.Erase[i].Empty && p.Erase[k+1].Addr == uint32(p.Erase[k].End()) {
@@ -285,7 +285,11 @@ func printFlashPlan(w io.Writer, p *bench.FlashPlan, req bench.FlashRequest) {
 // printFlashResult says what the write did.
 func printFlashResult(w io.Writer, out *bench.FlashOutcome) {
 	r := out.Result
-	fmt.Fprintf(w, "erased %d sectors", r.Erased)
+	if r.Erased == 1 {
+		fmt.Fprint(w, "erased 1 sector")
+	} else {
+		fmt.Fprintf(w, "erased %d sectors", r.Erased)
+	}
 	if r.Programmed > 0 {
 		fmt.Fprintf(w, ", programmed %d bytes", r.Programmed)
 	}
