@@ -144,7 +144,7 @@ func ParseHEX(data []byte) (*Image, error) {
 	}
 	out, err := normalize(segs, func(i int) string { return fmt.Sprintf("the data record of line %d", lines[i]) })
 	if err != nil {
-		return nil, fmt.Errorf("Intel HEX: %w", err)
+		return nil, fmt.Errorf("the Intel HEX file: %w", err)
 	}
 	im.Segments = out
 	return im, nil
