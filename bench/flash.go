@@ -280,12 +280,15 @@ func (b *Bench) VerifyFlash(ctx context.Context, t Token, im *FlashImage, freque
 	var crc uint32
 	r := FlashRequest{Image: im, FrequencyKHz: frequencyKHz}
 	err := b.run(ctx, t, "flash verify", flashLimit(r), func(ctx context.Context) error {
-		ap, _, err := b.attach(ctx, MemRequest{AutoAP: true, FrequencyKHz: frequencyKHz})
+		ap, chip, err := b.attach(ctx, MemRequest{AutoAP: true, FrequencyKHz: frequencyKHz})
 		if err != nil {
 			return err
 		}
+		tg := coreTarget{l: b.link, ap: ap}
+		// A chip without a flash controller is compared as addressed.
+		c, _ := flashprog.ControllerFor(chip, tg, flashprog.ControllerOptions{})
 		emit := func(e guarded.Event) { b.publish(func(m EventMeta) Event { return flashStep(m, e) }) }
-		if crc, err = flashprog.Verify(ctx, coreTarget{l: b.link, ap: ap}, im, emit); err != nil {
+		if crc, err = flashprog.Verify(ctx, c, tg, im, emit); err != nil {
 			return err
 		}
 		return probe.Disconnect(ctx, b.link)

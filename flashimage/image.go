@@ -252,3 +252,16 @@ func normalize(segs []Segment, describe func(i int) string) ([]Segment, error) {
 	}
 	return out, nil
 }
+
+// FromSegments builds an image of format f from segs (sorted, checked for
+// overlaps and merged like a decoded file's), with the digest and entry of
+// the file they came from.
+func FromSegments(f Format, segs []Segment, sum [32]byte, entry uint32, hasEntry bool) (*Image, error) {
+	out, err := normalize(segs, func(i int) string {
+		return fmt.Sprintf("the segment at 0x%08X (%d bytes)", segs[i].Addr, len(segs[i].Data))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Image{Format: f, Segments: out, SHA256: sum, Entry: entry, HasEntry: hasEntry}, nil
+}

@@ -287,7 +287,7 @@ func Execute(ctx context.Context, c Controller, t Target, p *Plan, o Options, em
 	}
 
 	if p.image != nil && o.Verify {
-		crc, err := verify(ctx, t, p.image, emit)
+		crc, err := verify(ctx, t, p.Layout, p.image, emit)
 		if err != nil {
 			return fail("verify", "", err)
 		}
@@ -330,10 +330,11 @@ func (p *Plan) bytesIn(s Sector) int {
 	return n
 }
 
-// verify reads every segment back and compares it; it returns the CRC-32
-// (IEEE) of the image's bytes in address order, equal to the one of the
-// bytes read.
-func verify(ctx context.Context, t Target, im *flashimage.Image, emit guarded.Emit) (uint32, error) {
+// verify reads every segment back (each sector of l through the alias its
+// security needs; l nil: as addressed) and compares it; it returns the
+// CRC-32 (IEEE) of the image's bytes in address order, equal to the one of
+// the bytes read.
+func verify(ctx context.Context, t Target, l *Layout, im *flashimage.Image, emit guarded.Emit) (uint32, error) {
 	total, done := im.Size(), 0
 	want, got := crc32.NewIEEE(), crc32.NewIEEE()
 	for _, s := range im.Segments {
@@ -342,7 +343,7 @@ func verify(ctx context.Context, t Target, im *flashimage.Image, emit guarded.Em
 		buf := make([]byte, hi-uint64(lo))
 		for off := 0; off < len(buf); off += 64 << 10 {
 			end := min(off+64<<10, len(buf))
-			if err := t.ReadMem(ctx, lo+uint32(off), buf[off:end]); err != nil {
+			if err := l.readMem(ctx, t, lo+uint32(off), buf[off:end]); err != nil {
 				return 0, fmt.Errorf("target: reading back 0x%08X: %w", lo+uint32(off), err)
 			}
 			emit.Send(guarded.Event{Step: "verify", Done: done + min(end, len(s.Data)), Total: total, Message: "reading back"})
@@ -366,9 +367,21 @@ func verify(ctx context.Context, t Target, im *flashimage.Image, emit guarded.Em
 }
 
 // Verify compares the flash with an image without writing: the first
-// difference, or the CRC-32 of the image when all match.
-func Verify(ctx context.Context, t Target, im *flashimage.Image, emit guarded.Emit) (uint32, error) {
-	return verify(ctx, t, im, emit)
+// difference, or the CRC-32 of the image when all match. With the
+// controller's layout, secure sectors are read through the secure alias
+// and an image for the secure alias is compared with the same flash.
+func Verify(ctx context.Context, c Controller, t Target, im *flashimage.Image, emit guarded.Emit) (uint32, error) {
+	var l *Layout
+	if c != nil {
+		var err error
+		if l, err = c.Layout(ctx); err != nil {
+			return 0, err
+		}
+		if im, _, err = toNonSecureAlias(im, l); err != nil {
+			return 0, err
+		}
+	}
+	return verify(ctx, t, l, im, emit)
 }
 
 // saveSectors reads the sectors that hold data and returns them as Intel
@@ -386,7 +399,7 @@ func saveSectors(ctx context.Context, t Target, p *Plan, emit guarded.Emit) ([]b
 			continue
 		}
 		b := make([]byte, s.Size)
-		if err := t.ReadMem(ctx, s.Addr, b); err != nil {
+		if err := p.Layout.readMem(ctx, t, s.Addr, b); err != nil {
 			return nil, fmt.Errorf("target: reading %s at 0x%08X: %w", s.Name, s.Addr, err)
 		}
 		segs = append(segs, flashimage.Segment{Addr: s.Addr, Data: b})

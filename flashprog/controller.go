@@ -28,6 +28,9 @@ type Sector struct {
 	Protected string `json:"protected,omitempty"`
 	// Empty is true when every byte read 0xFF when the plan was made.
 	Empty bool `json:"empty"`
+	// Secure is true for a secure sector of a chip with TrustZone enabled:
+	// it is read and written through the secure alias.
+	Secure bool `json:"secure,omitempty"`
 
 	// id is the controller's own handle of the sector.
 	id any
@@ -40,9 +43,11 @@ func (s Sector) End() uint64 { return uint64(s.Addr) + uint64(s.Size) }
 type Layout struct {
 	// Line names the chip line.
 	Line string `json:"line"`
-	// Base and Size are the flash's address range (non-secure alias).
-	Base uint32 `json:"base"`
-	Size uint32 `json:"size"`
+	// Base and Size are the flash's address range (non-secure alias);
+	// SecureBase is the secure alias of the same flash (0: none).
+	Base       uint32 `json:"base"`
+	Size       uint32 `json:"size"`
+	SecureBase uint32 `json:"secure_base,omitempty"`
 	// Sectors are in address order.
 	Sectors []Sector `json:"sectors"`
 	// ProgramUnit is the bytes programmed at once (16 on the STM32H5: a
@@ -92,4 +97,46 @@ type ControllerOptions struct {
 	QuadWordsPerPoll int
 	// MaxPolls bounds each busy-wait (default 100000 status reads).
 	MaxPolls int
+}
+
+// readAddr is where to read the byte at addr (non-secure alias) from: the
+// secure alias inside a secure sector.
+func (l *Layout) readAddr(addr uint32) uint32 {
+	if l == nil {
+		return addr
+	}
+	if s := l.sectorAt(addr); s != nil && s.Secure && l.SecureBase != 0 {
+		return addr - l.Base + l.SecureBase
+	}
+	return addr
+}
+
+// sectorAt is the sector holding addr (non-secure alias), nil outside.
+func (l *Layout) sectorAt(addr uint32) *Sector {
+	if l == nil || addr < l.Base || uint64(addr) >= uint64(l.Base)+uint64(l.Size) {
+		return nil
+	}
+	for i := range l.Sectors {
+		if s := &l.Sectors[i]; addr >= s.Addr && uint64(addr) < s.End() {
+			return s
+		}
+	}
+	return nil
+}
+
+// readMem reads buf at addr (non-secure alias), each sector through the
+// alias its security needs.
+func (l *Layout) readMem(ctx context.Context, t Target, addr uint32, buf []byte) error {
+	for off := 0; off < len(buf); {
+		a := addr + uint32(off)
+		n := len(buf) - off
+		if s := l.sectorAt(a); s != nil {
+			n = min(n, int(s.End()-uint64(a)))
+		}
+		if err := t.ReadMem(ctx, l.readAddr(a), buf[off:off+n]); err != nil {
+			return err
+		}
+		off += n
+	}
+	return nil
 }

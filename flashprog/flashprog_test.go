@@ -122,7 +122,7 @@ func TestRoundTrip(t *testing.T) {
 					t.Errorf("journal left: %v %v", j, err)
 				}
 				// Verify alone agrees.
-				if _, err := Verify(context.Background(), bd.t, im, nil); err != nil {
+				if _, err := Verify(context.Background(), bd.c, bd.t, im, nil); err != nil {
 					t.Error(err)
 				}
 			})
@@ -190,7 +190,7 @@ func TestProtectedRefused(t *testing.T) {
 		want string
 	}{
 		{name: "WRP", cfg: stm32h5.Config{Line: stm32h5.LineH503}, reg: "WRP1R", v: 0xFE, want: "write-protected by WRP1R"},
-		{name: "secure", cfg: stm32h5.Config{Line: stm32h5.LineH563, TZEN: targets.TZENEnabled}, reg: "SECWM1R", v: 0x00030000, want: "secure (SECWM1R"},
+		{name: "HDP outside OPEN", cfg: stm32h5.Config{Line: stm32h5.LineH503, ProductState: targets.StateProvisioning}, reg: "HDP1R", v: 0x00010000, want: "hide-protected area (HDP1R"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -313,5 +313,39 @@ func TestErasePlans(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSecureSectors: with TrustZone enabled, an image for the secure alias
+// (a secure application's ELF) and one for the non-secure alias land in
+// the same flash, each sector written through its own side: SECKEYR,
+// SECCR and the 0x0C000000 alias for the sectors inside SECWM1R, NSCR for
+// the others. The simulator refuses a sector through the wrong side, so
+// the bytes read back prove the side.
+func TestSecureSectors(t *testing.T) {
+	cfg := stm32h5.Config{Line: stm32h5.LineH563, TZEN: targets.TZENEnabled}
+	cfg.Captured = map[string][2]uint32{"SECWM1R": {0x00010000, 0x00010000}} // sectors 0-1 secure
+	bd := newBoard(t, cfg)
+	sec := pattern(0x2010, 5) // sector 0 and the start of sector 1, secure
+	ns := pattern(0x100, 9)   // sector 2, non-secure
+	elf := flashimagetest.BuildELF(targets.FlashMemBaseSecure+0x101,
+		flashimagetest.Prog{PAddr: targets.FlashMemBaseSecure, Data: sec},
+		flashimagetest.Prog{PAddr: targets.FlashMemBase + 0x4000, Data: ns})
+	im, err := flashimage.ParseELF(elf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := write(t, bd, im, Options{Verify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Erase[0].Secure || !p.Erase[1].Secure || p.Erase[2].Secure {
+		t.Errorf("sectors' security: %+v", p.Erase)
+	}
+	if !bytes.Equal(bd.m.FlashBytes(targets.FlashMemBaseSecure, len(sec)), sec) || !bytes.Equal(bd.m.FlashBytes(targets.FlashMemBase+0x4000, len(ns)), ns) {
+		t.Error("the flash does not hold the image")
+	}
+	if _, err := Verify(context.Background(), bd.c, bd.t, im, nil); err != nil {
+		t.Error(err)
 	}
 }

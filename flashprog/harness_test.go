@@ -35,15 +35,16 @@ func (s *simTarget) ap(write bool, addr, v uint32) (chipsim.AP, error) {
 	return s.m.AP(targets.H5CoreAP), nil
 }
 
-// The non-secure transfer bit of the AHB5-AP CSW.
-const cswNS = 1 << 30
+// cswDefault is the CSW the ST-LINK firmware uses by default (its bit 30 clear:
+// secure transfers where the chip allows them), as the simulated probe.
+const cswDefault = 0xA2000000
 
 func (s *simTarget) Read32(ctx context.Context, addr uint32) (uint32, error) {
 	a, err := s.ap(false, addr, 0)
 	if err != nil {
 		return 0, err
 	}
-	return a.Read(addr, chipsim.Word, cswNS)
+	return a.Read(addr, chipsim.Word, cswDefault)
 }
 
 func (s *simTarget) Write32(ctx context.Context, addr, v uint32) error {
@@ -52,7 +53,7 @@ func (s *simTarget) Write32(ctx context.Context, addr, v uint32) error {
 		return err
 	}
 	s.writes++
-	return a.Write(addr, chipsim.Word, v, cswNS)
+	return a.Write(addr, chipsim.Word, v, cswDefault)
 }
 
 func (s *simTarget) ReadMem(ctx context.Context, addr uint32, buf []byte) error {
@@ -84,7 +85,7 @@ func (r apReader) Read32(ctx context.Context, ap uint8, addr uint32) (uint32, er
 	if a == nil {
 		return 0, fmt.Errorf("no AP%d", ap)
 	}
-	return a.Read(addr, chipsim.Word, cswNS)
+	return a.Read(addr, chipsim.Word, cswDefault)
 }
 
 // board is a simulated chip ready for flashprog.

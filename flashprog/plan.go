@@ -65,11 +65,19 @@ func PlanWrite(ctx context.Context, c Controller, t Target, uid, name string, im
 	if err != nil {
 		return nil, err
 	}
+	var notes []string
+	if im, notes, err = toNonSecureAlias(im, l); err != nil {
+		return nil, err
+	}
 	if size := im.Size(); size > int(l.Size) {
 		return nil, fmt.Errorf("%w: the image holds %d bytes, more than the %d KiB flash of this %s", ErrRefused, size, l.Size>>10, l.Line)
 	}
 	if err := im.Within(flashimage.Range{Start: l.Base, End: uint64(l.Base) + uint64(l.Size)}); err != nil {
-		return nil, fmt.Errorf("%w: %v (the flash of this %s is 0x%08X..0x%08X)", ErrRefused, err, l.Line, l.Base, uint64(l.Base)+uint64(l.Size)-1)
+		where := fmt.Sprintf("0x%08X..0x%08X", l.Base, uint64(l.Base)+uint64(l.Size)-1)
+		if l.SecureBase != 0 {
+			where += fmt.Sprintf(", or its secure alias 0x%08X..0x%08X", l.SecureBase, uint64(l.SecureBase)+uint64(l.Size)-1)
+		}
+		return nil, fmt.Errorf("%w: %v (the flash of this %s is %s)", ErrRefused, err, l.Line, where)
 	}
 	var touched []Sector
 	for _, s := range l.Sectors {
@@ -85,7 +93,7 @@ func PlanWrite(ctx context.Context, c Controller, t Target, uid, name string, im
 			return nil, fmt.Errorf("%w: the image covers %s (0x%08X): %s", ErrRefused, s.Name, s.Addr, s.Protected)
 		}
 	}
-	p := &Plan{UID: uid, Line: l.Line, Layout: l, Risk: guarded.Caution, image: im}
+	p := &Plan{UID: uid, Line: l.Line, Layout: l, Risk: guarded.Caution, image: im, Notes: notes}
 	sum := im.SHA256
 	p.Image = &ImageInfo{Name: name, Format: im.Format, Bytes: im.Size(), SHA256: hex.EncodeToString(sum[:]), Entry: im.Entry}
 	for _, s := range im.Segments {
@@ -158,7 +166,7 @@ func (p *Plan) fill(ctx context.Context, t Target, sectors []Sector) error {
 			buf = make([]byte, s.Size)
 		}
 		b := buf[:s.Size]
-		if err := t.ReadMem(ctx, s.Addr, b); err != nil {
+		if err := p.Layout.readMem(ctx, t, s.Addr, b); err != nil {
 			return fmt.Errorf("target: reading %s at 0x%08X to see whether it holds data: %w", s.Name, s.Addr, err)
 		}
 		s.Empty = allFF(b)
@@ -198,4 +206,31 @@ func erasePhrase(n int) string {
 		return "erase 1 sector"
 	}
 	return fmt.Sprintf("erase %d sectors", n)
+}
+
+// toNonSecureAlias moves the segments an image places in the flash's
+// secure alias to the same flash through the non-secure alias (each sector
+// is then written through the side its security needs), with a note.
+func toNonSecureAlias(im *flashimage.Image, l *Layout) (*flashimage.Image, []string, error) {
+	if l.SecureBase == 0 {
+		return im, nil, nil
+	}
+	secure := flashimage.Range{Start: l.SecureBase, End: uint64(l.SecureBase) + uint64(l.Size)}
+	moved := false
+	segs := make([]flashimage.Segment, len(im.Segments))
+	for i, s := range im.Segments {
+		segs[i] = s
+		if secure.Contains(s) {
+			segs[i].Addr = s.Addr - l.SecureBase + l.Base
+			moved = true
+		}
+	}
+	if !moved {
+		return im, nil, nil
+	}
+	out, err := flashimage.FromSegments(im.Format, segs, im.SHA256, im.Entry, im.HasEntry)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: through both aliases the image writes the same flash twice: %v", ErrRefused, err)
+	}
+	return out, []string{fmt.Sprintf("the image addresses the secure alias 0x%08X: the same flash from 0x%08X", l.SecureBase, l.Base)}, nil
 }

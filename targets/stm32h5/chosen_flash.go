@@ -18,10 +18,13 @@ import "time"
 //     (the time is reported through TakeStall).
 //   - STRT with PG set, with bytes in the write buffer, while an operation
 //     runs, or with SNB past the bank raises PGSERR.
-//   - A program or erase of a secure sector (SECWMxR, TrustZone enabled)
-//     through the non-secure registers raises WRPERR. The secure registers
-//     (SECKEYR, SECCR) are not modelled: writes through the secure flash
-//     alias fault.
+//   - With TrustZone enabled, a program or erase of a secure sector
+//     (SECWMxR) through the non-secure registers (NSCR, the 0x08000000
+//     alias), or of a non-secure sector through the secure ones (SECCR, the
+//     0x0C000000 alias), raises WRPERR in that side's status register. The
+//     secure side answers only while secure debug is open (region check).
+//   - A write through the other alias while the write buffer holds bytes
+//     of one raises INCERR.
 //   - A reset during a program or erase loses the operation: the sectors
 //     keep what they held (silicon leaves them undefined; OPSR, not
 //     modelled, would name the interrupted operation).

@@ -134,7 +134,7 @@ func (m *Model) nssrLocked() uint32 {
 	if m.busy || m.op != nil {
 		v |= nssrBSY
 	}
-	if m.buf.active {
+	if m.buf.active && !m.buf.secure {
 		v |= targets.NSSRWriteBuf
 	}
 	return v
@@ -193,7 +193,7 @@ func (m *Model) writeFlash(off uint32, size chipsim.Size, v uint32) error {
 		if m.nsLocked {
 			return nil
 		}
-		m.writeNSCRLocked(v)
+		m.writeCRLocked(false, v)
 		return nil
 	}
 	if name, prg, ok := m.optionAt(w); ok {

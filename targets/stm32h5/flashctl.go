@@ -20,6 +20,7 @@ import (
 // wbuf is the 128-bit write buffer (NSSR.WBNE while it holds bytes).
 type wbuf struct {
 	active bool
+	secure bool   // filled through the secure alias (SECCR.PG)
 	quad   uint32 // physical offset of the quad-word it fills
 	data   [targets.H5QuadWord]byte
 	filled uint16 // one bit per byte written
@@ -27,6 +28,7 @@ type wbuf struct {
 
 // flashOp is the program or erase the controller is busy with.
 type flashOp struct {
+	secure  bool // started through SECCR (its EOP goes to SECSR)
 	until   time.Duration
 	erase   []targets.Sector // sectors an erase clears when it ends
 	program bool
@@ -51,34 +53,134 @@ func (m *Model) sectorOfPhys(p uint32) targets.Sector {
 	return s
 }
 
+// The two register sets: FLASH_NSKEYR/NSCR/NSSR/NSCCR drive non-secure
+// operations, FLASH_SECKEYR/SECCR/SECSR/SECCCR (secure register alias,
+// TrustZone lines) secure ones; their bits are the same (SVD).
+
+// lockedAs reports whether the control register of one side is locked.
+func (m *Model) lockedAs(secure bool) bool {
+	if secure {
+		return m.secLocked
+	}
+	return m.nsLocked
+}
+
+// crAs and srAs are the control and status registers of one side.
+func (m *Model) crAs(secure bool) *uint32 {
+	if secure {
+		return &m.seccr
+	}
+	return &m.nscr
+}
+
+func (m *Model) srAs(secure bool) *uint32 {
+	if secure {
+		return &m.secsr
+	}
+	return &m.nssr
+}
+
+// secsrLocked is FLASH_SECSR: BSY is the flash's, WBNE the secure buffer's.
+func (m *Model) secsrLocked() uint32 {
+	v := m.secsr
+	if m.busy || m.op != nil {
+		v |= targets.NSSRBusy
+	}
+	if m.buf.active && m.buf.secure {
+		v |= targets.NSSRWriteBuf
+	}
+	return v
+}
+
+// readFlashSec serves the secure register alias: SECSR and SECCR there,
+// the rest as the non-secure block.
+func (m *Model) readFlashSec(off uint32, size chipsim.Size) (uint32, error) {
+	switch off &^ 3 {
+	case targets.FlashSECSR:
+		return lanes(m.secsrLocked(), off, size), nil
+	case targets.FlashSECCR:
+		return lanes(m.seccr, off, size), nil
+	}
+	return m.readFlash(off, size)
+}
+
+// writeFlashSec serves writes to the secure register alias.
+func (m *Model) writeFlashSec(off uint32, size chipsim.Size, v uint32) error {
+	switch w := off &^ 3; w {
+	case targets.FlashSECKEYR:
+		return m.secKeyLocked(merge(0, off, size, v))
+	case targets.FlashSECCR:
+		if !m.secLocked {
+			m.writeCRLocked(true, merge(m.seccr, off, size, v))
+		}
+		return nil
+	case targets.FlashSECCCR:
+		m.secsr &^= merge(0, off, size, v) & 0x00FF0000
+		return nil
+	case targets.FlashSECSR:
+		return nil // read-only
+	}
+	return m.writeFlash(off, size, v)
+}
+
+// secKeyLocked runs the SECKEYR unlock sequence (the same keys as NSKEYR,
+// HAL HAL_FLASH_Unlock on a secure build).
+func (m *Model) secKeyLocked(v uint32) error {
+	switch {
+	case m.secKeyBad:
+		return fmt.Errorf("FLASH_SECKEYR locked by a wrong key until reset: %w", chipsim.ErrBusFault)
+	case !m.secLocked:
+		return nil
+	case m.secKeyStage == 0 && v == targets.FlashKey1:
+		m.secKeyStage = 1
+	case m.secKeyStage == 1 && v == targets.FlashKey2:
+		m.secKeyStage, m.secLocked = 0, false
+		m.seccr &^= targets.NSCRLock
+	default:
+		m.secKeyStage, m.secKeyBad = 0, true
+	}
+	return nil
+}
+
 // writeFlashMemory serves a write to the user flash through the
-// non-secure alias: with PG set it fills the write buffer; a full buffer
-// programs its quad-word.
+// non-secure alias, writeFlashMemorySec through the secure one.
 func (m *Model) writeFlashMemory(off uint32, size chipsim.Size, v uint32) error {
+	return m.writeFlashMemoryAs(false, off, size, v)
+}
+
+func (m *Model) writeFlashMemorySec(off uint32, size chipsim.Size, v uint32) error {
+	return m.writeFlashMemoryAs(true, off, size, v)
+}
+
+// writeFlashMemoryAs: with PG set (in the CR of the alias's side) a write
+// fills the write buffer; a full buffer programs its quad-word.
+func (m *Model) writeFlashMemoryAs(secure bool, off uint32, size chipsim.Size, v uint32) error {
+	sr := m.srAs(secure)
 	if m.op != nil && !m.op.program {
-		m.nssr |= targets.NSSRPGSErr // chosen: a write during an erase
+		*sr |= targets.NSSRPGSErr // chosen: a write during an erase
 		return nil
 	}
 	m.stallForProgramLocked()
-	if m.nsLocked || m.nscr&targets.NSCRPG == 0 || m.nscr&(targets.NSCRSER|targets.NSCRBER|targets.NSCRMER) != 0 {
-		m.nssr |= targets.NSSRPGSErr // chosen: a write without PG, or with an erase request
+	cr := *m.crAs(secure)
+	if m.lockedAs(secure) || cr&targets.NSCRPG == 0 || cr&(targets.NSCRSER|targets.NSCRBER|targets.NSCRMER) != 0 {
+		*sr |= targets.NSSRPGSErr // chosen: a write without PG, or with an erase request
 		m.buf = wbuf{}
 		return nil
 	}
 	p := m.physLocked(off)
 	quad := p &^ (targets.H5QuadWord - 1)
-	if m.buf.active && m.buf.quad != quad {
-		m.nssr |= targets.NSSRIncErr // chosen: a write outside the buffer's quad-word
+	if m.buf.active && (m.buf.quad != quad || m.buf.secure != secure) {
+		*sr |= targets.NSSRIncErr // chosen: a write outside the buffer's quad-word (or side)
 		m.buf = wbuf{}
 		return nil
 	}
 	if !m.buf.active {
-		m.buf = wbuf{active: true, quad: quad}
+		m.buf = wbuf{active: true, secure: secure, quad: quad}
 	}
 	for i := uint32(0); i < uint32(size); i++ {
 		b := (p & (targets.H5QuadWord - 1)) + i
 		if m.buf.filled&(1<<b) != 0 {
-			m.nssr |= targets.NSSRStrobeErr // the same byte twice (SVD: NSSR.STRBERR)
+			*sr |= targets.NSSRStrobeErr // the same byte twice (SVD: NSSR.STRBERR)
 			m.buf = wbuf{}
 			return nil
 		}
@@ -97,13 +199,14 @@ func (m *Model) writeFlashMemory(off uint32, size chipsim.Size, v uint32) error 
 func (m *Model) commitBufferLocked() {
 	b := m.buf
 	m.buf = wbuf{}
-	if why := m.protectedLocked(m.sectorOfPhys(b.quad)); why != "" {
-		m.nssr |= targets.NSSRWRPErr
+	sr := m.srAs(b.secure)
+	if why := m.protectedLocked(m.sectorOfPhys(b.quad), b.secure); why != "" {
+		*sr |= targets.NSSRWRPErr
 		m.lastFlashRefusal = fmt.Errorf("program at physical offset 0x%X: %s", b.quad, why)
 		return
 	}
 	if m.quadProgrammedLocked(b.quad) {
-		m.nssr |= targets.NSSRPGSErr // chosen: a quad-word programmed twice (its ECC is written once)
+		*sr |= targets.NSSRPGSErr // chosen: a quad-word programmed twice (its ECC is written once)
 		m.lastFlashRefusal = fmt.Errorf("program at physical offset 0x%X: the quad-word is not erased", b.quad)
 		return
 	}
@@ -118,7 +221,7 @@ func (m *Model) commitBufferLocked() {
 		}
 		m.flash[b.quad+i] = w
 	}
-	m.op = &flashOp{until: m.now + quadWordProgramTime, program: true}
+	m.op = &flashOp{secure: b.secure, until: m.now + quadWordProgramTime, program: true}
 }
 
 // quadProgrammedLocked reports whether the quad-word at physical offset q
@@ -133,16 +236,23 @@ func (m *Model) quadProgrammedLocked(q uint32) bool {
 }
 
 // protectedLocked says why sector s may not be programmed or erased
-// through the non-secure registers ("" when it may): WRP (WRPxR_CUR bit
-// clear), or a secure sector (SECWMxR_CUR) while TrustZone is enabled.
-func (m *Model) protectedLocked(s targets.Sector) string {
+// through one side's registers ("" when it may): WRP (WRPxR_CUR bit
+// clear); with TrustZone enabled, a secure sector (SECWMxR_CUR) through
+// the non-secure registers, or a non-secure one through the secure
+// registers (chosen).
+func (m *Model) protectedLocked(s targets.Sector, secure bool) string {
 	g := m.geometry()
 	bank := fmt.Sprint(s.Bank)
 	if g.WRPProtected(m.cur["WRP"+bank+"R"], s.Index) {
 		return fmt.Sprintf("%v is write-protected (WRP%sR)", s, bank)
 	}
-	if m.line.TrustZone && targets.TZENOf(m.cur["OPTSR2"]).Enabled() && g.InArea(m.cur["SECWM"+bank+"R"], s.Index) {
+	tz := m.line.TrustZone && targets.TZENOf(m.cur["OPTSR2"]).Enabled()
+	inSec := tz && g.InArea(m.cur["SECWM"+bank+"R"], s.Index)
+	switch {
+	case inSec && !secure:
 		return fmt.Sprintf("%v is secure (SECWM%sR) and the request came through the non-secure registers", s, bank)
+	case !inSec && secure:
+		return fmt.Sprintf("%v is non-secure and the request came through the secure registers", s)
 	}
 	return ""
 }
@@ -160,27 +270,33 @@ func (m *Model) stallForProgramLocked() {
 	m.finishOpLocked()
 }
 
-// writeNSCRLocked handles a write to an unlocked NSCR: FW flushes the
-// write buffer, STRT starts an erase.
-func (m *Model) writeNSCRLocked(v uint32) {
+// writeCRLocked handles a write to an unlocked NSCR (or SECCR): FW
+// flushes the side's write buffer, STRT starts an erase.
+func (m *Model) writeCRLocked(secure bool, v uint32) {
 	const keep = targets.NSCRPG | targets.NSCRSER | targets.NSCRBER | targets.NSCRMER | targets.NSCRBKSEL |
 		targets.NSCRSNBMask<<targets.NSCRSNBShift | 0x00FF0000 // the interrupt enables
-	m.nscr = v&keep | m.nscr&targets.NSCRStart
+	cr := m.crAs(secure)
+	*cr = v&keep | *cr&targets.NSCRStart
 	if v&targets.NSCRLock != 0 {
-		m.nsLocked = true
-		m.nscr |= targets.NSCRLock
+		if secure {
+			m.secLocked = true
+		} else {
+			m.nsLocked = true
+		}
+		*cr |= targets.NSCRLock
 	}
-	if v&targets.NSCRFW != 0 && m.buf.active {
+	if v&targets.NSCRFW != 0 && m.buf.active && m.buf.secure == secure {
 		m.stallForProgramLocked()
 		m.commitBufferLocked()
 	}
-	if v&targets.NSCRStart != 0 && !m.nsLocked {
-		m.startEraseLocked(v)
+	if v&targets.NSCRStart != 0 && !m.lockedAs(secure) {
+		m.startEraseLocked(secure, v)
 	}
 }
 
 // startEraseLocked checks and starts the erase v requests.
-func (m *Model) startEraseLocked(v uint32) {
+func (m *Model) startEraseLocked(secure bool, v uint32) {
+	sr := m.srAs(secure)
 	m.stallForProgramLocked()
 	n := 0
 	for _, b := range []uint32{targets.NSCRSER, targets.NSCRBER, targets.NSCRMER} {
@@ -191,7 +307,7 @@ func (m *Model) startEraseLocked(v uint32) {
 	if n != 1 || v&targets.NSCRPG != 0 || m.op != nil || m.busy || m.buf.active {
 		// SVD NSCR.SER/BER/MER: two requests at once raise PGSERR; chosen:
 		// PG with an erase, STRT while busy, or bytes in the write buffer too.
-		m.nssr |= targets.NSSRPGSErr
+		*sr |= targets.NSSRPGSErr
 		return
 	}
 	g := m.geometry()
@@ -204,7 +320,7 @@ func (m *Model) startEraseLocked(v uint32) {
 	case v&targets.NSCRSER != 0:
 		snb := int(v >> targets.NSCRSNBShift & targets.NSCRSNBMask)
 		if snb >= g.SectorsPerBank() {
-			m.nssr |= targets.NSSRPGSErr // chosen: a sector number past the bank
+			*sr |= targets.NSSRPGSErr // chosen: a sector number past the bank
 			return
 		}
 		sectors = []targets.Sector{{Bank: bank, Index: snb}}
@@ -216,14 +332,14 @@ func (m *Model) startEraseLocked(v uint32) {
 	for _, s := range sectors {
 		// SVD NSCR.BER/MER: a bank or mass erase with a protected sector
 		// raises WRPERR; the sector erase likewise.
-		if why := m.protectedLocked(s); why != "" {
-			m.nssr |= targets.NSSRWRPErr
+		if why := m.protectedLocked(s, secure); why != "" {
+			*sr |= targets.NSSRWRPErr
 			m.lastFlashRefusal = fmt.Errorf("erase: %s", why)
 			return
 		}
 	}
-	m.nscr |= targets.NSCRStart
-	m.op = &flashOp{until: m.now + time.Duration(len(sectors))*sectorEraseTime, erase: sectors}
+	*m.crAs(secure) |= targets.NSCRStart
+	m.op = &flashOp{secure: secure, until: m.now + time.Duration(len(sectors))*sectorEraseTime, erase: sectors}
 }
 
 func bankSectors(bank, n int) []targets.Sector {
@@ -247,8 +363,8 @@ func (m *Model) finishOpLocked() {
 		from := uint32(s.Bank-1)*g.BankSize() + uint32(s.Index)*targets.H5SectorSize
 		m.eraseFlashLocked(from, from+targets.H5SectorSize)
 	}
-	m.nscr &^= targets.NSCRStart
-	m.nssr |= targets.NSSREndOfOp
+	*m.crAs(op.secure) &^= targets.NSCRStart
+	*m.srAs(op.secure) |= targets.NSSREndOfOp
 }
 
 // tickFlashLocked ends a program or erase whose time is over.

@@ -270,3 +270,51 @@ func TestFlashStall(t *testing.T) {
 		t.Error("the stalled writes did not program")
 	}
 }
+
+// TestFlashSecure: with TrustZone enabled, a secure sector is programmed
+// through SECKEYR, SECCR and the 0x0C000000 alias; a non-secure one
+// through the secure side is refused (WRPERR in SECSR).
+func TestFlashSecure(t *testing.T) {
+	f := newFlashBench(t, Config{Line: LineH563, TZEN: targets.TZENEnabled}, map[string]field{"SECWM1R": {0x00030000, 0x007F007F}})
+	sec := func(off, v uint32) {
+		t.Helper()
+		f.m.Advance(10 * time.Microsecond)
+		if err := f.m.AP(1).Write(targets.H5FlashRegsSec+off, chipsim.Word, v, 0); err != nil {
+			t.Fatalf("secure write 0x%03X: %v", off, err)
+		}
+	}
+	secsr := func() uint32 {
+		v, err := f.m.AP(1).Read(targets.H5FlashRegsSec+targets.FlashSECSR, chipsim.Word, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	secQuad := func(addr uint32) {
+		t.Helper()
+		for i := uint32(0); i < 4; i++ {
+			if err := f.m.AP(1).Write(addr+4*i, chipsim.Word, 0x11111111*(i+1), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	sec(targets.FlashSECKEYR, targets.FlashKey1)
+	sec(targets.FlashSECKEYR, targets.FlashKey2)
+	sec(targets.FlashSECCR, targets.NSCRPG)
+	secQuad(targets.FlashMemBaseSecure + 0x10)
+	f.m.Advance(time.Millisecond)
+	if v := secsr(); v&errFlags != 0 || v&targets.NSSREndOfOp == 0 {
+		t.Fatalf("SECSR 0x%08X after a secure program", v)
+	}
+	if got := f.m.FlashBytes(targets.FlashMemBaseSecure+0x10, 4); !bytes.Equal(got, []byte{0x11, 0x11, 0x11, 0x11}) {
+		t.Errorf("secure quad-word % X", got)
+	}
+	secQuad(targets.FlashMemBaseSecure + 4*0x2000) // sector 4: non-secure
+	f.m.Advance(time.Millisecond)
+	if v := secsr(); v&targets.NSSRWRPErr == 0 {
+		t.Errorf("SECSR 0x%08X: a non-secure sector through the secure side was not refused", v)
+	}
+	if f.sr()&errFlags != 0 {
+		t.Error("the secure side's error reached NSSR")
+	}
+}

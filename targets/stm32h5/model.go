@@ -184,6 +184,10 @@ type Model struct {
 	// program or erase, bus stall not yet reported, last refusal.
 	buf              wbuf
 	op               *flashOp
+	secLocked        bool // FLASH_SECCR.LOCK
+	secKeyStage      int
+	secKeyBad        bool
+	seccr, secsr     uint32
 	stall            time.Duration
 	lastFlashRefusal error
 }
@@ -337,8 +341,8 @@ func (m *Model) build() {
 	bus1.Map(&region{m: m, base: targets.H5OTP, size: 0x1000, read: m.readOTPArea, write: m.writeOTPArea})
 	bus1.Map(&region{m: m, base: flashBase, size: uint32(m.flashKB) * 1024, read: m.readFlashMemory, write: m.writeFlashMemory})
 	if m.line.TrustZone {
-		bus1.Map(&region{m: m, base: targets.H5FlashRegsSec, size: 0x400, secure: true, read: m.readFlash, write: m.writeFlash})
-		bus1.Map(&region{m: m, base: flashBaseSec, size: uint32(m.flashKB) * 1024, secure: true, read: m.readFlashMemory})
+		bus1.Map(&region{m: m, base: targets.H5FlashRegsSec, size: 0x400, secure: true, read: m.readFlashSec, write: m.writeFlashSec})
+		bus1.Map(&region{m: m, base: flashBaseSec, size: uint32(m.flashKB) * 1024, secure: true, read: m.readFlashMemory, write: m.writeFlashMemorySec})
 	}
 	if m.line.OBK {
 		bus1.Map(&region{m: m, base: 0x0FFD0000, size: 0x2000, secure: true, read: m.readOBK})
@@ -502,6 +506,8 @@ func (m *Model) resetFlashRegs() {
 	m.nsLocked, m.nsKeyStage, m.nsKeyBad = true, 0, false
 	m.nscr = 1 // LOCK
 	m.nssr = 0
+	m.secLocked, m.secKeyStage, m.secKeyBad = true, 0, false
+	m.seccr, m.secsr = 1, 0 // LOCK
 	m.busy = false
 	m.abortFlashLocked()
 }
