@@ -94,8 +94,9 @@ type FlashOutcome struct {
 	Header *guarded.Plan
 	// Audit is the audit line written (nil when none).
 	Audit *AuditRecord
-	// Running is true when --reset-run reset the chip and let it run.
-	Running bool
+	// Halted is true when the core was halted for the write; Running when
+	// ResetRun then reset the chip and let it run.
+	Halted, Running bool
 }
 
 // coreTarget is flashprog's view of the link: the core's access port.
@@ -223,7 +224,7 @@ func (b *Bench) Flash(ctx context.Context, t Token, r FlashRequest) (*FlashOutco
 			w := fj.Write()
 			execute := w.Execute
 			w.Execute = func(ctx context.Context, emit guarded.Emit) (*guarded.Done, error) {
-				b.haltCore(ctx, fj.Target.(coreTarget), emit)
+				fo.Halted = b.haltCore(ctx, fj.Target.(coreTarget), emit)
 				return execute(ctx, emit)
 			}
 			return w
@@ -247,9 +248,9 @@ func (b *Bench) Flash(ctx context.Context, t Token, r FlashRequest) (*FlashOutco
 	return fo, err
 }
 
-// haltCore halts the core before the write (flashprog.HaltCore) and says
-// how that went.
-func (b *Bench) haltCore(ctx context.Context, t coreTarget, emit guarded.Emit) {
+// haltCore halts the core before the write (flashprog.HaltCore), says how
+// that went and reports whether it halted.
+func (b *Bench) haltCore(ctx context.Context, t coreTarget, emit guarded.Emit) bool {
 	halted, err := flashprog.HaltCore(ctx, t)
 	switch {
 	case err != nil:
@@ -259,6 +260,7 @@ func (b *Bench) haltCore(ctx context.Context, t coreTarget, emit guarded.Emit) {
 	default:
 		emit.Send(guarded.Event{Step: "halt", Message: "the core did not halt (its product state may forbid it); writing the flash with it running"})
 	}
+	return halted && err == nil
 }
 
 // resetRun resets the chip so that it boots the new program and runs.

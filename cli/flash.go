@@ -303,8 +303,11 @@ func printFlashResult(w io.Writer, out *bench.FlashOutcome) {
 	if r.Holds != nil {
 		fmt.Fprintf(w, "what the chip holds now:\n%s\n", r.Holds)
 	}
-	if out.Running {
+	switch {
+	case out.Running:
 		fmt.Fprintln(w, "reset: the chip runs the new program")
+	case out.Halted && r.Holds == nil:
+		fmt.Fprintln(w, "the core stays halted: reset the board (or give --reset-run) to run the new program")
 	}
 }
 
