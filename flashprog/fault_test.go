@@ -2,6 +2,7 @@ package flashprog
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/stprobe/stprobe/flashimage"
 	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
+	"github.com/stprobe/stprobe/targets/chipsim"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 )
 
@@ -132,5 +134,46 @@ func TestFaultAtEachPhase(t *testing.T) {
 				t.Errorf("audit line %+v", r)
 			}
 		})
+	}
+}
+
+// TestCancelMidProgram: a cancel (SIGINT in the CLI, a session gone)
+// during the program of sector 1 stops the write at the next access; the
+// journal and the audit line say cancelled and what each sector holds, and
+// the controller is locked again (on a context of its own).
+func TestCancelMidProgram(t *testing.T) {
+	const base = targets.FlashMemBase
+	bd := newBoard(t, stm32h5.Config{Line: stm32h5.LineH503})
+	im, _ := flashimage.ParseBIN(pattern(3*0x2000, 0x21), base)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	seen := 0
+	bd.t.failWhen = func(w bool, a, _ uint32) bool {
+		if w && a >= base+0x2000 && a < base+0x4000 {
+			if seen++; seen == 100 {
+				cancel()
+			}
+		}
+		return false
+	}
+	_, _, err := runCtx(ctx, t, bd, func(ctx context.Context) (*Plan, error) {
+		return PlanWrite(ctx, bd.c, bd.t, "UID1", "app", im)
+	}, Options{}, "erase 3 sectors")
+	var we *WriteError
+	if !errors.As(err, &we) || !errors.Is(err, context.Canceled) || we.Phase != "program" || we.Sector != "bank 1 sector 1" {
+		t.Fatalf("err = %v", err)
+	}
+	holds := []string{SectorProgrammed, SectorProgramming, SectorErased}
+	for i, want := range holds {
+		if got := we.Holds.Sectors[i].Holds; got != want {
+			t.Errorf("sector %d: %q, want %q", i, got, want)
+		}
+	}
+	recs, _ := statefile.ReadAudit(bd.dir)
+	if len(recs) != 1 || recs[0].Result != "cancelled" {
+		t.Errorf("audit %+v", recs)
+	}
+	if cr, _ := bd.m.AP(targets.H5CoreAP).Read(targets.H5FlashRegs+targets.FlashNSCR, chipsim.Word, 0); cr&targets.NSCRLock == 0 {
+		t.Errorf("FLASH_NSCR 0x%08X: not locked again after the cancel", cr)
 	}
 }

@@ -61,6 +61,12 @@ func write(t *testing.T, bd *board, im *flashimage.Image, o Options) (*Plan, *Re
 // made (read-only) just before.
 func run(t *testing.T, bd *board, plan func(context.Context) (*Plan, error), o Options, confirm string) (*Plan, *Result, error) {
 	t.Helper()
+	return runCtx(context.Background(), t, bd, plan, o, confirm)
+}
+
+// runCtx is run on ctx.
+func runCtx(ctx context.Context, t *testing.T, bd *board, plan func(context.Context) (*Plan, error), o Options, confirm string) (*Plan, *Result, error) {
+	t.Helper()
 	if confirm == "" {
 		if p, err := plan(context.Background()); err == nil {
 			confirm = p.Phrase
@@ -68,7 +74,7 @@ func run(t *testing.T, bd *board, plan func(context.Context) (*Plan, error), o O
 	}
 	o.StateDir, o.User = bd.dir, "tester"
 	j := &Job{Controller: bd.c, Target: bd.t, Options: o, Plan: plan}
-	_, err := guarded.Run(context.Background(), j.Write(), guarded.Confirmation{Phrase: confirm}, guarded.Recorder{Dir: bd.dir, User: "tester"}, nil)
+	_, err := guarded.Run(ctx, j.Write(), guarded.Confirmation{Phrase: confirm}, guarded.Recorder{Dir: bd.dir, User: "tester"}, nil)
 	return j.Planned, j.Result, err
 }
 

@@ -26,7 +26,10 @@ type simTarget struct {
 	writes   int
 }
 
-func (s *simTarget) ap(write bool, addr, v uint32) (chipsim.AP, error) {
+func (s *simTarget) ap(ctx context.Context, write bool, addr, v uint32) (chipsim.AP, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.m.Advance(10 * time.Microsecond)
 	if s.failed || (s.failWhen != nil && s.failWhen(write, addr, v)) {
 		s.failed = true
@@ -40,7 +43,7 @@ func (s *simTarget) ap(write bool, addr, v uint32) (chipsim.AP, error) {
 const cswDefault = 0xA2000000
 
 func (s *simTarget) Read32(ctx context.Context, addr uint32) (uint32, error) {
-	a, err := s.ap(false, addr, 0)
+	a, err := s.ap(ctx, false, addr, 0)
 	if err != nil {
 		return 0, err
 	}
@@ -48,7 +51,7 @@ func (s *simTarget) Read32(ctx context.Context, addr uint32) (uint32, error) {
 }
 
 func (s *simTarget) Write32(ctx context.Context, addr, v uint32) error {
-	a, err := s.ap(true, addr, v)
+	a, err := s.ap(ctx, true, addr, v)
 	if err != nil {
 		return err
 	}
