@@ -10,6 +10,7 @@ import (
 	"github.com/stprobe/stprobe/flashprog"
 	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/safefile"
 	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 )
@@ -42,6 +43,20 @@ type FlashImageFormat = flashimage.Format
 // EncodeHEX renders data read at addr as Intel HEX.
 func EncodeHEX(addr uint32, data []byte) []byte {
 	return flashimage.EncodeHEX([]flashimage.Segment{{Addr: addr, Data: data}}, 0, false)
+}
+
+// MaxFlashImageFile bounds a firmware file read from disk (Intel HEX is
+// about 2.8 times the bytes it holds).
+const MaxFlashImageFile = 64 << 20
+
+// ReadFlashImage reads a firmware file (a regular file of bounded size)
+// and decodes it, for the faces that may not read files themselves.
+func ReadFlashImage(path string, o FlashImageOptions) (*FlashImage, error) {
+	data, err := safefile.Read(path, "firmware file", MaxFlashImageFile)
+	if err != nil {
+		return nil, err
+	}
+	return flashimage.Parse(path, data, o)
 }
 
 // ParseFlashImage decodes a firmware file (BIN with an address, Intel HEX,

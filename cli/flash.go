@@ -13,12 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/safefile"
 )
-
-// maxImageFile bounds a firmware file read from disk (a HEX file is about
-// 2.8 times the bytes it holds).
-const maxImageFile = 64 << 20
 
 // flashFlags are the flags of the flash commands that write.
 type flashFlags struct {
@@ -108,11 +103,7 @@ func (a *app) readImage(path, addr, format string) (*bench.FlashImage, error) {
 		}
 		o.Addr, o.HasAddr = v, true
 	}
-	data, err := safefile.Read(path, "firmware file", maxImageFile)
-	if err != nil {
-		return nil, err
-	}
-	return bench.ParseFlashImage(path, data, o)
+	return bench.ReadFlashImage(path, o)
 }
 
 // flashEraseCommand is `stprobe flash erase`.
