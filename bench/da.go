@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -142,6 +141,24 @@ func (p *DAPlan) setHeader(h *guarded.Plan) {
 	p.Notes = append(p.Notes, h.Notes...)
 }
 
+// KnownPart is the part of the connected chip as far as the bench knows
+// it: the only part of its line, or the part a DA plan named for this chip
+// (by its UID); "" when the line has several parts and none was named. A
+// form asking for the part starts from it.
+func (s Snapshot) KnownPart() string {
+	ch := s.Chip
+	if ch == nil {
+		return ""
+	}
+	if parts := stm32h5.PartsOf(ch.DevID); len(parts) == 1 {
+		return parts[0].Name
+	}
+	if p := s.DAPlan; p != nil && p.Part != "" && ch.HasUID && p.UID == ch.UIDString() {
+		return p.Part
+	}
+	return ""
+}
+
 // DAResult is a DA write done (or failed, with what was done).
 type DAResult struct {
 	Plan *DAPlan `json:"plan"`
@@ -175,13 +192,9 @@ type DAResult struct {
 // cannot take is refused with an error matching ErrDARefused and the
 // probe/da sentinel of the cause.
 func (b *Bench) PlanDA(ctx context.Context, t Token, r DARequest) (*DAPlan, error) {
-	var p *DAPlan
-	err := b.run(ctx, t, "da plan", limitShort, func(ctx context.Context) error {
-		var err error
-		p, err = b.planDA(ctx, r)
-		return err
+	return do(b, ctx, t, "da plan", limitShort, func(ctx context.Context) (*DAPlan, error) {
+		return b.planDA(ctx, r)
 	})
-	return p, err
 }
 
 // ApplyDA plans r again, checks the confirmation, backs up the option
@@ -447,9 +460,6 @@ func (b *Bench) planProvision(ctx context.Context, r DARequest) (*DAPlan, error)
 		return nil, err
 	}
 	p.Part = p.part.Name
-	if o.Closed != nil {
-		return nil, da.Refuse(da.ErrNotProvisioning, "the core's port (AP1) does not answer, so the chip is not in PROVISIONING: %s", o.Closed.Why())
-	}
 	if ps := o.Field("PRODUCT_STATE"); ps != nil {
 		p.State = targets.ProductState(ps.Raw)
 	}
@@ -457,17 +467,16 @@ func (b *Bench) planProvision(ctx context.Context, r DARequest) (*DAPlan, error)
 		p.TZEN = targets.TZEN(tz.Raw)
 	}
 	p.OptionBytesReadable = o.Snap != nil
-	if p.State != targets.StateProvisioning {
-		return nil, da.Refuse(da.ErrNotProvisioning, "the chip is %v: the ROM takes DA data only in PROVISIONING (0x17); from OPEN, ob apply PRODUCT_STATE=0x17 first", p.State)
+	closed := ""
+	if o.Closed != nil {
+		closed = o.Closed.Why()
 	}
-	p.Mismatches = da.CheckProvisionFile(r.OBK, p.part)
-	if len(p.Mismatches) > 0 {
-		var ps []string
-		for _, m := range p.Mismatches {
-			ps = append(ps, m.Problem+" (fix: "+m.Fix+")")
+	if p.Mismatches, err = da.CheckProvisioning(p.State, closed, r.OBK, p.part); err != nil {
+		if p.Mismatches != nil {
+			b.update(func(s *Snapshot) { s.DAPlan = p })
+			return p, err
 		}
-		b.update(func(s *Snapshot) { s.DAPlan = p })
-		return p, da.Refuse(da.ErrProvision, "the file is not fit for the %s: %s", p.part.Name, strings.Join(ps, "; "))
+		return nil, err
 	}
 	if o.DA.Checked && o.DA.Provisioned {
 		p.Notes = append(p.Notes, fmt.Sprintf("the chip already holds DA data (%v): provisioning replaces it", o.DA))
@@ -494,58 +503,6 @@ func (b *Bench) afterDA(ctx context.Context, r DAApplyRequest, res *DAResult) {
 		res.After = o
 	}
 	_ = probe.Disconnect(ctx, b.link)
-}
-
-// saveFlashChunk is the read size of the flash save (one progress step).
-const saveFlashChunk = 16 << 10
-
-// saveFlash reads the whole user flash Hot Plug on AP1 into a new file,
-// reporting its progress as events ("save-flash", bytes done of total),
-// and returns how many bytes it saved.
-func (b *Bench) saveFlash(ctx context.Context, path string, chip *targets.Chip, emit guarded.Emit) (int, error) {
-	total := int(chip.FlashKB) * 1024
-	if total <= 0 || total > MaxMemRead {
-		return 0, fmt.Errorf("flash size %d KiB unknown or too large", chip.FlashKB)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return 0, fmt.Errorf("file: %w (give a new file name)", err)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(path)
-		}
-	}()
-	rep, err := probe.Connect(ctx, b.link, HotPlugAP1)
-	if err != nil {
-		return 0, fmt.Errorf("connecting Hot Plug on AP1: %w", err)
-	}
-	if !rep.OK() {
-		return 0, fmt.Errorf("AP1 does not answer (step %q): %w", rep.FailedStep, rep.Err)
-	}
-	buf := make([]byte, saveFlashChunk)
-	start := time.Now()
-	for off := 0; off < total; off += len(buf) {
-		n := min(len(buf), total-off)
-		emit.Send(guarded.Event{Step: "save-flash", Done: off, Total: total, Message: fmt.Sprintf("saving the user flash: %d of %d KiB", off/1024, total/1024)})
-		if err := transfer(ctx, b.link, false, 1, targets.FlashMemBase+uint32(off), buf[:n]); err != nil {
-			return 0, fmt.Errorf("reading flash at 0x%08X: %w", targets.FlashMemBase+uint32(off), err)
-		}
-		if _, err := f.Write(buf[:n]); err != nil {
-			return 0, fmt.Errorf("file: writing %s: %w", path, err)
-		}
-	}
-	if err := f.Sync(); err != nil {
-		return 0, fmt.Errorf("file: syncing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return 0, fmt.Errorf("file: closing %s: %w", path, err)
-	}
-	ok = true
-	emit.Send(guarded.Event{Step: "save-flash", Done: total, Total: total, Message: fmt.Sprintf("saved %d KiB of user flash to %s in %v", total/1024, path, time.Since(start).Round(time.Millisecond))})
-	return total, probe.Disconnect(ctx, b.link)
 }
 
 // OBKCheckRequest is an .obk file (the H503: its OTP image) to check
@@ -626,88 +583,4 @@ func (b *Bench) readDA(ctx context.Context, part stm32h5.Part, ap1 bool, o da.Op
 		return d, rec, err
 	}
 	return d, rec, nil
-}
-
-// WayBackFiles are what proves the way back of an option-byte plan that
-// closes the chip: the credentials the user will regress with and the
-// file that was provisioned.
-type WayBackFiles struct {
-	Credentials da.Credentials
-	// OBK is the .obk file provisioned (the H503: the OTP image).
-	OBK []byte
-	// Part names the part where the chip's line has several.
-	Part string
-	// Permission is the regression the user will need (zero: full).
-	Permission da.Permission
-	DA         da.Options
-}
-
-// proveWayBack runs da.ProveWayBack for a plan of assignments as on the
-// chip o: the files, the TrustZone and product state the plan leaves, the
-// chip's discovery and its DA record. It leaves AP1 connected again.
-func (b *Bench) proveWayBack(ctx context.Context, o *OptionBytes, as []obytes.Assignment, w *WayBackFiles) (*obytes.WayBackProof, error) {
-	proof := &obytes.WayBackProof{Method: w.Credentials.Method()}
-	after := o.Layout.Encode(o.Snap.Cur, as)
-	field := func(name string) (uint32, bool) {
-		f, ok := o.Layout.Field(name)
-		if !ok {
-			return 0, false
-		}
-		return f.Get(after[f.Register]), true
-	}
-	wb := da.WayBack{OBK: w.OBK, Credentials: w.Credentials, Permission: w.Permission, TZEN: targets.TZENAbsent}
-	if v, ok := field("TZEN"); ok {
-		wb.TZEN = targets.TZEN(v)
-	}
-	if v, ok := field("PRODUCT_STATE"); ok {
-		wb.Target = targets.ProductState(v)
-	}
-	parts := stm32h5.PartsOf(o.Chip.DevID)
-	part, err := da.ChoosePart(parts, w.Part, true)
-	switch {
-	case len(parts) == 0:
-		proof.Mismatches = append(proof.Mismatches, obytes.WayBackMismatch{Check: da.CheckPart, Problem: o.Chip.Line.Name + " has no debug authentication stprobe knows", Fix: "none known"})
-		return proof, nil
-	case errors.Is(err, ErrPartAmbiguous):
-		proof.Mismatches = append(proof.Mismatches, obytes.WayBackMismatch{Check: da.CheckPart, Problem: err.Error(), Fix: "give --part with the chip's part (H523 or H533; H562, H563 or H573)"})
-		return proof, b.reconnectAP1(ctx)
-	case err != nil:
-		return nil, err
-	}
-	wb.Part = part
-	d, rec, derr := b.readDA(ctx, part, true, w.DA)
-	wb.Discovery, wb.Record = d, rec
-	proof.Checked = append(proof.Checked, fmt.Sprintf("the %s file against the %s", map[bool]string{true: ".obk", false: "OTP image"}[part.OBK], part.Name),
-		"the "+proof.Method+" against the file", fmt.Sprintf("the method against TZEN %v", wb.TZEN))
-	if d != nil {
-		proof.Checked = append(proof.Checked, "the chip's discovery: "+d.String())
-	}
-	if rec != nil {
-		proof.Checked = append(proof.Checked, "the DA record read from the chip against the file")
-	}
-	for _, m := range da.ProveWayBack(wb) {
-		if m.Check == da.CheckDiscovery && derr != nil {
-			m.Problem += " (" + derr.Error() + ")"
-		}
-		proof.Mismatches = append(proof.Mismatches, obytes.WayBackMismatch{Check: m.Check, Problem: m.Problem, Fix: m.Fix})
-	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	return proof, b.reconnectAP1(ctx)
-}
-
-// wayBackFor proves the way back when the plan moves the product state
-// beyond PROVISIONING; nil (no proof needed) otherwise.
-func (b *Bench) wayBackFor(ctx context.Context, o *OptionBytes, as []obytes.Assignment, w *WayBackFiles) (*obytes.WayBackProof, error) {
-	f, ok := o.Layout.Field("PRODUCT_STATE")
-	if !ok {
-		return nil, nil
-	}
-	from := targets.ProductState(f.Get(o.Snap.Cur[f.Register]))
-	to := targets.ProductState(f.Get(o.Layout.Encode(o.Snap.Cur, as)[f.Register]))
-	if to == from || to.Rank() <= targets.StateProvisioning.Rank() {
-		return nil, nil
-	}
-	return b.proveWayBack(ctx, o, as, w)
 }

@@ -165,6 +165,11 @@ func (s *Subscription) Next(ctx context.Context) (Event, error) {
 // Close ends the subscription; Next then returns ErrUnsubscribed.
 func (s *Subscription) Close() {
 	s.hub.remove(s)
+	s.end()
+}
+
+// end marks the stream ended and wakes a waiting Next.
+func (s *Subscription) end() {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
@@ -239,13 +244,7 @@ func (h *hub) closeAll() {
 	h.subs = map[*Subscription]struct{}{}
 	h.mu.Unlock()
 	for s := range subs {
-		s.mu.Lock()
-		s.closed = true
-		s.mu.Unlock()
-		select {
-		case s.notify <- struct{}{}:
-		default:
-		}
+		s.end()
 	}
 }
 

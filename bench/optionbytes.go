@@ -100,13 +100,9 @@ type OBRequest struct {
 // ReadOptionBytes connects Hot Plug on AP1 and reads the chip's option
 // bytes. With AP1 closed it returns what AP0 told (Closed set) and no error.
 func (b *Bench) ReadOptionBytes(ctx context.Context, t Token, r OBRequest) (*OptionBytes, error) {
-	var o *OptionBytes
-	err := b.run(ctx, t, "ob read", limitShort, func(ctx context.Context) error {
-		var err error
-		o, err = b.readOB(ctx, r)
-		return err
+	return do(b, ctx, t, "ob read", limitShort, func(ctx context.Context) (*OptionBytes, error) {
+		return b.readOB(ctx, r)
 	})
-	return o, err
 }
 
 // readOB connects Hot Plug on AP1 and reads the chip and its option bytes.
@@ -266,13 +262,9 @@ type PlanResult struct {
 // class, the phrase that confirms it. A change the rules refuse returns an
 // *obytes.RefusedError; nothing is written.
 func (b *Bench) PlanOptionBytes(ctx context.Context, t Token, c Change) (*PlanResult, error) {
-	var res *PlanResult
-	err := b.run(ctx, t, "ob plan", limitShort, func(ctx context.Context) error {
-		var err error
-		res, err = b.plan(ctx, c)
-		return err
+	return do(b, ctx, t, "ob plan", limitShort, func(ctx context.Context) (*PlanResult, error) {
+		return b.plan(ctx, c)
 	})
-	return res, err
 }
 
 func (b *Bench) plan(ctx context.Context, c Change) (*PlanResult, error) {
@@ -332,9 +324,13 @@ func (o *OptionBytes) assignments(c Change) ([]obytes.Assignment, error) {
 // journal go.
 type ApplyRequest struct {
 	Change
+	// Confirm is the phrase exactly as the user typed it.
 	Confirm       string
 	OverrideBrick bool
-	StateDir      string
+	// Seen says the user confirmed the plan shown on screen without
+	// typing: the guard takes it for a safe or caution plan only.
+	Seen     bool
+	StateDir string
 }
 
 // ApplyResult is a plan and the outcome of its guarded write.
@@ -356,7 +352,7 @@ func (b *Bench) ApplyOptionBytes(ctx context.Context, t Token, r ApplyRequest) (
 	res := &ApplyResult{}
 	out, err := b.guardedWrite(ctx, t, write{
 		job: "ob apply", limit: limitWrite, step: applyStep,
-		confirm:  guarded.Confirmation{Phrase: r.Confirm, Override: r.OverrideBrick},
+		confirm:  guarded.Confirmation{Phrase: r.Confirm, Override: r.OverrideBrick, Seen: r.Seen},
 		stateDir: r.StateDir,
 		build:    func(rec guarded.Recorder) guarded.Write { return b.obWrite(r, rec, res) },
 		done:     func(context.Context, *guarded.Outcome, error) { b.afterApply(res) },
@@ -390,7 +386,7 @@ func (b *Bench) obWrite(r ApplyRequest, rec guarded.Recorder, res *ApplyResult) 
 		},
 		Execute: func(ctx context.Context, emit guarded.Emit) (*guarded.Done, error) {
 			o := obytes.ApplyOptions{
-				Confirm: r.Confirm, OverrideBrick: r.OverrideBrick, StateDir: r.StateDir,
+				Confirm: r.Confirm, OverrideBrick: r.OverrideBrick, Seen: r.Seen, StateDir: r.StateDir,
 				User: rec.User, ProbeSerial: rec.ProbeSerial,
 				Reconnect: b.reconnectAP1,
 				Reopen:    b.reopenAP1,
@@ -448,39 +444,56 @@ type LockResult struct {
 // FLASH_OPTCR.OPTLOCK is set, read back and audited (obytes.Lock). A chip
 // already locked with nothing staged is left alone.
 func (b *Bench) LockOptionBytes(ctx context.Context, t Token, r LockRequest) (*LockResult, error) {
-	if err := b.checkWritable("ob lock"); err != nil {
+	res := &LockResult{}
+	out, err := b.guardedWrite(ctx, t, write{
+		job: "ob lock", limit: limitWrite, step: applyStep,
+		confirm:  guarded.Confirmation{Seen: true}, // asking for the lock confirms it: it is safe
+		stateDir: r.StateDir,
+		build:    func(rec guarded.Recorder) guarded.Write { return b.lockWrite(r, rec, res) },
+		done: func(context.Context, *guarded.Outcome, error) {
+			if o := res.OptionBytes; res.Lock != nil && res.Lock.After != nil {
+				after := &OptionBytes{Chip: o.Chip, Layout: o.Layout, Snap: res.Lock.After, DA: o.DA}
+				b.update(func(s *Snapshot) { s.OptionBytes, s.OptionsUnlocked = after, after.Snap.Unlocked })
+			}
+		},
+	})
+	if out == nil {
 		return nil, err
 	}
-	var res *LockResult
-	who := b.holderName(t)
-	err := b.run(ctx, t, "ob lock", limitWrite, func(ctx context.Context) error {
-		var err error
-		res, err = b.lock(ctx, r, who)
-		return err
-	})
 	return res, err
 }
 
-func (b *Bench) lock(ctx context.Context, r LockRequest, who string) (*LockResult, error) {
-	o, err := b.readOB(ctx, OBRequest{})
-	if err != nil {
-		return nil, err
+// lockWrite is the lock as a guarded write; obytes.Lock reads the chip
+// again, writes and records.
+func (b *Bench) lockWrite(r LockRequest, rec guarded.Recorder, res *LockResult) guarded.Write {
+	return guarded.Write{
+		Plan: func(ctx context.Context) (*guarded.Plan, error) {
+			o, err := b.readOB(ctx, OBRequest{})
+			if err != nil {
+				return nil, err
+			}
+			res.OptionBytes = o
+			if err := o.unreadable(); err != nil {
+				return nil, err
+			}
+			if err := refuseFamilyWrite(o); err != nil {
+				return nil, err
+			}
+			return obytes.LockPlan(o.Layout, o.Chip.UIDString(), o.Snap.Staged(o.Layout)), nil
+		},
+		Execute: func(ctx context.Context, emit guarded.Emit) (*guarded.Done, error) {
+			o := res.OptionBytes
+			var err error
+			res.Lock, err = obytes.Lock(ctx, b.link, o.Layout, o.Chip.UIDString(), obytes.LockOptions{
+				StateDir: r.StateDir, User: rec.User, ProbeSerial: rec.ProbeSerial, Now: b.now,
+			})
+			d := &guarded.Done{Recorded: true}
+			if res.Lock != nil {
+				d.Audit = res.Lock.Audit
+			}
+			return d, err
+		},
 	}
-	res := &LockResult{OptionBytes: o}
-	if err := o.unreadable(); err != nil {
-		return res, err
-	}
-	if err := refuseFamilyWrite(o); err != nil {
-		return res, err
-	}
-	res.Lock, err = obytes.Lock(ctx, b.link, o.Layout, o.Chip.UIDString(), obytes.LockOptions{
-		StateDir: r.StateDir, User: who, ProbeSerial: b.Snapshot().Probe.Serial, Now: b.now,
-	})
-	if res.Lock != nil && res.Lock.After != nil {
-		after := &OptionBytes{Chip: o.Chip, Layout: o.Layout, Snap: res.Lock.After, DA: o.DA}
-		b.update(func(s *Snapshot) { s.OptionBytes, s.OptionsUnlocked = after, after.Snap.Unlocked })
-	}
-	return res, err
 }
 
 // reopenAP1 is the apply's Reopen hook: a new link to the probe when the

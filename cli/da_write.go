@@ -216,14 +216,7 @@ func (a *app) runDAWrite(c *cobra.Command, w *daWrite, req bench.DARequest, save
 		if w.confirm == "" {
 			p, err := b.PlanDA(ctx, tok, req)
 			if w.json {
-				out := daWriteJSON{Plan: p}
-				if err != nil {
-					out.Error = err.Error()
-				}
-				if jerr := writeJSON(a.stdout, out); jerr != nil {
-					return jerr
-				}
-				return daMistake(err)
+				return a.writeDAJSON(daWriteJSON{Plan: p}, err)
 			}
 			if err != nil {
 				return daMistake(err)
@@ -250,13 +243,7 @@ func (a *app) runDAWrite(c *cobra.Command, w *daWrite, req bench.DARequest, save
 			if res != nil {
 				out.Plan = res.Plan
 			}
-			if err != nil {
-				out.Error = err.Error()
-			}
-			if jerr := writeJSON(a.stdout, out); jerr != nil {
-				return jerr
-			}
-			return daMistake(err)
+			return a.writeDAJSON(out, err)
 		}
 		if res != nil {
 			a.printDAResult(res, w.stateDir)
@@ -272,6 +259,18 @@ func daMistake(err error) error {
 		return &inputError{err}
 	}
 	return err
+}
+
+// writeDAJSON prints a DA job's JSON answer with err's text, and returns
+// the command's error for err.
+func (a *app) writeDAJSON(out daWriteJSON, err error) error {
+	if err != nil {
+		out.Error = err.Error()
+	}
+	if jerr := writeJSON(a.stdout, out); jerr != nil {
+		return jerr
+	}
+	return daMistake(err)
 }
 
 // printDAStep shows one step of a DA job on stderr.

@@ -21,7 +21,8 @@ type Write struct {
 	// refuses the write before anything is written.
 	Ready func(p *Plan) error
 	// Backup saves what the write may lose, before it, and returns where
-	// ("" when there was nothing to save). Nil when Execute backs up
+	// ("" when there was nothing to save); its error says what could not
+	// be saved and that nothing was written. Nil when Execute backs up
 	// itself (the option-byte executor does, under the chip's lock, after
 	// it has read the chip again).
 	Backup func(ctx context.Context, emit Emit) (string, error)
@@ -110,7 +111,7 @@ func Run(ctx context.Context, w Write, c Confirmation, r Recorder, emit Emit) (*
 	}
 	if w.Backup != nil {
 		if out.Backup, err = w.Backup(ctx, emit); err != nil {
-			return out, fmt.Errorf("backup before the %s write (nothing was written): %w", p.Kind, err)
+			return out, err // the backup's error says what was not saved; nothing was written
 		}
 	}
 	d, err := w.Execute(ctx, emit)

@@ -95,6 +95,9 @@ type ApplyOptions struct {
 	Confirm string
 	// OverrideBrick must be set for a brick plan.
 	OverrideBrick bool
+	// Seen confirms a safe or caution plan the user accepted on screen
+	// without typing its phrase (guarded.Confirmation).
+	Seen bool
 	// StateDir holds backups, the audit log, the journals and the locks
 	// (see DefaultStateDir).
 	StateDir string
@@ -333,7 +336,7 @@ func (x *executor) preflight() error {
 	if err := x.recheck(); err != nil {
 		return err
 	}
-	if err := guarded.Check(x.p.Header(), guarded.Confirmation{Phrase: x.o.Confirm, Override: x.o.OverrideBrick}); err != nil {
+	if err := guarded.Check(x.p.Header(), guarded.Confirmation{Phrase: x.o.Confirm, Override: x.o.OverrideBrick, Seen: x.o.Seen}); err != nil {
 		return err
 	}
 	x.confirmed = true

@@ -3,7 +3,6 @@ package obytes
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/stprobe/stprobe/guarded"
 )
@@ -27,17 +26,7 @@ func (p *Plan) Header() *guarded.Plan {
 	for _, ph := range p.Phases {
 		h.Steps = append(h.Steps, "phase "+ph.Name)
 	}
-	switch w := p.WayBack; {
-	case w == nil:
-	case w.proven():
-		h.WayBack = "proven with the " + w.Method + ": " + strings.Join(w.Checked, "; ")
-	default:
-		var ms []string
-		for _, m := range w.Mismatches {
-			ms = append(ms, m.Problem)
-		}
-		h.WayBack = "NOT proven: " + strings.Join(ms, "; ")
-	}
+	h.WayBack = p.WayBack.Summary()
 	return h
 }
 

@@ -328,7 +328,7 @@ func classifyState(in *planInput, f *Field, from, to uint32, refuse func(string,
 	// irreversible (not brick) once the way back is proven.
 	target := stateName(to)
 	switch {
-	case !in.da.Checked && in.wayBack.proven():
+	case !in.da.Checked && in.wayBack.Proven():
 		// The chip's own discovery, in the proof, says DA is provisioned.
 	case !in.da.Checked:
 		return Brick, fmt.Sprintf("%s closes debug, and whether DA data is provisioned could not be checked (%s): without it nothing can bring the chip back. Provision DA in PROVISIONING first.", target, in.da.Source), nil
@@ -350,28 +350,11 @@ func classifyState(in *planInput, f *Field, from, to uint32, refuse func(string,
 // credentials the user will regress with, the chip's own answer (the
 // caller runs the checks; stprobe's bench runs probe/da's ProveWayBack).
 // Only a proof with no mismatch lets such a change be irreversible rather
-// than brick.
-type WayBackProof struct {
-	// Method is the DA method of the credentials ("password",
-	// "certificate").
-	Method string `json:"method,omitempty"`
-	// Checked lists what was checked, in plain words.
-	Checked []string `json:"checked,omitempty"`
-	// Mismatches are the reasons the way back is not proven; empty: proven.
-	Mismatches []WayBackMismatch `json:"mismatches,omitempty"`
-}
+// than brick (guarded.WayBackProof).
+type WayBackProof = guarded.WayBackProof
 
 // WayBackMismatch is one reason the way back is not proven, with the fix.
-type WayBackMismatch struct {
-	Check   string `json:"check"`
-	Problem string `json:"problem"`
-	Fix     string `json:"fix"`
-}
-
-// Proven reports whether the proof has no mismatch.
-func (w *WayBackProof) Proven() bool { return w.proven() }
-
-func (w *WayBackProof) proven() bool { return w != nil && len(w.Mismatches) == 0 }
+type WayBackMismatch = guarded.Mismatch
 
 // classifyWayBack classifies leaving PROVISIONING for target once the DA
 // status allows it: brick without a proof of the way back or with any

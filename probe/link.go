@@ -103,7 +103,7 @@ func NewLink(ctx context.Context, t Transport, opts ...Option) (*Link, error) {
 	if err := l.leaveMode(ctx); err != nil {
 		return nil, err
 	}
-	if l.v.Hardware >= 3 {
+	if l.v.HasComFreq() {
 		cur, list, err := l.getComFreq(ctx)
 		switch {
 		case err != nil && isTransport(err):
@@ -114,12 +114,12 @@ func NewLink(ctx context.Context, t Transport, opts ...Option) (*Link, error) {
 			if l.cfg.log != nil {
 				l.cfg.log.WithError(err).Warn("reading the SWD clock list failed; assuming the usual STLINK-V3 list")
 			}
-			l.freqs = append([]int(nil), proto.V3SWDTable...)
+			l.freqs = l.v.SWDLadder()
 		default:
 			l.freqs, l.khz = list, cur
 		}
 	} else {
-		l.freqs = proto.V2KHzList()
+		l.freqs = l.v.SWDLadder()
 	}
 	return l, nil
 }
@@ -255,7 +255,7 @@ func (l *Link) SetSWDFrequency(ctx context.Context, khz int) (int, error) {
 		return 0, fmt.Errorf("%s: %d kHz is not a frequency", op, khz)
 	}
 	want := proto.NearestKHz(l.freqs, khz)
-	if l.v.Hardware >= 3 {
+	if l.v.HasComFreq() {
 		c := cmd(proto.CmdDebug, proto.DebugSetComFreq, 0)
 		binary.LittleEndian.PutUint32(c[4:8], uint32(want))
 		var got uint32
@@ -277,7 +277,7 @@ func (l *Link) SetSWDFrequency(ctx context.Context, khz int) (int, error) {
 		l.khz = int(got)
 		return l.khz, nil
 	}
-	if l.v.JTAG < proto.MinV2JSWDSetFreq {
+	if !l.v.HasSWDSetFreq() {
 		return 0, l.needV2(op, "setting the SWD clock", proto.MinV2JSWDSetFreq)
 	}
 	var div uint16

@@ -222,6 +222,17 @@ func TestTheRulesCatchViolations(t *testing.T) {
 		{"cli", "statefile", true},
 		{"statefile", "obytes", true},
 		{"obytes", "statefile", false},
+		// The guarded write's shape: below the bench and the kinds of
+		// write, never named by a face, never naming a kind.
+		{"tui/obpane", "guarded", true},
+		{"cli", "guarded", true},
+		{"serve", "guarded", true},
+		{"guarded", "obytes", true},
+		{"guarded", "probe/da", true},
+		{"guarded", "probe", true},
+		{"obytes", "guarded", false},
+		{"probe/da", "guarded", false},
+		{"bench", "guarded", false},
 	}
 	for _, c := range cases {
 		got := len(check(map[string][]string{c.pkg: {c.imports}})) > 0

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/stprobe/stprobe/guarded"
+	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 )
 
@@ -144,4 +145,27 @@ func CheckProvisionFile(file []byte, part stm32h5.Part) []Mismatch {
 		return []Mismatch{{Check: CheckOTPImage, Problem: fmt.Sprintf("the %s takes a 32-byte OTP image (the password's SHA-256), not %d bytes", part.Name, len(file)), Fix: "give the OTP image make-password wrote for the H503"}}
 	}
 	return nil
+}
+
+// CheckProvisioning is the rule of a provisioning: the chip must be in
+// PROVISIONING with its core port (AP1) answering (closed says why it does
+// not, "" when it does), and file must fit part. It returns the file's
+// mismatches and, when the write is refused, why (matching ErrRefused and
+// ErrNotProvisioning or ErrProvision).
+func CheckProvisioning(state targets.ProductState, closed string, file []byte, part stm32h5.Part) ([]Mismatch, error) {
+	switch {
+	case closed != "":
+		return nil, Refuse(ErrNotProvisioning, "the core's port (AP1) does not answer, so the chip is not in PROVISIONING: %s", closed)
+	case state != targets.StateProvisioning:
+		return nil, Refuse(ErrNotProvisioning, "the chip is %v: the ROM takes DA data only in PROVISIONING (0x17); from OPEN, ob apply PRODUCT_STATE=0x17 first", state)
+	}
+	ms := CheckProvisionFile(file, part)
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	var ps []string
+	for _, m := range ms {
+		ps = append(ps, m.Problem+" (fix: "+m.Fix+")")
+	}
+	return ms, Refuse(ErrProvision, "the file is not fit for the %s: %s", part.Name, strings.Join(ps, "; "))
 }

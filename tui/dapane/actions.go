@@ -109,14 +109,7 @@ func (m *Model) openForm(a bench.DAAction) tea.Cmd {
 	o := credform.Options{Dirs: m.searchDirs}
 	if m.c != nil {
 		o.Styles = m.c.Styles
-		snap := m.c.Snapshot()
-		if ch := snap.Chip; ch != nil {
-			if parts := stm32h5.PartsOf(ch.DevID); len(parts) == 1 {
-				o.Part = parts[0].Name
-			} else if p := snap.DAPlan; p != nil && p.Part != "" && ch.HasUID && p.UID == ch.UIDString() {
-				o.Part = p.Part // the part named for this chip before
-			}
-		}
+		o.Part = m.c.Snapshot().KnownPart() // the bench's part choice
 	}
 	if f := m.forms[a]; f != nil {
 		// The form as the user left it, for another try.

@@ -504,11 +504,11 @@ func (m *Model) startApply() tea.Cmd {
 	if why := m.runWhy(); why != "" {
 		return m.unavailable("apply", why)
 	}
-	if m.plan.Risk >= bench.RiskIrreversible {
+	if m.plan.Header().Typed() {
 		m.guard = m.newGuard(m.plan)
 		return m.guard.Focus()
 	}
-	return m.apply(m.plan.Phrase, false)
+	return m.apply("", false) // the plan on screen is the confirmation (bench.ApplyRequest.Seen)
 }
 
 // apply runs the guarded write of m.change with the given confirmation.
@@ -516,7 +516,7 @@ func (m *Model) apply(confirm string, override bool) tea.Cmd {
 	if why := m.runWhy(); why != "" {
 		return m.unavailable("apply", why)
 	}
-	req := bench.ApplyRequest{Change: m.change, Confirm: confirm, OverrideBrick: override, StateDir: m.stateDir}
+	req := bench.ApplyRequest{Change: m.change, Confirm: confirm, OverrideBrick: override, Seen: confirm == "", StateDir: m.stateDir}
 	b := m.c.Bench
 	m.guard = nil
 	m.screen = screenApply

@@ -8,7 +8,6 @@ import (
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/targets"
-	"github.com/stprobe/stprobe/targets/stm32h5"
 	"github.com/stprobe/stprobe/tui/credform"
 )
 
@@ -48,14 +47,8 @@ func (m *Model) openWayBack() tea.Cmd {
 		if m.c != nil {
 			o.Styles = m.c.Styles
 		}
-		if m.ob != nil && m.ob.Chip != nil {
-			if parts := stm32h5.PartsOf(m.ob.Chip.DevID); len(parts) == 1 {
-				o.Part = parts[0].Name
-			} else if m.c != nil {
-				if p := m.c.Snapshot().DAPlan; p != nil && p.Part != "" && p.UID == m.ob.Chip.UIDString() {
-					o.Part = p.Part // the part this chip was provisioned for
-				}
-			}
+		if m.c != nil {
+			o.Part = m.c.Snapshot().KnownPart() // the bench's part choice
 		}
 		m.wbForm = credform.New("Prove the way back: the credentials you will regress with and the .obk file provisioned", o,
 			credform.Password, credform.Key, credform.Chain, credform.OBK, credform.Part, credform.Permission)
