@@ -231,7 +231,7 @@ func (b *Bench) Flash(ctx context.Context, t Token, r FlashRequest) (*FlashOutco
 			if r.SaveFlash != "" {
 				fj.Options.SaveFlash = func(data []byte) (string, error) {
 					if err := statefile.CreateDurable(r.SaveFlash, data); err != nil {
-						return "", fmt.Errorf("file: saving the flash to %s: %w (choose a file that does not exist)", r.SaveFlash, err)
+						return "", fmt.Errorf("file: saving the flash to %s: %w (nothing was erased; choose a file that does not exist)", r.SaveFlash, err)
 					}
 					return r.SaveFlash, nil
 				}

@@ -123,7 +123,7 @@ func (j *Job) Write() guarded.Write {
 			}
 			data, err := saveSectors(ctx, j.Target, j.Planned, emit)
 			if err != nil {
-				return "", err
+				return "", fmt.Errorf("saving the sectors that hold data (nothing was erased): %w", err)
 			}
 			where, err := j.Options.SaveFlash(data)
 			if err != nil {
