@@ -44,7 +44,6 @@ var (
 	secSide = side{"FLASH_SEC", targets.H5FlashRegsSec, targets.FlashSECKEYR, targets.FlashSECCR, targets.FlashSECSR, targets.FlashSECCCR, targets.FlashMemBaseSecure}
 )
 
-
 // NewH5 returns the controller of an identified STM32H5.
 func NewH5(chip *targets.Chip, t Target, o ControllerOptions) *H5 {
 	if o.QuadWordsPerPoll <= 0 {
