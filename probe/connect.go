@@ -160,12 +160,26 @@ type Known struct {
 	// IDR is a constant of the chip's debug topology (ARM IHI 0031, the
 	// IDR register), readable whatever the port's permissions.
 	APIDR map[uint8]uint32
+	// NoCore holds, for a port that permits transfers (CSW DeviceEn set)
+	// but reaches no core, the error its CPUID read gave. Which port a
+	// core sits behind is a constant of the chip; a later connect to such
+	// a port reads CSW alone, to see that it still permits transfers.
+	NoCore map[uint8]error
 }
 
 // clockSet reports whether an earlier connect set the clock khz asks for
 // and the Link still runs it (k may be nil).
 func (k *Known) clockSet(l *Link, khz int) bool {
 	return k != nil && k.KHz != 0 && k.KHz == l.SWDFrequency() && proto.NearestKHz(l.SWDFrequencies(), khz) == k.KHz
+}
+
+// noCore is the CPUID error of a port known to reach no core, nil when
+// not known (k may be nil).
+func (k *Known) noCore(ap uint8) error {
+	if k == nil {
+		return nil
+	}
+	return k.NoCore[ap]
 }
 
 // apIDR is the known IDR of ap, 0 when unknown (k may be nil).
@@ -317,11 +331,17 @@ func (c *connector) run(ctx context.Context) {
 	}
 	// The CPUID read decides whether a core is there. A fault is not the end
 	// when the port permits transfers (CSW DeviceEn, read only then): the
-	// port simply reaches no core.
-	cpuid, cpuErr := l.Read32(ctx, o.AP, adi.RegCPUID)
-	if cpuErr != nil && isTransport(cpuErr) {
-		c.fail(StepReadCPUID, cpuErr)
-		return
+	// port simply reaches no core. A port an earlier connect found without
+	// a core is not asked again.
+	var cpuid uint32
+	cpuErr := known.noCore(o.AP)
+	readCPUID := cpuErr == nil
+	if readCPUID {
+		cpuid, cpuErr = l.Read32(ctx, o.AP, adi.RegCPUID)
+		if cpuErr != nil && isTransport(cpuErr) {
+			c.fail(StepReadCPUID, cpuErr)
+			return
+		}
 	}
 	var csw uint32
 	if cpuErr != nil && !c.step(StepReadCSW, func() error {
@@ -332,13 +352,19 @@ func (c *connector) run(ctx context.Context) {
 		return
 	}
 	r.APOK = csw&adi.CSWDeviceEn != 0 || cpuErr == nil
+	if r.APOK && cpuErr != nil && known != nil {
+		if known.NoCore == nil {
+			known.NoCore = map[uint8]error{}
+		}
+		known.NoCore[o.AP] = cpuErr
+	}
 	if !r.APOK {
 		c.fail(StepReadCPUID, &OpError{Where: LayerAP,
 			What: fmt.Sprintf("AP%d refuses memory access (CSW 0x%08X, DeviceEn clear)", o.AP, csw), Err: cpuErr,
 			Next: "the port is disabled or locked (product state, security); try another AP or debug authentication"})
 		return
 	}
-	c.identified(ctx, cpuid, cpuErr)
+	c.identified(ctx, cpuid, cpuErr, readCPUID)
 }
 
 // readDP reads DPIDR and checks the debug power-up after ENTER, and
@@ -370,13 +396,15 @@ func (c *connector) readDP(ctx context.Context) bool {
 	return true
 }
 
-// identified judges the CPUID read of a port that permits transfers and
-// runs the mode's own steps.
-func (c *connector) identified(ctx context.Context, cpuid uint32, cpuErr error) {
+// identified judges the CPUID read of a port that permits transfers (read
+// now, or known to fail) and runs the mode's own steps.
+func (c *connector) identified(ctx context.Context, cpuid uint32, cpuErr error, read bool) {
 	r, o := c.r, c.o
 	r.CPUID = cpuid
 	r.CoreFound = cpuErr == nil && IsCortexM(cpuid)
-	c.record(StepReadCPUID, cpuErr) // a fault here is a finding, judged below
+	if read {
+		c.record(StepReadCPUID, cpuErr) // a fault here is a finding, judged below
+	}
 	if !r.CoreFound {
 		if o.Mode == ModeHotPlug {
 			r.Core = CoreUnknown

@@ -3,6 +3,7 @@ package probe_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -299,4 +300,50 @@ func TestConnectKnownSkipsRepeatedReads(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A port an earlier connect found without a core (its CPUID read failed
+// while CSW permits transfers) is not asked for CPUID again: the later
+// connect reads CSW alone and reports the same finding.
+func TestConnectKnownPortWithoutCore(t *testing.T) {
+	ctx := context.Background()
+	for _, mode := range probe.ConnectModes {
+		t.Run(mode.String(), func(t *testing.T) {
+			p, l := newSim(t, "V2J46S7", chipsim.NewGeneric(1))
+			var known probe.Known
+			connect := func() (*probe.ConnectReport, int) {
+				t.Helper()
+				before := p.Stats().Commands
+				rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: mode, AP: 0, FrequencyKHz: 4000, Known: &known})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := probe.Disconnect(ctx, l); err != nil {
+					t.Fatal(err)
+				}
+				return rep, p.Stats().Commands - before
+			}
+			first, _ := connect()
+			if known.NoCore[0] == nil || first.CoreFound || !first.APOK {
+				t.Fatalf("first connect: NoCore %v, core %v, AP ok %v", known.NoCore, first.CoreFound, first.APOK)
+			}
+			again, n := connect()
+			if slices.Contains(stepNames(again), probe.StepReadCPUID) || !slices.Contains(stepNames(again), probe.StepReadCSW) {
+				t.Errorf("steps %v: want CSW read, no CPUID read", stepNames(again))
+			}
+			if again.FailedStep != first.FailedStep || fmt.Sprint(again.Err) != fmt.Sprint(first.Err) || again.CoreFound || !again.APOK {
+				t.Errorf("again: failed %q %v, core %v, AP ok %v; first: failed %q %v", again.FailedStep, again.Err, again.CoreFound, again.APOK, first.FailedStep, first.Err)
+			}
+			if n > 5+2*btoi(mode == probe.ModeUnderReset) {
+				t.Errorf("%d commands for a port known without core", n)
+			}
+		})
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
