@@ -145,8 +145,10 @@ type ConnectOptions struct {
 // again. Its zero value knows nothing; Connect fills it in.
 type Known struct {
 	// KHz is the SWD clock an earlier connect set. The probe keeps it
-	// across EXIT and ENTER, so a connect at the same clock does not set
-	// it again.
+	// across EXIT and ENTER (OpenOCD's stlink_dap_reinit_interface, in
+	// src/jtag/drivers/stlink_usb.c, leaves and enters the mode again
+	// without setting it), so a connect at the same clock does not set it
+	// again.
 	KHz int
 	// DPIDR is the debug port's DPIDR, set once a connect read it and
 	// found that ENTER had left the debug domain powered up with no sticky
@@ -161,9 +163,11 @@ type Known struct {
 	// IDR register), readable whatever the port's permissions.
 	APIDR map[uint8]uint32
 	// NoCore holds, for a port that permits transfers (CSW DeviceEn set)
-	// but reaches no core, the error its CPUID read gave. Which port a
-	// core sits behind is a constant of the chip; a later connect to such
-	// a port reads CSW alone, to see that it still permits transfers.
+	// but answered the CPUID read with an AP fault (not a WAIT, which a
+	// later try may pass), that error: the port reaches no core. Which
+	// port a core sits behind is a constant of the chip; a later connect
+	// to such a port reads CSW alone, to see that it still permits
+	// transfers.
 	NoCore map[uint8]error
 }
 
@@ -352,7 +356,7 @@ func (c *connector) run(ctx context.Context) {
 		return
 	}
 	r.APOK = csw&adi.CSWDeviceEn != 0 || cpuErr == nil
-	if r.APOK && cpuErr != nil && known != nil {
+	if r.APOK && errors.Is(cpuErr, ErrSWDAPFault) && known != nil {
 		if known.NoCore == nil {
 			known.NoCore = map[uint8]error{}
 		}
