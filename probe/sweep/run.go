@@ -94,8 +94,11 @@ func (s linkSession) CheckDA(ctx context.Context, c *Cell) error {
 // each bounded by Options.CellTimeout and followed by a clean teardown
 // (resume a core the mode halted, release NRST, close the access ports,
 // leave debug mode), so cells do not disturb each other. Empty lists in p
-// are filled from DefaultPlan with the probe's own frequency ladder. Run
-// never waits on the wall clock: every wait is the protocol's own.
+// are filled from DefaultPlan with the probe's own frequency ladder. A
+// cell does not read again what an earlier cell read and no cell changes
+// (probe.Known, and the identification through the same port): each cell
+// says what it would say tried alone. Run never waits on the wall clock:
+// every wait is the protocol's own.
 //
 // Run always returns a matrix with one cell per planned key. When ctx is
 // cancelled it tears down the current cell, marks the remaining cells
