@@ -119,14 +119,11 @@ type (
 // program asks for the view after every message, and a burst of bench
 // events (a sweep) would otherwise draw the whole screen again and again in
 // every session. A change after a quiet spell is drawn at once; the changes
-// of a burst, at most 60 times a second. A sweep's cells come in a burst of
-// a few milliseconds on the simulator, so the burst is two frames either
-// way and the later frame comes half as late as at 30 a second (measured
-// with 20 SSH observers on two shared cores: p95 delay from a cell to the
-// frame that shows it 30 ms rather than 46–65 ms when the machine is not
-// saturated, for about 15 % more CPU; see the serve package's
-// BenchmarkObservers).
-const frameEvery = time.Second / 60
+// of a burst, at most 30 times a second (measured with 20 SSH observers on
+// two busy cores, 30 rather than 60 a second cut the CPU time the
+// sessions cost and the delay before an observer sees a sweep cell: see
+// the serve package's BenchmarkObservers).
+const frameEvery = time.Second / 30
 
 // statusTime is how long a footer message stays.
 const statusTime = 6 * time.Second
