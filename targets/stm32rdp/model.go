@@ -4,8 +4,9 @@
 // area (flash size, unique ID, package), the flash interface's option
 // registers as they read after reset, and what each RDP level does to a
 // debugger. The facts come from package targets; docs/families.md cites
-// them. Option bytes are read-only here: the model has no programming
-// sequence, so a write to an option register is ignored.
+// them. The flash interface is modelled with its programming sequences
+// (flashctl*.go): main flash programs and erases, the option bytes program
+// and load, and leaving RDP level 1 mass-erases the flash.
 package stm32rdp
 
 import (
@@ -58,6 +59,8 @@ type Config struct {
 	NRSTWired bool
 	// UID is the 96-bit unique ID.
 	UID [3]uint32
+	// Image is what main flash holds from 0x08000000 (the rest erased).
+	Image []byte
 }
 
 // Model is a simulated RDP-family chip. It implements chipsim.Chip.
@@ -76,6 +79,8 @@ type Model struct {
 	dbgCR     uint32 // DBGMCU_CR
 	freeze    [2]uint32
 	flashRead int // flash reads refused under RDP 1
+	fc        flashCtl
+	epoch     uint64 // resets that dropped the debug link
 }
 
 // New builds a chip from cfg.
@@ -104,12 +109,13 @@ func New(cfg Config) (*Model, error) {
 	bus := &chipsim.Bus{}
 	bus.Map(m.dbgmcu())
 	bus.Map(m.ram)
-	bus.Map(&chipsim.Registers{Base: targets.FlashMemBase, Size: uint32(cfg.FlashKB) << 10, ReadFn: m.readFlash})
+	m.initFlash()
+	bus.Map(flashRegion{m})
+	if cfg.Family.Name == "STM32F1" {
+		bus.Map(f1OptionRegion{m}) // inside the engineering page: mapped first
+	}
 	bus.Map(m.engineering())
 	bus.Map(m.flashRegs())
-	if cfg.Family.Name == "STM32F1" {
-		bus.Map(&chipsim.Registers{Base: F1OptionBytes, Size: 16, ReadFn: m.readF1OptionBytes})
-	}
 	bus.Map(&chipsim.Registers{Base: 0x40000000, Size: 0x20000000}) // other peripherals: read as zero
 	bus.Map(m.core.PPB())
 	m.ap0 = &chipsim.MemAP{IDRValue: apIDR(cfg.Family), BASEValue: chipsim.BASEM33ROM, Bus: bus}
@@ -145,33 +151,14 @@ func apIDR(f targets.Family) uint32 {
 // complement).
 const F1OptionBytes = 0x1FFFF800
 
-// protection is the chip's RDP level.
-func (m *Model) protection() targets.RDPLevel {
-	s := m.cfg.Family.RDP
-	if s.Bit {
-		if m.cfg.RDP == targets.F1RDPKey {
-			return targets.RDPLevel0
-		}
-		return targets.RDPLevel1
-	}
-	return targets.LevelOfByte(m.cfg.RDP, s.Level05, s.Level2)
-}
+// protection is the RDP level in force. The caller holds m.mu.
+func (m *Model) protection() targets.RDPLevel { return m.fc.level }
 
 // Level is the read-out protection level the chip applies.
-func (m *Model) Level() targets.RDPLevel { return m.protection() }
-
-// readFlash reads main flash: erased (0xFF) on an empty chip, a bus error
-// under RDP level 1 while the debugger is attached (RM0008 §2.5, RM0090
-// §3.7.3, RM0351 §3.5.1).
-func (m *Model) readFlash(off uint32) (uint32, error) {
-	if m.protection() >= targets.RDPLevel1 {
-		m.mu.Lock()
-		m.flashRead++
-		m.mu.Unlock()
-		return 0, fmt.Errorf("flash read at 0x%08X refused: read-out protection %v with a debugger attached: %w",
-			targets.FlashMemBase+off, m.protection(), chipsim.ErrBusFault)
-	}
-	return 0xFFFFFFFF, nil
+func (m *Model) Level() targets.RDPLevel {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.protection()
 }
 
 // RefusedFlashReads counts flash reads refused under RDP level 1.
@@ -244,12 +231,12 @@ func (m *Model) engineering() *chipsim.Registers {
 // ever) and, with SWD-as-GPIO or sleepy firmware, once the program has run
 // for SWDOffAfter without NRST held low or the core halted.
 func (m *Model) SWDResponds() bool {
-	if m.protection() == targets.RDPLevel2 {
-		return false
-	}
 	halted := m.core.Halted()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.protection() == targets.RDPLevel2 {
+		return false
+	}
 	if m.wasHalted && !halted {
 		m.runSince = m.now
 	}
@@ -291,6 +278,7 @@ func (m *Model) SetNRST(low bool) {
 	if !low && was {
 		m.runSince = m.now
 		m.dbgCR = 0 // DBGMCU_CR is reset by a power-on reset only on some lines; chosen: cleared
+		m.resetFlash()
 	}
 	m.mu.Unlock()
 	if low != was {
@@ -298,11 +286,28 @@ func (m *Model) SetNRST(low bool) {
 	}
 }
 
+// sysReset is a system reset (AIRCR.SYSRESETREQ, OBL_LAUNCH): the
+// program restarts and the flash interface resets.
 func (m *Model) sysReset() {
 	m.mu.Lock()
 	m.runSince = m.now
+	m.resetFlash()
 	m.mu.Unlock()
 	m.core.Reset()
+}
+
+// PowerCycle switches the board off and on: the option bytes load on every
+// family, the debug link drops, DBGMCU_CR clears.
+func (m *Model) PowerCycle() {
+	m.mu.Lock()
+	if m.cfg.Family.Name != "STM32F1" && m.cfg.Family.Name != "STM32F4" {
+		m.l4Load()
+	}
+	m.dbgCR, m.freeze = 0, [2]uint32{}
+	m.epoch++
+	m.mu.Unlock()
+	m.core.PowerOn()
+	m.sysReset()
 }
 
 // Advance lets modelled time pass.
@@ -313,8 +318,13 @@ func (m *Model) Advance(d time.Duration) {
 	m.core.Advance(d)
 }
 
-// LinkEpoch is 0: option bytes are never reloaded by this model.
-func (m *Model) LinkEpoch() uint64 { return 0 }
+// LinkEpoch counts the resets that dropped the debug link (OBL_LAUNCH,
+// power cycles).
+func (m *Model) LinkEpoch() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.epoch
+}
 
 // Core returns the Cortex-M core.
 func (m *Model) Core() *chipsim.Core { return m.core }
