@@ -274,7 +274,7 @@ func (m *Model) l4Erase(v uint32) {
 			c.sr |= l4SRPGSERR // chosen: a page that does not exist
 			return
 		}
-		if m.l4PageProtected(pnb*ps) {
+		if m.l4PageProtected(pnb * ps) {
 			c.sr |= l4SRWRPERR
 			return
 		}
