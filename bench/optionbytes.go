@@ -382,6 +382,9 @@ func (b *Bench) apply(ctx context.Context, r ApplyRequest, who string) (*ApplyRe
 			b.publish(func(m EventMeta) Event { return ApplyStep{EventMeta: m, Step: e} })
 		},
 	}
+	if l := pr.OptionBytes.Layout; l != nil && l.RDP != nil {
+		o.Reconnect, o.Reopen = b.familyHooks(l.AP)
+	}
 	res.Result, err = obytes.Apply(ctx, b.link, pr.Plan, o)
 	if errors.Is(err, obytes.ErrNeedsOverride) {
 		err = fmt.Errorf("%w; nothing was written. Add --override-brick only if you accept that this chip may never be debugged again", err)

@@ -348,7 +348,7 @@ func (a *app) obRead(o *bench.OptionBytes, f *obFlags, j *bench.Journal) error {
 			p := o.Chip.Protection
 			out.Protection = &p
 		}
-		out.WriteNote = o.Layout.ApplyRefusal()
+		out.WriteNote = o.Layout.WriteNote()
 		for _, r := range o.Layout.Registers {
 			out.Registers = append(out.Registers, obRegJSON{
 				Name: r.Name, Meaning: r.Meaning, Addr: r.CurAddr(), Cur: o.Snap.Cur[r.Name], Prg: o.Snap.Prg[r.Name],
@@ -593,6 +593,9 @@ func printPlan(w io.Writer, chip *targets.Chip, p *bench.OBPlan, rerun obRerun) 
 		extra := ""
 		if ph.Resets && p.NotWritable == "" {
 			extra = " (the chip resets; reconnect Hot Plug on AP1)"
+			if fam, _, ok := targets.LookupDevID(p.DevID); ok && fam.RDP != nil {
+				extra = fmt.Sprintf(" (the chip resets to load them; reconnect Hot Plug on AP%d)", fam.CoreAP)
+			}
 		}
 		if ph.MayCloseDebug {
 			extra += " (AP1 may stay closed afterwards)"
