@@ -46,17 +46,17 @@ const (
 	famOptKey1 = 0x08192A3B
 	famOptKey2 = 0x4C5D6E7F
 
-	f1KEYR, f1OPTKEYR, f1SR, f1CR                            = 0x04, 0x08, 0x0C, 0x10
-	f1CROPTPG, f1CROPTER, f1CRSTRT, f1CRLOCK, f1CROPTWRE     = 1 << 4, 1 << 5, 1 << 6, 1 << 7, 1 << 9
-	f1SRBSY, f1SRPGERR, f1SRWRPRTERR                         = 1 << 0, 1 << 2, 1 << 4
-	f4KEYR, f4OPTKEYR, f4SR, f4OPTCR, f4OPTCR1               = 0x04, 0x08, 0x0C, 0x14, 0x18
-	f4OPTLOCK, f4OPTSTRT, f4SRBSY, f4SRErrors                = 1 << 0, 1 << 1, 1 << 16, 0xF2 // OPERR, WRPERR, PGAERR, PGPERR, PGSERR
-	l4KEYR, l4OPTKEYR, l4SR, l4CR                            = 0x08, 0x0C, 0x10, 0x14
-	l4CROPTSTRT, l4CROBLLAUNCH, l4CROPTLOCK, l4CRLOCK        = 1 << 17, 1 << 27, 1 << 30, 1 << 31
-	l4SRBSY, l4SRErrors                                      = 1 << 16, 0xC3FA // OPERR … FASTERR, RDERR, OPTVERR
-	aircr, aircrSysReset                                     = 0xE000ED0C, 0x05FA0004
-	f1OptionBlock                                            = 0x1FFFF800
-	famFlashBase                                             = targets.FlashMemBase
+	f1KEYR, f1OPTKEYR, f1SR, f1CR                        = 0x04, 0x08, 0x0C, 0x10
+	f1CROPTPG, f1CROPTER, f1CRSTRT, f1CRLOCK, f1CROPTWRE = 1 << 4, 1 << 5, 1 << 6, 1 << 7, 1 << 9
+	f1SRBSY, f1SRPGERR, f1SRWRPRTERR                     = 1 << 0, 1 << 2, 1 << 4
+	f4KEYR, f4OPTKEYR, f4SR, f4OPTCR, f4OPTCR1           = 0x04, 0x08, 0x0C, 0x14, 0x18
+	f4OPTLOCK, f4OPTSTRT, f4SRBSY, f4SRErrors            = 1 << 0, 1 << 1, 1 << 16, 0xF2 // OPERR, WRPERR, PGAERR, PGPERR, PGSERR
+	l4KEYR, l4OPTKEYR, l4SR, l4CR                        = 0x08, 0x0C, 0x10, 0x14
+	l4CROPTSTRT, l4CROBLLAUNCH, l4CROPTLOCK, l4CRLOCK    = 1 << 17, 1 << 27, 1 << 30, 1 << 31
+	l4SRBSY, l4SRErrors                                  = 1 << 16, 0xC3FA // OPERR … FASTERR, RDERR, OPTVERR
+	aircr, aircrSysReset                                 = 0xE000ED0C, 0x05FA0004
+	f1OptionBlock                                        = 0x1FFFF800
+	famFlashBase                                         = targets.FlashMemBase
 )
 
 // memWriter writes memory in narrower accesses than Write32: the F1's
