@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stprobe/stprobe/internal/peertest"
+	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/targets"
@@ -210,5 +211,77 @@ func TestOpenOCDUnlockFamilies(t *testing.T) {
 func logOnFailure(t *testing.T, out string) {
 	if t.Failed() {
 		t.Logf("OpenOCD output:\n%s", out)
+	}
+}
+
+// TestOpenOCDReadsStprobeOptionWrites applies an option-byte change with
+// stprobe's own family sequence (obytes.Apply) and reads it back with
+// OpenOCD's family driver: both see the same register value.
+func TestOpenOCDReadsStprobeOptionWrites(t *testing.T) {
+	tests := []struct {
+		scenario, cfg string
+		field, value  string
+		reg           string // stprobe's register whose value OpenOCD prints
+		read          string // OpenOCD's command
+		want          func(v uint32) string
+	}{
+		{"f103-open", "stm32f1x.cfg", "Data0", "0x5A", "OBR", "stm32f1x options_read 0",
+			func(v uint32) string { return fmt.Sprintf("option byte register = 0x%x", v) }},
+		{"f411-open", "stm32f4x.cfg", "nRST_STDBY", "0", "OPTCR", "stm32f2x options_read 0",
+			func(v uint32) string { return fmt.Sprintf("user_options 0x%02X", v&0xFC) }},
+		{"g071-open", "stm32g0x.cfg", "nRST_STOP", "0", "OPTR", "stm32l4x option_read 0 0x20",
+			func(v uint32) string { return fmt.Sprintf("Option Register: <0x40022020> = 0x%x", v) }},
+		{"g474-open", "stm32g4x.cfg", "nRST_STDBY", "0", "OPTR", "stm32l4x option_read 0 0x20",
+			func(v uint32) string { return fmt.Sprintf("Option Register: <0x40022020> = 0x%x", v) }},
+		{"l476-open", "stm32l4x.cfg", "IWDG_STOP", "0", "OPTR", "stm32l4x option_read 0 0x20",
+			func(v uint32) string { return fmt.Sprintf("Option Register: <0x40022020> = 0x%x", v) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scenario, func(t *testing.T) {
+			ctx := context.Background()
+			s, err := Lookup(tt.scenario)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := s.NewProbe()
+			l, c := linkTo(t, p)
+			layout, err := obytes.ForLine(c.Line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before, err := obytes.ReadSnapshot(ctx, l, layout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, _ := layout.Field(tt.field)
+			v, err := layout.ParseValue(f, tt.value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan, err := obytes.MakePlan(obytes.PlanInput{Layout: layout, UID: c.UIDString(), Before: before}, []obytes.Assignment{{Field: f, Value: v}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			reconnect := func(ctx context.Context) error {
+				rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: c.Family.CoreAP, FrequencyKHz: 4000})
+				if err == nil && !rep.OK() {
+					err = rep.Err
+				}
+				return err
+			}
+			res, err := obytes.Apply(ctx, l, plan, obytes.ApplyOptions{Confirm: plan.Phrase, StateDir: t.TempDir(), User: "test", Reconnect: reconnect})
+			if err != nil {
+				t.Fatalf("stprobe's apply: %v", err)
+			}
+			got := res.After.Cur[tt.reg]
+			if got != plan.After[tt.reg] || got == before.Cur[tt.reg] {
+				t.Fatalf("stprobe reads %s 0x%08X after the write (before 0x%08X, planned 0x%08X)", tt.reg, got, before.Cur[tt.reg], plan.After[tt.reg])
+			}
+			out := openocdWith(t, p, tt.cfg, nil, "init", "halt", "flash probe 0", tt.read, "shutdown")
+			defer logOnFailure(t, out)
+			if w := tt.want(got); !strings.Contains(out, w) {
+				t.Errorf("OpenOCD output lacks %q (stprobe wrote %s=%s, %s = 0x%08X)", w, tt.field, tt.value, tt.reg, got)
+			}
+		})
 	}
 }
