@@ -386,6 +386,9 @@ func (b *Bench) apply(ctx context.Context, r ApplyRequest, who string) (*ApplyRe
 		o.Reconnect, o.Reopen = b.familyHooks(l.AP)
 	}
 	res.Result, err = obytes.Apply(ctx, b.link, pr.Plan, o)
+	if l := pr.OptionBytes.Layout; l != nil && l.RDP != nil && res.Result != nil && res.Result.After != nil {
+		defer b.refreshProtection(ctx, pr.OptionBytes.Chip)
+	}
 	if errors.Is(err, obytes.ErrNeedsOverride) {
 		err = fmt.Errorf("%w; nothing was written. Add --override-brick only if you accept that this chip may never be debugged again", err)
 	}

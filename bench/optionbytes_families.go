@@ -6,6 +6,7 @@ import (
 
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/targets"
 )
 
 // familyHooks are the apply's Reconnect and Reopen hooks on a family
@@ -32,4 +33,29 @@ func (b *Bench) familyHooks(ap uint8) (func(context.Context) error, func(context
 		return l, reconnect(ctx)
 	}
 	return reconnect, reopen
+}
+
+// refreshProtection reads the RDP level of a family chip again after an
+// apply, so that the snapshot (the console's header, the next plan) shows
+// the level the write left and not the one before it.
+func (b *Bench) refreshProtection(ctx context.Context, chip *targets.Chip) {
+	if chip == nil || chip.Family.RDP == nil {
+		return
+	}
+	p, err := targets.ReadRDP(ctx, b.link, chip)
+	if err != nil {
+		return // the snapshot keeps what it had; the next read says more
+	}
+	c := *chip
+	c.Protection, c.HasProtection = p, true
+	b.update(func(s *Snapshot) {
+		if s.Chip == chip {
+			s.Chip = &c
+		}
+		if s.OptionBytes != nil && s.OptionBytes.Chip == chip {
+			ob := *s.OptionBytes
+			ob.Chip = &c
+			s.OptionBytes = &ob
+		}
+	})
 }
