@@ -78,8 +78,9 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-const obLong = "Option bytes of the connected STM32H5 (Hot Plug on AP1). FIELD names are " +
-	"STM32CubeProgrammer's (PRODUCT_STATE, TZEN, NSBOOTADD, WRPSGn1, HDP1_STRT...); VALUE is a number " +
+const obLong = "Option bytes of the connected STM32H5 (Hot Plug on AP1), or of an STM32F1, F4, G0, G4 or L4 " +
+	"(Hot Plug on AP0, the core port). FIELD names are " +
+	"STM32CubeProgrammer's (PRODUCT_STATE, TZEN, NSBOOTADD, WRPSGn1, HDP1_STRT...; RDP, nBOOT0, IWDG_SW...); VALUE is a number " +
 	"(0x.., decimal) or a value name (OPEN, ENABLED...). plan prints the diff, the risk class and the " +
 	"phrase apply needs. Backups, the audit log and the pending-write journal live in --state-dir " +
 	"(default $STPROBE_STATE_DIR, $XDG_STATE_HOME/stprobe or ~/.local/state/stprobe)."
