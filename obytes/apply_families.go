@@ -137,6 +137,10 @@ func (x *executor) runFamily(ctx context.Context) error {
 		x.applied = append(x.applied, ph.Name)
 		x.step()
 	}
+	if x.res.DebugClosed {
+		x.step()
+		return nil
+	}
 	fctx, cancel := x.finishCtx(ctx)
 	defer cancel()
 	return f.verify(fctx)
@@ -585,10 +589,25 @@ func (f *familyRun) reconnect(ctx context.Context, ph Phase) error {
 			err = fmt.Errorf("%w; opening the probe again: %v", err, rerr)
 		}
 	}
+	if err != nil && f.closesDebug() {
+		// Level 2 disables the debug port for ever: a link that does not
+		// come back is what the plan intended (RM0090 §3.7.3, RM0351
+		// §3.5.1). The option bytes cannot be read back.
+		x.res.DebugClosed = true
+		x.res.Notes = append(x.res.Notes, fmt.Sprintf("the debug port no longer answers after the reset (%v), as RDP level 2 intends: the chip cannot be debugged again and its option bytes cannot be read back", err))
+		x.event("verify", "debug port silent after the reset, as RDP level 2 intends")
+		return nil
+	}
 	if err != nil {
 		return f.failStarted(ctx, ph, "reconnect", err)
 	}
 	return nil
+}
+
+// closesDebug reports whether the plan sets RDP level 2.
+func (f *familyRun) closesDebug() bool {
+	rdp, ok := f.x.l.Field("RDP")
+	return ok && f.x.l.rdpLevelOf(rdp.Get(f.x.p.After[rdp.Register])) == targets.RDPLevel2
 }
 
 // verify reads the option bytes back and compares them with the plan; after

@@ -197,3 +197,31 @@ func TestApplyFamiliesInterrupted(t *testing.T) {
 		})
 	}
 }
+
+// RDP level 2 with the override: after OBL_LAUNCH the debug port stays
+// silent, which is what the plan intended; the run is audited as applied.
+func TestApplyFamilyLevel2(t *testing.T) {
+	m := familyChip(t, targets.STM32L4(), targets.DevIDL47x, targets.RDPByteLevel0)
+	tg := &modelTarget{m: m}
+	_, p := familyPlan(t, tg, targets.DevIDL47x, "RDP", "0xCC")
+	if !p.NeedsOverride || p.Risk != Brick {
+		t.Fatalf("plan %v, override %v", p.Risk, p.NeedsOverride)
+	}
+	dir := t.TempDir()
+	if _, err := Apply(context.Background(), tg, p, ApplyOptions{Confirm: p.Phrase, StateDir: dir, Reconnect: noReconnect}); !errors.Is(err, ErrNeedsOverride) {
+		t.Fatalf("without the override: %v", err)
+	}
+	silent := func(context.Context) error {
+		if !m.SWDResponds() {
+			return errors.New("no answer from the debug port")
+		}
+		return nil
+	}
+	res, err := Apply(context.Background(), tg, p, ApplyOptions{Confirm: p.Phrase, OverrideBrick: true, StateDir: dir, Reconnect: silent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.DebugClosed || m.Level() != targets.RDPLevel2 || res.Outcome != statefile.OutcomeApplied || !res.Audited {
+		t.Errorf("result %+v, level %v", res, m.Level())
+	}
+}
