@@ -293,3 +293,57 @@ func TestL4RegressionAndOBL(t *testing.T) {
 		t.Errorf("CR 0x%08X after the reset, want LOCK|OPTLOCK", b.r32(l4+l4CR))
 	}
 }
+
+// FuzzFlashControllers drives each family's controller with any sequence
+// of register, flash and (F1) option-byte writes: no panic, no hang, and a
+// chip that ends at level 0 reads its flash.
+func FuzzFlashControllers(f *testing.F) {
+	f.Add([]byte{0x04, 0x23, 0x01, 0x67, 0x45, 0x04, 0xAB, 0x89, 0xEF, 0xCD, 0x10, 0x01, 0x00, 0x00, 0x00})
+	f.Add([]byte{0x08, 0x23, 0x01, 0x67, 0x45, 0x08, 0xAB, 0x89, 0xEF, 0xCD, 0x14, 0x01, 0x00, 0x00, 0x00, 0xF0, 0, 0, 0, 0})
+	f.Add([]byte{0x14, 0x02, 0xF8, 0x01, 0x00, 0x10, 0x42, 0x00, 0x01, 0x00})
+	fams := []struct {
+		fam   targets.Family
+		devID uint16
+	}{
+		{targets.STM32F1(), targets.DevIDF1MD}, {targets.STM32F4(), targets.DevIDF411},
+		{targets.STM32G0(), targets.DevIDG0Bx}, {targets.STM32G4(), targets.DevIDG47x}, {targets.STM32L4(), targets.DevIDL47x},
+	}
+	f.Fuzz(func(t *testing.T, seq []byte) {
+		for _, fm := range fams {
+			m, err := New(Config{Family: fm.fam, DevID: fm.devID, RDP: seq0(seq), NRSTWired: true, FlashKB: 64})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ap := m.AP(0)
+			base := fm.fam.RDP.FlashRegs
+			for i := 0; i+5 <= len(seq); i += 5 {
+				off := uint32(seq[i]) &^ 3
+				v := uint32(seq[i+1]) | uint32(seq[i+2])<<8 | uint32(seq[i+3])<<16 | uint32(seq[i+4])<<24
+				switch {
+				case seq[i]&0x80 != 0: // a flash write of some width
+					size := chipsim.Size(1 << (seq[i] & 3 % 3))
+					addr := flash + (uint32(seq[i+1])<<8|uint32(seq[i+2]))&^(uint32(size)-1)
+					_ = ap.Write(addr, size, v, 0)
+				case seq[i]&0x40 != 0 && fm.fam.Name == "STM32F1":
+					_ = ap.Write(F1OptionBytes+off&0xE, chipsim.Halfword, v, 0)
+				default:
+					_ = ap.Write(base+off, chipsim.Word, v, 0)
+				}
+				_, _ = ap.Read(base+off, chipsim.Word, 0)
+			}
+			if m.Level() == targets.RDPLevel0 {
+				if _, err := ap.Read(flash, chipsim.Word, 0); err != nil {
+					t.Fatalf("%s at level 0: flash unreadable: %v", fm.fam.Name, err)
+				}
+			}
+		}
+	})
+}
+
+// seq0 is the first byte of seq as an RDP byte (0xAA when empty).
+func seq0(seq []byte) uint8 {
+	if len(seq) == 0 {
+		return 0xAA
+	}
+	return seq[0]
+}
