@@ -125,6 +125,12 @@ func TestOBPlanApplyFamilies(t *testing.T) {
 		t.Errorf("backups %v, want one", backups)
 	}
 
+	// Rehearsed on the chip's twin first: the twin ends at level 0.
+	code, out, errOut = runCLI(t, "--sim", "f103-rdp1", "ob", "apply", "RDP=0xAA", "--rehearse", "--confirm", "irreversible RDP=0x0", "--state-dir", t.TempDir())
+	if code != 0 || !strings.Contains(out+errOut, "rehearsed: the twin ended at RDP level 0 (0xA5)") || !strings.Contains(out, "APPLIED") {
+		t.Fatalf("exit %d:\n%s%s", code, out, errOut)
+	}
+
 	// Without the phrase nothing is written.
 	code, out, errOut = runCLI(t, "--sim", "f103-rdp1", "ob", "apply", "RDP=0xAA", "--confirm", "apply", "--state-dir", t.TempDir())
 	if code == 0 || !strings.Contains(errOut, "confirmation phrase does not match") {
