@@ -17,6 +17,7 @@ import (
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/targets"
+	"github.com/stprobe/stprobe/targets/stm32rdp"
 )
 
 // The simulated chips execute no code, so OpenOCD cannot run its flash
@@ -167,10 +168,16 @@ func TestOpenOCDUnlockFamilies(t *testing.T) {
 		// G0, G4 and L4 load them at OBL_LAUNCH (OpenOCD's option_load).
 		{"g071-rdp1", "stm32g0x.cfg", []string{"stm32l4x unlock 0", "stm32l4x option_load 0"}, "option load completed"},
 		{"l476-rdp1", "stm32l4x.cfg", []string{"stm32l4x unlock 0", "stm32l4x option_load 0"}, "option load completed"},
+		// A G474 at level 1: no such board in the list, built here.
+		{"g474 at level 1", "stm32g4x.cfg", []string{"stm32l4x unlock 0", "stm32l4x option_load 0"}, "option load completed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
 			s, err := Lookup(tt.scenario)
+			if tt.scenario == "g474 at level 1" {
+				s, err = Scenario{Name: tt.scenario, Millivolts: nucleo,
+					RDPChip: locked(rdpBoard(targets.STM32G4(), targets.DevIDG47x, 0x2000, 512, targets.RDPByteLevel1, stm32rdp.FirmwareIdle))}, nil
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
