@@ -292,3 +292,81 @@ func TestOpenOCDReadsStprobeOptionWrites(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenOCDLockStprobeUnlock chains the two tools on one board: OpenOCD
+// locks it (RDP level 1), stprobe reads level 1 and applies RDP=0xAA with
+// its own sequence, and OpenOCD then finds it open and empty.
+func TestOpenOCDLockStprobeUnlock(t *testing.T) {
+	tests := []struct {
+		scenario, cfg string
+		lock          []string
+		read          string // OpenOCD's command that prints the level
+		open          string // what it prints for level 0
+	}{
+		{"f103-open", "stm32f1x.cfg", []string{"stm32f1x lock 0", "reset halt"}, "stm32f1x options_read 0", "read protection: off"},
+		{"l476-open", "stm32l4x.cfg", []string{"stm32l4x lock 0", "stm32l4x option_load 0"}, "flash info 0", "RDP level 0 (0xAA)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scenario, func(t *testing.T) {
+			ctx := context.Background()
+			s, err := Lookup(tt.scenario)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := s.NewProbe()
+			img := testImage(2 << 10)
+			file := filepath.Join(t.TempDir(), "app.bin")
+			if err := os.WriteFile(file, img, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out := openocdWith(t, p, tt.cfg, []string{noWorkArea}, append([]string{"init", "reset halt",
+				fmt.Sprintf("flash write_image erase %s 0x08000000", filepath.ToSlash(file))}, append(tt.lock, "shutdown")...)...)
+			defer logOnFailure(t, out)
+			l, c := linkTo(t, p)
+			if c.Protection.Level != targets.RDPLevel1 {
+				t.Fatalf("stprobe reads %v after OpenOCD's lock, want level 1", c.Protection)
+			}
+			m := RDPModel(p)
+			if !bytes.Equal(m.Flash(0, uint32(len(img))), img) || m.MassErases() != 0 {
+				t.Fatalf("OpenOCD's program and lock: flash not the image or erased (%d mass erases)", m.MassErases())
+			}
+			layout, err := obytes.ForLine(c.Line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before, err := obytes.ReadSnapshot(ctx, l, layout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, _ := layout.Field("RDP")
+			v, err := layout.ParseValue(f, "0xAA")
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan, err := obytes.MakePlan(obytes.PlanInput{Layout: layout, UID: c.UIDString(), Before: before}, []obytes.Assignment{{Field: f, Value: v}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			reconnect := func(ctx context.Context) error {
+				rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: c.Family.CoreAP, FrequencyKHz: 4000})
+				if err == nil && !rep.OK() {
+					err = rep.Err
+				}
+				return err
+			}
+			if _, err := obytes.Apply(ctx, l, plan, obytes.ApplyOptions{Confirm: plan.Phrase, StateDir: t.TempDir(), User: "test", Reconnect: reconnect}); err != nil {
+				t.Fatalf("stprobe's apply: %v", err)
+			}
+			if m.MassErases() != 1 {
+				t.Errorf("%d mass erases after stprobe's RDP 1 → 0, want 1", m.MassErases())
+			}
+			out2 := openocdWith(t, p, tt.cfg, nil, "init", "halt", "flash probe 0", tt.read, "mdw 0x08000000 4", "shutdown")
+			defer logOnFailure(t, out2)
+			for _, w := range []string{tt.open, "0x08000000: ffffffff ffffffff ffffffff ffffffff"} {
+				if !strings.Contains(out2, w) {
+					t.Errorf("OpenOCD output after stprobe's unlock lacks %q", w)
+				}
+			}
+		})
+	}
+}
