@@ -138,9 +138,9 @@ func (r flashRegion) Read(addr uint32, size chipsim.Size, _ uint32) (uint32, err
 	m := r.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.fc.level >= targets.RDPLevel1 {
+	if lvl := m.protection(); lvl >= targets.RDPLevel1 {
 		m.flashRead++
-		return 0, fmt.Errorf("flash read at 0x%08X refused: read-out protection %v with a debugger attached: %w", addr, m.fc.level, chipsim.ErrBusFault)
+		return 0, fmt.Errorf("flash read at 0x%08X refused: read-out protection %v with a debugger attached: %w", addr, lvl, chipsim.ErrBusFault)
 	}
 	off := addr - targets.FlashMemBase
 	var v uint32
@@ -148,6 +148,12 @@ func (r flashRegion) Read(addr uint32, size chipsim.Size, _ uint32) (uint32, err
 		v |= uint32(m.fc.mem[off+i]) << (8 * i)
 	}
 	return v, nil
+}
+
+// readFlash reads the word of main flash at offset off as the bus does
+// (refused at RDP level 1). The caller does not hold m.mu.
+func (m *Model) readFlash(off uint32) (uint32, error) {
+	return flashRegion{m}.Read(targets.FlashMemBase+off&^3, chipsim.Word, 0)
 }
 
 // Write hands a write to main flash to the family's controller.

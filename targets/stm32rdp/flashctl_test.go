@@ -118,6 +118,9 @@ func TestF1Regression(t *testing.T) {
 	if _, err := m.AP(0).Read(flash, chipsim.Word, 0); err == nil {
 		t.Fatal("flash readable at level 1")
 	}
+	if _, err := m.readFlash(0); !errors.Is(err, chipsim.ErrBusFault) || m.RefusedFlashReads() != 2 {
+		t.Fatalf("readFlash at level 1: %v, %d refused reads", err, m.RefusedFlashReads())
+	}
 	b.w32(f1+f1KEYR, Key1)
 	b.w32(f1+f1KEYR, Key2)
 	b.w32(f1+f1CR, f1CRPG)
