@@ -229,35 +229,62 @@ const (
 // limit and by ctx; when it fails or is cancelled the probe is left clean
 // (out of debug, NRST released) before the next job runs.
 func (b *Bench) run(ctx context.Context, t Token, kind string, limit time.Duration, fn func(ctx context.Context) error) error {
-	b.mu.Lock()
-	if b.done {
-		b.mu.Unlock()
-		return ErrClosed
-	}
-	if err := b.checkLocked(t); err != nil {
-		b.mu.Unlock()
-		b.log.WithField("job", kind).WithError(err).Info("job refused")
+	holder, id, err := b.admit(t, true)
+	if err != nil {
+		if !errors.Is(err, ErrClosed) {
+			b.log.WithField("job", kind).WithError(err).Info("job refused")
+		}
 		return err
 	}
-	holder := b.lease.holder
-	b.jobSeq++
-	id := b.jobSeq
-	b.mu.Unlock()
-
 	jctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	j := &job{
+	return b.submit(&job{
 		info: JobInfo{ID: id, Kind: kind, Holder: holder},
 		ctx:  jctx, cancel: cancel, token: t, fn: fn, result: make(chan error, 1),
+	}, kind)
+}
+
+// admit lets the bearer of t submit a job: the bench must be open and t
+// must hold the lease. It returns the holder and, when numbered, the
+// job's number.
+func (b *Bench) admit(t Token, numbered bool) (Holder, uint64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		return Holder{}, 0, ErrClosed
 	}
+	if err := b.checkLocked(t); err != nil {
+		return Holder{}, 0, err
+	}
+	if !numbered {
+		return b.lease.holder, 0, nil
+	}
+	b.jobSeq++
+	return b.lease.holder, b.jobSeq, nil
+}
+
+// submit hands j to the bench's goroutine and waits for its result; what
+// names the work in the error of a job that gave up waiting.
+func (b *Bench) submit(j *job, what string) error {
 	select {
 	case b.jobs <- j:
-	case <-jctx.Done():
-		return fmt.Errorf("bench: %s waited for the probe and gave up: %w", kind, jctx.Err())
+	case <-j.ctx.Done():
+		return fmt.Errorf("bench: %s waited for the probe and gave up: %w", what, j.ctx.Err())
 	case <-b.quit:
 		return ErrClosed
 	}
 	return <-j.result
+}
+
+// do runs fn as one job (see run) and returns its value.
+func do[T any](b *Bench, ctx context.Context, t Token, kind string, limit time.Duration, fn func(ctx context.Context) (T, error)) (T, error) {
+	var v T
+	err := b.run(ctx, t, kind, limit, func(ctx context.Context) error {
+		var err error
+		v, err = fn(ctx)
+		return err
+	})
+	return v, err
 }
 
 // loop is the owner goroutine: the only one that talks to the probe.

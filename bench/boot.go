@@ -42,13 +42,9 @@ type BootRequest struct {
 // SWD cells, their findings in Snapshot.Findings) as a sweep with Boot set
 // would show them.
 func (b *Bench) BootProbe(ctx context.Context, t Token, r BootRequest) (*bootjob.Report, error) {
-	var rep *bootjob.Report
-	err := b.run(ctx, t, "boot probe", limitShort, func(ctx context.Context) error {
-		var err error
-		rep, err = b.bootProbe(ctx, r)
-		return err
+	return do(b, ctx, t, "boot probe", limitShort, func(ctx context.Context) (*bootjob.Report, error) {
+		return b.bootProbe(ctx, r)
 	})
-	return rep, err
 }
 
 func (b *Bench) bootProbe(ctx context.Context, r BootRequest) (*bootjob.Report, error) {

@@ -41,13 +41,9 @@ const captureLimit = 4 * time.Minute
 // as a capture. It never writes to the chip (the sweep and the discovery
 // reset it through NRST, as they always do).
 func (b *Bench) Capture(ctx context.Context, t Token, r CaptureRequest) (*CaptureFile, error) {
-	var f *capture.File
-	err := b.run(ctx, t, "capture", captureLimit, func(ctx context.Context) error {
-		var err error
-		f, err = b.capture(ctx, r)
-		return err
+	return do(b, ctx, t, "capture", captureLimit, func(ctx context.Context) (*capture.File, error) {
+		return b.capture(ctx, r)
 	})
-	return f, err
 }
 
 func (b *Bench) capture(ctx context.Context, r CaptureRequest) (*capture.File, error) {

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/da"
@@ -18,25 +18,11 @@ import (
 	"github.com/stprobe/stprobe/targets/stm32h5"
 )
 
-// Debug-authentication writes: each is planned first (PlanDA), then run
-// only with the plan's confirmation phrase (ApplyDA), as option-byte writes
-// are. The risk classes are obytes' own:
-//
-//   - provisioning the DA record into the OBK area is caution: it can be
-//     provisioned again while the chip is in PROVISIONING, and a full
-//     regression erases it; on the H503 the password hash goes to OTP and
-//     the block is locked for ever, which is irreversible (the chip stays
-//     usable). Provisioning closes nothing: closing is an option-byte plan
-//     of its own, brick until the way back is proven (Change.WayBack).
-//   - a regression is caution: it erases (flash, SRAM, option bytes, and
-//     for a full one the OBK area) but leaves the chip open and usable;
-//     nothing it does locks anything. What it erases is named in the plan,
-//     the option bytes are backed up, and the user flash can be saved first
-//     where AP1 reads it (DAApplyRequest.SaveFlash).
-//   - a debug opening is safe: it lasts until the next power cycle.
-//
-// No DA write can brick a chip, so NeedsOverride is never set; it is in
-// the plan for the clients that render every plan alike.
+// Debug-authentication writes are guarded writes (see guarded): each is
+// planned first (PlanDA), then run only with the plan's confirmation
+// phrase (ApplyDA), through the same runner as option-byte writes. Their
+// plans and risk classes are the DA package's (da.PlanAuth,
+// da.PlanProvision).
 
 // DAAction is a debug-authentication write.
 type DAAction string
@@ -52,10 +38,10 @@ const (
 // its cause (da.ErrLocked, da.ErrNotProvisioning...) with errors.Is.
 var (
 	// ErrDARefused: the plan refuses the write before anything is sent.
-	ErrDARefused = errors.New("refused before any write")
+	ErrDARefused = da.ErrRefused
 	// ErrPartAmbiguous: the chip's line has several parts that take
 	// different files, and none was named.
-	ErrPartAmbiguous = errors.New("the part is ambiguous")
+	ErrPartAmbiguous = da.ErrPartAmbiguous
 )
 
 // DARequest is a DA write to plan.
@@ -130,8 +116,46 @@ type DAPlan struct {
 	Phrase        string `json:"phrase"`
 	NeedsOverride bool   `json:"needs_override"`
 
-	part stm32h5.Part
-	ob   *OptionBytes
+	part   stm32h5.Part
+	ob     *OptionBytes
+	header *guarded.Plan
+}
+
+// Header is the plan as every guarded write is planned (nil for a plan
+// refused before it was complete).
+func (p *DAPlan) Header() *guarded.Plan {
+	if p == nil {
+		return nil
+	}
+	return p.header
+}
+
+// setHeader takes the risk, the reason, what is erased, the steps, the
+// phrase and the notes from h, the DA package's plan of the write.
+func (p *DAPlan) setHeader(h *guarded.Plan) {
+	p.header = h
+	p.Risk, p.Erases, p.Phrase, p.NeedsOverride = h.Risk, h.Erases, h.Phrase, h.NeedsOverride
+	p.Why = strings.Join(h.Reasons, " ")
+	p.Steps = h.Steps
+	p.Notes = append(p.Notes, h.Notes...)
+}
+
+// KnownPart is the part of the connected chip as far as the bench knows
+// it: the only part of its line, or the part a DA plan named for this chip
+// (by its UID); "" when the line has several parts and none was named. A
+// form asking for the part starts from it.
+func (s Snapshot) KnownPart() string {
+	ch := s.Chip
+	if ch == nil {
+		return ""
+	}
+	if parts := stm32h5.PartsOf(ch.DevID); len(parts) == 1 {
+		return parts[0].Name
+	}
+	if p := s.DAPlan; p != nil && p.Part != "" && ch.HasUID && p.UID == ch.UIDString() {
+		return p.Part
+	}
+	return ""
 }
 
 // DAResult is a DA write done (or failed, with what was done).
@@ -167,13 +191,9 @@ type DAResult struct {
 // cannot take is refused with an error matching ErrDARefused and the
 // probe/da sentinel of the cause.
 func (b *Bench) PlanDA(ctx context.Context, t Token, r DARequest) (*DAPlan, error) {
-	var p *DAPlan
-	err := b.run(ctx, t, "da plan", limitShort, func(ctx context.Context) error {
-		var err error
-		p, err = b.planDA(ctx, r)
-		return err
+	return do(b, ctx, t, "da plan", limitShort, func(ctx context.Context) (*DAPlan, error) {
+		return b.planDA(ctx, r)
 	})
-	return p, err
 }
 
 // ApplyDA plans r again, checks the confirmation, backs up the option
@@ -183,20 +203,41 @@ func (b *Bench) PlanDA(ctx context.Context, t Token, r DARequest) (*DAPlan, erro
 // audit line naming the lease holder. Each step is a DAStep event. Without
 // the right phrase nothing is written.
 func (b *Bench) ApplyDA(ctx context.Context, t Token, r DAApplyRequest) (*DAResult, error) {
-	if err := b.checkWritable("da " + string(r.Action)); err != nil {
-		return nil, err
-	}
-	who := b.holderName(t)
 	limit := limitWrite + da.DefaultResetTimeout
 	if r.SaveFlash != "" {
 		limit += memLimit(MaxMemRead)
 	}
-	var res *DAResult
-	err := b.run(ctx, t, "da "+string(r.Action), limit, func(ctx context.Context) error {
-		var err error
-		res, err = b.applyDA(ctx, r, who)
-		return err
+	res := &DAResult{}
+	out, err := b.guardedWrite(ctx, t, write{
+		job: "da " + string(r.Action), limit: limit, step: daStep,
+		confirm: guarded.Confirmation{Phrase: r.Confirm}, stateDir: r.StateDir,
+		build: func(guarded.Recorder) guarded.Write { return b.daWrite(r, res) },
+		done: func(ctx context.Context, out *guarded.Outcome, err error) {
+			if out == nil || out.Done == nil {
+				return // refused before anything was written
+			}
+			res.Audit = out.Audit
+			if out.Audit == nil {
+				res.Notes = append(res.Notes, "audit log: the line could not be written")
+				b.log.WithError(err).Warn("DA write not recorded in the audit log")
+			} else {
+				b.log.WithFields(logrus.Fields{"write": out.Audit.Changes[0], "result": res.Outcome}).Info("DA write recorded")
+			}
+			// Published last: the result is read-only once in the snapshot.
+			b.update(func(s *Snapshot) {
+				s.DAResult = res
+				if r.Action == DARegress && res.Outcome == "ok" {
+					s.Discovery = nil // the discovery before the regression is stale
+				}
+			})
+		},
 	})
+	if out == nil {
+		return nil, err
+	}
+	if guarded.Refused(err) {
+		err = fmt.Errorf("%w; nothing was written", err)
+	}
 	return res, err
 }
 
@@ -215,15 +256,110 @@ func (b *Bench) daOptions(o da.Options) da.Options {
 	return o
 }
 
-// daStep publishes a step of the bench's own (backup, flash save, audit).
-func (b *Bench) daStep(step string, done, total int, format string, args ...any) {
-	e := da.Event{Step: step, Message: fmt.Sprintf(format, args...)}
-	b.publish(func(m EventMeta) Event { return DAStep{EventMeta: m, Step: e, Done: done, Total: total} })
+// daWrite is the DA write r as a guarded write; it fills res as it goes.
+func (b *Bench) daWrite(r DAApplyRequest, res *DAResult) guarded.Write {
+	var p *DAPlan
+	return guarded.Write{
+		Plan: func(ctx context.Context) (*guarded.Plan, error) {
+			var err error
+			p, err = b.planDA(ctx, r.DARequest)
+			res.Plan = p
+			return p.Header(), err
+		},
+		Before: func() map[string]uint32 {
+			if p.ob == nil || p.ob.Snap == nil {
+				return nil
+			}
+			return p.ob.Snap.Cur
+		},
+		Ready: func(*guarded.Plan) error {
+			switch {
+			case r.StateDir == "":
+				return errors.New("DA write: no state directory for the backup and the audit log")
+			case r.SaveFlash != "" && r.Action != DARegress:
+				return fmt.Errorf("--save-flash is for a regression, not %s; nothing was written", r.Action)
+			case r.SaveFlash != "" && !p.FlashReadable:
+				return fmt.Errorf("%w: the user flash cannot be saved: AP1 does not read it in %v; run the regression without --save-flash to erase it unsaved", ErrDARefused, p.State)
+			}
+			return nil
+		},
+		Backup: func(ctx context.Context, emit guarded.Emit) (string, error) {
+			return b.backupDA(ctx, r, p, res, emit)
+		},
+		Execute: func(ctx context.Context, emit guarded.Emit) (*guarded.Done, error) {
+			return b.executeDA(ctx, r, p, res)
+		},
+	}
 }
 
-// refuseDA is the error of a write the plan refuses.
-func refuseDA(cause error, format string, args ...any) error {
-	return fmt.Errorf("%w: %s: %w", ErrDARefused, fmt.Sprintf(format, args...), cause)
+// backupDA saves what a DA write may lose: the option bytes (when AP1
+// reads them) and, for a regression asked to, the user flash.
+func (b *Bench) backupDA(ctx context.Context, r DAApplyRequest, p *DAPlan, res *DAResult, emit guarded.Emit) (string, error) {
+	before := p.ob
+	if p.OptionBytesReadable {
+		emit.Send(guarded.Event{Step: "backup", Message: "backing up the option bytes"})
+		path, err := obytes.WriteBackup(r.StateDir, before.Layout, before.Chip.UIDString(), before.Snap, b.now())
+		if err != nil {
+			return "", fmt.Errorf("file: backing up the option bytes before the DA write (nothing was written): %w", err)
+		}
+		res.Backup = path
+	} else {
+		note := "the option bytes were not backed up: AP1 does not read them"
+		if r.Action == DARegress && r.Permission == da.PermFull {
+			note += " (a full regression returns them to factory values)"
+		}
+		res.Notes = append(res.Notes, note)
+	}
+	if r.SaveFlash != "" {
+		n, err := b.saveFlash(ctx, r.SaveFlash, before.Chip, emit)
+		if err != nil {
+			return res.Backup, fmt.Errorf("saving the user flash before the regression (nothing was written): %w", err)
+		}
+		res.FlashFile, res.FlashBytes = r.SaveFlash, n
+	}
+	return res.Backup, nil
+}
+
+// executeDA runs the DA write of plan p and reads the chip back.
+func (b *Bench) executeDA(ctx context.Context, r DAApplyRequest, p *DAPlan, res *DAResult) (*guarded.Done, error) {
+	h := da.NewHost(da.LinkPort(b.link), b.daOptions(r.DA))
+	var err error
+	switch r.Action {
+	case DAProvision:
+		res.Provisioned, err = h.Provision(ctx, p.part, r.OBK)
+	case DARegress:
+		res.Auth, err = h.Regress(ctx, r.Credentials, r.Permission)
+	case DAOpenDebug:
+		res.Auth, err = h.OpenDebug(ctx, r.Credentials)
+	}
+	res.Outcome = guarded.ResultOK
+	switch {
+	case errors.Is(err, da.ErrUnauthorized), errors.Is(err, da.ErrNotPermitted), errors.Is(err, da.ErrWrongMethod),
+		errors.Is(err, da.ErrLocked), errors.Is(err, da.ErrNotProvisioned), errors.Is(err, da.ErrProvision) && res.Provisioned == nil:
+		res.Outcome = guarded.ResultRefused
+	case err != nil:
+		res.Outcome = guarded.ResultFailed
+	}
+	if err != nil && res.Outcome == guarded.ResultRefused && r.Action != DAProvision {
+		// A refused authentication leaves the chip in the ROM's DA loop.
+		_ = h.Reboot(ctx)
+	}
+	b.afterDA(ctx, r, res)
+	d := &guarded.Done{Result: res.Outcome, Changes: slices.Clone(p.header.Changes)}
+	if res.Auth != nil && res.Auth.After != nil {
+		a := res.Auth.After
+		d.Changes = append(d.Changes, fmt.Sprintf("after: %v TZEN %v flash erased %v OBK erased %v", a.State, a.TZEN, a.FlashErased, a.OBKErased))
+	}
+	if res.FlashFile != "" {
+		d.Changes = append(d.Changes, fmt.Sprintf("user flash saved to %s (%d bytes)", res.FlashFile, res.FlashBytes))
+	}
+	if p.ob != nil && p.ob.Snap != nil {
+		d.Before = p.ob.Snap.Cur
+	}
+	if res.After != nil && res.After.Snap != nil {
+		d.After = res.After.Snap.Cur
+	}
+	return d, err
 }
 
 func (b *Bench) planDA(ctx context.Context, r DARequest) (*DAPlan, error) {
@@ -246,7 +382,7 @@ func (b *Bench) planAuth(ctx context.Context, r DARequest) (*DAPlan, error) {
 	}
 	method := r.Credentials.Method()
 	if method == "" {
-		return nil, refuseDA(da.ErrWrongMethod, "no credentials: give a password file, or the leaf key and the certificate chain")
+		return nil, da.Refuse(da.ErrWrongMethod, "no credentials: give a password file, or the leaf key and the certificate chain")
 	}
 	h := da.NewHost(da.LinkPort(b.link), b.daOptions(r.DA))
 	d, err := h.Discover(ctx)
@@ -265,16 +401,16 @@ func (b *Bench) planAuth(ctx context.Context, r DARequest) (*DAPlan, error) {
 	}
 	parts := stm32h5.PartsOf(uint16(d.SoCClass))
 	if len(parts) == 0 {
-		return nil, refuseDA(da.ErrUnsupported, "the chip reports SoC class 0x%03X, not an STM32H5 part stprobe knows", d.SoCClass)
+		return nil, da.Refuse(da.ErrUnsupported, "the chip reports SoC class 0x%03X, not an STM32H5 part stprobe knows", d.SoCClass)
 	}
-	if p.part, err = pickPart(parts, r.Part, false); err != nil {
+	if p.part, err = da.ChoosePart(parts, r.Part, false); err != nil {
 		return nil, err
 	}
 	p.Part = r.Part
 	if len(parts) == 1 {
 		p.Part = parts[0].Name
 	}
-	p.Line = lineOfParts(parts)
+	p.Line = da.LineOf(parts)
 	if err := refuseAuth(d, r.Credentials, perm); err != nil {
 		return nil, err
 	}
@@ -293,29 +429,7 @@ func (b *Bench) planAuth(ctx context.Context, r DARequest) (*DAPlan, error) {
 	if err := probe.Disconnect(ctx, b.link); err != nil {
 		return nil, err
 	}
-	switch perm {
-	case da.PermOpenDebug:
-		p.Risk, p.Erases = obytes.Safe, "nothing"
-		p.Why = "opens debug until the next power cycle; nothing is erased or changed for good."
-		p.Steps = []string{"authenticate with the " + method + " for debug opening", "check that the core's port (AP1) answers"}
-		p.Phrase = "open-debug " + uidTail(p.UID)
-	default:
-		p.Risk, p.Erases = obytes.Caution, perm.Erases(p.part)
-		want := "OPEN with TrustZone off"
-		if perm == da.PermToTZ {
-			want = "TZ_CLOSED"
-		}
-		p.Why = fmt.Sprintf("the ROM erases %s; the chip comes back %s, usable: nothing is locked, but what is erased is gone unless it was saved.", p.Erases, want)
-		p.Steps = append(p.Steps, "back up the option bytes (when AP1 reads them)")
-		if p.FlashReadable {
-			p.Steps = append(p.Steps, "save the user flash to the --save-flash file, when given")
-		} else {
-			p.Notes = append(p.Notes, "AP1 cannot read the flash now (the product state closes it): it cannot be saved before the regression")
-		}
-		p.Steps = append(p.Steps, "authenticate with the "+method+" for "+perm.Title(), "wait while the ROM erases and resets the chip",
-			"reconnect and verify: product state, TZEN, erased flash and OBK", "append the outcome to the audit log")
-		p.Phrase = fmt.Sprintf("regress %s %s", perm, uidTail(p.UID))
-	}
+	p.setHeader(da.PlanAuth(perm, method, p.part, p.Line, p.UID, p.FlashReadable))
 	b.update(func(s *Snapshot) { s.DAPlan = p })
 	return p, nil
 }
@@ -325,7 +439,7 @@ func (b *Bench) planAuth(ctx context.Context, r DARequest) (*DAPlan, error) {
 // same again before it sends anything).
 func refuseAuth(d *da.Discovery, c da.Credentials, perm da.Permission) error {
 	if u := da.Unmet(da.Preconditions(d, c, perm)); u != nil {
-		return refuseDA(u.Cause, "%s: %s", u.Problem, u.Next)
+		return da.Refuse(u.Cause, "%s: %s", u.Problem, u.Next)
 	}
 	return nil
 }
@@ -333,7 +447,7 @@ func refuseAuth(d *da.Discovery, c da.Credentials, perm da.Permission) error {
 // planProvision plans handing a file to the ROM in PROVISIONING.
 func (b *Bench) planProvision(ctx context.Context, r DARequest) (*DAPlan, error) {
 	if len(r.OBK) == 0 {
-		return nil, refuseDA(da.ErrProvision, "no file to provision")
+		return nil, da.Refuse(da.ErrProvision, "no file to provision")
 	}
 	o, err := b.readOB(ctx, OBRequest{})
 	if err != nil {
@@ -345,15 +459,12 @@ func (b *Bench) planProvision(ctx context.Context, r DARequest) (*DAPlan, error)
 	p := &DAPlan{Action: DAProvision, ob: o, Line: o.Chip.Line.Name, UID: o.Chip.UIDString(), TZEN: targets.TZENAbsent}
 	parts := stm32h5.PartsOf(o.Chip.DevID)
 	if len(parts) == 0 {
-		return nil, refuseDA(da.ErrProvision, "%s is not an STM32H5 part with debug authentication", o.Chip.Line.Name)
+		return nil, da.Refuse(da.ErrProvision, "%s is not an STM32H5 part with debug authentication", o.Chip.Line.Name)
 	}
-	if p.part, err = pickPart(parts, r.Part, true); err != nil {
+	if p.part, err = da.ChoosePart(parts, r.Part, true); err != nil {
 		return nil, err
 	}
 	p.Part = p.part.Name
-	if o.Closed != nil {
-		return nil, refuseDA(da.ErrNotProvisioning, "the core's port (AP1) does not answer, so the chip is not in PROVISIONING: %s", o.Closed.Why())
-	}
 	if ps := o.Field("PRODUCT_STATE"); ps != nil {
 		p.State = targets.ProductState(ps.Raw)
 	}
@@ -361,152 +472,23 @@ func (b *Bench) planProvision(ctx context.Context, r DARequest) (*DAPlan, error)
 		p.TZEN = targets.TZEN(tz.Raw)
 	}
 	p.OptionBytesReadable = o.Snap != nil
-	if p.State != targets.StateProvisioning {
-		return nil, refuseDA(da.ErrNotProvisioning, "the chip is %v: the ROM takes DA data only in PROVISIONING (0x17); from OPEN, ob apply PRODUCT_STATE=0x17 first", p.State)
+	closed := ""
+	if o.Closed != nil {
+		closed = o.Closed.Why()
 	}
-	if p.part.OBK {
-		p.Mismatches = da.CheckOBK(r.OBK, p.part)
-	} else if len(r.OBK) != stm32h5.DAHashSize {
-		p.Mismatches = []da.Mismatch{{Check: da.CheckOTPImage, Problem: fmt.Sprintf("the %s takes a 32-byte OTP image (the password's SHA-256), not %d bytes", p.part.Name, len(r.OBK)), Fix: "give the OTP image make-password wrote for the H503"}}
-	}
-	if len(p.Mismatches) > 0 {
-		var ps []string
-		for _, m := range p.Mismatches {
-			ps = append(ps, m.Problem+" (fix: "+m.Fix+")")
+	if p.Mismatches, err = da.CheckProvisioning(p.State, closed, r.OBK, p.part); err != nil {
+		if p.Mismatches != nil {
+			b.update(func(s *Snapshot) { s.DAPlan = p })
+			return p, err
 		}
-		b.update(func(s *Snapshot) { s.DAPlan = p })
-		return p, refuseDA(da.ErrProvision, "the file is not fit for the %s: %s", p.part.Name, strings.Join(ps, "; "))
+		return nil, err
 	}
 	if o.DA.Checked && o.DA.Provisioned {
 		p.Notes = append(p.Notes, fmt.Sprintf("the chip already holds DA data (%v): provisioning replaces it", o.DA))
 	}
-	if p.part.OBK {
-		p.Risk, p.Erases = obytes.Caution, "nothing (the DA record it replaces, if any)"
-		p.Why = "writes the DA record into the OBK area; it can be provisioned again while the chip is in PROVISIONING, and a full regression erases it. It closes nothing: closing is an option-byte plan, brick until the way back is proven."
-		p.Steps = []string{"back up the option bytes", "halt the core and run the ROM's RSSLIB_DataProvisioning", "read the DA record back and compare", "append the outcome to the audit log"}
-		p.Phrase = fmt.Sprintf("provision %s %s", p.part.Name, uidTail(p.UID))
-	} else {
-		p.Risk, p.Erases = obytes.Irreversible, "nothing"
-		p.Why = "programs the password hash into OTP block 0 and locks the block for ever, as ST's scripts do: no regression removes it, though the chip stays usable."
-		p.Steps = []string{"back up the option bytes", "program the hash into OTP block 0 and lock it", "read it back and compare", "append the outcome to the audit log"}
-		p.Phrase = fmt.Sprintf("irreversible provision %s %s", p.part.Name, uidTail(p.UID))
-	}
+	p.setHeader(da.PlanProvision(p.part, p.Line, p.UID, len(r.OBK)))
 	b.update(func(s *Snapshot) { s.DAPlan = p })
 	return p, nil
-}
-
-// pickPart chooses the part among the line's: the one named, the only one,
-// or (need false) the first, whose DA facts its siblings share.
-func pickPart(parts []stm32h5.Part, name string, need bool) (stm32h5.Part, error) {
-	if name != "" {
-		p, err := stm32h5.LookupPart(name)
-		if err != nil {
-			return p, err
-		}
-		if p.DevID != parts[0].DevID {
-			return p, refuseDA(da.ErrProvision, "--part %s is not the chip's part: the chip is an %s", p.Name, lineOfParts(parts))
-		}
-		return p, nil
-	}
-	if len(parts) > 1 && need {
-		var names []string
-		for _, p := range parts {
-			names = append(names, p.Name)
-		}
-		return parts[0], fmt.Errorf("%w: the chip's line %s has parts %s, which take different files (the crypto parts H533 and H573 store OBK data encrypted): name it with --part", ErrPartAmbiguous, lineOfParts(parts), strings.Join(names, ", "))
-	}
-	return parts[0], nil
-}
-
-// lineOfParts names a line by its parts, e.g. "STM32H523/H533".
-func lineOfParts(parts []stm32h5.Part) string {
-	var names []string
-	for _, p := range parts {
-		names = append(names, p.Name)
-	}
-	return "STM32" + strings.Join(names, "/")
-}
-
-// uidTail is the part of a UID a confirmation quotes: its last 8 digits.
-func uidTail(uid string) string {
-	if len(uid) > 8 {
-		return uid[len(uid)-8:]
-	}
-	if uid == "" {
-		return "NO-UID"
-	}
-	return uid
-}
-
-func (b *Bench) applyDA(ctx context.Context, r DAApplyRequest, who string) (*DAResult, error) {
-	p, err := b.planDA(ctx, r.DARequest)
-	if err != nil {
-		return &DAResult{Plan: p}, err
-	}
-	res := &DAResult{Plan: p}
-	if r.Confirm != p.Phrase {
-		return res, fmt.Errorf("%w: type %q; nothing was written", obytes.ErrNotConfirmed, p.Phrase)
-	}
-	if r.StateDir == "" {
-		return res, errors.New("DA write: no state directory for the backup and the audit log")
-	}
-	if r.SaveFlash != "" && r.Action != DARegress {
-		return res, fmt.Errorf("--save-flash is for a regression, not %s; nothing was written", r.Action)
-	}
-	if r.SaveFlash != "" && !p.FlashReadable {
-		return res, fmt.Errorf("%w: the user flash cannot be saved: AP1 does not read it in %v; run the regression without --save-flash to erase it unsaved", ErrDARefused, p.State)
-	}
-	before := p.ob
-	if p.OptionBytesReadable {
-		b.daStep("backup", 0, 0, "backing up the option bytes")
-		res.Backup, err = obytes.WriteBackup(r.StateDir, before.Layout, before.Chip.UIDString(), before.Snap, b.now())
-		if err != nil {
-			return res, fmt.Errorf("file: backing up the option bytes before the DA write (nothing was written): %w", err)
-		}
-	} else {
-		note := "the option bytes were not backed up: AP1 does not read them"
-		if r.Action == DARegress && r.Permission == da.PermFull {
-			note += " (a full regression returns them to factory values)"
-		}
-		res.Notes = append(res.Notes, note)
-	}
-	if r.SaveFlash != "" {
-		if err := b.saveFlash(ctx, r.SaveFlash, before.Chip, res); err != nil {
-			return res, fmt.Errorf("saving the user flash before the regression (nothing was written): %w", err)
-		}
-	}
-	h := da.NewHost(da.LinkPort(b.link), b.daOptions(r.DA))
-	switch r.Action {
-	case DAProvision:
-		res.Provisioned, err = h.Provision(ctx, p.part, r.OBK)
-	case DARegress:
-		perm := r.Permission
-		res.Auth, err = h.Regress(ctx, r.Credentials, perm)
-	case DAOpenDebug:
-		res.Auth, err = h.OpenDebug(ctx, r.Credentials)
-	}
-	res.Outcome = "ok"
-	switch {
-	case errors.Is(err, da.ErrUnauthorized), errors.Is(err, da.ErrNotPermitted), errors.Is(err, da.ErrWrongMethod),
-		errors.Is(err, da.ErrLocked), errors.Is(err, da.ErrNotProvisioned), errors.Is(err, da.ErrProvision) && res.Provisioned == nil:
-		res.Outcome = "refused"
-	case err != nil:
-		res.Outcome = "failed"
-	}
-	if err != nil && res.Outcome == "refused" && r.Action != DAProvision {
-		// A refused authentication leaves the chip in the ROM's DA loop.
-		_ = h.Reboot(ctx)
-	}
-	b.afterDA(ctx, r, res)
-	b.auditDA(r, res, who, err)
-	// Published last: the result is read-only once in the snapshot.
-	b.update(func(s *Snapshot) {
-		s.DAResult = res
-		if r.Action == DARegress && res.Outcome == "ok" {
-			s.Discovery = nil // the discovery before the regression is stale
-		}
-	})
-	return res, err
 }
 
 // afterDA reads the chip again (the option bytes, when AP1 reads them)
@@ -526,264 +508,4 @@ func (b *Bench) afterDA(ctx context.Context, r DAApplyRequest, res *DAResult) {
 		res.After = o
 	}
 	_ = probe.Disconnect(ctx, b.link)
-}
-
-// auditDA appends the DA write and its outcome to the audit log.
-func (b *Bench) auditDA(r DAApplyRequest, res *DAResult, who string, err error) {
-	p := res.Plan
-	what := "DA " + string(r.Action)
-	switch r.Action {
-	case DARegress:
-		what = fmt.Sprintf("DA regression %s (%s)", p.Permission, p.Method)
-	case DAOpenDebug:
-		what = fmt.Sprintf("DA debug opening (%s)", p.Method)
-	case DAProvision:
-		what = fmt.Sprintf("DA provisioning %s (%d-byte file)", p.Part, len(r.OBK))
-	}
-	changes := []string{what}
-	if res.Auth != nil && res.Auth.After != nil {
-		a := res.Auth.After
-		changes = append(changes, fmt.Sprintf("after: %v TZEN %v flash erased %v OBK erased %v", a.State, a.TZEN, a.FlashErased, a.OBKErased))
-	}
-	if res.FlashFile != "" {
-		changes = append(changes, fmt.Sprintf("user flash saved to %s (%d bytes)", res.FlashFile, res.FlashBytes))
-	}
-	rec := statefile.AuditRecord{
-		Time: b.now().UTC(), User: who, ProbeSerial: b.Snapshot().Probe.Serial, ChipUID: p.UID, Line: p.Line,
-		Changes: changes, Risk: p.Risk.String(), Result: res.Outcome, Backup: res.Backup,
-	}
-	if p.ob != nil && p.ob.Snap != nil {
-		rec.Before = p.ob.Snap.Cur
-	}
-	if res.After != nil && res.After.Snap != nil {
-		rec.After = res.After.Snap.Cur
-	}
-	if err != nil {
-		rec.Error = err.Error()
-	}
-	if aerr := statefile.AppendAudit(r.StateDir, rec); aerr != nil {
-		res.Notes = append(res.Notes, "audit log: "+aerr.Error())
-		b.log.WithError(aerr).Warn("DA write not recorded in the audit log")
-		return
-	}
-	res.Audit = &rec
-	b.daStep("audit", 0, 0, "recorded in the audit log: %s, %s", what, res.Outcome)
-	b.log.WithFields(logrus.Fields{"write": what, "result": res.Outcome}).Info("DA write recorded")
-}
-
-// saveFlashChunk is the read size of the flash save (one progress step).
-const saveFlashChunk = 16 << 10
-
-// saveFlash reads the whole user flash Hot Plug on AP1 into a new file,
-// reporting its progress as DAStep events ("save-flash", bytes done of
-// total).
-func (b *Bench) saveFlash(ctx context.Context, path string, chip *targets.Chip, res *DAResult) error {
-	total := int(chip.FlashKB) * 1024
-	if total <= 0 || total > MaxMemRead {
-		return fmt.Errorf("flash size %d KiB unknown or too large", chip.FlashKB)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("file: %w (give a new file name)", err)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(path)
-		}
-	}()
-	rep, err := probe.Connect(ctx, b.link, HotPlugAP1)
-	if err != nil {
-		return fmt.Errorf("connecting Hot Plug on AP1: %w", err)
-	}
-	if !rep.OK() {
-		return fmt.Errorf("AP1 does not answer (step %q): %w", rep.FailedStep, rep.Err)
-	}
-	buf := make([]byte, saveFlashChunk)
-	start := time.Now()
-	for off := 0; off < total; off += len(buf) {
-		n := min(len(buf), total-off)
-		b.daStep("save-flash", off, total, "saving the user flash: %d of %d KiB", off/1024, total/1024)
-		if err := transfer(ctx, b.link, false, 1, targets.FlashMemBase+uint32(off), buf[:n]); err != nil {
-			return fmt.Errorf("reading flash at 0x%08X: %w", targets.FlashMemBase+uint32(off), err)
-		}
-		if _, err := f.Write(buf[:n]); err != nil {
-			return fmt.Errorf("file: writing %s: %w", path, err)
-		}
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("file: syncing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("file: closing %s: %w", path, err)
-	}
-	ok = true
-	res.FlashFile, res.FlashBytes = path, total
-	b.daStep("save-flash", total, total, "saved %d KiB of user flash to %s in %v", total/1024, path, time.Since(start).Round(time.Millisecond))
-	return probe.Disconnect(ctx, b.link)
-}
-
-// OBKCheckRequest is an .obk file (the H503: its OTP image) to check
-// against the connected chip.
-type OBKCheckRequest struct {
-	File []byte
-	// Part names the part where the chip's line has several.
-	Part string
-	// Need are the permissions the file must grant (none: full regression).
-	Need []da.Permission
-	DA   da.Options
-}
-
-// OBKCheck is the outcome of CheckOBK: every mismatch between the file,
-// the part and the chip, in plain words with the fix; none means the file
-// fits the chip.
-type OBKCheck struct {
-	Part string `json:"part"`
-	// Discovery is the chip's (nil when it failed: DiscoveryErr says why).
-	Discovery    *da.Discovery `json:"discovery,omitempty"`
-	DiscoveryErr string        `json:"discovery_error,omitempty"`
-	// RecordRead is true when the DA record could be read from the chip
-	// and compared.
-	RecordRead bool          `json:"record_read"`
-	Mismatches []da.Mismatch `json:"mismatches"`
-}
-
-// CheckOBK decodes an .obk file and checks it against the connected chip:
-// the file against the part, the chip's discovery, and the DA record read
-// back where AP1 reads it. Read-only (the discovery pulses NRST).
-func (b *Bench) CheckOBK(ctx context.Context, t Token, r OBKCheckRequest) (*OBKCheck, error) {
-	var res *OBKCheck
-	err := b.run(ctx, t, "da check-obk", time.Minute, func(ctx context.Context) error {
-		o, err := b.readOB(ctx, OBRequest{})
-		if err != nil {
-			return err
-		}
-		_ = probe.Disconnect(ctx, b.link)
-		parts := stm32h5.PartsOf(o.Chip.DevID)
-		if len(parts) == 0 {
-			return fmt.Errorf("%s is not an STM32H5 part with debug authentication", o.Chip.Line.Name)
-		}
-		part, err := pickPart(parts, r.Part, true)
-		if err != nil {
-			return err
-		}
-		res = &OBKCheck{Part: part.Name, Mismatches: []da.Mismatch{}}
-		d, rec, derr := b.readDA(ctx, part, o.Closed == nil, r.DA)
-		res.Discovery, res.RecordRead = d, rec != nil
-		if derr != nil {
-			res.DiscoveryErr = derr.Error()
-		}
-		if ms := da.CheckOBKChip(r.File, part, d, rec, r.Need...); len(ms) > 0 {
-			res.Mismatches = ms
-		}
-		return nil
-	})
-	return res, err
-}
-
-// readDA reads what the chip holds of DA: the record through AP1 (when
-// open), then a discovery, after which the chip boots again.
-func (b *Bench) readDA(ctx context.Context, part stm32h5.Part, ap1 bool, o da.Options) (*da.Discovery, []byte, error) {
-	h := da.NewHost(da.LinkPort(b.link), b.daOptions(o))
-	var rec []byte
-	if ap1 {
-		rec, _ = h.ReadDARecord(ctx, part)
-	}
-	d, err := h.Discover(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, rec, ctx.Err()
-		}
-		return nil, rec, err
-	}
-	b.update(func(s *Snapshot) { s.setDiscovery(d, b.now()) })
-	if err := h.Reboot(ctx); err != nil {
-		return d, rec, err
-	}
-	return d, rec, nil
-}
-
-// WayBackFiles are what proves the way back of an option-byte plan that
-// closes the chip: the credentials the user will regress with and the
-// file that was provisioned.
-type WayBackFiles struct {
-	Credentials da.Credentials
-	// OBK is the .obk file provisioned (the H503: the OTP image).
-	OBK []byte
-	// Part names the part where the chip's line has several.
-	Part string
-	// Permission is the regression the user will need (zero: full).
-	Permission da.Permission
-	DA         da.Options
-}
-
-// proveWayBack runs da.ProveWayBack for a plan of assignments as on the
-// chip o: the files, the TrustZone and product state the plan leaves, the
-// chip's discovery and its DA record. It leaves AP1 connected again.
-func (b *Bench) proveWayBack(ctx context.Context, o *OptionBytes, as []obytes.Assignment, w *WayBackFiles) (*obytes.WayBackProof, error) {
-	proof := &obytes.WayBackProof{Method: w.Credentials.Method()}
-	after := o.Layout.Encode(o.Snap.Cur, as)
-	field := func(name string) (uint32, bool) {
-		f, ok := o.Layout.Field(name)
-		if !ok {
-			return 0, false
-		}
-		return f.Get(after[f.Register]), true
-	}
-	wb := da.WayBack{OBK: w.OBK, Credentials: w.Credentials, Permission: w.Permission, TZEN: targets.TZENAbsent}
-	if v, ok := field("TZEN"); ok {
-		wb.TZEN = targets.TZEN(v)
-	}
-	if v, ok := field("PRODUCT_STATE"); ok {
-		wb.Target = targets.ProductState(v)
-	}
-	parts := stm32h5.PartsOf(o.Chip.DevID)
-	part, err := pickPart(parts, w.Part, true)
-	switch {
-	case len(parts) == 0:
-		proof.Mismatches = append(proof.Mismatches, obytes.WayBackMismatch{Check: da.CheckPart, Problem: o.Chip.Line.Name + " has no debug authentication stprobe knows", Fix: "none known"})
-		return proof, nil
-	case errors.Is(err, ErrPartAmbiguous):
-		proof.Mismatches = append(proof.Mismatches, obytes.WayBackMismatch{Check: da.CheckPart, Problem: err.Error(), Fix: "give --part with the chip's part (H523 or H533; H562, H563 or H573)"})
-		return proof, b.reconnectAP1(ctx)
-	case err != nil:
-		return nil, err
-	}
-	wb.Part = part
-	d, rec, derr := b.readDA(ctx, part, true, w.DA)
-	wb.Discovery, wb.Record = d, rec
-	proof.Checked = append(proof.Checked, fmt.Sprintf("the %s file against the %s", map[bool]string{true: ".obk", false: "OTP image"}[part.OBK], part.Name),
-		"the "+proof.Method+" against the file", fmt.Sprintf("the method against TZEN %v", wb.TZEN))
-	if d != nil {
-		proof.Checked = append(proof.Checked, "the chip's discovery: "+d.String())
-	}
-	if rec != nil {
-		proof.Checked = append(proof.Checked, "the DA record read from the chip against the file")
-	}
-	for _, m := range da.ProveWayBack(wb) {
-		if m.Check == da.CheckDiscovery && derr != nil {
-			m.Problem += " (" + derr.Error() + ")"
-		}
-		proof.Mismatches = append(proof.Mismatches, obytes.WayBackMismatch{Check: m.Check, Problem: m.Problem, Fix: m.Fix})
-	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	return proof, b.reconnectAP1(ctx)
-}
-
-// wayBackFor proves the way back when the plan moves the product state
-// beyond PROVISIONING; nil (no proof needed) otherwise.
-func (b *Bench) wayBackFor(ctx context.Context, o *OptionBytes, as []obytes.Assignment, w *WayBackFiles) (*obytes.WayBackProof, error) {
-	f, ok := o.Layout.Field("PRODUCT_STATE")
-	if !ok {
-		return nil, nil
-	}
-	from := targets.ProductState(f.Get(o.Snap.Cur[f.Register]))
-	to := targets.ProductState(f.Get(o.Layout.Encode(o.Snap.Cur, as)[f.Register]))
-	if to == from || to.Rank() <= targets.StateProvisioning.Rank() {
-		return nil, nil
-	}
-	return b.proveWayBack(ctx, o, as, w)
 }

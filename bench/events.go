@@ -7,9 +7,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
-	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/sweep"
 )
 
@@ -68,17 +66,16 @@ type SweepCell struct {
 // ApplyStep is one step of a guarded option-byte write.
 type ApplyStep struct {
 	EventMeta
-	Step obytes.Event
+	Step WriteEvent
 }
 
 // DAStep is one step of a debug-authentication job: the library's steps
 // (session, discovery, authenticate, granted, reset, reconnect, flash,
 // verified, provision) and the bench's own (backup, save-flash, audit).
-// Done and Total count bytes for save-flash; zero otherwise.
+// Step.Done and Step.Total count bytes for save-flash; zero otherwise.
 type DAStep struct {
 	EventMeta
-	Step        da.Event
-	Done, Total int
+	Step WriteEvent
 }
 
 // StateChanged carries the bench's new state snapshot.
@@ -168,6 +165,11 @@ func (s *Subscription) Next(ctx context.Context) (Event, error) {
 // Close ends the subscription; Next then returns ErrUnsubscribed.
 func (s *Subscription) Close() {
 	s.hub.remove(s)
+	s.end()
+}
+
+// end marks the stream ended and wakes a waiting Next.
+func (s *Subscription) end() {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
@@ -242,13 +244,7 @@ func (h *hub) closeAll() {
 	h.subs = map[*Subscription]struct{}{}
 	h.mu.Unlock()
 	for s := range subs {
-		s.mu.Lock()
-		s.closed = true
-		s.mu.Unlock()
-		select {
-		case s.notify <- struct{}{}:
-		default:
-		}
+		s.end()
 	}
 }
 

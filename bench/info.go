@@ -46,13 +46,9 @@ type InfoResult struct {
 // disconnects. A connect that fails at some step is a result (its report
 // names the step), not an error; errors are the probe going away or ctx.
 func (b *Bench) Info(ctx context.Context, t Token, r InfoRequest) (*InfoResult, error) {
-	var res *InfoResult
-	err := b.run(ctx, t, "info", limitShort, func(ctx context.Context) error {
-		var err error
-		res, err = b.info(ctx, r)
-		return err
+	return do(b, ctx, t, "info", limitShort, func(ctx context.Context) (*InfoResult, error) {
+		return b.info(ctx, r)
 	})
-	return res, err
 }
 
 func (b *Bench) info(ctx context.Context, r InfoRequest) (*InfoResult, error) {
@@ -66,7 +62,7 @@ func (b *Bench) info(ctx context.Context, r InfoRequest) (*InfoResult, error) {
 		// A V2 cannot report its SWD clock: another tool may have changed
 		// it since power-on. 1.8 MHz is its power-on default (OpenOCD,
 		// src/jtag/drivers/stlink_usb.c, stlink_khz_to_speed_map_swd).
-		o.FrequencyKHz = proto.NearestKHz(l.SWDFrequencies(), proto.V2DefaultKHz)
+		o.FrequencyKHz = proto.StartKHz(l.SWDFrequencies())
 	}
 	rep, err := probe.Connect(ctx, l, o)
 	if err != nil {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/targets"
 )
@@ -142,4 +144,56 @@ func transfer(ctx context.Context, l *probe.Link, write bool, ap uint8, addr uin
 		return err
 	}
 	return do(addr+uint32(head+body), 1, buf[head+body:])
+}
+
+// saveFlashChunk is the read size of the flash save (one progress step).
+const saveFlashChunk = 16 << 10
+
+// saveFlash reads the whole user flash Hot Plug on AP1 into a new file,
+// reporting its progress as events ("save-flash", bytes done of total),
+// and returns how many bytes it saved.
+func (b *Bench) saveFlash(ctx context.Context, path string, chip *targets.Chip, emit guarded.Emit) (int, error) {
+	total := int(chip.FlashKB) * 1024
+	if total <= 0 || total > MaxMemRead {
+		return 0, fmt.Errorf("flash size %d KiB unknown or too large", chip.FlashKB)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, fmt.Errorf("file: %w (give a new file name)", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(path)
+		}
+	}()
+	rep, err := probe.Connect(ctx, b.link, HotPlugAP1)
+	if err != nil {
+		return 0, fmt.Errorf("connecting Hot Plug on AP1: %w", err)
+	}
+	if !rep.OK() {
+		return 0, fmt.Errorf("AP1 does not answer (step %q): %w", rep.FailedStep, rep.Err)
+	}
+	buf := make([]byte, saveFlashChunk)
+	start := time.Now()
+	for off := 0; off < total; off += len(buf) {
+		n := min(len(buf), total-off)
+		emit.Send(guarded.Event{Step: "save-flash", Done: off, Total: total, Message: fmt.Sprintf("saving the user flash: %d of %d KiB", off/1024, total/1024)})
+		if err := transfer(ctx, b.link, false, 1, targets.FlashMemBase+uint32(off), buf[:n]); err != nil {
+			return 0, fmt.Errorf("reading flash at 0x%08X: %w", targets.FlashMemBase+uint32(off), err)
+		}
+		if _, err := f.Write(buf[:n]); err != nil {
+			return 0, fmt.Errorf("file: writing %s: %w", path, err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return 0, fmt.Errorf("file: syncing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return 0, fmt.Errorf("file: closing %s: %w", path, err)
+	}
+	ok = true
+	emit.Send(guarded.Event{Step: "save-flash", Done: total, Total: total, Message: fmt.Sprintf("saved %d KiB of user flash to %s in %v", total/1024, path, time.Since(start).Round(time.Millisecond))})
+	return total, probe.Disconnect(ctx, b.link)
 }

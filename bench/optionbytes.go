@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/statefile"
@@ -99,13 +100,9 @@ type OBRequest struct {
 // ReadOptionBytes connects Hot Plug on AP1 and reads the chip's option
 // bytes. With AP1 closed it returns what AP0 told (Closed set) and no error.
 func (b *Bench) ReadOptionBytes(ctx context.Context, t Token, r OBRequest) (*OptionBytes, error) {
-	var o *OptionBytes
-	err := b.run(ctx, t, "ob read", limitShort, func(ctx context.Context) error {
-		var err error
-		o, err = b.readOB(ctx, r)
-		return err
+	return do(b, ctx, t, "ob read", limitShort, func(ctx context.Context) (*OptionBytes, error) {
+		return b.readOB(ctx, r)
 	})
-	return o, err
 }
 
 // readOB connects Hot Plug on AP1 and reads the chip and its option bytes.
@@ -269,13 +266,9 @@ type PlanResult struct {
 // class, the phrase that confirms it. A change the rules refuse returns an
 // *obytes.RefusedError; nothing is written.
 func (b *Bench) PlanOptionBytes(ctx context.Context, t Token, c Change) (*PlanResult, error) {
-	var res *PlanResult
-	err := b.run(ctx, t, "ob plan", limitShort, func(ctx context.Context) error {
-		var err error
-		res, err = b.plan(ctx, c)
-		return err
+	return do(b, ctx, t, "ob plan", limitShort, func(ctx context.Context) (*PlanResult, error) {
+		return b.plan(ctx, c)
 	})
-	return res, err
 }
 
 func (b *Bench) plan(ctx context.Context, c Change) (*PlanResult, error) {
@@ -335,9 +328,13 @@ func (o *OptionBytes) assignments(c Change) ([]obytes.Assignment, error) {
 // journal go.
 type ApplyRequest struct {
 	Change
+	// Confirm is the phrase exactly as the user typed it.
 	Confirm       string
 	OverrideBrick bool
-	StateDir      string
+	// Seen says the user confirmed the plan shown on screen without
+	// typing: the guard takes it for a safe or caution plan only.
+	Seen     bool
+	StateDir string
 }
 
 // ApplyResult is a plan and the outcome of its guarded write.
@@ -351,45 +348,71 @@ type ApplyResult struct {
 // after the chip resets, verification, the audit line (which names the
 // lease holder). Each step is an ApplyStep event.
 func (b *Bench) ApplyOptionBytes(ctx context.Context, t Token, r ApplyRequest) (*ApplyResult, error) {
-	if err := b.checkWritable("ob apply"); err != nil {
+	if r.StateDir == "" {
+		// The executor's default, resolved here so that a refusal by the
+		// guard is recorded where the write would have been.
+		r.StateDir, _ = statefile.DefaultStateDir()
+	}
+	res := &ApplyResult{}
+	out, err := b.guardedWrite(ctx, t, write{
+		job: "ob apply", limit: limitWrite, step: applyStep,
+		confirm:  guarded.Confirmation{Phrase: r.Confirm, Override: r.OverrideBrick, Seen: r.Seen},
+		stateDir: r.StateDir,
+		build:    func(rec guarded.Recorder) guarded.Write { return b.obWrite(r, rec, res) },
+		done:     func(context.Context, *guarded.Outcome, error) { b.afterApply(res) },
+	})
+	if out == nil {
 		return nil, err
 	}
-	var res *ApplyResult
-	who := b.holderName(t)
-	err := b.run(ctx, t, "ob apply", limitWrite, func(ctx context.Context) error {
-		var err error
-		res, err = b.apply(ctx, r, who)
-		return err
-	})
-	return res, err
-}
-
-func (b *Bench) apply(ctx context.Context, r ApplyRequest, who string) (*ApplyResult, error) {
-	pr, err := b.plan(ctx, r.Change)
-	res := &ApplyResult{}
-	if pr != nil {
-		res.PlanResult = *pr
-	}
-	if err != nil {
-		return res, err
-	}
-	if err := refuseFamilyWrite(pr.OptionBytes); err != nil {
-		return res, err
-	}
-	o := obytes.ApplyOptions{
-		Confirm: r.Confirm, OverrideBrick: r.OverrideBrick, StateDir: r.StateDir,
-		User: who, ProbeSerial: b.Snapshot().Probe.Serial,
-		Reconnect: b.reconnectAP1,
-		Reopen:    b.reopenAP1,
-		Now:       b.now,
-		Events: func(e obytes.Event) {
-			b.publish(func(m EventMeta) Event { return ApplyStep{EventMeta: m, Step: e} })
-		},
-	}
-	res.Result, err = obytes.Apply(ctx, b.link, pr.Plan, o)
 	if errors.Is(err, obytes.ErrNeedsOverride) {
 		err = fmt.Errorf("%w; nothing was written. Add --override-brick only if you accept that this chip may never be debugged again", err)
 	}
+	return res, err
+}
+
+// obWrite is the option-byte change r as a guarded write; it fills res as
+// it goes. The executor (obytes.Apply) backs up, keeps the journal and
+// writes the audit line itself, under the chip's lock.
+func (b *Bench) obWrite(r ApplyRequest, rec guarded.Recorder, res *ApplyResult) guarded.Write {
+	return guarded.Write{
+		Plan: func(ctx context.Context) (*guarded.Plan, error) {
+			pr, err := b.plan(ctx, r.Change)
+			if pr != nil {
+				res.PlanResult = *pr
+			}
+			if err != nil {
+				return nil, err
+			}
+			if err := refuseFamilyWrite(pr.OptionBytes); err != nil {
+				return nil, err
+			}
+			return pr.Plan.Header(), nil
+		},
+		Before: func() map[string]uint32 { return res.Plan.Before.Cur },
+		Execute: func(ctx context.Context, emit guarded.Emit) (*guarded.Done, error) {
+			o := obytes.ApplyOptions{
+				Confirm: r.Confirm, OverrideBrick: r.OverrideBrick, Seen: r.Seen, StateDir: r.StateDir,
+				User: rec.User, ProbeSerial: rec.ProbeSerial,
+				Reconnect: b.reconnectAP1,
+				Reopen:    b.reopenAP1,
+				Now:       b.now,
+				Events:    emit,
+			}
+			var err error
+			res.Result, err = obytes.Apply(ctx, b.link, res.Plan, o)
+			if res.Result == nil {
+				return nil, err
+			}
+			d := &guarded.Done{Backup: res.Result.Backup, Recorded: true, Audit: res.Result.Audit, Journal: res.Result.Journal, Registers: res.Result.Registers}
+			d.End = obytes.EndOf(err)
+			return d, err
+		},
+	}
+}
+
+// afterApply publishes what an option-byte write left on the chip.
+func (b *Bench) afterApply(res *ApplyResult) {
+	pr := res.PlanResult
 	if res.Result != nil && res.Result.After != nil {
 		after := &OptionBytes{Chip: pr.OptionBytes.Chip, Layout: pr.OptionBytes.Layout, Snap: res.Result.After, DA: pr.OptionBytes.DA}
 		b.update(func(s *Snapshot) {
@@ -408,7 +431,6 @@ func (b *Bench) apply(ctx context.Context, r ApplyRequest, who string) (*ApplyRe
 			s.Connection = "AP0 only: AP1 closed by the write"
 		})
 	}
-	return res, err
 }
 
 // LockRequest is where a lock's audit record goes.
@@ -427,39 +449,56 @@ type LockResult struct {
 // FLASH_OPTCR.OPTLOCK is set, read back and audited (obytes.Lock). A chip
 // already locked with nothing staged is left alone.
 func (b *Bench) LockOptionBytes(ctx context.Context, t Token, r LockRequest) (*LockResult, error) {
-	if err := b.checkWritable("ob lock"); err != nil {
+	res := &LockResult{}
+	out, err := b.guardedWrite(ctx, t, write{
+		job: "ob lock", limit: limitWrite, step: applyStep,
+		confirm:  guarded.Confirmation{Seen: true}, // asking for the lock confirms it: it is safe
+		stateDir: r.StateDir,
+		build:    func(rec guarded.Recorder) guarded.Write { return b.lockWrite(r, rec, res) },
+		done: func(context.Context, *guarded.Outcome, error) {
+			if o := res.OptionBytes; res.Lock != nil && res.Lock.After != nil {
+				after := &OptionBytes{Chip: o.Chip, Layout: o.Layout, Snap: res.Lock.After, DA: o.DA}
+				b.update(func(s *Snapshot) { s.OptionBytes, s.OptionsUnlocked = after, after.Snap.Unlocked })
+			}
+		},
+	})
+	if out == nil {
 		return nil, err
 	}
-	var res *LockResult
-	who := b.holderName(t)
-	err := b.run(ctx, t, "ob lock", limitWrite, func(ctx context.Context) error {
-		var err error
-		res, err = b.lock(ctx, r, who)
-		return err
-	})
 	return res, err
 }
 
-func (b *Bench) lock(ctx context.Context, r LockRequest, who string) (*LockResult, error) {
-	o, err := b.readOB(ctx, OBRequest{})
-	if err != nil {
-		return nil, err
+// lockWrite is the lock as a guarded write; obytes.Lock reads the chip
+// again, writes and records.
+func (b *Bench) lockWrite(r LockRequest, rec guarded.Recorder, res *LockResult) guarded.Write {
+	return guarded.Write{
+		Plan: func(ctx context.Context) (*guarded.Plan, error) {
+			o, err := b.readOB(ctx, OBRequest{})
+			if err != nil {
+				return nil, err
+			}
+			res.OptionBytes = o
+			if err := o.unreadable(); err != nil {
+				return nil, err
+			}
+			if err := refuseFamilyWrite(o); err != nil {
+				return nil, err
+			}
+			return obytes.LockPlan(o.Layout, o.Chip.UIDString(), o.Snap.Staged(o.Layout)), nil
+		},
+		Execute: func(ctx context.Context, emit guarded.Emit) (*guarded.Done, error) {
+			o := res.OptionBytes
+			var err error
+			res.Lock, err = obytes.Lock(ctx, b.link, o.Layout, o.Chip.UIDString(), obytes.LockOptions{
+				StateDir: r.StateDir, User: rec.User, ProbeSerial: rec.ProbeSerial, Now: b.now,
+			})
+			d := &guarded.Done{Recorded: true}
+			if res.Lock != nil {
+				d.Audit = res.Lock.Audit
+			}
+			return d, err
+		},
 	}
-	res := &LockResult{OptionBytes: o}
-	if err := o.unreadable(); err != nil {
-		return res, err
-	}
-	if err := refuseFamilyWrite(o); err != nil {
-		return res, err
-	}
-	res.Lock, err = obytes.Lock(ctx, b.link, o.Layout, o.Chip.UIDString(), obytes.LockOptions{
-		StateDir: r.StateDir, User: who, ProbeSerial: b.Snapshot().Probe.Serial, Now: b.now,
-	})
-	if res.Lock != nil && res.Lock.After != nil {
-		after := &OptionBytes{Chip: o.Chip, Layout: o.Layout, Snap: res.Lock.After, DA: o.DA}
-		b.update(func(s *Snapshot) { s.OptionBytes, s.OptionsUnlocked = after, after.Snap.Unlocked })
-	}
-	return res, err
 }
 
 // reopenAP1 is the apply's Reopen hook: a new link to the probe when the

@@ -518,27 +518,13 @@ func sensitiveWrite(chip *targets.Chip, w probe.MemWrite) string {
 // sends thousands of commands) and does not clean up after a failure: the
 // tool keeps the probe's mode between its commands.
 func (b *Bench) runTool(ctx context.Context, t Token, fn func(ctx context.Context) error) error {
-	b.mu.Lock()
-	if b.done {
-		b.mu.Unlock()
-		return ErrClosed
-	}
-	if err := b.checkLocked(t); err != nil {
-		b.mu.Unlock()
+	if _, _, err := b.admit(t, false); err != nil {
 		return err
 	}
-	b.mu.Unlock()
 	jctx, cancel := context.WithTimeout(ctx, toolCommandLimit)
 	defer cancel()
 	j := &job{info: JobInfo{Kind: "tool command"}, ctx: jctx, cancel: cancel, token: t, fn: fn, result: make(chan error, 1), quiet: true}
-	select {
-	case b.jobs <- j:
-	case <-jctx.Done():
-		return fmt.Errorf("bench: a tool command waited for the probe and gave up: %w", jctx.Err())
-	case <-b.quit:
-		return ErrClosed
-	}
-	return <-j.result
+	return b.submit(j, "a tool command")
 }
 
 // runQuiet runs a tool command on the owner goroutine.

@@ -67,13 +67,9 @@ func (b *Bench) Sweep(ctx context.Context, t Token, r SweepRequest) (*SweepResul
 	if r.Boot != nil {
 		limit += limitShort
 	}
-	var res *SweepResult
-	err := b.run(ctx, t, "sweep", limit, func(ctx context.Context) error {
-		var err error
-		res, err = b.sweep(ctx, plan, cell, r)
-		return err
+	return do(b, ctx, t, "sweep", limit, func(ctx context.Context) (*SweepResult, error) {
+		return b.sweep(ctx, plan, cell, r)
 	})
-	return res, err
 }
 
 func (b *Bench) sweep(ctx context.Context, plan sweep.Plan, cell time.Duration, r SweepRequest) (*SweepResult, error) {

@@ -123,9 +123,9 @@ func TwinScenario(ctx context.Context, path string) (*Twin, error) {
 var ErrNoTwinModel = errors.New("no twin model for this family")
 
 // rdpModelled reports whether the simulator has a model of fam's chips
-// (targets/stm32rdp: F1, F4, G0, G4, L4).
+// (targets/stm32rdp: F1, F4, G0, G4, L4, U5, H7).
 func rdpModelled(fam targets.Family) bool {
-	for _, f := range []targets.Family{targets.STM32F1(), targets.STM32F4(), targets.STM32G0(), targets.STM32G4(), targets.STM32L4()} {
+	for _, f := range []targets.Family{targets.STM32F1(), targets.STM32F4(), targets.STM32G0(), targets.STM32G4(), targets.STM32L4(), targets.STM32U5(), targets.STM32H7()} {
 		if f.Name == fam.Name {
 			return true
 		}
@@ -155,14 +155,26 @@ func rdpTwin(f *capture.File, fam targets.Family, devID, revID uint16) *stm32rdp
 		return cfg
 	}
 	for _, r := range l.Registers {
-		if r.Cur != fam.RDP.Reg {
-			continue
-		}
 		for _, cr := range f.OptionBytes.Registers {
-			if cr.Name == r.Name {
-				_, cfg.RDP = fam.RDP.Level(uint32(cr.Cur))
+			if cr.Name != r.Name {
+				continue
+			}
+			v := uint32(cr.Cur)
+			switch {
+			case r.Cur == fam.RDP.Reg:
+				_, cfg.RDP = fam.RDP.Level(v)
+				// The U5's TrustZone is FLASH_OPTR.TZEN.
+				cfg.TZEN = fam.Name == targets.STM32U5().Name && v&targets.U5TZEN != 0
+			case fam.Name == targets.STM32U5().Name && r.Cur == targets.U5FlashSECWM1R1:
+				// The model's watermark starts at page 0 (u5h7.go).
+				if start, end := v&0x7F, v>>16&0x7F; start == 0 && end >= start {
+					cfg.SecurePages = int(end) + 1
+				}
 			}
 		}
+	}
+	if !cfg.TZEN {
+		cfg.SecurePages = 0
 	}
 	return cfg
 }
@@ -350,27 +362,43 @@ func (t *Twin) Notice() string {
 }
 
 // rdpCandidates are the boards of an RDP-family twin: what the user
-// program does with the debug pins and whether NRST is wired, which a
+// program does (with the debug pins, a watchdog, or nothing at all: an
+// empty flash), whether BOOT0 is high and whether NRST is wired, which a
 // capture shows only through its sweep.
 func rdpCandidates(base scenario.Scenario) []candidate {
 	var out []candidate
+	boot0s := []bool{false}
+	if d, ok := base.RDPChip.Family.Debug(); ok && d.BootAlias {
+		boot0s = append(boot0s, true)
+	}
 	for _, nrst := range []bool{true, false} {
-		for _, fw := range []struct {
-			fw  stm32rdp.Firmware
-			why string
-		}{{stm32rdp.FirmwareIdle, ""}, {stm32rdp.FirmwareSleepy, "firmware that enters Stop mode without DBG_STOP"}, {stm32rdp.FirmwareSWDAsGPIO, "firmware that turns the SWD pins into GPIO"}} {
-			cfg := *base.RDPChip
-			cfg.NRSTWired, cfg.Firmware = nrst, fw.fw
-			var chosen []string
-			if !nrst {
-				chosen = append(chosen, "NRST not wired to the probe")
+		for _, boot0 := range boot0s {
+			for _, fw := range []struct {
+				fw  stm32rdp.Firmware
+				why string
+			}{
+				{stm32rdp.FirmwareIdle, ""},
+				{stm32rdp.FirmwareSleepy, "firmware that enters Stop mode without DBG_STOP"},
+				{stm32rdp.FirmwareSWDAsGPIO, "firmware that turns the SWD pins into GPIO"},
+				{stm32rdp.FirmwareWatchdog, "firmware that runs the independent watchdog"},
+				{stm32rdp.FirmwareEmpty, "an empty flash"},
+			} {
+				cfg := *base.RDPChip
+				cfg.NRSTWired, cfg.Firmware, cfg.Boot0 = nrst, fw.fw, boot0
+				var chosen []string
+				if !nrst {
+					chosen = append(chosen, "NRST not wired to the probe")
+				}
+				if boot0 {
+					chosen = append(chosen, "BOOT0 held high")
+				}
+				if fw.why != "" {
+					chosen = append(chosen, fw.why)
+				}
+				sc := base
+				sc.RDPChip = &cfg
+				out = append(out, candidate{sc: sc, chosen: chosen})
 			}
-			if fw.why != "" {
-				chosen = append(chosen, fw.why)
-			}
-			sc := base
-			sc.RDPChip = &cfg
-			out = append(out, candidate{sc: sc, chosen: chosen})
 		}
 	}
 	return out

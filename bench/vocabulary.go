@@ -3,6 +3,7 @@ package bench
 import (
 	"slices"
 
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
@@ -33,7 +34,12 @@ type (
 	// RefusedError is a plan the rules refuse, with the way back instead.
 	RefusedError = obytes.RefusedError
 	// WriteEvent is one step of a guarded write.
-	WriteEvent = obytes.Event
+	WriteEvent = guarded.Event
+	// WritePlan is the header every guarded write is planned with
+	// (OBPlan.Header, DAPlan.Header); Confirmation what the user gave to
+	// confirm one.
+	WritePlan    = guarded.Plan
+	Confirmation = guarded.Confirmation
 	// AuditRecord is one line of the audit log.
 	AuditRecord = statefile.AuditRecord
 	// Backup is a saved set of option bytes, BackupFile one backup on disk.
@@ -82,6 +88,17 @@ var (
 	ErrInvalidValue  = obytes.ErrInvalidValue
 	ErrPendingWrite  = obytes.ErrPendingWrite
 )
+
+// CheckConfirmation is the guard: nil when c lets plan p run, else an
+// error matching ErrNotConfirmed or ErrNeedsOverride. The bench asks it
+// again before it writes; a dialog asks it to tell the user what is
+// missing.
+func CheckConfirmation(p *WritePlan, c Confirmation) error { return guarded.Check(p, c) }
+
+// ConfirmationMissing says what a confirmation still lacks for plan p (""
+// when the guard would let the write run), for a dialog to show while the
+// user types; the bench checks the same again before it writes.
+func ConfirmationMissing(p *WritePlan, c Confirmation) string { return guarded.Missing(p, c) }
 
 // DefaultStateDir is where backups, journals and the audit log go unless
 // the user names another directory.

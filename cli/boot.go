@@ -18,22 +18,12 @@ import (
 // bootCommand is `stprobe boot`: the ROM (system) bootloader, the other
 // ways into the chip besides SWD. Only the read-only probe exists.
 func (a *app) bootCommand() *cobra.Command {
-	c := &cobra.Command{
-		Use:                   "boot",
-		Annotations:           synopsis("boot probe " + bootProbeSynopsis),
-		Short:                 "the ROM bootloader over USB DFU and UART, probed read-only",
-		Long:                  "The STM32 ROM (system) bootloader, the other ways into a chip besides SWD. Only the read-only probe is built: nothing is ever written, erased or unprotected through it.",
-		DisableFlagsInUseLine: true,
-		Args:                  cobra.ArbitraryArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usage(c, errors.New("give a sub-command: probe"))
-			}
-			return unknownCommand(c, args[0], "only probe is built")
-		},
-	}
-	c.AddCommand(a.bootProbeCommand())
-	return c
+	return groupCommand(&cobra.Command{
+		Use:         "boot",
+		Annotations: synopsis("boot probe " + bootProbeSynopsis),
+		Short:       "the ROM bootloader over USB DFU and UART, probed read-only",
+		Long:        "The STM32 ROM (system) bootloader, the other ways into a chip besides SWD. Only the read-only probe is built: nothing is ever written, erased or unprotected through it.",
+	}, "probe", "only probe is built", a.bootProbeCommand())
 }
 
 const bootProbeSynopsis = "[--usb] [--uart DEV] [--baud N] [--parity even|none|odd] [--boot0 high|low] [--boot0-line dtr|rts] [--nrst-line dtr|rts] [--json]"
@@ -129,8 +119,7 @@ func (a *app) bootProbeCommand() *cobra.Command {
 			"and the UART (sync, Get, Get Version, Get ID and, where allowed, the product state), then says what the answers or the silence mean " +
 			"together with what SWD found in this run, and lists what to check by hand. On the simulated bench both paths of the simulated board are probed. " +
 			"Exit status 0 when a path answered, 1 when none did (the report is printed either way).",
-		DisableFlagsInUseLine: true,
-		Args:                  a.noArgs,
+		Args: a.noArgs,
 	}
 	fs := c.Flags()
 	f.addPaths(fs)

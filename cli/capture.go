@@ -15,8 +15,7 @@ import (
 
 // captureCommand is `stprobe capture`: the board, read-only, as a file.
 func (a *app) captureCommand() *cobra.Command {
-	var out string
-	var withFlash bool
+	var f captureFlags
 	c := &cobra.Command{
 		Use:         "capture",
 		Annotations: synopsis("capture -o FILE [--with-flash]"),
@@ -25,21 +24,19 @@ func (a *app) captureCommand() *cobra.Command {
 			"the chip's identification, every option register (_CUR and _PRG), the product state and TZEN, which memory regions read, and the " +
 			"debug-authentication discovery word by word — and writes it as a capture (docs/capture-format.md). No flash contents, keys or " +
 			"passwords go in unless --with-flash; the file's header says what it holds. stprobe --twin FILE opens it as a simulated board.",
-		DisableFlagsInUseLine: true,
-		Args:                  a.noArgs,
+		Args: a.noArgs,
 	}
-	c.Flags().StringVarP(&out, "output", "o", "", "write the capture to FILE (- for stdout)")
-	c.Flags().BoolVar(&withFlash, "with-flash", false, "also capture the user flash (the firmware, and any secret it holds)")
+	f.add(c, "", "also capture the user flash (the firmware, and any secret it holds)")
 	c.RunE = func(c *cobra.Command, _ []string) error {
-		if out == "" {
+		if f.out == "" {
 			return usage(c, errors.New("give the capture's file: -o FILE (- for stdout)"))
 		}
 		return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
-			f, err := b.Capture(ctx, tok, bench.CaptureRequest{WithFlash: withFlash})
+			cf, err := b.Capture(ctx, tok, bench.CaptureRequest{WithFlash: f.withFlash})
 			if err != nil {
 				return err
 			}
-			return a.writeCapture(f, out)
+			return a.writeCapture(cf, f.out)
 		})
 	}
 	return c
@@ -48,30 +45,40 @@ func (a *app) captureCommand() *cobra.Command {
 // simCaptureCommand is `stprobe sim capture SCENARIO`: a simulated board
 // exported as a capture.
 func (a *app) simCaptureCommand() *cobra.Command {
-	var out string
-	var withFlash bool
+	var f captureFlags
 	c := &cobra.Command{
-		Use:                   "capture SCENARIO",
-		Annotations:           synopsis("sim capture SCENARIO [-o FILE] [--with-flash]"),
-		Short:                 "export a simulated board as a capture file",
-		Long:                  "Captures the simulated board SCENARIO as stprobe capture would capture a real one, to compare with a real board's capture or to hand-edit and open with --twin.",
-		DisableFlagsInUseLine: true,
-		Args:                  cobra.ExactArgs(1),
-		ValidArgs:             scenario.Names(),
+		Use:         "capture SCENARIO",
+		Annotations: synopsis("sim capture SCENARIO [-o FILE] [--with-flash]"),
+		Short:       "export a simulated board as a capture file",
+		Long:        "Captures the simulated board SCENARIO as stprobe capture would capture a real one, to compare with a real board's capture or to hand-edit and open with --twin.",
+		Args:        cobra.ExactArgs(1),
+		ValidArgs:   scenario.Names(),
 	}
-	c.Flags().StringVarP(&out, "output", "o", "-", "write the capture to FILE (- for stdout)")
-	c.Flags().BoolVar(&withFlash, "with-flash", false, "also capture the user flash")
+	f.add(c, "-", "also capture the user flash")
 	c.RunE = func(c *cobra.Command, args []string) error {
 		if _, err := scenario.Lookup(args[0]); err != nil {
 			return usage(c, err)
 		}
-		f, err := bench.CaptureSimulated(c.Context(), args[0], withFlash)
+		cf, err := bench.CaptureSimulated(c.Context(), args[0], f.withFlash)
 		if err != nil {
 			return err
 		}
-		return a.writeCapture(f, out)
+		return a.writeCapture(cf, f.out)
 	}
 	return c
+}
+
+// captureFlags are the flags of the commands that write a capture.
+type captureFlags struct {
+	out       string
+	withFlash bool
+}
+
+// add registers -o, the capture's file (out by default), and --with-flash,
+// described as flashHelp, on c.
+func (f *captureFlags) add(c *cobra.Command, out, flashHelp string) {
+	c.Flags().StringVarP(&f.out, "output", "o", out, "write the capture to FILE (- for stdout)")
+	c.Flags().BoolVar(&f.withFlash, "with-flash", false, flashHelp)
 }
 
 // writeCapture writes f to out (- for stdout) and says what it holds.

@@ -115,13 +115,12 @@ func (a *app) execute(ctx context.Context, args []string) int {
 // rootCommand is `stprobe` and its sub-commands.
 func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
-		Use:                   "stprobe",
-		Short:                 "ST-LINK bench console: why a chip will not connect, option bytes without bricking, a simulated bench",
-		Long:                  "stprobe finds out why an STM32 will not connect (every connect mode x access port x SWD clock, diagnosed), reads and edits option bytes without bricking the chip, and runs on a simulated bench when no ST-LINK is plugged in (see: stprobe sim list).",
-		Args:                  a.noArgs,
-		DisableFlagsInUseLine: true,
-		PersistentPreRunE:     a.before,
-		RunE:                  a.runConsole,
+		Use:               "stprobe",
+		Short:             "ST-LINK bench console: why a chip will not connect, option bytes without bricking, a simulated bench",
+		Long:              "stprobe finds out why an STM32 will not connect (every connect mode x access port x SWD clock, diagnosed), reads and edits option bytes without bricking the chip, and runs on a simulated bench when no ST-LINK is plugged in (see: stprobe sim list).",
+		Args:              a.noArgs,
+		PersistentPreRunE: a.before,
+		RunE:              a.runConsole,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		if !c.HasParent() {
@@ -143,6 +142,7 @@ func (a *app) rootCommand() *cobra.Command {
 	complete(root, "sim", scenario.Names()...)
 	complete(root, "log-level", "error", "warn", "info", "debug", "trace")
 	root.AddCommand(a.infoCommand(), a.listCommand(), a.simCommand(), a.obCommand(), a.sweepCommand(), a.daCommand(), a.bootCommand(), a.memCommand(), a.serveCommand(), a.shareCommand(), a.captureCommand())
+	hideFlagsInUseLines(root)
 	return root
 }
 
@@ -305,16 +305,11 @@ func (a *app) runConsole(c *cobra.Command, _ []string) error {
 func (a *app) withBench(ctx context.Context, fn func(ctx context.Context, b *bench.Bench, tok bench.Token) error) error {
 	b := a.bench
 	if b == nil {
-		var notice string
 		var err error
-		b, notice, err = a.openBench(ctx, a.benchOptions())
-		if err != nil {
+		if b, err = a.openNoted(ctx, 0); err != nil {
 			return err
 		}
 		defer b.Close()
-		if notice != "" {
-			fmt.Fprintf(a.stderr, "stprobe: %s\n", notice)
-		}
 	}
 	tok, err := b.Acquire(bench.Holder{Name: a.userName(), Session: "cli"})
 	if err != nil {

@@ -216,14 +216,7 @@ func (a *app) runDAWrite(c *cobra.Command, w *daWrite, req bench.DARequest, save
 		if w.confirm == "" {
 			p, err := b.PlanDA(ctx, tok, req)
 			if w.json {
-				out := daWriteJSON{Plan: p}
-				if err != nil {
-					out.Error = err.Error()
-				}
-				if jerr := writeJSON(a.stdout, out); jerr != nil {
-					return jerr
-				}
-				return daMistake(err)
+				return a.writeDAJSON(daWriteJSON{Plan: p}, err)
 			}
 			if err != nil {
 				return daMistake(err)
@@ -237,7 +230,7 @@ func (a *app) runDAWrite(c *cobra.Command, w *daWrite, req bench.DARequest, save
 		follow(b, func(ev bench.Event) {
 			if s, ok := ev.(bench.DAStep); ok && !w.json {
 				// One line for a run of progress steps (flash check, flash save).
-				if s.Step.Step != last || s.Step.Step != "flash" && s.Step.Step != "save-flash" || s.Total > 0 && s.Done == s.Total {
+				if s.Step.Step != last || s.Step.Step != "flash" && s.Step.Step != "save-flash" || s.Step.Total > 0 && s.Step.Done == s.Step.Total {
 					printDAStep(a.stderr, s)
 				}
 				last = s.Step.Step
@@ -250,13 +243,7 @@ func (a *app) runDAWrite(c *cobra.Command, w *daWrite, req bench.DARequest, save
 			if res != nil {
 				out.Plan = res.Plan
 			}
-			if err != nil {
-				out.Error = err.Error()
-			}
-			if jerr := writeJSON(a.stdout, out); jerr != nil {
-				return jerr
-			}
-			return daMistake(err)
+			return a.writeDAJSON(out, err)
 		}
 		if res != nil {
 			a.printDAResult(res, w.stateDir)
@@ -274,10 +261,22 @@ func daMistake(err error) error {
 	return err
 }
 
+// writeDAJSON prints a DA job's JSON answer with err's text, and returns
+// the command's error for err.
+func (a *app) writeDAJSON(out daWriteJSON, err error) error {
+	if err != nil {
+		out.Error = err.Error()
+	}
+	if jerr := writeJSON(a.stdout, out); jerr != nil {
+		return jerr
+	}
+	return daMistake(err)
+}
+
 // printDAStep shows one step of a DA job on stderr.
 func printDAStep(w io.Writer, s bench.DAStep) {
-	if s.Total > 0 {
-		fmt.Fprintf(w, "  [%3d%%] %s: %s\n", s.Done*100/s.Total, s.Step.Step, s.Step.Message)
+	if s.Step.Total > 0 {
+		fmt.Fprintf(w, "  [%3d%%] %s: %s\n", s.Step.Done*100/s.Step.Total, s.Step.Step, s.Step.Message)
 		return
 	}
 	fmt.Fprintf(w, "  %s: %s\n", s.Step.Step, s.Step.Message)

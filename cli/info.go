@@ -119,12 +119,11 @@ func (a *app) infoCommand() *cobra.Command {
 		freq     int
 	)
 	c := &cobra.Command{
-		Use:                   "info",
-		Annotations:           synopsis("info [--json] [--mode normal|hotplug|under-reset] [--ap N] [--freq KHZ]"),
-		Short:                 "probe, firmware, voltage and a connect report",
-		Long:                  "Shows the probe, its firmware and the target voltage, connects in the chosen mode and reports every step.",
-		DisableFlagsInUseLine: true,
-		Args:                  a.noArgs,
+		Use:         "info",
+		Annotations: synopsis("info [--json] [--mode normal|hotplug|under-reset] [--ap N] [--freq KHZ]"),
+		Short:       "probe, firmware, voltage and a connect report",
+		Long:        "Shows the probe, its firmware and the target voltage, connects in the chosen mode and reports every step.",
+		Args:        a.noArgs,
 	}
 	fs := c.Flags()
 	fs.BoolVar(&asJSON, "json", false, "print JSON")

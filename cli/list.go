@@ -37,12 +37,11 @@ func toProbeJSON(i bench.ProbeInfo) probeJSON {
 func (a *app) listCommand() *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
-		Use:                   "list",
-		Annotations:           synopsis("[--server HOST:PORT] [--sim SCENARIO] list [--json]"),
-		Short:                 "the ST-LINK probes found: USB, stlink-server, simulated",
-		Long:                  "Lists ST-LINK probes on USB, behind stlink-server (--server) and the simulated bench (--sim); list is the one command that takes --sim and --server together.",
-		DisableFlagsInUseLine: true,
-		Args:                  a.noArgs,
+		Use:         "list",
+		Annotations: synopsis("[--server HOST:PORT] [--sim SCENARIO] list [--json]"),
+		Short:       "the ST-LINK probes found: USB, stlink-server, simulated",
+		Long:        "Lists ST-LINK probes on USB, behind stlink-server (--server) and the simulated bench (--sim); list is the one command that takes --sim and --server together.",
+		Args:        a.noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return a.list(c.Context(), asJSON)
 		},

@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,30 +17,19 @@ import (
 
 // memCommand is `stprobe mem`: target memory through an access port.
 func (a *app) memCommand() *cobra.Command {
-	c := &cobra.Command{
-		Use:                   "mem",
-		Annotations:           synopsis("mem read ADDR LEN [-o FILE] [--ap N] | mem write ADDR FILE [--ap N]"),
-		Short:                 "read target memory, write target RAM",
-		Long:                  "Reads target memory, or writes a file into the target's RAM, through an access port, connecting Hot Plug (nothing written to the core).",
-		DisableFlagsInUseLine: true,
-		Args:                  cobra.ArbitraryArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usage(c, errors.New("give a sub-command: read or write"))
-			}
-			return unknownCommand(c, args[0], "")
-		},
-	}
-	c.AddCommand(a.memReadCommand(), a.memWriteCommand())
-	return c
+	return groupCommand(&cobra.Command{
+		Use:         "mem",
+		Annotations: synopsis("mem read ADDR LEN [-o FILE] [--ap N] | mem write ADDR FILE [--ap N]"),
+		Short:       "read target memory, write target RAM",
+		Long:        "Reads target memory, or writes a file into the target's RAM, through an access port, connecting Hot Plug (nothing written to the core).",
+	}, "read or write", "", a.memReadCommand(), a.memWriteCommand())
 }
 
 // memReadCommand is `stprobe mem read ADDR LEN`.
 func (a *app) memReadCommand() *cobra.Command {
 	var (
 		out string
-		ap  optionalAP
-		khz int
+		f   memFlags
 	)
 	c := &cobra.Command{
 		Use:         "read ADDR LEN",
@@ -49,12 +37,10 @@ func (a *app) memReadCommand() *cobra.Command {
 		Short:       "read LEN bytes at ADDR: a hex dump, or the bytes into FILE",
 		Long: "Reads LEN bytes of target memory at ADDR and prints them as a hex dump (address, 16 bytes, ASCII), or writes them as they are to FILE (-o; - for stdout). " +
 			"ADDR and LEN are decimal or 0x hex; LEN also takes the binary suffixes K, KiB, M and MiB (64K = 65536 bytes), up to 16 MiB.",
-		DisableFlagsInUseLine: true,
-		Args:                  a.exactArgs(2),
+		Args: a.exactArgs(2),
 	}
 	c.Flags().StringVarP(&out, "output", "o", "", "write the bytes to FILE instead of a hex dump (- for stdout)")
-	c.Flags().Var(&ap, "ap", "access port N to read through, 0..255 (default: the identified chip's core port, else 0)")
-	c.Flags().IntVar(&khz, "khz", 0, "SWD clock in KHZ (default: the probe's current clock)")
+	f.add(c, "read")
 	c.RunE = func(c *cobra.Command, args []string) error {
 		addr, err := parseAddr(args[0])
 		if err != nil {
@@ -65,12 +51,12 @@ func (a *app) memReadCommand() *cobra.Command {
 			err = checkRange(addr, n)
 		}
 		if err == nil {
-			err = checkKHz(khz)
+			err = checkKHz(f.khz)
 		}
 		if err != nil {
 			return usage(c, err)
 		}
-		req := bench.MemRequest{AP: ap.ap, AutoAP: !ap.set, Addr: addr, Len: n, FrequencyKHz: khz}
+		req := f.request(addr, n)
 		return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
 			var data []byte
 			err := a.withMemProgress(b, func() error {
@@ -111,27 +97,22 @@ func (a *app) writeMemOutput(out string, addr uint32, data []byte) error {
 
 // memWriteCommand is `stprobe mem write ADDR FILE`.
 func (a *app) memWriteCommand() *cobra.Command {
-	var (
-		ap  optionalAP
-		khz int
-	)
+	var f memFlags
 	c := &cobra.Command{
 		Use:         "write ADDR FILE",
 		Annotations: synopsis("mem write ADDR FILE [--ap N] [--khz KHZ]"),
 		Short:       "write FILE into the target's RAM at ADDR",
 		Long: "Writes the bytes of FILE (a regular file of at most 16 MiB) into target RAM at ADDR (decimal or 0x hex). " +
 			"Only the identified chip's SRAM is written: flash takes its erase-and-program sequence and is refused, as is every other region.",
-		DisableFlagsInUseLine: true,
-		Args:                  a.exactArgs(2),
+		Args: a.exactArgs(2),
 	}
-	c.Flags().Var(&ap, "ap", "access port N to write through, 0..255 (default: the identified chip's core port, else 0)")
-	c.Flags().IntVar(&khz, "khz", 0, "SWD clock in KHZ (default: the probe's current clock)")
+	f.add(c, "write")
 	c.RunE = func(c *cobra.Command, args []string) error {
 		addr, err := parseAddr(args[0])
 		if err != nil {
 			return usage(c, err)
 		}
-		err = checkKHz(khz)
+		err = checkKHz(f.khz)
 		var data []byte
 		if err == nil {
 			data, err = readInputFile(args[1])
@@ -142,7 +123,7 @@ func (a *app) memWriteCommand() *cobra.Command {
 		if err != nil {
 			return usage(c, err)
 		}
-		req := bench.MemRequest{AP: ap.ap, AutoAP: !ap.set, Addr: addr, FrequencyKHz: khz}
+		req := f.request(addr, len(data))
 		return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
 			err := a.withMemProgress(b, func() error { return b.WriteMemory(ctx, tok, req, data) })
 			if err != nil {
@@ -153,6 +134,25 @@ func (a *app) memWriteCommand() *cobra.Command {
 		})
 	}
 	return c
+}
+
+// memFlags are the flags of mem read and mem write: the access port and
+// the SWD clock.
+type memFlags struct {
+	ap  optionalAP
+	khz int
+}
+
+// add registers --ap, the access port to verb through, and --khz on c.
+func (f *memFlags) add(c *cobra.Command, verb string) {
+	c.Flags().Var(&f.ap, "ap", "access port N to "+verb+" through, 0..255 (default: the identified chip's core port, else 0)")
+	c.Flags().IntVar(&f.khz, "khz", 0, "SWD clock in KHZ (default: the probe's current clock)")
+}
+
+// request is the request for n bytes at addr through the flags' access
+// port and clock.
+func (f *memFlags) request(addr uint32, n int) bench.MemRequest {
+	return bench.MemRequest{AP: f.ap.ap, AutoAP: !f.ap.set, Addr: addr, Len: n, FrequencyKHz: f.khz}
 }
 
 // checkKHz refuses a negative SWD clock (0 keeps the probe's current one).

@@ -57,8 +57,7 @@ func (a *app) serveCommand() *cobra.Command {
 			"With --stlink-server ADDR the bench's probe is also shared as an stlink-server on ADDR, and an operator's ssh -L PORT:ADDR forwarding reaches it " +
 			"(observers' and forwarding to anything else is refused): their OpenOCD runs under their lease while the console watches. " +
 			"SIGHUP reads the keys again; SIGPIPE is ignored. The host key is made on first start and must be readable by its owner only.",
-		DisableFlagsInUseLine: true,
-		Args:                  a.noArgs,
+		Args: a.noArgs,
 	}
 	fs := c.Flags()
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:2222", "listen on ADDR (HOST:PORT); 0.0.0.0:2222 to be reached from other machines")
@@ -110,16 +109,11 @@ func (a *app) serveCommand() *cobra.Command {
 			o.User = a.userName()
 		}
 		ctx := c.Context()
-		bo := a.benchOptions()
-		bo.LeaseIdle = leaseIdle
-		b, notice, err := a.openBench(ctx, bo)
+		b, err := a.openNoted(ctx, leaseIdle)
 		if err != nil {
 			return err
 		}
 		defer b.Close()
-		if notice != "" {
-			fmt.Fprintf(a.stderr, "stprobe: %s\n", notice)
-		}
 		o.Listening = func(addr string) {
 			fmt.Fprintf(a.stderr, "stprobe: serving the bench over SSH on %s (ctrl-c stops; kill -HUP reads the keys again)\n", addr)
 		}

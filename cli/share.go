@@ -32,8 +32,7 @@ func (a *app) shareCommand() *cobra.Command {
 			"under your operator lease; a tool is refused while someone else holds the probe and cut after --lease-idle without a command. " +
 			"When a tool leaves, the probe is left out of debug with NRST released, its writes to flash or option-byte registers go to the audit log, " +
 			"and the option bytes are read again. Over SSH, use stprobe serve --stlink-server ADDR instead.",
-		DisableFlagsInUseLine: true,
-		Args:                  a.noArgs,
+		Args: a.noArgs,
 	}
 	fs := c.Flags()
 	fs.StringVar(&listen, "listen", DefaultShareAddr, "serve the stlink-server protocol on ADDR (HOST:PORT); anyone who can reach it acts as you")
@@ -48,16 +47,11 @@ func (a *app) shareCommand() *cobra.Command {
 			return err
 		}
 		ctx := c.Context()
-		bo := a.benchOptions()
-		bo.LeaseIdle = leaseIdle
-		b, notice, err := a.openBench(ctx, bo)
+		b, err := a.openNoted(ctx, leaseIdle)
 		if err != nil {
 			return err
 		}
 		defer b.Close()
-		if notice != "" {
-			fmt.Fprintf(a.stderr, "stprobe: %s\n", notice)
-		}
 		l, err := net.Listen("tcp", listen)
 		if err != nil {
 			return fmt.Errorf("share: listening on %s: %w (is another stlink-server running? try --listen 127.0.0.1:7185)", listen, err)

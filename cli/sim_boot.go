@@ -31,8 +31,7 @@ func (a *app) simBootCommand() *cobra.Command {
 			"the UART on a pseudo-terminal, and with PROGRAM the USB DFU function on a simulated USB bus (umockdev) beside the board's ST-LINK. " +
 			"Without PROGRAM it prints the pty's path and serves it until ctrl-c (for stm32flash -m 8n1: a pty cannot carry parity). " +
 			"With PROGRAM it runs PROGRAM there, the pty's path in $" + uartEnv + ", e.g.: stprobe --sim h533-provisioning sim boot -- dfu-util -l",
-		DisableFlagsInUseLine: true,
-		Args:                  cobra.ArbitraryArgs,
+		Args: cobra.ArbitraryArgs,
 	}
 	// PROGRAM's own flags are its own: flags stop at the first argument.
 	c.Flags().SetInterspersed(false)

@@ -7,27 +7,32 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stprobe/stprobe/probe/sim/scenario"
+	"github.com/stprobe/stprobe/targets"
 )
 
 // simListEntry is one scenario in `stprobe sim list --json`.
 type simListEntry struct {
-	Name        string            `json:"name"`
-	Description string            `json:"description"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// Family is the chip family on the wire ("STM32H5", "STM32F1", …);
+	// "" for a generic core or no target.
+	Family      string            `json:"family"`
 	Default     bool              `json:"default"`
 	Probe       string            `json:"probe"`
 	TargetVolts float64           `json:"target_volts"`
 	Expect      map[string]string `json:"expect"`
 }
 
-// simListCommand is `stprobe sim list`: the simulated bench scenarios, one
-// line each (or a JSON array with --json).
+// simListCommand is `stprobe sim list`: the simulated bench scenarios,
+// grouped by chip family, one line each (or a JSON array with --json, in
+// the registry's order).
 func (a *app) simListCommand() *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
 		Use:                   "list",
 		Annotations:           synopsis("sim list [--json]"),
 		Short:                 "the simulated boards",
-		Long:                  "Lists the simulated bench scenarios; use one with --sim NAME.",
+		Long:                  "Lists the simulated bench scenarios, grouped by chip family; use one with --sim NAME.",
 		DisableFlagsInUseLine: true,
 		Args:                  a.noArgs,
 		RunE: func(*cobra.Command, []string) error {
@@ -50,7 +55,7 @@ func simList(stdout io.Writer, asJSON bool) error {
 				ap0 += " (under reset only)"
 			}
 			out = append(out, simListEntry{
-				Name: s.Name, Description: s.Description, Default: s.Name == scenario.DefaultName,
+				Name: s.Name, Description: s.Description, Family: s.Family(), Default: s.Name == scenario.DefaultName,
 				Probe: s.Probe.String(), TargetVolts: float64(s.Millivolts) / 1000,
 				Expect: map[string]string{
 					"normal_ap1": e.NormalAP1.String(), "hotplug_ap1": e.HotPlugAP1.String(),
@@ -67,14 +72,56 @@ func simList(stdout io.Writer, asJSON bool) error {
 	for _, s := range list {
 		width = max(width, len(s.Name))
 	}
-	for _, s := range list {
-		mark := ""
-		if s.Name == scenario.DefaultName {
-			mark = " (default)"
+	for i, g := range groupByFamily(list) {
+		head := g.family
+		if head == "" {
+			head = "no STM32: wiring, power, a generic core"
 		}
-		if _, err := fmt.Fprintf(stdout, "%-*s  %s%s\n", width, s.Name, s.Description, mark); err != nil {
+		if i > 0 {
+			head = "\n" + head
+		}
+		if _, err := fmt.Fprintln(stdout, head); err != nil {
 			return fmt.Errorf("writing scenario list: %w", err)
+		}
+		for _, s := range g.boards {
+			mark := ""
+			if s.Name == scenario.DefaultName {
+				mark = " (default)"
+			}
+			if _, err := fmt.Fprintf(stdout, "  %-*s  %s%s\n", width, s.Name, s.Description, mark); err != nil {
+				return fmt.Errorf("writing scenario list: %w", err)
+			}
 		}
 	}
 	return nil
+}
+
+// familyGroup is the boards of one chip family.
+type familyGroup struct {
+	family string
+	boards []scenario.Scenario
+}
+
+// groupByFamily groups the scenarios by family in the order of
+// targets.Families (STM32H5 first), the boards without an STM32 last; within
+// a family the registry's order holds.
+func groupByFamily(list []scenario.Scenario) []familyGroup {
+	order := []string{}
+	for _, f := range targets.Families() {
+		order = append(order, f.Name)
+	}
+	order = append(order, "")
+	var out []familyGroup
+	for _, name := range order {
+		g := familyGroup{family: name}
+		for _, s := range list {
+			if s.Family() == name {
+				g.boards = append(g.boards, s)
+			}
+		}
+		if len(g.boards) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
 }

@@ -48,8 +48,7 @@ func (a *app) sweepCommand() *cobra.Command {
 			"A slower clock is tried only where a faster one failed in a way a slower clock can fix (no-ack, wait-timeout, fault, dp-only); elsewhere its cell is marked implied by the faster one. --full tries every cell. " +
 			"With --boot (or --usb, --uart DEV) it also probes the ROM bootloader, read-only, and shows USB DFU and UART beside the SWD cells, the diagnosis combining both: " +
 			"on real hardware --boot alone probes USB DFU, on the simulated bench both simulated paths.",
-		DisableFlagsInUseLine: true,
-		Args:                  a.noArgs,
+		Args: a.noArgs,
 	}
 	fs := c.Flags()
 	fs.StringVar(&modesFlag, "modes", "normal,hotplug,under-reset", "connect MODES to try, comma-separated")

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 )
@@ -47,10 +48,12 @@ const (
 
 // Errors of Apply that come before any write.
 var (
-	// ErrNotConfirmed: the confirmation phrase does not match the plan's.
-	ErrNotConfirmed = errors.New("confirmation phrase does not match the plan")
-	// ErrNeedsOverride: a brick plan without the explicit override.
-	ErrNeedsOverride = errors.New("this plan can brick the chip and needs the explicit override")
+	// ErrNotConfirmed: the confirmation phrase does not match the plan's
+	// (the guard's error, guarded.ErrNotConfirmed).
+	ErrNotConfirmed = guarded.ErrNotConfirmed
+	// ErrNeedsOverride: a brick plan without the explicit override
+	// (guarded.ErrNeedsOverride).
+	ErrNeedsOverride = guarded.ErrNeedsOverride
 	// ErrStalePlan: the chip's option bytes changed since the plan was made.
 	ErrStalePlan = errors.New("the option bytes changed since the plan was made; plan again")
 	// ErrPendingWrite: an earlier write was interrupted; look at the chip first.
@@ -82,13 +85,9 @@ func ReadUID(ctx context.Context, t Target) (string, error) {
 	return fmt.Sprintf("%08X%08X%08X", w[2], w[1], w[0]), nil
 }
 
-// Event is one progress step of Apply, for a UI to render.
-type Event struct {
-	Step    string
-	Message string
-	Done    int
-	Total   int
-}
+// Event is one progress step of Apply, for a UI to render: the one event
+// type of every guarded write.
+type Event = guarded.Event
 
 // ApplyOptions are the confirmations, hooks and places Apply uses.
 type ApplyOptions struct {
@@ -96,6 +95,9 @@ type ApplyOptions struct {
 	Confirm string
 	// OverrideBrick must be set for a brick plan.
 	OverrideBrick bool
+	// Seen confirms a safe or caution plan the user accepted on screen
+	// without typing its phrase (guarded.Confirmation).
+	Seen bool
 	// StateDir holds backups, the audit log, the journals and the locks
 	// (see DefaultStateDir).
 	StateDir string
@@ -219,31 +221,8 @@ func (e *WriteError) Unwrap() error { return e.Err }
 
 // RecordError is a failure to record a write: the journal or the audit log
 // could not be written. The chip may have been changed all the same
-// (Applied).
-type RecordError struct {
-	// What names the record ("audit log", "pending-write journal").
-	What string
-	// Applied is true when the option bytes were applied and verified.
-	Applied bool
-	// Journal is the journal that stays and records the write ("" if none).
-	Journal string
-	Err     error
-}
-
-// Error says what could not be recorded and what the chip holds.
-func (e *RecordError) Error() string {
-	s := fmt.Sprintf("file: the %s could not be written: %v", e.What, e.Err)
-	if e.Applied {
-		s += "; the option bytes WERE applied and verified"
-	}
-	if e.Journal != "" {
-		s += fmt.Sprintf("; the journal %s records the write: fix the disk, then clear it with `stprobe ob journal --clear` (that writes its audit line)", e.Journal)
-	}
-	return s
-}
-
-// Unwrap returns the cause.
-func (e *RecordError) Unwrap() error { return e.Err }
+// (Applied). It is the guarded write's own (guarded.RecordError).
+type RecordError = guarded.RecordError
 
 // executor carries one Apply run.
 type executor struct {
@@ -269,6 +248,8 @@ type executor struct {
 	regs    map[string]uint32
 	// reopened is set once Reopen replaced t.
 	reopened bool
+	// confirmed is set once the guard accepted the confirmation.
+	confirmed bool
 }
 
 func (x *executor) event(step, format string, args ...any) {
@@ -342,7 +323,7 @@ func Apply(ctx context.Context, t Target, p *Plan, o ApplyOptions) (*Result, err
 	defer lk.Release()
 	if err := x.preflight(); err != nil {
 		if aerr := x.audit("refused", err); aerr != nil {
-			return nil, errors.Join(err, &RecordError{What: "audit log", Err: aerr})
+			return nil, errors.Join(err, &RecordError{Kind: guarded.OptionBytes, What: "audit log", Err: aerr})
 		}
 		return nil, err
 	}
@@ -355,12 +336,10 @@ func (x *executor) preflight() error {
 	if err := x.recheck(); err != nil {
 		return err
 	}
-	if x.o.Confirm != x.p.Phrase {
-		return fmt.Errorf("%w: type %q", ErrNotConfirmed, x.p.Phrase)
+	if err := guarded.Check(x.p.Header(), guarded.Confirmation{Phrase: x.o.Confirm, Override: x.o.OverrideBrick, Seen: x.o.Seen}); err != nil {
+		return err
 	}
-	if x.p.NeedsOverride && !x.o.OverrideBrick {
-		return fmt.Errorf("%w (%s)", ErrNeedsOverride, x.p.Risk)
-	}
+	x.confirmed = true
 	for _, ph := range x.p.Phases {
 		if ph.Resets && x.o.Reconnect == nil && x.o.Reopen == nil {
 			return fmt.Errorf("obytes: phase %q resets the chip and no Reconnect or Reopen hook was given", ph.Name)
@@ -526,7 +505,7 @@ func (x *executor) finish(runErr error) error {
 		x.res.Journal = x.jpath
 	}
 	if aerr := x.auditWith(result, runErr, after); aerr != nil {
-		rec := &RecordError{What: "audit log", Applied: runErr == nil, Err: aerr}
+		rec := &RecordError{Kind: guarded.OptionBytes, What: "audit log", Applied: runErr == nil, Err: aerr}
 		if x.jr != nil {
 			// Keep the journal, saying how the write ended.
 			x.jr.State = x.outcome
@@ -543,7 +522,7 @@ func (x *executor) finish(runErr error) error {
 	if clean && x.jpath != "" {
 		if err := statefile.RemoveDurable(x.jpath); err != nil {
 			x.res.Journal = x.jpath
-			return errors.Join(runErr, &RecordError{What: "pending-write journal (removal)", Applied: runErr == nil, Journal: x.jpath, Err: err})
+			return errors.Join(runErr, &RecordError{Kind: guarded.OptionBytes, What: "pending-write journal (removal)", Applied: runErr == nil, Journal: x.jpath, Err: err})
 		}
 	}
 	if runErr == nil {
@@ -610,7 +589,7 @@ func (x *executor) note(we *WriteError) error {
 	}
 	x.jr.Seen = we.Seen
 	if _, err := x.saveJournal(); err != nil {
-		return errors.Join(we, &RecordError{What: "pending-write journal", Err: err})
+		return errors.Join(we, &RecordError{Kind: guarded.OptionBytes, What: "pending-write journal", Err: err})
 	}
 	return we
 }
@@ -1235,18 +1214,15 @@ func (x *executor) audit(result string, err error) error {
 }
 
 func (x *executor) auditWith(result string, err error, after map[string]uint32) error {
-	rec := statefile.AuditRecord{
-		Time: x.o.Now().UTC(), User: x.o.User, ProbeSerial: x.o.ProbeSerial, ChipUID: x.p.UID, Line: x.p.LineName,
-		Changes: changeList(x.p), Risk: x.p.Risk.String(), Before: x.p.Before.Cur, After: after, Result: result, Backup: x.backup,
-		Outcome: x.outcome, Registers: x.regs, Journal: x.res.Journal,
+	rec, aerr := guarded.Record(x.o.StateDir, guarded.Entry{
+		Plan: x.p.Header(), User: x.o.User, ProbeSerial: x.o.ProbeSerial, Confirmed: x.confirmed,
+		Result: result, Backup: x.backup, Before: x.p.Before.Cur, After: after,
+		Holds: x.outcome, Registers: x.regs, Journal: x.res.Journal, Err: err, Time: x.o.Now(),
+	})
+	if aerr != nil {
+		return aerr
 	}
-	if err != nil {
-		rec.Error = err.Error()
-	}
-	if err := statefile.AppendAudit(x.o.StateDir, rec); err != nil {
-		return err
-	}
-	x.res.Audit = &rec
+	x.res.Audit = rec
 	return nil
 }
 

@@ -59,7 +59,10 @@ func familyLayout(fam targets.Family, line targets.Line) (*Layout, error) {
 	case "STM32L4":
 		regs, fields = l4Registers(l4Lines, l4Dual), l4Fields()
 	default:
-		return nil, fmt.Errorf("target: no option-byte table for %s (DEV_ID 0x%03X) yet: identification and RDP level only", fam.Name, line.DevID)
+		var ok bool
+		if regs, fields, ok = u5h7Tables(fam.Name); !ok { // families_u5h7.go
+			return nil, fmt.Errorf("target: no option-byte table for %s (DEV_ID 0x%03X) yet: identification and RDP level only", fam.Name, line.DevID)
+		}
 	}
 	l := &Layout{DevID: line.DevID, LineName: line.Name, Line: line, Family: fam.Name, AP: fam.CoreAP, RDP: fam.RDP}
 	for _, r := range regs {
@@ -87,6 +90,9 @@ func (l *Layout) ApplyRefusal() string {
 	switch l.Family {
 	case "STM32F1", "STM32F4", "STM32G0", "STM32G4", "STM32L4":
 		return ""
+	}
+	if peer := u5h7ApplyRefusal(l.Family); peer != "" {
+		return fmt.Sprintf("stprobe cannot program the option bytes of the %s yet: its programming sequence is not implemented (this release reads, decodes and plans them only); meanwhile use %s, or STM32CubeProgrammer (-ob), after checking the plan stprobe printed", l.Family, peer)
 	}
 	return fmt.Sprintf("stprobe cannot program the option bytes of the %s yet: its programming sequence is not implemented; use STM32CubeProgrammer (-ob) after checking the plan stprobe printed", l.Family)
 }

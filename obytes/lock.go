@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/statefile"
 )
 
@@ -33,6 +34,9 @@ type LockResult struct {
 	Registers map[string]uint32 `json:"registers,omitempty"`
 	// After is the option bytes read back afterwards.
 	After *Snapshot `json:"after,omitempty"`
+	// Audit is the line the lock added to the audit log (nil when it
+	// wrote nothing, or the line could not be written).
+	Audit *statefile.AuditRecord `json:"-"`
 }
 
 // Lock leaves the option registers locked: a _PRG value staged by an
@@ -68,21 +72,20 @@ func Lock(ctx context.Context, t Target, l *Layout, uid string, o LockOptions) (
 			derr = fmt.Errorf("reading the option bytes back: %w", err)
 		}
 	}
-	changes := []string{"OPTCR.OPTLOCK=1"}
-	for _, r := range res.Restored {
-		changes = append(changes, r+"_PRG=_CUR")
-	}
-	rec := statefile.AuditRecord{
-		Time: now().UTC(), User: o.User, ProbeSerial: o.ProbeSerial, ChipUID: uid, Line: l.LineName,
-		Changes: changes, Before: before.Cur, Result: ResultLocked, Registers: regs,
-	}
+	var after map[string]uint32
 	if res.After != nil {
-		rec.After = res.After.Cur
+		after = res.After.Cur
 	}
+	result := ResultLocked
 	if derr != nil {
-		rec.Result, rec.Error = "failed", derr.Error()
+		result = guarded.ResultFailed
 	}
-	if err := statefile.AppendAudit(o.StateDir, rec); err != nil {
+	var aerr error
+	res.Audit, aerr = guarded.Record(o.StateDir, guarded.Entry{
+		Plan: LockPlan(l, uid, res.Restored), User: o.User, ProbeSerial: o.ProbeSerial, Result: result,
+		Before: before.Cur, After: after, Registers: regs, Err: derr, Time: now(),
+	})
+	if err := aerr; err != nil {
 		if derr != nil {
 			return res, fmt.Errorf("target: locking the option registers: %w; and the audit log: %v", derr, err)
 		}
@@ -92,4 +95,19 @@ func Lock(ctx context.Context, t Target, l *Layout, uid string, o LockOptions) (
 		return res, fmt.Errorf("target: locking the option registers: %w (a reset, NRST or power cycle, also locks them and reloads _PRG from the option bytes)", derr)
 	}
 	return res, nil
+}
+
+// LockPlan is the plan of a lock of the chip uid whose registers restored
+// hold a staged _PRG value: a safe write (it takes nothing the chip holds
+// in _CUR away), confirmed by asking for it.
+func LockPlan(l *Layout, uid string, restored []string) *guarded.Plan {
+	changes := []string{"OPTCR.OPTLOCK=1"}
+	for _, r := range restored {
+		changes = append(changes, r+"_PRG=_CUR")
+	}
+	return &guarded.Plan{
+		Kind: guarded.OptionBytes, Line: l.LineName, UID: uid, Changes: changes, Risk: guarded.Safe, Phrase: "lock",
+		Reasons: []string{"sets the option registers' lock and takes back any staged value: what the chip holds in _CUR stays"},
+		Steps:   []string{"read the option registers", "set staged _PRG values back to _CUR", "set OPTCR.OPTLOCK", "read back", "append to the audit log"},
+	}
 }

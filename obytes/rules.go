@@ -8,53 +8,26 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/targets"
 )
 
-// Risk is how hard a planned change is to undo.
-type Risk int
+// Risk is how hard a planned change is to undo: the class every guarded
+// write is planned with (guarded.Risk).
+type Risk = guarded.Risk
 
 // Risk classes, from harmless to fatal.
 const (
 	// Safe changes are undone by writing the old value back.
-	Safe Risk = iota
+	Safe = guarded.Safe
 	// Caution changes are reversible but reset the chip or erase something.
-	Caution
+	Caution = guarded.Caution
 	// Irreversible changes can only be undone by a debug-authentication
 	// regression (or, for OTP locks, never, though the chip stays usable).
-	Irreversible
+	Irreversible = guarded.Irreversible
 	// Brick changes can never be undone and leave the chip unreachable.
-	Brick
+	Brick = guarded.Brick
 )
-
-// String names the class as the CLI prints it.
-func (r Risk) String() string {
-	switch r {
-	case Safe:
-		return "safe"
-	case Caution:
-		return "caution"
-	case Irreversible:
-		return "irreversible"
-	case Brick:
-		return "brick"
-	}
-	return fmt.Sprintf("Risk(%d)", int(r))
-}
-
-// MarshalText encodes the class by name (for JSON).
-func (r Risk) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
-
-// UnmarshalText decodes a class name.
-func (r *Risk) UnmarshalText(b []byte) error {
-	for _, c := range []Risk{Safe, Caution, Irreversible, Brick} {
-		if c.String() == string(b) {
-			*r = c
-			return nil
-		}
-	}
-	return fmt.Errorf("unknown risk class %q", b)
-}
 
 // Change is one field of a plan.
 type Change struct {
@@ -355,7 +328,7 @@ func classifyState(in *planInput, f *Field, from, to uint32, refuse func(string,
 	// irreversible (not brick) once the way back is proven.
 	target := stateName(to)
 	switch {
-	case !in.da.Checked && in.wayBack.proven():
+	case !in.da.Checked && in.wayBack.Proven():
 		// The chip's own discovery, in the proof, says DA is provisioned.
 	case !in.da.Checked:
 		return Brick, fmt.Sprintf("%s closes debug, and whether DA data is provisioned could not be checked (%s): without it nothing can bring the chip back. Provision DA in PROVISIONING first.", target, in.da.Source), nil
@@ -377,28 +350,11 @@ func classifyState(in *planInput, f *Field, from, to uint32, refuse func(string,
 // credentials the user will regress with, the chip's own answer (the
 // caller runs the checks; stprobe's bench runs probe/da's ProveWayBack).
 // Only a proof with no mismatch lets such a change be irreversible rather
-// than brick.
-type WayBackProof struct {
-	// Method is the DA method of the credentials ("password",
-	// "certificate").
-	Method string `json:"method,omitempty"`
-	// Checked lists what was checked, in plain words.
-	Checked []string `json:"checked,omitempty"`
-	// Mismatches are the reasons the way back is not proven; empty: proven.
-	Mismatches []WayBackMismatch `json:"mismatches,omitempty"`
-}
+// than brick (guarded.WayBackProof).
+type WayBackProof = guarded.WayBackProof
 
 // WayBackMismatch is one reason the way back is not proven, with the fix.
-type WayBackMismatch struct {
-	Check   string `json:"check"`
-	Problem string `json:"problem"`
-	Fix     string `json:"fix"`
-}
-
-// Proven reports whether the proof has no mismatch.
-func (w *WayBackProof) Proven() bool { return w.proven() }
-
-func (w *WayBackProof) proven() bool { return w != nil && len(w.Mismatches) == 0 }
+type WayBackMismatch = guarded.Mismatch
 
 // classifyWayBack classifies leaving PROVISIONING for target once the DA
 // status allows it: brick without a proof of the way back or with any
@@ -599,18 +555,6 @@ func sorted(l *Layout, m map[string]*RegWrite) []RegWrite {
 	return out
 }
 
-// uidPart is the part of the UID a brick confirmation quotes: its last 8
-// hex digits.
-func uidPart(uid string) string {
-	if len(uid) > 8 {
-		return uid[len(uid)-8:]
-	}
-	if uid == "" {
-		return "NO-UID"
-	}
-	return uid
-}
-
 // phrase builds the confirmation the user must type for a plan.
 func phrase(p *Plan) string {
 	var grave []string
@@ -621,7 +565,7 @@ func phrase(p *Plan) string {
 	}
 	switch p.Risk {
 	case Brick:
-		return fmt.Sprintf("brick %s %s", uidPart(p.UID), strings.Join(grave, " "))
+		return fmt.Sprintf("brick %s %s", guarded.UIDTail(p.UID), strings.Join(grave, " "))
 	case Irreversible:
 		return "irreversible " + strings.Join(grave, " ")
 	}

@@ -17,6 +17,9 @@ func classifyRDPFamily(in *planInput, f *Field, from, to uint32, refuse func(str
 	if level == targets.RDPLevel2 {
 		return refuse("the chip is at RDP level 2: its option bytes are frozen and debug is disabled for ever.", "none: RDP level 2 is permanent.")
 	}
+	if r, why, ref, ok := classifyU5H7(in, f, from, to, refuse); ok { // rules_u5h7.go
+		return r, why, ref
+	}
 	switch f.Name {
 	case "RDP":
 		return classifyRDP(l.rdpLevelOf(from), l.rdpLevelOf(to), to)

@@ -340,16 +340,9 @@ func (c *connector) normal(ctx context.Context) {
 		return
 	}
 	c.step(StepWaitHalt, func() error {
-		var d uint32
-		for range haltPollBudget {
-			var err error
-			if d, err = c.readDHCSR(ctx); err != nil {
-				return err
-			}
-			c.r.Core = coreStateOf(d, false)
-			if d&adi.DHCSRSHalt != 0 {
-				return nil
-			}
+		d, _, err := c.pollHalt(ctx)
+		if err != nil || d&adi.DHCSRSHalt != 0 {
+			return err
 		}
 		return &OpError{Where: LayerTarget, What: fmt.Sprintf("core did not halt (DHCSR 0x%08X)", d),
 			Next: "the core may sleep deeply, or the product state keeps it from halting; try Hot Plug or Under Reset"}
@@ -357,7 +350,7 @@ func (c *connector) normal(ctx context.Context) {
 }
 
 func (c *connector) underReset(ctx context.Context) {
-	l, r, ap := c.l, c.r, c.o.AP
+	l, ap := c.l, c.o.AP
 	seenReset := false
 	if !c.step(StepHalt, func() error {
 		if err := l.Write32(ctx, ap, adi.RegDHCSR, DHCSRHaltRequest); err != nil {
@@ -387,18 +380,11 @@ func (c *connector) underReset(ctx context.Context) {
 	})
 	if armed && c.step(StepReleaseNRST, func() error { return l.DriveNRST(ctx, proto.NRSTHigh) }) {
 		c.step(StepConfirmHalt, func() error {
-			var d uint32
-			for range haltPollBudget {
-				var err error
-				if d, err = c.readDHCSR(ctx); err != nil {
-					return err
-				}
-				seenReset = seenReset || d&adi.DHCSRSResetSt != 0
-				r.Core = coreStateOf(d, false)
-				if d&adi.DHCSRSHalt != 0 {
-					break
-				}
+			d, reset, err := c.pollHalt(ctx)
+			if err != nil {
+				return err
 			}
+			seenReset = seenReset || reset
 			switch {
 			case d&adi.DHCSRSHalt == 0:
 				return &OpError{Where: LayerTarget, What: fmt.Sprintf("core did not halt after reset (DHCSR 0x%08X)", d),
@@ -413,6 +399,23 @@ func (c *connector) underReset(ctx context.Context) {
 	if armed && demcr&adi.DEMCRVCCoreReset == 0 {
 		c.step(StepRestoreDEMCR, func() error { return l.Write32(ctx, ap, adi.RegDEMCR, demcr) })
 	}
+}
+
+// pollHalt reads DHCSR until the core reports S_HALT, at most
+// haltPollBudget times, keeping the report's core state current. It returns
+// the last DHCSR read and whether any read showed S_RESET_ST.
+func (c *connector) pollHalt(ctx context.Context) (dhcsr uint32, sawReset bool, err error) {
+	for range haltPollBudget {
+		if dhcsr, err = c.readDHCSR(ctx); err != nil {
+			return dhcsr, sawReset, err
+		}
+		sawReset = sawReset || dhcsr&adi.DHCSRSResetSt != 0
+		c.r.Core = coreStateOf(dhcsr, false)
+		if dhcsr&adi.DHCSRSHalt != 0 {
+			break
+		}
+	}
+	return dhcsr, sawReset, nil
 }
 
 // coreStateOf reads a core state from DHCSR; inReset says NRST is held low.

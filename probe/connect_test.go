@@ -171,6 +171,19 @@ func TestConnectFailures(t *testing.T) {
 			t.Errorf("DEMCR not restored after the failure: %+v", last)
 		}
 	})
+	t.Run("core never halts", func(t *testing.T) {
+		_, l := newSim(t, "V2J46S7", noHalt{chipsim.NewGeneric(0)})
+		rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: probe.ModeNormal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.FailedStep != probe.StepWaitHalt || !strings.Contains(rep.Err.Error(), "core did not halt (DHCSR 0x") || probe.LayerOf(rep.Err) != probe.LayerTarget {
+			t.Errorf("failed %q: %v", rep.FailedStep, rep.Err)
+		}
+		if rep.Core != probe.CoreRunning {
+			t.Errorf("core %v, want the last DHCSR read's %v", rep.Core, probe.CoreRunning)
+		}
+	})
 	t.Run("V2J27 AP1", func(t *testing.T) {
 		_, l := newSim(t, "V2J27S7", chipsim.NewGenericM33(1))
 		rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: 1})

@@ -75,17 +75,7 @@ func (l *Link) readDAP(ctx context.Context, op string, port, reg uint16) (uint32
 	c := cmd(proto.CmdDebug, proto.DebugReadDAPReg)
 	binary.LittleEndian.PutUint16(c[2:4], port)
 	binary.LittleEndian.PutUint16(c[4:6], reg)
-	var v uint32
-	err := l.retryWait(ctx, op, func() error {
-		b := make([]byte, replyDAPRead)
-		if err := l.xfer(ctx, op, c, nil, b); err != nil {
-			return err
-		}
-		var err error
-		v, err = decodeDAPRead(op, b)
-		return err
-	})
-	return v, err
+	return l.statusWord(ctx, op, c, replyDAPRead)
 }
 
 func (l *Link) writeDAP(ctx context.Context, op string, port, reg uint16, v uint32) error {

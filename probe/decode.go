@@ -112,16 +112,6 @@ func decodeStatusWord(op string, b []byte, n int) (uint32, error) {
 	return binary.LittleEndian.Uint32(b[4:8]), nil
 }
 
-// decodeIDCodes decodes READ_IDCODES: the SWD DPIDR.
-func decodeIDCodes(b []byte) (uint32, error) {
-	return decodeStatusWord("read DPIDR", b, replyIDCodes)
-}
-
-// decodeDAPRead decodes READ_DAP_REG.
-func decodeDAPRead(op string, b []byte) (uint32, error) {
-	return decodeStatusWord(op, b, replyDAPRead)
-}
-
 // decodeLastRW decodes GETLASTRWSTATUS (2 bytes) or GETLASTRWSTATUS2 (12
 // bytes, with the fault address at [4..7]) into nil or a *StatusError.
 func decodeLastRW(op string, b []byte, v2 bool) error {

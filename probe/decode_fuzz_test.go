@@ -63,7 +63,7 @@ func FuzzDecodeIDCodes(f *testing.F) {
 	f.Add([]byte{0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	f.Add([]byte{0x80})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		id, err := decodeIDCodes(b)
+		id, err := decodeStatusWord("read DPIDR", b, replyIDCodes)
 		if err != nil {
 			if !replyErr(err) {
 				t.Fatalf("untyped error %v", err)
@@ -148,7 +148,7 @@ func FuzzDecodeDAPRead(f *testing.F) {
 	f.Add([]byte{0x1D, 0, 0, 0, 0, 0, 0, 0})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, err := decodeDAPRead("read DP", b)
+		_, err := decodeStatusWord("read DP", b, replyDAPRead)
 		if err != nil && !replyErr(err) {
 			t.Fatalf("untyped error %v", err)
 		}

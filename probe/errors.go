@@ -143,10 +143,7 @@ func (e *StatusError) Error() string {
 		msg += fmt.Sprintf(" at 0x%08X", e.FaultAddr)
 	}
 	msg += ": " + s.next
-	if e.Op != "" {
-		msg = e.Op + ": " + msg
-	}
-	return msg
+	return withOp(e.Op, msg)
 }
 
 // Is matches the per-status sentinels (ErrSWDAPFault, ...): two status errors
@@ -202,6 +199,14 @@ func KnownStatus(s proto.Status) bool {
 	return ok || s == proto.StatusOK
 }
 
+// withOp is msg after "op: ", or msg alone when op is empty.
+func withOp(op, msg string) string {
+	if op == "" {
+		return msg
+	}
+	return op + ": " + msg
+}
+
 // FirmwareError means the probe's firmware is too old (or the probe
 // generation too small) for what was asked.
 type FirmwareError struct {
@@ -224,10 +229,7 @@ func (e *FirmwareError) Error() string {
 	} else {
 		msg = fmt.Sprintf("needs ST-LINK firmware %s or later for %s; this probe has %s: update the firmware", need, e.Feature, e.Have)
 	}
-	if e.Op != "" {
-		msg = e.Op + ": " + msg
-	}
-	return msg
+	return withOp(e.Op, msg)
 }
 
 // Is matches ErrFirmwareTooOld.
@@ -249,10 +251,7 @@ func (e *ReplyError) Layer() Layer { return LayerProbe }
 // Error says what was wrong and what to try.
 func (e *ReplyError) Error() string {
 	msg := "malformed reply from the probe: " + e.Reason + ": replug the ST-LINK; if it persists, update its firmware"
-	if e.Op != "" {
-		msg = e.Op + ": " + msg
-	}
-	return msg
+	return withOp(e.Op, msg)
 }
 
 // Is matches ErrMalformedReply.
@@ -293,10 +292,7 @@ func (e *OpError) Error() string {
 	if e.Next != "" {
 		msg += ": " + e.Next
 	}
-	if e.Op != "" {
-		msg = e.Op + ": " + msg
-	}
-	return msg
+	return withOp(e.Op, msg)
 }
 
 // Unwrap returns the underlying failure.

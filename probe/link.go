@@ -103,7 +103,7 @@ func NewLink(ctx context.Context, t Transport, opts ...Option) (*Link, error) {
 	if err := l.leaveMode(ctx); err != nil {
 		return nil, err
 	}
-	if l.v.Hardware >= 3 {
+	if l.v.HasComFreq() {
 		cur, list, err := l.getComFreq(ctx)
 		switch {
 		case err != nil && isTransport(err):
@@ -114,12 +114,12 @@ func NewLink(ctx context.Context, t Transport, opts ...Option) (*Link, error) {
 			if l.cfg.log != nil {
 				l.cfg.log.WithError(err).Warn("reading the SWD clock list failed; assuming the usual STLINK-V3 list")
 			}
-			l.freqs = append([]int(nil), proto.V3SWDTable...)
+			l.freqs = l.v.SWDLadder()
 		default:
 			l.freqs, l.khz = list, cur
 		}
 	} else {
-		l.freqs = proto.V2KHzList()
+		l.freqs = l.v.SWDLadder()
 	}
 	return l, nil
 }
@@ -255,19 +255,10 @@ func (l *Link) SetSWDFrequency(ctx context.Context, khz int) (int, error) {
 		return 0, fmt.Errorf("%s: %d kHz is not a frequency", op, khz)
 	}
 	want := proto.NearestKHz(l.freqs, khz)
-	if l.v.Hardware >= 3 {
+	if l.v.HasComFreq() {
 		c := cmd(proto.CmdDebug, proto.DebugSetComFreq, 0)
 		binary.LittleEndian.PutUint32(c[4:8], uint32(want))
-		var got uint32
-		err := l.retryWait(ctx, op, func() error {
-			b := make([]byte, replySetComFreq)
-			if err := l.xfer(ctx, op, c, nil, b); err != nil {
-				return err
-			}
-			var err error
-			got, err = decodeStatusWord(op, b, replySetComFreq)
-			return err
-		})
+		got, err := l.statusWord(ctx, op, c, replySetComFreq)
 		if err != nil {
 			return 0, err
 		}
@@ -277,7 +268,7 @@ func (l *Link) SetSWDFrequency(ctx context.Context, khz int) (int, error) {
 		l.khz = int(got)
 		return l.khz, nil
 	}
-	if l.v.JTAG < proto.MinV2JSWDSetFreq {
+	if !l.v.HasSWDSetFreq() {
 		return 0, l.needV2(op, "setting the SWD clock", proto.MinV2JSWDSetFreq)
 	}
 	var div uint16
@@ -372,18 +363,7 @@ func (l *Link) NRSTAsserted() bool {
 func (l *Link) ReadIDCode(ctx context.Context) (uint32, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	const op = "read DPIDR"
-	var id uint32
-	err := l.retryWait(ctx, op, func() error {
-		b := make([]byte, replyIDCodes)
-		if err := l.xfer(ctx, op, cmd(proto.CmdDebug, proto.DebugReadIDCodes), nil, b); err != nil {
-			return err
-		}
-		var err error
-		id, err = decodeIDCodes(b)
-		return err
-	})
-	return id, err
+	return l.statusWord(ctx, "read DPIDR", cmd(proto.CmdDebug, proto.DebugReadIDCodes), replyIDCodes)
 }
 
 // cmd builds a 16-byte command block from its leading bytes.
@@ -465,6 +445,16 @@ func (l *Link) statusCmd(ctx context.Context, op string, c [16]byte, n int) ([]b
 		return checkStatus(op, b)
 	})
 	return b, err
+}
+
+// statusWord sends c and decodes its n-byte reply of a status and a word
+// (decodeStatusWord), retrying WAIT. The caller holds mu.
+func (l *Link) statusWord(ctx context.Context, op string, c [16]byte, n int) (uint32, error) {
+	b, err := l.statusCmd(ctx, op, c, n)
+	if err != nil {
+		return 0, err
+	}
+	return decodeStatusWord(op, b, n)
 }
 
 // retryWait runs fn until it returns something other than a WAIT status, at

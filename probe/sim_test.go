@@ -69,6 +69,26 @@ type noNRST struct{ *chipsim.Generic }
 
 func (noNRST) SetNRST(bool) {}
 
+// noHalt is a chip whose core never halts on request: the debugger's
+// C_HALT is dropped from every DHCSR write.
+type noHalt struct{ *chipsim.Generic }
+
+func (c noHalt) AP(n uint8) chipsim.AP {
+	if ap := c.Generic.AP(n); ap != nil {
+		return noHaltAP{ap}
+	}
+	return nil
+}
+
+type noHaltAP struct{ chipsim.AP }
+
+func (a noHaltAP) Write(addr uint32, size chipsim.Size, v, csw uint32) error {
+	if addr == adi.RegDHCSR {
+		v &^= adi.DHCSRCHalt
+	}
+	return a.AP.Write(addr, size, v, csw)
+}
+
 func TestSimCommands(t *testing.T) {
 	for _, fw := range []string{"V2J46S7", "V2J40M27", "V3J7M3"} {
 		t.Run(fw, func(t *testing.T) {

@@ -14,18 +14,24 @@ import (
 
 // AuditRecord is one line of the append-only audit log.
 type AuditRecord struct {
-	Time        time.Time         `json:"time"`
-	User        string            `json:"user"`
-	ProbeSerial string            `json:"probe_serial"`
-	ChipUID     string            `json:"chip_uid"`
-	Line        string            `json:"line"`
-	Changes     []string          `json:"changes"`
-	Risk        string            `json:"risk"`
-	Before      map[string]uint32 `json:"before"`
-	After       map[string]uint32 `json:"after,omitempty"`
-	Result      string            `json:"result"`
-	Error       string            `json:"error,omitempty"`
-	Backup      string            `json:"backup,omitempty"`
+	Time        time.Time `json:"time"`
+	User        string    `json:"user"`
+	ProbeSerial string    `json:"probe_serial"`
+	ChipUID     string    `json:"chip_uid"`
+	Line        string    `json:"line"`
+	// Kind names what was written ("option bytes", "DA regression"; ""
+	// in lines of older versions and for the journal's own lines).
+	Kind    string   `json:"kind,omitempty"`
+	Changes []string `json:"changes"`
+	Risk    string   `json:"risk"`
+	// Confirmed is true when the guard accepted the user's confirmation
+	// (the phrase, and the override of a brick plan) before the write.
+	Confirmed bool              `json:"phrase_confirmed,omitempty"`
+	Before    map[string]uint32 `json:"before"`
+	After     map[string]uint32 `json:"after,omitempty"`
+	Result    string            `json:"result"`
+	Error     string            `json:"error,omitempty"`
+	Backup    string            `json:"backup,omitempty"`
 	// Outcome says what the chip holds: one of the Outcome… constants.
 	Outcome string `json:"outcome,omitempty"`
 	// Registers are the register values read last (OPTCR, <REG>_CUR,

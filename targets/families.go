@@ -90,7 +90,11 @@ const (
 	F4FlashRegs = 0x40023C00 // FLASH on F4 (OPTCR at +0x14, OPTCR1 at +0x18)
 	L4FlashRegs = 0x40022000 // FLASH on G0, G4, L4 (OPTR at +0x20)
 	U5FlashRegs = 0x40022000 // FLASH on U5, non-secure (OPTR at +0x40)
-	H7FlashRegs = 0x52002000 // FLASH on H7 (OPTSR_CUR at +0x1C)
+	// U5FlashRegsSec is the U5's FLASH block through the secure alias
+	// (stm32u585xx.h AHB1PERIPH_BASE_S + 0x2000; OpenOCD stm32l4x.c uses it when TZEN
+	// is set at RDP level 0).
+	U5FlashRegsSec = 0x50022000
+	H7FlashRegs    = 0x52002000 // FLASH on H7 (OPTSR_CUR at +0x1C)
 )
 
 // Cortex-M CPUID values of the RDP families' cores (ARMv7-M/ARMv6-M/ARMv8-M
@@ -214,8 +218,7 @@ func STM32L4() Family {
 }
 
 // STM32U5 returns the STM32U5 family table (RM0456; OpenOCD stm32l4x.c).
-// Identification and the RDP level only: its option bytes are not decoded
-// yet.
+// Its option bytes are decoded by package obytes (families_u5h7.go).
 func STM32U5() Family {
 	f := rdpFamily("STM32U5", "Cortex-M33", DPIDRCortexM33, DBGMCUU5, u5RDP(), []Line{
 		line(DevIDU57x, "STM32U575/U585", "RM0456", 2048, 768, "STM32U575", "STM32U585"),
@@ -227,12 +230,15 @@ func STM32U5() Family {
 		f.Lines[i].TrustZone = true
 	}
 	f.UIDAddr, f.FlashSizeAddr, f.PackageAddr = U5UID, U5FlashSize, U5Package
+	f.FlashRegsSecure = U5FlashRegsSec
+	// OpenOCD 0.12 stm32l4x.c names REV_ID 0x2000 of the U575/U585 "B".
+	f.Lines[0].Revisions = []Revision{{0x2000, "B", true}}
 	return f
 }
 
 // STM32H7 returns the STM32H7 family table (RM0433, RM0455, RM0468;
-// OpenOCD stm32h7x.c). Identification and the RDP level only: its option
-// bytes are not decoded yet.
+// OpenOCD stm32h7x.c). Its option bytes are decoded by package obytes
+// (families_u5h7.go).
 func STM32H7() Family {
 	f := rdpFamily("STM32H7", "Cortex-M7", DPIDRCortexM7, DBGMCUH7, h7RDP(), []Line{
 		line(DevIDH74x, "STM32H74x/H75x", "RM0433", 2048, 128, "STM32H742", "STM32H743", "STM32H753", "STM32H750"),
@@ -240,6 +246,9 @@ func STM32H7() Family {
 		line(DevIDH72x, "STM32H72x/H73x", "RM0468", 1024, 128, "STM32H723", "STM32H725", "STM32H730", "STM32H733", "STM32H735"),
 	})
 	f.UIDAddr, f.FlashSizeAddr = H7UID, H7FlashSize
+	f.APs = h7APs()
+	// OpenOCD 0.12 stm32h7x.c names REV_ID 0x2003 of the H74x/75x "V".
+	f.Lines[0].Revisions = []Revision{{0x2003, "V", true}}
 	return f
 }
 

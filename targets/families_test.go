@@ -68,7 +68,8 @@ func TestRDPLevels(t *testing.T) {
 		{STM32G0(), 0xFFFFFEAA, RDPLevel0, 0xAA},
 		{STM32G0(), 0xFFFFFEBB, RDPLevel1, 0xBB},
 		{STM32L4(), 0xFFEFF8CC, RDPLevel2, 0xCC},
-		{STM32U5(), 0x1FEFF855, RDPLevel05, 0x55},
+		{STM32U5(), 0x9FEFF855, RDPLevel05, 0x55},
+		{STM32U5(), 0x1FEFF855, RDPLevel1, 0x55}, // 0x55 without TZEN is level 1
 		{STM32U5(), 0x1FEFF8CC, RDPLevel2, 0xCC},
 		{STM32H7(), 0x1FFFAAF0, RDPLevel0, 0xAA},
 		{STM32H7(), 0x1FFF00F0, RDPLevel1, 0x00},
@@ -102,7 +103,7 @@ func TestReadRDPAndProductState(t *testing.T) {
 // FuzzRDPLevel: every register value decodes to one of the family's
 // levels, and the RDP byte round-trips through LevelOfByte.
 func FuzzRDPLevel(f *testing.F) {
-	for _, v := range []uint32{0, 0xFFFFFFFF, 0x03FFFFFC, 0x0FFFAAED, 0xFFEFF8CC, 0x1FEFF855, 0x1FFF00F0} {
+	for _, v := range []uint32{0, 0xFFFFFFFF, 0x03FFFFFC, 0x0FFFAAED, 0xFFEFF8CC, 0x1FEFF855, 0x9FEFF855, 0x1FFF00F0} {
 		f.Add(v)
 	}
 	fams := []Family{STM32F1(), STM32F4(), STM32G0(), STM32G4(), STM32L4(), STM32U5(), STM32H7()}
@@ -116,7 +117,10 @@ func FuzzRDPLevel(f *testing.F) {
 			case lvl < RDPLevel0 || lvl > RDPLevel2:
 				t.Fatalf("%s: level %v", fam.Name, lvl)
 			}
-			if !s.Bit && LevelOfByte(raw, s.Level05, s.Level2) != lvl {
+			// 0x55 without TZEN is the one byte whose level the rest of the
+			// register decides (U5: level 1, not 0.5).
+			tzOff := s.Level05 && raw == RDPByteLevel05 && reg&U5TZEN == 0
+			if !s.Bit && !tzOff && LevelOfByte(raw, s.Level05, s.Level2) != lvl {
 				t.Fatalf("%s: 0x%02X decodes two ways", fam.Name, raw)
 			}
 		}

@@ -79,6 +79,11 @@ func (s RDPScheme) Level(reg uint32) (level RDPLevel, raw uint8) {
 		return RDPLevel0, F1RDPKey
 	}
 	raw = uint8(reg >> s.Shift)
+	if s.Level05 && raw == RDPByteLevel05 && reg&U5TZEN == 0 {
+		// 0x55 is level 0.5 only with TrustZone on; with TZEN clear it is
+		// one more "any other value": level 1 (RM0456 §7.6.2).
+		return RDPLevel1, raw
+	}
 	return LevelOfByte(raw, s.Level05, s.Level2), raw
 }
 

@@ -6,20 +6,19 @@ import (
 	"github.com/stprobe/stprobe/tui/logpane"
 	"github.com/stprobe/stprobe/tui/matrix"
 	"github.com/stprobe/stprobe/tui/obpane"
+	"github.com/stprobe/stprobe/tui/writeflow"
 )
 
 // newPanes builds the session's panes, in tab order (common.PaneID).
 func newPanes(c *common.Context, o Options) []common.Pane {
-	var obOpts []obpane.Option
-	var daOpts []dapane.Option
+	var write []writeflow.Option // the writing panes' files
 	if o.StateDir != "" {
-		obOpts = append(obOpts, obpane.WithStateDir(o.StateDir))
-		daOpts = append(daOpts, dapane.WithStateDir(o.StateDir))
+		write = append(write, writeflow.WithStateDir(o.StateDir))
 	}
 	return []common.Pane{
 		matrix.New(c),
-		obpane.New(c, obOpts...),
-		dapane.New(c, daOpts...),
+		obpane.New(c, write...),
+		dapane.New(c, write...),
 		logpane.New(c),
 	}
 }

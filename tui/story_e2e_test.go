@@ -148,7 +148,7 @@ func seedStory(t *testing.T, tmux, bin string, w, h int) {
 	tm.key("Enter")
 	tm.waitFor("change: TZEN=0xC3", "caution")
 	tm.key("a")
-	tm.waitFor("option bytes applied")
+	tm.waitFor("applied and verified") // the run screen keeps it; the footer message lasts a few seconds
 	tm.waitHeader("TZEN=0xC3", "◐ PROVISIONING", "disabled (0xC3)")
 
 	// Make the password in the DA pane: the directory typed and completed

@@ -241,12 +241,20 @@ func TestSeedStory(t *testing.T) {
 		}
 	}
 	press(m, "f")
-	_, cmd := m.Update(tuitest.Key("enter")) // Plan TZEN=0xC3
-	for _, msg := range tuitest.Run(cmd) {
-		m.Update(msg)
-	}
+	press(m, "enter") // Plan TZEN=0xC3
 	if m.focus != int(common.PaneOptionBytes) {
 		t.Errorf("the finding's first step did not open the option-byte pane (pane %d)", m.focus)
+	}
+	// apply: the message shows once, in the footer, not in the pane too
+	press(m, "a")
+	pump(m)
+	v = tuitest.Plain(m.Render())
+	if n := strings.Count(v, "option bytes applied"); n != 1 || !strings.Contains(tuitest.Plain(m.footer()), "option bytes applied") {
+		t.Errorf("\"option bytes applied\" shows %d times, want once in the footer:\n%s", n, v)
+	}
+	press(m, "esc")
+	if v := tuitest.Plain(m.Render()); strings.Count(v, "option bytes applied") != 1 {
+		t.Errorf("on the table the message shows again:\n%s", v)
 	}
 }
 
@@ -460,6 +468,22 @@ func TestFooterKeepsHelpAndQuit(t *testing.T) {
 			footer := tuitest.Plain(m.footer())
 			if !strings.Contains(footer, "? help") || !strings.Contains(footer, "q quit") || !strings.Contains(footer, "…") {
 				t.Errorf("%d columns, error %v: footer %q", w, bad, footer)
+			}
+		}
+		// without a status, each pane's short help makes room for them
+		// too (the help model let an item overflow when not even its
+		// ellipsis fitted: the DA pane pushed "? help" off at 80)
+		m.status = ""
+		// the option bytes read: provisioning offered, the regression not
+		press(m, "2")
+		press(m, "r")
+		pump(m)
+		m.status = ""
+		for _, k := range []string{"1", "2", "3", "4"} {
+			press(m, k)
+			footer := tuitest.Plain(m.footer())
+			if !strings.HasSuffix(strings.TrimSpace(footer), "? help • q quit") || len([]rune(footer)) > w {
+				t.Errorf("%d columns, pane %s: footer %q", w, k, footer)
 			}
 		}
 	}

@@ -226,8 +226,7 @@ func (m *Model) footerLeft(w int) string {
 	case m.status != "":
 		left = st.Info.Render(common.Truncate("ℹ "+m.status, room)) + st.Muted.Render(" • ") + fixed
 	default:
-		m.help.SetWidth(room)
-		left = m.help.ShortHelpView(short)
+		left = m.shortHelp(short, room)
 		if left != "" {
 			left += st.Muted.Render(" • ")
 		}
@@ -235,6 +234,20 @@ func (m *Model) footerLeft(w int) string {
 	}
 	m.footerKey, m.footerDrawn = k.String(), lipgloss.NewStyle().MaxWidth(max(0, w)).Render(left)
 	return m.footerDrawn
+}
+
+// shortHelp is the short help of bs in room columns: the help model cuts
+// with an ellipsis, but lets an item overflow when not even the ellipsis
+// fits after it, which pushed "? help • q quit" off the footer; bindings
+// are dropped from the end until the line fits.
+func (m *Model) shortHelp(bs []key.Binding, room int) string {
+	m.help.SetWidth(room)
+	for n := len(bs); n > 0; n-- {
+		if v := m.help.ShortHelpView(bs[:n]); lipgloss.Width(v) <= room {
+			return v
+		}
+	}
+	return ""
 }
 
 // paneHelp is the help of the focused pane.

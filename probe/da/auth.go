@@ -164,15 +164,26 @@ func (c Credentials) Check() error {
 // LoadPassword reads ST's password file (password.bin), refusing at once
 // anything but a regular file of at most dacred.MaxPasswordFileSize bytes.
 func LoadPassword(path string) (Credentials, error) {
-	b, err := safefile.Read(path, "password", dacred.MaxPasswordFileSize)
+	pw, err := load(path, "password", dacred.MaxPasswordFileSize, dacred.DecodePasswordFile)
 	if err != nil {
 		return Credentials{}, err
 	}
-	pw, err := dacred.DecodePasswordFile(b)
-	if err != nil {
-		return Credentials{}, fmt.Errorf("file %s: %w", path, err)
-	}
 	return Credentials{Password: pw}, nil
+}
+
+// load reads the file what at path through a bounded read of at most max
+// bytes and decodes it; a decoding error names the file.
+func load[T any](path, what string, max int64, decode func([]byte) (T, error)) (T, error) {
+	b, err := safefile.Read(path, what, max)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	v, err := decode(b)
+	if err != nil {
+		return v, fmt.Errorf("file %s: %w", path, err)
+	}
+	return v, nil
 }
 
 // LoadCertificate reads the leaf key (PEM: PKCS #8 as ST's key_3_leaf.pem,
@@ -181,21 +192,13 @@ func LoadPassword(path string) (Credentials, error) {
 // key is the chain's leaf key (Credentials.Check): a key from another
 // chain is refused here, before the chip is reset into its DA loop.
 func LoadCertificate(keyPath, chainPath string) (Credentials, error) {
-	kb, err := safefile.Read(keyPath, "key", dacred.MaxKeyFileSize)
+	key, err := load(keyPath, "key", dacred.MaxKeyFileSize, dacred.DecodeKeyPEM)
 	if err != nil {
 		return Credentials{}, err
 	}
-	key, err := dacred.DecodeKeyPEM(kb)
-	if err != nil {
-		return Credentials{}, fmt.Errorf("file %s: %w", keyPath, err)
-	}
-	cb, err := safefile.Read(chainPath, "certificate chain", dacred.MaxChainFileSize)
+	chain, err := load(chainPath, "certificate chain", dacred.MaxChainFileSize, dacred.DecodeChain)
 	if err != nil {
 		return Credentials{}, err
-	}
-	chain, err := dacred.DecodeChain(cb)
-	if err != nil {
-		return Credentials{}, fmt.Errorf("file %s: %w", chainPath, err)
 	}
 	c := Credentials{Chain: chain, Key: key}
 	if err := c.Check(); err != nil {

@@ -1,6 +1,8 @@
 package da
 
 import (
+	"github.com/stprobe/stprobe/guarded"
+
 	"time"
 
 	"github.com/stprobe/stprobe/targets"
@@ -117,11 +119,10 @@ type Options struct {
 	ProvisionRAM uint32
 }
 
-// Event is one step of an operation, for Options.Events.
-type Event struct {
-	Step    string // "session", "drain", "discovery", "authenticate", "granted", "reset", "reconnect", "flash", "verified", "provision"
-	Message string
-}
+// Event is one step of an operation, for Options.Events: a step of a
+// guarded write ("session", "drain", "discovery", "authenticate",
+// "granted", "reset", "reconnect", "flash", "verified", "provision").
+type Event = guarded.Event
 
 // Transfer is one mailbox word, for Options.Trace.
 type Transfer struct {

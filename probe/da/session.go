@@ -241,8 +241,10 @@ func (s *session) statusFail(what string, st Status) error {
 
 // knownDevID reports whether devID is a chip family stprobe knows.
 func knownDevID(devID uint16) bool {
-	_, _, ok := targets.LookupDevID(devID)
-	return ok
+	f, _, ok := targets.LookupDevID(devID)
+	// The RDP families have no DA mailbox, even the U5 whose DBGMCU sits
+	// at the STM32H5's address.
+	return ok && f.RDP == nil
 }
 
 // event reports a step to Options.Events.

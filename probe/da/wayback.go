@@ -5,21 +5,16 @@ import (
 	"crypto/sha256"
 	"fmt"
 
+	"github.com/stprobe/stprobe/guarded"
+
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
 )
 
 // Mismatch is one reason the way back is not proven, in plain words, with
-// the fix.
-type Mismatch struct {
-	Check   string `json:"check"`
-	Problem string `json:"problem"`
-	Fix     string `json:"fix"`
-}
-
-// String is "check: problem (fix: fix)".
-func (m Mismatch) String() string { return m.Check + ": " + m.Problem + " (fix: " + m.Fix + ")" }
+// the fix (guarded.Mismatch).
+type Mismatch = guarded.Mismatch
 
 // Names of the checks, as Mismatch.Check carries them.
 const (
@@ -51,7 +46,9 @@ const (
 // need, the permission word. An empty list means the file is good.
 func CheckOBK(file []byte, part stm32h5.Part, need ...Permission) []Mismatch {
 	var out []Mismatch
-	add := func(check, problem, fix string) { out = append(out, Mismatch{check, problem, fix}) }
+	add := func(check, problem, fix string) {
+		out = append(out, Mismatch{Check: check, Problem: problem, Fix: fix})
+	}
 	regen := fmt.Sprintf("make the file again for this part (stprobe da make-password or make-certs --part %s)", part.Name)
 	if !part.OBK {
 		add(CheckOBKFile, fmt.Sprintf("the %s keeps its DA password hash in OTP, not in an .obk file", part.Name), "use the OTP image make-password writes ("+dacred.OTPImageFile+")")
@@ -128,7 +125,9 @@ type WayBack struct {
 // matches). It returns every mismatch; an empty list is the proof.
 func ProveWayBack(w WayBack) []Mismatch {
 	var out []Mismatch
-	add := func(check, problem, fix string) { out = append(out, Mismatch{check, problem, fix}) }
+	add := func(check, problem, fix string) {
+		out = append(out, Mismatch{Check: check, Problem: problem, Fix: fix})
+	}
 	part, perm, c := w.Part, w.Permission, w.Credentials
 	if part.Unsettled != "" {
 		add(CheckPartUnsettled, "the way back of an "+part.Name+" cannot be proven: "+part.Unsettled,
@@ -210,7 +209,7 @@ func CheckOBKChip(file []byte, part stm32h5.Part, d *Discovery, record []byte, n
 	} else if len(file) == stm32h5.DAHashSize {
 		secret = file
 	} else {
-		out = append(out, Mismatch{CheckOTPImage, fmt.Sprintf("the OTP image is %d bytes; the H503 keeps the 32-byte SHA-256 of the password", len(file)), "make it again (stprobe da make-password --part H503)"})
+		out = append(out, Mismatch{Check: CheckOTPImage, Problem: fmt.Sprintf("the OTP image is %d bytes; the H503 keeps the 32-byte SHA-256 of the password", len(file)), Fix: "make it again (stprobe da make-password --part H503)"})
 	}
 	for _, p := range need {
 		out = append(out, checkChip(part, p, d, record, fileRecord, secret)...)
@@ -238,7 +237,9 @@ func dedupe(ms []Mismatch) []Mismatch {
 // against the file's (OBK parts) or the OTP image (secret, H503).
 func checkChip(part stm32h5.Part, perm Permission, d *Discovery, record, fileRecord, secret []byte) []Mismatch {
 	var out []Mismatch
-	add := func(check, problem, fix string) { out = append(out, Mismatch{check, problem, fix}) }
+	add := func(check, problem, fix string) {
+		out = append(out, Mismatch{Check: check, Problem: problem, Fix: fix})
+	}
 	if d == nil {
 		add(CheckDiscovery, "the chip's debug-authentication discovery was not run, so nothing shows the ROM accepted the file", "run da discover after provisioning (NRST must be wired)")
 		return out
@@ -267,7 +268,9 @@ func checkChip(part stm32h5.Part, perm Permission, d *Discovery, record, fileRec
 // checkChain checks the certificate chain and the leaf key.
 func checkChain(c Credentials, perm Permission, part stm32h5.Part, d *Discovery) []Mismatch {
 	var out []Mismatch
-	add := func(check, problem, fix string) { out = append(out, Mismatch{check, problem, fix}) }
+	add := func(check, problem, fix string) {
+		out = append(out, Mismatch{Check: check, Problem: problem, Fix: fix})
+	}
 	fix := "make the certificates again (stprobe da make-certs) and provision the matching DA_Config.obk"
 	chain := c.Chain
 	if len(chain) < 2 {
@@ -305,4 +308,30 @@ func checkChain(c Credentials, perm Permission, part stm32h5.Part, d *Discovery)
 		add(CheckChain, "the key is not the leaf certificate's key: the token it signs would be refused", "give the leaf key made with this chain ("+dacred.LeafKeyFile+")")
 	}
 	return out
+}
+
+// Prove runs ProveWayBack on w and says what it checked: the proof a plan
+// that closes the chip is given. derr is why the chip's discovery failed
+// (nil when it ran or was not tried).
+func Prove(w WayBack, derr error) *guarded.WayBackProof {
+	proof := &guarded.WayBackProof{Method: w.Credentials.Method()}
+	file := "OTP image"
+	if w.Part.OBK {
+		file = ".obk"
+	}
+	proof.Checked = append(proof.Checked, fmt.Sprintf("the %s file against the %s", file, w.Part.Name),
+		"the "+proof.Method+" against the file", fmt.Sprintf("the method against TZEN %v", w.TZEN))
+	if w.Discovery != nil {
+		proof.Checked = append(proof.Checked, "the chip's discovery: "+w.Discovery.String())
+	}
+	if w.Record != nil {
+		proof.Checked = append(proof.Checked, "the DA record read from the chip against the file")
+	}
+	for _, m := range ProveWayBack(w) {
+		if m.Check == CheckDiscovery && derr != nil {
+			m.Problem += " (" + derr.Error() + ")"
+		}
+		proof.Mismatches = append(proof.Mismatches, m)
+	}
+	return proof
 }

@@ -158,6 +158,7 @@ const (
 	MinV2JTargetVoltage  = 13 // GET_TARGET_VOLTAGE and SWO trace
 	MinV2JLastRWStatus2  = 15 // GETLASTRWSTATUS2 with fault address
 	MinV2JSWDSetFreq     = 22 // SWD_SET_FREQ divider command
+	MinV2JJTAGSetFreq    = 24 // JTAG_SET_FREQ (OpenOCD stlink_usb.c, stlink_usb_version: STLINK_F_HAS_JTAG_SET_FREQ)
 	MinV2JDAPRegister    = 24 // READ/WRITE_DAP_REG (DAP-level access)
 	MinV2JMem16          = 26 // 16-bit memory access
 	MinV2JMultiAP        = 28 // INIT_AP / CLOSE_AP: access ports other than 0
@@ -216,6 +217,36 @@ func (v Version) HasCloseAPStatus() bool { return v.has(MinV2JCloseAPStatus, 0) 
 
 // HasBankedDP reports banked DP registers, CSW in memory commands and RW_MISC.
 func (v Version) HasBankedDP() bool { return v.has(MinV2JBankedDP, MinV3JBankedDP) }
+
+// HasComFreq reports GET_COM_FREQ and SET_COM_FREQ: the probe lists its
+// clocks and says which one runs (every STLINK-V3; OpenOCD stlink_usb.c,
+// stlink_usb_version, sets STLINK_F_HAS_SWD_SET_FREQ only below V3, whose
+// clocks go through SET_COM_FREQ).
+func (v Version) HasComFreq() bool { return v.Hardware >= 3 }
+
+// HasSWDSetFreq reports the V2 SWD_SET_FREQ divider command (from V2J22;
+// never on a V3, which sets its clock with SET_COM_FREQ).
+func (v Version) HasSWDSetFreq() bool { return v.Hardware < 3 && v.JTAG >= MinV2JSWDSetFreq }
+
+// HasJTAGSetFreq reports the V2 JTAG_SET_FREQ command (from V2J24).
+func (v Version) HasJTAGSetFreq() bool { return v.Hardware < 3 && v.JTAG >= MinV2JJTAGSetFreq }
+
+// SWDLadder is the SWD clock ladder, fastest first, a probe of this
+// version works with when it does not list its own: the V2 divider table,
+// or on a V3 the list STLINK-V3s report (a V3 that answers GET_COM_FREQ
+// gives its own list, which wins).
+func (v Version) SWDLadder() []int {
+	if v.HasComFreq() {
+		return append([]int(nil), V3SWDTable...)
+	}
+	return V2KHzList()
+}
+
+// StartKHz is the SWD clock to ask for when the user named none and the
+// probe cannot say which one runs (a V2: another tool may have changed it
+// since power-on): the fastest rung of ladder at or below the V2 power-on
+// default.
+func StartKHz(ladder []int) int { return NearestKHz(ladder, V2DefaultKHz) }
 
 // MaxAP returns the highest access port number the firmware accepts.
 func (v Version) MaxAP() int {

@@ -199,3 +199,30 @@ func TestAPNeed(t *testing.T) {
 		}
 	}
 }
+
+func TestClockGates(t *testing.T) {
+	for _, tc := range []struct {
+		v                  Version
+		comFreq, swd, jtag bool
+		fastest, start     int
+	}{
+		{Version{Hardware: 2, JTAG: 21}, false, false, false, 4000, 1800},
+		{Version{Hardware: 2, JTAG: 22}, false, true, false, 4000, 1800},
+		{Version{Hardware: 2, JTAG: 24}, false, true, true, 4000, 1800},
+		{Version{Hardware: 3, JTAG: 7}, true, false, false, 24000, 1000},
+		{Version{Hardware: 4, JTAG: 1}, true, false, false, 24000, 1000},
+	} {
+		v := tc.v
+		if v.HasComFreq() != tc.comFreq || v.HasSWDSetFreq() != tc.swd || v.HasJTAGSetFreq() != tc.jtag {
+			t.Errorf("%v: com %v swd %v jtag %v", v, v.HasComFreq(), v.HasSWDSetFreq(), v.HasJTAGSetFreq())
+		}
+		l := v.SWDLadder()
+		if len(l) == 0 || l[0] != tc.fastest || StartKHz(l) != tc.start {
+			t.Errorf("%v: ladder %v, start %d", v, l, StartKHz(l))
+		}
+		l[0] = 1 // a copy: the tables stay as they are
+		if v.SWDLadder()[0] != tc.fastest {
+			t.Errorf("%v: SWDLadder hands out its table", v)
+		}
+	}
+}

@@ -207,7 +207,7 @@ func (f *firmware) debug(cmd [16]byte, out []byte) ([]byte, bool) {
 		if f.v3() {
 			return status2(proto.StatusCmdError), true
 		}
-		if v.JTAG < proto.MinV2JSWDSetFreq {
+		if !v.HasSWDSetFreq() {
 			return unknownCmd()
 		}
 		f.khz = proto.V2DivisorKHz(le16(cmd[2:]))
@@ -216,7 +216,7 @@ func (f *firmware) debug(cmd [16]byte, out []byte) ([]byte, bool) {
 		if f.v3() {
 			return status2(proto.StatusCmdError), true
 		}
-		if v.JTAG < 24 {
+		if !v.HasJTAGSetFreq() {
 			return unknownCmd()
 		}
 		return status2(proto.StatusOK), true

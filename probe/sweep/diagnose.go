@@ -117,9 +117,13 @@ var rules = []rule{
 	{"debug-closed", ruleDebugClosed},
 	{"rdp-level-1", ruleRDP1},
 	{"rdp-level-2", ruleRDP2},
+	{"rdp-level-0.5", ruleRDP05},
 	{"provisioning", ruleProvisioning},
 	{"probe-fault", ruleProbeFault},
 	{"only-under-reset", ruleOnlyUnderReset},
+	{"watchdog", ruleWatchdog},
+	{"boot-memory", ruleBootMemory},
+	{"empty-flash", ruleEmptyFlash},
 	{"only-hotplug", ruleOnlyHotPlug},
 	{"nrst-not-wired", ruleNRSTNotWired},
 	{"debug-opens-late", ruleDebugOpensLate},
@@ -623,12 +627,13 @@ func ruleOnlyUnderReset(f *facts) *Finding {
 	if len(other) == 0 {
 		return nil
 	}
+	famDetail, famNext := f.underResetFamily(ok)
 	return &Finding{Severity: SeverityWarning,
 		Title: "Only Under Reset works: the firmware turns SWD off or sleeps",
 		Detail: "The target answers while NRST holds it in reset, and not once its firmware runs: the firmware reuses the SWD pins as GPIO, " +
-			"or enters a low-power mode that stops the debug clock, soon after it starts.",
+			"or enters a low-power mode that stops the debug clock, soon after it starts." + famDetail,
 		Next: "Connect Under Reset and halt the core, then erase or reflash the firmware. In the firmware, keep the SWD pins in their debug function " +
-			"and keep debug alive in low power (DBGMCU_CR DBG_STOP/DBG_STANDBY) while developing.",
+			"and keep debug alive in low power (DBGMCU_CR DBG_STOP/DBG_STANDBY) while developing." + famNext,
 		Cells: keys(slices.Concat(ok, other))}
 }
 
@@ -653,6 +658,9 @@ func ruleOnlyHotPlug(f *facts) *Finding {
 }
 
 func ruleNRSTNotWired(f *facts) *Finding {
+	if len(f.protectionCells(targets.RDPLevel05)) > 0 {
+		return nil // a reset catch refused by TrustZone at level 0.5: ruleRDP05 says so
+	}
 	for _, a := range f.aps {
 		ur := f.where(onAPMode(a, probe.ModeUnderReset))
 		normal := f.where(onAPMode(a, probe.ModeNormal))

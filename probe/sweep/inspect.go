@@ -29,7 +29,7 @@ func (c cellReader) Read32(ctx context.Context, ap uint8, addr uint32) (uint32, 
 // what that port can tell about the product state: FLASH_OPTSR through the
 // core AP, DBGMCU_SR (which ports are enabled) through the debug AP. It
 // reads only these few registers (no engineering area), one to three
-// words per cell.
+// words per cell, and on an RDP family what inspectFirmware reads.
 func inspect(ctx context.Context, r targets.MemReader, c *Cell) error {
 	cr := cellReader{r: r, ap: c.AP}
 	chip, err := targets.IdentifyAP(ctx, cr, c.AP, c.DPIDR)
@@ -54,6 +54,7 @@ func inspect(ctx context.Context, r targets.MemReader, c *Cell) error {
 			}
 			c.FlashReadErr = err.Error()
 		}
+		errs = append(errs, inspectFirmware(ctx, cr, chip, c))
 		return errors.Join(errs...)
 	}
 	if c.AP == f.CoreAP {

@@ -44,6 +44,9 @@ type Cell struct {
 	// flash through the same port ("" when it read, or was not tried).
 	Protection   *targets.Protection
 	FlashReadErr string
+	// Firmware is what the same port read about the firmware's effect on
+	// debug (inspect_firmware.go); nil when not read.
+	Firmware *FirmwareFacts
 	// DA is what the chip holds for debug authentication, read through the
 	// core AP once per sweep (in the first cell that finds PROVISIONING);
 	// nil when not read.

@@ -93,20 +93,23 @@ func ap0Rows(ap0 Outcome) rowWant {
 	}
 }
 
+// sweepWant is what the default sweep of one scenario must show.
+type sweepWant struct {
+	rows    rowWant
+	state   targets.ProductState // read through AP1 Hot Plug (0: not readable)
+	ap1On   bool                 // DBGMCU_SR shows AP1 enabled (through AP0)
+	first   string               // the most important finding
+	title   string               // a phrase the first finding's title must hold
+	disc    targets.ProductState // the state the DA discovery reports (0: no discovery ran)
+	finds   map[string][]string  // rule → phrases its text must hold
+	noRules []string
+}
+
 // Every scenario of the simulated bench, swept with the default plan: the
 // pattern of the matrix (scenarios.md) and the findings it must produce.
 func TestScenarioSweeps(t *testing.T) {
 	closedDebug := []string{"debug closed by product state", "DBGMCU_SR", "not enabled", "through the DA mailbox"}
-	tests := map[string]struct {
-		rows    rowWant
-		state   targets.ProductState // read through AP1 Hot Plug (0: not readable)
-		ap1On   bool                 // DBGMCU_SR shows AP1 enabled (through AP0)
-		first   string               // the most important finding
-		title   string               // a phrase the first finding's title must hold
-		disc    targets.ProductState // the state the DA discovery reports (0: no discovery ran)
-		finds   map[string][]string  // rule → phrases its text must hold
-		noRules []string
-	}{
+	tests := map[string]sweepWant{
 		"h533-provisioning": {
 			rows:  h5Rows(OutcomeOK, OutcomeModeFailed, OutcomeOK, OutcomeModeFailed),
 			state: targets.StateProvisioning, ap1On: true, first: "provisioning",
@@ -275,6 +278,9 @@ func TestScenarioSweeps(t *testing.T) {
 			finds:   map[string][]string{"no-dp": {"3.30 V", "so the target is powered"}, "rdp-level-2": {"RDP level 2 (0xCC)", "for ever", "Rule out wiring first", "never send RDP=0xCC"}},
 			noRules: []string{"identity", "all-ok", "rdp-level-1", "only-under-reset"},
 		},
+	}
+	for name, w := range familySweepWants() {
+		tests[name] = w
 	}
 	for _, sc := range scenario.List() {
 		t.Run(sc.Name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package stm32rdp
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/stprobe/stprobe/targets"
@@ -223,6 +224,11 @@ func (m *Model) initFlash() {
 		c.mem[i] = 0xFF
 	}
 	copy(c.mem, m.cfg.Image)
+	if m.cfg.Image == nil {
+		for _, off := range []uint32{0, 4} { // the program's vector table (firmware.go)
+			binary.LittleEndian.PutUint32(c.mem[off:], m.flashWord(off))
+		}
+	}
 	c.resetKeys()
 	switch m.cfg.Family.Name {
 	case "STM32F1":

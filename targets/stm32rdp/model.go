@@ -1,12 +1,14 @@
 // Package stm32rdp is the executable model of the STM32 families protected
 // by read-out protection levels (F1, F4, G0, L4; G4 shares the L4 model's
-// flash interface): one Cortex-M core behind AP0, DBGMCU, the engineering
-// area (flash size, unique ID, package), the flash interface's option
-// registers as they read after reset, and what each RDP level does to a
-// debugger. The facts come from package targets; docs/families.md cites
-// them. The flash interface is modelled with its programming sequences
-// (flashctl*.go): main flash programs and erases, the option bytes program
-// and load, and leaving RDP level 1 mass-erases the flash.
+// flash interface; U5 and H7 in u5h7.go): one Cortex-M core behind AP0
+// (the H7 adds its D3 and debug-APB ports), DBGMCU, the engineering area
+// (flash size, unique ID, package), the flash interface's option registers,
+// what each RDP level does to a debugger, and what the user program does to
+// debug (firmware.go). The facts come from package targets; docs/families.md
+// cites them. The F1, F4, G0, G4 and L4 flash interfaces are modelled with
+// their programming sequences (flashctl*.go): main flash programs and
+// erases, the option bytes program and load, and leaving RDP level 1
+// mass-erases the flash. The U5 and H7 option registers are read-only.
 package stm32rdp
 
 import (
@@ -32,6 +34,14 @@ const (
 	// DBGMCU_CR low-power debug bits: the debug port goes silent until a
 	// reset (only Under Reset catches it).
 	FirmwareSleepy
+	// FirmwareEmpty is no program at all: main flash is erased, its vector
+	// table reads 0xFFFFFFFF, so the core locks up in a fault at reset.
+	FirmwareEmpty
+	// FirmwareWatchdog starts the independent watchdog and refreshes it
+	// while it runs: a core halted by a debugger longer than the
+	// watchdog's period is reset, unless DBGMCU freezes the watchdog
+	// (firmware.go).
+	FirmwareWatchdog
 )
 
 // defaultSWDOff is how long the firmware keeps SWD after it starts (chosen,
@@ -59,6 +69,15 @@ type Config struct {
 	NRSTWired bool
 	// UID is the 96-bit unique ID.
 	UID [3]uint32
+	// TZEN sets the U5's FLASH_OPTR.TZEN (TrustZone); SecurePages is then
+	// how many flash pages from the start of bank 1 the secure watermark
+	// covers (u5h7.go).
+	TZEN        bool
+	SecurePages int
+	// Boot0 is the BOOT0 pin held high: on the families that alias the
+	// boot memory at 0x00000000 the system-memory bootloader runs instead
+	// of the program (firmware.go).
+	Boot0 bool
 	// Image is what main flash holds from 0x08000000 (the rest erased).
 	Image []byte
 }
@@ -70,6 +89,8 @@ type Model struct {
 	core *chipsim.Core
 	ram  *chipsim.RAM
 	ap0  *chipsim.MemAP
+	more []chipsim.AP // the access ports above AP0 (H7)
+	fw   firmwareState
 
 	mu        sync.Mutex
 	now       time.Duration
@@ -88,9 +109,7 @@ func New(cfg Config) (*Model, error) {
 	if cfg.Family.RDP == nil {
 		return nil, fmt.Errorf("stm32rdp: %s has no RDP scheme (use the STM32H5 model)", cfg.Family.Name)
 	}
-	switch cfg.Family.Name {
-	case "STM32F1", "STM32F4", "STM32G0", "STM32G4", "STM32L4":
-	default:
+	if !familyModel(cfg.Family.Name) {
 		return nil, fmt.Errorf("stm32rdp: no executable model of %s yet (identification only)", cfg.Family.Name)
 	}
 	l, ok := cfg.Family.Line(cfg.DevID)
@@ -104,9 +123,11 @@ func New(cfg Config) (*Model, error) {
 		cfg.SWDOffAfter = defaultSWDOff
 	}
 	m := &Model{cfg: cfg, line: l}
-	m.core = chipsim.NewCore(chipsim.CoreConfig{CPUID: cpuid(cfg.Family), OnSysResetRequest: m.sysReset})
+	m.core = chipsim.NewCore(m.coreConfig())
 	m.ram = chipsim.NewRAM(targets.SRAMBase, uint32(l.SRAMKB)<<10)
 	bus := &chipsim.Bus{}
+	m.mapFamilyFirst(bus)
+	m.mapFirmware(bus)
 	bus.Map(m.dbgmcu())
 	bus.Map(m.ram)
 	m.initFlash()
@@ -151,8 +172,20 @@ func apIDR(f targets.Family) uint32 {
 // complement).
 const F1OptionBytes = 0x1FFFF800
 
-// protection is the RDP level in force. The caller holds m.mu.
-func (m *Model) protection() targets.RDPLevel { return m.fc.level }
+// protection is the RDP level in force. The caller holds m.mu: the F1,
+// F4, G0, G4 and L4 keep it in their flash controller (flashctl.go); the
+// U5 and H7 models take it from the configuration.
+func (m *Model) protection() targets.RDPLevel {
+	switch m.cfg.Family.Name {
+	case "STM32U5", "STM32H7":
+		s := m.cfg.Family.RDP
+		if s.Level05 && m.cfg.RDP == targets.RDPByteLevel05 && !m.cfg.TZEN {
+			return targets.RDPLevel1 // 0x55 is level 0.5 only with TrustZone on (RM0456 §7.6.2)
+		}
+		return targets.LevelOfByte(m.cfg.RDP, s.Level05, s.Level2)
+	}
+	return m.fc.level
+}
 
 // Level is the read-out protection level the chip applies.
 func (m *Model) Level() targets.RDPLevel {
@@ -241,7 +274,7 @@ func (m *Model) SWDResponds() bool {
 		m.runSince = m.now
 	}
 	m.wasHalted = halted
-	if m.cfg.Firmware == FirmwareIdle || m.nrstLow || halted {
+	if !m.cfg.Firmware.silencesSWD() || m.nrstLow || halted {
 		return true
 	}
 	if m.cfg.Firmware == FirmwareSleepy && m.dbgCR&lowPowerDebug(m.cfg.Family) != 0 {
@@ -258,12 +291,13 @@ func lowPowerDebug(targets.Family) uint32 { return 1 << 1 }
 // DPIDR is the family's SW-DP identification value.
 func (m *Model) DPIDR() uint32 { return m.cfg.Family.DPIDRs[0] }
 
-// AP returns AP0, the core's AHB-AP; nil above.
+// AP returns AP0, the core's AHB-AP, and the ports above it where the
+// family has them (H7: AP1, AP2); nil elsewhere.
 func (m *Model) AP(n uint8) chipsim.AP {
 	if n == 0 {
 		return m.ap0
 	}
-	return nil
+	return m.moreAP(n)
 }
 
 // SetNRST drives the reset pin (ignored when not wired); release restarts
@@ -316,6 +350,7 @@ func (m *Model) Advance(d time.Duration) {
 	m.now += d
 	m.mu.Unlock()
 	m.core.Advance(d)
+	m.tickWatchdog(d)
 }
 
 // LinkEpoch counts the resets that dropped the debug link (OBL_LAUNCH,

@@ -17,16 +17,24 @@ import (
 
 // FitLines renders lines as exactly h rows of exactly w columns: long lines are
 // cut with an ellipsis, short ones padded, missing rows left blank.
-func FitLines(lines []string, w, h int) string {
+func FitLines(lines []string, w, h int) string { return FitIndented(lines, 0, w, h) }
+
+// FitIndented is FitLines with indent blank columns before every line
+// (within the w columns).
+func FitIndented(lines []string, indent, w, h int) string {
 	if w <= 0 || h <= 0 {
 		return ""
 	}
+	indent = min(max(0, indent), w)
+	pad := strings.Repeat(" ", indent)
+	w -= indent
 	var b strings.Builder
-	b.Grow(h * (w + 16))
+	b.Grow(h * (w + indent + 16))
 	for i := 0; i < h; i++ {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
+		b.WriteString(pad)
 		var l string
 		if i < len(lines) {
 			l = lines[i]
@@ -122,23 +130,37 @@ const resetSGR = "\x1b[m"
 
 // Overlay draws box (a rendered block) centred over the rows of bg.
 func Overlay(bg []string, box string, w, h int) []string {
+	bw, bh := BlockSize(box)
+	return OverlayAt(bg, box, max(0, (w-bw)/2), max(0, (h-bh)/2), w, h)
+}
+
+// BlockSize is the width and height of a rendered block.
+func BlockSize(box string) (w, h int) {
 	rows := strings.Split(box, "\n")
-	bw := 0
 	for _, r := range rows {
-		bw = max(bw, ansi.StringWidth(r))
+		w = max(w, ansi.StringWidth(r))
 	}
-	x := max(0, (w-bw)/2)
-	y := max(0, (h-len(rows))/2)
+	return w, len(rows)
+}
+
+// OverlayAt draws box over the rows of bg (w×h) with its top-left corner
+// at column x, row y; what is under it stays visible around it.
+func OverlayAt(bg []string, box string, x, y, w, h int) []string {
+	rows := strings.Split(box, "\n")
+	bw, _ := BlockSize(box)
 	out := make([]string, max(h, len(bg)))
 	for i, l := range bg {
 		if ansi.StringWidth(l) > w {
-			l = ansi.Truncate(l, w, "")
+			l = ansi.Truncate(l, w, "…")
 		}
 		out[i] = l
 	}
 	for i, r := range rows {
 		if y+i >= len(out) {
 			break
+		}
+		if y+i < 0 {
+			continue
 		}
 		// One blank column each side keeps the box apart from what is
 		// under it.

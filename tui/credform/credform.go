@@ -571,7 +571,10 @@ type Pens struct{ Normal, Muted, Accent, Bad, Selected Pen }
 
 // View draws the form as lines of at most w columns.
 func (f *Form) View(w int, p Pens) []string {
-	out := []string{p.Accent.Render(f.Title)}
+	var out []string
+	for _, l := range common.Wrap(f.Title, max(10, w)) {
+		out = append(out, p.Accent.Render(l))
+	}
 	const lw = 15
 	for i, fd := range f.fields {
 		mark := "  "
@@ -624,6 +627,8 @@ func (f *Form) View(w int, p Pens) []string {
 	if f.has(Dir) {
 		foot = "tab completes a path, else next field · enter makes the files (nothing touches the chip) · esc cancels"
 	}
-	out = append(out, p.Muted.Render(foot))
+	for _, l := range common.Wrap(foot, max(10, w)) {
+		out = append(out, p.Muted.Render(l))
+	}
 	return out
 }

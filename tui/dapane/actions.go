@@ -13,7 +13,6 @@ import (
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
-	"github.com/stprobe/stprobe/tui/common"
 	"github.com/stprobe/stprobe/tui/credform"
 	"github.com/stprobe/stprobe/tui/guard"
 )
@@ -42,12 +41,12 @@ func actionTitle(a bench.DAAction) string {
 func (m *Model) why(a bench.DAAction) string {
 	if a == actionMake {
 		// offline: files only, no probe; an observer writes no files
-		if m.c != nil && m.c.ReadOnly {
+		if m.C != nil && m.C.ReadOnly {
 			return "this session only observes: it writes no files"
 		}
 		return ""
 	}
-	if why := m.discoverWhy(); why != "" {
+	if why := m.RunWhy(); why != "" {
 		return why
 	}
 	if !m.hasState {
@@ -94,44 +93,33 @@ func (m *Model) why(a bench.DAAction) string {
 
 // snapDA is what the option bytes last said of DA (nil: not read).
 func (m *Model) snapDA() *targets.DAStatus {
-	if m.c == nil {
+	if m.C == nil {
 		return nil
 	}
-	return m.c.Snapshot().DA
+	return m.C.Snapshot().DA
 }
 
 // openForm opens the form of action a, when the session and the chip
 // allow it.
 func (m *Model) openForm(a bench.DAAction) tea.Cmd {
 	if why := m.why(a); why != "" {
-		return m.fail(strings.ToLower(actionTitle(a)[:1]) + actionTitle(a)[1:] + " is unavailable: " + why)
+		return m.Fail(strings.ToLower(actionTitle(a)[:1]) + actionTitle(a)[1:] + " is unavailable: " + why)
 	}
-	o := credform.Options{Dirs: m.searchDirs}
-	if m.c != nil {
-		o.Styles = m.c.Styles
-		snap := m.c.Snapshot()
-		if ch := snap.Chip; ch != nil {
-			if parts := stm32h5.PartsOf(ch.DevID); len(parts) == 1 {
-				o.Part = parts[0].Name
-			} else if p := snap.DAPlan; p != nil && p.Part != "" && ch.HasUID && p.UID == ch.UIDString() {
-				o.Part = p.Part // the part named for this chip before
-			}
-		}
-	}
+	o := m.FormOptions()
 	if f := m.forms[a]; f != nil {
 		// The form as the user left it, for another try.
-		m.action, m.form, m.screen, m.scroll = a, f, screenForm, 0
+		m.action, m.form, m.Screen, m.Scroll = a, f, screenForm, 0
 		m.plan, m.planErr, m.viewing = nil, nil, false
-		return m.say(actionTitle(a) + ": the files as you left them; enter plans again (nothing is written)")
+		return m.Say(actionTitle(a) + ": the files as you left them; enter plans again (nothing is written)")
 	}
 	var f *credform.Form
 	switch a {
 	case actionMake:
-		o.Dir = filepath.Join(m.stateDir, "credentials")
+		o.Dir = filepath.Join(m.StateDir, "credentials")
 		if o.Part != "" {
-			o.Dir = filepath.Join(m.stateDir, "credentials-"+strings.ToLower(o.Part))
+			o.Dir = filepath.Join(m.StateDir, "credentials-"+strings.ToLower(o.Part))
 		}
-		if m.disc != nil && m.disc.Method() == "certificate" && m.c != nil && m.c.Snapshot().TZEN == targets.TZENEnabled {
+		if m.disc != nil && m.disc.Method() == "certificate" && m.C != nil && m.C.Snapshot().TZEN == targets.TZENEnabled {
 			o.Certificates = true
 		}
 		f = credform.New("Make credentials: the method follows TrustZone (password: TZEN=0xC3, certificates: 0xB4)", o,
@@ -149,12 +137,12 @@ func (m *Model) openForm(a bench.DAAction) tea.Cmd {
 		m.forms = map[bench.DAAction]*credform.Form{}
 	}
 	m.forms[a] = f
-	m.action, m.form, m.screen, m.scroll = a, f, screenForm, 0
+	m.action, m.form, m.Screen, m.Scroll = a, f, screenForm, 0
 	m.plan, m.planErr, m.viewing = nil, nil, false
 	if a == actionMake {
-		return m.say("make credentials: choose the method, the part and the directory; enter writes the files (nothing touches the chip)")
+		return m.Say("make credentials: choose the method, the part and the directory; enter writes the files (nothing touches the chip)")
 	}
-	return m.say(actionTitle(a) + ": name the files, then enter plans (nothing is written)")
+	return m.Say(actionTitle(a) + ": name the files, then enter plans (nothing is written)")
 }
 
 // formKey handles a key in the form.
@@ -162,12 +150,12 @@ func (m *Model) formKey(msg tea.KeyPressMsg) tea.Cmd {
 	res, cmd := m.form.Update(msg)
 	switch res {
 	case credform.Cancelled:
-		m.screen, m.form = screenMain, nil
-		return m.say("cancelled: nothing was planned or written")
+		m.Screen, m.form = screenMain, nil
+		return m.Say("cancelled: nothing was planned or written")
 	case credform.Submitted:
 		v, err := m.form.Check()
 		if err != nil {
-			return m.fail(err.Error())
+			return m.Fail(err.Error())
 		}
 		m.vals = v
 		if m.action == actionMake {
@@ -190,20 +178,18 @@ func (m *Model) daRequest() bench.DARequest {
 
 // startPlan plans the form's write on the bench (nothing is written).
 func (m *Model) startPlan() tea.Cmd {
-	if why := m.discoverWhy(); why != "" {
-		return m.fail("cannot plan: " + why)
+	if why := m.RunWhy(); why != "" {
+		return m.Fail("cannot plan: " + why)
 	}
 	m.req = m.daRequest()
-	m.plan, m.planErr, m.scroll, m.viewing = nil, nil, 0, false
-	m.screen = screenPlan
-	m.busy = KindPlan
-	b, req := m.c.Bench, m.req
+	m.plan, m.planErr, m.Scroll, m.viewing = nil, nil, 0, false
+	m.Screen = screenPlan
+	b, req := m.C.Bench, m.req
 	what := "reading the chip and checking the file"
 	if req.Action != bench.DAProvision {
 		what = "a discovery (NRST pulses), then AP1 for the backup"
 	}
-	m.say("planning: " + what + "; nothing is written…")
-	return m.c.Job(common.PaneDA, KindPlan, func(ctx context.Context, t bench.Token) (any, error) {
+	return m.Start(KindPlan, "planning: "+what+"; nothing is written…", func(ctx context.Context, t bench.Token) (any, error) {
 		return b.PlanDA(ctx, t, req)
 	})
 }
@@ -218,14 +204,14 @@ func (m *Model) applyWhy() string {
 	case len(m.plan.Mismatches) > 0 || m.planErr != nil:
 		return "the plan was refused: fix what the checklist names and plan again"
 	}
-	return m.discoverWhy()
+	return m.RunWhy()
 }
 
 // openGuard opens the guard dialog in front of the write: what it does
 // and erases, then the phrase.
 func (m *Model) openGuard() tea.Cmd {
 	if why := m.applyWhy(); why != "" {
-		return m.fail("cannot apply: " + why)
+		return m.Fail("cannot apply: " + why)
 	}
 	p := m.plan
 	d := guard.Dialog{Phrase: p.Phrase, Title: "‼ " + strings.ToUpper(actionTitle(p.Action)) + " of " + p.Line + " UID " + p.UID}
@@ -237,26 +223,12 @@ func (m *Model) openGuard() tea.Cmd {
 			d.Lines = append(d.Lines, guard.Line{Text: "the user flash is not saved first: what is erased is gone", Tone: guard.Warn})
 		}
 	}
-	m.guard = guard.New(m.c, d)
-	return m.guard.Focus()
+	return m.OpenGuard(d)
 }
 
 // guardKey handles a key while the guard is open.
 func (m *Model) guardKey(msg tea.KeyPressMsg) tea.Cmd {
-	out, cmd := m.guard.Update(msg)
-	switch out {
-	case guard.Cancelled:
-		m.guard = nil
-		return m.say("cancelled: nothing was written")
-	case guard.Confirmed:
-		typed := m.guard.Typed()
-		m.guard = nil
-		return m.apply(typed)
-	}
-	if why := m.guard.Err(); why != "" {
-		return m.fail(why)
-	}
-	return cmd
+	return m.GuardKey(msg, func(typed string, _ bool) tea.Cmd { return m.apply(typed) })
 }
 
 // saveFlash is the save-flash file the write uses: the form's, when the
@@ -270,15 +242,13 @@ func (m *Model) saveFlash() string {
 
 // apply runs the confirmed write on the bench.
 func (m *Model) apply(confirm string) tea.Cmd {
-	if why := m.discoverWhy(); why != "" {
-		return m.fail("cannot apply: " + why)
+	if why := m.RunWhy(); why != "" {
+		return m.Fail("cannot apply: " + why)
 	}
-	req := bench.DAApplyRequest{DARequest: m.req, Confirm: confirm, StateDir: m.stateDir, SaveFlash: m.saveFlash()}
-	b := m.c.Bench
-	m.screen, m.busy, m.scroll = screenRun, KindApply, 0
-	m.steps, m.res, m.applyErr, m.watching = nil, nil, nil, ""
-	m.say("DA " + string(m.action) + ": backup, authentication, reconnect, verification…")
-	return m.c.Job(common.PaneDA, KindApply, func(ctx context.Context, t bench.Token) (any, error) {
+	req := bench.DAApplyRequest{DARequest: m.req, Confirm: confirm, StateDir: m.StateDir, SaveFlash: m.saveFlash()}
+	b := m.C.Bench
+	m.res, m.applyErr = nil, nil
+	return m.StartApply("DA "+string(m.action)+": backup, authentication, reconnect, verification…", func(ctx context.Context, t bench.Token) (any, error) {
 		return b.ApplyDA(ctx, t, req)
 	})
 }
@@ -413,7 +383,7 @@ type credsMadeMsg struct {
 // no lease: files only).
 func (m *Model) makeCredentials(v *credform.Values) tea.Cmd {
 	r := bench.CredentialRequest{Part: v.Part, Certificates: v.Certificates, Password: v.Text, Dir: v.Dir}
-	m.say("making the credentials…")
+	m.Say("making the credentials…")
 	return func() tea.Msg {
 		fs, err := bench.MakeCredentials(r)
 		return credsMadeMsg{dir: r.Dir, files: fs, err: err}
@@ -425,13 +395,13 @@ func (m *Model) makeCredentials(v *credform.Values) tea.Cmd {
 // password or the key and chain.
 func (m *Model) credsMade(msg credsMadeMsg) tea.Cmd {
 	if msg.err != nil {
-		return m.fail(msg.err.Error())
+		return m.Fail(msg.err.Error())
 	}
 	m.made, m.madeDir = msg.files, msg.dir
-	m.searchDirs = append([]string{msg.dir}, m.searchDirs...)
+	m.SearchDirs = append([]string{msg.dir}, m.SearchDirs...)
 	for _, a := range []bench.DAAction{bench.DAProvision, bench.DARegress, bench.DAOpenDebug, actionMake} {
 		delete(m.forms, a) // pre-filled again from the new files
 	}
-	m.screen, m.form = screenMain, nil
-	return m.say(fmt.Sprintf("wrote %d files into %s: keep the secret ones, they are the way back; p provisions the .obk file", len(msg.files), msg.dir))
+	m.Screen, m.form = screenMain, nil
+	return m.Say(fmt.Sprintf("wrote %d files into %s: keep the secret ones, they are the way back; p provisions the .obk file", len(msg.files), msg.dir))
 }

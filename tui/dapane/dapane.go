@@ -13,9 +13,8 @@ package dapane
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os"
-	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -26,7 +25,7 @@ import (
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/tui/common"
 	"github.com/stprobe/stprobe/tui/credform"
-	"github.com/stprobe/stprobe/tui/guard"
+	"github.com/stprobe/stprobe/tui/writeflow"
 )
 
 // Job kinds this pane starts (JobDoneMsg.Kind).
@@ -36,21 +35,20 @@ const (
 	KindApply    = "dapane: apply"
 )
 
-// screen is what the pane shows.
-type screen int
-
+// The pane's screens: the discovery, the form, and the Flow's plan and
+// write screens.
 const (
-	screenMain screen = iota
-	screenForm
-	screenPlan
-	screenRun
+	screenMain = writeflow.Main
+	screenPlan = writeflow.Plan
+	screenRun  = writeflow.Run
+	screenForm = writeflow.Own
 )
 
 // keyMap is every binding of the pane.
 type keyMap struct {
 	Discover, Up, Down, Provision, Regress, Open, View key.Binding
 	Make                                               key.Binding
-	Apply, Back                                        key.Binding
+	Apply                                              key.Binding
 }
 
 func newKeyMap() keyMap {
@@ -67,43 +65,23 @@ func newKeyMap() keyMap {
 		View:      b("v", "view the last DA plan", "v"),
 		Make:      b("c", "make credentials", "c"),
 		Apply:     b("a", "apply (guard)", "a"),
-		Back:      b("esc", "back", "esc"),
 	}
-}
-
-// Option configures a Model.
-type Option func(*Model)
-
-// WithStateDir sets the directory of the option-byte backups and the audit
-// log (default bench.DefaultStateDir), also searched for credentials.
-func WithStateDir(dir string) Option { return func(m *Model) { m.stateDir = dir } }
-
-// WithSearchDirs sets the directories the credential form searches for
-// files under their usual names (default: the state directory and the
-// current directory).
-func WithSearchDirs(dirs ...string) Option {
-	return func(m *Model) { m.searchDirs = append([]string{}, dirs...) }
 }
 
 // Model is the DA pane. Create it with New.
 type Model struct {
-	c          *common.Context
-	keys       keyMap
-	w, h       int
-	look       common.Look
-	stateDir   string
-	searchDirs []string
+	// Flow is the plan → guard → progress → outcome base, with the
+	// state directory (backups, audit log) and where the forms look for
+	// credential files.
+	writeflow.Flow
+	keys keyMap
 	// made are the credential files this pane last wrote, into madeDir.
 	made    []bench.CredentialFile
 	madeDir string
 
 	disc   *da.Discovery
 	err    error
-	busy   string
-	notice string
-	bad    bool
 	reason string
-	scroll int
 
 	// state is the chip's product state as last reported, by the
 	// discovery or the option bytes, whichever came last.
@@ -113,7 +91,6 @@ type Model struct {
 	snapHas   bool
 	snapAt    time.Time
 
-	screen screen
 	action bench.DAAction
 	form   *credform.Form
 	// forms are the forms as last left, by action.
@@ -127,32 +104,17 @@ type Model struct {
 	// shown read-only.
 	viewing bool
 
-	guard *guard.Model
-
-	steps    []bench.DAStep
 	res      *bench.DAResult
 	applyErr error
-	// watching names another session whose DA write is running.
-	watching string
 }
 
 // New returns the DA pane of the session c.
-func New(c *common.Context, opts ...Option) *Model {
-	m := &Model{c: c, keys: newKeyMap()}
-	for _, o := range opts {
-		o(m)
-	}
-	if m.stateDir == "" {
-		m.stateDir, _ = bench.DefaultStateDir()
-	}
-	if m.searchDirs == nil {
-		wd, _ := os.Getwd()
-		m.searchDirs = []string{m.stateDir, wd}
-	}
+func New(c *common.Context, opts ...writeflow.Option) *Model {
+	cfg := writeflow.Config{Pane: common.PaneDA, ApplyKind: KindApply, IsWrite: isDAWrite, Write: "DA write"}
+	m := &Model{Flow: writeflow.New(c, cfg, opts...), keys: newKeyMap()}
 	if c != nil {
 		s := c.Snapshot()
 		m.snapState, m.snapHas, m.snapAt = s.State, s.HasState, s.StateAt
-		m.snapState, m.snapHas = s.State, s.HasState
 		switch {
 		case s.HasState:
 			m.state, m.hasState = s.State, true
@@ -170,11 +132,11 @@ func (m *Model) Init() tea.Cmd { return nil }
 func (m *Model) Title() string { return common.PaneDA.String() }
 
 // SetSize sets the area the pane draws in.
-func (m *Model) SetSize(w, h int) { m.w, m.h = w, h }
+func (m *Model) SetSize(w, h int) { m.Flow.SetSize(w, h) }
 
 // Capturing reports whether the pane takes every key (the form or the
 // guard is open).
-func (m *Model) Capturing() bool { return m.screen == screenForm || m.guard != nil }
+func (m *Model) Capturing() bool { return m.Screen == screenForm || m.Guard != nil }
 
 // Keys are the pane's bindings on the current screen; the actions this
 // session cannot run now are disabled.
@@ -187,22 +149,22 @@ func (m *Model) Keys() []key.Binding {
 		return b
 	}
 	switch {
-	case m.guard != nil:
-		return m.guard.KeyBindings()
-	case m.screen == screenForm:
+	case m.Guard != nil:
+		return m.Guard.KeyBindings()
+	case m.Screen == screenForm:
 		return credform.Keys()
-	case m.screen == screenPlan:
+	case m.Screen == screenPlan:
 		why := m.applyWhy()
-		return []key.Binding{off(k.Apply, why), k.Back, k.Up, k.Down}
-	case m.screen == screenRun:
-		return []key.Binding{k.Back, k.Up, k.Down}
+		return append([]key.Binding{off(k.Apply, why)}, m.ScreenBindings()...)
+	case m.Screen == screenRun:
+		return m.ScreenBindings()
 	}
-	d := off(k.Discover, m.discoverWhy())
+	d := off(k.Discover, m.RunWhy())
 	out := []key.Binding{d, off(k.Make, m.why(actionMake)), off(k.Provision, m.why(bench.DAProvision)), off(k.Regress, m.why(bench.DARegress)),
 		off(k.Open, m.why(bench.DAOpenDebug)), k.Up, k.Down}
 	// v is named always, as unavailable before any DA plan
 	view := k.View
-	if m.c == nil || m.c.Snapshot().DAPlan == nil {
+	if m.C == nil || m.C.Snapshot().DAPlan == nil {
 		view.SetEnabled(false)
 	}
 	return append(out, view)
@@ -216,16 +178,16 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	case tea.MouseWheelMsg:
 		switch msg.Mouse().Button {
 		case tea.MouseWheelUp:
-			m.scroll = max(0, m.scroll-1)
+			m.Scroll = max(0, m.Scroll-1)
 		case tea.MouseWheelDown:
-			m.scroll++
+			m.Scroll++
 		}
 	case credsMadeMsg:
 		return m, m.credsMade(msg)
 	case common.JobDoneMsg:
 		return m, m.jobDone(msg)
 	case common.EventMsg:
-		m.event(msg.Event)
+		return m, m.event(msg.Event)
 	case common.OpenPaneMsg:
 		if msg.Pane == common.PaneDA {
 			return m, m.request(msg.Request)
@@ -254,47 +216,41 @@ func (m *Model) request(r any) tea.Cmd {
 		}
 		return m.openForm(a)
 	}
-	return m.fail(fmt.Sprintf("unknown DA action %q: the pane does discover, provision, regress and open-debug", req.Action))
+	return m.Fail(fmt.Sprintf("unknown DA action %q: the pane does discover, provision, regress and open-debug", req.Action))
 }
 
 // key handles a key press on the current screen.
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
-	if m.guard != nil {
+	if m.Guard != nil {
 		return m.guardKey(msg)
 	}
 	k := m.keys
-	switch m.screen {
+	switch m.Screen {
 	case screenForm:
 		return m.formKey(msg)
 	case screenPlan, screenRun:
-		done := m.screen == screenRun && m.busy != KindApply
+		done := m.Screen == screenRun && !m.Applying()
 		if done && (key.Matches(msg, k.Discover) || key.Matches(msg, k.Provision) || key.Matches(msg, k.Regress) || key.Matches(msg, k.Open)) {
 			// From the outcome, straight on to the next action.
-			m.screen, m.scroll = screenMain, 0
+			m.Screen, m.Scroll = screenMain, 0
 			return m.key(msg)
 		}
-		switch {
-		case m.screen == screenPlan && key.Matches(msg, k.Apply):
+		if m.Screen == screenPlan && key.Matches(msg, k.Apply) {
 			return m.openGuard()
-		case key.Matches(msg, k.Back):
-			if m.busy == KindApply {
-				return m.fail("the DA write is running: wait for it (" + common.CancelKey + " stops it)")
-			}
-			m.screen, m.scroll, m.viewing = screenMain, 0, false
-		case key.Matches(msg, k.Up):
-			m.scroll = max(0, m.scroll-1)
-		case key.Matches(msg, k.Down):
-			m.scroll++
 		}
-		return nil
+		cmd, _ := m.ScreenKey(msg)
+		if m.Screen == screenMain {
+			m.viewing = false
+		}
+		return cmd
 	}
 	switch {
 	case key.Matches(msg, k.Discover):
 		return m.discover()
 	case key.Matches(msg, k.Up):
-		m.scroll = max(0, m.scroll-1)
+		m.Scroll = max(0, m.Scroll-1)
 	case key.Matches(msg, k.Down):
-		m.scroll++
+		m.Scroll++
 	case key.Matches(msg, k.Provision):
 		return m.openForm(bench.DAProvision)
 	case key.Matches(msg, k.Regress):
@@ -311,45 +267,32 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 
 // viewLastPlan shows the bench's last DA plan, read-only.
 func (m *Model) viewLastPlan() tea.Cmd {
-	if m.c == nil || m.c.Snapshot().DAPlan == nil {
-		return m.fail("no DA plan to look at")
+	if m.C == nil || m.C.Snapshot().DAPlan == nil {
+		return m.Fail("no DA plan to look at")
 	}
-	m.plan, m.planErr, m.viewing, m.scroll = m.c.Snapshot().DAPlan, nil, true, 0
+	m.plan, m.planErr, m.viewing, m.Scroll = m.C.Snapshot().DAPlan, nil, true, 0
 	m.action = m.plan.Action
-	m.screen = screenPlan
+	m.Screen = screenPlan
 	return nil
-}
-
-// discoverWhy is why a discovery cannot run now ("" when it can).
-func (m *Model) discoverWhy() string {
-	switch {
-	case m.c == nil:
-		return "no console session"
-	case m.busy != "":
-		return "this pane is waiting for its " + strings.TrimPrefix(m.busy, "dapane: ") + " job"
-	}
-	return m.c.UnavailableNow()
 }
 
 // discover runs a DA discovery on the bench.
 func (m *Model) discover() tea.Cmd {
-	if why := m.discoverWhy(); why != "" {
-		return m.fail("cannot run a DA discovery: " + why)
+	if why := m.RunWhy(); why != "" {
+		return m.Fail("cannot run a DA discovery: " + why)
 	}
-	m.busy, m.err = KindDiscover, nil
-	b := m.c.Bench
-	m.say("DA discovery: NRST low, request word, NRST released, waiting for the ROM…")
-	return m.c.Job(common.PaneDA, KindDiscover, func(ctx context.Context, t bench.Token) (any, error) {
+	m.err = nil
+	b := m.C.Bench
+	return m.Start(KindDiscover, "DA discovery: NRST low, request word, NRST released, waiting for the ROM…", func(ctx context.Context, t bench.Token) (any, error) {
 		return b.Discover(ctx, t, da.Options{})
 	})
 }
 
 // jobDone takes the result of a job this pane started.
 func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
-	if msg.Kind != m.busy {
+	if !m.Finish(msg) {
 		return nil
 	}
-	m.busy = ""
 	switch msg.Kind {
 	case KindDiscover:
 		if d, ok := msg.Value.(*da.Discovery); ok && d != nil {
@@ -357,9 +300,9 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 		}
 		m.err = msg.Err
 		if msg.Err != nil {
-			return m.fail(msg.Err.Error())
+			return m.Fail("the DA discovery failed: see the pane")
 		}
-		return m.say("DA discovery done; the chip waits in the ROM's DA loop until its next reset")
+		return m.Say("DA discovery done; the chip waits in the ROM's DA loop until its next reset")
 	case KindPlan:
 		p, _ := msg.Value.(*bench.DAPlan)
 		m.plan, m.planErr = p, msg.Err
@@ -367,12 +310,12 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 			m.setDiscovery(p.Discovery)
 		}
 		if msg.Err != nil {
-			return m.fail("refused or failed before any write: " + msg.Err.Error())
+			return m.Fail("refused or failed before any write: " + msg.Err.Error())
 		}
 		if m.plan == nil {
-			return m.fail("the bench returned no plan")
+			return m.Fail("the bench returned no plan")
 		}
-		return m.say(fmt.Sprintf("plan ready: %s; press a to confirm", m.plan.Risk))
+		return m.Say(fmt.Sprintf("plan ready: %s; press a to confirm", m.plan.Risk))
 	case KindApply:
 		if res, ok := msg.Value.(*bench.DAResult); ok && res != nil {
 			m.res = res
@@ -382,9 +325,12 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 			m.state, m.hasState = r.Auth.After.State, true
 		}
 		if msg.Err != nil {
-			return m.fail("the DA write failed or was refused: see the pane")
+			if errors.Is(msg.Err, context.Canceled) {
+				return m.Fail("DA " + string(m.action) + " cancelled: see the pane")
+			}
+			return m.Fail("the DA write failed or was refused: see the pane")
 		}
-		return m.say("DA " + string(m.action) + " done: " + m.outcomeText())
+		return m.Say("DA " + string(m.action) + " done: " + m.outcomeText())
 	}
 	return nil
 }
@@ -415,11 +361,11 @@ func (m *Model) setDiscovery(d *da.Discovery) {
 
 // event follows the bench: discoveries and reads by anyone, and DA writes
 // in progress (ours and other sessions').
-func (m *Model) event(ev bench.Event) {
+func (m *Model) event(ev bench.Event) tea.Cmd {
 	switch ev := ev.(type) {
 	case bench.StateChanged:
 		s := ev.State
-		if s.Discovery != nil && s.Discovery != m.disc && m.busy != KindDiscover {
+		if s.Discovery != nil && s.Discovery != m.disc && !m.Running(KindDiscover) {
 			m.setDiscovery(s.Discovery)
 		}
 		if s.HasState && (!m.snapHas || s.State != m.snapState || s.StateAt != m.snapAt) {
@@ -429,54 +375,23 @@ func (m *Model) event(ev bench.Event) {
 		}
 		m.snapAt = s.StateAt
 		m.snapState, m.snapHas = s.State, s.HasState
-	case bench.JobStarted:
-		if isDAWrite(ev.Job.Kind) && m.busy != KindApply {
-			m.watching = ev.Job.Holder.String()
-			m.steps = nil
-		}
 	case bench.DAStep:
-		if m.busy == KindApply || m.watching != "" {
-			m.addStep(ev)
-		}
-	case bench.JobFinished:
-		if isDAWrite(ev.Job.Kind) && m.watching != "" && m.busy != KindApply {
-			if ev.Err != nil {
-				m.notice, m.bad = fmt.Sprintf("the DA write by %s failed: %v", m.watching, ev.Err), true
-			} else {
-				m.notice, m.bad = "the DA write by "+m.watching+" is done", false
+		if m.Following() {
+			// a run of progress steps folds into one
+			fold := ev.Step.Total > 0 || ev.Step.Step == "flash" || ev.Step.Step == "save-flash"
+			msg := ev.Step.Message
+			if ev.Step.Total > 0 {
+				msg = fmt.Sprintf("%d%%: %s", ev.Step.Done*100/ev.Step.Total, msg)
 			}
-			m.watching = ""
+			m.AddStep(writeflow.Step{Name: ev.Step.Step, Message: msg}, fold)
 		}
 	}
+	return m.Watch(ev)
 }
 
 // isDAWrite reports whether a bench job kind is a DA write.
 func isDAWrite(kind string) bool {
 	return kind == "da "+string(bench.DAProvision) || kind == "da "+string(bench.DARegress) || kind == "da "+string(bench.DAOpenDebug)
-}
-
-// addStep records a step, folding a run of progress steps into one.
-func (m *Model) addStep(s bench.DAStep) {
-	progress := s.Total > 0 || s.Step.Step == "flash" || s.Step.Step == "save-flash"
-	if n := len(m.steps); n > 0 && progress && m.steps[n-1].Step.Step == s.Step.Step {
-		m.steps[n-1] = s
-		return
-	}
-	if len(m.steps) < 200 {
-		m.steps = append(m.steps, s)
-	}
-}
-
-// say puts a message in the pane and in the footer.
-func (m *Model) say(text string) tea.Cmd {
-	m.notice, m.bad = text, false
-	return common.Status(text)
-}
-
-// fail puts a failure in the pane and in the footer.
-func (m *Model) fail(text string) tea.Cmd {
-	m.notice, m.bad = text, true
-	return common.StatusErr(text)
 }
 
 // yesNo is "yes" or "no".

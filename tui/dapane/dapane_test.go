@@ -15,6 +15,7 @@ import (
 	"github.com/stprobe/stprobe/probe/sim/scenario"
 	"github.com/stprobe/stprobe/tui/common"
 	"github.com/stprobe/stprobe/tui/internal/tuitest"
+	"github.com/stprobe/stprobe/tui/writeflow"
 )
 
 func TestKeySequences(t *testing.T) {
@@ -57,8 +58,8 @@ func TestKeySequences(t *testing.T) {
 		{
 			name: "no NRST: the failure says what to do", scenario: "no-nrst",
 			keys:   []string{"d"},
-			want:   []string{"the last discovery failed", "NRST must be wired", "Press d to try again"},
-			status: "DA discovery: no DA reply",
+			want:   []string{"the last discovery failed", "DA discovery: no DA reply", "NRST must be wired", "Press d to try again"},
+			status: "the DA discovery failed: see the pane",
 		},
 		{
 			name: "LOCKED: every action unavailable with the reason", scenario: "h533-locked",
@@ -66,7 +67,7 @@ func TestKeySequences(t *testing.T) {
 			want:   []string{"✖ R Regression", "✖ o Debug opening", "✖ p Provision", "LOCKED is final"},
 			status: "regression is unavailable: the chip is LOCKED (0x5C): LOCKED is final",
 			check: func(t *testing.T, e *env) {
-				if e.m.screen != screenMain || e.m.Keys()[2].Enabled() {
+				if e.m.Screen != screenMain || e.m.Keys()[2].Enabled() {
 					t.Error("the regression opened on a LOCKED chip")
 				}
 			},
@@ -190,6 +191,7 @@ func TestNoColorAndSizes(t *testing.T) {
 		}
 	}
 	e.C.SetTheme(common.Theme{Dark: true})
+	e.m.SetSize(80, 24)
 	if !colour.MatchString(e.m.View()) {
 		t.Error("the dark theme draws no colour")
 	}
@@ -208,8 +210,8 @@ func TestScroll(t *testing.T) {
 	for range 30 {
 		e.Keys("up")
 	}
-	if e.m.scroll != 0 {
-		t.Errorf("scroll %d", e.m.scroll)
+	if e.m.Scroll != 0 {
+		t.Errorf("scroll %d", e.m.Scroll)
 	}
 }
 
@@ -268,7 +270,7 @@ func TestGolden(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				e := newEnv(t, tt.scenario, !tt.observer, WithStateDir(t.TempDir()), WithSearchDirs("."))
+				e := newEnv(t, tt.scenario, !tt.observer, writeflow.WithStateDir(t.TempDir()), writeflow.WithSearchDirs("."))
 				e.testdata = testdata
 				e.m.SetSize(sz[0], sz[1])
 				e.Keys(tt.keys...)

@@ -15,6 +15,7 @@ import (
 	"github.com/stprobe/stprobe/targets/stm32h5"
 	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
 	"github.com/stprobe/stprobe/tui/credform"
+	"github.com/stprobe/stprobe/tui/writeflow"
 )
 
 // mustContain fails unless the screen shows every text.
@@ -37,10 +38,10 @@ func TestRegressFromKeys(t *testing.T) {
 	if err := scenario.Credentials("h533-closed-da", filepath.Join(creds, "board")); err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, "h533-closed-da", true, WithStateDir(state), WithSearchDirs(creds))
+	e := newEnv(t, "h533-closed-da", true, writeflow.WithStateDir(state), writeflow.WithSearchDirs(creds))
 	e.m.SetSize(100, 60)
 	e.Keys("d", "R")
-	if e.m.screen != screenForm {
+	if e.m.Screen != screenForm {
 		t.Fatalf("R did not open the form: %s\n%s", e.LastStatus(), e.Screen())
 	}
 	if got := e.m.form.Value(0); got != "" {
@@ -68,7 +69,7 @@ func TestRegressFromKeys(t *testing.T) {
 	e.Keys("ctrl+u", "type:"+phrase, "enter")
 	s = e.Screen()
 	mustContain(t, s, "✓ DA regress: OK", "reconnected: the chip is OPEN", "user flash erased: yes", "OBK DA record erased: yes",
-		"audit: ", "DA regression full (certificate)", "→ ok", "authenticate", "verified")
+		"audit: ", "ok STM32H523/H533 by tester: DA regression full (certificate)", "authenticate", "verified")
 	if m := scenario.Model(e.B.Simulated()); m.ProductState() != targets.StateOpen {
 		t.Errorf("after the regression the chip is %v", m.ProductState())
 	}
@@ -92,7 +93,7 @@ func TestWrongPasswordUnauthorized(t *testing.T) {
 	if err := fs.Write(dir); err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, "h533-provisioning-da", true, WithStateDir(state), WithSearchDirs(dir))
+	e := newEnv(t, "h533-provisioning-da", true, writeflow.WithStateDir(state), writeflow.WithSearchDirs(dir))
 	e.m.SetSize(100, 60)
 	before := scenario.Model(e.B.Simulated()).ProductState()
 	e.Keys("d", "R", "enter")
@@ -123,7 +124,7 @@ func TestProvisionAndBadFile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e := newEnv(t, "h533-provisioning", true, WithStateDir(state), WithSearchDirs(bad))
+	e := newEnv(t, "h533-provisioning", true, writeflow.WithStateDir(state), writeflow.WithSearchDirs(bad))
 	e.m.SetSize(100, 60)
 	e.Keys("d", "p")
 	e.m.form.Set(4, "H533")
@@ -131,7 +132,7 @@ func TestProvisionAndBadFile(t *testing.T) {
 	s := e.Screen()
 	mustContain(t, s, "REFUSED before any write", "✖ its encryption flag fits the part", "fix:", "apply unavailable")
 	e.Keys("a")
-	if e.m.guard != nil {
+	if e.m.Guard != nil {
 		t.Fatal("the guard opened on a refused plan")
 	}
 	e.Keys("esc", "p")
@@ -154,12 +155,12 @@ func TestFormChecksFiles(t *testing.T) {
 	e.m.form.Set(1, "/nonexistent/key.pem")
 	e.Keys("enter")
 	mustContain(t, e.Screen(), "✖ give the certificate chain that goes with the key")
-	if e.Jobs[KindPlan] != 0 || e.m.screen != screenForm {
+	if e.Jobs[KindPlan] != 0 || e.m.Screen != screenForm {
 		t.Error("a plan ran from a bad form")
 	}
 	e.Keys("esc")
-	if e.m.screen != screenMain || !strings.Contains(e.LastStatus(), "nothing was planned") {
-		t.Errorf("esc: %v %q", e.m.screen, e.LastStatus())
+	if e.m.Screen != screenMain || !strings.Contains(e.LastStatus(), "nothing was planned") {
+		t.Errorf("esc: %v %q", e.m.Screen, e.LastStatus())
 	}
 }
 
@@ -170,7 +171,7 @@ func TestRegressSavesFlash(t *testing.T) {
 	if err := scenario.Credentials("h533-provisioning-da", creds); err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, "h533-provisioning-da", true, WithStateDir(state), WithSearchDirs(creds))
+	e := newEnv(t, "h533-provisioning-da", true, writeflow.WithStateDir(state), writeflow.WithSearchDirs(creds))
 	e.m.SetSize(100, 60)
 	save := filepath.Join(t.TempDir(), "flash.bin")
 	e.Keys("d", "R")
@@ -184,7 +185,7 @@ func TestRegressSavesFlash(t *testing.T) {
 	}
 	// The file exists now: the form refuses to overwrite it.
 	e.Keys("esc", "R")
-	if e.m.screen == screenForm {
+	if e.m.Screen == screenForm {
 		t.Error("the regression form opened on an OPEN chip")
 	}
 }
@@ -215,12 +216,16 @@ func TestObserverSeesTheWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Pump()
-	mustContain(t, e.Screen(), "Last DA write", "regress full: OK", "reconnected: the chip is OPEN", "the DA write by alice is done",
+	mustContain(t, e.Screen(), "Last DA write", "regress full: OK", "reconnected: the chip is OPEN",
 		"unavailable: another session holds the probe: alice")
+	// the end of the watched write is a message: in the footer only
+	if !strings.Contains(e.LastStatus(), "the DA write by alice is done") || strings.Contains(e.Screen(), "the DA write by alice is done") {
+		t.Errorf("footer %q; the pane:\n%s", e.LastStatus(), e.Screen())
+	}
 	e.Keys("v")
 	mustContain(t, e.Screen(), "DA plan: Regression (full)", "the bench's last plan", "ERASES: all user flash", "apply unavailable: this is the bench's last plan")
 	e.Keys("a")
-	if e.m.guard != nil {
+	if e.m.Guard != nil {
 		t.Error("an observer opened the guard")
 	}
 }
@@ -248,12 +253,12 @@ func TestClosedDARefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e := newEnv(t, "h533-closed-da", true, WithStateDir(t.TempDir()), WithSearchDirs(pwDir))
+	e := newEnv(t, "h533-closed-da", true, writeflow.WithStateDir(t.TempDir()), writeflow.WithSearchDirs(pwDir))
 	e.m.SetSize(100, 60)
 	e.Keys("d", "R", "enter")
 	mustContain(t, e.Screen(), "REFUSED before any write", "✖ the credentials are a password; the chip offers the certificate method", "fix: TrustZone decides")
 	e.Keys("a")
-	if e.m.guard != nil {
+	if e.m.Guard != nil {
 		t.Fatal("the guard opened on a refused plan")
 	}
 	e.Keys("esc", "R")
@@ -281,10 +286,10 @@ func TestMakeCredentialsThenProvision(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(work, "keys-for-h533"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, "h533-provisioning", true, WithStateDir(state), WithSearchDirs())
+	e := newEnv(t, "h533-provisioning", true, writeflow.WithStateDir(state), writeflow.WithSearchDirs())
 	e.m.SetSize(100, 40)
 	e.Keys("d", "c")
-	if e.m.screen != screenForm || e.m.action != actionMake {
+	if e.m.Screen != screenForm || e.m.action != actionMake {
 		t.Fatalf("c did not open the credentials form: %s\n%s", e.LastStatus(), e.Screen())
 	}
 	mustContain(t, e.Screen(), "Make credentials", "[password]", "write into")
@@ -298,7 +303,7 @@ func TestMakeCredentialsThenProvision(t *testing.T) {
 		t.Fatalf("tab completed the directory to %q, want %q", got, want)
 	}
 	e.Keys("enter")
-	if e.m.screen != screenMain {
+	if e.m.Screen != screenMain {
 		t.Fatalf("the credentials were not made: %s\n%s", e.LastStatus(), e.Screen())
 	}
 	for _, n := range []string{bench.PasswordFile, bench.PasswordOBKFile} {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/tui/internal/tuitest"
+	"github.com/stprobe/stprobe/tui/writeflow"
 )
 
 // env is the DA pane driven on a simulated bench (see tuitest.Driver).
@@ -19,7 +20,7 @@ type env struct {
 
 // newEnv opens scenario on a simulated bench. With operator set the session
 // holds the lease; otherwise it only observes, while another holder does.
-func newEnv(t testing.TB, scenarioName string, operator bool, opts ...Option) *env {
+func newEnv(t testing.TB, scenarioName string, operator bool, opts ...writeflow.Option) *env {
 	t.Helper()
 	b, _, err := bench.Open(context.Background(), bench.Selector{Sim: scenarioName}, bench.Options{Now: func() time.Time { return tuitest.Clock }})
 	if err != nil {
@@ -28,7 +29,7 @@ func newEnv(t testing.TB, scenarioName string, operator bool, opts ...Option) *e
 	t.Cleanup(func() { b.Close() })
 	e := &env{Driver: tuitest.NewDriver(t, b, operator)}
 	if len(opts) == 0 {
-		opts = []Option{WithStateDir(t.TempDir()), WithSearchDirs()}
+		opts = []writeflow.Option{writeflow.WithStateDir(t.TempDir()), writeflow.WithSearchDirs()}
 	}
 	e.m = New(e.C, opts...)
 	e.m.SetSize(80, 24)

@@ -12,7 +12,7 @@ import (
 
 // actionLines list the DA writes, each available or with why not.
 func (m *Model) actionLines(w int) []string {
-	s := m.st()
+	s := m.Pens()
 	out := []string{s.Accent.Render("Actions")}
 	for _, a := range []struct {
 		key    string
@@ -53,14 +53,14 @@ func (m *Model) actionLines(w int) []string {
 // lastWriteLines summarise the bench's last DA write, as every session
 // sees it.
 func (m *Model) lastWriteLines(w int) []string {
-	if m.c == nil {
+	if m.C == nil {
 		return nil
 	}
-	r := m.c.Snapshot().DAResult
+	r := m.C.Snapshot().DAResult
 	if r == nil || r.Plan == nil {
 		return nil
 	}
-	s := m.st()
+	s := m.Pens()
 	out := []string{s.Accent.Render("Last DA write")}
 	line := fmt.Sprintf("%s %s: %s", r.Plan.Action, r.Plan.Permission, strings.ToUpper(r.Outcome))
 	p := s.OK
@@ -76,43 +76,38 @@ func (m *Model) lastWriteLines(w int) []string {
 
 // viewForm is the form screen.
 func (m *Model) viewForm() []string {
-	s := m.st()
+	s := m.Pens()
 	out := []string{s.Accent.Render("Debug authentication") + s.Muted.Render(" · "+actionTitle(m.action)), ""}
 	if m.form != nil {
-		out = append(out, m.form.View(m.w, credform.Pens{Normal: s.Normal, Muted: s.Muted, Accent: s.Accent, Bad: s.Bad, Selected: s.Selected})...)
+		out = append(out, m.form.View(m.W, credform.Pens{Normal: s.Normal, Muted: s.Muted, Accent: s.Accent, Bad: s.Bad, Selected: s.Selected})...)
 	}
 	out = append(out, "")
 	switch m.action {
 	case bench.DARegress:
-		for _, l := range wrap("A full regression needs the password (TZEN=0xC3) or the certificate chain and leaf key (TZEN=0xB4); to-tz needs the certificate. The flash can be saved first only where AP1 reads it.", m.w) {
+		for _, l := range wrap("A full regression needs the password (TZEN=0xC3) or the certificate chain and leaf key (TZEN=0xB4); to-tz needs the certificate. The flash can be saved first only where AP1 reads it.", m.W) {
 			out = append(out, s.Muted.Render(l))
 		}
 	case actionMake:
-		for _, l := range wrap("The password method works with TrustZone off (TZEN=0xC3) and does a full regression; the certificate kit needs TrustZone on (TZEN=0xB4) and can also regress to TZ_CLOSED or open debug. The files are ST's; nothing touches the chip.", m.w) {
+		for _, l := range wrap("The password method works with TrustZone off (TZEN=0xC3) and does a full regression; the certificate kit needs TrustZone on (TZEN=0xB4) and can also regress to TZ_CLOSED or open debug. The files are ST's; nothing touches the chip.", m.W) {
 			out = append(out, s.Muted.Render(l))
 		}
 	case bench.DAProvision:
-		for _, l := range wrap("c makes the file here (or stprobe da make-password --part PART --out DIR). The crypto parts (H533, H573) take a file that asks for encryption: name the part.", m.w) {
+		for _, l := range wrap("c makes the file here (or stprobe da make-password --part PART --out DIR). The crypto parts (H533, H573) take a file that asks for encryption: name the part.", m.W) {
 			out = append(out, s.Muted.Render(l))
 		}
 	}
-	for len(out) < m.h-1 {
+	for len(out) < m.H-1 {
 		out = append(out, "")
 	}
-	return append(out, m.statusLine())
+	return append(out, m.StatusLine(""))
 }
 
 // viewPlan is the plan screen: the plan or the refusal, the checklist,
 // what the write erases, the steps, the risk and the phrase.
 func (m *Model) viewPlan() []string {
-	s := m.st()
-	var out []string
-	add := func(l ...string) { out = append(out, l...) }
-	addWrap := func(p pen, indent, text string) {
-		for _, l := range wrap(text, m.w-len(indent)) {
-			add(indent + p.Render(l))
-		}
-	}
+	s := m.Pens()
+	b := m.NewBody()
+	add, addWrap := b.Add, b.Wrap
 	title := "DA plan: " + actionTitle(m.action)
 	if m.plan != nil && m.plan.Action == bench.DARegress {
 		title += " (" + m.plan.Permission + ")"
@@ -124,9 +119,9 @@ func (m *Model) viewPlan() []string {
 	}
 	add(s.Accent.Render(title))
 	p := m.plan
-	if m.busy == KindPlan {
+	if m.Running(KindPlan) {
 		add("", s.Info.Render("⟳ planning; nothing is written"))
-		return m.pinned(out, []string{s.Muted.Render("esc back")})
+		return m.Pinned(b.Lines, []string{s.Muted.Render("esc back")})
 	}
 	if p != nil {
 		chip := p.Line + " UID " + p.UID
@@ -138,7 +133,7 @@ func (m *Model) viewPlan() []string {
 		if p.TZEN != 0 {
 			st += " · TZEN " + p.TZEN.String()
 		}
-		add(s.Muted.Render("state: ") + m.styles().StateStyle(p.State).Render(st))
+		add(s.Muted.Render("state: ") + m.Styles().StateStyle(p.State).Render(st))
 		if p.Method != "" {
 			add(s.Muted.Render("method: ") + p.Method)
 		}
@@ -151,21 +146,12 @@ func (m *Model) viewPlan() []string {
 	if !m.viewing {
 		add("", s.Accent.Render("Checks before any write"))
 		// a check wraps under its own text, not under its mark
-		hang := func(p pen, mark, text string) {
-			for i, l := range wrap(text, m.w-4) {
-				if i == 0 {
-					add("  " + p.Render(mark+" "+l))
-				} else {
-					add("    " + p.Render(l))
-				}
-			}
-		}
 		for _, c := range m.checklist() {
 			if c.ok {
-				hang(s.Normal, "✔", c.what)
+				b.Hang(s.Normal, "  ", "✔", c.what)
 				continue
 			}
-			hang(s.Bad, "✖", c.what)
+			b.Hang(s.Bad, "  ", "✖", c.what)
 			addWrap(s.Muted, "      ", "fix: "+c.fix)
 		}
 	}
@@ -182,21 +168,21 @@ func (m *Model) viewPlan() []string {
 		}
 		add(s.Muted.Render("steps:"))
 		for i, st := range p.Steps {
-			addWrap(s.Normal, "  ", fmt.Sprintf("%d. %s", i+1, st))
+			b.Hang(s.Normal, "  ", fmt.Sprintf("%d.", i+1), st)
 		}
 		for _, n := range p.Notes {
-			addWrap(s.Warn, "  ", "note: "+n)
+			b.Hang(s.Warn, "  ", "note:", n)
 		}
 		add("")
 		add(s.Muted.Render("risk: ") + common.RiskBadge(s, p.Risk))
 		addWrap(s.Normal, "  ", p.Why)
 	}
-	return m.pinned(out, m.planFooter())
+	return m.Pinned(b.Lines, m.planFooter())
 }
 
 // flashLines say whether the flash is saved before the regression.
 func (m *Model) flashLines(addWrap func(pen, string, string)) {
-	s := m.st()
+	s := m.Pens()
 	p := m.plan
 	path := ""
 	if m.vals != nil {
@@ -216,104 +202,51 @@ func (m *Model) flashLines(addWrap func(pen, string, string)) {
 
 // planFooter is what stays at the bottom of the plan screen.
 func (m *Model) planFooter() []string {
-	s := m.st()
-	back := s.Muted.Render(" · esc back")
 	if why := m.applyWhy(); why != "" {
-		var out []string
-		for _, l := range wrap("apply unavailable: "+why, m.w) {
-			out = append(out, s.Warn.Render(l))
-		}
-		return append(out, s.Muted.Render("esc back"))
+		return m.UnavailableFooter(why, "esc back")
 	}
-	return []string{s.Key.Render("a") + " opens the guard: type the phrase" + back, "  " + s.Accent.Render(m.plan.Phrase)}
-}
-
-// pinned scrolls body over the pane's height less the footer's and keeps
-// footer at the bottom.
-func (m *Model) pinned(body, footer []string) []string {
-	s := m.st()
-	bodyH := max(1, m.h-len(footer)-1)
-	m.scroll = max(0, min(m.scroll, len(body)-bodyH))
-	end := min(len(body), m.scroll+bodyH)
-	out := make([]string, 0, m.h)
-	out = append(out, body[m.scroll:end]...)
-	if end < len(body) && len(out) > 0 {
-		out[len(out)-1] = s.Muted.Render(fmt.Sprintf("↓ %d more line(s): ↓/j scrolls", len(body)-end))
-	}
-	for len(out) < bodyH {
-		out = append(out, "")
-	}
-	out = append(out, "")
-	return append(out, footer...)
-}
-
-// stepText is a DA step in a few words.
-func stepText(e bench.DAStep) string {
-	if e.Total > 0 {
-		return fmt.Sprintf("%s %d%%: %s", e.Step.Step, e.Done*100/e.Total, e.Step.Message)
-	}
-	return e.Step.Step + ": " + e.Step.Message
+	return m.GuardFooter("a opens the guard: type the phrase", "esc back", m.plan.Phrase)
 }
 
 // viewRun is the write's progress and outcome.
 func (m *Model) viewRun() []string {
-	s := m.st()
-	var out []string
-	add := func(l ...string) { out = append(out, l...) }
-	addWrap := func(p pen, indent, text string) {
-		for _, l := range wrap(text, m.w-len(indent)) {
-			add(indent + p.Render(l))
-		}
+	s := m.Pens()
+	head := []string{s.Accent.Render("DA " + string(m.action) + ": the write")}
+	if m.Applying() {
+		return m.RunView(head, nil, "")
 	}
-	add(s.Accent.Render("DA " + string(m.action) + ": the write"))
-	steps := func() {
-		for i, e := range m.steps {
-			mark := "✔ "
-			p := s.Normal
-			if i == len(m.steps)-1 && m.busy == KindApply {
-				mark, p = "⟳ ", s.Info
-			}
-			addWrap(p, "  ", mark+stepText(e))
-		}
-	}
-	if m.busy == KindApply {
-		steps()
-		m.scroll = len(out) // the newest step stays in view
-		return m.pinned(out, []string{s.Muted.Render(runningHint)})
-	}
+	b := m.NewBody()
 	r := m.res
 	switch {
 	case m.applyErr != nil && (r == nil || r.Outcome == ""):
-		addWrap(s.Danger, "", "✖ nothing was written: "+m.applyErr.Error())
+		b.Wrap(s.Danger, "", "✖ nothing was written: "+m.applyErr.Error())
 	case r != nil && r.Outcome == "ok":
-		add(s.OK.Render("✓ DA " + string(m.action) + ": OK"))
+		b.Add(s.OK.Render("✓ DA " + string(m.action) + ": OK"))
 	case r != nil && r.Outcome == "refused":
-		addWrap(s.Bad, "", "✖ REFUSED by the chip: it is unchanged")
+		b.Wrap(s.Bad, "", "✖ REFUSED by the chip: it is unchanged")
 	case r != nil:
-		addWrap(s.Danger, "", "✖ "+strings.ToUpper(r.Outcome))
+		b.Wrap(s.Danger, "", "✖ "+strings.ToUpper(r.Outcome))
 	}
 	if m.applyErr != nil && r != nil && r.Outcome != "" {
-		addWrap(s.Bad, "  ", m.applyErr.Error())
+		b.Wrap(s.Bad, "  ", m.applyErr.Error())
 	}
 	if r != nil {
 		for _, l := range m.afterLines(r) {
-			addWrap(s.Normal, "", l)
+			// "label: text" wraps under its text
+			if label, text, ok := strings.Cut(l, ": "); ok && len(label) < 30 {
+				b.Hang(s.Normal, "", label+":", text)
+				continue
+			}
+			b.Wrap(s.Normal, "", l)
 		}
 	}
-	if r != nil && r.Audit != nil {
-		a := r.Audit
-		addWrap(s.Muted, "", fmt.Sprintf("audit: %s %s: %s → %s (%s)", a.Time.UTC().Format("2006-01-02 15:04:05"), a.User,
-			strings.Join(a.Changes, "; "), a.Result, filepath.Join(m.stateDir, bench.AuditFile)))
+	var a *bench.AuditRecord
+	if r != nil {
+		a = r.Audit
 	}
-	if len(m.steps) > 0 {
-		add("", s.Muted.Render("steps:"))
-		steps()
-	}
-	return m.pinned(out, []string{s.Muted.Render("esc back · d discovers again · p, R, o the next action")})
+	b.Add(m.AuditLines(a)...)
+	return m.RunView(head, b.Lines, "esc back · d discovers again · p, R, o the next action")
 }
-
-// runningHint is the hint while a write runs.
-const runningHint = "the write is running: ctrl+x stops it"
 
 // afterLines say what a DA write left: the chip after it, the saved
 // files, the notes.

@@ -4,12 +4,8 @@ import "github.com/stprobe/stprobe/tui/common"
 
 // The console's shared text helpers, by the short names this pane uses.
 var (
-	fit  = common.FitLines
 	cell = common.Cell
 	wrap = common.Wrap
 )
 
-type (
-	pen  = common.Pen
-	pens = common.Pens
-)
+type pen = common.Pen

@@ -6,47 +6,40 @@ import (
 
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/targets"
-	"github.com/stprobe/stprobe/tui/common"
 )
 
 // labelW is the width of the labels of the discovery's fields.
 const labelW = 15
 
-// styles are the session's styles (plain ones without a session).
-func (m *Model) styles() *common.Styles { return m.look.Styles(m.c) }
-
-// st is the session's styles as pens, rebuilt when the theme changes.
-func (m *Model) st() *pens { return m.look.Pens(m.c) }
-
 // View draws the pane in exactly the size SetSize gave.
 func (m *Model) View() string {
-	if m.w <= 0 || m.h <= 0 {
+	if m.Empty() {
 		return ""
 	}
-	switch m.screen {
+	switch m.Screen {
 	case screenForm:
-		return fit(m.viewForm(), m.w, m.h)
+		return m.Fit(m.viewForm())
 	case screenPlan:
 		lines := m.viewPlan()
-		if m.guard != nil {
-			lines = common.Overlay(lines, m.guard.View(m.st(), m.w, m.h), m.w, m.h)
+		if m.Guard != nil {
+			lines = m.WithGuard(lines)
 		}
-		return fit(lines, m.w, m.h)
+		return m.Fit(lines)
 	case screenRun:
-		return fit(m.viewRun(), m.w, m.h)
+		return m.Fit(m.viewRun())
 	}
-	s := m.st()
+	s := m.Pens()
 	title := s.Accent.Render("Debug authentication") + s.Muted.Render(" · discovery through the DA mailbox on AP0")
 	sub := ""
 	if m.reason != "" {
 		sub = s.Muted.Render("opened for: ") + m.reason
 	}
 	status := m.statusLine()
-	bodyH := max(0, m.h-3)
+	bodyH := max(0, m.H-3)
 	var body []string
-	if m.w >= 120 {
-		lw := m.w * 11 / 20
-		rw := m.w - lw - 3
+	if m.Wide() {
+		lw := m.W * 11 / 20
+		rw := m.W - lw - 3
 		left := m.discoveryLines(lw)
 		right := m.actionLines(rw)
 		right = append(right, "")
@@ -66,47 +59,52 @@ func (m *Model) View() string {
 			body = append(body, cell(l, lw)+sep+r)
 		}
 	} else {
-		body = m.actionLines(m.w)
+		body = m.actionLines(m.W)
 		body = append(body, "")
-		body = append(body, m.discoveryLines(m.w)...)
+		body = append(body, m.discoveryLines(m.W)...)
 		body = append(body, "")
-		body = append(body, m.optionByteLines(m.w)...)
-		if l := m.lastWriteLines(m.w); len(l) > 0 {
+		body = append(body, m.optionByteLines(m.W)...)
+		if l := m.lastWriteLines(m.W); len(l) > 0 {
 			body = append(append(body, ""), l...)
 		}
 	}
-	m.scroll = max(0, min(m.scroll, len(body)-bodyH))
-	body = body[m.scroll:]
+	m.Scroll = max(0, min(m.Scroll, len(body)-bodyH))
+	more := len(body) - m.Scroll - bodyH
+	body = body[m.Scroll:]
 	if len(body) > bodyH {
 		body = body[:bodyH]
 	}
-	lines := make([]string, 0, m.h)
+	if more > 0 && bodyH > 0 {
+		// what is below is said, never silently cut
+		body[bodyH-1] = s.Muted.Render(fmt.Sprintf("↓ %d more line(s): ↓/j scrolls", more+1))
+	}
+	lines := make([]string, 0, m.H)
 	lines = append(lines, title, sub)
 	lines = append(lines, body...)
-	for len(lines) < m.h-1 {
+	for len(lines) < m.H-1 {
 		lines = append(lines, "")
 	}
-	if m.h > 1 {
+	if m.H > 1 {
 		lines = append(lines, status)
 	}
-	return fit(lines, m.w, m.h)
+	return m.Fit(lines)
 }
 
 // row is one "label  value" line.
 func (m *Model) row(label, value string) string {
-	return m.st().Muted.Render(cell(label, labelW)) + " " + value
+	return m.Pens().Muted.Render(cell(label, labelW)) + " " + value
 }
 
 // discoveryLines are the discovery's result, or how to get one.
 func (m *Model) discoveryLines(w int) []string {
-	s := m.st()
+	s := m.Pens()
 	var out []string
 	addWrap := func(p pen, text string) {
 		for _, l := range wrap(text, w) {
 			out = append(out, p.Render(l))
 		}
 	}
-	if m.busy == KindDiscover {
+	if m.Running(KindDiscover) {
 		out = append(out, s.Info.Render("⟳ discovering: NRST low, request word, NRST released, waiting for the ROM's reply…"))
 	}
 	if m.err != nil {
@@ -124,7 +122,7 @@ func (m *Model) discoveryLines(w int) []string {
 	}
 	st := d.StateName()
 	if d.State.Valid() {
-		st = m.styles().StateStyle(d.State).Render(st)
+		st = m.Styles().StateStyle(d.State).Render(st)
 	}
 	out = append(out, m.row("product state", st+s.Muted.Render(fmt.Sprintf("  lifecycle 0x%04X", d.Lifecycle))))
 	switch {
@@ -240,12 +238,12 @@ func hex16s(vs []uint16) string {
 
 // optionByteLines say what the option bytes, when read, tell of DA.
 func (m *Model) optionByteLines(w int) []string {
-	s := m.st()
+	s := m.Pens()
 	out := []string{s.Accent.Render("What the option bytes say")}
-	if m.c == nil {
+	if m.C == nil {
 		return out
 	}
-	snap := m.c.Snapshot()
+	snap := m.C.Snapshot()
 	if !snap.HasState && snap.DA == nil {
 		for _, l := range wrap("not read yet (the Option bytes pane reads them through AP1)", w) {
 			out = append(out, s.Muted.Render(l))
@@ -253,7 +251,7 @@ func (m *Model) optionByteLines(w int) []string {
 		return out
 	}
 	if snap.HasState {
-		st := m.styles().StateStyle(snap.State).Render(snap.State.String())
+		st := m.Styles().StateStyle(snap.State).Render(snap.State.String())
 		tz := "TZEN not read"
 		if snap.StateAt.IsZero() || !snap.TZENAt.IsZero() {
 			tz = "TZEN " + snap.TZEN.String()
@@ -294,27 +292,8 @@ func (m *Model) optionByteLines(w int) []string {
 	return out
 }
 
-// statusLine is the pane's last message, or why actions are unavailable.
+// statusLine is the pane's own line: a DA write watched, this pane's job,
+// why actions are unavailable, or what the keys do.
 func (m *Model) statusLine() string {
-	s := m.st()
-	switch {
-	case m.watching != "":
-		msg := "DA write"
-		if n := len(m.steps); n > 0 {
-			msg = stepText(m.steps[n-1])
-		}
-		return s.Warn.Render("⟳ " + m.watching + ": " + msg)
-	case m.busy != "":
-		return s.Info.Render("⟳ " + m.notice)
-	case m.notice != "" && m.bad:
-		return s.Bad.Render("✖ " + m.notice)
-	case m.notice != "":
-		return s.Info.Render(m.notice)
-	}
-	if m.c != nil {
-		if why := m.c.Unavailable(); why != "" {
-			return s.Warn.Render("read-only: " + why)
-		}
-	}
-	return s.Muted.Render("d discovers (read-only) · p provision · R regression · o debug opening")
+	return m.StatusLine(m.Pens().Muted.Render("d discovers (read-only) · p provision · R regression · o debug opening"))
 }

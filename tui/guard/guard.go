@@ -7,12 +7,14 @@
 package guard
 
 import (
+	"errors"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/tui/common"
 )
 
@@ -116,10 +118,12 @@ func (g *Model) KeyBindings() []key.Binding {
 // ready says what is still missing before the write may start ("" when
 // nothing is).
 func (g *Model) ready() string {
+	err := bench.CheckConfirmation(&bench.WritePlan{Phrase: g.d.Phrase, Risk: bench.RiskIrreversible, NeedsOverride: g.d.Brick},
+		bench.Confirmation{Phrase: g.Typed(), Override: g.override})
 	switch {
-	case g.Typed() != g.d.Phrase:
+	case errors.Is(err, bench.ErrNotConfirmed):
 		return "the phrase does not match: type it exactly as shown. Nothing was written."
-	case g.d.Brick && !g.override:
+	case errors.Is(err, bench.ErrNeedsOverride):
 		return "this change can brick the chip: tick the override (tab, then space) to accept that. Nothing was written."
 	}
 	return ""

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/targets"
@@ -222,7 +223,7 @@ func Lines(c *common.Context, w int) []string {
 func View(c *common.Context, w int) string { return strings.Join(Lines(c, w), "\n") }
 
 // flow joins parts with separators into lines no wider than w (a part
-// wider than w is cut).
+// wider than a line wraps onto the next lines).
 func flow(st *common.Styles, parts []string, w int) []string {
 	sep := st.Muted.Render(" │ ")
 	sepW := lipgloss.Width(sep)
@@ -244,7 +245,22 @@ func flow(st *common.Styles, parts []string, w int) []string {
 			curW += sepW
 		}
 		if curW+pw > w {
-			p = lipgloss.NewStyle().MaxWidth(w - curW).Render(p)
+			// a part wider than a line goes on over the next lines,
+			// under its own start: nothing of it is cut
+			rows := strings.Split(ansi.Wrap(p, max(8, w-curW), ""), "\n")
+			indent := strings.Repeat(" ", curW)
+			for i, r := range rows[:len(rows)-1] {
+				if i > 0 {
+					cur.WriteString(indent)
+				}
+				cur.WriteString(r)
+				lines = append(lines, cur.String())
+				cur.Reset()
+			}
+			if len(rows) > 1 {
+				cur.WriteString(indent)
+			}
+			p = rows[len(rows)-1]
 			pw = lipgloss.Width(p)
 		}
 		cur.WriteString(p)

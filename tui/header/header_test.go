@@ -99,3 +99,24 @@ func TestRDPFamilyHeader(t *testing.T) {
 		t.Errorf("header of an F1 at RDP level 1:\n%s", all)
 	}
 }
+
+// A part wider than the line (the reason a state is "as of" a time) goes
+// on over the next lines: nothing of it is cut, no line is too wide.
+func TestLongPartWraps(t *testing.T) {
+	st := common.NewStyles(common.Theme{NoColor: true})
+	long := "as of 00:49:25 (AP1 is closed (DBGMCU_SR through AP0): the option bytes cannot be read; the state is the one the closing write planned)"
+	for _, w := range []int{40, 80} {
+		lines := flow(st, []string{"STM32H523/H533 rev A", "state ● CLOSED", long, "TZEN disabled (0xC3)"}, w)
+		all := strings.Join(strings.Fields(ansi.Strip(strings.Join(lines, " "))), " ")
+		for _, want := range []string{long, "TZEN disabled (0xC3)"} {
+			if !strings.Contains(all, want) {
+				t.Errorf("width %d: %q cut:\n%s", w, want, strings.Join(lines, "\n"))
+			}
+		}
+		for _, l := range lines {
+			if ansi.StringWidth(l) > w {
+				t.Errorf("width %d: line %q is %d wide", w, l, ansi.StringWidth(l))
+			}
+		}
+	}
+}

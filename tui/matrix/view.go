@@ -78,14 +78,26 @@ func (m *Model) empty() string {
 	lines := []string{"",
 		"  " + st.Accent.Render("No sweep yet."),
 		"",
-		"  Press " + st.Key.Render("s") + " to try every connect mode × access port × SWD clock",
-		"  (Normal, Hot Plug, Under Reset × AP0, AP1 × about five clocks) and get a diagnosis.",
+	}
+	// wrapped, never cut: the help text and the reasons
+	para := func(style lipgloss.Style, text string) {
+		for _, l := range common.Wrap(text, max(10, m.w-3)) {
+			lines = append(lines, "  "+style.Render(l))
+		}
+	}
+	for i, l := range common.Wrap("Press s to try every connect mode × access port × SWD clock (Normal, Hot Plug, Under Reset × AP0, AP1 × about five clocks) and get a diagnosis.", max(10, m.w-3)) {
+		if rest, ok := strings.CutPrefix(l, "Press s"); ok && i == 0 {
+			l = "Press " + st.Key.Render("s") + rest
+		}
+		lines = append(lines, "  "+l)
 	}
 	if why := m.c.UnavailableNow(); why != "" {
-		lines = append(lines, "", "  "+st.Warn.Render("Not now: "+why))
+		lines = append(lines, "")
+		para(st.Warn, "Not now: "+why)
 	}
 	if why := m.c.APUnavailable(1); why != "" {
-		lines = append(lines, "", "  "+st.Muted.Render(why))
+		lines = append(lines, "")
+		para(st.Muted, why)
 	}
 	lines = append(lines, "")
 	for _, l := range m.legend(m.w - 3) {

@@ -32,14 +32,14 @@ type backupsMsg struct {
 // listBackups lists, off the UI goroutine, the backups of the chip on
 // screen (backups are restored only to the chip they came from).
 func (m *Model) listBackups() tea.Cmd {
-	if m.dirErr != nil {
-		return m.fail("no state directory: " + m.dirErr.Error())
+	if m.DirErr != nil {
+		return m.Fail("no state directory: " + m.DirErr.Error())
 	}
 	if m.ob == nil || m.ob.Chip == nil || m.ob.Layout == nil {
 		m.backups, m.backupsErr, m.listed = nil, nil, false
-		return m.fail("read the option bytes first (r): backups are matched to the chip's UID")
+		return m.Fail("read the option bytes first (r): backups are matched to the chip's UID")
 	}
-	dir, uid, dev := m.stateDir, m.ob.Chip.UIDString(), m.ob.Layout.DevID
+	dir, uid, dev := m.StateDir, m.ob.Chip.UIDString(), m.ob.Layout.DevID
 	return func() tea.Msg {
 		list, err := findBackups(dir, uid, dev)
 		return backupsMsg{list: list, err: err}

@@ -83,12 +83,12 @@ func TestGoldenOutcome(t *testing.T) {
 				if e.m.applyErr != nil || e.m.applyRes == nil || e.m.applyRes.Result == nil || e.m.audit() == nil {
 					t.Fatalf("apply: %v", e.m.applyErr)
 				}
-				e.m.stateDir = goldenStateDir
+				e.m.StateDir = goldenStateDir
 				e.m.applyRes.Result.Backup = goldenStateDir + "/backups/ob-363835303133510A00450499-20260314T092653.000000000Z.json"
 				e.m.audit().Time = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
-				for i, st := range e.m.steps {
+				for i, st := range e.m.Steps {
 					if strings.HasPrefix(st.Message, "saved ") {
-						e.m.steps[i].Message = "saved " + e.m.applyRes.Result.Backup
+						e.m.Steps[i].Message = "saved " + e.m.applyRes.Result.Backup
 					}
 				}
 				e.golden(tt.name+"-"+sizeName(sz), sz[0], sz[1])

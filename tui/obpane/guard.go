@@ -7,10 +7,10 @@ import (
 	"github.com/stprobe/stprobe/tui/guard"
 )
 
-// newGuard opens the guard in front of an irreversible or brick plan: the
+// guardDialog is the guard in front of an irreversible or brick plan: the
 // changes that cannot be undone, each with why, then the phrase (and the
 // override for a brick).
-func (m *Model) newGuard(p *bench.OBPlan) *guard.Model {
+func (m *Model) guardDialog(p *bench.OBPlan) guard.Dialog {
 	d := guard.Dialog{Phrase: p.Phrase, Brick: p.NeedsOverride || p.Risk == bench.RiskBrick,
 		Title: "‼ IRREVERSIBLE: only a DA regression undoes this"}
 	if d.Brick {
@@ -23,22 +23,8 @@ func (m *Model) newGuard(p *bench.OBPlan) *guard.Model {
 		d.Lines = append(d.Lines, guard.Line{Text: c.Field + "  " + c.From.Text() + " → " + c.To.Text(), Tone: guard.Accent})
 		d.Details = append(d.Details, guard.Line{Text: c.Why})
 	}
-	return guard.New(m.c, d)
+	return d
 }
 
 // guardKey handles a key while the guard is open.
-func (m *Model) guardKey(msg tea.KeyPressMsg) tea.Cmd {
-	out, cmd := m.guard.Update(msg)
-	switch out {
-	case guard.Cancelled:
-		m.guard = nil
-		return m.say("write cancelled: nothing was written")
-	case guard.Confirmed:
-		// The bench checks the typed phrase again against its own plan.
-		return m.apply(m.guard.Typed(), m.guard.Override())
-	}
-	if why := m.guard.Err(); why != "" {
-		return m.fail(why)
-	}
-	return cmd
-}
+func (m *Model) guardKey(msg tea.KeyPressMsg) tea.Cmd { return m.GuardKey(msg, m.apply) }

@@ -9,6 +9,7 @@ import (
 	"github.com/stprobe/stprobe/probe/sim/scenario"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 	"github.com/stprobe/stprobe/tui/internal/tuitest"
+	"github.com/stprobe/stprobe/tui/writeflow"
 )
 
 // env is the option-byte pane driven on a simulated bench (see
@@ -32,7 +33,7 @@ func newEnv(t testing.TB, scenarioName string, operator bool) *env {
 const goldenStateDir = "/state"
 
 // newEnvDir is newEnv with a state directory.
-func newEnvDir(t testing.TB, scenarioName string, operator bool, dir string, opts ...Option) *env {
+func newEnvDir(t testing.TB, scenarioName string, operator bool, dir string, opts ...writeflow.Option) *env {
 	t.Helper()
 	b, _, err := bench.Open(context.Background(), bench.Selector{Sim: scenarioName}, bench.Options{})
 	if err != nil {
@@ -40,7 +41,7 @@ func newEnvDir(t testing.TB, scenarioName string, operator bool, dir string, opt
 	}
 	t.Cleanup(func() { b.Close() })
 	e := &env{Driver: tuitest.NewDriver(t, b, operator), dir: dir}
-	e.m = New(e.C, append([]Option{WithStateDir(dir), WithSearchDirs()}, opts...)...)
+	e.m = New(e.C, append([]writeflow.Option{writeflow.WithStateDir(dir), writeflow.WithSearchDirs()}, opts...)...)
 	e.m.SetSize(80, 24)
 	e.Pane = e.m
 	return e

@@ -23,7 +23,7 @@ import (
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/tui/common"
 	"github.com/stprobe/stprobe/tui/credform"
-	"github.com/stprobe/stprobe/tui/guard"
+	"github.com/stprobe/stprobe/tui/writeflow"
 )
 
 // Job kinds this pane starts (JobDoneMsg.Kind).
@@ -41,40 +41,25 @@ const (
 // sessions see it in JobStarted and JobFinished.
 const benchApplyKind = "ob apply"
 
-// screen is what the pane shows.
-type screen int
-
+// The pane's screens: the table, and the Flow's plan and write screens.
 const (
-	screenTable screen = iota
-	screenPlan
-	screenApply
-	screenBackups
+	screenTable   = writeflow.Main
+	screenPlan    = writeflow.Plan
+	screenApply   = writeflow.Run
+	screenBackups = writeflow.Own
 )
-
-// Option configures a Model.
-type Option func(*Model)
-
-// WithStateDir sets the directory of backups and the audit log (default
-// bench.DefaultStateDir).
-func WithStateDir(dir string) Option { return func(m *Model) { m.stateDir = dir } }
-
-// WithSearchDirs sets where the proof-of-the-way-back form looks for
-// credential files (default: the state directory and the current
-// directory).
-func WithSearchDirs(dirs ...string) Option {
-	return func(m *Model) { m.credDirs = append([]string{}, dirs...) }
-}
 
 // Model is the option-byte pane. Create it with New.
 type Model struct {
-	c        *common.Context
-	keys     keyMap
-	w, h     int
-	look     common.Look
-	stateDir string
-	dirErr   error
+	// Flow is the plan → guard → progress → outcome base, with the
+	// state directory (backups, audit log) and where the proof's form
+	// looks for credential files.
+	writeflow.Flow
+	keys keyMap
 
 	ob *bench.OptionBytes
+	// readErr is why the last read failed (shown while nothing is read).
+	readErr error
 	// stale is a read the bench's state may still carry that no longer
 	// tells the truth (the read before a write that closed debug).
 	stale *bench.OptionBytes
@@ -87,12 +72,7 @@ type Model struct {
 	staged   []staged
 	daMethod string
 
-	screen screen
-	edit   *editor
-	guard  *guard.Model
-	busy   string // the job kind this pane waits for
-	notice string
-	bad    bool
+	edit *editor
 
 	// The plan on screen, or why there is none.
 	change  bench.Change
@@ -100,17 +80,14 @@ type Model struct {
 	plan    *bench.OBPlan
 	refused *bench.RefusedError
 	planErr error
-	scroll  int
 
-	// The write: progress, and its outcome.
-	steps    []bench.WriteEvent
+	// The write's outcome.
 	applyRes *bench.ApplyResult
 	applyErr error
 	// rehearsal is the planned write run on the chip's twin (rehearseErr:
 	// why it could not be run).
 	rehearsal   *bench.Rehearsal
 	rehearseErr error
-	watching    string // another session's write in progress
 
 	// otherPlan is a plan another session made (seenPlan the last plan
 	// seen in the bench's state), for observers to look at.
@@ -120,10 +97,9 @@ type Model struct {
 
 	// The proof of the way back: its form, whether it is open, and the
 	// files it named for the plan on screen.
-	wbForm   *credform.Form
-	wbOpen   bool
-	wbPaths  map[credform.Field]string
-	credDirs []string
+	wbForm  *credform.Form
+	wbOpen  bool
+	wbPaths map[credform.Field]string
 
 	backups    []backupEntry
 	backupsErr error
@@ -132,14 +108,10 @@ type Model struct {
 }
 
 // New returns the option-byte pane of the session c.
-func New(c *common.Context, opts ...Option) *Model {
-	m := &Model{c: c, keys: newKeyMap()}
-	for _, o := range opts {
-		o(m)
-	}
-	if m.stateDir == "" {
-		m.stateDir, m.dirErr = bench.DefaultStateDir()
-	}
+func New(c *common.Context, opts ...writeflow.Option) *Model {
+	cfg := writeflow.Config{Pane: common.PaneOptionBytes, ApplyKind: KindApply,
+		IsWrite: func(kind string) bool { return kind == benchApplyKind }}
+	m := &Model{Flow: writeflow.New(c, cfg, opts...), keys: newKeyMap()}
 	if c != nil {
 		m.setOB(c.Snapshot().OptionBytes)
 	}
@@ -154,20 +126,20 @@ func (m *Model) Title() string { return common.PaneOptionBytes.String() }
 
 // SetSize sets the area the pane draws in.
 func (m *Model) SetSize(w, h int) {
-	m.w, m.h = w, h
+	m.Flow.SetSize(w, h)
 	m.follow()
 }
 
 // Capturing reports whether the pane takes every key (an edit or the
 // guard dialog is open).
-func (m *Model) Capturing() bool { return m.edit != nil || m.guard != nil || m.wbOpen }
+func (m *Model) Capturing() bool { return m.edit != nil || m.Guard != nil || m.wbOpen }
 
 // Keys are the pane's bindings for the current screen; actions this
 // session cannot run are disabled.
 func (m *Model) Keys() []key.Binding {
 	k := m.keys
 	act := func(b key.Binding) key.Binding {
-		if m.c == nil || m.c.Unavailable() != "" {
+		if m.C == nil || m.C.Unavailable() != "" {
 			return disabled(b)
 		}
 		return b
@@ -175,23 +147,23 @@ func (m *Model) Keys() []key.Binding {
 	switch {
 	case m.wbOpen:
 		return credform.Keys()
-	case m.guard != nil:
-		return m.guard.KeyBindings()
+	case m.Guard != nil:
+		return m.Guard.KeyBindings()
 	case m.edit != nil:
 		if m.edit.input != nil {
 			return []key.Binding{k.Confirm, k.Cancel}
 		}
 		return []key.Binding{k.Up, k.Down, k.Confirm, k.Cancel}
 	}
-	switch m.screen {
+	switch m.Screen {
 	case screenPlan:
 		wb := act(k.WayBack) // named always: unavailable when the plan does not close the chip
 		if _, ok := closes(m.plan); !ok {
 			wb = disabled(wb)
 		}
-		return []key.Binding{act(k.Apply), act(k.Rehearse), wb, k.Back, k.Up, k.Down}
+		return append([]key.Binding{act(k.Apply), act(k.Rehearse), wb}, m.ScreenBindings()...)
 	case screenApply:
-		return []key.Binding{k.Back, k.Up, k.Down}
+		return m.ScreenBindings()
 	case screenBackups:
 		return []key.Binding{act(k.Restore), k.Read, k.Back, k.Up, k.Down}
 	}
@@ -220,7 +192,7 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	case common.JobDoneMsg:
 		return m, m.jobDone(msg)
 	case common.EventMsg:
-		m.event(msg.Event)
+		return m, m.event(msg.Event)
 	case common.OpenPaneMsg:
 		if msg.Pane == common.PaneOptionBytes {
 			return m, m.request(msg.Request)
@@ -233,46 +205,18 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	return m, nil
 }
 
-// say puts a message in the pane (and in the footer).
-func (m *Model) say(text string) tea.Cmd {
-	m.notice, m.bad = text, false
-	return common.Status(text)
-}
-
-// fail puts a failure in the pane (and in the footer).
-func (m *Model) fail(text string) tea.Cmd {
-	m.notice, m.bad = text, true
-	return common.StatusErr(text)
-}
-
-// unavailable says why an action cannot run.
-func (m *Model) unavailable(action, why string) tea.Cmd {
-	return m.fail(fmt.Sprintf("cannot %s: %s", action, why))
-}
-
-// runWhy is why this session cannot run a job now ("" when it can).
-func (m *Model) runWhy() string {
-	if m.c == nil {
-		return "no console session"
-	}
-	if m.busy != "" {
-		return "this pane is waiting for its " + strings.TrimPrefix(m.busy, "obpane: ") + " job"
-	}
-	return m.c.UnavailableNow()
-}
-
 // key handles a key press on the current screen.
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case m.wbOpen:
 		return m.wayBackKey(msg)
-	case m.guard != nil:
+	case m.Guard != nil:
 		return m.guardKey(msg)
 	case m.edit != nil:
 		return m.editKey(msg)
 	}
 	k := m.keys
-	switch m.screen {
+	switch m.Screen {
 	case screenPlan:
 		switch {
 		case key.Matches(msg, k.Apply):
@@ -281,31 +225,16 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			return m.openWayBack()
 		case key.Matches(msg, k.Rehearse):
 			return m.startRehearse()
-		case key.Matches(msg, k.Back):
-			m.screen = screenTable
-		case key.Matches(msg, k.Up):
-			m.scroll = max(0, m.scroll-1)
-		case key.Matches(msg, k.Down):
-			m.scroll++
 		}
-		return nil
+		cmd, _ := m.ScreenKey(msg)
+		return cmd
 	case screenApply:
-		switch {
-		case key.Matches(msg, k.Back):
-			if m.busy == KindApply {
-				return m.fail("the write is running: wait for it (" + common.CancelKey + " stops it between phases)")
-			}
-			m.screen = screenTable
-		case key.Matches(msg, k.Up):
-			m.scroll = max(0, m.scroll-1)
-		case key.Matches(msg, k.Down):
-			m.scroll++
-		}
-		return nil
+		cmd, _ := m.ScreenKey(msg)
+		return cmd
 	case screenBackups:
 		switch {
 		case key.Matches(msg, k.Back):
-			m.screen = screenTable
+			m.Screen = screenTable
 		case key.Matches(msg, k.Up):
 			m.bsel = max(0, m.bsel-1)
 		case key.Matches(msg, k.Down):
@@ -316,7 +245,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			if m.bsel < len(m.backups) {
 				e := m.backups[m.bsel]
 				if e.err != nil {
-					return m.fail("this backup cannot be read: " + e.err.Error())
+					return m.Fail("this backup cannot be read: " + e.err.Error())
 				}
 				m.reason = "return to the backup of " + e.when()
 				return m.startPlan(bench.Change{FromBackup: e.path})
@@ -344,31 +273,31 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Unstage):
 		if f := m.selected(); f != nil && m.unstage(f.field.Name) {
 			m.rebuild()
-			return m.say("dropped the edit of " + f.field.Name)
+			return m.Say("dropped the edit of " + f.field.Name)
 		}
 	case key.Matches(msg, k.Clear):
 		if len(m.staged) > 0 {
 			m.staged = nil
 			m.rebuild()
-			return m.say("cleared every edit")
+			return m.Say("cleared every edit")
 		}
 	case key.Matches(msg, k.Plan):
-		if why := m.runWhy(); why != "" {
-			return m.unavailable("plan", why)
+		if why := m.RunWhy(); why != "" {
+			return m.Unavailable("plan", why)
 		}
 		if len(m.staged) == 0 {
-			return m.fail("nothing to plan: edit a field first (enter)")
+			return m.Fail("nothing to plan: edit a field first (enter)")
 		}
 		m.reason = ""
 		return m.startPlan(bench.Change{Assignments: m.assignments()})
 	case key.Matches(msg, k.Method):
 		m.daMethod = nextMethod(m.daMethod)
 		if m.daMethod == "" {
-			return m.say("DA method: as the chip tells")
+			return m.Say("DA method: as the chip tells")
 		}
-		return m.say("DA method stated for plans: " + m.daMethod + " (used only when the chip cannot tell)")
+		return m.Say("DA method stated for plans: " + m.daMethod + " (used only when the chip cannot tell)")
 	case key.Matches(msg, k.Backups):
-		m.screen = screenBackups
+		m.Screen = screenBackups
 		return m.listBackups()
 	case key.Matches(msg, k.Journal):
 		return m.clearJournal()
@@ -382,16 +311,16 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 func (m *Model) viewOtherPlan() tea.Cmd {
 	p := m.otherPlan
 	if p == nil {
-		return m.fail("no plan from another session to look at")
+		return m.Fail("no plan from another session to look at")
 	}
 	m.otherPlan = nil
 	ch := bench.Change{}
 	for _, c := range p.Changes {
 		ch.Assignments = append(ch.Assignments, fmt.Sprintf("%s=0x%X", c.Field, c.To.Raw))
 	}
-	m.change, m.plan, m.refused, m.planErr, m.scroll = ch, p, nil, nil, 0
+	m.change, m.plan, m.refused, m.planErr, m.Scroll = ch, p, nil, nil, 0
 	m.reason = "planned by " + m.otherBy
-	m.screen = screenPlan
+	m.Screen = screenPlan
 	return nil
 }
 
@@ -411,7 +340,7 @@ func (m *Model) request(r any) tea.Cmd {
 	switch r := r.(type) {
 	case common.PlanRequest:
 		m.reason = r.Reason
-		m.edit, m.guard = nil, nil
+		m.edit, m.Guard = nil, nil
 		if r.FromBackup != "" {
 			return m.startPlan(bench.Change{FromBackup: r.FromBackup})
 		}
@@ -431,7 +360,7 @@ func (m *Model) request(r any) tea.Cmd {
 		}
 	case nil:
 		// Opened with nothing read yet: read, when this session can.
-		if m.ob == nil && m.runWhy() == "" {
+		if m.ob == nil && m.RunWhy() == "" {
 			return m.startRead()
 		}
 	}
@@ -440,13 +369,11 @@ func (m *Model) request(r any) tea.Cmd {
 
 // startRead reads the option bytes on the bench.
 func (m *Model) startRead() tea.Cmd {
-	if why := m.runWhy(); why != "" {
-		return m.unavailable("read the option bytes", why)
+	if why := m.RunWhy(); why != "" {
+		return m.Unavailable("read the option bytes", why)
 	}
-	b, dam, dir := m.c.Bench, m.daMethod, m.stateDir
-	m.busy = KindRead
-	m.say("reading the option bytes (Hot Plug on AP1)…")
-	return m.c.Job(common.PaneOptionBytes, KindRead, func(ctx context.Context, t bench.Token) (any, error) {
+	b, dam, dir := m.C.Bench, m.daMethod, m.StateDir
+	return m.Start(KindRead, "reading the option bytes (Hot Plug on AP1)…", func(ctx context.Context, t bench.Token) (any, error) {
 		return b.ReadOptionBytes(ctx, t, bench.OBRequest{DAMethod: dam, StateDir: dir})
 	})
 }
@@ -461,35 +388,32 @@ func (m *Model) pending() bool {
 // once the user has looked at the chip.
 func (m *Model) clearJournal() tea.Cmd {
 	if !m.pending() {
-		return m.fail("no interrupted write is recorded for this chip")
+		return m.Fail("no interrupted write is recorded for this chip")
 	}
-	if why := m.runWhy(); why != "" {
-		return m.unavailable("clear the pending-write record", why)
+	if why := m.RunWhy(); why != "" {
+		return m.Unavailable("clear the pending-write record", why)
 	}
-	b, dir := m.c.Bench, m.stateDir
-	m.busy = KindClearPending
-	return m.c.Job(common.PaneOptionBytes, KindClearPending, func(ctx context.Context, t bench.Token) (any, error) {
+	b, dir := m.C.Bench, m.StateDir
+	return m.Start(KindClearPending, "clearing the pending-write record…", func(ctx context.Context, t bench.Token) (any, error) {
 		return nil, b.ClearPending(ctx, t, dir, "cleared in the console after checking the chip")
 	})
 }
 
 // startPlan plans a change on the bench (nothing is written).
 func (m *Model) startPlan(ch bench.Change) tea.Cmd {
-	if why := m.runWhy(); why != "" {
-		return m.unavailable("plan the change", why)
+	if why := m.RunWhy(); why != "" {
+		return m.Unavailable("plan the change", why)
 	}
 	ch.DAMethod = m.daMethod
 	m.change = ch
 	if ch.WayBack == nil {
 		m.wbPaths = nil
 	}
-	m.plan, m.refused, m.planErr, m.scroll = nil, nil, nil, 0
+	m.plan, m.refused, m.planErr, m.Scroll = nil, nil, nil, 0
 	m.rehearsal, m.rehearseErr = nil, nil
-	m.screen = screenPlan
-	m.busy = KindPlan
-	b := m.c.Bench
-	m.say("planning: reading the chip and checking the rules (nothing is written)…")
-	return m.c.Job(common.PaneOptionBytes, KindPlan, func(ctx context.Context, t bench.Token) (any, error) {
+	m.Screen = screenPlan
+	b := m.C.Bench
+	return m.Start(KindPlan, "planning: reading the chip and checking the rules (nothing is written)…", func(ctx context.Context, t bench.Token) (any, error) {
 		return b.PlanOptionBytes(ctx, t, ch)
 	})
 }
@@ -499,31 +423,26 @@ func (m *Model) startPlan(ch bench.Change) tea.Cmd {
 // irreversible and brick ones.
 func (m *Model) startApply() tea.Cmd {
 	if m.plan == nil {
-		return m.fail("no plan to apply")
+		return m.Fail("no plan to apply")
 	}
-	if why := m.runWhy(); why != "" {
-		return m.unavailable("apply", why)
+	if why := m.RunWhy(); why != "" {
+		return m.Unavailable("apply", why)
 	}
-	if m.plan.Risk >= bench.RiskIrreversible {
-		m.guard = m.newGuard(m.plan)
-		return m.guard.Focus()
+	if m.plan.Header().Typed() {
+		return m.OpenGuard(m.guardDialog(m.plan))
 	}
-	return m.apply(m.plan.Phrase, false)
+	return m.apply("", false) // the plan on screen is the confirmation (bench.ApplyRequest.Seen)
 }
 
 // apply runs the guarded write of m.change with the given confirmation.
 func (m *Model) apply(confirm string, override bool) tea.Cmd {
-	if why := m.runWhy(); why != "" {
-		return m.unavailable("apply", why)
+	if why := m.RunWhy(); why != "" {
+		return m.Unavailable("apply", why)
 	}
-	req := bench.ApplyRequest{Change: m.change, Confirm: confirm, OverrideBrick: override, StateDir: m.stateDir}
-	b := m.c.Bench
-	m.guard = nil
-	m.screen = screenApply
-	m.busy = KindApply
-	m.steps, m.applyRes, m.applyErr, m.scroll = nil, nil, nil, 0
-	m.say("applying: backup, programming, verification…")
-	return m.c.Job(common.PaneOptionBytes, KindApply, func(ctx context.Context, t bench.Token) (any, error) {
+	req := bench.ApplyRequest{Change: m.change, Confirm: confirm, OverrideBrick: override, Seen: confirm == "", StateDir: m.StateDir}
+	b := m.C.Bench
+	m.applyRes, m.applyErr = nil, nil
+	return m.StartApply("applying: backup, programming, verification…", func(ctx context.Context, t bench.Token) (any, error) {
 		return b.ApplyOptionBytes(ctx, t, req)
 	})
 }
@@ -533,16 +452,14 @@ func (m *Model) apply(confirm string, override bool) tea.Cmd {
 // says what the twin ended in, or what went wrong there.
 func (m *Model) startRehearse() tea.Cmd {
 	if m.plan == nil && m.refused == nil {
-		return m.fail("no plan to rehearse")
+		return m.Fail("no plan to rehearse")
 	}
-	if why := m.runWhy(); why != "" {
-		return m.unavailable("rehearse", why)
+	if why := m.RunWhy(); why != "" {
+		return m.Unavailable("rehearse", why)
 	}
-	b, req := m.c.Bench, bench.ApplyRequest{Change: m.change}
-	m.busy = KindRehearse
+	b, req := m.C.Bench, bench.ApplyRequest{Change: m.change}
 	m.rehearsal, m.rehearseErr = nil, nil
-	m.say("rehearsing: capturing the chip (read-only) and running the write on its twin…")
-	return m.c.Job(common.PaneOptionBytes, KindRehearse, func(ctx context.Context, t bench.Token) (any, error) {
+	return m.Start(KindRehearse, "rehearsing: capturing the chip (read-only) and running the write on its twin…", func(ctx context.Context, t bench.Token) (any, error) {
 		return b.Rehearse(ctx, t, req)
 	})
 }
@@ -557,30 +474,33 @@ func (m *Model) audit() *bench.AuditRecord {
 
 // jobDone takes the result of a job this pane started.
 func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
-	if msg.Kind != m.busy {
+	if !m.Finish(msg) {
 		return nil
 	}
-	m.busy = ""
 	switch msg.Kind {
 	case KindRead:
 		if o, ok := msg.Value.(*bench.OptionBytes); ok && o != nil {
 			m.setOB(o)
 		}
+		m.readErr = msg.Err
+		if msg.Err != nil && m.ob == nil {
+			return m.Fail("reading the option bytes failed: see the pane")
+		}
 		if msg.Err != nil {
-			return m.fail("reading the option bytes: " + msg.Err.Error())
+			return m.Fail("reading the option bytes: " + msg.Err.Error())
 		}
 		if m.ob != nil && m.ob.Closed != nil {
-			return m.fail("AP1 is closed: the option bytes cannot be read")
+			return m.Fail("AP1 is closed: the option bytes cannot be read")
 		}
-		return m.say("option bytes read")
+		return m.Say("option bytes read")
 	case KindClearPending:
 		if msg.Err != nil {
-			return m.fail("clearing the pending-write record: " + msg.Err.Error())
+			return m.Fail("clearing the pending-write record: " + msg.Err.Error())
 		}
-		if o := m.c.Snapshot().OptionBytes; o != nil {
+		if o := m.C.Snapshot().OptionBytes; o != nil {
 			m.setOB(o)
 		}
-		return m.say("pending-write record cleared")
+		return m.Say("pending-write record cleared")
 	case KindPlan:
 		if pr, ok := msg.Value.(*bench.PlanResult); ok && pr != nil {
 			if pr.OptionBytes != nil {
@@ -592,28 +512,28 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 		switch {
 		case errors.As(msg.Err, &ref):
 			m.plan, m.refused = nil, ref
-			return m.fail("refused before any write")
+			return m.Fail("refused before any write")
 		case msg.Err != nil:
 			m.plan, m.planErr = nil, msg.Err
 			if common.IsUnavailable(msg.Err) {
-				return m.unavailable("plan the change", msg.Err.Error())
+				return m.Unavailable("plan the change", msg.Err.Error())
 			}
-			return m.fail("no plan: " + msg.Err.Error())
+			return m.Fail("no plan: " + msg.Err.Error())
 		case m.plan == nil:
 			m.planErr = errors.New("the bench returned no plan")
-			return m.fail("no plan")
+			return m.Fail("no plan")
 		}
-		return m.say(fmt.Sprintf("plan ready: %s; press a to apply", m.plan.Risk))
+		return m.Say(fmt.Sprintf("plan ready: %s; press a to apply", m.plan.Risk))
 	case KindRehearse:
 		m.rehearsal, _ = msg.Value.(*bench.Rehearsal)
 		m.rehearseErr = msg.Err
 		if msg.Err != nil {
-			return m.fail("rehearsal: " + msg.Err.Error())
+			return m.Fail("rehearsal: " + msg.Err.Error())
 		}
 		if m.rehearsal == nil {
-			return m.fail("rehearsal: the bench returned nothing")
+			return m.Fail("rehearsal: the bench returned nothing")
 		}
-		return m.say(m.rehearsal.Text())
+		return m.Say(m.rehearsal.Text())
 	case KindApply:
 		if res, ok := msg.Value.(*bench.ApplyResult); ok && res != nil {
 			m.applyRes = res
@@ -623,14 +543,14 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 		if msg.Err != nil {
 			// how it ended, from the write's own report ("cancelled:
 			// staged and undone"), not the bare cause
-			return m.fail(applyOutcome(msg.Err))
+			return m.Fail(writeflow.Ended(msg.Err))
 		}
 		m.staged = nil
 		m.rebuild()
 		if r := m.applyRes; r != nil && r.Result != nil && r.Result.DebugClosed {
-			return m.say("option bytes applied; debug is closed now, as planned: r reads what AP0 tells")
+			return m.Say("option bytes applied; debug is closed now, as planned: r reads what AP0 tells")
 		}
-		return m.say("option bytes applied")
+		return m.Say("option bytes applied")
 	}
 	return nil
 }
@@ -653,14 +573,14 @@ func (m *Model) afterApply() {
 }
 
 // event follows the bench: new reads by anyone, and writes in progress.
-func (m *Model) event(ev bench.Event) {
+func (m *Model) event(ev bench.Event) tea.Cmd {
 	switch ev := ev.(type) {
 	case bench.StateChanged:
-		if o := ev.State.OptionBytes; o != nil && o != m.ob && o != m.stale && m.busy == "" {
+		if o := ev.State.OptionBytes; o != nil && o != m.ob && o != m.stale && m.Waiting() == "" {
 			m.setOB(o)
 		}
-		ours := m.c != nil && ev.State.Lease != nil && ev.State.Lease.Holder == m.c.Holder
-		if p := ev.State.Plan; p != nil && p != m.plan && p != m.seenPlan && m.busy == "" && !ours {
+		ours := m.C != nil && ev.State.Lease != nil && ev.State.Lease.Holder == m.C.Holder
+		if p := ev.State.Plan; p != nil && p != m.plan && p != m.seenPlan && m.Waiting() == "" && !ours {
 			m.seenPlan = p
 			m.otherPlan = p
 			m.otherBy = "another session"
@@ -668,25 +588,10 @@ func (m *Model) event(ev bench.Event) {
 				m.otherBy = l.Holder.String()
 			}
 		}
-	case bench.JobStarted:
-		if ev.Job.Kind == benchApplyKind && m.busy != KindApply {
-			m.watching = ev.Job.Holder.String()
-			m.steps = nil
-		}
 	case bench.ApplyStep:
-		if len(m.steps) < 500 {
-			m.steps = append(m.steps, ev.Step)
-		}
-	case bench.JobFinished:
-		if ev.Job.Kind == benchApplyKind && m.busy != KindApply && m.watching != "" {
-			if ev.Err != nil {
-				m.notice, m.bad = fmt.Sprintf("the write by %s failed: %v", m.watching, ev.Err), true
-			} else {
-				m.notice, m.bad = "the write by "+m.watching+" is done", false
-			}
-			m.watching = ""
-		}
+		m.AddStep(writeflow.Step{Name: ev.Step.Step, Message: ev.Step.Message, Done: ev.Step.Done, Total: ev.Step.Total}, false)
 	}
+	return m.Watch(ev)
 }
 
 // setOB shows a new read of the option bytes.
@@ -716,16 +621,3 @@ func (m *Model) assignments() []string {
 	}
 	return out
 }
-
-// applyOutcome is how a write that returned err ended, for the footer:
-// the write's own report ("cancelled: staged and undone (nothing was
-// applied)"); a plain failure points at the pane, which says it all.
-func applyOutcome(err error) string {
-	o := bench.WriteOutcome(err)
-	if strings.HasPrefix(o, "failed: ") {
-		return "the write failed: see the pane"
-	}
-	return o
-}
-
-// textInput is a text field styled from the session's styles, without a

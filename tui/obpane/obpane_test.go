@@ -200,14 +200,14 @@ func TestIrreversibleNeedsThePhrase(t *testing.T) {
 	}
 	phrase := e.m.plan.Phrase
 	e.Keys("a")
-	if e.m.guard == nil || !e.m.Capturing() {
+	if e.m.Guard == nil || !e.m.Capturing() {
 		t.Fatal("no guard for an irreversible plan")
 	}
 	for _, typed := range []string{"", "irreversible", "apply", strings.ToLower(phrase) + "x"} {
 		e.Keys("ctrl+u")
 		e.Keys("type:"+typed, "enter")
-		if e.m.guard == nil || !strings.Contains(e.m.guard.Err(), "does not match") {
-			t.Fatalf("typed %q: guard %+v", typed, e.m.guard)
+		if e.m.Guard == nil || !strings.Contains(e.m.Guard.Err(), "does not match") {
+			t.Fatalf("typed %q: guard %+v", typed, e.m.Guard)
 		}
 	}
 	if !strings.Contains(e.Screen(), "Nothing was written") {
@@ -248,8 +248,8 @@ func TestBrickNeedsTheOverride(t *testing.T) {
 	}
 	phrase := e.m.plan.Phrase
 	e.Keys("a", "type:"+phrase, "enter")
-	if e.m.guard == nil || !strings.Contains(e.m.guard.Err(), "override") {
-		t.Fatalf("guard %+v", e.m.guard)
+	if e.m.Guard == nil || !strings.Contains(e.m.Guard.Err(), "override") {
+		t.Fatalf("guard %+v", e.m.Guard)
 	}
 	// Ticking and unticking leaves it unticked.
 	e.Keys("tab", "space", "space", "tab", "enter")
@@ -274,7 +274,7 @@ func TestBrickNeedsTheOverride(t *testing.T) {
 
 	// esc cancels; nothing written either.
 	e.Keys("esc")
-	if e.m.guard != nil || e.Jobs[KindApply] != 0 {
+	if e.m.Guard != nil || e.Jobs[KindApply] != 0 {
 		t.Fatal("esc did not cancel")
 	}
 
@@ -489,7 +489,7 @@ func TestObserverFollowsTheOperator(t *testing.T) {
 		t.Errorf("observer's view of the plan:\n%s", s)
 	}
 	e.Keys("a")
-	if e.m.guard != nil || e.Jobs[KindApply] != 0 {
+	if e.m.Guard != nil || e.Jobs[KindApply] != 0 {
 		t.Error("an observer reached the guard")
 	}
 	e.Keys("esc")
@@ -499,11 +499,11 @@ func TestObserverFollowsTheOperator(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Pump()
-	if len(e.m.steps) == 0 {
+	if len(e.m.Steps) == 0 {
 		t.Error("observer saw no apply step")
 	}
-	if !strings.Contains(e.m.notice, "the write by alice is done") {
-		t.Errorf("notice %q", e.m.notice)
+	if !strings.Contains(e.LastStatus(), "the write by alice is done") {
+		t.Errorf("footer %q", e.LastStatus())
 	}
 	if s := e.Screen(); !strings.Contains(s, "LEVEL3 (0x2)") {
 		t.Errorf("observer does not see the new value:\n%s", s)
@@ -632,7 +632,7 @@ func TestMonkey(t *testing.T) {
 					tuitest.CheckSize(t, e.m.View(), w, h)
 				}
 			}
-			t.Logf("jobs %v, screen %d", e.Jobs, e.m.screen)
+			t.Logf("jobs %v, screen %d", e.Jobs, e.m.Screen)
 			if got := e.model().ProductState(); got != before {
 				t.Errorf("product state moved from %v to %v", before, got)
 			}

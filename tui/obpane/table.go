@@ -156,7 +156,7 @@ func (m *Model) follow() {
 
 // click selects the field row under the mouse on the table screen.
 func (m *Model) click(mo tea.Mouse) {
-	if m.screen != screenTable || m.edit != nil || m.guard != nil {
+	if m.Screen != screenTable || m.edit != nil || m.Guard != nil {
 		return
 	}
 	i := m.top + mo.Y - tableY
@@ -184,13 +184,13 @@ func (m *Model) wheel(b tea.MouseButton) {
 		return
 	}
 	switch {
-	case m.edit != nil || m.guard != nil:
-	case m.screen == screenTable:
+	case m.edit != nil || m.Guard != nil:
+	case m.Screen == screenTable:
 		m.move(d)
-	case m.screen == screenBackups:
+	case m.Screen == screenBackups:
 		m.bsel = max(0, min(len(m.backups)-1, m.bsel+d))
 	default:
-		m.scroll = max(0, m.scroll+d)
+		m.Scroll = max(0, m.Scroll+d)
 	}
 }
 
@@ -209,12 +209,12 @@ func (m *Model) openEditor() tea.Cmd {
 	r := m.selected()
 	if r == nil {
 		if m.ob != nil && m.ob.Closed != nil {
-			return m.fail("AP1 is closed: the option bytes cannot be edited")
+			return m.Fail("AP1 is closed: the option bytes cannot be edited")
 		}
-		return m.fail("read the option bytes first (r)")
+		return m.Fail("read the option bytes first (r)")
 	}
-	if why := m.c.Unavailable(); why != "" {
-		return m.unavailable("edit "+r.field.Name, why)
+	if why := m.C.Unavailable(); why != "" {
+		return m.Unavailable("edit "+r.field.Name, why)
 	}
 	l := m.ob.Layout
 	e := &editor{field: r.field}
@@ -234,7 +234,7 @@ func (m *Model) openEditor() tea.Cmd {
 		m.edit = e
 		return nil
 	}
-	in := common.TextInput(m.c, r.field.Name+" = ", "")
+	in := common.TextInput(m.C, r.field.Name+" = ", "")
 	in.SetValue(fmt.Sprintf("0x%X", want))
 	in.CharLimit = 34
 	e.input = &in
@@ -273,7 +273,7 @@ func (m *Model) editDone() tea.Cmd {
 	e := m.edit
 	if m.ob == nil || m.ob.Layout == nil || m.ob.Snap == nil {
 		m.edit = nil
-		return m.fail("the option bytes are no longer readable: read them again (r)")
+		return m.Fail("the option bytes are no longer readable: read them again (r)")
 	}
 	l := m.ob.Layout
 	var v uint32
@@ -296,11 +296,11 @@ func (m *Model) editDone() tea.Cmd {
 	if v == e.field.Get(m.ob.Snap.Cur[e.field.Register]) {
 		if m.unstage(name) {
 			m.rebuild()
-			return m.say(name + " already holds that value: edit dropped")
+			return m.Say(name + " already holds that value: edit dropped")
 		}
-		return m.say(name + " already holds that value")
+		return m.Say(name + " already holds that value")
 	}
 	m.stage(name, fmt.Sprintf("0x%X", v))
 	m.rebuild()
-	return m.say(fmt.Sprintf("%s=0x%X staged; p plans every edit", name, v))
+	return m.Say(fmt.Sprintf("%s=0x%X staged; p plans every edit", name, v))
 }

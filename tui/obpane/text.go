@@ -36,14 +36,9 @@ func (p *page) room() int { return p.max - len(p.lines) }
 
 // The console's shared text helpers, by the short names this pane uses.
 var (
-	fit     = common.FitLines
-	width   = common.Width
-	cell    = common.Cell
-	wrap    = common.Wrap
-	overlay = common.Overlay
+	width = common.Width
+	cell  = common.Cell
+	wrap  = common.Wrap
 )
 
-type (
-	pen  = common.Pen
-	pens = common.Pens
-)
+type pen = common.Pen

@@ -10,6 +10,7 @@ import (
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/tui/common"
 	"github.com/stprobe/stprobe/tui/credform"
+	"github.com/stprobe/stprobe/tui/writeflow"
 )
 
 // tableY is the first line of the table's rows (after the summary and the
@@ -23,36 +24,29 @@ const (
 )
 
 // wide reports whether the table has room for the PRG and edit columns.
-func (m *Model) wide() bool { return m.w >= 120 }
+func (m *Model) wide() bool { return m.Wide() }
 
 // bottomLines is the height of the detail area under the table.
 func (m *Model) bottomLines() int {
 	switch {
-	case m.h >= 40:
+	case m.H >= 40:
 		return 10
-	case m.h >= 16:
+	case m.H >= 16:
 		return 5
 	}
 	return 2
 }
 
 // tableRows is how many table rows fit.
-func (m *Model) tableRows() int { return max(0, m.h-tableY-m.bottomLines()) }
-
-// styles are the session's styles (plain ones when the pane has no
-// session).
-func (m *Model) styles() *common.Styles { return m.look.Styles(m.c) }
-
-// st is the session's styles as pens, rebuilt when the theme changes.
-func (m *Model) st() *pens { return m.look.Pens(m.c) }
+func (m *Model) tableRows() int { return max(0, m.H-tableY-m.bottomLines()) }
 
 // View draws the pane in exactly the size SetSize gave.
 func (m *Model) View() string {
-	if m.w <= 0 || m.h <= 0 {
+	if m.Empty() {
 		return ""
 	}
 	var lines []string
-	switch m.screen {
+	switch m.Screen {
 	case screenPlan:
 		lines = m.viewPlan()
 	case screenApply:
@@ -63,23 +57,31 @@ func (m *Model) View() string {
 		lines = m.viewTable()
 	}
 	if m.edit != nil {
-		lines = overlay(lines, m.viewEditor(), m.w, m.h)
+		box := m.viewEditor()
+		x, y := m.editorAt(box)
+		// the rows beside the box keep their start (the field names),
+		// not the cut-off tail of their meaning
+		_, bh := common.BlockSize(box)
+		for i := y; i < y+bh && i < len(lines); i++ {
+			lines[i] = common.Truncate(lines[i], x)
+		}
+		lines = common.OverlayAt(lines, box, x, y, m.W, m.H)
 	}
-	if m.guard != nil {
-		lines = overlay(lines, m.viewGuard(), m.w, m.h)
+	if m.Guard != nil {
+		lines = m.WithGuard(lines)
 	}
 	if m.wbOpen && m.wbForm != nil {
-		s := m.st()
-		lines = m.wbForm.View(m.w, credform.Pens{Normal: s.Normal, Muted: s.Muted, Accent: s.Accent, Bad: s.Bad, Selected: s.Selected})
-		for _, l := range wrap("The bench checks every field of the .obk file against the chip, the credentials against the file, the DA method against TZEN, and the chip's own discovery. Only when all match is closing irreversible instead of brick.", m.w) {
+		s := m.Pens()
+		lines = m.wbForm.View(m.W, credform.Pens{Normal: s.Normal, Muted: s.Muted, Accent: s.Accent, Bad: s.Bad, Selected: s.Selected})
+		for _, l := range wrap("The bench checks every field of the .obk file against the chip, the credentials against the file, the DA method against TZEN, and the chip's own discovery. Only when all match is closing irreversible instead of brick.", m.W) {
 			lines = append(lines, s.Muted.Render(l))
 		}
-		for len(lines) < m.h-1 {
+		for len(lines) < m.H-1 {
 			lines = append(lines, "")
 		}
 		lines = append(lines, m.statusLine())
 	}
-	return fit(lines, m.w, m.h)
+	return m.Fit(lines)
 }
 
 // riskMeaning says in a few words what a risk class means.
@@ -99,13 +101,13 @@ func riskMeaning(r bench.Risk) string {
 
 // summary is the first line: chip, product state, TZEN, DA.
 func (m *Model) summary() string {
-	s := m.st()
+	s := m.Pens()
 	o := m.ob
 	if o == nil {
 		return s.Accent.Render("Option bytes") + s.Muted.Render(" · not read yet")
 	}
 	var parts []string
-	narrow := m.w < 120
+	narrow := !m.Wide()
 	if o.Chip != nil {
 		chip := o.Chip.Line.Name
 		switch {
@@ -125,7 +127,7 @@ func (m *Model) summary() string {
 		if narrow {
 			label = ""
 		}
-		parts = append(parts, label+m.styles().StateStyle(targets.ProductState(ps.Raw)).Render(ps.Text()))
+		parts = append(parts, label+m.Styles().StateStyle(targets.ProductState(ps.Raw)).Render(ps.Text()))
 	}
 	if tz := o.Field("TZEN"); tz != nil {
 		parts = append(parts, s.Muted.Render("TZEN ")+tz.Text())
@@ -158,8 +160,8 @@ func daShort(d targets.DAStatus) string {
 
 // viewTable is the table screen.
 func (m *Model) viewTable() []string {
-	s := m.st()
-	p := newPage(m.h)
+	s := m.Pens()
+	p := newPage(m.H)
 	p.add(m.summary())
 	o := m.ob
 	switch {
@@ -189,7 +191,7 @@ func (m *Model) viewTable() []string {
 
 // viewRow renders table row i.
 func (m *Model) viewRow(i int, wide bool) string {
-	s := m.st()
+	s := m.Pens()
 	r := &m.rows[i]
 	if r.field == nil {
 		cur, prg := m.ob.Snap.Cur[r.reg.Name], m.ob.Snap.Prg[r.reg.Name]
@@ -202,7 +204,7 @@ func (m *Model) viewRow(i int, wide bool) string {
 		}
 		rw := width(right)
 		left := "▾ " + r.reg.Name + " "
-		avail := m.w - rw - 1 - len(left)
+		avail := m.W - rw - 1 - len(left)
 		mean := ""
 		if avail > 4 {
 			mean = cell(r.reg.Meaning, avail)
@@ -242,7 +244,7 @@ func (m *Model) viewRow(i int, wide bool) string {
 			}
 			line += joinNonEmpty("  ", next, prg, r.cur.Meaning)
 		}
-		return s.Selected.Render(cell(line, m.w))
+		return s.Selected.Render(cell(line, m.W))
 	}
 	cur := cell(r.cur.Text(), valW)
 	if !r.cur.Valid {
@@ -275,26 +277,33 @@ func joinNonEmpty(sep string, parts ...string) string {
 // viewDetail fills the area under the table: the selected field, the
 // edits, and the pane's message or why actions are unavailable.
 func (m *Model) viewDetail(p *page) {
-	s := m.st()
-	journal := m.journalLine()
-	detail := p.room() - 2
+	s := m.Pens()
+	journal, status := m.journalLine(), m.statusLine()
+	detail := p.room() - 1
 	if journal != "" {
 		detail--
+	}
+	if status != "" {
+		detail-- // else the detail has the status line's room
 	}
 	if r := m.selected(); r != nil && detail > 0 {
 		f := r.field
 		var d []string
 		d = append(d, s.Accent.Render(f.Name)+s.Muted.Render(fmt.Sprintf(" %s%s %s · ", f.Register, f.Bits(), f.Kind))+f.Meaning)
-		d = append(d, wrap("now: "+r.cur.Text()+" — "+r.cur.Meaning, m.w)...)
+		d = append(d, wrap("now: "+r.cur.Text()+" — "+r.cur.Meaning, m.W)...)
 		if r.differs {
 			d = append(d, s.Warn.Render("to program (_PRG): "+r.prg.Text()+" — written to _CUR at the next option-byte start"))
 		}
 		vals := "values: " + strings.Join(m.ob.Layout.ValidValues(f), ", ")
-		for _, l := range wrap(vals, m.w) {
+		for _, l := range wrap(vals, m.W) {
 			d = append(d, s.Muted.Render(l))
 		}
 		if detail >= 6 {
 			d = append(d, s.Muted.Render("DA: "+m.ob.DA.String()))
+		}
+		if len(d) > detail {
+			// what does not fit is marked, not silently cut
+			d[detail-1] = common.Truncate(d[detail-1], m.W-1) + s.Muted.Render("…")
 		}
 		for i := 0; i < detail; i++ {
 			if i < len(d) {
@@ -312,12 +321,14 @@ func (m *Model) viewDetail(p *page) {
 	} else {
 		p.add(s.Muted.Render("no edits · enter edits the selected field · b backups · r re-read"))
 	}
-	p.add(m.statusLine())
+	if status != "" {
+		p.add(status)
+	}
 }
 
 // journalLine warns of an interrupted write ("" when none is recorded).
 func (m *Model) journalLine() string {
-	s := m.st()
+	s := m.Pens()
 	switch {
 	case m.ob == nil:
 	case m.ob.PendingErr != nil:
@@ -332,80 +343,58 @@ func (m *Model) journalLine() string {
 	return ""
 }
 
-// statusLine is the pane's last message, a write watched, or why actions
-// are unavailable.
+// statusLine is the pane's own line: a write watched, this pane's job,
+// a plan another session made, or why actions are unavailable.
 func (m *Model) statusLine() string {
-	s := m.st()
-	switch {
-	case m.watching != "":
-		msg := "writing option bytes"
-		if n := len(m.steps); n > 0 {
-			e := m.steps[n-1]
-			msg = fmt.Sprintf("%s (%d/%d)", e.Message, e.Done, e.Total)
-		}
-		return s.Warn.Render("⟳ " + m.watching + ": " + msg)
-	case m.busy != "":
-		return s.Info.Render("⟳ " + m.notice)
-	case m.otherPlan != nil && m.screen == screenTable:
-		return s.Warn.Render(fmt.Sprintf("%s planned %d change(s), risk %s: v shows the plan", m.otherBy, len(m.otherPlan.Changes), m.otherPlan.Risk))
-	case m.notice != "" && m.bad:
-		return s.Bad.Render("✖ " + m.notice)
-	case m.notice != "":
-		return s.Info.Render(m.notice)
+	if p := m.otherPlan; p != nil && m.Screen == screenTable && m.Watching == "" && m.Waiting() == "" {
+		return m.Pens().Warn.Render(fmt.Sprintf("%s planned %d change(s), risk %s: v shows the plan", m.otherBy, len(p.Changes), p.Risk))
 	}
-	if m.c != nil {
-		if why := m.c.Unavailable(); why != "" {
-			return s.Warn.Render("read-only: " + why)
-		}
-	}
-	return ""
+	return m.StatusLine("")
 }
 
 // viewEmpty is the table screen before any read.
 func (m *Model) viewEmpty(p *page) {
-	s := m.st()
+	s := m.Pens()
 	p.add("")
-	if m.busy == KindRead {
+	if m.Running(KindRead) {
 		p.add(s.Info.Render("⟳ reading the option bytes (Hot Plug on AP1)…"))
 		return
 	}
-	for _, l := range wrap("The option bytes have not been read yet. Press r to read them: stprobe connects Hot Plug on AP1, which leaves the running firmware alone, and decodes every option-byte register of the chip, product state first.", m.w) {
+	for _, l := range wrap("The option bytes have not been read yet. Press r to read them: stprobe connects Hot Plug on AP1, which leaves the running firmware alone, and decodes every option-byte register of the chip, product state first.", m.W) {
 		p.add(l)
 	}
 	p.add("")
-	if m.c != nil {
-		if why := m.c.Unavailable(); why != "" {
-			for _, l := range wrap("read-only: "+why, m.w) {
+	if m.C != nil {
+		if why := m.C.Unavailable(); why != "" {
+			for _, l := range wrap("read-only: "+why, m.W) {
 				p.add(s.Warn.Render(l))
 			}
 		}
 	}
-	if m.notice != "" {
-		for _, l := range wrap(m.notice, m.w) {
-			if m.bad {
-				p.add(s.Bad.Render(l))
-			} else {
-				p.add(s.Info.Render(l))
-			}
+	if m.readErr != nil {
+		for _, l := range wrap("✖ the last read failed: "+m.readErr.Error(), m.W) {
+			p.add(s.Bad.Render(l))
 		}
 	}
 }
 
 // viewClosed explains a chip whose AP1 does not answer.
 func (m *Model) viewClosed(p *page) {
-	s := m.st()
+	s := m.Pens()
 	c := m.ob.Closed
 	p.add("")
-	p.add(s.Bad.Render("✖ AP1 (the core's access port) does not answer: the option bytes cannot be read or written."))
+	for _, l := range wrap("✖ AP1 (the core's access port) does not answer: the option bytes cannot be read or written.", m.W) {
+		p.add(s.Bad.Render(l))
+	}
 	p.add("")
-	for _, l := range wrap(c.Why(), m.w) {
+	for _, l := range wrap(c.Why(), m.W) {
 		p.add(l)
 	}
 	p.add("")
 	if c.StatusErr == nil {
 		p.add(s.Muted.Render(fmt.Sprintf("DBGMCU_SR through AP0: APs present 0x%04X, enabled 0x%04X", c.Present, c.Enabled)))
 	}
-	for _, l := range wrap("The Debug auth pane runs a DA discovery through AP0: it tells the product state and whether DA data is provisioned, which decides whether a regression can bring the chip back.", m.w) {
+	for _, l := range wrap("The Debug auth pane runs a DA discovery through AP0: it tells the product state and whether DA data is provisioned, which decides whether a regression can bring the chip back.", m.W) {
 		p.add(s.Info.Render(l))
 	}
 	p.add("")
@@ -415,19 +404,19 @@ func (m *Model) viewClosed(p *page) {
 // viewPlan is the plan screen: the diff with risk and consequences, or the
 // refusal with the real way back.
 func (m *Model) viewPlan() []string {
-	s := m.st()
-	var out []string
-	add := func(l ...string) { out = append(out, l...) }
-	addWrap := func(st pen, indent, text string) {
-		for _, l := range wrap(text, m.w-len(indent)) {
-			add(indent + st.Render(l))
+	s := m.Pens()
+	b := m.NewBody()
+	add, addWrap := b.Add, b.Wrap
+	add(s.Accent.Render("Plan"))
+	if m.reason != "" {
+		// why it is proposed, whole: a finding's title can be long
+		b.Lines[0] += s.Muted.Render(" · proposed:")
+		if common.Width("Plan · proposed: "+m.reason) <= m.W {
+			b.Lines[0] += " " + m.reason
+		} else {
+			b.Wrap(s.Normal, "  ", m.reason)
 		}
 	}
-	title := s.Accent.Render("Plan")
-	if m.reason != "" {
-		title += s.Muted.Render(" · proposed: ") + m.reason
-	}
-	add(title)
 	if m.change.FromBackup != "" {
 		add(s.Muted.Render("change: ") + "return to the backup " + filepath.Base(m.change.FromBackup))
 	} else {
@@ -435,7 +424,7 @@ func (m *Model) viewPlan() []string {
 	}
 	add("")
 	switch {
-	case m.busy == KindPlan:
+	case m.Running(KindPlan):
 		add(s.Info.Render("⟳ planning: reading the chip and checking the rules; nothing is written"))
 	case m.refused != nil:
 		add(s.Danger.Render("✖ REFUSED before any write: nothing was written"))
@@ -457,7 +446,7 @@ func (m *Model) viewPlan() []string {
 		m.planLines(add, addWrap)
 	}
 	switch {
-	case m.busy == KindRehearse:
+	case m.Running(KindRehearse):
 		add("", s.Info.Render("⟳ rehearsing on the chip's twin: capture (read-only), then the same write there"))
 	case m.rehearseErr != nil:
 		add("")
@@ -469,59 +458,37 @@ func (m *Model) viewPlan() []string {
 		add("")
 		addWrap(s.OK, "", "✓ "+m.rehearsal.Text())
 	}
-	return m.pinned(out, m.planFooter())
+	return m.Pinned(b.Lines, m.planFooter())
 }
 
 // planFooter is what stays at the bottom of the plan screen: how to go on.
 func (m *Model) planFooter() []string {
-	s := m.st()
+	s := m.Pens()
 	back := s.Muted.Render(" · esc back to the table")
 	p := m.plan
-	if p == nil || m.busy == KindPlan {
+	if p == nil || m.Running(KindPlan) {
 		return []string{s.Muted.Render("esc back to the table")}
 	}
-	if why := m.runWhy(); m.c != nil && why != "" {
-		var out []string
-		for _, l := range wrap("apply unavailable: "+why, m.w) {
-			out = append(out, s.Warn.Render(l))
-		}
-		return append(out, s.Muted.Render("esc back to the table"))
+	if why := m.RunWhy(); m.C != nil && why != "" {
+		return m.UnavailableFooter(why, "esc back to the table")
 	}
 	switch _, closing := closes(p); {
 	case p.Risk == bench.RiskBrick && closing:
-		return []string{s.Key.Render("w") + " attaches the proof of the way back" + s.Muted.Render(" · ") + s.Danger.Render("a opens the guard (phrase + override)") + back, "  " + s.Accent.Render(p.Phrase)}
+		return append([]string{s.Key.Render("w") + " attaches the proof of the way back"},
+			m.GuardFooter("a opens the guard (phrase + override)", "esc back to the table", p.Phrase)...)
 	}
 	switch p.Risk {
 	case bench.RiskBrick:
-		return []string{s.Danger.Render("a opens the guard: type the phrase and tick the override") + back, "  " + s.Accent.Render(p.Phrase)}
+		return m.GuardFooter("a opens the guard: type the phrase and tick the override", "esc back to the table", p.Phrase)
 	case bench.RiskIrreversible:
-		return []string{s.Danger.Render("a opens the guard: type the phrase") + back, "  " + s.Accent.Render(p.Phrase)}
+		return m.GuardFooter("a opens the guard: type the phrase", "esc back to the table", p.Phrase)
 	}
 	return []string{"press " + s.Key.Render("a") + " to apply (this screen is the confirmation)" + back}
 }
 
-// pinned scrolls body over the pane's height less the footer's, marks
-// hidden lines, and keeps footer at the bottom.
-func (m *Model) pinned(body, footer []string) []string {
-	s := m.st()
-	bodyH := max(1, m.h-len(footer)-1)
-	m.scroll = max(0, min(m.scroll, len(body)-bodyH))
-	end := min(len(body), m.scroll+bodyH)
-	out := make([]string, 0, m.h)
-	out = append(out, body[m.scroll:end]...)
-	if end < len(body) {
-		out[len(out)-1] = s.Muted.Render(fmt.Sprintf("↓ %d more line(s): ↓/j scrolls", len(body)-end))
-	}
-	for len(out) < bodyH {
-		out = append(out, "")
-	}
-	out = append(out, "")
-	return append(out, footer...)
-}
-
 // planLines renders a plan.
 func (m *Model) planLines(add func(...string), addWrap func(pen, string, string)) {
-	s := m.st()
+	s := m.Pens()
 	p := m.plan
 	add(s.Muted.Render("risk: ") + common.RiskBadge(s, p.Risk) + s.Muted.Render(" — "+riskMeaning(p.Risk)))
 	add(s.Muted.Render("chip: ") + p.LineName + " UID " + p.UID)
@@ -540,7 +507,7 @@ func (m *Model) planLines(add func(...string), addWrap func(pen, string, string)
 	}
 	add("")
 	add(s.Muted.Render("steps:"))
-	add(fmt.Sprintf("  1. save every option byte to %s", bench.BackupsDir(m.stateDir)))
+	add(fmt.Sprintf("  1. save every option byte to %s", bench.BackupsDir(m.StateDir)))
 	for i, ph := range p.Phases {
 		regs := make([]string, 0, len(ph.Writes))
 		for _, w := range ph.Writes {
@@ -563,88 +530,56 @@ func (m *Model) planLines(add func(...string), addWrap func(pen, string, string)
 // viewApply is the write's progress while it runs, then its outcome
 // followed by its steps.
 func (m *Model) viewApply() []string {
-	s := m.st()
-	var out []string
-	add := func(l ...string) { out = append(out, l...) }
-	addWrap := func(st pen, indent, text string) {
-		for _, l := range wrap(text, m.w-len(indent)) {
-			add(indent + st.Render(l))
-		}
-	}
-	add(s.Accent.Render("Writing option bytes") + s.Muted.Render(" · "+strings.Join(m.change.Assignments, " ")+m.fromBackupText()))
-	done, total := 0, 0
-	if n := len(m.steps); n > 0 {
-		done, total = m.steps[n-1].Done, m.steps[n-1].Total
-	}
-	if m.busy != KindApply && m.applyErr == nil && m.applyRes != nil {
+	s := m.Pens()
+	done, total := m.Progress()
+	if !m.Applying() && m.applyErr == nil && m.applyRes != nil {
 		done = total // finished: the last step's event comes before its end
 	}
-	add(progressBar(min(40, m.w-12), done, total) + fmt.Sprintf(" %d/%d", done, total))
-	add("")
-	stepW := 0
-	for _, e := range m.steps {
-		stepW = max(stepW, len(e.Step))
+	head := []string{
+		s.Accent.Render("Writing option bytes") + s.Muted.Render(" · "+strings.Join(m.change.Assignments, " ")+m.fromBackupText()),
+		writeflow.ProgressBar(min(40, m.W-12), done, total) + fmt.Sprintf(" %d/%d", done, total),
+		"",
 	}
-	steps := func() {
-		for i, e := range m.steps {
-			mark := s.OK.Render("✓")
-			if i == len(m.steps)-1 && m.busy == KindApply {
-				mark = s.Info.Render("⟳")
-			}
-			add(fmt.Sprintf("  %s %-*s %s", mark, stepW, e.Step, e.Message))
-		}
+	if m.Applying() {
+		return m.RunView(head, nil, "")
 	}
-	if m.busy == KindApply {
-		steps()
-		m.scroll = len(out) // follow the latest step
-		return m.pinned(out, []string{s.Muted.Render("the write runs on the bench; " + common.CancelKey + " stops it between phases")})
-	}
+	b := m.NewBody()
 	r := m.applyRes
 	switch {
 	case m.applyErr != nil:
 		if o := bench.WriteOutcome(m.applyErr); !strings.HasPrefix(o, "failed: ") {
-			addWrap(s.Bad, "", "✖ "+o)
+			b.Wrap(s.Bad, "", "✖ "+o)
 		}
-		addWrap(s.Bad, "", "✖ "+m.applyErr.Error())
+		b.Wrap(s.Bad, "", "✖ "+m.applyErr.Error())
 		if errors.Is(m.applyErr, bench.ErrNotConfirmed) || errors.Is(m.applyErr, bench.ErrNeedsOverride) || common.IsUnavailable(m.applyErr) {
-			add(s.OK.Render("nothing was written"))
+			b.Add(s.OK.Render("nothing was written"))
 		}
 	case r != nil && r.Result != nil && r.Result.Verified:
-		add(s.OK.Render("✓ applied and verified: the option bytes read back as planned"))
+		b.Add(s.OK.Render("✓ applied and verified: the option bytes read back as planned"))
 	case r != nil && r.Result != nil && r.Result.DebugClosed:
-		addWrap(s.Warn, "", "✓ applied; debug is closed now, as the new product state intends: the result was checked through AP0 (DBGMCU_SR)")
+		b.Wrap(s.Warn, "", "✓ applied; debug is closed now, as the new product state intends: the result was checked through AP0 (DBGMCU_SR)")
 	default:
-		add(s.OK.Render("✓ applied"))
+		b.Add(s.OK.Render("✓ applied"))
 	}
 	if r != nil && r.Result != nil && r.Result.After != nil && r.Result.Plan != nil && r.OptionBytes != nil && r.OptionBytes.Layout != nil {
 		l := r.OptionBytes.Layout
 		for _, c := range r.Result.Plan.Changes {
 			if f, ok := l.Field(c.Field); ok {
 				v := l.DecodeField(f, r.Result.After.Cur[f.Register])
-				add("  " + s.Accent.Render(cell(c.Field, nameW)) + " now " + v.Text())
+				b.Add("  " + s.Accent.Render(cell(c.Field, nameW)) + " now " + v.Text())
 			}
 		}
 	}
 	if r != nil && r.Result != nil {
 		if r.Result.Backup != "" {
-			addWrap(s.Normal, "", "backup: "+r.Result.Backup)
+			b.Hang(s.Normal, "", "backup:", r.Result.Backup)
 		}
 		for _, n := range r.Result.Notes {
-			addWrap(s.Warn, "", "note: "+n)
+			b.Wrap(s.Warn, "", "note: "+n)
 		}
 	}
-	switch a := m.audit(); {
-	case a != nil:
-		addWrap(s.Normal, "", "audit: "+auditLine(a))
-		add(s.Muted.Render("       in " + filepath.Join(m.stateDir, bench.AuditFile)))
-	default:
-		add(s.Muted.Render("audit: no record (the bench refused before the write)"))
-	}
-	if len(m.steps) > 0 {
-		add("", s.Muted.Render("steps:"))
-		steps()
-	}
-	return m.pinned(out, []string{s.Muted.Render("esc back to the table")})
+	b.Add(m.AuditLines(m.audit())...)
+	return m.RunView(head, b.Lines, "esc back to the table")
 }
 
 // fromBackupText names the backup being restored, if any.
@@ -655,36 +590,15 @@ func (m *Model) fromBackupText() string {
 	return "return to " + filepath.Base(m.change.FromBackup)
 }
 
-// auditLine is one audit record in a line.
-func auditLine(r *bench.AuditRecord) string {
-	line := fmt.Sprintf("%s %s %s by %s: %s (%s)", r.Time.UTC().Format("2006-01-02 15:04:05Z"), r.Result, r.Line, r.User, strings.Join(r.Changes, " "), r.Risk)
-	if r.Error != "" {
-		line += " — " + r.Error
-	}
-	return line
-}
-
-// progressBar draws done/total in w cells.
-func progressBar(w, done, total int) string {
-	if w < 4 {
-		return ""
-	}
-	fill := 0
-	if total > 0 {
-		fill = min(w, done*w/total)
-	}
-	return "[" + strings.Repeat("█", fill) + strings.Repeat("░", w-fill) + "]"
-}
-
 // viewBackups is the list of this chip's backups.
 func (m *Model) viewBackups() []string {
-	s := m.st()
-	p := newPage(m.h)
+	s := m.Pens()
+	p := newPage(m.H)
 	uid := ""
 	if m.ob != nil && m.ob.Chip != nil {
 		uid = " of chip " + m.ob.Chip.UIDString()
 	}
-	p.add(s.Accent.Render("Backups"+uid) + s.Muted.Render(" · in "+bench.BackupsDir(m.stateDir)))
+	p.add(s.Accent.Render("Backups"+uid) + s.Muted.Render(" · in "+bench.BackupsDir(m.StateDir)))
 	p.add("")
 	switch {
 	case m.backupsErr != nil:
@@ -692,11 +606,11 @@ func (m *Model) viewBackups() []string {
 	case !m.listed:
 		p.add(s.Muted.Render("read the option bytes first (r on the table): backups are matched to the chip's UID"))
 	case len(m.backups) == 0:
-		for _, l := range wrap("No backup of this chip yet. Every write saves one before it touches the chip.", m.w) {
+		for _, l := range wrap("No backup of this chip yet. Every write saves one before it touches the chip.", m.W) {
 			p.add(l)
 		}
 	}
-	listH := max(1, m.h-10)
+	listH := max(1, m.H-10)
 	start := max(0, m.bsel-listH+1)
 	for i := start; i < len(m.backups) && i < start+listH; i++ {
 		e := m.backups[i]
@@ -715,7 +629,7 @@ func (m *Model) viewBackups() []string {
 			line += " " + filepath.Base(e.path)
 		}
 		if i == m.bsel {
-			p.add(s.Selected.Render(cell("▸"+line[1:], m.w)))
+			p.add(s.Selected.Render(cell("▸"+line[1:], m.W)))
 		} else {
 			p.add(line)
 		}
@@ -749,24 +663,58 @@ func (m *Model) backupDiff(e backupEntry) []bench.FieldDiff {
 	return m.ob.Layout.Diff(m.ob.Snap.Cur, e.b.Snapshot.Cur)
 }
 
-// boxWidth is the width of a dialog box's content.
-func (m *Model) boxWidth() int { return max(20, min(m.w-6, 74)) }
+// editorX is where the value chooser starts: right of the FIELD column,
+// so that the field names stay in view beside it.
+const editorX = 2 + nameW + 1
 
-// viewEditor is the value chooser box.
+// editorWidth is the width of the value chooser's content: from editorX
+// to the right edge (less the frame), at most 74; a narrow pane gets a
+// centred box instead.
+func (m *Model) editorWidth() int {
+	if w := m.W - editorX - 4; w >= 40 {
+		return min(w, 74)
+	}
+	return max(20, min(m.W-6, 74))
+}
+
+// editorAt is where the chooser box is drawn: under the selected row when
+// it fits there, else above it, else as low as it fits; the table stays
+// in view around it.
+func (m *Model) editorAt(box string) (x, y int) {
+	bw, bh := common.BlockSize(box)
+	x = max(0, (m.W-bw)/2)
+	if m.W-editorX-4 >= 40 {
+		x = editorX
+	}
+	row := tableY
+	if m.sel < len(m.fields) {
+		row = tableY + m.fields[m.sel] - m.top
+	}
+	switch {
+	case row+1+bh <= m.H:
+		return x, row + 1
+	case row-bh >= 0:
+		return x, row - bh
+	}
+	return x, max(0, m.H-bh)
+}
+
+// viewEditor is the value chooser box: the field, its value now and what
+// it means, the values to choose from (or the number typed), the keys.
 func (m *Model) viewEditor() string {
-	s := m.st()
+	s := m.Pens()
 	e := m.edit
-	w := m.boxWidth()
+	w := m.editorWidth()
 	f := e.field
 	var b []string
-	b = append(b, s.Accent.Render("Edit "+f.Name)+s.Muted.Render(" "+f.Register+f.Bits()))
+	head := s.Accent.Render("Edit "+f.Name) + s.Muted.Render(" "+f.Register+f.Bits())
+	if r := m.selected(); r != nil {
+		head += s.Muted.Render(" · now ") + r.cur.Text()
+	}
+	b = append(b, head)
 	for _, l := range wrap(f.Meaning, w) {
 		b = append(b, s.Muted.Render(l))
 	}
-	if r := m.selected(); r != nil {
-		b = append(b, "now: "+r.cur.Text())
-	}
-	b = append(b, "")
 	if e.input == nil {
 		for i, v := range e.values {
 			line := cell(fmt.Sprintf("%s (0x%X) — %s", v.Name, v.Raw, v.Meaning), w-2)
@@ -776,7 +724,7 @@ func (m *Model) viewEditor() string {
 				b = append(b, "  "+line)
 			}
 		}
-		b = append(b, "", s.Muted.Render("↑/↓ choose · enter stage · esc cancel"))
+		b = append(b, s.Muted.Render("↑/↓ choose · enter stage · esc cancel"))
 	} else {
 		e.input.SetWidth(w - len(e.input.Prompt) - 1)
 		b = append(b, e.input.View())
@@ -786,13 +734,10 @@ func (m *Model) viewEditor() string {
 				b = append(b, s.Bad.Render(l))
 			}
 		}
-		b = append(b, "", s.Muted.Render("enter stage · esc cancel"))
+		b = append(b, s.Muted.Render("enter stage · esc cancel"))
 	}
 	for i := range b {
 		b[i] = cell(b[i], w)
 	}
 	return s.Dialog.Render(b, w)
 }
-
-// viewGuard is the guard dialog.
-func (m *Model) viewGuard() string { return m.guard.View(m.st(), m.w, m.h) }

@@ -1,14 +1,12 @@
 package obpane
 
 import (
-	"os"
 	"path/filepath"
 
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/targets"
-	"github.com/stprobe/stprobe/targets/stm32h5"
 	"github.com/stprobe/stprobe/tui/credform"
 )
 
@@ -38,40 +36,18 @@ func closes(p *bench.OBPlan) (targets.ProductState, bool) {
 // openWayBack opens the form of the proof's files.
 func (m *Model) openWayBack() tea.Cmd {
 	if _, ok := closes(m.plan); !ok {
-		return m.fail("this plan does not close the chip: no proof of the way back is needed")
+		return m.Fail("this plan does not close the chip: no proof of the way back is needed")
 	}
-	if why := m.runWhy(); why != "" {
-		return m.unavailable("prove the way back", why)
+	if why := m.RunWhy(); why != "" {
+		return m.Unavailable("prove the way back", why)
 	}
 	if m.wbForm == nil {
-		o := credform.Options{Dirs: m.searchDirs()}
-		if m.c != nil {
-			o.Styles = m.c.Styles
-		}
-		if m.ob != nil && m.ob.Chip != nil {
-			if parts := stm32h5.PartsOf(m.ob.Chip.DevID); len(parts) == 1 {
-				o.Part = parts[0].Name
-			} else if m.c != nil {
-				if p := m.c.Snapshot().DAPlan; p != nil && p.Part != "" && p.UID == m.ob.Chip.UIDString() {
-					o.Part = p.Part // the part this chip was provisioned for
-				}
-			}
-		}
+		o := m.FormOptions()
 		m.wbForm = credform.New("Prove the way back: the credentials you will regress with and the .obk file provisioned", o,
 			credform.Password, credform.Key, credform.Chain, credform.OBK, credform.Part, credform.Permission)
 	}
 	m.wbOpen = true
-	return m.say("name the files; enter plans again with the proof (nothing is written)")
-}
-
-// searchDirs are where the form looks for credential files: the state
-// directory and the current directory.
-func (m *Model) searchDirs() []string {
-	if m.credDirs != nil {
-		return m.credDirs
-	}
-	wd, _ := os.Getwd()
-	return []string{m.stateDir, wd}
+	return m.Say("name the files; enter plans again with the proof (nothing is written)")
 }
 
 // wayBackKey handles a key in the proof's form.
@@ -80,11 +56,11 @@ func (m *Model) wayBackKey(msg tea.KeyPressMsg) tea.Cmd {
 	switch res {
 	case credform.Cancelled:
 		m.wbOpen = false
-		return m.say("no proof attached: the plan stays as it was")
+		return m.Say("no proof attached: the plan stays as it was")
 	case credform.Submitted:
 		v, err := m.wbForm.Check()
 		if err != nil {
-			return m.fail(err.Error())
+			return m.Fail(err.Error())
 		}
 		m.wbOpen = false
 		ch := m.change
@@ -101,7 +77,7 @@ func (m *Model) wayBackLines(add func(...string), addWrap func(pen, string, stri
 	if !ok {
 		return
 	}
-	s := m.st()
+	s := m.Pens()
 	wb := m.plan.WayBack
 	add("")
 	add(s.Accent.Render("Proof of the way back") + s.Muted.Render(" (PRODUCT_STATE → "+to.String()+")"))

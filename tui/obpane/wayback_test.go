@@ -10,6 +10,7 @@ import (
 	"github.com/stprobe/stprobe/targets/stm32h5"
 	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
 	"github.com/stprobe/stprobe/tui/credform"
+	"github.com/stprobe/stprobe/tui/writeflow"
 )
 
 // TestWayBackProof: closing a provisioned chip is brick until the proof
@@ -30,7 +31,7 @@ func TestWayBackProof(t *testing.T) {
 	if err := fs.Write(other); err != nil {
 		t.Fatal(err)
 	}
-	e := newEnvDir(t, "h533-provisioning-da", true, t.TempDir(), WithSearchDirs(creds))
+	e := newEnvDir(t, "h533-provisioning-da", true, t.TempDir(), writeflow.WithSearchDirs(creds))
 	e.m.SetSize(120, 80)
 	e.Keys("r", "select:PRODUCT_STATE", "enter", "choose:CLOSED", "enter", "p")
 	s := e.Screen()
@@ -92,7 +93,7 @@ func TestGoldenWayBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, sz := range [][2]int{{80, 24}, {160, 48}} {
-		e := newEnvDir(t, "h533-provisioning-da", true, goldenStateDir, WithSearchDirs(creds))
+		e := newEnvDir(t, "h533-provisioning-da", true, goldenStateDir, writeflow.WithSearchDirs(creds))
 		e.m.SetSize(sz[0], sz[1])
 		e.Keys("r", "select:PRODUCT_STATE", "enter", "choose:TZ_CLOSED", "enter", "p", "w")
 		e.m.wbForm.Set(credform.Part, "H533")

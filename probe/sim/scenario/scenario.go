@@ -113,7 +113,8 @@ type Scenario struct {
 	// wire instead.
 	Generic bool
 	// RDPChip puts a chip of a family protected by read-out protection
-	// levels (F1, F4, G0, G4, L4) on the wire instead (its core on AP0).
+	// levels (F1, F4, G0, G4, L4, U5, H7) on the wire instead (its core on
+	// AP0).
 	RDPChip *stm32rdp.Config
 	// Millivolts is the target voltage the probe reads.
 	Millivolts int
@@ -377,6 +378,8 @@ func List() []Scenario {
 		},
 	}
 	list = append(list, familyBoards()...)
+	list = append(list, u5h7Boards()...)
+	list = append(list, diagnosisBoards()...)
 	// Boards with DA provisioned hold the hash of the credentials
 	// Credentials hands out (credentials.go).
 	for _, sc := range list {

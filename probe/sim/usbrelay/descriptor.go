@@ -3,7 +3,6 @@ package usbrelay
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"fmt"
 	"strings"
 	"unicode/utf16"
 
@@ -47,12 +46,7 @@ type identity struct {
 }
 
 // node is the device node libusb opens, e.g. /dev/bus/usb/001/002.
-func (id identity) node() string { return fmt.Sprintf("/dev/bus/usb/001/%03d", id.devnum) }
-
-// sysPath is the device's directory in the simulated sysfs.
-func (id identity) sysPath() string {
-	return fmt.Sprintf("/devices/pci0000:00/0000:00:14.0/usb1/1-%d", id.devnum-1)
-}
+func (id identity) node() string { return busNode(id.devnum) }
 
 // maxPacket is the bulk endpoint packet size: 512 at high speed (V3), else 64.
 func (id identity) maxPacket() uint16 {
@@ -125,69 +119,21 @@ func (id identity) stringDescriptor(index uint8) ([]byte, bool) {
 // description renders the umockdev device description (sysfs attributes,
 // udev properties and the device node contents) of the simulated probe.
 func (id identity) description() string {
-	desc := strings.ToUpper(hex.EncodeToString(append(id.deviceDescriptor(), id.configDescriptor()...)))
-	speed := "12"
-	if id.model.HighSpeed {
-		speed = "480"
+	r := usbRecord{
+		devnum:      id.devnum,
+		descriptors: append(id.deviceDescriptor(), id.configDescriptor()...),
+		vid:         proto.VendorST, pid: id.model.PID, bcd: 0x0100,
+		manufacturer: id.manufacturer, product: id.product,
+		udevSerial: id.serial, serial: id.serial, noSerial: id.rawSerial,
+		interfaces: ":ffffff:", attributes: 0x80, speed: "12",
 	}
-	udevSerial := id.serial
 	if id.rawSerial {
-		udevSerial = strings.ToUpper(id.serial)
+		r.udevSerial = strings.ToUpper(id.serial)
 	}
-	model := strings.ReplaceAll(id.product, " ", "_")
-	vendor := strings.ReplaceAll(id.manufacturer, " ", "_")
-	var s strings.Builder
-	line := func(format string, args ...any) { fmt.Fprintf(&s, format+"\n", args...) }
-	line("P: %s", id.sysPath())
-	line("N: %s=%s", strings.TrimPrefix(id.node(), "/dev/"), desc)
-	line("E: BUSNUM=001")
-	line("E: DEVNAME=%s", id.node())
-	line("E: DEVNUM=%03d", id.devnum)
-	line("E: DEVTYPE=usb_device")
-	line("E: DRIVER=usb")
-	line("E: ID_BUS=usb")
-	line("E: ID_MODEL=%s", model)
-	line("E: ID_MODEL_ID=%04x", id.model.PID)
-	line("E: ID_REVISION=0100")
-	line("E: ID_SERIAL=%s_%s_%s", vendor, model, udevSerial)
-	line("E: ID_SERIAL_SHORT=%s", udevSerial)
-	line("E: ID_USB_INTERFACES=:ffffff:")
-	line("E: ID_VENDOR=%s", vendor)
-	line("E: ID_VENDOR_ID=%04x", proto.VendorST)
-	line("E: MAJOR=189")
-	line("E: MINOR=%d", id.devnum-1)
-	line("E: PRODUCT=%x/%x/100", proto.VendorST, id.model.PID)
-	line("E: SUBSYSTEM=usb")
-	line("E: TYPE=0/0/0")
-	line("A: authorized=1")
-	line(`A: bConfigurationValue=1\n`)
-	line("A: bDeviceClass=00")
-	line("A: bDeviceProtocol=00")
-	line("A: bDeviceSubClass=00")
-	line("A: bMaxPacketSize0=64")
-	line("A: bMaxPower=100mA")
-	line("A: bNumConfigurations=1")
-	line("A: bNumInterfaces= 1")
-	line("A: bcdDevice=0100")
-	line("A: bmAttributes=80")
-	line(`A: busnum=1\n`)
-	line("A: configuration=")
-	line("H: descriptors=%s", desc)
-	line("A: dev=189:%d", id.devnum-1)
-	line(`A: devnum=%d\n`, id.devnum)
-	line("A: devpath=%d", id.devnum-1)
-	line("A: idProduct=%04x", id.model.PID)
-	line("A: idVendor=%04x", proto.VendorST)
-	line("A: manufacturer=%s", id.manufacturer)
-	line("A: maxchild=0")
-	line("A: product=%s", id.product)
-	line("A: removable=unknown")
-	if !id.rawSerial {
-		line("A: serial=%s", id.serial)
+	if id.model.HighSpeed {
+		r.speed = "480"
 	}
-	line(`A: speed=%s\n`, speed)
-	line("A: version= 2.00")
-	return s.String()
+	return r.String()
 }
 
 // productString is the USB product string a real probe of model m shows.

@@ -3,9 +3,7 @@ package usbrelay
 import (
 	"context"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
-	"strings"
 	"sync"
 	"unicode/utf16"
 
@@ -64,7 +62,7 @@ type dfuDevice struct {
 	changed chan struct{} // never closed: a DFU device keeps no URB pending
 }
 
-func (d *dfuDevice) node() string { return fmt.Sprintf("/dev/bus/usb/001/%03d", d.devnum) }
+func (d *dfuDevice) node() string { return busNode(d.devnum) }
 
 func (d *dfuDevice) inFlight() (int, <-chan struct{}) { return 0, d.changed }
 
@@ -150,64 +148,17 @@ func (d *dfuDevice) str(i uint8) string {
 // description renders the umockdev record of the DFU device.
 func (d *dfuDevice) description() string {
 	dev := d.fn.DeviceDescriptor()
-	cfg := d.fn.ConfigDescriptor()
-	desc := strings.ToUpper(hex.EncodeToString(append(append([]byte(nil), dev...), cfg...)))
-	var vid, pid, bcd uint16
+	r := usbRecord{
+		devnum:      d.devnum,
+		descriptors: append(append([]byte(nil), dev...), d.fn.ConfigDescriptor()...),
+		interfaces:  ":fe0102:", attributes: 0xC0, speed: "12",
+	}
 	var iMan, iProd, iSer uint8
 	if len(dev) >= 18 {
-		vid, pid, bcd = binary.LittleEndian.Uint16(dev[8:]), binary.LittleEndian.Uint16(dev[10:]), binary.LittleEndian.Uint16(dev[12:])
+		r.vid, r.pid, r.bcd = binary.LittleEndian.Uint16(dev[8:]), binary.LittleEndian.Uint16(dev[10:]), binary.LittleEndian.Uint16(dev[12:])
 		iMan, iProd, iSer = dev[14], dev[15], dev[16]
 	}
-	manufacturer, product, serial := d.str(iMan), d.str(iProd), d.str(iSer)
-	var s strings.Builder
-	line := func(format string, args ...any) { fmt.Fprintf(&s, format+"\n", args...) }
-	under := func(v string) string { return strings.ReplaceAll(v, " ", "_") }
-	line("P: /devices/pci0000:00/0000:00:14.0/usb1/1-%d", d.devnum-1)
-	line("N: %s=%s", strings.TrimPrefix(d.node(), "/dev/"), desc)
-	line("E: BUSNUM=001")
-	line("E: DEVNAME=%s", d.node())
-	line("E: DEVNUM=%03d", d.devnum)
-	line("E: DEVTYPE=usb_device")
-	line("E: DRIVER=usb")
-	line("E: ID_BUS=usb")
-	line("E: ID_MODEL=%s", under(product))
-	line("E: ID_MODEL_ID=%04x", pid)
-	line("E: ID_REVISION=%04x", bcd)
-	line("E: ID_SERIAL=%s_%s_%s", under(manufacturer), under(product), serial)
-	line("E: ID_SERIAL_SHORT=%s", serial)
-	line("E: ID_USB_INTERFACES=:fe0102:")
-	line("E: ID_VENDOR=%s", under(manufacturer))
-	line("E: ID_VENDOR_ID=%04x", vid)
-	line("E: MAJOR=189")
-	line("E: MINOR=%d", d.devnum-1)
-	line("E: PRODUCT=%x/%x/%x", vid, pid, bcd)
-	line("E: SUBSYSTEM=usb")
-	line("E: TYPE=0/0/0")
-	line("A: authorized=1")
-	line(`A: bConfigurationValue=1\n`)
-	line("A: bDeviceClass=00")
-	line("A: bDeviceProtocol=00")
-	line("A: bDeviceSubClass=00")
-	line("A: bMaxPacketSize0=64")
-	line("A: bMaxPower=100mA")
-	line("A: bNumConfigurations=1")
-	line("A: bNumInterfaces= 1")
-	line("A: bcdDevice=%04x", bcd)
-	line("A: bmAttributes=c0")
-	line(`A: busnum=1\n`)
-	line("A: configuration=")
-	line("H: descriptors=%s", desc)
-	line("A: dev=189:%d", d.devnum-1)
-	line(`A: devnum=%d\n`, d.devnum)
-	line("A: devpath=%d", d.devnum-1)
-	line("A: idProduct=%04x", pid)
-	line("A: idVendor=%04x", vid)
-	line("A: manufacturer=%s", manufacturer)
-	line("A: maxchild=0")
-	line("A: product=%s", product)
-	line("A: removable=unknown")
-	line("A: serial=%s", serial)
-	line(`A: speed=12\n`)
-	line("A: version= 2.00")
-	return s.String()
+	r.manufacturer, r.product, r.serial = d.str(iMan), d.str(iProd), d.str(iSer)
+	r.udevSerial = r.serial
+	return r.String()
 }

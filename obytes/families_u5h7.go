@@ -1,0 +1,219 @@
+package obytes
+
+import (
+	"fmt"
+
+	"github.com/stprobe/stprobe/targets"
+)
+
+// The option-byte tables of the STM32U5 and STM32H7. Register offsets and
+// bit positions are those of ST's CMSIS device headers (stm32u585xx.h
+// FLASH_OPTR, FLASH_NSBOOTADDxR, FLASH_SECBOOTADD0R, FLASH_SECWMxRy,
+// FLASH_WRPxyR, FLASH_NSSR; stm32h743xx.h FLASH_OPTSR, FLASH_PRAR,
+// FLASH_SCAR, FLASH_WPSN, FLASH_BOOT) and of RM0456 §7.9 and RM0433 §4.9;
+// docs/families.md lists them. As on the other RDP families the registers
+// read as the option bytes loaded at reset; stprobe does not program them
+// (ApplyRefusal names the peer commands).
+
+// Line sets of the U5 and H7.
+var (
+	u5Lines = Lines{targets.DevIDU57x, targets.DevIDU59x, targets.DevIDU53x, targets.DevIDU5Fx}
+	h7Lines = Lines{targets.DevIDH74x, targets.DevIDH7Ax, targets.DevIDH72x}
+	// h7Dual are the H7 lines with a second bank (RM0433, RM0455): the
+	// H72x/H73x have one bank (RM0468).
+	h7Dual = Lines{targets.DevIDH74x, targets.DevIDH7Ax}
+)
+
+// u5h7Tables returns the registers and fields of a U5 or H7 line's
+// table; ok is false for the other families.
+func u5h7Tables(family string) (regs []Register, fields []Field, ok bool) {
+	switch family {
+	case "STM32U5":
+		return u5Registers(), u5Fields(), true
+	case "STM32H7":
+		return h7Registers(), h7Fields(), true
+	}
+	return nil, nil, false
+}
+
+// u5h7ApplyRefusal names the peer commands that program a U5's or an
+// H7's option bytes; "" for the other families.
+func u5h7ApplyRefusal(family string) string {
+	switch family {
+	case "STM32U5":
+		return "OpenOCD (target/stm32u5x.cfg, whose flash driver is stm32l4x): `stm32l4x unlock 0` for RDP level 0 (mass erase), `stm32l4x lock 0` for level 1, `stm32l4x option_write 0 0x40 VALUE MASK` for FLASH_OPTR fields"
+	case "STM32H7":
+		return "OpenOCD (target/stm32h7x.cfg): `stm32h7x unlock 0` for RDP level 0 (mass erase), `stm32h7x lock 0` for level 1, `stm32h7x option_write 0 0x20 VALUE MASK` for FLASH_OPTSR_PRG fields"
+	}
+	return ""
+}
+
+// ---- STM32U5 (RM0456 §7.9; stm32u585xx.h) ----
+
+func u5Registers() []Register {
+	return []Register{
+		{Name: "OPTR", Cur: targets.U5FlashOPTR, Lines: u5Lines, Meaning: "read protection, TrustZone, BOR, reset, watchdog, bank, SRAM, boot and I/O options"},
+		{Name: "NSBOOTADD0R", Cur: targets.U5FlashNSBOOTADD0, Lines: u5Lines, Meaning: "non-secure boot address 0 (BOOT0 low)"},
+		{Name: "NSBOOTADD1R", Cur: targets.U5FlashNSBOOTADD1, Lines: u5Lines, Meaning: "non-secure boot address 1 (BOOT0 high)"},
+		{Name: "SECBOOTADD0R", Cur: targets.U5FlashSECBOOTADD, Lines: u5Lines, Meaning: "secure boot address (TrustZone on) and its lock"},
+		{Name: "SECWM1R1", Cur: targets.U5FlashSECWM1R1, Lines: u5Lines, Meaning: "bank 1 secure watermark"},
+		{Name: "SECWM1R2", Cur: targets.U5FlashSECWM1R2, Lines: u5Lines, Meaning: "bank 1 secure hide-protection area"},
+		{Name: "WRP1AR", Cur: targets.U5FlashWRP1AR, Lines: u5Lines, Meaning: "bank 1 write-protected area A"},
+		{Name: "WRP1BR", Cur: targets.U5FlashWRP1BR, Lines: u5Lines, Meaning: "bank 1 write-protected area B"},
+		{Name: "SECWM2R1", Cur: targets.U5FlashSECWM2R1, Lines: u5Lines, Meaning: "bank 2 secure watermark"},
+		{Name: "SECWM2R2", Cur: targets.U5FlashSECWM2R2, Lines: u5Lines, Meaning: "bank 2 secure hide-protection area"},
+		{Name: "WRP2AR", Cur: targets.U5FlashWRP2AR, Lines: u5Lines, Meaning: "bank 2 write-protected area A"},
+		{Name: "WRP2BR", Cur: targets.U5FlashWRP2BR, Lines: u5Lines, Meaning: "bank 2 write-protected area B"},
+		{Name: "NSSR", Cur: targets.U5FlashNSSR, Lines: u5Lines, Meaning: "flash status: whether the OEM1 and OEM2 keys are provisioned (read-only; the keys themselves are write-only)"},
+	}
+}
+
+// u5RDP is the U5's RDP byte: 0x55 is level 0.5 only with TZEN set.
+func u5RDP() Field {
+	return Field{
+		Name: "RDP", Register: "OPTR", Shift: 0, Width: 8, Kind: KindNumber, Lines: u5Lines,
+		Meaning: "read-out protection: 0xAA level 0, 0x55 level 0.5 (TrustZone on), 0xCC level 2 (permanent unless the OEM2 key is provisioned), any other value level 1",
+		Describe: func(v, reg uint32) string {
+			lvl, _ := targets.STM32U5().RDP.Level(reg&^0xFF | v)
+			switch lvl {
+			case targets.RDPLevel0:
+				return "level 0: no protection"
+			case targets.RDPLevel05:
+				return "level 0.5: non-secure debug open, secure side closed to the debugger"
+			case targets.RDPLevel2:
+				return "level 2: debug disabled, option bytes frozen (a provisioned OEM2 key alone can bring it back to level 1)"
+			}
+			return "level 1: flash closed to the debugger; going back to level 0 erases it (and needs the OEM1 key when one is provisioned)"
+		},
+	}
+}
+
+// u5BootAddress is an NSBOOTADDx/SECBOOTADD0 field: address bits 31:7.
+func u5BootAddress(name, reg string) Field {
+	return Field{Name: name, Register: reg, Shift: 7, Width: 25, Kind: KindNumber, Lines: u5Lines,
+		Meaning:  "boot address, bits 31:7 (128-byte aligned)",
+		Describe: func(v, _ uint32) string { return fmt.Sprintf("boots at 0x%08X", v<<7) }}
+}
+
+func u5Fields() []Field {
+	l := u5Lines
+	f := []Field{
+		u5RDP(),
+		enum("BOR_LEV", "OPTR", 8, 3, l, "brown-out reset threshold",
+			Value{Raw: 0, Name: "LEVEL0", Meaning: "BOR level 0 (about 1.7 V; factory default)"},
+			Value{Raw: 1, Name: "LEVEL1", Meaning: "BOR level 1 (about 2.0 V)"},
+			Value{Raw: 2, Name: "LEVEL2", Meaning: "BOR level 2 (about 2.2 V)"},
+			Value{Raw: 3, Name: "LEVEL3", Meaning: "BOR level 3 (about 2.5 V)"},
+			Value{Raw: 4, Name: "LEVEL4", Meaning: "BOR level 4 (about 2.8 V)"}),
+		resetOn("nRST_STOP", "OPTR", 12, l, "Stop"),
+		resetOn("nRST_STDBY", "OPTR", 13, l, "Standby"),
+		resetOn("nRST_SHDW", "OPTR", 14, l, "Shutdown"),
+		bit("SRAM_RST", "OPTR", 15, l, "SRAM1, SRAM3 and SRAM4 erase on system reset", "ERASED", "erased on every system reset", "KEPT", "kept across system reset"),
+		watchdog("IWDG_SW", "OPTR", 16, l, "IWDG"),
+		iwdgIn("IWDG_STOP", "OPTR", 17, l, "Stop"),
+		iwdgIn("IWDG_STDBY", "OPTR", 18, l, "Standby"),
+		watchdog("WWDG_SW", "OPTR", 19, l, "WWDG"),
+		bit("SWAP_BANK", "OPTR", 20, l, "bank swap", "NOT_SWAPPED", "bank 1 at 0x08000000", "SWAPPED", "bank 2 at 0x08000000"),
+		bit("DUALBANK", "OPTR", 21, l, "flash organisation of the parts with half the largest flash", "SINGLE", "single bank", "DUAL", "two banks"),
+		bit("BKPRAM_ECC", "OPTR", 22, l, "backup SRAM ECC", "ENABLED", "ECC on", "DISABLED", "ECC off"),
+		bit("SRAM3_ECC", "OPTR", 23, l, "SRAM3 ECC", "ENABLED", "ECC on", "DISABLED", "ECC off"),
+		bit("SRAM2_ECC", "OPTR", 24, l, "SRAM2 ECC", "ENABLED", "ECC on", "DISABLED", "ECC off"),
+		bit("SRAM2_RST", "OPTR", 25, l, "SRAM2 erase on system reset", "ERASED", "erased on every system reset", "KEPT", "kept across system reset"),
+		bit("nSWBOOT0", "OPTR", 26, l, "what selects the boot address", "nBOOT0_BIT", "the nBOOT0 option bit selects, the BOOT0 pin is ignored", "BOOT0_PIN", "the BOOT0 pin selects (factory default)"),
+		bit("nBOOT0", "OPTR", 27, l, "boot address when nSWBOOT0=0", "ADD1", "NSBOOTADD1 (the system-memory bootloader by default)", "ADD0", "NSBOOTADD0 (user flash by default)"),
+		bit("PA15_PUPEN", "OPTR", 28, l, "PA15 pull-up at reset (JTDI)", "DISABLED", "no pull-up", "ENABLED", "pull-up on"),
+		bit("IO_VDD_HSLV", "OPTR", 29, l, "high-speed I/O at low VDD", "DISABLED", "off", "ENABLED", "on: only allowed with VDD below 2.5 V"),
+		bit("IO_VDDIO2_HSLV", "OPTR", 30, l, "high-speed I/O at low VDDIO2", "DISABLED", "off", "ENABLED", "on: only allowed with VDDIO2 below 2.5 V"),
+		bit("TZEN", "OPTR", 31, l, "TrustZone", "DISABLED", "TrustZone off: no secure world", "ENABLED", "TrustZone on: secure and non-secure worlds; RDP 0x55 means level 0.5"),
+		u5BootAddress("NSBOOTADD0", "NSBOOTADD0R"),
+		u5BootAddress("NSBOOTADD1", "NSBOOTADD1R"),
+		u5BootAddress("SECBOOTADD0", "SECBOOTADD0R"),
+		bit("BOOT_LOCK", "SECBOOTADD0R", 0, l, "boot lock (TrustZone on)", "UNLOCKED", "boot address and boot options may change", "LOCKED", "the secure boot address and boot options are frozen"),
+		bit("HDP1EN", "SECWM1R2", 31, l, "bank 1 hide protection", "DISABLED", "no hide-protected area", "ENABLED", "hide-protected area up to HDP1_PEND"),
+		{Name: "HDP1_PEND", Register: "SECWM1R2", Shift: 16, Width: 7, Kind: KindNumber, Lines: l, Meaning: "last page of the bank 1 hide-protected area"},
+		bit("HDP2EN", "SECWM2R2", 31, l, "bank 2 hide protection", "DISABLED", "no hide-protected area", "ENABLED", "hide-protected area up to HDP2_PEND"),
+		{Name: "HDP2_PEND", Register: "SECWM2R2", Shift: 16, Width: 7, Kind: KindNumber, Lines: l, Meaning: "last page of the bank 2 hide-protected area"},
+		bit("WRP1A_UNLOCK", "WRP1AR", 31, l, "bank 1 area A lock", "LOCKED", "area A frozen until a regression to level 0", "UNLOCKED", "area A may change"),
+		bit("WRP1B_UNLOCK", "WRP1BR", 31, l, "bank 1 area B lock", "LOCKED", "area B frozen until a regression to level 0", "UNLOCKED", "area B may change"),
+		bit("WRP2A_UNLOCK", "WRP2AR", 31, l, "bank 2 area A lock", "LOCKED", "area A frozen until a regression to level 0", "UNLOCKED", "area A may change"),
+		bit("WRP2B_UNLOCK", "WRP2BR", 31, l, "bank 2 area B lock", "LOCKED", "area B frozen until a regression to level 0", "UNLOCKED", "area B may change"),
+		bit("OEM1LOCK", "NSSR", 18, l, "OEM1 key provisioned (status)", "NO_KEY", "no OEM1 key: a regression from level 1 to 0 needs none", "KEY_LOCKED", "an OEM1 key is provisioned: a regression from level 1 to 0 needs it"),
+		bit("OEM2LOCK", "NSSR", 19, l, "OEM2 key provisioned (status)", "NO_KEY", "no OEM2 key: level 2 is permanent", "KEY_LOCKED", "an OEM2 key is provisioned: level 2 can regress to level 1 with it"),
+	}
+	f = append(f, pageArea("SECWM1_P", "SECWM1R1", 7, l, "secure")...)
+	f = append(f, pageArea("SECWM2_P", "SECWM2R1", 7, l, "secure")...)
+	f = append(f, pageArea("WRP1A_P", "WRP1AR", 7, l, "write-protected")...)
+	f = append(f, pageArea("WRP1B_P", "WRP1BR", 7, l, "write-protected")...)
+	f = append(f, pageArea("WRP2A_P", "WRP2AR", 7, l, "write-protected")...)
+	f = append(f, pageArea("WRP2B_P", "WRP2BR", 7, l, "write-protected")...)
+	return f
+}
+
+// ---- STM32H7 (RM0433 §4.9; stm32h743xx.h) ----
+
+func h7Registers() []Register {
+	return []Register{
+		{Name: "OPTSR_CUR", Cur: targets.H7FlashOPTSRCur, Lines: h7Lines, Meaning: "read protection, BOR, watchdog, reset, bank and I/O options as loaded"},
+		{Name: "PRAR_CUR1", Cur: targets.H7FlashPRAR1, Lines: h7Lines, Meaning: "bank 1 proprietary-code (PCROP) area"},
+		{Name: "SCAR_CUR1", Cur: targets.H7FlashSCAR1, Lines: h7Lines, Meaning: "bank 1 secure-access area"},
+		{Name: "WPSN_CUR1", Cur: targets.H7FlashWPSN1, Lines: h7Lines, Meaning: "bank 1 sector write protection"},
+		{Name: "BOOT_CUR", Cur: targets.H7FlashBOOTCur, Lines: h7Lines, Meaning: "the two boot addresses"},
+		{Name: "PRAR_CUR2", Cur: targets.H7FlashPRAR2, Lines: h7Dual, Meaning: "bank 2 proprietary-code (PCROP) area"},
+		{Name: "SCAR_CUR2", Cur: targets.H7FlashSCAR2, Lines: h7Dual, Meaning: "bank 2 secure-access area"},
+		{Name: "WPSN_CUR2", Cur: targets.H7FlashWPSN2, Lines: h7Dual, Meaning: "bank 2 sector write protection"},
+	}
+}
+
+// area is a 12-bit start/end pair in 256-byte units (PRAR, SCAR): none when
+// start > end (RM0433 §4.9, FLASH_PRAR and FLASH_SCAR).
+func area(prefix, reg string, lines Lines, what string) []Field {
+	start := Field{Name: prefix + "_START", Register: reg, Shift: 0, Width: 12, Kind: KindNumber, Lines: lines,
+		Meaning: "first 256-byte block of the " + what + " area (START > END: no area)",
+		Describe: func(v, reg uint32) string {
+			if end := reg >> 16 & 0xFFF; v > end {
+				return fmt.Sprintf("block %d; after END (%d): no %s area", v, end, what)
+			}
+			return fmt.Sprintf("%s area starts at offset 0x%X", what, v<<8)
+		}}
+	end := Field{Name: prefix + "_END", Register: reg, Shift: 16, Width: 12, Kind: KindNumber, Lines: lines,
+		Meaning: "last 256-byte block of the " + what + " area"}
+	return []Field{start, end}
+}
+
+func h7Fields() []Field {
+	l := h7Lines
+	f := []Field{
+		rdpByte("OPTSR_CUR", 8, l),
+		enum("BOR_LEV", "OPTSR_CUR", 2, 2, l, "brown-out reset threshold",
+			Value{Raw: 0, Name: "OFF", Meaning: "BOR off: reset at the POR threshold only (factory default)"},
+			Value{Raw: 1, Name: "LEVEL1", Meaning: "BOR level 1 (about 2.1 V)"},
+			Value{Raw: 2, Name: "LEVEL2", Meaning: "BOR level 2 (about 2.4 V)"},
+			Value{Raw: 3, Name: "LEVEL3", Meaning: "BOR level 3 (about 2.7 V)"}),
+		watchdog("IWDG1_SW", "OPTSR_CUR", 4, l, "IWDG1"),
+		resetOn("NRST_STOP_D1", "OPTSR_CUR", 6, l, "D1 Stop"),
+		resetOn("NRST_STBY_D1", "OPTSR_CUR", 7, l, "D1 Standby"),
+		iwdgIn("FZ_IWDG_STOP", "OPTSR_CUR", 17, l, "Stop"),
+		iwdgIn("FZ_IWDG_SDBY", "OPTSR_CUR", 18, l, "Standby"),
+		enum("ST_RAM_SIZE", "OPTSR_CUR", 19, 2, l, "RAM kept for ST's secure services",
+			Value{Raw: 0, Name: "2KB", Meaning: "2 KiB"}, Value{Raw: 1, Name: "4KB", Meaning: "4 KiB"},
+			Value{Raw: 2, Name: "8KB", Meaning: "8 KiB"}, Value{Raw: 3, Name: "16KB", Meaning: "16 KiB"}),
+		bit("SECURITY", "OPTSR_CUR", 21, l, "secure access mode", "DISABLED", "no secure-access area, ST's secure services off", "ENABLED", "secure-access mode on: the secure area runs only through ST's root secure services (cannot be undone by a debugger)"),
+		bit("IO_HSLV", "OPTSR_CUR", 29, l, "high-speed I/O at low voltage", "DISABLED", "off", "ENABLED", "on: only allowed with VDD below 2.7 V"),
+		bit("SWAP_BANK_OPT", "OPTSR_CUR", 31, h7Dual, "bank swap", "NOT_SWAPPED", "bank 1 at 0x08000000", "SWAPPED", "bank 2 at 0x08000000"),
+		bit("DMEP1", "PRAR_CUR1", 31, l, "erase the PCROP area on a regression to level 0", "KEEP", "the PCROP area survives the regression", "ERASE", "the PCROP area is erased with the rest"),
+		bit("DMES1", "SCAR_CUR1", 31, l, "erase the secure area on a regression to level 0", "KEEP", "the secure area survives the regression", "ERASE", "the secure area is erased with the rest"),
+		protMask("WRPSN1", "WPSN_CUR1", 0, 8, l, "sector (bank 1)"),
+		{Name: "BOOT_ADD0", Register: "BOOT_CUR", Shift: 0, Width: 16, Kind: KindNumber, Lines: l, Meaning: "boot address with the BOOT pin low, bits 31:16",
+			Describe: func(v, _ uint32) string { return fmt.Sprintf("boots at 0x%08X with BOOT low", v<<16) }},
+		{Name: "BOOT_ADD1", Register: "BOOT_CUR", Shift: 16, Width: 16, Kind: KindNumber, Lines: l, Meaning: "boot address with the BOOT pin high, bits 31:16",
+			Describe: func(v, _ uint32) string { return fmt.Sprintf("boots at 0x%08X with BOOT high", v<<16) }},
+		bit("DMEP2", "PRAR_CUR2", 31, h7Dual, "erase the bank 2 PCROP area on a regression to level 0", "KEEP", "the PCROP area survives the regression", "ERASE", "the PCROP area is erased with the rest"),
+		bit("DMES2", "SCAR_CUR2", 31, h7Dual, "erase the bank 2 secure area on a regression to level 0", "KEEP", "the secure area survives the regression", "ERASE", "the secure area is erased with the rest"),
+		protMask("WRPSN2", "WPSN_CUR2", 0, 8, h7Dual, "sector (bank 2)"),
+	}
+	f = append(f, area("PROT_AREA1", "PRAR_CUR1", l, "PCROP")...)
+	f = append(f, area("SEC_AREA1", "SCAR_CUR1", l, "secure-access")...)
+	f = append(f, area("PROT_AREA2", "PRAR_CUR2", h7Dual, "PCROP")...)
+	f = append(f, area("SEC_AREA2", "SCAR_CUR2", h7Dual, "secure-access")...)
+	return f
+}
