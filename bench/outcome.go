@@ -2,7 +2,9 @@ package bench
 
 import (
 	"errors"
+	"fmt"
 
+	"github.com/stprobe/stprobe/flashprog"
 	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/obytes"
 )
@@ -13,7 +15,7 @@ import (
 // is asked first, and its exit says how the write ended.
 func IsWriteJob(kind string) bool {
 	switch kind {
-	case "ob apply", "ob lock", "mem write",
+	case "ob apply", "ob lock", "mem write", "flash write", "flash erase",
 		"da " + string(DAProvision), "da " + string(DARegress), "da " + string(DAOpenDebug):
 		return true
 	}
@@ -29,6 +31,10 @@ func IsWriteJob(kind string) bool {
 func WriteOutcome(err error) string {
 	if err == nil {
 		return "done"
+	}
+	var fe *flashprog.WriteError
+	if errors.As(err, &fe) {
+		return fmt.Sprintf("failed in the %s phase: %s (journal %s)", fe.Phase, fe.Holds.Summary(), fe.Journal)
 	}
 	var we *obytes.WriteError
 	if !errors.As(err, &we) {

@@ -141,7 +141,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.Flags().BoolVar(&a.choose, "choose", false, "the console: choose the probe from a list (USB probes, an stlink-server, the simulated boards)")
 	complete(root, "sim", scenario.Names()...)
 	complete(root, "log-level", "error", "warn", "info", "debug", "trace")
-	root.AddCommand(a.infoCommand(), a.listCommand(), a.simCommand(), a.obCommand(), a.sweepCommand(), a.daCommand(), a.bootCommand(), a.memCommand(), a.serveCommand(), a.shareCommand(), a.captureCommand())
+	root.AddCommand(a.infoCommand(), a.listCommand(), a.simCommand(), a.obCommand(), a.sweepCommand(), a.daCommand(), a.bootCommand(), a.memCommand(), a.flashCommand(), a.serveCommand(), a.shareCommand(), a.captureCommand())
 	hideFlagsInUseLines(root)
 	return root
 }

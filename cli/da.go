@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,22 +16,14 @@ import (
 // daCommand is `stprobe da`: debug authentication.
 func (a *app) daCommand() *cobra.Command {
 	c := &cobra.Command{
-		Use:                   "da",
-		Annotations:           synopsis("da discover|regress|open-debug|provision|check-obk|make-password|make-certs [FLAGS]"),
-		Short:                 "debug authentication: discover, provision, regress, open debug",
-		Long:                  "Debug authentication of STM32H5 chips: discover what the ROM reports, make credentials (make-password, make-certs), provision them in PROVISIONING, check an .obk file against the chip, and regress or open a closed chip. Every write is planned first and runs only with --confirm PHRASE, with a backup of the option bytes and a line in the audit log.",
-		DisableFlagsInUseLine: true,
-		Args:                  cobra.ArbitraryArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usage(c, errors.New("give a sub-command: discover, regress, open-debug, provision, check-obk, make-password or make-certs"))
-			}
-			return unknownCommand(c, args[0], "")
-		},
+		Use:         "da",
+		Annotations: synopsis("da discover|regress|open-debug|provision|check-obk|make-password|make-certs [FLAGS]"),
+		Short:       "debug authentication: discover, provision, regress, open debug",
+		Long:        "Debug authentication of STM32H5 chips: discover what the ROM reports, make credentials (make-password, make-certs), provision them in PROVISIONING, check an .obk file against the chip, and regress or open a closed chip. Every write is planned first and runs only with --confirm PHRASE, with a backup of the option bytes and a line in the audit log.",
 	}
-	c.AddCommand(a.daDiscoverCommand(), a.daAuthCommand(bench.DARegress), a.daAuthCommand(bench.DAOpenDebug),
+	return groupCommand(c, "discover, regress, open-debug, provision, check-obk, make-password or make-certs", "",
+		a.daDiscoverCommand(), a.daAuthCommand(bench.DARegress), a.daAuthCommand(bench.DAOpenDebug),
 		a.daProvisionCommand(), a.daCheckOBKCommand(), a.daMakeCommand(false), a.daMakeCommand(true))
-	return c
 }
 
 // daDiscoverCommand is `stprobe da discover`.
@@ -42,12 +33,11 @@ func (a *app) daDiscoverCommand() *cobra.Command {
 		session daSession
 	)
 	c := &cobra.Command{
-		Use:                   "discover",
-		Annotations:           synopsis("da discover [--json] [--request WORD] [--reply WORD[,WORD]] [--khz KHZ] [--request-count UNIT] [--response-count UNIT]"),
-		Short:                 "what the chip's ROM reports: product state, whether DA is provisioned",
-		Long:                  "Asks the chip's ROM, through the DBGMCU mailbox on AP0, for its product state and whether debug authentication is provisioned. Read-only, but it resets the chip through NRST (which must be wired) and leaves it in the ROM's DA loop until its next reset.",
-		DisableFlagsInUseLine: true,
-		Args:                  a.noArgs,
+		Use:         "discover",
+		Annotations: synopsis("da discover [--json] [--request WORD] [--reply WORD[,WORD]] [--khz KHZ] [--request-count UNIT] [--response-count UNIT]"),
+		Short:       "what the chip's ROM reports: product state, whether DA is provisioned",
+		Long:        "Asks the chip's ROM, through the DBGMCU mailbox on AP0, for its product state and whether debug authentication is provisioned. Read-only, but it resets the chip through NRST (which must be wired) and leaves it in the ROM's DA loop until its next reset.",
+		Args:        a.noArgs,
 	}
 	fs := c.Flags()
 	fs.BoolVar(&asJSON, "json", false, "print the discovery as JSON")

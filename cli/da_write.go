@@ -131,7 +131,7 @@ func (a *app) daAuthCommand(action bench.DAAction) *cobra.Command {
 	}
 	c := &cobra.Command{
 		Use: string(action), Annotations: synopsis(syn), Short: short, Long: long,
-		DisableFlagsInUseLine: true, Args: a.noArgs,
+		Args: a.noArgs,
 	}
 	fs := c.Flags()
 	w.register(fs)
@@ -170,12 +170,11 @@ func (a *app) daProvisionCommand() *cobra.Command {
 		obk string
 	)
 	c := &cobra.Command{
-		Use:                   "provision",
-		Annotations:           synopsis("da provision --obk FILE [--part PART] [--confirm PHRASE] [--json] [--state-dir DIR]"),
-		Short:                 "hand the DA provisioning file to the ROM (chip in PROVISIONING)",
-		Long:                  "Provisions debug authentication: hands the .obk file (da make-password or make-certs; on the H503 the OTP image) to the ROM of a chip in PROVISIONING, through Hot Plug on AP1, and reads the record back. The file is checked against the part first (size, destination, encryption flag, hash); --part names the part where the line has several (H523/H533, H562/H563/H573), since they take different files. Without --confirm it prints the plan and writes nothing.",
-		DisableFlagsInUseLine: true,
-		Args:                  a.noArgs,
+		Use:         "provision",
+		Annotations: synopsis("da provision --obk FILE [--part PART] [--confirm PHRASE] [--json] [--state-dir DIR]"),
+		Short:       "hand the DA provisioning file to the ROM (chip in PROVISIONING)",
+		Long:        "Provisions debug authentication: hands the .obk file (da make-password or make-certs; on the H503 the OTP image) to the ROM of a chip in PROVISIONING, through Hot Plug on AP1, and reads the record back. The file is checked against the part first (size, destination, encryption flag, hash); --part names the part where the line has several (H523/H533, H562/H563/H573), since they take different files. Without --confirm it prints the plan and writes nothing.",
+		Args:        a.noArgs,
 	}
 	w.register(c.Flags())
 	c.Flags().StringVar(&obk, "obk", "", "the .obk FILE to provision (H503: board_password.bin)")
@@ -373,12 +372,11 @@ func (a *app) daCheckOBKCommand() *cobra.Command {
 		session daSession
 	)
 	c := &cobra.Command{
-		Use:                   "check-obk FILE",
-		Annotations:           synopsis("da check-obk FILE [--part PART] [--permission full|to-tz|open-debug] [--json]"),
-		Short:                 "check a DA .obk file against the connected chip",
-		Long:                  "Decodes the .obk file (on the H503 the OTP image) and checks it against the chip's part (size, destination, encryption flag, payload hash, permission word) and against the chip itself (its DA discovery; the record read back where AP1 reads it). Read-only; the discovery pulses NRST. Exit status 1 when anything does not match.",
-		DisableFlagsInUseLine: true,
-		Args:                  cobra.ArbitraryArgs,
+		Use:         "check-obk FILE",
+		Annotations: synopsis("da check-obk FILE [--part PART] [--permission full|to-tz|open-debug] [--json]"),
+		Short:       "check a DA .obk file against the connected chip",
+		Long:        "Decodes the .obk file (on the H503 the OTP image) and checks it against the chip's part (size, destination, encryption flag, payload hash, permission word) and against the chip itself (its DA discovery; the record read back where AP1 reads it). Read-only; the discovery pulses NRST. Exit status 1 when anything does not match.",
+		Args:        cobra.ArbitraryArgs,
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.Flags().StringVar(&part, "part", "", "the PART where the chip's line has several (H523/H533, H562/H563/H573)")

@@ -88,18 +88,10 @@ const obLong = "Option bytes of the connected STM32H5 (Hot Plug on AP1), or of a
 // obCommand is `stprobe ob`: read, plan and apply option bytes.
 func (a *app) obCommand() *cobra.Command {
 	c := &cobra.Command{
-		Use:                   "ob",
-		Annotations:           synopsis("ob read|plan|apply|lock|journal [FLAGS]"),
-		Short:                 "option bytes: read, plan, apply",
-		Long:                  obLong,
-		DisableFlagsInUseLine: true,
-		Args:                  cobra.ArbitraryArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usage(c, errors.New("give a sub-command: read, plan, apply, lock or journal"))
-			}
-			return unknownCommand(c, args[0], "")
-		},
+		Use:         "ob",
+		Annotations: synopsis("ob read|plan|apply|lock|journal [FLAGS]"),
+		Short:       "option bytes: read, plan, apply",
+		Long:        obLong,
 	}
 	for _, sub := range []struct{ use, syn, short string }{
 		{"read", "read [--json]", "option bytes, product state and TZEN first"},
@@ -110,13 +102,13 @@ func (a *app) obCommand() *cobra.Command {
 	} {
 		c.AddCommand(a.obSubCommand(sub.use, sub.syn, sub.short))
 	}
-	return c
+	return groupCommand(c, "read, plan, apply, lock or journal", "")
 }
 
 // obSubCommand is one of read, plan, apply, lock and journal.
 func (a *app) obSubCommand(use, syn, short string) *cobra.Command {
 	f := &obFlags{}
-	c := &cobra.Command{Use: use, Annotations: synopsis("ob " + syn), Short: short, Long: obLong, DisableFlagsInUseLine: true, Args: cobra.ArbitraryArgs}
+	c := &cobra.Command{Use: use, Annotations: synopsis("ob " + syn), Short: short, Long: obLong, Args: cobra.ArbitraryArgs}
 	sub := c.Name()
 	fs := c.Flags()
 	fs.StringVar(&f.stateDir, "state-dir", "", "directory for backups, the audit log and the journal")

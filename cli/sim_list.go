@@ -29,12 +29,11 @@ type simListEntry struct {
 func (a *app) simListCommand() *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
-		Use:                   "list",
-		Annotations:           synopsis("sim list [--json]"),
-		Short:                 "the simulated boards",
-		Long:                  "Lists the simulated bench scenarios, grouped by chip family; use one with --sim NAME.",
-		DisableFlagsInUseLine: true,
-		Args:                  a.noArgs,
+		Use:         "list",
+		Annotations: synopsis("sim list [--json]"),
+		Short:       "the simulated boards",
+		Long:        "Lists the simulated bench scenarios, grouped by chip family; use one with --sim NAME.",
+		Args:        a.noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return simList(a.stdout, asJSON)
 		},

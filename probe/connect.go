@@ -133,6 +133,65 @@ type ConnectOptions struct {
 	Mode         ConnectMode
 	AP           uint8 // access port of the core (or the port to check)
 	FrequencyKHz int   // SWD clock wanted; 0 keeps the probe's current clock
+	// Known, when not nil, carries what earlier connects through the same
+	// Link found and cannot have changed since; this connect takes it as
+	// read instead of reading it again, and adds what it learns. A sweep
+	// passes one from cell to cell. Nil reads everything.
+	Known *Known
+}
+
+// Known is what connects through one Link learn about the debug port and
+// the access ports that a later connect to the same target need not read
+// again. Its zero value knows nothing; Connect fills it in.
+type Known struct {
+	// KHz is the SWD clock an earlier connect set. The probe keeps it
+	// across EXIT and ENTER (OpenOCD's stlink_dap_reinit_interface, in
+	// src/jtag/drivers/stlink_usb.c, leaves and enters the mode again
+	// without setting it), so a connect at the same clock does not set it
+	// again.
+	KHz int
+	// DPIDR is the debug port's DPIDR, set once a connect read it and
+	// found that ENTER had left the debug domain powered up with no sticky
+	// error. A later ENTER that succeeds has then reached the same debug
+	// port (ENTER reads DPIDR itself and fails with JTAG_GET_IDCODE_ERROR
+	// when no DP answers: OpenOCD src/jtag/drivers/stlink_usb.c,
+	// stlink_usb_error_check) and powered it up the same way, so that
+	// connect skips READ_IDCODES and the CTRL/STAT check.
+	DPIDR uint32
+	// APIDR holds the IDR each access port answered (never 0): an AP's
+	// IDR is a constant of the chip's debug topology (ARM IHI 0031, the
+	// IDR register), readable whatever the port's permissions.
+	APIDR map[uint8]uint32
+	// NoCore holds, for a port that permits transfers (CSW DeviceEn set)
+	// but answered the CPUID read with an AP fault (not a WAIT, which a
+	// later try may pass), that error: the port reaches no core. Which
+	// port a core sits behind is a constant of the chip; a later connect
+	// to such a port reads CSW alone, to see that it still permits
+	// transfers.
+	NoCore map[uint8]error
+}
+
+// clockSet reports whether an earlier connect set the clock khz asks for
+// and the Link still runs it (k may be nil).
+func (k *Known) clockSet(l *Link, khz int) bool {
+	return k != nil && k.KHz != 0 && k.KHz == l.SWDFrequency() && proto.NearestKHz(l.SWDFrequencies(), khz) == k.KHz
+}
+
+// noCore is the CPUID error of a port known to reach no core, nil when
+// not known (k may be nil).
+func (k *Known) noCore(ap uint8) error {
+	if k == nil {
+		return nil
+	}
+	return k.NoCore[ap]
+}
+
+// apIDR is the known IDR of ap, 0 when unknown (k may be nil).
+func (k *Known) apIDR(ap uint8) uint32 {
+	if k == nil {
+		return 0
+	}
+	return k.APIDR[ap]
 }
 
 // Step is one action of a connect and its outcome.
@@ -227,14 +286,20 @@ func (c *connector) run(ctx context.Context) {
 		return
 	}
 	r.FrequencyKHz = l.SWDFrequency()
-	if o.FrequencyKHz > 0 && !c.step(StepSetFrequency, func() error {
-		khz, err := l.SetSWDFrequency(ctx, o.FrequencyKHz)
-		if err == nil {
-			r.FrequencyKHz = khz
+	known := o.Known
+	if o.FrequencyKHz > 0 && !known.clockSet(l, o.FrequencyKHz) {
+		if !c.step(StepSetFrequency, func() error {
+			khz, err := l.SetSWDFrequency(ctx, o.FrequencyKHz)
+			if err == nil {
+				r.FrequencyKHz = khz
+			}
+			return err
+		}) {
+			return
 		}
-		return err
-	}) {
-		return
+		if known != nil {
+			known.KHz = r.FrequencyKHz
+		}
 	}
 	if !c.step(StepEnterSWD, func() error { return l.EnterSWD(ctx) }) {
 		return
@@ -242,28 +307,18 @@ func (c *connector) run(ctx context.Context) {
 	if under && !c.step(StepReassertNRST, func() error { return l.DriveNRST(ctx, proto.NRSTLow) }) {
 		return
 	}
-	if !c.step(StepReadDPIDR, func() error {
-		id, err := l.ReadIDCode(ctx)
-		r.DPIDR = id
-		if err == nil && (id == 0 || id == 0xFFFFFFFF) {
-			err = &OpError{Where: LayerDP, What: fmt.Sprintf("DPIDR reads 0x%08X", id), Next: hintWiring}
-		}
-		return err
-	}) {
-		return
-	}
-	if !c.step(StepPowerUp, func() error {
-		cs, err := l.PowerUpDebug(ctx)
-		r.CtrlStat = cs
-		return err
-	}) {
+	if known != nil && known.DPIDR != 0 {
+		r.DPIDR = known.DPIDR
+	} else if !c.readDP(ctx) {
 		return
 	}
 	r.DPOK = true
 	if !c.step(StepOpenAP, func() error { return l.OpenAP(ctx, o.AP) }) {
 		return
 	}
-	if !c.step(StepReadAPIDR, func() error {
+	if idr := known.apIDR(o.AP); idr != 0 {
+		r.APIDR = idr
+	} else if !c.step(StepReadAPIDR, func() error {
 		idr, err := l.ReadAPReg(ctx, o.AP, adi.APIDR)
 		r.APIDR = idr
 		if err == nil && idr == 0 {
@@ -272,32 +327,88 @@ func (c *connector) run(ctx context.Context) {
 		return err
 	}) {
 		return
+	} else if known != nil {
+		if known.APIDR == nil {
+			known.APIDR = map[uint8]uint32{}
+		}
+		known.APIDR[o.AP] = r.APIDR
+	}
+	// The CPUID read decides whether a core is there. A fault is not the end
+	// when the port permits transfers (CSW DeviceEn, read only then): the
+	// port simply reaches no core. A port an earlier connect found without
+	// a core is not asked again.
+	var cpuid uint32
+	cpuErr := known.noCore(o.AP)
+	readCPUID := cpuErr == nil
+	if readCPUID {
+		cpuid, cpuErr = l.Read32(ctx, o.AP, adi.RegCPUID)
+		if cpuErr != nil && isTransport(cpuErr) {
+			c.fail(StepReadCPUID, cpuErr)
+			return
+		}
 	}
 	var csw uint32
-	if !c.step(StepReadCSW, func() error {
+	if cpuErr != nil && !c.step(StepReadCSW, func() error {
 		var err error
 		csw, err = l.ReadAPReg(ctx, o.AP, adi.APCSW)
 		return err
 	}) {
 		return
 	}
-	// The CPUID read decides whether a core is there. A fault is not the end
-	// when the port permits transfers: the port simply reaches no core.
-	cpuid, cpuErr := l.Read32(ctx, o.AP, adi.RegCPUID)
-	if cpuErr != nil && isTransport(cpuErr) {
-		c.fail(StepReadCPUID, cpuErr)
-		return
-	}
 	r.APOK = csw&adi.CSWDeviceEn != 0 || cpuErr == nil
+	if r.APOK && errors.Is(cpuErr, ErrSWDAPFault) && known != nil {
+		if known.NoCore == nil {
+			known.NoCore = map[uint8]error{}
+		}
+		known.NoCore[o.AP] = cpuErr
+	}
 	if !r.APOK {
 		c.fail(StepReadCPUID, &OpError{Where: LayerAP,
 			What: fmt.Sprintf("AP%d refuses memory access (CSW 0x%08X, DeviceEn clear)", o.AP, csw), Err: cpuErr,
 			Next: "the port is disabled or locked (product state, security); try another AP or debug authentication"})
 		return
 	}
+	c.identified(ctx, cpuid, cpuErr, readCPUID)
+}
+
+// readDP reads DPIDR and checks the debug power-up after ENTER, and
+// records in o.Known what a later connect may skip. It returns false when
+// a step failed.
+func (c *connector) readDP(ctx context.Context) bool {
+	l, r := c.l, c.r
+	if !c.step(StepReadDPIDR, func() error {
+		id, err := l.ReadIDCode(ctx)
+		r.DPIDR = id
+		if err == nil && (id == 0 || id == 0xFFFFFFFF) {
+			err = &OpError{Where: LayerDP, What: fmt.Sprintf("DPIDR reads 0x%08X", id), Next: hintWiring}
+		}
+		return err
+	}) {
+		return false
+	}
+	wasUp := false
+	if !c.step(StepPowerUp, func() error {
+		cs, up, err := l.powerUpDebug(ctx)
+		r.CtrlStat, wasUp = cs, up
+		return err
+	}) {
+		return false
+	}
+	if c.o.Known != nil && wasUp {
+		c.o.Known.DPIDR = r.DPIDR
+	}
+	return true
+}
+
+// identified judges the CPUID read of a port that permits transfers (read
+// now, or known to fail) and runs the mode's own steps.
+func (c *connector) identified(ctx context.Context, cpuid uint32, cpuErr error, read bool) {
+	r, o := c.r, c.o
 	r.CPUID = cpuid
 	r.CoreFound = cpuErr == nil && IsCortexM(cpuid)
-	c.record(StepReadCPUID, cpuErr) // a fault here is a finding, judged below
+	if read {
+		c.record(StepReadCPUID, cpuErr) // a fault here is a finding, judged below
+	}
 	if !r.CoreFound {
 		if o.Mode == ModeHotPlug {
 			r.Core = CoreUnknown

@@ -3,6 +3,8 @@ package probe_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -262,4 +264,99 @@ func TestConnectAcrossFirmware(t *testing.T) {
 			})
 		}
 	}
+}
+
+// A connect given what an earlier one learned (Known) skips the reads whose
+// answer cannot have changed — the SWD clock already set, DPIDR and the
+// power-up check after ENTER, the AP's IDR — and reports the same findings
+// with fewer commands. Without Known every connect reads everything.
+func TestConnectKnownSkipsRepeatedReads(t *testing.T) {
+	ctx := context.Background()
+	for _, mode := range probe.ConnectModes {
+		t.Run(mode.String(), func(t *testing.T) {
+			p, l := newSim(t, "V2J46S7", chipsim.NewGeneric(1))
+			connect := func(k *probe.Known) (*probe.ConnectReport, int) {
+				t.Helper()
+				before := p.Stats().Commands
+				rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: mode, AP: 1, FrequencyKHz: 4000, Known: k})
+				if err != nil || !rep.OK() {
+					t.Fatalf("connect: %v, %v (steps %v)", err, rep.Err, stepNames(rep))
+				}
+				if err := probe.Disconnect(ctx, l); err != nil {
+					t.Fatal(err)
+				}
+				return rep, p.Stats().Commands - before
+			}
+			var known probe.Known
+			first, n1 := connect(&known)
+			if known.DPIDR != first.DPIDR || known.APIDR[1] != first.APIDR || first.APIDR == 0 {
+				t.Fatalf("learned DPIDR %#x APIDR %v from DPIDR %#x APIDR %#x", known.DPIDR, known.APIDR, first.DPIDR, first.APIDR)
+			}
+			again, n2 := connect(&known)
+			for _, s := range stepNames(again) {
+				switch s {
+				case probe.StepSetFrequency, probe.StepReadDPIDR, probe.StepPowerUp, probe.StepReadAPIDR:
+					t.Errorf("step %q repeated with Known (steps %v)", s, stepNames(again))
+				}
+			}
+			if again.DPIDR != first.DPIDR || again.APIDR != first.APIDR || again.CPUID != first.CPUID ||
+				again.Core != first.Core || again.FrequencyKHz != first.FrequencyKHz || !again.DPOK || !again.APOK {
+				t.Errorf("with Known: %+v\nwithout: %+v", again, first)
+			}
+			// SET_FREQ, READ_IDCODES, the CTRL/STAT read and the IDR read.
+			if n1-n2 != 4 {
+				t.Errorf("with Known %d commands, without %d: want 4 fewer", n2, n1)
+			}
+			plain, _ := connect(nil)
+			if !slices.Contains(stepNames(plain), probe.StepReadDPIDR) || !slices.Contains(stepNames(plain), probe.StepReadAPIDR) {
+				t.Errorf("without Known the connect skipped reads: %v", stepNames(plain))
+			}
+		})
+	}
+}
+
+// A port an earlier connect found without a core (its CPUID read failed
+// while CSW permits transfers) is not asked for CPUID again: the later
+// connect reads CSW alone and reports the same finding.
+func TestConnectKnownPortWithoutCore(t *testing.T) {
+	ctx := context.Background()
+	for _, mode := range probe.ConnectModes {
+		t.Run(mode.String(), func(t *testing.T) {
+			p, l := newSim(t, "V2J46S7", chipsim.NewGeneric(1))
+			var known probe.Known
+			connect := func() (*probe.ConnectReport, int) {
+				t.Helper()
+				before := p.Stats().Commands
+				rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: mode, AP: 0, FrequencyKHz: 4000, Known: &known})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := probe.Disconnect(ctx, l); err != nil {
+					t.Fatal(err)
+				}
+				return rep, p.Stats().Commands - before
+			}
+			first, _ := connect()
+			if known.NoCore[0] == nil || first.CoreFound || !first.APOK {
+				t.Fatalf("first connect: NoCore %v, core %v, AP ok %v", known.NoCore, first.CoreFound, first.APOK)
+			}
+			again, n := connect()
+			if slices.Contains(stepNames(again), probe.StepReadCPUID) || !slices.Contains(stepNames(again), probe.StepReadCSW) {
+				t.Errorf("steps %v: want CSW read, no CPUID read", stepNames(again))
+			}
+			if again.FailedStep != first.FailedStep || fmt.Sprint(again.Err) != fmt.Sprint(first.Err) || again.CoreFound || !again.APOK {
+				t.Errorf("again: failed %q %v, core %v, AP ok %v; first: failed %q %v", again.FailedStep, again.Err, again.CoreFound, again.APOK, first.FailedStep, first.Err)
+			}
+			if n > 5+2*btoi(mode == probe.ModeUnderReset) {
+				t.Errorf("%d commands for a port known without core", n)
+			}
+		})
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -176,36 +176,44 @@ func (l *Link) OpenedAPs() []uint8 {
 // acknowledged and no sticky flag is set, it writes nothing. It returns the
 // last CTRL/STAT read.
 func (l *Link) PowerUpDebug(ctx context.Context) (uint32, error) {
+	cs, _, err := l.powerUpDebug(ctx)
+	return cs, err
+}
+
+// powerUpDebug is PowerUpDebug that also reports whether the first read
+// found the debug domain powered up with no sticky error, so that nothing
+// was written: what the firmware's ENTER left.
+func (l *Link) powerUpDebug(ctx context.Context) (cs uint32, wasUp bool, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	const op = "power up debug"
 	// ENTER already powers the debug domain up and clears the sticky
 	// errors (the firmware's connect sequence): one read shows it, and the
 	// writes are then skipped.
-	cs, err := l.readDAP(ctx, op, proto.DAPPortDP, adi.DPCtrlStat)
+	cs, err = l.readDAP(ctx, op, proto.DAPPortDP, adi.DPCtrlStat)
 	if err != nil {
-		return cs, err
+		return cs, false, err
 	}
 	const sticky = adi.CtrlStickyOrun | adi.CtrlStickyCmp | adi.CtrlStickyErr | adi.CtrlWDataErr
 	if cs&(adi.CtrlPowerUpReqs|adi.CtrlPowerUpAcks) == adi.CtrlPowerUpReqs|adi.CtrlPowerUpAcks && cs&sticky == 0 {
-		return cs, nil
+		return cs, true, nil
 	}
 	if err := l.writeDAP(ctx, op, proto.DAPPortDP, adi.DPAbort, adi.AbortClearAll); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if err := l.writeDAP(ctx, op, proto.DAPPortDP, adi.DPCtrlStat, adi.CtrlPowerUpReqs); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	for range powerUpPollBudget {
 		cs, err = l.readDAP(ctx, op, proto.DAPPortDP, adi.DPCtrlStat)
 		if err != nil {
-			return cs, err
+			return cs, false, err
 		}
 		if cs&adi.CtrlPowerUpAcks == adi.CtrlPowerUpAcks {
-			return cs, nil
+			return cs, false, nil
 		}
 	}
-	return cs, &OpError{Op: op, Where: LayerDP,
+	return cs, false, &OpError{Op: op, Where: LayerDP,
 		What: fmt.Sprintf("debug power-up not acknowledged (CTRL/STAT 0x%08X)", cs),
 		Next: "check target power; the chip may be in a low-power mode: try Under Reset"}
 }

@@ -184,7 +184,7 @@ func seedStory(t *testing.T, tmux, bin string, w, h int) {
 	tm.key("a")
 	tm.typeText(phrase)
 	tm.key("Enter")
-	tm.waitFor("DA provision done")
+	tm.waitFor("✓ DA provision: OK") // the run screen keeps it
 	tm.waitHeader("provisioning", "◐ PROVISIONING", "disabled (0xC3)")
 
 	// Closing without the proof: brick; the guard writes nothing without
@@ -244,7 +244,7 @@ func seedStory(t *testing.T, tmux, bin string, w, h int) {
 	tm.waitFor("REGRESSION of")
 	tm.typeText(regress)
 	tm.key("Enter")
-	tm.waitFor("DA regress done")
+	tm.waitFor("✓ DA regress: OK")
 	tm.waitHeader("the regression", "○ OPEN", "disabled (0xC3)")
 
 	// The option bytes show OPEN again.

@@ -387,6 +387,9 @@ func (p *Probe) account(outLen, replyLen int, hasIn bool) Stats {
 	}
 	d += p.fw.extra
 	p.fw.extra = 0
+	if s, ok := p.cfg.Chip.(chipsim.Staller); ok {
+		d += s.TakeStall() // the chip's bus held an access (a flash write)
+	}
 	cost := Stats{Commands: 1, USBTransfers: transfers, SWDBits: bits, Wire: d, SWDKHz: p.fw.khz}
 	p.stats.add(cost)
 	p.now += d

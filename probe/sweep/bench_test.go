@@ -64,9 +64,12 @@ func sweepCost(t testing.TB, name string) (sweep, minimal time.Duration, m *Matr
 	return sweep, minimal, m
 }
 
-// The sweep adds little to the protocol each cell needs anyway: a few
-// identification reads and the resume of a halted core. Everything it spends
-// is on the wire; cells account for all of it.
+// The sweep costs no more than the bare protocol of its cells run apart:
+// what it adds (identification reads, the resume of a halted core) is paid
+// for by what later cells do not repeat (the clock already set, DPIDR and
+// the power-up after ENTER, an AP's IDR, identification an earlier cell on
+// the same port read). Everything it spends is on the wire; cells account
+// for all of it.
 func TestSweepCostNearProtocolMinimum(t *testing.T) {
 	for _, name := range []string{"h533-open", "h533-provisioning", "h533-tz-closed-no-da", "no-target", "sleepy"} {
 		sweep, minimal, m := sweepCost(t, name)
@@ -85,7 +88,7 @@ func TestSweepCostNearProtocolMinimum(t *testing.T) {
 		if cells != sweep || m.Wire != sweep {
 			t.Errorf("%s: cells account for %v, matrix %v, probe %v", name, cells, m.Wire, sweep)
 		}
-		if minimal <= 0 || sweep < minimal || float64(sweep) > 1.25*float64(minimal) {
+		if minimal <= 0 || sweep <= 0 || sweep > minimal {
 			t.Errorf("%s: sweep %v against a protocol minimum of %v (%.2fx)", name, sweep, minimal, float64(sweep)/float64(minimal))
 		}
 		t.Logf("%s: sweep %v, protocol minimum %v (%.3fx)", name, sweep, minimal, float64(sweep)/float64(minimal))

@@ -94,8 +94,11 @@ func (s linkSession) CheckDA(ctx context.Context, c *Cell) error {
 // each bounded by Options.CellTimeout and followed by a clean teardown
 // (resume a core the mode halted, release NRST, close the access ports,
 // leave debug mode), so cells do not disturb each other. Empty lists in p
-// are filled from DefaultPlan with the probe's own frequency ladder. Run
-// never waits on the wall clock: every wait is the protocol's own.
+// are filled from DefaultPlan with the probe's own frequency ladder. A
+// cell does not read again what an earlier cell read and no cell changes
+// (probe.Known, and the identification through the same port): each cell
+// says what it would say tried alone. Run never waits on the wall clock:
+// every wait is the protocol's own.
 //
 // Run always returns a matrix with one cell per planned key. When ctx is
 // cancelled it tears down the current cell, marks the remaining cells
@@ -323,6 +326,43 @@ type runState struct {
 	// once per sweep, in the first cell that finds the chip in
 	// PROVISIONING, where it decides the advice.
 	daChecked bool
+	// known is what the connects learned about the debug port and the
+	// access ports (probe.Known): later cells do not read it again.
+	known probe.Known
+	// ident holds, per access port, the identification fields of the first
+	// cell that reached the port (outcome ok) and read them without error:
+	// the chip's identity, product state, protection and DBGMCU_SR do not
+	// change from one cell to the next (no cell writes them), so later ok
+	// cells on the same port take them instead of reading them again.
+	ident map[uint8]Cell
+}
+
+// reuseIdent fills c's identification from an earlier ok cell on the same
+// port, and reports whether there was one.
+func (st *runState) reuseIdent(c *Cell) bool {
+	from, ok := st.ident[c.AP]
+	if !ok || c.Outcome != OutcomeOK {
+		return false
+	}
+	c.IDCode, c.Chip = from.IDCode, from.Chip
+	c.APPresent, c.APEnabled, c.HasAPStatus = from.APPresent, from.APEnabled, from.HasAPStatus
+	c.State, c.TZEN = from.State, from.TZEN
+	c.Protection, c.FlashReadErr = from.Protection, from.FlashReadErr
+	return true
+}
+
+// keepIdent remembers the identification c read, when it reached its port
+// and read everything.
+func (st *runState) keepIdent(c Cell, err error) {
+	if err != nil || c.Outcome != OutcomeOK || c.IDCode == 0 {
+		return
+	}
+	if st.ident == nil {
+		st.ident = map[uint8]Cell{}
+	}
+	if _, ok := st.ident[c.AP]; !ok {
+		st.ident[c.AP] = c
+	}
 }
 
 // runCell makes one attempt. Its error is non-nil only when the sweep must
@@ -341,13 +381,17 @@ func runCell(ctx context.Context, s session, fw proto.Version, k Key, o Options,
 	}
 
 	cctx, cancel := context.WithTimeout(ctx, o.CellTimeout)
-	rep, err := s.Connect(cctx, probe.ConnectOptions{Mode: k.Mode, AP: k.AP, FrequencyKHz: k.KHz})
+	rep, err := s.Connect(cctx, probe.ConnectOptions{Mode: k.Mode, AP: k.AP, FrequencyKHz: k.KHz, Known: &st.known})
 	c.Outcome, c.Reason = Classify(rep, err)
 	fill(&c, rep, err)
 	if err == nil && rep != nil && rep.DPOK && rep.APIDR != 0 {
 		// Identification is best effort: a closed AP simply reads less.
-		if ierr := s.Inspect(cctx, &c); ierr != nil && c.Err == "" && c.Outcome != OutcomeOK {
-			c.Err = ierr.Error()
+		if !st.reuseIdent(&c) {
+			ierr := s.Inspect(cctx, &c)
+			if ierr != nil && c.Err == "" && c.Outcome != OutcomeOK {
+				c.Err = ierr.Error()
+			}
+			st.keepIdent(c, ierr)
 		}
 		if c.State == targets.StateProvisioning && !st.daChecked && ctx.Err() == nil {
 			st.daChecked = true

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/proto"
+	"github.com/stprobe/stprobe/probe/sim/scenario"
 )
 
 // scripted is a session whose connect results come from a function; it
@@ -303,4 +304,51 @@ func TestRunCancelDuringLastCell(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || !m.Cancelled || m.Cells[0].Outcome != OutcomeSkipped || s.open {
 		t.Errorf("err %v, cancelled %v, outcome %v, left open %v", err, m.Cancelled, m.Cells[0].Outcome, s.open)
 	}
+}
+
+// A cell of a sweep says what it would say tried alone on a fresh link:
+// what the sweep reuses from earlier cells (probe.Known, identification of
+// the same port) changes the commands, never the findings.
+func TestSweepCellsAsIfAlone(t *testing.T) {
+	ctx := context.Background()
+	for _, name := range []string{"h533-open", "h533-provisioning", "h533-tz-closed-no-da", "sleepy", "no-target"} {
+		t.Run(name, func(t *testing.T) {
+			sc, err := scenario.Lookup(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := probe.NewLink(ctx, sc.NewProbe())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			m, err := Run(ctx, l, Plan{}, Options{Full: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range m.Cells {
+				al, err := probe.NewLink(ctx, sc.NewProbe())
+				if err != nil {
+					t.Fatal(err)
+				}
+				alone, err := runCell(ctx, linkSession{al}, al.Version(), c.Key, Options{CellTimeout: DefaultCellTimeout}, &runState{daChecked: true})
+				al.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, want := findings(c), findings(alone)
+				if got != want {
+					t.Errorf("%s in the sweep:\n  %s\nalone:\n  %s", c.Key, got, want)
+				}
+			}
+		})
+	}
+}
+
+// findings is what a cell found, without its cost and the reads it was
+// spared (CTRL/STAT, read only by the first cell).
+func findings(c Cell) string {
+	return fmt.Sprintf("%v %q dp=%#x ap=%#x cpu=%#x core=%v id=%#x %q state=%v tzen=%v ap=%#x/%#x/%v prot=%v flash=%q failed=%q err=%q",
+		c.Outcome, c.Reason, c.DPIDR, c.APIDR, c.CPUID, c.Core, c.IDCode, c.Chip, c.State, c.TZEN,
+		c.APPresent, c.APEnabled, c.HasAPStatus, c.Protection, c.FlashReadErr, c.FailedStep, c.Err)
 }

@@ -46,6 +46,14 @@ type Chip interface {
 	LinkEpoch() uint64
 }
 
+// Staller is a Chip whose bus can hold an access (a flash write waiting
+// for the program before it). TakeStall returns the time held since the
+// last call and forgets it; the simulated probe adds it to the modelled
+// time of the exchange.
+type Staller interface {
+	TakeStall() time.Duration
+}
+
 // AP is one access port: its identification registers and the bus it reaches.
 type AP interface {
 	IDR() uint32

@@ -131,8 +131,11 @@ func (m *Model) optionAt(off uint32) (name string, prg, ok bool) {
 
 func (m *Model) nssrLocked() uint32 {
 	v := m.nssr
-	if m.busy {
+	if m.busy || m.op != nil {
 		v |= nssrBSY
+	}
+	if m.buf.active && !m.buf.secure {
+		v |= targets.NSSRWriteBuf
 	}
 	return v
 }
@@ -190,10 +193,7 @@ func (m *Model) writeFlash(off uint32, size chipsim.Size, v uint32) error {
 		if m.nsLocked {
 			return nil
 		}
-		m.nscr = v
-		if v&nscrLOCK != 0 {
-			m.nsLocked = true
-		}
+		m.writeCRLocked(false, v)
 		return nil
 	}
 	if name, prg, ok := m.optionAt(w); ok {

@@ -8,10 +8,11 @@ const (
 	flashBaseSec = 0x0C000000
 )
 
-// readFlashMemory reads the user flash: words programmed by LoadFlash, or
-// erased ones. The caller holds m.mu.
+// readFlashMemory reads the user flash at offset off from either alias,
+// SWAP_BANK applied: programmed words, or erased ones. The caller holds
+// m.mu.
 func (m *Model) readFlashMemory(off uint32, size chipsim.Size) (uint32, error) {
-	w, ok := m.flash[off&^3]
+	w, ok := m.flash[m.physLocked(off)&^3]
 	if !ok {
 		return erasedFlash(off, size)
 	}

@@ -177,9 +177,19 @@ type Model struct {
 	obkDA    []byte
 	obkOther map[uint32][]byte
 
-	// flash holds the programmed words of the user flash by word offset;
-	// a word not in it reads erased (0xFFFFFFFF).
+	// flash holds the programmed words of the user flash by physical word
+	// offset (flashctl.go); a word not in it reads erased (0xFFFFFFFF).
 	flash map[uint32]uint32
+	// The main-flash controller (flashctl.go): write buffer, running
+	// program or erase, bus stall not yet reported, last refusal.
+	buf              wbuf
+	op               *flashOp
+	secLocked        bool // FLASH_SECCR.LOCK
+	secKeyStage      int
+	secKeyBad        bool
+	seccr, secsr     uint32
+	stall            time.Duration
+	lastFlashRefusal error
 }
 
 // New builds a powered-on model from cfg. An unknown Line or an invalid
@@ -329,10 +339,10 @@ func (m *Model) build() {
 	bus1.Map(dbgmcu(targets.H5DBGMCUAP1))
 	bus1.Map(&region{m: m, base: targets.H5FlashRegs, size: 0x400, read: m.readFlash, write: m.writeFlash})
 	bus1.Map(&region{m: m, base: targets.H5OTP, size: 0x1000, read: m.readOTPArea, write: m.writeOTPArea})
-	bus1.Map(&region{m: m, base: flashBase, size: uint32(m.flashKB) * 1024, read: m.readFlashMemory})
+	bus1.Map(&region{m: m, base: flashBase, size: uint32(m.flashKB) * 1024, read: m.readFlashMemory, write: m.writeFlashMemory})
 	if m.line.TrustZone {
-		bus1.Map(&region{m: m, base: targets.H5FlashRegsSec, size: 0x400, secure: true, read: m.readFlash, write: m.writeFlash})
-		bus1.Map(&region{m: m, base: flashBaseSec, size: uint32(m.flashKB) * 1024, secure: true, read: m.readFlashMemory})
+		bus1.Map(&region{m: m, base: targets.H5FlashRegsSec, size: 0x400, secure: true, read: m.readFlashSec, write: m.writeFlashSec})
+		bus1.Map(&region{m: m, base: flashBaseSec, size: uint32(m.flashKB) * 1024, secure: true, read: m.readFlashMemory, write: m.writeFlashMemorySec})
 	}
 	if m.line.OBK {
 		bus1.Map(&region{m: m, base: 0x0FFD0000, size: 0x2000, secure: true, read: m.readOBK})
@@ -435,6 +445,7 @@ func (m *Model) Advance(d time.Duration) {
 	m.mu.Lock()
 	m.observeLocked(halted)
 	m.now += d
+	m.tickFlashLocked()
 	reset := m.daTickLocked()
 	if m.busy && m.now >= m.busyUntil {
 		reset = m.completeOptionChangeLocked() || reset
@@ -495,7 +506,10 @@ func (m *Model) resetFlashRegs() {
 	m.nsLocked, m.nsKeyStage, m.nsKeyBad = true, 0, false
 	m.nscr = 1 // LOCK
 	m.nssr = 0
+	m.secLocked, m.secKeyStage, m.secKeyBad = true, 0, false
+	m.seccr, m.secsr = 1, 0 // LOCK
 	m.busy = false
+	m.abortFlashLocked()
 }
 
 // haltGate is the core's hook: see canHalt in chosen.go.
@@ -552,8 +566,9 @@ func (m *Model) bootWordLocked(addr uint32) uint32 {
 
 // LoadFlash programs b into the user flash at addr (0x08000000 or the
 // secure alias 0x0C000000 onwards), as a production programmer would
-// before the board reaches the bench (a scenario and test helper: the
-// model has no flash programming interface). Reset then boots from it.
+// before the board reaches the bench (a scenario and test helper; a
+// debugger programs through the FLASH registers, flashctl.go). Reset then
+// boots from it.
 func (m *Model) LoadFlash(addr uint32, b []byte) error {
 	size := uint32(m.flashKB) * 1024
 	var off uint32
@@ -571,13 +586,15 @@ func (m *Model) LoadFlash(addr uint32, b []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i, c := range b {
-		o := off + uint32(i)
-		w, ok := m.flash[o&^3]
-		if !ok {
-			w = 0xFFFFFFFF
+		p := m.physLocked(off + uint32(i))
+		q := p &^ (targets.H5QuadWord - 1)
+		for w := q; w < q+targets.H5QuadWord; w += 4 {
+			if _, ok := m.flash[w]; !ok {
+				m.flash[w] = 0xFFFFFFFF // the whole quad-word is programmed
+			}
 		}
-		shift := 8 * (o & 3)
-		m.flash[o&^3] = w&^(0xFF<<shift) | uint32(c)<<shift
+		shift := 8 * (p & 3)
+		m.flash[p&^3] = m.flash[p&^3]&^(0xFF<<shift) | uint32(c)<<shift
 	}
 	return nil
 }

@@ -1,0 +1,67 @@
+package bench
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stprobe/stprobe/flashimage"
+)
+
+// BenchmarkFlashWrite64K programs 64 KiB (8 sectors erased, then
+// programmed, then verified) on the simulated h533-open board at 4 MHz SWD
+// and reports KiB/s on the modelled clock (USB round trips, SWD wire time,
+// the chip's erase and program times). Sub-benchmarks: quad-words per
+// NSSR poll (1: every quad-word checked, as OpenOCD without its loader;
+// 64: 1 KiB per memory write, relying on the bus stall), and the SWD floor:
+// the same bytes written to SRAM.
+func BenchmarkFlashWrite64K(b *testing.B) {
+	data := make([]byte, 64<<10)
+	for i := range data {
+		data[i] = byte(i*7 + 1)
+	}
+	im, err := flashimage.ParseBIN(data, 0x08000000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		per  int
+	}{{"poll-every-quad-word", 1}, {"poll-every-1KiB", 64}} {
+		b.Run(tc.name, func(b *testing.B) {
+			bn, tok := benchMem(b)
+			ctx := context.Background()
+			req := FlashRequest{Name: "bench.bin", Image: im, Verify: true, StateDir: b.TempDir(), QuadWordsPerPoll: tc.per, Confirm: "erase 8 sectors"}
+			bn.Simulated().ResetStats()
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := bn.Flash(ctx, tok, req); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportKiBs(b, bn, len(data))
+		})
+	}
+	b.Run("swd-floor-sram-write", func(b *testing.B) {
+		bn, tok := benchMem(b)
+		ctx := context.Background()
+		bn.Simulated().ResetStats()
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if err := bn.WriteMemory(ctx, tok, MemRequest{AutoAP: true, Addr: 0x20000000}, data); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportKiBs(b, bn, len(data))
+	})
+}
+
+// reportKiBs reports the simulated probe's counts and the KiB/s of n bytes
+// per operation on its modelled clock.
+func reportKiBs(b *testing.B, bn *Bench, n int) {
+	reportSim(b, bn)
+	per := bn.Simulated().Stats().Wire / time.Duration(b.N)
+	if per > 0 {
+		b.ReportMetric(float64(n)/1024/per.Seconds(), "modelled-KiB/s")
+	}
+}

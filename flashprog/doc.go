@@ -1,0 +1,16 @@
+// Package flashprog programs and erases a chip's main flash through the
+// debug port: a plan (which sectors are erased, what they hold now, the
+// risk class and the confirmation phrase), then the guarded write (lock,
+// journal, unlock, erase, program, lock, verify by read-back and CRC-32,
+// audit line with the image's SHA-256).
+//
+// The host drives the chip's flash controller register by register through
+// the core's access port (as OpenOCD's stm32l4x driver does without its
+// loader): no code runs on the target. A flash loader (a routine in SRAM fed
+// by the host, as OpenOCD's and probe-rs' flash algorithms are) would be
+// faster but needs a core that executes code; the simulated bench has none,
+// so stprobe does not claim one.
+//
+// Families plug in through Controller: the STM32H5 is implemented (h5.go);
+// a family without a controller is refused with the reason.
+package flashprog

@@ -1,0 +1,289 @@
+// Package flashpane is the console's Flash pane: a firmware file (BIN at an
+// address, Intel HEX, ELF), the plan of the write (the sectors erased and
+// whether they hold data), the guard (the phrase), the progress of the
+// erase, program and verify steps, and the result — "put the firmware
+// back" after a regression.
+//
+// The pane is complete and tested on its own; it is not yet among the
+// console's tabs (tui/panes.go): with a fifth tab the 80-column tab bar
+// cuts the lease badge, so the tab bar has to make room first.
+package flashpane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/tui/common"
+	"github.com/stprobe/stprobe/tui/guard"
+)
+
+// PaneFlash is this pane's place in the tab order: after the log pane.
+const PaneFlash = common.PaneLog + 1
+
+// Job kinds this pane starts (JobDoneMsg.Kind).
+const (
+	KindPlan  = "flash plan"
+	KindWrite = "flash write"
+)
+
+// screen is what the pane shows.
+type screen int
+
+const (
+	screenFile    screen = iota // the file path being typed
+	screenWorking               // a plan or a write runs
+	screenPlan                  // the plan, waiting for w
+	screenResult                // how the write ended
+)
+
+// Option tunes the pane.
+type Option func(*Model)
+
+// WithStateDir keeps the journal and the audit log in dir ("" : the
+// default state directory).
+func WithStateDir(dir string) Option { return func(m *Model) { m.stateDir = dir } }
+
+// Model is the Flash pane.
+type Model struct {
+	c        *common.Context
+	look     common.Look
+	keys     keyMap
+	w, h     int
+	stateDir string
+
+	screen   screen
+	in       textinput.Model
+	verify   bool
+	resetRun bool
+	file     string
+	image    *bench.FlashImage
+	plan     *bench.FlashPlan
+	guard    *guard.Model
+	step     bench.WriteEvent
+	outcome  *bench.FlashOutcome
+	err      error
+}
+
+type keyMap struct {
+	Plan, Write, Edit, Verify, ResetRun, Back key.Binding
+}
+
+// New builds the pane.
+func New(c *common.Context, opts ...Option) *Model {
+	m := &Model{c: c, verify: true, resetRun: true}
+	m.keys = keyMap{
+		Plan:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "plan the write")),
+		Write:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "write (asks the phrase)")),
+		Edit:     key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "choose another file")),
+		Verify:   key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "verify on/off")),
+		ResetRun: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reset and run on/off")),
+		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+	}
+	m.in = common.TextInput(c, "file: ", "app.hex, app.elf, or app.bin@0x08000000")
+	m.in.Focus()
+	for _, o := range opts {
+		o(m)
+	}
+	return m
+}
+
+// Title is the tab's name.
+func (m *Model) Title() string { return "Flash" }
+
+// Init does nothing.
+func (m *Model) Init() tea.Cmd { return nil }
+
+// SetSize sets the pane's size.
+func (m *Model) SetSize(w, h int) {
+	m.w, m.h = w, h
+	m.in.SetWidth(max(10, w-12))
+}
+
+// Capturing is true while the file or the phrase is typed.
+func (m *Model) Capturing() bool { return m.screen == screenFile || m.guard != nil }
+
+// Keys are the bindings of the current screen.
+func (m *Model) Keys() []key.Binding {
+	k := m.keys
+	switch {
+	case m.guard != nil:
+		return m.guard.KeyBindings()
+	case m.screen == screenFile:
+		return []key.Binding{k.Plan}
+	case m.screen == screenPlan:
+		return []key.Binding{k.Write, k.Verify, k.ResetRun, k.Edit, k.Back}
+	case m.screen == screenResult:
+		return []key.Binding{k.Edit, k.Plan}
+	}
+	return nil
+}
+
+// Update handles keys, the jobs' results and the write's steps.
+func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg:
+		return m, m.key(msg)
+	case common.JobDoneMsg:
+		return m, m.jobDone(msg)
+	case common.EventMsg:
+		if s, ok := msg.Event.(bench.FlashStep); ok && m.screen == screenWorking {
+			m.step = s.Step
+		}
+	case common.OpenPaneMsg:
+		if msg.Pane == PaneFlash {
+			m.toFile()
+		}
+	}
+	return m, nil
+}
+
+func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
+	if m.guard != nil {
+		out, cmd := m.guard.Update(msg)
+		switch out {
+		case guard.Confirmed:
+			typed := m.guard.Typed()
+			m.guard = nil
+			return m.write(typed)
+		case guard.Cancelled:
+			m.guard = nil
+		}
+		return cmd
+	}
+	k := m.keys
+	switch m.screen {
+	case screenFile:
+		if key.Matches(msg, k.Plan) {
+			return m.planCmd()
+		}
+		var cmd tea.Cmd
+		m.in, cmd = m.in.Update(msg)
+		return cmd
+	case screenPlan:
+		switch {
+		case key.Matches(msg, k.Write):
+			return m.openGuard()
+		case key.Matches(msg, k.Verify):
+			m.verify = !m.verify
+		case key.Matches(msg, k.ResetRun):
+			m.resetRun = !m.resetRun
+		case key.Matches(msg, k.Edit), key.Matches(msg, k.Back):
+			m.toFile()
+		}
+	case screenResult:
+		switch {
+		case key.Matches(msg, k.Edit):
+			m.toFile()
+		case key.Matches(msg, k.Plan):
+			return m.planCmd()
+		}
+	}
+	return nil
+}
+
+// toFile goes back to the file field.
+func (m *Model) toFile() {
+	m.screen, m.guard, m.err = screenFile, nil, nil
+	m.in.Focus()
+}
+
+// parseFile reads "PATH" or "PATH@ADDR" (a raw binary's address).
+func parseFile(s string) (string, bench.FlashImageOptions, error) {
+	s = strings.TrimSpace(s)
+	var o bench.FlashImageOptions
+	if path, addr, ok := strings.Cut(s, "@"); ok {
+		var v uint64
+		if _, err := fmt.Sscanf(strings.ToLower(strings.TrimSpace(addr)), "0x%x", &v); err != nil || v > 0xFFFFFFFF {
+			return "", o, fmt.Errorf("the address after @ is a 0x hex number, e.g. app.bin@0x08000000")
+		}
+		s, o.Addr, o.HasAddr = strings.TrimSpace(path), uint32(v), true
+	}
+	if s == "" {
+		return "", o, errors.New("type the path of a BIN (with @ADDR), Intel HEX or ELF file")
+	}
+	return s, o, nil
+}
+
+// request is the write the pane would make.
+func (m *Model) request() bench.FlashRequest {
+	return bench.FlashRequest{Name: m.file, Image: m.image, Verify: m.verify, ResetRun: m.resetRun, StateDir: m.stateDir}
+}
+
+// planCmd reads the file and plans the write.
+func (m *Model) planCmd() tea.Cmd {
+	path, o, err := parseFile(m.in.Value())
+	if err != nil {
+		m.err = err
+		return nil
+	}
+	im, err := bench.ReadFlashImage(path, o)
+	if err != nil {
+		m.err = err
+		return nil
+	}
+	m.file, m.image, m.err, m.plan, m.outcome = path, im, nil, nil, nil
+	m.screen, m.step = screenWorking, bench.WriteEvent{Step: "plan", Message: "reading the sectors the image covers"}
+	m.in.Blur()
+	req := m.request()
+	return m.c.Job(PaneFlash, KindPlan, func(ctx context.Context, t bench.Token) (any, error) {
+		return m.c.Bench.PlanFlash(ctx, t, req)
+	})
+}
+
+// openGuard opens the phrase dialog in front of the write.
+func (m *Model) openGuard() tea.Cmd {
+	p := m.plan
+	if p == nil {
+		return nil
+	}
+	h := p.Header()
+	d := guard.Dialog{Title: "⚠ CAUTION: this erases " + h.Erases, Phrase: p.Phrase}
+	for _, c := range h.Changes {
+		d.Lines = append(d.Lines, guard.Line{Text: c, Tone: guard.Normal})
+	}
+	if p.NotEmpty > 0 {
+		d.Lines = append(d.Lines, guard.Line{Text: fmt.Sprintf("%d sectors hold data that will be lost (the CLI's --save-flash keeps a copy)", p.NotEmpty), Tone: guard.Warn})
+	}
+	m.guard = guard.New(m.c, d)
+	return m.guard.Focus()
+}
+
+// write starts the guarded write with the phrase typed.
+func (m *Model) write(typed string) tea.Cmd {
+	req := m.request()
+	req.Confirm = typed
+	m.screen, m.step = screenWorking, bench.WriteEvent{Step: "write", Message: "starting"}
+	return m.c.Job(PaneFlash, KindWrite, func(ctx context.Context, t bench.Token) (any, error) {
+		return m.c.Bench.Flash(ctx, t, req)
+	})
+}
+
+func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
+	switch msg.Kind {
+	case KindPlan:
+		m.plan, _ = msg.Value.(*bench.FlashPlan)
+		m.err = msg.Err
+		if msg.Err != nil || m.plan == nil {
+			m.toFile()
+			m.err = msg.Err
+			return nil
+		}
+		m.screen = screenPlan
+	case KindWrite:
+		m.outcome, _ = msg.Value.(*bench.FlashOutcome)
+		m.err = msg.Err
+		m.screen = screenResult
+		if msg.Err == nil {
+			return common.Status("flash written: " + m.file)
+		}
+		return common.StatusErr("flash write: " + msg.Err.Error())
+	}
+	return nil
+}
