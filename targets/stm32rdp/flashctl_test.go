@@ -350,3 +350,21 @@ func seq0(seq []byte) uint8 {
 	}
 	return seq[0]
 }
+
+// A power cycle loads the G0/G4/L4 option bytes too (RM0351 §3.4.2) and
+// drops the debug link.
+func TestL4PowerCycleLoads(t *testing.T) {
+	m := chip(t, targets.STM32L4(), targets.DevIDL47x, targets.RDPByteLevel1)
+	b := bus{t, m}
+	b.w32(l4+l4KEYR, Key1)
+	b.w32(l4+l4KEYR, Key2)
+	b.w32(l4+l4OPTKEYR, OptKey1)
+	b.w32(l4+l4OPTKEYR, OptKey2)
+	b.w32(l4+l4OPTR, b.r32(l4+l4OPTR)&^0xFF|0xAA)
+	b.w32(l4+l4CR, l4CROptStart)
+	epoch := m.LinkEpoch()
+	m.PowerCycle()
+	if m.Level() != targets.RDPLevel0 || m.LinkEpoch() == epoch || b.r32(flash) != 0xFFFFFFFF {
+		t.Errorf("after the power cycle: level %v, epoch %d→%d", m.Level(), epoch, m.LinkEpoch())
+	}
+}
