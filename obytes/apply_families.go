@@ -72,6 +72,9 @@ type familyRun struct {
 	fam  targets.Family
 	base uint32
 	ap   uint8
+	// written is set once an option register holds a new value (F4, G0,
+	// G4, L4) before the start bit: a failure then has something to undo.
+	written bool
 }
 
 func (f *familyRun) rd(ctx context.Context, off uint32) (uint32, error) {
@@ -217,20 +220,37 @@ func (f *familyRun) want(ph Phase) map[string]uint32 {
 	return out
 }
 
-// failStaged ends a phase that failed before its start bit: the undo ran
-// (or not) and nothing was applied.
+// failStaged ends a phase that failed before its start bit. undo writes
+// the option registers back (when any was written) and locks the flash
+// interface; the error says whether that was done.
 func (f *familyRun) failStaged(ctx context.Context, ph Phase, step string, err error, undo func(context.Context) error) error {
-	we := &WriteError{Phase: ph.Name, Step: step, Staged: true, Err: err}
+	we := &WriteError{Phase: ph.Name, Step: step, Staged: f.written, Err: err}
 	uctx, cancel := f.x.finishCtx(ctx)
 	defer cancel()
-	f.x.event("undo", "writing the option registers back and locking")
-	if uerr := undo(uctx); uerr != nil {
-		we.UndoErr = uerr
-	} else {
-		we.Undone = true
+	f.x.event("undo", "writing the option registers back and locking the flash interface")
+	uerr := undo(uctx)
+	switch {
+	case uerr == nil:
+		we.Undone = f.written
+	case f.written:
+		we.UndoErr = fmt.Errorf("%w; %s", uerr, f.reloadAdvice())
+	default:
+		// Nothing was written: at worst the flash interface stays unlocked
+		// until the next reset.
+		we.Err = fmt.Errorf("%w (the flash interface could not be locked again: %v; it locks at the next reset)", err, uerr)
 	}
 	we.Seen = f.seen(uctx)
 	return f.x.note(we)
+}
+
+// reloadAdvice says what takes a written, unstarted option value back out
+// of the registers on this family.
+func (f *familyRun) reloadAdvice() string {
+	switch f.fam.Name {
+	case "STM32F1", "STM32F4":
+		return fmt.Sprintf("on the %s a reset (NRST or power) loads the option registers again from the option bytes and locks them", f.fam.Name)
+	}
+	return fmt.Sprintf("on the %s a system reset does NOT reload the option registers: power-cycle the board (or OBL_LAUNCH) so that they load from the option bytes again, and never set OPTSTRT before", f.fam.Name)
 }
 
 // failStarted ends a phase that failed after its start bit: the chip is
@@ -326,11 +346,9 @@ func (f *familyRun) programF1(ctx context.Context, ph Phase) error {
 	// must be programmed in full, or the next reset loads erased bytes
 	// (RDP 0xFF: level 1).
 	if err := x.record(ph, statefile.OutcomeStarted, want); err != nil {
-		we := &WriteError{Phase: ph.Name, Step: "journal", Layer: "file", Staged: true, Err: err}
-		if lock(ctx) == nil {
-			we.Undone = true
-		}
-		return x.note(we)
+		// Nothing is written before the erase: lock and stop.
+		_ = lock(ctx)
+		return x.note(&WriteError{Phase: ph.Name, Step: "journal", Layer: "file", Err: err})
 	}
 	fctx, cancel := x.finishCtx(ctx)
 	defer cancel()
@@ -427,6 +445,7 @@ func (f *familyRun) programF4(ctx context.Context, ph Phase) error {
 	}
 	want := f.want(ph)
 	optcr := x.p.After["OPTCR"] &^ (f4OPTSTRT | f4OPTLOCK)
+	f.written = true
 	if v, ok := want["OPTCR1"]; ok {
 		x.event("program", "OPTCR1 ← 0x%08X", v)
 		if err := f.wr(ctx, f4OPTCR1, v); err != nil {
@@ -509,6 +528,7 @@ func (f *familyRun) programL4(ctx context.Context, ph Phase) error {
 		return f.failStaged(ctx, ph, "unlock option registers", err, undo)
 	}
 	want := f.want(ph)
+	f.written = true
 	for _, w := range ph.Writes {
 		r, _ := x.l.Register(w.Register)
 		v := want[w.Register]

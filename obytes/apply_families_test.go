@@ -162,11 +162,13 @@ func TestApplyFamiliesInterrupted(t *testing.T) {
 		devID     uint16
 		failAfter int // the write that fails
 		started   bool
+		says      string
 	}{
-		{"F1 during unlock", targets.STM32F1(), targets.DevIDF1MD, 2, false},
-		{"F1 during option program", targets.STM32F1(), targets.DevIDF1MD, 9, true},
-		{"L4 at OPTSTRT", targets.STM32L4(), targets.DevIDL47x, 6, true},
-		{"F4 during unlock", targets.STM32F4(), targets.DevIDF411, 2, false},
+		{"F1 during unlock", targets.STM32F1(), targets.DevIDF1MD, 2, false, "nothing was written"},
+		{"F1 during option program", targets.STM32F1(), targets.DevIDF1MD, 9, true, "the programming had started"},
+		{"L4 writing OPTR", targets.STM32L4(), targets.DevIDL47x, 5, false, "a system reset does NOT reload the option registers: power-cycle"},
+		{"L4 at OPTSTRT", targets.STM32L4(), targets.DevIDL47x, 6, true, "the programming had started"},
+		{"F4 during unlock", targets.STM32F4(), targets.DevIDF411, 2, false, "nothing was written"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,6 +184,9 @@ func TestApplyFamiliesInterrupted(t *testing.T) {
 			}
 			if we.Started != tt.started {
 				t.Errorf("started %v, want %v (step %s)", we.Started, tt.started, we.Step)
+			}
+			if !strings.Contains(err.Error(), tt.says) {
+				t.Errorf("error %q does not say %q", err, tt.says)
 			}
 			j, jerr := statefile.CheckChipJournal(dir, p.UID)
 			if tt.started && (j == nil || jerr != nil) {
