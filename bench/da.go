@@ -411,6 +411,11 @@ func (b *Bench) planAuth(ctx context.Context, r DARequest) (*DAPlan, error) {
 		p.Part = parts[0].Name
 	}
 	p.Line = da.LineOf(parts)
+	// The rule a face asks before planning (Snapshot.MayDA), on the
+	// snapshot the discovery just updated; then the credentials' checks.
+	if c := b.Snapshot().MayDA(r.Action); !c.OK {
+		return nil, c.Refusal()
+	}
 	if err := refuseAuth(d, r.Credentials, perm); err != nil {
 		return nil, err
 	}
@@ -439,7 +444,7 @@ func (b *Bench) planAuth(ctx context.Context, r DARequest) (*DAPlan, error) {
 // same again before it sends anything).
 func refuseAuth(d *da.Discovery, c da.Credentials, perm da.Permission) error {
 	if u := da.Unmet(da.Preconditions(d, c, perm)); u != nil {
-		return da.Refuse(u.Cause, "%s: %s", u.Problem, u.Next)
+		return u.Refusal()
 	}
 	return nil
 }
