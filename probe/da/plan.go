@@ -54,7 +54,7 @@ type CheckError struct{ Check Check }
 
 // Error says the refusal, the problem and what to do.
 func (e *CheckError) Error() string {
-	s := fmt.Sprintf("%v: %s: %s", ErrRefused, e.Check.Problem, e.Check.Next)
+	s := fmt.Sprintf("%v: %s", ErrRefused, e.Check.Sentence())
 	if e.Check.Cause != nil {
 		s += ": " + e.Check.Cause.Error()
 	}
@@ -178,9 +178,9 @@ func CheckProvisionFile(file []byte, part stm32h5.Part) []Mismatch {
 // mismatches and, when the write is refused, why (matching ErrRefused and
 // ErrNotProvisioning or ErrProvision).
 func CheckProvisioning(state targets.ProductState, closed string, file []byte, part stm32h5.Part) ([]Mismatch, error) {
-	switch {
-	case closed != "":
-		return nil, Refuse(ErrNotProvisioning, "the core's port (AP1) does not answer, so the chip is not in PROVISIONING: %s", closed)
+	if closed != "" {
+		return nil, Check{Cause: ErrNotProvisioning, Problem: "the core's port (AP1) does not answer, so the chip is not in PROVISIONING: " + closed,
+			Next: "the ROM takes DA data only in PROVISIONING (0x17), where AP1 answers"}.Refusal()
 	}
 	if c := MayProvision(Facts{State: state, StateKnown: true}); !c.OK {
 		return nil, c.Refusal()

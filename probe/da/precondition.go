@@ -20,7 +20,8 @@ type Check struct {
 	// Problem says why not, Next what to do, and Cause is the error the
 	// refusal wraps (ErrLocked, ErrNotProvisioned, ErrNotProvisioning,
 	// ErrWrongMethod, ErrNotPermitted; nil when the chip is not known
-	// well enough to say); all empty when OK. Their words name no
+	// well enough to say); all empty when OK, and Next empty when there
+	// is nothing to do. Their words name no
 	// console key and no command: Step says the next step as a value,
 	// which each face names in its own words.
 	Problem, Next string
@@ -78,12 +79,12 @@ func FactsOf(d *Discovery) Facts {
 // MayProvision is the rule of a provisioning, before the file is looked
 // at: the ROM takes DA data only in PROVISIONING.
 func MayProvision(f Facts) Check {
-	c := Check{What: "the chip is in PROVISIONING (0x17), where the ROM takes DA data", OK: f.StateKnown && f.State == targets.StateProvisioning}
+	c := Check{What: "the chip is in PROVISIONING", OK: f.StateKnown && f.State == targets.StateProvisioning}
 	switch {
 	case c.OK:
 	case !f.StateKnown:
-		c.Problem = "the chip's product state is not known"
-		c.Next = "read the chip first: the ROM takes DA data only in PROVISIONING (0x17)"
+		c.Problem = "the chip's product state is not known yet"
+		c.Next = "run a DA discovery first"
 		c.Step = StepDiscover
 	case f.State == targets.StateOpen:
 		c.Cause = ErrNotProvisioning
@@ -93,7 +94,6 @@ func MayProvision(f Facts) Check {
 	default:
 		c.Cause = ErrNotProvisioning
 		c.Problem = fmt.Sprintf("the ROM takes DA data only in PROVISIONING (0x17); the chip is %v", f.State)
-		c.Next = "a chip that has left PROVISIONING takes no DA data; a full regression brings it back to OPEN"
 	}
 	return c
 }
@@ -148,12 +148,12 @@ func stateCheck(f Facts) Check {
 	case !f.StateKnown:
 		c.What = "the product state allows it"
 		c.OK, c.Step = false, StepDiscover
-		c.Problem = "the chip's product state is not known: what it allows depends on it"
+		c.Problem = "the chip's product state is not known yet"
 		c.Next = "run a DA discovery first"
 	case f.State == targets.StateLocked:
 		c.OK, c.Cause = false, ErrLocked
 		c.Problem = "the chip is LOCKED (0x5C)"
-		c.Next = "LOCKED is final: no debug authentication can regress or open it"
+		c.Next = "LOCKED is final, no debug authentication can regress or open it"
 	case f.State == targets.StateOpen:
 		c.OK, c.Cause = false, ErrNotPermitted
 		c.Problem = "the chip is OPEN"
@@ -173,7 +173,7 @@ func provisionedCheck(f Facts) Check {
 	if !c.OK {
 		c.Cause, c.Step = ErrNotProvisioned, StepProvision
 		c.Problem = "DA data is not provisioned (" + from + ")"
-		c.Next = "provision the DA data in PROVISIONING first: without it nothing can authenticate, and a closed chip cannot be regressed or opened"
+		c.Next = "provision it in PROVISIONING first"
 	}
 	return c
 }
@@ -231,6 +231,14 @@ func Preconditions(d *Discovery, c Credentials, perm Permission) []Check {
 		grant.Next = "re-provision with a permission word that includes it (in PROVISIONING), or ask for another permission"
 	}
 	return append(out, grant)
+}
+
+// Sentence is the problem and what to do, in one sentence.
+func (c Check) Sentence() string {
+	if c.Next == "" {
+		return c.Problem
+	}
+	return c.Problem + ": " + c.Next
 }
 
 // Unmet is the first check of cs that does not hold, nil when all do.
