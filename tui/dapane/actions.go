@@ -185,7 +185,7 @@ func (m *Model) openGuard() tea.Cmd {
 		return m.Fail("cannot apply: " + why)
 	}
 	p := m.plan
-	d := guard.Dialog{Phrase: p.Phrase, Title: "‼ " + strings.ToUpper(actionTitle(p.Action)) + " of " + p.Line + " UID " + p.UID}
+	d := guard.Dialog{Plan: p.Header(), Title: "‼ " + strings.ToUpper(actionTitle(p.Action)) + " of " + p.Line + " UID " + p.UID}
 	if p.Action == bench.DARegress {
 		d.Lines = append(d.Lines, guard.Line{Text: "erases: " + p.Erases, Tone: guard.Danger})
 		if f := m.saveFlash(); f != "" {
