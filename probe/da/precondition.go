@@ -119,7 +119,7 @@ func chipChecks(f Facts, g targets.DAGrant) []Check {
 		return []Check{state}
 	}
 	out := []Check{state}
-	if f.ProvisionedKnown || f.StateKnown && f.State == targets.StateProvisioning {
+	if f.ProvisionedKnown {
 		prov := provisionedCheck(f)
 		out = append(out, prov)
 		if !prov.OK {
@@ -162,13 +162,10 @@ func stateCheck(f Facts) Check {
 	return c
 }
 
-// provisionedCheck is the check that DA data is provisioned; a chip in
-// PROVISIONING whose data is not known to be there counts as without.
+// provisionedCheck is the check that DA data is provisioned, as far as
+// f tells it.
 func provisionedCheck(f Facts) Check {
 	from := f.ProvisionedFrom
-	if from == "" {
-		from = "not known to be there"
-	}
 	c := Check{What: "DA data provisioned (" + from + ")", OK: f.ProvisionedKnown && f.Provisioned}
 	if !c.OK {
 		c.Cause, c.Step = ErrNotProvisioned, StepProvision
