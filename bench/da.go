@@ -419,9 +419,10 @@ func (b *Bench) planAuth(ctx context.Context, r DARequest) (*DAPlan, error) {
 		p.Part = parts[0].Name
 	}
 	p.Line = da.LineOf(parts)
-	// The rule a face asks before planning (Snapshot.MayDA), on the
-	// snapshot the discovery just updated; then the credentials' checks.
-	if c := b.Snapshot().MayDA(r.Action); !c.OK {
+	// The rule a face asks before planning (Snapshot.MayDA; a plan only
+	// looks, so the fall-back board may plan), on the snapshot the
+	// discovery just updated; then the credentials' checks.
+	if c := b.Snapshot().daChipAllows(r.Action); !c.OK {
 		return nil, c.Refusal()
 	}
 	if err := refuseAuth(d, r.Credentials, perm); err != nil {

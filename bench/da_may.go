@@ -61,6 +61,12 @@ func (s Snapshot) MayDA(a DAAction) DAAnswer {
 			Problem: fmt.Sprintf("the simulated board the bench fell back to (%s) is for looking, not for writes", s.Fallback),
 			Next:    "plug the probe in, or rehearse on a simulated board chosen by name"}
 	}
+	return s.daChipAllows(a)
+}
+
+// daChipAllows is MayDA without the fall-back board's rule: what the chip,
+// as the snapshot knows it, allows (a plan, which only looks, asks this).
+func (s Snapshot) daChipAllows(a DAAction) DAAnswer {
 	f := s.DAFacts()
 	switch a {
 	case DAProvision:
