@@ -226,8 +226,13 @@ func (b *Bench) ApplyDA(ctx context.Context, t Token, r DAApplyRequest) (*DAResu
 			// Published last: the result is read-only once in the snapshot.
 			b.update(func(s *Snapshot) {
 				s.DAResult = res
-				if r.Action == DARegress && res.Outcome == "ok" {
-					s.Discovery = nil // the discovery before the regression is stale
+				if res.Outcome == guarded.ResultOK && r.Action != DAOpenDebug {
+					// The discovery before the write is stale: a regression
+					// changes the state, a provisioning the DA data.
+					s.Discovery = nil
+				}
+				if r.Action == DARegress && res.Outcome == guarded.ResultOK {
+					s.provisioned = nil // the regression erased the DA data
 				}
 			})
 		},
@@ -327,6 +332,9 @@ func (b *Bench) executeDA(ctx context.Context, r DAApplyRequest, p *DAPlan, res 
 	switch r.Action {
 	case DAProvision:
 		res.Provisioned, err = h.Provision(ctx, p.part, r.OBK)
+		if err == nil && res.Provisioned != nil {
+			b.keepProvisionedMethod(p, res.Provisioned.TZEN)
+		}
 	case DARegress:
 		res.Auth, err = h.Regress(ctx, r.Credentials, r.Permission)
 	case DAOpenDebug:
@@ -411,6 +419,12 @@ func (b *Bench) planAuth(ctx context.Context, r DARequest) (*DAPlan, error) {
 		p.Part = parts[0].Name
 	}
 	p.Line = da.LineOf(parts)
+	// The rule a face asks before planning (Snapshot.MayDA; a plan only
+	// looks, so the fall-back board may plan), on the snapshot the
+	// discovery just updated; then the credentials' checks.
+	if c := b.Snapshot().daChipAllows(r.Action); !c.OK {
+		return nil, c.Refusal()
+	}
 	if err := refuseAuth(d, r.Credentials, perm); err != nil {
 		return nil, err
 	}
@@ -439,7 +453,7 @@ func (b *Bench) planAuth(ctx context.Context, r DARequest) (*DAPlan, error) {
 // same again before it sends anything).
 func refuseAuth(d *da.Discovery, c da.Credentials, perm da.Permission) error {
 	if u := da.Unmet(da.Preconditions(d, c, perm)); u != nil {
-		return da.Refuse(u.Cause, "%s: %s", u.Problem, u.Next)
+		return u.Refusal()
 	}
 	return nil
 }
@@ -508,4 +522,41 @@ func (b *Bench) afterDA(ctx context.Context, r DAApplyRequest, res *DAResult) {
 		res.After = o
 	}
 	_ = probe.Disconnect(ctx, b.link)
+}
+
+// provisionedDA is the DA method of the data this bench provisioned into
+// the chip uid.
+type provisionedDA struct {
+	uid    string
+	method targets.DAMethod
+	tzen   targets.TZEN
+}
+
+// keepProvisionedMethod records the method of the data just provisioned
+// by plan p into a chip whose TZEN is tzen: the one method the chip's ROM
+// accepts with that TZEN (targets.Line.DAMethodFor), since the DA record
+// itself does not say which it is for. The snapshot's DA tells it from
+// then on (withProvisionedMethod).
+func (b *Bench) keepProvisionedMethod(p *DAPlan, tzen targets.TZEN) {
+	if p.ob == nil || p.ob.Chip == nil {
+		return
+	}
+	m, ok := p.ob.Chip.Line.DAMethodFor(tzen)
+	if !ok {
+		return
+	}
+	b.update(func(s *Snapshot) { s.provisioned = &provisionedDA{uid: p.UID, method: m, tzen: tzen} })
+}
+
+// withProvisionedMethod is st, the DA status the option bytes of the chip
+// uid tell, with the method this bench provisioned when they do not tell
+// it.
+func (s *Snapshot) withProvisionedMethod(st targets.DAStatus, uid string) targets.DAStatus {
+	k := s.provisioned
+	if k == nil || k.uid != uid || !st.Checked || !st.Provisioned || st.Method != targets.DAMethodUnknown {
+		return st
+	}
+	st.Method = k.method
+	st.Source += fmt.Sprintf("; method %s: provisioned by stprobe with TZEN %v", k.method, k.tzen)
+	return st
 }

@@ -71,6 +71,24 @@ func TestDARescueSeedBoard(t *testing.T) {
 	if err != nil || pres.Provisioned == nil || !pres.Provisioned.ReadBack || pres.Backup == "" {
 		t.Fatalf("provision: %+v %v", pres, err)
 	}
+	// The record does not say its method: the bench keeps the one the
+	// provisioning used (TZEN 0xC3: password), through later reads too,
+	// and answers from it what the chip allows now.
+	for _, when := range []string{"after the provisioning", "after an option-byte read"} {
+		s := b.Snapshot()
+		if s.DA == nil || !s.DA.Provisioned || s.DA.Method != targets.DAPassword || !strings.Contains(s.DA.Source, "provisioned by stprobe") {
+			t.Errorf("%s: snapshot DA %+v, want provisioned with the password method", when, s.DA)
+		}
+		if ans := s.MayDA(DARegress); !ans.OK {
+			t.Errorf("%s: regression refused: %s", when, ans.Sentence())
+		}
+		if ans := s.MayDA(DAOpenDebug); ans.OK || !errors.Is(ans.Cause, da.ErrNotPermitted) {
+			t.Errorf("%s: debug opening with the password method: %+v", when, ans)
+		}
+		if _, err := b.ReadOptionBytes(ctx, tok, OBRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	creds, err := da.LoadPassword(filepath.Join(dir, dacred.PasswordFile))
 	if err != nil {

@@ -161,7 +161,7 @@ func (b *Bench) readOB(ctx context.Context, r OBRequest) (*OptionBytes, error) {
 	}
 	b.update(func(s *Snapshot) {
 		s.Chip, s.OptionBytes, s.Connection = chip, o, connectionText(rep)
-		da := o.DA
+		da := s.withProvisionedMethod(o.DA, chip.UIDString())
 		s.DA = &da
 		s.setOptionBytesState(o, "option bytes read through AP1", b.now())
 		s.OptionsUnlocked = o.Snap.Unlocked

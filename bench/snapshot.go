@@ -63,6 +63,10 @@ type Snapshot struct {
 	// DAPlan is the last DA write planned, DAResult the last one run.
 	DAPlan   *DAPlan
 	DAResult *DAResult
+	// provisioned is the DA method of the data this bench last
+	// provisioned, for the chip it names: the record does not tell it, so
+	// that DA keeps it when the option bytes are read again.
+	provisioned *provisionedDA
 	// Matrix and Findings are the last sweep and its diagnosis.
 	Matrix   *sweep.Matrix
 	Findings []sweep.Finding

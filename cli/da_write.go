@@ -214,6 +214,7 @@ func (a *app) runDAWrite(c *cobra.Command, w *daWrite, req bench.DARequest, save
 	return a.withBench(ctx, func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
 		if w.confirm == "" {
 			p, err := b.PlanDA(ctx, tok, req)
+			err = a.withNextStep(err)
 			if w.json {
 				return a.writeDAJSON(daWriteJSON{Plan: p}, err)
 			}
@@ -237,6 +238,7 @@ func (a *app) runDAWrite(c *cobra.Command, w *daWrite, req bench.DARequest, save
 		}, func() {
 			res, err = b.ApplyDA(ctx, tok, bench.DAApplyRequest{DARequest: req, Confirm: w.confirm, StateDir: w.stateDir, SaveFlash: saveFlash})
 		})
+		err = a.withNextStep(err)
 		if w.json {
 			out := daWriteJSON{Result: res}
 			if res != nil {
@@ -249,6 +251,28 @@ func (a *app) runDAWrite(c *cobra.Command, w *daWrite, req bench.DARequest, save
 		}
 		return daMistake(err)
 	})
+}
+
+// withNextStep adds to a refusal the command line that takes its next
+// step (the console names its key for the same step).
+func (a *app) withNextStep(err error) error {
+	var ce *da.CheckError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	var cmd []string
+	switch ce.Check.Step {
+	case da.StepDiscover:
+		cmd = []string{"da", "discover"}
+	case da.StepProvision:
+		cmd = []string{"da", "provision", "--obk", "FILE"}
+	case da.StepEnterProvisioning:
+		cmd = []string{"ob", "plan", "PRODUCT_STATE=0x17"}
+	default:
+		return err
+	}
+	args := append(append([]string{"stprobe"}, selectorArgs(a.sel)...), cmd...)
+	return fmt.Errorf("%w; next: %s", err, strings.Join(args, " "))
 }
 
 // daMistake marks the errors that are mistakes on the command line (exit

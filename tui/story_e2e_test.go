@@ -154,7 +154,7 @@ func seedStory(t *testing.T, tmux, bin string, w, h int) {
 	// Make the password in the DA pane: the directory typed and completed
 	// with tab.
 	tm.key("3")
-	tm.waitFor("Debug authentication", "c Make credentials", "unavailable: no DA data is provisioned")
+	tm.waitFor("Debug authentication", "c Make credentials", "unavailable: DA data is not provisioned")
 	tm.key("c")
 	tm.waitFor("Make credentials", "[password]", "write into")
 	tm.key("Down")

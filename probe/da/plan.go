@@ -44,6 +44,31 @@ func Refuse(cause error, format string, args ...any) error {
 	return fmt.Errorf("%w: %s: %w", ErrRefused, fmt.Sprintf(format, args...), cause)
 }
 
+// Refusal is the error of a write check c refuses: a *CheckError, which
+// matches ErrRefused and c.Cause with errors.Is.
+func (c Check) Refusal() error { return &CheckError{Check: c} }
+
+// CheckError is a write refused before anything was sent because a check
+// does not hold; a face reads the next step from it (Check.Step).
+type CheckError struct{ Check Check }
+
+// Error says the refusal, the problem and what to do.
+func (e *CheckError) Error() string {
+	s := fmt.Sprintf("%v: %s", ErrRefused, e.Check.Sentence())
+	if e.Check.Cause != nil {
+		s += ": " + e.Check.Cause.Error()
+	}
+	return s
+}
+
+// Unwrap is ErrRefused and the check's cause.
+func (e *CheckError) Unwrap() []error {
+	if e.Check.Cause == nil {
+		return []error{ErrRefused}
+	}
+	return []error{ErrRefused, e.Check.Cause}
+}
+
 // ChoosePart is the one rule that picks the part of a chip among its
 // line's parts (stm32h5.PartsOf): the one named (which must be of the
 // chip's line), the only one, or, when the write does not depend on which
@@ -153,11 +178,12 @@ func CheckProvisionFile(file []byte, part stm32h5.Part) []Mismatch {
 // mismatches and, when the write is refused, why (matching ErrRefused and
 // ErrNotProvisioning or ErrProvision).
 func CheckProvisioning(state targets.ProductState, closed string, file []byte, part stm32h5.Part) ([]Mismatch, error) {
-	switch {
-	case closed != "":
-		return nil, Refuse(ErrNotProvisioning, "the core's port (AP1) does not answer, so the chip is not in PROVISIONING: %s", closed)
-	case state != targets.StateProvisioning:
-		return nil, Refuse(ErrNotProvisioning, "the chip is %v: the ROM takes DA data only in PROVISIONING (0x17); from OPEN, ob apply PRODUCT_STATE=0x17 first", state)
+	if closed != "" {
+		return nil, Check{Cause: ErrNotProvisioning, Problem: "the core's port (AP1) does not answer, so the chip is not in PROVISIONING: " + closed,
+			Next: "the ROM takes DA data only in PROVISIONING (0x17), where AP1 answers"}.Refusal()
+	}
+	if c := MayProvision(Facts{State: state, StateKnown: true}); !c.OK {
+		return nil, c.Refusal()
 	}
 	ms := CheckProvisionFile(file, part)
 	if len(ms) == 0 {

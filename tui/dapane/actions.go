@@ -36,8 +36,9 @@ func actionTitle(a bench.DAAction) string {
 }
 
 // why says why this session cannot start action a now ("" when it can):
-// the session (observer, no lease, a job running), then what the chip's
-// product state allows.
+// the session (observer, no lease, a job running), then the bench's answer
+// from what it knows of the chip (bench.Snapshot.MayDA), with the key that
+// takes the next step.
 func (m *Model) why(a bench.DAAction) string {
 	if a == actionMake {
 		// offline: files only, no probe; an observer writes no files
@@ -49,54 +50,24 @@ func (m *Model) why(a bench.DAAction) string {
 	if why := m.RunWhy(); why != "" {
 		return why
 	}
-	if !m.hasState {
-		return "discover first (d): what the chip allows depends on its product state"
+	ans := m.C.Snapshot().MayDA(a)
+	if ans.OK {
+		return ""
 	}
-	st := m.state
-	switch a {
-	case bench.DAProvision:
-		switch st {
-		case targets.StateProvisioning:
-			return ""
-		case targets.StateOpen:
-			return "the ROM takes DA data only in PROVISIONING (0x17); the chip is OPEN: plan PRODUCT_STATE=0x17 in the option-byte pane first"
-		}
-		return fmt.Sprintf("the ROM takes DA data only in PROVISIONING (0x17); the chip is %v", st)
-	default:
-		switch st {
-		case targets.StateLocked:
-			return "the chip is LOCKED (0x5C): LOCKED is final, no debug authentication can regress or open it"
-		case targets.StateOpen:
-			return "the chip is OPEN: debug is already open, there is nothing to regress or open"
-		}
-		if da := m.snapDA(); st == targets.StateProvisioning && da != nil && da.Checked && !da.Provisioned {
-			return "no DA data is provisioned (the option bytes say so): provision an .obk file first (p)"
-		}
-		if d := m.disc; d != nil && d.HasIntegrity && !d.Provisioned() {
-			return "no DA data provisioned (the discovery says so): nothing can authenticate; provision an .obk file first (p)"
-		}
-		if d := m.disc; d != nil {
-			// What each method can do is one rule (targets.DAMethod.Grants),
-			// the same the sweep's findings and the bench's checks use.
-			method, _ := targets.ParseDAMethod(d.Method())
-			g := targets.DAGrantFull
-			if a == bench.DAOpenDebug {
-				g = targets.DAGrantOpenDebug
-			}
-			if ok, why := method.Grants(g); !ok {
-				return "the chip offers the " + method.String() + " method: " + why
-			}
-		}
-	}
-	return ""
+	return ans.Sentence() + stepKey(ans.Step)
 }
 
-// snapDA is what the option bytes last said of DA (nil: not read).
-func (m *Model) snapDA() *targets.DAStatus {
-	if m.C == nil {
-		return nil
+// stepKey names where the console takes a refused write's next step.
+func stepKey(s da.NextStep) string {
+	switch s {
+	case da.StepDiscover:
+		return " (d)"
+	case da.StepProvision:
+		return " (p)"
+	case da.StepEnterProvisioning:
+		return " (in the option-byte pane)"
 	}
-	return m.C.Snapshot().DA
+	return ""
 }
 
 // openForm opens the form of action a, when the session and the chip
@@ -214,7 +185,7 @@ func (m *Model) openGuard() tea.Cmd {
 		return m.Fail("cannot apply: " + why)
 	}
 	p := m.plan
-	d := guard.Dialog{Phrase: p.Phrase, Title: "‼ " + strings.ToUpper(actionTitle(p.Action)) + " of " + p.Line + " UID " + p.UID}
+	d := guard.Dialog{Plan: p.Header(), Title: "‼ " + strings.ToUpper(actionTitle(p.Action)) + " of " + p.Line + " UID " + p.UID}
 	if p.Action == bench.DARegress {
 		d.Lines = append(d.Lines, guard.Line{Text: "erases: " + p.Erases, Tone: guard.Danger})
 		if f := m.saveFlash(); f != "" {
@@ -331,18 +302,19 @@ func (m *Model) provisionChecks() []check {
 			out = append(out, check{what: mm.Problem, fix: mm.Fix})
 		}
 	}
-	out = append(out, check{ok: p.State == targets.StateProvisioning, what: fmt.Sprintf("the chip is in PROVISIONING (it is %v)", p.State),
-		fix: "the ROM takes DA data only in PROVISIONING (0x17)"})
-	return out
+	st := da.MayProvision(da.Facts{State: p.State, StateKnown: true})
+	return append(out, check{ok: st.OK, what: fmt.Sprintf("%s (it is %v)", st.What, p.State), fix: st.Sentence() + stepKey(st.Step)})
 }
 
-// fixOf is what to do about a plan error.
+// fixOf is what to do about a plan error: the refusing check's next
+// step, when a check refused it.
 func fixOf(err error) string {
+	var ce *da.CheckError
 	switch {
 	case errors.Is(err, bench.ErrPartAmbiguous):
 		return "give the part (H533 or H523; H562, H563 or H573) in the form"
-	case errors.Is(err, da.ErrNotProvisioning):
-		return "the ROM takes DA data only in PROVISIONING (0x17)"
+	case errors.As(err, &ce):
+		return ce.Check.Sentence() + stepKey(ce.Check.Step)
 	}
 	return "see the error, then plan again"
 }

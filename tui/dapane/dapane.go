@@ -15,14 +15,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/probe/da"
-	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/tui/common"
 	"github.com/stprobe/stprobe/tui/credform"
 	"github.com/stprobe/stprobe/tui/writeflow"
@@ -83,14 +81,6 @@ type Model struct {
 	err    error
 	reason string
 
-	// state is the chip's product state as last reported, by the
-	// discovery or the option bytes, whichever came last.
-	state     targets.ProductState
-	hasState  bool
-	snapState targets.ProductState
-	snapHas   bool
-	snapAt    time.Time
-
 	action bench.DAAction
 	form   *credform.Form
 	// forms are the forms as last left, by action.
@@ -113,14 +103,7 @@ func New(c *common.Context, opts ...writeflow.Option) *Model {
 	cfg := writeflow.Config{Pane: common.PaneDA, ApplyKind: KindApply, IsWrite: isDAWrite, Write: "DA write"}
 	m := &Model{Flow: writeflow.New(c, cfg, opts...), keys: newKeyMap()}
 	if c != nil {
-		s := c.Snapshot()
-		m.snapState, m.snapHas, m.snapAt = s.State, s.HasState, s.StateAt
-		switch {
-		case s.HasState:
-			m.state, m.hasState = s.State, true
-		case s.Discovery != nil:
-			m.state, m.hasState = s.Discovery.State, true
-		}
+		m.disc = c.Snapshot().Discovery
 	}
 	return m
 }
@@ -321,9 +304,6 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 			m.res = res
 		}
 		m.applyErr = msg.Err
-		if r := m.res; r != nil && r.Auth != nil && r.Auth.After != nil {
-			m.state, m.hasState = r.Auth.After.State, true
-		}
 		if msg.Err != nil {
 			if errors.Is(msg.Err, context.Canceled) {
 				return m.Fail("DA " + string(m.action) + " cancelled: see the pane")
@@ -350,13 +330,11 @@ func (m *Model) outcomeText() string {
 	return r.Outcome
 }
 
-// setDiscovery records a new discovery and the state it reports.
+// setDiscovery records a new discovery to show.
 func (m *Model) setDiscovery(d *da.Discovery) {
-	if d == nil || d == m.disc {
-		return
+	if d != nil {
+		m.disc = d
 	}
-	m.disc = d
-	m.state, m.hasState = d.State, true
 }
 
 // event follows the bench: discoveries and reads by anyone, and DA writes
@@ -364,17 +342,9 @@ func (m *Model) setDiscovery(d *da.Discovery) {
 func (m *Model) event(ev bench.Event) tea.Cmd {
 	switch ev := ev.(type) {
 	case bench.StateChanged:
-		s := ev.State
-		if s.Discovery != nil && s.Discovery != m.disc && !m.Running(KindDiscover) {
-			m.setDiscovery(s.Discovery)
+		if d := ev.State.Discovery; d != nil && d != m.disc && !m.Running(KindDiscover) {
+			m.setDiscovery(d)
 		}
-		if s.HasState && (!m.snapHas || s.State != m.snapState || s.StateAt != m.snapAt) {
-			// The bench's state is the freshest: every job that looks at
-			// the chip (a discovery too) updates it.
-			m.state, m.hasState = s.State, true
-		}
-		m.snapAt = s.StateAt
-		m.snapState, m.snapHas = s.State, s.HasState
 	case bench.DAStep:
 		if m.Following() {
 			// a run of progress steps folds into one

@@ -31,7 +31,7 @@ func TestKeySequences(t *testing.T) {
 	}{
 		{
 			name: "before any discovery", scenario: "h533-provisioning",
-			want: []string{"No discovery yet. Press d", "Actions", "unavailable: discover first (d)"},
+			want: []string{"No discovery yet. Press d", "Actions", "unavailable: the chip's product state is not known yet"},
 			check: func(t *testing.T, e *env) {
 				if strings.Contains(e.Screen(), "Not available yet") {
 					t.Error("the not-available section is still there")
@@ -42,7 +42,7 @@ func TestKeySequences(t *testing.T) {
 			name: "discover the seed board", scenario: "h533-provisioning",
 			keys: []string{"d"},
 			want: []string{"PROVISIONING", "lifecycle 0x2017", "✖ not provisioned", "integrity 0xF5F5F5F5", "permissions", "SoC ID", "0x478", "STM32H523/H533", "✓ p Provision an .obk file",
-				"✖ R Regression", "✖ o Debug opening", "no DA data provisioned (the discovery says so)"},
+				"✖ R Regression", "✖ o Debug opening", "DA data is not provisioned (the ROM reports"},
 			status: "DA discovery done",
 		},
 		{
@@ -75,7 +75,7 @@ func TestKeySequences(t *testing.T) {
 		{
 			name: "regression before a discovery says what to do", scenario: "h533-provisioning",
 			keys:   []string{"R"},
-			status: "regression is unavailable: discover first (d)",
+			status: "regression is unavailable: the chip's product state is not known yet: run a DA discovery first (d)",
 		},
 		{
 			name: "provision on a closed chip says why not", scenario: "h533-closed-da",
@@ -117,7 +117,7 @@ func TestKeySequences(t *testing.T) {
 		{
 			name: "regression request before a discovery", scenario: "h533-provisioning",
 			send:   common.OpenPaneMsg{Pane: common.PaneDA, Request: common.DARequest{Action: "regression"}},
-			status: "regression is unavailable: discover first",
+			status: "regression is unavailable: the chip's product state is not known yet",
 		},
 	}
 	for _, tt := range tests {

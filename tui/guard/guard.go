@@ -20,11 +20,13 @@ import (
 
 // Dialog is what the guard says before the phrase: a title ("‼
 // IRREVERSIBLE: only a DA regression undoes this") and the lines of what
-// the write changes and erases, each with its own pen.
+// the write changes and erases, each with its own pen. Plan is the
+// write's plan as the bench made it: its phrase, and whether it needs the
+// override, are the bench's, and the bench's guard (CheckConfirmation)
+// says when they are given.
 type Dialog struct {
-	Title  string
-	Brick  bool
-	Phrase string
+	Title string
+	Plan  *bench.WritePlan
 	// Lines are what the write does; Details are said only when the pane
 	// has room (the plan screen under the guard says them too).
 	Lines   []Line
@@ -101,7 +103,18 @@ func (g *Model) Typed() string { return strings.TrimSpace(g.input.Value()) }
 
 // Override reports whether the write may brick the chip and the user
 // ticked the override.
-func (g *Model) Override() bool { return g.d.Brick && g.override }
+func (g *Model) Override() bool { return g.brick() && g.override }
+
+// phrase is the plan's confirmation phrase.
+func (g *Model) phrase() string {
+	if g.d.Plan == nil {
+		return ""
+	}
+	return g.d.Plan.Phrase
+}
+
+// brick reports whether the plan needs the override too.
+func (g *Model) brick() bool { return g.d.Plan != nil && g.d.Plan.NeedsOverride }
 
 // Err is why the last confirmation was refused ("" when none was).
 func (g *Model) Err() string { return g.err }
@@ -109,7 +122,7 @@ func (g *Model) Err() string { return g.err }
 // KeyBindings are the keys that work in the guard now, for the footer
 // and the help.
 func (g *Model) KeyBindings() []key.Binding {
-	if g.d.Brick {
+	if g.brick() {
 		return []key.Binding{g.keys.Confirm, g.keys.Next, g.keys.Toggle, g.keys.Cancel}
 	}
 	return []key.Binding{g.keys.Confirm, g.keys.Cancel}
@@ -118,8 +131,7 @@ func (g *Model) KeyBindings() []key.Binding {
 // ready says what is still missing before the write may start ("" when
 // nothing is).
 func (g *Model) ready() string {
-	err := bench.CheckConfirmation(&bench.WritePlan{Phrase: g.d.Phrase, Risk: bench.RiskIrreversible, NeedsOverride: g.d.Brick},
-		bench.Confirmation{Phrase: g.Typed(), Override: g.override})
+	err := bench.CheckConfirmation(g.d.Plan, bench.Confirmation{Phrase: g.Typed(), Override: g.override})
 	switch {
 	case errors.Is(err, bench.ErrNotConfirmed):
 		return "the phrase does not match: type it exactly as shown. Nothing was written."
@@ -141,7 +153,7 @@ func (g *Model) Update(msg tea.KeyPressMsg) (Outcome, tea.Cmd) {
 			return Pending, nil
 		}
 		return Confirmed, nil
-	case g.d.Brick && key.Matches(msg, k.Next):
+	case g.brick() && key.Matches(msg, k.Next):
 		g.onOverride = !g.onOverride
 		if g.onOverride {
 			g.input.Blur()
@@ -212,10 +224,10 @@ func (g *Model) lines(p *common.Pens, w int, compact bool) []string {
 		b = add(b, g.d.Details)
 	}
 	b = append(b, gap()...)
-	b = append(b, "Type this phrase to confirm:", "  "+p.Accent.Render(g.d.Phrase))
+	b = append(b, "Type this phrase to confirm:", "  "+p.Accent.Render(g.phrase()))
 	g.input.SetWidth(w - len(g.input.Prompt) - 1)
 	b = append(b, g.input.View())
-	if g.d.Brick {
+	if g.brick() {
 		box := "[ ]"
 		if g.override {
 			box = "[x]"
@@ -234,7 +246,7 @@ func (g *Model) lines(p *common.Pens, w int, compact bool) []string {
 		}
 	}
 	help := "enter write · esc cancel"
-	if g.d.Brick {
+	if g.brick() {
 		help = "enter write · tab phrase/override · space tick · esc cancel"
 	}
 	b = append(b, gap()...)

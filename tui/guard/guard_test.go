@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/tui/common"
 	"github.com/stprobe/stprobe/tui/internal/tuitest"
 )
@@ -24,8 +25,8 @@ func press(g *Model, keys ...string) Outcome {
 }
 
 func TestGuard(t *testing.T) {
-	irreversible := Dialog{Title: "‼ IRREVERSIBLE", Phrase: "close 00450499"}
-	brick := Dialog{Title: "✖ BRICK", Phrase: "brick 00450499", Brick: true}
+	irreversible := Dialog{Title: "‼ IRREVERSIBLE", Plan: &bench.WritePlan{Phrase: "close 00450499", Risk: bench.RiskIrreversible}}
+	brick := Dialog{Title: "✖ BRICK", Plan: &bench.WritePlan{Phrase: "brick 00450499", Risk: bench.RiskBrick, NeedsOverride: true}}
 	tests := []struct {
 		name     string
 		d        Dialog
@@ -65,7 +66,7 @@ func TestGuard(t *testing.T) {
 // The dialog fits the pane it is drawn for, and says the phrase.
 func TestGuardView(t *testing.T) {
 	pens := common.NewPens(common.NewStyles(common.Theme{NoColor: true}))
-	g := New(nil, Dialog{Title: "✖ BRICK", Phrase: "brick 00450499", Brick: true,
+	g := New(nil, Dialog{Title: "✖ BRICK", Plan: &bench.WritePlan{Phrase: "brick 00450499", Risk: bench.RiskBrick, NeedsOverride: true},
 		Lines:   []Line{{Text: "PRODUCT_STATE  PROVISIONING → CLOSED", Tone: Accent}},
 		Details: []Line{{Text: strings.Repeat("why it cannot be undone ", 8)}}})
 	for _, size := range [][2]int{{80, 24}, {80, 12}, {160, 48}} {

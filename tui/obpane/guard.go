@@ -11,13 +11,12 @@ import (
 // changes that cannot be undone, each with why, then the phrase (and the
 // override for a brick).
 func (m *Model) guardDialog(p *bench.OBPlan) guard.Dialog {
-	d := guard.Dialog{Phrase: p.Phrase, Brick: p.NeedsOverride || p.Risk == bench.RiskBrick,
-		Title: "‼ IRREVERSIBLE: only a DA regression undoes this"}
-	if d.Brick {
+	d := guard.Dialog{Plan: p.Header(), Title: "‼ IRREVERSIBLE: only a DA regression undoes this"}
+	if p.NeedsOverride {
 		d.Title = "✖ BRICK: this change can never be undone"
 	}
 	for _, c := range p.Changes {
-		if c.Risk < bench.RiskIrreversible {
+		if !bench.PhraseNeeded(c.Risk) {
 			continue
 		}
 		d.Lines = append(d.Lines, guard.Line{Text: c.Field + "  " + c.From.Text() + " → " + c.To.Text(), Tone: guard.Accent})

@@ -472,15 +472,14 @@ func (m *Model) planFooter() []string {
 	if why := m.RunWhy(); m.C != nil && why != "" {
 		return m.UnavailableFooter(why, "esc back to the table")
 	}
+	// What the guard asks is the bench's: the override, the typed phrase.
 	switch _, closing := closes(p); {
-	case p.Risk == bench.RiskBrick && closing:
+	case p.NeedsOverride && closing:
 		return append([]string{s.Key.Render("w") + " attaches the proof of the way back"},
 			m.GuardFooter("a opens the guard (phrase + override)", "esc back to the table", p.Phrase)...)
-	}
-	switch p.Risk {
-	case bench.RiskBrick:
+	case p.NeedsOverride:
 		return m.GuardFooter("a opens the guard: type the phrase and tick the override", "esc back to the table", p.Phrase)
-	case bench.RiskIrreversible:
+	case p.Header().Typed():
 		return m.GuardFooter("a opens the guard: type the phrase", "esc back to the table", p.Phrase)
 	}
 	return []string{"press " + s.Key.Render("a") + " to apply (this screen is the confirmation)" + back}

@@ -17,21 +17,9 @@ import (
 // (bench.Change.WayBack) and shows the bench's checklist
 // (Plan.WayBack: Checked, Mismatches with their fixes).
 
-// closes reports whether plan p moves the product state beyond
-// PROVISIONING, where the bench wants the proof of the way back.
-func closes(p *bench.OBPlan) (targets.ProductState, bool) {
-	if p == nil {
-		return 0, false
-	}
-	for _, c := range p.Changes {
-		if c.Field != "PRODUCT_STATE" {
-			continue
-		}
-		to := targets.ProductState(c.To.Raw)
-		return to, to != targets.ProductState(c.From.Raw) && to.Rank() > targets.StateProvisioning.Rank()
-	}
-	return 0, false
-}
+// closes is the bench's answer: whether plan p moves the product state
+// beyond PROVISIONING, where the bench wants the proof of the way back.
+func closes(p *bench.OBPlan) (targets.ProductState, bool) { return bench.ClosesChip(p) }
 
 // openWayBack opens the form of the proof's files.
 func (m *Model) openWayBack() tea.Cmd {

@@ -227,7 +227,7 @@ func TestWithGuard(t *testing.T) {
 				body[i] = "plan line"
 			}
 			lines := f.Pinned(body, []string{"footer"})
-			f.Guard = guard.New(nil, guard.Dialog{Title: "GUARD", Phrase: "do it"})
+			f.Guard = guard.New(nil, guard.Dialog{Title: "GUARD", Plan: &bench.WritePlan{Phrase: "do it", Risk: bench.RiskIrreversible}})
 			out := f.WithGuard(lines)
 			top := -1
 			for i, l := range out {
