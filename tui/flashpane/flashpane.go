@@ -244,7 +244,7 @@ func (m *Model) openGuard() tea.Cmd {
 		return nil
 	}
 	h := p.Header()
-	d := guard.Dialog{Title: "⚠ CAUTION: this erases " + h.Erases, Phrase: p.Phrase}
+	d := guard.Dialog{Title: "⚠ CAUTION: this erases " + h.Erases, Plan: h}
 	for _, c := range h.Changes {
 		d.Lines = append(d.Lines, guard.Line{Text: c, Tone: guard.Normal})
 	}
