@@ -32,8 +32,16 @@ func (m *Model) View() string {
 	switch m.screen {
 	case screenFile:
 		add(" " + m.in.View())
+		if len(m.matches) > 0 {
+			wrap(p.Muted, strings.Join(m.matches, "  "))
+		}
 		add("")
-		add(" " + p.Muted.Render("enter plans the write: nothing is erased before you confirm its phrase"))
+		if m.in.Focused() {
+			wrap(p.Muted, "enter plans the write: nothing is erased before you confirm its phrase · tab completes the path · esc stops typing")
+		} else {
+			wrap(p.Muted, "e types the file's path; enter then plans the write: nothing is erased before you confirm its phrase")
+			wrap(p.Muted, "after a DA regression the user flash is empty: the copy made earlier (stprobe flash read, or --save-flash) puts the firmware back")
+		}
 	case screenWorking:
 		add(" " + p.Normal.Render(m.file))
 		add("")
