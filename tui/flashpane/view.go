@@ -6,6 +6,7 @@ import (
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/tui/common"
+	"github.com/stprobe/stprobe/tui/writeflow"
 )
 
 // View draws the current screen in exactly the pane's size.
@@ -111,6 +112,11 @@ func (m *Model) resultLines(p *common.Pens, add func(string), wrap func(common.P
 		return
 	}
 	r := o.Result
+	if o.Plan != nil && o.Plan.Image != nil {
+		im := o.Plan.Image
+		wrap(p.Normal, fmt.Sprintf("%s (%s), %d bytes, SHA-256 %s…", im.Name, im.Format, im.Bytes, im.SHA256[:16]))
+		add("")
+	}
 	text := fmt.Sprintf("erased %d sectors, programmed %d bytes", r.Erased, r.Programmed)
 	if r.Verified {
 		text += fmt.Sprintf(", verified (CRC-32 0x%08X)", r.CRC32)
@@ -130,6 +136,13 @@ func (m *Model) resultLines(p *common.Pens, add func(string), wrap func(common.P
 		add(" " + p.OK.Render("the chip was reset and runs the new program"))
 	case o.Halted && m.err == nil:
 		add(" " + p.Muted.Render("the core stays halted: reset the board to run the new program"))
+	}
+	if r.Journal != "" {
+		wrap(p.Warn, "journal: "+r.Journal)
+	}
+	if o.Audit != nil {
+		add("")
+		wrap(p.Muted, "audit: "+writeflow.AuditLine(o.Audit))
 	}
 	add("")
 	add(" " + p.Muted.Render("e: another file  enter: plan this file again"))
