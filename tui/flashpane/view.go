@@ -48,7 +48,7 @@ func (m *Model) View() string {
 		add("")
 		s := m.step
 		if s.Total > 0 {
-			add(" " + p.Accent.Render(fmt.Sprintf("%-8s", s.Step)) + " " + bar(s.Done, s.Total, max(10, min(40, m.w-30))) + p.Normal.Render(fmt.Sprintf(" %3d%%", 100*s.Done/s.Total)))
+			add(" " + p.Accent.Render(fmt.Sprintf("%-8s", s.Step)) + " " + p.Normal.Render(writeflow.ProgressBar(max(10, min(40, m.w-30)), s.Done, s.Total)+fmt.Sprintf(" %3d%%", 100*s.Done/s.Total)))
 		} else {
 			add(" " + p.Accent.Render(fmt.Sprintf("%-8s", s.Step)))
 		}
@@ -142,14 +142,14 @@ func (m *Model) resultLines(p *common.Pens, add func(string), wrap func(common.P
 	}
 	if o.Audit != nil {
 		add("")
-		wrap(p.Muted, "audit: "+writeflow.AuditLine(o.Audit))
+		for i, l := range common.Wrap(writeflow.AuditLine(o.Audit), max(10, m.w-9)) {
+			label := "       "
+			if i == 0 {
+				label = "audit: "
+			}
+			add(" " + p.Muted.Render(label+l))
+		}
 	}
 	add("")
 	add(" " + p.Muted.Render("e: another file  enter: plan this file again"))
-}
-
-// bar draws done/total as width cells.
-func bar(done, total, width int) string {
-	n := min(width, width*done/max(total, 1))
-	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
 }
