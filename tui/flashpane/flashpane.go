@@ -123,13 +123,22 @@ func (m *Model) Keys() []key.Binding {
 	case m.typing():
 		return []key.Binding{k.Plan, k.Complete, k.Stop}
 	case m.screen == screenFile:
-		return []key.Binding{k.Type}
+		return []key.Binding{m.act(k.Type)}
 	case m.screen == screenPlan:
-		return []key.Binding{k.Write, k.Verify, k.ResetRun, k.Edit, k.Back}
+		return []key.Binding{m.act(k.Write), k.Verify, k.ResetRun, k.Edit, k.Back}
 	case m.screen == screenResult:
-		return []key.Binding{k.Edit, k.Plan}
+		return []key.Binding{k.Edit, m.act(k.Plan)}
 	}
 	return nil
+}
+
+// act is b, disabled (its help kept) when this session cannot use the
+// probe now: an observer, or a session without the lease.
+func (m *Model) act(b key.Binding) key.Binding {
+	if m.c.Unavailable() != "" {
+		b.SetEnabled(false)
+	}
+	return b
 }
 
 // Update handles keys, the jobs' results and the write's steps.
@@ -169,6 +178,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case screenFile:
 		if !m.in.Focused() {
 			if key.Matches(msg, k.Type) {
+				if why := m.c.Unavailable(); why != "" {
+					return common.StatusErr(why)
+				}
 				m.in.Focus()
 			}
 			return nil
@@ -190,6 +202,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case screenPlan:
 		switch {
 		case key.Matches(msg, k.Write):
+			if why := m.c.Unavailable(); why != "" {
+				return common.StatusErr(why)
+			}
 			return m.openGuard()
 		case key.Matches(msg, k.Verify):
 			m.verify = !m.verify

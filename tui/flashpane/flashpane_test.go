@@ -135,3 +135,24 @@ func TestFileFieldLetsGo(t *testing.T) {
 		t.Fatalf("no plan after completion:\n%s", e.Screen())
 	}
 }
+
+// TestWithoutTheProbe: a session that does not hold the probe is told why
+// it cannot write, its e is disabled, and it never types into the field.
+func TestWithoutTheProbe(t *testing.T) {
+	b, _, err := bench.Open(context.Background(), bench.Selector{Sim: "h533-open"}, bench.Options{Now: func() time.Time { return tuitest.Clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	d := tuitest.NewDriver(t, b, false)
+	m := New(d.C)
+	m.SetSize(80, 24)
+	d.Pane = m
+	if ks := m.Keys(); len(ks) != 1 || ks[0].Enabled() {
+		t.Fatalf("keys without the probe: %v", ks)
+	}
+	d.Keys("e")
+	if m.Capturing() || !strings.Contains(d.Screen(), "writing the flash is unavailable") {
+		t.Fatalf("e without the probe: capturing %v, screen:\n%s", m.Capturing(), d.Screen())
+	}
+}

@@ -39,6 +39,8 @@ func (m *Model) View() string {
 		add("")
 		if m.in.Focused() {
 			wrap(p.Muted, "enter plans the write: nothing is erased before you confirm its phrase · tab completes the path · esc stops typing")
+		} else if why := m.c.Unavailable(); why != "" {
+			wrap(p.Warn, "writing the flash is unavailable: "+why)
 		} else {
 			wrap(p.Muted, "e types the file's path; enter then plans the write: nothing is erased before you confirm its phrase")
 			wrap(p.Muted, "after a DA regression the user flash is empty: the copy made earlier (stprobe flash read, or --save-flash) puts the firmware back")
