@@ -172,6 +172,10 @@ func (b *Bench) readOB(ctx context.Context, r OBRequest) (*OptionBytes, error) {
 // setOptionBytesState records the product state and TZEN that option
 // bytes o hold, learned now by way of from.
 func (s *Snapshot) setOptionBytesState(o *OptionBytes, from string, at time.Time) {
+	if o.Chip != nil && o.Chip.Family.RDP != nil {
+		s.setFamilyProtection(o) // optionbytes_families.go
+		return
+	}
 	ps := o.Field("PRODUCT_STATE")
 	if ps == nil {
 		return
@@ -510,8 +514,12 @@ func (b *Bench) reopenAP1(ctx context.Context) (obytes.Target, error) {
 
 // reconnectAP1 is the apply's Reconnect hook: Hot Plug on AP1 again; when
 // the debug port answers but AP1 does not, it opens AP0 and wraps
-// obytes.ErrCoreAPClosed.
+// obytes.ErrCoreAPClosed. On the RDP families it reconnects on their core
+// port (AP0) instead.
 func (b *Bench) reconnectAP1(ctx context.Context) error {
+	if ap, ok := b.familyCoreAP(); ok {
+		return b.reconnectCore(ctx, ap) // optionbytes_families.go
+	}
 	rep, err := probe.Connect(ctx, b.link, HotPlugAP1)
 	if err != nil {
 		return fmt.Errorf("reconnecting Hot Plug on AP1: %w", err)

@@ -23,6 +23,10 @@ type Rehearsal struct {
 	State    targets.ProductState
 	TZEN     targets.TZEN
 	HasState bool
+	// RDP is the read-out protection the twin of an RDP family (F1, F4,
+	// G0, G4, L4) ended at (HasRDP false when it could not be read).
+	RDP    targets.Protection
+	HasRDP bool
 }
 
 // Text says the rehearsal in one line, e.g. "rehearsed: the twin ended
@@ -31,6 +35,8 @@ func (r *Rehearsal) Text() string {
 	switch {
 	case r.Err != nil:
 		return fmt.Sprintf("rehearsed: the write went wrong on the twin, so it would on the chip: %v", r.Err)
+	case r.HasRDP:
+		return fmt.Sprintf("rehearsed: the twin ended at %v", r.RDP)
 	case !r.HasState:
 		return "rehearsed: the write went through on the twin, but its option bytes could not be read back"
 	case r.TZEN == targets.TZENAbsent:
@@ -81,6 +87,9 @@ func (b *Bench) Rehearse(ctx context.Context, t Token, r ApplyRequest) (*Rehears
 		out.Err = err
 	}
 	if o, err := tb.ReadOptionBytes(ctx, tt, OBRequest{}); err == nil && o.Closed == nil {
+		if o.Chip != nil && o.Chip.Family.RDP != nil && o.Chip.HasProtection {
+			out.RDP, out.HasRDP = o.Chip.Protection, true
+		}
 		if ps := o.Field("PRODUCT_STATE"); ps != nil {
 			out.State, out.HasState = targets.ProductState(ps.Raw), true
 		}

@@ -78,8 +78,9 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-const obLong = "Option bytes of the connected STM32H5 (Hot Plug on AP1). FIELD names are " +
-	"STM32CubeProgrammer's (PRODUCT_STATE, TZEN, NSBOOTADD, WRPSGn1, HDP1_STRT...); VALUE is a number " +
+const obLong = "Option bytes of the connected STM32H5 (Hot Plug on AP1), or of an STM32F1, F4, G0, G4 or L4 " +
+	"(Hot Plug on AP0, the core port). FIELD names are " +
+	"STM32CubeProgrammer's (PRODUCT_STATE, TZEN, NSBOOTADD, WRPSGn1, HDP1_STRT...; RDP, nBOOT0, IWDG_SW...); VALUE is a number " +
 	"(0x.., decimal) or a value name (OPEN, ENABLED...). plan prints the diff, the risk class and the " +
 	"phrase apply needs. Backups, the audit log and the pending-write journal live in --state-dir " +
 	"(default $STPROBE_STATE_DIR, $XDG_STATE_HOME/stprobe or ~/.local/state/stprobe)."
@@ -340,7 +341,7 @@ func (a *app) obRead(o *bench.OptionBytes, f *obFlags, j *bench.Journal) error {
 			p := o.Chip.Protection
 			out.Protection = &p
 		}
-		out.WriteNote = o.Layout.ApplyRefusal()
+		out.WriteNote = o.Layout.WriteNote()
 		for _, r := range o.Layout.Registers {
 			out.Registers = append(out.Registers, obRegJSON{
 				Name: r.Name, Meaning: r.Meaning, Addr: r.CurAddr(), Cur: o.Snap.Cur[r.Name], Prg: o.Snap.Prg[r.Name],
@@ -585,6 +586,9 @@ func printPlan(w io.Writer, chip *targets.Chip, p *bench.OBPlan, rerun obRerun) 
 		extra := ""
 		if ph.Resets && p.NotWritable == "" {
 			extra = " (the chip resets; reconnect Hot Plug on AP1)"
+			if fam, _, ok := targets.LookupDevID(p.DevID); ok && fam.RDP != nil {
+				extra = fmt.Sprintf(" (the chip resets to load them; reconnect Hot Plug on AP%d)", fam.CoreAP)
+			}
 		}
 		if ph.MayCloseDebug {
 			extra += " (AP1 may stay closed afterwards)"

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -72,7 +74,7 @@ func TestOBReadFamilies(t *testing.T) {
 					t.Errorf("%s = %q (present %v), want %q", name, got, ok, want)
 				}
 			}
-			if !strings.Contains(r.WriteNote, "not implemented") {
+			if !strings.HasPrefix(r.WriteNote, "stprobe ob apply: ") {
 				t.Errorf("write note %q", r.WriteNote)
 			}
 			// Text form: no word of AP1 or of a closed port.
@@ -84,12 +86,15 @@ func TestOBReadFamilies(t *testing.T) {
 	}
 }
 
-// ob plan on a family classifies RDP changes; ob apply and ob lock refuse,
-// naming what to use, and write nothing.
+// ob plan on a family classifies RDP changes and names what is lost; ob
+// apply runs the family's own sequence end to end: RDP=0xAA on an F1 at
+// level 1 leaves it at level 0 with its flash mass-erased, read back and
+// audited; ob lock refuses (nothing is ever staged on these chips).
 func TestOBPlanApplyFamilies(t *testing.T) {
-	code, out, errOut := runCLI(t, "--sim", "f103-rdp1", "ob", "plan", "RDP=LEVEL0", "--state-dir", t.TempDir())
+	code, out, errOut := runCLI(t, "--sim", "f103-rdp1", "ob", "plan", "RDP=0xAA", "--state-dir", t.TempDir())
 	if code != 0 || !strings.Contains(out, "IRREVERSIBLE  RDP") || !strings.Contains(out, "mass-erases the whole main flash") ||
-		!strings.Contains(out, "to apply: not with stprobe") || !strings.Contains(out, "stm32f1x unlock 0") || strings.Contains(out, "DA data") {
+		!strings.Contains(out, "Save first what can still be read") || !strings.Contains(out, "reconnect Hot Plug on AP0") ||
+		!strings.Contains(out, "confirmation phrase: irreversible RDP=0x0") || strings.Contains(out, "DA data") {
 		t.Fatalf("exit %d:\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = runCLI(t, "--sim", "l476-open", "ob", "plan", "RDP=0xCC", "--state-dir", t.TempDir())
@@ -100,13 +105,46 @@ func TestOBPlanApplyFamilies(t *testing.T) {
 	if code == 0 {
 		t.Fatalf("a plan on a silent RDP 2 chip succeeded:\n%s%s", out, errOut)
 	}
+
+	// The F1 regression, end to end.
 	dir := t.TempDir()
-	code, out, errOut = runCLI(t, "--sim", "l476-open", "ob", "apply", "IWDG_SW=0", "--confirm", "apply", "--state-dir", dir)
-	if code == 0 || !strings.Contains(errOut, "not implemented") || !strings.Contains(errOut, "stm32l4x option_write") || !strings.Contains(errOut, "nothing was written") {
+	code, out, errOut = runCLI(t, "--sim", "f103-rdp1", "ob", "apply", "RDP=0xAA", "--confirm", "irreversible RDP=0x0", "--state-dir", dir)
+	for _, w := range []string{"program: RDP ← 0xA5", "reset: resetting the chip", "APPLIED", "RDP             LEVEL1 (0x1) → LEVEL0 (0x0)",
+		"RDP is level 0 and the flash was mass-erased: 0x08000000 reads 0xFFFFFFFF", "verified"} {
+		if code != 0 || !strings.Contains(out+errOut, w) {
+			t.Fatalf("exit %d, output lacks %q:\n%s%s", code, w, out, errOut)
+		}
+	}
+	audit, err := os.ReadFile(filepath.Join(dir, "audit.jsonl"))
+	if err != nil || !strings.Contains(string(audit), `"changes":["RDP=0x0"]`) || !strings.Contains(string(audit), `"outcome":"applied"`) ||
+		!strings.Contains(string(audit), `"after":{"OBR":67108860`) {
+		t.Fatalf("audit log: %v\n%s", err, audit)
+	}
+	backups, _ := filepath.Glob(filepath.Join(dir, "backups", "ob-*.json"))
+	if len(backups) != 1 {
+		t.Errorf("backups %v, want one", backups)
+	}
+
+	// Rehearsed on the chip's twin first: the twin ends at level 0.
+	code, out, errOut = runCLI(t, "--sim", "f103-rdp1", "ob", "apply", "RDP=0xAA", "--rehearse", "--confirm", "irreversible RDP=0x0", "--state-dir", t.TempDir())
+	if code != 0 || !strings.Contains(out+errOut, "rehearsed: the twin ended at RDP level 0 (0xA5)") || !strings.Contains(out, "APPLIED") {
 		t.Fatalf("exit %d:\n%s%s", code, out, errOut)
 	}
-	code, out, errOut = runCLI(t, "--sim", "g071-open", "ob", "lock", "--state-dir", dir)
-	if code == 0 || !strings.Contains(errOut, "not implemented") {
+
+	// Without the phrase nothing is written.
+	code, out, errOut = runCLI(t, "--sim", "f103-rdp1", "ob", "apply", "RDP=0xAA", "--confirm", "apply", "--state-dir", t.TempDir())
+	if code == 0 || !strings.Contains(errOut, "confirmation phrase does not match") {
+		t.Fatalf("exit %d:\n%s%s", code, out, errOut)
+	}
+
+	// An ordinary option on the L4: OPTSTRT, then OBL_LAUNCH resets the
+	// chip and drops the link; the apply reconnects and reads it back.
+	code, out, errOut = runCLI(t, "--sim", "l476-open", "ob", "apply", "IWDG_STOP=0", "--confirm", "apply", "--state-dir", t.TempDir())
+	if code != 0 || !strings.Contains(out+errOut, "OBL_LAUNCH") || !strings.Contains(out, "APPLIED") || !strings.Contains(out, "verified") {
+		t.Fatalf("exit %d:\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, "--sim", "g071-open", "ob", "lock", "--state-dir", t.TempDir())
+	if code == 0 || !strings.Contains(errOut, "nothing was locked") {
 		t.Fatalf("exit %d:\n%s%s", code, out, errOut)
 	}
 }

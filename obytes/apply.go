@@ -389,6 +389,9 @@ func (x *executor) recheck() error {
 
 // run does the chip work.
 func (x *executor) run(ctx context.Context) error {
+	if x.l.RDP != nil {
+		return x.runFamily(ctx) // apply_families.go
+	}
 	x.event("check", "re-reading the option bytes")
 	now, err := ReadSnapshot(ctx, x.t, x.l)
 	if err != nil {

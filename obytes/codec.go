@@ -186,6 +186,11 @@ func (l *Layout) ParseValue(f *Field, s string) (uint32, error) {
 			}
 		}
 	}
+	for name, raw := range f.Aliases {
+		if strings.EqualFold(name, s) {
+			return raw, nil
+		}
+	}
 	n, err := parseNumber(s)
 	if errors.Is(err, strconv.ErrRange) || err == nil && n > uint64(f.Max()) {
 		return 0, fmt.Errorf("%w: %s=%s is too wide for the field: it does not fit in %d bits (at most 0x%X; valid: %s)", ErrInvalidValue, f.Name, s, f.Width, f.Max(), strings.Join(l.ValidValues(f), ", "))

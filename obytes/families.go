@@ -80,22 +80,21 @@ func familyLayout(fam targets.Family, line targets.Line) (*Layout, error) {
 }
 
 // ApplyRefusal says why stprobe does not program the option bytes of this
-// layout's family and what to use meanwhile; "" when it does (STM32H5).
+// layout's family and what to use instead; "" when it does (the STM32H5,
+// and the F1, F4, G0, G4 and L4 through their own sequences,
+// apply_families.go).
 func (l *Layout) ApplyRefusal() string {
 	if l.RDP == nil {
 		return ""
 	}
-	peer := u5h7ApplyRefusal(l.Family)
-	switch {
-	case peer != "":
-	case l.Family == "STM32F1":
-		peer = "OpenOCD (target/stm32f1x.cfg): `stm32f1x unlock 0` for RDP level 0 (mass erase), `stm32f1x lock 0` for level 1, `stm32f1x options_write 0 SWWDG|HWWDG RSTSTNDBY|NORSTSTNDBY RSTSTOP|NORSTSTOP` for the user options"
-	case l.Family == "STM32F4":
-		peer = "OpenOCD (target/stm32f4x.cfg): `stm32f2x unlock 0` for RDP level 0 (mass erase), `stm32f2x lock 0` for level 1, `stm32f2x options_write 0 USER_OPTIONS` for the user options"
-	default:
-		peer = "OpenOCD (target/stm32" + strings.ToLower(strings.TrimPrefix(l.Family, "STM32")) + "x.cfg, whose flash driver is stm32l4x): `stm32l4x unlock 0` for RDP level 0 (mass erase), `stm32l4x lock 0` for level 1, `stm32l4x option_write 0 0x20 VALUE MASK` for FLASH_OPTR fields"
+	switch l.Family {
+	case "STM32F1", "STM32F4", "STM32G0", "STM32G4", "STM32L4":
+		return ""
 	}
-	return fmt.Sprintf("stprobe cannot program the option bytes of the %s yet: its programming sequence is not implemented (this release reads, decodes and plans them only); meanwhile use %s, or STM32CubeProgrammer (-ob), after checking the plan stprobe printed", l.Family, peer)
+	if peer := u5h7ApplyRefusal(l.Family); peer != "" {
+		return fmt.Sprintf("stprobe cannot program the option bytes of the %s yet: its programming sequence is not implemented (this release reads, decodes and plans them only); meanwhile use %s, or STM32CubeProgrammer (-ob), after checking the plan stprobe printed", l.Family, peer)
+	}
+	return fmt.Sprintf("stprobe cannot program the option bytes of the %s yet: its programming sequence is not implemented; use STM32CubeProgrammer (-ob) after checking the plan stprobe printed", l.Family)
 }
 
 // rdpLevelOf is the protection level an RDP field value selects on this
@@ -216,9 +215,7 @@ func f1Registers() []Register {
 
 func f1Fields() []Field {
 	return []Field{
-		bit("RDP", "OBR", 1, f1Lines, "read-out protection (RDPRT; the RDP option byte is 0xA5 for level 0, anything else level 1; the F1 has no level 2)",
-			"LEVEL0", "no protection (RDP byte 0xA5): flash open to the debugger",
-			"LEVEL1", "flash closed to the debugger; going back to level 0 mass-erases it"),
+		f1RDP(),
 		watchdog("WDG_SW", "OBR", 2, f1Lines, "IWDG"),
 		resetOn("nRST_STOP", "OBR", 3, f1Lines, "Stop"),
 		resetOn("nRST_STDBY", "OBR", 4, f1Lines, "Standby"),
@@ -228,6 +225,17 @@ func f1Fields() []Field {
 		data("Data1", "OBR", 18, f1Lines),
 		protMask("WRP", "WRPR", 0, 32, f1Lines, "group of pages (4 KiB on low/medium density, 4 KiB = 2 pages on high density, XL and connectivity lines; bit 31 covers the rest of flash)"),
 	}
+}
+
+// f1RDP is the F1's read-out protection: FLASH_OBR.RDPRT, one bit. It
+// takes the RDP bytes as aliases: 0xA5 (the F1's level-0 key) and 0xAA
+// (level 0 on every other family) select LEVEL0, 0xBB LEVEL1.
+func f1RDP() Field {
+	f := bit("RDP", "OBR", 1, f1Lines, "read-out protection (RDPRT; the RDP option byte is 0xA5 for level 0, anything else level 1; the F1 has no level 2)",
+		"LEVEL0", "no protection (RDP byte 0xA5): flash open to the debugger",
+		"LEVEL1", "flash closed to the debugger; going back to level 0 mass-erases it")
+	f.Aliases = map[string]uint32{"0xA5": 0, "0xAA": 0, "0xBB": 1}
+	return f
 }
 
 // ---- STM32F4 (RM0090 §3.9.10, §3.9.11; stm32f4xx FLASH_OPTCR; OpenOCD stm32f2x.c) ----

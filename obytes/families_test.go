@@ -85,8 +85,18 @@ func TestFamilyLayouts(t *testing.T) {
 				t.Errorf("%s: field %s has no meaning", l.LineName, f.Name)
 			}
 		}
-		if l.ApplyRefusal() == "" {
-			t.Errorf("%s: no apply refusal: stprobe has no programming sequence for %s", l.LineName, l.Family)
+		switch l.Family {
+		case "STM32F1", "STM32F4", "STM32G0", "STM32G4", "STM32L4":
+			if why := l.ApplyRefusal(); why != "" {
+				t.Errorf("%s: apply refused (%s): these families have their programming sequence", l.LineName, why)
+			}
+			if !strings.HasPrefix(l.WriteNote(), "stprobe ob apply") {
+				t.Errorf("%s: write note %q does not say how stprobe writes", l.LineName, l.WriteNote())
+			}
+		default:
+			if l.ApplyRefusal() == "" || l.WriteNote() != l.ApplyRefusal() {
+				t.Errorf("%s: %s has no programming sequence here, yet apply is not refused", l.LineName, l.Family)
+			}
 		}
 	}
 	h5, err := ForDevID(DevH56x)
@@ -230,7 +240,7 @@ func TestFamilyRDPTransitions(t *testing.T) {
 				if p.Risk != c.want || !strings.Contains(p.Changes[0].Why, c.reason) {
 					t.Errorf("%s: %v (%s), want %v (%s)", name, p.Risk, p.Changes[0].Why, c.want, c.reason)
 				}
-				if p.NotWritable == "" || p.NeedsOverride != (c.want == Brick) {
+				if p.NotWritable != "" || p.NeedsOverride != (c.want == Brick) {
 					t.Errorf("%s: not_writable %q override %v", name, p.NotWritable, p.NeedsOverride)
 				}
 			}

@@ -118,6 +118,10 @@ type Field struct {
 	// Describe renders the meaning of a number or mask value; reg is the
 	// whole register, for fields whose meaning depends on a neighbour.
 	Describe func(v, reg uint32) string
+	// Aliases are other spellings ParseValue accepts for a value (the F1's
+	// one-bit RDP takes the RDP bytes users know: 0xA5 and 0xAA for level
+	// 0, 0xBB for level 1).
+	Aliases map[string]uint32
 }
 
 // Mask is the field's bits in its register.

@@ -48,6 +48,9 @@ func Lock(ctx context.Context, t Target, l *Layout, uid string, o LockOptions) (
 	if why := l.ApplyRefusal(); why != "" {
 		return nil, fmt.Errorf("obytes: %s; nothing was locked", why)
 	}
+	if l.RDP != nil {
+		return nil, fmt.Errorf("obytes: the %s keeps no staged option values to take back: its flash interface locks again at every reset, and stprobe ob apply locks it after each write; nothing was locked", l.Family)
+	}
 	now := o.Now
 	if now == nil {
 		now = time.Now

@@ -520,7 +520,9 @@ func makePhases(l *Layout, cur map[string]uint32, as []Assignment, pi *planInput
 		out = append(out, Phase{Name: "plain registers", Writes: sorted(l, direct), Direct: true})
 	}
 	if len(opts) > 0 {
-		out = append(out, Phase{Name: "option bytes", Writes: sorted(l, opts), Resets: tzenChanged})
+		// On the RDP families the option bytes come into force at a reset
+		// (F1, F4) or OBL_LAUNCH, which resets (G0, G4, L4): apply_families.go.
+		out = append(out, Phase{Name: "option bytes", Writes: sorted(l, opts), Resets: tzenChanged || l.RDP != nil})
 	}
 	if state != nil {
 		closes := pi.stateAfter != stateOpen && pi.stateAfter != stateProvisioning

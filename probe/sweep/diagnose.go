@@ -935,7 +935,7 @@ func ruleRDP1(f *facts) *Finding {
 	next := "Save what the debugger can still read (SRAM, the option bytes, the engineering area: stprobe ob read), then, if the firmware can go, plan RDP=0xAA (level 0): the flash is mass-erased and the chip opens. " +
 		"Never write RDP=0xCC (level 2) to \"lock it properly\": on " + f.family.Name + " level 2 disables debug for ever."
 	if f.family.Name == "STM32F1" {
-		next = "Save what the debugger can still read (SRAM, the option bytes at 0x1FFFF800), then, if the firmware can go, erase the option bytes and write RDP=0xA5 (OpenOCD: stm32f1x unlock 0, then a power cycle): the flash is mass-erased and the chip opens. The F1 has no level 2."
+		next = "Save what the debugger can still read (SRAM, the option bytes at 0x1FFFF800), then, if the firmware can go, erase the option bytes and write RDP=0xA5 (stprobe ob plan RDP=0xAA, then ob apply; or OpenOCD: stm32f1x unlock 0, then a reset): the flash is mass-erased and the chip opens. The F1 has no level 2."
 	}
 	return &Finding{Severity: SeverityCritical,
 		Title:  fmt.Sprintf("%s is read-protected (RDP level 1): debug works, flash reads fail", f.family.Name),

@@ -25,9 +25,11 @@ func (f *facts) debugFacts() (targets.DebugFacts, bool) {
 	return f.family.Debug()
 }
 
-// firmwareCells are the cells whose FirmwareFacts satisfy keep.
+// firmwareCells are the cells that read FirmwareFacts satisfying keep. A
+// cell implied by an earlier one carries its facts without reading them,
+// so it is left out: the default sweep and --full then cite the same cells.
 func (f *facts) firmwareCells(keep func(fw *FirmwareFacts) bool) []Cell {
-	return f.where(func(c Cell) bool { return c.Firmware != nil && keep(c.Firmware) })
+	return f.where(func(c Cell) bool { return c.Firmware != nil && c.ImpliedBy == nil && keep(c.Firmware) })
 }
 
 // ruleRDP05: a U5 with TrustZone at RDP level 0.5 (RM0456 §7.6.2):

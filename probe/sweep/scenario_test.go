@@ -226,6 +226,21 @@ func TestScenarioSweeps(t *testing.T) {
 			finds:   map[string][]string{"identity": {"STM32F411", "0x431"}},
 			noRules: []string{"rdp-level-1", "rdp-level-2"},
 		},
+		"f411-rdp1": {
+			rows: ap0Rows(OutcomeOK), first: "rdp-level-1", title: "RDP level 1",
+			finds:   map[string][]string{"rdp-level-1": {"STM32F4", "FLASH_OPTCR", "flash at 0x08000000 failed", "mass-erases", "RDP=0xAA"}},
+			noRules: []string{"rdp-level-2", "no-dp", "product-state"},
+		},
+		"g071-rdp1": {
+			rows: ap0Rows(OutcomeOK), first: "rdp-level-1", title: "RDP level 1",
+			finds:   map[string][]string{"rdp-level-1": {"STM32G0", "FLASH_OPTR", "flash at 0x08000000 failed", "mass-erases", "RDP=0xAA"}},
+			noRules: []string{"rdp-level-2", "no-dp", "product-state"},
+		},
+		"l476-rdp1": {
+			rows: ap0Rows(OutcomeOK), first: "rdp-level-1", title: "RDP level 1",
+			finds:   map[string][]string{"rdp-level-1": {"STM32L4", "FLASH_OPTR", "flash at 0x08000000 failed", "mass-erases", "RDP=0xAA"}},
+			noRules: []string{"rdp-level-2", "no-dp", "product-state"},
+		},
 		"f411-sleepy": {
 			rows: rowWant{
 				"normal/AP0": OutcomeNoAck, "hotplug/AP0": OutcomeNoAck, "under-reset/AP0": OutcomeOK,

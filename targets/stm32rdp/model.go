@@ -2,11 +2,13 @@
 // by read-out protection levels (F1, F4, G0, L4; G4 shares the L4 model's
 // flash interface; U5 and H7 in u5h7.go): one Cortex-M core behind AP0
 // (the H7 adds its D3 and debug-APB ports), DBGMCU, the engineering area
-// (flash size, unique ID, package), the flash interface's option registers
-// as they read after reset, what each RDP level does to a debugger, and
-// what the user program does to debug (firmware.go). The facts come from package targets; docs/families.md cites
-// them. Option bytes are read-only here: the model has no programming
-// sequence, so a write to an option register is ignored.
+// (flash size, unique ID, package), the flash interface's option registers,
+// what each RDP level does to a debugger, and what the user program does to
+// debug (firmware.go). The facts come from package targets; docs/families.md
+// cites them. The F1, F4, G0, G4 and L4 flash interfaces are modelled with
+// their programming sequences (flashctl*.go): main flash programs and
+// erases, the option bytes program and load, and leaving RDP level 1
+// mass-erases the flash. The U5 and H7 option registers are read-only.
 package stm32rdp
 
 import (
@@ -76,6 +78,8 @@ type Config struct {
 	// boot memory at 0x00000000 the system-memory bootloader runs instead
 	// of the program (firmware.go).
 	Boot0 bool
+	// Image is what main flash holds from 0x08000000 (the rest erased).
+	Image []byte
 }
 
 // Model is a simulated RDP-family chip. It implements chipsim.Chip.
@@ -96,6 +100,8 @@ type Model struct {
 	dbgCR     uint32 // DBGMCU_CR
 	freeze    [2]uint32
 	flashRead int // flash reads refused under RDP 1
+	fc        flashCtl
+	epoch     uint64 // resets that dropped the debug link
 }
 
 // New builds a chip from cfg.
@@ -124,12 +130,13 @@ func New(cfg Config) (*Model, error) {
 	m.mapFirmware(bus)
 	bus.Map(m.dbgmcu())
 	bus.Map(m.ram)
-	bus.Map(&chipsim.Registers{Base: targets.FlashMemBase, Size: uint32(cfg.FlashKB) << 10, ReadFn: m.readFlash})
+	m.initFlash()
+	bus.Map(flashRegion{m})
+	if cfg.Family.Name == "STM32F1" {
+		bus.Map(f1OptionRegion{m}) // inside the engineering page: mapped first
+	}
 	bus.Map(m.engineering())
 	bus.Map(m.flashRegs())
-	if cfg.Family.Name == "STM32F1" {
-		bus.Map(&chipsim.Registers{Base: F1OptionBytes, Size: 16, ReadFn: m.readF1OptionBytes})
-	}
 	bus.Map(&chipsim.Registers{Base: 0x40000000, Size: 0x20000000}) // other peripherals: read as zero
 	bus.Map(m.core.PPB())
 	m.ap0 = &chipsim.MemAP{IDRValue: apIDR(cfg.Family), BASEValue: chipsim.BASEM33ROM, Bus: bus}
@@ -165,36 +172,26 @@ func apIDR(f targets.Family) uint32 {
 // complement).
 const F1OptionBytes = 0x1FFFF800
 
-// protection is the chip's RDP level.
+// protection is the RDP level in force. The caller holds m.mu: the F1,
+// F4, G0, G4 and L4 keep it in their flash controller (flashctl.go); the
+// U5 and H7 models take it from the configuration.
 func (m *Model) protection() targets.RDPLevel {
-	s := m.cfg.Family.RDP
-	if s.Bit {
-		if m.cfg.RDP == targets.F1RDPKey {
-			return targets.RDPLevel0
+	switch m.cfg.Family.Name {
+	case "STM32U5", "STM32H7":
+		s := m.cfg.Family.RDP
+		if s.Level05 && m.cfg.RDP == targets.RDPByteLevel05 && !m.cfg.TZEN {
+			return targets.RDPLevel1 // 0x55 is level 0.5 only with TrustZone on (RM0456 §7.6.2)
 		}
-		return targets.RDPLevel1
+		return targets.LevelOfByte(m.cfg.RDP, s.Level05, s.Level2)
 	}
-	if s.Level05 && m.cfg.RDP == targets.RDPByteLevel05 && !m.cfg.TZEN {
-		return targets.RDPLevel1 // 0x55 is level 0.5 only with TrustZone on (RM0456 §7.6.2)
-	}
-	return targets.LevelOfByte(m.cfg.RDP, s.Level05, s.Level2)
+	return m.fc.level
 }
 
 // Level is the read-out protection level the chip applies.
-func (m *Model) Level() targets.RDPLevel { return m.protection() }
-
-// readFlash reads main flash: erased (0xFF) on an empty chip, a bus error
-// under RDP level 1 while the debugger is attached (RM0008 §2.5, RM0090
-// §3.7.3, RM0351 §3.5.1).
-func (m *Model) readFlash(off uint32) (uint32, error) {
-	if m.protection() >= targets.RDPLevel1 {
-		m.mu.Lock()
-		m.flashRead++
-		m.mu.Unlock()
-		return 0, fmt.Errorf("flash read at 0x%08X refused: read-out protection %v with a debugger attached: %w",
-			targets.FlashMemBase+off, m.protection(), chipsim.ErrBusFault)
-	}
-	return m.flashWord(off &^ 3), nil
+func (m *Model) Level() targets.RDPLevel {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.protection()
 }
 
 // RefusedFlashReads counts flash reads refused under RDP level 1.
@@ -267,12 +264,12 @@ func (m *Model) engineering() *chipsim.Registers {
 // ever) and, with SWD-as-GPIO or sleepy firmware, once the program has run
 // for SWDOffAfter without NRST held low or the core halted.
 func (m *Model) SWDResponds() bool {
-	if m.protection() == targets.RDPLevel2 {
-		return false
-	}
 	halted := m.core.Halted()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.protection() == targets.RDPLevel2 {
+		return false
+	}
 	if m.wasHalted && !halted {
 		m.runSince = m.now
 	}
@@ -315,6 +312,7 @@ func (m *Model) SetNRST(low bool) {
 	if !low && was {
 		m.runSince = m.now
 		m.dbgCR = 0 // DBGMCU_CR is reset by a power-on reset only on some lines; chosen: cleared
+		m.resetFlash()
 	}
 	m.mu.Unlock()
 	if low != was {
@@ -322,11 +320,28 @@ func (m *Model) SetNRST(low bool) {
 	}
 }
 
+// sysReset is a system reset (AIRCR.SYSRESETREQ, OBL_LAUNCH): the
+// program restarts and the flash interface resets.
 func (m *Model) sysReset() {
 	m.mu.Lock()
 	m.runSince = m.now
+	m.resetFlash()
 	m.mu.Unlock()
 	m.core.Reset()
+}
+
+// PowerCycle switches the board off and on: the option bytes load on every
+// family, the debug link drops, DBGMCU_CR clears.
+func (m *Model) PowerCycle() {
+	m.mu.Lock()
+	if m.cfg.Family.Name != "STM32F1" && m.cfg.Family.Name != "STM32F4" {
+		m.l4Load()
+	}
+	m.dbgCR, m.freeze = 0, [2]uint32{}
+	m.epoch++
+	m.mu.Unlock()
+	m.core.PowerOn()
+	m.sysReset()
 }
 
 // Advance lets modelled time pass.
@@ -338,8 +353,13 @@ func (m *Model) Advance(d time.Duration) {
 	m.tickWatchdog(d)
 }
 
-// LinkEpoch is 0: option bytes are never reloaded by this model.
-func (m *Model) LinkEpoch() uint64 { return 0 }
+// LinkEpoch counts the resets that dropped the debug link (OBL_LAUNCH,
+// power cycles).
+func (m *Model) LinkEpoch() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.epoch
+}
 
 // Core returns the Cortex-M core.
 func (m *Model) Core() *chipsim.Core { return m.core }

@@ -1,0 +1,372 @@
+package scenario
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stprobe/stprobe/internal/peertest"
+	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/sim"
+	"github.com/stprobe/stprobe/targets"
+	"github.com/stprobe/stprobe/targets/stm32rdp"
+)
+
+// The simulated chips execute no code, so OpenOCD cannot run its flash
+// loaders on them: every write here sets WORKAREASIZE to 0 before the
+// stock target config, and OpenOCD's drivers fall back to host-driven
+// writes ("couldn't use block writes, falling back to single memory
+// accesses"), which go through the modelled flash controller register by
+// register.
+const noWorkArea = "set WORKAREASIZE 0"
+
+// openocdWith runs Debian's OpenOCD with its stock target config on the
+// already built probe p, served as an stlink-server; pre are commands
+// before the target config, cmds after it. It returns OpenOCD's output.
+func openocdWith(t *testing.T, p *sim.Probe, cfg string, pre []string, cmds ...string) string {
+	t.Helper()
+	openocd := peertest.Need(t, "openocd", "openocd")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- sim.Serve(ctx, l, p) }()
+	args := []string{"-f", "interface/stlink-dap.cfg", "-c", fmt.Sprintf("st-link backend tcp %d", l.Addr().(*net.TCPAddr).Port),
+		"-c", "transport select dapdirect_swd",
+		"-c", "gdb_port disabled", "-c", "tcl_port disabled", "-c", "telnet_port disabled"}
+	for _, c := range pre {
+		args = append(args, "-c", c)
+	}
+	args = append(args, "-f", "target/"+cfg)
+	for _, c := range cmds {
+		args = append(args, "-c", c)
+	}
+	out, err := exec.CommandContext(ctx, openocd, args...).CombinedOutput()
+	cancel()
+	<-served
+	if err != nil {
+		t.Fatalf("openocd %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// linkTo connects stprobe's driver to p (Hot Plug) and identifies the chip.
+func linkTo(t *testing.T, p *sim.Probe) (*probe.Link, *targets.Chip) {
+	t.Helper()
+	ctx := context.Background()
+	l, err := probe.NewLink(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	if err := l.EnterSWD(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.PowerUpDebug(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dpidr, err := l.ReadIDCode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := targets.Identify(ctx, l, dpidr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, c
+}
+
+// testImage is n bytes of a made-up firmware (no byte pattern repeats
+// within a page, none is the erased value everywhere).
+func testImage(n int) []byte {
+	b := make([]byte, n)
+	x := uint32(0x2545F491)
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = byte(x)
+	}
+	return b
+}
+
+// TestOpenOCDProgramFamilies holds the modelled flash controllers to
+// OpenOCD's own flash drivers: `program FILE verify reset` succeeds on each
+// open family board (host-driven writes: see noWorkArea), and what stprobe
+// reads back from flash is the file.
+func TestOpenOCDProgramFamilies(t *testing.T) {
+	tests := []struct {
+		scenario, cfg string
+		size          int
+	}{
+		{"f103-open", "stm32f1x.cfg", 5 << 10},
+		{"f411-open", "stm32f4x.cfg", 20 << 10}, // two sectors
+		{"g071-open", "stm32g0x.cfg", 5 << 10},
+		{"g474-open", "stm32g4x.cfg", 5 << 10},
+		{"l476-open", "stm32l4x.cfg", 5 << 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scenario, func(t *testing.T) {
+			s, err := Lookup(tt.scenario)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := s.NewProbe()
+			img := testImage(tt.size)
+			file := filepath.Join(t.TempDir(), "app.bin")
+			if err := os.WriteFile(file, img, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out := openocdWith(t, p, tt.cfg, []string{noWorkArea},
+				fmt.Sprintf("program %s 0x08000000 verify reset exit", filepath.ToSlash(file)))
+			defer logOnFailure(t, out)
+			for _, w := range []string{"** Programming Finished **", "** Verified OK **"} {
+				if !strings.Contains(out, w) {
+					t.Errorf("OpenOCD output lacks %q", w)
+				}
+			}
+			l, c := linkTo(t, p)
+			got := make([]byte, len(img))
+			if err := l.ReadMem(context.Background(), c.Family.CoreAP, targets.FlashMemBase, 4, got); err != nil {
+				t.Fatalf("stprobe reading flash back: %v", err)
+			}
+			if !bytes.Equal(got, img) {
+				i := 0
+				for i < len(img) && got[i] == img[i] {
+					i++
+				}
+				t.Errorf("flash read back by stprobe differs from the file at offset 0x%X", i)
+			}
+		})
+	}
+}
+
+// TestOpenOCDUnlockFamilies runs OpenOCD's own RDP level 1 → 0 regression
+// (stm32f1x unlock, stm32f2x unlock, stm32l4x unlock) on boards at level 1:
+// the board ends mass-erased at level 0, and stprobe reads it so.
+func TestOpenOCDUnlockFamilies(t *testing.T) {
+	tests := []struct {
+		scenario, cfg string
+		cmds          []string
+		want          string
+	}{
+		// F1 and F4 load the option bytes at reset (PM0075 §2.5, RM0090
+		// §3.6.1).
+		{"f103-rdp1", "stm32f1x.cfg", []string{"stm32f1x unlock 0", "reset halt"}, "stm32x unlocked"},
+		{"f411-rdp1", "stm32f4x.cfg", []string{"stm32f2x unlock 0", "reset halt"}, "stm32f2x unlocked"},
+		// G0, G4 and L4 load them at OBL_LAUNCH (OpenOCD's option_load).
+		{"g071-rdp1", "stm32g0x.cfg", []string{"stm32l4x unlock 0", "stm32l4x option_load 0"}, "option load completed"},
+		{"l476-rdp1", "stm32l4x.cfg", []string{"stm32l4x unlock 0", "stm32l4x option_load 0"}, "option load completed"},
+		// A G474 at level 1: no such board in the list, built here.
+		{"g474 at level 1", "stm32g4x.cfg", []string{"stm32l4x unlock 0", "stm32l4x option_load 0"}, "option load completed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scenario, func(t *testing.T) {
+			s, err := Lookup(tt.scenario)
+			if tt.scenario == "g474 at level 1" {
+				s, err = Scenario{Name: tt.scenario, Millivolts: nucleo,
+					RDPChip: locked(rdpBoard(targets.STM32G4(), targets.DevIDG47x, 0x2000, 512, targets.RDPByteLevel1, stm32rdp.FirmwareIdle))}, nil
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := s.NewProbe()
+			m := RDPModel(p)
+			if m.Level() != targets.RDPLevel1 {
+				t.Fatalf("%s starts at %v, want level 1", tt.scenario, m.Level())
+			}
+			if bytes.Count(m.Flash(0, 4096), []byte{0xFF}) == 4096 {
+				t.Fatalf("%s starts with empty flash: the test would not see the mass erase", tt.scenario)
+			}
+			cmds := append([]string{"init", "reset halt"}, tt.cmds...)
+			out := openocdWith(t, p, tt.cfg, []string{noWorkArea}, append(cmds, "shutdown")...)
+			defer logOnFailure(t, out)
+			if !strings.Contains(out, tt.want) {
+				t.Errorf("OpenOCD output lacks %q", tt.want)
+			}
+			// stprobe, on the same board after OpenOCD left.
+			l, c := linkTo(t, p)
+			if c.Protection.Level != targets.RDPLevel0 {
+				t.Errorf("stprobe reads %v after OpenOCD's unlock, want level 0", c.Protection)
+			}
+			got := make([]byte, 4096)
+			if err := l.ReadMem(context.Background(), c.Family.CoreAP, targets.FlashMemBase, 4, got); err != nil {
+				t.Fatalf("stprobe reading flash after the unlock: %v", err)
+			}
+			if !bytes.Equal(got, bytes.Repeat([]byte{0xFF}, len(got))) {
+				t.Errorf("flash not erased after the unlock: % X…", got[:16])
+			}
+			if m.MassErases() != 1 {
+				t.Errorf("the model ran %d mass erases, want 1", m.MassErases())
+			}
+		})
+	}
+}
+
+// logOnFailure logs the peer's output when the test failed.
+func logOnFailure(t *testing.T, out string) {
+	if t.Failed() {
+		t.Logf("OpenOCD output:\n%s", out)
+	}
+}
+
+// TestOpenOCDReadsStprobeOptionWrites applies an option-byte change with
+// stprobe's own family sequence (obytes.Apply) and reads it back with
+// OpenOCD's family driver: both see the same register value.
+func TestOpenOCDReadsStprobeOptionWrites(t *testing.T) {
+	tests := []struct {
+		scenario, cfg string
+		field, value  string
+		reg           string // stprobe's register whose value OpenOCD prints
+		read          string // OpenOCD's command
+		want          func(v uint32) string
+	}{
+		{"f103-open", "stm32f1x.cfg", "Data0", "0x5A", "OBR", "stm32f1x options_read 0",
+			func(v uint32) string { return fmt.Sprintf("option byte register = 0x%x", v) }},
+		{"f411-open", "stm32f4x.cfg", "nRST_STDBY", "0", "OPTCR", "stm32f2x options_read 0",
+			func(v uint32) string { return fmt.Sprintf("user_options 0x%02X", v&0xFC) }},
+		{"g071-open", "stm32g0x.cfg", "nRST_STOP", "0", "OPTR", "stm32l4x option_read 0 0x20",
+			func(v uint32) string { return fmt.Sprintf("Option Register: <0x40022020> = 0x%x", v) }},
+		{"g474-open", "stm32g4x.cfg", "nRST_STDBY", "0", "OPTR", "stm32l4x option_read 0 0x20",
+			func(v uint32) string { return fmt.Sprintf("Option Register: <0x40022020> = 0x%x", v) }},
+		{"l476-open", "stm32l4x.cfg", "IWDG_STOP", "0", "OPTR", "stm32l4x option_read 0 0x20",
+			func(v uint32) string { return fmt.Sprintf("Option Register: <0x40022020> = 0x%x", v) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scenario, func(t *testing.T) {
+			ctx := context.Background()
+			s, err := Lookup(tt.scenario)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := s.NewProbe()
+			l, c := linkTo(t, p)
+			layout, err := obytes.ForLine(c.Line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before, err := obytes.ReadSnapshot(ctx, l, layout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, _ := layout.Field(tt.field)
+			v, err := layout.ParseValue(f, tt.value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan, err := obytes.MakePlan(obytes.PlanInput{Layout: layout, UID: c.UIDString(), Before: before}, []obytes.Assignment{{Field: f, Value: v}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			reconnect := func(ctx context.Context) error {
+				rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: c.Family.CoreAP, FrequencyKHz: 4000})
+				if err == nil && !rep.OK() {
+					err = rep.Err
+				}
+				return err
+			}
+			res, err := obytes.Apply(ctx, l, plan, obytes.ApplyOptions{Confirm: plan.Phrase, StateDir: t.TempDir(), User: "test", Reconnect: reconnect})
+			if err != nil {
+				t.Fatalf("stprobe's apply: %v", err)
+			}
+			got := res.After.Cur[tt.reg]
+			if got != plan.After[tt.reg] || got == before.Cur[tt.reg] {
+				t.Fatalf("stprobe reads %s 0x%08X after the write (before 0x%08X, planned 0x%08X)", tt.reg, got, before.Cur[tt.reg], plan.After[tt.reg])
+			}
+			out := openocdWith(t, p, tt.cfg, nil, "init", "halt", "flash probe 0", tt.read, "shutdown")
+			defer logOnFailure(t, out)
+			if w := tt.want(got); !strings.Contains(out, w) {
+				t.Errorf("OpenOCD output lacks %q (stprobe wrote %s=%s, %s = 0x%08X)", w, tt.field, tt.value, tt.reg, got)
+			}
+		})
+	}
+}
+
+// TestOpenOCDLockStprobeUnlock chains the two tools on one board: OpenOCD
+// locks it (RDP level 1), stprobe reads level 1 and applies RDP=0xAA with
+// its own sequence, and OpenOCD then finds it open and empty.
+func TestOpenOCDLockStprobeUnlock(t *testing.T) {
+	tests := []struct {
+		scenario, cfg string
+		lock          []string
+		read          string // OpenOCD's command that prints the level
+		open          string // what it prints for level 0
+	}{
+		{"f103-open", "stm32f1x.cfg", []string{"stm32f1x lock 0", "reset halt"}, "stm32f1x options_read 0", "read protection: off"},
+		{"l476-open", "stm32l4x.cfg", []string{"stm32l4x lock 0", "stm32l4x option_load 0"}, "flash info 0", "RDP level 0 (0xAA)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scenario, func(t *testing.T) {
+			ctx := context.Background()
+			s, err := Lookup(tt.scenario)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := s.NewProbe()
+			img := testImage(2 << 10)
+			file := filepath.Join(t.TempDir(), "app.bin")
+			if err := os.WriteFile(file, img, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out := openocdWith(t, p, tt.cfg, []string{noWorkArea}, append([]string{"init", "reset halt",
+				fmt.Sprintf("flash write_image erase %s 0x08000000", filepath.ToSlash(file))}, append(tt.lock, "shutdown")...)...)
+			defer logOnFailure(t, out)
+			l, c := linkTo(t, p)
+			if c.Protection.Level != targets.RDPLevel1 {
+				t.Fatalf("stprobe reads %v after OpenOCD's lock, want level 1", c.Protection)
+			}
+			m := RDPModel(p)
+			if !bytes.Equal(m.Flash(0, uint32(len(img))), img) || m.MassErases() != 0 {
+				t.Fatalf("OpenOCD's program and lock: flash not the image or erased (%d mass erases)", m.MassErases())
+			}
+			layout, err := obytes.ForLine(c.Line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before, err := obytes.ReadSnapshot(ctx, l, layout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, _ := layout.Field("RDP")
+			v, err := layout.ParseValue(f, "0xAA")
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan, err := obytes.MakePlan(obytes.PlanInput{Layout: layout, UID: c.UIDString(), Before: before}, []obytes.Assignment{{Field: f, Value: v}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			reconnect := func(ctx context.Context) error {
+				rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: c.Family.CoreAP, FrequencyKHz: 4000})
+				if err == nil && !rep.OK() {
+					err = rep.Err
+				}
+				return err
+			}
+			if _, err := obytes.Apply(ctx, l, plan, obytes.ApplyOptions{Confirm: plan.Phrase, StateDir: t.TempDir(), User: "test", Reconnect: reconnect}); err != nil {
+				t.Fatalf("stprobe's apply: %v", err)
+			}
+			if m.MassErases() != 1 {
+				t.Errorf("%d mass erases after stprobe's RDP 1 → 0, want 1", m.MassErases())
+			}
+			out2 := openocdWith(t, p, tt.cfg, nil, "init", "halt", "flash probe 0", tt.read, "mdw 0x08000000 4", "shutdown")
+			defer logOnFailure(t, out2)
+			for _, w := range []string{tt.open, "0x08000000: ffffffff ffffffff ffffffff ffffffff"} {
+				if !strings.Contains(out2, w) {
+					t.Errorf("OpenOCD output after stprobe's unlock lacks %q", w)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,279 @@
+package stm32rdp
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/stprobe/stprobe/targets"
+	"github.com/stprobe/stprobe/targets/chipsim"
+)
+
+// The flash interface of the RDP families, shared by the three controllers
+// (flashctl_f1.go: the F1's FPEC; flashctl_f4.go: the F4's; flashctl_l4.go:
+// G0, G4 and L4). Each fact is cited where it is used and in
+// docs/families.md. What the model chooses where the manuals are silent is
+// said so ("chosen").
+//
+// Timing is not modelled: an erase or a program completes within the write
+// that starts it, so FLASH_SR.BSY never reads 1. A host that polls BSY (as
+// OpenOCD and stprobe do) reads it clear at once.
+
+// Flash keys (RM0008 §3.3.1 and PM0075 §2.3.1 FLASH_KEYR; RM0090 §3.9.2;
+// RM0351 §3.7.2; OpenOCD stm32f1x.c, stm32f2x.c and stm32l4x.h KEY1/KEY2,
+// OPTKEY1/OPTKEY2). The F1 unlocks its option bytes with KEY1/KEY2 too
+// (PM0075 §3.3 FLASH_OPTKEYR).
+const (
+	Key1    = 0x45670123
+	Key2    = 0xCDEF89AB
+	OptKey1 = 0x08192A3B
+	OptKey2 = 0x4C5D6E7F
+)
+
+// flashCtl is the state of a flash interface. It is guarded by the
+// model's mutex.
+type flashCtl struct {
+	mem []byte // main flash, erased = 0xFF
+
+	locked   bool // FLASH_CR.LOCK
+	keyStage int  // KEY1 seen
+	keyBad   bool // a wrong key sequence: locked until the next reset
+
+	optLocked   bool // F4/L4 OPTLOCK; F1: OPTWRE clear
+	optKeyStage int
+	optKeyBad   bool
+
+	cr, sr, ar uint32
+
+	// regs are the option registers as read, by offset from the flash
+	// register block; stored the option bytes in their non-volatile area
+	// (by the same offsets; unused on the F1, which keeps f1ob).
+	regs, stored map[uint32]uint32
+	f1ob         [16]byte
+
+	// level is the read-out protection level in force: loaded from the
+	// option bytes at reset (F1, F4) or at option-byte loading (G0, G4,
+	// L4).
+	level targets.RDPLevel
+
+	// latch holds the first word of an L4-style double word.
+	latchAddr  uint32
+	latchWord  uint32
+	latchValid bool
+
+	massErases int
+}
+
+// erased reports whether n bytes at off are all 0xFF.
+func (c *flashCtl) erased(off, n uint32) bool {
+	for _, b := range c.mem[off : off+n] {
+		if b != 0xFF {
+			return false
+		}
+	}
+	return true
+}
+
+// eraseRange erases n bytes at off.
+func (c *flashCtl) eraseRange(off, n uint32) {
+	end := off + n
+	if end > uint32(len(c.mem)) {
+		end = uint32(len(c.mem))
+	}
+	for i := off; i < end; i++ {
+		c.mem[i] = 0xFF
+	}
+}
+
+// massErase erases the whole main flash.
+func (c *flashCtl) massErase() {
+	c.eraseRange(0, uint32(len(c.mem)))
+	c.massErases++
+}
+
+// resetKeys puts the lock state back as a reset leaves it.
+func (c *flashCtl) resetKeys() {
+	c.locked, c.keyStage, c.keyBad = true, 0, false
+	c.optLocked, c.optKeyStage, c.optKeyBad = true, 0, false
+	c.latchValid = false
+}
+
+// key handles a write to a key register: KEY1 then KEY2 unlock; anything
+// else, or a key while already unlocked when strict, locks the register
+// until the next reset (RM0090 §3.5.1, RM0351 §3.3.5: "a wrong sequence
+// ... generates a bus error and locks ... until the next reset"). It
+// reports whether the write unlocked.
+func key(stage *int, bad *bool, locked bool, strict bool, v, k1, k2 uint32) (unlocked bool, fault bool) {
+	if *bad {
+		return false, true
+	}
+	if !locked {
+		if strict {
+			*bad = true
+			return false, true
+		}
+		return false, false
+	}
+	switch {
+	case *stage == 0 && v == k1:
+		*stage = 1
+		return false, false
+	case *stage == 1 && v == k2:
+		*stage = 0
+		return true, false
+	}
+	*stage, *bad = 0, true
+	return false, true
+}
+
+// flashRegion is main flash on the bus: reads return its content unless
+// read-out protection closes it; writes go to the family's controller.
+type flashRegion struct{ m *Model }
+
+func (r flashRegion) Contains(addr uint32) bool {
+	return addr >= targets.FlashMemBase && addr-targets.FlashMemBase < uint32(len(r.m.fc.mem))
+}
+
+// Read reads main flash: a bus error under RDP level 1 while the debugger
+// is attached (RM0008 §2.5, RM0090 §3.7.3, RM0351 §3.5.1).
+func (r flashRegion) Read(addr uint32, size chipsim.Size, _ uint32) (uint32, error) {
+	m := r.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if lvl := m.protection(); lvl >= targets.RDPLevel1 {
+		m.flashRead++
+		return 0, fmt.Errorf("flash read at 0x%08X refused: read-out protection %v with a debugger attached: %w", addr, lvl, chipsim.ErrBusFault)
+	}
+	off := addr - targets.FlashMemBase
+	var v uint32
+	for i := uint32(0); i < uint32(size) && off+i < uint32(len(m.fc.mem)); i++ {
+		v |= uint32(m.fc.mem[off+i]) << (8 * i)
+	}
+	return v, nil
+}
+
+// readFlash reads the word of main flash at offset off as the bus does
+// (refused at RDP level 1). The caller does not hold m.mu.
+func (m *Model) readFlash(off uint32) (uint32, error) {
+	return flashRegion{m}.Read(targets.FlashMemBase+off&^3, chipsim.Word, 0)
+}
+
+// Write hands a write to main flash to the family's controller.
+func (r flashRegion) Write(addr uint32, size chipsim.Size, v, _ uint32) error {
+	m := r.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	off := addr - targets.FlashMemBase
+	switch m.cfg.Family.Name {
+	case "STM32F1":
+		return m.f1Program(off, size, v)
+	case "STM32F4":
+		return m.f4Program(off, size, v)
+	}
+	return m.l4Program(off, size, v)
+}
+
+// store writes size bytes of v at off (the controller checked the rules;
+// flash cells only go from 1 to 0).
+func (c *flashCtl) store(off uint32, size chipsim.Size, v uint32) {
+	for i := uint32(0); i < uint32(size); i++ {
+		c.mem[off+i] &= byte(v >> (8 * i))
+	}
+}
+
+// flashRegs is the flash interface's register block.
+func (m *Model) flashRegs() *chipsim.Registers {
+	return &chipsim.Registers{Base: m.cfg.Family.RDP.FlashRegs, Size: 0x400,
+		ReadFn: func(off uint32) (uint32, error) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			switch m.cfg.Family.Name {
+			case "STM32F1":
+				return m.f1ReadReg(off), nil
+			case "STM32F4":
+				return m.f4ReadReg(off), nil
+			}
+			return m.l4ReadReg(off), nil
+		},
+		WriteFn: func(off, v uint32) error {
+			m.mu.Lock()
+			var err error
+			var obl bool
+			switch m.cfg.Family.Name {
+			case "STM32F1":
+				err = m.f1WriteReg(off, v)
+			case "STM32F4":
+				err = m.f4WriteReg(off, v)
+			default:
+				obl, err = m.l4WriteReg(off, v)
+			}
+			m.mu.Unlock()
+			if obl {
+				m.optionLoad()
+			}
+			return err
+		},
+	}
+}
+
+// initFlash sets up the controller of a chip just out of the factory
+// (option bytes at their defaults but RDP) with cfg.Image in flash.
+func (m *Model) initFlash() {
+	c := &m.fc
+	c.mem = make([]byte, uint32(m.cfg.FlashKB)<<10)
+	for i := range c.mem {
+		c.mem[i] = 0xFF
+	}
+	copy(c.mem, m.cfg.Image)
+	if m.cfg.Image == nil {
+		for _, off := range []uint32{0, 4} { // the program's vector table (firmware.go)
+			binary.LittleEndian.PutUint32(c.mem[off:], m.flashWord(off))
+		}
+	}
+	c.resetKeys()
+	switch m.cfg.Family.Name {
+	case "STM32F1":
+		m.f1Init()
+	case "STM32F4":
+		m.f4Init()
+	default:
+		m.l4Init()
+	}
+}
+
+// resetFlash is what a system reset (NRST, AIRCR.SYSRESETREQ) does to the
+// flash interface: locks it, clears CR and SR, and on the F1 and F4 loads
+// the option bytes again.
+func (m *Model) resetFlash() {
+	c := &m.fc
+	c.resetKeys()
+	c.sr, c.ar = 0, 0
+	switch m.cfg.Family.Name {
+	case "STM32F1":
+		c.cr = f1CRLock
+		m.f1Load()
+	case "STM32F4":
+		c.cr = f4CRLock
+		m.f4Load()
+	default:
+		c.cr = l4CRLock | l4CROptLock
+	}
+}
+
+// MassErases counts the mass erases the controller ran (by MER or by an
+// RDP level 1 to 0 regression).
+func (m *Model) MassErases() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.fc.massErases
+}
+
+// Flash returns a copy of n bytes of main flash at offset off, whatever
+// the protection (a test's view of the cells); nil out of range.
+func (m *Model) Flash(off, n uint32) []byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if off > uint32(len(m.fc.mem)) || n > uint32(len(m.fc.mem))-off {
+		return nil
+	}
+	return append([]byte(nil), m.fc.mem[off:off+n]...)
+}

@@ -1,0 +1,390 @@
+package stm32rdp
+
+import (
+	"fmt"
+
+	"github.com/stprobe/stprobe/targets"
+	"github.com/stprobe/stprobe/targets/chipsim"
+)
+
+// The flash interface of the G0, G4 and L4 (one design): RM0444 §3.3-§3.7
+// (G0), RM0440 §5.3-§5.7 (G4), RM0351 §3.3-§3.7 (L4); ST's CMSIS
+// stm32g0xx/g4xx/l4xx headers FLASH_CR_*, FLASH_SR_*, FLASH_OPTR_*;
+// OpenOCD 0.12 src/flash/nor/stm32l4x.c and stm32l4x.h for the sequences a
+// debugger uses (stm32l4_unlock_reg, stm32l4_unlock_option_reg,
+// stm32l4_erase, stm32l4_write_block_without_loader, stm32l4_write_option,
+// stm32l4_perform_obl_launch, stm32l4_mass_erase).
+const (
+	l4KEYR    = 0x08
+	l4OPTKEYR = 0x0C
+	l4SR      = 0x10
+	l4CR      = 0x14
+	l4OPTR    = 0x20
+
+	l4CRPG        = 1 << 0
+	l4CRPER       = 1 << 1
+	l4CRMER1      = 1 << 2
+	l4CRMER2      = 1 << 15
+	l4CRSTRT      = 1 << 16
+	l4CROptStart  = 1 << 17
+	l4CROBLLaunch = 1 << 27
+	l4CROptLock   = 1 << 30
+	l4CRLock      = 1 << 31
+
+	l4SREOP     = 1 << 0
+	l4SROPERR   = 1 << 1
+	l4SRPROGERR = 1 << 3
+	l4SRWRPERR  = 1 << 4
+	l4SRPGAERR  = 1 << 5
+	l4SRSIZERR  = 1 << 6
+	l4SRPGSERR  = 1 << 7
+	l4SRMISERR  = 1 << 8
+	l4SRFASTERR = 1 << 9
+	l4SRClear   = 0xC3FB // EOP, OPERR, PROGERR … FASTERR, RDERR, OPTVERR (write 1 to clear)
+)
+
+// l4OptionRegs are the option registers of the line with their factory
+// values (RM0351 §3.7.8-3.7.15, RM0440 §5.7.8-5.7.15, RM0444 §3.7.8-3.7.15):
+// FLASH_OPTR; the PCROP start/end registers (chosen: start above end, no
+// area); the WRP area registers (start above end, no area).
+func (m *Model) l4OptionRegs() map[uint32]uint32 {
+	const pcropStart, pcropEnd = 0x0000FFFF, 0x00000000
+	optr := uint32(l4OPTRRest)
+	if m.cfg.Family.Name == "STM32G0" {
+		optr = g0OPTRRest
+	}
+	regs := map[uint32]uint32{l4OPTR: optr | uint32(m.cfg.RDP), 0x24: pcropStart, 0x28: pcropEnd, 0x2C: wrpNone, 0x30: wrpNone}
+	switch {
+	case m.cfg.Family.Name == "STM32G0":
+		regs[0x34], regs[0x38] = pcropStart, pcropEnd // PCROP1BSR/BER
+	case m.l4HasBank2Regs():
+		regs[0x44], regs[0x48], regs[0x4C], regs[0x50] = pcropStart, pcropEnd, wrpNone, wrpNone
+	}
+	return regs
+}
+
+// l4HasBank2Regs reports whether the line has WRP2AR/WRP2BR and
+// PCROP2SR/ER (OpenOCD stm32l4x.c F_HAS_DUAL_BANK lines of the L4 and G4).
+func (m *Model) l4HasBank2Regs() bool {
+	switch m.cfg.DevID {
+	case targets.DevIDL47x, targets.DevIDL49x, targets.DevIDL4Rx, targets.DevIDL4Px, targets.DevIDG47x:
+		return true
+	}
+	return false
+}
+
+func (m *Model) l4Init() {
+	c := &m.fc
+	c.stored = m.l4OptionRegs()
+	c.cr = l4CRLock | l4CROptLock
+	m.l4Load()
+}
+
+// l4Load is the option-byte loading: the option registers take the
+// programmed values and the RDP level comes into force. It happens at
+// power-on and when OBL_LAUNCH is set, not at a system reset (RM0351
+// §3.4.2 "Option bytes loading"; RM0432 §3.5.1: "To validate the
+// protection level change, the option bytes must be reloaded through the
+// OBL_LAUNCH bit").
+func (m *Model) l4Load() {
+	c := &m.fc
+	c.regs = map[uint32]uint32{}
+	for k, v := range c.stored {
+		c.regs[k] = v
+	}
+	c.level = targets.LevelOfByte(uint8(c.stored[l4OPTR]), false, true)
+}
+
+func (m *Model) l4ReadReg(off uint32) uint32 {
+	c := &m.fc
+	switch off {
+	case l4SR:
+		return c.sr
+	case l4CR:
+		v := c.cr &^ (l4CRLock | l4CROptLock)
+		if c.locked {
+			v |= l4CRLock
+		}
+		if c.optLocked {
+			v |= l4CROptLock
+		}
+		return v
+	}
+	return c.regs[off]
+}
+
+// l4WriteReg handles a register write; obl is true when OBL_LAUNCH was set
+// (the caller then loads the option bytes and resets the chip, outside the
+// lock).
+func (m *Model) l4WriteReg(off, v uint32) (obl bool, err error) {
+	c := &m.fc
+	switch off {
+	case l4KEYR:
+		// Keys while unlocked are a wrong sequence: locked until reset and
+		// a bus error (RM0351 §3.3.5; OpenOCD's stm32l4_unlock_reg checks
+		// LOCK first "otherwise writing on STM32_FLASH_KEYR will fail").
+		ok, fault := key(&c.keyStage, &c.keyBad, c.locked, true, v, Key1, Key2)
+		if ok {
+			c.locked = false
+		}
+		if fault {
+			c.locked = true
+			return false, errKeySequence("FLASH_KEYR")
+		}
+	case l4OPTKEYR:
+		// OPTLOCK clears with OPTKEY1, OPTKEY2 once LOCK is clear (RM0351
+		// §3.4.2 "Unlocking the Flash memory option registers").
+		if c.locked {
+			return false, nil
+		}
+		ok, fault := key(&c.optKeyStage, &c.optKeyBad, c.optLocked, true, v, OptKey1, OptKey2)
+		if ok {
+			c.optLocked = false
+		}
+		if fault {
+			c.optLocked = true
+			return false, errKeySequence("FLASH_OPTKEYR")
+		}
+	case l4SR:
+		c.sr &^= v & l4SRClear
+	case l4CR:
+		return m.l4WriteCR(v), nil
+	default:
+		if _, ok := c.regs[off]; ok && !c.optLocked {
+			c.regs[off] = v
+		}
+	}
+	return false, nil
+}
+
+// l4WriteCR handles FLASH_CR: ignored while LOCK is set; LOCK and OPTLOCK
+// written 1 lock; STRT starts a page erase (PER, PNB, BKER) or a bank
+// erase (MER1, MER2); OPTSTRT programs the option registers' values;
+// OBL_LAUNCH loads them and resets the chip (RM0351 §3.3.6-3.3.7, §3.4.2,
+// §3.7.5 FLASH_CR).
+func (m *Model) l4WriteCR(v uint32) (obl bool) {
+	c := &m.fc
+	if c.locked {
+		return false
+	}
+	if v&l4CROptLock != 0 {
+		c.optLocked = true
+	}
+	if v&l4CRLock != 0 {
+		c.locked, c.cr = true, 0
+		c.latchValid = false
+		return false
+	}
+	c.cr = v &^ (l4CRSTRT | l4CROptStart | l4CROBLLaunch | l4CRLock | l4CROptLock)
+	if v&l4CRPG == 0 {
+		c.latchValid = false
+	}
+	switch {
+	case v&l4CROBLLaunch != 0:
+		return !c.optLocked // OBL_LAUNCH cannot be set while OPTLOCK is
+	case v&l4CROptStart != 0:
+		if c.optLocked {
+			return false
+		}
+		m.l4OptionStart()
+	case v&l4CRSTRT != 0:
+		m.l4Erase(v)
+	}
+	return false
+}
+
+// l4OptionStart programs the option bytes with the registers' values.
+// From RDP level 1 to level 0 the main flash is mass-erased first (RM0351
+// §3.5.1; RM0432 §3.5.1: "Full Mass Erase ... is performed only when Level
+// 1 is active and Level 0 requested").
+func (m *Model) l4OptionStart() {
+	c := &m.fc
+	newLevel := targets.LevelOfByte(uint8(c.regs[l4OPTR]), false, true)
+	if c.level == targets.RDPLevel1 && newLevel == targets.RDPLevel0 {
+		c.massErase()
+	}
+	for k, v := range c.regs {
+		c.stored[k] = v
+	}
+	c.sr |= l4SREOP
+}
+
+// l4Geometry is the page size and the number of pages in bank 1, as the
+// option bytes organise the flash (OpenOCD stm32l4x.c stm32l4_probe;
+// RM0351 §3.3.1, RM0440 §5.3.1, RM0444 §3.3.1, RM0432 §3.3.1).
+func (m *Model) l4Geometry() (pageSize, bank1Pages uint32) {
+	optr := m.fc.regs[l4OPTR]
+	size := uint32(len(m.fc.mem))
+	pageSize = 2 << 10
+	dual := false
+	switch m.cfg.DevID {
+	case targets.DevIDL47x, targets.DevIDL49x:
+		dual = size == uint32(m.line.MaxFlashKB)<<10 || optr&(1<<21) != 0
+	case targets.DevIDG0Bx:
+		dual = optr&(1<<21) != 0
+	case targets.DevIDG47x:
+		pageSize = 4 << 10
+		if optr&(1<<22) != 0 {
+			pageSize, dual = 2<<10, true
+		}
+	case targets.DevIDL4Rx, targets.DevIDL4Px:
+		pageSize = 8 << 10
+		if optr&(1<<22) != 0 {
+			pageSize, dual = 4<<10, true
+		}
+	}
+	bank1Pages = size / pageSize
+	if dual {
+		bank1Pages /= 2
+	}
+	return pageSize, bank1Pages
+}
+
+// l4BKER is FLASH_CR's bank-select bit of a page erase: bit 13 on the G0,
+// bit 11 elsewhere (OpenOCD stm32l4x.h FLASH_BKER, FLASH_BKER_G0).
+func (m *Model) l4BKER() uint32 {
+	if m.cfg.Family.Name == "STM32G0" {
+		return 1 << 13
+	}
+	return 1 << 11
+}
+
+// l4Erase runs the erase STRT started.
+func (m *Model) l4Erase(v uint32) {
+	c := &m.fc
+	ps, bank1 := m.l4Geometry()
+	pages := uint32(len(c.mem)) / ps
+	// At RDP level 1 a debugger may not erase main flash (RM0351 §3.5.1
+	// Table 13; RM0432 Table 16); the way out is the RDP regression.
+	// Chosen: the refusal raises WRPERR.
+	if c.level >= targets.RDPLevel1 {
+		c.sr |= l4SRWRPERR
+		return
+	}
+	switch {
+	case v&l4CRPER != 0 && v&(l4CRMER1|l4CRMER2) == 0:
+		pnb := v >> 3 & 0x3FF
+		if m.cfg.Family.Name != "STM32G0" {
+			pnb &= 0xFF
+		}
+		if v&m.l4BKER() != 0 {
+			pnb += bank1
+		}
+		if pnb >= pages {
+			c.sr |= l4SRPGSERR // chosen: a page that does not exist
+			return
+		}
+		if m.l4PageProtected(pnb * ps) {
+			c.sr |= l4SRWRPERR
+			return
+		}
+		c.eraseRange(pnb*ps, ps)
+	case v&(l4CRMER1|l4CRMER2) != 0 && v&l4CRPER == 0:
+		if v&l4CRMER1 != 0 {
+			c.eraseRange(0, bank1*ps)
+		}
+		if v&l4CRMER2 != 0 && bank1 < pages {
+			c.eraseRange(bank1*ps, (pages-bank1)*ps)
+		}
+		if v&l4CRMER1 != 0 && (v&l4CRMER2 != 0 || bank1 == pages) {
+			c.massErases++
+		}
+	default:
+		c.sr |= l4SRPGSERR
+		return
+	}
+	c.sr |= l4SREOP
+}
+
+// l4PageProtected reports whether a WRP area covers the page at off
+// (FLASH_WRPxyR: start and end page offsets in the bank, protected when
+// start <= end; RM0351 §3.5.2).
+func (m *Model) l4PageProtected(off uint32) bool {
+	c := &m.fc
+	ps, bank1 := m.l4Geometry()
+	page := off / ps
+	mask := uint32(0xFF)
+	switch m.cfg.Family.Name {
+	case "STM32G0", "STM32G4":
+		mask = 0x7F
+	}
+	regs := []uint32{0x2C, 0x30}
+	if page >= bank1 {
+		page -= bank1
+		regs = []uint32{0x4C, 0x50}
+	}
+	for _, r := range regs {
+		v, ok := c.regs[r]
+		if !ok {
+			continue
+		}
+		start, end := v&mask, v>>16&mask
+		if start <= end && page >= start && page <= end {
+			return true
+		}
+	}
+	return false
+}
+
+// l4Program is a write to main flash: with PG set on an unlocked
+// interface, two 32-bit words make one 64-bit double word, the first at a
+// double-word boundary, the second right after it (RM0351 §3.3.7
+// "Programming"). PGSERR without PG; SIZERR for a byte or half-word;
+// PGAERR when the second word is not the next one; PROGERR when the double
+// word is not erased (unless all zeros are written); WRPERR on a protected
+// page or at RDP level 1 (RM0351 §3.7.4 FLASH_SR).
+func (m *Model) l4Program(off uint32, size chipsim.Size, v uint32) error {
+	c := &m.fc
+	if c.locked || c.cr&l4CRPG == 0 {
+		c.sr |= l4SRPGSERR
+		return nil
+	}
+	if size != chipsim.Word {
+		c.sr |= l4SRSIZERR
+		c.latchValid = false
+		return nil
+	}
+	if !c.latchValid {
+		if off%8 != 0 {
+			c.sr |= l4SRPGAERR
+			return nil
+		}
+		c.latchAddr, c.latchWord, c.latchValid = off, v, true
+		return nil
+	}
+	c.latchValid = false
+	first := c.latchAddr
+	if off != first+4 {
+		c.sr |= l4SRPGAERR
+		return nil
+	}
+	if c.level >= targets.RDPLevel1 || m.l4PageProtected(first) {
+		c.sr |= l4SRWRPERR
+		return nil
+	}
+	if !c.erased(first, 8) && (c.latchWord != 0 || v != 0) {
+		c.sr |= l4SRPROGERR
+		return nil
+	}
+	c.store(first, chipsim.Word, c.latchWord)
+	c.store(first+4, chipsim.Word, v)
+	c.sr |= l4SREOP
+	return nil
+}
+
+// errKeySequence is the bus error of a wrong key sequence.
+func errKeySequence(reg string) error {
+	return fmt.Errorf("%s: wrong key sequence, locked until the next reset: %w", reg, chipsim.ErrBusFault)
+}
+
+// optionLoad is OBL_LAUNCH: the option bytes load, the chip resets and the
+// debug link drops (RM0351 §3.7.5 FLASH_CR OBL_LAUNCH: "Force the option
+// byte loading ... generates a system reset"; OpenOCD stm32l4x.c: "Due to
+// this reset ST-Link reports an SWD_DP_ERROR").
+func (m *Model) optionLoad() {
+	m.mu.Lock()
+	m.l4Load()
+	m.epoch++
+	m.mu.Unlock()
+	m.sysReset()
+}
