@@ -610,3 +610,40 @@ func TestTabBarFitsWithTheBadge(t *testing.T) {
 		t.Errorf("at 160 columns the tabs keep their names: %q", bar)
 	}
 }
+
+// The families' boards tell their own story at 80×24: the header names the
+// chip and its protection, the sweep's first finding is the family's, with
+// what to do and what never to do on screen (the findings scroll, the
+// warning is never cut), and every line fits.
+func TestFamilyStoriesAt80x24(t *testing.T) {
+	for _, c := range []struct {
+		scenario string
+		want     []string
+	}{
+		{"f103-rdp1", []string{"STM32F10x medium density", "protection RDP level 1 (0x00)", "‼ STM32F1 is read-protected (RDP level 1)", "Next: Save what the debugger can still read", "The F1 has no level 2"}},
+		{"u585-rdp05-tz", []string{"STM32U575/U585", "protection RDP level 0.5 (0x55)", "STM32U5 at RDP level 0.5 with TrustZone", "⚠ Never write RDP=0xCC (level 2)", "Next: Debug the non-secure application"}},
+	} {
+		t.Run(c.scenario, func(t *testing.T) {
+			m := console(t, tuitest.Open(t, c.scenario), "alice", 80, 24, Options{})
+			identify(m)
+			press(m, "s")
+			press(m, "f")
+			v := tuitest.Plain(m.Render())
+			flat := strings.Join(strings.Fields(v), " ")
+			for _, want := range c.want {
+				if !strings.Contains(flat, want) {
+					t.Errorf("the findings at 80×24 lack %q:\n%s", want, v)
+				}
+			}
+			lines := strings.Split(strings.TrimSuffix(v, "\n"), "\n")
+			if len(lines) != 24 {
+				t.Errorf("%d lines, want 24", len(lines))
+			}
+			for i, l := range lines {
+				if w := ansi.StringWidth(l); w > 80 {
+					t.Errorf("line %d is %d wide: %q", i, w, l)
+				}
+			}
+		})
+	}
+}
