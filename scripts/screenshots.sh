@@ -40,25 +40,50 @@ mkdir -p "$OUT"
 # has no client here, and fall back to 256 colours).
 echo 'set -g default-terminal xterm-256color' >"$work/tmux.conf"
 
-# start W H: a fresh console on the seed board in a W×H terminal. It runs in
-# a directory of its own with STPROBE_STATE_DIR="~/.local/state/stprobe" (a
-# relative path, so nothing is written outside it): the plan then names the
-# default place of the backups, the same on every run.
+# start W H [SCENARIO]: a fresh console on the seed board (or SCENARIO) in a
+# W×H terminal. It runs in a directory of its own, holding creds/ (for the
+# credentials the console makes) and app.bin (20 KiB, the firmware put back
+# at the end), with STPROBE_STATE_DIR="~/.local/state/stprobe" (a relative
+# path, so nothing is written outside it): the plan then names the default
+# place of the backups, the same on every run.
 start() {
 	tmux -L "$sock" kill-server 2>/dev/null || true
-	local run="$work/run-$1x$2"
-	rm -rf "$run" && mkdir -p "$run"
+	local sc=${3:-h533-provisioning}
+	local run="$work/run-$sc-$1x$2"
+	rm -rf "$run" && mkdir -p "$run/creds"
+	perl -e 'print map { chr(($_ * 7 + 3) & 255) } 0 .. 20479' >"$run/app.bin"
 	tmux -L "$sock" -f "$work/tmux.conf" new-session -d -s console -x "$1" -y "$2" -c "$run" \
 		-e COLORTERM=truecolor \
 		-e STPROBE_STATE_DIR='~/.local/state/stprobe' \
-		"$PWD/bin/stprobe" --sim h533-provisioning
+		"$PWD/bin/stprobe" --sim "$sc"
 	tmux -L "$sock" set-option -t console remain-on-exit on >/dev/null
-	wait_for "SIMULATED h533-provisioning" "you hold the probe"
+	wait_for "SIMULATED $sc" "you hold the probe"
 }
 
 screen() { tmux -L "$sock" capture-pane -p -t console; }
 
 keys() { tmux -L "$sock" send-keys -t console "$@"; }
+
+# key K...: each key alone, read by the console before the next (an escape
+# followed at once by a letter reads as alt+letter).
+key() {
+	local k
+	for k in "$@"; do
+		keys "$k"
+		sleep 0.15
+	done
+}
+
+# typetext TEXT: TEXT typed literally.
+typetext() { tmux -L "$sock" send-keys -t console -l "$1"; sleep 0.15; }
+
+# phrase RE: the confirmation phrase on the screen that matches RE.
+phrase() {
+	local p
+	p=$(screen | grep -oE "$1" | head -n 1)
+	[ -n "$p" ] || { echo "no phrase matching $1 on the screen:" >&2; screen >&2; exit 1; }
+	echo "$p"
+}
 
 # wait_for TEXT...: until the screen shows every TEXT, then until it stops
 # changing (a spinner or a late frame); fails after 30 s.
@@ -108,7 +133,8 @@ shot() {
 
 # The seed story at 120×36: the sweep, its findings, the first step of the
 # rescue (TZEN=0xC3) planned and applied in the option-byte pane, the
-# product state written back refused, and the DA discovery. (The applied
+# product state written back refused, the DA discovery, the credentials,
+# the regression and the firmware put back. (The applied
 # screen names the backup, with its time, and the user in the audit line.)
 start 120 36
 keys s
@@ -136,6 +162,55 @@ shot console-ob-refused
 keys 3 d
 wait_for "DA discovery done" "SoC ID"
 shot console-da
+
+# The credentials made in the console (the directory completed with tab),
+# provisioned, the full regression with the password, and the firmware put
+# back from the Flash pane.
+key c
+wait_for "Make credentials" "[password]" "write into"
+key Down
+typetext H533
+key Down C-u
+typetext cr
+key Tab
+wait_for "creds/"
+shot console-da-credentials
+key Enter
+wait_for "Credentials made" "password.bin" "DA_ConfigWithPassword.obk"
+key p
+wait_for "creds/DA_ConfigWithPassword.obk"
+key Tab
+typetext H533
+key Enter
+wait_for "DA plan: Provision an .obk file" "a opens the guard"
+p=$(phrase 'provision H533 [0-9A-F]{8}')
+key a
+typetext "$p"
+key Enter
+wait_for "✓ DA provision: OK"
+key Escape d
+wait_for "DA discovery done" "R Regression"
+key R
+wait_for "Regression: the credentials" "password.bin"
+key Enter
+wait_for "DA plan: Regression (full)" "a opens the guard"
+p=$(phrase 'regress full [0-9A-F]{8}')
+key a
+wait_for "REGRESSION of"
+typetext "$p"
+key Enter
+wait_for "✓ DA regress: OK" "5 put the firmware back" "OPEN"
+shot console-da-regressed
+key 5 e
+typetext app.bin@0x08000000
+key Enter
+wait_for "sectors to erase (3)" "phrase: erase 3 sectors"
+key w
+wait_for "CAUTION"
+typetext "erase 3 sectors"
+key Enter
+wait_for "verified" "runs the new program"
+shot console-flash
 keys q
 
 # The smallest size the console is made for.
@@ -143,4 +218,13 @@ start 80 24
 keys s
 wait_for "sweep done" "Under Reset AP1"
 shot console-matrix-80x24
+keys q
+
+# Another family at 80×24: a Blue Pill at RDP level 1, its finding.
+start 80 24 f103-rdp1
+keys s
+wait_for "sweep done" "Under Reset AP1"
+key f
+wait_for "read-protected (RDP level 1)" "[ Read the option bytes ]"
+shot console-f103-rdp1-80x24
 keys q

@@ -25,9 +25,9 @@ func helpKeySet(m *Model) map[string]bool {
 			}
 		}
 	}
-	for _, b := range m.keys.Pane { // "1-4" in the help
+	for _, b := range m.keys.Pane { // "1-5" in the help
 		for _, k := range b.Keys() {
-			set[k] = drawn != "" && strings.Contains(drawn, "1-4")
+			set[k] = drawn != "" && strings.Contains(drawn, "1-5")
 		}
 	}
 	set["ctrl+c"] = true // quits everywhere; the help names q
@@ -40,7 +40,7 @@ func candidateKeys() []string {
 	for c := 'a'; c <= 'z'; c++ {
 		ks = append(ks, string(c), strings.ToUpper(string(c)))
 	}
-	return append(ks, "enter", "esc", "up", "down", "left", "right", "tab", "shift+tab", "?", "/", "1", "2", "3", "4")
+	return append(ks, "enter", "esc", "up", "down", "left", "right", "tab", "shift+tab", "?", "/", "1", "2", "3", "4", "5")
 }
 
 // Every key that does something on a screen is in that screen's help: a
@@ -91,6 +91,11 @@ func helpNamesEveryKey(t *testing.T, helpW, helpH int) {
 		{"log", func(t *testing.T) *Model {
 			m := console(t, b, "alice", helpW, helpH, Options{NoIdentify: true})
 			press(m, "4")
+			return m
+		}},
+		{"flash", func(t *testing.T) *Model {
+			m := console(t, b, "alice", helpW, helpH, Options{NoIdentify: true})
+			press(m, "5")
 			return m
 		}},
 	}

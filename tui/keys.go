@@ -5,7 +5,7 @@ import "charm.land/bubbles/v2/key"
 // keyMap holds the console's global bindings; panes add their own.
 type keyMap struct {
 	Next, Prev key.Binding
-	Pane       [4]key.Binding
+	Pane       [5]key.Binding
 	Help       key.Binding
 	Lease      key.Binding
 	HandOver   key.Binding
@@ -37,7 +37,7 @@ func newKeyMap() keyMap {
 // global are the bindings shown in the full help's first column.
 func (k keyMap) global() []key.Binding {
 	return []key.Binding{k.Next, k.Prev,
-		key.NewBinding(key.WithKeys("1", "2", "3", "4"), key.WithHelp("1-4", "go to pane")),
+		key.NewBinding(key.WithKeys("1", "2", "3", "4", "5"), key.WithHelp("1-5", "go to pane")),
 		k.Lease, k.HandOver, k.Capture, k.Cancel, k.Help, k.Quit}
 }
 

@@ -111,7 +111,8 @@ func (tm *terminal) waitHeader(step, state, tzen string) {
 // proof is brick and writes nothing without the override; with the proof
 // the close is irreversible and runs (the header says CLOSED, learned
 // through AP0); the full regression brings the chip back OPEN with TZEN
-// 0xC3, and the audit log tells the story.
+// 0xC3; the Flash pane puts the firmware back; and the audit log tells the
+// story.
 func TestSeedBoardRescuedOnTerminal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs the whole story")
@@ -126,6 +127,13 @@ func TestSeedBoardRescuedOnTerminal(t *testing.T) {
 func seedStory(t *testing.T, tmux, bin string, w, h int) {
 	work, state := t.TempDir(), t.TempDir()
 	if err := os.Mkdir(filepath.Join(work, "creds"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	app := make([]byte, 20<<10) // the firmware put back at the end
+	for i := range app {
+		app[i] = byte(i*7 + 3)
+	}
+	if err := os.WriteFile(filepath.Join(work, "app.bin"), app, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tm := &terminal{t: t, tmux: tmux, sock: fmt.Sprintf("stprobe-story-%d-%d", os.Getpid(), w)}
@@ -246,6 +254,9 @@ func seedStory(t *testing.T, tmux, bin string, w, h int) {
 	tm.key("Enter")
 	tm.waitFor("✓ DA regress: OK")
 	tm.waitHeader("the regression", "○ OPEN", "disabled (0xC3)")
+	if h >= 48 { // at 80×24 the outcome's last lines are below the fold
+		tm.waitFor("5 put the firmware back")
+	}
 
 	// The option bytes show OPEN again.
 	tm.key("2")
@@ -253,6 +264,23 @@ func seedStory(t *testing.T, tmux, bin string, w, h int) {
 	tm.key("r")
 	tm.waitFor("OPEN (0xED)")
 	tm.waitHeader("reading the option bytes", "○ OPEN", "disabled (0xC3)")
+
+	// The regression erased the user flash: the Flash pane puts the
+	// firmware back (a BIN at the flash's start), verified, and runs it.
+	tm.key("5")
+	tm.key("e")
+	tm.typeText("app.bin@0x08000000")
+	tm.key("Enter")
+	scr := tm.waitFor("sectors to erase (3)", "phrase: erase 3 sectors")
+	if !strings.Contains(scr, "empty") || strings.Contains(scr, "holds data") {
+		t.Errorf("after the regression the flash plan finds data:\n%s", scr)
+	}
+	tm.key("w")
+	tm.waitFor("CAUTION")
+	tm.typeText("erase 3 sectors")
+	tm.key("Enter")
+	tm.waitFor("✓ erased 3 sectors, programmed 20480 bytes, verified", "runs the new program")
+	tm.waitHeader("the firmware put back", "○ OPEN", "disabled (0xC3)")
 	tm.key("q")
 	tm.waitFor("exit=0")
 
@@ -260,7 +288,7 @@ func seedStory(t *testing.T, tmux, bin string, w, h int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"TZEN=0xC3", "DA provisioning H533", "PRODUCT_STATE=0x72", "DA regression full (password)"}
+	want := []string{"TZEN=0xC3", "DA provisioning H533", "PRODUCT_STATE=0x72", "DA regression full (password)", "erase 3 sectors 0x08000000..0x08005FFF"}
 	var got []string
 	for _, r := range recs {
 		got = append(got, r.Result+" "+strings.Join(r.Changes, ", "))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/probe/sim"
@@ -175,7 +176,7 @@ func TestNavigation(t *testing.T) {
 	steps := []struct {
 		key  string
 		want int
-	}{{"tab", 1}, {"tab", 2}, {"shift+tab", 1}, {"4", 3}, {"tab", 0}, {"3", 2}, {"1", 0}}
+	}{{"tab", 1}, {"tab", 2}, {"shift+tab", 1}, {"4", 3}, {"tab", 4}, {"tab", 0}, {"shift+tab", 4}, {"5", 4}, {"3", 2}, {"1", 0}}
 	for _, s := range steps {
 		press(m, s.key)
 		if m.focus != s.want {
@@ -479,7 +480,7 @@ func TestFooterKeepsHelpAndQuit(t *testing.T) {
 		press(m, "r")
 		pump(m)
 		m.status = ""
-		for _, k := range []string{"1", "2", "3", "4"} {
+		for _, k := range []string{"1", "2", "3", "4", "5"} {
 			press(m, k)
 			footer := tuitest.Plain(m.footer())
 			if !strings.HasSuffix(strings.TrimSpace(footer), "? help • q quit") || len([]rune(footer)) > w {
@@ -566,5 +567,83 @@ func TestViewOncePerFrame(t *testing.T) {
 	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
 	if got := strings.Count(m.View().Content, "\n") + 1; got != 30 {
 		t.Errorf("the resize was not drawn at once: %d lines, want 30", got)
+	}
+}
+
+// At 80 columns the tab bar names all five panes and still says who holds
+// the probe, whichever pane has the focus and whoever holds it: the tabs
+// take their short names before the badge is cut.
+func TestTabBarFitsWithTheBadge(t *testing.T) {
+	b := tuitest.Open(t, tuitest.Seed)
+	alice := console(t, b, "alice-on-the-long-bench", 80, 24, Options{})
+	bob := console(t, b, "bob", 80, 24, Options{})
+	eve := console(t, b, "eve", 80, 24, Options{ReadOnly: true})
+	wide := console(t, b, "carol", 160, 48, Options{})
+	for _, c := range []struct {
+		m    *Model
+		want []string // the long name may be cut, never the words
+	}{
+		{alice, []string{"● you hold the probe"}},
+		{bob, []string{"◌ alice-on-the", "… holds the probe"}},
+		{eve, []string{"◌ observer · alice-on", "… holds it"}},
+		{wide, []string{"◌ alice-on-the-long-bench holds the probe: L asks for it"}},
+	} {
+		for focus := range 5 {
+			press(c.m, string(rune('1'+focus)))
+			bar := tuitest.Plain(c.m.tabBar())
+			if w := ansi.StringWidth(bar); w > c.m.width {
+				t.Errorf("%d columns, pane %d: the tab bar is %d wide: %q", c.m.width, focus+1, w, bar)
+			}
+			for _, want := range c.want {
+				if !strings.Contains(bar, want) {
+					t.Errorf("%d columns, pane %d: the tab bar lacks %q: %q", c.m.width, focus+1, want, bar)
+				}
+			}
+			for i := range 5 {
+				if !strings.Contains(bar, string(rune('1'+i))+" ") {
+					t.Errorf("%d columns: no tab %d in %q", c.m.width, i+1, bar)
+				}
+			}
+		}
+	}
+	if bar := tuitest.Plain(wide.tabBar()); !strings.Contains(bar, "2 Option bytes") || !strings.Contains(bar, "5 Flash") {
+		t.Errorf("at 160 columns the tabs keep their names: %q", bar)
+	}
+}
+
+// The families' boards tell their own story at 80×24: the header names the
+// chip and its protection, the sweep's first finding is the family's, with
+// what to do and what never to do on screen (the findings scroll, the
+// warning is never cut), and every line fits.
+func TestFamilyStoriesAt80x24(t *testing.T) {
+	for _, c := range []struct {
+		scenario string
+		want     []string
+	}{
+		{"f103-rdp1", []string{"STM32F10x medium density", "protection RDP level 1 (0x00)", "‼ STM32F1 is read-protected (RDP level 1)", "Next: Save what the debugger can still read", "The F1 has no level 2"}},
+		{"u585-rdp05-tz", []string{"STM32U575/U585", "protection RDP level 0.5 (0x55)", "STM32U5 at RDP level 0.5 with TrustZone", "⚠ Never write RDP=0xCC (level 2)", "Next: Debug the non-secure application"}},
+	} {
+		t.Run(c.scenario, func(t *testing.T) {
+			m := console(t, tuitest.Open(t, c.scenario), "alice", 80, 24, Options{})
+			identify(m)
+			press(m, "s")
+			press(m, "f")
+			v := tuitest.Plain(m.Render())
+			flat := strings.Join(strings.Fields(v), " ")
+			for _, want := range c.want {
+				if !strings.Contains(flat, want) {
+					t.Errorf("the findings at 80×24 lack %q:\n%s", want, v)
+				}
+			}
+			lines := strings.Split(strings.TrimSuffix(v, "\n"), "\n")
+			if len(lines) != 24 {
+				t.Errorf("%d lines, want 24", len(lines))
+			}
+			for i, l := range lines {
+				if w := ansi.StringWidth(l); w > 80 {
+					t.Errorf("line %d is %d wide: %q", i, w, l)
+				}
+			}
+		})
 	}
 }

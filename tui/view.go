@@ -123,14 +123,49 @@ func (m *Model) tabBar() string {
 	return m.tabDrawn
 }
 
-// drawTabBar draws the tab bar now.
+// drawTabBar draws the tab bar now: the tabs' full names and the lease
+// badge in full when they fit, else the badge in fewer words, else the
+// tabs' short names ("OB", "DA"), else the badge cut.
 func (m *Model) drawTabBar() string {
+	var tabs string
+	var x int
+	var right string
+	fits := false
+	for _, f := range []struct{ shortTabs, shortLease bool }{{false, false}, {false, true}, {true, false}, {true, true}} {
+		tabs, x = m.drawTabs(f.shortTabs)
+		right = m.leaseText(f.shortLease, 0)
+		if m.width-x-lipgloss.Width(right)-1 >= 1 {
+			fits = true
+			break
+		}
+	}
+	pad := m.width - x - lipgloss.Width(right) - 1
+	if !fits {
+		// too narrow: keep the tabs and the badge's words, cut the
+		// holder's name, else the badge
+		room := m.width - x - 2
+		if n := room - lipgloss.Width(m.leaseText(true, 1)) + 1; n >= 4 {
+			right = m.leaseText(true, n)
+		}
+		right = lipgloss.NewStyle().MaxWidth(max(0, room)).Render(right)
+		pad = max(1, m.width-x-lipgloss.Width(right)-1)
+	}
+	return lipgloss.NewStyle().MaxWidth(m.width).Render(tabs + strings.Repeat(" ", pad) + right)
+}
+
+// drawTabs draws the tabs (with their short names when short) and records
+// where each is for the mouse; it returns them and their width.
+func (m *Model) drawTabs(short bool) (string, int) {
 	st := m.c.Styles
 	var b strings.Builder
 	m.tabs = m.tabs[:0]
 	x := 0
 	for i, p := range m.panes {
-		label := string(rune('1'+i)) + " " + p.Title()
+		title := p.Title()
+		if short {
+			title = common.PaneID(i).Short()
+		}
+		label := string(rune('1'+i)) + " " + title
 		s := st.TabInactive.Render(label)
 		if i == m.focus && !m.showHelp {
 			s = st.TabActive.Render("▸" + label)
@@ -140,26 +175,20 @@ func (m *Model) drawTabBar() string {
 		x += w
 		b.WriteString(s)
 	}
-	right := m.leaseText(false)
-	if m.width-x-lipgloss.Width(right)-1 < 1 {
-		right = m.leaseText(true)
-	}
-	pad := m.width - x - lipgloss.Width(right) - 1
-	if pad < 1 {
-		// too narrow: keep the tabs, cut the lease text
-		right = lipgloss.NewStyle().MaxWidth(max(0, m.width-x-2)).Render(right)
-		pad = max(1, m.width-x-lipgloss.Width(right)-1)
-	}
-	b.WriteString(strings.Repeat(" ", pad))
-	b.WriteString(right)
-	return lipgloss.NewStyle().MaxWidth(m.width).Render(b.String())
+	return b.String(), x
 }
 
-// leaseText says who holds the probe (in fewer words when short).
-func (m *Model) leaseText(short bool) string {
+// leaseText says who holds the probe (in fewer words when short), with
+// the holder's name cut to nameMax cells when nameMax > 0.
+func (m *Model) leaseText(short bool, nameMax int) string {
 	st := m.c.Styles
 	c := m.c
 	l := c.Snapshot().Lease
+	if l != nil && nameMax > 0 {
+		h := *l
+		h.Holder.Name = common.Truncate(h.Holder.Name, nameMax)
+		l = &h
+	}
 	switch {
 	case c.HasLease():
 		return st.OK.Render("● you hold the probe")

@@ -7,7 +7,7 @@ import (
 	"github.com/stprobe/stprobe/bench"
 )
 
-// Pane is one screen of the console (matrix, option bytes, DA, log). The
+// Pane is one screen of the console (matrix, option bytes, DA, log, flash). The
 // root model routes key and mouse messages to the focused pane only, a
 // JobDoneMsg to the pane that started the job, and every other message
 // (EventMsg, OpenPaneMsg, spinner ticks...) to every pane. Mouse messages arrive with X/Y relative to the pane's
@@ -54,6 +54,7 @@ const (
 	PaneOptionBytes
 	PaneDA
 	PaneLog
+	PaneFlash
 )
 
 // String is the pane's name.
@@ -67,8 +68,21 @@ func (p PaneID) String() string {
 		return "Debug auth"
 	case PaneLog:
 		return "Log"
+	case PaneFlash:
+		return "Flash"
 	}
 	return "pane?"
+}
+
+// Short is the pane's name in a narrow tab bar ("OB" for "Option bytes").
+func (p PaneID) Short() string {
+	switch p {
+	case PaneOptionBytes:
+		return "OB"
+	case PaneDA:
+		return "DA"
+	}
+	return p.String()
 }
 
 // Keys the root model binds, for "why unavailable" texts.

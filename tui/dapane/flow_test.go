@@ -69,7 +69,8 @@ func TestRegressFromKeys(t *testing.T) {
 	e.Keys("ctrl+u", "type:"+phrase, "enter")
 	s = e.Screen()
 	mustContain(t, s, "✓ DA regress: OK", "reconnected: the chip is OPEN", "user flash erased: yes", "OBK DA record erased: yes",
-		"audit: ", "ok STM32H523/H533 by tester: DA regression full (certificate)", "authenticate", "verified")
+		"audit: ", "ok STM32H523/H533 by tester: DA regression full (certificate)", "authenticate", "verified",
+		"next: 5 put the firmware back")
 	if m := scenario.Model(e.B.Simulated()); m.ProductState() != targets.StateOpen {
 		t.Errorf("after the regression the chip is %v", m.ProductState())
 	}
@@ -179,7 +180,8 @@ func TestRegressSavesFlash(t *testing.T) {
 	e.Keys("enter")
 	mustContain(t, e.Screen(), "✔ the user flash is saved to "+save+" first")
 	e.Keys("a", "type:"+e.m.plan.Phrase, "enter")
-	mustContain(t, e.Screen(), "✓ DA regress: OK", "user flash saved: "+save, "reconnected: the chip is OPEN")
+	mustContain(t, e.Screen(), "✓ DA regress: OK", "user flash saved: "+save, "reconnected: the chip is OPEN",
+		"5 put the firmware back", "@0x08000000)")
 	if st, err := os.Stat(save); err != nil || st.Size() != 512*1024 {
 		t.Errorf("flash file: %v %v", st, err)
 	}

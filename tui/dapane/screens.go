@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/tui/common"
 	"github.com/stprobe/stprobe/tui/credform"
 )
@@ -278,6 +279,13 @@ func (m *Model) afterLines(r *bench.DAResult) []string {
 	}
 	for _, n := range r.Notes {
 		out = append(out, "note: "+n)
+	}
+	if r.Auth != nil && r.Auth.After != nil && r.Auth.After.FlashErased {
+		next := "next: 5 put the firmware back (the Flash pane: a HEX, ELF or BIN file"
+		if r.FlashFile != "" {
+			next += fmt.Sprintf("; the copy saved before is %s@0x%08X", r.FlashFile, targets.FlashMemBase)
+		}
+		out = append(out, next+")")
 	}
 	return out
 }

@@ -3,10 +3,6 @@
 // whether they hold data), the guard (the phrase), the progress of the
 // erase, program and verify steps, and the result — "put the firmware
 // back" after a regression.
-//
-// The pane is complete and tested on its own; it is not yet among the
-// console's tabs (tui/panes.go): with a fifth tab the 80-column tab bar
-// cuts the lease badge, so the tab bar has to make room first.
 package flashpane
 
 import (
@@ -21,11 +17,12 @@ import (
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/tui/common"
+	"github.com/stprobe/stprobe/tui/credform"
 	"github.com/stprobe/stprobe/tui/guard"
 )
 
-// PaneFlash is this pane's place in the tab order: after the log pane.
-const PaneFlash = common.PaneLog + 1
+// PaneFlash is this pane's place in the tab order: the fifth, after the log.
+const PaneFlash = common.PaneFlash
 
 // Job kinds this pane starts (JobDoneMsg.Kind).
 const (
@@ -37,7 +34,7 @@ const (
 type screen int
 
 const (
-	screenFile    screen = iota // the file path being typed
+	screenFile    screen = iota // the file path (typed while the field has the focus)
 	screenWorking               // a plan or a write runs
 	screenPlan                  // the plan, waiting for w
 	screenResult                // how the write ended
@@ -66,20 +63,24 @@ type Model struct {
 	image    *bench.FlashImage
 	plan     *bench.FlashPlan
 	guard    *guard.Model
+	matches  []string // the paths a tab completion found several of
 	step     bench.WriteEvent
 	outcome  *bench.FlashOutcome
 	err      error
 }
 
 type keyMap struct {
-	Plan, Write, Edit, Verify, ResetRun, Back key.Binding
+	Type, Plan, Complete, Stop, Write, Edit, Verify, ResetRun, Back key.Binding
 }
 
 // New builds the pane.
 func New(c *common.Context, opts ...Option) *Model {
 	m := &Model{c: c, verify: true, resetRun: true}
 	m.keys = keyMap{
+		Type:     key.NewBinding(key.WithKeys("e", "enter"), key.WithHelp("e", "type the file's path")),
 		Plan:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "plan the write")),
+		Complete: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete the path")),
+		Stop:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "stop typing (tab and 1-5 move between panes)")),
 		Write:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "write (asks the phrase)")),
 		Edit:     key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "choose another file")),
 		Verify:   key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "verify on/off")),
@@ -87,7 +88,6 @@ func New(c *common.Context, opts ...Option) *Model {
 		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 	}
 	m.in = common.TextInput(c, "file: ", "app.hex, app.elf, or app.bin@0x08000000")
-	m.in.Focus()
 	for _, o := range opts {
 		o(m)
 	}
@@ -95,7 +95,7 @@ func New(c *common.Context, opts ...Option) *Model {
 }
 
 // Title is the tab's name.
-func (m *Model) Title() string { return "Flash" }
+func (m *Model) Title() string { return PaneFlash.String() }
 
 // Init does nothing.
 func (m *Model) Init() tea.Cmd { return nil }
@@ -106,8 +106,13 @@ func (m *Model) SetSize(w, h int) {
 	m.in.SetWidth(max(10, w-12))
 }
 
-// Capturing is true while the file or the phrase is typed.
-func (m *Model) Capturing() bool { return m.screen == screenFile || m.guard != nil }
+// Capturing is true while the file or the phrase is typed. The field does
+// not have the focus until e (or enter) is pressed, so that the console's
+// tab and digit keys still leave the pane.
+func (m *Model) Capturing() bool { return m.typing() || m.guard != nil }
+
+// typing is true while the file's path is typed.
+func (m *Model) typing() bool { return m.screen == screenFile && m.in.Focused() }
 
 // Keys are the bindings of the current screen.
 func (m *Model) Keys() []key.Binding {
@@ -115,14 +120,25 @@ func (m *Model) Keys() []key.Binding {
 	switch {
 	case m.guard != nil:
 		return m.guard.KeyBindings()
+	case m.typing():
+		return []key.Binding{k.Plan, k.Complete, k.Stop}
 	case m.screen == screenFile:
-		return []key.Binding{k.Plan}
+		return []key.Binding{m.act(k.Type)}
 	case m.screen == screenPlan:
-		return []key.Binding{k.Write, k.Verify, k.ResetRun, k.Edit, k.Back}
+		return []key.Binding{m.act(k.Write), k.Verify, k.ResetRun, k.Edit, k.Back}
 	case m.screen == screenResult:
-		return []key.Binding{k.Edit, k.Plan}
+		return []key.Binding{k.Edit, m.act(k.Plan)}
 	}
 	return nil
+}
+
+// act is b, disabled (its help kept) when this session cannot use the
+// probe now: an observer, or a session without the lease.
+func (m *Model) act(b key.Binding) key.Binding {
+	if m.c.Unavailable() != "" {
+		b.SetEnabled(false)
+	}
+	return b
 }
 
 // Update handles keys, the jobs' results and the write's steps.
@@ -160,8 +176,25 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
 	switch m.screen {
 	case screenFile:
-		if key.Matches(msg, k.Plan) {
+		if !m.in.Focused() {
+			if key.Matches(msg, k.Type) {
+				if why := m.c.Unavailable(); why != "" {
+					return common.StatusErr(why)
+				}
+				m.in.Focus()
+			}
+			return nil
+		}
+		m.matches = nil
+		switch {
+		case key.Matches(msg, k.Plan):
 			return m.planCmd()
+		case key.Matches(msg, k.Complete):
+			m.complete()
+			return nil
+		case key.Matches(msg, k.Stop):
+			m.in.Blur()
+			return nil
 		}
 		var cmd tea.Cmd
 		m.in, cmd = m.in.Update(msg)
@@ -169,6 +202,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case screenPlan:
 		switch {
 		case key.Matches(msg, k.Write):
+			if why := m.c.Unavailable(); why != "" {
+				return common.StatusErr(why)
+			}
 			return m.openGuard()
 		case key.Matches(msg, k.Verify):
 			m.verify = !m.verify
@@ -192,6 +228,23 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 func (m *Model) toFile() {
 	m.screen, m.guard, m.err = screenFile, nil, nil
 	m.in.Focus()
+}
+
+// complete completes the path typed as a shell does (not after "@ADDR");
+// several names left are listed under the field.
+func (m *Model) complete() {
+	v := m.in.Value()
+	if strings.TrimSpace(v) == "" || strings.Contains(v, "@") {
+		return
+	}
+	got, matches := credform.CompletePath(v, false)
+	if got != v {
+		m.in.SetValue(got)
+		m.in.CursorEnd()
+	}
+	if len(matches) > 1 {
+		m.matches = matches
+	}
 }
 
 // parseFile reads "PATH" or "PATH@ADDR" (a raw binary's address).

@@ -54,7 +54,7 @@ func TestPutTheFirmwareBack(t *testing.T) {
 	if err := e.chip.LoadFlash(0x08002000, []byte("old")); err != nil {
 		t.Fatal(err)
 	}
-	e.Keys("type:"+filepath.Join(e.dir, "app.hex"), "enter")
+	e.Keys("e", "type:"+filepath.Join(e.dir, "app.hex"), "enter")
 	scr := e.Screen()
 	for _, want := range []string{"sectors to erase (2)", "bank 1 sector 0", "empty", "bank 1 sector 1", "holds data", "phrase: erase 2 sectors"} {
 		if !strings.Contains(scr, want) {
@@ -85,7 +85,7 @@ func TestRefusedFile(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(":0100000011EF\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e.Keys("type:"+bad, "enter")
+	e.Keys("e", "type:"+bad, "enter")
 	if !strings.Contains(e.Screen(), "Intel HEX line 1: checksum") || e.Jobs[KindPlan] != 0 {
 		t.Fatalf("malformed HEX:\n%s", e.Screen())
 	}
@@ -100,5 +100,59 @@ func TestRefusedFile(t *testing.T) {
 	e.Keys("type:@0x08000000", "enter")
 	if !strings.Contains(e.Screen(), "sectors to erase (2)") {
 		t.Fatalf("BIN with address:\n%s", e.Screen())
+	}
+}
+
+// TestFileFieldLetsGo: the pane takes every key only while the path is
+// typed (e or enter starts, esc stops), so tab and the digits still leave
+// it; tab completes the path.
+func TestFileFieldLetsGo(t *testing.T) {
+	e := newEnv(t, "h533-open")
+	if e.m.Capturing() {
+		t.Fatal("the pane captures the keys before anything is typed")
+	}
+	e.Keys("e")
+	if !e.m.Capturing() {
+		t.Fatal("e did not start typing")
+	}
+	e.Keys("esc")
+	if e.m.Capturing() {
+		t.Fatal("esc did not stop typing")
+	}
+	e.Keys("enter", "type:"+filepath.Join(e.dir, "app.h"), "tab")
+	if got := e.m.in.Value(); got != filepath.Join(e.dir, "app.hex") {
+		t.Fatalf("tab completed to %q", got)
+	}
+	if err := os.WriteFile(filepath.Join(e.dir, "app.bin"), e.image, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.Keys("ctrl+u", "type:"+filepath.Join(e.dir, "ap"), "tab")
+	if got, scr := e.m.in.Value(), e.Screen(); got != filepath.Join(e.dir, "app.") || !strings.Contains(scr, "app.bin  app.hex") {
+		t.Fatalf("two matches: field %q, screen:\n%s", got, scr)
+	}
+	e.Keys("type:hex", "enter")
+	if !strings.Contains(e.Screen(), "sectors to erase") {
+		t.Fatalf("no plan after completion:\n%s", e.Screen())
+	}
+}
+
+// TestWithoutTheProbe: a session that does not hold the probe is told why
+// it cannot write, its e is disabled, and it never types into the field.
+func TestWithoutTheProbe(t *testing.T) {
+	b, _, err := bench.Open(context.Background(), bench.Selector{Sim: "h533-open"}, bench.Options{Now: func() time.Time { return tuitest.Clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	d := tuitest.NewDriver(t, b, false)
+	m := New(d.C)
+	m.SetSize(80, 24)
+	d.Pane = m
+	if ks := m.Keys(); len(ks) != 1 || ks[0].Enabled() {
+		t.Fatalf("keys without the probe: %v", ks)
+	}
+	d.Keys("e")
+	if m.Capturing() || !strings.Contains(d.Screen(), "writing the flash is unavailable") {
+		t.Fatalf("e without the probe: capturing %v, screen:\n%s", m.Capturing(), d.Screen())
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/tui/common"
+	"github.com/stprobe/stprobe/tui/writeflow"
 )
 
 // View draws the current screen in exactly the pane's size.
@@ -32,14 +33,24 @@ func (m *Model) View() string {
 	switch m.screen {
 	case screenFile:
 		add(" " + m.in.View())
+		if len(m.matches) > 0 {
+			wrap(p.Muted, strings.Join(m.matches, "  "))
+		}
 		add("")
-		add(" " + p.Muted.Render("enter plans the write: nothing is erased before you confirm its phrase"))
+		if m.in.Focused() {
+			wrap(p.Muted, "enter plans the write: nothing is erased before you confirm its phrase · tab completes the path · esc stops typing")
+		} else if why := m.c.Unavailable(); why != "" {
+			wrap(p.Warn, "writing the flash is unavailable: "+why)
+		} else {
+			wrap(p.Muted, "e types the file's path; enter then plans the write: nothing is erased before you confirm its phrase")
+			wrap(p.Muted, "after a DA regression the user flash is empty: the copy made earlier (stprobe flash read, or --save-flash) puts the firmware back")
+		}
 	case screenWorking:
 		add(" " + p.Normal.Render(m.file))
 		add("")
 		s := m.step
 		if s.Total > 0 {
-			add(" " + p.Accent.Render(fmt.Sprintf("%-8s", s.Step)) + " " + bar(s.Done, s.Total, max(10, min(40, m.w-30))) + p.Normal.Render(fmt.Sprintf(" %3d%%", 100*s.Done/s.Total)))
+			add(" " + p.Accent.Render(fmt.Sprintf("%-8s", s.Step)) + " " + p.Normal.Render(writeflow.ProgressBar(max(10, min(40, m.w-30)), s.Done, s.Total)+fmt.Sprintf(" %3d%%", 100*s.Done/s.Total)))
 		} else {
 			add(" " + p.Accent.Render(fmt.Sprintf("%-8s", s.Step)))
 		}
@@ -103,6 +114,11 @@ func (m *Model) resultLines(p *common.Pens, add func(string), wrap func(common.P
 		return
 	}
 	r := o.Result
+	if o.Plan != nil && o.Plan.Image != nil {
+		im := o.Plan.Image
+		wrap(p.Normal, fmt.Sprintf("%s (%s), %d bytes, SHA-256 %s…", im.Name, im.Format, im.Bytes, im.SHA256[:16]))
+		add("")
+	}
 	text := fmt.Sprintf("erased %d sectors, programmed %d bytes", r.Erased, r.Programmed)
 	if r.Verified {
 		text += fmt.Sprintf(", verified (CRC-32 0x%08X)", r.CRC32)
@@ -123,12 +139,19 @@ func (m *Model) resultLines(p *common.Pens, add func(string), wrap func(common.P
 	case o.Halted && m.err == nil:
 		add(" " + p.Muted.Render("the core stays halted: reset the board to run the new program"))
 	}
+	if r.Journal != "" {
+		wrap(p.Warn, "journal: "+r.Journal)
+	}
+	if o.Audit != nil {
+		add("")
+		for i, l := range common.Wrap(writeflow.AuditLine(o.Audit), max(10, m.w-9)) {
+			label := "       "
+			if i == 0 {
+				label = "audit: "
+			}
+			add(" " + p.Muted.Render(label+l))
+		}
+	}
 	add("")
 	add(" " + p.Muted.Render("e: another file  enter: plan this file again"))
-}
-
-// bar draws done/total as width cells.
-func bar(done, total, width int) string {
-	n := min(width, width*done/max(total, 1))
-	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
 }
