@@ -248,7 +248,7 @@ func (f *Flow) AuditLines(a *bench.AuditRecord) []string {
 
 // AuditLine is one audit record in a line.
 func AuditLine(r *bench.AuditRecord) string {
-	line := fmt.Sprintf("%s %s %s by %s: %s (%s)", r.Time.UTC().Format("2006-01-02 15:04:05Z"), r.Result, r.Line, r.User, strings.Join(r.Changes, " "), r.Risk)
+	line := fmt.Sprintf("%s %s %s by %s: %s (%s)", r.Time.UTC().Format("2006-01-02 15:04:05Z"), r.Result, r.Line, r.User, strings.Join(r.Changes, "; "), r.Risk)
 	if r.Error != "" {
 		line += " — " + r.Error
 	}
