@@ -349,7 +349,7 @@ func (f *familyRun) programF1(ctx context.Context, ph Phase) error {
 		return &WriteError{Phase: ph.Name, Step: "journal", Layer: "file", Err: err}
 	}
 	lock := func(ctx context.Context) error { return f.wr(ctx, f1CR, f1CRLOCK) }
-	if err := f.waitIdle(ctx, ph, f1SR, f1SRBSY, (f1SRPGERR | f1SRWRPRTERR), lock); err != nil {
+	if err := f.waitIdle(ctx, ph, f1SR, f1SRBSY, f1SRPGERR|f1SRWRPRTERR, lock); err != nil {
 		return err
 	}
 	if err := f.unlock(ctx, f1KEYR, famKey1, famKey2, f1CR, f1CRLOCK, false, "FLASH_KEYR"); err != nil {
