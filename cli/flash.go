@@ -326,7 +326,7 @@ func bar(done, total, width int) string {
 func (a *app) flashReadCommand() *cobra.Command {
 	var (
 		out string
-		khz int
+		f   memFlags
 	)
 	c := &cobra.Command{
 		Use:         "read ADDR LEN",
@@ -336,38 +336,10 @@ func (a *app) flashReadCommand() *cobra.Command {
 		Args:        a.exactArgs(2),
 	}
 	c.Flags().StringVarP(&out, "output", "o", "", "write the bytes to FILE (.hex: Intel HEX; - for stdout)")
-	c.Flags().IntVar(&khz, "khz", 0, "SWD clock in KHZ (default: the probe's current clock)")
+	// No --ap: flash is read through the identified chip's core port.
+	c.Flags().IntVar(&f.khz, "khz", 0, "SWD clock in KHZ (default: the probe's current clock)")
 	c.RunE = func(c *cobra.Command, args []string) error {
-		addr, err := parseAddr(args[0])
-		if err != nil {
-			return usage(c, err)
-		}
-		n, err := parseLen(args[1])
-		if err == nil {
-			err = checkRange(addr, n)
-		}
-		if err == nil {
-			err = checkKHz(khz)
-		}
-		if err != nil {
-			return usage(c, err)
-		}
-		req := bench.MemRequest{AutoAP: true, Addr: addr, Len: n, FrequencyKHz: khz}
-		return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
-			var data []byte
-			err := a.withMemProgress(b, func() error {
-				var err error
-				data, err = b.ReadMemory(ctx, tok, req)
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			if strings.HasSuffix(strings.ToLower(out), ".hex") {
-				data = bench.EncodeHEX(addr, data)
-			}
-			return a.writeMemOutput(out, addr, data)
-		})
+		return a.runMemRead(c, args, f, out, true)
 	}
 	return c
 }

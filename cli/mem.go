@@ -42,35 +42,45 @@ func (a *app) memReadCommand() *cobra.Command {
 	c.Flags().StringVarP(&out, "output", "o", "", "write the bytes to FILE instead of a hex dump (- for stdout)")
 	f.add(c, "read")
 	c.RunE = func(c *cobra.Command, args []string) error {
-		addr, err := parseAddr(args[0])
-		if err != nil {
-			return usage(c, err)
-		}
-		n, err := parseLen(args[1])
-		if err == nil {
-			err = checkRange(addr, n)
-		}
-		if err == nil {
-			err = checkKHz(f.khz)
-		}
-		if err != nil {
-			return usage(c, err)
-		}
-		req := f.request(addr, n)
-		return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
-			var data []byte
-			err := a.withMemProgress(b, func() error {
-				var err error
-				data, err = b.ReadMemory(ctx, tok, req)
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			return a.writeMemOutput(out, addr, data)
-		})
+		return a.runMemRead(c, args, f, out, false)
 	}
 	return c
+}
+
+// runMemRead reads LEN bytes at ADDR (args) through f's access port and
+// clock, and writes them to out (see writeMemOutput); with hexFile, an out
+// named .hex gets Intel HEX.
+func (a *app) runMemRead(c *cobra.Command, args []string, f memFlags, out string, hexFile bool) error {
+	addr, err := parseAddr(args[0])
+	if err != nil {
+		return usage(c, err)
+	}
+	n, err := parseLen(args[1])
+	if err == nil {
+		err = checkRange(addr, n)
+	}
+	if err == nil {
+		err = checkKHz(f.khz)
+	}
+	if err != nil {
+		return usage(c, err)
+	}
+	req := f.request(addr, n)
+	return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
+		var data []byte
+		err := a.withMemProgress(b, func() error {
+			var err error
+			data, err = b.ReadMemory(ctx, tok, req)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if hexFile && strings.HasSuffix(strings.ToLower(out), ".hex") {
+			data = bench.EncodeHEX(addr, data)
+		}
+		return a.writeMemOutput(out, addr, data)
+	})
 }
 
 // writeMemOutput prints what mem read got: a hex dump on stdout, or the

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -85,7 +83,7 @@ func (j *Journal) String() string {
 
 // JournalPath is where the flash journal of the chip with this UID lives.
 func JournalPath(dir, uid string) string {
-	return filepath.Join(dir, JournalDir, statefile.FileKey(uid)+".json")
+	return statefile.ChipFilePath(dir, JournalDir, uid)
 }
 
 // ReadJournal returns the flash journal of the chip (nil, nil when there
@@ -108,19 +106,5 @@ func ReadJournal(dir, uid string) (*Journal, error) {
 
 // writeJournal stores j durably.
 func writeJournal(dir string, j *Journal) (string, error) {
-	if err := statefile.EnsureDir(dir); err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(filepath.Join(dir, JournalDir), 0o700); err != nil {
-		return "", fmt.Errorf("file: creating the flash journal directory: %w", err)
-	}
-	data, err := json.MarshalIndent(j, "", "  ")
-	if err != nil {
-		return "", fmt.Errorf("encoding the flash journal: %w", err)
-	}
-	path := JournalPath(dir, j.ChipUID)
-	if err := statefile.WriteAtomic(path, append(data, '\n')); err != nil {
-		return "", fmt.Errorf("file: flash journal: %w", err)
-	}
-	return path, nil
+	return statefile.WriteChipFile(dir, JournalDir, j.ChipUID, "flash journal", j)
 }

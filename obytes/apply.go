@@ -387,28 +387,27 @@ func (x *executor) recheck() error {
 	return nil
 }
 
-// run does the chip work.
-func (x *executor) run(ctx context.Context) error {
-	if x.l.RDP != nil {
-		return x.runFamily(ctx) // apply_families.go
-	}
+// checkAndBackup re-reads the option bytes and the chip's UID (with uid)
+// and refuses a plan the chip no longer matches, then saves the backup.
+// suffix is what the plan's register names carry in errors.
+func (x *executor) checkAndBackup(ctx context.Context, uid func(context.Context) (string, error), suffix string) error {
 	x.event("check", "re-reading the option bytes")
 	now, err := ReadSnapshot(ctx, x.t, x.l)
 	if err != nil {
 		return fmt.Errorf("re-reading before the write (nothing written): %w", err)
 	}
 	if x.p.UID != "" {
-		uid, err := ReadUID(ctx, x.t)
+		got, err := uid(ctx)
 		if err != nil {
 			return fmt.Errorf("re-reading the chip's UID before the write (nothing written): %w", err)
 		}
-		if uid != x.p.UID {
-			return fmt.Errorf("%w: it was made for chip %s, this is chip %s", ErrStalePlan, x.p.UID, uid)
+		if got != x.p.UID {
+			return fmt.Errorf("%w: it was made for chip %s, this is chip %s", ErrStalePlan, x.p.UID, got)
 		}
 	}
 	for name, v := range x.p.Before.Cur {
 		if now.Cur[name] != v {
-			return fmt.Errorf("%w: %s_CUR was 0x%08X, now 0x%08X", ErrStalePlan, name, v, now.Cur[name])
+			return fmt.Errorf("%w: %s%s was 0x%08X, now 0x%08X", ErrStalePlan, name, suffix, v, now.Cur[name])
 		}
 	}
 	x.step()
@@ -420,6 +419,18 @@ func (x *executor) run(ctx context.Context) error {
 	x.backup, x.res.Backup = path, path
 	x.step()
 	x.event("backup", "saved %s", path)
+	return nil
+}
+
+// run does the chip work.
+func (x *executor) run(ctx context.Context) error {
+	if x.l.RDP != nil {
+		return x.runFamily(ctx) // apply_families.go
+	}
+	err := x.checkAndBackup(ctx, func(ctx context.Context) (string, error) { return ReadUID(ctx, x.t) }, "_CUR")
+	if err != nil {
+		return err
+	}
 
 	for _, ph := range x.p.Phases {
 		if err := ctx.Err(); err != nil {

@@ -93,34 +93,10 @@ func (x *executor) runFamily(ctx context.Context) error {
 		return fmt.Errorf("obytes: DEV_ID 0x%03X is not a family with read-out protection levels", x.l.DevID)
 	}
 	f := &familyRun{x: x, fam: fam, base: fam.RDP.FlashRegs, ap: x.l.AP}
-	x.event("check", "re-reading the option bytes")
-	now, err := ReadSnapshot(ctx, x.t, x.l)
+	err := x.checkAndBackup(ctx, f.uid, "")
 	if err != nil {
-		return fmt.Errorf("re-reading before the write (nothing written): %w", err)
+		return err
 	}
-	if x.p.UID != "" {
-		uid, err := f.uid(ctx)
-		if err != nil {
-			return fmt.Errorf("re-reading the chip's UID before the write (nothing written): %w", err)
-		}
-		if uid != x.p.UID {
-			return fmt.Errorf("%w: it was made for chip %s, this is chip %s", ErrStalePlan, x.p.UID, uid)
-		}
-	}
-	for name, v := range x.p.Before.Cur {
-		if now.Cur[name] != v {
-			return fmt.Errorf("%w: %s was 0x%08X, now 0x%08X", ErrStalePlan, name, v, now.Cur[name])
-		}
-	}
-	x.step()
-	x.event("backup", "saving every option byte")
-	path, err := WriteBackup(x.o.StateDir, x.l, x.p.UID, now, x.o.Now())
-	if err != nil {
-		return fmt.Errorf("backup before the write (nothing written): %w", err)
-	}
-	x.backup, x.res.Backup = path, path
-	x.step()
-	x.event("backup", "saved %s", path)
 
 	for _, ph := range x.p.Phases {
 		if err := ctx.Err(); err != nil {
@@ -207,6 +183,59 @@ func (f *familyRun) unlock(ctx context.Context, keyOff, k1, k2, lockOff, bit uin
 	}
 	if l {
 		return fmt.Errorf("%s keys written but the register stays locked (a wrong key earlier locks it until the next reset): reset the chip and retry", name)
+	}
+	return nil
+}
+
+// waitIdle waits until the flash interface is idle (no busy bit in the SR
+// at srOff) and clears the error flags errs left set from before.
+func (f *familyRun) waitIdle(ctx context.Context, ph Phase, srOff, busy, errs uint32, undo func(context.Context) error) error {
+	f.x.event("wait", "waiting for the flash to be idle")
+	sr, err := f.poll(ctx, srOff, busy)
+	if err != nil {
+		return f.failStaged(ctx, ph, "wait idle", err, undo)
+	}
+	if sr&errs != 0 {
+		if err := f.wr(ctx, srOff, sr&errs); err != nil {
+			return f.failStaged(ctx, ph, "clear stale flags", err, undo)
+		}
+	}
+	return nil
+}
+
+// journalStart records, before the start bit, that the phase's values are
+// about to be applied; when the run is cancelled or the journal cannot be
+// written, the staged values are undone instead.
+func (f *familyRun) journalStart(ctx context.Context, ph Phase, want map[string]uint32, undo func(context.Context) error) error {
+	if err := ctx.Err(); err != nil {
+		return f.failStaged(ctx, ph, "before OPTSTRT", fmt.Errorf("cancelled: %w", err), undo)
+	}
+	if err := f.x.record(ph, statefile.OutcomeStarted, want); err != nil {
+		we := &WriteError{Phase: ph.Name, Step: "journal", Layer: "file", Staged: true, Err: err}
+		if undo(ctx) == nil {
+			we.Undone = true
+		}
+		return f.x.note(we)
+	}
+	return nil
+}
+
+// start sets the start bit (writes cr to the register at crOff), waits
+// until the SR at srOff is no longer busy and checks its error flags errs.
+func (f *familyRun) start(ctx context.Context, ph Phase, crOff, cr, srOff, busy, errs uint32) error {
+	f.x.started = true
+	f.x.event("start", "setting OPTSTRT")
+	if err := f.wr(ctx, crOff, cr); err != nil {
+		return f.failStarted(ctx, ph, "OPTSTRT", err)
+	}
+	f.x.event("wait", "waiting for the option change (an RDP 1 → 0 regression mass-erases first)")
+	sr, err := f.poll(ctx, srOff, busy)
+	if err != nil {
+		return f.failStarted(ctx, ph, "wait BSY", err)
+	}
+	if sr&errs != 0 {
+		_ = f.wr(ctx, srOff, sr&errs)
+		return f.failStarted(ctx, ph, "check FLASH_SR", fmt.Errorf("%w: FLASH_SR=0x%08X", ErrOptionChangeRefused, sr))
 	}
 	return nil
 }
@@ -320,15 +349,8 @@ func (f *familyRun) programF1(ctx context.Context, ph Phase) error {
 		return &WriteError{Phase: ph.Name, Step: "journal", Layer: "file", Err: err}
 	}
 	lock := func(ctx context.Context) error { return f.wr(ctx, f1CR, f1CRLOCK) }
-	x.event("wait", "waiting for the flash to be idle")
-	sr, err := f.poll(ctx, f1SR, f1SRBSY)
-	if err != nil {
-		return f.failStaged(ctx, ph, "wait idle", err, lock)
-	}
-	if sr&(f1SRPGERR|f1SRWRPRTERR) != 0 {
-		if err := f.wr(ctx, f1SR, sr&(f1SRPGERR|f1SRWRPRTERR)); err != nil {
-			return f.failStaged(ctx, ph, "clear stale flags", err, lock)
-		}
+	if err := f.waitIdle(ctx, ph, f1SR, f1SRBSY, f1SRPGERR|f1SRWRPRTERR, lock); err != nil {
+		return err
 	}
 	if err := f.unlock(ctx, f1KEYR, famKey1, famKey2, f1CR, f1CRLOCK, false, "FLASH_KEYR"); err != nil {
 		return f.failStaged(ctx, ph, "unlock FPEC", err, lock)
@@ -430,15 +452,8 @@ func (f *familyRun) programF4(ctx context.Context, ph Phase) error {
 		}
 		return nil
 	}
-	x.event("wait", "waiting for the flash to be idle")
-	sr, err := f.poll(ctx, f4SR, f4SRBSY)
-	if err != nil {
-		return f.failStaged(ctx, ph, "wait idle", err, undo)
-	}
-	if sr&f4SRErrors != 0 {
-		if err := f.wr(ctx, f4SR, sr&f4SRErrors); err != nil {
-			return f.failStaged(ctx, ph, "clear stale flags", err, undo)
-		}
+	if err := f.waitIdle(ctx, ph, f4SR, f4SRBSY, f4SRErrors, undo); err != nil {
+		return err
 	}
 	if err := f.unlock(ctx, f4OPTKEYR, famOptKey1, famOptKey2, f4OPTCR, f4OPTLOCK, false, "FLASH_OPTKEYR"); err != nil {
 		return f.failStaged(ctx, ph, "unlock OPTCR", err, undo)
@@ -456,31 +471,13 @@ func (f *familyRun) programF4(ctx context.Context, ph Phase) error {
 	if err := f.wr(ctx, f4OPTCR, optcr); err != nil {
 		return f.failStaged(ctx, ph, "write OPTCR", err, undo)
 	}
-	if err := ctx.Err(); err != nil {
-		return f.failStaged(ctx, ph, "before OPTSTRT", fmt.Errorf("cancelled: %w", err), undo)
-	}
-	if err := x.record(ph, statefile.OutcomeStarted, want); err != nil {
-		we := &WriteError{Phase: ph.Name, Step: "journal", Layer: "file", Staged: true, Err: err}
-		if undo(ctx) == nil {
-			we.Undone = true
-		}
-		return x.note(we)
+	if err := f.journalStart(ctx, ph, want, undo); err != nil {
+		return err
 	}
 	fctx, cancel := x.finishCtx(ctx)
 	defer cancel()
-	x.started = true
-	x.event("start", "setting OPTSTRT")
-	if err := f.wr(fctx, f4OPTCR, optcr|f4OPTSTRT); err != nil {
-		return f.failStarted(fctx, ph, "OPTSTRT", err)
-	}
-	x.event("wait", "waiting for the option change (an RDP 1 → 0 regression mass-erases first)")
-	sr, err = f.poll(fctx, f4SR, f4SRBSY)
-	if err != nil {
-		return f.failStarted(fctx, ph, "wait BSY", err)
-	}
-	if sr&f4SRErrors != 0 {
-		_ = f.wr(fctx, f4SR, sr&f4SRErrors)
-		return f.failStarted(fctx, ph, "check FLASH_SR", fmt.Errorf("%w: FLASH_SR=0x%08X", ErrOptionChangeRefused, sr))
+	if err := f.start(fctx, ph, f4OPTCR, optcr|f4OPTSTRT, f4SR, f4SRBSY, f4SRErrors); err != nil {
+		return err
 	}
 	if err := f.wr(fctx, f4OPTCR, optcr|f4OPTLOCK); err != nil {
 		return f.failStarted(fctx, ph, "OPTLOCK", err)
@@ -511,15 +508,8 @@ func (f *familyRun) programL4(ctx context.Context, ph Phase) error {
 		}
 		return f.wr(ctx, l4CR, l4CRLOCK|l4CROPTLOCK)
 	}
-	x.event("wait", "waiting for the flash to be idle")
-	sr, err := f.poll(ctx, l4SR, l4SRBSY)
-	if err != nil {
-		return f.failStaged(ctx, ph, "wait idle", err, undo)
-	}
-	if sr&l4SRErrors != 0 {
-		if err := f.wr(ctx, l4SR, sr&l4SRErrors); err != nil {
-			return f.failStaged(ctx, ph, "clear stale flags", err, undo)
-		}
+	if err := f.waitIdle(ctx, ph, l4SR, l4SRBSY, l4SRErrors, undo); err != nil {
+		return err
 	}
 	if err := f.unlock(ctx, l4KEYR, famKey1, famKey2, l4CR, l4CRLOCK, false, "FLASH_KEYR"); err != nil {
 		return f.failStaged(ctx, ph, "unlock FLASH_CR", err, undo)
@@ -544,31 +534,13 @@ func (f *familyRun) programL4(ctx context.Context, ph Phase) error {
 			return f.failStaged(ctx, ph, "read back "+r.Name, fmt.Errorf("FLASH_%s reads 0x%08X after writing 0x%08X", r.Name, got, v), undo)
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return f.failStaged(ctx, ph, "before OPTSTRT", fmt.Errorf("cancelled: %w", err), undo)
-	}
-	if err := x.record(ph, statefile.OutcomeStarted, want); err != nil {
-		we := &WriteError{Phase: ph.Name, Step: "journal", Layer: "file", Staged: true, Err: err}
-		if undo(ctx) == nil {
-			we.Undone = true
-		}
-		return x.note(we)
+	if err := f.journalStart(ctx, ph, want, undo); err != nil {
+		return err
 	}
 	fctx, cancel := x.finishCtx(ctx)
 	defer cancel()
-	x.started = true
-	x.event("start", "setting OPTSTRT")
-	if err := f.wr(fctx, l4CR, l4CROPTSTRT); err != nil {
-		return f.failStarted(fctx, ph, "OPTSTRT", err)
-	}
-	x.event("wait", "waiting for the option change (an RDP 1 → 0 regression mass-erases first)")
-	sr, err = f.poll(fctx, l4SR, l4SRBSY)
-	if err != nil {
-		return f.failStarted(fctx, ph, "wait BSY", err)
-	}
-	if sr&l4SRErrors != 0 {
-		_ = f.wr(fctx, l4SR, sr&l4SRErrors)
-		return f.failStarted(fctx, ph, "check FLASH_SR", fmt.Errorf("%w: FLASH_SR=0x%08X", ErrOptionChangeRefused, sr))
+	if err := f.start(fctx, ph, l4CR, l4CROPTSTRT, l4SR, l4SRBSY, l4SRErrors); err != nil {
+		return err
 	}
 	// OBL_LAUNCH loads the option bytes and resets the chip: the write
 	// itself may fail as the link drops (OpenOCD stm32l4x.c ignores its

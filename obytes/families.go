@@ -144,6 +144,17 @@ func resetOn(name, reg string, shift uint, lines Lines, mode string) Field {
 		"RESET", "entering "+mode+" mode resets the chip", "NO_RESET", mode+" mode entered without reset")
 }
 
+// sramReset is a "RAM erased on system reset" bit (0: erased, 1: kept).
+func sramReset(name, reg string, shift uint, lines Lines, ram string) Field {
+	return bit(name, reg, shift, lines, ram+" erase on system reset",
+		"ERASED", ram+" erased on every system reset", "KEPT", ram+" kept across system reset")
+}
+
+// ramECC is a RAM's ECC bit (0: on, 1: off).
+func ramECC(name, reg string, shift uint, lines Lines, ram string) Field {
+	return bit(name, reg, shift, lines, ram+" ECC", "ENABLED", ram+" ECC on", "DISABLED", ram+" ECC off")
+}
+
 // iwdgIn is an IWDG low-power behaviour bit (0: frozen, 1: running).
 func iwdgIn(name, reg string, shift uint, lines Lines, mode string) Field {
 	return bit(name, reg, shift, lines, "independent watchdog in "+mode+" mode",
@@ -368,7 +379,7 @@ func l4Fields() []Field {
 		bit("DBANK", "OPTR", 22, l4Plus, "flash organisation", "SINGLE", "single bank, 128-bit reads", "DUAL", "two banks, 64-bit reads"),
 		nBoot1(l4Lines),
 		bit("SRAM2_PE", "OPTR", 24, l4Lines, "SRAM2 parity check", "ENABLED", "SRAM2 parity check on", "DISABLED", "SRAM2 parity check off"),
-		bit("SRAM2_RST", "OPTR", 25, l4Lines, "SRAM2 erase on system reset", "ERASED", "SRAM2 erased on every system reset", "KEPT", "SRAM2 kept across system reset"),
+		sramReset("SRAM2_RST", "OPTR", 25, l4Lines, "SRAM2"),
 	)
 	f = append(f, swBoot0(l4Boot0)...)
 	f = append(f, pageArea("WRP1A", "WRP1AR", 8, l4Lines, "write-protected")...)
@@ -385,7 +396,7 @@ func g4Fields() []Field {
 		bit("DBANK", "OPTR", 22, g4Dual, "flash organisation", "SINGLE", "single bank, 128-bit reads", "DUAL", "two banks, 64-bit reads"),
 		nBoot1(g4Lines),
 		bit("SRAM_PE", "OPTR", 24, g4Lines, "SRAM1 and CCM SRAM parity check", "ENABLED", "parity check on", "DISABLED", "parity check off"),
-		bit("CCMSRAM_RST", "OPTR", 25, g4Lines, "CCM SRAM erase on system reset", "ERASED", "CCM SRAM erased on every system reset", "KEPT", "CCM SRAM kept across system reset"),
+		sramReset("CCMSRAM_RST", "OPTR", 25, g4Lines, "CCM SRAM"),
 	)
 	f = append(f, swBoot0(g4Lines)...)
 	f = append(f,

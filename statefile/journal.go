@@ -237,7 +237,7 @@ func FileKey(uid string) string {
 
 // JournalPath is where the journal of the chip with this UID lives.
 func JournalPath(dir, uid string) string {
-	return filepath.Join(dir, journalDir, FileKey(uid)+".json")
+	return ChipFilePath(dir, journalDir, uid)
 }
 
 // loadJournal reads one journal file: nil, nil when it does not exist.
@@ -354,21 +354,7 @@ func chipEntry(dir, uid string) (*JournalEntry, error) {
 
 // WriteChipJournal stores j as its chip's journal, durably.
 func WriteChipJournal(dir string, j *Journal) (string, error) {
-	if err := EnsureDir(dir); err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(filepath.Join(dir, journalDir), 0o700); err != nil {
-		return "", fmt.Errorf("file: creating the journal directory: %w", err)
-	}
-	data, err := json.MarshalIndent(j, "", "  ")
-	if err != nil {
-		return "", fmt.Errorf("encoding journal: %w", err)
-	}
-	path := JournalPath(dir, j.ChipUID)
-	if err := WriteAtomic(path, append(data, '\n')); err != nil {
-		return "", fmt.Errorf("pending-write journal: %w", err)
-	}
-	return path, nil
+	return WriteChipFile(dir, journalDir, j.ChipUID, "pending-write journal", j)
 }
 
 // RemoveDurable removes path and syncs its directory; a missing file

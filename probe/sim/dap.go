@@ -148,17 +148,28 @@ func (f *firmware) selectAP(n uint8, reg uint16) {
 	}
 }
 
-// dpRead reads DP register addr (bank in bits [7:4]).
-func (f *firmware) dpRead(addr uint16) (uint32, ack) {
+// dpAccess starts an access to DP register addr (bank in bits [7:4]):
+// one transaction on the wire, after selecting the bank for CTRL/STAT. up
+// is false when the link is down (the transaction gets no answer).
+func (f *firmware) dpAccess(addr uint16) (reg uint16, bank uint32, up bool) {
 	if !f.linkUp() {
 		f.txn(1)
-		return 0, ackNone
+		return 0, 0, false
 	}
-	reg, bank := addr&0xC, uint32(addr>>4)&0xF
+	reg, bank = addr&0xC, uint32(addr>>4)&0xF
 	if reg == adi.DPCtrlStat {
 		f.selectDPBank(bank)
 	}
 	f.txn(1)
+	return reg, bank, true
+}
+
+// dpRead reads DP register addr (bank in bits [7:4]).
+func (f *firmware) dpRead(addr uint16) (uint32, ack) {
+	reg, bank, up := f.dpAccess(addr)
+	if !up {
+		return 0, ackNone
+	}
 	switch reg {
 	case adi.DPIDR:
 		return f.chip.DPIDR(), ackOK
@@ -178,15 +189,10 @@ func (f *firmware) dpRead(addr uint16) (uint32, ack) {
 
 // dpWrite writes DP register addr (bank in bits [7:4]).
 func (f *firmware) dpWrite(addr uint16, v uint32) ack {
-	if !f.linkUp() {
-		f.txn(1)
+	reg, bank, up := f.dpAccess(addr)
+	if !up {
 		return ackNone
 	}
-	reg, bank := addr&0xC, uint32(addr>>4)&0xF
-	if reg == adi.DPCtrlStat {
-		f.selectDPBank(bank)
-	}
-	f.txn(1)
 	switch reg {
 	case adi.DPAbort:
 		f.writeAbort(v)
