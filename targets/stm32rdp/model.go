@@ -101,6 +101,7 @@ type Model struct {
 	freeze    [2]uint32
 	flashRead int // flash reads refused under RDP 1
 	fc        flashCtl
+	h7        h7Flash // the H7's bank registers (flashctl_h7.go)
 	epoch     uint64 // resets that dropped the debug link
 }
 
