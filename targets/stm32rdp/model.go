@@ -102,7 +102,7 @@ type Model struct {
 	flashRead int // flash reads refused under RDP 1
 	fc        flashCtl
 	h7        h7Flash // the H7's bank registers (flashctl_h7.go)
-	epoch     uint64 // resets that dropped the debug link
+	epoch     uint64  // resets that dropped the debug link
 }
 
 // New builds a chip from cfg.
