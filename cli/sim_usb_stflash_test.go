@@ -209,6 +209,49 @@ func TestStFlashWritesOpenBoards(t *testing.T) {
 	}
 }
 
+// TestOpenOCDProgramsH7 holds the H7's modelled flash interface to
+// OpenOCD 0.12's stm32h7x driver too: with no work area (the simulated
+// core runs no code) `program FILE verify reset` takes the driver's
+// host-driven path, one 256-bit flash word at a time with PG set, and
+// succeeds; stprobe reads the file back over USB. The image does not end
+// on a flash word: OpenOCD pads the last one with the erased value.
+func TestOpenOCDProgramsH7(t *testing.T) {
+	if err := usbrelay.Available(); err != nil {
+		peertest.Missing(t, fmt.Sprintf("cannot simulate USB probes: %v", err))
+	}
+	peertest.Need(t, "openocd", "openocd")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	sc, err := scenario.Lookup("h743-open")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, m := stFlashBoard(t, sc, stFlashImage(24<<10, 13))
+	image := stFlashImage(4<<10+100, 29)
+	file := filepath.Join(t.TempDir(), "image.bin")
+	if err := os.WriteFile(file, image, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := stFlashRelay(ctx, t, p, "openocd", "-f", "interface/stlink.cfg",
+		"-c", "gdb_port disabled", "-c", "tcl_port disabled", "-c", "telnet_port disabled",
+		"-c", "set WORKAREASIZE 0", "-f", "target/stm32h7x.cfg",
+		"-c", fmt.Sprintf("program %s 0x08000000 verify reset exit", filepath.ToSlash(file)))
+	if err != nil || !strings.Contains(out, "** Programming Finished **") || !strings.Contains(out, "** Verified OK **") {
+		t.Fatalf("openocd program: %v\n%s", err, out)
+	}
+	cells := m.Flash(0, 128<<10) // sector 0
+	if i := firstDiff(cells[:len(image)], image); i >= 0 {
+		t.Errorf("flash differs from the image at offset 0x%X", i)
+	}
+	if n := bytes.Count(cells[len(image):], []byte{0xFF}); n != len(cells)-len(image) {
+		t.Errorf("sector 0 after the image: %d of %d bytes erased", n, len(cells)-len(image))
+	}
+	mine, merr := stFlashStprobeRead(ctx, t, p, len(image))
+	if merr != nil || !bytes.Equal(mine, image) {
+		t.Errorf("stprobe mem read after OpenOCD's program: %v, equal %v", merr, bytes.Equal(mine, image))
+	}
+}
+
 // stFlashBoard builds the scenario's board with image in flash (a locked
 // board keeps its own firmware, an empty one stays empty).
 func stFlashBoard(t *testing.T, sc scenario.Scenario, image []byte) (*sim.Probe, *stm32rdp.Model) {
