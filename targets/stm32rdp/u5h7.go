@@ -273,7 +273,7 @@ func (a *u5FlashAlias) Read(addr uint32, size chipsim.Size, csw uint32) (uint32,
 	return w >> (8 * (addr & 3)) & sizeMask(size), nil
 }
 
-// Write is ignored: the model has no flash programming.
+// Write is ignored: the model has no U5 flash programming.
 func (a *u5FlashAlias) Write(addr uint32, _ chipsim.Size, _, csw uint32) error {
 	return a.check(addr, csw)
 }
