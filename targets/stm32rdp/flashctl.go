@@ -168,6 +168,8 @@ func (r flashRegion) Write(addr uint32, size chipsim.Size, v, _ uint32) error {
 		return m.f1Program(off, size, v)
 	case "STM32F4":
 		return m.f4Program(off, size, v)
+	case "STM32H7":
+		return m.h7Program(off, size, v)
 	}
 	return m.l4Program(off, size, v)
 }
@@ -238,6 +240,9 @@ func (m *Model) initFlash() {
 	default:
 		m.l4Init()
 	}
+	if m.cfg.Family.Name == "STM32H7" {
+		m.h7Reset()
+	}
 }
 
 // resetFlash is what a system reset (NRST, AIRCR.SYSRESETREQ) does to the
@@ -256,6 +261,9 @@ func (m *Model) resetFlash() {
 		m.f4Load()
 	default:
 		c.cr = l4CRLock | l4CROptLock
+	}
+	if m.cfg.Family.Name == "STM32H7" {
+		m.h7Reset()
 	}
 }
 

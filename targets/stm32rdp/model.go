@@ -8,7 +8,9 @@
 // cites them. The F1, F4, G0, G4 and L4 flash interfaces are modelled with
 // their programming sequences (flashctl*.go): main flash programs and
 // erases, the option bytes program and load, and leaving RDP level 1
-// mass-erases the flash. The U5 and H7 option registers are read-only.
+// mass-erases the flash. The H7's main flash programs and erases as a
+// debugger drives it (flashctl_h7.go); the U5's ignores writes. The U5 and
+// H7 option registers are read-only.
 package stm32rdp
 
 import (
@@ -101,7 +103,8 @@ type Model struct {
 	freeze    [2]uint32
 	flashRead int // flash reads refused under RDP 1
 	fc        flashCtl
-	epoch     uint64 // resets that dropped the debug link
+	h7        h7Flash // the H7's bank registers (flashctl_h7.go)
+	epoch     uint64  // resets that dropped the debug link
 }
 
 // New builds a chip from cfg.

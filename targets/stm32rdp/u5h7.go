@@ -121,7 +121,22 @@ func (m *Model) mapFamilyFirst(bus *chipsim.Bus) {
 	case "STM32H7":
 		regs := m.h7OptionRegs()
 		bus.Map(&chipsim.Registers{Base: targets.H7FlashRegs, Size: 0x400,
-			ReadFn: func(off uint32) (uint32, error) { return regs[off], nil }})
+			ReadFn: func(off uint32) (uint32, error) {
+				if bank, reg, ok := h7BankReg(off); ok {
+					m.mu.Lock()
+					defer m.mu.Unlock()
+					return m.h7ReadReg(bank, reg), nil
+				}
+				return regs[off], nil
+			},
+			WriteFn: func(off, v uint32) error {
+				if bank, reg, ok := h7BankReg(off); ok {
+					m.mu.Lock()
+					defer m.mu.Unlock()
+					return m.h7WriteReg(bank, reg, v)
+				}
+				return nil // the option registers stay read-only
+			}})
 		dbg := newH7DBGMCU(m)
 		bus.Map(dbg.at(targets.DBGMCUH7))
 		d3 := &chipsim.Bus{}
@@ -173,7 +188,6 @@ func (m *Model) h7OptionRegs() map[uint32]uint32 {
 		targets.H7FlashPRAR1: h7NoArea, targets.H7FlashSCAR1: h7NoArea, targets.H7FlashWPSN1: h7WPSNNone,
 		targets.H7FlashBOOTCur: h7BootCur,
 		targets.H7FlashPRAR2:   h7NoArea, targets.H7FlashSCAR2: h7NoArea, targets.H7FlashWPSN2: h7WPSNNone,
-		0x0C: 0x00000031, 0x10C: 0x00000031, // FLASH_CR1/CR2 after reset: LOCK, PSIZE 0b11 (RM0433 §4.9, FLASH_CR1)
 	}
 }
 
@@ -259,7 +273,7 @@ func (a *u5FlashAlias) Read(addr uint32, size chipsim.Size, csw uint32) (uint32,
 	return w >> (8 * (addr & 3)) & sizeMask(size), nil
 }
 
-// Write is ignored: the model has no flash programming.
+// Write is ignored: the model has no U5 flash programming.
 func (a *u5FlashAlias) Write(addr uint32, _ chipsim.Size, _, csw uint32) error {
 	return a.check(addr, csw)
 }
