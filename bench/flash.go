@@ -136,6 +136,12 @@ func (c coreTarget) WriteMem(ctx context.Context, addr uint32, data []byte) erro
 	return transfer(ctx, c.l, true, c.ap, addr, data)
 }
 
+// WriteMem16 writes data in 16-bit accesses: the STM32F1 programs flash
+// only so (flashprog.HalfWordWriter).
+func (c coreTarget) WriteMem16(ctx context.Context, addr uint32, data []byte) error {
+	return c.l.WriteMem(ctx, c.ap, addr, 2, data)
+}
+
 // flashAttach connects Hot Plug on the core's port and finds the chip's
 // flash controller.
 func (b *Bench) flashAttach(ctx context.Context, r FlashRequest) (flashprog.Controller, coreTarget, *targets.Chip, error) {

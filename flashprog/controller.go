@@ -82,10 +82,17 @@ func ControllerFor(chip *targets.Chip, t Target, o ControllerOptions) (Controlle
 	if chip == nil {
 		return nil, fmt.Errorf("flash: the chip is not identified, so stprobe does not know its flash controller")
 	}
-	if chip.Family.Name == "STM32H5" {
+	switch chip.Family.Name {
+	case "STM32H5":
 		return NewH5(chip, t, o), nil
+	case "STM32F1":
+		return NewF1(chip, t, o), nil
+	case "STM32F4":
+		return NewF4(chip, t, o), nil
+	case "STM32G0", "STM32G4", "STM32L4":
+		return NewL4(chip, t, o), nil
 	}
-	return nil, fmt.Errorf("flash: programming %s (%s) flash is not implemented yet; only the STM32H5 is", chip.Line.Name, chip.Family.Name)
+	return nil, fmt.Errorf("flash: programming %s (%s) flash is not implemented yet; the STM32H5, F1, F4, G0, G4 and L4 are", chip.Line.Name, chip.Family.Name)
 }
 
 // ControllerOptions tune a controller.

@@ -1,0 +1,354 @@
+package flashprog
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stprobe/stprobe/flashimage"
+	"github.com/stprobe/stprobe/statefile"
+	"github.com/stprobe/stprobe/targets"
+	"github.com/stprobe/stprobe/targets/chipsim"
+	"github.com/stprobe/stprobe/targets/stm32rdp"
+)
+
+// withOld returns cfg with old data (0x5A) in 1 KiB at each offset.
+func withOld(cfg stm32rdp.Config, offs ...uint32) stm32rdp.Config {
+	img := bytes.Repeat([]byte{0xFF}, int(cfg.FlashKB)<<10)
+	for _, off := range offs {
+		copy(img[off:off+0x400], bytes.Repeat([]byte{0x5A}, 0x400))
+	}
+	cfg.Image = img
+	return cfg
+}
+
+// TestFamilyRoundTrip writes BIN, HEX and ELF images on every open family
+// board over flash that holds other data, verifies, and reads back.
+func TestFamilyRoundTrip(t *testing.T) {
+	for _, fb := range familyBoards() {
+		size := uint32(fb.cfg.FlashKB) << 10
+		inside, far := uint32(0x4000), size/4*3
+		for _, format := range []string{"bin", "hex", "elf"} {
+			t.Run(fb.name+"/"+format, func(t *testing.T) {
+				bd := newRDPBoard(t, withOld(fb.cfg, inside, far))
+				im := images(t, size/2)[format]
+				p, res, err := bd.write(im, Options{Verify: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !res.Verified || res.Journal != "" {
+					t.Errorf("result %+v", res)
+				}
+				if p.NotEmpty != 1 {
+					t.Errorf("plan: %d sectors hold data, want 1 (the one at 0x%X)", p.NotEmpty, inside)
+				}
+				for _, s := range im.Segments {
+					if got := bd.m.Flash(s.Addr-targets.FlashMemBase, uint32(len(s.Data))); !bytes.Equal(got, s.Data) {
+						t.Errorf("flash at 0x%08X differs from the image", s.Addr)
+					}
+				}
+				if got := bd.m.Flash(far, 0x400); !bytes.Equal(got, bytes.Repeat([]byte{0x5A}, 0x400)) {
+					t.Errorf("the sector at 0x%X, outside the image, lost its data", far)
+				}
+				recs, err := statefile.ReadAudit(bd.dir)
+				if err != nil || len(recs) != 1 || recs[0].Result != "ok" || !strings.Contains(strings.Join(recs[0].Changes, " "), p.Image.SHA256) {
+					t.Errorf("audit %+v, %v", recs, err)
+				}
+				if j, err := ReadJournal(bd.dir, "UID1"); j != nil || err != nil {
+					t.Errorf("journal left: %v %v", j, err)
+				}
+				if _, err := Verify(context.Background(), bd.c, bd.t, im, nil); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+}
+
+// TestFamilyRDP1Refused: at read-out protection level 1 a write and an
+// erase are refused at the plan, naming the way out, and nothing is
+// erased.
+func TestFamilyRDP1Refused(t *testing.T) {
+	for _, fb := range familyBoards() {
+		t.Run(fb.name, func(t *testing.T) {
+			cfg := fb.cfg
+			cfg.RDP = fb.rdp1
+			cfg.Image = pattern(6<<10, 3)
+			bd := newRDPBoard(t, cfg)
+			im, _ := flashimage.ParseBIN(pattern(4<<10, 7), targets.FlashMemBase)
+			_, _, err := bd.write(im, Options{Verify: true})
+			if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "ob apply RDP=0xAA") || !strings.Contains(err.Error(), "level 1") {
+				t.Errorf("write: %v; want a refusal naming RDP level 1 and `ob apply RDP=0xAA`", err)
+			}
+			_, _, err = bd.run(func(ctx context.Context) (*Plan, error) {
+				return PlanErase(ctx, bd.c, bd.t, "UID1", EraseRequest{All: true})
+			}, Options{}, "erase 1 sector")
+			if !errors.Is(err, ErrRefused) {
+				t.Errorf("erase --all: %v; want refused", err)
+			}
+			if n := bd.m.MassErases(); n != 0 {
+				t.Errorf("%d mass erases", n)
+			}
+			if got := bd.m.Flash(0, 6<<10); !bytes.Equal(got, cfg.Image) {
+				t.Error("the flash changed")
+			}
+			if j, _ := ReadJournal(bd.dir, "UID1"); j != nil {
+				t.Errorf("journal written: %v", j)
+			}
+		})
+	}
+}
+
+// protectFirst write-protects the flash's first erase unit through the
+// option registers, as `ob apply` would (the sequences of
+// targets/stm32rdp's controllers).
+func protectFirst(t *testing.T, fb familyBoard, m *stm32rdp.Model) {
+	t.Helper()
+	ap := m.AP(0)
+	w := func(addr, v uint32, size chipsim.Size) {
+		t.Helper()
+		if err := ap.Write(addr, size, v, cswDefault); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := func(addr uint32) uint32 {
+		v, err := ap.Read(addr, chipsim.Word, cswDefault)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	regs := fb.regs
+	w(regs+fb.keyrOff, flashKey1, chipsim.Word)
+	w(regs+fb.keyrOff, flashKey2, chipsim.Word)
+	switch fb.cfg.Family.Name {
+	case "STM32F1":
+		// PM0075 §2.4: OPTKEYR keys, option erase, then WRP0 = 0xFE.
+		w(regs+0x08, flashKey1, chipsim.Word)
+		w(regs+0x08, flashKey2, chipsim.Word)
+		const optwre, opter, optpg = 1 << 9, 1 << 5, 1 << 4
+		w(regs+f1CR, optwre|opter, chipsim.Word)
+		w(regs+f1CR, optwre|opter|f1CRSTRT, chipsim.Word)
+		w(regs+f1CR, optwre|optpg, chipsim.Word)
+		w(stm32rdp.F1OptionBytes, targets.F1RDPKey, chipsim.Halfword)
+		w(stm32rdp.F1OptionBytes+8, 0xFE, chipsim.Halfword)
+		w(regs+f1CR, f1CRLock, chipsim.Word)
+		m.SetNRST(true) // the option bytes load at reset
+		m.SetNRST(false)
+	case "STM32F4":
+		w(regs+0x08, stm32rdp.OptKey1, chipsim.Word)
+		w(regs+0x08, stm32rdp.OptKey2, chipsim.Word)
+		w(regs+f4OPTCR, r(regs+f4OPTCR)&^(1<<16|1), chipsim.Word)
+	default:
+		w(regs+0x0C, stm32rdp.OptKey1, chipsim.Word)
+		w(regs+0x0C, stm32rdp.OptKey2, chipsim.Word)
+		w(regs+l4WRP1AR, 0x00000000, chipsim.Word) // pages 0-0
+	}
+}
+
+// TestFamilyWRPRefused: an image over a write-protected page or sector is
+// refused at the plan with nothing erased; the controller's own WRPERR is
+// read, reported and cleared when the plan is bypassed.
+func TestFamilyWRPRefused(t *testing.T) {
+	for _, fb := range familyBoards() {
+		t.Run(fb.name, func(t *testing.T) {
+			cfg := withOld(fb.cfg, 0)
+			bd := newRDPBoard(t, cfg)
+			protectFirst(t, fb, bd.m)
+			im, _ := flashimage.ParseBIN(pattern(3<<10, 7), targets.FlashMemBase)
+			_, _, err := bd.write(im, Options{Verify: true})
+			if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "write-protected") {
+				t.Fatalf("write: %v; want refused as write-protected", err)
+			}
+			if got := bd.m.Flash(0, uint32(len(cfg.Image))); !bytes.Equal(got, cfg.Image) {
+				t.Error("the flash changed")
+			}
+			if j, _ := ReadJournal(bd.dir, "UID1"); j != nil {
+				t.Errorf("journal written: %v", j)
+			}
+			ctx := context.Background()
+			l, err := bd.c.Layout(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// One F1 WRP bit protects 4 KiB: four 1 KiB pages.
+			free := 1
+			if fb.cfg.Family.Name == "STM32F1" {
+				free = 4
+			}
+			for i, s := range l.Sectors[:free+1] {
+				if got := s.Protected != ""; got != (i < free) {
+					t.Errorf("%s: protected %v (%q), want %v", s.Name, got, s.Protected, i < free)
+				}
+			}
+			if err := bd.c.Unlock(ctx); err != nil {
+				t.Fatal(err)
+			}
+			err = bd.c.Erase(ctx, l.Sectors[0])
+			var fe *FlagError
+			if !errors.As(err, &fe) || !strings.Contains(err.Error(), "WRP") {
+				t.Errorf("erase of a protected %s bypassing the plan: %v; want the controller's WRP error flag", l.Sectors[0].Name, err)
+			}
+			if err := bd.c.Erase(ctx, l.Sectors[free]); err != nil {
+				t.Errorf("erase of %s after the flag: %v (the flag was not cleared?)", l.Sectors[free].Name, err)
+			}
+			if err := bd.c.Lock(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got := bd.m.Flash(0, 0x400); !bytes.Equal(got, cfg.Image[:0x400]) {
+				t.Error("the protected unit changed")
+			}
+		})
+	}
+}
+
+// TestFamilyMassErase: `flash erase --all` runs one mass erase (MER) and
+// the journal is gone after it.
+func TestFamilyMassErase(t *testing.T) {
+	for _, fb := range familyBoards() {
+		t.Run(fb.name, func(t *testing.T) {
+			size := uint32(fb.cfg.FlashKB) << 10
+			bd := newRDPBoard(t, withOld(fb.cfg, 0, size-0x400))
+			plan := func(ctx context.Context) (*Plan, error) {
+				return PlanErase(ctx, bd.c, bd.t, "UID1", EraseRequest{All: true})
+			}
+			p, res, err := bd.run(plan, Options{}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := bd.m.MassErases(); n != 1 || res.Erased != len(p.Erase) {
+				t.Errorf("%d mass erases, %d of %d sectors erased; want 1 and all", n, res.Erased, len(p.Erase))
+			}
+			if got := bd.m.Flash(0, size); !bytes.Equal(got, bytes.Repeat([]byte{0xFF}, int(size))) {
+				t.Error("the flash is not erased")
+			}
+			if j, err := ReadJournal(bd.dir, "UID1"); j != nil || err != nil {
+				t.Errorf("journal left: %v %v", j, err)
+			}
+		})
+	}
+}
+
+// TestFamilyFaultAtEachPhase cuts the link at one access of each phase of
+// a write over four erase units that hold old data, on every family, and
+// checks that the journal says exactly what each unit holds — and that the
+// chip agrees.
+func TestFamilyFaultAtEachPhase(t *testing.T) {
+	const base = targets.FlashMemBase
+	const (
+		old = SectorOld
+		ers = SectorErasing
+		erd = SectorErased
+		prg = SectorProgramming
+		pgd = SectorProgrammed
+	)
+	for _, fb := range familyBoards() {
+		u := fb.sector
+		isCR := func(w bool, a uint32) bool { return w && a == fb.regs+fb.crOff }
+		// strt fails the k-th (from 0) write that sets STRT.
+		strt := func(k int) func(bool, uint32, uint32) bool {
+			n := 0
+			return func(w bool, a, v uint32) bool {
+				if isCR(w, a) && v&fb.strt != 0 {
+					n++
+					return n == k+1
+				}
+				return false
+			}
+		}
+		// afterSTRT fails the first read after the k-th erase started: the
+		// erase ran, the host never saw it end.
+		afterSTRT := func(k int) func(bool, uint32, uint32) bool {
+			n, started := 0, false
+			return func(w bool, a, v uint32) bool {
+				if isCR(w, a) && v&fb.strt != 0 {
+					n++
+					started = n == k+1
+					return false
+				}
+				return started && !w
+			}
+		}
+		flashWrite := func(k, n int) func(bool, uint32, uint32) bool {
+			seen := 0
+			return func(w bool, a, _ uint32) bool {
+				if w && a >= base+uint32(k)*u && a < base+uint32(k+1)*u {
+					seen++
+					return seen == n
+				}
+				return false
+			}
+		}
+		afterLock := func() func(bool, uint32, uint32) bool {
+			locked := false
+			return func(w bool, a, v uint32) bool {
+				if isCR(w, a) && v == fb.lock {
+					locked = true
+					return false
+				}
+				return locked && !w && a >= base && a < base+4*u
+			}
+		}
+		tests := []struct {
+			name  string
+			fail  func(bool, uint32, uint32) bool
+			phase string
+			holds [4]string
+		}{
+			{"unlock", func(w bool, a, _ uint32) bool { return w && a == fb.regs+fb.keyrOff }, "unlock", [4]string{old, old, old, old}},
+			{"erase of unit 0, STRT lost", strt(0), "erase", [4]string{ers, old, old, old}},
+			{"erase of unit 2, STRT lost", strt(2), "erase", [4]string{erd, erd, ers, old}},
+			{"erase of unit 1 ran, end not seen", afterSTRT(1), "erase", [4]string{erd, ers, old, old}},
+			{"program of unit 0, first write", flashWrite(0, 1), "program", [4]string{prg, erd, erd, erd}},
+			{"program of unit 2, midway", flashWrite(2, 300), "program", [4]string{pgd, pgd, prg, erd}},
+			{"program of unit 3, last write", flashWrite(3, 4), "program", [4]string{pgd, pgd, pgd, prg}},
+			{"lock", func(w bool, a, v uint32) bool { return isCR(w, a) && v == fb.lock }, "lock", [4]string{pgd, pgd, pgd, pgd}},
+			{"verify", afterLock(), "verify", [4]string{pgd, pgd, pgd, pgd}},
+		}
+		oldData := pattern(int(4*u), 0x40)
+		image := pattern(int(3*u+16), 0x11)
+		for _, tc := range tests {
+			t.Run(fb.name+"/"+tc.name, func(t *testing.T) {
+				cfg := fb.cfg
+				cfg.Image = oldData
+				bd := newRDPBoard(t, cfg)
+				im, _ := flashimage.ParseBIN(image, base)
+				bd.t.failWhen = tc.fail
+				_, _, err := bd.write(im, Options{Verify: true})
+				var we *WriteError
+				if !errors.As(err, &we) || !errors.Is(err, errUnplugged) {
+					t.Fatalf("err = %v, want a *WriteError from the unplugged link", err)
+				}
+				if we.Phase != tc.phase {
+					t.Errorf("phase %q, want %q", we.Phase, tc.phase)
+				}
+				j, err := ReadJournal(bd.dir, "UID1")
+				if err != nil || j == nil {
+					t.Fatalf("journal: %v, %v", j, err)
+				}
+				if len(j.Sectors) != 4 {
+					t.Fatalf("journal names %d units, want 4", len(j.Sectors))
+				}
+				for i, want := range tc.holds {
+					if got := j.Sectors[i].Holds; got != want {
+						t.Errorf("unit %d: journal says %q, want %q", i, got, want)
+					}
+					got := bd.m.Flash(uint32(i)*u, u)
+					wasOld := bytes.Equal(got, oldData[uint32(i)*u:uint32(i+1)*u])
+					erased := bytes.Equal(got, bytes.Repeat([]byte{0xFF}, int(u)))
+					programmed := bytes.Equal(got, im.Bytes(base+uint32(i)*u, int(u), 0xFF))
+					ok := map[string]bool{old: wasOld, ers: wasOld || erased, erd: erased, prg: !wasOld, pgd: programmed}[want]
+					if !ok {
+						t.Errorf("unit %d: the chip does not hold what the journal says (%q)", i, want)
+					}
+				}
+				recs, err := statefile.ReadAudit(bd.dir)
+				if err != nil || len(recs) != 1 || recs[0].Result != "failed" || !strings.HasPrefix(recs[0].Outcome, "sectors: ") {
+					t.Errorf("audit %+v, %v", recs, err)
+				}
+			})
+		}
+	}
+}
