@@ -2,7 +2,6 @@ package flashprog
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 
 	"github.com/stprobe/stprobe/targets"
@@ -154,8 +153,8 @@ func (f *F1) MassErase(ctx context.Context) error {
 
 // Program sets PG and writes data half-word by half-word (16-bit
 // accesses: PM0075 §2.3.3), reading FLASH_SR after each write as OpenOCD
-// does without its loader; half-words of 0xFFFF are skipped (erased flash
-// reads so already).
+// does without its loader (or after QuadWordsPerPoll half-words);
+// half-words of 0xFFFF are skipped (erased flash reads so already).
 func (f *F1) Program(ctx context.Context, addr uint32, data []byte, progress func(int)) error {
 	if addr%2 != 0 || len(data)%2 != 0 {
 		return fmt.Errorf("flash: program of %d bytes at 0x%08X: both must be multiples of 2", len(data), addr)
@@ -167,23 +166,7 @@ func (f *F1) Program(ctx context.Context, addr uint32, data []byte, progress fun
 	if err := f.r.write(ctx, f1CR, f1CRPG, "FLASH_CR"); err != nil {
 		return err
 	}
-	var perr error
-	for i := 0; i < len(data); i += 2 {
-		if binary.LittleEndian.Uint16(data[i:]) == 0xFFFF {
-			continue
-		}
-		a := addr + uint32(i)
-		if err := hw.WriteMem16(ctx, a, data[i:i+2]); err != nil {
-			perr = fmt.Errorf("target: writing a half-word of flash at 0x%08X: %w", a, err)
-			break
-		}
-		if perr = f.r.wait(ctx, fmt.Sprintf("program at 0x%08X", a)); perr != nil {
-			break
-		}
-		if progress != nil && (i+2)%1024 == 0 {
-			progress(i + 2)
-		}
-	}
+	perr := programRuns(ctx, &f.r, 2, addr, data, progress, hw.WriteMem16)
 	if err := f.r.write(ctx, f1CR, 0, "FLASH_CR"); err != nil && perr == nil {
 		perr = err
 	}

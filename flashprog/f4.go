@@ -217,8 +217,9 @@ func (f *F4) Program(ctx context.Context, addr uint32, data []byte, progress fun
 }
 
 // programWords sets the program bits in FLASH_CR, writes data unit by unit
-// (unit 4: one word; 8: a double word of two words), reads FLASH_SR after
-// each unit until BSY drops, skips units of all 0xFF, and clears FLASH_CR.
+// (unit 4: one word; 8: a double word of two words), skipping units of all
+// 0xFF, reads FLASH_SR until BSY drops after every QuadWordsPerPoll units
+// (1 by default: after each), and clears FLASH_CR.
 func programWords(ctx context.Context, r *regCtl, cr, pg uint32, unit int, addr uint32, data []byte, progress func(int)) error {
 	if addr%uint32(unit) != 0 || len(data)%unit != 0 {
 		return fmt.Errorf("flash: program of %d bytes at 0x%08X: both must be multiples of %d", len(data), addr, unit)
@@ -226,23 +227,7 @@ func programWords(ctx context.Context, r *regCtl, cr, pg uint32, unit int, addr 
 	if err := r.write(ctx, cr, pg, "FLASH_CR"); err != nil {
 		return err
 	}
-	var perr error
-	for i := 0; i < len(data); i += unit {
-		if allFF(data[i : i+unit]) {
-			continue
-		}
-		a := addr + uint32(i)
-		if err := r.t.WriteMem(ctx, a, data[i:i+unit]); err != nil {
-			perr = fmt.Errorf("target: writing %d bytes of flash at 0x%08X: %w", unit, a, err)
-			break
-		}
-		if perr = r.wait(ctx, fmt.Sprintf("program at 0x%08X", a)); perr != nil {
-			break
-		}
-		if progress != nil && (i+unit)%1024 == 0 {
-			progress(i + unit)
-		}
-	}
+	perr := programRuns(ctx, r, unit, addr, data, progress, r.t.WriteMem)
 	if err := r.write(ctx, cr, 0, "FLASH_CR"); err != nil && perr == nil {
 		perr = err
 	}
@@ -250,4 +235,35 @@ func programWords(ctx context.Context, r *regCtl, cr, pg uint32, unit int, addr 
 		progress(len(data))
 	}
 	return perr
+}
+
+// programRuns writes data in runs of at most QuadWordsPerPoll units that
+// are not all 0xFF, each with one memory write (write), and waits for BSY
+// after each run.
+func programRuns(ctx context.Context, r *regCtl, unit int, addr uint32, data []byte, progress func(int), write func(context.Context, uint32, []byte) error) error {
+	per := max(r.o.QuadWordsPerPoll, 1)
+	for i := 0; i < len(data); {
+		for i < len(data) && allFF(data[i:i+unit]) {
+			i += unit
+		}
+		j := i
+		for j < len(data) && j-i < unit*per && !allFF(data[j:j+unit]) {
+			j += unit
+		}
+		if i == j {
+			break
+		}
+		a := addr + uint32(i)
+		if err := write(ctx, a, data[i:j]); err != nil {
+			return fmt.Errorf("target: writing %d bytes of flash at 0x%08X: %w", j-i, a, err)
+		}
+		if err := r.wait(ctx, fmt.Sprintf("program at 0x%08X", a)); err != nil {
+			return err
+		}
+		if progress != nil && i/1024 != j/1024 {
+			progress(j)
+		}
+		i = j
+	}
+	return nil
 }
