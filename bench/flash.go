@@ -98,6 +98,10 @@ type FlashRequest struct {
 	FrequencyKHz int
 	// QuadWordsPerPoll: see flashprog.ControllerOptions (default 1).
 	QuadWordsPerPoll int
+	// BurstBytes, when set, writes that many bytes per memory command and
+	// reads the status once after them, whatever the chip's program unit
+	// (flashprog.ControllerOptions.BytesPerPoll).
+	BurstBytes int
 }
 
 // FlashOutcome is a flash write or erase carried out: the plan, what it
@@ -150,7 +154,7 @@ func (b *Bench) flashAttach(ctx context.Context, r FlashRequest) (flashprog.Cont
 		return nil, coreTarget{}, nil, err
 	}
 	t := coreTarget{l: b.link, ap: ap}
-	c, err := flashprog.ControllerFor(chip, t, flashprog.ControllerOptions{QuadWordsPerPoll: r.QuadWordsPerPoll})
+	c, err := flashprog.ControllerFor(chip, t, flashprog.ControllerOptions{QuadWordsPerPoll: r.QuadWordsPerPoll, BytesPerPoll: r.BurstBytes})
 	if err != nil {
 		return nil, t, chip, fmt.Errorf("%w: %v", ErrFlashRefused, err)
 	}

@@ -82,18 +82,15 @@ func BenchmarkFlashWriteFamilies(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, board := range []struct {
-		name string
-		unit int // the program unit: FLASH_SR is read after each, or after 1 KiB
-	}{{"f103-open", 2}, {"f411-open", 4}, {"g071-open", 8}, {"g474-open", 8}, {"l476-open", 8}} {
+	for _, board := range []string{"f103-open", "f411-open", "g071-open", "g474-open", "l476-open"} {
 		for _, per := range []struct {
 			name  string
-			units int
-		}{{"poll-every-unit", 1}, {"poll-every-1KiB", 1024 / board.unit}} {
-			b.Run(board.name+"/"+per.name, func(b *testing.B) {
-				bn, tok := benchOn(b, board.name)
+			burst int
+		}{{"poll-every-unit", 0}, {"poll-every-1KiB", 1024}} {
+			b.Run(board+"/"+per.name, func(b *testing.B) {
+				bn, tok := benchOn(b, board)
 				ctx := context.Background()
-				req := FlashRequest{Name: "bench.bin", Image: im, Verify: true, StateDir: b.TempDir(), QuadWordsPerPoll: per.units}
+				req := FlashRequest{Name: "bench.bin", Image: im, Verify: true, StateDir: b.TempDir(), BurstBytes: per.burst}
 				p, err := bn.PlanFlash(ctx, tok, req)
 				if err != nil {
 					b.Fatal(err)
@@ -109,8 +106,8 @@ func BenchmarkFlashWriteFamilies(b *testing.B) {
 				reportKiBs(b, bn, len(data))
 			})
 		}
-		b.Run(board.name+"/swd-floor-sram-write", func(b *testing.B) {
-			bn, tok := benchOn(b, board.name)
+		b.Run(board+"/swd-floor-sram-write", func(b *testing.B) {
+			bn, tok := benchOn(b, board)
 			ctx := context.Background()
 			bn.Simulated().ResetStats()
 			b.SetBytes(int64(len(data)))

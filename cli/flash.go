@@ -181,7 +181,7 @@ func (a *app) runFlash(ctx context.Context, f flashFlags, req bench.FlashRequest
 	}
 	req.StateDir, req.SaveFlash, req.FrequencyKHz = dir, f.saveFlash, f.khz
 	if f.burst {
-		req.QuadWordsPerPoll = 64
+		req.BurstBytes = 1024
 	}
 	return a.withBench(ctx, func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
 		p, err := b.PlanFlash(ctx, tok, req)

@@ -97,11 +97,17 @@ func ControllerFor(chip *targets.Chip, t Target, o ControllerOptions) (Controlle
 
 // ControllerOptions tune a controller.
 type ControllerOptions struct {
-	// QuadWordsPerPoll is how many program units one memory write carries
+	// QuadWordsPerPoll is how many program units (quad-words on the
+	// STM32H5, half-words on the F1, words on the F4, double words on the
+	// G0, G4 and L4) one memory write carries
 	// before the status register is read (default 1: every unit is
 	// checked, as OpenOCD does). More relies on the bus holding each write
 	// until the one before it is programmed.
 	QuadWordsPerPoll int
+	// BytesPerPoll, when set, overrides QuadWordsPerPoll with as many
+	// program units as fit in that many bytes (1024: 64 quad-words on the
+	// STM32H5, 512 half-words on the F1, 128 double words on the G0/G4/L4).
+	BytesPerPoll int
 	// MaxPolls bounds each busy-wait (default 100000 status reads).
 	MaxPolls int
 }

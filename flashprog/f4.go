@@ -241,7 +241,11 @@ func programWords(ctx context.Context, r *regCtl, cr, pg uint32, unit int, addr 
 // are not all 0xFF, each with one memory write (write), and waits for BSY
 // after each run.
 func programRuns(ctx context.Context, r *regCtl, unit int, addr uint32, data []byte, progress func(int), write func(context.Context, uint32, []byte) error) error {
-	per := max(r.o.QuadWordsPerPoll, 1)
+	per := r.o.QuadWordsPerPoll
+	if r.o.BytesPerPoll > 0 {
+		per = r.o.BytesPerPoll / unit
+	}
+	per = max(per, 1)
 	for i := 0; i < len(data); {
 		for i < len(data) && allFF(data[i:i+unit]) {
 			i += unit

@@ -352,3 +352,27 @@ func TestFamilyFaultAtEachPhase(t *testing.T) {
 		}
 	}
 }
+
+// TestFamilyBurst: with BytesPerPoll the controllers write 1 KiB per
+// memory write and read FLASH_SR once after it; the flash ends the same.
+func TestFamilyBurst(t *testing.T) {
+	for _, fb := range familyBoards() {
+		t.Run(fb.name, func(t *testing.T) {
+			bd := newRDPBoard(t, withOld(fb.cfg, 0x4000))
+			c, err := ControllerFor(bd.chip, bd.t, ControllerOptions{BytesPerPoll: 1024})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bd.c = c
+			im := images(t, uint32(fb.cfg.FlashKB)<<9)["hex"]
+			if _, res, err := bd.write(im, Options{Verify: true}); err != nil || !res.Verified {
+				t.Fatalf("write: %v, %+v", err, res)
+			}
+			for _, s := range im.Segments {
+				if got := bd.m.Flash(s.Addr-targets.FlashMemBase, uint32(len(s.Data))); !bytes.Equal(got, s.Data) {
+					t.Errorf("flash at 0x%08X differs from the image", s.Addr)
+				}
+			}
+		})
+	}
+}
