@@ -389,6 +389,9 @@ func Verify(ctx context.Context, c Controller, t Target, im *flashimage.Image, e
 		if l, err = c.Layout(ctx); err != nil {
 			return 0, err
 		}
+		if l.Unreadable != "" {
+			return 0, fmt.Errorf("flash: cannot verify: %s", l.Unreadable)
+		}
 		if im, _, err = toNonSecureAlias(im, l); err != nil {
 			return 0, err
 		}

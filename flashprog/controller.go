@@ -58,6 +58,9 @@ type Layout struct {
 	State string `json:"state"`
 	// Notes say what the layout implies (bank swap, TrustZone).
 	Notes []string `json:"notes,omitempty"`
+	// Unreadable says why the debugger cannot read the flash at all (read-out
+	// protection level 1); "" when it can.
+	Unreadable string `json:"unreadable,omitempty"`
 }
 
 // Controller is one family's flash controller: its unlock, erase and

@@ -91,6 +91,9 @@ func TestFamilyRDP1Refused(t *testing.T) {
 			if n := bd.m.MassErases(); n != 0 {
 				t.Errorf("%d mass erases", n)
 			}
+			if n := bd.m.RefusedFlashReads(); n != 0 {
+				t.Errorf("%d flash reads tried at level 1; the plan should refuse before reading", n)
+			}
 			if got := bd.m.Flash(0, 6<<10); !bytes.Equal(got, cfg.Image) {
 				t.Error("the flash changed")
 			}
@@ -374,5 +377,19 @@ func TestFamilyBurst(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFamilyVerifyRDP1: a verify at read-out protection level 1 says why
+// the flash cannot be read, rather than a bus fault.
+func TestFamilyVerifyRDP1(t *testing.T) {
+	fb := familyBoards()[3]
+	cfg := fb.cfg
+	cfg.RDP = fb.rdp1
+	bd := newRDPBoard(t, cfg)
+	im, _ := flashimage.ParseBIN(pattern(64, 1), targets.FlashMemBase)
+	_, err := Verify(context.Background(), bd.c, bd.t, im, nil)
+	if err == nil || !strings.Contains(err.Error(), "level 1") || bd.m.RefusedFlashReads() != 0 {
+		t.Errorf("verify at RDP 1: %v, %d flash reads refused; want the reason and no read", err, bd.m.RefusedFlashReads())
 	}
 }

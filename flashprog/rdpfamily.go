@@ -197,6 +197,7 @@ func newLayout(ctx context.Context, chip *targets.Chip, t Target, size uint32, u
 	if lvl >= targets.RDPLevel1 {
 		refuse = rdpRefusal(lvl, raw)
 		l.Notes = append(l.Notes, refuse)
+		l.Unreadable = refuse
 	}
 	return l, refuse, nil
 }
