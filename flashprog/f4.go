@@ -120,19 +120,15 @@ func (f *F4) Layout(ctx context.Context) (*Layout, error) {
 			return nil, err
 		}
 	}
-	banks := []struct {
+	type bank struct {
 		kb   int
-		snb  uint32
+		snb  uint32 // SNB bit 4: bank 2
 		nwrp uint32
 		reg  string
-	}{{kb, 0, optcr, "FLASH_OPTCR"}}
+	}
+	banks := []bank{{kb, 0, optcr, "FLASH_OPTCR"}}
 	if dual {
-		banks = []struct {
-			kb   int
-			snb  uint32
-			nwrp uint32
-			reg  string
-		}{{kb / 2, 0, optcr, "FLASH_OPTCR"}, {kb / 2, 0x10, optcr1, "FLASH_OPTCR1"}}
+		banks = []bank{{kb / 2, 0, optcr, "FLASH_OPTCR"}, {kb / 2, 0x10, optcr1, "FLASH_OPTCR1"}}
 	}
 	addr := uint32(targets.FlashMemBase)
 	unjudged := false

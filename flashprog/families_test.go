@@ -393,3 +393,65 @@ func TestFamilyVerifyRDP1(t *testing.T) {
 		t.Errorf("verify at RDP 1: %v, %d flash reads refused; want the reason and no read", err, bd.m.RefusedFlashReads())
 	}
 }
+
+// TestFamilyGeometry: erase units of lines the boards above do not cover,
+// from the manuals' tables.
+func TestFamilyGeometry(t *testing.T) {
+	if got := f4Sizes(512); len(got) != 8 || got[0] != 16<<10 || got[4] != 64<<10 || got[7] != 128<<10 {
+		t.Errorf("F4 512 KiB: %v", got)
+	}
+	if got := f4Sizes(128); len(got) != 5 {
+		t.Errorf("F410 128 KiB: %d sectors, want 5", len(got))
+	}
+	if got := f4Sizes(1536); len(got) != 16 {
+		t.Errorf("F413 1.5 MiB: %d sectors, want 16", len(got))
+	}
+	if !f4Dual(targets.DevIDF42x, 2048) || f4Dual(targets.DevIDF42x, 1024) || f4Dual(targets.DevIDF40x, 1024) {
+		t.Error("F4 dual bank: only the 2 MiB F42x/F469")
+	}
+	if f1PageSize(targets.DevIDF1MD) != 1<<10 || f1PageSize(targets.DevIDF1HD) != 2<<10 || f1PageSize(targets.DevIDF1CL) != 2<<10 {
+		t.Error("F1 page sizes")
+	}
+	for _, tc := range []struct {
+		devID   uint16
+		kb, max int
+		optr    uint32
+		page    uint32
+		dual    bool
+	}{
+		{targets.DevIDL47x, 1024, 1024, 0, 2 << 10, true},
+		{targets.DevIDL47x, 512, 1024, 0, 2 << 10, false},
+		{targets.DevIDL47x, 512, 1024, l4DualBank, 2 << 10, true},
+		{targets.DevIDG47x, 512, 512, 0, 4 << 10, false},
+		{targets.DevIDG47x, 512, 512, l4DBank, 2 << 10, true},
+		{targets.DevIDL4Rx, 2048, 2048, 0, 8 << 10, false},
+		{targets.DevIDL4Rx, 2048, 2048, l4DBank, 4 << 10, true},
+		{targets.DevIDG0Bx, 512, 512, l4DualBank, 2 << 10, true},
+		{targets.DevIDG07x, 128, 128, 0, 2 << 10, false},
+	} {
+		page, dual := l4Geometry(tc.devID, tc.kb, tc.max, tc.optr)
+		if page != tc.page || dual != tc.dual {
+			t.Errorf("DEV_ID 0x%03X %d KiB OPTR 0x%08X: %d-byte pages, dual %v; want %d, %v", tc.devID, tc.kb, tc.optr, page, dual, tc.page, tc.dual)
+		}
+	}
+}
+
+// TestFamilyF4DualBank writes across both banks of a 2 MiB STM32F429: the
+// second bank's sectors are erased with SNB bit 4.
+func TestFamilyF4DualBank(t *testing.T) {
+	cfg := stm32rdp.Config{Family: targets.STM32F4(), DevID: targets.DevIDF42x, RevID: 0x1000, FlashKB: 2048, RDP: targets.RDPByteLevel0, NRSTWired: true}
+	bd := newRDPBoard(t, withOld(cfg, 1<<20))
+	im := images(t, 1<<20)["hex"]
+	p, res, err := bd.write(im, Options{Verify: true})
+	if err != nil || !res.Verified {
+		t.Fatalf("write: %v, %+v", err, res)
+	}
+	if last := p.Erase[len(p.Erase)-1]; last.Name != "sector 12" || last.Addr != targets.FlashMemBase+1<<20 {
+		t.Errorf("last sector erased: %s at 0x%08X, want sector 12 at 0x08100000", last.Name, last.Addr)
+	}
+	for _, s := range im.Segments {
+		if got := bd.m.Flash(s.Addr-targets.FlashMemBase, uint32(len(s.Data))); !bytes.Equal(got, s.Data) {
+			t.Errorf("flash at 0x%08X differs from the image", s.Addr)
+		}
+	}
+}

@@ -154,35 +154,30 @@ func (f *L4) Layout(ctx context.Context) (*Layout, error) {
 		mask = 0x7F
 	}
 	type area struct {
+		bank       int
 		name       string
 		v          uint32
 		start, end uint32
 	}
-	areas := [2][]area{}
-	readAreas := []struct {
+	regs := []struct {
 		bank int
 		off  uint32
 		name string
-	}{{0, l4WRP1AR, "FLASH_WRP1AR"}, {0, l4WRP1BR, "FLASH_WRP1BR"}}
-	if dual && l4Bank2WRP(f.chip.DevID) {
-		readAreas = append(readAreas, struct {
-			bank int
-			off  uint32
-			name string
-		}{1, l4WRP2AR, "FLASH_WRP2AR"}, struct {
-			bank int
-			off  uint32
-			name string
-		}{1, l4WRP2BR, "FLASH_WRP2BR"})
-	} else if dual {
+	}{{0, l4WRP1AR, "FLASH_WRP1AR"}, {0, l4WRP1BR, "FLASH_WRP1BR"}, {1, l4WRP2AR, "FLASH_WRP2AR"}, {1, l4WRP2BR, "FLASH_WRP2BR"}}
+	switch {
+	case !dual:
+		regs = regs[:2]
+	case !l4Bank2WRP(f.chip.DevID):
+		regs = regs[:2]
 		l.Notes = append(l.Notes, "stprobe does not read the write protection of bank 2 of this line; the chip refuses a protected page with WRPERR, reported")
 	}
-	for _, a := range readAreas {
-		v, err := f.r.read(ctx, a.off, a.name)
+	var areas []area
+	for _, r := range regs {
+		v, err := f.r.read(ctx, r.off, r.name)
 		if err != nil {
 			return nil, err
 		}
-		areas[a.bank] = append(areas[a.bank], area{a.name, v, v & mask, v >> 16 & mask})
+		areas = append(areas, area{r.bank, r.name, v, v & mask, v >> 16 & mask})
 	}
 	for p := uint32(0); p < pages; p++ {
 		bank, pnb := 0, p
@@ -197,8 +192,8 @@ func (f *L4) Layout(ctx context.Context) (*Layout, error) {
 		if refuse != "" {
 			s.Protected = refuse
 		}
-		for _, a := range areas[bank] {
-			if s.Protected == "" && a.start <= a.end && pnb >= a.start && pnb <= a.end {
+		for _, a := range areas {
+			if s.Protected == "" && a.bank == bank && a.start <= a.end && pnb >= a.start && pnb <= a.end {
 				s.Protected = fmt.Sprintf("write-protected by %s (0x%08X, pages %d-%d of the bank); `ob apply` lifts it", a.name, a.v, a.start, a.end)
 			}
 		}
