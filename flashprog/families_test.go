@@ -455,3 +455,42 @@ func TestFamilyF4DualBank(t *testing.T) {
 		}
 	}
 }
+
+// TestFamilyMassEraseInterrupted: a link cut after the mass erase started
+// leaves a journal saying every page may be erased or old.
+func TestFamilyMassEraseInterrupted(t *testing.T) {
+	for _, fb := range familyBoards()[:3] {
+		t.Run(fb.name, func(t *testing.T) {
+			size := uint32(fb.cfg.FlashKB) << 10
+			cfg := withOld(fb.cfg, 0)
+			bd := newRDPBoard(t, cfg)
+			started := false
+			bd.t.failWhen = func(w bool, a, v uint32) bool {
+				if w && a == fb.regs+fb.crOff && v&fb.strt != 0 {
+					started = true
+					return false
+				}
+				return started
+			}
+			_, _, err := bd.run(func(ctx context.Context) (*Plan, error) {
+				return PlanErase(ctx, bd.c, bd.t, "UID1", EraseRequest{All: true})
+			}, Options{}, "")
+			var we *WriteError
+			if !errors.As(err, &we) || we.Phase != "erase" {
+				t.Fatalf("err = %v, want a WriteError in the erase", err)
+			}
+			j, err := ReadJournal(bd.dir, "UID1")
+			if err != nil || j == nil {
+				t.Fatalf("journal: %v %v", j, err)
+			}
+			for _, s := range j.Sectors {
+				if s.Holds != SectorErasing {
+					t.Fatalf("%s: journal says %q, want %q", s.Name, s.Holds, SectorErasing)
+				}
+			}
+			if got := bd.m.Flash(0, size); !bytes.Equal(got, bytes.Repeat([]byte{0xFF}, int(size))) && !bytes.Equal(got, cfg.Image) {
+				t.Error("the flash is neither erased nor as it was")
+			}
+		})
+	}
+}
