@@ -154,7 +154,13 @@ func (b *Bench) flashAttach(ctx context.Context, r FlashRequest) (flashprog.Cont
 		return nil, coreTarget{}, nil, err
 	}
 	t := coreTarget{l: b.link, ap: ap}
-	c, err := flashprog.ControllerFor(chip, t, flashprog.ControllerOptions{QuadWordsPerPoll: r.QuadWordsPerPoll, BytesPerPoll: r.BurstBytes})
+	o := flashprog.ControllerOptions{QuadWordsPerPoll: r.QuadWordsPerPoll, BytesPerPoll: r.BurstBytes}
+	// The STM32F4 programs with the parallelism its supply allows; a probe
+	// that cannot measure it leaves 0 (taken as 3.3 V).
+	if v, err := b.link.TargetVoltage(ctx); err == nil && v > 0 {
+		o.TargetMillivolts = int(v*1000 + 0.5)
+	}
+	c, err := flashprog.ControllerFor(chip, t, o)
 	if err != nil {
 		return nil, t, chip, fmt.Errorf("%w: %v", ErrFlashRefused, err)
 	}

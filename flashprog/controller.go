@@ -111,6 +111,9 @@ type ControllerOptions struct {
 	// program units as fit in that many bytes (1024: 64 quad-words on the
 	// STM32H5, 512 half-words on the F1, 128 double words on the G0/G4/L4).
 	BytesPerPoll int
+	// TargetMillivolts is the target's supply as the probe measured it (0:
+	// not measured). The STM32F4 picks its program parallelism from it.
+	TargetMillivolts int
 	// MaxPolls bounds each busy-wait (default 100000 status reads).
 	MaxPolls int
 }

@@ -24,10 +24,14 @@ const (
 	f4CRSER      = 1 << 1
 	f4CRMER      = 1 << 2
 	f4CRSNBShift = 3
-	f4CRPSize32  = 2 << 8 // PSIZE x32: 2.7 V to 3.6 V (RM0090 §3.6.2 Table 8)
-	f4CRMER1     = 1 << 15
-	f4CRSTRT     = 1 << 16
-	f4CRLock     = 1 << 31
+	// PSIZE by supply voltage: x8 from 1.8 V, x16 from 2.1 V, x32 from 2.7
+	// V (RM0090 "Program/erase parallelism" table; ST HAL
+	// stm32f4xx_hal_flash_ex.h FLASH_VOLTAGE_RANGE_1..3 and FLASH_PSIZE_*).
+	f4CRPSize16 = 1 << 8
+	f4CRPSize32 = 2 << 8
+	f4CRMER1    = 1 << 15
+	f4CRSTRT    = 1 << 16
+	f4CRLock    = 1 << 31
 
 	f4SREOP    = 1 << 0
 	f4SROPErr  = 1 << 1
@@ -52,10 +56,12 @@ var f4Flags = []flagBit{
 
 // F4 is the STM32F4 flash interface driven through the core's access
 // port: sector erase with SER and SNB, mass erase with MER (and MER1 on
-// dual-bank lines), programming 32-bit words with PSIZE x32 (the setting
-// of a 2.7 V to 3.6 V supply, every board the bench meets; OpenOCD
-// stm32f2x.c programs with PSIZE x16 for any voltage) and FLASH_SR read
-// after each write until BSY drops.
+// dual-bank lines), programming with the parallelism the supply allows
+// (see f4CRPSize16): 32-bit words with PSIZE x32 from 2.7 V (or when
+// the supply was not measured: a Nucleo, a Black Pill run at 3.3 V),
+// half-words with PSIZE x16 from 2.1 V (OpenOCD stm32f2x.c programs x16
+// at any voltage), refused below; FLASH_SR is read after each write until
+// BSY drops.
 type F4 struct {
 	chip *targets.Chip
 	r    regCtl
@@ -102,7 +108,11 @@ func f4Sizes(bankKB int) []uint32 {
 // dual-bank lines and lists the sectors.
 func (f *F4) Layout(ctx context.Context) (*Layout, error) {
 	kb := flashKB(f.chip)
-	l, refuse, err := newLayout(ctx, f.chip, f.r.t, uint32(kb)<<10, 4)
+	_, unit, err := f4Parallelism(f.r.o.TargetMillivolts)
+	if err != nil {
+		return nil, err
+	}
+	l, refuse, err := newLayout(ctx, f.chip, f.r.t, uint32(kb)<<10, unit)
 	if err != nil {
 		return nil, err
 	}
@@ -205,25 +215,52 @@ func (f *F4) MassErase(ctx context.Context) error {
 	return werr
 }
 
-// Program sets PG with PSIZE x32 and writes data word by word, reading
-// FLASH_SR after each write (RM0090 §3.6.2 "Programming"); words of
-// 0xFFFFFFFF are skipped (erased flash reads so).
+// f4Parallelism is PSIZE and the program unit for a supply of mv
+// millivolts (0: not measured, taken as the 3.3 V of every board the bench
+// meets), or why the F4 cannot be programmed by stprobe at that voltage.
+func f4Parallelism(mv int) (psize uint32, unit int, err error) {
+	switch {
+	case mv == 0 || mv >= 2700:
+		return f4CRPSize32, 4, nil
+	case mv >= 2100:
+		return f4CRPSize16, 2, nil
+	}
+	return 0, 0, fmt.Errorf("flash: the target supply reads %d mV; below 2.1 V the STM32F4 programs byte by byte (PSIZE x8, ST HAL FLASH_VOLTAGE_RANGE_1), which stprobe does not drive", mv)
+}
+
+// Program sets PG with the PSIZE the supply allows and writes data word by
+// word (half-word by half-word at x16), reading FLASH_SR after each write
+// (RM0090 "Programming" in the flash chapter); units of all 0xFF are skipped (erased
+// flash reads so).
 func (f *F4) Program(ctx context.Context, addr uint32, data []byte, progress func(int)) error {
-	return programWords(ctx, &f.r, f4CR, f4CRPG|f4CRPSize32, 4, addr, data, progress)
+	psize, unit, err := f4Parallelism(f.r.o.TargetMillivolts)
+	if err != nil {
+		return err
+	}
+	write := f.r.t.WriteMem
+	if unit == 2 {
+		hw, ok := f.r.t.(HalfWordWriter)
+		if !ok {
+			return fmt.Errorf("flash: at %d mV the STM32F4 programs half-words (PSIZE x16) and this link offers no 16-bit writes", f.r.o.TargetMillivolts)
+		}
+		write = hw.WriteMem16
+	}
+	return programWords(ctx, &f.r, f4CR, f4CRPG|psize, unit, addr, data, progress, write)
 }
 
 // programWords sets the program bits in FLASH_CR, writes data unit by unit
-// (unit 4: one word; 8: a double word of two words), skipping units of all
+// with write (unit 2: a half-word; 4: a word; 8: a double word of two
+// words), skipping units of all
 // 0xFF, reads FLASH_SR until BSY drops after every QuadWordsPerPoll units
 // (1 by default: after each), and clears FLASH_CR.
-func programWords(ctx context.Context, r *regCtl, cr, pg uint32, unit int, addr uint32, data []byte, progress func(int)) error {
+func programWords(ctx context.Context, r *regCtl, cr, pg uint32, unit int, addr uint32, data []byte, progress func(int), write func(context.Context, uint32, []byte) error) error {
 	if addr%uint32(unit) != 0 || len(data)%unit != 0 {
 		return fmt.Errorf("flash: program of %d bytes at 0x%08X: both must be multiples of %d", len(data), addr, unit)
 	}
 	if err := r.write(ctx, cr, pg, "FLASH_CR"); err != nil {
 		return err
 	}
-	perr := programRuns(ctx, r, unit, addr, data, progress, r.t.WriteMem)
+	perr := programRuns(ctx, r, unit, addr, data, progress, write)
 	if err := r.write(ctx, cr, 0, "FLASH_CR"); err != nil && perr == nil {
 		perr = err
 	}

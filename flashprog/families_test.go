@@ -494,3 +494,24 @@ func TestFamilyMassEraseInterrupted(t *testing.T) {
 		})
 	}
 }
+
+// TestFamilyF4Voltage: the F4 programs half-words (PSIZE x16) on a supply
+// between 2.1 V and 2.7 V, and refuses below 2.1 V at the plan.
+func TestFamilyF4Voltage(t *testing.T) {
+	fb := familyBoards()[1]
+	bd := newRDPBoard(t, fb.cfg)
+	c, err := ControllerFor(bd.chip, bd.t, ControllerOptions{TargetMillivolts: 2400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bd.c = c
+	im := images(t, 256<<10)["hex"]
+	p, res, err := bd.write(im, Options{Verify: true})
+	if err != nil || !res.Verified || p.Layout.ProgramUnit != 2 {
+		t.Fatalf("write at 2.4 V: %v, %+v", err, res)
+	}
+	low, _ := ControllerFor(bd.chip, bd.t, ControllerOptions{TargetMillivolts: 1800})
+	if _, err := PlanWrite(context.Background(), low, bd.t, "UID1", "app", im); err == nil || !strings.Contains(err.Error(), "2.1 V") {
+		t.Errorf("plan at 1.8 V: %v; want refused, naming 2.1 V", err)
+	}
+}

@@ -256,5 +256,5 @@ func (f *L4) MassErase(ctx context.Context) error {
 // FLASH_SR after each; double words of all 0xFF are skipped (erased flash
 // reads so, and RM0351 §3.3.7 allows any double word to stay erased).
 func (f *L4) Program(ctx context.Context, addr uint32, data []byte, progress func(int)) error {
-	return programWords(ctx, &f.r, l4CR, l4CRPG, 8, addr, data, progress)
+	return programWords(ctx, &f.r, l4CR, l4CRPG, 8, addr, data, progress, f.r.t.WriteMem)
 }
