@@ -221,6 +221,9 @@ func TestFamilyMassErase(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if !strings.Contains(strings.Join(p.Notes, " "), "one mass erase") {
+				t.Errorf("plan notes %q do not say it is a mass erase", p.Notes)
+			}
 			if n := bd.m.MassErases(); n != 1 || res.Erased != len(p.Erase) {
 				t.Errorf("%d mass erases, %d of %d sectors erased; want 1 and all", n, res.Erased, len(p.Erase))
 			}

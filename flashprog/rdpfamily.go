@@ -207,6 +207,14 @@ func (p *Plan) erasesAll() bool {
 	return p.Layout != nil && len(p.Erase) > 0 && len(p.Erase) == len(p.Layout.Sectors)
 }
 
+// noteMassErase says in the plan that erasing every sector is one mass
+// erase on a controller that has it.
+func (p *Plan) noteMassErase(c Controller) {
+	if _, ok := c.(MassEraser); ok && p.erasesAll() {
+		p.Notes = append(p.Notes, "every sector is erased by one mass erase (FLASH_CR MER)")
+	}
+}
+
 // massErase erases the n sectors of a plan in one mass erase, the journal
 // (markAll) saying first that all are being erased, then that all are.
 func massErase(ctx context.Context, m MassEraser, n int, emit guarded.Emit, markAll func(holds string) error) error {
