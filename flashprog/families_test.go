@@ -429,6 +429,8 @@ func TestFamilyGeometry(t *testing.T) {
 		{targets.DevIDG47x, 512, 512, l4DBank, 2 << 10, true},
 		{targets.DevIDL4Rx, 2048, 2048, 0, 8 << 10, false},
 		{targets.DevIDL4Rx, 2048, 2048, l4DBank, 4 << 10, true},
+		{targets.DevIDL4Rx, 1024, 2048, l4DBank, 8 << 10, false},   // below the largest size DB1M decides
+		{targets.DevIDL4Rx, 1024, 2048, l4DualBank, 4 << 10, true}, // DB1M
 		{targets.DevIDG0Bx, 512, 512, l4DualBank, 2 << 10, true},
 		{targets.DevIDG07x, 128, 128, 0, 2 << 10, false},
 	} {
@@ -516,5 +518,15 @@ func TestFamilyF4Voltage(t *testing.T) {
 	low, _ := ControllerFor(bd.chip, bd.t, ControllerOptions{TargetMillivolts: 1800})
 	if _, err := PlanWrite(context.Background(), low, bd.t, "UID1", "app", im); err == nil || !strings.Contains(err.Error(), "2.1 V") {
 		t.Errorf("plan at 1.8 V: %v; want refused, naming 2.1 V", err)
+	}
+}
+
+// TestFamilyG4TrimmedDualBank: a G47x smaller than 512 KiB in dual-bank
+// mode has a gap between its banks; stprobe refuses it at the layout.
+func TestFamilyG4TrimmedDualBank(t *testing.T) {
+	cfg := stm32rdp.Config{Family: targets.STM32G4(), DevID: targets.DevIDG47x, RevID: 0x2000, FlashKB: 256, RDP: targets.RDPByteLevel0, NRSTWired: true}
+	bd := newRDPBoard(t, cfg)
+	if _, err := bd.c.Layout(context.Background()); err == nil || !strings.Contains(err.Error(), "gap") {
+		t.Errorf("layout of a 256 KiB dual-bank G47x: %v; want refused for the gap between banks", err)
 	}
 }

@@ -35,8 +35,8 @@ const (
 	// FLASH_BKER_G0).
 	l4CRBKER   = 1 << 11
 	g0CRBKER   = 1 << 13
-	l4DualBank = 1 << 21 // FLASH_OPTR DUALBANK (L47x/L49x 512/256 KiB), DUAL_BANK (G0Bx)
-	l4DBank    = 1 << 22 // FLASH_OPTR DBANK (G47x, L4R/L4P)
+	l4DualBank = 1 << 21 // FLASH_OPTR DUALBANK (L47x/L49x 512/256 KiB), DUAL_BANK (G0Bx), DB1M (L4R/L4P below their largest size)
+	l4DBank    = 1 << 22 // FLASH_OPTR DBANK (G47x; L4R/L4P at their largest size)
 
 	l4SREOP     = 1 << 0
 	l4SROPErr   = 1 << 1
@@ -50,6 +50,11 @@ const (
 	l4SRRdErr   = 1 << 14
 	l4SROptVErr = 1 << 15
 	l4SRBusy    = 1 << 16
+	// FLASH_SR.BSY2: bank 2 busy on the G0Bx/G0Cx (OpenOCD stm32l4x.c
+	// sr_bsy_mask FLASH_BSY | FLASH_BSY2 in dual-bank mode; RM0444
+	// FLASH_SR). Bit 17 is PEMPTY on the L4, so it is polled on the G0Bx
+	// only.
+	g0SRBusy2 = 1 << 17
 )
 
 // l4Flags are FLASH_SR's error flags (RM0351 §3.7.4 FLASH_SR).
@@ -79,8 +84,12 @@ type L4 struct {
 
 // NewL4 returns the controller of an identified STM32G0, G4 or L4.
 func NewL4(chip *targets.Chip, t Target, o ControllerOptions) *L4 {
+	busy := uint32(l4SRBusy)
+	if chip.DevID == targets.DevIDG0Bx {
+		busy |= g0SRBusy2
+	}
 	return &L4{chip: chip, r: regCtl{t: t, o: o, regs: targets.L4FlashRegs, keyr: l4KEYR, sr: l4SR, cr: l4CR,
-		lock: l4CRLock, busy: l4SRBusy, eop: l4SREOP, flags: l4Flags}}
+		lock: l4CRLock, busy: busy, eop: l4SREOP, flags: l4Flags}}
 }
 
 // l4Page is a page's handle: its number in its bank and the bank.
@@ -93,9 +102,10 @@ type l4Page struct {
 // banks, as FLASH_OPTR organises it (OpenOCD stm32l4x.c stm32l4_probe;
 // RM0351 §3.3.1, RM0432 §3.3.1, RM0440 §5.3.1, RM0444 §3.3.1): 2 KiB
 // pages everywhere but the G47x/G48x (4 KiB single-bank, 2 KiB with DBANK)
-// and the L4R/L4S and L4P/L4Q (8 KiB single-bank, 4 KiB with DBANK); the
-// 1 MiB L47x/L49x are always two banks, their smaller parts with
-// DUALBANK; the G0Bx/G0Cx with DUAL_BANK.
+// and the L4R/L4S and L4P/L4Q (8 KiB single-bank, 4 KiB two banks: DBANK
+// at their largest size, DB1M below it); the 1 MiB L47x/L49x are always
+// two banks, their smaller parts with DUALBANK; the G0Bx/G0Cx with
+// DUAL_BANK.
 func l4Geometry(devID uint16, kb int, maxKB int, optr uint32) (pageSize uint32, dual bool) {
 	pageSize = 2 << 10
 	switch devID {
@@ -110,7 +120,7 @@ func l4Geometry(devID uint16, kb int, maxKB int, optr uint32) (pageSize uint32, 
 		}
 	case targets.DevIDL4Rx, targets.DevIDL4Px:
 		pageSize = 8 << 10
-		if optr&l4DBank != 0 {
+		if kb == maxKB && optr&l4DBank != 0 || kb != maxKB && optr&l4DualBank != 0 {
 			pageSize, dual = 4<<10, true
 		}
 	}
@@ -140,19 +150,27 @@ func (f *L4) Layout(ctx context.Context) (*Layout, error) {
 		return nil, err
 	}
 	ps, dual := l4Geometry(f.chip.DevID, kb, f.chip.Line.MaxFlashKB, optr)
+	if dual && f.chip.DevID == targets.DevIDG47x && kb < f.chip.Line.MaxFlashKB {
+		// OpenOCD stm32l4x.c hole_sectors: bank 2 of a trimmed G47x stays
+		// at half the largest flash, leaving a gap after bank 1.
+		return nil, fmt.Errorf("flash: this %d KiB %s is dual-bank with a gap between its banks (DBANK set on a part smaller than %d KiB), an organisation stprobe does not drive yet; use OpenOCD's stm32l4x driver", kb, f.chip.Line.Name, f.chip.Line.MaxFlashKB)
+	}
 	pages := uint32(kb<<10) / ps
 	perBank := pages
 	if dual {
 		perBank = pages / 2
 		l.Notes = append(l.Notes, fmt.Sprintf("two banks of %d pages of %d KiB", perBank, ps>>10))
 	}
-	// WRP areas: start and end page numbers in the bank, [6:0] on the G0
-	// and G4, [7:0] on the L4; an area with start > end protects nothing
-	// (RM0351 §3.5.2 and §3.7.10; RM0440 §5.7.10; RM0444 §3.7.9).
-	mask := uint32(0xFF)
-	if f.chip.Family.Name != "STM32L4" {
-		mask = 0x7F
+	// WRP areas: start and end page numbers in the bank, as many bits as
+	// the largest flash of the line has pages in a bank (OpenOCD
+	// stm32l4x.c wrpxxr_mask: unimplemented bits read 0 on some parts, 1 on
+	// others); an area with start > end protects nothing (RM0351 §3.5.2
+	// and §3.7.10; RM0440 §5.7.10; RM0444 §3.7.9).
+	maxPages := uint32(f.chip.Line.MaxFlashKB<<10) / ps
+	if dual {
+		maxPages /= 2
 	}
+	mask := maxPages - 1
 	type area struct {
 		bank       int
 		name       string
