@@ -98,6 +98,10 @@ type FlashRequest struct {
 	FrequencyKHz int
 	// QuadWordsPerPoll: see flashprog.ControllerOptions (default 1).
 	QuadWordsPerPoll int
+	// BurstBytes, when set, writes that many bytes per memory command and
+	// reads the status once after them, whatever the chip's program unit
+	// (flashprog.ControllerOptions.BytesPerPoll).
+	BurstBytes int
 }
 
 // FlashOutcome is a flash write or erase carried out: the plan, what it
@@ -136,6 +140,12 @@ func (c coreTarget) WriteMem(ctx context.Context, addr uint32, data []byte) erro
 	return transfer(ctx, c.l, true, c.ap, addr, data)
 }
 
+// WriteMem16 writes data in 16-bit accesses: the STM32F1 programs flash
+// only so (flashprog.HalfWordWriter).
+func (c coreTarget) WriteMem16(ctx context.Context, addr uint32, data []byte) error {
+	return c.l.WriteMem(ctx, c.ap, addr, 2, data)
+}
+
 // flashAttach connects Hot Plug on the core's port and finds the chip's
 // flash controller.
 func (b *Bench) flashAttach(ctx context.Context, r FlashRequest) (flashprog.Controller, coreTarget, *targets.Chip, error) {
@@ -144,7 +154,13 @@ func (b *Bench) flashAttach(ctx context.Context, r FlashRequest) (flashprog.Cont
 		return nil, coreTarget{}, nil, err
 	}
 	t := coreTarget{l: b.link, ap: ap}
-	c, err := flashprog.ControllerFor(chip, t, flashprog.ControllerOptions{QuadWordsPerPoll: r.QuadWordsPerPoll})
+	o := flashprog.ControllerOptions{QuadWordsPerPoll: r.QuadWordsPerPoll, BytesPerPoll: r.BurstBytes}
+	// The STM32F4 programs with the parallelism its supply allows; a probe
+	// that cannot measure it leaves 0 (taken as 3.3 V).
+	if v, err := b.link.TargetVoltage(ctx); err == nil && v > 0 {
+		o.TargetMillivolts = int(v*1000 + 0.5)
+	}
+	c, err := flashprog.ControllerFor(chip, t, o)
 	if err != nil {
 		return nil, t, chip, fmt.Errorf("%w: %v", ErrFlashRefused, err)
 	}

@@ -12,7 +12,13 @@ import (
 // and returns it with the lease.
 func benchMem(b *testing.B) (*Bench, Token) {
 	b.Helper()
-	bn, _, err := Open(context.Background(), Selector{Sim: "h533-open"}, Options{})
+	return benchOn(b, "h533-open")
+}
+
+// benchOn is benchMem on another simulated board.
+func benchOn(b *testing.B, board string) (*Bench, Token) {
+	b.Helper()
+	bn, _, err := Open(context.Background(), Selector{Sim: board}, Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

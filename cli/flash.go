@@ -181,7 +181,7 @@ func (a *app) runFlash(ctx context.Context, f flashFlags, req bench.FlashRequest
 	}
 	req.StateDir, req.SaveFlash, req.FrequencyKHz = dir, f.saveFlash, f.khz
 	if f.burst {
-		req.QuadWordsPerPoll = 64
+		req.BurstBytes = 1024
 	}
 	return a.withBench(ctx, func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
 		p, err := b.PlanFlash(ctx, tok, req)
@@ -232,7 +232,11 @@ func printFlashPlan(w io.Writer, p *bench.FlashPlan, req bench.FlashRequest) {
 			fmt.Fprintf(w, "  0x%08X..0x%08X  %d bytes\n", s.Addr, uint64(s.Addr)+uint64(s.Len)-1, s.Len)
 		}
 	}
-	fmt.Fprintf(w, "chip: %s %s, product state %s\n", p.Line, p.UID, p.Layout.State)
+	state := "product state " + p.Layout.State
+	if strings.HasPrefix(p.Layout.State, "RDP ") {
+		state = "read-out protection " + strings.TrimPrefix(p.Layout.State, "RDP ")
+	}
+	fmt.Fprintf(w, "chip: %s %s, %s\n", p.Line, p.UID, state)
 	for _, n := range p.Layout.Notes {
 		fmt.Fprintf(w, "  %s\n", n)
 	}

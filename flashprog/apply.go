@@ -153,7 +153,7 @@ func (p *Plan) Header() *guarded.Plan {
 	h.Reasons = []string{"caution: erasing loses what the sectors hold (keep a copy with --save-flash); the write neither locks nor bricks the chip"}
 	h.Steps = []string{"unlock the flash controller", "erase sector by sector", "lock"}
 	if p.Image != nil {
-		h.Steps = []string{"unlock the flash controller", "erase sector by sector", "program quad-word by quad-word", "lock", "verify by read-back and CRC-32 (when asked)"}
+		h.Steps = []string{"unlock the flash controller", "erase sector by sector", programStep(p.Layout), "lock", "verify by read-back and CRC-32 (when asked)"}
 	}
 	return h
 }
@@ -238,7 +238,19 @@ func Execute(ctx context.Context, c Controller, t Target, p *Plan, o Options, em
 		return fail("unlock", "", err)
 	}
 	total := len(p.Erase)
-	for i, s := range p.Erase {
+	if m, ok := c.(MassEraser); ok && p.erasesAll() {
+		markAll := func(holds string) error {
+			for i := range j.Sectors {
+				j.Sectors[i].Holds = holds
+			}
+			return record("erase", -1, "")
+		}
+		if err := massErase(ctx, m, len(p.Erase), emit, markAll); err != nil {
+			return fail("erase", "the whole flash (mass erase)", err)
+		}
+		res.Erased = total
+	}
+	for i, s := range p.Erase[res.Erased:] {
 		emit.Send(guarded.Event{Step: "erase", Done: i, Total: total, Message: "erasing " + s.Name})
 		if err := record("erase", i, SectorErasing); err != nil {
 			return fail("erase", s.Name, err)
@@ -376,6 +388,9 @@ func Verify(ctx context.Context, c Controller, t Target, im *flashimage.Image, e
 		var err error
 		if l, err = c.Layout(ctx); err != nil {
 			return 0, err
+		}
+		if l.Unreadable != "" {
+			return 0, fmt.Errorf("flash: cannot verify: %s", l.Unreadable)
 		}
 		if im, _, err = toNonSecureAlias(im, l); err != nil {
 			return 0, err

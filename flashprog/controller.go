@@ -58,6 +58,9 @@ type Layout struct {
 	State string `json:"state"`
 	// Notes say what the layout implies (bank swap, TrustZone).
 	Notes []string `json:"notes,omitempty"`
+	// Unreadable says why the debugger cannot read the flash at all (read-out
+	// protection level 1); "" when it can.
+	Unreadable string `json:"unreadable,omitempty"`
 }
 
 // Controller is one family's flash controller: its unlock, erase and
@@ -82,19 +85,35 @@ func ControllerFor(chip *targets.Chip, t Target, o ControllerOptions) (Controlle
 	if chip == nil {
 		return nil, fmt.Errorf("flash: the chip is not identified, so stprobe does not know its flash controller")
 	}
-	if chip.Family.Name == "STM32H5" {
+	switch chip.Family.Name {
+	case "STM32H5":
 		return NewH5(chip, t, o), nil
+	case "STM32F1":
+		return NewF1(chip, t, o), nil
+	case "STM32F4":
+		return NewF4(chip, t, o), nil
+	case "STM32G0", "STM32G4", "STM32L4":
+		return NewL4(chip, t, o), nil
 	}
-	return nil, fmt.Errorf("flash: programming %s (%s) flash is not implemented yet; only the STM32H5 is", chip.Line.Name, chip.Family.Name)
+	return nil, fmt.Errorf("flash: programming %s (%s) flash is not implemented yet; the STM32H5, F1, F4, G0, G4 and L4 are", chip.Line.Name, chip.Family.Name)
 }
 
 // ControllerOptions tune a controller.
 type ControllerOptions struct {
-	// QuadWordsPerPoll is how many program units one memory write carries
+	// QuadWordsPerPoll is how many program units (quad-words on the
+	// STM32H5, half-words on the F1, words on the F4, double words on the
+	// G0, G4 and L4) one memory write carries
 	// before the status register is read (default 1: every unit is
 	// checked, as OpenOCD does). More relies on the bus holding each write
 	// until the one before it is programmed.
 	QuadWordsPerPoll int
+	// BytesPerPoll, when set, overrides QuadWordsPerPoll with as many
+	// program units as fit in that many bytes (1024: 64 quad-words on the
+	// STM32H5, 512 half-words on the F1, 128 double words on the G0/G4/L4).
+	BytesPerPoll int
+	// TargetMillivolts is the target's supply as the probe measured it (0:
+	// not measured). The STM32F4 picks its program parallelism from it.
+	TargetMillivolts int
 	// MaxPolls bounds each busy-wait (default 100000 status reads).
 	MaxPolls int
 }

@@ -11,6 +11,8 @@
 // faster but needs a core that executes code; the simulated bench has none,
 // so stprobe does not claim one.
 //
-// Families plug in through Controller: the STM32H5 is implemented (h5.go);
-// a family without a controller is refused with the reason.
+// Families plug in through Controller: the STM32H5 (h5.go), the STM32F1
+// (f1.go), the STM32F4 (f4.go) and the STM32G0, G4 and L4 (l4.go; the
+// unlock, status and lock they share in rdpfamily.go); a family without a
+// controller is refused with the reason.
 package flashprog

@@ -46,6 +46,9 @@ var (
 
 // NewH5 returns the controller of an identified STM32H5.
 func NewH5(chip *targets.Chip, t Target, o ControllerOptions) *H5 {
+	if o.BytesPerPoll > 0 {
+		o.QuadWordsPerPoll = o.BytesPerPoll / targets.H5QuadWord
+	}
 	if o.QuadWordsPerPoll <= 0 {
 		o.QuadWordsPerPoll = 1
 	}

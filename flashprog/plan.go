@@ -154,6 +154,7 @@ func PlanErase(ctx context.Context, c Controller, t Target, uid string, r EraseR
 	if err := p.fill(ctx, t, pick); err != nil {
 		return nil, err
 	}
+	p.noteMassErase(c)
 	p.Phrase = erasePhrase(len(p.Erase))
 	return p, nil
 }

@@ -18,6 +18,7 @@ type benchReport struct {
 	matrix matrixBench
 	memory []memBench
 	relay  relayBench
+	flash  flashBench
 	total  time.Duration
 }
 
@@ -328,6 +329,9 @@ func (r benchReport) write(w io.Writer, o options) {
 	if r.relay.stprobe.skipped == "" && r.relay.pyocd.skipped == "" {
 		fmt.Fprintf(w, "  pyOCD / stprobe: %s modelled, at the same clock (pyOCD asked for %d kHz: its name for the divisor that is %d kHz)\n",
 			ratio(float64(r.relay.pyocd.cost.Modelled), float64(r.relay.stprobe.cost.Modelled)), pyOCDLabel(o.khz), o.khz)
+	}
+	if r.flash.board != "" {
+		r.flash.write(w)
 	}
 	fmt.Fprintf(w, "\nmodelled: USB round trips and SWD wire time of the simulated probe; wall-clock: each tool's processes, start to exit. Benchmark ran %s.\n", r.total.Round(100*time.Millisecond))
 }

@@ -14,7 +14,10 @@
 //	    probe's floor; OpenOCD `dump_image` end to end and transfer-only
 //	    (less an init-only session);
 //	(c) the read through pyOCD (pyocd-tool savemem) over the USB relay,
-//	    against `stprobe mem read` over the same relay, both at 4 MHz.
+//	    against `stprobe mem read` over the same relay, both at 4 MHz;
+//	(d) 16 KiB of flash programmed and verified on a simulated STM32L476
+//	    (l476-open): `stprobe flash write --verify` (and --burst) against
+//	    OpenOCD's `program FILE 0x08000000 verify` with its stm32l4x driver.
 //
 // Every figure is printed with the SWD clock the tool really set, read
 // from the cost log. A tool that is not installed is reported and its
@@ -179,6 +182,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	rep.memory = []memBench{v2, v3}
 	if rep.relay, err = benchRelayRead(ctx, o, dir); err != nil {
 		return fmt.Errorf("(c) 64 KiB read over USB: %w", err)
+	}
+	if rep.flash, err = benchFlash(ctx, o, dir); err != nil {
+		return fmt.Errorf("(d) flash on %s: %w", flashBoard, err)
 	}
 	rep.total = time.Since(start)
 	rep.write(out, o)

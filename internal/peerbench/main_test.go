@@ -105,3 +105,23 @@ func TestPyOCDLabel(t *testing.T) {
 		}
 	}
 }
+
+// Part (d) prints each tool's KiB/s on the modelled clock beside the
+// floor of moving the bytes.
+func TestFlashReport(t *testing.T) {
+	var b bytes.Buffer
+	c := func(cmds int, d time.Duration) cost {
+		return cost{Commands: cmds, USBTransfers: 2 * cmds, Modelled: d, SWDKHz: 4000, SWDKHzSet: []int{4000}}
+	}
+	fb := flashBench{board: "l476-open", khz: 4000,
+		stprobe: result{tool: "stprobe flash write --verify", cost: c(8000, 8*time.Second)},
+		burst:   result{tool: "stprobe flash write --verify --burst", cost: c(300, 500*time.Millisecond)},
+		openocd: result{tool: "OpenOCD program … verify", skipped: "no openocd"}}
+	fb.write(&b)
+	s := b.String()
+	for _, want := range []string{"16 KiB", "l476-open", "2.0", "32.0", "(skipped: no openocd)", "340 KiB/s SWD bits alone"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("report lacks %q:\n%s", want, s)
+		}
+	}
+}
