@@ -232,11 +232,7 @@ func printFlashPlan(w io.Writer, p *bench.FlashPlan, req bench.FlashRequest) {
 			fmt.Fprintf(w, "  0x%08X..0x%08X  %d bytes\n", s.Addr, uint64(s.Addr)+uint64(s.Len)-1, s.Len)
 		}
 	}
-	state := "product state " + p.Layout.State
-	if strings.HasPrefix(p.Layout.State, "RDP ") {
-		state = "read-out protection " + strings.TrimPrefix(p.Layout.State, "RDP ")
-	}
-	fmt.Fprintf(w, "chip: %s %s, %s\n", p.Line, p.UID, state)
+	fmt.Fprintf(w, "chip: %s %s, %s\n", p.Line, p.UID, p.Layout.Protection())
 	for _, n := range p.Layout.Notes {
 		fmt.Fprintf(w, "  %s\n", n)
 	}

@@ -3,6 +3,7 @@ package flashprog
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/stprobe/stprobe/targets"
 )
@@ -116,6 +117,16 @@ type ControllerOptions struct {
 	TargetMillivolts int
 	// MaxPolls bounds each busy-wait (default 100000 status reads).
 	MaxPolls int
+}
+
+// Protection says in words what State is: "product state CLOSED" on the
+// STM32H5, "read-out protection level 1" on the families whose State is
+// an RDP level ("RDP level 1").
+func (l *Layout) Protection() string {
+	if rest, ok := strings.CutPrefix(l.State, "RDP "); ok {
+		return "read-out protection " + rest
+	}
+	return "product state " + l.State
 }
 
 // readAddr is where to read the byte at addr (non-secure alias) from: the

@@ -78,7 +78,7 @@ func (m *Model) planLines(p *common.Pens, add func(string), wrap func(common.Pen
 	if im := pl.Image; im != nil {
 		wrap(p.Normal, fmt.Sprintf("%s (%s), %d bytes, SHA-256 %s…", im.Name, im.Format, im.Bytes, im.SHA256[:16]))
 	}
-	wrap(p.Muted, fmt.Sprintf("%s %s, product state %s", pl.Line, pl.UID, pl.Layout.State))
+	wrap(p.Muted, fmt.Sprintf("%s %s, %s", pl.Line, pl.UID, pl.Layout.Protection()))
 	add("")
 	add(" " + p.Accent.Render(fmt.Sprintf("sectors to erase (%d)", len(pl.Erase))))
 	for i := 0; i < len(pl.Erase); {
