@@ -37,6 +37,9 @@ type (
 // ErrFlashRefused wraps every refusal of a flash plan: nothing was erased.
 var ErrFlashRefused = flashprog.ErrRefused
 
+// FlashSectors is "1 sector" or "N sectors", as the plans say it.
+func FlashSectors(n int) string { return flashprog.Sectors(n) }
+
 // FlashImageFormat names a firmware file format ("bin", "hex", "elf").
 type FlashImageFormat = flashimage.Format
 

@@ -269,7 +269,7 @@ func printFlashResult(w io.Writer, out *bench.FlashOutcome) {
 	if r.Erased == 1 {
 		fmt.Fprint(w, "erased 1 sector")
 	} else {
-		fmt.Fprintf(w, "erased %d sectors", r.Erased)
+		fmt.Fprintf(w, "erased %s", bench.FlashSectors(r.Erased))
 	}
 	if r.Programmed > 0 {
 		fmt.Fprintf(w, ", programmed %d bytes", r.Programmed)

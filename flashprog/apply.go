@@ -144,8 +144,8 @@ func (p *Plan) Header() *guarded.Plan {
 	h := &guarded.Plan{Kind: guarded.Flash, Line: p.Line, UID: p.UID, Risk: guarded.Caution, Phrase: p.Phrase, Notes: append([]string(nil), p.Notes...)}
 	if len(p.Erase) > 0 {
 		first, last := p.Erase[0], p.Erase[len(p.Erase)-1]
-		h.Changes = append(h.Changes, fmt.Sprintf("erase %d sectors 0x%08X..0x%08X (%s … %s), %d holding data", len(p.Erase), first.Addr, last.End()-1, first.Name, last.Name, p.NotEmpty))
-		h.Erases = fmt.Sprintf("%d sectors, %d of them holding data", len(p.Erase), p.NotEmpty)
+		h.Changes = append(h.Changes, fmt.Sprintf("erase %s 0x%08X..0x%08X (%s … %s), %d holding data", Sectors(len(p.Erase)), first.Addr, last.End()-1, first.Name, last.Name, p.NotEmpty))
+		h.Erases = fmt.Sprintf("%s, %d of them holding data", Sectors(len(p.Erase)), p.NotEmpty)
 	}
 	if p.Image != nil {
 		h.Changes = append(h.Changes, fmt.Sprintf("program %s (%s, %d bytes, SHA-256 %s)", p.Image.Name, p.Image.Format, p.Image.Bytes, p.Image.SHA256))
@@ -263,7 +263,7 @@ func Execute(ctx context.Context, c Controller, t Target, p *Plan, o Options, em
 		}
 		res.Erased++
 	}
-	emit.Send(guarded.Event{Step: "erase", Done: total, Total: total, Message: fmt.Sprintf("%d sectors erased", total)})
+	emit.Send(guarded.Event{Step: "erase", Done: total, Total: total, Message: Sectors(total) + " erased"})
 
 	if p.image != nil {
 		total := 0

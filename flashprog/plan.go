@@ -177,7 +177,7 @@ func (p *Plan) fill(ctx context.Context, t Target, sectors []Sector) error {
 		p.Erase = append(p.Erase, s)
 	}
 	if p.NotEmpty > 0 {
-		p.Notes = append(p.Notes, fmt.Sprintf("%d of the %d sectors to erase hold data: keep a copy first (--save-flash FILE) if it matters", p.NotEmpty, len(p.Erase)))
+		p.Notes = append(p.Notes, fmt.Sprintf("%d of the %s to erase hold data: keep a copy first (--save-flash FILE) if it matters", p.NotEmpty, Sectors(len(p.Erase))))
 	}
 	return nil
 }
@@ -202,11 +202,14 @@ func (p *Plan) hasData(s Sector) bool {
 }
 
 // erasePhrase is the confirmation phrase of a plan erasing n sectors.
-func erasePhrase(n int) string {
+func erasePhrase(n int) string { return "erase " + Sectors(n) }
+
+// Sectors is "1 sector" or "N sectors".
+func Sectors(n int) string {
 	if n == 1 {
-		return "erase 1 sector"
+		return "1 sector"
 	}
-	return fmt.Sprintf("erase %d sectors", n)
+	return fmt.Sprintf("%d sectors", n)
 }
 
 // toNonSecureAlias moves the segments an image places in the flash's

@@ -302,7 +302,7 @@ func (m *Model) openGuard() tea.Cmd {
 		d.Lines = append(d.Lines, guard.Line{Text: c, Tone: guard.Normal})
 	}
 	if p.NotEmpty > 0 {
-		d.Lines = append(d.Lines, guard.Line{Text: fmt.Sprintf("%d sectors hold data that will be lost (the CLI's --save-flash keeps a copy)", p.NotEmpty), Tone: guard.Warn})
+		d.Lines = append(d.Lines, guard.Line{Text: fmt.Sprintf("%d of the %s hold data that will be lost (the CLI's --save-flash keeps a copy)", p.NotEmpty, bench.FlashSectors(len(p.Erase))), Tone: guard.Warn})
 	}
 	m.guard = guard.New(m.c, d)
 	return m.guard.Focus()

@@ -119,7 +119,7 @@ func (m *Model) resultLines(p *common.Pens, add func(string), wrap func(common.P
 		wrap(p.Normal, fmt.Sprintf("%s (%s), %d bytes, SHA-256 %s…", im.Name, im.Format, im.Bytes, im.SHA256[:16]))
 		add("")
 	}
-	text := fmt.Sprintf("erased %d sectors, programmed %d bytes", r.Erased, r.Programmed)
+	text := fmt.Sprintf("erased %s, programmed %d bytes", bench.FlashSectors(r.Erased), r.Programmed)
 	if r.Verified {
 		text += fmt.Sprintf(", verified (CRC-32 0x%08X)", r.CRC32)
 	}
