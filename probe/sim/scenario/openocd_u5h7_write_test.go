@@ -140,3 +140,53 @@ func TestOpenOCDUnlockU5H7(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenOCDLockStprobeUnlockU5H7 chains the two tools on a U5 and an H7
+// holding a firmware: OpenOCD locks the board (stm32l4x lock with
+// option_load; stm32h7x lock), stprobe reads level 1 and applies RDP=0xAA
+// with its own sequence, and OpenOCD then finds it open and empty.
+func TestOpenOCDLockStprobeUnlockU5H7(t *testing.T) {
+	tests := []struct {
+		name, cfg string
+		chip      *stm32rdp.Config
+		lock      []string
+		read      string // OpenOCD's command that prints the level
+		open      string // what it prints for level 0
+	}{
+		{"u585", "stm32u5x.cfg", locked(rdpBoard(targets.STM32U5(), targets.DevIDU57x, 0x2000, 2048, targets.RDPByteLevel0, stm32rdp.FirmwareIdle)),
+			[]string{"stm32l4x lock 0", "stm32l4x option_load 0"}, "flash info 0", "RDP level 0 (0xAA)"},
+		{"h743", "stm32h7x.cfg", locked(rdpBoard(targets.STM32H7(), targets.DevIDH74x, 0x2003, 2048, targets.RDPByteLevel0, stm32rdp.FirmwareIdle)),
+			[]string{"stm32h7x lock 0"}, "stm32h7x option_read 0 0x1c", "<0x5200201c> = 0x6aaf0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := Scenario{Name: tt.name, Millivolts: nucleo, RDPChip: tt.chip}
+			p := s.NewProbe()
+			m := RDPModel(p)
+			img := m.Flash(0, 4096)
+			out := openocdWith(t, p, tt.cfg, []string{noWorkArea}, append([]string{"init", "reset halt"}, append(tt.lock, "shutdown")...)...)
+			defer logOnFailure(t, out)
+			l, c := linkTo(t, p)
+			if c.Protection.Level != targets.RDPLevel1 {
+				t.Fatalf("stprobe reads %v after OpenOCD's lock, want level 1", c.Protection)
+			}
+			if m.MassErases() != 0 || bytes.Count(img, []byte{0xFF}) == len(img) {
+				t.Fatalf("the board starts empty or OpenOCD's lock erased it (%d mass erases)", m.MassErases())
+			}
+			_, after, _ := stprobeApply(t, l, c, "RDP=0xAA")
+			if m.MassErases() != 1 || m.Level() != targets.RDPLevel0 {
+				t.Errorf("%d mass erases, level %v after stprobe's RDP 1 → 0, want 1 and level 0", m.MassErases(), m.Level())
+			}
+			if after == nil {
+				t.Fatal("stprobe read nothing back")
+			}
+			out2 := openocdWith(t, p, tt.cfg, nil, "init", "halt", "flash probe 0", tt.read, "mdw 0x08000000 4", "shutdown")
+			defer logOnFailure(t, out2)
+			for _, w := range []string{tt.open, "0x08000000: ffffffff ffffffff ffffffff ffffffff"} {
+				if !strings.Contains(strings.ToLower(out2), strings.ToLower(w)) {
+					t.Errorf("OpenOCD output after stprobe's unlock lacks %q", w)
+				}
+			}
+		})
+	}
+}
