@@ -228,9 +228,13 @@ func (f *familyRun) journalStart(ctx context.Context, ph Phase, want map[string]
 // until the SR at srOff is no longer busy and checks its error flags errs.
 func (f *familyRun) start(ctx context.Context, ph Phase, crOff, cr, srOff, busy, errs uint32) error {
 	f.x.started = true
-	f.x.event("start", "setting OPTSTRT")
+	bit := "OPTSTRT"
+	if f.fam.Name == "STM32H7" {
+		bit = "OPTSTART" // RM0433's name for it
+	}
+	f.x.event("start", "setting %s", bit)
 	if err := f.wr(ctx, crOff, cr); err != nil {
-		return f.failStarted(ctx, ph, "OPTSTRT", err)
+		return f.failStarted(ctx, ph, bit, err)
 	}
 	f.x.event("wait", "waiting for the option change (an RDP 1 → 0 regression mass-erases first)")
 	sr, err := f.poll(ctx, srOff, busy)
@@ -633,7 +637,7 @@ func (f *familyRun) verify(ctx context.Context) error {
 	}
 	from := x.l.rdpLevelOf(rdp.Get(x.p.Before.Cur[rdp.Register]))
 	to := x.l.rdpLevelOf(rdp.Get(after.Cur[rdp.Register]))
-	if from == targets.RDPLevel1 && to == targets.RDPLevel0 {
+	if (from == targets.RDPLevel1 || from == targets.RDPLevel05) && to == targets.RDPLevel0 {
 		v, err := x.t.Read32(ctx, f.ap, famFlashBase)
 		switch {
 		case err != nil:
