@@ -107,7 +107,7 @@ func TestU5OptionLocks(t *testing.T) {
 	b := bus{t, m}
 	before := b.r32(u5 + u5OPTR)
 	b.w32(u5+u5OPTR, before&^0xFF|0xAA) // locked: ignored
-	b.w32(u5+u5NSCR, u5CROptStart)     // locked: ignored
+	b.w32(u5+u5NSCR, u5CROptStart)      // locked: ignored
 	if got := b.r32(u5 + u5OPTR); got != before || m.MassErases() != 0 {
 		t.Fatalf("locked interface took OPTR 0x%08X (%d mass erases)", got, m.MassErases())
 	}
