@@ -201,3 +201,66 @@ func TestU5Guard(t *testing.T) {
 		})
 	}
 }
+
+// On a U5 whose OEM1 key is provisioned: a closing needs the brick
+// override and then applies; a regression is refused before anything is
+// written even when the plan carries an OEM1-key proof, since stprobe
+// cannot check or write the key.
+func TestApplyU5OEM1(t *testing.T) {
+	oemChip := func(rdp uint8) *stm32rdp.Model {
+		m, err := stm32rdp.New(stm32rdp.Config{Family: targets.STM32U5(), DevID: targets.DevIDU57x, RDP: rdp, OEM1Locked: true,
+			NRSTWired: true, UID: [3]uint32{1, 2, 3}, Image: bytes.Repeat([]byte{0xC3}, 256)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	plan := func(m *stm32rdp.Model, arg string, wb *WayBackProof) (*modelTarget, *Plan) {
+		tg := &modelTarget{m: m}
+		l, _ := ForDevID(targets.DevIDU57x)
+		before, err := ReadSnapshot(context.Background(), tg, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		as, err := l.ParseAssignments([]string{arg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := MakePlan(PlanInput{Layout: l, UID: "000000030000000200000001", Before: before, WayBack: wb}, as)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tg, p
+	}
+
+	m := oemChip(targets.RDPByteLevel0)
+	tg, p := plan(m, "RDP=0xBB", nil)
+	if p.Risk != Brick || !p.NeedsOverride {
+		t.Fatalf("closing with an OEM1 key: %v, override %v; want brick", p.Risk, p.NeedsOverride)
+	}
+	dir := t.TempDir()
+	if _, err := Apply(context.Background(), tg, p, ApplyOptions{Confirm: p.Phrase, StateDir: dir, Reconnect: noReconnect}); !errors.Is(err, ErrNeedsOverride) {
+		t.Fatalf("without the override: %v", err)
+	}
+	if _, err := Apply(context.Background(), tg, p, ApplyOptions{Confirm: p.Phrase, OverrideBrick: true, StateDir: dir, Reconnect: noReconnect}); err != nil {
+		t.Fatalf("with the override: %v", err)
+	}
+	if m.Level() != targets.RDPLevel1 {
+		t.Errorf("level %v after the closing, want 1", m.Level())
+	}
+
+	// A plan whose way-back proof claims the OEM1 key: the rules call the
+	// regression irreversible, Apply still refuses it.
+	m = oemChip(targets.RDPByteLevel1)
+	tg, p = plan(m, "RDP=0xAA", &WayBackProof{Method: OEMKeyMethod, Checked: []string{"the OEM1 key"}})
+	if p.Risk != Irreversible {
+		t.Fatalf("regression with a proof: %v", p.Risk)
+	}
+	_, err := Apply(context.Background(), tg, p, ApplyOptions{Confirm: p.Phrase, StateDir: t.TempDir(), Reconnect: noReconnect})
+	if err == nil || !strings.Contains(err.Error(), "does not write OEM keys") {
+		t.Fatalf("regression with an OEM1 key: %v, want refused", err)
+	}
+	if done, refused := m.OptionChanges(); done != 0 || refused != 0 || m.MassErases() != 0 || m.Level() != targets.RDPLevel1 {
+		t.Errorf("the refused regression reached the chip: %d changes, %d refused, %d mass erases, level %v", done, refused, m.MassErases(), m.Level())
+	}
+}

@@ -77,6 +77,10 @@ type Config struct {
 	// covers (u5h7.go).
 	TZEN        bool
 	SecurePages int
+	// OEM1Locked is a U5 whose OEM1 key is provisioned (FLASH_NSSR
+	// OEM1LOCK reads 1): the model accepts no key, so it refuses every
+	// regression to level 0 (optionctl_u5.go).
+	OEM1Locked bool
 	// Boot0 is the BOOT0 pin held high: on the families that alias the
 	// boot memory at 0x00000000 the system-memory bootloader runs instead
 	// of the program (firmware.go).

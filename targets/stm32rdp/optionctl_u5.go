@@ -22,9 +22,12 @@ import (
 // level 2, TrustZone turned on above level 0, TrustZone turned off without
 // a regression to level 0 (RM0456 §7.6.2). A regression from level 1 or
 // 0.5 to 0 erases the whole flash; from level 1 to 0.5 the non-secure
-// part (pages above the secure watermark). Not modelled: the OEM1/OEM2
-// keys (NSSR.OEM1LOCK and OEM2LOCK read 0: no key provisioned), the
-// SRAM and OTP parts of the erase, and the core's Security Extension,
+// part (pages above the secure watermark). With an OEM1 key provisioned
+// (Config.OEM1Locked: NSSR.OEM1LOCK reads 1) a regression to level 0
+// needs the key written to OEM1KEYR1/2 first (RM0456 §7.6.2); the model
+// takes no key, so it refuses them all with OPTWERR. Not modelled: the
+// OEM keys themselves and the OEM2 key (OEM2LOCK reads 0), the SRAM and
+// OTP parts of the erase, and the core's Security Extension,
 // which stays as the board was built when TZEN changes (the flash aliases
 // and the RDP level follow TZEN).
 const (
@@ -39,8 +42,9 @@ const (
 	u5CROptLock   = 1 << 30
 	u5CRLock      = 1 << 31
 
-	u5SREOP     = 1 << 0
-	u5SROPTWERR = 1 << 13
+	u5SREOP      = 1 << 0
+	u5SROPTWERR  = 1 << 13
+	u5SROEM1Lock = 1 << 18
 	// u5SRClear are the NSSR flags written 1 to clear: EOP, OPERR,
 	// PROGERR, WRPERR, PGAERR, SIZERR, PGSERR, OPTWERR (stm32u585xx.h).
 	u5SRClear = 0x20FB
@@ -51,6 +55,9 @@ func (m *Model) u5ReadReg(off uint32) uint32 {
 	o := &m.ob
 	switch off {
 	case u5NSSR:
+		if m.cfg.OEM1Locked {
+			return o.sr | u5SROEM1Lock
+		}
 		return o.sr
 	case u5NSCR:
 		v := o.cr
@@ -137,8 +144,9 @@ func (m *Model) u5OptionStart() {
 	tzOn, tzOff := cur&targets.U5TZEN == 0 && next&targets.U5TZEN != 0, cur&targets.U5TZEN != 0 && next&targets.U5TZEN == 0
 	switch {
 	case from == targets.RDPLevel2, // option bytes frozen (no OEM2 key modelled)
-		tzOn && from != targets.RDPLevel0,                                // TrustZone on at level 0 only
-		tzOff && !(from != targets.RDPLevel0 && to == targets.RDPLevel0): // off only with a regression to 0
+		tzOn && from != targets.RDPLevel0,                                        // TrustZone on at level 0 only
+		tzOff && !(from != targets.RDPLevel0 && to == targets.RDPLevel0),         // off only with a regression to 0
+		m.cfg.OEM1Locked && from != targets.RDPLevel0 && to == targets.RDPLevel0: // no OEM1 key given
 		o.sr |= u5SROPTWERR
 		o.refused++
 		return

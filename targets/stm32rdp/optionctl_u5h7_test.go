@@ -192,3 +192,32 @@ func TestH7OptionProgramming(t *testing.T) {
 		})
 	}
 }
+
+// A U5 whose OEM1 key is provisioned shows OEM1LOCK and refuses a
+// regression to level 0 without the key; closing is accepted.
+func TestU5OEM1Locked(t *testing.T) {
+	for _, tc := range []struct {
+		rdp     uint8
+		newRDP  uint32
+		refused bool
+	}{
+		{targets.RDPByteLevel1, 0xAA, true},
+		{targets.RDPByteLevel0, 0xBB, false},
+	} {
+		m, err := New(Config{Family: targets.STM32U5(), DevID: targets.DevIDU57x, RDP: tc.rdp, OEM1Locked: true, NRSTWired: true, Image: []byte{1, 2, 3, 4}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := bus{t, m}
+		if b.r32(u5+u5NSSR)&u5SROEM1Lock == 0 {
+			t.Fatal("NSSR does not show OEM1LOCK")
+		}
+		before := b.r32(u5 + u5OPTR)
+		b.u5Unlock()
+		b.w32(u5+u5OPTR, before&^0xFF|tc.newRDP)
+		b.w32(u5+u5NSCR, u5CROptStart)
+		if got := b.r32(u5+u5NSSR)&u5SROPTWERR != 0; got != tc.refused || (m.MassErases() != 0) {
+			t.Errorf("RDP 0x%02X → 0x%02X: OPTWERR %v, want %v; %d mass erases", tc.rdp, tc.newRDP, got, tc.refused, m.MassErases())
+		}
+	}
+}
