@@ -62,6 +62,7 @@ func TestOpenOCDReadsStprobeU5H7Writes(t *testing.T) {
 	}{
 		{"u585-open", "stm32u5x.cfg", []string{"IWDG_STOP=0"}, "OPTR", "stm32l4x option_read 0 0x40", 0x40022040},
 		{"u585-open", "stm32u5x.cfg", []string{"RDP=0xBB"}, "OPTR", "stm32l4x option_read 0 0x40", 0x40022040},
+		{"u585-rdp05-tz", "stm32u5x.cfg", []string{"RDP=0xAA", "TZEN=0"}, "OPTR", "stm32l4x option_read 0 0x40", 0x40022040},
 		{"h743-open", "stm32h7x.cfg", []string{"WRPSN1=0xFE"}, "WPSN_CUR1", "stm32h7x option_read 0 0x38", 0x52002038},
 		{"h743-open", "stm32h7x.cfg", []string{"RDP=0xBB"}, "OPTSR_CUR", "stm32h7x option_read 0 0x1c", 0x5200201C},
 	}
