@@ -67,12 +67,20 @@ func (m *Model) initOptions() {
 // resetOptions is what a system reset does to the option interface: both
 // locks set, key sequences forgotten, control bits cleared. It does not
 // load the option bytes (U5: only OBL_LAUNCH and power-on do, RM0456
-// §7.4.2 "Option bytes loading"; H7: _CUR already holds them).
+// §7.4.2 "Option bytes loading"; H7: _CUR already holds them); on the H7
+// the _PRG registers read the option bytes again, values written there
+// without OPTSTART are lost (RM0433 §4.9: the _PRG registers' reset
+// values are the option bytes).
 func (m *Model) resetOptions() {
 	o := &m.ob
 	o.locked, o.keyStage, o.keyBad = true, 0, false
 	o.optLocked, o.optStage, o.optBad = true, 0, false
 	o.cr, o.sr = 0, 0
+	if m.cfg.Family.Name == "STM32H7" && o.regs != nil {
+		for _, c := range h7OptionPairs {
+			o.regs[c+h7PrgOffset] = o.regs[c] &^ (1 | h7OPTChangeErr)
+		}
+	}
 }
 
 // u5h7Level is the RDP level the option bytes in force select.

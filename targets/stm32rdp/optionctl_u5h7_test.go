@@ -189,6 +189,11 @@ func TestH7OptionProgramming(t *testing.T) {
 			if b.r32(h7+h7OPTCR)&h7OPTLock == 0 {
 				t.Error("OPTLOCK written 1 did not lock")
 			}
+			// A reset takes OPTSR_PRG back to the option bytes in force.
+			b.w32(0xE000ED0C, 0x05FA0004)
+			if prg, cur := b.r32(h7+optsrPrg), b.r32(h7+h7OPTSR); prg != cur {
+				t.Errorf("after a reset OPTSR_PRG 0x%08X, OPTSR_CUR 0x%08X", prg, cur)
+			}
 		})
 	}
 }
