@@ -78,8 +78,9 @@ func (m *Model) resetOptions() {
 	o.cr, o.sr = 0, 0
 	if m.cfg.Family.Name == "STM32H7" && o.regs != nil {
 		for _, c := range h7OptionPairs {
-			o.regs[c+h7PrgOffset] = o.regs[c] &^ (1 | h7OPTChangeErr)
+			o.regs[c+h7PrgOffset] = o.regs[c]
 		}
+		o.regs[h7OPTSR+h7PrgOffset] &^= 1 | h7OPTChangeErr // status bits of OPTSR_CUR only
 	}
 }
 

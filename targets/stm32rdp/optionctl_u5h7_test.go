@@ -191,8 +191,10 @@ func TestH7OptionProgramming(t *testing.T) {
 			}
 			// A reset takes OPTSR_PRG back to the option bytes in force.
 			b.w32(0xE000ED0C, 0x05FA0004)
-			if prg, cur := b.r32(h7+optsrPrg), b.r32(h7+h7OPTSR); prg != cur {
-				t.Errorf("after a reset OPTSR_PRG 0x%08X, OPTSR_CUR 0x%08X", prg, cur)
+			for _, c := range h7OptionPairs {
+				if prg, cur := b.r32(h7+c+h7PrgOffset), b.r32(h7+c); prg != cur&^h7OPTChangeErr {
+					t.Errorf("after a reset the _PRG twin of 0x%03X reads 0x%08X, _CUR 0x%08X", c, prg, cur)
+				}
 			}
 		})
 	}
