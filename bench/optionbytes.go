@@ -73,8 +73,9 @@ func (o *OptionBytes) Field(name string) *obytes.FieldValue {
 }
 
 // RDPFamily reports whether the chip is of a family protected by read-out
-// protection levels (F1, F4, G0, G4, L4): its option registers are read-only
-// images with no _PRG copy, and stprobe does not program them yet.
+// protection levels (F1, F4, G0, G4, L4, U5, H7): its layout reads the
+// option bytes in force, and obytes programs them with the family's own
+// sequence.
 func (o *OptionBytes) RDPFamily() bool { return o.Layout != nil && o.Layout.RDP != nil }
 
 // unreadable is the error of a plan or apply on a closed AP1.

@@ -107,6 +107,10 @@ func (x *executor) runFamily(ctx context.Context) error {
 			err = f.programF1(ctx, ph)
 		case "STM32F4":
 			err = f.programF4(ctx, ph)
+		case "STM32U5":
+			err = f.programU5(ctx, ph) // apply_u5h7.go
+		case "STM32H7":
+			err = f.programH7(ctx, ph)
 		default:
 			err = f.programL4(ctx, ph)
 		}
@@ -224,9 +228,13 @@ func (f *familyRun) journalStart(ctx context.Context, ph Phase, want map[string]
 // until the SR at srOff is no longer busy and checks its error flags errs.
 func (f *familyRun) start(ctx context.Context, ph Phase, crOff, cr, srOff, busy, errs uint32) error {
 	f.x.started = true
-	f.x.event("start", "setting OPTSTRT")
+	bit := "OPTSTRT"
+	if f.fam.Name == "STM32H7" {
+		bit = "OPTSTART" // RM0433's name for it
+	}
+	f.x.event("start", "setting %s", bit)
 	if err := f.wr(ctx, crOff, cr); err != nil {
-		return f.failStarted(ctx, ph, "OPTSTRT", err)
+		return f.failStarted(ctx, ph, bit, err)
 	}
 	f.x.event("wait", "waiting for the option change (an RDP 1 → 0 regression mass-erases first)")
 	sr, err := f.poll(ctx, srOff, busy)
@@ -278,6 +286,8 @@ func (f *familyRun) reloadAdvice() string {
 	switch f.fam.Name {
 	case "STM32F1", "STM32F4":
 		return fmt.Sprintf("on the %s a reset (NRST or power) loads the option registers again from the option bytes and locks them", f.fam.Name)
+	case "STM32H7":
+		return "on the STM32H7 the _PRG registers hold the unstarted values until a reset reloads them from the option bytes: reset the chip (NRST or power) before anything sets OPTSTART"
 	}
 	return fmt.Sprintf("on the %s a system reset does NOT reload the option registers: power-cycle the board (or OBL_LAUNCH) so that they load from the option bytes again, and never set OPTSTRT before", f.fam.Name)
 }
@@ -307,6 +317,10 @@ func (f *familyRun) seen(ctx context.Context) map[string]uint32 {
 		srOff, crOff = f1SR, f1CR
 	case "STM32F4":
 		srOff, crOff = f4SR, f4OPTCR
+	case "STM32U5":
+		srOff, crOff = u5NSSR, u5NSCR
+	case "STM32H7":
+		srOff, crOff = h7OPTSRCur, h7OPTCR
 	}
 	v, err := f.rd(ctx, srOff)
 	if err != nil {
@@ -623,7 +637,7 @@ func (f *familyRun) verify(ctx context.Context) error {
 	}
 	from := x.l.rdpLevelOf(rdp.Get(x.p.Before.Cur[rdp.Register]))
 	to := x.l.rdpLevelOf(rdp.Get(after.Cur[rdp.Register]))
-	if from == targets.RDPLevel1 && to == targets.RDPLevel0 {
+	if (from == targets.RDPLevel1 || from == targets.RDPLevel05) && to == targets.RDPLevel0 {
 		v, err := x.t.Read32(ctx, f.ap, famFlashBase)
 		switch {
 		case err != nil:
@@ -650,6 +664,10 @@ func (l *Layout) WriteNote() string {
 		return "stprobe ob apply: option keys, FLASH_OPTCR written, OPTSTRT, reset to load them (an RDP 1 → 0 change mass-erases the flash)"
 	case "STM32G0", "STM32G4", "STM32L4":
 		return "stprobe ob apply: flash and option keys, option registers written, OPTSTRT, OBL_LAUNCH to load them (the chip resets; an RDP 1 → 0 change mass-erases the flash)"
+	case "STM32U5":
+		return "stprobe ob apply: NSKEYR and option keys, FLASH_OPTR and the other option registers written, OPTSTRT, OBL_LAUNCH to load them (the chip resets; leaving level 1 or 0.5 for 0 erases the flash; OEM keys are never written)"
+	case "STM32H7":
+		return "stprobe ob apply: option keys, the _PRG registers written, OPTSTART, OPT_BUSY, OPTLOCK, reset (leaving level 1 for 0 mass-erases both banks)"
 	}
 	return "stprobe ob apply: unlock, _PRG registers, OPTSTRT"
 }

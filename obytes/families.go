@@ -81,18 +81,15 @@ func familyLayout(fam targets.Family, line targets.Line) (*Layout, error) {
 
 // ApplyRefusal says why stprobe does not program the option bytes of this
 // layout's family and what to use instead; "" when it does (the STM32H5,
-// and the F1, F4, G0, G4 and L4 through their own sequences,
-// apply_families.go).
+// and the F1, F4, G0, G4, L4, U5 and H7 through their own sequences,
+// apply_families.go, apply_u5h7.go).
 func (l *Layout) ApplyRefusal() string {
 	if l.RDP == nil {
 		return ""
 	}
 	switch l.Family {
-	case "STM32F1", "STM32F4", "STM32G0", "STM32G4", "STM32L4":
+	case "STM32F1", "STM32F4", "STM32G0", "STM32G4", "STM32L4", "STM32U5", "STM32H7":
 		return ""
-	}
-	if peer := u5h7ApplyRefusal(l.Family); peer != "" {
-		return fmt.Sprintf("stprobe cannot program the option bytes of the %s yet: its programming sequence is not implemented (this release reads, decodes and plans them only); meanwhile use %s, or STM32CubeProgrammer (-ob), after checking the plan stprobe printed", l.Family, peer)
 	}
 	return fmt.Sprintf("stprobe cannot program the option bytes of the %s yet: its programming sequence is not implemented; use STM32CubeProgrammer (-ob) after checking the plan stprobe printed", l.Family)
 }

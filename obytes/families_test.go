@@ -86,7 +86,7 @@ func TestFamilyLayouts(t *testing.T) {
 			}
 		}
 		switch l.Family {
-		case "STM32F1", "STM32F4", "STM32G0", "STM32G4", "STM32L4":
+		case "STM32F1", "STM32F4", "STM32G0", "STM32G4", "STM32L4", "STM32U5", "STM32H7":
 			if why := l.ApplyRefusal(); why != "" {
 				t.Errorf("%s: apply refused (%s): these families have their programming sequence", l.LineName, why)
 			}

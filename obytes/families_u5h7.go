@@ -12,8 +12,7 @@ import (
 // FLASH_WRPxyR, FLASH_NSSR; stm32h743xx.h FLASH_OPTSR, FLASH_PRAR,
 // FLASH_SCAR, FLASH_WPSN, FLASH_BOOT) and of RM0456 §7.9 and RM0433 §4.9;
 // docs/families.md lists them. As on the other RDP families the registers
-// read as the option bytes loaded at reset; stprobe does not program them
-// (ApplyRefusal names the peer commands).
+// read as the option bytes loaded at reset; apply_u5h7.go programs them.
 
 // Line sets of the U5 and H7.
 var (
@@ -34,18 +33,6 @@ func u5h7Tables(family string) (regs []Register, fields []Field, ok bool) {
 		return h7Registers(), h7Fields(), true
 	}
 	return nil, nil, false
-}
-
-// u5h7ApplyRefusal names the peer commands that program a U5's or an
-// H7's option bytes; "" for the other families.
-func u5h7ApplyRefusal(family string) string {
-	switch family {
-	case "STM32U5":
-		return "OpenOCD (target/stm32u5x.cfg, whose flash driver is stm32l4x): `stm32l4x unlock 0` for RDP level 0 (mass erase), `stm32l4x lock 0` for level 1, `stm32l4x option_write 0 0x40 VALUE MASK` for FLASH_OPTR fields"
-	case "STM32H7":
-		return "OpenOCD (target/stm32h7x.cfg): `stm32h7x unlock 0` for RDP level 0 (mass erase), `stm32h7x lock 0` for level 1, `stm32h7x option_write 0 0x20 VALUE MASK` for FLASH_OPTSR_PRG fields"
-	}
-	return ""
 }
 
 // ---- STM32U5 (RM0456 §7.9; stm32u585xx.h) ----

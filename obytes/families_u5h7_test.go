@@ -70,9 +70,9 @@ func TestU5H7Layouts(t *testing.T) {
 				t.Errorf("%s: %s has no meaning", l.LineName, f.Name)
 			}
 		}
-		want := map[string]string{"STM32U5": "stm32l4x option_write 0 0x40", "STM32H7": "stm32h7x option_write 0 0x20"}[l.Family]
-		if !strings.Contains(l.ApplyRefusal(), want) {
-			t.Errorf("%s: refusal %q lacks %q", l.LineName, l.ApplyRefusal(), want)
+		want := map[string]string{"STM32U5": "OBL_LAUNCH", "STM32H7": "OPTSTART"}[l.Family]
+		if l.ApplyRefusal() != "" || !strings.Contains(l.WriteNote(), want) {
+			t.Errorf("%s: refusal %q, write note %q lacks %q", l.LineName, l.ApplyRefusal(), l.WriteNote(), want)
 		}
 	}
 }
@@ -221,7 +221,7 @@ func TestU5H7Transitions(t *testing.T) {
 			if p.Risk != c.want || !strings.Contains(why, c.reason) {
 				t.Errorf("0x%08X nssr 0x%X %s: %v (%s), want %v (%s)", c.optr, c.nssr, name, p.Risk, why, c.want, c.reason)
 			}
-			if p.NotWritable == "" || p.NeedsOverride != (c.want == Brick) {
+			if p.NotWritable != "" || p.NeedsOverride != (c.want == Brick) {
 				t.Errorf("%s: not_writable %q override %v", name, p.NotWritable, p.NeedsOverride)
 			}
 		}

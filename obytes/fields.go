@@ -162,9 +162,9 @@ type Layout struct {
 	Family string
 	AP     uint8
 	// RDP is set on the families protected by read-out protection levels
-	// (F1, F4, G0, G4, L4): their option registers are read-only images of
-	// the option bytes, loaded at reset, with no _PRG copy, and stprobe has
-	// no programming sequence for them (ApplyRefusal says what to use).
+	// (F1, F4, G0, G4, L4, U5, H7): the layout's registers read the option
+	// bytes in force (the H7's _CUR words), and each family has its own
+	// programming sequence (apply_families.go, apply_u5h7.go).
 	RDP *targets.RDPScheme
 }
 

@@ -265,6 +265,9 @@ func (m *Model) resetFlash() {
 	if m.cfg.Family.Name == "STM32H7" {
 		m.h7Reset()
 	}
+	if m.cfg.Family.Name == "STM32U5" || m.cfg.Family.Name == "STM32H7" {
+		m.resetOptions()
+	}
 }
 
 // MassErases counts the mass erases the controller ran (by MER or by an

@@ -9,8 +9,9 @@
 // their programming sequences (flashctl*.go): main flash programs and
 // erases, the option bytes program and load, and leaving RDP level 1
 // mass-erases the flash. The H7's main flash programs and erases as a
-// debugger drives it (flashctl_h7.go); the U5's ignores writes. The U5 and
-// H7 option registers are read-only.
+// debugger drives it (flashctl_h7.go); the U5's ignores writes. The U5's
+// and H7's option bytes program, load and regress as a debugger drives
+// them (optionctl_u5.go, optionctl_h7.go).
 package stm32rdp
 
 import (
@@ -76,6 +77,10 @@ type Config struct {
 	// covers (u5h7.go).
 	TZEN        bool
 	SecurePages int
+	// OEM1Locked is a U5 whose OEM1 key is provisioned (FLASH_NSSR
+	// OEM1LOCK reads 1): the model accepts no key, so it refuses every
+	// regression to level 0 (optionctl_u5.go).
+	OEM1Locked bool
 	// Boot0 is the BOOT0 pin held high: on the families that alias the
 	// boot memory at 0x00000000 the system-memory bootloader runs instead
 	// of the program (firmware.go).
@@ -103,8 +108,10 @@ type Model struct {
 	freeze    [2]uint32
 	flashRead int // flash reads refused under RDP 1
 	fc        flashCtl
-	h7        h7Flash // the H7's bank registers (flashctl_h7.go)
-	epoch     uint64  // resets that dropped the debug link
+	h7        h7Flash     // the H7's bank registers (flashctl_h7.go)
+	ob        u5h7Options // the U5's and H7's option interface (optionctl_u5h7.go)
+	in        loaded      // the U5's and H7's option bytes in force
+	epoch     uint64      // resets that dropped the debug link
 }
 
 // New builds a chip from cfg.
@@ -134,6 +141,9 @@ func New(cfg Config) (*Model, error) {
 	bus.Map(m.dbgmcu())
 	bus.Map(m.ram)
 	m.initFlash()
+	if cfg.Family.Name == "STM32U5" || cfg.Family.Name == "STM32H7" {
+		m.initOptions()
+	}
 	bus.Map(flashRegion{m})
 	if cfg.Family.Name == "STM32F1" {
 		bus.Map(f1OptionRegion{m}) // inside the engineering page: mapped first
@@ -177,15 +187,11 @@ const F1OptionBytes = 0x1FFFF800
 
 // protection is the RDP level in force. The caller holds m.mu: the F1,
 // F4, G0, G4 and L4 keep it in their flash controller (flashctl.go); the
-// U5 and H7 models take it from the configuration.
+// U5 and H7 in the option bytes in force (optionctl_u5h7.go).
 func (m *Model) protection() targets.RDPLevel {
 	switch m.cfg.Family.Name {
 	case "STM32U5", "STM32H7":
-		s := m.cfg.Family.RDP
-		if s.Level05 && m.cfg.RDP == targets.RDPByteLevel05 && !m.cfg.TZEN {
-			return targets.RDPLevel1 // 0x55 is level 0.5 only with TrustZone on (RM0456 §7.6.2)
-		}
-		return targets.LevelOfByte(m.cfg.RDP, s.Level05, s.Level2)
+		return m.u5h7Level() // optionctl_u5h7.go
 	}
 	return m.fc.level
 }
@@ -337,7 +343,11 @@ func (m *Model) sysReset() {
 // family, the debug link drops, DBGMCU_CR clears.
 func (m *Model) PowerCycle() {
 	m.mu.Lock()
-	if m.cfg.Family.Name != "STM32F1" && m.cfg.Family.Name != "STM32F4" {
+	switch m.cfg.Family.Name {
+	case "STM32F1", "STM32F4", "STM32H7":
+	case "STM32U5":
+		m.u5Load()
+	default:
 		m.l4Load()
 	}
 	m.dbgCR, m.freeze = 0, [2]uint32{}

@@ -21,9 +21,8 @@ import (
 //     Cortex-M7, AP1 the D3 domain's AHB-AP (SRAM4), AP2 the debug APB
 //     with DBGMCU at 0xE00E1000 (OpenOCD target/stm32h7x.cfg).
 //
-// Option bytes stay read-only, as on the other families: the option
-// registers read as the option bytes loaded at reset and writes to them are
-// ignored.
+// The option bytes program as a debugger drives them (optionctl_u5.go,
+// optionctl_h7.go).
 
 // Option-register values after reset of a U5 and an H7 whose option bytes
 // hold their defaults except RDP, TZEN and the secure watermark.
@@ -114,12 +113,9 @@ func (m *Model) mapFamilyFirst(bus *chipsim.Bus) {
 		fl := &u5Flash{m: m}
 		bus.Map(fl.alias(targets.FlashMemBase, false))
 		bus.Map(fl.alias(targets.U5FlashSecure, true))
-		regs := m.u5OptionRegs()
-		read := func(off uint32) (uint32, error) { return regs[off], nil }
-		bus.Map(&chipsim.Registers{Base: targets.U5FlashRegs, Size: 0x400, ReadFn: read})
-		bus.Map(&secureOnly{m: m, r: &chipsim.Registers{Base: targets.U5FlashRegsSec, Size: 0x400, ReadFn: read}})
+		bus.Map(m.u5FlashRegs(targets.U5FlashRegs))
+		bus.Map(&secureOnly{m: m, r: m.u5FlashRegs(targets.U5FlashRegsSec)})
 	case "STM32H7":
-		regs := m.h7OptionRegs()
 		bus.Map(&chipsim.Registers{Base: targets.H7FlashRegs, Size: 0x400,
 			ReadFn: func(off uint32) (uint32, error) {
 				if bank, reg, ok := h7BankReg(off); ok {
@@ -127,7 +123,9 @@ func (m *Model) mapFamilyFirst(bus *chipsim.Bus) {
 					defer m.mu.Unlock()
 					return m.h7ReadReg(bank, reg), nil
 				}
-				return regs[off], nil
+				m.mu.Lock()
+				defer m.mu.Unlock()
+				return m.h7OptRead(off), nil // optionctl_h7.go
 			},
 			WriteFn: func(off, v uint32) error {
 				if bank, reg, ok := h7BankReg(off); ok {
@@ -135,7 +133,9 @@ func (m *Model) mapFamilyFirst(bus *chipsim.Bus) {
 					defer m.mu.Unlock()
 					return m.h7WriteReg(bank, reg, v)
 				}
-				return nil // the option registers stay read-only
+				m.mu.Lock()
+				defer m.mu.Unlock()
+				return m.h7OptWrite(off, v)
 			}})
 		dbg := newH7DBGMCU(m)
 		bus.Map(dbg.at(targets.DBGMCUH7))
@@ -148,6 +148,32 @@ func (m *Model) mapFamilyFirst(bus *chipsim.Bus) {
 			&chipsim.MemAP{IDRValue: apIDR(m.cfg.Family), Bus: d3},
 			&chipsim.MemAP{IDRValue: apIDRAPB, BASEValue: h7DebugROM, Bus: apb},
 		}
+	}
+}
+
+// u5FlashRegs is the U5's flash register block at base (the non-secure
+// or the secure alias; the model serves both with the non-secure
+// registers).
+func (m *Model) u5FlashRegs(base uint32) *chipsim.Registers {
+	return &chipsim.Registers{Base: base, Size: 0x400,
+		ReadFn: func(off uint32) (uint32, error) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			return m.u5ReadReg(off), nil // optionctl_u5.go
+		},
+		WriteFn: func(off, v uint32) error {
+			m.mu.Lock()
+			obl, err := m.u5WriteReg(off, v)
+			if obl {
+				m.u5Load()
+				m.epoch++
+			}
+			m.mu.Unlock()
+			if obl {
+				m.sysReset() // OBL_LAUNCH resets the chip (RM0456 §7.9 FLASH_NSCR)
+			}
+			return err
+		},
 	}
 }
 
@@ -252,7 +278,7 @@ func (a *u5FlashAlias) check(addr, csw uint32) error {
 	m := a.f.m
 	off := addr - a.base
 	page := off / targets.U5PageSize
-	securePage := m.cfg.TZEN && page < uint32(m.cfg.SecurePages)
+	securePage := m.in.tzen.Load() && page < uint32(m.cfg.SecurePages)
 	switch {
 	case securePage != a.secure:
 		return fmt.Errorf("flash 0x%08X: page %d is %s, not reachable through this alias: %w", addr, page, map[bool]string{true: "secure", false: "non-secure"}[securePage], chipsim.ErrBusFault)
