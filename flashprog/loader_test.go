@@ -179,23 +179,23 @@ func TestLoaderFaultMidRun(t *testing.T) {
 	}
 }
 
-// TestLoaderBytesMatchSource: the loader's first and last instructions are
-// those its assembly source names (CBZ r2, the closing BKPT, the NOP that
-// pads it to whole words): a guard
-// against the byte slice and flashprog/loader/stm32h5.asm drifting apart in
-// length or framing.
+// TestLoaderBytesMatchSource: the loader's bytes frame as its assembly
+// source says (ADR r7 to params first, BKPT #0 just before params, six
+// zero words of params): a guard against the byte slice, h5LoaderParams
+// and flashprog/loader/stm32h5.asm drifting apart.
 func TestLoaderBytesMatchSource(t *testing.T) {
-	n := len(h5Loader)
-	if n%4 != 0 || n > 0x100 {
-		t.Fatalf("loader is %d bytes: want whole words below the buffer at +0x100", n)
+	hw := func(off int) uint16 { return uint16(h5Loader[off]) | uint16(h5Loader[off+1])<<8 }
+	if len(h5Loader) != h5LoaderParams+24 || h5LoaderParams%4 != 0 {
+		t.Fatalf("loader is %d bytes with params at 0x%X: want params (24 bytes, word aligned) last", len(h5Loader), h5LoaderParams)
 	}
-	if first := uint16(h5Loader[0]) | uint16(h5Loader[1])<<8; first&0xFD07 != 0xB102 {
-		t.Errorf("first instruction 0x%04X is not CBZ r2", first)
+	// ADR r7 (T1 0xA7xx): Align(PC+4, 4) + imm8*4 is params.
+	if first := hw(0); first>>8 != 0xA7 || 4+int(first&0xFF)*4 != h5LoaderParams {
+		t.Errorf("first instruction 0x%04X is not ADR r7, params", first)
 	}
-	if bkpt := uint16(h5Loader[n-4]) | uint16(h5Loader[n-3])<<8; bkpt != 0xBE00 {
-		t.Errorf("last instruction 0x%04X is not BKPT #0", bkpt)
+	if bkpt := hw(h5LoaderParams - 2); bkpt != 0xBE00 {
+		t.Errorf("instruction before params 0x%04X is not BKPT #0", bkpt)
 	}
-	if pad := uint16(h5Loader[n-2]) | uint16(h5Loader[n-1])<<8; pad != 0xBF00 {
-		t.Errorf("padding 0x%04X is not NOP", pad)
+	if !bytes.Equal(h5Loader[h5LoaderParams:], make([]byte, 24)) {
+		t.Error("params are not zero words")
 	}
 }
