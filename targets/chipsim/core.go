@@ -101,11 +101,12 @@ const (
 
 // Breakpoint and watchpoint units of the modelled Cortex-M33: an FPBv2 with
 // eight instruction comparators and no literal comparators, a DWT with four
-// comparators. The comparators are programmable and read back, but as the
-// core executes no code a breakpoint or watchpoint a debugger sets is
-// mostly just recorded: the one case that fires is a breakpoint on the
-// instruction the core resumes at (its first fetch), which halts it again
-// at once with DFSR.BKPT, as on silicon. Watchpoints never fire.
+// comparators. The comparators are programmable and read back. A
+// breakpoint fires on the instruction the core resumes at (its first
+// fetch), which halts it again at once with DFSR.BKPT, as on silicon, and
+// on every instruction the interpreter (thumb.go) is about to execute;
+// the modelled firmware executes none, so elsewhere breakpoints are just
+// recorded. Watchpoints never fire.
 const (
 	NumFPBCode = 8
 	NumDWTComp = 4
@@ -566,9 +567,9 @@ func (c *Core) writeUnits(addr, v uint32) {
 }
 
 // Breakpoints returns the instruction addresses of the enabled FPB
-// comparators (FP_COMPn.BE set) while FP_CTRL.ENABLE is set. Only one at
-// the PC the core resumes at, or returns to from CoreConfig.Call, fires:
-// the core executes no other code.
+// comparators (FP_COMPn.BE set) while FP_CTRL.ENABLE is set. One fires at
+// the PC the core resumes at, returns to from CoreConfig.Call, or that
+// interpreted code reaches.
 func (c *Core) Breakpoints() []uint32 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -602,7 +603,7 @@ type Watchpoint struct {
 }
 
 // Watchpoints returns the DWT comparators with a MATCH field other than
-// zero (disabled). They never fire: the core executes no code.
+// zero (disabled). They never fire (not modelled).
 func (c *Core) Watchpoints() []Watchpoint {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -869,8 +870,8 @@ func (c *Core) AttachedSinceReset() bool {
 }
 
 // breakpointAtPCLocked reports whether an enabled FPB comparator matches
-// the instruction at the PC. As the core executes no code, that first fetch
-// after a resume is the only one a breakpoint can match.
+// the instruction at the PC: the first fetch after a resume (the
+// interpreter checks the ones after it).
 func (c *Core) breakpointAtPCLocked() bool {
 	if !c.fpEnable {
 		return false

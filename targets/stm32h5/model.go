@@ -7,10 +7,13 @@
 // flash (LoadFlash) and reports its Security Extension and debug
 // authentication per TZEN and product state. It implements chipsim.Chip.
 //
-// The core executes no code but one ROM function, RSSLIB_DataProvisioning
-// (obk_provision.go), run when a debugger resumes the core at its entry;
-// an FPB breakpoint at the PC the core resumes or returns at fires, other
-// breakpoints and watchpoints are recorded and read back, but never fire.
+// The modelled firmware executes no code. Two things do: one ROM function,
+// RSSLIB_DataProvisioning (obk_provision.go), run natively when a debugger
+// resumes the core at its entry; and Thumb code a debugger downloads to
+// SRAM and resumes the core at (a flash loader), which chipsim's
+// interpreter executes instruction by instruction. An FPB breakpoint at
+// the PC the core resumes or returns at, or that interpreted code reaches,
+// fires; watchpoints are recorded and read back, but never fire.
 //
 // Behaviour that real silicon does not document is chosen in chosen.go
 // (option bytes, access ports, debug authentication) and chosen_core.go
