@@ -282,6 +282,9 @@ func printFlashResult(w io.Writer, out *bench.FlashOutcome) {
 		fmt.Fprintf(w, ", verified (CRC-32 0x%08X)", r.CRC32)
 	}
 	fmt.Fprintln(w)
+	if r.LoaderSectors > 0 {
+		fmt.Fprintf(w, "programmed by the flash loader on the target (%d of the sectors)\n", r.LoaderSectors)
+	}
 	if r.Saved != "" {
 		fmt.Fprintf(w, "the sectors' old data: %s\n", r.Saved)
 	}

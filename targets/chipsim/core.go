@@ -175,6 +175,7 @@ type Core struct {
 	cycles      uint64 // cycles the interpreter ran since power-on
 	partialNS   int64  // modelled time not yet turned into whole cycles
 	retired     uint64 // instructions the interpreter completed since power-on
+	resets      uint64 // resets since power-on: a run that spans one is dropped
 }
 
 // NewCore returns a core that has just been powered on: running, debug
@@ -246,6 +247,7 @@ func (c *Core) Reset() {
 func (c *Core) resetLocked() {
 	c.resetRegsLocked()
 	c.executing, c.lockup, c.lockupWhy = false, false, ""
+	c.resets++
 	c.resetSticky = true
 	c.halted = false
 	c.ctrl &^= adi.DHCSRCHalt | adi.DHCSRCStep
@@ -372,13 +374,17 @@ func (c *Core) Advance(d time.Duration) {
 		return
 	}
 	p := c.cpuLocked()
+	resets := c.resets
 	c.mu.Unlock()
 	stop := p.run(budget, false)
 	c.mu.Lock()
-	if c.halted || c.held || !c.executing {
-		return // reset or halted by someone else meanwhile: the run is lost
+	if c.held || c.resets != resets {
+		return // reset meanwhile: the registers are the reset's
 	}
-	c.storeCPULocked(p)
+	c.storeCPULocked(p) // a halt meanwhile came after these instructions
+	if c.halted {
+		return
+	}
 	switch stop {
 	case stopBKPT, stopBreakpoint:
 		c.executing = false

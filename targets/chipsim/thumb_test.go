@@ -386,3 +386,18 @@ func FuzzThumb(f *testing.F) {
 		}
 	})
 }
+
+func TestCoreResetStopsCode(t *testing.T) {
+	c, mem := coreWithRAM()
+	loadHalfwords(t, mem, testCode, []uint16{0xE7FE}) // b .
+	scsWrite(t, c, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt)
+	c.SetReg(adi.RegSelPC, testCode)
+	c.SetReg(adi.RegSelXPSR, 1<<24)
+	scsWrite(t, c, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn)
+	c.Advance(time.Microsecond)
+	c.Reset()
+	c.Advance(time.Millisecond)
+	if c.Executing() || c.Reg(adi.RegSelPC) != 0x08000000 {
+		t.Errorf("after a reset: executing %v, PC 0x%08X; want the firmware's reset PC", c.Executing(), c.Reg(adi.RegSelPC))
+	}
+}
