@@ -277,6 +277,9 @@ func TestCoreRunsCodeToBKPT(t *testing.T) {
 	c.SetReg(adi.RegSelPC, testCode)
 	c.SetReg(adi.RegSelXPSR, 1<<24)
 	scsWrite(t, c, adi.RegDFSR, 0xFF)
+	if err := c.PPB().Write(adi.RegDWTCtrl, Word, 1, 0); err != nil { // CYCCNTENA
+		t.Fatal(err)
+	}
 	scsWrite(t, c, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn)
 	if !c.Executing() {
 		t.Fatal("a resume in SRAM did not start the interpreter")
@@ -296,6 +299,9 @@ func TestCoreRunsCodeToBKPT(t *testing.T) {
 	// movs, then 100 x (adds, cmp, bne taken) less the last refill, bkpt.
 	if n != 1+300 || cycles != 1+100*(1+1+3)-2+1 {
 		t.Errorf("executed %d instructions in %d cycles", n, cycles)
+	}
+	if cc, _ := c.PPB().Read(dwtCycCnt, Word, 0); uint64(cc) != cycles {
+		t.Errorf("DWT_CYCCNT %d, want the %d cycles run", cc, cycles)
 	}
 	if psr := c.Reg(adi.RegSelXPSR); psr>>28 != 0x6 { // Z and C from cmp r0,#100
 		t.Errorf("xPSR 0x%08X: want Z and C", psr)
