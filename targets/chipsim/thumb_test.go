@@ -141,6 +141,23 @@ func TestThumbInstructions(t *testing.T) {
 		// .word 0x12345678; ldr.w r0, [pc, #-8] (at 4)
 		{name: "LDR.W literal negative", code: []uint16{0x5678, 0x1234, 0xF85F, 0x0008}, start: 4, want: map[int]uint32{0: 0x12345678}},
 		{name: "ADR", code: []uint16{0xA001, 0xBF00, 0xBF00}, want: map[int]uint32{0: testCode + 8}}, // adr r0, .+8
+		// cmp r0, r0 (C set); adcs r0, r1
+		{name: "ADCS carry in", code: []uint16{0x4280, 0x4148}, in: map[int]uint32{0: 1, 1: 2}, want: map[int]uint32{0: 4}, flags: "nzcv"},
+		// cmp r2, #1 with r2 0 (C clear: borrow); sbcs r0, r1
+		{name: "SBCS borrow in", code: []uint16{0x2A01, 0x4188}, in: map[int]uint32{0: 5, 1: 3}, want: map[int]uint32{0: 1}, flags: "nzCv"},
+		{name: "MVNS", code: []uint16{0x43C8}, in: map[int]uint32{1: 0}, want: map[int]uint32{0: 0xFFFFFFFF}, flags: "Nzcv"},                     // mvns r0, r1
+		{name: "EORS", code: []uint16{0x4048}, in: map[int]uint32{0: 0xFF, 1: 0x0F}, want: map[int]uint32{0: 0xF0}},                              // eors r0, r1
+		{name: "ASRS imm", code: []uint16{0x1108}, in: map[int]uint32{1: 0x80000000}, want: map[int]uint32{0: 0xF8000000}, flags: "Nzcv"},        // asrs r0, r1, #4
+		{name: "RSBS #0", code: []uint16{0x4248}, in: map[int]uint32{1: 1}, want: map[int]uint32{0: 0xFFFFFFFF}, flags: "Nzcv"},                  // rsbs r0, r1, #0
+		{name: "MULS", code: []uint16{0x4348}, in: map[int]uint32{0: 6, 1: 7}, want: map[int]uint32{0: 42}},                                      // muls r0, r1, r0
+		{name: "RORS reg", code: []uint16{0x41C8}, in: map[int]uint32{0: 1, 1: 1}, want: map[int]uint32{0: 0x80000000}, flags: "NzCv"},           // rors r0, r1
+		{name: "ASRS reg", code: []uint16{0x4108}, in: map[int]uint32{0: 0x80000000, 1: 31}, want: map[int]uint32{0: 0xFFFFFFFF}, flags: "Nzcv"}, // asrs r0, r1
+		{name: "ADC.W", code: []uint16{0x4280, 0xEB40, 0x0601}, in: map[int]uint32{0: 1, 1: 2}, want: map[int]uint32{6: 4}},                      // cmp r0,r0; adc.w r6, r0, r1
+		{name: "RSB.W imm", code: []uint16{0xF1C0, 0x0610}, in: map[int]uint32{0: 3}, want: map[int]uint32{6: 13}},                               // rsb.w r6, r0, #0x10
+		{name: "EOR.W imm", code: []uint16{0xF080, 0x06FF}, in: map[int]uint32{0: 0xF0}, want: map[int]uint32{6: 0x0F}},                          // eor.w r6, r0, #0xFF
+		{name: "ORN", code: []uint16{0xEA60, 0x0601}, in: map[int]uint32{0: 0, 1: 0xFFFFFF00}, want: map[int]uint32{6: 0xFF}},                    // orn r6, r0, r1
+		{name: "MVN.W shifted", code: []uint16{0xEA6F, 0x1611}, in: map[int]uint32{1: 0xF0}, want: map[int]uint32{6: 0xFFFFFFF0}},                // mvn.w r6, r1, lsr #4
+		{name: "SBC.W borrow in", code: []uint16{0x2A01, 0xEB60, 0x0601}, in: map[int]uint32{0: 5, 1: 3}, want: map[int]uint32{6: 1}},            // cmp r2,#1; sbc.w r6, r0, r1
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
