@@ -34,7 +34,7 @@ var h5Loader = []byte{
 }
 
 // The loader's place in SRAM (chosen): its code at the start of SRAM1
-// (RM0481 section 2.3.2: SRAM1 at 0x20000000 on every STM32H5), two data
+// (RM0481 memory map: SRAM1 at 0x20000000 on every STM32H5), two data
 // buffers after it, so that the host fills one while the loader programs
 // the other. 0x100 + 2 * LoaderBlock bytes fit in the smallest line's SRAM
 // (32 KiB on the STM32H503).

@@ -7,7 +7,7 @@
 @   params+8   number of quad-words (16 bytes each)
 @   params+12  address of FLASH_NSSR (0x40022020)
 @   params+16  0xFFFFFFFF (the loader overwrites it with its result)
-@ The host has unlocked FLASH_NSCR and set PG (RM0481 section 7.3.7, flash
+@ The host has unlocked FLASH_NSCR and set PG (RM0481, embedded flash: flash
 @ programming: with PG set, 128 bits written into the write buffer
 @ program the quad-word once it is full). Quad-words that are all 0xFF are
 @ skipped: erased flash already reads so.

@@ -80,9 +80,9 @@ type CoreConfig struct {
 // DefaultCoreClockHz is the core clock after reset of an STM32H5: HSI
 // 64 MHz divided by HSIDIV, whose reset value is /2 (RM0481, RCC_CR
 // HSIDIV; Zephyr's STM32H5 SoC init, soc/st/stm32/stm32h5x/soc.c, sets
-// SystemCoreClock to 32 MHz for that reason). ST's H5 SVD gives RCC_CR a
-// reset value with HSIDIV 00 (64 MHz); the model takes the reference
-// manual's /2, the slower, more cautious figure for loader timing.
+// SystemCoreClock to 32 MHz for that reason). A register file generated
+// from ST's H563 SVD gives RCC_CR a reset value with HSIDIV 00 (64 MHz);
+// the model takes /2, the slower, more cautious figure for loader timing.
 const DefaultCoreClockHz = 32_000_000
 
 // DAUTHSTATUS values (Armv8-M: NSID [1:0], NSNID [3:2], SID [5:4], SNID
