@@ -105,6 +105,10 @@ type FlashRequest struct {
 	// reads the status once after them, whatever the chip's program unit
 	// (flashprog.ControllerOptions.BytesPerPoll).
 	BurstBytes int
+	// RegisterByRegister keeps the host driving the flash controller where
+	// a flash loader would run on the halted core (the STM32H5; see
+	// flashprog.ControllerOptions).
+	RegisterByRegister bool
 }
 
 // FlashOutcome is a flash write or erase carried out: the plan, what it
@@ -157,7 +161,7 @@ func (b *Bench) flashAttach(ctx context.Context, r FlashRequest) (flashprog.Cont
 		return nil, coreTarget{}, nil, err
 	}
 	t := coreTarget{l: b.link, ap: ap}
-	o := flashprog.ControllerOptions{QuadWordsPerPoll: r.QuadWordsPerPoll, BytesPerPoll: r.BurstBytes}
+	o := flashprog.ControllerOptions{QuadWordsPerPoll: r.QuadWordsPerPoll, BytesPerPoll: r.BurstBytes, RegisterByRegister: r.RegisterByRegister}
 	// The STM32F4 programs with the parallelism its supply allows; a probe
 	// that cannot measure it leaves 0 (taken as 3.3 V).
 	if v, err := b.link.TargetVoltage(ctx); err == nil && v > 0 {

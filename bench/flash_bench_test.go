@@ -11,10 +11,12 @@ import (
 // BenchmarkFlashWrite64K programs 64 KiB (8 sectors erased, then
 // programmed, then verified) on the simulated h533-open board at 4 MHz SWD
 // and reports KiB/s on the modelled clock (USB round trips, SWD wire time,
-// the chip's erase and program times). Sub-benchmarks: quad-words per
+// the chip's erase and program times, the loader's cycles at the core's
+// reset clock). Sub-benchmarks: register by register with quad-words per
 // NSSR poll (1: every quad-word checked, as OpenOCD without its loader;
-// 64: 1 KiB per memory write, relying on the bus stall), and the SWD floor:
-// the same bytes written to SRAM.
+// 64: 1 KiB per memory write, relying on the bus stall), the flash loader
+// run on the halted core (6 KiB blocks), and the SWD floor: the same bytes
+// written to SRAM.
 func BenchmarkFlashWrite64K(b *testing.B) {
 	data := make([]byte, 64<<10)
 	for i := range data {
@@ -25,13 +27,14 @@ func BenchmarkFlashWrite64K(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, tc := range []struct {
-		name string
-		per  int
-	}{{"poll-every-quad-word", 1}, {"poll-every-1KiB", 64}} {
+		name   string
+		per    int
+		loader bool
+	}{{"poll-every-quad-word", 1, false}, {"poll-every-1KiB", 64, false}, {"loader", 1, true}} {
 		b.Run(tc.name, func(b *testing.B) {
 			bn, tok := benchMem(b)
 			ctx := context.Background()
-			req := FlashRequest{Name: "bench.bin", Image: im, Verify: true, StateDir: b.TempDir(), QuadWordsPerPoll: tc.per, Confirm: "erase 8 sectors"}
+			req := FlashRequest{Name: "bench.bin", Image: im, Verify: true, StateDir: b.TempDir(), QuadWordsPerPoll: tc.per, Confirm: "erase 8 sectors", RegisterByRegister: !tc.loader}
 			bn.Simulated().ResetStats()
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {

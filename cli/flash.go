@@ -21,6 +21,7 @@ type flashFlags struct {
 	stateDir  string
 	khz       int
 	burst     bool
+	byReg     bool
 	verify    bool
 	resetRun  bool
 	saveFlash string
@@ -38,7 +39,8 @@ func (a *app) flashCommand() *cobra.Command {
 		Long: "Programs the chip's main flash from a BIN (with --addr), Intel HEX or ELF file, erases sectors, reads it and compares it with a file. " +
 			"Writes are guarded: the plan says which sectors are erased and whether they hold data (keep a copy with --save-flash FILE), " +
 			"the phrase confirms it, a journal says which sectors hold what if the write is cut short, and the audit log records the image's SHA-256. " +
-			"The host drives the flash controller register by register through the debug port; no code runs on the target.",
+			"On an STM32H5 whose core halts, a small flash loader runs on the target from SRAM (the host feeds it 6 KiB blocks); otherwise, " +
+			"or with --register-by-register, the host drives the flash controller register by register through the debug port.",
 	}
 	return groupCommand(c, "write, erase, read or verify", "",
 		a.flashWriteCommand(), a.flashEraseCommand(), a.flashReadCommand(), a.flashVerifyCommand())
@@ -70,6 +72,7 @@ func (a *app) flashWriteCommand() *cobra.Command {
 	c.Flags().BoolVar(&f.verify, "verify", false, "read the flash back and compare it with the image (and its CRC-32)")
 	c.Flags().BoolVar(&f.resetRun, "reset-run", false, "after a clean write, reset the chip and let it run")
 	c.Flags().BoolVar(&f.burst, "burst", false, "write 1 KiB per memory command and read the status once (faster; relies on the flash bus holding each write until the one before is programmed)")
+	c.Flags().BoolVar(&f.byReg, "register-by-register", false, "drive the flash controller from the host even where a flash loader could run on the halted core (STM32H5)")
 	c.RunE = func(c *cobra.Command, args []string) error {
 		im, err := a.readImage(args[0], f.addr, f.format)
 		if err == nil {
@@ -183,6 +186,7 @@ func (a *app) runFlash(ctx context.Context, f flashFlags, req bench.FlashRequest
 	if f.burst {
 		req.BurstBytes = 1024
 	}
+	req.RegisterByRegister = f.byReg
 	return a.withBench(ctx, func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
 		p, err := b.PlanFlash(ctx, tok, req)
 		if err != nil {
@@ -278,6 +282,9 @@ func printFlashResult(w io.Writer, out *bench.FlashOutcome) {
 		fmt.Fprintf(w, ", verified (CRC-32 0x%08X)", r.CRC32)
 	}
 	fmt.Fprintln(w)
+	if r.LoaderSectors > 0 {
+		fmt.Fprintf(w, "programmed by the flash loader on the target (%d of the sectors)\n", r.LoaderSectors)
+	}
 	if r.Saved != "" {
 		fmt.Fprintf(w, "the sectors' old data: %s\n", r.Saved)
 	}

@@ -110,6 +110,9 @@ func TestOpenOCDVerifiesWhatStprobeWrote(t *testing.T) {
 				if code != 0 || !strings.Contains(stdout, "verified") {
 					t.Fatalf("flash write %s: exit %d\n%s%s", f.file, code, stdout, stderr)
 				}
+				if !strings.Contains(stdout, "programmed by the flash loader on the target") {
+					t.Errorf("flash write %s: the halted core did not run the flash loader:\n%s", f.file, stdout)
+				}
 				verify(files[f.file], f.spec)
 			}
 

@@ -70,6 +70,9 @@ func TestFlashWriteEraseCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "erased 2 sectors, programmed 9000 bytes, verified") || !strings.Contains(stdout, "runs the new program") {
 		t.Fatalf("write: exit %d\n%s%s", code, stdout, stderr)
 	}
+	if !strings.Contains(stdout, "programmed by the flash loader on the target (2 of the sectors)") {
+		t.Errorf("the write on a halted H503 did not say the loader programmed it:\n%s", stdout)
+	}
 	code, stdout, stderr = runCLI(t, "--sim", "h503-open", "flash", "erase", "--range", "0x08010000,1", "--state-dir", state, "--confirm", "erase 1 sector")
 	if code != 0 || !strings.Contains(stdout, "erased 1 sector") {
 		t.Fatalf("erase: exit %d\n%s%s", code, stdout, stderr)

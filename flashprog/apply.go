@@ -48,7 +48,13 @@ type Result struct {
 	// Holds is the journal's record of what each sector holds, after a
 	// write that did not end cleanly.
 	Holds *Journal `json:"holds,omitempty"`
+	// LoaderSectors counts the sectors a flash loader on the target
+	// programmed (the others went register by register).
+	LoaderSectors int `json:"loader_sectors,omitempty"`
 }
+
+// loaderCounter is a controller that can program with a flash loader.
+type loaderCounter interface{ LoaderSectors() int }
 
 // WriteError is a write that failed or was interrupted after the journal
 // was written: the journal says what each sector holds.
@@ -293,6 +299,9 @@ func Execute(ctx context.Context, c Controller, t Target, p *Plan, o Options, em
 				return fail("program", s.Name, err)
 			}
 		}
+	}
+	if l, ok := c.(loaderCounter); ok {
+		res.LoaderSectors = l.LoaderSectors()
 	}
 	if err := c.Lock(ctx); err != nil {
 		return fail("lock", "", err)

@@ -117,6 +117,9 @@ type ControllerOptions struct {
 	TargetMillivolts int
 	// MaxPolls bounds each busy-wait (default 100000 status reads).
 	MaxPolls int
+	// RegisterByRegister keeps the host driving the flash controller even
+	// where a flash loader could run on the halted core (the STM32H5).
+	RegisterByRegister bool
 }
 
 // Protection says in words what State is: "product state CLOSED" on the

@@ -27,7 +27,12 @@ type H5 struct {
 	// layout is the last one read: Program finds a sector's side in it.
 	layout      *Layout
 	secUnlocked bool
+	loaderRuns  int // Program calls that used the flash loader
 }
+
+// LoaderSectors counts the sectors programmed with the flash loader
+// (loader.go) rather than register by register.
+func (h *H5) LoaderSectors() int { return h.loaderRuns }
 
 // side is one register set: non-secure (NSKEYR, NSCR, NSSR, NSCCR at the
 // non-secure block) or secure (SECKEYR, SECCR, SECSR, SECCCR at the secure
@@ -210,7 +215,10 @@ func (h *H5) Erase(ctx context.Context, s Sector) error {
 	return werr
 }
 
-// Program sets PG and writes data quad-word by quad-word (QuadWordsPerPoll
+// Program sets PG and, when the core is halted, runs the flash loader
+// (loader.go) over data in blocks of LoaderBlock bytes; otherwise (or with
+// ControllerOptions.RegisterByRegister) it writes data quad-word by
+// quad-word (QuadWordsPerPoll
 // of them per memory write), reading FLASH_NSSR after each write; it skips
 // quad-words that are all 0xFF (erased flash already reads so).
 func (h *H5) Program(ctx context.Context, addr uint32, data []byte, progress func(int)) error {
@@ -230,11 +238,19 @@ func (h *H5) Program(ctx context.Context, addr uint32, data []byte, progress fun
 		return err
 	}
 	through := addr - targets.FlashMemBase + sd.flashBase
+	useLoader, err := h.loaderFor(ctx, sd)
+	if err != nil {
+		return err
+	}
 	if err := h.write(ctx, sd, sd.cr, targets.NSCRPG, sd.name+"CR"); err != nil {
 		return err
 	}
 	var perr error
-	for i := 0; i < len(data) && perr == nil; {
+	if useLoader {
+		h.loaderRuns++
+		perr = h.programLoader(ctx, sd, through, data, progress)
+	}
+	for i := 0; i < len(data) && perr == nil && !useLoader; {
 		for i < len(data) && allFF(data[i:i+q]) {
 			i += q
 		}

@@ -60,7 +60,30 @@ type CoreConfig struct {
 	// DAuthNoSecurity or DAuthSecureOpen per Security. It is called under
 	// the core's lock and must not call back into it.
 	DAuthStatus func() uint32
+	// Memory is the bus the core's own instructions use; with Interprets
+	// it turns on the Thumb interpreter (thumb.go). Its accesses must not
+	// call back into the core (the PPB is refused to the interpreter).
+	Memory CoreMemory
+	// NonSecureCSW is what the core's accesses carry in csw while it
+	// executes in the Non-secure state (DSCSR.CDS clear).
+	NonSecureCSW uint32
+	// Interprets reports whether a resume from debug state at pc starts
+	// the interpreter: code a debugger placed there (an SRAM loader). A
+	// resume anywhere else lets the modelled firmware run as before,
+	// without executing instructions. nil means never.
+	Interprets func(pc uint32) bool
+	// ClockHz is the core clock that turns modelled time into cycles
+	// (default DefaultCoreClockHz).
+	ClockHz uint64
 }
+
+// DefaultCoreClockHz is the core clock after reset of an STM32H5: HSI
+// 64 MHz divided by HSIDIV, whose reset value is /2 (RM0481, RCC_CR
+// HSIDIV; Zephyr's STM32H5 SoC init, soc/st/stm32/stm32h5x/soc.c, sets
+// SystemCoreClock to 32 MHz for that reason). A register file generated
+// from ST's H563 SVD gives RCC_CR a reset value with HSIDIV 00 (64 MHz);
+// the model takes /2, the slower, more cautious figure for loader timing.
+const DefaultCoreClockHz = 32_000_000
 
 // DAUTHSTATUS values (Armv8-M: NSID [1:0], NSNID [3:2], SID [5:4], SNID
 // [7:6]; 0b11 implemented and allowed, 0b10 implemented and not allowed,
@@ -81,11 +104,12 @@ const (
 
 // Breakpoint and watchpoint units of the modelled Cortex-M33: an FPBv2 with
 // eight instruction comparators and no literal comparators, a DWT with four
-// comparators. The comparators are programmable and read back, but as the
-// core executes no code a breakpoint or watchpoint a debugger sets is
-// mostly just recorded: the one case that fires is a breakpoint on the
-// instruction the core resumes at (its first fetch), which halts it again
-// at once with DFSR.BKPT, as on silicon. Watchpoints never fire.
+// comparators. The comparators are programmable and read back. A
+// breakpoint fires on the instruction the core resumes at (its first
+// fetch), which halts it again at once with DFSR.BKPT, as on silicon, and
+// on every instruction the interpreter (thumb.go) is about to execute;
+// the modelled firmware executes none, so elsewhere breakpoints are just
+// recorded. Watchpoints never fire.
 const (
 	NumFPBCode = 8
 	NumDWTComp = 4
@@ -117,9 +141,11 @@ const (
 
 // Core is the debug view of a Cortex-M33: the System Control Space
 // registers a debugger uses (DHCSR, DCRSR/DCRDR, DEMCR, AIRCR, CPUID, DFSR,
-// DSCSR) and a register file. It executes no instructions, only the native
-// code of CoreConfig.Call: a running core marks S_RETIRE_ST when time
-// passes. It is safe for concurrent use.
+// DSCSR) and a register file. The modelled firmware executes no
+// instructions (a running core marks S_RETIRE_ST when time passes); the
+// native code of CoreConfig.Call and, with CoreConfig.Memory and
+// Interprets, Thumb code a debugger placed and resumed at (thumb.go) do.
+// It is safe for concurrent use.
 type Core struct {
 	cfg CoreConfig
 
@@ -146,6 +172,13 @@ type Core struct {
 	attached    bool               // C_DEBUGEN held since the last reset ended
 	calls       int                // Call invocations that were handled
 	wpArmed     int                // DWT_FUNCTIONn writes that set MATCH on a clear one
+	executing   bool               // the interpreter runs the code at the PC
+	lockup      bool               // the interpreter stopped on something it cannot do
+	lockupWhy   string
+	cycles      uint64 // cycles the interpreter ran since power-on
+	partialNS   int64  // modelled time not yet turned into whole cycles
+	retired     uint64 // instructions the interpreter completed since power-on
+	resets      uint64 // resets since power-on: a run that spans one is dropped
 }
 
 // NewCore returns a core that has just been powered on: running, debug
@@ -156,6 +189,9 @@ func NewCore(cfg CoreConfig) *Core {
 	}
 	if cfg.ResetSP == 0 {
 		cfg.ResetSP = 0x20010000
+	}
+	if cfg.ClockHz == 0 {
+		cfg.ClockHz = DefaultCoreClockHz
 	}
 	c := &Core{cfg: cfg, resetSticky: true}
 	c.resetRegsLocked()
@@ -213,6 +249,8 @@ func (c *Core) Reset() {
 
 func (c *Core) resetLocked() {
 	c.resetRegsLocked()
+	c.executing, c.lockup, c.lockupWhy = false, false, ""
+	c.resets++
 	c.resetSticky = true
 	c.halted = false
 	c.ctrl &^= adi.DHCSRCHalt | adi.DHCSRCStep
@@ -308,7 +346,12 @@ func (c *Core) SetReg(regsel int, v uint32) {
 
 // Advance lets d of modelled time pass: a running core retires
 // instructions (S_RETIRE_ST) and a pending halt request is honoured once
-// CanHalt allows it.
+// CanHalt allows it. While the interpreter runs (a resume at a PC
+// CoreConfig.Interprets accepts), d becomes cycles at ClockHz and the core
+// executes instructions until they are spent, a BKPT or an FPB breakpoint
+// halts it (DFSR.BKPT), or it locks up (S_LOCKUP, LockupReason). The
+// core's lock is not held while instructions run, so a chip must not
+// advance the core from inside a bus access.
 func (c *Core) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -318,11 +361,115 @@ func (c *Core) Advance(d time.Duration) {
 	if c.ctrl&adi.DHCSRCDebugEn != 0 && c.ctrl&adi.DHCSRCHalt != 0 && c.canHalt() {
 		c.halted = true
 		c.dfsr |= adi.DFSRHalted
+		c.executing, c.lockup = false, false
 		return
 	}
 	if d > 0 {
 		c.retire = true
 	}
+	if !c.executing || c.lockup || d <= 0 {
+		return
+	}
+	ns := c.partialNS + int64(d)
+	budget := uint64(ns) * c.cfg.ClockHz / uint64(time.Second)
+	c.partialNS = ns - int64(budget*uint64(time.Second)/c.cfg.ClockHz)
+	if budget == 0 {
+		return
+	}
+	p := c.cpuLocked()
+	resets := c.resets
+	c.mu.Unlock()
+	stop := p.run(budget, false)
+	c.mu.Lock()
+	if c.held || c.resets != resets {
+		return // reset meanwhile: the registers are the reset's
+	}
+	c.storeCPULocked(p) // a halt meanwhile came after these instructions
+	if c.halted {
+		return
+	}
+	switch stop {
+	case stopBKPT, stopBreakpoint:
+		c.executing = false
+		c.halted = true
+		c.ctrl |= adi.DHCSRCHalt
+		c.dfsr |= adi.DFSRBkpt
+	case stopLockup:
+		c.lockup, c.lockupWhy = true, p.reason
+	}
+}
+
+// cpuLocked copies the register file into an interpreter.
+func (c *Core) cpuLocked() *thumbCPU {
+	p := &thumbCPU{mem: c.cfg.Memory}
+	copy(p.r[:], c.regs[:16])
+	psr := c.regs[adi.RegSelXPSR]
+	p.n, p.z, p.c, p.v = psr>>31&1 != 0, psr>>30&1 != 0, psr>>29&1 != 0, psr>>28&1 != 0
+	if c.cfg.Security && c.dscsr&adi.DSCSRCDS == 0 {
+		p.csw = c.cfg.NonSecureCSW
+	}
+	if c.fpEnable {
+		for _, v := range c.fpComp {
+			if v&1 != 0 {
+				p.bkpts = append(p.bkpts, v&^1)
+			}
+		}
+	}
+	return p
+}
+
+// storeCPULocked writes an interpreter's registers back: r0-r15, the
+// APSR flags, and SP into the main stack pointer in use (the model has no
+// thread mode, so CONTROL.SPSEL is 0).
+func (c *Core) storeCPULocked(p *thumbCPU) {
+	copy(c.regs[:16], p.r[:])
+	psr := c.regs[adi.RegSelXPSR] &^ 0xF0000000
+	for i, f := range []bool{p.v, p.c, p.z, p.n} {
+		if f {
+			psr |= 1 << (28 + i)
+		}
+	}
+	c.regs[adi.RegSelXPSR] = psr
+	c.regs[adi.RegSelMSP] = p.r[13]
+	if c.cfg.Security {
+		if c.dscsr&adi.DSCSRCDS != 0 {
+			c.regs[regSelMSPS] = p.r[13]
+		} else {
+			c.regs[regSelMSPNS] = p.r[13]
+		}
+	}
+	if p.cycles > 0 {
+		c.retire = true
+	}
+	c.cycles += p.cycles
+	c.retired += p.retired
+	if c.dwtCtrl&1 != 0 { // DWT_CTRL.CYCCNTENA
+		c.dwtCycCnt += uint32(p.cycles)
+	}
+}
+
+// Executing reports whether the interpreter is running code (resumed at a
+// PC CoreConfig.Interprets accepts, not halted, not locked up).
+func (c *Core) Executing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.executing && !c.halted && !c.held && !c.lockup
+}
+
+// LockupReason says why the interpreter locked the core up ("" when it
+// did not): an instruction it does not model, or a fault.
+func (c *Core) LockupReason() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lockupWhy
+}
+
+// Executed returns the cycles and instructions the interpreter ran since
+// the core was made.
+func (c *Core) Executed() (cycles, instructions uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cycles, c.retired
 }
 
 // Region returns the System Control Space window 0xE000E000-0xE000EFFF.
@@ -429,9 +576,9 @@ func (c *Core) writeUnits(addr, v uint32) {
 }
 
 // Breakpoints returns the instruction addresses of the enabled FPB
-// comparators (FP_COMPn.BE set) while FP_CTRL.ENABLE is set. Only one at
-// the PC the core resumes at, or returns to from CoreConfig.Call, fires:
-// the core executes no other code.
+// comparators (FP_COMPn.BE set) while FP_CTRL.ENABLE is set. One fires at
+// the PC the core resumes at, returns to from CoreConfig.Call, or that
+// interpreted code reaches.
 func (c *Core) Breakpoints() []uint32 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -465,7 +612,7 @@ type Watchpoint struct {
 }
 
 // Watchpoints returns the DWT comparators with a MATCH field other than
-// zero (disabled). They never fire: the core executes no code.
+// zero (disabled). They never fire (not modelled).
 func (c *Core) Watchpoints() []Watchpoint {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -561,6 +708,9 @@ func (c *Core) readSCS(off uint32) (uint32, error) {
 		}
 		if c.retire {
 			v |= adi.DHCSRSRetireSt
+		}
+		if c.lockup && !c.halted {
+			v |= adi.DHCSRSLockup
 		}
 		if c.resetSticky || c.held {
 			v |= adi.DHCSRSResetSt
@@ -663,6 +813,7 @@ func (c *Core) writeDHCSRLocked(v uint32) {
 		if c.canHalt() {
 			c.halted = true
 			c.dfsr |= adi.DFSRHalted
+			c.executing, c.lockup = false, false
 		}
 	case c.ctrl&adi.DHCSRCHalt == 0 && c.halted:
 		c.halted = false
@@ -685,6 +836,11 @@ func (c *Core) writeDHCSRLocked(v uint32) {
 				c.ctrl |= adi.DHCSRCHalt
 				c.dfsr |= adi.DFSRBkpt
 			}
+		default:
+			pc := c.regs[adi.RegSelPC] &^ 1
+			c.executing = c.cfg.Memory != nil && c.cfg.Interprets != nil &&
+				c.regs[adi.RegSelXPSR]&(1<<24) != 0 && c.cfg.Interprets(pc)
+			c.lockup, c.lockupWhy = false, ""
 		}
 	}
 }
@@ -723,8 +879,8 @@ func (c *Core) AttachedSinceReset() bool {
 }
 
 // breakpointAtPCLocked reports whether an enabled FPB comparator matches
-// the instruction at the PC. As the core executes no code, that first fetch
-// after a resume is the only one a breakpoint can match.
+// the instruction at the PC: the first fetch after a resume (the
+// interpreter checks the ones after it).
 func (c *Core) breakpointAtPCLocked() bool {
 	if !c.fpEnable {
 		return false

@@ -7,10 +7,13 @@
 // flash (LoadFlash) and reports its Security Extension and debug
 // authentication per TZEN and product state. It implements chipsim.Chip.
 //
-// The core executes no code but one ROM function, RSSLIB_DataProvisioning
-// (obk_provision.go), run when a debugger resumes the core at its entry;
-// an FPB breakpoint at the PC the core resumes or returns at fires, other
-// breakpoints and watchpoints are recorded and read back, but never fire.
+// The modelled firmware executes no code. Two things do: one ROM function,
+// RSSLIB_DataProvisioning (obk_provision.go), run natively when a debugger
+// resumes the core at its entry; and Thumb code a debugger downloads to
+// SRAM and resumes the core at (a flash loader), which chipsim's
+// interpreter executes instruction by instruction. An FPB breakpoint at
+// the PC the core resumes or returns at, or that interpreted code reaches,
+// fires; watchpoints are recorded and read back, but never fire.
 //
 // Behaviour that real silicon does not document is chosen in chosen.go
 // (option bytes, access ports, debug authentication) and chosen_core.go
@@ -319,6 +322,13 @@ func (m *Model) build() {
 		DAuthStatus:       m.dauthStatus,
 		VectorTable:       m.vectorTable,
 		BootSecure:        m.bootSecure,
+		// Code a debugger downloads to SRAM and resumes at is executed
+		// (a flash loader); the modelled firmware in flash is not.
+		Memory:       coreMemory{m},
+		NonSecureCSW: cswNonSecure,
+		Interprets: func(pc uint32) bool {
+			return pc >= targets.SRAMBase && pc-targets.SRAMBase < uint32(m.line.SRAMKB)<<10
+		},
 	})
 	readDBGMCU := func(off uint32) (uint32, error) {
 		if v, ok := dbgmcuID(off, m.line.DevID); ok {
@@ -438,9 +448,30 @@ func (m *Model) SetNRST(low bool) {
 	}
 }
 
+// coreSlice is the step of modelled time while the core executes code:
+// the flash controller's state (BSY, a program or erase ending) moves
+// between slices, so code polling FLASH_NSSR sees an operation end within
+// one slice (chosen: 1 µs, 32 cycles at the reset clock).
+const coreSlice = time.Microsecond
+
 // Advance lets modelled time pass: a pending option change completes once
-// its busy time is over.
+// its busy time is over. While the core executes code (a loader in SRAM)
+// time passes in slices of coreSlice so that the code and the flash
+// controller take turns.
 func (m *Model) Advance(d time.Duration) {
+	sliced := false
+	for d > 0 && m.core.Executing() {
+		s := min(d, coreSlice)
+		m.advance(s)
+		d -= s
+		sliced = true
+	}
+	if d > 0 || !sliced {
+		m.advance(d)
+	}
+}
+
+func (m *Model) advance(d time.Duration) {
 	halted := m.core.Halted()
 	m.mu.Lock()
 	m.observeLocked(halted)
@@ -455,6 +486,18 @@ func (m *Model) Advance(d time.Duration) {
 		m.systemReset(true)
 	}
 	m.core.Advance(d)
+}
+
+// coreMemory is the bus as the core's own instructions reach it: AP1's
+// bus (the Cortex-M33's system bus), built after the core.
+type coreMemory struct{ m *Model }
+
+func (c coreMemory) Read(addr uint32, size chipsim.Size, csw uint32) (uint32, error) {
+	return c.m.ap1.Bus.Read(addr, size, csw)
+}
+
+func (c coreMemory) Write(addr uint32, size chipsim.Size, v, csw uint32) error {
+	return c.m.ap1.Bus.Write(addr, size, v, csw)
 }
 
 // LinkEpoch counts resets that dropped the debug link.
