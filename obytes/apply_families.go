@@ -502,17 +502,35 @@ func (f *familyRun) programF4(ctx context.Context, ph Phase) error {
 // ---- STM32G0, G4, L4 ----
 
 func (f *familyRun) programL4(ctx context.Context, ph Phase) error {
+	return f.programOBL(ctx, ph, oblRegs{keyr: l4KEYR, optkeyr: l4OPTKEYR, sr: l4SR, cr: l4CR,
+		lock: l4CRLOCK, optLock: l4CROPTLOCK, optStrt: l4CROPTSTRT, oblLaunch: l4CROBLLAUNCH,
+		busy: l4SRBSY, errors: l4SRErrors, keyName: "FLASH_KEYR", crName: "FLASH_CR"})
+}
+
+// oblRegs are the registers and bits of a flash interface whose option
+// bytes are programmed by OPTSTRT and loaded by OBL_LAUNCH (G0, G4, L4, U5).
+type oblRegs struct {
+	keyr, optkeyr, sr, cr                           uint32
+	lock, optLock, optStrt, oblLaunch, busy, errors uint32
+	keyName, crName                                 string
+}
+
+// programOBL is one phase on an OPTSTRT/OBL_LAUNCH flash interface:
+// journal, unlock both keys, write and read back each register, OPTSTRT,
+// OBL_LAUNCH (the chip resets), reconnect. A failure before OPTSTRT writes
+// the registers back and locks the interface.
+func (f *familyRun) programOBL(ctx context.Context, ph Phase, g oblRegs) error {
 	x := f.x
 	if err := x.record(ph, statefile.OutcomeStaging, nil); err != nil {
 		return &WriteError{Phase: ph.Name, Step: "journal", Layer: "file", Err: err}
 	}
 	before := x.p.Before.Cur
 	undo := func(ctx context.Context) error {
-		cr, err := f.rd(ctx, l4CR)
+		cr, err := f.rd(ctx, g.cr)
 		if err != nil {
 			return err
 		}
-		if cr&l4CROPTLOCK == 0 {
+		if cr&g.optLock == 0 {
 			for _, w := range ph.Writes {
 				r, _ := x.l.Register(w.Register)
 				if err := x.t.Write32(ctx, f.ap, r.CurAddr(), before[w.Register]); err != nil {
@@ -520,15 +538,18 @@ func (f *familyRun) programL4(ctx context.Context, ph Phase) error {
 				}
 			}
 		}
-		return f.wr(ctx, l4CR, l4CRLOCK|l4CROPTLOCK)
+		if cr&g.lock != 0 {
+			return nil // locked: the register ignores writes
+		}
+		return f.wr(ctx, g.cr, g.lock|g.optLock)
 	}
-	if err := f.waitIdle(ctx, ph, l4SR, l4SRBSY, l4SRErrors, undo); err != nil {
+	if err := f.waitIdle(ctx, ph, g.sr, g.busy, g.errors, undo); err != nil {
 		return err
 	}
-	if err := f.unlock(ctx, l4KEYR, famKey1, famKey2, l4CR, l4CRLOCK, false, "FLASH_KEYR"); err != nil {
-		return f.failStaged(ctx, ph, "unlock FLASH_CR", err, undo)
+	if err := f.unlock(ctx, g.keyr, famKey1, famKey2, g.cr, g.lock, false, g.keyName); err != nil {
+		return f.failStaged(ctx, ph, "unlock "+g.crName, err, undo)
 	}
-	if err := f.unlock(ctx, l4OPTKEYR, famOptKey1, famOptKey2, l4CR, l4CROPTLOCK, false, "FLASH_OPTKEYR"); err != nil {
+	if err := f.unlock(ctx, g.optkeyr, famOptKey1, famOptKey2, g.cr, g.optLock, false, "FLASH_OPTKEYR"); err != nil {
 		return f.failStaged(ctx, ph, "unlock option registers", err, undo)
 	}
 	want := f.want(ph)
@@ -553,14 +574,14 @@ func (f *familyRun) programL4(ctx context.Context, ph Phase) error {
 	}
 	fctx, cancel := x.finishCtx(ctx)
 	defer cancel()
-	if err := f.start(fctx, ph, l4CR, l4CROPTSTRT, l4SR, l4SRBSY, l4SRErrors); err != nil {
+	if err := f.start(fctx, ph, g.cr, g.optStrt, g.sr, g.busy, g.errors); err != nil {
 		return err
 	}
 	// OBL_LAUNCH loads the option bytes and resets the chip: the write
 	// itself may fail as the link drops (OpenOCD stm32l4x.c ignores its
-	// result for that reason).
+	// result for that reason; RM0456 FLASH_NSCR says the same of the U5).
 	x.event("reset", "setting OBL_LAUNCH: the option bytes load, the chip resets")
-	if err := f.wr(fctx, l4CR, l4CROBLLAUNCH); err != nil {
+	if err := f.wr(fctx, g.cr, g.oblLaunch); err != nil {
 		x.event("reset", "link dropped at OBL_LAUNCH, as expected: %v", err)
 	}
 	return f.reconnect(fctx, ph)

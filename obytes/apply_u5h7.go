@@ -69,75 +69,16 @@ func (f *familyRun) u5Guard() error {
 	return nil
 }
 
-// programU5 is the U5's sequence for one phase.
+// programU5 is the U5's sequence for one phase (RM0456, FLASH_NSKEYR,
+// FLASH_OPTKEYR, OPTSTRT and OBL_LAUNCH in FLASH_NSCR), after its own
+// refusals.
 func (f *familyRun) programU5(ctx context.Context, ph Phase) error {
-	x := f.x
 	if err := f.u5Guard(); err != nil {
 		return err
 	}
-	if err := x.record(ph, statefile.OutcomeStaging, nil); err != nil {
-		return &WriteError{Phase: ph.Name, Step: "journal", Layer: "file", Err: err}
-	}
-	before := x.p.Before.Cur
-	undo := func(ctx context.Context) error {
-		cr, err := f.rd(ctx, u5NSCR)
-		if err != nil {
-			return err
-		}
-		if cr&u5CROPTLOCK == 0 {
-			for _, w := range ph.Writes {
-				r, _ := x.l.Register(w.Register)
-				if err := x.t.Write32(ctx, f.ap, r.CurAddr(), before[w.Register]); err != nil {
-					return err
-				}
-			}
-		}
-		if cr&u5CRLOCK != 0 {
-			return nil
-		}
-		return f.wr(ctx, u5NSCR, u5CRLOCK|u5CROPTLOCK)
-	}
-	if err := f.waitIdle(ctx, ph, u5NSSR, u5SRBSY, u5SRErrors, undo); err != nil {
-		return err
-	}
-	if err := f.unlock(ctx, u5NSKEYR, famKey1, famKey2, u5NSCR, u5CRLOCK, false, "FLASH_NSKEYR"); err != nil {
-		return f.failStaged(ctx, ph, "unlock FLASH_NSCR", err, undo)
-	}
-	if err := f.unlock(ctx, u5OPTKEYR, famOptKey1, famOptKey2, u5NSCR, u5CROPTLOCK, false, "FLASH_OPTKEYR"); err != nil {
-		return f.failStaged(ctx, ph, "unlock option registers", err, undo)
-	}
-	want := f.want(ph)
-	f.written = true
-	for _, w := range ph.Writes {
-		r, _ := x.l.Register(w.Register)
-		v := want[w.Register]
-		x.event("program", "%s ← 0x%08X", r.Name, v)
-		if err := x.t.Write32(ctx, f.ap, r.CurAddr(), v); err != nil {
-			return f.failStaged(ctx, ph, "write "+r.Name, err, undo)
-		}
-		got, err := x.t.Read32(ctx, f.ap, r.CurAddr())
-		if err != nil {
-			return f.failStaged(ctx, ph, "read back "+r.Name, err, undo)
-		}
-		if got != v {
-			return f.failStaged(ctx, ph, "read back "+r.Name, fmt.Errorf("FLASH_%s reads 0x%08X after writing 0x%08X", r.Name, got, v), undo)
-		}
-	}
-	if err := f.journalStart(ctx, ph, want, undo); err != nil {
-		return err
-	}
-	fctx, cancel := x.finishCtx(ctx)
-	defer cancel()
-	if err := f.start(fctx, ph, u5NSCR, u5CROPTSTRT, u5NSSR, u5SRBSY, u5SRErrors); err != nil {
-		return err
-	}
-	// OBL_LAUNCH loads the option bytes and resets the chip (RM0456 §7.9
-	// FLASH_NSCR): the link may drop during the write itself.
-	x.event("reset", "setting OBL_LAUNCH: the option bytes load, the chip resets")
-	if err := f.wr(fctx, u5NSCR, u5CROBLLAUNCH); err != nil {
-		x.event("reset", "link dropped at OBL_LAUNCH, as expected: %v", err)
-	}
-	return f.reconnect(fctx, ph)
+	return f.programOBL(ctx, ph, oblRegs{keyr: u5NSKEYR, optkeyr: u5OPTKEYR, sr: u5NSSR, cr: u5NSCR,
+		lock: u5CRLOCK, optLock: u5CROPTLOCK, optStrt: u5CROPTSTRT, oblLaunch: u5CROBLLAUNCH,
+		busy: u5SRBSY, errors: u5SRErrors, keyName: "FLASH_NSKEYR", crName: "FLASH_NSCR"})
 }
 
 // h7Prg is the value a _PRG register takes for cur's register: OPTSR_PRG
