@@ -94,14 +94,14 @@ type h7Sector struct{ bank, snb uint32 }
 
 // Layout reads the flash size, FLASH_OPTSR_CUR (RDP, SWAP_BANK) and each
 // bank's FLASH_WPSN_CUR and lists the sectors: 2 MiB as two banks of eight
-// 128 KiB sectors (RM0433 §4.3.4, flash memory organization).
+// 128 KiB sectors (RM0433 §4, flash memory organization; stm32h743xx.h FLASH_BANK2_BASE).
 func (h *H7) Layout(ctx context.Context) (*Layout, error) {
 	if h.chip.DevID != targets.DevIDH74x {
 		return nil, fmt.Errorf("flash: the %s (DEV_ID 0x%03X) has another flash interface than the STM32H74x/75x (8 KiB sectors or one bank); stprobe does not program it yet, OpenOCD's stm32h7x driver does", h.chip.Line.Name, h.chip.DevID)
 	}
 	kb := flashKB(h.chip)
 	if kb != 2*h7BankKB {
-		return nil, fmt.Errorf("flash: this %s has %d KiB of flash, two banks of %d KiB apart at 0x08000000 and 0x08100000 (RM0433 §4.3.4); stprobe drives only the 2 MiB parts yet, OpenOCD's stm32h7x driver does", h.chip.Line.Name, kb, kb/2)
+		return nil, fmt.Errorf("flash: this %s has %d KiB of flash, two banks of %d KiB apart at 0x08000000 and 0x08100000 (stm32h7x.cfg declares bank 2 at 0x08100000 whatever the size); stprobe drives only the 2 MiB parts yet, OpenOCD's stm32h7x driver does", h.chip.Line.Name, kb, kb/2)
 	}
 	l, refuse, err := newLayout(ctx, h.chip, h.bank[0].t, uint32(kb)<<10, h7FlashWord)
 	if err != nil {
@@ -112,7 +112,7 @@ func (h *H7) Layout(ctx context.Context) (*Layout, error) {
 		return nil, err
 	}
 	if optsr&h7OPTSwapBank != 0 {
-		return nil, fmt.Errorf("flash: FLASH_OPTSR_CUR 0x%08X has SWAP_BANK set (bank 2 mapped at 0x08000000, RM0433 §4.3.13), which stprobe does not drive yet; clear it with `stprobe ob apply` or use OpenOCD", optsr)
+		return nil, fmt.Errorf("flash: FLASH_OPTSR_CUR 0x%08X has SWAP_BANK set (bank 2 mapped at 0x08000000, RM0433 §4, bank swapping), which stprobe does not drive yet; clear it with `stprobe ob apply` or use OpenOCD", optsr)
 	}
 	addr := uint32(targets.FlashMemBase)
 	for bank, reg := range []uint32{targets.H7FlashWPSN1, targets.H7FlashWPSN2} {
@@ -181,7 +181,7 @@ func (h *H7) Lock(ctx context.Context) error {
 }
 
 // Erase erases one sector: SER, SNB and PSIZE in the bank's FLASH_CR,
-// then the same with START, as stm32h7x.c stm32x_erase does (RM0433 §4.3.10,
+// then the same with START, as stm32h7x.c stm32x_erase does (RM0433 §4,
 // sector erase); BSY and QW are waited for and FLASH_CR cleared.
 func (h *H7) Erase(ctx context.Context, s Sector) error {
 	id, ok := s.id.(h7Sector)
@@ -204,7 +204,7 @@ func (h *H7) Erase(ctx context.Context, s Sector) error {
 }
 
 // Program sets PG and PSIZE in the bank's FLASH_CR and writes data flash
-// word by flash word (eight 32-bit writes each; RM0433 §4.3.9, single
+// word by flash word (eight 32-bit writes each; RM0433 §4, single
 // write sequence), reading FLASH_SR until BSY and QW drop after every
 // QuadWordsPerPoll flash words; flash words of all 0xFF are skipped (erased
 // flash reads so, and an unwritten word keeps its ECC free).
