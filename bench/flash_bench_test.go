@@ -85,7 +85,7 @@ func BenchmarkFlashWriteFamilies(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, board := range []string{"f103-open", "f411-open", "g071-open", "g474-open", "l476-open"} {
+	for _, board := range []string{"f103-open", "f411-open", "g071-open", "g474-open", "l476-open", "h743-open"} {
 		for _, per := range []struct {
 			name  string
 			burst int

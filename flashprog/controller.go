@@ -95,8 +95,10 @@ func ControllerFor(chip *targets.Chip, t Target, o ControllerOptions) (Controlle
 		return NewF4(chip, t, o), nil
 	case "STM32G0", "STM32G4", "STM32L4":
 		return NewL4(chip, t, o), nil
+	case "STM32H7":
+		return NewH7(chip, t, o), nil
 	}
-	return nil, fmt.Errorf("flash: programming %s (%s) flash is not implemented yet; the STM32H5, F1, F4, G0, G4 and L4 are", chip.Line.Name, chip.Family.Name)
+	return nil, fmt.Errorf("flash: programming %s (%s) flash is not implemented yet; the STM32H5, H7, F1, F4, G0, G4 and L4 are", chip.Line.Name, chip.Family.Name)
 }
 
 // ControllerOptions tune a controller.

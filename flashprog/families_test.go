@@ -27,7 +27,7 @@ func withOld(cfg stm32rdp.Config, offs ...uint32) stm32rdp.Config {
 // TestFamilyRoundTrip writes BIN, HEX and ELF images on every open family
 // board over flash that holds other data, verifies, and reads back.
 func TestFamilyRoundTrip(t *testing.T) {
-	for _, fb := range familyBoards() {
+	for _, fb := range flashBoards() {
 		size := uint32(fb.cfg.FlashKB) << 10
 		inside, far := uint32(0x4000), size/4*3
 		for _, format := range []string{"bin", "hex", "elf"} {
@@ -71,7 +71,7 @@ func TestFamilyRoundTrip(t *testing.T) {
 // erase are refused at the plan, naming the way out, and nothing is
 // erased.
 func TestFamilyRDP1Refused(t *testing.T) {
-	for _, fb := range familyBoards() {
+	for _, fb := range flashBoards() {
 		t.Run(fb.name, func(t *testing.T) {
 			cfg := fb.cfg
 			cfg.RDP = fb.rdp1
@@ -250,7 +250,7 @@ func TestFamilyFaultAtEachPhase(t *testing.T) {
 		prg = SectorProgramming
 		pgd = SectorProgrammed
 	)
-	for _, fb := range familyBoards() {
+	for _, fb := range flashBoards() {
 		u := fb.sector
 		isCR := func(w bool, a uint32) bool { return w && a == fb.regs+fb.crOff }
 		// strt fails the k-th (from 0) write that sets STRT.

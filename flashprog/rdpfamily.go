@@ -234,6 +234,8 @@ func programStep(l *Layout) string {
 	switch {
 	case l == nil:
 		return "program"
+	case l.ProgramUnit == 32:
+		return "program flash word (256 bits) by flash word"
 	case l.ProgramUnit == 16:
 		return "program quad-word by quad-word"
 	case l.ProgramUnit == 8:
