@@ -51,24 +51,11 @@ func (s *rdpTarget) Write32(ctx context.Context, addr, v uint32) error {
 }
 
 func (s *rdpTarget) ReadMem(ctx context.Context, addr uint32, buf []byte) error {
-	for i := 0; i < len(buf); i += 4 {
-		v, err := s.Read32(ctx, addr+uint32(i))
-		if err != nil {
-			return err
-		}
-		buf[i], buf[i+1], buf[i+2], buf[i+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-	}
-	return nil
+	return readWords(ctx, s.Read32, addr, buf)
 }
 
 func (s *rdpTarget) WriteMem(ctx context.Context, addr uint32, data []byte) error {
-	for i := 0; i < len(data); i += 4 {
-		v := uint32(data[i]) | uint32(data[i+1])<<8 | uint32(data[i+2])<<16 | uint32(data[i+3])<<24
-		if err := s.Write32(ctx, addr+uint32(i), v); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeWords(ctx, s.Write32, addr, data)
 }
 
 func (s *rdpTarget) WriteMem16(ctx context.Context, addr uint32, data []byte) error {

@@ -2,6 +2,7 @@ package flashprog
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"testing"
@@ -60,24 +61,11 @@ func (s *simTarget) Write32(ctx context.Context, addr, v uint32) error {
 }
 
 func (s *simTarget) ReadMem(ctx context.Context, addr uint32, buf []byte) error {
-	for i := 0; i < len(buf); i += 4 {
-		v, err := s.Read32(ctx, addr+uint32(i))
-		if err != nil {
-			return err
-		}
-		buf[i], buf[i+1], buf[i+2], buf[i+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-	}
-	return nil
+	return readWords(ctx, s.Read32, addr, buf)
 }
 
 func (s *simTarget) WriteMem(ctx context.Context, addr uint32, data []byte) error {
-	for i := 0; i < len(data); i += 4 {
-		v := uint32(data[i]) | uint32(data[i+1])<<8 | uint32(data[i+2])<<16 | uint32(data[i+3])<<24
-		if err := s.Write32(ctx, addr+uint32(i), v); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeWords(ctx, s.Write32, addr, data)
 }
 
 // apReader lets targets.Identify read through any AP of the model.
@@ -116,4 +104,26 @@ func newBoard(t *testing.T, cfg stm32h5.Config) *board {
 		t.Fatal(err)
 	}
 	return &board{m: m, t: st, chip: chip, c: c, dir: t.TempDir()}
+}
+
+// readWords fills buf with the words read32 reads from addr on.
+func readWords(ctx context.Context, read32 func(context.Context, uint32) (uint32, error), addr uint32, buf []byte) error {
+	for i := 0; i < len(buf); i += 4 {
+		v, err := read32(ctx, addr+uint32(i))
+		if err != nil {
+			return err
+		}
+		binary.LittleEndian.PutUint32(buf[i:], v)
+	}
+	return nil
+}
+
+// writeWords writes data to addr on, a word at a time through write32.
+func writeWords(ctx context.Context, write32 func(context.Context, uint32, uint32) error, addr uint32, data []byte) error {
+	for i := 0; i < len(data); i += 4 {
+		if err := write32(ctx, addr+uint32(i), binary.LittleEndian.Uint32(data[i:])); err != nil {
+			return err
+		}
+	}
+	return nil
 }

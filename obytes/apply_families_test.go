@@ -154,25 +154,31 @@ func TestApplyFamilies(t *testing.T) {
 
 // TestApplyFamiliesInterrupted: a link that dies is a WriteError that says
 // whether the start bit was written; after it, the journal stays and says
-// so; every run is audited.
+// so; a write that never started erased nothing; every run is audited.
 func TestApplyFamiliesInterrupted(t *testing.T) {
 	tests := []struct {
 		name      string
 		fam       targets.Family
 		devID     uint16
-		failAfter int // the write that fails
+		rdp       uint8 // the RDP byte at level 1 the chip starts at
+		failAfter int   // the write that fails
 		started   bool
 		says      string
 	}{
-		{"F1 during unlock", targets.STM32F1(), targets.DevIDF1MD, 2, false, "nothing was written"},
-		{"F1 during option program", targets.STM32F1(), targets.DevIDF1MD, 9, true, "the programming had started"},
-		{"L4 writing OPTR", targets.STM32L4(), targets.DevIDL47x, 5, false, "a system reset does NOT reload the option registers: power-cycle"},
-		{"L4 at OPTSTRT", targets.STM32L4(), targets.DevIDL47x, 6, true, "the programming had started"},
-		{"F4 during unlock", targets.STM32F4(), targets.DevIDF411, 2, false, "nothing was written"},
+		{"F1 during unlock", targets.STM32F1(), targets.DevIDF1MD, 0x00, 2, false, "nothing was written"},
+		{"F1 during option program", targets.STM32F1(), targets.DevIDF1MD, 0x00, 9, true, "the programming had started"},
+		{"L4 writing OPTR", targets.STM32L4(), targets.DevIDL47x, 0x00, 5, false, "a system reset does NOT reload the option registers: power-cycle"},
+		{"L4 at OPTSTRT", targets.STM32L4(), targets.DevIDL47x, 0x00, 6, true, "the programming had started"},
+		{"F4 during unlock", targets.STM32F4(), targets.DevIDF411, 0x00, 2, false, "nothing was written"},
+		{"U5 during unlock", targets.STM32U5(), targets.DevIDU57x, targets.RDPByteLevel1, 2, false, "nothing was written"},
+		{"U5 writing OPTR", targets.STM32U5(), targets.DevIDU57x, targets.RDPByteLevel1, 5, false, "a system reset does NOT reload the option registers"},
+		{"U5 at OPTSTRT", targets.STM32U5(), targets.DevIDU57x, targets.RDPByteLevel1, 6, true, "the programming had started"},
+		{"H7 writing OPTSR_PRG", targets.STM32H7(), targets.DevIDH74x, targets.RDPByteLevel1, 3, false, "until a reset reloads them"},
+		{"H7 at OPTSTART", targets.STM32H7(), targets.DevIDH74x, targets.RDPByteLevel1, 4, true, "the programming had started"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := familyChip(t, tt.fam, tt.devID, 0x00)
+			m := familyChip(t, tt.fam, tt.devID, tt.rdp)
 			tg := &modelTarget{m: m}
 			_, p := familyPlan(t, tg, tt.devID, "RDP", "0xAA")
 			tg.writes, tg.failAfter = 0, tt.failAfter
@@ -191,6 +197,9 @@ func TestApplyFamiliesInterrupted(t *testing.T) {
 			j, jerr := statefile.CheckChipJournal(dir, p.UID)
 			if tt.started && (j == nil || jerr != nil) {
 				t.Errorf("no journal after a started write: %v", jerr)
+			}
+			if !tt.started && m.MassErases() != 0 {
+				t.Error("the flash was erased by a write that never started")
 			}
 			if !res.Audited {
 				t.Error("no audit line")

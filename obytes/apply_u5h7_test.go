@@ -110,56 +110,6 @@ func TestApplyU5H7(t *testing.T) {
 	}
 }
 
-// TestApplyU5H7Interrupted: a link that dies before the start bit leaves
-// nothing started and says how the staged values go away; at the start bit
-// the journal stays.
-func TestApplyU5H7Interrupted(t *testing.T) {
-	tests := []struct {
-		name      string
-		fam       targets.Family
-		devID     uint16
-		failAfter int
-		started   bool
-		says      string
-	}{
-		{"U5 during unlock", targets.STM32U5(), targets.DevIDU57x, 2, false, "nothing was written"},
-		{"U5 writing OPTR", targets.STM32U5(), targets.DevIDU57x, 5, false, "a system reset does NOT reload the option registers"},
-		{"U5 at OPTSTRT", targets.STM32U5(), targets.DevIDU57x, 6, true, "the programming had started"},
-		{"H7 writing OPTSR_PRG", targets.STM32H7(), targets.DevIDH74x, 3, false, "until a reset reloads them"},
-		{"H7 at OPTSTART", targets.STM32H7(), targets.DevIDH74x, 4, true, "the programming had started"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			m := familyChip(t, tt.fam, tt.devID, targets.RDPByteLevel1)
-			tg := &modelTarget{m: m}
-			_, p := familyPlan(t, tg, tt.devID, "RDP", "0xAA")
-			tg.writes, tg.failAfter = 0, tt.failAfter
-			dir := t.TempDir()
-			res, err := Apply(context.Background(), tg, p, ApplyOptions{Confirm: p.Phrase, StateDir: dir, User: "t", Reconnect: noReconnect})
-			var we *WriteError
-			if !errors.As(err, &we) || !errors.Is(err, errLinkDied) {
-				t.Fatalf("err %v, want a WriteError wrapping the dead link", err)
-			}
-			if we.Started != tt.started {
-				t.Errorf("started %v, want %v (step %s)", we.Started, tt.started, we.Step)
-			}
-			if !strings.Contains(err.Error(), tt.says) {
-				t.Errorf("error %q does not say %q", err, tt.says)
-			}
-			j, jerr := statefile.CheckChipJournal(dir, p.UID)
-			if tt.started && (j == nil || jerr != nil) {
-				t.Errorf("no journal after a started write: %v", jerr)
-			}
-			if !tt.started && m.MassErases() != 0 {
-				t.Error("the flash was erased by a write that never started")
-			}
-			if !res.Audited {
-				t.Error("no audit line")
-			}
-		})
-	}
-}
-
 // The U5's guard refuses what an OEM1 key or TrustZone forbids before
 // anything is written; the brick override lets a closing through, never a
 // regression that needs the key.
