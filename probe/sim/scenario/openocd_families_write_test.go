@@ -153,30 +153,39 @@ func TestOpenOCDProgramFamilies(t *testing.T) {
 }
 
 // TestOpenOCDUnlockFamilies runs OpenOCD's own RDP level 1 → 0 regression
-// (stm32f1x unlock, stm32f2x unlock, stm32l4x unlock) on boards at level 1:
+// (stm32f1x unlock, stm32f2x unlock, stm32l4x unlock, stm32h7x unlock) on
+// F1, F4, G0, G4, L4, U5 and H7 boards at level 1:
 // the board ends mass-erased at level 0, and stprobe reads it so.
 func TestOpenOCDUnlockFamilies(t *testing.T) {
 	tests := []struct {
 		scenario, cfg string
-		cmds          []string
-		want          string
+		// chip, when set, builds a board the list does not have.
+		chip *stm32rdp.Config
+		cmds []string
+		want string
 	}{
 		// F1 and F4 load the option bytes at reset (PM0075 §2.5, RM0090
 		// §3.6.1).
-		{"f103-rdp1", "stm32f1x.cfg", []string{"stm32f1x unlock 0", "reset halt"}, "stm32x unlocked"},
-		{"f411-rdp1", "stm32f4x.cfg", []string{"stm32f2x unlock 0", "reset halt"}, "stm32f2x unlocked"},
+		{"f103-rdp1", "stm32f1x.cfg", nil, []string{"stm32f1x unlock 0", "reset halt"}, "stm32x unlocked"},
+		{"f411-rdp1", "stm32f4x.cfg", nil, []string{"stm32f2x unlock 0", "reset halt"}, "stm32f2x unlocked"},
 		// G0, G4 and L4 load them at OBL_LAUNCH (OpenOCD's option_load).
-		{"g071-rdp1", "stm32g0x.cfg", []string{"stm32l4x unlock 0", "stm32l4x option_load 0"}, "option load completed"},
-		{"l476-rdp1", "stm32l4x.cfg", []string{"stm32l4x unlock 0", "stm32l4x option_load 0"}, "option load completed"},
-		// A G474 at level 1: no such board in the list, built here.
-		{"g474 at level 1", "stm32g4x.cfg", []string{"stm32l4x unlock 0", "stm32l4x option_load 0"}, "option load completed"},
+		{"g071-rdp1", "stm32g0x.cfg", nil, []string{"stm32l4x unlock 0", "stm32l4x option_load 0"}, "option load completed"},
+		{"l476-rdp1", "stm32l4x.cfg", nil, []string{"stm32l4x unlock 0", "stm32l4x option_load 0"}, "option load completed"},
+		// Boards at level 1 the list does not have, built here: a G474; a
+		// U5 (stm32l4x unlock, then option_load for OBL_LAUNCH); an H7
+		// (stm32h7x unlock, which applies at OPTSTART).
+		{"g474 at level 1", "stm32g4x.cfg", locked(rdpBoard(targets.STM32G4(), targets.DevIDG47x, 0x2000, 512, targets.RDPByteLevel1, stm32rdp.FirmwareIdle)),
+			[]string{"stm32l4x unlock 0", "stm32l4x option_load 0"}, "option load completed"},
+		{"u585 at level 1", "stm32u5x.cfg", locked(rdpBoard(targets.STM32U5(), targets.DevIDU57x, 0x2000, 2048, targets.RDPByteLevel1, stm32rdp.FirmwareIdle)),
+			[]string{"stm32l4x unlock 0", "stm32l4x option_load 0"}, "option load completed"},
+		{"h743 at level 1", "stm32h7x.cfg", locked(rdpBoard(targets.STM32H7(), targets.DevIDH74x, 0x2003, 2048, targets.RDPByteLevel1, stm32rdp.FirmwareIdle)),
+			[]string{"stm32h7x unlock 0"}, "stm32h7x unlocked"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
 			s, err := Lookup(tt.scenario)
-			if tt.scenario == "g474 at level 1" {
-				s, err = Scenario{Name: tt.scenario, Millivolts: nucleo,
-					RDPChip: locked(rdpBoard(targets.STM32G4(), targets.DevIDG47x, 0x2000, 512, targets.RDPByteLevel1, stm32rdp.FirmwareIdle))}, nil
+			if tt.chip != nil {
+				s, err = Scenario{Name: tt.scenario, Millivolts: nucleo, RDPChip: tt.chip}, nil
 			}
 			if err != nil {
 				t.Fatal(err)

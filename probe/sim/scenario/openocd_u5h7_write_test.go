@@ -88,60 +88,6 @@ func TestOpenOCDReadsStprobeU5H7Writes(t *testing.T) {
 	}
 }
 
-// TestOpenOCDUnlockU5H7 runs OpenOCD 0.12's own RDP level 1 → 0 regression
-// on a U5 (stm32l4x unlock, then option_load for OBL_LAUNCH) and an H7
-// (stm32h7x unlock, which applies at OPTSTART) holding a firmware: the
-// board ends mass-erased at level 0, and stprobe reads it so.
-func TestOpenOCDUnlockU5H7(t *testing.T) {
-	tests := []struct {
-		name, cfg string
-		chip      *stm32rdp.Config
-		cmds      []string
-		want      string
-	}{
-		{"u585 at level 1", "stm32u5x.cfg", locked(rdpBoard(targets.STM32U5(), targets.DevIDU57x, 0x2000, 2048, targets.RDPByteLevel1, stm32rdp.FirmwareIdle)),
-			[]string{"stm32l4x unlock 0", "stm32l4x option_load 0"}, "option load completed"},
-		{"h743 at level 1", "stm32h7x.cfg", locked(rdpBoard(targets.STM32H7(), targets.DevIDH74x, 0x2003, 2048, targets.RDPByteLevel1, stm32rdp.FirmwareIdle)),
-			[]string{"stm32h7x unlock 0"}, "stm32h7x unlocked"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := Scenario{Name: tt.name, Millivolts: nucleo, RDPChip: tt.chip}
-			p := s.NewProbe()
-			m := RDPModel(p)
-			if m.Level() != targets.RDPLevel1 {
-				t.Fatalf("%s starts at %v, want level 1", tt.name, m.Level())
-			}
-			if bytes.Count(m.Flash(0, 4096), []byte{0xFF}) == 4096 {
-				t.Fatalf("%s starts with empty flash: the test would not see the mass erase", tt.name)
-			}
-			cmds := append([]string{"init", "reset halt"}, tt.cmds...)
-			out := openocdWith(t, p, tt.cfg, []string{noWorkArea}, append(cmds, "shutdown")...)
-			defer logOnFailure(t, out)
-			if testing.Verbose() {
-				t.Log(out)
-			}
-			if !strings.Contains(out, tt.want) {
-				t.Errorf("OpenOCD output lacks %q", tt.want)
-			}
-			l, c := linkTo(t, p)
-			if c.Protection.Level != targets.RDPLevel0 {
-				t.Errorf("stprobe reads %v after OpenOCD's unlock, want level 0", c.Protection)
-			}
-			got := make([]byte, 4096)
-			if err := l.ReadMem(context.Background(), c.Family.CoreAP, targets.FlashMemBase, 4, got); err != nil {
-				t.Fatalf("stprobe reading flash after the unlock: %v", err)
-			}
-			if !bytes.Equal(got, bytes.Repeat([]byte{0xFF}, len(got))) {
-				t.Errorf("flash not erased after the unlock: % X…", got[:16])
-			}
-			if m.MassErases() != 1 {
-				t.Errorf("the model ran %d mass erases, want 1", m.MassErases())
-			}
-		})
-	}
-}
-
 // TestOpenOCDLockStprobeUnlockU5H7 chains the two tools on a U5 and an H7
 // holding a firmware: OpenOCD locks the board (stm32l4x lock with
 // option_load; stm32h7x lock), stprobe reads level 1 and applies RDP=0xAA
