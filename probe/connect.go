@@ -169,6 +169,24 @@ type Known struct {
 	// to such a port reads CSW alone, to see that it still permits
 	// transfers.
 	NoCore map[uint8]error
+	// CPUID holds, per access port, the CPUID of the Cortex-M core an
+	// earlier connect found there (a constant of the chip). A later connect
+	// to that port lets the mode's first core access (the DHCSR read of Hot
+	// Plug, the halt request of Normal and Under Reset) prove that the port
+	// still reaches the core, instead of reading CPUID again; when that
+	// access fails it goes the whole way, CPUID read first, so that the
+	// failure is found and named as on a fresh link.
+	CPUID map[uint8]uint32
+}
+
+// coreCPUID is the CPUID of the core an earlier connect found on ap (k may
+// be nil).
+func (k *Known) coreCPUID(ap uint8) (uint32, bool) {
+	if k == nil {
+		return 0, false
+	}
+	v, ok := k.CPUID[ap]
+	return v, ok
 }
 
 // clockSet reports whether an earlier connect set the clock khz asks for
@@ -231,6 +249,10 @@ type connector struct {
 	l *Link
 	r *ConnectReport
 	o ConnectOptions
+	// reached says that reachCore made the mode's first core access, and
+	// dhcsr is what its DHCSR read (Hot Plug) returned.
+	reached bool
+	dhcsr   uint32
 }
 
 // step runs fn as the named step and records it. It returns false when the
@@ -333,6 +355,13 @@ func (c *connector) run(ctx context.Context) {
 		}
 		known.APIDR[o.AP] = r.APIDR
 	}
+	if cpuid, ok := known.coreCPUID(o.AP); ok && c.reachCore(ctx) {
+		if r.Err == nil {
+			r.APOK, r.CPUID, r.CoreFound = true, cpuid, true
+			c.modeSteps(ctx)
+		}
+		return
+	}
 	// The CPUID read decides whether a core is there. A fault is not the end
 	// when the port permits transfers (CSW DeviceEn, read only then): the
 	// port simply reaches no core. A port an earlier connect found without
@@ -409,6 +438,12 @@ func (c *connector) identified(ctx context.Context, cpuid uint32, cpuErr error, 
 	if read {
 		c.record(StepReadCPUID, cpuErr) // a fault here is a finding, judged below
 	}
+	if r.CoreFound && o.Known != nil {
+		if o.Known.CPUID == nil {
+			o.Known.CPUID = map[uint8]uint32{}
+		}
+		o.Known.CPUID[o.AP] = cpuid
+	}
 	if !r.CoreFound {
 		if o.Mode == ModeHotPlug {
 			r.Core = CoreUnknown
@@ -422,7 +457,37 @@ func (c *connector) identified(ctx context.Context, cpuid uint32, cpuErr error, 
 			Next: "this port does not reach a core; try another AP, or Hot Plug to inspect it"})
 		return
 	}
-	switch o.Mode {
+	c.modeSteps(ctx)
+}
+
+// reachCore makes the mode's first core access on a port known to reach a
+// core: Hot Plug reads DHCSR, Normal and Under Reset request the halt. On
+// success c.reached is set, so that the mode's step takes it instead of
+// repeating it; a failure of the target records nothing (the caller then
+// connects the whole way), a transport failure ends the connect.
+func (c *connector) reachCore(ctx context.Context) bool {
+	var err error
+	step := StepHalt
+	if c.o.Mode == ModeHotPlug {
+		step = StepReadDHCSR
+		c.dhcsr, err = c.readDHCSR(ctx)
+	} else {
+		err = c.l.Write32(ctx, c.o.AP, adi.RegDHCSR, DHCSRHaltRequest)
+	}
+	switch {
+	case err == nil:
+		c.reached = true
+	case isTransport(err):
+		c.fail(step, err) // the probe is gone: nothing more to try
+	default:
+		return false
+	}
+	return true
+}
+
+// modeSteps runs the steps of the chosen mode on a port with a core.
+func (c *connector) modeSteps(ctx context.Context) {
+	switch c.o.Mode {
 	case ModeHotPlug:
 		c.hotPlug(ctx)
 	case ModeNormal:
@@ -436,9 +501,20 @@ func (c *connector) readDHCSR(ctx context.Context) (uint32, error) {
 	return c.l.Read32(ctx, c.o.AP, adi.RegDHCSR)
 }
 
+// haltRequest requests the halt, unless reachCore already did.
+func (c *connector) haltRequest(ctx context.Context) error {
+	if c.reached {
+		return nil
+	}
+	return c.l.Write32(ctx, c.o.AP, adi.RegDHCSR, DHCSRHaltRequest)
+}
+
 func (c *connector) hotPlug(ctx context.Context) {
 	c.step(StepReadDHCSR, func() error {
-		d, err := c.readDHCSR(ctx)
+		d, err := c.dhcsr, error(nil)
+		if !c.reached {
+			d, err = c.readDHCSR(ctx)
+		}
 		if err == nil {
 			c.r.Core = coreStateOf(d, c.l.NRSTAsserted())
 		}
@@ -447,7 +523,7 @@ func (c *connector) hotPlug(ctx context.Context) {
 }
 
 func (c *connector) normal(ctx context.Context) {
-	if !c.step(StepHalt, func() error { return c.l.Write32(ctx, c.o.AP, adi.RegDHCSR, DHCSRHaltRequest) }) {
+	if !c.step(StepHalt, func() error { return c.haltRequest(ctx) }) {
 		return
 	}
 	c.step(StepWaitHalt, func() error {
@@ -462,9 +538,8 @@ func (c *connector) normal(ctx context.Context) {
 
 func (c *connector) underReset(ctx context.Context) {
 	l, ap := c.l, c.o.AP
-	seenReset := false
 	if !c.step(StepHalt, func() error {
-		if err := l.Write32(ctx, ap, adi.RegDHCSR, DHCSRHaltRequest); err != nil {
+		if err := c.haltRequest(ctx); err != nil {
 			return err
 		}
 		// S_RESET_ST is sticky: this read clears a stale one (power-on), so
@@ -480,22 +555,17 @@ func (c *connector) underReset(ctx context.Context) {
 		if demcr, err = l.Read32(ctx, ap, adi.RegDEMCR); err != nil {
 			return err
 		}
-		if err = l.Write32(ctx, ap, adi.RegDEMCR, demcr|adi.DEMCRVCCoreReset); err != nil {
-			return err
-		}
-		d, err := c.readDHCSR(ctx)
-		if err == nil && d&adi.DHCSRSResetSt != 0 {
-			seenReset = true
-		}
-		return err
+		return l.Write32(ctx, ap, adi.RegDEMCR, demcr|adi.DEMCRVCCoreReset)
 	})
 	if armed && c.step(StepReleaseNRST, func() error { return l.DriveNRST(ctx, proto.NRSTHigh) }) {
 		c.step(StepConfirmHalt, func() error {
-			d, reset, err := c.pollHalt(ctx)
+			// S_RESET_ST stays set until DHCSR is read (Armv8-M ARM, DHCSR):
+			// the read above cleared a stale one, so seeing it now means the
+			// core was held in reset or reset since, by this NRST.
+			d, seenReset, err := c.pollHalt(ctx)
 			if err != nil {
 				return err
 			}
-			seenReset = seenReset || reset
 			switch {
 			case d&adi.DHCSRSHalt == 0:
 				return &OpError{Where: LayerTarget, What: fmt.Sprintf("core did not halt after reset (DHCSR 0x%08X)", d),

@@ -268,7 +268,8 @@ func TestConnectAcrossFirmware(t *testing.T) {
 
 // A connect given what an earlier one learned (Known) skips the reads whose
 // answer cannot have changed — the SWD clock already set, DPIDR and the
-// power-up check after ENTER, the AP's IDR — and reports the same findings
+// power-up check after ENTER, the AP's IDR, the core's CPUID (the mode's
+// first core access proves the port still reaches it) — and reports the same findings
 // with fewer commands. Without Known every connect reads everything.
 func TestConnectKnownSkipsRepeatedReads(t *testing.T) {
 	ctx := context.Background()
@@ -289,13 +290,13 @@ func TestConnectKnownSkipsRepeatedReads(t *testing.T) {
 			}
 			var known probe.Known
 			first, n1 := connect(&known)
-			if known.DPIDR != first.DPIDR || known.APIDR[1] != first.APIDR || first.APIDR == 0 {
-				t.Fatalf("learned DPIDR %#x APIDR %v from DPIDR %#x APIDR %#x", known.DPIDR, known.APIDR, first.DPIDR, first.APIDR)
+			if known.DPIDR != first.DPIDR || known.APIDR[1] != first.APIDR || first.APIDR == 0 || known.CPUID[1] != first.CPUID || first.CPUID == 0 {
+				t.Fatalf("learned DPIDR %#x APIDR %v CPUID %v from DPIDR %#x APIDR %#x CPUID %#x", known.DPIDR, known.APIDR, known.CPUID, first.DPIDR, first.APIDR, first.CPUID)
 			}
 			again, n2 := connect(&known)
 			for _, s := range stepNames(again) {
 				switch s {
-				case probe.StepSetFrequency, probe.StepReadDPIDR, probe.StepPowerUp, probe.StepReadAPIDR:
+				case probe.StepSetFrequency, probe.StepReadDPIDR, probe.StepPowerUp, probe.StepReadAPIDR, probe.StepReadCPUID:
 					t.Errorf("step %q repeated with Known (steps %v)", s, stepNames(again))
 				}
 			}
@@ -303,9 +304,10 @@ func TestConnectKnownSkipsRepeatedReads(t *testing.T) {
 				again.Core != first.Core || again.FrequencyKHz != first.FrequencyKHz || !again.DPOK || !again.APOK {
 				t.Errorf("with Known: %+v\nwithout: %+v", again, first)
 			}
-			// SET_FREQ, READ_IDCODES, the CTRL/STAT read and the IDR read.
-			if n1-n2 != 4 {
-				t.Errorf("with Known %d commands, without %d: want 4 fewer", n2, n1)
+			// SET_FREQ, READ_IDCODES, the CTRL/STAT read, the IDR read, the
+			// CPUID read and its status.
+			if n1-n2 != 6 {
+				t.Errorf("with Known %d commands, without %d: want 6 fewer", n2, n1)
 			}
 			plain, _ := connect(nil)
 			if !slices.Contains(stepNames(plain), probe.StepReadDPIDR) || !slices.Contains(stepNames(plain), probe.StepReadAPIDR) {

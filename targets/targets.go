@@ -330,3 +330,14 @@ func (f Family) hasIDPath(p idPath) bool {
 	}
 	return false
 }
+
+// IdentifiesThrough reports whether f keeps DBGMCU_IDCODE behind access
+// port ap, so that IdentifyAP through that port can name the chip.
+func (f Family) IdentifiesThrough(ap uint8) bool {
+	for _, r := range f.APs {
+		if r.DBGMCU != 0 && r.AP == ap {
+			return true
+		}
+	}
+	return false
+}

@@ -25,21 +25,45 @@ func (c cellReader) Read32(ctx context.Context, ap uint8, addr uint32) (uint32, 
 	return c.r.Read32(ctx, ap, addr)
 }
 
+// Known is what earlier cells of a sweep read that a cell may take instead
+// of reading it again: nil fields are read.
+type Known struct {
+	// Chip is the chip an earlier cell identified, through any port that
+	// this one could identify it through too: its identity is a constant.
+	Chip *targets.Chip
+	// State is an earlier cell on the same port whose product state or
+	// protection this cell takes: no cell writes option bytes.
+	State *Cell
+	// APStatus is an earlier cell on the same debug port, under reset
+	// when this one is, whose DBGMCU_SR this cell takes (the firmware may
+	// open ports once it runs, so a cell under reset reads its own).
+	APStatus *Cell
+}
+
 // inspect identifies the chip through the cell's access port and reads
 // what that port can tell about the product state: FLASH_OPTSR through the
 // core AP, DBGMCU_SR (which ports are enabled) through the debug AP. It
 // reads only these few registers (no engineering area), one to three
-// words per cell, and on an RDP family what inspectFirmware reads.
-func inspect(ctx context.Context, r targets.MemReader, c *Cell) error {
+// words per cell, and on an RDP family what inspectFirmware reads; what
+// known holds it takes instead of reading.
+func inspect(ctx context.Context, r targets.MemReader, c *Cell, known Known) (*targets.Chip, error) {
 	cr := cellReader{r: r, ap: c.AP}
-	chip, err := targets.IdentifyAP(ctx, cr, c.AP, c.DPIDR)
-	if err != nil || chip == nil {
-		return err
+	chip := known.Chip
+	if chip == nil {
+		var err error
+		if chip, err = targets.IdentifyAP(ctx, cr, c.AP, c.DPIDR); err != nil || chip == nil {
+			return chip, err
+		}
 	}
 	c.IDCode, c.Chip = chip.IDCode, chip.Name()
 	f := chip.Family
 	var errs []error
-	if c.AP == f.CoreAP && f.RDP != nil {
+	switch {
+	case c.AP != f.CoreAP:
+	case known.State != nil:
+		c.State, c.TZEN = known.State.State, known.State.TZEN
+		c.Protection, c.FlashReadErr = known.State.Protection, known.State.FlashReadErr
+	case f.RDP != nil:
 		// An RDP family: the level, and whether flash reads (level 1
 		// closes flash to a debugger).
 		p, err := targets.ReadRDP(ctx, cr, chip)
@@ -50,14 +74,12 @@ func inspect(ctx context.Context, r targets.MemReader, c *Cell) error {
 		}
 		if _, err := cr.Read32(ctx, c.AP, targets.FlashMemBase); err != nil {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return chip, ctx.Err()
 			}
 			c.FlashReadErr = err.Error()
 		}
 		errs = append(errs, inspectFirmware(ctx, cr, chip, c))
-		return errors.Join(errs...)
-	}
-	if c.AP == f.CoreAP {
+	default:
 		state, tzen, err := targets.ReadProductState(ctx, cr, chip)
 		if err != nil {
 			errs = append(errs, err)
@@ -66,7 +88,11 @@ func inspect(ctx context.Context, r targets.MemReader, c *Cell) error {
 			c.State, c.TZEN = state, tzen
 		}
 	}
-	if c.AP == f.DebugAP {
+	switch {
+	case c.AP != f.DebugAP:
+	case known.APStatus != nil:
+		c.APPresent, c.APEnabled, c.HasAPStatus = known.APStatus.APPresent, known.APStatus.APEnabled, known.APStatus.HasAPStatus
+	default:
 		present, enabled, err := targets.ReadAPStatus(ctx, cr)
 		if err != nil {
 			errs = append(errs, err)
@@ -74,7 +100,7 @@ func inspect(ctx context.Context, r targets.MemReader, c *Cell) error {
 			c.APPresent, c.APEnabled, c.HasAPStatus = present, enabled, true
 		}
 	}
-	return errors.Join(errs...)
+	return chip, errors.Join(errs...)
 }
 
 // checkDA reads whether debug-authentication data is provisioned (the OBK

@@ -60,8 +60,9 @@ type session interface {
 	// with halting debug off, as it was before the cell.
 	Resume(ctx context.Context, ap uint8) error
 	// Inspect reads what the target says about itself through the cell's
-	// access port and fills the cell's identification fields.
-	Inspect(ctx context.Context, c *Cell) error
+	// access port and fills the cell's identification fields, taking what
+	// known holds instead of reading it; it returns the chip identified.
+	Inspect(ctx context.Context, c *Cell, known Known) (*targets.Chip, error)
 	// CheckDA reads whether debug authentication is provisioned through
 	// the cell's (open, core) access port and fills c.DA.
 	CheckDA(ctx context.Context, c *Cell) error
@@ -83,8 +84,8 @@ func (s linkSession) Resume(ctx context.Context, ap uint8) error {
 	}
 	return nil
 }
-func (s linkSession) Inspect(ctx context.Context, c *Cell) error {
-	return inspect(ctx, s.l, c)
+func (s linkSession) Inspect(ctx context.Context, c *Cell, known Known) (*targets.Chip, error) {
+	return inspect(ctx, s.l, c, known)
 }
 func (s linkSession) CheckDA(ctx context.Context, c *Cell) error {
 	return checkDA(ctx, s.l, c)
@@ -329,39 +330,61 @@ type runState struct {
 	// known is what the connects learned about the debug port and the
 	// access ports (probe.Known): later cells do not read it again.
 	known probe.Known
-	// ident holds, per access port, the identification fields of the first
-	// cell that reached the port (outcome ok) and read them without error:
-	// the chip's identity, product state, protection and DBGMCU_SR do not
-	// change from one cell to the next (no cell writes them), so later ok
-	// cells on the same port take them instead of reading them again.
-	ident map[uint8]Cell
+	// What ok cells identified without error, for later ok cells to take
+	// (see Known): the chip, the product state per core port, DBGMCU_SR
+	// per debug port and reset condition.
+	chip     *targets.Chip
+	state    map[uint8]Cell
+	apStatus map[apStatusKey]Cell
 }
 
-// reuseIdent fills c's identification from an earlier ok cell on the same
-// port, and reports whether there was one.
-func (st *runState) reuseIdent(c *Cell) bool {
-	from, ok := st.ident[c.AP]
-	if !ok || c.Outcome != OutcomeOK {
-		return false
+// apStatusKey is what a DBGMCU_SR read can be shared across: the port, and
+// whether the chip was held in reset (before its firmware ran).
+type apStatusKey struct {
+	ap         uint8
+	underReset bool
+}
+
+func apStatusKeyOf(c *Cell) apStatusKey {
+	return apStatusKey{ap: c.AP, underReset: c.Mode == probe.ModeUnderReset}
+}
+
+// knownFor is what c may take from earlier cells: nothing unless c reached
+// its port.
+func (st *runState) knownFor(c *Cell) Known {
+	var k Known
+	if c.Outcome != OutcomeOK {
+		return k
 	}
-	c.IDCode, c.Chip = from.IDCode, from.Chip
-	c.APPresent, c.APEnabled, c.HasAPStatus = from.APPresent, from.APEnabled, from.HasAPStatus
-	c.State, c.TZEN = from.State, from.TZEN
-	c.Protection, c.FlashReadErr = from.Protection, from.FlashReadErr
-	return true
+	if st.chip != nil && st.chip.Family.IdentifiesThrough(c.AP) {
+		k.Chip = st.chip
+	}
+	if from, ok := st.state[c.AP]; ok {
+		k.State = &from
+	}
+	if from, ok := st.apStatus[apStatusKeyOf(c)]; ok {
+		k.APStatus = &from
+	}
+	return k
 }
 
-// keepIdent remembers the identification c read, when it reached its port
-// and read everything.
-func (st *runState) keepIdent(c Cell, err error) {
-	if err != nil || c.Outcome != OutcomeOK || c.IDCode == 0 {
+// keep remembers what c identified, when it reached its port and read
+// everything it tried.
+func (st *runState) keep(c Cell, chip *targets.Chip, err error) {
+	if err != nil || c.Outcome != OutcomeOK || chip == nil {
 		return
 	}
-	if st.ident == nil {
-		st.ident = map[uint8]Cell{}
+	if st.chip == nil {
+		st.chip = chip
 	}
-	if _, ok := st.ident[c.AP]; !ok {
-		st.ident[c.AP] = c
+	if st.state == nil {
+		st.state, st.apStatus = map[uint8]Cell{}, map[apStatusKey]Cell{}
+	}
+	if _, ok := st.state[c.AP]; !ok && c.AP == chip.Family.CoreAP {
+		st.state[c.AP] = c
+	}
+	if _, ok := st.apStatus[apStatusKeyOf(&c)]; !ok && c.HasAPStatus {
+		st.apStatus[apStatusKeyOf(&c)] = c
 	}
 }
 
@@ -386,13 +409,11 @@ func runCell(ctx context.Context, s session, fw proto.Version, k Key, o Options,
 	fill(&c, rep, err)
 	if err == nil && rep != nil && rep.DPOK && rep.APIDR != 0 {
 		// Identification is best effort: a closed AP simply reads less.
-		if !st.reuseIdent(&c) {
-			ierr := s.Inspect(cctx, &c)
-			if ierr != nil && c.Err == "" && c.Outcome != OutcomeOK {
-				c.Err = ierr.Error()
-			}
-			st.keepIdent(c, ierr)
+		chip, ierr := s.Inspect(cctx, &c, st.knownFor(&c))
+		if ierr != nil && c.Err == "" && c.Outcome != OutcomeOK {
+			c.Err = ierr.Error()
 		}
+		st.keep(c, chip, ierr)
 		if c.State == targets.StateProvisioning && !st.daChecked && ctx.Err() == nil {
 			st.daChecked = true
 			if derr := s.CheckDA(cctx, &c); derr != nil && c.DA == nil {

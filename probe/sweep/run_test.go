@@ -12,6 +12,7 @@ import (
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
+	"github.com/stprobe/stprobe/targets"
 )
 
 // scripted is a session whose connect results come from a function; it
@@ -54,11 +55,11 @@ func (s *scripted) CheckDA(ctx context.Context, c *Cell) error {
 	s.log = append(s.log, "check DA")
 	return nil
 }
-func (s *scripted) Inspect(ctx context.Context, c *Cell) error {
+func (s *scripted) Inspect(ctx context.Context, c *Cell, known Known) (*targets.Chip, error) {
 	if s.inspect == nil {
-		return nil
+		return nil, nil
 	}
-	return s.inspect(c)
+	return nil, s.inspect(c)
 }
 
 func okReport(k Key) *probe.ConnectReport {
@@ -311,7 +312,7 @@ func TestRunCancelDuringLastCell(t *testing.T) {
 // the same port) changes the commands, never the findings.
 func TestSweepCellsAsIfAlone(t *testing.T) {
 	ctx := context.Background()
-	for _, name := range []string{"h533-open", "h533-provisioning", "h533-tz-closed-no-da", "sleepy", "no-target"} {
+	for _, name := range scenario.Names() {
 		t.Run(name, func(t *testing.T) {
 			sc, err := scenario.Lookup(name)
 			if err != nil {
