@@ -50,19 +50,16 @@ type keyMap struct {
 }
 
 func newKeyMap() keyMap {
-	b := func(help, desc string, keys ...string) key.Binding {
-		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
-	}
 	return keyMap{
-		Discover:  b("d", "discover", "d"),
-		Up:        b("↑/k", "up", "up", "k"),
-		Down:      b("↓/j", "down", "down", "j"),
-		Provision: b("p", "provision .obk", "p"),
-		Regress:   b("R", "regression", "R"),
-		Open:      b("o", "open debug", "o"),
-		View:      b("v", "view the last DA plan", "v"),
-		Make:      b("c", "make credentials", "c"),
-		Apply:     b("a", "apply (guard)", "a"),
+		Discover:  common.Binding("d", "discover", "d"),
+		Up:        common.Binding("↑/k", "up", "up", "k"),
+		Down:      common.Binding("↓/j", "down", "down", "j"),
+		Provision: common.Binding("p", "provision .obk", "p"),
+		Regress:   common.Binding("R", "regression", "R"),
+		Open:      common.Binding("o", "open debug", "o"),
+		View:      common.Binding("v", "view the last DA plan", "v"),
+		Make:      common.Binding("c", "make credentials", "c"),
+		Apply:     common.Binding("a", "apply (guard)", "a"),
 	}
 }
 

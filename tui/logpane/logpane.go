@@ -110,8 +110,8 @@ func (m *Model) Keys() []key.Binding {
 	}
 	// the help names every key that works: the scroll and match bindings
 	// are shown once each, with all their keys
-	scroll := key.NewBinding(key.WithKeys("up", "down", "k", "j", "pgup", "pgdown", "b", "space"), key.WithHelp("↑↓/jk/pgup/pgdn", "scroll"))
-	match := key.NewBinding(key.WithKeys("n", "N"), key.WithHelp("n/N", "next/prev match"))
+	scroll := common.Binding("↑↓/jk/pgup/pgdn", "scroll", "up", "down", "k", "j", "pgup", "pgdown", "b", "space")
+	match := common.Binding("n/N", "next/prev match", "n", "N")
 	return []key.Binding{scroll, k.Level, k.Filter, k.Search, match, k.Trace, k.Home, k.End}
 }
 

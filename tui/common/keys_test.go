@@ -1,0 +1,35 @@
+package common
+
+import (
+	"slices"
+	"testing"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+)
+
+func TestBinding(t *testing.T) {
+	b := Binding("↑/k", "up", "up", "k")
+	if h := b.Help(); h.Key != "↑/k" || h.Desc != "up" {
+		t.Errorf("help = %q %q, want ↑/k up", h.Key, h.Desc)
+	}
+	if got := b.Keys(); !slices.Equal(got, []string{"up", "k"}) {
+		t.Errorf("keys = %q, want [up k]", got)
+	}
+	if !b.Enabled() {
+		t.Error("a new binding is disabled")
+	}
+	tests := []struct {
+		msg  tea.KeyPressMsg
+		want bool
+	}{
+		{tea.KeyPressMsg{Code: tea.KeyUp}, true},
+		{tea.KeyPressMsg{Code: 'k', Text: "k"}, true},
+		{tea.KeyPressMsg{Code: 'j', Text: "j"}, false},
+	}
+	for _, tc := range tests {
+		if got := key.Matches(tc.msg, b); got != tc.want {
+			t.Errorf("Matches(%q) = %v, want %v", tc.msg.String(), got, tc.want)
+		}
+	}
+}
