@@ -118,23 +118,17 @@ func (m *Model) openForm(a bench.DAAction) tea.Cmd {
 
 // formKey handles a key in the form.
 func (m *Model) formKey(msg tea.KeyPressMsg) tea.Cmd {
-	res, cmd := m.form.Update(msg)
-	switch res {
-	case credform.Cancelled:
+	cancel := func() string {
 		m.Screen, m.form = screenMain, nil
-		return m.Say("cancelled: nothing was planned or written")
-	case credform.Submitted:
-		v, err := m.form.Check()
-		if err != nil {
-			return m.Fail(err.Error())
-		}
+		return "cancelled: nothing was planned or written"
+	}
+	return m.FormKey(m.form, msg, cancel, func(v *credform.Values) tea.Cmd {
 		m.vals = v
 		if m.action == actionMake {
 			return m.makeCredentials(v)
 		}
 		return m.startPlan()
-	}
-	return cmd
+	})
 }
 
 // daRequest is the bench request of the form's values.

@@ -282,6 +282,25 @@ func (f *Flow) GuardKey(msg tea.KeyPressMsg, apply func(typed string, override b
 	return cmd
 }
 
+// FormKey hands a key to a credential form: esc gives the form up
+// (cancel closes it and says what became of the pane); a submitted form
+// goes to submit with the values its check read, or stays open with what
+// is wrong in the footer.
+func (f *Flow) FormKey(form *credform.Form, msg tea.KeyPressMsg, cancel func() string, submit func(*credform.Values) tea.Cmd) tea.Cmd {
+	res, cmd := form.Update(msg)
+	switch res {
+	case credform.Cancelled:
+		return f.Say(cancel())
+	case credform.Submitted:
+		v, err := form.Check()
+		if err != nil {
+			return f.Fail(err.Error())
+		}
+		return submit(v)
+	}
+	return cmd
+}
+
 // Watch follows the bench's events of writes: another session's write of
 // this pane's kind starting and ending (the pane adds the steps). It
 // returns the message to give when one ended.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/tui/common"
+	"github.com/stprobe/stprobe/tui/credform"
 	"github.com/stprobe/stprobe/tui/guard"
 )
 
@@ -282,5 +283,60 @@ func TestScreenKey(t *testing.T) {
 	f.ScreenKey(tea.KeyPressMsg{Code: tea.KeyEscape})
 	if f.Screen != Main || f.Scroll != 0 {
 		t.Errorf("esc after the write: screen %v scroll %d", f.Screen, f.Scroll)
+	}
+}
+
+// A credential form's keys: esc gives up, enter goes on with the checked
+// values, or says what is wrong and keeps the form.
+func TestFormKey(t *testing.T) {
+	enter, esc := tea.KeyPressMsg{Code: tea.KeyEnter}, tea.KeyPressMsg{Code: tea.KeyEscape}
+	tests := []struct {
+		name      string
+		part      string
+		wantPart  string
+		key       tea.KeyPressMsg
+		cancelled bool
+		submitted bool
+		text      string
+		err       bool
+	}{
+		{"esc", "", "", esc, true, false, "given up", false},
+		{"enter, checked", "STM32H573", "H573", enter, false, true, "submitted", false},
+		{"enter, a bad part", "no such part", "", enter, false, false, "", true},
+		{"typing", "", "", tea.KeyPressMsg{Code: 'a', Text: "a"}, false, false, "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := flow(80, 24)
+			form := credform.New("test", credform.Options{}, credform.Part)
+			form.Set(credform.Part, tc.part)
+			var cancelled bool
+			var got *credform.Values
+			cmd := f.FormKey(form, tc.key, func() string {
+				cancelled = true
+				return "given up"
+			}, func(v *credform.Values) tea.Cmd {
+				got = v
+				return f.Say("submitted")
+			})
+			if cancelled != tc.cancelled || (got != nil) != tc.submitted {
+				t.Fatalf("cancelled %v, submitted %v; want %v, %v", cancelled, got != nil, tc.cancelled, tc.submitted)
+			}
+			if got != nil && got.Part != tc.wantPart {
+				t.Errorf("part %q, want %q", got.Part, tc.wantPart)
+			}
+			if tc.text == "" && !tc.err {
+				if cmd != nil {
+					if m, ok := cmd().(common.StatusMsg); ok {
+						t.Errorf("typing gave a footer message %+v", m)
+					}
+				}
+				return
+			}
+			m := status(t, cmd)
+			if m.Err != tc.err || (tc.text != "" && m.Text != tc.text) {
+				t.Errorf("footer %+v, want text %q err %v", m, tc.text, tc.err)
+			}
+		})
 	}
 }
