@@ -15,6 +15,7 @@ import (
 	"github.com/stprobe/stprobe/targets/stm32h5"
 	"github.com/stprobe/stprobe/tui/credform"
 	"github.com/stprobe/stprobe/tui/guard"
+	"github.com/stprobe/stprobe/tui/writeflow"
 )
 
 // actionMake is the pane's own action: making credentials (no probe).
@@ -119,7 +120,7 @@ func (m *Model) openForm(a bench.DAAction) tea.Cmd {
 // formKey handles a key in the form.
 func (m *Model) formKey(msg tea.KeyPressMsg) tea.Cmd {
 	cancel := func() string {
-		m.Screen, m.form = screenMain, nil
+		m.Screen, m.form = writeflow.Main, nil
 		return "cancelled: nothing was planned or written"
 	}
 	return m.FormKey(m.form, msg, cancel, func(v *credform.Values) tea.Cmd {
@@ -148,7 +149,7 @@ func (m *Model) startPlan() tea.Cmd {
 	}
 	m.req = m.daRequest()
 	m.plan, m.planErr, m.Scroll, m.viewing = nil, nil, 0, false
-	m.Screen = screenPlan
+	m.Screen = writeflow.Plan
 	b, req := m.C.Bench, m.req
 	what := "reading the chip and checking the file"
 	if req.Action != bench.DAProvision {
@@ -368,6 +369,6 @@ func (m *Model) credsMade(msg credsMadeMsg) tea.Cmd {
 	for _, a := range []bench.DAAction{bench.DAProvision, bench.DARegress, bench.DAOpenDebug, actionMake} {
 		delete(m.forms, a) // pre-filled again from the new files
 	}
-	m.Screen, m.form = screenMain, nil
+	m.Screen, m.form = writeflow.Main, nil
 	return m.Say(fmt.Sprintf("wrote %d files into %s: keep the secret ones, they are the way back; p provisions the .obk file", len(msg.files), msg.dir))
 }

@@ -189,20 +189,12 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		m.click(msg.Mouse())
 	case tea.MouseWheelMsg:
 		m.wheel(msg.Mouse().Button)
-	case common.JobDoneMsg:
-		return m, m.jobDone(msg)
-	case common.EventMsg:
-		return m, m.event(msg.Event)
-	case common.OpenPaneMsg:
-		if msg.Pane == common.PaneOptionBytes {
-			return m, m.request(msg.Request)
-		}
 	case backupsMsg:
 		m.listed = true
 		m.backups, m.backupsErr = msg.list, msg.err
 		m.bsel = min(m.bsel, max(0, len(m.backups)-1))
 	}
-	return m, nil
+	return m, m.Route(msg, writeflow.Handlers{JobDone: m.jobDone, Event: m.event, Request: m.request})
 }
 
 // key handles a key press on the current screen.
@@ -472,11 +464,8 @@ func (m *Model) audit() *bench.AuditRecord {
 	return m.applyRes.Result.Audit
 }
 
-// jobDone takes the result of a job this pane started.
+// jobDone takes the result of the job the pane waited for.
 func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
-	if !m.Finish(msg) {
-		return nil
-	}
 	switch msg.Kind {
 	case KindRead:
 		if o, ok := msg.Value.(*bench.OptionBytes); ok && o != nil {

@@ -237,6 +237,36 @@ func (f *Flow) Finish(msg common.JobDoneMsg) bool {
 	return true
 }
 
+// Handlers are what a writing pane does with the session's messages.
+type Handlers struct {
+	// JobDone takes the end of the job the pane waited for.
+	JobDone func(common.JobDoneMsg) tea.Cmd
+	// Event follows one bench event.
+	Event func(bench.Event) tea.Cmd
+	// Request acts on the request of an OpenPaneMsg for this pane.
+	Request func(any) tea.Cmd
+}
+
+// Route hands the session's messages to the pane's handlers: the end of
+// the job the pane waits for (once it waits no more; the end of any other
+// job is dropped), every bench event, and the requests to open this pane.
+// Other messages are the pane's own: Route does nothing with them.
+func (f *Flow) Route(msg tea.Msg, h Handlers) tea.Cmd {
+	switch msg := msg.(type) {
+	case common.JobDoneMsg:
+		if f.Finish(msg) {
+			return h.JobDone(msg)
+		}
+	case common.EventMsg:
+		return h.Event(msg.Event)
+	case common.OpenPaneMsg:
+		if msg.Pane == f.cfg.Pane {
+			return h.Request(msg.Request)
+		}
+	}
+	return nil
+}
+
 // StartApply moves to the run screen for the pane's write.
 func (f *Flow) StartApply(what string, fn func(ctx context.Context, t bench.Token) (any, error)) tea.Cmd {
 	f.Guard = nil

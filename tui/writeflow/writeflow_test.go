@@ -340,3 +340,33 @@ func TestFormKey(t *testing.T) {
 		})
 	}
 }
+
+// The session's messages reach the pane's handlers: the end of the job it
+// waits for (once), every event, and the requests for this pane only.
+func TestRoute(t *testing.T) {
+	f := flow(80, 24)
+	var got []string
+	h := Handlers{
+		JobDone: func(m common.JobDoneMsg) tea.Cmd { got = append(got, "done "+m.Kind); return nil },
+		Event:   func(bench.Event) tea.Cmd { got = append(got, "event"); return nil },
+		Request: func(r any) tea.Cmd { got = append(got, "request "+r.(string)); return nil },
+	}
+	f.busy = "pane: plan"
+	for _, msg := range []tea.Msg{
+		common.JobDoneMsg{Kind: "pane: apply"}, // not the job waited for
+		common.JobDoneMsg{Kind: "pane: plan"},
+		common.JobDoneMsg{Kind: "pane: plan"}, // no longer waited for
+		common.EventMsg{Event: bench.Dropped{}},
+		common.OpenPaneMsg{Pane: common.PaneOptionBytes, Request: "ob"},
+		common.OpenPaneMsg{Pane: common.PaneDA, Request: "da"},
+		tea.KeyPressMsg{Code: 'x', Text: "x"},
+	} {
+		if cmd := f.Route(msg, h); cmd != nil {
+			t.Errorf("%T gave a command", msg)
+		}
+	}
+	want := []string{"done pane: plan", "event", "request da"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("handled %q, want %q", got, want)
+	}
+}
