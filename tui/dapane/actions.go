@@ -55,20 +55,15 @@ func (m *Model) why(a bench.DAAction) string {
 	if ans.OK {
 		return ""
 	}
-	return ans.Sentence() + stepKey(ans.Step)
+	return ans.Sentence() + stepKeys[ans.Step]
 }
 
-// stepKey names where the console takes a refused write's next step.
-func stepKey(s da.NextStep) string {
-	switch s {
-	case da.StepDiscover:
-		return " (d)"
-	case da.StepProvision:
-		return " (p)"
-	case da.StepEnterProvisioning:
-		return " (in the option-byte pane)"
-	}
-	return ""
+// stepKeys name where the console takes a refused write's next step
+// (none for the other steps).
+var stepKeys = map[da.NextStep]string{
+	da.StepDiscover:          " (d)",
+	da.StepProvision:         " (p)",
+	da.StepEnterProvisioning: " (in the option-byte pane)",
 }
 
 // openForm opens the form of action a, when the session and the chip
@@ -298,7 +293,7 @@ func (m *Model) provisionChecks() []check {
 		}
 	}
 	st := da.MayProvision(da.Facts{State: p.State, StateKnown: true})
-	return append(out, check{ok: st.OK, what: fmt.Sprintf("%s (it is %v)", st.What, p.State), fix: st.Sentence() + stepKey(st.Step)})
+	return append(out, check{ok: st.OK, what: fmt.Sprintf("%s (it is %v)", st.What, p.State), fix: st.Sentence() + stepKeys[st.Step]})
 }
 
 // fixOf is what to do about a plan error: the refusing check's next
@@ -309,7 +304,7 @@ func fixOf(err error) string {
 	case errors.Is(err, bench.ErrPartAmbiguous):
 		return "give the part (H533 or H523; H562, H563 or H573) in the form"
 	case errors.As(err, &ce):
-		return ce.Check.Sentence() + stepKey(ce.Check.Step)
+		return ce.Check.Sentence() + stepKeys[ce.Check.Step]
 	}
 	return "see the error, then plan again"
 }
