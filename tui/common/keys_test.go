@@ -33,3 +33,28 @@ func TestBinding(t *testing.T) {
 		}
 	}
 }
+
+func TestScrollKeysLines(t *testing.T) {
+	s := ScrollKeys{
+		Up:       Binding("↑", "up", "up"),
+		Down:     Binding("↓", "down", "down"),
+		PageUp:   Binding("pgup", "page up", "pgup"),
+		PageDown: Binding("pgdn", "page down", "pgdown"),
+	}
+	tests := []struct {
+		msg  tea.KeyPressMsg
+		n    int
+		isOK bool
+	}{
+		{tea.KeyPressMsg{Code: tea.KeyUp}, -1, true},
+		{tea.KeyPressMsg{Code: tea.KeyDown}, 1, true},
+		{tea.KeyPressMsg{Code: tea.KeyPgUp}, -10, true},
+		{tea.KeyPressMsg{Code: tea.KeyPgDown}, 10, true},
+		{tea.KeyPressMsg{Code: 'x', Text: "x"}, 0, false},
+	}
+	for _, tc := range tests {
+		if n, ok := s.Lines(tc.msg, 10); n != tc.n || ok != tc.isOK {
+			t.Errorf("Lines(%q) = %d, %v; want %d, %v", tc.msg.String(), n, ok, tc.n, tc.isOK)
+		}
+	}
+}

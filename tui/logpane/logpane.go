@@ -217,15 +217,11 @@ func (m *Model) scroll(n int) {
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
 	m.refresh()
+	if n, ok := k.Lines(msg, m.body()); ok {
+		m.scroll(n)
+		return nil
+	}
 	switch {
-	case key.Matches(msg, k.Up):
-		m.scroll(-1)
-	case key.Matches(msg, k.Down):
-		m.scroll(1)
-	case key.Matches(msg, k.PageUp):
-		m.scroll(-m.body())
-	case key.Matches(msg, k.PageDown):
-		m.scroll(m.body())
 	case key.Matches(msg, k.Home):
 		m.follow = false
 		m.top = 0

@@ -10,7 +10,8 @@ import (
 // ignores disabled bindings); Keys disables copies for the help when an
 // action is unavailable.
 type keyMap struct {
-	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
+	common.ScrollKeys
+	Top, Bottom key.Binding
 
 	Read, Edit, Unstage, Clear, Plan, Method, Backups, Journal, View key.Binding
 
@@ -21,12 +22,14 @@ type keyMap struct {
 
 func newKeyMap() keyMap {
 	return keyMap{
-		Up:       common.Binding("↑/k", "up", "up", "k"),
-		Down:     common.Binding("↓/j", "down", "down", "j"),
-		PageUp:   common.Binding("pgup", "page up", "pgup", "ctrl+b"),
-		PageDown: common.Binding("pgdn", "page down", "pgdown", "ctrl+f"),
-		Top:      common.Binding("g", "first", "home", "g"),
-		Bottom:   common.Binding("G", "last", "end", "G"),
+		ScrollKeys: common.ScrollKeys{
+			Up:       common.Binding("↑/k", "up", "up", "k"),
+			Down:     common.Binding("↓/j", "down", "down", "j"),
+			PageUp:   common.Binding("pgup", "page up", "pgup", "ctrl+b"),
+			PageDown: common.Binding("pgdn", "page down", "pgdown", "ctrl+f"),
+		},
+		Top:    common.Binding("g", "first", "home", "g"),
+		Bottom: common.Binding("G", "last", "end", "G"),
 
 		Read:    common.Binding("r", "read", "r"),
 		Edit:    common.Binding("enter/e", "edit field", "enter", "e"),

@@ -245,15 +245,11 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
+	if n, ok := k.Lines(msg, max(1, m.tableRows()-1)); ok {
+		m.move(n)
+		return nil
+	}
 	switch {
-	case key.Matches(msg, k.Up):
-		m.move(-1)
-	case key.Matches(msg, k.Down):
-		m.move(1)
-	case key.Matches(msg, k.PageUp):
-		m.move(-max(1, m.tableRows()-1))
-	case key.Matches(msg, k.PageDown):
-		m.move(max(1, m.tableRows()-1))
 	case key.Matches(msg, k.Top):
 		m.move(-len(m.fields))
 	case key.Matches(msg, k.Bottom):
