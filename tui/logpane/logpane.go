@@ -87,7 +87,7 @@ func New(c *common.Context) *Model {
 }
 
 // Title is the tab's name.
-func (m *Model) Title() string { return "Log" }
+func (m *Model) Title() string { return common.PaneLog.String() }
 
 // Init does nothing.
 func (m *Model) Init() tea.Cmd { return nil }
