@@ -41,10 +41,11 @@ const (
 // sessions see it in JobStarted and JobFinished.
 const benchApplyKind = "ob apply"
 
-// The pane's screens: the table, and the Flow's plan and write screens.
+// The pane's names for the screens: the table (the Flow's Main), the
+// write (its Run) and the backups, the pane's own. The plan is the Flow's
+// Plan screen.
 const (
 	screenTable   = writeflow.Main
-	screenPlan    = writeflow.Plan
 	screenApply   = writeflow.Run
 	screenBackups = writeflow.Own
 )
@@ -156,7 +157,7 @@ func (m *Model) Keys() []key.Binding {
 		return []key.Binding{k.Up, k.Down, k.Confirm, k.Cancel}
 	}
 	switch m.Screen {
-	case screenPlan:
+	case writeflow.Plan:
 		wb := act(k.WayBack) // named always: unavailable when the plan does not close the chip
 		if _, ok := closes(m.plan); !ok {
 			wb = disabled(wb)
@@ -209,7 +210,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	k := m.keys
 	switch m.Screen {
-	case screenPlan:
+	case writeflow.Plan:
 		switch {
 		case key.Matches(msg, k.Apply):
 			return m.startApply()
@@ -308,7 +309,7 @@ func (m *Model) viewOtherPlan() tea.Cmd {
 	}
 	m.change, m.plan, m.refused, m.planErr, m.Scroll = ch, p, nil, nil, 0
 	m.reason = "planned by " + m.otherBy
-	m.Screen = screenPlan
+	m.Screen = writeflow.Plan
 	return nil
 }
 
@@ -399,7 +400,7 @@ func (m *Model) startPlan(ch bench.Change) tea.Cmd {
 	}
 	m.plan, m.refused, m.planErr, m.Scroll = nil, nil, nil, 0
 	m.rehearsal, m.rehearseErr = nil, nil
-	m.Screen = screenPlan
+	m.Screen = writeflow.Plan
 	b := m.C.Bench
 	return m.Start(KindPlan, "planning: reading the chip and checking the rules (nothing is written)…", func(ctx context.Context, t bench.Token) (any, error) {
 		return b.PlanOptionBytes(ctx, t, ch)
