@@ -237,7 +237,8 @@ func (f *Flow) Finish(msg common.JobDoneMsg) bool {
 	return true
 }
 
-// Handlers are what a writing pane does with the session's messages.
+// Handlers are what a writing pane does with the session's messages; a
+// nil handler drops its messages.
 type Handlers struct {
 	// JobDone takes the end of the job the pane waited for.
 	JobDone func(common.JobDoneMsg) tea.Cmd
@@ -254,13 +255,15 @@ type Handlers struct {
 func (f *Flow) Route(msg tea.Msg, h Handlers) tea.Cmd {
 	switch msg := msg.(type) {
 	case common.JobDoneMsg:
-		if f.Finish(msg) {
+		if f.Finish(msg) && h.JobDone != nil {
 			return h.JobDone(msg)
 		}
 	case common.EventMsg:
-		return h.Event(msg.Event)
+		if h.Event != nil {
+			return h.Event(msg.Event)
+		}
 	case common.OpenPaneMsg:
-		if msg.Pane == f.cfg.Pane {
+		if msg.Pane == f.cfg.Pane && h.Request != nil {
 			return h.Request(msg.Request)
 		}
 	}

@@ -369,4 +369,15 @@ func TestRoute(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("handled %q, want %q", got, want)
 	}
+	// without handlers the messages are dropped, the job still ends
+	f.busy = "pane: read"
+	for _, msg := range []tea.Msg{common.JobDoneMsg{Kind: "pane: read"}, common.EventMsg{Event: bench.Dropped{}},
+		common.OpenPaneMsg{Pane: common.PaneDA}} {
+		if cmd := f.Route(msg, Handlers{}); cmd != nil {
+			t.Errorf("%T gave a command without handlers", msg)
+		}
+	}
+	if f.Waiting() != "" {
+		t.Errorf("still waiting for %q", f.Waiting())
+	}
 }
