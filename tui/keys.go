@@ -1,6 +1,10 @@
 package tui
 
-import "charm.land/bubbles/v2/key"
+import (
+	"charm.land/bubbles/v2/key"
+
+	"github.com/stprobe/stprobe/tui/common"
+)
 
 // keyMap holds the console's global bindings; panes add their own.
 type keyMap struct {
@@ -17,19 +21,19 @@ type keyMap struct {
 
 func newKeyMap() keyMap {
 	k := keyMap{
-		Next:      key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
-		Prev:      key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
-		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Lease:     key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "take / ask for / release the probe")),
-		HandOver:  key.NewBinding(key.WithKeys("H"), key.WithHelp("H", "hand the probe to who asked")),
-		Capture:   key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "capture the board (read-only) to a file")),
-		Cancel:    key.NewBinding(key.WithKeys("ctrl+x"), key.WithHelp("ctrl+x", "cancel the job")),
-		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
-		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+		Next:      common.Binding("tab", "next pane", "tab"),
+		Prev:      common.Binding("shift+tab", "previous pane", "shift+tab"),
+		Help:      common.Binding("?", "help", "?"),
+		Lease:     common.Binding("L", "take / ask for / release the probe", "L"),
+		HandOver:  common.Binding("H", "hand the probe to who asked", "H"),
+		Capture:   common.Binding("C", "capture the board (read-only) to a file", "C"),
+		Cancel:    common.Binding("ctrl+x", "cancel the job", "ctrl+x"),
+		Quit:      common.Binding("q", "quit", "q"),
+		ForceQuit: common.Binding("ctrl+c", "quit", "ctrl+c"),
 	}
 	for i := range k.Pane {
 		d := string(rune('1' + i))
-		k.Pane[i] = key.NewBinding(key.WithKeys(d), key.WithHelp(d, "pane "+d))
+		k.Pane[i] = common.Binding(d, "pane "+d, d)
 	}
 	return k
 }
@@ -37,7 +41,7 @@ func newKeyMap() keyMap {
 // global are the bindings shown in the full help's first column.
 func (k keyMap) global() []key.Binding {
 	return []key.Binding{k.Next, k.Prev,
-		key.NewBinding(key.WithKeys("1", "2", "3", "4", "5"), key.WithHelp("1-5", "go to pane")),
+		common.Binding("1-5", "go to pane", "1", "2", "3", "4", "5"),
 		k.Lease, k.HandOver, k.Capture, k.Cancel, k.Help, k.Quit}
 }
 

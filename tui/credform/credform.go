@@ -276,11 +276,11 @@ var (
 // Keys are the form's bindings, for the help.
 func Keys() []key.Binding {
 	return []key.Binding{
-		key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete a path, else next field")),
-		key.NewBinding(key.WithKeys("down", "up", "shift+tab"), key.WithHelp("↑/↓", "other field")),
-		key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "change choice")),
-		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "check and go on")),
-		key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		common.Binding("tab", "complete a path, else next field", "tab"),
+		common.Binding("↑/↓", "other field", "down", "up", "shift+tab"),
+		common.Binding("space", "change choice", "space"),
+		common.Binding("enter", "check and go on", "enter"),
+		common.Binding("esc", "cancel", "esc"),
 	}
 }
 

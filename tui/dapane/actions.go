@@ -15,6 +15,7 @@ import (
 	"github.com/stprobe/stprobe/targets/stm32h5"
 	"github.com/stprobe/stprobe/tui/credform"
 	"github.com/stprobe/stprobe/tui/guard"
+	"github.com/stprobe/stprobe/tui/writeflow"
 )
 
 // actionMake is the pane's own action: making credentials (no probe).
@@ -54,20 +55,15 @@ func (m *Model) why(a bench.DAAction) string {
 	if ans.OK {
 		return ""
 	}
-	return ans.Sentence() + stepKey(ans.Step)
+	return ans.Sentence() + stepKeys[ans.Step]
 }
 
-// stepKey names where the console takes a refused write's next step.
-func stepKey(s da.NextStep) string {
-	switch s {
-	case da.StepDiscover:
-		return " (d)"
-	case da.StepProvision:
-		return " (p)"
-	case da.StepEnterProvisioning:
-		return " (in the option-byte pane)"
-	}
-	return ""
+// stepKeys name where the console takes a refused write's next step
+// (none for the other steps).
+var stepKeys = map[da.NextStep]string{
+	da.StepDiscover:          " (d)",
+	da.StepProvision:         " (p)",
+	da.StepEnterProvisioning: " (in the option-byte pane)",
 }
 
 // openForm opens the form of action a, when the session and the chip
@@ -118,23 +114,17 @@ func (m *Model) openForm(a bench.DAAction) tea.Cmd {
 
 // formKey handles a key in the form.
 func (m *Model) formKey(msg tea.KeyPressMsg) tea.Cmd {
-	res, cmd := m.form.Update(msg)
-	switch res {
-	case credform.Cancelled:
-		m.Screen, m.form = screenMain, nil
-		return m.Say("cancelled: nothing was planned or written")
-	case credform.Submitted:
-		v, err := m.form.Check()
-		if err != nil {
-			return m.Fail(err.Error())
-		}
+	cancel := func() string {
+		m.Screen, m.form = writeflow.Main, nil
+		return "cancelled: nothing was planned or written"
+	}
+	return m.FormKey(m.form, msg, cancel, func(v *credform.Values) tea.Cmd {
 		m.vals = v
 		if m.action == actionMake {
 			return m.makeCredentials(v)
 		}
 		return m.startPlan()
-	}
-	return cmd
+	})
 }
 
 // daRequest is the bench request of the form's values.
@@ -154,7 +144,7 @@ func (m *Model) startPlan() tea.Cmd {
 	}
 	m.req = m.daRequest()
 	m.plan, m.planErr, m.Scroll, m.viewing = nil, nil, 0, false
-	m.Screen = screenPlan
+	m.Screen = writeflow.Plan
 	b, req := m.C.Bench, m.req
 	what := "reading the chip and checking the file"
 	if req.Action != bench.DAProvision {
@@ -303,7 +293,7 @@ func (m *Model) provisionChecks() []check {
 		}
 	}
 	st := da.MayProvision(da.Facts{State: p.State, StateKnown: true})
-	return append(out, check{ok: st.OK, what: fmt.Sprintf("%s (it is %v)", st.What, p.State), fix: st.Sentence() + stepKey(st.Step)})
+	return append(out, check{ok: st.OK, what: fmt.Sprintf("%s (it is %v)", st.What, p.State), fix: st.Sentence() + stepKeys[st.Step]})
 }
 
 // fixOf is what to do about a plan error: the refusing check's next
@@ -314,7 +304,7 @@ func fixOf(err error) string {
 	case errors.Is(err, bench.ErrPartAmbiguous):
 		return "give the part (H533 or H523; H562, H563 or H573) in the form"
 	case errors.As(err, &ce):
-		return ce.Check.Sentence() + stepKey(ce.Check.Step)
+		return ce.Check.Sentence() + stepKeys[ce.Check.Step]
 	}
 	return "see the error, then plan again"
 }
@@ -374,6 +364,6 @@ func (m *Model) credsMade(msg credsMadeMsg) tea.Cmd {
 	for _, a := range []bench.DAAction{bench.DAProvision, bench.DARegress, bench.DAOpenDebug, actionMake} {
 		delete(m.forms, a) // pre-filled again from the new files
 	}
-	m.Screen, m.form = screenMain, nil
+	m.Screen, m.form = writeflow.Main, nil
 	return m.Say(fmt.Sprintf("wrote %d files into %s: keep the secret ones, they are the way back; p provisions the .obk file", len(msg.files), msg.dir))
 }

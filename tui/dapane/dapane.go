@@ -33,14 +33,9 @@ const (
 	KindApply    = "dapane: apply"
 )
 
-// The pane's screens: the discovery, the form, and the Flow's plan and
-// write screens.
-const (
-	screenMain = writeflow.Main
-	screenPlan = writeflow.Plan
-	screenRun  = writeflow.Run
-	screenForm = writeflow.Own
-)
+// screenForm is the pane's own screen: an action's form. The discovery is
+// the Flow's Main screen, the plan and the write its Plan and Run.
+const screenForm = writeflow.Own
 
 // keyMap is every binding of the pane.
 type keyMap struct {
@@ -50,19 +45,16 @@ type keyMap struct {
 }
 
 func newKeyMap() keyMap {
-	b := func(help, desc string, keys ...string) key.Binding {
-		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
-	}
 	return keyMap{
-		Discover:  b("d", "discover", "d"),
-		Up:        b("↑/k", "up", "up", "k"),
-		Down:      b("↓/j", "down", "down", "j"),
-		Provision: b("p", "provision .obk", "p"),
-		Regress:   b("R", "regression", "R"),
-		Open:      b("o", "open debug", "o"),
-		View:      b("v", "view the last DA plan", "v"),
-		Make:      b("c", "make credentials", "c"),
-		Apply:     b("a", "apply (guard)", "a"),
+		Discover:  common.Binding("d", "discover", "d"),
+		Up:        common.Binding("↑/k", "up", "up", "k"),
+		Down:      common.Binding("↓/j", "down", "down", "j"),
+		Provision: common.Binding("p", "provision .obk", "p"),
+		Regress:   common.Binding("R", "regression", "R"),
+		Open:      common.Binding("o", "open debug", "o"),
+		View:      common.Binding("v", "view the last DA plan", "v"),
+		Make:      common.Binding("c", "make credentials", "c"),
+		Apply:     common.Binding("a", "apply (guard)", "a"),
 	}
 }
 
@@ -136,10 +128,10 @@ func (m *Model) Keys() []key.Binding {
 		return m.Guard.KeyBindings()
 	case m.Screen == screenForm:
 		return credform.Keys()
-	case m.Screen == screenPlan:
+	case m.Screen == writeflow.Plan:
 		why := m.applyWhy()
 		return append([]key.Binding{off(k.Apply, why)}, m.ScreenBindings()...)
-	case m.Screen == screenRun:
+	case m.Screen == writeflow.Run:
 		return m.ScreenBindings()
 	}
 	d := off(k.Discover, m.RunWhy())
@@ -167,16 +159,8 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		}
 	case credsMadeMsg:
 		return m, m.credsMade(msg)
-	case common.JobDoneMsg:
-		return m, m.jobDone(msg)
-	case common.EventMsg:
-		return m, m.event(msg.Event)
-	case common.OpenPaneMsg:
-		if msg.Pane == common.PaneDA {
-			return m, m.request(msg.Request)
-		}
 	}
-	return m, nil
+	return m, m.Route(msg, writeflow.Handlers{JobDone: m.jobDone, Event: m.event, Request: m.request})
 }
 
 // request acts on an OpenPaneMsg's request: "discover", or an action
@@ -211,18 +195,18 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	switch m.Screen {
 	case screenForm:
 		return m.formKey(msg)
-	case screenPlan, screenRun:
-		done := m.Screen == screenRun && !m.Applying()
+	case writeflow.Plan, writeflow.Run:
+		done := m.Screen == writeflow.Run && !m.Applying()
 		if done && (key.Matches(msg, k.Discover) || key.Matches(msg, k.Provision) || key.Matches(msg, k.Regress) || key.Matches(msg, k.Open)) {
 			// From the outcome, straight on to the next action.
-			m.Screen, m.Scroll = screenMain, 0
+			m.Screen, m.Scroll = writeflow.Main, 0
 			return m.key(msg)
 		}
-		if m.Screen == screenPlan && key.Matches(msg, k.Apply) {
+		if m.Screen == writeflow.Plan && key.Matches(msg, k.Apply) {
 			return m.openGuard()
 		}
 		cmd, _ := m.ScreenKey(msg)
-		if m.Screen == screenMain {
+		if m.Screen == writeflow.Main {
 			m.viewing = false
 		}
 		return cmd
@@ -255,7 +239,7 @@ func (m *Model) viewLastPlan() tea.Cmd {
 	}
 	m.plan, m.planErr, m.viewing, m.Scroll = m.C.Snapshot().DAPlan, nil, true, 0
 	m.action = m.plan.Action
-	m.Screen = screenPlan
+	m.Screen = writeflow.Plan
 	return nil
 }
 
@@ -271,11 +255,8 @@ func (m *Model) discover() tea.Cmd {
 	})
 }
 
-// jobDone takes the result of a job this pane started.
+// jobDone takes the result of the job the pane waited for.
 func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
-	if !m.Finish(msg) {
-		return nil
-	}
 	switch msg.Kind {
 	case KindDiscover:
 		if d, ok := msg.Value.(*da.Discovery); ok && d != nil {

@@ -67,7 +67,7 @@ func TestKeySequences(t *testing.T) {
 			want:   []string{"✖ R Regression", "✖ o Debug opening", "✖ p Provision", "LOCKED is final"},
 			status: "regression is unavailable: the chip is LOCKED (0x5C): LOCKED is final",
 			check: func(t *testing.T, e *env) {
-				if e.m.Screen != screenMain || e.m.Keys()[2].Enabled() {
+				if e.m.Screen != writeflow.Main || e.m.Keys()[2].Enabled() {
 					t.Error("the regression opened on a LOCKED chip")
 				}
 			},

@@ -160,7 +160,7 @@ func TestFormChecksFiles(t *testing.T) {
 		t.Error("a plan ran from a bad form")
 	}
 	e.Keys("esc")
-	if e.m.Screen != screenMain || !strings.Contains(e.LastStatus(), "nothing was planned") {
+	if e.m.Screen != writeflow.Main || !strings.Contains(e.LastStatus(), "nothing was planned") {
 		t.Errorf("esc: %v %q", e.m.Screen, e.LastStatus())
 	}
 }
@@ -305,7 +305,7 @@ func TestMakeCredentialsThenProvision(t *testing.T) {
 		t.Fatalf("tab completed the directory to %q, want %q", got, want)
 	}
 	e.Keys("enter")
-	if e.m.Screen != screenMain {
+	if e.m.Screen != writeflow.Main {
 		t.Fatalf("the credentials were not made: %s\n%s", e.LastStatus(), e.Screen())
 	}
 	for _, n := range []string{bench.PasswordFile, bench.PasswordOBKFile} {

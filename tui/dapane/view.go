@@ -6,6 +6,7 @@ import (
 
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/targets"
+	"github.com/stprobe/stprobe/tui/writeflow"
 )
 
 // labelW is the width of the labels of the discovery's fields.
@@ -19,13 +20,13 @@ func (m *Model) View() string {
 	switch m.Screen {
 	case screenForm:
 		return m.Fit(m.viewForm())
-	case screenPlan:
+	case writeflow.Plan:
 		lines := m.viewPlan()
 		if m.Guard != nil {
 			lines = m.WithGuard(lines)
 		}
 		return m.Fit(lines)
-	case screenRun:
+	case writeflow.Run:
 		return m.Fit(m.viewRun())
 	}
 	s := m.Pens()

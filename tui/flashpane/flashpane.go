@@ -77,15 +77,15 @@ type keyMap struct {
 func New(c *common.Context, opts ...Option) *Model {
 	m := &Model{c: c, verify: true, resetRun: true}
 	m.keys = keyMap{
-		Type:     key.NewBinding(key.WithKeys("e", "enter"), key.WithHelp("e", "type the file's path")),
-		Plan:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "plan the write")),
-		Complete: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete the path")),
-		Stop:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "stop typing (tab and 1-5 move between panes)")),
-		Write:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "write (asks the phrase)")),
-		Edit:     key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "choose another file")),
-		Verify:   key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "verify on/off")),
-		ResetRun: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reset and run on/off")),
-		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Type:     common.Binding("e", "type the file's path", "e", "enter"),
+		Plan:     common.Binding("enter", "plan the write", "enter"),
+		Complete: common.Binding("tab", "complete the path", "tab"),
+		Stop:     common.Binding("esc", "stop typing (tab and 1-5 move between panes)", "esc"),
+		Write:    common.Binding("w", "write (asks the phrase)", "w"),
+		Edit:     common.Binding("e", "choose another file", "e"),
+		Verify:   common.Binding("v", "verify on/off", "v"),
+		ResetRun: common.Binding("r", "reset and run on/off", "r"),
+		Back:     common.Binding("esc", "back", "esc"),
 	}
 	m.in = common.TextInput(c, "file: ", "app.hex, app.elf, or app.bin@0x08000000")
 	for _, o := range opts {

@@ -73,10 +73,10 @@ type KeyMap struct {
 // Keys are the guard's bindings.
 func Keys() KeyMap {
 	return KeyMap{
-		Confirm: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "write")),
-		Cancel:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
-		Next:    key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "phrase/override")),
-		Toggle:  key.NewBinding(key.WithKeys("space", "x"), key.WithHelp("space", "tick the override")),
+		Confirm: common.Binding("enter", "write", "enter"),
+		Cancel:  common.Binding("esc", "cancel", "esc"),
+		Next:    common.Binding("tab", "phrase/override", "tab", "shift+tab"),
+		Toggle:  common.Binding("space", "tick the override", "space", "x"),
 	}
 }
 

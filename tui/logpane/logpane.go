@@ -87,7 +87,7 @@ func New(c *common.Context) *Model {
 }
 
 // Title is the tab's name.
-func (m *Model) Title() string { return "Log" }
+func (m *Model) Title() string { return common.PaneLog.String() }
 
 // Init does nothing.
 func (m *Model) Init() tea.Cmd { return nil }
@@ -110,8 +110,8 @@ func (m *Model) Keys() []key.Binding {
 	}
 	// the help names every key that works: the scroll and match bindings
 	// are shown once each, with all their keys
-	scroll := key.NewBinding(key.WithKeys("up", "down", "k", "j", "pgup", "pgdown", "b", "space"), key.WithHelp("↑↓/jk/pgup/pgdn", "scroll"))
-	match := key.NewBinding(key.WithKeys("n", "N"), key.WithHelp("n/N", "next/prev match"))
+	scroll := common.Binding("↑↓/jk/pgup/pgdn", "scroll", "up", "down", "k", "j", "pgup", "pgdown", "b", "space")
+	match := common.Binding("n/N", "next/prev match", "n", "N")
 	return []key.Binding{scroll, k.Level, k.Filter, k.Search, match, k.Trace, k.Home, k.End}
 }
 
@@ -217,15 +217,11 @@ func (m *Model) scroll(n int) {
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
 	m.refresh()
+	if n, ok := k.Lines(msg, m.body()); ok {
+		m.scroll(n)
+		return nil
+	}
 	switch {
-	case key.Matches(msg, k.Up):
-		m.scroll(-1)
-	case key.Matches(msg, k.Down):
-		m.scroll(1)
-	case key.Matches(msg, k.PageUp):
-		m.scroll(-m.body())
-	case key.Matches(msg, k.PageDown):
-		m.scroll(m.body())
 	case key.Matches(msg, k.Home):
 		m.follow = false
 		m.top = 0

@@ -1,6 +1,10 @@
 package matrix
 
-import "charm.land/bubbles/v2/key"
+import (
+	"charm.land/bubbles/v2/key"
+
+	"github.com/stprobe/stprobe/tui/common"
+)
 
 // keyMap is the matrix pane's bindings.
 type keyMap struct {
@@ -12,23 +16,23 @@ type keyMap struct {
 
 func newKeyMap() keyMap {
 	return keyMap{
-		Sweep:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sweep")),
-		Cancel:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel sweep")),
-		Switch:     key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "grid/findings")),
-		Run:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "take the step")),
-		Action:     key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←/→", "choose step")),
-		Export:     key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export")),
-		Discover:   key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "DA discovery")),
+		Sweep:      common.Binding("s", "sweep", "s"),
+		Cancel:     common.Binding("x", "cancel sweep", "x"),
+		Switch:     common.Binding("f", "grid/findings", "f"),
+		Run:        common.Binding("enter", "take the step", "enter"),
+		Action:     common.Binding("←/→", "choose step", "left", "right"),
+		Export:     common.Binding("e", "export", "e"),
+		Discover:   common.Binding("D", "DA discovery", "D"),
 		Up:         key.NewBinding(key.WithKeys("up", "k")),
 		Down:       key.NewBinding(key.WithKeys("down", "j")),
 		Left:       key.NewBinding(key.WithKeys("left", "h")),
 		Right:      key.NewBinding(key.WithKeys("right", "l")),
-		Move:       key.NewBinding(key.WithKeys("up", "down", "left", "right", "h", "j", "k", "l"), key.WithHelp("↑↓←→/hjkl", "select")),
-		Findings:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "to the findings")),
-		Scroll:     key.NewBinding(key.WithKeys("pgup", "pgdown"), key.WithHelp("pgup/pgdn", "scroll the finding")),
+		Move:       common.Binding("↑↓←→/hjkl", "select", "up", "down", "left", "right", "h", "j", "k", "l"),
+		Findings:   common.Binding("enter", "to the findings", "enter"),
+		Scroll:     common.Binding("pgup/pgdn", "scroll the finding", "pgup", "pgdown"),
 		ScrollUp:   key.NewBinding(key.WithKeys("pgup")),
 		ScrollDown: key.NewBinding(key.WithKeys("pgdown")),
-		Confirm:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "write")),
-		Escape:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		Confirm:    common.Binding("enter", "write", "enter"),
+		Escape:     common.Binding("esc", "cancel", "esc"),
 	}
 }

@@ -104,7 +104,7 @@ func New(c *common.Context) *Model {
 }
 
 // Title is the tab's name.
-func (m *Model) Title() string { return "Matrix" }
+func (m *Model) Title() string { return common.PaneMatrix.String() }
 
 // Init does nothing.
 func (m *Model) Init() tea.Cmd { return nil }

@@ -1,12 +1,17 @@
 package obpane
 
-import "charm.land/bubbles/v2/key"
+import (
+	"charm.land/bubbles/v2/key"
+
+	"github.com/stprobe/stprobe/tui/common"
+)
 
 // keyMap is every binding of the pane. They stay enabled here (key.Matches
 // ignores disabled bindings); Keys disables copies for the help when an
 // action is unavailable.
 type keyMap struct {
-	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
+	common.ScrollKeys
+	Top, Bottom key.Binding
 
 	Read, Edit, Unstage, Clear, Plan, Method, Backups, Journal, View key.Binding
 
@@ -16,35 +21,34 @@ type keyMap struct {
 }
 
 func newKeyMap() keyMap {
-	b := func(help, desc string, keys ...string) key.Binding {
-		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
-	}
 	return keyMap{
-		Up:       b("↑/k", "up", "up", "k"),
-		Down:     b("↓/j", "down", "down", "j"),
-		PageUp:   b("pgup", "page up", "pgup", "ctrl+b"),
-		PageDown: b("pgdn", "page down", "pgdown", "ctrl+f"),
-		Top:      b("g", "first", "home", "g"),
-		Bottom:   b("G", "last", "end", "G"),
+		ScrollKeys: common.ScrollKeys{
+			Up:       common.Binding("↑/k", "up", "up", "k"),
+			Down:     common.Binding("↓/j", "down", "down", "j"),
+			PageUp:   common.Binding("pgup", "page up", "pgup", "ctrl+b"),
+			PageDown: common.Binding("pgdn", "page down", "pgdown", "ctrl+f"),
+		},
+		Top:    common.Binding("g", "first", "home", "g"),
+		Bottom: common.Binding("G", "last", "end", "G"),
 
-		Read:    b("r", "read", "r"),
-		Edit:    b("enter/e", "edit field", "enter", "e"),
-		Unstage: b("x", "drop edit", "x", "delete", "backspace"),
-		Clear:   b("c", "clear edits", "c"),
-		Plan:    b("p", "plan", "p"),
-		Method:  b("m", "DA method", "m"),
-		Backups: b("b", "backups", "b"),
-		Journal: b("J", "clear pending-write record", "J"),
-		View:    b("v", "view their plan", "v"),
+		Read:    common.Binding("r", "read", "r"),
+		Edit:    common.Binding("enter/e", "edit field", "enter", "e"),
+		Unstage: common.Binding("x", "drop edit", "x", "delete", "backspace"),
+		Clear:   common.Binding("c", "clear edits", "c"),
+		Plan:    common.Binding("p", "plan", "p"),
+		Method:  common.Binding("m", "DA method", "m"),
+		Backups: common.Binding("b", "backups", "b"),
+		Journal: common.Binding("J", "clear pending-write record", "J"),
+		View:    common.Binding("v", "view their plan", "v"),
 
-		Apply:    b("a", "apply", "a"),
-		Back:     b("esc", "back", "esc"),
-		Restore:  b("enter", "plan restore", "enter"),
-		WayBack:  b("w", "prove the way back", "w"),
-		Rehearse: b("t", "rehearse on the twin", "t"),
+		Apply:    common.Binding("a", "apply", "a"),
+		Back:     common.Binding("esc", "back", "esc"),
+		Restore:  common.Binding("enter", "plan restore", "enter"),
+		WayBack:  common.Binding("w", "prove the way back", "w"),
+		Rehearse: common.Binding("t", "rehearse on the twin", "t"),
 
-		Confirm: b("enter", "confirm", "enter"),
-		Cancel:  b("esc", "cancel", "esc"),
+		Confirm: common.Binding("enter", "confirm", "enter"),
+		Cancel:  common.Binding("esc", "cancel", "esc"),
 	}
 }
 

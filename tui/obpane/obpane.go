@@ -41,10 +41,11 @@ const (
 // sessions see it in JobStarted and JobFinished.
 const benchApplyKind = "ob apply"
 
-// The pane's screens: the table, and the Flow's plan and write screens.
+// The pane's names for the screens: the table (the Flow's Main), the
+// write (its Run) and the backups, the pane's own. The plan is the Flow's
+// Plan screen.
 const (
 	screenTable   = writeflow.Main
-	screenPlan    = writeflow.Plan
 	screenApply   = writeflow.Run
 	screenBackups = writeflow.Own
 )
@@ -156,7 +157,7 @@ func (m *Model) Keys() []key.Binding {
 		return []key.Binding{k.Up, k.Down, k.Confirm, k.Cancel}
 	}
 	switch m.Screen {
-	case screenPlan:
+	case writeflow.Plan:
 		wb := act(k.WayBack) // named always: unavailable when the plan does not close the chip
 		if _, ok := closes(m.plan); !ok {
 			wb = disabled(wb)
@@ -189,20 +190,12 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		m.click(msg.Mouse())
 	case tea.MouseWheelMsg:
 		m.wheel(msg.Mouse().Button)
-	case common.JobDoneMsg:
-		return m, m.jobDone(msg)
-	case common.EventMsg:
-		return m, m.event(msg.Event)
-	case common.OpenPaneMsg:
-		if msg.Pane == common.PaneOptionBytes {
-			return m, m.request(msg.Request)
-		}
 	case backupsMsg:
 		m.listed = true
 		m.backups, m.backupsErr = msg.list, msg.err
 		m.bsel = min(m.bsel, max(0, len(m.backups)-1))
 	}
-	return m, nil
+	return m, m.Route(msg, writeflow.Handlers{JobDone: m.jobDone, Event: m.event, Request: m.request})
 }
 
 // key handles a key press on the current screen.
@@ -217,7 +210,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	k := m.keys
 	switch m.Screen {
-	case screenPlan:
+	case writeflow.Plan:
 		switch {
 		case key.Matches(msg, k.Apply):
 			return m.startApply()
@@ -253,15 +246,11 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
+	if n, ok := k.Lines(msg, max(1, m.tableRows()-1)); ok {
+		m.move(n)
+		return nil
+	}
 	switch {
-	case key.Matches(msg, k.Up):
-		m.move(-1)
-	case key.Matches(msg, k.Down):
-		m.move(1)
-	case key.Matches(msg, k.PageUp):
-		m.move(-max(1, m.tableRows()-1))
-	case key.Matches(msg, k.PageDown):
-		m.move(max(1, m.tableRows()-1))
 	case key.Matches(msg, k.Top):
 		m.move(-len(m.fields))
 	case key.Matches(msg, k.Bottom):
@@ -320,7 +309,7 @@ func (m *Model) viewOtherPlan() tea.Cmd {
 	}
 	m.change, m.plan, m.refused, m.planErr, m.Scroll = ch, p, nil, nil, 0
 	m.reason = "planned by " + m.otherBy
-	m.Screen = screenPlan
+	m.Screen = writeflow.Plan
 	return nil
 }
 
@@ -411,7 +400,7 @@ func (m *Model) startPlan(ch bench.Change) tea.Cmd {
 	}
 	m.plan, m.refused, m.planErr, m.Scroll = nil, nil, nil, 0
 	m.rehearsal, m.rehearseErr = nil, nil
-	m.Screen = screenPlan
+	m.Screen = writeflow.Plan
 	b := m.C.Bench
 	return m.Start(KindPlan, "planning: reading the chip and checking the rules (nothing is written)…", func(ctx context.Context, t bench.Token) (any, error) {
 		return b.PlanOptionBytes(ctx, t, ch)
@@ -472,11 +461,8 @@ func (m *Model) audit() *bench.AuditRecord {
 	return m.applyRes.Result.Audit
 }
 
-// jobDone takes the result of a job this pane started.
+// jobDone takes the result of the job the pane waited for.
 func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
-	if !m.Finish(msg) {
-		return nil
-	}
 	switch msg.Kind {
 	case KindRead:
 		if o, ok := msg.Value.(*bench.OptionBytes); ok && o != nil {

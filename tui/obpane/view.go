@@ -47,7 +47,7 @@ func (m *Model) View() string {
 	}
 	var lines []string
 	switch m.Screen {
-	case screenPlan:
+	case writeflow.Plan:
 		lines = m.viewPlan()
 	case screenApply:
 		lines = m.viewApply()

@@ -40,23 +40,17 @@ func (m *Model) openWayBack() tea.Cmd {
 
 // wayBackKey handles a key in the proof's form.
 func (m *Model) wayBackKey(msg tea.KeyPressMsg) tea.Cmd {
-	res, cmd := m.wbForm.Update(msg)
-	switch res {
-	case credform.Cancelled:
+	cancel := func() string {
 		m.wbOpen = false
-		return m.Say("no proof attached: the plan stays as it was")
-	case credform.Submitted:
-		v, err := m.wbForm.Check()
-		if err != nil {
-			return m.Fail(err.Error())
-		}
+		return "no proof attached: the plan stays as it was"
+	}
+	return m.FormKey(m.wbForm, msg, cancel, func(v *credform.Values) tea.Cmd {
 		m.wbOpen = false
 		ch := m.change
 		ch.WayBack = &bench.WayBackFiles{Credentials: v.Credentials, OBK: v.OBK, Part: v.Part, Permission: v.Permission}
 		m.wbPaths = v.Paths
 		return m.startPlan(ch)
-	}
-	return cmd
+	})
 }
 
 // wayBackLines are the proof's checklist on the plan screen.

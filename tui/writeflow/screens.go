@@ -92,9 +92,9 @@ type KeyMap struct {
 // NewKeyMap is the shared keys with their help.
 func NewKeyMap() KeyMap {
 	return KeyMap{
-		Back: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
-		Up:   key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down: key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		Back: common.Binding("esc", "back", "esc"),
+		Up:   common.Binding("↑/k", "up", "up", "k"),
+		Down: common.Binding("↓/j", "down", "down", "j"),
 	}
 }
 

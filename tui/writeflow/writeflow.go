@@ -237,6 +237,39 @@ func (f *Flow) Finish(msg common.JobDoneMsg) bool {
 	return true
 }
 
+// Handlers are what a writing pane does with the session's messages; a
+// nil handler drops its messages.
+type Handlers struct {
+	// JobDone takes the end of the job the pane waited for.
+	JobDone func(common.JobDoneMsg) tea.Cmd
+	// Event follows one bench event.
+	Event func(bench.Event) tea.Cmd
+	// Request acts on the request of an OpenPaneMsg for this pane.
+	Request func(any) tea.Cmd
+}
+
+// Route hands the session's messages to the pane's handlers: the end of
+// the job the pane waits for (once it waits no more; the end of any other
+// job is dropped), every bench event, and the requests to open this pane.
+// Other messages are the pane's own: Route does nothing with them.
+func (f *Flow) Route(msg tea.Msg, h Handlers) tea.Cmd {
+	switch msg := msg.(type) {
+	case common.JobDoneMsg:
+		if f.Finish(msg) && h.JobDone != nil {
+			return h.JobDone(msg)
+		}
+	case common.EventMsg:
+		if h.Event != nil {
+			return h.Event(msg.Event)
+		}
+	case common.OpenPaneMsg:
+		if msg.Pane == f.cfg.Pane && h.Request != nil {
+			return h.Request(msg.Request)
+		}
+	}
+	return nil
+}
+
 // StartApply moves to the run screen for the pane's write.
 func (f *Flow) StartApply(what string, fn func(ctx context.Context, t bench.Token) (any, error)) tea.Cmd {
 	f.Guard = nil
@@ -278,6 +311,25 @@ func (f *Flow) GuardKey(msg tea.KeyPressMsg, apply func(typed string, override b
 	}
 	if why := f.Guard.Err(); why != "" {
 		return f.Fail(why)
+	}
+	return cmd
+}
+
+// FormKey hands a key to a credential form: esc gives the form up
+// (cancel closes it and says what became of the pane); a submitted form
+// goes to submit with the values its check read, or stays open with what
+// is wrong in the footer.
+func (f *Flow) FormKey(form *credform.Form, msg tea.KeyPressMsg, cancel func() string, submit func(*credform.Values) tea.Cmd) tea.Cmd {
+	res, cmd := form.Update(msg)
+	switch res {
+	case credform.Cancelled:
+		return f.Say(cancel())
+	case credform.Submitted:
+		v, err := form.Check()
+		if err != nil {
+			return f.Fail(err.Error())
+		}
+		return submit(v)
 	}
 	return cmd
 }

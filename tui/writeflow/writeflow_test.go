@@ -10,6 +10,7 @@ import (
 
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/tui/common"
+	"github.com/stprobe/stprobe/tui/credform"
 	"github.com/stprobe/stprobe/tui/guard"
 )
 
@@ -282,5 +283,101 @@ func TestScreenKey(t *testing.T) {
 	f.ScreenKey(tea.KeyPressMsg{Code: tea.KeyEscape})
 	if f.Screen != Main || f.Scroll != 0 {
 		t.Errorf("esc after the write: screen %v scroll %d", f.Screen, f.Scroll)
+	}
+}
+
+// A credential form's keys: esc gives up, enter goes on with the checked
+// values, or says what is wrong and keeps the form.
+func TestFormKey(t *testing.T) {
+	enter, esc := tea.KeyPressMsg{Code: tea.KeyEnter}, tea.KeyPressMsg{Code: tea.KeyEscape}
+	tests := []struct {
+		name      string
+		part      string
+		wantPart  string
+		key       tea.KeyPressMsg
+		cancelled bool
+		submitted bool
+		text      string
+		err       bool
+	}{
+		{"esc", "", "", esc, true, false, "given up", false},
+		{"enter, checked", "STM32H573", "H573", enter, false, true, "submitted", false},
+		{"enter, a bad part", "no such part", "", enter, false, false, "", true},
+		{"typing", "", "", tea.KeyPressMsg{Code: 'a', Text: "a"}, false, false, "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := flow(80, 24)
+			form := credform.New("test", credform.Options{}, credform.Part)
+			form.Set(credform.Part, tc.part)
+			var cancelled bool
+			var got *credform.Values
+			cmd := f.FormKey(form, tc.key, func() string {
+				cancelled = true
+				return "given up"
+			}, func(v *credform.Values) tea.Cmd {
+				got = v
+				return f.Say("submitted")
+			})
+			if cancelled != tc.cancelled || (got != nil) != tc.submitted {
+				t.Fatalf("cancelled %v, submitted %v; want %v, %v", cancelled, got != nil, tc.cancelled, tc.submitted)
+			}
+			if got != nil && got.Part != tc.wantPart {
+				t.Errorf("part %q, want %q", got.Part, tc.wantPart)
+			}
+			if tc.text == "" && !tc.err {
+				if cmd != nil {
+					if m, ok := cmd().(common.StatusMsg); ok {
+						t.Errorf("typing gave a footer message %+v", m)
+					}
+				}
+				return
+			}
+			m := status(t, cmd)
+			if m.Err != tc.err || (tc.text != "" && m.Text != tc.text) {
+				t.Errorf("footer %+v, want text %q err %v", m, tc.text, tc.err)
+			}
+		})
+	}
+}
+
+// The session's messages reach the pane's handlers: the end of the job it
+// waits for (once), every event, and the requests for this pane only.
+func TestRoute(t *testing.T) {
+	f := flow(80, 24)
+	var got []string
+	h := Handlers{
+		JobDone: func(m common.JobDoneMsg) tea.Cmd { got = append(got, "done "+m.Kind); return nil },
+		Event:   func(bench.Event) tea.Cmd { got = append(got, "event"); return nil },
+		Request: func(r any) tea.Cmd { got = append(got, "request "+r.(string)); return nil },
+	}
+	f.busy = "pane: plan"
+	for _, msg := range []tea.Msg{
+		common.JobDoneMsg{Kind: "pane: apply"}, // not the job waited for
+		common.JobDoneMsg{Kind: "pane: plan"},
+		common.JobDoneMsg{Kind: "pane: plan"}, // no longer waited for
+		common.EventMsg{Event: bench.Dropped{}},
+		common.OpenPaneMsg{Pane: common.PaneOptionBytes, Request: "ob"},
+		common.OpenPaneMsg{Pane: common.PaneDA, Request: "da"},
+		tea.KeyPressMsg{Code: 'x', Text: "x"},
+	} {
+		if cmd := f.Route(msg, h); cmd != nil {
+			t.Errorf("%T gave a command", msg)
+		}
+	}
+	want := []string{"done pane: plan", "event", "request da"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("handled %q, want %q", got, want)
+	}
+	// without handlers the messages are dropped, the job still ends
+	f.busy = "pane: read"
+	for _, msg := range []tea.Msg{common.JobDoneMsg{Kind: "pane: read"}, common.EventMsg{Event: bench.Dropped{}},
+		common.OpenPaneMsg{Pane: common.PaneDA}} {
+		if cmd := f.Route(msg, Handlers{}); cmd != nil {
+			t.Errorf("%T gave a command without handlers", msg)
+		}
+	}
+	if f.Waiting() != "" {
+		t.Errorf("still waiting for %q", f.Waiting())
 	}
 }
