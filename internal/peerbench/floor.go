@@ -43,7 +43,10 @@ const (
 
 	regCPUID      = 0xE000ED00
 	regDHCSR      = 0xE000EDF0
+	regDEMCR      = 0xE000EDFC
 	dhcsrHalt     = 0xA05F<<16 | 1<<1 | 1<<0 // DBGKEY, C_HALT, C_DEBUGEN
+	dhcsrSHalt    = 1 << 17
+	demcrVCReset  = 1 << 0 // DEMCR.VC_CORERESET
 	regH5IDCODE   = 0xE0044000
 	pidV2, pidV21 = 0x3748, 0x374B
 )
@@ -60,6 +63,13 @@ type cellKey struct {
 	mode string // normal, hotplug, under-reset
 	ap   int
 	khz  int
+}
+
+// floorCell is a cell for the floor client: its key, and in a proving floor
+// the outcome the sweep gave it, which the floor client must find too.
+type floorCell struct {
+	cellKey
+	outcome string
 }
 
 // floorClient speaks the stlink-server protocol directly, to send a
@@ -195,48 +205,69 @@ func (f *floorClient) setClock(khz int) error {
 
 // cell runs the fewest commands of one cell. The replies' statuses are not
 // judged: the floor is what the commands cost, whatever they find.
-func (f *floorClient) cell(k cellKey) error {
+//
+// With prove, the cell also sends what it takes to know its outcome rather
+// than to attempt it: Normal reads DHCSR after the halt request (S_HALT:
+// did the core stop?) instead of CPUID; Under Reset arms the reset vector
+// catch (DEMCR.VC_CORERESET, Armv8-M ARM) before releasing NRST and then
+// reads DHCSR (halted at the reset vector?). It returns the outcome it
+// found: "ok", or "mode-failed" when the core did not halt.
+func (f *floorClient) cell(k cellKey, prove bool) (string, error) {
 	nrst := func(a byte) error {
 		_, err := f.cmd(block(cmdDebug, dbgDriveNRST, a), nil, 2)
 		return err
 	}
 	if err := f.setClock(k.khz); err != nil {
-		return err
+		return "", err
 	}
 	if k.mode == "under-reset" {
 		if err := nrst(nrstLow); err != nil {
-			return err
+			return "", err
 		}
 	}
 	if _, err := f.cmd(block(cmdDebug, dbgEnter, enterSWD), nil, 2); err != nil {
-		return err
+		return "", err
 	}
 	if k.ap != 0 {
 		if _, err := f.cmd(block(cmdDebug, dbgInitAP, byte(k.ap)), nil, 2); err != nil {
-			return err
+			return "", err
 		}
 	}
-	id := uint32(regH5IDCODE) // DBGMCU_IDCODE of an STM32H5, through AP0
+	id := uint32(regH5IDCODE)                 // DBGMCU_IDCODE of an STM32H5, through AP0
+	halts := k.ap != 0 && k.mode != "hotplug" // Normal halts the core; Under Reset catches it halted
 	if k.ap != 0 {
 		id = regCPUID
-		if k.mode != "hotplug" { // Normal halts the core; Under Reset catches it halted
+		if halts {
 			if err := f.write32(k.ap, regDHCSR, dhcsrHalt); err != nil {
-				return err
+				return "", err
+			}
+			if prove {
+				id = regDHCSR
+			}
+		}
+		if prove && k.mode == "under-reset" {
+			if err := f.write32(k.ap, regDEMCR, demcrVCReset); err != nil {
+				return "", err
 			}
 		}
 	}
 	if k.mode == "under-reset" {
 		if err := nrst(nrstHi); err != nil {
-			return err
+			return "", err
 		}
 	}
-	if _, err := f.cmd(memBlock(dbgReadMem32, id, 4, k.ap), nil, 4); err != nil {
-		return err
+	v, err := f.cmd(memBlock(dbgReadMem32, id, 4, k.ap), nil, 4)
+	if err != nil {
+		return "", err
 	}
 	if _, err := f.cmd(block(cmdDebug, dbgLastRWStatus2), nil, 12); err != nil {
-		return err
+		return "", err
 	}
-	return f.exit()
+	outcome := "ok"
+	if prove && halts && binary.LittleEndian.Uint32(v)&dhcsrSHalt == 0 {
+		outcome = "mode-failed"
+	}
+	return outcome, f.exit()
 }
 
 // exit leaves debug mode (no reply): the server answers a write of no data.
@@ -256,7 +287,11 @@ func (f *floorClient) close() error {
 
 // floorSession runs the floor of cells as one session of the server and
 // returns its cost.
-func (s *server) floorSession(ctx context.Context, cells []cellKey) (result, error) {
+//
+// With prove, each cell also proves its outcome (see cell), which must be
+// the one the sweep found: a floor that cannot tell the outcomes apart is
+// not a floor of the sweep.
+func (s *server) floorSession(ctx context.Context, cells []floorCell, prove bool) (result, error) {
 	before, err := s.log.sessions()
 	if err != nil {
 		return result{}, err
@@ -267,7 +302,11 @@ func (s *server) floorSession(ctx context.Context, cells []cellKey) (result, err
 		return result{}, fmt.Errorf("floor client: %w", err)
 	}
 	for _, k := range cells {
-		if err := f.cell(k); err != nil {
+		got, err := f.cell(k.cellKey, prove)
+		if err == nil && prove && got != k.outcome {
+			err = fmt.Errorf("found %s where the sweep found %s", got, k.outcome)
+		}
+		if err != nil {
 			f.close()
 			return result{}, fmt.Errorf("floor client, %s AP%d %d kHz: %w", k.mode, k.ap, k.khz, err)
 		}

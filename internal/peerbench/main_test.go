@@ -62,10 +62,11 @@ func TestReport(t *testing.T) {
 	r := benchReport{
 		matrix: matrixBench{
 			def: result{tool: "stprobe sweep", sessions: 1, cost: c(100, 200*time.Millisecond, 4000)}, tried: 6,
-			full:     result{tool: "stprobe sweep --full", sessions: 1, cost: c(500, 2000*time.Millisecond, 4000)},
-			floorDef: result{sessions: 1, cost: c(50, 100*time.Millisecond, 4000)},
-			floor:    result{sessions: 1, cost: c(300, 1000*time.Millisecond, 4000)},
-			openocd:  result{tool: "OpenOCD, 30 runs", skipped: "no openocd"},
+			full:      result{tool: "stprobe sweep --full", sessions: 1, cost: c(500, 2000*time.Millisecond, 4000)},
+			floorDef:  result{sessions: 1, cost: c(50, 100*time.Millisecond, 4000)},
+			provedDef: result{sessions: 1, cost: c(60, 125*time.Millisecond, 4000)},
+			floor:     result{sessions: 1, cost: c(300, 1000*time.Millisecond, 4000)},
+			openocd:   result{tool: "OpenOCD, 30 runs", skipped: "no openocd"},
 		},
 		memory: []memBench{{probe: "V2", khz: 4000,
 			read: result{cost: c(30, 300*time.Millisecond, 4000)}, smallRead: result{cost: c(10, 20*time.Millisecond, 4000)},
@@ -75,7 +76,7 @@ func TestReport(t *testing.T) {
 	}
 	r.write(&b, options{scenario: "h533-open", khz: 4000})
 	s := b.String()
-	for _, want := range []string{"200 ms", "2.00x its own cells' floor", "0.20x the 30 cells' floor", "0.10x of --full",
+	for _, want := range []string{"200 ms", "2.00x its own cells' floor", "1.60x when the floor proves each outcome", "0.20x the 30 cells' floor", "0.10x of --full",
 		"2.00x the 30 cells' floor", "280 ms", "265 ms", "95%", "188 ms", "4000 kHz", "(skipped: no umockdev)", "unpaced"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("report lacks %q:\n%s", want, s)
