@@ -226,49 +226,49 @@ func (p Plan) Validate() error {
 // ParseModes parses a comma-separated list of connect modes, e.g.
 // "normal,hotplug,under-reset".
 func ParseModes(s string) ([]probe.ConnectMode, error) {
-	var out []probe.ConnectMode
-	for _, f := range splitList(s) {
-		m, err := probe.ParseConnectMode(f)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no connect mode in %q: want normal, hotplug or under-reset", s)
-	}
-	return out, nil
+	return parseList(s, "connect mode", "normal, hotplug or under-reset", probe.ParseConnectMode)
 }
 
 // ParseAPs parses a comma-separated list of access port numbers, e.g. "0,1".
 func ParseAPs(s string) ([]uint8, error) {
-	var out []uint8
-	for _, f := range splitList(s) {
+	return parseList(s, "access port", "", func(f string) (uint8, error) {
 		n, err := strconv.ParseUint(f, 0, 8)
 		if err != nil {
-			return nil, fmt.Errorf("access port %q: want a number from 0 to 255", f)
+			return 0, fmt.Errorf("access port %q: want a number from 0 to 255", f)
 		}
-		out = append(out, uint8(n))
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no access port in %q", s)
-	}
-	return out, nil
+		return uint8(n), nil
+	})
 }
 
 // ParseFrequencies parses a comma-separated list of SWD clocks in kHz, e.g.
 // "4000,100".
 func ParseFrequencies(s string) ([]int, error) {
-	var out []int
-	for _, f := range splitList(s) {
+	return parseList(s, "SWD frequency", "", func(f string) (int, error) {
 		n, err := strconv.Atoi(strings.TrimSuffix(strings.ToLower(f), "khz"))
 		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("SWD frequency %q: want a positive number of kHz", f)
+			return 0, fmt.Errorf("SWD frequency %q: want a positive number of kHz", f)
 		}
-		out = append(out, n)
+		return n, nil
+	})
+}
+
+// parseList parses each item of a comma-separated list with parse; an
+// empty list is an error naming what was wanted (want, when not empty, says
+// which values).
+func parseList[T any](s, what, want string, parse func(string) (T, error)) ([]T, error) {
+	var out []T
+	for _, f := range splitList(s) {
+		v, err := parse(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no SWD frequency in %q", s)
+		if want != "" {
+			return nil, fmt.Errorf("no %s in %q: want %s", what, s, want)
+		}
+		return nil, fmt.Errorf("no %s in %q", what, s)
 	}
 	return out, nil
 }
