@@ -26,13 +26,9 @@ const (
 
 // String names the severity: "info", "warning" or "critical".
 func (s Severity) String() string {
-	switch s {
-	case SeverityInfo:
-		return "info"
-	case SeverityWarning:
-		return "warning"
-	case SeverityCritical:
-		return "critical"
+	names := [...]string{SeverityInfo: "info", SeverityWarning: "warning", SeverityCritical: "critical"}
+	if s >= 0 && int(s) < len(names) {
+		return names[s]
 	}
 	return fmt.Sprintf("severity(%d)", int(s))
 }
