@@ -166,27 +166,38 @@ func data(name, reg string, shift uint, lines Lines) Field {
 
 // protMask is a write-protection mask, one bit per unit, 0 = protected.
 func protMask(name, reg string, shift, width uint, lines Lines, unit string) Field {
-	all := uint32(1)<<width - 1
-	if width >= 32 {
-		all = 0xFFFFFFFF
-	}
 	return Field{
 		Name: name, Register: reg, Shift: shift, Width: width, Kind: KindMask, Lines: lines,
 		Meaning: "write protection, one bit per " + unit + "; 0 = protected",
 		Describe: func(v, _ uint32) string {
-			prot := ^v & all
-			if prot == 0 {
-				return "nothing write-protected"
-			}
-			var on []string
-			for i := 0; i < int(width); i++ {
-				if prot&(1<<i) != 0 {
-					on = append(on, fmt.Sprint(i))
-				}
-			}
-			return fmt.Sprintf("%d %s bit(s) write-protected: %s", bits.OnesCount32(prot), unit, strings.Join(on, ","))
+			return describeProtected(v, width, "nothing write-protected", unit+" bit(s)")
 		},
 	}
+}
+
+// describeProtected describes a write-protection mask of width bits, one
+// bit per unit and 0 = protected: none when no bit is protected, else how
+// many units are and which bits.
+func describeProtected(v uint32, width uint, none, units string) string {
+	prot := ^v
+	if width < 32 {
+		prot &= 1<<width - 1
+	}
+	if prot == 0 {
+		return none
+	}
+	return fmt.Sprintf("%d %s write-protected: %s", bits.OnesCount32(prot), units, setBits(prot))
+}
+
+// setBits lists the set bits of v, lowest first: "0,3,7".
+func setBits(v uint32) string {
+	var on []string
+	for i := 0; i < 32; i++ {
+		if v&(1<<i) != 0 {
+			on = append(on, fmt.Sprint(i))
+		}
+	}
+	return strings.Join(on, ",")
 }
 
 // pageArea is a start/end pair of page offsets (WRPxy_STRT/WRPxy_END): the
