@@ -305,13 +305,10 @@ func g0Fields() []Field {
 		bit("BOREN", "OPTR", 8, g0Lines, "brown-out reset", "DISABLED", "BOR off (factory default): reset at the POR threshold only", "ENABLED", "BOR on, thresholds BORF_LEV/BORR_LEV"),
 		enum("BORF_LEV", "OPTR", 9, 2, g0Lines, "BOR rising threshold", borf...),
 		enum("BORR_LEV", "OPTR", 11, 2, g0Lines, "BOR falling threshold", borr...),
-		resetOn("nRST_STOP", "OPTR", 13, g0Lines, "Stop"),
-		resetOn("nRST_STDBY", "OPTR", 14, g0Lines, "Standby"),
-		resetOn("nRST_SHDW", "OPTR", 15, g0Lines, "Shutdown"),
-		watchdog("IWDG_SW", "OPTR", 16, g0Lines, "IWDG"),
-		iwdgIn("IWDG_STOP", "OPTR", 17, g0Lines, "Stop"),
-		iwdgIn("IWDG_STDBY", "OPTR", 18, g0Lines, "Standby"),
-		watchdog("WWDG_SW", "OPTR", 19, g0Lines, "WWDG"),
+	}
+	f = append(f, lowPowerResets(13, g0Lines)...)
+	f = append(f, watchdogOptions(g0Lines)...)
+	f = append(f,
 		bit("nSWAP_BANK", "OPTR", 20, g0Bx, "bank swap", "SWAPPED", "bank 2 mapped at 0x08000000", "NOT_SWAPPED", "bank 1 at 0x08000000"),
 		bit("DUAL_BANK", "OPTR", 21, g0Bx, "flash organisation (256 KiB parts)", "SINGLE", "one bank", "DUAL", "two banks"),
 		bit("RAM_PARITY_CHECK", "OPTR", 22, g0Lines, "SRAM parity check", "ENABLED", "SRAM parity check on", "DISABLED", "SRAM parity check off"),
@@ -320,7 +317,7 @@ func g0Fields() []Field {
 		bit("nBOOT0", "OPTR", 26, g0Lines, "boot source when nBOOT_SEL=1", "SYSTEM_OR_SRAM", "system memory or SRAM (per nBOOT1): user flash does not run", "FLASH", "main flash"),
 		nrstMode(27, g0Lines, "RM0444 §3.7.8", "PF2"),
 		bit("IRHEN", "OPTR", 29, g0Lines, "internal reset drives NRST", "NO_PULSE", "internal resets do not drive NRST low", "PULSE", "internal resets drive NRST low"),
-	}
+	)
 	f = append(f, pageArea("WRP1A", "WRP1AR", 6, g0Small, "write-protected")...)
 	f = append(f, pageArea("WRP1A", "WRP1AR", 7, g0Bx, "write-protected")...)
 	f = append(f, pageArea("WRP1B", "WRP1BR", 6, g0Small, "write-protected")...)
@@ -345,17 +342,36 @@ func l4Registers(all, dual Lines) []Register {
 
 // l4Common are the OPTR fields L4 and G4 share.
 func l4Common(lines Lines) []Field {
+	f := []Field{rdpByte("OPTR", 0, lines), borLevels(lines)}
+	f = append(f, lowPowerResets(12, lines)...)
+	return append(f, watchdogOptions(lines)...)
+}
+
+// borLevels is FLASH_OPTR.BOR_LEV, bits 10:8, of the G4, L4 and U5: five
+// thresholds.
+func borLevels(lines Lines) Field {
+	return enum("BOR_LEV", "OPTR", 8, 3, lines, "brown-out reset threshold",
+		Value{Raw: 0, Name: "LEVEL0", Meaning: "BOR level 0 (about 1.7 V; factory default)"},
+		Value{Raw: 1, Name: "LEVEL1", Meaning: "BOR level 1 (about 2.0 V)"},
+		Value{Raw: 2, Name: "LEVEL2", Meaning: "BOR level 2 (about 2.2 V)"},
+		Value{Raw: 3, Name: "LEVEL3", Meaning: "BOR level 3 (about 2.5 V)"},
+		Value{Raw: 4, Name: "LEVEL4", Meaning: "BOR level 4 (about 2.8 V)"})
+}
+
+// lowPowerResets are FLASH_OPTR's nRST_STOP, nRST_STDBY and nRST_SHDW,
+// three bits up from shift (13 on the G0; 12 on the G4, L4 and U5).
+func lowPowerResets(shift uint, lines Lines) []Field {
 	return []Field{
-		rdpByte("OPTR", 0, lines),
-		enum("BOR_LEV", "OPTR", 8, 3, lines, "brown-out reset threshold",
-			Value{Raw: 0, Name: "LEVEL0", Meaning: "BOR level 0 (about 1.7 V; factory default)"},
-			Value{Raw: 1, Name: "LEVEL1", Meaning: "BOR level 1 (about 2.0 V)"},
-			Value{Raw: 2, Name: "LEVEL2", Meaning: "BOR level 2 (about 2.2 V)"},
-			Value{Raw: 3, Name: "LEVEL3", Meaning: "BOR level 3 (about 2.5 V)"},
-			Value{Raw: 4, Name: "LEVEL4", Meaning: "BOR level 4 (about 2.8 V)"}),
-		resetOn("nRST_STOP", "OPTR", 12, lines, "Stop"),
-		resetOn("nRST_STDBY", "OPTR", 13, lines, "Standby"),
-		resetOn("nRST_SHDW", "OPTR", 14, lines, "Shutdown"),
+		resetOn("nRST_STOP", "OPTR", shift, lines, "Stop"),
+		resetOn("nRST_STDBY", "OPTR", shift+1, lines, "Standby"),
+		resetOn("nRST_SHDW", "OPTR", shift+2, lines, "Shutdown"),
+	}
+}
+
+// watchdogOptions are FLASH_OPTR bits 16 to 19 of the G0, G4, L4 and U5:
+// IWDG_SW, IWDG_STOP, IWDG_STDBY and WWDG_SW.
+func watchdogOptions(lines Lines) []Field {
+	return []Field{
 		watchdog("IWDG_SW", "OPTR", 16, lines, "IWDG"),
 		iwdgIn("IWDG_STOP", "OPTR", 17, lines, "Stop"),
 		iwdgIn("IWDG_STDBY", "OPTR", 18, lines, "Standby"),

@@ -84,22 +84,13 @@ func u5BootAddress(name, reg string) Field {
 
 func u5Fields() []Field {
 	l := u5Lines
-	f := []Field{
-		u5RDP(),
-		enum("BOR_LEV", "OPTR", 8, 3, l, "brown-out reset threshold",
-			Value{Raw: 0, Name: "LEVEL0", Meaning: "BOR level 0 (about 1.7 V; factory default)"},
-			Value{Raw: 1, Name: "LEVEL1", Meaning: "BOR level 1 (about 2.0 V)"},
-			Value{Raw: 2, Name: "LEVEL2", Meaning: "BOR level 2 (about 2.2 V)"},
-			Value{Raw: 3, Name: "LEVEL3", Meaning: "BOR level 3 (about 2.5 V)"},
-			Value{Raw: 4, Name: "LEVEL4", Meaning: "BOR level 4 (about 2.8 V)"}),
-		resetOn("nRST_STOP", "OPTR", 12, l, "Stop"),
-		resetOn("nRST_STDBY", "OPTR", 13, l, "Standby"),
-		resetOn("nRST_SHDW", "OPTR", 14, l, "Shutdown"),
-		bit("SRAM_RST", "OPTR", 15, l, "SRAM1, SRAM3 and SRAM4 erase on system reset", "ERASED", "erased on every system reset", "KEPT", "kept across system reset"),
-		watchdog("IWDG_SW", "OPTR", 16, l, "IWDG"),
-		iwdgIn("IWDG_STOP", "OPTR", 17, l, "Stop"),
-		iwdgIn("IWDG_STDBY", "OPTR", 18, l, "Standby"),
-		watchdog("WWDG_SW", "OPTR", 19, l, "WWDG"),
+	// OPTR bits 0 to 19 are laid out as the L4's (families.go), but for
+	// level 0.5 in the RDP byte and SRAM_RST at bit 15.
+	f := []Field{u5RDP(), borLevels(l)}
+	f = append(f, lowPowerResets(12, l)...)
+	f = append(f, bit("SRAM_RST", "OPTR", 15, l, "SRAM1, SRAM3 and SRAM4 erase on system reset", "ERASED", "erased on every system reset", "KEPT", "kept across system reset"))
+	f = append(f, watchdogOptions(l)...)
+	f = append(f,
 		bit("SWAP_BANK", "OPTR", 20, l, "bank swap", "NOT_SWAPPED", "bank 1 at 0x08000000", "SWAPPED", "bank 2 at 0x08000000"),
 		bit("DUALBANK", "OPTR", 21, l, "flash organisation of the parts with half the largest flash", "SINGLE", "single bank", "DUAL", "two banks"),
 		bit("BKPRAM_ECC", "OPTR", 22, l, "backup SRAM ECC", "ENABLED", "ECC on", "DISABLED", "ECC off"),
@@ -117,16 +108,16 @@ func u5Fields() []Field {
 		u5BootAddress("SECBOOTADD0", "SECBOOTADD0R"),
 		bit("BOOT_LOCK", "SECBOOTADD0R", 0, l, "boot lock (TrustZone on)", "UNLOCKED", "boot address and boot options may change", "LOCKED", "the secure boot address and boot options are frozen"),
 		bit("HDP1EN", "SECWM1R2", 31, l, "bank 1 hide protection", "DISABLED", "no hide-protected area", "ENABLED", "hide-protected area up to HDP1_PEND"),
-		{Name: "HDP1_PEND", Register: "SECWM1R2", Shift: 16, Width: 7, Kind: KindNumber, Lines: l, Meaning: "last page of the bank 1 hide-protected area"},
+		Field{Name: "HDP1_PEND", Register: "SECWM1R2", Shift: 16, Width: 7, Kind: KindNumber, Lines: l, Meaning: "last page of the bank 1 hide-protected area"},
 		bit("HDP2EN", "SECWM2R2", 31, l, "bank 2 hide protection", "DISABLED", "no hide-protected area", "ENABLED", "hide-protected area up to HDP2_PEND"),
-		{Name: "HDP2_PEND", Register: "SECWM2R2", Shift: 16, Width: 7, Kind: KindNumber, Lines: l, Meaning: "last page of the bank 2 hide-protected area"},
+		Field{Name: "HDP2_PEND", Register: "SECWM2R2", Shift: 16, Width: 7, Kind: KindNumber, Lines: l, Meaning: "last page of the bank 2 hide-protected area"},
 		bit("WRP1A_UNLOCK", "WRP1AR", 31, l, "bank 1 area A lock", "LOCKED", "area A frozen until a regression to level 0", "UNLOCKED", "area A may change"),
 		bit("WRP1B_UNLOCK", "WRP1BR", 31, l, "bank 1 area B lock", "LOCKED", "area B frozen until a regression to level 0", "UNLOCKED", "area B may change"),
 		bit("WRP2A_UNLOCK", "WRP2AR", 31, l, "bank 2 area A lock", "LOCKED", "area A frozen until a regression to level 0", "UNLOCKED", "area A may change"),
 		bit("WRP2B_UNLOCK", "WRP2BR", 31, l, "bank 2 area B lock", "LOCKED", "area B frozen until a regression to level 0", "UNLOCKED", "area B may change"),
 		bit("OEM1LOCK", "NSSR", 18, l, "OEM1 key provisioned (status)", "NO_KEY", "no OEM1 key: a regression from level 1 to 0 needs none", "KEY_LOCKED", "an OEM1 key is provisioned: a regression from level 1 to 0 needs it"),
 		bit("OEM2LOCK", "NSSR", 19, l, "OEM2 key provisioned (status)", "NO_KEY", "no OEM2 key: level 2 is permanent", "KEY_LOCKED", "an OEM2 key is provisioned: level 2 can regress to level 1 with it"),
-	}
+	)
 	f = append(f, pageArea("SECWM1_P", "SECWM1R1", 7, l, "secure")...)
 	f = append(f, pageArea("SECWM2_P", "SECWM2R1", 7, l, "secure")...)
 	f = append(f, pageArea("WRP1A_P", "WRP1AR", 7, l, "write-protected")...)
