@@ -223,6 +223,21 @@ func pageArea(prefix, reg string, width uint, lines Lines, what string) []Field 
 	return []Field{start, end}
 }
 
+// wrpAreas are the write-protected areas A and B of bank 1 (FLASH_WRP1AR,
+// WRP1BR) on lines and of bank 2 (WRP2AR, WRP2BR) on dual, their page
+// offsets width bits wide (the G4, L4 and U5); suffix ends the areas'
+// names ("_P" on the U5, as STM32CubeProgrammer spells them).
+func wrpAreas(suffix string, width uint, lines, dual Lines) []Field {
+	var f []Field
+	for _, a := range []struct {
+		name  string
+		lines Lines
+	}{{"WRP1A", lines}, {"WRP1B", lines}, {"WRP2A", dual}, {"WRP2B", dual}} {
+		f = append(f, pageArea(a.name+suffix, a.name+"R", width, a.lines, "write-protected")...)
+	}
+	return f
+}
+
 // ---- STM32F1 (RM0008 §3.3.3, §4.3; stm32f103xb.h; OpenOCD stm32f1x.c) ----
 
 func f1Registers() []Register {
@@ -406,11 +421,7 @@ func l4Fields() []Field {
 		sramReset("SRAM2_RST", "OPTR", 25, l4Lines, "SRAM2"),
 	)
 	f = append(f, swBoot0(l4Boot0)...)
-	f = append(f, pageArea("WRP1A", "WRP1AR", 8, l4Lines, "write-protected")...)
-	f = append(f, pageArea("WRP1B", "WRP1BR", 8, l4Lines, "write-protected")...)
-	f = append(f, pageArea("WRP2A", "WRP2AR", 8, l4Dual, "write-protected")...)
-	f = append(f, pageArea("WRP2B", "WRP2BR", 8, l4Dual, "write-protected")...)
-	return f
+	return append(f, wrpAreas("", 8, l4Lines, l4Dual)...)
 }
 
 func g4Fields() []Field {
@@ -427,11 +438,7 @@ func g4Fields() []Field {
 		nrstMode(28, g4Lines, "RM0440 §5.7.8", "PG10"),
 		bit("IRHEN", "OPTR", 30, g4Lines, "internal reset drives NRST", "NO_PULSE", "internal resets do not drive NRST low", "PULSE", "internal resets drive NRST low"),
 	)
-	f = append(f, pageArea("WRP1A", "WRP1AR", 7, g4Lines, "write-protected")...)
-	f = append(f, pageArea("WRP1B", "WRP1BR", 7, g4Lines, "write-protected")...)
-	f = append(f, pageArea("WRP2A", "WRP2AR", 7, g4Dual, "write-protected")...)
-	f = append(f, pageArea("WRP2B", "WRP2BR", 7, g4Dual, "write-protected")...)
-	return f
+	return append(f, wrpAreas("", 7, g4Lines, g4Dual)...)
 }
 
 // nrstMode is FLASH_OPTR.NRST_MODE at bit shift on lines, as manual

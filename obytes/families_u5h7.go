@@ -82,21 +82,39 @@ func u5BootAddress(name, reg string) Field {
 		Describe: func(v, _ uint32) string { return fmt.Sprintf("boots at 0x%08X", v<<7) }}
 }
 
+// u5ECC is a FLASH_OPTR bit that turns a RAM's ECC off (0: on).
+func u5ECC(name string, shift uint, ram string) Field {
+	return bit(name, "OPTR", shift, u5Lines, ram+" ECC", "ENABLED", "ECC on", "DISABLED", "ECC off")
+}
+
+// u5SRAMErase is a FLASH_OPTR bit that keeps RAMs across a system reset
+// (0: erased).
+func u5SRAMErase(name string, shift uint, rams string) Field {
+	return bit(name, "OPTR", shift, u5Lines, rams+" erase on system reset", "ERASED", "erased on every system reset", "KEPT", "kept across system reset")
+}
+
+// u5AreaLock is WRPxy_UNLOCK, bit 31 of FLASH_WRPxyR (RM0456 §7.9): 0
+// freezes write-protected area y of bank x until a regression to level 0.
+func u5AreaLock(bank, area string) Field {
+	return bit("WRP"+bank+area+"_UNLOCK", "WRP"+bank+area+"R", 31, u5Lines, "bank "+bank+" area "+area+" lock",
+		"LOCKED", "area "+area+" frozen until a regression to level 0", "UNLOCKED", "area "+area+" may change")
+}
+
 func u5Fields() []Field {
 	l := u5Lines
 	// OPTR bits 0 to 19 are laid out as the L4's (families.go), but for
 	// level 0.5 in the RDP byte and SRAM_RST at bit 15.
 	f := []Field{u5RDP(), borLevels(l)}
 	f = append(f, lowPowerResets(12, l)...)
-	f = append(f, bit("SRAM_RST", "OPTR", 15, l, "SRAM1, SRAM3 and SRAM4 erase on system reset", "ERASED", "erased on every system reset", "KEPT", "kept across system reset"))
+	f = append(f, u5SRAMErase("SRAM_RST", 15, "SRAM1, SRAM3 and SRAM4"))
 	f = append(f, watchdogOptions(l)...)
 	f = append(f,
 		bit("SWAP_BANK", "OPTR", 20, l, "bank swap", "NOT_SWAPPED", "bank 1 at 0x08000000", "SWAPPED", "bank 2 at 0x08000000"),
 		bit("DUALBANK", "OPTR", 21, l, "flash organisation of the parts with half the largest flash", "SINGLE", "single bank", "DUAL", "two banks"),
-		bit("BKPRAM_ECC", "OPTR", 22, l, "backup SRAM ECC", "ENABLED", "ECC on", "DISABLED", "ECC off"),
-		bit("SRAM3_ECC", "OPTR", 23, l, "SRAM3 ECC", "ENABLED", "ECC on", "DISABLED", "ECC off"),
-		bit("SRAM2_ECC", "OPTR", 24, l, "SRAM2 ECC", "ENABLED", "ECC on", "DISABLED", "ECC off"),
-		bit("SRAM2_RST", "OPTR", 25, l, "SRAM2 erase on system reset", "ERASED", "erased on every system reset", "KEPT", "kept across system reset"),
+		u5ECC("BKPRAM_ECC", 22, "backup SRAM"),
+		u5ECC("SRAM3_ECC", 23, "SRAM3"),
+		u5ECC("SRAM2_ECC", 24, "SRAM2"),
+		u5SRAMErase("SRAM2_RST", 25, "SRAM2"),
 		bit("nSWBOOT0", "OPTR", 26, l, "what selects the boot address", "nBOOT0_BIT", "the nBOOT0 option bit selects, the BOOT0 pin is ignored", "BOOT0_PIN", "the BOOT0 pin selects (factory default)"),
 		bit("nBOOT0", "OPTR", 27, l, "boot address when nSWBOOT0=0", "ADD1", "NSBOOTADD1 (the system-memory bootloader by default)", "ADD0", "NSBOOTADD0 (user flash by default)"),
 		bit("PA15_PUPEN", "OPTR", 28, l, "PA15 pull-up at reset (JTDI)", "DISABLED", "no pull-up", "ENABLED", "pull-up on"),
@@ -111,20 +129,16 @@ func u5Fields() []Field {
 		Field{Name: "HDP1_PEND", Register: "SECWM1R2", Shift: 16, Width: 7, Kind: KindNumber, Lines: l, Meaning: "last page of the bank 1 hide-protected area"},
 		bit("HDP2EN", "SECWM2R2", 31, l, "bank 2 hide protection", "DISABLED", "no hide-protected area", "ENABLED", "hide-protected area up to HDP2_PEND"),
 		Field{Name: "HDP2_PEND", Register: "SECWM2R2", Shift: 16, Width: 7, Kind: KindNumber, Lines: l, Meaning: "last page of the bank 2 hide-protected area"},
-		bit("WRP1A_UNLOCK", "WRP1AR", 31, l, "bank 1 area A lock", "LOCKED", "area A frozen until a regression to level 0", "UNLOCKED", "area A may change"),
-		bit("WRP1B_UNLOCK", "WRP1BR", 31, l, "bank 1 area B lock", "LOCKED", "area B frozen until a regression to level 0", "UNLOCKED", "area B may change"),
-		bit("WRP2A_UNLOCK", "WRP2AR", 31, l, "bank 2 area A lock", "LOCKED", "area A frozen until a regression to level 0", "UNLOCKED", "area A may change"),
-		bit("WRP2B_UNLOCK", "WRP2BR", 31, l, "bank 2 area B lock", "LOCKED", "area B frozen until a regression to level 0", "UNLOCKED", "area B may change"),
+		u5AreaLock("1", "A"),
+		u5AreaLock("1", "B"),
+		u5AreaLock("2", "A"),
+		u5AreaLock("2", "B"),
 		bit("OEM1LOCK", "NSSR", 18, l, "OEM1 key provisioned (status)", "NO_KEY", "no OEM1 key: a regression from level 1 to 0 needs none", "KEY_LOCKED", "an OEM1 key is provisioned: a regression from level 1 to 0 needs it"),
 		bit("OEM2LOCK", "NSSR", 19, l, "OEM2 key provisioned (status)", "NO_KEY", "no OEM2 key: level 2 is permanent", "KEY_LOCKED", "an OEM2 key is provisioned: level 2 can regress to level 1 with it"),
 	)
 	f = append(f, pageArea("SECWM1_P", "SECWM1R1", 7, l, "secure")...)
 	f = append(f, pageArea("SECWM2_P", "SECWM2R1", 7, l, "secure")...)
-	f = append(f, pageArea("WRP1A_P", "WRP1AR", 7, l, "write-protected")...)
-	f = append(f, pageArea("WRP1B_P", "WRP1BR", 7, l, "write-protected")...)
-	f = append(f, pageArea("WRP2A_P", "WRP2AR", 7, l, "write-protected")...)
-	f = append(f, pageArea("WRP2B_P", "WRP2BR", 7, l, "write-protected")...)
-	return f
+	return append(f, wrpAreas("_P", 7, l, l)...)
 }
 
 // ---- STM32H7 (RM0433 §4.9; stm32h743xx.h) ----
