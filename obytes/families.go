@@ -285,9 +285,9 @@ func f4Fields() []Field {
 	return []Field{
 		rdpByte("OPTCR", 8, f4Lines),
 		enum("BOR_LEV", "OPTCR", 2, 2, f4Lines, "brown-out reset threshold",
-			Value{Raw: 0, Name: "LEVEL3", Meaning: "BOR level 3 (about 2.7 V)"},
-			Value{Raw: 1, Name: "LEVEL2", Meaning: "BOR level 2 (about 2.4 V)"},
-			Value{Raw: 2, Name: "LEVEL1", Meaning: "BOR level 1 (about 2.1 V)"},
+			borLevel(0, 3, "2.7"),
+			borLevel(1, 2, "2.4"),
+			borLevel(2, 1, "2.1"),
 			Value{Raw: 3, Name: "OFF", Meaning: "BOR off: reset at the POR/PDR threshold only (factory default)"}),
 		bit("BFB2", "OPTCR", 4, f4DualBank, "dual-bank boot", "BANK1", "boot from bank 1 (or system memory)", "BANK2_IF_VALID", "the bootloader jumps to bank 2 when it holds a valid image"),
 		watchdog("WDG_SW", "OPTCR", 5, f4Lines, "IWDG"),
@@ -367,10 +367,16 @@ func l4Common(lines Lines) []Field {
 func borLevels(lines Lines) Field {
 	return enum("BOR_LEV", "OPTR", 8, 3, lines, "brown-out reset threshold",
 		Value{Raw: 0, Name: "LEVEL0", Meaning: "BOR level 0 (about 1.7 V; factory default)"},
-		Value{Raw: 1, Name: "LEVEL1", Meaning: "BOR level 1 (about 2.0 V)"},
-		Value{Raw: 2, Name: "LEVEL2", Meaning: "BOR level 2 (about 2.2 V)"},
-		Value{Raw: 3, Name: "LEVEL3", Meaning: "BOR level 3 (about 2.5 V)"},
-		Value{Raw: 4, Name: "LEVEL4", Meaning: "BOR level 4 (about 2.8 V)"})
+		borLevel(1, 1, "2.0"),
+		borLevel(2, 2, "2.2"),
+		borLevel(3, 3, "2.5"),
+		borLevel(4, 4, "2.8"))
+}
+
+// borLevel is a BOR_LEV value: raw selects threshold level, about volts
+// volts.
+func borLevel(raw uint32, level int, volts string) Value {
+	return Value{Raw: raw, Name: fmt.Sprintf("LEVEL%d", level), Meaning: fmt.Sprintf("BOR level %d (about %s V)", level, volts)}
 }
 
 // lowPowerResets are FLASH_OPTR's nRST_STOP, nRST_STDBY and nRST_SHDW,

@@ -93,6 +93,12 @@ func u5SRAMErase(name string, shift uint, rams string) Field {
 	return bit(name, "OPTR", shift, u5Lines, rams+" erase on system reset", "ERASED", "erased on every system reset", "KEPT", "kept across system reset")
 }
 
+// u5HSLV is a FLASH_OPTR bit that turns on the high-speed I/O at low
+// voltage of one supply (1: on, only below 2.5 V).
+func u5HSLV(name string, shift uint, supply string) Field {
+	return bit(name, "OPTR", shift, u5Lines, "high-speed I/O at low "+supply, "DISABLED", "off", "ENABLED", "on: only allowed with "+supply+" below 2.5 V")
+}
+
 // u5AreaLock is WRPxy_UNLOCK, bit 31 of FLASH_WRPxyR (RM0456 §7.9): 0
 // freezes write-protected area y of bank x until a regression to level 0.
 func u5AreaLock(bank, area string) Field {
@@ -118,8 +124,8 @@ func u5Fields() []Field {
 		bit("nSWBOOT0", "OPTR", 26, l, "what selects the boot address", "nBOOT0_BIT", "the nBOOT0 option bit selects, the BOOT0 pin is ignored", "BOOT0_PIN", "the BOOT0 pin selects (factory default)"),
 		bit("nBOOT0", "OPTR", 27, l, "boot address when nSWBOOT0=0", "ADD1", "NSBOOTADD1 (the system-memory bootloader by default)", "ADD0", "NSBOOTADD0 (user flash by default)"),
 		bit("PA15_PUPEN", "OPTR", 28, l, "PA15 pull-up at reset (JTDI)", "DISABLED", "no pull-up", "ENABLED", "pull-up on"),
-		bit("IO_VDD_HSLV", "OPTR", 29, l, "high-speed I/O at low VDD", "DISABLED", "off", "ENABLED", "on: only allowed with VDD below 2.5 V"),
-		bit("IO_VDDIO2_HSLV", "OPTR", 30, l, "high-speed I/O at low VDDIO2", "DISABLED", "off", "ENABLED", "on: only allowed with VDDIO2 below 2.5 V"),
+		u5HSLV("IO_VDD_HSLV", 29, "VDD"),
+		u5HSLV("IO_VDDIO2_HSLV", 30, "VDDIO2"),
 		bit("TZEN", "OPTR", 31, l, "TrustZone", "DISABLED", "TrustZone off: no secure world", "ENABLED", "TrustZone on: secure and non-secure worlds; RDP 0x55 means level 0.5"),
 		u5BootAddress("NSBOOTADD0", "NSBOOTADD0R"),
 		u5BootAddress("NSBOOTADD1", "NSBOOTADD1R"),
@@ -178,9 +184,9 @@ func h7Fields() []Field {
 		rdpByte("OPTSR_CUR", 8, l),
 		enum("BOR_LEV", "OPTSR_CUR", 2, 2, l, "brown-out reset threshold",
 			Value{Raw: 0, Name: "OFF", Meaning: "BOR off: reset at the POR threshold only (factory default)"},
-			Value{Raw: 1, Name: "LEVEL1", Meaning: "BOR level 1 (about 2.1 V)"},
-			Value{Raw: 2, Name: "LEVEL2", Meaning: "BOR level 2 (about 2.4 V)"},
-			Value{Raw: 3, Name: "LEVEL3", Meaning: "BOR level 3 (about 2.7 V)"}),
+			borLevel(1, 1, "2.1"),
+			borLevel(2, 2, "2.4"),
+			borLevel(3, 3, "2.7")),
 		watchdog("IWDG1_SW", "OPTSR_CUR", 4, l, "IWDG1"),
 		resetOn("NRST_STOP_D1", "OPTSR_CUR", 6, l, "D1 Stop"),
 		resetOn("NRST_STBY_D1", "OPTSR_CUR", 7, l, "D1 Standby"),

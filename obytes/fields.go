@@ -377,9 +377,9 @@ func fieldTable() []Field {
 			Name: "BOR_LEV", Register: "OPTSR", Shift: 0, Width: 2, Kind: KindEnum, Lines: allLines,
 			Meaning: "brown-out reset threshold",
 			Values: []Value{
-				{Raw: 0, Name: "LEVEL1", Meaning: "BOR level 1 (about 2.1 V)"},
-				{Raw: 1, Name: "LEVEL2", Meaning: "BOR level 2 (about 2.4 V)"},
-				{Raw: 2, Name: "LEVEL3", Meaning: "BOR level 3 (about 2.7 V)"},
+				borLevel(0, 1, "2.1"),
+				borLevel(1, 2, "2.4"),
+				borLevel(2, 3, "2.7"),
 				{Raw: 3, Name: "LEVEL1_ALT", Meaning: "BOR level 1 (about 2.1 V), second encoding; never written by ST's HAL",
 					Refused: "ST's HAL accepts BOR levels 0-2 only (IS_OB_USER_BOR_LEVEL, stm32h5xx_hal_flash_ex.h)"},
 			},
