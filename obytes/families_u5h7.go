@@ -38,20 +38,26 @@ func u5h7Tables(family string) (regs []Register, fields []Field, ok bool) {
 // ---- STM32U5 (RM0456 §7.9; stm32u585xx.h) ----
 
 func u5Registers() []Register {
-	return []Register{
+	r := []Register{
 		{Name: "OPTR", Cur: targets.U5FlashOPTR, Lines: u5Lines, Meaning: "read protection, TrustZone, BOR, reset, watchdog, bank, SRAM, boot and I/O options"},
 		{Name: "NSBOOTADD0R", Cur: targets.U5FlashNSBOOTADD0, Lines: u5Lines, Meaning: "non-secure boot address 0 (BOOT0 low)"},
 		{Name: "NSBOOTADD1R", Cur: targets.U5FlashNSBOOTADD1, Lines: u5Lines, Meaning: "non-secure boot address 1 (BOOT0 high)"},
 		{Name: "SECBOOTADD0R", Cur: targets.U5FlashSECBOOTADD, Lines: u5Lines, Meaning: "secure boot address (TrustZone on) and its lock"},
-		{Name: "SECWM1R1", Cur: targets.U5FlashSECWM1R1, Lines: u5Lines, Meaning: "bank 1 secure watermark"},
-		{Name: "SECWM1R2", Cur: targets.U5FlashSECWM1R2, Lines: u5Lines, Meaning: "bank 1 secure hide-protection area"},
-		{Name: "WRP1AR", Cur: targets.U5FlashWRP1AR, Lines: u5Lines, Meaning: "bank 1 write-protected area A"},
-		{Name: "WRP1BR", Cur: targets.U5FlashWRP1BR, Lines: u5Lines, Meaning: "bank 1 write-protected area B"},
-		{Name: "SECWM2R1", Cur: targets.U5FlashSECWM2R1, Lines: u5Lines, Meaning: "bank 2 secure watermark"},
-		{Name: "SECWM2R2", Cur: targets.U5FlashSECWM2R2, Lines: u5Lines, Meaning: "bank 2 secure hide-protection area"},
-		{Name: "WRP2AR", Cur: targets.U5FlashWRP2AR, Lines: u5Lines, Meaning: "bank 2 write-protected area A"},
-		{Name: "WRP2BR", Cur: targets.U5FlashWRP2BR, Lines: u5Lines, Meaning: "bank 2 write-protected area B"},
-		{Name: "NSSR", Cur: targets.U5FlashNSSR, Lines: u5Lines, Meaning: "flash status: whether the OEM1 and OEM2 keys are provisioned (read-only; the keys themselves are write-only)"},
+	}
+	r = append(r, u5BankRegisters("1", targets.U5FlashSECWM1R1, targets.U5FlashSECWM1R2, targets.U5FlashWRP1AR, targets.U5FlashWRP1BR)...)
+	r = append(r, u5BankRegisters("2", targets.U5FlashSECWM2R1, targets.U5FlashSECWM2R2, targets.U5FlashWRP2AR, targets.U5FlashWRP2BR)...)
+	return append(r, Register{Name: "NSSR", Cur: targets.U5FlashNSSR, Lines: u5Lines, Meaning: "flash status: whether the OEM1 and OEM2 keys are provisioned (read-only; the keys themselves are write-only)"})
+}
+
+// u5BankRegisters are one bank's secure watermark registers
+// (FLASH_SECWMxR1, SECWMxR2) and write-protected areas (FLASH_WRPxAR,
+// WRPxBR), at the given offsets.
+func u5BankRegisters(bank string, secwm1, secwm2, wrpa, wrpb uint32) []Register {
+	return []Register{
+		{Name: "SECWM" + bank + "R1", Cur: secwm1, Lines: u5Lines, Meaning: "bank " + bank + " secure watermark"},
+		{Name: "SECWM" + bank + "R2", Cur: secwm2, Lines: u5Lines, Meaning: "bank " + bank + " secure hide-protection area"},
+		{Name: "WRP" + bank + "AR", Cur: wrpa, Lines: u5Lines, Meaning: "bank " + bank + " write-protected area A"},
+		{Name: "WRP" + bank + "BR", Cur: wrpb, Lines: u5Lines, Meaning: "bank " + bank + " write-protected area B"},
 	}
 }
 
