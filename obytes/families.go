@@ -248,16 +248,24 @@ func f1Registers() []Register {
 }
 
 func f1Fields() []Field {
-	return []Field{
-		f1RDP(),
-		watchdog("WDG_SW", "OBR", 2, f1Lines, "IWDG"),
-		resetOn("nRST_STOP", "OBR", 3, f1Lines, "Stop"),
-		resetOn("nRST_STDBY", "OBR", 4, f1Lines, "Standby"),
+	f := append([]Field{f1RDP()}, userOptions("OBR", 2, f1Lines)...)
+	return append(f,
 		bit("BFB2", "OBR", 5, Lines{targets.DevIDF1XL}, "boot bank of the XL-density dual-bank parts (OpenOCD stm32f1x.c OPT_BFB2)",
 			"BANK2", "boot from bank 2 when it holds a valid image", "BANK1", "boot from bank 1 (factory default)"),
 		data("Data0", "OBR", 10, f1Lines),
 		data("Data1", "OBR", 18, f1Lines),
 		protMask("WRP", "WRPR", 0, 32, f1Lines, "group of pages (4 KiB on low/medium density, 4 KiB = 2 pages on high density, XL and connectivity lines; bit 31 covers the rest of flash)"),
+	)
+}
+
+// userOptions are the user option bits the F1 (FLASH_OBR bits 2 to 4) and
+// the F4 (FLASH_OPTCR bits 5 to 7) lay out alike, from bit shift up:
+// WDG_SW, nRST_STOP, nRST_STDBY.
+func userOptions(reg string, shift uint, lines Lines) []Field {
+	return []Field{
+		watchdog("WDG_SW", reg, shift, lines, "IWDG"),
+		resetOn("nRST_STOP", reg, shift+1, lines, "Stop"),
+		resetOn("nRST_STDBY", reg, shift+2, lines, "Standby"),
 	}
 }
 
@@ -282,7 +290,7 @@ func f4Registers() []Register {
 }
 
 func f4Fields() []Field {
-	return []Field{
+	f := []Field{
 		rdpByte("OPTCR", 8, f4Lines),
 		enum("BOR_LEV", "OPTCR", 2, 2, f4Lines, "brown-out reset threshold",
 			borLevel(0, 3, "2.7"),
@@ -290,14 +298,14 @@ func f4Fields() []Field {
 			borLevel(2, 1, "2.1"),
 			Value{Raw: 3, Name: "OFF", Meaning: "BOR off: reset at the POR/PDR threshold only (factory default)"}),
 		bit("BFB2", "OPTCR", 4, f4DualBank, "dual-bank boot", "BANK1", "boot from bank 1 (or system memory)", "BANK2_IF_VALID", "the bootloader jumps to bank 2 when it holds a valid image"),
-		watchdog("WDG_SW", "OPTCR", 5, f4Lines, "IWDG"),
-		resetOn("nRST_STOP", "OPTCR", 6, f4Lines, "Stop"),
-		resetOn("nRST_STDBY", "OPTCR", 7, f4Lines, "Standby"),
+	}
+	f = append(f, userOptions("OPTCR", 5, f4Lines)...)
+	return append(f,
 		protMask("nWRP", "OPTCR", 16, 12, f4Lines, "sector (sectors 0-11 of bank 1)"),
 		bit("DB1M", "OPTCR", 30, f4DualBank, "dual bank on 1 MiB parts", "SINGLE", "1 MiB parts use a single bank", "DUAL", "1 MiB parts use two banks of 512 KiB"),
 		bit("SPRMOD", "OPTCR", 31, f4PCROP, "what the nWRP bits select", "WRITE_PROTECT", "nWRP bits are write protection (0 = protected)", "PCROP", "nWRP bits are read protection of code (PCROP, 1 = protected)"),
 		protMask("nWRP2", "OPTCR1", 16, 12, f4DualBank, "sector (sectors 12-23, bank 2)"),
-	}
+	)
 }
 
 // ---- STM32G0 (RM0444 §3.7.8; stm32g0xx FLASH_OPTR; OpenOCD stm32l4x.c) ----
