@@ -39,11 +39,11 @@ import (
 // the key on the chip (its registers are write-only).
 
 const (
-	u5NSKEYR, u5OPTKEYR, u5NSSR, u5NSCR                       = 0x08, 0x10, 0x20, 0x28
+	u5NSKEYR, u5OPTKEYR, u5NSSR, u5NSCR                       = 0x08, targets.U5FlashOPTKEYR, targets.U5FlashNSSR, targets.U5FlashNSCR
 	u5CROPTSTRT, u5CROBLLAUNCH, u5CROPTLOCK, u5CRLOCK         = 1 << 17, 1 << 27, 1 << 30, 1 << 31
 	u5SRBSY, u5SROPTWERR                                      = 1 << 16, 1 << 13
 	u5SRErrors                                                = 0x20FA // OPERR, PROGERR, WRPERR, PGAERR, SIZERR, PGSERR, OPTWERR
-	h7OPTKEYR, h7OPTCR, h7OPTSRCur, h7OPTCCR, h7PrgOffset     = 0x08, 0x18, 0x1C, 0x24, 4
+	h7OPTKEYR, h7OPTCR, h7OPTSRCur, h7OPTCCR, h7PrgOffset     = targets.H7FlashOPTKEYR, targets.H7FlashOPTCR, targets.H7FlashOPTSRCur, 0x24, 4
 	h7OPTLOCK, h7OPTSTART, h7OPTBUSY, h7OPTCHANGEERR, h7OPTSR = 1 << 0, 1 << 1, 1 << 0, 1 << 30, "OPTSR_CUR"
 )
 
