@@ -381,8 +381,8 @@ func borLevels(lines Lines) Field {
 		borLevel(4, 4, "2.8"))
 }
 
-// borLevel is a BOR_LEV value: raw selects threshold level, about volts
-// volts.
+// borLevel is the BOR_LEV value raw: brown-out threshold level, about
+// volts V.
 func borLevel(raw uint32, level int, volts string) Value {
 	return Value{Raw: raw, Name: fmt.Sprintf("LEVEL%d", level), Meaning: fmt.Sprintf("BOR level %d (about %s V)", level, volts)}
 }
