@@ -241,3 +241,22 @@ func TestWayBackSummary(t *testing.T) {
 		t.Errorf("not proven: %q", bad.Summary())
 	}
 }
+
+func TestRiskNames(t *testing.T) {
+	for _, tc := range []struct {
+		r    Risk
+		want string
+	}{
+		{Safe, "safe"}, {Caution, "caution"}, {Irreversible, "irreversible"}, {Brick, "brick"},
+		{Risk(-1), "Risk(-1)"}, {Risk(4), "Risk(4)"},
+	} {
+		if got := tc.r.String(); got != tc.want {
+			t.Errorf("Risk(%d).String() = %q, want %q", int(tc.r), got, tc.want)
+		}
+		var back Risk
+		err := back.UnmarshalText([]byte(tc.want))
+		if known := tc.r >= Safe && tc.r <= Brick; known != (err == nil) || known && back != tc.r {
+			t.Errorf("UnmarshalText(%q) = %v, %v", tc.want, back, err)
+		}
+	}
+}

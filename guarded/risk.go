@@ -20,15 +20,9 @@ const (
 
 // String names the class as the CLI prints it.
 func (r Risk) String() string {
-	switch r {
-	case Safe:
-		return "safe"
-	case Caution:
-		return "caution"
-	case Irreversible:
-		return "irreversible"
-	case Brick:
-		return "brick"
+	names := [...]string{Safe: "safe", Caution: "caution", Irreversible: "irreversible", Brick: "brick"}
+	if r >= 0 && int(r) < len(names) {
+		return names[r]
 	}
 	return fmt.Sprintf("Risk(%d)", int(r))
 }

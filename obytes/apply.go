@@ -15,29 +15,6 @@ import (
 	"github.com/stprobe/stprobe/targets"
 )
 
-// FLASH register offsets and bits of the option-byte programming sequence
-// (security reference §2.2, §2.3, §2.6, §2.8).
-const (
-	offOPTKEYR = targets.FlashOPTKEYR
-	offOPTCR   = targets.FlashOPTCR
-	offNSSR    = targets.FlashNSSR
-	offNSCCR   = targets.FlashNSCCR
-
-	optKey1 = targets.OptKey1
-	optKey2 = targets.OptKey2
-
-	optcrOPTLOCK = targets.OPTCROptLock
-	optcrOPTSTRT = targets.OPTCROptStart
-
-	nssrBSY          = targets.NSSRBusy
-	nssrWBNE         = targets.NSSRWriteBuf
-	nssrDBNE         = targets.NSSRDataBuf
-	nssrWRPERR       = targets.NSSRWRPErr
-	nssrPGSERR       = targets.NSSRPGSErr
-	nssrOPTCHANGEERR = targets.NSSROptChangeErr
-	nssrErrors       = targets.NSSRErrors // WRPERR … OPTCHANGEERR, bits 17–23
-)
-
 // DBGMCU_SR through AP0: bit 17 says AP1 is enabled (security reference §3.1).
 const (
 	dbgmcuSRAP0   = targets.H5DBGMCUAP0 + targets.DBGMCUSR
@@ -682,7 +659,9 @@ func (x *executor) direct(ctx context.Context, ph Phase) error {
 	return nil
 }
 
-// program runs the option-byte programming sequence for one phase.
+// program runs the option-byte programming sequence for one phase: the
+// FLASH_OPTKEYR keys, OPTCR, the NSSR flags and NSCCR of the security
+// reference §2.2, §2.3, §2.6 and §2.8 (their offsets and bits in targets).
 func (x *executor) program(ctx context.Context, ph Phase) error {
 	if err := x.record(ph, statefile.OutcomeStaging, nil); err != nil {
 		return &WriteError{Phase: ph.Name, Step: "journal", Layer: "file", Err: err}
@@ -705,18 +684,18 @@ func (x *executor) program(ctx context.Context, ph Phase) error {
 	}
 	// 1. Not busy.
 	x.event("wait", "waiting for the flash to be idle")
-	sr, err := x.poll(ctx, nssrBSY|nssrWBNE|nssrDBNE)
+	sr, err := x.poll(ctx, targets.NSSRBusy|targets.NSSRWriteBuf|targets.NSSRDataBuf)
 	if err != nil {
 		return fail("wait idle", err)
 	}
-	if sr&nssrErrors != 0 {
+	if sr&targets.NSSRErrors != 0 {
 		x.event("wait", "clearing stale error flags NSSR=0x%08X", sr)
-		if err := x.write(ctx, offNSCCR, sr&nssrErrors); err != nil {
+		if err := x.write(ctx, targets.FlashNSCCR, sr&targets.NSSRErrors); err != nil {
 			return fail("clear stale flags", err)
 		}
 	}
 	// 2. Unlock.
-	optcr, err := x.read(ctx, offOPTCR)
+	optcr, err := x.read(ctx, targets.FlashOPTCR)
 	if err != nil {
 		return fail("read OPTCR", err)
 	}
@@ -725,18 +704,18 @@ func (x *executor) program(ctx context.Context, ph Phase) error {
 	}
 	// From the first key on, OPTCR may be unlocked: any failure undoes.
 	staged = true
-	if optcr&optcrOPTLOCK != 0 {
+	if optcr&targets.OPTCROptLock != 0 {
 		x.event("unlock", "writing the OPTKEYR keys")
-		if err := x.write(ctx, offOPTKEYR, optKey1); err != nil {
+		if err := x.write(ctx, targets.FlashOPTKEYR, targets.OptKey1); err != nil {
 			return fail("unlock", err)
 		}
-		if err := x.write(ctx, offOPTKEYR, optKey2); err != nil {
+		if err := x.write(ctx, targets.FlashOPTKEYR, targets.OptKey2); err != nil {
 			return fail("unlock", err)
 		}
-		if optcr, err = x.read(ctx, offOPTCR); err != nil {
+		if optcr, err = x.read(ctx, targets.FlashOPTCR); err != nil {
 			return fail("read OPTCR", err)
 		}
-		if optcr&optcrOPTLOCK != 0 {
+		if optcr&targets.OPTCROptLock != 0 {
 			return fail("unlock", errors.New("OPTLOCK still reads 1 after the keys; OPTKEYR stays locked until the next reset (a wrong key was written earlier): reset the chip and retry"))
 		}
 	}
@@ -801,7 +780,7 @@ func (x *executor) program(ctx context.Context, ph Phase) error {
 	defer cancel()
 	x.event("start", "setting OPTSTRT")
 	x.started = true
-	if err := x.write(fctx, offOPTCR, optcr|optcrOPTSTRT); err != nil {
+	if err := x.write(fctx, targets.FlashOPTCR, optcr|targets.OPTCROptStart); err != nil {
 		if ph.Resets {
 			x.event("start", "link dropped at OPTSTRT: %v", err)
 			return x.afterReset(fctx, ph, want)
@@ -810,7 +789,7 @@ func (x *executor) program(ctx context.Context, ph Phase) error {
 	}
 	// 5. Poll BSY.
 	x.event("wait", "waiting for the option change")
-	sr, err = x.poll(fctx, nssrBSY)
+	sr, err = x.poll(fctx, targets.NSSRBusy)
 	if err != nil {
 		if ph.Resets {
 			x.event("wait", "link dropped while the chip applies the change: %v", err)
@@ -819,9 +798,9 @@ func (x *executor) program(ctx context.Context, ph Phase) error {
 		return x.startedError(ph, "wait BSY", err)
 	}
 	// 6. Errors: the chip kept _CUR; take the refused values out of _PRG.
-	if sr&(nssrOPTCHANGEERR|nssrPGSERR|nssrWRPERR) != 0 {
+	if sr&(targets.NSSROptChangeErr|targets.NSSRPGSErr|targets.NSSRWRPErr) != 0 {
 		we := &WriteError{Phase: ph.Name, Step: "check NSSR", Started: true, Err: fmt.Errorf("%w: NSSR=0x%08X (%s)", ErrOptionChangeRefused, sr, nssrText(sr)), Seen: x.seen(fctx, ph)}
-		_ = x.write(fctx, offNSCCR, sr&nssrErrors)
+		_ = x.write(fctx, targets.FlashNSCCR, sr&targets.NSSRErrors)
 		regs, derr := x.recovering(fctx, func(t Target) (map[string]uint32, error) { return Disarm(fctx, t, x.l, x.planRegs()...) })
 		we.Outcome = outcomeOf(x.planWant(), x.p.Before.Cur, regs)
 		if derr != nil {
@@ -1016,7 +995,7 @@ func (x *executor) poll(ctx context.Context, bits uint32) (uint32, error) {
 
 // pollIdle waits until no flash operation runs.
 func pollIdle(ctx context.Context, t Target, maxPolls int) (uint32, error) {
-	return pollNSSR(ctx, t, nssrBSY|nssrWBNE|nssrDBNE, maxPolls)
+	return pollNSSR(ctx, t, targets.NSSRBusy|targets.NSSRWriteBuf|targets.NSSRDataBuf, maxPolls)
 }
 
 func pollNSSR(ctx context.Context, t Target, bits uint32, maxPolls int) (uint32, error) {
@@ -1024,7 +1003,7 @@ func pollNSSR(ctx context.Context, t Target, bits uint32, maxPolls int) (uint32,
 		if err := ctx.Err(); err != nil {
 			return 0, fmt.Errorf("cancelled while polling NSSR: %w", err)
 		}
-		sr, err := t.Read32(ctx, CoreAP, FlashBase+offNSSR)
+		sr, err := t.Read32(ctx, CoreAP, FlashBase+targets.FlashNSSR)
 		if err != nil {
 			return 0, fmt.Errorf("reading NSSR: %w", err)
 		}
@@ -1037,11 +1016,11 @@ func pollNSSR(ctx context.Context, t Target, bits uint32, maxPolls int) (uint32,
 
 // relock sets OPTCR.OPTLOCK.
 func (x *executor) relock(ctx context.Context) error {
-	optcr, err := x.read(ctx, offOPTCR)
+	optcr, err := x.read(ctx, targets.FlashOPTCR)
 	if err != nil {
 		return fmt.Errorf("reading OPTCR to relock: %w", err)
 	}
-	if err := x.write(ctx, offOPTCR, optcr&^optcrOPTSTRT|optcrOPTLOCK); err != nil {
+	if err := x.write(ctx, targets.FlashOPTCR, optcr&^targets.OPTCROptStart|targets.OPTCROptLock); err != nil {
 		return fmt.Errorf("setting OPTLOCK: %w", err)
 	}
 	return nil
@@ -1059,12 +1038,12 @@ func Disarm(ctx context.Context, t Target, l *Layout, also ...string) (map[strin
 	regs := map[string]uint32{}
 	rd := func(off uint32) (uint32, error) { return t.Read32(ctx, CoreAP, FlashBase+off) }
 	wr := func(off, v uint32) error { return t.Write32(ctx, CoreAP, FlashBase+off, v) }
-	sr, err := rd(offNSSR)
+	sr, err := rd(targets.FlashNSSR)
 	if err != nil {
 		return regs, fmt.Errorf("reading NSSR: %w", err)
 	}
 	regs["NSSR"] = sr
-	if sr&nssrBSY != 0 {
+	if sr&targets.NSSRBusy != 0 {
 		return regs, fmt.Errorf("an option change is running (NSSR=0x%08X); wait for it and try again", sr)
 	}
 	named := map[string]bool{}
@@ -1109,24 +1088,24 @@ func Disarm(ctx context.Context, t Target, l *Layout, also ...string) (map[strin
 	if staged, err = readAll(); err != nil {
 		return regs, err
 	}
-	optcr, err := rd(offOPTCR)
+	optcr, err := rd(targets.FlashOPTCR)
 	if err != nil {
 		return regs, fmt.Errorf("reading OPTCR: %w", err)
 	}
 	regs["OPTCR"] = optcr
 	if len(staged) > 0 {
-		if optcr&optcrOPTLOCK != 0 {
-			if err := wr(offOPTKEYR, optKey1); err != nil {
+		if optcr&targets.OPTCROptLock != 0 {
+			if err := wr(targets.FlashOPTKEYR, targets.OptKey1); err != nil {
 				return regs, fmt.Errorf("unlocking OPTCR: %w", err)
 			}
-			if err := wr(offOPTKEYR, optKey2); err != nil {
+			if err := wr(targets.FlashOPTKEYR, targets.OptKey2); err != nil {
 				return regs, fmt.Errorf("unlocking OPTCR: %w", err)
 			}
-			if optcr, err = rd(offOPTCR); err != nil {
+			if optcr, err = rd(targets.FlashOPTCR); err != nil {
 				return regs, fmt.Errorf("reading OPTCR: %w", err)
 			}
 			regs["OPTCR"] = optcr
-			if optcr&optcrOPTLOCK != 0 {
+			if optcr&targets.OPTCROptLock != 0 {
 				return regs, errors.New("OPTLOCK stays set after the keys (a wrong key locked OPTKEYR until the next reset), so the staged _PRG values cannot be written back; a reset reloads them")
 			}
 		}
@@ -1136,8 +1115,8 @@ func Disarm(ctx context.Context, t Target, l *Layout, also ...string) (map[strin
 			}
 		}
 	}
-	if optcr&optcrOPTLOCK == 0 {
-		if err := wr(offOPTCR, optcr&^optcrOPTSTRT|optcrOPTLOCK); err != nil {
+	if optcr&targets.OPTCROptLock == 0 {
+		if err := wr(targets.FlashOPTCR, optcr&^targets.OPTCROptStart|targets.OPTCROptLock); err != nil {
 			return regs, fmt.Errorf("setting OPTLOCK: %w", err)
 		}
 	}
@@ -1149,7 +1128,7 @@ func Disarm(ctx context.Context, t Target, l *Layout, also ...string) (map[strin
 	if err != nil {
 		return regs, err
 	}
-	if optcr, err = rd(offOPTCR); err != nil {
+	if optcr, err = rd(targets.FlashOPTCR); err != nil {
 		return regs, fmt.Errorf("reading OPTCR back: %w", err)
 	}
 	regs["OPTCR"] = optcr
@@ -1160,7 +1139,7 @@ func Disarm(ctx context.Context, t Target, l *Layout, also ...string) (map[strin
 			names = append(names, s.r.Name)
 		}
 		return regs, fmt.Errorf("_PRG still differs from _CUR after the restore: %s", strings.Join(names, ", "))
-	case optcr&optcrOPTLOCK == 0:
+	case optcr&targets.OPTCROptLock == 0:
 		return regs, fmt.Errorf("OPTLOCK reads 0 after setting it (OPTCR=0x%08X)", optcr)
 	}
 	return regs, nil
@@ -1197,12 +1176,12 @@ func (x *executor) seen(ctx context.Context, ph Phase) map[string]uint32 {
 	ctx, cancel := x.finishCtx(ctx)
 	defer cancel()
 	out := map[string]uint32{}
-	if v, err := x.read(ctx, offNSSR); err == nil {
+	if v, err := x.read(ctx, targets.FlashNSSR); err == nil {
 		out["NSSR"] = v
 	} else {
 		return out // the handle does not answer: do not insist
 	}
-	if v, err := x.read(ctx, offOPTCR); err == nil {
+	if v, err := x.read(ctx, targets.FlashOPTCR); err == nil {
 		out["OPTCR"] = v
 	}
 	for _, w := range ph.Writes {
@@ -1267,8 +1246,8 @@ func nssrText(sr uint32) string {
 		bit  uint32
 		name string
 	}{
-		{nssrWRPERR, "WRPERR"}, {nssrPGSERR, "PGSERR"}, {1 << 19, "STRBERR"}, {1 << 20, "INCERR"},
-		{1 << 21, "OBKERR"}, {1 << 22, "OBKWERR"}, {nssrOPTCHANGEERR, "OPTCHANGEERR"},
+		{targets.NSSRWRPErr, "WRPERR"}, {targets.NSSRPGSErr, "PGSERR"}, {1 << 19, "STRBERR"}, {1 << 20, "INCERR"},
+		{1 << 21, "OBKERR"}, {1 << 22, "OBKWERR"}, {targets.NSSROptChangeErr, "OPTCHANGEERR"},
 	} {
 		if sr&f.bit != 0 {
 			out = append(out, f.name)

@@ -207,6 +207,34 @@ func (f *familyRun) waitIdle(ctx context.Context, ph Phase, srOff, busy, errs ui
 	return nil
 }
 
+// stage journals that the phase's values are about to be staged in the
+// option registers; nothing is written when the journal cannot be.
+func (f *familyRun) stage(ph Phase) error {
+	if err := f.x.record(ph, statefile.OutcomeStaging, nil); err != nil {
+		return &WriteError{Phase: ph.Name, Step: "journal", Layer: "file", Err: err}
+	}
+	return nil
+}
+
+// writeOption writes v to the option register name at addr and reads it
+// back; label names the write in the event log, what names the register
+// in the error when the value did not hold. A failure ends the phase
+// (failStaged, with undo).
+func (f *familyRun) writeOption(ctx context.Context, ph Phase, name string, addr, v uint32, label, what string, undo func(context.Context) error) error {
+	f.x.event("program", "%s ← 0x%08X", label, v)
+	if err := f.x.t.Write32(ctx, f.ap, addr, v); err != nil {
+		return f.failStaged(ctx, ph, "write "+name, err, undo)
+	}
+	got, err := f.x.t.Read32(ctx, f.ap, addr)
+	if err != nil {
+		return f.failStaged(ctx, ph, "read back "+name, err, undo)
+	}
+	if got != v {
+		return f.failStaged(ctx, ph, "read back "+name, fmt.Errorf("%s reads 0x%08X after writing 0x%08X", what, got, v), undo)
+	}
+	return nil
+}
+
 // journalStart records, before the start bit, that the phase's values are
 // about to be applied; when the run is cancelled or the journal cannot be
 // written, the staged values are undone instead.
@@ -359,8 +387,8 @@ func (f *familyRun) programF1(ctx context.Context, ph Phase) error {
 	if !ok {
 		return errors.New("obytes: the F1's option bytes program by half-word and this connection writes words only (nothing written)")
 	}
-	if err := x.record(ph, statefile.OutcomeStaging, nil); err != nil {
-		return &WriteError{Phase: ph.Name, Step: "journal", Layer: "file", Err: err}
+	if err := f.stage(ph); err != nil {
+		return err
 	}
 	lock := func(ctx context.Context) error { return f.wr(ctx, f1CR, f1CRLOCK) }
 	if err := f.waitIdle(ctx, ph, f1SR, f1SRBSY, f1SRPGERR|f1SRWRPRTERR, lock); err != nil {
@@ -442,8 +470,8 @@ func (f *familyRun) f1Check(ctx context.Context) error {
 
 func (f *familyRun) programF4(ctx context.Context, ph Phase) error {
 	x := f.x
-	if err := x.record(ph, statefile.OutcomeStaging, nil); err != nil {
-		return &WriteError{Phase: ph.Name, Step: "journal", Layer: "file", Err: err}
+	if err := f.stage(ph); err != nil {
+		return err
 	}
 	before := x.p.Before.Cur
 	undo := func(ctx context.Context) error {
@@ -521,8 +549,8 @@ type oblRegs struct {
 // the registers back and locks the interface.
 func (f *familyRun) programOBL(ctx context.Context, ph Phase, g oblRegs) error {
 	x := f.x
-	if err := x.record(ph, statefile.OutcomeStaging, nil); err != nil {
-		return &WriteError{Phase: ph.Name, Step: "journal", Layer: "file", Err: err}
+	if err := f.stage(ph); err != nil {
+		return err
 	}
 	before := x.p.Before.Cur
 	undo := func(ctx context.Context) error {
@@ -556,17 +584,8 @@ func (f *familyRun) programOBL(ctx context.Context, ph Phase, g oblRegs) error {
 	f.written = true
 	for _, w := range ph.Writes {
 		r, _ := x.l.Register(w.Register)
-		v := want[w.Register]
-		x.event("program", "%s ← 0x%08X", r.Name, v)
-		if err := x.t.Write32(ctx, f.ap, r.CurAddr(), v); err != nil {
-			return f.failStaged(ctx, ph, "write "+r.Name, err, undo)
-		}
-		got, err := x.t.Read32(ctx, f.ap, r.CurAddr())
-		if err != nil {
-			return f.failStaged(ctx, ph, "read back "+r.Name, err, undo)
-		}
-		if got != v {
-			return f.failStaged(ctx, ph, "read back "+r.Name, fmt.Errorf("FLASH_%s reads 0x%08X after writing 0x%08X", r.Name, got, v), undo)
+		if err := f.writeOption(ctx, ph, r.Name, r.CurAddr(), want[w.Register], r.Name, "FLASH_"+r.Name, undo); err != nil {
+			return err
 		}
 	}
 	if err := f.journalStart(ctx, ph, want, undo); err != nil {

@@ -253,13 +253,13 @@ func TestOptChangeErrReported(t *testing.T) {
 	if !errors.As(err, &we) || !errors.Is(err, ErrOptionChangeRefused) {
 		t.Fatalf("got %v, want a WriteError with ErrOptionChangeRefused", err)
 	}
-	if we.Seen["NSSR"]&nssrOPTCHANGEERR == 0 || we.Seen["OPTSR_CUR"] != before {
+	if we.Seen["NSSR"]&targets.NSSROptChangeErr == 0 || we.Seen["OPTSR_CUR"] != before {
 		t.Errorf("seen %v", we.Seen)
 	}
 	if after, _, _ := c.chip.OptionRegister("OPTSR"); after != before {
 		t.Errorf("OPTSR_CUR changed 0x%08X → 0x%08X", before, after)
 	}
-	if c.chip.NSSR()&nssrOPTCHANGEERR != 0 {
+	if c.chip.NSSR()&targets.NSSROptChangeErr != 0 {
 		t.Error("OPTCHANGEERR left set")
 	}
 	j, err := statefile.CheckJournal(o.StateDir)

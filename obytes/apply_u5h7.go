@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -40,11 +39,11 @@ import (
 // the key on the chip (its registers are write-only).
 
 const (
-	u5NSKEYR, u5OPTKEYR, u5NSSR, u5NSCR                       = 0x08, 0x10, 0x20, 0x28
+	u5NSKEYR, u5OPTKEYR, u5NSSR, u5NSCR                       = 0x08, targets.U5FlashOPTKEYR, targets.U5FlashNSSR, targets.U5FlashNSCR
 	u5CROPTSTRT, u5CROBLLAUNCH, u5CROPTLOCK, u5CRLOCK         = 1 << 17, 1 << 27, 1 << 30, 1 << 31
 	u5SRBSY, u5SROPTWERR                                      = 1 << 16, 1 << 13
 	u5SRErrors                                                = 0x20FA // OPERR, PROGERR, WRPERR, PGAERR, SIZERR, PGSERR, OPTWERR
-	h7OPTKEYR, h7OPTCR, h7OPTSRCur, h7OPTCCR, h7PrgOffset     = 0x08, 0x18, 0x1C, 0x24, 4
+	h7OPTKEYR, h7OPTCR, h7OPTSRCur, h7OPTCCR, h7PrgOffset     = targets.H7FlashOPTKEYR, targets.H7FlashOPTCR, targets.H7FlashOPTSRCur, 0x24, 4
 	h7OPTLOCK, h7OPTSTART, h7OPTBUSY, h7OPTCHANGEERR, h7OPTSR = 1 << 0, 1 << 1, 1 << 0, 1 << 30, "OPTSR_CUR"
 )
 
@@ -93,8 +92,8 @@ func h7Prg(name string, v uint32) uint32 {
 // programH7 is the H7's sequence for one phase.
 func (f *familyRun) programH7(ctx context.Context, ph Phase) error {
 	x := f.x
-	if err := x.record(ph, statefile.OutcomeStaging, nil); err != nil {
-		return &WriteError{Phase: ph.Name, Step: "journal", Layer: "file", Err: err}
+	if err := f.stage(ph); err != nil {
+		return err
 	}
 	before := x.p.Before.Cur
 	undo := func(ctx context.Context) error {
@@ -131,17 +130,8 @@ func (f *familyRun) programH7(ctx context.Context, ph Phase) error {
 	for _, w := range ph.Writes {
 		r, _ := x.l.Register(w.Register)
 		v := h7Prg(w.Register, want[w.Register])
-		prg := r.CurAddr() + h7PrgOffset
-		x.event("program", "%s_PRG ← 0x%08X", trimCur(r.Name), v)
-		if err := x.t.Write32(ctx, f.ap, prg, v); err != nil {
-			return f.failStaged(ctx, ph, "write "+r.Name, err, undo)
-		}
-		got, err := x.t.Read32(ctx, f.ap, prg)
-		if err != nil {
-			return f.failStaged(ctx, ph, "read back "+r.Name, err, undo)
-		}
-		if got != v {
-			return f.failStaged(ctx, ph, "read back "+r.Name, fmt.Errorf("the _PRG twin of FLASH_%s reads 0x%08X after writing 0x%08X", r.Name, got, v), undo)
+		if err := f.writeOption(ctx, ph, r.Name, r.CurAddr()+h7PrgOffset, v, trimCur(r.Name)+"_PRG", "the _PRG twin of FLASH_"+r.Name, undo); err != nil {
+			return err
 		}
 	}
 	if err := f.journalStart(ctx, ph, want, undo); err != nil {

@@ -65,11 +65,11 @@ func ReadSnapshot(ctx context.Context, t Target, l *Layout) (*Snapshot, error) {
 	if l.RDP != nil {
 		return s, nil // the lock bits of these families are not read here
 	}
-	optcr, err := t.Read32(ctx, CoreAP, FlashBase+offOPTCR)
+	optcr, err := t.Read32(ctx, CoreAP, FlashBase+targets.FlashOPTCR)
 	if err != nil {
-		return nil, fmt.Errorf("target: reading FLASH_OPTCR at 0x%08X through AP%d: %w", FlashBase+offOPTCR, CoreAP, err)
+		return nil, fmt.Errorf("target: reading FLASH_OPTCR at 0x%08X through AP%d: %w", FlashBase+targets.FlashOPTCR, CoreAP, err)
 	}
-	s.Unlocked = optcr&optcrOPTLOCK == 0
+	s.Unlocked = optcr&targets.OPTCROptLock == 0
 	return s, nil
 }
 

@@ -166,27 +166,38 @@ func data(name, reg string, shift uint, lines Lines) Field {
 
 // protMask is a write-protection mask, one bit per unit, 0 = protected.
 func protMask(name, reg string, shift, width uint, lines Lines, unit string) Field {
-	all := uint32(1)<<width - 1
-	if width >= 32 {
-		all = 0xFFFFFFFF
-	}
 	return Field{
 		Name: name, Register: reg, Shift: shift, Width: width, Kind: KindMask, Lines: lines,
 		Meaning: "write protection, one bit per " + unit + "; 0 = protected",
 		Describe: func(v, _ uint32) string {
-			prot := ^v & all
-			if prot == 0 {
-				return "nothing write-protected"
-			}
-			var on []string
-			for i := 0; i < int(width); i++ {
-				if prot&(1<<i) != 0 {
-					on = append(on, fmt.Sprint(i))
-				}
-			}
-			return fmt.Sprintf("%d %s bit(s) write-protected: %s", bits.OnesCount32(prot), unit, strings.Join(on, ","))
+			return describeProtected(v, width, "nothing write-protected", unit+" bit(s)")
 		},
 	}
+}
+
+// describeProtected describes a write-protection mask of width bits, one
+// bit per unit and 0 = protected: none when no bit is protected, else how
+// many units are and which bits.
+func describeProtected(v uint32, width uint, none, units string) string {
+	prot := ^v
+	if width < 32 {
+		prot &= 1<<width - 1
+	}
+	if prot == 0 {
+		return none
+	}
+	return fmt.Sprintf("%d %s write-protected: %s", bits.OnesCount32(prot), units, setBits(prot))
+}
+
+// setBits lists the set bits of v, lowest first: "0,3,7".
+func setBits(v uint32) string {
+	var on []string
+	for i := 0; i < 32; i++ {
+		if v&(1<<i) != 0 {
+			on = append(on, fmt.Sprint(i))
+		}
+	}
+	return strings.Join(on, ",")
 }
 
 // pageArea is a start/end pair of page offsets (WRPxy_STRT/WRPxy_END): the
@@ -212,6 +223,21 @@ func pageArea(prefix, reg string, width uint, lines Lines, what string) []Field 
 	return []Field{start, end}
 }
 
+// wrpAreas are the write-protected areas A and B of bank 1 (FLASH_WRP1AR,
+// WRP1BR) on lines and of bank 2 (WRP2AR, WRP2BR) on dual, their page
+// offsets width bits wide (the G4, L4 and U5); suffix ends the areas'
+// names ("_P" on the U5, as STM32CubeProgrammer spells them).
+func wrpAreas(suffix string, width uint, lines, dual Lines) []Field {
+	var f []Field
+	for _, a := range []struct {
+		name  string
+		lines Lines
+	}{{"WRP1A", lines}, {"WRP1B", lines}, {"WRP2A", dual}, {"WRP2B", dual}} {
+		f = append(f, pageArea(a.name+suffix, a.name+"R", width, a.lines, "write-protected")...)
+	}
+	return f
+}
+
 // ---- STM32F1 (RM0008 §3.3.3, §4.3; stm32f103xb.h; OpenOCD stm32f1x.c) ----
 
 func f1Registers() []Register {
@@ -222,16 +248,24 @@ func f1Registers() []Register {
 }
 
 func f1Fields() []Field {
-	return []Field{
-		f1RDP(),
-		watchdog("WDG_SW", "OBR", 2, f1Lines, "IWDG"),
-		resetOn("nRST_STOP", "OBR", 3, f1Lines, "Stop"),
-		resetOn("nRST_STDBY", "OBR", 4, f1Lines, "Standby"),
+	f := append([]Field{f1RDP()}, userOptions("OBR", 2, f1Lines)...)
+	return append(f,
 		bit("BFB2", "OBR", 5, Lines{targets.DevIDF1XL}, "boot bank of the XL-density dual-bank parts (OpenOCD stm32f1x.c OPT_BFB2)",
 			"BANK2", "boot from bank 2 when it holds a valid image", "BANK1", "boot from bank 1 (factory default)"),
 		data("Data0", "OBR", 10, f1Lines),
 		data("Data1", "OBR", 18, f1Lines),
 		protMask("WRP", "WRPR", 0, 32, f1Lines, "group of pages (4 KiB on low/medium density, 4 KiB = 2 pages on high density, XL and connectivity lines; bit 31 covers the rest of flash)"),
+	)
+}
+
+// userOptions are the user option bits the F1 (FLASH_OBR bits 2 to 4) and
+// the F4 (FLASH_OPTCR bits 5 to 7) lay out alike, from bit shift up:
+// WDG_SW, nRST_STOP, nRST_STDBY.
+func userOptions(reg string, shift uint, lines Lines) []Field {
+	return []Field{
+		watchdog("WDG_SW", reg, shift, lines, "IWDG"),
+		resetOn("nRST_STOP", reg, shift+1, lines, "Stop"),
+		resetOn("nRST_STDBY", reg, shift+2, lines, "Standby"),
 	}
 }
 
@@ -256,22 +290,22 @@ func f4Registers() []Register {
 }
 
 func f4Fields() []Field {
-	return []Field{
+	f := []Field{
 		rdpByte("OPTCR", 8, f4Lines),
 		enum("BOR_LEV", "OPTCR", 2, 2, f4Lines, "brown-out reset threshold",
-			Value{Raw: 0, Name: "LEVEL3", Meaning: "BOR level 3 (about 2.7 V)"},
-			Value{Raw: 1, Name: "LEVEL2", Meaning: "BOR level 2 (about 2.4 V)"},
-			Value{Raw: 2, Name: "LEVEL1", Meaning: "BOR level 1 (about 2.1 V)"},
+			borLevel(0, 3, "2.7"),
+			borLevel(1, 2, "2.4"),
+			borLevel(2, 1, "2.1"),
 			Value{Raw: 3, Name: "OFF", Meaning: "BOR off: reset at the POR/PDR threshold only (factory default)"}),
 		bit("BFB2", "OPTCR", 4, f4DualBank, "dual-bank boot", "BANK1", "boot from bank 1 (or system memory)", "BANK2_IF_VALID", "the bootloader jumps to bank 2 when it holds a valid image"),
-		watchdog("WDG_SW", "OPTCR", 5, f4Lines, "IWDG"),
-		resetOn("nRST_STOP", "OPTCR", 6, f4Lines, "Stop"),
-		resetOn("nRST_STDBY", "OPTCR", 7, f4Lines, "Standby"),
+	}
+	f = append(f, userOptions("OPTCR", 5, f4Lines)...)
+	return append(f,
 		protMask("nWRP", "OPTCR", 16, 12, f4Lines, "sector (sectors 0-11 of bank 1)"),
 		bit("DB1M", "OPTCR", 30, f4DualBank, "dual bank on 1 MiB parts", "SINGLE", "1 MiB parts use a single bank", "DUAL", "1 MiB parts use two banks of 512 KiB"),
 		bit("SPRMOD", "OPTCR", 31, f4PCROP, "what the nWRP bits select", "WRITE_PROTECT", "nWRP bits are write protection (0 = protected)", "PCROP", "nWRP bits are read protection of code (PCROP, 1 = protected)"),
 		protMask("nWRP2", "OPTCR1", 16, 12, f4DualBank, "sector (sectors 12-23, bank 2)"),
-	}
+	)
 }
 
 // ---- STM32G0 (RM0444 §3.7.8; stm32g0xx FLASH_OPTR; OpenOCD stm32l4x.c) ----
@@ -294,13 +328,10 @@ func g0Fields() []Field {
 		bit("BOREN", "OPTR", 8, g0Lines, "brown-out reset", "DISABLED", "BOR off (factory default): reset at the POR threshold only", "ENABLED", "BOR on, thresholds BORF_LEV/BORR_LEV"),
 		enum("BORF_LEV", "OPTR", 9, 2, g0Lines, "BOR rising threshold", borf...),
 		enum("BORR_LEV", "OPTR", 11, 2, g0Lines, "BOR falling threshold", borr...),
-		resetOn("nRST_STOP", "OPTR", 13, g0Lines, "Stop"),
-		resetOn("nRST_STDBY", "OPTR", 14, g0Lines, "Standby"),
-		resetOn("nRST_SHDW", "OPTR", 15, g0Lines, "Shutdown"),
-		watchdog("IWDG_SW", "OPTR", 16, g0Lines, "IWDG"),
-		iwdgIn("IWDG_STOP", "OPTR", 17, g0Lines, "Stop"),
-		iwdgIn("IWDG_STDBY", "OPTR", 18, g0Lines, "Standby"),
-		watchdog("WWDG_SW", "OPTR", 19, g0Lines, "WWDG"),
+	}
+	f = append(f, lowPowerResets(13, g0Lines)...)
+	f = append(f, watchdogOptions(g0Lines)...)
+	f = append(f,
 		bit("nSWAP_BANK", "OPTR", 20, g0Bx, "bank swap", "SWAPPED", "bank 2 mapped at 0x08000000", "NOT_SWAPPED", "bank 1 at 0x08000000"),
 		bit("DUAL_BANK", "OPTR", 21, g0Bx, "flash organisation (256 KiB parts)", "SINGLE", "one bank", "DUAL", "two banks"),
 		bit("RAM_PARITY_CHECK", "OPTR", 22, g0Lines, "SRAM parity check", "ENABLED", "SRAM parity check on", "DISABLED", "SRAM parity check off"),
@@ -309,7 +340,7 @@ func g0Fields() []Field {
 		bit("nBOOT0", "OPTR", 26, g0Lines, "boot source when nBOOT_SEL=1", "SYSTEM_OR_SRAM", "system memory or SRAM (per nBOOT1): user flash does not run", "FLASH", "main flash"),
 		nrstMode(27, g0Lines, "RM0444 §3.7.8", "PF2"),
 		bit("IRHEN", "OPTR", 29, g0Lines, "internal reset drives NRST", "NO_PULSE", "internal resets do not drive NRST low", "PULSE", "internal resets drive NRST low"),
-	}
+	)
 	f = append(f, pageArea("WRP1A", "WRP1AR", 6, g0Small, "write-protected")...)
 	f = append(f, pageArea("WRP1A", "WRP1AR", 7, g0Bx, "write-protected")...)
 	f = append(f, pageArea("WRP1B", "WRP1BR", 6, g0Small, "write-protected")...)
@@ -334,17 +365,42 @@ func l4Registers(all, dual Lines) []Register {
 
 // l4Common are the OPTR fields L4 and G4 share.
 func l4Common(lines Lines) []Field {
+	f := []Field{rdpByte("OPTR", 0, lines), borLevels(lines)}
+	f = append(f, lowPowerResets(12, lines)...)
+	return append(f, watchdogOptions(lines)...)
+}
+
+// borLevels is FLASH_OPTR.BOR_LEV, bits 10:8, of the G4, L4 and U5: five
+// thresholds.
+func borLevels(lines Lines) Field {
+	return enum("BOR_LEV", "OPTR", 8, 3, lines, "brown-out reset threshold",
+		Value{Raw: 0, Name: "LEVEL0", Meaning: "BOR level 0 (about 1.7 V; factory default)"},
+		borLevel(1, 1, "2.0"),
+		borLevel(2, 2, "2.2"),
+		borLevel(3, 3, "2.5"),
+		borLevel(4, 4, "2.8"))
+}
+
+// borLevel is the BOR_LEV value raw: brown-out threshold level, about
+// volts V.
+func borLevel(raw uint32, level int, volts string) Value {
+	return Value{Raw: raw, Name: fmt.Sprintf("LEVEL%d", level), Meaning: fmt.Sprintf("BOR level %d (about %s V)", level, volts)}
+}
+
+// lowPowerResets are FLASH_OPTR's nRST_STOP, nRST_STDBY and nRST_SHDW,
+// three bits up from shift (13 on the G0; 12 on the G4, L4 and U5).
+func lowPowerResets(shift uint, lines Lines) []Field {
 	return []Field{
-		rdpByte("OPTR", 0, lines),
-		enum("BOR_LEV", "OPTR", 8, 3, lines, "brown-out reset threshold",
-			Value{Raw: 0, Name: "LEVEL0", Meaning: "BOR level 0 (about 1.7 V; factory default)"},
-			Value{Raw: 1, Name: "LEVEL1", Meaning: "BOR level 1 (about 2.0 V)"},
-			Value{Raw: 2, Name: "LEVEL2", Meaning: "BOR level 2 (about 2.2 V)"},
-			Value{Raw: 3, Name: "LEVEL3", Meaning: "BOR level 3 (about 2.5 V)"},
-			Value{Raw: 4, Name: "LEVEL4", Meaning: "BOR level 4 (about 2.8 V)"}),
-		resetOn("nRST_STOP", "OPTR", 12, lines, "Stop"),
-		resetOn("nRST_STDBY", "OPTR", 13, lines, "Standby"),
-		resetOn("nRST_SHDW", "OPTR", 14, lines, "Shutdown"),
+		resetOn("nRST_STOP", "OPTR", shift, lines, "Stop"),
+		resetOn("nRST_STDBY", "OPTR", shift+1, lines, "Standby"),
+		resetOn("nRST_SHDW", "OPTR", shift+2, lines, "Shutdown"),
+	}
+}
+
+// watchdogOptions are FLASH_OPTR bits 16 to 19 of the G0, G4, L4 and U5:
+// IWDG_SW, IWDG_STOP, IWDG_STDBY and WWDG_SW.
+func watchdogOptions(lines Lines) []Field {
+	return []Field{
 		watchdog("IWDG_SW", "OPTR", 16, lines, "IWDG"),
 		iwdgIn("IWDG_STOP", "OPTR", 17, lines, "Stop"),
 		iwdgIn("IWDG_STDBY", "OPTR", 18, lines, "Standby"),
@@ -379,11 +435,7 @@ func l4Fields() []Field {
 		sramReset("SRAM2_RST", "OPTR", 25, l4Lines, "SRAM2"),
 	)
 	f = append(f, swBoot0(l4Boot0)...)
-	f = append(f, pageArea("WRP1A", "WRP1AR", 8, l4Lines, "write-protected")...)
-	f = append(f, pageArea("WRP1B", "WRP1BR", 8, l4Lines, "write-protected")...)
-	f = append(f, pageArea("WRP2A", "WRP2AR", 8, l4Dual, "write-protected")...)
-	f = append(f, pageArea("WRP2B", "WRP2BR", 8, l4Dual, "write-protected")...)
-	return f
+	return append(f, wrpAreas("", 8, l4Lines, l4Dual)...)
 }
 
 func g4Fields() []Field {
@@ -400,11 +452,7 @@ func g4Fields() []Field {
 		nrstMode(28, g4Lines, "RM0440 §5.7.8", "PG10"),
 		bit("IRHEN", "OPTR", 30, g4Lines, "internal reset drives NRST", "NO_PULSE", "internal resets do not drive NRST low", "PULSE", "internal resets drive NRST low"),
 	)
-	f = append(f, pageArea("WRP1A", "WRP1AR", 7, g4Lines, "write-protected")...)
-	f = append(f, pageArea("WRP1B", "WRP1BR", 7, g4Lines, "write-protected")...)
-	f = append(f, pageArea("WRP2A", "WRP2AR", 7, g4Dual, "write-protected")...)
-	f = append(f, pageArea("WRP2B", "WRP2BR", 7, g4Dual, "write-protected")...)
-	return f
+	return append(f, wrpAreas("", 7, g4Lines, g4Dual)...)
 }
 
 // nrstMode is FLASH_OPTR.NRST_MODE at bit shift on lines, as manual

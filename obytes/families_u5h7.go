@@ -38,20 +38,26 @@ func u5h7Tables(family string) (regs []Register, fields []Field, ok bool) {
 // ---- STM32U5 (RM0456 §7.9; stm32u585xx.h) ----
 
 func u5Registers() []Register {
-	return []Register{
+	r := []Register{
 		{Name: "OPTR", Cur: targets.U5FlashOPTR, Lines: u5Lines, Meaning: "read protection, TrustZone, BOR, reset, watchdog, bank, SRAM, boot and I/O options"},
 		{Name: "NSBOOTADD0R", Cur: targets.U5FlashNSBOOTADD0, Lines: u5Lines, Meaning: "non-secure boot address 0 (BOOT0 low)"},
 		{Name: "NSBOOTADD1R", Cur: targets.U5FlashNSBOOTADD1, Lines: u5Lines, Meaning: "non-secure boot address 1 (BOOT0 high)"},
 		{Name: "SECBOOTADD0R", Cur: targets.U5FlashSECBOOTADD, Lines: u5Lines, Meaning: "secure boot address (TrustZone on) and its lock"},
-		{Name: "SECWM1R1", Cur: targets.U5FlashSECWM1R1, Lines: u5Lines, Meaning: "bank 1 secure watermark"},
-		{Name: "SECWM1R2", Cur: targets.U5FlashSECWM1R2, Lines: u5Lines, Meaning: "bank 1 secure hide-protection area"},
-		{Name: "WRP1AR", Cur: targets.U5FlashWRP1AR, Lines: u5Lines, Meaning: "bank 1 write-protected area A"},
-		{Name: "WRP1BR", Cur: targets.U5FlashWRP1BR, Lines: u5Lines, Meaning: "bank 1 write-protected area B"},
-		{Name: "SECWM2R1", Cur: targets.U5FlashSECWM2R1, Lines: u5Lines, Meaning: "bank 2 secure watermark"},
-		{Name: "SECWM2R2", Cur: targets.U5FlashSECWM2R2, Lines: u5Lines, Meaning: "bank 2 secure hide-protection area"},
-		{Name: "WRP2AR", Cur: targets.U5FlashWRP2AR, Lines: u5Lines, Meaning: "bank 2 write-protected area A"},
-		{Name: "WRP2BR", Cur: targets.U5FlashWRP2BR, Lines: u5Lines, Meaning: "bank 2 write-protected area B"},
-		{Name: "NSSR", Cur: targets.U5FlashNSSR, Lines: u5Lines, Meaning: "flash status: whether the OEM1 and OEM2 keys are provisioned (read-only; the keys themselves are write-only)"},
+	}
+	r = append(r, u5BankRegisters("1", targets.U5FlashSECWM1R1, targets.U5FlashSECWM1R2, targets.U5FlashWRP1AR, targets.U5FlashWRP1BR)...)
+	r = append(r, u5BankRegisters("2", targets.U5FlashSECWM2R1, targets.U5FlashSECWM2R2, targets.U5FlashWRP2AR, targets.U5FlashWRP2BR)...)
+	return append(r, Register{Name: "NSSR", Cur: targets.U5FlashNSSR, Lines: u5Lines, Meaning: "flash status: whether the OEM1 and OEM2 keys are provisioned (read-only; the keys themselves are write-only)"})
+}
+
+// u5BankRegisters are one bank's secure watermark registers
+// (FLASH_SECWMxR1, SECWMxR2) and write-protected areas (FLASH_WRPxAR,
+// WRPxBR), at the given offsets.
+func u5BankRegisters(bank string, secwm1, secwm2, wrpa, wrpb uint32) []Register {
+	return []Register{
+		{Name: "SECWM" + bank + "R1", Cur: secwm1, Lines: u5Lines, Meaning: "bank " + bank + " secure watermark"},
+		{Name: "SECWM" + bank + "R2", Cur: secwm2, Lines: u5Lines, Meaning: "bank " + bank + " secure hide-protection area"},
+		{Name: "WRP" + bank + "AR", Cur: wrpa, Lines: u5Lines, Meaning: "bank " + bank + " write-protected area A"},
+		{Name: "WRP" + bank + "BR", Cur: wrpb, Lines: u5Lines, Meaning: "bank " + bank + " write-protected area B"},
 	}
 }
 
@@ -82,58 +88,69 @@ func u5BootAddress(name, reg string) Field {
 		Describe: func(v, _ uint32) string { return fmt.Sprintf("boots at 0x%08X", v<<7) }}
 }
 
+// u5ECC is a FLASH_OPTR bit that turns a RAM's ECC off (0: on).
+func u5ECC(name string, shift uint, ram string) Field {
+	return bit(name, "OPTR", shift, u5Lines, ram+" ECC", "ENABLED", "ECC on", "DISABLED", "ECC off")
+}
+
+// u5SRAMErase is a FLASH_OPTR bit that keeps RAMs across a system reset
+// (0: erased).
+func u5SRAMErase(name string, shift uint, rams string) Field {
+	return bit(name, "OPTR", shift, u5Lines, rams+" erase on system reset", "ERASED", "erased on every system reset", "KEPT", "kept across system reset")
+}
+
+// u5HSLV is a FLASH_OPTR bit that turns on the high-speed I/O at low
+// voltage of one supply (1: on, only below 2.5 V).
+func u5HSLV(name string, shift uint, supply string) Field {
+	return bit(name, "OPTR", shift, u5Lines, "high-speed I/O at low "+supply, "DISABLED", "off", "ENABLED", "on: only allowed with "+supply+" below 2.5 V")
+}
+
+// u5AreaLock is WRPxy_UNLOCK, bit 31 of FLASH_WRPxyR (RM0456 §7.9): 0
+// freezes write-protected area y of bank x until a regression to level 0.
+func u5AreaLock(bank, area string) Field {
+	return bit("WRP"+bank+area+"_UNLOCK", "WRP"+bank+area+"R", 31, u5Lines, "bank "+bank+" area "+area+" lock",
+		"LOCKED", "area "+area+" frozen until a regression to level 0", "UNLOCKED", "area "+area+" may change")
+}
+
 func u5Fields() []Field {
 	l := u5Lines
-	f := []Field{
-		u5RDP(),
-		enum("BOR_LEV", "OPTR", 8, 3, l, "brown-out reset threshold",
-			Value{Raw: 0, Name: "LEVEL0", Meaning: "BOR level 0 (about 1.7 V; factory default)"},
-			Value{Raw: 1, Name: "LEVEL1", Meaning: "BOR level 1 (about 2.0 V)"},
-			Value{Raw: 2, Name: "LEVEL2", Meaning: "BOR level 2 (about 2.2 V)"},
-			Value{Raw: 3, Name: "LEVEL3", Meaning: "BOR level 3 (about 2.5 V)"},
-			Value{Raw: 4, Name: "LEVEL4", Meaning: "BOR level 4 (about 2.8 V)"}),
-		resetOn("nRST_STOP", "OPTR", 12, l, "Stop"),
-		resetOn("nRST_STDBY", "OPTR", 13, l, "Standby"),
-		resetOn("nRST_SHDW", "OPTR", 14, l, "Shutdown"),
-		bit("SRAM_RST", "OPTR", 15, l, "SRAM1, SRAM3 and SRAM4 erase on system reset", "ERASED", "erased on every system reset", "KEPT", "kept across system reset"),
-		watchdog("IWDG_SW", "OPTR", 16, l, "IWDG"),
-		iwdgIn("IWDG_STOP", "OPTR", 17, l, "Stop"),
-		iwdgIn("IWDG_STDBY", "OPTR", 18, l, "Standby"),
-		watchdog("WWDG_SW", "OPTR", 19, l, "WWDG"),
+	// OPTR bits 0 to 19 are laid out as the L4's (families.go), but for
+	// level 0.5 in the RDP byte and SRAM_RST at bit 15.
+	f := []Field{u5RDP(), borLevels(l)}
+	f = append(f, lowPowerResets(12, l)...)
+	f = append(f, u5SRAMErase("SRAM_RST", 15, "SRAM1, SRAM3 and SRAM4"))
+	f = append(f, watchdogOptions(l)...)
+	f = append(f,
 		bit("SWAP_BANK", "OPTR", 20, l, "bank swap", "NOT_SWAPPED", "bank 1 at 0x08000000", "SWAPPED", "bank 2 at 0x08000000"),
 		bit("DUALBANK", "OPTR", 21, l, "flash organisation of the parts with half the largest flash", "SINGLE", "single bank", "DUAL", "two banks"),
-		bit("BKPRAM_ECC", "OPTR", 22, l, "backup SRAM ECC", "ENABLED", "ECC on", "DISABLED", "ECC off"),
-		bit("SRAM3_ECC", "OPTR", 23, l, "SRAM3 ECC", "ENABLED", "ECC on", "DISABLED", "ECC off"),
-		bit("SRAM2_ECC", "OPTR", 24, l, "SRAM2 ECC", "ENABLED", "ECC on", "DISABLED", "ECC off"),
-		bit("SRAM2_RST", "OPTR", 25, l, "SRAM2 erase on system reset", "ERASED", "erased on every system reset", "KEPT", "kept across system reset"),
+		u5ECC("BKPRAM_ECC", 22, "backup SRAM"),
+		u5ECC("SRAM3_ECC", 23, "SRAM3"),
+		u5ECC("SRAM2_ECC", 24, "SRAM2"),
+		u5SRAMErase("SRAM2_RST", 25, "SRAM2"),
 		bit("nSWBOOT0", "OPTR", 26, l, "what selects the boot address", "nBOOT0_BIT", "the nBOOT0 option bit selects, the BOOT0 pin is ignored", "BOOT0_PIN", "the BOOT0 pin selects (factory default)"),
 		bit("nBOOT0", "OPTR", 27, l, "boot address when nSWBOOT0=0", "ADD1", "NSBOOTADD1 (the system-memory bootloader by default)", "ADD0", "NSBOOTADD0 (user flash by default)"),
 		bit("PA15_PUPEN", "OPTR", 28, l, "PA15 pull-up at reset (JTDI)", "DISABLED", "no pull-up", "ENABLED", "pull-up on"),
-		bit("IO_VDD_HSLV", "OPTR", 29, l, "high-speed I/O at low VDD", "DISABLED", "off", "ENABLED", "on: only allowed with VDD below 2.5 V"),
-		bit("IO_VDDIO2_HSLV", "OPTR", 30, l, "high-speed I/O at low VDDIO2", "DISABLED", "off", "ENABLED", "on: only allowed with VDDIO2 below 2.5 V"),
+		u5HSLV("IO_VDD_HSLV", 29, "VDD"),
+		u5HSLV("IO_VDDIO2_HSLV", 30, "VDDIO2"),
 		bit("TZEN", "OPTR", 31, l, "TrustZone", "DISABLED", "TrustZone off: no secure world", "ENABLED", "TrustZone on: secure and non-secure worlds; RDP 0x55 means level 0.5"),
 		u5BootAddress("NSBOOTADD0", "NSBOOTADD0R"),
 		u5BootAddress("NSBOOTADD1", "NSBOOTADD1R"),
 		u5BootAddress("SECBOOTADD0", "SECBOOTADD0R"),
 		bit("BOOT_LOCK", "SECBOOTADD0R", 0, l, "boot lock (TrustZone on)", "UNLOCKED", "boot address and boot options may change", "LOCKED", "the secure boot address and boot options are frozen"),
 		bit("HDP1EN", "SECWM1R2", 31, l, "bank 1 hide protection", "DISABLED", "no hide-protected area", "ENABLED", "hide-protected area up to HDP1_PEND"),
-		{Name: "HDP1_PEND", Register: "SECWM1R2", Shift: 16, Width: 7, Kind: KindNumber, Lines: l, Meaning: "last page of the bank 1 hide-protected area"},
+		Field{Name: "HDP1_PEND", Register: "SECWM1R2", Shift: 16, Width: 7, Kind: KindNumber, Lines: l, Meaning: "last page of the bank 1 hide-protected area"},
 		bit("HDP2EN", "SECWM2R2", 31, l, "bank 2 hide protection", "DISABLED", "no hide-protected area", "ENABLED", "hide-protected area up to HDP2_PEND"),
-		{Name: "HDP2_PEND", Register: "SECWM2R2", Shift: 16, Width: 7, Kind: KindNumber, Lines: l, Meaning: "last page of the bank 2 hide-protected area"},
-		bit("WRP1A_UNLOCK", "WRP1AR", 31, l, "bank 1 area A lock", "LOCKED", "area A frozen until a regression to level 0", "UNLOCKED", "area A may change"),
-		bit("WRP1B_UNLOCK", "WRP1BR", 31, l, "bank 1 area B lock", "LOCKED", "area B frozen until a regression to level 0", "UNLOCKED", "area B may change"),
-		bit("WRP2A_UNLOCK", "WRP2AR", 31, l, "bank 2 area A lock", "LOCKED", "area A frozen until a regression to level 0", "UNLOCKED", "area A may change"),
-		bit("WRP2B_UNLOCK", "WRP2BR", 31, l, "bank 2 area B lock", "LOCKED", "area B frozen until a regression to level 0", "UNLOCKED", "area B may change"),
+		Field{Name: "HDP2_PEND", Register: "SECWM2R2", Shift: 16, Width: 7, Kind: KindNumber, Lines: l, Meaning: "last page of the bank 2 hide-protected area"},
+		u5AreaLock("1", "A"),
+		u5AreaLock("1", "B"),
+		u5AreaLock("2", "A"),
+		u5AreaLock("2", "B"),
 		bit("OEM1LOCK", "NSSR", 18, l, "OEM1 key provisioned (status)", "NO_KEY", "no OEM1 key: a regression from level 1 to 0 needs none", "KEY_LOCKED", "an OEM1 key is provisioned: a regression from level 1 to 0 needs it"),
 		bit("OEM2LOCK", "NSSR", 19, l, "OEM2 key provisioned (status)", "NO_KEY", "no OEM2 key: level 2 is permanent", "KEY_LOCKED", "an OEM2 key is provisioned: level 2 can regress to level 1 with it"),
-	}
+	)
 	f = append(f, pageArea("SECWM1_P", "SECWM1R1", 7, l, "secure")...)
 	f = append(f, pageArea("SECWM2_P", "SECWM2R1", 7, l, "secure")...)
-	f = append(f, pageArea("WRP1A_P", "WRP1AR", 7, l, "write-protected")...)
-	f = append(f, pageArea("WRP1B_P", "WRP1BR", 7, l, "write-protected")...)
-	f = append(f, pageArea("WRP2A_P", "WRP2AR", 7, l, "write-protected")...)
-	f = append(f, pageArea("WRP2B_P", "WRP2BR", 7, l, "write-protected")...)
-	return f
+	return append(f, wrpAreas("_P", 7, l, l)...)
 }
 
 // ---- STM32H7 (RM0433 §4.9; stm32h743xx.h) ----
@@ -173,9 +190,9 @@ func h7Fields() []Field {
 		rdpByte("OPTSR_CUR", 8, l),
 		enum("BOR_LEV", "OPTSR_CUR", 2, 2, l, "brown-out reset threshold",
 			Value{Raw: 0, Name: "OFF", Meaning: "BOR off: reset at the POR threshold only (factory default)"},
-			Value{Raw: 1, Name: "LEVEL1", Meaning: "BOR level 1 (about 2.1 V)"},
-			Value{Raw: 2, Name: "LEVEL2", Meaning: "BOR level 2 (about 2.4 V)"},
-			Value{Raw: 3, Name: "LEVEL3", Meaning: "BOR level 3 (about 2.7 V)"}),
+			borLevel(1, 1, "2.1"),
+			borLevel(2, 2, "2.4"),
+			borLevel(3, 3, "2.7")),
 		watchdog("IWDG1_SW", "OPTSR_CUR", 4, l, "IWDG1"),
 		resetOn("NRST_STOP_D1", "OPTSR_CUR", 6, l, "D1 Stop"),
 		resetOn("NRST_STBY_D1", "OPTSR_CUR", 7, l, "D1 Standby"),

@@ -209,11 +209,11 @@ func viewChip(t *testing.T, m *stm32h5.Model, l *Layout) chipView {
 		}
 		v.cur[r.Name], v.prg[r.Name] = cur, prg
 	}
-	optcr, err := m.AP(CoreAP).Read(FlashBase+offOPTCR, chipsim.Word, 0)
+	optcr, err := m.AP(CoreAP).Read(FlashBase+targets.FlashOPTCR, chipsim.Word, 0)
 	if err != nil {
 		t.Fatalf("reading OPTCR from the model: %v", err)
 	}
-	v.locked = optcr&optcrOPTLOCK != 0
+	v.locked = optcr&targets.OPTCROptLock != 0
 	return v
 }
 

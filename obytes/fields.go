@@ -52,13 +52,9 @@ const (
 
 // String names the kind.
 func (k Kind) String() string {
-	switch k {
-	case KindEnum:
-		return "enum"
-	case KindNumber:
-		return "number"
-	case KindMask:
-		return "mask"
+	names := [...]string{KindEnum: "enum", KindNumber: "number", KindMask: "mask"}
+	if k >= 0 && int(k) < len(names) {
+		return names[k]
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -336,25 +332,11 @@ func sectorRange(prefix, reg string, width uint, lines Lines, what string) []Fie
 
 // wrpField is a bank's write-protection group mask.
 func wrpField(name, reg string, width uint, lines Lines, sectorsPerBit int) Field {
-	all := uint32(1)<<width - 1
-	if width >= 32 {
-		all = 0xFFFFFFFF
-	}
 	return Field{
 		Name: name, Register: reg, Shift: 0, Width: width, Kind: KindMask, Lines: lines,
 		Meaning: fmt.Sprintf("write protection, one bit per group of %d sector(s); 0 = protected", sectorsPerBit),
 		Describe: func(v, _ uint32) string {
-			prot := ^v & all
-			if prot == 0 {
-				return "no group write-protected"
-			}
-			var groups []string
-			for i := 0; i < int(width); i++ {
-				if prot&(1<<i) != 0 {
-					groups = append(groups, fmt.Sprint(i))
-				}
-			}
-			return fmt.Sprintf("%d group(s) write-protected: %s", bits.OnesCount32(prot), strings.Join(groups, ","))
+			return describeProtected(v, width, "no group write-protected", "group(s)")
 		},
 	}
 }
@@ -395,9 +377,9 @@ func fieldTable() []Field {
 			Name: "BOR_LEV", Register: "OPTSR", Shift: 0, Width: 2, Kind: KindEnum, Lines: allLines,
 			Meaning: "brown-out reset threshold",
 			Values: []Value{
-				{Raw: 0, Name: "LEVEL1", Meaning: "BOR level 1 (about 2.1 V)"},
-				{Raw: 1, Name: "LEVEL2", Meaning: "BOR level 2 (about 2.4 V)"},
-				{Raw: 2, Name: "LEVEL3", Meaning: "BOR level 3 (about 2.7 V)"},
+				borLevel(0, 1, "2.1"),
+				borLevel(1, 2, "2.4"),
+				borLevel(2, 3, "2.7"),
 				{Raw: 3, Name: "LEVEL1_ALT", Meaning: "BOR level 1 (about 2.1 V), second encoding; never written by ST's HAL",
 					Refused: "ST's HAL accepts BOR levels 0-2 only (IS_OB_USER_BOR_LEVEL, stm32h5xx_hal_flash_ex.h)"},
 			},
@@ -458,13 +440,7 @@ func fieldTable() []Field {
 				if v == 0 {
 					return "no OTP block locked"
 				}
-				var blocks []string
-				for i := 0; i < 32; i++ {
-					if v&(1<<i) != 0 {
-						blocks = append(blocks, fmt.Sprint(i))
-					}
-				}
-				return fmt.Sprintf("%d OTP block(s) locked: %s", bits.OnesCount32(v), strings.Join(blocks, ","))
+				return fmt.Sprintf("%d OTP block(s) locked: %s", bits.OnesCount32(v), setBits(v))
 			}},
 	}
 	// Secure watermarks: 7-bit sector indexes on H56x, 5-bit on H52x.

@@ -255,3 +255,16 @@ func TestAssignmentsTo(t *testing.T) {
 		t.Errorf("encode %v", after)
 	}
 }
+
+func TestKindNames(t *testing.T) {
+	for _, tc := range []struct {
+		k    Kind
+		want string
+	}{
+		{KindEnum, "enum"}, {KindNumber, "number"}, {KindMask, "mask"}, {Kind(-1), "Kind(-1)"}, {Kind(3), "Kind(3)"},
+	} {
+		if got := tc.k.String(); got != tc.want {
+			t.Errorf("Kind(%d).String() = %q, want %q", int(tc.k), got, tc.want)
+		}
+	}
+}

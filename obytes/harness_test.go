@@ -81,7 +81,7 @@ func (c *chipTarget) Write32(ctx context.Context, ap uint8, addr uint32, v uint3
 	}
 	if ap == CoreAP && addr >= FlashBase && addr < FlashBase+0x400 {
 		c.flashWrites++
-		if addr == FlashBase+offOPTCR && v&optcrOPTSTRT != 0 {
+		if addr == FlashBase+targets.FlashOPTCR && v&targets.OPTCROptStart != 0 {
 			if c.tamperAtStart != nil {
 				c.tamperAtStart(c.chip, c)
 			}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/stprobe/stprobe/statefile"
+	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 )
 
@@ -41,7 +42,9 @@ func (f *freezeAt) Write32(ctx context.Context, ap uint8, addr uint32, v uint32)
 	return f.Target.Write32(ctx, ap, addr, v)
 }
 
-func isOPTSTRT(addr, v uint32) bool { return addr == FlashBase+offOPTCR && v&optcrOPTSTRT != 0 }
+func isOPTSTRT(addr, v uint32) bool {
+	return addr == FlashBase+targets.FlashOPTCR && v&targets.OPTCROptStart != 0
+}
 
 // Two chips, one state directory: chip A's write stops right after
 // OPTSTRT (killed), chip B's write then succeeds. B must not clear A's
@@ -144,7 +147,7 @@ func TestSameChipTwiceRefused(t *testing.T) {
 	in := c.setup(t)
 	p, _ := plan(t, in, "WRPSGn2=0x0F")
 	o := opts(t, c, p)
-	f := newFreeze(c, func(addr, v uint32) bool { return addr == FlashBase+offOPTKEYR })
+	f := newFreeze(c, func(addr, v uint32) bool { return addr == FlashBase+targets.FlashOPTKEYR })
 	done := make(chan error, 1)
 	go func() {
 		_, err := Apply(context.Background(), f, p, o)
