@@ -343,3 +343,21 @@ func FuzzDecodeIDCode(f *testing.F) {
 		}
 	})
 }
+
+func TestReachString(t *testing.T) {
+	for _, c := range []struct {
+		r    Reach
+		want string
+	}{
+		{ReachNo, "closed"},
+		{ReachYes, "open"},
+		{ReachAfterBoot, "open once the application opens debug"},
+		{ReachWithDA, "closed; debug authentication can open it"},
+		{Reach(-1), "Reach(-1)"},
+		{Reach(4), "Reach(4)"},
+	} {
+		if got := c.r.String(); got != c.want {
+			t.Errorf("Reach(%d).String() = %q, want %q", int(c.r), got, c.want)
+		}
+	}
+}

@@ -958,3 +958,22 @@ func TestResetHaltSequence(t *testing.T) {
 		t.Error("DFSR.VCATCH not set")
 	}
 }
+
+func TestFaultKindString(t *testing.T) {
+	for _, c := range []struct {
+		k    FaultKind
+		want string
+	}{
+		{FaultTimeout, "timeout"},
+		{FaultUnplug, "unplug"},
+		{FaultShortReply, "short reply"},
+		{FaultGarbledReply, "garbled reply"},
+		{FaultWait, "WAIT burst"},
+		{FaultKind(-1), "fault(-1)"},
+		{FaultKind(5), "fault(5)"},
+	} {
+		if got := c.k.String(); got != c.want {
+			t.Errorf("FaultKind(%d).String() = %q, want %q", int(c.k), got, c.want)
+		}
+	}
+}

@@ -48,15 +48,13 @@ const (
 	DACertificate           // SHA-256 of the root public key (OBK)
 )
 
+// daNames names each DA kind.
+var daNames = [...]string{DANone: "none", DAPassword: "password", DACertificate: "certificate"}
+
 // String names the kind.
 func (d DA) String() string {
-	switch d {
-	case DANone:
-		return "none"
-	case DAPassword:
-		return "password"
-	case DACertificate:
-		return "certificate"
+	if d >= 0 && int(d) < len(daNames) {
+		return daNames[d]
 	}
 	return fmt.Sprintf("DA(%d)", int(d))
 }

@@ -606,3 +606,16 @@ func TestDBGMCUAndEngineeringArea(t *testing.T) {
 		t.Errorf("erased flash reads 0x%08X", v)
 	}
 }
+
+func TestDAString(t *testing.T) {
+	for _, c := range []struct {
+		d    DA
+		want string
+	}{
+		{DANone, "none"}, {DAPassword, "password"}, {DACertificate, "certificate"}, {DA(-1), "DA(-1)"}, {DA(3), "DA(3)"},
+	} {
+		if got := c.d.String(); got != c.want {
+			t.Errorf("DA(%d).String() = %q, want %q", int(c.d), got, c.want)
+		}
+	}
+}

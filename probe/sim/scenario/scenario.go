@@ -78,15 +78,13 @@ const (
 	NoACK                // nothing answers SWD
 )
 
+// outcomeNames names each outcome.
+var outcomeNames = [...]string{OK: "ok", Fails: "fails", NoACK: "no ACK"}
+
 // String names the outcome.
 func (o Outcome) String() string {
-	switch o {
-	case OK:
-		return "ok"
-	case Fails:
-		return "fails"
-	case NoACK:
-		return "no ACK"
+	if o >= 0 && int(o) < len(outcomeNames) {
+		return outcomeNames[o]
 	}
 	return fmt.Sprintf("Outcome(%d)", int(o))
 }
