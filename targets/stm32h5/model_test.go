@@ -416,8 +416,8 @@ func TestOTPWriteOnce(t *testing.T) {
 		t.Fatal("OTP programmed without PG")
 	}
 	wr(t, m, 1, flash+targets.FlashNSCCR, 0x00FF0000)
-	wr(t, m, 1, flash+0x004, nsKey1)
-	wr(t, m, 1, flash+0x004, nsKey2)
+	wr(t, m, 1, flash+0x004, targets.FlashKey1)
+	wr(t, m, 1, flash+0x004, targets.FlashKey2)
 	wr(t, m, 1, flash+0x028, nscrPG)
 	wr16(t, m, otp, 0x5678)
 	wr16(t, m, otp+2, 0x1234)
@@ -472,8 +472,8 @@ func TestOTPHalfWordsOnly(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newModel(t, Config{Line: LineH503, ProductState: 0x17, NRSTWired: true})
 			otp := uint32(targets.H5OTP)
-			wr(t, m, 1, flash+0x004, nsKey1)
-			wr(t, m, 1, flash+0x004, nsKey2)
+			wr(t, m, 1, flash+0x004, targets.FlashKey1)
+			wr(t, m, 1, flash+0x004, targets.FlashKey2)
 			wr(t, m, 1, flash+0x028, nscrPG)
 			if err := m.AP(1).Write(otp, tc.size, tc.v, csSecure); err != nil {
 				t.Fatal(err)
