@@ -977,3 +977,17 @@ func TestFaultKindString(t *testing.T) {
 		}
 	}
 }
+
+func TestCSWSizeField(t *testing.T) {
+	for _, c := range []struct {
+		s    chipsim.Size
+		bits uint32
+	}{{chipsim.Byte, 0}, {chipsim.Halfword, 1}, {chipsim.Word, 2}} {
+		if got := sizeBits(c.s); got != c.bits {
+			t.Errorf("sizeBits(%d) = %d, want %d", c.s, got, c.bits)
+		}
+		if got := cswSize(c.bits); got != c.s {
+			t.Errorf("cswSize(%d) = %d, want %d", c.bits, got, c.s)
+		}
+	}
+}
