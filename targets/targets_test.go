@@ -330,6 +330,9 @@ func FuzzDecodeIDCode(f *testing.F) {
 		if uint32(dev) != v&0xFFF || uint32(rev) != v>>16 {
 			t.Fatalf("DecodeIDCode(%#x) = %#x, %#x", v, dev, rev)
 		}
+		if got := EncodeIDCode(dev, rev); got != v&^0xF000 {
+			t.Fatalf("EncodeIDCode(%#x, %#x) = %#x, want %#x (bits 15:12 reserved)", dev, rev, got, v&^0xF000)
+		}
 		if uint32(ProductStateOf(v)) != (v>>8)&0xFF || uint32(TZENOf(v)) != v>>24 {
 			t.Fatalf("OPTSR fields of %#x", v)
 		}

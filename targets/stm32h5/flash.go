@@ -407,7 +407,7 @@ func (m *Model) readDBGMCU(off uint32) (uint32, error) {
 	defer m.mu.Unlock()
 	switch off {
 	case targets.DBGMCUIDCode:
-		return uint32(m.cfg.RevID)<<16 | uint32(m.line.DevID), nil
+		return targets.EncodeIDCode(m.line.DevID, m.cfg.RevID), nil
 	case targets.DBGMCUCR:
 		return m.dbgCR, nil
 	case targets.DBGMCUSR:
