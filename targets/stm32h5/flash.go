@@ -80,28 +80,6 @@ func erasedFlash(off uint32, size chipsim.Size) (uint32, error) {
 	return lanes(0xFFFFFFFF, off, size), nil
 }
 
-// FLASH register offsets and bits the model acts on.
-const (
-	offACR      = 0x000
-	offNSKEYR   = 0x004
-	offOPTKEYR  = targets.FlashOPTKEYR
-	offOPTCR    = targets.FlashOPTCR
-	offNSSR     = targets.FlashNSSR
-	offNSCR     = 0x028
-	offNSCCR    = targets.FlashNSCCR
-	offPRIVCFGR = targets.FlashPRIVCFGR
-
-	optcrOPTLOCK = targets.OPTCROptLock
-	optcrOPTSTRT = targets.OPTCROptStart
-	nssrBSY      = targets.NSSRBusy
-	nssrEOP      = targets.NSSREndOfOp
-	nssrWRPERR   = targets.NSSRWRPErr
-	nssrPGSERR   = targets.NSSRPGSErr
-	nssrOPTCHG   = targets.NSSROptChangeErr
-	nscrLOCK     = 1 << 0
-	nscrPG       = 1 << 1
-)
-
 // optionPairs maps each _CUR offset to its register name; _PRG is at
 // +targets.FlashPrgOffset.
 var optionPairs = map[uint32]string{
@@ -129,7 +107,7 @@ func (m *Model) optionAt(off uint32) (name string, prg, ok bool) {
 func (m *Model) nssrLocked() uint32 {
 	v := m.nssr
 	if m.busy || m.op != nil {
-		v |= nssrBSY
+		v |= targets.NSSRBusy
 	}
 	if m.buf.active && !m.buf.secure {
 		v |= targets.NSSRWriteBuf
@@ -144,20 +122,20 @@ func (m *Model) readFlash(off uint32, size chipsim.Size) (uint32, error) {
 
 func (m *Model) readFlashWord(off uint32) uint32 {
 	switch off {
-	case offNSKEYR, 0x008, offOPTKEYR, 0x010, 0x014, offNSCCR, 0x034:
+	case targets.FlashNSKEYR, 0x008, targets.FlashOPTKEYR, 0x010, 0x014, targets.FlashNSCCR, 0x034:
 		return 0 // key and clear registers read as zero
-	case offOPTCR:
+	case targets.FlashOPTCR:
 		v := m.cur["OPTSR"] & (1 << 31) // SWAP_BANK in force
 		if m.optKey.locked {
-			v |= optcrOPTLOCK
+			v |= targets.OPTCROptLock
 		}
 		if m.busy {
-			v |= optcrOPTSTRT
+			v |= targets.OPTCROptStart
 		}
 		return v
-	case offNSSR:
+	case targets.FlashNSSR:
 		return m.nssrLocked()
-	case offNSCR:
+	case targets.FlashNSCR:
 		return m.nscr
 	}
 	if name, prg, ok := m.optionAt(off); ok {
@@ -174,19 +152,19 @@ func (m *Model) writeFlash(off uint32, size chipsim.Size, v uint32) error {
 	w := off &^ 3
 	v = merge(m.readFlashWord(w), off, size, v)
 	switch w {
-	case offOPTKEYR:
+	case targets.FlashOPTKEYR:
 		return m.optKeyLocked(v)
-	case offNSKEYR:
+	case targets.FlashNSKEYR:
 		return m.nsKeyLocked(v)
-	case offOPTCR:
+	case targets.FlashOPTCR:
 		m.writeOPTCRLocked(v)
 		return nil
-	case offNSSR, 0x018:
+	case targets.FlashNSSR, 0x018:
 		return nil // read-only
-	case offNSCCR:
+	case targets.FlashNSCCR:
 		m.nssr &^= v & 0x00FF0000
 		return nil
-	case offNSCR:
+	case targets.FlashNSCR:
 		if m.nsKey.locked {
 			return nil
 		}
@@ -256,7 +234,7 @@ func (m *Model) optKeyLocked(v uint32) error {
 func (m *Model) nsKeyLocked(v uint32) error {
 	unlocked, err := m.nsKey.write(v)
 	if unlocked {
-		m.nscr &^= nscrLOCK
+		m.nscr &^= targets.NSCRLock
 	}
 	return err
 }
@@ -268,11 +246,11 @@ func (m *Model) writeOPTCRLocked(v uint32) {
 	if m.optKey.locked {
 		return
 	}
-	if v&optcrOPTSTRT != 0 && !m.busy && m.nssr&nssrOPTCHG == 0 {
+	if v&targets.OPTCROptStart != 0 && !m.busy && m.nssr&targets.NSSROptChangeErr == 0 {
 		m.busy = true
 		m.busyUntil = m.now + m.cfg.OptionDelay
 	}
-	if v&optcrOPTLOCK != 0 {
+	if v&targets.OPTCROptLock != 0 {
 		m.optKey.locked = true
 	}
 }
@@ -284,7 +262,7 @@ func (m *Model) writeOPTCRLocked(v uint32) {
 func (m *Model) completeOptionChangeLocked() bool {
 	m.busy = false
 	if err := m.validateOptionChangeLocked(); err != nil {
-		m.nssr |= nssrOPTCHG
+		m.nssr |= targets.NSSROptChangeErr
 		m.lastRefusal = err
 		return false
 	}
@@ -365,18 +343,18 @@ func (m *Model) writeOTPArea(off uint32, size chipsim.Size, v uint32) error {
 	if off >= targets.H5OTPSize {
 		return fmt.Errorf("write to read-only engineering area 0x%08X: %w", targets.H5OTP+off, chipsim.ErrBusFault)
 	}
-	if m.nsKey.locked || m.nscr&nscrPG == 0 || size != chipsim.Halfword {
-		m.nssr |= nssrPGSERR
+	if m.nsKey.locked || m.nscr&targets.NSCRPG == 0 || size != chipsim.Halfword {
+		m.nssr |= targets.NSSRPGSErr
 		return nil
 	}
 	idx := off / 2
 	if m.cur["OTPBLR"]&(1<<(idx/32)) != 0 || m.otpWritten[idx] {
-		m.nssr |= nssrWRPERR
+		m.nssr |= targets.NSSRWRPErr
 		return nil
 	}
 	m.otp[idx] = uint16(v)
 	m.otpWritten[idx] = true
-	m.nssr |= nssrEOP
+	m.nssr |= targets.NSSREndOfOp
 	return nil
 }
 
