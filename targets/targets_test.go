@@ -364,3 +364,17 @@ func TestReachString(t *testing.T) {
 		}
 	}
 }
+
+func TestRDPLevelString(t *testing.T) {
+	for _, c := range []struct {
+		l    RDPLevel
+		want string
+	}{
+		{RDPLevel0, "level 0"}, {RDPLevel05, "level 0.5"}, {RDPLevel1, "level 1"}, {RDPLevel2, "level 2"},
+		{RDPLevel(-1), "RDPLevel(-1)"}, {RDPLevel(4), "RDPLevel(4)"},
+	} {
+		if got := c.l.String(); got != c.want {
+			t.Errorf("RDPLevel(%d).String() = %q, want %q", int(c.l), got, c.want)
+		}
+	}
+}
