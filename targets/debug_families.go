@@ -41,6 +41,14 @@ type DebugFacts struct {
 	SWDPins string
 }
 
+// Facts shared by several families.
+const (
+	// bootPinsF1F4 is how the F1 and the F4 choose what they boot.
+	bootPinsF1F4 = "the BOOT0 pin and the BOOT1 pin (PB2): BOOT0 low boots main flash, BOOT0 high with BOOT1 low the system-memory bootloader, both high SRAM"
+	// stopStandbyBits names DBGMCU_CR's low-power bits on the G0 and U5.
+	stopStandbyBits = "DBG_STOP, DBG_STANDBY (bits 1-2)"
+)
+
 // Debug returns the family's debug facts; false for STM32H5, whose debug
 // is governed by product states.
 func (f Family) Debug() (DebugFacts, bool) {
@@ -49,7 +57,7 @@ func (f Family) Debug() (DebugFacts, bool) {
 			CR: DBGMCUCortexM3M4 + DBGMCUCR, LowPower: 0x7, LowPowerNames: "DBG_SLEEP, DBG_STOP, DBG_STANDBY (bits 0-2)",
 			IWDGFreeze: DBGMCUCortexM3M4 + 0x008, IWDGFreezeBit: 1 << 12, WWDGFreeze: DBGMCUCortexM3M4 + 0x008, WWDGFreezeBit: 1 << 11,
 			Reset: rcc, ResetName: "RCC_CSR", IWDGReset: 1 << 29, WWDGReset: 1 << 30,
-			BootAlias: true, SystemMemory: 0x1FFF0000, SWDPins: "PA13 (SWDIO) and PA14 (SWCLK)",
+			BootAlias: true, SystemMemory: 0x1FFF0000,
 		}
 	}
 	var d DebugFacts
@@ -60,14 +68,14 @@ func (f Family) Debug() (DebugFacts, bool) {
 		d.IWDGFreeze, d.IWDGFreezeBit, d.WWDGFreeze, d.WWDGFreezeBit = d.CR, 1<<8, d.CR, 1<<9
 		d.FreezeNames = "DBGMCU_CR DBG_IWDG_STOP (bit 8), DBG_WWDG_STOP (bit 9) at 0xE0042004"
 		d.SystemMemory = 0x1FFFF000
-		d.Boot = "the BOOT0 pin and the BOOT1 pin (PB2): BOOT0 low boots main flash, BOOT0 high with BOOT1 low the system-memory bootloader, both high SRAM"
+		d.Boot = bootPinsF1F4
 	case "STM32F4":
 		d = m34(0x40023874) // RCC_BASE 0x40023800 + CSR 0x74
 		d.FreezeNames = "DBGMCU_APB1_FZ DBG_WWDG_STOP (bit 11), DBG_IWDG_STOP (bit 12) at 0xE0042008"
-		d.Boot = "the BOOT0 pin and the BOOT1 pin (PB2): BOOT0 low boots main flash, BOOT0 high with BOOT1 low the system-memory bootloader, both high SRAM"
+		d.Boot = bootPinsF1F4
 	case "STM32G0":
 		d = m34(0x40021060) // RCC_BASE 0x40021000 + CSR 0x60
-		d.CR, d.LowPower, d.LowPowerNames = DBGMCUG0+DBGMCUCR, 0x6, "DBG_STOP, DBG_STANDBY (bits 1-2)"
+		d.CR, d.LowPower, d.LowPowerNames = DBGMCUG0+DBGMCUCR, 0x6, stopStandbyBits
 		d.IWDGFreeze, d.WWDGFreeze = DBGMCUG0+0x008, DBGMCUG0+0x008
 		d.FreezeNames = "DBG_APB_FZ1 DBG_WWDG_STOP (bit 11), DBG_IWDG_STOP (bit 12) at 0x40015808"
 		d.Boot = "FLASH_OPTR nBOOT_SEL (bit 24): set, the nBOOT0 option bit (26) replaces the BOOT0 pin (PA14, shared with SWCLK); nBOOT0 low with nBOOT1 (25) high boots the system-memory bootloader; an empty main flash also boots it (empty check)"
@@ -77,12 +85,12 @@ func (f Family) Debug() (DebugFacts, bool) {
 		d.Boot = "the BOOT0 pin (PB8 on G4, PH3 on most L4), or with FLASH_OPTR nSWBOOT0 (bit 26) clear the nBOOT0 option bit (27); BOOT0 high with nBOOT1 (bit 23) set boots the system-memory bootloader"
 	case "STM32U5":
 		d = DebugFacts{
-			CR: DBGMCUU5 + DBGMCUCR, LowPower: 0x6, LowPowerNames: "DBG_STOP, DBG_STANDBY (bits 1-2)",
+			CR: DBGMCUU5 + DBGMCUCR, LowPower: 0x6, LowPowerNames: stopStandbyBits,
 			IWDGFreeze: DBGMCUU5 + 0x008, IWDGFreezeBit: 1 << 12, WWDGFreeze: DBGMCUU5 + 0x008, WWDGFreezeBit: 1 << 11,
 			FreezeNames: "DBGMCU_APB1FZR1 DBG_WWDG_STOP (bit 11), DBG_IWDG_STOP (bit 12) at 0xE0044008",
 			Reset:       0x46020CF4, ResetName: "RCC_CSR", IWDGReset: 1 << 29, WWDGReset: 1 << 30, // RCC_BASE_NS 0x46020C00 + CSR 0xF4
-			SystemMemory: 0x0BF90000, SWDPins: "PA13 (SWDIO) and PA14 (SWCLK)",
-			Boot: "the BOOT0 pin (PH3), or with FLASH_OPTR nSWBOOT0 (bit 26) clear the nBOOT0 option bit (27); the boot address then comes from NSBOOTADD0R/NSBOOTADD1R (SECBOOTADD0R with TrustZone on)",
+			SystemMemory: 0x0BF90000,
+			Boot:         "the BOOT0 pin (PH3), or with FLASH_OPTR nSWBOOT0 (bit 26) clear the nBOOT0 option bit (27); the boot address then comes from NSBOOTADD0R/NSBOOTADD1R (SECBOOTADD0R with TrustZone on)",
 		}
 	case "STM32H7":
 		d = DebugFacts{
@@ -90,12 +98,13 @@ func (f Family) Debug() (DebugFacts, bool) {
 			IWDGFreeze: DBGMCUH7 + 0x054, IWDGFreezeBit: 1 << 18, WWDGFreeze: DBGMCUH7 + 0x034, WWDGFreezeBit: 1 << 6,
 			FreezeNames: "DBGMCU_APB4FZ1 DBG_IWDG1 (bit 18) at 0x5C001054, DBGMCU_APB3FZ1 DBG_WWDG1 (bit 6) at 0x5C001034",
 			Reset:       0x580244D0, ResetName: "RCC_RSR", IWDGReset: 1 << 26, WWDGReset: 1 << 28, // RCC_BASE 0x58024400 + RSR 0xD0
-			SystemMemory: 0x1FF00000, SWDPins: "PA13 (SWDIO) and PA14 (SWCLK)",
-			Boot: "the BOOT pin: low boots from FLASH_BOOT_CUR BOOT_ADD0 (user flash by default), high from BOOT_ADD1 (the system-memory bootloader by default)",
+			SystemMemory: 0x1FF00000,
+			Boot:         "the BOOT pin: low boots from FLASH_BOOT_CUR BOOT_ADD0 (user flash by default), high from BOOT_ADD1 (the system-memory bootloader by default)",
 		}
 	default:
 		return DebugFacts{}, false
 	}
+	d.SWDPins = "PA13 (SWDIO) and PA14 (SWCLK)" // on every family here
 	return d, true
 }
 

@@ -264,6 +264,12 @@ func DecodeIDCode(idcode uint32) (devID, revID uint16) {
 	return uint16(idcode & 0xFFF), uint16(idcode >> 16)
 }
 
+// EncodeIDCode is the DBGMCU_IDCODE value of a chip: DEV_ID[11:0] and
+// REV_ID[31:16], the inverse of DecodeIDCode.
+func EncodeIDCode(devID, revID uint16) uint32 {
+	return uint32(revID)<<16 | uint32(devID&0xFFF)
+}
+
 // LookupDevID finds the family and line of a DEV_ID.
 func LookupDevID(devID uint16) (Family, Line, bool) {
 	for _, f := range Families() {

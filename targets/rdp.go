@@ -19,17 +19,13 @@ const (
 	RDPLevel2                  // debug disabled for ever
 )
 
+// rdpLevelNames names each level as ST's manuals do.
+var rdpLevelNames = [...]string{RDPLevel0: "level 0", RDPLevel05: "level 0.5", RDPLevel1: "level 1", RDPLevel2: "level 2"}
+
 // String names the level as ST's manuals do.
 func (l RDPLevel) String() string {
-	switch l {
-	case RDPLevel0:
-		return "level 0"
-	case RDPLevel05:
-		return "level 0.5"
-	case RDPLevel1:
-		return "level 1"
-	case RDPLevel2:
-		return "level 2"
+	if l >= 0 && int(l) < len(rdpLevelNames) {
+		return rdpLevelNames[l]
 	}
 	return fmt.Sprintf("RDPLevel(%d)", int(l))
 }

@@ -104,17 +104,18 @@ const (
 	ReachWithDA                 // only after a debug-authentication "open debug"
 )
 
+// reachWords describes each Reach value in a few words.
+var reachWords = [...]string{
+	ReachNo:        "closed",
+	ReachYes:       "open",
+	ReachAfterBoot: "open once the application opens debug",
+	ReachWithDA:    "closed; debug authentication can open it",
+}
+
 // String describes r in a few words.
 func (r Reach) String() string {
-	switch r {
-	case ReachNo:
-		return "closed"
-	case ReachYes:
-		return "open"
-	case ReachAfterBoot:
-		return "open once the application opens debug"
-	case ReachWithDA:
-		return "closed; debug authentication can open it"
+	if r >= 0 && int(r) < len(reachWords) {
+		return reachWords[r]
 	}
 	return fmt.Sprintf("Reach(%d)", int(r))
 }

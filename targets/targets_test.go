@@ -330,6 +330,9 @@ func FuzzDecodeIDCode(f *testing.F) {
 		if uint32(dev) != v&0xFFF || uint32(rev) != v>>16 {
 			t.Fatalf("DecodeIDCode(%#x) = %#x, %#x", v, dev, rev)
 		}
+		if got := EncodeIDCode(dev, rev); got != v&^0xF000 {
+			t.Fatalf("EncodeIDCode(%#x, %#x) = %#x, want %#x (bits 15:12 reserved)", dev, rev, got, v&^0xF000)
+		}
 		if uint32(ProductStateOf(v)) != (v>>8)&0xFF || uint32(TZENOf(v)) != v>>24 {
 			t.Fatalf("OPTSR fields of %#x", v)
 		}
@@ -342,4 +345,36 @@ func FuzzDecodeIDCode(f *testing.F) {
 			t.Fatalf("state %#x", uint8(s))
 		}
 	})
+}
+
+func TestReachString(t *testing.T) {
+	for _, c := range []struct {
+		r    Reach
+		want string
+	}{
+		{ReachNo, "closed"},
+		{ReachYes, "open"},
+		{ReachAfterBoot, "open once the application opens debug"},
+		{ReachWithDA, "closed; debug authentication can open it"},
+		{Reach(-1), "Reach(-1)"},
+		{Reach(4), "Reach(4)"},
+	} {
+		if got := c.r.String(); got != c.want {
+			t.Errorf("Reach(%d).String() = %q, want %q", int(c.r), got, c.want)
+		}
+	}
+}
+
+func TestRDPLevelString(t *testing.T) {
+	for _, c := range []struct {
+		l    RDPLevel
+		want string
+	}{
+		{RDPLevel0, "level 0"}, {RDPLevel05, "level 0.5"}, {RDPLevel1, "level 1"}, {RDPLevel2, "level 2"},
+		{RDPLevel(-1), "RDPLevel(-1)"}, {RDPLevel(4), "RDPLevel(4)"},
+	} {
+		if got := c.l.String(); got != c.want {
+			t.Errorf("RDPLevel(%d).String() = %q, want %q", int(c.l), got, c.want)
+		}
+	}
 }

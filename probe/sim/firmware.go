@@ -429,26 +429,21 @@ func (f *firmware) waitInjected() bool {
 	return true
 }
 
-func dpStatus(a ack) proto.Status {
-	switch a {
-	case ackWait:
-		return proto.StatusSWDDPWait
-	case ackFault:
-		return proto.StatusSWDDPFault
-	case ackNone:
-		return proto.StatusSWDDPError
+// ackStatus is what the firmware answers for an access that got ACK a:
+// the DP's WAIT, FAULT and error statuses for a DP access (ap false), the
+// AP's for an AP or memory access.
+func ackStatus(a ack, ap bool) proto.Status {
+	wait, fault, none := proto.StatusSWDDPWait, proto.StatusSWDDPFault, proto.StatusSWDDPError
+	if ap {
+		wait, fault, none = proto.StatusSWDAPWait, proto.StatusSWDAPFault, proto.StatusSWDAPError
 	}
-	return proto.StatusOK
-}
-
-func apStatus(a ack) proto.Status {
 	switch a {
 	case ackWait:
-		return proto.StatusSWDAPWait
+		return wait
 	case ackFault:
-		return proto.StatusSWDAPFault
+		return fault
 	case ackNone:
-		return proto.StatusSWDAPError
+		return none
 	}
 	return proto.StatusOK
 }
@@ -480,7 +475,7 @@ func (f *firmware) readDAPReg(port, addr uint16) (uint32, proto.Status) {
 			return 0, proto.StatusSWDDPWait
 		}
 		v, a := f.dpRead(addr)
-		return v, dpStatus(a)
+		return v, ackStatus(a, false)
 	}
 	if port > 0xFF {
 		return 0, proto.StatusBadAP
@@ -493,7 +488,7 @@ func (f *firmware) readDAPReg(port, addr uint16) (uint32, proto.Status) {
 		return 0, proto.StatusSWDAPWait
 	}
 	v, a := f.apRead(uint8(port), reg)
-	return v, apStatus(a)
+	return v, ackStatus(a, true)
 }
 
 func (f *firmware) writeDAPReg(port, addr uint16, v uint32) proto.Status {
@@ -504,7 +499,7 @@ func (f *firmware) writeDAPReg(port, addr uint16, v uint32) proto.Status {
 		if f.waitInjected() {
 			return proto.StatusSWDDPWait
 		}
-		return dpStatus(f.dpWrite(addr, v))
+		return ackStatus(f.dpWrite(addr, v), false)
 	}
 	if port > 0xFF {
 		return proto.StatusBadAP
@@ -515,7 +510,7 @@ func (f *firmware) writeDAPReg(port, addr uint16, v uint32) proto.Status {
 	if f.waitInjected() {
 		return proto.StatusSWDAPWait
 	}
-	return apStatus(f.apWrite(uint8(port), addr&0xFF, v))
+	return ackStatus(f.apWrite(uint8(port), addr&0xFF, v), true)
 }
 
 // initAP is INIT_AP: the firmware checks the port number and reads the
@@ -528,7 +523,7 @@ func (f *firmware) initAP(ap uint8) proto.Status {
 		return proto.StatusSWDAPWait
 	}
 	if _, a := f.apRead(ap, adi.APIDR); a != ackOK {
-		return apStatus(a)
+		return ackStatus(a, true)
 	}
 	f.opened[ap] = true
 	return proto.StatusOK

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"math/bits"
+
 	"github.com/stprobe/stprobe/adi"
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets/chipsim"
@@ -207,14 +209,10 @@ func (f *firmware) memXfer(m memCmd, buf []byte, write bool) (proto.Status, uint
 	return proto.StatusOK, 0
 }
 
+// sizeBits is the CSW Size field for an access of s bytes: log2 of the
+// width (0 byte, 1 halfword, 2 word; adi.CSWSizeMask).
 func sizeBits(s chipsim.Size) uint32 {
-	switch s {
-	case chipsim.Byte:
-		return 0
-	case chipsim.Halfword:
-		return 1
-	}
-	return 2
+	return uint32(bits.TrailingZeros32(uint32(s)))
 }
 
 // mem32 does one 32-bit access on AP ap with the default CSW.

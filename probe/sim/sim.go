@@ -99,19 +99,19 @@ const (
 	FaultWait
 )
 
+// faultNames names each fault kind.
+var faultNames = [...]string{
+	FaultTimeout:      "timeout",
+	FaultUnplug:       "unplug",
+	FaultShortReply:   "short reply",
+	FaultGarbledReply: "garbled reply",
+	FaultWait:         "WAIT burst",
+}
+
 // String names the fault kind.
 func (k FaultKind) String() string {
-	switch k {
-	case FaultTimeout:
-		return "timeout"
-	case FaultUnplug:
-		return "unplug"
-	case FaultShortReply:
-		return "short reply"
-	case FaultGarbledReply:
-		return "garbled reply"
-	case FaultWait:
-		return "WAIT burst"
+	if k >= 0 && int(k) < len(faultNames) {
+		return faultNames[k]
 	}
 	return fmt.Sprintf("fault(%d)", int(k))
 }

@@ -958,3 +958,36 @@ func TestResetHaltSequence(t *testing.T) {
 		t.Error("DFSR.VCATCH not set")
 	}
 }
+
+func TestFaultKindString(t *testing.T) {
+	for _, c := range []struct {
+		k    FaultKind
+		want string
+	}{
+		{FaultTimeout, "timeout"},
+		{FaultUnplug, "unplug"},
+		{FaultShortReply, "short reply"},
+		{FaultGarbledReply, "garbled reply"},
+		{FaultWait, "WAIT burst"},
+		{FaultKind(-1), "fault(-1)"},
+		{FaultKind(5), "fault(5)"},
+	} {
+		if got := c.k.String(); got != c.want {
+			t.Errorf("FaultKind(%d).String() = %q, want %q", int(c.k), got, c.want)
+		}
+	}
+}
+
+func TestCSWSizeField(t *testing.T) {
+	for _, c := range []struct {
+		s    chipsim.Size
+		bits uint32
+	}{{chipsim.Byte, 0}, {chipsim.Halfword, 1}, {chipsim.Word, 2}} {
+		if got := sizeBits(c.s); got != c.bits {
+			t.Errorf("sizeBits(%d) = %d, want %d", c.s, got, c.bits)
+		}
+		if got := cswSize(c.bits); got != c.s {
+			t.Errorf("cswSize(%d) = %d, want %d", c.bits, got, c.s)
+		}
+	}
+}

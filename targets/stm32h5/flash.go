@@ -80,31 +80,6 @@ func erasedFlash(off uint32, size chipsim.Size) (uint32, error) {
 	return lanes(0xFFFFFFFF, off, size), nil
 }
 
-// FLASH register offsets and bits the model acts on.
-const (
-	offACR      = 0x000
-	offNSKEYR   = 0x004
-	offOPTKEYR  = targets.FlashOPTKEYR
-	offOPTCR    = targets.FlashOPTCR
-	offNSSR     = targets.FlashNSSR
-	offNSCR     = 0x028
-	offNSCCR    = targets.FlashNSCCR
-	offPRIVCFGR = targets.FlashPRIVCFGR
-
-	optcrOPTLOCK = targets.OPTCROptLock
-	optcrOPTSTRT = targets.OPTCROptStart
-	nssrBSY      = targets.NSSRBusy
-	nssrEOP      = targets.NSSREndOfOp
-	nssrWRPERR   = targets.NSSRWRPErr
-	nssrPGSERR   = targets.NSSRPGSErr
-	nssrOPTCHG   = targets.NSSROptChangeErr
-	nscrLOCK     = 1 << 0
-	nscrPG       = 1 << 1
-
-	nsKey1 = 0x45670123
-	nsKey2 = 0xCDEF89AB
-)
-
 // optionPairs maps each _CUR offset to its register name; _PRG is at
 // +targets.FlashPrgOffset.
 var optionPairs = map[uint32]string{
@@ -132,7 +107,7 @@ func (m *Model) optionAt(off uint32) (name string, prg, ok bool) {
 func (m *Model) nssrLocked() uint32 {
 	v := m.nssr
 	if m.busy || m.op != nil {
-		v |= nssrBSY
+		v |= targets.NSSRBusy
 	}
 	if m.buf.active && !m.buf.secure {
 		v |= targets.NSSRWriteBuf
@@ -147,20 +122,20 @@ func (m *Model) readFlash(off uint32, size chipsim.Size) (uint32, error) {
 
 func (m *Model) readFlashWord(off uint32) uint32 {
 	switch off {
-	case offNSKEYR, 0x008, offOPTKEYR, 0x010, 0x014, offNSCCR, 0x034:
+	case targets.FlashNSKEYR, 0x008, targets.FlashOPTKEYR, 0x010, 0x014, targets.FlashNSCCR, 0x034:
 		return 0 // key and clear registers read as zero
-	case offOPTCR:
+	case targets.FlashOPTCR:
 		v := m.cur["OPTSR"] & (1 << 31) // SWAP_BANK in force
-		if m.optLocked {
-			v |= optcrOPTLOCK
+		if m.optKey.locked {
+			v |= targets.OPTCROptLock
 		}
 		if m.busy {
-			v |= optcrOPTSTRT
+			v |= targets.OPTCROptStart
 		}
 		return v
-	case offNSSR:
+	case targets.FlashNSSR:
 		return m.nssrLocked()
-	case offNSCR:
+	case targets.FlashNSCR:
 		return m.nscr
 	}
 	if name, prg, ok := m.optionAt(off); ok {
@@ -177,27 +152,27 @@ func (m *Model) writeFlash(off uint32, size chipsim.Size, v uint32) error {
 	w := off &^ 3
 	v = merge(m.readFlashWord(w), off, size, v)
 	switch w {
-	case offOPTKEYR:
+	case targets.FlashOPTKEYR:
 		return m.optKeyLocked(v)
-	case offNSKEYR:
+	case targets.FlashNSKEYR:
 		return m.nsKeyLocked(v)
-	case offOPTCR:
+	case targets.FlashOPTCR:
 		m.writeOPTCRLocked(v)
 		return nil
-	case offNSSR, 0x018:
+	case targets.FlashNSSR, 0x018:
 		return nil // read-only
-	case offNSCCR:
+	case targets.FlashNSCCR:
 		m.nssr &^= v & 0x00FF0000
 		return nil
-	case offNSCR:
-		if m.nsLocked {
+	case targets.FlashNSCR:
+		if m.nsKey.locked {
 			return nil
 		}
 		m.writeCRLocked(false, v)
 		return nil
 	}
 	if name, prg, ok := m.optionAt(w); ok {
-		if prg && !m.optLocked {
+		if prg && !m.optKey.locked {
 			if name == "OPTSR2" && !m.line.TrustZone {
 				v &= 0x00FFFFFF
 			}
@@ -209,55 +184,74 @@ func (m *Model) writeFlash(off uint32, size chipsim.Size, v uint32) error {
 	return nil
 }
 
-// optKeyLocked runs the OPTKEYR unlock sequence. A wrong key locks the
-// register until reset; later writes then fault.
-func (m *Model) optKeyLocked(v uint32) error {
-	switch {
-	case m.optKeyBad:
-		return fmt.Errorf("FLASH_OPTKEYR locked by a wrong key until reset: %w", chipsim.ErrBusFault)
-	case !m.optLocked:
-		return nil
-	case m.optKeyStage == 0 && v == targets.OptKey1:
-		m.optKeyStage = 1
-	case m.optKeyStage == 1 && v == targets.OptKey2:
-		m.optKeyStage, m.optLocked = 0, false
-	default:
-		m.optKeyStage, m.optKeyBad = 0, true
-	}
-	return nil
+// keyLock is the unlock sequence of one FLASH key register (OPTKEYR,
+// NSKEYR, SECKEYR; their keys in targets): while locked, key1 then key2
+// unlock; any other write locks the register until reset, and later writes
+// then fault.
+type keyLock struct {
+	register   string // e.g. "FLASH_NSKEYR", for the fault
+	key1, key2 uint32
+	locked     bool
+	stage      int // key1 seen
+	bad        bool
 }
 
-// nsKeyLocked runs the NSKEYR unlock sequence (flash and OTP programming).
-func (m *Model) nsKeyLocked(v uint32) error {
+// newKeyLock is a locked key register with its two keys.
+func newKeyLock(register string, key1, key2 uint32) keyLock {
+	return keyLock{register: register, key1: key1, key2: key2, locked: true}
+}
+
+// reset locks the register again and forgets a wrong key.
+func (k *keyLock) reset() { k.locked, k.stage, k.bad = true, 0, false }
+
+// write takes one write to the key register; unlocked is true when it
+// completes the sequence.
+func (k *keyLock) write(v uint32) (unlocked bool, err error) {
 	switch {
-	case m.nsKeyBad:
-		return fmt.Errorf("FLASH_NSKEYR locked by a wrong key until reset: %w", chipsim.ErrBusFault)
-	case !m.nsLocked:
-		return nil
-	case m.nsKeyStage == 0 && v == nsKey1:
-		m.nsKeyStage = 1
-	case m.nsKeyStage == 1 && v == nsKey2:
-		m.nsKeyStage, m.nsLocked = 0, false
-		m.nscr &^= nscrLOCK
+	case k.bad:
+		return false, fmt.Errorf("%s locked by a wrong key until reset: %w", k.register, chipsim.ErrBusFault)
+	case !k.locked:
+		return false, nil
+	case k.stage == 0 && v == k.key1:
+		k.stage = 1
+	case k.stage == 1 && v == k.key2:
+		k.stage, k.locked = 0, false
+		return true, nil
 	default:
-		m.nsKeyStage, m.nsKeyBad = 0, true
+		k.stage, k.bad = 0, true
 	}
-	return nil
+	return false, nil
+}
+
+// optKeyLocked runs the OPTKEYR unlock sequence.
+func (m *Model) optKeyLocked(v uint32) error {
+	_, err := m.optKey.write(v)
+	return err
+}
+
+// nsKeyLocked runs the NSKEYR unlock sequence (flash and OTP programming),
+// which also clears NSCR.LOCK.
+func (m *Model) nsKeyLocked(v uint32) error {
+	unlocked, err := m.nsKey.write(v)
+	if unlocked {
+		m.nscr &^= targets.NSCRLock
+	}
+	return err
 }
 
 // writeOPTCRLocked handles OPTSTRT and OPTLOCK. While OPTLOCK is set the
 // register ignores writes; OPTSTRT is refused while OPTCHANGEERR is set or
 // an operation is running.
 func (m *Model) writeOPTCRLocked(v uint32) {
-	if m.optLocked {
+	if m.optKey.locked {
 		return
 	}
-	if v&optcrOPTSTRT != 0 && !m.busy && m.nssr&nssrOPTCHG == 0 {
+	if v&targets.OPTCROptStart != 0 && !m.busy && m.nssr&targets.NSSROptChangeErr == 0 {
 		m.busy = true
 		m.busyUntil = m.now + m.cfg.OptionDelay
 	}
-	if v&optcrOPTLOCK != 0 {
-		m.optLocked = true
+	if v&targets.OPTCROptLock != 0 {
+		m.optKey.locked = true
 	}
 }
 
@@ -268,7 +262,7 @@ func (m *Model) writeOPTCRLocked(v uint32) {
 func (m *Model) completeOptionChangeLocked() bool {
 	m.busy = false
 	if err := m.validateOptionChangeLocked(); err != nil {
-		m.nssr |= nssrOPTCHG
+		m.nssr |= targets.NSSROptChangeErr
 		m.lastRefusal = err
 		return false
 	}
@@ -349,18 +343,18 @@ func (m *Model) writeOTPArea(off uint32, size chipsim.Size, v uint32) error {
 	if off >= targets.H5OTPSize {
 		return fmt.Errorf("write to read-only engineering area 0x%08X: %w", targets.H5OTP+off, chipsim.ErrBusFault)
 	}
-	if m.nsLocked || m.nscr&nscrPG == 0 || size != chipsim.Halfword {
-		m.nssr |= nssrPGSERR
+	if m.nsKey.locked || m.nscr&targets.NSCRPG == 0 || size != chipsim.Halfword {
+		m.nssr |= targets.NSSRPGSErr
 		return nil
 	}
 	idx := off / 2
 	if m.cur["OTPBLR"]&(1<<(idx/32)) != 0 || m.otpWritten[idx] {
-		m.nssr |= nssrWRPERR
+		m.nssr |= targets.NSSRWRPErr
 		return nil
 	}
 	m.otp[idx] = uint16(v)
 	m.otpWritten[idx] = true
-	m.nssr |= nssrEOP
+	m.nssr |= targets.NSSREndOfOp
 	return nil
 }
 
@@ -391,7 +385,7 @@ func (m *Model) readDBGMCU(off uint32) (uint32, error) {
 	defer m.mu.Unlock()
 	switch off {
 	case targets.DBGMCUIDCode:
-		return uint32(m.cfg.RevID)<<16 | uint32(m.line.DevID), nil
+		return targets.EncodeIDCode(m.line.DevID, m.cfg.RevID), nil
 	case targets.DBGMCUCR:
 		return m.dbgCR, nil
 	case targets.DBGMCUSR:

@@ -60,9 +60,9 @@ func (m *Model) sectorOfPhys(p uint32) targets.Sector {
 // lockedAs reports whether the control register of one side is locked.
 func (m *Model) lockedAs(secure bool) bool {
 	if secure {
-		return m.secLocked
+		return m.secKey.locked
 	}
-	return m.nsLocked
+	return m.nsKey.locked
 }
 
 // crAs and srAs are the control and status registers of one side.
@@ -110,7 +110,7 @@ func (m *Model) writeFlashSec(off uint32, size chipsim.Size, v uint32) error {
 	case targets.FlashSECKEYR:
 		return m.secKeyLocked(merge(0, off, size, v))
 	case targets.FlashSECCR:
-		if !m.secLocked {
+		if !m.secKey.locked {
 			m.writeCRLocked(true, merge(m.seccr, off, size, v))
 		}
 		return nil
@@ -124,22 +124,13 @@ func (m *Model) writeFlashSec(off uint32, size chipsim.Size, v uint32) error {
 }
 
 // secKeyLocked runs the SECKEYR unlock sequence (the same keys as NSKEYR,
-// HAL HAL_FLASH_Unlock on a secure build).
+// HAL HAL_FLASH_Unlock on a secure build), which also clears SECCR.LOCK.
 func (m *Model) secKeyLocked(v uint32) error {
-	switch {
-	case m.secKeyBad:
-		return fmt.Errorf("FLASH_SECKEYR locked by a wrong key until reset: %w", chipsim.ErrBusFault)
-	case !m.secLocked:
-		return nil
-	case m.secKeyStage == 0 && v == targets.FlashKey1:
-		m.secKeyStage = 1
-	case m.secKeyStage == 1 && v == targets.FlashKey2:
-		m.secKeyStage, m.secLocked = 0, false
+	unlocked, err := m.secKey.write(v)
+	if unlocked {
 		m.seccr &^= targets.NSCRLock
-	default:
-		m.secKeyStage, m.secKeyBad = 0, true
 	}
-	return nil
+	return err
 }
 
 // writeFlashMemory serves a write to the user flash through the
@@ -279,9 +270,9 @@ func (m *Model) writeCRLocked(secure bool, v uint32) {
 	*cr = v&keep | *cr&targets.NSCRStart
 	if v&targets.NSCRLock != 0 {
 		if secure {
-			m.secLocked = true
+			m.secKey.locked = true
 		} else {
-			m.nsLocked = true
+			m.nsKey.locked = true
 		}
 		*cr |= targets.NSCRLock
 	}

@@ -2,6 +2,8 @@ package stm32h5
 
 import (
 	"bytes"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -316,5 +318,43 @@ func TestFlashSecure(t *testing.T) {
 	}
 	if f.sr()&errFlags != 0 {
 		t.Error("the secure side's error reached NSSR")
+	}
+}
+
+func TestKeyLock(t *testing.T) {
+	const k1, k2 = targets.FlashKey1, targets.FlashKey2
+	for _, c := range []struct {
+		name       string
+		writes     []uint32
+		wantLocked bool
+		wantFault  bool // the last write faults
+		wantUnlock bool // the last write completes the sequence
+	}{
+		{"keys in order", []uint32{k1, k2}, false, false, true},
+		{"first key only", []uint32{k1}, true, false, false},
+		{"keys swapped", []uint32{k2, k1}, true, true, false},
+		{"after a wrong key", []uint32{0, k1}, true, true, false},
+		{"the right keys after a wrong one", []uint32{k1, 0, k1, k2}, true, true, false},
+		{"a write once unlocked", []uint32{k1, k2, 0}, false, false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			k := newKeyLock("FLASH_NSKEYR", k1, k2)
+			var unlocked bool
+			var err error
+			for _, v := range c.writes {
+				unlocked, err = k.write(v)
+			}
+			if k.locked != c.wantLocked || unlocked != c.wantUnlock || (err != nil) != c.wantFault {
+				t.Fatalf("locked %v, unlocked %v, err %v; want locked %v, unlocked %v, fault %v",
+					k.locked, unlocked, err, c.wantLocked, c.wantUnlock, c.wantFault)
+			}
+			if err != nil && (!errors.Is(err, chipsim.ErrBusFault) || !strings.Contains(err.Error(), "FLASH_NSKEYR")) {
+				t.Errorf("fault %v: want a bus fault naming FLASH_NSKEYR", err)
+			}
+			k.reset()
+			if u, err := k.write(k1); u || err != nil || !k.locked {
+				t.Errorf("after reset, key1: unlocked %v, err %v, locked %v; want locked, no fault", u, err, k.locked)
+			}
+		})
 	}
 }

@@ -48,15 +48,13 @@ const (
 	DACertificate           // SHA-256 of the root public key (OBK)
 )
 
+// daNames names each DA kind.
+var daNames = [...]string{DANone: "none", DAPassword: "password", DACertificate: "certificate"}
+
 // String names the kind.
 func (d DA) String() string {
-	switch d {
-	case DANone:
-		return "none"
-	case DAPassword:
-		return "password"
-	case DACertificate:
-		return "certificate"
+	if d >= 0 && int(d) < len(daNames) {
+		return daNames[d]
 	}
 	return fmt.Sprintf("DA(%d)", int(d))
 }
@@ -153,12 +151,8 @@ type Model struct {
 	// FLASH
 	cur, prg      map[string]uint32
 	plain         map[uint32]uint32 // registers without side effects, by offset
-	optLocked     bool
-	optKeyStage   int
-	optKeyBad     bool
-	nsLocked      bool
-	nsKeyStage    int
-	nsKeyBad      bool
+	optKey        keyLock           // FLASH_OPTKEYR; locked is OPTCR.OPTLOCK
+	nsKey         keyLock           // FLASH_NSKEYR; locked is NSCR.LOCK
 	nscr          uint32
 	nssr          uint32
 	busyUntil     time.Duration
@@ -187,9 +181,7 @@ type Model struct {
 	// program or erase, bus stall not yet reported, last refusal.
 	buf              wbuf
 	op               *flashOp
-	secLocked        bool // FLASH_SECCR.LOCK
-	secKeyStage      int
-	secKeyBad        bool
+	secKey           keyLock // FLASH_SECKEYR; locked is SECCR.LOCK
 	seccr, secsr     uint32
 	stall            time.Duration
 	lastFlashRefusal error
@@ -246,7 +238,10 @@ func New(cfg Config) (*Model, error) {
 	if cfg.SleepAfter == 0 {
 		cfg.SleepAfter = defaultSleepAfter
 	}
-	m := &Model{line: line, family: fam, cfg: cfg, flashKB: cfg.FlashKB, pkg: line.DefaultPackage}
+	m := &Model{line: line, family: fam, cfg: cfg, flashKB: cfg.FlashKB, pkg: line.DefaultPackage,
+		optKey: newKeyLock("FLASH_OPTKEYR", targets.OptKey1, targets.OptKey2),
+		nsKey:  newKeyLock("FLASH_NSKEYR", targets.FlashKey1, targets.FlashKey2),
+		secKey: newKeyLock("FLASH_SECKEYR", targets.FlashKey1, targets.FlashKey2)}
 	if m.flashKB == 0 {
 		m.flashKB = uint16(line.MaxFlashKB)
 	}
@@ -545,11 +540,11 @@ func (m *Model) resetFlashRegs() {
 	for k, v := range m.cur {
 		m.prg[k] = v
 	}
-	m.optLocked, m.optKeyStage, m.optKeyBad = true, 0, false
-	m.nsLocked, m.nsKeyStage, m.nsKeyBad = true, 0, false
+	m.optKey.reset()
+	m.nsKey.reset()
 	m.nscr = 1 // LOCK
 	m.nssr = 0
-	m.secLocked, m.secKeyStage, m.secKeyBad = true, 0, false
+	m.secKey.reset()
 	m.seccr, m.secsr = 1, 0 // LOCK
 	m.busy = false
 	m.abortFlashLocked()

@@ -61,7 +61,7 @@ func unlockOB(t *testing.T, m *Model) {
 	t.Helper()
 	wr(t, m, 1, flash+targets.FlashOPTKEYR, targets.OptKey1)
 	wr(t, m, 1, flash+targets.FlashOPTKEYR, targets.OptKey2)
-	if rd(t, m, 1, flash+targets.FlashOPTCR)&optcrOPTLOCK != 0 {
+	if rd(t, m, 1, flash+targets.FlashOPTCR)&targets.OPTCROptLock != 0 {
 		t.Fatal("OPTLOCK still set after the keys")
 	}
 }
@@ -77,13 +77,13 @@ func program(t *testing.T, m *Model, state targets.ProductState, optsr2 *uint32)
 		wr(t, m, 1, flash+targets.FlashOPTSR2Prg, *optsr2)
 	}
 	epoch := m.LinkEpoch()
-	wr(t, m, 1, flash+targets.FlashOPTCR, optcrOPTSTRT)
+	wr(t, m, 1, flash+targets.FlashOPTCR, targets.OPTCROptStart)
 	for {
 		m.Advance(100 * time.Microsecond)
 		if m.LinkEpoch() != epoch {
 			return polls // the chip reset: link gone
 		}
-		if rd(t, m, 1, flash+targets.FlashNSSR)&nssrBSY == 0 {
+		if rd(t, m, 1, flash+targets.FlashNSSR)&targets.NSSRBusy == 0 {
 			return polls
 		}
 		polls++
@@ -133,7 +133,7 @@ func TestIdentifyEachLine(t *testing.T) {
 
 func TestOptionByteSequence(t *testing.T) {
 	m := newModel(t, Config{Line: LineH533, NRSTWired: true})
-	if rd(t, m, 1, flash+targets.FlashOPTCR)&optcrOPTLOCK == 0 {
+	if rd(t, m, 1, flash+targets.FlashOPTCR)&targets.OPTCROptLock == 0 {
 		t.Fatal("OPTLOCK clear at reset")
 	}
 	// A locked _PRG ignores writes.
@@ -148,7 +148,7 @@ func TestOptionByteSequence(t *testing.T) {
 	if m.ProductState() != targets.StateProvisioning || m.LinkEpoch() != 1 {
 		t.Errorf("state %v epoch %d, want PROVISIONING after one link drop", m.ProductState(), m.LinkEpoch())
 	}
-	if rd(t, m, 1, flash+targets.FlashOPTCR)&optcrOPTLOCK == 0 {
+	if rd(t, m, 1, flash+targets.FlashOPTCR)&targets.OPTCROptLock == 0 {
 		t.Error("OPTLOCK not set again after the reset")
 	}
 	if v := rd(t, m, 1, flash+targets.FlashOPTSRPrg); targets.ProductStateOf(v) != targets.StateProvisioning {
@@ -160,7 +160,7 @@ func TestOptionNoResetForOrdinaryChange(t *testing.T) {
 	m := newModel(t, Config{Line: LineH563, NRSTWired: true})
 	unlockOB(t, m)
 	wr(t, m, 1, flash+0x0EC, 0xFFFFFFFE) // WRP1R_PRG: protect group 0
-	wr(t, m, 1, flash+targets.FlashOPTCR, optcrOPTSTRT)
+	wr(t, m, 1, flash+targets.FlashOPTCR, targets.OPTCROptStart)
 	m.Advance(25 * time.Millisecond)
 	if cur, _, _ := m.OptionRegister("WRP1R"); cur != 0xFFFFFFFE {
 		t.Errorf("WRP1R_CUR 0x%08X", cur)
@@ -168,8 +168,8 @@ func TestOptionNoResetForOrdinaryChange(t *testing.T) {
 	if m.LinkEpoch() != 0 || rd(t, m, 1, flash+targets.FlashNSSR) != 0 {
 		t.Error("an ordinary option change reset the chip or flagged an error")
 	}
-	wr(t, m, 1, flash+targets.FlashOPTCR, optcrOPTLOCK)
-	if rd(t, m, 1, flash+targets.FlashOPTCR)&optcrOPTLOCK == 0 {
+	wr(t, m, 1, flash+targets.FlashOPTCR, targets.OPTCROptLock)
+	if rd(t, m, 1, flash+targets.FlashOPTCR)&targets.OPTCROptLock == 0 {
 		t.Error("OPTLOCK write did not lock")
 	}
 }
@@ -180,7 +180,7 @@ func TestWrongKeyLocksUntilReset(t *testing.T) {
 	if err := m.AP(1).Write(flash+targets.FlashOPTKEYR, chipsim.Word, targets.OptKey1, csSecure); !errors.Is(err, chipsim.ErrBusFault) {
 		t.Fatalf("OPTKEYR after a wrong key: %v, want a bus fault", err)
 	}
-	if rd(t, m, 1, flash+targets.FlashOPTCR)&optcrOPTLOCK == 0 {
+	if rd(t, m, 1, flash+targets.FlashOPTCR)&targets.OPTCROptLock == 0 {
 		t.Fatal("unlocked by a wrong sequence")
 	}
 	m.SetNRST(true)
@@ -221,16 +221,16 @@ func TestRefusedChanges(t *testing.T) {
 				t.Fatalf("CUR changed (0x%08X→0x%08X) or link dropped", before, cur)
 			}
 			// OPTSTRT is refused until the flag is cleared through NSCCR.
-			wr(t, m, 1, flash+targets.FlashOPTCR, optcrOPTSTRT)
-			if rd(t, m, 1, flash+targets.FlashNSSR)&nssrBSY != 0 {
+			wr(t, m, 1, flash+targets.FlashOPTCR, targets.OPTCROptStart)
+			if rd(t, m, 1, flash+targets.FlashNSSR)&targets.NSSRBusy != 0 {
 				t.Fatal("OPTSTRT started although OPTCHANGEERR is set")
 			}
 			wr(t, m, 1, flash+targets.FlashNSCCR, targets.NSSROptChangeErr)
 			if rd(t, m, 1, flash+targets.FlashNSSR)&targets.NSSROptChangeErr != 0 {
 				t.Fatal("NSCCR did not clear OPTCHANGEERR")
 			}
-			wr(t, m, 1, flash+targets.FlashOPTCR, optcrOPTSTRT)
-			if rd(t, m, 1, flash+targets.FlashNSSR)&nssrBSY == 0 {
+			wr(t, m, 1, flash+targets.FlashOPTCR, targets.OPTCROptStart)
+			if rd(t, m, 1, flash+targets.FlashNSSR)&targets.NSSRBusy == 0 {
 				t.Fatal("OPTSTRT refused after the flag was cleared")
 			}
 		})
@@ -412,36 +412,36 @@ func TestOTPWriteOnce(t *testing.T) {
 	}
 	// Without NSKEYR unlock and PG: refused with PGSERR.
 	wr(t, m, 1, otp, 0x12345678)
-	if rd(t, m, 1, otp) != 0xFFFFFFFF || rd(t, m, 1, flash+targets.FlashNSSR)&nssrPGSERR == 0 {
+	if rd(t, m, 1, otp) != 0xFFFFFFFF || rd(t, m, 1, flash+targets.FlashNSSR)&targets.NSSRPGSErr == 0 {
 		t.Fatal("OTP programmed without PG")
 	}
 	wr(t, m, 1, flash+targets.FlashNSCCR, 0x00FF0000)
-	wr(t, m, 1, flash+0x004, nsKey1)
-	wr(t, m, 1, flash+0x004, nsKey2)
-	wr(t, m, 1, flash+0x028, nscrPG)
+	wr(t, m, 1, flash+0x004, targets.FlashKey1)
+	wr(t, m, 1, flash+0x004, targets.FlashKey2)
+	wr(t, m, 1, flash+0x028, targets.NSCRPG)
 	wr16(t, m, otp, 0x5678)
 	wr16(t, m, otp+2, 0x1234)
-	if sr := rd(t, m, 1, flash+targets.FlashNSSR); sr&nssrEOP == 0 || sr&targets.NSSRErrors != 0 {
+	if sr := rd(t, m, 1, flash+targets.FlashNSSR); sr&targets.NSSREndOfOp == 0 || sr&targets.NSSRErrors != 0 {
 		t.Fatalf("NSSR 0x%08X after programming OTP, want EOP and no error", sr)
 	}
 	wr16(t, m, otp, 0x0000)
 	if v := rd(t, m, 1, otp); v != 0x12345678 {
 		t.Fatalf("OTP word 0x%08X after a second write, want the first value", v)
 	}
-	if rd(t, m, 1, flash+targets.FlashNSSR)&nssrWRPERR == 0 {
+	if rd(t, m, 1, flash+targets.FlashNSSR)&targets.NSSRWRPErr == 0 {
 		t.Fatal("rewriting OTP did not set WRPERR")
 	}
 	// Lock block 1 (bytes 64..127) with OTPBLR; the lock cannot be undone.
 	unlockOB(t, m)
 	wr(t, m, 1, flash+0x094, 2)
-	wr(t, m, 1, flash+targets.FlashOPTCR, optcrOPTSTRT)
+	wr(t, m, 1, flash+targets.FlashOPTCR, targets.OPTCROptStart)
 	m.Advance(25 * time.Millisecond)
 	wr16(t, m, otp+64, 0x5555)
 	if v := rd(t, m, 1, otp+64); v != 0xFFFFFFFF {
 		t.Fatalf("locked OTP block programmed: 0x%08X", v)
 	}
 	wr(t, m, 1, flash+0x094, 0)
-	wr(t, m, 1, flash+targets.FlashOPTCR, optcrOPTSTRT)
+	wr(t, m, 1, flash+targets.FlashOPTCR, targets.OPTCROptStart)
 	m.Advance(25 * time.Millisecond)
 	if cur, _, _ := m.OptionRegister("OTPBLR"); cur&2 == 0 {
 		t.Fatal("OTP lock removed")
@@ -472,15 +472,15 @@ func TestOTPHalfWordsOnly(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newModel(t, Config{Line: LineH503, ProductState: 0x17, NRSTWired: true})
 			otp := uint32(targets.H5OTP)
-			wr(t, m, 1, flash+0x004, nsKey1)
-			wr(t, m, 1, flash+0x004, nsKey2)
-			wr(t, m, 1, flash+0x028, nscrPG)
+			wr(t, m, 1, flash+0x004, targets.FlashKey1)
+			wr(t, m, 1, flash+0x004, targets.FlashKey2)
+			wr(t, m, 1, flash+0x028, targets.NSCRPG)
 			if err := m.AP(1).Write(otp, tc.size, tc.v, csSecure); err != nil {
 				t.Fatal(err)
 			}
 			sr := rd(t, m, 1, flash+targets.FlashNSSR)
 			programmed := rd(t, m, 1, otp) != 0xFFFFFFFF
-			if programmed != tc.ok || (sr&nssrPGSERR != 0) == tc.ok || (sr&nssrEOP != 0) != tc.ok {
+			if programmed != tc.ok || (sr&targets.NSSRPGSErr != 0) == tc.ok || (sr&targets.NSSREndOfOp != 0) != tc.ok {
 				t.Fatalf("%s store: programmed %v, NSSR 0x%08X; want programmed %v", tc.name, programmed, sr, tc.ok)
 			}
 		})
@@ -604,5 +604,18 @@ func TestDBGMCUAndEngineeringArea(t *testing.T) {
 	}
 	if v := rd(t, m, 1, 0x08000000); v != 0xFFFFFFFF {
 		t.Errorf("erased flash reads 0x%08X", v)
+	}
+}
+
+func TestDAString(t *testing.T) {
+	for _, c := range []struct {
+		d    DA
+		want string
+	}{
+		{DANone, "none"}, {DAPassword, "password"}, {DACertificate, "certificate"}, {DA(-1), "DA(-1)"}, {DA(3), "DA(3)"},
+	} {
+		if got := c.d.String(); got != c.want {
+			t.Errorf("DA(%d).String() = %q, want %q", int(c.d), got, c.want)
+		}
 	}
 }

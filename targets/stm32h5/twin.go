@@ -21,7 +21,7 @@ func (m *Model) applyCaptured() error {
 	for _, n := range names {
 		v := m.cfg.Captured[n]
 		if n == "PRIVCFGR" {
-			m.plain[offPRIVCFGR] = v[0]
+			m.plain[targets.FlashPRIVCFGR] = v[0]
 			continue
 		}
 		if _, ok := m.cur[n]; !ok {

@@ -174,11 +174,11 @@ func TestOpenOCDUnlockFamilies(t *testing.T) {
 		// Boards at level 1 the list does not have, built here: a G474; a
 		// U5 (stm32l4x unlock, then option_load for OBL_LAUNCH); an H7
 		// (stm32h7x unlock, which applies at OPTSTART).
-		{"g474 at level 1", "stm32g4x.cfg", locked(rdpBoard(targets.STM32G4(), targets.DevIDG47x, 0x2000, 512, targets.RDPByteLevel1, stm32rdp.FirmwareIdle)),
+		{"g474 at level 1", "stm32g4x.cfg", locked(g474().board(targets.RDPByteLevel1, stm32rdp.FirmwareIdle)),
 			[]string{"stm32l4x unlock 0", "stm32l4x option_load 0"}, "option load completed"},
-		{"u585 at level 1", "stm32u5x.cfg", locked(rdpBoard(targets.STM32U5(), targets.DevIDU57x, 0x2000, 2048, targets.RDPByteLevel1, stm32rdp.FirmwareIdle)),
+		{"u585 at level 1", "stm32u5x.cfg", locked(u585().board(targets.RDPByteLevel1, stm32rdp.FirmwareIdle)),
 			[]string{"stm32l4x unlock 0", "stm32l4x option_load 0"}, "option load completed"},
-		{"h743 at level 1", "stm32h7x.cfg", locked(rdpBoard(targets.STM32H7(), targets.DevIDH74x, 0x2003, 2048, targets.RDPByteLevel1, stm32rdp.FirmwareIdle)),
+		{"h743 at level 1", "stm32h7x.cfg", locked(h743().board(targets.RDPByteLevel1, stm32rdp.FirmwareIdle)),
 			[]string{"stm32h7x unlock 0"}, "stm32h7x unlocked"},
 	}
 	for _, tt := range tests {

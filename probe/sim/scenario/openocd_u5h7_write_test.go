@@ -100,9 +100,9 @@ func TestOpenOCDLockStprobeUnlockU5H7(t *testing.T) {
 		read      string // OpenOCD's command that prints the level
 		open      string // what it prints for level 0
 	}{
-		{"u585", "stm32u5x.cfg", locked(rdpBoard(targets.STM32U5(), targets.DevIDU57x, 0x2000, 2048, targets.RDPByteLevel0, stm32rdp.FirmwareIdle)),
+		{"u585", "stm32u5x.cfg", locked(u585().board(targets.RDPByteLevel0, stm32rdp.FirmwareIdle)),
 			[]string{"stm32l4x lock 0", "stm32l4x option_load 0"}, "flash info 0", "RDP level 0 (0xAA)"},
-		{"h743", "stm32h7x.cfg", locked(rdpBoard(targets.STM32H7(), targets.DevIDH74x, 0x2003, 2048, targets.RDPByteLevel0, stm32rdp.FirmwareIdle)),
+		{"h743", "stm32h7x.cfg", locked(h743().board(targets.RDPByteLevel0, stm32rdp.FirmwareIdle)),
 			[]string{"stm32h7x lock 0"}, "stm32h7x option_read 0 0x1c", "<0x5200201c> = 0x6aaf0"},
 	}
 	for _, tt := range tests {

@@ -78,15 +78,13 @@ const (
 	NoACK                // nothing answers SWD
 )
 
+// outcomeNames names each outcome.
+var outcomeNames = [...]string{OK: "ok", Fails: "fails", NoACK: "no ACK"}
+
 // String names the outcome.
 func (o Outcome) String() string {
-	switch o {
-	case OK:
-		return "ok"
-	case Fails:
-		return "fails"
-	case NoACK:
-		return "no ACK"
+	if o >= 0 && int(o) < len(outcomeNames) {
+		return outcomeNames[o]
 	}
 	return fmt.Sprintf("Outcome(%d)", int(o))
 }
@@ -249,9 +247,21 @@ func h533(state targets.ProductState, tzen targets.TZEN, da stm32h5.DA) *stm32h5
 // allOK is what a fully open board shows.
 func allOK() Expect { return Expect{NormalAP1: OK, HotPlugAP1: OK, UnderResetAP1: OK, AP0: OK} }
 
-// closedAP1 is what a board whose AP1 is closed shows: only AP0 answers.
-func closedAP1() Expect {
+// ap0Only is what a board shows whose AP1 is closed (an STM32H5) or holds
+// no core (an RDP family's board, its core on AP0): only AP0 answers.
+func ap0Only() Expect {
 	return Expect{NormalAP1: Fails, HotPlugAP1: Fails, UnderResetAP1: Fails, AP0: OK}
+}
+
+// hotPlugOnly is what a board shows whose AP1 only a connect that does not
+// halt reaches: an STM32H5 in PROVISIONING, an STM32H7's core-less AP1.
+func hotPlugOnly() Expect {
+	return Expect{NormalAP1: Fails, HotPlugAP1: OK, UnderResetAP1: Fails, AP0: OK}
+}
+
+// silent is a board on which nothing answers SWD.
+func silent() Expect {
+	return Expect{NormalAP1: NoACK, HotPlugAP1: NoACK, UnderResetAP1: NoACK, AP0: NoACK}
 }
 
 // List returns every scenario, the default first. Each call builds fresh
@@ -272,7 +282,7 @@ func List() []Scenario {
 			Description: "the seed board: H533 stuck in PROVISIONING (0x17), TZEN 0xB4, no DA; only Hot Plug on AP1 connects",
 			Chip:        h533(targets.StateProvisioning, targets.TZENEnabled, stm32h5.DANone),
 			Millivolts:  thread,
-			Expect:      Expect{NormalAP1: Fails, HotPlugAP1: OK, UnderResetAP1: Fails, AP0: OK},
+			Expect:      hotPlugOnly(),
 			Boot0:       true, // the seed thread's user set BOOT0 high
 		},
 		{
@@ -286,33 +296,33 @@ func List() []Scenario {
 			Description: "the seed board done right: PROVISIONING (0x17), TZEN 0xC3, password DA provisioned; recoverable by regression",
 			Chip:        h533(targets.StateProvisioning, targets.TZENDisabled, stm32h5.DAPassword),
 			Millivolts:  thread,
-			Expect:      Expect{NormalAP1: Fails, HotPlugAP1: OK, UnderResetAP1: Fails, AP0: OK},
+			Expect:      hotPlugOnly(),
 		},
 		{
 			Name:        "h533-provisioning-no-halt",
 			Description: "the seed board whose core never halts in PROVISIONING, even after a reset under debug: the ROM's provisioning function cannot be called",
 			Chip:        noHalt,
 			Millivolts:  thread,
-			Expect:      Expect{NormalAP1: Fails, HotPlugAP1: OK, UnderResetAP1: Fails, AP0: OK},
+			Expect:      hotPlugOnly(),
 		},
 		{
 			Name:        "h533-tz-closed-no-da",
 			Description: "what the seed board became: TZ_CLOSED (0xC6), TZEN 0xB4, no DA, no application opening debug; AP1 closed, only AP0 answers",
 			Chip:        h533(targets.StateTZClosed, targets.TZENEnabled, stm32h5.DANone),
-			Millivolts:  thread, Expect: closedAP1(),
+			Millivolts:  thread, Expect: ap0Only(),
 			Boot0: true, // BOOT0 high and still silent: the seed thread's end
 		},
 		{
 			Name:        "h533-closed-da",
 			Description: "a production H533: CLOSED (0x72), TZEN 0xB4, certificate DA provisioned; AP1 closed until DA reopens it",
 			Chip:        h533(targets.StateClosed, targets.TZENEnabled, stm32h5.DACertificate),
-			Millivolts:  thread, Expect: closedAP1(),
+			Millivolts:  thread, Expect: ap0Only(),
 		},
 		{
 			Name:        "h533-locked",
 			Description: "an H533 LOCKED (0x5C) for ever: AP0 identifies it, AP1 is closed, DA refuses",
 			Chip:        h533(targets.StateLocked, targets.TZENEnabled, stm32h5.DACertificate),
-			Millivolts:  thread, Expect: closedAP1(),
+			Millivolts:  thread, Expect: ap0Only(),
 		},
 		{
 			Name:        "h503-open",
@@ -325,7 +335,7 @@ func List() []Scenario {
 			Description: "H503 in PROVISIONING (0x17) with its DA password hash in OTP block 0 (locked); only Hot Plug on AP1 connects",
 			Chip:        &stm32h5.Config{Line: stm32h5.LineH503, ProductState: targets.StateProvisioning, DA: stm32h5.DAPassword, NRSTWired: true},
 			Millivolts:  thread,
-			Expect:      Expect{NormalAP1: Fails, HotPlugAP1: OK, UnderResetAP1: Fails, AP0: OK},
+			Expect:      hotPlugOnly(),
 		},
 		{
 			Name:        "h563-open",
@@ -360,13 +370,13 @@ func List() []Scenario {
 			Name:        "no-target",
 			Description: "board powered (the probe reads 3.29 V) but nothing answers SWD: wrong pins or wiring",
 			Millivolts:  thread,
-			Expect:      Expect{NormalAP1: NoACK, HotPlugAP1: NoACK, UnderResetAP1: NoACK, AP0: NoACK},
+			Expect:      silent(),
 		},
 		{
 			Name:        "no-power",
 			Description: "board not powered: the probe reads about 0 V and nothing answers SWD",
 			Millivolts:  0,
-			Expect:      Expect{NormalAP1: NoACK, HotPlugAP1: NoACK, UnderResetAP1: NoACK, AP0: NoACK},
+			Expect:      silent(),
 		},
 		{
 			Name:        "generic-m33",

@@ -243,3 +243,16 @@ func TestProbeKinds(t *testing.T) {
 		t.Error("two probes share a chip")
 	}
 }
+
+func TestOutcomeString(t *testing.T) {
+	for _, c := range []struct {
+		o    Outcome
+		want string
+	}{
+		{OK, "ok"}, {Fails, "fails"}, {NoACK, "no ACK"}, {Outcome(-1), "Outcome(-1)"}, {Outcome(3), "Outcome(3)"},
+	} {
+		if got := c.o.String(); got != c.want {
+			t.Errorf("Outcome(%d).String() = %q, want %q", int(c.o), got, c.want)
+		}
+	}
+}

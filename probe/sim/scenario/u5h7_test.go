@@ -182,8 +182,8 @@ func TestH7Ports(t *testing.T) {
 // SWD at all, with NRST held low or not (RM0456 §7.6.2, RM0433 §4.5.3).
 func TestU5H7Level2(t *testing.T) {
 	for _, cfg := range []*stm32rdp.Config{
-		rdpBoard(targets.STM32U5(), targets.DevIDU57x, 0x2000, 2048, targets.RDPByteLevel2, stm32rdp.FirmwareIdle),
-		rdpBoard(targets.STM32H7(), targets.DevIDH74x, 0x2003, 2048, targets.RDPByteLevel2, stm32rdp.FirmwareIdle),
+		u585().board(targets.RDPByteLevel2, stm32rdp.FirmwareIdle),
+		h743().board(targets.RDPByteLevel2, stm32rdp.FirmwareIdle),
 	} {
 		m, err := stm32rdp.New(*cfg)
 		if err != nil {

@@ -62,12 +62,22 @@ func DecodeCertificate(b []byte) (*Certificate, error) {
 	if c.Role < RoleRoot || c.Role > RoleLeaf {
 		return nil, fmt.Errorf("certificate role %d: want 1 (root), 2 (intermediate) or 3 (leaf): %w", c.Role, ErrFormat)
 	}
-	copy(c.SoCID[:], b[20:36])
-	copy(c.Permissions[:], b[36:52])
-	copy(c.PublicKey[:], b[52:116])
-	copy(c.ExtensionsHash[:], b[116:148])
-	copy(c.Signature[:], b[148:212])
+	for _, f := range c.arrays() {
+		copy(f.b, b[f.off:])
+	}
 	return c, nil
+}
+
+// span is a byte-array field of an encoded certificate or token: where it
+// starts and the field itself.
+type span struct {
+	off int
+	b   []byte
+}
+
+// arrays are the certificate's byte-array fields at their offsets.
+func (c *Certificate) arrays() []span {
+	return []span{{20, c.SoCID[:]}, {36, c.Permissions[:]}, {52, c.PublicKey[:]}, {116, c.ExtensionsHash[:]}, {148, c.Signature[:]}}
 }
 
 // Encode returns the certificate's 212 bytes.
@@ -78,11 +88,9 @@ func (c *Certificate) Encode() []byte {
 	binary.LittleEndian.PutUint16(b[10:], c.OEMConstraint)
 	binary.LittleEndian.PutUint32(b[12:], c.ExtensionsSize)
 	binary.LittleEndian.PutUint32(b[16:], c.SoCClass)
-	copy(b[20:], c.SoCID[:])
-	copy(b[36:], c.Permissions[:])
-	copy(b[52:], c.PublicKey[:])
-	copy(b[116:], c.ExtensionsHash[:])
-	copy(b[148:], c.Signature[:])
+	for _, f := range c.arrays() {
+		copy(b[f.off:], f.b)
+	}
 	return b
 }
 
@@ -205,10 +213,15 @@ func DecodeToken(b []byte) (*Token, error) {
 	if t.Major != 1 || t.SignatureType != SigECDSAP256 {
 		return nil, fmt.Errorf("token version %d.%d signature type 0x%02X: want 1.x ECDSA P-256: %w", t.Major, t.Minor, t.SignatureType, ErrFormat)
 	}
-	copy(t.Requested[:], b[8:24])
-	copy(t.ExtensionsHash[:], b[24:56])
-	copy(t.Signature[:], b[56:120])
+	for _, f := range t.arrays() {
+		copy(f.b, b[f.off:])
+	}
 	return t, nil
+}
+
+// arrays are the token's byte-array fields at their offsets.
+func (t *Token) arrays() []span {
+	return []span{{8, t.Requested[:]}, {24, t.ExtensionsHash[:]}, {56, t.Signature[:]}}
 }
 
 // Encode returns the token's 120 bytes.
@@ -216,9 +229,9 @@ func (t *Token) Encode() []byte {
 	b := make([]byte, TokenSize)
 	b[0], b[1], b[2] = t.Major, t.Minor, t.SignatureType
 	binary.LittleEndian.PutUint32(b[4:], t.ExtensionsSize)
-	copy(b[8:], t.Requested[:])
-	copy(b[24:], t.ExtensionsHash[:])
-	copy(b[56:], t.Signature[:])
+	for _, f := range t.arrays() {
+		copy(b[f.off:], f.b)
+	}
 	return b
 }
 
