@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -17,32 +16,25 @@ import (
 
 // memCommand is `stprobe mem`: target memory through an access port.
 func (a *app) memCommand() *cobra.Command {
-	return groupCommand(&cobra.Command{
-		Use:         "mem",
-		Annotations: synopsis("mem read ADDR LEN [-o FILE] [--ap N] | mem write ADDR FILE [--ap N]"),
-		Short:       "read target memory, write target RAM",
-		Long:        "Reads target memory, or writes a file into the target's RAM, through an access port, connecting Hot Plug (nothing written to the core).",
-	}, "read or write", "", a.memReadCommand(), a.memWriteCommand())
+	c := newCommand("mem", "mem read ADDR LEN [-o FILE] [--ap N] | mem write ADDR FILE [--ap N]",
+		"read target memory, write target RAM",
+		"Reads target memory, or writes a file into the target's RAM, through an access port, connecting Hot Plug (nothing written to the core).",
+		nil)
+	return groupCommand(c, "read or write", "", a.memReadCommand(), a.memWriteCommand())
 }
 
 // memReadCommand is `stprobe mem read ADDR LEN`.
 func (a *app) memReadCommand() *cobra.Command {
-	var (
-		out string
-		f   memFlags
-	)
-	c := &cobra.Command{
-		Use:         "read ADDR LEN",
-		Annotations: synopsis("mem read ADDR LEN [-o FILE] [--ap N] [--khz KHZ]"),
-		Short:       "read LEN bytes at ADDR: a hex dump, or the bytes into FILE",
-		Long: "Reads LEN bytes of target memory at ADDR and prints them as a hex dump (address, 16 bytes, ASCII), or writes them as they are to FILE (-o; - for stdout). " +
+	var f memFlags
+	c := newCommand("read ADDR LEN", "mem read ADDR LEN [-o FILE] [--ap N] [--khz KHZ]",
+		"read LEN bytes at ADDR: a hex dump, or the bytes into FILE",
+		"Reads LEN bytes of target memory at ADDR and prints them as a hex dump (address, 16 bytes, ASCII), or writes them as they are to FILE (-o; - for stdout). "+
 			"ADDR and LEN are decimal or 0x hex; LEN also takes the binary suffixes K, KiB, M and MiB (64K = 65536 bytes), up to 16 MiB.",
-		Args: a.exactArgs(2),
-	}
-	c.Flags().StringVarP(&out, "output", "o", "", "write the bytes to FILE instead of a hex dump (- for stdout)")
+		a.exactArgs(2))
+	out := outputFlag(c, "", "write the bytes to FILE instead of a hex dump (- for stdout)")
 	f.add(c, "read")
 	c.RunE = func(c *cobra.Command, args []string) error {
-		return a.runMemRead(c, args, f, out, false)
+		return a.runMemRead(c, args, f, *out, false)
 	}
 	return c
 }
@@ -86,21 +78,13 @@ func (a *app) runMemRead(c *cobra.Command, args []string, f memFlags, out string
 // writeMemOutput prints what mem read got: a hex dump on stdout, or the
 // bytes themselves to the file out (stdout for "-").
 func (a *app) writeMemOutput(out string, addr uint32, data []byte) error {
-	switch out {
-	case "":
-		w := bufio.NewWriter(a.stdout)
-		hexDump(w, addr, data)
-		if err := w.Flush(); err != nil {
-			return fmt.Errorf("writing the dump: %w", err)
-		}
-	case "-":
-		if _, err := a.stdout.Write(data); err != nil {
-			return fmt.Errorf("writing the bytes to stdout: %w", err)
-		}
-	default:
-		if err := os.WriteFile(out, data, 0o644); err != nil {
-			return fmt.Errorf("file: %w (the %d bytes read are lost; try another -o FILE)", err, len(data))
-		}
+	if out != "" {
+		return a.writeOutput(out, data, fmt.Sprintf("the %d bytes read", len(data)))
+	}
+	w := bufio.NewWriter(a.stdout)
+	hexDump(w, addr, data)
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("writing the dump: %w", err)
 	}
 	return nil
 }
@@ -108,14 +92,11 @@ func (a *app) writeMemOutput(out string, addr uint32, data []byte) error {
 // memWriteCommand is `stprobe mem write ADDR FILE`.
 func (a *app) memWriteCommand() *cobra.Command {
 	var f memFlags
-	c := &cobra.Command{
-		Use:         "write ADDR FILE",
-		Annotations: synopsis("mem write ADDR FILE [--ap N] [--khz KHZ]"),
-		Short:       "write FILE into the target's RAM at ADDR",
-		Long: "Writes the bytes of FILE (a regular file of at most 16 MiB) into target RAM at ADDR (decimal or 0x hex). " +
+	c := newCommand("write ADDR FILE", "mem write ADDR FILE [--ap N] [--khz KHZ]",
+		"write FILE into the target's RAM at ADDR",
+		"Writes the bytes of FILE (a regular file of at most 16 MiB) into target RAM at ADDR (decimal or 0x hex). "+
 			"Only the identified chip's SRAM is written: flash takes its erase-and-program sequence and is refused, as is every other region.",
-		Args: a.exactArgs(2),
-	}
+		a.exactArgs(2))
 	f.add(c, "write")
 	c.RunE = func(c *cobra.Command, args []string) error {
 		addr, err := parseAddr(args[0])
