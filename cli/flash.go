@@ -197,7 +197,7 @@ func (a *app) runFlash(ctx context.Context, f flashFlags, req bench.FlashRequest
 			req.Confirm = strings.TrimSpace(line)
 		}
 		var out *bench.FlashOutcome
-		err = a.withFlashProgress(b, func() error {
+		err = a.withStatusLine(b, flashStatus, func() error {
 			var err error
 			out, err = b.Flash(ctx, tok, req)
 			return err
@@ -291,27 +291,17 @@ func printFlashResult(w io.Writer, out *bench.FlashOutcome) {
 	}
 }
 
-// withFlashProgress runs job with a progress bar of its steps on a
-// terminal.
-func (a *app) withFlashProgress(b *bench.Bench, job func() error) error {
-	if !isTerminal(a.stderr) {
-		return job()
+// flashStatus is the status line of a flash job's step: a progress bar
+// where the step counts its work.
+func flashStatus(ev bench.Event) (string, bool) {
+	s, ok := ev.(bench.FlashStep)
+	switch {
+	case !ok:
+		return "", false
+	case s.Step.Total > 0:
+		return fmt.Sprintf("%-8s %s %3d%%  %s", s.Step.Step, bar(s.Step.Done, s.Step.Total, 24), 100*s.Step.Done/s.Step.Total, s.Step.Message), true
 	}
-	var err error
-	line := &statusLine{w: a.stderr}
-	follow(b, func(ev bench.Event) {
-		s, ok := ev.(bench.FlashStep)
-		if !ok {
-			return
-		}
-		if s.Step.Total > 0 {
-			line.show(fmt.Sprintf("%-8s %s %3d%%  %s", s.Step.Step, bar(s.Step.Done, s.Step.Total, 24), 100*s.Step.Done/s.Step.Total, s.Step.Message))
-		} else {
-			line.show(fmt.Sprintf("%-8s %s", s.Step.Step, s.Step.Message))
-		}
-	}, func() { err = job() })
-	line.clear()
-	return err
+	return fmt.Sprintf("%-8s %s", s.Step.Step, s.Step.Message), true
 }
 
 // bar draws done/total as a bar of width cells.

@@ -60,7 +60,7 @@ func (a *app) runMemRead(c *cobra.Command, args []string, f memFlags, out string
 	req := f.request(addr, n)
 	return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
 		var data []byte
-		err := a.withMemProgress(b, func() error {
+		err := a.withStatusLine(b, memStatus, func() error {
 			var err error
 			data, err = b.ReadMemory(ctx, tok, req)
 			return err
@@ -116,7 +116,7 @@ func (a *app) memWriteCommand() *cobra.Command {
 		}
 		req := f.request(addr, len(data))
 		return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
-			err := a.withMemProgress(b, func() error { return b.WriteMemory(ctx, tok, req, data) })
+			err := a.withStatusLine(b, memStatus, func() error { return b.WriteMemory(ctx, tok, req, data) })
 			if err != nil {
 				return err
 			}
@@ -168,17 +168,27 @@ func (a *app) exactArgs(n int) cobra.PositionalArgs {
 	}
 }
 
-// withMemProgress runs job, showing the memory transfer's progress on a
-// terminal.
-func (a *app) withMemProgress(b *bench.Bench, job func() error) error {
+// memStatus is the status line of a memory transfer's progress.
+func memStatus(ev bench.Event) (string, bool) {
+	p, ok := ev.(bench.ProbeProgress)
+	if !ok || p.Progress.Total <= 0 || !strings.Contains(p.Progress.Op, "memory") {
+		return "", false
+	}
+	return fmt.Sprintf("%s  %d/%d bytes  %3d%%", p.Progress.Op, p.Progress.Done, p.Progress.Total, 100*p.Progress.Done/p.Progress.Total), true
+}
+
+// withStatusLine runs job; on a terminal it shows, on one line of stderr
+// redrawn in place, what status makes of each of the bench's events (ok
+// false: the event changes nothing).
+func (a *app) withStatusLine(b *bench.Bench, status func(ev bench.Event) (line string, ok bool), job func() error) error {
 	if !isTerminal(a.stderr) {
 		return job()
 	}
 	var err error
 	line := &statusLine{w: a.stderr}
 	follow(b, func(ev bench.Event) {
-		if p, ok := ev.(bench.ProbeProgress); ok && p.Progress.Total > 0 && strings.Contains(p.Progress.Op, "memory") {
-			line.show(fmt.Sprintf("%s  %d/%d bytes  %3d%%", p.Progress.Op, p.Progress.Done, p.Progress.Total, 100*p.Progress.Done/p.Progress.Total))
+		if s, ok := status(ev); ok {
+			line.show(s)
 		}
 	}, func() { err = job() })
 	line.clear()
