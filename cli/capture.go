@@ -80,8 +80,11 @@ func (a *app) writeCapture(f *bench.CaptureFile, out string) error {
 	if err != nil {
 		return err
 	}
-	if err := a.writeOutput(out, data, ""); err != nil || out == "-" {
+	if err := a.writeOutput(out, data, ""); err != nil {
 		return err
+	}
+	if out == "-" {
+		return nil // stdout holds the capture alone
 	}
 	fmt.Fprintf(a.stdout, "wrote %s: %s\nsecrets: %s\n", out, strings.Join(f.Header.Holds, ", "), f.Header.Secrets)
 	for _, n := range f.Header.Notes {
