@@ -39,15 +39,13 @@ const (
 	Failed
 )
 
+// outcomeNames are the outcomes' names, indexed by Outcome.
+var outcomeNames = [...]string{Silent: "silent", Answered: "answered", Failed: "error"}
+
 // String names the outcome.
 func (o Outcome) String() string {
-	switch o {
-	case Silent:
-		return "silent"
-	case Answered:
-		return "answered"
-	case Failed:
-		return "error"
+	if o >= 0 && int(o) < len(outcomeNames) {
+		return outcomeNames[o]
 	}
 	return fmt.Sprintf("Outcome(%d)", int(o))
 }

@@ -18,12 +18,11 @@ import (
 // bootCommand is `stprobe boot`: the ROM (system) bootloader, the other
 // ways into the chip besides SWD. Only the read-only probe exists.
 func (a *app) bootCommand() *cobra.Command {
-	return groupCommand(&cobra.Command{
-		Use:         "boot",
-		Annotations: synopsis("boot probe " + bootProbeSynopsis),
-		Short:       "the ROM bootloader over USB DFU and UART, probed read-only",
-		Long:        "The STM32 ROM (system) bootloader, the other ways into a chip besides SWD. Only the read-only probe is built: nothing is ever written, erased or unprotected through it.",
-	}, "probe", "only probe is built", a.bootProbeCommand())
+	c := newCommand("boot", "boot probe "+bootProbeSynopsis,
+		"the ROM bootloader over USB DFU and UART, probed read-only",
+		"The STM32 ROM (system) bootloader, the other ways into a chip besides SWD. Only the read-only probe is built: nothing is ever written, erased or unprotected through it.",
+		nil)
+	return groupCommand(c, "probe", "only probe is built", a.bootProbeCommand())
 }
 
 const bootProbeSynopsis = "[--usb] [--uart DEV] [--baud N] [--parity even|none|odd] [--boot0 high|low] [--boot0-line dtr|rts] [--nrst-line dtr|rts] [--json]"
@@ -107,24 +106,18 @@ func parseLine(flag, s string) (uart.Signal, error) {
 
 // bootProbeCommand is `stprobe boot probe`.
 func (a *app) bootProbeCommand() *cobra.Command {
-	var (
-		f      bootFlags
-		asJSON bool
-	)
-	c := &cobra.Command{
-		Use:         "probe",
-		Annotations: synopsis("boot probe " + bootProbeSynopsis),
-		Short:       "does the ROM bootloader answer on USB DFU or UART, and what does that say about the chip",
-		Long: "Probes the STM32 ROM bootloader read-only: USB DFU (descriptors, memory layout, status, chip ID and, where the ROM allows, the product state) " +
-			"and the UART (sync, Get, Get Version, Get ID and, where allowed, the product state), then says what the answers or the silence mean " +
-			"together with what SWD found in this run, and lists what to check by hand. On the simulated bench both paths of the simulated board are probed. " +
+	var f bootFlags
+	c := newCommand("probe", "boot probe "+bootProbeSynopsis,
+		"does the ROM bootloader answer on USB DFU or UART, and what does that say about the chip",
+		"Probes the STM32 ROM bootloader read-only: USB DFU (descriptors, memory layout, status, chip ID and, where the ROM allows, the product state) "+
+			"and the UART (sync, Get, Get Version, Get ID and, where allowed, the product state), then says what the answers or the silence mean "+
+			"together with what SWD found in this run, and lists what to check by hand. On the simulated bench both paths of the simulated board are probed. "+
 			"Exit status 0 when a path answered, 1 when none did (the report is printed either way).",
-		Args: a.noArgs,
-	}
+		a.noArgs)
 	fs := c.Flags()
 	f.addPaths(fs)
 	f.addTuning(fs)
-	fs.BoolVar(&asJSON, "json", false, "print the results and findings as JSON")
+	asJSON := jsonFlag(c, "print the results and findings as JSON")
 	completeBoot(c)
 	c.RunE = func(c *cobra.Command, _ []string) error {
 		req, err := f.request()
@@ -142,7 +135,7 @@ func (a *app) bootProbeCommand() *cobra.Command {
 			}
 			snap := b.Snapshot()
 			swdKnown := snap.Matrix != nil || snap.OptionBytes != nil || snap.HasState
-			return a.printBootReport(rep, asJSON, swdKnown)
+			return a.printBootReport(rep, *asJSON, swdKnown)
 		})
 	}
 	return c

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -16,19 +15,16 @@ import (
 // captureCommand is `stprobe capture`: the board, read-only, as a file.
 func (a *app) captureCommand() *cobra.Command {
 	var f captureFlags
-	c := &cobra.Command{
-		Use:         "capture",
-		Annotations: synopsis("capture -o FILE [--with-flash]"),
-		Short:       "read the board read-only into a capture file to share or to open as a twin (--twin FILE)",
-		Long: "Reads the board without writing to it — the probe, the target voltage, every connect mode x access port x SWD clock with its outcome, " +
-			"the chip's identification, every option register (_CUR and _PRG), the product state and TZEN, which memory regions read, and the " +
-			"debug-authentication discovery word by word — and writes it as a capture (docs/capture-format.md). No flash contents, keys or " +
+	c := newCommand("capture", "capture -o FILE [--with-flash]",
+		"read the board read-only into a capture file to share or to open as a twin (--twin FILE)",
+		"Reads the board without writing to it — the probe, the target voltage, every connect mode x access port x SWD clock with its outcome, "+
+			"the chip's identification, every option register (_CUR and _PRG), the product state and TZEN, which memory regions read, and the "+
+			"debug-authentication discovery word by word — and writes it as a capture (docs/capture-format.md). No flash contents, keys or "+
 			"passwords go in unless --with-flash; the file's header says what it holds. stprobe --twin FILE opens it as a simulated board.",
-		Args: a.noArgs,
-	}
+		a.noArgs)
 	f.add(c, "", "also capture the user flash (the firmware, and any secret it holds)")
 	c.RunE = func(c *cobra.Command, _ []string) error {
-		if f.out == "" {
+		if *f.out == "" {
 			return usage(c, errors.New("give the capture's file: -o FILE (- for stdout)"))
 		}
 		return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
@@ -36,7 +32,7 @@ func (a *app) captureCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.writeCapture(cf, f.out)
+			return a.writeCapture(cf, *f.out)
 		})
 	}
 	return c
@@ -46,14 +42,11 @@ func (a *app) captureCommand() *cobra.Command {
 // exported as a capture.
 func (a *app) simCaptureCommand() *cobra.Command {
 	var f captureFlags
-	c := &cobra.Command{
-		Use:         "capture SCENARIO",
-		Annotations: synopsis("sim capture SCENARIO [-o FILE] [--with-flash]"),
-		Short:       "export a simulated board as a capture file",
-		Long:        "Captures the simulated board SCENARIO as stprobe capture would capture a real one, to compare with a real board's capture or to hand-edit and open with --twin.",
-		Args:        cobra.ExactArgs(1),
-		ValidArgs:   scenario.Names(),
-	}
+	c := newCommand("capture SCENARIO", "sim capture SCENARIO [-o FILE] [--with-flash]",
+		"export a simulated board as a capture file",
+		"Captures the simulated board SCENARIO as stprobe capture would capture a real one, to compare with a real board's capture or to hand-edit and open with --twin.",
+		cobra.ExactArgs(1))
+	c.ValidArgs = scenario.Names()
 	f.add(c, "-", "also capture the user flash")
 	c.RunE = func(c *cobra.Command, args []string) error {
 		if _, err := scenario.Lookup(args[0]); err != nil {
@@ -63,21 +56,21 @@ func (a *app) simCaptureCommand() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return a.writeCapture(cf, f.out)
+		return a.writeCapture(cf, *f.out)
 	}
 	return c
 }
 
 // captureFlags are the flags of the commands that write a capture.
 type captureFlags struct {
-	out       string
+	out       *string
 	withFlash bool
 }
 
 // add registers -o, the capture's file (out by default), and --with-flash,
 // described as flashHelp, on c.
 func (f *captureFlags) add(c *cobra.Command, out, flashHelp string) {
-	c.Flags().StringVarP(&f.out, "output", "o", out, "write the capture to FILE (- for stdout)")
+	f.out = outputFlag(c, out, "write the capture to FILE (- for stdout)")
 	c.Flags().BoolVar(&f.withFlash, "with-flash", false, flashHelp)
 }
 
@@ -87,12 +80,11 @@ func (a *app) writeCapture(f *bench.CaptureFile, out string) error {
 	if err != nil {
 		return err
 	}
-	if out == "-" {
-		_, err := a.stdout.Write(data)
+	if err := a.writeOutput(out, data, ""); err != nil {
 		return err
 	}
-	if err := os.WriteFile(out, data, 0o644); err != nil {
-		return fmt.Errorf("file: %w (try another -o FILE)", err)
+	if out == "-" {
+		return nil // stdout holds the capture alone
 	}
 	fmt.Fprintf(a.stdout, "wrote %s: %s\nsecrets: %s\n", out, strings.Join(f.Header.Holds, ", "), f.Header.Secrets)
 	for _, n := range f.Header.Notes {

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -61,5 +63,36 @@ func TestUsageLinesLeaveOutFlags(t *testing.T) {
 	hideFlagsInUseLines(root)
 	if l := extra.UseLine(); l != "stprobe extra ARG" {
 		t.Errorf("a command added later: usage line %q, want %q", l, "stprobe extra ARG")
+	}
+}
+
+// TestWriteOutput: -o FILE writes the bytes to FILE, -o - to stdout, and a
+// file that cannot be written is an error that says what to try next and
+// what is lost with it.
+func TestWriteOutput(t *testing.T) {
+	var stdout strings.Builder
+	a := newApp(Config{}, nil, &stdout, nil)
+	if err := a.writeOutput("-", []byte("bytes"), ""); err != nil || stdout.String() != "bytes" {
+		t.Fatalf(`writeOutput("-") = %v, stdout %q; want nil, "bytes"`, err, stdout.String())
+	}
+	path := filepath.Join(t.TempDir(), "out.bin")
+	if err := a.writeOutput(path, []byte("file"), ""); err != nil {
+		t.Fatalf("writeOutput(FILE): %v", err)
+	}
+	if got, err := os.ReadFile(path); err != nil || string(got) != "file" {
+		t.Fatalf("FILE holds %q, %v; want \"file\"", got, err)
+	}
+	missing := filepath.Join(t.TempDir(), "no", "such", "dir")
+	for _, tc := range []struct{ lost, want string }{
+		{"", "(try another -o FILE)"},
+		{"the 4 bytes read", "(the 4 bytes read are lost; try another -o FILE)"},
+	} {
+		err := a.writeOutput(missing, []byte("lost"), tc.lost)
+		if err == nil || !strings.HasPrefix(err.Error(), "file: ") || !strings.HasSuffix(err.Error(), tc.want) {
+			t.Errorf("writeOutput into a missing directory, lost %q: %v; want file: ... %s", tc.lost, err, tc.want)
+		}
+	}
+	if stdout.String() != "bytes" {
+		t.Errorf("stdout = %q after writes to files, want only \"bytes\"", stdout.String())
 	}
 }

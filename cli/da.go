@@ -15,12 +15,10 @@ import (
 
 // daCommand is `stprobe da`: debug authentication.
 func (a *app) daCommand() *cobra.Command {
-	c := &cobra.Command{
-		Use:         "da",
-		Annotations: synopsis("da discover|regress|open-debug|provision|check-obk|make-password|make-certs [FLAGS]"),
-		Short:       "debug authentication: discover, provision, regress, open debug",
-		Long:        "Debug authentication of STM32H5 chips: discover what the ROM reports, make credentials (make-password, make-certs), provision them in PROVISIONING, check an .obk file against the chip, and regress or open a closed chip. Every write is planned first and runs only with --confirm PHRASE, with a backup of the option bytes and a line in the audit log.",
-	}
+	c := newCommand("da", "da discover|regress|open-debug|provision|check-obk|make-password|make-certs [FLAGS]",
+		"debug authentication: discover, provision, regress, open debug",
+		"Debug authentication of STM32H5 chips: discover what the ROM reports, make credentials (make-password, make-certs), provision them in PROVISIONING, check an .obk file against the chip, and regress or open a closed chip. Every write is planned first and runs only with --confirm PHRASE, with a backup of the option bytes and a line in the audit log.",
+		nil)
 	return groupCommand(c, "discover, regress, open-debug, provision, check-obk, make-password or make-certs", "",
 		a.daDiscoverCommand(), a.daAuthCommand(bench.DARegress), a.daAuthCommand(bench.DAOpenDebug),
 		a.daProvisionCommand(), a.daCheckOBKCommand(), a.daMakeCommand(false), a.daMakeCommand(true))
@@ -28,20 +26,13 @@ func (a *app) daCommand() *cobra.Command {
 
 // daDiscoverCommand is `stprobe da discover`.
 func (a *app) daDiscoverCommand() *cobra.Command {
-	var (
-		asJSON  bool
-		session daSession
-	)
-	c := &cobra.Command{
-		Use:         "discover",
-		Annotations: synopsis("da discover [--json] [--request WORD] [--reply WORD[,WORD]] [--khz KHZ] [--request-count UNIT] [--response-count UNIT]"),
-		Short:       "what the chip's ROM reports: product state, whether DA is provisioned",
-		Long:        "Asks the chip's ROM, through the DBGMCU mailbox on AP0, for its product state and whether debug authentication is provisioned. Read-only, but it resets the chip through NRST (which must be wired) and leaves it in the ROM's DA loop until its next reset.",
-		Args:        a.noArgs,
-	}
-	fs := c.Flags()
-	fs.BoolVar(&asJSON, "json", false, "print the discovery as JSON")
-	session.register(fs)
+	var session daSession
+	c := newCommand("discover", "da discover [--json] [--request WORD] [--reply WORD[,WORD]] [--khz KHZ] [--request-count UNIT] [--response-count UNIT]",
+		"what the chip's ROM reports: product state, whether DA is provisioned",
+		"Asks the chip's ROM, through the DBGMCU mailbox on AP0, for its product state and whether debug authentication is provisioned. Read-only, but it resets the chip through NRST (which must be wired) and leaves it in the ROM's DA loop until its next reset.",
+		a.noArgs)
+	asJSON := jsonFlag(c, "print the discovery as JSON")
+	session.register(c.Flags())
 	c.RunE = func(c *cobra.Command, _ []string) error {
 		o, err := session.options()
 		if err != nil {
@@ -52,7 +43,7 @@ func (a *app) daDiscoverCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.printDiscovery(d, asJSON)
+			return a.printDiscovery(d, *asJSON)
 		})
 	}
 	return c

@@ -29,7 +29,7 @@ func (a *app) daMakeCommand(certs bool) *cobra.Command {
 	} else {
 		syn = "da make-password --part PART --out DIR [--password-text TEXT] [--permissions WORD] [--force]"
 	}
-	c := &cobra.Command{Use: use, Annotations: synopsis(syn), Short: short, Long: long, Args: a.noArgs}
+	c := newCommand(use, syn, short, long, a.noArgs)
 	c.Flags().StringVar(&part, "part", "", "the PART: H503, H523, H533, H562, H563 or H573")
 	c.Flags().StringVar(&out, "out", "", "the DIRectory to write the files into")
 	c.Flags().BoolVar(&force, "force", false, "overwrite files already there (credentials a chip may still need)")

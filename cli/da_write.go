@@ -129,10 +129,7 @@ func (a *app) daAuthCommand(action bench.DAAction) *cobra.Command {
 		short = "open debug on a closed chip until the next power cycle (certificate method)"
 		long = "Opens debug on a closed STM32H5 through debug authentication, until the next power cycle; nothing is erased. The chip must offer it (certificate method, permission provisioned). Without --confirm it prints the plan and writes nothing."
 	}
-	c := &cobra.Command{
-		Use: string(action), Annotations: synopsis(syn), Short: short, Long: long,
-		Args: a.noArgs,
-	}
+	c := newCommand(string(action), syn, short, long, a.noArgs)
 	fs := c.Flags()
 	w.register(fs)
 	creds.register(fs)
@@ -169,13 +166,10 @@ func (a *app) daProvisionCommand() *cobra.Command {
 		w   daWrite
 		obk string
 	)
-	c := &cobra.Command{
-		Use:         "provision",
-		Annotations: synopsis("da provision --obk FILE [--part PART] [--confirm PHRASE] [--json] [--state-dir DIR]"),
-		Short:       "hand the DA provisioning file to the ROM (chip in PROVISIONING)",
-		Long:        "Provisions debug authentication: hands the .obk file (da make-password or make-certs; on the H503 the OTP image) to the ROM of a chip in PROVISIONING, through Hot Plug on AP1, and reads the record back. The file is checked against the part first (size, destination, encryption flag, hash); --part names the part where the line has several (H523/H533, H562/H563/H573), since they take different files. Without --confirm it prints the plan and writes nothing.",
-		Args:        a.noArgs,
-	}
+	c := newCommand("provision", "da provision --obk FILE [--part PART] [--confirm PHRASE] [--json] [--state-dir DIR]",
+		"hand the DA provisioning file to the ROM (chip in PROVISIONING)",
+		"Provisions debug authentication: hands the .obk file (da make-password or make-certs; on the H503 the OTP image) to the ROM of a chip in PROVISIONING, through Hot Plug on AP1, and reads the record back. The file is checked against the part first (size, destination, encryption flag, hash); --part names the part where the line has several (H523/H533, H562/H563/H573), since they take different files. Without --confirm it prints the plan and writes nothing.",
+		a.noArgs)
 	w.register(c.Flags())
 	c.Flags().StringVar(&obk, "obk", "", "the .obk FILE to provision (H503: board_password.bin)")
 	c.RunE = func(c *cobra.Command, _ []string) error {
@@ -390,19 +384,15 @@ func (a *app) printDAResult(r *bench.DAResult, stateDir string) {
 // daCheckOBKCommand is `stprobe da check-obk FILE`.
 func (a *app) daCheckOBKCommand() *cobra.Command {
 	var (
-		asJSON  bool
 		part    string
 		need    string
 		session daSession
 	)
-	c := &cobra.Command{
-		Use:         "check-obk FILE",
-		Annotations: synopsis("da check-obk FILE [--part PART] [--permission full|to-tz|open-debug] [--json]"),
-		Short:       "check a DA .obk file against the connected chip",
-		Long:        "Decodes the .obk file (on the H503 the OTP image) and checks it against the chip's part (size, destination, encryption flag, payload hash, permission word) and against the chip itself (its DA discovery; the record read back where AP1 reads it). Read-only; the discovery pulses NRST. Exit status 1 when anything does not match.",
-		Args:        cobra.ArbitraryArgs,
-	}
-	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c := newCommand("check-obk FILE", "da check-obk FILE [--part PART] [--permission full|to-tz|open-debug] [--json]",
+		"check a DA .obk file against the connected chip",
+		"Decodes the .obk file (on the H503 the OTP image) and checks it against the chip's part (size, destination, encryption flag, payload hash, permission word) and against the chip itself (its DA discovery; the record read back where AP1 reads it). Read-only; the discovery pulses NRST. Exit status 1 when anything does not match.",
+		cobra.ArbitraryArgs)
+	asJSON := jsonFlag(c, "print JSON")
 	c.Flags().StringVar(&part, "part", "", "the PART where the chip's line has several (H523/H533, H562/H563/H573)")
 	c.Flags().StringVar(&need, "permission", "full", "the permission the file must grant: full, to-tz or open-debug")
 	session.register(c.Flags())
@@ -427,7 +417,7 @@ func (a *app) daCheckOBKCommand() *cobra.Command {
 			if err != nil {
 				return daMistake(err)
 			}
-			if asJSON {
+			if *asJSON {
 				if err := writeJSON(a.stdout, res); err != nil {
 					return err
 				}

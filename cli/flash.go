@@ -32,16 +32,14 @@ type flashFlags struct {
 // flashCommand is `stprobe flash`: program, erase, read and verify the
 // chip's main flash.
 func (a *app) flashCommand() *cobra.Command {
-	c := &cobra.Command{
-		Use:         "flash",
-		Annotations: synopsis("flash write FILE [--addr ADDR] [--verify] [--reset-run] [--save-flash FILE] | flash erase (--all | --sectors A-B | --range ADDR LEN) | flash read ADDR LEN -o FILE | flash verify FILE"),
-		Short:       "program, erase, read and verify the main flash",
-		Long: "Programs the chip's main flash from a BIN (with --addr), Intel HEX or ELF file, erases sectors, reads it and compares it with a file. " +
-			"Writes are guarded: the plan says which sectors are erased and whether they hold data (keep a copy with --save-flash FILE), " +
-			"the phrase confirms it, a journal says which sectors hold what if the write is cut short, and the audit log records the image's SHA-256. " +
-			"On an STM32H5 whose core halts, a small flash loader runs on the target from SRAM (the host feeds it 6 KiB blocks); otherwise, " +
+	c := newCommand("flash", "flash write FILE [--addr ADDR] [--verify] [--reset-run] [--save-flash FILE] | flash erase (--all | --sectors A-B | --range ADDR LEN) | flash read ADDR LEN -o FILE | flash verify FILE",
+		"program, erase, read and verify the main flash",
+		"Programs the chip's main flash from a BIN (with --addr), Intel HEX or ELF file, erases sectors, reads it and compares it with a file. "+
+			"Writes are guarded: the plan says which sectors are erased and whether they hold data (keep a copy with --save-flash FILE), "+
+			"the phrase confirms it, a journal says which sectors hold what if the write is cut short, and the audit log records the image's SHA-256. "+
+			"On an STM32H5 whose core halts, a small flash loader runs on the target from SRAM (the host feeds it 6 KiB blocks); otherwise, "+
 			"or with --register-by-register, the host drives the flash controller register by register through the debug port.",
-	}
+		nil)
 	return groupCommand(c, "write, erase, read or verify", "",
 		a.flashWriteCommand(), a.flashEraseCommand(), a.flashReadCommand(), a.flashVerifyCommand())
 }
@@ -57,15 +55,12 @@ func (f *flashFlags) guardFlags(c *cobra.Command) {
 // flashWriteCommand is `stprobe flash write FILE`.
 func (a *app) flashWriteCommand() *cobra.Command {
 	var f flashFlags
-	c := &cobra.Command{
-		Use:         "write FILE",
-		Annotations: synopsis("flash write FILE [--addr ADDR] [--format bin|hex|elf] [--verify] [--reset-run] [--save-flash FILE] [--confirm PHRASE]"),
-		Short:       "program FILE (BIN, Intel HEX or ELF) into the main flash",
-		Long: "Programs FILE into the main flash: an ELF's PT_LOAD segments by their load address, an Intel HEX file's records, or a raw binary at --addr. " +
-			"A malformed file, one larger than the flash, outside it, or over a protected or secure sector is refused before anything is erased. " +
+	c := newCommand("write FILE", "flash write FILE [--addr ADDR] [--format bin|hex|elf] [--verify] [--reset-run] [--save-flash FILE] [--confirm PHRASE]",
+		"program FILE (BIN, Intel HEX or ELF) into the main flash",
+		"Programs FILE into the main flash: an ELF's PT_LOAD segments by their load address, an Intel HEX file's records, or a raw binary at --addr. "+
+			"A malformed file, one larger than the flash, outside it, or over a protected or secure sector is refused before anything is erased. "+
 			"The plan lists the sectors to erase; confirm with the phrase (--confirm, or typed on a terminal). --verify reads the image back; --reset-run resets the chip to run it.",
-		Args: a.exactArgs(1),
-	}
+		a.exactArgs(1))
 	f.guardFlags(c)
 	c.Flags().StringVar(&f.addr, "addr", "", "where a raw binary goes (e.g. 0x08000000)")
 	c.Flags().StringVar(&f.format, "format", "", "bin, hex or elf (default: from the content and the name)")
@@ -108,14 +103,11 @@ func (a *app) flashEraseCommand() *cobra.Command {
 		sectors string
 		rng     []string
 	)
-	c := &cobra.Command{
-		Use:         "erase",
-		Annotations: synopsis("flash erase (--all | --sectors A-B | --range ADDR LEN) [--save-flash FILE] [--confirm PHRASE]"),
-		Short:       "erase every sector, a range of sectors, or the sectors under an address range",
-		Long: "Erases main-flash sectors: --all, --sectors A-B (indexes in address order, as the plan lists them), or --range ADDR LEN (every sector the range touches). " +
+	c := newCommand("erase", "flash erase (--all | --sectors A-B | --range ADDR LEN) [--save-flash FILE] [--confirm PHRASE]",
+		"erase every sector, a range of sectors, or the sectors under an address range",
+		"Erases main-flash sectors: --all, --sectors A-B (indexes in address order, as the plan lists them), or --range ADDR LEN (every sector the range touches). "+
 			"Guarded like flash write: the plan, the phrase, the journal and the audit line.",
-		Args: a.exactArgs(0),
-	}
+		a.exactArgs(0))
 	f.guardFlags(c)
 	c.Flags().BoolVar(&all, "all", false, "erase every sector")
 	c.Flags().StringVar(&sectors, "sectors", "", "erase sectors A-B (or one sector N)")
@@ -205,7 +197,7 @@ func (a *app) runFlash(ctx context.Context, f flashFlags, req bench.FlashRequest
 			req.Confirm = strings.TrimSpace(line)
 		}
 		var out *bench.FlashOutcome
-		err = a.withFlashProgress(b, func() error {
+		err = a.withStatusLine(b, flashStatus, func() error {
 			var err error
 			out, err = b.Flash(ctx, tok, req)
 			return err
@@ -299,27 +291,17 @@ func printFlashResult(w io.Writer, out *bench.FlashOutcome) {
 	}
 }
 
-// withFlashProgress runs job with a progress bar of its steps on a
-// terminal.
-func (a *app) withFlashProgress(b *bench.Bench, job func() error) error {
-	if !isTerminal(a.stderr) {
-		return job()
+// flashStatus is the status line of a flash job's step: a progress bar
+// where the step counts its work.
+func flashStatus(ev bench.Event) (string, bool) {
+	s, ok := ev.(bench.FlashStep)
+	switch {
+	case !ok:
+		return "", false
+	case s.Step.Total > 0:
+		return fmt.Sprintf("%-8s %s %3d%%  %s", s.Step.Step, bar(s.Step.Done, s.Step.Total, 24), 100*s.Step.Done/s.Step.Total, s.Step.Message), true
 	}
-	var err error
-	line := &statusLine{w: a.stderr}
-	follow(b, func(ev bench.Event) {
-		s, ok := ev.(bench.FlashStep)
-		if !ok {
-			return
-		}
-		if s.Step.Total > 0 {
-			line.show(fmt.Sprintf("%-8s %s %3d%%  %s", s.Step.Step, bar(s.Step.Done, s.Step.Total, 24), 100*s.Step.Done/s.Step.Total, s.Step.Message))
-		} else {
-			line.show(fmt.Sprintf("%-8s %s", s.Step.Step, s.Step.Message))
-		}
-	}, func() { err = job() })
-	line.clear()
-	return err
+	return fmt.Sprintf("%-8s %s", s.Step.Step, s.Step.Message), true
 }
 
 // bar draws done/total as a bar of width cells.
@@ -331,22 +313,16 @@ func bar(done, total, width int) string {
 // flashReadCommand is `stprobe flash read ADDR LEN -o FILE`: the memory
 // read, named where users look for it.
 func (a *app) flashReadCommand() *cobra.Command {
-	var (
-		out string
-		f   memFlags
-	)
-	c := &cobra.Command{
-		Use:         "read ADDR LEN",
-		Annotations: synopsis("flash read ADDR LEN -o FILE [--khz KHZ]"),
-		Short:       "read LEN bytes of flash at ADDR into FILE (as mem read)",
-		Long:        "Reads LEN bytes at ADDR through the core's access port, connecting Hot Plug, into FILE (-o; - for stdout, a .hex name for Intel HEX); without -o, a hex dump.",
-		Args:        a.exactArgs(2),
-	}
-	c.Flags().StringVarP(&out, "output", "o", "", "write the bytes to FILE (.hex: Intel HEX; - for stdout)")
+	var f memFlags
+	c := newCommand("read ADDR LEN", "flash read ADDR LEN -o FILE [--khz KHZ]",
+		"read LEN bytes of flash at ADDR into FILE (as mem read)",
+		"Reads LEN bytes at ADDR through the core's access port, connecting Hot Plug, into FILE (-o; - for stdout, a .hex name for Intel HEX); without -o, a hex dump.",
+		a.exactArgs(2))
+	out := outputFlag(c, "", "write the bytes to FILE (.hex: Intel HEX; - for stdout)")
 	// No --ap: flash is read through the identified chip's core port.
 	c.Flags().IntVar(&f.khz, "khz", 0, "SWD clock in KHZ (default: the probe's current clock)")
 	c.RunE = func(c *cobra.Command, args []string) error {
-		return a.runMemRead(c, args, f, out, true)
+		return a.runMemRead(c, args, f, *out, true)
 	}
 	return c
 }
@@ -357,13 +333,10 @@ func (a *app) flashVerifyCommand() *cobra.Command {
 		addr, format string
 		khz          int
 	)
-	c := &cobra.Command{
-		Use:         "verify FILE",
-		Annotations: synopsis("flash verify FILE [--addr ADDR] [--format bin|hex|elf] [--khz KHZ]"),
-		Short:       "compare the flash with FILE (BIN, Intel HEX or ELF) without writing",
-		Long:        "Reads back every byte FILE places and compares it: exit status 0 and the CRC-32 when all match, the first difference otherwise.",
-		Args:        a.exactArgs(1),
-	}
+	c := newCommand("verify FILE", "flash verify FILE [--addr ADDR] [--format bin|hex|elf] [--khz KHZ]",
+		"compare the flash with FILE (BIN, Intel HEX or ELF) without writing",
+		"Reads back every byte FILE places and compares it: exit status 0 and the CRC-32 when all match, the first difference otherwise.",
+		a.exactArgs(1))
 	c.Flags().StringVar(&addr, "addr", "", "where a raw binary goes (e.g. 0x08000000)")
 	c.Flags().StringVar(&format, "format", "", "bin, hex or elf (default: from the content and the name)")
 	c.Flags().IntVar(&khz, "khz", 0, "SWD clock in KHZ (default: the probe's current clock)")

@@ -113,20 +113,16 @@ func toChipJSON(c *targets.Chip) *chipJSON {
 // voltage, a connect in the chosen mode and the report of every step.
 func (a *app) infoCommand() *cobra.Command {
 	var (
-		asJSON   bool
 		modeName string
 		apFlag   optionalAP
 		freq     int
 	)
-	c := &cobra.Command{
-		Use:         "info",
-		Annotations: synopsis("info [--json] [--mode normal|hotplug|under-reset] [--ap N] [--freq KHZ]"),
-		Short:       "probe, firmware, voltage and a connect report",
-		Long:        "Shows the probe, its firmware and the target voltage, connects in the chosen mode and reports every step.",
-		Args:        a.noArgs,
-	}
+	c := newCommand("info", "info [--json] [--mode normal|hotplug|under-reset] [--ap N] [--freq KHZ]",
+		"probe, firmware, voltage and a connect report",
+		"Shows the probe, its firmware and the target voltage, connects in the chosen mode and reports every step.",
+		a.noArgs)
 	fs := c.Flags()
-	fs.BoolVar(&asJSON, "json", false, "print JSON")
+	asJSON := jsonFlag(c, "print JSON")
 	fs.StringVar(&modeName, "mode", "hotplug", "connect MODE: normal (attach and halt), hotplug (attach only, nothing written to the core) or under-reset")
 	fs.Var(&apFlag, "ap", "access port N to connect on, 0..255 (default: the identified chip's core port, else 0)")
 	var modes []string
@@ -149,7 +145,7 @@ func (a *app) infoCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.printInfoResult(res, asJSON)
+			return a.printInfoResult(res, *asJSON)
 		})
 	}
 	return c

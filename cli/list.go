@@ -35,18 +35,14 @@ func toProbeJSON(i bench.ProbeInfo) probeJSON {
 // stlink-server when --server is given, and the simulated bench when --sim
 // is given. It opens no bench.
 func (a *app) listCommand() *cobra.Command {
-	var asJSON bool
-	c := &cobra.Command{
-		Use:         "list",
-		Annotations: synopsis("[--server HOST:PORT] [--sim SCENARIO] list [--json]"),
-		Short:       "the ST-LINK probes found: USB, stlink-server, simulated",
-		Long:        "Lists ST-LINK probes on USB, behind stlink-server (--server) and the simulated bench (--sim); list is the one command that takes --sim and --server together.",
-		Args:        a.noArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return a.list(c.Context(), asJSON)
-		},
+	c := newCommand("list", "[--server HOST:PORT] [--sim SCENARIO] list [--json]",
+		"the ST-LINK probes found: USB, stlink-server, simulated",
+		"Lists ST-LINK probes on USB, behind stlink-server (--server) and the simulated bench (--sim); list is the one command that takes --sim and --server together.",
+		a.noArgs)
+	asJSON := jsonFlag(c, "print a JSON array")
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		return a.list(c.Context(), *asJSON)
 	}
-	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
 	return c
 }
 

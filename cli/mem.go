@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -17,32 +16,25 @@ import (
 
 // memCommand is `stprobe mem`: target memory through an access port.
 func (a *app) memCommand() *cobra.Command {
-	return groupCommand(&cobra.Command{
-		Use:         "mem",
-		Annotations: synopsis("mem read ADDR LEN [-o FILE] [--ap N] | mem write ADDR FILE [--ap N]"),
-		Short:       "read target memory, write target RAM",
-		Long:        "Reads target memory, or writes a file into the target's RAM, through an access port, connecting Hot Plug (nothing written to the core).",
-	}, "read or write", "", a.memReadCommand(), a.memWriteCommand())
+	c := newCommand("mem", "mem read ADDR LEN [-o FILE] [--ap N] | mem write ADDR FILE [--ap N]",
+		"read target memory, write target RAM",
+		"Reads target memory, or writes a file into the target's RAM, through an access port, connecting Hot Plug (nothing written to the core).",
+		nil)
+	return groupCommand(c, "read or write", "", a.memReadCommand(), a.memWriteCommand())
 }
 
 // memReadCommand is `stprobe mem read ADDR LEN`.
 func (a *app) memReadCommand() *cobra.Command {
-	var (
-		out string
-		f   memFlags
-	)
-	c := &cobra.Command{
-		Use:         "read ADDR LEN",
-		Annotations: synopsis("mem read ADDR LEN [-o FILE] [--ap N] [--khz KHZ]"),
-		Short:       "read LEN bytes at ADDR: a hex dump, or the bytes into FILE",
-		Long: "Reads LEN bytes of target memory at ADDR and prints them as a hex dump (address, 16 bytes, ASCII), or writes them as they are to FILE (-o; - for stdout). " +
+	var f memFlags
+	c := newCommand("read ADDR LEN", "mem read ADDR LEN [-o FILE] [--ap N] [--khz KHZ]",
+		"read LEN bytes at ADDR: a hex dump, or the bytes into FILE",
+		"Reads LEN bytes of target memory at ADDR and prints them as a hex dump (address, 16 bytes, ASCII), or writes them as they are to FILE (-o; - for stdout). "+
 			"ADDR and LEN are decimal or 0x hex; LEN also takes the binary suffixes K, KiB, M and MiB (64K = 65536 bytes), up to 16 MiB.",
-		Args: a.exactArgs(2),
-	}
-	c.Flags().StringVarP(&out, "output", "o", "", "write the bytes to FILE instead of a hex dump (- for stdout)")
+		a.exactArgs(2))
+	out := outputFlag(c, "", "write the bytes to FILE instead of a hex dump (- for stdout)")
 	f.add(c, "read")
 	c.RunE = func(c *cobra.Command, args []string) error {
-		return a.runMemRead(c, args, f, out, false)
+		return a.runMemRead(c, args, f, *out, false)
 	}
 	return c
 }
@@ -68,7 +60,7 @@ func (a *app) runMemRead(c *cobra.Command, args []string, f memFlags, out string
 	req := f.request(addr, n)
 	return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
 		var data []byte
-		err := a.withMemProgress(b, func() error {
+		err := a.withStatusLine(b, memStatus, func() error {
 			var err error
 			data, err = b.ReadMemory(ctx, tok, req)
 			return err
@@ -86,21 +78,13 @@ func (a *app) runMemRead(c *cobra.Command, args []string, f memFlags, out string
 // writeMemOutput prints what mem read got: a hex dump on stdout, or the
 // bytes themselves to the file out (stdout for "-").
 func (a *app) writeMemOutput(out string, addr uint32, data []byte) error {
-	switch out {
-	case "":
-		w := bufio.NewWriter(a.stdout)
-		hexDump(w, addr, data)
-		if err := w.Flush(); err != nil {
-			return fmt.Errorf("writing the dump: %w", err)
-		}
-	case "-":
-		if _, err := a.stdout.Write(data); err != nil {
-			return fmt.Errorf("writing the bytes to stdout: %w", err)
-		}
-	default:
-		if err := os.WriteFile(out, data, 0o644); err != nil {
-			return fmt.Errorf("file: %w (the %d bytes read are lost; try another -o FILE)", err, len(data))
-		}
+	if out != "" {
+		return a.writeOutput(out, data, fmt.Sprintf("the %d bytes read", len(data)))
+	}
+	w := bufio.NewWriter(a.stdout)
+	hexDump(w, addr, data)
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("writing the dump: %w", err)
 	}
 	return nil
 }
@@ -108,14 +92,11 @@ func (a *app) writeMemOutput(out string, addr uint32, data []byte) error {
 // memWriteCommand is `stprobe mem write ADDR FILE`.
 func (a *app) memWriteCommand() *cobra.Command {
 	var f memFlags
-	c := &cobra.Command{
-		Use:         "write ADDR FILE",
-		Annotations: synopsis("mem write ADDR FILE [--ap N] [--khz KHZ]"),
-		Short:       "write FILE into the target's RAM at ADDR",
-		Long: "Writes the bytes of FILE (a regular file of at most 16 MiB) into target RAM at ADDR (decimal or 0x hex). " +
+	c := newCommand("write ADDR FILE", "mem write ADDR FILE [--ap N] [--khz KHZ]",
+		"write FILE into the target's RAM at ADDR",
+		"Writes the bytes of FILE (a regular file of at most 16 MiB) into target RAM at ADDR (decimal or 0x hex). "+
 			"Only the identified chip's SRAM is written: flash takes its erase-and-program sequence and is refused, as is every other region.",
-		Args: a.exactArgs(2),
-	}
+		a.exactArgs(2))
 	f.add(c, "write")
 	c.RunE = func(c *cobra.Command, args []string) error {
 		addr, err := parseAddr(args[0])
@@ -135,7 +116,7 @@ func (a *app) memWriteCommand() *cobra.Command {
 		}
 		req := f.request(addr, len(data))
 		return a.withBench(c.Context(), func(ctx context.Context, b *bench.Bench, tok bench.Token) error {
-			err := a.withMemProgress(b, func() error { return b.WriteMemory(ctx, tok, req, data) })
+			err := a.withStatusLine(b, memStatus, func() error { return b.WriteMemory(ctx, tok, req, data) })
 			if err != nil {
 				return err
 			}
@@ -187,17 +168,27 @@ func (a *app) exactArgs(n int) cobra.PositionalArgs {
 	}
 }
 
-// withMemProgress runs job, showing the memory transfer's progress on a
-// terminal.
-func (a *app) withMemProgress(b *bench.Bench, job func() error) error {
+// memStatus is the status line of a memory transfer's progress.
+func memStatus(ev bench.Event) (string, bool) {
+	p, ok := ev.(bench.ProbeProgress)
+	if !ok || p.Progress.Total <= 0 || !strings.Contains(p.Progress.Op, "memory") {
+		return "", false
+	}
+	return fmt.Sprintf("%s  %d/%d bytes  %3d%%", p.Progress.Op, p.Progress.Done, p.Progress.Total, 100*p.Progress.Done/p.Progress.Total), true
+}
+
+// withStatusLine runs job; on a terminal it shows, on one line of stderr
+// redrawn in place, what status makes of each of the bench's events (ok
+// false: the event changes nothing).
+func (a *app) withStatusLine(b *bench.Bench, status func(ev bench.Event) (line string, ok bool), job func() error) error {
 	if !isTerminal(a.stderr) {
 		return job()
 	}
 	var err error
 	line := &statusLine{w: a.stderr}
 	follow(b, func(ev bench.Event) {
-		if p, ok := ev.(bench.ProbeProgress); ok && p.Progress.Total > 0 && strings.Contains(p.Progress.Op, "memory") {
-			line.show(fmt.Sprintf("%s  %d/%d bytes  %3d%%", p.Progress.Op, p.Progress.Done, p.Progress.Total, 100*p.Progress.Done/p.Progress.Total))
+		if s, ok := status(ev); ok {
+			line.show(s)
 		}
 	}, func() { err = job() })
 	line.clear()

@@ -87,12 +87,10 @@ const obLong = "Option bytes of the connected STM32H5 (Hot Plug on AP1), or of a
 
 // obCommand is `stprobe ob`: read, plan and apply option bytes.
 func (a *app) obCommand() *cobra.Command {
-	c := &cobra.Command{
-		Use:         "ob",
-		Annotations: synopsis("ob read|plan|apply|lock|journal [FLAGS]"),
-		Short:       "option bytes: read, plan, apply",
-		Long:        obLong,
-	}
+	c := newCommand("ob", "ob read|plan|apply|lock|journal [FLAGS]",
+		"option bytes: read, plan, apply",
+		obLong,
+		nil)
 	for _, sub := range []struct{ use, syn, short string }{
 		{"read", "read [--json]", "option bytes, product state and TZEN first"},
 		{"plan FIELD=VALUE...", "plan (FIELD=VALUE... | --from-backup FILE) [--json] [--da-method password|certificate] [(--password FILE | --key FILE --cert FILE) --obk FILE [--part PART]]", "a change, diffed and risk-classified, with the apply command"},
@@ -108,7 +106,7 @@ func (a *app) obCommand() *cobra.Command {
 // obSubCommand is one of read, plan, apply, lock and journal.
 func (a *app) obSubCommand(use, syn, short string) *cobra.Command {
 	f := &obFlags{}
-	c := &cobra.Command{Use: use, Annotations: synopsis("ob " + syn), Short: short, Long: obLong, Args: cobra.ArbitraryArgs}
+	c := newCommand(use, "ob "+syn, short, obLong, cobra.ArbitraryArgs)
 	sub := c.Name()
 	fs := c.Flags()
 	fs.StringVar(&f.stateDir, "state-dir", "", "directory for backups, the audit log and the journal")

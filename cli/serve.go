@@ -46,19 +46,16 @@ func (a *app) serveCommand() *cobra.Command {
 		o         ServeOptions
 		leaseIdle time.Duration
 	)
-	c := &cobra.Command{
-		Use:         "serve",
-		Annotations: synopsis("serve [--listen ADDR] --authorized-keys FILE [--host-key FILE] [--roles FILE] [--read-only] [--idle-timeout D] [--lease-idle D] [--max-sessions N] [--handshake-timeout D] [--max-connections N] [--max-per-address N] [--stlink-server ADDR]"),
-		Short:       "serve the console over SSH: one probe, one operator, many observers",
-		Long: "Serves the console over SSH on this machine's bench. Public keys only (the authorized-keys file, read again when it changes); " +
-			"one session at a time holds the probe and may run jobs, the others watch; a key given the option " +
-			`environment="STPROBE_ROLE=observer" or restrict (or listed as observer in --roles) only watches; from= and expiry-time= are honoured, ` +
-			"a line with options stprobe does not understand lets nobody in, and a removed key's sessions end within seconds. " +
-			"With --stlink-server ADDR the bench's probe is also shared as an stlink-server on ADDR, and an operator's ssh -L PORT:ADDR forwarding reaches it " +
-			"(observers' and forwarding to anything else is refused): their OpenOCD runs under their lease while the console watches. " +
+	c := newCommand("serve", "serve [--listen ADDR] --authorized-keys FILE [--host-key FILE] [--roles FILE] [--read-only] [--idle-timeout D] [--lease-idle D] [--max-sessions N] [--handshake-timeout D] [--max-connections N] [--max-per-address N] [--stlink-server ADDR]",
+		"serve the console over SSH: one probe, one operator, many observers",
+		"Serves the console over SSH on this machine's bench. Public keys only (the authorized-keys file, read again when it changes); "+
+			"one session at a time holds the probe and may run jobs, the others watch; a key given the option "+
+			`environment="STPROBE_ROLE=observer" or restrict (or listed as observer in --roles) only watches; from= and expiry-time= are honoured, `+
+			"a line with options stprobe does not understand lets nobody in, and a removed key's sessions end within seconds. "+
+			"With --stlink-server ADDR the bench's probe is also shared as an stlink-server on ADDR, and an operator's ssh -L PORT:ADDR forwarding reaches it "+
+			"(observers' and forwarding to anything else is refused): their OpenOCD runs under their lease while the console watches. "+
 			"SIGHUP reads the keys again; SIGPIPE is ignored. The host key is made on first start and must be readable by its owner only.",
-		Args: a.noArgs,
-	}
+		a.noArgs)
 	fs := c.Flags()
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:2222", "listen on ADDR (HOST:PORT); 0.0.0.0:2222 to be reached from other machines")
 	fs.StringVar(&o.AuthorizedKeys, "authorized-keys", "", "FILE of the public keys let in, in OpenSSH's authorized_keys format (required)")

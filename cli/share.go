@@ -23,17 +23,14 @@ func (a *app) shareCommand() *cobra.Command {
 		stateDir  string
 		leaseIdle time.Duration
 	)
-	c := &cobra.Command{
-		Use:         "share",
-		Annotations: synopsis("share [--listen ADDR] [--state-dir DIR] [--lease-idle D]"),
-		Short:       "share the bench's probe as an stlink-server with OpenOCD and other tools",
-		Long: "Serves the bench's probe (USB, another stlink-server, or a simulated board named with --sim) over the stlink-server TCP protocol, " +
-			"so that stock OpenOCD (st-link backend tcp PORT) and other stlink-server clients use it unchanged. Every command a tool sends runs as bench work " +
-			"under your operator lease; a tool is refused while someone else holds the probe and cut after --lease-idle without a command. " +
-			"When a tool leaves, the probe is left out of debug with NRST released, its writes to flash or option-byte registers go to the audit log, " +
+	c := newCommand("share", "share [--listen ADDR] [--state-dir DIR] [--lease-idle D]",
+		"share the bench's probe as an stlink-server with OpenOCD and other tools",
+		"Serves the bench's probe (USB, another stlink-server, or a simulated board named with --sim) over the stlink-server TCP protocol, "+
+			"so that stock OpenOCD (st-link backend tcp PORT) and other stlink-server clients use it unchanged. Every command a tool sends runs as bench work "+
+			"under your operator lease; a tool is refused while someone else holds the probe and cut after --lease-idle without a command. "+
+			"When a tool leaves, the probe is left out of debug with NRST released, its writes to flash or option-byte registers go to the audit log, "+
 			"and the option bytes are read again. Over SSH, use stprobe serve --stlink-server ADDR instead.",
-		Args: a.noArgs,
-	}
+		a.noArgs)
 	fs := c.Flags()
 	fs.StringVar(&listen, "listen", DefaultShareAddr, "serve the stlink-server protocol on ADDR (HOST:PORT); anyone who can reach it acts as you")
 	fs.StringVar(&stateDir, "state-dir", "", "directory of the audit log of the tools' writes")

@@ -15,11 +15,11 @@ import (
 // simCommand is `stprobe sim`: the simulated bench. Its sub-commands open
 // no bench: they build the scenario's probe themselves.
 func (a *app) simCommand() *cobra.Command {
-	return groupCommand(&cobra.Command{
-		Use:         "sim",
-		Annotations: synopsis("[--sim SCENARIO] sim list|serve|usb-relay|credentials"),
-		Short:       "the simulated bench: list scenarios, serve a simulated probe",
-	}, "list, serve or usb-relay", "",
+	c := newCommand("sim", "[--sim SCENARIO] sim list|serve|usb-relay|credentials",
+		"the simulated bench: list scenarios, serve a simulated probe",
+		"",
+		nil)
+	return groupCommand(c, "list, serve or usb-relay", "",
 		a.simListCommand(), a.simServeCommand(), a.simUSBRelayCommand(), a.simBootCommand(), a.simCredentialsCommand(), a.simCaptureCommand())
 }
 
@@ -46,13 +46,10 @@ func (a *app) selectedScenario() (scenario.Scenario, error) {
 func (a *app) simServeCommand() *cobra.Command {
 	var listen, firmware string
 	var cost costFlags
-	c := &cobra.Command{
-		Use:         "serve",
-		Annotations: synopsis("[--sim SCENARIO] sim serve [--listen ADDR] [--firmware VERSION] [--cost-log FILE] [--pace]"),
-		Short:       "serve a simulated probe as an stlink-server",
-		Long:        "Serves a simulated ST-LINK as stlink-server does, for OpenOCD (st-link backend tcp PORT) and stprobe --server. Each client's cost (commands, USB transfers, SWD bits, modelled time) is summed up on stderr when it leaves. Stop with ctrl-c.",
-		Args:        a.noArgs,
-	}
+	c := newCommand("serve", "[--sim SCENARIO] sim serve [--listen ADDR] [--firmware VERSION] [--cost-log FILE] [--pace]",
+		"serve a simulated probe as an stlink-server",
+		"Serves a simulated ST-LINK as stlink-server does, for OpenOCD (st-link backend tcp PORT) and stprobe --server. Each client's cost (commands, USB transfers, SWD bits, modelled time) is summed up on stderr when it leaves. Stop with ctrl-c.",
+		a.noArgs)
 	c.Flags().StringVar(&listen, "listen", fmt.Sprintf("127.0.0.1:%d", 7184), "TCP ADDR to listen on (OpenOCD only connects to 127.0.0.1)")
 	c.Flags().StringVar(&firmware, "firmware", "", "present this firmware VERSION instead of the scenario's, e.g. V2J40M27, V2J46S7, V3J7M3")
 	cost.register(c)

@@ -23,16 +23,13 @@ func (a *app) simBootCommand() *cobra.Command {
 		boot0   string
 		verbose bool
 	)
-	c := &cobra.Command{
-		Use:         "boot [-- PROGRAM [ARGS...]]",
-		Annotations: synopsis("[--sim SCENARIO] sim boot [--boot0 high|low] [-v] [-- PROGRAM [ARGS...]]"),
-		Short:       "serve the simulated board's ROM bootloader: UART on a pty, USB DFU on a simulated bus",
-		Long: "Serves the simulated board's ROM bootloader as its product state and BOOT0 allow (OPEN with BOOT0 high, or PROVISIONING): " +
-			"the UART on a pseudo-terminal, and with PROGRAM the USB DFU function on a simulated USB bus (umockdev) beside the board's ST-LINK. " +
-			"Without PROGRAM it prints the pty's path and serves it until ctrl-c (for stm32flash -m 8n1: a pty cannot carry parity). " +
-			"With PROGRAM it runs PROGRAM there, the pty's path in $" + uartEnv + ", e.g.: stprobe --sim h533-provisioning sim boot -- dfu-util -l",
-		Args: cobra.ArbitraryArgs,
-	}
+	c := newCommand("boot [-- PROGRAM [ARGS...]]", "[--sim SCENARIO] sim boot [--boot0 high|low] [-v] [-- PROGRAM [ARGS...]]",
+		"serve the simulated board's ROM bootloader: UART on a pty, USB DFU on a simulated bus",
+		"Serves the simulated board's ROM bootloader as its product state and BOOT0 allow (OPEN with BOOT0 high, or PROVISIONING): "+
+			"the UART on a pseudo-terminal, and with PROGRAM the USB DFU function on a simulated USB bus (umockdev) beside the board's ST-LINK. "+
+			"Without PROGRAM it prints the pty's path and serves it until ctrl-c (for stm32flash -m 8n1: a pty cannot carry parity). "+
+			"With PROGRAM it runs PROGRAM there, the pty's path in $"+uartEnv+", e.g.: stprobe --sim h533-provisioning sim boot -- dfu-util -l",
+		cobra.ArbitraryArgs)
 	// PROGRAM's own flags are its own: flags stop at the first argument.
 	c.Flags().SetInterspersed(false)
 	c.Flags().StringVar(&boot0, "boot0", "", "the simulated board's BOOT0 pin, high or low (default: the scenario's)")

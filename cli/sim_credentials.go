@@ -14,13 +14,10 @@ import (
 func (a *app) simCredentialsCommand() *cobra.Command {
 	var out string
 	var force bool
-	c := &cobra.Command{
-		Use:         "credentials SCENARIO",
-		Annotations: synopsis("sim credentials SCENARIO --out DIR [--force]"),
-		Short:       "write the DA credentials of a simulated board that comes provisioned",
-		Long:        "Writes the debug-authentication credentials the simulated board SCENARIO was provisioned with (password file, or keys, certificates and chain), with the same file names as da make-password and da make-certs, so that da regress can be rehearsed on it.",
-		Args:        cobra.ArbitraryArgs,
-	}
+	c := newCommand("credentials SCENARIO", "sim credentials SCENARIO --out DIR [--force]",
+		"write the DA credentials of a simulated board that comes provisioned",
+		"Writes the debug-authentication credentials the simulated board SCENARIO was provisioned with (password file, or keys, certificates and chain), with the same file names as da make-password and da make-certs, so that da regress can be rehearsed on it.",
+		cobra.ArbitraryArgs)
 	c.Flags().StringVar(&out, "out", "", "the DIRectory to write the files into")
 	c.Flags().BoolVar(&force, "force", false, "overwrite files already there")
 	complete(c, "out")

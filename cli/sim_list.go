@@ -27,18 +27,14 @@ type simListEntry struct {
 // grouped by chip family, one line each (or a JSON array with --json, in
 // the registry's order).
 func (a *app) simListCommand() *cobra.Command {
-	var asJSON bool
-	c := &cobra.Command{
-		Use:         "list",
-		Annotations: synopsis("sim list [--json]"),
-		Short:       "the simulated boards",
-		Long:        "Lists the simulated bench scenarios, grouped by chip family; use one with --sim NAME.",
-		Args:        a.noArgs,
-		RunE: func(*cobra.Command, []string) error {
-			return simList(a.stdout, asJSON)
-		},
+	c := newCommand("list", "sim list [--json]",
+		"the simulated boards",
+		"Lists the simulated bench scenarios, grouped by chip family; use one with --sim NAME.",
+		a.noArgs)
+	asJSON := jsonFlag(c, "print a JSON array")
+	c.RunE = func(*cobra.Command, []string) error {
+		return simList(a.stdout, *asJSON)
 	}
-	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
 	return c
 }
 

@@ -21,13 +21,10 @@ func (a *app) simUSBRelayCommand() *cobra.Command {
 		raw, verbose bool
 		cost         costFlags
 	)
-	c := &cobra.Command{
-		Use:         "usb-relay -- PROGRAM [ARGS...]",
-		Annotations: synopsis("[--sim SCENARIO] sim usb-relay [--probe-kind v2|v2-1|v3] [--raw-serial] [-v] [--cost-log FILE] [--pace] -- PROGRAM [ARGS...]"),
-		Short:       "run a libusb program against a simulated probe",
-		Long:        "Runs PROGRAM with the scenario's simulated ST-LINK on a simulated USB bus (umockdev), so that libusb programs such as st-info or openocd reach it unmodified. With -v or --cost-log, each session's cost (from the program claiming the probe to releasing it) is summed up on stderr. Also usable as: go test -exec 'stprobe sim usb-relay --' ./...",
-		Args:        cobra.ArbitraryArgs,
-	}
+	c := newCommand("usb-relay -- PROGRAM [ARGS...]", "[--sim SCENARIO] sim usb-relay [--probe-kind v2|v2-1|v3] [--raw-serial] [-v] [--cost-log FILE] [--pace] -- PROGRAM [ARGS...]",
+		"run a libusb program against a simulated probe",
+		"Runs PROGRAM with the scenario's simulated ST-LINK on a simulated USB bus (umockdev), so that libusb programs such as st-info or openocd reach it unmodified. With -v or --cost-log, each session's cost (from the program claiming the probe to releasing it) is summed up on stderr. Also usable as: go test -exec 'stprobe sim usb-relay --' ./...",
+		cobra.ArbitraryArgs)
 	// PROGRAM's own flags are its own: flags stop at the first argument.
 	c.Flags().SetInterspersed(false)
 	c.Flags().StringVar(&kind, "probe-kind", "", "simulate this ST-LINK instead of the scenario's: v2, v2-1 or v3")

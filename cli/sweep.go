@@ -40,16 +40,13 @@ func (a *app) sweepCommand() *cobra.Command {
 		bf                            bootFlags
 		full                          bool
 	)
-	c := &cobra.Command{
-		Use:         "sweep",
-		Annotations: synopsis("sweep [--modes normal,hotplug,under-reset] [--aps 0,1] [--freqs 4000,100] [--full] [--cell-timeout 5s] [--boot] [--usb] [--uart DEV] [--boot0 high|low] [--json | --csv | --md]"),
-		Short:       "connection matrix: every mode x AP x frequency, diagnosed",
-		Long: "Tries every connect mode x access port x SWD frequency, each a real connect attempt torn down cleanly, then says what the pattern means and what to try next. Ctrl-C stops after the current attempt and prints the partial matrix. " +
-			"A slower clock is tried only where a faster one failed in a way a slower clock can fix (no-ack, wait-timeout, fault, dp-only); elsewhere its cell is marked implied by the faster one. --full tries every cell. " +
-			"With --boot (or --usb, --uart DEV) it also probes the ROM bootloader, read-only, and shows USB DFU and UART beside the SWD cells, the diagnosis combining both: " +
+	c := newCommand("sweep", "sweep [--modes normal,hotplug,under-reset] [--aps 0,1] [--freqs 4000,100] [--full] [--cell-timeout 5s] [--boot] [--usb] [--uart DEV] [--boot0 high|low] [--json | --csv | --md]",
+		"connection matrix: every mode x AP x frequency, diagnosed",
+		"Tries every connect mode x access port x SWD frequency, each a real connect attempt torn down cleanly, then says what the pattern means and what to try next. Ctrl-C stops after the current attempt and prints the partial matrix. "+
+			"A slower clock is tried only where a faster one failed in a way a slower clock can fix (no-ack, wait-timeout, fault, dp-only); elsewhere its cell is marked implied by the faster one. --full tries every cell. "+
+			"With --boot (or --usb, --uart DEV) it also probes the ROM bootloader, read-only, and shows USB DFU and UART beside the SWD cells, the diagnosis combining both: "+
 			"on real hardware --boot alone probes USB DFU, on the simulated bench both simulated paths.",
-		Args: a.noArgs,
-	}
+		a.noArgs)
 	fs := c.Flags()
 	fs.StringVar(&modesFlag, "modes", "normal,hotplug,under-reset", "connect MODES to try, comma-separated")
 	fs.StringVar(&apsFlag, "aps", "0,1", "access PORTS to try, comma-separated")

@@ -137,6 +137,15 @@ type Server struct {
 	refusals *logLimiter // refused connections, logged at a bounded rate
 }
 
+// positiveOr is v, or def when v is zero or negative (a setting left
+// out, or one that makes no sense).
+func positiveOr[T int | float64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
 // New checks cfg, loads the keys and reads (or makes) the host key.
 func New(cfg Config) (*Server, error) {
 	switch {
@@ -147,30 +156,16 @@ func New(cfg Config) (*Server, error) {
 	case cfg.HostKey == "":
 		return nil, errors.New("serve: --host-key FILE is required (made on first start)")
 	}
-	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = DefaultIdleTimeout
-	}
-	if cfg.MaxSessions <= 0 {
-		cfg.MaxSessions = DefaultMaxSessions
-	}
-	if cfg.Rate <= 0 {
-		cfg.Rate = DefaultRate
-	}
-	if cfg.Burst <= 0 {
-		cfg.Burst = DefaultBurst
-	}
-	if cfg.HandshakeTimeout <= 0 {
-		cfg.HandshakeTimeout = DefaultHandshakeTimeout
-	}
+	cfg.IdleTimeout = positiveOr(cfg.IdleTimeout, DefaultIdleTimeout)
+	cfg.MaxSessions = positiveOr(cfg.MaxSessions, DefaultMaxSessions)
+	cfg.Rate = positiveOr(cfg.Rate, DefaultRate)
+	cfg.Burst = positiveOr(cfg.Burst, DefaultBurst)
+	cfg.HandshakeTimeout = positiveOr(cfg.HandshakeTimeout, DefaultHandshakeTimeout)
 	if cfg.MaxConnections <= 0 {
-		cfg.MaxConnections = MaxConnectionsFor(fdLimit())
+		cfg.MaxConnections = MaxConnectionsFor(fdLimit()) // asks the OS only when needed
 	}
-	if cfg.MaxPerAddress <= 0 {
-		cfg.MaxPerAddress = DefaultMaxPerAddress
-	}
-	if cfg.KeysPoll <= 0 {
-		cfg.KeysPoll = DefaultKeysPoll
-	}
+	cfg.MaxPerAddress = positiveOr(cfg.MaxPerAddress, DefaultMaxPerAddress)
+	cfg.KeysPoll = positiveOr(cfg.KeysPoll, DefaultKeysPoll)
 	if cfg.Log == nil {
 		cfg.Log = cfg.Bench.Log()
 	}

@@ -62,42 +62,38 @@ var ErrTooLarge = safefile.ErrTooLarge
 // same directory, written and synced, renamed over path, then the directory
 // synced. A failure leaves path as it was.
 func WriteAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("file: creating a temporary file in %s: %w", dir, err)
-	}
-	name := tmp.Name()
-	if err := writeSyncClose(tmp, data); err != nil {
-		os.Remove(name)
-		return fmt.Errorf("file: writing %s: %w", path, err)
-	}
-	if err := os.Rename(name, path); err != nil {
-		os.Remove(name)
-		return fmt.Errorf("file: placing %s: %w", path, err)
-	}
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("file: syncing directory %s after writing %s: %w", dir, path, err)
-	}
-	return nil
+	return writeDurably(path, data, func(tmp, path string) error {
+		if err := os.Rename(tmp, path); err != nil {
+			return fmt.Errorf("file: placing %s: %w", path, err)
+		}
+		return nil
+	})
 }
 
 // CreateDurable writes data to a new file at path (failing when it
 // exists) durably: temporary file, sync, hard link to path, directory sync.
 // It never leaves a truncated file at path.
 func CreateDurable(path string, data []byte) error {
+	// The link's error is returned as it is: callers test fs.ErrExist.
+	return writeDurably(path, data, os.Link)
+}
+
+// writeDurably writes data to a temporary file beside path, syncs it,
+// gives it the name path with place (a rename or a hard link), then syncs
+// the directory. The temporary name never stays behind.
+func writeDurably(path string, data []byte, place func(tmp, path string) error) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("file: creating a temporary file in %s: %w", dir, err)
 	}
 	name := tmp.Name()
-	defer os.Remove(name)
+	defer os.Remove(name) // after a rename the name is already gone
 	if err := writeSyncClose(tmp, data); err != nil {
 		return fmt.Errorf("file: writing %s: %w", path, err)
 	}
-	if err := os.Link(name, path); err != nil {
-		return err // callers test fs.ErrExist
+	if err := place(name, path); err != nil {
+		return err
 	}
 	if err := syncDir(dir); err != nil {
 		return fmt.Errorf("file: syncing directory %s after writing %s: %w", dir, path, err)

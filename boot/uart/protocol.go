@@ -26,23 +26,21 @@ const (
 	KindSpecial               // device-specific, e.g. the H5's product-state change
 )
 
+// kindNames are the kinds' names, indexed by Kind.
+var kindNames = [...]string{
+	KindRead:      "read",
+	KindWrite:     "write",
+	KindErase:     "erase",
+	KindProtect:   "protect",
+	KindUnprotect: "unprotect",
+	KindGo:        "go",
+	KindSpecial:   "special",
+}
+
 // String names the kind.
 func (k Kind) String() string {
-	switch k {
-	case KindRead:
-		return "read"
-	case KindWrite:
-		return "write"
-	case KindErase:
-		return "erase"
-	case KindProtect:
-		return "protect"
-	case KindUnprotect:
-		return "unprotect"
-	case KindGo:
-		return "go"
-	case KindSpecial:
-		return "special"
+	if k >= 0 && int(k) < len(kindNames) {
+		return kindNames[k]
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
