@@ -6,6 +6,7 @@ import (
 
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
+	"github.com/stprobe/stprobe/targets/flashreg"
 )
 
 // The flash interface of the RDP families, shared by the three controllers
@@ -18,15 +19,16 @@ import (
 // that starts it, so FLASH_SR.BSY never reads 1. A host that polls BSY (as
 // OpenOCD and stprobe do) reads it clear at once.
 
-// Flash keys (RM0008 §3.3.1 and PM0075 §2.3.1 FLASH_KEYR; RM0090 §3.9.2;
-// RM0351 §3.7.2; OpenOCD stm32f1x.c, stm32f2x.c and stm32l4x.h KEY1/KEY2,
-// OPTKEY1/OPTKEY2). The F1 unlocks its option bytes with KEY1/KEY2 too
-// (PM0075 §3.3 FLASH_OPTKEYR).
+// Flash keys, the same pair on every family (targets.FlashKey1/FlashKey2,
+// targets.OptKey1/OptKey2; RM0008 §3.3.1 and PM0075 §2.3.1 FLASH_KEYR;
+// RM0090 §3.9.2; RM0351 §3.7.2; OpenOCD stm32f1x.c, stm32f2x.c and
+// stm32l4x.h KEY1/KEY2, OPTKEY1/OPTKEY2). The F1 unlocks its option bytes
+// with KEY1/KEY2 too (PM0075 §3.3 FLASH_OPTKEYR).
 const (
-	Key1    = 0x45670123
-	Key2    = 0xCDEF89AB
-	OptKey1 = 0x08192A3B
-	OptKey2 = 0x4C5D6E7F
+	Key1    = targets.FlashKey1
+	Key2    = targets.FlashKey2
+	OptKey1 = targets.OptKey1
+	OptKey2 = targets.OptKey2
 )
 
 // flashCtl is the state of a flash interface. It is guarded by the
@@ -254,13 +256,13 @@ func (m *Model) resetFlash() {
 	c.sr, c.ar = 0, 0
 	switch m.cfg.Family.Name {
 	case "STM32F1":
-		c.cr = f1CRLock
+		c.cr = flashreg.F1CRLock
 		m.f1Load()
 	case "STM32F4":
-		c.cr = f4CRLock
+		c.cr = flashreg.F4CRLock
 		m.f4Load()
 	default:
-		c.cr = l4CRLock | l4CROptLock
+		c.cr = flashreg.L4CRLock | flashreg.L4CROptLock
 	}
 	if m.cfg.Family.Name == "STM32H7" {
 		m.h7Reset()
