@@ -12,15 +12,11 @@ import (
 // erase with PER and FLASH_AR, mass erase with MER, programming in
 // half-words with PG set (the only width the FPEC programs), FLASH_SR
 // read after each write until BSY drops.
-type F1 struct {
-	chip *targets.Chip
-	r    regCtl
-}
+type F1 struct{ rdpCtl }
 
 // NewF1 returns the controller of an identified STM32F1.
 func NewF1(chip *targets.Chip, t Target, o ControllerOptions) *F1 {
-	return &F1{chip: chip, r: regCtl{t: t, o: o, regs: targets.F1FlashRegs, keyr: flashreg.F1KEYR, sr: flashreg.F1SR, cr: flashreg.F1CR,
-		lock: flashreg.F1CRLock, busy: flashreg.F1SRBusy, eop: flashreg.F1SREOP, flags: flashreg.F1Errors}}
+	return &F1{rdpCtl{chip, regCtl{t: t, o: o, regs: targets.F1FlashRegs, Interface: flashreg.F1Interface()}}}
 }
 
 // Layout reads the read-out protection (FLASH_OBR.RDPRT) and the write
@@ -52,12 +48,6 @@ func (f *F1) Layout(ctx context.Context) (*Layout, error) {
 	}
 	return l, nil
 }
-
-// Unlock writes KEY1 and KEY2 into FLASH_KEYR when FLASH_CR.LOCK is set.
-func (f *F1) Unlock(ctx context.Context) error { return f.r.unlock(ctx) }
-
-// Lock sets FLASH_CR.LOCK.
-func (f *F1) Lock(ctx context.Context) error { return f.r.relock(ctx) }
 
 // Erase erases one page: PER in FLASH_CR, the page's address in FLASH_AR,
 // then PER with STRT; BSY is waited for and PER cleared (PM0075 §2.3.5

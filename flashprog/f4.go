@@ -16,15 +16,11 @@ import (
 // half-words with PSIZE x16 from 2.1 V (OpenOCD stm32f2x.c programs x16
 // at any voltage), refused below; FLASH_SR is read after each write until
 // BSY drops.
-type F4 struct {
-	chip *targets.Chip
-	r    regCtl
-}
+type F4 struct{ rdpCtl }
 
 // NewF4 returns the controller of an identified STM32F4.
 func NewF4(chip *targets.Chip, t Target, o ControllerOptions) *F4 {
-	return &F4{chip: chip, r: regCtl{t: t, o: o, regs: targets.F4FlashRegs, keyr: flashreg.F4KEYR, sr: flashreg.F4SR, cr: flashreg.F4CR,
-		lock: flashreg.F4CRLock, busy: flashreg.F4SRBusy, eop: flashreg.F4SREOP, flags: flashreg.F4Errors}}
+	return &F4{rdpCtl{chip, regCtl{t: t, o: o, regs: targets.F4FlashRegs, Interface: flashreg.F4Interface()}}}
 }
 
 // f4Sector is a sector's handle: SNB as FLASH_CR takes it (bit 4 selects
@@ -117,12 +113,6 @@ func (f *F4) Layout(ctx context.Context) (*Layout, error) {
 	return l, nil
 }
 
-// Unlock writes KEY1 and KEY2 into FLASH_KEYR when FLASH_CR.LOCK is set.
-func (f *F4) Unlock(ctx context.Context) error { return f.r.unlock(ctx) }
-
-// Lock sets FLASH_CR.LOCK.
-func (f *F4) Lock(ctx context.Context) error { return f.r.relock(ctx) }
-
 // Erase erases one sector: SER, SNB and STRT in one FLASH_CR write, as
 // OpenOCD's stm32x_erase does (RM0090 §3.6.3 "Sector Erase"), then BSY
 // is waited for and SER cleared.
@@ -186,11 +176,11 @@ func programWords(ctx context.Context, r *regCtl, pg uint32, unit int, addr uint
 	if addr%uint32(unit) != 0 || len(data)%unit != 0 {
 		return fmt.Errorf("flash: program of %d bytes at 0x%08X: both must be multiples of %d", len(data), addr, unit)
 	}
-	if err := r.write(ctx, r.cr, pg, "FLASH_CR"); err != nil {
+	if err := r.write(ctx, r.CR, pg, "FLASH_CR"); err != nil {
 		return err
 	}
 	perr := programRuns(ctx, r, unit, addr, data, progress, write)
-	if err := r.write(ctx, r.cr, 0, "FLASH_CR"); err != nil && perr == nil {
+	if err := r.write(ctx, r.CR, 0, "FLASH_CR"); err != nil && perr == nil {
 		perr = err
 	}
 	if perr == nil && progress != nil {

@@ -142,12 +142,12 @@ func protectFirst(t *testing.T, fb familyBoard, m *stm32rdp.Model) {
 		m.SetNRST(true) // the option bytes load at reset
 		m.SetNRST(false)
 	case "STM32F4":
-		w(regs+0x08, stm32rdp.OptKey1, chipsim.Word)
-		w(regs+0x08, stm32rdp.OptKey2, chipsim.Word)
+		w(regs+0x08, targets.OptKey1, chipsim.Word)
+		w(regs+0x08, targets.OptKey2, chipsim.Word)
 		w(regs+flashreg.F4OPTCR, r(regs+flashreg.F4OPTCR)&^(1<<16|1), chipsim.Word)
 	default:
-		w(regs+0x0C, stm32rdp.OptKey1, chipsim.Word)
-		w(regs+0x0C, stm32rdp.OptKey2, chipsim.Word)
+		w(regs+0x0C, targets.OptKey1, chipsim.Word)
+		w(regs+0x0C, targets.OptKey2, chipsim.Word)
 		w(regs+flashreg.L4WRP1AR, 0x00000000, chipsim.Word) // pages 0-0
 	}
 }

@@ -28,8 +28,7 @@ func NewH7(chip *targets.Chip, t Target, o ControllerOptions) *H7 {
 	h := &H7{chip: chip}
 	for i := range h.bank {
 		h.bank[i] = regCtl{t: t, o: o, regs: targets.H7FlashRegs + uint32(i)*flashreg.H7Bank2Regs,
-			keyr: flashreg.H7KEYR, sr: flashreg.H7SR, cr: flashreg.H7CR, ccr: flashreg.H7CCR, lock: flashreg.H7CRLock,
-			busy: flashreg.H7SRBusy | flashreg.H7SRQW, eop: flashreg.H7SREOP, flags: flashreg.H7Errors, bank: strconv.Itoa(i + 1)}
+			Interface: flashreg.H7Interface(), bank: strconv.Itoa(i + 1)}
 	}
 	return h
 }

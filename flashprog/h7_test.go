@@ -87,8 +87,8 @@ func h7ProtectFirst(t *testing.T, m *stm32rdp.Model) {
 	ap := m.AP(0)
 	regs := uint32(targets.H7FlashRegs)
 	for _, w := range []struct{ off, v uint32 }{
-		{targets.H7FlashOPTKEYR, stm32rdp.OptKey1},
-		{targets.H7FlashOPTKEYR, stm32rdp.OptKey2},
+		{targets.H7FlashOPTKEYR, targets.OptKey1},
+		{targets.H7FlashOPTKEYR, targets.OptKey2},
 		{targets.H7FlashWPSN1 + 4, 0xFE},
 		{targets.H7FlashOPTCR, 1 << 1},
 		{targets.H7FlashOPTCR, 1 << 0},

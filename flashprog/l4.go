@@ -14,19 +14,15 @@ import (
 // first at a double-word boundary; RM0351 §3.3.7) with PG set, FLASH_SR
 // read after each double word until BSY drops, as OpenOCD's
 // stm32l4_write_block_without_loader does.
-type L4 struct {
-	chip *targets.Chip
-	r    regCtl
-}
+type L4 struct{ rdpCtl }
 
 // NewL4 returns the controller of an identified STM32G0, G4 or L4.
 func NewL4(chip *targets.Chip, t Target, o ControllerOptions) *L4 {
-	busy := uint32(flashreg.L4SRBusy)
+	ifc := flashreg.L4Interface()
 	if chip.DevID == targets.DevIDG0Bx {
-		busy |= flashreg.G0SRBusy2
+		ifc.Busy |= flashreg.G0SRBusy2
 	}
-	return &L4{chip: chip, r: regCtl{t: t, o: o, regs: targets.L4FlashRegs, keyr: flashreg.L4KEYR, sr: flashreg.L4SR, cr: flashreg.L4CR,
-		lock: flashreg.L4CRLock, busy: busy, eop: flashreg.L4SREOP, flags: flashreg.L4Errors}}
+	return &L4{rdpCtl{chip, regCtl{t: t, o: o, regs: targets.L4FlashRegs, Interface: ifc}}}
 }
 
 // l4Page is a page's handle: its number in its bank and the bank.
@@ -146,12 +142,6 @@ func (f *L4) Layout(ctx context.Context) (*Layout, error) {
 	}
 	return l, nil
 }
-
-// Unlock writes KEY1 and KEY2 into FLASH_KEYR when FLASH_CR.LOCK is set.
-func (f *L4) Unlock(ctx context.Context) error { return f.r.unlock(ctx) }
-
-// Lock sets FLASH_CR.LOCK.
-func (f *L4) Lock(ctx context.Context) error { return f.r.relock(ctx) }
 
 // Erase erases one page: PER, PNB, BKER (bank 2) and STRT in one FLASH_CR
 // write, as OpenOCD's stm32l4_erase does (RM0351 §3.3.6 "Page erase"),

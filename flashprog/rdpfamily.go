@@ -24,17 +24,26 @@ import (
 type regCtl struct {
 	t Target
 	o ControllerOptions
-	// regs is the register block; keyr, sr and cr the offsets; ccr the
-	// register that clears SR's flags, 0 where SR clears itself.
-	regs, keyr, sr, cr, ccr uint32
-	// lock is FLASH_CR.LOCK; busy FLASH_SR.BSY; eop FLASH_SR.EOP.
-	lock, busy, eop uint32
-	// flags are the error flags of FLASH_SR.
-	flags flashreg.Flags
+	// regs is the register block the Interface's offsets count from.
+	regs uint32
+	flashreg.Interface
 	// bank numbers the registers in messages where each bank has its own
 	// ("1", "2" on the H7; empty elsewhere).
 	bank string
 }
+
+// rdpCtl is what the F1, F4 and G0/G4/L4 controllers share: the chip and
+// its one register set.
+type rdpCtl struct {
+	chip *targets.Chip
+	r    regCtl
+}
+
+// Unlock writes KEY1 and KEY2 into FLASH_KEYR when FLASH_CR.LOCK is set.
+func (c *rdpCtl) Unlock(ctx context.Context) error { return c.r.unlock(ctx) }
+
+// Lock sets FLASH_CR.LOCK.
+func (c *rdpCtl) Lock(ctx context.Context) error { return c.r.relock(ctx) }
 
 func (r *regCtl) read(ctx context.Context, off uint32, name string) (uint32, error) {
 	v, err := r.t.Read32(ctx, r.regs+off)
@@ -53,10 +62,10 @@ func (r *regCtl) write(ctx context.Context, off, v uint32, name string) error {
 
 // clear writes bits to the register that clears SR's flags.
 func (r *regCtl) clear(ctx context.Context, bits uint32) error {
-	if r.ccr == 0 {
-		return r.write(ctx, r.sr, bits, "FLASH_SR")
+	if r.CCR == 0 {
+		return r.write(ctx, r.SR, bits, "FLASH_SR")
 	}
-	return r.write(ctx, r.ccr, bits, "FLASH_CCR"+r.bank)
+	return r.write(ctx, r.CCR, bits, "FLASH_CCR"+r.bank)
 }
 
 // unlock writes the two keys when FLASH_CR is locked (only then: on the
@@ -66,20 +75,20 @@ func (r *regCtl) clear(ctx context.Context, bits uint32) error {
 // LOCK dropped, waits for an operation still running and clears the flags
 // a previous run left.
 func (r *regCtl) unlock(ctx context.Context) error {
-	cr, err := r.read(ctx, r.cr, "FLASH_CR")
+	cr, err := r.read(ctx, r.CR, "FLASH_CR")
 	if err != nil {
 		return err
 	}
-	if cr&r.lock != 0 {
+	if cr&r.Lock != 0 {
 		for _, k := range []uint32{targets.FlashKey1, targets.FlashKey2} {
-			if err := r.write(ctx, r.keyr, k, "FLASH_KEYR"+r.bank); err != nil {
+			if err := r.write(ctx, r.KEYR, k, "FLASH_KEYR"+r.bank); err != nil {
 				return err
 			}
 		}
-		if cr, err = r.read(ctx, r.cr, "FLASH_CR"); err != nil {
+		if cr, err = r.read(ctx, r.CR, "FLASH_CR"); err != nil {
 			return err
 		}
-		if cr&r.lock != 0 {
+		if cr&r.Lock != 0 {
 			return fmt.Errorf("target: FLASH_CR%s stays locked after the keys: a wrong key locked it until the next reset (reset the chip and try again)", r.bank)
 		}
 	}
@@ -88,12 +97,12 @@ func (r *regCtl) unlock(ctx context.Context) error {
 	if _, err := r.idle(ctx, "unlock"); err != nil {
 		return err
 	}
-	return r.clear(ctx, r.flags.Mask()|r.eop)
+	return r.clear(ctx, r.Errors.Mask()|r.EOP)
 }
 
 // relock sets FLASH_CR.LOCK (every other control bit cleared).
 func (r *regCtl) relock(ctx context.Context) error {
-	return r.write(ctx, r.cr, r.lock, "FLASH_CR")
+	return r.write(ctx, r.CR, r.Lock, "FLASH_CR")
 }
 
 // idle reads FLASH_SR until BSY drops and returns its value.
@@ -103,11 +112,11 @@ func (r *regCtl) idle(ctx context.Context, op string) (uint32, error) {
 		polls = 100000
 	}
 	for i := 0; i < polls; i++ {
-		sr, err := r.read(ctx, r.sr, "FLASH_SR")
+		sr, err := r.read(ctx, r.SR, "FLASH_SR")
 		if err != nil {
 			return 0, err
 		}
-		if sr&r.busy == 0 {
+		if sr&r.Busy == 0 {
 			return sr, nil
 		}
 	}
@@ -122,14 +131,14 @@ func (r *regCtl) wait(ctx context.Context, op string) error {
 	if err != nil {
 		return err
 	}
-	if sr&r.flags.Mask() == 0 {
-		if r.ccr != 0 && sr&r.eop != 0 {
-			return r.clear(ctx, r.eop)
+	if sr&r.Errors.Mask() == 0 {
+		if r.CCR != 0 && sr&r.EOP != 0 {
+			return r.clear(ctx, r.EOP)
 		}
 		return nil
 	}
-	e := &FlagError{Op: op, Register: "FLASH_SR" + r.bank, NSSR: sr, Flags: r.flags.Set(sr)}
-	if err := r.clear(ctx, sr&(r.flags.Mask()|r.eop)); err != nil {
+	e := &FlagError{Op: op, Register: "FLASH_SR" + r.bank, NSSR: sr, Flags: r.Errors.Set(sr)}
+	if err := r.clear(ctx, sr&(r.Errors.Mask()|r.EOP)); err != nil {
 		return fmt.Errorf("%v; clearing them failed: %w", e, err)
 	}
 	return e
@@ -139,12 +148,12 @@ func (r *regCtl) wait(ctx context.Context, op string) error {
 // the operation), waits for it to end and clears FLASH_CR.
 func (r *regCtl) operate(ctx context.Context, op string, crs ...uint32) error {
 	for _, v := range crs {
-		if err := r.write(ctx, r.cr, v, "FLASH_CR"); err != nil {
+		if err := r.write(ctx, r.CR, v, "FLASH_CR"); err != nil {
 			return err
 		}
 	}
 	werr := r.wait(ctx, op)
-	if err := r.write(ctx, r.cr, 0, "FLASH_CR"); err != nil && werr == nil {
+	if err := r.write(ctx, r.CR, 0, "FLASH_CR"); err != nil && werr == nil {
 		werr = err
 	}
 	return werr

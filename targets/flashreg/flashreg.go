@@ -43,6 +43,24 @@ func (fs Flags) Set(sr uint32) []string {
 	return out
 }
 
+// Interface is the shape the flash interfaces share: a key register that
+// opens the control register with targets.FlashKey1 then FlashKey2 (only
+// while it is locked), a status register whose BSY bit says an operation
+// runs and whose flags are cleared by writing 1 to them (through a clear
+// register on the H7), and a control register whose LOCK bit closes it
+// again (PM0075 §2.3, RM0090 §3.5-§3.6, RM0444 §3.3, RM0440 §5.3, RM0351
+// §3.3, RM0433 §4.3).
+type Interface struct {
+	// KEYR, SR and CR are offsets from the register block; CCR is the
+	// register that clears SR's flags, 0 where SR clears itself.
+	KEYR, SR, CR, CCR uint32
+	// Lock is CR.LOCK, Busy SR.BSY (with the bits that also mean "not
+	// done yet"), EOP SR.EOP.
+	Lock, Busy, EOP uint32
+	// Errors are SR's error flags.
+	Errors Flags
+}
+
 // The STM32F1 flash program/erase controller (FPEC): PM0075 (STM32F10xxx
 // flash programming manual) §2.3-§2.5 and §3.3 register map; RM0008
 // §3.3.3; ST's CMSIS stm32f103xb.h FLASH_CR_*, FLASH_SR_*, FLASH_OBR_*;
@@ -87,10 +105,15 @@ const (
 	F1Bank1Max = 512 << 10
 )
 
-// F1Errors are FLASH_SR's error flags (PM0075 §3.3 FLASH_SR).
-var F1Errors = Flags{
-	{F1SRPGErr, "PGERR: programming a location that was not erased"},
-	{F1SRWRPRTErr, "WRPRTERR: the page is write-protected (WRP) or read-out protected"},
+// F1Interface is the FPEC's shape; the error flags are FLASH_SR's (PM0075
+// §3.3 FLASH_SR).
+func F1Interface() Interface {
+	return Interface{KEYR: F1KEYR, SR: F1SR, CR: F1CR, Lock: F1CRLock, Busy: F1SRBusy, EOP: F1SREOP,
+		Errors: Flags{
+			{F1SRPGErr, "PGERR: programming a location that was not erased"},
+			{F1SRWRPRTErr, "WRPRTERR: the page is write-protected (WRP) or read-out protected"},
+		},
+	}
 }
 
 // F1PageSize is the page of an STM32F1 line: 1 KiB on low- and
@@ -147,13 +170,18 @@ const (
 	F4OPTCRSPRMOD = 1 << 31 // SPRMOD: nWRP bits select PCROP
 )
 
-// F4Errors are FLASH_SR's error flags (RM0090 §3.9.4 FLASH_SR).
-var F4Errors = Flags{
-	{F4SROPErr, "OPERR: operation error"},
-	{F4SRWRPErr, "WRPERR: the sector is write-protected (nWRP) or read-out protected"},
-	{F4SRPGAErr, "PGAERR: programming alignment error"},
-	{F4SRPGPErr, "PGPERR: programming parallelism error (the access width differs from PSIZE)"},
-	{F4SRPGSErr, "PGSERR: programming sequence error (no PG)"},
+// F4Interface is the STM32F4 flash interface's shape; the error flags are
+// FLASH_SR's (RM0090 §3.9.4 FLASH_SR).
+func F4Interface() Interface {
+	return Interface{KEYR: F4KEYR, SR: F4SR, CR: F4CR, Lock: F4CRLock, Busy: F4SRBusy, EOP: F4SREOP,
+		Errors: Flags{
+			{F4SROPErr, "OPERR: operation error"},
+			{F4SRWRPErr, "WRPERR: the sector is write-protected (nWRP) or read-out protected"},
+			{F4SRPGAErr, "PGAERR: programming alignment error"},
+			{F4SRPGPErr, "PGPERR: programming parallelism error (the access width differs from PSIZE)"},
+			{F4SRPGSErr, "PGSERR: programming sequence error (no PG)"},
+		},
+	}
 }
 
 // F4SectorSize is the size of sector i of a bank: four of 16 KiB, one of
@@ -243,18 +271,24 @@ const (
 	G0SRBusy2 = 1 << 17
 )
 
-// L4Errors are FLASH_SR's error flags (RM0351 §3.7.4 FLASH_SR).
-var L4Errors = Flags{
-	{L4SROPErr, "OPERR: operation error"},
-	{L4SRProgErr, "PROGERR: programming a double word that was not erased"},
-	{L4SRWRPErr, "WRPERR: the page is write-protected (WRP area) or read-out protected"},
-	{L4SRPGAErr, "PGAERR: programming alignment error (the second word is not the next one)"},
-	{L4SRSizErr, "SIZERR: a write narrower than 32 bits"},
-	{L4SRPGSErr, "PGSERR: programming sequence error (no PG, or a page that does not exist)"},
-	{L4SRMisErr, "MISERR: fast programming data miss"},
-	{L4SRFastErr, "FASTERR: fast programming error"},
-	{L4SRRdErr, "RDERR: PCROP read error"},
-	{L4SROptVErr, "OPTVERR: option validity error"},
+// L4Interface is the shape of the G0, G4 and L4 flash interface; the error
+// flags are FLASH_SR's (RM0351 §3.7.4 FLASH_SR). The G0Bx/G0Cx also poll
+// G0SRBusy2.
+func L4Interface() Interface {
+	return Interface{KEYR: L4KEYR, SR: L4SR, CR: L4CR, Lock: L4CRLock, Busy: L4SRBusy, EOP: L4SREOP,
+		Errors: Flags{
+			{L4SROPErr, "OPERR: operation error"},
+			{L4SRProgErr, "PROGERR: programming a double word that was not erased"},
+			{L4SRWRPErr, "WRPERR: the page is write-protected (WRP area) or read-out protected"},
+			{L4SRPGAErr, "PGAERR: programming alignment error (the second word is not the next one)"},
+			{L4SRSizErr, "SIZERR: a write narrower than 32 bits"},
+			{L4SRPGSErr, "PGSERR: programming sequence error (no PG, or a page that does not exist)"},
+			{L4SRMisErr, "MISERR: fast programming data miss"},
+			{L4SRFastErr, "FASTERR: fast programming error"},
+			{L4SRRdErr, "RDERR: PCROP read error"},
+			{L4SROptVErr, "OPTVERR: option validity error"},
+		},
+	}
 }
 
 // L4BKER is FLASH_CR's bank-select bit of a page erase on the named
@@ -335,15 +369,22 @@ const (
 	H7BankSize   = 1 << 20   // FLASH_BANK2_BASE - FLASH_BANK1_BASE
 )
 
-// H7Errors are FLASH_SR1/2's error flags (RM0433 §4.9, FLASH_SR1).
-var H7Errors = Flags{
-	{H7SRWRPErr, "WRPERR: the sector is write-protected (WRPSn)"},
-	{H7SRPGSErr, "PGSERR: programming sequence error (no PG, or the bank locked)"},
-	{H7SRStrbErr, "STRBERR: a byte written twice into the write buffer"},
-	{H7SRIncErr, "INCERR: inconsistent write-buffer addresses"},
-	{H7SROPErr, "OPERR: operation error"},
-	{H7SRRDPErr, "RDPERR: read-out protection forbids the operation"},
-	{H7SRRDSErr, "RDSERR: secure access protection forbids the operation"},
-	{H7SRSNECCErr, "SNECCERR: single ECC error corrected"},
-	{H7SRDBECCErr, "DBECCERR: double ECC error"},
+// H7Interface is the shape of one bank of the H74x/75x flash interface
+// (bank 2's registers H7Bank2Regs above bank 1's): BSY and QW both mean
+// busy; the error flags are FLASH_SR1/2's (RM0433 §4.9, FLASH_SR1), cleared
+// through FLASH_CCR1/2.
+func H7Interface() Interface {
+	return Interface{KEYR: H7KEYR, SR: H7SR, CR: H7CR, CCR: H7CCR, Lock: H7CRLock, Busy: H7SRBusy | H7SRQW, EOP: H7SREOP,
+		Errors: Flags{
+			{H7SRWRPErr, "WRPERR: the sector is write-protected (WRPSn)"},
+			{H7SRPGSErr, "PGSERR: programming sequence error (no PG, or the bank locked)"},
+			{H7SRStrbErr, "STRBERR: a byte written twice into the write buffer"},
+			{H7SRIncErr, "INCERR: inconsistent write-buffer addresses"},
+			{H7SROPErr, "OPERR: operation error"},
+			{H7SRRDPErr, "RDPERR: read-out protection forbids the operation"},
+			{H7SRRDSErr, "RDSERR: secure access protection forbids the operation"},
+			{H7SRSNECCErr, "SNECCERR: single ECC error corrected"},
+			{H7SRDBECCErr, "DBECCERR: double ECC error"},
+		},
+	}
 }

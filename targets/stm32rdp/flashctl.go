@@ -19,30 +19,13 @@ import (
 // that starts it, so FLASH_SR.BSY never reads 1. A host that polls BSY (as
 // OpenOCD and stprobe do) reads it clear at once.
 
-// Flash keys, the same pair on every family (targets.FlashKey1/FlashKey2,
-// targets.OptKey1/OptKey2; RM0008 §3.3.1 and PM0075 §2.3.1 FLASH_KEYR;
-// RM0090 §3.9.2; RM0351 §3.7.2; OpenOCD stm32f1x.c, stm32f2x.c and
-// stm32l4x.h KEY1/KEY2, OPTKEY1/OPTKEY2). The F1 unlocks its option bytes
-// with KEY1/KEY2 too (PM0075 §3.3 FLASH_OPTKEYR).
-const (
-	Key1    = targets.FlashKey1
-	Key2    = targets.FlashKey2
-	OptKey1 = targets.OptKey1
-	OptKey2 = targets.OptKey2
-)
-
 // flashCtl is the state of a flash interface. It is guarded by the
 // model's mutex.
 type flashCtl struct {
 	mem []byte // main flash, erased = 0xFF
 
-	locked   bool // FLASH_CR.LOCK
-	keyStage int  // KEY1 seen
-	keyBad   bool // a wrong key sequence: locked until the next reset
-
-	optLocked   bool // F4/L4 OPTLOCK; F1: OPTWRE clear
-	optKeyStage int
-	optKeyBad   bool
+	key keyLock // FLASH_CR.LOCK
+	opt keyLock // F4/L4 OPTLOCK; F1: OPTWRE clear
 
 	cr, sr, ar uint32
 
@@ -94,37 +77,55 @@ func (c *flashCtl) massErase() {
 
 // resetKeys puts the lock state back as a reset leaves it.
 func (c *flashCtl) resetKeys() {
-	c.locked, c.keyStage, c.keyBad = true, 0, false
-	c.optLocked, c.optKeyStage, c.optKeyBad = true, 0, false
+	c.key.reset()
+	c.opt.reset()
 	c.latchValid = false
 }
 
-// key handles a write to a key register: KEY1 then KEY2 unlock; anything
-// else, or a key while already unlocked when strict, locks the register
-// until the next reset (RM0090 §3.5.1, RM0351 §3.3.5: "a wrong sequence
-// ... generates a bus error and locks ... until the next reset"). It
-// reports whether the write unlocked.
-func key(stage *int, bad *bool, locked bool, strict bool, v, k1, k2 uint32) (unlocked bool, fault bool) {
-	if *bad {
-		return false, true
-	}
-	if !locked {
-		if strict {
-			*bad = true
-			return false, true
-		}
-		return false, false
-	}
+// keyLock is a register that a key sequence opens: FLASH_CR.LOCK,
+// OPTLOCK, the F1's OPTWRE.
+type keyLock struct {
+	locked bool
+	stage  int  // KEY1 seen
+	bad    bool // a wrong key sequence: locked until the next reset
+}
+
+// reset locks the register and forgets the keys, as a reset does.
+func (l *keyLock) reset() { *l = keyLock{locked: true} }
+
+// write handles a write of v to the key register: k1 then k2 unlock;
+// anything else, or a key while already unlocked when strict, locks the
+// register until the next reset (RM0090 §3.5.1, RM0351 §3.3.5, RM0433
+// §4.9: "a wrong sequence ... generates a bus error and locks ... until
+// the next reset"). It reports whether the write was such a wrong
+// sequence, which the caller answers with a bus error.
+func (l *keyLock) write(v, k1, k2 uint32, strict bool) (wrong bool) {
 	switch {
-	case *stage == 0 && v == k1:
-		*stage = 1
-		return false, false
-	case *stage == 1 && v == k2:
-		*stage = 0
-		return true, false
+	case l.bad:
+	case !l.locked && !strict:
+		return false
+	case !l.locked:
+		l.bad = true
+	case l.stage == 0 && v == k1:
+		l.stage = 1
+		return false
+	case l.stage == 1 && v == k2:
+		l.stage, l.locked = 0, false
+		return false
+	default:
+		l.stage, l.bad = 0, true
 	}
-	*stage, *bad = 0, true
-	return false, true
+	l.locked = true
+	return true
+}
+
+// bit is b while the register is locked, 0 once it is open: a lock bit as
+// the control register reads it.
+func (l *keyLock) bit(b uint32) uint32 {
+	if l.locked {
+		return b
+	}
+	return 0
 }
 
 // flashRegion is main flash on the bus: reads return its content unless

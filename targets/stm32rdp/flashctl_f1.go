@@ -68,11 +68,8 @@ func (m *Model) f1ReadReg(off uint32) uint32 {
 	case flashreg.F1SR:
 		return c.sr
 	case flashreg.F1CR:
-		v := c.cr &^ (flashreg.F1CRLock | flashreg.F1CROPTWRE)
-		if c.locked {
-			v |= flashreg.F1CRLock
-		}
-		if !c.optLocked {
+		v := c.cr&^(flashreg.F1CRLock|flashreg.F1CROPTWRE) | c.key.bit(flashreg.F1CRLock)
+		if !c.opt.locked {
 			v |= flashreg.F1CROPTWRE
 		}
 		return v
@@ -92,31 +89,22 @@ func (m *Model) f1WriteReg(off, v uint32) error {
 		// stm32x_write_options writes them right after stm32x_erase_options
 		// left the FPEC unlocked); a wrong key locks the FPEC until the next
 		// reset and is a bus error (PM0075 §2.3.1).
-		ok, fault := key(&c.keyStage, &c.keyBad, c.locked, false, v, Key1, Key2)
-		if ok {
-			c.locked = false
-		}
-		if fault {
-			c.locked = true
+		if c.key.write(v, targets.FlashKey1, targets.FlashKey2, false) {
 			return fmt.Errorf("FLASH_KEYR: wrong key sequence, FPEC locked until reset: %w", chipsim.ErrBusFault)
 		}
 	case flashreg.F1OPTKEYR:
 		// KEY1, KEY2 in FLASH_OPTKEYR set OPTWRE, once the FPEC is unlocked
 		// (PM0075 §2.4, §3.3 FLASH_OPTKEYR).
-		if c.locked {
+		if c.key.locked {
 			return nil
 		}
-		ok, fault := key(&c.optKeyStage, &c.optKeyBad, c.optLocked, false, v, Key1, Key2)
-		if ok {
-			c.optLocked = false
-		}
-		if fault {
+		if c.opt.write(v, targets.FlashKey1, targets.FlashKey2, false) {
 			return fmt.Errorf("FLASH_OPTKEYR: wrong key sequence: %w", chipsim.ErrBusFault)
 		}
 	case flashreg.F1SR:
 		c.sr &^= v & (flashreg.F1SRPGErr | flashreg.F1SRWRPRTErr | flashreg.F1SREOP) // write 1 to clear
 	case flashreg.F1AR:
-		if !c.locked {
+		if !c.key.locked {
 			c.ar = v
 		}
 	case flashreg.F1CR:
@@ -131,15 +119,15 @@ func (m *Model) f1WriteReg(off, v uint32) error {
 // erase (OPTER, with OPTWRE) (PM0075 §2.3.4-2.3.5, §2.4).
 func (m *Model) f1WriteCR(v uint32) {
 	c := &m.fc
-	if c.locked {
+	if c.key.locked {
 		return
 	}
 	c.cr = v & f1CRWrite
 	if v&flashreg.F1CROPTWRE == 0 {
-		c.optLocked = true
+		c.opt.locked = true
 	}
 	if v&flashreg.F1CRLock != 0 {
-		c.locked, c.optLocked = true, true
+		c.key.locked, c.opt.locked = true, true
 		c.cr = 0
 		return
 	}
@@ -164,7 +152,7 @@ func (m *Model) f1WriteCR(v uint32) {
 		ps := flashreg.F1PageSize(m.cfg.DevID)
 		c.eraseRange(off&^(ps-1), ps)
 	case v&flashreg.F1CROPTER != 0:
-		if c.optLocked {
+		if c.opt.locked {
 			return
 		}
 		for i := range c.f1ob {
@@ -193,7 +181,7 @@ func (m *Model) f1WriteProtected(off uint32) bool {
 // for it).
 func (m *Model) f1Program(off uint32, size chipsim.Size, v uint32) error {
 	c := &m.fc
-	if c.locked || c.cr&flashreg.F1CRPG == 0 {
+	if c.key.locked || c.cr&flashreg.F1CRPG == 0 {
 		return nil
 	}
 	if size != chipsim.Halfword {
@@ -240,7 +228,7 @@ func (r f1OptionRegion) Write(addr uint32, size chipsim.Size, v, _ uint32) error
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := &m.fc
-	if c.locked || c.optLocked || c.cr&flashreg.F1CROPTPG == 0 {
+	if c.key.locked || c.opt.locked || c.cr&flashreg.F1CROPTPG == 0 {
 		return nil
 	}
 	if size != chipsim.Halfword {

@@ -50,17 +50,9 @@ func (m *Model) f4ReadReg(off uint32) uint32 {
 	case flashreg.F4SR:
 		return c.sr
 	case flashreg.F4CR:
-		v := c.cr &^ flashreg.F4CRLock
-		if c.locked {
-			v |= flashreg.F4CRLock
-		}
-		return v
+		return c.cr&^flashreg.F4CRLock | c.key.bit(flashreg.F4CRLock)
 	case flashreg.F4OPTCR:
-		v := c.regs[flashreg.F4OPTCR]
-		if c.optLocked {
-			v |= flashreg.F4OPTCRLock
-		}
-		return v
+		return c.regs[flashreg.F4OPTCR] | c.opt.bit(flashreg.F4OPTCRLock)
 	case flashreg.F4OPTCR1:
 		return c.regs[flashreg.F4OPTCR1]
 	}
@@ -75,21 +67,11 @@ func (m *Model) f4WriteReg(off, v uint32) error {
 		// locks until the next reset (RM0090 §3.5.1; OpenOCD's
 		// stm32x_unlock_reg checks LOCK first "otherwise writing on
 		// STM32_FLASH_KEYR will fail").
-		ok, fault := key(&c.keyStage, &c.keyBad, c.locked, true, v, Key1, Key2)
-		if ok {
-			c.locked = false
-		}
-		if fault {
-			c.locked = true
+		if c.key.write(v, targets.FlashKey1, targets.FlashKey2, true) {
 			return errKeySequence("FLASH_KEYR")
 		}
 	case flashreg.F4OPTKEYR:
-		ok, fault := key(&c.optKeyStage, &c.optKeyBad, c.optLocked, true, v, OptKey1, OptKey2)
-		if ok {
-			c.optLocked = false
-		}
-		if fault {
-			c.optLocked = true
+		if c.opt.write(v, targets.OptKey1, targets.OptKey2, true) {
 			return errKeySequence("FLASH_OPTKEYR")
 		}
 	case flashreg.F4SR:
@@ -99,7 +81,7 @@ func (m *Model) f4WriteReg(off, v uint32) error {
 	case flashreg.F4OPTCR:
 		m.f4WriteOPTCR(v)
 	case flashreg.F4OPTCR1:
-		if !c.optLocked && flashreg.F4DualBankLine(m.cfg.DevID) {
+		if !c.opt.locked && flashreg.F4DualBankLine(m.cfg.DevID) {
 			c.regs[flashreg.F4OPTCR1] = v & 0x0FFF0000
 		}
 	}
@@ -110,11 +92,11 @@ func (m *Model) f4WriteReg(off, v uint32) error {
 // sector SNB, with MER (MER1) the bank(s) (RM0090 §3.6.3-3.6.4).
 func (m *Model) f4WriteCR(v uint32) {
 	c := &m.fc
-	if c.locked {
+	if c.key.locked {
 		return
 	}
 	if v&flashreg.F4CRLock != 0 {
-		c.locked, c.cr = true, 0
+		c.key.locked, c.cr = true, 0
 		return
 	}
 	c.cr = v & f4CRWrite
@@ -213,7 +195,7 @@ func (m *Model) f4SectorOf(off uint32) uint32 {
 // erased ANDs the value in (RM0090 names no flag for it).
 func (m *Model) f4Program(off uint32, size chipsim.Size, v uint32) error {
 	c := &m.fc
-	if c.locked || c.cr&flashreg.F4CRPG == 0 {
+	if c.key.locked || c.cr&flashreg.F4CRPG == 0 {
 		c.sr |= flashreg.F4SRPGSErr
 		return nil
 	}
@@ -242,7 +224,7 @@ func (m *Model) f4Program(off uint32, size chipsim.Size, v uint32) error {
 // required for the new settings to take effect").
 func (m *Model) f4WriteOPTCR(v uint32) {
 	c := &m.fc
-	if c.optLocked {
+	if c.opt.locked {
 		return
 	}
 	c.regs[flashreg.F4OPTCR] = v &^ (flashreg.F4OPTCRLock | flashreg.F4OPTCRStart)
@@ -258,6 +240,6 @@ func (m *Model) f4WriteOPTCR(v uint32) {
 		c.sr |= flashreg.F4SREOP
 	}
 	if v&flashreg.F4OPTCRLock != 0 {
-		c.optLocked = true
+		c.opt.locked = true
 	}
 }

@@ -23,10 +23,8 @@ import (
 
 // h7Bank is the state of one bank's flash interface.
 type h7Bank struct {
-	locked   bool
-	keyStage int
-	keyBad   bool
-	cr, sr   uint32
+	key    keyLock // FLASH_CR.LOCK
+	cr, sr uint32
 
 	// The write buffer: the flash word being filled, the bytes written so
 	// far (one bit each) and their values.
@@ -42,7 +40,7 @@ type h7Flash struct{ bank [2]h7Bank }
 // CR at its reset value, flags and write buffer cleared.
 func (m *Model) h7Reset() {
 	for i := range m.h7.bank {
-		m.h7.bank[i] = h7Bank{locked: true, cr: flashreg.H7CRReset}
+		m.h7.bank[i] = h7Bank{key: keyLock{locked: true}, cr: flashreg.H7CRReset}
 	}
 }
 
@@ -64,11 +62,7 @@ func (m *Model) h7ReadReg(bank int, reg uint32) uint32 {
 	b := &m.h7.bank[bank]
 	switch reg {
 	case flashreg.H7CR:
-		v := b.cr &^ flashreg.H7CRLock
-		if b.locked {
-			v |= flashreg.H7CRLock
-		}
-		return v
+		return b.cr&^flashreg.H7CRLock | b.key.bit(flashreg.H7CRLock)
 	case flashreg.H7SR:
 		v := b.sr
 		if b.bufMask != 0 {
@@ -87,17 +81,15 @@ func (m *Model) h7WriteReg(bank int, reg, v uint32) error {
 		// KEY1 then KEY2 clears LOCK; a wrong sequence, or one while
 		// unlocked, keeps the bank locked until the next reset (RM0433 §4.9,
 		// FLASH_CR1 LOCK1; stm32h7x.c stm32x_unlock_reg).
-		if unlocked, fault := key(&b.keyStage, &b.keyBad, b.locked, true, v, Key1, Key2); fault {
+		if b.key.write(v, targets.FlashKey1, targets.FlashKey2, true) {
 			return errKeySequence("FLASH_KEYR")
-		} else if unlocked {
-			b.locked = false
 		}
 	case flashreg.H7CR:
-		if b.locked {
+		if b.key.locked {
 			return nil // CR is write-protected while LOCK is set
 		}
 		if v&flashreg.H7CRLock != 0 {
-			b.locked = true
+			b.key.locked = true
 		}
 		b.cr = v &^ (flashreg.H7CRStart | flashreg.H7CRFW)
 		if v&flashreg.H7CRFW != 0 && b.bufMask != 0 {
@@ -145,7 +137,7 @@ func (m *Model) h7Program(off uint32, size chipsim.Size, v uint32) error {
 		bank = 1
 	}
 	b := &m.h7.bank[bank]
-	if b.locked || b.cr&flashreg.H7CRPG == 0 {
+	if b.key.locked || b.cr&flashreg.H7CRPG == 0 {
 		b.sr |= flashreg.H7SRPGSErr
 		return nil
 	}

@@ -16,8 +16,8 @@ const h7 = targets.H7FlashRegs
 func (b bus) h7Unlock(bank int, cr uint32) {
 	b.t.Helper()
 	regs := h7 + uint32(bank)*flashreg.H7Bank2Regs
-	b.w32(regs+flashreg.H7KEYR, Key1)
-	b.w32(regs+flashreg.H7KEYR, Key2)
+	b.w32(regs+flashreg.H7KEYR, targets.FlashKey1)
+	b.w32(regs+flashreg.H7KEYR, targets.FlashKey2)
 	if b.r32(regs+flashreg.H7CR)&flashreg.H7CRLock != 0 {
 		b.t.Fatalf("bank %d still locked after KEY1, KEY2", bank+1)
 	}
@@ -105,10 +105,10 @@ func TestH7ControllerBanksAndReset(t *testing.T) {
 		t.Errorf("CCR2 did not clear EOP: SR2 0x%08X", sr)
 	}
 	// KEY2 first: locked until the next reset.
-	if err := b.w(h7+flashreg.H7KEYR, chipsim.Word, Key2); !errors.Is(err, chipsim.ErrBusFault) {
+	if err := b.w(h7+flashreg.H7KEYR, chipsim.Word, targets.FlashKey2); !errors.Is(err, chipsim.ErrBusFault) {
 		t.Fatalf("wrong key sequence: %v, want a bus fault", err)
 	}
-	if err := b.w(h7+flashreg.H7KEYR, chipsim.Word, Key1); !errors.Is(err, chipsim.ErrBusFault) {
+	if err := b.w(h7+flashreg.H7KEYR, chipsim.Word, targets.FlashKey1); !errors.Is(err, chipsim.ErrBusFault) {
 		t.Fatalf("KEY1 after a wrong sequence: %v, want a bus fault", err)
 	}
 	m.sysReset()

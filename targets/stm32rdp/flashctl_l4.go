@@ -69,14 +69,7 @@ func (m *Model) l4ReadReg(off uint32) uint32 {
 	case flashreg.L4SR:
 		return c.sr
 	case flashreg.L4CR:
-		v := c.cr &^ (flashreg.L4CRLock | flashreg.L4CROptLock)
-		if c.locked {
-			v |= flashreg.L4CRLock
-		}
-		if c.optLocked {
-			v |= flashreg.L4CROptLock
-		}
-		return v
+		return c.cr&^(flashreg.L4CRLock|flashreg.L4CROptLock) | c.key.bit(flashreg.L4CRLock) | c.opt.bit(flashreg.L4CROptLock)
 	}
 	return c.regs[off]
 }
@@ -91,26 +84,16 @@ func (m *Model) l4WriteReg(off, v uint32) (obl bool, err error) {
 		// Keys while unlocked are a wrong sequence: locked until reset and
 		// a bus error (RM0351 §3.3.5; OpenOCD's stm32l4_unlock_reg checks
 		// LOCK first "otherwise writing on STM32_FLASH_KEYR will fail").
-		ok, fault := key(&c.keyStage, &c.keyBad, c.locked, true, v, Key1, Key2)
-		if ok {
-			c.locked = false
-		}
-		if fault {
-			c.locked = true
+		if c.key.write(v, targets.FlashKey1, targets.FlashKey2, true) {
 			return false, errKeySequence("FLASH_KEYR")
 		}
 	case flashreg.L4OPTKEYR:
 		// OPTLOCK clears with OPTKEY1, OPTKEY2 once LOCK is clear (RM0351
 		// §3.4.2 "Unlocking the Flash memory option registers").
-		if c.locked {
+		if c.key.locked {
 			return false, nil
 		}
-		ok, fault := key(&c.optKeyStage, &c.optKeyBad, c.optLocked, true, v, OptKey1, OptKey2)
-		if ok {
-			c.optLocked = false
-		}
-		if fault {
-			c.optLocked = true
+		if c.opt.write(v, targets.OptKey1, targets.OptKey2, true) {
 			return false, errKeySequence("FLASH_OPTKEYR")
 		}
 	case flashreg.L4SR:
@@ -118,7 +101,7 @@ func (m *Model) l4WriteReg(off, v uint32) (obl bool, err error) {
 	case flashreg.L4CR:
 		return m.l4WriteCR(v), nil
 	default:
-		if _, ok := c.regs[off]; ok && !c.optLocked {
+		if _, ok := c.regs[off]; ok && !c.opt.locked {
 			c.regs[off] = v
 		}
 	}
@@ -132,14 +115,14 @@ func (m *Model) l4WriteReg(off, v uint32) (obl bool, err error) {
 // §3.7.5 FLASH_CR).
 func (m *Model) l4WriteCR(v uint32) (obl bool) {
 	c := &m.fc
-	if c.locked {
+	if c.key.locked {
 		return false
 	}
 	if v&flashreg.L4CROptLock != 0 {
-		c.optLocked = true
+		c.opt.locked = true
 	}
 	if v&flashreg.L4CRLock != 0 {
-		c.locked, c.cr = true, 0
+		c.key.locked, c.cr = true, 0
 		c.latchValid = false
 		return false
 	}
@@ -149,9 +132,9 @@ func (m *Model) l4WriteCR(v uint32) (obl bool) {
 	}
 	switch {
 	case v&flashreg.L4CROBLLaunch != 0:
-		return !c.optLocked // OBL_LAUNCH cannot be set while OPTLOCK is
+		return !c.opt.locked // OBL_LAUNCH cannot be set while OPTLOCK is
 	case v&flashreg.L4CROptStart != 0:
-		if c.optLocked {
+		if c.opt.locked {
 			return false
 		}
 		m.l4OptionStart()
@@ -294,7 +277,7 @@ func (m *Model) l4PageProtected(off uint32) bool {
 // page or at RDP level 1 (RM0351 §3.7.4 FLASH_SR).
 func (m *Model) l4Program(off uint32, size chipsim.Size, v uint32) error {
 	c := &m.fc
-	if c.locked || c.cr&flashreg.L4CRPG == 0 {
+	if c.key.locked || c.cr&flashreg.L4CRPG == 0 {
 		c.sr |= flashreg.L4SRPGSErr
 		return nil
 	}

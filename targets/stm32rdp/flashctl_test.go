@@ -62,8 +62,8 @@ func TestF1Controller(t *testing.T) {
 	if got := b.r32(flash + 0x400); got != 0xFFFFFFFF {
 		t.Fatalf("locked FPEC programmed 0x%08X", got)
 	}
-	b.w32(f1+flashreg.F1KEYR, Key1)
-	b.w32(f1+flashreg.F1KEYR, Key2)
+	b.w32(f1+flashreg.F1KEYR, targets.FlashKey1)
+	b.w32(f1+flashreg.F1KEYR, targets.FlashKey2)
 	if b.r32(f1+flashreg.F1CR)&flashreg.F1CRLock != 0 {
 		t.Fatal("FPEC still locked after KEY1, KEY2")
 	}
@@ -97,15 +97,15 @@ func TestF1Controller(t *testing.T) {
 	if err := b.w(f1+flashreg.F1KEYR, chipsim.Word, 0xDEAD); !errors.Is(err, chipsim.ErrBusFault) {
 		t.Errorf("wrong key: %v", err)
 	}
-	_ = b.w(f1+flashreg.F1KEYR, chipsim.Word, Key1)
-	_ = b.w(f1+flashreg.F1KEYR, chipsim.Word, Key2)
+	_ = b.w(f1+flashreg.F1KEYR, chipsim.Word, targets.FlashKey1)
+	_ = b.w(f1+flashreg.F1KEYR, chipsim.Word, targets.FlashKey2)
 	if b.r32(f1+flashreg.F1CR)&flashreg.F1CRLock == 0 {
 		t.Error("FPEC unlocked after a wrong key, before a reset")
 	}
 	m.SetNRST(true)
 	m.SetNRST(false)
-	b.w32(f1+flashreg.F1KEYR, Key1)
-	b.w32(f1+flashreg.F1KEYR, Key2)
+	b.w32(f1+flashreg.F1KEYR, targets.FlashKey1)
+	b.w32(f1+flashreg.F1KEYR, targets.FlashKey2)
 	if b.r32(f1+flashreg.F1CR)&flashreg.F1CRLock != 0 {
 		t.Error("FPEC still locked after a reset and the right keys")
 	}
@@ -122,15 +122,15 @@ func TestF1Regression(t *testing.T) {
 	if _, err := m.readFlash(0); !errors.Is(err, chipsim.ErrBusFault) || m.RefusedFlashReads() != 2 {
 		t.Fatalf("readFlash at level 1: %v, %d refused reads", err, m.RefusedFlashReads())
 	}
-	b.w32(f1+flashreg.F1KEYR, Key1)
-	b.w32(f1+flashreg.F1KEYR, Key2)
+	b.w32(f1+flashreg.F1KEYR, targets.FlashKey1)
+	b.w32(f1+flashreg.F1KEYR, targets.FlashKey2)
 	b.w32(f1+flashreg.F1CR, flashreg.F1CRPG)
 	_ = b.w(flash+0x400, chipsim.Halfword, 0)
 	if b.r32(f1+flashreg.F1SR)&flashreg.F1SRWRPRTErr == 0 {
 		t.Error("programming at level 1 did not raise WRPRTERR")
 	}
-	b.w32(f1+flashreg.F1OPTKEYR, Key1)
-	b.w32(f1+flashreg.F1OPTKEYR, Key2)
+	b.w32(f1+flashreg.F1OPTKEYR, targets.FlashKey1)
+	b.w32(f1+flashreg.F1OPTKEYR, targets.FlashKey2)
 	b.w32(f1+flashreg.F1CR, flashreg.F1CROPTER|flashreg.F1CROPTWRE)
 	b.w32(f1+flashreg.F1CR, flashreg.F1CROPTER|flashreg.F1CRSTRT|flashreg.F1CROPTWRE)
 	b.w32(f1+flashreg.F1CR, flashreg.F1CROPTPG|flashreg.F1CROPTWRE)
@@ -166,15 +166,15 @@ func TestF4Controller(t *testing.T) {
 		t.Error("a write without PG did not raise PGSERR")
 	}
 	b.w32(f4+flashreg.F4SR, f4SRClear)
-	b.w32(f4+flashreg.F4KEYR, Key1)
-	b.w32(f4+flashreg.F4KEYR, Key2)
-	if err := b.w(f4+flashreg.F4KEYR, chipsim.Word, Key1); !errors.Is(err, chipsim.ErrBusFault) || b.r32(f4+flashreg.F4CR)&flashreg.F4CRLock == 0 {
+	b.w32(f4+flashreg.F4KEYR, targets.FlashKey1)
+	b.w32(f4+flashreg.F4KEYR, targets.FlashKey2)
+	if err := b.w(f4+flashreg.F4KEYR, chipsim.Word, targets.FlashKey1); !errors.Is(err, chipsim.ErrBusFault) || b.r32(f4+flashreg.F4CR)&flashreg.F4CRLock == 0 {
 		t.Errorf("a key while unlocked: %v, CR 0x%08X; want a bus fault and LOCK", err, b.r32(f4+flashreg.F4CR))
 	}
 	m.SetNRST(true)
 	m.SetNRST(false)
-	b.w32(f4+flashreg.F4KEYR, Key1)
-	b.w32(f4+flashreg.F4KEYR, Key2)
+	b.w32(f4+flashreg.F4KEYR, targets.FlashKey1)
+	b.w32(f4+flashreg.F4KEYR, targets.FlashKey2)
 	b.w32(f4+flashreg.F4CR, flashreg.F4CRPG|1<<8) // x16
 	_ = b.w(flash+0x4000, chipsim.Word, 0)
 	if b.r32(f4+flashreg.F4SR)&flashreg.F4SRPGPErr == 0 {
@@ -206,8 +206,8 @@ func TestF4Regression(t *testing.T) {
 	if b.r32(f4+flashreg.F4OPTCR) != optcr {
 		t.Fatal("OPTCR written while locked")
 	}
-	b.w32(f4+flashreg.F4OPTKEYR, OptKey1)
-	b.w32(f4+flashreg.F4OPTKEYR, OptKey2)
+	b.w32(f4+flashreg.F4OPTKEYR, targets.OptKey1)
+	b.w32(f4+flashreg.F4OPTKEYR, targets.OptKey2)
 	b.w32(f4+flashreg.F4OPTCR, optcr&^0xFF03|0xAA00)
 	b.w32(f4+flashreg.F4OPTCR, optcr&^0xFF03|0xAA00|flashreg.F4OPTCRStart)
 	if m.MassErases() != 1 || m.Level() != targets.RDPLevel1 {
@@ -222,8 +222,8 @@ func TestF4Regression(t *testing.T) {
 func TestL4Controller(t *testing.T) {
 	m := chip(t, targets.STM32L4(), targets.DevIDL47x, targets.RDPByteLevel0)
 	b := bus{t, m}
-	b.w32(l4+flashreg.L4KEYR, Key1)
-	b.w32(l4+flashreg.L4KEYR, Key2)
+	b.w32(l4+flashreg.L4KEYR, targets.FlashKey1)
+	b.w32(l4+flashreg.L4KEYR, targets.FlashKey2)
 	b.w32(l4+flashreg.L4CR, flashreg.L4CRPG)
 	tests := []struct {
 		name   string
@@ -254,8 +254,8 @@ func TestL4Controller(t *testing.T) {
 		t.Error("page 1 erase")
 	}
 	// WRP1A over page 0: an erase there raises WRPERR.
-	b.w32(l4+flashreg.L4OPTKEYR, OptKey1)
-	b.w32(l4+flashreg.L4OPTKEYR, OptKey2)
+	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey1)
+	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey2)
 	b.w32(l4+0x2C, 0x00000000) // start 0, end 0
 	b.w32(l4+flashreg.L4CR, flashreg.L4CROptStart)
 	b.w32(l4+flashreg.L4CR, flashreg.L4CRPER|0<<3|flashreg.L4CRSTRT)
@@ -267,14 +267,14 @@ func TestL4Controller(t *testing.T) {
 func TestL4RegressionAndOBL(t *testing.T) {
 	m := chip(t, targets.STM32G0(), targets.DevIDG07x, targets.RDPByteLevel1)
 	b := bus{t, m}
-	b.w32(l4+flashreg.L4OPTKEYR, OptKey1) // ignored while LOCK is set
+	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey1) // ignored while LOCK is set
 	if b.r32(l4+flashreg.L4CR)&flashreg.L4CROptLock == 0 {
 		t.Fatal("OPTLOCK cleared while LOCK is set")
 	}
-	b.w32(l4+flashreg.L4KEYR, Key1)
-	b.w32(l4+flashreg.L4KEYR, Key2)
-	b.w32(l4+flashreg.L4OPTKEYR, OptKey1)
-	b.w32(l4+flashreg.L4OPTKEYR, OptKey2)
+	b.w32(l4+flashreg.L4KEYR, targets.FlashKey1)
+	b.w32(l4+flashreg.L4KEYR, targets.FlashKey2)
+	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey1)
+	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey2)
 	b.w32(l4+flashreg.L4OPTR, b.r32(l4+flashreg.L4OPTR)&^0xFF|0xAA)
 	b.w32(l4+flashreg.L4CR, flashreg.L4CROptStart)
 	if m.MassErases() != 1 || m.Level() != targets.RDPLevel1 {
@@ -284,10 +284,10 @@ func TestL4RegressionAndOBL(t *testing.T) {
 	if m.Level() != targets.RDPLevel1 {
 		t.Fatal("a system reset loaded the option bytes of a G0")
 	}
-	b.w32(l4+flashreg.L4KEYR, Key1)
-	b.w32(l4+flashreg.L4KEYR, Key2)
-	b.w32(l4+flashreg.L4OPTKEYR, OptKey1)
-	b.w32(l4+flashreg.L4OPTKEYR, OptKey2)
+	b.w32(l4+flashreg.L4KEYR, targets.FlashKey1)
+	b.w32(l4+flashreg.L4KEYR, targets.FlashKey2)
+	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey1)
+	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey2)
 	epoch := m.LinkEpoch()
 	b.w32(l4+flashreg.L4CR, flashreg.L4CROBLLaunch)
 	if m.LinkEpoch() != epoch+1 || m.Level() != targets.RDPLevel0 || b.r32(flash) != 0xFFFFFFFF {
@@ -357,10 +357,10 @@ func seq0(seq []byte) uint8 {
 func TestL4PowerCycleLoads(t *testing.T) {
 	m := chip(t, targets.STM32L4(), targets.DevIDL47x, targets.RDPByteLevel1)
 	b := bus{t, m}
-	b.w32(l4+flashreg.L4KEYR, Key1)
-	b.w32(l4+flashreg.L4KEYR, Key2)
-	b.w32(l4+flashreg.L4OPTKEYR, OptKey1)
-	b.w32(l4+flashreg.L4OPTKEYR, OptKey2)
+	b.w32(l4+flashreg.L4KEYR, targets.FlashKey1)
+	b.w32(l4+flashreg.L4KEYR, targets.FlashKey2)
+	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey1)
+	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey2)
 	b.w32(l4+flashreg.L4OPTR, b.r32(l4+flashreg.L4OPTR)&^0xFF|0xAA)
 	b.w32(l4+flashreg.L4CR, flashreg.L4CROptStart)
 	epoch := m.LinkEpoch()
