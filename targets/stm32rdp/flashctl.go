@@ -3,6 +3,7 @@ package stm32rdp
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
@@ -46,6 +47,14 @@ type flashCtl struct {
 	latchValid bool
 
 	massErases int
+}
+
+// load is the option-byte loading of the F4, G0, G4 and L4: the option
+// registers take the stored values and the RDP byte at bit shift of
+// register rdp brings its level into force.
+func (c *flashCtl) load(rdp uint32, shift uint) {
+	c.regs = maps.Clone(c.stored)
+	c.level = targets.LevelOfByte(uint8(c.stored[rdp]>>shift), false, true)
 }
 
 // erased reports whether n bytes at off are all 0xFF.

@@ -35,14 +35,7 @@ func (m *Model) f4Init() {
 
 // f4Load loads the option bytes into FLASH_OPTCR/OPTCR1 (with OPTLOCK
 // set) and the RDP level into force, as a reset does (RM0090 §3.6.1).
-func (m *Model) f4Load() {
-	c := &m.fc
-	c.regs = map[uint32]uint32{}
-	for k, v := range c.stored {
-		c.regs[k] = v
-	}
-	c.level = targets.LevelOfByte(uint8(c.stored[flashreg.F4OPTCR]>>8), false, true)
-}
+func (m *Model) f4Load() { m.fc.load(flashreg.F4OPTCR, 8) }
 
 func (m *Model) f4ReadReg(off uint32) uint32 {
 	c := &m.fc

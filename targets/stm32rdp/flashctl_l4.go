@@ -54,14 +54,7 @@ func (m *Model) l4Init() {
 // §3.4.2 "Option bytes loading"; RM0432 §3.5.1: "To validate the
 // protection level change, the option bytes must be reloaded through the
 // OBL_LAUNCH bit").
-func (m *Model) l4Load() {
-	c := &m.fc
-	c.regs = map[uint32]uint32{}
-	for k, v := range c.stored {
-		c.regs[k] = v
-	}
-	c.level = targets.LevelOfByte(uint8(c.stored[flashreg.L4OPTR]), false, true)
-}
+func (m *Model) l4Load() { m.fc.load(flashreg.L4OPTR, 0) }
 
 func (m *Model) l4ReadReg(off uint32) uint32 {
 	c := &m.fc
