@@ -435,7 +435,7 @@ func TestFamilyGeometry(t *testing.T) {
 		{targets.DevIDG0Bx, 512, 512, flashreg.L4OPTRDualBank, 2 << 10, true},
 		{targets.DevIDG07x, 128, 128, 0, 2 << 10, false},
 	} {
-		page, dual := l4Geometry(tc.devID, tc.kb, tc.max, tc.optr)
+		page, dual := flashreg.L4Geometry(tc.devID, tc.kb, tc.max, tc.optr)
 		if page != tc.page || dual != tc.dual {
 			t.Errorf("DEV_ID 0x%03X %d KiB OPTR 0x%08X: %d-byte pages, dual %v; want %d, %v", tc.devID, tc.kb, tc.optr, page, dual, tc.page, tc.dual)
 		}

@@ -31,35 +31,6 @@ type l4Page struct {
 	bank int
 }
 
-// l4Geometry is the page size and whether the flash of kb KiB is two
-// banks, as FLASH_OPTR organises it (OpenOCD stm32l4x.c stm32l4_probe;
-// RM0351 §3.3.1, RM0432 §3.3.1, RM0440 §5.3.1, RM0444 §3.3.1): 2 KiB
-// pages everywhere but the G47x/G48x (4 KiB single-bank, 2 KiB with DBANK)
-// and the L4R/L4S and L4P/L4Q (8 KiB single-bank, 4 KiB two banks: DBANK
-// at their largest size, DB1M below it); the 1 MiB L47x/L49x are always
-// two banks, their smaller parts with DUALBANK; the G0Bx/G0Cx with
-// DUAL_BANK.
-func l4Geometry(devID uint16, kb int, maxKB int, optr uint32) (pageSize uint32, dual bool) {
-	pageSize = 2 << 10
-	switch devID {
-	case targets.DevIDL47x, targets.DevIDL49x:
-		dual = kb == maxKB || optr&flashreg.L4OPTRDualBank != 0
-	case targets.DevIDG0Bx:
-		dual = optr&flashreg.L4OPTRDualBank != 0
-	case targets.DevIDG47x:
-		pageSize = 4 << 10
-		if optr&flashreg.L4OPTRDBank != 0 {
-			pageSize, dual = 2<<10, true
-		}
-	case targets.DevIDL4Rx, targets.DevIDL4Px:
-		pageSize = 8 << 10
-		if kb == maxKB && optr&flashreg.L4OPTRDBank != 0 || kb != maxKB && optr&flashreg.L4OPTRDualBank != 0 {
-			pageSize, dual = 4<<10, true
-		}
-	}
-	return pageSize, dual
-}
-
 // Layout reads FLASH_OPTR (RDP, bank organisation) and the WRP area
 // registers and lists the pages.
 func (f *L4) Layout(ctx context.Context) (*Layout, error) {
@@ -72,7 +43,7 @@ func (f *L4) Layout(ctx context.Context) (*Layout, error) {
 	if err != nil {
 		return nil, err
 	}
-	ps, dual := l4Geometry(f.chip.DevID, kb, f.chip.Line.MaxFlashKB, optr)
+	ps, dual := flashreg.L4Geometry(f.chip.DevID, kb, f.chip.Line.MaxFlashKB, optr)
 	if dual && f.chip.DevID == targets.DevIDG47x && kb < f.chip.Line.MaxFlashKB {
 		// OpenOCD stm32l4x.c hole_sectors: bank 2 of a trimmed G47x stays
 		// at half the largest flash, leaving a gap after bank 1.

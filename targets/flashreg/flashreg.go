@@ -301,6 +301,35 @@ func L4BKER(family string) uint32 {
 	return L4CRBKER
 }
 
+// L4Geometry is the page size and whether the flash of kb KiB is two
+// banks, as FLASH_OPTR organises it (OpenOCD stm32l4x.c stm32l4_probe;
+// RM0351 §3.3.1, RM0432 §3.3.1, RM0440 §5.3.1, RM0444 §3.3.1): 2 KiB
+// pages everywhere but the G47x/G48x (4 KiB single-bank, 2 KiB with DBANK)
+// and the L4R/L4S and L4P/L4Q (8 KiB single-bank, 4 KiB two banks: DBANK
+// at their largest size, DB1M below it); the 1 MiB L47x/L49x are always
+// two banks, their smaller parts with DUALBANK; the G0Bx/G0Cx with
+// DUAL_BANK.
+func L4Geometry(devID uint16, kb int, maxKB int, optr uint32) (pageSize uint32, dual bool) {
+	pageSize = 2 << 10
+	switch devID {
+	case targets.DevIDL47x, targets.DevIDL49x:
+		dual = kb == maxKB || optr&L4OPTRDualBank != 0
+	case targets.DevIDG0Bx:
+		dual = optr&L4OPTRDualBank != 0
+	case targets.DevIDG47x:
+		pageSize = 4 << 10
+		if optr&L4OPTRDBank != 0 {
+			pageSize, dual = 2<<10, true
+		}
+	case targets.DevIDL4Rx, targets.DevIDL4Px:
+		pageSize = 8 << 10
+		if kb == maxKB && optr&L4OPTRDBank != 0 || kb != maxKB && optr&L4OPTRDualBank != 0 {
+			pageSize, dual = 4<<10, true
+		}
+	}
+	return pageSize, dual
+}
+
 // L4HasBank2Regs reports whether the line has FLASH_WRP2AR/WRP2BR and
 // PCROP2SR/ER (OpenOCD stm32l4x.c: the F_HAS_DUAL_BANK lines of the L4 and
 // G4).

@@ -154,29 +154,10 @@ func (m *Model) l4OptionStart() {
 }
 
 // l4Geometry is the page size and the number of pages in bank 1, as the
-// option bytes organise the flash (OpenOCD stm32l4x.c stm32l4_probe;
-// RM0351 §3.3.1, RM0440 §5.3.1, RM0444 §3.3.1, RM0432 §3.3.1).
+// option bytes organise the flash (flashreg.L4Geometry).
 func (m *Model) l4Geometry() (pageSize, bank1Pages uint32) {
-	optr := m.fc.regs[flashreg.L4OPTR]
 	size := uint32(len(m.fc.mem))
-	pageSize = 2 << 10
-	dual := false
-	switch m.cfg.DevID {
-	case targets.DevIDL47x, targets.DevIDL49x:
-		dual = size == uint32(m.line.MaxFlashKB)<<10 || optr&flashreg.L4OPTRDualBank != 0
-	case targets.DevIDG0Bx:
-		dual = optr&flashreg.L4OPTRDualBank != 0
-	case targets.DevIDG47x:
-		pageSize = 4 << 10
-		if optr&flashreg.L4OPTRDBank != 0 {
-			pageSize, dual = 2<<10, true
-		}
-	case targets.DevIDL4Rx, targets.DevIDL4Px:
-		pageSize = 8 << 10
-		if optr&flashreg.L4OPTRDBank != 0 {
-			pageSize, dual = 4<<10, true
-		}
-	}
+	pageSize, dual := flashreg.L4Geometry(m.cfg.DevID, int(size>>10), m.line.MaxFlashKB, m.fc.regs[flashreg.L4OPTR])
 	bank1Pages = size / pageSize
 	if dual {
 		bank1Pages /= 2
