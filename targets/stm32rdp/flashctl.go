@@ -25,6 +25,14 @@ import (
 type flashCtl struct {
 	mem []byte // main flash, erased = 0xFF
 
+	// ifc is the family's register shape (flashreg.F1Interface …);
+	// optLock the option lock bit FLASH_CR holds (G0/G4/L4 OPTLOCK, 0
+	// elsewhere); strictKeys is set where a key written while unlocked is
+	// a wrong sequence (F4, G0, G4, L4).
+	ifc        flashreg.Interface
+	optLock    uint32
+	strictKeys bool
+
 	key keyLock // FLASH_CR.LOCK
 	opt keyLock // F4/L4 OPTLOCK; F1: OPTWRE clear
 
@@ -55,6 +63,37 @@ type flashCtl struct {
 func (c *flashCtl) load(rdp uint32, shift uint) {
 	c.regs = maps.Clone(c.stored)
 	c.level = targets.LevelOfByte(uint8(c.stored[rdp]>>shift), false, true)
+}
+
+// readReg reads the register at off as every family's interface answers
+// it: FLASH_SR, FLASH_CR with its lock bits as the keys left them, the
+// option registers as loaded, 0 elsewhere.
+func (c *flashCtl) readReg(off uint32) uint32 {
+	switch off {
+	case c.ifc.SR:
+		return c.sr
+	case c.ifc.CR:
+		return c.cr&^(c.ifc.Lock|c.optLock) | c.key.bit(c.ifc.Lock) | c.opt.bit(c.optLock)
+	}
+	return c.regs[off]
+}
+
+// writeKeyOrStatus takes the writes every family's interface answers
+// alike: KEY1 and KEY2 into FLASH_KEYR, and FLASH_SR's flags written 1 to
+// clear (EOP and the error flags). It reports whether off was one of the
+// two.
+func (c *flashCtl) writeKeyOrStatus(off, v uint32) (handled bool, err error) {
+	switch off {
+	case c.ifc.KEYR:
+		if c.key.write(v, targets.FlashKey1, targets.FlashKey2, c.strictKeys) {
+			return true, errKeySequence("FLASH_KEYR")
+		}
+	case c.ifc.SR:
+		c.sr &^= v & (c.ifc.Errors.Mask() | c.ifc.EOP)
+	default:
+		return false, nil
+	}
+	return true, nil
 }
 
 // erased reports whether n bytes at off are all 0xFF.
@@ -206,7 +245,7 @@ func (m *Model) flashRegs() *chipsim.Registers {
 			case "STM32F4":
 				return m.f4ReadReg(off), nil
 			}
-			return m.l4ReadReg(off), nil
+			return m.fc.readReg(off), nil
 		},
 		WriteFn: func(off, v uint32) error {
 			m.mu.Lock()
@@ -246,10 +285,23 @@ func (m *Model) initFlash() {
 	c.resetKeys()
 	switch m.cfg.Family.Name {
 	case "STM32F1":
+		// The F1 accepts the keys again while unlocked (OpenOCD's
+		// stm32x_write_options writes them right after stm32x_erase_options
+		// left the FPEC unlocked); a wrong key locks the FPEC until the
+		// next reset and is a bus error (PM0075 §2.3.1).
+		c.ifc = flashreg.F1Interface()
 		m.f1Init()
 	case "STM32F4":
+		// A key written while unlocked is a wrong sequence: the register
+		// locks until the next reset (RM0090 §3.5.1; OpenOCD's
+		// stm32x_unlock_reg checks LOCK first "otherwise writing on
+		// STM32_FLASH_KEYR will fail").
+		c.ifc, c.strictKeys = flashreg.F4Interface(), true
 		m.f4Init()
 	default:
+		// The same on the G0, G4 and L4 (RM0351 §3.3.5; OpenOCD's
+		// stm32l4_unlock_reg).
+		c.ifc, c.optLock, c.strictKeys = flashreg.L4Interface(), flashreg.L4CROptLock, true
 		m.l4Init()
 	}
 	if m.cfg.Family.Name == "STM32H7" {

@@ -62,36 +62,25 @@ func (m *Model) f1Load() {
 	c.regs = map[uint32]uint32{flashreg.F1OBR: obr, flashreg.F1WRPR: uint32(b[4]) | uint32(b[5])<<8 | uint32(b[6])<<16 | uint32(b[7])<<24}
 }
 
+// f1ReadReg reads the FPEC's register at off: FLASH_CR also shows OPTWRE,
+// FLASH_AR the last page address written.
 func (m *Model) f1ReadReg(off uint32) uint32 {
 	c := &m.fc
-	switch off {
-	case flashreg.F1SR:
-		return c.sr
-	case flashreg.F1CR:
-		v := c.cr&^(flashreg.F1CRLock|flashreg.F1CROPTWRE) | c.key.bit(flashreg.F1CRLock)
-		if !c.opt.locked {
-			v |= flashreg.F1CROPTWRE
-		}
-		return v
-	case flashreg.F1AR:
+	switch {
+	case off == flashreg.F1CR && !c.opt.locked:
+		return c.readReg(off) | flashreg.F1CROPTWRE
+	case off == flashreg.F1AR:
 		return c.ar
-	case flashreg.F1OBR, flashreg.F1WRPR:
-		return c.regs[off]
 	}
-	return 0
+	return c.readReg(off)
 }
 
 func (m *Model) f1WriteReg(off, v uint32) error {
 	c := &m.fc
+	if ok, err := c.writeKeyOrStatus(off, v); ok {
+		return err
+	}
 	switch off {
-	case flashreg.F1KEYR:
-		// The F1 accepts the keys again while unlocked (OpenOCD's
-		// stm32x_write_options writes them right after stm32x_erase_options
-		// left the FPEC unlocked); a wrong key locks the FPEC until the next
-		// reset and is a bus error (PM0075 §2.3.1).
-		if c.key.write(v, targets.FlashKey1, targets.FlashKey2, false) {
-			return fmt.Errorf("FLASH_KEYR: wrong key sequence, FPEC locked until reset: %w", chipsim.ErrBusFault)
-		}
 	case flashreg.F1OPTKEYR:
 		// KEY1, KEY2 in FLASH_OPTKEYR set OPTWRE, once the FPEC is unlocked
 		// (PM0075 §2.4, §3.3 FLASH_OPTKEYR).
@@ -101,8 +90,6 @@ func (m *Model) f1WriteReg(off, v uint32) error {
 		if c.opt.write(v, targets.FlashKey1, targets.FlashKey2, false) {
 			return fmt.Errorf("FLASH_OPTKEYR: wrong key sequence: %w", chipsim.ErrBusFault)
 		}
-	case flashreg.F1SR:
-		c.sr &^= v & (flashreg.F1SRPGErr | flashreg.F1SRWRPRTErr | flashreg.F1SREOP) // write 1 to clear
 	case flashreg.F1AR:
 		if !c.key.locked {
 			c.ar = v

@@ -12,14 +12,10 @@ import (
 // sequences a debugger uses (stm32x_unlock_reg, stm32x_unlock_option_reg,
 // stm32x_erase, stm32x_write, stm32x_write_options, stm32x_mass_erase).
 // The registers and bits are in targets/flashreg with their sources.
-const (
-	// f4CRWrite are the FLASH_CR bits a write keeps: PG, SER, MER, SNB,
-	// PSIZE, MER1, EOPIE, ERRIE (RM0090 §3.9.5 FLASH_CR).
-	f4CRWrite = 0x0300_83FF | 3<<24
-	// f4SRClear are the FLASH_SR flags written 1 to clear: EOP and the
-	// error flags (RM0090 §3.9.4 FLASH_SR).
-	f4SRClear = flashreg.F4SREOP | flashreg.F4SROPErr | flashreg.F4SRWRPErr | flashreg.F4SRPGAErr | flashreg.F4SRPGPErr | flashreg.F4SRPGSErr
-)
+
+// f4CRWrite are the FLASH_CR bits a write keeps: PG, SER, MER, SNB, PSIZE,
+// MER1, EOPIE, ERRIE (RM0090 §3.9.5 FLASH_CR).
+const f4CRWrite = 0x0300_83FF | 3<<24
 
 // f4Init programs the factory option bytes with the configured RDP and
 // loads them.
@@ -37,38 +33,26 @@ func (m *Model) f4Init() {
 // set) and the RDP level into force, as a reset does (RM0090 §3.6.1).
 func (m *Model) f4Load() { m.fc.load(flashreg.F4OPTCR, 8) }
 
+// f4ReadReg reads the F4 interface's register at off: FLASH_OPTCR also
+// shows OPTLOCK.
 func (m *Model) f4ReadReg(off uint32) uint32 {
 	c := &m.fc
-	switch off {
-	case flashreg.F4SR:
-		return c.sr
-	case flashreg.F4CR:
-		return c.cr&^flashreg.F4CRLock | c.key.bit(flashreg.F4CRLock)
-	case flashreg.F4OPTCR:
-		return c.regs[flashreg.F4OPTCR] | c.opt.bit(flashreg.F4OPTCRLock)
-	case flashreg.F4OPTCR1:
-		return c.regs[flashreg.F4OPTCR1]
+	if off == flashreg.F4OPTCR {
+		return c.regs[off] | c.opt.bit(flashreg.F4OPTCRLock)
 	}
-	return 0
+	return c.readReg(off)
 }
 
 func (m *Model) f4WriteReg(off, v uint32) error {
 	c := &m.fc
+	if ok, err := c.writeKeyOrStatus(off, v); ok {
+		return err
+	}
 	switch off {
-	case flashreg.F4KEYR:
-		// A key written while unlocked is a wrong sequence: the register
-		// locks until the next reset (RM0090 §3.5.1; OpenOCD's
-		// stm32x_unlock_reg checks LOCK first "otherwise writing on
-		// STM32_FLASH_KEYR will fail").
-		if c.key.write(v, targets.FlashKey1, targets.FlashKey2, true) {
-			return errKeySequence("FLASH_KEYR")
-		}
 	case flashreg.F4OPTKEYR:
 		if c.opt.write(v, targets.OptKey1, targets.OptKey2, true) {
 			return errKeySequence("FLASH_OPTKEYR")
 		}
-	case flashreg.F4SR:
-		c.sr &^= v & f4SRClear
 	case flashreg.F4CR:
 		m.f4WriteCR(v)
 	case flashreg.F4OPTCR:

@@ -17,10 +17,6 @@ import (
 // stm32l4_perform_obl_launch, stm32l4_mass_erase).
 // The registers and bits are in targets/flashreg with their sources.
 
-// l4SRClear are the FLASH_SR flags written 1 to clear: EOP, OPERR,
-// PROGERR … FASTERR, RDERR, OPTVERR (RM0351 §3.7.4 FLASH_SR).
-const l4SRClear = 0xC3FB
-
 // l4OptionRegs are the option registers of the line with their factory
 // values (RM0351 §3.7.8-3.7.15, RM0440 §5.7.8-5.7.15, RM0444 §3.7.8-3.7.15):
 // FLASH_OPTR; the PCROP start/end registers (chosen: start above end, no
@@ -56,30 +52,15 @@ func (m *Model) l4Init() {
 // OBL_LAUNCH bit").
 func (m *Model) l4Load() { m.fc.load(flashreg.L4OPTR, 0) }
 
-func (m *Model) l4ReadReg(off uint32) uint32 {
-	c := &m.fc
-	switch off {
-	case flashreg.L4SR:
-		return c.sr
-	case flashreg.L4CR:
-		return c.cr&^(flashreg.L4CRLock|flashreg.L4CROptLock) | c.key.bit(flashreg.L4CRLock) | c.opt.bit(flashreg.L4CROptLock)
-	}
-	return c.regs[off]
-}
-
 // l4WriteReg handles a register write; obl is true when OBL_LAUNCH was set
 // (the caller then loads the option bytes and resets the chip, outside the
 // lock).
 func (m *Model) l4WriteReg(off, v uint32) (obl bool, err error) {
 	c := &m.fc
+	if ok, err := c.writeKeyOrStatus(off, v); ok {
+		return false, err
+	}
 	switch off {
-	case flashreg.L4KEYR:
-		// Keys while unlocked are a wrong sequence: locked until reset and
-		// a bus error (RM0351 §3.3.5; OpenOCD's stm32l4_unlock_reg checks
-		// LOCK first "otherwise writing on STM32_FLASH_KEYR will fail").
-		if c.key.write(v, targets.FlashKey1, targets.FlashKey2, true) {
-			return false, errKeySequence("FLASH_KEYR")
-		}
 	case flashreg.L4OPTKEYR:
 		// OPTLOCK clears with OPTKEY1, OPTKEY2 once LOCK is clear (RM0351
 		// §3.4.2 "Unlocking the Flash memory option registers").
@@ -89,8 +70,6 @@ func (m *Model) l4WriteReg(off, v uint32) (obl bool, err error) {
 		if c.opt.write(v, targets.OptKey1, targets.OptKey2, true) {
 			return false, errKeySequence("FLASH_OPTKEYR")
 		}
-	case flashreg.L4SR:
-		c.sr &^= v & l4SRClear
 	case flashreg.L4CR:
 		return m.l4WriteCR(v), nil
 	default:

@@ -165,7 +165,7 @@ func TestF4Controller(t *testing.T) {
 	if b.r32(f4+flashreg.F4SR)&flashreg.F4SRPGSErr == 0 {
 		t.Error("a write without PG did not raise PGSERR")
 	}
-	b.w32(f4+flashreg.F4SR, f4SRClear)
+	b.w32(f4+flashreg.F4SR, flashreg.F4Interface().Errors.Mask()|flashreg.F4SREOP)
 	b.w32(f4+flashreg.F4KEYR, targets.FlashKey1)
 	b.w32(f4+flashreg.F4KEYR, targets.FlashKey2)
 	if err := b.w(f4+flashreg.F4KEYR, chipsim.Word, targets.FlashKey1); !errors.Is(err, chipsim.ErrBusFault) || b.r32(f4+flashreg.F4CR)&flashreg.F4CRLock == 0 {
@@ -236,13 +236,13 @@ func TestL4Controller(t *testing.T) {
 		{"not erased", func() { _ = b.w(flash, chipsim.Word, 1); _ = b.w(flash+4, chipsim.Word, 2) }, flashreg.L4SRProgErr},
 	}
 	for _, tt := range tests {
-		b.w32(l4+flashreg.L4SR, l4SRClear)
+		b.w32(l4+flashreg.L4SR, 0xC3FB) // EOP and every error flag (RM0351 §3.7.4)
 		tt.writes()
 		if sr := b.r32(l4 + flashreg.L4SR); sr&tt.flag == 0 {
 			t.Errorf("%s: SR 0x%08X, want 0x%X", tt.name, sr, tt.flag)
 		}
 	}
-	b.w32(l4+flashreg.L4SR, l4SRClear)
+	b.w32(l4+flashreg.L4SR, 0xC3FB) // EOP and every error flag (RM0351 §3.7.4)
 	b.w32(flash+0x800, 0x01020304)
 	b.w32(flash+0x804, 0x05060708)
 	if b.r32(flash+0x800) != 0x01020304 || b.r32(flash+0x804) != 0x05060708 || b.r32(l4+flashreg.L4SR) != flashreg.L4SREOP {
