@@ -28,10 +28,15 @@ type flashCtl struct {
 	// ifc is the family's register shape (flashreg.F1Interface …);
 	// optLock the option lock bit FLASH_CR holds (G0/G4/L4 OPTLOCK, 0
 	// elsewhere); strictKeys is set where a key written while unlocked is
-	// a wrong sequence (F4, G0, G4, L4).
-	ifc        flashreg.Interface
-	optLock    uint32
-	strictKeys bool
+	// a wrong sequence (F4, G0, G4, L4). optKEYR is FLASH_OPTKEYR, optKeys
+	// the keys it takes; optAfterKey is set where it takes them only once
+	// FLASH_CR is unlocked (F1, G0, G4, L4).
+	ifc         flashreg.Interface
+	optLock     uint32
+	strictKeys  bool
+	optKEYR     uint32
+	optKeys     [2]uint32
+	optAfterKey bool
 
 	key keyLock // FLASH_CR.LOCK
 	opt keyLock // F4/L4 OPTLOCK; F1: OPTWRE clear
@@ -79,14 +84,21 @@ func (c *flashCtl) readReg(off uint32) uint32 {
 }
 
 // writeKeyOrStatus takes the writes every family's interface answers
-// alike: KEY1 and KEY2 into FLASH_KEYR, and FLASH_SR's flags written 1 to
-// clear (EOP and the error flags). It reports whether off was one of the
-// two.
+// alike: KEY1 and KEY2 into FLASH_KEYR, the option keys into
+// FLASH_OPTKEYR, and FLASH_SR's flags written 1 to clear (EOP and the error
+// flags). It reports whether off was one of the three.
 func (c *flashCtl) writeKeyOrStatus(off, v uint32) (handled bool, err error) {
 	switch off {
 	case c.ifc.KEYR:
 		if c.key.write(v, targets.FlashKey1, targets.FlashKey2, c.strictKeys) {
 			return true, errKeySequence("FLASH_KEYR")
+		}
+	case c.optKEYR:
+		if c.optAfterKey && c.key.locked {
+			return true, nil
+		}
+		if c.opt.write(v, c.optKeys[0], c.optKeys[1], c.strictKeys) {
+			return true, errKeySequence("FLASH_OPTKEYR")
 		}
 	case c.ifc.SR:
 		c.sr &^= v & (c.ifc.Errors.Mask() | c.ifc.EOP)
@@ -289,7 +301,10 @@ func (m *Model) initFlash() {
 		// stm32x_write_options writes them right after stm32x_erase_options
 		// left the FPEC unlocked); a wrong key locks the FPEC until the
 		// next reset and is a bus error (PM0075 §2.3.1).
+		// KEY1, KEY2 in FLASH_OPTKEYR set OPTWRE, once the FPEC is
+		// unlocked (PM0075 §2.4, §3.3 FLASH_OPTKEYR).
 		c.ifc = flashreg.F1Interface()
+		c.optKEYR, c.optKeys, c.optAfterKey = flashreg.F1OPTKEYR, [2]uint32{targets.FlashKey1, targets.FlashKey2}, true
 		m.f1Init()
 	case "STM32F4":
 		// A key written while unlocked is a wrong sequence: the register
@@ -297,11 +312,15 @@ func (m *Model) initFlash() {
 		// stm32x_unlock_reg checks LOCK first "otherwise writing on
 		// STM32_FLASH_KEYR will fail").
 		c.ifc, c.strictKeys = flashreg.F4Interface(), true
+		c.optKEYR, c.optKeys = flashreg.F4OPTKEYR, [2]uint32{targets.OptKey1, targets.OptKey2}
 		m.f4Init()
 	default:
 		// The same on the G0, G4 and L4 (RM0351 §3.3.5; OpenOCD's
-		// stm32l4_unlock_reg).
+		// stm32l4_unlock_reg); OPTLOCK clears with OPTKEY1, OPTKEY2 once
+		// LOCK is clear (RM0351 §3.4.2 "Unlocking the Flash memory option
+		// registers").
 		c.ifc, c.optLock, c.strictKeys = flashreg.L4Interface(), flashreg.L4CROptLock, true
+		c.optKEYR, c.optKeys, c.optAfterKey = flashreg.L4OPTKEYR, [2]uint32{targets.OptKey1, targets.OptKey2}, true
 		m.l4Init()
 	}
 	if m.cfg.Family.Name == "STM32H7" {

@@ -81,15 +81,6 @@ func (m *Model) f1WriteReg(off, v uint32) error {
 		return err
 	}
 	switch off {
-	case flashreg.F1OPTKEYR:
-		// KEY1, KEY2 in FLASH_OPTKEYR set OPTWRE, once the FPEC is unlocked
-		// (PM0075 §2.4, §3.3 FLASH_OPTKEYR).
-		if c.key.locked {
-			return nil
-		}
-		if c.opt.write(v, targets.FlashKey1, targets.FlashKey2, false) {
-			return fmt.Errorf("FLASH_OPTKEYR: wrong key sequence: %w", chipsim.ErrBusFault)
-		}
 	case flashreg.F1AR:
 		if !c.key.locked {
 			c.ar = v

@@ -49,10 +49,6 @@ func (m *Model) f4WriteReg(off, v uint32) error {
 		return err
 	}
 	switch off {
-	case flashreg.F4OPTKEYR:
-		if c.opt.write(v, targets.OptKey1, targets.OptKey2, true) {
-			return errKeySequence("FLASH_OPTKEYR")
-		}
 	case flashreg.F4CR:
 		m.f4WriteCR(v)
 	case flashreg.F4OPTCR:

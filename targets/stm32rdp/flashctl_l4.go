@@ -61,15 +61,6 @@ func (m *Model) l4WriteReg(off, v uint32) (obl bool, err error) {
 		return false, err
 	}
 	switch off {
-	case flashreg.L4OPTKEYR:
-		// OPTLOCK clears with OPTKEY1, OPTKEY2 once LOCK is clear (RM0351
-		// §3.4.2 "Unlocking the Flash memory option registers").
-		if c.key.locked {
-			return false, nil
-		}
-		if c.opt.write(v, targets.OptKey1, targets.OptKey2, true) {
-			return false, errKeySequence("FLASH_OPTKEYR")
-		}
 	case flashreg.L4CR:
 		return m.l4WriteCR(v), nil
 	default:
