@@ -261,12 +261,13 @@ func (m *Model) flashRegs() *chipsim.Registers {
 		},
 		WriteFn: func(off, v uint32) error {
 			m.mu.Lock()
-			var err error
+			handled, err := m.fc.writeKeyOrStatus(off, v)
 			var obl bool
-			switch m.cfg.Family.Name {
-			case "STM32F1":
+			switch {
+			case handled:
+			case m.cfg.Family.Name == "STM32F1":
 				err = m.f1WriteReg(off, v)
-			case "STM32F4":
+			case m.cfg.Family.Name == "STM32F4":
 				err = m.f4WriteReg(off, v)
 			default:
 				obl, err = m.l4WriteReg(off, v)

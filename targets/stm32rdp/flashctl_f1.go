@@ -75,11 +75,10 @@ func (m *Model) f1ReadReg(off uint32) uint32 {
 	return c.readReg(off)
 }
 
+// f1WriteReg takes a write to FLASH_AR or FLASH_CR (flashCtl.writeKeyOrStatus
+// took the keys and FLASH_SR).
 func (m *Model) f1WriteReg(off, v uint32) error {
 	c := &m.fc
-	if ok, err := c.writeKeyOrStatus(off, v); ok {
-		return err
-	}
 	switch off {
 	case flashreg.F1AR:
 		if !c.key.locked {

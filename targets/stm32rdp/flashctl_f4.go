@@ -43,11 +43,10 @@ func (m *Model) f4ReadReg(off uint32) uint32 {
 	return c.readReg(off)
 }
 
+// f4WriteReg takes a write to FLASH_CR or the option registers
+// (flashCtl.writeKeyOrStatus took the keys and FLASH_SR).
 func (m *Model) f4WriteReg(off, v uint32) error {
 	c := &m.fc
-	if ok, err := c.writeKeyOrStatus(off, v); ok {
-		return err
-	}
 	switch off {
 	case flashreg.F4CR:
 		m.f4WriteCR(v)

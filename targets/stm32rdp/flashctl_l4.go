@@ -52,14 +52,12 @@ func (m *Model) l4Init() {
 // OBL_LAUNCH bit").
 func (m *Model) l4Load() { m.fc.load(flashreg.L4OPTR, 0) }
 
-// l4WriteReg handles a register write; obl is true when OBL_LAUNCH was set
+// l4WriteReg takes a write to FLASH_CR or the option registers
+// (flashCtl.writeKeyOrStatus took the keys and FLASH_SR); obl is true when OBL_LAUNCH was set
 // (the caller then loads the option bytes and resets the chip, outside the
 // lock).
 func (m *Model) l4WriteReg(off, v uint32) (obl bool, err error) {
 	c := &m.fc
-	if ok, err := c.writeKeyOrStatus(off, v); ok {
-		return false, err
-	}
 	switch off {
 	case flashreg.L4CR:
 		return m.l4WriteCR(v), nil
