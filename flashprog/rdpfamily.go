@@ -159,6 +159,63 @@ func (r *regCtl) operate(ctx context.Context, op string, crs ...uint32) error {
 	return werr
 }
 
+// programWords sets the program bits in FLASH_CR, writes data unit by unit
+// with write (unit 2: a half-word; 4: a word; 8: a double word of two
+// words; 32: the H7's flash word), skipping units of all 0xFF, reads
+// FLASH_SR until BSY drops after every QuadWordsPerPoll units (1 by
+// default: after each), and clears FLASH_CR.
+func programWords(ctx context.Context, r *regCtl, pg uint32, unit int, addr uint32, data []byte, progress func(int), write func(context.Context, uint32, []byte) error) error {
+	if addr%uint32(unit) != 0 || len(data)%unit != 0 {
+		return fmt.Errorf("flash: program of %d bytes at 0x%08X: both must be multiples of %d", len(data), addr, unit)
+	}
+	if err := r.write(ctx, r.CR, pg, "FLASH_CR"); err != nil {
+		return err
+	}
+	perr := programRuns(ctx, r, unit, addr, data, progress, write)
+	if err := r.write(ctx, r.CR, 0, "FLASH_CR"); err != nil && perr == nil {
+		perr = err
+	}
+	if perr == nil && progress != nil {
+		progress(len(data))
+	}
+	return perr
+}
+
+// programRuns writes data in runs of at most QuadWordsPerPoll units that
+// are not all 0xFF, each with one memory write (write), and waits for BSY
+// after each run.
+func programRuns(ctx context.Context, r *regCtl, unit int, addr uint32, data []byte, progress func(int), write func(context.Context, uint32, []byte) error) error {
+	per := r.o.QuadWordsPerPoll
+	if r.o.BytesPerPoll > 0 {
+		per = r.o.BytesPerPoll / unit
+	}
+	per = max(per, 1)
+	for i := 0; i < len(data); {
+		for i < len(data) && allFF(data[i:i+unit]) {
+			i += unit
+		}
+		j := i
+		for j < len(data) && j-i < unit*per && !allFF(data[j:j+unit]) {
+			j += unit
+		}
+		if i == j {
+			break
+		}
+		a := addr + uint32(i)
+		if err := write(ctx, a, data[i:j]); err != nil {
+			return fmt.Errorf("target: writing %d bytes of flash at 0x%08X: %w", j-i, a, err)
+		}
+		if err := r.wait(ctx, fmt.Sprintf("program at 0x%08X", a)); err != nil {
+			return err
+		}
+		if progress != nil && i/1024 != j/1024 {
+			progress(j)
+		}
+		i = j
+	}
+	return nil
+}
+
 // rdpLevel reads the read-out protection level in force from the
 // family's option register (targets.RDPScheme: F1 FLASH_OBR.RDPRT, F4
 // FLASH_OPTCR[15:8], G0/G4/L4 FLASH_OPTR[7:0]).
