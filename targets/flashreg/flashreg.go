@@ -49,7 +49,7 @@ func (fs Flags) Set(sr uint32) []string {
 // runs and whose flags are cleared by writing 1 to them (through a clear
 // register on the H7), and a control register whose LOCK bit closes it
 // again (PM0075 §2.3, RM0090 §3.5-§3.6, RM0444 §3.3, RM0440 §5.3, RM0351
-// §3.3, RM0433 §4.3).
+// §3.3, RM0433 §4).
 type Interface struct {
 	// KEYR, SR and CR are offsets from the register block; CCR is the
 	// register that clears SR's flags, 0 where SR clears itself.
