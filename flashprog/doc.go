@@ -13,7 +13,9 @@
 // stm32l4x driver does without its loader.
 //
 // Families plug in through Controller: the STM32H5 (h5.go), the STM32F1
-// (f1.go), the STM32F4 (f4.go) and the STM32G0, G4 and L4 (l4.go; the
-// unlock, status and lock they share in rdpfamily.go); a family without a
-// controller is refused with the reason.
+// (f1.go), the STM32F4 (f4.go), the STM32G0, G4 and L4 (l4.go) and the
+// STM32H74x/75x (h7.go; the unlock, status wait, erase and program loop the
+// last four share are in rdpfamily.go, their registers in
+// targets/flashreg); a family without a controller is refused with the
+// reason.
 package flashprog

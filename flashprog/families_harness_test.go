@@ -9,6 +9,7 @@ import (
 	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
+	"github.com/stprobe/stprobe/targets/flashreg"
 	"github.com/stprobe/stprobe/targets/stm32rdp"
 )
 
@@ -103,11 +104,11 @@ func familyBoards() []familyBoard {
 		return stm32rdp.Config{Family: f, DevID: devID, RevID: revID, FlashKB: kb, RDP: rdp, NRSTWired: true, UID: uid}
 	}
 	return []familyBoard{
-		{"f103-open", b(targets.STM32F1(), targets.DevIDF1MD, 0x2003, 64, targets.F1RDPKey), 0x00, 1 << 10, targets.F1FlashRegs, f1CRSTRT, f1CR, f1KEYR, f1CRLock},
-		{"f411-open", b(targets.STM32F4(), targets.DevIDF411, 0x1000, 512, targets.RDPByteLevel0), targets.RDPByteLevel1, 16 << 10, targets.F4FlashRegs, f4CRSTRT, f4CR, f4KEYR, f4CRLock},
-		{"g071-open", b(targets.STM32G0(), targets.DevIDG07x, 0x2000, 128, targets.RDPByteLevel0), targets.RDPByteLevel1, 2 << 10, targets.L4FlashRegs, l4CRSTRT, l4CR, l4KEYR, l4CRLock},
-		{"g474-open", b(targets.STM32G4(), targets.DevIDG47x, 0x2000, 512, targets.RDPByteLevel0), targets.RDPByteLevel1, 2 << 10, targets.L4FlashRegs, l4CRSTRT, l4CR, l4KEYR, l4CRLock},
-		{"l476-open", b(targets.STM32L4(), targets.DevIDL47x, 0x1007, 1024, targets.RDPByteLevel0), targets.RDPByteLevel1, 2 << 10, targets.L4FlashRegs, l4CRSTRT, l4CR, l4KEYR, l4CRLock},
+		{"f103-open", b(targets.STM32F1(), targets.DevIDF1MD, 0x2003, 64, targets.F1RDPKey), 0x00, 1 << 10, targets.F1FlashRegs, flashreg.F1CRSTRT, flashreg.F1CR, flashreg.F1KEYR, flashreg.F1CRLock},
+		{"f411-open", b(targets.STM32F4(), targets.DevIDF411, 0x1000, 512, targets.RDPByteLevel0), targets.RDPByteLevel1, 16 << 10, targets.F4FlashRegs, flashreg.F4CRSTRT, flashreg.F4CR, flashreg.F4KEYR, flashreg.F4CRLock},
+		{"g071-open", b(targets.STM32G0(), targets.DevIDG07x, 0x2000, 128, targets.RDPByteLevel0), targets.RDPByteLevel1, 2 << 10, targets.L4FlashRegs, flashreg.L4CRSTRT, flashreg.L4CR, flashreg.L4KEYR, flashreg.L4CRLock},
+		{"g474-open", b(targets.STM32G4(), targets.DevIDG47x, 0x2000, 512, targets.RDPByteLevel0), targets.RDPByteLevel1, 2 << 10, targets.L4FlashRegs, flashreg.L4CRSTRT, flashreg.L4CR, flashreg.L4KEYR, flashreg.L4CRLock},
+		{"l476-open", b(targets.STM32L4(), targets.DevIDL47x, 0x1007, 1024, targets.RDPByteLevel0), targets.RDPByteLevel1, 2 << 10, targets.L4FlashRegs, flashreg.L4CRSTRT, flashreg.L4CR, flashreg.L4KEYR, flashreg.L4CRLock},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
+	"github.com/stprobe/stprobe/targets/flashreg"
 	"github.com/stprobe/stprobe/targets/stm32rdp"
 )
 
@@ -124,30 +125,30 @@ func protectFirst(t *testing.T, fb familyBoard, m *stm32rdp.Model) {
 		return v
 	}
 	regs := fb.regs
-	w(regs+fb.keyrOff, flashKey1, chipsim.Word)
-	w(regs+fb.keyrOff, flashKey2, chipsim.Word)
+	w(regs+fb.keyrOff, targets.FlashKey1, chipsim.Word)
+	w(regs+fb.keyrOff, targets.FlashKey2, chipsim.Word)
 	switch fb.cfg.Family.Name {
 	case "STM32F1":
 		// PM0075 §2.4: OPTKEYR keys, option erase, then WRP0 = 0xFE.
-		w(regs+0x08, flashKey1, chipsim.Word)
-		w(regs+0x08, flashKey2, chipsim.Word)
+		w(regs+0x08, targets.FlashKey1, chipsim.Word)
+		w(regs+0x08, targets.FlashKey2, chipsim.Word)
 		const optwre, opter, optpg = 1 << 9, 1 << 5, 1 << 4
-		w(regs+f1CR, optwre|opter, chipsim.Word)
-		w(regs+f1CR, optwre|opter|f1CRSTRT, chipsim.Word)
-		w(regs+f1CR, optwre|optpg, chipsim.Word)
+		w(regs+flashreg.F1CR, optwre|opter, chipsim.Word)
+		w(regs+flashreg.F1CR, optwre|opter|flashreg.F1CRSTRT, chipsim.Word)
+		w(regs+flashreg.F1CR, optwre|optpg, chipsim.Word)
 		w(stm32rdp.F1OptionBytes, targets.F1RDPKey, chipsim.Halfword)
 		w(stm32rdp.F1OptionBytes+8, 0xFE, chipsim.Halfword)
-		w(regs+f1CR, f1CRLock, chipsim.Word)
+		w(regs+flashreg.F1CR, flashreg.F1CRLock, chipsim.Word)
 		m.SetNRST(true) // the option bytes load at reset
 		m.SetNRST(false)
 	case "STM32F4":
-		w(regs+0x08, stm32rdp.OptKey1, chipsim.Word)
-		w(regs+0x08, stm32rdp.OptKey2, chipsim.Word)
-		w(regs+f4OPTCR, r(regs+f4OPTCR)&^(1<<16|1), chipsim.Word)
+		w(regs+0x08, targets.OptKey1, chipsim.Word)
+		w(regs+0x08, targets.OptKey2, chipsim.Word)
+		w(regs+flashreg.F4OPTCR, r(regs+flashreg.F4OPTCR)&^(1<<16|1), chipsim.Word)
 	default:
-		w(regs+0x0C, stm32rdp.OptKey1, chipsim.Word)
-		w(regs+0x0C, stm32rdp.OptKey2, chipsim.Word)
-		w(regs+l4WRP1AR, 0x00000000, chipsim.Word) // pages 0-0
+		w(regs+0x0C, targets.OptKey1, chipsim.Word)
+		w(regs+0x0C, targets.OptKey2, chipsim.Word)
+		w(regs+flashreg.L4WRP1AR, 0x00000000, chipsim.Word) // pages 0-0
 	}
 }
 
@@ -412,7 +413,7 @@ func TestFamilyGeometry(t *testing.T) {
 	if !f4Dual(targets.DevIDF42x, 2048) || f4Dual(targets.DevIDF42x, 1024) || f4Dual(targets.DevIDF40x, 1024) {
 		t.Error("F4 dual bank: only the 2 MiB F42x/F469")
 	}
-	if f1PageSize(targets.DevIDF1MD) != 1<<10 || f1PageSize(targets.DevIDF1HD) != 2<<10 || f1PageSize(targets.DevIDF1CL) != 2<<10 {
+	if flashreg.F1PageSize(targets.DevIDF1MD) != 1<<10 || flashreg.F1PageSize(targets.DevIDF1HD) != 2<<10 || flashreg.F1PageSize(targets.DevIDF1CL) != 2<<10 {
 		t.Error("F1 page sizes")
 	}
 	for _, tc := range []struct {
@@ -424,17 +425,17 @@ func TestFamilyGeometry(t *testing.T) {
 	}{
 		{targets.DevIDL47x, 1024, 1024, 0, 2 << 10, true},
 		{targets.DevIDL47x, 512, 1024, 0, 2 << 10, false},
-		{targets.DevIDL47x, 512, 1024, l4DualBank, 2 << 10, true},
+		{targets.DevIDL47x, 512, 1024, flashreg.L4OPTRDualBank, 2 << 10, true},
 		{targets.DevIDG47x, 512, 512, 0, 4 << 10, false},
-		{targets.DevIDG47x, 512, 512, l4DBank, 2 << 10, true},
+		{targets.DevIDG47x, 512, 512, flashreg.L4OPTRDBank, 2 << 10, true},
 		{targets.DevIDL4Rx, 2048, 2048, 0, 8 << 10, false},
-		{targets.DevIDL4Rx, 2048, 2048, l4DBank, 4 << 10, true},
-		{targets.DevIDL4Rx, 1024, 2048, l4DBank, 8 << 10, false},   // below the largest size DB1M decides
-		{targets.DevIDL4Rx, 1024, 2048, l4DualBank, 4 << 10, true}, // DB1M
-		{targets.DevIDG0Bx, 512, 512, l4DualBank, 2 << 10, true},
+		{targets.DevIDL4Rx, 2048, 2048, flashreg.L4OPTRDBank, 4 << 10, true},
+		{targets.DevIDL4Rx, 1024, 2048, flashreg.L4OPTRDBank, 8 << 10, false},   // below the largest size DB1M decides
+		{targets.DevIDL4Rx, 1024, 2048, flashreg.L4OPTRDualBank, 4 << 10, true}, // DB1M
+		{targets.DevIDG0Bx, 512, 512, flashreg.L4OPTRDualBank, 2 << 10, true},
 		{targets.DevIDG07x, 128, 128, 0, 2 << 10, false},
 	} {
-		page, dual := l4Geometry(tc.devID, tc.kb, tc.max, tc.optr)
+		page, dual := flashreg.L4Geometry(tc.devID, tc.kb, tc.max, tc.optr)
 		if page != tc.page || dual != tc.dual {
 			t.Errorf("DEV_ID 0x%03X %d KiB OPTR 0x%08X: %d-byte pages, dual %v; want %d, %v", tc.devID, tc.kb, tc.optr, page, dual, tc.page, tc.dual)
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/stprobe/stprobe/targets"
+	"github.com/stprobe/stprobe/targets/flashreg"
 )
 
 // H5 is the STM32H5 main-flash controller driven through FLASH_NSKEYR and
@@ -305,17 +306,14 @@ func (e *FlagError) Error() string {
 }
 
 // nssrFlags names the error flags of FLASH_NSSR (SVD field descriptions).
-var nssrFlags = []struct {
-	bit  uint32
-	text string
-}{
-	{targets.NSSRWRPErr, "WRPERR: the sector is write-protected or secure"},
-	{targets.NSSRPGSErr, "PGSERR: programming sequence error (a quad-word not erased, or no PG)"},
-	{targets.NSSRStrobeErr, "STRBERR: a byte written twice into the write buffer"},
-	{targets.NSSRIncErr, "INCERR: inconsistent write-buffer addresses"},
-	{1 << 21, "OBKERR"},
-	{1 << 22, "OBKWERR"},
-	{targets.NSSROptChangeErr, "OPTCHANGEERR"},
+var nssrFlags = flashreg.Flags{
+	{Bit: targets.NSSRWRPErr, Text: "WRPERR: the sector is write-protected or secure"},
+	{Bit: targets.NSSRPGSErr, Text: "PGSERR: programming sequence error (a quad-word not erased, or no PG)"},
+	{Bit: targets.NSSRStrobeErr, Text: "STRBERR: a byte written twice into the write buffer"},
+	{Bit: targets.NSSRIncErr, Text: "INCERR: inconsistent write-buffer addresses"},
+	{Bit: 1 << 21, Text: "OBKERR"},
+	{Bit: 1 << 22, Text: "OBKWERR"},
+	{Bit: targets.NSSROptChangeErr, Text: "OPTCHANGEERR"},
 }
 
 // wait reads the side's status register until BSY drops, then reports
@@ -332,12 +330,7 @@ func (h *H5) wait(ctx context.Context, sd side, op string) error {
 		if sr&targets.NSSRErrors == 0 {
 			return nil
 		}
-		e := &FlagError{Op: op, Register: sd.name + "SR", NSSR: sr}
-		for _, f := range nssrFlags {
-			if sr&f.bit != 0 {
-				e.Flags = append(e.Flags, f.text)
-			}
-		}
+		e := &FlagError{Op: op, Register: sd.name + "SR", NSSR: sr, Flags: nssrFlags.Set(sr)}
 		if err := h.clearFlags(ctx, sd, sr&(targets.NSSRErrors|targets.NSSREndOfOp)); err != nil {
 			return fmt.Errorf("%v; clearing them failed: %w", e, err)
 		}

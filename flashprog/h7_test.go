@@ -10,6 +10,7 @@ import (
 	"github.com/stprobe/stprobe/flashimage"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
+	"github.com/stprobe/stprobe/targets/flashreg"
 	"github.com/stprobe/stprobe/targets/stm32rdp"
 )
 
@@ -18,7 +19,7 @@ import (
 func h743Open() familyBoard {
 	cfg := stm32rdp.Config{Family: targets.STM32H7(), DevID: targets.DevIDH74x, RevID: 0x2003, FlashKB: 2048,
 		RDP: targets.RDPByteLevel0, NRSTWired: true, UID: [3]uint32{0x0031FF36, 0x3231470F, 0x43172231}}
-	return familyBoard{"h743-open", cfg, targets.RDPByteLevel1, h7SectorSize, targets.H7FlashRegs, h7CRStart, h7CR, h7KEYR, h7CRLock}
+	return familyBoard{"h743-open", cfg, targets.RDPByteLevel1, flashreg.H7SectorSize, targets.H7FlashRegs, flashreg.H7CRStart, flashreg.H7CR, flashreg.H7KEYR, flashreg.H7CRLock}
 }
 
 // flashBoards are the family boards and the H7's: the boards the round
@@ -86,8 +87,8 @@ func h7ProtectFirst(t *testing.T, m *stm32rdp.Model) {
 	ap := m.AP(0)
 	regs := uint32(targets.H7FlashRegs)
 	for _, w := range []struct{ off, v uint32 }{
-		{targets.H7FlashOPTKEYR, stm32rdp.OptKey1},
-		{targets.H7FlashOPTKEYR, stm32rdp.OptKey2},
+		{targets.H7FlashOPTKEYR, targets.OptKey1},
+		{targets.H7FlashOPTKEYR, targets.OptKey2},
 		{targets.H7FlashWPSN1 + 4, 0xFE},
 		{targets.H7FlashOPTCR, 1 << 1},
 		{targets.H7FlashOPTCR, 1 << 0},
@@ -122,7 +123,7 @@ func TestH7WRPRefused(t *testing.T) {
 	if l.Sectors[0].Protected == "" || l.Sectors[1].Protected != "" || l.Sectors[8].Protected != "" {
 		t.Errorf("protected: %q, %q, %q; want only bank 1 sector 0", l.Sectors[0].Protected, l.Sectors[1].Protected, l.Sectors[8].Protected)
 	}
-	im2, _ := flashimage.ParseBIN(pattern(3<<10, 7), targets.FlashMemBase+h7SectorSize)
+	im2, _ := flashimage.ParseBIN(pattern(3<<10, 7), targets.FlashMemBase+flashreg.H7SectorSize)
 	if _, res, err := bd.write(im2, Options{Verify: true}); err != nil || !res.Verified {
 		t.Errorf("write of sector 1: %v, %+v", err, res)
 	}
@@ -139,11 +140,11 @@ func TestH7FlagsClearedThroughCCR(t *testing.T) {
 	if !errors.As(err, &fe) || fe.Register != "FLASH_SR2" || !strings.Contains(err.Error(), "PGSERR") {
 		t.Fatalf("program on a locked bank 2: %v; want PGSERR from FLASH_SR2", err)
 	}
-	sr, err := bd.t.Read32(ctx, targets.H7FlashRegs+h7Bank2Regs+h7SR)
+	sr, err := bd.t.Read32(ctx, targets.H7FlashRegs+flashreg.H7Bank2Regs+flashreg.H7SR)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sr&(h7SRPGS|h7SREOP) != 0 {
+	if sr&(flashreg.H7SRPGSErr|flashreg.H7SREOP) != 0 {
 		t.Errorf("FLASH_SR2 0x%08X after the error: the flags were not cleared", sr)
 	}
 	if got := bd.m.Flash(h7BankKB<<10, 64); !bytes.Equal(got, bytes.Repeat([]byte{0xFF}, 64)) {

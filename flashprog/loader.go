@@ -134,7 +134,7 @@ func (h *H5) programLoader(ctx context.Context, sd side, through uint32, data []
 			if werr := h.wait(ctx, sd, op); werr != nil {
 				return werr
 			}
-			return &FlagError{Op: op, Register: sd.name + "SR", NSSR: res, Flags: flagNames(res)}
+			return &FlagError{Op: op, Register: sd.name + "SR", NSSR: res, Flags: nssrFlags.Set(res)}
 		}
 		if progress != nil {
 			progress(r.at + len(r.data))
@@ -205,17 +205,6 @@ func (h *H5) waitLoader(ctx context.Context) (res, reached uint32, err error) {
 		return 0, 0, fmt.Errorf("target: the core halted before the flash loader's BKPT (DFSR 0x%X): something else stopped it", dfsr)
 	}
 	return res, reached, nil
-}
-
-// flagNames names the NSSR error flags set in sr.
-func flagNames(sr uint32) []string {
-	var out []string
-	for _, f := range nssrFlags {
-		if sr&f.bit != 0 {
-			out = append(out, f.text)
-		}
-	}
-	return out
 }
 
 // haltLoader stops a loader that did not finish (best effort: the error

@@ -6,50 +6,44 @@ import (
 
 	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/targets"
+	"github.com/stprobe/stprobe/targets/flashreg"
 )
 
 // The flash interfaces of the read-out protection families (F1, F4, G0,
-// G4, L4) share one shape: a key register that opens the control
-// register with KEY1 then KEY2, a status register whose BSY bit says an
-// operation runs and whose error flags are cleared by writing 1 to them,
-// and a control register whose LOCK bit closes it again (PM0075 §2.3,
-// RM0090 §3.5-§3.6, RM0444 §3.3, RM0440 §5.3, RM0351 §3.3; OpenOCD 0.12
-// stm32f1x.c, stm32f2x.c, stm32l4x.c). regCtl is that shape; f1.go, f4.go
-// and l4.go hold what differs.
-
-// Flash keys written to FLASH_KEYR to unlock FLASH_CR: the same pair on
-// every family (PM0075 §2.3.1; RM0090 §3.9.2; RM0351 §3.7.2; CMSIS
-// FLASH_KEY1/FLASH_KEY2; OpenOCD stm32l4x.h KEY1/KEY2).
-const (
-	flashKey1 = 0x45670123
-	flashKey2 = 0xCDEF89AB
-)
-
-// flagBit names one error flag of a status register.
-type flagBit struct {
-	bit  uint32
-	text string
-}
+// G4, L4, and each bank of the H74x/75x) share one shape: a key register
+// that opens the control register with KEY1 then KEY2, a status register
+// whose BSY bit says an operation runs and whose error flags are cleared
+// by writing 1 to them (on the H7 through a clear register), and a control
+// register whose LOCK bit closes it again (PM0075 §2.3, RM0090 §3.5-§3.6,
+// RM0444 §3.3, RM0440 §5.3, RM0351 §3.3, RM0433 §4; OpenOCD 0.12
+// stm32f1x.c, stm32f2x.c, stm32l4x.c, stm32h7x.c). regCtl is that shape;
+// f1.go, f4.go, l4.go and h7.go hold what differs, targets/flashreg the
+// registers and bits.
 
 // regCtl is one flash interface's registers and how to drive them.
 type regCtl struct {
 	t Target
 	o ControllerOptions
-	// regs is the register block; keyr, sr and cr the offsets.
-	regs, keyr, sr, cr uint32
-	// lock is FLASH_CR.LOCK; busy FLASH_SR.BSY; eop FLASH_SR.EOP.
-	lock, busy, eop uint32
-	// flags are the error flags of FLASH_SR.
-	flags []flagBit
+	// regs is the register block the Interface's offsets count from.
+	regs uint32
+	flashreg.Interface
+	// bank numbers the registers in messages where each bank has its own
+	// ("1", "2" on the H7; empty elsewhere).
+	bank string
 }
 
-func (r *regCtl) errors() uint32 {
-	var m uint32
-	for _, f := range r.flags {
-		m |= f.bit
-	}
-	return m
+// rdpCtl is what the F1, F4 and G0/G4/L4 controllers share: the chip and
+// its one register set.
+type rdpCtl struct {
+	chip *targets.Chip
+	r    regCtl
 }
+
+// Unlock writes KEY1 and KEY2 into FLASH_KEYR when FLASH_CR.LOCK is set.
+func (c *rdpCtl) Unlock(ctx context.Context) error { return c.r.unlock(ctx) }
+
+// Lock sets FLASH_CR.LOCK.
+func (c *rdpCtl) Lock(ctx context.Context) error { return c.r.relock(ctx) }
 
 func (r *regCtl) read(ctx context.Context, off uint32, name string) (uint32, error) {
 	v, err := r.t.Read32(ctx, r.regs+off)
@@ -66,28 +60,36 @@ func (r *regCtl) write(ctx context.Context, off, v uint32, name string) error {
 	return nil
 }
 
+// clear writes bits to the register that clears SR's flags.
+func (r *regCtl) clear(ctx context.Context, bits uint32) error {
+	if r.CCR == 0 {
+		return r.write(ctx, r.SR, bits, "FLASH_SR")
+	}
+	return r.write(ctx, r.CCR, bits, "FLASH_CCR"+r.bank)
+}
+
 // unlock writes the two keys when FLASH_CR is locked (only then: on the
-// F4, G0, G4 and L4 a key written while unlocked is a wrong sequence that
-// locks the register until reset, RM0090 §3.5.1, RM0351 §3.3.5; OpenOCD
-// checks LOCK first for the same reason), checks that LOCK dropped, waits
-// for an operation still running and clears the flags a previous run
-// left.
+// F4, G0, G4, L4 and H7 a key written while unlocked is a wrong sequence
+// that locks the register until reset, RM0090 §3.5.1, RM0351 §3.3.5,
+// RM0433 §4.9; OpenOCD checks LOCK first for the same reason), checks that
+// LOCK dropped, waits for an operation still running and clears the flags
+// a previous run left.
 func (r *regCtl) unlock(ctx context.Context) error {
-	cr, err := r.read(ctx, r.cr, "FLASH_CR")
+	cr, err := r.read(ctx, r.CR, "FLASH_CR")
 	if err != nil {
 		return err
 	}
-	if cr&r.lock != 0 {
-		for _, k := range []uint32{flashKey1, flashKey2} {
-			if err := r.write(ctx, r.keyr, k, "FLASH_KEYR"); err != nil {
+	if cr&r.Lock != 0 {
+		for _, k := range []uint32{targets.FlashKey1, targets.FlashKey2} {
+			if err := r.write(ctx, r.KEYR, k, "FLASH_KEYR"+r.bank); err != nil {
 				return err
 			}
 		}
-		if cr, err = r.read(ctx, r.cr, "FLASH_CR"); err != nil {
+		if cr, err = r.read(ctx, r.CR, "FLASH_CR"); err != nil {
 			return err
 		}
-		if cr&r.lock != 0 {
-			return fmt.Errorf("target: FLASH_CR stays locked after the keys: a wrong key locked it until the next reset (reset the chip and try again)")
+		if cr&r.Lock != 0 {
+			return fmt.Errorf("target: FLASH_CR%s stays locked after the keys: a wrong key locked it until the next reset (reset the chip and try again)", r.bank)
 		}
 	}
 	// Flags left by an earlier run (or, on the G0/G4/L4, OPTVERR after
@@ -95,12 +97,12 @@ func (r *regCtl) unlock(ctx context.Context) error {
 	if _, err := r.idle(ctx, "unlock"); err != nil {
 		return err
 	}
-	return r.write(ctx, r.sr, r.errors()|r.eop, "FLASH_SR")
+	return r.clear(ctx, r.Errors.Mask()|r.EOP)
 }
 
 // relock sets FLASH_CR.LOCK (every other control bit cleared).
 func (r *regCtl) relock(ctx context.Context) error {
-	return r.write(ctx, r.cr, r.lock, "FLASH_CR")
+	return r.write(ctx, r.CR, r.Lock, "FLASH_CR")
 }
 
 // idle reads FLASH_SR until BSY drops and returns its value.
@@ -110,11 +112,11 @@ func (r *regCtl) idle(ctx context.Context, op string) (uint32, error) {
 		polls = 100000
 	}
 	for i := 0; i < polls; i++ {
-		sr, err := r.read(ctx, r.sr, "FLASH_SR")
+		sr, err := r.read(ctx, r.SR, "FLASH_SR")
 		if err != nil {
 			return 0, err
 		}
-		if sr&r.busy == 0 {
+		if sr&r.Busy == 0 {
 			return sr, nil
 		}
 	}
@@ -122,25 +124,96 @@ func (r *regCtl) idle(ctx context.Context, op string) (uint32, error) {
 }
 
 // wait reads FLASH_SR until BSY drops, then reports and clears its error
-// flags (write 1 to clear on every one of these families).
+// flags (with EOP). Where a clear register serves SR (the H7's FLASH_CCR),
+// EOP is cleared after a clean operation too.
 func (r *regCtl) wait(ctx context.Context, op string) error {
 	sr, err := r.idle(ctx, op)
 	if err != nil {
 		return err
 	}
-	if sr&r.errors() == 0 {
+	if sr&r.Errors.Mask() == 0 {
+		if r.CCR != 0 && sr&r.EOP != 0 {
+			return r.clear(ctx, r.EOP)
+		}
 		return nil
 	}
-	e := &FlagError{Op: op, Register: "FLASH_SR", NSSR: sr}
-	for _, f := range r.flags {
-		if sr&f.bit != 0 {
-			e.Flags = append(e.Flags, f.text)
-		}
-	}
-	if err := r.write(ctx, r.sr, sr&(r.errors()|r.eop), "FLASH_SR"); err != nil {
+	e := &FlagError{Op: op, Register: "FLASH_SR" + r.bank, NSSR: sr, Flags: r.Errors.Set(sr)}
+	if err := r.clear(ctx, sr&(r.Errors.Mask()|r.EOP)); err != nil {
 		return fmt.Errorf("%v; clearing them failed: %w", e, err)
 	}
 	return e
+}
+
+// operate writes the FLASH_CR values crs in order (the last one starts
+// the operation), waits for it to end and clears FLASH_CR.
+func (r *regCtl) operate(ctx context.Context, op string, crs ...uint32) error {
+	for _, v := range crs {
+		if err := r.write(ctx, r.CR, v, "FLASH_CR"); err != nil {
+			return err
+		}
+	}
+	werr := r.wait(ctx, op)
+	if err := r.write(ctx, r.CR, 0, "FLASH_CR"); err != nil && werr == nil {
+		werr = err
+	}
+	return werr
+}
+
+// programWords sets the program bits in FLASH_CR, writes data unit by unit
+// with write (unit 2: a half-word; 4: a word; 8: a double word of two
+// words; 32: the H7's flash word), skipping units of all 0xFF, reads
+// FLASH_SR until BSY drops after every QuadWordsPerPoll units (1 by
+// default: after each), and clears FLASH_CR.
+func programWords(ctx context.Context, r *regCtl, pg uint32, unit int, addr uint32, data []byte, progress func(int), write func(context.Context, uint32, []byte) error) error {
+	if addr%uint32(unit) != 0 || len(data)%unit != 0 {
+		return fmt.Errorf("flash: program of %d bytes at 0x%08X: both must be multiples of %d", len(data), addr, unit)
+	}
+	if err := r.write(ctx, r.CR, pg, "FLASH_CR"); err != nil {
+		return err
+	}
+	perr := programRuns(ctx, r, unit, addr, data, progress, write)
+	if err := r.write(ctx, r.CR, 0, "FLASH_CR"); err != nil && perr == nil {
+		perr = err
+	}
+	if perr == nil && progress != nil {
+		progress(len(data))
+	}
+	return perr
+}
+
+// programRuns writes data in runs of at most QuadWordsPerPoll units that
+// are not all 0xFF, each with one memory write (write), and waits for BSY
+// after each run.
+func programRuns(ctx context.Context, r *regCtl, unit int, addr uint32, data []byte, progress func(int), write func(context.Context, uint32, []byte) error) error {
+	per := r.o.QuadWordsPerPoll
+	if r.o.BytesPerPoll > 0 {
+		per = r.o.BytesPerPoll / unit
+	}
+	per = max(per, 1)
+	for i := 0; i < len(data); {
+		for i < len(data) && allFF(data[i:i+unit]) {
+			i += unit
+		}
+		j := i
+		for j < len(data) && j-i < unit*per && !allFF(data[j:j+unit]) {
+			j += unit
+		}
+		if i == j {
+			break
+		}
+		a := addr + uint32(i)
+		if err := write(ctx, a, data[i:j]); err != nil {
+			return fmt.Errorf("target: writing %d bytes of flash at 0x%08X: %w", j-i, a, err)
+		}
+		if err := r.wait(ctx, fmt.Sprintf("program at 0x%08X", a)); err != nil {
+			return err
+		}
+		if progress != nil && i/1024 != j/1024 {
+			progress(j)
+		}
+		i = j
+	}
+	return nil
 }
 
 // rdpLevel reads the read-out protection level in force from the

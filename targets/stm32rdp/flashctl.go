@@ -3,9 +3,11 @@ package stm32rdp
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
+	"github.com/stprobe/stprobe/targets/flashreg"
 )
 
 // The flash interface of the RDP families, shared by the three controllers
@@ -18,29 +20,26 @@ import (
 // that starts it, so FLASH_SR.BSY never reads 1. A host that polls BSY (as
 // OpenOCD and stprobe do) reads it clear at once.
 
-// Flash keys (RM0008 §3.3.1 and PM0075 §2.3.1 FLASH_KEYR; RM0090 §3.9.2;
-// RM0351 §3.7.2; OpenOCD stm32f1x.c, stm32f2x.c and stm32l4x.h KEY1/KEY2,
-// OPTKEY1/OPTKEY2). The F1 unlocks its option bytes with KEY1/KEY2 too
-// (PM0075 §3.3 FLASH_OPTKEYR).
-const (
-	Key1    = 0x45670123
-	Key2    = 0xCDEF89AB
-	OptKey1 = 0x08192A3B
-	OptKey2 = 0x4C5D6E7F
-)
-
 // flashCtl is the state of a flash interface. It is guarded by the
 // model's mutex.
 type flashCtl struct {
 	mem []byte // main flash, erased = 0xFF
 
-	locked   bool // FLASH_CR.LOCK
-	keyStage int  // KEY1 seen
-	keyBad   bool // a wrong key sequence: locked until the next reset
+	// ifc is the family's register shape (flashreg.F1Interface …);
+	// optLock the option lock bit FLASH_CR holds (G0/G4/L4 OPTLOCK, 0
+	// elsewhere); strictKeys is set where a key written while unlocked is
+	// a wrong sequence (F4, G0, G4, L4). optKEYR is FLASH_OPTKEYR, optKeys
+	// the keys it takes; optAfterKey is set where it takes them only once
+	// FLASH_CR is unlocked (F1, G0, G4, L4).
+	ifc         flashreg.Interface
+	optLock     uint32
+	strictKeys  bool
+	optKEYR     uint32
+	optKeys     [2]uint32
+	optAfterKey bool
 
-	optLocked   bool // F4/L4 OPTLOCK; F1: OPTWRE clear
-	optKeyStage int
-	optKeyBad   bool
+	key keyLock // FLASH_CR.LOCK
+	opt keyLock // F4/L4 OPTLOCK; F1: OPTWRE clear
 
 	cr, sr, ar uint32
 
@@ -61,6 +60,52 @@ type flashCtl struct {
 	latchValid bool
 
 	massErases int
+}
+
+// load is the option-byte loading of the F4, G0, G4 and L4: the option
+// registers take the stored values and the RDP byte at bit shift of
+// register rdp brings its level into force.
+func (c *flashCtl) load(rdp uint32, shift uint) {
+	c.regs = maps.Clone(c.stored)
+	c.level = targets.LevelOfByte(uint8(c.stored[rdp]>>shift), false, true)
+}
+
+// readReg reads the register at off as every family's interface answers
+// it: FLASH_SR, FLASH_CR with its lock bits as the keys left them, the
+// option registers as loaded, 0 elsewhere.
+func (c *flashCtl) readReg(off uint32) uint32 {
+	switch off {
+	case c.ifc.SR:
+		return c.sr
+	case c.ifc.CR:
+		return c.cr&^(c.ifc.Lock|c.optLock) | c.key.bit(c.ifc.Lock) | c.opt.bit(c.optLock)
+	}
+	return c.regs[off]
+}
+
+// writeKeyOrStatus takes the writes every family's interface answers
+// alike: KEY1 and KEY2 into FLASH_KEYR, the option keys into
+// FLASH_OPTKEYR, and FLASH_SR's flags written 1 to clear (EOP and the error
+// flags). It reports whether off was one of the three.
+func (c *flashCtl) writeKeyOrStatus(off, v uint32) (handled bool, err error) {
+	switch off {
+	case c.ifc.KEYR:
+		if c.key.write(v, targets.FlashKey1, targets.FlashKey2, c.strictKeys) {
+			return true, errKeySequence("FLASH_KEYR")
+		}
+	case c.optKEYR:
+		if c.optAfterKey && c.key.locked {
+			return true, nil
+		}
+		if c.opt.write(v, c.optKeys[0], c.optKeys[1], c.strictKeys) {
+			return true, errKeySequence("FLASH_OPTKEYR")
+		}
+	case c.ifc.SR:
+		c.sr &^= v & (c.ifc.Errors.Mask() | c.ifc.EOP)
+	default:
+		return false, nil
+	}
+	return true, nil
 }
 
 // erased reports whether n bytes at off are all 0xFF.
@@ -92,37 +137,55 @@ func (c *flashCtl) massErase() {
 
 // resetKeys puts the lock state back as a reset leaves it.
 func (c *flashCtl) resetKeys() {
-	c.locked, c.keyStage, c.keyBad = true, 0, false
-	c.optLocked, c.optKeyStage, c.optKeyBad = true, 0, false
+	c.key.reset()
+	c.opt.reset()
 	c.latchValid = false
 }
 
-// key handles a write to a key register: KEY1 then KEY2 unlock; anything
-// else, or a key while already unlocked when strict, locks the register
-// until the next reset (RM0090 §3.5.1, RM0351 §3.3.5: "a wrong sequence
-// ... generates a bus error and locks ... until the next reset"). It
-// reports whether the write unlocked.
-func key(stage *int, bad *bool, locked bool, strict bool, v, k1, k2 uint32) (unlocked bool, fault bool) {
-	if *bad {
-		return false, true
-	}
-	if !locked {
-		if strict {
-			*bad = true
-			return false, true
-		}
-		return false, false
-	}
+// keyLock is a register that a key sequence opens: FLASH_CR.LOCK,
+// OPTLOCK, the F1's OPTWRE.
+type keyLock struct {
+	locked bool
+	stage  int  // KEY1 seen
+	bad    bool // a wrong key sequence: locked until the next reset
+}
+
+// reset locks the register and forgets the keys, as a reset does.
+func (l *keyLock) reset() { *l = keyLock{locked: true} }
+
+// write handles a write of v to the key register: k1 then k2 unlock;
+// anything else, or a key while already unlocked when strict, locks the
+// register until the next reset (RM0090 §3.5.1, RM0351 §3.3.5, RM0433
+// §4.9: "a wrong sequence ... generates a bus error and locks ... until
+// the next reset"). It reports whether the write was such a wrong
+// sequence, which the caller answers with a bus error.
+func (l *keyLock) write(v, k1, k2 uint32, strict bool) (wrong bool) {
 	switch {
-	case *stage == 0 && v == k1:
-		*stage = 1
-		return false, false
-	case *stage == 1 && v == k2:
-		*stage = 0
-		return true, false
+	case l.bad:
+	case !l.locked && !strict:
+		return false
+	case !l.locked:
+		l.bad = true
+	case l.stage == 0 && v == k1:
+		l.stage = 1
+		return false
+	case l.stage == 1 && v == k2:
+		l.stage, l.locked = 0, false
+		return false
+	default:
+		l.stage, l.bad = 0, true
 	}
-	*stage, *bad = 0, true
-	return false, true
+	l.locked = true
+	return true
+}
+
+// bit is b while the register is locked, 0 once it is open: a lock bit as
+// the control register reads it.
+func (l *keyLock) bit(b uint32) uint32 {
+	if l.locked {
+		return b
+	}
+	return 0
 }
 
 // flashRegion is main flash on the bus: reads return its content unless
@@ -194,16 +257,17 @@ func (m *Model) flashRegs() *chipsim.Registers {
 			case "STM32F4":
 				return m.f4ReadReg(off), nil
 			}
-			return m.l4ReadReg(off), nil
+			return m.fc.readReg(off), nil
 		},
 		WriteFn: func(off, v uint32) error {
 			m.mu.Lock()
-			var err error
+			handled, err := m.fc.writeKeyOrStatus(off, v)
 			var obl bool
-			switch m.cfg.Family.Name {
-			case "STM32F1":
+			switch {
+			case handled:
+			case m.cfg.Family.Name == "STM32F1":
 				err = m.f1WriteReg(off, v)
-			case "STM32F4":
+			case m.cfg.Family.Name == "STM32F4":
 				err = m.f4WriteReg(off, v)
 			default:
 				obl, err = m.l4WriteReg(off, v)
@@ -234,10 +298,30 @@ func (m *Model) initFlash() {
 	c.resetKeys()
 	switch m.cfg.Family.Name {
 	case "STM32F1":
+		// The F1 accepts the keys again while unlocked (OpenOCD's
+		// stm32x_write_options writes them right after stm32x_erase_options
+		// left the FPEC unlocked); a wrong key locks the FPEC until the
+		// next reset and is a bus error (PM0075 §2.3.1).
+		// KEY1, KEY2 in FLASH_OPTKEYR set OPTWRE, once the FPEC is
+		// unlocked (PM0075 §2.4, §3.3 FLASH_OPTKEYR).
+		c.ifc = flashreg.F1Interface()
+		c.optKEYR, c.optKeys, c.optAfterKey = flashreg.F1OPTKEYR, [2]uint32{targets.FlashKey1, targets.FlashKey2}, true
 		m.f1Init()
 	case "STM32F4":
+		// A key written while unlocked is a wrong sequence: the register
+		// locks until the next reset (RM0090 §3.5.1; OpenOCD's
+		// stm32x_unlock_reg checks LOCK first "otherwise writing on
+		// STM32_FLASH_KEYR will fail").
+		c.ifc, c.strictKeys = flashreg.F4Interface(), true
+		c.optKEYR, c.optKeys = flashreg.F4OPTKEYR, [2]uint32{targets.OptKey1, targets.OptKey2}
 		m.f4Init()
 	default:
+		// The same on the G0, G4 and L4 (RM0351 §3.3.5; OpenOCD's
+		// stm32l4_unlock_reg); OPTLOCK clears with OPTKEY1, OPTKEY2 once
+		// LOCK is clear (RM0351 §3.4.2 "Unlocking the Flash memory option
+		// registers").
+		c.ifc, c.optLock, c.strictKeys = flashreg.L4Interface(), flashreg.L4CROptLock, true
+		c.optKEYR, c.optKeys, c.optAfterKey = flashreg.L4OPTKEYR, [2]uint32{targets.OptKey1, targets.OptKey2}, true
 		m.l4Init()
 	}
 	if m.cfg.Family.Name == "STM32H7" {
@@ -254,13 +338,13 @@ func (m *Model) resetFlash() {
 	c.sr, c.ar = 0, 0
 	switch m.cfg.Family.Name {
 	case "STM32F1":
-		c.cr = f1CRLock
+		c.cr = flashreg.F1CRLock
 		m.f1Load()
 	case "STM32F4":
-		c.cr = f4CRLock
+		c.cr = flashreg.F4CRLock
 		m.f4Load()
 	default:
-		c.cr = l4CRLock | l4CROptLock
+		c.cr = flashreg.L4CRLock | flashreg.L4CROptLock
 	}
 	if m.cfg.Family.Name == "STM32H7" {
 		m.h7Reset()

@@ -5,6 +5,7 @@ import (
 
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
+	"github.com/stprobe/stprobe/targets/flashreg"
 )
 
 // The STM32F1 flash program/erase controller (FPEC): PM0075 (STM32F10xxx
@@ -13,43 +14,12 @@ import (
 // FLASH_OBR_*; OpenOCD 0.12 src/flash/nor/stm32f1x.c for the sequences a
 // debugger uses (stm32x_erase, stm32x_write, stm32x_erase_options,
 // stm32x_write_options, stm32x_mass_erase).
-const (
-	f1KEYR    = 0x04
-	f1OPTKEYR = 0x08
-	f1SR      = 0x0C
-	f1CR      = 0x10
-	f1AR      = 0x14
-	f1OBR     = 0x1C
-	f1WRPR    = 0x20
+//
+// The registers and bits are in targets/flashreg with their sources.
 
-	f1CRPG     = 1 << 0
-	f1CRPER    = 1 << 1
-	f1CRMER    = 1 << 2
-	f1CROPTPG  = 1 << 4
-	f1CROPTER  = 1 << 5
-	f1CRSTRT   = 1 << 6
-	f1CRLock   = 1 << 7
-	f1CROPTWRE = 1 << 9
-	f1CRWrite  = f1CRPG | f1CRPER | f1CRMER | f1CROPTPG | f1CROPTER | 1<<10 | 1<<12 // ERRIE, EOPIE
-
-	f1SRPGERR    = 1 << 2
-	f1SRWRPRTERR = 1 << 4
-	f1SREOP      = 1 << 5
-
-	f1OBROPTERR = 1 << 0
-	f1OBRRDPRT  = 1 << 1
-)
-
-// f1PageSize is the F1's flash page: 1 KiB on low- and medium-density
-// lines, 2 KiB on high-density, XL and connectivity lines (PM0075 §2.2,
-// RM0041 §3.3.3 for the value line).
-func (m *Model) f1PageSize() uint32 {
-	switch m.cfg.DevID {
-	case targets.DevIDF1LD, targets.DevIDF1MD, targets.DevIDF1VL:
-		return 1 << 10
-	}
-	return 2 << 10
-}
+// f1CRWrite are the FLASH_CR bits a write keeps: PG, PER, MER, OPTPG,
+// OPTER, ERRIE (b10) and EOPIE (b12) (PM0075 §3.3 FLASH_CR).
+const f1CRWrite = flashreg.F1CRPG | flashreg.F1CRPER | flashreg.F1CRMER | flashreg.F1CROPTPG | flashreg.F1CROPTER | 1<<10 | 1<<12
 
 // f1Init programs the factory option bytes (RDP from the configuration,
 // everything else erased: USER 0xFF, Data 0xFF, no write protection) and
@@ -62,7 +32,7 @@ func (m *Model) f1Init() {
 		}
 		m.fc.f1ob[2*i], m.fc.f1ob[2*i+1] = b, ^b
 	}
-	m.fc.cr = f1CRLock
+	m.fc.cr = flashreg.F1CRLock
 	m.f1Load()
 }
 
@@ -78,7 +48,7 @@ func (m *Model) f1Load() {
 	for i := range b {
 		v, comp := c.f1ob[2*i], c.f1ob[2*i+1]
 		if v^comp != 0xFF {
-			obr |= f1OBROPTERR
+			obr |= flashreg.F1OBROptErr
 			v = 0xFF
 		}
 		b[i] = v
@@ -86,70 +56,35 @@ func (m *Model) f1Load() {
 	c.level = targets.RDPLevel0
 	if b[0] != targets.F1RDPKey {
 		c.level = targets.RDPLevel1
-		obr |= f1OBRRDPRT
+		obr |= flashreg.F1OBRRDPRT
 	}
 	obr |= uint32(b[1])<<2 | uint32(b[2])<<10 | uint32(b[3])<<18
-	c.regs = map[uint32]uint32{f1OBR: obr, f1WRPR: uint32(b[4]) | uint32(b[5])<<8 | uint32(b[6])<<16 | uint32(b[7])<<24}
+	c.regs = map[uint32]uint32{flashreg.F1OBR: obr, flashreg.F1WRPR: uint32(b[4]) | uint32(b[5])<<8 | uint32(b[6])<<16 | uint32(b[7])<<24}
 }
 
+// f1ReadReg reads the FPEC's register at off: FLASH_CR also shows OPTWRE,
+// FLASH_AR the last page address written.
 func (m *Model) f1ReadReg(off uint32) uint32 {
 	c := &m.fc
-	switch off {
-	case f1SR:
-		return c.sr
-	case f1CR:
-		v := c.cr &^ (f1CRLock | f1CROPTWRE)
-		if c.locked {
-			v |= f1CRLock
-		}
-		if !c.optLocked {
-			v |= f1CROPTWRE
-		}
-		return v
-	case f1AR:
+	switch {
+	case off == flashreg.F1CR && !c.opt.locked:
+		return c.readReg(off) | flashreg.F1CROPTWRE
+	case off == flashreg.F1AR:
 		return c.ar
-	case f1OBR, f1WRPR:
-		return c.regs[off]
 	}
-	return 0
+	return c.readReg(off)
 }
 
+// f1WriteReg takes a write to FLASH_AR or FLASH_CR (flashCtl.writeKeyOrStatus
+// took the keys and FLASH_SR).
 func (m *Model) f1WriteReg(off, v uint32) error {
 	c := &m.fc
 	switch off {
-	case f1KEYR:
-		// The F1 accepts the keys again while unlocked (OpenOCD's
-		// stm32x_write_options writes them right after stm32x_erase_options
-		// left the FPEC unlocked); a wrong key locks the FPEC until the next
-		// reset and is a bus error (PM0075 §2.3.1).
-		ok, fault := key(&c.keyStage, &c.keyBad, c.locked, false, v, Key1, Key2)
-		if ok {
-			c.locked = false
-		}
-		if fault {
-			c.locked = true
-			return fmt.Errorf("FLASH_KEYR: wrong key sequence, FPEC locked until reset: %w", chipsim.ErrBusFault)
-		}
-	case f1OPTKEYR:
-		// KEY1, KEY2 in FLASH_OPTKEYR set OPTWRE, once the FPEC is unlocked
-		// (PM0075 §2.4, §3.3 FLASH_OPTKEYR).
-		if c.locked {
-			return nil
-		}
-		ok, fault := key(&c.optKeyStage, &c.optKeyBad, c.optLocked, false, v, Key1, Key2)
-		if ok {
-			c.optLocked = false
-		}
-		if fault {
-			return fmt.Errorf("FLASH_OPTKEYR: wrong key sequence: %w", chipsim.ErrBusFault)
-		}
-	case f1SR:
-		c.sr &^= v & (f1SRPGERR | f1SRWRPRTERR | f1SREOP) // write 1 to clear
-	case f1AR:
-		if !c.locked {
+	case flashreg.F1AR:
+		if !c.key.locked {
 			c.ar = v
 		}
-	case f1CR:
+	case flashreg.F1CR:
 		m.f1WriteCR(v)
 	}
 	return nil
@@ -161,40 +96,40 @@ func (m *Model) f1WriteReg(off, v uint32) error {
 // erase (OPTER, with OPTWRE) (PM0075 §2.3.4-2.3.5, §2.4).
 func (m *Model) f1WriteCR(v uint32) {
 	c := &m.fc
-	if c.locked {
+	if c.key.locked {
 		return
 	}
 	c.cr = v & f1CRWrite
-	if v&f1CROPTWRE == 0 {
-		c.optLocked = true
+	if v&flashreg.F1CROPTWRE == 0 {
+		c.opt.locked = true
 	}
-	if v&f1CRLock != 0 {
-		c.locked, c.optLocked = true, true
+	if v&flashreg.F1CRLock != 0 {
+		c.key.locked, c.opt.locked = true, true
 		c.cr = 0
 		return
 	}
-	if v&f1CRSTRT == 0 {
+	if v&flashreg.F1CRSTRT == 0 {
 		return
 	}
 	switch {
-	case v&f1CRMER != 0:
+	case v&flashreg.F1CRMER != 0:
 		// Mass erase is allowed at RDP level 1 too: it is the way out
 		// (PM0075 §2.4.1).
 		c.massErase()
-	case v&f1CRPER != 0:
+	case v&flashreg.F1CRPER != 0:
 		off := c.ar - targets.FlashMemBase
 		if c.ar < targets.FlashMemBase || off >= uint32(len(c.mem)) {
-			c.sr |= f1SRPGERR // chosen: an address outside flash erases nothing
+			c.sr |= flashreg.F1SRPGErr // chosen: an address outside flash erases nothing
 			return
 		}
 		if c.level >= targets.RDPLevel1 || m.f1WriteProtected(off) {
-			c.sr |= f1SRWRPRTERR
+			c.sr |= flashreg.F1SRWRPRTErr
 			return
 		}
-		ps := m.f1PageSize()
+		ps := flashreg.F1PageSize(m.cfg.DevID)
 		c.eraseRange(off&^(ps-1), ps)
-	case v&f1CROPTER != 0:
-		if c.optLocked {
+	case v&flashreg.F1CROPTER != 0:
+		if c.opt.locked {
 			return
 		}
 		for i := range c.f1ob {
@@ -203,18 +138,15 @@ func (m *Model) f1WriteCR(v uint32) {
 	default:
 		return
 	}
-	c.sr |= f1SREOP
+	c.sr |= flashreg.F1SREOP
 }
 
 // f1WriteProtected reports whether the page holding off is write
 // protected: a WRPR bit at 0 protects 4 KiB (bit 31 the rest of flash)
 // (PM0075 §2.4.2; RM0008 §3.3.3 FLASH_WRPR).
 func (m *Model) f1WriteProtected(off uint32) bool {
-	bit := off / 4096
-	if bit > 31 {
-		bit = 31
-	}
-	return m.fc.regs[f1WRPR]>>bit&1 == 0
+	bit := min(off/flashreg.F1WRPBlock, 31)
+	return m.fc.regs[flashreg.F1WRPR]>>bit&1 == 0
 }
 
 // f1Program is a write to main flash. Only half-words program, and only
@@ -226,22 +158,22 @@ func (m *Model) f1WriteProtected(off uint32) bool {
 // for it).
 func (m *Model) f1Program(off uint32, size chipsim.Size, v uint32) error {
 	c := &m.fc
-	if c.locked || c.cr&f1CRPG == 0 {
+	if c.key.locked || c.cr&flashreg.F1CRPG == 0 {
 		return nil
 	}
 	if size != chipsim.Halfword {
 		return fmt.Errorf("F1 flash programs half-words only (a %d-byte write at 0x%08X): %w", size, targets.FlashMemBase+off, chipsim.ErrBusFault)
 	}
 	if c.level >= targets.RDPLevel1 || m.f1WriteProtected(off) {
-		c.sr |= f1SRWRPRTERR
+		c.sr |= flashreg.F1SRWRPRTErr
 		return nil
 	}
 	if !c.erased(off, 2) && v&0xFFFF != 0 {
-		c.sr |= f1SRPGERR
+		c.sr |= flashreg.F1SRPGErr
 		return nil
 	}
 	c.store(off, size, v)
-	c.sr |= f1SREOP
+	c.sr |= flashreg.F1SREOP
 	return nil
 }
 
@@ -273,7 +205,7 @@ func (r f1OptionRegion) Write(addr uint32, size chipsim.Size, v, _ uint32) error
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := &m.fc
-	if c.locked || c.optLocked || c.cr&f1CROPTPG == 0 {
+	if c.key.locked || c.opt.locked || c.cr&flashreg.F1CROPTPG == 0 {
 		return nil
 	}
 	if size != chipsim.Halfword {
@@ -281,7 +213,7 @@ func (r f1OptionRegion) Write(addr uint32, size chipsim.Size, v, _ uint32) error
 	}
 	off := addr - F1OptionBytes
 	if c.f1ob[off] != 0xFF || c.f1ob[off+1] != 0xFF {
-		c.sr |= f1SRPGERR
+		c.sr |= flashreg.F1SRPGErr
 		return nil
 	}
 	b := byte(v)
@@ -289,6 +221,6 @@ func (r f1OptionRegion) Write(addr uint32, size chipsim.Size, v, _ uint32) error
 		c.massErase()
 	}
 	c.f1ob[off], c.f1ob[off+1] = b, ^b
-	c.sr |= f1SREOP
+	c.sr |= flashreg.F1SREOP
 	return nil
 }

@@ -3,6 +3,7 @@ package stm32rdp
 import (
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
+	"github.com/stprobe/stprobe/targets/flashreg"
 )
 
 // The STM32F4 flash interface: RM0090 §3.5-§3.7 and §3.9 (RM0383 §3 for
@@ -10,121 +11,50 @@ import (
 // FLASH_SR_*, FLASH_OPTCR_*; OpenOCD 0.12 src/flash/nor/stm32f2x.c for the
 // sequences a debugger uses (stm32x_unlock_reg, stm32x_unlock_option_reg,
 // stm32x_erase, stm32x_write, stm32x_write_options, stm32x_mass_erase).
-const (
-	f4KEYR    = 0x04
-	f4OPTKEYR = 0x08
-	f4SR      = 0x0C
-	f4CR      = 0x10
-	f4OPTCR   = 0x14
-	f4OPTCR1  = 0x18
+// The registers and bits are in targets/flashreg with their sources.
 
-	f4CRPG    = 1 << 0
-	f4CRSER   = 1 << 1
-	f4CRMER   = 1 << 2
-	f4CRMER1  = 1 << 15
-	f4CRSTRT  = 1 << 16
-	f4CRLock  = 1 << 31
-	f4CRWrite = 0x0300_83FF | 3<<24 // PG…SNB, PSIZE, MER1, EOPIE, ERRIE
-
-	f4SREOP    = 1 << 0
-	f4SROPERR  = 1 << 1
-	f4SRWRPERR = 1 << 4
-	f4SRPGAERR = 1 << 5
-	f4SRPGPERR = 1 << 6
-	f4SRPGSERR = 1 << 7
-	f4SRClear  = f4SREOP | f4SROPERR | f4SRWRPERR | f4SRPGAERR | f4SRPGPERR | f4SRPGSERR
-
-	f4OPTLock  = 1 << 0
-	f4OPTStart = 1 << 1
-	f4SPRMOD   = 1 << 31
-)
+// f4CRWrite are the FLASH_CR bits a write keeps: PG, SER, MER, SNB, PSIZE,
+// MER1, EOPIE, ERRIE (RM0090 §3.9.5 FLASH_CR).
+const f4CRWrite = 0x0300_83FF | 3<<24
 
 // f4Init programs the factory option bytes with the configured RDP and
 // loads them.
 func (m *Model) f4Init() {
 	c := &m.fc
-	c.stored = map[uint32]uint32{f4OPTCR: (f4OPTCRRest | uint32(m.cfg.RDP)<<8) &^ (f4OPTLock | f4OPTStart)}
-	if m.f4DualBank() {
-		c.stored[f4OPTCR1] = 0x0FFF0000 // nWRP of bank 2 all set
+	c.stored = map[uint32]uint32{flashreg.F4OPTCR: (f4OPTCRRest | uint32(m.cfg.RDP)<<8) &^ (flashreg.F4OPTCRLock | flashreg.F4OPTCRStart)}
+	if flashreg.F4DualBankLine(m.cfg.DevID) {
+		c.stored[flashreg.F4OPTCR1] = 0x0FFF0000 // nWRP of bank 2 all set
 	}
-	c.cr = f4CRLock
+	c.cr = flashreg.F4CRLock
 	m.f4Load()
-}
-
-// f4DualBank reports whether the line has a second bank (FLASH_OPTCR1;
-// OpenOCD stm32f2x.c has_large_mem).
-func (m *Model) f4DualBank() bool {
-	return m.cfg.DevID == targets.DevIDF42x || m.cfg.DevID == targets.DevIDF469
 }
 
 // f4Load loads the option bytes into FLASH_OPTCR/OPTCR1 (with OPTLOCK
 // set) and the RDP level into force, as a reset does (RM0090 §3.6.1).
-func (m *Model) f4Load() {
-	c := &m.fc
-	c.regs = map[uint32]uint32{}
-	for k, v := range c.stored {
-		c.regs[k] = v
-	}
-	c.level = targets.LevelOfByte(uint8(c.stored[f4OPTCR]>>8), false, true)
-}
+func (m *Model) f4Load() { m.fc.load(flashreg.F4OPTCR, 8) }
 
+// f4ReadReg reads the F4 interface's register at off: FLASH_OPTCR also
+// shows OPTLOCK.
 func (m *Model) f4ReadReg(off uint32) uint32 {
 	c := &m.fc
-	switch off {
-	case f4SR:
-		return c.sr
-	case f4CR:
-		v := c.cr &^ f4CRLock
-		if c.locked {
-			v |= f4CRLock
-		}
-		return v
-	case f4OPTCR:
-		v := c.regs[f4OPTCR]
-		if c.optLocked {
-			v |= f4OPTLock
-		}
-		return v
-	case f4OPTCR1:
-		return c.regs[f4OPTCR1]
+	if off == flashreg.F4OPTCR {
+		return c.regs[off] | c.opt.bit(flashreg.F4OPTCRLock)
 	}
-	return 0
+	return c.readReg(off)
 }
 
+// f4WriteReg takes a write to FLASH_CR or the option registers
+// (flashCtl.writeKeyOrStatus took the keys and FLASH_SR).
 func (m *Model) f4WriteReg(off, v uint32) error {
 	c := &m.fc
 	switch off {
-	case f4KEYR:
-		// A key written while unlocked is a wrong sequence: the register
-		// locks until the next reset (RM0090 §3.5.1; OpenOCD's
-		// stm32x_unlock_reg checks LOCK first "otherwise writing on
-		// STM32_FLASH_KEYR will fail").
-		ok, fault := key(&c.keyStage, &c.keyBad, c.locked, true, v, Key1, Key2)
-		if ok {
-			c.locked = false
-		}
-		if fault {
-			c.locked = true
-			return errKeySequence("FLASH_KEYR")
-		}
-	case f4OPTKEYR:
-		ok, fault := key(&c.optKeyStage, &c.optKeyBad, c.optLocked, true, v, OptKey1, OptKey2)
-		if ok {
-			c.optLocked = false
-		}
-		if fault {
-			c.optLocked = true
-			return errKeySequence("FLASH_OPTKEYR")
-		}
-	case f4SR:
-		c.sr &^= v & f4SRClear
-	case f4CR:
+	case flashreg.F4CR:
 		m.f4WriteCR(v)
-	case f4OPTCR:
+	case flashreg.F4OPTCR:
 		m.f4WriteOPTCR(v)
-	case f4OPTCR1:
-		if !c.optLocked && m.f4DualBank() {
-			c.regs[f4OPTCR1] = v & 0x0FFF0000
+	case flashreg.F4OPTCR1:
+		if !c.opt.locked && flashreg.F4DualBankLine(m.cfg.DevID) {
+			c.regs[flashreg.F4OPTCR1] = v & 0x0FFF0000
 		}
 	}
 	return nil
@@ -134,44 +64,44 @@ func (m *Model) f4WriteReg(off, v uint32) error {
 // sector SNB, with MER (MER1) the bank(s) (RM0090 §3.6.3-3.6.4).
 func (m *Model) f4WriteCR(v uint32) {
 	c := &m.fc
-	if c.locked {
+	if c.key.locked {
 		return
 	}
-	if v&f4CRLock != 0 {
-		c.locked, c.cr = true, 0
+	if v&flashreg.F4CRLock != 0 {
+		c.key.locked, c.cr = true, 0
 		return
 	}
 	c.cr = v & f4CRWrite
-	if v&f4CRSTRT == 0 {
+	if v&flashreg.F4CRSTRT == 0 {
 		return
 	}
 	// At RDP level 1 the debugger may not erase main flash (RM0090
 	// §3.7.3, Table 12 "Access versus read protection level"); the way
 	// out is the RDP regression. Chosen: the refusal raises WRPERR.
 	switch {
-	case v&f4CRSER != 0:
+	case v&flashreg.F4CRSER != 0:
 		snb := v >> 3 & 0x1F
 		off, size, ok := m.f4Sector(snb)
 		if !ok {
-			c.sr |= f4SRPGSERR // chosen: a sector that does not exist
+			c.sr |= flashreg.F4SRPGSErr // chosen: a sector that does not exist
 			return
 		}
 		if c.level >= targets.RDPLevel1 || m.f4SectorProtected(snb) {
-			c.sr |= f4SRWRPERR
+			c.sr |= flashreg.F4SRWRPErr
 			return
 		}
 		c.eraseRange(off, size)
-	case v&(f4CRMER|f4CRMER1) != 0:
+	case v&(flashreg.F4CRMER|flashreg.F4CRMER1) != 0:
 		if c.level >= targets.RDPLevel1 {
-			c.sr |= f4SRWRPERR
+			c.sr |= flashreg.F4SRWRPErr
 			return
 		}
 		c.massErase()
 	default:
-		c.sr |= f4SRPGSERR
+		c.sr |= flashreg.F4SRPGSErr
 		return
 	}
-	c.sr |= f4SREOP
+	c.sr |= flashreg.F4SREOP
 }
 
 // f4Sector is sector snb of the flash: 4 × 16 KiB, 64 KiB, then 128 KiB
@@ -181,7 +111,7 @@ func (m *Model) f4WriteCR(v uint32) {
 func (m *Model) f4Sector(snb uint32) (off, size uint32, ok bool) {
 	total := uint32(len(m.fc.mem))
 	bank := total
-	if m.f4DualBank() && total >= 2<<20 {
+	if flashreg.F4DualBankLine(m.cfg.DevID) && total >= 2<<20 {
 		bank = total / 2
 	}
 	base := uint32(0)
@@ -191,19 +121,10 @@ func (m *Model) f4Sector(snb uint32) (off, size uint32, ok bool) {
 		}
 		base, snb = bank, snb&0xF
 	}
-	for i := uint32(0); i <= snb; i++ {
-		size = 128 << 10
-		switch {
-		case i < 4:
-			size = 16 << 10
-		case i == 4:
-			size = 64 << 10
-		}
-		if i == snb {
-			break
-		}
-		off += size
+	for i := uint32(0); i < snb; i++ {
+		off += flashreg.F4SectorSize(int(i))
 	}
+	size = flashreg.F4SectorSize(int(snb))
 	if off >= bank {
 		return 0, 0, false
 	}
@@ -217,12 +138,12 @@ func (m *Model) f4Sector(snb uint32) (off, size uint32, ok bool) {
 // protected, unless SPRMOD selects PCROP; RM0090 §3.7.4).
 func (m *Model) f4SectorProtected(snb uint32) bool {
 	c := &m.fc
-	optcr := c.regs[f4OPTCR]
-	if optcr&f4SPRMOD != 0 {
+	optcr := c.regs[flashreg.F4OPTCR]
+	if optcr&flashreg.F4OPTCRSPRMOD != 0 {
 		return false
 	}
 	if snb&0x10 != 0 {
-		return c.regs[f4OPTCR1]>>(16+snb&0xF)&1 == 0
+		return c.regs[flashreg.F4OPTCR1]>>(16+snb&0xF)&1 == 0
 	}
 	return optcr>>(16+snb)&1 == 0
 }
@@ -246,8 +167,8 @@ func (m *Model) f4SectorOf(off uint32) uint32 {
 // erased ANDs the value in (RM0090 names no flag for it).
 func (m *Model) f4Program(off uint32, size chipsim.Size, v uint32) error {
 	c := &m.fc
-	if c.locked || c.cr&f4CRPG == 0 {
-		c.sr |= f4SRPGSERR
+	if c.key.locked || c.cr&flashreg.F4CRPG == 0 {
+		c.sr |= flashreg.F4SRPGSErr
 		return nil
 	}
 	psize := chipsim.Size(1 << (c.cr >> 8 & 3))
@@ -255,15 +176,15 @@ func (m *Model) f4Program(off uint32, size chipsim.Size, v uint32) error {
 		psize = chipsim.Word // x64 needs VPP: a word access is what arrives
 	}
 	if size != psize {
-		c.sr |= f4SRPGPERR
+		c.sr |= flashreg.F4SRPGPErr
 		return nil
 	}
 	if c.level >= targets.RDPLevel1 || m.f4SectorProtected(m.f4SectorOf(off)) {
-		c.sr |= f4SRWRPERR
+		c.sr |= flashreg.F4SRWRPErr
 		return nil
 	}
 	c.store(off, size, v)
-	c.sr |= f4SREOP
+	c.sr |= flashreg.F4SREOP
 	return nil
 }
 
@@ -275,22 +196,22 @@ func (m *Model) f4Program(off uint32, size chipsim.Size, v uint32) error {
 // required for the new settings to take effect").
 func (m *Model) f4WriteOPTCR(v uint32) {
 	c := &m.fc
-	if c.optLocked {
+	if c.opt.locked {
 		return
 	}
-	c.regs[f4OPTCR] = v &^ (f4OPTLock | f4OPTStart)
-	if v&f4OPTStart != 0 {
+	c.regs[flashreg.F4OPTCR] = v &^ (flashreg.F4OPTCRLock | flashreg.F4OPTCRStart)
+	if v&flashreg.F4OPTCRStart != 0 {
 		newRDP := targets.LevelOfByte(uint8(v>>8), false, true)
 		if c.level == targets.RDPLevel1 && newRDP == targets.RDPLevel0 {
 			c.massErase()
 		}
-		c.stored[f4OPTCR] = c.regs[f4OPTCR]
-		if m.f4DualBank() {
-			c.stored[f4OPTCR1] = c.regs[f4OPTCR1]
+		c.stored[flashreg.F4OPTCR] = c.regs[flashreg.F4OPTCR]
+		if flashreg.F4DualBankLine(m.cfg.DevID) {
+			c.stored[flashreg.F4OPTCR1] = c.regs[flashreg.F4OPTCR1]
 		}
-		c.sr |= f4SREOP
+		c.sr |= flashreg.F4SREOP
 	}
-	if v&f4OPTLock != 0 {
-		c.optLocked = true
+	if v&flashreg.F4OPTCRLock != 0 {
+		c.opt.locked = true
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
+	"github.com/stprobe/stprobe/targets/flashreg"
 )
 
 // The flash interface of the G0, G4 and L4 (one design): RM0444 §3.3-§3.7
@@ -14,34 +15,7 @@ import (
 // debugger uses (stm32l4_unlock_reg, stm32l4_unlock_option_reg,
 // stm32l4_erase, stm32l4_write_block_without_loader, stm32l4_write_option,
 // stm32l4_perform_obl_launch, stm32l4_mass_erase).
-const (
-	l4KEYR    = 0x08
-	l4OPTKEYR = 0x0C
-	l4SR      = 0x10
-	l4CR      = 0x14
-	l4OPTR    = 0x20
-
-	l4CRPG        = 1 << 0
-	l4CRPER       = 1 << 1
-	l4CRMER1      = 1 << 2
-	l4CRMER2      = 1 << 15
-	l4CRSTRT      = 1 << 16
-	l4CROptStart  = 1 << 17
-	l4CROBLLaunch = 1 << 27
-	l4CROptLock   = 1 << 30
-	l4CRLock      = 1 << 31
-
-	l4SREOP     = 1 << 0
-	l4SROPERR   = 1 << 1
-	l4SRPROGERR = 1 << 3
-	l4SRWRPERR  = 1 << 4
-	l4SRPGAERR  = 1 << 5
-	l4SRSIZERR  = 1 << 6
-	l4SRPGSERR  = 1 << 7
-	l4SRMISERR  = 1 << 8
-	l4SRFASTERR = 1 << 9
-	l4SRClear   = 0xC3FB // EOP, OPERR, PROGERR … FASTERR, RDERR, OPTVERR (write 1 to clear)
-)
+// The registers and bits are in targets/flashreg with their sources.
 
 // l4OptionRegs are the option registers of the line with their factory
 // values (RM0351 §3.7.8-3.7.15, RM0440 §5.7.8-5.7.15, RM0444 §3.7.8-3.7.15):
@@ -53,30 +27,20 @@ func (m *Model) l4OptionRegs() map[uint32]uint32 {
 	if m.cfg.Family.Name == "STM32G0" {
 		optr = g0OPTRRest
 	}
-	regs := map[uint32]uint32{l4OPTR: optr | uint32(m.cfg.RDP), 0x24: pcropStart, 0x28: pcropEnd, 0x2C: wrpNone, 0x30: wrpNone}
+	regs := map[uint32]uint32{flashreg.L4OPTR: optr | uint32(m.cfg.RDP), flashreg.L4PCROP1SR: pcropStart, flashreg.L4PCROP1ER: pcropEnd, flashreg.L4WRP1AR: wrpNone, flashreg.L4WRP1BR: wrpNone}
 	switch {
 	case m.cfg.Family.Name == "STM32G0":
-		regs[0x34], regs[0x38] = pcropStart, pcropEnd // PCROP1BSR/BER
-	case m.l4HasBank2Regs():
-		regs[0x44], regs[0x48], regs[0x4C], regs[0x50] = pcropStart, pcropEnd, wrpNone, wrpNone
+		regs[flashreg.G0PCROP1BSR], regs[flashreg.G0PCROP1BER] = pcropStart, pcropEnd
+	case flashreg.L4HasBank2Regs(m.cfg.DevID):
+		regs[flashreg.L4PCROP2SR], regs[flashreg.L4PCROP2ER], regs[flashreg.L4WRP2AR], regs[flashreg.L4WRP2BR] = pcropStart, pcropEnd, wrpNone, wrpNone
 	}
 	return regs
-}
-
-// l4HasBank2Regs reports whether the line has WRP2AR/WRP2BR and
-// PCROP2SR/ER (OpenOCD stm32l4x.c F_HAS_DUAL_BANK lines of the L4 and G4).
-func (m *Model) l4HasBank2Regs() bool {
-	switch m.cfg.DevID {
-	case targets.DevIDL47x, targets.DevIDL49x, targets.DevIDL4Rx, targets.DevIDL4Px, targets.DevIDG47x:
-		return true
-	}
-	return false
 }
 
 func (m *Model) l4Init() {
 	c := &m.fc
 	c.stored = m.l4OptionRegs()
-	c.cr = l4CRLock | l4CROptLock
+	c.cr = flashreg.L4CRLock | flashreg.L4CROptLock
 	m.l4Load()
 }
 
@@ -86,71 +50,19 @@ func (m *Model) l4Init() {
 // §3.4.2 "Option bytes loading"; RM0432 §3.5.1: "To validate the
 // protection level change, the option bytes must be reloaded through the
 // OBL_LAUNCH bit").
-func (m *Model) l4Load() {
-	c := &m.fc
-	c.regs = map[uint32]uint32{}
-	for k, v := range c.stored {
-		c.regs[k] = v
-	}
-	c.level = targets.LevelOfByte(uint8(c.stored[l4OPTR]), false, true)
-}
+func (m *Model) l4Load() { m.fc.load(flashreg.L4OPTR, 0) }
 
-func (m *Model) l4ReadReg(off uint32) uint32 {
-	c := &m.fc
-	switch off {
-	case l4SR:
-		return c.sr
-	case l4CR:
-		v := c.cr &^ (l4CRLock | l4CROptLock)
-		if c.locked {
-			v |= l4CRLock
-		}
-		if c.optLocked {
-			v |= l4CROptLock
-		}
-		return v
-	}
-	return c.regs[off]
-}
-
-// l4WriteReg handles a register write; obl is true when OBL_LAUNCH was set
+// l4WriteReg takes a write to FLASH_CR or the option registers
+// (flashCtl.writeKeyOrStatus took the keys and FLASH_SR); obl is true when OBL_LAUNCH was set
 // (the caller then loads the option bytes and resets the chip, outside the
 // lock).
 func (m *Model) l4WriteReg(off, v uint32) (obl bool, err error) {
 	c := &m.fc
 	switch off {
-	case l4KEYR:
-		// Keys while unlocked are a wrong sequence: locked until reset and
-		// a bus error (RM0351 §3.3.5; OpenOCD's stm32l4_unlock_reg checks
-		// LOCK first "otherwise writing on STM32_FLASH_KEYR will fail").
-		ok, fault := key(&c.keyStage, &c.keyBad, c.locked, true, v, Key1, Key2)
-		if ok {
-			c.locked = false
-		}
-		if fault {
-			c.locked = true
-			return false, errKeySequence("FLASH_KEYR")
-		}
-	case l4OPTKEYR:
-		// OPTLOCK clears with OPTKEY1, OPTKEY2 once LOCK is clear (RM0351
-		// §3.4.2 "Unlocking the Flash memory option registers").
-		if c.locked {
-			return false, nil
-		}
-		ok, fault := key(&c.optKeyStage, &c.optKeyBad, c.optLocked, true, v, OptKey1, OptKey2)
-		if ok {
-			c.optLocked = false
-		}
-		if fault {
-			c.optLocked = true
-			return false, errKeySequence("FLASH_OPTKEYR")
-		}
-	case l4SR:
-		c.sr &^= v & l4SRClear
-	case l4CR:
+	case flashreg.L4CR:
 		return m.l4WriteCR(v), nil
 	default:
-		if _, ok := c.regs[off]; ok && !c.optLocked {
+		if _, ok := c.regs[off]; ok && !c.opt.locked {
 			c.regs[off] = v
 		}
 	}
@@ -164,30 +76,30 @@ func (m *Model) l4WriteReg(off, v uint32) (obl bool, err error) {
 // §3.7.5 FLASH_CR).
 func (m *Model) l4WriteCR(v uint32) (obl bool) {
 	c := &m.fc
-	if c.locked {
+	if c.key.locked {
 		return false
 	}
-	if v&l4CROptLock != 0 {
-		c.optLocked = true
+	if v&flashreg.L4CROptLock != 0 {
+		c.opt.locked = true
 	}
-	if v&l4CRLock != 0 {
-		c.locked, c.cr = true, 0
+	if v&flashreg.L4CRLock != 0 {
+		c.key.locked, c.cr = true, 0
 		c.latchValid = false
 		return false
 	}
-	c.cr = v &^ (l4CRSTRT | l4CROptStart | l4CROBLLaunch | l4CRLock | l4CROptLock)
-	if v&l4CRPG == 0 {
+	c.cr = v &^ (flashreg.L4CRSTRT | flashreg.L4CROptStart | flashreg.L4CROBLLaunch | flashreg.L4CRLock | flashreg.L4CROptLock)
+	if v&flashreg.L4CRPG == 0 {
 		c.latchValid = false
 	}
 	switch {
-	case v&l4CROBLLaunch != 0:
-		return !c.optLocked // OBL_LAUNCH cannot be set while OPTLOCK is
-	case v&l4CROptStart != 0:
-		if c.optLocked {
+	case v&flashreg.L4CROBLLaunch != 0:
+		return !c.opt.locked // OBL_LAUNCH cannot be set while OPTLOCK is
+	case v&flashreg.L4CROptStart != 0:
+		if c.opt.locked {
 			return false
 		}
 		m.l4OptionStart()
-	case v&l4CRSTRT != 0:
+	case v&flashreg.L4CRSTRT != 0:
 		m.l4Erase(v)
 	}
 	return false
@@ -199,54 +111,26 @@ func (m *Model) l4WriteCR(v uint32) (obl bool) {
 // 1 is active and Level 0 requested").
 func (m *Model) l4OptionStart() {
 	c := &m.fc
-	newLevel := targets.LevelOfByte(uint8(c.regs[l4OPTR]), false, true)
+	newLevel := targets.LevelOfByte(uint8(c.regs[flashreg.L4OPTR]), false, true)
 	if c.level == targets.RDPLevel1 && newLevel == targets.RDPLevel0 {
 		c.massErase()
 	}
 	for k, v := range c.regs {
 		c.stored[k] = v
 	}
-	c.sr |= l4SREOP
+	c.sr |= flashreg.L4SREOP
 }
 
 // l4Geometry is the page size and the number of pages in bank 1, as the
-// option bytes organise the flash (OpenOCD stm32l4x.c stm32l4_probe;
-// RM0351 §3.3.1, RM0440 §5.3.1, RM0444 §3.3.1, RM0432 §3.3.1).
+// option bytes organise the flash (flashreg.L4Geometry).
 func (m *Model) l4Geometry() (pageSize, bank1Pages uint32) {
-	optr := m.fc.regs[l4OPTR]
 	size := uint32(len(m.fc.mem))
-	pageSize = 2 << 10
-	dual := false
-	switch m.cfg.DevID {
-	case targets.DevIDL47x, targets.DevIDL49x:
-		dual = size == uint32(m.line.MaxFlashKB)<<10 || optr&(1<<21) != 0
-	case targets.DevIDG0Bx:
-		dual = optr&(1<<21) != 0
-	case targets.DevIDG47x:
-		pageSize = 4 << 10
-		if optr&(1<<22) != 0 {
-			pageSize, dual = 2<<10, true
-		}
-	case targets.DevIDL4Rx, targets.DevIDL4Px:
-		pageSize = 8 << 10
-		if optr&(1<<22) != 0 {
-			pageSize, dual = 4<<10, true
-		}
-	}
+	pageSize, dual := flashreg.L4Geometry(m.cfg.DevID, int(size>>10), m.line.MaxFlashKB, m.fc.regs[flashreg.L4OPTR])
 	bank1Pages = size / pageSize
 	if dual {
 		bank1Pages /= 2
 	}
 	return pageSize, bank1Pages
-}
-
-// l4BKER is FLASH_CR's bank-select bit of a page erase: bit 13 on the G0,
-// bit 11 elsewhere (OpenOCD stm32l4x.h FLASH_BKER, FLASH_BKER_G0).
-func (m *Model) l4BKER() uint32 {
-	if m.cfg.Family.Name == "STM32G0" {
-		return 1 << 13
-	}
-	return 1 << 11
 }
 
 // l4Erase runs the erase STRT started.
@@ -258,42 +142,42 @@ func (m *Model) l4Erase(v uint32) {
 	// Table 13; RM0432 Table 16); the way out is the RDP regression.
 	// Chosen: the refusal raises WRPERR.
 	if c.level >= targets.RDPLevel1 {
-		c.sr |= l4SRWRPERR
+		c.sr |= flashreg.L4SRWRPErr
 		return
 	}
 	switch {
-	case v&l4CRPER != 0 && v&(l4CRMER1|l4CRMER2) == 0:
+	case v&flashreg.L4CRPER != 0 && v&(flashreg.L4CRMER1|flashreg.L4CRMER2) == 0:
 		pnb := v >> 3 & 0x3FF
 		if m.cfg.Family.Name != "STM32G0" {
 			pnb &= 0xFF
 		}
-		if v&m.l4BKER() != 0 {
+		if v&flashreg.L4BKER(m.cfg.Family.Name) != 0 {
 			pnb += bank1
 		}
 		if pnb >= pages {
-			c.sr |= l4SRPGSERR // chosen: a page that does not exist
+			c.sr |= flashreg.L4SRPGSErr // chosen: a page that does not exist
 			return
 		}
 		if m.l4PageProtected(pnb * ps) {
-			c.sr |= l4SRWRPERR
+			c.sr |= flashreg.L4SRWRPErr
 			return
 		}
 		c.eraseRange(pnb*ps, ps)
-	case v&(l4CRMER1|l4CRMER2) != 0 && v&l4CRPER == 0:
-		if v&l4CRMER1 != 0 {
+	case v&(flashreg.L4CRMER1|flashreg.L4CRMER2) != 0 && v&flashreg.L4CRPER == 0:
+		if v&flashreg.L4CRMER1 != 0 {
 			c.eraseRange(0, bank1*ps)
 		}
-		if v&l4CRMER2 != 0 && bank1 < pages {
+		if v&flashreg.L4CRMER2 != 0 && bank1 < pages {
 			c.eraseRange(bank1*ps, (pages-bank1)*ps)
 		}
-		if v&l4CRMER1 != 0 && (v&l4CRMER2 != 0 || bank1 == pages) {
+		if v&flashreg.L4CRMER1 != 0 && (v&flashreg.L4CRMER2 != 0 || bank1 == pages) {
 			c.massErases++
 		}
 	default:
-		c.sr |= l4SRPGSERR
+		c.sr |= flashreg.L4SRPGSErr
 		return
 	}
-	c.sr |= l4SREOP
+	c.sr |= flashreg.L4SREOP
 }
 
 // l4PageProtected reports whether a WRP area covers the page at off
@@ -308,10 +192,10 @@ func (m *Model) l4PageProtected(off uint32) bool {
 	case "STM32G0", "STM32G4":
 		mask = 0x7F
 	}
-	regs := []uint32{0x2C, 0x30}
+	regs := []uint32{flashreg.L4WRP1AR, flashreg.L4WRP1BR}
 	if page >= bank1 {
 		page -= bank1
-		regs = []uint32{0x4C, 0x50}
+		regs = []uint32{flashreg.L4WRP2AR, flashreg.L4WRP2BR}
 	}
 	for _, r := range regs {
 		v, ok := c.regs[r]
@@ -335,18 +219,18 @@ func (m *Model) l4PageProtected(off uint32) bool {
 // page or at RDP level 1 (RM0351 §3.7.4 FLASH_SR).
 func (m *Model) l4Program(off uint32, size chipsim.Size, v uint32) error {
 	c := &m.fc
-	if c.locked || c.cr&l4CRPG == 0 {
-		c.sr |= l4SRPGSERR
+	if c.key.locked || c.cr&flashreg.L4CRPG == 0 {
+		c.sr |= flashreg.L4SRPGSErr
 		return nil
 	}
 	if size != chipsim.Word {
-		c.sr |= l4SRSIZERR
+		c.sr |= flashreg.L4SRSizErr
 		c.latchValid = false
 		return nil
 	}
 	if !c.latchValid {
 		if off%8 != 0 {
-			c.sr |= l4SRPGAERR
+			c.sr |= flashreg.L4SRPGAErr
 			return nil
 		}
 		c.latchAddr, c.latchWord, c.latchValid = off, v, true
@@ -355,20 +239,20 @@ func (m *Model) l4Program(off uint32, size chipsim.Size, v uint32) error {
 	c.latchValid = false
 	first := c.latchAddr
 	if off != first+4 {
-		c.sr |= l4SRPGAERR
+		c.sr |= flashreg.L4SRPGAErr
 		return nil
 	}
 	if c.level >= targets.RDPLevel1 || m.l4PageProtected(first) {
-		c.sr |= l4SRWRPERR
+		c.sr |= flashreg.L4SRWRPErr
 		return nil
 	}
 	if !c.erased(first, 8) && (c.latchWord != 0 || v != 0) {
-		c.sr |= l4SRPROGERR
+		c.sr |= flashreg.L4SRProgErr
 		return nil
 	}
 	c.store(first, chipsim.Word, c.latchWord)
 	c.store(first+4, chipsim.Word, v)
-	c.sr |= l4SREOP
+	c.sr |= flashreg.L4SREOP
 	return nil
 }
 

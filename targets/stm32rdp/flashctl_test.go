@@ -7,6 +7,7 @@ import (
 
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
+	"github.com/stprobe/stprobe/targets/flashreg"
 )
 
 // chip builds a model of family f, line devID, with RDP byte rdp and a
@@ -61,51 +62,51 @@ func TestF1Controller(t *testing.T) {
 	if got := b.r32(flash + 0x400); got != 0xFFFFFFFF {
 		t.Fatalf("locked FPEC programmed 0x%08X", got)
 	}
-	b.w32(f1+f1KEYR, Key1)
-	b.w32(f1+f1KEYR, Key2)
-	if b.r32(f1+f1CR)&f1CRLock != 0 {
+	b.w32(f1+flashreg.F1KEYR, targets.FlashKey1)
+	b.w32(f1+flashreg.F1KEYR, targets.FlashKey2)
+	if b.r32(f1+flashreg.F1CR)&flashreg.F1CRLock != 0 {
 		t.Fatal("FPEC still locked after KEY1, KEY2")
 	}
-	b.w32(f1+f1CR, f1CRPG)
+	b.w32(f1+flashreg.F1CR, flashreg.F1CRPG)
 	if err := b.w(flash+0x400, chipsim.Word, 0x11111111); !errors.Is(err, chipsim.ErrBusFault) {
 		t.Errorf("a word write to F1 flash: %v, want a bus fault (half-words only)", err)
 	}
 	if err := b.w(flash+0x400, chipsim.Halfword, 0xBEEF); err != nil {
 		t.Fatal(err)
 	}
-	if got := b.r32(flash + 0x400); got != 0xFFFFBEEF || b.r32(f1+f1SR)&f1SREOP == 0 {
-		t.Fatalf("after programming: 0x%08X, SR 0x%X", got, b.r32(f1+f1SR))
+	if got := b.r32(flash + 0x400); got != 0xFFFFBEEF || b.r32(f1+flashreg.F1SR)&flashreg.F1SREOP == 0 {
+		t.Fatalf("after programming: 0x%08X, SR 0x%X", got, b.r32(f1+flashreg.F1SR))
 	}
 	_ = b.w(flash+0x400, chipsim.Halfword, 0x1234) // not erased
-	if b.r32(f1+f1SR)&f1SRPGERR == 0 || b.r32(flash+0x400) != 0xFFFFBEEF {
-		t.Errorf("programming a location not erased: SR 0x%X, flash 0x%08X; want PGERR and no change", b.r32(f1+f1SR), b.r32(flash+0x400))
+	if b.r32(f1+flashreg.F1SR)&flashreg.F1SRPGErr == 0 || b.r32(flash+0x400) != 0xFFFFBEEF {
+		t.Errorf("programming a location not erased: SR 0x%X, flash 0x%08X; want PGERR and no change", b.r32(f1+flashreg.F1SR), b.r32(flash+0x400))
 	}
-	b.w32(f1+f1SR, f1SRPGERR|f1SREOP)
-	if b.r32(f1+f1SR) != 0 {
-		t.Errorf("SR not cleared by writing 1: 0x%X", b.r32(f1+f1SR))
+	b.w32(f1+flashreg.F1SR, flashreg.F1SRPGErr|flashreg.F1SREOP)
+	if b.r32(f1+flashreg.F1SR) != 0 {
+		t.Errorf("SR not cleared by writing 1: 0x%X", b.r32(f1+flashreg.F1SR))
 	}
 	// Page erase of the 1 KiB page.
-	b.w32(f1+f1CR, f1CRPER)
-	b.w32(f1+f1AR, flash+0x400)
-	b.w32(f1+f1CR, f1CRPER|f1CRSTRT)
+	b.w32(f1+flashreg.F1CR, flashreg.F1CRPER)
+	b.w32(f1+flashreg.F1AR, flash+0x400)
+	b.w32(f1+flashreg.F1CR, flashreg.F1CRPER|flashreg.F1CRSTRT)
 	if b.r32(flash+0x400) != 0xFFFFFFFF || b.r32(flash) != 0x34123412 {
 		t.Errorf("page erase: 0x%08X at the page, 0x%08X before it", b.r32(flash+0x400), b.r32(flash))
 	}
 	// A wrong key locks until reset and is a bus error.
-	b.w32(f1+f1CR, f1CRLock)
-	if err := b.w(f1+f1KEYR, chipsim.Word, 0xDEAD); !errors.Is(err, chipsim.ErrBusFault) {
+	b.w32(f1+flashreg.F1CR, flashreg.F1CRLock)
+	if err := b.w(f1+flashreg.F1KEYR, chipsim.Word, 0xDEAD); !errors.Is(err, chipsim.ErrBusFault) {
 		t.Errorf("wrong key: %v", err)
 	}
-	_ = b.w(f1+f1KEYR, chipsim.Word, Key1)
-	_ = b.w(f1+f1KEYR, chipsim.Word, Key2)
-	if b.r32(f1+f1CR)&f1CRLock == 0 {
+	_ = b.w(f1+flashreg.F1KEYR, chipsim.Word, targets.FlashKey1)
+	_ = b.w(f1+flashreg.F1KEYR, chipsim.Word, targets.FlashKey2)
+	if b.r32(f1+flashreg.F1CR)&flashreg.F1CRLock == 0 {
 		t.Error("FPEC unlocked after a wrong key, before a reset")
 	}
 	m.SetNRST(true)
 	m.SetNRST(false)
-	b.w32(f1+f1KEYR, Key1)
-	b.w32(f1+f1KEYR, Key2)
-	if b.r32(f1+f1CR)&f1CRLock != 0 {
+	b.w32(f1+flashreg.F1KEYR, targets.FlashKey1)
+	b.w32(f1+flashreg.F1KEYR, targets.FlashKey2)
+	if b.r32(f1+flashreg.F1CR)&flashreg.F1CRLock != 0 {
 		t.Error("FPEC still locked after a reset and the right keys")
 	}
 }
@@ -121,18 +122,18 @@ func TestF1Regression(t *testing.T) {
 	if _, err := m.readFlash(0); !errors.Is(err, chipsim.ErrBusFault) || m.RefusedFlashReads() != 2 {
 		t.Fatalf("readFlash at level 1: %v, %d refused reads", err, m.RefusedFlashReads())
 	}
-	b.w32(f1+f1KEYR, Key1)
-	b.w32(f1+f1KEYR, Key2)
-	b.w32(f1+f1CR, f1CRPG)
+	b.w32(f1+flashreg.F1KEYR, targets.FlashKey1)
+	b.w32(f1+flashreg.F1KEYR, targets.FlashKey2)
+	b.w32(f1+flashreg.F1CR, flashreg.F1CRPG)
 	_ = b.w(flash+0x400, chipsim.Halfword, 0)
-	if b.r32(f1+f1SR)&f1SRWRPRTERR == 0 {
+	if b.r32(f1+flashreg.F1SR)&flashreg.F1SRWRPRTErr == 0 {
 		t.Error("programming at level 1 did not raise WRPRTERR")
 	}
-	b.w32(f1+f1OPTKEYR, Key1)
-	b.w32(f1+f1OPTKEYR, Key2)
-	b.w32(f1+f1CR, f1CROPTER|f1CROPTWRE)
-	b.w32(f1+f1CR, f1CROPTER|f1CRSTRT|f1CROPTWRE)
-	b.w32(f1+f1CR, f1CROPTPG|f1CROPTWRE)
+	b.w32(f1+flashreg.F1OPTKEYR, targets.FlashKey1)
+	b.w32(f1+flashreg.F1OPTKEYR, targets.FlashKey2)
+	b.w32(f1+flashreg.F1CR, flashreg.F1CROPTER|flashreg.F1CROPTWRE)
+	b.w32(f1+flashreg.F1CR, flashreg.F1CROPTER|flashreg.F1CRSTRT|flashreg.F1CROPTWRE)
+	b.w32(f1+flashreg.F1CR, flashreg.F1CROPTPG|flashreg.F1CROPTWRE)
 	if err := b.w(F1OptionBytes, chipsim.Halfword, targets.F1RDPKey); err != nil {
 		t.Fatal(err)
 	}
@@ -142,14 +143,14 @@ func TestF1Regression(t *testing.T) {
 	if b.r32(F1OptionBytes) != 0xFFFF5AA5 {
 		t.Errorf("option block 0x%08X, want RDP 0xA5 with complement, USER erased", b.r32(F1OptionBytes))
 	}
-	if b.r32(f1+f1OBR)&f1OBRRDPRT == 0 {
+	if b.r32(f1+flashreg.F1OBR)&flashreg.F1OBRRDPRT == 0 {
 		t.Error("FLASH_OBR changed before the reset")
 	}
 	b.w32(0xE000ED0C, 0x05FA0004) // AIRCR.SYSRESETREQ
-	obr := b.r32(f1 + f1OBR)
+	obr := b.r32(f1 + flashreg.F1OBR)
 	// USER, Data0, Data1 were erased and not programmed: complement
 	// mismatch, OPTERR, loaded as 0xFF.
-	if obr&f1OBRRDPRT != 0 || obr&f1OBROPTERR == 0 || m.Level() != targets.RDPLevel0 {
+	if obr&flashreg.F1OBRRDPRT != 0 || obr&flashreg.F1OBROptErr == 0 || m.Level() != targets.RDPLevel0 {
 		t.Errorf("after reset OBR 0x%08X level %v, want RDPRT clear, OPTERR set, level 0", obr, m.Level())
 	}
 	if b.r32(flash) != 0xFFFFFFFF {
@@ -161,29 +162,29 @@ func TestF4Controller(t *testing.T) {
 	m := chip(t, targets.STM32F4(), targets.DevIDF411, targets.RDPByteLevel0)
 	b := bus{t, m}
 	_ = b.w(flash, chipsim.Halfword, 0)
-	if b.r32(f4+f4SR)&f4SRPGSERR == 0 {
+	if b.r32(f4+flashreg.F4SR)&flashreg.F4SRPGSErr == 0 {
 		t.Error("a write without PG did not raise PGSERR")
 	}
-	b.w32(f4+f4SR, f4SRClear)
-	b.w32(f4+f4KEYR, Key1)
-	b.w32(f4+f4KEYR, Key2)
-	if err := b.w(f4+f4KEYR, chipsim.Word, Key1); !errors.Is(err, chipsim.ErrBusFault) || b.r32(f4+f4CR)&f4CRLock == 0 {
-		t.Errorf("a key while unlocked: %v, CR 0x%08X; want a bus fault and LOCK", err, b.r32(f4+f4CR))
+	b.w32(f4+flashreg.F4SR, flashreg.F4Interface().Errors.Mask()|flashreg.F4SREOP)
+	b.w32(f4+flashreg.F4KEYR, targets.FlashKey1)
+	b.w32(f4+flashreg.F4KEYR, targets.FlashKey2)
+	if err := b.w(f4+flashreg.F4KEYR, chipsim.Word, targets.FlashKey1); !errors.Is(err, chipsim.ErrBusFault) || b.r32(f4+flashreg.F4CR)&flashreg.F4CRLock == 0 {
+		t.Errorf("a key while unlocked: %v, CR 0x%08X; want a bus fault and LOCK", err, b.r32(f4+flashreg.F4CR))
 	}
 	m.SetNRST(true)
 	m.SetNRST(false)
-	b.w32(f4+f4KEYR, Key1)
-	b.w32(f4+f4KEYR, Key2)
-	b.w32(f4+f4CR, f4CRPG|1<<8) // x16
+	b.w32(f4+flashreg.F4KEYR, targets.FlashKey1)
+	b.w32(f4+flashreg.F4KEYR, targets.FlashKey2)
+	b.w32(f4+flashreg.F4CR, flashreg.F4CRPG|1<<8) // x16
 	_ = b.w(flash+0x4000, chipsim.Word, 0)
-	if b.r32(f4+f4SR)&f4SRPGPERR == 0 {
+	if b.r32(f4+flashreg.F4SR)&flashreg.F4SRPGPErr == 0 {
 		t.Error("a word write with PSIZE x16 did not raise PGPERR")
 	}
 	if err := b.w(flash+0x4000, chipsim.Halfword, 0xA55A); err != nil || b.r32(flash+0x4000) != 0xFFFFA55A {
 		t.Errorf("x16 program: %v, 0x%08X", err, b.r32(flash+0x4000))
 	}
 	// Sector 1 (16 KiB at 0x4000) erased, sector 0 kept.
-	b.w32(f4+f4CR, f4CRSER|1<<3|f4CRSTRT)
+	b.w32(f4+flashreg.F4CR, flashreg.F4CRSER|1<<3|flashreg.F4CRSTRT)
 	if b.r32(flash+0x4000) != 0xFFFFFFFF || b.r32(flash) != 0x34123412 {
 		t.Errorf("sector 1 erase: 0x%08X, sector 0 0x%08X", b.r32(flash+0x4000), b.r32(flash))
 	}
@@ -200,82 +201,82 @@ func TestF4Controller(t *testing.T) {
 func TestF4Regression(t *testing.T) {
 	m := chip(t, targets.STM32F4(), targets.DevIDF411, targets.RDPByteLevel1)
 	b := bus{t, m}
-	optcr := b.r32(f4 + f4OPTCR)
-	b.w32(f4+f4OPTCR, optcr&^0xFF00|0xAA00) // ignored: OPTLOCK
-	if b.r32(f4+f4OPTCR) != optcr {
+	optcr := b.r32(f4 + flashreg.F4OPTCR)
+	b.w32(f4+flashreg.F4OPTCR, optcr&^0xFF00|0xAA00) // ignored: OPTLOCK
+	if b.r32(f4+flashreg.F4OPTCR) != optcr {
 		t.Fatal("OPTCR written while locked")
 	}
-	b.w32(f4+f4OPTKEYR, OptKey1)
-	b.w32(f4+f4OPTKEYR, OptKey2)
-	b.w32(f4+f4OPTCR, optcr&^0xFF03|0xAA00)
-	b.w32(f4+f4OPTCR, optcr&^0xFF03|0xAA00|f4OPTStart)
+	b.w32(f4+flashreg.F4OPTKEYR, targets.OptKey1)
+	b.w32(f4+flashreg.F4OPTKEYR, targets.OptKey2)
+	b.w32(f4+flashreg.F4OPTCR, optcr&^0xFF03|0xAA00)
+	b.w32(f4+flashreg.F4OPTCR, optcr&^0xFF03|0xAA00|flashreg.F4OPTCRStart)
 	if m.MassErases() != 1 || m.Level() != targets.RDPLevel1 {
 		t.Fatalf("after OPTSTRT: %d mass erases, level %v (want 1 erase, level 1 until reset)", m.MassErases(), m.Level())
 	}
 	b.w32(0xE000ED0C, 0x05FA0004)
-	if m.Level() != targets.RDPLevel0 || b.r32(f4+f4OPTCR)>>8&0xFF != 0xAA || b.r32(flash) != 0xFFFFFFFF {
-		t.Errorf("after reset: level %v, OPTCR 0x%08X", m.Level(), b.r32(f4+f4OPTCR))
+	if m.Level() != targets.RDPLevel0 || b.r32(f4+flashreg.F4OPTCR)>>8&0xFF != 0xAA || b.r32(flash) != 0xFFFFFFFF {
+		t.Errorf("after reset: level %v, OPTCR 0x%08X", m.Level(), b.r32(f4+flashreg.F4OPTCR))
 	}
 }
 
 func TestL4Controller(t *testing.T) {
 	m := chip(t, targets.STM32L4(), targets.DevIDL47x, targets.RDPByteLevel0)
 	b := bus{t, m}
-	b.w32(l4+l4KEYR, Key1)
-	b.w32(l4+l4KEYR, Key2)
-	b.w32(l4+l4CR, l4CRPG)
+	b.w32(l4+flashreg.L4KEYR, targets.FlashKey1)
+	b.w32(l4+flashreg.L4KEYR, targets.FlashKey2)
+	b.w32(l4+flashreg.L4CR, flashreg.L4CRPG)
 	tests := []struct {
 		name   string
 		writes func()
 		flag   uint32
 	}{
-		{"half-word", func() { _ = b.w(flash+0x800, chipsim.Halfword, 0) }, l4SRSIZERR},
-		{"first word unaligned", func() { _ = b.w(flash+0x804, chipsim.Word, 0) }, l4SRPGAERR},
-		{"second word not next", func() { _ = b.w(flash+0x800, chipsim.Word, 1); _ = b.w(flash+0x80C, chipsim.Word, 2) }, l4SRPGAERR},
-		{"not erased", func() { _ = b.w(flash, chipsim.Word, 1); _ = b.w(flash+4, chipsim.Word, 2) }, l4SRPROGERR},
+		{"half-word", func() { _ = b.w(flash+0x800, chipsim.Halfword, 0) }, flashreg.L4SRSizErr},
+		{"first word unaligned", func() { _ = b.w(flash+0x804, chipsim.Word, 0) }, flashreg.L4SRPGAErr},
+		{"second word not next", func() { _ = b.w(flash+0x800, chipsim.Word, 1); _ = b.w(flash+0x80C, chipsim.Word, 2) }, flashreg.L4SRPGAErr},
+		{"not erased", func() { _ = b.w(flash, chipsim.Word, 1); _ = b.w(flash+4, chipsim.Word, 2) }, flashreg.L4SRProgErr},
 	}
 	for _, tt := range tests {
-		b.w32(l4+l4SR, l4SRClear)
+		b.w32(l4+flashreg.L4SR, 0xC3FB) // EOP and every error flag (RM0351 §3.7.4)
 		tt.writes()
-		if sr := b.r32(l4 + l4SR); sr&tt.flag == 0 {
+		if sr := b.r32(l4 + flashreg.L4SR); sr&tt.flag == 0 {
 			t.Errorf("%s: SR 0x%08X, want 0x%X", tt.name, sr, tt.flag)
 		}
 	}
-	b.w32(l4+l4SR, l4SRClear)
+	b.w32(l4+flashreg.L4SR, 0xC3FB) // EOP and every error flag (RM0351 §3.7.4)
 	b.w32(flash+0x800, 0x01020304)
 	b.w32(flash+0x804, 0x05060708)
-	if b.r32(flash+0x800) != 0x01020304 || b.r32(flash+0x804) != 0x05060708 || b.r32(l4+l4SR) != l4SREOP {
-		t.Errorf("double word: 0x%08X 0x%08X SR 0x%X", b.r32(flash+0x800), b.r32(flash+0x804), b.r32(l4+l4SR))
+	if b.r32(flash+0x800) != 0x01020304 || b.r32(flash+0x804) != 0x05060708 || b.r32(l4+flashreg.L4SR) != flashreg.L4SREOP {
+		t.Errorf("double word: 0x%08X 0x%08X SR 0x%X", b.r32(flash+0x800), b.r32(flash+0x804), b.r32(l4+flashreg.L4SR))
 	}
 	// Page 1 of bank 1 erased, page 0 kept.
-	b.w32(l4+l4CR, l4CRPER|1<<3|l4CRSTRT)
+	b.w32(l4+flashreg.L4CR, flashreg.L4CRPER|1<<3|flashreg.L4CRSTRT)
 	if b.r32(flash+0x800) != 0xFFFFFFFF || b.r32(flash) != 0x34123412 {
 		t.Error("page 1 erase")
 	}
 	// WRP1A over page 0: an erase there raises WRPERR.
-	b.w32(l4+l4OPTKEYR, OptKey1)
-	b.w32(l4+l4OPTKEYR, OptKey2)
+	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey1)
+	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey2)
 	b.w32(l4+0x2C, 0x00000000) // start 0, end 0
-	b.w32(l4+l4CR, l4CROptStart)
-	b.w32(l4+l4CR, l4CRPER|0<<3|l4CRSTRT)
-	if b.r32(l4+l4SR)&l4SRWRPERR == 0 || b.r32(flash) != 0x34123412 {
-		t.Errorf("erase of a WRP page: SR 0x%X", b.r32(l4+l4SR))
+	b.w32(l4+flashreg.L4CR, flashreg.L4CROptStart)
+	b.w32(l4+flashreg.L4CR, flashreg.L4CRPER|0<<3|flashreg.L4CRSTRT)
+	if b.r32(l4+flashreg.L4SR)&flashreg.L4SRWRPErr == 0 || b.r32(flash) != 0x34123412 {
+		t.Errorf("erase of a WRP page: SR 0x%X", b.r32(l4+flashreg.L4SR))
 	}
 }
 
 func TestL4RegressionAndOBL(t *testing.T) {
 	m := chip(t, targets.STM32G0(), targets.DevIDG07x, targets.RDPByteLevel1)
 	b := bus{t, m}
-	b.w32(l4+l4OPTKEYR, OptKey1) // ignored while LOCK is set
-	if b.r32(l4+l4CR)&l4CROptLock == 0 {
+	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey1) // ignored while LOCK is set
+	if b.r32(l4+flashreg.L4CR)&flashreg.L4CROptLock == 0 {
 		t.Fatal("OPTLOCK cleared while LOCK is set")
 	}
-	b.w32(l4+l4KEYR, Key1)
-	b.w32(l4+l4KEYR, Key2)
-	b.w32(l4+l4OPTKEYR, OptKey1)
-	b.w32(l4+l4OPTKEYR, OptKey2)
-	b.w32(l4+l4OPTR, b.r32(l4+l4OPTR)&^0xFF|0xAA)
-	b.w32(l4+l4CR, l4CROptStart)
+	b.w32(l4+flashreg.L4KEYR, targets.FlashKey1)
+	b.w32(l4+flashreg.L4KEYR, targets.FlashKey2)
+	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey1)
+	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey2)
+	b.w32(l4+flashreg.L4OPTR, b.r32(l4+flashreg.L4OPTR)&^0xFF|0xAA)
+	b.w32(l4+flashreg.L4CR, flashreg.L4CROptStart)
 	if m.MassErases() != 1 || m.Level() != targets.RDPLevel1 {
 		t.Fatalf("after OPTSTRT: %d mass erases, level %v", m.MassErases(), m.Level())
 	}
@@ -283,17 +284,17 @@ func TestL4RegressionAndOBL(t *testing.T) {
 	if m.Level() != targets.RDPLevel1 {
 		t.Fatal("a system reset loaded the option bytes of a G0")
 	}
-	b.w32(l4+l4KEYR, Key1)
-	b.w32(l4+l4KEYR, Key2)
-	b.w32(l4+l4OPTKEYR, OptKey1)
-	b.w32(l4+l4OPTKEYR, OptKey2)
+	b.w32(l4+flashreg.L4KEYR, targets.FlashKey1)
+	b.w32(l4+flashreg.L4KEYR, targets.FlashKey2)
+	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey1)
+	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey2)
 	epoch := m.LinkEpoch()
-	b.w32(l4+l4CR, l4CROBLLaunch)
+	b.w32(l4+flashreg.L4CR, flashreg.L4CROBLLaunch)
 	if m.LinkEpoch() != epoch+1 || m.Level() != targets.RDPLevel0 || b.r32(flash) != 0xFFFFFFFF {
 		t.Errorf("after OBL_LAUNCH: epoch %d→%d, level %v", epoch, m.LinkEpoch(), m.Level())
 	}
-	if b.r32(l4+l4CR) != l4CRLock|l4CROptLock {
-		t.Errorf("CR 0x%08X after the reset, want LOCK|OPTLOCK", b.r32(l4+l4CR))
+	if b.r32(l4+flashreg.L4CR) != flashreg.L4CRLock|flashreg.L4CROptLock {
+		t.Errorf("CR 0x%08X after the reset, want LOCK|OPTLOCK", b.r32(l4+flashreg.L4CR))
 	}
 }
 
@@ -356,12 +357,12 @@ func seq0(seq []byte) uint8 {
 func TestL4PowerCycleLoads(t *testing.T) {
 	m := chip(t, targets.STM32L4(), targets.DevIDL47x, targets.RDPByteLevel1)
 	b := bus{t, m}
-	b.w32(l4+l4KEYR, Key1)
-	b.w32(l4+l4KEYR, Key2)
-	b.w32(l4+l4OPTKEYR, OptKey1)
-	b.w32(l4+l4OPTKEYR, OptKey2)
-	b.w32(l4+l4OPTR, b.r32(l4+l4OPTR)&^0xFF|0xAA)
-	b.w32(l4+l4CR, l4CROptStart)
+	b.w32(l4+flashreg.L4KEYR, targets.FlashKey1)
+	b.w32(l4+flashreg.L4KEYR, targets.FlashKey2)
+	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey1)
+	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey2)
+	b.w32(l4+flashreg.L4OPTR, b.r32(l4+flashreg.L4OPTR)&^0xFF|0xAA)
+	b.w32(l4+flashreg.L4CR, flashreg.L4CROptStart)
 	epoch := m.LinkEpoch()
 	m.PowerCycle()
 	if m.Level() != targets.RDPLevel0 || m.LinkEpoch() == epoch || b.r32(flash) != 0xFFFFFFFF {

@@ -61,11 +61,7 @@ func (m *Model) h7OptRead(off uint32) uint32 {
 	o := &m.ob
 	switch off {
 	case h7OPTCR:
-		v := o.cr
-		if o.optLocked {
-			v |= h7OPTLock
-		}
-		return v
+		return o.cr | o.opt.bit(h7OPTLock)
 	case h7OPTSR:
 		return o.regs[off]&^h7OPTChangeErr | o.sr&h7OPTChangeErr
 	case h7OPTKEYR, h7OPTCCR:
@@ -79,29 +75,24 @@ func (m *Model) h7OptWrite(off, v uint32) error {
 	o := &m.ob
 	switch off {
 	case h7OPTKEYR:
-		ok, fault := key(&o.optStage, &o.optBad, o.optLocked, true, v, OptKey1, OptKey2)
-		if ok {
-			o.optLocked = false
-		}
-		if fault {
-			o.optLocked = true
+		if o.opt.write(v, targets.OptKey1, targets.OptKey2, true) {
 			return errKeySequence("FLASH_OPTKEYR")
 		}
 	case h7OPTCCR:
 		o.sr &^= v & h7OPTChangeErr
 	case h7OPTCR:
-		if o.optLocked {
+		if o.opt.locked {
 			return nil // OPTCR is write-protected while OPTLOCK is set
 		}
 		if v&h7OPTLock != 0 {
-			o.optLocked = true
+			o.opt.locked = true
 		}
 		o.cr = v &^ (h7OPTLock | h7OPTStart)
-		if v&h7OPTStart != 0 && !o.optLocked {
+		if v&h7OPTStart != 0 && !o.opt.locked {
 			m.h7OptionStart()
 		}
 	default:
-		if h7IsPrg(off) && !o.optLocked {
+		if h7IsPrg(off) && !o.opt.locked {
 			if off == h7OPTSR+h7PrgOffset {
 				v &^= 1 | h7OPTChangeErr // OPT_BUSY and OPTCHANGEERR exist in _CUR only
 			}

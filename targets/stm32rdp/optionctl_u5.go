@@ -60,14 +60,7 @@ func (m *Model) u5ReadReg(off uint32) uint32 {
 		}
 		return o.sr
 	case u5NSCR:
-		v := o.cr
-		if o.locked {
-			v |= u5CRLock
-		}
-		if o.optLocked {
-			v |= u5CROptLock
-		}
-		return v
+		return o.cr | o.key.bit(u5CRLock) | o.opt.bit(u5CROptLock)
 	}
 	return o.regs[off]
 }
@@ -79,50 +72,40 @@ func (m *Model) u5WriteReg(off, v uint32) (obl bool, err error) {
 	o := &m.ob
 	switch off {
 	case u5NSKEYR:
-		ok, fault := key(&o.keyStage, &o.keyBad, o.locked, true, v, Key1, Key2)
-		if ok {
-			o.locked = false
-		}
-		if fault {
-			o.locked = true
+		if o.key.write(v, targets.FlashKey1, targets.FlashKey2, true) {
 			return false, errKeySequence("FLASH_NSKEYR")
 		}
 	case u5OPTKEYR:
 		// OPTLOCK clears with OPTKEY1, OPTKEY2 once LOCK is clear (RM0456
 		// §7.4.2 "Option bytes programming").
-		if o.locked {
+		if o.key.locked {
 			return false, nil
 		}
-		ok, fault := key(&o.optStage, &o.optBad, o.optLocked, true, v, OptKey1, OptKey2)
-		if ok {
-			o.optLocked = false
-		}
-		if fault {
-			o.optLocked = true
+		if o.opt.write(v, targets.OptKey1, targets.OptKey2, true) {
 			return false, errKeySequence("FLASH_OPTKEYR")
 		}
 	case u5NSSR:
 		o.sr &^= v & u5SRClear
 	case u5NSCR:
-		if o.locked {
+		if o.key.locked {
 			return false, nil
 		}
 		if v&u5CROptLock != 0 {
-			o.optLocked = true
+			o.opt.locked = true
 		}
 		if v&u5CRLock != 0 {
-			o.locked, o.cr = true, 0
+			o.key.locked, o.cr = true, 0
 			return false, nil
 		}
 		o.cr = v &^ (u5CROptStart | u5CROBLLaunch | u5CROptLock | u5CRLock)
 		switch {
 		case v&u5CROBLLaunch != 0:
-			return !o.optLocked, nil
-		case v&u5CROptStart != 0 && !o.optLocked:
+			return !o.opt.locked, nil
+		case v&u5CROptStart != 0 && !o.opt.locked:
 			m.u5OptionStart()
 		}
 	default:
-		if _, ok := o.regs[off]; ok && off >= u5OPTR && !o.optLocked {
+		if _, ok := o.regs[off]; ok && off >= u5OPTR && !o.opt.locked {
 			o.regs[off] = v
 		}
 	}

@@ -21,12 +21,8 @@ type u5h7Options struct {
 	// at OBL_LAUNCH and power-on (the H7 copies _PRG into _CUR at OPTSTART).
 	regs, stored map[uint32]uint32
 
-	locked    bool // U5 NSCR.LOCK (the H7's option interface needs no flash key)
-	keyStage  int
-	keyBad    bool
-	optLocked bool // U5 NSCR.OPTLOCK, H7 OPTCR.OPTLOCK
-	optStage  int
-	optBad    bool
+	key keyLock // U5 NSCR.LOCK (the H7's option interface needs no flash key)
+	opt keyLock // U5 NSCR.OPTLOCK, H7 OPTCR.OPTLOCK
 
 	cr, sr uint32 // U5 NSCR (less the lock bits), NSSR flags; H7 OPTCR bits and OPTCHANGEERR
 
@@ -73,8 +69,8 @@ func (m *Model) initOptions() {
 // values are the option bytes).
 func (m *Model) resetOptions() {
 	o := &m.ob
-	o.locked, o.keyStage, o.keyBad = true, 0, false
-	o.optLocked, o.optStage, o.optBad = true, 0, false
+	o.key.reset()
+	o.opt.reset()
 	o.cr, o.sr = 0, 0
 	if m.cfg.Family.Name == "STM32H7" && o.regs != nil {
 		for _, c := range h7OptionPairs {

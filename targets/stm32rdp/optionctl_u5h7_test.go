@@ -12,10 +12,10 @@ const u5 = targets.U5FlashRegs
 // u5Unlock clears NSCR.LOCK and OPTLOCK with the two key pairs.
 func (b bus) u5Unlock() {
 	b.t.Helper()
-	b.w32(u5+u5NSKEYR, Key1)
-	b.w32(u5+u5NSKEYR, Key2)
-	b.w32(u5+u5OPTKEYR, OptKey1)
-	b.w32(u5+u5OPTKEYR, OptKey2)
+	b.w32(u5+u5NSKEYR, targets.FlashKey1)
+	b.w32(u5+u5NSKEYR, targets.FlashKey2)
+	b.w32(u5+u5OPTKEYR, targets.OptKey1)
+	b.w32(u5+u5OPTKEYR, targets.OptKey2)
 	if cr := b.r32(u5 + u5NSCR); cr&(u5CRLock|u5CROptLock) != 0 {
 		b.t.Fatalf("NSCR 0x%08X still locked after the keys", cr)
 	}
@@ -114,8 +114,8 @@ func TestU5OptionLocks(t *testing.T) {
 	if err := b.w(u5+u5NSKEYR, 4, 0x12345678); err == nil {
 		t.Error("a wrong key did not fault")
 	}
-	_ = b.w(u5+u5NSKEYR, 4, Key1) // faults: locked until reset
-	_ = b.w(u5+u5NSKEYR, 4, Key2)
+	_ = b.w(u5+u5NSKEYR, 4, targets.FlashKey1) // faults: locked until reset
+	_ = b.w(u5+u5NSKEYR, 4, targets.FlashKey2)
 	if b.r32(u5+u5NSCR)&u5CRLock == 0 {
 		t.Error("the keys after a wrong one unlocked NSCR: it stays locked until reset")
 	}
@@ -161,8 +161,8 @@ func TestH7OptionProgramming(t *testing.T) {
 			if b.r32(h7+optsrPrg) != cur {
 				t.Fatal("OPTSR_PRG took a value while OPTLOCK was set")
 			}
-			b.w32(h7+h7OPTKEYR, OptKey1)
-			b.w32(h7+h7OPTKEYR, OptKey2)
+			b.w32(h7+h7OPTKEYR, targets.OptKey1)
+			b.w32(h7+h7OPTKEYR, targets.OptKey2)
 			if b.r32(h7+h7OPTCR)&h7OPTLock != 0 {
 				t.Fatal("OPTLOCK still set after the option keys")
 			}
