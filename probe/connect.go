@@ -29,28 +29,26 @@ const (
 // ConnectModes lists every mode in the order a UI shows them.
 var ConnectModes = []ConnectMode{ModeNormal, ModeHotPlug, ModeUnderReset}
 
+// modeWords are each mode's command-line name and the title
+// STM32CubeProgrammer shows.
+var modeWords = [...]struct{ name, title string }{
+	ModeNormal:     {"normal", "Normal"},
+	ModeHotPlug:    {"hotplug", "Hot Plug"},
+	ModeUnderReset: {"under-reset", "Under Reset"},
+}
+
 // String is the mode's command-line name: "normal", "hotplug", "under-reset".
 func (m ConnectMode) String() string {
-	switch m {
-	case ModeNormal:
-		return "normal"
-	case ModeHotPlug:
-		return "hotplug"
-	case ModeUnderReset:
-		return "under-reset"
+	if m >= 0 && int(m) < len(modeWords) {
+		return modeWords[m].name
 	}
 	return fmt.Sprintf("mode(%d)", int(m))
 }
 
 // Title is the mode's name as STM32CubeProgrammer shows it.
 func (m ConnectMode) Title() string {
-	switch m {
-	case ModeNormal:
-		return "Normal"
-	case ModeHotPlug:
-		return "Hot Plug"
-	case ModeUnderReset:
-		return "Under Reset"
+	if m >= 0 && int(m) < len(modeWords) {
+		return modeWords[m].title
 	}
 	return m.String()
 }
@@ -82,17 +80,15 @@ const (
 	CoreLocked                   // locked up (DHCSR S_LOCKUP): a fault while handling a fault
 )
 
+// coreStateNames name each core state.
+var coreStateNames = [...]string{
+	CoreUnknown: "unknown", CoreRunning: "running", CoreHalted: "halted", CoreInReset: "in reset", CoreLocked: "locked up",
+}
+
 // String names the state.
 func (s CoreState) String() string {
-	switch s {
-	case CoreRunning:
-		return "running"
-	case CoreHalted:
-		return "halted"
-	case CoreInReset:
-		return "in reset"
-	case CoreLocked:
-		return "locked up"
+	if s >= 0 && int(s) < len(coreStateNames) {
+		return coreStateNames[s]
 	}
 	return "unknown"
 }

@@ -36,25 +36,22 @@ func (s ProductState) Rank() int {
 // Valid reports whether s is one of the six lifecycle states.
 func (s ProductState) Valid() bool { return s.Rank() >= 0 }
 
+// productStateNames are the names ST tools print, by code.
+var productStateNames = map[ProductState]string{
+	StateOpen:            "OPEN",
+	StateProvisioning:    "PROVISIONING",
+	StateIROTProvisioned: "iROT_PROVISIONED",
+	StateTZClosed:        "TZ_CLOSED",
+	StateClosed:          "CLOSED",
+	StateLocked:          "LOCKED",
+	RequestRegression:    "REGRESSION",
+	RequestNSRegression:  "NS_REGRESSION",
+}
+
 // String names the state as ST tools print it, e.g. "PROVISIONING".
 func (s ProductState) String() string {
-	switch s {
-	case StateOpen:
-		return "OPEN"
-	case StateProvisioning:
-		return "PROVISIONING"
-	case StateIROTProvisioned:
-		return "iROT_PROVISIONED"
-	case StateTZClosed:
-		return "TZ_CLOSED"
-	case StateClosed:
-		return "CLOSED"
-	case StateLocked:
-		return "LOCKED"
-	case RequestRegression:
-		return "REGRESSION"
-	case RequestNSRegression:
-		return "NS_REGRESSION"
+	if name, ok := productStateNames[s]; ok {
+		return name
 	}
 	return fmt.Sprintf("INVALID(0x%02X)", uint8(s))
 }

@@ -45,28 +45,26 @@ func ParsePermission(s string) (Permission, error) {
 	return 0, fmt.Errorf("permission %q: want full, to-tz or open-debug", s)
 }
 
+// permissionWords are each permission's command-line name and what it
+// does, in plain words.
+var permissionWords = [...]struct{ name, title string }{
+	PermFull:      {"full", "full regression (erase everything, back to OPEN with TrustZone off)"},
+	PermToTZ:      {"to-tz", "regression to TZ_CLOSED (erase the non-secure side)"},
+	PermOpenDebug: {"open-debug", "debug opening (until the next power cycle)"},
+}
+
 // String is the command-line name.
 func (p Permission) String() string {
-	switch p {
-	case PermFull:
-		return "full"
-	case PermToTZ:
-		return "to-tz"
-	case PermOpenDebug:
-		return "open-debug"
+	if p >= 0 && int(p) < len(permissionWords) {
+		return permissionWords[p].name
 	}
 	return fmt.Sprintf("Permission(%d)", int(p))
 }
 
 // Title says what the permission does, in plain words.
 func (p Permission) Title() string {
-	switch p {
-	case PermFull:
-		return "full regression (erase everything, back to OPEN with TrustZone off)"
-	case PermToTZ:
-		return "regression to TZ_CLOSED (erase the non-secure side)"
-	case PermOpenDebug:
-		return "debug opening (until the next power cycle)"
+	if p >= 0 && int(p) < len(permissionWords) {
+		return permissionWords[p].title
 	}
 	return p.String()
 }

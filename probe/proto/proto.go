@@ -77,19 +77,15 @@ const (
 	ModeBootloader Mode = 0x04
 )
 
+// modeNames name the probe modes.
+var modeNames = [...]string{
+	ModeDFU: "DFU", ModeMass: "mass-storage", ModeDebug: "debug", ModeSWIM: "SWIM", ModeBootloader: "bootloader",
+}
+
 // String names the mode.
 func (m Mode) String() string {
-	switch m {
-	case ModeDFU:
-		return "DFU"
-	case ModeMass:
-		return "mass-storage"
-	case ModeDebug:
-		return "debug"
-	case ModeSWIM:
-		return "SWIM"
-	case ModeBootloader:
-		return "bootloader"
+	if int(m) < len(modeNames) {
+		return modeNames[m]
 	}
 	return "unknown"
 }

@@ -82,41 +82,30 @@ const (
 	StatusTCPBusy         Status = 0x00002004
 )
 
+// statusNames name the statuses.
+var statusNames = map[Status]string{
+	StatusOK:              "OK",
+	StatusError:           "error",
+	StatusNoDevice:        "no device",
+	StatusMemoryProblem:   "memory problem",
+	StatusTimeout:         "USB timeout",
+	StatusBadParameter:    "bad parameter",
+	StatusOpenError:       "open error",
+	StatusTransferError:   "USB transfer error",
+	StatusTruncatedData:   "truncated data",
+	StatusCmdNotAvailable: "command not available",
+	StatusPermissionError: "permission error",
+	StatusFailed:          "failed",
+	StatusTCPError:        "TCP error",
+	StatusTCPCantConnect:  "TCP cannot connect",
+	StatusTCPCloseError:   "TCP close error",
+	StatusTCPBusy:         "TCP busy",
+}
+
 // String names the status.
 func (s Status) String() string {
-	switch s {
-	case StatusOK:
-		return "OK"
-	case StatusError:
-		return "error"
-	case StatusNoDevice:
-		return "no device"
-	case StatusMemoryProblem:
-		return "memory problem"
-	case StatusTimeout:
-		return "USB timeout"
-	case StatusBadParameter:
-		return "bad parameter"
-	case StatusOpenError:
-		return "open error"
-	case StatusTransferError:
-		return "USB transfer error"
-	case StatusTruncatedData:
-		return "truncated data"
-	case StatusCmdNotAvailable:
-		return "command not available"
-	case StatusPermissionError:
-		return "permission error"
-	case StatusFailed:
-		return "failed"
-	case StatusTCPError:
-		return "TCP error"
-	case StatusTCPCantConnect:
-		return "TCP cannot connect"
-	case StatusTCPCloseError:
-		return "TCP close error"
-	case StatusTCPBusy:
-		return "TCP busy"
+	if name, ok := statusNames[s]; ok {
+		return name
 	}
 	return fmt.Sprintf("status 0x%08X", uint32(s))
 }
