@@ -452,9 +452,21 @@ func ids(m *Matrix) []string {
 			add(fmt.Sprintf("DBGMCU IDCODE 0x%08X (%s)", c.IDCode, c.Chip))
 		}
 	}
+	// DBGMCU_SR read under reset is told apart where it differs from the
+	// running chip's (firmware that opens ports once it runs).
+	apStatus := func(c Cell) string {
+		return fmt.Sprintf("DBGMCU_SR AP present 0x%04X, enabled 0x%04X", c.APPresent, c.APEnabled)
+	}
+	var running []string
 	for _, c := range m.Cells {
-		if c.HasAPStatus {
-			add(fmt.Sprintf("DBGMCU_SR AP present 0x%04X, enabled 0x%04X", c.APPresent, c.APEnabled))
+		if c.HasAPStatus && c.Mode != probe.ModeUnderReset {
+			running = append(running, apStatus(c))
+			add(apStatus(c))
+		}
+	}
+	for _, c := range m.Cells {
+		if c.HasAPStatus && c.Mode == probe.ModeUnderReset && !slices.Contains(running, apStatus(c)) {
+			add(apStatus(c) + " under reset")
 		}
 	}
 	for _, c := range m.Cells {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -179,5 +180,31 @@ func TestExportsOfNil(t *testing.T) {
 		if err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// DBGMCU_SR read under reset is named apart only where it differs from the
+// running chip's.
+func TestIDsAPStatusUnderReset(t *testing.T) {
+	cell := func(mode probe.ConnectMode, enabled uint16) Cell {
+		return Cell{Key: Key{Mode: mode, AP: 0, KHz: 4000}, HasAPStatus: true, APPresent: 3, APEnabled: enabled}
+	}
+	for _, tc := range []struct {
+		name  string
+		cells []Cell
+		want  []string
+	}{
+		{"same", []Cell{cell(probe.ModeNormal, 3), cell(probe.ModeUnderReset, 3)},
+			[]string{"DBGMCU_SR AP present 0x0003, enabled 0x0003"}},
+		{"opens after boot", []Cell{cell(probe.ModeUnderReset, 1), cell(probe.ModeNormal, 3)},
+			[]string{"DBGMCU_SR AP present 0x0003, enabled 0x0003", "DBGMCU_SR AP present 0x0003, enabled 0x0001 under reset"}},
+		{"only under reset", []Cell{cell(probe.ModeUnderReset, 1)},
+			[]string{"DBGMCU_SR AP present 0x0003, enabled 0x0001 under reset"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ids(&Matrix{Cells: tc.cells}); !slices.Equal(got, tc.want) {
+				t.Errorf("ids = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
