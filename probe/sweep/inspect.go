@@ -25,9 +25,9 @@ func (c cellReader) Read32(ctx context.Context, ap uint8, addr uint32) (uint32, 
 	return c.r.Read32(ctx, ap, addr)
 }
 
-// Known is what earlier cells of a sweep read that a cell may take instead
+// earlier is what earlier cells of a sweep read that a cell may take instead
 // of reading it again: nil fields are read.
-type Known struct {
+type earlier struct {
 	// Chip is the chip an earlier cell identified, through any port that
 	// this one could identify it through too: its identity is a constant.
 	Chip *targets.Chip
@@ -46,7 +46,7 @@ type Known struct {
 // reads only these few registers (no engineering area), one to three
 // words per cell, and on an RDP family what inspectFirmware reads; what
 // known holds it takes instead of reading.
-func inspect(ctx context.Context, r targets.MemReader, c *Cell, known Known) (*targets.Chip, error) {
+func inspect(ctx context.Context, r targets.MemReader, c *Cell, known earlier) (*targets.Chip, error) {
 	cr := cellReader{r: r, ap: c.AP}
 	chip := known.Chip
 	if chip == nil {

@@ -62,7 +62,7 @@ type session interface {
 	// Inspect reads what the target says about itself through the cell's
 	// access port and fills the cell's identification fields, taking what
 	// known holds instead of reading it; it returns the chip identified.
-	Inspect(ctx context.Context, c *Cell, known Known) (*targets.Chip, error)
+	Inspect(ctx context.Context, c *Cell, known earlier) (*targets.Chip, error)
 	// CheckDA reads whether debug authentication is provisioned through
 	// the cell's (open, core) access port and fills c.DA.
 	CheckDA(ctx context.Context, c *Cell) error
@@ -84,7 +84,7 @@ func (s linkSession) Resume(ctx context.Context, ap uint8) error {
 	}
 	return nil
 }
-func (s linkSession) Inspect(ctx context.Context, c *Cell, known Known) (*targets.Chip, error) {
+func (s linkSession) Inspect(ctx context.Context, c *Cell, known earlier) (*targets.Chip, error) {
 	return inspect(ctx, s.l, c, known)
 }
 func (s linkSession) CheckDA(ctx context.Context, c *Cell) error {
@@ -331,7 +331,7 @@ type runState struct {
 	// access ports (probe.Known): later cells do not read it again.
 	known probe.Known
 	// What ok cells identified without error, for later ok cells to take
-	// (see Known): the chip, the product state per core port, DBGMCU_SR
+	// (see earlier): the chip, the product state per core port, DBGMCU_SR
 	// per debug port and reset condition.
 	chip     *targets.Chip
 	state    map[uint8]Cell
@@ -351,8 +351,8 @@ func apStatusKeyOf(c *Cell) apStatusKey {
 
 // knownFor is what c may take from earlier cells: nothing unless c reached
 // its port.
-func (st *runState) knownFor(c *Cell) Known {
-	var k Known
+func (st *runState) knownFor(c *Cell) earlier {
+	var k earlier
 	if c.Outcome != OutcomeOK {
 		return k
 	}

@@ -55,7 +55,7 @@ func (s *scripted) CheckDA(ctx context.Context, c *Cell) error {
 	s.log = append(s.log, "check DA")
 	return nil
 }
-func (s *scripted) Inspect(ctx context.Context, c *Cell, known Known) (*targets.Chip, error) {
+func (s *scripted) Inspect(ctx context.Context, c *Cell, known earlier) (*targets.Chip, error) {
 	if s.inspect == nil {
 		return nil, nil
 	}
