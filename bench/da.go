@@ -96,8 +96,8 @@ type DAPlan struct {
 	// Discovery is what the ROM reported (regression, debug opening).
 	Discovery *da.Discovery `json:"discovery,omitempty"`
 	// Risk, Why: the class and the reason, in obytes' terms.
-	Risk obytes.Risk `json:"risk"`
-	Why  string      `json:"why"`
+	Risk guarded.Risk `json:"risk"`
+	Why  string       `json:"why"`
 	// Erases says what the write erases ("nothing" for the others).
 	Erases string `json:"erases"`
 	// Steps are what the job will do, in order.

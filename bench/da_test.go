@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
@@ -61,7 +62,7 @@ func TestDARescueSeedBoard(t *testing.T) {
 	}
 	prov.Part = "H533"
 	p, err := b.PlanDA(ctx, tok, prov)
-	if err != nil || p.Risk != obytes.Caution || p.NeedsOverride || !strings.HasPrefix(p.Phrase, "provision H533 ") {
+	if err != nil || p.Risk != guarded.Caution || p.NeedsOverride || !strings.HasPrefix(p.Phrase, "provision H533 ") {
 		t.Fatalf("provision plan %+v %v", p, err)
 	}
 	if _, err := b.ApplyDA(ctx, tok, DAApplyRequest{DARequest: prov, Confirm: "yes", StateDir: state}); !errors.Is(err, obytes.ErrNotConfirmed) || m.OBKProvisionCalls() != 0 {
@@ -96,12 +97,12 @@ func TestDARescueSeedBoard(t *testing.T) {
 	}
 	// Without the proof the close is brick; with it, irreversible.
 	pr, err := b.PlanOptionBytes(ctx, tok, Change{Assignments: []string{"PRODUCT_STATE=0x72"}})
-	if err != nil || pr.Plan.Risk != obytes.Brick {
+	if err != nil || pr.Plan.Risk != guarded.Brick {
 		t.Fatalf("close without the proof: %v %v", pr, err)
 	}
 	wb := &WayBackFiles{Credentials: creds, OBK: obk, Part: "H533"}
 	res := applyOB(t, b, tok, state, wb, "PRODUCT_STATE=0x72")
-	if res.Plan.Risk != obytes.Irreversible || !res.Plan.WayBack.Proven() || m.ProductState() != targets.StateClosed {
+	if res.Plan.Risk != guarded.Irreversible || !res.Plan.WayBack.Proven() || m.ProductState() != targets.StateClosed {
 		t.Fatalf("close: %v %+v %v", res.Plan.Risk, res.Plan.WayBack, m.ProductState())
 	}
 	// The state follows every job, read through AP0 once AP1 is closed,
@@ -126,7 +127,7 @@ func TestDARescueSeedBoard(t *testing.T) {
 
 	reg := DARequest{Action: DARegress, Permission: da.PermFull, Credentials: creds}
 	rp, err := b.PlanDA(ctx, tok, reg)
-	if err != nil || rp.Risk != obytes.Caution || !strings.HasPrefix(rp.Phrase, "regress full ") || rp.FlashReadable {
+	if err != nil || rp.Risk != guarded.Caution || !strings.HasPrefix(rp.Phrase, "regress full ") || rp.FlashReadable {
 		t.Fatalf("regress plan %+v %v", rp, err)
 	}
 	// AP1 is closed: the flash cannot be saved, and nothing is written.
@@ -298,19 +299,19 @@ func TestPlanWayBackMismatches(t *testing.T) {
 		name   string
 		args   []string
 		wb     *WayBackFiles
-		want   obytes.Risk
+		want   guarded.Risk
 		checks []string
 	}{
-		{"proven", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{Credentials: good, OBK: obk, Part: "H533"}, obytes.Irreversible, nil},
-		{"no part", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{Credentials: good, OBK: obk}, obytes.Brick, []string{da.CheckPart}},
-		{"no credentials", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{OBK: obk, Part: "H533"}, obytes.Brick, []string{da.CheckCredentials}},
-		{"no file", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{Credentials: good, Part: "H533"}, obytes.Brick, []string{da.CheckOBKFile}},
-		{"another password", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{Credentials: da.Credentials{Password: otherPW}, OBK: obk, Part: "H533"}, obytes.Brick, []string{da.CheckCredentialsMatch}},
-		{"unencrypted file", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{Credentials: good, OBK: plain.Get(dacred.PasswordOBKFile), Part: "H533"}, obytes.Brick, []string{da.CheckOBKEncryption}},
-		{"file not provisioned", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{Credentials: da.Credentials{Password: otherPW}, OBK: other.Get(dacred.PasswordOBKFile), Part: "H533"}, obytes.Brick, []string{da.CheckChipRecord}},
-		{"password with TrustZone on", []string{"PRODUCT_STATE=0x72", "TZEN=0xB4"}, &WayBackFiles{Credentials: good, OBK: obk, Part: "H533"}, obytes.Brick, []string{da.CheckMethodTZEN}},
-		{"certificates on a password chip", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{Credentials: da.Credentials{Chain: chain, Key: key}, OBK: certs.Get(dacred.CertOBKFile), Part: "H533"}, obytes.Brick, []string{da.CheckMethodTZEN, da.CheckChipRecord}},
-		{"not closing: no proof needed", []string{"SWAP_BANK=1"}, &WayBackFiles{}, obytes.Caution, nil},
+		{"proven", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{Credentials: good, OBK: obk, Part: "H533"}, guarded.Irreversible, nil},
+		{"no part", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{Credentials: good, OBK: obk}, guarded.Brick, []string{da.CheckPart}},
+		{"no credentials", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{OBK: obk, Part: "H533"}, guarded.Brick, []string{da.CheckCredentials}},
+		{"no file", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{Credentials: good, Part: "H533"}, guarded.Brick, []string{da.CheckOBKFile}},
+		{"another password", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{Credentials: da.Credentials{Password: otherPW}, OBK: obk, Part: "H533"}, guarded.Brick, []string{da.CheckCredentialsMatch}},
+		{"unencrypted file", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{Credentials: good, OBK: plain.Get(dacred.PasswordOBKFile), Part: "H533"}, guarded.Brick, []string{da.CheckOBKEncryption}},
+		{"file not provisioned", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{Credentials: da.Credentials{Password: otherPW}, OBK: other.Get(dacred.PasswordOBKFile), Part: "H533"}, guarded.Brick, []string{da.CheckChipRecord}},
+		{"password with TrustZone on", []string{"PRODUCT_STATE=0x72", "TZEN=0xB4"}, &WayBackFiles{Credentials: good, OBK: obk, Part: "H533"}, guarded.Brick, []string{da.CheckMethodTZEN}},
+		{"certificates on a password chip", []string{"PRODUCT_STATE=0x72"}, &WayBackFiles{Credentials: da.Credentials{Chain: chain, Key: key}, OBK: certs.Get(dacred.CertOBKFile), Part: "H533"}, guarded.Brick, []string{da.CheckMethodTZEN, da.CheckChipRecord}},
+		{"not closing: no proof needed", []string{"SWAP_BANK=1"}, &WayBackFiles{}, guarded.Caution, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -323,7 +324,7 @@ func TestPlanWayBackMismatches(t *testing.T) {
 			if p.Risk != tc.want {
 				t.Errorf("risk %v, want %v: %+v", p.Risk, tc.want, p.WayBack)
 			}
-			if tc.want == obytes.Caution {
+			if tc.want == guarded.Caution {
 				if p.WayBack != nil {
 					t.Errorf("a proof for a plan that does not close: %+v", p.WayBack)
 				}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
 	"github.com/stprobe/stprobe/targets/stm32h5"
@@ -34,7 +34,7 @@ func TestPlanCloseH523StaysBrick(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := pr.Plan
-	if p.Risk != obytes.Brick || !p.NeedsOverride {
+	if p.Risk != guarded.Brick || !p.NeedsOverride {
 		t.Fatalf("closing an H523: %v (override %v), want brick", p.Risk, p.NeedsOverride)
 	}
 	found := false

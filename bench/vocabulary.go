@@ -21,7 +21,7 @@ type (
 	// phrase, the proof of the way back.
 	OBPlan = obytes.Plan
 	// Risk is a write's risk class (RiskSafe … RiskBrick).
-	Risk = obytes.Risk
+	Risk = guarded.Risk
 	// Field is one option-byte field of a chip's line, Register one
 	// register, Value one named value of an enumerated field.
 	Field    = obytes.Field
@@ -59,10 +59,10 @@ type (
 
 // The risk classes, lowest first.
 const (
-	RiskSafe         = obytes.Safe
-	RiskCaution      = obytes.Caution
-	RiskIrreversible = obytes.Irreversible
-	RiskBrick        = obytes.Brick
+	RiskSafe         = guarded.Safe
+	RiskCaution      = guarded.Caution
+	RiskIrreversible = guarded.Irreversible
+	RiskBrick        = guarded.Brick
 )
 
 // KindEnum is the kind of a field that takes one of a listed set of values.

@@ -15,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/stprobe/stprobe/bench"
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/proto"
@@ -164,7 +165,7 @@ func TestOBSeedStoryOnSim(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &pj); err != nil || code != 0 || pj.Plan == nil {
 		t.Fatalf("plan: exit %d %v\n%s", code, err, out)
 	}
-	if pj.Plan.Risk != obytes.Brick || !pj.Plan.NeedsOverride {
+	if pj.Plan.Risk != guarded.Brick || !pj.Plan.NeedsOverride {
 		t.Fatalf("plan risk %v", pj.Plan.Risk)
 	}
 	phrase := pj.Plan.Phrase

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
@@ -218,7 +219,7 @@ func TestApplyFamilyLevel2(t *testing.T) {
 	m := familyChip(t, targets.STM32L4(), targets.DevIDL47x, targets.RDPByteLevel0)
 	tg := &modelTarget{m: m}
 	_, p := familyPlan(t, tg, targets.DevIDL47x, "RDP", "0xCC")
-	if !p.NeedsOverride || p.Risk != Brick {
+	if !p.NeedsOverride || p.Risk != guarded.Brick {
 		t.Fatalf("plan %v, override %v", p.Risk, p.NeedsOverride)
 	}
 	dir := t.TempDir()

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
@@ -65,7 +66,7 @@ func TestSeedStoryBrickNeedsOverride(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Risk != Brick || !p.NeedsOverride {
+	if p.Risk != guarded.Brick || !p.NeedsOverride {
 		t.Fatalf("risk %v override %v, want brick", p.Risk, p.NeedsOverride)
 	}
 	if !strings.Contains(p.Phrase, in.UID[len(in.UID)-8:]) {
@@ -140,19 +141,19 @@ func TestProvisionedDAIrreversible(t *testing.T) {
 	in.WayBack = proven
 	// TZ_CLOSED with TrustZone off keeps the password method usable.
 	p, err := plan(t, in, "PRODUCT_STATE=0xC6")
-	if err != nil || p.Risk != Irreversible || p.NeedsOverride || p.Phrase != "irreversible PRODUCT_STATE=0xC6" {
+	if err != nil || p.Risk != guarded.Irreversible || p.NeedsOverride || p.Phrase != "irreversible PRODUCT_STATE=0xC6" {
 		t.Fatalf("0xC6 with TZEN=0xC3 and password DA: %v %v, want irreversible", p, err)
 	}
 	// Turning TrustZone on as well would leave a password record the ROM cannot use.
 	p, err = plan(t, in, "PRODUCT_STATE=0xC6", "TZEN=0xB4")
-	if err != nil || p.Risk != Brick {
+	if err != nil || p.Risk != guarded.Brick {
 		t.Fatalf("0xC6 + TZEN=0xB4 with password DA: %v %v, want brick", p, err)
 	}
 	p, err = plan(t, in, "PRODUCT_STATE=CLOSED")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Risk != Irreversible || p.NeedsOverride || p.Phrase != "irreversible PRODUCT_STATE=0x72" {
+	if p.Risk != guarded.Irreversible || p.NeedsOverride || p.Phrase != "irreversible PRODUCT_STATE=0x72" {
 		t.Fatalf("plan %v %v %q", p.Risk, p.NeedsOverride, p.Phrase)
 	}
 	if !strings.Contains(strings.Join(p.Notes, " "), "sample password") {
@@ -176,7 +177,7 @@ func TestApplySafeVerified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Risk != Safe || p.Phrase != "apply" {
+	if p.Risk != guarded.Safe || p.Phrase != "apply" {
 		t.Fatalf("risk %v phrase %q", p.Risk, p.Phrase)
 	}
 	// A plan survives JSON (a UI may keep it between plan and apply).
@@ -222,7 +223,7 @@ func TestApplyTZENCautionReconnects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Risk != Caution || !p.Phases[0].Resets {
+	if p.Risk != guarded.Caution || !p.Phases[0].Resets {
 		t.Fatalf("risk %v phases %+v", p.Risk, p.Phases)
 	}
 	res, err := Apply(context.Background(), c, p, opts(t, c, p))
@@ -375,7 +376,7 @@ func TestH503OTPLockAndDA(t *testing.T) {
 		t.Errorf("clearing LOCKBL: %v", err)
 	}
 	p, err := plan(t, in, "LOCKBL=0x3")
-	if err != nil || p.Risk != Irreversible {
+	if err != nil || p.Risk != guarded.Irreversible {
 		t.Fatalf("LOCKBL 0x1→0x3: %v %v", p, err)
 	}
 	res, err := Apply(context.Background(), c, p, opts(t, c, p))
@@ -385,7 +386,7 @@ func TestH503OTPLockAndDA(t *testing.T) {
 	in = c.setup(t)
 	in.WayBack = proven
 	p, err = plan(t, in, "PRODUCT_STATE=0x72")
-	if err != nil || p.Risk != Irreversible {
+	if err != nil || p.Risk != guarded.Irreversible {
 		t.Fatalf("H503 PROVISIONING→CLOSED with the OTP hash: %v %v", p, err)
 	}
 	res, err = Apply(context.Background(), c, p, opts(t, c, p))
@@ -416,7 +417,7 @@ func TestEditedPlanRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Someone lowers the risk so that no override is needed.
-	p.Risk, p.NeedsOverride, p.Phrase = Safe, false, "apply"
+	p.Risk, p.NeedsOverride, p.Phrase = guarded.Safe, false, "apply"
 	o := opts(t, c, p)
 	if _, err := Apply(context.Background(), c, p, o); !errors.Is(err, ErrPlanMismatch) || c.flashWrites != 0 {
 		t.Errorf("edited plan: %v, %d writes", err, c.flashWrites)
@@ -436,13 +437,13 @@ func TestCertificateDAStatedMethod(t *testing.T) {
 	if !in.DA.Provisioned || in.DA.Method != targets.DAMethodUnknown {
 		t.Fatalf("DA %v: a root-key record cannot tell its method", in.DA)
 	}
-	if p, err := plan(t, in, "PRODUCT_STATE=TZ_CLOSED"); err != nil || p.Risk != Brick {
+	if p, err := plan(t, in, "PRODUCT_STATE=TZ_CLOSED"); err != nil || p.Risk != guarded.Brick {
 		t.Fatalf("method unknown: %v %v, want brick", p, err)
 	}
 	in.DA.Method = targets.DACertificate // stated by the user
 	in.WayBack = proven
 	p, err := plan(t, in, "PRODUCT_STATE=TZ_CLOSED")
-	if err != nil || p.Risk != Irreversible {
+	if err != nil || p.Risk != guarded.Irreversible {
 		t.Fatalf("certificate with TZEN=0xB4: %v %v", p, err)
 	}
 	res, err := Apply(context.Background(), c, p, opts(t, c, p))

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32rdp"
@@ -185,7 +186,7 @@ func TestApplyU5OEM1(t *testing.T) {
 
 	m := oemChip(targets.RDPByteLevel0)
 	tg, p := plan(m, "RDP=0xBB", nil)
-	if p.Risk != Brick || !p.NeedsOverride {
+	if p.Risk != guarded.Brick || !p.NeedsOverride {
 		t.Fatalf("closing with an OEM1 key: %v, override %v; want brick", p.Risk, p.NeedsOverride)
 	}
 	dir := t.TempDir()
@@ -203,7 +204,7 @@ func TestApplyU5OEM1(t *testing.T) {
 	// regression irreversible, Apply still refuses it.
 	m = oemChip(targets.RDPByteLevel1)
 	tg, p = plan(m, "RDP=0xAA", &WayBackProof{Method: OEMKeyMethod, Checked: []string{"the OEM1 key"}})
-	if p.Risk != Irreversible {
+	if p.Risk != guarded.Irreversible {
 		t.Fatalf("regression with a proof: %v", p.Risk)
 	}
 	_, err := Apply(context.Background(), tg, p, ApplyOptions{Confirm: p.Phrase, StateDir: t.TempDir(), Reconnect: noReconnect})

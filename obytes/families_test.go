@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -180,28 +181,28 @@ func rdpInput(t *testing.T, dev uint16, rdp uint32) PlanInput {
 // exists, leaving level 1 and entering it are irreversible (the way back
 // mass-erases), level 2 refuses every change.
 func TestFamilyRDPTransitions(t *testing.T) {
-	const refused, nochange = Risk(-1), Risk(-2)
+	const refused, nochange = guarded.Risk(-1), guarded.Risk(-2)
 	type row struct {
 		from, to uint32
-		want     Risk
+		want     guarded.Risk
 		reason   string
 	}
 	byteRows := []row{
-		{0xAA, 0xBB, Irreversible, "mass-erases"},
-		{0xAA, 0x00, Irreversible, "mass-erases"},
-		{0xAA, 0xCC, Brick, "permanent"},
+		{0xAA, 0xBB, guarded.Irreversible, "mass-erases"},
+		{0xAA, 0x00, guarded.Irreversible, "mass-erases"},
+		{0xAA, 0xCC, guarded.Brick, "permanent"},
 		{0xAA, 0xAA, nochange, ""},
-		{0xBB, 0xAA, Irreversible, "Save first"},
-		{0x00, 0xAA, Irreversible, "mass-erases the whole main flash"},
-		{0xBB, 0x00, Safe, "stays at RDP level 1"},
-		{0xBB, 0x55, Safe, "stays at RDP level 1"},
-		{0xBB, 0xCC, Brick, "permanent"},
+		{0xBB, 0xAA, guarded.Irreversible, "Save first"},
+		{0x00, 0xAA, guarded.Irreversible, "mass-erases the whole main flash"},
+		{0xBB, 0x00, guarded.Safe, "stays at RDP level 1"},
+		{0xBB, 0x55, guarded.Safe, "stays at RDP level 1"},
+		{0xBB, 0xCC, guarded.Brick, "permanent"},
 		{0xCC, 0xAA, refused, "level 2"},
 		{0xCC, 0xBB, refused, "level 2"},
 	}
 	f1Rows := []row{
-		{0, 1, Irreversible, "mass-erases"},
-		{1, 0, Irreversible, "Save first"},
+		{0, 1, guarded.Irreversible, "mass-erases"},
+		{1, 0, guarded.Irreversible, "Save first"},
 		{0, 0, nochange, ""},
 		{1, 1, nochange, ""},
 	}
@@ -240,7 +241,7 @@ func TestFamilyRDPTransitions(t *testing.T) {
 				if p.Risk != c.want || !strings.Contains(p.Changes[0].Why, c.reason) {
 					t.Errorf("%s: %v (%s), want %v (%s)", name, p.Risk, p.Changes[0].Why, c.want, c.reason)
 				}
-				if p.NotWritable != "" || p.NeedsOverride != (c.want == Brick) {
+				if p.NotWritable != "" || p.NeedsOverride != (c.want == guarded.Brick) {
 					t.Errorf("%s: not_writable %q override %v", name, p.NotWritable, p.NeedsOverride)
 				}
 			}
@@ -256,26 +257,26 @@ func TestFamilyOptionRules(t *testing.T) {
 	cases := []struct {
 		dev    uint16
 		arg    string
-		want   Risk
+		want   guarded.Risk
 		reason string
 	}{
-		{targets.DevIDF1MD, "WDG_SW=HARDWARE", Caution, "resets the core under the debugger"},
-		{targets.DevIDF1MD, "Data0=0x12", Safe, "write the old value back"},
-		{targets.DevIDF411, "WDG_SW=0", Caution, "DBGMCU freeze"},
-		{targets.DevIDF411, "BOR_LEV=LEVEL3", Caution, "brown-out threshold"},
-		{targets.DevIDF411, "nWRP=0xFFE", Safe, "write the old value back"},
-		{targets.DevIDF42x, "BFB2=1", Caution, "boots"},
-		{targets.DevIDG07x, "NRST_MODE=GPIO", Caution, "Under Reset"},
-		{targets.DevIDG07x, "nBOOT_SEL=0", Caution, "boots"},
-		{targets.DevIDG07x, "BOREN=1", Caution, "brown-out"},
-		{targets.DevIDG07x, "IWDG_SW=0", Caution, "watchdog"},
-		{targets.DevIDG07x, "WWDG_SW=0", Caution, "watchdog"},
-		{targets.DevIDL47x, "IWDG_STOP=0", Caution, "low-power"},
-		{targets.DevIDL47x, "DUALBANK=0", Caution, "flash organisation"},
-		{targets.DevIDL43x, "nBOOT0=0", Caution, "boots"},
-		{targets.DevIDL47x, "WRP1A_STRT=0", Safe, "write the old value back"},
-		{targets.DevIDG47x, "nSWBOOT0=0", Caution, "boots"},
-		{targets.DevIDG47x, "CCMSRAM_RST=0", Caution, "SRAM"},
+		{targets.DevIDF1MD, "WDG_SW=HARDWARE", guarded.Caution, "resets the core under the debugger"},
+		{targets.DevIDF1MD, "Data0=0x12", guarded.Safe, "write the old value back"},
+		{targets.DevIDF411, "WDG_SW=0", guarded.Caution, "DBGMCU freeze"},
+		{targets.DevIDF411, "BOR_LEV=LEVEL3", guarded.Caution, "brown-out threshold"},
+		{targets.DevIDF411, "nWRP=0xFFE", guarded.Safe, "write the old value back"},
+		{targets.DevIDF42x, "BFB2=1", guarded.Caution, "boots"},
+		{targets.DevIDG07x, "NRST_MODE=GPIO", guarded.Caution, "Under Reset"},
+		{targets.DevIDG07x, "nBOOT_SEL=0", guarded.Caution, "boots"},
+		{targets.DevIDG07x, "BOREN=1", guarded.Caution, "brown-out"},
+		{targets.DevIDG07x, "IWDG_SW=0", guarded.Caution, "watchdog"},
+		{targets.DevIDG07x, "WWDG_SW=0", guarded.Caution, "watchdog"},
+		{targets.DevIDL47x, "IWDG_STOP=0", guarded.Caution, "low-power"},
+		{targets.DevIDL47x, "DUALBANK=0", guarded.Caution, "flash organisation"},
+		{targets.DevIDL43x, "nBOOT0=0", guarded.Caution, "boots"},
+		{targets.DevIDL47x, "WRP1A_STRT=0", guarded.Safe, "write the old value back"},
+		{targets.DevIDG47x, "nSWBOOT0=0", guarded.Caution, "boots"},
+		{targets.DevIDG47x, "CCMSRAM_RST=0", guarded.Caution, "SRAM"},
 	}
 	for _, c := range cases {
 		in := rdpInput(t, c.dev, func() uint32 {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -144,7 +145,7 @@ func u5Input(t *testing.T, optr, nssr uint32, proof *WayBackProof) PlanInput {
 // Every RDP and TrustZone transition of the U5, with and without an OEM1
 // key provisioned, and the H7's.
 func TestU5H7Transitions(t *testing.T) {
-	const refused, nochange = Risk(-1), Risk(-2)
+	const refused, nochange = guarded.Risk(-1), guarded.Risk(-2)
 	const (
 		tzOff0  = 0x1FEFF8AA // level 0, TrustZone off
 		tzOn0   = 0x9FEFF8AA // level 0, TrustZone on
@@ -162,32 +163,32 @@ func TestU5H7Transitions(t *testing.T) {
 		optr, nssr uint32
 		key        bool
 		args       []string
-		want       Risk
+		want       guarded.Risk
 		reason     string
 	}{
-		{tzOff0, noKey, false, []string{"RDP=0xBB"}, Irreversible, "erases it, secure and non-secure"},
-		{tzOff0, noKey, false, []string{"RDP=0xCC"}, Brick, "no OEM2 key is provisioned"},
-		{tzOff0, oem2, false, []string{"RDP=0xCC"}, Brick, "cannot check that key"},
-		{tzOff0, oem1, false, []string{"RDP=0xBB"}, Brick, "OEM1 key is provisioned"},
-		{tzOff0, oem1, withKey, []string{"RDP=0xBB"}, Irreversible, "closes the flash"},
-		{tzOn0, noKey, false, []string{"RDP=0x55"}, Irreversible, "closes the secure side"},
-		{tzOn0, oem1, false, []string{"RDP=0x55"}, Brick, "OEM1 key is provisioned"},
-		{tzOn05, noKey, false, []string{"RDP=0xAA"}, Irreversible, "erases the whole flash, secure and non-secure"},
-		{tzOn05, noKey, false, []string{"RDP=0xBB"}, Irreversible, "closes the flash"},
-		{tzOn1, noKey, false, []string{"RDP=0xAA"}, Irreversible, "Save first"},
+		{tzOff0, noKey, false, []string{"RDP=0xBB"}, guarded.Irreversible, "erases it, secure and non-secure"},
+		{tzOff0, noKey, false, []string{"RDP=0xCC"}, guarded.Brick, "no OEM2 key is provisioned"},
+		{tzOff0, oem2, false, []string{"RDP=0xCC"}, guarded.Brick, "cannot check that key"},
+		{tzOff0, oem1, false, []string{"RDP=0xBB"}, guarded.Brick, "OEM1 key is provisioned"},
+		{tzOff0, oem1, withKey, []string{"RDP=0xBB"}, guarded.Irreversible, "closes the flash"},
+		{tzOn0, noKey, false, []string{"RDP=0x55"}, guarded.Irreversible, "closes the secure side"},
+		{tzOn0, oem1, false, []string{"RDP=0x55"}, guarded.Brick, "OEM1 key is provisioned"},
+		{tzOn05, noKey, false, []string{"RDP=0xAA"}, guarded.Irreversible, "erases the whole flash, secure and non-secure"},
+		{tzOn05, noKey, false, []string{"RDP=0xBB"}, guarded.Irreversible, "closes the flash"},
+		{tzOn1, noKey, false, []string{"RDP=0xAA"}, guarded.Irreversible, "Save first"},
 		{tzOn1, oem1, false, []string{"RDP=0xAA"}, refused, "refuses a regression to level 0 without it"},
-		{tzOn1, oem1, withKey, []string{"RDP=0xAA"}, Irreversible, "erases the whole flash"},
-		{tzOn1, noKey, false, []string{"RDP=0x55"}, Irreversible, "partial regression"},
-		{tzOff1, noKey, false, []string{"RDP=0x55"}, Safe, "stays at RDP level 1"}, // 0x55 without TZEN is still level 1
+		{tzOn1, oem1, withKey, []string{"RDP=0xAA"}, guarded.Irreversible, "erases the whole flash"},
+		{tzOn1, noKey, false, []string{"RDP=0x55"}, guarded.Irreversible, "partial regression"},
+		{tzOff1, noKey, false, []string{"RDP=0x55"}, guarded.Safe, "stays at RDP level 1"}, // 0x55 without TZEN is still level 1
 		{tzOn1, noKey, false, []string{"TZEN=0"}, refused, "only together with an RDP regression"},
-		{tzOn1, noKey, false, []string{"RDP=0xAA", "TZEN=0"}, Irreversible, ""},
-		{tzOff0, noKey, false, []string{"TZEN=1"}, Irreversible, "turning it off again is possible only while regressing"},
+		{tzOn1, noKey, false, []string{"RDP=0xAA", "TZEN=0"}, guarded.Irreversible, ""},
+		{tzOff0, noKey, false, []string{"TZEN=1"}, guarded.Irreversible, "turning it off again is possible only while regressing"},
 		{tzOff1, noKey, false, []string{"TZEN=1"}, refused, "at RDP level 0 only"},
 		{tzOff0, noKey, false, []string{"OEM1LOCK=1"}, refused, "status bit"},
 		{tzOff2, noKey, false, []string{"RDP=0xAA"}, refused, "level 2"},
-		{tzOff0, noKey, false, []string{"IWDG_SW=0"}, Caution, "DBGMCU freeze"},
-		{tzOff0, noKey, false, []string{"nBOOT0=0"}, Caution, "boots"},
-		{tzOff0, noKey, false, []string{"NSBOOTADD0=0x100400"}, Caution, "where the chip boots"},
+		{tzOff0, noKey, false, []string{"IWDG_SW=0"}, guarded.Caution, "DBGMCU freeze"},
+		{tzOff0, noKey, false, []string{"nBOOT0=0"}, guarded.Caution, "boots"},
+		{tzOff0, noKey, false, []string{"NSBOOTADD0=0x100400"}, guarded.Caution, "where the chip boots"},
 	}
 	for _, c := range cases {
 		var wb *WayBackProof
@@ -221,7 +222,7 @@ func TestU5H7Transitions(t *testing.T) {
 			if p.Risk != c.want || !strings.Contains(why, c.reason) {
 				t.Errorf("0x%08X nssr 0x%X %s: %v (%s), want %v (%s)", c.optr, c.nssr, name, p.Risk, why, c.want, c.reason)
 			}
-			if p.NotWritable != "" || p.NeedsOverride != (c.want == Brick) {
+			if p.NotWritable != "" || p.NeedsOverride != (c.want == guarded.Brick) {
 				t.Errorf("%s: not_writable %q override %v", name, p.NotWritable, p.NeedsOverride)
 			}
 		}
@@ -234,16 +235,16 @@ func TestH7Rules(t *testing.T) {
 	cases := []struct {
 		optsr  uint32
 		arg    string
-		want   Risk
+		want   guarded.Risk
 		reason string
 	}{
-		{0x0006AAF0, "RDP=0xBB", Irreversible, "mass-erases"},
-		{0x0006AAF0, "RDP=0xCC", Brick, "permanent"},
-		{0x0006BBF0, "RDP=0xAA", Irreversible, "Save first"},
-		{0x0006AAF0, "SECURITY=1", Irreversible, "root secure services"},
-		{0x0006AAF0, "IWDG1_SW=0", Caution, "DBGMCU freezes it"},
-		{0x0006AAF0, "BOOT_ADD0=0x0810", Caution, "boots"},
-		{0x0006AAF0, "WRPSN1=0xFE", Safe, "write the old value back"},
+		{0x0006AAF0, "RDP=0xBB", guarded.Irreversible, "mass-erases"},
+		{0x0006AAF0, "RDP=0xCC", guarded.Brick, "permanent"},
+		{0x0006BBF0, "RDP=0xAA", guarded.Irreversible, "Save first"},
+		{0x0006AAF0, "SECURITY=1", guarded.Irreversible, "root secure services"},
+		{0x0006AAF0, "IWDG1_SW=0", guarded.Caution, "DBGMCU freezes it"},
+		{0x0006AAF0, "BOOT_ADD0=0x0810", guarded.Caution, "boots"},
+		{0x0006AAF0, "WRPSN1=0xFE", guarded.Safe, "write the old value back"},
 	}
 	for _, c := range cases {
 		l := familyLayoutOf(t, targets.DevIDH74x)

@@ -12,30 +12,13 @@ import (
 	"github.com/stprobe/stprobe/targets"
 )
 
-// Risk is how hard a planned change is to undo: the class every guarded
-// write is planned with (guarded.Risk).
-type Risk = guarded.Risk
-
-// Risk classes, from harmless to fatal.
-const (
-	// Safe changes are undone by writing the old value back.
-	Safe = guarded.Safe
-	// Caution changes are reversible but reset the chip or erase something.
-	Caution = guarded.Caution
-	// Irreversible changes can only be undone by a debug-authentication
-	// regression (or, for OTP locks, never, though the chip stays usable).
-	Irreversible = guarded.Irreversible
-	// Brick changes can never be undone and leave the chip unreachable.
-	Brick = guarded.Brick
-)
-
 // Change is one field of a plan.
 type Change struct {
-	Field    string     `json:"field"`
-	Register string     `json:"register"`
-	From     FieldValue `json:"from"`
-	To       FieldValue `json:"to"`
-	Risk     Risk       `json:"risk"`
+	Field    string       `json:"field"`
+	Register string       `json:"register"`
+	From     FieldValue   `json:"from"`
+	To       FieldValue   `json:"to"`
+	Risk     guarded.Risk `json:"risk"`
 	// Why explains the risk class in one or two sentences.
 	Why string `json:"why"`
 }
@@ -75,7 +58,7 @@ type Plan struct {
 	Phases  []Phase           `json:"phases"`
 	DA      targets.DAStatus  `json:"da"`
 	// Risk is the highest class of any change.
-	Risk Risk `json:"risk"`
+	Risk guarded.Risk `json:"risk"`
 	// Notes are warnings that do not change the class.
 	Notes []string `json:"notes,omitempty"`
 	// Phrase is what the user must type to confirm.
@@ -220,9 +203,9 @@ func get(l *Layout, regs map[string]uint32, field string) (uint32, bool) {
 }
 
 // classify decides the risk of one field change, or refuses it.
-func classify(in *planInput, f *Field, from, to uint32) (Risk, string, *Refusal) {
+func classify(in *planInput, f *Field, from, to uint32) (guarded.Risk, string, *Refusal) {
 	l := in.l
-	refuse := func(reason, way string) (Risk, string, *Refusal) {
+	refuse := func(reason, way string) (guarded.Risk, string, *Refusal) {
 		return 0, "", &Refusal{Field: f.Name, From: l.DecodeField(f, f.Set(0, from)).Text(), To: l.DecodeField(f, f.Set(0, to)).Text(), Reason: reason, WayBack: way}
 	}
 	if l.RDP != nil {
@@ -244,31 +227,31 @@ func classify(in *planInput, f *Field, from, to uint32) (Risk, string, *Refusal)
 		if m := daMismatch(l, in.da, to); m != "" && in.da.Provisioned {
 			why += "; note: " + m + " (harmless while the chip stays in OPEN/PROVISIONING)"
 		}
-		return Caution, why + ".", nil
+		return guarded.Caution, why + ".", nil
 	case "LOCKBL":
 		if from&^to != 0 {
 			return refuse(fmt.Sprintf("OTP block locks are permanent: bits 0x%X are set and cannot be cleared.", from&^to), "none: an OTP lock is never removed.")
 		}
-		return Irreversible, fmt.Sprintf("locks OTP blocks 0x%X for ever: no regression removes an OTP lock; writing those blocks then fails.", to&^from), nil
+		return guarded.Irreversible, fmt.Sprintf("locks OTP blocks 0x%X for ever: no regression removes an OTP lock; writing those blocks then fails.", to&^from), nil
 	case "NSBOOT_LOCK", "SECBOOT_LOCK":
 		if from == tzenOn && to == tzenOff {
 			return refuse(f.Name+" is locked; the lock is undone only by a regression (unconfirmed whether an option-byte write can remove it; treated as not).",
 				"a DA full regression returns every option byte to its default.")
 		}
-		return Irreversible, "freezes the boot address; only a regression is known to unlock it.", nil
+		return guarded.Irreversible, "freezes the boot address; only a regression is known to unlock it.", nil
 	case "NSBOOTADD":
 		if in.nsbootLock == tzenOn {
 			return refuse("NSBOOTADD is frozen by NSBOOT_LOCK=0xB4.", "a DA full regression returns every option byte to its default.")
 		}
-		return Safe, "boot address; write the old value back to undo.", nil
+		return guarded.Safe, "boot address; write the old value back to undo.", nil
 	case "SECBOOTADD", "BOOT_UBE":
 		if in.secLck == tzenOn {
 			return refuse(f.Name+" is frozen by SECBOOT_LOCK=0xB4.", "a DA full regression returns every option byte to its default.")
 		}
 		if f.Name == "BOOT_UBE" {
-			return Caution, "changes what the chip boots after reset (OEM-iRoT or ST-iRoT).", nil
+			return guarded.Caution, "changes what the chip boots after reset (OEM-iRoT or ST-iRoT).", nil
 		}
-		return Safe, "secure boot address; write the old value back to undo.", nil
+		return guarded.Safe, "secure boot address; write the old value back to undo.", nil
 	case "SWAP_BANK":
 		if in.nsbootLock == tzenOn && in.tzenAfter != tzenOn {
 			return refuse("SWAP_BANK is frozen by NSBOOT_LOCK=0xB4 while TrustZone is off.", "a DA full regression returns every option byte to its default.")
@@ -276,27 +259,27 @@ func classify(in *planInput, f *Field, from, to uint32) (Risk, string, *Refusal)
 		if in.secLck == tzenOn && in.tzenAfter != tzenOff && l.Line.TrustZone {
 			return refuse("SWAP_BANK is frozen by SECBOOT_LOCK=0xB4 while TrustZone is on.", "a DA full regression returns every option byte to its default.")
 		}
-		return Caution, "the banks swap at the next reset, so other firmware runs; write it back to undo.", nil
+		return guarded.Caution, "the banks swap at the next reset, so other firmware runs; write it back to undo.", nil
 	case "IWDG_SW":
 		if to == 0 {
-			return Caution, "the hardware watchdog then starts at every reset and resets the chip unless firmware refreshes it.", nil
+			return guarded.Caution, "the hardware watchdog then starts at every reset and resets the chip unless firmware refreshes it.", nil
 		}
 	case "IO_VDD_HSLV", "IO_VDDIO2_HSLV":
 		if to == 1 {
-			return Caution, "only allowed with that supply below 2.7 V; above it the I/Os may be damaged.", nil
+			return guarded.Caution, "only allowed with that supply below 2.7 V; above it the I/Os may be damaged.", nil
 		}
 	case "SRAM1_3_RST", "SRAM2_RST", "SRAM1_RST", "BKPRAM_ECC", "SRAM2_ECC", "SRAM3_ECC", "SRAM1_ECC":
-		return Caution, "changing an SRAM option erases that SRAM when the option bytes are applied.", nil
+		return guarded.Caution, "changing an SRAM option erases that SRAM when the option bytes are applied.", nil
 	case "EDATA1_EN", "EDATA1_STRT", "EDATA2_EN", "EDATA2_STRT":
-		return Caution, "the bank's last sectors change between code and high-cycle data; their content is lost.", nil
+		return guarded.Caution, "the bank's last sectors change between code and high-cycle data; their content is lost.", nil
 	case "SECWM1_STRT", "SECWM1_END", "SECWM2_STRT", "SECWM2_END":
-		return Caution, "changes which sectors are secure; firmware in those sectors may stop running until it is changed back.", nil
+		return guarded.Caution, "changes which sectors are secure; firmware in those sectors may stop running until it is changed back.", nil
 	}
-	return Safe, "write the old value back to undo.", nil
+	return guarded.Safe, "write the old value back to undo.", nil
 }
 
 // classifyState applies the product-state transition rules.
-func classifyState(in *planInput, f *Field, from, to uint32, refuse func(string, string) (Risk, string, *Refusal)) (Risk, string, *Refusal) {
+func classifyState(in *planInput, f *Field, from, to uint32, refuse func(string, string) (guarded.Risk, string, *Refusal)) (guarded.Risk, string, *Refusal) {
 	l := in.l
 	way := wayBack(l, from, in.da)
 	switch {
@@ -319,9 +302,9 @@ func classifyState(in *planInput, f *Field, from, to uint32, refuse func(string,
 	}
 	switch {
 	case to == stateLocked:
-		return Brick, "LOCKED is permanent: debug closes for ever and no regression, not even by debug authentication, can undo it.", nil
+		return guarded.Brick, "LOCKED is permanent: debug closes for ever and no regression, not even by debug authentication, can undo it.", nil
 	case from == stateOpen:
-		return Irreversible, "only a DA full regression returns to OPEN (provision the DA data while in PROVISIONING); user code stops running: the chip boots the ROM.", nil
+		return guarded.Irreversible, "only a DA full regression returns to OPEN (provision the DA data while in PROVISIONING); user code stops running: the chip boots the ROM.", nil
 	}
 	// Leaving PROVISIONING (or going on from iROT_PROVISIONED): the chip
 	// is only recoverable with DA data that matches TZEN, and only
@@ -331,16 +314,16 @@ func classifyState(in *planInput, f *Field, from, to uint32, refuse func(string,
 	case !in.da.Checked && in.wayBack.Proven():
 		// The chip's own discovery, in the proof, says DA is provisioned.
 	case !in.da.Checked:
-		return Brick, fmt.Sprintf("%s closes debug, and whether DA data is provisioned could not be checked (%s): without it nothing can bring the chip back. Provision DA in PROVISIONING first.", target, in.da.Source), nil
+		return guarded.Brick, fmt.Sprintf("%s closes debug, and whether DA data is provisioned could not be checked (%s): without it nothing can bring the chip back. Provision DA in PROVISIONING first.", target, in.da.Source), nil
 	case !in.da.Provisioned:
-		return Brick, fmt.Sprintf("no DA data is provisioned (%s): once %s is active nothing can bring the chip back. Provision DA in PROVISIONING first (password with TZEN=0xC3, certificate with TZEN=0xB4).", in.da.Source, target), nil
+		return guarded.Brick, fmt.Sprintf("no DA data is provisioned (%s): once %s is active nothing can bring the chip back. Provision DA in PROVISIONING first (password with TZEN=0xC3, certificate with TZEN=0xB4).", in.da.Source, target), nil
 	}
 	if m := daMismatch(l, in.da, in.tzenAfter); m != "" {
-		return Brick, fmt.Sprintf("%s: once %s is active no debug authentication can succeed, so nothing can bring the chip back.", m, target), nil
+		return guarded.Brick, fmt.Sprintf("%s: once %s is active no debug authentication can succeed, so nothing can bring the chip back.", m, target), nil
 	}
 	wb := in.wayBack
 	if in.da.Method == targets.DAMethodUnknown && l.Line.TrustZone && wb == nil {
-		return Brick, fmt.Sprintf("DA data is provisioned but its method is not known; if it does not match TZEN=0x%02X (password needs 0xC3, certificate 0xB4) nothing can bring the chip back from %s. Prove the way back (the credentials and the .obk file) to plan this as irreversible.", in.tzenAfter, target), nil
+		return guarded.Brick, fmt.Sprintf("DA data is provisioned but its method is not known; if it does not match TZEN=0x%02X (password needs 0xC3, certificate 0xB4) nothing can bring the chip back from %s. Prove the way back (the credentials and the .obk file) to plan this as irreversible.", in.tzenAfter, target), nil
 	}
 	return classifyWayBack(wb, target, in.da.Method)
 }
@@ -359,23 +342,23 @@ type WayBackMismatch = guarded.Mismatch
 // classifyWayBack classifies leaving PROVISIONING for target once the DA
 // status allows it: brick without a proof of the way back or with any
 // mismatch in it, irreversible with a proof.
-func classifyWayBack(wb *WayBackProof, target string, method targets.DAMethod) (Risk, string, *Refusal) {
+func classifyWayBack(wb *WayBackProof, target string, method targets.DAMethod) (guarded.Risk, string, *Refusal) {
 	switch {
 	case wb == nil:
-		return Brick, fmt.Sprintf("DA data is provisioned (%s), but the way back is not proven: nothing shows that the credentials you hold open this chip once %s is active. Plan again with the credentials you will regress with and the .obk file provisioned (--password FILE or --key FILE --cert FILE, and --obk FILE).", method, target), nil
+		return guarded.Brick, fmt.Sprintf("DA data is provisioned (%s), but the way back is not proven: nothing shows that the credentials you hold open this chip once %s is active. Plan again with the credentials you will regress with and the .obk file provisioned (--password FILE or --key FILE --cert FILE, and --obk FILE).", method, target), nil
 	case len(wb.Mismatches) > 0:
 		var b strings.Builder
 		fmt.Fprintf(&b, "the way back is NOT proven, so once %s is active nothing may bring the chip back:", target)
 		for _, m := range wb.Mismatches {
 			fmt.Fprintf(&b, " %s (fix: %s);", m.Problem, m.Fix)
 		}
-		return Brick, strings.TrimSuffix(b.String(), ";") + ".", nil
+		return guarded.Brick, strings.TrimSuffix(b.String(), ";") + ".", nil
 	}
 	m := wb.Method
 	if m == "" {
 		m = method.String()
 	}
-	return Irreversible, fmt.Sprintf("the way back is proven (%s credentials, the file provisioned and the chip agree): only a DA full regression returns the chip to OPEN, erasing everything.", m), nil
+	return guarded.Irreversible, fmt.Sprintf("the way back is proven (%s credentials, the file provisioned and the chip agree): only a DA full regression returns the chip to OPEN, erasing everything.", m), nil
 }
 
 // PlanInput is what MakePlan needs besides the assignments.
@@ -456,7 +439,7 @@ func MakePlan(in PlanInput, as []Assignment) (*Plan, error) {
 	}
 	p.Phases = makePhases(l, cur, as, pi)
 	p.NotWritable = l.ApplyRefusal()
-	p.NeedsOverride = p.Risk == Brick
+	p.NeedsOverride = p.Risk == guarded.Brick
 	p.Phrase = phrase(p)
 	p.made, _ = json.Marshal(p)
 	return p, nil
@@ -559,14 +542,14 @@ func sorted(l *Layout, m map[string]*RegWrite) []RegWrite {
 func phrase(p *Plan) string {
 	var grave []string
 	for _, c := range p.Changes {
-		if c.Risk >= Irreversible {
+		if c.Risk >= guarded.Irreversible {
 			grave = append(grave, fmt.Sprintf("%s=0x%X", c.Field, c.To.Raw))
 		}
 	}
 	switch p.Risk {
-	case Brick:
+	case guarded.Brick:
 		return fmt.Sprintf("brick %s %s", guarded.UIDTail(p.UID), strings.Join(grave, " "))
-	case Irreversible:
+	case guarded.Irreversible:
 		return "irreversible " + strings.Join(grave, " ")
 	}
 	return "apply"

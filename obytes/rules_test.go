@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -48,7 +49,7 @@ var (
 // The rules table: each row is one planned change on one chip, and the
 // class it gets (or the refusal, by a word of its reason).
 func TestRulesTable(t *testing.T) {
-	const refused = Risk(-1)
+	const refused = guarded.Risk(-1)
 	cases := []struct {
 		name   string
 		dev    uint16
@@ -56,28 +57,28 @@ func TestRulesTable(t *testing.T) {
 		tzen   uint32
 		da     targets.DAStatus
 		args   []string
-		want   Risk
+		want   guarded.Risk
 		reason string // refusal reason (or change explanation) must contain it
 	}{
 		// Product state forward.
-		{"open→prov", DevH52x, 0xED, 0xC3, noDA, []string{"PRODUCT_STATE=0x17"}, Irreversible, "full regression"},
+		{"open→prov", DevH52x, 0xED, 0xC3, noDA, []string{"PRODUCT_STATE=0x17"}, guarded.Irreversible, "full regression"},
 		{"open→closed direct", DevH52x, 0xED, 0xC3, pwdDA, []string{"PRODUCT_STATE=0x72"}, refused, "PROVISIONING (0x17) first"},
 		{"open→locked direct", DevH56x, 0xED, 0xC3, pwdDA, []string{"PRODUCT_STATE=LOCKED"}, refused, "PROVISIONING (0x17) first"},
-		{"prov→tzclosed no DA", DevH52x, 0x17, 0xB4, noDA, []string{"PRODUCT_STATE=0xC6"}, Brick, "no DA data"},
-		{"prov→tzclosed DA unknown", DevH52x, 0x17, 0xB4, unkDA, []string{"PRODUCT_STATE=0xC6"}, Brick, "could not be checked"},
-		{"prov→tzclosed cert", DevH52x, 0x17, 0xB4, certDA, []string{"PRODUCT_STATE=0xC6"}, Irreversible, "certificate"},
-		{"prov→tzclosed pwd+TZ", DevH52x, 0x17, 0xB4, pwdDA, []string{"PRODUCT_STATE=0xC6"}, Brick, "accepts a password only with TZEN=0xC3"},
-		{"prov→tzclosed TZ off", DevH52x, 0x17, 0xC3, pwdDA, []string{"PRODUCT_STATE=0xC6"}, Irreversible, "password"},
-		{"prov→closed pwd", DevH52x, 0x17, 0xC3, pwdDA, []string{"PRODUCT_STATE=0x72"}, Irreversible, "password"},
-		{"prov→closed cert TZ off", DevH56x, 0x17, 0xC3, certDA, []string{"PRODUCT_STATE=0x72"}, Brick, "certificate only with TZEN=0xB4"},
-		{"prov→closed method unknown", DevH56x, 0x17, 0xC3, anyDA, []string{"PRODUCT_STATE=0x72"}, Brick, "method is not known"},
-		{"prov→closed + TZEN on, cert", DevH56x, 0x17, 0xC3, certDA, []string{"PRODUCT_STATE=0x72", "TZEN=0xB4"}, Irreversible, ""},
-		{"prov→closed + TZEN on, pwd", DevH56x, 0x17, 0xC3, pwdDA, []string{"PRODUCT_STATE=0x72", "TZEN=0xB4"}, Brick, "password"},
-		{"prov→irot pwd", DevH52x, 0x17, 0xC3, pwdDA, []string{"PRODUCT_STATE=0x2E"}, Irreversible, ""},
-		{"prov→locked", DevH52x, 0x17, 0xC3, pwdDA, []string{"PRODUCT_STATE=0x5C"}, Brick, "permanent"},
-		{"closed→locked", DevH52x, 0x72, 0xC3, pwdDA, []string{"PRODUCT_STATE=0x5C"}, Brick, "permanent"},
-		{"h503 prov→closed OTP", DevH503, 0x17, 0, pwdDA, []string{"PRODUCT_STATE=0x72"}, Irreversible, ""},
-		{"h503 prov→closed no OTP", DevH503, 0x17, 0, noDA, []string{"PRODUCT_STATE=0x72"}, Brick, "no DA data"},
+		{"prov→tzclosed no DA", DevH52x, 0x17, 0xB4, noDA, []string{"PRODUCT_STATE=0xC6"}, guarded.Brick, "no DA data"},
+		{"prov→tzclosed DA unknown", DevH52x, 0x17, 0xB4, unkDA, []string{"PRODUCT_STATE=0xC6"}, guarded.Brick, "could not be checked"},
+		{"prov→tzclosed cert", DevH52x, 0x17, 0xB4, certDA, []string{"PRODUCT_STATE=0xC6"}, guarded.Irreversible, "certificate"},
+		{"prov→tzclosed pwd+TZ", DevH52x, 0x17, 0xB4, pwdDA, []string{"PRODUCT_STATE=0xC6"}, guarded.Brick, "accepts a password only with TZEN=0xC3"},
+		{"prov→tzclosed TZ off", DevH52x, 0x17, 0xC3, pwdDA, []string{"PRODUCT_STATE=0xC6"}, guarded.Irreversible, "password"},
+		{"prov→closed pwd", DevH52x, 0x17, 0xC3, pwdDA, []string{"PRODUCT_STATE=0x72"}, guarded.Irreversible, "password"},
+		{"prov→closed cert TZ off", DevH56x, 0x17, 0xC3, certDA, []string{"PRODUCT_STATE=0x72"}, guarded.Brick, "certificate only with TZEN=0xB4"},
+		{"prov→closed method unknown", DevH56x, 0x17, 0xC3, anyDA, []string{"PRODUCT_STATE=0x72"}, guarded.Brick, "method is not known"},
+		{"prov→closed + TZEN on, cert", DevH56x, 0x17, 0xC3, certDA, []string{"PRODUCT_STATE=0x72", "TZEN=0xB4"}, guarded.Irreversible, ""},
+		{"prov→closed + TZEN on, pwd", DevH56x, 0x17, 0xC3, pwdDA, []string{"PRODUCT_STATE=0x72", "TZEN=0xB4"}, guarded.Brick, "password"},
+		{"prov→irot pwd", DevH52x, 0x17, 0xC3, pwdDA, []string{"PRODUCT_STATE=0x2E"}, guarded.Irreversible, ""},
+		{"prov→locked", DevH52x, 0x17, 0xC3, pwdDA, []string{"PRODUCT_STATE=0x5C"}, guarded.Brick, "permanent"},
+		{"closed→locked", DevH52x, 0x72, 0xC3, pwdDA, []string{"PRODUCT_STATE=0x5C"}, guarded.Brick, "permanent"},
+		{"h503 prov→closed OTP", DevH503, 0x17, 0, pwdDA, []string{"PRODUCT_STATE=0x72"}, guarded.Irreversible, ""},
+		{"h503 prov→closed no OTP", DevH503, 0x17, 0, noDA, []string{"PRODUCT_STATE=0x72"}, guarded.Brick, "no DA data"},
 		// Backward and request codes.
 		{"prov→open", DevH52x, 0x17, 0xB4, noDA, []string{"PRODUCT_STATE=0xED"}, refused, "only moves forward"},
 		{"closed→prov", DevH52x, 0x72, 0xB4, certDA, []string{"PRODUCT_STATE=0x17"}, refused, "full regression"},
@@ -85,26 +86,26 @@ func TestRulesTable(t *testing.T) {
 		{"regression code", DevH52x, 0x17, 0xC3, pwdDA, []string{"PRODUCT_STATE=0x9A"}, refused, "request code"},
 		{"locked anything", DevH52x, 0x5C, 0xC3, pwdDA, []string{"IWDG_SW=0"}, refused, "LOCKED"},
 		// TZEN.
-		{"tzen in open", DevH52x, 0xED, 0xC3, noDA, []string{"TZEN=0xB4"}, Caution, "resets"},
-		{"tzen in prov", DevH52x, 0x17, 0xB4, noDA, []string{"TZEN=0xC3"}, Caution, "resets"},
+		{"tzen in open", DevH52x, 0xED, 0xC3, noDA, []string{"TZEN=0xB4"}, guarded.Caution, "resets"},
+		{"tzen in prov", DevH52x, 0x17, 0xB4, noDA, []string{"TZEN=0xC3"}, guarded.Caution, "resets"},
 		{"tzen in closed", DevH52x, 0x72, 0xB4, certDA, []string{"TZEN=0xC3"}, refused, "only in OPEN or PROVISIONING"},
 		{"tzen in irot", DevH56x, 0x2E, 0xB4, certDA, []string{"TZEN=0xC3"}, refused, "only in OPEN or PROVISIONING"},
 		// Protections.
-		{"wrp in open", DevH52x, 0xED, 0xC3, noDA, []string{"WRPSGn1=0xFE"}, Safe, ""},
+		{"wrp in open", DevH52x, 0xED, 0xC3, noDA, []string{"WRPSGn1=0xFE"}, guarded.Safe, ""},
 		{"wrp in irot", DevH52x, 0x2E, 0xC3, pwdDA, []string{"WRPSGn1=0xFE"}, refused, "only in OPEN or PROVISIONING"},
-		{"hdp in open", DevH56x, 0xED, 0xC3, noDA, []string{"HDP1_STRT=0", "HDP1_END=3"}, Safe, ""},
-		{"secwm", DevH56x, 0xED, 0xB4, noDA, []string{"SECWM1_END=0x7F"}, Caution, "secure"},
-		{"edata", DevH52x, 0xED, 0xC3, noDA, []string{"EDATA1_EN=1"}, Caution, "content is lost"},
-		{"otp lock", DevH503, 0xED, 0, noDA, []string{"LOCKBL=0x1"}, Irreversible, "for ever"},
-		{"nsboot lock", DevH52x, 0xED, 0xC3, noDA, []string{"NSBOOT_LOCK=0xB4"}, Irreversible, "regression"},
-		{"sram erase", DevH503, 0xED, 0, noDA, []string{"SRAM1_RST=1"}, Caution, "erases"},
-		{"iwdg hw", DevH56x, 0xED, 0xC3, noDA, []string{"IWDG_SW=0"}, Caution, "watchdog"},
-		{"iwdg sw", DevH56x, 0xED, 0xC3, noDA, []string{"IWDG_STOP=0"}, Safe, ""},
-		{"hslv", DevH56x, 0xED, 0xC3, noDA, []string{"IO_VDD_HSLV=1"}, Caution, "2.7 V"},
-		{"swap", DevH52x, 0x17, 0xC3, noDA, []string{"SWAP_BANK=1"}, Caution, "next reset"},
-		{"boot addr", DevH52x, 0xED, 0xC3, noDA, []string{"NSBOOTADD=0x80400"}, Safe, ""},
-		{"ube", DevH52x, 0xED, 0xC3, noDA, []string{"BOOT_UBE=ST_IROT"}, Caution, "boots"},
-		{"priv", DevH52x, 0xED, 0xC3, noDA, []string{"NSPRIV=1"}, Safe, ""},
+		{"hdp in open", DevH56x, 0xED, 0xC3, noDA, []string{"HDP1_STRT=0", "HDP1_END=3"}, guarded.Safe, ""},
+		{"secwm", DevH56x, 0xED, 0xB4, noDA, []string{"SECWM1_END=0x7F"}, guarded.Caution, "secure"},
+		{"edata", DevH52x, 0xED, 0xC3, noDA, []string{"EDATA1_EN=1"}, guarded.Caution, "content is lost"},
+		{"otp lock", DevH503, 0xED, 0, noDA, []string{"LOCKBL=0x1"}, guarded.Irreversible, "for ever"},
+		{"nsboot lock", DevH52x, 0xED, 0xC3, noDA, []string{"NSBOOT_LOCK=0xB4"}, guarded.Irreversible, "regression"},
+		{"sram erase", DevH503, 0xED, 0, noDA, []string{"SRAM1_RST=1"}, guarded.Caution, "erases"},
+		{"iwdg hw", DevH56x, 0xED, 0xC3, noDA, []string{"IWDG_SW=0"}, guarded.Caution, "watchdog"},
+		{"iwdg sw", DevH56x, 0xED, 0xC3, noDA, []string{"IWDG_STOP=0"}, guarded.Safe, ""},
+		{"hslv", DevH56x, 0xED, 0xC3, noDA, []string{"IO_VDD_HSLV=1"}, guarded.Caution, "2.7 V"},
+		{"swap", DevH52x, 0x17, 0xC3, noDA, []string{"SWAP_BANK=1"}, guarded.Caution, "next reset"},
+		{"boot addr", DevH52x, 0xED, 0xC3, noDA, []string{"NSBOOTADD=0x80400"}, guarded.Safe, ""},
+		{"ube", DevH52x, 0xED, 0xC3, noDA, []string{"BOOT_UBE=ST_IROT"}, guarded.Caution, "boots"},
+		{"priv", DevH52x, 0xED, 0xC3, noDA, []string{"NSPRIV=1"}, guarded.Safe, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -142,11 +143,11 @@ func TestRulesTable(t *testing.T) {
 				t.Errorf("explanations %q lack %q", whys, c.reason)
 			}
 			switch p.Risk {
-			case Brick:
+			case guarded.Brick:
 				if !p.NeedsOverride || !strings.HasPrefix(p.Phrase, "brick 36383530 ") {
 					t.Errorf("brick plan: override %v phrase %q", p.NeedsOverride, p.Phrase)
 				}
-			case Irreversible:
+			case guarded.Irreversible:
 				if p.NeedsOverride || !strings.HasPrefix(p.Phrase, "irreversible ") {
 					t.Errorf("irreversible plan: override %v phrase %q", p.NeedsOverride, p.Phrase)
 				}
@@ -246,7 +247,7 @@ func TestPlanFromRules(t *testing.T) {
 		t.Error("plan read from JSON taken as fresh")
 	}
 	edits := map[string]func(q *Plan){
-		"risk":     func(q *Plan) { q.Risk = Safe },
+		"risk":     func(q *Plan) { q.Risk = guarded.Safe },
 		"phase":    func(q *Plan) { q.Phases[0].Writes[0].Value ^= 1 },
 		"snapshot": func(q *Plan) { q.Before.Cur["OPTSR"] ^= 1 },
 	}
@@ -279,20 +280,20 @@ func TestWayBackTable(t *testing.T) {
 		da    targets.DAStatus
 		proof *WayBackProof
 		args  string
-		want  Risk
+		want  guarded.Risk
 		why   []string
 	}{
-		{"no proof", DevH52x, 0xC3, pwdDA, nil, "PRODUCT_STATE=0x72", Brick, []string{"not proven", "--obk FILE"}},
-		{"no proof tz", DevH52x, 0xC3, pwdDA, nil, "PRODUCT_STATE=0xC6", Brick, []string{"not proven"}},
-		{"no proof h503", DevH503, 0, pwdDA, nil, "PRODUCT_STATE=0x72", Brick, []string{"not proven"}},
-		{"mismatches", DevH52x, 0xC3, pwdDA, mismatch, "PRODUCT_STATE=0x72", Brick, []string{"NOT proven", "asks for no encryption (fix: make the file again", "SHA-256 is not the hash", "(fix: give the password file"}},
-		{"proven", DevH52x, 0xC3, pwdDA, proven, "PRODUCT_STATE=0x72", Irreversible, []string{"way back is proven (password"}},
-		{"proven, DA status unreadable", DevH52x, 0xC3, unkDA, proven, "PRODUCT_STATE=0x72", Irreversible, []string{"proven"}},
-		{"proven, DA status says none", DevH52x, 0xC3, noDA, proven, "PRODUCT_STATE=0x72", Brick, []string{"no DA data"}},
-		{"proven, method unknown", DevH56x, 0xB4, anyDA, &WayBackProof{Method: "certificate"}, "PRODUCT_STATE=0xC6", Irreversible, []string{"certificate"}},
-		{"proven but password with TZ on", DevH52x, 0xB4, pwdDA, proven, "PRODUCT_STATE=0xC6", Brick, []string{"TZEN=0xC3"}},
-		{"locked stays brick", DevH52x, 0xC3, pwdDA, proven, "PRODUCT_STATE=0x5C", Brick, []string{"permanent"}},
-		{"open to provisioning needs none", DevH52x, 0xC3, noDA, nil, "PRODUCT_STATE=0x17", Irreversible, []string{"full regression"}},
+		{"no proof", DevH52x, 0xC3, pwdDA, nil, "PRODUCT_STATE=0x72", guarded.Brick, []string{"not proven", "--obk FILE"}},
+		{"no proof tz", DevH52x, 0xC3, pwdDA, nil, "PRODUCT_STATE=0xC6", guarded.Brick, []string{"not proven"}},
+		{"no proof h503", DevH503, 0, pwdDA, nil, "PRODUCT_STATE=0x72", guarded.Brick, []string{"not proven"}},
+		{"mismatches", DevH52x, 0xC3, pwdDA, mismatch, "PRODUCT_STATE=0x72", guarded.Brick, []string{"NOT proven", "asks for no encryption (fix: make the file again", "SHA-256 is not the hash", "(fix: give the password file"}},
+		{"proven", DevH52x, 0xC3, pwdDA, proven, "PRODUCT_STATE=0x72", guarded.Irreversible, []string{"way back is proven (password"}},
+		{"proven, DA status unreadable", DevH52x, 0xC3, unkDA, proven, "PRODUCT_STATE=0x72", guarded.Irreversible, []string{"proven"}},
+		{"proven, DA status says none", DevH52x, 0xC3, noDA, proven, "PRODUCT_STATE=0x72", guarded.Brick, []string{"no DA data"}},
+		{"proven, method unknown", DevH56x, 0xB4, anyDA, &WayBackProof{Method: "certificate"}, "PRODUCT_STATE=0xC6", guarded.Irreversible, []string{"certificate"}},
+		{"proven but password with TZ on", DevH52x, 0xB4, pwdDA, proven, "PRODUCT_STATE=0xC6", guarded.Brick, []string{"TZEN=0xC3"}},
+		{"locked stays brick", DevH52x, 0xC3, pwdDA, proven, "PRODUCT_STATE=0x5C", guarded.Brick, []string{"permanent"}},
+		{"open to provisioning needs none", DevH52x, 0xC3, noDA, nil, "PRODUCT_STATE=0x17", guarded.Irreversible, []string{"full regression"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -310,7 +311,7 @@ func TestWayBackTable(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p.Risk != c.want || p.NeedsOverride != (c.want == Brick) {
+			if p.Risk != c.want || p.NeedsOverride != (c.want == guarded.Brick) {
 				t.Errorf("risk %v override %v, want %v: %s", p.Risk, p.NeedsOverride, c.want, p.Changes[0].Why)
 			}
 			for _, w := range c.why {

@@ -15,7 +15,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stprobe/stprobe/bench"
-	"github.com/stprobe/stprobe/obytes"
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
@@ -195,7 +195,7 @@ func TestKeySequences(t *testing.T) {
 func TestIrreversibleNeedsThePhrase(t *testing.T) {
 	e := newEnv(t, "h533-open", true)
 	e.Keys("r", "select:PRODUCT_STATE", "enter", "choose:PROVISIONING", "enter", "p")
-	if e.m.plan == nil || e.m.plan.Risk != obytes.Irreversible {
+	if e.m.plan == nil || e.m.plan.Risk != guarded.Irreversible {
 		t.Fatalf("plan %+v err %v", e.m.plan, e.m.planErr)
 	}
 	phrase := e.m.plan.Phrase
@@ -243,7 +243,7 @@ func TestIrreversibleNeedsThePhrase(t *testing.T) {
 func TestBrickNeedsTheOverride(t *testing.T) {
 	e := newEnv(t, "h533-provisioning", true)
 	e.Keys("r", "select:PRODUCT_STATE", "enter", "choose:TZ_CLOSED", "enter", "p")
-	if e.m.plan == nil || e.m.plan.Risk != obytes.Brick {
+	if e.m.plan == nil || e.m.plan.Risk != guarded.Brick {
 		t.Fatalf("plan %+v err %v", e.m.plan, e.m.planErr)
 	}
 	phrase := e.m.plan.Phrase
@@ -443,7 +443,7 @@ func TestRestoreFromBackup(t *testing.T) {
 		}
 	}
 	e.Keys("enter")
-	if e.m.plan == nil || e.m.plan.Risk != obytes.Safe {
+	if e.m.plan == nil || e.m.plan.Risk != guarded.Safe {
 		t.Fatalf("plan %+v err %v", e.m.plan, e.m.planErr)
 	}
 	if s := e.Screen(); !strings.Contains(s, "return to the backup") {
