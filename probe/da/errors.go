@@ -37,24 +37,25 @@ type StatusError struct {
 	Status  Status
 }
 
+// statusMeanings are the PSA-ADAC statuses other than SUCCESS: the
+// sentinel each matches with errors.Is and what it means.
+var statusMeanings = map[Status]struct {
+	sentinel error
+	what     string
+}{
+	StatusFailure:        {ErrFailure, "FAILURE: the agent could not process it (nothing provisioned, or no challenge pending)"},
+	StatusNeedMoreData:   {ErrNeedMoreData, "NEED_MORE_DATA where a final answer was expected"},
+	StatusUnsupported:    {ErrUnsupported, "UNSUPPORTED: the agent does not offer this (method or command)"},
+	StatusUnauthorized:   {ErrUnauthorized, "UNAUTHORIZED: the credentials do not match what the chip holds, or the permission is not allowed"},
+	StatusInvalidParams:  {ErrInvalidParams, "INVALID_PARAMETERS: the request was malformed"},
+	StatusInvalidCommand: {ErrInvalidCommand, "INVALID_COMMAND: the agent does not know the command"},
+}
+
 // Error says what the status means.
 func (e *StatusError) Error() string {
-	var what string
-	switch e.Status {
-	case StatusFailure:
-		what = "FAILURE: the agent could not process it (nothing provisioned, or no challenge pending)"
-	case StatusNeedMoreData:
-		what = "NEED_MORE_DATA where a final answer was expected"
-	case StatusUnsupported:
-		what = "UNSUPPORTED: the agent does not offer this (method or command)"
-	case StatusUnauthorized:
-		what = "UNAUTHORIZED: the credentials do not match what the chip holds, or the permission is not allowed"
-	case StatusInvalidParams:
-		what = "INVALID_PARAMETERS: the request was malformed"
-	case StatusInvalidCommand:
-		what = "INVALID_COMMAND: the agent does not know the command"
-	default:
-		what = fmt.Sprintf("unknown status 0x%04X", uint16(e.Status))
+	what := fmt.Sprintf("unknown status 0x%04X", uint16(e.Status))
+	if m, ok := statusMeanings[e.Status]; ok {
+		what = m.what
 	}
 	return fmt.Sprintf("%s answered %s", e.Command, what)
 }
@@ -76,19 +77,8 @@ func (e *StatusError) Next() string {
 
 // Is matches the sentinel of the status.
 func (e *StatusError) Is(target error) bool {
-	switch e.Status {
-	case StatusFailure:
-		return target == ErrFailure
-	case StatusNeedMoreData:
-		return target == ErrNeedMoreData
-	case StatusUnsupported:
-		return target == ErrUnsupported
-	case StatusUnauthorized:
-		return target == ErrUnauthorized
-	case StatusInvalidParams:
-		return target == ErrInvalidParams
-	case StatusInvalidCommand:
-		return target == ErrInvalidCommand
+	if m, ok := statusMeanings[e.Status]; ok {
+		return target == m.sentinel
 	}
 	return target == ErrUnknownStatus
 }
