@@ -40,15 +40,6 @@ type CredentialFile struct {
 	OBK bool
 }
 
-// The usual names of the credential files (ST's).
-const (
-	PasswordFile    = dacred.PasswordFile
-	PasswordOBKFile = dacred.PasswordOBKFile
-	CertOBKFile     = dacred.CertOBKFile
-	LeafKeyFile     = dacred.LeafKeyFile
-	ChainFile       = dacred.ChainFile
-)
-
 // ErrCredentialsExist refuses to overwrite credential files.
 var ErrCredentialsExist = errors.New("credential files exist")
 
