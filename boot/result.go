@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/stprobe/stprobe/enum"
+
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -44,10 +46,7 @@ var outcomeNames = [...]string{Silent: "silent", Answered: "answered", Failed: "
 
 // String names the outcome.
 func (o Outcome) String() string {
-	if o >= 0 && int(o) < len(outcomeNames) {
-		return outcomeNames[o]
-	}
-	return fmt.Sprintf("Outcome(%d)", int(o))
+	return enum.Name(outcomeNames[:], o, "Outcome")
 }
 
 // MarshalText makes JSON show the name.

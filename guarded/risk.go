@@ -1,6 +1,10 @@
 package guarded
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/stprobe/stprobe/enum"
+)
 
 // Risk is how hard a planned write is to undo.
 type Risk int
@@ -21,10 +25,7 @@ const (
 // String names the class as the CLI prints it.
 func (r Risk) String() string {
 	names := [...]string{Safe: "safe", Caution: "caution", Irreversible: "irreversible", Brick: "brick"}
-	if r >= 0 && int(r) < len(names) {
-		return names[r]
-	}
-	return fmt.Sprintf("Risk(%d)", int(r))
+	return enum.Name(names[:], r, "Risk")
 }
 
 // MarshalText encodes the class by name (for JSON).

@@ -123,8 +123,8 @@ func rdpByte(reg string, shift uint, lines Lines) Field {
 	}
 }
 
-// enum builds an enum field from value, name, meaning triples.
-func enum(name, reg string, shift, width uint, lines Lines, meaning string, vals ...Value) Field {
+// enumField builds an enum field from value, name, meaning triples.
+func enumField(name, reg string, shift, width uint, lines Lines, meaning string, vals ...Value) Field {
 	return Field{Name: name, Register: reg, Shift: shift, Width: width, Kind: KindEnum, Lines: lines, Meaning: meaning, Values: vals}
 }
 
@@ -292,7 +292,7 @@ func f4Registers() []Register {
 func f4Fields() []Field {
 	f := []Field{
 		rdpByte("OPTCR", 8, f4Lines),
-		enum("BOR_LEV", "OPTCR", 2, 2, f4Lines, "brown-out reset threshold",
+		enumField("BOR_LEV", "OPTCR", 2, 2, f4Lines, "brown-out reset threshold",
 			borLevel(0, 3, "2.7"),
 			borLevel(1, 2, "2.4"),
 			borLevel(2, 1, "2.1"),
@@ -326,8 +326,8 @@ func g0Fields() []Field {
 	f := []Field{
 		rdpByte("OPTR", 0, g0Lines),
 		bit("BOREN", "OPTR", 8, g0Lines, "brown-out reset", "DISABLED", "BOR off (factory default): reset at the POR threshold only", "ENABLED", "BOR on, thresholds BORF_LEV/BORR_LEV"),
-		enum("BORF_LEV", "OPTR", 9, 2, g0Lines, "BOR rising threshold", borf...),
-		enum("BORR_LEV", "OPTR", 11, 2, g0Lines, "BOR falling threshold", borr...),
+		enumField("BORF_LEV", "OPTR", 9, 2, g0Lines, "BOR rising threshold", borf...),
+		enumField("BORR_LEV", "OPTR", 11, 2, g0Lines, "BOR falling threshold", borr...),
 	}
 	f = append(f, lowPowerResets(13, g0Lines)...)
 	f = append(f, watchdogOptions(g0Lines)...)
@@ -373,7 +373,7 @@ func l4Common(lines Lines) []Field {
 // borLevels is FLASH_OPTR.BOR_LEV, bits 10:8, of the G4, L4 and U5: five
 // thresholds.
 func borLevels(lines Lines) Field {
-	return enum("BOR_LEV", "OPTR", 8, 3, lines, "brown-out reset threshold",
+	return enumField("BOR_LEV", "OPTR", 8, 3, lines, "brown-out reset threshold",
 		Value{Raw: 0, Name: "LEVEL0", Meaning: "BOR level 0 (about 1.7 V; factory default)"},
 		borLevel(1, 1, "2.0"),
 		borLevel(2, 2, "2.2"),
@@ -459,7 +459,7 @@ func g4Fields() []Field {
 // (the reference manual's section) defines it; pin is the GPIO NRST
 // becomes in mode 2.
 func nrstMode(shift uint, lines Lines, manual, pin string) Field {
-	return enum("NRST_MODE", "OPTR", shift, 2, lines, "what the NRST pin is",
+	return enumField("NRST_MODE", "OPTR", shift, 2, lines, "what the NRST pin is",
 		Value{Raw: 0, Name: "RESERVED", Meaning: "reserved encoding", Refused: manual + " marks 0 as reserved"},
 		Value{Raw: 1, Name: "RESET_INPUT", Meaning: "NRST is a reset input only"},
 		Value{Raw: 2, Name: "GPIO", Meaning: "NRST is a GPIO (" + pin + "): an external reset, and so a connect under reset, no longer reaches the chip"},

@@ -188,7 +188,7 @@ func h7Fields() []Field {
 	l := h7Lines
 	f := []Field{
 		rdpByte("OPTSR_CUR", 8, l),
-		enum("BOR_LEV", "OPTSR_CUR", 2, 2, l, "brown-out reset threshold",
+		enumField("BOR_LEV", "OPTSR_CUR", 2, 2, l, "brown-out reset threshold",
 			Value{Raw: 0, Name: "OFF", Meaning: "BOR off: reset at the POR threshold only (factory default)"},
 			borLevel(1, 1, "2.1"),
 			borLevel(2, 2, "2.4"),
@@ -198,7 +198,7 @@ func h7Fields() []Field {
 		resetOn("NRST_STBY_D1", "OPTSR_CUR", 7, l, "D1 Standby"),
 		iwdgIn("FZ_IWDG_STOP", "OPTSR_CUR", 17, l, "Stop"),
 		iwdgIn("FZ_IWDG_SDBY", "OPTSR_CUR", 18, l, "Standby"),
-		enum("ST_RAM_SIZE", "OPTSR_CUR", 19, 2, l, "RAM kept for ST's secure services",
+		enumField("ST_RAM_SIZE", "OPTSR_CUR", 19, 2, l, "RAM kept for ST's secure services",
 			Value{Raw: 0, Name: "2KB", Meaning: "2 KiB"}, Value{Raw: 1, Name: "4KB", Meaning: "4 KiB"},
 			Value{Raw: 2, Name: "8KB", Meaning: "8 KiB"}, Value{Raw: 3, Name: "16KB", Meaning: "16 KiB"}),
 		bit("SECURITY", "OPTSR_CUR", 21, l, "secure access mode", "DISABLED", "no secure-access area, ST's secure services off", "ENABLED", "secure-access mode on: the secure area runs only through ST's root secure services (cannot be undone by a debugger)"),

@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"strings"
 
+	"github.com/stprobe/stprobe/enum"
+
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -53,10 +55,7 @@ const (
 // String names the kind.
 func (k Kind) String() string {
 	names := [...]string{KindEnum: "enum", KindNumber: "number", KindMask: "mask"}
-	if k >= 0 && int(k) < len(names) {
-		return names[k]
-	}
-	return fmt.Sprintf("Kind(%d)", int(k))
+	return enum.Name(names[:], k, "Kind")
 }
 
 // Value is one named value of an enum field.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/stprobe/stprobe/enum"
+
 	"github.com/stprobe/stprobe/adi"
 	"github.com/stprobe/stprobe/probe/proto"
 )
@@ -31,26 +33,20 @@ var ConnectModes = []ConnectMode{ModeNormal, ModeHotPlug, ModeUnderReset}
 
 // modeWords are each mode's command-line name and the title
 // STM32CubeProgrammer shows.
-var modeWords = [...]struct{ name, title string }{
-	ModeNormal:     {"normal", "Normal"},
-	ModeHotPlug:    {"hotplug", "Hot Plug"},
-	ModeUnderReset: {"under-reset", "Under Reset"},
+var modeWords = [...]enum.Words{
+	ModeNormal:     {Name: "normal", Title: "Normal"},
+	ModeHotPlug:    {Name: "hotplug", Title: "Hot Plug"},
+	ModeUnderReset: {Name: "under-reset", Title: "Under Reset"},
 }
 
 // String is the mode's command-line name: "normal", "hotplug", "under-reset".
 func (m ConnectMode) String() string {
-	if m >= 0 && int(m) < len(modeWords) {
-		return modeWords[m].name
-	}
-	return fmt.Sprintf("mode(%d)", int(m))
+	return enum.ShortName(modeWords[:], m, "mode")
 }
 
 // Title is the mode's name as STM32CubeProgrammer shows it.
 func (m ConnectMode) Title() string {
-	if m >= 0 && int(m) < len(modeWords) {
-		return modeWords[m].title
-	}
-	return m.String()
+	return enum.Title(modeWords[:], m, "mode")
 }
 
 // ParseConnectMode accepts the names String returns, case-insensitively,
@@ -87,10 +83,7 @@ var coreStateNames = [...]string{
 
 // String names the state.
 func (s CoreState) String() string {
-	if s >= 0 && int(s) < len(coreStateNames) {
-		return coreStateNames[s]
-	}
-	return "unknown"
+	return enum.Name(coreStateNames[:], s, "CoreState")
 }
 
 // haltPollBudget bounds the DHCSR reads while waiting for S_HALT.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/stprobe/stprobe/enum"
 )
 
 // RDPLevel is a read-out protection level as the flash interface applies
@@ -24,10 +26,7 @@ var rdpLevelNames = [...]string{RDPLevel0: "level 0", RDPLevel05: "level 0.5", R
 
 // String names the level as ST's manuals do.
 func (l RDPLevel) String() string {
-	if l >= 0 && int(l) < len(rdpLevelNames) {
-		return rdpLevelNames[l]
-	}
-	return fmt.Sprintf("RDPLevel(%d)", int(l))
+	return enum.Name(rdpLevelNames[:], l, "RDPLevel")
 }
 
 // RDP byte values shared by every family with a byte-wide RDP field; any

@@ -1,6 +1,10 @@
 package targets
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/stprobe/stprobe/enum"
+)
 
 // ProductState is the STM32H5 lifecycle byte, FLASH_OPTSR[15:8]. The six
 // states are chosen far apart in Hamming distance; any other value is not a
@@ -50,10 +54,7 @@ var productStateNames = map[ProductState]string{
 
 // String names the state as ST tools print it, e.g. "PROVISIONING".
 func (s ProductState) String() string {
-	if name, ok := productStateNames[s]; ok {
-		return name
-	}
-	return fmt.Sprintf("INVALID(0x%02X)", uint8(s))
+	return enum.Sparse(productStateNames, s, "INVALID(0x%02X)")
 }
 
 // ProductStateOf extracts PRODUCT_STATE from a FLASH_OPTSR_CUR/PRG value.
@@ -111,10 +112,7 @@ var reachWords = [...]string{
 
 // String describes r in a few words.
 func (r Reach) String() string {
-	if r >= 0 && int(r) < len(reachWords) {
-		return reachWords[r]
-	}
-	return fmt.Sprintf("Reach(%d)", int(r))
+	return enum.Name(reachWords[:], r, "Reach")
 }
 
 // StateInfo is what one product state means on a family: what the debugger

@@ -3,6 +3,8 @@ package uart
 import (
 	"errors"
 	"fmt"
+
+	"github.com/stprobe/stprobe/enum"
 )
 
 // Protocol bytes (AN3155).
@@ -39,10 +41,7 @@ var kindNames = [...]string{
 
 // String names the kind.
 func (k Kind) String() string {
-	if k >= 0 && int(k) < len(kindNames) {
-		return kindNames[k]
-	}
-	return fmt.Sprintf("Kind(%d)", int(k))
+	return enum.Name(kindNames[:], k, "Kind")
 }
 
 // Command is one AN3155 command code.

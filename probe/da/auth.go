@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/stprobe/stprobe/enum"
+
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/safefile"
 	"github.com/stprobe/stprobe/targets"
@@ -47,26 +49,20 @@ func ParsePermission(s string) (Permission, error) {
 
 // permissionWords are each permission's command-line name and what it
 // does, in plain words.
-var permissionWords = [...]struct{ name, title string }{
-	PermFull:      {"full", "full regression (erase everything, back to OPEN with TrustZone off)"},
-	PermToTZ:      {"to-tz", "regression to TZ_CLOSED (erase the non-secure side)"},
-	PermOpenDebug: {"open-debug", "debug opening (until the next power cycle)"},
+var permissionWords = [...]enum.Words{
+	PermFull:      {Name: "full", Title: "full regression (erase everything, back to OPEN with TrustZone off)"},
+	PermToTZ:      {Name: "to-tz", Title: "regression to TZ_CLOSED (erase the non-secure side)"},
+	PermOpenDebug: {Name: "open-debug", Title: "debug opening (until the next power cycle)"},
 }
 
 // String is the command-line name.
 func (p Permission) String() string {
-	if p >= 0 && int(p) < len(permissionWords) {
-		return permissionWords[p].name
-	}
-	return fmt.Sprintf("Permission(%d)", int(p))
+	return enum.ShortName(permissionWords[:], p, "Permission")
 }
 
 // Title says what the permission does, in plain words.
 func (p Permission) Title() string {
-	if p >= 0 && int(p) < len(permissionWords) {
-		return permissionWords[p].title
-	}
-	return p.String()
+	return enum.Title(permissionWords[:], p, "Permission")
 }
 
 // MarshalText is String, for JSON.

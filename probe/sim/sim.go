@@ -48,6 +48,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stprobe/stprobe/enum"
+
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/targets/chipsim"
 )
@@ -110,10 +112,7 @@ var faultNames = [...]string{
 
 // String names the fault kind.
 func (k FaultKind) String() string {
-	if k >= 0 && int(k) < len(faultNames) {
-		return faultNames[k]
-	}
-	return fmt.Sprintf("fault(%d)", int(k))
+	return enum.Name(faultNames[:], k, "fault")
 }
 
 // Fault is one injected failure. Count is how many commands it affects

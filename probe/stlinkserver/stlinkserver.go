@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/stprobe/stprobe/enum"
 )
 
 // DefaultPort is the port stlink-server listens on.
@@ -104,10 +106,7 @@ var statusNames = map[Status]string{
 
 // String names the status.
 func (s Status) String() string {
-	if name, ok := statusNames[s]; ok {
-		return name
-	}
-	return fmt.Sprintf("status 0x%08X", uint32(s))
+	return enum.Sparse(statusNames, s, "status 0x%08X")
 }
 
 // USB request types of SEND_USB_CMD.

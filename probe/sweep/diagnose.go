@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/stprobe/stprobe/enum"
+
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/targets"
 )
@@ -27,10 +29,7 @@ const (
 // String names the severity: "info", "warning" or "critical".
 func (s Severity) String() string {
 	names := [...]string{SeverityInfo: "info", SeverityWarning: "warning", SeverityCritical: "critical"}
-	if s >= 0 && int(s) < len(names) {
-		return names[s]
-	}
-	return fmt.Sprintf("severity(%d)", int(s))
+	return enum.Name(names[:], s, "severity")
 }
 
 // Finding is one conclusion drawn from the whole matrix.

@@ -27,6 +27,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stprobe/stprobe/enum"
+
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
 )
@@ -53,10 +55,7 @@ var daNames = [...]string{DANone: "none", DAPassword: "password", DACertificate:
 
 // String names the kind.
 func (d DA) String() string {
-	if d >= 0 && int(d) < len(daNames) {
-		return daNames[d]
-	}
-	return fmt.Sprintf("DA(%d)", int(d))
+	return enum.Name(daNames[:], d, "DA")
 }
 
 // Firmware is what the user program does to the debug port.

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/stprobe/stprobe/enum"
+
 	"github.com/stprobe/stprobe/probe/proto"
 	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/targets"
@@ -83,10 +85,7 @@ var outcomeNames = [...]string{OK: "ok", Fails: "fails", NoACK: "no ACK"}
 
 // String names the outcome.
 func (o Outcome) String() string {
-	if o >= 0 && int(o) < len(outcomeNames) {
-		return outcomeNames[o]
-	}
-	return fmt.Sprintf("Outcome(%d)", int(o))
+	return enum.Name(outcomeNames[:], o, "Outcome")
 }
 
 // Expect is what scenarios.md says each connect mode finds, whatever the
