@@ -104,27 +104,15 @@ const openOCDClientAPI = 1
 // ctx ends (then it closes l and every tool connection): every connection
 // is a tool of h. It returns nil once ctx ended, or the listener's error.
 func (b *Bench) ShareListener(ctx context.Context, l net.Listener, h Holder, o ShareOptions) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() { <-ctx.Done(); l.Close() }()
 	stop := b.watchTools(ctx)
 	defer stop()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("bench: sharing the probe on %s: %w", l.Addr(), err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = b.ServeTool(ctx, c, ToolClient{Holder: h, Via: "TCP " + c.RemoteAddr().String()}, o)
-		}()
+	err := stlinkserver.Serve(ctx, l, func(ctx context.Context, c net.Conn) {
+		_ = b.ServeTool(ctx, c, ToolClient{Holder: h, Via: "TCP " + c.RemoteAddr().String()}, o)
+	})
+	if err != nil {
+		return fmt.Errorf("bench: sharing the probe on %s: %w", l.Addr(), err)
 	}
+	return nil
 }
 
 // WatchTools cuts the tools that stall until ctx ends: every second it

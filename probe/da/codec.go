@@ -29,6 +29,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
 )
 
 // Command is a PSA-ADAC request command (security reference §5.4).
@@ -94,7 +96,6 @@ const (
 	maxResponseWords          = 1024 // bound on a response payload
 	maxTLVs                   = 256  // bound on TLVs decoded from one payload
 	headerWords               = 2
-	tlvHeaderBytes            = 8
 )
 
 // ErrMalformed is wrapped by every decoder error: the device sent bytes
@@ -168,83 +169,19 @@ func DecodeResponse(ws []uint32, countInBytes bool) (Status, []byte, error) {
 	return st, WordsToBytes(ws[headerWords:]), nil
 }
 
-// TLV is one type-length-value item: {u16 reserved, u16 type, u32 length
-// in bytes, value}.
-type TLV struct {
-	Type  uint16 `json:"type"`
-	Value []byte `json:"value"`
-}
+// TLV is one type-length-value item of a payload: {u16 reserved, u16 type,
+// u32 length in bytes, value}. The format has one home, package dacred,
+// which the credential files share.
+type TLV = dacred.TLV
 
 // EncodeTLV returns t's bytes, the value padded with zeros to a 4-byte
 // multiple.
-func EncodeTLV(t TLV) []byte {
-	b := make([]byte, tlvHeaderBytes, tlvHeaderBytes+len(t.Value)+3)
-	binary.LittleEndian.PutUint16(b[2:], t.Type)
-	binary.LittleEndian.PutUint32(b[4:], uint32(len(t.Value)))
-	b = append(b, t.Value...)
-	for len(b)%4 != 0 {
-		b = append(b, 0)
-	}
-	return b
-}
+func EncodeTLV(t TLV) []byte { return dacred.AppendTLV(nil, t.Type, t.Value, true) }
 
-// DecodeTLVs decodes a TLV list. Values may be padded to a 4-byte multiple
-// (ST's MP2 template) or packed (the N6 sample): after each value the
-// decoder skips zero padding up to the next word boundary when a plausible
-// TLV header (or the end of the data) follows it, so both layouts decode. Trailing zero bytes (word padding of the
-// whole payload) are accepted.
+// DecodeTLVs decodes a TLV list of at most maxTLVs items: values padded to
+// a 4-byte multiple (ST's MP2 template) or packed (the N6 sample), and
+// trailing zero bytes (word padding of the whole payload) accepted; see
+// dacred.TLVList. Every error wraps ErrMalformed.
 func DecodeTLVs(b []byte) ([]TLV, error) {
-	var out []TLV
-	i := 0
-	for i < len(b) {
-		if allZero(b[i:]) && len(b)-i < tlvHeaderBytes {
-			break // padding of the last word
-		}
-		if len(out) == maxTLVs {
-			return out, fmt.Errorf("more than %d TLVs: %w", maxTLVs, ErrMalformed)
-		}
-		if len(b)-i < tlvHeaderBytes {
-			return out, fmt.Errorf("TLV header at byte %d truncated (%d bytes left): %w", i, len(b)-i, ErrMalformed)
-		}
-		if r := binary.LittleEndian.Uint16(b[i:]); r != 0 {
-			return out, fmt.Errorf("TLV at byte %d: reserved field 0x%04X not zero: %w", i, r, ErrMalformed)
-		}
-		typ := binary.LittleEndian.Uint16(b[i+2:])
-		n := binary.LittleEndian.Uint32(b[i+4:])
-		start := i + tlvHeaderBytes
-		if uint64(n) > uint64(len(b)-start) {
-			return out, fmt.Errorf("TLV 0x%04X at byte %d: length %d runs past the end (%d bytes left): %w", typ, i, n, len(b)-start, ErrMalformed)
-		}
-		end := start + int(n)
-		out = append(out, TLV{Type: typ, Value: append([]byte(nil), b[start:end]...)})
-		i = end
-		// Padded layout: zero bytes up to the word boundary, then a
-		// plausible header (or the end). Otherwise the next TLV is packed.
-		if pad := (4 - i%4) % 4; pad > 0 && i+pad <= len(b) && allZero(b[i:i+pad]) && plausibleAt(b, i+pad) {
-			i += pad
-		}
-	}
-	return out, nil
-}
-
-// plausibleAt reports whether a TLV header at i has a zero reserved field
-// and a length that fits the data.
-func plausibleAt(b []byte, i int) bool {
-	if i == len(b) {
-		return true
-	}
-	if len(b)-i < tlvHeaderBytes || b[i] != 0 || b[i+1] != 0 {
-		return false
-	}
-	n := binary.LittleEndian.Uint32(b[i+4:])
-	return uint64(n) <= uint64(len(b)-i-tlvHeaderBytes)
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
+	return dacred.TLVList{Max: maxTLVs, WordPadded: true, Err: ErrMalformed}.Decode(b)
 }

@@ -63,15 +63,15 @@ func TestDecodeResponse(t *testing.T) {
 // every alignment.
 func sampleTLVs() []TLV {
 	return []TLV{
-		{TypeAuthVersion, []byte{1, 0}},
-		{TypeVendorID, []byte{0x20, 0}},
-		{TypeSoCClass, []byte{0x78, 0x04, 0, 0}},
-		{TypeSoCID, bytes.Repeat([]byte{0xA5}, 16)},
-		{TypePSALifecycle, []byte{0xC6, 0x20}},
-		{TypeSDAID, []byte{2, 4, 0}},
-		{TypeCryptosystems, []byte{CryptoECDSAP256}},
-		{TypeSTPassword, []byte{0xF5, 0xF5, 0xF5, 0xF5}},
-		{0x1234, nil},
+		{Type: TypeAuthVersion, Value: []byte{1, 0}},
+		{Type: TypeVendorID, Value: []byte{0x20, 0}},
+		{Type: TypeSoCClass, Value: []byte{0x78, 0x04, 0, 0}},
+		{Type: TypeSoCID, Value: bytes.Repeat([]byte{0xA5}, 16)},
+		{Type: TypePSALifecycle, Value: []byte{0xC6, 0x20}},
+		{Type: TypeSDAID, Value: []byte{2, 4, 0}},
+		{Type: TypeCryptosystems, Value: []byte{CryptoECDSAP256}},
+		{Type: TypeSTPassword, Value: []byte{0xF5, 0xF5, 0xF5, 0xF5}},
+		{Type: 0x1234},
 	}
 }
 
@@ -121,7 +121,7 @@ func TestTLVRoundTrip(t *testing.T) {
 }
 
 func TestDecodeTLVsMalformed(t *testing.T) {
-	good := EncodeTLV(TLV{TypeSoCClass, []byte{1, 2, 3, 4}})
+	good := EncodeTLV(TLV{Type: TypeSoCClass, Value: []byte{1, 2, 3, 4}})
 	tests := map[string][]byte{
 		"truncated header": good[:6],
 		"length past end":  append(append([]byte{}, good[:4]...), 0xFF, 0, 0, 0),
@@ -132,7 +132,7 @@ func TestDecodeTLVsMalformed(t *testing.T) {
 			t.Errorf("%s: err %v, want ErrMalformed", name, err)
 		}
 	}
-	if _, err := DecodeDiscovery(EncodeTLV(TLV{TypeSoCClass, []byte{1}})); !errors.Is(err, ErrMalformed) {
+	if _, err := DecodeDiscovery(EncodeTLV(TLV{Type: TypeSoCClass, Value: []byte{1}})); !errors.Is(err, ErrMalformed) {
 		t.Errorf("short SoC class: %v", err)
 	}
 }

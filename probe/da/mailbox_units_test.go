@@ -131,11 +131,11 @@ func (d *portDevice) step() {
 func discoveryTLVs() []byte {
 	var b []byte
 	for _, t := range []TLV{
-		{TypeAuthVersion, []byte{1, 0}},
-		{TypeSoCClass, binary.LittleEndian.AppendUint32(nil, 0x478)},
-		{TypePSALifecycle, []byte{0x72, 0x20}},
-		{TypeCryptosystems, []byte{0x01}},
-		{TypeSTPassword, binary.LittleEndian.AppendUint32(nil, 0xEAEAEAEA)},
+		{Type: TypeAuthVersion, Value: []byte{1, 0}},
+		{Type: TypeSoCClass, Value: binary.LittleEndian.AppendUint32(nil, 0x478)},
+		{Type: TypePSALifecycle, Value: []byte{0x72, 0x20}},
+		{Type: TypeCryptosystems, Value: []byte{0x01}},
+		{Type: TypeSTPassword, Value: binary.LittleEndian.AppendUint32(nil, 0xEAEAEAEA)},
 	} {
 		b = append(b, EncodeTLV(t)...)
 	}

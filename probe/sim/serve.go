@@ -46,36 +46,7 @@ func ServeWith(ctx context.Context, l net.Listener, opts CostOptions, probes ...
 func serve(ctx context.Context, l net.Listener, acct *Accountant, probes []*Probe) error {
 	s := newServer(probes)
 	s.acct = acct
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	var open sync.Map // net.Conn → struct{}
-	go func() {
-		<-ctx.Done()
-		l.Close()
-		open.Range(func(k, _ any) bool { k.(net.Conn).Close(); return true })
-	}()
-	defer wg.Wait()
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		open.Store(c, struct{}{})
-		if ctx.Err() != nil {
-			c.Close()
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer open.Delete(c)
-			defer c.Close()
-			s.client(c)
-		}()
-	}
+	return stlinkserver.Serve(ctx, l, func(_ context.Context, c net.Conn) { s.client(c) })
 }
 
 // server is the state shared by Serve's clients.

@@ -6,8 +6,9 @@
 // reply but GET_NB_DEV and GET_SERVER_VERSION starts with a u32 status,
 // 1 meaning OK. All integers are little-endian.
 //
-// Both sides use this package: the driver's TCP transport (client) and the
-// simulator's server.
+// Both sides use this package: the driver's TCP transport (client), and
+// the servers (the simulator's, the bench's shared probe), which also
+// share its accept loop (Serve).
 package stlinkserver
 
 import (

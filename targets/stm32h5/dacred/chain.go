@@ -73,15 +73,15 @@ func DecodeChain(b []byte) ([]*Certificate, error) {
 			certs = append(certs, raw[i:i+CertSize])
 		}
 	default:
-		items, err := splitTLVs(raw)
+		items, err := TLVList{Max: maxTLVs}.Decode(raw)
 		if err != nil {
 			return nil, fmt.Errorf("certificate file: %w", err)
 		}
 		for i, it := range items {
-			if it.typ != TypeCert {
-				return nil, fmt.Errorf("certificate file item %d has type 0x%04X, want 0x0201 (PSA binary certificate): %w", i+1, it.typ, ErrFormat)
+			if it.Type != TypeCert {
+				return nil, fmt.Errorf("certificate file item %d has type 0x%04X, want 0x0201 (PSA binary certificate): %w", i+1, it.Type, ErrFormat)
 			}
-			certs = append(certs, it.value)
+			certs = append(certs, it.Value)
 		}
 	}
 	if len(certs) == 0 {

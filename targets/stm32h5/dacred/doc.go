@@ -3,7 +3,10 @@
 // certificates and ST's base64 chain file, the PSA binary token, the ECDSA
 // P-256 keys in PEM, the .obk file that provisions the DA record, and the
 // H503's OTP image. File names are the ones ST's scripts and
-// STM32CubeProgrammer use, so the files work with either tool.
+// STM32CubeProgrammer use, so the files work with either tool. The
+// PSA-ADAC TLV, the form of these files and of the DA mailbox payloads,
+// has its one encoder and decoder here (AppendTLV, TLVList), for the host
+// side and the files alike.
 //
 // Every decoder takes untrusted bytes and never panics; errors wrap
 // ErrFormat and say what is wrong and what to do.

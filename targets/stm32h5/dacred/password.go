@@ -18,18 +18,18 @@ func DecodePasswordFile(b []byte) ([]byte, error) {
 	if len(b) > MaxPasswordFileSize {
 		return nil, fmt.Errorf("password file of %d bytes: ST's password file is at most %d (an 8-byte header and up to %d bytes of password): %w", len(b), MaxPasswordFileSize, maxPasswordLength, ErrFormat)
 	}
-	items, err := splitTLVs(b)
+	items, err := TLVList{Max: maxTLVs}.Decode(b)
 	if err != nil {
 		return nil, fmt.Errorf("password file: %w", err)
 	}
-	if len(items) != 1 || items[0].typ != TypePassword {
+	if len(items) != 1 || items[0].Type != TypePassword {
 		return nil, fmt.Errorf("password file: want one ST password TLV (type 0x8000), found %d TLVs: %w", len(items), ErrFormat)
 	}
-	pw := items[0].value
+	pw := items[0].Value // a copy
 	if len(pw) == 0 || len(pw) > maxPasswordLength {
 		return nil, fmt.Errorf("password file: password of %d bytes, want 1 to %d: %w", len(pw), maxPasswordLength, ErrFormat)
 	}
-	return append([]byte(nil), pw...), nil
+	return pw, nil
 }
 
 // PasswordHash is the SHA-256 the chip keeps of a password.

@@ -5,6 +5,15 @@ import (
 	"fmt"
 )
 
+// TLV is one PSA-ADAC type-length-value item, the form of the DA mailbox
+// payloads and of the password and certificate files: {u16 reserved (zero),
+// u16 type, u32 length of the value in bytes, value}, little-endian
+// (psa-adac core/include/psa_adac.h, psa_tlv_t).
+type TLV struct {
+	Type  uint16 `json:"type"`
+	Value []byte `json:"value"`
+}
+
 // AppendTLV appends one TLV {u16 0, u16 type, u32 length, value}; pad
 // zero-pads the value to a 4-byte multiple (the mailbox form; ST's
 // password file is not padded).
@@ -19,46 +28,68 @@ func AppendTLV(b []byte, typ uint16, v []byte, pad bool) []byte {
 	return b
 }
 
-// item is one TLV of a file.
-type item struct {
-	typ   uint16
-	value []byte
+// TLVList says how to read one kind of TLV list: a mailbox payload or a
+// file.
+type TLVList struct {
+	// Max bounds the TLVs of one list: one more is an error.
+	Max int
+	// WordPadded says the list as a whole was padded with zeros to whole
+	// words (a mailbox payload): fewer zero bytes than a TLV header at
+	// its end are that padding, not a truncated TLV.
+	WordPadded bool
+	// Err is wrapped by every decoding error; ErrFormat when nil.
+	Err error
 }
 
-// splitTLVs splits b into TLVs. Values may be padded to 4 bytes when the
-// padding is zeros and the next header is plausible; at most maxTLVs.
-func splitTLVs(b []byte) ([]item, error) {
-	var out []item
-	for i := 0; i < len(b); {
-		if len(out) == maxTLVs {
-			return nil, fmt.Errorf("more than %d TLVs: %w", maxTLVs, ErrFormat)
+// Decode splits b into TLVs, each value a copy. Values may be padded to a
+// 4-byte multiple (ST's MP2 template, the mailbox) or packed (the N6
+// sample): after each value, zero bytes up to the next word boundary are
+// skipped when a plausible TLV header (or the end of b) follows them, so
+// both layouts decode. On an error Decode also returns the TLVs before it.
+func (l TLVList) Decode(b []byte) ([]TLV, error) {
+	bad := l.Err
+	if bad == nil {
+		bad = ErrFormat
+	}
+	var out []TLV
+	i := 0
+	for i < len(b) {
+		if l.WordPadded && len(b)-i < tlvHeaderSize && zeros(b[i:]) {
+			break // padding of the last word
+		}
+		if len(out) == l.Max {
+			return out, fmt.Errorf("more than %d TLVs: %w", l.Max, bad)
 		}
 		if len(b)-i < tlvHeaderSize {
-			return nil, fmt.Errorf("TLV header at byte %d truncated: %w", i, ErrFormat)
+			return out, fmt.Errorf("TLV header at byte %d truncated (%d bytes left): %w", i, len(b)-i, bad)
 		}
 		if r := binary.LittleEndian.Uint16(b[i:]); r != 0 {
-			return nil, fmt.Errorf("TLV at byte %d: reserved field 0x%04X not zero: %w", i, r, ErrFormat)
+			return out, fmt.Errorf("TLV at byte %d: reserved field 0x%04X not zero: %w", i, r, bad)
 		}
 		typ := binary.LittleEndian.Uint16(b[i+2:])
 		n := binary.LittleEndian.Uint32(b[i+4:])
 		start := i + tlvHeaderSize
 		if uint64(n) > uint64(len(b)-start) {
-			return nil, fmt.Errorf("TLV 0x%04X at byte %d: length %d runs past the end: %w", typ, i, n, ErrFormat)
+			return out, fmt.Errorf("TLV 0x%04X at byte %d: length %d runs past the end (%d bytes left): %w", typ, i, n, len(b)-start, bad)
 		}
-		out = append(out, item{typ, b[start : start+int(n)]})
-		i = start + int(n)
-		// Padded layout: zeros up to the word boundary where no packed
-		// header follows.
-		if pad := (4 - i%4) % 4; pad > 0 && i+pad <= len(b) && zeros(b[i:i+pad]) && !plausible(b, i) {
+		end := start + int(n)
+		out = append(out, TLV{Type: typ, Value: append([]byte(nil), b[start:end]...)})
+		i = end
+		// Padded layout: zero bytes up to the word boundary, then a
+		// plausible header (or the end). Otherwise the next TLV is packed.
+		if pad := (4 - i%4) % 4; pad > 0 && i+pad <= len(b) && zeros(b[i:i+pad]) && plausibleAt(b, i+pad) {
 			i += pad
 		}
 	}
 	return out, nil
 }
 
-// plausible reports whether a TLV header at i has a zero reserved field and
-// a length that fits.
-func plausible(b []byte, i int) bool {
+// plausibleAt reports whether b ends at i or a TLV header at i has a zero
+// reserved field and a length that fits the data.
+func plausibleAt(b []byte, i int) bool {
+	if i == len(b) {
+		return true
+	}
 	if len(b)-i < tlvHeaderSize || b[i] != 0 || b[i+1] != 0 {
 		return false
 	}
