@@ -2,9 +2,11 @@ package common
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
 	"github.com/stprobe/stprobe/bench"
@@ -124,9 +126,35 @@ func TestUnavailable(t *testing.T) {
 func TestJobRefusedWithoutLease(t *testing.T) {
 	c := NewContext(context.Background(), nil, bench.Holder{Name: "bob"}, Theme{})
 	called := false
-	msg := c.Job(PaneMatrix, "sweep", func(context.Context, bench.Token) (any, error) { called = true; return nil, nil })()
+	type swept struct {
+		n   int
+		err error
+	}
+	fn := func(context.Context, bench.Token) (int, error) { called = true; return 1, nil }
+	msg := Job(c, PaneMatrix, fn, func(n int, err error) tea.Msg { return swept{n, err} })()
 	done := msg.(JobDoneMsg)
-	if called || !IsUnavailable(done.Err) || done.Kind != "sweep" || done.From != PaneMatrix {
+	own, ok := done.Msg.(swept)
+	if called || !IsUnavailable(done.Err) || done.From != PaneMatrix || !ok || own.n != 0 || own.err != done.Err {
 		t.Errorf("job without a bench: called %v, %#v", called, done)
+	}
+}
+
+// A job that runs returns the pane's own message of its result, with its
+// error beside it for the root model.
+func TestJobDone(t *testing.T) {
+	me := bench.Holder{Name: "bob"}
+	c := NewContext(context.Background(), nil, me, Theme{})
+	c.Bench = &bench.Bench{}
+	c.snap, c.token = bench.Snapshot{Lease: &bench.LeaseInfo{Holder: me}}, "t"
+	type read struct {
+		s   string
+		err error
+	}
+	boom := errors.New("boom")
+	var gotTok bench.Token
+	fn := func(_ context.Context, t bench.Token) (string, error) { gotTok = t; return "value", boom }
+	done := Job(c, PaneDA, fn, func(s string, err error) tea.Msg { return read{s, err} })().(JobDoneMsg)
+	if gotTok != "t" || done.From != PaneDA || done.Err != boom || done.Msg != (read{"value", boom}) {
+		t.Errorf("job: token %q, %#v", gotTok, done)
 	}
 }

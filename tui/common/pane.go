@@ -95,14 +95,15 @@ const (
 // already recorded a StateChanged event's snapshot in the Context.
 type EventMsg struct{ Event bench.Event }
 
-// JobDoneMsg is the result of a job started with Context.Job. The root
-// model hands it to the pane that started it (From) and to no other; Kind
-// tells that pane which of its jobs ended, Value is the job's typed result.
+// JobDoneMsg is the end of a job started with Job. The root model hands
+// it to the pane that started it (From) and to no other; Msg is that
+// pane's own message saying how the job ended, made by the job, which the
+// pane handles as any other of its messages. Err is the job's error, for
+// the root model too (a refusal for want of the lease goes to the footer).
 type JobDoneMsg struct {
-	From  PaneID
-	Kind  string
-	Value any
-	Err   error
+	From PaneID
+	Msg  tea.Msg
+	Err  error
 }
 
 // OpenPaneMsg asks the root model to focus pane Pane; the root then

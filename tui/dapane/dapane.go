@@ -26,11 +26,29 @@ import (
 	"github.com/stprobe/stprobe/tui/writeflow"
 )
 
-// Job kinds this pane starts (JobDoneMsg.Kind).
+// The jobs this pane waits for, besides its write (writeflow.Apply).
 const (
-	KindDiscover = "dapane: discover"
-	KindPlan     = "dapane: plan"
-	KindApply    = "dapane: apply"
+	jobDiscover writeflow.Job = "discover"
+	jobPlan     writeflow.Job = "plan"
+)
+
+// The ends of the pane's jobs, each with what the bench returned.
+type (
+	// discovered is the end of a DA discovery.
+	discovered struct {
+		d   *da.Discovery
+		err error
+	}
+	// planned is the end of planning a DA write.
+	planned struct {
+		p   *bench.DAPlan
+		err error
+	}
+	// applied is the end of the DA write.
+	applied struct {
+		res *bench.DAResult
+		err error
+	}
 )
 
 // screenForm is the pane's own screen: an action's form. The discovery is
@@ -92,7 +110,7 @@ type Model struct {
 
 // New returns the DA pane of the session c.
 func New(c *common.Context, opts ...writeflow.Option) *Model {
-	cfg := writeflow.Config{Pane: common.PaneDA, ApplyKind: KindApply, IsWrite: isDAWrite, Write: "DA write"}
+	cfg := writeflow.Config{Pane: common.PaneDA, IsWrite: isDAWrite, Write: "DA write"}
 	m := &Model{Flow: writeflow.New(c, cfg, opts...), keys: newKeyMap()}
 	if c != nil {
 		m.disc = c.Snapshot().Discovery
@@ -250,43 +268,42 @@ func (m *Model) discover() tea.Cmd {
 	}
 	m.err = nil
 	b := m.C.Bench
-	return m.Start(KindDiscover, "DA discovery: NRST low, request word, NRST released, waiting for the ROM…", func(ctx context.Context, t bench.Token) (any, error) {
+	discover := func(ctx context.Context, t bench.Token) (*da.Discovery, error) {
 		return b.Discover(ctx, t, da.Options{})
-	})
+	}
+	return m.Start(jobDiscover, "DA discovery: NRST low, request word, NRST released, waiting for the ROM…", common.Job(m.C, common.PaneDA, discover,
+		func(d *da.Discovery, err error) tea.Msg { return discovered{d, err} }))
 }
 
-// jobDone takes the result of the job the pane waited for.
-func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
-	switch msg.Kind {
-	case KindDiscover:
-		if d, ok := msg.Value.(*da.Discovery); ok && d != nil {
-			m.setDiscovery(d)
-		}
-		m.err = msg.Err
-		if msg.Err != nil {
+// jobDone takes the end of the job the pane waited for.
+func (m *Model) jobDone(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case discovered:
+		m.setDiscovery(msg.d)
+		m.err = msg.err
+		if msg.err != nil {
 			return m.Fail("the DA discovery failed: see the pane")
 		}
 		return m.Say("DA discovery done; the chip waits in the ROM's DA loop until its next reset")
-	case KindPlan:
-		p, _ := msg.Value.(*bench.DAPlan)
-		m.plan, m.planErr = p, msg.Err
-		if p != nil && p.Discovery != nil {
-			m.setDiscovery(p.Discovery)
+	case planned:
+		m.plan, m.planErr = msg.p, msg.err
+		if msg.p != nil && msg.p.Discovery != nil {
+			m.setDiscovery(msg.p.Discovery)
 		}
-		if msg.Err != nil {
-			return m.Fail("refused or failed before any write: " + msg.Err.Error())
+		if msg.err != nil {
+			return m.Fail("refused or failed before any write: " + msg.err.Error())
 		}
 		if m.plan == nil {
 			return m.Fail("the bench returned no plan")
 		}
 		return m.Say(fmt.Sprintf("plan ready: %s; press a to confirm", m.plan.Risk))
-	case KindApply:
-		if res, ok := msg.Value.(*bench.DAResult); ok && res != nil {
-			m.res = res
+	case applied:
+		if msg.res != nil {
+			m.res = msg.res
 		}
-		m.applyErr = msg.Err
-		if msg.Err != nil {
-			if errors.Is(msg.Err, context.Canceled) {
+		m.applyErr = msg.err
+		if msg.err != nil {
+			if errors.Is(msg.err, context.Canceled) {
 				return m.Fail("DA " + string(m.action) + " cancelled: see the pane")
 			}
 			return m.Fail("the DA write failed or was refused: see the pane")
@@ -323,7 +340,7 @@ func (m *Model) setDiscovery(d *da.Discovery) {
 func (m *Model) event(ev bench.Event) tea.Cmd {
 	switch ev := ev.(type) {
 	case bench.StateChanged:
-		if d := ev.State.Discovery; d != nil && d != m.disc && !m.Running(KindDiscover) {
+		if d := ev.State.Discovery; d != nil && d != m.disc && !m.Running(jobDiscover) {
 			m.setDiscovery(d)
 		}
 	case bench.DAStep:

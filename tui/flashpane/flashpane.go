@@ -24,10 +24,18 @@ import (
 // PaneFlash is this pane's place in the tab order: the fifth, after the log.
 const PaneFlash = common.PaneFlash
 
-// Job kinds this pane starts (JobDoneMsg.Kind).
-const (
-	KindPlan  = "flash plan"
-	KindWrite = "flash write"
+// The ends of the pane's jobs, each with what the bench returned.
+type (
+	// planned is the end of planning the write.
+	planned struct {
+		plan *bench.FlashPlan
+		err  error
+	}
+	// written is the end of the write.
+	written struct {
+		outcome *bench.FlashOutcome
+		err     error
+	}
 )
 
 // screen is what the pane shows.
@@ -147,7 +155,7 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
 	case common.JobDoneMsg:
-		return m, m.jobDone(msg)
+		return m, m.jobDone(msg.Msg)
 	case common.EventMsg:
 		if s, ok := msg.Event.(bench.FlashStep); ok && m.screen == screenWorking {
 			m.step = s.Step
@@ -285,9 +293,10 @@ func (m *Model) planCmd() tea.Cmd {
 	m.screen, m.step = screenWorking, bench.WriteEvent{Step: "plan", Message: "reading the sectors the image covers"}
 	m.in.Blur()
 	req := m.request()
-	return m.c.Job(PaneFlash, KindPlan, func(ctx context.Context, t bench.Token) (any, error) {
+	plan := func(ctx context.Context, t bench.Token) (*bench.FlashPlan, error) {
 		return m.c.Bench.PlanFlash(ctx, t, req)
-	})
+	}
+	return common.Job(m.c, PaneFlash, plan, func(p *bench.FlashPlan, err error) tea.Msg { return planned{p, err} })
 }
 
 // openGuard opens the phrase dialog in front of the write.
@@ -313,30 +322,30 @@ func (m *Model) write(typed string) tea.Cmd {
 	req := m.request()
 	req.Confirm = typed
 	m.screen, m.step = screenWorking, bench.WriteEvent{Step: "write", Message: "starting"}
-	return m.c.Job(PaneFlash, KindWrite, func(ctx context.Context, t bench.Token) (any, error) {
+	flash := func(ctx context.Context, t bench.Token) (*bench.FlashOutcome, error) {
 		return m.c.Bench.Flash(ctx, t, req)
-	})
+	}
+	return common.Job(m.c, PaneFlash, flash, func(o *bench.FlashOutcome, err error) tea.Msg { return written{o, err} })
 }
 
-func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
-	switch msg.Kind {
-	case KindPlan:
-		m.plan, _ = msg.Value.(*bench.FlashPlan)
-		m.err = msg.Err
-		if msg.Err != nil || m.plan == nil {
+// jobDone takes the end of one of the pane's jobs.
+func (m *Model) jobDone(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case planned:
+		m.plan, m.err = msg.plan, msg.err
+		if msg.err != nil || m.plan == nil {
 			m.toFile()
-			m.err = msg.Err
+			m.err = msg.err
 			return nil
 		}
 		m.screen = screenPlan
-	case KindWrite:
-		m.outcome, _ = msg.Value.(*bench.FlashOutcome)
-		m.err = msg.Err
+	case written:
+		m.outcome, m.err = msg.outcome, msg.err
 		m.screen = screenResult
-		if msg.Err == nil {
+		if msg.err == nil {
 			return common.Status("flash written: " + m.file)
 		}
-		return common.StatusErr("flash write: " + msg.Err.Error())
+		return common.StatusErr("flash write: " + msg.err.Error())
 	}
 	return nil
 }

@@ -20,8 +20,15 @@ type Action struct {
 	Run func() tea.Cmd
 }
 
-// kindSweep is the job kind of the sweep the matrix pane starts.
-const kindSweep = "sweep"
+// benchSweepKind is the bench's kind of a sweep job, as JobFinished
+// carries it.
+const benchSweepKind = "sweep"
+
+// sweepDone is the end of the sweep the pane started.
+type sweepDone struct {
+	res *bench.SweepResult
+	err error
+}
 
 // actions are the buttons of f's next steps (the diagnosis's typed
 // steps), in the order the advice gives them.
@@ -104,7 +111,8 @@ func (m *Model) runSweep(plan sweep.Plan) tea.Cmd {
 	}
 	m.begin(plan)
 	b := c.Bench
-	return c.Job(common.PaneMatrix, kindSweep, func(ctx context.Context, t bench.Token) (any, error) {
+	run := func(ctx context.Context, t bench.Token) (*bench.SweepResult, error) {
 		return b.Sweep(ctx, t, bench.SweepRequest{Plan: plan})
-	})
+	}
+	return common.Job(c, common.PaneMatrix, run, func(res *bench.SweepResult, err error) tea.Msg { return sweepDone{res, err} })
 }

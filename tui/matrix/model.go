@@ -250,7 +250,7 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		case bench.StateChanged:
 			m.load(e.State)
 		case bench.JobFinished:
-			if e.Job.Kind == kindSweep {
+			if e.Job.Kind == benchSweepKind {
 				m.live, m.trying = false, nil
 				m.load(m.c.Snapshot())
 			}
@@ -259,7 +259,7 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		}
 		return m, nil
 	case common.JobDoneMsg:
-		return m, m.jobDone(msg)
+		return m, m.jobDone(msg.Msg)
 	case planMsg:
 		return m, m.runSweep(msg.plan)
 	case exportDoneMsg:
@@ -289,18 +289,17 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 // jobDone reports the end of a job this pane started. The grid follows
 // the bench's events only (they may still be on their way when the job's
 // result arrives), so this only tells the user.
-func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
-	switch msg.Kind {
-	case kindSweep:
-		res, _ := msg.Value.(*bench.SweepResult)
+func (m *Model) jobDone(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case sweepDone:
 		switch {
-		case msg.Err == nil && res != nil:
-			return common.Status(summary(res.Matrix, res.Findings))
-		case errors.Is(msg.Err, context.Canceled):
+		case msg.err == nil && msg.res != nil:
+			return common.Status(summary(msg.res.Matrix, msg.res.Findings))
+		case errors.Is(msg.err, context.Canceled):
 			return common.Status("sweep cancelled: the matrix is partial")
-		case msg.Err != nil:
-			m.failed = msg.Err.Error()
-			return common.StatusErr("sweep: " + msg.Err.Error())
+		case msg.err != nil:
+			m.failed = msg.err.Error()
+			return common.StatusErr("sweep: " + msg.err.Error())
 		}
 	}
 	return nil
