@@ -312,7 +312,7 @@ func (m *Model) Init() tea.Cmd {
 // halt) on the chip's core port.
 func (m *Model) identify() tea.Cmd {
 	b := m.c.Bench
-	info := func(ctx context.Context, t bench.Token) (*bench.InfoResult, error) {
+	return common.Job[identified](m.c, common.PaneNone, func(ctx context.Context, t bench.Token) (*bench.InfoResult, error) {
 		khz := 0
 		for _, f := range b.SWDFrequencies() { // the fastest clock at or below 1.8 MHz
 			if f <= identifyKHz && f > khz {
@@ -320,19 +320,15 @@ func (m *Model) identify() tea.Cmd {
 			}
 		}
 		return b.Info(ctx, t, bench.InfoRequest{Mode: bench.ModeHotPlug, AutoAP: true, FrequencyKHz: khz})
-	}
-	// the header shows the chip from the bench's state: only a failure is news
-	return common.Job(m.c, common.PaneNone, info, func(_ *bench.InfoResult, err error) tea.Msg { return identified{err} })
+	})
 }
 
-// The ends of the root model's own jobs: identifying the chip, capturing
-// the board.
+// The ends of the root model's own jobs: identifying the chip (the header
+// shows the chip from the bench's state: only a failure is news) and
+// capturing the board (the capture file's path).
 type (
-	identified struct{ err error }
-	captured   struct {
-		path string
-		err  error
-	}
+	identified common.Result[*bench.InfoResult]
+	captured   common.Result[string]
 )
 
 // capture takes a read-only capture of the board into the state
@@ -351,14 +347,14 @@ func (m *Model) capture() tea.Cmd {
 	}
 	b := m.c.Bench
 	cmd := m.setStatus("capturing the board, read-only: every connection, the option bytes, DA discovery…", false)
-	capture := func(ctx context.Context, t bench.Token) (string, error) {
-		f, err := b.Capture(ctx, t, bench.CaptureRequest{})
-		if err != nil {
-			return "", err
-		}
-		return bench.SaveCapture(dir, f, time.Now())
-	}
-	return tea.Batch(cmd, common.Job(m.c, common.PaneNone, capture, func(path string, err error) tea.Msg { return captured{path, err} }))
+	return tea.Batch(cmd, common.Job[captured](m.c, common.PaneNone,
+		func(ctx context.Context, t bench.Token) (string, error) {
+			f, err := b.Capture(ctx, t, bench.CaptureRequest{})
+			if err != nil {
+				return "", err
+			}
+			return bench.SaveCapture(dir, f, time.Now())
+		}))
 }
 
 // jobDone hands the end of a job to the pane that started it, or takes
@@ -373,14 +369,14 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 	}
 	switch own := msg.Msg.(type) {
 	case captured:
-		if own.err != nil {
-			cmds = append(cmds, m.setStatus("capture: "+own.err.Error(), true))
+		if own.Err != nil {
+			cmds = append(cmds, m.setStatus("capture: "+own.Err.Error(), true))
 		} else {
-			cmds = append(cmds, m.setStatus("captured to "+own.path+" (read-only; no flash, no secrets): send it to whoever helps, or open it with --twin", false))
+			cmds = append(cmds, m.setStatus("captured to "+own.Value+" (read-only; no flash, no secrets): send it to whoever helps, or open it with --twin", false))
 		}
 	case identified:
-		if own.err != nil {
-			return tea.Batch(append(cmds, m.setStatus("identifying the chip: "+own.err.Error(), true))...)
+		if own.Err != nil {
+			return tea.Batch(append(cmds, m.setStatus("identifying the chip: "+own.Err.Error(), true))...)
 		}
 	}
 	if msg.Err != nil && common.IsUnavailable(msg.Err) {

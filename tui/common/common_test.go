@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
 	"github.com/stprobe/stprobe/bench"
@@ -126,15 +125,12 @@ func TestUnavailable(t *testing.T) {
 func TestJobRefusedWithoutLease(t *testing.T) {
 	c := NewContext(context.Background(), nil, bench.Holder{Name: "bob"}, Theme{})
 	called := false
-	type swept struct {
-		n   int
-		err error
-	}
+	type swept Result[int]
 	fn := func(context.Context, bench.Token) (int, error) { called = true; return 1, nil }
-	msg := Job(c, PaneMatrix, fn, func(n int, err error) tea.Msg { return swept{n, err} })()
+	msg := Job[swept](c, PaneMatrix, fn)()
 	done := msg.(JobDoneMsg)
 	own, ok := done.Msg.(swept)
-	if called || !IsUnavailable(done.Err) || done.From != PaneMatrix || !ok || own.n != 0 || own.err != done.Err {
+	if called || !IsUnavailable(done.Err) || done.From != PaneMatrix || !ok || own.Value != 0 || own.Err != done.Err {
 		t.Errorf("job without a bench: called %v, %#v", called, done)
 	}
 }
@@ -146,14 +142,11 @@ func TestJobDone(t *testing.T) {
 	c := NewContext(context.Background(), nil, me, Theme{})
 	c.Bench = &bench.Bench{}
 	c.snap, c.token = bench.Snapshot{Lease: &bench.LeaseInfo{Holder: me}}, "t"
-	type read struct {
-		s   string
-		err error
-	}
+	type read Result[string]
 	boom := errors.New("boom")
 	var gotTok bench.Token
 	fn := func(_ context.Context, t bench.Token) (string, error) { gotTok = t; return "value", boom }
-	done := Job(c, PaneDA, fn, func(s string, err error) tea.Msg { return read{s, err} })().(JobDoneMsg)
+	done := Job[read](c, PaneDA, fn)().(JobDoneMsg)
 	if gotTok != "t" || done.From != PaneDA || done.Err != boom || done.Msg != (read{"value", boom}) {
 		t.Errorf("job: token %q, %#v", gotTok, done)
 	}

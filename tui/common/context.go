@@ -142,23 +142,38 @@ func IsUnavailable(err error) bool {
 	return errors.As(err, &u) || errors.As(err, &l)
 }
 
+// Result is how a job ended: what its bench call returned. A pane defines
+// its own message of each of its jobs' ends on it (type discovered
+// common.Result[*da.Discovery]) and handles that with a plain case.
+type Result[T any] struct {
+	Value T
+	Err   error
+}
+
+// Ending is the constraint of a pane's message of a job's end: a type
+// defined on Result[T].
+type Ending[T any] interface {
+	~struct {
+		Value T
+		Err   error
+	}
+}
+
 // Job runs fn on the bench with the session's lease token, as a command
 // of pane from: fn calls one synchronous bench job method
-// (c.Bench.Sweep(ctx, t, ...)), done makes the pane's own message of what
-// it returned, and the command returns that message in a JobDoneMsg. When
-// the session cannot run jobs, fn is not called: the command returns at
-// once, done given T's zero value and an *UnavailableError saying why.
-// Cancel with CancelJob.
-func Job[T any](c *Context, from PaneID, fn func(ctx context.Context, t bench.Token) (T, error), done func(T, error) tea.Msg) tea.Cmd {
+// (c.Bench.Sweep(ctx, t, ...)), and the command returns what it returned
+// as the pane's own message M in a JobDoneMsg. When the session cannot run
+// jobs, fn is not called: the command returns at once, M holding T's zero
+// value and an *UnavailableError saying why. Cancel with CancelJob.
+func Job[M Ending[T], T any](c *Context, from PaneID, fn func(ctx context.Context, t bench.Token) (T, error)) tea.Cmd {
 	if why := c.Unavailable(); why != "" {
-		var zero T
 		err := &UnavailableError{Why: why}
-		return func() tea.Msg { return JobDoneMsg{From: from, Msg: done(zero, err), Err: err} }
+		return func() tea.Msg { return JobDoneMsg{From: from, Msg: M(Result[T]{Err: err}), Err: err} }
 	}
 	ctx, tok := c.ctx, c.Token()
 	return func() tea.Msg {
 		v, err := fn(ctx, tok)
-		return JobDoneMsg{From: from, Msg: done(v, err), Err: err}
+		return JobDoneMsg{From: from, Msg: M(Result[T]{Value: v, Err: err}), Err: err}
 	}
 }
 

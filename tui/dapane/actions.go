@@ -151,9 +151,10 @@ func (m *Model) startPlan() tea.Cmd {
 	if req.Action != bench.DAProvision {
 		what = "a discovery (NRST pulses), then AP1 for the backup"
 	}
-	plan := func(ctx context.Context, t bench.Token) (*bench.DAPlan, error) { return b.PlanDA(ctx, t, req) }
-	return m.Start(jobPlan, "planning: "+what+"; nothing is written…", common.Job(m.C, common.PaneDA, plan,
-		func(p *bench.DAPlan, err error) tea.Msg { return planned{p, err} }))
+	return m.Start(jobPlan, "planning: "+what+"; nothing is written…", common.Job[planned](m.C, common.PaneDA,
+		func(ctx context.Context, t bench.Token) (*bench.DAPlan, error) {
+			return b.PlanDA(ctx, t, req)
+		}))
 }
 
 // applyWhy is why the plan on screen cannot be applied ("" when it can).
@@ -210,9 +211,10 @@ func (m *Model) apply(confirm string) tea.Cmd {
 	req := bench.DAApplyRequest{DARequest: m.req, Confirm: confirm, StateDir: m.StateDir, SaveFlash: m.saveFlash()}
 	b := m.C.Bench
 	m.res, m.applyErr = nil, nil
-	apply := func(ctx context.Context, t bench.Token) (*bench.DAResult, error) { return b.ApplyDA(ctx, t, req) }
-	return m.StartApply("DA "+string(m.action)+": backup, authentication, reconnect, verification…", common.Job(m.C, common.PaneDA, apply,
-		func(res *bench.DAResult, err error) tea.Msg { return applied{res, err} }))
+	return m.StartApply("DA "+string(m.action)+": backup, authentication, reconnect, verification…", common.Job[applied](m.C, common.PaneDA,
+		func(ctx context.Context, t bench.Token) (*bench.DAResult, error) {
+			return b.ApplyDA(ctx, t, req)
+		}))
 }
 
 // check is one line of the plan's checklist.

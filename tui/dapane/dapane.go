@@ -32,23 +32,12 @@ const (
 	jobPlan     writeflow.Job = "plan"
 )
 
-// The ends of the pane's jobs, each with what the bench returned.
+// The ends of the pane's jobs: a DA discovery, planning a DA write, and
+// the write.
 type (
-	// discovered is the end of a DA discovery.
-	discovered struct {
-		d   *da.Discovery
-		err error
-	}
-	// planned is the end of planning a DA write.
-	planned struct {
-		p   *bench.DAPlan
-		err error
-	}
-	// applied is the end of the DA write.
-	applied struct {
-		res *bench.DAResult
-		err error
-	}
+	discovered common.Result[*da.Discovery]
+	planned    common.Result[*bench.DAPlan]
+	applied    common.Result[*bench.DAResult]
 )
 
 // screenForm is the pane's own screen: an action's form. The discovery is
@@ -268,42 +257,41 @@ func (m *Model) discover() tea.Cmd {
 	}
 	m.err = nil
 	b := m.C.Bench
-	discover := func(ctx context.Context, t bench.Token) (*da.Discovery, error) {
-		return b.Discover(ctx, t, da.Options{})
-	}
-	return m.Start(jobDiscover, "DA discovery: NRST low, request word, NRST released, waiting for the ROM…", common.Job(m.C, common.PaneDA, discover,
-		func(d *da.Discovery, err error) tea.Msg { return discovered{d, err} }))
+	return m.Start(jobDiscover, "DA discovery: NRST low, request word, NRST released, waiting for the ROM…", common.Job[discovered](m.C, common.PaneDA,
+		func(ctx context.Context, t bench.Token) (*da.Discovery, error) {
+			return b.Discover(ctx, t, da.Options{})
+		}))
 }
 
 // jobDone takes the end of the job the pane waited for.
 func (m *Model) jobDone(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case discovered:
-		m.setDiscovery(msg.d)
-		m.err = msg.err
-		if msg.err != nil {
+		m.setDiscovery(msg.Value)
+		m.err = msg.Err
+		if msg.Err != nil {
 			return m.Fail("the DA discovery failed: see the pane")
 		}
 		return m.Say("DA discovery done; the chip waits in the ROM's DA loop until its next reset")
 	case planned:
-		m.plan, m.planErr = msg.p, msg.err
-		if msg.p != nil && msg.p.Discovery != nil {
-			m.setDiscovery(msg.p.Discovery)
+		m.plan, m.planErr = msg.Value, msg.Err
+		if p := msg.Value; p != nil && p.Discovery != nil {
+			m.setDiscovery(p.Discovery)
 		}
-		if msg.err != nil {
-			return m.Fail("refused or failed before any write: " + msg.err.Error())
+		if msg.Err != nil {
+			return m.Fail("refused or failed before any write: " + msg.Err.Error())
 		}
 		if m.plan == nil {
 			return m.Fail("the bench returned no plan")
 		}
 		return m.Say(fmt.Sprintf("plan ready: %s; press a to confirm", m.plan.Risk))
 	case applied:
-		if msg.res != nil {
-			m.res = msg.res
+		if msg.Value != nil {
+			m.res = msg.Value
 		}
-		m.applyErr = msg.err
-		if msg.err != nil {
-			if errors.Is(msg.err, context.Canceled) {
+		m.applyErr = msg.Err
+		if msg.Err != nil {
+			if errors.Is(msg.Err, context.Canceled) {
 				return m.Fail("DA " + string(m.action) + " cancelled: see the pane")
 			}
 			return m.Fail("the DA write failed or was refused: see the pane")

@@ -24,18 +24,10 @@ import (
 // PaneFlash is this pane's place in the tab order: the fifth, after the log.
 const PaneFlash = common.PaneFlash
 
-// The ends of the pane's jobs, each with what the bench returned.
+// The ends of the pane's jobs: planning the write, and the write.
 type (
-	// planned is the end of planning the write.
-	planned struct {
-		plan *bench.FlashPlan
-		err  error
-	}
-	// written is the end of the write.
-	written struct {
-		outcome *bench.FlashOutcome
-		err     error
-	}
+	planned common.Result[*bench.FlashPlan]
+	written common.Result[*bench.FlashOutcome]
 )
 
 // screen is what the pane shows.
@@ -293,10 +285,9 @@ func (m *Model) planCmd() tea.Cmd {
 	m.screen, m.step = screenWorking, bench.WriteEvent{Step: "plan", Message: "reading the sectors the image covers"}
 	m.in.Blur()
 	req := m.request()
-	plan := func(ctx context.Context, t bench.Token) (*bench.FlashPlan, error) {
+	return common.Job[planned](m.c, PaneFlash, func(ctx context.Context, t bench.Token) (*bench.FlashPlan, error) {
 		return m.c.Bench.PlanFlash(ctx, t, req)
-	}
-	return common.Job(m.c, PaneFlash, plan, func(p *bench.FlashPlan, err error) tea.Msg { return planned{p, err} })
+	})
 }
 
 // openGuard opens the phrase dialog in front of the write.
@@ -322,30 +313,29 @@ func (m *Model) write(typed string) tea.Cmd {
 	req := m.request()
 	req.Confirm = typed
 	m.screen, m.step = screenWorking, bench.WriteEvent{Step: "write", Message: "starting"}
-	flash := func(ctx context.Context, t bench.Token) (*bench.FlashOutcome, error) {
+	return common.Job[written](m.c, PaneFlash, func(ctx context.Context, t bench.Token) (*bench.FlashOutcome, error) {
 		return m.c.Bench.Flash(ctx, t, req)
-	}
-	return common.Job(m.c, PaneFlash, flash, func(o *bench.FlashOutcome, err error) tea.Msg { return written{o, err} })
+	})
 }
 
 // jobDone takes the end of one of the pane's jobs.
 func (m *Model) jobDone(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case planned:
-		m.plan, m.err = msg.plan, msg.err
-		if msg.err != nil || m.plan == nil {
+		m.plan, m.err = msg.Value, msg.Err
+		if msg.Err != nil || m.plan == nil {
 			m.toFile()
-			m.err = msg.err
+			m.err = msg.Err
 			return nil
 		}
 		m.screen = screenPlan
 	case written:
-		m.outcome, m.err = msg.outcome, msg.err
+		m.outcome, m.err = msg.Value, msg.Err
 		m.screen = screenResult
-		if msg.err == nil {
+		if msg.Err == nil {
 			return common.Status("flash written: " + m.file)
 		}
-		return common.StatusErr("flash write: " + msg.err.Error())
+		return common.StatusErr("flash write: " + msg.Err.Error())
 	}
 	return nil
 }

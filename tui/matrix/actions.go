@@ -25,10 +25,7 @@ type Action struct {
 const benchSweepKind = "sweep"
 
 // sweepDone is the end of the sweep the pane started.
-type sweepDone struct {
-	res *bench.SweepResult
-	err error
-}
+type sweepDone common.Result[*bench.SweepResult]
 
 // actions are the buttons of f's next steps (the diagnosis's typed
 // steps), in the order the advice gives them.
@@ -111,8 +108,7 @@ func (m *Model) runSweep(plan sweep.Plan) tea.Cmd {
 	}
 	m.begin(plan)
 	b := c.Bench
-	run := func(ctx context.Context, t bench.Token) (*bench.SweepResult, error) {
+	return common.Job[sweepDone](c, common.PaneMatrix, func(ctx context.Context, t bench.Token) (*bench.SweepResult, error) {
 		return b.Sweep(ctx, t, bench.SweepRequest{Plan: plan})
-	}
-	return common.Job(c, common.PaneMatrix, run, func(res *bench.SweepResult, err error) tea.Msg { return sweepDone{res, err} })
+	})
 }

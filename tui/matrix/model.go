@@ -293,13 +293,13 @@ func (m *Model) jobDone(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case sweepDone:
 		switch {
-		case msg.err == nil && msg.res != nil:
-			return common.Status(summary(msg.res.Matrix, msg.res.Findings))
-		case errors.Is(msg.err, context.Canceled):
+		case msg.Err == nil && msg.Value != nil:
+			return common.Status(summary(msg.Value.Matrix, msg.Value.Findings))
+		case errors.Is(msg.Err, context.Canceled):
 			return common.Status("sweep cancelled: the matrix is partial")
-		case msg.err != nil:
-			m.failed = msg.err.Error()
-			return common.StatusErr("sweep: " + msg.err.Error())
+		case msg.Err != nil:
+			m.failed = msg.Err.Error()
+			return common.StatusErr("sweep: " + msg.Err.Error())
 		}
 	}
 	return nil

@@ -36,30 +36,15 @@ const (
 	jobClearPending writeflow.Job = "clear pending"
 )
 
-// The ends of the pane's jobs, each with what the bench returned.
+// The ends of the pane's jobs: reading the option bytes, clearing the
+// pending-write record, planning a change, rehearsing it on the chip's
+// twin, and the write.
 type (
-	// obRead is the end of a read of the option bytes.
-	obRead struct {
-		ob  *bench.OptionBytes
-		err error
-	}
-	// pendingCleared is the end of clearing the pending-write record.
-	pendingCleared struct{ err error }
-	// planned is the end of planning a change.
-	planned struct {
-		res *bench.PlanResult
-		err error
-	}
-	// rehearsed is the end of a rehearsal on the chip's twin.
-	rehearsed struct {
-		r   *bench.Rehearsal
-		err error
-	}
-	// applied is the end of the write.
-	applied struct {
-		res *bench.ApplyResult
-		err error
-	}
+	obRead         common.Result[*bench.OptionBytes]
+	pendingCleared common.Result[struct{}]
+	planned        common.Result[*bench.PlanResult]
+	rehearsed      common.Result[*bench.Rehearsal]
+	applied        common.Result[*bench.ApplyResult]
 )
 
 // benchApplyKind is the bench's kind of an option-byte write, as other
@@ -386,11 +371,10 @@ func (m *Model) startRead() tea.Cmd {
 		return m.Unavailable("read the option bytes", why)
 	}
 	b, dam, dir := m.C.Bench, m.daMethod, m.StateDir
-	read := func(ctx context.Context, t bench.Token) (*bench.OptionBytes, error) {
-		return b.ReadOptionBytes(ctx, t, bench.OBRequest{DAMethod: dam, StateDir: dir})
-	}
-	return m.Start(jobRead, "reading the option bytes (Hot Plug on AP1)…", common.Job(m.C, common.PaneOptionBytes, read,
-		func(o *bench.OptionBytes, err error) tea.Msg { return obRead{o, err} }))
+	return m.Start(jobRead, "reading the option bytes (Hot Plug on AP1)…", common.Job[obRead](m.C, common.PaneOptionBytes,
+		func(ctx context.Context, t bench.Token) (*bench.OptionBytes, error) {
+			return b.ReadOptionBytes(ctx, t, bench.OBRequest{DAMethod: dam, StateDir: dir})
+		}))
 }
 
 // pending reports whether the bench found an interrupted write of the chip
@@ -409,11 +393,10 @@ func (m *Model) clearJournal() tea.Cmd {
 		return m.Unavailable("clear the pending-write record", why)
 	}
 	b, dir := m.C.Bench, m.StateDir
-	clear := func(ctx context.Context, t bench.Token) (struct{}, error) {
-		return struct{}{}, b.ClearPending(ctx, t, dir, "cleared in the console after checking the chip")
-	}
-	return m.Start(jobClearPending, "clearing the pending-write record…", common.Job(m.C, common.PaneOptionBytes, clear,
-		func(_ struct{}, err error) tea.Msg { return pendingCleared{err} }))
+	return m.Start(jobClearPending, "clearing the pending-write record…", common.Job[pendingCleared](m.C, common.PaneOptionBytes,
+		func(ctx context.Context, t bench.Token) (struct{}, error) {
+			return struct{}{}, b.ClearPending(ctx, t, dir, "cleared in the console after checking the chip")
+		}))
 }
 
 // startPlan plans a change on the bench (nothing is written).
@@ -430,11 +413,10 @@ func (m *Model) startPlan(ch bench.Change) tea.Cmd {
 	m.rehearsal, m.rehearseErr = nil, nil
 	m.Screen = writeflow.Plan
 	b := m.C.Bench
-	plan := func(ctx context.Context, t bench.Token) (*bench.PlanResult, error) {
-		return b.PlanOptionBytes(ctx, t, ch)
-	}
-	return m.Start(jobPlan, "planning: reading the chip and checking the rules (nothing is written)…", common.Job(m.C, common.PaneOptionBytes, plan,
-		func(pr *bench.PlanResult, err error) tea.Msg { return planned{pr, err} }))
+	return m.Start(jobPlan, "planning: reading the chip and checking the rules (nothing is written)…", common.Job[planned](m.C, common.PaneOptionBytes,
+		func(ctx context.Context, t bench.Token) (*bench.PlanResult, error) {
+			return b.PlanOptionBytes(ctx, t, ch)
+		}))
 }
 
 // startApply applies the plan on screen: at once for safe and caution
@@ -461,11 +443,10 @@ func (m *Model) apply(confirm string, override bool) tea.Cmd {
 	req := bench.ApplyRequest{Change: m.change, Confirm: confirm, OverrideBrick: override, Seen: confirm == "", StateDir: m.StateDir}
 	b := m.C.Bench
 	m.applyRes, m.applyErr = nil, nil
-	apply := func(ctx context.Context, t bench.Token) (*bench.ApplyResult, error) {
-		return b.ApplyOptionBytes(ctx, t, req)
-	}
-	return m.StartApply("applying: backup, programming, verification…", common.Job(m.C, common.PaneOptionBytes, apply,
-		func(res *bench.ApplyResult, err error) tea.Msg { return applied{res, err} }))
+	return m.StartApply("applying: backup, programming, verification…", common.Job[applied](m.C, common.PaneOptionBytes,
+		func(ctx context.Context, t bench.Token) (*bench.ApplyResult, error) {
+			return b.ApplyOptionBytes(ctx, t, req)
+		}))
 }
 
 // startRehearse runs the planned (or refused) change on the chip's twin,
@@ -480,9 +461,10 @@ func (m *Model) startRehearse() tea.Cmd {
 	}
 	b, req := m.C.Bench, bench.ApplyRequest{Change: m.change}
 	m.rehearsal, m.rehearseErr = nil, nil
-	rehearse := func(ctx context.Context, t bench.Token) (*bench.Rehearsal, error) { return b.Rehearse(ctx, t, req) }
-	return m.Start(jobRehearse, "rehearsing: capturing the chip (read-only) and running the write on its twin…", common.Job(m.C, common.PaneOptionBytes, rehearse,
-		func(r *bench.Rehearsal, err error) tea.Msg { return rehearsed{r, err} }))
+	return m.Start(jobRehearse, "rehearsing: capturing the chip (read-only) and running the write on its twin…", common.Job[rehearsed](m.C, common.PaneOptionBytes,
+		func(ctx context.Context, t bench.Token) (*bench.Rehearsal, error) {
+			return b.Rehearse(ctx, t, req)
+		}))
 }
 
 // audit is the audit line the last write added (nil when none).
@@ -497,87 +479,77 @@ func (m *Model) audit() *bench.AuditRecord {
 func (m *Model) jobDone(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case obRead:
-		m.setOB(msg.ob)
-		m.readErr = msg.err
-		if msg.err != nil && m.ob == nil {
+		m.setOB(msg.Value)
+		m.readErr = msg.Err
+		if msg.Err != nil && m.ob == nil {
 			return m.Fail("reading the option bytes failed: see the pane")
 		}
-		if msg.err != nil {
-			return m.Fail("reading the option bytes: " + msg.err.Error())
+		if msg.Err != nil {
+			return m.Fail("reading the option bytes: " + msg.Err.Error())
 		}
 		if m.ob != nil && m.ob.Closed != nil {
 			return m.Fail("AP1 is closed: the option bytes cannot be read")
 		}
 		return m.Say("option bytes read")
 	case pendingCleared:
-		if msg.err != nil {
-			return m.Fail("clearing the pending-write record: " + msg.err.Error())
+		if msg.Err != nil {
+			return m.Fail("clearing the pending-write record: " + msg.Err.Error())
 		}
 		if o := m.C.Snapshot().OptionBytes; o != nil {
 			m.setOB(o)
 		}
 		return m.Say("pending-write record cleared")
 	case planned:
-		return m.planDone(msg)
+		if pr := msg.Value; pr != nil {
+			if pr.OptionBytes != nil {
+				m.setOB(pr.OptionBytes)
+			}
+			m.plan = pr.Plan
+		}
+		var ref *bench.RefusedError
+		switch {
+		case errors.As(msg.Err, &ref):
+			m.plan, m.refused = nil, ref
+			return m.Fail("refused before any write")
+		case msg.Err != nil:
+			m.plan, m.planErr = nil, msg.Err
+			if common.IsUnavailable(msg.Err) {
+				return m.Unavailable("plan the change", msg.Err.Error())
+			}
+			return m.Fail("no plan: " + msg.Err.Error())
+		case m.plan == nil:
+			m.planErr = errors.New("the bench returned no plan")
+			return m.Fail("no plan")
+		}
+		return m.Say(fmt.Sprintf("plan ready: %s; press a to apply", m.plan.Risk))
 	case rehearsed:
-		m.rehearsal, m.rehearseErr = msg.r, msg.err
-		if msg.err != nil {
-			return m.Fail("rehearsal: " + msg.err.Error())
+		m.rehearsal, m.rehearseErr = msg.Value, msg.Err
+		if msg.Err != nil {
+			return m.Fail("rehearsal: " + msg.Err.Error())
 		}
 		if m.rehearsal == nil {
 			return m.Fail("rehearsal: the bench returned nothing")
 		}
 		return m.Say(m.rehearsal.Text())
 	case applied:
-		return m.applyDone(msg)
+		if msg.Value != nil {
+			m.applyRes = msg.Value
+		}
+		m.applyErr = msg.Err
+		m.afterApply()
+		if msg.Err != nil {
+			// how it ended, from the write's own report ("cancelled:
+			// staged and undone"), not the bare cause
+			return m.Fail(writeflow.Ended(msg.Err))
+		}
+		m.staged = nil
+		m.rebuild()
+		if r := m.applyRes; r != nil && r.Result != nil && r.Result.DebugClosed {
+			return m.Say("option bytes applied; debug is closed now, as planned: r reads what AP0 tells")
+		}
+		return m.Say("option bytes applied")
 	}
 	return nil
-}
-
-// planDone shows the plan of a change, or why there is none.
-func (m *Model) planDone(msg planned) tea.Cmd {
-	if pr := msg.res; pr != nil {
-		if pr.OptionBytes != nil {
-			m.setOB(pr.OptionBytes)
-		}
-		m.plan = pr.Plan
-	}
-	var ref *bench.RefusedError
-	switch {
-	case errors.As(msg.err, &ref):
-		m.plan, m.refused = nil, ref
-		return m.Fail("refused before any write")
-	case msg.err != nil:
-		m.plan, m.planErr = nil, msg.err
-		if common.IsUnavailable(msg.err) {
-			return m.Unavailable("plan the change", msg.err.Error())
-		}
-		return m.Fail("no plan: " + msg.err.Error())
-	case m.plan == nil:
-		m.planErr = errors.New("the bench returned no plan")
-		return m.Fail("no plan")
-	}
-	return m.Say(fmt.Sprintf("plan ready: %s; press a to apply", m.plan.Risk))
-}
-
-// applyDone shows how the write ended.
-func (m *Model) applyDone(msg applied) tea.Cmd {
-	if msg.res != nil {
-		m.applyRes = msg.res
-	}
-	m.applyErr = msg.err
-	m.afterApply()
-	if msg.err != nil {
-		// how it ended, from the write's own report ("cancelled:
-		// staged and undone"), not the bare cause
-		return m.Fail(writeflow.Ended(msg.err))
-	}
-	m.staged = nil
-	m.rebuild()
-	if r := m.applyRes; r != nil && r.Result != nil && r.Result.DebugClosed {
-		return m.Say("option bytes applied; debug is closed now, as planned: r reads what AP0 tells")
-	}
-	return m.Say("option bytes applied")
 }
 
 // afterApply shows the chip as it is after a write.
