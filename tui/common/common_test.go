@@ -151,3 +151,27 @@ func TestJobDone(t *testing.T) {
 		t.Errorf("job: token %q, %#v", gotTok, done)
 	}
 }
+
+// A pane's title is its id's name; its Init starts nothing.
+func TestBase(t *testing.T) {
+	tests := []struct {
+		id   PaneID
+		want string
+	}{
+		{PaneMatrix, "Matrix"},
+		{PaneOptionBytes, "Option bytes"},
+		{PaneDA, "Debug auth"},
+		{PaneLog, "Log"},
+		{PaneFlash, "Flash"},
+		{PaneNone, "pane?"},
+	}
+	for _, tc := range tests {
+		b := Base{ID: tc.id}
+		if got := b.Title(); got != tc.want {
+			t.Errorf("%d: title %q, want %q", tc.id, got, tc.want)
+		}
+		if b.Init() != nil {
+			t.Errorf("%d: Init starts something", tc.id)
+		}
+	}
+}

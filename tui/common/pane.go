@@ -28,6 +28,21 @@ type Pane interface {
 	Title() string
 }
 
+// Base is what every pane's Title and Init have the same: the pane's name
+// in the tab bar comes from its id, and Init starts nothing (a pane shows
+// what the bench last said until asked for more). A pane embeds it, made
+// with its id, and starts its jobs as that pane (Job(c, m.ID, ...)).
+type Base struct {
+	// ID is the pane's place in the tab order.
+	ID PaneID
+}
+
+// Title is the pane's name in the tab bar.
+func (b Base) Title() string { return b.ID.String() }
+
+// Init starts nothing.
+func (Base) Init() tea.Cmd { return nil }
+
 // Focuser is implemented by panes that want to know when they gain or
 // lose the focus.
 type Focuser interface {

@@ -151,7 +151,7 @@ func (m *Model) startPlan() tea.Cmd {
 	if req.Action != bench.DAProvision {
 		what = "a discovery (NRST pulses), then AP1 for the backup"
 	}
-	return m.Start(jobPlan, "planning: "+what+"; nothing is written…", common.Job[planned](m.C, common.PaneDA,
+	return m.Start(jobPlan, "planning: "+what+"; nothing is written…", common.Job[planned](m.C, m.ID,
 		func(ctx context.Context, t bench.Token) (*bench.DAPlan, error) {
 			return b.PlanDA(ctx, t, req)
 		}))
@@ -211,7 +211,7 @@ func (m *Model) apply(confirm string) tea.Cmd {
 	req := bench.DAApplyRequest{DARequest: m.req, Confirm: confirm, StateDir: m.StateDir, SaveFlash: m.saveFlash()}
 	b := m.C.Bench
 	m.res, m.applyErr = nil, nil
-	return m.StartApply("DA "+string(m.action)+": backup, authentication, reconnect, verification…", common.Job[applied](m.C, common.PaneDA,
+	return m.StartApply("DA "+string(m.action)+": backup, authentication, reconnect, verification…", common.Job[applied](m.C, m.ID,
 		func(ctx context.Context, t bench.Token) (*bench.DAResult, error) {
 			return b.ApplyDA(ctx, t, req)
 		}))

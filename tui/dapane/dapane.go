@@ -107,12 +107,6 @@ func New(c *common.Context, opts ...writeflow.Option) *Model {
 	return m
 }
 
-// Init starts nothing: the pane shows the bench's last discovery.
-func (m *Model) Init() tea.Cmd { return nil }
-
-// Title is the pane's name in the tab bar.
-func (m *Model) Title() string { return common.PaneDA.String() }
-
 // SetSize sets the area the pane draws in.
 func (m *Model) SetSize(w, h int) { m.Flow.SetSize(w, h) }
 
@@ -257,7 +251,7 @@ func (m *Model) discover() tea.Cmd {
 	}
 	m.err = nil
 	b := m.C.Bench
-	return m.Start(jobDiscover, "DA discovery: NRST low, request word, NRST released, waiting for the ROM…", common.Job[discovered](m.C, common.PaneDA,
+	return m.Start(jobDiscover, "DA discovery: NRST low, request word, NRST released, waiting for the ROM…", common.Job[discovered](m.C, m.ID,
 		func(ctx context.Context, t bench.Token) (*da.Discovery, error) {
 			return b.Discover(ctx, t, da.Options{})
 		}))

@@ -108,7 +108,7 @@ func (m *Model) runSweep(plan sweep.Plan) tea.Cmd {
 	}
 	m.begin(plan)
 	b := c.Bench
-	return common.Job[sweepDone](c, common.PaneMatrix, func(ctx context.Context, t bench.Token) (*bench.SweepResult, error) {
+	return common.Job[sweepDone](c, m.ID, func(ctx context.Context, t bench.Token) (*bench.SweepResult, error) {
 		return b.Sweep(ctx, t, bench.SweepRequest{Plan: plan})
 	})
 }

@@ -38,6 +38,7 @@ const (
 
 // Model is the matrix pane.
 type Model struct {
+	common.Base
 	c    *common.Context
 	keys keyMap
 	w, h int
@@ -95,19 +96,13 @@ type exportDoneMsg struct {
 
 // New makes the matrix pane, showing the bench's last matrix if any.
 func New(c *common.Context) *Model {
-	m := &Model{c: c, keys: newKeyMap(), cells: map[sweep.Key]sweep.Cell{}}
+	m := &Model{Base: common.Base{ID: common.PaneMatrix}, c: c, keys: newKeyMap(), cells: map[sweep.Key]sweep.Cell{}}
 	m.input = textinput.New()
 	m.input.Prompt = "export to: "
 	m.input.CharLimit = 512
 	m.load(c.Snapshot())
 	return m
 }
-
-// Title is the tab's name.
-func (m *Model) Title() string { return common.PaneMatrix.String() }
-
-// Init does nothing.
-func (m *Model) Init() tea.Cmd { return nil }
 
 // SetSize sets the pane's size.
 func (m *Model) SetSize(w, h int) {

@@ -128,12 +128,6 @@ func New(c *common.Context, opts ...writeflow.Option) *Model {
 	return m
 }
 
-// Init starts nothing: the pane shows what the bench last read.
-func (m *Model) Init() tea.Cmd { return nil }
-
-// Title is the pane's name in the tab bar.
-func (m *Model) Title() string { return common.PaneOptionBytes.String() }
-
 // SetSize sets the area the pane draws in.
 func (m *Model) SetSize(w, h int) {
 	m.Flow.SetSize(w, h)
@@ -371,7 +365,7 @@ func (m *Model) startRead() tea.Cmd {
 		return m.Unavailable("read the option bytes", why)
 	}
 	b, dam, dir := m.C.Bench, m.daMethod, m.StateDir
-	return m.Start(jobRead, "reading the option bytes (Hot Plug on AP1)…", common.Job[obRead](m.C, common.PaneOptionBytes,
+	return m.Start(jobRead, "reading the option bytes (Hot Plug on AP1)…", common.Job[obRead](m.C, m.ID,
 		func(ctx context.Context, t bench.Token) (*bench.OptionBytes, error) {
 			return b.ReadOptionBytes(ctx, t, bench.OBRequest{DAMethod: dam, StateDir: dir})
 		}))
@@ -393,7 +387,7 @@ func (m *Model) clearJournal() tea.Cmd {
 		return m.Unavailable("clear the pending-write record", why)
 	}
 	b, dir := m.C.Bench, m.StateDir
-	return m.Start(jobClearPending, "clearing the pending-write record…", common.Job[pendingCleared](m.C, common.PaneOptionBytes,
+	return m.Start(jobClearPending, "clearing the pending-write record…", common.Job[pendingCleared](m.C, m.ID,
 		func(ctx context.Context, t bench.Token) (struct{}, error) {
 			return struct{}{}, b.ClearPending(ctx, t, dir, "cleared in the console after checking the chip")
 		}))
@@ -413,7 +407,7 @@ func (m *Model) startPlan(ch bench.Change) tea.Cmd {
 	m.rehearsal, m.rehearseErr = nil, nil
 	m.Screen = writeflow.Plan
 	b := m.C.Bench
-	return m.Start(jobPlan, "planning: reading the chip and checking the rules (nothing is written)…", common.Job[planned](m.C, common.PaneOptionBytes,
+	return m.Start(jobPlan, "planning: reading the chip and checking the rules (nothing is written)…", common.Job[planned](m.C, m.ID,
 		func(ctx context.Context, t bench.Token) (*bench.PlanResult, error) {
 			return b.PlanOptionBytes(ctx, t, ch)
 		}))
@@ -443,7 +437,7 @@ func (m *Model) apply(confirm string, override bool) tea.Cmd {
 	req := bench.ApplyRequest{Change: m.change, Confirm: confirm, OverrideBrick: override, Seen: confirm == "", StateDir: m.StateDir}
 	b := m.C.Bench
 	m.applyRes, m.applyErr = nil, nil
-	return m.StartApply("applying: backup, programming, verification…", common.Job[applied](m.C, common.PaneOptionBytes,
+	return m.StartApply("applying: backup, programming, verification…", common.Job[applied](m.C, m.ID,
 		func(ctx context.Context, t bench.Token) (*bench.ApplyResult, error) {
 			return b.ApplyOptionBytes(ctx, t, req)
 		}))
@@ -461,7 +455,7 @@ func (m *Model) startRehearse() tea.Cmd {
 	}
 	b, req := m.C.Bench, bench.ApplyRequest{Change: m.change}
 	m.rehearsal, m.rehearseErr = nil, nil
-	return m.Start(jobRehearse, "rehearsing: capturing the chip (read-only) and running the write on its twin…", common.Job[rehearsed](m.C, common.PaneOptionBytes,
+	return m.Start(jobRehearse, "rehearsing: capturing the chip (read-only) and running the write on its twin…", common.Job[rehearsed](m.C, m.ID,
 		func(ctx context.Context, t bench.Token) (*bench.Rehearsal, error) {
 			return b.Rehearse(ctx, t, req)
 		}))

@@ -114,6 +114,8 @@ const maxSteps = 500
 // Flow is the shared state of a writing pane. Embed it by value; its
 // exported fields are the pane's to read and set.
 type Flow struct {
+	// Base is the pane's id (Config.Pane), its Title and its Init.
+	common.Base
 	// C is the session.
 	C *common.Context
 	Options
@@ -150,7 +152,7 @@ type Flow struct {
 
 // New makes the Flow of a pane on session c.
 func New(c *common.Context, cfg Config, opts ...Option) Flow {
-	f := Flow{C: c, cfg: cfg, FlowKeys: NewKeyMap()}
+	f := Flow{Base: common.Base{ID: cfg.Pane}, C: c, cfg: cfg, FlowKeys: NewKeyMap()}
 	if f.cfg.Write == "" {
 		f.cfg.Write = "write"
 	}
@@ -267,7 +269,7 @@ func (f *Flow) Route(msg tea.Msg, h Handlers) tea.Cmd {
 			return h.Event(msg.Event)
 		}
 	case common.OpenPaneMsg:
-		if msg.Pane == f.cfg.Pane && h.Request != nil {
+		if msg.Pane == f.ID && h.Request != nil {
 			return h.Request(msg.Request)
 		}
 	}
