@@ -3,9 +3,10 @@
 // and its screens. A pane keeps what is its own (the option-byte table, the
 // DA discovery and forms, the flash image) and hands the rest to the Flow:
 // where the write keeps its files (Options), the job it waits for and the
-// message it gave (the job's end comes back as the pane's own message), the plan and run screens' scrolling and pinned footer,
-// the guard dialog, the steps of a write (its own or another session's),
-// the outcome's audit line, and the pane's status line.
+// message it gave (the job's end comes back as the pane's own message),
+// the plan and run screens' scrolling and pinned footer, the guard dialog,
+// the steps of a write (its own or another session's), the outcome's
+// audit line, and the pane's status line.
 //
 // A pane embeds a Flow by value, made with New, and calls its methods from
 // its own Update and View; the Flow never starts anything on its own.
@@ -84,9 +85,9 @@ type Config struct {
 	Write string
 }
 
-// Job names one of a pane's jobs, in the words the pane's messages use
-// ("plan", "clear pending"): what the pane waits for, not what the job
-// returns (that comes back as the pane's own message).
+// Job names one of a pane's jobs in words ("plan", "clear pending", as
+// RunWhy says it): what the pane waits for, not what the job returns
+// (that comes back as the pane's own message, see common.Job).
 type Job string
 
 // Apply is the job of a pane's write.
