@@ -312,7 +312,7 @@ func (m *Model) Init() tea.Cmd {
 // halt) on the chip's core port.
 func (m *Model) identify() tea.Cmd {
 	b := m.c.Bench
-	return m.c.Job(common.PaneNone, jobIdentify, func(ctx context.Context, t bench.Token) (any, error) {
+	return common.Job[identified](m.c, common.PaneNone, func(ctx context.Context, t bench.Token) (*bench.InfoResult, error) {
 		khz := 0
 		for _, f := range b.SWDFrequencies() { // the fastest clock at or below 1.8 MHz
 			if f <= identifyKHz && f > khz {
@@ -323,10 +323,12 @@ func (m *Model) identify() tea.Cmd {
 	})
 }
 
-// The root model's own jobs: identifying the chip, capturing the board.
-const (
-	jobIdentify = "identify"
-	jobCapture  = "capture"
+// The ends of the root model's own jobs: identifying the chip (the header
+// shows the chip from the bench's state: only a failure is news) and
+// capturing the board (the capture file's path).
+type (
+	identified common.Result[*bench.InfoResult]
+	captured   common.Result[string]
 )
 
 // capture takes a read-only capture of the board into the state
@@ -345,13 +347,42 @@ func (m *Model) capture() tea.Cmd {
 	}
 	b := m.c.Bench
 	cmd := m.setStatus("capturing the board, read-only: every connection, the option bytes, DA discovery…", false)
-	return tea.Batch(cmd, m.c.Job(common.PaneNone, jobCapture, func(ctx context.Context, t bench.Token) (any, error) {
-		f, err := b.Capture(ctx, t, bench.CaptureRequest{})
-		if err != nil {
-			return nil, err
+	return tea.Batch(cmd, common.Job[captured](m.c, common.PaneNone,
+		func(ctx context.Context, t bench.Token) (string, error) {
+			f, err := b.Capture(ctx, t, bench.CaptureRequest{})
+			if err != nil {
+				return "", err
+			}
+			return bench.SaveCapture(dir, f, time.Now())
+		}))
+}
+
+// jobDone hands the end of a job to the pane that started it, or takes
+// the end of one of the root model's own; a job refused for want of the
+// lease says so in the footer too.
+func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
+	var cmds []tea.Cmd
+	if i := int(msg.From); i >= 0 && i < len(m.panes) {
+		var cmd tea.Cmd
+		m.panes[i], cmd = m.panes[i].Update(msg)
+		cmds = append(cmds, cmd)
+	}
+	switch own := msg.Msg.(type) {
+	case captured:
+		if own.Err != nil {
+			cmds = append(cmds, m.setStatus("capture: "+own.Err.Error(), true))
+		} else {
+			cmds = append(cmds, m.setStatus("captured to "+own.Value+" (read-only; no flash, no secrets): send it to whoever helps, or open it with --twin", false))
 		}
-		return bench.SaveCapture(dir, f, time.Now())
-	}))
+	case identified:
+		if own.Err != nil {
+			return tea.Batch(append(cmds, m.setStatus("identifying the chip: "+own.Err.Error(), true))...)
+		}
+	}
+	if msg.Err != nil && common.IsUnavailable(msg.Err) {
+		cmds = append(cmds, m.setStatus(msg.Err.Error(), true))
+	}
+	return tea.Batch(cmds...)
 }
 
 // identifyKHz bounds the SWD clock of the identification: slow enough for
@@ -449,25 +480,7 @@ func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case common.StatusMsg:
 		return m, m.setStatus(msg.Text, msg.Err)
 	case common.JobDoneMsg:
-		var cmds []tea.Cmd
-		if i := int(msg.From); i >= 0 && i < len(m.panes) {
-			var cmd tea.Cmd
-			m.panes[i], cmd = m.panes[i].Update(msg)
-			cmds = append(cmds, cmd)
-		}
-		switch {
-		case msg.From == common.PaneNone && msg.Kind == jobCapture && msg.Err != nil:
-			cmds = append(cmds, m.setStatus("capture: "+msg.Err.Error(), true))
-		case msg.From == common.PaneNone && msg.Kind == jobCapture:
-			path, _ := msg.Value.(string)
-			cmds = append(cmds, m.setStatus("captured to "+path+" (read-only; no flash, no secrets): send it to whoever helps, or open it with --twin", false))
-		}
-		if msg.From == common.PaneNone && msg.Kind == jobIdentify && msg.Err != nil {
-			cmds = append(cmds, m.setStatus("identifying the chip: "+msg.Err.Error(), true))
-		} else if msg.Err != nil && common.IsUnavailable(msg.Err) {
-			cmds = append(cmds, m.setStatus(msg.Err.Error(), true))
-		}
-		return m, tea.Batch(cmds...)
+		return m, m.jobDone(msg)
 	case common.OpenPaneMsg:
 		if i := int(msg.Pane); i >= 0 && i < len(m.panes) {
 			m.setFocus(i)

@@ -208,22 +208,37 @@ func TestOpenPaneWithRequest(t *testing.T) {
 	}
 }
 
-// A job's result goes to the pane that started it and to no other: a
-// result that names the matrix's job kind but comes from the DA pane
-// leaves the matrix as it was.
+// A job's end goes to the pane that started it and to no other: the end
+// of the matrix's sweep, said to come from the DA pane, leaves the matrix
+// as it was; from the matrix, the matrix takes it.
 func TestJobDoneGoesToItsPane(t *testing.T) {
 	b := tuitest.Open(t, tuitest.Seed)
 	m := console(t, b, "alice", 120, 40, Options{})
-	failed := func() bool { return strings.Contains(m.status, "sweep: boom") }
-	_, cmd := m.Update(common.JobDoneMsg{From: common.PaneDA, Kind: "sweep", Err: fmt.Errorf("boom")})
-	feed(m, cmd)
-	if failed() {
-		t.Fatalf("the matrix took another pane's result: status %q", m.status)
+	mx := m.panes[common.PaneMatrix]
+	_, cmd := mx.Update(tuitest.Key("s"))
+	plan := tuitest.Run(cmd)
+	if len(plan) != 1 {
+		t.Fatalf("s gave %v, want the sweep's plan", plan)
 	}
-	_, cmd = m.Update(common.JobDoneMsg{From: common.PaneMatrix, Kind: "sweep", Err: fmt.Errorf("boom")})
+	_, cmd = mx.Update(plan[0])
+	msgs := tuitest.Run(cmd)
+	done, ok := msgs[0].(common.JobDoneMsg)
+	if len(msgs) != 1 || !ok || done.From != common.PaneMatrix || done.Err != nil {
+		t.Fatalf("the sweep gave %#v, want the matrix's end of its job", msgs)
+	}
+	pump(m)
+	swept := func() bool { return strings.Contains(m.status, "sweep done") }
+	done.From = common.PaneDA
+	_, cmd = m.Update(done)
 	feed(m, cmd)
-	if !failed() {
-		t.Errorf("the matrix did not take its own result: status %q", m.status)
+	if swept() {
+		t.Fatalf("the matrix took another pane's job's end: status %q", m.status)
+	}
+	done.From = common.PaneMatrix
+	_, cmd = m.Update(done)
+	feed(m, cmd)
+	if !swept() {
+		t.Errorf("the matrix did not take its own job's end: status %q", m.status)
 	}
 }
 

@@ -2,6 +2,7 @@ package common
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -124,9 +125,53 @@ func TestUnavailable(t *testing.T) {
 func TestJobRefusedWithoutLease(t *testing.T) {
 	c := NewContext(context.Background(), nil, bench.Holder{Name: "bob"}, Theme{})
 	called := false
-	msg := c.Job(PaneMatrix, "sweep", func(context.Context, bench.Token) (any, error) { called = true; return nil, nil })()
+	type swept Result[int]
+	fn := func(context.Context, bench.Token) (int, error) { called = true; return 1, nil }
+	msg := Job[swept](c, PaneMatrix, fn)()
 	done := msg.(JobDoneMsg)
-	if called || !IsUnavailable(done.Err) || done.Kind != "sweep" || done.From != PaneMatrix {
+	own, ok := done.Msg.(swept)
+	if called || !IsUnavailable(done.Err) || done.From != PaneMatrix || !ok || own.Value != 0 || own.Err != done.Err {
 		t.Errorf("job without a bench: called %v, %#v", called, done)
+	}
+}
+
+// A job that runs returns the pane's own message of its result, with its
+// error beside it for the root model.
+func TestJobDone(t *testing.T) {
+	me := bench.Holder{Name: "bob"}
+	c := NewContext(context.Background(), nil, me, Theme{})
+	c.Bench = &bench.Bench{}
+	c.snap, c.token = bench.Snapshot{Lease: &bench.LeaseInfo{Holder: me}}, "t"
+	type read Result[string]
+	boom := errors.New("boom")
+	var gotTok bench.Token
+	fn := func(_ context.Context, t bench.Token) (string, error) { gotTok = t; return "value", boom }
+	done := Job[read](c, PaneDA, fn)().(JobDoneMsg)
+	if gotTok != "t" || done.From != PaneDA || done.Err != boom || done.Msg != (read{"value", boom}) {
+		t.Errorf("job: token %q, %#v", gotTok, done)
+	}
+}
+
+// A pane's title is its id's name; its Init starts nothing.
+func TestBase(t *testing.T) {
+	tests := []struct {
+		id   PaneID
+		want string
+	}{
+		{PaneMatrix, "Matrix"},
+		{PaneOptionBytes, "Option bytes"},
+		{PaneDA, "Debug auth"},
+		{PaneLog, "Log"},
+		{PaneFlash, "Flash"},
+		{PaneNone, "pane?"},
+	}
+	for _, tc := range tests {
+		b := Base{ID: tc.id}
+		if got := b.Title(); got != tc.want {
+			t.Errorf("%d: title %q, want %q", tc.id, got, tc.want)
+		}
+		if b.Init() != nil {
+			t.Errorf("%d: Init starts something", tc.id)
+		}
 	}
 }

@@ -17,7 +17,8 @@ import (
 // Context is one console session's shared state. The root model owns it and
 // hands the same pointer to every pane; panes read it and never keep copies
 // of its fields. Every method is meant to be called from Update or View (the
-// program's goroutine); the commands Job returns carry what they need.
+// program's goroutine), as is Job; the commands Job returns carry what
+// they need.
 type Context struct {
 	// Width and Height are the size of the area a pane may draw in, set by
 	// the root model before it calls SetSize on the panes.
@@ -141,19 +142,38 @@ func IsUnavailable(err error) bool {
 	return errors.As(err, &u) || errors.As(err, &l)
 }
 
-// Job runs fn on the bench with the session's lease token, as a command:
-// fn calls one synchronous bench job method (c.Bench.Sweep(ctx, t, ...))
-// and the command returns JobDoneMsg{Kind: kind, Value, Err} when it ends.
-// When the session cannot run jobs the command returns at once with an
-// *UnavailableError saying why. Cancel with CancelJob.
-func (c *Context) Job(from PaneID, kind string, fn func(ctx context.Context, t bench.Token) (any, error)) tea.Cmd {
+// Result is how a job ended: what its bench call returned. A pane defines
+// its own message of each of its jobs' ends on it (type discovered
+// common.Result[*da.Discovery]) and handles that with a plain case.
+type Result[T any] struct {
+	Value T
+	Err   error
+}
+
+// Ending is the constraint of a pane's message of a job's end: a type
+// defined on Result[T].
+type Ending[T any] interface {
+	~struct {
+		Value T
+		Err   error
+	}
+}
+
+// Job runs fn on the bench with the session's lease token, as a command
+// of pane from: fn calls one synchronous bench job method
+// (c.Bench.Sweep(ctx, t, ...)), and the command returns what it returned
+// as the pane's own message M in a JobDoneMsg. When the session cannot run
+// jobs, fn is not called: the command returns at once, M holding T's zero
+// value and an *UnavailableError saying why. Cancel with CancelJob.
+func Job[M Ending[T], T any](c *Context, from PaneID, fn func(ctx context.Context, t bench.Token) (T, error)) tea.Cmd {
 	if why := c.Unavailable(); why != "" {
-		return func() tea.Msg { return JobDoneMsg{From: from, Kind: kind, Err: &UnavailableError{Why: why}} }
+		err := &UnavailableError{Why: why}
+		return func() tea.Msg { return JobDoneMsg{From: from, Msg: M(Result[T]{Err: err}), Err: err} }
 	}
 	ctx, tok := c.ctx, c.Token()
 	return func() tea.Msg {
 		v, err := fn(ctx, tok)
-		return JobDoneMsg{From: from, Kind: kind, Value: v, Err: err}
+		return JobDoneMsg{From: from, Msg: M(Result[T]{Value: v, Err: err}), Err: err}
 	}
 }
 

@@ -28,6 +28,21 @@ type Pane interface {
 	Title() string
 }
 
+// Base is what every pane's Title and Init have the same: the pane's name
+// in the tab bar comes from its id, and Init starts nothing (a pane shows
+// what the bench last said until asked for more). A pane embeds it, made
+// with its id, and starts its jobs as that pane (Job(c, m.ID, ...)).
+type Base struct {
+	// ID is the pane's place in the tab order.
+	ID PaneID
+}
+
+// Title is the pane's name in the tab bar.
+func (b Base) Title() string { return b.ID.String() }
+
+// Init starts nothing.
+func (Base) Init() tea.Cmd { return nil }
+
 // Focuser is implemented by panes that want to know when they gain or
 // lose the focus.
 type Focuser interface {
@@ -95,14 +110,15 @@ const (
 // already recorded a StateChanged event's snapshot in the Context.
 type EventMsg struct{ Event bench.Event }
 
-// JobDoneMsg is the result of a job started with Context.Job. The root
-// model hands it to the pane that started it (From) and to no other; Kind
-// tells that pane which of its jobs ended, Value is the job's typed result.
+// JobDoneMsg is the end of a job started with Job. The root model hands
+// it to the pane that started it (From) and to no other; Msg is that
+// pane's own message saying how the job ended, made by the job, which the
+// pane handles as any other of its messages. Err is the job's error, for
+// the root model too (a refusal for want of the lease goes to the footer).
 type JobDoneMsg struct {
-	From  PaneID
-	Kind  string
-	Value any
-	Err   error
+	From PaneID
+	Msg  tea.Msg
+	Err  error
 }
 
 // OpenPaneMsg asks the root model to focus pane Pane; the root then

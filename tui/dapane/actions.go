@@ -13,6 +13,7 @@ import (
 	"github.com/stprobe/stprobe/probe/da"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32h5"
+	"github.com/stprobe/stprobe/tui/common"
 	"github.com/stprobe/stprobe/tui/credform"
 	"github.com/stprobe/stprobe/tui/guard"
 	"github.com/stprobe/stprobe/tui/writeflow"
@@ -150,9 +151,10 @@ func (m *Model) startPlan() tea.Cmd {
 	if req.Action != bench.DAProvision {
 		what = "a discovery (NRST pulses), then AP1 for the backup"
 	}
-	return m.Start(KindPlan, "planning: "+what+"; nothing is written…", func(ctx context.Context, t bench.Token) (any, error) {
-		return b.PlanDA(ctx, t, req)
-	})
+	return m.Start(jobPlan, "planning: "+what+"; nothing is written…", common.Job[planned](m.C, m.ID,
+		func(ctx context.Context, t bench.Token) (*bench.DAPlan, error) {
+			return b.PlanDA(ctx, t, req)
+		}))
 }
 
 // applyWhy is why the plan on screen cannot be applied ("" when it can).
@@ -209,9 +211,10 @@ func (m *Model) apply(confirm string) tea.Cmd {
 	req := bench.DAApplyRequest{DARequest: m.req, Confirm: confirm, StateDir: m.StateDir, SaveFlash: m.saveFlash()}
 	b := m.C.Bench
 	m.res, m.applyErr = nil, nil
-	return m.StartApply("DA "+string(m.action)+": backup, authentication, reconnect, verification…", func(ctx context.Context, t bench.Token) (any, error) {
-		return b.ApplyDA(ctx, t, req)
-	})
+	return m.StartApply("DA "+string(m.action)+": backup, authentication, reconnect, verification…", common.Job[applied](m.C, m.ID,
+		func(ctx context.Context, t bench.Token) (*bench.DAResult, error) {
+			return b.ApplyDA(ctx, t, req)
+		}))
 }
 
 // check is one line of the plan's checklist.

@@ -26,11 +26,18 @@ import (
 	"github.com/stprobe/stprobe/tui/writeflow"
 )
 
-// Job kinds this pane starts (JobDoneMsg.Kind).
+// The jobs this pane waits for, besides its write (writeflow.Apply).
 const (
-	KindDiscover = "dapane: discover"
-	KindPlan     = "dapane: plan"
-	KindApply    = "dapane: apply"
+	jobDiscover writeflow.Job = "discover"
+	jobPlan     writeflow.Job = "plan"
+)
+
+// The ends of the pane's jobs: a DA discovery, planning a DA write, and
+// the write.
+type (
+	discovered common.Result[*da.Discovery]
+	planned    common.Result[*bench.DAPlan]
+	applied    common.Result[*bench.DAResult]
 )
 
 // screenForm is the pane's own screen: an action's form. The discovery is
@@ -92,19 +99,13 @@ type Model struct {
 
 // New returns the DA pane of the session c.
 func New(c *common.Context, opts ...writeflow.Option) *Model {
-	cfg := writeflow.Config{Pane: common.PaneDA, ApplyKind: KindApply, IsWrite: isDAWrite, Write: "DA write"}
+	cfg := writeflow.Config{Pane: common.PaneDA, IsWrite: isDAWrite, Write: "DA write"}
 	m := &Model{Flow: writeflow.New(c, cfg, opts...), keys: newKeyMap()}
 	if c != nil {
 		m.disc = c.Snapshot().Discovery
 	}
 	return m
 }
-
-// Init starts nothing: the pane shows the bench's last discovery.
-func (m *Model) Init() tea.Cmd { return nil }
-
-// Title is the pane's name in the tab bar.
-func (m *Model) Title() string { return common.PaneDA.String() }
 
 // SetSize sets the area the pane draws in.
 func (m *Model) SetSize(w, h int) { m.Flow.SetSize(w, h) }
@@ -250,27 +251,25 @@ func (m *Model) discover() tea.Cmd {
 	}
 	m.err = nil
 	b := m.C.Bench
-	return m.Start(KindDiscover, "DA discovery: NRST low, request word, NRST released, waiting for the ROM…", func(ctx context.Context, t bench.Token) (any, error) {
-		return b.Discover(ctx, t, da.Options{})
-	})
+	return m.Start(jobDiscover, "DA discovery: NRST low, request word, NRST released, waiting for the ROM…", common.Job[discovered](m.C, m.ID,
+		func(ctx context.Context, t bench.Token) (*da.Discovery, error) {
+			return b.Discover(ctx, t, da.Options{})
+		}))
 }
 
-// jobDone takes the result of the job the pane waited for.
-func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
-	switch msg.Kind {
-	case KindDiscover:
-		if d, ok := msg.Value.(*da.Discovery); ok && d != nil {
-			m.setDiscovery(d)
-		}
+// jobDone takes the end of the job the pane waited for.
+func (m *Model) jobDone(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case discovered:
+		m.setDiscovery(msg.Value)
 		m.err = msg.Err
 		if msg.Err != nil {
 			return m.Fail("the DA discovery failed: see the pane")
 		}
 		return m.Say("DA discovery done; the chip waits in the ROM's DA loop until its next reset")
-	case KindPlan:
-		p, _ := msg.Value.(*bench.DAPlan)
-		m.plan, m.planErr = p, msg.Err
-		if p != nil && p.Discovery != nil {
+	case planned:
+		m.plan, m.planErr = msg.Value, msg.Err
+		if p := msg.Value; p != nil && p.Discovery != nil {
 			m.setDiscovery(p.Discovery)
 		}
 		if msg.Err != nil {
@@ -280,9 +279,9 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 			return m.Fail("the bench returned no plan")
 		}
 		return m.Say(fmt.Sprintf("plan ready: %s; press a to confirm", m.plan.Risk))
-	case KindApply:
-		if res, ok := msg.Value.(*bench.DAResult); ok && res != nil {
-			m.res = res
+	case applied:
+		if msg.Value != nil {
+			m.res = msg.Value
 		}
 		m.applyErr = msg.Err
 		if msg.Err != nil {
@@ -323,7 +322,7 @@ func (m *Model) setDiscovery(d *da.Discovery) {
 func (m *Model) event(ev bench.Event) tea.Cmd {
 	switch ev := ev.(type) {
 	case bench.StateChanged:
-		if d := ev.State.Discovery; d != nil && d != m.disc && !m.Running(KindDiscover) {
+		if d := ev.State.Discovery; d != nil && d != m.disc && !m.Running(jobDiscover) {
 			m.setDiscovery(d)
 		}
 	case bench.DAStep:

@@ -94,7 +94,7 @@ func TestKeySequences(t *testing.T) {
 			want:   []string{"No discovery yet"},
 			status: "cannot run a DA discovery: another session holds the probe: alice",
 			check: func(t *testing.T, e *env) {
-				if e.Jobs[KindDiscover] != 0 {
+				if e.Ended(discovered{}) != 0 {
 					t.Error("a discovery ran")
 				}
 			},
@@ -104,7 +104,7 @@ func TestKeySequences(t *testing.T) {
 			send: common.OpenPaneMsg{Pane: common.PaneDA, Request: common.DARequest{Reason: "stuck in PROVISIONING"}},
 			want: []string{"opened for: stuck in PROVISIONING"},
 			check: func(t *testing.T, e *env) {
-				if e.Jobs[KindDiscover] != 0 {
+				if e.Ended(discovered{}) != 0 {
 					t.Error("a request without an action ran a discovery")
 				}
 			},

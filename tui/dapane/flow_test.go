@@ -156,7 +156,7 @@ func TestFormChecksFiles(t *testing.T) {
 	e.m.form.Set(1, "/nonexistent/key.pem")
 	e.Keys("enter")
 	mustContain(t, e.Screen(), "✖ give the certificate chain that goes with the key")
-	if e.Jobs[KindPlan] != 0 || e.m.Screen != screenForm {
+	if e.Ended(planned{}) != 0 || e.m.Screen != screenForm {
 		t.Error("a plan ran from a bad form")
 	}
 	e.Keys("esc")

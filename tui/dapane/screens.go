@@ -120,7 +120,7 @@ func (m *Model) viewPlan() []string {
 	}
 	add(s.Accent.Render(title))
 	p := m.plan
-	if m.Running(KindPlan) {
+	if m.Running(jobPlan) {
 		add("", s.Info.Render("⟳ planning; nothing is written"))
 		return m.Pinned(b.Lines, []string{s.Muted.Render("esc back")})
 	}

@@ -105,7 +105,7 @@ func (m *Model) discoveryLines(w int) []string {
 			out = append(out, p.Render(l))
 		}
 	}
-	if m.Running(KindDiscover) {
+	if m.Running(jobDiscover) {
 		out = append(out, s.Info.Render("⟳ discovering: NRST low, request word, NRST released, waiting for the ROM's reply…"))
 	}
 	if m.err != nil {

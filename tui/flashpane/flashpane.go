@@ -21,13 +21,10 @@ import (
 	"github.com/stprobe/stprobe/tui/guard"
 )
 
-// PaneFlash is this pane's place in the tab order: the fifth, after the log.
-const PaneFlash = common.PaneFlash
-
-// Job kinds this pane starts (JobDoneMsg.Kind).
-const (
-	KindPlan  = "flash plan"
-	KindWrite = "flash write"
+// The ends of the pane's jobs: planning the write, and the write.
+type (
+	planned common.Result[*bench.FlashPlan]
+	written common.Result[*bench.FlashOutcome]
 )
 
 // screen is what the pane shows.
@@ -49,6 +46,7 @@ func WithStateDir(dir string) Option { return func(m *Model) { m.stateDir = dir 
 
 // Model is the Flash pane.
 type Model struct {
+	common.Base
 	c        *common.Context
 	look     common.Look
 	keys     keyMap
@@ -75,7 +73,7 @@ type keyMap struct {
 
 // New builds the pane.
 func New(c *common.Context, opts ...Option) *Model {
-	m := &Model{c: c, verify: true, resetRun: true}
+	m := &Model{Base: common.Base{ID: common.PaneFlash}, c: c, verify: true, resetRun: true}
 	m.keys = keyMap{
 		Type:     common.Binding("e", "type the file's path", "e", "enter"),
 		Plan:     common.Binding("enter", "plan the write", "enter"),
@@ -93,12 +91,6 @@ func New(c *common.Context, opts ...Option) *Model {
 	}
 	return m
 }
-
-// Title is the tab's name.
-func (m *Model) Title() string { return PaneFlash.String() }
-
-// Init does nothing.
-func (m *Model) Init() tea.Cmd { return nil }
 
 // SetSize sets the pane's size.
 func (m *Model) SetSize(w, h int) {
@@ -147,13 +139,13 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
 	case common.JobDoneMsg:
-		return m, m.jobDone(msg)
+		return m, m.jobDone(msg.Msg)
 	case common.EventMsg:
 		if s, ok := msg.Event.(bench.FlashStep); ok && m.screen == screenWorking {
 			m.step = s.Step
 		}
 	case common.OpenPaneMsg:
-		if msg.Pane == PaneFlash {
+		if msg.Pane == m.ID {
 			m.toFile()
 		}
 	}
@@ -285,7 +277,7 @@ func (m *Model) planCmd() tea.Cmd {
 	m.screen, m.step = screenWorking, bench.WriteEvent{Step: "plan", Message: "reading the sectors the image covers"}
 	m.in.Blur()
 	req := m.request()
-	return m.c.Job(PaneFlash, KindPlan, func(ctx context.Context, t bench.Token) (any, error) {
+	return common.Job[planned](m.c, m.ID, func(ctx context.Context, t bench.Token) (*bench.FlashPlan, error) {
 		return m.c.Bench.PlanFlash(ctx, t, req)
 	})
 }
@@ -313,25 +305,24 @@ func (m *Model) write(typed string) tea.Cmd {
 	req := m.request()
 	req.Confirm = typed
 	m.screen, m.step = screenWorking, bench.WriteEvent{Step: "write", Message: "starting"}
-	return m.c.Job(PaneFlash, KindWrite, func(ctx context.Context, t bench.Token) (any, error) {
+	return common.Job[written](m.c, m.ID, func(ctx context.Context, t bench.Token) (*bench.FlashOutcome, error) {
 		return m.c.Bench.Flash(ctx, t, req)
 	})
 }
 
-func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
-	switch msg.Kind {
-	case KindPlan:
-		m.plan, _ = msg.Value.(*bench.FlashPlan)
-		m.err = msg.Err
+// jobDone takes the end of one of the pane's jobs.
+func (m *Model) jobDone(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case planned:
+		m.plan, m.err = msg.Value, msg.Err
 		if msg.Err != nil || m.plan == nil {
 			m.toFile()
 			m.err = msg.Err
 			return nil
 		}
 		m.screen = screenPlan
-	case KindWrite:
-		m.outcome, _ = msg.Value.(*bench.FlashOutcome)
-		m.err = msg.Err
+	case written:
+		m.outcome, m.err = msg.Value, msg.Err
 		m.screen = screenResult
 		if msg.Err == nil {
 			return common.Status("flash written: " + m.file)

@@ -86,7 +86,7 @@ func TestRefusedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Keys("e", "type:"+bad, "enter")
-	if !strings.Contains(e.Screen(), "Intel HEX line 1: checksum") || e.Jobs[KindPlan] != 0 {
+	if !strings.Contains(e.Screen(), "Intel HEX line 1: checksum") || e.Ended(planned{}) != 0 {
 		t.Fatalf("malformed HEX:\n%s", e.Screen())
 	}
 	bin := filepath.Join(e.dir, "app.bin")

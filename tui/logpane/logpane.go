@@ -51,6 +51,7 @@ var levels = []logrus.Level{logrus.TraceLevel, logrus.DebugLevel, logrus.InfoLev
 
 // Model is the log pane.
 type Model struct {
+	common.Base
 	c    *common.Context
 	keys keyMap
 	w, h int
@@ -80,17 +81,11 @@ type Model struct {
 
 // New makes the log pane.
 func New(c *common.Context) *Model {
-	m := &Model{c: c, keys: newKeyMap(), follow: true, matchAt: -1, Location: time.Local}
+	m := &Model{Base: common.Base{ID: common.PaneLog}, c: c, keys: newKeyMap(), follow: true, matchAt: -1, Location: time.Local}
 	m.in = textinput.New()
 	m.in.CharLimit = 200
 	return m
 }
-
-// Title is the tab's name.
-func (m *Model) Title() string { return common.PaneLog.String() }
-
-// Init does nothing.
-func (m *Model) Init() tea.Cmd { return nil }
 
 // SetSize sets the pane's size.
 func (m *Model) SetSize(w, h int) {

@@ -20,8 +20,12 @@ type Action struct {
 	Run func() tea.Cmd
 }
 
-// kindSweep is the job kind of the sweep the matrix pane starts.
-const kindSweep = "sweep"
+// benchSweepKind is the bench's kind of a sweep job, as JobFinished
+// carries it.
+const benchSweepKind = "sweep"
+
+// sweepDone is the end of the sweep the pane started.
+type sweepDone common.Result[*bench.SweepResult]
 
 // actions are the buttons of f's next steps (the diagnosis's typed
 // steps), in the order the advice gives them.
@@ -104,7 +108,7 @@ func (m *Model) runSweep(plan sweep.Plan) tea.Cmd {
 	}
 	m.begin(plan)
 	b := c.Bench
-	return c.Job(common.PaneMatrix, kindSweep, func(ctx context.Context, t bench.Token) (any, error) {
+	return common.Job[sweepDone](c, m.ID, func(ctx context.Context, t bench.Token) (*bench.SweepResult, error) {
 		return b.Sweep(ctx, t, bench.SweepRequest{Plan: plan})
 	})
 }

@@ -38,6 +38,7 @@ const (
 
 // Model is the matrix pane.
 type Model struct {
+	common.Base
 	c    *common.Context
 	keys keyMap
 	w, h int
@@ -95,19 +96,13 @@ type exportDoneMsg struct {
 
 // New makes the matrix pane, showing the bench's last matrix if any.
 func New(c *common.Context) *Model {
-	m := &Model{c: c, keys: newKeyMap(), cells: map[sweep.Key]sweep.Cell{}}
+	m := &Model{Base: common.Base{ID: common.PaneMatrix}, c: c, keys: newKeyMap(), cells: map[sweep.Key]sweep.Cell{}}
 	m.input = textinput.New()
 	m.input.Prompt = "export to: "
 	m.input.CharLimit = 512
 	m.load(c.Snapshot())
 	return m
 }
-
-// Title is the tab's name.
-func (m *Model) Title() string { return common.PaneMatrix.String() }
-
-// Init does nothing.
-func (m *Model) Init() tea.Cmd { return nil }
 
 // SetSize sets the pane's size.
 func (m *Model) SetSize(w, h int) {
@@ -250,7 +245,7 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		case bench.StateChanged:
 			m.load(e.State)
 		case bench.JobFinished:
-			if e.Job.Kind == kindSweep {
+			if e.Job.Kind == benchSweepKind {
 				m.live, m.trying = false, nil
 				m.load(m.c.Snapshot())
 			}
@@ -259,7 +254,7 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		}
 		return m, nil
 	case common.JobDoneMsg:
-		return m, m.jobDone(msg)
+		return m, m.jobDone(msg.Msg)
 	case planMsg:
 		return m, m.runSweep(msg.plan)
 	case exportDoneMsg:
@@ -289,13 +284,12 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 // jobDone reports the end of a job this pane started. The grid follows
 // the bench's events only (they may still be on their way when the job's
 // result arrives), so this only tells the user.
-func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
-	switch msg.Kind {
-	case kindSweep:
-		res, _ := msg.Value.(*bench.SweepResult)
+func (m *Model) jobDone(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case sweepDone:
 		switch {
-		case msg.Err == nil && res != nil:
-			return common.Status(summary(res.Matrix, res.Findings))
+		case msg.Err == nil && msg.Value != nil:
+			return common.Status(summary(msg.Value.Matrix, msg.Value.Findings))
 		case errors.Is(msg.Err, context.Canceled):
 			return common.Status("sweep cancelled: the matrix is partial")
 		case msg.Err != nil:

@@ -26,15 +26,25 @@ import (
 	"github.com/stprobe/stprobe/tui/writeflow"
 )
 
-// Job kinds this pane starts (JobDoneMsg.Kind).
+// The jobs this pane waits for, besides its write (writeflow.Apply).
 const (
-	KindRead  = "obpane: read"
-	KindPlan  = "obpane: plan"
-	KindApply = "obpane: apply"
-	// KindRehearse runs the planned write on the chip's twin first.
-	KindRehearse = "obpane: rehearse"
-	// KindClearPending clears the chip's pending-write record.
-	KindClearPending = "obpane: clear pending"
+	jobRead writeflow.Job = "read"
+	jobPlan writeflow.Job = "plan"
+	// jobRehearse runs the planned write on the chip's twin first.
+	jobRehearse writeflow.Job = "rehearse"
+	// jobClearPending clears the chip's pending-write record.
+	jobClearPending writeflow.Job = "clear pending"
+)
+
+// The ends of the pane's jobs: reading the option bytes, clearing the
+// pending-write record, planning a change, rehearsing it on the chip's
+// twin, and the write.
+type (
+	obRead         common.Result[*bench.OptionBytes]
+	pendingCleared common.Result[struct{}]
+	planned        common.Result[*bench.PlanResult]
+	rehearsed      common.Result[*bench.Rehearsal]
+	applied        common.Result[*bench.ApplyResult]
 )
 
 // benchApplyKind is the bench's kind of an option-byte write, as other
@@ -110,20 +120,13 @@ type Model struct {
 
 // New returns the option-byte pane of the session c.
 func New(c *common.Context, opts ...writeflow.Option) *Model {
-	cfg := writeflow.Config{Pane: common.PaneOptionBytes, ApplyKind: KindApply,
-		IsWrite: func(kind string) bool { return kind == benchApplyKind }}
+	cfg := writeflow.Config{Pane: common.PaneOptionBytes, IsWrite: func(kind string) bool { return kind == benchApplyKind }}
 	m := &Model{Flow: writeflow.New(c, cfg, opts...), keys: newKeyMap()}
 	if c != nil {
 		m.setOB(c.Snapshot().OptionBytes)
 	}
 	return m
 }
-
-// Init starts nothing: the pane shows what the bench last read.
-func (m *Model) Init() tea.Cmd { return nil }
-
-// Title is the pane's name in the tab bar.
-func (m *Model) Title() string { return common.PaneOptionBytes.String() }
 
 // SetSize sets the area the pane draws in.
 func (m *Model) SetSize(w, h int) {
@@ -362,9 +365,10 @@ func (m *Model) startRead() tea.Cmd {
 		return m.Unavailable("read the option bytes", why)
 	}
 	b, dam, dir := m.C.Bench, m.daMethod, m.StateDir
-	return m.Start(KindRead, "reading the option bytes (Hot Plug on AP1)…", func(ctx context.Context, t bench.Token) (any, error) {
-		return b.ReadOptionBytes(ctx, t, bench.OBRequest{DAMethod: dam, StateDir: dir})
-	})
+	return m.Start(jobRead, "reading the option bytes (Hot Plug on AP1)…", common.Job[obRead](m.C, m.ID,
+		func(ctx context.Context, t bench.Token) (*bench.OptionBytes, error) {
+			return b.ReadOptionBytes(ctx, t, bench.OBRequest{DAMethod: dam, StateDir: dir})
+		}))
 }
 
 // pending reports whether the bench found an interrupted write of the chip
@@ -383,9 +387,10 @@ func (m *Model) clearJournal() tea.Cmd {
 		return m.Unavailable("clear the pending-write record", why)
 	}
 	b, dir := m.C.Bench, m.StateDir
-	return m.Start(KindClearPending, "clearing the pending-write record…", func(ctx context.Context, t bench.Token) (any, error) {
-		return nil, b.ClearPending(ctx, t, dir, "cleared in the console after checking the chip")
-	})
+	return m.Start(jobClearPending, "clearing the pending-write record…", common.Job[pendingCleared](m.C, m.ID,
+		func(ctx context.Context, t bench.Token) (struct{}, error) {
+			return struct{}{}, b.ClearPending(ctx, t, dir, "cleared in the console after checking the chip")
+		}))
 }
 
 // startPlan plans a change on the bench (nothing is written).
@@ -402,9 +407,10 @@ func (m *Model) startPlan(ch bench.Change) tea.Cmd {
 	m.rehearsal, m.rehearseErr = nil, nil
 	m.Screen = writeflow.Plan
 	b := m.C.Bench
-	return m.Start(KindPlan, "planning: reading the chip and checking the rules (nothing is written)…", func(ctx context.Context, t bench.Token) (any, error) {
-		return b.PlanOptionBytes(ctx, t, ch)
-	})
+	return m.Start(jobPlan, "planning: reading the chip and checking the rules (nothing is written)…", common.Job[planned](m.C, m.ID,
+		func(ctx context.Context, t bench.Token) (*bench.PlanResult, error) {
+			return b.PlanOptionBytes(ctx, t, ch)
+		}))
 }
 
 // startApply applies the plan on screen: at once for safe and caution
@@ -431,9 +437,10 @@ func (m *Model) apply(confirm string, override bool) tea.Cmd {
 	req := bench.ApplyRequest{Change: m.change, Confirm: confirm, OverrideBrick: override, Seen: confirm == "", StateDir: m.StateDir}
 	b := m.C.Bench
 	m.applyRes, m.applyErr = nil, nil
-	return m.StartApply("applying: backup, programming, verification…", func(ctx context.Context, t bench.Token) (any, error) {
-		return b.ApplyOptionBytes(ctx, t, req)
-	})
+	return m.StartApply("applying: backup, programming, verification…", common.Job[applied](m.C, m.ID,
+		func(ctx context.Context, t bench.Token) (*bench.ApplyResult, error) {
+			return b.ApplyOptionBytes(ctx, t, req)
+		}))
 }
 
 // startRehearse runs the planned (or refused) change on the chip's twin,
@@ -448,9 +455,10 @@ func (m *Model) startRehearse() tea.Cmd {
 	}
 	b, req := m.C.Bench, bench.ApplyRequest{Change: m.change}
 	m.rehearsal, m.rehearseErr = nil, nil
-	return m.Start(KindRehearse, "rehearsing: capturing the chip (read-only) and running the write on its twin…", func(ctx context.Context, t bench.Token) (any, error) {
-		return b.Rehearse(ctx, t, req)
-	})
+	return m.Start(jobRehearse, "rehearsing: capturing the chip (read-only) and running the write on its twin…", common.Job[rehearsed](m.C, m.ID,
+		func(ctx context.Context, t bench.Token) (*bench.Rehearsal, error) {
+			return b.Rehearse(ctx, t, req)
+		}))
 }
 
 // audit is the audit line the last write added (nil when none).
@@ -461,13 +469,11 @@ func (m *Model) audit() *bench.AuditRecord {
 	return m.applyRes.Result.Audit
 }
 
-// jobDone takes the result of the job the pane waited for.
-func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
-	switch msg.Kind {
-	case KindRead:
-		if o, ok := msg.Value.(*bench.OptionBytes); ok && o != nil {
-			m.setOB(o)
-		}
+// jobDone takes the end of the job the pane waited for.
+func (m *Model) jobDone(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case obRead:
+		m.setOB(msg.Value)
 		m.readErr = msg.Err
 		if msg.Err != nil && m.ob == nil {
 			return m.Fail("reading the option bytes failed: see the pane")
@@ -479,7 +485,7 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 			return m.Fail("AP1 is closed: the option bytes cannot be read")
 		}
 		return m.Say("option bytes read")
-	case KindClearPending:
+	case pendingCleared:
 		if msg.Err != nil {
 			return m.Fail("clearing the pending-write record: " + msg.Err.Error())
 		}
@@ -487,8 +493,8 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 			m.setOB(o)
 		}
 		return m.Say("pending-write record cleared")
-	case KindPlan:
-		if pr, ok := msg.Value.(*bench.PlanResult); ok && pr != nil {
+	case planned:
+		if pr := msg.Value; pr != nil {
 			if pr.OptionBytes != nil {
 				m.setOB(pr.OptionBytes)
 			}
@@ -510,9 +516,8 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 			return m.Fail("no plan")
 		}
 		return m.Say(fmt.Sprintf("plan ready: %s; press a to apply", m.plan.Risk))
-	case KindRehearse:
-		m.rehearsal, _ = msg.Value.(*bench.Rehearsal)
-		m.rehearseErr = msg.Err
+	case rehearsed:
+		m.rehearsal, m.rehearseErr = msg.Value, msg.Err
 		if msg.Err != nil {
 			return m.Fail("rehearsal: " + msg.Err.Error())
 		}
@@ -520,9 +525,9 @@ func (m *Model) jobDone(msg common.JobDoneMsg) tea.Cmd {
 			return m.Fail("rehearsal: the bench returned nothing")
 		}
 		return m.Say(m.rehearsal.Text())
-	case KindApply:
-		if res, ok := msg.Value.(*bench.ApplyResult); ok && res != nil {
-			m.applyRes = res
+	case applied:
+		if msg.Value != nil {
+			m.applyRes = msg.Value
 		}
 		m.applyErr = msg.Err
 		m.afterApply()

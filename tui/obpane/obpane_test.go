@@ -107,7 +107,7 @@ func TestKeySequences(t *testing.T) {
 				if got := field(t, e.readOB(), "PRODUCT_STATE"); got != 0x17 {
 					t.Errorf("PRODUCT_STATE 0x%X after a refusal", got)
 				}
-				if e.Jobs[KindApply] != 0 {
+				if e.Ended(applied{}) != 0 {
 					t.Error("an apply job ran")
 				}
 			},
@@ -213,7 +213,7 @@ func TestIrreversibleNeedsThePhrase(t *testing.T) {
 	if !strings.Contains(e.Screen(), "Nothing was written") {
 		t.Errorf("guard does not say nothing was written:\n%s", e.Screen())
 	}
-	if e.Jobs[KindApply] != 0 {
+	if e.Ended(applied{}) != 0 {
 		t.Fatal("an apply job ran without the phrase")
 	}
 	o := e.readOB()
@@ -227,8 +227,8 @@ func TestIrreversibleNeedsThePhrase(t *testing.T) {
 	// With the phrase, the write goes through.
 	e.Keys("ctrl+u")
 	e.Keys("type:"+phrase, "enter")
-	if e.Jobs[KindApply] != 1 || e.m.applyErr != nil {
-		t.Fatalf("apply jobs %d, err %v", e.Jobs[KindApply], e.m.applyErr)
+	if e.Ended(applied{}) != 1 || e.m.applyErr != nil {
+		t.Fatalf("apply jobs %d, err %v", e.Ended(applied{}), e.m.applyErr)
 	}
 	if got := field(t, e.readOB(), "PRODUCT_STATE"); got != uint32(targets.StateProvisioning) {
 		t.Fatalf("PRODUCT_STATE 0x%X after the confirmed write", got)
@@ -253,7 +253,7 @@ func TestBrickNeedsTheOverride(t *testing.T) {
 	}
 	// Ticking and unticking leaves it unticked.
 	e.Keys("tab", "space", "space", "tab", "enter")
-	if e.Jobs[KindApply] != 0 {
+	if e.Ended(applied{}) != 0 {
 		t.Fatal("an apply job ran without the override")
 	}
 	if got := field(t, e.readOB(), "PRODUCT_STATE"); got != uint32(targets.StateProvisioning) {
@@ -274,14 +274,14 @@ func TestBrickNeedsTheOverride(t *testing.T) {
 
 	// esc cancels; nothing written either.
 	e.Keys("esc")
-	if e.m.Guard != nil || e.Jobs[KindApply] != 0 {
+	if e.m.Guard != nil || e.Ended(applied{}) != 0 {
 		t.Fatal("esc did not cancel")
 	}
 
 	// Phrase and override: the chip goes to TZ_CLOSED and debug closes.
 	e.Keys("a", "type:"+phrase, "tab", "space", "enter")
-	if e.Jobs[KindApply] != 1 {
-		t.Fatalf("apply jobs %d", e.Jobs[KindApply])
+	if e.Ended(applied{}) != 1 {
+		t.Fatalf("apply jobs %d", e.Ended(applied{}))
 	}
 	if e.m.applyErr != nil {
 		t.Fatalf("apply: %v", e.m.applyErr)
@@ -314,13 +314,13 @@ func TestRehearseOnTheTwin(t *testing.T) {
 	e.m.SetSize(120, 40)
 	e.Send(common.OpenPaneMsg{Pane: common.PaneOptionBytes, Request: common.PlanRequest{Assignments: []string{"TZEN=0xC3"}}})
 	e.Keys("t")
-	if e.Jobs[KindRehearse] != 1 || e.m.rehearsal == nil {
-		t.Fatalf("rehearse jobs %d, rehearsal %v, err %v", e.Jobs[KindRehearse], e.m.rehearsal, e.m.rehearseErr)
+	if e.Ended(rehearsed{}) != 1 || e.m.rehearsal == nil {
+		t.Fatalf("rehearse jobs %d, rehearsal %v, err %v", e.Ended(rehearsed{}), e.m.rehearsal, e.m.rehearseErr)
 	}
 	if s := e.Screen(); !strings.Contains(s, "rehearsed: the twin ended PROVISIONING, TZEN 0xC3") {
 		t.Errorf("the plan screen does not show the rehearsal:\n%s", s)
 	}
-	if e.Jobs[KindApply] != 0 || field(t, e.readOB(), "TZEN") != 0xB4 {
+	if e.Ended(applied{}) != 0 || field(t, e.readOB(), "TZEN") != 0xB4 {
 		t.Error("the rehearsal wrote to the chip")
 	}
 	e.Send(common.OpenPaneMsg{Pane: common.PaneOptionBytes, Request: common.PlanRequest{Assignments: []string{"PRODUCT_STATE=0xED"}}})
@@ -347,13 +347,13 @@ func TestPlanRequest(t *testing.T) {
 			t.Errorf("screen lacks %q:\n%s", w, s)
 		}
 	}
-	if e.Jobs[KindApply] != 0 || field(t, e.readOB(), "TZEN") != 0xB4 {
+	if e.Ended(applied{}) != 0 || field(t, e.readOB(), "TZEN") != 0xB4 {
 		t.Error("the request wrote something")
 	}
 	// A request for another pane is ignored.
 	e.Send(common.OpenPaneMsg{Pane: common.PaneDA, Request: common.PlanRequest{Assignments: []string{"BOR_LEV=1"}}})
-	if e.Jobs[KindPlan] != 1 {
-		t.Errorf("plan jobs %d", e.Jobs[KindPlan])
+	if e.Ended(planned{}) != 1 {
+		t.Errorf("plan jobs %d", e.Ended(planned{}))
 	}
 }
 
@@ -362,17 +362,17 @@ func TestPlanRequest(t *testing.T) {
 func TestOpenReads(t *testing.T) {
 	e := newEnv(t, "h533-provisioning", true)
 	e.Send(common.OpenPaneMsg{Pane: common.PaneOptionBytes})
-	if e.Jobs[KindRead] != 1 || e.m.ob == nil {
-		t.Fatalf("read jobs %d", e.Jobs[KindRead])
+	if e.Ended(obRead{}) != 1 || e.m.ob == nil {
+		t.Fatalf("read jobs %d", e.Ended(obRead{}))
 	}
 	e.Send(common.OpenPaneMsg{Pane: common.PaneOptionBytes})
-	if e.Jobs[KindRead] != 1 {
-		t.Errorf("opened again: read jobs %d", e.Jobs[KindRead])
+	if e.Ended(obRead{}) != 1 {
+		t.Errorf("opened again: read jobs %d", e.Ended(obRead{}))
 	}
 	o := newEnv(t, "h533-provisioning", false)
 	o.Send(common.OpenPaneMsg{Pane: common.PaneOptionBytes})
-	if o.Jobs[KindRead] != 0 {
-		t.Errorf("observer read jobs %d", o.Jobs[KindRead])
+	if o.Ended(obRead{}) != 0 {
+		t.Errorf("observer read jobs %d", o.Ended(obRead{}))
 	}
 }
 
@@ -489,7 +489,7 @@ func TestObserverFollowsTheOperator(t *testing.T) {
 		t.Errorf("observer's view of the plan:\n%s", s)
 	}
 	e.Keys("a")
-	if e.m.Guard != nil || e.Jobs[KindApply] != 0 {
+	if e.m.Guard != nil || e.Ended(applied{}) != 0 {
 		t.Error("an observer reached the guard")
 	}
 	e.Keys("esc")
@@ -659,7 +659,7 @@ func TestSeedStory(t *testing.T) {
 	if s := e.Screen(); !strings.Contains(s, "tick the override") {
 		t.Fatalf("guard:\n%s", s)
 	}
-	if got := field(t, e.readOB(), "PRODUCT_STATE"); got != 0x17 || e.Jobs[KindApply] != 0 {
-		t.Fatalf("PRODUCT_STATE 0x%X, apply jobs %d", got, e.Jobs[KindApply])
+	if got := field(t, e.readOB(), "PRODUCT_STATE"); got != 0x17 || e.Ended(applied{}) != 0 {
+		t.Fatalf("PRODUCT_STATE 0x%X, apply jobs %d", got, e.Ended(applied{}))
 	}
 }

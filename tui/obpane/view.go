@@ -356,7 +356,7 @@ func (m *Model) statusLine() string {
 func (m *Model) viewEmpty(p *page) {
 	s := m.Pens()
 	p.add("")
-	if m.Running(KindRead) {
+	if m.Running(jobRead) {
 		p.add(s.Info.Render("⟳ reading the option bytes (Hot Plug on AP1)…"))
 		return
 	}
@@ -424,7 +424,7 @@ func (m *Model) viewPlan() []string {
 	}
 	add("")
 	switch {
-	case m.Running(KindPlan):
+	case m.Running(jobPlan):
 		add(s.Info.Render("⟳ planning: reading the chip and checking the rules; nothing is written"))
 	case m.refused != nil:
 		add(s.Danger.Render("✖ REFUSED before any write: nothing was written"))
@@ -446,7 +446,7 @@ func (m *Model) viewPlan() []string {
 		m.planLines(add, addWrap)
 	}
 	switch {
-	case m.Running(KindRehearse):
+	case m.Running(jobRehearse):
 		add("", s.Info.Render("⟳ rehearsing on the chip's twin: capture (read-only), then the same write there"))
 	case m.rehearseErr != nil:
 		add("")
@@ -466,7 +466,7 @@ func (m *Model) planFooter() []string {
 	s := m.Pens()
 	back := s.Muted.Render(" · esc back to the table")
 	p := m.plan
-	if p == nil || m.Running(KindPlan) {
+	if p == nil || m.Running(jobPlan) {
 		return []string{s.Muted.Render("esc back to the table")}
 	}
 	if why := m.RunWhy(); m.C != nil && why != "" {

@@ -3,16 +3,16 @@
 // and its screens. A pane keeps what is its own (the option-byte table, the
 // DA discovery and forms, the flash image) and hands the rest to the Flow:
 // where the write keeps its files (Options), the job it waits for and the
-// message it gave, the plan and run screens' scrolling and pinned footer,
-// the guard dialog, the steps of a write (its own or another session's),
-// the outcome's audit line, and the pane's status line.
+// message it gave (the job's end comes back as the pane's own message),
+// the plan and run screens' scrolling and pinned footer, the guard dialog,
+// the steps of a write (its own or another session's), the outcome's
+// audit line, and the pane's status line.
 //
 // A pane embeds a Flow by value, made with New, and calls its methods from
 // its own Update and View; the Flow never starts anything on its own.
 package writeflow
 
 import (
-	"context"
 	"os"
 	"strconv"
 	"strings"
@@ -76,8 +76,6 @@ const Margin = 1
 type Config struct {
 	// Pane is the pane's id: the jobs it starts come back to it.
 	Pane common.PaneID
-	// ApplyKind is the job kind the pane starts for its write.
-	ApplyKind string
 	// IsWrite reports whether a bench job kind (as JobStarted carries it)
 	// is a write of this pane's kind, so that another session's write is
 	// followed step by step.
@@ -86,6 +84,14 @@ type Config struct {
 	// default "write").
 	Write string
 }
+
+// Job names one of a pane's jobs in words ("plan", "clear pending", as
+// RunWhy says it): what the pane waits for, not what the job returns
+// (that comes back as the pane's own message, see common.Job).
+type Job string
+
+// Apply is the job of a pane's write.
+const Apply Job = "apply"
 
 // Step is one step of a write, as the run screen shows it.
 type Step struct {
@@ -109,6 +115,8 @@ const maxSteps = 500
 // Flow is the shared state of a writing pane. Embed it by value; its
 // exported fields are the pane's to read and set.
 type Flow struct {
+	// Base is the pane's id (Config.Pane), its Title and its Init.
+	common.Base
 	// C is the session.
 	C *common.Context
 	Options
@@ -137,7 +145,7 @@ type Flow struct {
 	// and the blank lines under them, where the guard goes.
 	shown, free int
 
-	busy string // the job kind the pane waits for
+	busy Job // the job the pane waits for
 	// doing says what the job does, on the status line while it runs.
 	doing string
 	look  common.Look
@@ -145,7 +153,7 @@ type Flow struct {
 
 // New makes the Flow of a pane on session c.
 func New(c *common.Context, cfg Config, opts ...Option) Flow {
-	f := Flow{C: c, cfg: cfg, FlowKeys: NewKeyMap()}
+	f := Flow{Base: common.Base{ID: cfg.Pane}, C: c, cfg: cfg, FlowKeys: NewKeyMap()}
 	if f.cfg.Write == "" {
 		f.cfg.Write = "write"
 	}
@@ -195,14 +203,14 @@ func (f *Flow) Unavailable(action, why string) tea.Cmd {
 	return f.Fail("cannot " + action + ": " + why)
 }
 
-// Waiting is the kind of the job the pane waits for ("" when none).
-func (f *Flow) Waiting() string { return f.busy }
+// Waiting is the job the pane waits for ("" when none).
+func (f *Flow) Waiting() Job { return f.busy }
 
-// Running reports whether the pane waits for a job of this kind.
-func (f *Flow) Running(kind string) bool { return f.busy != "" && f.busy == kind }
+// Running reports whether the pane waits for job.
+func (f *Flow) Running(job Job) bool { return f.busy != "" && f.busy == job }
 
 // Applying reports whether the pane's own write runs.
-func (f *Flow) Applying() bool { return f.Running(f.cfg.ApplyKind) }
+func (f *Flow) Applying() bool { return f.Running(Apply) }
 
 // RunWhy is why the pane cannot start a job now ("" when it can): no
 // session, its own job still running, or what the session says.
@@ -211,26 +219,24 @@ func (f *Flow) RunWhy() string {
 		return "no console session"
 	}
 	if f.busy != "" {
-		k := f.busy
-		if _, after, ok := strings.Cut(k, ": "); ok {
-			k = after
-		}
-		return "this pane is waiting for its " + k + " job"
+		return "this pane is waiting for its " + string(f.busy) + " job"
 	}
 	return f.C.UnavailableNow()
 }
 
-// Start runs fn on the bench as the pane's job of this kind; what says
-// what it does, on the pane's status line while it runs.
-func (f *Flow) Start(kind, what string, fn func(ctx context.Context, t bench.Token) (any, error)) tea.Cmd {
-	f.busy, f.doing = kind, what
-	return f.C.Job(f.cfg.Pane, kind, fn)
+// Start waits for job, which cmd runs on the bench (a command of
+// common.Job from this pane); what says what it does, on the pane's
+// status line while it runs. The pane runs one job at a time (RunWhy says
+// so), so the next job's end from this pane is this job's.
+func (f *Flow) Start(job Job, what string, cmd tea.Cmd) tea.Cmd {
+	f.busy, f.doing = job, what
+	return cmd
 }
 
-// Finish takes a job's end: it reports whether it is the job the pane
-// waits for, and then waits no more.
-func (f *Flow) Finish(msg common.JobDoneMsg) bool {
-	if msg.Kind != f.busy || f.busy == "" {
+// Finish takes the end of a job of the pane: it reports whether the pane
+// waited for one, and then waits no more.
+func (f *Flow) Finish() bool {
+	if f.busy == "" {
 		return false
 	}
 	f.busy = ""
@@ -240,8 +246,9 @@ func (f *Flow) Finish(msg common.JobDoneMsg) bool {
 // Handlers are what a writing pane does with the session's messages; a
 // nil handler drops its messages.
 type Handlers struct {
-	// JobDone takes the end of the job the pane waited for.
-	JobDone func(common.JobDoneMsg) tea.Cmd
+	// JobDone takes the pane's own message of the end of the job it
+	// waited for (common.JobDoneMsg.Msg).
+	JobDone func(tea.Msg) tea.Cmd
 	// Event follows one bench event.
 	Event func(bench.Event) tea.Cmd
 	// Request acts on the request of an OpenPaneMsg for this pane.
@@ -249,33 +256,34 @@ type Handlers struct {
 }
 
 // Route hands the session's messages to the pane's handlers: the end of
-// the job the pane waits for (once it waits no more; the end of any other
-// job is dropped), every bench event, and the requests to open this pane.
+// the job the pane waits for (once it waits no more; a job's end while it
+// waits for none is dropped), every bench event, and the requests to open this pane.
 // Other messages are the pane's own: Route does nothing with them.
 func (f *Flow) Route(msg tea.Msg, h Handlers) tea.Cmd {
 	switch msg := msg.(type) {
 	case common.JobDoneMsg:
-		if f.Finish(msg) && h.JobDone != nil {
-			return h.JobDone(msg)
+		if f.Finish() && h.JobDone != nil {
+			return h.JobDone(msg.Msg)
 		}
 	case common.EventMsg:
 		if h.Event != nil {
 			return h.Event(msg.Event)
 		}
 	case common.OpenPaneMsg:
-		if msg.Pane == f.cfg.Pane && h.Request != nil {
+		if msg.Pane == f.ID && h.Request != nil {
 			return h.Request(msg.Request)
 		}
 	}
 	return nil
 }
 
-// StartApply moves to the run screen for the pane's write.
-func (f *Flow) StartApply(what string, fn func(ctx context.Context, t bench.Token) (any, error)) tea.Cmd {
+// StartApply moves to the run screen for the pane's write, which cmd
+// runs (as Start).
+func (f *Flow) StartApply(what string, cmd tea.Cmd) tea.Cmd {
 	f.Guard = nil
 	f.Screen, f.Scroll = Run, 0
 	f.Steps, f.Watching = nil, ""
-	return f.Start(f.cfg.ApplyKind, what, fn)
+	return f.Start(Apply, what, cmd)
 }
 
 // Ended is how a write that returned err ended, in the footer's words:

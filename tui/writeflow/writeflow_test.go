@@ -1,6 +1,7 @@
 package writeflow
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -16,7 +17,7 @@ import (
 
 // flow is a Flow without a session, as a pane's tests make it.
 func flow(w, h int) *Flow {
-	f := New(nil, Config{Pane: common.PaneDA, ApplyKind: "pane: apply", Write: "DA write",
+	f := New(nil, Config{Pane: common.PaneDA, Write: "DA write",
 		IsWrite: func(k string) bool { return k == "da regress" }}, WithStateDir("/state"), WithSearchDirs())
 	f.SetSize(w, h)
 	return &f
@@ -124,24 +125,33 @@ func TestAddStep(t *testing.T) {
 	}
 }
 
-// The pane waits for one job at a time; only that job's end is taken.
+// The pane waits for one job at a time; the end of a job is taken once,
+// and only while the pane waits.
 func TestJobs(t *testing.T) {
 	f := flow(80, 24)
 	if why := f.RunWhy(); why != "no console session" {
 		t.Errorf("without a session: %q", why)
 	}
-	f.busy = "pane: plan"
-	if !f.Running("pane: plan") || f.Applying() || f.Waiting() != "pane: plan" {
+	if f.Finish() {
+		t.Error("took the end of a job while waiting for none")
+	}
+	f.C = common.NewContext(context.Background(), nil, bench.Holder{Name: "bob"}, common.Theme{})
+	f.busy = "plan"
+	if !f.Running("plan") || f.Running(Apply) || f.Applying() || f.Waiting() != "plan" {
 		t.Error("the plan job is not the one waited for")
 	}
-	if f.Finish(common.JobDoneMsg{Kind: "pane: apply"}) {
-		t.Error("took the end of a job it does not wait for")
+	if why := f.RunWhy(); why != "this pane is waiting for its plan job" {
+		t.Errorf("while waiting: %q", why)
 	}
-	if !f.Finish(common.JobDoneMsg{Kind: "pane: plan"}) || f.Waiting() != "" {
+	if !f.Finish() || f.Waiting() != "" || f.Running("plan") {
 		t.Error("did not take the end of its job")
 	}
-	if f.Finish(common.JobDoneMsg{Kind: "pane: plan"}) {
+	if f.Finish() {
 		t.Error("took the same end twice")
+	}
+	f.busy = Apply
+	if !f.Applying() {
+		t.Error("the write is not the one waited for")
 	}
 }
 
@@ -164,7 +174,7 @@ func TestWatch(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := flow(80, 24)
 			if tt.own {
-				f.busy = "pane: apply"
+				f.busy = Apply
 			}
 			f.Watch(bench.JobStarted{Job: bench.JobInfo{Kind: "da regress", Holder: alice}})
 			f.Watch(bench.JobStarted{Job: bench.JobInfo{Kind: "sweep", Holder: alice}})
@@ -205,7 +215,7 @@ func TestMessageInOnePlace(t *testing.T) {
 	if got := f.StatusLine("idle"); got != "idle" {
 		t.Errorf("status line after messages %q, want the idle text", got)
 	}
-	f.busy, f.doing = "pane: plan", "planning…"
+	f.busy, f.doing = "plan", "planning…"
 	if got := ansi.Strip(f.StatusLine("idle")); got != "⟳ planning…" {
 		t.Errorf("status line while planning %q", got)
 	}
@@ -274,7 +284,7 @@ func TestScreenKey(t *testing.T) {
 	if _, ok := f.ScreenKey(k("x")); ok {
 		t.Error("x taken")
 	}
-	f.Screen, f.busy = Run, "pane: apply"
+	f.Screen, f.busy = Run, Apply
 	cmd, _ := f.ScreenKey(tea.KeyPressMsg{Code: tea.KeyEscape})
 	if f.Screen != Run || !status(t, cmd).Err {
 		t.Error("esc left the run screen while the write runs")
@@ -347,15 +357,17 @@ func TestRoute(t *testing.T) {
 	f := flow(80, 24)
 	var got []string
 	h := Handlers{
-		JobDone: func(m common.JobDoneMsg) tea.Cmd { got = append(got, "done "+m.Kind); return nil },
+		JobDone: func(m tea.Msg) tea.Cmd { got = append(got, "done "+m.(string)); return nil },
 		Event:   func(bench.Event) tea.Cmd { got = append(got, "event"); return nil },
 		Request: func(r any) tea.Cmd { got = append(got, "request "+r.(string)); return nil },
 	}
-	f.busy = "pane: plan"
+	if cmd := f.Route(common.JobDoneMsg{Msg: "early"}, h); cmd != nil || len(got) != 0 {
+		t.Errorf("a job's end while waiting for none: handled %q", got)
+	}
+	f.busy = "plan"
 	for _, msg := range []tea.Msg{
-		common.JobDoneMsg{Kind: "pane: apply"}, // not the job waited for
-		common.JobDoneMsg{Kind: "pane: plan"},
-		common.JobDoneMsg{Kind: "pane: plan"}, // no longer waited for
+		common.JobDoneMsg{From: common.PaneDA, Msg: "planned"},
+		common.JobDoneMsg{From: common.PaneDA, Msg: "again"}, // no longer waited for
 		common.EventMsg{Event: bench.Dropped{}},
 		common.OpenPaneMsg{Pane: common.PaneOptionBytes, Request: "ob"},
 		common.OpenPaneMsg{Pane: common.PaneDA, Request: "da"},
@@ -365,13 +377,13 @@ func TestRoute(t *testing.T) {
 			t.Errorf("%T gave a command", msg)
 		}
 	}
-	want := []string{"done pane: plan", "event", "request da"}
+	want := []string{"done planned", "event", "request da"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("handled %q, want %q", got, want)
 	}
 	// without handlers the messages are dropped, the job still ends
-	f.busy = "pane: read"
-	for _, msg := range []tea.Msg{common.JobDoneMsg{Kind: "pane: read"}, common.EventMsg{Event: bench.Dropped{}},
+	f.busy = "read"
+	for _, msg := range []tea.Msg{common.JobDoneMsg{Msg: "read"}, common.EventMsg{Event: bench.Dropped{}},
 		common.OpenPaneMsg{Pane: common.PaneDA}} {
 		if cmd := f.Route(msg, Handlers{}); cmd != nil {
 			t.Errorf("%T gave a command without handlers", msg)

@@ -28,8 +28,9 @@ type Driver struct {
 	Pane common.Pane
 	// Status are the footer messages the pane's commands gave.
 	Status []common.StatusMsg
-	// Jobs counts the JobDoneMsg of each kind the pane received.
-	Jobs map[string]int
+	// Jobs counts the ends of the pane's jobs it received, by the type of
+	// the pane's own message (common.JobDoneMsg.Msg).
+	Jobs map[reflect.Type]int
 }
 
 // NewDriver makes a session on b. With operator set the session holds the
@@ -51,7 +52,7 @@ func NewDriver(t testing.TB, b *bench.Bench, operator bool) *Driver {
 	_, sub := b.Subscribe(0)
 	t.Cleanup(sub.Close)
 	c.SetSnapshot(b.Snapshot())
-	return &Driver{T: t, B: b, C: c, Sub: sub, Jobs: map[string]int{}}
+	return &Driver{T: t, B: b, C: c, Sub: sub, Jobs: map[reflect.Type]int{}}
 }
 
 // Pump delivers the bench events waiting in the subscription.
@@ -76,12 +77,16 @@ func (d *Driver) Send(msg tea.Msg) { d.Deliver(msg) }
 // Deliver hands msg to the pane and runs what it returns.
 func (d *Driver) Deliver(msg tea.Msg) {
 	if jd, ok := msg.(common.JobDoneMsg); ok {
-		d.Jobs[jd.Kind]++
+		d.Jobs[reflect.TypeOf(jd.Msg)]++
 	}
 	var cmd tea.Cmd
 	d.Pane, cmd = d.Pane.Update(msg)
 	d.Run(cmd)
 }
+
+// Ended is how many of the pane's jobs ended with a message of msg's type
+// (Ended(applied{}): how many writes ended).
+func (d *Driver) Ended(msg tea.Msg) int { return d.Jobs[reflect.TypeOf(msg)] }
 
 // Run runs a command to completion, as the program would.
 func (d *Driver) Run(cmd tea.Cmd) {
