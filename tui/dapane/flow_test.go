@@ -308,14 +308,14 @@ func TestMakeCredentialsThenProvision(t *testing.T) {
 	if e.m.Screen != writeflow.Main {
 		t.Fatalf("the credentials were not made: %s\n%s", e.LastStatus(), e.Screen())
 	}
-	for _, n := range []string{bench.PasswordFile, bench.PasswordOBKFile} {
+	for _, n := range []string{dacred.PasswordFile, dacred.PasswordOBKFile} {
 		if _, err := os.Stat(filepath.Join(want, n)); err != nil {
 			t.Errorf("%s not written: %v", n, err)
 		}
 	}
-	mustContain(t, e.Screen(), "Credentials made", bench.PasswordFile, "secret: keep it", bench.PasswordOBKFile, "to provision (p)")
+	mustContain(t, e.Screen(), "Credentials made", dacred.PasswordFile, "secret: keep it", dacred.PasswordOBKFile, "to provision (p)")
 	e.Keys("p")
-	if got := e.m.form.Value(credform.OBK); got != filepath.Join(want, bench.PasswordOBKFile) {
+	if got := e.m.form.Value(credform.OBK); got != filepath.Join(want, dacred.PasswordOBKFile) {
 		t.Errorf("the provisioning form's .obk file: %q", got)
 	}
 	e.Keys("esc", "c")
