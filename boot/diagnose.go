@@ -206,10 +206,14 @@ func silentFinding(swd SWD, boot0 Level, silent []Result, devID uint16) Finding 
 		paths = append(paths, string(r.Path))
 	}
 	f := Finding{Title: "the ROM bootloader is silent on " + strings.Join(paths, " and ")}
+	f.Checks = []string{boot0Check}
 	for _, r := range silent {
-		f.Checks = append(f.Checks, pathChecks(r.Path, devID)...)
+		for _, c := range pathChecks(r.Path, devID) {
+			if !slices.Contains(f.Checks, c) {
+				f.Checks = append(f.Checks, c)
+			}
+		}
 	}
-	f.Checks = append([]string{boot0Check}, dedupe(f.Checks)...)
 	closed := closedStates()
 	swdClosedState := swd.HasProductState && slices.Contains(closed, swd.ProductState)
 	switch {
@@ -287,14 +291,4 @@ func failedAdvice(p Path) string {
 		return "Echoed bytes mean TX looped to RX (half-duplex wiring or an echoing adapter); other bytes mean the application runs (BOOT0 not high at reset) or the baud rate or parity is wrong (the ROM wants 8E1)."
 	}
 	return "A device other than 0483:DF11 means the application runs, not the ROM (BOOT0 not high at reset); a transfer error means the USB link or the host's permissions (udev rules) need a look."
-}
-
-func dedupe(s []string) []string {
-	var out []string
-	for _, v := range s {
-		if !slices.Contains(out, v) {
-			out = append(out, v)
-		}
-	}
-	return out
 }
