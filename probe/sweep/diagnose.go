@@ -653,7 +653,7 @@ func ruleOnlyHotPlug(f *facts) *Finding {
 }
 
 func ruleNRSTNotWired(f *facts) *Finding {
-	if len(f.protectionCells(targets.RDPLevel05)) > 0 {
+	if _, _, ok := f.protectedAt(targets.RDPLevel05); ok {
 		return nil // a reset catch refused by TrustZone at level 0.5: ruleRDP05 says so
 	}
 	for _, a := range f.aps {
@@ -907,20 +907,25 @@ func ruleIncomplete(f *facts) *Finding {
 		Cells:  keys(skipped), Steps: steps(ActionSweep)}
 }
 
-// protectionCells are the cells that read an RDP family's protection level.
-func (f *facts) protectionCells(level targets.RDPLevel) []Cell {
-	return f.where(func(c Cell) bool { return c.Protection != nil && c.Protection.Level == level })
+// protectedAt is the cells that read an RDP family's protection level as
+// level, and the first of them; ok is false when none did or the family
+// is unknown.
+func (f *facts) protectedAt(level targets.RDPLevel) (first Cell, cells []Cell, ok bool) {
+	cells = f.where(func(c Cell) bool { return c.Protection != nil && c.Protection.Level == level })
+	if len(cells) == 0 || f.family == nil {
+		return Cell{}, nil, false
+	}
+	return cells[0], cells, true
 }
 
 // ruleRDP1: a chip of an RDP family answers on its core port, and its
 // read-out protection is level 1: debug works, flash does not (RM0008
 // §2.5, RM0090 §3.7.3, RM0444 §3.5.1, RM0351 §3.5.1).
 func ruleRDP1(f *facts) *Finding {
-	cells := f.protectionCells(targets.RDPLevel1)
-	if len(cells) == 0 || f.family == nil {
+	c, cells, ok := f.protectedAt(targets.RDPLevel1)
+	if !ok {
 		return nil
 	}
-	c := cells[0]
 	var d strings.Builder
 	fmt.Fprintf(&d, "%s answers on AP%d and its %s reads %v: read-out protection is on. ", f.chip, c.AP, f.family.RDP.RegName, *c.Protection)
 	if c.FlashReadErr != "" {

@@ -35,11 +35,10 @@ func (f *facts) firmwareCells(keep func(fw *FirmwareFacts) bool) []Cell {
 // ruleRDP05: a U5 with TrustZone at RDP level 0.5 (RM0456 §7.6.2):
 // non-secure debug open, secure debug closed.
 func ruleRDP05(f *facts) *Finding {
-	cells := f.protectionCells(targets.RDPLevel05)
-	if len(cells) == 0 || f.family == nil {
+	c, cells, ok := f.protectedAt(targets.RDPLevel05)
+	if !ok {
 		return nil
 	}
-	c := cells[0]
 	var d strings.Builder
 	fmt.Fprintf(&d, "%s answers on AP%d and its %s reads %v with TZEN set: the debugger reaches the non-secure world (non-secure flash, SRAM and peripherals), not the secure one. "+
 		"The flash pages inside the secure watermark, the secure aliases and the secure registers fault", f.chip, c.AP, f.family.RDP.RegName, *c.Protection)
