@@ -40,6 +40,16 @@ type Sector struct {
 // End is the address after the sector.
 func (s Sector) End() uint64 { return uint64(s.Addr) + uint64(s.Size) }
 
+// sectorOf is the controller's own handle of s, or an error naming the
+// line when s came from another controller's layout.
+func sectorOf[T any](s Sector, line string) (T, error) {
+	id, ok := s.id.(T)
+	if !ok {
+		return id, fmt.Errorf("flash: %s is not a sector of this %s's layout", s.Name, line)
+	}
+	return id, nil
+}
+
 // Layout is a chip's main flash as its controller reads it.
 type Layout struct {
 	// Line names the chip line.

@@ -117,9 +117,9 @@ func (f *F4) Layout(ctx context.Context) (*Layout, error) {
 // OpenOCD's stm32x_erase does (RM0090 §3.6.3 "Sector Erase"), then BSY
 // is waited for and SER cleared.
 func (f *F4) Erase(ctx context.Context, s Sector) error {
-	h, ok := s.id.(f4Sector)
-	if !ok {
-		return fmt.Errorf("flash: %s is not a sector of this STM32F4's layout", s.Name)
+	h, err := sectorOf[f4Sector](s, "STM32F4")
+	if err != nil {
+		return err
 	}
 	return f.r.operate(ctx, "erase of "+s.Name, flashreg.F4CRSER|h.snb<<flashreg.F4CRSNBShift|flashreg.F4CRSTRT)
 }

@@ -194,9 +194,9 @@ func (h *H5) Lock(ctx context.Context) error {
 // STRT in its side's control register, then waits for BSY to drop and
 // clears SER.
 func (h *H5) Erase(ctx context.Context, s Sector) error {
-	hs, ok := s.id.(h5Sector)
-	if !ok {
-		return fmt.Errorf("flash: %s is not a sector of this STM32H5's layout", s.Name)
+	hs, err := sectorOf[h5Sector](s, "STM32H5")
+	if err != nil {
+		return err
 	}
 	sd, err := h.sideFor(ctx, s.Secure)
 	if err != nil {

@@ -107,9 +107,9 @@ func (h *H7) Lock(ctx context.Context) error {
 // then the same with START, as stm32h7x.c stm32x_erase does (RM0433 §4,
 // sector erase); BSY and QW are waited for and FLASH_CR cleared.
 func (h *H7) Erase(ctx context.Context, s Sector) error {
-	id, ok := s.id.(h7Sector)
-	if !ok {
-		return fmt.Errorf("flash: %s is not a sector of this STM32H7's layout", s.Name)
+	id, err := sectorOf[h7Sector](s, "STM32H7")
+	if err != nil {
+		return err
 	}
 	r := &h.bank[id.bank]
 	cr := flashreg.H7CRSER | flashreg.H7CRPSize | id.snb<<flashreg.H7CRSNBShift
