@@ -182,8 +182,8 @@ func TestGDBHardwareBreakAndWatch(t *testing.T) {
 			t.Errorf("gdb output has %q", bad)
 		}
 	}
-	if bp, wp := m.Core().Armed(); bp == 0 || wp == 0 {
-		t.Errorf("the model saw %d breakpoints and %d watchpoints armed, want both", bp, wp)
+	if st := m.Core().Status(); st.BreakpointsArmed == 0 || st.WatchpointsArmed == 0 {
+		t.Errorf("the model saw %d breakpoints and %d watchpoints armed, want both", st.BreakpointsArmed, st.WatchpointsArmed)
 	}
 	if t.Failed() {
 		t.Logf("gdb output:\n%s", s)

@@ -306,8 +306,8 @@ func TestBreakpointAndWatchpointUnits(t *testing.T) {
 	if len(wp) != 1 || wp[0].Addr != 0x20000040 {
 		t.Errorf("Watchpoints() = %+v", wp)
 	}
-	if bp, wp := g.Core().Armed(); bp != NumFPBCode || wp != 1 {
-		t.Errorf("Armed() = %d, %d; want %d, 1", bp, wp, NumFPBCode)
+	if st := g.Core().Status(); st.BreakpointsArmed != NumFPBCode || st.WatchpointsArmed != 1 {
+		t.Errorf("armed %d breakpoints, %d watchpoints; want %d, 1", st.BreakpointsArmed, st.WatchpointsArmed, NumFPBCode)
 	}
 	// a system reset keeps them, a power-on clears them
 	g.Core().Reset()

@@ -361,7 +361,7 @@ func TestHalting(t *testing.T) {
 func TestNoNRSTIgnoresReset(t *testing.T) {
 	m := newModel(t, Config{Line: LineH533})
 	m.SetNRST(true)
-	if m.Core().HeldInReset() {
+	if m.Core().Status().HeldInReset {
 		t.Fatal("unwired NRST held the core in reset")
 	}
 }
