@@ -112,7 +112,7 @@ func TestOpenOCDResetHaltLoadsVectors(t *testing.T) {
 			out := runOpenOCDWith(t, []*Probe{p}, dapDirect, projectOpenOCDConfig, "init", "reset halt", "reg pc", "reg msp", "shutdown")
 			wantPC := fmt.Sprintf("pc (/32): 0x%08x", pc&^1)
 			mustContain(t, out, "halted due to debug-request", wantPC, "msp (/32): 0x20003000")
-			if m.Resets() == 0 {
+			if m.Status().Resets == 0 {
 				t.Error("reset halt did not reset the chip (SYSRESETREQ)")
 			}
 			if !m.Core().Halted() {

@@ -217,7 +217,7 @@ func TestRefusedChanges(t *testing.T) {
 			}
 			cur, _, _ := m.OptionRegister("OPTSR")
 			cur2, _, _ := m.OptionRegister("OPTSR2")
-			if cur != before || cur2 != before2 || m.LinkEpoch() != 0 || m.LastRefusal() == nil {
+			if cur != before || cur2 != before2 || m.LinkEpoch() != 0 || m.Status().LastRefusal == nil {
 				t.Fatalf("CUR changed (0x%08X→0x%08X) or link dropped", before, cur)
 			}
 			// OPTSTRT is refused until the flag is cleared through NSCCR.
@@ -564,8 +564,8 @@ func TestConcurrentUse(t *testing.T) {
 		wr(t, m, 1, adi.RegAIRCR, adi.AIRCRVectKey|adi.AIRCRSysResetReq)
 	}
 	<-done
-	if m.Resets() != 50 {
-		t.Errorf("%d system resets, want 50", m.Resets())
+	if n := m.Status().Resets; n != 50 {
+		t.Errorf("%d system resets, want 50", n)
 	}
 }
 
