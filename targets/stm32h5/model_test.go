@@ -554,6 +554,7 @@ func TestConcurrentUse(t *testing.T) {
 			_, _, _ = m.OptionRegister("OPTSR")
 			_ = m.SWDResponds()
 			_ = m.AP1Enabled()
+			_ = m.Status()
 		}
 	}()
 	for i := 0; i < 50; i++ {
@@ -566,6 +567,22 @@ func TestConcurrentUse(t *testing.T) {
 	<-done
 	if n := m.Status().Resets; n != 50 {
 		t.Errorf("%d system resets, want 50", n)
+	}
+}
+
+// TestStatusClockAndResets checks the snapshot of a fresh model and that
+// its clock and reset count follow modelled time and system resets.
+func TestStatusClockAndResets(t *testing.T) {
+	m := newModel(t, Config{Line: LineH533, NRSTWired: true})
+	if st := m.Status(); st != (Status{}) {
+		t.Fatalf("fresh model: status %+v, want all zero", st)
+	}
+	m.Advance(3 * time.Millisecond)
+	wr(t, m, 1, adi.RegAIRCR, adi.AIRCRVectKey|adi.AIRCRSysResetReq)
+	m.SetNRST(true)
+	m.SetNRST(false) // a pin reset: not counted
+	if st := m.Status(); st != (Status{Now: 3 * time.Millisecond, Resets: 1}) {
+		t.Errorf("after 3 ms and one SYSRESETREQ: status %+v", st)
 	}
 }
 
