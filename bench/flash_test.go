@@ -65,7 +65,7 @@ func TestFlashWriteJob(t *testing.T) {
 		t.Fatalf("a wrong phrase: err %v, flash % X", err, m.FlashBytes(0x08000000, 3))
 	}
 	req.Confirm = p.Phrase
-	resets := m.Resets()
+	resets := m.Status().Resets
 	out, err := bn.Flash(ctx, tok, req)
 	if err != nil {
 		t.Fatal(err)
@@ -76,8 +76,8 @@ func TestFlashWriteJob(t *testing.T) {
 	if !bytes.Equal(m.FlashBytes(0x08000000, len(data)), data) {
 		t.Error("flash differs from the image")
 	}
-	if m.Resets() != resets+1 || m.Core().Halted() {
-		t.Errorf("reset-run: resets %d→%d, halted %v", resets, m.Resets(), m.Core().Halted())
+	if n := m.Status().Resets; n != resets+1 || m.Core().Halted() {
+		t.Errorf("reset-run: resets %d→%d, halted %v", resets, n, m.Core().Halted())
 	}
 	saved, err := os.ReadFile(save)
 	if err != nil {

@@ -155,8 +155,8 @@ func TestOBSeedStoryOnSim(t *testing.T) {
 			t.Errorf("%s staged: CUR 0x%08X PRG 0x%08X", r, cur, prg)
 		}
 	}
-	if m.ProductState() != targets.StateProvisioning || m.NSSR() != 0 || m.Resets() != 0 {
-		t.Errorf("chip touched: state %v NSSR 0x%X resets %d", m.ProductState(), m.NSSR(), m.Resets())
+	if st := m.Status(); m.ProductState() != targets.StateProvisioning || st.NSSR != 0 || st.Resets != 0 {
+		t.Errorf("chip touched: state %v NSSR 0x%X resets %d", m.ProductState(), st.NSSR, st.Resets)
 	}
 
 	// 0xC6 without DA: brick; apply refuses without the override.

@@ -140,7 +140,7 @@ func TestCmdSweepCancelled(t *testing.T) {
 		t.Errorf("%d sweep cell events, want 8 (4 cells started and ended, the last one cancelled)", cells)
 	}
 	m := model(b)
-	if m.Core().HeldInReset() {
+	if m.Core().Status().HeldInReset {
 		t.Error("probe left with NRST low")
 	}
 	if reply, _ := b.Simulated().Handle([16]byte{proto.CmdGetCurrentMode}, nil); len(reply) == 0 || proto.Mode(reply[0]) == proto.ModeDebug {

@@ -55,9 +55,8 @@ func TestLoaderRoundTrip(t *testing.T) {
 				if n := bd.c.(*H5).LoaderSectors(); n == 0 {
 					t.Error("no sector went through the flash loader")
 				}
-				cycles, instr := bd.m.Core().Executed()
-				if cycles == 0 || instr == 0 || bd.m.Core().LockupReason() != "" {
-					t.Errorf("the core ran %d cycles, %d instructions, lockup %q", cycles, instr, bd.m.Core().LockupReason())
+				if st := bd.m.Core().Status(); st.Cycles == 0 || st.Instructions == 0 || st.LockupReason != "" {
+					t.Errorf("the core ran %d cycles, %d instructions, lockup %q", st.Cycles, st.Instructions, st.LockupReason)
 				}
 				if !bd.m.Core().Halted() {
 					t.Error("the core is not halted after the loader")
@@ -86,7 +85,7 @@ func TestLoaderNotHalted(t *testing.T) {
 	if n := bd.c.(*H5).LoaderSectors(); n != 0 {
 		t.Errorf("%d sectors through the loader with RegisterByRegister", n)
 	}
-	if c, _ := bd.m.Core().Executed(); c != 0 {
+	if c := bd.m.Core().Status().Cycles; c != 0 {
 		t.Errorf("the core ran %d cycles", c)
 	}
 }

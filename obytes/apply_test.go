@@ -207,8 +207,8 @@ func TestApplySafeVerified(t *testing.T) {
 	if optsr&(1<<20) != 0 || optsr&3 != 1 {
 		t.Errorf("OPTSR_CUR 0x%08X", optsr)
 	}
-	if c.chip.Resets() != 0 {
-		t.Errorf("%d resets for a safe change", c.chip.Resets())
+	if n := c.chip.Status().Resets; n != 0 {
+		t.Errorf("%d resets for a safe change", n)
 	}
 	if len(events) == 0 || events[len(events)-1].Step != "done" {
 		t.Errorf("events %v", events)
@@ -260,7 +260,7 @@ func TestOptChangeErrReported(t *testing.T) {
 	if after, _, _ := c.chip.OptionRegister("OPTSR"); after != before {
 		t.Errorf("OPTSR_CUR changed 0x%08X → 0x%08X", before, after)
 	}
-	if c.chip.NSSR()&targets.NSSROptChangeErr != 0 {
+	if c.chip.Status().NSSR&targets.NSSROptChangeErr != 0 {
 		t.Error("OPTCHANGEERR left set")
 	}
 	j, err := statefile.CheckJournal(o.StateDir)

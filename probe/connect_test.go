@@ -121,8 +121,8 @@ func TestConnectHotPlugWritesNothingToTheCore(t *testing.T) {
 	if rec.memWrites != 0 {
 		t.Errorf("Hot Plug sent %d memory writes", rec.memWrites)
 	}
-	if chip.Core().Halted() || chip.Core().DebugEnabled() {
-		t.Errorf("Hot Plug changed the core (halted %v, debug %v)", chip.Core().Halted(), chip.Core().DebugEnabled())
+	if st := chip.Core().Status(); st.Halted || st.DebugEnabled {
+		t.Errorf("Hot Plug changed the core (halted %v, debug %v)", st.Halted, st.DebugEnabled)
 	}
 }
 

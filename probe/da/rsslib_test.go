@@ -107,8 +107,8 @@ func TestProvisionBadInputsWriteNothing(t *testing.T) {
 			if m.OBKProvisionCalls() != 0 || m.DAProvisioned() != stm32h5.DANone {
 				t.Errorf("%d calls, DA %v", m.OBKProvisionCalls(), m.DAProvisioned())
 			}
-			if bk, _ := m.Core().Armed(); m.Core().Halted() || bk != 0 {
-				t.Errorf("left halted %v, breakpoints armed %d", m.Core().Halted(), bk)
+			if st := m.Core().Status(); st.Halted || st.BreakpointsArmed != 0 {
+				t.Errorf("left halted %v, breakpoints armed %d", st.Halted, st.BreakpointsArmed)
 			}
 		})
 	}

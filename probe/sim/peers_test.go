@@ -112,7 +112,7 @@ func TestOpenOCDResetHaltLoadsVectors(t *testing.T) {
 			out := runOpenOCDWith(t, []*Probe{p}, dapDirect, projectOpenOCDConfig, "init", "reset halt", "reg pc", "reg msp", "shutdown")
 			wantPC := fmt.Sprintf("pc (/32): 0x%08x", pc&^1)
 			mustContain(t, out, "halted due to debug-request", wantPC, "msp (/32): 0x20003000")
-			if m.Resets() == 0 {
+			if m.Status().Resets == 0 {
 				t.Error("reset halt did not reset the chip (SYSRESETREQ)")
 			}
 			if !m.Core().Halted() {
@@ -182,8 +182,8 @@ func TestGDBHardwareBreakAndWatch(t *testing.T) {
 			t.Errorf("gdb output has %q", bad)
 		}
 	}
-	if bp, wp := m.Core().Armed(); bp == 0 || wp == 0 {
-		t.Errorf("the model saw %d breakpoints and %d watchpoints armed, want both", bp, wp)
+	if st := m.Core().Status(); st.BreakpointsArmed == 0 || st.WatchpointsArmed == 0 {
+		t.Errorf("the model saw %d breakpoints and %d watchpoints armed, want both", st.BreakpointsArmed, st.WatchpointsArmed)
 	}
 	if t.Failed() {
 		t.Logf("gdb output:\n%s", s)

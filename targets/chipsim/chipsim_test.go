@@ -306,8 +306,8 @@ func TestBreakpointAndWatchpointUnits(t *testing.T) {
 	if len(wp) != 1 || wp[0].Addr != 0x20000040 {
 		t.Errorf("Watchpoints() = %+v", wp)
 	}
-	if bp, wp := g.Core().Armed(); bp != NumFPBCode || wp != 1 {
-		t.Errorf("Armed() = %d, %d; want %d, 1", bp, wp, NumFPBCode)
+	if st := g.Core().Status(); st.BreakpointsArmed != NumFPBCode || st.WatchpointsArmed != 1 {
+		t.Errorf("armed %d breakpoints, %d watchpoints; want %d, 1", st.BreakpointsArmed, st.WatchpointsArmed, NumFPBCode)
 	}
 	// a system reset keeps them, a power-on clears them
 	g.Core().Reset()
@@ -402,5 +402,47 @@ func TestBreakpointAtResumePCFires(t *testing.T) {
 	mustWrite(t, cpu, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn)
 	if g.Core().Halted() {
 		t.Error("halted with the FPB disabled")
+	}
+}
+
+// TestCoreStatus walks a core through the states Status reports and checks
+// the whole snapshot after each step.
+func TestCoreStatus(t *testing.T) {
+	const callPC, returnPC = 0x0BF90000, 0x20000100
+	c := NewCore(CoreConfig{
+		CPUID: CPUIDCortexM33r0p4,
+		Call: func(pc uint32, r [4]uint32) (uint32, bool) {
+			return r[0] + 1, pc == callPC
+		},
+	})
+	steps := []struct {
+		name string
+		do   func(t *testing.T)
+		want CoreStatus
+	}{
+		{"power-on", func(*testing.T) {}, CoreStatus{}},
+		{"debug halt", func(t *testing.T) {
+			scsWrite(t, c, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt)
+		}, CoreStatus{Halted: true, DebugEnabled: true}},
+		{"reset with debug held", func(t *testing.T) {
+			c.Reset()
+			scsWrite(t, c, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt)
+		}, CoreStatus{Halted: true, DebugEnabled: true, AttachedSinceReset: true}},
+		{"resume into Call", func(t *testing.T) {
+			c.SetReg(adi.RegSelPC, callPC)
+			c.SetReg(adi.RegSelLR, returnPC|1)
+			c.SetReg(adi.RegSelXPSR, 1<<24)
+			scsWrite(t, c, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn)
+		}, CoreStatus{DebugEnabled: true, Calls: 1, AttachedSinceReset: true}},
+		{"debug off", func(t *testing.T) {
+			scsWrite(t, c, adi.RegDHCSR, adi.DHCSRDebugKey)
+		}, CoreStatus{Calls: 1}},
+		{"held in reset", func(*testing.T) { c.SetHeldInReset(true) }, CoreStatus{HeldInReset: true, Calls: 1}},
+	}
+	for _, s := range steps {
+		s.do(t)
+		if got := c.Status(); got != s.want {
+			t.Fatalf("after %s: status %+v, want %+v", s.name, got, s.want)
+		}
 	}
 }

@@ -298,25 +298,60 @@ func (c *Core) SetHeldInReset(held bool) {
 	c.resetLocked()
 }
 
-// HeldInReset reports whether the core is held in reset.
-func (c *Core) HeldInReset() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.held
+// CoreStatus is what an observer (a test, a scenario) reads of a core at
+// one instant: its debug state and what the debugger and the interpreter
+// did to it since power-on.
+type CoreStatus struct {
+	HeldInReset  bool // NRST holds the core in reset
+	Halted       bool // in debug state
+	DebugEnabled bool // DHCSR.C_DEBUGEN
+	// Executing is true while the interpreter runs code: resumed at a PC
+	// CoreConfig.Interprets accepts, not halted, not held, not locked up.
+	Executing bool
+	// LockupReason says why the interpreter locked the core up ("" when
+	// it did not): an instruction it does not model, or a fault.
+	LockupReason string
+	// Cycles and Instructions are what the interpreter ran since the core
+	// was made.
+	Cycles, Instructions uint64
+	// BreakpointsArmed and WatchpointsArmed count, since power-on, how
+	// many times a debugger enabled an FPB comparator and a DWT
+	// comparator. Debuggers remove breakpoints and watchpoints whenever
+	// the core stops, so these are the record that they were set.
+	BreakpointsArmed, WatchpointsArmed int
+	// Calls counts the times CoreConfig.Call ran code.
+	Calls int
+	// AttachedSinceReset is true when a debugger has held C_DEBUGEN since
+	// the core's last reset ended (see CoreConfig.HaltGate).
+	AttachedSinceReset bool
 }
 
-// Halted reports whether the core is in debug state.
+// Status returns the core's status, read under one lock so that its
+// fields agree with each other.
+func (c *Core) Status() CoreStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return CoreStatus{
+		HeldInReset:        c.held,
+		Halted:             c.halted,
+		DebugEnabled:       c.ctrl&adi.DHCSRCDebugEn != 0,
+		Executing:          c.executingLocked(),
+		LockupReason:       c.lockupWhy,
+		Cycles:             c.cycles,
+		Instructions:       c.retired,
+		BreakpointsArmed:   c.bpArmed,
+		WatchpointsArmed:   c.wpArmed,
+		Calls:              c.calls,
+		AttachedSinceReset: c.attached,
+	}
+}
+
+// Halted reports whether the core is in debug state: Status().Halted
+// alone, for the chip models that ask at every step of modelled time.
 func (c *Core) Halted() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.halted
-}
-
-// DebugEnabled reports DHCSR.C_DEBUGEN.
-func (c *Core) DebugEnabled() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ctrl&adi.DHCSRCDebugEn != 0
 }
 
 // SetSecureState sets DSCSR.CDS: whether the core executes in the secure state.
@@ -349,7 +384,7 @@ func (c *Core) SetReg(regsel int, v uint32) {
 // CanHalt allows it. While the interpreter runs (a resume at a PC
 // CoreConfig.Interprets accepts), d becomes cycles at ClockHz and the core
 // executes instructions until they are spent, a BKPT or an FPB breakpoint
-// halts it (DFSR.BKPT), or it locks up (S_LOCKUP, LockupReason). The
+// halts it (DFSR.BKPT), or it locks up (S_LOCKUP, Status().LockupReason). The
 // core's lock is not held while instructions run, so a chip must not
 // advance the core from inside a bus access.
 func (c *Core) Advance(d time.Duration) {
@@ -448,28 +483,16 @@ func (c *Core) storeCPULocked(p *thumbCPU) {
 	}
 }
 
-// Executing reports whether the interpreter is running code (resumed at a
-// PC CoreConfig.Interprets accepts, not halted, not locked up).
+// Executing reports Status().Executing alone, for the chip models that
+// let modelled time pass while the interpreter runs.
 func (c *Core) Executing() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.executingLocked()
+}
+
+func (c *Core) executingLocked() bool {
 	return c.executing && !c.halted && !c.held && !c.lockup
-}
-
-// LockupReason says why the interpreter locked the core up ("" when it
-// did not): an instruction it does not model, or a fault.
-func (c *Core) LockupReason() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lockupWhy
-}
-
-// Executed returns the cycles and instructions the interpreter ran since
-// the core was made.
-func (c *Core) Executed() (cycles, instructions uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.cycles, c.retired
 }
 
 // Region returns the System Control Space window 0xE000E000-0xE000EFFF.
@@ -592,16 +615,6 @@ func (c *Core) Breakpoints() []uint32 {
 		}
 	}
 	return out
-}
-
-// Armed counts, since power-on, how many times a debugger enabled an FPB
-// comparator (breakpoints) and a DWT comparator (watchpoints). Debuggers
-// remove breakpoints and watchpoints whenever the core stops, so this is
-// the record that they were set.
-func (c *Core) Armed() (breakpoints, watchpoints int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.bpArmed, c.wpArmed
 }
 
 // Watchpoint is one DWT comparator a debugger armed: the address it
@@ -861,21 +874,6 @@ func (c *Core) callLocked() bool {
 	c.regs[adi.RegSelPC] = lr &^ 1
 	c.regs[adi.RegSelXPSR] = c.regs[adi.RegSelXPSR]&^(1<<24) | (lr&1)<<24
 	return true
-}
-
-// Calls counts the times Call ran code since the core was made.
-func (c *Core) Calls() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.calls
-}
-
-// AttachedSinceReset reports whether a debugger has held C_DEBUGEN since
-// the core's last reset ended (see CoreConfig.HaltGate).
-func (c *Core) AttachedSinceReset() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.attached
 }
 
 // breakpointAtPCLocked reports whether an enabled FPB comparator matches

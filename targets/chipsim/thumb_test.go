@@ -312,13 +312,13 @@ func TestCoreRunsCodeToBKPT(t *testing.T) {
 	if r0, pc := c.Reg(0), c.Reg(adi.RegSelPC); r0 != 100 || pc != testCode+8 {
 		t.Errorf("r0 %d PC 0x%08X, want 100 at the BKPT 0x%08X", r0, pc, testCode+8)
 	}
-	cycles, n := c.Executed()
+	st := c.Status()
 	// movs, then 100 x (adds, cmp, bne taken) less the last refill, bkpt.
-	if n != 1+300 || cycles != 1+100*(1+1+3)-2+1 {
-		t.Errorf("executed %d instructions in %d cycles", n, cycles)
+	if st.Instructions != 1+300 || st.Cycles != 1+100*(1+1+3)-2+1 {
+		t.Errorf("executed %d instructions in %d cycles", st.Instructions, st.Cycles)
 	}
-	if cc, _ := c.PPB().Read(dwtCycCnt, Word, 0); uint64(cc) != cycles {
-		t.Errorf("DWT_CYCCNT %d, want the %d cycles run", cc, cycles)
+	if cc, _ := c.PPB().Read(dwtCycCnt, Word, 0); uint64(cc) != st.Cycles {
+		t.Errorf("DWT_CYCCNT %d, want the %d cycles run", cc, st.Cycles)
 	}
 	if psr := c.Reg(adi.RegSelXPSR); psr>>28 != 0x6 { // Z and C from cmp r0,#100
 		t.Errorf("xPSR 0x%08X: want Z and C", psr)
@@ -336,7 +336,7 @@ func TestCoreLocksUpOnUnmodelledInstruction(t *testing.T) {
 	if c.Halted() || scsRead(t, c, adi.RegDHCSR)&adi.DHCSRSLockup == 0 {
 		t.Fatal("UDF did not lock the core up")
 	}
-	if why := c.LockupReason(); !strings.Contains(why, "UDF") || c.Reg(adi.RegSelPC) != testCode+2 {
+	if why := c.Status().LockupReason; !strings.Contains(why, "UDF") || c.Reg(adi.RegSelPC) != testCode+2 {
 		t.Errorf("lockup %q at 0x%08X", why, c.Reg(adi.RegSelPC))
 	}
 	scsWrite(t, c, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt)
@@ -352,11 +352,12 @@ func TestCoreDoesNotInterpretOutsideItsRegion(t *testing.T) {
 	c.SetReg(adi.RegSelXPSR, 1<<24)
 	scsWrite(t, c, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn)
 	c.Advance(time.Millisecond)
-	if c.Executing() || c.LockupReason() != "" {
+	st := c.Status()
+	if st.Executing || st.LockupReason != "" {
 		t.Error("a resume in flash started the interpreter; the modelled firmware runs there")
 	}
-	if cycles, _ := c.Executed(); cycles != 0 {
-		t.Errorf("%d cycles executed", cycles)
+	if st.Cycles != 0 {
+		t.Errorf("%d cycles executed", st.Cycles)
 	}
 }
 
@@ -372,7 +373,7 @@ func TestCoreHaltRequestStopsCode(t *testing.T) {
 	if !c.Halted() || c.Executing() || c.Reg(adi.RegSelPC) != testCode {
 		t.Fatalf("halted %v executing %v PC 0x%08X", c.Halted(), c.Executing(), c.Reg(adi.RegSelPC))
 	}
-	if cycles, _ := c.Executed(); cycles < 300 {
+	if cycles := c.Status().Cycles; cycles < 300 {
 		t.Errorf("%d cycles in 10 µs at 32 MHz, want 320", cycles)
 	}
 }

@@ -384,14 +384,6 @@ func (m *Model) TakeStall() time.Duration {
 	return d
 }
 
-// LastFlashRefusal says why the last program or erase raised WRPERR or
-// PGSERR for a protection or an unerased quad-word (nil when none did).
-func (m *Model) LastFlashRefusal() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.lastFlashRefusal
-}
-
 // FlashBytes returns n bytes of the user flash at addr (either alias) as
 // the core reads them, with SWAP_BANK applied.
 func (m *Model) FlashBytes(addr uint32, n int) []byte {

@@ -205,7 +205,7 @@ func TestFlashErase(t *testing.T) {
 			}
 			sr := f.wait()
 			if sr&errFlags != tc.wantErr {
-				t.Errorf("NSSR errors 0x%08X, want 0x%08X (refusal %v)", sr&errFlags, tc.wantErr, f.m.LastFlashRefusal())
+				t.Errorf("NSSR errors 0x%08X, want 0x%08X (refusal %v)", sr&errFlags, tc.wantErr, f.m.Status().LastFlashRefusal)
 			}
 			if f.read(targets.H5FlashRegs+targets.FlashNSCR)&targets.NSCRStart != 0 {
 				t.Error("STRT still set")

@@ -369,7 +369,7 @@ func (m *Model) build() {
 		}})
 	}
 	bus1.Map(m.sram)
-	m.ap1 = &chipsim.MemAP{IDRValue: ap1IDR, BASEValue: ap1BASE, Bus: bus1, EnabledFn: m.ap1Enabled}
+	m.ap1 = &chipsim.MemAP{IDRValue: ap1IDR, BASEValue: ap1BASE, Bus: bus1, EnabledFn: m.AP1Enabled}
 }
 
 // ---- chipsim.Chip ----
@@ -643,13 +643,6 @@ func (m *Model) secureDebug() bool {
 	return m.secureOpenLocked()
 }
 
-// ap1Enabled is AP1's enable hook: see chosen.go.
-func (m *Model) ap1Enabled() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.ap1EnabledLocked()
-}
-
 func (m *Model) ap1EnabledLocked() bool {
 	running := !m.nrstLow && m.userCodeRunsLocked() && !m.da.active
 	return ap1Open(m.stateLocked(), m.cfg.NSDebugApp, running, m.daOpened)
@@ -708,33 +701,37 @@ func (m *Model) OptionRegister(name string) (cur, prg uint32, ok bool) {
 	return cur, m.prg[name], ok
 }
 
-// NSSR is the FLASH non-secure status register.
-func (m *Model) NSSR() uint32 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.nssrLocked()
+// Status is what an observer (a test, a scenario) reads of the model's
+// FLASH interface and history at one instant.
+type Status struct {
+	// NSSR is the FLASH non-secure status register.
+	NSSR uint32
+	// LastRefusal says why the last option change raised OPTCHANGEERR
+	// (nil when the last one succeeded or none ran).
+	LastRefusal error
+	// LastFlashRefusal says why the last program or erase raised WRPERR
+	// or PGSERR for a protection or an unerased quad-word (nil when none
+	// did).
+	LastFlashRefusal error
+	// Now is the modelled time since power-on.
+	Now time.Duration
+	// Resets counts system resets since power-on (NRST release not
+	// included).
+	Resets int
 }
 
-// LastRefusal says why the last option change raised OPTCHANGEERR (nil
-// when the last one succeeded or none ran).
-func (m *Model) LastRefusal() error {
+// Status returns the model's status, read under one lock so that its
+// fields agree with each other.
+func (m *Model) Status() Status {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.lastRefusal
-}
-
-// Now is the modelled time since power-on.
-func (m *Model) Now() time.Duration {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.now
-}
-
-// Resets counts system resets since power-on (NRST release not included).
-func (m *Model) Resets() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.resetsApplied
+	return Status{
+		NSSR:             m.nssrLocked(),
+		LastRefusal:      m.lastRefusal,
+		LastFlashRefusal: m.lastFlashRefusal,
+		Now:              m.now,
+		Resets:           m.resetsApplied,
+	}
 }
 
 // DAProvisioned reports what DA data the chip holds.
@@ -770,7 +767,12 @@ func (m *Model) OTPWord(i int) (uint16, bool) {
 	return m.otp[i], true
 }
 
-// AP1Enabled reports whether AP1 answers right now.
-func (m *Model) AP1Enabled() bool { return m.ap1Enabled() }
+// AP1Enabled reports whether AP1 answers right now; it is AP1's enable
+// hook (see chosen.go).
+func (m *Model) AP1Enabled() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.ap1EnabledLocked()
+}
 
 var _ chipsim.Chip = (*Model)(nil)

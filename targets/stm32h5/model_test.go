@@ -217,7 +217,7 @@ func TestRefusedChanges(t *testing.T) {
 			}
 			cur, _, _ := m.OptionRegister("OPTSR")
 			cur2, _, _ := m.OptionRegister("OPTSR2")
-			if cur != before || cur2 != before2 || m.LinkEpoch() != 0 || m.LastRefusal() == nil {
+			if cur != before || cur2 != before2 || m.LinkEpoch() != 0 || m.Status().LastRefusal == nil {
 				t.Fatalf("CUR changed (0x%08X→0x%08X) or link dropped", before, cur)
 			}
 			// OPTSTRT is refused until the flag is cleared through NSCCR.
@@ -361,7 +361,7 @@ func TestHalting(t *testing.T) {
 func TestNoNRSTIgnoresReset(t *testing.T) {
 	m := newModel(t, Config{Line: LineH533})
 	m.SetNRST(true)
-	if m.Core().HeldInReset() {
+	if m.Core().Status().HeldInReset {
 		t.Fatal("unwired NRST held the core in reset")
 	}
 }
@@ -554,6 +554,7 @@ func TestConcurrentUse(t *testing.T) {
 			_, _, _ = m.OptionRegister("OPTSR")
 			_ = m.SWDResponds()
 			_ = m.AP1Enabled()
+			_ = m.Status()
 		}
 	}()
 	for i := 0; i < 50; i++ {
@@ -564,8 +565,24 @@ func TestConcurrentUse(t *testing.T) {
 		wr(t, m, 1, adi.RegAIRCR, adi.AIRCRVectKey|adi.AIRCRSysResetReq)
 	}
 	<-done
-	if m.Resets() != 50 {
-		t.Errorf("%d system resets, want 50", m.Resets())
+	if n := m.Status().Resets; n != 50 {
+		t.Errorf("%d system resets, want 50", n)
+	}
+}
+
+// TestStatusClockAndResets checks the snapshot of a fresh model and that
+// its clock and reset count follow modelled time and system resets.
+func TestStatusClockAndResets(t *testing.T) {
+	m := newModel(t, Config{Line: LineH533, NRSTWired: true})
+	if st := m.Status(); st != (Status{}) {
+		t.Fatalf("fresh model: status %+v, want all zero", st)
+	}
+	m.Advance(3 * time.Millisecond)
+	wr(t, m, 1, adi.RegAIRCR, adi.AIRCRVectKey|adi.AIRCRSysResetReq)
+	m.SetNRST(true)
+	m.SetNRST(false) // a pin reset: not counted
+	if st := m.Status(); st != (Status{Now: 3 * time.Millisecond, Resets: 1}) {
+		t.Errorf("after 3 ms and one SYSRESETREQ: status %+v", st)
 	}
 }
 

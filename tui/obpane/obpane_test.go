@@ -220,7 +220,7 @@ func TestIrreversibleNeedsThePhrase(t *testing.T) {
 	if got := field(t, o, "PRODUCT_STATE"); got != uint32(targets.StateOpen) {
 		t.Fatalf("PRODUCT_STATE 0x%X without the phrase", got)
 	}
-	if n := e.model().Resets(); n != 0 {
+	if n := e.model().Status().Resets; n != 0 {
 		t.Fatalf("chip reset %d times", n)
 	}
 
@@ -260,8 +260,8 @@ func TestBrickNeedsTheOverride(t *testing.T) {
 		t.Fatalf("PRODUCT_STATE 0x%X without the override", got)
 	}
 	m := e.model()
-	if m.Resets() != 0 || !m.AP1Enabled() {
-		t.Fatalf("chip touched: resets %d AP1 %v", m.Resets(), m.AP1Enabled())
+	if n := m.Status().Resets; n != 0 || !m.AP1Enabled() {
+		t.Fatalf("chip touched: resets %d AP1 %v", n, m.AP1Enabled())
 	}
 
 	// On a short pane the guard drops the consequences but keeps the
