@@ -9,7 +9,6 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/stprobe/stprobe/tui/common"
 )
@@ -56,8 +55,8 @@ func (m *Model) Render() string {
 	b.WriteString(m.tabBar())
 	b.WriteByte('\n')
 	if bn := m.banner(); bn != "" {
-		bn = ansi.Truncate(bn, max(0, m.width-2), "…")
-		b.WriteString(m.c.Styles.Banner.Render(bn + strings.Repeat(" ", max(0, m.width-2-ansi.StringWidth(bn)))))
+		bn = common.Truncate(bn, m.width-2)
+		b.WriteString(m.c.Styles.Banner.Render(common.Pad(bn, m.width-2)))
 		b.WriteByte('\n')
 	}
 	var body string
@@ -310,7 +309,7 @@ func (m *Model) fullHelp() string {
 	keyW := 0
 	for _, it := range items {
 		if it.desc != "" {
-			keyW = max(keyW, ansi.StringWidth(it.key))
+			keyW = max(keyW, common.Width(it.key))
 		}
 	}
 	// lay out in the fewest columns that fit the rows: each item wrapped
@@ -330,9 +329,9 @@ func (m *Model) fullHelp() string {
 				desc += " (unavailable now)"
 			}
 			for k, l := range common.Wrap(desc, max(8, colW-keyW-3)) {
-				kk := pad("", keyW)
+				kk := common.Pad("", keyW)
 				if k == 0 {
-					kk = pad(it.key, keyW)
+					kk = common.Pad(it.key, keyW)
 				}
 				if it.on {
 					out = append(out, st.Key.Render(kk)+" "+st.Normal.Render(l))
@@ -364,12 +363,10 @@ func (m *Model) fullHelp() string {
 				break
 			}
 			cell := lines[i]
-			b.WriteString(cell + strings.Repeat(" ", max(0, colW-ansi.StringWidth(cell))))
+			b.WriteString(common.Pad(cell, colW))
 		}
 		b.WriteString("\n")
 	}
 	return b.String()
 }
 
-// pad pads s with spaces to w cells.
-func pad(s string, w int) string { return s + strings.Repeat(" ", max(0, w-ansi.StringWidth(s))) }

@@ -81,7 +81,7 @@ func (m *Model) daResetLocked() {
 func (m *Model) daHostWriteLocked(v uint32) {
 	m.dbgAuthHost = v
 	m.dbgAuthAck |= daHostAck
-	if m.nrstLow && v == daRequestWord {
+	if m.nrst.Low() && v == daRequestWord {
 		m.da.armed = true
 	}
 	m.daStepLocked()

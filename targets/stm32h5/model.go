@@ -142,7 +142,7 @@ type Model struct {
 	mu        sync.Mutex
 	now       time.Duration // modelled time since power-on
 	epoch     uint64
-	nrstLow   bool
+	nrst      chipsim.NRST
 	runSince  time.Duration // when the user program last started running
 	wasHalted bool
 	daOpened  bool // a DA "open debug" in force (not reachable yet: no DA agent)
@@ -237,7 +237,7 @@ func New(cfg Config) (*Model, error) {
 	if cfg.SleepAfter == 0 {
 		cfg.SleepAfter = defaultSleepAfter
 	}
-	m := &Model{line: line, family: fam, cfg: cfg, flashKB: cfg.FlashKB, pkg: line.DefaultPackage,
+	m := &Model{line: line, family: fam, cfg: cfg, nrst: chipsim.NRST{Wired: cfg.NRSTWired}, flashKB: cfg.FlashKB, pkg: line.DefaultPackage,
 		optKey: newKeyLock("FLASH_OPTKEYR", targets.OptKey1, targets.OptKey2),
 		nsKey:  newKeyLock("FLASH_NSKEYR", targets.FlashKey1, targets.FlashKey2),
 		secKey: newKeyLock("FLASH_SECKEYR", targets.FlashKey1, targets.FlashKey2)}
@@ -381,7 +381,7 @@ func (m *Model) SWDResponds() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.observeLocked(halted)
-	if m.cfg.Firmware != FirmwareSleepy || m.nrstLow || halted {
+	if m.cfg.Firmware != FirmwareSleepy || m.nrst.Low() || halted {
 		return true
 	}
 	if !m.userCodeRunsLocked() || m.da.active {
@@ -422,22 +422,18 @@ func (m *Model) AP(n uint8) chipsim.AP {
 // it resets the system (the core is caught at the reset vector when vector
 // catch is armed and the state lets it halt).
 func (m *Model) SetNRST(low bool) {
-	if !m.cfg.NRSTWired {
-		return
-	}
 	m.mu.Lock()
-	was := m.nrstLow
-	m.nrstLow = low
-	if low && !was {
+	fell, rose := m.nrst.Drive(low)
+	if fell {
 		m.resetFlashRegs()
 		m.daResetLocked()
 	}
-	if !low && was {
+	if rose {
 		m.runSince = m.now
 		m.daReleaseLocked()
 	}
 	m.mu.Unlock()
-	if low != was {
+	if fell || rose {
 		m.core.SetHeldInReset(low)
 	}
 }
@@ -644,7 +640,7 @@ func (m *Model) secureDebug() bool {
 }
 
 func (m *Model) ap1EnabledLocked() bool {
-	running := !m.nrstLow && m.userCodeRunsLocked() && !m.da.active
+	running := !m.nrst.Low() && m.userCodeRunsLocked() && !m.da.active
 	return ap1Open(m.stateLocked(), m.cfg.NSDebugApp, running, m.daOpened)
 }
 

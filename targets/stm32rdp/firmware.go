@@ -122,7 +122,7 @@ func (m *Model) tickWatchdog(d time.Duration) {
 		return
 	}
 	m.mu.Lock()
-	held := m.nrstLow
+	held := m.nrst.Low()
 	m.mu.Unlock()
 	counting := !held && m.core.Halted() && !m.watchdogFrozen()
 	m.fw.mu.Lock()

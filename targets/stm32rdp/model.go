@@ -102,7 +102,7 @@ type Model struct {
 	mu        sync.Mutex
 	now       time.Duration
 	runSince  time.Duration
-	nrstLow   bool
+	nrst      chipsim.NRST
 	wasHalted bool
 	dbgCR     uint32 // DBGMCU_CR
 	freeze    [2]uint32
@@ -132,7 +132,7 @@ func New(cfg Config) (*Model, error) {
 	if cfg.SWDOffAfter == 0 {
 		cfg.SWDOffAfter = defaultSWDOff
 	}
-	m := &Model{cfg: cfg, line: l}
+	m := &Model{cfg: cfg, line: l, nrst: chipsim.NRST{Wired: cfg.NRSTWired}}
 	m.core = chipsim.NewCore(m.coreConfig())
 	m.ram = chipsim.NewRAM(targets.SRAMBase, uint32(l.SRAMKB)<<10)
 	bus := &chipsim.Bus{}
@@ -283,7 +283,7 @@ func (m *Model) SWDResponds() bool {
 		m.runSince = m.now
 	}
 	m.wasHalted = halted
-	if !m.cfg.Firmware.silencesSWD() || m.nrstLow || halted {
+	if !m.cfg.Firmware.silencesSWD() || m.nrst.Low() || halted {
 		return true
 	}
 	if m.cfg.Firmware == FirmwareSleepy && m.dbgCR&lowPowerDebug(m.cfg.Family) != 0 {
@@ -312,19 +312,15 @@ func (m *Model) AP(n uint8) chipsim.AP {
 // SetNRST drives the reset pin (ignored when not wired); release restarts
 // the program.
 func (m *Model) SetNRST(low bool) {
-	if !m.cfg.NRSTWired {
-		return
-	}
 	m.mu.Lock()
-	was := m.nrstLow
-	m.nrstLow = low
-	if !low && was {
+	fell, rose := m.nrst.Drive(low)
+	if rose {
 		m.runSince = m.now
 		m.dbgCR = 0 // DBGMCU_CR is reset by a power-on reset only on some lines; chosen: cleared
 		m.resetFlash()
 	}
 	m.mu.Unlock()
-	if low != was {
+	if fell || rose {
 		m.core.SetHeldInReset(low)
 	}
 }

@@ -117,6 +117,15 @@ func Cell(s string, w int) string {
 	return s + strings.Repeat(" ", w-sw)
 }
 
+// Pad fills s (which may hold escape codes) with spaces to w columns; s
+// as wide or wider stays as it is.
+func Pad(s string, w int) string {
+	if n := Width(s); n < w {
+		return s + strings.Repeat(" ", w-n)
+	}
+	return s
+}
+
 // Wrap breaks plain text into lines of at most w columns.
 func Wrap(s string, w int) []string {
 	if w < 8 {

@@ -10,10 +10,8 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
-	"github.com/charmbracelet/x/ansi"
 	"github.com/sirupsen/logrus"
 
 	"github.com/stprobe/stprobe/bench"
@@ -41,8 +39,7 @@ type entry struct {
 type input int
 
 const (
-	inputNone input = iota
-	inputFilter
+	inputFilter input = iota
 	inputSearch
 )
 
@@ -72,8 +69,8 @@ type Model struct {
 	follow  bool // keep the newest line in view
 	matchAt int  // the current search match (index into shown), -1 none
 
-	editing input
-	in      textinput.Model
+	editing input // what the prompt asks for, while it is open
+	prompt  common.Prompt
 
 	trace     bool
 	prevLevel logrus.Level
@@ -82,25 +79,24 @@ type Model struct {
 // New makes the log pane.
 func New(c *common.Context) *Model {
 	m := &Model{Base: common.Base{ID: common.PaneLog}, c: c, keys: newKeyMap(), follow: true, matchAt: -1, Location: time.Local}
-	m.in = textinput.New()
-	m.in.CharLimit = 200
+	m.prompt = common.NewPrompt(200)
 	return m
 }
 
 // SetSize sets the pane's size.
 func (m *Model) SetSize(w, h int) {
 	m.w, m.h = w, h
-	m.in.SetWidth(max(10, w-30))
+	m.prompt.SetWidth(max(10, w-30))
 	m.clampTop()
 }
 
 // Capturing is true while a filter or a search is typed.
-func (m *Model) Capturing() bool { return m.editing != inputNone }
+func (m *Model) Capturing() bool { return m.prompt.IsOpen() }
 
 // Keys are the pane's bindings.
 func (m *Model) Keys() []key.Binding {
 	k := m.keys
-	if m.editing != inputNone {
+	if m.prompt.IsOpen() {
 		return []key.Binding{k.Confirm, k.Escape}
 	}
 	// the help names every key that works: the scroll and match bindings
@@ -182,7 +178,7 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		}
 		return m, nil
 	case tea.KeyPressMsg:
-		if m.editing != inputNone {
+		if m.prompt.IsOpen() {
 			return m, m.editKey(msg)
 		}
 		return m, m.key(msg)
@@ -245,40 +241,28 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 // edit starts typing a filter or a search.
 func (m *Model) edit(what input, value string) tea.Cmd {
 	m.editing = what
-	m.in.Prompt = map[input]string{inputFilter: "filter: ", inputSearch: "search: "}[what]
-	m.in.SetValue(value)
-	m.in.CursorEnd()
-	return m.in.Focus()
+	return m.prompt.Ask(map[input]string{inputFilter: "filter: ", inputSearch: "search: "}[what], value)
 }
 
 // editKey types into the filter or search; enter applies it, esc gives up.
 func (m *Model) editKey(msg tea.KeyPressMsg) tea.Cmd {
-	switch {
-	case key.Matches(msg, m.keys.Escape):
-		m.editing = inputNone
-		m.in.Blur()
-		return nil
-	case key.Matches(msg, m.keys.Confirm):
-		v := strings.ToLower(strings.TrimSpace(m.in.Value()))
-		what := m.editing
-		m.editing = inputNone
-		m.in.Blur()
-		if what == inputFilter {
-			m.filter = v
-			m.dirty = true
-			m.refresh()
-			return nil
-		}
-		m.search = v
-		m.matchAt = -1
-		if v == "" {
-			return nil
-		}
-		return m.jump(-1) // the newest match first
+	v, answered, cmd := m.prompt.Key(msg, m.keys.Confirm, m.keys.Escape)
+	if !answered {
+		return cmd
 	}
-	var cmd tea.Cmd
-	m.in, cmd = m.in.Update(msg)
-	return cmd
+	v = strings.ToLower(v)
+	if m.editing == inputFilter {
+		m.filter = v
+		m.dirty = true
+		m.refresh()
+		return nil
+	}
+	m.search = v
+	m.matchAt = -1
+	if v == "" {
+		return nil
+	}
+	return m.jump(-1) // the newest match first
 }
 
 // jump moves to the next (dir 1) or previous (-1) search match.
@@ -359,8 +343,8 @@ func (m *Model) View() string {
 // statusLine is the pane's first line: filters, search, trace, position.
 func (m *Model) statusLine() string {
 	st := m.c.Styles
-	if m.editing != inputNone {
-		return " " + m.in.View()
+	if m.prompt.IsOpen() {
+		return " " + m.prompt.View()
 	}
 	parts := []string{st.Accent.Render("Log"), "level ≥ " + levelName(levels[m.levelIdx])}
 	if m.filter != "" {
@@ -403,7 +387,7 @@ func (m *Model) line(i int) string {
 	s := e.drawn
 	if m.search != "" && strings.Contains(e.lower, m.search) {
 		if i == m.matchAt {
-			return st.Selected.Render(pad(s, m.w))
+			return st.Selected.Render(common.Pad(s, m.w))
 		}
 		return st.Key.Render("▌") + s[1:]
 	}
@@ -426,10 +410,3 @@ func levelLook(st *common.Styles, l logrus.Level) (string, lipgloss.Style) {
 }
 
 func levelName(l logrus.Level) string { return l.String() }
-
-func pad(s string, w int) string {
-	if n := ansi.StringWidth(s); n < w {
-		return s + strings.Repeat(" ", w-n)
-	}
-	return s
-}

@@ -203,7 +203,7 @@ func TestExport(t *testing.T) {
 		if !m.Capturing() {
 			t.Fatal("e did not ask for a file name")
 		}
-		m.input.SetValue(path)
+		m.export.Ask("export to: ", path)
 		_, cmd := m.Update(tuitest.Key("enter"))
 		msgs := tuitest.Run(cmd)
 		_, cmd = m.Update(msgs[0])
@@ -362,7 +362,7 @@ func TestExportPromptInFindings(t *testing.T) {
 	m, _ := swept(t, 80, 18)
 	m.Update(tuitest.Key("f"))
 	m.Update(tuitest.Key("e"))
-	if !m.exporting {
+	if !m.export.IsOpen() {
 		t.Fatal("e did not start the export")
 	}
 	before := tuitest.Plain(m.View())

@@ -14,7 +14,6 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stprobe/stprobe/bench"
@@ -60,8 +59,7 @@ type Model struct {
 	fscroll    int // first line of the selected finding's text shown
 	selA       int // selected action of the selected finding
 
-	exporting bool
-	input     textinput.Model
+	export common.Prompt // the file to export to
 
 	zones []zone // where things were drawn, for the mouse
 
@@ -97,9 +95,7 @@ type exportDoneMsg struct {
 // New makes the matrix pane, showing the bench's last matrix if any.
 func New(c *common.Context) *Model {
 	m := &Model{Base: common.Base{ID: common.PaneMatrix}, c: c, keys: newKeyMap(), cells: map[sweep.Key]sweep.Cell{}}
-	m.input = textinput.New()
-	m.input.Prompt = "export to: "
-	m.input.CharLimit = 512
+	m.export = common.NewPrompt(512)
 	m.load(c.Snapshot())
 	return m
 }
@@ -107,16 +103,16 @@ func New(c *common.Context) *Model {
 // SetSize sets the pane's size.
 func (m *Model) SetSize(w, h int) {
 	m.w, m.h = w, h
-	m.input.SetWidth(max(10, w-20))
+	m.export.SetWidth(max(10, w-20))
 }
 
 // Capturing is true while the export file name is typed.
-func (m *Model) Capturing() bool { return m.exporting }
+func (m *Model) Capturing() bool { return m.export.IsOpen() }
 
 // Keys are the pane's bindings.
 func (m *Model) Keys() []key.Binding {
 	k := m.keys
-	if m.exporting {
+	if m.export.IsOpen() {
 		return []key.Binding{k.Confirm, k.Escape}
 	}
 	// what this session cannot do now (an observer, no lease) is named
@@ -263,7 +259,7 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		}
 		return m, common.Status("matrix written to " + msg.path)
 	case tea.KeyPressMsg:
-		if m.exporting {
+		if m.export.IsOpen() {
 			return m, m.exportKey(msg)
 		}
 		return m, m.key(msg)
@@ -419,38 +415,26 @@ func (m *Model) startExport() tea.Cmd {
 	if m.matrix == nil {
 		return common.StatusErr("no matrix to export yet: press s to sweep")
 	}
-	m.exporting = true
 	name := "stprobe-matrix"
 	if s := m.c.Snapshot(); s.Scenario != "" {
 		name += "-" + s.Scenario
 	} else if s.Probe.Serial != "" {
 		name += "-" + s.Probe.Serial
 	}
-	m.input.SetValue(name + ".md")
-	m.input.CursorEnd()
-	return m.input.Focus()
+	return m.export.Ask("export to: ", name+".md")
 }
 
 // exportKey edits the file name; enter writes, esc gives up.
 func (m *Model) exportKey(msg tea.KeyPressMsg) tea.Cmd {
-	switch {
-	case key.Matches(msg, m.keys.Escape):
-		m.exporting = false
-		m.input.Blur()
-		return nil
-	case key.Matches(msg, m.keys.Confirm):
-		m.exporting = false
-		m.input.Blur()
-		path := strings.TrimSpace(m.input.Value())
-		if path == "" {
-			return common.StatusErr("export: give a file name ending in .md, .json or .csv")
-		}
-		mx, fs := m.matrix, m.findings
-		return func() tea.Msg { return exportDoneMsg{path: path, err: Export(path, mx, fs)} }
+	path, answered, cmd := m.export.Key(msg, m.keys.Confirm, m.keys.Escape)
+	if !answered {
+		return cmd
 	}
-	var cmd tea.Cmd
-	m.input, cmd = m.input.Update(msg)
-	return cmd
+	if path == "" {
+		return common.StatusErr("export: give a file name ending in .md, .json or .csv")
+	}
+	mx, fs := m.matrix, m.findings
+	return func() tea.Msg { return exportDoneMsg{path: path, err: Export(path, mx, fs)} }
 }
 
 // Export writes the matrix to path, as JSON (.json), CSV (.csv) or a

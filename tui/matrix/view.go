@@ -30,8 +30,8 @@ func (m *Model) View() string {
 	var left []string
 	left = append(left, grid...)
 	left = append(left, m.statusLine())
-	if m.exporting {
-		left = append(left, " "+m.input.View())
+	if m.export.IsOpen() {
+		left = append(left, " "+m.export.View())
 	}
 	if m.w >= wide {
 		gridW := m.gridWidth()
@@ -53,8 +53,8 @@ func (m *Model) View() string {
 	// when the findings have the focus, the findings alone.
 	if m.area == areaFindings {
 		out := []string{m.statusLine()}
-		if m.exporting { // the file-name prompt, drawn in the findings too
-			out = append(out, " "+m.input.View())
+		if m.export.IsOpen() { // the file-name prompt, drawn in the findings too
+			out = append(out, " "+m.export.View())
 		}
 		out = append(out, m.findingsView(m.w, m.h-len(out), 0, len(out))...)
 		return strings.Join(clip(out, m.w, m.h), "\n")
