@@ -563,14 +563,8 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// Pen paints a line of text (the panes' pens).
-type Pen interface{ Render(string) string }
-
-// Pens are the styles View draws with.
-type Pens struct{ Normal, Muted, Accent, Bad, Selected Pen }
-
-// View draws the form as lines of at most w columns.
-func (f *Form) View(w int, p Pens) []string {
+// View draws the form as lines of at most w columns with the pane's pens.
+func (f *Form) View(w int, p *common.Pens) []string {
 	var out []string
 	for _, l := range common.Wrap(f.Title, max(10, w)) {
 		out = append(out, p.Accent.Render(l))

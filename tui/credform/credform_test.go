@@ -12,6 +12,7 @@ import (
 	"github.com/stprobe/stprobe/probe/sim/scenario"
 	"github.com/stprobe/stprobe/targets/stm32h5"
 	"github.com/stprobe/stprobe/targets/stm32h5/dacred"
+	"github.com/stprobe/stprobe/tui/common"
 )
 
 func TestFind(t *testing.T) {
@@ -129,7 +130,7 @@ func TestFormKeys(t *testing.T) {
 	if _, err := f.Check(); err == nil || !strings.HasPrefix(err.Error(), ".obk file: cannot read it") {
 		t.Errorf("check: %v", err)
 	}
-	if v := strings.Join(f.View(80, Pens{Normal: plain{}, Muted: plain{}, Accent: plain{}, Bad: plain{}, Selected: plain{}}), "\n"); !strings.Contains(v, "✖ cannot read it") || !strings.Contains(v, "[to-tz]") {
+	if v := strings.Join(f.View(80, common.NewPens(common.NewStyles(common.Theme{NoColor: true}))), "\n"); !strings.Contains(v, "✖ cannot read it") || !strings.Contains(v, "[to-tz]") {
 		t.Errorf("view:\n%s", v)
 	}
 	if r := press(tea.KeyPressMsg{Code: tea.KeyEscape}); r != Cancelled {
@@ -140,7 +141,3 @@ func TestFormKeys(t *testing.T) {
 		t.Errorf("check /dev/zero: %v", err)
 	}
 }
-
-type plain struct{}
-
-func (plain) Render(s string) string { return s }

@@ -8,7 +8,6 @@ import (
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/tui/common"
-	"github.com/stprobe/stprobe/tui/credform"
 )
 
 // actionLines list the DA writes, each available or with why not.
@@ -80,7 +79,7 @@ func (m *Model) viewForm() []string {
 	s := m.Pens()
 	out := []string{s.Accent.Render("Debug authentication") + s.Muted.Render(" · "+actionTitle(m.action)), ""}
 	if m.form != nil {
-		out = append(out, m.form.View(m.W, credform.Pens{Normal: s.Normal, Muted: s.Muted, Accent: s.Accent, Bad: s.Bad, Selected: s.Selected})...)
+		out = append(out, m.form.View(m.W, s)...)
 	}
 	out = append(out, "")
 	switch m.action {

@@ -9,7 +9,6 @@ import (
 	"github.com/stprobe/stprobe/bench"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/tui/common"
-	"github.com/stprobe/stprobe/tui/credform"
 	"github.com/stprobe/stprobe/tui/writeflow"
 )
 
@@ -72,7 +71,7 @@ func (m *Model) View() string {
 	}
 	if m.wbOpen && m.wbForm != nil {
 		s := m.Pens()
-		lines = m.wbForm.View(m.W, credform.Pens{Normal: s.Normal, Muted: s.Muted, Accent: s.Accent, Bad: s.Bad, Selected: s.Selected})
+		lines = m.wbForm.View(m.W, s)
 		for _, l := range wrap("The bench checks every field of the .obk file against the chip, the credentials against the file, the DA method against TZEN, and the chip's own discovery. Only when all match is closing irreversible instead of brick.", m.W) {
 			lines = append(lines, s.Muted.Render(l))
 		}
