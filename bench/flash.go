@@ -15,25 +15,6 @@ import (
 	"github.com/stprobe/stprobe/targets"
 )
 
-// The words of flash programming, for the faces.
-type (
-	// FlashImage is a decoded firmware file; FlashImageOptions say how to
-	// read one.
-	FlashImage        = flashimage.Image
-	FlashImageOptions = flashimage.Options
-	// FlashPlan is a flash write or erase planned: the sectors, whether
-	// they hold data, the image, the phrase. FlashSector is one sector.
-	FlashPlan   = flashprog.Plan
-	FlashSector = flashprog.Sector
-	// FlashResult is what a flash write did; FlashJournal what an
-	// interrupted one left; FlashWriteError how it stopped.
-	FlashResult     = flashprog.Result
-	FlashJournal    = flashprog.Journal
-	FlashWriteError = flashprog.WriteError
-	// FlashErase says which sectors an erase takes.
-	FlashErase = flashprog.EraseRequest
-)
-
 // ErrFlashRefused wraps every refusal of a flash plan: nothing was erased.
 var ErrFlashRefused = flashprog.ErrRefused
 

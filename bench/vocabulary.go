@@ -3,6 +3,8 @@ package bench
 import (
 	"slices"
 
+	"github.com/stprobe/stprobe/flashimage"
+	"github.com/stprobe/stprobe/flashprog"
 	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/obytes"
 	"github.com/stprobe/stprobe/probe"
@@ -15,7 +17,8 @@ import (
 // never import the driver, the simulator, the option-byte rules or the
 // state files: the bench is the one door to those.
 
-// Option-byte plans, their fields and the guarded write's events.
+// The guarded writes: option-byte plans and their fields, flash plans and
+// images, the write's events, backups and journals.
 type (
 	// OBPlan is an option-byte change planned: the diff, the risk, the
 	// phrase, the proof of the way back.
@@ -55,6 +58,21 @@ type (
 	Journal       = statefile.Journal
 	JournalEntry  = statefile.JournalEntry
 	JournalAction = statefile.JournalAction
+	// FlashImage is a decoded firmware file; FlashImageOptions say how to
+	// read one.
+	FlashImage        = flashimage.Image
+	FlashImageOptions = flashimage.Options
+	// FlashPlan is a flash write or erase planned: the sectors, whether
+	// they hold data, the image, the phrase. FlashSector is one sector.
+	FlashPlan   = flashprog.Plan
+	FlashSector = flashprog.Sector
+	// FlashResult is what a flash write did; FlashJournal what an
+	// interrupted one left; FlashWriteError how it stopped.
+	FlashResult     = flashprog.Result
+	FlashJournal    = flashprog.Journal
+	FlashWriteError = flashprog.WriteError
+	// FlashErase says which sectors an erase takes.
+	FlashErase = flashprog.EraseRequest
 )
 
 // The risk classes, lowest first.
