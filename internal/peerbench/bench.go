@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -89,8 +88,8 @@ func benchMatrix(ctx context.Context, o options, s *server) (matrixBench, error)
 		return b, err
 	}
 	b.openocd.tool = "OpenOCD, 30 runs"
-	if _, err := exec.LookPath("openocd"); err != nil {
-		b.openocd.skipped = "openocd is not installed (Debian package openocd)"
+	if !installed("openocd") {
+		b.openocd.skipped = openocdMissing
 		return b, nil
 	}
 	for _, m := range modes {
@@ -168,8 +167,8 @@ func benchMemory(ctx context.Context, o options, s *server, dir, probe string, k
 		b.openocd.skipped, b.openocdInit.skipped = "measured on the V2", "measured on the V2"
 		return b, nil
 	}
-	if _, err := exec.LookPath("openocd"); err != nil {
-		b.openocd.skipped = "openocd is not installed (Debian package openocd)"
+	if !installed("openocd") {
+		b.openocd.skipped = openocdMissing
 		b.openocdInit.skipped = b.openocd.skipped
 		return b, nil
 	}
@@ -186,33 +185,6 @@ func benchMemory(ctx context.Context, o options, s *server, dir, probe string, k
 		return b, err
 	}
 	return b, nil
-}
-
-// sessionOutput is session that also returns what the tool printed on
-// stdout.
-func (s *server) sessionOutput(ctx context.Context, tool string, argv ...string) (result, []byte, error) {
-	before, err := s.log.sessions()
-	if err != nil {
-		return result{}, nil, err
-	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	var errBuf strings.Builder
-	cmd.Stderr = &errBuf
-	start := time.Now()
-	out, err := cmd.Output()
-	wall := time.Since(start)
-	if err != nil {
-		return result{}, nil, fmt.Errorf("%s: %v\n%s", strings.Join(argv, " "), err, tail(errBuf.String(), 2000))
-	}
-	got, err := s.log.settle(ctx, len(before))
-	if err != nil {
-		return result{}, nil, fmt.Errorf("%s: %w", tool, err)
-	}
-	r := result{tool: tool, sessions: len(got), wall: wall}
-	for _, c := range got {
-		r.cost = r.cost.add(c)
-	}
-	return r, out, nil
 }
 
 // relayBench is part (c).

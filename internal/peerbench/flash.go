@@ -72,8 +72,8 @@ func benchFlash(ctx context.Context, o options, dir string) (flashBench, error) 
 		return b, err
 	}
 	b.stprobe.tool, b.burst.tool = "stprobe flash write --verify", "stprobe flash write --verify --burst"
-	if _, err := exec.LookPath("openocd"); err != nil {
-		b.openocd.skipped = "openocd is not installed (Debian package openocd)"
+	if !installed("openocd") {
+		b.openocd.skipped = openocdMissing
 		return b, nil
 	}
 	args := []string{"openocd", "-f", "interface/stlink-dap.cfg", "-c", "st-link backend tcp " + s.port,

@@ -314,23 +314,35 @@ func (l *costLog) settle(ctx context.Context, before int) ([]cost, error) {
 // session runs one client of the server and returns its sessions' cost
 // and wall-clock time.
 func (s *server) session(ctx context.Context, tool string, argv ...string) (result, error) {
+	r, _, err := s.sessionOutput(ctx, tool, argv...)
+	return r, err
+}
+
+// sessionOutput is session that also returns what the tool printed on
+// stdout; a failure carries the end of what it printed on stderr.
+func (s *server) sessionOutput(ctx context.Context, tool string, argv ...string) (result, []byte, error) {
 	before, err := s.log.sessions()
 	if err != nil {
-		return result{}, err
+		return result{}, nil, err
 	}
-	wall, err := runTool(ctx, argv...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var errBuf strings.Builder
+	cmd.Stderr = &errBuf
+	start := time.Now()
+	out, err := cmd.Output()
+	wall := time.Since(start)
 	if err != nil {
-		return result{}, err
+		return result{}, nil, fmt.Errorf("%s: %v\n%s", strings.Join(argv, " "), err, tail(errBuf.String(), 2000))
 	}
 	got, err := s.log.settle(ctx, len(before))
 	if err != nil {
-		return result{}, fmt.Errorf("%s: %w", tool, err)
+		return result{}, nil, fmt.Errorf("%s: %w", tool, err)
 	}
 	r := result{tool: tool, sessions: len(got), wall: wall}
 	for _, c := range got {
 		r.cost = r.cost.add(c)
 	}
-	return r, nil
+	return r, out, nil
 }
 
 // runTool runs argv to its end and returns how long it took; a failure
@@ -346,6 +358,15 @@ func runTool(ctx context.Context, argv ...string) (time.Duration, error) {
 		return wall, fmt.Errorf("%s: %v\n%s", strings.Join(argv, " "), err, tail(outBuf.String(), 2000))
 	}
 	return wall, nil
+}
+
+// openocdMissing is why the OpenOCD rows are skipped when it is missing.
+const openocdMissing = "openocd is not installed (Debian package openocd)"
+
+// installed reports whether the program name is on the PATH.
+func installed(name string) bool {
+	_, err := exec.LookPath(name)
+	return err == nil
 }
 
 // tail is the end of s, at most n bytes.
@@ -441,7 +462,7 @@ func relaySession(ctx context.Context, o options, dir, tool string, argv ...stri
 // really is o.khz (pyOCDLabel); the cost log says what it set.
 func benchRelayRead(ctx context.Context, o options, dir string) (relayBench, error) {
 	c := relayBench{stprobe: result{tool: "stprobe mem read"}, pyocd: result{tool: "pyOCD savemem"}}
-	if _, err := exec.LookPath("umockdev-run"); err != nil {
+	if !installed("umockdev-run") {
 		c.stprobe.skipped = "umockdev is not installed (Debian packages umockdev, gir1.2-umockdev-1.0, python3-gi)"
 		c.pyocd.skipped = c.stprobe.skipped
 		return c, nil
@@ -466,7 +487,7 @@ func benchRelayRead(ctx context.Context, o options, dir string) (relayBench, err
 	if err := sameFile(got, zero); err != nil {
 		return c, err
 	}
-	if _, err := exec.LookPath("pyocd-tool"); err != nil {
+	if !installed("pyocd-tool") {
 		c.pyocd.skipped = "pyocd-tool is not installed (Debian package python3-pyocd)"
 		return c, nil
 	}
