@@ -369,4 +369,3 @@ func (m *Model) fullHelp() string {
 	}
 	return b.String()
 }
-
