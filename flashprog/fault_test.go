@@ -93,7 +93,7 @@ func TestFaultAtEachPhase(t *testing.T) {
 			}
 			im, _ := flashimage.ParseBIN(image, base)
 			bd.t.failWhen = tc.fail
-			_, _, err := write(t, bd, im, Options{Verify: true})
+			_, _, err := bd.write(im, Options{Verify: true})
 			var we *WriteError
 			if !errors.As(err, &we) || !errors.Is(err, errUnplugged) {
 				t.Fatalf("err = %v, want a *WriteError from the unplugged link", err)
@@ -156,7 +156,7 @@ func TestCancelMidProgram(t *testing.T) {
 		}
 		return false
 	}
-	_, _, err := runCtx(ctx, t, bd, func(ctx context.Context) (*Plan, error) {
+	_, _, err := bd.runCtx(ctx, func(ctx context.Context) (*Plan, error) {
 		return PlanWrite(ctx, bd.c, bd.t, "UID1", "app", im)
 	}, Options{}, "erase 3 sectors")
 	var we *WriteError

@@ -49,35 +49,6 @@ func images(t *testing.T, bankOff uint32) map[string]*flashimage.Image {
 	return out
 }
 
-// write runs the guarded write of im with the plan's own phrase.
-func write(t *testing.T, bd *board, im *flashimage.Image, o Options) (*Plan, *Result, error) {
-	t.Helper()
-	return run(t, bd, func(ctx context.Context) (*Plan, error) {
-		return PlanWrite(ctx, bd.c, bd.t, "UID1", "app", im)
-	}, o, "")
-}
-
-// run runs a guarded flash job; confirm "" types the phrase of a plan
-// made (read-only) just before.
-func run(t *testing.T, bd *board, plan func(context.Context) (*Plan, error), o Options, confirm string) (*Plan, *Result, error) {
-	t.Helper()
-	return runCtx(context.Background(), t, bd, plan, o, confirm)
-}
-
-// runCtx is run on ctx.
-func runCtx(ctx context.Context, t *testing.T, bd *board, plan func(context.Context) (*Plan, error), o Options, confirm string) (*Plan, *Result, error) {
-	t.Helper()
-	if confirm == "" {
-		if p, err := plan(context.Background()); err == nil {
-			confirm = p.Phrase
-		}
-	}
-	o.StateDir, o.User = bd.dir, "tester"
-	j := &Job{Controller: bd.c, Target: bd.t, Options: o, Plan: plan}
-	_, err := guarded.Run(ctx, j.Write(), guarded.Confirmation{Phrase: confirm}, guarded.Recorder{Dir: bd.dir, User: "tester"}, nil)
-	return j.Planned, j.Result, err
-}
-
 // TestRoundTrip writes BIN, HEX and ELF images on every simulated H5 line
 // over a board whose flash holds other data, verifies, and reads back.
 func TestRoundTrip(t *testing.T) {
@@ -95,7 +66,7 @@ func TestRoundTrip(t *testing.T) {
 					t.Fatal(err)
 				}
 				im := images(t, bank)[format]
-				p, res, err := write(t, bd, im, Options{Verify: true})
+				p, res, err := bd.write(im, Options{Verify: true})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -174,7 +145,7 @@ func TestRefusedBeforeErase(t *testing.T) {
 				t.Fatal(err)
 			}
 			writes := bd.t.writes
-			_, _, err = write(t, bd, im, Options{})
+			_, _, err = bd.write(im, Options{})
 			if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want ErrRefused with %q", err, tc.want)
 			}
@@ -203,7 +174,7 @@ func TestProtectedRefused(t *testing.T) {
 			tc.cfg.Captured = map[string][2]uint32{tc.reg: {tc.v, tc.v}}
 			bd := newBoard(t, tc.cfg)
 			im, _ := flashimage.ParseBIN(pattern(64, 0), targets.FlashMemBase)
-			if _, _, err := write(t, bd, im, Options{}); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), tc.want) {
+			if _, _, err := bd.write(im, Options{}); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
 		})
@@ -217,7 +188,7 @@ func TestSwapBank(t *testing.T) {
 	cur, _, _ := bd.m.OptionRegister("OPTSR")
 	bd = newBoard(t, stm32h5.Config{Line: stm32h5.LineH533, Captured: map[string][2]uint32{"OPTSR": {cur | targets.OPTSRSwapBank, cur | targets.OPTSRSwapBank}}})
 	im, _ := flashimage.ParseBIN(pattern(48, 3), targets.FlashMemBase)
-	p, _, err := write(t, bd, im, Options{Verify: true})
+	p, _, err := bd.write(im, Options{Verify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +208,7 @@ func TestNotConfirmed(t *testing.T) {
 		t.Fatal(err)
 	}
 	im, _ := flashimage.ParseBIN(pattern(16, 0), targets.FlashMemBase)
-	p, _, err := run(t, bd, func(ctx context.Context) (*Plan, error) {
+	p, _, err := bd.run(func(ctx context.Context) (*Plan, error) {
 		return PlanWrite(ctx, bd.c, bd.t, "UID1", "app", im)
 	}, Options{}, "yes")
 	if !errors.Is(err, guarded.ErrNotConfirmed) {
@@ -264,7 +235,7 @@ func TestSaveFlash(t *testing.T) {
 	}
 	im, _ := flashimage.ParseBIN(pattern(0x2010, 1), targets.FlashMemBase)
 	var saved []byte
-	_, res, err := write(t, bd, im, Options{SaveFlash: func(b []byte) (string, error) { saved = b; return "copy.hex", nil }})
+	_, res, err := bd.write(im, Options{SaveFlash: func(b []byte) (string, error) { saved = b; return "copy.hex", nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +269,7 @@ func TestErasePlans(t *testing.T) {
 			if err := bd.m.LoadFlash(targets.FlashMemBase, pattern(128<<10, 1)); err != nil {
 				t.Fatal(err)
 			}
-			p, _, err := run(t, bd, func(ctx context.Context) (*Plan, error) {
+			p, _, err := bd.run(func(ctx context.Context) (*Plan, error) {
 				return PlanErase(ctx, bd.c, bd.t, "UID1", tc.r)
 			}, Options{}, "")
 			if tc.err != "" {
@@ -341,7 +312,7 @@ func TestSecureSectors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _, err := write(t, bd, im, Options{Verify: true})
+	p, _, err := bd.write(im, Options{Verify: true})
 	if err != nil {
 		t.Fatal(err)
 	}

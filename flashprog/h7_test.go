@@ -68,7 +68,7 @@ func TestH7OtherLinesRefused(t *testing.T) {
 			}
 			chip := &targets.Chip{Family: targets.STM32H7(), DevID: tc.devID, FlashKB: tc.kb, HasFlashSize: true,
 				Line: targets.Line{Name: tc.name, MaxFlashKB: 2048}}
-			c, err := ControllerFor(chip, &rdpTarget{m: m}, ControllerOptions{})
+			c, err := ControllerFor(chip, &simTarget{m: m}, ControllerOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

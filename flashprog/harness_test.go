@@ -8,20 +8,29 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stprobe/stprobe/flashimage"
+	"github.com/stprobe/stprobe/guarded"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
 	"github.com/stprobe/stprobe/targets/stm32h5"
+	"github.com/stprobe/stprobe/targets/stm32rdp"
 )
 
 // errUnplugged is what an injected fault returns.
 var errUnplugged = errors.New("USB: device unplugged")
 
-// simTarget is a Target straight onto the STM32H5 model's AP1, without the
-// probe layer: every access lets 10 µs of modelled time pass. failWhen,
-// when set, makes the access it returns true for fail and every one after
-// it (an unplugged cable).
+// cswDefault is the CSW the ST-LINK firmware uses by default (its bit 30 clear:
+// secure transfers where the chip allows them), as the simulated probe.
+const cswDefault = 0xA2000000
+
+// simTarget is a Target straight onto access port port of a chip model,
+// without the probe layer: every access lets 10 µs of modelled time pass.
+// failWhen, when set, makes the access it returns true for fail and every
+// one after it (an unplugged cable). writes counts the writes that reached
+// the chip.
 type simTarget struct {
-	m        *stm32h5.Model
+	m        chipsim.Chip
+	port     uint8
 	failWhen func(write bool, addr, v uint32) bool
 	failed   bool
 	writes   int
@@ -36,12 +45,21 @@ func (s *simTarget) ap(ctx context.Context, write bool, addr, v uint32) (chipsim
 		s.failed = true
 		return nil, errUnplugged
 	}
-	return s.m.AP(targets.H5CoreAP), nil
+	a := s.m.AP(s.port)
+	if a == nil {
+		return nil, fmt.Errorf("no AP%d", s.port)
+	}
+	return a, nil
 }
 
-// cswDefault is the CSW the ST-LINK firmware uses by default (its bit 30 clear:
-// secure transfers where the chip allows them), as the simulated probe.
-const cswDefault = 0xA2000000
+func (s *simTarget) write(ctx context.Context, addr uint32, size chipsim.Size, v uint32) error {
+	a, err := s.ap(ctx, true, addr, v)
+	if err != nil {
+		return err
+	}
+	s.writes++
+	return a.Write(addr, size, v, cswDefault)
+}
 
 func (s *simTarget) Read32(ctx context.Context, addr uint32) (uint32, error) {
 	a, err := s.ap(ctx, false, addr, 0)
@@ -52,64 +70,12 @@ func (s *simTarget) Read32(ctx context.Context, addr uint32) (uint32, error) {
 }
 
 func (s *simTarget) Write32(ctx context.Context, addr, v uint32) error {
-	a, err := s.ap(ctx, true, addr, v)
-	if err != nil {
-		return err
-	}
-	s.writes++
-	return a.Write(addr, chipsim.Word, v, cswDefault)
+	return s.write(ctx, addr, chipsim.Word, v)
 }
 
 func (s *simTarget) ReadMem(ctx context.Context, addr uint32, buf []byte) error {
-	return readWords(ctx, s.Read32, addr, buf)
-}
-
-func (s *simTarget) WriteMem(ctx context.Context, addr uint32, data []byte) error {
-	return writeWords(ctx, s.Write32, addr, data)
-}
-
-// apReader lets targets.Identify read through any AP of the model.
-type apReader struct{ m *stm32h5.Model }
-
-func (r apReader) Read32(ctx context.Context, ap uint8, addr uint32) (uint32, error) {
-	a := r.m.AP(ap)
-	if a == nil {
-		return 0, fmt.Errorf("no AP%d", ap)
-	}
-	return a.Read(addr, chipsim.Word, cswDefault)
-}
-
-// board is a simulated chip ready for flashprog.
-type board struct {
-	m    *stm32h5.Model
-	t    *simTarget
-	chip *targets.Chip
-	c    Controller
-	dir  string
-}
-
-func newBoard(t *testing.T, cfg stm32h5.Config) *board {
-	t.Helper()
-	m, err := stm32h5.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	chip, err := targets.Identify(context.Background(), apReader{m}, targets.H5DPIDR)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := &simTarget{m: m}
-	c, err := ControllerFor(chip, st, ControllerOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &board{m: m, t: st, chip: chip, c: c, dir: t.TempDir()}
-}
-
-// readWords fills buf with the words read32 reads from addr on.
-func readWords(ctx context.Context, read32 func(context.Context, uint32) (uint32, error), addr uint32, buf []byte) error {
 	for i := 0; i < len(buf); i += 4 {
-		v, err := read32(ctx, addr+uint32(i))
+		v, err := s.Read32(ctx, addr+uint32(i))
 		if err != nil {
 			return err
 		}
@@ -118,12 +84,103 @@ func readWords(ctx context.Context, read32 func(context.Context, uint32) (uint32
 	return nil
 }
 
-// writeWords writes data to addr on, a word at a time through write32.
-func writeWords(ctx context.Context, write32 func(context.Context, uint32, uint32) error, addr uint32, data []byte) error {
+func (s *simTarget) WriteMem(ctx context.Context, addr uint32, data []byte) error {
 	for i := 0; i < len(data); i += 4 {
-		if err := write32(ctx, addr+uint32(i), binary.LittleEndian.Uint32(data[i:])); err != nil {
+		if err := s.Write32(ctx, addr+uint32(i), binary.LittleEndian.Uint32(data[i:])); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// WriteMem16 makes simTarget a HalfWordWriter, as the F1 and F4 at x16 need.
+func (s *simTarget) WriteMem16(ctx context.Context, addr uint32, data []byte) error {
+	for i := 0; i < len(data); i += 2 {
+		if err := s.write(ctx, addr+uint32(i), chipsim.Halfword, uint32(binary.LittleEndian.Uint16(data[i:]))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// apReader lets targets.Identify read through any AP of the model.
+type apReader struct{ m chipsim.Chip }
+
+func (r apReader) Read32(_ context.Context, ap uint8, addr uint32) (uint32, error) {
+	a := r.m.AP(ap)
+	if a == nil {
+		return 0, fmt.Errorf("no AP%d", ap)
+	}
+	return a.Read(addr, chipsim.Word, cswDefault)
+}
+
+// board is a simulated chip (an STM32H5 or an RDP-family model) ready for
+// flashprog: identified, with its controller on a simTarget.
+type board[M chipsim.Chip] struct {
+	m    M
+	t    *simTarget
+	chip *targets.Chip
+	c    Controller
+	dir  string
+}
+
+// newBoardOn identifies m and puts a controller on its access port port.
+func newBoardOn[M chipsim.Chip](t *testing.T, m M, port uint8) *board[M] {
+	t.Helper()
+	chip, err := targets.Identify(context.Background(), apReader{m}, m.DPIDR())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &simTarget{m: m, port: port}
+	c, err := ControllerFor(chip, st, ControllerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &board[M]{m: m, t: st, chip: chip, c: c, dir: t.TempDir()}
+}
+
+// newBoard is an STM32H5 board, its controller on the core's AP1.
+func newBoard(t *testing.T, cfg stm32h5.Config) *board[*stm32h5.Model] {
+	t.Helper()
+	m, err := stm32h5.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newBoardOn(t, m, targets.H5CoreAP)
+}
+
+// newRDPBoard is an RDP-family board, its controller on AP0.
+func newRDPBoard(t *testing.T, cfg stm32rdp.Config) *board[*stm32rdp.Model] {
+	t.Helper()
+	m, err := stm32rdp.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newBoardOn(t, m, 0)
+}
+
+// write runs the guarded write of im with the plan's own phrase.
+func (b *board[M]) write(im *flashimage.Image, o Options) (*Plan, *Result, error) {
+	return b.run(func(ctx context.Context) (*Plan, error) {
+		return PlanWrite(ctx, b.c, b.t, "UID1", "app", im)
+	}, o, "")
+}
+
+// run runs a guarded flash job on the board; confirm "" types the phrase
+// of a plan made (read-only) just before.
+func (b *board[M]) run(plan func(context.Context) (*Plan, error), o Options, confirm string) (*Plan, *Result, error) {
+	return b.runCtx(context.Background(), plan, o, confirm)
+}
+
+// runCtx is run on ctx.
+func (b *board[M]) runCtx(ctx context.Context, plan func(context.Context) (*Plan, error), o Options, confirm string) (*Plan, *Result, error) {
+	if confirm == "" {
+		if p, err := plan(context.Background()); err == nil {
+			confirm = p.Phrase
+		}
+	}
+	o.StateDir, o.User = b.dir, "tester"
+	j := &Job{Controller: b.c, Target: b.t, Options: o, Plan: plan}
+	_, err := guarded.Run(ctx, j.Write(), guarded.Confirmation{Phrase: confirm}, guarded.Recorder{Dir: b.dir, User: "tester"}, nil)
+	return j.Planned, j.Result, err
 }

@@ -16,7 +16,7 @@ import (
 
 // haltedBoard is a board whose core the host halted, so that Program runs
 // the flash loader.
-func haltedBoard(t *testing.T, cfg stm32h5.Config) *board {
+func haltedBoard(t *testing.T, cfg stm32h5.Config) *board[*stm32h5.Model] {
 	t.Helper()
 	bd := newBoard(t, cfg)
 	halted, err := HaltCore(context.Background(), bd.t)
@@ -40,7 +40,7 @@ func TestLoaderRoundTrip(t *testing.T) {
 			t.Run(ln.name+"/"+format, func(t *testing.T) {
 				bd := haltedBoard(t, stm32h5.Config{Line: ln.line, TZEN: ln.tz})
 				im := images(t, uint32(bd.chip.Line.MaxFlashKB)<<9)[format]
-				_, res, err := write(t, bd, im, Options{Verify: true})
+				_, res, err := bd.write(im, Options{Verify: true})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -71,7 +71,7 @@ func TestLoaderRoundTrip(t *testing.T) {
 func TestLoaderNotHalted(t *testing.T) {
 	im, _ := flashimage.ParseBIN(pattern(0x2000, 5), targets.FlashMemBase)
 	bd := newBoard(t, stm32h5.Config{Line: stm32h5.LineH503})
-	if _, _, err := write(t, bd, im, Options{Verify: true}); err != nil {
+	if _, _, err := bd.write(im, Options{Verify: true}); err != nil {
 		t.Fatal(err)
 	}
 	if n := bd.c.(*H5).LoaderSectors(); n != 0 {
@@ -79,7 +79,7 @@ func TestLoaderNotHalted(t *testing.T) {
 	}
 	bd = haltedBoard(t, stm32h5.Config{Line: stm32h5.LineH503})
 	bd.c = NewH5(bd.chip, bd.t, ControllerOptions{RegisterByRegister: true})
-	if _, _, err := write(t, bd, im, Options{Verify: true}); err != nil {
+	if _, _, err := bd.write(im, Options{Verify: true}); err != nil {
 		t.Fatal(err)
 	}
 	if n := bd.c.(*H5).LoaderSectors(); n != 0 {
@@ -159,7 +159,7 @@ func TestLoaderFaultMidRun(t *testing.T) {
 		}
 		return false
 	}
-	_, _, err := write(t, bd, im, Options{Verify: true})
+	_, _, err := bd.write(im, Options{Verify: true})
 	var we *WriteError
 	if !errors.As(err, &we) || !errors.Is(err, errUnplugged) || we.Phase != "program" || we.Sector != "bank 1 sector 1" {
 		t.Fatalf("err = %v", err)
