@@ -53,16 +53,7 @@ func TestFamilyRoundTrip(t *testing.T) {
 				if got := bd.m.Flash(far, 0x400); !bytes.Equal(got, bytes.Repeat([]byte{0x5A}, 0x400)) {
 					t.Errorf("the sector at 0x%X, outside the image, lost its data", far)
 				}
-				recs, err := statefile.ReadAudit(bd.dir)
-				if err != nil || len(recs) != 1 || recs[0].Result != "ok" || !strings.Contains(strings.Join(recs[0].Changes, " "), p.Image.SHA256) {
-					t.Errorf("audit %+v, %v", recs, err)
-				}
-				if j, err := ReadJournal(bd.dir, "UID1"); j != nil || err != nil {
-					t.Errorf("journal left: %v %v", j, err)
-				}
-				if _, err := Verify(context.Background(), bd.c, bd.t, im, nil); err != nil {
-					t.Error(err)
-				}
+				bd.checkWritten(t, p, im)
 			})
 		}
 	}
@@ -95,12 +86,7 @@ func TestFamilyRDP1Refused(t *testing.T) {
 			if n := bd.m.RefusedFlashReads(); n != 0 {
 				t.Errorf("%d flash reads tried at level 1; the plan should refuse before reading", n)
 			}
-			if got := bd.m.Flash(0, 6<<10); !bytes.Equal(got, cfg.Image) {
-				t.Error("the flash changed")
-			}
-			if j, _ := ReadJournal(bd.dir, "UID1"); j != nil {
-				t.Errorf("journal written: %v", j)
-			}
+			checkUntouched(t, bd, cfg.Image)
 		})
 	}
 }
@@ -166,12 +152,7 @@ func TestFamilyWRPRefused(t *testing.T) {
 			if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "write-protected") {
 				t.Fatalf("write: %v; want refused as write-protected", err)
 			}
-			if got := bd.m.Flash(0, uint32(len(cfg.Image))); !bytes.Equal(got, cfg.Image) {
-				t.Error("the flash changed")
-			}
-			if j, _ := ReadJournal(bd.dir, "UID1"); j != nil {
-				t.Errorf("journal written: %v", j)
-			}
+			checkUntouched(t, bd, cfg.Image)
 			ctx := context.Background()
 			l, err := bd.c.Layout(ctx)
 			if err != nil {
@@ -343,11 +324,7 @@ func TestFamilyFaultAtEachPhase(t *testing.T) {
 						t.Errorf("unit %d: journal says %q, want %q", i, got, want)
 					}
 					got := bd.m.Flash(uint32(i)*u, u)
-					wasOld := bytes.Equal(got, oldData[uint32(i)*u:uint32(i+1)*u])
-					erased := bytes.Equal(got, bytes.Repeat([]byte{0xFF}, int(u)))
-					programmed := bytes.Equal(got, im.Bytes(base+uint32(i)*u, int(u), 0xFF))
-					ok := map[string]bool{old: wasOld, ers: wasOld || erased, erd: erased, prg: !wasOld, pgd: programmed}[want]
-					if !ok {
+					if !chipAgrees(want, got, oldData[uint32(i)*u:uint32(i+1)*u], im.Bytes(base+uint32(i)*u, int(u), 0xFF)) {
 						t.Errorf("unit %d: the chip does not hold what the journal says (%q)", i, want)
 					}
 				}

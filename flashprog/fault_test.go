@@ -115,11 +115,7 @@ func TestFaultAtEachPhase(t *testing.T) {
 				// What the chip holds must be one of the things the
 				// journal allows.
 				got := bd.m.FlashBytes(base+uint32(i)*0x2000, 0x2000)
-				wasOld := bytes.Equal(got, oldData[i*0x2000:(i+1)*0x2000])
-				erased := bytes.Equal(got, bytes.Repeat([]byte{0xFF}, 0x2000))
-				programmed := bytes.Equal(got, im.Bytes(base+uint32(i)*0x2000, 0x2000, 0xFF))
-				ok := map[string]bool{old: wasOld, ers: wasOld || erased, erd: erased, prg: !wasOld, pgd: programmed}[want]
-				if !ok {
+				if !chipAgrees(want, got, oldData[i*0x2000:(i+1)*0x2000], im.Bytes(base+uint32(i)*0x2000, 0x2000, 0xFF)) {
 					t.Errorf("sector %d: the chip does not hold what the journal says (%q)", i, want)
 				}
 			}

@@ -1,15 +1,18 @@
 package flashprog
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stprobe/stprobe/flashimage"
 	"github.com/stprobe/stprobe/guarded"
+	"github.com/stprobe/stprobe/statefile"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/chipsim"
 	"github.com/stprobe/stprobe/targets/stm32h5"
@@ -183,4 +186,55 @@ func (b *board[M]) runCtx(ctx context.Context, plan func(context.Context) (*Plan
 	j := &Job{Controller: b.c, Target: b.t, Options: o, Plan: plan}
 	_, err := guarded.Run(ctx, j.Write(), guarded.Confirmation{Phrase: confirm}, guarded.Recorder{Dir: b.dir, User: "tester"}, nil)
 	return j.Planned, j.Result, err
+}
+
+// chipAgrees says whether got, what an erase unit of the chip holds after a
+// cut write, is one of the things the journal's word for it allows: old,
+// the unit's bytes before the write; programmed, the image's bytes there.
+func chipAgrees(holds string, got, old, programmed []byte) bool {
+	wasOld := bytes.Equal(got, old)
+	erased := bytes.Equal(got, bytes.Repeat([]byte{0xFF}, len(got)))
+	switch holds {
+	case SectorOld:
+		return wasOld
+	case SectorErasing:
+		return wasOld || erased
+	case SectorErased:
+		return erased
+	case SectorProgramming:
+		return !wasOld
+	case SectorProgrammed:
+		return bytes.Equal(got, programmed)
+	}
+	return false
+}
+
+// checkWritten checks what a write that succeeded leaves behind: one audit
+// line "ok" naming the image's SHA-256, no journal, and a Verify of im that
+// agrees. It returns the audit line for the caller's own checks.
+func (b *board[M]) checkWritten(t *testing.T, p *Plan, im *flashimage.Image) statefile.AuditRecord {
+	t.Helper()
+	if j, err := ReadJournal(b.dir, "UID1"); j != nil || err != nil {
+		t.Errorf("journal left: %v %v", j, err)
+	}
+	if _, err := Verify(context.Background(), b.c, b.t, im, nil); err != nil {
+		t.Errorf("verify alone: %v", err)
+	}
+	recs, err := statefile.ReadAudit(b.dir)
+	if err != nil || len(recs) != 1 || recs[0].Result != "ok" || !strings.Contains(strings.Join(recs[0].Changes, " "), p.Image.SHA256) {
+		t.Fatalf("audit %+v, %v", recs, err)
+	}
+	return recs[0]
+}
+
+// checkUntouched checks what a refused job leaves: the family board's
+// flash still holds image from its base, and no journal was written.
+func checkUntouched(t *testing.T, bd *board[*stm32rdp.Model], image []byte) {
+	t.Helper()
+	if got := bd.m.Flash(0, uint32(len(image))); !bytes.Equal(got, image) {
+		t.Error("the flash changed")
+	}
+	if j, _ := ReadJournal(bd.dir, "UID1"); j != nil {
+		t.Errorf("journal written: %v", j)
+	}
 }
