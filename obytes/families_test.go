@@ -320,21 +320,7 @@ func FuzzDecodeFamilyRegister(f *testing.F) {
 			t.Fatal(err)
 		}
 		r := l.Registers[int(reg)%len(l.Registers)]
-		var covered, rebuilt uint32
-		for _, fv := range l.Decode(r.Name, v) {
-			fd, ok := l.Field(fv.Field)
-			if !ok {
-				t.Fatalf("decoded unknown field %s", fv.Field)
-			}
-			if fv.Meaning == "" || fv.Raw > fd.Max() {
-				t.Fatalf("%s %s = %+v", l.LineName, fd.Name, fv)
-			}
-			covered |= fd.Mask()
-			rebuilt = fd.Set(rebuilt, fv.Raw)
-		}
-		if rebuilt != v&covered {
-			t.Fatalf("%s %s 0x%08X: fields rebuild 0x%08X of 0x%08X", l.LineName, r.Name, v, rebuilt, v&covered)
-		}
+		checkDecode(t, l, r.Name, v)
 		if f, _ := l.Field("RDP"); f.Register == r.Name {
 			lvl := l.rdpLevelOf(f.Get(v))
 			if l.RDP.Bit && lvl == targets.RDPLevel2 {

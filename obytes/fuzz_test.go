@@ -40,6 +40,31 @@ func FuzzParseAssignment(f *testing.F) {
 	})
 }
 
+// checkDecode decodes v as register reg of l: every field is one of l's,
+// fits its bits and means something, an enum's value is valid unless it
+// is named INVALID, and the fields rebuild the bits they cover.
+func checkDecode(t *testing.T, l *Layout, reg string, v uint32) {
+	t.Helper()
+	var covered, rebuilt uint32
+	for _, fv := range l.Decode(reg, v) {
+		fd, ok := l.Field(fv.Field)
+		if !ok {
+			t.Fatalf("%s %s 0x%08X: decoded unknown field %s", l.LineName, reg, v, fv.Field)
+		}
+		if fv.Meaning == "" || fv.Raw > fd.Max() {
+			t.Fatalf("%s %s = %+v", l.LineName, fv.Field, fv)
+		}
+		if fd.Kind == KindEnum && fv.Valid == (fv.Name == "INVALID") {
+			t.Fatalf("%s %s: valid %v name %q", l.LineName, fv.Field, fv.Valid, fv.Name)
+		}
+		covered |= fd.Mask()
+		rebuilt = fd.Set(rebuilt, fv.Raw)
+	}
+	if rebuilt != v&covered {
+		t.Fatalf("%s %s 0x%08X: fields rebuild 0x%08X of 0x%08X", l.LineName, reg, v, rebuilt, v&covered)
+	}
+}
+
 func FuzzDecodeRegister(f *testing.F) {
 	for _, v := range []uint32{0, 0xFFFFFFFF, 0x1000ED00, 0xB4C31700, 0x080000C3, 0x007F0000} {
 		f.Add(uint8(0), uint8(0), v)
@@ -49,26 +74,7 @@ func FuzzDecodeRegister(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line, reg uint8, v uint32) {
 		l, _ := ForDevID(allDevIDs[int(line)%len(allDevIDs)])
 		r := l.Registers[int(reg)%len(l.Registers)]
-		fields := l.Decode(r.Name, v)
-		var covered uint32
-		rebuilt := uint32(0)
-		for _, fv := range fields {
-			fd, ok := l.Field(fv.Field)
-			if !ok {
-				t.Fatalf("decoded unknown field %s", fv.Field)
-			}
-			if fv.Meaning == "" {
-				t.Fatalf("%s=0x%X has no meaning", fv.Field, fv.Raw)
-			}
-			if fd.Kind == KindEnum && fv.Valid == (fv.Name == "INVALID") {
-				t.Fatalf("%s: valid %v name %q", fv.Field, fv.Valid, fv.Name)
-			}
-			covered |= fd.Mask()
-			rebuilt = fd.Set(rebuilt, fv.Raw)
-		}
-		if rebuilt != v&covered {
-			t.Fatalf("%s 0x%08X: fields rebuild 0x%08X", r.Name, v, rebuilt)
-		}
+		checkDecode(t, l, r.Name, v)
 		if d := l.Diff(map[string]uint32{r.Name: v}, map[string]uint32{r.Name: v}); len(d) != 0 {
 			t.Fatalf("diff of equal values: %v", d)
 		}
