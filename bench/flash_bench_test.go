@@ -18,14 +18,7 @@ import (
 // run on the halted core (6 KiB blocks), and the SWD floor: the same bytes
 // written to SRAM.
 func BenchmarkFlashWrite64K(b *testing.B) {
-	data := make([]byte, 64<<10)
-	for i := range data {
-		data[i] = byte(i*7 + 1)
-	}
-	im, err := flashimage.ParseBIN(data, 0x08000000)
-	if err != nil {
-		b.Fatal(err)
-	}
+	data, im := benchImage(b, 64<<10)
 	for _, tc := range []struct {
 		name   string
 		per    int
@@ -45,18 +38,36 @@ func BenchmarkFlashWrite64K(b *testing.B) {
 			reportKiBs(b, bn, len(data))
 		})
 	}
-	b.Run("swd-floor-sram-write", func(b *testing.B) {
-		bn, tok := benchMem(b)
-		ctx := context.Background()
-		bn.Simulated().ResetStats()
-		b.SetBytes(int64(len(data)))
-		for b.Loop() {
-			if err := bn.WriteMemory(ctx, tok, MemRequest{AutoAP: true, Addr: 0x20000000}, data); err != nil {
-				b.Fatal(err)
-			}
+	b.Run("swd-floor-sram-write", func(b *testing.B) { benchSRAMFloor(b, "h533-open", data) })
+}
+
+// benchImage is n bytes of a pattern and their image at the flash base.
+func benchImage(b *testing.B, n int) ([]byte, *flashimage.Image) {
+	b.Helper()
+	data := make([]byte, n)
+	for i := range data {
+		data[i] = byte(i*7 + 1)
+	}
+	im, err := flashimage.ParseBIN(data, 0x08000000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data, im
+}
+
+// benchSRAMFloor writes data to the SRAM of the simulated board: the SWD
+// floor a flash write's KiB/s stands beside.
+func benchSRAMFloor(b *testing.B, board string, data []byte) {
+	bn, tok := benchOn(b, board)
+	ctx := context.Background()
+	bn.Simulated().ResetStats()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if err := bn.WriteMemory(ctx, tok, MemRequest{AutoAP: true, Addr: 0x20000000}, data); err != nil {
+			b.Fatal(err)
 		}
-		reportKiBs(b, bn, len(data))
-	})
+	}
+	reportKiBs(b, bn, len(data))
 }
 
 // reportKiBs reports the simulated probe's counts and the KiB/s of n bytes
@@ -77,14 +88,7 @@ func reportKiBs(b *testing.B, bn *Bench, n int) {
 // chip's own times are not in it), beside the SWD floor of each board: the
 // same bytes written to SRAM.
 func BenchmarkFlashWriteFamilies(b *testing.B) {
-	data := make([]byte, 16<<10)
-	for i := range data {
-		data[i] = byte(i*7 + 1)
-	}
-	im, err := flashimage.ParseBIN(data, 0x08000000)
-	if err != nil {
-		b.Fatal(err)
-	}
+	data, im := benchImage(b, 16<<10)
 	for _, board := range []string{"f103-open", "f411-open", "g071-open", "g474-open", "l476-open", "h743-open"} {
 		for _, per := range []struct {
 			name  string
@@ -109,17 +113,6 @@ func BenchmarkFlashWriteFamilies(b *testing.B) {
 				reportKiBs(b, bn, len(data))
 			})
 		}
-		b.Run(board+"/swd-floor-sram-write", func(b *testing.B) {
-			bn, tok := benchOn(b, board)
-			ctx := context.Background()
-			bn.Simulated().ResetStats()
-			b.SetBytes(int64(len(data)))
-			for b.Loop() {
-				if err := bn.WriteMemory(ctx, tok, MemRequest{AutoAP: true, Addr: 0x20000000}, data); err != nil {
-					b.Fatal(err)
-				}
-			}
-			reportKiBs(b, bn, len(data))
-		})
+		b.Run(board+"/swd-floor-sram-write", func(b *testing.B) { benchSRAMFloor(b, board, data) })
 	}
 }
