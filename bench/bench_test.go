@@ -20,7 +20,7 @@ import (
 )
 
 // openSimBench opens a simulated board and takes the lease for it.
-func openSimBench(t *testing.T, scenario string, o Options) (*Bench, Token) {
+func openSimBench(t testing.TB, scenario string, o Options) (*Bench, Token) {
 	t.Helper()
 	b, _, err := Open(context.Background(), Selector{Sim: scenario}, o)
 	if err != nil {

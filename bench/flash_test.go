@@ -12,20 +12,6 @@ import (
 	"github.com/stprobe/stprobe/targets/stm32h5"
 )
 
-func openFlashBench(t testing.TB, sim string) (*Bench, Token) {
-	t.Helper()
-	bn, _, err := Open(context.Background(), Selector{Sim: sim}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bn.Close() })
-	tok, err := bn.Acquire(Holder{Name: "tester"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bn, tok
-}
-
 func flashPattern(n int) []byte {
 	b := make([]byte, n)
 	for i := range b {
@@ -38,7 +24,7 @@ func flashPattern(n int) []byte {
 // then the write with --save-flash, --verify and --reset-run on a
 // simulated H533; `flash verify` agrees and the board runs the program.
 func TestFlashWriteJob(t *testing.T) {
-	bn, tok := openFlashBench(t, "h533-open")
+	bn, tok := openSimBench(t, "h533-open", Options{})
 	m := bn.Simulated().Chip().(*stm32h5.Model)
 	if err := m.LoadFlash(0x08000000, []byte("old program")); err != nil {
 		t.Fatal(err)

@@ -18,15 +18,7 @@ func benchMem(b *testing.B) (*Bench, Token) {
 // benchOn is benchMem on another simulated board.
 func benchOn(b *testing.B, board string) (*Bench, Token) {
 	b.Helper()
-	bn, _, err := Open(context.Background(), Selector{Sim: board}, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { bn.Close() })
-	tok, err := bn.Acquire(Holder{Name: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	bn, tok := openSimBench(b, board, Options{})
 	if _, err := bn.Info(context.Background(), tok, InfoRequest{Mode: probe.ModeHotPlug, AutoAP: true, FrequencyKHz: 4000}); err != nil {
 		b.Fatal(err)
 	}
