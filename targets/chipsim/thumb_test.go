@@ -270,6 +270,20 @@ func coreWithRAM() (*Core, *Bus) {
 	return c, mem
 }
 
+// haltAt halts c and points it at pc in Thumb state (EPSR.T set).
+func haltAt(t *testing.T, c *Core, pc uint32) {
+	t.Helper()
+	scsWrite(t, c, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt)
+	c.SetReg(adi.RegSelPC, pc)
+	c.SetReg(adi.RegSelXPSR, 1<<24)
+}
+
+// resume lets the halted core c run, debug still enabled.
+func resume(t *testing.T, c *Core) {
+	t.Helper()
+	scsWrite(t, c, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn)
+}
+
 func scsWrite(t *testing.T, c *Core, addr, v uint32) {
 	t.Helper()
 	if err := c.Region().Write(addr, Word, v, 0); err != nil {
@@ -290,14 +304,12 @@ func TestCoreRunsCodeToBKPT(t *testing.T) {
 	c, mem := coreWithRAM()
 	// movs r0,#0; adds r0,#1; cmp r0,#100; bne .-4; bkpt
 	loadHalfwords(t, mem, testCode, []uint16{0x2000, 0x3001, 0x2864, 0xD1FC, 0xBE00})
-	scsWrite(t, c, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt)
-	c.SetReg(adi.RegSelPC, testCode)
-	c.SetReg(adi.RegSelXPSR, 1<<24)
+	haltAt(t, c, testCode)
 	scsWrite(t, c, adi.RegDFSR, 0xFF)
 	if err := c.PPB().Write(adi.RegDWTCtrl, Word, 1, 0); err != nil { // CYCCNTENA
 		t.Fatal(err)
 	}
-	scsWrite(t, c, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn)
+	resume(t, c)
 	if !c.Executing() {
 		t.Fatal("a resume in SRAM did not start the interpreter")
 	}
@@ -328,10 +340,8 @@ func TestCoreRunsCodeToBKPT(t *testing.T) {
 func TestCoreLocksUpOnUnmodelledInstruction(t *testing.T) {
 	c, mem := coreWithRAM()
 	loadHalfwords(t, mem, testCode, []uint16{0xBF00, 0xDE00}) // nop; udf
-	scsWrite(t, c, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt)
-	c.SetReg(adi.RegSelPC, testCode)
-	c.SetReg(adi.RegSelXPSR, 1<<24)
-	scsWrite(t, c, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn)
+	haltAt(t, c, testCode)
+	resume(t, c)
 	c.Advance(time.Millisecond)
 	if c.Halted() || scsRead(t, c, adi.RegDHCSR)&adi.DHCSRSLockup == 0 {
 		t.Fatal("UDF did not lock the core up")
@@ -347,10 +357,8 @@ func TestCoreLocksUpOnUnmodelledInstruction(t *testing.T) {
 
 func TestCoreDoesNotInterpretOutsideItsRegion(t *testing.T) {
 	c, _ := coreWithRAM()
-	scsWrite(t, c, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt)
-	c.SetReg(adi.RegSelPC, 0x08000000)
-	c.SetReg(adi.RegSelXPSR, 1<<24)
-	scsWrite(t, c, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn)
+	haltAt(t, c, 0x08000000)
+	resume(t, c)
 	c.Advance(time.Millisecond)
 	st := c.Status()
 	if st.Executing || st.LockupReason != "" {
@@ -364,10 +372,8 @@ func TestCoreDoesNotInterpretOutsideItsRegion(t *testing.T) {
 func TestCoreHaltRequestStopsCode(t *testing.T) {
 	c, mem := coreWithRAM()
 	loadHalfwords(t, mem, testCode, []uint16{0xE7FE}) // b .
-	scsWrite(t, c, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt)
-	c.SetReg(adi.RegSelPC, testCode)
-	c.SetReg(adi.RegSelXPSR, 1<<24)
-	scsWrite(t, c, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn)
+	haltAt(t, c, testCode)
+	resume(t, c)
 	c.Advance(10 * time.Microsecond)
 	scsWrite(t, c, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt)
 	if !c.Halted() || c.Executing() || c.Reg(adi.RegSelPC) != testCode {
@@ -414,10 +420,8 @@ func FuzzThumb(f *testing.F) {
 func TestCoreResetStopsCode(t *testing.T) {
 	c, mem := coreWithRAM()
 	loadHalfwords(t, mem, testCode, []uint16{0xE7FE}) // b .
-	scsWrite(t, c, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn|adi.DHCSRCHalt)
-	c.SetReg(adi.RegSelPC, testCode)
-	c.SetReg(adi.RegSelXPSR, 1<<24)
-	scsWrite(t, c, adi.RegDHCSR, adi.DHCSRDebugKey|adi.DHCSRCDebugEn)
+	haltAt(t, c, testCode)
+	resume(t, c)
 	c.Advance(time.Microsecond)
 	c.Reset()
 	c.Advance(time.Millisecond)
