@@ -219,6 +219,19 @@ func TestF4Regression(t *testing.T) {
 	}
 }
 
+// l4Unlock clears CR.LOCK and OPTLOCK of a G0, G4 or L4 with the two key
+// pairs (KEYR, then OPTKEYR).
+func (b bus) l4Unlock() {
+	b.t.Helper()
+	b.w32(l4+flashreg.L4KEYR, targets.FlashKey1)
+	b.w32(l4+flashreg.L4KEYR, targets.FlashKey2)
+	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey1)
+	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey2)
+	if cr := b.r32(l4 + flashreg.L4CR); cr&(flashreg.L4CRLock|flashreg.L4CROptLock) != 0 {
+		b.t.Fatalf("CR 0x%08X still locked after the keys", cr)
+	}
+}
+
 func TestL4Controller(t *testing.T) {
 	m := chip(t, targets.STM32L4(), targets.DevIDL47x, targets.RDPByteLevel0)
 	b := bus{t, m}
@@ -271,10 +284,7 @@ func TestL4RegressionAndOBL(t *testing.T) {
 	if b.r32(l4+flashreg.L4CR)&flashreg.L4CROptLock == 0 {
 		t.Fatal("OPTLOCK cleared while LOCK is set")
 	}
-	b.w32(l4+flashreg.L4KEYR, targets.FlashKey1)
-	b.w32(l4+flashreg.L4KEYR, targets.FlashKey2)
-	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey1)
-	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey2)
+	b.l4Unlock()
 	b.w32(l4+flashreg.L4OPTR, b.r32(l4+flashreg.L4OPTR)&^0xFF|0xAA)
 	b.w32(l4+flashreg.L4CR, flashreg.L4CROptStart)
 	if m.MassErases() != 1 || m.Level() != targets.RDPLevel1 {
@@ -284,10 +294,7 @@ func TestL4RegressionAndOBL(t *testing.T) {
 	if m.Level() != targets.RDPLevel1 {
 		t.Fatal("a system reset loaded the option bytes of a G0")
 	}
-	b.w32(l4+flashreg.L4KEYR, targets.FlashKey1)
-	b.w32(l4+flashreg.L4KEYR, targets.FlashKey2)
-	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey1)
-	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey2)
+	b.l4Unlock()
 	epoch := m.LinkEpoch()
 	b.w32(l4+flashreg.L4CR, flashreg.L4CROBLLaunch)
 	if m.LinkEpoch() != epoch+1 || m.Level() != targets.RDPLevel0 || b.r32(flash) != 0xFFFFFFFF {
@@ -357,10 +364,7 @@ func seq0(seq []byte) uint8 {
 func TestL4PowerCycleLoads(t *testing.T) {
 	m := chip(t, targets.STM32L4(), targets.DevIDL47x, targets.RDPByteLevel1)
 	b := bus{t, m}
-	b.w32(l4+flashreg.L4KEYR, targets.FlashKey1)
-	b.w32(l4+flashreg.L4KEYR, targets.FlashKey2)
-	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey1)
-	b.w32(l4+flashreg.L4OPTKEYR, targets.OptKey2)
+	b.l4Unlock()
 	b.w32(l4+flashreg.L4OPTR, b.r32(l4+flashreg.L4OPTR)&^0xFF|0xAA)
 	b.w32(l4+flashreg.L4CR, flashreg.L4CROptStart)
 	epoch := m.LinkEpoch()
