@@ -45,11 +45,7 @@ func TestFamilyRoundTrip(t *testing.T) {
 				if p.NotEmpty != 1 {
 					t.Errorf("plan: %d sectors hold data, want 1 (the one at 0x%X)", p.NotEmpty, inside)
 				}
-				for _, s := range im.Segments {
-					if got := bd.m.Flash(s.Addr-targets.FlashMemBase, uint32(len(s.Data))); !bytes.Equal(got, s.Data) {
-						t.Errorf("flash at 0x%08X differs from the image", s.Addr)
-					}
-				}
+				bd.checkImage(t, im)
 				if got := bd.m.Flash(far, 0x400); !bytes.Equal(got, bytes.Repeat([]byte{0x5A}, 0x400)) {
 					t.Errorf("the sector at 0x%X, outside the image, lost its data", far)
 				}
@@ -352,11 +348,7 @@ func TestFamilyBurst(t *testing.T) {
 			if _, res, err := bd.write(im, Options{Verify: true}); err != nil || !res.Verified {
 				t.Fatalf("write: %v, %+v", err, res)
 			}
-			for _, s := range im.Segments {
-				if got := bd.m.Flash(s.Addr-targets.FlashMemBase, uint32(len(s.Data))); !bytes.Equal(got, s.Data) {
-					t.Errorf("flash at 0x%08X differs from the image", s.Addr)
-				}
-			}
+			bd.checkImage(t, im)
 		})
 	}
 }
@@ -432,11 +424,7 @@ func TestFamilyF4DualBank(t *testing.T) {
 	if last := p.Erase[len(p.Erase)-1]; last.Name != "sector 12" || last.Addr != targets.FlashMemBase+1<<20 {
 		t.Errorf("last sector erased: %s at 0x%08X, want sector 12 at 0x08100000", last.Name, last.Addr)
 	}
-	for _, s := range im.Segments {
-		if got := bd.m.Flash(s.Addr-targets.FlashMemBase, uint32(len(s.Data))); !bytes.Equal(got, s.Data) {
-			t.Errorf("flash at 0x%08X differs from the image", s.Addr)
-		}
-	}
+	bd.checkImage(t, im)
 }
 
 // TestFamilyMassEraseInterrupted: a link cut after the mass erase started

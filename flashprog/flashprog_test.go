@@ -76,11 +76,7 @@ func TestRoundTrip(t *testing.T) {
 				if p.NotEmpty != 1 || !strings.Contains(strings.Join(p.Notes, " "), "--save-flash") {
 					t.Errorf("plan: %d sectors not empty, notes %q; want 1 (sector 2) and the --save-flash offer", p.NotEmpty, p.Notes)
 				}
-				for _, s := range im.Segments {
-					if got := bd.m.FlashBytes(s.Addr, len(s.Data)); !bytes.Equal(got, s.Data) {
-						t.Errorf("flash at 0x%08X differs from the image", s.Addr)
-					}
-				}
+				bd.checkImage(t, im)
 				// The rest of the sectors it erased reads erased; the
 				// sector after them kept nothing of the old data.
 				end := im.Segments[0].End()

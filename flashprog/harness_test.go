@@ -118,17 +118,19 @@ func (r apReader) Read32(_ context.Context, ap uint8, addr uint32) (uint32, erro
 }
 
 // board is a simulated chip (an STM32H5 or an RDP-family model) ready for
-// flashprog: identified, with its controller on a simTarget.
+// flashprog: identified, with its controller on a simTarget. flash reads
+// n bytes of the main flash at addr from the model itself.
 type board[M chipsim.Chip] struct {
-	m    M
-	t    *simTarget
-	chip *targets.Chip
-	c    Controller
-	dir  string
+	m     M
+	t     *simTarget
+	chip  *targets.Chip
+	c     Controller
+	dir   string
+	flash func(addr uint32, n int) []byte
 }
 
 // newBoardOn identifies m and puts a controller on its access port port.
-func newBoardOn[M chipsim.Chip](t *testing.T, m M, port uint8) *board[M] {
+func newBoardOn[M chipsim.Chip](t *testing.T, m M, port uint8, flash func(addr uint32, n int) []byte) *board[M] {
 	t.Helper()
 	chip, err := targets.Identify(context.Background(), apReader{m}, m.DPIDR())
 	if err != nil {
@@ -139,7 +141,7 @@ func newBoardOn[M chipsim.Chip](t *testing.T, m M, port uint8) *board[M] {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &board[M]{m: m, t: st, chip: chip, c: c, dir: t.TempDir()}
+	return &board[M]{m: m, t: st, chip: chip, c: c, dir: t.TempDir(), flash: flash}
 }
 
 // newBoard is an STM32H5 board, its controller on the core's AP1.
@@ -149,7 +151,7 @@ func newBoard(t *testing.T, cfg stm32h5.Config) *board[*stm32h5.Model] {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newBoardOn(t, m, targets.H5CoreAP)
+	return newBoardOn(t, m, targets.H5CoreAP, m.FlashBytes)
 }
 
 // newRDPBoard is an RDP-family board, its controller on AP0.
@@ -159,7 +161,9 @@ func newRDPBoard(t *testing.T, cfg stm32rdp.Config) *board[*stm32rdp.Model] {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newBoardOn(t, m, 0)
+	return newBoardOn(t, m, 0, func(addr uint32, n int) []byte {
+		return m.Flash(addr-targets.FlashMemBase, uint32(n))
+	})
 }
 
 // write runs the guarded write of im with the plan's own phrase.
@@ -186,6 +190,16 @@ func (b *board[M]) runCtx(ctx context.Context, plan func(context.Context) (*Plan
 	j := &Job{Controller: b.c, Target: b.t, Options: o, Plan: plan}
 	_, err := guarded.Run(ctx, j.Write(), guarded.Confirmation{Phrase: confirm}, guarded.Recorder{Dir: b.dir, User: "tester"}, nil)
 	return j.Planned, j.Result, err
+}
+
+// checkImage checks that the board's flash holds every segment of im.
+func (b *board[M]) checkImage(t *testing.T, im *flashimage.Image) {
+	t.Helper()
+	for _, s := range im.Segments {
+		if got := b.flash(s.Addr, len(s.Data)); !bytes.Equal(got, s.Data) {
+			t.Errorf("flash at 0x%08X differs from the image", s.Addr)
+		}
+	}
 }
 
 // chipAgrees says whether got, what an erase unit of the chip holds after a

@@ -47,11 +47,7 @@ func TestLoaderRoundTrip(t *testing.T) {
 				if !res.Verified {
 					t.Errorf("result %+v", res)
 				}
-				for _, s := range im.Segments {
-					if got := bd.m.FlashBytes(s.Addr, len(s.Data)); !bytes.Equal(got, s.Data) {
-						t.Errorf("flash at 0x%08X differs from the image", s.Addr)
-					}
-				}
+				bd.checkImage(t, im)
 				if n := bd.c.(*H5).LoaderSectors(); n == 0 {
 					t.Error("no sector went through the flash loader")
 				}
