@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,49 +42,49 @@ func openocdWith(t *testing.T, p *sim.Probe, cfg string, pre []string, cmds ...s
 	defer cancel()
 	served := make(chan error, 1)
 	go func() { served <- sim.Serve(ctx, l, p) }()
-	args := []string{"-f", "interface/stlink-dap.cfg", "-c", fmt.Sprintf("st-link backend tcp %d", l.Addr().(*net.TCPAddr).Port),
-		"-c", "transport select dapdirect_swd",
-		"-c", "gdb_port disabled", "-c", "tcl_port disabled", "-c", "telnet_port disabled"}
-	for _, c := range pre {
-		args = append(args, "-c", c)
-	}
-	args = append(args, "-f", "target/"+cfg)
-	for _, c := range cmds {
-		args = append(args, "-c", c)
-	}
-	out, err := exec.CommandContext(ctx, openocd, args...).CombinedOutput()
+	ocd := peertest.OpenOCD{Path: openocd, Port: strconv.Itoa(l.Addr().(*net.TCPAddr).Port), Target: "target/" + cfg, Pre: pre}
+	out, err := ocd.Run(ctx, cmds...)
 	cancel()
 	<-served
 	if err != nil {
-		t.Fatalf("openocd %s: %v\n%s", strings.Join(args, " "), err, out)
+		t.Fatalf("%v\n%s", err, out)
 	}
-	return string(out)
+	return out
 }
 
-// linkTo connects stprobe's driver to p (Hot Plug) and identifies the chip.
-func linkTo(t *testing.T, p *sim.Probe) (*probe.Link, *targets.Chip) {
+// stprobeApply plans args on the board behind l and applies them with
+// stprobe's own sequence; it returns what stprobe read back.
+func stprobeApply(t *testing.T, l *probe.Link, c *targets.Chip, args ...string) (before, after *obytes.Snapshot, plan *obytes.Plan) {
 	t.Helper()
 	ctx := context.Background()
-	l, err := probe.NewLink(ctx, p)
+	layout, err := obytes.ForLine(c.Line)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
-	if err := l.EnterSWD(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.PowerUpDebug(ctx); err != nil {
-		t.Fatal(err)
-	}
-	dpidr, err := l.ReadIDCode(ctx)
+	before, err = obytes.ReadSnapshot(ctx, l, layout)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := targets.Identify(ctx, l, dpidr)
+	as, err := layout.ParseAssignments(args)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return l, c
+	plan, err = obytes.MakePlan(obytes.PlanInput{Layout: layout, UID: c.UIDString(), Before: before}, as)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reconnect := func(ctx context.Context) error {
+		rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: c.Family.CoreAP, FrequencyKHz: 4000})
+		if err == nil && !rep.OK() {
+			err = rep.Err
+		}
+		return err
+	}
+	res, err := obytes.Apply(ctx, l, plan, obytes.ApplyOptions{Confirm: plan.Phrase, StateDir: t.TempDir(), User: "test", Reconnect: reconnect})
+	if err != nil {
+		t.Fatalf("stprobe's apply of %v: %v", args, err)
+	}
+	return before, res.After, plan
 }
 
 // testImage is n bytes of a made-up firmware (no byte pattern repeats
@@ -254,42 +254,14 @@ func TestOpenOCDReadsStprobeOptionWrites(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
-			ctx := context.Background()
 			s, err := Lookup(tt.scenario)
 			if err != nil {
 				t.Fatal(err)
 			}
 			p := s.NewProbe()
 			l, c := linkTo(t, p)
-			layout, err := obytes.ForLine(c.Line)
-			if err != nil {
-				t.Fatal(err)
-			}
-			before, err := obytes.ReadSnapshot(ctx, l, layout)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, _ := layout.Field(tt.field)
-			v, err := layout.ParseValue(f, tt.value)
-			if err != nil {
-				t.Fatal(err)
-			}
-			plan, err := obytes.MakePlan(obytes.PlanInput{Layout: layout, UID: c.UIDString(), Before: before}, []obytes.Assignment{{Field: f, Value: v}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			reconnect := func(ctx context.Context) error {
-				rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: c.Family.CoreAP, FrequencyKHz: 4000})
-				if err == nil && !rep.OK() {
-					err = rep.Err
-				}
-				return err
-			}
-			res, err := obytes.Apply(ctx, l, plan, obytes.ApplyOptions{Confirm: plan.Phrase, StateDir: t.TempDir(), User: "test", Reconnect: reconnect})
-			if err != nil {
-				t.Fatalf("stprobe's apply: %v", err)
-			}
-			got := res.After.Cur[tt.reg]
+			before, after, plan := stprobeApply(t, l, c, tt.field+"="+tt.value)
+			got := after.Cur[tt.reg]
 			if got != plan.After[tt.reg] || got == before.Cur[tt.reg] {
 				t.Fatalf("stprobe reads %s 0x%08X after the write (before 0x%08X, planned 0x%08X)", tt.reg, got, before.Cur[tt.reg], plan.After[tt.reg])
 			}
@@ -317,7 +289,6 @@ func TestOpenOCDLockStprobeUnlock(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
-			ctx := context.Background()
 			s, err := Lookup(tt.scenario)
 			if err != nil {
 				t.Fatal(err)
@@ -339,33 +310,7 @@ func TestOpenOCDLockStprobeUnlock(t *testing.T) {
 			if !bytes.Equal(m.Flash(0, uint32(len(img))), img) || m.MassErases() != 0 {
 				t.Fatalf("OpenOCD's program and lock: flash not the image or erased (%d mass erases)", m.MassErases())
 			}
-			layout, err := obytes.ForLine(c.Line)
-			if err != nil {
-				t.Fatal(err)
-			}
-			before, err := obytes.ReadSnapshot(ctx, l, layout)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, _ := layout.Field("RDP")
-			v, err := layout.ParseValue(f, "0xAA")
-			if err != nil {
-				t.Fatal(err)
-			}
-			plan, err := obytes.MakePlan(obytes.PlanInput{Layout: layout, UID: c.UIDString(), Before: before}, []obytes.Assignment{{Field: f, Value: v}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			reconnect := func(ctx context.Context) error {
-				rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: c.Family.CoreAP, FrequencyKHz: 4000})
-				if err == nil && !rep.OK() {
-					err = rep.Err
-				}
-				return err
-			}
-			if _, err := obytes.Apply(ctx, l, plan, obytes.ApplyOptions{Confirm: plan.Phrase, StateDir: t.TempDir(), User: "test", Reconnect: reconnect}); err != nil {
-				t.Fatalf("stprobe's apply: %v", err)
-			}
+			stprobeApply(t, l, c, "RDP=0xAA")
 			if m.MassErases() != 1 {
 				t.Errorf("%d mass erases after stprobe's RDP 1 → 0, want 1", m.MassErases())
 			}

@@ -2,51 +2,13 @@ package scenario
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/stprobe/stprobe/obytes"
-	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32rdp"
 )
-
-// stprobeApply plans args on the board behind l and applies them with
-// stprobe's own sequence; it returns what stprobe read back.
-func stprobeApply(t *testing.T, l *probe.Link, c *targets.Chip, args ...string) (before, after *obytes.Snapshot, plan *obytes.Plan) {
-	t.Helper()
-	ctx := context.Background()
-	layout, err := obytes.ForLine(c.Line)
-	if err != nil {
-		t.Fatal(err)
-	}
-	before, err = obytes.ReadSnapshot(ctx, l, layout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	as, err := layout.ParseAssignments(args)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err = obytes.MakePlan(obytes.PlanInput{Layout: layout, UID: c.UIDString(), Before: before}, as)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reconnect := func(ctx context.Context) error {
-		rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: c.Family.CoreAP, FrequencyKHz: 4000})
-		if err == nil && !rep.OK() {
-			err = rep.Err
-		}
-		return err
-	}
-	res, err := obytes.Apply(ctx, l, plan, obytes.ApplyOptions{Confirm: plan.Phrase, StateDir: t.TempDir(), User: "test", Reconnect: reconnect})
-	if err != nil {
-		t.Fatalf("stprobe's apply of %v: %v", args, err)
-	}
-	return before, res.After, plan
-}
 
 // TestOpenOCDReadsStprobeU5H7Writes applies option-byte changes with
 // stprobe's U5 and H7 sequences and reads them back with OpenOCD 0.12's
