@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -68,17 +67,11 @@ func TestSimServeCostLogOpenOCD(t *testing.T) {
 	logPath := filepath.Join(t.TempDir(), "cost.jsonl")
 	addr, stop := startSimServe(t, []string{"--sim", "h533-open"}, "--cost-log", logPath)
 	_, port, _ := net.SplitHostPort(addr)
-	cfg, err := filepath.Abs("../testdata/stm32h5-openocd.cfg")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, openocd,
-		"-f", "interface/stlink-dap.cfg", "-c", "st-link backend tcp "+port, "-c", "transport select dapdirect_swd",
-		"-f", cfg, "-c", "init", "-c", "stm32h5.ap0 mdw 0xE0044000", "-c", "shutdown").CombinedOutput()
+	out, err := h5OpenOCD(t, openocd, port).Run(ctx, "init", "stm32h5.ap0 mdw 0xE0044000", "shutdown")
 	if err != nil {
-		t.Fatalf("openocd: %v\n%s", err, out)
+		t.Fatalf("%v\n%s", err, out)
 	}
 	code, stderr := stop()
 	if code != 0 {
