@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/stprobe/stprobe/internal/peertest"
 	"github.com/stprobe/stprobe/probe/sim"
-	"github.com/stprobe/stprobe/probe/sim/usbrelay"
 )
 
 // startSimServe runs `stprobe [global...] sim serve --listen 127.0.0.1:0
@@ -133,9 +131,7 @@ func TestSimCostLogUnwritable(t *testing.T) {
 
 // st-info through `sim usb-relay --cost-log` is one session of the relay.
 func TestSimUSBRelayCostLog(t *testing.T) {
-	if err := usbrelay.Available(); err != nil {
-		peertest.Missing(t, fmt.Sprintf("cannot simulate USB probes: %v", err))
-	}
+	needUSBRelay(t)
 	peertest.Need(t, "st-info", "stlink-tools")
 	logPath := filepath.Join(t.TempDir(), "cost.jsonl")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
