@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -53,35 +51,14 @@ func holdFlashToOpenOCD(t *testing.T, openocd, scenario, cfg string, flashKB uin
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state")
 	files := flashFiles(t, dir, flashKB<<9)
-	ocd := func(cmds ...string) (string, error) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-		defer cancel()
-		args := []string{"-f", "interface/stlink-dap.cfg", "-c", "st-link backend tcp " + port, "-c", "transport select dapdirect_swd",
-			"-c", "gdb_port disabled", "-c", "tcl_port disabled", "-c", "telnet_port disabled",
-			// The simulated core runs no code: no flash loader, no
-			// on-target checksum.
-			"-c", "set WORKAREASIZE 0"}
-		for _, c := range sets {
-			args = append(args, "-c", c)
-		}
-		args = append(args, "-f", "target/"+cfg)
-		for _, c := range cmds {
-			args = append(args, "-c", c)
-		}
-		out, err := exec.CommandContext(ctx, openocd, args...).CombinedOutput()
-		return string(out), err
-	}
-	verifyImage := func(file, spec string) (string, error) {
-		out, err := ocd("init", "halt", "verify_image "+filepath.ToSlash(file)+" "+spec, "shutdown")
-		if err == nil && !regexp.MustCompile(`verified \d+ bytes`).MatchString(out) {
-			err = fmt.Errorf("no \"verified\" line")
-		}
-		return out, err
-	}
+	// The simulated core runs no code: no flash loader, no on-target
+	// checksum.
+	ocd := peertest.OpenOCD{Path: openocd, Port: port, Target: "target/" + cfg, Pre: append([]string{"set WORKAREASIZE 0"}, sets...)}
 
 	// OpenOCD programs; stprobe verifies and reads back.
-	out, err := ocd(fmt.Sprintf("program %s verify reset exit", filepath.ToSlash(files["app.hex"])))
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	out, err := ocd.Run(ctx, fmt.Sprintf("program %s verify reset exit", filepath.ToSlash(files["app.hex"])))
 	if err != nil || !strings.Contains(out, "** Verified OK **") {
 		t.Fatalf("openocd program: %v\n%s", err, out)
 	}
@@ -106,28 +83,12 @@ func holdFlashToOpenOCD(t *testing.T, openocd, scenario, cfg string, flashKB uin
 		{"app.elf", "0 elf", nil},
 		{"app.bin", "0x08000000 bin", []string{"--addr", "0x08000000"}},
 	} {
-		args := append([]string{"--server", addr, "flash", "write", files[f.file], "--state-dir", state, "--verify"}, f.extra...)
-		phrase := phraseOf(t, args...)
-		code, stdout, stderr := runCLI(t, append(args, "--confirm", phrase)...)
-		if code != 0 || !strings.Contains(stdout, "verified") {
-			t.Fatalf("flash write %s: exit %d\n%s%s", f.file, code, stdout, stderr)
-		}
-		if out, err := verifyImage(files[f.file], f.spec); err != nil {
+		flashWriteVerified(t, addr, state, files[f.file], f.extra...)
+		if out, err := openocdVerifyImage(ocd, files[f.file], f.spec); err != nil {
 			t.Fatalf("openocd verify_image %s after stprobe's write: %v\n%s", f.file, err, out)
 		}
 	}
 
 	// The check can fail: one byte changed is found by both.
-	data := bytes.Clone(want)
-	data[100] ^= 0xFF
-	changed := filepath.Join(dir, "changed.bin")
-	if err := os.WriteFile(changed, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := verifyImage(changed, "0x08000000 bin"); err == nil {
-		t.Errorf("openocd verified a changed image:\n%s", out)
-	}
-	if code, _, stderr := runCLI(t, "--server", addr, "flash", "verify", changed, "--addr", "0x08000000"); code == 0 || !strings.Contains(stderr, "0x08000064") {
-		t.Errorf("flash verify of a changed image: exit %d\n%s", code, stderr)
-	}
+	checkChangedByteFound(t, ocd, addr, dir, want)
 }

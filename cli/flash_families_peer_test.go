@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,12 +44,9 @@ func TestOpenOCDProgramThenMemRead(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			out, err := exec.CommandContext(ctx, openocd, "-f", "interface/stlink-dap.cfg",
-				"-c", "st-link backend tcp "+port, "-c", "transport select dapdirect_swd",
-				"-c", "gdb_port disabled", "-c", "tcl_port disabled", "-c", "telnet_port disabled",
-				"-c", "set WORKAREASIZE 0", "-f", "target/"+c.cfg,
-				"-c", fmt.Sprintf("program %s 0x08000000 verify reset exit", filepath.ToSlash(file))).CombinedOutput()
-			if err != nil || !strings.Contains(string(out), "** Verified OK **") {
+			ocd := peertest.OpenOCD{Path: openocd, Port: port, Target: "target/" + c.cfg, Pre: []string{"set WORKAREASIZE 0"}}
+			out, err := ocd.Run(ctx, fmt.Sprintf("program %s 0x08000000 verify reset exit", filepath.ToSlash(file)))
+			if err != nil || !strings.Contains(out, "** Verified OK **") {
 				t.Fatalf("openocd program: %v\n%s", err, out)
 			}
 			back := filepath.Join(dir, "back.bin")

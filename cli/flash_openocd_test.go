@@ -1,11 +1,11 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -59,6 +59,52 @@ func phraseOf(t *testing.T, args ...string) string {
 	return m[1]
 }
 
+// openocdVerifyImage has OpenOCD check file against the chip's memory
+// (verify_image FILE SPEC, the core halted): an error unless OpenOCD
+// exits 0 and prints its "verified" line.
+func openocdVerifyImage(ocd peertest.OpenOCD, file, spec string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	out, err := ocd.Run(ctx, "init", "halt", "verify_image "+filepath.ToSlash(file)+" "+spec, "shutdown")
+	if err == nil && !regexp.MustCompile(`verified \d+ bytes`).MatchString(out) {
+		err = errors.New("no \"verified\" line")
+	}
+	return out, err
+}
+
+// flashWriteVerified runs `stprobe flash write FILE --verify` on the
+// server at addr with the phrase its plan printed, fails the test unless
+// the write is verified, and returns what stprobe printed.
+func flashWriteVerified(t *testing.T, addr, state, file string, extra ...string) string {
+	t.Helper()
+	args := append([]string{"--server", addr, "flash", "write", file, "--state-dir", state, "--verify"}, extra...)
+	phrase := phraseOf(t, args...)
+	code, stdout, stderr := runCLI(t, append(args, "--confirm", phrase)...)
+	if code != 0 || !strings.Contains(stdout, "verified") {
+		t.Fatalf("flash write %s: exit %d\n%s%s", filepath.Base(file), code, stdout, stderr)
+	}
+	return stdout
+}
+
+// checkChangedByteFound shows the check can fail: image, written at the
+// flash base, with its byte at 100 changed, is refused by OpenOCD's
+// verify_image and by `stprobe flash verify`, which names the address.
+func checkChangedByteFound(t *testing.T, ocd peertest.OpenOCD, addr, dir string, image []byte) {
+	t.Helper()
+	data := bytes.Clone(image)
+	data[100] ^= 0xFF
+	changed := filepath.Join(dir, "changed.bin")
+	if err := os.WriteFile(changed, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := openocdVerifyImage(ocd, changed, "0x08000000 bin"); err == nil {
+		t.Errorf("openocd verified a changed image:\n%s", out)
+	}
+	if code, _, stderr := runCLI(t, "--server", addr, "flash", "verify", changed, "--addr", "0x08000000"); code == 0 || !strings.Contains(stderr, "0x08000064") {
+		t.Errorf("flash verify of a changed image: exit %d\n%s", code, stderr)
+	}
+}
+
 // TestOpenOCDVerifiesWhatStprobeWrote writes BIN, HEX and ELF images with
 // `stprobe flash write` on every simulated STM32H5 line through the
 // simulated stlink-server, and has stock OpenOCD (which has no STM32H5
@@ -74,25 +120,13 @@ func TestOpenOCDVerifiesWhatStprobeWrote(t *testing.T) {
 		t.Run(ln.scenario, func(t *testing.T) {
 			addr := serveScenario(t, ln.scenario)
 			_, port, _ := net.SplitHostPort(addr)
+			ocd := h5OpenOCD(t, openocd, port)
 			dir := t.TempDir()
 			state := filepath.Join(dir, "state")
 			files := flashFiles(t, dir, ln.flashKB<<9)
-			openocdVerify := func(file, spec string) ([]byte, error) {
-				t.Helper()
-				ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-				defer cancel()
-				out, err := exec.CommandContext(ctx, openocd,
-					"-f", "interface/stlink-dap.cfg", "-c", "st-link backend tcp "+port, "-c", "transport select dapdirect_swd",
-					"-f", "../testdata/stm32h5-openocd.cfg",
-					"-c", "init", "-c", "halt", "-c", "verify_image "+file+" "+spec, "-c", "shutdown").CombinedOutput()
-				if err == nil && !regexp.MustCompile(`verified \d+ bytes`).Match(out) {
-					err = errors.New("no \"verified\" line")
-				}
-				return out, err
-			}
 			verify := func(file, spec string) {
 				t.Helper()
-				if out, err := openocdVerify(file, spec); err != nil {
+				if out, err := openocdVerifyImage(ocd, file, spec); err != nil {
 					t.Fatalf("openocd verify_image %s %s: %v\n%s", filepath.Base(file), spec, err, out)
 				}
 			}
@@ -104,12 +138,7 @@ func TestOpenOCDVerifiesWhatStprobeWrote(t *testing.T) {
 				{"app.hex", "0 ihex", nil},
 				{"app.elf", "0 elf", nil},
 			} {
-				args := append([]string{"--server", addr, "flash", "write", files[f.file], "--state-dir", state, "--verify"}, f.extra...)
-				phrase := phraseOf(t, args...)
-				code, stdout, stderr := runCLI(t, append(args, "--confirm", phrase)...)
-				if code != 0 || !strings.Contains(stdout, "verified") {
-					t.Fatalf("flash write %s: exit %d\n%s%s", f.file, code, stdout, stderr)
-				}
+				stdout := flashWriteVerified(t, addr, state, files[f.file], f.extra...)
 				if !strings.Contains(stdout, "programmed by the flash loader on the target") {
 					t.Errorf("flash write %s: the halted core did not run the flash loader:\n%s", f.file, stdout)
 				}
@@ -142,19 +171,11 @@ func TestOpenOCDVerifiesWhatStprobeWrote(t *testing.T) {
 			if code != 0 || !strings.Contains(stdout, "verified") {
 				t.Errorf("flash verify: exit %d\n%s%s", code, stdout, stderr)
 			}
-			// The check can fail: one byte changed is found by both.
-			data, _ := os.ReadFile(files["app.bin"])
-			data[100] ^= 0xFF
-			changed := filepath.Join(dir, "changed.bin")
-			if err := os.WriteFile(changed, data, 0o644); err != nil {
+			data, err := os.ReadFile(files["app.bin"])
+			if err != nil {
 				t.Fatal(err)
 			}
-			if out, err := openocdVerify(changed, "0x08000000 bin"); err == nil {
-				t.Errorf("openocd verified a changed image:\n%s", out)
-			}
-			if code, _, stderr := runCLI(t, "--server", addr, "flash", "verify", changed, "--addr", "0x08000000"); code == 0 || !strings.Contains(stderr, "0x08000064") {
-				t.Errorf("flash verify of a changed image: exit %d\n%s", code, stderr)
-			}
+			checkChangedByteFound(t, ocd, addr, dir, data)
 		})
 	}
 }

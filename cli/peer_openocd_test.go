@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
-	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -25,18 +25,18 @@ func serveScenario(t *testing.T, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return serveProbe(t, sim.CostOptions{}, sc.NewProbe())
+}
+
+// h5OpenOCD is stock OpenOCD on the stlink-server at port with the
+// project's STM32H5 target file (OpenOCD 0.12 has none of its own).
+func h5OpenOCD(t *testing.T, openocd, port string) peertest.OpenOCD {
+	t.Helper()
+	cfg, err := filepath.Abs("../testdata/stm32h5-openocd.cfg")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sim.Serve(ctx, l, sc.NewProbe()) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	return l.Addr().String()
+	return peertest.OpenOCD{Path: openocd, Port: port, Target: cfg}
 }
 
 // TestOpenOCDReadsSameOPTSR holds `stprobe ob read` to stock OpenOCD: both
@@ -49,21 +49,16 @@ func TestOpenOCDReadsSameOPTSR(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, openocd,
-		"-f", "interface/stlink-dap.cfg",
-		"-c", "st-link backend tcp "+port,
-		"-c", "transport select dapdirect_swd",
-		"-f", "../testdata/stm32h5-openocd.cfg",
-		"-c", "init", "-c", "mdw 0x40022050", "-c", "stm32h5.ap0 mdw 0xE0044000", "-c", "shutdown").CombinedOutput()
+	out, err := h5OpenOCD(t, openocd, port).Run(ctx, "init", "mdw 0x40022050", "stm32h5.ap0 mdw 0xE0044000", "shutdown")
 	if err != nil {
-		t.Fatalf("openocd: %v\n%s", err, out)
+		t.Fatalf("%v\n%s", err, out)
 	}
-	m := regexp.MustCompile(`(?i)0x40022050: ([0-9a-f]{8})`).FindSubmatch(out)
+	m := regexp.MustCompile(`(?i)0x40022050: ([0-9a-f]{8})`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("openocd printed no OPTSR word:\n%s", out)
 	}
-	openocdOPTSR, _ := strconv.ParseUint(string(m[1]), 16, 32)
-	if !strings.Contains(string(out), "0xe0044000: 10000478") {
+	openocdOPTSR, _ := strconv.ParseUint(m[1], 16, 32)
+	if !strings.Contains(out, "0xe0044000: 10000478") {
 		t.Errorf("openocd did not read the H533 DBGMCU IDCODE through AP0:\n%s", out)
 	}
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,18 +31,15 @@ func TestShareWithOpenOCD(t *testing.T) {
 	keyr := targets.H5FlashRegs + targets.FlashOPTKEYR
 	octx, ocancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer ocancel()
-	out, err := exec.CommandContext(octx, openocd,
-		"-f", "interface/stlink-dap.cfg", "-c", fmt.Sprintf("st-link backend tcp %d", port), "-c", "transport select dapdirect_swd",
-		"-f", "../testdata/stm32h5-openocd.cfg",
-		"-c", "init", "-c", "halt", "-c", "mww 0x20000010 0x5EC0DD00", "-c", "mdw 0x20000010",
-		"-c", "resume", "-c", "stm32h5.cpu curstate",
-		"-c", fmt.Sprintf("mww 0x%08X 0x%08X", keyr, targets.OptKey1), "-c", fmt.Sprintf("mww 0x%08X 0x%08X", keyr, targets.OptKey2),
-		"-c", "shutdown").CombinedOutput()
+	out, err := h5OpenOCD(t, openocd, strconv.Itoa(port)).Run(octx, "init", "halt", "mww 0x20000010 0x5EC0DD00", "mdw 0x20000010",
+		"resume", "stm32h5.cpu curstate",
+		fmt.Sprintf("mww 0x%08X 0x%08X", keyr, targets.OptKey1), fmt.Sprintf("mww 0x%08X 0x%08X", keyr, targets.OptKey2),
+		"shutdown")
 	if err != nil {
-		t.Fatalf("openocd: %v\n%s", err, out)
+		t.Fatalf("%v\n%s", err, out)
 	}
 	for _, want := range []string{"halted due to debug-request", "0x20000010: 5ec0dd00", "\nrunning\n"} {
-		if !strings.Contains(string(out), want) {
+		if !strings.Contains(out, want) {
 			t.Errorf("OpenOCD output lacks %q:\n%s", want, out)
 		}
 	}
@@ -127,9 +125,7 @@ func TestGDBBreakpointThroughShare(t *testing.T) {
 	octx, ocancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer ocancel()
 	var ocdOut peertest.Output
-	ocd := exec.CommandContext(octx, openocd,
-		"-f", "interface/stlink-dap.cfg", "-c", fmt.Sprintf("st-link backend tcp %d", port), "-c", "transport select dapdirect_swd",
-		"-f", "../testdata/stm32h5-openocd.cfg", "-c", fmt.Sprintf("gdb_port %d", gdbPort), "-c", "init")
+	ocd := exec.CommandContext(octx, openocd, h5OpenOCD(t, openocd, strconv.Itoa(port)).Args(fmt.Sprintf("gdb_port %d", gdbPort), "init")...)
 	ocd.Stdout, ocd.Stderr = &ocdOut, &ocdOut
 	if err := ocd.Start(); err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"os/exec"
 	"strings"
@@ -12,16 +11,13 @@ import (
 	"time"
 
 	"github.com/stprobe/stprobe/internal/peertest"
-	"github.com/stprobe/stprobe/probe/sim/usbrelay"
 )
 
 // TestSimBootDFUUtil runs dfu-util -l on the simulated bus: the ROM's DFU
 // function is there when the bootloader runs, absent on a closed chip.
 func TestSimBootDFUUtil(t *testing.T) {
 	peertest.Need(t, "dfu-util", "dfu-util")
-	if err := usbrelay.Available(); err != nil {
-		peertest.Missing(t, fmt.Sprintf("cannot simulate USB: %v", err))
-	}
+	needUSBRelay(t)
 	tests := []struct {
 		args  []string
 		found bool

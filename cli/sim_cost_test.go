@@ -5,11 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,7 +15,6 @@ import (
 
 	"github.com/stprobe/stprobe/internal/peertest"
 	"github.com/stprobe/stprobe/probe/sim"
-	"github.com/stprobe/stprobe/probe/sim/usbrelay"
 )
 
 // startSimServe runs `stprobe [global...] sim serve --listen 127.0.0.1:0
@@ -68,17 +65,11 @@ func TestSimServeCostLogOpenOCD(t *testing.T) {
 	logPath := filepath.Join(t.TempDir(), "cost.jsonl")
 	addr, stop := startSimServe(t, []string{"--sim", "h533-open"}, "--cost-log", logPath)
 	_, port, _ := net.SplitHostPort(addr)
-	cfg, err := filepath.Abs("../testdata/stm32h5-openocd.cfg")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, openocd,
-		"-f", "interface/stlink-dap.cfg", "-c", "st-link backend tcp "+port, "-c", "transport select dapdirect_swd",
-		"-f", cfg, "-c", "init", "-c", "stm32h5.ap0 mdw 0xE0044000", "-c", "shutdown").CombinedOutput()
+	out, err := h5OpenOCD(t, openocd, port).Run(ctx, "init", "stm32h5.ap0 mdw 0xE0044000", "shutdown")
 	if err != nil {
-		t.Fatalf("openocd: %v\n%s", err, out)
+		t.Fatalf("%v\n%s", err, out)
 	}
 	code, stderr := stop()
 	if code != 0 {
@@ -140,9 +131,7 @@ func TestSimCostLogUnwritable(t *testing.T) {
 
 // st-info through `sim usb-relay --cost-log` is one session of the relay.
 func TestSimUSBRelayCostLog(t *testing.T) {
-	if err := usbrelay.Available(); err != nil {
-		peertest.Missing(t, fmt.Sprintf("cannot simulate USB probes: %v", err))
-	}
+	needUSBRelay(t)
 	peertest.Need(t, "st-info", "stlink-tools")
 	logPath := filepath.Join(t.TempDir(), "cost.jsonl")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"regexp"
 	"strconv"
 	"testing"
@@ -12,7 +11,6 @@ import (
 	"github.com/stprobe/stprobe/internal/peertest"
 	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/probe/sim/scenario"
-	"github.com/stprobe/stprobe/probe/sim/usbrelay"
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -31,9 +29,7 @@ var (
 // Plug do. stlink-tools 1.7.0 has no STM32U5 in its chip table: it names
 // the chip id and reports no flash; a newer one must agree on both.
 func TestStInfoNamesFamilyBoards(t *testing.T) {
-	if err := usbrelay.Available(); err != nil {
-		peertest.Missing(t, fmt.Sprintf("cannot simulate USB probes: %v", err))
-	}
+	needUSBRelay(t)
 	peertest.Need(t, "st-info", "stlink-tools")
 	for _, sc := range scenario.List() {
 		if sc.RDPChip == nil {
@@ -54,8 +50,7 @@ func TestStInfoNamesFamilyBoards(t *testing.T) {
 			}
 			chipID, _ := strconv.ParseUint(m[1], 16, 16)
 			flash, _ := strconv.Atoi(f[1])
-			reachable := sc.Expect.AP0 == scenario.OK && !sc.Expect.AP0UnderResetOnly
-			if !reachable {
+			if !normalConnectReaches(sc) {
 				if chipID != 0 {
 					t.Errorf("st-info read chip id 0x%03X on a board no normal connect reaches", chipID)
 				}
@@ -76,6 +71,12 @@ func TestStInfoNamesFamilyBoards(t *testing.T) {
 			}
 		})
 	}
+}
+
+// normalConnectReaches reports whether a tool that connects without holding
+// NRST (st-info, st-flash) reaches the core of the board.
+func normalConnectReaches(sc scenario.Scenario) bool {
+	return sc.Expect.AP0 == scenario.OK && !sc.Expect.AP0UnderResetOnly
 }
 
 // identifyHotPlug identifies the scenario's chip with stprobe, on a fresh

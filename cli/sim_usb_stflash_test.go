@@ -70,9 +70,7 @@ func TestStFlashReadsFamilyBoards(t *testing.T) {
 	if args := os.Getenv(stFlashArgsEnv); args != "" {
 		os.Exit(Run(context.Background(), Config{}, strings.Fields(args), os.Stdin, os.Stdout, os.Stderr))
 	}
-	if err := usbrelay.Available(); err != nil {
-		peertest.Missing(t, fmt.Sprintf("cannot simulate USB probes: %v", err))
-	}
+	needUSBRelay(t)
 	peertest.Need(t, "st-flash", "stlink-tools")
 	for _, sc := range scenario.List() {
 		if sc.RDPChip == nil {
@@ -87,9 +85,8 @@ func TestStFlashReadsFamilyBoards(t *testing.T) {
 			file := filepath.Join(dir, "st-flash.bin")
 			out, err := stFlashRelay(ctx, t, p, "st-flash", "read", file, "0x08000000", strconv.Itoa(stFlashReadLen))
 			got, _ := os.ReadFile(file)
-			reachable := sc.Expect.AP0 == scenario.OK && !sc.Expect.AP0UnderResetOnly
 			switch {
-			case !reachable:
+			case !normalConnectReaches(sc):
 				if err == nil || len(got) != 0 {
 					t.Errorf("st-flash read a board no normal connect reaches: %v, %d bytes\n%s", err, len(got), out)
 				}
@@ -139,9 +136,7 @@ func TestStFlashReadsFamilyBoards(t *testing.T) {
 // nothing of the image in them. On every family the flash beyond those
 // pages keeps what it held: st-flash's page size is the model's.
 func TestStFlashWritesOpenBoards(t *testing.T) {
-	if err := usbrelay.Available(); err != nil {
-		peertest.Missing(t, fmt.Sprintf("cannot simulate USB probes: %v", err))
-	}
+	needUSBRelay(t)
 	peertest.Need(t, "st-flash", "stlink-tools")
 	image := stFlashImage(2<<10+256, 29) // two pages on G0/G4
 	for _, sc := range scenario.List() {
@@ -216,9 +211,7 @@ func TestStFlashWritesOpenBoards(t *testing.T) {
 // succeeds; stprobe reads the file back over USB. The image does not end
 // on a flash word: OpenOCD pads the last one with the erased value.
 func TestOpenOCDProgramsH7(t *testing.T) {
-	if err := usbrelay.Available(); err != nil {
-		peertest.Missing(t, fmt.Sprintf("cannot simulate USB probes: %v", err))
-	}
+	needUSBRelay(t)
 	peertest.Need(t, "openocd", "openocd")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

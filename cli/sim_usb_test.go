@@ -13,10 +13,17 @@ import (
 	"github.com/stprobe/stprobe/probe/sim/usbrelay"
 )
 
-func TestSimUSBRelayRunsStInfo(t *testing.T) {
+// needUSBRelay skips the test (fails it in CI) where this machine cannot
+// put simulated devices (probes, DFU boot loaders) on a USB bus.
+func needUSBRelay(t *testing.T) {
+	t.Helper()
 	if err := usbrelay.Available(); err != nil {
-		peertest.Missing(t, fmt.Sprintf("cannot simulate USB probes: %v", err))
+		peertest.Missing(t, fmt.Sprintf("cannot simulate USB devices: %v", err))
 	}
+}
+
+func TestSimUSBRelayRunsStInfo(t *testing.T) {
+	needUSBRelay(t)
 	peertest.Need(t, "st-info", "stlink-tools")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -66,9 +73,7 @@ func TestSimUSBRelayRunsStprobe(t *testing.T) {
 	if args := os.Getenv(stprobeArgsEnv); args != "" {
 		os.Exit(Run(context.Background(), Config{}, strings.Fields(args), os.Stdin, os.Stdout, os.Stderr))
 	}
-	if err := usbrelay.Available(); err != nil {
-		peertest.Missing(t, fmt.Sprintf("cannot simulate USB probes: %v", err))
-	}
+	needUSBRelay(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, tc := range []struct {

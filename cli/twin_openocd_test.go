@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -21,18 +20,7 @@ import (
 // loopback port and returns the port.
 func serveBoard(t *testing.T, sc scenario.Scenario) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sim.Serve(ctx, l, sc.NewProbe()) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	_, port, _ := net.SplitHostPort(l.Addr().String())
+	_, port, _ := net.SplitHostPort(serveProbe(t, sim.CostOptions{}, sc.NewProbe()))
 	return port
 }
 
@@ -43,16 +31,11 @@ func openocdWords(t *testing.T, openocd, port string) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, openocd,
-		"-f", "interface/stlink-dap.cfg",
-		"-c", "st-link backend tcp "+port,
-		"-c", "transport select dapdirect_swd",
-		"-f", "../testdata/stm32h5-openocd.cfg",
-		"-c", "init", "-c", "mdw 0x40022050 44", "-c", "mdw 0x08FFF800 3", "-c", "stm32h5.ap0 mdw 0xE0044000", "-c", "shutdown").CombinedOutput()
+	out, err := h5OpenOCD(t, openocd, port).Run(ctx, "init", "mdw 0x40022050 44", "mdw 0x08FFF800 3", "stm32h5.ap0 mdw 0xE0044000", "shutdown")
 	if err != nil {
-		t.Fatalf("openocd: %v\n%s", err, out)
+		t.Fatalf("%v\n%s", err, out)
 	}
-	lines := regexp.MustCompile(`(?im)^0x[0-9a-f]{8}: [0-9a-f ]+$`).FindAllString(string(out), -1)
+	lines := regexp.MustCompile(`(?im)^0x[0-9a-f]{8}: [0-9a-f ]+$`).FindAllString(out, -1)
 	if len(lines) < 3 {
 		t.Fatalf("openocd printed too few words:\n%s", out)
 	}

@@ -6,20 +6,66 @@ import (
 	"testing"
 
 	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/targets"
 )
 
+// boardID is what identifying a board of the families beyond the STM32H5
+// must find.
+type boardID struct {
+	scenario, family, line, rev string
+	flashKB                     uint16
+	level                       targets.RDPLevel
+	raw                         uint8
+}
+
+// identifyBoard connects to a fresh copy of the board in Hot Plug through
+// the simulated ST-LINK and the driver, identifies the chip and checks what
+// every family shows alike: family, line, revision, the DPIDR the family
+// shows, flash size and UID, and the RDP level through the family's own
+// register.
+func identifyBoard(t *testing.T, want boardID) (*sim.Probe, *probe.Link, *targets.Chip) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Lookup(want.scenario)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Family() != want.family {
+		t.Errorf("Family() = %q, want %q", s.Family(), want.family)
+	}
+	sp := s.NewProbe()
+	l, err := probe.NewLink(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	r, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: 0})
+	if err != nil || !r.OK() {
+		t.Fatalf("connect: %v %v", err, r.Err)
+	}
+	c, err := targets.Identify(ctx, l, r.DPIDR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Family.Name != want.family || c.Line.Name != want.line || c.Revision != want.rev || c.IDCodeAP != 0 || !c.DPIDRKnownForFamily {
+		t.Errorf("identified %s (family %s, DPIDR 0x%08X known %v)", c, c.Family.Name, c.DPIDR, c.DPIDRKnownForFamily)
+	}
+	if !c.HasFlashSize || c.FlashKB != want.flashKB || !c.HasUID {
+		t.Errorf("engineering area: %s (%v)", c, c.EngineeringAreaErr)
+	}
+	if !c.HasProtection || c.Protection.Level != want.level || c.Protection.Raw != want.raw {
+		t.Errorf("protection %v reg 0x%08X (read %v: %v), want %v 0x%02X", c.Protection, c.Protection.Reg, c.HasProtection, c.ProtectionErr, want.level, want.raw)
+	}
+	return sp, l, c
+}
+
 // TestFamilyBoardsIdentify identifies every board of the families beyond
-// the STM32H5 through the simulated ST-LINK and the driver: family, line,
-// revision, flash size, the DPIDR the family shows, and the RDP level
-// through the family's own register.
+// the STM32H5 through the simulated ST-LINK and the driver (identifyBoard),
+// finds no product state on them, and reads flash on an open board where
+// RDP level 1 refuses it.
 func TestFamilyBoardsIdentify(t *testing.T) {
-	tests := []struct {
-		scenario, family, line, rev string
-		flashKB                     uint16
-		level                       targets.RDPLevel
-		raw                         uint8
-	}{
+	tests := []boardID{
 		{"f103-open", "STM32F1", "STM32F10x medium density", "Y", 64, targets.RDPLevel0, 0xA5},
 		{"f103-rdp1", "STM32F1", "STM32F10x medium density", "Y", 64, targets.RDPLevel1, 0x00},
 		{"f411-open", "STM32F4", "STM32F411", "A", 512, targets.RDPLevel0, 0xAA},
@@ -30,41 +76,12 @@ func TestFamilyBoardsIdentify(t *testing.T) {
 	ctx := context.Background()
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
-			s, err := Lookup(tt.scenario)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if s.Family() != tt.family {
-				t.Errorf("Family() = %q, want %q", s.Family(), tt.family)
-			}
-			sp := s.NewProbe()
-			l, err := probe.NewLink(ctx, sp)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
-			r, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: 0})
-			if err != nil || !r.OK() {
-				t.Fatalf("connect: %v %v", err, r.Err)
-			}
-			c, err := targets.Identify(ctx, l, r.DPIDR)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c.Family.Name != tt.family || c.Line.Name != tt.line || c.Revision != tt.rev || c.IDCodeAP != 0 || !c.DPIDRKnownForFamily {
-				t.Errorf("identified %s (family %s, DPIDR 0x%08X known %v)", c, c.Family.Name, c.DPIDR, c.DPIDRKnownForFamily)
-			}
-			if !c.HasFlashSize || c.FlashKB != tt.flashKB || !c.HasUID {
-				t.Errorf("engineering area: %s (%v)", c, c.EngineeringAreaErr)
-			}
-			if !c.HasProtection || c.Protection.Level != tt.level || c.Protection.Raw != tt.raw {
-				t.Errorf("protection %v (read %v: %v), want %v 0x%02X", c.Protection, c.HasProtection, c.ProtectionErr, tt.level, tt.raw)
-			}
+			sp, l, c := identifyBoard(t, tt)
 			if _, _, err := targets.ReadProductState(ctx, l, c); !errors.Is(err, targets.ErrNoProductState) {
 				t.Errorf("ReadProductState on %s: %v, want ErrNoProductState", tt.family, err)
 			}
 			// Flash reads: erased on an open board, refused under RDP 1.
-			_, err = l.Read32(ctx, 0, targets.FlashMemBase)
+			_, err := l.Read32(ctx, 0, targets.FlashMemBase)
 			if (err != nil) != (tt.level == targets.RDPLevel1) {
 				t.Errorf("flash read at 0x08000000: %v under %v", err, tt.level)
 			}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stprobe/stprobe/probe"
+	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -12,19 +13,48 @@ import (
 // without touching NRST or the core, as Hot Plug does.
 func hotPlugLink(t *testing.T, s Scenario) *probe.Link {
 	t.Helper()
+	return probeLink(t, s.Name, s.NewProbe())
+}
+
+// probeLink is hotPlugLink on the already built probe p of the board name.
+func probeLink(t *testing.T, name string, p *sim.Probe) *probe.Link {
+	t.Helper()
 	ctx := context.Background()
-	l, err := probe.NewLink(ctx, s.NewProbe())
+	l, err := probe.NewLink(ctx, p)
 	if err != nil {
-		t.Fatalf("%s: NewLink: %v", s.Name, err)
+		t.Fatalf("%s: NewLink: %v", name, err)
 	}
 	t.Cleanup(func() { l.Close() })
 	if err := l.EnterSWD(ctx); err != nil {
-		t.Fatalf("%s: EnterSWD: %v", s.Name, err)
+		t.Fatalf("%s: EnterSWD: %v", name, err)
 	}
 	if _, err := l.PowerUpDebug(ctx); err != nil {
-		t.Fatalf("%s: PowerUpDebug: %v", s.Name, err)
+		t.Fatalf("%s: PowerUpDebug: %v", name, err)
 	}
 	return l
+}
+
+// identifyOn identifies the chip behind l, a link from hotPlugLink or
+// probeLink.
+func identifyOn(t *testing.T, l *probe.Link) *targets.Chip {
+	t.Helper()
+	ctx := context.Background()
+	dpidr, err := l.ReadIDCode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := targets.Identify(ctx, l, dpidr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// linkTo connects stprobe's driver to p (Hot Plug) and identifies the chip.
+func linkTo(t *testing.T, p *sim.Probe) (*probe.Link, *targets.Chip) {
+	t.Helper()
+	l := probeLink(t, "stprobe", p)
+	return l, identifyOn(t, l)
 }
 
 // TestIdentifyThroughLink identifies every line through the simulated
@@ -56,14 +86,7 @@ func TestIdentifyThroughLink(t *testing.T) {
 				t.Fatal(err)
 			}
 			l := hotPlugLink(t, s)
-			dpidr, err := l.ReadIDCode(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := targets.Identify(ctx, l, dpidr)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := identifyOn(t, l)
 			if c.Line.Name != tt.line || c.Revision != tt.rev || c.IDCodeAP != 0 || c.HasUID != tt.uid || !c.DPIDRKnownForFamily {
 				t.Errorf("identified %s (UID read %v, %v)", c, c.HasUID, c.EngineeringAreaErr)
 			}

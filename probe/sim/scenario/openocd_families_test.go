@@ -1,16 +1,10 @@
 package scenario
 
 import (
-	"context"
 	"fmt"
-	"net"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/stprobe/stprobe/internal/peertest"
-	"github.com/stprobe/stprobe/probe/sim"
 	"github.com/stprobe/stprobe/targets"
 )
 
@@ -18,33 +12,21 @@ import (
 // Debian's OpenOCD on it with its stock target config and cmds.
 func openocdOn(t *testing.T, name, cfg string, cmds ...string) string {
 	t.Helper()
-	openocd := peertest.Need(t, "openocd", "openocd")
 	s, err := Lookup(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	served := make(chan error, 1)
-	go func() { served <- sim.Serve(ctx, l, s.NewProbe()) }()
-	args := []string{"-f", "interface/stlink-dap.cfg", "-c", fmt.Sprintf("st-link backend tcp %d", l.Addr().(*net.TCPAddr).Port),
-		"-c", "transport select dapdirect_swd",
-		"-c", "gdb_port disabled", "-c", "tcl_port disabled", "-c", "telnet_port disabled",
-		"-f", "target/" + cfg}
-	for _, c := range cmds {
-		args = append(args, "-c", c)
-	}
-	out, err := exec.CommandContext(ctx, openocd, args...).CombinedOutput()
-	cancel()
-	<-served
-	if err != nil {
-		t.Fatalf("openocd %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
+	return openocdWith(t, s.NewProbe(), cfg, nil, cmds...)
+}
+
+// openocdAndStprobe runs OpenOCD with cmds on the scenario's board, and
+// stprobe identifies a fresh copy of the board: the two answers a driver
+// test holds to each other.
+func openocdAndStprobe(t *testing.T, name, cfg string, cmds ...string) (string, *targets.Chip) {
+	t.Helper()
+	out := openocdOn(t, name, cfg, cmds...)
+	s, _ := Lookup(name)
+	return out, identifyOn(t, hotPlugLink(t, s))
 }
 
 // TestOpenOCDFamilyDrivers holds the family boards to OpenOCD's own flash
@@ -75,18 +57,8 @@ func TestOpenOCDFamilyDrivers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
 			cmds := append([]string{"init", "halt", "flash probe 0", "flash info 0"}, tt.cmds...)
-			out := openocdOn(t, tt.scenario, tt.cfg, append(cmds, "shutdown")...)
 			// stprobe, on a fresh copy of the same board, agrees with the peer.
-			s, _ := Lookup(tt.scenario)
-			l := hotPlugLink(t, s)
-			dpidr, err := l.ReadIDCode(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := targets.Identify(context.Background(), l, dpidr)
-			if err != nil {
-				t.Fatal(err)
-			}
+			out, c := openocdAndStprobe(t, tt.scenario, tt.cfg, append(cmds, "shutdown")...)
 			mine := []string{fmt.Sprintf("flash size = %d KiB", c.FlashKB), fmt.Sprintf("0x%08x", c.IDCode)}
 			if c.Family.Name == "STM32F1" {
 				mine = append(mine, map[bool]string{true: "read protection: on", false: "read protection: off"}[c.Protection.Level == targets.RDPLevel1])

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,49 +42,49 @@ func openocdWith(t *testing.T, p *sim.Probe, cfg string, pre []string, cmds ...s
 	defer cancel()
 	served := make(chan error, 1)
 	go func() { served <- sim.Serve(ctx, l, p) }()
-	args := []string{"-f", "interface/stlink-dap.cfg", "-c", fmt.Sprintf("st-link backend tcp %d", l.Addr().(*net.TCPAddr).Port),
-		"-c", "transport select dapdirect_swd",
-		"-c", "gdb_port disabled", "-c", "tcl_port disabled", "-c", "telnet_port disabled"}
-	for _, c := range pre {
-		args = append(args, "-c", c)
-	}
-	args = append(args, "-f", "target/"+cfg)
-	for _, c := range cmds {
-		args = append(args, "-c", c)
-	}
-	out, err := exec.CommandContext(ctx, openocd, args...).CombinedOutput()
+	ocd := peertest.OpenOCD{Path: openocd, Port: strconv.Itoa(l.Addr().(*net.TCPAddr).Port), Target: "target/" + cfg, Pre: pre}
+	out, err := ocd.Run(ctx, cmds...)
 	cancel()
 	<-served
 	if err != nil {
-		t.Fatalf("openocd %s: %v\n%s", strings.Join(args, " "), err, out)
+		t.Fatalf("%v\n%s", err, out)
 	}
-	return string(out)
+	return out
 }
 
-// linkTo connects stprobe's driver to p (Hot Plug) and identifies the chip.
-func linkTo(t *testing.T, p *sim.Probe) (*probe.Link, *targets.Chip) {
+// stprobeApply plans args on the board behind l and applies them with
+// stprobe's own sequence; it returns what stprobe read back.
+func stprobeApply(t *testing.T, l *probe.Link, c *targets.Chip, args ...string) (before, after *obytes.Snapshot, plan *obytes.Plan) {
 	t.Helper()
 	ctx := context.Background()
-	l, err := probe.NewLink(ctx, p)
+	layout, err := obytes.ForLine(c.Line)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
-	if err := l.EnterSWD(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.PowerUpDebug(ctx); err != nil {
-		t.Fatal(err)
-	}
-	dpidr, err := l.ReadIDCode(ctx)
+	before, err = obytes.ReadSnapshot(ctx, l, layout)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := targets.Identify(ctx, l, dpidr)
+	as, err := layout.ParseAssignments(args)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return l, c
+	plan, err = obytes.MakePlan(obytes.PlanInput{Layout: layout, UID: c.UIDString(), Before: before}, as)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reconnect := func(ctx context.Context) error {
+		rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: c.Family.CoreAP, FrequencyKHz: 4000})
+		if err == nil && !rep.OK() {
+			err = rep.Err
+		}
+		return err
+	}
+	res, err := obytes.Apply(ctx, l, plan, obytes.ApplyOptions{Confirm: plan.Phrase, StateDir: t.TempDir(), User: "test", Reconnect: reconnect})
+	if err != nil {
+		t.Fatalf("stprobe's apply of %v: %v", args, err)
+	}
+	return before, res.After, plan
 }
 
 // testImage is n bytes of a made-up firmware (no byte pattern repeats
@@ -230,81 +230,92 @@ func logOnFailure(t *testing.T, out string) {
 	}
 }
 
+// optionWrite is one option-byte change stprobe applies with its own
+// family sequence (obytes.Apply) and OpenOCD reads back with its own
+// family driver.
+type optionWrite struct {
+	scenario, cfg string
+	args          []string              // stprobe's FIELD=VALUE
+	reg           string                // stprobe's register whose value OpenOCD prints
+	read          string                // OpenOCD's command
+	want          func(v uint32) string // what it prints for the register at v
+}
+
+// optionRegister is how OpenOCD 0.12's stm32l4x and stm32h7x option_read
+// print the option register at addr holding v.
+func optionRegister(addr uint32) func(v uint32) string {
+	return func(v uint32) string { return fmt.Sprintf("Option Register: <0x%08x> = 0x%x", addr, v) }
+}
+
+// check applies the change with stprobe on a fresh copy of the board and
+// has OpenOCD read it: both see the same register value.
+func (tt optionWrite) check(t *testing.T) {
+	t.Helper()
+	s, err := Lookup(tt.scenario)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := s.NewProbe()
+	l, c := linkTo(t, p)
+	before, after, plan := stprobeApply(t, l, c, tt.args...)
+	got := after.Cur[tt.reg]
+	if got != plan.After[tt.reg] || got == before.Cur[tt.reg] {
+		t.Fatalf("stprobe reads %s 0x%08X after the write (before 0x%08X, planned 0x%08X)", tt.reg, got, before.Cur[tt.reg], plan.After[tt.reg])
+	}
+	out := openocdWith(t, p, tt.cfg, nil, "init", "halt", "flash probe 0", tt.read, "shutdown")
+	defer logOnFailure(t, out)
+	if w := tt.want(got); !strings.Contains(out, w) {
+		t.Errorf("OpenOCD output lacks %q (stprobe wrote %v, %s = 0x%08X)", w, tt.args, tt.reg, got)
+	}
+}
+
 // TestOpenOCDReadsStprobeOptionWrites applies an option-byte change with
 // stprobe's own family sequence (obytes.Apply) and reads it back with
 // OpenOCD's family driver: both see the same register value.
 func TestOpenOCDReadsStprobeOptionWrites(t *testing.T) {
-	tests := []struct {
-		scenario, cfg string
-		field, value  string
-		reg           string // stprobe's register whose value OpenOCD prints
-		read          string // OpenOCD's command
-		want          func(v uint32) string
-	}{
-		{"f103-open", "stm32f1x.cfg", "Data0", "0x5A", "OBR", "stm32f1x options_read 0",
+	tests := []optionWrite{
+		{"f103-open", "stm32f1x.cfg", []string{"Data0=0x5A"}, "OBR", "stm32f1x options_read 0",
 			func(v uint32) string { return fmt.Sprintf("option byte register = 0x%x", v) }},
-		{"f411-open", "stm32f4x.cfg", "nRST_STDBY", "0", "OPTCR", "stm32f2x options_read 0",
+		{"f411-open", "stm32f4x.cfg", []string{"nRST_STDBY=0"}, "OPTCR", "stm32f2x options_read 0",
 			func(v uint32) string { return fmt.Sprintf("user_options 0x%02X", v&0xFC) }},
-		{"g071-open", "stm32g0x.cfg", "nRST_STOP", "0", "OPTR", "stm32l4x option_read 0 0x20",
-			func(v uint32) string { return fmt.Sprintf("Option Register: <0x40022020> = 0x%x", v) }},
-		{"g474-open", "stm32g4x.cfg", "nRST_STDBY", "0", "OPTR", "stm32l4x option_read 0 0x20",
-			func(v uint32) string { return fmt.Sprintf("Option Register: <0x40022020> = 0x%x", v) }},
-		{"l476-open", "stm32l4x.cfg", "IWDG_STOP", "0", "OPTR", "stm32l4x option_read 0 0x20",
-			func(v uint32) string { return fmt.Sprintf("Option Register: <0x40022020> = 0x%x", v) }},
+		{"g071-open", "stm32g0x.cfg", []string{"nRST_STOP=0"}, "OPTR", "stm32l4x option_read 0 0x20", optionRegister(0x40022020)},
+		{"g474-open", "stm32g4x.cfg", []string{"nRST_STDBY=0"}, "OPTR", "stm32l4x option_read 0 0x20", optionRegister(0x40022020)},
+		{"l476-open", "stm32l4x.cfg", []string{"IWDG_STOP=0"}, "OPTR", "stm32l4x option_read 0 0x20", optionRegister(0x40022020)},
 	}
 	for _, tt := range tests {
-		t.Run(tt.scenario, func(t *testing.T) {
-			ctx := context.Background()
-			s, err := Lookup(tt.scenario)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := s.NewProbe()
-			l, c := linkTo(t, p)
-			layout, err := obytes.ForLine(c.Line)
-			if err != nil {
-				t.Fatal(err)
-			}
-			before, err := obytes.ReadSnapshot(ctx, l, layout)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, _ := layout.Field(tt.field)
-			v, err := layout.ParseValue(f, tt.value)
-			if err != nil {
-				t.Fatal(err)
-			}
-			plan, err := obytes.MakePlan(obytes.PlanInput{Layout: layout, UID: c.UIDString(), Before: before}, []obytes.Assignment{{Field: f, Value: v}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			reconnect := func(ctx context.Context) error {
-				rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: c.Family.CoreAP, FrequencyKHz: 4000})
-				if err == nil && !rep.OK() {
-					err = rep.Err
-				}
-				return err
-			}
-			res, err := obytes.Apply(ctx, l, plan, obytes.ApplyOptions{Confirm: plan.Phrase, StateDir: t.TempDir(), User: "test", Reconnect: reconnect})
-			if err != nil {
-				t.Fatalf("stprobe's apply: %v", err)
-			}
-			got := res.After.Cur[tt.reg]
-			if got != plan.After[tt.reg] || got == before.Cur[tt.reg] {
-				t.Fatalf("stprobe reads %s 0x%08X after the write (before 0x%08X, planned 0x%08X)", tt.reg, got, before.Cur[tt.reg], plan.After[tt.reg])
-			}
-			out := openocdWith(t, p, tt.cfg, nil, "init", "halt", "flash probe 0", tt.read, "shutdown")
-			defer logOnFailure(t, out)
-			if w := tt.want(got); !strings.Contains(out, w) {
-				t.Errorf("OpenOCD output lacks %q (stprobe wrote %s=%s, %s = 0x%08X)", w, tt.field, tt.value, tt.reg, got)
-			}
-		})
+		t.Run(tt.scenario, tt.check)
+	}
+}
+
+// stprobeUnlocks carries on from OpenOCD's lock of the board behind p:
+// stprobe reads level 1 and applies RDP=0xAA with its own sequence, which
+// mass-erases the board once and leaves it at level 0; then OpenOCD (its
+// target config cfg) finds it open, read printing open, and empty.
+func stprobeUnlocks(t *testing.T, p *sim.Probe, cfg, read, open string) {
+	t.Helper()
+	m := RDPModel(p)
+	l, c := linkTo(t, p)
+	if c.Protection.Level != targets.RDPLevel1 {
+		t.Fatalf("stprobe reads %v after OpenOCD's lock, want level 1", c.Protection)
+	}
+	if _, after, _ := stprobeApply(t, l, c, "RDP=0xAA"); after == nil {
+		t.Fatal("stprobe read nothing back")
+	}
+	if m.MassErases() != 1 || m.Level() != targets.RDPLevel0 {
+		t.Errorf("%d mass erases, level %v after stprobe's RDP 1 → 0, want 1 and level 0", m.MassErases(), m.Level())
+	}
+	out := openocdWith(t, p, cfg, nil, "init", "halt", "flash probe 0", read, "mdw 0x08000000 4", "shutdown")
+	defer logOnFailure(t, out)
+	for _, w := range []string{open, "0x08000000: ffffffff ffffffff ffffffff ffffffff"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("OpenOCD output after stprobe's unlock lacks %q", w)
+		}
 	}
 }
 
 // TestOpenOCDLockStprobeUnlock chains the two tools on one board: OpenOCD
-// locks it (RDP level 1), stprobe reads level 1 and applies RDP=0xAA with
-// its own sequence, and OpenOCD then finds it open and empty.
+// writes a firmware and locks the board (RDP level 1), then stprobe
+// unlocks it (stprobeUnlocks).
 func TestOpenOCDLockStprobeUnlock(t *testing.T) {
 	tests := []struct {
 		scenario, cfg string
@@ -317,7 +328,6 @@ func TestOpenOCDLockStprobeUnlock(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
-			ctx := context.Background()
 			s, err := Lookup(tt.scenario)
 			if err != nil {
 				t.Fatal(err)
@@ -331,51 +341,11 @@ func TestOpenOCDLockStprobeUnlock(t *testing.T) {
 			out := openocdWith(t, p, tt.cfg, []string{noWorkArea}, append([]string{"init", "reset halt",
 				fmt.Sprintf("flash write_image erase %s 0x08000000", filepath.ToSlash(file))}, append(tt.lock, "shutdown")...)...)
 			defer logOnFailure(t, out)
-			l, c := linkTo(t, p)
-			if c.Protection.Level != targets.RDPLevel1 {
-				t.Fatalf("stprobe reads %v after OpenOCD's lock, want level 1", c.Protection)
-			}
 			m := RDPModel(p)
 			if !bytes.Equal(m.Flash(0, uint32(len(img))), img) || m.MassErases() != 0 {
 				t.Fatalf("OpenOCD's program and lock: flash not the image or erased (%d mass erases)", m.MassErases())
 			}
-			layout, err := obytes.ForLine(c.Line)
-			if err != nil {
-				t.Fatal(err)
-			}
-			before, err := obytes.ReadSnapshot(ctx, l, layout)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, _ := layout.Field("RDP")
-			v, err := layout.ParseValue(f, "0xAA")
-			if err != nil {
-				t.Fatal(err)
-			}
-			plan, err := obytes.MakePlan(obytes.PlanInput{Layout: layout, UID: c.UIDString(), Before: before}, []obytes.Assignment{{Field: f, Value: v}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			reconnect := func(ctx context.Context) error {
-				rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: c.Family.CoreAP, FrequencyKHz: 4000})
-				if err == nil && !rep.OK() {
-					err = rep.Err
-				}
-				return err
-			}
-			if _, err := obytes.Apply(ctx, l, plan, obytes.ApplyOptions{Confirm: plan.Phrase, StateDir: t.TempDir(), User: "test", Reconnect: reconnect}); err != nil {
-				t.Fatalf("stprobe's apply: %v", err)
-			}
-			if m.MassErases() != 1 {
-				t.Errorf("%d mass erases after stprobe's RDP 1 → 0, want 1", m.MassErases())
-			}
-			out2 := openocdWith(t, p, tt.cfg, nil, "init", "halt", "flash probe 0", tt.read, "mdw 0x08000000 4", "shutdown")
-			defer logOnFailure(t, out2)
-			for _, w := range []string{tt.open, "0x08000000: ffffffff ffffffff ffffffff ffffffff"} {
-				if !strings.Contains(out2, w) {
-					t.Errorf("OpenOCD output after stprobe's unlock lacks %q", w)
-				}
-			}
+			stprobeUnlocks(t, p, tt.cfg, tt.read, tt.open)
 		})
 	}
 }

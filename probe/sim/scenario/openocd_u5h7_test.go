@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -34,17 +33,7 @@ func TestOpenOCDU5H7Drivers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
 			cmds := append([]string{"init", "flash probe 0", "flash info 0"}, tt.cmds...)
-			out := openocdOn(t, tt.scenario, tt.cfg, append(cmds, "shutdown")...)
-			s, _ := Lookup(tt.scenario)
-			l := hotPlugLink(t, s)
-			dpidr, err := l.ReadIDCode(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := targets.Identify(context.Background(), l, dpidr)
-			if err != nil {
-				t.Fatal(err)
-			}
+			out, c := openocdAndStprobe(t, tt.scenario, tt.cfg, append(cmds, "shutdown")...)
 			// The peer prints the flash size and the option register its own
 			// way on each driver (stm32l4x.c "flash size = %d KiB", "0x%08x";
 			// stm32h7x.c "flash size probed value %dk", "0x%x").

@@ -2,96 +2,33 @@ package scenario
 
 import (
 	"bytes"
-	"context"
-	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/stprobe/stprobe/obytes"
-	"github.com/stprobe/stprobe/probe"
 	"github.com/stprobe/stprobe/targets"
 	"github.com/stprobe/stprobe/targets/stm32rdp"
 )
-
-// stprobeApply plans args on the board behind l and applies them with
-// stprobe's own sequence; it returns what stprobe read back.
-func stprobeApply(t *testing.T, l *probe.Link, c *targets.Chip, args ...string) (before, after *obytes.Snapshot, plan *obytes.Plan) {
-	t.Helper()
-	ctx := context.Background()
-	layout, err := obytes.ForLine(c.Line)
-	if err != nil {
-		t.Fatal(err)
-	}
-	before, err = obytes.ReadSnapshot(ctx, l, layout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	as, err := layout.ParseAssignments(args)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err = obytes.MakePlan(obytes.PlanInput{Layout: layout, UID: c.UIDString(), Before: before}, as)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reconnect := func(ctx context.Context) error {
-		rep, err := probe.Connect(ctx, l, probe.ConnectOptions{Mode: probe.ModeHotPlug, AP: c.Family.CoreAP, FrequencyKHz: 4000})
-		if err == nil && !rep.OK() {
-			err = rep.Err
-		}
-		return err
-	}
-	res, err := obytes.Apply(ctx, l, plan, obytes.ApplyOptions{Confirm: plan.Phrase, StateDir: t.TempDir(), User: "test", Reconnect: reconnect})
-	if err != nil {
-		t.Fatalf("stprobe's apply of %v: %v", args, err)
-	}
-	return before, res.After, plan
-}
 
 // TestOpenOCDReadsStprobeU5H7Writes applies option-byte changes with
 // stprobe's U5 and H7 sequences and reads them back with OpenOCD 0.12's
 // own drivers (stm32l4x option_read on target/stm32u5x.cfg, stm32h7x
 // option_read on target/stm32h7x.cfg): both see the same register value.
 func TestOpenOCDReadsStprobeU5H7Writes(t *testing.T) {
-	tests := []struct {
-		scenario, cfg string
-		args          []string
-		reg           string // stprobe's register whose value OpenOCD prints
-		read          string // OpenOCD's command
-		addr          uint32 // the address OpenOCD names
-	}{
-		{"u585-open", "stm32u5x.cfg", []string{"IWDG_STOP=0"}, "OPTR", "stm32l4x option_read 0 0x40", 0x40022040},
-		{"u585-open", "stm32u5x.cfg", []string{"RDP=0xBB"}, "OPTR", "stm32l4x option_read 0 0x40", 0x40022040},
-		{"u585-rdp05-tz", "stm32u5x.cfg", []string{"RDP=0xAA", "TZEN=0"}, "OPTR", "stm32l4x option_read 0 0x40", 0x40022040},
-		{"h743-open", "stm32h7x.cfg", []string{"WRPSN1=0xFE"}, "WPSN_CUR1", "stm32h7x option_read 0 0x38", 0x52002038},
-		{"h743-open", "stm32h7x.cfg", []string{"RDP=0xBB"}, "OPTSR_CUR", "stm32h7x option_read 0 0x1c", 0x5200201C},
+	tests := []optionWrite{
+		{"u585-open", "stm32u5x.cfg", []string{"IWDG_STOP=0"}, "OPTR", "stm32l4x option_read 0 0x40", optionRegister(0x40022040)},
+		{"u585-open", "stm32u5x.cfg", []string{"RDP=0xBB"}, "OPTR", "stm32l4x option_read 0 0x40", optionRegister(0x40022040)},
+		{"u585-rdp05-tz", "stm32u5x.cfg", []string{"RDP=0xAA", "TZEN=0"}, "OPTR", "stm32l4x option_read 0 0x40", optionRegister(0x40022040)},
+		{"h743-open", "stm32h7x.cfg", []string{"WRPSN1=0xFE"}, "WPSN_CUR1", "stm32h7x option_read 0 0x38", optionRegister(0x52002038)},
+		{"h743-open", "stm32h7x.cfg", []string{"RDP=0xBB"}, "OPTSR_CUR", "stm32h7x option_read 0 0x1c", optionRegister(0x5200201C)},
 	}
 	for _, tt := range tests {
-		t.Run(tt.scenario+" "+strings.Join(tt.args, " "), func(t *testing.T) {
-			s, err := Lookup(tt.scenario)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := s.NewProbe()
-			l, c := linkTo(t, p)
-			before, after, plan := stprobeApply(t, l, c, tt.args...)
-			got := after.Cur[tt.reg]
-			if got != plan.After[tt.reg] || got == before.Cur[tt.reg] {
-				t.Fatalf("stprobe reads %s 0x%08X after the write (before 0x%08X, planned 0x%08X)", tt.reg, got, before.Cur[tt.reg], plan.After[tt.reg])
-			}
-			out := openocdWith(t, p, tt.cfg, nil, "init", "halt", "flash probe 0", tt.read, "shutdown")
-			defer logOnFailure(t, out)
-			if w := fmt.Sprintf("option register: <0x%08x> = 0x%x", tt.addr, got); !strings.Contains(strings.ToLower(out), w) {
-				t.Errorf("OpenOCD output lacks %q (stprobe wrote %v, %s = 0x%08X)", w, tt.args, tt.reg, got)
-			}
-		})
+		t.Run(tt.scenario+" "+strings.Join(tt.args, " "), tt.check)
 	}
 }
 
 // TestOpenOCDLockStprobeUnlockU5H7 chains the two tools on a U5 and an H7
 // holding a firmware: OpenOCD locks the board (stm32l4x lock with
-// option_load; stm32h7x lock), stprobe reads level 1 and applies RDP=0xAA
-// with its own sequence, and OpenOCD then finds it open and empty.
+// option_load; stm32h7x lock), then stprobe unlocks it (stprobeUnlocks).
 func TestOpenOCDLockStprobeUnlockU5H7(t *testing.T) {
 	tests := []struct {
 		name, cfg string
@@ -113,27 +50,10 @@ func TestOpenOCDLockStprobeUnlockU5H7(t *testing.T) {
 			img := m.Flash(0, 4096)
 			out := openocdWith(t, p, tt.cfg, []string{noWorkArea}, append([]string{"init", "reset halt"}, append(tt.lock, "shutdown")...)...)
 			defer logOnFailure(t, out)
-			l, c := linkTo(t, p)
-			if c.Protection.Level != targets.RDPLevel1 {
-				t.Fatalf("stprobe reads %v after OpenOCD's lock, want level 1", c.Protection)
-			}
 			if m.MassErases() != 0 || bytes.Count(img, []byte{0xFF}) == len(img) {
 				t.Fatalf("the board starts empty or OpenOCD's lock erased it (%d mass erases)", m.MassErases())
 			}
-			_, after, _ := stprobeApply(t, l, c, "RDP=0xAA")
-			if m.MassErases() != 1 || m.Level() != targets.RDPLevel0 {
-				t.Errorf("%d mass erases, level %v after stprobe's RDP 1 → 0, want 1 and level 0", m.MassErases(), m.Level())
-			}
-			if after == nil {
-				t.Fatal("stprobe read nothing back")
-			}
-			out2 := openocdWith(t, p, tt.cfg, nil, "init", "halt", "flash probe 0", tt.read, "mdw 0x08000000 4", "shutdown")
-			defer logOnFailure(t, out2)
-			for _, w := range []string{tt.open, "0x08000000: ffffffff ffffffff ffffffff ffffffff"} {
-				if !strings.Contains(strings.ToLower(out2), strings.ToLower(w)) {
-					t.Errorf("OpenOCD output after stprobe's unlock lacks %q", w)
-				}
-			}
+			stprobeUnlocks(t, p, tt.cfg, tt.read, tt.open)
 		})
 	}
 }
